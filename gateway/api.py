@@ -1,0 +1,68 @@
+"""The public JSON API, routed to the services. Errors are JSON: 4xx with the faulty fields."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.clients import ServiceUnavailable
+from gateway.keys import SERVICES
+from shared.web import json_error
+
+routes = web.RouteTableDef()
+
+
+async def _forward(request: web.Request, method: str, service: str, path: str, payload=None):
+    try:
+        status, body = await request.app[SERVICES].call(method, service, path, json=payload)
+    except ServiceUnavailable:
+        return json_error(503, "service_unavailable", f"{service} is not answering; retry later")
+    return web.json_response(body, status=status)
+
+
+async def _json(request: web.Request) -> object:
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(
+            text='{"error":"unsupported_media_type","message":"send application/json"}',
+            content_type="application/json",
+        )
+    try:
+        return await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error":"invalid_json","message":"the body is not valid JSON"}',
+            content_type="application/json",
+        ) from None
+
+
+@routes.post("/api/v1/requests")
+async def submit(request: web.Request) -> web.Response:
+    payload = await _json(request)
+    if isinstance(payload, dict):
+        # The JSON API is its own channel; a client can send a submission_key to retry safely.
+        payload = {**payload, "channel": "api"}
+    return await _forward(request, "POST", "intake", "/requests", payload)
+
+
+@routes.post("/api/v1/tracking")
+async def track(request: web.Request) -> web.Response:
+    return await _forward(request, "POST", "intake", "/tracking", await _json(request))
+
+
+@routes.get("/api/v1/bodies")
+async def bodies(request: web.Request) -> web.Response:
+    return await _forward(request, "GET", "intake", "/catalogue/bodies")
+
+
+@routes.get("/api/v1/themes")
+async def themes(request: web.Request) -> web.Response:
+    return await _forward(request, "GET", "intake", "/catalogue/themes")
+
+
+@routes.get("/api/v1/places")
+async def places(request: web.Request) -> web.Response:
+    return await _forward(request, "GET", "intake", "/catalogue/places")
+
+
+@routes.get("/api/v1/stats/bodies")
+async def stats_bodies(request: web.Request) -> web.Response:
+    return await _forward(request, "GET", "stats", "/stats/bodies")

@@ -1,0 +1,71 @@
+"""The gateway: the only public HTTP entry (citizen pages, back office, /api routing)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from gateway import api, citizen, csrf, dev
+from gateway.clients import Services
+from gateway.keys import GATEWAY_SETTINGS, SERVICES
+from gateway.settings import GatewaySettings
+from shared.service import ServiceSpec, create_service_app
+
+HERE = Path(__file__).parent
+SPEC = ServiceSpec(name="gateway", sql_dir=HERE / "sql", uses_broker=False)
+
+
+async def _service_client(app: web.Application) -> AsyncIterator[None]:
+    settings = app[GATEWAY_SETTINGS]
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=settings.service_connections),
+        timeout=aiohttp.ClientTimeout(total=settings.service_timeout),
+    )
+    app[SERVICES] = Services(
+        session,
+        {
+            "intake": settings.intake_url,
+            "triage": settings.triage_url,
+            "treatment": settings.treatment_url,
+            "notify": settings.notify_url,
+            "stats": settings.stats_url,
+        },
+    )
+    yield
+    await session.close()
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault(
+        "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; form-action 'self'"
+    )
+    return response
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    app = create_service_app(settings, SPEC, middlewares=(security_headers, csrf.protect))
+    app[GATEWAY_SETTINGS] = settings
+    app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
+    app[csrf.SECURE] = settings.env == "production"
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    app.cleanup_ctx.append(_service_client)
+    app.add_routes(citizen.routes)
+    app.add_routes(api.routes)
+    if settings.env == "development":
+        app.add_routes(dev.routes)
+    app.router.add_static("/static", HERE / "static")
+    return app

@@ -1,0 +1,7 @@
+from services.intake.app import create_app
+from services.intake.settings import IntakeSettings
+from shared.service import run
+
+if __name__ == "__main__":
+    settings = IntakeSettings()
+    run(create_app(settings), settings, "intake")

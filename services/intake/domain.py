@@ -1,0 +1,183 @@
+"""Intake's rules, without I/O: what a valid submission is, and how statuses read to citizens."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from shared.messages import Channel, Nature
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"
+
+
+# How the tracking page names each status (« Niveau d'avancement »).
+STATUS_LABELS = {Status.SUBMITTED: "En attente de traitement"}
+
+MESSAGE_MAX = 5000
+
+
+def normalize_email(email: str) -> str:
+    """Validate an address (syntax only: no DNS look-up) and return its normalized form."""
+    return validate_email(email, check_deliverability=False).normalized
+
+
+def email_key(email: str) -> str:
+    """The form under which emails are compared: normalized and lower-cased."""
+    return email.strip().lower()
+
+
+def normalize_phone(number: str, country: str) -> str:
+    """E.164 form of a mobile or fixed number valid in ``country``; ValueError otherwise."""
+    try:
+        parsed = phonenumbers.parse(number, country)
+    except phonenumbers.NumberParseException:
+        raise ValueError("Ce numéro de téléphone n'est pas valide.") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"Ce numéro n'est pas un numéro valide pour le pays choisi ({country}).")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    last_name: Annotated[str, StringConstraints(max_length=100)] = ""
+    first_names: Annotated[str, StringConstraints(max_length=150)] = ""
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "CI"
+    phone: str | None = None
+    email: str | None = None
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _upper_country(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("phone", "email", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalize_email(value)
+        except EmailNotValidError:
+            raise ValueError("Cette adresse électronique n'est pas valide.") from None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        return normalize_phone(value, info.data.get("country") or "CI")
+
+
+class SubmissionIn(BaseModel):
+    """A request as a channel submits it (the gateway's form, the JSON API, other channels)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    nature: Nature
+    body_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    theme_id: str | None = None
+    place_id: str | None = None
+    message: Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_MAX)]
+    contact: ContactIn
+    channel: Channel = Channel.WEB
+    submission_key: Annotated[str, StringConstraints(max_length=200)] | None = None
+    terms_accepted: bool = Field(True, description="« J'accepte les conditions d'utilisation »")
+
+    @field_validator("theme_id", "place_id", "submission_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def missing_contact_fields(self) -> list[str]:
+        """The citizen's form needs a mobile number and an email; a call-centre one needs one."""
+        missing = []
+        if self.channel == Channel.PHONE:
+            if not self.contact.phone and not self.contact.email:
+                missing.append("contact.phone")
+        else:
+            if not self.contact.phone:
+                missing.append("contact.phone")
+            if not self.contact.email:
+                missing.append("contact.email")
+        return missing
+
+
+def presence_errors(raw: object) -> list[dict[str, str]]:
+    """Required-field and terms errors read from the raw submission, so that a form with other
+    faults still lists them all at once."""
+    if not isinstance(raw, dict):
+        return []
+    errors = []
+    if raw.get("terms_accepted") is False:
+        errors.append(
+            {
+                "field": "terms_accepted",
+                "code": "value_error",
+                "message": "Vous devez accepter les conditions d'utilisation.",
+            }
+        )
+    contact = raw.get("contact") if isinstance(raw.get("contact"), dict) else {}
+    phone, email = contact.get("phone"), contact.get("email")
+    missing = []
+    if raw.get("channel") == Channel.PHONE:
+        if not phone and not email:
+            missing.append("contact.phone")
+    else:
+        missing += [f"contact.{n}" for n, v in (("phone", phone), ("email", email)) if not v]
+    errors += [
+        {"field": f, "code": "missing", "message": "Ce champ est obligatoire."} for f in missing
+    ]
+    return errors
+
+
+def merge_errors(*groups: list[dict[str, str]]) -> list[dict[str, str]]:
+    """One error per field, the first given winning."""
+    seen: dict[str, dict[str, str]] = {}
+    for group in groups:
+        for err in group:
+            seen.setdefault(err["field"], err)
+    return list(seen.values())
+
+
+# French messages for the errors pydantic reports, by error type.
+FRENCH_ERRORS = {
+    "missing": "Ce champ est obligatoire.",
+    "string_too_short": "Ce champ est obligatoire.",
+    "string_too_long": "Ce texte est trop long.",
+    "enum": "Choisissez une valeur dans la liste.",
+    "string_pattern_mismatch": "Valeur invalide.",
+    "extra_forbidden": "Champ inconnu.",
+    "bool_parsing": "Valeur invalide.",
+    "string_type": "Valeur invalide.",
+    "model_type": "Valeur invalide.",
+}
+
+
+def french(errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Replace pydantic's English messages by French ones; custom messages are French already."""
+    out = []
+    for err in errors:
+        message = FRENCH_ERRORS.get(err["code"], err["message"])
+        if err["code"] == "value_error":
+            message = err["message"]
+        out.append({**err, "message": message})
+    return out

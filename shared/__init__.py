@@ -1,0 +1,1 @@
+"""What every Miliê process shares: settings, database, broker, outbox/inbox, contracts, web."""

@@ -1,0 +1,155 @@
+"""RabbitMQ: a robust connection, the design's topology, confirmed persistent publishing.
+
+Traps this module exists to avoid (see CONVENTIONS): aio-pika messages are not persistent by
+default, and a mandatory publish that no queue receives is dropped silently unless the channel
+raises on returns. Here every message is persistent, every publish waits for the broker's
+confirm, and an unroutable publish raises :class:`Unroutable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import aio_pika.abc
+import aio_pika.exceptions
+from aio_pika import DeliveryMode, ExchangeType
+
+from shared import metrics
+from shared.topology import COMMANDS, DEAD_LETTER, DEFAULT, EVENTS, Topology
+
+log = logging.getLogger(__name__)
+
+
+class Unroutable(Exception):
+    """The broker returned the message: no queue is bound for it."""
+
+
+class Broker:
+    def __init__(self, url: str, topology: Topology, app_id: str) -> None:
+        self.url = url
+        self.topology = topology
+        self.app_id = app_id
+        self.connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._publish_channel: aio_pika.abc.AbstractChannel | None = None
+        self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
+
+    async def connect(self) -> None:
+        """Connect (waiting for the broker to answer) and declare the shared exchanges."""
+        delay = 0.2
+        while True:
+            try:
+                self.connection = await aio_pika.connect_robust(
+                    self.url, client_properties={"connection_name": self.app_id}
+                )
+                break
+            except (OSError, aio_pika.exceptions.AMQPConnectionError) as exc:
+                log.warning("broker not ready (%s), retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self._publish_channel = await self.connection.channel(
+            publisher_confirms=True, on_return_raises=True
+        )
+        await self._declare_exchanges(self._publish_channel)
+
+    async def _declare_exchanges(self, channel: aio_pika.abc.AbstractChannel) -> None:
+        kinds = {EVENTS: ExchangeType.TOPIC, COMMANDS: ExchangeType.TOPIC}
+        kinds[DEAD_LETTER] = ExchangeType.DIRECT
+        for logical, kind in kinds.items():
+            self._exchanges[logical] = await channel.declare_exchange(
+                self.topology.exchange(logical), kind, durable=True
+            )
+        self._exchanges[DEFAULT] = channel.default_exchange
+
+    async def declare_service_queue(
+        self,
+        channel: aio_pika.abc.AbstractChannel,
+        service: str,
+        bindings: Iterable[tuple[str, str]],
+        delivery_limit: int,
+    ) -> aio_pika.abc.AbstractQueue:
+        """Declare the service's quorum queue, its dead-letter queue and the bindings."""
+        dead_letter_exchange = await channel.declare_exchange(
+            self.topology.exchange(DEAD_LETTER), ExchangeType.DIRECT, durable=True
+        )
+        dlq = await channel.declare_queue(
+            self.topology.dead_letter_queue(service),
+            durable=True,
+            arguments=self.topology.dead_letter_queue_arguments(),
+        )
+        await dlq.bind(dead_letter_exchange, routing_key=service)
+        queue = await channel.declare_queue(
+            self.topology.queue(service),
+            durable=True,
+            arguments=self.topology.queue_arguments(service, delivery_limit),
+        )
+        for logical, routing_key in bindings:
+            exchange = await channel.declare_exchange(
+                self.topology.exchange(logical), ExchangeType.TOPIC, durable=True
+            )
+            await queue.bind(exchange, routing_key=routing_key)
+        return queue
+
+    async def channel(self, prefetch: int) -> aio_pika.abc.AbstractChannel:
+        assert self.connection is not None
+        channel = await self.connection.channel()
+        await channel.set_qos(prefetch_count=prefetch)
+        return channel
+
+    @property
+    def is_connected(self) -> bool:
+        return (
+            self.connection is not None
+            and not self.connection.is_closed
+            and self._publish_channel is not None
+            and not self._publish_channel.is_closed
+        )
+
+    async def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str,
+        message_type: str,
+        correlation_id: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        reply_to: str | None = None,
+        timestamp: datetime | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        """Publish one persistent message and wait for the broker's confirm.
+
+        Raises :class:`Unroutable` when no queue receives it, and an aio-pika/OS error when the
+        broker is unreachable or refuses it.
+        """
+        if exchange not in self._exchanges:
+            raise RuntimeError("broker not connected")
+        message = aio_pika.Message(
+            body,
+            content_type="application/json",
+            delivery_mode=DeliveryMode.PERSISTENT,
+            message_id=message_id,
+            type=message_type,
+            correlation_id=correlation_id,
+            app_id=self.app_id,
+            headers=dict(headers or {}),
+            reply_to=reply_to,
+            timestamp=timestamp or datetime.now(UTC),
+        )
+        try:
+            await self._exchanges[exchange].publish(
+                message, routing_key=routing_key, mandatory=True, timeout=timeout
+            )
+        except aio_pika.exceptions.PublishError as exc:
+            raise Unroutable(f"no queue for {exchange or 'default'}/{routing_key}") from exc
+        metrics.MESSAGES_PUBLISHED.labels(message_type or "unknown").inc()
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()

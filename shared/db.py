@@ -1,0 +1,92 @@
+"""PostgreSQL: one pool per process, bound to the service's own schema, and a retried unit of work.
+
+Every service keeps its tables in its own schema (``search_path`` is set on each connection), so
+no service reads another's tables by accident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Errors that say "the database is not there right now", not "this work is wrong".
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.InterfaceError,
+    # asyncpg #1069: after a server restart a pooled connection can fail once like this.
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+async def create_pool(
+    dsn: str,
+    schema: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    command_timeout: float = 30.0,
+) -> asyncpg.Pool:
+    """A pool whose connections see ``schema`` first; waits for the server to answer."""
+    delay = 0.2
+    while True:
+        try:
+            return await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                command_timeout=command_timeout,
+                max_inactive_connection_lifetime=300,
+                server_settings={"search_path": f"{schema},public", "application_name": schema},
+            )
+        except TRANSIENT_ERRORS as exc:
+            log.warning("database not ready (%s), retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def run_in_transaction(
+    pool: asyncpg.Pool,
+    work: Callable[[asyncpg.Connection], Awaitable[T]],
+    *,
+    attempts: int = 3,
+    acquire_timeout: float = 10.0,
+) -> T:
+    """Run ``work(conn)`` in one transaction; retry the whole unit when the failure is transient."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with pool.acquire(timeout=acquire_timeout) as conn, conn.transaction():
+                return await work(conn)
+        except TRANSIENT_ERRORS:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
+
+
+async def ping(pool: asyncpg.Pool, timeout: float = 2.0) -> bool:
+    try:
+        async with pool.acquire(timeout=timeout) as conn:
+            await conn.fetchval("SELECT 1", timeout=timeout)
+        return True
+    except Exception:  # any failure means "not ready"
+        return False

@@ -1,0 +1,37 @@
+"""Prometheus metrics every process exposes on ``/metrics``."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "milie_http_requests_total", "HTTP requests answered", ["route", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "milie_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+MESSAGES_PUBLISHED = Counter(
+    "milie_messages_published_total", "Messages confirmed by the broker", ["type"]
+)
+MESSAGES_CONSUMED = Counter(
+    "milie_messages_consumed_total", "Messages applied (or found already applied)", ["type"]
+)
+MESSAGES_DUPLICATE = Counter(
+    "milie_messages_duplicate_total", "Messages received again and ignored (inbox)", ["type"]
+)
+MESSAGES_FAILED = Counter(
+    "milie_messages_failed_total",
+    "Message handling failures, temporary (retried) or not",
+    ["type", "kind"],
+)
+MESSAGES_DEAD_LETTERED = Counter(
+    "milie_messages_dead_lettered_total", "Messages sent to the dead-letter queue", ["type"]
+)
+OUTBOX_WAITING = Gauge("milie_outbox_waiting", "Outbox rows not yet published")
+OUTBOX_OLDEST_AGE = Gauge(
+    "milie_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row"
+)
+OUTBOX_PUBLISH_ERRORS = Counter(
+    "milie_outbox_publish_errors_total", "Outbox rows whose publish failed", ["type", "kind"]
+)

@@ -1,0 +1,212 @@
+"""Outbox: messages are written with the business rows, in the same transaction, and a relay
+publishes them with publisher confirms and only then marks them sent.
+
+Several relays (several copies of a service) may run at once: each claims rows with
+``FOR UPDATE SKIP LOCKED``. A crash between the confirm and the mark publishes a row twice; the
+consumers' inbox makes that harmless. A row the broker cannot route stays unsent, is retried with
+a growing delay, and its error is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+from shared import logs, metrics
+from shared.broker import Broker, Unroutable
+from shared.db import TRANSIENT_ERRORS
+from shared.messages import Contract
+from shared.topology import EVENTS
+
+log = logging.getLogger(__name__)
+
+
+async def add(
+    conn: asyncpg.Connection,
+    message: Contract,
+    *,
+    exchange: str = EVENTS,
+    routing_key: str | None = None,
+    correlation_id: str | None = None,
+    headers: Mapping[str, Any] | None = None,
+    message_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Queue ``message`` for publishing; call inside the transaction that makes it true."""
+    message_id = message_id or uuid.uuid4()
+    await conn.execute(
+        """INSERT INTO outbox (message_id, exchange, routing_key, message_type, body, headers,
+                               correlation_id)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7)""",
+        message_id,
+        exchange,
+        routing_key or message.name,
+        message.type_name(),
+        message.model_dump_json(),
+        json.dumps(dict(headers or {})),
+        correlation_id or logs.correlation_id.get(),
+    )
+    return message_id
+
+
+class OutboxRelay:
+    """Publishes the rows of one schema's outbox; run it as a task for the process's life."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        broker: Broker,
+        schema: str,
+        *,
+        batch: int = 200,
+        poll_seconds: float = 1.0,
+        fault_kill_after_publish: str = "",
+    ) -> None:
+        self.pool = pool
+        self.broker = broker
+        self.schema = schema
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.fault_kill_after_publish = fault_kill_after_publish
+        self._wake = asyncio.Event()
+        self._last_gauge = 0.0
+        self._last_cleanup = time.monotonic()
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen())
+        try:
+            while True:
+                try:
+                    published = await self.publish_batch()
+                    await self._update_gauges()
+                except TRANSIENT_ERRORS as exc:
+                    log.warning("outbox relay: database unavailable (%s)", exc)
+                    published = 0
+                    await asyncio.sleep(1.0)
+                except Exception:
+                    log.exception("outbox relay: unexpected error")
+                    published = 0
+                    await asyncio.sleep(1.0)
+                if published < self.batch:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                    except TimeoutError:
+                        pass
+        finally:
+            listener.cancel()
+
+    async def _listen(self) -> None:
+        """Hold a connection that LISTENs for new rows; reconnect when it drops."""
+        channel = f"milie_outbox_{self.schema}"
+
+        def wake(*_: object) -> None:
+            self._wake.set()
+
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    await conn.add_listener(channel, wake)
+                    try:
+                        while not conn.is_closed():
+                            await asyncio.sleep(5)
+                    finally:
+                        if not conn.is_closed():
+                            await conn.remove_listener(channel, wake)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("outbox listener lost (%s)", exc)
+                await asyncio.sleep(1.0)
+
+    async def publish_batch(self) -> int:
+        """Publish up to ``batch`` due rows; returns how many were claimed."""
+        if not self.broker.is_connected:
+            return 0
+        async with self.pool.acquire(timeout=10) as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT id, message_id, exchange, routing_key, message_type, body::text AS body,
+                          headers::text AS headers, correlation_id, created_at
+                   FROM outbox
+                   WHERE sent_at IS NULL AND next_attempt_at <= now()
+                   ORDER BY id
+                   LIMIT $1
+                   FOR UPDATE SKIP LOCKED""",
+                self.batch,
+            )
+            if not rows:
+                return 0
+            results = await asyncio.gather(
+                *(self._publish(row) for row in rows), return_exceptions=True
+            )
+            sent = [row["id"] for row, res in zip(rows, results, strict=True) if res is None]
+            if self.fault_kill_after_publish and any(
+                row["message_type"] == self.fault_kill_after_publish for row in rows
+            ):
+                log.warning("fault injection: killed after publish, before marking sent")
+                os.kill(os.getpid(), signal.SIGKILL)
+            if sent:
+                await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1)", sent)
+            for row, res in zip(rows, results, strict=True):
+                if res is not None:
+                    await self._record_failure(conn, row, res)
+            return len(rows)
+
+    async def _publish(self, row: asyncpg.Record) -> None:
+        await self.broker.publish(
+            row["exchange"],
+            row["routing_key"],
+            row["body"].encode(),
+            message_id=str(row["message_id"]),
+            message_type=row["message_type"],
+            correlation_id=row["correlation_id"],
+            headers=json.loads(row["headers"]),
+            timestamp=row["created_at"],
+        )
+
+    async def _record_failure(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, error: BaseException
+    ) -> None:
+        kind = "unroutable" if isinstance(error, Unroutable) else "broker"
+        metrics.OUTBOX_PUBLISH_ERRORS.labels(row["message_type"], kind).inc()
+        log.warning(
+            "outbox: publish failed",
+            extra={"message_id": str(row["message_id"]), "error": repr(error), "kind": kind},
+        )
+        # An unroutable row is a configuration problem: back off up to a minute. A broker hiccup
+        # is retried within seconds.
+        cap = 60 if kind == "unroutable" else 5
+        await conn.execute(
+            """UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                      next_attempt_at = now() + make_interval(secs => LEAST($3, power(2, attempts)))
+               WHERE id = $1""",
+            row["id"],
+            repr(error)[:1000],
+            cap,
+        )
+
+    async def _update_gauges(self) -> None:
+        now = time.monotonic()
+        if now - self._last_gauge < 1.0:
+            return
+        self._last_gauge = now
+        async with self.pool.acquire(timeout=10) as conn:
+            row = await conn.fetchrow(
+                """SELECT count(*) AS waiting,
+                          COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) AS oldest
+                   FROM outbox WHERE sent_at IS NULL"""
+            )
+            metrics.OUTBOX_WAITING.set(row["waiting"])
+            metrics.OUTBOX_OLDEST_AGE.set(float(row["oldest"]))
+            # Sent rows are kept a week for inspection, then removed.
+            if now - self._last_cleanup > 600:
+                self._last_cleanup = now
+                await conn.execute("DELETE FROM outbox WHERE sent_at < now() - interval '7 days'")

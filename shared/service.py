@@ -1,0 +1,139 @@
+"""The lifecycle every service shares, built into the aiohttp app's ``cleanup_ctx``.
+
+Start: database pool, migrations, broker and topology, outbox relay, consumer. Stop in reverse,
+only for what started. A service module gives a :class:`ServiceSpec` and adds its own routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aio_pika.abc
+import asyncpg
+from aiohttp import web
+
+from shared import db, logs
+from shared.broker import Broker
+from shared.consumer import Consumer, Handler
+from shared.migrations import migrate
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.topology import Topology
+from shared.web import READY_CHECKS, add_operations_routes, observe
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", ServiceSettings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+BROKER = web.AppKey("broker", Broker)
+CONSUMER = web.AppKey("consumer", Consumer)
+
+
+@dataclass
+class ServiceSpec:
+    name: str  # the schema, the queue and the app_id
+    sql_dir: Path | None
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    bindings: list[tuple[str, str]] = field(default_factory=list)
+    uses_broker: bool = True
+    on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], object] | None = None
+
+
+def create_service_app(
+    settings: ServiceSettings, spec: ServiceSpec, middlewares: tuple = ()
+) -> web.Application:
+    """An app with operations routes and the shared lifecycle; add routes and contexts to it."""
+    app = web.Application(middlewares=[observe, *middlewares], client_max_size=2 * 1024**2)
+    app[SETTINGS] = settings
+    app[READY_CHECKS] = {}
+    add_operations_routes(app)
+    app.cleanup_ctx.append(_database(spec))
+    if spec.uses_broker:
+        app.cleanup_ctx.append(_messaging(spec))
+    return app
+
+
+def _database(spec: ServiceSpec):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        pool = await db.create_pool(
+            settings.database_url,
+            spec.name,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            command_timeout=settings.db_command_timeout,
+        )
+        async with pool.acquire() as conn:
+            await migrate(conn, spec.name, spec.sql_dir)
+        app[POOL] = pool
+        app[READY_CHECKS]["database"] = lambda: db.ping(pool)
+        yield
+        await pool.close()
+
+    return ctx
+
+
+def _messaging(spec: ServiceSpec):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        broker = Broker(settings.amqp_url, Topology(settings.broker_namespace), spec.name)
+        await broker.connect()
+        app[BROKER] = broker
+
+        async def broker_ready() -> bool:
+            return broker.is_connected
+
+        app[READY_CHECKS]["broker"] = broker_ready
+        relay = OutboxRelay(
+            app[POOL],
+            broker,
+            spec.name,
+            batch=settings.outbox_batch,
+            poll_seconds=settings.outbox_poll_seconds,
+            fault_kill_after_publish=settings.fault_kill_after_publish,
+        )
+        relay_task = asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay")
+        consumer = None
+        if spec.bindings:
+            consumer = Consumer(
+                service=spec.name,
+                pool=app[POOL],
+                broker=broker,
+                handlers=spec.handlers,
+                bindings=spec.bindings,
+                prefetch=settings.consumer_prefetch,
+                delivery_limit=settings.delivery_limit,
+                handler_attempts=settings.handler_attempts,
+                on_poison=spec.on_poison,
+                fault_kill_after_commit=settings.fault_kill_after_commit,
+            )
+            await consumer.start()
+            app[CONSUMER] = consumer
+        yield
+        if consumer is not None:
+            await consumer.stop()
+        relay_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay_task
+        await broker.close()
+
+    return ctx
+
+
+def run(app: web.Application, settings: ServiceSettings, service: str) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM; logs go to stderr as JSON lines."""
+    logs.configure(service, settings.log_level, settings.log_format)
+    log.info("starting", extra={"host": settings.http_host, "port": settings.http_port})
+    web.run_app(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=5,
+    )

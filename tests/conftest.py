@@ -1,0 +1,150 @@
+"""Fixtures on real PostgreSQL, RabbitMQ and SMTP.
+
+testcontainers is used where a Docker engine answers; otherwise ``DATABASE_URL`` and ``AMQP_URL``
+(which ``make test`` sets), else the local default servers. Each test gets its own database and
+its own broker namespace, so tests run in any order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+
+import asyncpg
+import pytest
+from aiosmtpd.controller import Controller
+
+from shared.settings import ServiceSettings
+from tests.support import delete_namespace, eventually, free_port
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> Iterator[tuple[str, str]]:
+    """(base database URL, AMQP URL) for the whole run."""
+    if os.environ.get("DATABASE_URL") or os.environ.get("AMQP_URL") or not _docker_answers():
+        yield (
+            os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+            os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+        )
+        return
+    from testcontainers.postgres import PostgresContainer
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    with (
+        PostgresContainer("postgres:15", driver=None) as pg,
+        RabbitMqContainer("rabbitmq:3.13") as mq,
+    ):
+        amqp = f"amqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/"
+        yield pg.get_connection_url(), amqp
+
+
+@pytest.fixture(scope="session")
+def amqp_url(infrastructure: tuple[str, str]) -> str:
+    return infrastructure[1]
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture
+async def database_url(infrastructure: tuple[str, str]) -> AsyncIterator[str]:
+    """A fresh empty database for this test; dropped afterwards."""
+    admin_url = _with_database(infrastructure[0], "postgres")
+    name = f"milie_t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    yield _with_database(infrastructure[0], name)
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def namespace(amqp_url: str) -> AsyncIterator[str]:
+    """A broker namespace of this test's own: its exchanges and queues are prefixed with it."""
+    ns = f"t{uuid.uuid4().hex[:10]}"
+    yield ns
+    await delete_namespace(amqp_url, ns)
+
+
+@pytest.fixture
+def settings_for(database_url: str, amqp_url: str, namespace: str):
+    """Build a service's settings for this test's database and namespace."""
+
+    def build(cls: type[ServiceSettings] = ServiceSettings, **overrides) -> ServiceSettings:
+        values = {
+            "database_url": database_url,
+            "amqp_url": amqp_url,
+            "broker_namespace": namespace,
+            "env": "test",
+            "outbox_poll_seconds": 0.2,
+            **overrides,
+        }
+        return cls.model_validate(values)
+
+    return build
+
+
+@dataclass
+class SmtpInbox:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if address in (m["To"] or "")]
+
+    async def wait_for(self, address: str, count: int = 1, timeout: float = 30.0) -> list[Message]:
+        async def probe():
+            found = self.to(address)
+            return found if len(found) >= count else None
+
+        return await eventually(probe, timeout=timeout)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpInbox]:
+    inbox = SmtpInbox("127.0.0.1", free_port())
+    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def pytest_collection_modifyitems(items):
+    # Keep the event loop policy simple: every async test shares the session loop.
+    for item in items:
+        if asyncio.iscoroutinefunction(getattr(item, "function", None)):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"))

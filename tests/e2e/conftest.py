@@ -1,0 +1,78 @@
+"""End-to-end fixtures: the six real processes, a real SMTP server, a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deploy.local.platform import PROCESSES, Platform
+from tests.support import free_port
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("MILIE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser):
+    context = await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    yield page
+    await context.close()
+
+
+def platform_for(database_url, amqp_url, namespace, smtp_port, log_dir: Path) -> Platform:
+    env = {
+        "DATABASE_URL": database_url,
+        "AMQP_URL": amqp_url,
+        "MILIE_BROKER_NAMESPACE": namespace,
+        "MILIE_ENV": "test",
+        "MILIE_SMTP_HOST": "127.0.0.1",
+        "MILIE_SMTP_PORT": str(smtp_port),
+        "MILIE_OUTBOX_POLL_SECONDS": "0.2",
+        "MILIE_DB_POOL_MIN": "1",
+    }
+    ports = {name: free_port() for name in PROCESSES}
+    return Platform(env=env, ports=ports, log_dir=log_dir)
+
+
+@pytest.fixture
+async def platform(database_url, amqp_url, namespace, smtp_server, request):
+    """All six processes started as `make up` starts them, on this test's database and queues."""
+    log_dir = ARTIFACTS / "logs" / request.node.name
+    shutil.rmtree(log_dir, ignore_errors=True)
+    platform = platform_for(database_url, amqp_url, namespace, smtp_server.port, log_dir)
+    try:
+        await platform.start_all()
+        await platform.wait_ready()
+        yield platform
+    finally:
+        await platform.stop_all()

@@ -1,0 +1,302 @@
+"""The messaging backbone on real PostgreSQL and RabbitMQ: outbox, inbox, dead letters, queues."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import uuid
+
+import aio_pika
+import aiormq
+import asyncpg
+import pytest
+
+from shared.broker import Broker, Unroutable
+from shared.consumer import Consumer
+from shared.db import create_pool
+from shared.messages import RequestSubmittedV1
+from shared.migrations import migrate
+from shared.outbox import OutboxRelay, add
+from shared.service import CONSUMER
+from shared.topology import EVENTS, Topology
+from tests.support import (
+    RunningApp,
+    dead_letters,
+    eventually,
+    publish_event,
+    submitted_event,
+)
+
+SERVICE = "probe"
+
+
+@pytest.fixture
+async def pool(database_url):
+    pool = await create_pool(database_url, SERVICE, min_size=1, max_size=5)
+    async with pool.acquire() as conn:
+        await migrate(conn, SERVICE, None)
+        await conn.execute("CREATE TABLE effects (request_id uuid, code text)")
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def broker(amqp_url, namespace):
+    broker = Broker(amqp_url, Topology(namespace), SERVICE)
+    await broker.connect()
+    yield broker
+    await broker.close()
+
+
+async def record_effect(conn, event: RequestSubmittedV1, delivery) -> None:
+    await conn.execute("INSERT INTO effects VALUES ($1, $2)", event.request_id, event.code)
+
+
+async def effects(pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM effects")
+
+
+@pytest.fixture
+async def consumer(pool, broker):
+    handlers = {RequestSubmittedV1.type_name(): record_effect}
+    consumer = Consumer(
+        service=SERVICE,
+        pool=pool,
+        broker=broker,
+        handlers=handlers,
+        bindings=[(EVENTS, "request.submitted")],
+        handler_attempts=3,
+    )
+    await consumer.start()
+    yield consumer
+    await consumer.stop()
+
+
+async def test_same_message_delivered_twice_has_one_effect(pool, consumer, amqp_url, namespace):
+    event = submitted_event()
+    message_id = str(uuid.uuid4())
+    await publish_event(amqp_url, namespace, event, message_id=message_id)
+    await publish_event(amqp_url, namespace, event, message_id=message_id)
+    await eventually(lambda: _inbox_has(pool, message_id))
+    # A third, different message proves both copies of the first were consumed before it.
+    await publish_event(amqp_url, namespace, submitted_event())
+    await eventually(lambda: _count_is(pool, 2))
+    assert await pool.fetchval("SELECT count(*) FROM effects WHERE code = $1", event.code) == 1
+
+
+async def _inbox_has(pool, message_id):
+    return await pool.fetchval(
+        "SELECT count(*) FROM inbox WHERE message_id = $1", uuid.UUID(message_id)
+    )
+
+
+async def _count_is(pool, n):
+    return await effects(pool) == n
+
+
+async def test_poison_message_is_dead_lettered_once_with_its_reason_and_the_queue_flows(
+    pool, consumer, amqp_url, namespace
+):
+    broken = json.loads(submitted_event().model_dump_json())
+    del broken["code"]
+    await publish_event(amqp_url, namespace, submitted_event(), body=json.dumps(broken).encode())
+    await publish_event(amqp_url, namespace, submitted_event(), body=b"{not json")
+    await publish_event(
+        amqp_url,
+        namespace,
+        submitted_event(),
+        message_type="request.submitted.v9",
+        routing_key="request.submitted",
+    )
+    good = submitted_event()
+    await publish_event(amqp_url, namespace, good)
+    await eventually(lambda: _count_is(pool, 1))
+
+    dlq = f"{namespace}.milie.{SERVICE}.dead-letter"
+    letters = await eventually(lambda: _letters(amqp_url, dlq, 3))
+    reasons = sorted(m.headers["x-milie-reason"] for m in letters)
+    assert len(letters) == 3
+    assert any("code" in r and "Field required" in r for r in reasons)
+    assert any("Invalid JSON" in r for r in reasons)
+    assert any("unknown message type 'request.submitted.v9'" in r for r in reasons)
+    assert await effects(pool) == 1
+
+
+_seen: dict[str, list] = {}
+
+
+async def _letters(amqp_url, queue, n):
+    _seen.setdefault(queue, []).extend(await dead_letters(amqp_url, queue))
+    return _seen[queue] if len(_seen[queue]) >= n else None
+
+
+async def test_temporary_failure_is_retried_not_dead_lettered(pool, broker, amqp_url, namespace):
+    failures = {"left": 3}
+
+    async def flaky(conn, event, delivery):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("database went away")
+        await record_effect(conn, event, delivery)
+
+    consumer = Consumer(
+        service=SERVICE,
+        pool=pool,
+        broker=broker,
+        handlers={RequestSubmittedV1.type_name(): flaky},
+        bindings=[(EVENTS, "request.submitted")],
+        handler_attempts=2,
+    )
+    await consumer.start()
+    try:
+        await publish_event(amqp_url, namespace, submitted_event())
+        await eventually(lambda: _count_is(pool, 1))
+    finally:
+        await consumer.stop()
+    assert failures["left"] == 0
+    assert await dead_letters(amqp_url, f"{namespace}.milie.{SERVICE}.dead-letter") == []
+
+
+async def test_a_handler_bug_is_retried_then_dead_lettered_with_the_error(
+    pool, broker, amqp_url, namespace
+):
+    calls = []
+
+    async def buggy(conn, event, delivery):
+        calls.append(delivery.message_id)
+        raise KeyError("a bug")
+
+    consumer = Consumer(
+        service=SERVICE,
+        pool=pool,
+        broker=broker,
+        handlers={RequestSubmittedV1.type_name(): buggy},
+        bindings=[(EVENTS, "request.submitted")],
+        handler_attempts=3,
+    )
+    await consumer.start()
+    try:
+        await publish_event(amqp_url, namespace, submitted_event())
+        dlq = f"{namespace}.milie.{SERVICE}.dead-letter"
+        letters = await eventually(lambda: _letters(amqp_url, dlq, 1))
+    finally:
+        await consumer.stop()
+    assert len(calls) == 3
+    assert "handler error: KeyError('a bug')" in letters[0].headers["x-milie-reason"]
+
+
+async def test_unroutable_publish_raises_and_the_outbox_row_stays_unsent(pool, broker):
+    with pytest.raises(Unroutable):
+        await broker.publish(
+            EVENTS,
+            "nobody.listens",
+            b"{}",
+            message_id=str(uuid.uuid4()),
+            message_type="request.submitted.v1",
+        )
+    async with pool.acquire() as conn:
+        await add(conn, submitted_event(), routing_key="nobody.listens")
+    relay = OutboxRelay(pool, broker, SERVICE)
+    assert await relay.publish_batch() == 1
+    row = await pool.fetchrow("SELECT sent_at, attempts, last_error FROM outbox")
+    assert row["sent_at"] is None
+    assert row["attempts"] == 1
+    assert "no queue" in row["last_error"]
+
+
+async def test_outbox_rows_are_published_once_by_concurrent_relays(pool, broker, consumer):
+    async with pool.acquire() as conn, conn.transaction():
+        for _ in range(300):
+            await add(conn, submitted_event())
+    relays = [OutboxRelay(pool, broker, SERVICE, batch=25) for _ in range(3)]
+    tasks = [asyncio.create_task(r.run()) for r in relays]
+    try:
+        await eventually(lambda: _count_is(pool, 300), timeout=60)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+    # Every effect once: no row was published by two relays.
+    assert await pool.fetchval("SELECT count(DISTINCT code) FROM effects") == 300
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 300
+
+
+async def test_migrations_apply_once_when_copies_start_together(database_url):
+    async def one():
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await migrate(conn, "racing", None)
+        finally:
+            await conn.close()
+
+    results = await asyncio.gather(*(one() for _ in range(4)))
+    assert sorted(len(r) for r in results) == [0, 0, 0, 1]
+
+
+def _service_apps():
+    from services.intake.app import create_app as intake
+    from services.intake.settings import IntakeSettings
+    from services.notify.app import create_app as notify
+    from services.notify.settings import NotifySettings
+    from services.stats.app import create_app as stats
+    from services.stats.settings import StatsSettings
+    from services.treatment.app import create_app as treatment
+    from services.treatment.settings import TreatmentSettings
+    from services.triage.app import create_app as triage
+    from services.triage.settings import TriageSettings
+
+    return [
+        (intake, IntakeSettings),
+        (triage, TriageSettings),
+        (treatment, TreatmentSettings),
+        (notify, NotifySettings),
+        (stats, StatsSettings),
+    ]
+
+
+async def test_every_declared_queue_is_a_quorum_queue_with_a_delivery_limit_and_a_dlx(
+    settings_for, amqp_url, namespace
+):
+    # Start every service as it runs, so that the queues checked are the ones they declare.
+    declared = []
+    for create_app, settings_cls in _service_apps():
+        async with RunningApp(create_app(settings_for(settings_cls, delivery_limit=17))) as app:
+            consumer = app.app.get(CONSUMER)
+            if consumer is not None:
+                declared.append(consumer.service)
+    assert {"intake", "triage", "notify", "stats"} <= set(declared)
+
+    topology = Topology(namespace)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for service in declared:
+            for name in (topology.queue(service), topology.dead_letter_queue(service)):
+                # Redeclaring with other arguments is refused: the broker holds ours.
+                channel = await connection.channel()
+                with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
+                    await channel.declare_queue(
+                        name, durable=True, arguments={"x-queue-type": "classic"}
+                    )
+    finally:
+        await connection.close()
+
+    if shutil.which("rabbitmqctl") and "127.0.0.1:5672" in amqp_url:
+        listed = subprocess.run(  # noqa: ASYNC221 - a one-off inspection in a test
+            ["rabbitmqctl", "list_queues", "name", "type", "arguments", "--formatter", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        queues = {q["name"]: q for q in json.loads(listed) if q["name"].startswith(namespace)}
+        assert len(queues) == 2 * len(declared)
+        for name, q in queues.items():
+            assert q["type"] == "quorum", name
+            args = q["arguments"]
+            if isinstance(args, list):  # [[name, type, value], ...]
+                args = {a[0]: a[-1] for a in args}
+            if not name.endswith(".dead-letter"):
+                assert args["x-delivery-limit"] == 17, name
+                assert args["x-dead-letter-exchange"] == topology.exchange("dead-letter"), name
