@@ -1,0 +1,1 @@
+"""stats: aggregates per body × nature × theme × status × day, kept from request events."""

@@ -1,0 +1,84 @@
+"""HTTP views of stats: counts per body, totals over a period."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from aiohttp import web
+
+from services.stats import repository
+from shared.messages import Nature
+from shared.service import POOL, SETTINGS
+from shared.web import json_error
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class BadQuery(ValueError):
+    pass
+
+
+def _zero_by_nature() -> dict[str, int]:
+    return {nature.value: 0 for nature in Nature}
+
+
+def _parse_day(request: web.Request, name: str) -> date | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        if not _ISO_DATE.match(raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadQuery(f"{name} must be a date written YYYY-MM-DD, got {raw!r}") from None
+
+
+async def bodies(request: web.Request) -> web.Response:
+    """``{"bodies": [{body_id, body_name, total, by_nature}]}``, busiest body first."""
+    timeout = request.app[SETTINGS].db_acquire_timeout
+    async with request.app[POOL].acquire(timeout=timeout) as conn:
+        rows = await repository.counts_by_body_and_nature(conn)
+    out: dict[str, dict] = {}
+    for row in rows:
+        entry = out.setdefault(
+            row["body_id"],
+            {
+                "body_id": row["body_id"],
+                "body_name": row["body_name"],
+                "total": 0,
+                "by_nature": _zero_by_nature(),
+            },
+        )
+        entry["by_nature"][row["nature"]] = entry["by_nature"].get(row["nature"], 0) + row["total"]
+        entry["total"] += row["total"]
+    listing = sorted(out.values(), key=lambda b: (-b["total"], b["body_name"]))
+    return web.json_response({"bodies": listing})
+
+
+async def summary(request: web.Request) -> web.Response:
+    """Totals by nature and by status of the requests submitted between ``from`` and ``to``."""
+    try:
+        start = _parse_day(request, "from")
+        end = _parse_day(request, "to")
+        if start and end and start > end:
+            raise BadQuery("from must not be after to")
+    except BadQuery as exc:
+        return json_error(400, "invalid_period", str(exc))
+    timeout = request.app[SETTINGS].db_acquire_timeout
+    async with request.app[POOL].acquire(timeout=timeout) as conn:
+        by_nature_rows, by_status_rows = await repository.period_totals(conn, start, end)
+    by_nature = _zero_by_nature()
+    for row in by_nature_rows:
+        by_nature[row["nature"]] = row["total"]
+    by_status = {row["status"]: row["total"] for row in by_status_rows if row["total"]}
+    return web.json_response(
+        {
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "total": sum(by_nature.values()),
+            "by_nature": by_nature,
+            "by_status": by_status,
+        }
+    )

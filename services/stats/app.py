@@ -1,0 +1,29 @@
+"""The stats service: consumes every request event, serves the aggregates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from services.stats import api
+from services.stats.handlers import HANDLERS
+from services.stats.settings import StatsSettings
+from shared.service import ServiceSpec, create_service_app
+from shared.topology import EVENTS
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+
+def create_app(settings: StatsSettings) -> web.Application:
+    spec = ServiceSpec(
+        name="stats",
+        sql_dir=SQL_DIR,
+        handlers=HANDLERS,
+        # Every request event: the ones without a handler yet are acknowledged by the consumer.
+        bindings=[(EVENTS, "request.#")],
+    )
+    app = create_service_app(settings, spec)
+    app.router.add_get("/stats/bodies", api.bodies)
+    app.router.add_get("/stats/summary", api.summary)
+    return app

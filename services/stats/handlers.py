@@ -1,0 +1,40 @@
+"""Message handlers of stats: each runs in the consumer's transaction (with the inbox row)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import asyncpg
+
+from services.stats import repository
+from shared.consumer import Delivery, Handler
+from shared.messages import RequestSubmittedV1
+
+# The status a request is counted in from its submission until triage decides.
+SUBMITTED = "submitted"
+
+
+def day_of(moment: datetime) -> date:
+    """The calendar day of a moment in Côte d'Ivoire, which keeps UTC all year round."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).date()
+
+
+async def on_submitted(
+    conn: asyncpg.Connection, event: RequestSubmittedV1, delivery: Delivery
+) -> None:
+    await repository.record_submitted(
+        conn,
+        request_id=event.request_id,
+        body_id=event.body_id,
+        body_name=event.body_name,
+        nature=event.nature.value,
+        theme_id=event.theme_id,
+        channel=event.channel.value,
+        status=SUBMITTED,
+        submitted_on=day_of(event.submitted_at),
+    )
+
+
+HANDLERS: dict[str, Handler] = {RequestSubmittedV1.type_name(): on_submitted}

@@ -1,0 +1,116 @@
+"""SQL of the stats schema: facts per request and the daily counters derived from them."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+
+_BUMP = """
+INSERT INTO daily_counts (day, body_id, nature, theme_id, status, count)
+VALUES ($1, $2, $3, COALESCE($4, ''), $5, $6)
+ON CONFLICT (day, body_id, nature, theme_id, status)
+DO UPDATE SET count = daily_counts.count + EXCLUDED.count
+"""
+
+
+async def record_submitted(
+    conn: asyncpg.Connection,
+    *,
+    request_id: UUID,
+    body_id: str,
+    body_name: str,
+    nature: str,
+    theme_id: str | None,
+    channel: str,
+    status: str,
+    submitted_on: date,
+) -> bool:
+    """Add a request's fact row and count it; False (and nothing counted) when already known."""
+    inserted = await conn.fetchval(
+        """INSERT INTO request_facts
+               (request_id, body_id, body_name, nature, theme_id, channel, status, submitted_on)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (request_id) DO NOTHING
+           RETURNING true""",
+        request_id,
+        body_id,
+        body_name,
+        nature,
+        theme_id,
+        channel,
+        status,
+        submitted_on,
+    )
+    if not inserted:
+        return False
+    await conn.execute(
+        """INSERT INTO bodies (body_id, body_name) VALUES ($1, $2)
+           ON CONFLICT (body_id) DO UPDATE SET body_name = EXCLUDED.body_name
+           WHERE bodies.body_name IS DISTINCT FROM EXCLUDED.body_name""",
+        body_id,
+        body_name,
+    )
+    await conn.execute(_BUMP, submitted_on, body_id, nature, theme_id, status, 1)
+    return True
+
+
+async def move_status(conn: asyncpg.Connection, request_id: UUID, status: str) -> bool:
+    """Move a known request to ``status`` in its fact row and in the counters.
+
+    False when the request is unknown here or already in that status (nothing changes).
+    """
+    fact = await conn.fetchrow(
+        """SELECT body_id, nature, theme_id, status, submitted_on
+           FROM request_facts WHERE request_id = $1 FOR UPDATE""",
+        request_id,
+    )
+    if fact is None or fact["status"] == status:
+        return False
+    key = (fact["submitted_on"], fact["body_id"], fact["nature"], fact["theme_id"])
+    # An UPDATE, not _BUMP: the CHECK (count >= 0) is tested on the row INSERT proposes.
+    await conn.execute(
+        """UPDATE daily_counts SET count = count - 1
+           WHERE day = $1 AND body_id = $2 AND nature = $3 AND theme_id = COALESCE($4, '')
+             AND status = $5""",
+        *key,
+        fact["status"],
+    )
+    await conn.execute(_BUMP, *key, status, 1)
+    await conn.execute(
+        "UPDATE request_facts SET status = $2, updated_at = now() WHERE request_id = $1",
+        request_id,
+        status,
+    )
+    return True
+
+
+async def counts_by_body_and_nature(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """``(body_id, body_name, nature, total)`` over all time."""
+    return await conn.fetch(
+        """SELECT c.body_id, b.body_name, c.nature, sum(c.count)::bigint AS total
+           FROM daily_counts c JOIN bodies b USING (body_id)
+           GROUP BY c.body_id, b.body_name, c.nature
+           ORDER BY c.body_id, c.nature"""
+    )
+
+
+async def period_totals(
+    conn: asyncpg.Connection, start: date | None, end: date | None
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    """Totals ``(nature, total)`` and ``(status, total)`` of requests submitted in [start, end]."""
+    where = "($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day <= $2)"
+    by_nature = await conn.fetch(
+        f"""SELECT nature, sum(count)::bigint AS total FROM daily_counts
+            WHERE {where} GROUP BY nature""",  # noqa: S608 - constant text, values are parameters
+        start,
+        end,
+    )
+    by_status = await conn.fetch(
+        f"""SELECT status, sum(count)::bigint AS total FROM daily_counts
+            WHERE {where} GROUP BY status""",  # noqa: S608
+        start,
+        end,
+    )
+    return by_nature, by_status

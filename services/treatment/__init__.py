@@ -1,0 +1,1 @@
+"""treatment: the bodies' work on validated requests (assignment, hold, answers, deadlines)."""

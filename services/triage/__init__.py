@@ -1,0 +1,1 @@
+"""triage: the analysts' queue of submitted requests and their decisions."""

@@ -1,0 +1,30 @@
+"""treatment's skeleton starts, migrates its schema and answers its operations routes.
+
+Kept here until tests/treatment/ has an owner.
+"""
+
+import aiohttp
+
+from services.treatment.app import create_app
+from services.treatment.settings import TreatmentSettings
+from shared.service import POOL
+from tests.support import RunningApp
+
+
+async def test_treatment_starts_and_is_ready(settings_for):
+    async with RunningApp(create_app(settings_for(TreatmentSettings))) as running:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{running.url}/health/ready") as response:
+                ready = response.status, await response.json()
+            async with http.get(f"{running.url}/metrics") as response:
+                metrics_status = response.status
+        async with running.app[POOL].acquire() as conn:
+            table = await conn.fetchval(
+                """SELECT table_name FROM information_schema.tables
+                   WHERE table_schema = 'treatment' AND table_name = 'assignments'"""
+            )
+
+    assert ready == (200, {"status": "ready", "checks": {"database": True, "broker": True}})
+    assert metrics_status == 200
+    assert table == "assignments"
+    assert TreatmentSettings.model_fields["http_port"].default == 8083
