@@ -1,0 +1,95 @@
+"""Killing a process with SIGKILL at the worst moments loses nothing and duplicates nothing.
+
+The processes inject the fault themselves (MILIE_FAULT_KILL_AFTER_*), so the kill lands exactly
+between a commit and the acknowledgement (or the outbox mark) instead of somewhere by chance.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+
+import aiohttp
+
+from tests.support import eventually
+
+BODY = "ministere-education-nationale"
+SUBMITTED = "request.submitted.v1"
+
+
+def submission(email: str) -> dict:
+    return {
+        "nature": "reclamation",
+        "body_id": BODY,
+        "message": "Les bulletins ne sont pas arrivés.",
+        "contact": {"country": "CI", "phone": "0707123456", "email": email},
+    }
+
+
+async def _get(url: str):
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        if resp.content_type == "application/json":
+            return resp.status, await resp.json()
+        return resp.status, await resp.text()
+
+
+async def _submit(platform, email: str) -> str:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(platform.url("gateway") + "/api/v1/requests", json=submission(email)) as resp,
+    ):
+        assert resp.status == 201, await resp.text()
+        return (await resp.json())["code"]
+
+
+async def _stats_total(platform) -> int:
+    _, data = await _get(platform.url("stats") + "/stats/bodies")
+    return next((b["total"] for b in data["bodies"] if b["body_id"] == BODY), 0)
+
+
+async def _metric(platform, name: str, process: str, type_name: str = SUBMITTED) -> float:
+    status, text = await _get(platform.url(process) + "/metrics")
+    if status != 200:
+        return 0.0
+    match = re.search(rf'^{name}\{{type="{re.escape(type_name)}"\}} (\S+)$', text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+async def _restart(platform, name: str, **fault: str) -> None:
+    await platform.stop(name)
+    await platform.start(name, fault)
+    await platform.wait_ready([name])
+
+
+async def test_consumer_killed_after_commit_before_ack(platform, smtp_server):
+    await _restart(platform, "stats", MILIE_FAULT_KILL_AFTER_COMMIT=SUBMITTED)
+    email = "kill.consumer@example.ci"
+    await _submit(platform, email)
+
+    assert await platform.wait_exit("stats") == -signal.SIGKILL
+    await _restart(platform, "stats")
+
+    # The message comes back (the ack never left), is recognised and ignored.
+    await eventually(lambda: _metric(platform, "milie_messages_duplicate_total", "stats"))
+    assert await _stats_total(platform) == 1
+    await smtp_server.wait_for(email)
+    assert len(smtp_server.to(email)) == 1
+
+
+async def test_relay_killed_after_publish_before_marking_sent(platform, smtp_server):
+    await _restart(platform, "intake", MILIE_FAULT_KILL_AFTER_PUBLISH=SUBMITTED)
+    email = "kill.relay@example.ci"
+    code = await _submit(platform, email)  # answered: the request was committed
+
+    assert await platform.wait_exit("intake") == -signal.SIGKILL
+    await _restart(platform, "intake")
+
+    # The row was still unsent, so the restarted relay publishes it again: every consumer gets
+    # it twice and applies it once.
+    for process in ("stats", "notify", "triage"):
+        await eventually(lambda p=process: _metric(platform, "milie_messages_duplicate_total", p))
+    assert await _stats_total(platform) == 1
+    await smtp_server.wait_for(email)
+    assert len(smtp_server.to(email)) == 1
+    status, item = await _get(platform.url("triage") + f"/queue/{code}")
+    assert status == 200 and item["code"] == code
