@@ -51,14 +51,22 @@ def _take_lock() -> object:
     return handle
 
 
+STARTED = RUN / "up.started"
+
+
 def ensure_infrastructure() -> dict[str, str]:
-    """DATABASE_URL and AMQP_URL from deploy/local/ensure-infra.sh (which may start them)."""
+    """DATABASE_URL and AMQP_URL from deploy/local/ensure-infra.sh (which may start them).
+
+    The servers it starts for this run are listed in ``.run/up.started``, to stop those only.
+    """
+    STARTED.write_text("")
     out = subprocess.run(
         ["bash", str(ROOT / "deploy/local/ensure-infra.sh")],
         check=True,
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        env={**os.environ, "MILIE_INFRA_STARTED": str(STARTED)},
     ).stdout
     env = {}
     for line in out.splitlines():
@@ -69,7 +77,12 @@ def ensure_infrastructure() -> dict[str, str]:
 
 
 def stop_private_infrastructure() -> None:
-    subprocess.run(["bash", str(ROOT / "deploy/local/stop-infra.sh")], cwd=ROOT, check=False)
+    """Stop the private servers this run started; never those it found running."""
+    started = STARTED.read_text().split() if STARTED.exists() else []
+    if started:
+        subprocess.run(
+            ["bash", str(ROOT / "deploy/local/stop-infra.sh"), *started], cwd=ROOT, check=False
+        )
 
 
 async def run() -> int:
