@@ -146,8 +146,176 @@ class NotificationFailedV1(Contract):
     failed_at: datetime
 
 
+class Actor(BaseModel):
+    """The staff member who acted (ids only: names live with the gateway's accounts)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    staff_id: str
+    role: str
+    body_id: str | None = None
+
+
+class RequestResubmittedV1(Contract):
+    """The citizen rewrote a request sent back for reformulation; it returns to the analysts."""
+
+    name: ClassVar[str] = "request.resubmitted"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    message: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    resubmitted_at: datetime
+
+
+class RequestValidatedV1(Contract):
+    """An analyst found the request admissible. A réclamation or demande d'information goes to
+    the body for treatment (``needs_treatment``); the other natures are read and forwarded."""
+
+    name: ClassVar[str] = "request.validated"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    nature: Nature
+    needs_treatment: bool
+    body_id: ShortText
+    body_name: ShortText
+    theme_id: str | None = None
+    theme_label: str | None = None
+    place_label: str | None = None
+    message: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    contact: Contact
+    attachments: list[AttachmentRef] = []
+    submitted_at: datetime
+    analyst_message: str | None = None
+    actor: Actor
+    decided_at: datetime
+
+
+class RequestReformulationRequestedV1(Contract):
+    """An analyst sent the request back to the citizen to be rewritten, saying why."""
+
+    name: ClassVar[str] = "request.reformulation_requested"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    analyst_message: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    actor: Actor
+    decided_at: datetime
+
+
+class RequestRejectedV1(Contract):
+    """An analyst rejected the request as inadmissible, with the reason; it is closed."""
+
+    name: ClassVar[str] = "request.rejected"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    actor: Actor
+    decided_at: datetime
+
+
+class RequestReindexedV1(Contract):
+    """An analyst changed the body or the theme the request is indexed under."""
+
+    name: ClassVar[str] = "request.reindexed"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    body_name: ShortText
+    theme_id: str | None = None
+    theme_label: str | None = None
+    previous_body_id: ShortText
+    previous_theme_id: str | None = None
+    actor: Actor
+    decided_at: datetime
+
+
+class RequestClarificationSentV1(Contract):
+    """An analyst wrote to a citizen who was not satisfied."""
+
+    name: ClassVar[str] = "request.clarification_sent"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    message: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    actor: Actor
+    sent_at: datetime
+
+
+class SubmissionContact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    last_name: str = ""
+    first_names: str = ""
+    country: str = "CI"
+    phone: str | None = None
+    email: str | None = None
+
+
+class IntakeSubmitV1(Contract):
+    """Command from another government channel: submit a request on a citizen's behalf.
+
+    Published to ``milie.commands`` with routing key ``intake.submit``, a ``reply_to`` queue and
+    a ``correlation_id``. ``(channel, external_id)`` identifies the request at the channel: the
+    same pair again returns the same code and creates nothing.
+    """
+
+    name: ClassVar[str] = "intake.submit"
+    version: ClassVar[int] = 1
+
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    nature: str
+    body_id: str
+    theme_id: str | None = None
+    place_id: str | None = None
+    message: str
+    contact: SubmissionContact
+
+
+class FieldError(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    field: str
+    code: str
+    message: str
+
+
+class IntakeSubmitReplyV1(Contract):
+    """Intake's answer on the ``reply_to`` queue: the code, or the faulty fields."""
+
+    name: ClassVar[str] = "intake.submit_reply"
+    version: ClassVar[int] = 1
+
+    accepted: bool
+    external_id: str | None = None
+    code: RequestCode | None = None
+    errors: list[FieldError] = []
+
+
 CONTRACTS: dict[str, type[Contract]] = {
-    c.type_name(): c for c in (RequestSubmittedV1, NotificationSentV1, NotificationFailedV1)
+    c.type_name(): c
+    for c in (
+        RequestSubmittedV1,
+        RequestResubmittedV1,
+        RequestValidatedV1,
+        RequestReformulationRequestedV1,
+        RequestRejectedV1,
+        RequestReindexedV1,
+        RequestClarificationSentV1,
+        IntakeSubmitV1,
+        IntakeSubmitReplyV1,
+        NotificationSentV1,
+        NotificationFailedV1,
+    )
 }
 
 
