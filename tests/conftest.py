@@ -148,3 +148,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if asyncio.iscoroutinefunction(getattr(item, "function", None)):
             item.add_marker(pytest.mark.asyncio(loop_scope="session"))
+
+
+from tests.browser import browser, page  # noqa: E402,F401  - a real Chromium
+from tests.stack import stack  # noqa: E402,F401  - the in-process platform fixture

@@ -2,51 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from deploy.local.platform import PROCESSES, Platform
+from tests.browser import ARTIFACTS
 from tests.support import free_port
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def chromium_path() -> str:
-    path = os.environ.get("MILIE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium)")
-    return path
-
-
-@pytest.fixture(scope="session")
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def page(browser):
-    context = await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    yield page
-    await context.close()
 
 
 def platform_for(database_url, amqp_url, namespace, smtp_port, log_dir: Path) -> Platform:

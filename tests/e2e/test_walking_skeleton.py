@@ -7,7 +7,7 @@ from email.header import decode_header, make_header
 
 import aiohttp
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.browser import ARTIFACTS
 from tests.support import eventually
 
 BODY = "ministere-budget"

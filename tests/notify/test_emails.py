@@ -1,0 +1,122 @@
+"""The emails' words and shape, without I/O."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import aiosmtplib
+import pytest
+
+from services.notify import emails
+from services.notify.sender import PERMANENT, TEMPORARY, UNREACHABLE, classify
+from shared.messages import NATURE_LABELS, Contact, Nature
+from tests.support import submitted_event
+
+
+@pytest.mark.parametrize("nature", list(Nature))
+def test_acknowledgement_names_the_nature_the_code_and_the_tracking_link(nature):
+    event = submitted_event(nature=nature, code="4148584520")
+    mail = emails.acknowledgement(event, "https://milie.ci/")
+    label = NATURE_LABELS[nature]
+    assert mail.subject == f"Miliê — votre {label} n° 4148584520 a bien été enregistrée"
+    assert "Bienvenue sur le Portail du citoyen Miliê" in mail.text
+    assert f"Votre {label} a bien été enregistrée." in mail.text
+    assert "Le numéro de la demande est : 4148584520" in mail.text
+    assert "https://milie.ci/suivre?code=4148584520" in mail.text
+    assert "Suivre ma réclamation" in mail.text
+    assert f"Organisme concerné : {event.body_name}" in mail.text
+    assert 'href="https://milie.ci/suivre?code=4148584520"' in mail.html
+    assert '<html lang="fr">' in mail.html
+
+
+def test_html_is_escaped():
+    event = submitted_event(
+        body_name="<script>alert(1)</script>",
+        contact=Contact(first_names="A&B", last_name="<K>", email="a@example.ci"),
+    )
+    mail = emails.acknowledgement(event, "http://gw")
+    assert "<script>" not in mail.html
+    assert "&lt;script&gt;" in mail.html
+    assert "A&amp;B &lt;K&gt;" in mail.html
+
+
+def test_message_is_multipart_and_the_same_on_every_attempt():
+    delivery_id = uuid.uuid4()
+    mail = emails.acknowledgement(submitted_event(), "http://gw")
+    row = {
+        "delivery_id": delivery_id,
+        "mail_from": "Miliê <no-reply@milie.ci>",
+        "recipient": "aya@example.ci",
+        "recipient_name": "Aya KOUASSI",
+        "subject": mail.subject,
+        "text": mail.text,
+        "html": mail.html,
+        "created_at": datetime.now(UTC),
+    }
+    raw = emails.render(**row)
+    assert raw == emails.render(**row)
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert msg["Message-ID"] == f"<{delivery_id}@milie.ci>"
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg["To"] == "Aya KOUASSI <aya@example.ci>"
+    assert msg["From"] == "Miliê <no-reply@milie.ci>"
+    assert msg["Subject"] == mail.subject
+    assert msg["Auto-Submitted"] == "auto-generated"
+    plain, rich = msg.iter_parts()
+    # Parsed from the wire, the lines end with CRLF.
+    assert plain.get_content().replace("\r\n", "\n") == mail.text
+    assert rich.get_content().replace("\r\n", "\n") == mail.html
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert emails.envelope_sender("Miliê <no-reply@milie.ci>") == "no-reply@milie.ci"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["plain ascii", "é" * 200, "Miliê — " + "x" * 120, "line\nbreak"],
+)
+def test_long_and_accented_subjects_round_trip(subject):
+    raw = emails.render(
+        delivery_id=uuid.uuid4(),
+        mail_from="no-reply@milie.ci",
+        recipient="a@example.ci",
+        recipient_name="Ébène d'Ivoire",
+        subject=subject,
+        text="é\n" + "long line " * 50,
+        html=None,
+        created_at=datetime.now(UTC),
+    )
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert msg["Subject"] == subject.replace("\n", " ")
+    assert msg["To"] == "Ébène d'Ivoire <a@example.ci>"
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+
+
+def test_an_address_with_a_line_break_is_refused():
+    with pytest.raises(ValueError):
+        emails.render(
+            delivery_id=uuid.uuid4(),
+            mail_from="no-reply@milie.ci",
+            recipient="a@example.ci\r\nBcc: x@evil.ci",
+            recipient_name="",
+            subject="s",
+            text="t",
+            html=None,
+            created_at=datetime.now(UTC),
+        )
+
+
+def test_smtp_errors_are_classified():
+    refused = aiosmtplib.SMTPRecipientRefused(550, "no such user", "x@example.ci")
+    greylisted = aiosmtplib.SMTPRecipientRefused(451, "try later", "x@example.ci")
+    assert classify(aiosmtplib.SMTPRecipientsRefused([refused])) == PERMANENT
+    assert classify(aiosmtplib.SMTPRecipientsRefused([greylisted])) == TEMPORARY
+    assert classify(aiosmtplib.SMTPDataError(554, "rejected")) == PERMANENT
+    assert classify(aiosmtplib.SMTPDataError(452, "full")) == TEMPORARY
+    assert classify(aiosmtplib.SMTPConnectError("refused")) == UNREACHABLE
+    assert classify(aiosmtplib.SMTPServerDisconnected("gone")) == UNREACHABLE
+    assert classify(ConnectionRefusedError()) == UNREACHABLE
+    assert classify(aiosmtplib.SMTPResponseException(421, "closing")) == UNREACHABLE
+    assert classify(aiosmtplib.SMTPSenderRefused(550, "bad sender", "n@milie.ci")) == TEMPORARY
