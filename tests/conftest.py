@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 
 import asyncpg
@@ -117,7 +117,9 @@ class SmtpInbox:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        self.messages.append(
+            message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        )
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 

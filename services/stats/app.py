@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.stats import api
+from services.stats import api, deliveries
 from services.stats.handlers import HANDLERS
 from services.stats.settings import StatsSettings
 from shared.service import ServiceSpec, create_service_app
@@ -19,11 +19,13 @@ def create_app(settings: StatsSettings) -> web.Application:
     spec = ServiceSpec(
         name="stats",
         sql_dir=SQL_DIR,
-        handlers=HANDLERS,
-        # Every request event: the ones without a handler yet are acknowledged by the consumer.
-        bindings=[(EVENTS, "request.#")],
+        handlers={**HANDLERS, **deliveries.HANDLERS},
+        # Every request event (those without a handler yet are acknowledged by the consumer), and
+        # notify's delivery outcomes.
+        bindings=[(EVENTS, "request.#"), (EVENTS, "notification.#")],
     )
     app = create_service_app(settings, spec)
     app.router.add_get("/stats/bodies", api.bodies)
     app.router.add_get("/stats/summary", api.summary)
+    app.router.add_get("/stats/deliveries", deliveries.delivery_totals)
     return app

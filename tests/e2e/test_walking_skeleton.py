@@ -54,8 +54,9 @@ async def test_submit_then_email_stats_queue_and_tracking(platform, page, smtp_s
     assert code in str(mail)
     assert "Réclamation" in str(make_header(decode_header(mail["Subject"])))
 
-    # stats counted it; triage queued it.
+    # stats counted it (and, once notify reported it, the email sent); triage queued it.
     await eventually(lambda: _moved(platform, before))
+    await eventually(lambda: _emails_sent(platform, 1))
     status, item = await _json("GET", platform.url("triage") + f"/queue/{code}")
     assert status == 200 and item["status"] == "waiting"
 
@@ -73,6 +74,11 @@ async def test_submit_then_email_stats_queue_and_tracking(platform, page, smtp_s
     await page.get_by_text("Aucune requête ne correspond").wait_for()
     assert await page.locator("#status").count() == 0
     assert await page.locator("table").count() == 0
+
+
+async def _emails_sent(platform, n: int) -> bool:
+    _, data = await _json("GET", platform.url("stats") + "/stats/deliveries")
+    return data["deliveries"].get("email", {}).get("sent") == n
 
 
 async def _moved(platform, before):

@@ -10,7 +10,7 @@ import aiosmtplib
 import pytest
 
 from services.notify import emails
-from services.notify.sender import PERMANENT, TEMPORARY, UNREACHABLE, classify
+from services.notify.sender import PERMANENT, SERVER, TEMPORARY, SmtpUnavailable, classify
 from shared.messages import NATURE_LABELS, Contact, Nature
 from tests.support import submitted_event
 
@@ -42,7 +42,8 @@ def test_html_is_escaped():
     assert "A&amp;B &lt;K&gt;" in mail.html
 
 
-def test_message_is_multipart_and_the_same_on_every_attempt():
+@pytest.mark.parametrize("eight_bit", [False, True])
+def test_message_is_multipart_and_the_same_on_every_attempt(eight_bit):
     delivery_id = uuid.uuid4()
     mail = emails.acknowledgement(submitted_event(), "http://gw")
     row = {
@@ -54,6 +55,7 @@ def test_message_is_multipart_and_the_same_on_every_attempt():
         "text": mail.text,
         "html": mail.html,
         "created_at": datetime.now(UTC),
+        "eight_bit": eight_bit,
     }
     raw = emails.render(**row)
     assert raw == emails.render(**row)
@@ -70,6 +72,7 @@ def test_message_is_multipart_and_the_same_on_every_attempt():
     assert plain.get_content().replace("\r\n", "\n") == mail.text
     assert rich.get_content().replace("\r\n", "\n") == mail.html
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert raw.isascii() != eight_bit
     assert emails.envelope_sender("Miliê <no-reply@milie.ci>") == "no-reply@milie.ci"
 
 
@@ -77,20 +80,26 @@ def test_message_is_multipart_and_the_same_on_every_attempt():
     "subject",
     ["plain ascii", "é" * 200, "Miliê — " + "x" * 120, "line\nbreak"],
 )
-def test_long_and_accented_subjects_round_trip(subject):
+@pytest.mark.parametrize("eight_bit", [False, True])
+def test_long_and_accented_subjects_round_trip(subject, eight_bit):
     raw = emails.render(
         delivery_id=uuid.uuid4(),
         mail_from="no-reply@milie.ci",
         recipient="a@example.ci",
         recipient_name="Ébène d'Ivoire",
         subject=subject,
-        text="é\n" + "long line " * 50,
+        text="é\n" + "long line " * 150,
         html=None,
         created_at=datetime.now(UTC),
+        eight_bit=eight_bit,
     )
     msg = message_from_bytes(raw, policy=policy.default)
     assert msg["Subject"] == subject.replace("\n", " ")
     assert msg["To"] == "Ébène d'Ivoire <a@example.ci>"
+    # A line longer than SMTP allows falls back to quoted-printable even with 8BITMIME.
+    [part] = msg.iter_parts()
+    assert part["Content-Transfer-Encoding"] == "quoted-printable"
+    assert part.get_content().replace("\r\n", "\n") == "é\n" + "long line " * 150
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
 
 
@@ -115,8 +124,11 @@ def test_smtp_errors_are_classified():
     assert classify(aiosmtplib.SMTPRecipientsRefused([greylisted])) == TEMPORARY
     assert classify(aiosmtplib.SMTPDataError(554, "rejected")) == PERMANENT
     assert classify(aiosmtplib.SMTPDataError(452, "full")) == TEMPORARY
-    assert classify(aiosmtplib.SMTPConnectError("refused")) == UNREACHABLE
-    assert classify(aiosmtplib.SMTPServerDisconnected("gone")) == UNREACHABLE
-    assert classify(ConnectionRefusedError()) == UNREACHABLE
-    assert classify(aiosmtplib.SMTPResponseException(421, "closing")) == UNREACHABLE
-    assert classify(aiosmtplib.SMTPSenderRefused(550, "bad sender", "n@milie.ci")) == TEMPORARY
+    assert classify(aiosmtplib.SMTPConnectError("refused")) == SERVER
+    assert classify(aiosmtplib.SMTPServerDisconnected("gone")) == SERVER
+    assert classify(ConnectionRefusedError()) == SERVER
+    assert classify(aiosmtplib.SMTPResponseException(421, "closing")) == SERVER
+    assert classify(aiosmtplib.SMTPSenderRefused(550, "bad sender", "n@milie.ci")) == SERVER
+    assert classify(SmtpUnavailable("STARTTLS extension not supported by server")) == SERVER
+    assert classify(aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported")) == PERMANENT
+    assert classify(RuntimeError("bug")) == TEMPORARY

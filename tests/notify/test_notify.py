@@ -328,3 +328,22 @@ async def test_two_copies_send_each_email_once(notify_settings, smtp_server, amq
     ids = [m["Message-ID"] for m in smtp_server.messages]
     assert len(ids) == 30
     assert len(set(ids)) == 30
+
+
+async def test_a_server_we_cannot_talk_to_never_loses_mail(
+    notify_settings, smtp_server, amqp_url, namespace
+):
+    # STARTTLS asked of a server that does not offer it: our configuration, not the message.
+    settings = notify_settings(smtp_starttls=True, max_attempts=1)
+    event = submitted_event()
+    async with RunningApp(create_app(settings)) as app:
+        await publish_event(amqp_url, namespace, event)
+
+        async def retried():
+            log = await delivery_log(app, event.request_id)
+            return log if log and log[0]["attempts"] >= 2 else None
+
+        [row] = await eventually(retried)
+        assert row["status"] == "pending"
+        assert "SmtpUnavailable" in row["last_error"]
+    assert smtp_server.messages == []

@@ -1,0 +1,105 @@
+"""« Code requête oublié ? »: the email listing the codes of the requests sent from an address.
+
+The email and its delivery row are built here; the sender sends it like any other. The delivery
+is keyed by the event's message id, so a redelivered event never sends a second email.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC
+from html import escape
+
+import asyncpg
+
+from services.notify import emails
+from shared.consumer import Delivery
+from shared.messages import CodesReminderRequestedV1
+
+
+def _day(event_request) -> str:
+    moment = event_request.submitted_at
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return f"{moment.day:02d}/{moment.month:02d}/{moment.year}"
+
+
+def codes_reminder(event: CodesReminderRequestedV1, public_url: str) -> emails.Email:
+    """The French email: each request's code, nature, date and body, with its tracking link."""
+    count = len(event.requests)
+    subject = (
+        "Miliê — le code de votre requête"
+        if count == 1
+        else f"Miliê — les codes de vos {count} requêtes"
+    )
+    intro = (
+        "Vous avez demandé les codes des requêtes soumises avec cette adresse électronique sur le "
+        f"{emails.PORTAL}."
+    )
+    lines = []
+    items = []
+    for r in event.requests:
+        link = emails.tracking_link(public_url, r.code)
+        about = f"{r.nature.label} du {_day(r)}" + (f" — {r.body_name}" if r.body_name else "")
+        lines += [f"- {r.code} : {about}", f"  Suivre : {link}"]
+        items.append(
+            f'<li><strong>{escape(r.code)}</strong> : {escape(about)} — <a href="{escape(link)}">'
+            "Suivre cette requête</a></li>"
+        )
+    outro = (
+        "Pour suivre une requête, saisissez son code et cette adresse électronique sur la page "
+        "« Suivre une requête »."
+    )
+    ignore = (
+        "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : personne d'autre "
+        "que vous ne reçoit ces codes."
+    )
+    text = "\n".join(
+        [
+            "Bonjour,",
+            "",
+            intro,
+            "",
+            *lines,
+            "",
+            outro,
+            "",
+            ignore,
+            "",
+            "Ce message vous est envoyé automatiquement, merci de ne pas y répondre.",
+            "",
+        ]
+    )
+    html = (
+        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(subject)}</title>\n</head>\n<body>\n"
+        f"<p>Bonjour,</p>\n<p>{escape(intro)}</p>\n<ul>\n" + "\n".join(items) + "\n</ul>\n"
+        f"<p>{escape(outro)}</p>\n<p>{escape(ignore)}</p>\n"
+        "<p>Ce message vous est envoyé automatiquement, merci de ne pas y répondre.</p>\n"
+        "</body>\n</html>\n"
+    )
+    return emails.Email(subject=subject, text=text, html=html)
+
+
+async def on_codes_reminder_requested(
+    conn: asyncpg.Connection,
+    event: CodesReminderRequestedV1,
+    delivery: Delivery,
+    *,
+    public_url: str,
+) -> None:
+    mail = codes_reminder(event, public_url)
+    await conn.execute(
+        """INSERT INTO deliveries (id, request_id, about_message_id, about_message_type,
+                                   correlation_id, medium, recipient, recipient_name, subject,
+                                   body_text, body_html)
+           VALUES ($1, NULL, $2, $3, $4, 'email', $5, '', $6, $7, $8)
+           ON CONFLICT (about_message_id, medium) DO NOTHING""",
+        uuid.uuid4(),
+        delivery.message_id,
+        delivery.message_type,
+        delivery.correlation_id,
+        event.email,
+        mail.subject,
+        mail.text,
+        mail.html,
+    )

@@ -1,0 +1,160 @@
+"""Queries over the notify schema; each takes a connection (and so the caller's transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+
+DELIVERY_LOG_COLUMNS = """id, medium, recipient, subject, status, attempts, last_error,
+    about_message_type, created_at, sent_at, failed_at, next_attempt_at"""
+
+
+_SAVE_RECIPIENT = """
+    INSERT INTO recipients (request_id, code, email, phone, last_name, first_names)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (request_id) DO UPDATE
+    SET code = EXCLUDED.code, email = EXCLUDED.email, phone = EXCLUDED.phone,
+        last_name = EXCLUDED.last_name, first_names = EXCLUDED.first_names, updated_at = now()"""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    request_id: UUID
+    code: str
+    email: str | None
+    phone: str | None
+    last_name: str
+    first_names: str
+
+    def params(self) -> tuple:
+        return (
+            self.request_id,
+            self.code,
+            self.email,
+            self.phone,
+            self.last_name,
+            self.first_names,
+        )
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    request_id: UUID | None
+    about_message_id: UUID
+    about_message_type: str
+    correlation_id: str | None
+    medium: str
+    recipient: str
+    recipient_name: str
+    subject: str
+    body_text: str
+    body_html: str | None
+
+
+async def save_recipient(conn: asyncpg.Connection, recipient: Recipient) -> None:
+    await conn.execute(_SAVE_RECIPIENT, *recipient.params())
+
+
+async def save_recipient_and_add_delivery(
+    conn: asyncpg.Connection, recipient: Recipient, delivery: NewDelivery
+) -> UUID | None:
+    """Both writes in one statement (one round trip: the consumer's hot path).
+
+    Returns the new delivery's id, or None when this message already has one for this medium.
+    """
+    return await conn.fetchval(
+        """WITH saved AS (
+                INSERT INTO recipients (request_id, code, email, phone, last_name, first_names)
+                VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (request_id) DO UPDATE
+                SET code = EXCLUDED.code, email = EXCLUDED.email, phone = EXCLUDED.phone,
+                    last_name = EXCLUDED.last_name, first_names = EXCLUDED.first_names,
+                    updated_at = now())
+            INSERT INTO deliveries (id, request_id, about_message_id, about_message_type,
+                                    correlation_id, medium, recipient, recipient_name, subject,
+                                    body_text, body_html)
+            VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+            ON CONFLICT (about_message_id, medium) DO NOTHING
+            RETURNING id""",
+        *recipient.params(),
+        uuid.uuid4(),
+        delivery.request_id,
+        delivery.about_message_id,
+        delivery.about_message_type,
+        delivery.correlation_id,
+        delivery.medium,
+        delivery.recipient,
+        delivery.recipient_name,
+        delivery.subject,
+        delivery.body_text,
+        delivery.body_html,
+    )
+
+
+async def claim_due(conn: asyncpg.Connection, medium: str, limit: int) -> list[asyncpg.Record]:
+    """Lock up to ``limit`` due deliveries for this transaction; other senders skip them."""
+    return await conn.fetch(
+        """SELECT id, request_id, about_message_type, correlation_id, medium, recipient,
+                  recipient_name, subject, body_text, body_html, attempts, created_at
+           FROM deliveries
+           WHERE status = 'pending' AND medium = $1 AND next_attempt_at <= now()
+           ORDER BY next_attempt_at
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED""",
+        medium,
+        limit,
+    )
+
+
+async def mark_sent(conn: asyncpg.Connection, ids: list[UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """UPDATE deliveries SET status = 'sent', sent_at = now(), attempts = attempts + 1
+           WHERE id = ANY($1::uuid[])
+           RETURNING id, sent_at, created_at""",
+        ids,
+    )
+
+
+async def mark_failed(conn: asyncpg.Connection, delivery_id: UUID, error: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """UPDATE deliveries SET status = 'failed', failed_at = now(), attempts = attempts + 1,
+                  last_error = $2
+           WHERE id = $1
+           RETURNING failed_at""",
+        delivery_id,
+        error,
+    )
+
+
+async def postpone(
+    conn: asyncpg.Connection, delivery_id: UUID, error: str, cap_seconds: float
+) -> None:
+    """Count a failed attempt and retry later: 1 s, 2 s, 4 s… up to ``cap_seconds``, ±10 %."""
+    await conn.execute(
+        """UPDATE deliveries SET attempts = attempts + 1, last_error = $2,
+                  next_attempt_at = now() + make_interval(
+                      secs => LEAST($3::float8, power(2, attempts)) * (0.9 + 0.2 * random()))
+           WHERE id = $1""",
+        delivery_id,
+        error,
+        cap_seconds,
+    )
+
+
+async def deliveries_of(conn: asyncpg.Connection, request_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {DELIVERY_LOG_COLUMNS} FROM deliveries WHERE request_id = $1"  # noqa: S608
+        " ORDER BY created_at, id",
+        request_id,
+    )
+
+
+async def waiting(conn: asyncpg.Connection) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """SELECT count(*) AS pending,
+                  COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
+           FROM deliveries WHERE status = 'pending'"""
+    )

@@ -1,0 +1,44 @@
+from typing import Self
+
+from pydantic import SecretStr, model_validator
+
+from shared.settings import ServiceSettings
+
+
+class NotifySettings(ServiceSettings):
+    http_port: int = 8084
+    # Each sender worker holds a connection; keep room beside them for the consumer, the outbox
+    # relay, the listeners and the HTTP API.
+    db_pool_max: int = 16
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = 10.0
+    mail_from: str = "Miliê <no-reply@milie.ci>"
+    # The gateway's public address, for the links in the emails.
+    public_url: str = "http://127.0.0.1:8080"
+    sender_concurrency: int = 4
+    # Deliveries a worker claims at once (sent one after the other on its SMTP connection).
+    sender_batch: int = 50
+    sender_poll_seconds: float = 1.0
+    # A woken worker waits this long before claiming, so that rows committed together are sent
+    # together (fewer claims and transactions per email under load).
+    sender_linger_seconds: float = 0.005
+    # Attempts of a delivery the server answers « try later » (4xx) before it is given up. A
+    # server that cannot be reached does not use them up: that mail waits for it.
+    max_attempts: int = 30
+    # Longest wait between two attempts of one delivery.
+    retry_cap_seconds: float = 60.0
+
+    @model_validator(mode="after")
+    def _room_in_the_pool(self) -> Self:
+        if self.sender_concurrency < 1:
+            raise ValueError("sender_concurrency must be at least 1")
+        if self.db_pool_max < self.sender_concurrency + 4:
+            raise ValueError(
+                f"db_pool_max ({self.db_pool_max}) must exceed sender_concurrency "
+                f"({self.sender_concurrency}) by at least 4: each sender worker holds a connection"
+            )
+        return self
