@@ -9,8 +9,10 @@ confirm, and an unroutable publish raises :class:`Unroutable`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,18 +27,29 @@ from shared.topology import COMMANDS, DEAD_LETTER, DEFAULT, EVENTS, Topology
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class _Publisher:
+    channel: aio_pika.abc.AbstractChannel
+    exchanges: dict[str, aio_pika.abc.AbstractExchange]
+
+
 class Unroutable(Exception):
     """The broker returned the message: no queue is bound for it."""
 
 
 class Broker:
-    def __init__(self, url: str, topology: Topology, app_id: str) -> None:
+    def __init__(
+        self, url: str, topology: Topology, app_id: str, publish_channels: int = 4
+    ) -> None:
         self.url = url
         self.topology = topology
         self.app_id = app_id
+        self.publish_channels = publish_channels
         self.connection: aio_pika.abc.AbstractRobustConnection | None = None
-        self._publish_channel: aio_pika.abc.AbstractChannel | None = None
-        self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
+        # aiormq writes one message at a time per channel: several channels, used in turn, keep
+        # a busy relay from queueing behind a single one (measured: ~150 events/s on one).
+        self._publishers: list[_Publisher] = []
+        self._turn = itertools.count()
 
     async def connect(self) -> None:
         """Connect (waiting for the broker to answer) and declare the shared exchanges."""
@@ -51,19 +64,22 @@ class Broker:
                 log.warning("broker not ready (%s), retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        self._publish_channel = await self.connection.channel(
-            publisher_confirms=True, on_return_raises=True
-        )
-        await self._declare_exchanges(self._publish_channel)
+        for _ in range(self.publish_channels):
+            channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+            self._publishers.append(_Publisher(channel, await self._declare_exchanges(channel)))
 
-    async def _declare_exchanges(self, channel: aio_pika.abc.AbstractChannel) -> None:
+    async def _declare_exchanges(
+        self, channel: aio_pika.abc.AbstractChannel
+    ) -> dict[str, aio_pika.abc.AbstractExchange]:
         kinds = {EVENTS: ExchangeType.TOPIC, COMMANDS: ExchangeType.TOPIC}
         kinds[DEAD_LETTER] = ExchangeType.DIRECT
+        exchanges = {}
         for logical, kind in kinds.items():
-            self._exchanges[logical] = await channel.declare_exchange(
+            exchanges[logical] = await channel.declare_exchange(
                 self.topology.exchange(logical), kind, durable=True
             )
-        self._exchanges[DEFAULT] = channel.default_exchange
+        exchanges[DEFAULT] = channel.default_exchange
+        return exchanges
 
     async def declare_service_queue(
         self,
@@ -105,8 +121,8 @@ class Broker:
         return (
             self.connection is not None
             and not self.connection.is_closed
-            and self._publish_channel is not None
-            and not self._publish_channel.is_closed
+            and bool(self._publishers)
+            and all(not p.channel.is_closed for p in self._publishers)
         )
 
     async def publish(
@@ -128,8 +144,9 @@ class Broker:
         Raises :class:`Unroutable` when no queue receives it, and an aio-pika/OS error when the
         broker is unreachable or refuses it.
         """
-        if exchange not in self._exchanges:
+        if not self._publishers:
             raise RuntimeError("broker not connected")
+        publisher = self._publishers[next(self._turn) % len(self._publishers)]
         message = aio_pika.Message(
             body,
             content_type="application/json",
@@ -143,7 +160,7 @@ class Broker:
             timestamp=timestamp or datetime.now(UTC),
         )
         try:
-            await self._exchanges[exchange].publish(
+            await publisher.exchanges[exchange].publish(
                 message, routing_key=routing_key, mandatory=True, timeout=timeout
             )
         except aio_pika.exceptions.PublishError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,9 +29,10 @@ from shared import inbox, logs, metrics
 from shared.broker import Broker
 from shared.db import is_transient
 from shared.messages import CONTRACTS, Contract
-from shared.topology import DEAD_LETTER
+from shared.topology import DEAD_LETTER, EVENTS
 
 log = logging.getLogger(__name__)
+_TYPE = re.compile(r"(.+)\.v(\d+)")
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,14 @@ class Consumer:
 
     async def _handle(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         type_name = message.type or ""
-        event_name, _, _ = type_name.rpartition(".v")
-        if type_name and event_name not in self._names_handled:
-            # Bound by a wider routing key (request.#) but not for us, maybe an event newer than
-            # this copy of the service: nothing to do.
+        versioned = _TYPE.fullmatch(type_name)
+        if (
+            versioned is not None
+            and versioned.group(1) not in self._names_handled
+            and message.exchange == self.broker.topology.exchange(EVENTS)
+        ):
+            # An event bound by a wider routing key (request.#) but not for us, maybe newer than
+            # this copy of the service: nothing to do. A command is never ignored this way.
             await message.ack()
             return
         contract = CONTRACTS.get(type_name)

@@ -35,3 +35,9 @@ OUTBOX_OLDEST_AGE = Gauge(
 OUTBOX_PUBLISH_ERRORS = Counter(
     "milie_outbox_publish_errors_total", "Outbox rows whose publish failed", ["type", "kind"]
 )
+OUTBOX_ABANDONED = Counter(
+    "milie_outbox_abandoned_total",
+    "Outbox rows given up after their max_attempts unroutable publishes (replies to a vanished"
+    " reply_to queue)",
+    ["type"],
+)

@@ -4,7 +4,9 @@ publishes them with publisher confirms and only then marks them sent.
 Several relays (several copies of a service) may run at once: each claims rows with
 ``FOR UPDATE SKIP LOCKED``. A crash between the confirm and the mark publishes a row twice; the
 consumers' inbox makes that harmless. A row the broker cannot route stays unsent, is retried with
-a growing delay, and its error is kept.
+a growing delay, and its error is kept — unless it was given ``max_attempts`` (replies to another
+channel's ``reply_to`` queue, which may be gone): after that many unroutable publishes it is
+abandoned (``abandoned_at``), logged and counted, and never tried again.
 """
 
 from __future__ import annotations
@@ -39,13 +41,17 @@ async def add(
     correlation_id: str | None = None,
     headers: Mapping[str, Any] | None = None,
     message_id: uuid.UUID | None = None,
+    max_attempts: int | None = None,
 ) -> uuid.UUID:
-    """Queue ``message`` for publishing; call inside the transaction that makes it true."""
+    """Queue ``message`` for publishing; call inside the transaction that makes it true.
+
+    ``max_attempts``: give the row up after that many unroutable publishes (a reply whose
+    ``reply_to`` queue may have vanished); None retries forever (domain events)."""
     message_id = message_id or uuid.uuid4()
     await conn.execute(
         """INSERT INTO outbox (message_id, exchange, routing_key, message_type, body, headers,
-                               correlation_id)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7)""",
+                               correlation_id, max_attempts)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8)""",
         message_id,
         exchange,
         routing_key or message.name,
@@ -53,6 +59,7 @@ async def add(
         message.model_dump_json(),
         json.dumps(dict(headers or {})),
         correlation_id or logs.correlation_id.get(),
+        max_attempts,
     )
     return message_id
 
@@ -134,9 +141,10 @@ class OutboxRelay:
         async with self.pool.acquire(timeout=10) as conn, conn.transaction():
             rows = await conn.fetch(
                 """SELECT id, message_id, exchange, routing_key, message_type, body::text AS body,
-                          headers::text AS headers, correlation_id, created_at
+                          headers::text AS headers, correlation_id, created_at, attempts,
+                          max_attempts
                    FROM outbox
-                   WHERE sent_at IS NULL AND next_attempt_at <= now()
+                   WHERE sent_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= now()
                    ORDER BY id
                    LIMIT $1
                    FOR UPDATE SKIP LOCKED""",
@@ -177,10 +185,20 @@ class OutboxRelay:
     ) -> None:
         kind = "unroutable" if isinstance(error, Unroutable) else "broker"
         metrics.OUTBOX_PUBLISH_ERRORS.labels(row["message_type"], kind).inc()
-        log.warning(
-            "outbox: publish failed",
-            extra={"message_id": str(row["message_id"]), "error": repr(error), "kind": kind},
-        )
+        extra = {"message_id": str(row["message_id"]), "error": repr(error), "kind": kind}
+        limit = row["max_attempts"]
+        if kind == "unroutable" and limit is not None and row["attempts"] + 1 >= limit:
+            # Only an unroutable publish gives a row up; a broker hiccup never does.
+            metrics.OUTBOX_ABANDONED.labels(row["message_type"]).inc()
+            log.warning("outbox: row abandoned after %d unroutable publishes", limit, extra=extra)
+            await conn.execute(
+                """UPDATE outbox SET attempts = attempts + 1, last_error = $2, abandoned_at = now()
+                   WHERE id = $1""",
+                row["id"],
+                repr(error)[:1000],
+            )
+            return
+        log.warning("outbox: publish failed", extra=extra)
         # An unroutable row is a configuration problem: back off up to a minute. A broker hiccup
         # is retried within seconds.
         cap = 60 if kind == "unroutable" else 5
@@ -202,11 +220,14 @@ class OutboxRelay:
             row = await conn.fetchrow(
                 """SELECT count(*) AS waiting,
                           COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) AS oldest
-                   FROM outbox WHERE sent_at IS NULL"""
+                   FROM outbox WHERE sent_at IS NULL AND abandoned_at IS NULL"""
             )
             metrics.OUTBOX_WAITING.set(row["waiting"])
             metrics.OUTBOX_OLDEST_AGE.set(float(row["oldest"]))
-            # Sent rows are kept a week for inspection, then removed.
+            # Sent and abandoned rows are kept a week for inspection, then removed.
             if now - self._last_cleanup > 600:
                 self._last_cleanup = now
-                await conn.execute("DELETE FROM outbox WHERE sent_at < now() - interval '7 days'")
+                await conn.execute(
+                    """DELETE FROM outbox WHERE sent_at < now() - interval '7 days'
+                                          OR abandoned_at < now() - interval '7 days'"""
+                )

@@ -89,8 +89,17 @@ def _messaging(spec: ServiceSpec):
             return broker.is_connected
 
         app[READY_CHECKS]["broker"] = broker_ready
+        # The relay has its own two connections (one LISTENs, one publishes batches) so that it
+        # never waits behind the HTTP requests for a connection of the main pool.
+        relay_pool = await db.create_pool(
+            settings.database_url,
+            spec.name,
+            min_size=2,
+            max_size=2,
+            command_timeout=settings.db_command_timeout,
+        )
         relay = OutboxRelay(
-            app[POOL],
+            relay_pool,
             broker,
             spec.name,
             batch=settings.outbox_batch,
@@ -120,6 +129,7 @@ def _messaging(spec: ServiceSpec):
         relay_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay_task
+        await relay_pool.close()
         await broker.close()
 
     return ctx

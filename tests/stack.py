@@ -60,8 +60,11 @@ async def start_stack(settings_for, smtp_port: int, **overrides) -> contextlib.A
     exits = contextlib.AsyncExitStack()
     stack = Stack()
     try:
+        # Triage asks intake for the catalogue when an analyst re-indexes a request.
+        service_urls = {"triage": {"intake_url": urls["intake"]}}
         for name, create_app, settings_cls in builders:
-            app = RunningApp(create_app(settings_for(settings_cls, **common)))
+            own = {**common, **service_urls.get(name, {})}
+            app = RunningApp(create_app(settings_for(settings_cls, **own)))
             app.port = ports[name]
             stack.apps[name] = await exits.enter_async_context(app)
         gateway_settings = settings_for(

@@ -19,7 +19,7 @@ class NotifySettings(ServiceSettings):
     mail_from: str = "Miliê <no-reply@milie.ci>"
     # The gateway's public address, for the links in the emails.
     public_url: str = "http://127.0.0.1:8080"
-    sender_concurrency: int = 4
+    sender_concurrency: int = 10
     # Deliveries a worker claims at once (sent one after the other on its SMTP connection).
     sender_batch: int = 50
     sender_poll_seconds: float = 1.0
@@ -31,14 +31,45 @@ class NotifySettings(ServiceSettings):
     max_attempts: int = 30
     # Longest wait between two attempts of one delivery.
     retry_cap_seconds: float = 60.0
+    # SMS through Orange's SMS API (Côte d'Ivoire), see sms.py. An empty base URL sends no SMS
+    # (said in the log at start). The sender is the number registered with Orange, with its
+    # country code and without "+" (2250700000000).
+    sms_base_url: str = ""
+    sms_client_id: str = ""
+    sms_client_secret: SecretStr = SecretStr("")
+    sms_sender: str = ""
+    sms_sender_name: str = "Milie"
+    sms_timeout: float = 10.0
+    # SMS claimed at once by the SMS worker (sent one after the other).
+    sms_batch: int = 10
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.sms_base_url.strip())
 
     @model_validator(mode="after")
     def _room_in_the_pool(self) -> Self:
         if self.sender_concurrency < 1:
             raise ValueError("sender_concurrency must be at least 1")
-        if self.db_pool_max < self.sender_concurrency + 4:
+        # The SMS worker holds one connection too.
+        workers = self.sender_concurrency + (1 if self.sms_enabled else 0)
+        if self.db_pool_max < workers + 4:
             raise ValueError(
-                f"db_pool_max ({self.db_pool_max}) must exceed sender_concurrency "
-                f"({self.sender_concurrency}) by at least 4: each sender worker holds a connection"
+                f"db_pool_max ({self.db_pool_max}) must exceed the sender workers ({workers}: "
+                f"sender_concurrency, plus one for SMS) by at least 4: each holds a connection"
             )
+        if self.sms_enabled:
+            missing = [
+                name
+                for name, value in (
+                    ("MILIE_SMS_CLIENT_ID", self.sms_client_id),
+                    ("MILIE_SMS_CLIENT_SECRET", self.sms_client_secret.get_secret_value()),
+                    ("MILIE_SMS_SENDER", self.sms_sender),
+                )
+                if not value.strip()
+            ]
+            if missing:
+                raise ValueError(f"MILIE_SMS_BASE_URL is set: set {', '.join(missing)} too")
+            if not self.sms_sender.isdigit():
+                raise ValueError("MILIE_SMS_SENDER: digits only, country code first (225…)")
         return self

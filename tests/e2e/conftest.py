@@ -11,6 +11,16 @@ from deploy.local.platform import PROCESSES, Platform
 from tests.browser import ARTIFACTS
 from tests.support import free_port
 
+IDENTITY_SECRET = "e2e-identity-secret"
+
+
+def analyst_headers() -> dict[str, str]:
+    """Headers of a call made by an analyst through the gateway (signed identity)."""
+    from shared.identity import HEADER, Identity, Role, sign
+
+    token = sign(Identity("e2e-analyst", Role.ANALYST, login="analyste"), IDENTITY_SECRET.encode())
+    return {HEADER: token}
+
 
 def platform_for(database_url, amqp_url, namespace, smtp_port, log_dir: Path) -> Platform:
     env = {
@@ -22,6 +32,7 @@ def platform_for(database_url, amqp_url, namespace, smtp_port, log_dir: Path) ->
         "MILIE_SMTP_PORT": str(smtp_port),
         "MILIE_OUTBOX_POLL_SECONDS": "0.2",
         "MILIE_DB_POOL_MIN": "1",
+        "MILIE_IDENTITY_SECRET": IDENTITY_SECRET,
     }
     ports = {name: free_port() for name in PROCESSES}
     return Platform(env=env, ports=ports, log_dir=log_dir)

@@ -11,6 +11,7 @@ import signal
 
 import aiohttp
 
+from tests.e2e.conftest import analyst_headers
 from tests.support import eventually
 
 BODY = "ministere-education-nationale"
@@ -26,8 +27,8 @@ def submission(email: str) -> dict:
     }
 
 
-async def _get(url: str):
-    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+async def _get(url: str, headers: dict | None = None):
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
         if resp.content_type == "application/json":
             return resp.status, await resp.json()
         return resp.status, await resp.text()
@@ -91,5 +92,5 @@ async def test_relay_killed_after_publish_before_marking_sent(platform, smtp_ser
     assert await _stats_total(platform) == 1
     await smtp_server.wait_for(email)
     assert len(smtp_server.to(email)) == 1
-    status, item = await _get(platform.url("triage") + f"/queue/{code}")
+    status, item = await _get(platform.url("triage") + f"/queue/{code}", analyst_headers())
     assert status == 200 and item["code"] == code

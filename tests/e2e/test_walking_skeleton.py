@@ -8,6 +8,7 @@ from email.header import decode_header, make_header
 import aiohttp
 
 from tests.browser import ARTIFACTS
+from tests.e2e.conftest import analyst_headers
 from tests.support import eventually
 
 BODY = "ministere-budget"
@@ -31,8 +32,11 @@ async def test_submit_then_email_stats_queue_and_tracking(platform, page, smtp_s
 
     await page.goto(gateway + "/")
     await page.get_by_role("link", name="Soumettre une requête").first.click()
-    await page.get_by_label("Nature").select_option("reclamation")
-    await page.get_by_label("Organisme public").select_option(BODY)
+    # The guide's steps: the nature, then the body (searched), then the form.
+    await page.get_by_role("link", name="Réclamation").first.click()
+    await page.get_by_label("Rechercher un organisme").fill("budget")
+    await page.get_by_role("button", name="Rechercher").click()
+    await page.get_by_role("link", name="Ministère du budget et du Portefeuille de l'Etat").click()
     await page.get_by_label("Commune ou S/Préfecture").select_option("abidjan-plateau")
     await page.get_by_label("Thème").select_option("accueil-espace")
     await page.get_by_label("Message").fill("L'accueil est décevant, la file d'attente est longue.")
@@ -42,6 +46,7 @@ async def test_submit_then_email_stats_queue_and_tracking(platform, page, smtp_s
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("J'accepte").check()
     await page.get_by_role("button", name="Soumettre votre requête").click()
+    await page.get_by_role("button", name="OK").click()  # « Etes-vous sûr… ? »
 
     await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()
     code = (await page.locator("#code").inner_text()).strip()
@@ -57,7 +62,9 @@ async def test_submit_then_email_stats_queue_and_tracking(platform, page, smtp_s
     # stats counted it (and, once notify reported it, the email sent); triage queued it.
     await eventually(lambda: _moved(platform, before))
     await eventually(lambda: _emails_sent(platform, 1))
-    status, item = await _json("GET", platform.url("triage") + f"/queue/{code}")
+    status, item = await _json(
+        "GET", platform.url("triage") + f"/queue/{code}", headers=analyst_headers()
+    )
     assert status == 200 and item["status"] == "waiting"
 
     # The tracking page shows the status for the right pair, nothing for a wrong one.
@@ -88,7 +95,9 @@ async def _moved(platform, before):
 async def test_bad_input_gets_french_errors_beside_the_fields_and_keeps_what_was_typed(
     platform, page
 ):
-    await page.goto(platform.url("gateway") + "/soumettre")
+    await page.goto(
+        platform.url("gateway") + f"/soumettre/formulaire?nature=reclamation&organisme={BODY}"
+    )
     await page.get_by_label("Nature").select_option("suggestion")
     await page.get_by_label("Message").fill("Ouvrir le guichet le samedi.")
     await page.get_by_label("Téléphone portable").fill("12")
@@ -102,7 +111,6 @@ async def test_bad_input_gets_french_errors_beside_the_fields_and_keeps_what_was
     phone_error = await page.locator("#err-phone").inner_text()
     assert "numéro" in phone_error
     assert "adresse électronique n'est pas valide" in await page.locator("#err-email").inner_text()
-    assert "obligatoire" in await page.locator("#err-body_id").inner_text()
     assert "conditions d'utilisation" in await page.locator("#err-terms_accepted").inner_text()
     assert await page.get_by_label("Message").input_value() == "Ouvrir le guichet le samedi."
     assert await page.get_by_label("Nature").input_value() == "suggestion"

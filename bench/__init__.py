@@ -1,0 +1,1 @@
+"""Benchmarks: programs that start the platform, load it and print figures (never tests)."""

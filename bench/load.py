@@ -1,0 +1,842 @@
+"""Load benchmark: submissions through the gateway's JSON API, acknowledgement emails at a real
+SMTP server, figures printed.
+
+    python -m bench.load [--requests 3000] [--concurrency 64] [--copies 1]
+                         [--set [PROCESS:]KEY=VALUE]... [--hold-consumers] [--keep]
+
+It starts the six processes as ``make up`` does (``deploy.local.platform.Platform``) on a fresh
+database and broker namespace of its own, with an in-process aiosmtpd server, warms up, fires the
+submissions, waits for every email, prints the figures, and removes what it created (also on
+Ctrl-C or an error). ``DATABASE_URL``/``AMQP_URL`` come from the environment (``make bench`` sets
+them), else the local default servers. Never collected by pytest (tests live in ``tests/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform as host
+import random
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+import aiohttp
+import asyncpg
+from aiosmtpd.smtp import SMTP
+from prometheus_client.parser import text_string_to_metric_families
+
+from deploy.local.platform import PROCESSES, Platform
+from shared.topology import Topology
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/milie"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+# The targets this benchmark reports against (2-core machine).
+GOAL_RATE = 300.0
+GOAL_MAIL_SECONDS = 5.0
+# Queues and exchanges a run may create under its namespace (see shared/topology.py).
+QUEUE_OWNERS = ("intake", "triage", "treatment", "notify", "stats", "gateway")
+EXCHANGES = ("events", "commands", "dead-letter")
+
+NATURES = (
+    "reclamation",
+    "suggestion",
+    "observation",
+    "motion_felicitations",
+    "demande_information",
+)
+MESSAGES = (
+    "L'accueil est décevant, la file d'attente est longue.",
+    "Le guichet ferme avant l'heure affichée.",
+    "Merci à l'agent qui m'a reçu, il a été patient et clair.",
+    "Quels documents faut-il pour renouveler un passeport ?",
+    "Ouvrir le guichet le samedi matin rendrait service aux travailleurs.",
+    "La salle d'attente n'a pas de chaises en nombre suffisant.",
+)
+NAMES = (
+    ("KOUASSI", "Aya"),
+    ("KONÉ", "Mamadou"),
+    ("TRAORÉ", "Awa"),
+    ("N'GUESSAN", "Jean-Marc"),
+    ("YAO", "Akissi"),
+    ("", ""),
+)
+
+
+# -- infrastructure --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def create_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def delete_namespace(amqp_url: str, namespace: str) -> None:
+    """Remove the run's queues and exchanges. A channel per call: a refused delete closes it."""
+    topology = Topology(namespace)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for owner in QUEUE_OWNERS:
+            for name in (topology.queue(owner), topology.dead_letter_queue(owner)):
+                channel = await connection.channel()
+                with contextlib.suppress(Exception):
+                    # Quorum queues refuse the conditional delete (and close the channel).
+                    await channel.queue_delete(name, if_unused=False, if_empty=False)
+        for logical in EXCHANGES:
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(topology.exchange(logical))
+    finally:
+        await connection.close()
+
+
+async def queue_depths(amqp_url: str, namespace: str, owners: tuple[str, ...]) -> dict[str, int]:
+    """Messages ready in each service's queue (a passive declare)."""
+    topology = Topology(namespace)
+    out: dict[str, int] = {}
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for owner in owners:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(topology.queue(owner), passive=True)
+                out[owner] = queue.declaration_result.message_count or 0
+            except Exception:
+                continue
+    finally:
+        await connection.close()
+    return out
+
+
+class MailSink:
+    """aiosmtpd handler: accepts every message and keeps, per recipient, arrival times and bytes.
+
+    Served on the benchmark's own event loop rather than in aiosmtpd's Controller thread: a
+    thread would wait for the GIL (up to the 5 ms switch interval) at each SMTP reply whenever
+    the clients keep the main thread busy, and so slow notify's sending down.
+    """
+
+    def __init__(self) -> None:
+        self.by_recipient: dict[str, list[tuple[float, bytes]]] = {}
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        now = time.perf_counter()
+        for rcpt in envelope.rcpt_tos:
+            self.by_recipient.setdefault(rcpt.lower(), []).append((now, envelope.original_content))
+        return "250 OK"
+
+    def arrived(self, recipients: set[str]) -> int:
+        return len(recipients & self.by_recipient.keys())
+
+
+async def start_smtp(sink: MailSink) -> tuple[asyncio.Server, int]:
+    """An SMTP server for ``sink`` on a free port of 127.0.0.1. Port 0 works here: the trap with
+    aiosmtpd's ``Controller(port=0)`` is the Controller's own check, not used here."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(sink, hostname="127.0.0.1", enable_SMTPUTF8=True), "127.0.0.1", 0
+    )
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def wait_for_mail(sink: MailSink, recipients: set[str], timeout: float) -> tuple[int, float]:
+    """(how many of ``recipients`` got mail, when the wait ended); polls every 20 ms."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        got = sink.arrived(recipients)
+        if got == len(recipients) or loop.time() > deadline:
+            return got, time.perf_counter()
+        await asyncio.sleep(0.02)
+
+
+# -- CPU accounting (Linux /proc) ------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_by_pid() -> dict[int, tuple[str, float]]:
+    """pid → (command name, CPU seconds used so far, every thread included)."""
+    out: dict[int, tuple[str, float]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            close = data.rfind(b")")
+            comm = data[data.find(b"(") + 1 : close].decode(errors="replace")
+            fields = data[close + 2 :].split()
+            out[int(entry.name)] = (comm, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return out
+
+
+def cpu_used(
+    before: dict[int, tuple[str, float]],
+    after: dict[int, tuple[str, float]],
+    labels: dict[int, str],
+) -> list[tuple[str, float]]:
+    """CPU seconds used between two snapshots, grouped, largest first; the processes that are
+    not the platform's, PostgreSQL's or RabbitMQ's last, as one group naming the top three."""
+    used: Counter[str] = Counter()
+    for pid, (comm, total) in after.items():
+        start = before.get(pid, (comm, 0.0))[1]
+        if pid in labels:
+            group = labels[pid]
+        elif comm in ("postgres", "postmaster"):
+            group = "postgresql"
+        elif comm == "beam.smp":
+            group = "rabbitmq"
+        else:
+            group = f"other: {comm}"
+        used[group] += max(0.0, total - start)
+    ours = [(g, s) for g, s in used.most_common() if not g.startswith("other: ") and s > 0]
+    others = [
+        (g.removeprefix("other: "), s) for g, s in used.most_common() if g.startswith("other")
+    ]
+    if sum(s for _, s in others) > 0:
+        top = ", ".join(g for g, s in others[:3] if s > 0)
+        ours.append((f"other processes ({top})", sum(s for _, s in others)))
+    return ours
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+async def scrape(http: aiohttp.ClientSession, url: str) -> dict[tuple[str, tuple], float]:
+    """``/metrics`` as {(sample name, sorted labels): value}; empty if the process is silent."""
+    try:
+        async with http.get(url + "/metrics", timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            text = await resp.text()
+    except (aiohttp.ClientError, TimeoutError):
+        return {}
+    out: dict[tuple[str, tuple], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def total(samples: dict[tuple[str, tuple], float], name: str, **labels: str) -> float:
+    want = set(labels.items())
+    return sum(v for (n, lab), v in samples.items() if n == name and want <= set(lab))
+
+
+def delta(after: dict, before: dict, name: str, **labels: str) -> float:
+    return total(after, name, **labels) - total(before, name, **labels)
+
+
+def mean_ms(after: dict, before: dict, name: str, **labels: str) -> str:
+    count = delta(after, before, f"{name}_count", **labels)
+    if not count:
+        return "-"
+    return f"{1000 * delta(after, before, f'{name}_sum', **labels) / count:.0f} ms"
+
+
+# -- load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Catalogue:
+    bodies: list[str]
+    themes: list[str]
+    places: list[str]
+    # The themes a body offers, when the catalogue maps some to it (otherwise every theme).
+    body_themes: dict[str, list[str]] = field(default_factory=dict)
+
+
+async def load_catalogue(http: aiohttp.ClientSession, gateway: str) -> Catalogue:
+    async def get(path: str, key: str) -> list[dict]:
+        async with http.get(gateway + path) as resp:
+            resp.raise_for_status()
+            return (await resp.json())[key]
+
+    raw_bodies = await get("/api/v1/bodies", "bodies")
+    themes = [t["id"] for t in await get("/api/v1/themes", "themes") if t.get("parent_id")]
+    places = [p["id"] for p in await get("/api/v1/places", "places")]
+    body_themes = {}
+    for b in raw_bodies:
+        offered = [t["id"] if isinstance(t, dict) else t for t in b.get("themes") or []]
+        if offered:
+            body_themes[b["id"]] = offered
+    return Catalogue([b["id"] for b in raw_bodies], themes, places, body_themes)
+
+
+def body_maker(catalogue: Catalogue, run_id: str, prefix: str, seed: int) -> Callable[[int], dict]:
+    """A valid, varied submission for index ``i``, with an email address of its own."""
+    rng = random.Random(seed)
+
+    def make(i: int) -> dict:
+        last, first = rng.choice(NAMES)
+        body_id = rng.choice(catalogue.bodies)
+        themes = catalogue.body_themes.get(body_id, catalogue.themes)
+        body = {
+            "nature": rng.choice(NATURES),
+            "body_id": body_id,
+            "message": f"{rng.choice(MESSAGES)} (essai de charge {prefix}{i})",
+            "contact": {
+                "last_name": last,
+                "first_names": first,
+                "country": "CI",
+                "phone": f"+225{rng.choice(('01', '05', '07'))}{rng.randrange(10**8):08d}",
+                "email": f"bench.{run_id}.{prefix}{i}@example.ci",
+            },
+            "terms_accepted": True,
+        }
+        if themes and rng.random() < 0.8:
+            body["theme_id"] = rng.choice(themes)
+        if catalogue.places and rng.random() < 0.6:
+            body["place_id"] = rng.choice(catalogue.places)
+        return body
+
+    return make
+
+
+@dataclass
+class Phase:
+    latencies: list[float] = field(default_factory=list)
+    # email → (code, when the 201 came back)
+    accepted: dict[str, tuple[str, float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    samples: list[str] = field(default_factory=list)
+    started: float = 0.0
+    ended: float = 0.0
+    last_accepted: float = 0.0
+
+
+async def fire(
+    http: aiohttp.ClientSession,
+    url: str,
+    count: int,
+    concurrency: int,
+    make_body: Callable[[int], dict],
+) -> Phase:
+    """``count`` submissions from ``concurrency`` clients, each sending the next when answered."""
+    phase = Phase()
+    indexes = iter(range(count))  # shared: each index is taken by one client
+
+    async def client() -> None:
+        for i in indexes:
+            body = make_body(i)
+            started = time.perf_counter()
+            try:
+                async with http.post(url, json=body) as resp:
+                    status, data = resp.status, await resp.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                phase.errors[type(exc).__name__] += 1
+                continue
+            answered = time.perf_counter()
+            if status == 201:
+                phase.latencies.append(answered - started)
+                phase.accepted[body["contact"]["email"].lower()] = (
+                    json.loads(data)["code"],
+                    answered,
+                )
+                phase.last_accepted = max(phase.last_accepted, answered)
+            else:
+                phase.errors[f"HTTP {status}"] += 1
+                if len(phase.samples) < 3:
+                    phase.samples.append(f"HTTP {status}: {data[:300].decode(errors='replace')}")
+
+    phase.started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    phase.ended = time.perf_counter()
+    return phase
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, round(p / 100 * len(sorted_values) + 0.5 - 1e-9))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def check_codes(sink: MailSink, accepted: dict[str, tuple[str, float]]) -> tuple[int, int, int]:
+    """(emails carrying their request's code, recipients with more than one email, recipients
+    whose email lacks the code)."""
+    good = duplicates = wrong = 0
+    for recipient, (code, _) in accepted.items():
+        got = sink.by_recipient.get(recipient, [])
+        if not got:
+            continue
+        if len(got) > 1:
+            duplicates += 1
+        message = message_from_bytes(got[0][1], policy=policy.default)
+        text = str(message["Subject"] or "")
+        part = message.get_body(preferencelist=("plain",))
+        if part is not None:
+            text += part.get_content()
+        if code in text:
+            good += 1
+        else:
+            wrong += 1
+    return good, duplicates, wrong
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
+    p.add_argument("--requests", type=int, default=3000, help="submissions measured (3000)")
+    p.add_argument("--concurrency", type=int, default=64, help="concurrent clients (64)")
+    p.add_argument("--warmup", type=int, default=50, help="submissions before measuring (50)")
+    p.add_argument(
+        "--mail-timeout", type=float, default=120.0, help="seconds to wait for the emails (120)"
+    )
+    p.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="copies of notify (1). Intake copies are not offered: the gateway takes one "
+        "intake URL, so extra copies would only consume events, not take submissions",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="[PROCESS:]KEY=VALUE",
+        help="environment for every process, or for one: notify:MILIE_SENDER_CONCURRENCY=8 "
+        "(repeatable); to try settings without editing code",
+    )
+    p.add_argument(
+        "--hold-consumers",
+        action="store_true",
+        help="diagnosis: pause (SIGSTOP) triage, treatment, stats and notify while the "
+        "submissions run, to see what the front path (gateway, intake, PostgreSQL, outbox relay, "
+        "RabbitMQ) accepts alone; the emails then time how fast notify drains the backlog",
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed of the submissions' contents")
+    p.add_argument("--keep", action="store_true", help="keep the database and broker namespace")
+    args = p.parse_args(argv)
+    if args.requests < 1 or args.concurrency < 1 or args.copies < 1 or args.warmup < 0:
+        p.error("--requests, --concurrency and --copies must be ≥ 1, --warmup ≥ 0")
+    args.env = {}  # process name ("" for every one) → {variable: value}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        target, _, key = key.rpartition(":")
+        if not sep or not key or (target and target not in PROCESSES):
+            p.error(f"--set wants [PROCESS:]KEY=VALUE with PROCESS among {', '.join(PROCESSES)}")
+        args.env.setdefault(target, {})[key] = value
+    return args
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+async def run(args: argparse.Namespace) -> int:
+    run_id = uuid.uuid4().hex[:10]
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    amqp_url = os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
+    admin_url = with_database(database_url, "postgres")
+    db_name = f"milie_bench_{run_id}"
+    namespace = f"b{run_id}"
+    log_dir = ROOT / ".run" / "bench" / run_id
+
+    say(
+        f"Miliê load benchmark — {os.cpu_count()} CPU(s), Python {host.python_version()}, "
+        f"{host.system()} {host.release()}, load average {os.getloadavg()[0]:.2f} at start"
+    )
+    say(
+        f"parameters: requests={args.requests} concurrency={args.concurrency} "
+        f"warmup={args.warmup} mail-timeout={args.mail_timeout:g}s notify copies={args.copies}"
+        + (f" set={' '.join(args.set)}" if args.set else "")
+    )
+    hostpart = urlsplit(database_url).hostname, urlsplit(database_url).port or 5432
+    say(
+        f"database {db_name} on {hostpart[0]}:{hostpart[1]}, broker namespace {namespace}, "
+        f"logs {log_dir.relative_to(ROOT)}/"
+    )
+
+    async with contextlib.AsyncExitStack() as stack:
+        await create_database(admin_url, db_name)
+        if not args.keep:
+            stack.push_async_callback(drop_database, admin_url, db_name)
+            stack.push_async_callback(delete_namespace, amqp_url, namespace)
+
+        sink = MailSink()
+        logging_quiet()
+        smtp, smtp_port = await start_smtp(sink)
+        stack.callback(smtp.close)
+
+        env = {
+            "DATABASE_URL": with_database(database_url, db_name),
+            "AMQP_URL": amqp_url,
+            "MILIE_BROKER_NAMESPACE": namespace,
+            "MILIE_ENV": "test",
+            "MILIE_LOG_LEVEL": "WARNING",
+            "MILIE_SMTP_HOST": "127.0.0.1",
+            "MILIE_SMTP_PORT": str(smtp_port),
+            "MILIE_OUTBOX_POLL_SECONDS": "0.2",
+            "MILIE_DB_POOL_MIN": "1",
+            **args.env.get("", {}),
+        }
+        ports = {name: free_port() for name in PROCESSES}
+        main = Platform(env=env, ports=ports, log_dir=log_dir)
+        # Platform keys its processes by name, one of each: every further copy of notify gets a
+        # Platform of its own that shares the others' ports (so the same URLs) but its HTTP port.
+        copies = [
+            Platform(
+                env=env, ports={**ports, "notify": free_port()}, log_dir=log_dir / f"notify-{i}"
+            )
+            for i in range(2, args.copies + 1)
+        ]
+        platforms = [main, *copies]
+
+        async def stop_platforms() -> None:
+            for p in reversed(platforms):
+                await p.stop_all()
+
+        stack.push_async_callback(stop_platforms)
+        t0 = time.perf_counter()
+        for name in PROCESSES:
+            await main.start(name, args.env.get(name))
+        for p in copies:
+            await p.start("notify", args.env.get("notify"))
+        for p in platforms:
+            await p.wait_ready(timeout=120)
+        held = [
+            p.processes[n].pid
+            for p in platforms
+            for n in ("triage", "treatment", "stats", "notify")
+            if args.hold_consumers and n in p.processes
+        ]
+
+        def resume() -> None:
+            for pid in held:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+
+        stack.callback(resume)  # before stopping: a stopped process cannot take its SIGTERM
+        say(f"platform ready in {time.perf_counter() - t0:.1f} s; SMTP on 127.0.0.1:{smtp_port}")
+
+        labels = {proc.pid: name for name, proc in main.processes.items()}
+        for i, p in enumerate(copies, start=2):
+            labels[p.processes["notify"].pid] = f"notify#{i}"
+        labels[os.getpid()] = "bench (clients + SMTP)"
+        process_urls = {n: main.url(n) for n in PROCESSES} | {
+            f"notify#{i}": p.url("notify") for i, p in enumerate(copies, start=2)
+        }
+
+        gateway = main.url("gateway")
+        url = gateway + "/api/v1/requests"
+        connector = aiohttp.TCPConnector(limit=args.concurrency)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+            catalogue = await load_catalogue(http, gateway)
+
+            if args.warmup:
+                warm = await fire(
+                    http,
+                    url,
+                    args.warmup,
+                    min(args.concurrency, args.warmup),
+                    body_maker(catalogue, run_id, "w", args.seed + 1),
+                )
+                got, done = await wait_for_mail(sink, set(warm.accepted), 60)
+                say(
+                    f"warm-up: {len(warm.accepted)}/{args.warmup} accepted, "
+                    f"{got} emails in {done - warm.ended:.1f} s after the last"
+                )
+                for sample in warm.samples:
+                    say(f"  e.g. {sample}")
+
+            before = {n: await scrape(http, u) for n, u in process_urls.items()}
+            db_before = await database_activity(env["DATABASE_URL"])
+            for pid in held:
+                os.kill(pid, signal.SIGSTOP)
+            cpu_before = cpu_by_pid()
+            phase = await fire(
+                http,
+                url,
+                args.requests,
+                args.concurrency,
+                body_maker(catalogue, run_id, "", args.seed),
+            )
+            cpu_after = cpu_by_pid()
+            if held:
+                resume()
+                say("consumers held during the submissions, resumed now")
+            at_end = {n: await scrape(http, u) for n, u in process_urls.items()}
+            depths = await queue_depths(amqp_url, namespace, ("intake", "notify", "stats"))
+
+            recipients = set(phase.accepted)
+            got, waited_until = await wait_for_mail(sink, recipients, args.mail_timeout)
+            cpu_mail = cpu_by_pid()
+            # notify counts an email once its transaction committed, a moment after the SMTP
+            # server has it.
+            await asyncio.sleep(1.0)
+            after = {n: await scrape(http, u) for n, u in process_urls.items()}
+            db_after = await database_activity(env["DATABASE_URL"])
+
+        report(args, phase, sink, recipients, got, waited_until, at_end, depths)
+        say()
+        seconds = phase.ended - phase.started
+        during = cpu_used(cpu_before, cpu_after, labels)
+        say(
+            f"CPU during the submissions, % of one core ({os.cpu_count()} cores = "
+            f"{100 * (os.cpu_count() or 1)} %): "
+            + ", ".join(f"{g} {100 * used / seconds:.0f}" for g, used in during)
+        )
+        per = max(1, len(phase.accepted))
+        whole = cpu_used(cpu_before, cpu_mail, labels)
+        ours = sum(used for g, used in whole if not g.startswith(("other", "bench")))
+        say(
+            f"CPU per accepted submission, submissions' start → last email: "
+            f"{1000 * ours / per:.1f} ms for the platform, PostgreSQL and RabbitMQ: "
+            + ", ".join(f"{g} {1000 * used / per:.2f}" for g, used in whole)
+        )
+        report_metrics(before, at_end, after)
+        if db_before and db_after:
+            say(
+                "  PostgreSQL, per accepted submission, from its start to the last email: "
+                + ", ".join(
+                    f"{(db_after[k] - db_before[k]) / per:.1f} {k.replace('_', ' ')}"
+                    for k in db_after
+                )
+            )
+        await report_database(env["DATABASE_URL"])
+        say(f"\nlogs: {log_dir}")
+        ok = not phase.errors and got == len(recipients) and len(phase.accepted) == args.requests
+        return 0 if ok else 1
+    return 1  # not reached: the stack re-raises
+
+
+def logging_quiet() -> None:
+    import logging
+
+    # aiosmtpd logs every SMTP command at INFO on "mail.log".
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+def report(
+    args: argparse.Namespace,
+    phase: Phase,
+    sink: MailSink,
+    recipients: set[str],
+    got: int,
+    waited_until: float,
+    at_end: dict[str, dict],
+    depths: dict[str, int],
+) -> None:
+    seconds = phase.ended - phase.started
+    accepted = len(phase.accepted)
+    rate = accepted / seconds if seconds else 0.0
+    errors = sum(phase.errors.values())
+    say()
+    say(
+        f"submissions  {args.requests} sent, {accepted} accepted (201), {errors} errors, "
+        f"in {seconds:.2f} s → {rate:.0f} accepted/s  "
+        f"[goal ≥ {GOAL_RATE:.0f}/s: {'met' if rate >= GOAL_RATE else 'NOT met'}]"
+    )
+    if phase.errors:
+        say("  errors: " + ", ".join(f"{k} × {v}" for k, v in phase.errors.most_common()))
+        for sample in phase.samples:
+            say(f"  e.g. {sample}")
+    lat = sorted(phase.latencies)
+    if lat:
+        say(
+            "latency      "
+            + "  ".join(
+                f"{name} {1000 * percentile(lat, p):.0f} ms"
+                for name, p in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
+            )
+            + "  (201 answers, client side)"
+        )
+
+    arrivals = {r: sink.by_recipient[r][0][0] for r in recipients if r in sink.by_recipient}
+    if arrivals:
+        last_mail = max(arrivals.values())
+        tail = last_mail - phase.last_accepted
+        per_mail = sorted(arrivals[r] - phase.accepted[r][1] for r in arrivals)
+        complete = got == len(recipients)
+        verdict = "met" if complete and tail <= GOAL_MAIL_SECONDS else "NOT met"
+        if complete:
+            say(
+                f"emails       {got}/{len(recipients)} arrived; the last {tail:.2f} s after the "
+                f"last accepted submission  [goal ≤ {GOAL_MAIL_SECONDS:.0f} s: {verdict}]"
+            )
+        else:
+            say(
+                f"emails       {got}/{len(recipients)} arrived, {len(recipients) - got} MISSING "
+                f"after waiting {waited_until - phase.last_accepted:.0f} s "
+                f"(the last that came: {tail:.2f} s after the last submission)  "
+                f"[goal ≤ {GOAL_MAIL_SECONDS:.0f} s: NOT met]"
+            )
+        first_mail = min(arrivals.values())
+        say(
+            f"             per email, 201 → SMTP: p50 {percentile(per_mail, 50):.2f} s, "
+            f"p95 {percentile(per_mail, 95):.2f} s, max {per_mail[-1]:.2f} s; "
+            f"delivery rate {len(arrivals) / max(last_mail - first_mail, 1e-9):.0f}/s"
+        )
+        good, duplicates, wrong = check_codes(sink, phase.accepted)
+        say(
+            f"             {good} carry their request's code, {wrong} do not; "
+            f"{duplicates} recipients got more than one"
+        )
+    else:
+        say(f"emails       0/{len(recipients)} arrived within {args.mail_timeout:g} s")
+
+    notify_end = at_end.get("notify", {})
+    backlog = [
+        f"intake outbox {total(at_end.get('intake', {}), 'milie_outbox_waiting'):.0f} rows",
+        f"notify queue {depths.get('notify', '?')} msgs",
+        f"notify deliveries pending {total(notify_end, 'milie_notifications_pending'):.0f}",
+        f"notify outbox {total(notify_end, 'milie_outbox_waiting'):.0f}",
+        f"stats queue {depths.get('stats', '?')}",
+        f"intake queue {depths.get('intake', '?')}",
+    ]
+    say("backlog when the last submission was answered: " + ", ".join(backlog))
+    say("  (outbox gauges refresh each second, the pending-deliveries one every 2 s)")
+
+
+def report_metrics(before: dict, at_end: dict, after: dict) -> None:
+    """A few lines from the processes' /metrics that explain the figures above."""
+    gw_before, gw_after = before.get("gateway", {}), at_end.get("gateway", {})
+    in_before, in_after = before.get("intake", {}), at_end.get("intake", {})
+    say("metrics (submission phase unless said):")
+    say(
+        "  gateway POST /api/v1/requests mean "
+        + mean_ms(
+            gw_after,
+            gw_before,
+            "milie_http_request_duration_seconds",
+            route="/api/v1/requests",
+            method="POST",
+        )
+        + "; intake POST /requests mean "
+        + mean_ms(
+            in_after,
+            in_before,
+            "milie_http_request_duration_seconds",
+            route="/requests",
+            method="POST",
+        )
+    )
+    published = delta(after.get("intake", {}), in_before, "milie_messages_published_total")
+    say(f"  intake: {published:.0f} events published by the outbox relay (until the end)")
+    notifies = [n for n in after if n.startswith("notify")]
+    for name in notifies:
+        b, a = before.get(name, {}), after.get(name, {})
+        consumed = delta(a, b, "milie_messages_consumed_total")
+        sent = delta(a, b, "milie_notifications_sent_total", medium="email")
+        errors = delta(a, b, "milie_notification_attempt_errors_total")
+        say(
+            f"  {name}: {consumed:.0f} events consumed, {sent:.0f} emails sent, "
+            f"{errors:.0f} attempt errors; delivery row created → SMTP accepted mean "
+            + mean_ms(a, b, "milie_notification_delivery_seconds", medium="email").replace(
+                " ms", " ms (until the end)"
+            )
+        )
+    for name in ("triage", "stats", "treatment"):
+        b, a = before.get(name, {}), after.get(name, {})
+        say(f"  {name}: {delta(a, b, 'milie_messages_consumed_total'):.0f} events consumed")
+
+
+async def database_activity(url: str) -> dict[str, int]:
+    """This database's counters from pg_stat_database (flushed by the server within a second);
+    empty when the server cannot be asked (too many clients, say)."""
+    try:
+        conn = await asyncpg.connect(url)
+    except Exception:
+        return {}
+    try:
+        row = await conn.fetchrow(
+            """SELECT xact_commit + xact_rollback AS transactions, tup_inserted, tup_updated,
+                      tup_fetched
+               FROM pg_stat_database WHERE datname = current_database()"""
+        )
+    finally:
+        await conn.close()
+    return dict(row)
+
+
+async def report_database(url: str) -> None:
+    """What the run's database says about the emails: statuses, attempts, the last error."""
+    try:
+        conn = await asyncpg.connect(url)
+    except Exception as exc:
+        say(f"  (database not readable: {exc!r})")
+        return
+    try:
+        rows = await conn.fetch(
+            """SELECT status, count(*) AS n, max(attempts) AS attempts,
+                      count(*) FILTER (WHERE attempts > 1) AS retried,
+                      max(last_error) AS error
+               FROM notify.deliveries GROUP BY status ORDER BY status"""
+        )
+        unsent = await conn.fetchval("SELECT count(*) FROM intake.outbox WHERE sent_at IS NULL")
+    except Exception as exc:
+        say(f"  (notify.deliveries not readable: {exc!r})")
+        return
+    finally:
+        await conn.close()
+    parts = [
+        f"{r['status']} {r['n']} (max attempts {r['attempts']}, {r['retried']} retried"
+        + (f", e.g. {r['error'][:200]}" if r["error"] else "")
+        + ")"
+        for r in rows
+    ]
+    say(f"  notify.deliveries: {'; '.join(parts) or 'none'}; intake outbox unsent {unsent}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    async def guarded() -> int:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        assert task is not None
+        # SIGTERM as Ctrl-C: cancel the run so that its cleanup runs.
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        return await run(args)
+
+    try:
+        return asyncio.run(guarded())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("\ninterrupted: the platform was stopped and the run cleaned up", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
