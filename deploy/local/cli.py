@@ -1,4 +1,4 @@
-"""The ``milie`` command: ``milie up`` starts the platform (staff accounts come later)."""
+"""The ``milie`` command: ``milie up`` starts the platform; ``milie users …`` manages staff."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="milie", description="Miliê command-line tool")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start the whole platform for development (as `make up`)")
+    from deploy.local import users
+
+    users.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "up":
         from deploy.local.up import main as up
 
         return up()
+    if args.command == "users":
+        return users.main(args)
     return 2
 
 

@@ -1,0 +1,276 @@
+"""Who is signed in: the session middleware, ``staff_required`` and the sign-in itself.
+
+For back-office page handlers::
+
+    from gateway.auth import staff_required
+    from shared.identity import Role
+
+    @routes.get("/admin/traitements", name="bo-traitements")
+    @staff_required(Role.ANALYST)
+    async def queue(request):
+        staff = request["staff"]            # gateway.sessions.Staff
+        status, body = await request.app[SERVICES].call(
+            "GET", "triage", "/queue", identity=staff.identity)
+
+No session → 303 to the sign-in page with ``next``; another role → 403 page in French, written to
+the audit log. The body of a focal point is the handler's (and the service's) business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from aiohttp import web
+
+from gateway import accounts, audit, passwords, sessions, throttle
+from gateway.client_address import client_address
+from gateway.keys import GATEWAY_SETTINGS
+from gateway.sessions import Staff
+from shared.db import run_in_transaction
+from shared.identity import Role
+from shared.service import POOL
+
+log = logging.getLogger(__name__)
+
+STAFF = "staff"  # request["staff"]: Staff or None (a plain key: handlers everywhere read it)
+SESSION_ENDED = web.RequestKey("staff_session_ended", bool)  # a cookie came, its session is over
+SIGN_IN_PATH = "/admin/connexion"
+HOME_PATH = "/admin/"
+WRONG_CREDENTIALS = "Login ou mot de passe incorrect."
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def current_staff(request: web.Request) -> Staff | None:
+    return request.get(STAFF)
+
+
+def secure_cookies(request: web.Request) -> bool:
+    return request.app[GATEWAY_SETTINGS].env not in ("development", "test")
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(
+        sessions.COOKIE,
+        token,
+        path=sessions.COOKIE_PATH,
+        httponly=True,
+        # Lax: a link from an agent's webmail opens the page signed in, while a form posted from
+        # another site arrives without the session (and without the CSRF cookie, which is Strict).
+        samesite="Lax",
+        secure=secure_cookies(request),
+    )
+
+
+def clear_session_cookie(response: web.StreamResponse) -> None:
+    response.del_cookie(sessions.COOKIE, path=sessions.COOKIE_PATH)
+
+
+@web.middleware
+async def load_staff(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Put the signed-in staff member (or None) in ``request["staff"]``; drop a dead cookie."""
+    request[STAFF] = None
+    token = request.cookies.get(sessions.COOKIE, "")
+    ended = False
+    if token:
+        settings = request.app[GATEWAY_SETTINGS]
+        async with request.app[POOL].acquire(timeout=settings.db_acquire_timeout) as conn:
+            request[STAFF] = await sessions.load(conn, token, settings.staff_idle_timeout_seconds)
+        ended = request[STAFF] is None
+        request[SESSION_ENDED] = ended
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if ended:
+            clear_session_cookie(exc)
+        raise
+    if ended and sessions.COOKIE not in response.cookies:
+        clear_session_cookie(response)
+    if request[STAFF] is not None or ended:
+        # Pages with a staff member's data must not be kept by a shared computer's cache.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def safe_next(target: str | None) -> str:
+    """A place in the back office to go back to; anything else (another site) → home."""
+    if not target or not target.startswith("/admin") or "\\" in target or "//" in target:
+        return HOME_PATH
+    return target
+
+
+def sign_in_url(request: web.Request) -> str:
+    target = request.path_qs if request.method == "GET" else HOME_PATH
+    url = f"{SIGN_IN_PATH}?next={quote(target, safe='/')}"
+    if request.get(SESSION_ENDED):
+        url += "&fin=1"
+    return url
+
+
+def staff_required(*roles: Role) -> Callable[[Handler], Handler]:
+    """Decorator for a back-office handler: only signed-in staff, of one of ``roles`` if given."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            staff = current_staff(request)
+            if staff is None:
+                raise web.HTTPSeeOther(sign_in_url(request))
+            if roles and staff.role not in roles:
+                return await refuse(request, staff)
+            return await handler(request)
+
+        wrapped.staff_roles = roles  # type: ignore[attr-defined]  # read by the access tests
+        return wrapped
+
+    return decorate
+
+
+async def refuse(request: web.Request, staff: Staff, reason: str = "") -> web.Response:
+    """The 403 page, recorded in the audit log (handlers call it for a body they may not see)."""
+    from gateway import backoffice  # late: the shell imports this module
+
+    async def work(conn):
+        await audit.record(
+            conn,
+            "access_refused",
+            actor_login=staff.login,
+            actor_id=staff.account_id,
+            address=client_address(request),
+            target=f"{request.method} {request.path}"[:200],
+            detail=reason,
+        )
+
+    await run_in_transaction(request.app[POOL], work)
+    return await backoffice.render(
+        request, "backoffice/forbidden.html", {"title": "Accès refusé"}, status=403
+    )
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    token: str | None  # the new session's cookie value when signed in
+    error: str | None  # French message otherwise
+    account: accounts.Account | None = None
+    throttled: bool = False  # refused without checking the password: too many failures
+
+
+def _policy(request: web.Request) -> throttle.Policy:
+    s = request.app[GATEWAY_SETTINGS]
+    return throttle.Policy(
+        free_failures=s.sign_in_free_failures,
+        max_wait_seconds=s.sign_in_max_wait_seconds,
+        address_free_failures=s.sign_in_address_free_failures,
+        account_slow_after=s.sign_in_account_slow_after,
+        account_max_delay_seconds=s.sign_in_account_max_delay_seconds,
+    )
+
+
+def _retry_message(until: datetime) -> str:
+    minutes = throttle.minutes_until(until, datetime.now(UTC))
+    # Côte d'Ivoire keeps UTC all year: the clock time is the users' own.
+    clock = until.astimezone(UTC).strftime("%H h %M")
+    return (
+        "Trop de tentatives de connexion. Par sécurité, réessayez après "
+        f"{clock} (dans {minutes} minute{'s' if minutes > 1 else ''} environ)."
+    )
+
+
+async def sign_in(request: web.Request, login: str, password: str) -> SignInResult:
+    """Check a login and password (throttled, audited) and open a new session."""
+    settings = request.app[GATEWAY_SETTINGS]
+    pool = request.app[POOL]
+    address = client_address(request)
+    policy = _policy(request)
+    login = accounts.normalize_login(login)[:64]
+    async with pool.acquire(timeout=settings.db_acquire_timeout) as conn:
+        verdict = await throttle.before_attempt(conn, login, address, policy)
+        if verdict.blocked_until is not None:
+            await audit.record(
+                conn, "sign_in_refused", actor_login=login or "(vide)", address=address
+            )
+            return SignInResult(None, _retry_message(verdict.blocked_until), throttled=True)
+        account = await accounts.by_login(conn, login) if login else None
+    if verdict.delay_seconds:
+        await asyncio.sleep(verdict.delay_seconds)
+    # Unknown login: the same verification against a dummy hash, the same answer.
+    right = await passwords.verify(account.password_hash if account else None, password)
+    if not (right and account is not None and account.active):
+        if account is None:
+            why = "login inconnu"
+        elif not right:
+            why = "mot de passe incorrect"
+        else:
+            why = "compte désactivé"
+
+        async def failed(conn):
+            await audit.record(
+                conn,
+                "sign_in_failed",
+                actor_login=login or "(vide)",
+                actor_id=account.id if account else None,
+                address=address,
+                detail=why,
+            )
+
+        await run_in_transaction(pool, failed)
+        return SignInResult(None, WRONG_CREDENTIALS)
+    new_hash = (
+        await passwords.hash_password(password)
+        if passwords.needs_rehash(account.password_hash)
+        else None
+    )
+    old_token = request.cookies.get(sessions.COOKIE, "")
+
+    async def succeeded(conn) -> str:
+        await throttle.succeeded(conn, login, address, policy)
+        if old_token:
+            # A new id at each sign-in: a session id planted before sign-in is worth nothing.
+            await sessions.close(conn, old_token)
+        token = await sessions.open_session(
+            conn, account.id, address, settings.staff_absolute_timeout_seconds
+        )
+        await accounts.mark_signed_in(conn, account.id)
+        await audit.record(
+            conn, "sign_in", actor_login=account.login, actor_id=account.id, address=address
+        )
+        if new_hash:
+            await accounts.set_password_hash(conn, account.id, new_hash)
+            await audit.record(
+                conn,
+                "password_rehashed",
+                actor_login=account.login,
+                actor_id=account.id,
+                address=address,
+                target=account.login,
+            )
+        await sessions.purge_ended(conn, settings.staff_idle_timeout_seconds)
+        await throttle.purge_old(conn)
+        return token
+
+    token = await run_in_transaction(pool, succeeded)
+    return SignInResult(token, None, account)
+
+
+async def sign_out(request: web.Request) -> None:
+    staff = current_staff(request)
+    token = request.cookies.get(sessions.COOKIE, "")
+
+    async def work(conn):
+        if token:
+            await sessions.close(conn, token)
+        if staff is not None:
+            await audit.record(
+                conn,
+                "sign_out",
+                actor_login=staff.login,
+                actor_id=staff.account_id,
+                address=client_address(request),
+            )
+
+    await run_in_transaction(request.app[POOL], work)

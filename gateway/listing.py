@@ -1,0 +1,114 @@
+"""What every back-office list shares: search words, sorting, pagination, CSV export.
+
+The parameters live in the address (``q``, ``tri``, ``ordre``, ``page`` and the list's own
+filters, beside the period ``du``/``au``), so a list works without JavaScript, can be bookmarked,
+and its export gives exactly what is on screen, every page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+PER_PAGE = 25
+EXPORT_LIMIT = 100_000
+# A cell starting with one of these is a formula to Excel or LibreOffice ("=HYPERLINK(...)").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Listing:
+    path: str
+    query: dict[str, str]  # every parameter of the address, as given
+    words: str
+    sort: str
+    descending: bool
+    page: int
+    per_page: int = PER_PAGE
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    def url(self, path: str | None = None, **changes: object) -> str:
+        query = {**self.query, **{k: str(v) for k, v in changes.items() if v is not None}}
+        query = {k: v for k, v in query.items() if v != ""}
+        return f"{path or self.path}?{urlencode(query)}" if query else (path or self.path)
+
+    def sort_url(self, key: str) -> str:
+        """Sort by ``key``; a second click on the sorted column reverses it."""
+        descending = not self.descending if key == self.sort else False
+        return self.url(tri=key, ordre="desc" if descending else "asc", page="")
+
+    def page_url(self, page: int) -> str:
+        return self.url(page=page if page > 1 else "")
+
+    def export_url(self, path: str) -> str:
+        return self.url(path, page="")
+
+    def pages(self, total: int) -> int:
+        return max(1, math.ceil(total / self.per_page))
+
+    def summary(self, total: int, shown: int) -> str:
+        """The guide's line under a table: « Affichage 1 à 25 sur 130 lignes »."""
+        if total == 0:
+            return "Pas d'enregistrement"
+        first = self.offset + 1
+        return (
+            f"Affichage {first} à {self.offset + shown} sur {total} ligne{'s' if total > 1 else ''}"
+        )
+
+
+def listing_of(
+    request: web.Request, sorts: Iterable[str], default_sort: str, default_descending: bool = False
+) -> Listing:
+    """The list parameters of this request; unknown sorts and bad page numbers fall back."""
+    query = {k: v[:200] for k, v in request.query.items()}
+    sort = query.get("tri", "")
+    if sort not in set(sorts):
+        sort = default_sort
+    order = query.get("ordre", "")
+    descending = default_descending if order not in ("asc", "desc") else order == "desc"
+    try:
+        page = max(1, min(int(query.get("page", "1")), 1_000_000))
+    except ValueError:
+        page = 1
+    return Listing(
+        path=request.path,
+        query=query,
+        words=query.get("q", "").strip(),
+        sort=sort,
+        descending=descending,
+        page=page,
+    )
+
+
+def csv_cell(value: object) -> str:
+    """A cell as text that a spreadsheet shows and never runs (formula injection)."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> web.Response:
+    """UTF-8 with a byte-order mark and « ; » between cells: what French Excel opens cleanly."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow([csv_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    return web.Response(
+        body=("\ufeff" + out.getvalue()).encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,97 @@
+"""Helpers for tests that need staff: make an account, sign in with a browser or with aiohttp.
+
+await create_account(database_url, Role.ANALYST, "awa.analyste", "un mot de passe sûr")
+await sign_in(page, stack.gateway, "awa.analyste", "un mot de passe sûr")
+async with await signed_in_session(stack.gateway, "awa.analyste", "…") as http:
+    token = await form_token(http, stack.gateway + "/admin/…")   # for a POST
+    await http.post(url, data={"csrf_token": token, ...})
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+
+from gateway import accounts
+from shared.identity import Role
+from shared.migrations import migrate
+
+GATEWAY_SQL = Path(__file__).resolve().parents[2] / "gateway" / "sql"
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def create_account(
+    database_url: str,
+    role: Role | str,
+    login: str,
+    password: str,
+    body_id: str | None = None,
+    display_name: str | None = None,
+) -> accounts.Account:
+    """An account in the gateway's schema, made as `milie users create` makes it (migrations
+    applied first if the gateway has not started yet). No check of the body against intake."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn, "gateway", GATEWAY_SQL)
+        await conn.execute("SET search_path TO gateway, public")
+        return await accounts.provision(
+            conn,
+            role=Role(role).value,
+            login=login,
+            password=password,
+            body_id=body_id,
+            display_name=display_name,
+        )
+    finally:
+        await conn.close()
+
+
+async def sign_in(page, gateway_url: str, login: str, password: str) -> None:
+    """Sign in through the real page (Playwright); fails if the dashboard does not show."""
+    await page.goto(f"{gateway_url}/admin/connexion")
+    await page.get_by_label("Login").fill(login)
+    await page.get_by_label("Mot de passe").fill(password)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_load_state()
+    if "/admin/connexion" in page.url:
+        raise AssertionError(f"sign-in of {login} failed: {await page.inner_text('main')}")
+
+
+async def form_token(session: aiohttp.ClientSession, url: str) -> str:
+    """GET a page with a form and return its CSRF token (the cookie lands in the session)."""
+    async with session.get(url) as resp:
+        html = await resp.text()
+    match = _TOKEN.search(html)
+    if match is None:
+        raise AssertionError(f"no csrf_token on {url} (status {resp.status})")
+    return match.group(1)
+
+
+def new_session(**headers: str) -> aiohttp.ClientSession:
+    """An HTTP client that keeps cookies for 127.0.0.1 (aiohttp refuses IP cookies by default)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
+
+
+async def signed_in_session(
+    gateway_url: str, login: str, password: str, **headers: str
+) -> aiohttp.ClientSession:
+    """An aiohttp session signed in as ``login`` (the caller closes it: ``async with``)."""
+    session = new_session(**headers)
+    try:
+        token = await form_token(session, f"{gateway_url}/admin/connexion")
+        async with session.post(
+            f"{gateway_url}/admin/connexion",
+            data={"csrf_token": token, "login": login, "password": password, "next": "/admin/"},
+            allow_redirects=False,
+        ) as resp:
+            if resp.status != 303:
+                raise AssertionError(
+                    f"sign-in of {login} refused: {resp.status} {await resp.text()}"
+                )
+    except BaseException:
+        await session.close()
+        raise
+    return session

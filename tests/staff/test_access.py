@@ -1,0 +1,268 @@
+"""Who may reach what: every back-office route of the gateway and every staff endpoint of a service,
+against every role, a focal point of another body, and nobody signed in.
+
+To add yours: a row in ROUTES (a gateway page, asked with that person's session) or in
+SERVICE_ENDPOINTS (a service asked directly with that person's signed identity, or with none).
+A path may hold placeholders: ``{account_id}`` (an analyst account nobody signs in with) and what
+the functions in PREPARE return (``async def f(ctx: Context) -> dict[str, str]``, run once
+before the table, e.g. to submit a request of the focal point's body and give its ``{code}``).
+Every ``/admin`` route the gateway registers must have a row: a new page without one fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import aiohttp
+
+from gateway.clients import Services
+from gateway.keys import GATEWAY_SETTINGS
+from shared.identity import Identity, Role
+from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
+from tests.triage import access as triage_access
+
+PASSWORD = "mot de passe des tests d'accès"
+# Who asks: the four roles, a focal point of another body, nobody.
+WHO = ("administrator", "analyst", "focal-point", "operator", "other-body", "anonymous")
+STAFF = WHO[:-1]
+BODY = "ministere-budget"  # the focal point's body
+OTHER_BODY = "ministere-justice"  # the other focal point's
+
+
+def staff_only(status: int = 200) -> dict[str, int]:
+    """Every signed-in person gets ``status``; nobody is sent to the sign-in page."""
+    return {**dict.fromkeys(STAFF, status), "anonymous": 303}
+
+
+def only(*roles: str, status: int = 200) -> dict[str, int]:
+    """``roles`` get ``status``, other staff 403, nobody the sign-in page."""
+    return {**{w: (status if w in roles else 403) for w in STAFF}, "anonymous": 303}
+
+
+class Row(NamedTuple):
+    method: str
+    path: str
+    expect: dict[str, int]
+    data: dict[str, str] | None = None  # a POST's form (the CSRF token is added)
+
+
+ADMIN = "administrator"
+ANALYST = "analyst"
+OPERATOR = "operator"
+ROUTES: list[Row] = [
+    Row("GET", "/admin", {w: 301 for w in WHO}),
+    Row("GET", "/admin/", staff_only()),
+    Row("GET", "/admin/aide", staff_only()),
+    # Signed in already: sent on to the back office.
+    Row("GET", "/admin/connexion", {**dict.fromkeys(STAFF, 303), "anonymous": 200}),
+    # Wrong credentials for everyone (401), but the route itself is open.
+    Row("POST", "/admin/connexion", dict.fromkeys(WHO, 401), {"login": "x.y", "password": "z"}),
+    Row("GET", "/admin/comptes", only(ADMIN)),
+    Row("GET", "/admin/comptes/export.csv", only(ADMIN)),
+    Row("GET", "/admin/comptes/nouveau", only(ADMIN)),
+    Row("POST", "/admin/comptes/nouveau", only(ADMIN, status=422), {}),  # empty form refused
+    Row("GET", "/admin/comptes/{account_id}", only(ADMIN)),
+    Row("POST", "/admin/comptes/{account_id}/desactiver", only(ADMIN, status=303), {}),
+    Row("POST", "/admin/comptes/{account_id}/activer", only(ADMIN, status=303), {}),
+    Row("POST", "/admin/comptes/{account_id}/mot-de-passe", only(ADMIN, status=422), {}),
+    Row("POST", "/admin/comptes/{account_id}/role", only(ADMIN, status=422), {}),
+    Row("GET", "/admin/journal", only(ADMIN)),
+    Row("GET", "/admin/journal/export.csv", only(ADMIN)),
+    # « Traitements » (triage): analysts and administrators. An empty decision form is refused
+    # (422: the box confirming the consequence is not ticked), so the table decides nothing.
+    Row("GET", "/admin/traitements", only(ADMIN, ANALYST)),
+    Row("GET", "/admin/traitements/export.csv", only(ADMIN, ANALYST)),
+    Row("GET", "/admin/traitements/export.xlsx", only(ADMIN, ANALYST)),
+    Row("GET", "/admin/traitements/{code}", only(ADMIN, ANALYST)),
+    *(
+        Row("POST", f"/admin/traitements/{{code}}/{action}", only(ADMIN, ANALYST, status=422), {})
+        for action in ("valider", "reformuler", "rejeter", "reindexer", "clarifier")
+    ),
+    # A file nobody has: intake answers 404 to those allowed to ask.
+    Row("GET", "/admin/pieces-jointes/{attachment_id}", only(ADMIN, ANALYST, status=404)),
+    # The call centre's form: operators only; an empty form is refused (422).
+    Row("GET", "/admin/appel", only(OPERATOR)),
+    Row("POST", "/admin/appel", only(OPERATOR, status=422), {}),
+    # Signing out is tried last: it ends the sessions the table uses.
+    Row("POST", "/admin/deconnexion", dict.fromkeys(WHO, 303), {}),
+]
+
+
+class Endpoint(NamedTuple):
+    service: str
+    method: str
+    path: str
+    expect: dict[str, int]  # WHO; "anonymous" means no identity header at all
+    json: object = None
+
+
+def service_staff(*roles: str, status: int = 200) -> dict[str, int]:
+    return {**{w: (status if w in roles else 403) for w in STAFF}, "anonymous": 401}
+
+
+SERVICE_ENDPOINTS: list[Endpoint] = [
+    Endpoint("intake", "GET", "/catalogue/admin", service_staff(ADMIN)),
+    # triage: analysts and administrators; decisions with a faulty body are refused (422)
+    # before anything is decided.
+    Endpoint("triage", "GET", "/queue", service_staff(ADMIN, ANALYST)),
+    Endpoint("triage", "GET", "/queue/export.csv", service_staff(ADMIN, ANALYST)),
+    Endpoint("triage", "GET", "/queue/{code}", service_staff(ADMIN, ANALYST)),
+    Endpoint(
+        "triage",
+        "POST",
+        "/queue/{code}/validate",
+        service_staff(ADMIN, ANALYST, status=422),
+        {"message": "x" * 5001},
+    ),
+    *(
+        Endpoint(
+            "triage",
+            "POST",
+            f"/queue/{{code}}/{action}",
+            service_staff(ADMIN, ANALYST, status=422),
+            {},
+        )
+        for action in ("reformulate", "reject", "clarify", "reindex")
+    ),
+    Endpoint("triage", "GET", "/audit", service_staff(ADMIN)),
+]
+
+
+@dataclass
+class Context:
+    """What PREPARE functions get: the running platform and the people of the table."""
+
+    stack: object
+    database_url: str
+    accounts: dict[str, object] = field(default_factory=dict)  # WHO → gateway Account
+
+
+PREPARE: list[Callable[[Context], Awaitable[dict[str, str]]]] = [
+    triage_access.request_in_queue,  # {code}, {attachment_id}
+]
+
+IDENTITY_ROLES = {
+    "administrator": (Role.ADMINISTRATOR, None),
+    "analyst": (Role.ANALYST, None),
+    "focal-point": (Role.FOCAL_POINT, BODY),
+    "operator": (Role.OPERATOR, None),
+    "other-body": (Role.FOCAL_POINT, OTHER_BODY),
+}
+
+
+async def _people(database_url: str) -> dict[str, object]:
+    made = {}
+    for who, (role, body) in IDENTITY_ROLES.items():
+        made[who] = await create_account(database_url, role, f"acces.{who}", PASSWORD, body)
+    return made
+
+
+async def test_every_back_office_route_against_every_role(stack, database_url):
+    ctx = Context(stack, database_url)
+    ctx.accounts = await _people(database_url)
+    target = await create_account(database_url, Role.ANALYST, "acces.cible", PASSWORD)
+    values = {"account_id": str(target.id)}
+    for prepare in PREPARE:
+        values.update(await prepare(ctx))
+
+    # Every /admin route has a row.
+    gateway_app = stack.apps["gateway"].app
+    registered = {
+        (route.method, route.resource.canonical)
+        for route in gateway_app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith("/admin")
+        and route.method != "HEAD"
+    }
+    table = {(row.method, _route_pattern(gateway_app, row)) for row in ROUTES}
+    assert registered - table == set(), "back-office routes without a row in ROUTES"
+
+    sessions: dict[str, aiohttp.ClientSession] = {}
+    try:
+        for who in STAFF:
+            sessions[who] = await signed_in_session(stack.gateway, f"acces.{who}", PASSWORD)
+        sessions["anonymous"] = new_session()
+        tokens = {}
+        for who, http in sessions.items():
+            page = "/admin/connexion" if who == "anonymous" else "/admin/aide"
+            tokens[who] = await form_token(http, stack.gateway + page)
+        wrong = []
+        for row in ROUTES:
+            url = stack.gateway + row.path.format(**values)
+            for who in WHO:
+                http = sessions[who]
+                if row.method == "GET":
+                    request = http.get(url, allow_redirects=False)
+                else:
+                    data = {**(row.data or {}), "csrf_token": tokens[who]}
+                    request = http.post(url, data=data, allow_redirects=False)
+                async with request as resp:
+                    await resp.read()
+                    if resp.status != row.expect[who]:
+                        wrong.append(
+                            f"{row.method} {row.path} as {who}: {resp.status}, "
+                            f"expected {row.expect[who]}"
+                        )
+                    elif resp.status == 303 and who == "anonymous" and row.expect[who] == 303:
+                        if "/admin/connexion" not in resp.headers["Location"] and (
+                            row.path != "/admin/deconnexion"
+                        ):
+                            wrong.append(f"{row.path} as nobody: not sent to sign in")
+        assert wrong == [], "\n".join(wrong)
+    finally:
+        for http in sessions.values():
+            await http.close()
+
+
+def _route_pattern(app, row: Row) -> str:
+    """The route's pattern as the router writes it ({account_id} stays a placeholder)."""
+    for route in app.router.routes():
+        resource = route.resource
+        if resource is None or route.method != row.method:
+            continue
+        if resource.canonical == row.path or _matches(resource.canonical, row.path):
+            return resource.canonical
+    return row.path
+
+
+def _matches(canonical: str, path: str) -> bool:
+    # Placeholders are named like the route's ({account_id}); regex suffixes are dropped.
+    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", canonical) == path
+
+
+async def test_every_staff_endpoint_of_the_services_against_every_role(stack, database_url):
+    ctx = Context(stack, database_url)
+    values: dict[str, str] = {}
+    for prepare in PREPARE:
+        values.update(await prepare(ctx))
+    secret = stack.apps["gateway"].app[GATEWAY_SETTINGS].identity_secret.get_secret_value()
+    identities = {
+        who: Identity(staff_id=f"id-{who}", role=role, body_id=body, login=f"acces.{who}")
+        for who, (role, body) in IDENTITY_ROLES.items()
+    }
+    wrong = []
+    async with aiohttp.ClientSession() as http:
+        urls = {name: stack.url(name) for name in ("intake", "triage", "treatment", "stats")}
+        services = Services(http, urls, identity_secret=secret.encode())
+        forger = Services(http, urls, identity_secret=b"not the shared secret")
+        for endpoint in SERVICE_ENDPOINTS:
+            path = endpoint.path.format(**values)
+            for who in WHO:
+                status, _ = await services.call(
+                    endpoint.method,
+                    endpoint.service,
+                    path,
+                    json=endpoint.json,
+                    identity=identities.get(who),
+                )
+                if status != endpoint.expect[who]:
+                    wrong.append(f"{endpoint.service} {endpoint.method} {path} as {who}: {status}")
+            status, _ = await forger.call(
+                endpoint.method, endpoint.service, path, identity=identities["administrator"]
+            )
+            if status != 401:
+                wrong.append(f"{endpoint.service} {endpoint.method} {path} forged: {status}")
+    assert wrong == [], "\n".join(wrong)

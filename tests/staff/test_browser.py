@@ -1,0 +1,160 @@
+"""The back office in a real Chromium: the first administrator (made by the CLI) signs in from the
+home page, creates an analyst; the analyst signs in with the keyboard alone and finds the shell of
+the guide (menu, period, « En attente »). Checked at 360 px and with axe."""
+
+from __future__ import annotations
+
+from axe_playwright_python.async_playwright import Axe
+
+from tests.browser import ARTIFACTS
+from tests.staff.helpers import sign_in
+from tests.staff.test_cli import milie
+from tests.support import eventually, publish_event, submitted_event
+
+ADMIN_PASSWORD = "le premier mot de passe"
+ANALYST_PASSWORD = "awa analyse les requêtes"
+
+
+async def _axe(page) -> list[str]:
+    results = await Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
+        for v in results.response["violations"]
+    ]
+
+
+async def _fits(page, width: int = 360) -> bool:
+    await page.set_viewport_size({"width": width, "height": 740})
+    fits = await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    return fits
+
+
+async def test_an_administrator_creates_an_analyst_who_signs_in(
+    stack, database_url, page, amqp_url, namespace, tmp_path
+):
+    password_file = tmp_path / "pw"
+    password_file.write_text(ADMIN_PASSWORD + "\n")
+    status, _, err = await milie(
+        database_url,
+        *("users", "create", "--role", "administrator", "--login", "admin.osep"),
+        *("--name", "Koffi ADMIN", "--password-file", str(password_file)),
+    )
+    assert status == 0, err
+    try:
+        # From the citizens' home page to the agents' door.
+        await page.goto(stack.gateway + "/")
+        await page.get_by_role("link", name="Espace agents").click()
+        await page.get_by_role("heading", name="Connectez-vous").wait_for()
+        assert await _axe(page) == []
+        assert await _fits(page)
+        await page.get_by_label("Login").fill("admin.osep")
+        await page.get_by_label("Mot de passe").fill(ADMIN_PASSWORD)
+        await page.get_by_role("button", name="Se connecter").click()
+        await page.get_by_role("heading", name="Tableau de bord").wait_for()
+        assert await page.get_by_text("Interface Administrateur").is_visible()
+        assert await page.get_by_text("Koffi ADMIN").is_visible()
+
+        # Comptes → Créer un compte: a too-short password first, then a good one.
+        await (
+            page.get_by_role("navigation", name="Menu de l'administration")
+            .get_by_role("link", name="Comptes")
+            .click()
+        )
+        await page.get_by_role("link", name="Créer un compte").click()
+        await page.get_by_label("Login").fill("awa.kone")
+        await page.get_by_label("Nom et prénoms").fill("Awa KONÉ")
+        await page.get_by_label("Analyste (OSEP)").check()
+        await page.locator("#f-password").fill("trop court")
+        await page.locator("#f-password_confirmation").fill("trop court")
+        await page.get_by_role("button", name="Créer le compte").click()
+        error = page.locator("#err-password")
+        assert await error.inner_text() == "Le mot de passe doit compter au moins 12 caractères."
+        described = await page.locator("#f-password").get_attribute("aria-describedby")
+        assert "err-password" in described.split()
+        assert await page.get_by_label("Login").input_value() == "awa.kone"
+        assert await page.get_by_label("Analyste (OSEP)").is_checked()
+        assert await _axe(page) == []
+        await page.locator("#f-password").fill(ANALYST_PASSWORD)
+        await page.locator("#f-password_confirmation").fill(ANALYST_PASSWORD)
+        await page.get_by_role("button", name="Créer le compte").click()
+        await page.get_by_text("Le compte est créé.").wait_for()
+        assert await page.get_by_role("heading", name="Compte awa.kone").is_visible()
+
+        # The list finds it; it fits a phone.
+        await page.goto(stack.gateway + "/admin/comptes?q=awa")
+        rows = page.locator("table tbody tr")
+        assert await rows.count() == 1
+        assert "Analyste (OSEP)" in await rows.first.inner_text()
+        assert await _fits(page)
+        assert await _axe(page) == []
+
+        await page.get_by_role("button", name="Se déconnecter").click()
+        await page.get_by_text("Vous êtes déconnecté.").wait_for()
+
+        # The analyst, with the keyboard alone (the login field has the focus).
+        await page.goto(stack.gateway + "/admin/connexion")
+        await page.keyboard.type("awa.kone")
+        await page.keyboard.press("Tab")
+        await page.keyboard.type(ANALYST_PASSWORD)
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Tableau de bord").wait_for()
+        assert await page.get_by_text("Interface Analyste").is_visible()
+        menu = page.get_by_role("navigation", name="Menu de l'administration")
+        labels = [t.strip() for t in await menu.locator("li > a, li > span").all_inner_texts()]
+        for label in ("Accueil", "Tableau de bord", "Traitements", "Consultations"):
+            assert any(x.startswith(label) for x in labels), labels
+        assert any(x.startswith("Statistiques") for x in labels)
+        assert any(x.startswith("Document d'aide") for x in labels)
+        assert not any(x.startswith("Comptes") for x in labels)
+        assert await _fits(page)
+        assert await _axe(page) == []
+
+        # « En attente »: the requests waiting in triage's queue, asked with her identity.
+        await publish_event(amqp_url, namespace, submitted_event())
+
+        async def waiting() -> str:
+            await page.reload()
+            badge = page.locator(".bo-waiting .badge")
+            return await badge.count() and await badge.inner_text() == "1"
+
+        await eventually(waiting)
+
+        # The period: chosen once, kept from page to page; a bad date is said in French.
+        await page.get_by_label("Du", exact=True).fill("2019-02-07")
+        await page.get_by_role("button", name="Appliquer la période").click()
+        await page.get_by_text("PERIODE DU 07/02/2019 au").wait_for()
+        await menu.get_by_role("link", name="Document d'aide").click()
+        await page.get_by_role("heading", name="Document d'aide").wait_for()
+        assert "du=2019-02-07" in page.url
+        await menu.get_by_role("link", name="Tableau de bord").click()
+        await page.get_by_text("PERIODE DU 07/02/2019 au").wait_for()
+        await page.goto(stack.gateway + "/admin/?du=31/02/2019")
+        assert "Date invalide" in await page.locator("#err-du").inner_text()
+        assert (
+            await page.get_by_label("Du", exact=True).get_attribute("aria-describedby") == "err-du"
+        )
+
+        # An analyst may not manage accounts.
+        response = await page.goto(stack.gateway + "/admin/comptes")
+        assert response.status == 403
+        assert await page.get_by_role("heading", name="Accès refusé").is_visible()
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "staff-browser.png"), full_page=True)
+        raise
+
+
+async def test_the_sign_in_helper_works_for_other_tests(stack, database_url, page):
+    from shared.identity import Role
+    from tests.staff.helpers import create_account
+
+    await create_account(database_url, Role.FOCAL_POINT, "pf.budget", ANALYST_PASSWORD, BODY)
+    await sign_in(page, stack.gateway, "pf.budget", ANALYST_PASSWORD)
+    interface = page.locator(".bo-interface")
+    assert await interface.inner_text() == (
+        "Interface Point focal — Ministère du budget et du Portefeuille de l'Etat"
+    )
+
+
+BODY = "ministere-budget"

@@ -1,0 +1,331 @@
+"""Sign-in, sessions and their end, throttling, CSRF: the gateway alone, over real HTTP and a real
+PostgreSQL (the back office's pages in a browser are in test_browser.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import aiohttp
+import asyncpg
+from yarl import URL
+
+from shared.identity import Role
+from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
+from tests.support import eventually
+
+PASSWORD = "correct horse battery staple"
+COOKIE = "milie_staff"
+
+
+@dataclass
+class Answer:
+    status: int
+    text: str
+    location: str
+    set_cookie: list[str]
+
+
+async def _attempt(
+    http: aiohttp.ClientSession, base: str, login: str, password: str, **headers: str
+) -> Answer:
+    token = await form_token(http, f"{base}/admin/connexion")
+    async with http.post(
+        f"{base}/admin/connexion",
+        data={"csrf_token": token, "login": login, "password": password, "next": "/admin/"},
+        headers=headers,
+        allow_redirects=False,
+    ) as resp:
+        return Answer(
+            resp.status,
+            await resp.text(),
+            resp.headers.get("Location", ""),
+            resp.headers.getall("Set-Cookie", []),
+        )
+
+
+def _session_cookie(http: aiohttp.ClientSession, base: str) -> str | None:
+    cookie = http.cookie_jar.filter_cookies(URL(f"{base}/admin/")).get(COOKIE)
+    return cookie.value if cookie else None
+
+
+async def _get_with_cookie(base: str, path: str, value: str) -> aiohttp.ClientResponse:
+    """A request carrying only this session cookie (an old one, a stolen one)."""
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as raw,
+        raw.get(
+            f"{base}{path}", headers={"Cookie": f"{COOKIE}={value}"}, allow_redirects=False
+        ) as resp,
+    ):
+        await resp.read()
+        return resp
+
+
+async def _audit(database_url: str, action: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetch(
+            "SELECT * FROM gateway.audit_log WHERE action = $1 ORDER BY id", action
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_wrong_password_is_answered_like_an_unknown_login(gateway_alone, database_url):
+    gw = await gateway_alone()
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    async with new_session() as http:
+        wrong = await _attempt(http, gw.url, "awa.kone", "not the password at all")
+        unknown = await _attempt(http, gw.url, "nobody.here", "not the password at all")
+        assert _session_cookie(http, gw.url) is None
+    assert wrong.status == unknown.status == 401
+    assert "Login ou mot de passe incorrect." in wrong.text
+    # The same page, but for the login typed back into its field.
+    assert wrong.text.replace("awa.kone", "L") == unknown.text.replace("nobody.here", "L")
+    failures = await _audit(database_url, "sign_in_failed")
+    assert [(r["actor_login"], r["detail"]) for r in failures] == [
+        ("awa.kone", "mot de passe incorrect"),
+        ("nobody.here", "login inconnu"),
+    ]
+    assert {r["address"] for r in failures} == {"127.0.0.1"}
+
+
+async def test_empty_fields_are_named_next_to_them(gateway_alone):
+    gw = await gateway_alone()
+    async with new_session() as http:
+        answer = await _attempt(http, gw.url, "", "")
+    assert answer.status == 422
+    assert 'id="err-login"' in answer.text and "Saisissez votre login." in answer.text
+    assert re.search(r'aria-describedby="hint-password err-password"', answer.text)
+
+
+async def test_repeated_failures_make_the_pair_wait_but_staff_elsewhere_get_in(
+    gateway_alone, database_url
+):
+    gw = await gateway_alone(trusted_proxies=["127.0.0.1/32"], sign_in_free_failures=3)
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    attacker = {"X-Forwarded-For": "203.0.113.9"}
+    async with new_session() as http:
+        for _ in range(4):  # three free failures, the fourth is checked and sets the wait
+            answer = await _attempt(http, gw.url, "awa.kone", "guess guess guess", **attacker)
+            assert answer.status == 401
+        refused = await _attempt(http, gw.url, "awa.kone", PASSWORD, **attacker)
+    assert refused.status == 429
+    assert "Trop de tentatives de connexion" in refused.text
+    assert re.search(r"réessayez après \d\d h \d\d \(dans \d+ minutes? environ\)", refused.text)
+    # The real agent, at their own desk: no lockout.
+    async with new_session() as http:
+        answer = await _attempt(
+            http, gw.url, "awa.kone", PASSWORD, **{"X-Forwarded-For": "198.51.100.20"}
+        )
+    assert answer.status == 303
+    failed = await _audit(database_url, "sign_in_failed")
+    assert [r["address"] for r in failed] == ["203.0.113.9"] * 4
+    assert [r["address"] for r in await _audit(database_url, "sign_in_refused")] == ["203.0.113.9"]
+    assert [r["address"] for r in await _audit(database_url, "sign_in")] == ["198.51.100.20"]
+
+
+async def test_an_address_guessing_many_logins_is_made_to_wait(gateway_alone, database_url):
+    gw = await gateway_alone(
+        trusted_proxies=["127.0.0.1/32"], sign_in_address_free_failures=4, sign_in_free_failures=50
+    )
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    spray = {"X-Forwarded-For": "192.0.2.77"}
+    async with new_session() as http:
+        for n in range(5):
+            answer = await _attempt(http, gw.url, f"agent{n}", "password password", **spray)
+            assert answer.status == 401
+        answer = await _attempt(http, gw.url, "awa.kone", PASSWORD, **spray)
+        assert answer.status == 429
+        # A spoofed header from an untrusted peer would be ignored; here the proxy is trusted,
+        # and another client behind it is not held back.
+        answer = await _attempt(
+            http, gw.url, "awa.kone", PASSWORD, **{"X-Forwarded-For": "192.0.2.78"}
+        )
+        assert answer.status == 303
+
+
+async def test_sign_in_gives_a_new_session_id_and_ignores_a_planted_one(
+    gateway_alone, database_url
+):
+    gw = await gateway_alone()
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    planted = "planted-by-someone-else-0123456789abcdefghij"
+    async with new_session() as http:
+        http.cookie_jar.update_cookies({COOKIE: planted}, URL(f"{gw.url}/admin/"))
+        first = await _attempt(http, gw.url, "awa.kone", PASSWORD)
+        assert first.status == 303 and first.location == "/admin/"
+        one = _session_cookie(http, gw.url)
+        second = await _attempt(http, gw.url, "awa.kone", PASSWORD)
+        two = _session_cookie(http, gw.url)
+    assert one and two and len({planted, one, two}) == 3
+    (set_cookie,) = [c for c in first.set_cookie if c.startswith(f"{COOKIE}=")]
+    assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie
+    assert "Path=/admin" in set_cookie and "Secure" not in set_cookie  # MILIE_ENV=test
+    assert second.status == 303
+    assert (await _get_with_cookie(gw.url, "/admin/", two)).status == 200
+    # The session replaced at the second sign-in is over.
+    old = await _get_with_cookie(gw.url, "/admin/", one)
+    assert old.status == 303 and old.headers["Location"].startswith("/admin/connexion")
+    planted_answer = await _get_with_cookie(gw.url, "/admin/", planted)
+    assert planted_answer.status == 303
+
+
+async def test_cookies_are_secure_in_production(gateway_alone, database_url):
+    gw = await gateway_alone(env="production")
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as raw:
+        async with raw.get(f"{gw.url}/admin/connexion") as resp:
+            html = await resp.text()
+            csrf_cookie = resp.cookies["milie_csrf"].value
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        async with raw.post(
+            f"{gw.url}/admin/connexion",
+            data={"csrf_token": token, "login": "awa.kone", "password": PASSWORD},
+            headers={"Cookie": f"milie_csrf={csrf_cookie}"},
+            allow_redirects=False,
+        ) as resp:
+            assert resp.status == 303
+            (set_cookie,) = [
+                c for c in resp.headers.getall("Set-Cookie") if c.startswith(f"{COOKIE}=")
+            ]
+    assert "Secure" in set_cookie and "HttpOnly" in set_cookie
+
+
+async def test_signing_out_ends_the_session_at_once(gateway_alone, database_url):
+    gw = await gateway_alone()
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    async with await signed_in_session(gw.url, "awa.kone", PASSWORD) as http:
+        cookie = _session_cookie(http, gw.url)
+        token = await form_token(http, f"{gw.url}/admin/")
+        async with http.get(f"{gw.url}/admin/deconnexion", allow_redirects=False) as resp:
+            assert resp.status == 405  # no state change over GET
+        assert (await _get_with_cookie(gw.url, "/admin/", cookie)).status == 200
+        async with http.post(
+            f"{gw.url}/admin/deconnexion", data={"csrf_token": token}, allow_redirects=False
+        ) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"] == "/admin/connexion?sortie=1"
+        assert _session_cookie(http, gw.url) is None
+    old = await _get_with_cookie(gw.url, "/admin/", cookie)
+    assert old.status == 303 and old.headers["Location"].startswith("/admin/connexion")
+    assert [r["actor_login"] for r in await _audit(database_url, "sign_out")] == ["awa.kone"]
+
+
+async def test_disabling_an_account_ends_its_sessions_at_once(gateway_alone, database_url):
+    gw = await gateway_alone()
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.kouassi", PASSWORD)
+    analyst = await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    async with (
+        await signed_in_session(gw.url, "admin.kouassi", PASSWORD) as admin,
+        await signed_in_session(gw.url, "awa.kone", PASSWORD) as agent,
+    ):
+        async with agent.get(f"{gw.url}/admin/", allow_redirects=False) as resp:
+            assert resp.status == 200
+        page = f"{gw.url}/admin/comptes/{analyst.id}"
+        token = await form_token(admin, page)
+        async with admin.post(
+            f"{page}/desactiver", data={"csrf_token": token}, allow_redirects=False
+        ) as resp:
+            assert resp.status == 303
+        async with agent.get(f"{gw.url}/admin/", allow_redirects=False) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"] == "/admin/connexion?next=/admin/&fin=1"
+        async with agent.get(f"{gw.url}{resp.headers['Location']}") as resp:
+            assert "Votre session a pris fin" in await resp.text()
+        again = await _attempt(agent, gw.url, "awa.kone", PASSWORD)
+        assert again.status == 401 and "Login ou mot de passe incorrect." in again.text
+        async with admin.post(
+            f"{page}/activer", data={"csrf_token": token}, allow_redirects=False
+        ) as resp:
+            assert resp.status == 303
+        assert (await _attempt(agent, gw.url, "awa.kone", PASSWORD)).status == 303
+    (disabled,) = await _audit(database_url, "account_disabled")
+    assert (disabled["actor_login"], disabled["target"]) == ("admin.kouassi", "awa.kone")
+    assert disabled["detail"] == "1 session(s) fermée(s)"
+
+
+async def test_a_session_ends_after_the_idle_timeout(gateway_alone, database_url):
+    gw = await gateway_alone(staff_idle_timeout_seconds=1)
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    async with await signed_in_session(gw.url, "awa.kone", PASSWORD) as http:
+        async with http.get(f"{gw.url}/admin/aide", allow_redirects=False) as resp:
+            assert resp.status == 200
+        conn = await asyncpg.connect(database_url)
+        try:
+            # Wait, without touching the session, until the database's clock says it is idle.
+            await eventually(
+                lambda: conn.fetchval(
+                    """SELECT bool_and(last_seen_at < now() - interval '1 second')
+                       FROM gateway.staff_sessions"""
+                )
+            )
+        finally:
+            await conn.close()
+        async with http.get(f"{gw.url}/admin/aide", allow_redirects=False) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"] == "/admin/connexion?next=/admin/aide&fin=1"
+
+
+async def test_a_session_ends_after_the_absolute_timeout_even_when_in_use(
+    gateway_alone, database_url
+):
+    gw = await gateway_alone(staff_absolute_timeout_seconds=1)
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    async with await signed_in_session(gw.url, "awa.kone", PASSWORD) as http:
+
+        async def ended() -> bool:
+            async with http.get(f"{gw.url}/admin/", allow_redirects=False) as resp:
+                return resp.status == 303
+
+        await eventually(ended)
+
+
+async def test_a_post_without_its_csrf_token_is_refused(gateway_alone, database_url):
+    gw = await gateway_alone()
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.kouassi", PASSWORD)
+    async with await signed_in_session(gw.url, "admin.kouassi", PASSWORD) as http:
+        form = {
+            "login": "new.agent",
+            "role": "analyst",
+            "password": PASSWORD,
+            "password_confirmation": PASSWORD,
+        }
+        for path, data in (
+            ("/admin/comptes/nouveau", form),
+            ("/admin/deconnexion", {}),
+            ("/admin/connexion", {"login": "admin.kouassi", "password": PASSWORD}),
+        ):
+            async with http.post(f"{gw.url}{path}", data=data, allow_redirects=False) as resp:
+                assert resp.status == 403, path
+            forged = {**data, "csrf_token": "abc.def"}
+            async with http.post(f"{gw.url}{path}", data=forged, allow_redirects=False) as resp:
+                assert resp.status == 403, path
+        # Nothing happened: still signed in, no account made.
+        async with http.get(f"{gw.url}/admin/comptes?q=new.agent") as resp:
+            assert resp.status == 200
+            assert "Pas d'enregistrement" in await resp.text()
+
+
+async def test_a_too_short_password_is_refused_in_french(gateway_alone, database_url):
+    gw = await gateway_alone()
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.kouassi", PASSWORD)
+    async with await signed_in_session(gw.url, "admin.kouassi", PASSWORD) as http:
+        token = await form_token(http, f"{gw.url}/admin/comptes/nouveau")
+        async with http.post(
+            f"{gw.url}/admin/comptes/nouveau",
+            data={
+                "csrf_token": token,
+                "login": "Awa.Kone",
+                "display_name": "Awa KONÉ",
+                "role": "analyst",
+                "password": "short pass",
+                "password_confirmation": "short pass",
+            },
+        ) as resp:
+            html = await resp.text()
+            assert resp.status == 422
+    assert "Le mot de passe doit compter au moins 12 caractères." in html
+    assert 'aria-describedby="hint-password err-password"' in html
+    assert 'value="Awa.Kone"' in html and 'value="Awa KONÉ"' in html  # typed values kept
+    assert 'value="short pass"' not in html  # a password is never sent back
