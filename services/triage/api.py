@@ -1,28 +1,78 @@
-"""HTTP views of triage (internal for now): the queue, oldest first, and one item by code."""
+"""HTTP views of triage (internal: the gateway calls them with the signed staff identity).
+
+Analysts and administrators only (``requires``): 401 without a valid identity, 403 otherwise.
+
+- ``GET /queue``: the queue, oldest first, searched (see ``search``), paged:
+  ``{"total", "limit", "offset", "items": [...]}``; 400 names every faulty parameter.
+- ``GET /queue/export.csv``: the same rows, every page, as CSV (streamed).
+- ``GET /queue/{code}``: one request, any status, with its dated history and what may be done.
+- ``POST /queue/{code}/validate|reformulate|reject|clarify`` ``{"message", "version"?}`` and
+  ``POST /queue/{code}/reindex`` ``{"body_id", "theme_id"?, "message"?, "version"?}``:
+  200 with the new state; 404; 409 ``already_decided`` (« Cette requête a déjà été traitée
+  par … »), ``modified`` (changed since ``version``) or ``not_allowed``; 422 with the faulty
+  fields; 503 when intake's catalogue does not answer (re-index).
+- ``GET /audit``: the audit log, newest first (administrators).
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Annotated
 
 import asyncpg
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from services.triage import domain, repository
+from services.triage import catalogue, decisions, domain, export, repository
+from services.triage import search as searching
+from services.triage.audit import address_of
+from services.triage.domain import Kind
 from shared import codes
+from shared.identity import Role, identity_of, requires
+from shared.messages import NATURE_LABELS, Nature
 from shared.service import POOL, SETTINGS
-from shared.web import json_error
+from shared.web import field_errors, json_error
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+CATALOGUE = web.AppKey("catalogue", catalogue.Catalogue)
+STAFF = (Role.ANALYST, Role.ADMINISTRATOR)
+MESSAGE_MAX = 5000
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MESSAGE_MAX)]
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: Text = ""
+    version: int | None = Field(None, ge=1)
+
+
+class ReindexIn(DecisionIn):
+    body_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] = ""
+    theme_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = None
+
+
+# What each decision asks of its message (the French goes back to the analyst's form).
+MESSAGE_REQUIRED = {
+    Kind.REFORMULATION_REQUESTED: "Écrivez à l'usager ce qu'il doit reformuler.",
+    Kind.REJECTED: "Écrivez le motif du rejet : il est envoyé à l'usager.",
+    Kind.CLARIFICATION_SENT: "Écrivez le message d'éclaircissement à l'usager.",
+}
+
+
+def _status_label(status: str) -> str:
+    return domain.STATUS_LABELS.get(domain.Status(status), status)
 
 
 def _item(row: asyncpg.Record, now: datetime) -> dict:
     deadline = row["admissibility_deadline"]
+    waiting = row["status"] == domain.Status.WAITING
     return {
         "request_id": str(row["request_id"]),
         "code": row["code"],
         "nature": row["nature"],
+        "nature_label": NATURE_LABELS.get(Nature(row["nature"]), row["nature"]),
         "body_id": row["body_id"],
         "body_name": row["body_name"],
         "theme_id": row["theme_id"],
@@ -30,61 +80,275 @@ def _item(row: asyncpg.Record, now: datetime) -> dict:
         "place_id": row["place_id"],
         "place_label": row["place_label"],
         "channel": row["channel"],
+        "channel_label": domain.CHANNEL_LABELS.get(row["channel"], row["channel"]),
         "message": row["message"],
         "contact": json.loads(row["contact"]),
         "attachments": json.loads(row["attachments"]),
         "submitted_at": row["submitted_at"].isoformat(),
         "received_at": row["received_at"].isoformat(),
+        "queued_at": row["queued_at"].isoformat(),
         "status": row["status"],
+        "status_label": _status_label(row["status"]),
+        "version": row["version"],
+        "decided_at": row["decided_at"].isoformat() if row["decided_at"] else None,
+        "decided_by": row["decided_by"],
         "admissibility_deadline": deadline.isoformat(),
         "days_left": domain.days_left(deadline, now),
-        "overdue": domain.is_overdue(deadline, now),
+        # Late only while it still waits: a decided request met or missed it for good.
+        "overdue": waiting and domain.is_overdue(deadline, now),
     }
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}")
-    return value
+def _search(request: web.Request, max_limit: int = searching.MAX_LIMIT) -> searching.Search:
+    return searching.parse(request.query, max_limit=max_limit)
 
 
+def _invalid_query(exc: searching.Invalid) -> web.Response:
+    return json_error(
+        400, "invalid_query", "; ".join(e["message"] for e in exc.errors), errors=exc.errors
+    )
+
+
+def _acquire(request: web.Request):
+    return request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout)
+
+
+@requires(*STAFF)
 async def queue(request: web.Request) -> web.Response:
-    """``{"total", "limit", "offset", "items": [...]}``: the waiting requests, oldest first."""
     try:
-        limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        offset = _int_param(request, "offset", 0, 0, 10_000_000)
-    except ValueError as exc:
-        return json_error(400, "invalid_query", str(exc))
-    timeout = request.app[SETTINGS].db_acquire_timeout
-    async with request.app[POOL].acquire(timeout=timeout) as conn:
-        total, rows = await repository.waiting(conn, limit=limit, offset=offset)
+        search = _search(request)
+    except searching.Invalid as exc:
+        return _invalid_query(exc)
+    async with _acquire(request) as conn:
+        total, rows = await repository.find(conn, search)
     now = datetime.now(UTC)
     return web.json_response(
         {
             "total": total,
-            "limit": limit,
-            "offset": offset,
+            "limit": search.limit,
+            "offset": search.offset,
             "items": [_item(row, now) for row in rows],
         }
     )
 
 
-async def item(request: web.Request) -> web.Response:
-    """One request of the queue by its code (any status), or 404."""
+@requires(*STAFF)
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    try:
+        search = _search(request, max_limit=searching.MAX_LIMIT)
+    except searching.Invalid as exc:
+        return _invalid_query(exc)
+    settings = request.app[SETTINGS]
+    who = decisions.Who(identity_of(request), address_of(request))
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="requetes-a-examiner.csv"',
+            "Cache-Control": "private, no-store",
+        }
+    )
+    now = datetime.now(UTC)
+    count = 0
+    async with _acquire(request) as conn, conn.transaction(readonly=True):
+        await response.prepare(request)
+        await response.write(export.encode([export.HEADER], first=True))
+        batch: list[list[object]] = []
+        async for row in repository.stream(conn, search, settings.export_limit):
+            batch.append(export.row_cells(row, now))
+            count += 1
+            if len(batch) == 500:
+                await response.write(export.encode(batch))
+                batch = []
+        if batch:
+            await response.write(export.encode(batch))
+    # Contacts leave the system in this file: the log says who took it, and how many rows.
+    await decisions.record_audit(
+        request.app[POOL], who, None, "export", "done", f"{count} lignes exportées (CSV)"
+    )
+    await response.write_eof()
+    return response
+
+
+async def _row(request: web.Request) -> tuple[str, asyncpg.Record | None]:
     code = codes.normalize(request.match_info["code"])
+    if not codes.is_well_formed(code):
+        return code, None
+    async with _acquire(request) as conn:
+        return code, await repository.by_code(conn, code)
+
+
+def _not_found(code: str) -> web.Response:
     if not codes.is_well_formed(code):
         # Caught before any look-up; still a 404: no request can have this code.
         return json_error(404, "not_found", "a code is 10 digits with a right check digit")
-    timeout = request.app[SETTINGS].db_acquire_timeout
-    async with request.app[POOL].acquire(timeout=timeout) as conn:
-        row = await repository.by_code(conn, code)
+    return json_error(404, "not_found", f"no request with code {code} in the queue")
+
+
+@requires(*STAFF)
+async def item(request: web.Request) -> web.Response:
+    """One request of the queue by its code (any status) with its history, or 404."""
+    code, row = await _row(request)
     if row is None:
-        return json_error(404, "not_found", f"no request with code {code} in the queue")
-    return web.json_response(_item(row, datetime.now(UTC)))
+        return _not_found(code)
+    async with _acquire(request) as conn:
+        lines = await repository.history_of(conn, row["request_id"])
+    body = _item(row, datetime.now(UTC))
+    body["history"] = [
+        {
+            "at": line["occurred_at"].isoformat(),
+            "kind": line["kind"],
+            "label": domain.KIND_LABELS.get(Kind(line["kind"]), line["kind"]),
+            "actor_login": line["actor_login"],
+            "actor_role": line["actor_role"],
+            "message": line["message"],
+            "details": json.loads(line["details"]),
+        }
+        for line in lines
+    ]
+    body["may_decide"] = domain.may_decide(row["status"])
+    body["may_clarify"] = domain.may_clarify(row["status"], row["opinion"])
+    return web.json_response(body)
+
+
+async def _read(request: web.Request, model: type[DecisionIn]) -> DecisionIn | web.Response:
+    if request.content_type != "application/json":
+        return json_error(415, "unsupported_media_type", "send application/json")
+    try:
+        return model.model_validate_json(await request.read())
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        if any(e["code"] == "json_invalid" for e in errors):
+            return json_error(400, "invalid_json", "the body is not valid JSON")
+        return json_error(
+            422, "validation_failed", "Certains champs sont invalides.", errors=errors
+        )
+
+
+def _missing(field: str, message: str) -> web.Response:
+    return json_error(
+        422,
+        "validation_failed",
+        "Certains champs sont invalides.",
+        errors=[{"field": field, "code": "missing", "message": message}],
+    )
+
+
+async def _refused(
+    request: web.Request, who: decisions.Who, code: str, action: str, exc: decisions.Refused
+) -> web.Response:
+    await decisions.record_audit(request.app[POOL], who, code, action, "conflict", exc.message)
+    return json_error(409, exc.error, exc.message, **exc.extra)
+
+
+def _decision(kind: Kind):
+    @requires(*STAFF)
+    async def handler(request: web.Request) -> web.Response:
+        code = codes.normalize(request.match_info["code"])
+        if not codes.is_well_formed(code):
+            return _not_found(code)
+        given = await _read(request, DecisionIn)
+        if isinstance(given, web.Response):
+            return given
+        if kind in MESSAGE_REQUIRED and not given.message:
+            return _missing("message", MESSAGE_REQUIRED[kind])
+        who = decisions.Who(identity_of(request), address_of(request))
+        try:
+            done = await decisions.decide(
+                request.app[POOL],
+                code,
+                kind,
+                who,
+                message=given.message or None,
+                version=given.version,
+            )
+        except decisions.NotFound:
+            return _not_found(code)
+        except decisions.Refused as exc:
+            return await _refused(request, who, code, kind.value, exc)
+        return web.json_response(done)
+
+    handler.__name__ = f"decide_{kind.value}"
+    return handler
+
+
+@requires(*STAFF)
+async def reindex(request: web.Request) -> web.Response:
+    code = codes.normalize(request.match_info["code"])
+    if not codes.is_well_formed(code):
+        return _not_found(code)
+    given = await _read(request, ReindexIn)
+    if isinstance(given, web.Response):
+        return given
+    assert isinstance(given, ReindexIn)
+    if not given.body_id:
+        return _missing("body_id", "Choisissez l'organisme public.")
+    try:
+        index = await request.app[CATALOGUE].index(given.body_id, given.theme_id or None)
+    except catalogue.NotInCatalogue as exc:
+        return json_error(
+            422, "validation_failed", "Certains champs sont invalides.", errors=exc.errors
+        )
+    except catalogue.Unavailable:
+        return json_error(
+            503,
+            "catalogue_unavailable",
+            "Le catalogue des organismes ne répond pas : réessayez dans un instant.",
+        )
+    who = decisions.Who(identity_of(request), address_of(request))
+    try:
+        done = await decisions.reindex(
+            request.app[POOL],
+            code,
+            index,
+            who,
+            message=given.message or None,
+            version=given.version,
+        )
+    except decisions.NotFound:
+        return _not_found(code)
+    except decisions.Refused as exc:
+        return await _refused(request, who, code, Kind.REINDEXED.value, exc)
+    except decisions.Unchanged:
+        return json_error(
+            422,
+            "validation_failed",
+            "Certains champs sont invalides.",
+            errors=[
+                {
+                    "field": "body_id",
+                    "code": "unchanged",
+                    "message": "La requête est déjà indexée sous cet organisme et ce thème.",
+                }
+            ],
+        )
+    return web.json_response(done)
+
+
+@requires(Role.ADMINISTRATOR)
+async def audit_log(request: web.Request) -> web.Response:
+    query = request.query
+    errors: list[dict[str, str]] = []
+    limit = searching.whole_number(query.get("limit", ""), "limit", 50, 1, 500, errors)
+    offset = searching.whole_number(query.get("offset", ""), "offset", 0, 0, 10_000_000, errors)
+    if errors:
+        return _invalid_query(searching.Invalid(errors))
+    async with _acquire(request) as conn:
+        total, rows = await repository.audit_page(conn, limit, offset)
+    return web.json_response(
+        {
+            "total": total,
+            "items": [{**dict(r), "at": r["at"].isoformat()} for r in rows],
+        }
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/queue", queue)
+    app.router.add_get("/queue/export.csv", export_csv)
+    app.router.add_get("/queue/{code}", item)
+    app.router.add_post("/queue/{code}/validate", _decision(Kind.VALIDATED))
+    app.router.add_post("/queue/{code}/reformulate", _decision(Kind.REFORMULATION_REQUESTED))
+    app.router.add_post("/queue/{code}/reject", _decision(Kind.REJECTED))
+    app.router.add_post("/queue/{code}/clarify", _decision(Kind.CLARIFICATION_SENT))
+    app.router.add_post("/queue/{code}/reindex", reindex)
+    app.router.add_get("/audit", audit_log)

@@ -1,12 +1,16 @@
-"""The triage service: keeps the analysts' queue from request.submitted events."""
+"""The triage service: the analysts' queue (from request.submitted and request.resubmitted),
+their decisions (published through the outbox), the history and the audit log."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
-from services.triage import api
+from services.triage import api, audit
+from services.triage.catalogue import Catalogue
 from services.triage.handlers import build_handlers
 from services.triage.settings import TriageSettings
 from shared.service import ServiceSpec, create_service_app
@@ -15,14 +19,26 @@ from shared.topology import EVENTS
 SQL_DIR = Path(__file__).parent / "sql"
 
 
+def _catalogue(settings: TriageSettings):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=settings.intake_timeout)
+        )
+        app[api.CATALOGUE] = Catalogue(session, settings.intake_url)
+        yield
+        await session.close()
+
+    return ctx
+
+
 def create_app(settings: TriageSettings) -> web.Application:
     spec = ServiceSpec(
         name="triage",
         sql_dir=SQL_DIR,
         handlers=build_handlers(settings),
-        bindings=[(EVENTS, "request.submitted")],
+        bindings=[(EVENTS, "request.submitted"), (EVENTS, "request.resubmitted")],
     )
-    app = create_service_app(settings, spec)
-    app.router.add_get("/queue", api.queue)
-    app.router.add_get("/queue/{code}", api.item)
+    app = create_service_app(settings, spec, middlewares=(audit.record_refusals,))
+    app.cleanup_ctx.append(_catalogue(settings))
+    api.add_routes(app)
     return app

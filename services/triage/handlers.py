@@ -1,17 +1,21 @@
 """Message handlers of triage: each runs in the consumer's transaction (with the inbox row).
 
-The handlers need the settings (the admissibility deadline), so the registry is built from them
+The handlers need the settings (the admissibility deadlines), so the registry is built from them
 by :func:`build_handlers`; it is still the one place that says which function handles what.
 """
 
 from __future__ import annotations
+
+import logging
 
 import asyncpg
 
 from services.triage import domain, repository
 from services.triage.settings import TriageSettings
 from shared.consumer import Delivery, Handler
-from shared.messages import RequestSubmittedV1
+from shared.messages import RequestResubmittedV1, RequestSubmittedV1
+
+log = logging.getLogger(__name__)
 
 
 async def on_submitted(
@@ -19,11 +23,13 @@ async def on_submitted(
     event: RequestSubmittedV1,
     delivery: Delivery,
     *,
-    admissibility_days: int,
+    default_days: int,
+    days_by_nature: dict[str, int],
 ) -> None:
     """Put a submitted request in the analysts' queue, waiting, with its deadline."""
     submitted_at = domain.aware(event.submitted_at)
-    await repository.add_to_queue(
+    days = domain.days_for(event.nature.value, default_days, days_by_nature)
+    added = await repository.add_to_queue(
         conn,
         request_id=event.request_id,
         code=event.code,
@@ -39,18 +45,75 @@ async def on_submitted(
         contact=event.contact.model_dump(mode="json"),
         attachments=[a.model_dump(mode="json") for a in event.attachments],
         submitted_at=submitted_at,
-        admissibility_deadline=domain.admissibility_deadline(submitted_at, admissibility_days),
+        admissibility_deadline=domain.admissibility_deadline(submitted_at, days),
         status=domain.WAITING,
+    )
+    if added:
+        await repository.add_history(
+            conn,
+            request_id=event.request_id,
+            occurred_at=submitted_at,
+            kind=domain.Kind.SUBMITTED,
+            message=event.message,
+            details={"channel": event.channel.value},
+            message_id=delivery.message_id,
+        )
+
+
+async def on_resubmitted(
+    conn: asyncpg.Connection,
+    event: RequestResubmittedV1,
+    delivery: Delivery,
+    *,
+    default_days: int,
+    days_by_nature: dict[str, int],
+) -> None:
+    """The citizen rewrote the request: back to the queue with the new message; the old one
+    stays in the history."""
+    at = domain.aware(event.resubmitted_at)
+    moved = await repository.back_in_queue(
+        conn,
+        event.request_id,
+        message=event.message,
+        queued_at=at,
+        deadline_days=days_by_nature,
+        default_days=default_days,
+    )
+    if not moved:
+        exists = await conn.fetchval(
+            "SELECT true FROM queue_items WHERE request_id = $1", event.request_id
+        )
+        if not exists:
+            log.info("rewrite of a request triage does not know", extra={"code": event.code})
+            return
+    await repository.add_history(
+        conn,
+        request_id=event.request_id,
+        occurred_at=at,
+        kind=domain.Kind.RESUBMITTED,
+        message=event.message,
+        message_id=delivery.message_id,
     )
 
 
 def build_handlers(settings: TriageSettings) -> dict[str, Handler]:
     """The registry: message type → handler ``(conn, event, delivery)``."""
-    days = settings.admissibility_days
+    deadlines = {
+        "default_days": settings.admissibility_days,
+        "days_by_nature": settings.days_by_nature(),
+    }
 
     async def submitted(
         conn: asyncpg.Connection, event: RequestSubmittedV1, delivery: Delivery
     ) -> None:
-        await on_submitted(conn, event, delivery, admissibility_days=days)
+        await on_submitted(conn, event, delivery, **deadlines)
 
-    return {RequestSubmittedV1.type_name(): submitted}
+    async def resubmitted(
+        conn: asyncpg.Connection, event: RequestResubmittedV1, delivery: Delivery
+    ) -> None:
+        await on_resubmitted(conn, event, delivery, **deadlines)
+
+    return {
+        RequestSubmittedV1.type_name(): submitted,
+        RequestResubmittedV1.type_name(): resubmitted,
+    }

@@ -1,18 +1,22 @@
-"""SQL of the triage schema: the queue of requests waiting for an analyst."""
+"""SQL of the triage schema: the queue, the history of each request, the audit log."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from services.triage import search as searching
+
 _COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_label, place_id,
               place_label, channel, message, contact::text AS contact,
-              attachments::text AS attachments, submitted_at, received_at, status,
-              admissibility_deadline"""
+              attachments::text AS attachments, submitted_at, received_at, queued_at, status,
+              admissibility_deadline, version, decided_at, decided_by, opinion"""
 
 
 async def add_to_queue(
@@ -40,9 +44,9 @@ async def add_to_queue(
         """INSERT INTO queue_items
                (request_id, code, nature, body_id, body_name, theme_id, theme_label, place_id,
                 place_label, channel, message, contact, attachments, submitted_at, status,
-                admissibility_deadline)
+                admissibility_deadline, queued_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14,
-                   $15, $16)
+                   $15, $16, $14)
            ON CONFLICT (request_id) DO NOTHING
            RETURNING true""",
         request_id,
@@ -65,20 +69,120 @@ async def add_to_queue(
     return bool(inserted)
 
 
-async def waiting(
-    conn: asyncpg.Connection, *, limit: int, offset: int
-) -> tuple[int, list[asyncpg.Record]]:
-    """``(how many wait, one page of them)``, oldest submission first."""
-    total = await conn.fetchval("SELECT count(*) FROM queue_items WHERE status = 'waiting'")
-    rows = await conn.fetch(
-        f"""SELECT {_COLUMNS} FROM queue_items
-            WHERE status = 'waiting'
-            ORDER BY submitted_at, request_id
-            LIMIT $1 OFFSET $2""",  # noqa: S608 - constant column list
-        limit,
-        offset,
+async def add_history(
+    conn: asyncpg.Connection,
+    *,
+    request_id: UUID,
+    occurred_at: datetime,
+    kind: str,
+    message_id: UUID,
+    message: str | None = None,
+    details: dict[str, Any] | None = None,
+    actor_id: str | None = None,
+    actor_login: str | None = None,
+    actor_role: str | None = None,
+) -> bool:
+    """One line of the request's history; False when this event has its line already."""
+    inserted = await conn.fetchval(
+        """INSERT INTO history (request_id, occurred_at, kind, actor_id, actor_login, actor_role,
+                                message, details, message_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
+           ON CONFLICT (message_id) DO NOTHING
+           RETURNING true""",
+        request_id,
+        occurred_at,
+        kind,
+        actor_id,
+        actor_login,
+        actor_role,
+        message,
+        json.dumps(details or {}),
+        message_id,
     )
+    return bool(inserted)
+
+
+async def back_in_queue(
+    conn: asyncpg.Connection,
+    request_id: UUID,
+    *,
+    message: str,
+    queued_at: datetime,
+    deadline_days: dict[str, int],
+    default_days: int,
+) -> bool:
+    """The citizen rewrote a request sent back for reformulation: it waits again, with the new
+    message and a new deadline counted from the rewrite. False when it was not sent back."""
+    moved = await conn.fetchval(
+        """UPDATE queue_items
+           SET status = 'waiting', message = $2, queued_at = $3::timestamptz,
+               admissibility_deadline = $3::timestamptz + make_interval(
+                   days => COALESCE(($4::jsonb ->> nature)::int, $5)),
+               version = version + 1, decided_at = NULL, decided_by = NULL
+           WHERE request_id = $1 AND status = 'reformulation_requested'
+           RETURNING true""",
+        request_id,
+        message,
+        queued_at,
+        json.dumps(deadline_days),
+        default_days,
+    )
+    return bool(moved)
+
+
+async def has_lexemes(conn: asyncpg.Connection, words: str) -> bool:
+    """Whether the words make a search (« le la » are only stop words: they do not)."""
+    return await conn.fetchval(
+        "SELECT numnode(websearch_to_tsquery('french', fold($1))) > 0", words
+    )
+
+
+# Searches differ in what they filter by and how much each filter keeps: a plan made for one
+# word (a generic plan, cached after five runs) can be ten times slower for another. Planning
+# each search anew costs a millisecond or two.
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+
+
+async def find(
+    conn: asyncpg.Connection, search: searching.Search
+) -> tuple[int, list[asyncpg.Record]]:
+    """``(how many match, one page of them)``."""
+    async with conn.transaction(readonly=True):
+        await conn.execute(_CUSTOM_PLANS)
+        if search.words and not await has_lexemes(conn, search.words):
+            search = dataclasses.replace(search, words="")
+        condition, args = searching.where(search)
+        total = await conn.fetchval(
+            f"SELECT count(*) FROM queue_items WHERE {condition}",  # noqa: S608 - constants
+            *args,
+        )
+        if total == 0:
+            return 0, []
+        n = len(args)
+        rows = await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM queue_items WHERE {condition}
+                ORDER BY {searching.order_by(search)}
+                LIMIT ${n + 1} OFFSET ${n + 2}""",  # noqa: S608 - built from constants
+            *args,
+            search.limit,
+            search.offset,
+        )
     return total, rows
+
+
+async def stream(
+    conn: asyncpg.Connection, search: searching.Search, limit: int
+) -> AsyncIterator[asyncpg.Record]:
+    """Every row ``search`` asks for (``limit`` at most), read with a cursor: the export.
+    Call inside a transaction."""
+    await conn.execute(_CUSTOM_PLANS)
+    if search.words and not await has_lexemes(conn, search.words):
+        search = dataclasses.replace(search, words="")
+    condition, args = searching.where(search)
+    query = f"""SELECT {_COLUMNS} FROM queue_items WHERE {condition}
+                ORDER BY {searching.order_by(search)} LIMIT {int(limit)}"""  # noqa: S608
+    async for row in conn.cursor(query, *args, prefetch=500):
+        yield row
 
 
 async def by_code(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
@@ -86,3 +190,108 @@ async def by_code(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
         f"SELECT {_COLUMNS} FROM queue_items WHERE code = $1",  # noqa: S608
         code,
     )
+
+
+async def lock_by_code(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
+    """The row, locked until the transaction ends: a second decision waits, then sees the first."""
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM queue_items WHERE code = $1 FOR UPDATE",  # noqa: S608
+        code,
+    )
+
+
+async def set_decided(
+    conn: asyncpg.Connection, request_id: UUID, status: str, at: datetime, by: str
+) -> None:
+    await conn.execute(
+        """UPDATE queue_items SET status = $2, decided_at = $3, decided_by = $4,
+                                  version = version + 1
+           WHERE request_id = $1""",
+        request_id,
+        status,
+        at,
+        by,
+    )
+
+
+async def set_index(
+    conn: asyncpg.Connection,
+    request_id: UUID,
+    *,
+    body_id: str,
+    body_name: str,
+    theme_id: str | None,
+    theme_label: str | None,
+) -> None:
+    await conn.execute(
+        """UPDATE queue_items SET body_id = $2, body_name = $3, theme_id = $4, theme_label = $5,
+                                  version = version + 1
+           WHERE request_id = $1""",
+        request_id,
+        body_id,
+        body_name,
+        theme_id,
+        theme_label,
+    )
+
+
+async def history_of(conn: asyncpg.Connection, request_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT occurred_at, kind, actor_id, actor_login, actor_role, message,
+                  details::text AS details
+           FROM history WHERE request_id = $1 ORDER BY occurred_at, id""",
+        request_id,
+    )
+
+
+async def last_line(
+    conn: asyncpg.Connection, request_id: UUID, kinds: tuple[str, ...]
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT occurred_at, kind, actor_login, actor_id FROM history
+           WHERE request_id = $1 AND kind = ANY($2::text[])
+           ORDER BY occurred_at DESC, id DESC LIMIT 1""",
+        request_id,
+        list(kinds),
+    )
+
+
+async def audit(
+    conn: asyncpg.Connection,
+    *,
+    action: str,
+    outcome: str,
+    address: str,
+    actor_id: str | None = None,
+    actor_login: str | None = None,
+    actor_role: str | None = None,
+    request_code: str | None = None,
+    detail: str = "",
+) -> None:
+    await conn.execute(
+        """INSERT INTO audit_log (actor_id, actor_login, actor_role, action, outcome,
+                                  request_code, address, detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        actor_id,
+        actor_login,
+        actor_role,
+        action,
+        outcome,
+        request_code,
+        address[:100],
+        detail[:500],
+    )
+
+
+async def audit_page(
+    conn: asyncpg.Connection, limit: int, offset: int
+) -> tuple[int, list[asyncpg.Record]]:
+    total = await conn.fetchval("SELECT count(*) FROM audit_log")
+    rows = await conn.fetch(
+        """SELECT at, actor_id, actor_login, actor_role, action, outcome, request_code, address,
+                  detail
+           FROM audit_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2""",
+        limit,
+        offset,
+    )
+    return total, rows

@@ -13,12 +13,15 @@ from services.triage.settings import TriageSettings
 from shared.messages import RequestSubmittedV1
 from shared.service import POOL
 from tests.support import RunningApp, dead_letters, eventually, publish_event, submitted_event
+from tests.triage.helpers import headers
 
 SUBMITTED = RequestSubmittedV1.type_name()
+SECRET = TriageSettings().identity_secret.get_secret_value().encode()
 
 
 async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, dict]:
-    async with http.get(url) as response:
+    """As an analyst: every queue endpoint wants the signed identity."""
+    async with http.get(url, headers=headers(SECRET)) as response:
         return response.status, await response.json()
 
 

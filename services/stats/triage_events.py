@@ -1,0 +1,117 @@
+"""What the analysts' decisions and the citizen's rewrites change in the counts.
+
+Each event moves the request's status (``repository.move_status``): validated → ``in_treatment``
+(réclamation, demande d'information) or ``acknowledged`` (read and forwarded); sent back →
+``reformulation_requested``; rewritten → ``submitted`` again; rejected → ``rejected``. A re-index
+moves the request to its new body and theme. A clarification changes no count.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.stats import repository
+from shared.consumer import Delivery, Handler
+from shared.messages import (
+    RequestReformulationRequestedV1,
+    RequestReindexedV1,
+    RequestRejectedV1,
+    RequestResubmittedV1,
+    RequestValidatedV1,
+)
+
+IN_TREATMENT = "in_treatment"
+ACKNOWLEDGED = "acknowledged"
+REFORMULATION_REQUESTED = "reformulation_requested"
+REJECTED = "rejected"
+SUBMITTED = "submitted"
+
+
+async def on_validated(
+    conn: asyncpg.Connection, event: RequestValidatedV1, delivery: Delivery
+) -> None:
+    status = IN_TREATMENT if event.needs_treatment else ACKNOWLEDGED
+    await repository.move_status(conn, event.request_id, status)
+
+
+async def on_reformulation_requested(
+    conn: asyncpg.Connection, event: RequestReformulationRequestedV1, delivery: Delivery
+) -> None:
+    await repository.move_status(conn, event.request_id, REFORMULATION_REQUESTED)
+
+
+async def on_rejected(
+    conn: asyncpg.Connection, event: RequestRejectedV1, delivery: Delivery
+) -> None:
+    await repository.move_status(conn, event.request_id, REJECTED)
+
+
+async def on_resubmitted(
+    conn: asyncpg.Connection, event: RequestResubmittedV1, delivery: Delivery
+) -> None:
+    await repository.move_status(conn, event.request_id, SUBMITTED)
+
+
+async def on_reindexed(
+    conn: asyncpg.Connection, event: RequestReindexedV1, delivery: Delivery
+) -> None:
+    await move_index(conn, event.request_id, event.body_id, event.body_name, event.theme_id)
+
+
+async def move_index(
+    conn: asyncpg.Connection, request_id, body_id: str, body_name: str, theme_id: str | None
+) -> bool:
+    """Count the request under its new body and theme (its day, nature and status stay)."""
+    fact = await conn.fetchrow(
+        """SELECT body_id, nature, theme_id, status, submitted_on
+           FROM request_facts WHERE request_id = $1 FOR UPDATE""",
+        request_id,
+    )
+    if fact is None or (fact["body_id"], fact["theme_id"]) == (body_id, theme_id):
+        return False
+    await conn.execute(
+        """UPDATE daily_counts SET count = count - 1
+           WHERE day = $1 AND body_id = $2 AND nature = $3 AND theme_id = COALESCE($4, '')
+             AND status = $5""",
+        fact["submitted_on"],
+        fact["body_id"],
+        fact["nature"],
+        fact["theme_id"],
+        fact["status"],
+    )
+    await conn.execute(
+        """INSERT INTO daily_counts (day, body_id, nature, theme_id, status, count)
+           VALUES ($1, $2, $3, COALESCE($4, ''), $5, 1)
+           ON CONFLICT (day, body_id, nature, theme_id, status)
+           DO UPDATE SET count = daily_counts.count + 1""",
+        fact["submitted_on"],
+        body_id,
+        fact["nature"],
+        theme_id,
+        fact["status"],
+    )
+    await conn.execute(
+        """INSERT INTO bodies (body_id, body_name) VALUES ($1, $2)
+           ON CONFLICT (body_id) DO UPDATE SET body_name = EXCLUDED.body_name
+           WHERE bodies.body_name IS DISTINCT FROM EXCLUDED.body_name""",
+        body_id,
+        body_name,
+    )
+    await conn.execute(
+        """UPDATE request_facts SET body_id = $2, body_name = $3, theme_id = $4, updated_at = now()
+           WHERE request_id = $1""",
+        request_id,
+        body_id,
+        body_name,
+        theme_id,
+    )
+    return True
+
+
+HANDLERS: dict[str, Handler] = {
+    RequestValidatedV1.type_name(): on_validated,
+    RequestReformulationRequestedV1.type_name(): on_reformulation_requested,
+    RequestRejectedV1.type_name(): on_rejected,
+    RequestResubmittedV1.type_name(): on_resubmitted,
+    RequestReindexedV1.type_name(): on_reindexed,
+}

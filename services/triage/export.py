@@ -1,0 +1,80 @@
+"""The queue as a CSV file for Excel: UTF-8 with a byte-order mark, « ; » between cells, cells
+that a spreadsheet would run as formulas made inert. Streamed: rows leave as they are read."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+
+from services.triage import domain
+from shared.messages import NATURE_LABELS, Nature
+
+HEADER = (
+    "N°",
+    "Nature",
+    "Thème",
+    "Organisme",
+    "Canal",
+    "Commune ou S/Préfecture",
+    "Message",
+    "Nom et prénoms",
+    "Email",
+    "Téléphone",
+    "Soumise le",
+    "Entrée dans la file le",
+    "Échéance",
+    "Jours restants",
+    "Statut",
+    "Décidée par",
+)
+# A cell starting with one of these is a formula to Excel or LibreOffice ("=HYPERLINK(...)").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _day(moment: datetime | None) -> str:
+    return domain.aware(moment).astimezone(UTC).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
+def row_cells(row: asyncpg.Record, now: datetime) -> list[object]:
+    contact = json.loads(row["contact"])
+    name = " ".join(p for p in (contact.get("first_names"), contact.get("last_name")) if p)
+    waiting = row["status"] == domain.Status.WAITING
+    deadline = row["admissibility_deadline"]
+    left = domain.days_left(deadline, now) if waiting else ""
+    return [
+        row["code"],
+        NATURE_LABELS.get(Nature(row["nature"]), row["nature"]),
+        row["theme_label"] or "",
+        row["body_name"],
+        domain.CHANNEL_LABELS.get(row["channel"], row["channel"]),
+        row["place_label"] or "",
+        row["message"],
+        name,
+        contact.get("email") or "",
+        contact.get("phone") or "",
+        _day(row["submitted_at"]),
+        _day(row["queued_at"]),
+        _day(deadline),
+        left,
+        domain.STATUS_LABELS.get(domain.Status(row["status"]), row["status"])
+        + (" — en retard" if waiting and domain.is_overdue(deadline, now) else ""),
+        row["decided_by"] or "",
+    ]
+
+
+def encode(rows: Sequence[Sequence[object]], *, first: bool = False) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return (("\ufeff" if first else "") + out.getvalue()).encode("utf-8")
