@@ -1,0 +1,242 @@
+"""Submissions from other government channels over RabbitMQ (``intake.submit``; the contract for
+the channels' developers is docs/asyncapi.yaml).
+
+A channel publishes :class:`IntakeSubmitV1` to ``milie.commands`` with routing key
+``intake.submit``, a ``reply_to`` queue and a ``correlation_id``. :func:`on_submit` runs in the
+consumer's transaction, after the inbox claimed the message id: it checks the command with the
+web form's rules, stores the request, and writes the :class:`IntakeSubmitReplyV1` to the outbox
+in that same transaction — the reply leaves exactly when the request is committed, and a
+redelivered command is not answered twice.
+
+- ``(channel, external_id)`` is the request's key at the channel: the same pair again is
+  answered with the same code and stores nothing.
+- Faulty fields are answered (``accepted: false`` with the fields): not a dead letter.
+- A message that cannot be read (not JSON, not the contract, no message id, another type) is
+  dead-lettered by the shared consumer, which calls the replier of :func:`unreadable_replier`
+  to tell the channel why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+import aio_pika.abc
+import asyncpg
+from pydantic import ValidationError
+
+from services.intake import channel_metrics, submissions
+from services.intake import repository as repo
+from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
+from shared import outbox
+from shared.broker import Broker, Unroutable
+from shared.consumer import Delivery
+from shared.messages import Channel, FieldError, IntakeSubmitReplyV1, IntakeSubmitV1
+from shared.topology import DEFAULT
+from shared.web import field_errors
+
+log = logging.getLogger(__name__)
+
+# A reply whose reply_to queue is gone (the channel stopped waiting) is given up after this many
+# unroutable publishes (about 15 s with the relay's backoff) instead of being retried forever.
+REPLY_ATTEMPTS = 5
+KEY_MAX = 200
+# Channel names are the first part of the request's key: no ":" in them, or two channels could
+# share keys ("a:b" + "c" and "a" + "b:c").
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def submission_key(channel: str, external_id: str) -> str:
+    """The request's key: ``channel:external_id``, or a digest of it when that is too long for
+    the column (a channel may use up to 200 characters of its own for ``external_id``)."""
+    key = f"{channel}:{external_id}"
+    if len(key) <= KEY_MAX:
+        return key
+    return f"{channel}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def _error(field: str, code: str, message: str) -> dict[str, str]:
+    return {"field": field, "code": code, "message": message}
+
+
+async def _decide(conn: asyncpg.Connection, command: IntakeSubmitV1) -> IntakeSubmitReplyV1:
+    """Store the command's request (or find it stored) and say so; the faulty fields otherwise."""
+    if not _CHANNEL_NAME.match(command.channel):
+        errors = [
+            _error(
+                "channel",
+                "string_pattern_mismatch",
+                "Le nom du canal ne peut contenir que des lettres, des chiffres, "
+                "« . », « _ » et « - ».",
+            )
+        ]
+        return _refused(command, errors)
+    key = submission_key(command.channel, command.external_id)
+    # Answer a replay before checking again: the same code, even if the catalogue changed since.
+    existing = await repo.by_submission_key(conn, Channel.BROKER.value, key)
+    if existing is not None:
+        return _accepted(command, existing["code"].strip(), "replayed")
+    raw = {
+        "nature": command.nature,
+        "body_id": command.body_id,
+        "theme_id": command.theme_id,
+        "place_id": command.place_id,
+        "message": command.message,
+        "contact": command.contact.model_dump(),
+        "channel": Channel.BROKER.value,
+        "submission_key": key,
+    }
+    try:
+        sub = SubmissionIn.model_validate(raw)
+    except ValidationError as exc:
+        return _refused(command, merge_errors(french(field_errors(exc)), presence_errors(raw)))
+    try:
+        accepted = await submissions.submit(conn, sub)
+    except submissions.Refused as exc:
+        return _refused(command, exc.errors)
+    outcome = "replayed" if accepted.replayed else "accepted"
+    log.info(
+        "channel submission %s",
+        outcome,
+        extra={
+            "channel": command.channel,
+            "external_id": command.external_id,
+            "request_id": str(accepted.request_id),
+        },
+    )
+    return _accepted(command, accepted.code, outcome)
+
+
+def _accepted(command: IntakeSubmitV1, code: str, outcome: str) -> IntakeSubmitReplyV1:
+    channel_metrics.SUBMISSIONS.labels(Channel.BROKER.value, outcome).inc()
+    return IntakeSubmitReplyV1(accepted=True, external_id=command.external_id, code=code)
+
+
+def _refused(command: IntakeSubmitV1, errors: list[dict[str, str]]) -> IntakeSubmitReplyV1:
+    channel_metrics.SUBMISSIONS.labels(Channel.BROKER.value, "refused").inc()
+    log.info(
+        "channel submission refused",
+        extra={
+            "channel": command.channel,
+            "external_id": command.external_id,
+            "fields": [e["field"] for e in errors],
+        },
+    )
+    return IntakeSubmitReplyV1(
+        accepted=False,
+        external_id=command.external_id,
+        errors=[FieldError(**e) for e in errors],
+    )
+
+
+async def on_submit(conn: asyncpg.Connection, command: IntakeSubmitV1, delivery: Delivery) -> None:
+    """The ``intake.submit.v1`` handler (registered in handlers.HANDLERS)."""
+    reply = await _decide(conn, command)
+    if not delivery.reply_to:
+        # Stored all the same: the channel can publish the same command again, with a reply_to,
+        # to learn the code.
+        log.warning(
+            "intake.submit without reply_to: no answer sent",
+            extra={"channel": command.channel, "external_id": command.external_id},
+        )
+        return
+    await outbox.add(
+        conn,
+        reply,
+        exchange=DEFAULT,
+        routing_key=delivery.reply_to,
+        correlation_id=delivery.correlation_id,
+        headers={"x-milie-in-reply-to": str(delivery.message_id)},
+        max_attempts=REPLY_ATTEMPTS,
+    )
+
+
+# -- messages that cannot be read -----------------------------------------------------------
+
+
+def _external_id(body: bytes) -> str | None:
+    """The channel's id of the request, when the body says it (best effort, for the reply)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    value = data.get("external_id") if isinstance(data, dict) else None
+    return value[:200] if isinstance(value, str) and value else None
+
+
+def unreadable_errors(message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> list[dict]:
+    """What to tell a channel about a command the consumer dead-lettered with ``reason``."""
+    if reason.startswith("handler error"):
+        # Our failure, not the channel's: say so without our internals.
+        return [
+            _error(
+                "body",
+                "not_processed",
+                "La demande n'a pas pu être traitée ; elle est mise de côté pour examen. "
+                "Vous pourrez la publier à nouveau avec le même external_id.",
+            )
+        ]
+    if message.type != IntakeSubmitV1.type_name():
+        return [
+            _error(
+                "type",
+                "unknown_type",
+                f"La propriété AMQP type doit valoir « {IntakeSubmitV1.type_name()} » "
+                f"(reçu : {message.type!r}).",
+            )
+        ]
+    try:
+        uuid.UUID(message.message_id or "")
+    except ValueError:
+        return [
+            _error(
+                "message_id",
+                "invalid",
+                "La propriété AMQP message_id doit être un UUID, différent pour chaque message.",
+            )
+        ]
+    try:
+        IntakeSubmitV1.model_validate_json(message.body)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        if not any(e["code"] == "json_invalid" for e in errors):
+            return french(errors)
+    return [_error("body", "unreadable", reason[:1000])]
+
+
+def unreadable_replier(broker: Callable[[], Broker]):
+    """The consumer's ``on_poison``: answer a dead-lettered ``intake.submit`` on its ``reply_to``
+    (published straight away: there is no transaction to join). ``broker`` gives the process's
+    broker when called (it is connected before the consumer starts)."""
+
+    async def answer(message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
+        if message.routing_key != IntakeSubmitV1.name or not message.reply_to:
+            return
+        errors = unreadable_errors(message, reason)
+        channel_metrics.SUBMISSIONS.labels(Channel.BROKER.value, "unreadable").inc()
+        reply = IntakeSubmitReplyV1(
+            accepted=False,
+            external_id=_external_id(message.body),
+            errors=[FieldError(**e) for e in errors],
+        )
+        try:
+            await broker().publish(
+                DEFAULT,
+                message.reply_to,
+                reply.model_dump_json().encode(),
+                message_id=str(uuid.uuid4()),
+                message_type=IntakeSubmitReplyV1.type_name(),
+                correlation_id=message.correlation_id,
+                headers={"x-milie-in-reply-to": message.message_id or ""},
+            )
+        except Unroutable:
+            log.warning(
+                "reply to an unreadable command not delivered: its reply_to queue is gone",
+                extra={"reply_to": message.reply_to},
+            )
+
+    return answer

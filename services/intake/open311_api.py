@@ -1,0 +1,338 @@
+"""Open311 GeoReport v2, intake's side (internal: the gateway serves ``/open311/v2/``, checks
+the client's ``api_key``, turns these answers into JSON or XML, and calls):
+
+- ``GET /open311/services``: one service per active body × nature;
+- ``GET /open311/services/{service_code}``: its definition (the theme and the place as
+  single-value lists);
+- ``POST /open311/requests`` ``{channel, service_code, description, email, first_name,
+  last_name, phone, lat, long, address_string, address_id, attributes, media_url}`` (strings, as
+  the client sent them): the request is stored with the web form's rules, 201 with its code;
+- ``GET /open311/requests?channel=…`` (``service_request_id``, ``service_code``, ``status``,
+  ``start_date``, ``end_date``) and ``GET /open311/requests/{code}?channel=…``: statuses only.
+
+Only the requests the channel submitted are shown to it: the code is half of the key that opens
+the citizen's tracking page, so no list of every code is served. Nothing personal (contact,
+message, location) is ever answered. Errors are the spec's: ``{"errors": [{"code",
+"description"}]}`` with that HTTP status, which the gateway repeats.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+
+import asyncpg
+import phonenumbers
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from services.intake import catalogue_repository as cat
+from services.intake import channel_metrics, submissions
+from services.intake import open311_rules as rules
+from services.intake import repository as repo
+from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
+from services.intake.tracking_view import theme_text
+from shared.codes import is_well_formed
+from shared.db import run_in_transaction
+from shared.messages import Channel, Nature
+from shared.service import POOL, SETTINGS
+from shared.web import field_errors
+
+routes = web.RouteTableDef()
+
+CHANNEL = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+UNKNOWN_SERVICE = "ce service n'existe pas : consultez services.json."
+
+
+def errors_response(status: int, *descriptions: str) -> web.Response:
+    return web.json_response(
+        {"errors": [{"code": status, "description": d} for d in descriptions]}, status=status
+    )
+
+
+def _acquire(request: web.Request):
+    return request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout)
+
+
+# -- services ----------------------------------------------------------------------------------
+
+
+@routes.get("/open311/services")
+async def services(request: web.Request) -> web.Response:
+    async with _acquire(request) as conn:
+        bodies = await repo.bodies(conn)
+    return web.json_response(
+        {"services": [rules.service(b["id"], b["name"], n) for b in bodies for n in Nature]}
+    )
+
+
+@routes.get("/open311/services/{service_code}")
+async def service_definition(request: web.Request) -> web.Response:
+    code = request.match_info["service_code"]
+    parsed = rules.parse_service_code(code)
+    async with _acquire(request) as conn:
+        body = await repo.body(conn, parsed[0]) if parsed else None
+        if body is None:
+            return errors_response(404, f"service_code : {UNKNOWN_SERVICE}")
+        themes = await cat.themes_for_body(conn, body["id"])
+        places = await repo.places(conn)
+    attributes = []
+    if themes:
+        attributes.append(
+            _single_value_list(
+                "theme_id",
+                "Thème",
+                "Le thème de la requête, parmi ceux proposés pour cet organisme.",
+                [(t["id"], theme_text(t["label"], t["parent_label"])) for t in themes],
+            )
+        )
+    attributes.append(
+        _single_value_list(
+            "place_id",
+            "Lieu concerné (commune ou sous-préfecture)",
+            "Aussi accepté dans address_id.",
+            [(p["id"], f"{p['name']} ({p['region']})") for p in places],
+        )
+    )
+    for order, attribute in enumerate(attributes, start=1):
+        attribute["order"] = order
+    return web.json_response({"service_code": code, "attributes": attributes})
+
+
+def _single_value_list(
+    code: str, description: str, explained: str, values: list[tuple[str, str | None]]
+) -> dict:
+    return {
+        "variable": True,
+        "code": code,
+        "datatype": "singlevaluelist",
+        "required": False,
+        "datatype_description": explained,
+        "description": description,
+        "values": [{"key": key, "name": name} for key, name in values],
+    }
+
+
+# -- submitting --------------------------------------------------------------------------------
+
+Text = Annotated[str, StringConstraints(max_length=20_000)]
+Short = Annotated[str, StringConstraints(max_length=1000)]
+
+
+class RequestIn(BaseModel):
+    """What the gateway read from the client's form; every value a string, maybe empty."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel: Annotated[str, StringConstraints(pattern=CHANNEL.pattern)]
+    service_code: Short = ""
+    description: Text = ""
+    email: Short = ""
+    first_name: Short = ""
+    last_name: Short = ""
+    phone: Short = ""
+    lat: Short = ""
+    long: Short = ""
+    address_string: Short = ""
+    address_id: Short = ""
+    attributes: dict[Short, Short] = {}
+    media_url: Short = ""
+
+
+def _country_of(phone: str) -> str:
+    """The country of an international number (+33…), else Côte d'Ivoire: Open311 has no
+    country field, and the number is checked for the country."""
+    if phone.startswith(("+", "00")):
+        try:
+            number = phonenumbers.parse("+" + phone.removeprefix("00").lstrip("+"), None)
+        except phonenumbers.NumberParseException:
+            return "CI"
+        return phonenumbers.region_code_for_number(number) or "CI"
+    return "CI"
+
+
+def _location(form: RequestIn) -> tuple[float | None, float | None, list[str]]:
+    if not form.lat and not form.long:
+        return None, None, []
+    try:
+        lat, long = float(form.lat), float(form.long)
+    except ValueError:
+        return None, None, ["lat/long : deux nombres décimaux attendus (degrés WGS84)."]
+    if not (-90 <= lat <= 90 and -180 <= long <= 180):
+        return None, None, ["lat/long : coordonnées hors limites."]
+    return lat, long, []
+
+
+def _described(errors: list[dict[str, str]]) -> list[str]:
+    """``field : message`` in the client's field names, one per field."""
+    out: dict[str, str] = {}
+    for err in errors:
+        field = rules.client_field(err["field"])
+        message = err["message"]
+        if field == "service_code":
+            message = UNKNOWN_SERVICE
+        out.setdefault(field, f"{field} : {message}")
+    return list(out.values())
+
+
+def _notice(nature: Nature, code: str, media_ignored: bool) -> str:
+    notice = (
+        f"Votre {nature.label} a bien été enregistrée. Le numéro de la demande est {code} : "
+        "gardez-le, il sert à suivre la requête (« Suivre une requête ») avec votre adresse "
+        "électronique."
+    )
+    if media_ignored:
+        notice += " Le document indiqué par media_url n'a pas été repris."
+    return notice
+
+
+@routes.post("/open311/requests")
+async def submit(request: web.Request) -> web.Response:
+    try:
+        form = RequestIn.model_validate(await request.json())
+    except (ValueError, ValidationError) as exc:
+        errors = field_errors(exc) if isinstance(exc, ValidationError) else []
+        return errors_response(400, *(_described(french(errors)) or ["Requête illisible."]))
+    parsed = rules.parse_service_code(form.service_code)
+    lat, long, location_errors = _location(form)
+    raw = {
+        "nature": parsed[1].value if parsed else "",
+        "body_id": parsed[0] if parsed else "",
+        "theme_id": form.attributes.get("theme_id") or None,
+        "place_id": form.attributes.get("place_id") or form.address_id or None,
+        "message": form.description,
+        "contact": {
+            "last_name": form.last_name,
+            "first_names": form.first_name,
+            "country": _country_of(form.phone),
+            "phone": form.phone,
+            "email": form.email,
+        },
+        "channel": Channel.OPEN311.value,
+    }
+    try:
+        sub = SubmissionIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = merge_errors(french(field_errors(exc)), presence_errors(raw))
+        return _refused(location_errors + _described(errors))
+    if location_errors:
+        return _refused(location_errors)
+
+    async def work(conn: asyncpg.Connection) -> submissions.Accepted:
+        accepted = await submissions.submit(conn, sub)
+        await conn.execute(
+            """INSERT INTO open311_requests (request_id, channel, lat, long, address_string,
+                                             submitted_at)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            accepted.request_id,
+            form.channel,
+            lat,
+            long,
+            form.address_string or None,
+            accepted.submitted_at,
+        )
+        return accepted
+
+    try:
+        accepted = await run_in_transaction(request.app[POOL], work)
+    except submissions.Refused as exc:
+        return _refused(_described(exc.errors))
+    channel_metrics.SUBMISSIONS.labels(Channel.OPEN311.value, "accepted").inc()
+    return web.json_response(
+        {
+            "service_request_id": accepted.code,
+            "service_notice": _notice(sub.nature, accepted.code, bool(form.media_url)),
+        },
+        status=201,
+    )
+
+
+def _refused(descriptions: list[str]) -> web.Response:
+    channel_metrics.SUBMISSIONS.labels(Channel.OPEN311.value, "refused").inc()
+    return errors_response(400, *descriptions)
+
+
+# -- following ---------------------------------------------------------------------------------
+
+_REQUESTS = """
+    SELECT r.code, r.nature, r.body_id, b.name AS body_name, r.status, r.submitted_at,
+           r.updated_at
+    FROM open311_requests o
+    JOIN requests r ON r.id = o.request_id
+    JOIN bodies b ON b.id = r.body_id
+    WHERE o.channel = $1"""
+
+
+def _request_json(row: asyncpg.Record) -> dict:
+    nature = Nature(row["nature"])
+    return {
+        "service_request_id": row["code"].strip(),
+        "status": "closed" if rules.is_closed(row["status"]) else "open",
+        "status_notes": rules.status_notes(row["status"]),
+        "service_name": f"{nature.label} — {row['body_name']}",
+        "service_code": rules.service_code(row["body_id"], nature.value),
+        "agency_responsible": row["body_name"],
+        "requested_datetime": rules.w3c(row["submitted_at"]),
+        "updated_datetime": rules.w3c(max(row["updated_at"], row["submitted_at"])),
+    }
+
+
+def _channel(request: web.Request) -> str | None:
+    channel = request.query.get("channel", "")
+    return channel if CHANNEL.match(channel) else None
+
+
+@routes.get("/open311/requests/{code}")
+async def one_request(request: web.Request) -> web.Response:
+    channel = _channel(request)
+    if channel is None:
+        return errors_response(400, "channel : nom de canal attendu.")
+    code = request.match_info["code"]
+    if not is_well_formed(code):
+        return errors_response(404, "service_request_id : aucune requête ne porte ce numéro.")
+    async with _acquire(request) as conn:
+        row = await conn.fetchrow(_REQUESTS + " AND r.code = $2", channel, code)
+    if row is None:
+        return errors_response(404, "service_request_id : aucune requête ne porte ce numéro.")
+    return web.json_response({"requests": [_request_json(row)]})
+
+
+@routes.get("/open311/requests")
+async def search(request: web.Request) -> web.Response:
+    channel = _channel(request)
+    if channel is None:
+        return errors_response(400, "channel : nom de canal attendu.")
+    query = request.query
+    try:
+        codes = rules.split_list(query.get("service_request_id"))
+        if codes:
+            # The spec: with ids, the other parameters are ignored.
+            sql = _REQUESTS + " AND r.code = ANY($2::text[]) ORDER BY r.submitted_at DESC"
+            params: tuple = ([c for c in codes if is_well_formed(c)],)
+        else:
+            services = rules.split_list(query.get("service_code"))
+            if any(rules.parse_service_code(s) is None for s in services):
+                raise rules.BadQuery(f"service_code : {UNKNOWN_SERVICE}")
+            closed = rules.closed_filter(query.get("status"))
+            span = rules.window(query.get("start_date"), query.get("end_date"), datetime.now(UTC))
+            sql = (
+                _REQUESTS
+                + """ AND r.submitted_at BETWEEN $2 AND $3
+                      AND (cardinality($4::text[]) = 0 OR r.body_id || '.' || r.nature = ANY($4))
+                      AND ($5::boolean IS NULL OR (r.status = ANY($6::text[])) = $5)
+                      ORDER BY r.submitted_at DESC LIMIT $7"""
+            )
+            params = (
+                span.start,
+                span.end,
+                services,
+                closed,
+                list(rules.CLOSED_STATUSES),
+                rules.MAX_RESULTS,
+            )
+    except rules.BadQuery as exc:
+        return errors_response(400, str(exc))
+    async with _acquire(request) as conn:
+        rows = await conn.fetch(sql, channel, *params)
+    return web.json_response({"requests": [_request_json(r) for r in rows]})
