@@ -43,11 +43,6 @@ async def submit(request: web.Request) -> web.Response:
     return await _forward(request, "POST", "intake", "/requests", payload)
 
 
-@routes.post("/api/v1/tracking")
-async def track(request: web.Request) -> web.Response:
-    return await _forward(request, "POST", "intake", "/tracking", await _json(request))
-
-
 @routes.get("/api/v1/bodies")
 async def bodies(request: web.Request) -> web.Response:
     return await _forward(request, "GET", "intake", "/catalogue/bodies")

@@ -10,7 +10,21 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway import api, citizen, csrf, dev
+from gateway import (
+    api,
+    backoffice,
+    citizen,
+    csrf,
+    dev,
+    directory,
+    open311,
+    operator_pages,
+    public_stats,
+    submission,
+    tracking_api,
+    tracking_pages,
+    triage_pages,
+)
 from gateway.clients import Services
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
 from gateway.settings import GatewaySettings
@@ -35,6 +49,7 @@ async def _service_client(app: web.Application) -> AsyncIterator[None]:
             "notify": settings.notify_url,
             "stats": settings.stats_url,
         },
+        identity_secret=settings.identity_secret.get_secret_value().encode(),
     )
     yield
     await session.close()
@@ -64,7 +79,16 @@ def create_app(settings: GatewaySettings) -> web.Application:
     )
     app.cleanup_ctx.append(_service_client)
     app.add_routes(citizen.routes)
+    app.add_routes(submission.routes)
+    app.add_routes(directory.routes)
+    app.add_routes(public_stats.routes)
+    app.add_routes(tracking_pages.routes)
+    app.add_routes(tracking_api.routes)
     app.add_routes(api.routes)
+    app.add_routes(open311.routes)  # Open311 GeoReport v2 under /open311/v2/
+    backoffice.setup(app)  # staff sessions, sign-in, the /admin pages
+    app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
+    app.add_routes(operator_pages.routes)  # the call centre's form (channel phone)
     if settings.env == "development":
         app.add_routes(dev.routes)
     app.router.add_static("/static", HERE / "static")

@@ -17,7 +17,9 @@ COOKIE = "milie_csrf"
 FIELD = "csrf_token"
 SECRET = web.AppKey("form_secret", bytes)
 SECURE = web.AppKey("secure_cookies", bool)
-EXEMPT_PREFIXES = ("/api/", "/metrics", "/health/")
+# /open311/ is an API too (form-encoded, per the spec): it takes no cookies, its api_key is
+# what a forged cross-site request could not know.
+EXEMPT_PREFIXES = ("/api/", "/open311/", "/metrics", "/health/")
 
 
 def _sign(secret: bytes, nonce: str) -> str:
@@ -41,14 +43,36 @@ def token_for(request: web.Request) -> str:
     return request["csrf_new"]
 
 
+def verify(request: web.Request, sent: str) -> bool:
+    """Whether ``sent`` (the form's hidden field) is a valid token matching the cookie."""
+    cookie = request.cookies.get(COOKIE, "")
+    secret = request.app[SECRET]
+    return bool(sent and cookie and hmac.compare_digest(sent, cookie) and _valid(secret, sent))
+
+
+def reads_own_body(handler: Callable) -> Callable:
+    """Mark a page handler that streams its ``multipart/form-data`` body itself (file uploads):
+    the middleware then leaves the body unread — ``request.post()`` would load it whole — and
+    the handler must call :func:`verify` on the token before it keeps anything."""
+    handler.csrf_checked_by_handler = True  # type: ignore[attr-defined]
+    return handler
+
+
+def _streams_itself(request: web.Request) -> bool:
+    return request.content_type == "multipart/form-data" and getattr(
+        request.match_info.handler, "csrf_checked_by_handler", False
+    )
+
+
 @web.middleware
 async def protect(request: web.Request, handler: Callable) -> web.StreamResponse:
-    if request.method == "POST" and not request.path.startswith(EXEMPT_PREFIXES):
+    if (
+        request.method == "POST"
+        and not request.path.startswith(EXEMPT_PREFIXES)
+        and not _streams_itself(request)
+    ):
         form = await request.post()
-        sent = str(form.get(FIELD, ""))
-        cookie = request.cookies.get(COOKIE, "")
-        secret = request.app[SECRET]
-        if not (sent and cookie and hmac.compare_digest(sent, cookie) and _valid(secret, sent)):
+        if not verify(request, str(form.get(FIELD, ""))):
             raise web.HTTPForbidden(
                 text="Formulaire expiré ou invalide : rechargez la page et recommencez.",
                 content_type="text/plain",

@@ -1,10 +1,10 @@
-"""Turning the citizen's form into a submission, and errors back into messages by field."""
+"""The citizen's submission form: its fields and the intake fields they feed, the countries
+offered, and intake's errors turned back into messages by field."""
 
 from __future__ import annotations
 
-import uuid
-
-from multidict import MultiDictProxy
+from collections.abc import Mapping
+from typing import Any
 
 # The form's field names, as the intake API names them.
 FORM_TO_API = {
@@ -22,26 +22,57 @@ FORM_TO_API = {
 }
 API_TO_FORM = {v: k for k, v in FORM_TO_API.items()}
 
-# Côte d'Ivoire first, then the neighbours and the countries of the diaspora.
+# « Pays* : COTE D'IVOIRE (+225) » first, as on the portal, then the neighbours and the countries
+# of the diaspora, in alphabetical order.
 COUNTRIES = [
-    ("CI", "Côte d'Ivoire", "+225"),
-    ("BF", "Burkina Faso", "+226"),
-    ("ML", "Mali", "+223"),
-    ("GN", "Guinée", "+224"),
-    ("LR", "Libéria", "+231"),
-    ("GH", "Ghana", "+233"),
-    ("SN", "Sénégal", "+221"),
-    ("TG", "Togo", "+228"),
-    ("BJ", "Bénin", "+229"),
-    ("NE", "Niger", "+227"),
-    ("NG", "Nigéria", "+234"),
-    ("CM", "Cameroun", "+237"),
-    ("MA", "Maroc", "+212"),
-    ("FR", "France", "+33"),
-    ("BE", "Belgique", "+32"),
-    ("CA", "Canada", "+1"),
-    ("US", "États-Unis", "+1"),
+    ("CI", "COTE D'IVOIRE", "+225"),
+    ("ZA", "AFRIQUE DU SUD", "+27"),
+    ("DZ", "ALGERIE", "+213"),
+    ("DE", "ALLEMAGNE", "+49"),
+    ("SA", "ARABIE SAOUDITE", "+966"),
+    ("BE", "BELGIQUE", "+32"),
+    ("BJ", "BENIN", "+229"),
+    ("BR", "BRESIL", "+55"),
+    ("BF", "BURKINA FASO", "+226"),
+    ("CM", "CAMEROUN", "+237"),
+    ("CA", "CANADA", "+1"),
+    ("CV", "CAP-VERT", "+238"),
+    ("CF", "CENTRAFRIQUE", "+236"),
+    ("CN", "CHINE", "+86"),
+    ("CG", "CONGO", "+242"),
+    ("CD", "CONGO (REP. DEM.)", "+243"),
+    ("EG", "EGYPTE", "+20"),
+    ("AE", "EMIRATS ARABES UNIS", "+971"),
+    ("ES", "ESPAGNE", "+34"),
+    ("US", "ETATS-UNIS", "+1"),
+    ("FR", "FRANCE", "+33"),
+    ("GA", "GABON", "+241"),
+    ("GM", "GAMBIE", "+220"),
+    ("GH", "GHANA", "+233"),
+    ("GN", "GUINEE", "+224"),
+    ("GW", "GUINEE-BISSAU", "+245"),
+    ("IN", "INDE", "+91"),
+    ("IT", "ITALIE", "+39"),
+    ("LB", "LIBAN", "+961"),
+    ("LR", "LIBERIA", "+231"),
+    ("LU", "LUXEMBOURG", "+352"),
+    ("ML", "MALI", "+223"),
+    ("MA", "MAROC", "+212"),
+    ("MR", "MAURITANIE", "+222"),
+    ("NE", "NIGER", "+227"),
+    ("NG", "NIGERIA", "+234"),
+    ("NL", "PAYS-BAS", "+31"),
+    ("PT", "PORTUGAL", "+351"),
+    ("GB", "ROYAUME-UNI", "+44"),
+    ("SN", "SENEGAL", "+221"),
+    ("SL", "SIERRA LEONE", "+232"),
+    ("CH", "SUISSE", "+41"),
+    ("TD", "TCHAD", "+235"),
+    ("TG", "TOGO", "+228"),
+    ("TN", "TUNISIE", "+216"),
+    ("TR", "TURQUIE", "+90"),
 ]
+COUNTRY_LABELS = {iso: f"{name} ({dial})" for iso, name, dial in COUNTRIES}
 
 FIELD_LABELS = {
     "nature": "Nature",
@@ -49,6 +80,7 @@ FIELD_LABELS = {
     "theme_id": "Thème",
     "place_id": "Commune ou S/Préfecture",
     "message": "Message",
+    "attachments": "Pièces jointes",
     "last_name": "Nom",
     "first_names": "Prénoms",
     "country": "Pays",
@@ -58,7 +90,9 @@ FIELD_LABELS = {
 }
 
 
-def submission_from_form(form: MultiDictProxy, channel: str = "web") -> dict:
+def draft_fields(form: Mapping[str, str]) -> dict[str, Any]:
+    """The form's values as intake's submission fields (what the citizen typed, untouched)."""
+
     def text(name: str) -> str:
         return str(form.get(name, "")).strip()
 
@@ -75,20 +109,32 @@ def submission_from_form(form: MultiDictProxy, channel: str = "web") -> dict:
             "phone": text("phone") or None,
             "email": text("email") or None,
         },
-        "channel": channel,
-        "submission_key": text("submission_key") or None,
         "terms_accepted": form.get("terms_accepted") == "on",
     }
 
 
+def values_from_fields(fields: Mapping[str, Any]) -> dict[str, str]:
+    """A draft's fields back as the form's values, to show the form again."""
+    contact = fields.get("contact") if isinstance(fields.get("contact"), Mapping) else {}
+    values: dict[str, str] = {}
+    for form_name, api_name in FORM_TO_API.items():
+        source = contact if api_name.startswith("contact.") else fields
+        value = source.get(api_name.removeprefix("contact."))
+        if form_name == "terms_accepted":
+            values[form_name] = "on" if value is True else ""
+        else:
+            values[form_name] = "" if value is None else str(value)
+    return values
+
+
 def errors_by_field(errors: list[dict]) -> dict[str, str]:
+    """Intake's field errors by form field; several errors of one field make one sentence."""
     out: dict[str, str] = {}
     for err in errors:
         name = API_TO_FORM.get(err.get("field", ""), err.get("field", ""))
-        out.setdefault(name, err.get("message", "Valeur invalide."))
+        message = err.get("message", "Valeur invalide.")
+        if name in out and name == "attachments":
+            out[name] = f"{out[name]} {message}"
+        else:
+            out.setdefault(name, message)
     return out
-
-
-def new_submission_key() -> str:
-    """Identifies one filling of the form, so that posting it twice stores one request."""
-    return uuid.uuid4().hex

@@ -1,4 +1,7 @@
-from pydantic import SecretStr
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from shared.settings import ServiceSettings
 
@@ -19,3 +22,63 @@ class GatewaySettings(ServiceSettings):
     dev_mail_dir: str = ".run/mail"
     service_timeout: float = 10.0
     service_connections: int = 200
+    # Proxies (CIDRs) whose X-Forwarded-For is believed; empty: the peer address is the client.
+    # MILIE_TRUSTED_PROXIES="10.0.0.0/8,192.168.1.10/32".
+    trusted_proxies: Annotated[list[str], NoDecode] = []  # noqa: RUF012 - pydantic copies it
+    # Staff sessions: ended after this long without a request, and this long after sign-in.
+    staff_idle_timeout_seconds: float = 30 * 60
+    staff_absolute_timeout_seconds: float = 12 * 3600
+    # Failed sign-ins: free tries per (login, address) before a growing wait, the longest wait;
+    # the same per address over every login; failures on one login (from anywhere) after which
+    # each try on it is answered more slowly (never refused: real staff are not locked out).
+    sign_in_free_failures: int = 5
+    sign_in_max_wait_seconds: float = 15 * 60
+    sign_in_address_free_failures: int = 30
+    sign_in_account_slow_after: int = 10
+    sign_in_account_max_delay_seconds: float = 3.0
+    # Open311 GeoReport v2 (/open311/v2/): the API key of each channel allowed to submit and
+    # follow its requests. MILIE_OPEN311_KEYS="key1=channel-one,key2=channel-two" (or a JSON
+    # object); keys of 24 characters at least, channel names of letters, digits, . _ -.
+    open311_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, repr=False)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad one
+        return value
+
+    @field_validator("open311_keys", mode="before")
+    @classmethod
+    def _parse_open311_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            import json
+
+            if value.strip().startswith("{"):
+                return json.loads(value)
+            pairs = [part.strip() for part in value.split(",") if part.strip()]
+            if any("=" not in pair for pair in pairs):
+                raise ValueError("MILIE_OPEN311_KEYS: key=channel pairs separated by commas")
+            return dict(pair.split("=", 1) for pair in pairs)
+        return value
+
+    @field_validator("open311_keys")
+    @classmethod
+    def _strong_open311_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for key, channel in value.items():
+            if len(key.strip()) < 24:
+                raise ValueError(f"the Open311 key of {channel!r} is too short (24 characters)")
+            if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", channel):
+                raise ValueError(f"bad Open311 channel name {channel!r}")
+        return {key.strip(): channel for key, channel in value.items()}

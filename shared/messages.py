@@ -301,6 +301,29 @@ class IntakeSubmitReplyV1(Contract):
     errors: list[FieldError] = []
 
 
+class RemindedRequest(BaseModel):
+    """One request in a « Code requête oublié ? » reminder."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    code: RequestCode
+    nature: Nature
+    body_name: str | None = None
+    submitted_at: datetime
+
+
+class CodesReminderRequestedV1(Contract):
+    """A citizen asked for the codes of the requests sent from an email address (« Code
+    requête oublié ? »). Published only when the address sent some; notify emails them to it."""
+
+    name: ClassVar[str] = "citizen.codes_reminder_requested"
+    version: ClassVar[int] = 1
+
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    requests: Annotated[list[RemindedRequest], Field(min_length=1, max_length=100)]
+    requested_at: datetime
+
+
 CONTRACTS: dict[str, type[Contract]] = {
     c.type_name(): c
     for c in (
@@ -315,6 +338,7 @@ CONTRACTS: dict[str, type[Contract]] = {
         IntakeSubmitReplyV1,
         NotificationSentV1,
         NotificationFailedV1,
+        CodesReminderRequestedV1,
     )
 }
 

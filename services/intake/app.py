@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
-from services.intake import catalogue
+from services.intake import (
+    attachments_api,
+    catalogue,
+    catalogue_api,
+    commands,
+    drafts,
+    drafts_api,
+    open311_api,
+    tracking_api,
+)
 from services.intake.api import routes
 from services.intake.handlers import HANDLERS
 from services.intake.settings import IntakeSettings
-from shared.service import POOL, ServiceSpec, create_service_app
-from shared.topology import EVENTS
+from shared.broker import Broker
+from shared.db import is_transient, run_in_transaction
+from shared.messages import IntakeSubmitV1
+from shared.service import BROKER, POOL, SETTINGS, ServiceSpec, create_service_app
+from shared.topology import COMMANDS, EVENTS
+
+log = logging.getLogger(__name__)
 
 SPEC = ServiceSpec(
     name="intake",
     sql_dir=Path(__file__).parent / "sql",
     handlers=HANDLERS,
-    bindings=[(EVENTS, "request.#")],
+    bindings=[(EVENTS, "request.#"), (COMMANDS, IntakeSubmitV1.name)],
 )
 
 
@@ -29,8 +47,41 @@ async def _load_catalogue(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _purge_drafts(app: web.Application) -> AsyncIterator[None]:
+    """Remove expired drafts and their files now and then (every copy may: deletes commute)."""
+    every = app[SETTINGS].draft_purge_seconds
+
+    async def loop() -> None:
+        while True:
+            try:
+                gone = await run_in_transaction(app[POOL], drafts.purge)
+                if gone:
+                    log.info("expired drafts purged", extra={"drafts": gone})
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("purging drafts failed")
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(loop(), name="intake-draft-purge")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: IntakeSettings) -> web.Application:
-    app = create_service_app(settings, SPEC)
+    def broker() -> Broker:
+        return app[BROKER]  # set before the consumer starts, so before any message arrives
+
+    # A dead-lettered intake.submit is answered on its reply_to (see commands.py).
+    spec = dataclasses.replace(SPEC, on_poison=commands.unreadable_replier(broker))
+    app = create_service_app(settings, spec)
     app.cleanup_ctx.append(_load_catalogue)
+    app.cleanup_ctx.append(_purge_drafts)
     app.add_routes(routes)
+    app.add_routes(catalogue_api.routes)
+    app.add_routes(drafts_api.routes)
+    app.add_routes(attachments_api.routes)
+    app.add_routes(tracking_api.routes)
+    app.add_routes(open311_api.routes)
     return app

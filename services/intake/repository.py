@@ -39,11 +39,17 @@ async def themes(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def place(conn: asyncpg.Connection, place_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT id, region, name, kind FROM places WHERE id = $1", place_id)
+    return await conn.fetchrow(
+        "SELECT id, region, name, kind FROM places WHERE id = $1 AND active", place_id
+    )
 
 
 async def places(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT id, region, name, kind FROM places ORDER BY region, name")
+    """Active places, the regions in the data file's order (the two districts first)."""
+    return await conn.fetch(
+        """SELECT id, region, name, kind FROM places WHERE active
+           ORDER BY region_position, region, name"""
+    )
 
 
 async def by_submission_key(

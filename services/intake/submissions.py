@@ -1,6 +1,6 @@
 """Accepting a request: checks against the catalogue, then one transaction that stores the
-request, its contact, its first history line and ``request.submitted`` in the outbox. The code is
-answered only after that transaction committed.
+request, its contact, its files (moved from the citizen's draft), its first history line and
+``request.submitted`` in the outbox. The code is answered only after that transaction committed.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from services.intake import attachments
+from services.intake import catalogue_repository as cat
 from services.intake import repository as repo
 from services.intake.domain import STATUS_LABELS, Status, SubmissionIn, email_key
 from shared import outbox
@@ -38,8 +40,17 @@ def _error(field: str, message: str, code: str = "value_error") -> dict[str, str
     return {"field": field, "code": code, "message": message}
 
 
-async def submit(conn: asyncpg.Connection, sub: SubmissionIn) -> Accepted:
-    """Store ``sub`` (call inside a transaction); raises :class:`Refused` with field errors."""
+@dataclass(frozen=True)
+class Checked:
+    """The catalogue rows a valid submission names."""
+
+    body: asyncpg.Record
+    theme: asyncpg.Record | None
+    place: asyncpg.Record | None
+
+
+async def check(conn: asyncpg.Connection, sub: SubmissionIn) -> Checked:
+    """The catalogue rows ``sub`` names; raises :class:`Refused` with every field error."""
     errors = [
         _error(f, "Ce champ est obligatoire.", "missing") for f in sub.missing_contact_fields()
     ]
@@ -51,6 +62,9 @@ async def submit(conn: asyncpg.Connection, sub: SubmissionIn) -> Accepted:
     theme = await repo.theme(conn, sub.theme_id) if sub.theme_id else None
     if sub.theme_id and theme is None:
         errors.append(_error("theme_id", "Choisissez un thème dans la liste."))
+    elif theme is not None and body is not None:
+        if not await cat.theme_offered(conn, body["id"], theme["id"]):
+            errors.append(_error("theme_id", "Ce thème n'est pas proposé pour cet organisme."))
     place = await repo.place(conn, sub.place_id) if sub.place_id else None
     if sub.place_id and place is None:
         errors.append(
@@ -58,6 +72,17 @@ async def submit(conn: asyncpg.Connection, sub: SubmissionIn) -> Accepted:
         )
     if errors:
         raise Refused(errors)
+    return Checked(body, theme, place)
+
+
+async def submit(
+    conn: asyncpg.Connection, sub: SubmissionIn, *, draft_id: uuid.UUID | None = None
+) -> Accepted:
+    """Store ``sub`` (call inside a transaction); raises :class:`Refused` with field errors.
+
+    ``draft_id``: the citizen's draft whose files become the request's, in this transaction."""
+    checked = await check(conn, sub)
+    body, theme, place = checked.body, checked.theme, checked.place
 
     if sub.submission_key:
         # The same form posted twice, or a channel publishing the same request again.
@@ -103,6 +128,7 @@ async def submit(conn: asyncpg.Connection, sub: SubmissionIn) -> Accepted:
         email=contact.email,
         email_key=email_key(contact.email) if contact.email else None,
     )
+    files = await attachments.adopt_draft_files(conn, draft_id, request_id) if draft_id else []
     await repo.add_history(
         conn,
         request_id,
@@ -133,6 +159,7 @@ async def submit(conn: asyncpg.Connection, sub: SubmissionIn) -> Accepted:
             channel=sub.channel,
             message=sub.message,
             contact=Contact(**contact.model_dump()),
+            attachments=files,
             submitted_at=now,
         ),
     )

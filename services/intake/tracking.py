@@ -1,50 +1,228 @@
-"""The citizen's tracking view: code + email open it; a wrong code and a wrong email look alike."""
+"""The citizen's tracking view in intake's tables: the look-up by code + email, the rewrite after
+a reformulation request, and the writes the event handlers share.
+
+A wrong code and a wrong email cost the same work: one query by code, then one constant-time
+comparison of the email (against a stand-in when the code is unknown), and the same answer.
+"""
 
 from __future__ import annotations
 
 import hmac
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
-from services.intake import repository as repo
-from services.intake.domain import STATUS_LABELS, Status, email_key
-from shared.messages import Nature
+from services.intake import tracking_view
+from services.intake.domain import MESSAGE_MAX, email_key
+from services.intake.tracking_view import Status
+from shared import outbox
+from shared.messages import RequestResubmittedV1
 
 # Compared against when the code is unknown, so both failures cost the same work.
 _NO_EMAIL = "\x00" * 32
 
+_TRACKING_ROW = """
+    SELECT r.id, r.code, r.nature, r.status, r.submitted_at, r.message,
+           b.name AS body_name, t.label AS theme_label, pt.label AS theme_parent,
+           c.email_key,
+           rt.body_name AS tracked_body_name, rt.theme_label AS tracked_theme_label,
+           rt.analyst_message, rt.rejection_reason, rt.analyst_answer, rt.ministry_message,
+           rt.treated_at, rt.citizen_opinion
+    FROM requests r
+    JOIN bodies b ON b.id = r.body_id
+    LEFT JOIN themes t ON t.id = r.theme_id
+    LEFT JOIN themes pt ON pt.id = t.parent_id
+    LEFT JOIN contacts c ON c.request_id = r.id
+    LEFT JOIN request_tracking rt ON rt.request_id = r.id
+    WHERE r.code = $1"""
 
-async def find(conn: asyncpg.Connection, code: str, email: str) -> dict | None:
+_HISTORY = """
+    SELECT occurred_at, event_type, status, message, detail FROM request_history
+    WHERE request_id = $1 ORDER BY occurred_at, id"""
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment`` with a time zone; a naive one is read as UTC (Côte d'Ivoire's time)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _matches(row: asyncpg.Record | None, email: str) -> bool:
+    expected = (row["email_key"] if row is not None else None) or _NO_EMAIL
+    return hmac.compare_digest(expected.encode(), email_key(email).encode()) and row is not None
+
+
+async def _view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
+    return tracking_view.build(row, await conn.fetch(_HISTORY, row["id"]))
+
+
+async def find(conn: asyncpg.Connection, code: str, email: str) -> dict[str, Any] | None:
     """The tracking view of the request, or None when the code and email do not match."""
-    row = await repo.tracking_row(conn, code)
-    expected = (row["email_key"] if row else None) or _NO_EMAIL
-    matches = hmac.compare_digest(expected.encode(), email_key(email).encode())
-    if row is None or not matches:
+    row = await conn.fetchrow(_TRACKING_ROW, code)
+    if not _matches(row, email):
         return None
-    theme = row["theme_label"]
-    if theme and row["theme_parent_label"]:
-        theme = f"{row['theme_parent_label']} : {theme}"
-    history = await repo.history(conn, row["id"])
-    return {
-        "code": row["code"].strip(),
-        "nature": row["nature"],
-        "nature_label": Nature(row["nature"]).label,
-        "body_name": row["body_name"],
-        "submitted_at": row["submitted_at"].isoformat(),
-        "theme": theme,
-        "message": row["message"],
-        "status": row["status"],
-        "status_label": STATUS_LABELS.get(Status(row["status"]), row["status"]),
-        "ministry_message": None,
-        "citizen_opinion": None,
-        "analyst_answer": None,
-        "history": [
+    return await _view(conn, row)
+
+
+# -- rewriting after a reformulation request -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RewriteOutcome:
+    """``kind``: ``rewritten``, ``not_found`` (code/email do not match), ``not_allowed`` (the
+    request does not wait for a reformulation) or ``invalid`` (the new message is refused)."""
+
+    kind: str
+    view: dict[str, Any] | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def check_message(message: str) -> list[dict[str, str]]:
+    text = message.strip()
+    if not text:
+        return [{"field": "message", "code": "missing", "message": "Saisissez votre message."}]
+    if len(text) > MESSAGE_MAX:
+        return [
             {
-                "at": h["occurred_at"].isoformat(),
-                "event": h["event_type"],
-                "status": h["status"],
-                "label": h["message"],
+                "field": "message",
+                "code": "string_too_long",
+                "message": f"Votre message dépasse {MESSAGE_MAX} caractères : raccourcissez-le.",
             }
-            for h in history
-        ],
+        ]
+    return []
+
+
+async def rewrite(conn: asyncpg.Connection, code: str, email: str, message: str) -> RewriteOutcome:
+    """Store the citizen's new message (call inside a transaction): the request returns to the
+    analysts (status submitted), a history line is written and ``request.resubmitted`` goes to
+    the outbox, all or nothing."""
+    row = await conn.fetchrow(_TRACKING_ROW + " FOR UPDATE OF r", code)
+    if not _matches(row, email):
+        return RewriteOutcome("not_found")
+    if row["status"] not in tracking_view.REWRITABLE:
+        return RewriteOutcome("not_allowed", await _view(conn, row))
+    errors = check_message(message)
+    if errors:
+        return RewriteOutcome("invalid", await _view(conn, row), errors)
+    text = message.strip()
+    now = datetime.now(UTC)
+    message_id = uuid.uuid4()
+    await conn.execute(
+        "UPDATE requests SET message = $2, status = $3, updated_at = $4 WHERE id = $1",
+        row["id"],
+        text,
+        Status.SUBMITTED.value,
+        now,
+    )
+    await upsert_tracking(conn, row["id"], status_at=now)
+    await add_line(
+        conn,
+        row["id"],
+        occurred_at=now,
+        event_type=RequestResubmittedV1.name,
+        status=Status.SUBMITTED,
+        message=tracking_view.resubmitted_sentence(),
+        event_key=str(message_id),
+    )
+    await outbox.add(
+        conn,
+        RequestResubmittedV1(
+            request_id=row["id"], code=row["code"].strip(), message=text, resubmitted_at=now
+        ),
+        message_id=message_id,
+    )
+    fresh = await conn.fetchrow(_TRACKING_ROW, row["code"])
+    return RewriteOutcome("rewritten", await _view(conn, fresh))
+
+
+# -- writes shared by the event handlers -----------------------------------------------------
+
+
+async def lock_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record | None:
+    """The request's status and the dates that order the events, locked for this transaction
+    (several copies of intake may apply events of one request at once)."""
+    return await conn.fetchrow(
+        """SELECT r.id, r.status, COALESCE(rt.status_at, r.submitted_at) AS status_at,
+                  rt.indexed_at, rt.analyst_answer_at
+           FROM requests r LEFT JOIN request_tracking rt ON rt.request_id = r.id
+           WHERE r.id = $1
+           FOR UPDATE OF r""",
+        request_id,
+    )
+
+
+# The request_tracking columns a handler may set (names are never taken from input).
+_TRACKING_COLUMNS = frozenset(
+    {
+        "body_name",
+        "theme_label",
+        "indexed_at",
+        "analyst_message",
+        "rejection_reason",
+        "analyst_answer",
+        "analyst_answer_at",
+        "ministry_message",
+        "treated_at",
+        "citizen_opinion",
     }
+)
+
+
+async def upsert_tracking(
+    conn: asyncpg.Connection, request_id: uuid.UUID, *, status_at: datetime, **values: Any
+) -> None:
+    unknown = set(values) - _TRACKING_COLUMNS
+    if unknown:
+        raise ValueError(f"not a tracking column: {unknown}")
+    names = ["status_at", *values]
+    params = [status_at, *values.values()]
+    placeholders = ", ".join(f"${i}" for i in range(2, len(names) + 2))
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
+    await conn.execute(
+        f"""INSERT INTO request_tracking (request_id, {", ".join(names)})
+            VALUES ($1, {placeholders})
+            ON CONFLICT (request_id) DO UPDATE SET {updates}""",  # noqa: S608 - fixed names
+        request_id,
+        *params,
+    )
+
+
+async def set_status(
+    conn: asyncpg.Connection, request_id: uuid.UUID, status: Status, at: datetime, **values: Any
+) -> None:
+    await conn.execute(
+        "UPDATE requests SET status = $2, updated_at = now() WHERE id = $1",
+        request_id,
+        status.value,
+    )
+    await upsert_tracking(conn, request_id, status_at=at, **values)
+
+
+async def add_line(
+    conn: asyncpg.Connection,
+    request_id: uuid.UUID,
+    *,
+    occurred_at: datetime,
+    event_type: str,
+    status: str,
+    message: str,
+    detail: str | None = None,
+    event_key: str,
+) -> bool:
+    """Append a history line once per ``event_key``; False when it was there already."""
+    inserted = await conn.fetchval(
+        """INSERT INTO request_history (request_id, occurred_at, event_type, status, message,
+                                        detail, event_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (event_key) DO NOTHING RETURNING true""",
+        request_id,
+        occurred_at,
+        event_type,
+        str(status),
+        message,
+        detail,
+        event_key,
+    )
+    return bool(inserted)

@@ -158,3 +158,26 @@ async def waiting(conn: asyncpg.Connection) -> asyncpg.Record:
                   COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
            FROM deliveries WHERE status = 'pending'"""
     )
+
+
+async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> UUID | None:
+    """Queue one delivery; None when this message already has one for this medium."""
+    return await conn.fetchval(
+        """INSERT INTO deliveries (id, request_id, about_message_id, about_message_type,
+                                   correlation_id, medium, recipient, recipient_name, subject,
+                                   body_text, body_html)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (about_message_id, medium) DO NOTHING
+           RETURNING id""",
+        uuid.uuid4(),
+        delivery.request_id,
+        delivery.about_message_id,
+        delivery.about_message_type,
+        delivery.correlation_id,
+        delivery.medium,
+        delivery.recipient,
+        delivery.recipient_name,
+        delivery.subject,
+        delivery.body_text,
+        delivery.body_html,
+    )

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from services.stats import repository
+from services.stats import repository, triage_events
 from shared.consumer import Delivery, Handler
 from shared.messages import RequestSubmittedV1
 
@@ -37,4 +37,8 @@ async def on_submitted(
     )
 
 
-HANDLERS: dict[str, Handler] = {RequestSubmittedV1.type_name(): on_submitted}
+HANDLERS: dict[str, Handler] = {
+    RequestSubmittedV1.type_name(): on_submitted,
+    # The analysts' decisions and the citizen's rewrites move the status (triage_events.py).
+    **triage_events.HANDLERS,
+}

@@ -1,0 +1,60 @@
+"""Staff download of a request's attachment (the back office links to it through the gateway).
+
+Administrators and analysts see every file; a focal point only those of requests indexed under
+its own body. The answer never lets a browser guess or run the content: the type found in the
+bytes at upload, ``nosniff``, always a download, a sandboxing policy, no caching on the way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote
+
+from aiohttp import web
+
+from services.intake import attachments
+from services.intake.http_input import not_found
+from shared import attachments as files
+from shared.identity import Role, identity_of, requires
+from shared.service import POOL, SETTINGS
+from shared.web import json_error
+
+routes = web.RouteTableDef()
+
+
+def content_disposition(filename: str, content_type: str) -> str:
+    """``attachment`` with an ASCII fallback name and the UTF-8 one (RFC 6266 / 8187)."""
+    safe = files.safe_filename(filename, content_type)
+    ascii_name = safe.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(safe, safe='')}"
+
+
+@routes.get("/attachments/{attachment_id}")
+@requires(Role.ADMINISTRATOR, Role.ANALYST, Role.FOCAL_POINT)
+async def download(request: web.Request) -> web.Response:
+    try:
+        attachment_id = uuid.UUID(request.match_info["attachment_id"])
+    except ValueError:
+        return not_found("Cette pièce jointe n'existe pas.")
+    timeout = request.app[SETTINGS].db_acquire_timeout
+    async with request.app[POOL].acquire(timeout=timeout) as conn:
+        row = await attachments.for_staff(conn, attachment_id)
+    if row is None:
+        return not_found("Cette pièce jointe n'existe pas.")
+    identity = identity_of(request)
+    if identity is None or not identity.can_see_body(row["body_id"]):
+        return json_error(403, "forbidden", "Cette pièce jointe concerne un autre organisme.")
+    # Stored types come from the content check; anything else is served as opaque bytes.
+    content_type = row["content_type"]
+    if content_type not in files.EXTENSIONS:
+        content_type = "application/octet-stream"
+    return web.Response(
+        body=row["data"],
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": content_disposition(row["filename"], content_type),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store",
+        },
+    )

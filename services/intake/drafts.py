@@ -1,0 +1,260 @@
+"""The citizen's draft: what the web form holds between « Soumettre votre requête » and « OK ».
+
+The form's values and its files wait here, bound to the browser that filled them (``owner``),
+until the citizen confirms — then :func:`submit` turns them into the request in one transaction —
+or until they expire and :func:`purge` removes them with their files. Files are checked by their
+first bytes (``shared.attachments.sniff``), never by their name or declared type.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import phonenumbers
+from pydantic import ValidationError
+
+from services.intake import submissions
+from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
+from shared import attachments as files
+from shared.messages import Channel, Nature
+from shared.web import field_errors
+
+
+class FileRefused(Exception):
+    def __init__(self, code: str, name: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = files.problem(code, name)
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: uuid.UUID
+    ready: bool
+    errors: list[dict[str, str]]
+
+
+def _expiry(lifetime_seconds: int) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=lifetime_seconds)
+
+
+async def create(conn: asyncpg.Connection, owner: str, lifetime_seconds: int) -> uuid.UUID:
+    draft_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO drafts (id, owner, expires_at) VALUES ($1, $2, $3)",
+        draft_id,
+        owner,
+        _expiry(lifetime_seconds),
+    )
+    return draft_id
+
+
+async def locked(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dict | None:
+    """The live draft, locked for this transaction; None when it expired, does not exist, or
+    belongs to another browser (the three look alike)."""
+    row = await conn.fetchrow(
+        """SELECT id, fields, ready, request_id, code, nature, expires_at FROM drafts
+           WHERE id = $1 AND owner = $2 AND expires_at > now() FOR UPDATE""",
+        draft_id,
+        owner,
+    )
+    if row is None:
+        return None
+    return {**dict(row), "fields": json.loads(row["fields"]) if row["fields"] else {}}
+
+
+async def add_file(
+    conn: asyncpg.Connection, draft_id: uuid.UUID, name: str, data: bytes
+) -> dict[str, Any]:
+    """Keep one file in the (locked) draft; raises :class:`FileRefused`."""
+    if not data:
+        raise FileRefused(files.EMPTY, name)
+    if len(data) > files.MAX_BYTES:
+        raise FileRefused(files.TOO_LARGE, name)
+    content_type = files.sniff(data[: files.HEAD_BYTES])
+    if content_type is None:
+        raise FileRefused(files.NOT_ALLOWED, name)
+    count = await conn.fetchval("SELECT count(*) FROM draft_files WHERE draft_id = $1", draft_id)
+    if count >= files.MAX_FILES:
+        raise FileRefused(files.TOO_MANY, name)
+    file_id = uuid.uuid4()
+    filename = files.safe_filename(name, content_type)
+    await conn.execute(
+        """INSERT INTO draft_files (id, draft_id, filename, content_type, size, data)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        file_id,
+        draft_id,
+        filename,
+        content_type,
+        len(data),
+        data,
+    )
+    return {
+        "id": str(file_id),
+        "filename": filename,
+        "content_type": content_type,
+        "size": len(data),
+    }
+
+
+async def remove_files(conn: asyncpg.Connection, draft_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
+    await conn.execute(
+        "DELETE FROM draft_files WHERE draft_id = $1 AND id = ANY($2::uuid[])", draft_id, ids
+    )
+
+
+async def file_list(conn: asyncpg.Connection, draft_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """SELECT id, filename, content_type, size FROM draft_files WHERE draft_id = $1
+           ORDER BY added_at, id""",
+        draft_id,
+    )
+    return [{**dict(r), "id": str(r["id"])} for r in rows]
+
+
+def _submission(fields: dict[str, Any], draft_id: uuid.UUID) -> dict[str, Any]:
+    """The form's values as a web submission; the draft's id makes a second « OK » harmless."""
+    raw = {k: v for k, v in fields.items() if k not in ("channel", "submission_key")}
+    return {**raw, "channel": Channel.WEB.value, "submission_key": f"draft:{draft_id}"}
+
+
+async def validate(
+    conn: asyncpg.Connection, fields: dict[str, Any], draft_id: uuid.UUID
+) -> tuple[SubmissionIn | None, submissions.Checked | None, list[dict[str, str]]]:
+    """Every error of the form at once: syntax, required fields, then the catalogue."""
+    raw = _submission(fields, draft_id)
+    try:
+        sub = SubmissionIn.model_validate(raw)
+    except ValidationError as exc:
+        return None, None, merge_errors(french(field_errors(exc)), presence_errors(raw))
+    try:
+        return sub, await submissions.check(conn, sub), []
+    except submissions.Refused as exc:
+        return sub, None, exc.errors
+
+
+async def save_fields(
+    conn: asyncpg.Connection,
+    draft_id: uuid.UUID,
+    fields: dict[str, Any],
+    lifetime_seconds: int,
+) -> Draft:
+    """Store the typed values (valid or not: the citizen may come back to them) and say whether
+    the draft may be submitted."""
+    _, _, errors = await validate(conn, fields, draft_id)
+    await conn.execute(
+        "UPDATE drafts SET fields = $2::jsonb, ready = $3, expires_at = $4 WHERE id = $1",
+        draft_id,
+        json.dumps(fields),
+        not errors,
+        _expiry(lifetime_seconds),
+    )
+    return Draft(draft_id, not errors, errors)
+
+
+def _phone_shown(e164: str | None) -> str | None:
+    if not e164:
+        return None
+    number = phonenumbers.parse(e164)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+async def view(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dict | None:
+    """What the confirmation page and the form shown again need; None when not there."""
+    row = await locked(conn, draft_id, owner)
+    if row is None:
+        return None
+    out: dict[str, Any] = {
+        "draft_id": str(row["id"]),
+        "fields": row["fields"],
+        "ready": row["ready"],
+        "files": await file_list(conn, draft_id),
+        "expires_at": row["expires_at"].isoformat(),
+        "submitted": None,
+        "summary": None,
+    }
+    if row["code"]:
+        out["submitted"] = {
+            "code": row["code"].strip(),
+            "nature": row["nature"],
+            "nature_label": Nature(row["nature"]).label,
+        }
+        return out
+    if row["ready"]:
+        sub, checked, errors = await validate(conn, row["fields"], draft_id)
+        if sub is not None and checked is not None and not errors:
+            theme = checked.theme
+            out["summary"] = {
+                "nature": sub.nature.value,
+                "nature_label": sub.nature.label,
+                "body_id": checked.body["id"],
+                "body_name": checked.body["name"],
+                "theme_label": (
+                    f"{theme['parent_label']} : {theme['label']}"
+                    if theme is not None and theme["parent_label"]
+                    else (theme["label"] if theme is not None else None)
+                ),
+                "place_label": (
+                    f"{checked.place['name']} ({checked.place['region']})"
+                    if checked.place is not None
+                    else None
+                ),
+                "message": sub.message,
+                "last_name": sub.contact.last_name,
+                "first_names": sub.contact.first_names,
+                "country": sub.contact.country,
+                "phone": _phone_shown(sub.contact.phone),
+                "email": sub.contact.email,
+            }
+        else:
+            out["ready"] = False
+    return out
+
+
+async def submit(
+    conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str
+) -> tuple[submissions.Accepted, Nature] | None:
+    """Turn the draft into the request (call in one transaction); the request's code and nature,
+    or None when the draft is gone.
+
+    A second call answers the first one's code. Raises ``submissions.Refused`` when the values no
+    longer pass (the catalogue changed since, or the draft was never valid)."""
+    row = await locked(conn, draft_id, owner)
+    if row is None:
+        return None
+    if row["code"]:
+        submitted_at = await conn.fetchval(
+            "SELECT submitted_at FROM requests WHERE id = $1", row["request_id"]
+        )
+        accepted = submissions.Accepted(
+            row["request_id"], row["code"].strip(), submitted_at or datetime.now(UTC), True
+        )
+        return accepted, Nature(row["nature"])
+    sub, _, errors = await validate(conn, row["fields"], draft_id)
+    if errors or sub is None:
+        raise submissions.Refused(errors)
+    accepted = await submissions.submit(conn, sub, draft_id=draft_id)
+    # Only the code stays, to answer a second « OK »; the typed values leave with the request.
+    await conn.execute(
+        """UPDATE drafts SET request_id = $2, code = $3, nature = $4, fields = NULL, ready = false
+           WHERE id = $1""",
+        draft_id,
+        accepted.request_id,
+        accepted.code,
+        sub.nature.value,
+    )
+    return accepted, sub.nature
+
+
+async def purge(conn: asyncpg.Connection) -> int:
+    """Remove the expired drafts and their files; how many drafts went."""
+    deleted = await conn.fetchval(
+        "WITH gone AS (DELETE FROM drafts WHERE expires_at <= now() RETURNING 1) "
+        "SELECT count(*) FROM gone"
+    )
+    return int(deleted)

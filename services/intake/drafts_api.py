@@ -1,0 +1,205 @@
+"""Drafts over HTTP (internal: the gateway's submission pages call them).
+
+Every call names the browser that owns the draft in the ``X-Draft-Owner`` header; a draft that
+expired, does not exist or belongs to another browser is the same 404.
+
+- ``POST /drafts`` ``{fields?}`` → 201 ``{draft_id, ready, errors}``
+- ``POST /drafts/{id}/files?filename=`` raw bytes → 201 the file, or 422 why it was refused
+- ``PUT /drafts/{id}`` ``{fields, remove_files}`` → 200 when it may be submitted, else 422
+- ``GET /drafts/{id}`` → the values, files and summary (or the code once submitted)
+- ``POST /drafts/{id}/submit`` → 201 ``{code, …}`` (200 the same code again), 422, 404
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.intake import drafts, submissions
+from services.intake.http_input import Invalid, invalid, not_found, read_json, validate
+from services.intake.settings import IntakeSettings
+from shared import attachments as files
+from shared.db import run_in_transaction
+from shared.service import POOL, SETTINGS
+from shared.web import json_error
+
+routes = web.RouteTableDef()
+OWNER_HEADER = "X-Draft-Owner"
+GONE = "Votre saisie a expiré ou n'existe plus : veuillez la recommencer."
+
+
+class DraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fields: dict[str, Any] | None = None
+    remove_files: Annotated[list[uuid.UUID], Field(max_length=20)] = []
+
+
+def _owner(request: web.Request) -> str:
+    owner = request.headers.get(OWNER_HEADER, "")
+    if not 16 <= len(owner) <= 128:
+        raise web.HTTPBadRequest(
+            text='{"error":"owner_required","message":"X-Draft-Owner header required"}',
+            content_type="application/json",
+        )
+    return owner
+
+
+def _draft_id(request: web.Request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.match_info["draft_id"])
+    except ValueError:
+        return None
+
+
+def _lifetime(request: web.Request) -> int:
+    settings = request.app[SETTINGS]
+    return settings.draft_lifetime_seconds if isinstance(settings, IntakeSettings) else 7200
+
+
+def _answer(draft: drafts.Draft, status_if_ready: int = 200) -> web.Response:
+    body = {"draft_id": str(draft.id), "ready": draft.ready, "errors": draft.errors}
+    return web.json_response(body, status=status_if_ready if draft.ready else 422)
+
+
+async def _editable(conn: asyncpg.Connection, draft_id: uuid.UUID | None, owner: str) -> bool:
+    """The draft is there, locked, and not submitted yet (a form sent again after « OK », from
+    the browser's history, starts a new draft rather than changing a stored request)."""
+    if draft_id is None:
+        return False
+    row = await drafts.locked(conn, draft_id, owner)
+    return row is not None and not row["code"]
+
+
+@routes.post("/drafts")
+async def create(request: web.Request) -> web.Response:
+    owner = _owner(request)
+    try:
+        data = validate(DraftIn, await read_json(request))
+    except Invalid as exc:
+        return invalid(exc.errors)
+    lifetime = _lifetime(request)
+
+    async def work(conn: asyncpg.Connection) -> web.Response:
+        draft_id = await drafts.create(conn, owner, lifetime)
+        if data.fields is None:
+            return web.json_response(
+                {"draft_id": str(draft_id), "ready": False, "errors": []}, status=201
+            )
+        draft = await drafts.save_fields(conn, draft_id, data.fields, lifetime)
+        return _answer(draft, 201)
+
+    return await run_in_transaction(request.app[POOL], work)
+
+
+@routes.put("/drafts/{draft_id}")
+async def update(request: web.Request) -> web.Response:
+    owner = _owner(request)
+    draft_id = _draft_id(request)
+    try:
+        data = validate(DraftIn, await read_json(request))
+    except Invalid as exc:
+        return invalid(exc.errors)
+    lifetime = _lifetime(request)
+
+    async def work(conn: asyncpg.Connection) -> web.Response:
+        if not await _editable(conn, draft_id, owner):
+            return not_found(GONE)
+        if data.remove_files:
+            await drafts.remove_files(conn, draft_id, data.remove_files)
+        return _answer(await drafts.save_fields(conn, draft_id, data.fields or {}, lifetime))
+
+    return await run_in_transaction(request.app[POOL], work)
+
+
+class BrokenUpload(Exception):
+    """The sender stopped halfway (the gateway does when the citizen's whole form is too big)."""
+
+
+async def _read_capped(request: web.Request, cap: int) -> bytes:
+    """The body, but never more than ``cap`` + 1 bytes of it (enough to know it is too large)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= cap:
+            chunk = await request.content.read(min(256 * 1024, cap + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except (aiohttp.ClientPayloadError, ConnectionError) as exc:
+        raise BrokenUpload() from exc
+    return b"".join(chunks)
+
+
+@routes.post("/drafts/{draft_id}/files")
+async def add_file(request: web.Request) -> web.Response:
+    owner = _owner(request)
+    draft_id = _draft_id(request)
+    name = request.query.get("filename", "")[:1000]
+    try:
+        data = await _read_capped(request, files.MAX_BYTES)
+    except BrokenUpload:
+        return json_error(400, "broken_upload", "the file did not arrive whole; nothing kept")
+
+    async def work(conn: asyncpg.Connection) -> web.Response:
+        if not await _editable(conn, draft_id, owner):
+            return not_found(GONE)
+        try:
+            stored = await drafts.add_file(conn, draft_id, name, data)
+        except drafts.FileRefused as exc:
+            return invalid([{"field": "attachments", "code": exc.code, "message": exc.message}])
+        await conn.execute(
+            "UPDATE drafts SET expires_at = now() + make_interval(secs => $2) WHERE id = $1",
+            draft_id,
+            float(_lifetime(request)),
+        )
+        return web.json_response(stored, status=201)
+
+    return await run_in_transaction(request.app[POOL], work)
+
+
+@routes.get("/drafts/{draft_id}")
+async def show(request: web.Request) -> web.Response:
+    owner = _owner(request)
+    draft_id = _draft_id(request)
+    if draft_id is None:
+        return not_found(GONE)
+
+    async def work(conn: asyncpg.Connection) -> dict | None:
+        return await drafts.view(conn, draft_id, owner)
+
+    view = await run_in_transaction(request.app[POOL], work)
+    return not_found(GONE) if view is None else web.json_response(view)
+
+
+@routes.post("/drafts/{draft_id}/submit")
+async def submit(request: web.Request) -> web.Response:
+    owner = _owner(request)
+    draft_id = _draft_id(request)
+    if draft_id is None:
+        return not_found(GONE)
+    try:
+        result = await run_in_transaction(
+            request.app[POOL], lambda conn: drafts.submit(conn, draft_id, owner)
+        )
+    except submissions.Refused as exc:
+        return invalid(exc.errors)
+    if result is None:
+        return not_found(GONE)
+    accepted, nature = result
+    return web.json_response(
+        {
+            "request_id": str(accepted.request_id),
+            "code": accepted.code,
+            "nature": nature.value,
+            "nature_label": nature.label,
+            "submitted_at": accepted.submitted_at.isoformat(),
+            "replayed": accepted.replayed,
+        },
+        status=200 if accepted.replayed else 201,
+    )

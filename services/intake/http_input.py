@@ -1,0 +1,51 @@
+"""Reading the JSON bodies of intake's HTTP API, and answering bad input the same way everywhere:
+415 for another media type, 400 for broken JSON, 422 with the faulty fields in French."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from services.intake.domain import french
+from shared.web import field_errors, json_error
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_json(request: web.Request) -> object:
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(
+            text='{"error":"unsupported_media_type","message":"send application/json"}',
+            content_type="application/json",
+        )
+    try:
+        return await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error":"invalid_json","message":"the body is not valid JSON"}',
+            content_type="application/json",
+        ) from None
+
+
+def invalid(errors: list[dict[str, str]]) -> web.Response:
+    return json_error(422, "validation_failed", "Certains champs sont invalides.", errors=errors)
+
+
+class Invalid(Exception):
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("invalid input")
+        self.errors = errors
+
+
+def validate(model: type[M], raw: object) -> M:
+    """``raw`` as ``model``; raises :class:`Invalid` with French field errors."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise Invalid(french(field_errors(exc))) from None
+
+
+def not_found(message: str = "Introuvable.") -> web.Response:
+    return json_error(404, "not_found", message)

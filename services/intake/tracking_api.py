@@ -1,0 +1,241 @@
+"""Intake's HTTP API for following a request (internal: the gateway calls it).
+
+- ``POST /tracking`` ``{code, email, client_address}``: the tracking view (200); a mistyped code
+  is refused before any look-up or count (422); a wrong code and a wrong email get one identical
+  answer (404); too many attempts per code, per email or per client address get 429 with
+  ``retry_after`` (seconds) in the body and the ``Retry-After`` header.
+- ``POST /tracking/rewrite`` ``{code, email, message, client_address}``: the citizen's new
+  message after a reformulation request (200 with the view; 409 when the request does not wait
+  for one; 422 for the message, with the view), counted like a look-up.
+- ``POST /tracking/codes-reminder`` ``{email, client_address}``: « Code requête oublié ? »; 202
+  with the same message whether the address is known or not; throttled per email and address.
+
+``client_address`` is the one the gateway resolved (peer, or ``X-Forwarded-For`` from a trusted
+proxy); the gateway is the only caller.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from aiohttp import web
+from email_validator import EmailNotValidError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from services.intake import reminders, throttle, tracking
+from services.intake.domain import french, normalize_email
+from services.intake.throttle import Rule
+from shared.codes import is_well_formed, normalize
+from shared.db import run_in_transaction
+from shared.service import POOL, SETTINGS
+from shared.web import field_errors, json_error
+
+routes = web.RouteTableDef()
+
+NOT_FOUND = {
+    "error": "not_found",
+    "message": "Aucune requête ne correspond à ce code et à cette adresse électronique.",
+}
+REMINDER_SENT = (
+    "Si cette adresse a servi à soumettre des requêtes, vous allez recevoir leurs codes par email."
+)
+
+Text40 = Annotated[str, StringConstraints(max_length=40)]
+Email = Annotated[str, StringConstraints(max_length=254)]
+Address = Annotated[str, StringConstraints(max_length=100)]
+
+
+class LookupIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    code: Text40
+    email: Email
+    client_address: Address | None = None
+
+
+class RewriteIn(LookupIn):
+    # Checked for its length after the code and email matched (see tracking.check_message);
+    # this bound only keeps a huge body from being parsed.
+    message: Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class ReminderIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    email: Email
+    client_address: Address | None = None
+
+
+def _error(field: str, code: str, message: str) -> dict[str, str]:
+    return {"field": field, "code": code, "message": message}
+
+
+def _invalid(errors: list[dict[str, str]], **extra: Any) -> web.Response:
+    return json_error(
+        422, "validation_failed", "Certains champs sont invalides.", errors=errors, **extra
+    )
+
+
+def _not_found() -> web.Response:
+    # Always the same bytes (no correlation id): a wrong code and a wrong email look alike.
+    return web.json_response(NOT_FOUND, status=404)
+
+
+def retry_message(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"Trop de tentatives. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+
+
+def _throttled(seconds: int) -> web.Response:
+    response = json_error(429, "throttled", retry_message(seconds), retry_after=seconds)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+async def _parse(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
+    if request.content_type != "application/json":
+        return json_error(415, "unsupported_media_type", "send application/json")
+    try:
+        raw = await request.json()
+    except ValueError:
+        return json_error(400, "invalid_json", "the body is not valid JSON")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        return _invalid(french(field_errors(exc)))
+
+
+def _checked_email(email: str) -> str | None:
+    try:
+        return normalize_email(email)
+    except EmailNotValidError:
+        return None
+
+
+def _code_and_email(query: LookupIn) -> tuple[str, str] | web.Response:
+    """The code and email to look up, or the 422 that says what is wrong with them. Said before
+    any look-up and not counted: a mistyped code cannot match a request."""
+    code = normalize(query.code)
+    email = _checked_email(query.email) if query.email else None
+    errors = []
+    if not code:
+        errors.append(_error("code", "missing", "Saisissez le code de votre requête."))
+    elif not is_well_formed(code):
+        errors.append(
+            _error(
+                "code",
+                "code_mistyped",
+                "Ce code est mal saisi : il compte 10 chiffres, vérifiez-les.",
+            )
+        )
+    if not query.email:
+        errors.append(_error("email", "missing", "Saisissez l'adresse électronique utilisée."))
+    elif email is None:
+        errors.append(
+            _error("email", "value_error", "Cette adresse électronique n'est pas valide.")
+        )
+    if errors:
+        return _invalid(errors)
+    assert email is not None
+    return code, email
+
+
+def lookup_rules(request: web.Request) -> tuple[Rule, Rule, Rule]:
+    s = request.app[SETTINGS]
+    window = s.tracking_window_seconds
+    return (
+        Rule("lookup:code", s.tracking_per_code, window),
+        Rule("lookup:email", s.tracking_per_email, window),
+        Rule("lookup:client", s.tracking_per_client, window),
+    )
+
+
+def reminder_rules(request: web.Request) -> tuple[Rule, Rule]:
+    s = request.app[SETTINGS]
+    window = s.reminder_window_seconds
+    return (
+        Rule("reminder:email", s.reminder_per_email, window),
+        Rule("reminder:client", s.reminder_per_client, window),
+    )
+
+
+async def _count_lookup(
+    request: web.Request, code: str, email: str, client: str | None
+) -> int | None:
+    by_code, by_email, by_client = lookup_rules(request)
+    attempts = [
+        (by_code, code),
+        (by_email, email.lower()),
+        (by_client, throttle.client_key(client)),
+    ]
+    async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
+        return await throttle.hit(conn, attempts)
+
+
+@routes.post("/tracking")
+async def track(request: web.Request) -> web.Response:
+    query = await _parse(request, LookupIn)
+    if isinstance(query, web.Response):
+        return query
+    checked = _code_and_email(query)
+    if isinstance(checked, web.Response):
+        return checked
+    code, email = checked
+    if (wait := await _count_lookup(request, code, email, query.client_address)) is not None:
+        return _throttled(wait)
+    async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
+        view = await tracking.find(conn, code, email)
+    if view is None:
+        return _not_found()
+    return web.json_response(view)
+
+
+@routes.post("/tracking/rewrite")
+async def rewrite(request: web.Request) -> web.Response:
+    query = await _parse(request, RewriteIn)
+    if isinstance(query, web.Response):
+        return query
+    checked = _code_and_email(query)
+    if isinstance(checked, web.Response):
+        return checked
+    code, email = checked
+    if (wait := await _count_lookup(request, code, email, query.client_address)) is not None:
+        return _throttled(wait)
+    outcome = await run_in_transaction(
+        request.app[POOL], lambda conn: tracking.rewrite(conn, code, email, query.message)
+    )
+    if outcome.kind == "not_found":
+        return _not_found()
+    if outcome.kind == "not_allowed":
+        return json_error(
+            409,
+            "not_awaiting_reformulation",
+            "Cette requête n'attend pas de reformulation : son message ne peut plus être modifié.",
+            view=outcome.view,
+        )
+    if outcome.kind == "invalid":
+        return _invalid(outcome.errors, view=outcome.view)
+    return web.json_response(outcome.view)
+
+
+@routes.post("/tracking/codes-reminder")
+async def codes_reminder(request: web.Request) -> web.Response:
+    query = await _parse(request, ReminderIn)
+    if isinstance(query, web.Response):
+        return query
+    if not query.email:
+        return _invalid([_error("email", "missing", "Saisissez votre adresse électronique.")])
+    email = _checked_email(query.email)
+    if email is None:
+        return _invalid(
+            [_error("email", "value_error", "Cette adresse électronique n'est pas valide.")]
+        )
+    by_email, by_client = reminder_rules(request)
+    attempts = [(by_email, email.lower()), (by_client, throttle.client_key(query.client_address))]
+    async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
+        wait = await throttle.hit(conn, attempts)
+    if wait is not None:
+        return _throttled(wait)
+    await run_in_transaction(
+        request.app[POOL], lambda conn: reminders.request_reminder(conn, email)
+    )
+    return web.json_response({"message": REMINDER_SENT}, status=202)

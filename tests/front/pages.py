@@ -1,0 +1,101 @@
+"""Driving the citizen pages in a real Chromium: the steps of « Soumettre une requête », the
+screenshots kept as artifacts, and axe-core's verdict."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.browser import ARTIFACTS
+
+SCREENSHOTS = ARTIFACTS / "screenshots"
+WIDTHS = (360, 1280)
+BUDGET = "ministere-budget"
+BUDGET_NAME = "Ministère du budget et du Portefeuille de l'Etat"
+
+
+async def new_page(browser, *, width: int = 360, javascript: bool = True):
+    context = await browser.new_context(
+        locale="fr-FR", viewport={"width": width, "height": 800}, java_script_enabled=javascript
+    )
+    return context, await context.new_page()
+
+
+async def screenshots(page, name: str) -> list[Path]:
+    """The page as it is, at 360 px and at 1280 px wide (full height); back to the first width."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    original = page.viewport_size
+    paths = []
+    for width in WIDTHS:
+        await page.set_viewport_size({"width": width, "height": 800})
+        path = SCREENSHOTS / f"{name}-{width}.png"
+        await page.screenshot(path=path, full_page=True)
+        paths.append(path)
+    await page.set_viewport_size(original)
+    return paths
+
+
+async def no_horizontal_scroll(page) -> bool:
+    """Nothing wider than the window (tables scroll inside their own region)."""
+    return await page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+
+
+async def choose_nature_and_body(page, gateway: str, nature_label: str, search: str, body: str):
+    """Steps 1 and 2: from the menu to the form of ``body``."""
+    await page.goto(gateway + "/")
+    await page.get_by_role("navigation").get_by_role("link", name="Soumettre une requête").click()
+    await page.get_by_role("link", name=re.compile(f"^{nature_label}")).click()
+    await page.get_by_label("Rechercher un organisme").fill(search)
+    await page.get_by_role("button", name="Rechercher").click()
+    await page.get_by_role("link", name=body, exact=True).click()
+    await page.get_by_role("heading", name="Exprimez votre préoccupation").wait_for()
+
+
+async def fill_form(
+    page,
+    *,
+    message: str = "L'accueil est décevant, la file d'attente est longue.",
+    last_name: str = "KOUASSI",
+    first_names: str = "Aya",
+    phone: str = "07 07 12 34 56",
+    email: str = "aya.kouassi@example.ci",
+    files: list[Path] | None = None,
+    place: str | None = "abidjan-plateau",
+    theme: str | None = "accueil-espace",
+    terms: bool = True,
+) -> None:
+    if place:
+        await page.get_by_label("Commune ou S/Préfecture").select_option(place)
+    if theme:
+        await page.get_by_label("Thème").select_option(theme)
+    await page.get_by_label("Message").fill(message)
+    if files:
+        await page.get_by_label("Pièces jointes").set_input_files(files)
+    await page.get_by_label("Nom", exact=True).fill(last_name)
+    await page.get_by_label("Prénoms").fill(first_names)
+    await page.get_by_label("Téléphone portable").fill(phone)
+    await page.get_by_label("Email").fill(email)
+    if terms:
+        await page.get_by_label("J'accepte").check()
+
+
+async def submit_form(page) -> None:
+    await page.get_by_role("button", name="Soumettre votre requête").click()
+
+
+async def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it is (the bundled axe.min.js: no network)."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in results.response["violations"]
+    ]

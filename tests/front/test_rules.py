@@ -1,0 +1,78 @@
+"""Pure rules of the front office: recognising a file by its bytes, the names kept and shown,
+the search key of the catalogue, the form's values to intake's fields and back."""
+
+from __future__ import annotations
+
+from gateway import forms
+from services.intake.catalogue import search_key, slug
+from shared import attachments as files
+from tests.front.conftest import JPEG, PDF, PNG, zip_bytes
+
+
+def test_a_file_is_known_by_its_first_bytes_only():
+    assert files.sniff(PDF[:8]) == files.PDF
+    assert files.sniff(JPEG[:8]) == files.JPEG
+    assert files.sniff(PNG[:8]) == files.PNG
+    for other in (
+        zip_bytes(),
+        b"GIF89a",
+        b"<html><script>",
+        b"%PD",
+        b"\x89PNG\r\n",  # cut short
+        b"",
+        b" %PDF-1.4",
+    ):
+        assert files.sniff(other[:8]) is None, other
+
+
+def test_names_are_cleaned_and_end_as_their_content():
+    assert files.safe_filename("C:\\fakepath\\relevé.PDF", files.PDF) == "relevé.pdf"
+    assert files.safe_filename("../../etc/passwd", files.PDF) == "passwd.pdf"
+    assert files.safe_filename("photo.exe", files.JPEG) == "photo.jpg"
+    assert files.safe_filename('a"b;c\r\n.html', files.PNG) == "a_b_c.png"
+    assert files.safe_filename("\u202egpj.exe", files.PNG) == "gpj.png"  # no bidi trick
+    assert files.safe_filename("", files.PDF) == "piece-jointe.pdf"
+    assert files.safe_filename("...", files.PDF) == "piece-jointe.pdf"
+    long = files.safe_filename("x" * 500 + ".pdf", files.PDF)
+    assert len(long) == files.NAME_MAX and long.endswith(".pdf")
+    assert files.shown_name("C:\\Users\\awa\\scan 1.pdf") == "scan 1.pdf"
+    assert (
+        files.problem(files.TOO_LARGE, "/tmp/gros.pdf") == "Le fichier « gros.pdf » dépasse 5 Mo."
+    )
+
+
+def test_search_keys_ignore_case_accents_and_punctuation():
+    assert search_key("Ministère de l'Éducation Nationale") == "ministere de l education nationale"
+    assert search_key("  Tour D, 28ème ") == "tour d 28eme"
+    assert search_key("%_'") == ""
+    assert slug("Ministère de la Santé") == "ministere-de-la-sante"
+
+
+def test_the_form_goes_to_intake_and_comes_back_unchanged():
+    form = {
+        "nature": "observation",
+        "body_id": "ministere-budget",
+        "theme_id": "",
+        "place_id": "abidjan-cocody",
+        "message": "  Le guichet 3 est fermé.  ",
+        "last_name": "YAO",
+        "first_names": "Akissi",
+        "country": "",
+        "phone": "07 07 12 34 56",
+        "email": "akissi@example.ci",
+        "terms_accepted": "on",
+    }
+    fields = forms.draft_fields(form)
+    assert fields["theme_id"] is None and fields["contact"]["country"] == "CI"
+    assert fields["message"] == "Le guichet 3 est fermé." and fields["terms_accepted"] is True
+    back = forms.values_from_fields(fields)
+    assert back == {**form, "message": "Le guichet 3 est fermé.", "country": "CI"}
+    assert forms.values_from_fields({})["terms_accepted"] == ""
+    assert forms.COUNTRIES[0] == ("CI", "COTE D'IVOIRE", "+225")
+    assert forms.errors_by_field(
+        [
+            {"field": "contact.phone", "message": "Numéro invalide."},
+            {"field": "attachments", "message": "Un."},
+            {"field": "attachments", "message": "Deux."},
+        ]
+    ) == {"phone": "Numéro invalide.", "attachments": "Un. Deux."}

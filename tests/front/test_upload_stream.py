@@ -1,0 +1,180 @@
+"""The form's body read as a stream by the gateway, with hostile input: no token or a file before
+the token, a body over the limit (declared or not), too many files, a broken multipart."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import aiohttp
+import asyncpg
+import pytest
+
+from gateway import uploads
+from shared import attachments as files
+from tests.front.conftest import PDF, PNG
+from tests.support import RunningApp
+
+FORM = "/soumettre/formulaire"
+
+
+@pytest.fixture
+async def front(settings_for):
+    """Intake and the gateway only: what the submission form needs."""
+    from gateway.app import create_app as gateway_app
+    from gateway.settings import GatewaySettings
+    from services.intake.app import create_app as intake_app
+    from services.intake.settings import IntakeSettings
+
+    async with RunningApp(intake_app(settings_for(IntakeSettings, db_pool_min=1))) as intake:
+        settings = settings_for(GatewaySettings, db_pool_min=1, intake_url=intake.url)
+        async with RunningApp(gateway_app(settings)) as gateway:
+            yield gateway.url
+
+
+async def _token(http: aiohttp.ClientSession, base: str) -> str:
+    async with http.get(base + FORM + "?nature=reclamation&organisme=ministere-budget") as resp:
+        assert resp.status == 200
+        html = await resp.text()
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _form(token: str | None, parts: list[tuple[str, bytes, str | None]]) -> aiohttp.FormData:
+    """A multipart form: the token first (unless None), then ``(name, value, filename)``."""
+    form = aiohttp.FormData()
+    if token is not None:
+        form.add_field("csrf_token", token)
+    for name, value, filename in parts:
+        if filename is None:
+            form.add_field(name, value.decode())
+        else:
+            form.add_field(name, value, filename=filename, content_type="application/pdf")
+    return form
+
+
+FIELDS = [
+    ("body_id", b"ministere-budget", None),
+    ("nature", b"reclamation", None),
+    ("message", b"Le guichet ferme avant l'heure.", None),
+    ("phone", b"0707123456", None),
+    ("email", b"awa@example.ci", None),
+    ("terms_accepted", b"on", None),
+]
+
+
+async def _declared_too_large(base: str, token: str) -> tuple[int, str]:
+    """Headers only, announcing a body over the limit (a raw socket: clients fix the length)."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(
+            (
+                f"POST {FORM} HTTP/1.1\r\nHost: {host}\r\n"
+                "Content-Type: multipart/form-data; boundary=b\r\n"
+                f"Content-Length: {uploads.MAX_BODY + 1}\r\n"
+                f"Cookie: milie_csrf={token}\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ")[1])
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        return status, (await reader.readexactly(length)).decode()
+    finally:
+        writer.close()
+
+
+async def _counts(database_url: str) -> tuple[int, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return (
+            await conn.fetchval("SELECT count(*) FROM intake.drafts"),
+            await conn.fetchval("SELECT count(*) FROM intake.draft_files"),
+        )
+    finally:
+        await conn.close()
+
+
+async def test_hostile_bodies_are_refused_before_anything_is_kept(front, database_url):
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        token = await _token(http, front)
+
+        # No token, a wrong one, or a file before the token: 403, nothing kept.
+        async with http.post(front + FORM, data=_form(None, [*FIELDS])) as resp:
+            assert resp.status == 403
+        async with http.post(front + FORM, data=_form("x.y", [*FIELDS])) as resp:
+            assert resp.status == 403
+        early = aiohttp.FormData()
+        early.add_field("attachments", PDF, filename="a.pdf", content_type="application/pdf")
+        early.add_field("csrf_token", token)
+        async with http.post(front + FORM, data=early) as resp:
+            assert resp.status == 403
+        assert await _counts(database_url) == (0, 0)
+
+        # Declared too large: answered before the body is sent at all.
+        status, text = await _declared_too_large(front, token)
+        assert status == 413 and "Envoi trop volumineux" in text
+
+        # Not declared (chunked), every file under 5 Mo, but the whole over the limit: refused
+        # once the stream passes it, and the file cut short there is not kept.
+        four_mo = 4 * 1024 * 1024
+
+        async def endless():
+            yield (
+                f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}'
+            ).encode()
+            for i in range(6):
+                yield (
+                    f'\r\n--b\r\nContent-Disposition: form-data; name="attachments"; '
+                    f'filename="scan{i}.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+                ).encode()
+                yield b"%PDF-" + b"0" * (1024 * 1024 - 5)
+                for _ in range(3):
+                    yield b"0" * 1024 * 1024
+            yield b"\r\n--b--\r\n"
+
+        try:
+            async with http.post(
+                front + FORM,
+                data=endless(),
+                headers={"Content-Type": "multipart/form-data; boundary=b"},
+            ) as resp:
+                assert resp.status == 413, await resp.text()
+        except aiohttp.ClientError:
+            pass  # the server may close while we are still sending: refused either way
+        conn = await asyncpg.connect(database_url)
+        try:
+            sizes = [r["size"] for r in await conn.fetch("SELECT size FROM intake.draft_files")]
+        finally:
+            await conn.close()
+        assert len(sizes) <= files.MAX_FILES and set(sizes) <= {four_mo}
+
+        # A broken multipart body.
+        async with http.post(
+            front + FORM,
+            data=b"--b\r\nnonsense",
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        ) as resp:
+            assert resp.status in (400, 403)
+
+
+async def test_more_than_three_files_keeps_three_and_says_so(front, database_url):
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        token = await _token(http, front)
+        parts = [*FIELDS] + [
+            ("attachments", data, name)
+            for name, data in (("a.pdf", PDF), ("b.png", PNG), ("c.pdf", PDF), ("d.png", PNG))
+        ]
+        async with http.post(front + FORM, data=_form(token, parts)) as resp:
+            html = await resp.text()
+        assert resp.status == 422
+        assert files.problem(files.TOO_MANY, "d.png").replace("'", "&#39;") in html
+        for name in ("a.pdf", "b.png", "c.pdf"):
+            assert f"Retirer « {name} »" in html
+        assert await _counts(database_url) == (1, 3)
+
+        # An urlencoded post (no file possible) is refused clearly, not crashed on.
+        async with http.post(
+            front + FORM, data={"csrf_token": token, "message": "Bonjour"}
+        ) as resp:
+            assert resp.status == 415

@@ -1,0 +1,69 @@
+"""The tracking page's words and the throttle's keys, without I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gateway.tracking_pages import retry_message
+from services.intake.throttle import Rule, bucket, client_key
+from services.intake.tracking_view import STATUS_LABELS, Status, status_label, step_of
+
+TREATED = datetime(2019, 1, 17, 10, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("status", "label", "step"),
+    [
+        ("submitted", "En attente de traitement", 1),
+        ("reformulation_requested", "Renvoyée pour reformulation", 1),
+        ("rejected", "Clôturée : requête non recevable", 1),
+        ("validated", "En cours de traitement", 2),
+        ("in_treatment", "En cours de traitement", 2),
+        ("on_hold", "En cours de traitement (mise en attente)", 2),
+        ("acknowledged", "Lue et transmise à l'organisme", 2),
+        ("reopened", "Retraitement", 2),
+        ("treated", "Traité", 3),
+        ("closed", "Clôturée", 3),
+    ],
+)
+def test_every_status_of_the_design_has_its_words_and_step(status, label, step):
+    assert status_label(status) == label
+    assert step_of(status) == step
+
+
+def test_no_status_is_left_without_words():
+    assert set(STATUS_LABELS) == set(Status)
+
+
+def test_treated_and_closed_read_like_the_guide():
+    assert status_label("treated", treated_at=TREATED) == "Traité le 17/01/2019"
+    assert status_label("closed", treated_at=TREATED, opinion="not_satisfied") == (
+        "Clôturée — Non satisfait"
+    )
+    assert status_label("closed", treated_at=TREATED) == "Clôturée sans retour"
+    # A status a newer service may add is not shown as a code.
+    assert status_label("escalated") == "En cours de traitement"
+
+
+def test_client_keys():
+    assert client_key("203.0.113.9") == "203.0.113.9"
+    assert client_key("::ffff:203.0.113.9") == "203.0.113.9"
+    # One IPv6 subscriber holds a /64: counted as one client.
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:ffff::9")
+    assert client_key("2001:db8:1:2::1") != client_key("2001:db8:1:3::1")
+    assert client_key("inconnue") == client_key(None) == "unknown"
+
+
+def test_buckets_hide_what_they_count():
+    rule = Rule("lookup:email", 10, 900)
+    name = bucket(rule, "aya.kouassi@example.ci")
+    assert name.startswith("lookup:email:") and "aya" not in name
+    assert name != bucket(Rule("reminder:email", 3, 3600), "aya.kouassi@example.ci")
+
+
+def test_retry_message_in_minutes():
+    assert retry_message(1) == "Trop de tentatives. Réessayez dans 1 minute."
+    assert retry_message(61) == "Trop de tentatives. Réessayez dans 2 minutes."
+    assert retry_message(900) == "Trop de tentatives. Réessayez dans 15 minutes."
