@@ -16,39 +16,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import platform as host
 import re
-import signal
 import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 import asyncpg
 
-from bench.load import (
-    DEFAULT_AMQP_URL,
-    DEFAULT_DATABASE_URL,
-    MailSink,
-    create_database,
-    delete_namespace,
-    drop_database,
-    free_port,
-    logging_quiet,
-    percentile,
-    say,
-    start_smtp,
-    wait_for_mail,
-    with_database,
-)
-from deploy.local.platform import PROCESSES, Platform
+from bench.harness import ROOT, bench_run, main_of, percentile, say, wait_for_mail
 
-ROOT = Path(__file__).resolve().parents[1]
 FORM = "/soumettre/formulaire"
 BODY = "ministere-budget"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -182,46 +162,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> int:
-    run_id = uuid.uuid4().hex[:10]
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    amqp_url = os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
-    admin_url = with_database(database_url, "postgres")
-    db_name = f"milie_bench_{run_id}"
-    namespace = f"b{run_id}"
-    log_dir = ROOT / ".run" / "bench" / run_id
     say(
         f"Miliê attachments benchmark — {os.cpu_count()} CPU(s), Python "
         f"{host.python_version()}, load average {os.getloadavg()[0]:.2f} at start"
     )
-    say(
-        f"parameters: requests={args.requests} concurrency={args.concurrency} "
-        f"warmup={args.warmup} attachment={args.size} bytes; logs {log_dir.relative_to(ROOT)}/"
-    )
-    async with contextlib.AsyncExitStack() as stack:
-        await create_database(admin_url, db_name)
-        if not args.keep:
-            stack.push_async_callback(drop_database, admin_url, db_name)
-            stack.push_async_callback(delete_namespace, amqp_url, namespace)
-        sink = MailSink()
-        logging_quiet()
-        smtp, smtp_port = await start_smtp(sink)
-        stack.callback(smtp.close)
-        env = {
-            "DATABASE_URL": with_database(database_url, db_name),
-            "AMQP_URL": amqp_url,
-            "MILIE_BROKER_NAMESPACE": namespace,
-            "MILIE_ENV": "test",
-            "MILIE_LOG_LEVEL": "WARNING",
-            "MILIE_SMTP_HOST": "127.0.0.1",
-            "MILIE_SMTP_PORT": str(smtp_port),
-            "MILIE_OUTBOX_POLL_SECONDS": "0.2",
-            "MILIE_DB_POOL_MIN": "1",
-            **dict(item.split("=", 1) for item in args.set),
-        }
-        platform = Platform(env=env, ports={n: free_port() for n in PROCESSES}, log_dir=log_dir)
-        stack.push_async_callback(platform.stop_all)
-        await platform.start_all()
-        await platform.wait_ready(timeout=120)
+    extra = dict(item.split("=", 1) for item in args.set)
+    async with bench_run(keep=args.keep, env=extra) as bench:
+        say(
+            f"parameters: requests={args.requests} concurrency={args.concurrency} "
+            f"warmup={args.warmup} attachment={args.size} bytes; "
+            f"logs {bench.log_dir.relative_to(ROOT)}/"
+        )
+        sink, run_id = bench.sink, bench.run_id
+        platform = await bench.start_platform()
         gateway = platform.url("gateway")
         data = attachment(args.size)
         warmed = 0
@@ -257,7 +210,7 @@ async def run(args: argparse.Namespace) -> int:
         recipients = set(phase.codes)
         got, _ = await wait_for_mail(sink, recipients, args.mail_timeout)
         say(f"emails       {got}/{len(recipients)} acknowledgements arrived")
-        requests, files, left = await stored(env["DATABASE_URL"])
+        requests, files, left = await stored(bench.database_url)
         expected = accepted + warmed
         say(
             f"database     {requests} requests, {files} attachments (expected {expected} each), "
@@ -268,20 +221,7 @@ async def run(args: argparse.Namespace) -> int:
     return 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-
-    async def guarded() -> int:
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await run(args)
-
-    try:
-        return asyncio.run(guarded())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("\ninterrupted: the platform was stopped and the run cleaned up", file=sys.stderr)
-        return 130
+main = main_of(parse_args, run)
 
 
 if __name__ == "__main__":

@@ -21,36 +21,34 @@ import os
 import platform as host
 import random
 import signal
-import socket
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import aio_pika
 import aiohttp
 import asyncpg
-from aiosmtpd.smtp import SMTP
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.harness import (
+    ROOT,
+    MailSink,
+    bench_run,
+    free_port,
+    main_of,
+    percentile,
+    queue_depths,
+    say,
+    wait_for_mail,
+)
 from deploy.local.platform import PROCESSES, Platform
-from shared.topology import Topology
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/milie"
-DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 # The targets this benchmark reports against (2-core machine).
 GOAL_RATE = 300.0
 GOAL_MAIL_SECONDS = 5.0
-# Queues and exchanges a run may create under its namespace (see shared/topology.py).
-QUEUE_OWNERS = ("intake", "triage", "treatment", "notify", "stats", "gateway")
-EXCHANGES = ("events", "commands", "dead-letter")
-
 NATURES = (
     "reclamation",
     "suggestion",
@@ -74,115 +72,6 @@ NAMES = (
     ("YAO", "Akissi"),
     ("", ""),
 )
-
-
-# -- infrastructure --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def create_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def delete_namespace(amqp_url: str, namespace: str) -> None:
-    """Remove the run's queues and exchanges. A channel per call: a refused delete closes it."""
-    topology = Topology(namespace)
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        for owner in QUEUE_OWNERS:
-            for name in (topology.queue(owner), topology.dead_letter_queue(owner)):
-                channel = await connection.channel()
-                with contextlib.suppress(Exception):
-                    # Quorum queues refuse the conditional delete (and close the channel).
-                    await channel.queue_delete(name, if_unused=False, if_empty=False)
-        for logical in EXCHANGES:
-            channel = await connection.channel()
-            with contextlib.suppress(Exception):
-                await channel.exchange_delete(topology.exchange(logical))
-    finally:
-        await connection.close()
-
-
-async def queue_depths(amqp_url: str, namespace: str, owners: tuple[str, ...]) -> dict[str, int]:
-    """Messages ready in each service's queue (a passive declare)."""
-    topology = Topology(namespace)
-    out: dict[str, int] = {}
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        for owner in owners:
-            channel = await connection.channel()
-            try:
-                queue = await channel.declare_queue(topology.queue(owner), passive=True)
-                out[owner] = queue.declaration_result.message_count or 0
-            except Exception:
-                continue
-    finally:
-        await connection.close()
-    return out
-
-
-class MailSink:
-    """aiosmtpd handler: accepts every message and keeps, per recipient, arrival times and bytes.
-
-    Served on the benchmark's own event loop rather than in aiosmtpd's Controller thread: a
-    thread would wait for the GIL (up to the 5 ms switch interval) at each SMTP reply whenever
-    the clients keep the main thread busy, and so slow notify's sending down.
-    """
-
-    def __init__(self) -> None:
-        self.by_recipient: dict[str, list[tuple[float, bytes]]] = {}
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        now = time.perf_counter()
-        for rcpt in envelope.rcpt_tos:
-            self.by_recipient.setdefault(rcpt.lower(), []).append((now, envelope.original_content))
-        return "250 OK"
-
-    def arrived(self, recipients: set[str]) -> int:
-        return len(recipients & self.by_recipient.keys())
-
-
-async def start_smtp(sink: MailSink) -> tuple[asyncio.Server, int]:
-    """An SMTP server for ``sink`` on a free port of 127.0.0.1. Port 0 works here: the trap with
-    aiosmtpd's ``Controller(port=0)`` is the Controller's own check, not used here."""
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(sink, hostname="127.0.0.1", enable_SMTPUTF8=True), "127.0.0.1", 0
-    )
-    return server, server.sockets[0].getsockname()[1]
-
-
-async def wait_for_mail(sink: MailSink, recipients: set[str], timeout: float) -> tuple[int, float]:
-    """(how many of ``recipients`` got mail, when the wait ended); polls every 20 ms."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        got = sink.arrived(recipients)
-        if got == len(recipients) or loop.time() > deadline:
-            return got, time.perf_counter()
-        await asyncio.sleep(0.02)
 
 
 # -- CPU accounting (Linux /proc) ------------------------------------------------------------
@@ -382,14 +271,6 @@ async def fire(
     return phase
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, round(p / 100 * len(sorted_values) + 0.5 - 1e-9))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 def check_codes(sink: MailSink, accepted: dict[str, tuple[str, float]]) -> tuple[int, int, int]:
     """(emails carrying their request's code, recipients with more than one email, recipients
     whose email lacks the code)."""
@@ -460,19 +341,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
 async def run(args: argparse.Namespace) -> int:
-    run_id = uuid.uuid4().hex[:10]
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    amqp_url = os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
-    admin_url = with_database(database_url, "postgres")
-    db_name = f"milie_bench_{run_id}"
-    namespace = f"b{run_id}"
-    log_dir = ROOT / ".run" / "bench" / run_id
-
     say(
         f"Miliê load benchmark — {os.cpu_count()} CPU(s), Python {host.python_version()}, "
         f"{host.system()} {host.release()}, load average {os.getloadavg()[0]:.2f} at start"
@@ -482,35 +351,17 @@ async def run(args: argparse.Namespace) -> int:
         f"warmup={args.warmup} mail-timeout={args.mail_timeout:g}s notify copies={args.copies}"
         + (f" set={' '.join(args.set)}" if args.set else "")
     )
-    hostpart = urlsplit(database_url).hostname, urlsplit(database_url).port or 5432
-    say(
-        f"database {db_name} on {hostpart[0]}:{hostpart[1]}, broker namespace {namespace}, "
-        f"logs {log_dir.relative_to(ROOT)}/"
-    )
 
-    async with contextlib.AsyncExitStack() as stack:
-        await create_database(admin_url, db_name)
-        if not args.keep:
-            stack.push_async_callback(drop_database, admin_url, db_name)
-            stack.push_async_callback(delete_namespace, amqp_url, namespace)
+    async with bench_run(keep=args.keep, env=args.env.get("", {})) as bench:
+        stack, sink, env, log_dir = bench.stack, bench.sink, bench.env, bench.log_dir
+        run_id, amqp_url, namespace = bench.run_id, bench.amqp_url, bench.namespace
+        smtp_port = bench.smtp_port
+        where = urlsplit(bench.database_url)
+        say(
+            f"database {where.path.lstrip('/')} on {where.hostname}:{where.port or 5432}, "
+            f"broker namespace {namespace}, logs {log_dir.relative_to(ROOT)}/"
+        )
 
-        sink = MailSink()
-        logging_quiet()
-        smtp, smtp_port = await start_smtp(sink)
-        stack.callback(smtp.close)
-
-        env = {
-            "DATABASE_URL": with_database(database_url, db_name),
-            "AMQP_URL": amqp_url,
-            "MILIE_BROKER_NAMESPACE": namespace,
-            "MILIE_ENV": "test",
-            "MILIE_LOG_LEVEL": "WARNING",
-            "MILIE_SMTP_HOST": "127.0.0.1",
-            "MILIE_SMTP_PORT": str(smtp_port),
-            "MILIE_OUTBOX_POLL_SECONDS": "0.2",
-            "MILIE_DB_POOL_MIN": "1",
-            **args.env.get("", {}),
-        }
         ports = {name: free_port() for name in PROCESSES}
         main = Platform(env=env, ports=ports, log_dir=log_dir)
         # Platform keys its processes by name, one of each: every further copy of notify gets a
@@ -582,7 +433,7 @@ async def run(args: argparse.Namespace) -> int:
                     say(f"  e.g. {sample}")
 
             before = {n: await scrape(http, u) for n, u in process_urls.items()}
-            db_before = await database_activity(env["DATABASE_URL"])
+            db_before = await database_activity(bench.database_url)
             for pid in held:
                 os.kill(pid, signal.SIGSTOP)
             cpu_before = cpu_by_pid()
@@ -607,7 +458,7 @@ async def run(args: argparse.Namespace) -> int:
             # server has it.
             await asyncio.sleep(1.0)
             after = {n: await scrape(http, u) for n, u in process_urls.items()}
-            db_after = await database_activity(env["DATABASE_URL"])
+            db_after = await database_activity(bench.database_url)
 
         report(args, phase, sink, recipients, got, waited_until, at_end, depths)
         say()
@@ -635,18 +486,11 @@ async def run(args: argparse.Namespace) -> int:
                     for k in db_after
                 )
             )
-        await report_database(env["DATABASE_URL"])
+        await report_database(bench.database_url)
         say(f"\nlogs: {log_dir}")
         ok = not phase.errors and got == len(recipients) and len(phase.accepted) == args.requests
         return 0 if ok else 1
     return 1  # not reached: the stack re-raises
-
-
-def logging_quiet() -> None:
-    import logging
-
-    # aiosmtpd logs every SMTP command at INFO on "mail.log".
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def report(
@@ -820,22 +664,7 @@ async def report_database(url: str) -> None:
     say(f"  notify.deliveries: {'; '.join(parts) or 'none'}; intake outbox unsent {unsent}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-
-    async def guarded() -> int:
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        assert task is not None
-        # SIGTERM as Ctrl-C: cancel the run so that its cleanup runs.
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        return await run(args)
-
-    try:
-        return asyncio.run(guarded())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("\ninterrupted: the platform was stopped and the run cleaned up", file=sys.stderr)
-        return 130
+main = main_of(parse_args, run)
 
 
 if __name__ == "__main__":

@@ -22,42 +22,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import platform as host
 import random
-import signal
 import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 from yarl import URL
 
-from bench.load import (
-    DEFAULT_AMQP_URL,
-    DEFAULT_DATABASE_URL,
-    MailSink,
-    body_maker,
-    create_database,
-    delete_namespace,
-    drop_database,
-    fire,
-    free_port,
-    load_catalogue,
-    logging_quiet,
-    percentile,
-    say,
-    start_smtp,
-    with_database,
-)
-from deploy.local.platform import PROCESSES, Platform
+from bench.harness import ROOT, bench_run, main_of, percentile, say
+from bench.load import body_maker, fire, load_catalogue
 from shared.codes import new_code
 
-ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("right", "wrong code", "wrong email")
 EXPECTED = {"right": 200, "wrong code": 404, "wrong email": 404}
 
@@ -204,13 +183,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> int:
-    run_id = uuid.uuid4().hex[:10]
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    amqp_url = os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
-    admin_url = with_database(database_url, "postgres")
-    db_name = f"milie_bench_{run_id}"
-    namespace = f"b{run_id}"
-    log_dir = ROOT / ".run" / "bench" / run_id
     say(
         f"Miliê tracking benchmark — {os.cpu_count()} CPU(s), Python {host.python_version()}, "
         f"load average {os.getloadavg()[0]:.2f} at start"
@@ -219,37 +191,18 @@ async def run(args: argparse.Namespace) -> int:
         f"parameters: requests={args.requests} lookups={args.lookups} "
         f"page-lookups={args.page_lookups} concurrency={args.concurrency}"
     )
-    async with contextlib.AsyncExitStack() as stack:
-        await create_database(admin_url, db_name)
-        stack.push_async_callback(drop_database, admin_url, db_name)
-        stack.push_async_callback(delete_namespace, amqp_url, namespace)
-        sink = MailSink()
-        logging_quiet()
-        smtp, smtp_port = await start_smtp(sink)
-        stack.callback(smtp.close)
-        env = {
-            "DATABASE_URL": with_database(database_url, db_name),
-            "AMQP_URL": amqp_url,
-            "MILIE_BROKER_NAMESPACE": namespace,
-            "MILIE_ENV": "test",
-            "MILIE_LOG_LEVEL": "WARNING",
-            "MILIE_SMTP_HOST": "127.0.0.1",
-            "MILIE_SMTP_PORT": str(smtp_port),
-            "MILIE_DB_POOL_MIN": "1",
-            # The benchmark's clients play a load balancer's clients.
-            "MILIE_TRUSTED_PROXIES": "127.0.0.1/32",
-            # Counted on every look-up, never reached.
-            "MILIE_TRACKING_PER_CODE": "1000000000",
-            "MILIE_TRACKING_PER_EMAIL": "1000000000",
-            "MILIE_TRACKING_PER_CLIENT": "1000000000",
-            **dict(item.split("=", 1) for item in args.set),
-        }
-        platform = Platform(
-            env=env, ports={name: free_port() for name in PROCESSES}, log_dir=log_dir
-        )
-        stack.push_async_callback(platform.stop_all)
-        await platform.start_all()
-        await platform.wait_ready(timeout=120)
+    env = {
+        # The benchmark's clients play a load balancer's clients.
+        "MILIE_TRUSTED_PROXIES": "127.0.0.1/32",
+        # Counted on every look-up, never reached.
+        "MILIE_TRACKING_PER_CODE": "1000000000",
+        "MILIE_TRACKING_PER_EMAIL": "1000000000",
+        "MILIE_TRACKING_PER_CLIENT": "1000000000",
+        **dict(item.split("=", 1) for item in args.set),
+    }
+    async with bench_run(env=env) as bench:
+        run_id, log_dir = bench.run_id, bench.log_dir
+        platform = await bench.start_platform()
         gateway = platform.url("gateway")
         connector = aiohttp.TCPConnector(limit=args.concurrency)
         async with aiohttp.ClientSession(
@@ -282,20 +235,7 @@ async def run(args: argparse.Namespace) -> int:
     return 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-
-    async def guarded() -> int:
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await run(args)
-
-    try:
-        return asyncio.run(guarded())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("\ninterrupted: the platform was stopped and the run cleaned up", file=sys.stderr)
-        return 130
+main = main_of(parse_args, run)
 
 
 if __name__ == "__main__":

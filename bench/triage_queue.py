@@ -39,7 +39,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bench.load import (
+from bench.harness import (
     DEFAULT_AMQP_URL,
     DEFAULT_DATABASE_URL,
     create_database,

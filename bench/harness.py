@@ -1,0 +1,263 @@
+"""What every benchmark here shares: a database and a broker namespace of the run's own, an
+SMTP server on the benchmark's event loop, the platform's processes, percentiles and printing.
+
+A run is ``async with bench_run(keep=..., env={...}) as run:``; it removes what it created on the
+way out (also on Ctrl-C or an error). ``main_of(parse_args, run)`` turns SIGTERM into the same
+clean cancellation as Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+import asyncpg
+from aiosmtpd.smtp import SMTP
+
+from deploy.local.platform import PROCESSES, Platform
+from shared.topology import Topology
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/milie"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+# Queues and exchanges a run may create under its namespace (see shared/topology.py).
+QUEUE_OWNERS = ("intake", "triage", "treatment", "notify", "stats", "gateway")
+EXCHANGES = ("events", "commands", "dead-letter")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def create_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def delete_namespace(amqp_url: str, namespace: str) -> None:
+    """Remove the run's queues and exchanges. A channel per call: a refused delete closes it."""
+    topology = Topology(namespace)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for owner in QUEUE_OWNERS:
+            for name in (topology.queue(owner), topology.dead_letter_queue(owner)):
+                channel = await connection.channel()
+                with contextlib.suppress(Exception):
+                    # Quorum queues refuse the conditional delete (and close the channel).
+                    await channel.queue_delete(name, if_unused=False, if_empty=False)
+        for logical in EXCHANGES:
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(topology.exchange(logical))
+    finally:
+        await connection.close()
+
+
+async def queue_depths(amqp_url: str, namespace: str, owners: tuple[str, ...]) -> dict[str, int]:
+    """Messages ready in each service's queue (a passive declare)."""
+    topology = Topology(namespace)
+    out: dict[str, int] = {}
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for owner in owners:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(topology.queue(owner), passive=True)
+                out[owner] = queue.declaration_result.message_count or 0
+            except Exception:
+                continue
+    finally:
+        await connection.close()
+    return out
+
+
+class MailSink:
+    """aiosmtpd handler: accepts every message and keeps, per recipient, arrival times and bytes.
+
+    Served on the benchmark's own event loop rather than in aiosmtpd's Controller thread: a
+    thread would wait for the GIL (up to the 5 ms switch interval) at each SMTP reply whenever
+    the clients keep the main thread busy, and so slow notify's sending down.
+    """
+
+    def __init__(self) -> None:
+        self.by_recipient: dict[str, list[tuple[float, bytes]]] = {}
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        now = time.perf_counter()
+        for rcpt in envelope.rcpt_tos:
+            self.by_recipient.setdefault(rcpt.lower(), []).append((now, envelope.original_content))
+        return "250 OK"
+
+    def arrived(self, recipients: set[str]) -> int:
+        return len(recipients & self.by_recipient.keys())
+
+
+async def start_smtp(sink: MailSink) -> tuple[asyncio.Server, int]:
+    """An SMTP server for ``sink`` on a free port of 127.0.0.1. Port 0 works here: the trap with
+    aiosmtpd's ``Controller(port=0)`` is the Controller's own check, not used here."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(sink, hostname="127.0.0.1", enable_SMTPUTF8=True), "127.0.0.1", 0
+    )
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def wait_for_mail(sink: MailSink, recipients: set[str], timeout: float) -> tuple[int, float]:
+    """(how many of ``recipients`` got mail, when the wait ended); polls every 20 ms."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        got = sink.arrived(recipients)
+        if got == len(recipients) or loop.time() > deadline:
+            return got, time.perf_counter()
+        await asyncio.sleep(0.02)
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, round(p / 100 * len(sorted_values) + 0.5 - 1e-9))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def logging_quiet() -> None:
+    import logging
+
+    # aiosmtpd logs every SMTP command at INFO on "mail.log".
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+@dataclass
+class BenchRun:
+    """One run's names and what it started: a database, a namespace, an SMTP sink, the env."""
+
+    run_id: str
+    database_url: str  # the run's own database
+    amqp_url: str
+    admin_url: str
+    namespace: str
+    log_dir: Path
+    sink: MailSink
+    smtp_port: int
+    env: dict[str, str]
+    stack: contextlib.AsyncExitStack = field(repr=False)
+
+    async def start_platform(self, extra: dict[str, str] | None = None) -> Platform:
+        """The six processes, one of each, ready; stopped when the run ends."""
+        platform = Platform(
+            env={**self.env, **(extra or {})},
+            ports={name: free_port() for name in PROCESSES},
+            log_dir=self.log_dir,
+        )
+        self.stack.push_async_callback(platform.stop_all)
+        await platform.start_all()
+        await platform.wait_ready(timeout=120)
+        return platform
+
+
+@contextlib.asynccontextmanager
+async def bench_run(
+    *, keep: bool = False, env: dict[str, str] | None = None
+) -> AsyncIterator[BenchRun]:
+    """A fresh database and broker namespace, an SMTP server, and the processes' environment
+    (``env`` added last). ``DATABASE_URL``/``AMQP_URL`` come from the environment (``make
+    bench`` sets them), else the local default servers."""
+    run_id = uuid.uuid4().hex[:10]
+    server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    amqp_url = os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
+    admin_url = with_database(server_url, "postgres")
+    db_name = f"milie_bench_{run_id}"
+    namespace = f"b{run_id}"
+    async with contextlib.AsyncExitStack() as stack:
+        await create_database(admin_url, db_name)
+        if not keep:
+            stack.push_async_callback(drop_database, admin_url, db_name)
+            stack.push_async_callback(delete_namespace, amqp_url, namespace)
+        sink = MailSink()
+        logging_quiet()
+        smtp, smtp_port = await start_smtp(sink)
+        stack.callback(smtp.close)
+        database_url = with_database(server_url, db_name)
+        yield BenchRun(
+            run_id=run_id,
+            database_url=database_url,
+            amqp_url=amqp_url,
+            admin_url=admin_url,
+            namespace=namespace,
+            log_dir=ROOT / ".run" / "bench" / run_id,
+            sink=sink,
+            smtp_port=smtp_port,
+            env={
+                "DATABASE_URL": database_url,
+                "AMQP_URL": amqp_url,
+                "MILIE_BROKER_NAMESPACE": namespace,
+                "MILIE_ENV": "test",
+                "MILIE_LOG_LEVEL": "WARNING",
+                "MILIE_SMTP_HOST": "127.0.0.1",
+                "MILIE_SMTP_PORT": str(smtp_port),
+                "MILIE_OUTBOX_POLL_SECONDS": "0.2",
+                "MILIE_DB_POOL_MIN": "1",
+                **(env or {}),
+            },
+            stack=stack,
+        )
+
+
+def main_of(
+    parse_args: Callable[[list[str] | None], argparse.Namespace],
+    run: Callable[[argparse.Namespace], Awaitable[int]],
+) -> Callable[[list[str] | None], int]:
+    """The ``main(argv)`` of a benchmark: parse, run, and stop cleanly on Ctrl-C or SIGTERM."""
+
+    def main(argv: list[str] | None = None) -> int:
+        args = parse_args(argv)
+
+        async def guarded() -> int:
+            task = asyncio.current_task()
+            assert task is not None
+            # SIGTERM as Ctrl-C: cancel the run so that its cleanup runs.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+            return await run(args)
+
+        try:
+            return asyncio.run(guarded())
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            print("\ninterrupted: the platform was stopped and the run cleaned up", file=sys.stderr)
+            return 130
+
+    return main
