@@ -17,6 +17,7 @@ from gateway import (
     csrf,
     dev,
     directory,
+    info_pages,
     open311,
     operator_pages,
     public_stats,
@@ -82,6 +83,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(submission.routes)
     app.add_routes(directory.routes)
     app.add_routes(public_stats.routes)
+    app.add_routes(info_pages.routes)  # « À propos », « Informations », « Le guide »
     app.add_routes(tracking_pages.routes)
     app.add_routes(tracking_api.routes)
     app.add_routes(api.routes)

@@ -75,6 +75,9 @@ async def test_every_citizen_page_passes_axe_and_the_directory_and_statistics_wo
     try:
         plain = {
             "accueil": "/",
+            "a-propos": "/a-propos",
+            "informations": "/informations",
+            "guide": "/guide",
             "nature": "/soumettre",
             "organisme": "/soumettre/organisme?nature=reclamation",
             "organisme-page-2": "/soumettre/organisme?nature=reclamation&page=2",
