@@ -1,6 +1,6 @@
-"""Administrators' account pages: list (search, sort, pages, CSV), create, disable or enable,
-reset a password, change role or body. Each change is written to the audit log in its own
-transaction; disabling an account or resetting its password ends its sessions at once.
+"""Administrators' account pages: list (search, sort, pages, CSV and .xlsx exports), create,
+disable or enable, reset a password, change role or body. Each change is written to the audit log
+in its own transaction; disabling an account or resetting its password ends its sessions at once.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import accounts, audit, backoffice, passwords, sessions
+from gateway import accounts, audit, backoffice, passwords, sessions, xlsx
 from gateway.auth import current_staff, staff_required
 from gateway.client_address import client_address
 from gateway.listing import EXPORT_LIMIT, csv_response, listing_of
@@ -110,9 +110,10 @@ async def account_list(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/admin/comptes/export.csv", name="bo-comptes-export")
-@staff_required(ADMIN)
-async def account_export(request: web.Request) -> web.Response:
+HEADER = ["Login", "Nom", "Rôle", "Organisme", "État", "Créé le", "Dernière connexion"]
+
+
+async def _export_rows(request: web.Request) -> list[list[str]]:
     listing, role = _listing(request)
     async with request.app[POOL].acquire(timeout=10) as conn:
         _, rows = await accounts.search(
@@ -124,22 +125,31 @@ async def account_export(request: web.Request) -> web.Response:
             limit=EXPORT_LIMIT,
         )
     names = await backoffice.body_names(request)
-    return csv_response(
-        "comptes-milie.csv",
-        ["Login", "Nom", "Rôle", "Organisme", "État", "Créé le", "Dernière connexion"],
-        (
-            [
-                a.login,
-                a.display_name,
-                a.role_label,
-                names.get(a.body_id, a.body_id) if a.body_id else "",
-                "Actif" if a.active else "Désactivé",
-                f"{a.created_at:%d/%m/%Y %H:%M}",
-                f"{a.last_sign_in_at:%d/%m/%Y %H:%M}" if a.last_sign_in_at else "",
-            ]
-            for a in rows
-        ),
-    )
+    return [
+        [
+            a.login,
+            a.display_name,
+            a.role_label,
+            names.get(a.body_id, a.body_id) if a.body_id else "",
+            "Actif" if a.active else "Désactivé",
+            f"{a.created_at:%d/%m/%Y %H:%M}",
+            f"{a.last_sign_in_at:%d/%m/%Y %H:%M}" if a.last_sign_in_at else "",
+        ]
+        for a in rows
+    ]
+
+
+@routes.get("/admin/comptes/export.csv", name="bo-comptes-export")
+@staff_required(ADMIN)
+async def account_export(request: web.Request) -> web.Response:
+    return csv_response("comptes-milie.csv", HEADER, await _export_rows(request))
+
+
+@routes.get("/admin/comptes/export.xlsx", name="bo-comptes-xlsx")
+@staff_required(ADMIN)
+async def account_xlsx(request: web.Request) -> web.StreamResponse:
+    rows = await _export_rows(request)
+    return await xlsx.response(request, "comptes-milie.xlsx", HEADER, rows, "Comptes")
 
 
 # --- creating ----------------------------------------------------------------------------------

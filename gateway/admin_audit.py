@@ -1,10 +1,11 @@
-"""The audit log for administrators: a filtered, sorted, paged list and its CSV export."""
+"""The audit log for administrators: a filtered, sorted, paged list and its CSV and spreadsheet
+exports."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import audit, backoffice
+from gateway import audit, backoffice, xlsx
 from gateway.auth import staff_required
 from gateway.listing import EXPORT_LIMIT, csv_response, listing_of
 from shared.identity import Role
@@ -52,22 +53,32 @@ async def audit_list(request: web.Request) -> web.Response:
     )
 
 
+HEADER = ["Date (UTC)", "Login", "Action", "Compte visé", "Adresse", "Détail"]
+
+
+def _cells(rows) -> list[list[str]]:
+    return [
+        [
+            f"{e.at:%d/%m/%Y %H:%M:%S}",
+            e.actor_login,
+            e.action_label,
+            e.target or "",
+            e.address,
+            e.detail,
+        ]
+        for e in rows
+    ]
+
+
 @routes.get("/admin/journal/export.csv", name="bo-journal-export")
 @staff_required(Role.ADMINISTRATOR)
 async def audit_export(request: web.Request) -> web.Response:
     _, _, _, rows = await _search(request, limit=EXPORT_LIMIT)
-    return csv_response(
-        "journal-audit-milie.csv",
-        ["Date (UTC)", "Login", "Action", "Compte visé", "Adresse", "Détail"],
-        (
-            [
-                f"{e.at:%d/%m/%Y %H:%M:%S}",
-                e.actor_login,
-                e.action_label,
-                e.target or "",
-                e.address,
-                e.detail,
-            ]
-            for e in rows
-        ),
-    )
+    return csv_response("journal-audit-milie.csv", HEADER, _cells(rows))
+
+
+@routes.get("/admin/journal/export.xlsx", name="bo-journal-xlsx")
+@staff_required(Role.ADMINISTRATOR)
+async def audit_xlsx(request: web.Request) -> web.StreamResponse:
+    _, _, _, rows = await _search(request, limit=EXPORT_LIMIT)
+    return await xlsx.response(request, "journal-audit-milie.xlsx", HEADER, _cells(rows), "Journal")

@@ -55,8 +55,12 @@ MENU: list[MenuEntry] = [
     MenuEntry(
         "Traitements", "bo-traitements", (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
     ),
-    MenuEntry("Consultations", "bo-consultations", (Role.ANALYST, Role.FOCAL_POINT)),
-    MenuEntry("Statistiques", "bo-statistiques", (Role.ANALYST, Role.FOCAL_POINT)),
+    MenuEntry("Consultations", "bo-consultations", (Role.ANALYST, Role.ADMINISTRATOR)),
+    # A focal point's « Consultations » (« Sans retour », « Satisfaits »…) come with treatment.
+    MenuEntry("Consultations", "bo-pf-consultations", (Role.FOCAL_POINT,)),
+    MenuEntry(
+        "Statistiques", "bo-statistiques", (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
+    ),
     MenuEntry("Saisie d'une requête", "bo-appel", (Role.OPERATOR,)),
     MenuEntry(
         "Administration",
@@ -183,7 +187,7 @@ async def body_names(request: web.Request) -> dict[str, str]:
 
 async def waiting_count(request: web.Request, staff: sessions.Staff) -> int | None:
     """Requests waiting for the analysts (triage's queue); None when it cannot be known."""
-    if staff.role != Role.ANALYST:
+    if staff.role not in (Role.ANALYST, Role.ADMINISTRATOR):
         return None
     try:
         status, body = await request.app[SERVICES].call(
@@ -284,7 +288,7 @@ async def help_page(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     """Plug the back office into the gateway: session middleware, pages, state."""
-    from gateway import admin_accounts, admin_audit, signin
+    from gateway import admin_accounts, admin_audit, signin, stats_pages
 
     app.middlewares.append(auth.load_staff)
     app[BODY_NAMES] = {}
@@ -292,3 +296,4 @@ def setup(app: web.Application) -> None:
     app.add_routes(routes)
     app.add_routes(admin_accounts.routes)
     app.add_routes(admin_audit.routes)
+    app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from gateway import auth, backoffice, xlsx
+from gateway import auth, backoffice, deliveries, xlsx
 from gateway import catalogue_client as catalogue
 from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
@@ -518,6 +518,8 @@ async def _request_page(
             "title": f"Requête n° {code}",
             "item": item,
             "history": _history(item),
+            # The emails and SMS the citizen was sent (notify's log), beside triage's history.
+            "deliveries": await deliveries.of_request(request, item["request_id"]),
             "submitted": _moment(item["submitted_at"]),
             "queued": _moment(item["queued_at"]),
             "deadline": _moment(item["admissibility_deadline"]),

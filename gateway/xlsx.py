@@ -5,11 +5,15 @@ row in bold. Written row by row into a file, so a long export does not sit in me
 
 from __future__ import annotations
 
+import asyncio
 import re
+import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from typing import IO
 from xml.sax.saxutils import escape
+
+from aiohttp import web
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # XML 1.0 refuses most control characters; a citizen's message may hold some.
@@ -84,3 +88,28 @@ def write(out: IO[bytes], rows: Iterable[Sequence[object]], sheet: str = "Feuill
                 count += 1
             ws.write(b"</sheetData></worksheet>")
     return count
+
+
+async def response(
+    request: web.Request,
+    filename: str,
+    header: Sequence[object],
+    rows: Iterable[Sequence[object]],
+    sheet: str,
+) -> web.StreamResponse:
+    """A download of ``header`` + ``rows`` as a workbook, built off the event loop, on disk past
+    8 Mo (an audit log can hold many rows)."""
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as target:
+        await asyncio.to_thread(write, target, [list(header), *rows], sheet)
+        target.seek(0)
+        out = web.StreamResponse(
+            headers={
+                "Content-Type": CONTENT_TYPE,
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            }
+        )
+        await out.prepare(request)
+        while chunk := target.read(64 * 1024):
+            await out.write(chunk)
+        await out.write_eof()
+        return out

@@ -116,6 +116,7 @@ def requires(*roles: Role) -> Callable:
 
         wrapped.__name__ = handler.__name__
         wrapped.__doc__ = handler.__doc__
+        wrapped.required_roles = roles  # type: ignore[attr-defined]  # read by the access tests
         return wrapped
 
     return decorate

@@ -1,4 +1,5 @@
-"""Internal HTTP API: the delivery log of a request, for staff."""
+"""Internal HTTP API: the delivery log of a request, for staff (analysts and administrators,
+with the gateway's signed identity: the log names citizens' emails and phone numbers)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from aiohttp import web
 
 from services.notify import repository
+from shared.identity import Role, requires
 from shared.service import POOL, SETTINGS
 from shared.web import json_error
 
@@ -14,6 +16,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/deliveries")
+@requires(Role.ADMINISTRATOR, Role.ANALYST)
 async def deliveries(request: web.Request) -> web.Response:
     """``GET /deliveries?request_id=<uuid>``: every email/SMS about the request, oldest first."""
     raw = request.query.get("request_id", "")

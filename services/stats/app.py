@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.stats import api, deliveries
+from services.stats import api, deliveries, general
 from services.stats.handlers import HANDLERS
 from services.stats.settings import StatsSettings
 from shared.service import ServiceSpec, create_service_app
@@ -28,4 +28,5 @@ def create_app(settings: StatsSettings) -> web.Application:
     app.router.add_get("/stats/bodies", api.bodies)
     app.router.add_get("/stats/summary", api.summary)
     app.router.add_get("/stats/deliveries", deliveries.delivery_totals)
+    app.router.add_get("/stats/general", general.general)  # staff: signed identity
     return app

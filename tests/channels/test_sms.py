@@ -22,6 +22,7 @@ from services.notify.sms import (
 )
 from shared.messages import Contact
 from tests.channels.conftest import sms_settings
+from tests.notify.identity import analyst_headers
 from tests.support import RunningApp, eventually, free_port, publish_event, submitted_event
 
 PUBLIC_URL = "https://portail.milie.test"
@@ -44,7 +45,11 @@ async def notify(settings_for, smtp_server, fake_sms) -> AsyncIterator[RunningAp
 async def delivery_log(app: RunningApp, request_id) -> list[dict]:
     async with (
         aiohttp.ClientSession() as http,
-        http.get(f"{app.url}/deliveries", params={"request_id": str(request_id)}) as resp,
+        http.get(
+            f"{app.url}/deliveries",
+            params={"request_id": str(request_id)},
+            headers=analyst_headers(app.app),
+        ) as resp,
     ):
         assert resp.status == 200
         return await resp.json()

@@ -18,6 +18,7 @@ from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from shared.messages import Contact
 from tests.conftest import SmtpInbox
+from tests.notify.identity import analyst_headers
 from tests.support import (
     RunningApp,
     dead_letters,
@@ -52,7 +53,11 @@ async def database(settings: NotifySettings):
 async def delivery_log(app: RunningApp, request_id) -> list[dict]:
     async with (
         aiohttp.ClientSession() as http,
-        http.get(f"{app.url}/deliveries", params={"request_id": str(request_id)}) as resp,
+        http.get(
+            f"{app.url}/deliveries",
+            params={"request_id": str(request_id)},
+            headers=analyst_headers(app.app),
+        ) as resp,
     ):
         assert resp.status == 200
         return await resp.json()
@@ -232,9 +237,13 @@ async def test_delivery_log_refuses_a_bad_uuid(notify_settings):
         aiohttp.ClientSession() as http,
     ):
         for query in ("?request_id=not-a-uuid", ""):
-            async with http.get(f"{app.url}/deliveries{query}") as resp:
+            headers = analyst_headers(app.app)
+            async with http.get(f"{app.url}/deliveries{query}", headers=headers) as resp:
                 assert resp.status == 400
                 assert (await resp.json())["error"] == "invalid_request_id"
+        # The log names citizens' addresses: staff only, with the gateway's signed identity.
+        async with http.get(f"{app.url}/deliveries?request_id={uuid.uuid4()}") as resp:
+            assert resp.status == 401
 
 
 class RefusingInbox(SmtpInbox):

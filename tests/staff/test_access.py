@@ -7,16 +7,20 @@ A path may hold placeholders: ``{account_id}`` (an analyst account nobody signs 
 the functions in PREPARE return (``async def f(ctx: Context) -> dict[str, str]``, run once
 before the table, e.g. to submit a request of the focal point's body and give its ``{code}``).
 Every ``/admin`` route the gateway registers must have a row: a new page without one fails here.
+Besides the statuses: every POST without its CSRF token gets 403; the GETs and the token-less
+POSTs change nothing stored; every refusal of a signed-in person is in the audit log.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import aiohttp
+import asyncpg
 
 from gateway.clients import Services
 from gateway.keys import GATEWAY_SETTINGS
@@ -62,6 +66,7 @@ ROUTES: list[Row] = [
     Row("POST", "/admin/connexion", dict.fromkeys(WHO, 401), {"login": "x.y", "password": "z"}),
     Row("GET", "/admin/comptes", only(ADMIN)),
     Row("GET", "/admin/comptes/export.csv", only(ADMIN)),
+    Row("GET", "/admin/comptes/export.xlsx", only(ADMIN)),
     Row("GET", "/admin/comptes/nouveau", only(ADMIN)),
     Row("POST", "/admin/comptes/nouveau", only(ADMIN, status=422), {}),  # empty form refused
     Row("GET", "/admin/comptes/{account_id}", only(ADMIN)),
@@ -71,6 +76,7 @@ ROUTES: list[Row] = [
     Row("POST", "/admin/comptes/{account_id}/role", only(ADMIN, status=422), {}),
     Row("GET", "/admin/journal", only(ADMIN)),
     Row("GET", "/admin/journal/export.csv", only(ADMIN)),
+    Row("GET", "/admin/journal/export.xlsx", only(ADMIN)),
     # « Traitements » (triage): analysts and administrators. An empty decision form is refused
     # (422: the box confirming the consequence is not ticked), so the table decides nothing.
     Row("GET", "/admin/traitements", only(ADMIN, ANALYST)),
@@ -86,6 +92,12 @@ ROUTES: list[Row] = [
     # The call centre's form: operators only; an empty form is refused (422).
     Row("GET", "/admin/appel", only(OPERATOR)),
     Row("POST", "/admin/appel", only(OPERATOR, status=422), {}),
+    # « Statistiques »: every focal point too (stats answers only its own body's counts).
+    *(
+        Row("GET", f"/admin/statistiques{suffix}", {**staff_only(), OPERATOR: 403})
+        for suffix in ("", "/export.csv", "/export.xlsx")
+    ),
+    Row("GET", "/admin/consultations", only(ADMIN, ANALYST)),
     # Signing out is tried last: it ends the sessions the table uses.
     Row("POST", "/admin/deconnexion", dict.fromkeys(WHO, 303), {}),
 ]
@@ -128,6 +140,33 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
         for action in ("reformulate", "reject", "clarify", "reindex")
     ),
     Endpoint("triage", "GET", "/audit", service_staff(ADMIN)),
+    # intake: a file nobody has (404 to those who may ask; the body check is tested with a
+    # real file in tests/front/test_attachment_download.py); the catalogue's administration.
+    Endpoint(
+        "intake",
+        "GET",
+        "/attachments/{attachment_id}",
+        service_staff(ADMIN, ANALYST, "focal-point", "other-body", status=404),
+    ),
+    # Faulty bodies (422 before any write) to each of the catalogue's administration routes.
+    *(
+        Endpoint("intake", "POST", f"/catalogue/{kind}", service_staff(ADMIN, status=422), {})
+        for kind in ("bodies", "themes", "places")
+    ),
+    *(
+        Endpoint("intake", "PATCH", path, service_staff(ADMIN, status=422), {"x": 1})
+        for path in (
+            "/catalogue/bodies/{body}",
+            "/catalogue/themes/accueil-espace",
+            "/catalogue/places/abidjan-plateau",
+        )
+    ),
+    # notify: the delivery log names citizens' addresses.
+    Endpoint("notify", "GET", "/deliveries?request_id={request_id}", service_staff(ADMIN, ANALYST)),
+    # stats: « Statistique générale », a focal point's own body only.
+    Endpoint(
+        "stats", "GET", "/stats/general", service_staff(ADMIN, ANALYST, "focal-point", "other-body")
+    ),
 ]
 
 
@@ -190,7 +229,27 @@ async def test_every_back_office_route_against_every_role(stack, database_url):
             page = "/admin/connexion" if who == "anonymous" else "/admin/aide"
             tokens[who] = await form_token(http, stack.gateway + page)
         wrong = []
+        before = await _state(database_url)
+        # Without its CSRF token, every form is refused (403) before anything else, whoever posts.
         for row in ROUTES:
+            if row.method != "POST":
+                continue
+            url = stack.gateway + row.path.format(**values)
+            for who in WHO:
+                async with sessions[who].post(url, data=row.data or {}) as resp:
+                    if resp.status != 403:
+                        wrong.append(f"POST {row.path} as {who} without CSRF: {resp.status}")
+        # Every GET first: then nothing may have changed (no state changes over GET).
+        gets = [row for row in ROUTES if row.method == "GET"]
+        for row in gets + [row for row in ROUTES if row.method != "GET"]:
+            if row.method != "GET" and gets:
+                gets = []
+                after = await _state(database_url)
+                for table, (old, new) in zip(
+                    STATE_TABLES, zip(before, after, strict=True), strict=True
+                ):
+                    if old != new:
+                        wrong.append(f"a GET or a POST without CSRF token changed {table}")
             url = stack.gateway + row.path.format(**values)
             for who in WHO:
                 http = sessions[who]
@@ -216,6 +275,55 @@ async def test_every_back_office_route_against_every_role(stack, database_url):
         for http in sessions.values():
             await http.close()
 
+    # Every refusal of a signed-in person is in the audit log: who, what, from where.
+    refused = {
+        (f"acces.{who}", f"{row.method} {row.path.format(**values)}")
+        for row in ROUTES
+        for who in STAFF
+        if row.expect[who] == 403
+    }
+    conn = await asyncpg.connect(database_url)
+    try:
+        logged = await conn.fetch(
+            "SELECT actor_login, target, address FROM gateway.audit_log"
+            " WHERE action = 'access_refused'"
+        )
+    finally:
+        await conn.close()
+    assert refused - {(r["actor_login"], r["target"]) for r in logged} == set()
+    assert all(r["address"] for r in logged)
+
+
+STATE_TABLES = (
+    "gateway.staff_accounts",
+    "triage.queue_items",
+    "triage.history",
+    "intake.requests",
+    "intake.outbox",
+    "triage.outbox",
+)
+
+
+async def _state(database_url: str) -> list[str]:
+    """A fingerprint of what staff pages could change: accounts, triage's queue and history,
+    intake's requests, every outbox."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return [
+            await conn.fetchval(
+                f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+                f" FROM {table} t"
+            )
+            for table in STATE_TABLES
+        ]
+    finally:
+        await conn.close()
+
+
+def _fits(canonical: str, path: str) -> bool:
+    """Whether a concrete path is one of a route's (``/queue/{code}`` and ``/queue/0123456789``)."""
+    return re.fullmatch(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(canonical)), path) is not None
+
 
 def _route_pattern(app, row: Row) -> str:
     """The route's pattern as the router writes it ({account_id} stays a placeholder)."""
@@ -235,7 +343,7 @@ def _matches(canonical: str, path: str) -> bool:
 
 async def test_every_staff_endpoint_of_the_services_against_every_role(stack, database_url):
     ctx = Context(stack, database_url)
-    values: dict[str, str] = {}
+    values: dict[str, str] = {"body": BODY, "request_id": str(uuid.uuid4())}
     for prepare in PREPARE:
         values.update(await prepare(ctx))
     secret = stack.apps["gateway"].app[GATEWAY_SETTINGS].identity_secret.get_secret_value()
@@ -243,9 +351,27 @@ async def test_every_staff_endpoint_of_the_services_against_every_role(stack, da
         who: Identity(staff_id=f"id-{who}", role=role, body_id=body, login=f"acces.{who}")
         for who, (role, body) in IDENTITY_ROLES.items()
     }
+    # Every staff endpoint a service registers (``requires``) has a row.
+    table = {
+        (e.service, e.method, e.path.format(**values).partition("?")[0]) for e in SERVICE_ENDPOINTS
+    }
+    missing = [
+        f"{name} {route.method} {route.resource.canonical}"
+        for name in ("intake", "triage", "treatment", "notify", "stats")
+        for route in stack.apps[name].app.router.routes()
+        if route.method != "HEAD"
+        and getattr(route.handler, "required_roles", None) is not None
+        and not any(
+            s == name and m == route.method and _fits(route.resource.canonical, p)
+            for s, m, p in table
+        )
+    ]
+    assert missing == [], f"service staff endpoints without a row in SERVICE_ENDPOINTS: {missing}"
     wrong = []
     async with aiohttp.ClientSession() as http:
-        urls = {name: stack.url(name) for name in ("intake", "triage", "treatment", "stats")}
+        urls = {
+            name: stack.url(name) for name in ("intake", "triage", "treatment", "notify", "stats")
+        }
         services = Services(http, urls, identity_secret=secret.encode())
         forger = Services(http, urls, identity_secret=b"not the shared secret")
         for endpoint in SERVICE_ENDPOINTS:

@@ -135,6 +135,17 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
             await page.get_by_label("Du", exact=True).get_attribute("aria-describedby") == "err-du"
         )
 
+        # « Statistiques » and « Consultations » lead to their pages.
+        await menu.get_by_role("link", name="Statistiques").click()
+        await page.get_by_role("heading", name="Statistique générale").wait_for()
+        assert await _fits(page)
+        assert await _axe(page) == []
+        await menu.get_by_role("link", name="Consultations").click()
+        await page.get_by_role("heading", name="Consultations").wait_for()
+        await page.get_by_role("link", name="Réclamations").click()
+        assert "statut=all" in page.url and "nature=reclamation" in page.url
+        await page.get_by_role("heading", name="Requêtes à examiner").wait_for()
+
         # An analyst may not manage accounts.
         response = await page.goto(stack.gateway + "/admin/comptes")
         assert response.status == 403

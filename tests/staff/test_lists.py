@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 
 import asyncpg
 
-from gateway import accounts, passwords
+from gateway import accounts, passwords, xlsx
 from shared.identity import Role
 from tests.staff.helpers import create_account, new_session, signed_in_session
 from tests.staff.test_sign_in import _attempt
@@ -83,7 +84,12 @@ async def test_the_account_list_searches_sorts_pages_and_exports(gateway_alone, 
             assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
             assert "attachment" in resp.headers["Content-Disposition"]
             rows = _csv(await resp.read())
+        async with http.get(f"{gw.url}/admin/comptes/export.xlsx?role=operator") as resp:
+            assert resp.headers["Content-Type"] == xlsx.CONTENT_TYPE
+            sheet = _sheet_text(await resp.read())
     assert rows[0] == ["Login", "Nom", "Rôle", "Organisme", "État", "Créé le", "Dernière connexion"]
+    # The spreadsheet holds the same rows; a formula stays text (inline strings never run).
+    assert "operateur.x" in sheet and "HYPERLINK" in sheet and sheet.count("<row ") == 2
     assert rows[1][:5] == [
         "operateur.x",
         '\'=HYPERLINK("http://evil.example","clic")',
@@ -116,6 +122,9 @@ async def test_the_audit_log_lists_sign_ins_and_failures_with_their_address(
             f"{gw.url}/admin/journal/export.csv?action=sign_in_failed&tri=date&ordre=asc"
         ) as resp:
             rows = _csv(await resp.read())
+        async with admin.get(f"{gw.url}/admin/journal/export.xlsx?action=sign_in_failed") as resp:
+            sheet = _sheet_text(await resp.read())
+        assert sheet.count("Échec de connexion") == 2 and "mot de passe incorrect" in sheet
         # A period in the past holds nothing.
         async with admin.get(f"{gw.url}/admin/journal?du=2019-01-01&au=2019-12-31") as resp:
             assert "Pas d'enregistrement" in await resp.text()
@@ -132,3 +141,9 @@ async def test_the_audit_log_lists_sign_ins_and_failures_with_their_address(
     finally:
         await conn.close()
     assert passwords_logged == 0
+
+
+def _sheet_text(data: bytes) -> str:
+    """The text of a workbook's only sheet."""
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        return book.read("xl/worksheets/sheet1.xml").decode()

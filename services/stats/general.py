@@ -1,0 +1,80 @@
+"""« Statistique générale » (the guide's Statistiques page): per public body, the requests
+submitted in a period by nature and by present status.
+
+Staff only, with the gateway's signed identity: analysts and administrators see every body; a
+focal point only its own (the service enforces it, whatever the gateway asks).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+from aiohttp import web
+
+from services.stats.api import BadQuery, _parse_day, _zero_by_nature
+from shared.identity import Role, identity_of, requires
+from shared.service import POOL, SETTINGS
+from shared.web import json_error
+
+QUERY = """
+    SELECT c.body_id, b.body_name, c.nature, c.status, sum(c.count)::bigint AS total
+    FROM daily_counts c JOIN bodies b USING (body_id)
+    WHERE ($1::date IS NULL OR c.day >= $1) AND ($2::date IS NULL OR c.day <= $2)
+      AND ($3::text IS NULL OR c.body_id = $3)
+    GROUP BY c.body_id, b.body_name, c.nature, c.status
+    HAVING sum(c.count) > 0"""
+
+
+async def counts(
+    conn: asyncpg.Connection, start: date | None, end: date | None, body_id: str | None
+) -> list[asyncpg.Record]:
+    return await conn.fetch(QUERY, start, end, body_id)
+
+
+def by_body(rows: list[asyncpg.Record]) -> list[dict]:
+    """One entry per body (busiest first): total, by_nature (every nature), by_status."""
+    out: dict[str, dict] = {}
+    for row in rows:
+        entry = out.setdefault(
+            row["body_id"],
+            {
+                "body_id": row["body_id"],
+                "body_name": row["body_name"],
+                "total": 0,
+                "by_nature": _zero_by_nature(),
+                "by_status": {},
+            },
+        )
+        entry["total"] += row["total"]
+        entry["by_nature"][row["nature"]] = entry["by_nature"].get(row["nature"], 0) + row["total"]
+        entry["by_status"][row["status"]] = entry["by_status"].get(row["status"], 0) + row["total"]
+    return sorted(out.values(), key=lambda b: (-b["total"], b["body_name"]))
+
+
+@requires(Role.ADMINISTRATOR, Role.ANALYST, Role.FOCAL_POINT)
+async def general(request: web.Request) -> web.Response:
+    """``GET /stats/general?from=&to=``: ``{"from", "to", "bodies": [...]}``."""
+    try:
+        start = _parse_day(request, "from")
+        end = _parse_day(request, "to")
+        if start and end and start > end:
+            raise BadQuery("from must not be after to")
+    except BadQuery as exc:
+        return json_error(400, "invalid_period", str(exc))
+    identity = identity_of(request)
+    assert identity is not None
+    # A focal point's counts are its body's, never another's.
+    only = identity.body_id if identity.role == Role.FOCAL_POINT else None
+    if identity.role == Role.FOCAL_POINT and not only:
+        return json_error(403, "forbidden", "a focal point without a body sees no counts")
+    timeout = request.app[SETTINGS].db_acquire_timeout
+    async with request.app[POOL].acquire(timeout=timeout) as conn:
+        rows = await counts(conn, start, end, only)
+    return web.json_response(
+        {
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "bodies": by_body(rows),
+        }
+    )

@@ -1,0 +1,95 @@
+"""An administrator manages an account in a real Chromium, each change a form with its CSRF
+token: changes the role and body, resets the password, disables and re-enables the account. The
+account's sessions end at once where they must, and each change is in the audit log."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from shared.identity import Role
+from tests.browser import ARTIFACTS
+from tests.staff.helpers import create_account, sign_in, signed_in_session
+
+ADMIN_PASSWORD = "l'administrateur veille"
+OLD_PASSWORD = "ancien mot de passe d'awa"
+NEW_PASSWORD = "nouveau mot de passe d'awa"
+BODY_NAME = "Ministère du budget et du Portefeuille de l'Etat"
+
+
+async def _still_in(http: aiohttp.ClientSession, gateway: str) -> bool:
+    async with http.get(gateway + "/admin/", allow_redirects=False) as resp:
+        return resp.status == 200
+
+
+async def _refused(gateway: str, password: str) -> bool:
+    try:
+        session = await signed_in_session(gateway, "awa.kone", password)
+    except AssertionError:
+        return True
+    await session.close()
+    return False
+
+
+async def test_an_administrator_changes_role_resets_password_and_disables(
+    stack, database_url, page
+):
+    gateway = stack.gateway
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.comptes", ADMIN_PASSWORD)
+    await create_account(database_url, Role.ANALYST, "awa.kone", OLD_PASSWORD)
+    awa_http = await signed_in_session(gateway, "awa.kone", OLD_PASSWORD)
+    try:
+        await sign_in(page, gateway, "admin.comptes", ADMIN_PASSWORD)
+        await page.goto(gateway + "/admin/comptes?q=awa")
+        await page.get_by_role("link", name="awa.kone").click()
+        await page.get_by_role("heading", name="Compte awa.kone").wait_for()
+
+        # Role and body: a focal point without a body is refused, then with one it is kept.
+        await page.get_by_label("Point focal").check()
+        await page.get_by_role("button", name="Enregistrer le rôle").click()
+        assert await page.locator("#err-body_id").is_visible()
+        await page.get_by_label("Organisme public").select_option("ministere-budget")
+        await page.get_by_role("button", name="Enregistrer le rôle").click()
+        await page.get_by_text("Le rôle et l'organisme sont enregistrés.").wait_for()
+        assert await page.get_by_text(BODY_NAME).first.is_visible()
+        # Her open session now acts as a focal point: « Traitements » is closed to her.
+        async with awa_http.get(gateway + "/admin/traitements", allow_redirects=False) as resp:
+            assert resp.status == 403
+
+        # A new password: her session ends at once; the old password no longer opens one.
+        await page.get_by_label("Nouveau mot de passe").fill(NEW_PASSWORD)
+        await page.locator("#f-reset-password_confirmation").fill(NEW_PASSWORD)
+        await page.get_by_role("button", name="Réinitialiser le mot de passe").click()
+        await page.get_by_text("Le mot de passe est réinitialisé").wait_for()
+        assert not await _still_in(awa_http, gateway)
+        assert await _refused(gateway, OLD_PASSWORD)
+        await awa_http.close()
+        awa_http = await signed_in_session(gateway, "awa.kone", NEW_PASSWORD)
+
+        # Disabled: the session she just opened ends at once, and she cannot sign in again.
+        await page.get_by_role("button", name="Désactiver le compte").click()
+        await page.get_by_text("Le compte est désactivé").wait_for()
+        assert not await _still_in(awa_http, gateway)
+        assert await _refused(gateway, NEW_PASSWORD)
+
+        # Re-enabled: the new password works.
+        await page.get_by_role("button", name="Réactiver le compte").click()
+        await page.get_by_text("Le compte est réactivé.").wait_for()
+        assert not await _refused(gateway, NEW_PASSWORD)
+
+        # Each change is in the audit log, with who made it.
+        await page.goto(gateway + "/admin/journal?q=awa.kone")
+        log = await page.locator("table tbody").inner_text()
+        for action in (
+            "Rôle ou organisme modifié",
+            "Mot de passe réinitialisé",
+            "Compte désactivé",
+            "Compte réactivé",
+        ):
+            assert action in log, log
+        assert "admin.comptes" in log
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "accounts-browser.png"), full_page=True)
+        raise
+    finally:
+        await awa_http.close()

@@ -1,0 +1,88 @@
+"""The call-centre channel end to end: an operator submits for a caller who gives a mobile number
+and no email (channel « téléphone »); the page shows the code to read out, and the caller gets
+the same code by SMS through the (local fake) Orange provider; the analysts see that SMS on
+the request's page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from shared.identity import Role
+from tests.channels.conftest import sms_settings
+from tests.fakes.orange_sms import FakeOrangeSms
+from tests.stack import Stack, start_stack
+from tests.staff.helpers import create_account, form_token, signed_in_session
+from tests.support import eventually
+
+PASSWORD = "le centre d'appels répond"
+MOBILE = "+2250707123456"
+
+
+@pytest.fixture
+async def fake_sms() -> AsyncIterator[FakeOrangeSms]:
+    async with FakeOrangeSms() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def sms_stack(settings_for, smtp_server, fake_sms) -> AsyncIterator[Stack]:
+    exits = await start_stack(settings_for, smtp_server.port, **sms_settings(fake_sms))
+    async with exits:
+        yield exits.stack  # type: ignore[attr-defined]
+
+
+async def test_the_caller_gets_by_sms_the_code_the_operator_reads_out(
+    sms_stack, fake_sms, smtp_server, database_url
+):
+    await create_account(database_url, Role.OPERATOR, "centre.sms", PASSWORD)
+    url = sms_stack.gateway + "/admin/appel"
+    async with await signed_in_session(sms_stack.gateway, "centre.sms", PASSWORD) as http:
+        token = await form_token(http, url)
+        async with http.get(url) as resp:
+            key = re.search(r'name="submission_key" value="([^"]+)"', await resp.text())[1]
+        form = {
+            "csrf_token": token,
+            "submission_key": key,
+            "nature": "reclamation",
+            "body_id": "ministere-budget",
+            "message": "L'appelant attend sa pension depuis six mois.",
+            "last_name": "TRAORÉ",
+            "phone": "07 07 12 34 56",
+            "email": "",
+            "country": "CI",
+            "terms_accepted": "on",
+        }
+        async with http.post(url, data=form) as resp:
+            page = await resp.text()
+            assert resp.status == 200, page
+    code = re.search(r'id="code">(\d{10})<', page)[1]
+    assert "Lisez ce code à l'appelant" in page
+
+    [sms] = await fake_sms.wait_for(MOBILE)
+    assert f"n° {code}" in sms.message
+    conn = await asyncpg.connect(database_url)
+    try:
+        channel = await conn.fetchval("SELECT channel FROM intake.requests WHERE code = $1", code)
+        media = await conn.fetch("SELECT medium, status FROM notify.deliveries ORDER BY created_at")
+    finally:
+        await conn.close()
+    assert channel == "phone"
+    # No email was given: the SMS is the only message, and nothing was mailed.
+    assert [r["medium"] for r in media] == ["sms"]
+    assert smtp_server.messages == []
+
+    # The analyst sees the SMS on the request's page, in the messages sent to the citizen.
+    await create_account(database_url, Role.ANALYST, "analyste.sms", PASSWORD)
+    async with await signed_in_session(sms_stack.gateway, "analyste.sms", PASSWORD) as http:
+
+        async def sms_listed():
+            async with http.get(f"{sms_stack.gateway}/admin/traitements/{code}") as resp:
+                page = await resp.text()
+            section = page[page.find('id="envois-titre"') :]
+            return "<td>SMS</td><td>+2250707123456</td>" in section and "Envoyé" in section
+
+        await eventually(sms_listed)
