@@ -10,7 +10,9 @@ from pydantic import ValidationError
 from services.intake import submissions
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
 from shared.db import run_in_transaction
-from shared.service import POOL
+from shared.identity import HEADER, Role, verify
+from shared.messages import Channel
+from shared.service import POOL, SETTINGS
 from shared.web import field_errors, json_error
 
 routes = web.RouteTableDef()
@@ -35,6 +37,18 @@ def _invalid(errors: list[dict[str, str]]) -> web.Response:
     return json_error(422, "validation_failed", "Certains champs sont invalides.", errors=errors)
 
 
+def _phone_channel_refused(request: web.Request) -> web.Response | None:
+    """Only a call-centre operator submits on a caller's behalf (channel phone, where an email
+    is optional): the gateway signs the operator's identity, and intake checks it itself."""
+    secret = request.app[SETTINGS].identity_secret.get_secret_value().encode()
+    identity = verify(request.headers.get(HEADER, ""), secret)
+    if identity is None:
+        return json_error(401, "unauthenticated", "signed staff identity required")
+    if identity.role is not Role.OPERATOR:
+        return json_error(403, "forbidden", "only a call-centre operator submits by phone")
+    return None
+
+
 @routes.post("/requests")
 async def submit(request: web.Request) -> web.Response:
     raw = await _json_body(request)
@@ -42,6 +56,8 @@ async def submit(request: web.Request) -> web.Response:
         sub = SubmissionIn.model_validate(raw)
     except ValidationError as exc:
         return _invalid(merge_errors(french(field_errors(exc)), presence_errors(raw)))
+    if sub.channel is Channel.PHONE and (refused := _phone_channel_refused(request)):
+        return refused
     try:
         accepted = await run_in_transaction(
             request.app[POOL], lambda conn: submissions.submit(conn, sub)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -86,3 +87,31 @@ async def test_the_caller_gets_by_sms_the_code_the_operator_reads_out(
             return "<td>SMS</td><td>+2250707123456</td>" in section and "Envoyé" in section
 
         await eventually(sms_listed)
+
+
+async def test_intake_takes_a_phone_submission_only_from_a_signed_operator(stack):
+    """Intake itself checks who claims the phone channel (where an email is optional): not the
+    citizen's API, not an analyst, only an operator the gateway signed for."""
+    from shared.identity import HEADER, Identity, sign
+    from shared.service import SETTINGS
+
+    secret = stack.apps["intake"].app[SETTINGS].identity_secret.get_secret_value().encode()
+    fields = {
+        "channel": "phone",
+        "nature": "reclamation",
+        "body_id": "ministere-budget",
+        "message": "L'appelant attend sa pension depuis six mois.",
+        "contact": {"last_name": "TRAORÉ", "phone": "07 07 12 34 56", "country": "CI"},
+        "terms_accepted": True,
+    }
+
+    async def submit(identity: Identity | None) -> int:
+        headers = {HEADER: sign(identity, secret)} if identity else {}
+        async with aiohttp.ClientSession() as http:
+            url = stack.url("intake") + "/requests"
+            async with http.post(url, json=fields, headers=headers) as resp:
+                return resp.status
+
+    assert await submit(None) == 401
+    assert await submit(Identity("a1", Role.ANALYST, login="awa.kone")) == 403
+    assert await submit(Identity("o1", Role.OPERATOR, login="centre")) == 201
