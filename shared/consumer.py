@@ -7,17 +7,26 @@
   succeeds: it never counts toward the delivery limit and is never dead-lettered.
 - Any other handler error is requeued; after ``handler_attempts`` deliveries it is dead-lettered
   with the error as reason. The broker's own delivery limit is the last guard (crash loops).
+
+Messages are applied in batches, because a transaction and an ack per message cost more than
+the handlers themselves: what has arrived (up to ``batch_size``) is applied in one transaction —
+one inbox statement, then each handler in turn — committed, then acknowledged with one
+``multiple`` ack. When a handler fails in a way that is not temporary, the batch is rolled back
+and each of its messages is applied again alone, in its own transaction, with the rules above:
+one bad message never fails or holds back the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
 import signal
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +64,26 @@ class Poison(Exception):
     """Raised by a handler for a message that can never succeed; it is dead-lettered at once."""
 
 
+@dataclass
+class _Work:
+    """A readable message for one of our handlers, waiting to be applied."""
+
+    message: aio_pika.abc.AbstractIncomingMessage
+    handler: Handler
+    body: Contract
+    delivery: Delivery
+
+
+@contextlib.contextmanager
+def _correlated(message: aio_pika.abc.AbstractIncomingMessage) -> Iterator[None]:
+    # Logs, and the outbox rows a handler writes, carry the message's correlation id.
+    token = logs.correlation_id.set(message.correlation_id)
+    try:
+        yield
+    finally:
+        logs.correlation_id.reset(token)
+
+
 class Consumer:
     def __init__(
         self,
@@ -65,6 +94,8 @@ class Consumer:
         handlers: Mapping[str, Handler],
         bindings: list[tuple[str, str]],
         prefetch: int = 32,
+        batch_size: int = 16,
+        batch_linger: float = 0.01,
         delivery_limit: int = 20,
         handler_attempts: int = 5,
         on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], Awaitable[None]]
@@ -81,33 +112,89 @@ class Consumer:
         self._names_handled = {t.rpartition(".v")[0] for t in handlers}
         self.bindings = bindings
         self.prefetch = prefetch
+        self.batch_size = max(1, batch_size)
+        self.batch_linger = batch_linger
         self.delivery_limit = delivery_limit
         self.handler_attempts = handler_attempts
         self.on_poison = on_poison
         self.fault_kill_after_commit = fault_kill_after_commit
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._stopping = False
+        # Delivered, not yet taken by the loop, in delivery order.
+        self._arrived: deque[aio_pika.abc.AbstractIncomingMessage] = deque()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task | None = None
+        # Channels where a message may have been left unsettled: no ``multiple`` ack there, it
+        # would acknowledge that message too.
+        self._no_multiple: list[object] = []
 
     async def start(self) -> None:
         self._channel = await self.broker.channel(self.prefetch)
         queue = await self.broker.declare_service_queue(
             self._channel, self.service, self.bindings, self.delivery_limit
         )
+        self._loop_task = asyncio.create_task(self._run(), name=f"{self.service}-consumer")
         await queue.consume(self.on_message)
 
     async def stop(self) -> None:
         self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            # Let the batch in hand commit and be acknowledged; what is left is redelivered.
+            await asyncio.wait({self._loop_task}, timeout=5)
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
 
     async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        token = logs.correlation_id.set(message.correlation_id)
-        try:
-            await self._handle(message)
-        finally:
-            logs.correlation_id.reset(token)
+        self._arrived.append(message)
+        self._wake.set()
 
-    async def _handle(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+    async def _run(self) -> None:
+        while not self._stopping:
+            if not self._arrived:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if self.batch_linger > 0 and len(self._arrived) < self.batch_size:
+                await asyncio.sleep(self.batch_linger)
+            count = min(self.batch_size, len(self._arrived))
+            batch = [self._arrived.popleft() for _ in range(count)]
+            try:
+                await self._handle_batch(batch)
+            except Exception:
+                log.exception("consumer: unexpected error, the batch's messages are requeued")
+                await self._give_back(batch)
+
+    async def _give_back(self, batch: list[aio_pika.abc.AbstractIncomingMessage]) -> None:
+        for message in batch:
+            if message.processed:
+                continue
+            try:
+                await message.nack(requeue=True)
+            except Exception:
+                self._no_multiple.append(message.channel)
+
+    async def _handle_batch(self, batch: list[aio_pika.abc.AbstractIncomingMessage]) -> None:
+        settled_by_ack: list[aio_pika.abc.AbstractIncomingMessage] = []
+        work: list[_Work] = []
+        for message in batch:
+            with _correlated(message):
+                item = await self._prepare(message)
+            if isinstance(item, _Work):
+                work.append(item)
+            elif item:
+                settled_by_ack.append(message)
+        if len(work) == 1:
+            await self._apply(work[0])
+        elif work and await self._apply_batch(work):
+            settled_by_ack.extend(w.message for w in work)
+        await self._ack(settled_by_ack)
+
+    async def _prepare(self, message: aio_pika.abc.AbstractIncomingMessage) -> _Work | bool:
+        """The message's work; True when it only needs an ack, False when it was dead-lettered."""
         type_name = message.type or ""
         versioned = _TYPE.fullmatch(type_name)
         if (
@@ -117,18 +204,17 @@ class Consumer:
         ):
             # An event bound by a wider routing key (request.#) but not for us, maybe newer than
             # this copy of the service: nothing to do. A command is never ignored this way.
-            await message.ack()
-            return
+            return True
         contract = CONTRACTS.get(type_name)
         handler = self.handlers.get(type_name)
         if contract is None or handler is None:
             await self.dead_letter(message, f"unknown message type {type_name!r}")
-            return
+            return False
         try:
             message_id = uuid.UUID(message.message_id or "")
         except ValueError:
             await self.dead_letter(message, "message_id missing or not a UUID")
-            return
+            return False
         try:
             body = contract.model_validate_json(message.body)
         except ValidationError as exc:
@@ -136,7 +222,7 @@ class Consumer:
                 f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
             )
             await self.dead_letter(message, f"invalid {type_name}: {reason}")
-            return
+            return False
         delivery = Delivery(
             message_id=message_id,
             message_type=type_name,
@@ -146,21 +232,54 @@ class Consumer:
             headers=dict(message.headers or {}),
             app_id=message.app_id,
         )
-        await self._apply(message, handler, body, delivery)
+        return _Work(message, handler, body, delivery)
 
-    async def _apply(
-        self,
-        message: aio_pika.abc.AbstractIncomingMessage,
-        handler: Handler,
-        body: Contract,
-        delivery: Delivery,
-    ) -> None:
+    async def _apply_batch(self, work: list[_Work]) -> bool:
+        """Apply ``work`` in one transaction; True once committed (the caller acks), False when
+        it fell back to one transaction per message (each then settled by :meth:`_apply`)."""
+        delay = 0.2
+        while True:
+            applied: list[_Work] = []
+            try:
+                async with self.pool.acquire(timeout=10) as conn, conn.transaction():
+                    new = await inbox.claim_many(
+                        conn, ((w.delivery.message_id, w.delivery.message_type) for w in work)
+                    )
+                    for w in work:
+                        # discard: a second copy of a message in the same batch is a duplicate.
+                        if w.delivery.message_id in new:
+                            new.discard(w.delivery.message_id)
+                            with _correlated(w.message):
+                                await w.handler(conn, w.body, w.delivery)
+                            applied.append(w)
+                break
+            except Exception as exc:
+                if is_transient(exc) and not self._stopping:
+                    log.warning("temporary failure, retrying the batch in %.1fs: %r", delay, exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                # Poison, a bug, or stopping: each message alone, so only the bad one suffers.
+                log.info("batch of %d failed (%r): applying them one by one", len(work), exc)
+                for w in work:
+                    await self._apply(w)
+                return False
+        for w in work:
+            counter = metrics.MESSAGES_CONSUMED if w in applied else metrics.MESSAGES_DUPLICATE
+            counter.labels(w.delivery.message_type).inc()
+        self._fault_after_commit(work)
+        return True
+
+    async def _apply(self, w: _Work) -> None:
+        """Apply one message in its own transaction, then ack, requeue or dead-letter it."""
+        message, delivery = w.message, w.delivery
         delay = 0.2
         while True:
             try:
                 async with self.pool.acquire(timeout=10) as conn, conn.transaction():
                     if await inbox.claim(conn, delivery.message_id, delivery.message_type):
-                        await handler(conn, body, delivery)
+                        with _correlated(message):
+                            await w.handler(conn, w.body, delivery)
                         metrics.MESSAGES_CONSUMED.labels(delivery.message_type).inc()
                     else:
                         metrics.MESSAGES_DUPLICATE.labels(delivery.message_type).inc()
@@ -184,10 +303,42 @@ class Consumer:
                     log.exception("handler failed (delivery %d), requeueing", deliveries)
                     await message.nack(requeue=True)
                 return
-        if self.fault_kill_after_commit == delivery.message_type:
+        self._fault_after_commit([w])
+        await message.ack()
+
+    def _fault_after_commit(self, work: list[_Work]) -> None:
+        if self.fault_kill_after_commit and any(
+            w.delivery.message_type == self.fault_kill_after_commit for w in work
+        ):
             log.warning("fault injection: killed after commit, before ack")
             os.kill(os.getpid(), signal.SIGKILL)
-        await message.ack()
+
+    async def _ack(self, messages: list[aio_pika.abc.AbstractIncomingMessage]) -> None:
+        """Acknowledge ``messages``: one ``multiple`` ack per channel where that is safe."""
+        by_channel: dict[int, list[aio_pika.abc.AbstractIncomingMessage]] = {}
+        for message in messages:
+            by_channel.setdefault(id(message.channel), []).append(message)
+        for group in by_channel.values():
+            last = max(group, key=lambda m: m.delivery_tag or 0)
+            try:
+                if self._may_ack_up_to(last):
+                    await last.ack(multiple=True)
+                else:
+                    for message in group:
+                        await message.ack()
+            except Exception as exc:
+                # The channel is gone: the broker redelivers these, and the inbox ignores them.
+                log.warning("ack failed (%r): the messages will be redelivered", exc)
+
+    def _may_ack_up_to(self, last: aio_pika.abc.AbstractIncomingMessage) -> bool:
+        """True when no message of ``last``'s channel delivered before it is still unsettled.
+
+        Everything the loop took before this batch is settled (it runs one batch at a time), so
+        only the messages still waiting in ``_arrived`` can be behind ``last``."""
+        channel, tag = last.channel, last.delivery_tag or 0
+        if any(c is channel for c in self._no_multiple):
+            return False
+        return not any(m.channel is channel and (m.delivery_tag or 0) < tag for m in self._arrived)
 
     async def dead_letter(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
         """Move ``message`` to this service's dead-letter queue with ``reason``, then ack it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from uuid import UUID
 
 import asyncpg
@@ -16,3 +17,20 @@ async def claim(conn: asyncpg.Connection, message_id: UUID, message_type: str) -
         message_type,
     )
     return bool(inserted)
+
+
+async def claim_many(conn: asyncpg.Connection, messages: Iterable[tuple[UUID, str]]) -> set[UUID]:
+    """:func:`claim` for a batch in one statement: the ids that are new here."""
+    ids: list[UUID] = []
+    types: list[str] = []
+    for message_id, message_type in messages:
+        ids.append(message_id)
+        types.append(message_type)
+    rows = await conn.fetch(
+        """INSERT INTO inbox (message_id, message_type)
+           SELECT * FROM unnest($1::uuid[], $2::text[])
+           ON CONFLICT (message_id) DO NOTHING RETURNING message_id""",
+        ids,
+        types,
+    )
+    return {row["message_id"] for row in rows}

@@ -18,7 +18,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
@@ -64,6 +64,35 @@ async def add(
     return message_id
 
 
+async def add_many(
+    conn: asyncpg.Connection, messages: Iterable[tuple[Contract, str | None]]
+) -> None:
+    """:func:`add` for several domain events, each with its correlation id, in one statement
+    (one round trip instead of one per event: a batch of emails sent says so this way)."""
+    columns: tuple[list, ...] = ([], [], [], [], [])
+    for message, correlation_id in messages:
+        row = (
+            uuid.uuid4(),
+            message.name,
+            message.type_name(),
+            message.model_dump_json(),
+            correlation_id or logs.correlation_id.get(),
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    if not columns[0]:
+        return
+    await conn.execute(
+        """INSERT INTO outbox (message_id, exchange, routing_key, message_type, body,
+                               correlation_id)
+           SELECT id, $1, key, type, body::jsonb, cid
+           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+                AS m(id, key, type, body, cid)""",
+        EVENTS,
+        *columns,
+    )
+
+
 class OutboxRelay:
     """Publishes the rows of one schema's outbox; run it as a task for the process's life."""
 
@@ -91,6 +120,9 @@ class OutboxRelay:
         listener = asyncio.create_task(self._listen())
         try:
             while True:
+                # Cleared before the claim, not after: a row committed while a batch is being
+                # published wakes the next one instead of waiting for the poll.
+                self._wake.clear()
                 try:
                     published = await self.publish_batch()
                     await self._update_gauges()
@@ -103,7 +135,6 @@ class OutboxRelay:
                     published = 0
                     await asyncio.sleep(1.0)
                 if published < self.batch:
-                    self._wake.clear()
                     try:
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
                     except TimeoutError:

@@ -116,6 +116,8 @@ def _messaging(spec: ServiceSpec):
                 handlers=spec.handlers,
                 bindings=spec.bindings,
                 prefetch=settings.consumer_prefetch,
+                batch_size=settings.consumer_batch,
+                batch_linger=settings.consumer_batch_linger_seconds,
                 delivery_limit=settings.delivery_limit,
                 handler_attempts=settings.handler_attempts,
                 on_poison=spec.on_poison,

@@ -387,18 +387,22 @@ class Sender:
         sent = [o.row for o in outcomes if o.error is None]
         marked = await repository.mark_sent(conn, [r["id"] for r in sent]) if sent else []
         sent_at = {m["id"]: m["sent_at"] for m in marked}
-        for row in sent:
-            await outbox.add(
-                conn,
-                NotificationSentV1(
-                    delivery_id=row["id"],
-                    request_id=row["request_id"],
-                    medium=row["medium"],
-                    about_message_type=row["about_message_type"],
-                    sent_at=sent_at[row["id"]],
-                ),
-                correlation_id=row["correlation_id"],
-            )
+        await outbox.add_many(
+            conn,
+            (
+                (
+                    NotificationSentV1(
+                        delivery_id=row["id"],
+                        request_id=row["request_id"],
+                        medium=row["medium"],
+                        about_message_type=row["about_message_type"],
+                        sent_at=sent_at[row["id"]],
+                    ),
+                    row["correlation_id"],
+                )
+                for row in sent
+            ),
+        )
         for o in outcomes:
             if o.error is None:
                 continue

@@ -27,13 +27,27 @@ async def record_submitted(
     status: str,
     submitted_on: date,
 ) -> bool:
-    """Add a request's fact row and count it; False (and nothing counted) when already known."""
-    inserted = await conn.fetchval(
-        """INSERT INTO request_facts
-               (request_id, body_id, body_name, nature, theme_id, channel, status, submitted_on)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (request_id) DO NOTHING
-           RETURNING true""",
+    """Add a request's fact row and count it; False (and nothing counted) when already known.
+
+    One statement (the consumer's hot path): the body's name and the counter are written only
+    when the fact row is new."""
+    return await conn.fetchval(
+        """WITH fact AS (
+               INSERT INTO request_facts (request_id, body_id, body_name, nature, theme_id,
+                                          channel, status, submitted_on)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (request_id) DO NOTHING
+               RETURNING true AS new),
+           body AS (
+               INSERT INTO bodies (body_id, body_name) SELECT $2, $3 FROM fact
+               ON CONFLICT (body_id) DO UPDATE SET body_name = EXCLUDED.body_name
+               WHERE bodies.body_name IS DISTINCT FROM EXCLUDED.body_name),
+           counted AS (
+               INSERT INTO daily_counts (day, body_id, nature, theme_id, status, count)
+               SELECT $8, $2, $4, COALESCE($5, ''), $7, 1 FROM fact
+               ON CONFLICT (day, body_id, nature, theme_id, status)
+               DO UPDATE SET count = daily_counts.count + EXCLUDED.count)
+           SELECT EXISTS (SELECT FROM fact)""",
         request_id,
         body_id,
         body_name,
@@ -43,17 +57,6 @@ async def record_submitted(
         status,
         submitted_on,
     )
-    if not inserted:
-        return False
-    await conn.execute(
-        """INSERT INTO bodies (body_id, body_name) VALUES ($1, $2)
-           ON CONFLICT (body_id) DO UPDATE SET body_name = EXCLUDED.body_name
-           WHERE bodies.body_name IS DISTINCT FROM EXCLUDED.body_name""",
-        body_id,
-        body_name,
-    )
-    await conn.execute(_BUMP, submitted_on, body_id, nature, theme_id, status, 1)
-    return True
 
 
 async def move_status(conn: asyncpg.Connection, request_id: UUID, status: str) -> bool:

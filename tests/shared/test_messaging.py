@@ -187,6 +187,73 @@ async def test_a_handler_bug_is_retried_then_dead_lettered_with_the_error(
     assert "handler error: KeyError('a bug')" in letters[0].headers["x-milie-reason"]
 
 
+async def test_a_batch_applies_each_message_once_and_a_bad_one_alone(
+    pool, broker, amqp_url, namespace, monkeypatch
+):
+    """Messages waiting together are applied in one transaction; a poison one among them is
+    dead-lettered with its reason, a copy in the same batch is ignored, the others apply."""
+    from shared import inbox
+    from shared.consumer import Poison
+
+    bad = submitted_event()
+
+    async def picky(conn, event, delivery):
+        await record_effect(conn, event, delivery)
+        if event.code == bad.code:
+            raise Poison("this one can never succeed")
+
+    batches = []
+    claim_many = inbox.claim_many
+
+    async def counting(conn, messages):
+        messages = list(messages)
+        batches.append(len(messages))
+        return await claim_many(conn, messages)
+
+    monkeypatch.setattr(inbox, "claim_many", counting)
+
+    def consumer():
+        return Consumer(
+            service=SERVICE,
+            pool=pool,
+            broker=broker,
+            handlers={RequestSubmittedV1.type_name(): picky},
+            bindings=[(EVENTS, "request.submitted")],
+            batch_size=16,
+        )
+
+    # Declare the queue, then let the messages wait in it so that they arrive together.
+    first = consumer()
+    await first.start()
+    await first.stop()
+    twice = str(uuid.uuid4())
+    good = [submitted_event() for _ in range(8)]
+    for event in good[:4]:
+        await publish_event(amqp_url, namespace, event)
+    await publish_event(amqp_url, namespace, bad)
+    await publish_event(amqp_url, namespace, good[4], message_id=twice)
+    await publish_event(amqp_url, namespace, good[4], message_id=twice)
+    for event in good[5:]:
+        await publish_event(amqp_url, namespace, event)
+
+    second = consumer()
+    await second.start()
+    try:
+        dlq = f"{namespace}.milie.{SERVICE}.dead-letter"
+        letters = await eventually(lambda: _letters(amqp_url, dlq, 1))
+        await eventually(lambda: _count_is(pool, 8))
+    finally:
+        await second.stop()
+    assert max(batches) > 1
+    assert len(letters) == 1
+    assert letters[0].headers["x-milie-reason"] == "this one can never succeed"
+    codes = {r["code"] for r in await pool.fetch("SELECT code FROM effects")}
+    assert codes == {e.code for e in good}
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 8
+    # Every message was settled: nothing is left in the queue for a next consumer.
+    assert await dead_letters(amqp_url, f"{namespace}.milie.{SERVICE}") == []
+
+
 async def test_unroutable_publish_raises_and_the_outbox_row_stays_unsent(pool, broker):
     with pytest.raises(Unroutable):
         await broker.publish(
