@@ -4,10 +4,15 @@ existing Open311 clients can submit and follow requests. JSON and XML (the spec 
 - ``GET services.{json,xml}``, ``GET services/{service_code}.{json,xml}``: public.
 - ``POST requests.{json,xml}``: form fields per the spec, with the channel's ``api_key``
   (MILIE_OPEN311_KEYS maps each key to a channel name).
-- ``GET requests.{json,xml}``, ``GET requests/{id}.{json,xml}``: statuses of the requests the
-  key's channel submitted, never personal data nor the message. The ``api_key`` is asked here
-  too: the code is half of the key of the citizen's tracking page, so codes are not listed to
-  anyone who asks.
+- ``GET requests/{id}.{json,xml}`` and ``GET requests.{json,xml}?service_request_id=…``: no
+  ``api_key`` needed (the spec asks it for POST only): the status of any request whose code the
+  client knows, each code counted as a tracking look-up of the client's address (so that this
+  answer is no unthrottled way to learn which codes exist). With a key: the channel's own
+  requests, not counted. Never personal data nor the message.
+- ``GET requests.{json,xml}`` without ``service_request_id`` (a search by date, service,
+  status): the requests of the channel whose ``api_key`` is given. A search lists codes, and a
+  code is half of the key of the citizen's tracking page, so codes are not listed to anyone who
+  asks: without a key, the search is refused with the spec's error (400).
 
 Errors are the spec's: ``[{"code": 403, "description": "…"}]`` (``<errors><error>`` in XML) with
 that HTTP status. Intake does the work (``services/intake/open311_api.py``); this module checks
@@ -27,6 +32,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
 
@@ -150,6 +156,12 @@ def _channel(request: web.Request, key: str) -> str | None:
     return found if key else None
 
 
+NO_LIST = (
+    "service_request_id absent : sans api_key, indiquez les numéros des requêtes à suivre "
+    "(les numéros ne sont listés qu'au canal qui les a soumises)."
+)
+
+
 def _bad_key(fmt: str) -> web.Response:
     return errors(fmt, 403, "api_key absente ou invalide : demandez une clé à l'équipe Miliê.")
 
@@ -216,15 +228,29 @@ async def submit(request: web.Request) -> web.Response:
     return answer(fmt, "service_requests", [body], 201)
 
 
+def _reader(request: web.Request) -> dict[str, str] | web.Response:
+    """Who reads: the key's channel (its own requests, unthrottled), or anyone (any request by
+    its code, each code counted against the client address's tracking look-ups). A key that
+    is given must be right."""
+    key = request.query.get("api_key", "")
+    if not key:
+        return {"client_address": client_address(request)}
+    channel = _channel(request, key)
+    if channel is None:
+        return _bad_key(_format(request))
+    return {"channel": channel}
+
+
 @routes.get(f"{PREFIX}/requests.{FORMAT}")
 async def search(request: web.Request) -> web.Response:
     fmt = _format(request)
-    channel = _channel(request, request.query.get("api_key", ""))
-    if channel is None:
-        return _bad_key(fmt)
     params = {name: request.query[name] for name in SEARCH_PARAMETERS if name in request.query}
-    params["channel"] = channel
-    result = await _intake(request, "GET", "/open311/requests", params=params)
+    if not params.get("service_request_id", "").strip() and not request.query.get("api_key"):
+        return errors(fmt, 400, NO_LIST)
+    reader = _reader(request)
+    if isinstance(reader, web.Response):
+        return reader
+    result = await _intake(request, "GET", "/open311/requests", params={**params, **reader})
     if isinstance(result, web.Response):
         return result
     _, body = result
@@ -233,16 +259,16 @@ async def search(request: web.Request) -> web.Response:
 
 @routes.get(PREFIX + "/requests/{service_request_id}." + FORMAT)
 async def one_request(request: web.Request) -> web.Response:
-    fmt = _format(request)
-    channel = _channel(request, request.query.get("api_key", ""))
-    if channel is None:
-        return _bad_key(fmt)
+    # No key needed, as the spec has it: knowing the code is what lets one read its status.
+    reader = _reader(request)
+    if isinstance(reader, web.Response):
+        return reader
     code = quote(request.match_info["service_request_id"], safe="")
-    result = await _intake(request, "GET", f"/open311/requests/{code}", params={"channel": channel})
+    result = await _intake(request, "GET", f"/open311/requests/{code}", params=reader)
     if isinstance(result, web.Response):
         return result
     _, body = result
-    return answer(fmt, "service_requests", body["requests"])
+    return answer(_format(request), "service_requests", body["requests"])
 
 
 @routes.get(PREFIX + "/{tail:.*}")

@@ -7,12 +7,14 @@ the client's ``api_key``, turns these answers into JSON or XML, and calls):
 - ``POST /open311/requests`` ``{channel, service_code, description, email, first_name,
   last_name, phone, lat, long, address_string, address_id, attributes, media_url}`` (strings, as
   the client sent them): the request is stored with the web form's rules, 201 with its code;
-- ``GET /open311/requests?channel=…`` (``service_request_id``, ``service_code``, ``status``,
-  ``start_date``, ``end_date``) and ``GET /open311/requests/{code}?channel=…``: statuses only.
+- ``GET /open311/requests/{code}`` and ``GET /open311/requests?service_request_id=…``: the
+  status of any request whose code the client knows, whatever its channel;
+- ``GET /open311/requests?channel=…`` (``service_code``, ``status``, ``start_date``,
+  ``end_date``): a search, over the requests that channel submitted only.
 
-Only the requests the channel submitted are shown to it: the code is half of the key that opens
-the citizen's tracking page, so no list of every code is served. Nothing personal (contact,
-message, location) is ever answered. Errors are the spec's: ``{"errors": [{"code",
+A search lists codes, and a code is half of the key that opens the citizen's tracking page: so
+no list of every code is served, only a channel's own. Nothing personal (contact, message,
+location) is ever answered. Errors are the spec's: ``{"errors": [{"code",
 "description"}]}`` with that HTTP status, which the gateway repeats.
 """
 
@@ -28,10 +30,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from services.intake import catalogue_repository as cat
-from services.intake import channel_metrics, submissions
+from services.intake import channel_metrics, submissions, throttle
 from services.intake import open311_rules as rules
 from services.intake import repository as repo
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
+from services.intake.tracking_api import lookup_rules, retry_message
 from services.intake.tracking_view import theme_text
 from shared.codes import is_well_formed
 from shared.db import run_in_transaction
@@ -255,13 +258,25 @@ def _refused(descriptions: list[str]) -> web.Response:
 
 # -- following ---------------------------------------------------------------------------------
 
-_REQUESTS = """
+_COLUMNS = """
     SELECT r.code, r.nature, r.body_id, b.name AS body_name, r.status, r.submitted_at,
-           r.updated_at
+           r.updated_at"""
+# Any request, by its code: knowing the code is what lets one follow it.
+_BY_CODES = (
+    _COLUMNS
+    + """
+    FROM requests r JOIN bodies b ON b.id = r.body_id
+    WHERE r.code = ANY($1::text[]) ORDER BY r.submitted_at DESC"""
+)
+# A search: the channel's own requests only.
+_OF_CHANNEL = (
+    _COLUMNS
+    + """
     FROM open311_requests o
     JOIN requests r ON r.id = o.request_id
     JOIN bodies b ON b.id = r.body_id
     WHERE o.channel = $1"""
+)
 
 
 def _request_json(row: asyncpg.Record) -> dict:
@@ -283,56 +298,83 @@ def _channel(request: web.Request) -> str | None:
     return channel if CHANNEL.match(channel) else None
 
 
+async def _by_codes(request: web.Request, codes: list[str]) -> list[asyncpg.Record] | int:
+    """The requests with these codes, newest first, or the seconds to wait when throttled.
+
+    With ``channel`` (the client gave its api_key): that channel's requests only. Without: any
+    request, but each code counts as a tracking look-up of the client's address — otherwise
+    this public answer would tell, unthrottled, which codes exist, and a known code is half of
+    the tracking page's key."""
+    codes = [c for c in codes if is_well_formed(c)]
+    channel = request.query.get("channel", "")
+    async with _acquire(request) as conn:
+        if channel:
+            return await conn.fetch(
+                _OF_CHANNEL + " AND r.code = ANY($2::text[]) ORDER BY r.submitted_at DESC",
+                channel,
+                codes,
+            )
+        by_client = lookup_rules(request)[2]
+        client = throttle.client_key(request.query.get("client_address"))
+        for _ in codes:
+            wait = await throttle.hit(conn, [(by_client, client)])
+            if wait is not None:
+                return wait
+        return await conn.fetch(_BY_CODES, codes)
+
+
+def _throttled(seconds: int) -> web.Response:
+    response = errors_response(429, f"service_request_id : {retry_message(seconds)}")
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 @routes.get("/open311/requests/{code}")
 async def one_request(request: web.Request) -> web.Response:
-    channel = _channel(request)
-    if channel is None:
+    if _channel(request) is None and "channel" in request.query:
         return errors_response(400, "channel : nom de canal attendu.")
-    code = request.match_info["code"]
-    if not is_well_formed(code):
+    rows = await _by_codes(request, [request.match_info["code"]])
+    if isinstance(rows, int):
+        return _throttled(rows)
+    if not rows:
         return errors_response(404, "service_request_id : aucune requête ne porte ce numéro.")
-    async with _acquire(request) as conn:
-        row = await conn.fetchrow(_REQUESTS + " AND r.code = $2", channel, code)
-    if row is None:
-        return errors_response(404, "service_request_id : aucune requête ne porte ce numéro.")
-    return web.json_response({"requests": [_request_json(row)]})
+    return web.json_response({"requests": [_request_json(rows[0])]})
 
 
 @routes.get("/open311/requests")
 async def search(request: web.Request) -> web.Response:
-    channel = _channel(request)
-    if channel is None:
-        return errors_response(400, "channel : nom de canal attendu.")
     query = request.query
+    channel = _channel(request)
+    if channel is None and "channel" in query:
+        return errors_response(400, "channel : nom de canal attendu.")
     try:
         codes = rules.split_list(query.get("service_request_id"))
-        if codes:
-            # The spec: with ids, the other parameters are ignored.
-            sql = _REQUESTS + " AND r.code = ANY($2::text[]) ORDER BY r.submitted_at DESC"
-            params: tuple = ([c for c in codes if is_well_formed(c)],)
-        else:
-            services = rules.split_list(query.get("service_code"))
-            if any(rules.parse_service_code(s) is None for s in services):
-                raise rules.BadQuery(f"service_code : {UNKNOWN_SERVICE}")
-            closed = rules.closed_filter(query.get("status"))
-            span = rules.window(query.get("start_date"), query.get("end_date"), datetime.now(UTC))
-            sql = (
-                _REQUESTS
-                + """ AND r.submitted_at BETWEEN $2 AND $3
-                      AND (cardinality($4::text[]) = 0 OR r.body_id || '.' || r.nature = ANY($4))
-                      AND ($5::boolean IS NULL OR (r.status = ANY($6::text[])) = $5)
-                      ORDER BY r.submitted_at DESC LIMIT $7"""
-            )
-            params = (
-                span.start,
-                span.end,
-                services,
-                closed,
-                list(rules.CLOSED_STATUSES),
-                rules.MAX_RESULTS,
-            )
     except rules.BadQuery as exc:
         return errors_response(400, str(exc))
+    if codes:
+        # The spec: with ids, the other parameters are ignored.
+        rows = await _by_codes(request, codes)
+        if isinstance(rows, int):
+            return _throttled(rows)
+        return web.json_response({"requests": [_request_json(r) for r in rows]})
+    if channel is None:
+        return errors_response(400, "channel : nom de canal attendu.")
+    try:
+        services = rules.split_list(query.get("service_code"))
+        if any(rules.parse_service_code(s) is None for s in services):
+            raise rules.BadQuery(f"service_code : {UNKNOWN_SERVICE}")
+        closed = rules.closed_filter(query.get("status"))
+        span = rules.window(query.get("start_date"), query.get("end_date"), datetime.now(UTC))
+    except rules.BadQuery as exc:
+        return errors_response(400, str(exc))
+    sql = (
+        _OF_CHANNEL
+        + """ AND r.submitted_at BETWEEN $2 AND $3
+              AND (cardinality($4::text[]) = 0 OR r.body_id || '.' || r.nature = ANY($4))
+              AND ($5::boolean IS NULL OR (r.status = ANY($6::text[])) = $5)
+              ORDER BY r.submitted_at DESC LIMIT $7"""
+    )
+    params = (span.start, span.end, services, closed, list(rules.CLOSED_STATUSES))
     async with _acquire(request) as conn:
-        rows = await conn.fetch(sql, channel, *params)
+        rows = await conn.fetch(sql, channel, *params, rules.MAX_RESULTS)
     return web.json_response({"requests": [_request_json(r) for r in rows]})

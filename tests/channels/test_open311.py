@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from gateway.open311 import to_xml
 from gateway.settings import GatewaySettings
 from shared.codes import is_well_formed
-from tests.channels.conftest import BODY, OPEN311_KEY, OTHER_KEY, PLACE, THEME
+from tests.channels.conftest import BODY, OPEN311_KEY, OPEN311_KEYS, OTHER_KEY, PLACE, THEME
+from tests.stack import start_stack
 
 SERVICE = f"{BODY}.reclamation"
 EMAIL = "awa.traore@example.ci"
@@ -52,6 +53,23 @@ async def get(url: str, **params) -> tuple[int, str, str]:
 async def post(url: str, data: dict) -> tuple[int, str, str]:
     async with aiohttp.ClientSession() as http, http.post(url, data=data) as resp:
         return resp.status, resp.content_type, await resp.text()
+
+
+async def web_submission(gateway: str) -> str:
+    """A request from the web front office's API (not Open311); returns its code."""
+    payload = {
+        "nature": "suggestion",
+        "body_id": BODY,
+        "theme_id": THEME,
+        "message": "Ouvrir le guichet le samedi matin.",
+        "contact": {"country": "CI", "phone": "0505123456", "email": "kone@example.ci"},
+    }
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(gateway + "/api/v1/requests", json=payload) as resp,
+    ):
+        assert resp.status == 201, await resp.text()
+        return (await resp.json())["code"]
 
 
 def xml_items(text: str, root: str) -> list[dict]:
@@ -187,8 +205,10 @@ async def test_a_submission_through_open311_is_followed_by_code_and_email(
     assert is_well_formed(second) and second != code
     assert "media_url" not in created_xml["service_notice"]
 
-    # Statuses only, for the channel that submitted them.
-    status, _, text = await get(f"{base}/requests/{code}.json", api_key=OPEN311_KEY)
+    web_code = await web_submission(channels_stack.gateway)
+
+    # A request's status, to anyone who knows its code: no api_key (the spec asks it for POST).
+    status, _, text = await get(f"{base}/requests/{code}.json")
     assert status == 200, text
     [one] = json.loads(text)
     assert one["service_request_id"] == code
@@ -207,7 +227,7 @@ async def test_a_submission_through_open311_is_followed_by_code_and_email(
         "requested_datetime",
         "updated_datetime",
     }
-    status, _, text_xml = await get(f"{base}/requests/{code}.xml", api_key=OPEN311_KEY)
+    status, _, text_xml = await get(f"{base}/requests/{code}.xml")
     assert status == 200
     assert xml_items(text_xml, "service_requests") == [{k: str(v) for k, v in one.items()}]
 
@@ -223,10 +243,12 @@ async def test_a_submission_through_open311_is_followed_by_code_and_email(
         f"{base}/requests.json", api_key=OPEN311_KEY, start_date="2001-01-01T00:00:00Z"
     )
     assert json.loads(listed) == []
-    status, _, listed = await get(
-        f"{base}/requests.json", api_key=OPEN311_KEY, service_request_id=f"{second},0000000000"
+    status, _, by_ids = await get(
+        f"{base}/requests.json", service_request_id=f"{second},0000000000,{web_code}"
     )
-    assert [r["service_request_id"] for r in json.loads(listed)] == [second]
+    assert status == 200, by_ids
+    # Newest first; an unknown code is left out; one from the web form is followed as well.
+    assert [r["service_request_id"] for r in json.loads(by_ids)] == [web_code, second]
     status, _, listed_xml = await get(f"{base}/requests.xml", api_key=OPEN311_KEY)
     assert [i["service_request_id"] for i in xml_items(listed_xml, "service_requests")] == [
         second,
@@ -234,15 +256,23 @@ async def test_a_submission_through_open311_is_followed_by_code_and_email(
     ]
 
     # Never the contact, the message nor the location.
-    for text_out in (text, text_xml, listed, listed_xml):
-        for secret in PERSONAL:
+    for text_out in (text, text_xml, listed, listed_xml, by_ids):
+        for secret in (*PERSONAL, "kone@example.ci", "samedi matin"):
             assert secret not in text_out
 
-    # Another channel does not see them.
+    # A search lists codes (half of the tracking page's key): only to the channel that submitted
+    # them. Another channel's search does not list them, and a search without a key is refused.
+    status, _, other = await get(f"{base}/requests.json", api_key=OTHER_KEY)
+    assert (status, json.loads(other)) == (200, [])
+    # With its key, a channel reads its own requests only (and is not counted as a client).
     status, _, other = await get(f"{base}/requests/{code}.json", api_key=OTHER_KEY)
     assert status == 404
-    status, _, other = await get(f"{base}/requests.json", api_key=OTHER_KEY)
-    assert json.loads(other) == []
+    status, _, own = await get(f"{base}/requests/{code}.json", api_key=OPEN311_KEY)
+    assert json.loads(own) == [one]
+    for fmt in ("json", "xml"):
+        status, _, refused = await get(f"{base}/requests.{fmt}")
+        assert status == 400
+        assert web_code not in refused and code not in refused
 
 
 async def test_errors_in_the_spec_format(channels_stack, intake_db):
@@ -265,10 +295,16 @@ async def test_errors_in_the_spec_format(channels_stack, intake_db):
         )
         assert status == 403
         assert "api_key" in found[0][1]
-        status, _ = await errors(await get(f"{base}/requests.{fmt}"))
+        # Reading needs no key, but a key that is given must be right.
+        status, _ = await errors(await get(f"{base}/requests.{fmt}", api_key="x"))
         assert status == 403
         status, _ = await errors(await get(f"{base}/requests/1234567890.{fmt}", api_key="x"))
         assert status == 403
+        # Without a key, a search names what is missing; an unknown code is a 404.
+        status, found = await errors(await get(f"{base}/requests.{fmt}"))
+        assert status == 400 and "service_request_id" in found[0][1]
+        status, _ = await errors(await get(f"{base}/requests/1234567890.{fmt}"))
+        assert status == 404
 
     # Faulty fields: 400, one error per field, in the client's field names.
     status, found = await errors(
@@ -313,12 +349,49 @@ async def test_errors_in_the_spec_format(channels_stack, intake_db):
         )
     )
     assert status == 400
-    status, _ = await errors(await get(f"{base}/requests/1234567890.json", api_key=OPEN311_KEY))
+    status, _ = await errors(await get(f"{base}/requests/1234567890.json"))
     assert status == 404
-    status, _ = await errors(await get(f"{base}/requests/abc.xml", api_key=OPEN311_KEY))
+    status, _ = await errors(await get(f"{base}/requests/abc.xml"))
     assert status == 404
     status, _ = await errors(await get(f"{base}/discovery.xml"))
     assert status == 404
+
+
+async def test_reading_by_code_without_a_key_counts_as_tracking_look_ups(settings_for, smtp_server):
+    # Otherwise anyone could try codes, unthrottled, to learn which exist.
+    exits = await start_stack(
+        settings_for, smtp_server.port, open311_keys=OPEN311_KEYS, tracking_per_client=3
+    )
+    async with exits:
+        gateway = exits.stack.gateway
+        code = await web_submission(gateway)
+        base = gateway + "/open311/v2"
+        status, _, text = await get(f"{base}/requests/{code}.json")
+        assert status == 200, text
+        status, _, text = await get(f"{base}/requests.json", service_request_id=f"{code},{code}")
+        assert status == 200, text
+        for fmt in ("json", "xml"):
+            status, kind, text = await get(f"{base}/requests/{code}.{fmt}")
+            assert status == 429, text
+            found = (
+                xml_items(text, "errors")[0]["description"]
+                if kind == "application/xml"
+                else json.loads(text)[0]["description"]
+            )
+            assert re.search(r"Réessayez dans \d+ minutes?\.", found), found
+        # The tracking page shares the same count for this client address.
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            async with http.get(gateway + "/suivre") as resp:
+                token = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text())
+            async with http.post(
+                gateway + "/suivre",
+                data={"csrf_token": token.group(1), "code": code, "email": "kone@example.ci"},
+            ) as resp:
+                assert resp.status == 429
+        # A channel with its key is not a client address: its own reads go on.
+        status, _, text = await get(f"{base}/requests.json", api_key=OPEN311_KEY)
+        assert (status, json.loads(text)) == (200, [])
 
 
 async def test_xml_is_escaped_and_keeps_only_what_xml_can_carry():

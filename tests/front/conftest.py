@@ -9,6 +9,9 @@ from io import BytesIO
 import aiohttp
 import pytest
 
+from tests.channels.conftest import sms_settings
+from tests.fakes.orange_sms import FakeOrangeSms
+from tests.stack import start_stack
 from tests.support import RunningApp
 
 OWNER = "o" * 32
@@ -63,6 +66,20 @@ async def intake(settings_for):
 
     async with RunningApp(create_app(settings_for(IntakeSettings, db_pool_min=1))) as app:
         yield app
+
+
+@pytest.fixture
+async def fake_sms():
+    async with FakeOrangeSms() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def sms_stack(settings_for, smtp_server, fake_sms):
+    """The whole platform, its SMS going to the fake Orange API (the journey's SMS)."""
+    exits = await start_stack(settings_for, smtp_server.port, **sms_settings(fake_sms))
+    async with exits:
+        yield exits.stack
 
 
 @pytest.fixture

@@ -99,3 +99,18 @@ async def axe_violations(page) -> list[dict]:
         }
         for v in results.response["violations"]
     ]
+
+
+async def unlinked_errors(page) -> list[str]:
+    """Ids of the error messages shown beside a field (``p.error``) that no field names in its
+    ``aria-describedby`` (a screen reader would not read them with the field); and "none" when
+    the page shows no such message at all, so that an error state is really one."""
+    return await page.evaluate(
+        """() => {
+            const errors = [...document.querySelectorAll('p.error[id]')].map(e => e.id);
+            if (!errors.length) return ['none'];
+            const named = new Set([...document.querySelectorAll('[aria-describedby]')]
+                .flatMap(f => f.getAttribute('aria-describedby').split(/\\s+/)));
+            return errors.filter(id => !named.has(id));
+        }"""
+    )

@@ -1,6 +1,7 @@
 """The citizen guide's journey in a real Chromium with JavaScript OFF, at 360 px wide: nature →
 body found by a search → the form with an attachment → « Etes-vous sûr… » → OK → the code; the
-email at a real SMTP server carries it; tracking with code + email finds the request; the file is
+email at a real SMTP server carries it, and so does the SMS to the mobile number given (through a
+local fake of Orange's SMS API); tracking with code + email finds the request; the file is
 stored with the request. Every page is kept as a screenshot at 360 px and 1280 px."""
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from tests.front.pages import (
 
 
 async def test_submit_with_an_attachment_then_track_it(
-    stack, browser, smtp_server, database_url, tmp_path
+    sms_stack, browser, smtp_server, fake_sms, database_url, tmp_path
 ):
-    gateway = stack.gateway
+    gateway = sms_stack.gateway
     email = "aya.kouassi@example.ci"
     scan = tmp_path / "Relevé de compte.pdf"
     scan.write_bytes(PDF)
@@ -107,6 +108,13 @@ async def test_submit_with_an_attachment_then_track_it(
         [mail] = await smtp_server.wait_for(email)
         assert code in str(mail)
         assert "Réclamation" in str(make_header(decode_header(mail["Subject"])))
+        assert f"{gateway}/suivre?code={code}" in mail.get_body(("plain",)).get_content()
+        # The mobile number typed as « 07 07 12 34 56 » with Côte d'Ivoire: the SMS, once.
+        [sms] = await fake_sms.wait_for("+2250707123456")
+        assert sms.message == (
+            f"Miliê : votre Réclamation est enregistrée sous le n° {code}. "
+            f"Suivez-la sur {gateway}/suivre"
+        )
 
         # « Suivre une requête » with the code and the email.
         await page.goto(gateway + "/suivre")

@@ -9,6 +9,7 @@ import re
 import uuid
 
 import aiohttp
+from axe_playwright_python.async_playwright import Axe
 from yarl import URL
 
 from shared.codes import new_code
@@ -98,7 +99,7 @@ async def test_wrong_code_and_wrong_email_get_the_same_answer(strict_stack):
     assert a[2]["Cache-Control"] == "no-store"
 
 
-async def test_lookups_are_throttled_per_code_per_email_and_per_client(strict_stack):
+async def test_lookups_are_throttled_per_code_per_email_and_per_client(strict_stack, page):
     stack = strict_stack
     email = "awa.traore@example.ci"
     _, code = await submit(stack, email)
@@ -155,3 +156,12 @@ async def test_lookups_are_throttled_per_code_per_email_and_per_client(strict_st
     found = RETRY_PAGE.search(html.unescape(text))
     assert found and 1 <= int(found.group(1)) <= 15
     assert 'role="alert"' in text
+
+    # The same answer in a browser (this peer is throttled): the values kept, axe satisfied.
+    await page.goto(stack.gateway + "/suivre")
+    await page.get_by_label("Code Requête").fill(code)
+    await page.get_by_label("Adresse électronique utilisée").fill(email)
+    await page.get_by_role("button", name="Valider").click()
+    assert RETRY_PAGE.search(await page.locator("#resultat").inner_text())
+    assert await page.get_by_label("Code Requête").input_value() == code
+    assert (await Axe().run(page)).response["violations"] == []
