@@ -8,7 +8,7 @@ For back-office page handlers::
     @routes.get("/admin/traitements", name="bo-traitements")
     @staff_required(Role.ANALYST)
     async def queue(request):
-        staff = request["staff"]            # gateway.sessions.Staff
+        staff = current_staff(request)  # gateway.sessions.Staff
         status, body = await request.app[SERVICES].call(
             "GET", "triage", "/queue", identity=staff.identity)
 
@@ -38,7 +38,8 @@ from shared.service import POOL
 
 log = logging.getLogger(__name__)
 
-STAFF = "staff"  # request["staff"]: Staff or None (a plain key: handlers everywhere read it)
+# The signed-in staff member, or None; handlers read it through current_staff().
+STAFF = web.RequestKey("staff", object)
 SESSION_ENDED = web.RequestKey("staff_session_ended", bool)  # a cookie came, its session is over
 SIGN_IN_PATH = "/admin/connexion"
 HOME_PATH = "/admin/"
@@ -73,7 +74,7 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
 
 @web.middleware
 async def load_staff(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Put the signed-in staff member (or None) in ``request["staff"]``; drop a dead cookie."""
+    """Put the signed-in staff member (or None) in ``request[STAFF]``; drop a dead cookie."""
     request[STAFF] = None
     token = request.cookies.get(sessions.COOKIE, "")
     ended = False

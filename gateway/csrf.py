@@ -17,6 +17,7 @@ COOKIE = "milie_csrf"
 FIELD = "csrf_token"
 SECRET = web.AppKey("form_secret", bytes)
 SECURE = web.AppKey("secure_cookies", bool)
+_NEW_TOKEN = web.RequestKey("csrf_new", str)  # the token issued during this request
 # /open311/ is an API too (form-encoded, per the spec): it takes no cookies, its api_key is
 # what a forged cross-site request could not know.
 EXEMPT_PREFIXES = ("/api/", "/open311/", "/metrics", "/health/")
@@ -37,10 +38,10 @@ def token_for(request: web.Request) -> str:
     existing = request.cookies.get(COOKIE, "")
     if existing and _valid(secret, existing):
         return existing
-    if "csrf_new" not in request:
+    if _NEW_TOKEN not in request:
         nonce = secrets.token_urlsafe(16)
-        request["csrf_new"] = f"{nonce}.{_sign(secret, nonce)}"
-    return request["csrf_new"]
+        request[_NEW_TOKEN] = f"{nonce}.{_sign(secret, nonce)}"
+    return request[_NEW_TOKEN]
 
 
 def verify(request: web.Request, sent: str) -> bool:
@@ -78,10 +79,10 @@ async def protect(request: web.Request, handler: Callable) -> web.StreamResponse
                 content_type="text/plain",
             )
     response = await handler(request)
-    if "csrf_new" in request:
+    if _NEW_TOKEN in request:
         response.set_cookie(
             COOKIE,
-            request["csrf_new"],
+            request[_NEW_TOKEN],
             httponly=True,
             samesite="Strict",
             secure=request.app[SECURE],

@@ -84,7 +84,7 @@ def verify(token: str, secret: bytes, now: float | None = None) -> Identity | No
         return None
 
 
-IDENTITY = "milie.identity"  # request key where services find the caller
+IDENTITY = web.RequestKey("milie.identity", Identity)  # where services find the caller
 
 
 def identity_of(request: web.Request) -> Identity | None:
