@@ -53,7 +53,7 @@ class Services:
     ) -> tuple[int, Any]:
         """(status, JSON body) of the service's answer; raises ServiceUnavailable.
 
-        ``identity``: the staff member on whose behalf the gateway calls (``request["staff"]
+        ``identity``: the staff member on whose behalf the gateway calls (``current_staff(request)
         .identity``); the service checks its signature and enforces role and body itself."""
         url = self.urls[service].rstrip("/") + path
         try:
@@ -62,7 +62,9 @@ class Services:
             ) as resp:
                 if resp.content_type == "application/json":
                     return resp.status, await resp.json()
-                return resp.status, {"error": "unexpected_answer", "message": await resp.text()}
+                # Not JSON (a file, an HTML error page): never decoded as text, it may be bytes.
+                kind = resp.content_type
+                return resp.status, {"error": "unexpected_answer", "content_type": kind}
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("service %s unavailable: %r", service, exc)
             raise ServiceUnavailable(service) from exc

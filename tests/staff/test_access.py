@@ -87,8 +87,8 @@ ROUTES: list[Row] = [
         Row("POST", f"/admin/traitements/{{code}}/{action}", only(ADMIN, ANALYST, status=422), {})
         for action in ("valider", "reformuler", "rejeter", "reindexer", "clarifier")
     ),
-    # A file nobody has: intake answers 404 to those allowed to ask.
-    Row("GET", "/admin/pieces-jointes/{attachment_id}", only(ADMIN, ANALYST, status=404)),
+    # A file sent with a request to the focal point's body.
+    Row("GET", "/admin/pieces-jointes/{attachment_id}", only(ADMIN, ANALYST)),
     # The call centre's form: operators only; an empty form is refused (422).
     Row("GET", "/admin/appel", only(OPERATOR)),
     Row("POST", "/admin/appel", only(OPERATOR, status=422), {}),
@@ -140,13 +140,13 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
         for action in ("reformulate", "reject", "clarify", "reindex")
     ),
     Endpoint("triage", "GET", "/audit", service_staff(ADMIN)),
-    # intake: a file nobody has (404 to those who may ask; the body check is tested with a
-    # real file in tests/front/test_attachment_download.py); the catalogue's administration.
+    # intake: a file sent to the focal point's body, which the other body's may not read; the
+    # catalogue's administration.
     Endpoint(
         "intake",
         "GET",
         "/attachments/{attachment_id}",
-        service_staff(ADMIN, ANALYST, "focal-point", "other-body", status=404),
+        service_staff(ADMIN, ANALYST, "focal-point"),
     ),
     # Faulty bodies (422 before any write) to each of the catalogue's administration routes.
     *(

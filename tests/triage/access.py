@@ -3,20 +3,34 @@ waiting in triage's queue, submitted through the gateway's public API."""
 
 from __future__ import annotations
 
-import uuid
-
 import aiohttp
 
 from gateway.keys import GATEWAY_SETTINGS
 from shared.identity import HEADER, Identity, Role, sign
+from tests.front.conftest import OWNER, PNG, submission_fields
 from tests.support import eventually
 
-# No file has this id: the roles allowed through get intake's 404, the others never get there.
-NO_ATTACHMENT = str(uuid.UUID(int=7))
+
+async def _file_of_a_request(http: aiohttp.ClientSession, intake: str) -> str:
+    """The id of a PNG sent with a request to ministere-budget (intake's draft API, as the
+    gateway's form uses it)."""
+    headers = {"X-Draft-Owner": OWNER}
+    fields = {"fields": submission_fields("piece@example.ci")}
+    async with http.post(f"{intake}/drafts", json=fields, headers=headers) as r:
+        draft = await r.json()
+        assert r.status == 201 and draft["ready"], draft
+    files = f"{intake}/drafts/{draft['draft_id']}/files"
+    async with http.post(files, params={"filename": "recu.png"}, data=PNG, headers=headers) as r:
+        stored = await r.json()
+        assert r.status == 201, stored
+    async with http.post(f"{intake}/drafts/{draft['draft_id']}/submit", headers=headers) as r:
+        assert r.status == 201
+    return stored["id"]
 
 
 async def request_in_queue(ctx) -> dict[str, str]:
-    """``{code}``: a request waiting in triage's queue; ``{attachment_id}``: a file id."""
+    """``{code}``: a request waiting in triage's queue; ``{attachment_id}``: the file of a
+    request to ministere-budget."""
     stack = ctx.stack
     submission = {
         "nature": "reclamation",
@@ -38,4 +52,5 @@ async def request_in_queue(ctx) -> dict[str, str]:
                 return r.status == 200
 
         await eventually(queued)
-    return {"code": code, "attachment_id": NO_ATTACHMENT}
+        attachment_id = await _file_of_a_request(http, stack.url("intake"))
+    return {"code": code, "attachment_id": attachment_id}
