@@ -87,8 +87,13 @@ class Broker:
         service: str,
         bindings: Iterable[tuple[str, str]],
         delivery_limit: int,
+        obsolete_bindings: Iterable[tuple[str, str]] = (),
     ) -> aio_pika.abc.AbstractQueue:
-        """Declare the service's quorum queue, its dead-letter queue and the bindings."""
+        """Declare the service's quorum queue, its dead-letter queue and the bindings.
+
+        ``obsolete_bindings``: bindings an older release declared and this one no longer wants;
+        removed (a queue keeps its bindings across restarts, and AMQP cannot list them)."""
+        bindings = list(bindings)
         dead_letter_exchange = await channel.declare_exchange(
             self.topology.exchange(DEAD_LETTER), ExchangeType.DIRECT, durable=True
         )
@@ -108,6 +113,13 @@ class Broker:
                 self.topology.exchange(logical), ExchangeType.TOPIC, durable=True
             )
             await queue.bind(exchange, routing_key=routing_key)
+        for logical, routing_key in obsolete_bindings:
+            if (logical, routing_key) in bindings:
+                continue
+            exchange = await channel.declare_exchange(
+                self.topology.exchange(logical), ExchangeType.TOPIC, durable=True
+            )
+            await queue.unbind(exchange, routing_key=routing_key)  # absent: not an error
         return queue
 
     async def channel(self, prefetch: int) -> aio_pika.abc.AbstractChannel:

@@ -90,6 +90,26 @@ async def run_in_transaction(
     raise AssertionError("unreachable")
 
 
+async def run_without_transaction(
+    pool: asyncpg.Pool,
+    work: Callable[[asyncpg.Connection], Awaitable[T]],
+    *,
+    attempts: int = 3,
+    acquire_timeout: float = 10.0,
+) -> T:
+    """:func:`run_in_transaction` for work whose writes are one statement (atomic by itself):
+    BEGIN and COMMIT would cost two more round trips and add nothing."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with pool.acquire(timeout=acquire_timeout) as conn:
+                return await work(conn)
+        except TRANSIENT_ERRORS:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
+
+
 async def ping(pool: asyncpg.Pool, timeout: float = 2.0) -> bool:
     try:
         async with pool.acquire(timeout=timeout) as conn:

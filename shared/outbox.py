@@ -32,6 +32,35 @@ from shared.topology import EVENTS
 log = logging.getLogger(__name__)
 
 
+COLUMNS = (
+    "message_id, exchange, routing_key, message_type, body, headers, correlation_id, max_attempts"
+)
+
+
+def row(
+    message: Contract,
+    *,
+    exchange: str = EVENTS,
+    routing_key: str | None = None,
+    correlation_id: str | None = None,
+    headers: Mapping[str, Any] | None = None,
+    message_id: uuid.UUID | None = None,
+    max_attempts: int | None = None,
+) -> tuple[Any, ...]:
+    """The values of :data:`COLUMNS` for ``message`` (body and headers as JSON text: cast them
+    to jsonb), for a statement that writes the outbox row together with the business rows."""
+    return (
+        message_id or uuid.uuid4(),
+        exchange,
+        routing_key or message.name,
+        message.type_name(),
+        message.model_dump_json(),
+        json.dumps(dict(headers or {})),
+        correlation_id or logs.correlation_id.get(),
+        max_attempts,
+    )
+
+
 async def add(
     conn: asyncpg.Connection,
     message: Contract,
@@ -47,21 +76,21 @@ async def add(
 
     ``max_attempts``: give the row up after that many unroutable publishes (a reply whose
     ``reply_to`` queue may have vanished); None retries forever (domain events)."""
-    message_id = message_id or uuid.uuid4()
-    await conn.execute(
-        """INSERT INTO outbox (message_id, exchange, routing_key, message_type, body, headers,
-                               correlation_id, max_attempts)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8)""",
-        message_id,
-        exchange,
-        routing_key or message.name,
-        message.type_name(),
-        message.model_dump_json(),
-        json.dumps(dict(headers or {})),
-        correlation_id or logs.correlation_id.get(),
-        max_attempts,
+    values = row(
+        message,
+        exchange=exchange,
+        routing_key=routing_key,
+        correlation_id=correlation_id,
+        headers=headers,
+        message_id=message_id,
+        max_attempts=max_attempts,
     )
-    return message_id
+    await conn.execute(
+        f"""INSERT INTO outbox ({COLUMNS})
+            VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8)""",  # noqa: S608
+        *values,
+    )
+    return values[0]
 
 
 async def add_many(

@@ -40,6 +40,8 @@ class ServiceSpec:
     sql_dir: Path | None
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     bindings: list[tuple[str, str]] = field(default_factory=list)
+    # Bindings an older release declared and this one no longer wants: removed at start.
+    obsolete_bindings: list[tuple[str, str]] = field(default_factory=list)
     uses_broker: bool = True
     on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], object] | None = None
 
@@ -115,6 +117,7 @@ def _messaging(spec: ServiceSpec):
                 broker=broker,
                 handlers=spec.handlers,
                 bindings=spec.bindings,
+                obsolete_bindings=spec.obsolete_bindings,
                 prefetch=settings.consumer_prefetch,
                 batch_size=settings.consumer_batch,
                 batch_linger=settings.consumer_batch_linger_seconds,

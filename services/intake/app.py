@@ -32,11 +32,21 @@ from shared.topology import COMMANDS, EVENTS
 
 log = logging.getLogger(__name__)
 
+
+def _bindings() -> list[tuple[str, str]]:
+    """One routing key per message the handler registry names (so they cannot drift apart):
+    intake is not sent the events it ignores, request.submitted first, which it publishes."""
+    names = sorted({type_name.rpartition(".v")[0] for type_name in HANDLERS})
+    return [(COMMANDS if name == IntakeSubmitV1.name else EVENTS, name) for name in names]
+
+
 SPEC = ServiceSpec(
     name="intake",
     sql_dir=Path(__file__).parent / "sql",
     handlers=HANDLERS,
-    bindings=[(EVENTS, "request.#"), (COMMANDS, IntakeSubmitV1.name)],
+    bindings=_bindings(),
+    # Until 2026-11 intake took every request.* event; a queue declared then keeps that binding.
+    obsolete_bindings=[(EVENTS, "request.#")],
 )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from shared import outbox
 
 
 async def body(conn: asyncpg.Connection, body_id: str) -> asyncpg.Record | None:
@@ -52,6 +54,33 @@ async def places(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     )
 
 
+async def catalogue_facts(
+    conn: asyncpg.Connection, body_id: str, theme_id: str | None, place_id: str | None
+) -> asyncpg.Record:
+    """In one round trip, what a submission's check needs: the active body, theme (with its
+    parent's label) and place it names (NULL columns when not found), and whether the theme is
+    offered for the body (see ``catalogue_repository.theme_offered``)."""
+    return await conn.fetchrow(
+        """SELECT b.id AS body_id, b.name AS body_name, b.phones AS body_phones,
+                  b.location AS body_location,
+                  t.id AS theme_id, t.label AS theme_label, tp.label AS theme_parent_label,
+                  (NOT EXISTS (SELECT 1 FROM body_themes WHERE body_id = b.id)
+                   OR EXISTS (SELECT 1 FROM body_themes bt
+                              WHERE bt.body_id = b.id AND bt.theme_id IN (t.id, t.parent_id)))
+                  AND (tp.id IS NULL OR tp.active) AS theme_offered,
+                  pl.id AS place_id, pl.region AS place_region, pl.name AS place_name,
+                  pl.kind AS place_kind
+           FROM (SELECT) AS one
+           LEFT JOIN bodies b ON b.id = $1 AND b.active
+           LEFT JOIN themes t ON t.id = $2 AND t.active
+           LEFT JOIN themes tp ON tp.id = t.parent_id
+           LEFT JOIN places pl ON pl.id = $3 AND pl.active""",
+        body_id,
+        theme_id,
+        place_id,
+    )
+
+
 async def by_submission_key(
     conn: asyncpg.Connection, channel: str, key: str
 ) -> asyncpg.Record | None:
@@ -62,83 +91,60 @@ async def by_submission_key(
     )
 
 
-async def insert_request(
+async def insert_submission(
     conn: asyncpg.Connection,
     *,
-    request_id: UUID,
-    code: str,
-    nature: str,
-    body_id: str,
-    theme_id: str | None,
-    place_id: str | None,
-    channel: str,
-    submission_key: str | None,
-    message: str,
-    status: str,
-    submitted_at: datetime,
+    request: dict[str, Any],
+    contact: dict[str, Any],
+    history: tuple[str, str, str],
+    event: tuple[Any, ...] | None,
 ) -> bool:
-    """False when the code is taken (the caller draws another) or the key was used already."""
-    inserted = await conn.fetchval(
-        """INSERT INTO requests (id, code, nature, body_id, theme_id, place_id, channel,
-                                 submission_key, message, status, submitted_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-           ON CONFLICT DO NOTHING RETURNING true""",
-        request_id,
-        code,
-        nature,
-        body_id,
-        theme_id,
-        place_id,
-        channel,
-        submission_key,
-        message,
-        status,
-        submitted_at,
-    )
-    return bool(inserted)
-
-
-async def insert_contact(
-    conn: asyncpg.Connection,
-    request_id: UUID,
-    *,
-    last_name: str,
-    first_names: str,
-    country: str,
-    phone: str | None,
-    email: str | None,
-    email_key: str | None,
-) -> None:
-    await conn.execute(
-        """INSERT INTO contacts (request_id, last_name, first_names, country, phone, email,
-                                 email_key)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        request_id,
-        last_name,
-        first_names,
-        country,
-        phone,
-        email,
-        email_key,
-    )
-
-
-async def add_history(
-    conn: asyncpg.Connection,
-    request_id: UUID,
-    occurred_at: datetime,
-    event_type: str,
-    status: str,
-    message: str | None = None,
-) -> None:
-    await conn.execute(
-        """INSERT INTO request_history (request_id, occurred_at, event_type, status, message)
-           VALUES ($1, $2, $3, $4, $5)""",
-        request_id,
-        occurred_at,
-        event_type,
-        status,
-        message,
+    """The request, its contact, its first history line (event type, status, message) and,
+    when given, its event's outbox row (``outbox.row``), in one statement: one round trip, and
+    atomic even outside a transaction. False, with nothing written, when the code is taken (the
+    caller draws another) or the submission key was used already."""
+    return bool(
+        await conn.fetchval(
+            f"""WITH req AS (
+                    INSERT INTO requests (id, code, nature, body_id, theme_id, place_id, channel,
+                                          submission_key, message, status, submitted_at,
+                                          updated_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+                    ON CONFLICT DO NOTHING RETURNING id
+                ), contact AS (
+                    INSERT INTO contacts (request_id, last_name, first_names, country, phone,
+                                          email, email_key)
+                    SELECT id, $12, $13, $14, $15, $16, $17 FROM req
+                ), history AS (
+                    INSERT INTO request_history (request_id, occurred_at, event_type, status,
+                                                 message)
+                    SELECT id, $11, $18, $19, $20 FROM req
+                ), event AS (
+                    INSERT INTO outbox ({outbox.COLUMNS})
+                    SELECT $21, $22, $23, $24, $25::jsonb, $26::jsonb, $27, $28 FROM req
+                    WHERE $21::uuid IS NOT NULL
+                )
+                SELECT count(*) > 0 FROM req""",  # noqa: S608
+            request["id"],
+            request["code"],
+            request["nature"],
+            request["body_id"],
+            request["theme_id"],
+            request["place_id"],
+            request["channel"],
+            request["submission_key"],
+            request["message"],
+            request["status"],
+            request["submitted_at"],
+            contact["last_name"],
+            contact["first_names"],
+            contact["country"],
+            contact["phone"],
+            contact["email"],
+            contact["email_key"],
+            *history,
+            *(event or (None,) * 8),
+        )
     )
 
 

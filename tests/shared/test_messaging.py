@@ -368,3 +368,41 @@ async def test_every_declared_queue_is_a_quorum_queue_with_a_delivery_limit_and_
             if not name.endswith(".dead-letter"):
                 assert args["x-delivery-limit"] == 17, name
                 assert args["x-dead-letter-exchange"] == topology.exchange("dead-letter"), name
+
+
+async def test_a_binding_the_service_no_longer_wants_is_removed_at_start(broker):
+    async def publish(routing_key: str) -> None:
+        await broker.publish(
+            EVENTS,
+            routing_key,
+            b"{}",
+            message_id=str(uuid.uuid4()),
+            message_type=f"{routing_key}.v1",
+        )
+
+    channel = await broker.channel(prefetch=1)
+    # As an older release declared it: every request.* event.
+    await broker.declare_service_queue(channel, SERVICE, [(EVENTS, "request.#")], 20)
+    await publish("request.validated")
+
+    await broker.declare_service_queue(
+        channel,
+        SERVICE,
+        [(EVENTS, "request.submitted")],
+        20,
+        obsolete_bindings=[(EVENTS, "request.#"), (EVENTS, "request.never_bound")],
+    )
+    await publish("request.submitted")
+    with pytest.raises(Unroutable):
+        await publish("request.validated")
+
+    # Listing an obsolete binding that is also wanted keeps it.
+    await broker.declare_service_queue(
+        channel,
+        SERVICE,
+        [(EVENTS, "request.submitted")],
+        20,
+        obsolete_bindings=[(EVENTS, "request.submitted")],
+    )
+    await publish("request.submitted")
+    await channel.close()
