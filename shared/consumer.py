@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika.abc
+import aio_pika.exceptions
 import asyncpg
 from pydantic import ValidationError
 
@@ -74,6 +75,16 @@ class _Work:
     delivery: Delivery
 
 
+def _channel_of(message: aio_pika.abc.AbstractIncomingMessage) -> object | None:
+    """The channel ``message`` came on, or None once it is closed (aio-pika's ``channel`` then
+    raises). A broker restart closes it under messages still in hand: the broker requeues them
+    itself, so there is nothing to settle, and the inbox ignores them when they come again."""
+    try:
+        return message.channel
+    except aio_pika.exceptions.ChannelInvalidStateError:
+        return None
+
+
 @contextlib.contextmanager
 def _correlated(message: aio_pika.abc.AbstractIncomingMessage) -> Iterator[None]:
     # Logs, and the outbox rows a handler writes, carry the message's correlation id.
@@ -93,6 +104,7 @@ class Consumer:
         broker: Broker,
         handlers: Mapping[str, Handler],
         bindings: list[tuple[str, str]],
+        obsolete_bindings: list[tuple[str, str]] | None = None,
         prefetch: int = 32,
         batch_size: int = 16,
         batch_linger: float = 0.01,
@@ -111,6 +123,7 @@ class Consumer:
         self.handlers = dict(handlers)
         self._names_handled = {t.rpartition(".v")[0] for t in handlers}
         self.bindings = bindings
+        self.obsolete_bindings = obsolete_bindings or []
         self.prefetch = prefetch
         self.batch_size = max(1, batch_size)
         self.batch_linger = batch_linger
@@ -131,7 +144,11 @@ class Consumer:
     async def start(self) -> None:
         self._channel = await self.broker.channel(self.prefetch)
         queue = await self.broker.declare_service_queue(
-            self._channel, self.service, self.bindings, self.delivery_limit
+            self._channel,
+            self.service,
+            self.bindings,
+            self.delivery_limit,
+            obsolete_bindings=self.obsolete_bindings,
         )
         self._loop_task = asyncio.create_task(self._run(), name=f"{self.service}-consumer")
         await queue.consume(self.on_message)
@@ -170,12 +187,15 @@ class Consumer:
 
     async def _give_back(self, batch: list[aio_pika.abc.AbstractIncomingMessage]) -> None:
         for message in batch:
-            if message.processed:
+            channel = _channel_of(message)
+            # Closed: the broker requeued it already. (Reading message.channel here raised, and
+            # that killed this loop for good on a broker restart: nothing was consumed again.)
+            if message.processed or channel is None:
                 continue
             try:
                 await message.nack(requeue=True)
             except Exception:
-                self._no_multiple.append(message.channel)
+                self._no_multiple.append(channel)
 
     async def _handle_batch(self, batch: list[aio_pika.abc.AbstractIncomingMessage]) -> None:
         settled_by_ack: list[aio_pika.abc.AbstractIncomingMessage] = []
@@ -304,7 +324,11 @@ class Consumer:
                     await message.nack(requeue=True)
                 return
         self._fault_after_commit([w])
-        await message.ack()
+        try:
+            await message.ack()
+        except aio_pika.exceptions.ChannelInvalidStateError:
+            # Its channel closed (broker restart): redelivered, then ignored by the inbox.
+            log.warning("ack failed, channel closed: the message will be redelivered")
 
     def _fault_after_commit(self, work: list[_Work]) -> None:
         if self.fault_kill_after_commit and any(
@@ -317,7 +341,9 @@ class Consumer:
         """Acknowledge ``messages``: one ``multiple`` ack per channel where that is safe."""
         by_channel: dict[int, list[aio_pika.abc.AbstractIncomingMessage]] = {}
         for message in messages:
-            by_channel.setdefault(id(message.channel), []).append(message)
+            channel = _channel_of(message)
+            if channel is not None:  # else redelivered by the broker, then ignored by the inbox
+                by_channel.setdefault(id(channel), []).append(message)
         for group in by_channel.values():
             last = max(group, key=lambda m: m.delivery_tag or 0)
             try:
@@ -335,10 +361,12 @@ class Consumer:
 
         Everything the loop took before this batch is settled (it runs one batch at a time), so
         only the messages still waiting in ``_arrived`` can be behind ``last``."""
-        channel, tag = last.channel, last.delivery_tag or 0
-        if any(c is channel for c in self._no_multiple):
+        channel, tag = _channel_of(last), last.delivery_tag or 0
+        if channel is None or any(c is channel for c in self._no_multiple):
             return False
-        return not any(m.channel is channel and (m.delivery_tag or 0) < tag for m in self._arrived)
+        return not any(
+            _channel_of(m) is channel and (m.delivery_tag or 0) < tag for m in self._arrived
+        )
 
     async def dead_letter(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
         """Move ``message`` to this service's dead-letter queue with ``reason``, then ack it."""

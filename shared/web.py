@@ -13,6 +13,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from pydantic import BaseModel, ValidationError
 
 from shared import logs, metrics
+from shared.db import is_transient
 
 log = logging.getLogger(__name__)
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -92,9 +93,18 @@ async def observe(request: web.Request, handler: Callable) -> web.StreamResponse
             status = exc.status
             exc.headers[CORRELATION_HEADER] = logs.correlation_id.get() or cid
             raise
-        except Exception:
-            log.exception("unhandled error", extra={"route": route})
-            response = json_error(500, "internal_error", "an unexpected error occurred")
+        except Exception as exc:
+            if is_transient(exc):
+                # The database is down or restarting (the unit of work was already retried): a
+                # 503 tells the client to come back, where a 500 would say its request is wrong.
+                log.warning("database unavailable: %r", exc, extra={"route": route})
+                response = json_error(
+                    503, "service_unavailable", "temporarily unavailable; retry later"
+                )
+                response.headers["Retry-After"] = "5"
+            else:
+                log.exception("unhandled error", extra={"route": route})
+                response = json_error(500, "internal_error", "an unexpected error occurred")
         status = response.status
         response.headers[CORRELATION_HEADER] = logs.correlation_id.get() or cid
         return response
