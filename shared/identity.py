@@ -91,27 +91,34 @@ def identity_of(request: web.Request) -> Identity | None:
     return request.get(IDENTITY)
 
 
+def check(request: web.Request, *roles: Role) -> Identity:
+    """The caller's signed identity, kept on the request; raises 401 without a valid one and
+    403 for a role not in ``roles`` (any role when empty). The secret comes from the app's
+    settings (``identity_secret``)."""
+    from shared.service import SETTINGS  # late: service imports web which imports us
+
+    secret = request.app[SETTINGS].identity_secret.get_secret_value().encode()
+    identity = verify(request.headers.get(HEADER, ""), secret)
+    if identity is None:
+        raise web.HTTPUnauthorized(
+            text='{"error":"unauthenticated","message":"signed staff identity required"}',
+            content_type="application/json",
+        )
+    if roles and identity.role not in roles:
+        raise web.HTTPForbidden(
+            text='{"error":"forbidden","message":"this role may not do this"}',
+            content_type="application/json",
+        )
+    request[IDENTITY] = identity
+    return identity
+
+
 def requires(*roles: Role) -> Callable:
-    """Decorator for a service's staff endpoint: 401 without a valid signed identity, 403 for
-    another role. The secret comes from the app's settings (``identity_secret``)."""
+    """Decorator for a service's staff endpoint: :func:`check` before the handler."""
 
     def decorate(handler: Callable) -> Callable:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            from shared.service import SETTINGS  # late: service imports web which imports us
-
-            secret = request.app[SETTINGS].identity_secret.get_secret_value().encode()
-            identity = verify(request.headers.get(HEADER, ""), secret)
-            if identity is None:
-                raise web.HTTPUnauthorized(
-                    text='{"error":"unauthenticated","message":"signed staff identity required"}',
-                    content_type="application/json",
-                )
-            if roles and identity.role not in roles:
-                raise web.HTTPForbidden(
-                    text='{"error":"forbidden","message":"this role may not do this"}',
-                    content_type="application/json",
-                )
-            request[IDENTITY] = identity
+            check(request, *roles)
             return await handler(request)
 
         wrapped.__name__ = handler.__name__
