@@ -53,6 +53,22 @@ class NewDelivery:
     body_text: str
     body_html: str | None
 
+    def params(self) -> tuple:
+        """A new row's id, then the columns in the order of the INSERTs below."""
+        return (
+            uuid.uuid4(),
+            self.request_id,
+            self.about_message_id,
+            self.about_message_type,
+            self.correlation_id,
+            self.medium,
+            self.recipient,
+            self.recipient_name,
+            self.subject,
+            self.body_text,
+            self.body_html,
+        )
+
 
 async def save_recipient(conn: asyncpg.Connection, recipient: Recipient) -> None:
     await conn.execute(_SAVE_RECIPIENT, *recipient.params())
@@ -80,17 +96,7 @@ async def save_recipient_and_add_delivery(
             ON CONFLICT (about_message_id, medium) DO NOTHING
             RETURNING id""",
         *recipient.params(),
-        uuid.uuid4(),
-        delivery.request_id,
-        delivery.about_message_id,
-        delivery.about_message_type,
-        delivery.correlation_id,
-        delivery.medium,
-        delivery.recipient,
-        delivery.recipient_name,
-        delivery.subject,
-        delivery.body_text,
-        delivery.body_html,
+        *delivery.params(),
     )
 
 
@@ -169,15 +175,5 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> UUID 
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (about_message_id, medium) DO NOTHING
            RETURNING id""",
-        uuid.uuid4(),
-        delivery.request_id,
-        delivery.about_message_id,
-        delivery.about_message_type,
-        delivery.correlation_id,
-        delivery.medium,
-        delivery.recipient,
-        delivery.recipient_name,
-        delivery.subject,
-        delivery.body_text,
-        delivery.body_html,
+        *delivery.params(),
     )
