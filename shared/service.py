@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import aio_pika.abc
 import asyncpg
+import uvloop
 from aiohttp import web
 
 from shared import db, logs
@@ -144,6 +146,12 @@ def run(app: web.Application, settings: ServiceSettings, service: str) -> None:
     """Serve ``app`` until SIGINT/SIGTERM; logs go to stderr as JSON lines."""
     logs.configure(service, settings.log_level, settings.log_format)
     log.info("starting", extra={"host": settings.http_host, "port": settings.http_port})
+    # What exists now (modules, contracts, templates) lives as long as the process: keep the
+    # collector from walking it again and again, and collect the young generation less often
+    # (each request allocates thousands of short-lived objects; 700 made it run every few).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
     web.run_app(
         app,
         host=settings.http_host,
@@ -151,4 +159,7 @@ def run(app: web.Application, settings: ServiceSettings, service: str) -> None:
         print=None,
         access_log=None,
         shutdown_timeout=5,
+        # uvloop's C event loop: less CPU in the loop, the transports and the protocol
+        # callbacks (bench.load on a 2-core machine: 116 → 134-155 submissions/s).
+        loop=uvloop.new_event_loop(),
     )
