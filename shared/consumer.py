@@ -13,7 +13,8 @@ the handlers themselves: what has arrived (up to ``batch_size``) is applied in o
 one inbox statement, then each handler in turn — committed, then acknowledged with one
 ``multiple`` ack. When a handler fails in a way that is not temporary, the batch is rolled back
 and each of its messages is applied again alone, in its own transaction, with the rules above:
-one bad message never fails or holds back the others.
+one bad message never fails or holds back the others. A handler registered as :class:`Batched`
+gets each run of consecutive messages of its type in one call, and writes them in one statement.
 """
 
 from __future__ import annotations
@@ -59,6 +60,21 @@ class Delivery:
 
 
 Handler = Callable[[asyncpg.Connection, Any, Delivery], Awaitable[None]]
+RunHandler = Callable[[asyncpg.Connection, list[tuple[Any, Delivery]]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A registry entry whose function applies a run of messages of its type at once: one
+    statement for the run instead of one per message, the consumer's main cost under load.
+
+    It gets ``[(body, delivery), …]`` in delivery order, already claimed in the inbox, inside the
+    batch's transaction; a message applied alone (a batch that failed) is a run of one."""
+
+    apply: RunHandler
+
+
+Entry = Handler | Batched
 
 
 class Poison(Exception):
@@ -70,7 +86,7 @@ class _Work:
     """A readable message for one of our handlers, waiting to be applied."""
 
     message: aio_pika.abc.AbstractIncomingMessage
-    handler: Handler
+    handler: Entry
     body: Contract
     delivery: Delivery
 
@@ -95,6 +111,30 @@ def _correlated(message: aio_pika.abc.AbstractIncomingMessage) -> Iterator[None]
         logs.correlation_id.reset(token)
 
 
+def _runs(work: list[_Work]) -> Iterator[list[_Work]]:
+    """``work`` cut into runs of consecutive messages with the same handler: the order across
+    types is kept (a rewrite never overtakes the submission it rewrites)."""
+    run: list[_Work] = []
+    for w in work:
+        if run and w.handler is not run[0].handler:
+            yield run
+            run = []
+        run.append(w)
+    if run:
+        yield run
+
+
+async def _apply_run(conn: asyncpg.Connection, run: list[_Work]) -> None:
+    handler = run[0].handler
+    if isinstance(handler, Batched):
+        with _correlated(run[0].message):
+            await handler.apply(conn, [(w.body, w.delivery) for w in run])
+        return
+    for w in run:
+        with _correlated(w.message):
+            await handler(conn, w.body, w.delivery)
+
+
 class Consumer:
     def __init__(
         self,
@@ -102,7 +142,7 @@ class Consumer:
         service: str,
         pool: asyncpg.Pool,
         broker: Broker,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Entry],
         bindings: list[tuple[str, str]],
         obsolete_bindings: list[tuple[str, str]] | None = None,
         prefetch: int = 32,
@@ -269,9 +309,9 @@ class Consumer:
                         # discard: a second copy of a message in the same batch is a duplicate.
                         if w.delivery.message_id in new:
                             new.discard(w.delivery.message_id)
-                            with _correlated(w.message):
-                                await w.handler(conn, w.body, w.delivery)
                             applied.append(w)
+                    for run in _runs(applied):
+                        await _apply_run(conn, run)
                 break
             except Exception as exc:
                 if is_transient(exc) and not self._stopping:
@@ -298,8 +338,7 @@ class Consumer:
             try:
                 async with self.pool.acquire(timeout=10) as conn, conn.transaction():
                     if await inbox.claim(conn, delivery.message_id, delivery.message_type):
-                        with _correlated(message):
-                            await w.handler(conn, w.body, delivery)
+                        await _apply_run(conn, [w])
                         metrics.MESSAGES_CONSUMED.labels(delivery.message_type).inc()
                     else:
                         metrics.MESSAGES_DUPLICATE.labels(delivery.message_type).inc()

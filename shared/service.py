@@ -21,7 +21,7 @@ from aiohttp import web
 
 from shared import db, logs
 from shared.broker import Broker
-from shared.consumer import Consumer, Handler
+from shared.consumer import Consumer, Entry
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
@@ -40,7 +40,7 @@ CONSUMER = web.AppKey("consumer", Consumer)
 class ServiceSpec:
     name: str  # the schema, the queue and the app_id
     sql_dir: Path | None
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    handlers: Mapping[str, Entry] = field(default_factory=dict)
     bindings: list[tuple[str, str]] = field(default_factory=list)
     # Bindings an older release declared and this one no longer wants: removed at start.
     obsolete_bindings: list[tuple[str, str]] = field(default_factory=list)

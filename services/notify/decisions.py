@@ -10,14 +10,13 @@ call-centre request with a mobile number only) gets none here; SMS is the SMS ha
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from html import escape
 from uuid import UUID
 
 import asyncpg
 
-from services.notify import emails
+from services.notify import emails, repository
 from shared.consumer import Delivery, Handler
 from shared.messages import (
     RequestClarificationSentV1,
@@ -141,22 +140,8 @@ async def _queue(
     name: str,
     mail: emails.Email,
 ) -> None:
-    await conn.execute(
-        """INSERT INTO deliveries (id, request_id, about_message_id, about_message_type,
-                                   correlation_id, medium, recipient, recipient_name, subject,
-                                   body_text, body_html)
-           VALUES ($1, $2, $3, $4, $5, 'email', $6, $7, $8, $9, $10)
-           ON CONFLICT (about_message_id, medium) DO NOTHING""",
-        uuid.uuid4(),
-        request_id,
-        delivery.message_id,
-        delivery.message_type,
-        delivery.correlation_id,
-        address,
-        name,
-        mail.subject,
-        mail.text,
-        mail.html,
+    await repository.add_delivery(
+        conn, repository.NewDelivery.email(delivery, request_id, address, name, mail)
     )
 
 

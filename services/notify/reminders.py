@@ -6,13 +6,12 @@ is keyed by the event's message id, so a redelivered event never sends a second 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC
 from html import escape
 
 import asyncpg
 
-from services.notify import emails
+from services.notify import emails, repository
 from shared.consumer import Delivery
 from shared.messages import CodesReminderRequestedV1
 
@@ -88,18 +87,6 @@ async def on_codes_reminder_requested(
     public_url: str,
 ) -> None:
     mail = codes_reminder(event, public_url)
-    await conn.execute(
-        """INSERT INTO deliveries (id, request_id, about_message_id, about_message_type,
-                                   correlation_id, medium, recipient, recipient_name, subject,
-                                   body_text, body_html)
-           VALUES ($1, NULL, $2, $3, $4, 'email', $5, '', $6, $7, $8)
-           ON CONFLICT (about_message_id, medium) DO NOTHING""",
-        uuid.uuid4(),
-        delivery.message_id,
-        delivery.message_type,
-        delivery.correlation_id,
-        event.email,
-        mail.subject,
-        mail.text,
-        mail.html,
+    await repository.add_delivery(
+        conn, repository.NewDelivery.email(delivery, None, event.email, "", mail)
     )

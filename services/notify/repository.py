@@ -8,16 +8,11 @@ from uuid import UUID
 
 import asyncpg
 
+from services.notify import emails
+from shared.consumer import Delivery
+
 DELIVERY_LOG_COLUMNS = """id, medium, recipient, subject, status, attempts, last_error,
     about_message_type, created_at, sent_at, failed_at, next_attempt_at"""
-
-
-_SAVE_RECIPIENT = """
-    INSERT INTO recipients (request_id, code, email, phone, last_name, first_names)
-    VALUES ($1, $2, $3, $4, $5, $6)
-    ON CONFLICT (request_id) DO UPDATE
-    SET code = EXCLUDED.code, email = EXCLUDED.email, phone = EXCLUDED.phone,
-        last_name = EXCLUDED.last_name, first_names = EXCLUDED.first_names, updated_at = now()"""
 
 
 @dataclass(frozen=True)
@@ -53,6 +48,29 @@ class NewDelivery:
     body_text: str
     body_html: str | None
 
+    @classmethod
+    def email(
+        cls,
+        about: Delivery,
+        request_id: UUID | None,
+        address: str,
+        name: str,
+        mail: emails.Email,
+    ) -> NewDelivery:
+        """The email ``mail`` to ``address``, sent because of the message ``about``."""
+        return cls(
+            request_id=request_id,
+            about_message_id=about.message_id,
+            about_message_type=about.message_type,
+            correlation_id=about.correlation_id,
+            medium="email",
+            recipient=address,
+            recipient_name=name,
+            subject=mail.subject,
+            body_text=mail.text,
+            body_html=mail.html,
+        )
+
     def params(self) -> tuple:
         """A new row's id, then the columns in the order of the INSERTs below."""
         return (
@@ -70,21 +88,28 @@ class NewDelivery:
         )
 
 
-async def save_recipient(conn: asyncpg.Connection, recipient: Recipient) -> None:
-    await conn.execute(_SAVE_RECIPIENT, *recipient.params())
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    """Rows of parameters turned into one list per column (for ``unnest``)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
-async def save_recipient_and_add_delivery(
-    conn: asyncpg.Connection, recipient: Recipient, delivery: NewDelivery
-) -> UUID | None:
-    """Both writes in one statement (one round trip: the consumer's hot path).
-
-    Returns the new delivery's id, or None when this message already has one for this medium.
-    """
-    return await conn.fetchval(
+async def save_recipients_and_add_deliveries(
+    conn: asyncpg.Connection, recipients: list[Recipient], deliveries: list[NewDelivery]
+) -> None:
+    """Both writes for a run of messages in one statement (the consumer's hot path): each
+    request's recipient kept for later events (the latest message's word wins), and the
+    deliveries queued — never two for the same message and medium."""
+    people = _columns([(*r.params(), order) for order, r in enumerate(recipients)], 7)
+    queued = _columns([d.params() for d in deliveries], 11)
+    await conn.execute(
         """WITH saved AS (
                 INSERT INTO recipients (request_id, code, email, phone, last_name, first_names)
-                VALUES ($1, $2, $3, $4, $5, $6)
+                SELECT DISTINCT ON (request_id)
+                       request_id, code, email, phone, last_name, first_names
+                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                            $6::text[], $7::int[])
+                     AS r(request_id, code, email, phone, last_name, first_names, ord)
+                ORDER BY request_id, ord DESC
                 ON CONFLICT (request_id) DO UPDATE
                 SET code = EXCLUDED.code, email = EXCLUDED.email, phone = EXCLUDED.phone,
                     last_name = EXCLUDED.last_name, first_names = EXCLUDED.first_names,
@@ -92,11 +117,12 @@ async def save_recipient_and_add_delivery(
             INSERT INTO deliveries (id, request_id, about_message_id, about_message_type,
                                     correlation_id, medium, recipient, recipient_name, subject,
                                     body_text, body_html)
-            VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-            ON CONFLICT (about_message_id, medium) DO NOTHING
-            RETURNING id""",
-        *recipient.params(),
-        *delivery.params(),
+            SELECT * FROM unnest($8::uuid[], $9::uuid[], $10::uuid[], $11::text[], $12::text[],
+                                 $13::text[], $14::text[], $15::text[], $16::text[],
+                                 $17::text[], $18::text[])
+            ON CONFLICT (about_message_id, medium) DO NOTHING""",
+        *people,
+        *queued,
     )
 
 

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 
 import asyncpg
 from aiohttp import web
 
-from shared.consumer import Delivery
+from shared.consumer import Batched, Delivery
 from shared.messages import NotificationFailedV1, NotificationSentV1
 from shared.service import POOL
 
 
-async def _count(conn: asyncpg.Connection, day: date, medium: str, outcome: str) -> None:
+async def _count(conn: asyncpg.Connection, outcome: str, events: list[tuple[date, str]]) -> None:
+    """Add ``events`` (day, medium) to the counters of ``outcome``: one statement for a run."""
+    per_key = Counter(events)
     await conn.execute(
-        """INSERT INTO delivery_counts (day, medium, outcome, count) VALUES ($1, $2, $3, 1)
-           ON CONFLICT (day, medium, outcome) DO UPDATE SET count = delivery_counts.count + 1""",
-        day,
-        medium,
+        """INSERT INTO delivery_counts (day, medium, outcome, count)
+           SELECT day, medium, $1, n FROM unnest($2::date[], $3::text[], $4::int[])
+                                          AS t(day, medium, n)
+           ON CONFLICT (day, medium, outcome)
+           DO UPDATE SET count = delivery_counts.count + EXCLUDED.count""",
         outcome,
+        [day for day, _ in per_key],
+        [medium for _, medium in per_key],
+        list(per_key.values()),
     )
 
 
@@ -26,15 +33,20 @@ def _day(moment: datetime) -> date:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
 
 
-async def on_sent(conn: asyncpg.Connection, event: NotificationSentV1, _: Delivery) -> None:
-    await _count(conn, _day(event.sent_at), event.medium, "sent")
+async def on_sent(conn: asyncpg.Connection, run: list[tuple[NotificationSentV1, Delivery]]) -> None:
+    await _count(conn, "sent", [(_day(e.sent_at), e.medium) for e, _ in run])
 
 
-async def on_failed(conn: asyncpg.Connection, event: NotificationFailedV1, _: Delivery) -> None:
-    await _count(conn, _day(event.failed_at), event.medium, "failed")
+async def on_failed(
+    conn: asyncpg.Connection, run: list[tuple[NotificationFailedV1, Delivery]]
+) -> None:
+    await _count(conn, "failed", [(_day(e.failed_at), e.medium) for e, _ in run])
 
 
-HANDLERS = {NotificationSentV1.type_name(): on_sent, NotificationFailedV1.type_name(): on_failed}
+HANDLERS = {
+    NotificationSentV1.type_name(): Batched(on_sent),
+    NotificationFailedV1.type_name(): Batched(on_failed),
+}
 
 
 async def delivery_totals(request: web.Request) -> web.Response:

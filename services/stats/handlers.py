@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from services.stats import repository, triage_events
-from shared.consumer import Delivery, Handler
+from shared.consumer import Batched, Delivery, Entry
 from shared.messages import RequestSubmittedV1
 
 # The status a request is counted in from its submission until triage decides.
@@ -22,23 +22,28 @@ def day_of(moment: datetime) -> date:
 
 
 async def on_submitted(
-    conn: asyncpg.Connection, event: RequestSubmittedV1, delivery: Delivery
+    conn: asyncpg.Connection, run: list[tuple[RequestSubmittedV1, Delivery]]
 ) -> None:
     await repository.record_submitted(
         conn,
-        request_id=event.request_id,
-        body_id=event.body_id,
-        body_name=event.body_name,
-        nature=event.nature.value,
-        theme_id=event.theme_id,
-        channel=event.channel.value,
-        status=SUBMITTED,
-        submitted_on=day_of(event.submitted_at),
+        [
+            {
+                "request_id": str(event.request_id),
+                "body_id": event.body_id,
+                "body_name": event.body_name,
+                "nature": event.nature.value,
+                "theme_id": event.theme_id,
+                "channel": event.channel.value,
+                "status": SUBMITTED,
+                "submitted_on": day_of(event.submitted_at).isoformat(),
+            }
+            for event, _ in run
+        ],
     )
 
 
-HANDLERS: dict[str, Handler] = {
-    RequestSubmittedV1.type_name(): on_submitted,
+HANDLERS: dict[str, Entry] = {
+    RequestSubmittedV1.type_name(): Batched(on_submitted),
     # The analysts' decisions and the citizen's rewrites move the status (triage_events.py).
     **triage_events.HANDLERS,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from uuid import UUID
 
@@ -15,47 +16,39 @@ DO UPDATE SET count = daily_counts.count + EXCLUDED.count
 """
 
 
-async def record_submitted(
-    conn: asyncpg.Connection,
-    *,
-    request_id: UUID,
-    body_id: str,
-    body_name: str,
-    nature: str,
-    theme_id: str | None,
-    channel: str,
-    status: str,
-    submitted_on: date,
-) -> bool:
-    """Add a request's fact row and count it; False (and nothing counted) when already known.
+async def record_submitted(conn: asyncpg.Connection, requests: list[dict]) -> int:
+    """Add the fact rows of newly submitted requests and count them; a request already known
+    is neither added nor counted again. Returns how many were new.
 
-    One statement (the consumer's hot path): the body's name and the counter are written only
-    when the fact row is new."""
+    ``requests``: dicts of ``request_id, body_id, body_name, nature, theme_id, channel, status,
+    submitted_on`` (JSON-ready). One statement for the whole run (the consumer's hot path): the
+    bodies' names and the counters are written only for the new fact rows."""
     return await conn.fetchval(
-        """WITH fact AS (
+        """WITH incoming AS (
+               SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
+                   ord int, request_id uuid, body_id text, body_name text, nature text,
+                   theme_id text, channel text, status text, submitted_on date)),
+           fact AS (
                INSERT INTO request_facts (request_id, body_id, body_name, nature, theme_id,
                                           channel, status, submitted_on)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               SELECT DISTINCT ON (request_id) request_id, body_id, body_name, nature, theme_id,
+                      channel, status, submitted_on
+               FROM incoming ORDER BY request_id, ord
                ON CONFLICT (request_id) DO NOTHING
-               RETURNING true AS new),
+               RETURNING request_id, body_id, body_name, nature, theme_id, status, submitted_on),
            body AS (
-               INSERT INTO bodies (body_id, body_name) SELECT $2, $3 FROM fact
+               INSERT INTO bodies (body_id, body_name)
+               SELECT DISTINCT ON (body_id) body_id, body_name FROM fact
                ON CONFLICT (body_id) DO UPDATE SET body_name = EXCLUDED.body_name
                WHERE bodies.body_name IS DISTINCT FROM EXCLUDED.body_name),
            counted AS (
                INSERT INTO daily_counts (day, body_id, nature, theme_id, status, count)
-               SELECT $8, $2, $4, COALESCE($5, ''), $7, 1 FROM fact
+               SELECT submitted_on, body_id, nature, COALESCE(theme_id, ''), status, count(*)
+               FROM fact GROUP BY 1, 2, 3, 4, 5
                ON CONFLICT (day, body_id, nature, theme_id, status)
                DO UPDATE SET count = daily_counts.count + EXCLUDED.count)
-           SELECT EXISTS (SELECT FROM fact)""",
-        request_id,
-        body_id,
-        body_name,
-        nature,
-        theme_id,
-        channel,
-        status,
-        submitted_on,
+           SELECT count(*) FROM fact""",
+        json.dumps([{**r, "ord": i} for i, r in enumerate(requests)]),
     )
 
 

@@ -12,7 +12,7 @@ import asyncpg
 
 from services.triage import domain, repository
 from services.triage.settings import TriageSettings
-from shared.consumer import Delivery, Handler
+from shared.consumer import Batched, Delivery, Entry
 from shared.messages import RequestResubmittedV1, RequestSubmittedV1
 
 log = logging.getLogger(__name__)
@@ -20,44 +20,40 @@ log = logging.getLogger(__name__)
 
 async def on_submitted(
     conn: asyncpg.Connection,
-    event: RequestSubmittedV1,
-    delivery: Delivery,
+    run: list[tuple[RequestSubmittedV1, Delivery]],
     *,
     default_days: int,
     days_by_nature: dict[str, int],
 ) -> None:
-    """Put a submitted request in the analysts' queue, waiting, with its deadline."""
-    submitted_at = domain.aware(event.submitted_at)
-    days = domain.days_for(event.nature.value, default_days, days_by_nature)
-    added = await repository.add_to_queue(
-        conn,
-        request_id=event.request_id,
-        code=event.code,
-        nature=event.nature.value,
-        body_id=event.body_id,
-        body_name=event.body_name,
-        theme_id=event.theme_id,
-        theme_label=event.theme_label,
-        place_id=event.place_id,
-        place_label=event.place_label,
-        channel=event.channel.value,
-        message=event.message,
-        contact=event.contact.model_dump(mode="json"),
-        attachments=[a.model_dump(mode="json") for a in event.attachments],
-        submitted_at=submitted_at,
-        admissibility_deadline=domain.admissibility_deadline(submitted_at, days),
-        status=domain.WAITING,
-    )
-    if added:
-        await repository.add_history(
-            conn,
-            request_id=event.request_id,
-            occurred_at=submitted_at,
-            kind=domain.Kind.SUBMITTED,
-            message=event.message,
-            details={"channel": event.channel.value},
-            message_id=delivery.message_id,
+    """Put submitted requests in the analysts' queue, waiting, each with its deadline."""
+    requests = []
+    for event, delivery in run:
+        submitted_at = domain.aware(event.submitted_at)
+        days = domain.days_for(event.nature.value, default_days, days_by_nature)
+        requests.append(
+            {
+                "request_id": str(event.request_id),
+                "code": event.code,
+                "nature": event.nature.value,
+                "body_id": event.body_id,
+                "body_name": event.body_name,
+                "theme_id": event.theme_id,
+                "theme_label": event.theme_label,
+                "place_id": event.place_id,
+                "place_label": event.place_label,
+                "channel": event.channel.value,
+                "message": event.message,
+                "contact": event.contact.model_dump(mode="json"),
+                "attachments": [a.model_dump(mode="json") for a in event.attachments],
+                "submitted_at": submitted_at.isoformat(),
+                "admissibility_deadline": domain.admissibility_deadline(
+                    submitted_at, days
+                ).isoformat(),
+                "status": domain.WAITING,
+                "message_id": str(delivery.message_id),
+            }
         )
+    await repository.add_submitted(conn, requests, domain.Kind.SUBMITTED)
 
 
 async def on_resubmitted(
@@ -96,7 +92,7 @@ async def on_resubmitted(
     )
 
 
-def build_handlers(settings: TriageSettings) -> dict[str, Handler]:
+def build_handlers(settings: TriageSettings) -> dict[str, Entry]:
     """The registry: message type → handler ``(conn, event, delivery)``."""
     deadlines = {
         "default_days": settings.admissibility_days,
@@ -104,9 +100,9 @@ def build_handlers(settings: TriageSettings) -> dict[str, Handler]:
     }
 
     async def submitted(
-        conn: asyncpg.Connection, event: RequestSubmittedV1, delivery: Delivery
+        conn: asyncpg.Connection, run: list[tuple[RequestSubmittedV1, Delivery]]
     ) -> None:
-        await on_submitted(conn, event, delivery, **deadlines)
+        await on_submitted(conn, run, **deadlines)
 
     async def resubmitted(
         conn: asyncpg.Connection, event: RequestResubmittedV1, delivery: Delivery
@@ -114,6 +110,6 @@ def build_handlers(settings: TriageSettings) -> dict[str, Handler]:
         await on_resubmitted(conn, event, delivery, **deadlines)
 
     return {
-        RequestSubmittedV1.type_name(): submitted,
+        RequestSubmittedV1.type_name(): Batched(submitted),
         RequestResubmittedV1.type_name(): resubmitted,
     }

@@ -19,54 +19,44 @@ _COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_labe
               admissibility_deadline, version, decided_at, decided_by, opinion"""
 
 
-async def add_to_queue(
-    conn: asyncpg.Connection,
-    *,
-    request_id: UUID,
-    code: str,
-    nature: str,
-    body_id: str,
-    body_name: str,
-    theme_id: str | None,
-    theme_label: str | None,
-    place_id: str | None,
-    place_label: str | None,
-    channel: str,
-    message: str,
-    contact: dict[str, Any],
-    attachments: list[dict[str, Any]],
-    submitted_at: datetime,
-    admissibility_deadline: datetime,
-    status: str,
-) -> bool:
-    """Insert a queue row; False when the request is already there (nothing changes)."""
-    inserted = await conn.fetchval(
-        """INSERT INTO queue_items
-               (request_id, code, nature, body_id, body_name, theme_id, theme_label, place_id,
-                place_label, channel, message, contact, attachments, submitted_at, status,
-                admissibility_deadline, queued_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14,
-                   $15, $16, $14)
-           ON CONFLICT (request_id) DO NOTHING
-           RETURNING true""",
-        request_id,
-        code,
-        nature,
-        body_id,
-        body_name,
-        theme_id,
-        theme_label,
-        place_id,
-        place_label,
-        channel,
-        message,
-        json.dumps(contact),
-        json.dumps(attachments),
-        submitted_at,
-        status,
-        admissibility_deadline,
+async def add_submitted(conn: asyncpg.Connection, requests: list[dict[str, Any]], kind: str) -> int:
+    """Queue rows, and the « submitted » line of each one's history, for a run of submissions
+    in one statement; a request already in the queue gets neither. Returns how many were new.
+
+    ``requests``: dicts of the queue row's columns (JSON-ready) plus ``message_id``, the event's;
+    ``kind``: the history line's kind.
+    """
+    return await conn.fetchval(
+        """WITH incoming AS (
+               SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
+                   ord int, request_id uuid, code text, nature text, body_id text,
+                   body_name text, theme_id text, theme_label text, place_id text,
+                   place_label text, channel text, message text, contact jsonb,
+                   attachments jsonb, submitted_at timestamptz, status text,
+                   admissibility_deadline timestamptz, message_id uuid)),
+           first AS (
+               SELECT DISTINCT ON (request_id) * FROM incoming ORDER BY request_id, ord),
+           queued AS (
+               INSERT INTO queue_items
+                   (request_id, code, nature, body_id, body_name, theme_id, theme_label,
+                    place_id, place_label, channel, message, contact, attachments, submitted_at,
+                    status, admissibility_deadline, queued_at)
+               SELECT request_id, code, nature, body_id, body_name, theme_id, theme_label,
+                      place_id, place_label, channel, message, contact, attachments,
+                      submitted_at, status, admissibility_deadline, submitted_at
+               FROM first
+               ON CONFLICT (request_id) DO NOTHING
+               RETURNING request_id),
+           noted AS (
+               INSERT INTO history (request_id, occurred_at, kind, message, details, message_id)
+               SELECT f.request_id, f.submitted_at, $2, f.message,
+                      jsonb_build_object('channel', f.channel), f.message_id
+               FROM first f JOIN queued USING (request_id)
+               ON CONFLICT (message_id) DO NOTHING)
+           SELECT count(*) FROM queued""",
+        json.dumps([{**r, "ord": i} for i, r in enumerate(requests)]),
+        kind,
     )
-    return bool(inserted)
 
 
 async def add_history(

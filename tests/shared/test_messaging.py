@@ -187,20 +187,30 @@ async def test_a_handler_bug_is_retried_then_dead_lettered_with_the_error(
     assert "handler error: KeyError('a bug')" in letters[0].headers["x-milie-reason"]
 
 
+@pytest.mark.parametrize("registered", ["per message", "Batched"])
 async def test_a_batch_applies_each_message_once_and_a_bad_one_alone(
-    pool, broker, amqp_url, namespace, monkeypatch
+    pool, broker, amqp_url, namespace, monkeypatch, registered
 ):
     """Messages waiting together are applied in one transaction; a poison one among them is
-    dead-lettered with its reason, a copy in the same batch is ignored, the others apply."""
+    dead-lettered with its reason, a copy in the same batch is ignored, the others apply. A
+    ``Batched`` handler gets them as runs (more than one at a time), and alone once one fails."""
     from shared import inbox
-    from shared.consumer import Poison
+    from shared.consumer import Batched, Poison
 
     bad = submitted_event()
+    runs = []
 
     async def picky(conn, event, delivery):
         await record_effect(conn, event, delivery)
         if event.code == bad.code:
             raise Poison("this one can never succeed")
+
+    async def picky_run(conn, run):
+        runs.append(len(run))
+        for event, delivery in run:
+            await picky(conn, event, delivery)
+
+    handler = picky if registered == "per message" else Batched(picky_run)
 
     batches = []
     claim_many = inbox.claim_many
@@ -217,7 +227,7 @@ async def test_a_batch_applies_each_message_once_and_a_bad_one_alone(
             service=SERVICE,
             pool=pool,
             broker=broker,
-            handlers={RequestSubmittedV1.type_name(): picky},
+            handlers={RequestSubmittedV1.type_name(): handler},
             bindings=[(EVENTS, "request.submitted")],
             batch_size=16,
         )
@@ -245,6 +255,8 @@ async def test_a_batch_applies_each_message_once_and_a_bad_one_alone(
     finally:
         await second.stop()
     assert max(batches) > 1
+    if registered == "Batched":
+        assert max(runs) > 1 and 1 in runs
     assert len(letters) == 1
     assert letters[0].headers["x-milie-reason"] == "this one can never succeed"
     codes = {r["code"] for r in await pool.fetch("SELECT code FROM effects")}
