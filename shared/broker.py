@@ -19,6 +19,8 @@ from typing import Any
 import aio_pika
 import aio_pika.abc
 import aio_pika.exceptions
+import aiormq
+import aiormq.exceptions
 from aio_pika import DeliveryMode, ExchangeType
 
 from shared import metrics
@@ -159,23 +161,38 @@ class Broker:
         if not self._publishers:
             raise RuntimeError("broker not connected")
         publisher = self._publishers[next(self._turn) % len(self._publishers)]
-        message = aio_pika.Message(
-            body,
+        properties = aiormq.spec.Basic.Properties(
             content_type="application/json",
-            delivery_mode=DeliveryMode.PERSISTENT,
+            delivery_mode=DeliveryMode.PERSISTENT.value,
             message_id=message_id,
-            type=message_type,
+            message_type=message_type,
             correlation_id=correlation_id,
             app_id=self.app_id,
-            headers=dict(headers or {}),
+            # An empty table still costs its encoding on every message: sent only when needed.
+            headers=dict(headers) if headers else None,
             reply_to=reply_to,
             timestamp=timestamp or datetime.now(UTC),
         )
         try:
-            await publisher.exchanges[exchange].publish(
-                message, routing_key=routing_key, mandatory=True, timeout=timeout
+            # The channel under aio-pika's robust one, with the same checks as its
+            # Exchange.publish, and ``wait=False``: the channel's lock is released once the frames
+            # are queued instead of after the connection's writer task has written them, so the
+            # relay's concurrent publishes no longer take turns through the event loop (under
+            # load a batch of 200 took 2 s on four channels). The broker's confirm is still
+            # awaited for each message.
+            if publisher.channel.is_closed:
+                raise aiormq.exceptions.ChannelInvalidStateError("publish channel closed")
+            channel = await publisher.channel.get_underlay_channel()
+            await channel.basic_publish(
+                body,
+                exchange=publisher.exchanges[exchange].name,
+                routing_key=routing_key,
+                properties=properties,
+                mandatory=True,
+                timeout=timeout,
+                wait=False,
             )
-        except aio_pika.exceptions.PublishError as exc:
+        except aiormq.exceptions.PublishError as exc:
             raise Unroutable(f"no queue for {exchange or 'default'}/{routing_key}") from exc
         metrics.MESSAGES_PUBLISHED.labels(message_type or "unknown").inc()
 
