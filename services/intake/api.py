@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from services.intake import submissions
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
 from services.intake.http_input import invalid, read_json
+from services.intake.keys import CATALOGUE_CACHE
 from shared.db import run_in_transaction, run_without_transaction
 from shared.identity import Role, check
 from shared.messages import Channel
@@ -33,7 +34,10 @@ async def submit(request: web.Request) -> web.Response:
     # Without a submission key, submit writes in one statement: no transaction needed.
     run = run_in_transaction if sub.submission_key else run_without_transaction
     try:
-        accepted = await run(request.app[POOL], lambda conn: submissions.submit(conn, sub))
+        accepted = await run(
+            request.app[POOL],
+            lambda conn: submissions.submit(conn, sub, catalogue=request.app[CATALOGUE_CACHE]),
+        )
     except submissions.Refused as exc:
         return invalid(exc.errors)
     return web.json_response(

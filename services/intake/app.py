@@ -15,6 +15,7 @@ from services.intake import (
     attachments_api,
     catalogue,
     catalogue_api,
+    catalogue_cache,
     commands,
     drafts,
     drafts_api,
@@ -23,6 +24,7 @@ from services.intake import (
 )
 from services.intake.api import routes
 from services.intake.handlers import HANDLERS
+from services.intake.keys import CATALOGUE_CACHE
 from services.intake.settings import IntakeSettings
 from shared.broker import Broker
 from shared.db import is_transient, run_in_transaction
@@ -57,6 +59,16 @@ async def _load_catalogue(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _catalogue_cache(app: web.Application) -> AsyncIterator[None]:
+    cache = catalogue_cache.CatalogueCache(app[POOL], SPEC.name)
+    app[CATALOGUE_CACHE] = cache
+    task = asyncio.create_task(cache.listen(), name="intake-catalogue-listener")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _purge_drafts(app: web.Application) -> AsyncIterator[None]:
     """Remove expired drafts and their files now and then (every copy may: deletes commute)."""
     every = app[SETTINGS].draft_purge_seconds
@@ -87,6 +99,7 @@ def create_app(settings: IntakeSettings) -> web.Application:
     spec = dataclasses.replace(SPEC, on_poison=commands.unreadable_replier(broker))
     app = create_service_app(settings, spec)
     app.cleanup_ctx.append(_load_catalogue)
+    app.cleanup_ctx.append(_catalogue_cache)
     app.cleanup_ctx.append(_purge_drafts)
     app.add_routes(routes)
     app.add_routes(catalogue_api.routes)

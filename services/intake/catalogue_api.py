@@ -14,6 +14,7 @@ from services.intake import catalogue_repository as cat
 from services.intake import repository as repo
 from services.intake.domain import normalize_email
 from services.intake.http_input import Invalid, invalid, not_found, read_json, validate
+from services.intake.keys import CATALOGUE_CACHE
 from shared.db import run_in_transaction
 from shared.identity import Role, requires
 from shared.service import POOL, SETTINGS
@@ -262,9 +263,12 @@ async def _body_view(conn: asyncpg.Connection, body_id: str) -> dict:
 
 async def _run(request: web.Request, work) -> web.Response:
     try:
-        return await run_in_transaction(request.app[POOL], work)
+        answer = await run_in_transaction(request.app[POOL], work)
     except Invalid as exc:
         return invalid(exc.errors)
+    # This copy forgets at once; the others when the trigger's notification reaches them.
+    request.app[CATALOGUE_CACHE].forget()
+    return answer
 
 
 @routes.patch("/catalogue/bodies/{body_id}")

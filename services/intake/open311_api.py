@@ -34,6 +34,7 @@ from services.intake import channel_metrics, submissions, throttle
 from services.intake import open311_rules as rules
 from services.intake import repository as repo
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
+from services.intake.keys import CATALOGUE_CACHE
 from services.intake.tracking_api import lookup_rules, retry_message
 from services.intake.tracking_view import theme_text
 from shared.codes import is_well_formed
@@ -223,7 +224,7 @@ async def submit(request: web.Request) -> web.Response:
         return _refused(location_errors)
 
     async def work(conn: asyncpg.Connection) -> submissions.Accepted:
-        accepted = await submissions.submit(conn, sub)
+        accepted = await submissions.submit(conn, sub, catalogue=request.app[CATALOGUE_CACHE])
         await conn.execute(
             """INSERT INTO open311_requests (request_id, channel, lat, long, address_string,
                                              submitted_at)

@@ -17,6 +17,7 @@ import asyncpg
 
 from services.intake import attachments
 from services.intake import repository as repo
+from services.intake.catalogue_cache import CatalogueCache
 from services.intake.domain import STATUS_LABELS, Status, SubmissionIn, email_key
 from shared import outbox
 from shared.codes import new_code
@@ -53,14 +54,19 @@ class Checked:
     place: Mapping[str, Any] | None
 
 
-async def check(conn: asyncpg.Connection, sub: SubmissionIn) -> Checked:
-    """The catalogue rows ``sub`` names; raises :class:`Refused` with every field error."""
+async def check(
+    conn: asyncpg.Connection, sub: SubmissionIn, catalogue: CatalogueCache | None = None
+) -> Checked:
+    """The catalogue rows ``sub`` names; raises :class:`Refused` with every field error.
+
+    ``catalogue``: the process's cache of those rows, where the caller has it."""
     errors = [
         _error(f, "Ce champ est obligatoire.", "missing") for f in sub.missing_contact_fields()
     ]
     if not sub.terms_accepted:
         errors.append(_error("terms_accepted", "Vous devez accepter les conditions d'utilisation."))
-    facts = await repo.catalogue_facts(conn, sub.body_id, sub.theme_id, sub.place_id)
+    read = catalogue.facts if catalogue is not None else repo.catalogue_facts
+    facts = await read(conn, sub.body_id, sub.theme_id, sub.place_id)
     body = theme = place = None
     if facts["body_id"] is None:
         errors.append(_error("body_id", "Choisissez un organisme public dans la liste."))
@@ -99,7 +105,11 @@ async def check(conn: asyncpg.Connection, sub: SubmissionIn) -> Checked:
 
 
 async def submit(
-    conn: asyncpg.Connection, sub: SubmissionIn, *, draft_id: uuid.UUID | None = None
+    conn: asyncpg.Connection,
+    sub: SubmissionIn,
+    *,
+    draft_id: uuid.UUID | None = None,
+    catalogue: CatalogueCache | None = None,
 ) -> Accepted:
     """Store ``sub``; raises :class:`Refused` with field errors. Call inside a transaction when
     ``sub`` has a submission key or ``draft_id`` is given; otherwise the request, its contact,
@@ -107,7 +117,7 @@ async def submit(
 
     ``draft_id``: the citizen's draft whose files become the request's, in this transaction."""
     assert conn.is_in_transaction() or not (sub.submission_key or draft_id)
-    checked = await check(conn, sub)
+    checked = await check(conn, sub, catalogue)
     body, theme, place = checked.body, checked.theme, checked.place
 
     if sub.submission_key:

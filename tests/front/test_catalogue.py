@@ -201,3 +201,52 @@ async def test_administrators_edit_and_the_files_do_not_undo_it(
     assert status == 200
     assert "ministere-eaux-forets" in {b["id"] for b in everything["bodies"]}
     assert (await _get(http, base + "/catalogue/admin", headers=as_(Role.FOCAL_POINT)))[0] == 403
+
+
+async def test_a_catalogue_change_reaches_every_copy_before_the_next_submission(
+    intake, http, settings_for
+):
+    """Each copy of intake keeps the catalogue rows submissions name; a change made through one
+    copy is seen at once by that copy and, through the database's notification, by the others."""
+    from services.intake.app import create_app
+    from tests.support import RunningApp, eventually
+
+    secret = settings_for(IntakeSettings).identity_secret.get_secret_value().encode()
+    admin = {HEADER: sign(Identity(staff_id=str(uuid.uuid4()), role=Role.ADMINISTRATOR), secret)}
+
+    async def submit(copy, **overrides):
+        fields = {**submission_fields(**overrides), "channel": "api"}
+        async with http.post(copy.url + "/requests", json=fields) as resp:
+            return resp.status, await resp.json()
+
+    async def change(path, payload):
+        async with http.patch(intake.url + path, json=payload, headers=admin) as resp:
+            assert resp.status == 200
+
+    async with RunningApp(create_app(settings_for(IntakeSettings, db_pool_min=1))) as other:
+        for copy in (intake, other):  # both copies read, and keep, ministere-budget's rows
+            assert (await submit(copy))[0] == 201
+            assert (await submit(copy))[0] == 201
+
+        await change("/catalogue/bodies/ministere-budget", {"active": False})
+        status, refused = await submit(intake)
+        assert status == 422 and refused["errors"][0]["field"] == "body_id"
+
+        async def other_refuses():
+            status, body = await submit(other)
+            return status == 422 and body["errors"][0]["field"] == "body_id"
+
+        await eventually(other_refuses)
+
+        # Back, but offering one sub-theme only: the one submitted above is now refused.
+        await change(
+            "/catalogue/bodies/ministere-budget", {"active": True, "themes": ["accueil-agent"]}
+        )
+        status, refused = await submit(intake)
+        assert status == 422 and refused["errors"][0]["field"] == "theme_id"
+
+        async def other_refuses_the_theme():
+            status, body = await submit(other)
+            return status == 422 and body["errors"][0]["field"] == "theme_id"
+
+        await eventually(other_refuses_the_theme)
