@@ -30,6 +30,7 @@ import aiohttp
 import phonenumbers
 import yarl
 
+from services.notify.emails import tracking_link
 from shared.messages import RequestSubmittedV1
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,11 @@ _MOBILE_TYPES = (
 
 
 def acknowledgement(event: RequestSubmittedV1, public_url: str) -> str:
-    """« Miliê : votre Réclamation est enregistrée sous le n° 1234567890. Suivez-la sur … »"""
+    """« Miliê : votre Réclamation est enregistrée sous le n° 1234567890. Suivez-la sur … »,
+    the link opening « Suivre une requête » with the code already typed, as the email's does."""
     return (
         f"Miliê : votre {event.nature.label} est enregistrée sous le n° {event.code}. "
-        f"Suivez-la sur {public_url.rstrip('/')}/suivre"
+        f"Suivez-la sur {tracking_link(public_url, event.code)}"
     )
 
 

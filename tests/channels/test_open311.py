@@ -191,7 +191,7 @@ async def test_a_submission_through_open311_is_followed_by_code_and_email(
     public_url = channels_stack.gateway
     assert sms.message == (
         f"Miliê : votre Réclamation est enregistrée sous le n° {code}. "
-        f"Suivez-la sur {public_url}/suivre"
+        f"Suivez-la sur {public_url}/suivre?code={code}"
     )
     assert (sms.sender_address, sms.sender_name) == (f"tel:+{fake_sms.sender}", "Milie")
 

@@ -113,12 +113,12 @@ async def test_submit_with_an_attachment_then_track_it(
         [sms] = await fake_sms.wait_for("+2250707123456")
         assert sms.message == (
             f"Miliê : votre Réclamation est enregistrée sous le n° {code}. "
-            f"Suivez-la sur {gateway}/suivre"
+            f"Suivez-la sur {gateway}/suivre?code={code}"
         )
 
-        # « Suivre une requête » with the code and the email.
-        await page.goto(gateway + "/suivre")
-        await page.get_by_label("Code Requête").fill(code)
+        # « Suivre une requête » from the SMS's link: the code is typed already; the email.
+        await page.goto(sms.message.rsplit(" ", 1)[-1])
+        assert await page.get_by_label("Code Requête").input_value() == code
         await page.get_by_label("Adresse électronique utilisée").fill(email)
         await page.get_by_role("button", name="Valider").click()
         await page.get_by_text(code).first.wait_for()
