@@ -21,7 +21,7 @@ from tests.front.pages import (
     submit_form,
     unlinked_errors,
 )
-from tests.support import eventually
+from tests.support import RunningApp, eventually, free_port
 
 
 async def _api_submission(gateway: str, email: str) -> str:
@@ -218,3 +218,26 @@ async def _tab_through_the_form(page) -> None:
         "f-terms_accepted",
     ], order
     assert order[0] == "Aller au contenu" and order[-1] == "Soumettre votre requête"
+
+
+async def test_the_unavailable_page_when_intake_and_stats_do_not_answer(settings_for, browser):
+    """Intake or stats down: the citizen's page answers 503 « Service momentanément indisponible »
+    in French, passes axe, and says nothing was lost."""
+    from gateway.app import create_app
+    from gateway.settings import GatewaySettings
+
+    nobody = f"http://127.0.0.1:{free_port()}"
+    settings = settings_for(GatewaySettings, db_pool_min=1, intake_url=nobody, stats_url=nobody)
+    async with RunningApp(create_app(settings)) as gateway:
+        context, page = await new_page(browser)
+        try:
+            for path in ("/soumettre/organisme?nature=reclamation", "/organismes", "/statistiques"):
+                response = await page.goto(gateway.url + path)
+                assert response.status == 503, path
+                heading = page.get_by_role("heading", name="Service momentanément indisponible")
+                await heading.wait_for()
+                assert "Rien n'a été perdu" in await page.content()
+                assert await axe_violations(page) == [], path
+            await screenshots(page, "13-service-indisponible")
+        finally:
+            await context.close()
