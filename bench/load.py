@@ -326,6 +326,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "submissions run, to see what the front path (gateway, intake, PostgreSQL, outbox relay, "
         "RabbitMQ) accepts alone; the emails then time how fast notify drains the backlog",
     )
+    p.add_argument(
+        "--nice",
+        action="append",
+        default=[],
+        metavar="PROCESS=N",
+        help="diagnosis: run PROCESS at CPU priority N (1-19 is lower), e.g. stats=10, to see "
+        "what serving the front path first does to the rate and the delays (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of the submissions' contents")
     p.add_argument("--keep", action="store_true", help="keep the database and broker namespace")
     args = p.parse_args(argv)
@@ -338,6 +346,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if not sep or not key or (target and target not in PROCESSES):
             p.error(f"--set wants [PROCESS:]KEY=VALUE with PROCESS among {', '.join(PROCESSES)}")
         args.env.setdefault(target, {})[key] = value
+    nice: dict[str, int] = {}
+    for item in args.nice:
+        name, sep, value = item.partition("=")
+        if not sep or name not in PROCESSES or not value.lstrip("-").isdigit():
+            p.error(f"--nice wants PROCESS=N with PROCESS among {', '.join(PROCESSES)}")
+        nice[name] = int(value)
+    args.nice = nice
     return args
 
 
@@ -392,6 +407,11 @@ async def run(args: argparse.Namespace) -> int:
             for n in ("triage", "treatment", "stats", "notify")
             if args.hold_consumers and n in p.processes
         ]
+
+        for p in platforms:
+            for name, niceness in args.nice.items():
+                if name in p.processes:
+                    os.setpriority(os.PRIO_PROCESS, p.processes[name].pid, niceness)
 
         def resume() -> None:
             for pid in held:
