@@ -210,12 +210,17 @@ class Consumer:
         self._wake.set()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_batch = float("-inf")
         while not self._stopping:
             if not self._arrived:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if self.batch_linger > 0 and len(self._arrived) < self.batch_size:
+            # Busy (the last batch was moments ago): wait a little for a fuller batch, fewer
+            # transactions and statements per message. After a quiet spell, at once.
+            busy = loop.time() - last_batch < max(self.batch_linger, 0.05)
+            if busy and self.batch_linger > 0 and len(self._arrived) < self.batch_size:
                 await asyncio.sleep(self.batch_linger)
             count = min(self.batch_size, len(self._arrived))
             batch = [self._arrived.popleft() for _ in range(count)]
@@ -224,6 +229,7 @@ class Consumer:
             except Exception:
                 log.exception("consumer: unexpected error, the batch's messages are requeued")
                 await self._give_back(batch)
+            last_batch = loop.time()
 
     async def _give_back(self, batch: list[aio_pika.abc.AbstractIncomingMessage]) -> None:
         for message in batch:
