@@ -223,30 +223,22 @@ async def test_a_catalogue_change_reaches_every_copy_before_the_next_submission(
         async with http.patch(intake.url + path, json=payload, headers=admin) as resp:
             assert resp.status == 200
 
+    async def refuses(copy, field):
+        status, body = await submit(copy)
+        return status == 422 and body["errors"][0]["field"] == field
+
     async with RunningApp(create_app(settings_for(IntakeSettings, db_pool_min=1))) as other:
         for copy in (intake, other):  # both copies read, and keep, ministere-budget's rows
             assert (await submit(copy))[0] == 201
             assert (await submit(copy))[0] == 201
 
         await change("/catalogue/bodies/ministere-budget", {"active": False})
-        status, refused = await submit(intake)
-        assert status == 422 and refused["errors"][0]["field"] == "body_id"
-
-        async def other_refuses():
-            status, body = await submit(other)
-            return status == 422 and body["errors"][0]["field"] == "body_id"
-
-        await eventually(other_refuses)
+        assert await refuses(intake, "body_id")  # the copy that made the change: at once
+        await eventually(lambda: refuses(other, "body_id"))  # the other: once notified
 
         # Back, but offering one sub-theme only: the one submitted above is now refused.
         await change(
             "/catalogue/bodies/ministere-budget", {"active": True, "themes": ["accueil-agent"]}
         )
-        status, refused = await submit(intake)
-        assert status == 422 and refused["errors"][0]["field"] == "theme_id"
-
-        async def other_refuses_the_theme():
-            status, body = await submit(other)
-            return status == 422 and body["errors"][0]["field"] == "theme_id"
-
-        await eventually(other_refuses_the_theme)
+        assert await refuses(intake, "theme_id")
+        await eventually(lambda: refuses(other, "theme_id"))
