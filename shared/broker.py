@@ -180,18 +180,20 @@ class Broker:
             # relay's concurrent publishes no longer take turns through the event loop (under
             # load a batch of 200 took 2 s on four channels). The broker's confirm is still
             # awaited for each message.
+            # The timeout covers the wait for a reconnecting connection too: a publish during a
+            # broker outage fails (the outbox row is retried) instead of hanging.
             if publisher.channel.is_closed:
                 raise aiormq.exceptions.ChannelInvalidStateError("publish channel closed")
-            channel = await publisher.channel.get_underlay_channel()
-            await channel.basic_publish(
-                body,
-                exchange=publisher.exchanges[exchange].name,
-                routing_key=routing_key,
-                properties=properties,
-                mandatory=True,
-                timeout=timeout,
-                wait=False,
-            )
+            async with asyncio.timeout(timeout):
+                channel = await publisher.channel.get_underlay_channel()
+                await channel.basic_publish(
+                    body,
+                    exchange=publisher.exchanges[exchange].name,
+                    routing_key=routing_key,
+                    properties=properties,
+                    mandatory=True,
+                    wait=False,
+                )
         except aiormq.exceptions.PublishError as exc:
             raise Unroutable(f"no queue for {exchange or 'default'}/{routing_key}") from exc
         metrics.MESSAGES_PUBLISHED.labels(message_type or "unknown").inc()
