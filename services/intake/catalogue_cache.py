@@ -1,16 +1,21 @@
-"""The catalogue rows a submission names, kept in memory between catalogue changes.
+"""The catalogue a submission's check reads, kept in memory between catalogue changes.
 
 Reading the body, theme and place a submission names was one of its two database round trips,
-for rows that change a few times a year. Each copy of intake keeps what it read and forgets all
-of it when a statement changes the catalogue: a trigger notifies ``milie_catalogue_<schema>``
-(migration 0030), on which every copy LISTENs. While that connection is down nothing is kept,
-so a change is never missed: each submission then reads the database, as before.
+for a few hundred rows that change a few times a year. Each copy of intake keeps the four small
+tables (active bodies, themes, active places, which themes a body offers) and answers
+:func:`repository.catalogue_facts` from them; it forgets them when a statement changes the
+catalogue: a trigger notifies ``milie_catalogue_<schema>`` (migration 0030), on which every copy
+LISTENs. While that connection is down nothing is kept, so a change is never missed: each
+submission then reads the database, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -18,39 +23,85 @@ from services.intake import repository
 
 log = logging.getLogger(__name__)
 
-# Bodies × themes × places named together: far fewer in practice; a bound all the same.
-MAX_ENTRIES = 10_000
 
-Key = tuple[str, str | None, str | None]
+@dataclass(frozen=True)
+class Catalogue:
+    bodies: Mapping[str, asyncpg.Record]  # the active ones
+    themes: Mapping[str, asyncpg.Record]  # all of them: a theme's parent may be inactive
+    places: Mapping[str, asyncpg.Record]  # the active ones
+    offered: Mapping[str, frozenset[str]]  # body → the themes it offers (none: every theme)
+
+    @classmethod
+    async def read(cls, conn: asyncpg.Connection) -> Catalogue:
+        bodies = await conn.fetch("SELECT id, name, phones, location FROM bodies WHERE active")
+        themes = await conn.fetch("SELECT id, parent_id, label, active FROM themes")
+        places = await conn.fetch("SELECT id, region, name, kind FROM places WHERE active")
+        pairs = await conn.fetch("SELECT body_id, theme_id FROM body_themes")
+        offered: dict[str, set[str]] = {}
+        for pair in pairs:
+            offered.setdefault(pair["body_id"], set()).add(pair["theme_id"])
+        return cls(
+            bodies={r["id"]: r for r in bodies},
+            themes={r["id"]: r for r in themes},
+            places={r["id"]: r for r in places},
+            offered={body: frozenset(ids) for body, ids in offered.items()},
+        )
+
+    def facts(self, body_id: str, theme_id: str | None, place_id: str | None) -> dict[str, Any]:
+        """What :func:`repository.catalogue_facts` answers, column for column (a test compares
+        the two over every body, theme and place)."""
+        body = self.bodies.get(body_id)
+        theme = self.themes.get(theme_id) if theme_id is not None else None
+        if theme is not None and not theme["active"]:
+            theme = None
+        parent = self.themes.get(theme["parent_id"]) if theme and theme["parent_id"] else None
+        place = self.places.get(place_id) if place_id is not None else None
+        restricted = self.offered.get(body_id) if body is not None else None
+        offered = not restricted or (
+            theme is not None and (theme["id"] in restricted or theme["parent_id"] in restricted)
+        )
+        return {
+            "body_id": body["id"] if body else None,
+            "body_name": body["name"] if body else None,
+            "body_phones": body["phones"] if body else None,
+            "body_location": body["location"] if body else None,
+            "theme_id": theme["id"] if theme else None,
+            "theme_label": theme["label"] if theme else None,
+            "theme_parent_label": parent["label"] if parent else None,
+            "theme_offered": offered and (parent is None or parent["active"]),
+            "place_id": place["id"] if place else None,
+            "place_region": place["region"] if place else None,
+            "place_name": place["name"] if place else None,
+            "place_kind": place["kind"] if place else None,
+        }
 
 
 class CatalogueCache:
     def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
         self.pool = pool
         self.channel = f"milie_catalogue_{schema}"
-        self._facts: dict[Key, asyncpg.Record] = {}
+        self._catalogue: Catalogue | None = None
         # Moved on by every change: a read that started before a change is not kept after it.
         self._generation = 0
         self._listening = False
 
     async def facts(
         self, conn: asyncpg.Connection, body_id: str, theme_id: str | None, place_id: str | None
-    ) -> asyncpg.Record:
+    ) -> Mapping[str, Any]:
         """:func:`repository.catalogue_facts`, from memory when nothing changed since."""
-        key = (body_id, theme_id, place_id)
-        if self._listening and (kept := self._facts.get(key)) is not None:
-            return kept
-        generation = self._generation
-        facts = await repository.catalogue_facts(conn, body_id, theme_id, place_id)
-        if self._listening and generation == self._generation:
-            if len(self._facts) >= MAX_ENTRIES:
-                self._facts.clear()
-            self._facts[key] = facts
-        return facts
+        if not self._listening:
+            return await repository.catalogue_facts(conn, body_id, theme_id, place_id)
+        catalogue = self._catalogue
+        if catalogue is None:
+            generation = self._generation
+            catalogue = await Catalogue.read(conn)
+            if self._listening and generation == self._generation:
+                self._catalogue = catalogue
+        return catalogue.facts(body_id, theme_id, place_id)
 
     def forget(self, *_: object) -> None:
         self._generation += 1
-        self._facts.clear()
+        self._catalogue = None
 
     def _stop_keeping(self, *_: object) -> None:
         self._listening = False

@@ -242,3 +242,37 @@ async def test_a_catalogue_change_reaches_every_copy_before_the_next_submission(
         )
         assert await refuses(intake, "theme_id")
         await eventually(lambda: refuses(other, "theme_id"))
+
+
+async def test_the_kept_catalogue_answers_as_the_database_does(intake, database_url):
+    """Every body × theme × place, unknown and missing ones too, with inactive rows and bodies
+    offering some themes only: the catalogue kept in memory answers what the query answers."""
+    from services.intake import repository
+    from services.intake.catalogue_cache import Catalogue
+
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "intake"})
+    try:
+        await conn.execute(
+            """UPDATE bodies SET active = false WHERE id = 'ministere-defense';
+               UPDATE places SET active = false WHERE id = 'abidjan-yopougon';
+               UPDATE themes SET active = false WHERE id = 'accueil-renseignements';
+               INSERT INTO themes (id, parent_id, label, active) VALUES
+                   ('delais', NULL, 'DÉLAIS', false),
+                   ('delais-attente', 'delais', 'Dossier en attente', true);
+               INSERT INTO body_themes (body_id, theme_id) VALUES
+                   ('ministere-budget', 'accueil'),
+                   ('ministere-eaux-forets', 'accueil-agent'),
+                   ('ministere-eaux-forets', 'delais-attente');"""
+        )
+        catalogue = await Catalogue.read(conn)
+        bodies = [r["id"] for r in await conn.fetch("SELECT id FROM bodies")] + ["nulle-part"]
+        themes = [r["id"] for r in await conn.fetch("SELECT id FROM themes")] + [None, "inconnu"]
+        places = ["abidjan-plateau", "abidjan-yopougon", None, "nulle-part"]
+        assert len(bodies) == 12 and len(themes) == 9
+        for body in bodies:
+            for theme in themes:
+                for place in places:
+                    expected = dict(await repository.catalogue_facts(conn, body, theme, place))
+                    assert catalogue.facts(body, theme, place) == expected, (body, theme, place)
+    finally:
+        await conn.close()
