@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,17 @@ from tests.browser import ARTIFACTS
 from tests.support import free_port
 
 IDENTITY_SECRET = "e2e-identity-secret"
+BODY = "ministere-education-nationale"
+
+
+def submission(email: str) -> dict:
+    """A valid JSON API submission to :data:`BODY` from ``email``."""
+    return {
+        "nature": "reclamation",
+        "body_id": BODY,
+        "message": "Les bulletins ne sont pas arrivés.",
+        "contact": {"country": "CI", "phone": "0707123456", "email": email},
+    }
 
 
 def analyst_headers() -> dict[str, str]:
@@ -38,15 +51,26 @@ def platform_for(database_url, amqp_url, namespace, smtp_port, log_dir: Path) ->
     return Platform(env=env, ports=ports, log_dir=log_dir)
 
 
-@pytest.fixture
-async def platform(database_url, amqp_url, namespace, smtp_server, request):
-    """All six processes started as `make up` starts them, on this test's database and queues."""
-    log_dir = ARTIFACTS / "logs" / request.node.name
+@contextlib.asynccontextmanager
+async def running_platform(
+    database_url, amqp_url, namespace, smtp_port: int, name: str
+) -> AsyncIterator[Platform]:
+    """All six processes started as `make up` starts them, ready; logs under artifacts/``name``."""
+    log_dir = ARTIFACTS / "logs" / name
     shutil.rmtree(log_dir, ignore_errors=True)
-    platform = platform_for(database_url, amqp_url, namespace, smtp_server.port, log_dir)
+    platform = platform_for(database_url, amqp_url, namespace, smtp_port, log_dir)
     try:
         await platform.start_all()
         await platform.wait_ready()
         yield platform
     finally:
         await platform.stop_all()
+
+
+@pytest.fixture
+async def platform(database_url, amqp_url, namespace, smtp_server, request):
+    """The platform on this test's database and queues."""
+    async with running_platform(
+        database_url, amqp_url, namespace, smtp_server.port, request.node.name
+    ) as platform:
+        yield platform

@@ -11,20 +11,10 @@ import signal
 
 import aiohttp
 
-from tests.e2e.conftest import analyst_headers
+from tests.e2e.conftest import BODY, analyst_headers, submission
 from tests.support import eventually
 
-BODY = "ministere-education-nationale"
 SUBMITTED = "request.submitted.v1"
-
-
-def submission(email: str) -> dict:
-    return {
-        "nature": "reclamation",
-        "body_id": BODY,
-        "message": "Les bulletins ne sont pas arrivés.",
-        "contact": {"country": "CI", "phone": "0707123456", "email": email},
-    }
 
 
 async def _get(url: str, headers: dict | None = None):

@@ -9,8 +9,6 @@ isolated by this test's database or broker namespace.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 
@@ -24,12 +22,10 @@ from shared.consumer import Consumer
 from shared.messages import RequestSubmittedV1
 from shared.migrations import migrate
 from shared.topology import EVENTS, Topology
-from tests.browser import ARTIFACTS
-from tests.e2e.conftest import analyst_headers, platform_for
+from tests.e2e.conftest import BODY, analyst_headers, running_platform, submission
 from tests.e2e.servers import PrivatePostgres, PrivateRabbitMQ
 from tests.support import eventually, publish_event, submitted_event
 
-BODY = "ministere-education-nationale"
 # Every answer comes back well within this, or the test fails: an outage must not hang a client.
 CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
@@ -57,32 +53,10 @@ async def private_postgres() -> AsyncIterator[PrivatePostgres]:
         await server.destroy()
 
 
-@contextlib.asynccontextmanager
-async def running_platform(database_url, amqp_url, namespace, smtp_server, name):
-    log_dir = ARTIFACTS / "logs" / name
-    shutil.rmtree(log_dir, ignore_errors=True)
-    platform = platform_for(database_url, amqp_url, namespace, smtp_server.port, log_dir)
-    try:
-        await platform.start_all()
-        await platform.wait_ready()
-        yield platform
-    finally:
-        await platform.stop_all()
-
-
-def _submission(email: str) -> dict:
-    return {
-        "nature": "reclamation",
-        "body_id": BODY,
-        "message": "Les bulletins ne sont pas arrivés.",
-        "contact": {"country": "CI", "phone": "0707123456", "email": email},
-    }
-
-
 async def _post_submission(platform, email: str) -> tuple[int, dict]:
     async with (
         aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http,
-        http.post(platform.url("gateway") + "/api/v1/requests", json=_submission(email)) as resp,
+        http.post(platform.url("gateway") + "/api/v1/requests", json=submission(email)) as resp,
     ):
         return resp.status, await resp.json(content_type=None)
 
@@ -178,7 +152,7 @@ async def test_broker_restart_loses_and_repeats_nothing(
 ):
     namespace = f"t{uuid.uuid4().hex[:10]}"  # the node is thrown away afterwards
     async with running_platform(
-        database_url, private_rabbitmq.url, namespace, smtp_server, request.node.name
+        database_url, private_rabbitmq.url, namespace, smtp_server.port, request.node.name
     ) as platform:
         before = await _submit_wave(platform, "mq-before", 4)
         # Stopped at once, with the first wave likely still on its way through the queues.
@@ -207,7 +181,7 @@ async def test_database_restart_answers_503_then_loses_and_repeats_nothing(
 ):
     database_url = await private_postgres.create_database("milie")
     async with running_platform(
-        database_url, amqp_url, namespace, smtp_server, request.node.name
+        database_url, amqp_url, namespace, smtp_server.port, request.node.name
     ) as platform:
         before = await _submit_wave(platform, "pg-before", 4)
         # An email sent just before the database stops cannot be marked sent and goes again
