@@ -7,9 +7,10 @@ no service reads another's tables by accident.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -79,15 +80,7 @@ async def run_in_transaction(
     acquire_timeout: float = 10.0,
 ) -> T:
     """Run ``work(conn)`` in one transaction; retry the whole unit when the failure is transient."""
-    for attempt in range(1, attempts + 1):
-        try:
-            async with pool.acquire(timeout=acquire_timeout) as conn, conn.transaction():
-                return await work(conn)
-        except TRANSIENT_ERRORS:
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(0.1 * attempt)
-    raise AssertionError("unreachable")
+    return await _retried(pool, work, True, attempts, acquire_timeout)
 
 
 async def run_without_transaction(
@@ -99,15 +92,42 @@ async def run_without_transaction(
 ) -> T:
     """:func:`run_in_transaction` for work whose writes are one statement (atomic by itself):
     BEGIN and COMMIT would cost two more round trips and add nothing."""
+    return await _retried(pool, work, False, attempts, acquire_timeout)
+
+
+async def _retried(
+    pool: asyncpg.Pool,
+    work: Callable[[asyncpg.Connection], Awaitable[T]],
+    transaction: bool,
+    attempts: int,
+    acquire_timeout: float,
+) -> T:
     for attempt in range(1, attempts + 1):
         try:
             async with pool.acquire(timeout=acquire_timeout) as conn:
-                return await work(conn)
+                if not transaction:
+                    return await work(conn)
+                async with conn.transaction():
+                    return await work(conn)
         except TRANSIENT_ERRORS:
             if attempt == attempts:
                 raise
             await asyncio.sleep(0.1 * attempt)
     raise AssertionError("unreachable")
+
+
+def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows of parameters turned into one list per column, for ``unnest($1::…[], $2::…[])``:
+    a whole batch written in one statement."""
+    return (
+        [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+    )
+
+
+def json_records(rows: Iterable[Mapping[str, Any]]) -> str:
+    """``rows`` as one JSON array for ``jsonb_to_recordset``, each with its position ``ord``
+    (the statement keeps the first of two rows for the same key)."""
+    return json.dumps([{**row, "ord": i} for i, row in enumerate(rows)])
 
 
 async def ping(pool: asyncpg.Pool, timeout: float = 2.0) -> bool:

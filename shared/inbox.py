@@ -7,6 +7,8 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.db import columns
+
 
 async def claim(conn: asyncpg.Connection, message_id: UUID, message_type: str) -> bool:
     """True when this message is new here (go on and apply it), False when already applied."""
@@ -21,11 +23,7 @@ async def claim(conn: asyncpg.Connection, message_id: UUID, message_type: str) -
 
 async def claim_many(conn: asyncpg.Connection, messages: Iterable[tuple[UUID, str]]) -> set[UUID]:
     """:func:`claim` for a batch in one statement: the ids that are new here."""
-    ids: list[UUID] = []
-    types: list[str] = []
-    for message_id, message_type in messages:
-        ids.append(message_id)
-        types.append(message_type)
+    ids, types = columns(list(messages), 2)
     rows = await conn.fetch(
         """INSERT INTO inbox (message_id, message_type)
            SELECT * FROM unnest($1::uuid[], $2::text[])

@@ -25,7 +25,7 @@ import asyncpg
 
 from shared import logs, metrics
 from shared.broker import Broker, Unroutable
-from shared.db import TRANSIENT_ERRORS
+from shared.db import TRANSIENT_ERRORS, columns
 from shared.messages import Contract
 from shared.topology import EVENTS
 
@@ -98,18 +98,17 @@ async def add_many(
 ) -> None:
     """:func:`add` for several domain events, each with its correlation id, in one statement
     (one round trip instead of one per event: a batch of emails sent says so this way)."""
-    columns: tuple[list, ...] = ([], [], [], [], [])
-    for message, correlation_id in messages:
-        row = (
+    rows = [
+        (
             uuid.uuid4(),
             message.name,
             message.type_name(),
             message.model_dump_json(),
             correlation_id or logs.correlation_id.get(),
         )
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    if not columns[0]:
+        for message, correlation_id in messages
+    ]
+    if not rows:
         return
     await conn.execute(
         """INSERT INTO outbox (message_id, exchange, routing_key, message_type, body,
@@ -118,7 +117,7 @@ async def add_many(
            FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
                 AS m(id, key, type, body, cid)""",
         EVENTS,
-        *columns,
+        *columns(rows, 5),
     )
 
 

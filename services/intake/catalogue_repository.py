@@ -52,21 +52,6 @@ async def themes_for_body(conn: asyncpg.Connection, body_id: str) -> list[asyncp
     )
 
 
-async def theme_offered(conn: asyncpg.Connection, body_id: str, theme_id: str) -> bool:
-    """Whether the (active) theme may be chosen for the body: the body has no mapping, or maps
-    the theme or its parent; and the theme's parent, if any, is active."""
-    return await conn.fetchval(
-        """SELECT (NOT EXISTS (SELECT 1 FROM body_themes WHERE body_id = $1)
-                   OR EXISTS (SELECT 1 FROM body_themes bt JOIN themes t ON t.id = $2
-                              WHERE bt.body_id = $1
-                                AND bt.theme_id IN (t.id, t.parent_id)))
-                  AND NOT EXISTS (SELECT 1 FROM themes t JOIN themes p ON p.id = t.parent_id
-                                  WHERE t.id = $2 AND NOT p.active)""",
-        body_id,
-        theme_id,
-    )
-
-
 async def all_catalogue(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
     """Everything, the inactive rows too, for administrators."""
     return {

@@ -22,27 +22,12 @@ async def bodies(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     )
 
 
-async def theme(conn: asyncpg.Connection, theme_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """SELECT t.id, t.label, p.label AS parent_label
-           FROM themes t LEFT JOIN themes p ON p.id = t.parent_id
-           WHERE t.id = $1 AND t.active""",
-        theme_id,
-    )
-
-
 async def themes(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT t.id, t.parent_id, t.label, p.label AS parent_label
            FROM themes t LEFT JOIN themes p ON p.id = t.parent_id
            WHERE t.active ORDER BY COALESCE(p.position, t.position), t.parent_id NULLS FIRST,
                  t.position"""
-    )
-
-
-async def place(conn: asyncpg.Connection, place_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT id, region, name, kind FROM places WHERE id = $1 AND active", place_id
     )
 
 
@@ -58,8 +43,9 @@ async def catalogue_facts(
     conn: asyncpg.Connection, body_id: str, theme_id: str | None, place_id: str | None
 ) -> asyncpg.Record:
     """In one round trip, what a submission's check needs: the active body, theme (with its
-    parent's label) and place it names (NULL columns when not found), and whether the theme is
-    offered for the body (see ``catalogue_repository.theme_offered``)."""
+    parent's label) and place it names (NULL columns when not found), and whether the theme may
+    be chosen for the body: the body lists no themes, or lists the theme or its parent; and the
+    parent, if any, is active."""
     return await conn.fetchrow(
         """SELECT b.id AS body_id, b.name AS body_name, b.phones AS body_phones,
                   b.location AS body_location,

@@ -10,6 +10,7 @@ import asyncpg
 
 from services.notify import emails
 from shared.consumer import Delivery
+from shared.db import columns
 
 DELIVERY_LOG_COLUMNS = """id, medium, recipient, subject, status, attempts, last_error,
     about_message_type, created_at, sent_at, failed_at, next_attempt_at"""
@@ -88,19 +89,14 @@ class NewDelivery:
         )
 
 
-def _columns(rows: list[tuple], width: int) -> list[list]:
-    """Rows of parameters turned into one list per column (for ``unnest``)."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
-
-
 async def save_recipients_and_add_deliveries(
     conn: asyncpg.Connection, recipients: list[Recipient], deliveries: list[NewDelivery]
 ) -> None:
     """Both writes for a run of messages in one statement (the consumer's hot path): each
     request's recipient kept for later events (the latest message's word wins), and the
     deliveries queued — never two for the same message and medium."""
-    people = _columns([(*r.params(), order) for order, r in enumerate(recipients)], 7)
-    queued = _columns([d.params() for d in deliveries], 11)
+    people = columns([(*r.params(), order) for order, r in enumerate(recipients)], 7)
+    queued = columns([d.params() for d in deliveries], 11)
     await conn.execute(
         """WITH saved AS (
                 INSERT INTO recipients (request_id, code, email, phone, last_name, first_names)

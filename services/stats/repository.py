@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from uuid import UUID
 
 import asyncpg
+
+from shared.db import json_records
 
 _BUMP = """
 INSERT INTO daily_counts (day, body_id, nature, theme_id, status, count)
@@ -48,7 +49,7 @@ async def record_submitted(conn: asyncpg.Connection, requests: list[dict]) -> in
                ON CONFLICT (day, body_id, nature, theme_id, status)
                DO UPDATE SET count = daily_counts.count + EXCLUDED.count)
            SELECT count(*) FROM fact""",
-        json.dumps([{**r, "ord": i} for i, r in enumerate(requests)]),
+        json_records(requests),
     )
 
 

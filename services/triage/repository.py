@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.triage import search as searching
+from shared.db import json_records
 
 _COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_label, place_id,
               place_label, channel, message, contact::text AS contact,
@@ -54,7 +55,7 @@ async def add_submitted(conn: asyncpg.Connection, requests: list[dict[str, Any]]
                FROM first f JOIN queued USING (request_id)
                ON CONFLICT (message_id) DO NOTHING)
            SELECT count(*) FROM queued""",
-        json.dumps([{**r, "ord": i} for i, r in enumerate(requests)]),
+        json_records(requests),
         kind,
     )
 
