@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import uuid
+from urllib.parse import urlsplit
 
 import aio_pika
 import aiormq
@@ -363,7 +364,14 @@ async def test_every_declared_queue_is_a_quorum_queue_with_a_delivery_limit_and_
     finally:
         await connection.close()
 
-    if shutil.which("rabbitmqctl") and "127.0.0.1:5672" in amqp_url:
+    # rabbitmqctl speaks to the machine's default node: only when that is the broker under test
+    # (a private one, as `make test` starts on a machine without one, listens on 56720).
+    broker_address = urlsplit(amqp_url)
+    default_node = (
+        broker_address.hostname in ("127.0.0.1", "localhost")
+        and (broker_address.port or 5672) == 5672
+    )
+    if shutil.which("rabbitmqctl") and default_node:
         listed = subprocess.run(  # noqa: ASYNC221 - a one-off inspection in a test
             ["rabbitmqctl", "list_queues", "name", "type", "arguments", "--formatter", "json"],
             capture_output=True,
