@@ -6,7 +6,7 @@ from aiohttp import web
 
 from gateway.clients import ServiceUnavailable
 from gateway.keys import SERVICES
-from shared.web import json_error
+from shared.web import json_error, read_json
 
 routes = web.RouteTableDef()
 
@@ -19,24 +19,9 @@ async def _forward(request: web.Request, method: str, service: str, path: str, p
     return web.json_response(body, status=status)
 
 
-async def _json(request: web.Request) -> object:
-    if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(
-            text='{"error":"unsupported_media_type","message":"send application/json"}',
-            content_type="application/json",
-        )
-    try:
-        return await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text='{"error":"invalid_json","message":"the body is not valid JSON"}',
-            content_type="application/json",
-        ) from None
-
-
 @routes.post("/api/v1/requests")
 async def submit(request: web.Request) -> web.Response:
-    payload = await _json(request)
+    payload = await read_json(request)
     if isinstance(payload, dict):
         # The JSON API is its own channel; a client can send a submission_key to retry safely.
         payload = {**payload, "channel": "api"}

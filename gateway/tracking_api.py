@@ -14,18 +14,13 @@ from aiohttp import web
 from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
 from gateway.keys import SERVICES
-from shared.web import json_error
+from shared.web import json_error, read_json
 
 routes = web.RouteTableDef()
 
 
 async def _forward(request: web.Request, path: str) -> web.Response:
-    if request.content_type != "application/json":
-        return json_error(415, "unsupported_media_type", "send application/json")
-    try:
-        payload = await request.json()
-    except ValueError:
-        return json_error(400, "invalid_json", "the body is not valid JSON")
+    payload = await read_json(request)
     if not isinstance(payload, dict):
         return json_error(
             422,

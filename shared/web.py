@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -36,30 +37,53 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     return out
 
 
-def json_error(status: int, error: str, message: str, **extra: Any) -> web.Response:
+def _error_body(error: str, message: str, **extra: Any) -> dict[str, Any]:
     body = {"error": error, "message": message, **extra}
     if cid := logs.correlation_id.get():
         body["correlation_id"] = cid
-    return web.json_response(body, status=status)
+    return body
+
+
+def json_error(status: int, error: str, message: str, **extra: Any) -> web.Response:
+    return web.json_response(_error_body(error, message, **extra), status=status)
+
+
+def _refusal(refusal: type[web.HTTPException], error: str, message: str) -> web.HTTPException:
+    return refusal(text=json.dumps(_error_body(error, message)), content_type="application/json")
+
+
+def require_json(request: web.Request) -> None:
+    """Raise a 415 JSON answer unless the request says its body is JSON."""
+    if request.content_type != "application/json":
+        raise _refusal(
+            web.HTTPUnsupportedMediaType, "unsupported_media_type", "send application/json"
+        )
+
+
+def invalid_json() -> web.HTTPException:
+    """The 400 JSON answer to a body that is not JSON, to raise."""
+    return _refusal(web.HTTPBadRequest, "invalid_json", "the body is not valid JSON")
+
+
+async def read_json(request: web.Request) -> object:
+    """The request's JSON body, any JSON value; a 415 or 400 JSON answer is raised otherwise."""
+    require_json(request)
+    try:
+        return await request.json()
+    except ValueError:
+        raise invalid_json() from None
 
 
 async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
     """The request body as ``model``; a 400/415/422 JSON answer is raised on bad input."""
-    if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(
-            text='{"error":"unsupported_media_type","message":"send application/json"}',
-            content_type="application/json",
-        )
+    require_json(request)
     try:
         raw = await request.read()
         return model.model_validate_json(raw)
     except ValidationError as exc:
         errors = field_errors(exc)
         if any(e["code"] == "json_invalid" for e in errors):
-            raise web.HTTPBadRequest(
-                text='{"error":"invalid_json","message":"the body is not valid JSON"}',
-                content_type="application/json",
-            ) from None
+            raise invalid_json() from None
         raise ApiValidationError(errors) from None
 
 

@@ -9,13 +9,13 @@ from pydantic import ValidationError
 
 from services.intake import submissions
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
-from services.intake.http_input import invalid, read_json
+from services.intake.http_input import invalid
 from services.intake.keys import CATALOGUE_CACHE
 from shared.db import run_in_transaction, run_without_transaction
 from shared.identity import Role, check
 from shared.messages import Channel
 from shared.service import POOL
-from shared.web import field_errors
+from shared.web import field_errors, read_json
 
 routes = web.RouteTableDef()
 

@@ -13,12 +13,12 @@ from services.intake import catalogue
 from services.intake import catalogue_repository as cat
 from services.intake import repository as repo
 from services.intake.domain import normalize_email
-from services.intake.http_input import Invalid, invalid, not_found, read_json, validate
+from services.intake.http_input import Invalid, invalid, not_found, validate
 from services.intake.keys import CATALOGUE_CACHE
 from shared.db import run_in_transaction
 from shared.identity import Role, requires
 from shared.service import POOL, SETTINGS
-from shared.web import json_error
+from shared.web import json_error, read_json
 
 routes = web.RouteTableDef()
 PER_PAGE_MAX = 100

@@ -21,12 +21,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import drafts, submissions
-from services.intake.http_input import Invalid, invalid, not_found, read_json, validate
+from services.intake.http_input import Invalid, invalid, not_found, validate
 from services.intake.settings import IntakeSettings
 from shared import attachments as files
 from shared.db import run_in_transaction
 from shared.service import POOL, SETTINGS
-from shared.web import json_error
+from shared.web import json_error, read_json
 
 routes = web.RouteTableDef()
 OWNER_HEADER = "X-Draft-Owner"

@@ -14,21 +14,6 @@ from shared.web import field_errors, json_error
 M = TypeVar("M", bound=BaseModel)
 
 
-async def read_json(request: web.Request) -> object:
-    if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(
-            text='{"error":"unsupported_media_type","message":"send application/json"}',
-            content_type="application/json",
-        )
-    try:
-        return await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text='{"error":"invalid_json","message":"the body is not valid JSON"}',
-            content_type="application/json",
-        ) from None
-
-
 def invalid(errors: list[dict[str, str]]) -> web.Response:
     return json_error(422, "validation_failed", "Certains champs sont invalides.", errors=errors)
 

@@ -29,7 +29,7 @@ from services.intake.throttle import Rule
 from shared.codes import is_well_formed, normalize
 from shared.db import run_in_transaction
 from shared.service import POOL, SETTINGS
-from shared.web import field_errors, json_error
+from shared.web import field_errors, json_error, read_json
 
 routes = web.RouteTableDef()
 
@@ -92,12 +92,7 @@ def _throttled(seconds: int) -> web.Response:
 
 
 async def _parse(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
-    if request.content_type != "application/json":
-        return json_error(415, "unsupported_media_type", "send application/json")
-    try:
-        raw = await request.json()
-    except ValueError:
-        return json_error(400, "invalid_json", "the body is not valid JSON")
+    raw = await read_json(request)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

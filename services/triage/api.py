@@ -32,7 +32,7 @@ from shared import codes
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
 from shared.service import POOL, SETTINGS
-from shared.web import field_errors, json_error
+from shared.web import field_errors, invalid_json, json_error, require_json
 
 CATALOGUE = web.AppKey("catalogue", catalogue.Catalogue)
 STAFF = (Role.ANALYST, Role.ADMINISTRATOR)
@@ -211,14 +211,13 @@ async def item(request: web.Request) -> web.Response:
 
 
 async def _read(request: web.Request, model: type[DecisionIn]) -> DecisionIn | web.Response:
-    if request.content_type != "application/json":
-        return json_error(415, "unsupported_media_type", "send application/json")
+    require_json(request)
     try:
         return model.model_validate_json(await request.read())
     except ValidationError as exc:
         errors = field_errors(exc)
         if any(e["code"] == "json_invalid" for e in errors):
-            return json_error(400, "invalid_json", "the body is not valid JSON")
+            raise invalid_json() from None
         return json_error(
             422, "validation_failed", "Certains champs sont invalides.", errors=errors
         )

@@ -140,10 +140,20 @@ async def test_json_api_answers_4xx_listing_each_faulty_field(platform):
     assert status == 422
     assert [e["field"] for e in body["errors"]] == ["body_id"]
 
+    # A body that is not JSON, or not said to be, gets the same JSON refusal on every route.
+    tracking_url = url.replace("/api/v1/requests", "/api/v1/tracking")
     async with aiohttp.ClientSession() as http:
-        async with http.post(url, data=b"{oops", headers={"Content-Type": "application/json"}) as r:
-            assert r.status == 400
-            assert (await r.json())["error"] == "invalid_json"
+        for route in (url, tracking_url):
+            async with http.post(
+                route, data=b"{oops", headers={"Content-Type": "application/json"}
+            ) as r:
+                assert r.status == 400
+                assert (await r.json())["error"] == "invalid_json"
+            async with http.post(
+                route, data=b"code=1", headers={"Content-Type": "text/plain"}
+            ) as r:
+                assert r.status == 415
+                assert (await r.json())["error"] == "unsupported_media_type"
     status, body = await _json(
         "POST",
         url,

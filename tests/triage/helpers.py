@@ -39,11 +39,11 @@ class Api:
         *,
         identity: Identity | None = ANALYST,
         address: str = "",
+        extra_headers: dict[str, str] | None = None,
         **kw: Any,
     ) -> tuple[int, Any]:
-        async with self.http.request(
-            method, self.base + path, headers=headers(self.secret, identity, address), **kw
-        ) as resp:
+        sent = {**headers(self.secret, identity, address), **(extra_headers or {})}
+        async with self.http.request(method, self.base + path, headers=sent, **kw) as resp:
             if resp.content_type == "application/json":
                 return resp.status, await resp.json()
             return resp.status, await resp.read()

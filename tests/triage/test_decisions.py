@@ -188,6 +188,17 @@ async def test_rejection_carries_the_reason(triage):
     async with published(triage.amqp_url, triage.namespace) as events:
         status, missing = await triage.api.post(f"/queue/{event.code}/reject", {})
         assert status == 422 and missing["errors"][0]["field"] == "message"
+        for content_type, raw, refused in (
+            ("application/json", b"{oops", (400, "invalid_json")),
+            ("text/plain", b"message=Non", (415, "unsupported_media_type")),
+        ):
+            status, answer = await triage.api.call(
+                "POST",
+                f"/queue/{event.code}/reject",
+                data=raw,
+                extra_headers={"Content-Type": content_type},
+            )
+            assert (status, answer["error"]) == refused
         status, _ = await triage.api.post(
             f"/queue/{event.code}/reject", {"message": "Requête injurieuse."}
         )
