@@ -10,7 +10,9 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
+import aiohttp_jinja2
 from aiohttp import web
 
 COOKIE = "milie_csrf"
@@ -65,6 +67,23 @@ def _streams_itself(request: web.Request) -> bool:
     )
 
 
+def _page_before(request: web.Request) -> str:
+    """The path of the page the form was on (a same-site Referer), else the home page."""
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc != request.host or not referer.path.startswith("/"):
+        return "/"
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
+def _refused(request: web.Request) -> web.Response:
+    """403 for a form without its token: a page of the site with the way back. Its token is
+    issued here (the cookie set below), so the form reloaded from that page goes through."""
+    token_for(request)
+    return aiohttp_jinja2.render_template(
+        "form_refused.html", request, {"back": _page_before(request)}, status=403
+    )
+
+
 @web.middleware
 async def protect(request: web.Request, handler: Callable) -> web.StreamResponse:
     if (
@@ -73,12 +92,12 @@ async def protect(request: web.Request, handler: Callable) -> web.StreamResponse
         and not _streams_itself(request)
     ):
         form = await request.post()
-        if not verify(request, str(form.get(FIELD, ""))):
-            raise web.HTTPForbidden(
-                text="Formulaire expiré ou invalide : rechargez la page et recommencez.",
-                content_type="text/plain",
-            )
-    response = await handler(request)
+        if verify(request, str(form.get(FIELD, ""))):
+            response = await handler(request)
+        else:
+            response = _refused(request)
+    else:
+        response = await handler(request)
     if _NEW_TOKEN in request:
         response.set_cookie(
             COOKIE,

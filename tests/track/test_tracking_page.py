@@ -260,12 +260,24 @@ async def test_rejected_and_acknowledged_requests_and_rewriting_only_when_asked(
     assert await intake_db.fetchval("SELECT status FROM requests WHERE id = $1", rejected_id) == (
         "rejected"
     )
-    # Without its CSRF token, the form is refused.
+    # Without its CSRF token, the form is refused: a page of the site leads back to the form.
     response = await page.request.post(
         stack.gateway + "/suivre/modifier",
         form={"code": rejected_code, "email": email, "message": "Nouveau"},
+        headers={"Referer": stack.gateway + "/suivre?code=" + rejected_code},
     )
     assert response.status == 403
+    refusal = html.unescape(await response.text())
+    assert "<h1>Formulaire expiré ou invalide</h1>" in refusal
+    assert f'href="/suivre?code={rejected_code}"' in refusal
+    # From another site, the way back is the home page, not that site.
+    response = await page.request.post(
+        stack.gateway + "/suivre/modifier",
+        form={"code": rejected_code, "email": email, "message": "Nouveau"},
+        headers={"Referer": "https://ailleurs.example/suivre"},
+    )
+    assert response.status == 403
+    assert 'href="/"' in html.unescape(await response.text()).split("<main", 1)[1]
 
     # A suggestion validated is read and forwarded, not treated.
     validated = RequestValidatedV1(
