@@ -27,6 +27,7 @@ from gateway import (
     triage_pages,
 )
 from gateway.clients import Services
+from gateway.errors import answer_errors
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
 from gateway.settings import GatewaySettings
 from shared.service import ServiceSpec, create_service_app
@@ -69,7 +70,9 @@ async def security_headers(request: web.Request, handler) -> web.StreamResponse:
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
-    app = create_service_app(settings, SPEC, middlewares=(security_headers, csrf.protect))
+    # Outermost first: every answer gets the security headers, error pages included.
+    middlewares = (security_headers, answer_errors, csrf.protect)
+    app = create_service_app(settings, SPEC, middlewares=middlewares)
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
     app[csrf.SECURE] = settings.env == "production"

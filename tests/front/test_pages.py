@@ -241,3 +241,40 @@ async def test_the_unavailable_page_when_intake_and_stats_do_not_answer(settings
             await screenshots(page, "13-service-indisponible")
         finally:
             await context.close()
+
+
+async def test_error_pages_are_pages_of_the_site_and_the_api_answers_json(settings_for, browser):
+    """An unknown address, a form's address opened directly, an error of ours: a French page of
+    the site (axe-clean), the last with a reference that is the answer's correlation id; the
+    same mistakes on /api/ get JSON."""
+    from gateway.app import create_app
+    from gateway.settings import GatewaySettings
+
+    async def broken(request):
+        raise RuntimeError("a bug")
+
+    app = create_app(settings_for(GatewaySettings, db_pool_min=1))
+    app.router.add_get("/essai-erreur", broken)
+    async with RunningApp(app) as gateway:
+        context, page = await new_page(browser)
+        try:
+            for path, status, title in (
+                ("/nulle-part", 404, "Page introuvable"),
+                ("/suivre/modifier", 405, "Cette page ne s'ouvre pas directement"),
+                ("/essai-erreur", 500, "Une erreur est survenue"),
+            ):
+                response = await page.goto(gateway.url + path)
+                assert response.status == status, path
+                await page.get_by_role("heading", name=title).wait_for()
+                assert await page.get_by_role("link", name="Revenir à l'accueil").count() == 1
+                assert await axe_violations(page) == [], path
+            reference = response.headers["x-correlation-id"]
+            assert f"Référence : {reference}" in await page.inner_text("main")
+        finally:
+            await context.close()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(gateway.url + "/api/v1/nulle-part") as resp:
+                assert (resp.status, (await resp.json())["error"]) == (404, "not_found")
+            async with http.get(gateway.url + "/api/v1/requests") as resp:
+                assert (resp.status, (await resp.json())["error"]) == (405, "method_not_allowed")
+                assert "POST" in resp.headers["Allow"]

@@ -1,0 +1,88 @@
+"""What the gateway answers when a route goes wrong, instead of aiohttp's English text.
+
+- Pages: a page of the site in French for an unknown address, a form's address opened
+  directly, an error of ours (with a reference the support finds in the logs: the correlation
+  id), a database or service that does not answer. Without this, a citizen got "404: Not Found"
+  or the JSON meant for programs (``shared.web.observe``).
+- ``/api/``: an unknown route or method gets a JSON 404 or 405 like every other API error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from gateway.citizen import unavailable
+from gateway.clients import ServiceUnavailable
+from shared import logs
+from shared.db import is_transient
+from shared.web import json_error
+
+log = logging.getLogger(__name__)
+
+API = "/api/"
+# Routes that answer programs, not people (Open311 words its own errors, in XML or JSON).
+NOT_PAGES = (API, "/open311/", "/metrics", "/health/", "/static/")
+
+NOT_FOUND = (
+    "Page introuvable",
+    "L'adresse demandée n'existe pas sur le portail. Vérifiez-la, ou repartez de l'accueil : "
+    "vous pouvez y soumettre une requête ou suivre une requête avec son code.",
+)
+FORM_ADDRESS = (
+    "Cette page ne s'ouvre pas directement",
+    "Cette adresse reçoit un formulaire envoyé : elle ne s'affiche pas seule, par exemple "
+    "après avoir rechargé la page. Repartez de la page du formulaire.",
+)
+OUR_ERROR = (
+    "Une erreur est survenue",
+    "Votre demande n'a pas abouti à cause d'une erreur de notre part. Réessayez dans quelques "
+    "instants. Si l'erreur se reproduit, donnez au support la référence ci-dessous.",
+)
+
+
+def _page(request: web.Request, status: int, title: str, text: str, **extra) -> web.Response:
+    context = {"title": title, "text": text, **extra}
+    return aiohttp_jinja2.render_template("page_error.html", request, context, status=status)
+
+
+async def _api_route(request: web.Request, handler: Callable) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return json_error(404, "not_found", f"no route {request.path}")
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = exc.headers.get("Allow", "")
+        response = json_error(405, "method_not_allowed", f"{request.method} is not allowed here")
+        response.headers["Allow"] = allowed
+        return response
+
+
+@web.middleware
+async def answer_errors(request: web.Request, handler: Callable) -> web.StreamResponse:
+    if request.path.startswith(API):
+        return await _api_route(request, handler)
+    if request.path.startswith(NOT_PAGES):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return _page(request, 404, *NOT_FOUND)
+    except web.HTTPMethodNotAllowed as exc:
+        response = _page(request, 405, *FORM_ADDRESS)
+        response.headers["Allow"] = exc.headers.get("Allow", "")
+        return response
+    except web.HTTPException:
+        raise  # redirects, and the refusals the pages word themselves
+    except ServiceUnavailable:
+        return unavailable(request)
+    except Exception as exc:
+        if is_transient(exc):
+            log.warning("database unavailable: %r", exc)
+            response = unavailable(request)
+            response.headers["Retry-After"] = "5"
+            return response
+        log.exception("unhandled error on a page")
+        return _page(request, 500, *OUR_ERROR, reference=logs.correlation_id.get() or "")
