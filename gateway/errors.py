@@ -4,7 +4,8 @@
   directly, an error of ours (with a reference the support finds in the logs: the correlation
   id), a database or service that does not answer. Without this, a citizen got "404: Not Found"
   or the JSON meant for programs (``shared.web.observe``).
-- ``/api/``: an unknown route or method gets a JSON 404 or 405 like every other API error."""
+- ``/api/``: aiohttp's own refusals (an unknown route or method, a body over the size limit)
+  get a JSON body like every other API error."""
 
 from __future__ import annotations
 
@@ -51,12 +52,14 @@ def _page(request: web.Request, status: int, title: str, text: str, **extra) -> 
 async def _api_route(request: web.Request, handler: Callable) -> web.StreamResponse:
     try:
         return await handler(request)
-    except web.HTTPNotFound:
-        return json_error(404, "not_found", f"no route {request.path}")
-    except web.HTTPMethodNotAllowed as exc:
-        allowed = exc.headers.get("Allow", "")
-        response = json_error(405, "method_not_allowed", f"{request.method} is not allowed here")
-        response.headers["Allow"] = allowed
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise  # ours, already JSON (shared.web.read_json's refusals)
+        # aiohttp's own, in plain text: no route, wrong method, body over the size limit…
+        response = json_error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or "")
+        for name in ("Allow", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
         return response
 
 

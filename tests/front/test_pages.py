@@ -278,3 +278,13 @@ async def test_error_pages_are_pages_of_the_site_and_the_api_answers_json(settin
             async with http.get(gateway.url + "/api/v1/requests") as resp:
                 assert (resp.status, (await resp.json())["error"]) == (405, "method_not_allowed")
                 assert "POST" in resp.headers["Allow"]
+            too_large = b'{"message": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+            async with http.post(
+                gateway.url + "/api/v1/requests",
+                data=too_large,
+                headers={"Content-Type": "application/json"},
+            ) as resp:
+                assert (resp.status, (await resp.json())["error"]) == (
+                    413,
+                    "request_entity_too_large",
+                )
