@@ -1,9 +1,9 @@
 """What the gateway answers when a route goes wrong, instead of aiohttp's English text.
 
 - Pages: a page of the site in French for an unknown address, a form's address opened
-  directly, an error of ours (with a reference the support finds in the logs: the correlation
-  id), a database or service that does not answer. Without this, a citizen got "404: Not Found"
-  or the JSON meant for programs (``shared.web.observe``).
+  directly, a form too large, an error of ours (with a reference the support finds in the
+  logs: the correlation id), a database or service that does not answer. Without this, a
+  citizen got "404: Not Found" or the JSON meant for programs (``shared.web.observe``).
 - ``/api/``: aiohttp's own refusals (an unknown route or method, a body over the size limit)
   get a JSON body like every other API error."""
 
@@ -37,11 +37,24 @@ FORM_ADDRESS = (
     "Cette adresse reçoit un formulaire envoyé : elle ne s'affiche pas seule, par exemple "
     "après avoir rechargé la page. Repartez de la page du formulaire.",
 )
+TOO_LARGE = (
+    "Envoi trop volumineux",
+    "Le formulaire envoyé dépasse la taille permise. Revenez à la page et raccourcissez votre "
+    "saisie.",
+)
 OUR_ERROR = (
     "Une erreur est survenue",
     "Votre demande n'a pas abouti à cause d'une erreur de notre part. Réessayez dans quelques "
     "instants. Si l'erreur se reproduit, donnez au support la référence ci-dessous.",
 )
+
+
+def _own_words(exc: web.HTTPException, otherwise: str) -> str:
+    """The text a handler gave its refusal (« Ce compte n'existe pas. »), not aiohttp's."""
+    given = exc.text or ""
+    if exc.content_type == "text/plain" and given and given != f"{exc.status}: {exc.reason}":
+        return given
+    return otherwise
 
 
 def _page(request: web.Request, status: int, title: str, text: str, **extra) -> web.Response:
@@ -71,8 +84,11 @@ async def answer_errors(request: web.Request, handler: Callable) -> web.StreamRe
         return await handler(request)
     try:
         return await handler(request)
-    except web.HTTPNotFound:
-        return _page(request, 404, *NOT_FOUND)
+    except web.HTTPNotFound as exc:
+        title, text = NOT_FOUND
+        return _page(request, 404, title, _own_words(exc, text))
+    except web.HTTPRequestEntityTooLarge:
+        return _page(request, 413, *TOO_LARGE)
     except web.HTTPMethodNotAllowed as exc:
         response = _page(request, 405, *FORM_ADDRESS)
         response.headers["Allow"] = exc.headers.get("Allow", "")

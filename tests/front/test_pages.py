@@ -244,9 +244,9 @@ async def test_the_unavailable_page_when_intake_and_stats_do_not_answer(settings
 
 
 async def test_error_pages_are_pages_of_the_site_and_the_api_answers_json(settings_for, browser):
-    """An unknown address, a form's address opened directly, an error of ours: a French page of
-    the site (axe-clean), the last with a reference that is the answer's correlation id; the
-    same mistakes on /api/ get JSON."""
+    """An unknown address, a form's address opened directly, a form too large, an error of ours:
+    a French page of the site (axe-clean), the error of ours with a reference that is the
+    answer's correlation id; the same mistakes on /api/, and a body too large, get JSON."""
     from gateway.app import create_app
     from gateway.settings import GatewaySettings
 
@@ -270,6 +270,19 @@ async def test_error_pages_are_pages_of_the_site_and_the_api_answers_json(settin
                 assert await axe_violations(page) == [], path
             reference = response.headers["x-correlation-id"]
             assert f"Référence : {reference}" in await page.inner_text("main")
+            # A form over the size limit, posted from the page.
+            await page.goto(gateway.url + "/suivre")
+            await page.evaluate(
+                """() => {
+                    const form = document.querySelector('form[action="/suivre"]');
+                    const big = document.createElement('textarea');
+                    big.name = 'extra';
+                    big.value = 'x'.repeat(3 * 1024 * 1024);
+                    form.appendChild(big);
+                    form.submit();
+                }"""
+            )
+            await page.get_by_role("heading", name="Envoi trop volumineux").wait_for()
         finally:
             await context.close()
         async with aiohttp.ClientSession() as http:

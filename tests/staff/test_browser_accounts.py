@@ -4,6 +4,9 @@ account's sessions end at once where they must, and each change is in the audit 
 
 from __future__ import annotations
 
+import html
+import uuid
+
 import aiohttp
 
 from shared.identity import Role
@@ -42,6 +45,11 @@ async def test_an_administrator_changes_role_resets_password_and_disables(
         await page.goto(gateway + "/admin/comptes?q=awa")
         await page.get_by_role("link", name="awa.kone").click()
         await page.get_by_role("heading", name="Compte awa.kone").wait_for()
+        # An account that does not exist: a page of the site, in the back office's words.
+        missing = await page.request.get(f"{gateway}/admin/comptes/{uuid.UUID(int=0)}")
+        assert missing.status == 404
+        assert "Ce compte n'existe pas." in html.unescape(await missing.text())
+        assert "<h1>Page introuvable</h1>" in await missing.text()
 
         # Role and body: a focal point without a body is refused, then with one it is kept.
         await page.get_by_label("Point focal").check()
