@@ -57,16 +57,30 @@ async def _service_client(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; form-action 'self'",
+}
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault(
-        "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; form-action 'self'"
-    )
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        # Raised answers (redirects, refusals) are sent too: they get the same headers.
+        _secure(exc.headers)
+        raise
+    _secure(response.headers)
     return response
+
+
+def _secure(headers) -> None:
+    # setdefault: a route that needs stricter ones (attachments: a sandbox) sets its own.
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
 
 
 def create_app(settings: GatewaySettings) -> web.Application:

@@ -301,3 +301,24 @@ async def test_error_pages_are_pages_of_the_site_and_the_api_answers_json(settin
                     413,
                     "request_entity_too_large",
                 )
+
+
+async def test_every_answer_carries_the_security_headers(settings_for):
+    """A page, an error page, and the redirects a handler raises (they skipped them once)."""
+    from gateway.app import SECURITY_HEADERS, create_app
+    from gateway.settings import GatewaySettings
+
+    async with (
+        RunningApp(create_app(settings_for(GatewaySettings, db_pool_min=1))) as gateway,
+        aiohttp.ClientSession() as http,
+    ):
+        for path, status in (
+            ("/", 200),
+            ("/nulle-part", 404),
+            ("/admin", 301),
+            ("/admin/comptes", 303),
+        ):
+            async with http.get(gateway.url + path, allow_redirects=False) as resp:
+                assert resp.status == status, path
+                for name, value in SECURITY_HEADERS.items():
+                    assert resp.headers.get(name) == value, (path, name)
