@@ -9,16 +9,13 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from services.notify import decisions
 from services.notify.api import routes
 from services.notify.handlers import make_handlers
 from services.notify.sender import Sender
 from services.notify.settings import NotifySettings
 from services.notify.sms import OrangeSms
 from services.notify.sms_sender import SmsSender
-from shared.messages import CodesReminderRequestedV1
 from shared.service import POOL, ServiceSpec, create_service_app
-from shared.topology import EVENTS
 from shared.web import READY_CHECKS
 
 NAME = "notify"
@@ -33,12 +30,8 @@ def spec(settings: NotifySettings) -> ServiceSpec:
     return ServiceSpec(
         name=NAME,
         sql_dir=SQL_DIR,
+        # Bound to what the handlers name.
         handlers=make_handlers(settings.public_url, sms_enabled=settings.sms_enabled),
-        bindings=[
-            (EVENTS, "request.submitted"),
-            (EVENTS, CodesReminderRequestedV1.name),
-            *((EVENTS, key) for key in decisions.ROUTING_KEYS),
-        ],
     )
 
 
