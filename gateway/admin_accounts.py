@@ -13,6 +13,7 @@ from gateway import accounts, audit, backoffice, passwords, sessions, xlsx
 from gateway.auth import current_staff, staff_required
 from gateway.client_address import client_address
 from gateway.listing import EXPORT_LIMIT, csv_response, listing_of
+from shared import french
 from shared.db import run_in_transaction
 from shared.identity import Role
 from shared.service import POOL
@@ -132,8 +133,8 @@ async def _export_rows(request: web.Request) -> list[list[str]]:
             a.role_label,
             names.get(a.body_id, a.body_id) if a.body_id else "",
             "Actif" if a.active else "Désactivé",
-            f"{a.created_at:%d/%m/%Y %H:%M}",
-            f"{a.last_sign_in_at:%d/%m/%Y %H:%M}" if a.last_sign_in_at else "",
+            french.stamp(a.created_at),
+            french.stamp(a.last_sign_in_at),
         ]
         for a in rows
     ]

@@ -8,6 +8,7 @@ from aiohttp import web
 from gateway import audit, backoffice, xlsx
 from gateway.auth import staff_required
 from gateway.listing import EXPORT_LIMIT, csv_response, listing_of
+from shared import french
 from shared.identity import Role
 from shared.service import POOL
 
@@ -59,7 +60,7 @@ HEADER = ["Date (UTC)", "Login", "Action", "Compte visé", "Adresse", "Détail"]
 def _cells(rows) -> list[list[str]]:
     return [
         [
-            f"{e.at:%d/%m/%Y %H:%M:%S}",
+            french.stamp(e.at, seconds=True),
             e.actor_login,
             e.action_label,
             e.target or "",

@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from shared import french
+
 PER_PAGE = 25
 EXPORT_LIMIT = 100_000
 # A cell starting with one of these is a formula to Excel or LibreOffice ("=HYPERLINK(...)").
@@ -59,9 +61,9 @@ class Listing:
         """The guide's line under a table: « Affichage 1 à 25 sur 130 lignes »."""
         if total == 0:
             return "Pas d'enregistrement"
-        first = self.offset + 1
+        first, last = french.number(self.offset + 1), french.number(self.offset + shown)
         return (
-            f"Affichage {first} à {self.offset + shown} sur {total} ligne{'s' if total > 1 else ''}"
+            f"Affichage {first} à {last} sur {french.number(total)} ligne{'s' if total > 1 else ''}"
         )
 
 

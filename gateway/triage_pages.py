@@ -18,7 +18,6 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,8 +30,8 @@ from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
 from gateway.listing import Listing, listing_of
+from shared import french, logs
 from shared import identity as signed
-from shared import logs
 from shared.identity import Role
 from shared.messages import NATURE_LABELS, Nature
 from shared.web import CORRELATION_HEADER
@@ -162,16 +161,6 @@ def _query(request: web.Request, listing: Listing) -> dict[str, str]:
     return {k: v for k, v in params.items() if v}
 
 
-def _moment(iso: str | None) -> str:
-    if not iso:
-        return ""
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%d/%m/%Y à %H:%M")
-
-
-def _day(iso: str | None) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%d/%m/%Y") if iso else ""
-
-
 def _deadline(item: dict) -> str:
     """« 3 jours restants », « Dernier jour », « En retard de 2 jours » (waiting requests)."""
     left = item["days_left"]
@@ -235,7 +224,7 @@ async def queue_page(request: web.Request) -> web.Response:
     for item in items:
         item["deadline_text"] = _deadline(item)
         item["contact_line"] = _contact_line(item["contact"])
-        item["submitted_day"] = _day(item["submitted_at"])
+        item["submitted_day"] = french.day(item["submitted_at"])
     period = backoffice.period_of(request)
     return await backoffice.render(
         request,
@@ -461,7 +450,7 @@ def _history(item: dict) -> list[dict]:
             )
         lines.append(
             {
-                "when": _moment(h["at"]),
+                "when": french.moment(h["at"]),
                 "label": h["label"],
                 "who": h.get("actor_login")
                 or (
@@ -520,10 +509,10 @@ async def _request_page(
             "history": _history(item),
             # The emails and SMS the citizen was sent (notify's log), beside triage's history.
             "deliveries": await deliveries.of_request(request, item["request_id"]),
-            "submitted": _moment(item["submitted_at"]),
-            "queued": _moment(item["queued_at"]),
-            "deadline": _moment(item["admissibility_deadline"]),
-            "decided": _moment(item["decided_at"]),
+            "submitted": french.moment(item["submitted_at"]),
+            "queued": french.moment(item["queued_at"]),
+            "deadline": french.moment(item["admissibility_deadline"]),
+            "decided": french.moment(item["decided_at"]),
             "forms": forms,
             "consequences": consequences(item),
             "errors": errors or {},
