@@ -13,7 +13,6 @@ from gateway import accounts, audit, backoffice, passwords, sessions, xlsx
 from gateway.auth import current_staff, staff_required
 from gateway.client_address import client_address
 from gateway.listing import EXPORT_LIMIT, csv_response, listing_of
-from shared import french
 from shared.db import run_in_transaction
 from shared.identity import Role
 from shared.service import POOL
@@ -114,7 +113,7 @@ async def account_list(request: web.Request) -> web.Response:
 HEADER = ["Login", "Nom", "Rôle", "Organisme", "État", "Créé le", "Dernière connexion"]
 
 
-async def _export_rows(request: web.Request) -> list[list[str]]:
+async def _export_rows(request: web.Request) -> list[list[object]]:
     listing, role = _listing(request)
     async with request.app[POOL].acquire(timeout=10) as conn:
         _, rows = await accounts.search(
@@ -133,8 +132,8 @@ async def _export_rows(request: web.Request) -> list[list[str]]:
             a.role_label,
             names.get(a.body_id, a.body_id) if a.body_id else "",
             "Actif" if a.active else "Désactivé",
-            french.stamp(a.created_at),
-            french.stamp(a.last_sign_in_at),
+            a.created_at,
+            a.last_sign_in_at,
         ]
         for a in rows
     ]

@@ -12,6 +12,7 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -92,7 +93,12 @@ def listing_of(
 
 
 def csv_cell(value: object) -> str:
-    """A cell as text that a spreadsheet shows and never runs (formula injection)."""
+    """A cell as text that a spreadsheet shows and never runs (formula injection); a moment as
+    « 17/01/2019 14:32 », a day as « 17/01/2019 »."""
+    if isinstance(value, datetime):
+        return french.stamp(value)
+    if isinstance(value, date):
+        return french.day(value)
     text = "" if value is None else str(value)
     if text.startswith(_FORMULA_STARTS):
         return "'" + text

@@ -9,6 +9,7 @@ services answer in JSON) or None, which gives "" (an empty cell, a date not reac
 - :func:`moment` « 17/01/2019 à 14:32 » — a moment in a sentence or a page;
 - :func:`stamp` « 17/01/2019 14:32 » (``seconds=True``: « 14:32:05 ») — lists and CSV cells;
 - :func:`clock` « 14:32 », :func:`spoken_clock` « 14 h 32 »;
+- :func:`local` the naive Abidjan time a spreadsheet cell takes;
 - :func:`number` « 12 345 » (a narrow no-break space between thousands, as French typesetting
   and Babel's ``fr`` data do).
 
@@ -70,6 +71,13 @@ def clock(value: When) -> str:
 def spoken_clock(value: When) -> str:
     """« 14 h 32 », the time of day in a sentence."""
     return _format(value, "HH 'h' mm")
+
+
+def local(value: datetime) -> datetime:
+    """The wall-clock time in Abidjan, without a zone: what a spreadsheet's date cell holds."""
+    return (
+        (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZONE).replace(tzinfo=None)
+    )
 
 
 def number(value: int | float | Decimal | None) -> str:
