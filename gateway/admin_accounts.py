@@ -113,7 +113,7 @@ async def account_list(request: web.Request) -> web.Response:
 HEADER = ["Login", "Nom", "Rôle", "Organisme", "État", "Créé le", "Dernière connexion"]
 
 
-async def _export_rows(request: web.Request) -> list[list[str]]:
+async def _export_rows(request: web.Request) -> list[list[object]]:
     listing, role = _listing(request)
     async with request.app[POOL].acquire(timeout=10) as conn:
         _, rows = await accounts.search(
@@ -132,8 +132,8 @@ async def _export_rows(request: web.Request) -> list[list[str]]:
             a.role_label,
             names.get(a.body_id, a.body_id) if a.body_id else "",
             "Actif" if a.active else "Désactivé",
-            f"{a.created_at:%d/%m/%Y %H:%M}",
-            f"{a.last_sign_in_at:%d/%m/%Y %H:%M}" if a.last_sign_in_at else "",
+            a.created_at,
+            a.last_sign_in_at,
         ]
         for a in rows
     ]

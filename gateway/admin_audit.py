@@ -8,6 +8,7 @@ from aiohttp import web
 from gateway import audit, backoffice, xlsx
 from gateway.auth import staff_required
 from gateway.listing import EXPORT_LIMIT, csv_response, listing_of
+from shared import french
 from shared.identity import Role
 from shared.service import POOL
 
@@ -56,10 +57,10 @@ async def audit_list(request: web.Request) -> web.Response:
 HEADER = ["Date (UTC)", "Login", "Action", "Compte visé", "Adresse", "Détail"]
 
 
-def _cells(rows) -> list[list[str]]:
+def _cells(rows) -> list[list[object]]:
     return [
         [
-            f"{e.at:%d/%m/%Y %H:%M:%S}",
+            e.at,
             e.actor_login,
             e.action_label,
             e.target or "",
@@ -74,11 +75,19 @@ def _cells(rows) -> list[list[str]]:
 @staff_required(Role.ADMINISTRATOR)
 async def audit_export(request: web.Request) -> web.Response:
     _, _, _, rows = await _search(request, limit=EXPORT_LIMIT)
-    return csv_response("journal-audit-milie.csv", HEADER, _cells(rows))
+    cells = ([french.stamp(at, seconds=True), *rest] for at, *rest in _cells(rows))
+    return csv_response("journal-audit-milie.csv", HEADER, cells)
 
 
 @routes.get("/admin/journal/export.xlsx", name="bo-journal-xlsx")
 @staff_required(Role.ADMINISTRATOR)
 async def audit_xlsx(request: web.Request) -> web.StreamResponse:
     _, _, _, rows = await _search(request, limit=EXPORT_LIMIT)
-    return await xlsx.response(request, "journal-audit-milie.xlsx", HEADER, _cells(rows), "Journal")
+    return await xlsx.response(
+        request,
+        "journal-audit-milie.xlsx",
+        HEADER,
+        _cells(rows),
+        "Journal",
+        date_formats={0: xlsx.MOMENT_SECONDS},
+    )

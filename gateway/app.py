@@ -30,6 +30,7 @@ from gateway.clients import Services
 from gateway.errors import answer_errors
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
 from gateway.settings import GatewaySettings
+from shared import french
 from shared.service import ServiceSpec, create_service_app
 
 HERE = Path(__file__).parent
@@ -90,11 +91,12 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
     app[csrf.SECURE] = settings.env == "production"
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
     )
+    env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
     app.cleanup_ctx.append(_service_client)
     app.add_routes(citizen.routes)
     app.add_routes(submission.routes)

@@ -32,6 +32,7 @@ from gateway import accounts, audit, passwords, sessions, throttle
 from gateway.client_address import client_address
 from gateway.keys import GATEWAY_SETTINGS
 from gateway.sessions import Staff
+from shared import french
 from shared.db import run_in_transaction
 from shared.identity import Role
 from shared.service import POOL
@@ -174,8 +175,7 @@ def _policy(request: web.Request) -> throttle.Policy:
 
 def _retry_message(until: datetime) -> str:
     minutes = throttle.minutes_until(until, datetime.now(UTC))
-    # Côte d'Ivoire keeps UTC all year: the clock time is the users' own.
-    clock = until.astimezone(UTC).strftime("%H h %M")
+    clock = french.spoken_clock(until)
     return (
         "Trop de tentatives de connexion. Par sécurité, réessayez après "
         f"{clock} (dans {minutes} minute{'s' if minutes > 1 else ''} environ)."

@@ -26,6 +26,7 @@ from aiohttp import web
 from gateway import auth, csrf, sessions
 from gateway.clients import ServiceUnavailable
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
+from shared import french
 from shared.identity import Role
 from shared.messages import NATURE_LABELS, Nature
 
@@ -94,7 +95,7 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"PERIODE DU {self.start:%d/%m/%Y} au {self.end:%d/%m/%Y}"
+        return f"PERIODE DU {french.day(self.start)} au {french.day(self.end)}"
 
 
 def parse_day(text: str) -> date | None:

@@ -7,27 +7,22 @@ administrators read the log, which names the citizen's email and phone number.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
 
 from gateway import auth
 from gateway.clients import ServiceUnavailable
 from gateway.keys import SERVICES
+from shared import french
 
 MEDIA = {"email": "Email", "sms": "SMS"}
 STATUSES = {"pending": "En attente d'envoi", "sent": "Envoyé", "failed": "Échec de l'envoi"}
-
-
-def _when(iso: str | None) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%d/%m/%Y à %H:%M") if iso else ""
 
 
 def lines(rows: list[dict]) -> list[dict[str, str]]:
     """What the page shows of each delivery, oldest first."""
     return [
         {
-            "when": _when(r.get("sent_at") or r.get("failed_at") or r.get("created_at")),
+            "when": french.moment(r.get("sent_at") or r.get("failed_at") or r.get("created_at")),
             "medium": MEDIA.get(r["medium"], r["medium"]),
             "recipient": r.get("recipient") or "",
             "subject": r.get("subject") or "",

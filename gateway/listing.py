@@ -12,9 +12,12 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from aiohttp import web
+
+from shared import french
 
 PER_PAGE = 25
 EXPORT_LIMIT = 100_000
@@ -59,9 +62,9 @@ class Listing:
         """The guide's line under a table: « Affichage 1 à 25 sur 130 lignes »."""
         if total == 0:
             return "Pas d'enregistrement"
-        first = self.offset + 1
+        first, last = french.number(self.offset + 1), french.number(self.offset + shown)
         return (
-            f"Affichage {first} à {self.offset + shown} sur {total} ligne{'s' if total > 1 else ''}"
+            f"Affichage {first} à {last} sur {french.number(total)} ligne{'s' if total > 1 else ''}"
         )
 
 
@@ -90,7 +93,12 @@ def listing_of(
 
 
 def csv_cell(value: object) -> str:
-    """A cell as text that a spreadsheet shows and never runs (formula injection)."""
+    """A cell as text that a spreadsheet shows and never runs (formula injection); a moment as
+    « 17/01/2019 14:32 », a day as « 17/01/2019 »."""
+    if isinstance(value, datetime):
+        return french.stamp(value)
+    if isinstance(value, date):
+        return french.day(value)
     text = "" if value is None else str(value)
     if text.startswith(_FORMULA_STARTS):
         return "'" + text

@@ -9,7 +9,6 @@ counts (it reads the body from the signed identity, not from the address).
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from aiohttp import web
@@ -148,18 +147,12 @@ async def export_csv(request: web.Request) -> web.Response:
 
 @routes.get(f"{BASE}/export.xlsx", name="bo-statistiques-xlsx")
 @auth.staff_required(*VIEWERS)
-async def export_xlsx(request: web.Request) -> web.Response:
+async def export_xlsx(request: web.Request) -> web.StreamResponse:
     _, rows = await _rows_or_unavailable(request)
     if rows is None:
         return await _unavailable(request)
     header, body = _table(rows)
-    out = io.BytesIO()  # one row per body: small enough to build in memory
-    xlsx.write(out, [header, *body], sheet="Statistiques")
-    return web.Response(
-        body=out.getvalue(),
-        content_type=xlsx.CONTENT_TYPE,
-        headers={"Content-Disposition": 'attachment; filename="statistiques-milie.xlsx"'},
-    )
+    return await xlsx.response(request, "statistiques-milie.xlsx", header, body, "Statistiques")
 
 
 @routes.get("/admin/consultations", name="bo-consultations")

@@ -18,7 +18,7 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,8 +31,8 @@ from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
 from gateway.listing import Listing, listing_of
+from shared import french, logs
 from shared import identity as signed
-from shared import logs
 from shared.identity import Role
 from shared.messages import NATURE_LABELS, Nature
 from shared.web import CORRELATION_HEADER
@@ -162,16 +162,6 @@ def _query(request: web.Request, listing: Listing) -> dict[str, str]:
     return {k: v for k, v in params.items() if v}
 
 
-def _moment(iso: str | None) -> str:
-    if not iso:
-        return ""
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%d/%m/%Y à %H:%M")
-
-
-def _day(iso: str | None) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%d/%m/%Y") if iso else ""
-
-
 def _deadline(item: dict) -> str:
     """« 3 jours restants », « Dernier jour », « En retard de 2 jours » (waiting requests)."""
     left = item["days_left"]
@@ -235,7 +225,7 @@ async def queue_page(request: web.Request) -> web.Response:
     for item in items:
         item["deadline_text"] = _deadline(item)
         item["contact_line"] = _contact_line(item["contact"])
-        item["submitted_day"] = _day(item["submitted_at"])
+        item["submitted_day"] = french.day(item["submitted_at"])
     period = backoffice.period_of(request)
     return await backoffice.render(
         request,
@@ -298,15 +288,42 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         return await _unavailable(request)
 
 
+# Columns of triage's CSV that the workbook holds as dates (« 17/01/2019 14:32 ») and as numbers;
+# the others stay text (a code or a phone number is not a number).
+_DATE_COLUMNS = frozenset({"Soumise le", "Entrée dans la file le", "Échéance"})
+_NUMBER_COLUMNS = frozenset({"Jours restants"})
+
+
+def _typed(kinds: list[str], row: list[str]) -> list[object]:
+    cells: list[object] = []
+    for kind, text in zip(kinds, row, strict=False):
+        try:
+            if kind == "date" and text:
+                cells.append(datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=french.ZONE))
+                continue
+            if kind == "number" and text:
+                cells.append(int(text))
+                continue
+        except ValueError:
+            pass  # not what the column usually holds: kept as text
+        # The CSV's guard against formulas is not needed here: xlsx text cells never run.
+        cells.append(
+            text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
+        )
+    cells.extend(row[len(kinds) :])
+    return cells
+
+
 def _csv_to_xlsx(source: Any, target: Any) -> int:
     source.seek(0)
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
-    rows = (
-        # The CSV's guard against formulas is not needed here: xlsx text cells never run.
-        [c[1:] if c.startswith("'") and c[1:2] in ("=", "+", "-", "@") else c for c in row]
-        for row in csv.reader(text, delimiter=";")
-    )
-    count = xlsx.write(target, rows, sheet="Requêtes")
+    reader = csv.reader(text, delimiter=";")
+    header = next(reader, [])
+    kinds = [
+        "date" if h in _DATE_COLUMNS else "number" if h in _NUMBER_COLUMNS else "text"
+        for h in header
+    ]
+    count = xlsx.write(target, header, (_typed(kinds, row) for row in reader), sheet="Requêtes")
     text.detach()
     return count
 
@@ -328,18 +345,7 @@ async def export_xlsx(request: web.Request) -> web.StreamResponse:
         except ServiceUnavailable:
             return await _unavailable(request)
         await asyncio.to_thread(_csv_to_xlsx, source, target)
-        target.seek(0)
-        out = web.StreamResponse(
-            headers={
-                "Content-Type": xlsx.CONTENT_TYPE,
-                "Content-Disposition": 'attachment; filename="requetes-milie.xlsx"',
-            }
-        )
-        await out.prepare(request)
-        while chunk := target.read(64 * 1024):
-            await out.write(chunk)
-        await out.write_eof()
-        return out
+        return await xlsx.stream(request, "requetes-milie.xlsx", target)
 
 
 # --- one request ---------------------------------------------------------------------------------
@@ -461,7 +467,7 @@ def _history(item: dict) -> list[dict]:
             )
         lines.append(
             {
-                "when": _moment(h["at"]),
+                "when": french.moment(h["at"]),
                 "label": h["label"],
                 "who": h.get("actor_login")
                 or (
@@ -520,10 +526,10 @@ async def _request_page(
             "history": _history(item),
             # The emails and SMS the citizen was sent (notify's log), beside triage's history.
             "deliveries": await deliveries.of_request(request, item["request_id"]),
-            "submitted": _moment(item["submitted_at"]),
-            "queued": _moment(item["queued_at"]),
-            "deadline": _moment(item["admissibility_deadline"]),
-            "decided": _moment(item["decided_at"]),
+            "submitted": french.moment(item["submitted_at"]),
+            "queued": french.moment(item["queued_at"]),
+            "deadline": french.moment(item["admissibility_deadline"]),
+            "decided": french.moment(item["decided_at"]),
             "forms": forms,
             "consequences": consequences(item),
             "errors": errors or {},

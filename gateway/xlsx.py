@@ -1,6 +1,10 @@
-"""A spreadsheet file (.xlsx) without a dependency: an Office Open XML workbook is a zip of a few
-XML files. One sheet, text cells only (« inline strings »: never read as formulas), the first
-row in bold. Written row by row into a file, so a long export does not sit in memory.
+"""The back office's spreadsheet files (.xlsx), written by XlsxWriter.
+
+One sheet: the header row in bold, frozen and with an autofilter; numbers as numbers, dates as
+dates (Abidjan's time, shown « 17/01/2019 14:32 »), text as text — written as inline strings,
+so a citizen's « =HYPERLINK(…) » is never run as a formula. Constant-memory mode: each row goes
+to a temporary file as it is written, so a long export does not sit in memory; the workbook is
+built in a temporary file off the event loop, then streamed to the client.
 """
 
 from __future__ import annotations
@@ -8,85 +12,83 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
-import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import IO
-from xml.sax.saxutils import escape
 
+import xlsxwriter
 from aiohttp import web
 
+from shared import french
+
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DAY = "dd/mm/yyyy"
+MOMENT = "dd/mm/yyyy hh:mm"
+MOMENT_SECONDS = "dd/mm/yyyy hh:mm:ss"
 # XML 1.0 refuses most control characters; a citizen's message may hold some.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-_CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
-<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>
-<Default Extension="xml" ContentType="application/xml"/>
-<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>
-<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>
-<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>
-</Types>"""  # noqa: E501
-_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
-<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>
-</Relationships>"""  # noqa: E501
-_WORKBOOK = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">
-<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets>
-</workbook>"""
-_WORKBOOK_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
-<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>
-<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>
-</Relationships>"""  # noqa: E501
-_STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
-<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts>
-<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>
-<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>
-<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>
-<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>
-</styleSheet>"""  # noqa: E501
+_TEXT_MAX = 32_767  # characters in one cell
+_WIDTH_MIN, _WIDTH_MAX = 8, 60
 
 
-def column(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
+def _shown_length(value: object) -> int:
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    return max((len(line) for line in str(value).splitlines()), default=0)
 
 
-def _cell(ref: str, value: object, style: int) -> str:
-    text = _NOT_XML.sub("", "" if value is None else str(value))
-    s = f' s="{style}"' if style else ""
-    return f'<c r="{ref}" t="inlineStr"{s}><is><t xml:space="preserve">{escape(text)}</t></is></c>'
-
-
-def write(out: IO[bytes], rows: Iterable[Sequence[object]], sheet: str = "Feuille1") -> int:
-    """Write the workbook to ``out``; the first row is the header. Returns the rows written."""
-    count = 0
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        z.writestr("_rels/.rels", _RELS)
-        z.writestr("xl/workbook.xml", _WORKBOOK.format(name=escape(sheet[:31], {'"': "&quot;"})))
-        z.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        z.writestr("xl/styles.xml", _STYLES)
-        with z.open("xl/worksheets/sheet1.xml", "w") as ws:
-            ws.write(
-                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                b"<sheetData>"
-            )
-            for number, row in enumerate(rows, start=1):
-                style = 1 if number == 1 else 0
-                cells = "".join(_cell(f"{column(i)}{number}", v, style) for i, v in enumerate(row))
-                ws.write(f'<row r="{number}">{cells}</row>'.encode())
-                count += 1
-            ws.write(b"</sheetData></worksheet>")
+def write(
+    target: str | IO[bytes],
+    header: Sequence[object],
+    rows: Iterable[Sequence[object]],
+    sheet: str = "Feuille1",
+    *,
+    date_formats: Mapping[int, str] | None = None,
+) -> int:
+    """Write the workbook to ``target`` (a path or a seekable binary file); returns the rows
+    written under the header. ``date_formats``: column index → number format of its dates, for
+    a column that needs other than :data:`MOMENT` (a ``date`` takes :data:`DAY`)."""
+    book = xlsxwriter.Workbook(target, {"constant_memory": True, "in_memory": False})
+    try:
+        bold = book.add_format({"bold": True})
+        day = book.add_format({"num_format": DAY})
+        formats = {DAY: day, MOMENT: book.add_format({"num_format": MOMENT})}
+        for fmt in (date_formats or {}).values():
+            formats.setdefault(fmt, book.add_format({"num_format": fmt}))
+        by_column = {i: formats[f] for i, f in (date_formats or {}).items()}
+        ws = book.add_worksheet(sheet[:31])
+        widths = [len(str(h)) + 4 for h in header]  # room for the autofilter's arrow
+        for col, title in enumerate(header):
+            ws.write_string(0, col, str(title), bold)
+        count = 0
+        for count, row in enumerate(rows, start=1):
+            for col, value in enumerate(row):
+                if col >= len(widths):
+                    widths.append(0)
+                widths[col] = max(widths[col], _shown_length(value))
+                if value is None or value == "":
+                    continue
+                if isinstance(value, bool):
+                    ws.write_string(count, col, "Oui" if value else "Non")
+                elif isinstance(value, int | float | Decimal):
+                    ws.write_number(count, col, value)
+                elif isinstance(value, datetime):
+                    cell_format = by_column.get(col, formats[MOMENT])
+                    ws.write_datetime(count, col, french.local(value), cell_format)
+                elif isinstance(value, date):
+                    ws.write_datetime(count, col, value, by_column.get(col, day))
+                else:
+                    ws.write_string(count, col, _NOT_XML.sub("", str(value))[:_TEXT_MAX])
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, min(max(width + 1, _WIDTH_MIN), _WIDTH_MAX))
+        ws.freeze_panes(1, 0)
+        if widths:
+            ws.autofilter(0, 0, count, len(widths) - 1)
+    finally:
+        book.close()
     return count
 
 
@@ -96,20 +98,27 @@ async def response(
     header: Sequence[object],
     rows: Iterable[Sequence[object]],
     sheet: str,
+    *,
+    date_formats: Mapping[int, str] | None = None,
 ) -> web.StreamResponse:
-    """A download of ``header`` + ``rows`` as a workbook, built off the event loop, on disk past
-    8 Mo (an audit log can hold many rows)."""
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as target:
-        await asyncio.to_thread(write, target, [list(header), *rows], sheet)
-        target.seek(0)
-        out = web.StreamResponse(
-            headers={
-                "Content-Type": CONTENT_TYPE,
-                "Content-Disposition": f'attachment; filename="{filename}"',
-            }
-        )
-        await out.prepare(request)
-        while chunk := target.read(64 * 1024):
-            await out.write(chunk)
-        await out.write_eof()
-        return out
+    """A download of ``header`` + ``rows`` as a workbook, built in a temporary file off the event
+    loop, then streamed."""
+    with tempfile.TemporaryFile() as target:
+        await asyncio.to_thread(write, target, header, rows, sheet, date_formats=date_formats)
+        return await stream(request, filename, target)
+
+
+async def stream(request: web.Request, filename: str, built: IO[bytes]) -> web.StreamResponse:
+    """Send a workbook already written to ``built``, from its start."""
+    built.seek(0)
+    out = web.StreamResponse(
+        headers={
+            "Content-Type": CONTENT_TYPE,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        }
+    )
+    await out.prepare(request)
+    while chunk := built.read(64 * 1024):
+        await out.write(chunk)
+    await out.write_eof()
+    return out

@@ -22,10 +22,11 @@ from aiohttp import web
 from shared import db, logs
 from shared.broker import Broker
 from shared.consumer import Consumer, Entry
+from shared.messages import IntakeSubmitV1
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
-from shared.topology import Topology
+from shared.topology import COMMANDS, EVENTS, Topology
 from shared.web import READY_CHECKS, add_operations_routes, observe
 
 log = logging.getLogger(__name__)
@@ -36,16 +37,33 @@ BROKER = web.AppKey("broker", Broker)
 CONSUMER = web.AppKey("consumer", Consumer)
 
 
+# Message names sent on ``milie.commands`` rather than ``milie.events``.
+_COMMAND_NAMES = frozenset({IntakeSubmitV1.name})
+
+
+def bindings_of(handlers: Mapping[str, Entry]) -> list[tuple[str, str]]:
+    """One (exchange, routing key) per message name the handler table names, every version of a
+    name sharing its key: a service is sent what it handles and nothing else, and the table and
+    the bindings cannot drift apart."""
+    names = sorted({type_name.rpartition(".v")[0] for type_name in handlers})
+    return [(COMMANDS if name in _COMMAND_NAMES else EVENTS, name) for name in names]
+
+
 @dataclass
 class ServiceSpec:
     name: str  # the schema, the queue and the app_id
     sql_dir: Path | None
     handlers: Mapping[str, Entry] = field(default_factory=dict)
-    bindings: list[tuple[str, str]] = field(default_factory=list)
+    # None: derived from ``handlers`` (:func:`bindings_of`). No bindings, no consumer.
+    bindings: list[tuple[str, str]] | None = None
     # Bindings an older release declared and this one no longer wants: removed at start.
     obsolete_bindings: list[tuple[str, str]] = field(default_factory=list)
     uses_broker: bool = True
     on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], object] | None = None
+
+    def __post_init__(self) -> None:
+        if self.bindings is None:
+            self.bindings = bindings_of(self.handlers)
 
 
 def create_service_app(

@@ -28,25 +28,18 @@ from services.intake.keys import CATALOGUE_CACHE
 from services.intake.settings import IntakeSettings
 from shared.broker import Broker
 from shared.db import is_transient, run_in_transaction
-from shared.messages import IntakeSubmitV1
 from shared.service import BROKER, POOL, SETTINGS, ServiceSpec, create_service_app
-from shared.topology import COMMANDS, EVENTS
+from shared.topology import EVENTS
 
 log = logging.getLogger(__name__)
-
-
-def _bindings() -> list[tuple[str, str]]:
-    """One routing key per message the handler registry names (so they cannot drift apart):
-    intake is not sent the events it ignores, request.submitted first, which it publishes."""
-    names = sorted({type_name.rpartition(".v")[0] for type_name in HANDLERS})
-    return [(COMMANDS if name == IntakeSubmitV1.name else EVENTS, name) for name in names]
 
 
 SPEC = ServiceSpec(
     name="intake",
     sql_dir=Path(__file__).parent / "sql",
+    # Bound to what HANDLERS names: intake is not sent the events it ignores, request.submitted
+    # first, which it publishes.
     handlers=HANDLERS,
-    bindings=_bindings(),
     # Until 2026-11 intake took every request.* event; a queue declared then keeps that binding.
     obsolete_bindings=[(EVENTS, "request.#")],
 )

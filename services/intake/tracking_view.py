@@ -6,10 +6,11 @@ the view built from the stored rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from shared import french
 from shared.messages import Nature
 
 
@@ -74,12 +75,6 @@ STEP_OF = {
 REWRITABLE = frozenset({Status.REFORMULATION_REQUESTED})
 
 
-def day(moment: datetime) -> str:
-    """``17/1/2019``-style dates, as the guide shows them, in Côte d'Ivoire's time (UTC)."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    return f"{moment.day:02d}/{moment.month:02d}/{moment.year}"
-
-
 def status_label(
     status: str, *, treated_at: datetime | None = None, opinion: str | None = None
 ) -> str:
@@ -90,7 +85,7 @@ def status_label(
     except ValueError:
         return STATUS_LABELS[Status.IN_TREATMENT]
     if known == Status.TREATED:
-        return f"Traité le {day(treated_at)}" if treated_at else STATUS_LABELS[known]
+        return f"Traité le {french.day(treated_at)}" if treated_at else STATUS_LABELS[known]
     if known == Status.CLOSED:
         if opinion in OPINION_LABELS:
             return f"Clôturée — {OPINION_LABELS[Opinion(opinion)]}"
@@ -158,8 +153,8 @@ def history_line(row: Mapping[str, Any]) -> dict[str, Any]:
     sentence = _SENTENCE_OF_EVENT.get(event) or row["message"] or status_label(row["status"])
     return {
         "at": row["occurred_at"].isoformat(),
-        "day": day(row["occurred_at"]),
-        "time": row["occurred_at"].astimezone(UTC).strftime("%H:%M"),
+        "day": french.day(row["occurred_at"]),
+        "time": french.clock(row["occurred_at"]),
         "event": event,
         "status": row["status"],
         "label": sentence,
@@ -178,7 +173,7 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
         "nature_label": Nature(row["nature"]).label,
         "body_name": row["tracked_body_name"] or row["body_name"],
         "submitted_at": row["submitted_at"].isoformat(),
-        "submitted_day": day(row["submitted_at"]),
+        "submitted_day": french.day(row["submitted_at"]),
         "theme": row["tracked_theme_label"] or theme_text(row["theme_label"], row["theme_parent"]),
         "message": row["message"],
         "status": status,

@@ -9,21 +9,18 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from services.notify import decisions
 from services.notify.api import routes
+from services.notify.delivery import DeliveryLoop, Medium
 from services.notify.handlers import make_handlers
-from services.notify.sender import Sender
 from services.notify.settings import NotifySettings
-from services.notify.sms import OrangeSms
-from services.notify.sms_sender import SmsSender
-from shared.messages import CodesReminderRequestedV1
+from services.notify.sms import OrangeSms, SmsMedium
+from services.notify.smtp import EmailMedium
 from shared.service import POOL, ServiceSpec, create_service_app
-from shared.topology import EVENTS
 from shared.web import READY_CHECKS
 
 NAME = "notify"
 SQL_DIR = Path(__file__).parent / "sql"
-SENDER = web.AppKey("sender", Sender)
+SENDER = web.AppKey("sender", DeliveryLoop)
 # The shared SETTINGS key is typed as the base class; this one gives the notify fields.
 SETTINGS_KEY = web.AppKey("notify_settings", NotifySettings)
 log = logging.getLogger(__name__)
@@ -33,60 +30,47 @@ def spec(settings: NotifySettings) -> ServiceSpec:
     return ServiceSpec(
         name=NAME,
         sql_dir=SQL_DIR,
+        # Bound to what the handlers name.
         handlers=make_handlers(settings.public_url, sms_enabled=settings.sms_enabled),
-        bindings=[
-            (EVENTS, "request.submitted"),
-            (EVENTS, CodesReminderRequestedV1.name),
-            *((EVENTS, key) for key in decisions.ROUTING_KEYS),
-        ],
     )
 
 
-async def _sender(app: web.Application) -> AsyncIterator[None]:
-    sender = Sender(app[POOL], app[SETTINGS_KEY])
-    sender.start(NAME)
-    app[SENDER] = sender
+async def _deliveries(app: web.Application) -> AsyncIterator[None]:
+    """The delivery loop with email, and SMS where a provider is configured."""
+    settings = app[SETTINGS_KEY]
+    media: list[Medium] = [EmailMedium(settings)]
+    session = None
+    if settings.sms_enabled:
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.sms_timeout))
+        client = OrangeSms(
+            session,
+            base_url=settings.sms_base_url,
+            client_id=settings.sms_client_id,
+            client_secret=settings.sms_client_secret.get_secret_value(),
+            sender=settings.sms_sender,
+            sender_name=settings.sms_sender_name,
+        )
+        media.append(SmsMedium(client, settings.sms_batch))
+        log.info("SMS enabled", extra={"sms_base_url": settings.sms_base_url})
+    else:
+        log.warning("SMS disabled: MILIE_SMS_BASE_URL is empty, no SMS will be sent")
+    loop = DeliveryLoop(app[POOL], settings, media)
+    loop.start(NAME)
+    app[SENDER] = loop
 
     async def running() -> bool:
-        return sender.is_running
+        return loop.is_running
 
     app[READY_CHECKS]["sender"] = running
     yield
-    await sender.stop()
-
-
-async def _sms_sender(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS_KEY]
-    if not settings.sms_enabled:
-        log.warning("SMS disabled: MILIE_SMS_BASE_URL is empty, no SMS will be sent")
-        yield
-        return
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.sms_timeout))
-    client = OrangeSms(
-        session,
-        base_url=settings.sms_base_url,
-        client_id=settings.sms_client_id,
-        client_secret=settings.sms_client_secret.get_secret_value(),
-        sender=settings.sms_sender,
-        sender_name=settings.sms_sender_name,
-    )
-    sender = SmsSender(app[POOL], settings, client)
-    sender.start(NAME)
-
-    async def running() -> bool:
-        return sender.is_running
-
-    app[READY_CHECKS]["sms_sender"] = running
-    log.info("SMS enabled", extra={"sms_base_url": settings.sms_base_url})
-    yield
-    await sender.stop()
-    await session.close()
+    await loop.stop()
+    if session is not None:
+        await session.close()
 
 
 def create_app(settings: NotifySettings) -> web.Application:
     app = create_service_app(settings, spec(settings))
     app[SETTINGS_KEY] = settings
-    app.cleanup_ctx.append(_sender)
-    app.cleanup_ctx.append(_sms_sender)
+    app.cleanup_ctx.append(_deliveries)
     app.add_routes(routes)
     return app

@@ -185,12 +185,3 @@ def handlers(public_url: str) -> dict[str, Handler]:
             lambda e, name: clarification(e.code, e.message, name, public_url)
         ),
     }
-
-
-# The routing keys notify's queue binds for these handlers (``app.spec``).
-ROUTING_KEYS = (
-    RequestValidatedV1.name,
-    RequestReformulationRequestedV1.name,
-    RequestRejectedV1.name,
-    RequestClarificationSentV1.name,
-)

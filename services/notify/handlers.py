@@ -59,7 +59,7 @@ async def requests_submitted(
         )
         name = emails.full_name(contact.first_names, contact.last_name)
         if sms_enabled and sms.is_mobile(contact.phone):
-            # The code by SMS too, where a mobile number is given (sent by sms_sender).
+            # The code by SMS too, where a mobile number is given (sent by the delivery loop).
             deliveries.append(
                 repository.NewDelivery(
                     request_id=event.request_id,

@@ -6,20 +6,14 @@ is keyed by the event's message id, so a redelivered event never sends a second 
 
 from __future__ import annotations
 
-from datetime import UTC
 from html import escape
 
 import asyncpg
 
 from services.notify import emails, repository
+from shared import french
 from shared.consumer import Delivery
 from shared.messages import CodesReminderRequestedV1
-
-
-def _day(event_request) -> str:
-    moment = event_request.submitted_at
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    return f"{moment.day:02d}/{moment.month:02d}/{moment.year}"
 
 
 def codes_reminder(event: CodesReminderRequestedV1, public_url: str) -> emails.Email:
@@ -38,7 +32,9 @@ def codes_reminder(event: CodesReminderRequestedV1, public_url: str) -> emails.E
     items = []
     for r in event.requests:
         link = emails.tracking_link(public_url, r.code)
-        about = f"{r.nature.label} du {_day(r)}" + (f" — {r.body_name}" if r.body_name else "")
+        about = f"{r.nature.label} du {french.day(r.submitted_at)}" + (
+            f" — {r.body_name}" if r.body_name else ""
+        )
         lines += [f"- {r.code} : {about}", f"  Suivre : {link}"]
         items.append(
             f'<li><strong>{escape(r.code)}</strong> : {escape(about)} — <a href="{escape(link)}">'

@@ -146,6 +146,17 @@ async def mark_sent(conn: asyncpg.Connection, ids: list[UUID]) -> list[asyncpg.R
     )
 
 
+async def keep_references(conn: asyncpg.Connection, references: list[tuple[UUID, str]]) -> None:
+    """What the provider answered for the messages it accepted (Orange: its resourceURL)."""
+    ids, refs = columns([(delivery_id, ref[:500]) for delivery_id, ref in references], 2)
+    await conn.execute(
+        """UPDATE deliveries d SET provider_ref = r.ref
+           FROM unnest($1::uuid[], $2::text[]) AS r(id, ref) WHERE d.id = r.id""",
+        ids,
+        refs,
+    )
+
+
 async def mark_failed(conn: asyncpg.Connection, delivery_id: UUID, error: str) -> asyncpg.Record:
     return await conn.fetchrow(
         """UPDATE deliveries SET status = 'failed', failed_at = now(), attempts = attempts + 1,

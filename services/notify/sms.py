@@ -6,7 +6,8 @@ The API: an OAuth2 client-credentials token (``POST {base}/oauth/v3/token``, Bas
 ``{"outboundSMSMessageRequest": {...}}``, answered 201 with a ``resourceURL``. The token is
 kept until shortly before it expires; a 401 gets a fresh one, once.
 
-How a failed send is retried (see sms_sender):
+The SMS medium of the delivery loop (delivery.py) is :class:`SmsMedium`. How a failed send is
+retried (:meth:`SmsMedium.classify`):
 - :class:`SmsRefused` (4xx but 401, 408, 429): this message or number is refused — permanent;
 - :class:`SmsTemporary` (5xx, 408, 429, a timeout once the request was sent): retried with the
   emails' backoff, up to ``max_attempts``;
@@ -27,9 +28,11 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import aiohttp
+import asyncpg
 import phonenumbers
 import yarl
 
+from services.notify.delivery import PERMANENT, TEMPORARY, UNAVAILABLE
 from services.notify.emails import tracking_link
 from shared.messages import RequestSubmittedV1
 
@@ -192,3 +195,44 @@ async def _json(resp: aiohttp.ClientResponse) -> object:
 
 def _short(body: object) -> str:
     return str(body)[:300]
+
+
+class SmsMedium:
+    """SMS for the delivery loop: one worker (the provider limits the rate anyway), the
+    process's one client as its way of sending — it holds nothing of its own to open or close."""
+
+    name = "sms"
+    provider = "SMS provider"
+    workers = 1
+    linger = 0.0
+
+    def __init__(self, client: OrangeSms, batch: int) -> None:
+        self.client = client
+        self.batch = max(1, batch)
+
+    def open(self) -> SmsMedium:
+        return self
+
+    async def send(self, row: asyncpg.Record) -> str | None:
+        return await self.client.send(row["recipient"], row["body_text"])
+
+    def failed(self, kind: str, exc: BaseException) -> None:
+        pass
+
+    def idle(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    @staticmethod
+    def classify(exc: BaseException) -> str:
+        if isinstance(exc, SmsRefused):
+            return PERMANENT
+        if isinstance(exc, SmsProviderUnavailable):
+            return UNAVAILABLE
+        return TEMPORARY
+
+    @staticmethod
+    def describe(exc: BaseException) -> str:
+        return f"{type(exc).__name__}: {exc}"[:1000]

@@ -19,10 +19,11 @@ def create_app(settings: StatsSettings) -> web.Application:
     spec = ServiceSpec(
         name="stats",
         sql_dir=SQL_DIR,
+        # Bound to the request events it counts and notify's delivery outcomes, nothing else.
         handlers={**HANDLERS, **deliveries.HANDLERS},
-        # Every request event (those without a handler yet are acknowledged by the consumer), and
-        # notify's delivery outcomes.
-        bindings=[(EVENTS, "request.#"), (EVENTS, "notification.#")],
+        # Until 2026-12 stats took every request and notification event; a queue declared then
+        # keeps those bindings.
+        obsolete_bindings=[(EVENTS, "request.#"), (EVENTS, "notification.#")],
     )
     app = create_service_app(settings, spec)
     app.router.add_get("/stats/bodies", api.bodies)

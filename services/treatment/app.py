@@ -14,6 +14,6 @@ SQL_DIR = Path(__file__).parent / "sql"
 
 
 def create_app(settings: TreatmentSettings) -> web.Application:
-    # No bindings until request.validated has a contract: the relay runs, no consumer does.
-    spec = ServiceSpec(name="treatment", sql_dir=SQL_DIR, handlers=HANDLERS, bindings=[])
+    # Bound to what HANDLERS names; while it is empty the relay runs and no consumer does.
+    spec = ServiceSpec(name="treatment", sql_dir=SQL_DIR, handlers=HANDLERS)
     return create_service_app(settings, spec)

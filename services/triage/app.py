@@ -14,7 +14,6 @@ from services.triage.catalogue import Catalogue
 from services.triage.handlers import build_handlers
 from services.triage.settings import TriageSettings
 from shared.service import ServiceSpec, create_service_app
-from shared.topology import EVENTS
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -35,8 +34,7 @@ def create_app(settings: TriageSettings) -> web.Application:
     spec = ServiceSpec(
         name="triage",
         sql_dir=SQL_DIR,
-        handlers=build_handlers(settings),
-        bindings=[(EVENTS, "request.submitted"), (EVENTS, "request.resubmitted")],
+        handlers=build_handlers(settings),  # bound to what they handle
     )
     app = create_service_app(settings, spec, middlewares=(audit.record_refusals,))
     app.cleanup_ctx.append(_catalogue(settings))

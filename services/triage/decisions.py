@@ -18,7 +18,7 @@ import asyncpg
 from services.triage import domain, repository
 from services.triage.catalogue import Index
 from services.triage.domain import Kind, Status
-from shared import outbox
+from shared import french, outbox
 from shared.db import run_in_transaction
 from shared.identity import Identity
 from shared.messages import (
@@ -70,15 +70,10 @@ class Unchanged(Exception):
     """A re-index to the body and theme the request already has (422 on ``body_id``)."""
 
 
-def french_moment(moment: datetime) -> str:
-    """« 05/10/2020 à 14:32 » (UTC is Côte d'Ivoire's time all year)."""
-    return domain.aware(moment).astimezone(UTC).strftime("%d/%m/%Y à %H:%M")
-
-
 def _already_decided(row: asyncpg.Record) -> Refused:
     label = domain.STATUS_LABELS.get(Status(row["status"]), row["status"]).lower()
     by = row["decided_by"] or "un autre analyste"
-    when = f" le {french_moment(row['decided_at'])}" if row["decided_at"] else ""
+    when = f" le {french.moment(row['decided_at'])}" if row["decided_at"] else ""
     return Refused(
         "already_decided",
         f"Cette requête a déjà été traitée par {by}{when} ({label}).",
@@ -96,7 +91,7 @@ async def _stale(conn: asyncpg.Connection, row: asyncpg.Record) -> Refused:
         what = domain.KIND_LABELS.get(Kind(line["kind"]), line["kind"]).lower()
         said = (
             f"Cette requête a été modifiée entre-temps par {line['actor_login']} le "
-            f"{french_moment(line['occurred_at'])} ({what}) : relisez-la avant de décider."
+            f"{french.moment(line['occurred_at'])} ({what}) : relisez-la avant de décider."
         )
     else:
         said = "Cette requête a été modifiée entre-temps : relisez-la avant de décider."

@@ -7,11 +7,12 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 
 from services.triage import domain
+from shared import french
 from shared.messages import NATURE_LABELS, Nature
 
 HEADER = (
@@ -41,10 +42,6 @@ def cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def _day(moment: datetime | None) -> str:
-    return domain.aware(moment).astimezone(UTC).strftime("%d/%m/%Y %H:%M") if moment else ""
-
-
 def row_cells(row: asyncpg.Record, now: datetime) -> list[object]:
     contact = json.loads(row["contact"])
     name = " ".join(p for p in (contact.get("first_names"), contact.get("last_name")) if p)
@@ -62,9 +59,9 @@ def row_cells(row: asyncpg.Record, now: datetime) -> list[object]:
         name,
         contact.get("email") or "",
         contact.get("phone") or "",
-        _day(row["submitted_at"]),
-        _day(row["queued_at"]),
-        _day(deadline),
+        french.stamp(row["submitted_at"]),
+        french.stamp(row["queued_at"]),
+        french.stamp(deadline),
         left,
         domain.STATUS_LABELS.get(domain.Status(row["status"]), row["status"])
         + (" — en retard" if waiting and domain.is_overdue(deadline, now) else ""),

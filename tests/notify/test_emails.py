@@ -10,7 +10,8 @@ import aiosmtplib
 import pytest
 
 from services.notify import emails
-from services.notify.sender import PERMANENT, SERVER, TEMPORARY, SmtpUnavailable, classify
+from services.notify.delivery import PERMANENT, TEMPORARY, UNAVAILABLE
+from services.notify.smtp import SmtpUnavailable, classify
 from shared.messages import NATURE_LABELS, Contact, Nature
 from tests.support import submitted_event
 
@@ -124,11 +125,11 @@ def test_smtp_errors_are_classified():
     assert classify(aiosmtplib.SMTPRecipientsRefused([greylisted])) == TEMPORARY
     assert classify(aiosmtplib.SMTPDataError(554, "rejected")) == PERMANENT
     assert classify(aiosmtplib.SMTPDataError(452, "full")) == TEMPORARY
-    assert classify(aiosmtplib.SMTPConnectError("refused")) == SERVER
-    assert classify(aiosmtplib.SMTPServerDisconnected("gone")) == SERVER
-    assert classify(ConnectionRefusedError()) == SERVER
-    assert classify(aiosmtplib.SMTPResponseException(421, "closing")) == SERVER
-    assert classify(aiosmtplib.SMTPSenderRefused(550, "bad sender", "n@milie.ci")) == SERVER
-    assert classify(SmtpUnavailable("STARTTLS extension not supported by server")) == SERVER
+    assert classify(aiosmtplib.SMTPConnectError("refused")) == UNAVAILABLE
+    assert classify(aiosmtplib.SMTPServerDisconnected("gone")) == UNAVAILABLE
+    assert classify(ConnectionRefusedError()) == UNAVAILABLE
+    assert classify(aiosmtplib.SMTPResponseException(421, "closing")) == UNAVAILABLE
+    assert classify(aiosmtplib.SMTPSenderRefused(550, "bad sender", "n@milie.ci")) == UNAVAILABLE
+    assert classify(SmtpUnavailable("STARTTLS extension not supported by server")) == UNAVAILABLE
     assert classify(aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported")) == PERMANENT
     assert classify(RuntimeError("bug")) == TEMPORARY

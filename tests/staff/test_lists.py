@@ -6,8 +6,10 @@ import csv
 import io
 import re
 import zipfile
+from datetime import datetime
 
 import asyncpg
+import openpyxl
 
 from gateway import accounts, passwords, xlsx
 from shared.identity import Role
@@ -86,8 +88,15 @@ async def test_the_account_list_searches_sorts_pages_and_exports(gateway_alone, 
             rows = _csv(await resp.read())
         async with http.get(f"{gw.url}/admin/comptes/export.xlsx?role=operator") as resp:
             assert resp.headers["Content-Type"] == xlsx.CONTENT_TYPE
-            sheet = _sheet_text(await resp.read())
+            data = await resp.read()
+            sheet = _sheet_text(data)
     assert rows[0] == ["Login", "Nom", "Rôle", "Organisme", "État", "Créé le", "Dernière connexion"]
+    # The creation date is a date cell (Abidjan's time), the same moment the CSV writes.
+    book = openpyxl.load_workbook(io.BytesIO(data)).active
+    created = book["F2"]
+    assert isinstance(created.value, datetime) and created.number_format == "dd/mm/yyyy hh:mm"
+    assert created.value.strftime("%d/%m/%Y %H:%M") == rows[1][5]
+    assert book["G2"].value is None and book.freeze_panes == "A2"
     # The spreadsheet holds the same rows; a formula stays text (inline strings never run).
     assert "operateur.x" in sheet and "HYPERLINK" in sheet and sheet.count("<row ") == 2
     assert rows[1][:5] == [

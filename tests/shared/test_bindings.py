@@ -1,0 +1,40 @@
+"""Each service's bindings come from its handler table: what it handles is what it is sent."""
+
+from __future__ import annotations
+
+from services.intake.app import SPEC as INTAKE
+from services.notify.app import spec as notify_spec
+from services.notify.settings import NotifySettings
+from shared.service import ServiceSpec, bindings_of
+from shared.topology import COMMANDS, EVENTS
+
+
+def test_one_binding_per_message_name_commands_on_their_exchange() -> None:
+    handlers = {
+        "request.submitted.v1": None,
+        "request.submitted.v2": None,
+        "intake.submit.v1": None,
+    }
+    assert bindings_of(handlers) == [(COMMANDS, "intake.submit"), (EVENTS, "request.submitted")]
+
+
+def test_a_spec_without_bindings_takes_its_handlers_names() -> None:
+    spec = ServiceSpec(name="x", sql_dir=None, handlers={"request.rejected.v1": None})
+    assert spec.bindings == [(EVENTS, "request.rejected")]
+    assert ServiceSpec(name="x", sql_dir=None).bindings == []
+
+
+def test_every_service_is_bound_to_what_it_handles() -> None:
+    assert (COMMANDS, "intake.submit") in INTAKE.bindings
+    assert {key for _, key in INTAKE.bindings} == {
+        name.rpartition(".v")[0] for name in INTAKE.handlers
+    }
+    notify = notify_spec(NotifySettings(_env_file=None))
+    assert {key for _, key in notify.bindings} == {
+        "request.submitted",
+        "citizen.codes_reminder_requested",
+        "request.validated",
+        "request.reformulation_requested",
+        "request.rejected",
+        "request.clarification_sent",
+    }
