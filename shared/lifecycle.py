@@ -127,7 +127,7 @@ class Transition:
         return self.source == self.target
 
 
-S, E = Status, Event
+S, E = Status, Event  # short names for the table
 _EVERY_OPINION = frozenset(Opinion)
 _UNSATISFIED = frozenset({Opinion.NOT_SATISFIED})
 
@@ -171,7 +171,7 @@ class Refused(ValueError):
 
     def __init__(self, status: str | None, event: str, opinion: str | None = None) -> None:
         self.status, self.event, self.opinion = status, event, opinion
-        allowed = sorted({str(t.source) for t in TRANSITIONS if t.event == event})
+        allowed = sorted({t.source or "not yet submitted" for t in TRANSITIONS if t.event == event})
         with_opinion = f" with opinion {opinion}" if opinion else ""
         super().__init__(
             f"{event} is refused for a request {status or 'not yet submitted'}{with_opinion}"
