@@ -3,6 +3,8 @@
 to shared/lifecycle.py's table has to be made twice to pass."""
 
 import itertools
+import re
+from pathlib import Path
 
 import pytest
 
@@ -218,3 +220,34 @@ def test_a_diagram_that_differs_from_the_table_is_caught(tmp_path):
     ]
     path.write_text(lifecycle.diagram())
     assert lifecycle.check(path) == []
+
+
+def test_no_other_module_spells_a_status_or_its_label():
+    """DESIGN.md: « nothing else spells a status ». Statuses that are also ordinary words
+    (submitted, closed…) and the queue's « waiting » (also a page's key) are left out."""
+    root = Path(lifecycle.__file__).resolve().parent.parent
+    words = {
+        S.REFORMULATION_REQUESTED,
+        S.IN_TREATMENT,
+        S.ACKNOWLEDGED,
+        S.ON_HOLD,
+        *O,
+    }
+    labels = {
+        *lifecycle.CITIZEN_LABELS.values(),
+        *lifecycle.OPINION_LABELS.values(),
+        *lifecycle.ANALYST_LABELS.values(),
+        *lifecycle.ANALYST_FILTERS.values(),
+        *lifecycle.ANALYST_OUTCOMES.values(),
+        *lifecycle.ANALYST_EVENT_LABELS.values(),
+        *lifecycle.STATS_COLUMNS.values(),
+    }
+    either = "|".join(re.escape(w) for w in sorted({*words, *labels}, key=len, reverse=True))
+    spelled = re.compile(f"[\"']({either})[\"']")
+    found = [
+        f"{path.relative_to(root)}: {match.group(1)}"
+        for folder in ("services", "gateway")
+        for path in sorted((root / folder).rglob("*.py"))
+        for match in spelled.finditer(path.read_text())
+    ]
+    assert found == []
