@@ -14,7 +14,6 @@ from services.stats import repository
 from shared import lifecycle
 from shared.consumer import Delivery, Handler
 from shared.messages import (
-    Contract,
     RequestReformulationRequestedV1,
     RequestReindexedV1,
     RequestRejectedV1,
@@ -22,8 +21,12 @@ from shared.messages import (
     RequestValidatedV1,
 )
 
+Move = (
+    RequestValidatedV1 | RequestReformulationRequestedV1 | RequestRejectedV1 | RequestResubmittedV1
+)
 
-async def on_moved(conn: asyncpg.Connection, event: Contract, delivery: Delivery) -> None:
+
+async def on_moved(conn: asyncpg.Connection, event: Move, delivery: Delivery) -> None:
     needs_treatment = event.needs_treatment if isinstance(event, RequestValidatedV1) else None
     status = lifecycle.status_after(event.name, needs_treatment=needs_treatment)
     assert status is not None, f"{event.name} keeps the status: not a move"
