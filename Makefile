@@ -53,6 +53,7 @@ test: $(STAMP) browser
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m shared.messages --check
+	$(BIN)/python -m shared.lifecycle --check
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -52,6 +52,7 @@ from bench.harness import (
 )
 from shared.codes import new_code
 from shared.identity import HEADER, Identity, Role, sign
+from shared.lifecycle import QueueStatus as Q
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-identity-secret"
@@ -176,7 +177,7 @@ def rows(count: int, waiting: float, seed: int) -> tuple[list[tuple], list[str]]
             [rnd.choice(SUBJECTS).capitalize(), rnd.choice(COMPLAINTS) + ".", rnd.choice(DETAILS)]
         )
         decided = rnd.random() >= waiting
-        status = rnd.choice(("validated", "validated", "rejected", "reformulation_requested"))
+        status = rnd.choice((Q.VALIDATED, Q.VALIDATED, Q.REJECTED, Q.REFORMULATION_REQUESTED))
         code = new_code()
         while code in seen:  # 200,000 draws among 900 million codes: a few collide
             code = new_code()
@@ -205,7 +206,7 @@ def rows(count: int, waiting: float, seed: int) -> tuple[list[tuple], list[str]]
                 json.dumps(contact),
                 "[]",
                 submitted,
-                status if decided else "waiting",
+                (status if decided else Q.WAITING).value,
                 submitted + timedelta(days=15),
                 submitted,
                 submitted + timedelta(days=3) if decided else None,
@@ -347,7 +348,7 @@ async def run(args: argparse.Namespace) -> int:
             )
             await conn.execute("ANALYZE triage.queue_items")
             waiting = await conn.fetchval(
-                "SELECT count(*) FROM triage.queue_items WHERE status = 'waiting'"
+                "SELECT count(*) FROM triage.queue_items WHERE status = $1", Q.WAITING.value
             )
             size = await conn.fetchval(
                 "SELECT pg_size_pretty(pg_total_relation_size('triage.queue_items'))"

@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway.submission import NATURE_HINTS
-from gateway.tracking_pages import STEPS
+from shared.lifecycle import STEPS
 
 routes = web.RouteTableDef()
 

@@ -17,6 +17,7 @@ from gateway import auth, backoffice, xlsx
 from gateway.clients import ServiceUnavailable
 from gateway.keys import SERVICES
 from gateway.listing import Listing, csv_response, listing_of
+from shared import lifecycle
 from shared.identity import Role
 from shared.messages import NATURE_LABELS, Nature
 
@@ -24,13 +25,7 @@ routes = web.RouteTableDef()
 BASE = "/admin/statistiques"
 VIEWERS = (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
 # Present status → the column's heading (the guide's « En attente », « En cours », « Rejet »…).
-STATUS_COLUMNS = {
-    "submitted": "En attente",
-    "reformulation_requested": "À reformuler",
-    "in_treatment": "En cours",
-    "acknowledged": "Lues et transmises",
-    "rejected": "Rejet",
-}
+STATUS_COLUMNS = {s.value: heading for s, heading in lifecycle.STATS_COLUMNS.items()}
 # The guide's sub-menu of « Consultations » names each nature in the plural.
 PLURALS = {
     Nature.RECLAMATION: "Réclamations",

@@ -21,38 +21,13 @@ from gateway import csrf, forms
 from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
 from gateway.keys import SERVICES
+from shared import lifecycle
 from shared.codes import is_well_formed, normalize
 
 routes = web.RouteTableDef()
 
 # « Comprendre les étapes de traitement », in the citizen guide's words.
-STEPS = (
-    (
-        1,
-        "Attente de traitement",
-        "Cette étape concerne les nouvelles soumissions ou les rejets pour reformulation. Les "
-        "requêtes ne quittent cette étape que lorsqu'elles sont jugées recevables par "
-        "l'analyste. Seules les requêtes validées passent à l'étape suivante. Quant aux "
-        "Observations, Suggestions et Motions de félicitations, elles sont déclarées lues et "
-        "mises à disposition de l'organisme indexé pour prise en compte.",
-    ),
-    (
-        2,
-        "En cours de traitement",
-        "La réclamation ou la demande d'information validée par l'analyste attend son "
-        "traitement effectif par l'organisme indexé. Le Point focal de l'organisme est chargé "
-        "de la traiter et de vous notifier sa réponse par email : vous lisez alors le message "
-        "du ministère.",
-    ),
-    (
-        3,
-        "Avis du citoyen",
-        "Après la réponse du ministère, vous vous prononcez (Satisfait, Partiellement satisfait "
-        "ou Non satisfait) sur la qualité du service reçu, ou vous relancez la requête pour un "
-        "nouveau traitement. Si votre avis est autre que satisfait, l'analyste peut vous envoyer "
-        "un message de clarification : lisez-le dans « Réponse de l'analyste ».",
-    ),
-)
+STEPS = lifecycle.STEPS
 REWRITTEN = (
     "Votre message a bien été modifié. Votre requête attend de nouveau l'examen de l'analyste."
 )

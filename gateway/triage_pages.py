@@ -31,9 +31,10 @@ from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
 from gateway.listing import Listing, listing_of
-from shared import french, logs
+from shared import french, lifecycle, logs
 from shared import identity as signed
 from shared.identity import Role
+from shared.lifecycle import Event, QueueStatus
 from shared.messages import NATURE_LABELS, Nature
 from shared.web import CORRELATION_HEADER
 
@@ -57,11 +58,14 @@ SORTS = {
     "canal": "channel",
     "statut": "status",
 }
+# The queue's filter: waiting (the default, no parameter), each decision, or every status.
 STATUS_CHOICES = [
-    ("", "En attente d'examen"),
-    ("validated", "Validées"),
-    ("reformulation_requested", "Renvoyées pour reformulation"),
-    ("rejected", "Rejetées"),
+    ("", lifecycle.ANALYST_FILTERS[QueueStatus.WAITING]),
+    *(
+        (s.value, label)
+        for s, label in lifecycle.ANALYST_FILTERS.items()
+        if s != QueueStatus.WAITING
+    ),
     ("all", "Tous les statuts"),
 ]
 CHANNEL_CHOICES = [
@@ -223,6 +227,7 @@ async def queue_page(request: web.Request) -> web.Response:
         return await _unavailable(request)
     items = found["items"]
     for item in items:
+        item["waiting"] = item["status"] == QueueStatus.WAITING
         item["deadline_text"] = _deadline(item)
         item["contact_line"] = _contact_line(item["contact"])
         item["submitted_day"] = french.day(item["submitted_at"])
@@ -446,12 +451,16 @@ def consequences(item: dict) -> dict[str, str]:
     }
 
 
+# The history's kinds (event names without « request. ») that the citizen's actions write.
+_CITIZENS = frozenset(e.kind for e in lifecycle.CITIZEN_EVENTS)
+
+
 def _history(item: dict) -> list[dict]:
     lines = []
     for h in item.get("history", []):
         details = h.get("details") or {}
         extra = ""
-        if h["kind"] == "reindexed":
+        if h["kind"] == Event.REINDEXED.kind:
             before = details.get("previous_body_name", "")
             if details.get("previous_theme_label"):
                 before += f" — {details['previous_theme_label']}"
@@ -459,26 +468,14 @@ def _history(item: dict) -> list[dict]:
             if details.get("theme_label"):
                 after += f" — {details['theme_label']}"
             extra = f"De « {before} » à « {after} »"
-        elif h["kind"] == "validated":
-            extra = (
-                "Transmise pour traitement"
-                if details.get("needs_treatment")
-                else "Lue et transmise à l'organisme"
-            )
+        elif h["kind"] == Event.VALIDATED.kind:
+            went = lifecycle.after_validation(bool(details.get("needs_treatment")))
+            extra = lifecycle.ANALYST_OUTCOMES[went]
         lines.append(
             {
                 "when": french.moment(h["at"]),
                 "label": h["label"],
-                "who": h.get("actor_login")
-                or (
-                    "l'usager"
-                    if h["kind"]
-                    in (
-                        "submitted",
-                        "resubmitted",
-                    )
-                    else ""
-                ),
+                "who": h.get("actor_login") or ("l'usager" if h["kind"] in _CITIZENS else ""),
                 "message": h.get("message") or "",
                 "extra": extra,
             }
@@ -516,7 +513,8 @@ async def _request_page(
     if item["may_clarify"]:
         forms.append(FORMS["clarifier"])
     choices = await _choices(request) if item["may_decide"] else {}
-    item["deadline_text"] = _deadline(item) if item["status"] == "waiting" else ""
+    item["waiting"] = item["status"] == QueueStatus.WAITING
+    item["deadline_text"] = _deadline(item) if item["waiting"] else ""
     return await backoffice.render(
         request,
         "backoffice/triage_request.html",

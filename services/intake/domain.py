@@ -1,8 +1,7 @@
-"""Intake's rules, without I/O: what a valid submission is, and how statuses read to citizens."""
+"""Intake's rules, without I/O: what a valid submission is (statuses: shared.lifecycle)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import phonenumbers
@@ -17,14 +16,6 @@ from pydantic import (
 )
 
 from shared.messages import Channel, Nature
-
-
-class Status(StrEnum):
-    SUBMITTED = "submitted"
-
-
-# How the tracking page names each status (« Niveau d'avancement »).
-STATUS_LABELS = {Status.SUBMITTED: "En attente de traitement"}
 
 MESSAGE_MAX = 5000
 

@@ -18,7 +18,7 @@ import asyncpg
 
 from services.intake import commands, tracking, tracking_view
 from services.intake.tracking import aware
-from services.intake.tracking_view import Status
+from shared import lifecycle
 from shared.consumer import Delivery, Handler
 from shared.messages import (
     IntakeSubmitV1,
@@ -41,11 +41,14 @@ async def _record(
     *,
     sentence: str,
     detail: str | None = None,
-    status: Status | None = None,
+    needs_treatment: bool | None = None,
     **values: Any,
 ) -> tuple[asyncpg.Record | None, bool]:
-    """History line, then the new status and ``values`` when the event is not stale; returns
-    the request as it was (locked; None when unknown) and whether the status moved."""
+    """History line, then the status the life cycle's table gives the event and ``values`` when
+    the event is not stale; returns the request as it was (locked; None when unknown) and
+    whether the status moved."""
+    event_type = delivery.message_type.rpartition(".v")[0]
+    status = lifecycle.status_after(event_type, needs_treatment=needs_treatment)
     current = await tracking.lock_request(conn, request_id)
     if current is None:
         log.info("event about a request intake does not know", extra={"request_id": request_id})
@@ -56,7 +59,7 @@ async def _record(
         conn,
         request_id,
         occurred_at=at,
-        event_type=delivery.message_type.rpartition(".v")[0],
+        event_type=event_type,
         status=(status if status is not None and fresh else current["status"]),
         message=sentence,
         detail=detail,
@@ -78,7 +81,6 @@ async def on_reformulation_requested(
         event.decided_at,
         sentence=tracking_view.reformulation_sentence(),
         detail=event.analyst_message,
-        status=Status.REFORMULATION_REQUESTED,
         analyst_message=event.analyst_message,
     )
 
@@ -93,7 +95,6 @@ async def on_rejected(
         event.decided_at,
         sentence=tracking_view.rejected_sentence(),
         detail=event.reason,
-        status=Status.REJECTED,
         rejection_reason=event.reason,
     )
 
@@ -103,7 +104,6 @@ async def on_validated(
 ) -> None:
     # A réclamation or a demande d'information goes to the body for treatment; the other
     # natures are read and forwarded (« déclarées lues et mises à disposition de l'organisme »).
-    status = Status.IN_TREATMENT if event.needs_treatment else Status.ACKNOWLEDGED
     await _record(
         conn,
         delivery,
@@ -111,7 +111,7 @@ async def on_validated(
         event.decided_at,
         sentence=tracking_view.validated_sentence(event.needs_treatment, event.body_name),
         # analyst_message is not shown: the contract does not say it is meant for the citizen.
-        status=status,
+        needs_treatment=event.needs_treatment,
         body_name=event.body_name,
         theme_label=event.theme_label,
     )
@@ -120,7 +120,7 @@ async def on_validated(
 async def on_reindexed(
     conn: asyncpg.Connection, event: RequestReindexedV1, delivery: Delivery
 ) -> None:
-    # A re-index does not change the status; it has its own date to order re-indexes by.
+    # A re-index keeps the status (the table); it has its own date to order re-indexes by.
     current, _ = await _record(
         conn,
         delivery,
@@ -191,7 +191,6 @@ async def on_resubmitted(
         event.request_id,
         event.resubmitted_at,
         sentence=tracking_view.resubmitted_sentence(),
-        status=Status.SUBMITTED,
     )
     if moved:
         await conn.execute(

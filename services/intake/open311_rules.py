@@ -12,14 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.intake.tracking_view import Status, status_label
+from services.intake.tracking_view import status_label
+from shared import lifecycle
 from shared.messages import Nature
 
 # A search spans 90 days at most, and answers 1000 requests at most (the spec's defaults).
 MAX_SPAN = timedelta(days=90)
 MAX_RESULTS = 1000
 
-CLOSED_STATUSES = (Status.REJECTED.value, Status.ACKNOWLEDGED.value, Status.CLOSED.value)
+CLOSED_STATUSES = tuple(sorted(s.value for s in lifecycle.CLOSED_STATUSES))
 
 _DESCRIPTIONS = {
     Nature.RECLAMATION: "Signaler un mauvais fonctionnement d'un service de {body} ; "
@@ -76,7 +77,7 @@ def service(body_id: str, body_name: str, nature: Nature) -> dict:
 
 
 def is_closed(status: str) -> bool:
-    return status in CLOSED_STATUSES
+    return lifecycle.is_closed(status)
 
 
 def status_notes(status: str) -> str:

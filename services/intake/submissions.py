@@ -18,10 +18,13 @@ import asyncpg
 from services.intake import attachments
 from services.intake import repository as repo
 from services.intake.catalogue_cache import CatalogueCache
-from services.intake.domain import STATUS_LABELS, Status, SubmissionIn, email_key
-from shared import outbox
+from services.intake.domain import SubmissionIn, email_key
+from shared import lifecycle, outbox
 from shared.codes import new_code
 from shared.messages import Contact, RequestSubmittedV1
+
+# The status a request starts its life in.
+FIRST = lifecycle.next_status(None, lifecycle.Event.SUBMITTED)
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ async def submit(
                 "channel": sub.channel.value,
                 "submission_key": sub.submission_key,
                 "message": sub.message,
-                "status": Status.SUBMITTED.value,
+                "status": FIRST.value,
                 "submitted_at": now,
             },
             contact={
@@ -189,8 +192,8 @@ async def submit(
             },
             history=(
                 RequestSubmittedV1.name,
-                Status.SUBMITTED.value,
-                STATUS_LABELS[Status.SUBMITTED],
+                FIRST.value,
+                lifecycle.CITIZEN_LABELS[FIRST],
             ),
             event=None if draft_id else outbox.row(event(code, [])),
         ):

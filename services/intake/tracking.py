@@ -17,8 +17,8 @@ import asyncpg
 
 from services.intake import tracking_view
 from services.intake.domain import MESSAGE_MAX, email_key
-from services.intake.tracking_view import Status
-from shared import outbox
+from shared import lifecycle, outbox
+from shared.lifecycle import Event, Status
 from shared.messages import RequestResubmittedV1
 
 # Compared against when the code is unknown, so both failures cost the same work.
@@ -101,19 +101,20 @@ async def rewrite(conn: asyncpg.Connection, code: str, email: str, message: str)
     row = await conn.fetchrow(_TRACKING_ROW + " FOR UPDATE OF r", code)
     if not _matches(row, email):
         return RewriteOutcome("not_found")
-    if row["status"] not in tracking_view.REWRITABLE:
+    if not lifecycle.may_rewrite(row["status"]):
         return RewriteOutcome("not_allowed", await _view(conn, row))
     errors = check_message(message)
     if errors:
         return RewriteOutcome("invalid", await _view(conn, row), errors)
     text = message.strip()
+    back = lifecycle.next_status(row["status"], Event.RESUBMITTED)  # to the analysts
     now = datetime.now(UTC)
     message_id = uuid.uuid4()
     await conn.execute(
         "UPDATE requests SET message = $2, status = $3, updated_at = $4 WHERE id = $1",
         row["id"],
         text,
-        Status.SUBMITTED.value,
+        back.value,
         now,
     )
     await upsert_tracking(conn, row["id"], status_at=now)
@@ -121,8 +122,8 @@ async def rewrite(conn: asyncpg.Connection, code: str, email: str, message: str)
         conn,
         row["id"],
         occurred_at=now,
-        event_type=RequestResubmittedV1.name,
-        status=Status.SUBMITTED,
+        event_type=Event.RESUBMITTED,
+        status=back,
         message=tracking_view.resubmitted_sentence(),
         event_key=str(message_id),
     )

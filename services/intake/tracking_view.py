@@ -7,72 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from shared import french
+from shared import french, lifecycle
+from shared.lifecycle import Status
 from shared.messages import Nature
 
-
-class Status(StrEnum):
-    """Every status of a request (DESIGN.md, « The life of a request »)."""
-
-    SUBMITTED = "submitted"
-    REFORMULATION_REQUESTED = "reformulation_requested"
-    REJECTED = "rejected"
-    VALIDATED = "validated"
-    IN_TREATMENT = "in_treatment"
-    ACKNOWLEDGED = "acknowledged"
-    ON_HOLD = "on_hold"
-    TREATED = "treated"
-    REOPENED = "reopened"
-    CLOSED = "closed"
-
-
-class Opinion(StrEnum):
-    SATISFIED = "satisfied"
-    PARTLY_SATISFIED = "partly_satisfied"
-    NOT_SATISFIED = "not_satisfied"
-
-
-OPINION_LABELS = {
-    Opinion.SATISFIED: "Satisfait",
-    Opinion.PARTLY_SATISFIED: "Partiellement satisfait",
-    Opinion.NOT_SATISFIED: "Non satisfait",
-}
-
-# « Niveau d'avancement ». TREATED and CLOSED depend on the dates and the opinion: see
-# status_label().
-STATUS_LABELS = {
-    Status.SUBMITTED: "En attente de traitement",
-    Status.REFORMULATION_REQUESTED: "Renvoyée pour reformulation",
-    Status.REJECTED: "Clôturée : requête non recevable",
-    Status.VALIDATED: "En cours de traitement",
-    Status.IN_TREATMENT: "En cours de traitement",
-    Status.ACKNOWLEDGED: "Lue et transmise à l'organisme",
-    Status.ON_HOLD: "En cours de traitement (mise en attente)",
-    Status.TREATED: "Traité",
-    Status.REOPENED: "Retraitement",
-    Status.CLOSED: "Clôturée",
-}
-
-# « Comprendre les étapes de traitement »: the guide's step (1 to 3) of each status.
-STEP_OF = {
-    Status.SUBMITTED: 1,
-    Status.REFORMULATION_REQUESTED: 1,
-    Status.VALIDATED: 2,
-    Status.IN_TREATMENT: 2,
-    Status.ON_HOLD: 2,
-    Status.REOPENED: 2,
-    Status.ACKNOWLEDGED: 2,
-    Status.TREATED: 3,
-    Status.CLOSED: 3,
-    # A rejected request never left step 1.
-    Status.REJECTED: 1,
-}
-
-# Statuses in which the citizen may rewrite the message (« Modifier »).
-REWRITABLE = frozenset({Status.REFORMULATION_REQUESTED})
+# The citizen's words and steps, from the life cycle (tests and intake's modules read them here).
+STATUS_LABELS = lifecycle.CITIZEN_LABELS
+OPINION_LABELS = lifecycle.OPINION_LABELS
+step_of = lifecycle.step_of
 
 
 def status_label(
@@ -80,24 +24,8 @@ def status_label(
 ) -> str:
     """« Niveau d'avancement » of a request; an unknown status (a newer service) is shown
     as « En cours de traitement » rather than as a code."""
-    try:
-        known = Status(status)
-    except ValueError:
-        return STATUS_LABELS[Status.IN_TREATMENT]
-    if known == Status.TREATED:
-        return f"Traité le {french.day(treated_at)}" if treated_at else STATUS_LABELS[known]
-    if known == Status.CLOSED:
-        if opinion in OPINION_LABELS:
-            return f"Clôturée — {OPINION_LABELS[Opinion(opinion)]}"
-        return "Clôturée sans retour" if treated_at else STATUS_LABELS[known]
-    return STATUS_LABELS[known]
-
-
-def step_of(status: str) -> int | None:
-    try:
-        return STEP_OF[Status(status)]
-    except ValueError:
-        return None
+    treated_day = french.day(treated_at) if treated_at else None
+    return lifecycle.citizen_label(status, treated_day=treated_day, opinion=opinion)
 
 
 def theme_text(label: str | None, parent_label: str | None) -> str | None:
@@ -145,7 +73,7 @@ def resubmitted_sentence() -> str:
 
 
 # Sentences for the lines written before these existed (the submission's first line).
-_SENTENCE_OF_EVENT = {"request.submitted": submitted_sentence()}
+_SENTENCE_OF_EVENT = {lifecycle.Event.SUBMITTED: submitted_sentence()}
 
 
 def history_line(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,14 +107,14 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
         "status": status,
         "status_label": status_label(status, treated_at=row["treated_at"], opinion=opinion),
         "step": step,
-        "closed": status in (Status.REJECTED, Status.CLOSED, Status.ACKNOWLEDGED),
+        "closed": lifecycle.is_closed(status),
         "analyst_message": row["analyst_message"]
         if status == Status.REFORMULATION_REQUESTED
         else None,
         "rejection_reason": row["rejection_reason"] if status == Status.REJECTED else None,
         "ministry_message": row["ministry_message"],
-        "citizen_opinion": OPINION_LABELS.get(opinion) if opinion in OPINION_LABELS else None,
+        "citizen_opinion": lifecycle.opinion_label(opinion),
         "analyst_answer": row["analyst_answer"],
-        "can_rewrite": status in REWRITABLE,
+        "can_rewrite": lifecycle.may_rewrite(status),
         "history": [history_line(h) for h in history],
     }

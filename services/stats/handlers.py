@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from services.stats import repository, triage_events
+from shared import lifecycle
 from shared.consumer import Batched, Delivery, Entry
 from shared.messages import RequestSubmittedV1
 
 # The status a request is counted in from its submission until triage decides.
-SUBMITTED = "submitted"
+SUBMITTED = lifecycle.next_status(None, lifecycle.Event.SUBMITTED)
 
 
 def day_of(moment: datetime) -> date:
@@ -34,7 +35,7 @@ async def on_submitted(
                 "nature": event.nature.value,
                 "theme_id": event.theme_id,
                 "channel": event.channel.value,
-                "status": SUBMITTED,
+                "status": SUBMITTED.value,
                 "submitted_on": day_of(event.submitted_at).isoformat(),
             }
             for event, _ in run

@@ -1,9 +1,9 @@
 """What the analysts' decisions and the citizen's rewrites change in the counts.
 
-Each event moves the request's status (``repository.move_status``): validated → ``in_treatment``
-(réclamation, demande d'information) or ``acknowledged`` (read and forwarded); sent back →
-``reformulation_requested``; rewritten → ``submitted`` again; rejected → ``rejected``. A re-index
-moves the request to its new body and theme. A clarification changes no count.
+Each decision and rewrite moves the request's status (``repository.move_status``) to the one the
+life cycle's table gives its event (``shared.lifecycle.status_after``): validated → in treatment
+or read and forwarded by nature, sent back, rewritten, rejected. A re-index moves the request to
+its new body and theme. A clarification changes no count.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncpg
 
 from services.stats import repository
+from shared import lifecycle
 from shared.consumer import Delivery, Handler
 from shared.messages import (
     RequestReformulationRequestedV1,
@@ -20,36 +21,16 @@ from shared.messages import (
     RequestValidatedV1,
 )
 
-IN_TREATMENT = "in_treatment"
-ACKNOWLEDGED = "acknowledged"
-REFORMULATION_REQUESTED = "reformulation_requested"
-REJECTED = "rejected"
-SUBMITTED = "submitted"
+Move = (
+    RequestValidatedV1 | RequestReformulationRequestedV1 | RequestRejectedV1 | RequestResubmittedV1
+)
 
 
-async def on_validated(
-    conn: asyncpg.Connection, event: RequestValidatedV1, delivery: Delivery
-) -> None:
-    status = IN_TREATMENT if event.needs_treatment else ACKNOWLEDGED
+async def on_moved(conn: asyncpg.Connection, event: Move, delivery: Delivery) -> None:
+    needs_treatment = event.needs_treatment if isinstance(event, RequestValidatedV1) else None
+    status = lifecycle.status_after(event.name, needs_treatment=needs_treatment)
+    assert status is not None, f"{event.name} keeps the status: not a move"
     await repository.move_status(conn, event.request_id, status)
-
-
-async def on_reformulation_requested(
-    conn: asyncpg.Connection, event: RequestReformulationRequestedV1, delivery: Delivery
-) -> None:
-    await repository.move_status(conn, event.request_id, REFORMULATION_REQUESTED)
-
-
-async def on_rejected(
-    conn: asyncpg.Connection, event: RequestRejectedV1, delivery: Delivery
-) -> None:
-    await repository.move_status(conn, event.request_id, REJECTED)
-
-
-async def on_resubmitted(
-    conn: asyncpg.Connection, event: RequestResubmittedV1, delivery: Delivery
-) -> None:
-    await repository.move_status(conn, event.request_id, SUBMITTED)
 
 
 async def on_reindexed(
@@ -109,9 +90,9 @@ async def move_index(
 
 
 HANDLERS: dict[str, Handler] = {
-    RequestValidatedV1.type_name(): on_validated,
-    RequestReformulationRequestedV1.type_name(): on_reformulation_requested,
-    RequestRejectedV1.type_name(): on_rejected,
-    RequestResubmittedV1.type_name(): on_resubmitted,
+    RequestValidatedV1.type_name(): on_moved,
+    RequestReformulationRequestedV1.type_name(): on_moved,
+    RequestRejectedV1.type_name(): on_moved,
+    RequestResubmittedV1.type_name(): on_moved,
     RequestReindexedV1.type_name(): on_reindexed,
 }

@@ -208,14 +208,13 @@ async def decide(
                 "body_name": row["body_name"],
             }
         await _write(conn, row, who, kind, event, at, message=message, details=details)
-        if kind in domain.CLOSING:
-            await repository.set_decided(
-                conn, row["request_id"], domain.CLOSING[kind].value, at, who.name
-            )
+        after = domain.status_after(kind, row["nature"])
+        if after is not None:
+            await repository.set_decided(conn, row["request_id"], after.value, at, who.name)
         return {
             "code": code,
             "decision": kind.value,
-            "status": domain.CLOSING.get(kind, Status(row["status"])).value,
+            "status": (after or Status(row["status"])).value,
             "at": at.isoformat(),
         }
 

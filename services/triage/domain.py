@@ -6,58 +6,41 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from shared import lifecycle
+from shared.lifecycle import Event
 from shared.messages import Nature
 
-WAITING = "waiting"
-
-
-class Status(StrEnum):
-    """Where a request stands in triage."""
-
-    WAITING = "waiting"
-    VALIDATED = "validated"
-    REFORMULATION_REQUESTED = "reformulation_requested"
-    REJECTED = "rejected"
-
-
-STATUS_LABELS = {
-    Status.WAITING: "En attente",
-    Status.VALIDATED: "Validée",
-    Status.REFORMULATION_REQUESTED: "Renvoyée pour reformulation",
-    Status.REJECTED: "Rejetée (non recevable)",
-}
+# Where a request stands in the queue, and how the analysts word it: the life cycle's.
+Status = lifecycle.QueueStatus
+STATUS_LABELS = lifecycle.ANALYST_LABELS
+WAITING = Status.WAITING.value
 
 
 class Kind(StrEnum):
-    """A line of a request's history in triage."""
+    """A line of a request's history in triage: the event's name without ``request.``."""
 
-    SUBMITTED = "submitted"
-    RESUBMITTED = "resubmitted"
-    VALIDATED = "validated"
-    REFORMULATION_REQUESTED = "reformulation_requested"
-    REJECTED = "rejected"
-    REINDEXED = "reindexed"
-    CLARIFICATION_SENT = "clarification_sent"
+    SUBMITTED = Event.SUBMITTED.kind
+    RESUBMITTED = Event.RESUBMITTED.kind
+    VALIDATED = Event.VALIDATED.kind
+    REFORMULATION_REQUESTED = Event.REFORMULATION_REQUESTED.kind
+    REJECTED = Event.REJECTED.kind
+    REINDEXED = Event.REINDEXED.kind
+    CLARIFICATION_SENT = Event.CLARIFICATION_SENT.kind
+
+    @property
+    def event(self) -> Event:
+        return Event.of_kind(self.value)
 
 
-KIND_LABELS = {
-    Kind.SUBMITTED: "Requête soumise",
-    Kind.RESUBMITTED: "Requête reformulée par l'usager",
-    Kind.VALIDATED: "Requête validée",
-    Kind.REFORMULATION_REQUESTED: "Renvoyée pour reformulation",
-    Kind.REJECTED: "Rejetée (non recevable)",
-    Kind.REINDEXED: "Réindexée",
-    Kind.CLARIFICATION_SENT: "Message d'éclaircissement envoyé",
-}
+KIND_LABELS = {kind: lifecycle.ANALYST_EVENT_LABELS[kind.event] for kind in Kind}
 
-# The decisions that end the request's wait in the queue, and the status each one leaves.
-CLOSING = {
-    Kind.VALIDATED: Status.VALIDATED,
-    Kind.REFORMULATION_REQUESTED: Status.REFORMULATION_REQUESTED,
-    Kind.REJECTED: Status.REJECTED,
-}
 
-NOT_SATISFIED = "not_satisfied"
+def status_after(kind: Kind, nature: str) -> Status | None:
+    """The queue's status once the decision ``kind`` is taken on a request of this nature (the
+    life cycle's table); None when the decision leaves it as it stands (re-index, clarification).
+    """
+    moved = lifecycle.status_after(kind.event, needs_treatment=needs_treatment(nature))
+    return None if moved is None else lifecycle.queue_status(moved)
 
 
 def aware(moment: datetime) -> datetime:
@@ -86,16 +69,19 @@ def is_overdue(deadline: datetime, now: datetime) -> bool:
 
 def may_decide(status: str) -> bool:
     """Validate, send back, reject, re-index: only while the request waits for an analyst."""
-    return status == Status.WAITING
+    return lifecycle.may_decide(lifecycle.status_of_queue(status))
 
 
 def may_clarify(status: str, opinion: str | None) -> bool:
     """A clarification goes to a citizen who was not satisfied with the body's answer.
 
     The opinion reaches triage with a later issue (request.opinion_given); until then every
-    validated request may get one. Once an opinion is known, only « Non satisfait » allows it.
+    validated request may get one. Once an opinion is known, the life cycle's table says which
+    allows it (« Non satisfait »).
     """
-    return status == Status.VALIDATED and opinion in (None, NOT_SATISFIED)
+    if status != Status.VALIDATED:
+        return False
+    return opinion is None or lifecycle.may_clarify(lifecycle.Status.CLOSED, opinion)
 
 
 def needs_treatment(nature: str) -> bool:

@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.triage import search as searching
+from services.triage.domain import Status
 from shared.db import json_records
 
 _COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_label, place_id,
@@ -106,17 +107,19 @@ async def back_in_queue(
     message and a new deadline counted from the rewrite. False when it was not sent back."""
     moved = await conn.fetchval(
         """UPDATE queue_items
-           SET status = 'waiting', message = $2, queued_at = $3::timestamptz,
+           SET status = $6, message = $2, queued_at = $3::timestamptz,
                admissibility_deadline = $3::timestamptz + make_interval(
                    days => COALESCE(($4::jsonb ->> nature)::int, $5)),
                version = version + 1, decided_at = NULL, decided_by = NULL
-           WHERE request_id = $1 AND status = 'reformulation_requested'
+           WHERE request_id = $1 AND status = $7
            RETURNING true""",
         request_id,
         message,
         queued_at,
         json.dumps(deadline_days),
         default_days,
+        Status.WAITING.value,
+        Status.REFORMULATION_REQUESTED.value,
     )
     return bool(moved)
 

@@ -1,0 +1,518 @@
+"""The life of a request, once: its statuses and their French labels, the citizen guide's steps,
+the opinions, and the table of which event moves a request from which status to which
+(DESIGN.md, « The life of a request »). Every service and the gateway read it; nothing else
+spells a status or its label. Pure: no I/O.
+
+- :func:`next_status` judges an event against the table (treatment's actions, the analysts'
+  decisions) and raises :class:`Refused` for a transition the table does not hold;
+- :func:`status_after` is what an event leads to whatever came before, for the views that follow
+  the events in the order they arrive (intake's tracking view, stats) without judging them;
+- ``may_*`` and :func:`is_closed` are the questions the parts ask, answered from the table.
+
+Who holds a request (taken in charge, reassigned) is not a status: it is the assignee, a field of
+treatment's; the citizen reads « En cours de traitement » either way and the statistics do not
+split it. ``validated`` is the analysts' word for a request past their decision: the table sends
+it on at once to ``in_treatment`` or ``acknowledged`` by its nature.
+
+``python -m shared.lifecycle --diagram`` writes ``docs/lifecycle.md`` (a Mermaid state diagram
+and the whole table, drawn from :data:`TRANSITIONS`); ``--check`` fails when the file differs
+from what the table draws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from shared.messages import (
+    NATURE_LABELS,
+    Nature,
+    RequestClarificationSentV1,
+    RequestReformulationRequestedV1,
+    RequestReindexedV1,
+    RequestRejectedV1,
+    RequestResubmittedV1,
+    RequestSubmittedV1,
+    RequestValidatedV1,
+)
+
+DIAGRAM = Path(__file__).resolve().parent.parent / "docs" / "lifecycle.md"
+
+
+class Status(StrEnum):
+    """Every status of a request, as the databases store it."""
+
+    SUBMITTED = "submitted"
+    REFORMULATION_REQUESTED = "reformulation_requested"
+    REJECTED = "rejected"
+    VALIDATED = "validated"
+    IN_TREATMENT = "in_treatment"
+    ACKNOWLEDGED = "acknowledged"
+    ON_HOLD = "on_hold"
+    TREATED = "treated"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+
+
+class Opinion(StrEnum):
+    """What the citizen thought of the body's answer; a closed request carries one, or none
+    (« sans retour »)."""
+
+    SATISFIED = "satisfied"
+    PARTLY_SATISFIED = "partly_satisfied"
+    NOT_SATISFIED = "not_satisfied"
+
+
+class Event(StrEnum):
+    """Every event that tells of a request's life: the routing key, without the version."""
+
+    SUBMITTED = RequestSubmittedV1.name
+    RESUBMITTED = RequestResubmittedV1.name
+    VALIDATED = RequestValidatedV1.name
+    REFORMULATION_REQUESTED = RequestReformulationRequestedV1.name
+    REJECTED = RequestRejectedV1.name
+    REINDEXED = RequestReindexedV1.name
+    CLARIFICATION_SENT = RequestClarificationSentV1.name
+    # Treatment's and the purge's, named as DESIGN.md names them; no contract yet.
+    ASSIGNED = "request.assigned"
+    PUT_ON_HOLD = "request.put_on_hold"
+    RESUMED = "request.resumed"
+    REASSIGNED = "request.reassigned"
+    TREATED = "request.treated"
+    OPINION_GIVEN = "request.opinion_given"
+    REOPENED = "request.reopened"
+    CLOSED = "request.closed"
+    DEADLINE_WARNING = "request.deadline_warning"
+    DEADLINE_MISSED = "request.deadline_missed"
+    CITIZEN_ANSWERED = "request.citizen_answered"
+    PERSONAL_DATA_PURGED = "request.personal_data_purged"
+
+    @property
+    def kind(self) -> str:
+        """The name without ``request.``: triage's history kinds (``validated``)."""
+        return self.value.removeprefix("request.")
+
+    @classmethod
+    def of_kind(cls, kind: str) -> Event:
+        return cls("request." + kind)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the table: ``event`` moves a request from ``source`` to ``target`` (the same
+    status for an event that keeps it). ``source`` None: the request does not exist yet.
+
+    ``needs_treatment`` (request.validated) picks the nature's branch; ``opinions`` limits the row
+    to these opinions: the one given (request.opinion_given), or the one a closed request carries.
+    """
+
+    source: Status | None
+    event: Event
+    target: Status
+    needs_treatment: bool | None = None
+    opinions: frozenset[Opinion | None] | None = None
+    note: str = ""
+
+    def matches(self, needs_treatment: bool | None, opinion: str | None) -> bool:
+        if self.needs_treatment is not None and needs_treatment != self.needs_treatment:
+            return False
+        return self.opinions is None or opinion in self.opinions
+
+    @property
+    def keeps(self) -> bool:
+        return self.source == self.target
+
+
+S, E = Status, Event  # short names for the table
+_EVERY_OPINION = frozenset(Opinion)
+_UNSATISFIED = frozenset({Opinion.NOT_SATISFIED})
+
+
+def _keeps(statuses: Iterable[Status], *events: Event, **kw) -> list[Transition]:
+    return [Transition(s, e, s, **kw) for s in statuses for e in events]
+
+
+# The design's table. The answer's deadline runs in_treatment and reopened, not on hold.
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(None, E.SUBMITTED, S.SUBMITTED),
+    # The analysts (triage).
+    Transition(S.SUBMITTED, E.VALIDATED, S.IN_TREATMENT, needs_treatment=True),
+    Transition(S.SUBMITTED, E.VALIDATED, S.ACKNOWLEDGED, needs_treatment=False),
+    Transition(S.SUBMITTED, E.REFORMULATION_REQUESTED, S.REFORMULATION_REQUESTED),
+    Transition(S.SUBMITTED, E.REJECTED, S.REJECTED, note="with its reason"),
+    Transition(S.SUBMITTED, E.REINDEXED, S.SUBMITTED, note="another body or theme"),
+    Transition(S.REFORMULATION_REQUESTED, E.RESUBMITTED, S.SUBMITTED, note="citizen rewrites"),
+    # The body's focal point (treatment).
+    *_keeps((S.IN_TREATMENT, S.REOPENED), E.ASSIGNED, note="taken in charge"),
+    *_keeps((S.IN_TREATMENT, S.ON_HOLD, S.REOPENED), E.REASSIGNED),
+    Transition(S.IN_TREATMENT, E.PUT_ON_HOLD, S.ON_HOLD, note="deadline paused"),
+    Transition(S.REOPENED, E.PUT_ON_HOLD, S.ON_HOLD, note="deadline paused"),
+    Transition(S.ON_HOLD, E.RESUMED, S.IN_TREATMENT),
+    Transition(S.IN_TREATMENT, E.TREATED, S.TREATED, note="« avis attendu »"),
+    Transition(S.REOPENED, E.TREATED, S.TREATED, note="« avis attendu »"),
+    *_keeps((S.IN_TREATMENT, S.REOPENED), E.DEADLINE_WARNING, E.DEADLINE_MISSED),
+    # The citizen's answer to the answer, and the clock's when none comes.
+    Transition(S.TREATED, E.OPINION_GIVEN, S.CLOSED, opinions=_EVERY_OPINION),
+    Transition(S.TREATED, E.REOPENED, S.REOPENED, note="« Retraitement »"),
+    Transition(S.TREATED, E.CLOSED, S.CLOSED, note="no opinion after N days, « sans retour »"),
+    # « Insatisfaits »: the focal point may answer again, the analyst may clarify.
+    *_keeps((S.CLOSED,), E.CITIZEN_ANSWERED, E.CLARIFICATION_SENT, opinions=_UNSATISFIED),
+    # Personal data go a while after closure; the code, milestones and counts stay.
+    *_keeps((S.REJECTED, S.ACKNOWLEDGED, S.CLOSED), E.PERSONAL_DATA_PURGED),
+)
+
+
+class Refused(ValueError):
+    """The table holds no transition for this event from this status (and opinion)."""
+
+    def __init__(self, status: str | None, event: str, opinion: str | None = None) -> None:
+        self.status, self.event, self.opinion = status, event, opinion
+        allowed = sorted({t.source or "not yet submitted" for t in TRANSITIONS if t.event == event})
+        with_opinion = f" with opinion {opinion}" if opinion else ""
+        super().__init__(
+            f"{event} is refused for a request {status or 'not yet submitted'}{with_opinion}"
+            f" (allowed from: {', '.join(allowed) or 'nowhere'})"
+        )
+
+
+def _known(value: str | None, kind: type[StrEnum]) -> StrEnum | None:
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        return None
+
+
+def next_status(
+    status: str | None,
+    event: str,
+    *,
+    needs_treatment: bool | None = None,
+    opinion: str | None = None,
+) -> Status:
+    """The status ``event`` leaves a request in ``status`` in (None: not submitted yet).
+
+    ``needs_treatment``: request.validated's branch (``Nature.needs_treatment``); ``opinion``:
+    the opinion given (request.opinion_given) or the one the closed request carries.
+    Raises :class:`Refused` when the table holds no such transition."""
+    rows = [t for t in TRANSITIONS if t.source == status and t.event == event]
+    if any(t.needs_treatment is not None for t in rows) and needs_treatment is None:
+        raise TypeError(f"{event} needs needs_treatment to choose the next status")
+    for row in rows:
+        if row.matches(needs_treatment, opinion):
+            return row.target
+    raise Refused(status, event, opinion)
+
+
+def allows(status: str | None, event: str, *, opinion: str | None = None) -> bool:
+    """Whether the table lets ``event`` happen to a request in ``status`` (with ``opinion``)."""
+    return any(
+        t.source == status and t.event == event and (t.opinions is None or opinion in t.opinions)
+        for t in TRANSITIONS
+    )
+
+
+def status_after(event: str, *, needs_treatment: bool | None = None) -> Status | None:
+    """The status ``event`` leads to whatever the status before; None for an event that keeps
+    it (a re-index, a reminder, a clarification). For views that apply events as they come and
+    do not judge them (an event may arrive after a later one)."""
+    moves = [t for t in TRANSITIONS if t.event == event and not t.keeps]
+    if any(t.needs_treatment is not None for t in moves):
+        if needs_treatment is None:
+            raise TypeError(f"{event} needs needs_treatment to choose the next status")
+        moves = [t for t in moves if t.needs_treatment == needs_treatment]
+    # One target per event and branch: tests/shared/test_lifecycle.py holds the table to it.
+    return moves[0].target if moves else None
+
+
+def after_validation(needs_treatment: bool) -> Status:
+    """in_treatment for a réclamation or a demande d'information; acknowledged (read and
+    forwarded to the body) for the other natures."""
+    return next_status(Status.SUBMITTED, Event.VALIDATED, needs_treatment=needs_treatment)
+
+
+# A closed request waits for nothing more: its data may be purged.
+CLOSED_STATUSES = frozenset({Status.REJECTED, Status.ACKNOWLEDGED, Status.CLOSED})
+
+
+def is_closed(status: str) -> bool:
+    return status in CLOSED_STATUSES
+
+
+def may_decide(status: str) -> bool:
+    """Validate, send back, reject, re-index: only while the request waits for an analyst."""
+    return allows(status, Event.VALIDATED)
+
+
+def may_rewrite(status: str) -> bool:
+    """The citizen may rewrite the message (« Modifier ») of a request sent back to them."""
+    return allows(status, Event.RESUBMITTED)
+
+
+def may_clarify(status: str, opinion: str | None) -> bool:
+    """An analyst's clarification goes to a citizen not satisfied with the body's answer."""
+    return allows(status, Event.CLARIFICATION_SENT, opinion=opinion)
+
+
+# -- the citizen's words ------------------------------------------------------------------------
+
+OPINION_LABELS = {
+    Opinion.SATISFIED: "Satisfait",
+    Opinion.PARTLY_SATISFIED: "Partiellement satisfait",
+    Opinion.NOT_SATISFIED: "Non satisfait",
+}
+
+# « Niveau d'avancement » on the tracking page. TREATED and CLOSED read with the date and the
+# opinion when known: see citizen_label().
+CITIZEN_LABELS = {
+    Status.SUBMITTED: "En attente de traitement",
+    Status.REFORMULATION_REQUESTED: "Renvoyée pour reformulation",
+    Status.REJECTED: "Clôturée : requête non recevable",
+    Status.VALIDATED: "En cours de traitement",
+    Status.IN_TREATMENT: "En cours de traitement",
+    Status.ACKNOWLEDGED: "Lue et transmise à l'organisme",
+    Status.ON_HOLD: "En cours de traitement (mise en attente)",
+    Status.TREATED: "Traité",
+    Status.REOPENED: "Retraitement",
+    Status.CLOSED: "Clôturée",
+}
+
+
+def opinion_label(opinion: str | None) -> str | None:
+    known = _known(opinion, Opinion)
+    return OPINION_LABELS[known] if known else None
+
+
+def citizen_label(
+    status: str, *, treated_day: str | None = None, opinion: str | None = None
+) -> str:
+    """« Niveau d'avancement »: ``Traité le 17/01/2019``, ``Clôturée — Non satisfait``,
+    ``Clôturée sans retour``… ``treated_day`` is the answer's day as the page writes it. A
+    status this module does not know (a newer service's) reads « En cours de traitement »
+    rather than as a code."""
+    known = _known(status, Status)
+    if known is None:
+        return CITIZEN_LABELS[Status.IN_TREATMENT]
+    if known == Status.TREATED and treated_day:
+        return f"Traité le {treated_day}"
+    if known == Status.CLOSED:
+        if said := opinion_label(opinion):
+            return f"Clôturée — {said}"
+        if treated_day:
+            return "Clôturée sans retour"
+    return CITIZEN_LABELS[known]
+
+
+# « Comprendre les étapes de traitement », in the citizen guide's words: number, title, text.
+STEPS = (
+    (
+        1,
+        "Attente de traitement",
+        "Cette étape concerne les nouvelles soumissions ou les rejets pour reformulation. Les "
+        "requêtes ne quittent cette étape que lorsqu'elles sont jugées recevables par "
+        "l'analyste. Seules les requêtes validées passent à l'étape suivante. Quant aux "
+        "Observations, Suggestions et Motions de félicitations, elles sont déclarées lues et "
+        "mises à disposition de l'organisme indexé pour prise en compte.",
+    ),
+    (
+        2,
+        "En cours de traitement",
+        "La réclamation ou la demande d'information validée par l'analyste attend son "
+        "traitement effectif par l'organisme indexé. Le Point focal de l'organisme est chargé "
+        "de la traiter et de vous notifier sa réponse par email : vous lisez alors le message "
+        "du ministère.",
+    ),
+    (
+        3,
+        "Avis du citoyen",
+        "Après la réponse du ministère, vous vous prononcez (Satisfait, Partiellement satisfait "
+        "ou Non satisfait) sur la qualité du service reçu, ou vous relancez la requête pour un "
+        "nouveau traitement. Si votre avis est autre que satisfait, l'analyste peut vous envoyer "
+        "un message de clarification : lisez-le dans « Réponse de l'analyste ».",
+    ),
+)
+
+# The guide's step (1 to 3) of each status. A rejected request never left step 1.
+STEP_OF = {
+    Status.SUBMITTED: 1,
+    Status.REFORMULATION_REQUESTED: 1,
+    Status.REJECTED: 1,
+    Status.VALIDATED: 2,
+    Status.IN_TREATMENT: 2,
+    Status.ON_HOLD: 2,
+    Status.REOPENED: 2,
+    Status.ACKNOWLEDGED: 2,
+    Status.TREATED: 3,
+    Status.CLOSED: 3,
+}
+
+
+def step_of(status: str) -> int | None:
+    known = _known(status, Status)
+    return STEP_OF[known] if known else None
+
+
+# -- the back office's words -------------------------------------------------------------------
+
+
+class QueueStatus(StrEnum):
+    """Where a request stands in the analysts' queue (triage's rows): waiting for their decision,
+    or the decision taken; the queue does not follow the request further."""
+
+    WAITING = "waiting"
+    VALIDATED = Status.VALIDATED.value
+    REFORMULATION_REQUESTED = Status.REFORMULATION_REQUESTED.value
+    REJECTED = Status.REJECTED.value
+
+
+def queue_status(status: str) -> QueueStatus:
+    """The queue's status of a request in ``status``: waiting while submitted, validated once
+    past the analysts whatever the body did since."""
+    if status == Status.SUBMITTED:
+        return QueueStatus.WAITING
+    if status in (Status.REFORMULATION_REQUESTED, Status.REJECTED):
+        return QueueStatus(status)
+    return QueueStatus.VALIDATED
+
+
+def status_of_queue(status: str) -> Status:
+    """The life-cycle status a queue status stands for (validated: past the analysts)."""
+    return Status.SUBMITTED if status == QueueStatus.WAITING else Status(status)
+
+
+# The analysts' words for the queue's statuses (a request's page, the export)…
+ANALYST_LABELS = {
+    QueueStatus.WAITING: "En attente",
+    QueueStatus.VALIDATED: "Validée",
+    QueueStatus.REFORMULATION_REQUESTED: "Renvoyée pour reformulation",
+    QueueStatus.REJECTED: "Rejetée (non recevable)",
+}
+# … and for the list's filter, in the plural.
+ANALYST_FILTERS = {
+    QueueStatus.WAITING: "En attente d'examen",
+    QueueStatus.VALIDATED: "Validées",
+    QueueStatus.REFORMULATION_REQUESTED: "Renvoyées pour reformulation",
+    QueueStatus.REJECTED: "Rejetées",
+}
+# Where a validated request went, in the analysts' history.
+ANALYST_OUTCOMES = {
+    Status.IN_TREATMENT: "Transmise pour traitement",
+    Status.ACKNOWLEDGED: "Lue et transmise à l'organisme",
+}
+# The lines of a request's history on the analysts' page.
+ANALYST_EVENT_LABELS = {
+    Event.SUBMITTED: "Requête soumise",
+    Event.RESUBMITTED: "Requête reformulée par l'usager",
+    Event.VALIDATED: "Requête validée",
+    Event.REFORMULATION_REQUESTED: "Renvoyée pour reformulation",
+    Event.REJECTED: "Rejetée (non recevable)",
+    Event.REINDEXED: "Réindexée",
+    Event.CLARIFICATION_SENT: "Message d'éclaircissement envoyé",
+}
+# Events of the citizen (their actor is « l'usager » on the analysts' page).
+CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})
+
+# « Statistique générale »: the present status → its column's heading, in the columns' order
+# (the guide's « En attente », « En cours », « Rejet »…).
+STATS_COLUMNS = {
+    Status.SUBMITTED: "En attente",
+    Status.REFORMULATION_REQUESTED: "À reformuler",
+    Status.IN_TREATMENT: "En cours",
+    Status.ACKNOWLEDGED: "Lues et transmises",
+    Status.REJECTED: "Rejet",
+}
+
+
+# -- the diagram ---------------------------------------------------------------------------------
+
+
+def _condition(t: Transition) -> str:
+    if t.needs_treatment is not None:
+        natures = [
+            NATURE_LABELS[n].lower() for n in Nature if n.needs_treatment is t.needs_treatment
+        ]
+        return ", ".join(natures)
+    if t.opinions is not None:
+        opinions = [o.value for o in Opinion if o in t.opinions]
+        return "opinion " + " or ".join(opinions) + (f", {t.note}" if t.note else "")
+    return t.note
+
+
+def diagram() -> str:
+    """docs/lifecycle.md: the state diagram of :data:`TRANSITIONS` and the table itself."""
+    lines = [
+        "# The life of a request",
+        "",
+        "Generated from `shared/lifecycle.py` by `python -m shared.lifecycle --diagram`; "
+        "`make test` runs `--check`, which fails when this file differs from the table.",
+        "Events that keep the status (re-index, assignment, reminders, purge…) are in the table "
+        "below, not in the diagram.",
+        "",
+        "```mermaid",
+        "stateDiagram-v2",
+        f"    state {Status.VALIDATED} <<choice>>",
+    ]
+    for t in TRANSITIONS:
+        if t.keeps:
+            continue
+        source = "[*]" if t.source is None else t.source
+        if t.needs_treatment is not None:
+            if t.needs_treatment:
+                lines.append(f"    {source} --> {Status.VALIDATED} : {t.event.kind}")
+            lines.append(f"    {Status.VALIDATED} --> {t.target} : {_condition(t)}")
+            continue
+        said = f" ({_condition(t)})" if t.opinions or t.event == Event.CLOSED else ""
+        lines.append(f"    {source} --> {t.target} : {t.event.kind}{said}")
+    lines += [f"    {s} --> [*]" for s in Status if s in CLOSED_STATUSES]
+    lines += [
+        "```",
+        "",
+        "| status | event | condition | next status |",
+        "|---|---|---|---|",
+    ]
+    for t in TRANSITIONS:
+        target = "(same)" if t.keeps else f"`{t.target}`"
+        source = "(none)" if t.source is None else f"`{t.source}`"
+        lines.append(f"| {source} | `{t.event}` | {_condition(t)} | {target} |")
+    lines += [
+        "",
+        "Any other (status, event) pair is refused (`shared.lifecycle.Refused`).",
+        "",
+        "| status | the citizen reads | step | closed |",
+        "|---|---|---|---|",
+    ]
+    for s in Status:
+        closed = "yes" if s in CLOSED_STATUSES else ""
+        lines.append(f"| `{s}` | {CITIZEN_LABELS[s]} | {STEP_OF[s]} | {closed} |")
+    return "\n".join(lines) + "\n"
+
+
+def check(path: Path = DIAGRAM) -> list[str]:
+    """Why ``path`` is not what the table draws; empty when it is."""
+    if not path.exists():
+        return [f"{path.name}: missing (run python -m shared.lifecycle --diagram)"]
+    if path.read_text() != diagram():
+        return [f"{path.name}: differs from the table (run python -m shared.lifecycle --diagram)"]
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--diagram", action="store_true", help=f"write {DIAGRAM}")
+    parser.add_argument("--check", action="store_true", help="fail when it differs (default)")
+    args = parser.parse_args(argv)
+    if args.diagram:
+        DIAGRAM.write_text(diagram())
+    problems = check()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
