@@ -46,6 +46,8 @@ class ServiceSpec:
     obsolete_bindings: list[tuple[str, str]] = field(default_factory=list)
     uses_broker: bool = True
     on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], object] | None = None
+    # RabbitMQ user -> channel: who may send this service commands (see shared.consumer).
+    command_senders: Mapping[str, str] = field(default_factory=dict)
 
 
 def create_service_app(
@@ -126,6 +128,7 @@ def _messaging(spec: ServiceSpec):
                 delivery_limit=settings.delivery_limit,
                 handler_attempts=settings.handler_attempts,
                 on_poison=spec.on_poison,
+                command_senders=spec.command_senders,
                 fault_kill_after_commit=settings.fault_kill_after_commit,
             )
             await consumer.start()
