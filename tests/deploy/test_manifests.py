@@ -396,6 +396,11 @@ def test_the_definitions_declare_what_the_services_declare() -> None:
     assert bindings == {
         (topology.exchange(DEAD_LETTER), topology.dead_letter_queue(s), s) for s in CONSUMERS
     }
+    # Every queue is bounded, and refuses publishes when full (shared/topology.py says why by
+    # a policy), with the same policy the tests set.
+    assert definitions["policies"] == [topology.limits_policy()]
+    pattern = re.compile(topology.limits_policy()["pattern"])
+    assert all(pattern.match(q["name"]) for q in definitions["queues"])
     # A policy must not fight the queue arguments the services declare.
     for policy in definitions.get("policies", []):
         assert not {"delivery-limit", "dead-letter-exchange", "dead-letter-routing-key"} & set(
