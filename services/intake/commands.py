@@ -41,7 +41,13 @@ from services.intake.domain import SubmissionIn, french, merge_errors, presence_
 from shared import outbox
 from shared.broker import Broker, Refused, Unroutable
 from shared.consumer import Delivery
-from shared.messages import Channel, FieldError, IntakeSubmitReplyV1, IntakeSubmitV1
+from shared.messages import (
+    COMMAND_MAX_BYTES,
+    Channel,
+    FieldError,
+    IntakeSubmitReplyV1,
+    IntakeSubmitV1,
+)
 from shared.topology import DEFAULT
 from shared.web import field_errors
 
@@ -171,6 +177,8 @@ async def on_submit(conn: asyncpg.Connection, command: IntakeSubmitV1, delivery:
 
 def _external_id(body: bytes) -> str | None:
     """The channel's id of the request, when the body says it (best effort, for the reply)."""
+    if len(body) > COMMAND_MAX_BYTES:
+        return None
     try:
         data = json.loads(body)
     except ValueError:
@@ -189,6 +197,16 @@ def unreadable_errors(message: aio_pika.abc.AbstractIncomingMessage, reason: str
                 "not_processed",
                 "La demande n'a pas pu être traitée ; elle est mise de côté pour examen. "
                 "Vous pourrez la publier à nouveau avec le même external_id.",
+            )
+        ]
+    if len(message.body) > COMMAND_MAX_BYTES:
+        # Not parsed: too large to be read at all.
+        return [
+            _error(
+                "body",
+                "too_large",
+                f"Une commande ne peut dépasser {COMMAND_MAX_BYTES} octets "
+                f"(reçu : {len(message.body)}).",
             )
         ]
     if message.type != IntakeSubmitV1.type_name():

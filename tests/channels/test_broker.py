@@ -342,9 +342,10 @@ async def test_a_command_from_no_known_rabbitmq_user_or_too_large_is_dead_letter
 ):
     # Without user_id: refused, stored nowhere, not answered (no channel to answer).
     await channel_client.publish(command(), user_id=None)
-    # Over 64 KiB: refused unread.
+    # Over 64 KiB: refused unread, and the channel is told.
     big = command(message="x" * (COMMAND_MAX_BYTES + 1))
-    await channel_client.publish(big)
+    too_large = await channel_client.submit(big)
+    assert [(e["field"], e["code"]) for e in too_large.body["errors"]] == [("body", "too_large")]
 
     letters = await _dead_lettered(amqp_url, namespace, 2)
     reasons = sorted(m.headers["x-milie-reason"] for m in letters)
@@ -353,6 +354,7 @@ async def test_a_command_from_no_known_rabbitmq_user_or_too_large_is_dead_letter
         "command without user_id: a channel is the RabbitMQ user that publishes it"
     )
     assert await intake_db.fetchval("SELECT count(*) FROM requests") == 0
+    assert len(channel_client.received) == 1  # the large one's answer only
 
     # A user_id other than the connection's own user: the broker itself refuses the publish.
     with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed, match="user_id"):
