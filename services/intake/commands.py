@@ -40,7 +40,7 @@ from services.intake import channel_metrics, submissions
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
 from shared import outbox
 from shared.broker import Broker, Refused, Unroutable
-from shared.consumer import Delivery
+from shared.consumer import Delivery, Poison
 from shared.messages import (
     COMMAND_MAX_BYTES,
     Channel,
@@ -145,9 +145,9 @@ def _refused(
 
 async def on_submit(conn: asyncpg.Connection, command: IntakeSubmitV1, delivery: Delivery) -> None:
     """The ``intake.submit.v1`` handler (registered in handlers.HANDLERS)."""
-    # Set by the consumer for every command it lets through (see shared.consumer).
-    assert delivery.channel is not None
     channel = delivery.channel
+    if channel is None:  # the consumer sets it for every command it lets through
+        raise Poison("intake.submit without the sender's channel")
     reply = await _decide(conn, channel, command)
     if not delivery.reply_to or not reply_queue_allowed(channel, delivery.reply_to):
         # Stored all the same: the channel can publish the same command again, with a reply_to
