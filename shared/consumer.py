@@ -461,6 +461,8 @@ class Consumer:
                 "x-milie-reason": reason[:2000],
                 "x-milie-service": self.service,
                 "x-milie-original-routing-key": message.routing_key or "",
+                # Who published it (the dead letter is published by this service's user).
+                "x-milie-user-id": message.user_id or "",
             }
         )
         try:

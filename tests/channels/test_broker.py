@@ -361,6 +361,21 @@ async def test_a_command_from_no_known_rabbitmq_user_or_too_large_is_dead_letter
         await channel_client.publish(command(), user_id="guichet-unique")
 
 
+async def test_a_command_from_a_rabbitmq_user_that_is_no_channel_is_dead_lettered(
+    intake, intake_db, channel_user, amqp_url, namespace
+):
+    user, user_url = channel_user  # a real user, with a channel's permissions, but not mapped
+    async with connected_channel(user_url, namespace, "autre-canal") as stranger:
+        await stranger.publish(command())
+        [letter] = await _dead_lettered(amqp_url, namespace, 1)
+    assert letter.headers["x-milie-user-id"] == user
+    assert letter.headers["x-milie-reason"] == (
+        f"command from RabbitMQ user {user!r}, who is no known channel"
+    )
+    assert stranger.received == []  # not answered: Miliê does not know whose it is
+    assert await intake_db.fetchval("SELECT count(*) FROM requests") == 0
+
+
 async def test_a_reply_goes_only_to_a_queue_of_the_channels_own(
     channel_client, intake_db, amqp_url, namespace
 ):
