@@ -23,6 +23,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from pydantic import AliasChoices
 
 from deploy.local.platform import PROCESSES, SERVICE_URL_VARS
+from shared.messages import COMMAND_MAX_BYTES
 from shared.settings import ServiceSettings
 from shared.topology import COMMANDS, DEAD_LETTER, EVENTS, Topology
 
@@ -353,6 +354,8 @@ def test_rabbitmq_conf_and_the_operator_agree() -> None:
     nodes = [k for k in conf if k.startswith("cluster_formation.classic_config.nodes.")]
     assert len(nodes) == 3
     assert {"vm_memory_high_watermark.relative", "disk_free_limit.relative"} <= conf.keys()
+    # The broker's own cap on a message stays above what intake refuses itself (a command).
+    assert int(conf["max_message_size"]) >= COMMAND_MAX_BYTES
     cluster = _cluster()
     assert cluster["spec"]["replicas"] == len(nodes)
     operator = _conf(cluster["spec"]["rabbitmq"]["additionalConfig"])
