@@ -404,6 +404,17 @@ def test_the_definitions_declare_what_the_services_declare() -> None:
     assert definitions["policies"] == [topology.limits_policy()]
     pattern = re.compile(topology.limits_policy()["pattern"])
     assert all(pattern.match(q["name"]) for q in definitions["queues"])
+    # The private broker of a development machine gets the same policy.
+    script = (ROOT / "deploy" / "local" / "ensure-infra.sh").read_text(encoding="utf-8")
+    name, pattern, definition = re.search(
+        r"set_policy --apply-to queues (\S+) '([^']+)' \\\n\s*'([^']+)'", script
+    ).groups()
+    policy = Topology().limits_policy()
+    assert (name, pattern, json.loads(definition)) == (
+        policy["name"],
+        policy["pattern"],
+        policy["definition"],
+    )
     # A policy must not fight the queue arguments the services declare.
     for policy in definitions.get("policies", []):
         assert not {"delivery-limit", "dead-letter-exchange", "dead-letter-routing-key"} & set(
