@@ -1,19 +1,22 @@
 """Submit a request to Miliê over RabbitMQ, as another government channel does, and print the
 answer (the contract: docs/asyncapi.yaml).
 
-    python examples/publish_submission.py --amqp-url amqp://user:pass@broker:5672/ \\
+    python examples/publish_submission.py --amqp-url amqp://gu-user:pass@broker:5672/ \\
         --channel guichet-unique --external-id GU-2024-000123 \\
         --nature reclamation --body-id ministere-budget --theme-id accueil-espace \\
         --message "L'accueil est décevant." --last-name KOUASSI --first-names Aya \\
         --phone "+225 07 07 12 34 56" --email aya.kouassi@example.ci
 
 It publishes one ``intake.submit.v1`` command to the ``milie.commands`` exchange (routing key
-``intake.submit``), persistent and confirmed by the broker, with a ``reply_to`` queue of its own
-and a ``correlation_id``, then waits for Miliê's ``intake.submit_reply.v1`` on that queue and
-prints it as JSON. Exit status: 0 accepted (the code is in the answer), 1 refused (the faulty
-fields are in it), 2 no answer in time, 3 nothing on the broker receives the command.
-Publishing the same ``--channel`` and ``--external-id`` again is safe: the answer carries the
-same code and nothing new is stored.
+``intake.submit``), persistent and confirmed by the broker, as the URL's RabbitMQ user
+(``user_id``: that user *is* the channel for Miliê — the body's ``channel`` field is not read),
+with a ``reply_to`` queue of the channel's own (``<channel>.replies.<random>``: Miliê answers no
+other queue) and a ``correlation_id``, then waits for Miliê's ``intake.submit_reply.v1`` on that
+queue and prints it as JSON. Exit status: 0 accepted (the code is in the answer), 1 refused
+(the faulty fields are in it), 2 no answer in time, 3 nothing on the broker receives the command.
+Publishing the same request with the same ``--external-id`` again is safe: the answer carries
+the same code and nothing new is stored (another request with that id is refused:
+``submission_key_reused``).
 
 Only aio-pika is needed (``pip install aio-pika``).
 """
@@ -26,6 +29,7 @@ import json
 import sys
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import aio_pika.abc
@@ -41,7 +45,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--namespace", default="", help="prefix of Miliê's exchange names (test setups only)"
     )
-    p.add_argument("--channel", required=True, help="your channel's name (letters, digits . _ -)")
+    p.add_argument(
+        "--channel",
+        required=True,
+        help="your channel's name at Miliê (the one your RabbitMQ user is), for the reply queue",
+    )
     p.add_argument("--external-id", required=True, help="your own id of this request")
     p.add_argument(
         "--nature",
@@ -69,6 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def command(args: argparse.Namespace) -> dict:
     return {
+        # Required by the v1 contract, not read: Miliê takes the channel from your user_id.
         "channel": args.channel,
         "external_id": args.external_id,
         "nature": args.nature,
@@ -93,13 +102,18 @@ class NotReceived(Exception):
 async def submit(args: argparse.Namespace) -> dict | None:
     """Publish the command and return the reply's body (None when none came in time)."""
     prefix = f"{args.namespace}." if args.namespace else ""
+    user = unquote(urlsplit(args.amqp_url).username or "guest")
     connection = await aio_pika.connect_robust(args.amqp_url)
     async with connection:
         # Publisher confirms, and an error rather than silence when nothing receives it.
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        # A queue of our own for the answer, gone when we disconnect. A channel that must get
-        # answers across its own restarts declares a durable named queue instead.
-        replies = await channel.declare_queue(exclusive=True, auto_delete=True)
+        # A queue of our own for the answer, gone when we disconnect; its name starts with
+        # "<channel>.replies." (Miliê answers only there; your user may declare and read only
+        # those). A channel that must get answers across its own restarts declares a durable
+        # queue named so instead.
+        replies = await channel.declare_queue(
+            f"{args.channel}.replies.{uuid.uuid4().hex}", exclusive=True, auto_delete=True
+        )
         correlation_id = uuid.uuid4().hex
         answer: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
 
@@ -109,10 +123,8 @@ async def submit(args: argparse.Namespace) -> dict | None:
                     answer.set_result(json.loads(message.body))
 
         await replies.consume(on_reply)
-        # Declared as Miliê declares it (durable topic): a no-op when it exists.
-        exchange = await channel.declare_exchange(
-            f"{prefix}milie.commands", aio_pika.ExchangeType.TOPIC, durable=True
-        )
+        # Miliê declares it; your user may write to it, not declare it.
+        exchange = await channel.get_exchange(f"{prefix}milie.commands", ensure=False)
         message = aio_pika.Message(
             json.dumps(command(args), ensure_ascii=False).encode(),
             content_type="application/json",
@@ -121,6 +133,7 @@ async def submit(args: argparse.Namespace) -> dict | None:
             type=COMMAND_TYPE,
             correlation_id=correlation_id,
             reply_to=replies.name,
+            user_id=user,  # checked by RabbitMQ: the connection's own user, or refused
             app_id=args.channel,
             timestamp=datetime.now(UTC),
         )

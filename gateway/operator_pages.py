@@ -26,6 +26,10 @@ routes = web.RouteTableDef()
 PATH = "/admin/appel"
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PHONE_OR_EMAIL = "Donnez le téléphone portable de l'appelant, ou à défaut son email."
+KEY_REUSED = (
+    "Ce formulaire a déjà enregistré une autre requête. Vérifiez la saisie : l'envoyer à nouveau "
+    "enregistrera une nouvelle requête."
+)
 LABELS = {**forms.FIELD_LABELS, "terms_accepted": "Conditions d'utilisation"}
 
 
@@ -107,6 +111,12 @@ async def submit(request: web.Request) -> web.Response:
         if "phone" in errors and not values["phone"].strip() and not values["email"].strip():
             errors["phone"] = PHONE_OR_EMAIL
         return await _form(request, values, errors, status=422)
+    if status == 409:
+        # The form was sent already with other values (edited after « Retour »): the page again,
+        # with a new key, so that sending it once more records this request as a new one.
+        values["submission_key"] = secrets.token_urlsafe(24)
+        errors = {"message": KEY_REUSED}
+        return await _form(request, values, errors, status=409)
     if status not in (200, 201):
         return await _unavailable(request)
     return await backoffice.render(

@@ -3,7 +3,9 @@
 Traps this module exists to avoid (see CONVENTIONS): aio-pika messages are not persistent by
 default, and a mandatory publish that no queue receives is dropped silently unless the channel
 raises on returns. Here every message is persistent, every publish waits for the broker's
-confirm, and an unroutable publish raises :class:`Unroutable`.
+confirm, an unroutable publish raises :class:`Unroutable`, and a publish the broker refuses
+(a nack: a queue at its length limit, which the policy of ``Topology.limits_policy`` sets to
+refuse rather than grow) raises :class:`Refused` — never taken for sent.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ class _Publisher:
 
 class Unroutable(Exception):
     """The broker returned the message: no queue is bound for it."""
+
+
+class Refused(Exception):
+    """The broker nacked the message: a queue it was routed to is full (or the broker failed to
+    store it). Not sent: publish it again later."""
 
 
 class Broker:
@@ -155,8 +162,8 @@ class Broker:
     ) -> None:
         """Publish one persistent message and wait for the broker's confirm.
 
-        Raises :class:`Unroutable` when no queue receives it, and an aio-pika/OS error when the
-        broker is unreachable or refuses it.
+        Raises :class:`Unroutable` when no queue receives it, :class:`Refused` when the broker
+        nacks it (a full queue), and an aio-pika/OS error when the broker is unreachable.
         """
         if not self._publishers:
             raise RuntimeError("broker not connected")
@@ -196,6 +203,8 @@ class Broker:
                 )
         except aiormq.exceptions.PublishError as exc:
             raise Unroutable(f"no queue for {exchange or 'default'}/{routing_key}") from exc
+        except aiormq.exceptions.DeliveryError as exc:  # a basic.nack
+            raise Refused(f"refused by the broker: {exchange or 'default'}/{routing_key}") from exc
         metrics.MESSAGES_PUBLISHED.labels(message_type or "unknown").inc()
 
     async def close(self) -> None:

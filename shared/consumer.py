@@ -7,6 +7,12 @@
   succeeds: it never counts toward the delivery limit and is never dead-lettered.
 - Any other handler error is requeued; after ``handler_attempts`` deliveries it is dead-lettered
   with the error as reason. The broker's own delivery limit is the last guard (crash loops).
+- A command (a message from ``milie.commands``, or of a command type) comes from another
+  channel and is trusted only so far: its type must be one of ``COMMAND_TYPES``, its body at
+  most ``COMMAND_MAX_BYTES``, and it must carry the AMQP ``user_id`` of a RabbitMQ user that
+  ``command_senders`` names (RabbitMQ refuses a user_id other than the connection's user, so a
+  channel cannot pass for another). Anything else is dead-lettered with the reason, unapplied;
+  the handler gets the sender's channel in ``Delivery.channel``.
 
 Messages are applied in batches, because a transaction and an ack per message cost more than
 the handlers themselves: what has arrived (up to ``batch_size``) is applied in one transaction —
@@ -37,10 +43,10 @@ import asyncpg
 from pydantic import ValidationError
 
 from shared import inbox, logs, metrics
-from shared.broker import Broker
+from shared.broker import Broker, Refused
 from shared.db import is_transient
-from shared.messages import CONTRACTS, Contract
-from shared.topology import DEAD_LETTER, EVENTS
+from shared.messages import COMMAND_MAX_BYTES, COMMAND_TYPES, CONTRACTS, Contract
+from shared.topology import COMMANDS, DEAD_LETTER, EVENTS
 
 log = logging.getLogger(__name__)
 _TYPE = re.compile(r"(.+)\.v(\d+)")
@@ -57,6 +63,9 @@ class Delivery:
     reply_to: str | None
     headers: Mapping[str, Any] = field(default_factory=dict)
     app_id: str | None = None
+    # A command's sender: the RabbitMQ user (checked by the broker) and the channel it is.
+    user_id: str | None = None
+    channel: str | None = None
 
 
 Handler = Callable[[asyncpg.Connection, Any, Delivery], Awaitable[None]]
@@ -153,6 +162,7 @@ class Consumer:
         on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], Awaitable[None]]
         | None = None,
         fault_kill_after_commit: str = "",
+        command_senders: Mapping[str, str] | None = None,
     ) -> None:
         unknown = set(handlers) - set(CONTRACTS)
         if unknown:
@@ -171,6 +181,8 @@ class Consumer:
         self.handler_attempts = handler_attempts
         self.on_poison = on_poison
         self.fault_kill_after_commit = fault_kill_after_commit
+        # RabbitMQ user -> channel: who may send commands (none when not given).
+        self.command_senders = dict(command_senders or {})
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._stopping = False
         # Delivered, not yet taken by the loop, in delivery order.
@@ -262,6 +274,15 @@ class Consumer:
     async def _prepare(self, message: aio_pika.abc.AbstractIncomingMessage) -> _Work | bool:
         """The message's work; True when it only needs an ack, False when it was dead-lettered."""
         type_name = message.type or ""
+        channel = None
+        if type_name in COMMAND_TYPES or message.exchange == self.broker.topology.exchange(
+            COMMANDS
+        ):
+            refusal = self._command_refusal(message, type_name)
+            if refusal:
+                await self.dead_letter(message, refusal)
+                return False
+            channel = self.command_senders[message.user_id or ""]
         versioned = _TYPE.fullmatch(type_name)
         if (
             versioned is not None
@@ -297,8 +318,23 @@ class Consumer:
             reply_to=message.reply_to,
             headers=dict(message.headers or {}),
             app_id=message.app_id,
+            user_id=message.user_id,
+            channel=channel,
         )
         return _Work(message, handler, body, delivery)
+
+    def _command_refusal(self, message: aio_pika.abc.AbstractIncomingMessage, type_name: str):
+        """Why a command cannot be taken from its sender (None when it can)."""
+        if type_name not in COMMAND_TYPES:
+            accepted = ", ".join(sorted(COMMAND_TYPES))
+            return f"unknown message type {type_name!r}: commands accept only {accepted}"
+        if len(message.body) > COMMAND_MAX_BYTES:
+            return f"command of {len(message.body)} bytes, over the limit of {COMMAND_MAX_BYTES}"
+        if not message.user_id:
+            return "command without user_id: a channel is the RabbitMQ user that publishes it"
+        if message.user_id not in self.command_senders:
+            return f"command from RabbitMQ user {message.user_id!r}, who is no known channel"
+        return None
 
     async def _apply_batch(self, work: list[_Work]) -> bool:
         """Apply ``work`` in one transaction; True once committed (the caller acks), False when
@@ -425,18 +461,28 @@ class Consumer:
                 "x-milie-reason": reason[:2000],
                 "x-milie-service": self.service,
                 "x-milie-original-routing-key": message.routing_key or "",
+                # Who published it (the dead letter is published by this service's user).
+                "x-milie-user-id": message.user_id or "",
             }
         )
-        await self.broker.publish(
-            DEAD_LETTER,
-            self.service,
-            message.body,
-            message_id=message.message_id or str(uuid.uuid4()),
-            message_type=message.type or "",
-            correlation_id=message.correlation_id,
-            headers=headers,
-            reply_to=message.reply_to,
-        )
+        try:
+            await self.broker.publish(
+                DEAD_LETTER,
+                self.service,
+                message.body,
+                message_id=message.message_id or str(uuid.uuid4()),
+                message_type=message.type or "",
+                correlation_id=message.correlation_id,
+                headers=headers,
+                reply_to=message.reply_to,
+            )
+        except Refused:
+            # The dead-letter queue is at its length limit (a flood of bad messages): this one
+            # is dropped rather than requeued, which would spin and hold up the good ones.
+            log.error(
+                "dead-letter queue full: message dropped",
+                extra={"message_id": message.message_id, "type": message.type, "reason": reason},
+            )
         metrics.MESSAGES_DEAD_LETTERED.labels(message.type or "unknown").inc()
         if self.on_poison is not None:
             try:

@@ -343,6 +343,13 @@ CONTRACTS: dict[str, type[Contract]] = {
 }
 
 
+# The only types a channel may publish on ``milie.commands``: anything else arriving there (an
+# event such as ``request.rejected.v1`` passed off as a command) is dead-lettered unapplied.
+COMMAND_TYPES: frozenset[str] = frozenset({IntakeSubmitV1.type_name()})
+# A command's body is at most this many bytes; a larger one is dead-lettered unread.
+COMMAND_MAX_BYTES = 64 * 1024
+
+
 def schema_of(contract: type[Contract]) -> dict:
     return contract.model_json_schema(mode="serialization")
 

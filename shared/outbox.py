@@ -6,7 +6,9 @@ Several relays (several copies of a service) may run at once: each claims rows w
 consumers' inbox makes that harmless. A row the broker cannot route stays unsent, is retried with
 a growing delay, and its error is kept — unless it was given ``max_attempts`` (replies to another
 channel's ``reply_to`` queue, which may be gone): after that many unroutable publishes it is
-abandoned (``abandoned_at``), logged and counted, and never tried again.
+abandoned (``abandoned_at``), logged and counted, and never tried again. A row the broker nacks
+(a queue at its length limit refuses it) is not sent either: it stays, retried with a growing
+delay, and is never abandoned for that.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import asyncpg
 
 from shared import logs, metrics
-from shared.broker import Broker, Unroutable
+from shared.broker import Broker, Refused, Unroutable
 from shared.db import TRANSIENT_ERRORS, columns
 from shared.messages import Contract
 from shared.topology import EVENTS
@@ -242,7 +244,12 @@ class OutboxRelay:
     async def _record_failure(
         self, conn: asyncpg.Connection, row: asyncpg.Record, error: BaseException
     ) -> None:
-        kind = "unroutable" if isinstance(error, Unroutable) else "broker"
+        if isinstance(error, Unroutable):
+            kind = "unroutable"
+        elif isinstance(error, Refused):
+            kind = "refused"  # a full queue: it drains at the consumers' pace
+        else:
+            kind = "broker"
         metrics.OUTBOX_PUBLISH_ERRORS.labels(row["message_type"], kind).inc()
         extra = {"message_id": str(row["message_id"]), "error": repr(error), "kind": kind}
         limit = row["max_attempts"]
@@ -258,9 +265,9 @@ class OutboxRelay:
             )
             return
         log.warning("outbox: publish failed", extra=extra)
-        # An unroutable row is a configuration problem: back off up to a minute. A broker hiccup
-        # is retried within seconds.
-        cap = 60 if kind == "unroutable" else 5
+        # An unroutable row is a configuration problem, a full queue drains slowly: back off up
+        # to a minute. A broker hiccup is retried within seconds.
+        cap = 5 if kind == "broker" else 60
         await conn.execute(
             """UPDATE outbox SET attempts = attempts + 1, last_error = $2,
                       next_attempt_at = now() + make_interval(secs => LEAST($3, power(2, attempts)))

@@ -60,6 +60,8 @@ class ServiceSpec:
     obsolete_bindings: list[tuple[str, str]] = field(default_factory=list)
     uses_broker: bool = True
     on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], object] | None = None
+    # RabbitMQ user -> channel: who may send this service commands (see shared.consumer).
+    command_senders: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.bindings is None:
@@ -144,6 +146,7 @@ def _messaging(spec: ServiceSpec):
                 delivery_limit=settings.delivery_limit,
                 handler_attempts=settings.handler_attempts,
                 on_poison=spec.on_poison,
+                command_senders=spec.command_senders,
                 fault_kill_after_commit=settings.fault_kill_after_commit,
             )
             await consumer.start()

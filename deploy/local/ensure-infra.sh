@@ -244,6 +244,11 @@ start_private_rabbitmq() { # sets amqp
 		done
 	fi
 	record
+	# Every milie.* queue bounded, refusing publishes when full, as in production
+	# (shared/topology.py limits_policy, deploy/rabbitmq/definitions.json; tests/deploy compares).
+	ctl -q set_policy --apply-to queues milie.queue-limits '^milie\.' \
+		'{"max-length":1000000,"max-length-bytes":2147483648,"overflow":"reject-publish"}' \
+		>/dev/null 2>&1 || say "could not set the queue length policy on $RMQ_NODE"
 	amqp="amqp://guest:guest@127.0.0.1:$RMQ_PORT/"
 }
 

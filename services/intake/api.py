@@ -15,7 +15,7 @@ from shared.db import run_in_transaction, run_without_transaction
 from shared.identity import Role, check
 from shared.messages import Channel
 from shared.service import POOL
-from shared.web import field_errors, read_json
+from shared.web import field_errors, json_error, read_json
 
 routes = web.RouteTableDef()
 
@@ -38,11 +38,18 @@ async def submit(request: web.Request) -> web.Response:
             request.app[POOL],
             lambda conn: submissions.submit(conn, sub, catalogue=request.app[CATALOGUE_CACHE]),
         )
+    except submissions.KeyReused:
+        return json_error(
+            409,
+            "submission_key_reused",
+            "this submission_key was used for another request: send a new one",
+            errors=[submissions.key_reused_error()],
+        )
     except submissions.Refused as exc:
         return invalid(exc.errors)
+    # No row id: the code is the request's only public name (the answer reaches /api/v1).
     return web.json_response(
         {
-            "request_id": str(accepted.request_id),
             "code": accepted.code,
             "nature": sub.nature.value,
             "nature_label": sub.nature.label,

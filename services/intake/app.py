@@ -88,8 +88,13 @@ def create_app(settings: IntakeSettings) -> web.Application:
     def broker() -> Broker:
         return app[BROKER]  # set before the consumer starts, so before any message arrives
 
-    # A dead-lettered intake.submit is answered on its reply_to (see commands.py).
-    spec = dataclasses.replace(SPEC, on_poison=commands.unreadable_replier(broker))
+    # Commands only from the channels' RabbitMQ users; a dead-lettered intake.submit is answered
+    # on its reply_to when that is the channel's own (see commands.py).
+    spec = dataclasses.replace(
+        SPEC,
+        on_poison=commands.unreadable_replier(broker, settings.channel_users),
+        command_senders=settings.channel_users,
+    )
     app = create_service_app(settings, spec)
     app.cleanup_ctx.append(_load_catalogue)
     app.cleanup_ctx.append(_catalogue_cache)

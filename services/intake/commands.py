@@ -2,14 +2,22 @@
 the channels' developers is docs/asyncapi.yaml).
 
 A channel publishes :class:`IntakeSubmitV1` to ``milie.commands`` with routing key
-``intake.submit``, a ``reply_to`` queue and a ``correlation_id``. :func:`on_submit` runs in the
-consumer's transaction, after the inbox claimed the message id: it checks the command with the
-web form's rules, stores the request, and writes the :class:`IntakeSubmitReplyV1` to the outbox
-in that same transaction — the reply leaves exactly when the request is committed, and a
-redelivered command is not answered twice.
+``intake.submit``, its RabbitMQ user as ``user_id``, a ``reply_to`` queue and a
+``correlation_id``. :func:`on_submit` runs in the consumer's transaction, after the inbox claimed
+the message id: it checks the command with the web form's rules, stores the request, and writes
+the :class:`IntakeSubmitReplyV1` to the outbox in that same transaction — the reply leaves
+exactly when the request is committed, and a redelivered command is not answered twice.
 
-- ``(channel, external_id)`` is the request's key at the channel: the same pair again is
-  answered with the same code and stores nothing.
+- The channel is the RabbitMQ user that published (``Delivery.channel``: the shared consumer
+  dead-letters a command without a known user_id). The body's ``channel`` field (required by
+  the v1 contract) is ignored.
+- ``(channel, external_id)`` is the request's key at the channel: the same pair again with the
+  same request is answered with the same code and stores nothing; with another request it is
+  refused (``submission_key_reused``), never answered with the first one's code.
+- Replies go only to the channel's own queues (:func:`reply_queue_allowed`): a command naming
+  another queue as ``reply_to`` is processed as one without ``reply_to`` (stored or refused, no
+  answer sent, a warning logged), so that no channel can make intake publish into a queue that
+  is not its own.
 - Faulty fields are answered (``accepted: false`` with the fields): not a dead letter.
 - A message that cannot be read (not JSON, not the contract, no message id, another type) is
   dead-lettered by the shared consumer, which calls the replier of :func:`unreadable_replier`
@@ -21,21 +29,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import aio_pika.abc
 import asyncpg
 from pydantic import ValidationError
 
 from services.intake import channel_metrics, submissions
-from services.intake import repository as repo
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
 from shared import outbox
-from shared.broker import Broker, Unroutable
-from shared.consumer import Delivery
-from shared.messages import Channel, FieldError, IntakeSubmitReplyV1, IntakeSubmitV1
+from shared.broker import Broker, Refused, Unroutable
+from shared.consumer import Delivery, Poison
+from shared.messages import (
+    COMMAND_MAX_BYTES,
+    Channel,
+    FieldError,
+    IntakeSubmitReplyV1,
+    IntakeSubmitV1,
+)
 from shared.topology import DEFAULT
 from shared.web import field_errors
 
@@ -45,9 +57,13 @@ log = logging.getLogger(__name__)
 # unroutable publishes (about 15 s with the relay's backoff) instead of being retried forever.
 REPLY_ATTEMPTS = 5
 KEY_MAX = 200
-# Channel names are the first part of the request's key: no ":" in them, or two channels could
-# share keys ("a:b" + "c" and "a" + "b:c").
-_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def reply_queue_allowed(channel: str, reply_to: str) -> bool:
+    """Whether ``reply_to`` is one of ``channel``'s own queues: ``<channel>.replies`` or
+    ``<channel>.replies.<anything>`` (what its RabbitMQ user may declare and read)."""
+    own = f"{channel}.replies"
+    return reply_to == own or reply_to.startswith(own + ".")
 
 
 def submission_key(channel: str, external_id: str) -> str:
@@ -63,23 +79,11 @@ def _error(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
 
-async def _decide(conn: asyncpg.Connection, command: IntakeSubmitV1) -> IntakeSubmitReplyV1:
+async def _decide(
+    conn: asyncpg.Connection, channel: str, command: IntakeSubmitV1
+) -> IntakeSubmitReplyV1:
     """Store the command's request (or find it stored) and say so; the faulty fields otherwise."""
-    if not _CHANNEL_NAME.match(command.channel):
-        errors = [
-            _error(
-                "channel",
-                "string_pattern_mismatch",
-                "Le nom du canal ne peut contenir que des lettres, des chiffres, "
-                "« . », « _ » et « - ».",
-            )
-        ]
-        return _refused(command, errors)
-    key = submission_key(command.channel, command.external_id)
-    # Answer a replay before checking again: the same code, even if the catalogue changed since.
-    existing = await repo.by_submission_key(conn, Channel.BROKER.value, key)
-    if existing is not None:
-        return _accepted(command, existing["code"].strip(), "replayed")
+    key = submission_key(channel, command.external_id)
     raw = {
         "nature": command.nature,
         "body_id": command.body_id,
@@ -93,17 +97,21 @@ async def _decide(conn: asyncpg.Connection, command: IntakeSubmitV1) -> IntakeSu
     try:
         sub = SubmissionIn.model_validate(raw)
     except ValidationError as exc:
-        return _refused(command, merge_errors(french(field_errors(exc)), presence_errors(raw)))
+        return _refused(
+            channel, command, merge_errors(french(field_errors(exc)), presence_errors(raw))
+        )
     try:
         accepted = await submissions.submit(conn, sub)
+    except submissions.KeyReused:
+        return _refused(channel, command, [submissions.key_reused_error("external_id")])
     except submissions.Refused as exc:
-        return _refused(command, exc.errors)
+        return _refused(channel, command, exc.errors)
     outcome = "replayed" if accepted.replayed else "accepted"
     log.info(
         "channel submission %s",
         outcome,
         extra={
-            "channel": command.channel,
+            "channel": channel,
             "external_id": command.external_id,
             "request_id": str(accepted.request_id),
         },
@@ -116,12 +124,14 @@ def _accepted(command: IntakeSubmitV1, code: str, outcome: str) -> IntakeSubmitR
     return IntakeSubmitReplyV1(accepted=True, external_id=command.external_id, code=code)
 
 
-def _refused(command: IntakeSubmitV1, errors: list[dict[str, str]]) -> IntakeSubmitReplyV1:
+def _refused(
+    channel: str, command: IntakeSubmitV1, errors: list[dict[str, str]]
+) -> IntakeSubmitReplyV1:
     channel_metrics.SUBMISSIONS.labels(Channel.BROKER.value, "refused").inc()
     log.info(
         "channel submission refused",
         extra={
-            "channel": command.channel,
+            "channel": channel,
             "external_id": command.external_id,
             "fields": [e["field"] for e in errors],
         },
@@ -135,13 +145,20 @@ def _refused(command: IntakeSubmitV1, errors: list[dict[str, str]]) -> IntakeSub
 
 async def on_submit(conn: asyncpg.Connection, command: IntakeSubmitV1, delivery: Delivery) -> None:
     """The ``intake.submit.v1`` handler (registered in handlers.HANDLERS)."""
-    reply = await _decide(conn, command)
-    if not delivery.reply_to:
-        # Stored all the same: the channel can publish the same command again, with a reply_to,
-        # to learn the code.
+    channel = delivery.channel
+    if channel is None:  # the consumer sets it for every command it lets through
+        raise Poison("intake.submit without the sender's channel")
+    reply = await _decide(conn, channel, command)
+    if not delivery.reply_to or not reply_queue_allowed(channel, delivery.reply_to):
+        # Stored all the same: the channel can publish the same command again, with a reply_to
+        # of its own, to learn the code.
         log.warning(
-            "intake.submit without reply_to: no answer sent",
-            extra={"channel": command.channel, "external_id": command.external_id},
+            "intake.submit without a reply_to of the channel's own: no answer sent",
+            extra={
+                "channel": channel,
+                "external_id": command.external_id,
+                "reply_to": delivery.reply_to,
+            },
         )
         return
     await outbox.add(
@@ -160,6 +177,8 @@ async def on_submit(conn: asyncpg.Connection, command: IntakeSubmitV1, delivery:
 
 def _external_id(body: bytes) -> str | None:
     """The channel's id of the request, when the body says it (best effort, for the reply)."""
+    if len(body) > COMMAND_MAX_BYTES:
+        return None
     try:
         data = json.loads(body)
     except ValueError:
@@ -178,6 +197,16 @@ def unreadable_errors(message: aio_pika.abc.AbstractIncomingMessage, reason: str
                 "not_processed",
                 "La demande n'a pas pu être traitée ; elle est mise de côté pour examen. "
                 "Vous pourrez la publier à nouveau avec le même external_id.",
+            )
+        ]
+    if len(message.body) > COMMAND_MAX_BYTES:
+        # Not parsed: too large to be read at all.
+        return [
+            _error(
+                "body",
+                "too_large",
+                f"Une commande ne peut dépasser {COMMAND_MAX_BYTES} octets "
+                f"(reçu : {len(message.body)}).",
             )
         ]
     if message.type != IntakeSubmitV1.type_name():
@@ -208,13 +237,22 @@ def unreadable_errors(message: aio_pika.abc.AbstractIncomingMessage, reason: str
     return [_error("body", "unreadable", reason[:1000])]
 
 
-def unreadable_replier(broker: Callable[[], Broker]):
+def unreadable_replier(broker: Callable[[], Broker], channel_users: Mapping[str, str]):
     """The consumer's ``on_poison``: answer a dead-lettered ``intake.submit`` on its ``reply_to``
-    (published straight away: there is no transaction to join). ``broker`` gives the process's
-    broker when called (it is connected before the consumer starts)."""
+    (published straight away: there is no transaction to join) — only to a known channel, on one
+    of its own queues. ``broker`` gives the process's broker when called (it is connected before
+    the consumer starts); ``channel_users``: RabbitMQ user -> channel."""
 
     async def answer(message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
         if message.routing_key != IntakeSubmitV1.name or not message.reply_to:
+            return
+        channel = channel_users.get(message.user_id or "")
+        if channel is None or not reply_queue_allowed(channel, message.reply_to):
+            log.warning(
+                "dead-lettered command not answered: its sender is no known channel or its"
+                " reply_to is not the channel's own",
+                extra={"user_id": message.user_id, "reply_to": message.reply_to},
+            )
             return
         errors = unreadable_errors(message, reason)
         channel_metrics.SUBMISSIONS.labels(Channel.BROKER.value, "unreadable").inc()
@@ -233,9 +271,9 @@ def unreadable_replier(broker: Callable[[], Broker]):
                 correlation_id=message.correlation_id,
                 headers={"x-milie-in-reply-to": message.message_id or ""},
             )
-        except Unroutable:
+        except (Unroutable, Refused):
             log.warning(
-                "reply to an unreadable command not delivered: its reply_to queue is gone",
+                "reply to an unreadable command not delivered: its reply_to queue is gone or full",
                 extra={"reply_to": message.reply_to},
             )
 

@@ -194,7 +194,6 @@ async def submit(request: web.Request) -> web.Response:
     accepted, nature = result
     return web.json_response(
         {
-            "request_id": str(accepted.request_id),
             "code": accepted.code,
             "nature": nature.value,
             "nature_label": nature.label,

@@ -70,8 +70,13 @@ async def catalogue_facts(
 async def by_submission_key(
     conn: asyncpg.Connection, channel: str, key: str
 ) -> asyncpg.Record | None:
+    """The request stored under ``(channel, key)``, with what :func:`submissions.same_request`
+    compares (contact columns NULL once purged)."""
     return await conn.fetchrow(
-        "SELECT id, code, submitted_at FROM requests WHERE channel = $1 AND submission_key = $2",
+        """SELECT r.id, r.code, r.submitted_at, r.nature, r.body_id, r.theme_id, r.place_id,
+                  r.message, c.last_name, c.first_names, c.country, c.phone, c.email
+           FROM requests r LEFT JOIN contacts c ON c.request_id = r.id
+           WHERE r.channel = $1 AND r.submission_key = $2""",
         channel,
         key,
     )

@@ -1,4 +1,13 @@
+import re
+
+from pydantic import Field, model_validator
+
 from shared.settings import ServiceSettings
+
+# A channel's name: the first part of its requests' keys (no ":", or two channels could share
+# keys: "a:b" + "c" and "a" + "b:c") and of its reply queues' names (no ".", or one channel's
+# queues could be named like another's: "a" + ".replies.x" and "a.replies" + …).
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 class IntakeSettings(ServiceSettings):
@@ -17,3 +26,23 @@ class IntakeSettings(ServiceSettings):
     # files) lives this long after its last change; expired ones are purged this often.
     draft_lifetime_seconds: int = 2 * 3600
     draft_purge_seconds: float = 60.0
+    # Which RabbitMQ user is which channel, as JSON in MILIE_CHANNEL_USERS
+    # ('{"rabbitmq-user": "channel-name"}'): a command's channel is the user that published it
+    # (its AMQP user_id, which RabbitMQ checks), never a field of its body; a command from any
+    # other user is dead-lettered. Given nothing, development and tests take guest as the
+    # channel « guichet-unique »; production takes nobody, and refuses guest.
+    channel_users: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _channels(self) -> "IntakeSettings":
+        if not self.channel_users and self.env != "production":
+            self.channel_users = {"guest": "guichet-unique"}
+        if self.env == "production" and "guest" in self.channel_users:
+            raise ValueError("channel_users: guest is no channel in production")
+        for user, channel in self.channel_users.items():
+            if not CHANNEL_NAME.fullmatch(channel):
+                raise ValueError(
+                    f"channel_users: {channel!r} (user {user!r}) is no channel name:"
+                    " letters, digits, _ and - only"
+                )
+        return self

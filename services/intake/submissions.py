@@ -3,6 +3,12 @@ stores the request, its contact, its files (moved from the citizen's draft), its
 line and ``request.submitted`` in the outbox. The code is answered only after that transaction
 committed. Without a draft the writes are one statement (a round trip each costs more than the
 work): the web API then runs it without BEGIN/COMMIT, a statement being atomic by itself.
+
+A submission key (a form's token, another system's id) is scoped to the channel that sent it and
+to the request it came with: the same key and the same request again is answered with the
+stored code (a retry); the same key with another request is refused (:class:`KeyReused`), never
+answered with the code of someone else's request. The comparison reads the stored request and
+contact, so once the personal data is purged a key can no longer be replayed.
 """
 
 from __future__ import annotations
@@ -33,6 +39,36 @@ class Accepted:
     code: str
     submitted_at: datetime
     replayed: bool = False
+
+
+class KeyReused(Exception):
+    """The submission key was used already, by this channel, for another request."""
+
+
+def key_reused_error(field: str = "submission_key") -> dict[str, str]:
+    return {
+        "field": field,
+        "code": "submission_key_reused",
+        "message": "Cette clé de soumission a déjà servi pour une autre requête : "
+        "prenez-en une nouvelle pour une nouvelle requête.",
+    }
+
+
+def same_request(stored: Mapping[str, Any], sub: SubmissionIn) -> bool:
+    """Whether ``sub`` is the request ``stored`` (a row of ``repository.by_submission_key``)."""
+    contact = sub.contact
+    return (
+        stored["nature"] == sub.nature.value
+        and stored["body_id"] == sub.body_id
+        and stored["theme_id"] == sub.theme_id
+        and stored["place_id"] == sub.place_id
+        and stored["message"] == sub.message
+        and stored["last_name"] == contact.last_name
+        and stored["first_names"] == contact.first_names
+        and (stored["country"] or "").strip() == contact.country
+        and stored["phone"] == contact.phone
+        and stored["email"] == contact.email
+    )
 
 
 class Refused(Exception):
@@ -120,19 +156,21 @@ async def submit(
 
     ``draft_id``: the citizen's draft whose files become the request's, in this transaction."""
     assert conn.is_in_transaction() or not (sub.submission_key or draft_id)
-    checked = await check(conn, sub, catalogue)
-    body, theme, place = checked.body, checked.theme, checked.place
-
     if sub.submission_key:
-        # The same form posted twice, or a channel publishing the same request again.
+        # The same form posted twice, or a channel publishing the same request again: answered
+        # before the catalogue is checked again (the same code, even if it changed since).
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext($1))", f"{sub.channel}:{sub.submission_key}"
         )
         existing = await repo.by_submission_key(conn, sub.channel, sub.submission_key)
         if existing is not None:
+            if not same_request(existing, sub):
+                raise KeyReused(sub.submission_key)
             return Accepted(
                 existing["id"], existing["code"].strip(), existing["submitted_at"], True
             )
+    checked = await check(conn, sub, catalogue)
+    body, theme, place = checked.body, checked.theme, checked.place
 
     request_id = uuid.uuid4()
     now = datetime.now(UTC)

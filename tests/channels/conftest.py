@@ -3,10 +3,15 @@ queue), the fake Orange SMS provider, and the platform with Open311 keys and SMS
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import shutil
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import aio_pika.abc
@@ -97,12 +102,14 @@ class Reply:
 
 @dataclass
 class ChannelClient:
-    """A government channel: publishes commands, reads the replies on its own queue."""
+    """A government channel: publishes commands as its RabbitMQ user (``user_id``), reads the
+    replies on its own queue (``<channel>.replies.…``)."""
 
     connection: aio_pika.abc.AbstractRobustConnection
     channel: aio_pika.abc.AbstractChannel
     exchange: aio_pika.abc.AbstractExchange
     replies: aio_pika.abc.AbstractQueue
+    user: str
     received: list[Reply] = field(default_factory=list)
 
     async def publish(
@@ -113,8 +120,10 @@ class ChannelClient:
         message_id: str | None = None,
         message_type: str = "intake.submit.v1",
         reply_to: str | None = "",
+        user_id: str | None = "",
     ) -> str:
-        """Publish a command; returns its correlation id."""
+        """Publish a command (``reply_to`` and ``user_id``: "" for the client's own, None for
+        none); returns its correlation id."""
         correlation_id = correlation_id or uuid.uuid4().hex
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         await self.exchange.publish(
@@ -126,6 +135,7 @@ class ChannelClient:
                 type=message_type,
                 correlation_id=correlation_id,
                 reply_to=self.replies.name if reply_to == "" else reply_to,
+                user_id=self.user if user_id == "" else user_id,
             ),
             routing_key="intake.submit",
             mandatory=True,
@@ -142,14 +152,19 @@ class ChannelClient:
         return await self.reply(await self.publish(body, **kwargs))
 
 
-@pytest.fixture
-async def channel_client(amqp_url, namespace, intake) -> AsyncIterator[ChannelClient]:
-    """Connected once intake runs (it declares the exchange and binds its queue)."""
+@contextlib.asynccontextmanager
+async def connected_channel(
+    amqp_url: str, namespace: str, channel_name: str = "guichet-unique"
+) -> AsyncIterator[ChannelClient]:
+    """A channel's client on ``amqp_url`` (whose user is the channel's RabbitMQ user)."""
     connection = await aio_pika.connect_robust(amqp_url)
     channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-    exchange = await channel.get_exchange(f"{namespace}.milie.commands")
-    replies = await channel.declare_queue(exclusive=True, auto_delete=True)
-    client = ChannelClient(connection, channel, exchange, replies)
+    exchange = await channel.get_exchange(f"{namespace}.milie.commands", ensure=False)
+    replies = await channel.declare_queue(
+        f"{channel_name}.replies.{uuid.uuid4().hex}", exclusive=True, auto_delete=True
+    )
+    user = urlsplit(amqp_url).username or "guest"
+    client = ChannelClient(connection, channel, exchange, replies, unquote(user))
 
     async def on_reply(message: aio_pika.abc.AbstractIncomingMessage) -> None:
         async with message.process():
@@ -158,5 +173,51 @@ async def channel_client(amqp_url, namespace, intake) -> AsyncIterator[ChannelCl
             )
 
     await replies.consume(on_reply)
-    yield client
-    await connection.close()
+    try:
+        yield client
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def channel_client(amqp_url, namespace, intake) -> AsyncIterator[ChannelClient]:
+    """Connected once intake runs (it declares the exchange and binds its queue); guest is the
+    channel « guichet-unique » in tests."""
+    async with connected_channel(amqp_url, namespace) as client:
+        yield client
+
+
+def rabbitmqctl_reaches(amqp_url: str) -> bool:
+    """rabbitmqctl speaks to the machine's default node: usable only when that is the broker
+    under test (a private one, as `make test` starts on a machine without one, is on 56720)."""
+    address = urlsplit(amqp_url)
+    return (
+        shutil.which("rabbitmqctl") is not None
+        and address.hostname in ("127.0.0.1", "localhost")
+        and (address.port or 5672) == 5672
+    )
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=True)
+
+
+@pytest.fixture
+def channel_user(amqp_url, namespace) -> Iterator[tuple[str, str]]:
+    """A RabbitMQ user of this test with a channel's permissions only (as the AsyncAPI document
+    says: write to milie.commands, declare and read its own reply queues); deleted at the end.
+    Gives (user, its AMQP URL). The channel it is, in intake's settings, is « autre-canal »."""
+    if not rabbitmqctl_reaches(amqp_url):
+        pytest.skip("rabbitmqctl does not reach the broker under test")
+    user, password = f"test-{namespace}", uuid.uuid4().hex
+    address = urlsplit(amqp_url)
+    vhost = unquote(address.path[1:]) or "/"
+    rabbitmqctl("add_user", user, password)
+    try:
+        own = r"^autre-canal\.replies(\..*)?$"
+        commands = f"^{re.escape(namespace)}\\.milie\\.commands$"
+        rabbitmqctl("set_permissions", "-p", vhost, user, own, commands, own)
+        netloc = f"{user}:{password}@{address.hostname}:{address.port or 5672}"
+        yield user, address._replace(netloc=netloc).geturl()
+    finally:
+        rabbitmqctl("delete_user", user)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from services.intake.commands import REPLY_ATTEMPTS
+from services.intake.commands import REPLY_ATTEMPTS, reply_queue_allowed
 from shared.codes import is_well_formed
-from shared.messages import IntakeSubmitReplyV1, IntakeSubmitV1
+from shared.messages import COMMAND_MAX_BYTES, IntakeSubmitReplyV1, IntakeSubmitV1
 from shared.topology import COMMANDS, Topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +37,12 @@ def test_the_document_names_what_intake_declares_and_reads():
     assert "$message.header#/reply_to" in text
     assert "$message.header#/correlation_id" in text
     assert REPLY_ATTEMPTS == 5  # « retried a few times (about 15 seconds) »
+    # Who the channel is, where it is answered, what a reused id gets.
+    assert "required: [message_id, type, user_id, correlation_id, reply_to, delivery_mode]" in text
+    assert reply_queue_allowed("guichet-unique", "guichet-unique.replies.x")
+    assert "`<channel>.replies` or `<channel>.replies.<anything>`" in text
+    assert '"code": "submission_key_reused"' in text
+    assert f"over {COMMAND_MAX_BYTES // 1024} KiB" in text
 
 
 def test_the_examples_codes_are_well_formed():

@@ -8,19 +8,33 @@ import json
 import os
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
+import aio_pika
 import aiohttp
+import aiormq
+import asyncpg
+import pytest
 
+from services.intake.app import create_app as intake_app
+from services.intake.settings import IntakeSettings
 from shared.broker import Broker
 from shared.codes import is_well_formed
 from shared.db import create_pool
-from shared.messages import IntakeSubmitReplyV1
+from shared.messages import (
+    COMMAND_MAX_BYTES,
+    COMMAND_TYPES,
+    Actor,
+    IntakeSubmitReplyV1,
+    IntakeSubmitV1,
+    RequestRejectedV1,
+)
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay, add
 from shared.topology import DEFAULT, Topology
-from tests.channels.conftest import BODY, command
-from tests.support import dead_letters, eventually
+from tests.channels.conftest import BODY, command, connected_channel
+from tests.support import RunningApp, dead_letters, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,17 +89,25 @@ async def test_a_submission_gets_its_code_and_the_same_one_again_the_same_code(
     )
     assert submitted == 1
 
-    # The same external id from another channel is another request.
-    other = await channel_client.submit({**sent, "channel": "autre-canal"})
-    assert other.body["accepted"] is True
-    assert other.body["code"] != code
+    # The same external id with another request: refused, never the first request's code.
+    reused = await channel_client.submit({**sent, "message": "Une tout autre requête."})
+    assert reused.body["accepted"] is False and reused.body["code"] is None
+    assert [(e["field"], e["code"]) for e in reused.body["errors"]] == [
+        ("external_id", "submission_key_reused")
+    ]
+    assert await intake_db.fetchval("SELECT count(*) FROM requests") == 1
+
+    # The body's channel is not the channel: the RabbitMQ user is. Another name there changes
+    # nothing (the same request, the same code).
+    renamed = await channel_client.submit({**sent, "channel": "autre-canal"})
+    assert renamed.body == first.body
 
     # Each reply left through the outbox, with a bounded number of attempts.
     replies = await intake_db.fetch(
         "SELECT exchange, routing_key, max_attempts, sent_at FROM outbox"
         " WHERE message_type = 'intake.submit_reply.v1'"
     )
-    assert len(replies) == 3
+    assert len(replies) == 4
     assert {(r["exchange"], r["routing_key"], r["max_attempts"]) for r in replies} == {
         (DEFAULT, channel_client.replies.name, 5)
     }
@@ -117,9 +139,6 @@ async def test_faulty_fields_are_answered_and_nothing_is_stored(
     unknown = await channel_client.submit(command(body_id="ministere-inconnu"))
     assert [e["field"] for e in unknown.body["errors"]] == ["body_id"]
     assert unknown.body["errors"][0]["message"] == "Choisissez un organisme public dans la liste."
-    bad_channel = await channel_client.submit(command(channel="guichet:unique"))
-    assert [e["field"] for e in bad_channel.body["errors"]] == ["channel"]
-
     assert await intake_db.fetchval("SELECT count(*) FROM requests") == 0
     # Faulty fields are an answer, not a dead letter.
     assert await dead_letters(amqp_url, f"{namespace}.milie.intake.dead-letter") == []
@@ -161,7 +180,9 @@ async def test_an_unreadable_command_is_dead_lettered_and_answered(
     assert reasons[0].startswith("invalid intake.submit.v1: body: Invalid JSON")
     assert "message: Field required" in reasons[1]
     assert reasons[2] == "message_id missing or not a UUID"
-    assert reasons[3] == "unknown message type 'intake.submit.v9'"
+    assert reasons[3] == (
+        "unknown message type 'intake.submit.v9': commands accept only intake.submit.v1"
+    )
     assert all(m.headers["x-milie-service"] == "intake" for m in found)
     assert await intake_db.fetchval("SELECT count(*) FROM requests") == 0
 
@@ -262,3 +283,169 @@ async def test_the_example_publisher_prints_the_code(intake, intake_db, amqp_url
     status, out, _ = await run()
     assert status == 1
     assert [e["field"] for e in json.loads(out)["errors"]] == ["contact.email"]
+
+
+# -- trust: what a channel may publish, as whom, and where the answer goes ------------------
+
+
+async def _dead_lettered(amqp_url: str, namespace: str, count: int) -> list:
+    found: list = []
+
+    async def enough():
+        found.extend(await dead_letters(amqp_url, f"{namespace}.milie.intake.dead-letter"))
+        return len(found) >= count
+
+    await eventually(enough)
+    return found
+
+
+async def test_an_event_published_as_a_command_is_dead_lettered_and_changes_nothing(
+    channel_client, intake, intake_db, amqp_url, namespace
+):
+    sent = command()
+    code = (await channel_client.submit(sent)).body["code"]
+    request_id = await intake_db.fetchval("SELECT id FROM requests WHERE code = $1", code)
+    before = await track(intake, code, sent["contact"]["email"])
+    assert before[0] == 200 and before[1]["status"] == "submitted", before
+
+    # A channel (a known one, even) passes an analyst's rejection off as a command.
+    forged = RequestRejectedV1(
+        request_id=request_id,
+        code=code,
+        reason="Requête irrecevable.",
+        actor=Actor(staff_id="analyste-1", role="analyst"),
+        decided_at=datetime.now(UTC),
+    )
+    await channel_client.publish(
+        forged.model_dump(mode="json"), message_type=RequestRejectedV1.type_name()
+    )
+
+    [letter] = await _dead_lettered(amqp_url, namespace, 1)
+    assert letter.type == "request.rejected.v1"
+    assert letter.headers["x-milie-reason"] == (
+        "unknown message type 'request.rejected.v1': commands accept only intake.submit.v1"
+    )
+    # Unchanged: the tracking view, the request's row and its history.
+    assert await track(intake, code, sent["contact"]["email"]) == before
+    assert await intake_db.fetchval("SELECT status FROM requests WHERE id = $1", request_id) == (
+        "submitted"
+    )
+    history = await intake_db.fetchval(
+        "SELECT count(*) FROM request_history WHERE request_id = $1", request_id
+    )
+    assert history == 1
+    assert COMMAND_TYPES == {IntakeSubmitV1.type_name()}
+
+
+async def test_a_command_from_no_known_rabbitmq_user_or_too_large_is_dead_lettered(
+    channel_client, intake_db, amqp_url, namespace
+):
+    # Without user_id: refused, stored nowhere, not answered (no channel to answer).
+    await channel_client.publish(command(), user_id=None)
+    # Over 64 KiB: refused unread, and the channel is told.
+    big = command(message="x" * (COMMAND_MAX_BYTES + 1))
+    too_large = await channel_client.submit(big)
+    assert [(e["field"], e["code"]) for e in too_large.body["errors"]] == [("body", "too_large")]
+
+    letters = await _dead_lettered(amqp_url, namespace, 2)
+    reasons = sorted(m.headers["x-milie-reason"] for m in letters)
+    assert reasons[0].startswith(f"command of {len(json.dumps(big).encode())} bytes, over the")
+    assert reasons[1] == (
+        "command without user_id: a channel is the RabbitMQ user that publishes it"
+    )
+    assert await intake_db.fetchval("SELECT count(*) FROM requests") == 0
+    assert len(channel_client.received) == 1  # the large one's answer only
+
+    # A user_id other than the connection's own user: the broker itself refuses the publish.
+    with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed, match="user_id"):
+        await channel_client.publish(command(), user_id="guichet-unique")
+
+
+async def test_a_command_from_a_rabbitmq_user_that_is_no_channel_is_dead_lettered(
+    intake, intake_db, channel_user, amqp_url, namespace
+):
+    user, user_url = channel_user  # a real user, with a channel's permissions, but not mapped
+    async with connected_channel(user_url, namespace, "autre-canal") as stranger:
+        await stranger.publish(command())
+        [letter] = await _dead_lettered(amqp_url, namespace, 1)
+    assert letter.headers["x-milie-user-id"] == user
+    assert letter.headers["x-milie-reason"] == (
+        f"command from RabbitMQ user {user!r}, who is no known channel"
+    )
+    assert stranger.received == []  # not answered: Miliê does not know whose it is
+    assert await intake_db.fetchval("SELECT count(*) FROM requests") == 0
+
+
+async def test_a_reply_goes_only_to_a_queue_of_the_channels_own(
+    channel_client, intake_db, amqp_url, namespace
+):
+    """A reply_to naming another queue (here one of Miliê's, or another channel's) is not
+    answered: the command is processed all the same, and its replay with the channel's own
+    queue gets the code."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        others = [
+            await channel.declare_queue(name, exclusive=True)
+            for name in (f"{namespace}.milie.victim", "autre-canal.replies.x")
+        ]
+        sent = command()
+        for other in others:
+            await channel_client.publish(sent, reply_to=other.name)
+        # Unreadable, with another queue as reply_to: dead-lettered and not answered there.
+        await channel_client.publish(b"{not json", reply_to=others[0].name)
+
+        key = f"guichet-unique:{sent['external_id']}"
+        await eventually(lambda: requests_with_key(intake_db, key))
+        await _dead_lettered(amqp_url, namespace, 1)
+        reply = await channel_client.submit(sent)
+        assert reply.body["accepted"] is True
+        assert reply.body["code"] == await intake_db.fetchval("SELECT code FROM requests")
+        for other in others:
+            declared = await channel.declare_queue(other.name, passive=True)
+            assert declared.declaration_result.message_count == 0, other.name
+        rows = await intake_db.fetch(
+            "SELECT routing_key FROM outbox WHERE message_type = 'intake.submit_reply.v1'"
+        )
+        assert [r["routing_key"] for r in rows] == [channel_client.replies.name]
+    finally:
+        await connection.close()
+
+
+async def test_two_channels_are_two_rabbitmq_users(settings_for, channel_user, amqp_url, namespace):
+    user, user_url = channel_user
+    settings = settings_for(
+        IntakeSettings,
+        db_pool_min=1,
+        channel_users={"guest": "guichet-unique", user: "autre-canal"},
+    )
+    async with (
+        RunningApp(intake_app(settings)),
+        connected_channel(amqp_url, namespace) as guichet,
+        connected_channel(user_url, namespace, "autre-canal") as autre,
+    ):
+        sent = command()  # the same body, "channel": "guichet-unique" included
+        first = await guichet.submit(sent)
+        second = await autre.submit(sent)
+        assert first.body["accepted"] and second.body["accepted"]
+        # The same external id from another channel is another request.
+        assert first.body["code"] != second.body["code"]
+        conn = await asyncpg.connect(
+            settings.database_url, server_settings={"search_path": "intake"}
+        )
+        try:
+            keys = await conn.fetch("SELECT submission_key FROM requests ORDER BY submission_key")
+        finally:
+            await conn.close()
+        assert [r["submission_key"] for r in keys] == [
+            f"autre-canal:{sent['external_id']}",
+            f"guichet-unique:{sent['external_id']}",
+        ]
+        # The channel's user cannot pass for guichet-unique's: the broker refuses the user_id...
+        with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed, match="user_id"):
+            await autre.publish(command(), user_id="guest")
+        # ... and may write to milie.commands only, not to the events.
+        channel = await autre.connection.channel(publisher_confirms=True)
+        events = await channel.get_exchange(f"{namespace}.milie.events", ensure=False)
+        with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
+            await events.publish(aio_pika.Message(b"{}", user_id=user), "request.rejected")

@@ -23,6 +23,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from pydantic import AliasChoices
 
 from deploy.local.platform import PROCESSES, SERVICE_URL_VARS
+from shared.messages import COMMAND_MAX_BYTES
 from shared.settings import ServiceSettings
 from shared.topology import COMMANDS, DEAD_LETTER, EVENTS, Topology
 
@@ -353,6 +354,8 @@ def test_rabbitmq_conf_and_the_operator_agree() -> None:
     nodes = [k for k in conf if k.startswith("cluster_formation.classic_config.nodes.")]
     assert len(nodes) == 3
     assert {"vm_memory_high_watermark.relative", "disk_free_limit.relative"} <= conf.keys()
+    # The broker's own cap on a message stays above what intake refuses itself (a command).
+    assert int(conf["max_message_size"]) >= COMMAND_MAX_BYTES
     cluster = _cluster()
     assert cluster["spec"]["replicas"] == len(nodes)
     operator = _conf(cluster["spec"]["rabbitmq"]["additionalConfig"])
@@ -396,6 +399,22 @@ def test_the_definitions_declare_what_the_services_declare() -> None:
     assert bindings == {
         (topology.exchange(DEAD_LETTER), topology.dead_letter_queue(s), s) for s in CONSUMERS
     }
+    # Every queue is bounded, and refuses publishes when full (shared/topology.py says why by
+    # a policy), with the same policy the tests set.
+    assert definitions["policies"] == [topology.limits_policy()]
+    pattern = re.compile(topology.limits_policy()["pattern"])
+    assert all(pattern.match(q["name"]) for q in definitions["queues"])
+    # The private broker of a development machine gets the same policy.
+    script = (ROOT / "deploy" / "local" / "ensure-infra.sh").read_text(encoding="utf-8")
+    name, pattern, definition = re.search(
+        r"set_policy --apply-to queues (\S+) '([^']+)' \\\n\s*'([^']+)'", script
+    ).groups()
+    policy = Topology().limits_policy()
+    assert (name, pattern, json.loads(definition)) == (
+        policy["name"],
+        policy["pattern"],
+        policy["definition"],
+    )
     # A policy must not fight the queue arguments the services declare.
     for policy in definitions.get("policies", []):
         assert not {"delivery-limit", "dead-letter-exchange", "dead-letter-routing-key"} & set(

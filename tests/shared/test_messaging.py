@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
 import shutil
 import subprocess
 import uuid
@@ -14,14 +16,14 @@ import aiormq
 import asyncpg
 import pytest
 
-from shared.broker import Broker, Unroutable
+from shared.broker import Broker, Refused, Unroutable
 from shared.consumer import Consumer
 from shared.db import create_pool
 from shared.messages import RequestSubmittedV1
 from shared.migrations import SHARED_SQL, migrate, migration_files
 from shared.outbox import OutboxRelay, add
 from shared.service import CONSUMER
-from shared.topology import EVENTS, Topology
+from shared.topology import DEAD_LETTER, EVENTS, Topology
 from tests.support import (
     RunningApp,
     dead_letters,
@@ -351,6 +353,11 @@ async def test_every_declared_queue_is_a_quorum_queue_with_a_delivery_limit_and_
     assert {"intake", "triage", "notify", "stats"} <= set(declared)
 
     topology = Topology(namespace)
+    # Every one of them is bounded by the topology's length-limit policy (tested below).
+    bounded = re.compile(topology.limits_policy()["pattern"])
+    for service in declared:
+        assert bounded.match(topology.queue(service))
+        assert bounded.match(topology.dead_letter_queue(service))
     connection = await aio_pika.connect(amqp_url)
     try:
         for service in declared:
@@ -388,6 +395,113 @@ async def test_every_declared_queue_is_a_quorum_queue_with_a_delivery_limit_and_
             if not name.endswith(".dead-letter"):
                 assert args["x-delivery-limit"] == 17, name
                 assert args["x-dead-letter-exchange"] == topology.exchange("dead-letter"), name
+
+
+def _rabbitmqctl_reaches(amqp_url: str) -> bool:
+    # rabbitmqctl speaks to the machine's default node: only when that is the broker under test
+    # (a private one, as `make test` starts on a machine without one, listens on 56720).
+    address = urlsplit(amqp_url)
+    return (
+        shutil.which("rabbitmqctl") is not None
+        and address.hostname in ("127.0.0.1", "localhost")
+        and (address.port or 5672) == 5672
+    )
+
+
+def _rabbitmqctl(*args: str) -> str:
+    return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=True).stdout
+
+
+@contextlib.asynccontextmanager
+async def _limits_policy(amqp_url: str, namespace: str, max_length: int):
+    """The topology's length-limit policy for this test's namespace, with a tiny limit, applied
+    to the probe service's queues (declared by then); cleared at the end."""
+    if not _rabbitmqctl_reaches(amqp_url):
+        pytest.skip("rabbitmqctl does not reach the broker under test")
+    topology = Topology(namespace)
+    policy = topology.limits_policy(max_length=max_length)
+    _rabbitmqctl(
+        "set_policy",
+        *("--apply-to", policy["apply-to"], "--priority", str(policy["priority"])),
+        *(policy["name"], policy["pattern"], json.dumps(policy["definition"])),
+    )
+    try:
+        queues = {topology.queue(SERVICE), topology.dead_letter_queue(SERVICE)}
+
+        async def applied():
+            listed = _rabbitmqctl("list_queues", "name", "policy", "--formatter", "json")
+            found = {q["name"]: q["policy"] for q in json.loads(listed) if q["name"] in queues}
+            return found == dict.fromkeys(queues, policy["name"])
+
+        await eventually(applied)
+        yield
+    finally:
+        _rabbitmqctl("clear_policy", policy["name"])
+
+
+async def _publish_until_refused(broker, exchange: str, routing_key: str) -> list[str]:
+    outcomes = []
+    for _ in range(8):
+        try:
+            await broker.publish(
+                exchange,
+                routing_key,
+                submitted_event().model_dump_json().encode(),
+                message_id=str(uuid.uuid4()),
+                message_type="request.submitted.v1",
+            )
+            outcomes.append("sent")
+        except Refused:
+            outcomes.append("refused")
+    return outcomes
+
+
+async def test_every_queue_is_bounded_and_a_full_one_refuses_what_the_outbox_then_keeps(
+    pool, broker, amqp_url, namespace
+):
+    """The topology's length-limit policy (tiny here) on the service's queue and its dead-letter
+    queue: past the limit a publish is nacked, :class:`Refused` is raised, and the outbox relay
+    keeps the row to retry it later instead of marking it sent."""
+    channel = await broker.channel(prefetch=1)
+    await broker.declare_service_queue(channel, SERVICE, [(EVENTS, "request.submitted")], 20)
+    async with _limits_policy(amqp_url, namespace, max_length=2):
+        for exchange, routing_key in ((EVENTS, "request.submitted"), (DEAD_LETTER, SERVICE)):
+            outcomes = await _publish_until_refused(broker, exchange, routing_key)
+            # A quorum queue applies its limit a message late (measured: the third of two is
+            # still taken); from then on every publish is refused.
+            assert outcomes.count("sent") in (2, 3), (exchange, outcomes)
+            assert set(outcomes[3:]) == {"refused"}, (exchange, outcomes)
+
+        async with pool.acquire() as conn:
+            await add(conn, submitted_event())
+        relay = OutboxRelay(pool, broker, SERVICE)
+        assert await relay.publish_batch() == 1
+        row = await pool.fetchrow("SELECT sent_at, abandoned_at, attempts, last_error FROM outbox")
+        assert row["sent_at"] is None and row["abandoned_at"] is None
+        assert row["attempts"] == 1 and "Refused" in row["last_error"]
+
+
+async def test_a_poison_message_with_the_dead_letter_queue_full_is_dropped_not_spun(
+    pool, consumer, broker, amqp_url, namespace, caplog
+):
+    """A flood of bad messages filled the dead-letter queue: the next one is dropped (logged)
+    rather than requeued over and over, and the good messages behind it flow."""
+    async with _limits_policy(amqp_url, namespace, max_length=3):
+        assert "refused" in await _publish_until_refused(broker, DEAD_LETTER, SERVICE)
+        await publish_event(amqp_url, namespace, submitted_event(), body=b"{not json")
+        await publish_event(amqp_url, namespace, submitted_event())
+        await eventually(lambda: _count_is(pool, 1))
+        listed = _rabbitmqctl("list_queues", "name", "messages", "--formatter", "json")
+        counts = {q["name"]: q["messages"] for q in json.loads(listed)}
+        assert counts[f"{namespace}.milie.{SERVICE}"] == 0
+        # Only the messages that filled it: the poison one did not get in.
+        assert counts[f"{namespace}.milie.{SERVICE}.dead-letter"] <= 4
+    # Dropped at its first delivery, not requeued until the broker's delivery limit.
+    dropped = [
+        r for r in caplog.records if r.getMessage() == "dead-letter queue full: message dropped"
+    ]
+    assert len(dropped) == 1
+    assert not [r for r in caplog.records if "batch's messages are requeued" in r.getMessage()]
 
 
 async def test_a_binding_the_service_no_longer_wants_is_removed_at_start(broker):

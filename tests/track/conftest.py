@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from shared.messages import Actor
+from shared.service import POOL
 from tests.stack import Stack, start_stack
 from tests.support import eventually
 
@@ -100,7 +101,14 @@ async def submit(
     ):
         data = await resp.json()
         assert resp.status == 201, data
-    return uuid.UUID(data["request_id"]), data["code"]
+    # The public answer names the request by its code only; its row id is read from intake.
+    assert "request_id" not in data
+    request_id = (
+        await stack.apps["intake"]
+        .app[POOL]
+        .fetchval("SELECT id FROM requests WHERE code = $1", data["code"])
+    )
+    return request_id, data["code"]
 
 
 async def post_json(

@@ -238,6 +238,12 @@ async def test_the_call_centre_form_twice_makes_one_request(stack, database_url)
         codes = [re.search(r'id="code">(\d{10})<', html).group(1) for _, html, _ in (first, again)]
         assert first[0] == again[0] == 200
         assert codes[0] == codes[1]
+        # The same form edited after « Retour » (another request, the same key): not the first
+        # request's code, but the form again with the reason and a new key.
+        status, html, _ = await _post(http, url, {**form, "message": "Et pour une carte ?"})
+        assert status == 409
+        assert codes[0] not in html and "a déjà enregistré une autre requête" in html
+        assert re.search(r'name="submission_key" value="([^"]+)"', html).group(1) != key
     item = await _in_queue(stack, codes[0])
     assert item["channel"] == "phone"
     assert item["contact"]["email"] is None
