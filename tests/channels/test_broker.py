@@ -10,8 +10,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import aiohttp
-
 from shared.broker import Broker
 from shared.codes import is_well_formed
 from shared.db import create_pool
@@ -20,7 +18,7 @@ from shared.migrations import migrate
 from shared.outbox import OutboxRelay, add
 from shared.topology import DEFAULT, Topology
 from tests.channels.conftest import BODY, command
-from tests.support import dead_letters, eventually
+from tests.support import dead_letters, eventually, signed_session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +31,7 @@ async def requests_with_key(intake_db, key: str) -> int:
 
 async def track(intake, code: str, email: str) -> tuple[int, dict]:
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.post(f"{intake.url}/tracking", json={"code": code, "email": email}) as resp,
     ):
         return resp.status, await resp.json()

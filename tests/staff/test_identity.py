@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
@@ -14,7 +13,7 @@ from shared import identity as signed
 from shared.identity import HEADER, Identity, Role, identity_of, requires
 from shared.service import SETTINGS
 from shared.settings import ServiceSettings
-from tests.support import RunningApp
+from tests.support import RunningApp, signed_session
 
 SECRET = "the-secret-every-process-shares"
 ANALYST = Identity(staff_id="7b0c", role=Role.ANALYST, login="awa.kone")
@@ -34,7 +33,7 @@ def _service() -> web.Application:
 
 
 async def test_a_service_refuses_a_call_without_a_valid_identity():
-    async with RunningApp(_service()) as service, aiohttp.ClientSession() as http:
+    async with RunningApp(_service()) as service, signed_session() as http:
         url = f"{service.url}/queue"
         signing = Services(http, {"triage": service.url}, identity_secret=SECRET.encode())
         # The gateway's way: signed for this one call.
