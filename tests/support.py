@@ -4,16 +4,19 @@ it, the broker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import aio_pika
 import aiohttp
 from aiohttp import web
 from aiohttp.payload import BytesPayload
+from yarl import URL
 
 from shared import signing
 from shared.identity import Identity, Role
@@ -53,6 +56,7 @@ def free_port() -> int:
 _SIGNED_APPS: dict[int, tuple[str, bytes]] = {}
 SIGN_AS = "X-Test-Sign-As"  # read and removed by :func:`signer`, never sent
 SIGNED_HEADERS = ("X-Draft-Owner",)  # signed into the envelope when a call has them
+STREAMED_ROUTES = re.compile(r"^/drafts/[^/]+/files$")  # routes marked shared.signing.streamed
 
 
 def as_staff(
@@ -90,7 +94,7 @@ def signer(
 ) -> aiohttp.ClientMiddlewareType:
     """A client middleware that signs every call to a service app running in this test (found by
     its port; ``service``/``secret`` for one running elsewhere) as the gateway would: the body
-    hashed, or ``UNSIGNED-STREAM`` when it is a stream or raw octets (the file route's). A call
+    hashed, or ``UNSIGNED-STREAM`` when it is a stream or goes to intake's streamed route. A call
     that carries its own ``X-Milie-Call`` is sent as it is; :func:`as_staff` headers name the
     staff member."""
 
@@ -106,8 +110,8 @@ def signer(
             who = envelope.get("identity")
             body = request.body
             data: bytes | None = b""
-            octets = request.headers.get("Content-Type") == "application/octet-stream"
-            if octets or (body and not isinstance(body, BytesPayload)):
+            to_stream_route = STREAMED_ROUTES.match(request.url.path)
+            if to_stream_route or (body and not isinstance(body, BytesPayload)):
                 data = None  # a file, sent to the streamed route as the gateway streams it
             elif body:
                 data = await body.as_bytes()
@@ -132,6 +136,19 @@ def signer(
         return await handler(request)
 
     return middleware
+
+
+@contextlib.contextmanager
+def signing_for(urls: dict[str, str], secret: bytes) -> Iterator[None]:
+    """Have :func:`signer` sign calls to services running in other processes: ``urls`` maps a
+    service's name to its base URL."""
+    ports = {URL(url).port or 0: name for name, url in urls.items() if name in SERVICES}
+    _SIGNED_APPS.update({port: (name, secret) for port, name in ports.items()})
+    try:
+        yield
+    finally:
+        for port in ports:
+            _SIGNED_APPS.pop(port, None)
 
 
 def signed_session(**kwargs: Any) -> aiohttp.ClientSession:
