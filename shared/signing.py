@@ -21,8 +21,9 @@ envelope (:func:`call_of`, ``shared.identity.check``), never from the body or th
 Replays: every copy of a service records the nonces it accepted in its own schema's
 ``seen_calls`` table (unique), so a call captured on the wire and replayed — to the same copy or
 to another copy of the service — is refused: an in-memory cache per process would let a replay
-to another copy through during the minute the call is valid. A row is dropped once the call has
-expired: after that the expiry alone refuses it.
+to another copy through during the minute the call is valid. A row is dropped a while after the
+call has expired (:func:`forget_expired`): from then on the expiry alone refuses it. The cost is
+one short insert per call, on the pool the service already has.
 
 Streamed bodies (a file passed on to intake as the citizen's browser sends it) cannot be hashed
 before their first byte is sent, and the gateway keeps only a chunk in memory. Such a call signs
@@ -268,11 +269,14 @@ async def claim_nonce(pool: asyncpg.Pool, nonce: str, expires: int, timeout: flo
 
 
 async def forget_expired(pool: asyncpg.Pool, timeout: float) -> int:
-    """Drop the nonces of expired calls (their expiry refuses them now); returns how many."""
+    """Drop the nonces of expired calls (their expiry refuses them now); returns how many.
+
+    A row is kept a call's lifetime past its expiry: the services check the expiry on their own
+    clocks, and the database's may run ahead of theirs."""
     async with pool.acquire(timeout=timeout) as conn:
         status = await conn.execute(
             "DELETE FROM seen_calls WHERE expires_at < now() - make_interval(secs => $1)",
-            float(CLOCK_SKEW_SECONDS),
+            float(LIFETIME_SECONDS + CLOCK_SKEW_SECONDS),
         )
     return int(status.rpartition(" ")[2] or 0)
 
