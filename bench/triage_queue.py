@@ -38,6 +38,7 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+from yarl import URL
 
 from bench.harness import (
     DEFAULT_AMQP_URL,
@@ -51,8 +52,9 @@ from bench.harness import (
     with_database,
 )
 from shared.codes import new_code
-from shared.identity import HEADER, Identity, Role, sign
+from shared.identity import Identity, Role
 from shared.lifecycle import QueueStatus as Q
+from shared.signing import sign_call
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-identity-secret"
@@ -236,9 +238,10 @@ async def timed(http: aiohttp.ClientSession, url: str, queries: list[dict]) -> l
     who = Identity(staff_id="bench", role=Role.ANALYST, login="bench")
     took = []
     for params in queries:
-        headers = {HEADER: sign(who, SECRET.encode())}
+        target = URL(f"{url}/queue").extend_query(params)
+        headers = sign_call(SECRET.encode(), "triage", "GET", target.raw_path_qs, b"", identity=who)
         started = time.perf_counter()
-        async with http.get(f"{url}/queue", params=params, headers=headers) as resp:
+        async with http.get(target, headers=headers) as resp:
             await resp.read()
             if resp.status != 200:
                 raise RuntimeError(f"{params}: {resp.status} {await resp.text()}")

@@ -21,10 +21,9 @@ async def _forward(request: web.Request, method: str, service: str, path: str, p
 
 @routes.post("/api/v1/requests")
 async def submit(request: web.Request) -> web.Response:
+    # The JSON API is its own channel (the signed call says so, see client_address.channel_of);
+    # a client can send a submission_key to retry safely.
     payload = await read_json(request)
-    if isinstance(payload, dict):
-        # The JSON API is its own channel; a client can send a submission_key to retry safely.
-        payload = {**payload, "channel": "api"}
     return await _forward(request, "POST", "intake", "/requests", payload)
 
 

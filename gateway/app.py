@@ -26,6 +26,7 @@ from gateway import (
     tracking_pages,
     triage_pages,
 )
+from gateway.client_address import know_the_caller
 from gateway.clients import Services
 from gateway.errors import answer_errors
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
@@ -34,7 +35,7 @@ from shared import french
 from shared.service import ServiceSpec, create_service_app
 
 HERE = Path(__file__).parent
-SPEC = ServiceSpec(name="gateway", sql_dir=HERE / "sql", uses_broker=False)
+SPEC = ServiceSpec(name="gateway", sql_dir=HERE / "sql", uses_broker=False, signed_calls_only=False)
 
 
 async def _service_client(app: web.Application) -> AsyncIterator[None]:
@@ -86,7 +87,7 @@ def _secure(headers) -> None:
 
 def create_app(settings: GatewaySettings) -> web.Application:
     # Outermost first: every answer gets the security headers, error pages included.
-    middlewares = (security_headers, answer_errors, csrf.protect)
+    middlewares = (security_headers, answer_errors, know_the_caller, csrf.protect)
     app = create_service_app(settings, SPEC, middlewares=middlewares)
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()

@@ -3,6 +3,9 @@
 Behind a load balancer the peer address is the proxy's; the client is the last address in
 ``X-Forwarded-For`` that is not itself a trusted proxy (addresses further left were written by
 the client and can be anything). Without a trusted proxy the header is ignored.
+
+The gateway signs that address into every call it makes to a service for the client
+(:func:`know_the_caller`), with the channel the client came by.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from functools import lru_cache
 
 from aiohttp import web
 
+from gateway.clients import CALLER, Caller
 from gateway.keys import GATEWAY_SETTINGS
+from shared.messages import Channel
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -51,3 +56,24 @@ def client_address(request: web.Request) -> str:
     """The address the request came from (for throttling and the audit log)."""
     trusted = tuple(request.app[GATEWAY_SETTINGS].trusted_proxies)
     return resolve(request.remote, request.headers.get("X-Forwarded-For"), trusted)
+
+
+def channel_of(path: str) -> str:
+    """The channel a client comes by, from the part of the site it asks (the call centre's
+    form says ``phone`` itself)."""
+    if path.startswith("/api/"):
+        return Channel.API.value
+    if path.startswith("/open311/"):
+        return Channel.OPEN311.value
+    return Channel.WEB.value
+
+
+@web.middleware
+async def know_the_caller(request: web.Request, handler) -> web.StreamResponse:
+    """Keep the client's address and channel for the calls this request makes to the services
+    (``clients.Services`` signs them into each call)."""
+    token = CALLER.set(Caller(client_address(request), channel_of(request.path)))
+    try:
+        return await handler(request)
+    finally:
+        CALLER.reset(token)

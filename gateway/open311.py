@@ -32,7 +32,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
 from gateway.keys import GATEWAY_SETTINGS, SERVICES
 
@@ -215,30 +214,29 @@ async def submit(request: web.Request) -> web.Response:
     if channel is None:
         return _bad_key(fmt)
     payload: dict[str, Any] = {name: text(name) for name in FIELDS}
-    payload["channel"] = channel
     payload["attributes"] = {
         match.group(1): value
         for name, value in form.items()
         if isinstance(value, str) and (match := ATTRIBUTE.match(name))
     }
-    result = await _intake(request, "POST", "/open311/requests", json=payload)
+    result = await _intake(request, "POST", "/open311/requests", json=payload, channel_name=channel)
     if isinstance(result, web.Response):
         return result
     _, body = result
     return answer(fmt, "service_requests", [body], 201)
 
 
-def _reader(request: web.Request) -> dict[str, str] | web.Response:
+def _reader(request: web.Request) -> dict[str, str | None] | web.Response:
     """Who reads: the key's channel (its own requests, unthrottled), or anyone (any request by
-    its code, each code counted against the client address's tracking look-ups). A key that
-    is given must be right."""
+    its code, each code counted against the client address's tracking look-ups, which intake
+    reads in the signed call). A key that is given must be right."""
     key = request.query.get("api_key", "")
     if not key:
-        return {"client_address": client_address(request)}
+        return {"channel_name": None}
     channel = _channel(request, key)
     if channel is None:
         return _bad_key(_format(request))
-    return {"channel": channel}
+    return {"channel_name": channel}
 
 
 @routes.get(f"{PREFIX}/requests.{FORMAT}")
@@ -250,7 +248,7 @@ async def search(request: web.Request) -> web.Response:
     reader = _reader(request)
     if isinstance(reader, web.Response):
         return reader
-    result = await _intake(request, "GET", "/open311/requests", params={**params, **reader})
+    result = await _intake(request, "GET", "/open311/requests", params=params, **reader)
     if isinstance(result, web.Response):
         return result
     _, body = result
@@ -264,7 +262,7 @@ async def one_request(request: web.Request) -> web.Response:
     if isinstance(reader, web.Response):
         return reader
     code = quote(request.match_info["service_request_id"], safe="")
-    result = await _intake(request, "GET", f"/open311/requests/{code}", params=reader)
+    result = await _intake(request, "GET", f"/open311/requests/{code}", **reader)
     if isinstance(result, web.Response):
         return result
     _, body = result

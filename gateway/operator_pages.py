@@ -93,16 +93,17 @@ async def submit(request: web.Request) -> web.Response:
     values["country"] = values["country"] or "CI"
     key = str(posted.get("submission_key", ""))
     values["submission_key"] = key if _KEY.match(key) else secrets.token_urlsafe(24)
-    fields = {
-        **forms.draft_fields(posted),
-        "channel": Channel.PHONE.value,
-        "submission_key": values["submission_key"],
-    }
+    fields = {**forms.draft_fields(posted), "submission_key": values["submission_key"]}
     staff = auth.current_staff(request)
     assert staff is not None
     try:
         status, body = await request.app[SERVICES].call(
-            "POST", "intake", "/requests", json=fields, identity=staff.identity
+            "POST",
+            "intake",
+            "/requests",
+            json=fields,
+            identity=staff.identity,
+            channel=Channel.PHONE.value,
         )
     except ServiceUnavailable:
         return await _unavailable(request)

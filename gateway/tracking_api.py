@@ -1,17 +1,17 @@
-"""The public JSON API for following a request, routed to intake with the client's address.
+"""The public JSON API for following a request, routed to intake.
 
 ``POST /api/v1/tracking`` ``{code, email}``, ``POST /api/v1/tracking/rewrite``
 ``{code, email, message}``, ``POST /api/v1/tracking/codes-reminder`` ``{email}``: intake's answers
 as they are (4xx JSON with the faulty fields), and a throttled answer is a 429 with
-``Retry-After``. The client address is the gateway's to say: a ``client_address`` sent by the
-caller is replaced.
+``Retry-After``. The client's address is the gateway's to say: it goes in the call's signed
+envelope (``clients.Services``), and a ``client_address`` field sent by the caller is refused
+by intake (422).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
 from gateway.keys import SERVICES
 from shared.web import json_error, read_json
@@ -28,7 +28,6 @@ async def _forward(request: web.Request, path: str) -> web.Response:
             "Certains champs sont invalides.",
             errors=[{"field": "body", "code": "model_type", "message": "Un objet JSON attendu."}],
         )
-    payload = {**payload, "client_address": client_address(request)}
     try:
         status, body = await request.app[SERVICES].call("POST", "intake", path, json=payload)
     except ServiceUnavailable:

@@ -18,7 +18,6 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway import csrf, forms
-from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
 from gateway.keys import SERVICES
 from shared import lifecycle
@@ -120,7 +119,6 @@ async def track(request: web.Request) -> web.Response:
     payload = {
         "code": normalize(values["code"]),
         "email": values["email"],
-        "client_address": client_address(request),
     }
     try:
         status, body = await request.app[SERVICES].call("POST", "intake", "/tracking", json=payload)
@@ -151,7 +149,6 @@ async def rewrite(request: web.Request) -> web.Response:
         "code": normalize(values["code"]),
         "email": values["email"],
         "message": message,
-        "client_address": client_address(request),
     }
     try:
         status, body = await request.app[SERVICES].call(
@@ -205,7 +202,7 @@ async def forgot(request: web.Request) -> web.Response:
         return _forgot_form(
             request, values, 422, errors={"email": "Saisissez votre adresse électronique."}
         )
-    payload = {"email": values["email"], "client_address": client_address(request)}
+    payload = {"email": values["email"]}
     try:
         status, body = await request.app[SERVICES].call(
             "POST", "intake", "/tracking/codes-reminder", json=payload

@@ -1,8 +1,8 @@
 """« Traitements » for the analysts (and administrators): the queue of requests to examine, a
 request's page with its history and the decision forms, the exports, the attachments.
 
-Every page asks the triage service with the staff member's signed identity and their address
-(``X-Milie-Client-Address``, for triage's audit log). The forms work without JavaScript: a
+Every page asks the triage service in a signed call (``clients.Services``) that names the staff
+member and their address (for triage's audit log). The forms work without JavaScript: a
 decision is a POST (CSRF token, the page's version of the request, a message, a box ticked to
 confirm the consequence written beside it); success leads back to the request's page, a fault
 brings the form back with the message next to the field and what was typed.
@@ -27,22 +27,18 @@ from aiohttp import web
 
 from gateway import auth, backoffice, deliveries, xlsx
 from gateway import catalogue_client as catalogue
-from gateway.client_address import client_address
 from gateway.clients import ServiceUnavailable
-from gateway.keys import GATEWAY_SETTINGS, SERVICES
+from gateway.keys import SERVICES
 from gateway.listing import Listing, listing_of
-from shared import french, lifecycle, logs
-from shared import identity as signed
-from shared.identity import Role
+from shared import french, lifecycle
+from shared.identity import Identity, Role
 from shared.lifecycle import Event, QueueStatus
 from shared.messages import NATURE_LABELS, Nature
-from shared.web import CORRELATION_HEADER
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 STAFF = (Role.ANALYST, Role.ADMINISTRATOR)
-ADDRESS_HEADER = "X-Milie-Client-Address"  # read by triage's audit log
 BASE = "/admin/traitements"
 CODE = "{code:[0-9]{10}}"
 PER_PAGE = 25
@@ -89,28 +85,19 @@ FILTERS = {
 # --- calling triage ------------------------------------------------------------------------------
 
 
-def _headers(request: web.Request) -> dict[str, str]:
+def _identity(request: web.Request) -> Identity:
     staff = auth.current_staff(request)
     assert staff is not None, "behind staff_required"
-    secret = request.app[GATEWAY_SETTINGS].identity_secret.get_secret_value().encode()
-    headers = {
-        signed.HEADER: signed.sign(staff.identity, secret),
-        ADDRESS_HEADER: client_address(request),
-    }
-    if cid := logs.correlation_id.get():
-        headers[CORRELATION_HEADER] = cid
-    return headers
+    return staff.identity
 
 
 async def _triage(
     request: web.Request, method: str, path: str, *, json: Any = None, params: Any = None
 ) -> tuple[int, Any]:
     """(status, JSON) of triage's answer; raises ServiceUnavailable."""
-    services = request.app[SERVICES]
-    url = services.urls["triage"].rstrip("/") + path
     try:
-        async with services.session.request(
-            method, url, json=json, params=params, headers=_headers(request)
+        async with request.app[SERVICES].request(
+            method, "triage", path, json=json, params=params, identity=_identity(request)
         ) as resp:
             if resp.content_type != "application/json":
                 raise ServiceUnavailable("triage")
@@ -255,13 +242,13 @@ async def queue_page(request: web.Request) -> web.Response:
 async def _triage_csv(request: web.Request) -> AsyncIterator[aiohttp.ClientResponse | None]:
     """Triage's CSV of what the address asks, open for reading; None when triage refused.
     Raises ServiceUnavailable."""
-    services = request.app[SERVICES]
-    url = services.urls["triage"].rstrip("/") + "/queue/export.csv"
     try:
-        async with services.session.get(
-            url,
+        async with request.app[SERVICES].request(
+            "GET",
+            "triage",
+            "/queue/export.csv",
             params=_query(request, _listing(request)),
-            headers=_headers(request),
+            identity=_identity(request),
             # A long export keeps coming: only a silence of a minute is a failure.
             timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
         ) as resp:
@@ -633,10 +620,11 @@ _PASSED_ON = (
 @auth.staff_required(*STAFF)
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A request's file, from intake (which checks the role and the body), streamed through."""
-    services = request.app[SERVICES]
-    url = f"{services.urls['intake'].rstrip('/')}/attachments/{request.match_info['attachment_id']}"
+    path = f"/attachments/{request.match_info['attachment_id']}"
     try:
-        async with services.session.get(url, headers=_headers(request)) as resp:
+        async with request.app[SERVICES].request(
+            "GET", "intake", path, identity=_identity(request)
+        ) as resp:
             if resp.status == 404:
                 return await backoffice.render(
                     request,

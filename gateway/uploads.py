@@ -35,8 +35,6 @@ from gateway import csrf
 from gateway.clients import ServiceUnavailable
 from gateway.keys import SERVICES
 from shared import attachments as files
-from shared import logs
-from shared.web import CORRELATION_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -85,25 +83,16 @@ def draft_owner(request: web.Request) -> str | None:
 
 
 class Drafts:
-    """Intake's draft endpoints, for one browser."""
+    """Intake's draft endpoints, for one browser. The owner header is signed into each call."""
 
     def __init__(self, request: web.Request, owner: str) -> None:
-        services = request.app[SERVICES]
-        self.services = services
-        self.session: aiohttp.ClientSession = services.session
-        self.base = services.urls["intake"].rstrip("/")
+        self.services = request.app[SERVICES]
         self.owner = owner
-
-    def _headers(self) -> dict[str, str]:
-        headers = {OWNER_HEADER: self.owner}
-        if cid := logs.correlation_id.get():
-            headers[CORRELATION_HEADER] = cid
-        return headers
 
     async def call(self, method: str, path: str, json: Any = None) -> tuple[int, Any]:
         try:
-            async with self.session.request(
-                method, self.base + path, json=json, headers=self._headers()
+            async with self.services.request(
+                method, "intake", path, json=json, signed_headers={OWNER_HEADER: self.owner}
             ) as resp:
                 if resp.content_type == "application/json":
                     return resp.status, await resp.json()
@@ -118,13 +107,16 @@ class Drafts:
     async def send_file(
         self, draft_id: str, name: str, chunks: AsyncIterator[bytes]
     ) -> tuple[int, Any]:
-        headers = {**self._headers(), "Content-Type": "application/octet-stream"}
         try:
-            async with self.session.post(
-                f"{self.base}/drafts/{draft_id}/files",
+            # Streamed as it comes from the browser: signed UNSIGNED-STREAM (shared/signing.py).
+            async with self.services.request(
+                "POST",
+                "intake",
+                f"/drafts/{draft_id}/files",
                 params={"filename": name[:1000]},
-                data=chunks,
-                headers=headers,
+                stream=chunks,
+                signed_headers={OWNER_HEADER: self.owner},
+                headers={"Content-Type": "application/octet-stream"},
             ) as resp:
                 return resp.status, await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:

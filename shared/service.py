@@ -19,7 +19,7 @@ import asyncpg
 import uvloop
 from aiohttp import web
 
-from shared import db, logs
+from shared import db, logs, signing
 from shared.broker import Broker
 from shared.consumer import Consumer, Entry
 from shared.messages import IntakeSubmitV1
@@ -67,19 +67,61 @@ class ServiceSpec:
         if self.bindings is None:
             self.bindings = bindings_of(self.handlers)
 
+    # A service answers only calls the gateway signed (shared.signing); the gateway, public,
+    # is the one process that does not.
+    signed_calls_only: bool = True
+
 
 def create_service_app(
     settings: ServiceSettings, spec: ServiceSpec, middlewares: tuple = ()
 ) -> web.Application:
-    """An app with operations routes and the shared lifecycle; add routes and contexts to it."""
-    app = web.Application(middlewares=[observe, *middlewares], client_max_size=2 * 1024**2)
+    """An app with operations routes and the shared lifecycle; add routes and contexts to it.
+
+    Unless ``spec.signed_calls_only`` is off, every route but the operations ones answers only
+    signed calls (``shared.signing``); the refusal passes through the service's ``middlewares``
+    (triage's audit log records it)."""
+    checks = (_signed_calls(settings, spec),) if spec.signed_calls_only else ()
+    app = web.Application(middlewares=[observe, *middlewares, *checks], client_max_size=2 * 1024**2)
     app[SETTINGS] = settings
     app[READY_CHECKS] = {}
     add_operations_routes(app)
     app.cleanup_ctx.append(_database(spec))
+    if spec.signed_calls_only:
+        app[signing.SIGNED_FOR] = spec.name
+        app.cleanup_ctx.append(_forget_expired_calls)
     if spec.uses_broker:
         app.cleanup_ctx.append(_messaging(spec))
     return app
+
+
+def _signed_calls(settings: ServiceSettings, spec: ServiceSpec):
+    secret = settings.identity_secret.get_secret_value().encode()
+
+    async def claim(request: web.Request, nonce: str, expires: int) -> bool:
+        return await signing.claim_nonce(
+            request.app[POOL], nonce, expires, settings.db_acquire_timeout
+        )
+
+    return signing.middleware(secret, spec.name, claim)
+
+
+async def _forget_expired_calls(app: web.Application) -> AsyncIterator[None]:
+    """Every half minute, drop the one-time ids of expired calls (in one copy at a time or in
+    several: the delete is idempotent)."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(signing.LIFETIME_SECONDS / 2)
+            try:
+                await signing.forget_expired(app[POOL], app[SETTINGS].db_acquire_timeout)
+            except Exception as exc:  # the database is down: next round
+                log.warning("could not drop expired call ids: %r", exc)
+
+    task = asyncio.create_task(loop(), name="forget-expired-calls")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _database(spec: ServiceSpec):

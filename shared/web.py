@@ -37,7 +37,7 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     return out
 
 
-def _error_body(error: str, message: str, **extra: Any) -> dict[str, Any]:
+def error_body(error: str, message: str, **extra: Any) -> dict[str, Any]:
     body = {"error": error, "message": message, **extra}
     if cid := logs.correlation_id.get():
         body["correlation_id"] = cid
@@ -45,11 +45,11 @@ def _error_body(error: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def json_error(status: int, error: str, message: str, **extra: Any) -> web.Response:
-    return web.json_response(_error_body(error, message, **extra), status=status)
+    return web.json_response(error_body(error, message, **extra), status=status)
 
 
 def _refusal(refusal: type[web.HTTPException], error: str, message: str) -> web.HTTPException:
-    return refusal(text=json.dumps(_error_body(error, message)), content_type="application/json")
+    return refusal(text=json.dumps(error_body(error, message)), content_type="application/json")
 
 
 def require_json(request: web.Request) -> None:

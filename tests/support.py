@@ -1,15 +1,26 @@
-"""Helpers the tests share: waiting for a condition, free ports, running an app, the broker."""
+"""Helpers the tests share: waiting for a condition, free ports, running an app, signing calls to
+it, the broker."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import re
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import aio_pika
+import aiohttp
 from aiohttp import web
+from aiohttp.payload import BytesPayload
+from yarl import URL
+
+from shared import signing
+from shared.identity import Identity, Role
+from shared.service import SETTINGS
 
 T = TypeVar("T")
 
@@ -41,8 +52,114 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Port → (service, secret) of the apps running in this process that answer only signed calls.
+_SIGNED_APPS: dict[int, tuple[str, bytes]] = {}
+SIGN_AS = "X-Test-Sign-As"  # read and removed by :func:`signer`, never sent
+SIGNED_HEADERS = ("X-Draft-Owner",)  # signed into the envelope when a call has them
+STREAMED_ROUTES = re.compile(r"^/drafts/[^/]+/files$")  # routes marked shared.signing.streamed
+
+
+def as_staff(
+    identity: Identity | None = None,
+    *,
+    client_address: str | None = None,
+    channel: str | None = None,
+    channel_name: str | None = None,
+) -> dict[str, str]:
+    """Headers that make :func:`signer` sign this call for ``identity`` (and the address,
+    channel) instead of its defaults."""
+    who = None
+    if identity is not None:
+        who = {
+            "staff_id": identity.staff_id,
+            "role": identity.role.value,
+            "body_id": identity.body_id,
+            "login": identity.login,
+        }
+    envelope = {
+        "identity": who,
+        "client_address": client_address,
+        "channel": channel,
+        "channel_name": channel_name,
+    }
+    return {SIGN_AS: json.dumps({k: v for k, v in envelope.items() if v is not None})}
+
+
+def signer(
+    *,
+    service: str | None = None,
+    secret: bytes | None = None,
+    client_address: str = "127.0.0.1",
+    channel: str | None = None,
+) -> aiohttp.ClientMiddlewareType:
+    """A client middleware that signs every call to a service app running in this test (found by
+    its port; ``service``/``secret`` for one running elsewhere) as the gateway would: the body
+    hashed, or ``UNSIGNED-STREAM`` when it is a stream or goes to intake's streamed route. A call
+    that carries its own ``X-Milie-Call`` is sent as it is; :func:`as_staff` headers name the
+    staff member."""
+
+    async def middleware(
+        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        given = request.headers.pop(SIGN_AS, None)
+        known = _SIGNED_APPS.get(request.url.port or 0)
+        name, key = (service, secret) if service and secret else (known or (None, None))
+        if name and key and signing.HEADER not in request.headers:
+            envelope = {"client_address": client_address, "channel": channel}
+            envelope.update(json.loads(given) if given else {})
+            who = envelope.get("identity")
+            body = request.body
+            data: bytes | None = b""
+            to_stream_route = STREAMED_ROUTES.match(request.url.path)
+            if to_stream_route or (body and not isinstance(body, BytesPayload)):
+                data = None  # a file, sent to the streamed route as the gateway streams it
+            elif body:
+                data = await body.as_bytes()
+            request.headers.update(
+                signing.sign_call(
+                    key,
+                    name,
+                    request.method,
+                    request.url.raw_path_qs,
+                    data,
+                    client_address=envelope.get("client_address"),
+                    channel=envelope.get("channel"),
+                    channel_name=envelope.get("channel_name"),
+                    identity=Identity(
+                        who["staff_id"], Role(who["role"]), who.get("body_id"), who.get("login")
+                    )
+                    if who
+                    else None,
+                    headers={h: request.headers[h] for h in SIGNED_HEADERS if h in request.headers},
+                )
+            )
+        return await handler(request)
+
+    return middleware
+
+
+@contextlib.contextmanager
+def signing_for(urls: dict[str, str], secret: bytes) -> Iterator[None]:
+    """Have :func:`signer` sign calls to services running in other processes: ``urls`` maps a
+    service's name to its base URL."""
+    ports = {URL(url).port or 0: name for name, url in urls.items() if name in SERVICES}
+    _SIGNED_APPS.update({port: (name, secret) for port, name in ports.items()})
+    try:
+        yield
+    finally:
+        for port in ports:
+            _SIGNED_APPS.pop(port, None)
+
+
+def signed_session(**kwargs: Any) -> aiohttp.ClientSession:
+    """An aiohttp session whose calls to the services are signed (:func:`signer`)."""
+    sign = {k: kwargs.pop(k) for k in ("service", "secret", "client_address") if k in kwargs}
+    return aiohttp.ClientSession(middlewares=(signer(**sign),), **kwargs)
+
+
 class RunningApp:
-    """An aiohttp app served on a free local port, with its startup (cleanup_ctx) run."""
+    """An aiohttp app served on a free local port, with its startup (cleanup_ctx) run; a service
+    app's calls are signed by :func:`signer`."""
 
     def __init__(self, app: web.Application) -> None:
         self.app = app
@@ -56,9 +173,13 @@ class RunningApp:
     async def __aenter__(self) -> RunningApp:
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        if signing.SIGNED_FOR in self.app:
+            secret = self.app[SETTINGS].identity_secret.get_secret_value().encode()
+            _SIGNED_APPS[self.port] = (self.app[signing.SIGNED_FOR], secret)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        _SIGNED_APPS.pop(self.port, None)
         await self.runner.cleanup()
 
 

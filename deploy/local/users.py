@@ -17,11 +17,13 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+from yarl import URL
 
 from gateway import accounts, audit, passwords, sessions
 from gateway.settings import GatewaySettings
 from shared.identity import Role
 from shared.migrations import migrate
+from shared.signing import sign_call
 
 GATEWAY_SQL = Path(__file__).resolve().parents[2] / "gateway" / "sql"
 
@@ -77,10 +79,13 @@ def _read_password(path: str | None, login: str) -> str:
 
 async def _check_body(settings: GatewaySettings, body_id: str) -> None:
     url = settings.intake_url.rstrip("/") + "/catalogue/bodies"
+    # Intake answers only signed calls: this one is signed as the gateway would.
+    secret = settings.identity_secret.get_secret_value().encode()
+    headers = sign_call(secret, "intake", "GET", URL(url).raw_path_qs, b"", channel="web")
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
-            http.get(url) as resp,
+            http.get(url, headers=headers) as resp,
         ):
             body = await resp.json()
     except (aiohttp.ClientError, TimeoutError, ValueError):

@@ -9,20 +9,34 @@ from pydantic import ValidationError
 
 from services.intake import submissions
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
-from services.intake.http_input import invalid
+from services.intake.http_input import envelope_fields, invalid
 from services.intake.keys import CATALOGUE_CACHE
 from shared.db import run_in_transaction, run_without_transaction
 from shared.identity import Role, check
 from shared.messages import Channel
 from shared.service import POOL
+from shared.signing import call_of
 from shared.web import field_errors, json_error, read_json
 
 routes = web.RouteTableDef()
+
+# The channels that submit through this route (the broker's come as commands, Open311's have
+# their own route): the gateway's web form, its JSON API, and its call centre's form.
+HTTP_CHANNELS = (Channel.WEB, Channel.API, Channel.PHONE)
 
 
 @routes.post("/requests")
 async def submit(request: web.Request) -> web.Response:
     raw = await read_json(request)
+    if refused := envelope_fields(raw):
+        return invalid(refused)
+    channel = call_of(request).channel or Channel.WEB.value
+    if channel not in HTTP_CHANNELS:
+        return invalid(
+            [{"field": "channel", "code": "value_error", "message": "Canal non permis ici."}]
+        )
+    if isinstance(raw, dict):
+        raw = {**raw, "channel": channel}  # the signed call's, never the body's
     try:
         sub = SubmissionIn.model_validate(raw)
     except ValidationError as exc:

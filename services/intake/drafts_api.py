@@ -26,6 +26,7 @@ from services.intake.settings import IntakeSettings
 from shared import attachments as files
 from shared.db import run_in_transaction
 from shared.service import POOL, SETTINGS
+from shared.signing import call_of, streamed
 from shared.web import json_error, read_json
 
 routes = web.RouteTableDef()
@@ -40,10 +41,11 @@ class DraftIn(BaseModel):
 
 
 def _owner(request: web.Request) -> str:
-    owner = request.headers.get(OWNER_HEADER, "")
+    # Only a signed owner header counts (the middleware checked it arrived as signed).
+    owner = call_of(request).headers.get(OWNER_HEADER, "")
     if not 16 <= len(owner) <= 128:
         raise web.HTTPBadRequest(
-            text='{"error":"owner_required","message":"X-Draft-Owner header required"}',
+            text='{"error":"owner_required","message":"signed X-Draft-Owner header required"}',
             content_type="application/json",
         )
     return owner
@@ -137,6 +139,7 @@ async def _read_capped(request: web.Request, cap: int) -> bytes:
 
 
 @routes.post("/drafts/{draft_id}/files")
+@streamed
 async def add_file(request: web.Request) -> web.Response:
     owner = _owner(request)
     draft_id = _draft_id(request)

@@ -1,5 +1,8 @@
 """Reading the JSON bodies of intake's HTTP API, and answering bad input the same way everywhere:
-415 for another media type, 400 for broken JSON, 422 with the faulty fields in French."""
+415 for another media type, 400 for broken JSON, 422 with the faulty fields in French.
+
+The channel and the client's address are said by the gateway in the signed call
+(``shared.signing``): a body that carries them is refused (:func:`envelope_fields`)."""
 
 from __future__ import annotations
 
@@ -30,6 +33,25 @@ def validate(model: type[M], raw: object) -> M:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise Invalid(french(field_errors(exc))) from None
+
+
+# What only the signed call may say.
+ENVELOPE_FIELDS = ("channel", "client_address")
+
+
+def envelope_fields(raw: object) -> list[dict[str, str]]:
+    """The 422 errors of a body that names its own channel or client address."""
+    if not isinstance(raw, dict):
+        return []
+    return [
+        {
+            "field": name,
+            "code": "extra_forbidden",
+            "message": "Ce champ n'est pas permis : la passerelle l'indique elle-même.",
+        }
+        for name in ENVELOPE_FIELDS
+        if name in raw
+    ]
 
 
 def not_found(message: str = "Introuvable.") -> web.Response:

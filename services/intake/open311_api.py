@@ -4,13 +4,17 @@ the client's ``api_key``, turns these answers into JSON or XML, and calls):
 - ``GET /open311/services``: one service per active body × nature;
 - ``GET /open311/services/{service_code}``: its definition (the theme and the place as
   single-value lists);
-- ``POST /open311/requests`` ``{channel, service_code, description, email, first_name,
+- ``POST /open311/requests`` ``{service_code, description, email, first_name,
   last_name, phone, lat, long, address_string, address_id, attributes, media_url}`` (strings, as
   the client sent them): the request is stored with the web form's rules, 201 with its code;
 - ``GET /open311/requests/{code}`` and ``GET /open311/requests?service_request_id=…``: the
   status of any request whose code the client knows, whatever its channel;
-- ``GET /open311/requests?channel=…`` (``service_code``, ``status``, ``start_date``,
-  ``end_date``): a search, over the requests that channel submitted only.
+- ``GET /open311/requests`` (``service_code``, ``status``, ``start_date``, ``end_date``): a
+  search, over the requests the calling channel submitted only.
+
+The channel (the Open311 client whose ``api_key`` the gateway checked) and the client's address
+come from the signed call (``shared.signing``: ``channel_name``, ``client_address``), never from
+the body or the query: a body or query that names them is refused (400).
 
 A search lists codes, and a code is half of the key that opens the citizen's tracking page: so
 no list of every code is served, only a channel's own. Nothing personal (contact, message,
@@ -41,6 +45,7 @@ from shared.codes import is_well_formed
 from shared.db import run_in_transaction
 from shared.messages import Channel, Nature
 from shared.service import POOL, SETTINGS
+from shared.signing import call_of
 from shared.web import field_errors
 
 routes = web.RouteTableDef()
@@ -129,7 +134,6 @@ class RequestIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    channel: Annotated[str, StringConstraints(pattern=CHANNEL.pattern)]
     service_code: Short = ""
     description: Text = ""
     email: Short = ""
@@ -193,6 +197,9 @@ def _notice(nature: Nature, code: str, media_ignored: bool) -> str:
 
 @routes.post("/open311/requests")
 async def submit(request: web.Request) -> web.Response:
+    channel = _channel(request)
+    if channel is None:
+        return errors_response(400, "channel : nom de canal attendu.")
     try:
         form = RequestIn.model_validate(await request.json())
     except (ValueError, ValidationError) as exc:
@@ -230,7 +237,7 @@ async def submit(request: web.Request) -> web.Response:
                                              submitted_at)
                VALUES ($1, $2, $3, $4, $5, $6)""",
             accepted.request_id,
-            form.channel,
+            channel,
             lat,
             long,
             form.address_string or None,
@@ -295,8 +302,17 @@ def _request_json(row: asyncpg.Record) -> dict:
 
 
 def _channel(request: web.Request) -> str | None:
-    channel = request.query.get("channel", "")
+    """The Open311 client's channel, as the gateway signed it (None: a reader without a key)."""
+    channel = call_of(request).channel_name or ""
     return channel if CHANNEL.match(channel) else None
+
+
+def _named_in_query(request: web.Request) -> web.Response | None:
+    """The 400 for a query that names its own channel or client address."""
+    named = [n for n in ("channel", "client_address") if n in request.query]
+    if named:
+        return errors_response(400, *(f"{n} : paramètre non permis." for n in named))
+    return None
 
 
 async def _by_codes(request: web.Request, codes: list[str]) -> list[asyncpg.Record] | int:
@@ -307,7 +323,7 @@ async def _by_codes(request: web.Request, codes: list[str]) -> list[asyncpg.Reco
     this public answer would tell, unthrottled, which codes exist, and a known code is half of
     the tracking page's key."""
     codes = [c for c in codes if is_well_formed(c)]
-    channel = request.query.get("channel", "")
+    channel = _channel(request)
     async with _acquire(request) as conn:
         if channel:
             return await conn.fetch(
@@ -316,7 +332,7 @@ async def _by_codes(request: web.Request, codes: list[str]) -> list[asyncpg.Reco
                 codes,
             )
         by_client = lookup_rules(request)[2]
-        client = throttle.client_key(request.query.get("client_address"))
+        client = throttle.client_key(call_of(request).client_address)
         for _ in codes:
             wait = await throttle.hit(conn, [(by_client, client)])
             if wait is not None:
@@ -332,8 +348,8 @@ def _throttled(seconds: int) -> web.Response:
 
 @routes.get("/open311/requests/{code}")
 async def one_request(request: web.Request) -> web.Response:
-    if _channel(request) is None and "channel" in request.query:
-        return errors_response(400, "channel : nom de canal attendu.")
+    if (refused := _named_in_query(request)) is not None:
+        return refused
     rows = await _by_codes(request, [request.match_info["code"]])
     if isinstance(rows, int):
         return _throttled(rows)
@@ -345,9 +361,9 @@ async def one_request(request: web.Request) -> web.Response:
 @routes.get("/open311/requests")
 async def search(request: web.Request) -> web.Response:
     query = request.query
+    if (refused := _named_in_query(request)) is not None:
+        return refused
     channel = _channel(request)
-    if channel is None and "channel" in query:
-        return errors_response(400, "channel : nom de canal attendu.")
     try:
         codes = rules.split_list(query.get("service_request_id"))
     except rules.BadQuery as exc:

@@ -1,17 +1,18 @@
 """Intake's HTTP API for following a request (internal: the gateway calls it).
 
-- ``POST /tracking`` ``{code, email, client_address}``: the tracking view (200); a mistyped code
+- ``POST /tracking`` ``{code, email}``: the tracking view (200); a mistyped code
   is refused before any look-up or count (422); a wrong code and a wrong email get one identical
   answer (404); too many attempts per code, per email or per client address get 429 with
   ``retry_after`` (seconds) in the body and the ``Retry-After`` header.
-- ``POST /tracking/rewrite`` ``{code, email, message, client_address}``: the citizen's new
+- ``POST /tracking/rewrite`` ``{code, email, message}``: the citizen's new
   message after a reformulation request (200 with the view; 409 when the request does not wait
   for one; 422 for the message, with the view), counted like a look-up.
-- ``POST /tracking/codes-reminder`` ``{email, client_address}``: « Code requête oublié ? »; 202
+- ``POST /tracking/codes-reminder`` ``{email}``: « Code requête oublié ? »; 202
   with the same message whether the address is known or not; throttled per email and address.
 
-``client_address`` is the one the gateway resolved (peer, or ``X-Forwarded-For`` from a trusted
-proxy); the gateway is the only caller.
+The client's address is the one the gateway resolved (peer, or ``X-Forwarded-For`` from a
+trusted proxy) and signed into the call (``shared.signing``); a body that carries a
+``client_address`` is refused (422).
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from services.intake import reminders, throttle, tracking
 from services.intake.domain import french, normalize_email
+from services.intake.http_input import envelope_fields
 from services.intake.throttle import Rule
 from shared.codes import is_well_formed, normalize
 from shared.db import run_in_transaction
 from shared.service import POOL, SETTINGS
+from shared.signing import call_of
 from shared.web import field_errors, json_error, read_json
 
 routes = web.RouteTableDef()
@@ -43,14 +46,12 @@ REMINDER_SENT = (
 
 Text40 = Annotated[str, StringConstraints(max_length=40)]
 Email = Annotated[str, StringConstraints(max_length=254)]
-Address = Annotated[str, StringConstraints(max_length=100)]
 
 
 class LookupIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
     code: Text40
     email: Email
-    client_address: Address | None = None
 
 
 class RewriteIn(LookupIn):
@@ -62,7 +63,6 @@ class RewriteIn(LookupIn):
 class ReminderIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
     email: Email
-    client_address: Address | None = None
 
 
 def _error(field: str, code: str, message: str) -> dict[str, str]:
@@ -93,6 +93,8 @@ def _throttled(seconds: int) -> web.Response:
 
 async def _parse(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
     raw = await read_json(request)
+    if refused := envelope_fields(raw):
+        return _invalid(refused)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -153,14 +155,12 @@ def reminder_rules(request: web.Request) -> tuple[Rule, Rule]:
     )
 
 
-async def _count_lookup(
-    request: web.Request, code: str, email: str, client: str | None
-) -> int | None:
+async def _count_lookup(request: web.Request, code: str, email: str) -> int | None:
     by_code, by_email, by_client = lookup_rules(request)
     attempts = [
         (by_code, code),
         (by_email, email.lower()),
-        (by_client, throttle.client_key(client)),
+        (by_client, throttle.client_key(call_of(request).client_address)),
     ]
     async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
         return await throttle.hit(conn, attempts)
@@ -175,7 +175,7 @@ async def track(request: web.Request) -> web.Response:
     if isinstance(checked, web.Response):
         return checked
     code, email = checked
-    if (wait := await _count_lookup(request, code, email, query.client_address)) is not None:
+    if (wait := await _count_lookup(request, code, email)) is not None:
         return _throttled(wait)
     async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
         view = await tracking.find(conn, code, email)
@@ -193,7 +193,7 @@ async def rewrite(request: web.Request) -> web.Response:
     if isinstance(checked, web.Response):
         return checked
     code, email = checked
-    if (wait := await _count_lookup(request, code, email, query.client_address)) is not None:
+    if (wait := await _count_lookup(request, code, email)) is not None:
         return _throttled(wait)
     outcome = await run_in_transaction(
         request.app[POOL], lambda conn: tracking.rewrite(conn, code, email, query.message)
@@ -225,7 +225,8 @@ async def codes_reminder(request: web.Request) -> web.Response:
             [_error("email", "value_error", "Cette adresse électronique n'est pas valide.")]
         )
     by_email, by_client = reminder_rules(request)
-    attempts = [(by_email, email.lower()), (by_client, throttle.client_key(query.client_address))]
+    client = throttle.client_key(call_of(request).client_address)
+    attempts = [(by_email, email.lower()), (by_client, client)]
     async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
         wait = await throttle.hit(conn, attempts)
     if wait is not None:

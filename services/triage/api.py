@@ -32,6 +32,7 @@ from shared import codes
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
 from shared.service import POOL, SETTINGS
+from shared.signing import call_of
 from shared.web import field_errors, invalid_json, json_error, require_json
 
 CATALOGUE = web.AppKey("catalogue", catalogue.Catalogue)
@@ -282,7 +283,9 @@ async def reindex(request: web.Request) -> web.Response:
     if not given.body_id:
         return _missing("body_id", "Choisissez l'organisme public.")
     try:
-        index = await request.app[CATALOGUE].index(given.body_id, given.theme_id or None)
+        index = await request.app[CATALOGUE].index(
+            given.body_id, given.theme_id or None, call_of(request)
+        )
     except catalogue.NotInCatalogue as exc:
         return json_error(
             422, "validation_failed", "Certains champs sont invalides.", errors=exc.errors

@@ -23,7 +23,8 @@ def _catalogue(settings: TriageSettings):
         session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.intake_timeout)
         )
-        app[api.CATALOGUE] = Catalogue(session, settings.intake_url)
+        secret = settings.identity_secret.get_secret_value().encode()
+        app[api.CATALOGUE] = Catalogue(session, settings.intake_url, secret)
         yield
         await session.close()
 

@@ -1,9 +1,9 @@
 """Triage's audit log: who did what, when, from where.
 
 Decisions are written with their own transaction (``decisions``); this module adds every call
-refused for want of a valid identity (401) or of the right role (403). The gateway says where
-the staff member is in ``X-Milie-Client-Address``; a call that did not come through it is
-recorded with its peer address.
+refused for want of a valid signature or identity (401) or of the right role (403). The gateway
+says where the staff member is in the signed call (``shared.signing``); a call that did not come
+signed through it is recorded with its peer address.
 """
 
 from __future__ import annotations
@@ -14,19 +14,20 @@ from collections.abc import Callable
 from aiohttp import web
 
 from services.triage import repository
-from shared import identity as signed
 from shared.db import run_in_transaction
-from shared.service import POOL, SETTINGS
+from shared.identity import identity_of
+from shared.service import POOL
+from shared.signing import CALL
 
 log = logging.getLogger(__name__)
 
-CLIENT_ADDRESS_HEADER = "X-Milie-Client-Address"
 # Routes anyone may ask (operations): never staff business, never audited.
 _OPEN = ("/metrics", "/health/")
 
 
 def address_of(request: web.Request) -> str:
-    given = request.headers.get(CLIENT_ADDRESS_HEADER, "").strip()
+    call = request.get(CALL)
+    given = ((call.client_address if call else None) or "").strip()
     peer = request.remote or "inconnue"
     return f"{given[:60]} (via {peer})" if given else peer
 
@@ -42,8 +43,7 @@ async def record_refusals(request: web.Request, handler: Callable) -> web.Stream
 
 
 async def _record(request: web.Request, status: int) -> None:
-    secret = request.app[SETTINGS].identity_secret.get_secret_value().encode()
-    who = signed.verify(request.headers.get(signed.HEADER, ""), secret)
+    who = identity_of(request)
     code = request.match_info.get("code")
 
     async def work(conn) -> None:

@@ -3,7 +3,8 @@
 Triage keeps no copy: the administrators edit the catalogue in intake and no event tells of it,
 so a copy would go stale. One call (``GET /catalogue/bodies/{id}``: the body and the themes it
 offers) checks the pair and gives the names the event carries. Intake down → the re-index is
-refused with a 503 and nothing changes.
+refused with a 503 and nothing changes. The call is signed (``shared.signing``) on behalf of the
+analyst whose call triage is answering: their identity and address pass on.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aiohttp
+from yarl import URL
 
 from services.triage.search import CATALOGUE_ID
 from shared import logs
+from shared.signing import Call, sign_call
 from shared.web import CORRELATION_HEADER
 
 
@@ -50,21 +53,33 @@ def theme_label(themes: list[dict], theme_id: str) -> str | None:
 
 
 class Catalogue:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, secret: bytes) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
+        self.secret = secret
 
-    async def index(self, body_id: str, theme_id: str | None) -> Index:
-        """The body and theme, checked; raises NotInCatalogue (field errors) or Unavailable."""
+    async def index(self, body_id: str, theme_id: str | None, on_behalf: Call) -> Index:
+        """The body and theme, checked; raises NotInCatalogue (field errors) or Unavailable.
+
+        ``on_behalf``: the call triage is answering, whose identity and address pass on."""
         if not CATALOGUE_ID.match(body_id):
             raise NotInCatalogue([_error("body_id", "Choisissez un organisme public de la liste.")])
         if theme_id is not None and not CATALOGUE_ID.match(theme_id):
             raise NotInCatalogue([_error("theme_id", "Choisissez un thème de la liste.")])
-        headers = {CORRELATION_HEADER: cid} if (cid := logs.correlation_id.get()) else {}
+        url = URL(f"{self.base_url}/catalogue/bodies/{body_id}")
+        headers = sign_call(
+            self.secret,
+            "intake",
+            "GET",
+            url.raw_path_qs,
+            b"",
+            client_address=on_behalf.client_address,
+            identity=on_behalf.identity,
+        )
+        if cid := logs.correlation_id.get():
+            headers[CORRELATION_HEADER] = cid
         try:
-            async with self.session.get(
-                f"{self.base_url}/catalogue/bodies/{body_id}", headers=headers
-            ) as resp:
+            async with self.session.get(url, headers=headers) as resp:
                 if resp.status == 404:
                     raise NotInCatalogue(
                         [_error("body_id", "Cet organisme public n'existe pas ou plus.")]

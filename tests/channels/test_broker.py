@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aio_pika
-import aiohttp
 import aiormq
 import asyncpg
 import pytest
@@ -34,7 +33,7 @@ from shared.migrations import migrate
 from shared.outbox import OutboxRelay, add
 from shared.topology import DEFAULT, Topology
 from tests.channels.conftest import BODY, command, connected_channel
-from tests.support import RunningApp, dead_letters, eventually
+from tests.support import RunningApp, dead_letters, eventually, signed_session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +46,7 @@ async def requests_with_key(intake_db, key: str) -> int:
 
 async def track(intake, code: str, email: str) -> tuple[int, dict]:
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.post(f"{intake.url}/tracking", json={"code": code, "email": email}) as resp,
     ):
         return resp.status, await resp.json()

@@ -18,6 +18,7 @@ from gateway.settings import GatewaySettings
 from shared.codes import is_well_formed
 from tests.channels.conftest import BODY, OPEN311_KEY, OPEN311_KEYS, OTHER_KEY, PLACE, THEME
 from tests.stack import start_stack
+from tests.support import signed_session
 
 SERVICE = f"{BODY}.reclamation"
 EMAIL = "awa.traore@example.ci"
@@ -46,12 +47,12 @@ def form(**overrides) -> dict:
 
 
 async def get(url: str, **params) -> tuple[int, str, str]:
-    async with aiohttp.ClientSession() as http, http.get(url, params=params) as resp:
+    async with signed_session() as http, http.get(url, params=params) as resp:
         return resp.status, resp.content_type, await resp.text()
 
 
 async def post(url: str, data: dict) -> tuple[int, str, str]:
-    async with aiohttp.ClientSession() as http, http.post(url, data=data) as resp:
+    async with signed_session() as http, http.post(url, data=data) as resp:
         return resp.status, resp.content_type, await resp.text()
 
 
@@ -65,7 +66,7 @@ async def web_submission(gateway: str) -> str:
         "contact": {"country": "CI", "phone": "0505123456", "email": "kone@example.ci"},
     }
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.post(gateway + "/api/v1/requests", json=payload) as resp,
     ):
         assert resp.status == 201, await resp.text()
@@ -160,7 +161,7 @@ async def test_a_submission_through_open311_is_followed_by_code_and_email(
 
     # The citizen follows it on the tracking page with the code and the email.
     jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+    async with signed_session(cookie_jar=jar) as http:
         async with http.get(channels_stack.gateway + "/suivre") as resp:
             token = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text()).group(1)
         async with http.post(
@@ -328,7 +329,7 @@ async def test_errors_in_the_spec_format(channels_stack, intake_db):
     )
     assert [d for _, d in found] == ["attribute[theme_id] : Choisissez un thème dans la liste."]
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.post(f"{base}/requests.json", json=form()) as resp,
     ):
         assert resp.status == 400
@@ -381,7 +382,7 @@ async def test_reading_by_code_without_a_key_counts_as_tracking_look_ups(setting
             assert re.search(r"Réessayez dans \d+ minutes?\.", found), found
         # The tracking page shares the same count for this client address.
         jar = aiohttp.CookieJar(unsafe=True)
-        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with signed_session(cookie_jar=jar) as http:
             async with http.get(gateway + "/suivre") as resp:
                 token = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text())
             async with http.post(

@@ -7,7 +7,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
-import aiohttp
 import asyncpg
 import pytest
 
@@ -23,7 +22,14 @@ from services.notify.sms import (
 from shared.messages import Contact
 from tests.channels.conftest import sms_settings
 from tests.notify.identity import analyst_headers
-from tests.support import RunningApp, eventually, free_port, publish_event, submitted_event
+from tests.support import (
+    RunningApp,
+    eventually,
+    free_port,
+    publish_event,
+    signed_session,
+    submitted_event,
+)
 
 PUBLIC_URL = "https://portail.milie.test"
 MOBILE = "+2250707123456"
@@ -44,7 +50,7 @@ async def notify(settings_for, smtp_server, fake_sms) -> AsyncIterator[RunningAp
 
 async def delivery_log(app: RunningApp, request_id) -> list[dict]:
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.get(
             f"{app.url}/deliveries",
             params={"request_id": str(request_id)},
@@ -153,7 +159,7 @@ async def test_no_sms_when_no_provider_is_configured(
 
 async def test_the_client_keeps_its_token_until_it_expires_and_classifies_failures(fake_sms):
     now = [1000.0]
-    async with aiohttp.ClientSession() as session:
+    async with signed_session() as session:
 
         def client(**overrides) -> OrangeSms:
             values = {

@@ -11,7 +11,7 @@ import pytest
 
 from deploy.local.platform import PROCESSES, Platform
 from tests.browser import ARTIFACTS
-from tests.support import free_port
+from tests.support import as_staff, free_port, signing_for
 
 IDENTITY_SECRET = "e2e-identity-secret"
 BODY = "ministere-education-nationale"
@@ -28,11 +28,11 @@ def submission(email: str) -> dict:
 
 
 def analyst_headers() -> dict[str, str]:
-    """Headers of a call made by an analyst through the gateway (signed identity)."""
-    from shared.identity import HEADER, Identity, Role, sign
+    """Headers that make a signed session (``tests.support.signed_session``) call as an analyst
+    through the gateway would."""
+    from shared.identity import Identity, Role
 
-    token = sign(Identity("e2e-analyst", Role.ANALYST, login="analyste"), IDENTITY_SECRET.encode())
-    return {HEADER: token}
+    return as_staff(Identity("e2e-analyst", Role.ANALYST, login="analyste"))
 
 
 def platform_for(database_url, amqp_url, namespace, smtp_port, log_dir: Path) -> Platform:
@@ -62,7 +62,9 @@ async def running_platform(
     try:
         await platform.start_all()
         await platform.wait_ready()
-        yield platform
+        urls = {name: platform.url(name) for name in PROCESSES}
+        with signing_for(urls, IDENTITY_SECRET.encode()):
+            yield platform
     finally:
         await platform.stop_all()
 

@@ -9,16 +9,14 @@ from __future__ import annotations
 import re
 import signal
 
-import aiohttp
-
 from tests.e2e.conftest import BODY, analyst_headers, submission
-from tests.support import eventually
+from tests.support import eventually, signed_session
 
 SUBMITTED = "request.submitted.v1"
 
 
 async def _get(url: str, headers: dict | None = None):
-    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
+    async with signed_session() as http, http.get(url, headers=headers) as resp:
         if resp.content_type == "application/json":
             return resp.status, await resp.json()
         return resp.status, await resp.text()
@@ -26,7 +24,7 @@ async def _get(url: str, headers: dict | None = None):
 
 async def _submit(platform, email: str) -> str:
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.post(platform.url("gateway") + "/api/v1/requests", json=submission(email)) as resp,
     ):
         assert resp.status == 201, await resp.text()

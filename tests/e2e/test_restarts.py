@@ -24,7 +24,7 @@ from shared.migrations import migrate
 from shared.topology import EVENTS, Topology
 from tests.e2e.conftest import BODY, analyst_headers, running_platform, submission
 from tests.e2e.servers import PrivatePostgres, PrivateRabbitMQ
-from tests.support import eventually, publish_event, submitted_event
+from tests.support import eventually, publish_event, signed_session, submitted_event
 
 # Every answer comes back well within this, or the test fails: an outage must not hang a client.
 CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -55,7 +55,7 @@ async def private_postgres() -> AsyncIterator[PrivatePostgres]:
 
 async def _post_submission(platform, email: str) -> tuple[int, dict]:
     async with (
-        aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http,
+        signed_session(timeout=CLIENT_TIMEOUT) as http,
         http.post(platform.url("gateway") + "/api/v1/requests", json=submission(email)) as resp,
     ):
         return resp.status, await resp.json(content_type=None)
@@ -75,7 +75,7 @@ async def _submit_wave(platform, label: str, count: int) -> dict[str, str]:
 
 async def _get_json(url: str, headers: dict | None = None):
     async with (
-        aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http,
+        signed_session(timeout=CLIENT_TIMEOUT) as http,
         http.get(url, headers=headers) as resp,
     ):
         return resp.status, await resp.json(content_type=None)

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from email.header import decode_header, make_header
 
-import aiohttp
-
 from tests.browser import ARTIFACTS
 from tests.e2e.conftest import analyst_headers
-from tests.support import eventually
+from tests.support import eventually, signed_session
 
 BODY = "ministere-budget"
 
 
 async def _json(method: str, url: str, **kw):
-    async with aiohttp.ClientSession() as http, http.request(method, url, **kw) as resp:
+    async with signed_session() as http, http.request(method, url, **kw) as resp:
         return resp.status, await resp.json()
 
 
@@ -142,7 +140,7 @@ async def test_json_api_answers_4xx_listing_each_faulty_field(platform):
 
     # A body that is not JSON, or not said to be, gets the same JSON refusal on every route.
     tracking_url = url.replace("/api/v1/requests", "/api/v1/tracking")
-    async with aiohttp.ClientSession() as http:
+    async with signed_session() as http:
         for route in (url, tracking_url):
             async with http.post(
                 route, data=b"{oops", headers={"Content-Type": "application/json"}

@@ -6,13 +6,12 @@ import uuid
 import zipfile
 from io import BytesIO
 
-import aiohttp
 import pytest
 
 from tests.channels.conftest import sms_settings
 from tests.fakes.orange_sms import FakeOrangeSms
 from tests.stack import start_stack
-from tests.support import RunningApp
+from tests.support import RunningApp, signed_session
 
 OWNER = "o" * 32
 # The smallest files of each accepted kind: the magic bytes and a little content.
@@ -84,5 +83,5 @@ async def sms_stack(settings_for, smtp_server, fake_sms):
 
 @pytest.fixture
 async def http():
-    async with aiohttp.ClientSession() as session:
+    async with signed_session() as session:
         yield session

@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 
 from services.intake.settings import IntakeSettings
-from shared.identity import HEADER, Identity, Role, sign
+from shared import signing
+from shared.identity import Identity, Role
 from tests.front.conftest import OWNER, PNG, submission_fields
-from tests.support import RunningApp
+from tests.support import RunningApp, as_staff
 
 
 async def _submit_with_file(http, base: str, name: str, data: bytes) -> dict:
@@ -35,7 +36,6 @@ async def test_staff_download_is_guarded_and_answers_safely(settings_for, http):
     from services.intake.app import create_app
 
     settings = settings_for(IntakeSettings, db_pool_min=1)
-    secret = settings.identity_secret.get_secret_value().encode()
     async with RunningApp(create_app(settings)) as app:
         # A PNG the citizen named like a web page: served as the PNG it is, as a download.
         stored = await _submit_with_file(http, app.url, "reçu <script>.html", PNG)
@@ -43,7 +43,7 @@ async def test_staff_download_is_guarded_and_answers_safely(settings_for, http):
 
         def as_(role: Role, body_id: str | None = None) -> dict[str, str]:
             identity = Identity(staff_id=str(uuid.uuid4()), role=role, body_id=body_id)
-            return {HEADER: sign(identity, secret)}
+            return as_staff(identity)
 
         for headers in (
             as_(Role.ADMINISTRATOR),
@@ -64,7 +64,7 @@ async def test_staff_download_is_guarded_and_answers_safely(settings_for, http):
 
         async with http.get(url) as resp:
             assert resp.status == 401
-        async with http.get(url, headers={HEADER: "forged.token"}) as resp:
+        async with http.get(url, headers={signing.HEADER: "forged.token"}) as resp:
             assert resp.status == 401
         async with http.get(url, headers=as_(Role.FOCAL_POINT, "ministere-defense")) as resp:
             assert resp.status == 403

@@ -11,8 +11,9 @@ import asyncpg
 
 from services.intake import catalogue
 from services.intake.settings import IntakeSettings
-from shared.identity import HEADER, Identity, Role, sign
+from shared.identity import Identity, Role
 from tests.front.conftest import OWNER, submission_fields
+from tests.support import as_staff
 
 
 async def _get(http, url, **kw):
@@ -84,10 +85,8 @@ async def test_the_data_files_are_loaded_and_searched(intake, http):
 async def test_administrators_edit_and_the_files_do_not_undo_it(
     intake, http, settings_for, database_url, tmp_path
 ):
-    secret = settings_for(IntakeSettings).identity_secret.get_secret_value().encode()
-
     def as_(role: Role) -> dict[str, str]:
-        return {HEADER: sign(Identity(staff_id=str(uuid.uuid4()), role=role), secret)}
+        return as_staff(Identity(staff_id=str(uuid.uuid4()), role=role))
 
     admin = as_(Role.ADMINISTRATOR)
     base = intake.url
@@ -211,12 +210,12 @@ async def test_a_catalogue_change_reaches_every_copy_before_the_next_submission(
     from services.intake.app import create_app
     from tests.support import RunningApp, eventually
 
-    secret = settings_for(IntakeSettings).identity_secret.get_secret_value().encode()
-    admin = {HEADER: sign(Identity(staff_id=str(uuid.uuid4()), role=Role.ADMINISTRATOR), secret)}
+    admin = as_staff(Identity(staff_id=str(uuid.uuid4()), role=Role.ADMINISTRATOR))
+    api = as_staff(channel="api")
 
     async def submit(copy, **overrides):
-        fields = {**submission_fields(**overrides), "channel": "api"}
-        async with http.post(copy.url + "/requests", json=fields) as resp:
+        fields = submission_fields(**overrides)
+        async with http.post(copy.url + "/requests", json=fields, headers=api) as resp:
             return resp.status, await resp.json()
 
     async def change(path, payload):

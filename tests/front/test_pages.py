@@ -9,8 +9,6 @@ import json
 import re
 import uuid
 
-import aiohttp
-
 from tests.browser import ARTIFACTS
 from tests.front.pages import (
     BUDGET_NAME,
@@ -21,7 +19,7 @@ from tests.front.pages import (
     submit_form,
     unlinked_errors,
 )
-from tests.support import RunningApp, eventually, free_port
+from tests.support import RunningApp, eventually, free_port, signed_session
 
 
 async def _api_submission(gateway: str, email: str) -> str:
@@ -33,7 +31,7 @@ async def _api_submission(gateway: str, email: str) -> str:
         "contact": {"country": "CI", "phone": "0505123456", "email": email},
     }
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.post(gateway + "/api/v1/requests", json=payload) as resp,
     ):
         assert resp.status == 201, await resp.text()
@@ -45,7 +43,7 @@ async def _weights(gateway: str, paths: dict[str, str]) -> dict[str, dict[str, i
     import gzip
 
     out = {}
-    async with aiohttp.ClientSession() as http:
+    async with signed_session() as http:
         async with http.get(gateway + "/static/milie.css") as resp:
             css = await resp.read()
         for name, path in paths.items():
@@ -285,7 +283,7 @@ async def test_error_pages_are_pages_of_the_site_and_the_api_answers_json(settin
             await page.get_by_role("heading", name="Envoi trop volumineux").wait_for()
         finally:
             await context.close()
-        async with aiohttp.ClientSession() as http:
+        async with signed_session() as http:
             async with http.get(gateway.url + "/api/v1/nulle-part") as resp:
                 assert (resp.status, (await resp.json())["error"]) == (404, "not_found")
             async with http.get(gateway.url + "/api/v1/requests") as resp:
@@ -310,7 +308,7 @@ async def test_every_answer_carries_the_security_headers(settings_for):
 
     async with (
         RunningApp(create_app(settings_for(GatewaySettings, db_pool_min=1))) as gateway,
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
     ):
         for path, status in (
             ("/", 200),

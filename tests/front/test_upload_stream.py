@@ -13,7 +13,7 @@ import pytest
 from gateway import uploads
 from shared import attachments as files
 from tests.front.conftest import PDF, PNG
-from tests.support import RunningApp
+from tests.support import RunningApp, signed_session
 
 FORM = "/soumettre/formulaire"
 
@@ -96,7 +96,7 @@ async def _counts(database_url: str) -> tuple[int, int]:
 
 
 async def test_hostile_bodies_are_refused_before_anything_is_kept(front, database_url):
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+    async with signed_session(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         token = await _token(http, front)
 
         # No token, a wrong one, or a file before the token: 403, nothing kept.
@@ -159,7 +159,7 @@ async def test_hostile_bodies_are_refused_before_anything_is_kept(front, databas
 
 
 async def test_more_than_three_files_keeps_three_and_says_so(front, database_url):
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+    async with signed_session(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         token = await _token(http, front)
         parts = [*FIELDS] + [
             ("attachments", data, name)

@@ -8,7 +8,6 @@ import uuid
 from contextlib import asynccontextmanager
 from email.header import decode_header, make_header
 
-import aiohttp
 import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
@@ -25,6 +24,7 @@ from tests.support import (
     eventually,
     free_port,
     publish_event,
+    signed_session,
     submitted_event,
 )
 
@@ -52,7 +52,7 @@ async def database(settings: NotifySettings):
 
 async def delivery_log(app: RunningApp, request_id) -> list[dict]:
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.get(
             f"{app.url}/deliveries",
             params={"request_id": str(request_id)},
@@ -214,7 +214,7 @@ async def test_contact_without_email_gets_no_delivery(
 async def test_health_and_metrics(notify_settings):
     async with (
         RunningApp(create_app(notify_settings())) as app,
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
     ):
         async with http.get(f"{app.url}/health/ready") as resp:
             assert resp.status == 200
@@ -234,7 +234,7 @@ async def test_health_and_metrics(notify_settings):
 async def test_delivery_log_refuses_a_bad_uuid(notify_settings):
     async with (
         RunningApp(create_app(notify_settings())) as app,
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
     ):
         for query in ("?request_id=not-a-uuid", ""):
             headers = analyst_headers(app.app)

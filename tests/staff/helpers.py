@@ -18,6 +18,7 @@ import asyncpg
 from gateway import accounts
 from shared.identity import Role
 from shared.migrations import migrate
+from tests.support import signed_session
 
 GATEWAY_SQL = Path(__file__).resolve().parents[2] / "gateway" / "sql"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -72,7 +73,7 @@ async def form_token(session: aiohttp.ClientSession, url: str) -> str:
 
 def new_session(**headers: str) -> aiohttp.ClientSession:
     """An HTTP client that keeps cookies for 127.0.0.1 (aiohttp refuses IP cookies by default)."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
+    return signed_session(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
 
 
 async def signed_in_session(

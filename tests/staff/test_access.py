@@ -26,6 +26,7 @@ from gateway.clients import Services
 from gateway.keys import GATEWAY_SETTINGS
 from shared.identity import Identity, Role
 from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
+from tests.support import signed_session
 from tests.triage import access as triage_access
 
 PASSWORD = "mot de passe des tests d'accès"
@@ -368,7 +369,7 @@ async def test_every_staff_endpoint_of_the_services_against_every_role(stack, da
     ]
     assert missing == [], f"service staff endpoints without a row in SERVICE_ENDPOINTS: {missing}"
     wrong = []
-    async with aiohttp.ClientSession() as http:
+    async with signed_session() as http:
         urls = {
             name: stack.url(name) for name in ("intake", "triage", "treatment", "notify", "stats")
         }

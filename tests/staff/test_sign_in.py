@@ -12,7 +12,7 @@ from yarl import URL
 
 from shared.identity import Role
 from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
-from tests.support import eventually
+from tests.support import eventually, signed_session
 
 PASSWORD = "correct horse battery staple"
 COOKIE = "milie_staff"
@@ -52,7 +52,7 @@ def _session_cookie(http: aiohttp.ClientSession, base: str) -> str | None:
 async def _get_with_cookie(base: str, path: str, value: str) -> aiohttp.ClientResponse:
     """A request carrying only this session cookie (an old one, a stolen one)."""
     async with (
-        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as raw,
+        signed_session(cookie_jar=aiohttp.DummyCookieJar()) as raw,
         raw.get(
             f"{base}{path}", headers={"Cookie": f"{COOKIE}={value}"}, allow_redirects=False
         ) as resp,
@@ -174,7 +174,7 @@ async def test_sign_in_gives_a_new_session_id_and_ignores_a_planted_one(
 async def test_cookies_are_secure_in_production(gateway_alone, database_url):
     gw = await gateway_alone(env="production")
     await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as raw:
+    async with signed_session(cookie_jar=aiohttp.DummyCookieJar()) as raw:
         async with raw.get(f"{gw.url}/admin/connexion") as resp:
             html = await resp.text()
             csrf_cookie = resp.cookies["milie_csrf"].value

@@ -16,7 +16,7 @@ from markupsafe import escape
 from shared.identity import Role
 from tests.front.conftest import submission_fields
 from tests.staff.helpers import create_account, signed_in_session
-from tests.support import eventually
+from tests.support import eventually, signed_session
 
 PASSWORD = "les chiffres de la période"
 BUDGET, JUSTICE = "ministere-budget", "ministere-justice"
@@ -46,7 +46,7 @@ def _cells(html: str, body_name: str) -> list[str]:
 async def test_statistics_and_consultations_follow_the_period_and_the_body(stack, database_url):
     await create_account(database_url, Role.ADMINISTRATOR, "stats.admin", PASSWORD)
     await create_account(database_url, Role.FOCAL_POINT, "stats.pf", PASSWORD, BUDGET)
-    async with aiohttp.ClientSession() as http:
+    async with signed_session() as http:
         await _submit(stack, http, body_id=BUDGET)
         await _submit(stack, http, body_id=BUDGET, nature="suggestion")
         await _submit(stack, http, body_id=JUSTICE)

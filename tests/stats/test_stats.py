@@ -13,7 +13,7 @@ from services.stats.app import create_app
 from services.stats.settings import StatsSettings
 from shared.messages import Nature, RequestSubmittedV1
 from shared.service import POOL
-from tests.support import RunningApp, eventually, publish_event, submitted_event
+from tests.support import RunningApp, eventually, publish_event, signed_session, submitted_event
 
 SUBMITTED = RequestSubmittedV1.type_name()
 
@@ -45,7 +45,7 @@ async def test_counts_per_body_and_nature(settings_for, amqp_url, namespace):
             submitted_event(body_id=b, body_name="Organisme B", nature=Nature.RECLAMATION),
         ):
             await publish_event(amqp_url, namespace, event)
-        async with aiohttp.ClientSession() as http:
+        async with signed_session() as http:
             body = await _bodies_once_total(http, running.url, 3)
 
     by_id = {entry["body_id"]: entry for entry in body["bodies"]}
@@ -71,7 +71,7 @@ async def test_same_message_twice_is_counted_once(settings_for, amqp_url, namesp
             return _duplicates() >= before + 1
 
         await eventually(duplicate_seen)
-        async with aiohttp.ClientSession() as http:
+        async with signed_session() as http:
             body = await _bodies_once_total(http, running.url, 1)
             _, summary = await _get(http, f"{running.url}/stats/summary")
 
@@ -90,7 +90,7 @@ async def test_summary_over_a_period_and_a_status_change(settings_for, amqp_url,
     async with RunningApp(create_app(settings_for(StatsSettings))) as running:
         await publish_event(amqp_url, namespace, march_1)
         await publish_event(amqp_url, namespace, march_10)
-        async with aiohttp.ClientSession() as http:
+        async with signed_session() as http:
             await _bodies_once_total(http, running.url, 2)
             status, early = await _get(
                 http, f"{running.url}/stats/summary?from=2024-03-01&to=2024-03-05"
@@ -114,7 +114,7 @@ async def test_summary_over_a_period_and_a_status_change(settings_for, amqp_url,
 
 async def test_bad_dates_answer_400(settings_for):
     async with RunningApp(create_app(settings_for(StatsSettings))) as running:
-        async with aiohttp.ClientSession() as http:
+        async with signed_session() as http:
             for query in (
                 "from=2024-13-01",
                 "to=yesterday",

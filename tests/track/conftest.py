@@ -16,7 +16,7 @@ import pytest
 from shared.messages import Actor
 from shared.service import POOL
 from tests.stack import Stack, start_stack
-from tests.support import eventually
+from tests.support import eventually, signed_session
 
 # The tests' direct peer is 127.0.0.1 (never trusted); a client that binds 127.0.0.2 plays a
 # load balancer the gateway trusts.
@@ -73,7 +73,7 @@ async def intake_db(database_url) -> AsyncIterator[asyncpg.Connection]:
 def http_session(source: str | None = None) -> aiohttp.ClientSession:
     """A client; ``source`` binds its connections to that local address (e.g. the proxy's)."""
     connector = aiohttp.TCPConnector(local_addr=(source, 0) if source else None)
-    return aiohttp.ClientSession(connector=connector)
+    return signed_session(connector=connector)
 
 
 async def submit(

@@ -11,6 +11,7 @@ from email.header import decode_header, make_header
 import aiohttp
 from axe_playwright_python.async_playwright import Axe
 
+from tests.support import signed_session
 from tests.track.conftest import STRICT, post_json, submit
 
 SAME_ANSWER = (
@@ -87,7 +88,7 @@ async def test_reminders_are_throttled_per_email_and_per_client(strict_stack):
     assert answers.count(202) == STRICT["reminder_per_client"] - per_email - 1
 
     # The page says when to try again, in French.
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+    async with signed_session(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.get(strict_stack.gateway + "/suivre/code-oublie") as resp:
             token = resp.cookies["milie_csrf"].value
         async with http.post(

@@ -13,6 +13,7 @@ from axe_playwright_python.async_playwright import Axe
 from yarl import URL
 
 from shared.codes import new_code
+from tests.support import signed_session
 from tests.track.conftest import PROXY_ADDRESS, STRICT, post_json, submit
 
 RETRY_PAGE = re.compile(r"Trop de tentatives\. Réessayez dans (\d+) minutes?\.")
@@ -87,7 +88,7 @@ async def test_wrong_code_and_wrong_email_get_the_same_answer(strict_stack):
     other_code = new_code()
     jar = aiohttp.CookieJar(unsafe=True)
     connector = aiohttp.TCPConnector(local_addr=(PROXY_ADDRESS, 0))
-    async with aiohttp.ClientSession(cookie_jar=jar, connector=connector) as http:
+    async with signed_session(cookie_jar=jar, connector=connector) as http:
         http.headers["X-Forwarded-For"] = _client()
         a = await _page(http, stack.gateway, other_code, email2)
         b = await _page(http, stack.gateway, code2, wrong)
@@ -149,7 +150,7 @@ async def test_lookups_are_throttled_per_code_per_email_and_per_client(strict_st
     )
 
     # The page says it in French, with when to try again.
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+    async with signed_session(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         status, text, headers = await _page(http, stack.gateway, new_code(), _email())
     assert status == 429
     assert int(headers["Retry-After"]) > 0

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import aiohttp
 
-from gateway.keys import GATEWAY_SETTINGS
-from shared.identity import HEADER, Identity, Role, sign
+from shared.identity import Identity, Role
 from tests.front.conftest import OWNER, PNG, submission_fields
-from tests.support import eventually
+from tests.support import as_staff, eventually, signed_session
 
 
 async def _file_of_a_request(http: aiohttp.ClientSession, intake: str) -> str:
@@ -38,16 +37,15 @@ async def request_in_queue(ctx) -> dict[str, str]:
         "message": "L'accueil du guichet est fermé depuis lundi.",
         "contact": {"last_name": "KONE", "phone": "0707123456", "email": "acces@example.ci"},
     }
-    secret = stack.apps["gateway"].app[GATEWAY_SETTINGS].identity_secret.get_secret_value()
     who = Identity(staff_id="acces", role=Role.ANALYST)
-    async with aiohttp.ClientSession() as http:
+    async with signed_session() as http:
         async with http.post(f"{stack.gateway}/api/v1/requests", json=submission) as resp:
             body = await resp.json()
             assert resp.status == 201, body
         code = body["code"]
 
         async def queued() -> bool:
-            headers = {HEADER: sign(who, secret.encode())}
+            headers = as_staff(who)
             async with http.get(f"{stack.url('triage')}/queue/{code}", headers=headers) as r:
                 return r.status == 200
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import aiohttp
 import asyncpg
 import pytest
 
@@ -15,7 +14,7 @@ from services.intake.settings import IntakeSettings
 from services.triage.app import create_app as triage_app
 from services.triage.settings import TriageSettings
 from shared.service import POOL
-from tests.support import RunningApp, eventually, publish_event
+from tests.support import RunningApp, eventually, publish_event, signed_session
 from tests.triage.helpers import Api
 
 
@@ -47,6 +46,6 @@ async def triage(settings_for, amqp_url, namespace) -> AsyncIterator[Triage]:
             intake_url=intake.url,
             admissibility_days_by_nature={"demande_information": 5},
         )
-        async with RunningApp(triage_app(settings)) as running, aiohttp.ClientSession() as http:
+        async with RunningApp(triage_app(settings)) as running, signed_session() as http:
             secret = settings.identity_secret.get_secret_value().encode()
             yield Triage(Api(http, running.url, secret), running.app[POOL], amqp_url, namespace)

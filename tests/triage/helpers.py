@@ -10,20 +10,19 @@ from typing import Any
 import aio_pika
 import aiohttp
 
-from shared.identity import HEADER, Identity, Role, sign
+from shared.identity import Identity, Role
 from shared.topology import EVENTS, Topology
+from tests.support import as_staff
 
 ANALYST = Identity(staff_id="a-1", role=Role.ANALYST, login="awa.kone")
 OTHER_ANALYST = Identity(staff_id="a-2", role=Role.ANALYST, login="yao.kouame")
 ADMIN = Identity(staff_id="adm-1", role=Role.ADMINISTRATOR, login="admin.osep")
-ADDRESS_HEADER = "X-Milie-Client-Address"
 
 
 def headers(secret: bytes, identity: Identity | None = ANALYST, address: str = "") -> dict:
-    out = {HEADER: sign(identity, secret)} if identity else {}
-    if address:
-        out[ADDRESS_HEADER] = address
-    return out
+    """Headers that make the signed test session call as ``identity`` from ``address``
+    (``secret``: kept for the callers; the session signs with the app's own)."""
+    return as_staff(identity, client_address=address or None)
 
 
 class Api:

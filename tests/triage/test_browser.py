@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from email.header import decode_header, make_header
 
-import aiohttp
 import asyncpg
 from axe_playwright_python.async_playwright import Axe
 
 from shared.identity import Role
 from tests.browser import ARTIFACTS
 from tests.staff.helpers import create_account, sign_in
-from tests.support import eventually
+from tests.support import eventually, signed_session
 
 ADMIN_PASSWORD = "le mot de passe de l'admin"
 ANALYST_PASSWORD = "awa examine la file"
@@ -53,7 +52,7 @@ async def _submit(gateway: str, email: str, nature: str, message: str) -> str:
         },
     }
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.post(gateway + "/api/v1/requests", json=body) as resp,
     ):
         data = await resp.json()

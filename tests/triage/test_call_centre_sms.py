@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-import aiohttp
 import asyncpg
 import pytest
 
@@ -17,7 +16,7 @@ from tests.channels.conftest import sms_settings
 from tests.fakes.orange_sms import FakeOrangeSms
 from tests.stack import Stack, start_stack
 from tests.staff.helpers import create_account, form_token, signed_in_session
-from tests.support import eventually
+from tests.support import as_staff, eventually, signed_session
 
 PASSWORD = "le centre d'appels répond"
 MOBILE = "+2250707123456"
@@ -92,12 +91,9 @@ async def test_the_caller_gets_by_sms_the_code_the_operator_reads_out(
 async def test_intake_takes_a_phone_submission_only_from_a_signed_operator(stack):
     """Intake itself checks who claims the phone channel (where an email is optional): not the
     citizen's API, not an analyst, only an operator the gateway signed for."""
-    from shared.identity import HEADER, Identity, sign
-    from shared.service import SETTINGS
+    from shared.identity import Identity
 
-    secret = stack.apps["intake"].app[SETTINGS].identity_secret.get_secret_value().encode()
     fields = {
-        "channel": "phone",
         "nature": "reclamation",
         "body_id": "ministere-budget",
         "message": "L'appelant attend sa pension depuis six mois.",
@@ -106,8 +102,8 @@ async def test_intake_takes_a_phone_submission_only_from_a_signed_operator(stack
     }
 
     async def submit(identity: Identity | None) -> int:
-        headers = {HEADER: sign(identity, secret)} if identity else {}
-        async with aiohttp.ClientSession() as http:
+        headers = as_staff(identity, channel="phone")
+        async with signed_session() as http:
             url = stack.url("intake") + "/requests"
             async with http.post(url, json=fields, headers=headers) as resp:
                 return resp.status

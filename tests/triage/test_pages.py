@@ -11,14 +11,12 @@ import re
 import zipfile
 from datetime import datetime
 
-import aiohttp
 import openpyxl
 
-from gateway.keys import GATEWAY_SETTINGS
-from shared.identity import HEADER, Identity, Role, sign
+from shared.identity import Identity, Role
 from tests.front.conftest import OWNER, PNG, submission_fields
 from tests.staff.helpers import create_account, form_token, signed_in_session
-from tests.support import eventually
+from tests.support import as_staff, eventually, signed_session
 
 PASSWORD = "un mot de passe d'analyste"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -28,7 +26,7 @@ VERSION = re.compile(r'name="version" value="(\d+)"')
 async def _submit(stack, email: str, **overrides) -> str:
     body = submission_fields(email, **overrides)
     async with (
-        aiohttp.ClientSession() as http,
+        signed_session() as http,
         http.post(stack.gateway + "/api/v1/requests", json=body) as resp,
     ):
         data = await resp.json()
@@ -37,12 +35,11 @@ async def _submit(stack, email: str, **overrides) -> str:
 
 
 async def _in_queue(stack, code: str) -> dict:
-    secret = stack.apps["gateway"].app[GATEWAY_SETTINGS].identity_secret.get_secret_value()
     who = Identity(staff_id="t", role=Role.ANALYST)
-    async with aiohttp.ClientSession() as http:
+    async with signed_session() as http:
 
         async def probe():
-            headers = {HEADER: sign(who, secret.encode())}
+            headers = as_staff(who)
             async with http.get(f"{stack.url('triage')}/queue/{code}", headers=headers) as r:
                 return await r.json() if r.status == 200 else None
 
@@ -151,7 +148,7 @@ async def test_exports_and_attachments_through_the_gateway(stack, database_url):
     fields = submission_fields(
         "pj@example.ci", message='=HYPERLINK("http://x";"clic") Voir la photo jointe.'
     )
-    async with aiohttp.ClientSession() as http:
+    async with signed_session() as http:
         async with http.post(f"{intake}/drafts", json={"fields": fields}, headers=headers) as r:
             draft = await r.json()
         async with http.post(
@@ -249,9 +246,13 @@ async def test_the_call_centre_form_twice_makes_one_request(stack, database_url)
     assert item["contact"]["email"] is None
     # The public JSON API cannot pass itself off as the call centre.
     fields = submission_fields("api@example.ci")
-    async with (
-        aiohttp.ClientSession() as plain,
-        plain.post(stack.gateway + "/api/v1/requests", json={**fields, "channel": "phone"}) as r,
-    ):
-        api_code = (await r.json())["code"]
+    async with signed_session() as plain:
+        # The channel is the gateway's to say, in the signed call: a body naming one is refused.
+        async with plain.post(
+            stack.gateway + "/api/v1/requests", json={**fields, "channel": "phone"}
+        ) as r:
+            assert r.status == 422
+            assert [e["field"] for e in (await r.json())["errors"]] == ["channel"]
+        async with plain.post(stack.gateway + "/api/v1/requests", json=fields) as r:
+            api_code = (await r.json())["code"]
     assert (await _in_queue(stack, api_code))["channel"] == "api"

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import aiohttp
-
 from services.stats.app import create_app
 from services.stats.settings import StatsSettings
 from shared.messages import (
@@ -18,7 +16,7 @@ from shared.messages import (
     RequestResubmittedV1,
     RequestValidatedV1,
 )
-from tests.support import RunningApp, eventually, publish_event, submitted_event
+from tests.support import RunningApp, eventually, publish_event, signed_session, submitted_event
 
 ANALYST = Actor(staff_id="a-1", role="analyst")
 
@@ -46,7 +44,7 @@ async def test_decisions_move_the_counts(settings_for, amqp_url, namespace):
             await publish_event(amqp_url, namespace, event)
 
         async def summary(expect: dict | None = None):
-            async with aiohttp.ClientSession() as http, http.get(f"{app.url}/stats/summary") as r:
+            async with signed_session() as http, http.get(f"{app.url}/stats/summary") as r:
                 body = await r.json()
             return body if expect is None or body["by_status"] == expect else None
 
@@ -105,7 +103,7 @@ async def test_decisions_move_the_counts(settings_for, amqp_url, namespace):
         final = await eventually(
             lambda: summary({"submitted": 2, "in_treatment": 1, "acknowledged": 1, "rejected": 1})
         )
-        async with aiohttp.ClientSession() as http, http.get(f"{app.url}/stats/bodies") as r:
+        async with signed_session() as http, http.get(f"{app.url}/stats/bodies") as r:
             bodies = {b["body_id"]: b for b in (await r.json())["bodies"]}
 
     assert final["total"] == 5

@@ -3,17 +3,15 @@
 Kept here until tests/treatment/ has an owner.
 """
 
-import aiohttp
-
 from services.treatment.app import create_app
 from services.treatment.settings import TreatmentSettings
 from shared.service import POOL
-from tests.support import RunningApp
+from tests.support import RunningApp, signed_session
 
 
 async def test_treatment_starts_and_is_ready(settings_for):
     async with RunningApp(create_app(settings_for(TreatmentSettings))) as running:
-        async with aiohttp.ClientSession() as http:
+        async with signed_session() as http:
             async with http.get(f"{running.url}/health/ready") as response:
                 ready = response.status, await response.json()
             async with http.get(f"{running.url}/metrics") as response:

@@ -12,7 +12,14 @@ from services.triage.app import create_app
 from services.triage.settings import TriageSettings
 from shared.messages import RequestSubmittedV1
 from shared.service import POOL
-from tests.support import RunningApp, dead_letters, eventually, publish_event, submitted_event
+from tests.support import (
+    RunningApp,
+    dead_letters,
+    eventually,
+    publish_event,
+    signed_session,
+    submitted_event,
+)
 from tests.triage.helpers import headers
 
 SUBMITTED = RequestSubmittedV1.type_name()
@@ -38,7 +45,7 @@ async def test_submitted_request_waits_with_its_deadline(settings_for, amqp_url,
     event = submitted_event(submitted_at=submitted_at)
     async with RunningApp(create_app(settings_for(TriageSettings))) as running:
         await publish_event(amqp_url, namespace, event)
-        async with aiohttp.ClientSession() as http:
+        async with signed_session() as http:
             item = await _in_queue(http, running.url, event.code)
             status, listing = await _get(http, f"{running.url}/queue")
 
@@ -69,7 +76,7 @@ async def test_queue_is_oldest_first_and_the_deadline_is_a_setting(
     async with RunningApp(create_app(settings)) as running:
         for event in (old, recent, older):
             await publish_event(amqp_url, namespace, event)
-        async with aiohttp.ClientSession() as http:
+        async with signed_session() as http:
 
             async def all_three():
                 _, body = await _get(http, f"{running.url}/queue")
@@ -127,7 +134,7 @@ async def test_invalid_message_is_dead_lettered_and_the_queue_flows(
     async with RunningApp(create_app(settings_for(TriageSettings))) as running:
         await publish_event(amqp_url, namespace, broken, body=json.dumps(body).encode())
         await publish_event(amqp_url, namespace, valid)
-        async with aiohttp.ClientSession() as http:
+        async with signed_session() as http:
             await _in_queue(http, running.url, valid.code)
 
         dead = []
