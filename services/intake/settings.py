@@ -17,3 +17,7 @@ class IntakeSettings(ServiceSettings):
     # files) lives this long after its last change; expired ones are purged this often.
     draft_lifetime_seconds: int = 2 * 3600
     draft_purge_seconds: float = 60.0
+    # A file comes from the gateway at the citizen's pace: given up after this long without a
+    # byte (longer than the gateway's own wait for the citizen, so that it is the gateway that
+    # tells the citizen their connection stalled).
+    upload_idle_timeout: float = 60.0

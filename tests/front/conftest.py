@@ -69,6 +69,20 @@ async def intake(settings_for):
 
 
 @pytest.fixture
+async def front(settings_for):
+    """Intake and the gateway only (what the submission form needs); yields the gateway's URL."""
+    from gateway.app import create_app as gateway_app
+    from gateway.settings import GatewaySettings
+    from services.intake.app import create_app as intake_app
+    from services.intake.settings import IntakeSettings
+
+    async with RunningApp(intake_app(settings_for(IntakeSettings, db_pool_min=1))) as intake:
+        settings = settings_for(GatewaySettings, db_pool_min=1, intake_url=intake.url)
+        async with RunningApp(gateway_app(settings)) as gateway:
+            yield gateway.url
+
+
+@pytest.fixture
 async def fake_sms():
     async with FakeOrangeSms() as fake:
         yield fake

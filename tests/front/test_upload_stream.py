@@ -8,28 +8,12 @@ import re
 
 import aiohttp
 import asyncpg
-import pytest
 
 from gateway import uploads
 from shared import attachments as files
 from tests.front.conftest import PDF, PNG
-from tests.support import RunningApp
 
 FORM = "/soumettre/formulaire"
-
-
-@pytest.fixture
-async def front(settings_for):
-    """Intake and the gateway only: what the submission form needs."""
-    from gateway.app import create_app as gateway_app
-    from gateway.settings import GatewaySettings
-    from services.intake.app import create_app as intake_app
-    from services.intake.settings import IntakeSettings
-
-    async with RunningApp(intake_app(settings_for(IntakeSettings, db_pool_min=1))) as intake:
-        settings = settings_for(GatewaySettings, db_pool_min=1, intake_url=intake.url)
-        async with RunningApp(gateway_app(settings)) as gateway:
-            yield gateway.url
 
 
 async def _token(http: aiohttp.ClientSession, base: str) -> str:
