@@ -310,6 +310,9 @@ async def _take_file(
     # Whose bytes the upload waits for: the citizen's, or intake's (taking a chunk, answering).
     waiting_on_citizen = False
 
+    def idle_wait(citizen: bool) -> float:
+        return settings.upload_idle_timeout if citizen else settings.service_timeout
+
     draft_id = await _ensure_draft(drafts, upload)
     try:
         async with asyncio.timeout(None) as idle:
@@ -317,8 +320,7 @@ async def _take_file(
             def now_waiting_on(citizen: bool) -> None:
                 nonlocal waiting_on_citizen
                 waiting_on_citizen = citizen
-                wait = settings.upload_idle_timeout if citizen else settings.service_timeout
-                idle.reschedule(loop.time() + wait)
+                idle.reschedule(loop.time() + idle_wait(citizen))
 
             async def chunks() -> AsyncIterator[bytes]:
                 # Stops one byte past the limit: enough for intake to refuse the file.
@@ -350,7 +352,7 @@ async def _take_file(
             status, body = await drafts.send_file(draft_id, name, chunks(), timeout)
     except TimeoutError:
         if waiting_on_citizen:
-            log.info("upload stalled by the citizen")
+            log.info("upload interrupted by the citizen: nothing for %s s", idle_wait(True))
             raise Interrupted(name) from None
         log.warning("intake took nothing of the file for %s s", settings.service_timeout)
         raise ServiceUnavailable("intake") from None
@@ -358,6 +360,7 @@ async def _take_file(
         if overflow:
             raise TooLarge() from None
         if citizen_gone:
+            log.info("upload interrupted by the citizen: connection broken")
             raise Interrupted(name) from None
         raise
     if status == 422:

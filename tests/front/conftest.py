@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zipfile
+from contextlib import asynccontextmanager
 from io import BytesIO
 
 import aiohttp
@@ -68,8 +69,8 @@ async def intake(settings_for):
         yield app
 
 
-@pytest.fixture
-async def front(settings_for):
+@asynccontextmanager
+async def running_front(settings_for, **gateway_settings):
     """Intake and the gateway only (what the submission form needs); yields the gateway's URL."""
     from gateway.app import create_app as gateway_app
     from gateway.settings import GatewaySettings
@@ -77,9 +78,17 @@ async def front(settings_for):
     from services.intake.settings import IntakeSettings
 
     async with RunningApp(intake_app(settings_for(IntakeSettings, db_pool_min=1))) as intake:
-        settings = settings_for(GatewaySettings, db_pool_min=1, intake_url=intake.url)
+        settings = settings_for(
+            GatewaySettings, db_pool_min=1, intake_url=intake.url, **gateway_settings
+        )
         async with RunningApp(gateway_app(settings)) as gateway:
             yield gateway.url
+
+
+@pytest.fixture
+async def front(settings_for):
+    async with running_front(settings_for) as url:
+        yield url
 
 
 @pytest.fixture
