@@ -39,6 +39,10 @@ NATURE_HINTS = {
     Nature.DEMANDE_INFORMATION: "Vous souhaitez un renseignement sur une démarche ou un service.",
 }
 STEPS = 4
+INTERRUPTED = (
+    "L'envoi du formulaire s'est interrompu : votre connexion a été coupée ou n'a plus rien "
+    "transmis. Envoyez-le à nouveau."
+)
 
 
 def _nature(value: str) -> Nature | None:
@@ -205,15 +209,14 @@ async def _interrupted(request: web.Request, exc: uploads.Interrupted) -> web.Re
     upload = exc.upload
     values = {name: upload.fields.get(name, "") for name in forms.FORM_TO_API}
     values["country"] = values["country"] or "CI"
+    if not values["body_id"]:  # cut before the form's first fields were read
+        return _refused(request, 400, "Envoi interrompu", INTERRUPTED)
+    errors, notice = {}, None
     if exc.name is not None:
-        errors = {"attachments": files.problem(files.INTERRUPTED, exc.name)}
-        notice = None
+        why = [*upload.file_errors, files.problem(files.INTERRUPTED, exc.name)]
+        errors["attachments"] = " ".join(why)
     else:
-        errors = {}
-        notice = (
-            "L'envoi du formulaire s'est interrompu : votre connexion a été coupée ou n'a plus "
-            "rien transmis. Vérifiez votre saisie et envoyez-la à nouveau."
-        )
+        notice = INTERRUPTED
     try:
         draft = await _draft(request, upload.draft_id) if upload.draft_id else None
     except ServiceUnavailable:

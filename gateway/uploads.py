@@ -52,6 +52,8 @@ FILE_FIELD = "attachments"
 # Every text field of the form fits (the message: 5000 characters, 4 bytes each at most).
 FIELD_MAX_BYTES = 32 * 1024
 FIELDS_MAX = 60
+# What reading the citizen's body raises when their connection breaks off.
+BROKEN = (ConnectionError, aiohttp.ClientPayloadError, web.RequestPayloadError)
 # The files, each at most 5 Mo, and the text fields around them.
 MAX_BODY = files.MAX_FILES * files.MAX_BYTES + 512 * 1024
 CHUNK = 64 * 1024
@@ -166,11 +168,21 @@ async def _read(request: web.Request, part: BodyPartReader, name: str | None = N
     try:
         async with asyncio.timeout(request.app[GATEWAY_SETTINGS].upload_idle_timeout):
             chunk = await part.read_chunk(CHUNK)
-    except (TimeoutError, ConnectionError, aiohttp.ClientPayloadError) as exc:
+    except (TimeoutError, *BROKEN) as exc:
         log.info("upload interrupted by the citizen: %r", exc)
         raise Interrupted(name) from exc
     _check_size(request)
     return chunk
+
+
+async def _next_part(request: web.Request, reader: aiohttp.MultipartReader) -> Any:
+    """The form's next part (its headers read), minding the citizen's pace."""
+    try:
+        async with asyncio.timeout(request.app[GATEWAY_SETTINGS].upload_idle_timeout):
+            return await reader.next()
+    except (TimeoutError, *BROKEN) as exc:
+        log.info("upload interrupted by the citizen: %r", exc)
+        raise Interrupted(None) from exc
 
 
 async def _drain(request: web.Request, part: BodyPartReader, name: str | None = None) -> None:
@@ -208,7 +220,7 @@ async def read_form(request: web.Request, drafts: Drafts) -> Upload:
     token_ok = False
     try:
         reader = await request.multipart()
-        while (part := await reader.next()) is not None:
+        while (part := await _next_part(request, reader)) is not None:
             if not isinstance(part, BodyPartReader):  # a nested multipart: no form sends one
                 raise Malformed()
             if part.filename is None:
@@ -336,7 +348,7 @@ async def _take_file(
                     now_waiting_on(citizen=True)
                     try:
                         chunk = await part.read_chunk(CHUNK)
-                    except (ConnectionError, aiohttp.ClientPayloadError):
+                    except BROKEN:
                         citizen_gone = True
                         raise
                     if request.content.total_bytes > MAX_BODY:
@@ -356,7 +368,7 @@ async def _take_file(
             raise Interrupted(name) from None
         log.warning("intake took nothing of the file for %s s", settings.service_timeout)
         raise ServiceUnavailable("intake") from None
-    except ServiceUnavailable:
+    except (ServiceUnavailable, TooLarge):
         if overflow:
             raise TooLarge() from None
         if citizen_gone:

@@ -238,6 +238,12 @@ async def test_a_stalled_or_dropped_upload_is_the_citizens_connection_not_the_se
         assert "Le guichet ferme avant l&#39;heure." in html  # the message typed is kept
         assert (await _counts(database_url))[1] == 0  # nothing kept of the cut file
 
+        # Stalled before a field could be read whole: a page saying so, with the way back.
+        cut = before.index(b"Le guichet")
+        status, html = await _send_then(base, token, before[:cut], declared, then="stall")
+        assert status == 400 and "L&#39;envoi du formulaire s&#39;est interrompu" in html
+        assert "Service momentanément indisponible" not in html
+
         # The connection dropped in the middle of the file: nothing kept, and the gateway's
         # logs put it on the citizen's connection, not on intake.
         caplog.clear()
