@@ -273,3 +273,61 @@ async def test_a_file_declaring_over_5_mo_is_refused_without_reaching_intake(fro
     assert re.search(rf'<p class="error" id="[^"]*attachments[^"]*">[^<]*{message}', html)
     assert 'value="awa@example.ci"' in html  # typed after the file, kept
     assert (await _counts(database_url))[1] == 0
+
+
+async def _pump(reader, writer, stall_on: bytes | None = None) -> None:
+    """Copy bytes one way; with ``stall_on``, stop reading for good once it passes (the other
+    side's writes then pile up and block, as with a process that hangs)."""
+    try:
+        while data := await reader.read(65536):
+            if stall_on is not None and stall_on in data:
+                await asyncio.Event().wait()
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        writer.close()
+
+
+async def test_intake_that_stops_taking_a_file_is_the_service_being_down(
+    settings_for, database_url, caplog
+):
+    """The other side of the idle timer: the citizen sends, intake stops reading the file."""
+    from gateway.app import create_app as gateway_app
+    from gateway.settings import GatewaySettings
+    from services.intake.app import create_app as intake_app
+    from services.intake.settings import IntakeSettings
+    from tests.support import RunningApp
+
+    tasks: set[asyncio.Task] = set()
+
+    async def relay(client_reader, client_writer):
+        upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
+        for pump in (
+            _pump(client_reader, upstream_writer, stall_on=b"/files?filename="),
+            _pump(upstream_reader, client_writer),
+        ):
+            tasks.add(asyncio.create_task(pump))
+
+    async with RunningApp(intake_app(settings_for(IntakeSettings, db_pool_min=1))) as intake:
+        host, port = intake.url.removeprefix("http://").split(":")
+        relay_server = await asyncio.start_server(relay, "127.0.0.1", 0)
+        relay_url = f"http://127.0.0.1:{relay_server.sockets[0].getsockname()[1]}"
+        settings = settings_for(
+            GatewaySettings, db_pool_min=1, intake_url=relay_url, service_timeout=2.0
+        )
+        try:
+            async with RunningApp(gateway_app(settings)) as gateway:
+                async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                    token = await _token(http, gateway.url)
+                    parts = [*FIELDS, ("attachments", big_pdf(files.MAX_BYTES), "scan.pdf")]
+                    async with http.post(gateway.url + FORM, data=_form(token, parts)) as resp:
+                        html = await resp.text()
+        finally:
+            for task in tasks:
+                task.cancel()
+            relay_server.close()
+    assert resp.status == 503 and "Service momentanément indisponible" in html
+    assert any("intake took nothing of the file" in r.getMessage() for r in caplog.records)
+    assert (await _counts(database_url))[1] == 0
