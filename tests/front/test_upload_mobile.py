@@ -11,7 +11,8 @@ import asyncpg
 from tests.front.conftest import big_pdf
 from tests.front.pages import BUDGET, fill_form, new_page, submit_form
 
-# Chromium DevTools' « Fast 3G »: 1.6 Mbit/s down, 750 kbit/s up (each at 90 %), 562.5 ms.
+# Chromium DevTools' « Fast 3G »: 1.6 Mbit/s down at 90 %, 84 Kio/s up (750 kbit/s at 90 %),
+# 563 ms of latency; in bytes per second, as Network.emulateNetworkConditions takes them.
 FAST_3G = {
     "offline": False,
     "latency": 563,
@@ -39,7 +40,8 @@ async def test_a_2_mo_file_goes_through_on_fast_3g(front, browser, database_url,
             await submit_form(page)
         heading = await page.locator("h1").inner_text()
         assert heading == "Etes-vous sûr de vouloir soumettre ces informations ?", heading
-        assert "Facture scannée.pdf" in await page.locator(".recap").inner_text()
+        # The recap lists the files the draft holds.
+        assert "Facture scannée.pdf (2048 Ko)" in await page.locator(".recap").inner_text()
         async with page.expect_navigation():
             await page.get_by_role("button", name="OK").click()
         await page.get_by_text("Le numéro de la demande est").wait_for()
