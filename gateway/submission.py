@@ -39,6 +39,10 @@ NATURE_HINTS = {
     Nature.DEMANDE_INFORMATION: "Vous souhaitez un renseignement sur une démarche ou un service.",
 }
 STEPS = 4
+INTERRUPTED = (
+    "L'envoi du formulaire s'est interrompu : votre connexion a été coupée ou n'a plus rien "
+    "transmis. Envoyez-le à nouveau."
+)
 
 
 def _nature(value: str) -> Nature | None:
@@ -198,6 +202,31 @@ def _refused(request: web.Request, status: int, title: str, text: str) -> web.Re
     return response
 
 
+async def _interrupted(request: web.Request, exc: uploads.Interrupted) -> web.Response:
+    """The form again after the citizen's connection stalled or broke: the values read before,
+    the files the draft kept, and why beside the file field (not « Service indisponible »: the
+    service is fine, and a retry on a better connection goes through)."""
+    upload = exc.upload
+    values = {name: upload.fields.get(name, "") for name in forms.FORM_TO_API}
+    values["country"] = values["country"] or "CI"
+    if not values["body_id"]:  # cut before the form's first fields were read
+        return _refused(request, 400, "Envoi interrompu", INTERRUPTED)
+    errors, notice = {}, None
+    if exc.name is not None:
+        why = [*upload.file_errors, files.problem(files.INTERRUPTED, exc.name)]
+        errors["attachments"] = " ".join(why)
+    else:
+        notice = INTERRUPTED
+    try:
+        draft = await _draft(request, upload.draft_id) if upload.draft_id else None
+    except ServiceUnavailable:
+        draft = None
+    response = await _form(request, values, errors, draft=draft, notice=notice, status=422)
+    # The rest of the body will not be read: do not keep the connection.
+    response.force_close()
+    return response
+
+
 @routes.post("/soumettre/formulaire")
 @csrf.reads_own_body
 async def post_form(request: web.Request) -> web.Response:
@@ -231,6 +260,8 @@ async def post_form(request: web.Request) -> web.Response:
         return _refused(
             request, 400, "Formulaire illisible", "Revenez au formulaire et recommencez."
         )
+    except uploads.Interrupted as exc:
+        return await _interrupted(request, exc)
     except ServiceUnavailable:
         return unavailable(request)
 

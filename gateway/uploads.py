@@ -10,7 +10,14 @@ guide orders the form) must still be read so the form comes back with every type
 The whole body may not pass ``MAX_BODY`` (3 files of 5 Mo and the fields): a larger declared
 ``Content-Length`` is refused before a byte is read; a body without one is cut where it passes the
 limit (a file being sent to intake then is abandoned halfway, and intake keeps nothing of it).
-Either way the answer is a 413 page.
+Either way the answer is a 413 page. A file part that declares its own ``Content-Length`` over
+5 Mo is refused on its word: nothing of it goes to intake.
+
+No upload is timed as a whole: on mobile data (« Fast 3G », 84 Ko/s up) 5 Mo take a minute. What
+is timed is the wait for the next bytes: ``upload_idle_timeout`` for the citizen's (a stalled or
+broken connection is :class:`Interrupted`, the citizen's problem, told beside the file field),
+``service_timeout`` for intake taking a chunk or answering (intake's problem:
+``ServiceUnavailable``).
 
 The CSRF token must come before any file (the form puts it first): nothing is stored for a
 request that did not prove it comes from our own form.
@@ -18,6 +25,7 @@ request that did not prove it comes from our own form.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -33,7 +41,7 @@ from multidict import MultiDict
 
 from gateway import csrf
 from gateway.clients import ServiceUnavailable
-from gateway.keys import SERVICES
+from gateway.keys import GATEWAY_SETTINGS, SERVICES
 from shared import attachments as files
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,8 @@ FILE_FIELD = "attachments"
 # Every text field of the form fits (the message: 5000 characters, 4 bytes each at most).
 FIELD_MAX_BYTES = 32 * 1024
 FIELDS_MAX = 60
+# What reading the citizen's body raises when their connection breaks off.
+BROKEN = (ConnectionError, aiohttp.ClientPayloadError, web.RequestPayloadError)
 # The files, each at most 5 Mo, and the text fields around them.
 MAX_BODY = files.MAX_FILES * files.MAX_BYTES + 512 * 1024
 CHUNK = 64 * 1024
@@ -58,6 +68,17 @@ class Forbidden(Exception):
 
 class Malformed(Exception):
     """Not a multipart body one can read."""
+
+
+class Interrupted(Exception):
+    """The citizen's bytes stopped coming (for ``upload_idle_timeout``) or their connection
+    broke, in the middle of the file ``name`` (None: of a text field). ``upload``: what was read
+    before, to show the form again with it."""
+
+    def __init__(self, name: str | None) -> None:
+        super().__init__(name)
+        self.name = name
+        self.upload = Upload()
 
 
 @dataclass
@@ -105,7 +126,11 @@ class Drafts:
         return await self.call("POST", "/drafts", {"fields": fields} if fields else {})
 
     async def send_file(
-        self, draft_id: str, name: str, chunks: AsyncIterator[bytes]
+        self,
+        draft_id: str,
+        name: str,
+        chunks: AsyncIterator[bytes],
+        timeout: aiohttp.ClientTimeout,
     ) -> tuple[int, Any]:
         try:
             # Streamed as it comes from the browser: signed UNSIGNED-STREAM (shared/signing.py).
@@ -117,6 +142,7 @@ class Drafts:
                 stream=chunks,
                 signed_headers={OWNER_HEADER: self.owner},
                 headers={"Content-Type": "application/octet-stream"},
+                timeout=timeout,
             ) as resp:
                 return resp.status, await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -129,16 +155,37 @@ def _check_size(request: web.Request) -> None:
         raise TooLarge()
 
 
-async def _drain(request: web.Request, part: BodyPartReader) -> None:
-    """Skip the rest of a part without keeping it, minding the body's limit."""
-    while await part.read_chunk(CHUNK):
-        _check_size(request)
+async def _read(request: web.Request, part: BodyPartReader, name: str | None = None) -> bytes:
+    """The part's next chunk, minding the body's limit and the citizen's pace."""
+    try:
+        async with asyncio.timeout(request.app[GATEWAY_SETTINGS].upload_idle_timeout):
+            chunk = await part.read_chunk(CHUNK)
+    except (TimeoutError, *BROKEN) as exc:
+        log.info("upload interrupted by the citizen: %r", exc)
+        raise Interrupted(name) from exc
+    _check_size(request)
+    return chunk
+
+
+async def _next_part(request: web.Request, reader: aiohttp.MultipartReader) -> Any:
+    """The form's next part (its headers read), minding the citizen's pace."""
+    try:
+        async with asyncio.timeout(request.app[GATEWAY_SETTINGS].upload_idle_timeout):
+            return await reader.next()
+    except (TimeoutError, *BROKEN) as exc:
+        log.info("upload interrupted by the citizen: %r", exc)
+        raise Interrupted(None) from exc
+
+
+async def _drain(request: web.Request, part: BodyPartReader, name: str | None = None) -> None:
+    """Skip the rest of a part without keeping it."""
+    while await _read(request, part, name):
+        pass
 
 
 async def _text(request: web.Request, part: BodyPartReader) -> str:
     data = bytearray()
-    while chunk := await part.read_chunk(CHUNK):
-        _check_size(request)
+    while chunk := await _read(request, part):
         if len(data) <= FIELD_MAX_BYTES:
             data += chunk[: FIELD_MAX_BYTES + 1 - len(data)]
     # One byte over the limit is kept so that intake reports the text as too long.
@@ -148,10 +195,9 @@ async def _text(request: web.Request, part: BodyPartReader) -> str:
 async def _head(request: web.Request, part: BodyPartReader) -> bytes:
     head = b""
     while len(head) < files.HEAD_BYTES:
-        chunk = await part.read_chunk(CHUNK)
+        chunk = await _read(request, part, part.filename)
         if not chunk:
             break
-        _check_size(request)
         head += chunk
     return head
 
@@ -159,14 +205,14 @@ async def _head(request: web.Request, part: BodyPartReader) -> bytes:
 async def read_form(request: web.Request, drafts: Drafts) -> Upload:
     """Read the submission form; its files land in a draft of intake's (created when needed).
 
-    Raises TooLarge, Forbidden, Malformed, ServiceUnavailable."""
+    Raises TooLarge, Forbidden, Malformed, Interrupted, ServiceUnavailable."""
     if (request.content_length or 0) > MAX_BODY:
         raise TooLarge()
     upload = Upload()
     token_ok = False
     try:
         reader = await request.multipart()
-        while (part := await reader.next()) is not None:
+        while (part := await _next_part(request, reader)) is not None:
             if not isinstance(part, BodyPartReader):  # a nested multipart: no form sends one
                 raise Malformed()
             if part.filename is None:
@@ -190,6 +236,9 @@ async def read_form(request: web.Request, drafts: Drafts) -> Upload:
                 continue
             await _take_file(request, part, drafts, upload)
         _check_size(request)
+    except Interrupted as exc:
+        exc.upload = upload
+        raise
     except (TooLarge, Forbidden, ServiceUnavailable, Malformed):
         raise
     except (
@@ -232,43 +281,91 @@ async def _ensure_draft(drafts: Drafts, upload: Upload) -> str:
     return upload.draft_id
 
 
+def _declared_size(part: BodyPartReader) -> int | None:
+    """The part's own ``Content-Length``, where its sender gave one (browsers do not)."""
+    try:
+        return int(part.headers.get(aiohttp.hdrs.CONTENT_LENGTH, ""))
+    except ValueError:
+        return None
+
+
 async def _take_file(
     request: web.Request, part: BodyPartReader, drafts: Drafts, upload: Upload
 ) -> None:
     name = part.filename or ""
+    declared = _declared_size(part)
+    if declared is not None and declared > files.MAX_BYTES:
+        upload.file_errors.append(files.problem(files.TOO_LARGE, name))
+        await _drain(request, part, name)  # the fields after it are still to be read
+        return
     head = await _head(request, part)
     if not head:
         upload.file_errors.append(files.problem(files.EMPTY, name))
         return
     if files.sniff(head) is None:
         upload.file_errors.append(files.problem(files.NOT_ALLOWED, name))
-        await _drain(request, part)
+        await _drain(request, part, name)
         return
+    settings = request.app[GATEWAY_SETTINGS]
+    loop = asyncio.get_running_loop()
     sent = 0
     overflow = False
+    citizen_gone = False
+    # Whose bytes the upload waits for: the citizen's, or intake's (taking a chunk, answering).
+    waiting_on_citizen = False
 
-    async def chunks() -> AsyncIterator[bytes]:
-        # Stops one byte past the limit: enough for intake to refuse the file.
-        nonlocal sent, overflow
-        chunk = head
-        while chunk:
-            allowed = files.MAX_BYTES + 1 - sent
-            yield chunk[:allowed]
-            sent += min(len(chunk), allowed)
-            if sent > files.MAX_BYTES:
-                return
-            chunk = await part.read_chunk(CHUNK)
-            if request.content.total_bytes > MAX_BODY:
-                # Breaks the upload to intake halfway: it stores nothing of a cut file.
-                overflow = True
-                raise TooLarge()
+    def idle_wait(citizen: bool) -> float:
+        return settings.upload_idle_timeout if citizen else settings.service_timeout
 
     draft_id = await _ensure_draft(drafts, upload)
     try:
-        status, body = await drafts.send_file(draft_id, name, chunks())
+        async with asyncio.timeout(None) as idle:
+
+            def now_waiting_on(citizen: bool) -> None:
+                nonlocal waiting_on_citizen
+                waiting_on_citizen = citizen
+                idle.reschedule(loop.time() + idle_wait(citizen))
+
+            async def chunks() -> AsyncIterator[bytes]:
+                # Stops one byte past the limit: enough for intake to refuse the file.
+                nonlocal sent, overflow, citizen_gone
+                chunk = head
+                while chunk:
+                    allowed = files.MAX_BYTES + 1 - sent
+                    now_waiting_on(citizen=False)
+                    yield chunk[:allowed]
+                    sent += min(len(chunk), allowed)
+                    if sent > files.MAX_BYTES:
+                        break
+                    now_waiting_on(citizen=True)
+                    try:
+                        chunk = await part.read_chunk(CHUNK)
+                    except BROKEN:
+                        citizen_gone = True
+                        raise
+                    if request.content.total_bytes > MAX_BODY:
+                        # Breaks the upload to intake halfway: it stores nothing of a cut file.
+                        overflow = True
+                        raise TooLarge()
+                now_waiting_on(citizen=False)  # for intake's answer
+
+            # No total: the idle timer above, and intake's answer once the file is sent.
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=settings.service_timeout, sock_read=settings.service_timeout
+            )
+            status, body = await drafts.send_file(draft_id, name, chunks(), timeout)
+    except TimeoutError:
+        if waiting_on_citizen:
+            log.info("upload interrupted by the citizen: nothing for %s s", idle_wait(True))
+            raise Interrupted(name) from None
+        log.warning("intake took nothing of the file for %s s", settings.service_timeout)
+        raise ServiceUnavailable("intake") from None
     except (ServiceUnavailable, TooLarge):
         if overflow:
             raise TooLarge() from None
+        if citizen_gone:
+            log.info("upload interrupted by the citizen: connection broken")
+            raise Interrupted(name) from None
         raise
     if status == 422:
         upload.file_errors.extend(e["message"] for e in body.get("errors", []))
@@ -277,4 +374,4 @@ async def _take_file(
         upload.draft_lost, upload.draft_id = True, None
     elif status != 201:
         raise ServiceUnavailable("intake")
-    await _drain(request, part)
+    await _drain(request, part, name)

@@ -70,6 +70,8 @@ def problem(code: str, name: str) -> str:
         TOO_MANY: f"Vous pouvez joindre {MAX_FILES} fichiers au plus : {shown} n'a pas été ajouté.",
         EMPTY: f"Le fichier {shown} est vide.",
         LOST: f"Le fichier {shown} n'a pas pu être gardé : joignez-le à nouveau.",
+        INTERRUPTED: f"L'envoi du fichier {shown} s'est interrompu : votre connexion a été "
+        "coupée ou n'a plus rien transmis. Rien n'en a été gardé : joignez-le à nouveau.",
     }
     return messages[code]
 
@@ -80,3 +82,5 @@ NOT_ALLOWED = "file_type_not_allowed"
 TOO_MANY = "too_many_files"
 EMPTY = "file_empty"
 LOST = "file_lost"
+# The citizen's connection stalled or broke while the file was coming (not a fault of ours).
+INTERRUPTED = "file_interrupted"

@@ -138,6 +138,15 @@ def signer(
     return middleware
 
 
+def signed_headers_for(
+    port: int, method: str, target: str, body: bytes | None, **envelope: Any
+) -> dict[str, str]:
+    """The signature of one call to the service app on ``port``, for a test that writes its HTTP
+    by hand (below aiohttp, where :func:`signer` cannot see it)."""
+    service, secret = _SIGNED_APPS[port]
+    return signing.sign_call(secret, service, method, target, body, **envelope)
+
+
 @contextlib.contextmanager
 def signing_for(urls: dict[str, str], secret: bytes) -> Iterator[None]:
     """Have :func:`signer` sign calls to services running in other processes: ``urls`` maps a

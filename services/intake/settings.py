@@ -46,3 +46,8 @@ class IntakeSettings(ServiceSettings):
                     " letters, digits, _ and - only"
                 )
         return self
+
+    # A file comes from the gateway at the citizen's pace: given up after this long without a
+    # byte (longer than the gateway's own wait for the citizen, so that it is the gateway that
+    # tells the citizen their connection stalled).
+    upload_idle_timeout: float = 60.0

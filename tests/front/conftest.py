@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zipfile
+from contextlib import asynccontextmanager
 from io import BytesIO
 
 import pytest
@@ -65,6 +66,28 @@ async def intake(settings_for):
 
     async with RunningApp(create_app(settings_for(IntakeSettings, db_pool_min=1))) as app:
         yield app
+
+
+@asynccontextmanager
+async def running_front(settings_for, **gateway_settings):
+    """Intake and the gateway only (what the submission form needs); yields the gateway's URL."""
+    from gateway.app import create_app as gateway_app
+    from gateway.settings import GatewaySettings
+    from services.intake.app import create_app as intake_app
+    from services.intake.settings import IntakeSettings
+
+    async with RunningApp(intake_app(settings_for(IntakeSettings, db_pool_min=1))) as intake:
+        settings = settings_for(
+            GatewaySettings, db_pool_min=1, intake_url=intake.url, **gateway_settings
+        )
+        async with RunningApp(gateway_app(settings)) as gateway:
+            yield gateway.url
+
+
+@pytest.fixture
+async def front(settings_for):
+    async with running_front(settings_for) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,16 +1,19 @@
 """Intake's drafts on real PostgreSQL: files checked by content, the request stored with its files
-in one transaction, a second « OK » answered the same, expired drafts purged with their files."""
+in one transaction, a second « OK » answered the same, expired drafts purged with their files; a
+file declared over 5 Mo, or whose bytes stop coming, refused without being read whole."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 
 import asyncpg
 
 from services.intake.settings import IntakeSettings
 from shared import attachments as files
 from tests.front.conftest import JPEG, OWNER, PDF, PNG, big_pdf, submission_fields, zip_bytes
-from tests.support import RunningApp, eventually
+from tests.support import RunningApp, eventually, signed_headers_for
 
 HEADERS = {"X-Draft-Owner": OWNER}
 
@@ -183,3 +186,52 @@ async def test_an_expired_draft_is_purged_with_its_files(settings_for, http, dat
         assert status == 404
         status, _ = await _json(http, "POST", f"{app.url}/drafts/{draft['draft_id']}/submit")
         assert status == 404
+
+
+async def _raw_file_post(base: str, draft_id: str, declared: int, sent: bytes) -> tuple[int, dict]:
+    """A file upload declaring ``declared`` bytes of which only ``sent`` come; intake's answer."""
+    host, port = base.removeprefix("http://").split(":")
+    target = f"/drafts/{draft_id}/files?filename=gros.pdf"
+    # Signed as the gateway signs a streamed upload (shared/signing.py): this call bypasses
+    # aiohttp, so tests.support's signing middleware does not see it.
+    envelope = signed_headers_for(int(port), "POST", target, None, headers={"X-Draft-Owner": OWNER})
+    signed = "".join(f"{name}: {value}\r\n" for name, value in envelope.items())
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(
+            (
+                f"POST {target} HTTP/1.1\r\nHost: {host}\r\n{signed}"
+                f"X-Draft-Owner: {OWNER}\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Length: {declared}\r\n\r\n"
+            ).encode()
+            + sent
+        )
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        return int(head.split(b" ")[1]), json.loads(await reader.readexactly(length))
+    finally:
+        writer.close()
+
+
+async def test_a_file_declared_too_large_or_stalled_is_refused_before_it_is_read(
+    settings_for, http, database_url
+):
+    from services.intake.app import create_app
+
+    settings = settings_for(IntakeSettings, db_pool_min=1, upload_idle_timeout=1.0)
+    async with RunningApp(create_app(settings)) as app:
+        status, draft = await _json(http, "POST", app.url + "/drafts", json={})
+        assert status == 201
+        # Declared over 5 Mo: refused on its word, before a byte of it is sent.
+        status, body = await _raw_file_post(app.url, draft["draft_id"], files.MAX_BYTES + 1, b"")
+        assert status == 422 and body["errors"][0]["code"] == files.TOO_LARGE
+        assert body["errors"][0]["message"] == "Le fichier « gros.pdf » dépasse 5 Mo."
+        # Half of the bytes, then nothing: given up after the idle timeout, nothing kept.
+        status, body = await _raw_file_post(app.url, draft["draft_id"], 2 * len(PDF), PDF)
+        assert status == 400 and body["error"] == "broken_upload"
+        conn = await asyncpg.connect(database_url)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM intake.draft_files") == 0
+        finally:
+            await conn.close()
