@@ -22,9 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
-import signal
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -152,7 +150,6 @@ class Consumer:
         handler_attempts: int = 5,
         on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], Awaitable[None]]
         | None = None,
-        fault_kill_after_commit: str = "",
     ) -> None:
         unknown = set(handlers) - set(CONTRACTS)
         if unknown:
@@ -170,7 +167,6 @@ class Consumer:
         self.delivery_limit = delivery_limit
         self.handler_attempts = handler_attempts
         self.on_poison = on_poison
-        self.fault_kill_after_commit = fault_kill_after_commit
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._stopping = False
         # Delivered, not yet taken by the loop, in delivery order.
@@ -333,7 +329,6 @@ class Consumer:
         for w in work:
             counter = metrics.MESSAGES_CONSUMED if w in applied else metrics.MESSAGES_DUPLICATE
             counter.labels(w.delivery.message_type).inc()
-        self._fault_after_commit(work)
         return True
 
     async def _apply(self, w: _Work) -> None:
@@ -368,19 +363,11 @@ class Consumer:
                     log.exception("handler failed (delivery %d), requeueing", deliveries)
                     await message.nack(requeue=True)
                 return
-        self._fault_after_commit([w])
         try:
             await message.ack()
         except aio_pika.exceptions.ChannelInvalidStateError:
             # Its channel closed (broker restart): redelivered, then ignored by the inbox.
             log.warning("ack failed, channel closed: the message will be redelivered")
-
-    def _fault_after_commit(self, work: list[_Work]) -> None:
-        if self.fault_kill_after_commit and any(
-            w.delivery.message_type == self.fault_kill_after_commit for w in work
-        ):
-            log.warning("fault injection: killed after commit, before ack")
-            os.kill(os.getpid(), signal.SIGKILL)
 
     async def _ack(self, messages: list[aio_pika.abc.AbstractIncomingMessage]) -> None:
         """Acknowledge ``messages``: one ``multiple`` ack per channel where that is safe."""

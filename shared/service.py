@@ -108,7 +108,6 @@ def _messaging(spec: ServiceSpec):
             spec.name,
             batch=settings.outbox_batch,
             poll_seconds=settings.outbox_poll_seconds,
-            fault_kill_after_publish=settings.fault_kill_after_publish,
         )
         relay_task = asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay")
         consumer = None
@@ -126,7 +125,6 @@ def _messaging(spec: ServiceSpec):
                 delivery_limit=settings.delivery_limit,
                 handler_attempts=settings.handler_attempts,
                 on_poison=spec.on_poison,
-                fault_kill_after_commit=settings.fault_kill_after_commit,
             )
             await consumer.start()
             app[CONSUMER] = consumer
