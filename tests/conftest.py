@@ -20,7 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from shared.settings import ServiceSettings
-from tests.databases import create_database, create_template, drop_database
+from tests.databases import Copies, create_database, create_template, drop_database
 from tests.support import delete_namespace, eventually, free_port
 
 
@@ -67,12 +67,21 @@ async def template_database(infrastructure: tuple[str, str]) -> AsyncIterator[st
     await drop_database(infrastructure[0], name)
 
 
+@pytest.fixture(scope="session")
+async def template_copies(
+    infrastructure: tuple[str, str], template_database: str
+) -> AsyncIterator[Copies]:
+    copies = Copies(infrastructure[0], template_database)
+    yield copies
+    await copies.close()
+
+
 @pytest.fixture
 async def database_url(
-    infrastructure: tuple[str, str], template_database: str
+    infrastructure: tuple[str, str], template_copies: Copies
 ) -> AsyncIterator[str]:
     """This test's own database, every schema migrated already; dropped afterwards."""
-    url = await create_database(infrastructure[0], template_database)
+    url = await template_copies.take()
     yield url
     await drop_database(infrastructure[0], url.rpartition("/")[2])
 

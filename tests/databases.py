@@ -3,12 +3,15 @@
 Migrating six schemas for every test cost more than most tests themselves. The session migrates a
 template database with the same :func:`shared.migrations.migrate` the services run at start,
 then each test gets ``CREATE DATABASE … TEMPLATE`` of it; the services' own migrations at start
-then find nothing to do (they still take their advisory lock). Tests of the migrations themselves
-take an empty database instead.
+then find nothing to do (they still take their advisory lock). The copy for the next test is made
+while this one runs (:class:`Copies`). Tests of the migrations themselves take an empty database
+instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from pathlib import Path
 
@@ -90,3 +93,31 @@ async def create_database(server_url: str, template: str | None = None) -> str:
 
 async def drop_database(server_url: str, name: str) -> None:
     await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Copies:
+    """Copies of a template, one made ahead: a copy takes the server ~0.15 s of mostly disk
+    writes, done while the previous test runs instead of before the next one."""
+
+    def __init__(self, server_url: str, template: str) -> None:
+        self.server_url = server_url
+        self.template = template
+        self._next: asyncio.Task[str] | None = None
+
+    def _make(self) -> asyncio.Task[str]:
+        return asyncio.create_task(create_database(self.server_url, self.template))
+
+    async def take(self) -> str:
+        """A new copy's URL; it is the caller's to drop."""
+        task, self._next = self._next or self._make(), None
+        url = await task
+        self._next = self._make()
+        return url
+
+    async def close(self) -> None:
+        """Drop the copy made ahead, if any."""
+        if self._next is None:
+            return
+        task, self._next = self._next, None
+        with contextlib.suppress(Exception):
+            await drop_database(self.server_url, (await task).rpartition("/")[2])
