@@ -28,9 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
-import signal
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -161,7 +159,6 @@ class Consumer:
         handler_attempts: int = 5,
         on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], Awaitable[None]]
         | None = None,
-        fault_kill_after_commit: str = "",
         command_senders: Mapping[str, str] | None = None,
     ) -> None:
         unknown = set(handlers) - set(CONTRACTS)
@@ -180,7 +177,6 @@ class Consumer:
         self.delivery_limit = delivery_limit
         self.handler_attempts = handler_attempts
         self.on_poison = on_poison
-        self.fault_kill_after_commit = fault_kill_after_commit
         # RabbitMQ user -> channel: who may send commands (none when not given).
         self.command_senders = dict(command_senders or {})
         self._channel: aio_pika.abc.AbstractChannel | None = None
@@ -369,7 +365,6 @@ class Consumer:
         for w in work:
             counter = metrics.MESSAGES_CONSUMED if w in applied else metrics.MESSAGES_DUPLICATE
             counter.labels(w.delivery.message_type).inc()
-        self._fault_after_commit(work)
         return True
 
     async def _apply(self, w: _Work) -> None:
@@ -404,19 +399,11 @@ class Consumer:
                     log.exception("handler failed (delivery %d), requeueing", deliveries)
                     await message.nack(requeue=True)
                 return
-        self._fault_after_commit([w])
         try:
             await message.ack()
         except aio_pika.exceptions.ChannelInvalidStateError:
             # Its channel closed (broker restart): redelivered, then ignored by the inbox.
             log.warning("ack failed, channel closed: the message will be redelivered")
-
-    def _fault_after_commit(self, work: list[_Work]) -> None:
-        if self.fault_kill_after_commit and any(
-            w.delivery.message_type == self.fault_kill_after_commit for w in work
-        ):
-            log.warning("fault injection: killed after commit, before ack")
-            os.kill(os.getpid(), signal.SIGKILL)
 
     async def _ack(self, messages: list[aio_pika.abc.AbstractIncomingMessage]) -> None:
         """Acknowledge ``messages``: one ``multiple`` ack per channel where that is safe."""

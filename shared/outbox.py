@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import signal
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -134,14 +132,12 @@ class OutboxRelay:
         *,
         batch: int = 200,
         poll_seconds: float = 1.0,
-        fault_kill_after_publish: str = "",
     ) -> None:
         self.pool = pool
         self.broker = broker
         self.schema = schema
         self.batch = batch
         self.poll_seconds = poll_seconds
-        self.fault_kill_after_publish = fault_kill_after_publish
         self._wake = asyncio.Event()
         self._last_gauge = 0.0
         self._last_cleanup = time.monotonic()
@@ -217,11 +213,6 @@ class OutboxRelay:
                 *(self._publish(row) for row in rows), return_exceptions=True
             )
             sent = [row["id"] for row, res in zip(rows, results, strict=True) if res is None]
-            if self.fault_kill_after_publish and any(
-                row["message_type"] == self.fault_kill_after_publish for row in rows
-            ):
-                log.warning("fault injection: killed after publish, before marking sent")
-                os.kill(os.getpid(), signal.SIGKILL)
             if sent:
                 await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1)", sent)
             for row, res in zip(rows, results, strict=True):

@@ -170,7 +170,6 @@ def _messaging(spec: ServiceSpec):
             spec.name,
             batch=settings.outbox_batch,
             poll_seconds=settings.outbox_poll_seconds,
-            fault_kill_after_publish=settings.fault_kill_after_publish,
         )
         relay_task = asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay")
         consumer = None
@@ -189,7 +188,6 @@ def _messaging(spec: ServiceSpec):
                 handler_attempts=settings.handler_attempts,
                 on_poison=spec.on_poison,
                 command_senders=spec.command_senders,
-                fault_kill_after_commit=settings.fault_kill_after_commit,
             )
             await consumer.start()
             app[CONSUMER] = consumer

@@ -50,8 +50,3 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 1.0
     # Shared by the gateway and the services to sign the staff identity passed along a call.
     identity_secret: SecretStr = SecretStr("development-only-identity-secret")
-    # Fault injection for the crash tests: kill this process after committing a message of this
-    # type and before acknowledging it. Never set outside tests.
-    fault_kill_after_commit: str = ""
-    # ... or after publishing an outbox row and before marking it sent.
-    fault_kill_after_publish: str = ""

@@ -2,7 +2,8 @@
 
 testcontainers is used where a Docker engine answers; otherwise ``DATABASE_URL`` and ``AMQP_URL``
 (which ``make test`` sets), else the local default servers. Each test gets its own database and
-its own broker namespace, so tests run in any order.
+its own broker namespace, so tests run in any order. A test's database is a copy of a template
+migrated once per run (tests/databases.py).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
 
-import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
 from shared.settings import ServiceSettings
+from tests.databases import Copies, create_database, create_template, drop_database
 from tests.support import delete_namespace, eventually, free_port
 
 
@@ -58,27 +59,39 @@ def amqp_url(infrastructure: tuple[str, str]) -> str:
     return infrastructure[1]
 
 
-def _with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
+@pytest.fixture(scope="session")
+async def template_database(infrastructure: tuple[str, str]) -> AsyncIterator[str]:
+    """The name of a database with every service's schema migrated, for this run."""
+    name = await create_template(infrastructure[0])
+    yield name
+    await drop_database(infrastructure[0], name)
+
+
+@pytest.fixture(scope="session")
+async def template_copies(
+    infrastructure: tuple[str, str], template_database: str
+) -> AsyncIterator[Copies]:
+    copies = Copies(infrastructure[0], template_database)
+    yield copies
+    await copies.close()
 
 
 @pytest.fixture
-async def database_url(infrastructure: tuple[str, str]) -> AsyncIterator[str]:
-    """A fresh empty database for this test; dropped afterwards."""
-    admin_url = _with_database(infrastructure[0], "postgres")
-    name = f"milie_t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield _with_database(infrastructure[0], name)
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+async def database_url(
+    infrastructure: tuple[str, str], template_copies: Copies
+) -> AsyncIterator[str]:
+    """This test's own database, every schema migrated already; dropped afterwards."""
+    url = await template_copies.take()
+    yield url
+    await drop_database(infrastructure[0], url.rpartition("/")[2])
+
+
+@pytest.fixture
+async def empty_database_url(infrastructure: tuple[str, str]) -> AsyncIterator[str]:
+    """An empty database of this test's own, for tests of the migrations themselves."""
+    url = await create_database(infrastructure[0])
+    yield url
+    await drop_database(infrastructure[0], url.rpartition("/")[2])
 
 
 @pytest.fixture

@@ -1,18 +1,24 @@
 """Killing a process with SIGKILL at the worst moments loses nothing and duplicates nothing.
 
-The processes inject the fault themselves (MILIE_FAULT_KILL_AFTER_*), so the kill lands exactly
-between a commit and the acknowledgement (or the outbox mark) instead of somewhere by chance.
+The fault is injected from outside the code under test: the process is started with
+``tests/e2e/faults`` first on its path, whose ``sitecustomize`` wraps the consumer's
+acknowledgement or the relay's publish and kills the process there, so that the kill lands exactly
+between a commit and the acknowledgement (or a confirmed publish and the outbox mark) instead of
+somewhere by chance. Production code knows nothing of it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+from pathlib import Path
 
 from tests.e2e.conftest import BODY, analyst_headers, submission
 from tests.support import eventually, signed_session
 
 SUBMITTED = "request.submitted.v1"
+FAULTS = Path(__file__).resolve().parent / "faults"
 
 
 async def _get(url: str, headers: dict | None = None):
@@ -45,13 +51,17 @@ async def _metric(platform, name: str, process: str, type_name: str = SUBMITTED)
 
 
 async def _restart(platform, name: str, **fault: str) -> None:
+    """Restart ``name``; with ``fault`` (MILIE_TEST_KILL_AFTER_*), under tests/e2e/faults."""
     await platform.stop(name)
-    await platform.start(name, fault)
+    env = (
+        {"PYTHONPATH": os.pathsep.join([str(FAULTS), str(platform.cwd)]), **fault} if fault else {}
+    )
+    await platform.start(name, env)
     await platform.wait_ready([name])
 
 
 async def test_consumer_killed_after_commit_before_ack(platform, smtp_server):
-    await _restart(platform, "stats", MILIE_FAULT_KILL_AFTER_COMMIT=SUBMITTED)
+    await _restart(platform, "stats", MILIE_TEST_KILL_AFTER_COMMIT=SUBMITTED)
     email = "kill.consumer@example.ci"
     await _submit(platform, email)
 
@@ -66,7 +76,7 @@ async def test_consumer_killed_after_commit_before_ack(platform, smtp_server):
 
 
 async def test_relay_killed_after_publish_before_marking_sent(platform, smtp_server):
-    await _restart(platform, "intake", MILIE_FAULT_KILL_AFTER_PUBLISH=SUBMITTED)
+    await _restart(platform, "intake", MILIE_TEST_KILL_AFTER_PUBLISH=SUBMITTED)
     email = "kill.relay@example.ci"
     code = await _submit(platform, email)  # answered: the request was committed
 

@@ -306,9 +306,9 @@ async def test_outbox_rows_are_published_once_by_concurrent_relays(pool, broker,
     assert await pool.fetchval("SELECT count(*) FROM inbox") == 300
 
 
-async def test_migrations_apply_once_when_copies_start_together(database_url):
+async def test_migrations_apply_once_when_copies_start_together(empty_database_url):
     async def one():
-        conn = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(empty_database_url)
         try:
             return await migrate(conn, "racing", None)
         finally:

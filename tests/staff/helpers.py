@@ -55,8 +55,9 @@ async def sign_in(page, gateway_url: str, login: str, password: str) -> None:
     await page.goto(f"{gateway_url}/admin/connexion")
     await page.get_by_label("Login").fill(login)
     await page.get_by_label("Mot de passe").fill(password)
-    await page.get_by_role("button", name="Se connecter").click()
-    await page.wait_for_load_state()
+    # The answer's page, not the form still shown before the POST has been answered.
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Se connecter").click()
     if "/admin/connexion" in page.url:
         raise AssertionError(f"sign-in of {login} failed: {await page.inner_text('main')}")
 

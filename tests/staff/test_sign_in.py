@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 import asyncpg
@@ -270,15 +271,34 @@ async def test_a_session_ends_after_the_idle_timeout(gateway_alone, database_url
 async def test_a_session_ends_after_the_absolute_timeout_even_when_in_use(
     gateway_alone, database_url
 ):
-    gw = await gateway_alone(staff_absolute_timeout_seconds=1)
+    gw = await gateway_alone(staff_absolute_timeout_seconds=3600)
     await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
-    async with await signed_in_session(gw.url, "awa.kone", PASSWORD) as http:
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "gateway"})
+    try:
+        async with await signed_in_session(gw.url, "awa.kone", PASSWORD) as http:
+            session = "SELECT created_at, expires_at, last_seen_at FROM staff_sessions"
+            signed_in = await conn.fetchrow(session)
+            # The end is fixed at sign-in: the absolute timeout after it.
+            assert signed_in["expires_at"] - signed_in["created_at"] == timedelta(hours=1)
+            # In use: every request answers and refreshes the idle clock, not the end.
+            for _ in range(2):
+                async with http.get(f"{gw.url}/admin/", allow_redirects=False) as resp:
+                    assert resp.status == 200
+            used = await conn.fetchrow(session)
+            assert used["last_seen_at"] > signed_in["last_seen_at"]
+            assert used["expires_at"] == signed_in["expires_at"]
 
-        async def ended() -> bool:
+            # The hour passes (moved, not waited for) while the session was used a moment ago,
+            # far inside the idle timeout: the next request is refused all the same.
+            await conn.execute("UPDATE staff_sessions SET expires_at = now()")
             async with http.get(f"{gw.url}/admin/", allow_redirects=False) as resp:
-                return resp.status == 303
-
-        await eventually(ended)
+                assert resp.status == 303
+                assert resp.headers["Location"] == "/admin/connexion?next=/admin/&fin=1"
+            assert _session_cookie(http, gw.url) is None
+            async with http.get(f"{gw.url}/admin/connexion?next=/admin/&fin=1") as resp:
+                assert "Votre session a pris fin." in await resp.text()
+    finally:
+        await conn.close()
 
 
 async def test_a_post_without_its_csrf_token_is_refused(gateway_alone, database_url):

@@ -23,6 +23,8 @@ from tests.support import eventually, publish_event, submitted_event
 from tests.triage.helpers import ADMIN, ANALYST, OTHER_ANALYST, Api, published, wait_events
 
 VALIDATED = RequestValidatedV1.type_name()
+# Published by a test after the events it waits for (no service is bound to its routing key).
+MARKER = "test.marker.v1"
 
 
 async def _count(pool: asyncpg.Pool, sql: str, *args) -> int:
@@ -108,7 +110,22 @@ async def test_two_decisions_at_once_make_one(triage):
         loser = next(body for status, body in results if status == 409)
         kind = VALIDATED if winner["decision"] == "validated" else RequestRejectedV1.type_name()
         await wait_events(events, kind, code=event.code)
-        await asyncio.sleep(0.5)  # let a second event, if there were one, arrive too
+        # Nothing more can come: triage's outbox has published every row it holds (each one
+        # confirmed, so in our queue already), and a marker published after them has arrived.
+        unsent = "SELECT count(*) = 0 FROM outbox WHERE sent_at IS NULL"
+        await eventually(lambda: _count(triage.pool, unsent))
+        await publish_event(
+            triage.amqp_url,
+            triage.namespace,
+            submitted_event(),
+            routing_key="request.test-marker",
+            message_type=MARKER,
+        )
+
+        async def marker_arrived() -> bool:
+            return any(type_name == MARKER for type_name, _ in events)
+
+        await eventually(marker_arrived)
         decided = [e for e in events if e[0] in (VALIDATED, RequestRejectedV1.type_name())]
 
     assert len(decided) == 1

@@ -14,9 +14,9 @@ from shared.codes import new_code
 from shared.migrations import migrate
 
 
-async def test_requests_queued_before_0002_are_carried_over(database_url, tmp_path):
+async def test_requests_queued_before_0002_are_carried_over(empty_database_url, tmp_path):
     shutil.copy(SQL_DIR / "0001_init.sql", tmp_path / "0001_init.sql")
-    conn = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(empty_database_url)
     try:
         await migrate(conn, "triage", tmp_path)
         request_id, code, at = uuid.uuid4(), new_code(), datetime(2024, 3, 1, tzinfo=UTC)

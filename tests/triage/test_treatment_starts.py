@@ -9,8 +9,10 @@ from shared.service import POOL
 from tests.support import RunningApp, signed_session
 
 
-async def test_treatment_starts_and_is_ready(settings_for):
-    async with RunningApp(create_app(settings_for(TreatmentSettings))) as running:
+async def test_treatment_starts_and_is_ready(settings_for, empty_database_url):
+    # An empty database: the start itself migrates the schema (other tests' copies have it).
+    settings = settings_for(TreatmentSettings, database_url=empty_database_url)
+    async with RunningApp(create_app(settings)) as running:
         async with signed_session() as http:
             async with http.get(f"{running.url}/health/ready") as response:
                 ready = response.status, await response.json()
