@@ -14,6 +14,11 @@ from aiohttp import web
 T = TypeVar("T")
 
 SERVICES = ("intake", "triage", "treatment", "notify", "stats")
+# Settings a process accepts with env="production" (it refuses the development secrets).
+PRODUCTION_SECRETS = {
+    "identity_secret": "test-identity-secret-of-at-least-32-bytes",
+    "form_secret": "test-form-secret-of-at-least-32-bytes-too",
+}
 
 
 async def eventually(

@@ -86,6 +86,7 @@ class Platform:
                     if process.returncode is not None:
                         raise RuntimeError(
                             f"{name} exited ({process.returncode}); see {self.log_dir}/{name}.log"
+                            + self._log_tail(name)
                         )
                     with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                         async with http.get(self.url(name) + "/health/ready") as resp:
@@ -94,6 +95,15 @@ class Platform:
                     if loop.time() > deadline:
                         raise TimeoutError(f"{name} not ready; see {self.log_dir}/{name}.log")
                     await asyncio.sleep(0.1)
+
+    def _log_tail(self, name: str, lines: int = 8) -> str:
+        """The end of a process's log: why it stopped (a refused setting says which, and why)."""
+        try:
+            text = (self.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        tail = text.rstrip().splitlines()[-lines:]
+        return "".join(f"\n  | {line}" for line in tail)
 
     async def kill(self, name: str) -> None:
         """SIGKILL, as a crash would."""

@@ -138,7 +138,7 @@ async def run() -> int:
         await platform.wait_ready()
         gateway = platform.url("gateway")
         print(f"\nMiliê is running: {gateway}", flush=True)
-        if mail is not None:
+        if mail is not None and env["MILIE_ENV"] == "development":  # no /dev/mail otherwise
             print(f"Mail kept in .run/mail/ and listed on {gateway}/dev/mail", flush=True)
         print("Logs: .run/logs/<process>.log — stop with Ctrl-C\n", flush=True)
         exits = [asyncio.create_task(platform.wait_exit(n)) for n in platform.processes]

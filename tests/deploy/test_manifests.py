@@ -280,7 +280,10 @@ def test_the_configmap_and_the_secret_hold_real_settings_only() -> None:
 
 
 def test_the_secret_template_holds_placeholders_only() -> None:
-    for key, value in _secret_template()["stringData"].items():
+    data = _secret_template()["stringData"]
+    # Every secret a process refuses in production is in the template (an empty one passed).
+    assert {"MILIE_IDENTITY_SECRET", "MILIE_FORM_SECRET", "DATABASE_URL", "AMQP_URL"} <= set(data)
+    for key, value in data.items():
         assert value == "" or "CHANGE-ME" in value, key
 
 
@@ -302,9 +305,10 @@ def test_the_service_urls_name_the_services() -> None:
         assert config[var] == f"http://{name}:{PROCESSES[name][1]}"
 
 
-def _process_env(name: str) -> dict[str, str]:
+def _process_env(name: str, secret: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the process's container, with the template's values or ``secret``."""
     env = dict(_configmap())
-    secret = _secret_template()["stringData"]
+    secret = _secret_template()["stringData"] if secret is None else secret
     for entry in _container(name)["env"]:
         if "value" in entry:
             env[entry["name"]] = entry["value"]
@@ -313,20 +317,54 @@ def _process_env(name: str) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("name", list(PROCESSES))
-def test_every_process_accepts_its_environment(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _filled_secret() -> dict[str, str]:
+    """The template with real-looking values where it holds placeholders."""
+    import secrets
+
+    return {
+        key: value.replace("CHANGE-ME", secrets.token_urlsafe(48))
+        for key, value in _secret_template()["stringData"].items()
+    }
+
+
+def _set_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     import os
 
     for var in list(os.environ):
         if var.startswith("MILIE_") or var in ("DATABASE_URL", "AMQP_URL"):
             monkeypatch.delenv(var)
-    for var, value in _process_env(name).items():
+    for var, value in env.items():
         monkeypatch.setenv(var, value)
+
+
+@pytest.mark.parametrize("name", list(PROCESSES))
+def test_every_process_accepts_its_environment(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_environment(monkeypatch, _process_env(name, _filled_secret()))
     settings = _settings_class(name)()  # the validators run: pool sizes, SMS, proxies, keys
     assert settings.http_port == PROCESSES[name][1]
     assert settings.env == "production"
     assert settings.broker_namespace == ""
     assert settings.http_host == "0.0.0.0"
+
+
+@pytest.mark.parametrize("name", list(PROCESSES))
+def test_every_process_refuses_the_templates_placeholders(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Applied unchanged, the template stops every process, each key it reads named."""
+    from pydantic import ValidationError
+
+    from shared.settings import describe
+
+    env = _process_env(name)
+    _set_environment(monkeypatch, env)
+    with pytest.raises(ValidationError) as refused:
+        _settings_class(name)()
+    refusal = describe(refused.value)
+    placeholders = {var for var, value in env.items() if "CHANGE-ME" in value}
+    assert {"MILIE_IDENTITY_SECRET", "DATABASE_URL"} <= placeholders
+    for var in placeholders:
+        assert f"{var}: still holds the CHANGE-ME placeholder" in refusal, var
 
 
 # --- RabbitMQ ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from yarl import URL
 
 from shared.identity import Role
 from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
-from tests.support import eventually
+from tests.support import PRODUCTION_SECRETS, eventually
 
 PASSWORD = "correct horse battery staple"
 COOKIE = "milie_staff"
@@ -172,7 +172,7 @@ async def test_sign_in_gives_a_new_session_id_and_ignores_a_planted_one(
 
 
 async def test_cookies_are_secure_in_production(gateway_alone, database_url):
-    gw = await gateway_alone(env="production")
+    gw = await gateway_alone(env="production", **PRODUCTION_SECRETS)
     await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as raw:
         async with raw.get(f"{gw.url}/admin/connexion") as resp:
