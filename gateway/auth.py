@@ -102,6 +102,10 @@ def safe_next(target: str | None) -> str:
     """A place in the back office to go back to; anything else (another site) → home."""
     if not target or not target.startswith("/admin") or "\\" in target or "//" in target:
         return HOME_PATH
+    # A control character (CR/LF: %0d%0a in the address) cannot go into a Location header:
+    # aiohttp would refuse to write it and the agent would get no answer at all.
+    if any(char < " " or char == "\x7f" for char in target):
+        return HOME_PATH
     return target
 
 
