@@ -61,32 +61,28 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; form-action 'self'",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
 }
+# Outside development and test (plain http on 127.0.0.1): browsers come back over https only.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        # Raised answers (redirects, refusals) are sent too: they get the same headers.
-        _secure(exc.headers)
-        raise
-    _secure(response.headers)
-    return response
-
-
-def _secure(headers) -> None:
-    # setdefault: a route that needs stricter ones (attachments: a sandbox) sets its own.
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every answer as it is prepared: pages, raised redirects and refusals, error pages, and
+    the streamed exports and attachments (their headers are sent before a middleware sees them).
+    setdefault: a route that needs stricter ones (attachments: a sandbox) sets its own."""
     for name, value in SECURITY_HEADERS.items():
-        headers.setdefault(name, value)
+        response.headers.setdefault(name, value)
+    if request.app[GATEWAY_SETTINGS].env == "production":
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
-    # Outermost first: every answer gets the security headers, error pages included.
-    middlewares = (security_headers, answer_errors, csrf.protect)
-    app = create_service_app(settings, SPEC, middlewares=middlewares)
+    app = create_service_app(settings, SPEC, middlewares=(answer_errors, csrf.protect))
+    app.on_response_prepare.append(security_headers)
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
     app[csrf.SECURE] = settings.env == "production"
