@@ -9,6 +9,7 @@ import aiohttp
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 from gateway import (
     api,
@@ -28,12 +29,14 @@ from gateway import (
 )
 from gateway.clients import Services
 from gateway.errors import answer_errors
-from gateway.keys import GATEWAY_SETTINGS, SERVICES
+from gateway.keys import GATEWAY_SETTINGS, METRICS_URL, SERVICES
 from gateway.settings import GatewaySettings
 from shared.service import ServiceSpec, create_service_app
 
 HERE = Path(__file__).parent
-SPEC = ServiceSpec(name="gateway", sql_dir=HERE / "sql", uses_broker=False)
+SPEC = ServiceSpec(
+    name="gateway", sql_dir=HERE / "sql", uses_broker=False, metrics_on_http_port=False
+)
 
 
 async def _service_client(app: web.Application) -> AsyncIterator[None]:
@@ -55,6 +58,24 @@ async def _service_client(app: web.Application) -> AsyncIterator[None]:
     )
     yield
     await session.close()
+
+
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """/metrics on MILIE_METRICS_HOST:MILIE_METRICS_PORT, apart from the public address: the
+    figures (routes, rates, errors) are for the ops team's Prometheus, not for everyone."""
+    settings = app[GATEWAY_SETTINGS]
+    metrics = web.Application()
+    metrics.router.add_get("/metrics", make_aiohttp_handler())
+    runner = web.AppRunner(metrics, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.metrics_host, settings.metrics_port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        app[METRICS_URL] = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        yield
+    finally:
+        await runner.cleanup()
 
 
 SECURITY_HEADERS = {
@@ -92,6 +113,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         autoescape=jinja2.select_autoescape(["html"]),
     )
     app.cleanup_ctx.append(_service_client)
+    app.cleanup_ctx.append(_metrics_listener)
     app.add_routes(citizen.routes)
     app.add_routes(submission.routes)
     app.add_routes(directory.routes)

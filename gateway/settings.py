@@ -18,6 +18,10 @@ class GatewaySettings(ServiceSettings):
     stats_url: str = "http://127.0.0.1:8085"
     # The address citizens use, for links in pages.
     public_url: str = "http://127.0.0.1:8080"
+    # Prometheus scrapes the gateway here, never on its public address (where /metrics is 404).
+    # Port 0: any free port (tests).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9080
     # Signs the CSRF tokens of the forms.
     form_secret: SecretStr = SecretStr(DEVELOPMENT_FORM_SECRET)
     # Where the development mail server keeps what it receives (listed on /dev/mail).

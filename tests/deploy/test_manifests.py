@@ -22,7 +22,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.metrics import MetricWrapperBase
 from pydantic import AliasChoices
 
-from deploy.local.platform import PROCESSES, SERVICE_URL_VARS
+from deploy.local.platform import GATEWAY_METRICS_PORT, PROCESSES, SERVICE_URL_VARS
 from shared.settings import ServiceSettings
 from shared.topology import COMMANDS, DEAD_LETTER, EVENTS, Topology
 
@@ -33,6 +33,10 @@ RABBITMQ = DEPLOY / "rabbitmq"
 SECRET_TEMPLATE = K8S / "secret.example.yaml"
 DASHBOARD = DEPLOY / "grafana" / "milie.json"
 CONSUMERS = [name for name in PROCESSES if name != "gateway"]
+# Where Prometheus reads each process: the services on their HTTP port, the gateway apart.
+METRICS_PORTS = {name: port for name, (_, port) in PROCESSES.items()} | {
+    "gateway": GATEWAY_METRICS_PORT
+}
 YAML_FILES = sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yaml", ".yml"))
 
 
@@ -127,9 +131,16 @@ def test_every_process_has_a_deployment_with_its_command_port_and_probes(name: s
     container = _container(name)
     assert container["image"] == "milie"  # kustomization.yaml's images: entry
     assert container["command"] == ["python", "-m", module]
-    assert [_port_number(container, p["containerPort"]) for p in container["ports"]] == [port]
+    ports = [_port_number(container, p["containerPort"]) for p in container["ports"]]
     env = {e["name"]: e for e in container["env"]}
     assert env["MILIE_HTTP_PORT"]["value"] == str(port)
+    if name == "gateway":
+        assert ports == [port, GATEWAY_METRICS_PORT]
+        assert _port_number(container, "metrics") == GATEWAY_METRICS_PORT
+        assert env["MILIE_METRICS_PORT"]["value"] == str(GATEWAY_METRICS_PORT)
+        assert env["MILIE_METRICS_HOST"]["value"] == "0.0.0.0"  # the pod's address
+    else:
+        assert ports == [port]
     for probe, path in (
         ("startupProbe", "/health/live"),
         ("livenessProbe", "/health/live"),
@@ -140,7 +151,7 @@ def test_every_process_has_a_deployment_with_its_command_port_and_probes(name: s
         assert _port_number(container, http_get["port"]) == port, probe
     annotations = template["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
-    assert annotations["prometheus.io/port"] == str(port)
+    assert annotations["prometheus.io/port"] == str(METRICS_PORTS[name])
     assert annotations["prometheus.io/path"] == "/metrics"
 
     pod_security = template["spec"]["securityContext"]
@@ -691,3 +702,20 @@ def test_the_kustomizations_build(folder: Path) -> None:
         for container in obj["spec"]["template"]["spec"]["containers"]
     }
     assert "milie" not in images  # kustomization.yaml's images: entry applied
+
+
+def test_compose_and_prometheus_read_the_gateways_metrics_apart() -> None:
+    (config,) = _docs(DEPLOY / "prometheus" / "prometheus.yml")
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "milie"]
+    targets = {
+        static["labels"]["service"]: target
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert targets == {name: f"{name}:{port}" for name, port in METRICS_PORTS.items()}
+    compose = yaml.safe_load((DEPLOY / "container" / "compose.yaml").read_text(encoding="utf-8"))
+    gateway = compose["services"]["gateway"]
+    assert gateway["environment"]["MILIE_METRICS_PORT"] == str(GATEWAY_METRICS_PORT)
+    assert gateway["environment"]["MILIE_METRICS_HOST"] == "0.0.0.0"
+    # Published: the public port only.
+    assert gateway["ports"] == [f"{PROCESSES['gateway'][1]}:{PROCESSES['gateway'][1]}"]
