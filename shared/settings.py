@@ -148,14 +148,19 @@ def load(cls: type[S], process: str) -> S:
     try:
         return cls()
     except ValidationError as exc:
-        sys.exit(f"{process} cannot start:\n{describe(exc)}")
+        sys.exit(
+            f"{process} cannot start:\n{describe(exc, cls.model_config.get('env_prefix', ''))}"
+        )
 
 
-def describe(exc: ValidationError) -> str:
-    """The settings' errors, one a line, without pydantic's decoration."""
+def describe(exc: ValidationError, prefix: str = "MILIE_") -> str:
+    """The settings' errors, one a line, each under its variable's name, without pydantic's
+    decoration."""
     lines = []
     for error in exc.errors():
         message = str(error["msg"]).removeprefix("Value error, ")
         where = ".".join(str(part) for part in error["loc"])
-        lines.append(f"{where.upper()}: {message}" if where else message)
+        if where and not where.isupper():  # a field's name; an alias (DATABASE_URL) is kept
+            where = f"{prefix}{where}".upper()
+        lines.append(f"{where}: {message}" if where else message)
     return "\n".join(lines)

@@ -296,3 +296,10 @@ def test_the_process_exits_saying_which_secret_and_why(name: str) -> None:
     assert "MILIE_IDENTITY_SECRET: 20 bytes, at least 32 needed" in done.stderr
     assert "Traceback" not in done.stderr
     assert short not in done.stderr
+
+
+def test_any_refused_setting_is_named_by_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    _environment(monkeypatch, MILIE_DB_POOL_MAX="many", MILIE_TRUSTED_PROXIES="not-a-network")
+    refusal = _refusal(GatewaySettings)
+    assert "MILIE_DB_POOL_MAX: Input should be a valid integer" in refusal
+    assert "MILIE_TRUSTED_PROXIES: 'not-a-network' does not appear to be" in refusal
