@@ -98,7 +98,7 @@ class GatewaySettings(ServiceSettings):
         if form:
             problems.append(form)
         elif self.form_secret == self.identity_secret:
-            # One key for two uses: a CSRF token would be a valid identity signature's input.
+            # One key for one use: what is signed for one must never pass for the other.
             problems.append("MILIE_FORM_SECRET: the same as MILIE_IDENTITY_SECRET; use two keys")
         # The keys' length is the Open311 rule above (24): channels already hold theirs.
         if any(PLACEHOLDER.lower() in key.lower() for key in self.open311_keys):

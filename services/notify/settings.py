@@ -85,7 +85,8 @@ class NotifySettings(ServiceSettings):
             ("MILIE_SMS_CLIENT_SECRET", self.sms_client_secret, self.sms_enabled),
         ]
         for name, value, needed in credentials:
-            problem = secret_problem(name, value, None, generated=False)
-            if problem and (needed or not problem.endswith(": missing")):
-                problems.append(problem)
+            given = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if needed or given:
+                if problem := secret_problem(name, value, None, generated=False):
+                    problems.append(problem)
         return problems
