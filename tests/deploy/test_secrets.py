@@ -303,3 +303,20 @@ def test_any_refused_setting_is_named_by_its_variable(monkeypatch: pytest.Monkey
     refusal = _refusal(GatewaySettings)
     assert "MILIE_DB_POOL_MAX: Input should be a valid integer" in refusal
     assert "MILIE_TRUSTED_PROXIES: 'not-a-network' does not appear to be" in refusal
+
+
+async def test_make_up_says_why_a_process_refused_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deploy/local's supervisor (make up, milie up, the e2e tests) shows the refusal."""
+    from deploy.local.platform import Platform
+
+    _environment(monkeypatch, **{var: None for var in GOOD})  # Platform passes os.environ on
+    env = {**GOOD, "MILIE_FORM_SECRET": "CHANGE-ME"}
+    ports = {name: port for name, (_, port) in PROCESSES.items()}  # never bound: it stops first
+    platform = Platform(env=env, ports=ports, log_dir=tmp_path)
+    await platform.start("gateway")
+    with pytest.raises(RuntimeError) as refused:
+        await platform.wait_ready(["gateway"], timeout=120)
+    assert "gateway exited (1)" in str(refused.value)
+    assert "MILIE_FORM_SECRET: still holds the CHANGE-ME placeholder" in str(refused.value)
