@@ -290,7 +290,9 @@ def _peer_matches(peer: dict[str, Any], policy_namespace: str, pod: Pod) -> bool
     return _selects(peer.get("podSelector", {}), dict(pod.labels))
 
 
-def _port_matches(ports: list[dict[str, Any]] | None, target: Pod, port: int, protocol: str):
+def _port_matches(
+    ports: list[dict[str, Any]] | None, target: Pod, port: int, protocol: str
+) -> bool:
     if not ports:
         return True
     for entry in ports:
