@@ -3,7 +3,12 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from shared.settings import PLACEHOLDER, ServiceSettings, secret_problem
+from shared.settings import (
+    DEVELOPMENT_IDENTITY_SECRET,
+    PLACEHOLDER,
+    ServiceSettings,
+    secret_problem,
+)
 
 DEVELOPMENT_FORM_SECRET = "development-only-form-secret"  # noqa: S105 - refused in production
 
@@ -94,7 +99,8 @@ class GatewaySettings(ServiceSettings):
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()
-        form = secret_problem("MILIE_FORM_SECRET", self.form_secret, DEVELOPMENT_FORM_SECRET)
+        development = [DEVELOPMENT_FORM_SECRET, DEVELOPMENT_IDENTITY_SECRET]
+        form = secret_problem("MILIE_FORM_SECRET", self.form_secret, development)
         if form:
             problems.append(form)
         elif self.form_secret == self.identity_secret:

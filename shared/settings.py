@@ -7,6 +7,7 @@ Each service subclasses :class:`ServiceSettings`; the variable names are listed 
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from typing import Literal, Self, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -27,17 +28,22 @@ WELL_KNOWN_PASSWORDS = frozenset({"guest", "postgres", "milie", "password", "cha
 
 
 def secret_problem(
-    name: str, value: SecretStr | str | None, development: str | None, *, generated: bool = True
+    name: str,
+    value: SecretStr | str | None,
+    development: Collection[str] = (),
+    *,
+    generated: bool = True,
 ) -> str | None:
     """Why ``value`` of the setting ``name`` must not run in production, or None.
 
-    ``generated``: a secret of ours (identity, CSRF), held to the length rule; a provider's
-    credential is only checked for a placeholder or a development value.
+    ``development``: the development defaults it must not be. ``generated``: a secret of ours
+    (identity, CSRF), held to the length rule; a provider's credential is only checked for a
+    placeholder or a development value.
     """
     text = value.get_secret_value() if isinstance(value, SecretStr) else (value or "")
     if not text.strip():
         return f"{name}: missing"
-    if development is not None and text == development:
+    if text in development:
         return f"{name}: the development default; generate one (secrets.token_urlsafe(48))"
     if PLACEHOLDER.lower() in text.lower():
         return f"{name}: still holds the {PLACEHOLDER} placeholder of deploy/"
@@ -122,7 +128,7 @@ class ServiceSettings(BaseSettings):
         """
         problems = [
             secret_problem(
-                "MILIE_IDENTITY_SECRET", self.identity_secret, DEVELOPMENT_IDENTITY_SECRET
+                "MILIE_IDENTITY_SECRET", self.identity_secret, [DEVELOPMENT_IDENTITY_SECRET]
             ),
             url_password_problem("DATABASE_URL", self.database_url, DEFAULT_DATABASE_URL),
         ]

@@ -87,6 +87,6 @@ class NotifySettings(ServiceSettings):
         for name, value, needed in credentials:
             given = value.get_secret_value() if isinstance(value, SecretStr) else value
             if needed or given:
-                if problem := secret_problem(name, value, None, generated=False):
+                if problem := secret_problem(name, value, generated=False):
                     problems.append(problem)
         return problems

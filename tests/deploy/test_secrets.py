@@ -153,6 +153,10 @@ def test_each_bad_secret_is_refused_with_its_reason(
     [
         ({"MILIE_FORM_SECRET": "x" * 20}, "MILIE_FORM_SECRET: 20 bytes, at least 32"),
         ({"MILIE_FORM_SECRET": "CHANGE-ME"}, "MILIE_FORM_SECRET: still holds the CHANGE-ME"),
+        (
+            {"MILIE_FORM_SECRET": "development-only-identity-secret"},  # 32 bytes, but known
+            "MILIE_FORM_SECRET: the development default",
+        ),
         ({"MILIE_FORM_SECRET": GOOD["MILIE_IDENTITY_SECRET"]}, "the same as MILIE_IDENTITY_SECRET"),
         (
             {"MILIE_OPEN311_KEYS": "CHANGE-ME-CHANGE-ME-CHANGE-ME=partner"},
