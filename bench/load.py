@@ -131,9 +131,10 @@ def cpu_used(
 
 
 async def scrape(http: aiohttp.ClientSession, url: str) -> dict[tuple[str, tuple], float]:
-    """``/metrics`` as {(sample name, sorted labels): value}; empty if the process is silent."""
+    """A process's ``/metrics`` (``url``) as {(sample name, sorted labels): value}; empty if
+    the process is silent."""
     try:
-        async with http.get(url + "/metrics", timeout=aiohttp.ClientTimeout(total=5)) as resp:
+        async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
             text = await resp.text()
     except (aiohttp.ClientError, TimeoutError):
         return {}
@@ -378,7 +379,7 @@ async def run(args: argparse.Namespace) -> int:
         )
 
         ports = {name: free_port() for name in PROCESSES}
-        main = Platform(env=env, ports=ports, log_dir=log_dir)
+        main = Platform(env=env, ports=ports, log_dir=log_dir, gateway_metrics_port=free_port())
         # Platform keys its processes by name, one of each: every further copy of notify gets a
         # Platform of its own that shares the others' ports (so the same URLs) but its HTTP port.
         copies = [
@@ -425,8 +426,8 @@ async def run(args: argparse.Namespace) -> int:
         for i, p in enumerate(copies, start=2):
             labels[p.processes["notify"].pid] = f"notify#{i}"
         labels[os.getpid()] = "bench (clients + SMTP)"
-        process_urls = {n: main.url(n) for n in PROCESSES} | {
-            f"notify#{i}": p.url("notify") for i, p in enumerate(copies, start=2)
+        process_urls = {n: main.metrics_url(n) for n in PROCESSES} | {
+            f"notify#{i}": p.metrics_url("notify") for i, p in enumerate(copies, start=2)
         }
 
         gateway = main.url("gateway")

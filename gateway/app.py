@@ -9,6 +9,7 @@ import aiohttp
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 from gateway import (
     api,
@@ -29,13 +30,19 @@ from gateway import (
 from gateway.client_address import know_the_caller
 from gateway.clients import Services
 from gateway.errors import answer_errors
-from gateway.keys import GATEWAY_SETTINGS, SERVICES
+from gateway.keys import GATEWAY_SETTINGS, METRICS_URL, SERVICES
 from gateway.settings import GatewaySettings
 from shared import french
 from shared.service import ServiceSpec, create_service_app
 
 HERE = Path(__file__).parent
-SPEC = ServiceSpec(name="gateway", sql_dir=HERE / "sql", uses_broker=False, signed_calls_only=False)
+SPEC = ServiceSpec(
+    name="gateway",
+    sql_dir=HERE / "sql",
+    uses_broker=False,
+    signed_calls_only=False,
+    metrics_on_http_port=False,
+)
 
 
 async def _service_client(app: web.Application) -> AsyncIterator[None]:
@@ -59,36 +66,52 @@ async def _service_client(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """/metrics on MILIE_METRICS_HOST:MILIE_METRICS_PORT, apart from the public address: the
+    figures (routes, rates, errors) are for the ops team's Prometheus, not for everyone."""
+    settings = app[GATEWAY_SETTINGS]
+    metrics = web.Application()
+    metrics.router.add_get("/metrics", make_aiohttp_handler())
+    runner = web.AppRunner(metrics, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.metrics_host, settings.metrics_port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        app[METRICS_URL] = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        yield
+    finally:
+        await runner.cleanup()
+
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; form-action 'self'",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
 }
+# Outside development and test (plain http on 127.0.0.1): browsers come back over https only.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        # Raised answers (redirects, refusals) are sent too: they get the same headers.
-        _secure(exc.headers)
-        raise
-    _secure(response.headers)
-    return response
-
-
-def _secure(headers) -> None:
-    # setdefault: a route that needs stricter ones (attachments: a sandbox) sets its own.
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every answer as it is prepared: pages, raised redirects and refusals, error pages, and
+    the streamed exports and attachments (their headers are sent before a middleware sees them).
+    setdefault: a route that needs stricter ones (attachments: a sandbox) sets its own."""
     for name, value in SECURITY_HEADERS.items():
-        headers.setdefault(name, value)
+        response.headers.setdefault(name, value)
+    if request.app[GATEWAY_SETTINGS].env == "production":
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
-    # Outermost first: every answer gets the security headers, error pages included.
-    middlewares = (security_headers, answer_errors, know_the_caller, csrf.protect)
-    app = create_service_app(settings, SPEC, middlewares=middlewares)
+    app = create_service_app(
+        settings, SPEC, middlewares=(answer_errors, know_the_caller, csrf.protect)
+    )
+    app.on_response_prepare.append(security_headers)
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
     app[csrf.SECURE] = settings.env == "production"
@@ -99,6 +122,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     )
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
     app.cleanup_ctx.append(_service_client)
+    app.cleanup_ctx.append(_metrics_listener)
     app.add_routes(citizen.routes)
     app.add_routes(submission.routes)
     app.add_routes(directory.routes)

@@ -93,15 +93,23 @@ async def load_staff(request: web.Request, handler: Handler) -> web.StreamRespon
         raise
     if ended and sessions.COOKIE not in response.cookies:
         clear_session_cookie(response)
-    if request[STAFF] is not None or ended:
-        # Pages with a staff member's data must not be kept by a shared computer's cache.
-        response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+async def no_store_for_staff(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: pages with a staff member's data, streamed exports included,
+    must not be kept by a shared computer's cache."""
+    if request.get(STAFF) is not None or request.get(SESSION_ENDED):
+        response.headers.setdefault("Cache-Control", "no-store")
 
 
 def safe_next(target: str | None) -> str:
     """A place in the back office to go back to; anything else (another site) → home."""
     if not target or not target.startswith("/admin") or "\\" in target or "//" in target:
+        return HOME_PATH
+    # A control character (CR/LF: %0d%0a in the address) cannot go into a Location header:
+    # aiohttp would refuse to write it and the agent would get no answer at all.
+    if any(char < " " or char == "\x7f" for char in target):
         return HOME_PATH
     return target
 

@@ -292,6 +292,7 @@ def setup(app: web.Application) -> None:
     from gateway import admin_accounts, admin_audit, signin, stats_pages
 
     app.middlewares.append(auth.load_staff)
+    app.on_response_prepare.append(auth.no_store_for_staff)
     app[BODY_NAMES] = {}
     app.add_routes(signin.routes)
     app.add_routes(routes)

@@ -3,7 +3,14 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from shared.settings import ServiceSettings
+from shared.settings import (
+    DEVELOPMENT_IDENTITY_SECRET,
+    PLACEHOLDER,
+    ServiceSettings,
+    secret_problem,
+)
+
+DEVELOPMENT_FORM_SECRET = "development-only-form-secret"  # noqa: S105 - refused in production
 
 
 class GatewaySettings(ServiceSettings):
@@ -16,8 +23,12 @@ class GatewaySettings(ServiceSettings):
     stats_url: str = "http://127.0.0.1:8085"
     # The address citizens use, for links in pages.
     public_url: str = "http://127.0.0.1:8080"
+    # Prometheus scrapes the gateway here, never on its public address (where /metrics is 404).
+    # Port 0: any free port (tests).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9080
     # Signs the CSRF tokens of the forms.
-    form_secret: SecretStr = SecretStr("development-only-form-secret")
+    form_secret: SecretStr = SecretStr(DEVELOPMENT_FORM_SECRET)
     # Where the development mail server keeps what it receives (listed on /dev/mail).
     dev_mail_dir: str = ".run/mail"
     service_timeout: float = 10.0
@@ -85,3 +96,20 @@ class GatewaySettings(ServiceSettings):
             if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", channel):
                 raise ValueError(f"bad Open311 channel name {channel!r}")
         return {key.strip(): channel for key, channel in value.items()}
+
+    def uses_broker(self) -> bool:
+        return False
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        development = [DEVELOPMENT_FORM_SECRET, DEVELOPMENT_IDENTITY_SECRET]
+        form = secret_problem("MILIE_FORM_SECRET", self.form_secret, development)
+        if form:
+            problems.append(form)
+        elif self.form_secret == self.identity_secret:
+            # One key for one use: what is signed for one must never pass for the other.
+            problems.append("MILIE_FORM_SECRET: the same as MILIE_IDENTITY_SECRET; use two keys")
+        # The keys' length is the Open311 rule above (24): channels already hold theirs.
+        if any(PLACEHOLDER.lower() in key.lower() for key in self.open311_keys):
+            problems.append(f"MILIE_OPEN311_KEYS: a key still holds the {PLACEHOLDER} placeholder")
+        return problems

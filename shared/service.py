@@ -59,6 +59,9 @@ class ServiceSpec:
     # Bindings an older release declared and this one no longer wants: removed at start.
     obsolete_bindings: list[tuple[str, str]] = field(default_factory=list)
     uses_broker: bool = True
+    # False: /metrics is not answered on the HTTP port (the gateway's is public; it serves them
+    # on a listener of its own).
+    metrics_on_http_port: bool = True
     on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], object] | None = None
     # RabbitMQ user -> channel: who may send this service commands (see shared.consumer).
     command_senders: Mapping[str, str] = field(default_factory=dict)
@@ -84,7 +87,7 @@ def create_service_app(
     app = web.Application(middlewares=[observe, *middlewares, *checks], client_max_size=2 * 1024**2)
     app[SETTINGS] = settings
     app[READY_CHECKS] = {}
-    add_operations_routes(app)
+    add_operations_routes(app, metrics=spec.metrics_on_http_port)
     app.cleanup_ctx.append(_database(spec))
     if spec.signed_calls_only:
         app[signing.SIGNED_FOR] = spec.name

@@ -151,9 +151,11 @@ async def ready(request: web.Request) -> web.Response:
     )
 
 
-def add_operations_routes(app: web.Application) -> None:
-    """``/metrics``, ``/health/live``, ``/health/ready`` (ready when every check passes)."""
+def add_operations_routes(app: web.Application, metrics: bool = True) -> None:
+    """``/metrics`` (unless ``metrics`` is False: served elsewhere), ``/health/live``,
+    ``/health/ready`` (ready when every check passes)."""
     app.setdefault(READY_CHECKS, {})
-    app.router.add_get("/metrics", make_aiohttp_handler())
+    if metrics:
+        app.router.add_get("/metrics", make_aiohttp_handler())
     app.router.add_get("/health/live", live)
     app.router.add_get("/health/ready", ready)

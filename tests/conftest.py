@@ -113,6 +113,7 @@ def settings_for(database_url: str, amqp_url: str, namespace: str):
             "broker_namespace": namespace,
             "env": "test",
             "outbox_poll_seconds": 0.2,
+            "metrics_port": 0,  # the gateway's metrics listener: any free port
             **overrides,
         }
         return cls.model_validate(values)

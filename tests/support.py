@@ -25,6 +25,11 @@ from shared.service import SETTINGS
 T = TypeVar("T")
 
 SERVICES = ("intake", "triage", "treatment", "notify", "stats")
+# Settings a process accepts with env="production" (it refuses the development secrets).
+PRODUCTION_SECRETS = {
+    "identity_secret": "test-identity-secret-of-at-least-32-bytes",
+    "form_secret": "test-form-secret-of-at-least-32-bytes-too",
+}
 
 
 async def eventually(

@@ -23,6 +23,8 @@ PROCESSES: dict[str, tuple[str, int]] = {
     "stats": ("services.stats", 8085),
     "gateway": ("gateway", 8080),
 }
+# The gateway serves /metrics apart from its public port (MILIE_METRICS_PORT), here by default.
+GATEWAY_METRICS_PORT = 9080
 SERVICE_URL_VARS = {
     "intake": "MILIE_INTAKE_URL",
     "triage": "MILIE_TRIAGE_URL",
@@ -39,17 +41,27 @@ class Platform:
     env: dict[str, str]
     ports: dict[str, int]
     log_dir: Path
+    # The gateway's metrics listener; 0: any free port.
+    gateway_metrics_port: int = 0
     cwd: Path = Path(__file__).resolve().parents[2]
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
+    def metrics_url(self, name: str) -> str:
+        """Where Prometheus reads a process: the gateway's own listener, a service's port."""
+        if name == "gateway":
+            return f"http://127.0.0.1:{self.gateway_metrics_port}/metrics"
+        return self.url(name) + "/metrics"
+
     def _env_for(self, name: str, extra: dict[str, str] | None) -> dict[str, str]:
         env = {**os.environ, **self.env, "MILIE_HTTP_PORT": str(self.ports[name])}
         for service, var in SERVICE_URL_VARS.items():
             env[var] = self.url(service)
         env.setdefault("MILIE_PUBLIC_URL", self.url("gateway"))
+        if name == "gateway":
+            env["MILIE_METRICS_PORT"] = str(self.gateway_metrics_port)
         env["PYTHONPATH"] = str(self.cwd) + os.pathsep + env.get("PYTHONPATH", "")
         env.update(extra or {})
         return env
@@ -86,6 +98,7 @@ class Platform:
                     if process.returncode is not None:
                         raise RuntimeError(
                             f"{name} exited ({process.returncode}); see {self.log_dir}/{name}.log"
+                            + self._log_tail(name)
                         )
                     with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                         async with http.get(self.url(name) + "/health/ready") as resp:
@@ -94,6 +107,15 @@ class Platform:
                     if loop.time() > deadline:
                         raise TimeoutError(f"{name} not ready; see {self.log_dir}/{name}.log")
                     await asyncio.sleep(0.1)
+
+    def _log_tail(self, name: str, lines: int = 8) -> str:
+        """The end of a process's log: why it stopped (a refused setting says which, and why)."""
+        try:
+            text = (self.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        tail = text.rstrip().splitlines()[-lines:]
+        return "".join(f"\n  | {line}" for line in tail)
 
     async def kill(self, name: str) -> None:
         """SIGKILL, as a crash would."""

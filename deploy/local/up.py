@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deploy.local.platform import PROCESSES, Platform
+from deploy.local.platform import GATEWAY_METRICS_PORT, PROCESSES, Platform
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".run"
@@ -86,15 +86,18 @@ def stop_private_infrastructure() -> None:
 
 
 async def run() -> int:
+    metrics_port = int(os.environ.get("MILIE_METRICS_PORT", GATEWAY_METRICS_PORT))
     busy = [
         f"{name} ({port})"
         for name, (_, port) in PROCESSES.items()
         if not _port_free(int(os.environ.get(f"MILIE_{name.upper()}_PORT", port)))
     ]
+    if metrics_port and not _port_free(metrics_port):
+        busy.append(f"the gateway's metrics ({metrics_port}, MILIE_METRICS_PORT)")
     if busy:
         print(
             f"These ports are taken: {', '.join(busy)}. Free them, or set "
-            "MILIE_<SERVICE>_PORT (e.g. MILIE_GATEWAY_PORT=9080).",
+            "MILIE_<SERVICE>_PORT (e.g. MILIE_GATEWAY_PORT=9180).",
             file=sys.stderr,
         )
         return 1
@@ -105,7 +108,9 @@ async def run() -> int:
         name: int(os.environ.get(f"MILIE_{name.upper()}_PORT", port))
         for name, (_, port) in PROCESSES.items()
     }
-    platform = Platform(env=env, ports=ports, log_dir=RUN / "logs")
+    platform = Platform(
+        env=env, ports=ports, log_dir=RUN / "logs", gateway_metrics_port=metrics_port
+    )
 
     mail = None
     if "MILIE_SMTP_HOST" not in os.environ:
@@ -138,8 +143,9 @@ async def run() -> int:
         await platform.wait_ready()
         gateway = platform.url("gateway")
         print(f"\nMiliê is running: {gateway}", flush=True)
-        if mail is not None:
+        if mail is not None and env["MILIE_ENV"] == "development":  # no /dev/mail otherwise
             print(f"Mail kept in .run/mail/ and listed on {gateway}/dev/mail", flush=True)
+        print(f"Metrics (Prometheus): {platform.metrics_url('gateway')}", flush=True)
         print("Logs: .run/logs/<process>.log — stop with Ctrl-C\n", flush=True)
         exits = [asyncio.create_task(platform.wait_exit(n)) for n in platform.processes]
         stopper = asyncio.create_task(stop.wait())

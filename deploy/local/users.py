@@ -23,6 +23,7 @@ from gateway import accounts, audit, passwords, sessions
 from gateway.settings import GatewaySettings
 from shared.identity import Role
 from shared.migrations import migrate
+from shared.settings import load
 from shared.signing import sign_call
 
 GATEWAY_SQL = Path(__file__).resolve().parents[2] / "gateway" / "sql"
@@ -211,7 +212,7 @@ async def _change(conn: asyncpg.Connection, args: argparse.Namespace, password: 
 
 
 def main(args: argparse.Namespace) -> int:
-    settings = GatewaySettings()
+    settings = load(GatewaySettings, "milie users")
     if not os.environ.get("DATABASE_URL") and not os.environ.get("MILIE_DATABASE_URL"):
         print(f"(DATABASE_URL non défini : {settings.database_url})", file=sys.stderr)
     try:

@@ -2,7 +2,7 @@ from typing import Self
 
 from pydantic import SecretStr, model_validator
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, secret_problem
 
 
 class NotifySettings(ServiceSettings):
@@ -73,3 +73,20 @@ class NotifySettings(ServiceSettings):
             if not self.sms_sender.isdigit():
                 raise ValueError("MILIE_SMS_SENDER: digits only, country code first (225…)")
         return self
+
+    def production_problems(self) -> list[str]:
+        # The provider's credentials are taken as issued (no length rule), but never a
+        # placeholder; each is needed only where it is used (a relay without login, no SMS).
+        problems = super().production_problems()
+        credentials = [
+            ("MILIE_SMTP_USERNAME", self.smtp_username, self.smtp_username is not None),
+            ("MILIE_SMTP_PASSWORD", self.smtp_password, self.smtp_username is not None),
+            ("MILIE_SMS_CLIENT_ID", self.sms_client_id, self.sms_enabled),
+            ("MILIE_SMS_CLIENT_SECRET", self.sms_client_secret, self.sms_enabled),
+        ]
+        for name, value, needed in credentials:
+            given = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if needed or given:
+                if problem := secret_problem(name, value, generated=False):
+                    problems.append(problem)
+        return problems

@@ -3,10 +3,11 @@
 from services.stats.app import create_app
 from services.stats.settings import StatsSettings
 from shared.service import run
+from shared.settings import load
 
 
 def main() -> None:
-    settings = StatsSettings()
+    settings = load(StatsSettings, "stats")
     run(create_app(settings), settings, "stats")
 
 

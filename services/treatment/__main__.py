@@ -3,10 +3,11 @@
 from services.treatment.app import create_app
 from services.treatment.settings import TreatmentSettings
 from shared.service import run
+from shared.settings import load
 
 
 def main() -> None:
-    settings = TreatmentSettings()
+    settings = load(TreatmentSettings, "treatment")
     run(create_app(settings), settings, "treatment")
 
 

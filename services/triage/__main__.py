@@ -3,10 +3,11 @@
 from services.triage.app import create_app
 from services.triage.settings import TriageSettings
 from shared.service import run
+from shared.settings import load
 
 
 def main() -> None:
-    settings = TriageSettings()
+    settings = load(TriageSettings, "triage")
     run(create_app(settings), settings, "triage")
 
 

@@ -9,10 +9,12 @@ registers with prometheus_client.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.metrics import MetricWrapperBase
 from pydantic import AliasChoices
 
-from deploy.local.platform import PROCESSES, SERVICE_URL_VARS
+from deploy.local.platform import GATEWAY_METRICS_PORT, PROCESSES, SERVICE_URL_VARS
 from shared.messages import COMMAND_MAX_BYTES
 from shared.settings import ServiceSettings
 from shared.topology import COMMANDS, DEAD_LETTER, EVENTS, Topology
@@ -34,6 +36,10 @@ RABBITMQ = DEPLOY / "rabbitmq"
 SECRET_TEMPLATE = K8S / "secret.example.yaml"
 DASHBOARD = DEPLOY / "grafana" / "milie.json"
 CONSUMERS = [name for name in PROCESSES if name != "gateway"]
+# Where Prometheus reads each process: the services on their HTTP port, the gateway apart.
+METRICS_PORTS = {name: port for name, (_, port) in PROCESSES.items()} | {
+    "gateway": GATEWAY_METRICS_PORT
+}
 YAML_FILES = sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yaml", ".yml"))
 
 
@@ -128,9 +134,16 @@ def test_every_process_has_a_deployment_with_its_command_port_and_probes(name: s
     container = _container(name)
     assert container["image"] == "milie"  # kustomization.yaml's images: entry
     assert container["command"] == ["python", "-m", module]
-    assert [_port_number(container, p["containerPort"]) for p in container["ports"]] == [port]
+    ports = [_port_number(container, p["containerPort"]) for p in container["ports"]]
     env = {e["name"]: e for e in container["env"]}
     assert env["MILIE_HTTP_PORT"]["value"] == str(port)
+    if name == "gateway":
+        assert ports == [port, GATEWAY_METRICS_PORT]
+        assert _port_number(container, "metrics") == GATEWAY_METRICS_PORT
+        assert env["MILIE_METRICS_PORT"]["value"] == str(GATEWAY_METRICS_PORT)
+        assert env["MILIE_METRICS_HOST"]["value"] == "0.0.0.0"  # the pod's address
+    else:
+        assert ports == [port]
     for probe, path in (
         ("startupProbe", "/health/live"),
         ("livenessProbe", "/health/live"),
@@ -141,7 +154,7 @@ def test_every_process_has_a_deployment_with_its_command_port_and_probes(name: s
         assert _port_number(container, http_get["port"]) == port, probe
     annotations = template["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
-    assert annotations["prometheus.io/port"] == str(port)
+    assert annotations["prometheus.io/port"] == str(METRICS_PORTS[name])
     assert annotations["prometheus.io/path"] == "/metrics"
 
     pod_security = template["spec"]["securityContext"]
@@ -207,6 +220,219 @@ def test_the_gateway_scales_on_cpu() -> None:
     }
     assert hpa["spec"]["minReplicas"] >= 2  # the PodDisruptionBudget lets one go
     assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+
+
+# --- NetworkPolicies: nothing but what the design uses ------------------------------------------
+#
+# A small reading of the NetworkPolicy rules (policyTypes, pod and namespace selectors with
+# matchLabels and matchExpressions, ipBlock, named and numbered ports), enough to ask of the
+# manifests, connection by connection, whether it goes through.
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    namespace: str | None  # None: an address outside the cluster (PostgreSQL, the mail relay)
+    labels: tuple[tuple[str, str], ...] = ()
+    ports: tuple[tuple[str, int], ...] = ()  # the containers' named ports
+
+
+def _pod(
+    name: str, namespace: str | None, labels: dict[str, str], ports: dict[str, int] | None = None
+) -> Pod:
+    return Pod(name, namespace, tuple(labels.items()), tuple((ports or {}).items()))
+
+
+@functools.cache
+def _process_pod(name: str) -> Pod:
+    template = _objects("Deployment")[name]["spec"]["template"]
+    ports = {p["name"]: p["containerPort"] for p in _container(name)["ports"]}
+    return _pod(name, "milie", template["metadata"]["labels"], ports)
+
+
+NAME = "app.kubernetes.io/name"
+INGRESS_CONTROLLER = _pod("ingress", "ingress-nginx", {NAME: "ingress-nginx"})
+PROMETHEUS = _pod("prometheus", "monitoring", {NAME: "prometheus"})
+RABBITMQ_POD = _pod("rabbitmq", "milie-rabbitmq", {NAME: "milie-rabbitmq"}, {"amqp": 5672})
+DNS = _pod("dns", "kube-system", {"k8s-app": "kube-dns"})
+OUTSIDE = _pod("outside", None, {})  # PostgreSQL, the SMTP relay, Orange's API
+DEBUG = _pod("debug", "milie", {"run": "debug"})  # kubectl run in the namespace
+STRANGER = _pod("stranger", "default", {"app": "whatever"})
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        matched = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[operator]
+        if not matched:
+            return False
+    return True
+
+
+def _peer_matches(peer: dict[str, Any], policy_namespace: str, pod: Pod) -> bool:
+    if "ipBlock" in peer:
+        return pod.namespace is None  # pods' own addresses are not what these blocks name
+    if pod.namespace is None:
+        return False
+    if "namespaceSelector" in peer:
+        namespace_labels = {"kubernetes.io/metadata.name": pod.namespace}
+        if not _selects(peer["namespaceSelector"], namespace_labels):
+            return False
+    elif pod.namespace != policy_namespace:
+        return False
+    return _selects(peer.get("podSelector", {}), dict(pod.labels))
+
+
+def _port_matches(
+    ports: list[dict[str, Any]] | None, target: Pod, port: int, protocol: str
+) -> bool:
+    if not ports:
+        return True
+    for entry in ports:
+        if entry.get("protocol", "TCP") != protocol:
+            continue
+        wanted = entry.get("port")
+        if wanted is None:
+            return True
+        number = wanted if isinstance(wanted, int) else dict(target.ports).get(wanted)
+        if number is not None and number <= port <= entry.get("endPort", number):
+            return True
+    return False
+
+
+def _direction_allows(
+    policies: list[dict[str, Any]], subject: Pod, peer: Pod, target: Pod, port: int,
+    protocol: str, direction: str,
+) -> bool:  # fmt: skip
+    """Whether the policies of ``subject``'s namespace let this connection out (Egress) or in
+    (Ingress); a pod no policy of that type selects is open that way."""
+    if subject.namespace != "milie":
+        return True  # other namespaces are not ours to restrict here
+    rules_key, peers_key = ("egress", "to") if direction == "Egress" else ("ingress", "from")
+    selecting = [
+        policy
+        for policy in policies
+        if direction in policy["spec"]["policyTypes"]
+        and _selects(policy["spec"]["podSelector"], dict(subject.labels))
+    ]
+    if not selecting:
+        return True
+    for policy in selecting:
+        for rule in policy["spec"].get(rules_key, []):
+            peers = rule.get(peers_key)
+            if peers and not any(_peer_matches(p, "milie", peer) for p in peers):
+                continue
+            if _port_matches(rule.get("ports"), target, port, protocol):
+                return True
+    return False
+
+
+@functools.cache
+def _network_policies() -> tuple[dict[str, Any], ...]:
+    return tuple(_objects("NetworkPolicy").values())
+
+
+def _allowed(source: Pod, target: Pod, port: int, protocol: str = "TCP") -> bool:
+    policies = list(_network_policies())
+    return _direction_allows(
+        policies, source, target, target, port, protocol, "Egress"
+    ) and _direction_allows(policies, target, source, target, port, protocol, "Ingress")
+
+
+def test_every_network_policy_says_its_types() -> None:
+    policies = _objects("NetworkPolicy")
+    for name, policy in policies.items():
+        types = policy["spec"]["policyTypes"]  # implicit types are easy to misread
+        assert set(types) <= {"Ingress", "Egress"} and types, name
+        for key in ("ingress", "egress"):
+            for rule in policy["spec"].get(key, []):
+                for peer in rule.get("from", []) + rule.get("to", []):
+                    assert {"podSelector", "namespaceSelector", "ipBlock"} >= peer.keys(), name
+    default_deny = [
+        p
+        for p in policies.values()
+        if p["spec"]["podSelector"] == {}
+        and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
+    ]
+    assert default_deny, "no default-deny policy for the namespace"
+
+
+def _expected_between_processes(source: str, target: str) -> bool:
+    if source == "gateway":
+        return target != "gateway"  # the gateway calls every service
+    return (source, target) == ("triage", "intake")  # the catalogue, for a re-index
+
+
+@pytest.mark.parametrize("source", list(PROCESSES))
+def test_between_processes_only_the_calls_of_the_design(source: str) -> None:
+    for target in PROCESSES:
+        port = PROCESSES[target][1]
+        expected = _expected_between_processes(source, target)
+        assert _allowed(_process_pod(source), _process_pod(target), port) == expected, (
+            f"{source} → {target}:{port}"
+        )
+
+
+def test_the_ingress_controller_reaches_the_gateways_public_port_only() -> None:
+    gateway = _process_pod("gateway")
+    assert _allowed(INGRESS_CONTROLLER, gateway, PROCESSES["gateway"][1])
+    assert not _allowed(INGRESS_CONTROLLER, gateway, GATEWAY_METRICS_PORT)
+    for name in CONSUMERS:
+        assert not _allowed(INGRESS_CONTROLLER, _process_pod(name), PROCESSES[name][1]), name
+
+
+def test_prometheus_reaches_every_metrics_port_and_not_the_gateways_public_one() -> None:
+    for name in PROCESSES:
+        assert _allowed(PROMETHEUS, _process_pod(name), METRICS_PORTS[name]), name
+    assert not _allowed(PROMETHEUS, _process_pod("gateway"), PROCESSES["gateway"][1])
+
+
+def test_every_process_reaches_dns_and_postgresql_and_the_services_rabbitmq() -> None:
+    smtp_port = int(_configmap()["MILIE_SMTP_PORT"])
+    for name in PROCESSES:
+        pod = _process_pod(name)
+        assert _allowed(pod, DNS, 53, "UDP") and _allowed(pod, DNS, 53, "TCP"), name
+        assert _allowed(pod, OUTSIDE, 5432), name
+        assert _allowed(pod, RABBITMQ_POD, 5672) == (name != "gateway"), name
+        # Out of the cluster: notify alone, to the mail relay and the SMS provider's API.
+        assert _allowed(pod, OUTSIDE, smtp_port) == (name == "notify"), name
+        assert _allowed(pod, OUTSIDE, 443) == (name == "notify"), name
+        assert not _allowed(pod, OUTSIDE, 80), name
+
+
+def test_no_other_pod_reaches_a_process_or_is_reached_by_one() -> None:
+    for name in PROCESSES:
+        pod = _process_pod(name)
+        for port in {PROCESSES[name][1], METRICS_PORTS[name]}:
+            for stranger in (DEBUG, STRANGER, OUTSIDE, RABBITMQ_POD):
+                assert not _allowed(stranger, pod, port), (stranger.name, name, port)
+        assert not _allowed(pod, DEBUG, 8080), name
+        assert not _allowed(pod, STRANGER, 8080), name
+
+
+def test_the_policy_reading_catches_an_open_door() -> None:
+    """The checks above fail on a policy that lets a stranger in."""
+    open_door = {
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "open"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]},
+    }
+    policies = [*_objects("NetworkPolicy").values(), open_door]
+    stats = _process_pod("stats")
+    assert _direction_allows(policies, stats, STRANGER, stats, 8085, "TCP", "Ingress")
+    assert not _direction_allows(
+        list(_objects("NetworkPolicy").values()), stats, STRANGER, stats, 8085, "TCP", "Ingress"
+    )
 
 
 # --- KEDA: each consumer on its own queue -----------------------------------------------------
@@ -281,7 +507,10 @@ def test_the_configmap_and_the_secret_hold_real_settings_only() -> None:
 
 
 def test_the_secret_template_holds_placeholders_only() -> None:
-    for key, value in _secret_template()["stringData"].items():
+    data = _secret_template()["stringData"]
+    # Every secret a process refuses in production is in the template (an empty one passed).
+    assert {"MILIE_IDENTITY_SECRET", "MILIE_FORM_SECRET", "DATABASE_URL", "AMQP_URL"} <= set(data)
+    for key, value in data.items():
         assert value == "" or "CHANGE-ME" in value, key
 
 
@@ -303,9 +532,10 @@ def test_the_service_urls_name_the_services() -> None:
         assert config[var] == f"http://{name}:{PROCESSES[name][1]}"
 
 
-def _process_env(name: str) -> dict[str, str]:
+def _process_env(name: str, secret: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the process's container, with the template's values or ``secret``."""
     env = dict(_configmap())
-    secret = _secret_template()["stringData"]
+    secret = _secret_template()["stringData"] if secret is None else secret
     for entry in _container(name)["env"]:
         if "value" in entry:
             env[entry["name"]] = entry["value"]
@@ -314,20 +544,54 @@ def _process_env(name: str) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("name", list(PROCESSES))
-def test_every_process_accepts_its_environment(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _filled_secret() -> dict[str, str]:
+    """The template with real-looking values where it holds placeholders."""
+    import secrets
+
+    return {
+        key: value.replace("CHANGE-ME", secrets.token_urlsafe(48))
+        for key, value in _secret_template()["stringData"].items()
+    }
+
+
+def _set_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     import os
 
     for var in list(os.environ):
         if var.startswith("MILIE_") or var in ("DATABASE_URL", "AMQP_URL"):
             monkeypatch.delenv(var)
-    for var, value in _process_env(name).items():
+    for var, value in env.items():
         monkeypatch.setenv(var, value)
+
+
+@pytest.mark.parametrize("name", list(PROCESSES))
+def test_every_process_accepts_its_environment(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_environment(monkeypatch, _process_env(name, _filled_secret()))
     settings = _settings_class(name)()  # the validators run: pool sizes, SMS, proxies, keys
     assert settings.http_port == PROCESSES[name][1]
     assert settings.env == "production"
     assert settings.broker_namespace == ""
     assert settings.http_host == "0.0.0.0"
+
+
+@pytest.mark.parametrize("name", list(PROCESSES))
+def test_every_process_refuses_the_templates_placeholders(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Applied unchanged, the template stops every process, each key it reads named."""
+    from pydantic import ValidationError
+
+    from shared.settings import describe
+
+    env = _process_env(name)
+    _set_environment(monkeypatch, env)
+    with pytest.raises(ValidationError) as refused:
+        _settings_class(name)()
+    refusal = describe(refused.value)
+    placeholders = {var for var, value in env.items() if "CHANGE-ME" in value}
+    assert {"MILIE_IDENTITY_SECRET", "DATABASE_URL"} <= placeholders
+    for var in placeholders:
+        assert f"{var}: still holds the CHANGE-ME placeholder" in refusal, var
 
 
 # --- RabbitMQ ---------------------------------------------------------------------------------
@@ -672,3 +936,20 @@ def test_the_kustomizations_build(folder: Path) -> None:
         for container in obj["spec"]["template"]["spec"]["containers"]
     }
     assert "milie" not in images  # kustomization.yaml's images: entry applied
+
+
+def test_compose_and_prometheus_read_the_gateways_metrics_apart() -> None:
+    (config,) = _docs(DEPLOY / "prometheus" / "prometheus.yml")
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "milie"]
+    targets = {
+        static["labels"]["service"]: target
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert targets == {name: f"{name}:{port}" for name, port in METRICS_PORTS.items()}
+    compose = yaml.safe_load((DEPLOY / "container" / "compose.yaml").read_text(encoding="utf-8"))
+    gateway = compose["services"]["gateway"]
+    assert gateway["environment"]["MILIE_METRICS_PORT"] == str(GATEWAY_METRICS_PORT)
+    assert gateway["environment"]["MILIE_METRICS_HOST"] == "0.0.0.0"
+    # Published: the public port only.
+    assert gateway["ports"] == [f"{PROCESSES['gateway'][1]}:{PROCESSES['gateway'][1]}"]

@@ -48,7 +48,7 @@ def platform_for(database_url, amqp_url, namespace, smtp_port, log_dir: Path) ->
         "MILIE_IDENTITY_SECRET": IDENTITY_SECRET,
     }
     ports = {name: free_port() for name in PROCESSES}
-    return Platform(env=env, ports=ports, log_dir=log_dir)
+    return Platform(env=env, ports=ports, log_dir=log_dir, gateway_metrics_port=free_port())
 
 
 @contextlib.asynccontextmanager

@@ -43,7 +43,7 @@ async def _stats_total(platform) -> int:
 
 
 async def _metric(platform, name: str, process: str, type_name: str = SUBMITTED) -> float:
-    status, text = await _get(platform.url(process) + "/metrics")
+    status, text = await _get(platform.metrics_url(process))
     if status != 200:
         return 0.0
     match = re.search(rf'^{name}\{{type="{re.escape(type_name)}"\}} (\S+)$', text, re.M)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import uuid
+
+import aiohttp
 
 from tests.browser import ARTIFACTS
 from tests.front.pages import (
@@ -320,3 +323,36 @@ async def test_every_answer_carries_the_security_headers(settings_for):
                 assert resp.status == status, path
                 for name, value in SECURITY_HEADERS.items():
                     assert resp.headers.get(name) == value, (path, name)
+
+
+async def test_metrics_are_served_apart_from_the_public_address(settings_for):
+    """Prometheus reads the gateway on a listener of its own (loopback unless said); the public
+    address answers /metrics like any unknown page."""
+    from deploy.local.platform import GATEWAY_METRICS_PORT
+    from gateway.app import create_app
+    from gateway.keys import METRICS_URL
+    from gateway.settings import GatewaySettings
+
+    defaults = GatewaySettings()
+    assert (defaults.metrics_host, defaults.metrics_port) == ("127.0.0.1", GATEWAY_METRICS_PORT)
+    port = free_port()
+    settings = settings_for(GatewaySettings, db_pool_min=1, metrics_port=port)
+    async with (
+        RunningApp(create_app(settings)) as gateway,
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.get(gateway.url + "/") as resp:
+            assert resp.status == 200
+        async with http.get(gateway.url + "/metrics") as resp:
+            assert resp.status == 404
+            assert "milie_http_requests_total" not in await resp.text()
+        assert gateway.app[METRICS_URL] == f"http://127.0.0.1:{port}"
+        async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+            assert resp.status == 200
+            text = await resp.text()
+        assert 'milie_http_requests_total{method="GET",route="/",status="200"}' in text
+        assert 'route="unmatched",status="404"' in text  # the refused /metrics, counted
+        async with http.get(f"http://127.0.0.1:{port}/") as resp:
+            assert resp.status == 404  # nothing else there
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # closed with the gateway

@@ -72,16 +72,19 @@ async def form_token(session: aiohttp.ClientSession, url: str) -> str:
     return match.group(1)
 
 
-def new_session(**headers: str) -> aiohttp.ClientSession:
-    """An HTTP client that keeps cookies for 127.0.0.1 (aiohttp refuses IP cookies by default)."""
-    return signed_session(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
+def new_session(secure_origin: str | None = None, **headers: str) -> aiohttp.ClientSession:
+    """An HTTP client that keeps cookies for 127.0.0.1 (aiohttp refuses IP cookies by default);
+    ``secure_origin``: a gateway in production, whose Secure cookies go back over plain http."""
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=secure_origin)
+    return signed_session(cookie_jar=jar, headers=headers)
 
 
 async def signed_in_session(
-    gateway_url: str, login: str, password: str, **headers: str
+    gateway_url: str, login: str, password: str, secure: bool = False, **headers: str
 ) -> aiohttp.ClientSession:
-    """An aiohttp session signed in as ``login`` (the caller closes it: ``async with``)."""
-    session = new_session(**headers)
+    """An aiohttp session signed in as ``login`` (the caller closes it: ``async with``);
+    ``secure`` for a gateway in production (Secure cookies)."""
+    session = new_session(gateway_url if secure else None, **headers)
     try:
         token = await form_token(session, f"{gateway_url}/admin/connexion")
         async with session.post(
@@ -97,3 +100,14 @@ async def signed_in_session(
         await session.close()
         raise
     return session
+
+
+def assert_private_answer(resp: aiohttp.ClientResponse, *, hsts: bool) -> None:
+    """The headers of every answer with personal data: the gateway's security headers, not kept
+    by a cache, HSTS in production."""
+    from gateway.app import HSTS, SECURITY_HEADERS
+
+    for name, value in SECURITY_HEADERS.items():
+        assert resp.headers.get(name) == value, (resp.url, name)
+    assert resp.headers.get("Cache-Control") == "no-store", resp.url
+    assert resp.headers.get("Strict-Transport-Security") == (HSTS if hsts else None), resp.url

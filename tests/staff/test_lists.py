@@ -13,8 +13,14 @@ import openpyxl
 
 from gateway import accounts, passwords, xlsx
 from shared.identity import Role
-from tests.staff.helpers import create_account, new_session, signed_in_session
+from tests.staff.helpers import (
+    assert_private_answer,
+    create_account,
+    new_session,
+    signed_in_session,
+)
 from tests.staff.test_sign_in import _attempt
+from tests.support import PRODUCTION_SECRETS
 
 PASSWORD = "correct horse battery staple"
 
@@ -156,3 +162,32 @@ def _sheet_text(data: bytes) -> str:
     """The text of a workbook's only sheet."""
     with zipfile.ZipFile(io.BytesIO(data)) as book:
         return book.read("xl/worksheets/sheet1.xml").decode()
+
+
+async def test_exports_in_production_carry_the_headers_of_private_pages(
+    gateway_alone, database_url
+):
+    """Streamed answers (CSV, .xlsx) are prepared before a middleware sees them: the headers
+    come from on_response_prepare, HSTS included in production."""
+    from gateway.app import SECURITY_HEADERS
+
+    csp = SECURITY_HEADERS["Content-Security-Policy"]
+    for directive in ("frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'"):
+        assert directive in csp
+    gw = await gateway_alone(env="production", **PRODUCTION_SECRETS)
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.kouassi", PASSWORD)
+    async with await signed_in_session(gw.url, "admin.kouassi", PASSWORD, secure=True) as http:
+        for path in (
+            "/admin/comptes",
+            "/admin/comptes/export.csv",
+            "/admin/comptes/export.xlsx",
+            "/admin/journal/export.csv",
+            "/admin/journal/export.xlsx",
+        ):
+            async with http.get(gw.url + path) as resp:
+                assert resp.status == 200, path
+                await resp.read()
+                assert_private_answer(resp, hsts=True)
+    async with new_session() as anonymous, anonymous.get(gw.url + "/") as resp:
+        assert resp.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+        assert "Cache-Control" not in resp.headers  # public pages may be cached

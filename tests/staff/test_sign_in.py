@@ -13,7 +13,7 @@ from yarl import URL
 
 from shared.identity import Role
 from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
-from tests.support import eventually, signed_session
+from tests.support import PRODUCTION_SECRETS, eventually, signed_session
 
 PASSWORD = "correct horse battery staple"
 COOKIE = "milie_staff"
@@ -70,6 +70,35 @@ async def _audit(database_url: str, action: str) -> list[asyncpg.Record]:
         )
     finally:
         await conn.close()
+
+
+async def test_a_next_holding_cr_lf_goes_to_the_home_page(gateway_alone, database_url):
+    """Once aiohttp raised writing the Location header and the agent got no answer at all."""
+    gw = await gateway_alone()
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    injected = "/admin/%0d%0aSet-Cookie:%20planted=1"
+    async with new_session() as http:
+        token = await form_token(http, f"{gw.url}/admin/connexion?next={injected}")
+        async with http.post(
+            f"{gw.url}/admin/connexion",
+            data={
+                "csrf_token": token,
+                "login": "awa.kone",
+                "password": PASSWORD,
+                "next": "/admin/\r\nSet-Cookie: planted=1",
+            },
+            allow_redirects=False,
+        ) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"] == "/admin/"
+            assert not [c for c in resp.headers.getall("Set-Cookie") if "planted" in c]
+        # Signed in already: the sign-in page sends on to ``next`` at once.
+        async with http.get(
+            f"{gw.url}/admin/connexion?next={injected}", allow_redirects=False
+        ) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"] == "/admin/"
+            assert "planted" not in resp.headers.get("Set-Cookie", "")
 
 
 async def test_a_wrong_password_is_answered_like_an_unknown_login(gateway_alone, database_url):
@@ -173,7 +202,7 @@ async def test_sign_in_gives_a_new_session_id_and_ignores_a_planted_one(
 
 
 async def test_cookies_are_secure_in_production(gateway_alone, database_url):
-    gw = await gateway_alone(env="production")
+    gw = await gateway_alone(env="production", **PRODUCTION_SECRETS)
     await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
     async with signed_session(cookie_jar=aiohttp.DummyCookieJar()) as raw:
         async with raw.get(f"{gw.url}/admin/connexion") as resp:

@@ -15,7 +15,12 @@ import openpyxl
 
 from shared.identity import Identity, Role
 from tests.front.conftest import OWNER, PNG, submission_fields
-from tests.staff.helpers import create_account, form_token, signed_in_session
+from tests.staff.helpers import (
+    assert_private_answer,
+    create_account,
+    form_token,
+    signed_in_session,
+)
 from tests.support import as_staff, eventually, signed_session
 
 PASSWORD = "un mot de passe d'analyste"
@@ -175,9 +180,15 @@ async def test_exports_and_attachments_through_the_gateway(stack, database_url):
             assert resp.headers["Content-Type"] == "image/png"
             assert resp.headers["Content-Disposition"].startswith("attachment;")
             assert resp.headers["X-Content-Type-Options"] == "nosniff"
+            # Streamed: the headers went out before any middleware saw the answer.
+            assert "sandbox" in resp.headers["Content-Security-Policy"]  # intake's, kept
+            assert "no-store" in resp.headers["Cache-Control"]
+            assert resp.headers["X-Frame-Options"] == "DENY"
+            assert resp.headers["Referrer-Policy"] == "same-origin"
 
         async with http.get(f"{base}/export.csv?q={code}") as resp:
             assert resp.status == 200
+            assert_private_answer(resp, hsts=False)  # MILIE_ENV=test: no HSTS
             data = await resp.read()
         assert data.startswith("\ufeff".encode())
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
@@ -186,6 +197,7 @@ async def test_exports_and_attachments_through_the_gateway(stack, database_url):
 
         async with http.get(f"{base}/export.xlsx?q={code}") as resp:
             assert resp.status == 200
+            assert_private_answer(resp, hsts=False)
             assert resp.headers["Content-Type"].startswith(
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             )
