@@ -1,7 +1,7 @@
 """The citizen's web path, page by page as a browser goes through it, figures printed.
 
-    python -m bench.web_path [--requests 300] [--concurrency 64] [--warmup 20]
-                             [--set [PROCESS:]KEY=VALUE]... [--keep]
+    python -m bench.web_path [--requests 300] [--concurrency 64] [--warmup 20] [--from-start]
+                             [--set [PROCESS:]KEY=VALUE]... [--idle 2] [--keep]
 
 Each simulated citizen is a browser of its own (an aiohttp session, its cookie jar, its
 connection to the gateway) that opens « Exprimez votre préoccupation » for a nature and a body
@@ -12,7 +12,9 @@ the nature, the country), fills it and posts it as a browser does (``multipart/f
 field in the page's order, the empty file part of « Pièces jointes »), follows the 303 to « Etes-
 vous sûr de vouloir soumettre ces informations ? », posts its « OK » form, follows the 303 to the
 page with the code and reads the code there. Redirections are followed by hand so that each
-request is timed as a step of its own. The acknowledgement email of each code is awaited at an
+request is timed as a step of its own. With ``--from-start`` the citizen first goes through
+« Soumettre une requête » (the nature) and « Choix de l'organisme public » (paging to the body)
+and follows the links there. The acknowledgement email of each code is awaited at an
 in-process SMTP server and checked to carry it.
 
 The six processes start as ``make up`` starts them, on a database and a broker namespace of the
@@ -61,6 +63,8 @@ SUBMIT_BUTTON = "Soumettre votre requête"
 OK_BUTTON = "OK"
 # The steps of one citizen's path, in order: (name, the gateway's route it hits).
 STEPS = (
+    ("nature page", ("GET", "/soumettre")),  # with --from-start
+    ("body page", ("GET", "/soumettre/organisme")),  # with --from-start
     ("form page", ("GET", "/soumettre/formulaire")),
     ("stylesheet", ("GET", "/static")),
     ("Soumettre", ("POST", "/soumettre/formulaire")),
@@ -235,6 +239,7 @@ class Phase:
     paths: list[float] = field(default_factory=list)  # whole path per citizen, seconds
     steps: dict[str, list[float]] = field(default_factory=dict)
     codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # email → (code, when)
+    stored: dict[str, float] = field(default_factory=dict)  # email → when « OK » was answered
     errors: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
     started: float = 0.0
@@ -250,6 +255,7 @@ class Browser:
         self.gateway = gateway
         self.phase = phase
         self.current = ""  # the page the browser shows: the Referer of what it does next
+        self.cached: set[str] = set()
 
     async def go(
         self, step: str, method: str, url: str, *, expect: int, data=None
@@ -273,6 +279,14 @@ class Browser:
             raise Failed(f"{step}: HTTP {status}", f"{step}: HTTP {status} {url}: {body[:300]!r}")
         return body, urljoin(url, location)
 
+    async def stylesheets(self, page: Page) -> None:
+        """The page's stylesheets, the first time only (then the browser has them in cache)."""
+        for sheet in page.stylesheets:
+            url = urljoin(self.current, sheet)
+            if url not in self.cached:
+                await self.go("stylesheet", "GET", url, expect=200)
+                self.cached.add(url)
+
 
 def multipart(data: list[tuple[str, str | None]]) -> aiohttp.FormData:
     """The form as ``multipart/form-data``; a file input without a file is the part a browser
@@ -286,21 +300,60 @@ def multipart(data: list[tuple[str, str | None]]) -> aiohttp.FormData:
     return form
 
 
+def _link(where: Page, path: str, /, **query: str) -> str | None:
+    """The first link of ``where`` to ``path`` whose query has these values."""
+    for link in where.links:
+        parts = urlsplit(link)
+        found = parse_qs(parts.query)
+        if parts.path == path and all(found.get(k) == [v] for k, v in query.items()):
+            return link
+    return None
+
+
+async def to_the_form(browser: Browser, nature: str, body: str) -> str:
+    """« Soumettre une requête » → the nature → « Choix de l'organisme public », page after page
+    until the body's link; returns that link (the form's address)."""
+    html, _ = await browser.go("nature page", "GET", "/soumettre", expect=200)
+    browser.current = urljoin(browser.gateway, "/soumettre")
+    page = Page(html)
+    await browser.stylesheets(page)
+    url = _link(page, "/soumettre/organisme", nature=nature)
+    number = 1
+    while url is not None:
+        html, _ = await browser.go("body page", "GET", url, expect=200)
+        browser.current = urljoin(browser.current, url)
+        page = Page(html)
+        if form := _link(page, FORM, nature=nature, organisme=body):
+            return form
+        number += 1
+        url = _link(page, "/soumettre/organisme", nature=nature, page=str(number))
+    raise Failed("body page: body not found", f"no link to {body} in the pages of bodies")
+
+
 async def one_citizen(
-    gateway: str, catalogue: Catalogue, rng: random.Random, email: str, label: str, phase: Phase
+    gateway: str,
+    catalogue: Catalogue,
+    rng: random.Random,
+    email: str,
+    label: str,
+    phase: Phase,
+    from_start: bool,
 ) -> str:
-    """Form page → « Soumettre votre requête » → confirmation → « OK » → the code; returns it."""
+    """(With ``from_start``: nature page → body page(s) →) form page → « Soumettre votre
+    requête » → confirmation → « OK » → the code; returns it."""
     jar = aiohttp.CookieJar(unsafe=True)  # the gateway answers on an IP address
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(cookie_jar=jar, timeout=timeout, headers=HEADERS) as http:
         browser = Browser(http, gateway, phase)
         nature, body = rng.choice(catalogue.natures), rng.choice(catalogue.bodies)
-        url = f"{FORM}?{urlencode({'nature': nature, 'organisme': body})}"
+        if from_start:
+            url = await to_the_form(browser, nature, body)
+        else:  # the link the body page would give
+            url = f"{FORM}?{urlencode({'nature': nature, 'organisme': body})}"
         html, _ = await browser.go("form page", "GET", url, expect=200)
-        browser.current = urljoin(gateway, url)
+        browser.current = urljoin(browser.current or gateway, url)
         page = Page(html)
-        for sheet in page.stylesheets:
-            await browser.go("stylesheet", "GET", urljoin(browser.current, sheet), expect=200)
+        await browser.stylesheets(page)
 
         form = page.form_with(SUBMIT_BUTTON)
         last, first = rng.choice(NAMES)
@@ -331,6 +384,7 @@ async def one_citizen(
             raise Failed("confirmation page: no email", f"{email} not in the recap")
         ok = page.form_with(OK_BUTTON)
         _, code_url = await browser.go("OK", "POST", ok.action, expect=303, data=ok.data({}, set()))
+        phase.stored[email] = time.perf_counter()  # the request is stored: its email may leave
         if urlsplit(code_url).path != "/soumettre/enregistree":
             raise Failed("OK: redirected elsewhere", f"OK → {code_url}")
 
@@ -342,7 +396,13 @@ async def one_citizen(
 
 
 async def fire(
-    gateway: str, catalogue: Catalogue, count: int, concurrency: int, run_id: str, prefix: str
+    gateway: str,
+    catalogue: Catalogue,
+    count: int,
+    concurrency: int,
+    run_id: str,
+    prefix: str,
+    from_start: bool = False,
 ) -> Phase:
     """``count`` citizens, ``concurrency`` at once: each one, done, makes room for the next."""
     phase = Phase()
@@ -354,7 +414,9 @@ async def fire(
             email = f"web.{run_id}.{prefix}{i}@example.ci"
             started = time.perf_counter()
             try:
-                code = await one_citizen(gateway, catalogue, rng, email, f"{prefix}{i}", phase)
+                code = await one_citizen(
+                    gateway, catalogue, rng, email, f"{prefix}{i}", phase, from_start
+                )
             except (Failed, ValueError) as exc:
                 phase.errors[getattr(exc, "kind", type(exc).__name__)] += 1
                 if len(phase.samples) < 3:
@@ -460,10 +522,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="environment for every process, or for one: gateway:MILIE_SERVICE_CONNECTIONS=50 "
         "(repeatable); to try settings without editing code",
     )
+    p.add_argument(
+        "--from-start",
+        action="store_true",
+        help="each citizen starts at « Soumettre une requête » (/soumettre), picks the nature, "
+        "then the body in « Choix de l'organisme public » (paging to it) before the form",
+    )
+    p.add_argument(
+        "--idle",
+        type=float,
+        default=2.0,
+        help="seconds of CPU measured with no citizen before the paths (2): the platform's own "
+        "idle cost, subtracted in the net figure, and the other processes' share",
+    )
     p.add_argument("--keep", action="store_true", help="keep the database and broker namespace")
     args = p.parse_args(argv)
-    if args.requests < 1 or args.concurrency < 1 or args.warmup < 0:
-        p.error("--requests and --concurrency must be ≥ 1, --warmup ≥ 0")
+    if args.requests < 1 or args.concurrency < 1 or args.warmup < 0 or args.idle <= 0:
+        p.error("--requests and --concurrency must be ≥ 1, --warmup ≥ 0, --idle > 0")
     args.env = process_env(p, args.set)
     return args
 
@@ -486,6 +561,7 @@ async def run(args: argparse.Namespace) -> int:
     say(
         f"parameters: requests={args.requests} concurrency={args.concurrency} "
         f"warmup={args.warmup} mail-timeout={args.mail_timeout:g}s"
+        + (" from-start" if args.from_start else "")
         + (f" set={' '.join(args.set)}" if args.set else "")
     )
     async with bench_run(keep=args.keep, env=args.env.get("", {})) as bench:
@@ -508,7 +584,13 @@ async def run(args: argparse.Namespace) -> int:
 
         if args.warmup:
             warm = await fire(
-                gateway, catalogue, args.warmup, min(args.concurrency, args.warmup), run_id, "w"
+                gateway,
+                catalogue,
+                args.warmup,
+                min(args.concurrency, args.warmup),
+                run_id,
+                "w",
+                args.from_start,
             )
             got, done = await wait_for_mail(sink, set(warm.codes), 60)
             say(
@@ -518,20 +600,28 @@ async def run(args: argparse.Namespace) -> int:
             for sample in warm.samples:
                 say(f"  e.g. {sample}")
 
+        # What the platform burns asked nothing (outbox polls, consumers' timers, the broker),
+        # and what the other processes of the machine take meanwhile.
+        idle_before = cpu_by_pid()
+        await asyncio.sleep(args.idle)
+        idle = cpu_used(idle_before, cpu_by_pid(), labels)
+
         async with aiohttp.ClientSession() as http:
             before = {n: await scrape(http, u) for n, u in urls.items()}
             db_before = await database_activity(bench.database_url)
             intake_port, gateway_port = platform.ports["intake"], platform.ports["gateway"]
             tcp_before = (tcp_states(intake_port), tcp_states(gateway_port))
-            cpu_before = cpu_by_pid()
-            phase = await fire(gateway, catalogue, args.requests, args.concurrency, run_id, "")
+            cpu_before, t_before = cpu_by_pid(), time.perf_counter()
+            phase = await fire(
+                gateway, catalogue, args.requests, args.concurrency, run_id, "", args.from_start
+            )
             cpu_after = cpu_by_pid()
             load_after = os.getloadavg()
             tcp_after = (tcp_states(intake_port), tcp_states(gateway_port))
             at_end = {n: await scrape(http, u) for n, u in urls.items()}
             recipients = set(phase.codes)
             got, waited_until = await wait_for_mail(sink, recipients, args.mail_timeout)
-            cpu_mail = cpu_by_pid()
+            cpu_mail, t_mail = cpu_by_pid(), time.perf_counter()
             db_after = await database_activity(bench.database_url)
 
         seconds = phase.ended - phase.started
@@ -550,7 +640,8 @@ async def run(args: argparse.Namespace) -> int:
             for sample in phase.samples:
                 say(f"  e.g. {sample}")
         if phase.paths:
-            say(f"whole path   {ms(phase.paths)} ms  (per citizen: form page → code page)")
+            first = "nature page" if args.from_start else "form page"
+            say(f"whole path   {ms(phase.paths)} ms  (per citizen: {first} → code page)")
         gw_before, gw_after = before["gateway"], at_end["gateway"]
         say("per step, client side, ms                              gateway's own time, mean")
         for step, (method, route) in STEPS:
@@ -580,6 +671,13 @@ async def run(args: argparse.Namespace) -> int:
             f"CPU per code, first citizen → last email: {1000 * ours / per:.1f} ms for the "
             "platform, PostgreSQL and RabbitMQ; ms: "
             + ", ".join(f"{g} {1000 * used / per:.2f}" for g, used in whole)
+        )
+        idle_ours = sum(used for g, used in idle if not g.startswith(("other", "bench")))
+        net = ours - idle_ours / args.idle * (t_mail - t_before)
+        say(
+            f"  idle, {args.idle:g} s before the paths, % of one core: "
+            + ", ".join(f"{g} {100 * used / args.idle:.0f}" for g, used in idle)
+            + f"; net of the platform's idle: {1000 * net / per:.1f} ms per code"
         )
 
         say("HTTP calls per code (each process's /metrics, the measured citizens):")
@@ -643,10 +741,10 @@ def report_mail(
         + (f", {missing} MISSING after {waited_until - phase.last_code:.0f} s" if missing else "")
         + f"; drain: the last {tail:.2f} s after the last code"
     )
-    per_mail = sorted(arrivals[r] - phase.codes[r][1] for r in arrivals)
+    per_mail = sorted(arrivals[r] - phase.stored[r] for r in arrivals)
     good, duplicates, wrong = check_codes(sink, phase.codes)
     say(
-        f"             per email, code page → SMTP: p50 {percentile(per_mail, 50):.2f} s, "
+        f"             per email, « OK » answered → SMTP: p50 {percentile(per_mail, 50):.2f} s, "
         f"max {per_mail[-1]:.2f} s; {good} carry their request's code, {wrong} do not, "
         f"{duplicates} recipients got more than one"
     )
