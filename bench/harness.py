@@ -131,6 +131,19 @@ def cpu_by_pid() -> dict[int, tuple[str, float]]:
     return out
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine so far, every core (``/proc/stat``). Unlike
+    :func:`cpu_by_pid` it also counts processes that started and ended between two readings
+    (a test run's short-lived children), which no per-process snapshot sees."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:9]]
+    except OSError:
+        return 0.0, 0.0
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / CLOCK_TICKS, idle / CLOCK_TICKS
+
+
 def cpu_used(
     before: dict[int, tuple[str, float]],
     after: dict[int, tuple[str, float]],

@@ -45,6 +45,7 @@ from bench.harness import (
     cpu_used,
     database_activity,
     delta,
+    machine_cpu,
     main_of,
     mean_ms,
     percentile,
@@ -610,20 +611,21 @@ async def run(args: argparse.Namespace) -> int:
 
         # What the platform burns asked nothing (outbox polls, consumers' timers, the broker),
         # and what the other processes of the machine take meanwhile.
-        idle_before = cpu_by_pid()
+        idle_before, idle_machine = cpu_by_pid(), machine_cpu()
         await asyncio.sleep(args.idle)
         idle = cpu_used(idle_before, cpu_by_pid(), labels)
+        idle_busy = machine_cpu()[0] - idle_machine[0]
 
         async with aiohttp.ClientSession() as http:
             before = {n: await scrape(http, u) for n, u in urls.items()}
             db_before = await database_activity(bench.database_url)
             intake_port, gateway_port = platform.ports["intake"], platform.ports["gateway"]
             tcp_before = (tcp_states(intake_port), tcp_states(gateway_port))
-            cpu_before, t_before = cpu_by_pid(), time.perf_counter()
+            cpu_before, t_before, machine_before = cpu_by_pid(), time.perf_counter(), machine_cpu()
             phase = await fire(
                 gateway, catalogue, args.requests, args.concurrency, run_id, "", args.from_start
             )
-            cpu_after = cpu_by_pid()
+            cpu_after, machine_after = cpu_by_pid(), machine_cpu()
             load_after = os.getloadavg()
             tcp_after = (tcp_states(intake_port), tcp_states(gateway_port))
             at_end = {n: await scrape(http, u) for n, u in urls.items()}
@@ -673,6 +675,14 @@ async def run(args: argparse.Namespace) -> int:
             f"{100 * (os.cpu_count() or 1)} %): "
             + ", ".join(f"{g} {100 * used / seconds:.0f}" for g, used in during)
         )
+        busy = machine_after[0] - machine_before[0]
+        idle_cores = machine_after[1] - machine_before[1]
+        unseen = busy - sum(used for _, used in during)
+        say(
+            f"  the whole machine meanwhile (/proc/stat): {100 * busy / seconds:.0f} % busy, "
+            f"{100 * idle_cores / seconds:.0f} % idle; {100 * max(0.0, unseen) / seconds:.0f} % "
+            "of it by processes that came and went (others' test runs), not counted above"
+        )
         whole = cpu_used(cpu_before, cpu_mail, labels)
         ours = sum(used for g, used in whole if not g.startswith(("other", "bench")))
         say(
@@ -685,6 +695,7 @@ async def run(args: argparse.Namespace) -> int:
         say(
             f"  idle, {args.idle:g} s before the paths, % of one core: "
             + ", ".join(f"{g} {100 * used / args.idle:.0f}" for g, used in idle)
+            + f" (the whole machine {100 * idle_busy / args.idle:.0f} % busy)"
             + f"; net of the platform's idle: {1000 * net / per:.1f} ms per code"
         )
 
