@@ -123,7 +123,7 @@ class Form:
                 chosen = next((v for v, sel in c.options if sel), offered[0] if offered else "")
                 value = typed.get(c.name, chosen)
                 if value not in offered:
-                    raise ValueError(f"{value!r} is not offered by the {c.name!r} list")
+                    raise Failed("form: choice not offered", f"{c.name}: {value!r} not offered")
                 out.append((c.name, value))
             elif c.tag == "textarea":
                 out.append((c.name, typed.get(c.name, c.value)))
@@ -378,8 +378,8 @@ async def one_citizen(
             if offered and rng.random() < share:
                 typed[name] = rng.choice(offered)
         fields = form.data(typed, ticked={"terms_accepted"})
-        if form.enctype != "multipart/form-data":
-            raise Failed("form", f"the form is sent as {form.enctype}, not multipart")
+        if (form.method, form.enctype) != ("post", "multipart/form-data"):
+            raise Failed("form: not a multipart POST", f"{form.method} {form.enctype}")
         _, confirm_url = await browser.go(
             "Soumettre", "POST", form.action, expect=303, data=multipart(fields)
         )
@@ -392,6 +392,8 @@ async def one_citizen(
         if email not in html:
             raise Failed("confirmation page: no email", f"{email} not in the recap")
         ok = page.form_with(OK_BUTTON)
+        if ok.method != "post":
+            raise Failed("confirmation page: « OK » not a POST", f"« OK » form: {ok.method}")
         _, code_url = await browser.go("OK", "POST", ok.action, expect=303, data=ok.data({}, set()))
         phase.stored[email] = time.perf_counter()  # the request is stored: its email may leave
         if urlsplit(code_url).path != "/soumettre/enregistree":
@@ -426,8 +428,8 @@ async def fire(
                 code = await one_citizen(
                     gateway, catalogue, rng, email, f"{prefix}{i}", phase, from_start
                 )
-            except (Failed, ValueError) as exc:
-                phase.errors[getattr(exc, "kind", type(exc).__name__)] += 1
+            except Failed as exc:
+                phase.errors[exc.kind] += 1
                 if len(phase.samples) < 3:
                     phase.samples.append(str(exc)[:400])
                 continue
