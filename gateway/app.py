@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway import (
     api,
     backoffice,
+    catalogue_client,
     citizen,
     csrf,
     dev,
@@ -95,6 +96,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
     )
+    app[catalogue_client.KEPT] = catalogue_client.Kept()
     app.cleanup_ctx.append(_service_client)
     app.add_routes(citizen.routes)
     app.add_routes(submission.routes)

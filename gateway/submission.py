@@ -128,7 +128,7 @@ async def _form(
         chosen = await catalogue.body_with_themes(request, values.get("body_id", ""))
         if chosen is None:
             raise _see_other("/soumettre/organisme", nature=values.get("nature", ""))
-        regions = await catalogue.regions(request)
+        places = await catalogue.places(request)
     except ServiceUnavailable:
         return unavailable(request)
     return _render(
@@ -138,9 +138,9 @@ async def _form(
             "step": 3,
             "body": chosen["body"],
             "theme_groups": chosen["theme_groups"],
-            "regions": regions,
+            "place_options": places.options,
             "natures": [(n.value, NATURE_LABELS[n]) for n in Nature],
-            "countries": forms.COUNTRIES,
+            "country_options": forms.COUNTRY_OPTIONS,
             "labels": forms.FIELD_LABELS,
             "values": values,
             "errors": errors,

@@ -1,9 +1,13 @@
 """Pure rules of the front office: recognising a file by its bytes, the names kept and shown,
-the search key of the catalogue, the form's values to intake's fields and back."""
+the search key of the catalogue, the form's values to intake's fields and back, the options
+rendered once, the catalogue kept by the gateway."""
 
 from __future__ import annotations
 
+import asyncio
+
 from gateway import forms
+from gateway.catalogue_client import Kept
 from services.intake.catalogue import search_key, slug
 from shared import attachments as files
 from tests.front.conftest import JPEG, PDF, PNG, zip_bytes
@@ -76,3 +80,52 @@ def test_the_form_goes_to_intake_and_comes_back_unchanged():
             {"field": "attachments", "message": "Deux."},
         ]
     ) == {"phone": "Numéro invalide.", "attachments": "Un. Deux."}
+
+
+def test_options_rendered_once_mark_the_choice_and_escape_the_labels():
+    options = forms.Options.of(
+        [("Abidjan <Sud>", [("a", "Cocody & Co"), ("b", "Plateau")]), (None, [("c", "Autre")])]
+    )
+    plain = (
+        '<optgroup label="Abidjan &lt;Sud&gt;"><option value="a">Cocody &amp; Co</option>'
+        '<option value="b">Plateau</option></optgroup><option value="c">Autre</option>'
+    )
+    assert options.html("") == options.html(None) == options.html("nowhere") == plain
+    assert options.html("b") == plain.replace('<option value="b"', '<option selected value="b"')
+    assert options.html("") == plain  # the choice of one page stays off the next one
+    assert 'selected value="CI"' in forms.COUNTRY_OPTIONS.html("CI")
+    assert "selected" not in forms.COUNTRY_OPTIONS.html("")
+
+
+async def test_the_kept_catalogue_asks_once_for_callers_at_once_and_not_again_until_it_expires():
+    calls = []
+
+    async def fetch():
+        calls.append(1)
+        await asyncio.sleep(0.01)
+        return {"n": len(calls)}
+
+    kept = Kept(seconds=60)
+    answers = await asyncio.gather(*(kept.get("places", fetch) for _ in range(5)))
+    assert calls == [1] and all(a == {"n": 1} for a in answers)
+    assert await kept.get("places", fetch) == {"n": 1} and calls == [1]
+
+    async def missing():
+        calls.append(1)
+
+    assert await kept.get("body:x", missing) is None
+    assert await kept.get("body:x", missing) is None and len(calls) == 3  # None: asked again
+
+    async def down():
+        raise ConnectionError("intake")
+
+    expired = Kept(seconds=0)
+    for _ in range(2):  # an error is not kept either
+        try:
+            await expired.get("places", down)
+        except ConnectionError:
+            pass
+        else:
+            raise AssertionError("the error went unseen")
+    assert await expired.get("places", fetch) == {"n": 4}
+    assert await expired.get("places", fetch) == {"n": 5}  # expired at once: asked again
