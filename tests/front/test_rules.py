@@ -1,12 +1,16 @@
 """Pure rules of the front office: recognising a file by its bytes, the names kept and shown,
 the search key of the catalogue, the form's values to intake's fields and back, the options
-rendered once, the catalogue kept by the gateway."""
+rendered once, the catalogue kept by the gateway, the form's part headers read once each."""
 
 from __future__ import annotations
 
 import asyncio
+import warnings
 
-from gateway import forms
+from aiohttp import BodyPartReader
+from multidict import CIMultiDict
+
+from gateway import form_parts, forms
 from gateway.catalogue_client import Kept
 from services.intake.catalogue import search_key, slug
 from shared import attachments as files
@@ -129,3 +133,23 @@ async def test_the_kept_catalogue_asks_once_for_callers_at_once_and_not_again_un
             raise AssertionError("the error went unseen")
     assert await expired.get("places", fetch) == {"n": 4}
     assert await expired.get("places", fetch) == {"n": 5}  # expired at once: asked again
+
+
+def test_a_part_header_read_once_answers_as_aiohttp_reads_it():
+    headers = [
+        'form-data; name="message"',
+        'form-data; name="attachments"; filename=""',
+        'form-data; name="attachments"; filename="facture.pdf"',
+        "form-data; name=\"attachments\"; filename*=utf-8''%C3%A9t%C3%A9.pdf",
+        'form-data; name="a\\"b"; filename="c;d.png"',
+        'form-data; name="x"; name="y"',
+        "form-data; name",
+        "bad header",
+        'form-data; name="' + "n" * 300 + '"',
+        "",
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # aiohttp warns about the malformed ones
+        for header in headers * 2:  # the second time from what was kept
+            part = BodyPartReader(b"b", CIMultiDict({"Content-Disposition": header}), None)
+            assert form_parts.name_and_filename(part) == (part.name, part.filename), header
