@@ -18,6 +18,7 @@ from gateway import (
     csrf,
     dev,
     directory,
+    form_parts,
     info_pages,
     open311,
     operator_pages,
@@ -88,6 +89,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     # Outermost first: every answer gets the security headers, error pages included.
     middlewares = (security_headers, answer_errors, csrf.protect)
     app = create_service_app(settings, SPEC, middlewares=middlewares)
+    form_parts.install()  # the submission form's part headers parsed once each
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
     app[csrf.SECURE] = settings.env == "production"

@@ -31,7 +31,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDict
 
-from gateway import csrf, form_parts
+from gateway import csrf
 from gateway.clients import ServiceUnavailable
 from gateway.keys import SERVICES
 from shared import attachments as files
@@ -177,11 +177,10 @@ async def read_form(request: web.Request, drafts: Drafts) -> Upload:
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):  # a nested multipart: no form sends one
                 raise Malformed()
-            name, filename = form_parts.name_and_filename(part)
-            if filename is None:
+            if part.filename is None:
                 if len(upload.fields) >= FIELDS_MAX:
                     raise Malformed()
-                name = name or ""
+                name = part.name or ""
                 value = await _text(request, part)
                 if name == csrf.FIELD:
                     token_ok = csrf.verify(request, value)
@@ -194,7 +193,7 @@ async def read_form(request: web.Request, drafts: Drafts) -> Upload:
                 continue
             if not token_ok:
                 raise Forbidden()
-            if name != FILE_FIELD or not filename:
+            if part.name != FILE_FIELD or not part.filename:
                 await _drain(request, part)  # no file chosen: an empty part
                 continue
             await _take_file(request, part, drafts, upload)

@@ -8,6 +8,7 @@ import asyncio
 import warnings
 
 from aiohttp import BodyPartReader
+from aiohttp.multipart import content_disposition_filename
 from multidict import CIMultiDict
 
 from gateway import form_parts, forms
@@ -147,9 +148,18 @@ def test_a_part_header_read_once_answers_as_aiohttp_reads_it():
         "bad header",
         'form-data; name="' + "n" * 300 + '"',
         "",
+        None,
     ]
+    form_parts.install()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # aiohttp warns about the malformed ones
         for header in headers * 2:  # the second time from what was kept
-            part = BodyPartReader(b"b", CIMultiDict({"Content-Disposition": header}), None)
-            assert form_parts.name_and_filename(part) == (part.name, part.filename), header
+            answer = form_parts.parse_content_disposition(header)
+            assert answer == form_parts._aiohttp_parse(header), header
+            answer[1]["name"] = "changed"  # each caller its own dict
+            part = BodyPartReader(b"b", CIMultiDict({"Content-Disposition": header or ""}), None)
+            _, params = form_parts._aiohttp_parse(header)
+            assert (part.name, part.filename) == (
+                content_disposition_filename(params, "name"),
+                content_disposition_filename(params, "filename"),
+            )
