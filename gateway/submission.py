@@ -26,7 +26,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway import catalogue_client as catalogue
-from gateway import csrf, forms, uploads
+from gateway import csrf, form_parts, forms, uploads
 from gateway.citizen import unavailable
 from gateway.clients import ServiceUnavailable
 from shared import attachments as files
@@ -206,7 +206,7 @@ def _refused(request: web.Request, status: int, title: str, text: str) -> web.Re
 @csrf.reads_own_body
 async def post_form(request: web.Request) -> web.Response:
     owner = uploads.draft_owner(request)
-    if owner is None or request.content_type != "multipart/form-data":
+    if owner is None or not form_parts.is_form_data(request):
         return _refused(
             request,
             403 if owner is None else 415,

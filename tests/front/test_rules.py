@@ -163,3 +163,21 @@ def test_a_part_header_read_once_answers_as_aiohttp_reads_it():
                 content_disposition_filename(params, "name"),
                 content_disposition_filename(params, "filename"),
             )
+
+
+def test_a_form_data_body_is_known_as_aiohttp_knows_it():
+    from aiohttp.test_utils import make_mocked_request
+
+    for header, expected in [
+        ("multipart/form-data; boundary=----WebKitFormBoundaryx7", True),
+        ("Multipart/Form-Data; boundary=b", True),
+        ("multipart/form-data", True),
+        ("multipart/mixed; boundary=b", False),
+        ("application/x-www-form-urlencoded", False),
+        ("text/plain", False),
+        ("", False),
+    ]:
+        request = make_mocked_request("POST", "/", headers={"Content-Type": header})
+        assert form_parts.is_form_data(request) is expected, header
+        assert (request.content_type == "multipart/form-data") is expected, header
+    assert form_parts.is_form_data(make_mocked_request("POST", "/")) is False
