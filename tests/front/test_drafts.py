@@ -3,6 +3,7 @@ in one transaction, a second « OK » answered the same, expired drafts purged w
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -157,6 +158,22 @@ async def test_a_draft_with_faults_lists_them_all_and_cannot_be_submitted(intake
         assert resp.status == 422
     async with http.post(intake.url + "/drafts", json={}) as resp:
         assert resp.status == 400  # no owner
+
+
+async def test_ok_pressed_several_times_at_once_stores_one_request(intake, http, database_url):
+    fields = submission_fields()
+    status, draft = await _json(http, "POST", intake.url + "/drafts", json={"fields": fields})
+    assert status == 201 and draft["ready"], draft
+    url = f"{intake.url}/drafts/{draft['draft_id']}/submit"
+    answers = await asyncio.gather(*(_json(http, "POST", url) for _ in range(5)))
+    assert sorted(status for status, _ in answers) == [200, 200, 200, 200, 201]
+    assert len({body["code"] for _, body in answers}) == 1
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM intake.requests") == 1
+        assert await conn.fetchval("SELECT count(*) FROM intake.outbox") == 1
+    finally:
+        await conn.close()
 
 
 async def test_a_catalogue_change_after_the_values_were_saved_is_refused_at_ok(
