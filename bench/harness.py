@@ -1,5 +1,7 @@
 """What every benchmark here shares: a database and a broker namespace of the run's own, an
-SMTP server on the benchmark's event loop, the platform's processes, percentiles and printing.
+SMTP server on the benchmark's event loop, the platform's processes, the CPU each process used
+(from ``/proc``), the processes' ``/metrics`` and the database's counters, percentiles and
+printing.
 
 A run is ``async with bench_run(keep=..., env={...}) as run:``; it removes what it created on the
 way out (also on Ctrl-C or an error). ``main_of(parse_args, run)`` turns SIGTERM into the same
@@ -17,15 +19,18 @@ import socket
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
+import aiohttp
 import asyncpg
 import uvloop
 from aiosmtpd.smtp import SMTP
+from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local.platform import PROCESSES, Platform
 from shared.topology import Topology
@@ -102,6 +107,124 @@ async def queue_depths(amqp_url: str, namespace: str, owners: tuple[str, ...]) -
     return out
 
 
+# -- CPU accounting (Linux /proc) ------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_by_pid() -> dict[int, tuple[str, float]]:
+    """pid → (command name, CPU seconds used so far, every thread included)."""
+    out: dict[int, tuple[str, float]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            close = data.rfind(b")")
+            comm = data[data.find(b"(") + 1 : close].decode(errors="replace")
+            fields = data[close + 2 :].split()
+            out[int(entry.name)] = (comm, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return out
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine so far, every core (``/proc/stat``). Unlike
+    :func:`cpu_by_pid` it also counts processes that started and ended between two readings
+    (a test run's short-lived children), which no per-process snapshot sees."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:9]]
+    except OSError:
+        return 0.0, 0.0
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / CLOCK_TICKS, idle / CLOCK_TICKS
+
+
+def cpu_used(
+    before: dict[int, tuple[str, float]],
+    after: dict[int, tuple[str, float]],
+    labels: dict[int, str],
+) -> list[tuple[str, float]]:
+    """CPU seconds used between two snapshots, grouped, largest first; the processes that are
+    not the platform's, PostgreSQL's or RabbitMQ's last, as one group naming the top three."""
+    used: Counter[str] = Counter()
+    for pid, (comm, total) in after.items():
+        start = before.get(pid, (comm, 0.0))[1]
+        if pid in labels:
+            group = labels[pid]
+        elif comm in ("postgres", "postmaster"):
+            group = "postgresql"
+        elif comm == "beam.smp":
+            group = "rabbitmq"
+        else:
+            group = f"other: {comm}"
+        used[group] += max(0.0, total - start)
+    ours = [(g, s) for g, s in used.most_common() if not g.startswith("other: ") and s > 0]
+    others = [
+        (g.removeprefix("other: "), s) for g, s in used.most_common() if g.startswith("other")
+    ]
+    if sum(s for _, s in others) > 0:
+        top = ", ".join(g for g, s in others[:3] if s > 0)
+        ours.append((f"other processes ({top})", sum(s for _, s in others)))
+    return ours
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+async def scrape(http: aiohttp.ClientSession, url: str) -> dict[tuple[str, tuple], float]:
+    """A process's ``/metrics`` (``url``) as {(sample name, sorted labels): value}; empty if
+    the process is silent."""
+    try:
+        async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            text = await resp.text()
+    except (aiohttp.ClientError, TimeoutError):
+        return {}
+    out: dict[tuple[str, tuple], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def total(samples: dict[tuple[str, tuple], float], name: str, **labels: str) -> float:
+    want = set(labels.items())
+    return sum(v for (n, lab), v in samples.items() if n == name and want <= set(lab))
+
+
+def delta(after: dict, before: dict, name: str, **labels: str) -> float:
+    return total(after, name, **labels) - total(before, name, **labels)
+
+
+def mean_ms(after: dict, before: dict, name: str, **labels: str) -> str:
+    count = delta(after, before, f"{name}_count", **labels)
+    if not count:
+        return "-"
+    return f"{1000 * delta(after, before, f'{name}_sum', **labels) / count:.0f} ms"
+
+
+async def database_activity(url: str) -> dict[str, int]:
+    """This database's counters from pg_stat_database (flushed by the server within a second);
+    empty when the server cannot be asked (too many clients, say)."""
+    try:
+        conn = await asyncpg.connect(url)
+    except Exception:
+        return {}
+    try:
+        row = await conn.fetchrow(
+            """SELECT xact_commit + xact_rollback AS transactions, tup_inserted, tup_updated,
+                      tup_fetched
+               FROM pg_stat_database WHERE datname = current_database()"""
+        )
+    finally:
+        await conn.close()
+    return dict(row)
+
+
 class MailSink:
     """aiosmtpd handler: accepts every message and keeps, per recipient, arrival times and bytes.
 
@@ -152,6 +275,21 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
+def process_env(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, dict[str, str]]:
+    """``--set [PROCESS:]KEY=VALUE`` items as {process name, "" for every one: {KEY: VALUE}};
+    a malformed item ends the program through ``parser.error``."""
+    env: dict[str, dict[str, str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        target, _, key = key.rpartition(":")
+        if not sep or not key or (target and target not in PROCESSES):
+            parser.error(
+                f"--set wants [PROCESS:]KEY=VALUE with PROCESS among {', '.join(PROCESSES)}"
+            )
+        env.setdefault(target, {})[key] = value
+    return env
+
+
 def say(text: str = "") -> None:
     print(text, flush=True)
 
@@ -178,15 +316,22 @@ class BenchRun:
     env: dict[str, str]
     stack: contextlib.AsyncExitStack = field(repr=False)
 
-    async def start_platform(self, extra: dict[str, str] | None = None) -> Platform:
-        """The six processes, one of each, ready; stopped when the run ends."""
+    async def start_platform(
+        self,
+        extra: dict[str, str] | None = None,
+        per_process: dict[str, dict[str, str]] | None = None,
+    ) -> Platform:
+        """The six processes, one of each, ready; stopped when the run ends. ``per_process``:
+        environment for one process only (``--set PROCESS:KEY=VALUE``)."""
         platform = Platform(
             env={**self.env, **(extra or {})},
             ports={name: free_port() for name in PROCESSES},
             log_dir=self.log_dir,
+            gateway_metrics_port=free_port(),
         )
         self.stack.push_async_callback(platform.stop_all)
-        await platform.start_all()
+        for name in PROCESSES:
+            await platform.start(name, (per_process or {}).get(name))
         await platform.wait_ready(timeout=120)
         return platform
 

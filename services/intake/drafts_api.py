@@ -23,9 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import drafts, submissions
 from services.intake.http_input import Invalid, invalid, not_found, validate
+from services.intake.keys import CATALOGUE_CACHE
 from services.intake.settings import IntakeSettings
 from shared import attachments as files
-from shared.db import run_in_transaction
+from shared.db import run_in_transaction, run_without_transaction
 from shared.service import POOL, SETTINGS
 from shared.signing import call_of, streamed
 from shared.web import json_error, read_json
@@ -86,17 +87,18 @@ async def create(request: web.Request) -> web.Response:
     except Invalid as exc:
         return invalid(exc.errors)
     lifetime = _lifetime(request)
+    catalogue = request.app[CATALOGUE_CACHE]
 
     async def work(conn: asyncpg.Connection) -> web.Response:
-        draft_id = await drafts.create(conn, owner, lifetime)
+        draft = await drafts.create(conn, owner, lifetime, data.fields, catalogue)
         if data.fields is None:
             return web.json_response(
-                {"draft_id": str(draft_id), "ready": False, "errors": []}, status=201
+                {"draft_id": str(draft.id), "ready": False, "errors": []}, status=201
             )
-        draft = await drafts.save_fields(conn, draft_id, data.fields, lifetime)
         return _answer(draft, 201)
 
-    return await run_in_transaction(request.app[POOL], work)
+    # One INSERT, the values and their summary in it: no BEGIN/COMMIT needed.
+    return await run_without_transaction(request.app[POOL], work)
 
 
 @routes.put("/drafts/{draft_id}")
@@ -114,7 +116,11 @@ async def update(request: web.Request) -> web.Response:
             return not_found(GONE)
         if data.remove_files:
             await drafts.remove_files(conn, draft_id, data.remove_files)
-        return _answer(await drafts.save_fields(conn, draft_id, data.fields or {}, lifetime))
+        return _answer(
+            await drafts.save_fields(
+                conn, draft_id, data.fields or {}, lifetime, request.app[CATALOGUE_CACHE]
+            )
+        )
 
     return await run_in_transaction(request.app[POOL], work)
 
@@ -191,7 +197,8 @@ async def show(request: web.Request) -> web.Response:
     async def work(conn: asyncpg.Connection) -> dict | None:
         return await drafts.view(conn, draft_id, owner)
 
-    view = await run_in_transaction(request.app[POOL], work)
+    # One SELECT: no transaction, no lock, nothing validated again.
+    view = await run_without_transaction(request.app[POOL], work)
     return not_found(GONE) if view is None else web.json_response(view)
 
 
@@ -203,7 +210,8 @@ async def submit(request: web.Request) -> web.Response:
         return not_found(GONE)
     try:
         result = await run_in_transaction(
-            request.app[POOL], lambda conn: drafts.submit(conn, draft_id, owner)
+            request.app[POOL],
+            lambda conn: drafts.submit(conn, draft_id, owner, request.app[CATALOGUE_CACHE]),
         )
     except submissions.Refused as exc:
         return invalid(exc.errors)

@@ -154,11 +154,14 @@ async def submit(
     ``sub`` has a submission key or ``draft_id`` is given; otherwise the request, its contact,
     history and event are written in one statement and a transaction is not needed.
 
-    ``draft_id``: the citizen's draft whose files become the request's, in this transaction."""
+    ``draft_id``: the citizen's draft whose files become the request's, in this transaction;
+    the caller holds its row lock and answers a second « OK » from it."""
     assert conn.is_in_transaction() or not (sub.submission_key or draft_id)
-    if sub.submission_key:
+    if sub.submission_key and draft_id is None:
         # The same form posted twice, or a channel publishing the same request again: answered
-        # before the catalogue is checked again (the same code, even if it changed since).
+        # before the catalogue is checked again (the same code, even if it changed since). (A draft
+        # is submitted under its row lock, and keeps the code in the same transaction: the
+        # caller has answered a second « OK » already.)
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext($1))", f"{sub.channel}:{sub.submission_key}"
         )

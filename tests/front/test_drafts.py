@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import uuid
 
 import asyncpg
 
@@ -107,6 +108,11 @@ async def test_files_are_judged_by_content_and_the_request_takes_them_in_one_go(
         assert [bytes(r["data"]) for r in stored] == [PDF, PNG]
         assert await conn.fetchval("SELECT count(*) FROM intake.draft_files") == 0
         assert await conn.fetchval("SELECT count(*) FROM intake.requests") == 1
+        # The typed values and their summary leave with the request: only the code stays.
+        kept = await conn.fetchrow(
+            "SELECT fields, summary, code FROM intake.drafts WHERE id = $1", uuid.UUID(draft_id)
+        )
+        assert kept["fields"] is None and kept["summary"] is None and kept["code"]
         outbox = await conn.fetchval(
             "SELECT body FROM intake.outbox WHERE message_type = 'request.submitted.v1'"
         )
@@ -154,6 +160,50 @@ async def test_a_draft_with_faults_lists_them_all_and_cannot_be_submitted(intake
         assert resp.status == 422
     async with http.post(intake.url + "/drafts", json={}) as resp:
         assert resp.status == 400  # no owner
+
+
+async def test_ok_pressed_several_times_at_once_stores_one_request(intake, http, database_url):
+    fields = submission_fields()
+    status, draft = await _json(http, "POST", intake.url + "/drafts", json={"fields": fields})
+    assert status == 201 and draft["ready"], draft
+    url = f"{intake.url}/drafts/{draft['draft_id']}/submit"
+    answers = await asyncio.gather(*(_json(http, "POST", url) for _ in range(5)))
+    assert sorted(status for status, _ in answers) == [200, 200, 200, 200, 201]
+    assert len({body["code"] for _, body in answers}) == 1
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM intake.requests") == 1
+        assert await conn.fetchval("SELECT count(*) FROM intake.outbox") == 1
+    finally:
+        await conn.close()
+
+
+async def test_a_catalogue_change_after_the_values_were_saved_is_refused_at_ok(
+    intake, http, database_url
+):
+    """The confirmation shows what was checked when the values were saved (a plain read); « OK »
+    checks them again against the catalogue as it is then, and stores nothing when it fails."""
+    fields = submission_fields(place_id="abidjan-cocody")
+    status, draft = await _json(http, "POST", intake.url + "/drafts", json={"fields": fields})
+    assert status == 201 and draft["ready"], draft
+    url = f"{intake.url}/drafts/{draft['draft_id']}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE intake.places SET active = false WHERE id = 'abidjan-cocody'")
+        status, view = await _json(http, "GET", url)
+        assert (
+            status == 200 and view["ready"] and view["summary"]["place_label"].startswith("Cocody")
+        )
+
+        async def refused():
+            status, body = await _json(http, "POST", url + "/submit")
+            return status == 422 and [e["field"] for e in body["errors"]] == ["place_id"]
+
+        await eventually(refused)  # once intake's kept catalogue heard of the change
+        assert await conn.fetchval("SELECT count(*) FROM intake.requests") == 0
+    finally:
+        await conn.execute("UPDATE intake.places SET active = true WHERE id = 'abidjan-cocody'")
+        await conn.close()
 
 
 async def test_an_expired_draft_is_purged_with_its_files(settings_for, http, database_url):

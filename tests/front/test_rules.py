@@ -1,9 +1,18 @@
 """Pure rules of the front office: recognising a file by its bytes, the names kept and shown,
-the search key of the catalogue, the form's values to intake's fields and back."""
+the search key of the catalogue, the form's values to intake's fields and back, the options
+rendered once, the catalogue kept by the gateway, the form's part headers read once each."""
 
 from __future__ import annotations
 
-from gateway import forms
+import asyncio
+import warnings
+
+from aiohttp import BodyPartReader
+from aiohttp.multipart import content_disposition_filename
+from multidict import CIMultiDict
+
+from gateway import form_parts, forms
+from gateway.catalogue_client import Kept
 from services.intake.catalogue import search_key, slug
 from shared import attachments as files
 from tests.front.conftest import JPEG, PDF, PNG, zip_bytes
@@ -76,3 +85,99 @@ def test_the_form_goes_to_intake_and_comes_back_unchanged():
             {"field": "attachments", "message": "Deux."},
         ]
     ) == {"phone": "Numéro invalide.", "attachments": "Un. Deux."}
+
+
+def test_options_rendered_once_mark_the_choice_and_escape_the_labels():
+    options = forms.Options.of(
+        [("Abidjan <Sud>", [("a", "Cocody & Co"), ("b", "Plateau")]), (None, [("c", "Autre")])]
+    )
+    plain = (
+        '<optgroup label="Abidjan &lt;Sud&gt;"><option value="a">Cocody &amp; Co</option>'
+        '<option value="b">Plateau</option></optgroup><option value="c">Autre</option>'
+    )
+    assert options.html("") == options.html(None) == options.html("nowhere") == plain
+    assert options.html("b") == plain.replace('<option value="b"', '<option selected value="b"')
+    assert options.html("") == plain  # the choice of one page stays off the next one
+    assert 'selected value="CI"' in forms.COUNTRY_OPTIONS.html("CI")
+    assert "selected" not in forms.COUNTRY_OPTIONS.html("")
+
+
+async def test_the_kept_catalogue_asks_once_for_callers_at_once_and_not_again_until_it_expires():
+    calls = []
+
+    async def fetch():
+        calls.append(1)
+        await asyncio.sleep(0.01)
+        return {"n": len(calls)}
+
+    kept = Kept(seconds=60)
+    answers = await asyncio.gather(*(kept.get("places", fetch) for _ in range(5)))
+    assert calls == [1] and all(a == {"n": 1} for a in answers)
+    assert await kept.get("places", fetch) == {"n": 1} and calls == [1]
+
+    async def missing():
+        calls.append(1)
+
+    assert await kept.get("body:x", missing) is None
+    assert await kept.get("body:x", missing) is None and len(calls) == 3  # None: asked again
+
+    async def down():
+        raise ConnectionError("intake")
+
+    expired = Kept(seconds=0)
+    for _ in range(2):  # an error is not kept either
+        try:
+            await expired.get("places", down)
+        except ConnectionError:
+            pass
+        else:
+            raise AssertionError("the error went unseen")
+    assert await expired.get("places", fetch) == {"n": 4}
+    assert await expired.get("places", fetch) == {"n": 5}  # expired at once: asked again
+
+
+def test_a_part_header_read_once_answers_as_aiohttp_reads_it():
+    headers = [
+        'form-data; name="message"',
+        'form-data; name="attachments"; filename=""',
+        'form-data; name="attachments"; filename="facture.pdf"',
+        "form-data; name=\"attachments\"; filename*=utf-8''%C3%A9t%C3%A9.pdf",
+        'form-data; name="a\\"b"; filename="c;d.png"',
+        'form-data; name="x"; name="y"',
+        "form-data; name",
+        "bad header",
+        'form-data; name="' + "n" * 300 + '"',
+        "",
+        None,
+    ]
+    form_parts.install()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # aiohttp warns about the malformed ones
+        for header in headers * 2:  # the second time from what was kept
+            answer = form_parts.parse_content_disposition(header)
+            assert answer == form_parts._aiohttp_parse(header), header
+            answer[1]["name"] = "changed"  # each caller its own dict
+            part = BodyPartReader(b"b", CIMultiDict({"Content-Disposition": header or ""}), None)
+            _, params = form_parts._aiohttp_parse(header)
+            assert (part.name, part.filename) == (
+                content_disposition_filename(params, "name"),
+                content_disposition_filename(params, "filename"),
+            )
+
+
+def test_a_form_data_body_is_known_as_aiohttp_knows_it():
+    from aiohttp.test_utils import make_mocked_request
+
+    for header, expected in [
+        ("multipart/form-data; boundary=----WebKitFormBoundaryx7", True),
+        ("Multipart/Form-Data; boundary=b", True),
+        ("multipart/form-data", True),
+        ("multipart/mixed; boundary=b", False),
+        ("application/x-www-form-urlencoded", False),
+        ("text/plain", False),
+        ("", False),
+    ]:
+        request = make_mocked_request("POST", "/", headers={"Content-Type": header})
+        assert form_parts.is_form_data(request) is expected, header
+        assert (request.content_type == "multipart/form-data") is expected, header
+    assert form_parts.is_form_data(make_mocked_request("POST", "/")) is False
