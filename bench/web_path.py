@@ -67,7 +67,7 @@ STEPS = (
     ("nature page", ("GET", "/soumettre")),  # with --from-start
     ("body page", ("GET", "/soumettre/organisme")),  # with --from-start
     ("form page", ("GET", "/soumettre/formulaire")),
-    ("stylesheet", ("GET", "/static")),
+    ("stylesheet", ("GET", "/static/{name}")),
     ("Soumettre", ("POST", "/soumettre/formulaire")),
     ("confirmation page", ("GET", "/soumettre/confirmer")),
     ("OK", ("POST", "/soumettre/confirmer")),

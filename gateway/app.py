@@ -24,6 +24,7 @@ from gateway import (
     open311,
     operator_pages,
     public_stats,
+    static_files,
     submission,
     tracking_api,
     tracking_pages,
@@ -141,5 +142,5 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(operator_pages.routes)  # the call centre's form (channel phone)
     if settings.env == "development":
         app.add_routes(dev.routes)
-    app.router.add_static("/static", HERE / "static")
+    static_files.add_routes(app, HERE / "static")
     return app

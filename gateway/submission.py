@@ -407,7 +407,8 @@ def _from_receipt(request: web.Request, draft_id: str) -> dict[str, str] | None:
     parts = rest.split(".")
     if owner is None or len(parts) != 4 or not draft_id:
         return None
-    if not hmac.compare_digest(mac, _receipt_mac(request, owner, rest)):
+    # As bytes: compare_digest refuses a str with other than ASCII in it (a forged cookie).
+    if not hmac.compare_digest(mac.encode(), _receipt_mac(request, owner, rest).encode()):
         return None
     kept_for, code, nature_value, expiry = parts
     nature = _nature(nature_value)

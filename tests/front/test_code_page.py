@@ -99,6 +99,8 @@ async def test_the_code_page_reads_the_signed_cookie_of_ok_and_else_asks_intake(
 
             receipt(cookie.value.replace(stored[0], "1234567890"))
             assert await _code_page(http, front + location) == (200, stored[0])
+            receipt(cookie.value[:-1] + "\u00e9")  # not ASCII: refused, not crashed on
+            assert await _code_page(http, front + location) == (200, stored[0])
 
             # With the signed cookie the page needs nothing from intake, the draft gone or not.
             await conn.execute("DELETE FROM intake.drafts")

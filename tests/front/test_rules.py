@@ -181,3 +181,26 @@ def test_a_form_data_body_is_known_as_aiohttp_knows_it():
         assert form_parts.is_form_data(request) is expected, header
         assert (request.content_type == "multipart/form-data") is expected, header
     assert form_parts.is_form_data(make_mocked_request("POST", "/")) is False
+
+
+async def test_the_stylesheets_served_from_memory_answer_as_files_do(tmp_path):
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from gateway import static_files
+
+    (tmp_path / "milie.css").write_text("body { color: #123; }")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "hidden.css").write_text("x")
+    app = web.Application()
+    static_files.add_routes(app, tmp_path)
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/static/milie.css")
+        assert resp.status == 200 and await resp.text() == "body { color: #123; }"
+        assert resp.content_type == "text/css" and resp.headers["Last-Modified"]
+        etag = resp.headers["ETag"]
+        again = await client.get("/static/milie.css", headers={"If-None-Match": etag})
+        assert again.status == 304 and await again.read() == b""
+        assert (await client.head("/static/milie.css")).status == 200
+        for path in ("/static/nothing.css", "/static/sub/hidden.css", "/static/..%2Fsecret"):
+            assert (await client.get(path)).status == 404, path
