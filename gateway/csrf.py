@@ -33,7 +33,9 @@ def _sign(secret: bytes, nonce: str) -> str:
 
 def _valid(secret: bytes, token: str) -> bool:
     nonce, _, mac = token.partition(".")
-    return bool(nonce and mac) and hmac.compare_digest(mac, _sign(secret, nonce))
+    # Bytes, not str: compare_digest raises TypeError on a str holding non-ASCII characters,
+    # and a forged cookie or field may hold any.
+    return bool(nonce and mac) and hmac.compare_digest(mac.encode(), _sign(secret, nonce).encode())
 
 
 def token_for(request: web.Request) -> str:
@@ -52,7 +54,12 @@ def verify(request: web.Request, sent: str) -> bool:
     """Whether ``sent`` (the form's hidden field) is a valid token matching the cookie."""
     cookie = request.cookies.get(COOKIE, "")
     secret = request.app[SECRET]
-    return bool(sent and cookie and hmac.compare_digest(sent, cookie) and _valid(secret, sent))
+    return bool(
+        sent
+        and cookie
+        and hmac.compare_digest(sent.encode(), cookie.encode())
+        and _valid(secret, sent)
+    )
 
 
 def reads_own_body(handler: Callable) -> Callable:
