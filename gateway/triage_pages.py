@@ -623,7 +623,13 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     path = f"/attachments/{request.match_info['attachment_id']}"
     try:
         async with request.app[SERVICES].request(
-            "GET", "intake", path, identity=_identity(request)
+            "GET",
+            "intake",
+            path,
+            identity=_identity(request),
+            # 5 Mo to an agent on mobile data take longer than the calls' 10 s in all: only a
+            # silence of intake is a failure (the wait pauses while the agent's side is slow).
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
         ) as resp:
             if resp.status == 404:
                 return await backoffice.render(
