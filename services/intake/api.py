@@ -1,6 +1,6 @@
 """Intake's HTTP API (internal: the gateway calls it). The catalogue is served by
-``catalogue_api``, the drafts of the web form by ``drafts_api``, attachments by
-``attachments_api``."""
+``catalogue.api``, the drafts of the web form by ``drafts.api``, attachments by
+``attachments_api``, tracking by ``tracking.api``, Open311 by ``channels.open311_api``."""
 
 from __future__ import annotations
 

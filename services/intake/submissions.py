@@ -23,7 +23,7 @@ import asyncpg
 
 from services.intake import attachments
 from services.intake import repository as repo
-from services.intake.catalogue_cache import CatalogueCache
+from services.intake.catalogue.cache import CatalogueCache
 from services.intake.domain import SubmissionIn, email_key
 from shared import lifecycle, outbox
 from shared.codes import new_code

@@ -24,7 +24,7 @@ import phonenumbers
 from pydantic import ValidationError
 
 from services.intake import submissions
-from services.intake.catalogue_cache import CatalogueCache
+from services.intake.catalogue.cache import CatalogueCache
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
 from shared import attachments as files
 from shared.messages import Channel, Nature

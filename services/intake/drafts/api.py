@@ -21,7 +21,8 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake import drafts, submissions
+from services.intake import submissions
+from services.intake.drafts import store as drafts
 from services.intake.http_input import Invalid, invalid, not_found, validate
 from services.intake.keys import CATALOGUE_CACHE
 from services.intake.settings import IntakeSettings

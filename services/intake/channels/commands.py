@@ -36,7 +36,8 @@ import aio_pika.abc
 import asyncpg
 from pydantic import ValidationError
 
-from services.intake import channel_metrics, submissions
+from services.intake import submissions
+from services.intake.channels import metrics as channel_metrics
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
 from shared import outbox
 from shared.broker import Broker, Refused, Unroutable

@@ -9,9 +9,9 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from services.intake import catalogue
-from services.intake import catalogue_repository as cat
 from services.intake import repository as repo
+from services.intake.catalogue import files as catalogue
+from services.intake.catalogue import repository as cat
 from services.intake.domain import normalize_email
 from services.intake.http_input import Invalid, invalid, not_found, validate
 from services.intake.keys import CATALOGUE_CACHE

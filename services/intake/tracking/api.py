@@ -24,10 +24,12 @@ from aiohttp import web
 from email_validator import EmailNotValidError
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from services.intake import reminders, throttle, tracking
+from services.intake import throttle
 from services.intake.domain import french, normalize_email
 from services.intake.http_input import envelope_fields
 from services.intake.throttle import Rule
+from services.intake.tracking import reminders
+from services.intake.tracking import store as tracking
 from shared.codes import is_well_formed, normalize
 from shared.db import run_in_transaction
 from shared.service import POOL, SETTINGS

@@ -33,14 +33,15 @@ import phonenumbers
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from services.intake import catalogue_repository as cat
-from services.intake import channel_metrics, submissions, throttle
-from services.intake import open311_rules as rules
 from services.intake import repository as repo
+from services.intake import submissions, throttle
+from services.intake.catalogue import repository as cat
+from services.intake.channels import metrics as channel_metrics
+from services.intake.channels import open311_rules as rules
 from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
-from services.intake.tracking_api import lookup_rules, retry_message
-from services.intake.tracking_view import theme_text
+from services.intake.tracking.api import lookup_rules, retry_message
+from services.intake.tracking.view import theme_text
 from shared.codes import is_well_formed
 from shared.db import run_in_transaction
 from shared.messages import Channel, Nature

@@ -15,8 +15,8 @@ from typing import Any
 
 import asyncpg
 
-from services.intake import tracking_view
 from services.intake.domain import MESSAGE_MAX, email_key
+from services.intake.tracking import view as tracking_view
 from shared import lifecycle, outbox
 from shared.lifecycle import Event, Status
 from shared.messages import RequestResubmittedV1
