@@ -13,11 +13,10 @@ from urllib.parse import quote
 from aiohttp import web
 
 from services.intake import attachments
-from services.intake.http_input import not_found
 from shared import attachments as files
 from shared.identity import Role, identity_of, requires
 from shared.service import POOL, SETTINGS
-from shared.web import json_error
+from shared.web import json_error, not_found
 
 routes = web.RouteTableDef()
 

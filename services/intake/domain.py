@@ -138,37 +138,3 @@ def presence_errors(raw: object) -> list[dict[str, str]]:
         {"field": f, "code": "missing", "message": "Ce champ est obligatoire."} for f in missing
     ]
     return errors
-
-
-def merge_errors(*groups: list[dict[str, str]]) -> list[dict[str, str]]:
-    """One error per field, the first given winning."""
-    seen: dict[str, dict[str, str]] = {}
-    for group in groups:
-        for err in group:
-            seen.setdefault(err["field"], err)
-    return list(seen.values())
-
-
-# French messages for the errors pydantic reports, by error type.
-FRENCH_ERRORS = {
-    "missing": "Ce champ est obligatoire.",
-    "string_too_short": "Ce champ est obligatoire.",
-    "string_too_long": "Ce texte est trop long.",
-    "enum": "Choisissez une valeur dans la liste.",
-    "string_pattern_mismatch": "Valeur invalide.",
-    "extra_forbidden": "Champ inconnu.",
-    "bool_parsing": "Valeur invalide.",
-    "string_type": "Valeur invalide.",
-    "model_type": "Valeur invalide.",
-}
-
-
-def french(errors: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Replace pydantic's English messages by French ones; custom messages are French already."""
-    out = []
-    for err in errors:
-        message = FRENCH_ERRORS.get(err["code"], err["message"])
-        if err["code"] == "value_error":
-            message = err["message"]
-        out.append({**err, "message": message})
-    return out

@@ -22,7 +22,7 @@ from typing import Annotated
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.triage import catalogue, decisions, domain, export, repository
 from services.triage import search as searching
@@ -33,7 +33,7 @@ from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
 from shared.service import POOL, SETTINGS
 from shared.signing import call_of
-from shared.web import field_errors, invalid_json, json_error, require_json
+from shared.web import FieldErrors, field_error, json_error, read_model
 
 CATALOGUE = web.AppKey("catalogue", catalogue.Catalogue)
 STAFF = (Role.ANALYST, Role.ADMINISTRATOR)
@@ -211,26 +211,8 @@ async def item(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def _read(request: web.Request, model: type[DecisionIn]) -> DecisionIn | web.Response:
-    require_json(request)
-    try:
-        return model.model_validate_json(await request.read())
-    except ValidationError as exc:
-        errors = field_errors(exc)
-        if any(e["code"] == "json_invalid" for e in errors):
-            raise invalid_json() from None
-        return json_error(
-            422, "validation_failed", "Certains champs sont invalides.", errors=errors
-        )
-
-
-def _missing(field: str, message: str) -> web.Response:
-    return json_error(
-        422,
-        "validation_failed",
-        "Certains champs sont invalides.",
-        errors=[{"field": field, "code": "missing", "message": message}],
-    )
+def _missing(field: str, message: str) -> FieldErrors:
+    return FieldErrors([field_error(field, message, "missing")])
 
 
 async def _refused(
@@ -246,11 +228,9 @@ def _decision(kind: Kind):
         code = codes.normalize(request.match_info["code"])
         if not codes.is_well_formed(code):
             return _not_found(code)
-        given = await _read(request, DecisionIn)
-        if isinstance(given, web.Response):
-            return given
+        given = await read_model(request, DecisionIn)
         if kind in MESSAGE_REQUIRED and not given.message:
-            return _missing("message", MESSAGE_REQUIRED[kind])
+            raise _missing("message", MESSAGE_REQUIRED[kind])
         who = decisions.Who(identity_of(request), address_of(request))
         try:
             done = await decisions.decide(
@@ -276,20 +256,13 @@ async def reindex(request: web.Request) -> web.Response:
     code = codes.normalize(request.match_info["code"])
     if not codes.is_well_formed(code):
         return _not_found(code)
-    given = await _read(request, ReindexIn)
-    if isinstance(given, web.Response):
-        return given
-    assert isinstance(given, ReindexIn)
+    given = await read_model(request, ReindexIn)
     if not given.body_id:
-        return _missing("body_id", "Choisissez l'organisme public.")
+        raise _missing("body_id", "Choisissez l'organisme public.")
     try:
         index = await request.app[CATALOGUE].index(
             given.body_id, given.theme_id or None, call_of(request)
-        )
-    except catalogue.NotInCatalogue as exc:
-        return json_error(
-            422, "validation_failed", "Certains champs sont invalides.", errors=exc.errors
-        )
+        )  # catalogue.NotInCatalogue: the 422 naming the field
     except catalogue.Unavailable:
         return json_error(
             503,
@@ -311,18 +284,15 @@ async def reindex(request: web.Request) -> web.Response:
     except decisions.Refused as exc:
         return await _refused(request, who, code, Kind.REINDEXED.value, exc)
     except decisions.Unchanged:
-        return json_error(
-            422,
-            "validation_failed",
-            "Certains champs sont invalides.",
-            errors=[
-                {
-                    "field": "body_id",
-                    "code": "unchanged",
-                    "message": "La requête est déjà indexée sous cet organisme et ce thème.",
-                }
-            ],
-        )
+        raise FieldErrors(
+            [
+                field_error(
+                    "body_id",
+                    "La requête est déjà indexée sous cet organisme et ce thème.",
+                    "unchanged",
+                )
+            ]
+        ) from None
     return web.json_response(done)
 
 

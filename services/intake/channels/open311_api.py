@@ -38,7 +38,7 @@ from services.intake import submissions, throttle
 from services.intake.catalogue import repository as cat
 from services.intake.channels import metrics as channel_metrics
 from services.intake.channels import open311_rules as rules
-from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
+from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
 from services.intake.tracking.api import lookup_rules, retry_message
 from services.intake.tracking.view import theme_text
@@ -47,7 +47,7 @@ from shared.db import run_in_transaction
 from shared.messages import Channel, Nature
 from shared.service import POOL, SETTINGS
 from shared.signing import call_of
-from shared.web import field_errors
+from shared.web import field_errors, french, merge_errors
 
 routes = web.RouteTableDef()
 

@@ -23,14 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import submissions
 from services.intake.drafts import store as drafts
-from services.intake.http_input import Invalid, invalid, not_found, validate
 from services.intake.keys import CATALOGUE_CACHE
 from services.intake.settings import IntakeSettings
 from shared import attachments as files
 from shared.db import run_in_transaction, run_without_transaction
 from shared.service import POOL, SETTINGS
 from shared.signing import call_of, streamed
-from shared.web import json_error, read_json
+from shared.web import FieldErrors, field_error, json_error, not_found, read_model
 
 routes = web.RouteTableDef()
 OWNER_HEADER = "X-Draft-Owner"
@@ -83,10 +82,7 @@ async def _editable(conn: asyncpg.Connection, draft_id: uuid.UUID | None, owner:
 @routes.post("/drafts")
 async def create(request: web.Request) -> web.Response:
     owner = _owner(request)
-    try:
-        data = validate(DraftIn, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    data = await read_model(request, DraftIn)
     lifetime = _lifetime(request)
     catalogue = request.app[CATALOGUE_CACHE]
 
@@ -106,10 +102,7 @@ async def create(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     owner = _owner(request)
     draft_id = _draft_id(request)
-    try:
-        data = validate(DraftIn, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    data = await read_model(request, DraftIn)
     lifetime = _lifetime(request)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
@@ -165,7 +158,7 @@ async def add_file(request: web.Request) -> web.Response:
     name = request.query.get("filename", "")[:1000]
     if (request.content_length or 0) > files.MAX_BYTES:  # refused on its word, nothing read
         problem = files.problem(files.TOO_LARGE, name)
-        return invalid([{"field": "attachments", "code": files.TOO_LARGE, "message": problem}])
+        raise FieldErrors([field_error("attachments", problem, files.TOO_LARGE)])
     try:
         data = await _read_capped(request, files.MAX_BYTES)
     except BrokenUpload:
@@ -177,7 +170,7 @@ async def add_file(request: web.Request) -> web.Response:
         try:
             stored = await drafts.add_file(conn, draft_id, name, data)
         except drafts.FileRefused as exc:
-            return invalid([{"field": "attachments", "code": exc.code, "message": exc.message}])
+            raise FieldErrors([field_error("attachments", exc.message, exc.code)]) from None
         await conn.execute(
             "UPDATE drafts SET expires_at = now() + make_interval(secs => $2) WHERE id = $1",
             draft_id,
@@ -215,7 +208,7 @@ async def submit(request: web.Request) -> web.Response:
             lambda conn: drafts.submit(conn, draft_id, owner, request.app[CATALOGUE_CACHE]),
         )
     except submissions.Refused as exc:
-        return invalid(exc.errors)
+        raise FieldErrors(exc.errors) from None
     if result is None:
         return not_found(GONE)
     accepted, nature = result
