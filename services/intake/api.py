@@ -9,10 +9,9 @@ from aiohttp import web
 from services.intake import submissions
 from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
-from shared.db import run_in_transaction, run_without_transaction
 from shared.identity import Role, check
 from shared.messages import Channel
-from shared.service import POOL
+from shared.service import transaction, without_transaction
 from shared.signing import call_of
 from shared.web import (
     FieldErrors,
@@ -47,10 +46,10 @@ async def submit(request: web.Request) -> web.Response:
         # the gateway signs the operator's identity, and intake checks it itself.
         check(request, Role.OPERATOR)
     # Without a submission key, submit writes in one statement: no transaction needed.
-    run = run_in_transaction if sub.submission_key else run_without_transaction
+    run = transaction if sub.submission_key else without_transaction
     try:
         accepted = await run(
-            request.app[POOL],
+            request,
             lambda conn: submissions.submit(conn, sub, catalogue=request.app[CATALOGUE_CACHE]),
         )
     except submissions.KeyReused:

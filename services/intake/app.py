@@ -21,11 +21,11 @@ from services.intake.drafts import api as drafts_api
 from services.intake.drafts import store as drafts
 from services.intake.handlers import HANDLERS
 from services.intake.keys import CATALOGUE_CACHE
-from services.intake.settings import IntakeSettings
+from services.intake.settings import SETTINGS, IntakeSettings
 from services.intake.tracking import api as tracking_api
 from shared.broker import Broker
 from shared.db import is_transient, run_in_transaction
-from shared.service import BROKER, POOL, SETTINGS, ServiceSpec, create_service_app
+from shared.service import BROKER, POOL, ServiceSpec, create_service_app
 from shared.topology import EVENTS
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ def create_app(settings: IntakeSettings) -> web.Application:
         command_senders=settings.channel_users,
     )
     app = create_service_app(settings, spec)
+    app[SETTINGS] = settings
     app.cleanup_ctx.append(_load_catalogue)
     app.cleanup_ctx.append(_catalogue_cache)
     app.cleanup_ctx.append(_purge_drafts)

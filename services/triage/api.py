@@ -28,13 +28,15 @@ from services.triage import catalogue, decisions, domain, export, repository
 from services.triage import search as searching
 from services.triage.audit import address_of
 from services.triage.domain import Kind
+from services.triage.settings import SETTINGS
 from shared import codes
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
-from shared.service import POOL, SETTINGS
+from shared.service import POOL, connection
 from shared.signing import call_of
 from shared.web import FieldErrors, field_error, json_error, read_model
 
+routes = web.RouteTableDef()
 CATALOGUE = web.AppKey("catalogue", catalogue.Catalogue)
 STAFF = (Role.ANALYST, Role.ADMINISTRATOR)
 MESSAGE_MAX = 5000
@@ -110,17 +112,14 @@ def _invalid_query(exc: searching.Invalid) -> web.Response:
     )
 
 
-def _acquire(request: web.Request):
-    return request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout)
-
-
+@routes.get("/queue")
 @requires(*STAFF)
 async def queue(request: web.Request) -> web.Response:
     try:
         search = _search(request)
     except searching.Invalid as exc:
         return _invalid_query(exc)
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         total, rows = await repository.find(conn, search)
     now = datetime.now(UTC)
     return web.json_response(
@@ -133,6 +132,7 @@ async def queue(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/queue/export.csv")  # before /queue/{code}, which would take it
 @requires(*STAFF)
 async def export_csv(request: web.Request) -> web.StreamResponse:
     try:
@@ -150,7 +150,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     )
     now = datetime.now(UTC)
     count = 0
-    async with _acquire(request) as conn, conn.transaction(readonly=True):
+    async with connection(request) as conn, conn.transaction(readonly=True):
         await response.prepare(request)
         await response.write(export.encode([export.HEADER], first=True))
         batch: list[list[object]] = []
@@ -174,7 +174,7 @@ async def _row(request: web.Request) -> tuple[str, asyncpg.Record | None]:
     code = codes.normalize(request.match_info["code"])
     if not codes.is_well_formed(code):
         return code, None
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         return code, await repository.by_code(conn, code)
 
 
@@ -185,13 +185,14 @@ def _not_found(code: str) -> web.Response:
     return json_error(404, "not_found", f"no request with code {code} in the queue")
 
 
+@routes.get("/queue/{code}")
 @requires(*STAFF)
 async def item(request: web.Request) -> web.Response:
     """One request of the queue by its code (any status) with its history, or 404."""
     code, row = await _row(request)
     if row is None:
         return _not_found(code)
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         lines = await repository.history_of(conn, row["request_id"])
     body = _item(row, datetime.now(UTC))
     body["history"] = [
@@ -251,6 +252,16 @@ def _decision(kind: Kind):
     return handler
 
 
+for _path, _kind in (
+    ("validate", Kind.VALIDATED),
+    ("reformulate", Kind.REFORMULATION_REQUESTED),
+    ("reject", Kind.REJECTED),
+    ("clarify", Kind.CLARIFICATION_SENT),
+):
+    routes.post(f"/queue/{{code}}/{_path}")(_decision(_kind))
+
+
+@routes.post("/queue/{code}/reindex")
 @requires(*STAFF)
 async def reindex(request: web.Request) -> web.Response:
     code = codes.normalize(request.match_info["code"])
@@ -296,6 +307,7 @@ async def reindex(request: web.Request) -> web.Response:
     return web.json_response(done)
 
 
+@routes.get("/audit")
 @requires(Role.ADMINISTRATOR)
 async def audit_log(request: web.Request) -> web.Response:
     query = request.query
@@ -304,7 +316,7 @@ async def audit_log(request: web.Request) -> web.Response:
     offset = searching.whole_number(query.get("offset", ""), "offset", 0, 0, 10_000_000, errors)
     if errors:
         return _invalid_query(searching.Invalid(errors))
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         total, rows = await repository.audit_page(conn, limit, offset)
     return web.json_response(
         {
@@ -312,15 +324,3 @@ async def audit_log(request: web.Request) -> web.Response:
             "items": [{**dict(r), "at": r["at"].isoformat()} for r in rows],
         }
     )
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/queue", queue)
-    app.router.add_get("/queue/export.csv", export_csv)
-    app.router.add_get("/queue/{code}", item)
-    app.router.add_post("/queue/{code}/validate", _decision(Kind.VALIDATED))
-    app.router.add_post("/queue/{code}/reformulate", _decision(Kind.REFORMULATION_REQUESTED))
-    app.router.add_post("/queue/{code}/reject", _decision(Kind.REJECTED))
-    app.router.add_post("/queue/{code}/clarify", _decision(Kind.CLARIFICATION_SENT))
-    app.router.add_post("/queue/{code}/reindex", reindex)
-    app.router.add_get("/audit", audit_log)

@@ -14,9 +14,8 @@ from services.intake.catalogue import files as catalogue
 from services.intake.catalogue import repository as cat
 from services.intake.domain import normalize_email
 from services.intake.keys import CATALOGUE_CACHE
-from shared.db import run_in_transaction
 from shared.identity import Role, requires
-from shared.service import POOL, SETTINGS
+from shared.service import connection, transaction
 from shared.web import FieldErrors, field_error, json_error, not_found, read_model
 
 routes = web.RouteTableDef()
@@ -31,10 +30,6 @@ def body_json(row: asyncpg.Record) -> dict:
         "location": row["location"],
         "email": row["email"],
     }
-
-
-def _acquire(request: web.Request):
-    return request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout)
 
 
 def _positive(request: web.Request, name: str, default: int | None, high: int) -> int | None:
@@ -56,7 +51,7 @@ async def list_bodies(request: web.Request) -> web.Response:
     page = _positive(request, "page", 1, 100_000) or 1
     words = catalogue.search_key(request.query.get("q", "")[:200]).split()
     offset = (page - 1) * per_page if per_page else 0
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         rows, total = await cat.search_bodies(conn, words, per_page, offset)
     return web.json_response(
         {
@@ -76,7 +71,7 @@ def _theme_json(row: asyncpg.Record) -> dict:
 async def get_body(request: web.Request) -> web.Response:
     """One active body with the themes offered for it."""
     body_id = request.match_info["body_id"]
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         row = await repo.body(conn, body_id)
         if row is None:
             return not_found("Cet organisme public n'existe pas.")
@@ -89,14 +84,14 @@ async def get_body(request: web.Request) -> web.Response:
 async def list_themes(request: web.Request) -> web.Response:
     """Every active theme, or with ``?body_id=`` those offered for that body."""
     body_id = request.query.get("body_id")
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         rows = await (cat.themes_for_body(conn, body_id) if body_id else repo.themes(conn))
     return web.json_response({"themes": [_theme_json(r) for r in rows]})
 
 
 @routes.get("/catalogue/places")
 async def list_places(request: web.Request) -> web.Response:
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         rows = await repo.places(conn)
     return web.json_response({"places": [dict(r) for r in rows]})
 
@@ -190,7 +185,7 @@ def _conflict(what: str, row_id: str) -> web.Response:
 @routes.get("/catalogue/admin")
 @requires(Role.ADMINISTRATOR)
 async def everything(request: web.Request) -> web.Response:
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         data = await cat.all_catalogue(conn)
 
     def plain(row: asyncpg.Record) -> dict:
@@ -247,7 +242,7 @@ async def _body_view(conn: asyncpg.Connection, body_id: str) -> dict:
 
 
 async def _run(request: web.Request, work) -> web.Response:
-    answer = await run_in_transaction(request.app[POOL], work)
+    answer = await transaction(request, work)
     # This copy forgets at once; the others when the trigger's notification reaches them.
     request.app[CATALOGUE_CACHE].forget()
     return answer

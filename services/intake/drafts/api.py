@@ -24,10 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.intake import submissions
 from services.intake.drafts import store as drafts
 from services.intake.keys import CATALOGUE_CACHE
-from services.intake.settings import IntakeSettings
+from services.intake.settings import SETTINGS
 from shared import attachments as files
-from shared.db import run_in_transaction, run_without_transaction
-from shared.service import POOL, SETTINGS
+from shared.service import transaction, without_transaction
 from shared.signing import call_of, streamed
 from shared.web import FieldErrors, field_error, json_error, not_found, read_model
 
@@ -61,8 +60,7 @@ def _draft_id(request: web.Request) -> uuid.UUID | None:
 
 
 def _lifetime(request: web.Request) -> int:
-    settings = request.app[SETTINGS]
-    return settings.draft_lifetime_seconds if isinstance(settings, IntakeSettings) else 7200
+    return request.app[SETTINGS].draft_lifetime_seconds
 
 
 def _answer(draft: drafts.Draft, status_if_ready: int = 200) -> web.Response:
@@ -95,7 +93,7 @@ async def create(request: web.Request) -> web.Response:
         return _answer(draft, 201)
 
     # One INSERT, the values and their summary in it: no BEGIN/COMMIT needed.
-    return await run_without_transaction(request.app[POOL], work)
+    return await without_transaction(request, work)
 
 
 @routes.put("/drafts/{draft_id}")
@@ -116,7 +114,7 @@ async def update(request: web.Request) -> web.Response:
             )
         )
 
-    return await run_in_transaction(request.app[POOL], work)
+    return await transaction(request, work)
 
 
 class BrokenUpload(Exception):
@@ -125,8 +123,7 @@ class BrokenUpload(Exception):
 
 
 def _idle_timeout(request: web.Request) -> float:
-    settings = request.app[SETTINGS]
-    return settings.upload_idle_timeout if isinstance(settings, IntakeSettings) else 60.0
+    return request.app[SETTINGS].upload_idle_timeout
 
 
 async def _read_capped(request: web.Request, cap: int) -> bytes:
@@ -178,7 +175,7 @@ async def add_file(request: web.Request) -> web.Response:
         )
         return web.json_response(stored, status=201)
 
-    return await run_in_transaction(request.app[POOL], work)
+    return await transaction(request, work)
 
 
 @routes.get("/drafts/{draft_id}")
@@ -192,7 +189,7 @@ async def show(request: web.Request) -> web.Response:
         return await drafts.view(conn, draft_id, owner)
 
     # One SELECT: no transaction, no lock, nothing validated again.
-    view = await run_without_transaction(request.app[POOL], work)
+    view = await without_transaction(request, work)
     return not_found(GONE) if view is None else web.json_response(view)
 
 
@@ -203,8 +200,8 @@ async def submit(request: web.Request) -> web.Response:
     if draft_id is None:
         return not_found(GONE)
     try:
-        result = await run_in_transaction(
-            request.app[POOL],
+        result = await transaction(
+            request,
             lambda conn: drafts.submit(conn, draft_id, owner, request.app[CATALOGUE_CACHE]),
         )
     except submissions.Refused as exc:

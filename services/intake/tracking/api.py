@@ -26,12 +26,12 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.intake import throttle
 from services.intake.domain import normalize_email
+from services.intake.settings import SETTINGS
 from services.intake.throttle import Rule
 from services.intake.tracking import reminders
 from services.intake.tracking import store as tracking
 from shared.codes import is_well_formed, normalize
-from shared.db import run_in_transaction
-from shared.service import POOL, SETTINGS
+from shared.service import connection, transaction
 from shared.signing import call_of
 from shared.web import FieldErrors, field_error, json_error, read_model
 
@@ -141,7 +141,7 @@ async def _count_lookup(request: web.Request, code: str, email: str) -> int | No
         (by_email, email.lower()),
         (by_client, throttle.client_key(call_of(request).client_address)),
     ]
-    async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
+    async with connection(request) as conn:
         return await throttle.hit(conn, attempts)
 
 
@@ -151,7 +151,7 @@ async def track(request: web.Request) -> web.Response:
     code, email = _code_and_email(query)
     if (wait := await _count_lookup(request, code, email)) is not None:
         return _throttled(wait)
-    async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
+    async with connection(request) as conn:
         view = await tracking.find(conn, code, email)
     if view is None:
         return _not_found()
@@ -164,8 +164,8 @@ async def rewrite(request: web.Request) -> web.Response:
     code, email = _code_and_email(query)
     if (wait := await _count_lookup(request, code, email)) is not None:
         return _throttled(wait)
-    outcome = await run_in_transaction(
-        request.app[POOL], lambda conn: tracking.rewrite(conn, code, email, query.message)
+    outcome = await transaction(
+        request, lambda conn: tracking.rewrite(conn, code, email, query.message)
     )
     if outcome.kind == "not_found":
         return _not_found()
@@ -194,11 +194,9 @@ async def codes_reminder(request: web.Request) -> web.Response:
     by_email, by_client = reminder_rules(request)
     client = throttle.client_key(call_of(request).client_address)
     attempts = [(by_email, email.lower()), (by_client, client)]
-    async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
+    async with connection(request) as conn:
         wait = await throttle.hit(conn, attempts)
     if wait is not None:
         return _throttled(wait)
-    await run_in_transaction(
-        request.app[POOL], lambda conn: reminders.request_reminder(conn, email)
-    )
+    await transaction(request, lambda conn: reminders.request_reminder(conn, email))
     return web.json_response({"message": REMINDER_SENT}, status=202)
