@@ -59,8 +59,6 @@ async def submit(request: web.Request) -> web.Response:
             "this submission_key was used for another request: send a new one",
             errors=[submissions.key_reused_error()],
         )
-    except submissions.Refused as exc:
-        raise FieldErrors(exc.errors) from None
     # No row id: the code is the request's only public name (the answer reaches /api/v1).
     return web.json_response(
         {

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from shared.messages import Channel, Nature
+from shared.web import field_error
 
 MESSAGE_MAX = 5000
 
@@ -120,11 +121,7 @@ def presence_errors(raw: object) -> list[dict[str, str]]:
     errors = []
     if raw.get("terms_accepted") is False:
         errors.append(
-            {
-                "field": "terms_accepted",
-                "code": "value_error",
-                "message": "Vous devez accepter les conditions d'utilisation.",
-            }
+            field_error("terms_accepted", "Vous devez accepter les conditions d'utilisation.")
         )
     contact = raw.get("contact") if isinstance(raw.get("contact"), dict) else {}
     phone, email = contact.get("phone"), contact.get("email")
@@ -134,7 +131,5 @@ def presence_errors(raw: object) -> list[dict[str, str]]:
             missing.append("contact.phone")
     else:
         missing += [f"contact.{n}" for n, v in (("phone", phone), ("email", email)) if not v]
-    errors += [
-        {"field": f, "code": "missing", "message": "Ce champ est obligatoire."} for f in missing
-    ]
+    errors += [field_error(f, "Ce champ est obligatoire.", "missing") for f in missing]
     return errors

@@ -21,7 +21,6 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake import submissions
 from services.intake.drafts import store as drafts
 from services.intake.keys import CATALOGUE_CACHE
 from services.intake.settings import SETTINGS
@@ -199,13 +198,11 @@ async def submit(request: web.Request) -> web.Response:
     draft_id = _draft_id(request)
     if draft_id is None:
         return not_found(GONE)
-    try:
-        result = await transaction(
-            request,
-            lambda conn: drafts.submit(conn, draft_id, owner, request.app[CATALOGUE_CACHE]),
-        )
-    except submissions.Refused as exc:
-        raise FieldErrors(exc.errors) from None
+    # submissions.Refused: the 422 that lists the fields.
+    result = await transaction(
+        request,
+        lambda conn: drafts.submit(conn, draft_id, owner, request.app[CATALOGUE_CACHE]),
+    )
     if result is None:
         return not_found(GONE)
     accepted, nature = result
