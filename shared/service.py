@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import aio_pika.abc
 import asyncpg
@@ -30,7 +31,10 @@ from shared.topology import COMMANDS, EVENTS, Topology
 from shared.web import READY_CHECKS, add_operations_routes, observe
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
+# The settings as every service has them; a service reads its own fields through its own key
+# (``services.<name>.settings.SETTINGS``), set by its create_app.
 SETTINGS = web.AppKey("settings", ServiceSettings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 BROKER = web.AppKey("broker", Broker)
@@ -73,6 +77,32 @@ class ServiceSpec:
     # A service answers only calls the gateway signed (shared.signing); the gateway, public,
     # is the one process that does not.
     signed_calls_only: bool = True
+
+
+def connection(request: web.Request) -> asyncpg.pool.PoolAcquireContext:
+    """``async with connection(request) as conn``: a connection of the service's pool for the
+    work of one request, waited for ``db_acquire_timeout`` at most (never forever)."""
+    return request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout)
+
+
+async def transaction(
+    request: web.Request, work: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    """``work(conn)`` in one transaction of the service's pool, retried whole when the database
+    failed it transiently (``shared.db.run_in_transaction``): what a handler that writes calls."""
+    return await db.run_in_transaction(
+        request.app[POOL], work, acquire_timeout=request.app[SETTINGS].db_acquire_timeout
+    )
+
+
+async def without_transaction(
+    request: web.Request, work: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    """:func:`transaction` for work whose writes are one statement, atomic by itself
+    (``shared.db.run_without_transaction``): BEGIN and COMMIT would add two round trips."""
+    return await db.run_without_transaction(
+        request.app[POOL], work, acquire_timeout=request.app[SETTINGS].db_acquire_timeout
+    )
 
 
 def create_service_app(

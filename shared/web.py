@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
@@ -22,19 +22,115 @@ ReadyCheck = Callable[[], Awaitable[bool]]
 READY_CHECKS = web.AppKey("ready_checks", dict)
 
 
-def field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Pydantic errors as ``[{field, code, message}]``, the body of every 422 here."""
+FieldError = dict[str, str]  # {"field", "code", "message"}
+M = TypeVar("M", bound=BaseModel)
+
+# The one sentence above the list of faulty fields, in every service's 422.
+INVALID_MESSAGE = "Certains champs sont invalides."
+
+# French messages for the errors pydantic reports, by error type; other types keep pydantic's
+# message, and a ``value_error`` keeps ours (validators here write French).
+FRENCH_ERRORS = {
+    "missing": "Ce champ est obligatoire.",
+    "string_too_short": "Ce champ est obligatoire.",
+    "string_too_long": "Ce texte est trop long.",
+    "enum": "Choisissez une valeur dans la liste.",
+    "string_pattern_mismatch": "Valeur invalide.",
+    "extra_forbidden": "Champ inconnu.",
+    "bool_parsing": "Valeur invalide.",
+    "string_type": "Valeur invalide.",
+    "model_type": "Valeur invalide.",
+}
+
+# What only the signed call says (``shared.signing``): a body that names them is refused.
+ENVELOPE_FIELDS = ("channel", "client_address")
+
+
+def field_error(field: str, message: str, code: str = "value_error") -> FieldError:
+    """One entry of a 422's ``errors``."""
+    return {"field": field, "code": code, "message": message}
+
+
+class FieldErrors(Exception):
+    """Input refused field by field; :func:`observe` answers it with the 422
+    ``{"error": "validation_failed", "message": INVALID_MESSAGE, "errors": [...], **extra}``."""
+
+    def __init__(self, errors: list[FieldError], **extra: Any) -> None:
+        super().__init__("invalid input")
+        self.errors = errors
+        self.extra = extra
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """Pydantic errors as ``[{field, code, message}]``, pydantic's own (English) messages."""
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"] if p not in ("body", "__root__")]
         out.append(
-            {
-                "field": ".".join(loc) or "body",
-                "code": err["type"],
-                "message": str(err["msg"]).removeprefix("Value error, "),
-            }
+            field_error(
+                ".".join(loc) or "body",
+                str(err["msg"]).removeprefix("Value error, "),
+                err["type"],
+            )
         )
     return out
+
+
+def french(errors: list[FieldError]) -> list[FieldError]:
+    """Replace pydantic's English messages by French ones; custom messages are French already."""
+    out = []
+    for err in errors:
+        message = FRENCH_ERRORS.get(err["code"], err["message"])
+        if err["code"] == "value_error":
+            message = err["message"]
+        out.append({**err, "message": message})
+    return out
+
+
+def merge_errors(*groups: list[FieldError]) -> list[FieldError]:
+    """One error per field, the first given winning."""
+    seen: dict[str, FieldError] = {}
+    for group in groups:
+        for err in group:
+            seen.setdefault(err["field"], err)
+    return list(seen.values())
+
+
+def refuse_envelope(raw: object) -> None:
+    """Raise :class:`FieldErrors` when the body names its own channel or client address."""
+    if isinstance(raw, dict) and (named := [name for name in ENVELOPE_FIELDS if name in raw]):
+        raise FieldErrors(
+            [
+                field_error(
+                    name,
+                    "Ce champ n'est pas permis : la passerelle l'indique elle-même.",
+                    "extra_forbidden",
+                )
+                for name in named
+            ]
+        )
+
+
+def validate(
+    model: type[M], raw: object, also: Callable[[object], list[FieldError]] | None = None
+) -> M:
+    """``raw`` as ``model``; raises :class:`FieldErrors` in French, followed by ``also(raw)``'s
+    errors for fields pydantic did not name (rules that read the raw input)."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors = french(field_errors(exc))
+        raise FieldErrors(merge_errors(errors, also(raw)) if also else errors) from None
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    """The request's JSON body as ``model``: what every service's API reads its input with.
+
+    415 unless the body says it is JSON, 400 when it is not, :class:`FieldErrors` (422) for a
+    body that names the signed call's fields or that ``model`` refuses."""
+    raw = await read_json(request)
+    refuse_envelope(raw)
+    return validate(model, raw)
 
 
 def error_body(error: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -46,6 +142,10 @@ def error_body(error: str, message: str, **extra: Any) -> dict[str, Any]:
 
 def json_error(status: int, error: str, message: str, **extra: Any) -> web.Response:
     return web.json_response(error_body(error, message, **extra), status=status)
+
+
+def not_found(message: str = "Introuvable.") -> web.Response:
+    return json_error(404, "not_found", message)
 
 
 def _refusal(refusal: type[web.HTTPException], error: str, message: str) -> web.HTTPException:
@@ -74,25 +174,6 @@ async def read_json(request: web.Request) -> object:
         raise invalid_json() from None
 
 
-async def parse_json(request: web.Request, model: type[BaseModel]) -> Any:
-    """The request body as ``model``; a 400/415/422 JSON answer is raised on bad input."""
-    require_json(request)
-    try:
-        raw = await request.read()
-        return model.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = field_errors(exc)
-        if any(e["code"] == "json_invalid" for e in errors):
-            raise invalid_json() from None
-        raise ApiValidationError(errors) from None
-
-
-class ApiValidationError(Exception):
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("validation failed")
-        self.errors = errors
-
-
 def _route_name(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
@@ -109,9 +190,9 @@ async def observe(request: web.Request, handler: Callable) -> web.StreamResponse
     try:
         try:
             response = await handler(request)
-        except ApiValidationError as exc:
+        except FieldErrors as exc:
             response = json_error(
-                422, "validation_failed", "some fields are invalid", errors=exc.errors
+                422, "validation_failed", INVALID_MESSAGE, errors=exc.errors, **exc.extra
             )
         except web.HTTPException as exc:
             status = exc.status

@@ -1,22 +1,26 @@
 """Intake's HTTP API (internal: the gateway calls it). The catalogue is served by
-``catalogue_api``, the drafts of the web form by ``drafts_api``, attachments by
-``attachments_api``."""
+``catalogue.api``, the drafts of the web form by ``drafts.api``, attachments by
+``attachments_api``, tracking by ``tracking.api``, Open311 by ``channels.open311_api``."""
 
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from services.intake import submissions
-from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
-from services.intake.http_input import envelope_fields, invalid
+from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
-from shared.db import run_in_transaction, run_without_transaction
 from shared.identity import Role, check
 from shared.messages import Channel
-from shared.service import POOL
+from shared.service import transaction, without_transaction
 from shared.signing import call_of
-from shared.web import field_errors, json_error, read_json
+from shared.web import (
+    FieldErrors,
+    field_error,
+    json_error,
+    read_json,
+    refuse_envelope,
+    validate,
+)
 
 routes = web.RouteTableDef()
 
@@ -27,29 +31,25 @@ HTTP_CHANNELS = (Channel.WEB, Channel.API, Channel.PHONE)
 
 @routes.post("/requests")
 async def submit(request: web.Request) -> web.Response:
+    # Not read_model: the channel is added to the body, and the faulty fields are listed with
+    # the missing ones (presence_errors) at once.
     raw = await read_json(request)
-    if refused := envelope_fields(raw):
-        return invalid(refused)
+    refuse_envelope(raw)
     channel = call_of(request).channel or Channel.WEB.value
     if channel not in HTTP_CHANNELS:
-        return invalid(
-            [{"field": "channel", "code": "value_error", "message": "Canal non permis ici."}]
-        )
+        raise FieldErrors([field_error("channel", "Canal non permis ici.")])
     if isinstance(raw, dict):
         raw = {**raw, "channel": channel}  # the signed call's, never the body's
-    try:
-        sub = SubmissionIn.model_validate(raw)
-    except ValidationError as exc:
-        return invalid(merge_errors(french(field_errors(exc)), presence_errors(raw)))
+    sub = validate(SubmissionIn, raw, also=presence_errors)
     if sub.channel is Channel.PHONE:
         # Only a call-centre operator submits on a caller's behalf (where an email is optional):
         # the gateway signs the operator's identity, and intake checks it itself.
         check(request, Role.OPERATOR)
     # Without a submission key, submit writes in one statement: no transaction needed.
-    run = run_in_transaction if sub.submission_key else run_without_transaction
+    run = transaction if sub.submission_key else without_transaction
     try:
         accepted = await run(
-            request.app[POOL],
+            request,
             lambda conn: submissions.submit(conn, sub, catalogue=request.app[CATALOGUE_CACHE]),
         )
     except submissions.KeyReused:
@@ -59,8 +59,6 @@ async def submit(request: web.Request) -> web.Response:
             "this submission_key was used for another request: send a new one",
             errors=[submissions.key_reused_error()],
         )
-    except submissions.Refused as exc:
-        return invalid(exc.errors)
     # No row id: the code is the request's only public name (the answer reaches /api/v1).
     return web.json_response(
         {

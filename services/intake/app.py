@@ -11,24 +11,21 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.intake import (
-    attachments_api,
-    catalogue,
-    catalogue_api,
-    catalogue_cache,
-    commands,
-    drafts,
-    drafts_api,
-    open311_api,
-    tracking_api,
-)
+from services.intake import attachments_api
 from services.intake.api import routes
+from services.intake.catalogue import api as catalogue_api
+from services.intake.catalogue import cache as catalogue_cache
+from services.intake.catalogue import files as catalogue
+from services.intake.channels import commands, open311_api
+from services.intake.drafts import api as drafts_api
+from services.intake.drafts import store as drafts
 from services.intake.handlers import HANDLERS
 from services.intake.keys import CATALOGUE_CACHE
-from services.intake.settings import IntakeSettings
+from services.intake.settings import SETTINGS, IntakeSettings
+from services.intake.tracking import api as tracking_api
 from shared.broker import Broker
 from shared.db import is_transient, run_in_transaction
-from shared.service import BROKER, POOL, SETTINGS, ServiceSpec, create_service_app
+from shared.service import BROKER, POOL, ServiceSpec, create_service_app
 from shared.topology import EVENTS
 
 log = logging.getLogger(__name__)
@@ -89,13 +86,14 @@ def create_app(settings: IntakeSettings) -> web.Application:
         return app[BROKER]  # set before the consumer starts, so before any message arrives
 
     # Commands only from the channels' RabbitMQ users; a dead-lettered intake.submit is answered
-    # on its reply_to when that is the channel's own (see commands.py).
+    # on its reply_to when that is the channel's own (see channels/commands.py).
     spec = dataclasses.replace(
         SPEC,
         on_poison=commands.unreadable_replier(broker, settings.channel_users),
         command_senders=settings.channel_users,
     )
     app = create_service_app(settings, spec)
+    app[SETTINGS] = settings
     app.cleanup_ctx.append(_load_catalogue)
     app.cleanup_ctx.append(_catalogue_cache)
     app.cleanup_ctx.append(_purge_drafts)

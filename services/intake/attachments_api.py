@@ -13,11 +13,10 @@ from urllib.parse import quote
 from aiohttp import web
 
 from services.intake import attachments
-from services.intake.http_input import not_found
 from shared import attachments as files
 from shared.identity import Role, identity_of, requires
-from shared.service import POOL, SETTINGS
-from shared.web import json_error
+from shared.service import connection
+from shared.web import json_error, not_found
 
 routes = web.RouteTableDef()
 
@@ -36,8 +35,7 @@ async def download(request: web.Request) -> web.Response:
         attachment_id = uuid.UUID(request.match_info["attachment_id"])
     except ValueError:
         return not_found("Cette pièce jointe n'existe pas.")
-    timeout = request.app[SETTINGS].db_acquire_timeout
-    async with request.app[POOL].acquire(timeout=timeout) as conn:
+    async with connection(request) as conn:
         row = await attachments.for_staff(conn, attachment_id)
     if row is None:
         return not_found("Cette pièce jointe n'existe pas.")

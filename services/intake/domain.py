@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from shared.messages import Channel, Nature
+from shared.web import field_error
 
 MESSAGE_MAX = 5000
 
@@ -120,11 +121,7 @@ def presence_errors(raw: object) -> list[dict[str, str]]:
     errors = []
     if raw.get("terms_accepted") is False:
         errors.append(
-            {
-                "field": "terms_accepted",
-                "code": "value_error",
-                "message": "Vous devez accepter les conditions d'utilisation.",
-            }
+            field_error("terms_accepted", "Vous devez accepter les conditions d'utilisation.")
         )
     contact = raw.get("contact") if isinstance(raw.get("contact"), dict) else {}
     phone, email = contact.get("phone"), contact.get("email")
@@ -134,41 +131,5 @@ def presence_errors(raw: object) -> list[dict[str, str]]:
             missing.append("contact.phone")
     else:
         missing += [f"contact.{n}" for n, v in (("phone", phone), ("email", email)) if not v]
-    errors += [
-        {"field": f, "code": "missing", "message": "Ce champ est obligatoire."} for f in missing
-    ]
+    errors += [field_error(f, "Ce champ est obligatoire.", "missing") for f in missing]
     return errors
-
-
-def merge_errors(*groups: list[dict[str, str]]) -> list[dict[str, str]]:
-    """One error per field, the first given winning."""
-    seen: dict[str, dict[str, str]] = {}
-    for group in groups:
-        for err in group:
-            seen.setdefault(err["field"], err)
-    return list(seen.values())
-
-
-# French messages for the errors pydantic reports, by error type.
-FRENCH_ERRORS = {
-    "missing": "Ce champ est obligatoire.",
-    "string_too_short": "Ce champ est obligatoire.",
-    "string_too_long": "Ce texte est trop long.",
-    "enum": "Choisissez une valeur dans la liste.",
-    "string_pattern_mismatch": "Valeur invalide.",
-    "extra_forbidden": "Champ inconnu.",
-    "bool_parsing": "Valeur invalide.",
-    "string_type": "Valeur invalide.",
-    "model_type": "Valeur invalide.",
-}
-
-
-def french(errors: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Replace pydantic's English messages by French ones; custom messages are French already."""
-    out = []
-    for err in errors:
-        message = FRENCH_ERRORS.get(err["code"], err["message"])
-        if err["code"] == "value_error":
-            message = err["message"]
-        out.append({**err, "message": message})
-    return out

@@ -16,8 +16,10 @@ from uuid import UUID
 
 import asyncpg
 
-from services.intake import commands, tracking, tracking_view
-from services.intake.tracking import aware
+from services.intake.channels import commands
+from services.intake.tracking import store as tracking
+from services.intake.tracking import view as tracking_view
+from services.intake.tracking.store import aware
 from shared import lifecycle
 from shared.consumer import Delivery, Handler
 from shared.messages import (
@@ -205,6 +207,6 @@ HANDLERS: dict[str, Handler] = {
     RequestReindexedV1.type_name(): on_reindexed,
     RequestClarificationSentV1.type_name(): on_clarification_sent,
     RequestResubmittedV1.type_name(): on_resubmitted,
-    # Submissions from other government channels (RabbitMQ): see commands.py.
+    # Submissions from other government channels (RabbitMQ): see channels/commands.py.
     IntakeSubmitV1.type_name(): commands.on_submit,
 }

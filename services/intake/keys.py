@@ -2,6 +2,6 @@
 
 from aiohttp import web
 
-from services.intake.catalogue_cache import CatalogueCache
+from services.intake.catalogue.cache import CatalogueCache
 
 CATALOGUE_CACHE = web.AppKey("catalogue_cache", CatalogueCache)

@@ -1,5 +1,6 @@
 import re
 
+from aiohttp import web
 from pydantic import Field, model_validator
 
 from shared.settings import ServiceSettings
@@ -51,3 +52,8 @@ class IntakeSettings(ServiceSettings):
     # byte (longer than the gateway's own wait for the citizen, so that it is the gateway that
     # tells the citizen their connection stalled).
     upload_idle_timeout: float = 60.0
+
+
+# The app's settings as this service's class: its handlers read its own fields through this key
+# (shared.service.SETTINGS, typed with the base class, serves the shared code).
+SETTINGS = web.AppKey("intake_settings", IntakeSettings)

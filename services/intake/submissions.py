@@ -23,11 +23,12 @@ import asyncpg
 
 from services.intake import attachments
 from services.intake import repository as repo
-from services.intake.catalogue_cache import CatalogueCache
+from services.intake.catalogue.cache import CatalogueCache
 from services.intake.domain import SubmissionIn, email_key
 from shared import lifecycle, outbox
 from shared.codes import new_code
 from shared.messages import Contact, RequestSubmittedV1
+from shared.web import FieldErrors, field_error
 
 # The status a request starts its life in.
 FIRST = lifecycle.next_status(None, lifecycle.Event.SUBMITTED)
@@ -46,12 +47,12 @@ class KeyReused(Exception):
 
 
 def key_reused_error(field: str = "submission_key") -> dict[str, str]:
-    return {
-        "field": field,
-        "code": "submission_key_reused",
-        "message": "Cette clé de soumission a déjà servi pour une autre requête : "
+    return field_error(
+        field,
+        "Cette clé de soumission a déjà servi pour une autre requête : "
         "prenez-en une nouvelle pour une nouvelle requête.",
-    }
+        "submission_key_reused",
+    )
 
 
 def same_request(stored: Mapping[str, Any], sub: SubmissionIn) -> bool:
@@ -71,16 +72,12 @@ def same_request(stored: Mapping[str, Any], sub: SubmissionIn) -> bool:
     )
 
 
-class Refused(Exception):
-    """The submission names something that does not exist, or misses a required field."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("submission refused")
-        self.errors = errors
+class Refused(FieldErrors):
+    """The submission names something that does not exist, or misses a required field: over
+    HTTP, the 422 that lists the fields (``shared.web``)."""
 
 
-def _error(field: str, message: str, code: str = "value_error") -> dict[str, str]:
-    return {"field": field, "code": code, "message": message}
+_error = field_error  # the name its callers below knew
 
 
 @dataclass(frozen=True)

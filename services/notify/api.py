@@ -9,7 +9,7 @@ from aiohttp import web
 
 from services.notify import repository
 from shared.identity import Role, requires
-from shared.service import POOL, SETTINGS
+from shared.service import connection
 from shared.web import json_error
 
 routes = web.RouteTableDef()
@@ -24,8 +24,7 @@ async def deliveries(request: web.Request) -> web.Response:
         request_id = uuid.UUID(raw)
     except ValueError:
         return json_error(400, "invalid_request_id", "request_id must be a UUID")
-    timeout = request.app[SETTINGS].db_acquire_timeout
-    async with request.app[POOL].acquire(timeout=timeout) as conn:
+    async with connection(request) as conn:
         rows = await repository.deliveries_of(conn, request_id)
     return web.json_response([_public(row) for row in rows])
 

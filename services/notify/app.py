@@ -12,7 +12,7 @@ from aiohttp import web
 from services.notify.api import routes
 from services.notify.delivery import DeliveryLoop, Medium
 from services.notify.handlers import make_handlers
-from services.notify.settings import NotifySettings
+from services.notify.settings import SETTINGS, NotifySettings
 from services.notify.sms import OrangeSms, SmsMedium
 from services.notify.smtp import EmailMedium
 from shared.service import POOL, ServiceSpec, create_service_app
@@ -21,8 +21,6 @@ from shared.web import READY_CHECKS
 NAME = "notify"
 SQL_DIR = Path(__file__).parent / "sql"
 SENDER = web.AppKey("sender", DeliveryLoop)
-# The shared SETTINGS key is typed as the base class; this one gives the notify fields.
-SETTINGS_KEY = web.AppKey("notify_settings", NotifySettings)
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +35,7 @@ def spec(settings: NotifySettings) -> ServiceSpec:
 
 async def _deliveries(app: web.Application) -> AsyncIterator[None]:
     """The delivery loop with email, and SMS where a provider is configured."""
-    settings = app[SETTINGS_KEY]
+    settings = app[SETTINGS]
     media: list[Medium] = [EmailMedium(settings)]
     session = None
     if settings.sms_enabled:
@@ -70,7 +68,7 @@ async def _deliveries(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: NotifySettings) -> web.Application:
     app = create_service_app(settings, spec(settings))
-    app[SETTINGS_KEY] = settings
+    app[SETTINGS] = settings
     app.cleanup_ctx.append(_deliveries)
     app.add_routes(routes)
     return app

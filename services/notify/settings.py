@@ -1,5 +1,6 @@
 from typing import Self
 
+from aiohttp import web
 from pydantic import SecretStr, model_validator
 
 from shared.settings import ServiceSettings, secret_problem
@@ -90,3 +91,8 @@ class NotifySettings(ServiceSettings):
                 if problem := secret_problem(name, value, generated=False):
                     problems.append(problem)
         return problems
+
+
+# The app's settings as this service's class: its handlers read its own fields through this key
+# (shared.service.SETTINGS, typed with the base class, serves the shared code).
+SETTINGS = web.AppKey("notify_settings", NotifySettings)

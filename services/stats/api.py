@@ -9,9 +9,10 @@ from aiohttp import web
 
 from services.stats import repository
 from shared.messages import Nature
-from shared.service import POOL, SETTINGS
+from shared.service import connection
 from shared.web import json_error
 
+routes = web.RouteTableDef()
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -35,10 +36,10 @@ def _parse_day(request: web.Request, name: str) -> date | None:
         raise BadQuery(f"{name} must be a date written YYYY-MM-DD, got {raw!r}") from None
 
 
+@routes.get("/stats/bodies")
 async def bodies(request: web.Request) -> web.Response:
     """``{"bodies": [{body_id, body_name, total, by_nature}]}``, busiest body first."""
-    timeout = request.app[SETTINGS].db_acquire_timeout
-    async with request.app[POOL].acquire(timeout=timeout) as conn:
+    async with connection(request) as conn:
         rows = await repository.counts_by_body_and_nature(conn)
     out: dict[str, dict] = {}
     for row in rows:
@@ -57,6 +58,7 @@ async def bodies(request: web.Request) -> web.Response:
     return web.json_response({"bodies": listing})
 
 
+@routes.get("/stats/summary")
 async def summary(request: web.Request) -> web.Response:
     """Totals by nature and by status of the requests submitted between ``from`` and ``to``."""
     try:
@@ -66,8 +68,7 @@ async def summary(request: web.Request) -> web.Response:
             raise BadQuery("from must not be after to")
     except BadQuery as exc:
         return json_error(400, "invalid_period", str(exc))
-    timeout = request.app[SETTINGS].db_acquire_timeout
-    async with request.app[POOL].acquire(timeout=timeout) as conn:
+    async with connection(request) as conn:
         by_nature_rows, by_status_rows = await repository.period_totals(conn, start, end)
     by_nature = _zero_by_nature()
     for row in by_nature_rows:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from services.stats import api, deliveries, general
 from services.stats.handlers import HANDLERS
-from services.stats.settings import StatsSettings
+from services.stats.settings import SETTINGS, StatsSettings
 from shared.service import ServiceSpec, create_service_app
 from shared.topology import EVENTS
 
@@ -26,8 +26,8 @@ def create_app(settings: StatsSettings) -> web.Application:
         obsolete_bindings=[(EVENTS, "request.#"), (EVENTS, "notification.#")],
     )
     app = create_service_app(settings, spec)
-    app.router.add_get("/stats/bodies", api.bodies)
-    app.router.add_get("/stats/summary", api.summary)
-    app.router.add_get("/stats/deliveries", deliveries.delivery_totals)
-    app.router.add_get("/stats/general", general.general)  # staff: signed identity
+    app[SETTINGS] = settings
+    app.add_routes(api.routes)
+    app.add_routes(deliveries.routes)
+    app.add_routes(general.routes)
     return app

@@ -10,7 +10,9 @@ from aiohttp import web
 
 from shared.consumer import Batched, Delivery
 from shared.messages import NotificationFailedV1, NotificationSentV1
-from shared.service import POOL
+from shared.service import connection
+
+routes = web.RouteTableDef()
 
 
 async def _count(conn: asyncpg.Connection, outcome: str, events: list[tuple[date, str]]) -> None:
@@ -49,9 +51,10 @@ HANDLERS = {
 }
 
 
+@routes.get("/stats/deliveries")
 async def delivery_totals(request: web.Request) -> web.Response:
     """``GET /stats/deliveries``: sent and failed per medium, all days."""
-    async with request.app[POOL].acquire(timeout=10) as conn:
+    async with connection(request) as conn:
         rows = await conn.fetch(
             """SELECT medium, outcome, sum(count)::bigint AS n FROM delivery_counts
                GROUP BY medium, outcome ORDER BY medium, outcome"""

@@ -14,8 +14,10 @@ from aiohttp import web
 
 from services.stats.api import BadQuery, _parse_day, _zero_by_nature
 from shared.identity import Role, identity_of, requires
-from shared.service import POOL, SETTINGS
+from shared.service import connection
 from shared.web import json_error
+
+routes = web.RouteTableDef()
 
 QUERY = """
     SELECT c.body_id, b.body_name, c.nature, c.status, sum(c.count)::bigint AS total
@@ -52,6 +54,7 @@ def by_body(rows: list[asyncpg.Record]) -> list[dict]:
     return sorted(out.values(), key=lambda b: (-b["total"], b["body_name"]))
 
 
+@routes.get("/stats/general")  # staff: signed identity
 @requires(Role.ADMINISTRATOR, Role.ANALYST, Role.FOCAL_POINT)
 async def general(request: web.Request) -> web.Response:
     """``GET /stats/general?from=&to=``: ``{"from", "to", "bodies": [...]}``."""
@@ -68,8 +71,7 @@ async def general(request: web.Request) -> web.Response:
     only = identity.body_id if identity.role == Role.FOCAL_POINT else None
     if identity.role == Role.FOCAL_POINT and not only:
         return json_error(403, "forbidden", "a focal point without a body sees no counts")
-    timeout = request.app[SETTINGS].db_acquire_timeout
-    async with request.app[POOL].acquire(timeout=timeout) as conn:
+    async with connection(request) as conn:
         rows = await counts(conn, start, end, only)
     return web.json_response(
         {

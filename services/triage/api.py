@@ -22,19 +22,21 @@ from typing import Annotated
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.triage import catalogue, decisions, domain, export, repository
 from services.triage import search as searching
 from services.triage.audit import address_of
 from services.triage.domain import Kind
+from services.triage.settings import SETTINGS
 from shared import codes
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
-from shared.service import POOL, SETTINGS
+from shared.service import POOL, connection
 from shared.signing import call_of
-from shared.web import field_errors, invalid_json, json_error, require_json
+from shared.web import FieldErrors, field_error, json_error, read_model
 
+routes = web.RouteTableDef()
 CATALOGUE = web.AppKey("catalogue", catalogue.Catalogue)
 STAFF = (Role.ANALYST, Role.ADMINISTRATOR)
 MESSAGE_MAX = 5000
@@ -110,17 +112,14 @@ def _invalid_query(exc: searching.Invalid) -> web.Response:
     )
 
 
-def _acquire(request: web.Request):
-    return request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout)
-
-
+@routes.get("/queue")
 @requires(*STAFF)
 async def queue(request: web.Request) -> web.Response:
     try:
         search = _search(request)
     except searching.Invalid as exc:
         return _invalid_query(exc)
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         total, rows = await repository.find(conn, search)
     now = datetime.now(UTC)
     return web.json_response(
@@ -133,6 +132,7 @@ async def queue(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/queue/export.csv")  # before /queue/{code}, which would take it
 @requires(*STAFF)
 async def export_csv(request: web.Request) -> web.StreamResponse:
     try:
@@ -150,7 +150,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     )
     now = datetime.now(UTC)
     count = 0
-    async with _acquire(request) as conn, conn.transaction(readonly=True):
+    async with connection(request) as conn, conn.transaction(readonly=True):
         await response.prepare(request)
         await response.write(export.encode([export.HEADER], first=True))
         batch: list[list[object]] = []
@@ -174,7 +174,7 @@ async def _row(request: web.Request) -> tuple[str, asyncpg.Record | None]:
     code = codes.normalize(request.match_info["code"])
     if not codes.is_well_formed(code):
         return code, None
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         return code, await repository.by_code(conn, code)
 
 
@@ -185,13 +185,14 @@ def _not_found(code: str) -> web.Response:
     return json_error(404, "not_found", f"no request with code {code} in the queue")
 
 
+@routes.get("/queue/{code}")
 @requires(*STAFF)
 async def item(request: web.Request) -> web.Response:
     """One request of the queue by its code (any status) with its history, or 404."""
     code, row = await _row(request)
     if row is None:
         return _not_found(code)
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         lines = await repository.history_of(conn, row["request_id"])
     body = _item(row, datetime.now(UTC))
     body["history"] = [
@@ -211,26 +212,8 @@ async def item(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def _read(request: web.Request, model: type[DecisionIn]) -> DecisionIn | web.Response:
-    require_json(request)
-    try:
-        return model.model_validate_json(await request.read())
-    except ValidationError as exc:
-        errors = field_errors(exc)
-        if any(e["code"] == "json_invalid" for e in errors):
-            raise invalid_json() from None
-        return json_error(
-            422, "validation_failed", "Certains champs sont invalides.", errors=errors
-        )
-
-
-def _missing(field: str, message: str) -> web.Response:
-    return json_error(
-        422,
-        "validation_failed",
-        "Certains champs sont invalides.",
-        errors=[{"field": field, "code": "missing", "message": message}],
-    )
+def _missing(field: str, message: str) -> FieldErrors:
+    return FieldErrors([field_error(field, message, "missing")])
 
 
 async def _refused(
@@ -246,11 +229,9 @@ def _decision(kind: Kind):
         code = codes.normalize(request.match_info["code"])
         if not codes.is_well_formed(code):
             return _not_found(code)
-        given = await _read(request, DecisionIn)
-        if isinstance(given, web.Response):
-            return given
+        given = await read_model(request, DecisionIn)
         if kind in MESSAGE_REQUIRED and not given.message:
-            return _missing("message", MESSAGE_REQUIRED[kind])
+            raise _missing("message", MESSAGE_REQUIRED[kind])
         who = decisions.Who(identity_of(request), address_of(request))
         try:
             done = await decisions.decide(
@@ -271,25 +252,28 @@ def _decision(kind: Kind):
     return handler
 
 
+for _path, _kind in (
+    ("validate", Kind.VALIDATED),
+    ("reformulate", Kind.REFORMULATION_REQUESTED),
+    ("reject", Kind.REJECTED),
+    ("clarify", Kind.CLARIFICATION_SENT),
+):
+    routes.post(f"/queue/{{code}}/{_path}")(_decision(_kind))
+
+
+@routes.post("/queue/{code}/reindex")
 @requires(*STAFF)
 async def reindex(request: web.Request) -> web.Response:
     code = codes.normalize(request.match_info["code"])
     if not codes.is_well_formed(code):
         return _not_found(code)
-    given = await _read(request, ReindexIn)
-    if isinstance(given, web.Response):
-        return given
-    assert isinstance(given, ReindexIn)
+    given = await read_model(request, ReindexIn)
     if not given.body_id:
-        return _missing("body_id", "Choisissez l'organisme public.")
+        raise _missing("body_id", "Choisissez l'organisme public.")
     try:
         index = await request.app[CATALOGUE].index(
             given.body_id, given.theme_id or None, call_of(request)
-        )
-    except catalogue.NotInCatalogue as exc:
-        return json_error(
-            422, "validation_failed", "Certains champs sont invalides.", errors=exc.errors
-        )
+        )  # catalogue.NotInCatalogue: the 422 naming the field
     except catalogue.Unavailable:
         return json_error(
             503,
@@ -311,21 +295,19 @@ async def reindex(request: web.Request) -> web.Response:
     except decisions.Refused as exc:
         return await _refused(request, who, code, Kind.REINDEXED.value, exc)
     except decisions.Unchanged:
-        return json_error(
-            422,
-            "validation_failed",
-            "Certains champs sont invalides.",
-            errors=[
-                {
-                    "field": "body_id",
-                    "code": "unchanged",
-                    "message": "La requête est déjà indexée sous cet organisme et ce thème.",
-                }
-            ],
-        )
+        raise FieldErrors(
+            [
+                field_error(
+                    "body_id",
+                    "La requête est déjà indexée sous cet organisme et ce thème.",
+                    "unchanged",
+                )
+            ]
+        ) from None
     return web.json_response(done)
 
 
+@routes.get("/audit")
 @requires(Role.ADMINISTRATOR)
 async def audit_log(request: web.Request) -> web.Response:
     query = request.query
@@ -334,7 +316,7 @@ async def audit_log(request: web.Request) -> web.Response:
     offset = searching.whole_number(query.get("offset", ""), "offset", 0, 0, 10_000_000, errors)
     if errors:
         return _invalid_query(searching.Invalid(errors))
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         total, rows = await repository.audit_page(conn, limit, offset)
     return web.json_response(
         {
@@ -342,15 +324,3 @@ async def audit_log(request: web.Request) -> web.Response:
             "items": [{**dict(r), "at": r["at"].isoformat()} for r in rows],
         }
     )
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/queue", queue)
-    app.router.add_get("/queue/export.csv", export_csv)
-    app.router.add_get("/queue/{code}", item)
-    app.router.add_post("/queue/{code}/validate", _decision(Kind.VALIDATED))
-    app.router.add_post("/queue/{code}/reformulate", _decision(Kind.REFORMULATION_REQUESTED))
-    app.router.add_post("/queue/{code}/reject", _decision(Kind.REJECTED))
-    app.router.add_post("/queue/{code}/clarify", _decision(Kind.CLARIFICATION_SENT))
-    app.router.add_post("/queue/{code}/reindex", reindex)
-    app.router.add_get("/audit", audit_log)

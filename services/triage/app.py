@@ -12,7 +12,7 @@ from aiohttp import web
 from services.triage import api, audit
 from services.triage.catalogue import Catalogue
 from services.triage.handlers import build_handlers
-from services.triage.settings import TriageSettings
+from services.triage.settings import SETTINGS, TriageSettings
 from shared.service import ServiceSpec, create_service_app
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -38,6 +38,7 @@ def create_app(settings: TriageSettings) -> web.Application:
         handlers=build_handlers(settings),  # bound to what they handle
     )
     app = create_service_app(settings, spec, middlewares=(audit.record_refusals,))
+    app[SETTINGS] = settings
     app.cleanup_ctx.append(_catalogue(settings))
-    api.add_routes(app)
+    app.add_routes(api.routes)
     return app

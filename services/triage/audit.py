@@ -14,9 +14,8 @@ from collections.abc import Callable
 from aiohttp import web
 
 from services.triage import repository
-from shared.db import run_in_transaction
 from shared.identity import identity_of
-from shared.service import POOL
+from shared.service import transaction
 from shared.signing import CALL
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ async def _record(request: web.Request, status: int) -> None:
         )
 
     try:
-        await run_in_transaction(request.app[POOL], work)
+        await transaction(request, work)
     except Exception:
         # The refusal stands even when it cannot be written down; say so in the logs.
         log.exception("could not write a refused call to the audit log")

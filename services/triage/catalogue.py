@@ -17,7 +17,7 @@ from yarl import URL
 from services.triage.search import CATALOGUE_ID
 from shared import logs
 from shared.signing import Call, sign_call
-from shared.web import CORRELATION_HEADER
+from shared.web import CORRELATION_HEADER, FieldError, FieldErrors, field_error
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,12 @@ class Unavailable(Exception):
     """Intake did not answer (or not as expected)."""
 
 
-class NotInCatalogue(Exception):
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("not in the catalogue")
-        self.errors = errors
+class NotInCatalogue(FieldErrors):
+    """The body or theme is not in the catalogue: a 422 naming the field."""
 
 
-def _error(field: str, message: str) -> dict[str, str]:
-    return {"field": field, "code": "not_in_catalogue", "message": message}
+def _error(field: str, message: str) -> FieldError:
+    return field_error(field, message, "not_in_catalogue")
 
 
 def theme_label(themes: list[dict], theme_id: str) -> str | None:

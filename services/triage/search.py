@@ -19,6 +19,7 @@ from typing import Any
 from services.triage.domain import Status
 from shared import codes
 from shared.messages import Channel, Nature
+from shared.web import FieldError, field_error
 
 CATALOGUE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 DEFAULT_LIMIT = 50
@@ -66,8 +67,8 @@ class Invalid(Exception):
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
-def _error(name: str, message: str, code: str = "invalid") -> dict[str, str]:
-    return {"field": name, "code": code, "message": message}
+def _error(name: str, message: str) -> FieldError:
+    return field_error(name, message, "invalid")
 
 
 def whole_number(raw: str, name: str, default: int, low: int, high: int, errors: list) -> int:

@@ -1,3 +1,4 @@
+from aiohttp import web
 from pydantic import Field, field_validator
 
 from shared.messages import Nature
@@ -27,3 +28,8 @@ class TriageSettings(ServiceSettings):
 
     def days_by_nature(self) -> dict[str, int]:
         return {nature.value: days for nature, days in self.admissibility_days_by_nature.items()}
+
+
+# The app's settings as this service's class: its handlers read its own fields through this key
+# (shared.service.SETTINGS, typed with the base class, serves the shared code).
+SETTINGS = web.AppKey("triage_settings", TriageSettings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from services.intake.commands import REPLY_ATTEMPTS, reply_queue_allowed
+from services.intake.channels.commands import REPLY_ATTEMPTS, reply_queue_allowed
 from shared.codes import is_well_formed
 from shared.messages import COMMAND_MAX_BYTES, IntakeSubmitReplyV1, IntakeSubmitV1
 from shared.topology import COMMANDS, Topology

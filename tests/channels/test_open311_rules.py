@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.intake import open311_rules as rules
-from services.intake.commands import submission_key
+from services.intake.channels import open311_rules as rules
+from services.intake.channels.commands import submission_key
 from shared.messages import Nature
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)

@@ -9,7 +9,7 @@ import uuid
 
 import asyncpg
 
-from services.intake import catalogue
+from services.intake.catalogue import files as catalogue
 from services.intake.settings import IntakeSettings
 from shared.identity import Identity, Role
 from tests.front.conftest import OWNER, submission_fields
@@ -247,7 +247,7 @@ async def test_the_kept_catalogue_answers_as_the_database_does(intake, database_
     """Every body × theme × place, unknown and missing ones too, with inactive rows and bodies
     offering some themes only: the catalogue kept in memory answers what the query answers."""
     from services.intake import repository
-    from services.intake.catalogue_cache import Catalogue
+    from services.intake.catalogue.cache import Catalogue
 
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "intake"})
     try:

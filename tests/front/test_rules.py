@@ -13,7 +13,7 @@ from multidict import CIMultiDict
 
 from gateway import form_parts, forms
 from gateway.catalogue_client import Kept
-from services.intake.catalogue import search_key, slug
+from services.intake.catalogue.files import search_key, slug
 from shared import attachments as files
 from tests.front.conftest import JPEG, PDF, PNG, zip_bytes
 

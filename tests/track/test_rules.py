@@ -8,7 +8,7 @@ import pytest
 
 from gateway.tracking_pages import retry_message
 from services.intake.throttle import Rule, bucket, client_key
-from services.intake.tracking_view import STATUS_LABELS, Status, status_label, step_of
+from services.intake.tracking.view import STATUS_LABELS, Status, status_label, step_of
 
 TREATED = datetime(2019, 1, 17, 10, 30, tzinfo=UTC)
 

@@ -15,11 +15,12 @@ from typing import Any
 
 import asyncpg
 
-from services.intake import tracking_view
 from services.intake.domain import MESSAGE_MAX, email_key
+from services.intake.tracking import view as tracking_view
 from shared import lifecycle, outbox
 from shared.lifecycle import Event, Status
 from shared.messages import RequestResubmittedV1
+from shared.web import field_error
 
 # Compared against when the code is unknown, so both failures cost the same work.
 _NO_EMAIL = "\x00" * 32
@@ -82,14 +83,14 @@ class RewriteOutcome:
 def check_message(message: str) -> list[dict[str, str]]:
     text = message.strip()
     if not text:
-        return [{"field": "message", "code": "missing", "message": "Saisissez votre message."}]
+        return [field_error("message", "Saisissez votre message.", "missing")]
     if len(text) > MESSAGE_MAX:
         return [
-            {
-                "field": "message",
-                "code": "string_too_long",
-                "message": f"Votre message dépasse {MESSAGE_MAX} caractères : raccourcissez-le.",
-            }
+            field_error(
+                "message",
+                f"Votre message dépasse {MESSAGE_MAX} caractères : raccourcissez-le.",
+                "string_too_long",
+            )
         ]
     return []
 

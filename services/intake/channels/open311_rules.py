@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.intake.tracking_view import status_label
+from services.intake.tracking.view import status_label
 from shared import lifecycle
 from shared.messages import Nature
 

@@ -24,11 +24,11 @@ import phonenumbers
 from pydantic import ValidationError
 
 from services.intake import submissions
-from services.intake.catalogue_cache import CatalogueCache
-from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
+from services.intake.catalogue.cache import CatalogueCache
+from services.intake.domain import SubmissionIn, presence_errors
 from shared import attachments as files
 from shared.messages import Channel, Nature
-from shared.web import field_errors
+from shared.web import field_errors, french, merge_errors
 
 
 class FileRefused(Exception):

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import asyncpg
 
-DATA = Path(__file__).parent / "catalogue"
+# bodies.json, themes.json, places.json beside this module.
+DATA = Path(__file__).parent
 
 
 def search_key(text: str) -> str:

@@ -33,20 +33,20 @@ import phonenumbers
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from services.intake import catalogue_repository as cat
-from services.intake import channel_metrics, submissions, throttle
-from services.intake import open311_rules as rules
 from services.intake import repository as repo
-from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
+from services.intake import submissions, throttle
+from services.intake.catalogue import repository as cat
+from services.intake.channels import metrics as channel_metrics
+from services.intake.channels import open311_rules as rules
+from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
-from services.intake.tracking_api import lookup_rules, retry_message
-from services.intake.tracking_view import theme_text
+from services.intake.tracking.api import lookup_rules, retry_message
+from services.intake.tracking.view import theme_text
 from shared.codes import is_well_formed
-from shared.db import run_in_transaction
 from shared.messages import Channel, Nature
-from shared.service import POOL, SETTINGS
+from shared.service import connection, transaction
 from shared.signing import call_of
-from shared.web import field_errors
+from shared.web import field_errors, french, merge_errors
 
 routes = web.RouteTableDef()
 
@@ -60,16 +60,12 @@ def errors_response(status: int, *descriptions: str) -> web.Response:
     )
 
 
-def _acquire(request: web.Request):
-    return request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout)
-
-
 # -- services ----------------------------------------------------------------------------------
 
 
 @routes.get("/open311/services")
 async def services(request: web.Request) -> web.Response:
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         bodies = await repo.bodies(conn)
     return web.json_response(
         {"services": [rules.service(b["id"], b["name"], n) for b in bodies for n in Nature]}
@@ -80,7 +76,7 @@ async def services(request: web.Request) -> web.Response:
 async def service_definition(request: web.Request) -> web.Response:
     code = request.match_info["service_code"]
     parsed = rules.parse_service_code(code)
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         body = await repo.body(conn, parsed[0]) if parsed else None
         if body is None:
             return errors_response(404, f"service_code : {UNKNOWN_SERVICE}")
@@ -246,7 +242,7 @@ async def submit(request: web.Request) -> web.Response:
         return accepted
 
     try:
-        accepted = await run_in_transaction(request.app[POOL], work)
+        accepted = await transaction(request, work)
     except submissions.Refused as exc:
         return _refused(_described(exc.errors))
     channel_metrics.SUBMISSIONS.labels(Channel.OPEN311.value, "accepted").inc()
@@ -324,7 +320,7 @@ async def _by_codes(request: web.Request, codes: list[str]) -> list[asyncpg.Reco
     the tracking page's key."""
     codes = [c for c in codes if is_well_formed(c)]
     channel = _channel(request)
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         if channel:
             return await conn.fetch(
                 _OF_CHANNEL + " AND r.code = ANY($2::text[]) ORDER BY r.submitted_at DESC",
@@ -392,6 +388,6 @@ async def search(request: web.Request) -> web.Response:
               ORDER BY r.submitted_at DESC LIMIT $7"""
     )
     params = (span.start, span.end, services, closed, list(rules.CLOSED_STATUSES))
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         rows = await conn.fetch(sql, channel, *params, rules.MAX_RESULTS)
     return web.json_response({"requests": [_request_json(r) for r in rows]})

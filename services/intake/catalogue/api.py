@@ -9,16 +9,14 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from services.intake import catalogue
-from services.intake import catalogue_repository as cat
 from services.intake import repository as repo
+from services.intake.catalogue import files as catalogue
+from services.intake.catalogue import repository as cat
 from services.intake.domain import normalize_email
-from services.intake.http_input import Invalid, invalid, not_found, validate
 from services.intake.keys import CATALOGUE_CACHE
-from shared.db import run_in_transaction
 from shared.identity import Role, requires
-from shared.service import POOL, SETTINGS
-from shared.web import json_error, read_json
+from shared.service import connection, transaction
+from shared.web import FieldErrors, field_error, json_error, not_found, read_model
 
 routes = web.RouteTableDef()
 PER_PAGE_MAX = 100
@@ -34,23 +32,13 @@ def body_json(row: asyncpg.Record) -> dict:
     }
 
 
-def _acquire(request: web.Request):
-    return request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout)
-
-
 def _positive(request: web.Request, name: str, default: int | None, high: int) -> int | None:
     raw = request.query.get(name, "")
     if raw == "":
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise Invalid(
-            [
-                {
-                    "field": name,
-                    "code": "out_of_range",
-                    "message": f"Un nombre entier entre 1 et {high} est attendu.",
-                }
-            ]
+        raise FieldErrors(
+            [field_error(name, f"Un nombre entier entre 1 et {high} est attendu.", "out_of_range")]
         )
     return int(raw)
 
@@ -59,14 +47,11 @@ def _positive(request: web.Request, name: str, default: int | None, high: int) -
 async def list_bodies(request: web.Request) -> web.Response:
     """``?q=`` words to find (name, location, telephone), ``?page=``/``?per_page=`` to page;
     without ``per_page`` every match comes back."""
-    try:
-        per_page = _positive(request, "per_page", None, PER_PAGE_MAX)
-        page = _positive(request, "page", 1, 100_000) or 1
-    except Invalid as exc:
-        return invalid(exc.errors)
+    per_page = _positive(request, "per_page", None, PER_PAGE_MAX)
+    page = _positive(request, "page", 1, 100_000) or 1
     words = catalogue.search_key(request.query.get("q", "")[:200]).split()
     offset = (page - 1) * per_page if per_page else 0
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         rows, total = await cat.search_bodies(conn, words, per_page, offset)
     return web.json_response(
         {
@@ -86,7 +71,7 @@ def _theme_json(row: asyncpg.Record) -> dict:
 async def get_body(request: web.Request) -> web.Response:
     """One active body with the themes offered for it."""
     body_id = request.match_info["body_id"]
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         row = await repo.body(conn, body_id)
         if row is None:
             return not_found("Cet organisme public n'existe pas.")
@@ -99,14 +84,14 @@ async def get_body(request: web.Request) -> web.Response:
 async def list_themes(request: web.Request) -> web.Response:
     """Every active theme, or with ``?body_id=`` those offered for that body."""
     body_id = request.query.get("body_id")
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         rows = await (cat.themes_for_body(conn, body_id) if body_id else repo.themes(conn))
     return web.json_response({"themes": [_theme_json(r) for r in rows]})
 
 
 @routes.get("/catalogue/places")
 async def list_places(request: web.Request) -> web.Response:
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         rows = await repo.places(conn)
     return web.json_response({"places": [dict(r) for r in rows]})
 
@@ -180,10 +165,6 @@ class PlaceIn(PlacePatch):
     active: bool = True
 
 
-def _error(field: str, message: str, code: str = "value_error") -> dict[str, str]:
-    return {"field": field, "code": code, "message": message}
-
-
 def _set(model: BaseModel) -> dict:
     """The fields the administrator sent (a PATCH leaves the others as they are)."""
     return model.model_dump(exclude_unset=True)
@@ -192,7 +173,9 @@ def _set(model: BaseModel) -> dict:
 async def _check_themes(conn: asyncpg.Connection, theme_ids: list[str]) -> None:
     missing = set(theme_ids) - await cat.existing_ids(conn, "themes", theme_ids)
     if missing:
-        raise Invalid([_error("themes", f"Thèmes inconnus : {', '.join(sorted(missing))}.")])
+        raise FieldErrors(
+            [field_error("themes", f"Thèmes inconnus : {', '.join(sorted(missing))}.")]
+        )
 
 
 def _conflict(what: str, row_id: str) -> web.Response:
@@ -202,7 +185,7 @@ def _conflict(what: str, row_id: str) -> web.Response:
 @routes.get("/catalogue/admin")
 @requires(Role.ADMINISTRATOR)
 async def everything(request: web.Request) -> web.Response:
-    async with _acquire(request) as conn:
+    async with connection(request) as conn:
         data = await cat.all_catalogue(conn)
 
     def plain(row: asyncpg.Record) -> dict:
@@ -219,10 +202,7 @@ async def everything(request: web.Request) -> web.Response:
 @routes.post("/catalogue/bodies")
 @requires(Role.ADMINISTRATOR)
 async def create_body(request: web.Request) -> web.Response:
-    try:
-        new = validate(BodyIn, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    new = await read_model(request, BodyIn)
     body_id = new.id or catalogue.slug(new.name)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
@@ -262,10 +242,7 @@ async def _body_view(conn: asyncpg.Connection, body_id: str) -> dict:
 
 
 async def _run(request: web.Request, work) -> web.Response:
-    try:
-        answer = await run_in_transaction(request.app[POOL], work)
-    except Invalid as exc:
-        return invalid(exc.errors)
+    answer = await transaction(request, work)
     # This copy forgets at once; the others when the trigger's notification reaches them.
     request.app[CATALOGUE_CACHE].forget()
     return answer
@@ -275,10 +252,7 @@ async def _run(request: web.Request, work) -> web.Response:
 @requires(Role.ADMINISTRATOR)
 async def update_body(request: web.Request) -> web.Response:
     body_id = request.match_info["body_id"]
-    try:
-        patch = validate(BodyPatch, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    patch = await read_model(request, BodyPatch)
     changes = _set(patch)
     themes = changes.pop("themes", None)
 
@@ -316,10 +290,7 @@ def _theme_view(row: asyncpg.Record) -> dict:
 @routes.post("/catalogue/themes")
 @requires(Role.ADMINISTRATOR)
 async def create_theme(request: web.Request) -> web.Response:
-    try:
-        new = validate(ThemeIn, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    new = await read_model(request, ThemeIn)
     theme_id = new.id or catalogue.slug(
         f"{new.parent_id}-{new.label}" if new.parent_id else new.label
     )
@@ -329,7 +300,9 @@ async def create_theme(request: web.Request) -> web.Response:
             parent = await cat.row(conn, "themes", new.parent_id)
             if parent is None or parent["parent_id"] is not None:
                 # Two levels only: a theme and its sub-themes.
-                raise Invalid([_error("parent_id", "Choisissez un thème principal existant.")])
+                raise FieldErrors(
+                    [field_error("parent_id", "Choisissez un thème principal existant.")]
+                )
         values = {
             "id": theme_id,
             "parent_id": new.parent_id,
@@ -348,10 +321,7 @@ async def create_theme(request: web.Request) -> web.Response:
 @requires(Role.ADMINISTRATOR)
 async def update_theme(request: web.Request) -> web.Response:
     theme_id = request.match_info["theme_id"]
-    try:
-        patch = validate(ThemePatch, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    patch = await read_model(request, ThemePatch)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         if not await cat.update_row(conn, "themes", theme_id, _set(patch)):
@@ -368,10 +338,7 @@ def _place_view(row: asyncpg.Record) -> dict:
 @routes.post("/catalogue/places")
 @requires(Role.ADMINISTRATOR)
 async def create_place(request: web.Request) -> web.Response:
-    try:
-        new = validate(PlaceIn, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    new = await read_model(request, PlaceIn)
     place_id = new.id or catalogue.slug(f"{new.region}-{new.name}")
 
     async def work(conn: asyncpg.Connection) -> web.Response:
@@ -395,10 +362,7 @@ async def create_place(request: web.Request) -> web.Response:
 @requires(Role.ADMINISTRATOR)
 async def update_place(request: web.Request) -> web.Response:
     place_id = request.match_info["place_id"]
-    try:
-        patch = validate(PlacePatch, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    patch = await read_model(request, PlacePatch)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         if not await cat.update_row(conn, "places", place_id, _set(patch)):

@@ -36,8 +36,9 @@ import aio_pika.abc
 import asyncpg
 from pydantic import ValidationError
 
-from services.intake import channel_metrics, submissions
-from services.intake.domain import SubmissionIn, french, merge_errors, presence_errors
+from services.intake import submissions
+from services.intake.channels import metrics as channel_metrics
+from services.intake.domain import SubmissionIn, presence_errors
 from shared import outbox
 from shared.broker import Broker, Refused, Unroutable
 from shared.consumer import Delivery, Poison
@@ -49,7 +50,7 @@ from shared.messages import (
     IntakeSubmitV1,
 )
 from shared.topology import DEFAULT
-from shared.web import field_errors
+from shared.web import field_error, field_errors, french, merge_errors
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,6 @@ def submission_key(channel: str, external_id: str) -> str:
     if len(key) <= KEY_MAX:
         return key
     return f"{channel}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
-
-
-def _error(field: str, code: str, message: str) -> dict[str, str]:
-    return {"field": field, "code": code, "message": message}
 
 
 async def _decide(
@@ -192,29 +189,29 @@ def unreadable_errors(message: aio_pika.abc.AbstractIncomingMessage, reason: str
     if reason.startswith("handler error"):
         # Our failure, not the channel's: say so without our internals.
         return [
-            _error(
+            field_error(
                 "body",
-                "not_processed",
-                "La demande n'a pas pu être traitée ; elle est mise de côté pour examen. "
+                code="not_processed",
+                message="La demande n'a pas pu être traitée ; elle est mise de côté pour examen. "
                 "Vous pourrez la publier à nouveau avec le même external_id.",
             )
         ]
     if len(message.body) > COMMAND_MAX_BYTES:
         # Not parsed: too large to be read at all.
         return [
-            _error(
+            field_error(
                 "body",
-                "too_large",
-                f"Une commande ne peut dépasser {COMMAND_MAX_BYTES} octets "
+                code="too_large",
+                message=f"Une commande ne peut dépasser {COMMAND_MAX_BYTES} octets "
                 f"(reçu : {len(message.body)}).",
             )
         ]
     if message.type != IntakeSubmitV1.type_name():
         return [
-            _error(
+            field_error(
                 "type",
-                "unknown_type",
-                f"La propriété AMQP type doit valoir « {IntakeSubmitV1.type_name()} » "
+                code="unknown_type",
+                message=f"La propriété AMQP type doit valoir « {IntakeSubmitV1.type_name()} » "
                 f"(reçu : {message.type!r}).",
             )
         ]
@@ -222,10 +219,11 @@ def unreadable_errors(message: aio_pika.abc.AbstractIncomingMessage, reason: str
         uuid.UUID(message.message_id or "")
     except ValueError:
         return [
-            _error(
+            field_error(
                 "message_id",
-                "invalid",
-                "La propriété AMQP message_id doit être un UUID, différent pour chaque message.",
+                code="invalid",
+                message="La propriété AMQP message_id doit être un UUID, "
+                "différent pour chaque message.",
             )
         ]
     try:
@@ -234,7 +232,7 @@ def unreadable_errors(message: aio_pika.abc.AbstractIncomingMessage, reason: str
         errors = field_errors(exc)
         if not any(e["code"] == "json_invalid" for e in errors):
             return french(errors)
-    return [_error("body", "unreadable", reason[:1000])]
+    return [field_error("body", reason[:1000], "unreadable")]
 
 
 def unreadable_replier(broker: Callable[[], Broker], channel_users: Mapping[str, str]):

@@ -18,21 +18,22 @@ trusted proxy) and signed into the call (``shared.signing``); a body that carrie
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from email_validator import EmailNotValidError
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from services.intake import reminders, throttle, tracking
-from services.intake.domain import french, normalize_email
-from services.intake.http_input import envelope_fields
+from services.intake import throttle
+from services.intake.domain import normalize_email
+from services.intake.settings import SETTINGS
 from services.intake.throttle import Rule
+from services.intake.tracking import reminders
+from services.intake.tracking import store as tracking
 from shared.codes import is_well_formed, normalize
-from shared.db import run_in_transaction
-from shared.service import POOL, SETTINGS
+from shared.service import connection, transaction
 from shared.signing import call_of
-from shared.web import field_errors, json_error, read_json
+from shared.web import FieldErrors, field_error, json_error, read_model
 
 routes = web.RouteTableDef()
 
@@ -65,16 +66,6 @@ class ReminderIn(BaseModel):
     email: Email
 
 
-def _error(field: str, code: str, message: str) -> dict[str, str]:
-    return {"field": field, "code": code, "message": message}
-
-
-def _invalid(errors: list[dict[str, str]], **extra: Any) -> web.Response:
-    return json_error(
-        422, "validation_failed", "Certains champs sont invalides.", errors=errors, **extra
-    )
-
-
 def _not_found() -> web.Response:
     # Always the same bytes (no correlation id): a wrong code and a wrong email look alike.
     return web.json_response(NOT_FOUND, status=404)
@@ -91,16 +82,6 @@ def _throttled(seconds: int) -> web.Response:
     return response
 
 
-async def _parse(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
-    raw = await read_json(request)
-    if refused := envelope_fields(raw):
-        return _invalid(refused)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        return _invalid(french(field_errors(exc)))
-
-
 def _checked_email(email: str) -> str | None:
     try:
         return normalize_email(email)
@@ -108,30 +89,28 @@ def _checked_email(email: str) -> str | None:
         return None
 
 
-def _code_and_email(query: LookupIn) -> tuple[str, str] | web.Response:
-    """The code and email to look up, or the 422 that says what is wrong with them. Said before
-    any look-up and not counted: a mistyped code cannot match a request."""
+def _code_and_email(query: LookupIn) -> tuple[str, str]:
+    """The code and email to look up; :class:`FieldErrors` says what is wrong with them. Said
+    before any look-up and not counted: a mistyped code cannot match a request."""
     code = normalize(query.code)
     email = _checked_email(query.email) if query.email else None
     errors = []
     if not code:
-        errors.append(_error("code", "missing", "Saisissez le code de votre requête."))
+        errors.append(field_error("code", "Saisissez le code de votre requête.", "missing"))
     elif not is_well_formed(code):
         errors.append(
-            _error(
+            field_error(
                 "code",
-                "code_mistyped",
                 "Ce code est mal saisi : il compte 10 chiffres, vérifiez-les.",
+                "code_mistyped",
             )
         )
     if not query.email:
-        errors.append(_error("email", "missing", "Saisissez l'adresse électronique utilisée."))
+        errors.append(field_error("email", "Saisissez l'adresse électronique utilisée.", "missing"))
     elif email is None:
-        errors.append(
-            _error("email", "value_error", "Cette adresse électronique n'est pas valide.")
-        )
+        errors.append(field_error("email", "Cette adresse électronique n'est pas valide."))
     if errors:
-        return _invalid(errors)
+        raise FieldErrors(errors)
     assert email is not None
     return code, email
 
@@ -162,22 +141,17 @@ async def _count_lookup(request: web.Request, code: str, email: str) -> int | No
         (by_email, email.lower()),
         (by_client, throttle.client_key(call_of(request).client_address)),
     ]
-    async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
+    async with connection(request) as conn:
         return await throttle.hit(conn, attempts)
 
 
 @routes.post("/tracking")
 async def track(request: web.Request) -> web.Response:
-    query = await _parse(request, LookupIn)
-    if isinstance(query, web.Response):
-        return query
-    checked = _code_and_email(query)
-    if isinstance(checked, web.Response):
-        return checked
-    code, email = checked
+    query = await read_model(request, LookupIn)
+    code, email = _code_and_email(query)
     if (wait := await _count_lookup(request, code, email)) is not None:
         return _throttled(wait)
-    async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
+    async with connection(request) as conn:
         view = await tracking.find(conn, code, email)
     if view is None:
         return _not_found()
@@ -186,17 +160,12 @@ async def track(request: web.Request) -> web.Response:
 
 @routes.post("/tracking/rewrite")
 async def rewrite(request: web.Request) -> web.Response:
-    query = await _parse(request, RewriteIn)
-    if isinstance(query, web.Response):
-        return query
-    checked = _code_and_email(query)
-    if isinstance(checked, web.Response):
-        return checked
-    code, email = checked
+    query = await read_model(request, RewriteIn)
+    code, email = _code_and_email(query)
     if (wait := await _count_lookup(request, code, email)) is not None:
         return _throttled(wait)
-    outcome = await run_in_transaction(
-        request.app[POOL], lambda conn: tracking.rewrite(conn, code, email, query.message)
+    outcome = await transaction(
+        request, lambda conn: tracking.rewrite(conn, code, email, query.message)
     )
     if outcome.kind == "not_found":
         return _not_found()
@@ -208,30 +177,26 @@ async def rewrite(request: web.Request) -> web.Response:
             view=outcome.view,
         )
     if outcome.kind == "invalid":
-        return _invalid(outcome.errors, view=outcome.view)
+        raise FieldErrors(outcome.errors, view=outcome.view)
     return web.json_response(outcome.view)
 
 
 @routes.post("/tracking/codes-reminder")
 async def codes_reminder(request: web.Request) -> web.Response:
-    query = await _parse(request, ReminderIn)
-    if isinstance(query, web.Response):
-        return query
+    query = await read_model(request, ReminderIn)
     if not query.email:
-        return _invalid([_error("email", "missing", "Saisissez votre adresse électronique.")])
+        raise FieldErrors(
+            [field_error("email", "Saisissez votre adresse électronique.", "missing")]
+        )
     email = _checked_email(query.email)
     if email is None:
-        return _invalid(
-            [_error("email", "value_error", "Cette adresse électronique n'est pas valide.")]
-        )
+        raise FieldErrors([field_error("email", "Cette adresse électronique n'est pas valide.")])
     by_email, by_client = reminder_rules(request)
     client = throttle.client_key(call_of(request).client_address)
     attempts = [(by_email, email.lower()), (by_client, client)]
-    async with request.app[POOL].acquire(timeout=request.app[SETTINGS].db_acquire_timeout) as conn:
+    async with connection(request) as conn:
         wait = await throttle.hit(conn, attempts)
     if wait is not None:
         return _throttled(wait)
-    await run_in_transaction(
-        request.app[POOL], lambda conn: reminders.request_reminder(conn, email)
-    )
+    await transaction(request, lambda conn: reminders.request_reminder(conn, email))
     return web.json_response({"message": REMINDER_SENT}, status=202)

@@ -21,15 +21,13 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake import drafts, submissions
-from services.intake.http_input import Invalid, invalid, not_found, validate
+from services.intake.drafts import store as drafts
 from services.intake.keys import CATALOGUE_CACHE
-from services.intake.settings import IntakeSettings
+from services.intake.settings import SETTINGS
 from shared import attachments as files
-from shared.db import run_in_transaction, run_without_transaction
-from shared.service import POOL, SETTINGS
+from shared.service import transaction, without_transaction
 from shared.signing import call_of, streamed
-from shared.web import json_error, read_json
+from shared.web import FieldErrors, field_error, json_error, not_found, read_model
 
 routes = web.RouteTableDef()
 OWNER_HEADER = "X-Draft-Owner"
@@ -61,8 +59,7 @@ def _draft_id(request: web.Request) -> uuid.UUID | None:
 
 
 def _lifetime(request: web.Request) -> int:
-    settings = request.app[SETTINGS]
-    return settings.draft_lifetime_seconds if isinstance(settings, IntakeSettings) else 7200
+    return request.app[SETTINGS].draft_lifetime_seconds
 
 
 def _answer(draft: drafts.Draft, status_if_ready: int = 200) -> web.Response:
@@ -82,10 +79,7 @@ async def _editable(conn: asyncpg.Connection, draft_id: uuid.UUID | None, owner:
 @routes.post("/drafts")
 async def create(request: web.Request) -> web.Response:
     owner = _owner(request)
-    try:
-        data = validate(DraftIn, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    data = await read_model(request, DraftIn)
     lifetime = _lifetime(request)
     catalogue = request.app[CATALOGUE_CACHE]
 
@@ -98,17 +92,14 @@ async def create(request: web.Request) -> web.Response:
         return _answer(draft, 201)
 
     # One INSERT, the values and their summary in it: no BEGIN/COMMIT needed.
-    return await run_without_transaction(request.app[POOL], work)
+    return await without_transaction(request, work)
 
 
 @routes.put("/drafts/{draft_id}")
 async def update(request: web.Request) -> web.Response:
     owner = _owner(request)
     draft_id = _draft_id(request)
-    try:
-        data = validate(DraftIn, await read_json(request))
-    except Invalid as exc:
-        return invalid(exc.errors)
+    data = await read_model(request, DraftIn)
     lifetime = _lifetime(request)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
@@ -122,7 +113,7 @@ async def update(request: web.Request) -> web.Response:
             )
         )
 
-    return await run_in_transaction(request.app[POOL], work)
+    return await transaction(request, work)
 
 
 class BrokenUpload(Exception):
@@ -131,8 +122,7 @@ class BrokenUpload(Exception):
 
 
 def _idle_timeout(request: web.Request) -> float:
-    settings = request.app[SETTINGS]
-    return settings.upload_idle_timeout if isinstance(settings, IntakeSettings) else 60.0
+    return request.app[SETTINGS].upload_idle_timeout
 
 
 async def _read_capped(request: web.Request, cap: int) -> bytes:
@@ -164,7 +154,7 @@ async def add_file(request: web.Request) -> web.Response:
     name = request.query.get("filename", "")[:1000]
     if (request.content_length or 0) > files.MAX_BYTES:  # refused on its word, nothing read
         problem = files.problem(files.TOO_LARGE, name)
-        return invalid([{"field": "attachments", "code": files.TOO_LARGE, "message": problem}])
+        raise FieldErrors([field_error("attachments", problem, files.TOO_LARGE)])
     try:
         data = await _read_capped(request, files.MAX_BYTES)
     except BrokenUpload:
@@ -176,7 +166,7 @@ async def add_file(request: web.Request) -> web.Response:
         try:
             stored = await drafts.add_file(conn, draft_id, name, data)
         except drafts.FileRefused as exc:
-            return invalid([{"field": "attachments", "code": exc.code, "message": exc.message}])
+            raise FieldErrors([field_error("attachments", exc.message, exc.code)]) from None
         await conn.execute(
             "UPDATE drafts SET expires_at = now() + make_interval(secs => $2) WHERE id = $1",
             draft_id,
@@ -184,7 +174,7 @@ async def add_file(request: web.Request) -> web.Response:
         )
         return web.json_response(stored, status=201)
 
-    return await run_in_transaction(request.app[POOL], work)
+    return await transaction(request, work)
 
 
 @routes.get("/drafts/{draft_id}")
@@ -198,7 +188,7 @@ async def show(request: web.Request) -> web.Response:
         return await drafts.view(conn, draft_id, owner)
 
     # One SELECT: no transaction, no lock, nothing validated again.
-    view = await run_without_transaction(request.app[POOL], work)
+    view = await without_transaction(request, work)
     return not_found(GONE) if view is None else web.json_response(view)
 
 
@@ -208,13 +198,11 @@ async def submit(request: web.Request) -> web.Response:
     draft_id = _draft_id(request)
     if draft_id is None:
         return not_found(GONE)
-    try:
-        result = await run_in_transaction(
-            request.app[POOL],
-            lambda conn: drafts.submit(conn, draft_id, owner, request.app[CATALOGUE_CACHE]),
-        )
-    except submissions.Refused as exc:
-        return invalid(exc.errors)
+    # submissions.Refused: the 422 that lists the fields.
+    result = await transaction(
+        request,
+        lambda conn: drafts.submit(conn, draft_id, owner, request.app[CATALOGUE_CACHE]),
+    )
     if result is None:
         return not_found(GONE)
     accepted, nature = result
