@@ -14,7 +14,11 @@ aiosmtpd serves on the main thread's uvloop and the file is written there, witho
 and without an fsync per message. Once it has answered 250 a message survives the mail
 server's own crash (the kernel holds the written file); a crash of the machine could lose the
 last ones, as it already could before, when the rename was never synced — a development
-server's trade.
+server's trade. Writing the file is most of an email's cost here (0.6–0.8 ms of CPU, half of
+it the kernel's creating the file, against 0.4–0.6 ms for aiosmtpd's conversation); a writer
+thread beside the event loop was tried and lost (the last email 1.6 and 2.7 s after the last
+submission against 0.7 and 0.6 s, at 220–250/s). A file that cannot be written is answered
+451, so that the sender tries again later instead of giving the email up.
 """
 
 import argparse
@@ -51,7 +55,11 @@ class SaveToDirectory:
             f"X-MailFrom: {envelope.mail_from}\r\n"
             f"X-RcptTo: {', '.join(envelope.rcpt_tos)}\r\n"
         ).encode()
-        path = save_message(self.directory, envelope_headers + envelope.original_content)
+        try:
+            path = save_message(self.directory, envelope_headers + envelope.original_content)
+        except OSError as exc:
+            log.error("could not write a message: %s", exc)
+            return "451 Requested action aborted: local error in processing"
         log.info("%s -> %s: %s", envelope.mail_from, ", ".join(envelope.rcpt_tos), path.name)
         return "250 Message accepted for delivery"
 

@@ -1,5 +1,6 @@
 """make up's development mail server, run as make up runs it: each email it accepts is a whole
-.eml file with the envelope first, and SIGTERM stops it cleanly."""
+.eml file with the envelope first, and SIGTERM stops it cleanly; an email it cannot write is
+refused for now (4xx), never taken and lost."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import aiosmtplib
+from aiosmtpd.smtp import Envelope, Session
 
+from deploy.local.mailserver import SaveToDirectory
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +68,15 @@ def check_files(directory: Path) -> None:
         assert message["X-RcptTo"] == f"aya.{n}@example.ci, bcc@example.ci"
         assert message.get_content().strip() == f"Bonjour {n}"
     assert subjects == {"0", "1", "2"}
+
+
+async def test_an_email_it_cannot_write_is_refused_for_now(tmp_path: Path) -> None:
+    session = Session(asyncio.get_running_loop())
+    session.peer = ("127.0.0.1", 40000)
+    envelope = Envelope()
+    envelope.mail_from = "no-reply@milie.ci"
+    envelope.rcpt_tos = ["aya@example.ci"]
+    envelope.original_content = b"Subject: essai\r\n\r\nBonjour\r\n"
+    handler = SaveToDirectory(tmp_path / "missing")
+    answer = await handler.handle_DATA(None, session, envelope)
+    assert answer.startswith("451 ")
