@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -246,6 +247,82 @@ class MailSink:
         return len(recipients & self.by_recipient.keys())
 
 
+class MailDirectory:
+    """The emails that ``make up``'s development mail server (``deploy/local/mailserver.py``)
+    wrote to ``directory``, read as :class:`MailSink` keeps them: per recipient (its
+    ``X-RcptTo`` header), the time the file was written (on ``time.perf_counter``'s clock) and
+    the bytes. The directory is read again whenever :meth:`arrived` is asked."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.by_recipient: dict[str, list[tuple[float, bytes]]] = {}
+        self._seen: set[str] = set()
+        # mtime (wall clock) → perf_counter
+        self._offset = time.perf_counter() - time.time()
+
+    def read(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.directory):
+                if not entry.name.endswith(".eml") or entry.name in self._seen:
+                    continue
+                self._seen.add(entry.name)
+                written = entry.stat().st_mtime + self._offset
+                data = Path(entry.path).read_bytes()
+                head, _, content = data.partition(b"\r\n\r\n")
+                recipients: list[str] = []
+                lines = head.split(b"\r\n")
+                for line in lines[:3]:  # X-Peer, X-MailFrom, X-RcptTo, then the message
+                    if line.startswith(b"X-RcptTo: "):
+                        recipients = line[10:].decode().split(", ")
+                message = b"\r\n".join(lines[3:]) + b"\r\n\r\n" + content
+                for rcpt in recipients:
+                    self.by_recipient.setdefault(rcpt.lower(), []).append((written, message))
+
+    def arrived(self, recipients: set[str]) -> int:
+        self.read()
+        return len(recipients & self.by_recipient.keys())
+
+
+async def start_mail_server(
+    stack: contextlib.AsyncExitStack, directory: Path, port: int
+) -> asyncio.subprocess.Process:
+    """``deploy/local/mailserver.py`` as ``make up`` starts it, writing to ``directory``; stopped
+    (SIGTERM) when ``stack`` closes. Returns once it accepts connections."""
+    os.makedirs(directory, exist_ok=True)
+    log = (directory.parent / "mailserver.log").open("ab")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "deploy.local.mailserver",
+        "--port",
+        str(port),
+        "--dir",
+        str(directory),
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    log.close()
+
+    async def stop() -> None:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+            await process.wait()
+
+    stack.push_async_callback(stop)
+    for _ in range(200):
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return process
+        if process.returncode is not None:
+            break
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"the development mail server did not start; see {log.name}")
+
+
 async def start_smtp(sink: MailSink) -> tuple[asyncio.Server, int]:
     """An SMTP server for ``sink`` on a free port of 127.0.0.1. Port 0 works here: the trap with
     aiosmtpd's ``Controller(port=0)`` is the Controller's own check, not used here."""
@@ -256,7 +333,9 @@ async def start_smtp(sink: MailSink) -> tuple[asyncio.Server, int]:
     return server, server.sockets[0].getsockname()[1]
 
 
-async def wait_for_mail(sink: MailSink, recipients: set[str], timeout: float) -> tuple[int, float]:
+async def wait_for_mail(
+    sink: MailSink | MailDirectory, recipients: set[str], timeout: float
+) -> tuple[int, float]:
     """(how many of ``recipients`` got mail, when the wait ended); polls every 20 ms."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -311,10 +390,12 @@ class BenchRun:
     admin_url: str
     namespace: str
     log_dir: Path
-    sink: MailSink
+    sink: MailSink | MailDirectory
     smtp_port: int
     env: dict[str, str]
     stack: contextlib.AsyncExitStack = field(repr=False)
+    # make up's development mail server, when the run uses it instead of the in-process sink.
+    mail_server: asyncio.subprocess.Process | None = None
 
     async def start_platform(
         self,
@@ -338,11 +419,14 @@ class BenchRun:
 
 @contextlib.asynccontextmanager
 async def bench_run(
-    *, keep: bool = False, env: dict[str, str] | None = None
+    *, keep: bool = False, env: dict[str, str] | None = None, dev_mail_server: bool = False
 ) -> AsyncIterator[BenchRun]:
     """A fresh database and broker namespace, an SMTP server, and the processes' environment
     (``env`` added last). ``DATABASE_URL``/``AMQP_URL`` come from the environment (``make
-    bench`` sets them), else the local default servers."""
+    bench`` sets them), else the local default servers. The SMTP server is the benchmark's
+    own, in its event loop, or with ``dev_mail_server`` the development mail server that
+    ``make up`` starts, as a process of its own writing to ``<log dir>/mail`` (removed at the
+    end unless ``keep``)."""
     run_id = uuid.uuid4().hex[:10]
     server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     amqp_url = os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
@@ -354,10 +438,21 @@ async def bench_run(
         if not keep:
             stack.push_async_callback(drop_database, admin_url, db_name)
             stack.push_async_callback(delete_namespace, amqp_url, namespace)
-        sink = MailSink()
-        logging_quiet()
-        smtp, smtp_port = await start_smtp(sink)
-        stack.callback(smtp.close)
+        log_dir = ROOT / ".run" / "bench" / run_id
+        mail_server = None
+        sink: MailSink | MailDirectory
+        if dev_mail_server:
+            mail_dir = log_dir / "mail"
+            if not keep:
+                stack.callback(shutil.rmtree, mail_dir, ignore_errors=True)
+            smtp_port = free_port()
+            mail_server = await start_mail_server(stack, mail_dir, smtp_port)
+            sink = MailDirectory(mail_dir)
+        else:
+            sink = MailSink()
+            logging_quiet()
+            smtp, smtp_port = await start_smtp(sink)
+            stack.callback(smtp.close)
         database_url = with_database(server_url, db_name)
         yield BenchRun(
             run_id=run_id,
@@ -365,7 +460,7 @@ async def bench_run(
             amqp_url=amqp_url,
             admin_url=admin_url,
             namespace=namespace,
-            log_dir=ROOT / ".run" / "bench" / run_id,
+            log_dir=log_dir,
             sink=sink,
             smtp_port=smtp_port,
             env={
@@ -381,6 +476,7 @@ async def bench_run(
                 **(env or {}),
             },
             stack=stack,
+            mail_server=mail_server,
         )
 
 

@@ -1,14 +1,17 @@
 """Load benchmark: submissions through the gateway's JSON API, acknowledgement emails at a real
 SMTP server, figures printed.
 
-    python -m bench.load [--requests 3000] [--concurrency 64] [--copies 1]
-                         [--set [PROCESS:]KEY=VALUE]... [--hold-consumers] [--keep]
+    python -m bench.load [--requests 3000 | --duration 15] [--concurrency 64] [--copies 1]
+                         [--dev-mail-server] [--set [PROCESS:]KEY=VALUE]...
+                         [--hold-consumers] [--keep]
 
 It starts the six processes as ``make up`` does (``deploy.local.platform.Platform``) on a fresh
-database and broker namespace of its own, with an in-process aiosmtpd server, warms up, fires the
-submissions, waits for every email, prints the figures, and removes what it created (also on
-Ctrl-C or an error). ``DATABASE_URL``/``AMQP_URL`` come from the environment (``make bench`` sets
-them), else the local default servers. Never collected by pytest (tests live in ``tests/``).
+database and broker namespace of its own, with an in-process aiosmtpd server (or, with
+``--dev-mail-server``, make up's development mail server, a process writing files), warms up,
+fires the submissions, waits for every email, prints the figures, and removes what it created
+(also on Ctrl-C or an error). ``DATABASE_URL``/``AMQP_URL`` come from the environment (``make
+bench`` sets them), else the local default servers. Never collected by pytest (tests live in
+``tests/``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import platform as host
@@ -34,6 +38,7 @@ import asyncpg
 
 from bench.harness import (
     ROOT,
+    MailDirectory,
     MailSink,
     bench_run,
     cpu_by_pid,
@@ -150,6 +155,7 @@ class Phase:
     started: float = 0.0
     ended: float = 0.0
     last_accepted: float = 0.0
+    sent: int = 0
 
 
 async def fire(
@@ -158,13 +164,20 @@ async def fire(
     count: int,
     concurrency: int,
     make_body: Callable[[int], dict],
+    duration: float | None = None,
 ) -> Phase:
-    """``count`` submissions from ``concurrency`` clients, each sending the next when answered."""
+    """``count`` submissions from ``concurrency`` clients, each sending the next when answered;
+    with ``duration``, as many as they send in that many seconds instead."""
     phase = Phase()
-    indexes = iter(range(count))  # shared: each index is taken by one client
+    # shared: each index is taken by one client
+    indexes = itertools.count() if duration else iter(range(count))
+    deadline = time.perf_counter() + (duration or 0.0)
 
     async def client() -> None:
         for i in indexes:
+            if duration and time.perf_counter() >= deadline:
+                return
+            phase.sent += 1
             body = make_body(i)
             started = time.perf_counter()
             try:
@@ -192,7 +205,9 @@ async def fire(
     return phase
 
 
-def check_codes(sink: MailSink, accepted: dict[str, tuple[str, float]]) -> tuple[int, int, int]:
+def check_codes(
+    sink: MailSink | MailDirectory, accepted: dict[str, tuple[str, float]]
+) -> tuple[int, int, int]:
     """(emails carrying their request's code, recipients with more than one email, recipients
     whose email lacks the code)."""
     good = duplicates = wrong = 0
@@ -220,6 +235,20 @@ def check_codes(sink: MailSink, accepted: dict[str, tuple[str, float]]) -> tuple
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=3000, help="submissions measured (3000)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="submit for that many seconds instead of --requests submissions",
+    )
+    p.add_argument(
+        "--dev-mail-server",
+        action="store_true",
+        help="send the emails to make up's development mail server (deploy/local/mailserver.py, "
+        "a process writing each email to a file, read back here) instead of the benchmark's "
+        "in-process SMTP server",
+    )
     p.add_argument("--concurrency", type=int, default=64, help="concurrent clients (64)")
     p.add_argument("--warmup", type=int, default=50, help="submissions before measuring (50)")
     p.add_argument(
@@ -258,8 +287,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1, help="seed of the submissions' contents")
     p.add_argument("--keep", action="store_true", help="keep the database and broker namespace")
     args = p.parse_args(argv)
-    if args.requests < 1 or args.concurrency < 1 or args.copies < 1 or args.warmup < 0:
-        p.error("--requests, --concurrency and --copies must be ≥ 1, --warmup ≥ 0")
+    if (
+        (args.duration is not None and args.duration <= 0)
+        or args.requests < 1
+        or args.concurrency < 1
+        or args.copies < 1
+        or args.warmup < 0
+    ):
+        p.error("--requests, --concurrency and --copies must be ≥ 1, --duration > 0, --warmup ≥ 0")
     args.env = process_env(p, args.set)  # process name ("" for every one) → {variable: value}
     nice: dict[str, int] = {}
     for item in args.nice:
@@ -277,12 +312,17 @@ async def run(args: argparse.Namespace) -> int:
         f"{host.system()} {host.release()}, load average {os.getloadavg()[0]:.2f} at start"
     )
     say(
-        f"parameters: requests={args.requests} concurrency={args.concurrency} "
+        "parameters: "
+        + (f"duration={args.duration:g}s" if args.duration else f"requests={args.requests}")
+        + f" concurrency={args.concurrency} "
         f"warmup={args.warmup} mail-timeout={args.mail_timeout:g}s notify copies={args.copies}"
+        + (" SMTP=make up's development mail server" if args.dev_mail_server else "")
         + (f" set={' '.join(args.set)}" if args.set else "")
     )
 
-    async with bench_run(keep=args.keep, env=args.env.get("", {})) as bench:
+    async with bench_run(
+        keep=args.keep, env=args.env.get("", {}), dev_mail_server=args.dev_mail_server
+    ) as bench:
         stack, sink, env, log_dir = bench.stack, bench.sink, bench.env, bench.log_dir
         run_id, amqp_url, namespace = bench.run_id, bench.amqp_url, bench.namespace
         smtp_port = bench.smtp_port
@@ -339,7 +379,11 @@ async def run(args: argparse.Namespace) -> int:
         labels = {proc.pid: name for name, proc in main.processes.items()}
         for i, p in enumerate(copies, start=2):
             labels[p.processes["notify"].pid] = f"notify#{i}"
-        labels[os.getpid()] = "bench (clients + SMTP)"
+        if bench.mail_server is not None:
+            labels[os.getpid()] = "bench (clients, reading the mail files)"
+            labels[bench.mail_server.pid] = "mailserver"
+        else:
+            labels[os.getpid()] = "bench (clients + SMTP)"
         process_urls = {n: main.metrics_url(n) for n in PROCESSES} | {
             f"notify#{i}": p.metrics_url("notify") for i, p in enumerate(copies, start=2)
         }
@@ -378,6 +422,7 @@ async def run(args: argparse.Namespace) -> int:
                 args.requests,
                 args.concurrency,
                 body_maker(catalogue, run_id, "", args.seed),
+                args.duration,
             )
             cpu_after = cpu_by_pid()
             if held:
@@ -423,7 +468,7 @@ async def run(args: argparse.Namespace) -> int:
             )
         await report_database(bench.database_url)
         say(f"\nlogs: {log_dir}")
-        ok = not phase.errors and got == len(recipients) and len(phase.accepted) == args.requests
+        ok = not phase.errors and got == len(recipients) and len(phase.accepted) == phase.sent
         return 0 if ok else 1
     return 1  # not reached: the stack re-raises
 
@@ -431,7 +476,7 @@ async def run(args: argparse.Namespace) -> int:
 def report(
     args: argparse.Namespace,
     phase: Phase,
-    sink: MailSink,
+    sink: MailSink | MailDirectory,
     recipients: set[str],
     got: int,
     waited_until: float,
@@ -444,7 +489,7 @@ def report(
     errors = sum(phase.errors.values())
     say()
     say(
-        f"submissions  {args.requests} sent, {accepted} accepted (201), {errors} errors, "
+        f"submissions  {phase.sent} sent, {accepted} accepted (201), {errors} errors, "
         f"in {seconds:.2f} s → {rate:.0f} accepted/s  "
         f"[goal ≥ {GOAL_RATE:.0f}/s: {'met' if rate >= GOAL_RATE else 'NOT met'}]"
     )

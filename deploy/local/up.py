@@ -119,6 +119,10 @@ async def run() -> int:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 smtp_port = s.getsockname()[1]
+        # Its line per email goes to its log, as the processes' do: written to the terminal,
+        # a slow terminal would hold the mail server's event loop at every email.
+        (RUN / "logs").mkdir(parents=True, exist_ok=True)
+        mail_log = (RUN / "logs" / "mailserver.log").open("ab")
         mail = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -128,8 +132,11 @@ async def run() -> int:
             "--dir",
             str(RUN / "mail"),
             cwd=ROOT,
+            stdout=mail_log,
+            stderr=mail_log,
             start_new_session=True,
         )
+        mail_log.close()
         env["MILIE_SMTP_HOST"] = "127.0.0.1"
         env["MILIE_SMTP_PORT"] = str(smtp_port)
 
@@ -146,7 +153,7 @@ async def run() -> int:
         if mail is not None and env["MILIE_ENV"] == "development":  # no /dev/mail otherwise
             print(f"Mail kept in .run/mail/ and listed on {gateway}/dev/mail", flush=True)
         print(f"Metrics (Prometheus): {platform.metrics_url('gateway')}", flush=True)
-        print("Logs: .run/logs/<process>.log — stop with Ctrl-C\n", flush=True)
+        print("Logs: .run/logs/<process>.log (and mailserver.log) — stop with Ctrl-C\n", flush=True)
         exits = [asyncio.create_task(platform.wait_exit(n)) for n in platform.processes]
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopper, *exits], return_when=asyncio.FIRST_COMPLETED)
