@@ -19,8 +19,8 @@ import aiohttp
 import asyncpg
 from yarl import URL
 
-from gateway import accounts, audit, passwords, sessions
 from gateway.settings import GatewaySettings
+from gateway.staff import accounts, audit, passwords, sessions
 from shared.identity import Role
 from shared.migrations import migrate
 from shared.settings import load

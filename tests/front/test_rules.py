@@ -11,8 +11,8 @@ from aiohttp import BodyPartReader
 from aiohttp.multipart import content_disposition_filename
 from multidict import CIMultiDict
 
-from gateway import form_parts, forms
-from gateway.catalogue_client import Kept
+from gateway.clients.catalogue import Kept
+from gateway.web import form_parts, forms
 from services.intake.catalogue import search_key, slug
 from shared import attachments as files
 from tests.front.conftest import JPEG, PDF, PNG, zip_bytes

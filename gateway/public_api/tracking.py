@@ -1,0 +1,52 @@
+"""The public JSON API for following a request, routed to intake.
+
+``POST /api/v1/tracking`` ``{code, email}``, ``POST /api/v1/tracking/rewrite``
+``{code, email, message}``, ``POST /api/v1/tracking/codes-reminder`` ``{email}``: intake's answers
+as they are (4xx JSON with the faulty fields), and a throttled answer is a 429 with
+``Retry-After``. The client's address is the gateway's to say: it goes in the call's signed
+envelope (``clients.Services``), and a ``client_address`` field sent by the caller is refused
+by intake (422).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.clients.transport import SERVICES, ServiceUnavailable
+from shared.web import json_error, read_json
+
+routes = web.RouteTableDef()
+
+
+async def _forward(request: web.Request, path: str) -> web.Response:
+    payload = await read_json(request)
+    if not isinstance(payload, dict):
+        return json_error(
+            422,
+            "validation_failed",
+            "Certains champs sont invalides.",
+            errors=[{"field": "body", "code": "model_type", "message": "Un objet JSON attendu."}],
+        )
+    try:
+        status, body = await request.app[SERVICES].call("POST", "intake", path, json=payload)
+    except ServiceUnavailable:
+        return json_error(503, "service_unavailable", "intake is not answering; retry later")
+    response = web.json_response(body, status=status)
+    if status == 429 and isinstance(body, dict) and body.get("retry_after"):
+        response.headers["Retry-After"] = str(body["retry_after"])
+    return response
+
+
+@routes.post("/api/v1/tracking")
+async def track(request: web.Request) -> web.Response:
+    return await _forward(request, "/tracking")
+
+
+@routes.post("/api/v1/tracking/rewrite")
+async def rewrite(request: web.Request) -> web.Response:
+    return await _forward(request, "/tracking/rewrite")
+
+
+@routes.post("/api/v1/tracking/codes-reminder")
+async def codes_reminder(request: web.Request) -> web.Response:
+    return await _forward(request, "/tracking/codes-reminder")

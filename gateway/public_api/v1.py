@@ -1,0 +1,46 @@
+"""The public JSON API, routed to the services. Errors are JSON: 4xx with the faulty fields."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.clients.transport import SERVICES, ServiceUnavailable
+from shared.web import json_error, read_json
+
+routes = web.RouteTableDef()
+
+
+async def _forward(request: web.Request, method: str, service: str, path: str, payload=None):
+    try:
+        status, body = await request.app[SERVICES].call(method, service, path, json=payload)
+    except ServiceUnavailable:
+        return json_error(503, "service_unavailable", f"{service} is not answering; retry later")
+    return web.json_response(body, status=status)
+
+
+@routes.post("/api/v1/requests")
+async def submit(request: web.Request) -> web.Response:
+    # The JSON API is its own channel (the signed call says so, see client_address.channel_of);
+    # a client can send a submission_key to retry safely.
+    payload = await read_json(request)
+    return await _forward(request, "POST", "intake", "/requests", payload)
+
+
+@routes.get("/api/v1/bodies")
+async def bodies(request: web.Request) -> web.Response:
+    return await _forward(request, "GET", "intake", "/catalogue/bodies")
+
+
+@routes.get("/api/v1/themes")
+async def themes(request: web.Request) -> web.Response:
+    return await _forward(request, "GET", "intake", "/catalogue/themes")
+
+
+@routes.get("/api/v1/places")
+async def places(request: web.Request) -> web.Response:
+    return await _forward(request, "GET", "intake", "/catalogue/places")
+
+
+@routes.get("/api/v1/stats/bodies")
+async def stats_bodies(request: web.Request) -> web.Response:
+    return await _forward(request, "GET", "stats", "/stats/bodies")
