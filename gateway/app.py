@@ -22,7 +22,11 @@ from gateway.backoffice import (
 )
 from gateway.citizen import directory, home, info, statistics, submission, tracking
 from gateway.clients import catalogue
+from gateway.clients.intake import INTAKE, Intake
+from gateway.clients.notify import NOTIFY, Notify
+from gateway.clients.stats import STATS, Stats
 from gateway.clients.transport import SERVICES, Services
+from gateway.clients.triage import TRIAGE, Triage
 from gateway.public_api import open311, v1
 from gateway.public_api import tracking as tracking_api
 from gateway.settings import GatewaySettings
@@ -50,7 +54,7 @@ async def _service_client(app: web.Application) -> AsyncIterator[None]:
         connector=aiohttp.TCPConnector(limit=settings.service_connections),
         timeout=aiohttp.ClientTimeout(total=settings.service_timeout),
     )
-    app[SERVICES] = Services(
+    services = Services(
         session,
         {
             "intake": settings.intake_url,
@@ -61,6 +65,12 @@ async def _service_client(app: web.Application) -> AsyncIterator[None]:
         },
         identity_secret=settings.identity_secret.get_secret_value().encode(),
     )
+    app[SERVICES] = services
+    # One typed client per service, on the one transport: pages call these, never a path.
+    app[INTAKE] = Intake(services)
+    app[TRIAGE] = Triage(services)
+    app[STATS] = Stats(services)
+    app[NOTIFY] = Notify(services)
     yield
     await session.close()
 

@@ -6,7 +6,8 @@ from aiohttp import web
 
 from gateway.backoffice.access import staff_required
 from gateway.backoffice.shell import period_of, render
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.stats import STATS
+from gateway.clients.transport import ServiceUnavailable
 from gateway.staff import auth
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared.identity import Role
@@ -30,12 +31,8 @@ async def dashboard(request: web.Request) -> web.Response:
     # Stats' summary counts every body: a focal point must not see it (their own comes later).
     if staff.role in (Role.ANALYST, Role.ADMINISTRATOR):
         try:
-            status, body = await request.app[SERVICES].call(
-                "GET",
-                "stats",
-                "/stats/summary",
-                params={"from": period.start.isoformat(), "to": period.end.isoformat()},
-                identity=staff.identity,
+            status, body = await request.app[STATS].summary(
+                period.start, period.end, identity=staff.identity
             )
             if status == 200:
                 summary = body

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.notify import NOTIFY
+from gateway.clients.transport import ServiceUnavailable
 from gateway.staff import auth
 from shared import french
 
@@ -36,13 +37,7 @@ async def of_request(request: web.Request, request_id: str) -> list[dict[str, st
     staff = auth.current_staff(request)
     assert staff is not None
     try:
-        status, body = await request.app[SERVICES].call(
-            "GET",
-            "notify",
-            "/deliveries",
-            params={"request_id": request_id},
-            identity=staff.identity,
-        )
+        status, body = await request.app[NOTIFY].deliveries(request_id, identity=staff.identity)
     except ServiceUnavailable:
         return None
     return lines(body) if status == 200 and isinstance(body, list) else None

@@ -17,7 +17,8 @@ from aiohttp import web
 
 from gateway.backoffice import access, shell
 from gateway.clients import catalogue
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.intake import INTAKE
+from gateway.clients.transport import ServiceUnavailable
 from gateway.staff import auth
 from gateway.web import forms
 from shared.identity import Role
@@ -37,7 +38,7 @@ LABELS = {**forms.FIELD_LABELS, "terms_accepted": "Conditions d'utilisation"}
 async def _choices(request: web.Request) -> dict[str, Any]:
     """Raises ServiceUnavailable."""
     bodies = await catalogue.all_bodies(request)
-    status, themes = await request.app[SERVICES].call("GET", "intake", "/catalogue/themes")
+    status, themes = await request.app[INTAKE].themes()
     if status != 200:
         raise ServiceUnavailable("intake")
     return {
@@ -98,13 +99,8 @@ async def submit(request: web.Request) -> web.Response:
     staff = auth.current_staff(request)
     assert staff is not None
     try:
-        status, body = await request.app[SERVICES].call(
-            "POST",
-            "intake",
-            "/requests",
-            json=fields,
-            identity=staff.identity,
-            channel=Channel.PHONE.value,
+        status, body = await request.app[INTAKE].submit(
+            fields, identity=staff.identity, channel=Channel.PHONE.value
         )
     except ServiceUnavailable:
         return await _unavailable(request)

@@ -23,7 +23,9 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.intake import INTAKE
+from gateway.clients.transport import ServiceUnavailable
+from gateway.clients.triage import TRIAGE
 from gateway.staff import auth, sessions
 from gateway.staff.accounts import ROLE_LABELS
 from gateway.web import csrf
@@ -175,7 +177,7 @@ async def body_names(request: web.Request) -> dict[str, str]:
     if cache.get("names") and time.monotonic() - cache.get("at", 0) < BODY_NAMES_TTL:
         return cache["names"]
     try:
-        status, body = await request.app[SERVICES].call("GET", "intake", "/catalogue/bodies")
+        status, body = await request.app[INTAKE].bodies()
     except ServiceUnavailable:
         return cache.get("names", {})
     if status != 200:
@@ -190,9 +192,7 @@ async def waiting_count(request: web.Request, staff: sessions.Staff) -> int | No
     if staff.role not in (Role.ANALYST, Role.ADMINISTRATOR):
         return None
     try:
-        status, body = await request.app[SERVICES].call(
-            "GET", "triage", "/queue", params={"limit": "1"}, identity=staff.identity
-        )
+        status, body = await request.app[TRIAGE].queue({"limit": "1"}, identity=staff.identity)
     except ServiceUnavailable:
         return None
     if status != 200 or not isinstance(body, dict) or not isinstance(body.get("total"), int):

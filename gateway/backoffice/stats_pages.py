@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from gateway.backoffice import access, shell
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.stats import STATS
+from gateway.clients.transport import ServiceUnavailable
 from gateway.staff import auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, csv_response, listing_of
@@ -57,12 +58,8 @@ async def general(request: web.Request) -> list[dict] | None:
     assert staff is not None
     period = shell.period_of(request)
     try:
-        status, body = await request.app[SERVICES].call(
-            "GET",
-            "stats",
-            "/stats/general",
-            params={"from": period.start.isoformat(), "to": period.end.isoformat()},
-            identity=staff.identity,
+        status, body = await request.app[STATS].general(
+            period.start, period.end, identity=staff.identity
         )
     except ServiceUnavailable:
         return None

@@ -16,7 +16,6 @@ import csv
 import io
 import logging
 import tempfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +26,9 @@ from aiohttp import web
 
 from gateway.backoffice import access, deliveries, shell
 from gateway.clients import catalogue
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.intake import INTAKE
+from gateway.clients.transport import ServiceUnavailable
+from gateway.clients.triage import TRIAGE
 from gateway.staff import auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
@@ -83,29 +84,13 @@ FILTERS = {
 }
 
 
-# --- calling triage ------------------------------------------------------------------------------
+# --- on whose behalf ---------------------------------------------------------------------------
 
 
 def _identity(request: web.Request) -> Identity:
     staff = auth.current_staff(request)
     assert staff is not None, "behind staff_required"
     return staff.identity
-
-
-async def _triage(
-    request: web.Request, method: str, path: str, *, json: Any = None, params: Any = None
-) -> tuple[int, Any]:
-    """(status, JSON) of triage's answer; raises ServiceUnavailable."""
-    try:
-        async with request.app[SERVICES].request(
-            method, "triage", path, json=json, params=params, identity=_identity(request)
-        ) as resp:
-            if resp.content_type != "application/json":
-                raise ServiceUnavailable("triage")
-            return resp.status, await resp.json()
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        log.warning("triage unavailable: %r", exc)
-        raise ServiceUnavailable("triage") from exc
 
 
 async def _unavailable(request: web.Request, what: str = "La file des requêtes") -> web.Response:
@@ -174,7 +159,7 @@ async def _choices(request: web.Request) -> dict[str, Any]:
     """Bodies, themes and places for the selects; empty lists when intake does not answer."""
     try:
         bodies = await catalogue.all_bodies(request)
-        status, body = await request.app[SERVICES].call("GET", "intake", "/catalogue/themes")
+        status, body = await request.app[INTAKE].themes()
         themes = catalogue.theme_groups(body["themes"]) if status == 200 else []
         regions = await catalogue.regions(request)
     except (ServiceUnavailable, KeyError):
@@ -196,7 +181,7 @@ async def queue_page(request: web.Request) -> web.Response:
         "offset": str(listing.offset),
     }
     try:
-        status, found = await _triage(request, "GET", "/queue", params=params)
+        status, found = await request.app[TRIAGE].queue(params, identity=_identity(request))
     except ServiceUnavailable:
         return await _unavailable(request)
     errors: dict[str, str] = {}
@@ -208,7 +193,9 @@ async def queue_page(request: web.Request) -> web.Response:
                 "Valeur inconnue : choisissez dans la liste."
             )
         try:
-            status, found = await _triage(request, "GET", "/queue", params={"limit": str(PER_PAGE)})
+            status, found = await request.app[TRIAGE].queue(
+                {"limit": str(PER_PAGE)}, identity=_identity(request)
+            )
         except ServiceUnavailable:
             return await _unavailable(request)
     if status != 200:
@@ -239,23 +226,13 @@ async def queue_page(request: web.Request) -> web.Response:
     )
 
 
-@contextlib.asynccontextmanager
-async def _triage_csv(request: web.Request) -> AsyncIterator[aiohttp.ClientResponse | None]:
+def _triage_csv(
+    request: web.Request,
+) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse | None]:
     """Triage's CSV of what the address asks, open for reading; None when triage refused.
     Raises ServiceUnavailable."""
-    try:
-        async with request.app[SERVICES].request(
-            "GET",
-            "triage",
-            "/queue/export.csv",
-            params=_query(request, _listing(request)),
-            identity=_identity(request),
-            # A long export keeps coming: only a silence of a minute is a failure.
-            timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
-        ) as resp:
-            yield resp if resp.status == 200 else None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise ServiceUnavailable("triage") from exc
+    params = _query(request, _listing(request))
+    return request.app[TRIAGE].export_csv(params, identity=_identity(request))
 
 
 @routes.get(f"{BASE}/export.csv", name="bo-traitements-csv")
@@ -482,7 +459,7 @@ async def _request_page(
     status: int = 200,
 ) -> web.Response:
     try:
-        found, item = await _triage(request, "GET", f"/queue/{code}")
+        found, item = await request.app[TRIAGE].item(code, identity=_identity(request))
     except ServiceUnavailable:
         return await _unavailable(request, "La requête")
     if found == 404:
@@ -565,15 +542,20 @@ def _decision(name: str):
             return await _request_page(
                 request, code, errors=errors, values=values, open_form=name, status=422
             )
-        body: dict[str, Any] = {"message": values["message"]}
+        version = None
         if values["version"].isdigit() and 0 < int(values["version"]) < 2**31:
-            body["version"] = int(values["version"])
+            version = int(values["version"])
+        reindex_to = None
         if name == "reindexer":
-            body["body_id"] = values["body_id"]
-            body["theme_id"] = values["theme_id"] or None
+            reindex_to = (values["body_id"], values["theme_id"] or None)
         try:
-            status, answer = await _triage(
-                request, "POST", f"/queue/{code}/{form.action}", json=body
+            status, answer = await request.app[TRIAGE].decide(
+                code,
+                form.action,
+                values["message"],
+                identity=_identity(request),
+                version=version,
+                reindex_to=reindex_to,
             )
         except ServiceUnavailable:
             return await _unavailable(request, "La décision n'a pas été enregistrée : le service")
@@ -621,10 +603,10 @@ _PASSED_ON = (
 @access.staff_required(*STAFF)
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A request's file, from intake (which checks the role and the body), streamed through."""
-    path = f"/attachments/{request.match_info['attachment_id']}"
+    intake = request.app[INTAKE]
     try:
-        async with request.app[SERVICES].request(
-            "GET", "intake", path, identity=_identity(request)
+        async with intake.attachment(
+            request.match_info["attachment_id"], identity=_identity(request)
         ) as resp:
             if resp.status == 404:
                 return await shell.render(

@@ -10,7 +10,8 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway.clients import catalogue
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.stats import STATS
+from gateway.clients.transport import ServiceUnavailable
 from gateway.web.errors import unavailable
 from shared.messages import Nature
 
@@ -28,7 +29,7 @@ COLUMNS = [
 @routes.get("/statistiques")
 async def statistics(request: web.Request) -> web.Response:
     try:
-        status, counted = await request.app[SERVICES].call("GET", "stats", "/stats/bodies")
+        status, counted = await request.app[STATS].bodies()
         if status != 200:
             raise ServiceUnavailable("stats")
         bodies = await catalogue.all_bodies(request)

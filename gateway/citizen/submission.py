@@ -27,6 +27,7 @@ from aiohttp import web
 
 from gateway.citizen import uploads
 from gateway.clients import catalogue
+from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.web import csrf, form_parts, forms
 from gateway.web.errors import unavailable
@@ -168,7 +169,7 @@ async def _draft(request: web.Request, draft_id: str) -> dict | None:
     owner = uploads.draft_owner(request)
     if owner is None or uploads.as_uuid(draft_id) is None:
         return None
-    status, body = await uploads.Drafts(request, owner).call("GET", f"/drafts/{draft_id}")
+    status, body = await request.app[INTAKE].drafts(owner).get(draft_id)
     if status == 404:
         return None
     if status != 200:
@@ -243,7 +244,7 @@ async def post_form(request: web.Request) -> web.Response:
             "Formulaire expiré ou invalide",
             "Rechargez la page du formulaire et recommencez.",
         )
-    drafts = uploads.Drafts(request, owner)
+    drafts = request.app[INTAKE].drafts(owner)
     try:
         upload = await uploads.read_form(request, drafts)
     except uploads.Forbidden:
@@ -280,11 +281,7 @@ async def post_form(request: web.Request) -> web.Response:
         if upload.draft_id is None:
             status, body = await drafts.create(fields)
         else:
-            status, body = await drafts.call(
-                "PUT",
-                f"/drafts/{upload.draft_id}",
-                {"fields": fields, "remove_files": removed},
-            )
+            status, body = await drafts.save(upload.draft_id, fields, removed)
             if status == 404:  # expired (or sent already): its files are gone, start afresh
                 upload.draft_lost = True
                 status, body = await drafts.create(fields)
@@ -351,9 +348,9 @@ async def confirm(request: web.Request) -> web.Response:
     owner = uploads.draft_owner(request)
     if draft_id is None or owner is None:
         return _expired(request)
-    drafts = uploads.Drafts(request, owner)
+    drafts = request.app[INTAKE].drafts(owner)
     try:
-        status, body = await drafts.call("POST", f"/drafts/{draft_id}/submit")
+        status, body = await drafts.submit(draft_id)
         if status == 422:  # the catalogue changed since: the form again, with the reasons
             draft = await _draft(request, draft_id)
             if draft is None:

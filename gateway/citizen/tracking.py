@@ -17,7 +17,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.intake import INTAKE
+from gateway.clients.transport import ServiceUnavailable
 from gateway.web import csrf, forms
 from shared import lifecycle
 from shared.codes import is_well_formed, normalize
@@ -115,12 +116,8 @@ async def track(request: web.Request) -> web.Response:
     errors = _check_code_and_email(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
-    payload = {
-        "code": normalize(values["code"]),
-        "email": values["email"],
-    }
     try:
-        status, body = await request.app[SERVICES].call("POST", "intake", "/tracking", json=payload)
+        status, body = await request.app[INTAKE].track(normalize(values["code"]), values["email"])
     except ServiceUnavailable:
         return _unavailable(request)
     if status == 200:
@@ -144,14 +141,9 @@ async def rewrite(request: web.Request) -> web.Response:
     errors = _check_code_and_email(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
-    payload = {
-        "code": normalize(values["code"]),
-        "email": values["email"],
-        "message": message,
-    }
     try:
-        status, body = await request.app[SERVICES].call(
-            "POST", "intake", "/tracking/rewrite", json=payload
+        status, body = await request.app[INTAKE].rewrite(
+            normalize(values["code"]), values["email"], message
         )
     except ServiceUnavailable:
         return _unavailable(request)
@@ -201,11 +193,8 @@ async def forgot(request: web.Request) -> web.Response:
         return _forgot_form(
             request, values, 422, errors={"email": "Saisissez votre adresse électronique."}
         )
-    payload = {"email": values["email"]}
     try:
-        status, body = await request.app[SERVICES].call(
-            "POST", "intake", "/tracking/codes-reminder", json=payload
-        )
+        status, body = await request.app[INTAKE].remind_codes(values["email"])
     except ServiceUnavailable:
         return _unavailable(request)
     if status == 202:

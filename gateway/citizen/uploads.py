@@ -39,7 +39,8 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDict
 
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.intake import Drafts
+from gateway.clients.transport import ServiceUnavailable
 from gateway.web import csrf
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared import attachments as files
@@ -55,7 +56,6 @@ BROKEN = (ConnectionError, aiohttp.ClientPayloadError, web.RequestPayloadError)
 # The files, each at most 5 Mo, and the text fields around them.
 MAX_BODY = files.MAX_FILES * files.MAX_BYTES + 512 * 1024
 CHUNK = 64 * 1024
-OWNER_HEADER = "X-Draft-Owner"
 
 
 class TooLarge(Exception):
@@ -101,53 +101,6 @@ def draft_owner(request: web.Request) -> str | None:
     return hmac.new(
         request.app[csrf.SECRET], f"draft:{cookie}".encode(), hashlib.sha256
     ).hexdigest()
-
-
-class Drafts:
-    """Intake's draft endpoints, for one browser. The owner header is signed into each call."""
-
-    def __init__(self, request: web.Request, owner: str) -> None:
-        self.services = request.app[SERVICES]
-        self.owner = owner
-
-    async def call(self, method: str, path: str, json: Any = None) -> tuple[int, Any]:
-        try:
-            async with self.services.request(
-                method, "intake", path, json=json, signed_headers={OWNER_HEADER: self.owner}
-            ) as resp:
-                if resp.content_type == "application/json":
-                    return resp.status, await resp.json()
-                return resp.status, {"error": "unexpected_answer"}
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("intake unavailable: %r", exc)
-            raise ServiceUnavailable("intake") from exc
-
-    async def create(self, fields: dict | None = None) -> tuple[int, Any]:
-        return await self.call("POST", "/drafts", {"fields": fields} if fields else {})
-
-    async def send_file(
-        self,
-        draft_id: str,
-        name: str,
-        chunks: AsyncIterator[bytes],
-        timeout: aiohttp.ClientTimeout,
-    ) -> tuple[int, Any]:
-        try:
-            # Streamed as it comes from the browser: signed UNSIGNED-STREAM (shared/signing.py).
-            async with self.services.request(
-                "POST",
-                "intake",
-                f"/drafts/{draft_id}/files",
-                params={"filename": name[:1000]},
-                stream=chunks,
-                signed_headers={OWNER_HEADER: self.owner},
-                headers={"Content-Type": "application/octet-stream"},
-                timeout=timeout,
-            ) as resp:
-                return resp.status, await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            log.warning("intake unavailable: %r", exc)
-            raise ServiceUnavailable("intake") from exc
 
 
 def _check_size(request: web.Request) -> None:
@@ -265,7 +218,7 @@ def as_uuid(value: str) -> str | None:
 async def _ensure_draft(drafts: Drafts, upload: Upload) -> str:
     """The draft the files go to: the one the form names if it is still there, else a new one."""
     if upload.draft_id is not None and not upload.draft_checked:
-        status, body = await drafts.call("GET", f"/drafts/{upload.draft_id}")
+        status, body = await drafts.get(upload.draft_id)
         if status == 404:
             upload.draft_lost, upload.draft_id = True, None
         elif status != 200:

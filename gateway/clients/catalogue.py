@@ -18,7 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.intake import INTAKE
+from gateway.clients.transport import ServiceUnavailable
 from gateway.web import forms
 
 PER_PAGE = 10  # « Afficher 10 Résultats par page »
@@ -91,19 +92,14 @@ def search_text(request: web.Request) -> str:
 
 async def search_bodies(request: web.Request, q: str, number: int) -> Page:
     """Raises ServiceUnavailable."""
-    status, body = await request.app[SERVICES].call(
-        "GET",
-        "intake",
-        "/catalogue/bodies",
-        params={"q": q, "page": str(number), "per_page": str(PER_PAGE)},
-    )
+    status, body = await request.app[INTAKE].search_bodies(q, number, PER_PAGE)
     if status != 200:
         raise ServiceUnavailable("intake")
     return Page(body["bodies"], body["total"], number, PER_PAGE)
 
 
 async def all_bodies(request: web.Request) -> list[dict[str, Any]]:
-    status, body = await request.app[SERVICES].call("GET", "intake", "/catalogue/bodies")
+    status, body = await request.app[INTAKE].bodies()
     if status != 200:
         raise ServiceUnavailable("intake")
     return body["bodies"]
@@ -116,8 +112,7 @@ async def body_with_themes(request: web.Request, body_id: str) -> dict[str, Any]
         return None
 
     async def fetch() -> dict[str, Any] | None:
-        path = f"/catalogue/bodies/{body_id}"
-        status, body = await request.app[SERVICES].call("GET", "intake", path)
+        status, body = await request.app[INTAKE].body(body_id)
         if status == 404:
             return None
         if status != 200:
@@ -147,7 +142,7 @@ async def places(request: web.Request) -> Places:
     """The active places (kept :data:`KEPT_SECONDS`). Raises ServiceUnavailable."""
 
     async def fetch() -> Places:
-        status, body = await request.app[SERVICES].call("GET", "intake", "/catalogue/places")
+        status, body = await request.app[INTAKE].places()
         if status != 200:
             raise ServiceUnavailable("intake")
         grouped: dict[str, list] = {}

@@ -26,13 +26,14 @@ import hmac
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Awaitable
 from functools import partial
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
-from gateway.clients.transport import SERVICES, ServiceUnavailable
+from gateway.clients.intake import INTAKE
+from gateway.clients.transport import ServiceUnavailable
 from gateway.web.keys import GATEWAY_SETTINGS
 
 routes = web.RouteTableDef()
@@ -129,11 +130,12 @@ def _format(request: web.Request) -> str:
 
 
 async def _intake(
-    request: web.Request, method: str, path: str, **kwargs: Any
+    request: web.Request, asked: Awaitable[tuple[int, Any]]
 ) -> tuple[int, Any] | web.Response:
+    """Intake's answer to ``asked`` (a call of the intake client), or the error to send."""
     fmt = _format(request)
     try:
-        status, body = await request.app[SERVICES].call(method, "intake", path, **kwargs)
+        status, body = await asked
     except ServiceUnavailable:
         return errors(fmt, 503, "Service momentanément indisponible : réessayez plus tard.")
     if status >= 400:
@@ -170,7 +172,7 @@ def _bad_key(fmt: str) -> web.Response:
 
 @routes.get(f"{PREFIX}/services.{FORMAT}")
 async def services(request: web.Request) -> web.Response:
-    result = await _intake(request, "GET", "/open311/services")
+    result = await _intake(request, request.app[INTAKE].open311_services())
     if isinstance(result, web.Response):
         return result
     _, body = result
@@ -180,7 +182,7 @@ async def services(request: web.Request) -> web.Response:
 @routes.get(PREFIX + "/services/{service_code}." + FORMAT)
 async def service_definition(request: web.Request) -> web.Response:
     code = request.match_info["service_code"]
-    result = await _intake(request, "GET", f"/open311/services/{quote(code, safe='')}")
+    result = await _intake(request, request.app[INTAKE].open311_service(code))
     if isinstance(result, web.Response):
         return result
     _, body = result
@@ -219,7 +221,9 @@ async def submit(request: web.Request) -> web.Response:
         for name, value in form.items()
         if isinstance(value, str) and (match := ATTRIBUTE.match(name))
     }
-    result = await _intake(request, "POST", "/open311/requests", json=payload, channel_name=channel)
+    result = await _intake(
+        request, request.app[INTAKE].open311_submit(payload, channel_name=channel)
+    )
     if isinstance(result, web.Response):
         return result
     _, body = result
@@ -248,7 +252,7 @@ async def search(request: web.Request) -> web.Response:
     reader = _reader(request)
     if isinstance(reader, web.Response):
         return reader
-    result = await _intake(request, "GET", "/open311/requests", params=params, **reader)
+    result = await _intake(request, request.app[INTAKE].open311_requests(params, **reader))
     if isinstance(result, web.Response):
         return result
     _, body = result
@@ -261,8 +265,8 @@ async def one_request(request: web.Request) -> web.Response:
     reader = _reader(request)
     if isinstance(reader, web.Response):
         return reader
-    code = quote(request.match_info["service_request_id"], safe="")
-    result = await _intake(request, "GET", f"/open311/requests/{code}", **reader)
+    code = request.match_info["service_request_id"]
+    result = await _intake(request, request.app[INTAKE].open311_request(code, **reader))
     if isinstance(result, web.Response):
         return result
     _, body = result

@@ -1,0 +1,99 @@
+"""Triage's HTTP API as the back office calls it: the analysts' queue, one request, a decision,
+the queue's CSV. Every call is on behalf of a staff member (``identity``), whose role and body
+triage checks itself. Answers are ``(status, JSON body)``; anything but JSON, or no answer,
+raises ``ServiceUnavailable``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from gateway.clients.transport import Services, ServiceUnavailable
+from shared.identity import Identity
+
+log = logging.getLogger(__name__)
+
+SERVICE = "triage"
+
+Answer = tuple[int, Any]
+
+
+class Triage:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        identity: Identity,
+        json: Any = None,
+        params: Any = None,
+    ) -> Answer:
+        try:
+            async with self.services.request(
+                method, SERVICE, path, json=json, params=params, identity=identity
+            ) as resp:
+                if resp.content_type != "application/json":
+                    raise ServiceUnavailable(SERVICE)
+                return resp.status, await resp.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("triage unavailable: %r", exc)
+            raise ServiceUnavailable(SERVICE) from exc
+
+    async def queue(self, params: dict[str, str], *, identity: Identity) -> Answer:
+        """``{"items", "total"}``: the queue filtered and sorted by ``params`` (triage's query
+        names: ``limit``, ``offset``…); 400 with ``errors`` for a filter it does not know."""
+        return await self._json("GET", "/queue", params=params, identity=identity)
+
+    async def item(self, code: str, *, identity: Identity) -> Answer:
+        """One request as the analysts see it (contact, history, ``version``); 404 if none."""
+        return await self._json("GET", f"/queue/{code}", identity=identity)
+
+    async def decide(
+        self,
+        code: str,
+        action: str,
+        message: str,
+        *,
+        identity: Identity,
+        version: int | None = None,
+        reindex_to: tuple[str, str | None] | None = None,
+    ) -> Answer:
+        """A decision on ``code`` (``action``: triage's word for it). ``version``: the one the
+        analyst saw (409 if another decided since); ``reindex_to``: (body, theme or None)."""
+        body: dict[str, Any] = {"message": message}
+        if version is not None:
+            body["version"] = version
+        if reindex_to is not None:
+            body["body_id"], body["theme_id"] = reindex_to
+        return await self._json("POST", f"/queue/{code}/{action}", json=body, identity=identity)
+
+    @contextlib.asynccontextmanager
+    async def export_csv(
+        self, params: dict[str, str], *, identity: Identity
+    ) -> AsyncIterator[aiohttp.ClientResponse | None]:
+        """The queue's CSV for ``params``, open for reading; None when triage refused.
+        Raises ServiceUnavailable."""
+        try:
+            async with self.services.request(
+                "GET",
+                SERVICE,
+                "/queue/export.csv",
+                params=params,
+                identity=identity,
+                # A long export keeps coming: only a silence of a minute is a failure.
+                timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
+            ) as resp:
+                yield resp if resp.status == 200 else None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ServiceUnavailable(SERVICE) from exc
+
+
+TRIAGE = web.AppKey("triage", Triage)
