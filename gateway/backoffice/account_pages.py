@@ -1,17 +1,16 @@
 """Administrators' account pages: list (search, sort, pages, CSV and .xlsx exports), create,
 disable or enable, reset a password, change role or body. Each change is written to the audit log
-in its own transaction; disabling an account or resetting its password ends its sessions at once.
+in its own transaction; disabling an account or resetting its password ends its sessions at once
+(the use cases: ``staff.account_actions``, which ``milie users`` calls too).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 
 from gateway.backoffice import shell
 from gateway.backoffice.access import staff_required
-from gateway.staff import accounts, audit, passwords, sessions
+from gateway.staff import account_actions, accounts, passwords
 from gateway.staff.auth import current_staff
 from gateway.web import xlsx
 from gateway.web.client_address import client_address
@@ -65,14 +64,10 @@ async def _body_problem(request: web.Request, role: str, body_id: str) -> str | 
     return None
 
 
-def _actor(request: web.Request) -> dict[str, Any]:
+def _actor(request: web.Request) -> account_actions.Actor:
     staff = current_staff(request)
     assert staff is not None
-    return {
-        "actor_login": staff.login,
-        "actor_id": staff.account_id,
-        "address": client_address(request),
-    }
+    return account_actions.Actor(staff.login, client_address(request), staff.account_id)
 
 
 # --- the list ----------------------------------------------------------------------------------
@@ -207,23 +202,15 @@ async def create_account(request: web.Request) -> web.Response:
         return await _new_form(request, values, errors, 422)
 
     async def work(conn):
-        account = await accounts.provision(
+        return await account_actions.create(
             conn,
+            _actor(request),
             role=values["role"],
             login=login,
             password=password,
             body_id=values["body_id"] or None,
             display_name=values["display_name"],
         )
-        await audit.record(
-            conn,
-            "account_created",
-            target=account.login,
-            detail=f"rôle : {account.role_label}"
-            + (f", organisme : {account.body_id}" if account.body_id else ""),
-            **_actor(request),
-        )
-        return account
 
     try:
         account = await run_in_transaction(request.app[POOL], work)
@@ -295,15 +282,7 @@ async def disable(request: web.Request) -> web.Response:
         return await _detail(request, account, errors={"state": message}, status=409)
 
     async def work(conn):
-        await accounts.set_active(conn, account.id, False)
-        ended = await sessions.close_all(conn, account.id)
-        await audit.record(
-            conn,
-            "account_disabled",
-            target=account.login,
-            detail=f"{ended} session(s) fermée(s)",
-            **_actor(request),
-        )
+        await account_actions.disable(conn, _actor(request), account)
 
     await run_in_transaction(request.app[POOL], work)
     return _see_other(f"/admin/comptes/{account.id}?fait=desactive")
@@ -315,8 +294,7 @@ async def enable(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
 
     async def work(conn):
-        await accounts.set_active(conn, account.id, True)
-        await audit.record(conn, "account_enabled", target=account.login, **_actor(request))
+        await account_actions.enable(conn, _actor(request), account)
 
     await run_in_transaction(request.app[POOL], work)
     return _see_other(f"/admin/comptes/{account.id}?fait=active")
@@ -336,15 +314,7 @@ async def reset_password(request: web.Request) -> web.Response:
     new_hash = await passwords.hash_password(password)
 
     async def work(conn):
-        await accounts.set_password_hash(conn, account.id, new_hash)
-        ended = await sessions.close_all(conn, account.id)
-        await audit.record(
-            conn,
-            "password_reset",
-            target=account.login,
-            detail=f"{ended} session(s) fermée(s)",
-            **_actor(request),
-        )
+        await account_actions.reset_password(conn, _actor(request), account, new_hash)
 
     await run_in_transaction(request.app[POOL], work)
     return _see_other(f"/admin/comptes/{account.id}?fait=mdp")
@@ -368,18 +338,9 @@ async def change_role(request: web.Request) -> web.Response:
         return await _detail(request, account, errors=errors, values=values, status=422)
     role = Role(values["role"])
     body_id = values["body_id"] if role == Role.FOCAL_POINT else None
-    before = account.role_label + (f" ({account.body_id})" if account.body_id else "")
-    after = accounts.ROLE_LABELS[role] + (f" ({body_id})" if body_id else "")
 
     async def work(conn):
-        await accounts.set_role(conn, account.id, role, body_id)
-        await audit.record(
-            conn,
-            "role_changed",
-            target=account.login,
-            detail=f"{before} → {after}",
-            **_actor(request),
-        )
+        await account_actions.change_role(conn, _actor(request), account, role, body_id)
 
     await run_in_transaction(request.app[POOL], work)
     return _see_other(f"/admin/comptes/{account.id}?fait=role")
