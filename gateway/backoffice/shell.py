@@ -192,7 +192,7 @@ async def waiting_count(request: web.Request, staff: sessions.Staff) -> int | No
     if staff.role not in (Role.ANALYST, Role.ADMINISTRATOR):
         return None
     try:
-        status, body = await request.app[TRIAGE].queue({"limit": "1"}, identity=staff.identity)
+        status, body = await request.app[TRIAGE].queue(None, identity=staff.identity, limit=1)
     except ServiceUnavailable:
         return None
     if status != 200 or not isinstance(body, dict) or not isinstance(body.get("total"), int):

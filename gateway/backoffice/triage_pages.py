@@ -28,7 +28,7 @@ from gateway.backoffice import access, deliveries, shell
 from gateway.clients import catalogue
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
-from gateway.clients.triage import TRIAGE
+from gateway.clients.triage import TRIAGE, QueueQuery
 from gateway.staff import auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
@@ -45,7 +45,7 @@ BASE = "/admin/traitements"
 CODE = "{code:[0-9]{10}}"
 PER_PAGE = 25
 
-# The list's sort keys (in the address) → triage's.
+# The list's sort keys (in the address) → triage's (clients.triage.SORT_KEYS).
 SORTS = {
     "depot": "queued",
     "echeance": "deadline",
@@ -73,7 +73,7 @@ CHANNEL_CHOICES = [
     ("broker", "Autre canal de l'État"),
     ("open311", "Open311"),
 ]
-# The list's filters: address parameter → triage's.
+# The list's filters: address parameter → the query's field (clients.triage.FILTER_FIELDS).
 FILTERS = {
     "organisme": "body_id",
     "nature": "nature",
@@ -118,25 +118,21 @@ def _listing(request: web.Request) -> Listing:
     )
 
 
-def _query(request: web.Request, listing: Listing) -> dict[str, str]:
-    """Triage's parameters for what the address asks."""
+def _query(request: web.Request, listing: Listing) -> QueueQuery:
+    """What the address asks of triage's queue."""
     period = shell.period_of(request)
-    params = {
-        "q": listing.words,
-        "sort": SORTS[listing.sort],
-        "order": "desc" if listing.descending else "asc",
-    }
-    for ours, theirs in FILTERS.items():
-        value = request.query.get(ours, "").strip()[:100]
-        if value:
-            params[theirs] = value
-    if request.query.get("retard") == "1":
-        params["overdue"] = "true"
-    # The period is a filter on the submission date only when chosen: a queue shows every
-    # request still waiting, whenever it came.
-    if period.explicit:
-        params["from"], params["to"] = period.start.isoformat(), period.end.isoformat()
-    return {k: v for k, v in params.items() if v}
+    filters = {field: request.query.get(ours, "").strip()[:100] for ours, field in FILTERS.items()}
+    return QueueQuery(
+        words=listing.words,
+        sort=SORTS[listing.sort],
+        descending=listing.descending,
+        overdue=request.query.get("retard") == "1",
+        # The period is a filter on the submission date only when chosen: a queue shows every
+        # request still waiting, whenever it came.
+        submitted_from=period.start if period.explicit else None,
+        submitted_to=period.end if period.explicit else None,
+        **filters,
+    )
 
 
 def _deadline(item: dict) -> str:
@@ -175,13 +171,13 @@ async def _choices(request: web.Request) -> dict[str, Any]:
 @access.staff_required(*STAFF)
 async def queue_page(request: web.Request) -> web.Response:
     listing = _listing(request)
-    params = {
-        **_query(request, listing),
-        "limit": str(PER_PAGE),
-        "offset": str(listing.offset),
-    }
     try:
-        status, found = await request.app[TRIAGE].queue(params, identity=_identity(request))
+        status, found = await request.app[TRIAGE].queue(
+            _query(request, listing),
+            identity=_identity(request),
+            limit=PER_PAGE,
+            offset=listing.offset,
+        )
     except ServiceUnavailable:
         return await _unavailable(request)
     errors: dict[str, str] = {}
@@ -194,7 +190,7 @@ async def queue_page(request: web.Request) -> web.Response:
             )
         try:
             status, found = await request.app[TRIAGE].queue(
-                {"limit": str(PER_PAGE)}, identity=_identity(request)
+                None, identity=_identity(request), limit=PER_PAGE
             )
         except ServiceUnavailable:
             return await _unavailable(request)
@@ -231,8 +227,8 @@ def _triage_csv(
 ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse | None]:
     """Triage's CSV of what the address asks, open for reading; None when triage refused.
     Raises ServiceUnavailable."""
-    params = _query(request, _listing(request))
-    return request.app[TRIAGE].export_csv(params, identity=_identity(request))
+    query = _query(request, _listing(request))
+    return request.app[TRIAGE].export_csv(query, identity=_identity(request))
 
 
 @routes.get(f"{BASE}/export.csv", name="bo-traitements-csv")
