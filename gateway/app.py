@@ -11,30 +11,30 @@ import jinja2
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from gateway import (
-    api,
-    backoffice,
-    catalogue_client,
-    citizen,
-    csrf,
-    dev,
-    directory,
-    form_parts,
-    info_pages,
-    open311,
+from gateway.backoffice import (
+    account_pages,
+    audit_pages,
+    dashboard,
     operator_pages,
-    public_stats,
-    static_files,
-    submission,
-    tracking_api,
-    tracking_pages,
+    shell,
+    stats_pages,
     triage_pages,
 )
-from gateway.client_address import know_the_caller
-from gateway.clients import Services
-from gateway.errors import answer_errors
-from gateway.keys import GATEWAY_SETTINGS, METRICS_URL, SERVICES
+from gateway.citizen import directory, home, info, statistics, submission, tracking
+from gateway.clients import catalogue
+from gateway.clients.intake import INTAKE, Intake
+from gateway.clients.notify import NOTIFY, Notify
+from gateway.clients.stats import STATS, Stats
+from gateway.clients.transport import SERVICES, Services
+from gateway.clients.triage import TRIAGE, Triage
+from gateway.public_api import open311, v1
+from gateway.public_api import tracking as tracking_api
 from gateway.settings import GatewaySettings
+from gateway.staff import auth, signin
+from gateway.web import csrf, dev, form_parts, static_files
+from gateway.web.client_address import know_the_caller
+from gateway.web.errors import answer_errors
+from gateway.web.keys import GATEWAY_SETTINGS, METRICS_URL
 from shared import french
 from shared.service import ServiceSpec, create_service_app
 
@@ -54,7 +54,7 @@ async def _service_client(app: web.Application) -> AsyncIterator[None]:
         connector=aiohttp.TCPConnector(limit=settings.service_connections),
         timeout=aiohttp.ClientTimeout(total=settings.service_timeout),
     )
-    app[SERVICES] = Services(
+    services = Services(
         session,
         {
             "intake": settings.intake_url,
@@ -65,6 +65,12 @@ async def _service_client(app: web.Application) -> AsyncIterator[None]:
         },
         identity_secret=settings.identity_secret.get_secret_value().encode(),
     )
+    app[SERVICES] = services
+    # One typed client per service, on the one transport: pages call these, never a path.
+    app[INTAKE] = Intake(services)
+    app[TRIAGE] = Triage(services)
+    app[STATS] = Stats(services)
+    app[NOTIFY] = Notify(services)
     yield
     await session.close()
 
@@ -111,10 +117,13 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
+    """The whole gateway: every middleware and every route table is listed here."""
     app = create_service_app(
         settings, SPEC, middlewares=(answer_errors, know_the_caller, csrf.protect)
     )
+    app.middlewares.append(auth.load_staff)  # the signed-in staff member, or None
     app.on_response_prepare.append(security_headers)
+    app.on_response_prepare.append(auth.no_store_for_staff)
     form_parts.install()  # the submission form's part headers parsed once each
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
@@ -125,19 +134,27 @@ def create_app(settings: GatewaySettings) -> web.Application:
         autoescape=jinja2.select_autoescape(["html"]),
     )
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
-    app[catalogue_client.KEPT] = catalogue_client.Kept()
+    app[catalogue.KEPT] = catalogue.Kept()
+    app[shell.BODY_NAMES] = {}
     app.cleanup_ctx.append(_service_client)
     app.cleanup_ctx.append(_metrics_listener)
-    app.add_routes(citizen.routes)
+    # The citizen's pages.
+    app.add_routes(home.routes)
     app.add_routes(submission.routes)
     app.add_routes(directory.routes)
-    app.add_routes(public_stats.routes)
-    app.add_routes(info_pages.routes)  # « À propos », « Informations », « Le guide »
-    app.add_routes(tracking_pages.routes)
+    app.add_routes(statistics.routes)
+    app.add_routes(info.routes)  # « À propos », « Informations », « Le guide »
+    app.add_routes(tracking.routes)
+    # The public APIs.
     app.add_routes(tracking_api.routes)
-    app.add_routes(api.routes)
+    app.add_routes(v1.routes)
     app.add_routes(open311.routes)  # Open311 GeoReport v2 under /open311/v2/
-    backoffice.setup(app)  # staff sessions, sign-in, the /admin pages
+    # The back office (/admin).
+    app.add_routes(signin.routes)
+    app.add_routes(dashboard.routes)
+    app.add_routes(account_pages.routes)
+    app.add_routes(audit_pages.routes)
+    app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
     app.add_routes(operator_pages.routes)  # the call centre's form (channel phone)
     if settings.env == "development":

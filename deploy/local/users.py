@@ -3,7 +3,9 @@
 Works on the database named by ``DATABASE_URL`` and applies the gateway's migrations itself, so it
 can run before the gateway ever started. A focal point's body is checked against intake's
 catalogue (``MILIE_INTAKE_URL``) unless ``--no-body-check``. Every change is written to the
-gateway's audit log with the address « ligne de commande ».
+gateway's audit log with the address « ligne de commande ». The changes themselves are the back
+office's use cases (``gateway.staff.account_actions``): disabling an account ends its sessions here
+as on the page.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import aiohttp
 import asyncpg
 from yarl import URL
 
-from gateway import accounts, audit, passwords, sessions
 from gateway.settings import GatewaySettings
+from gateway.staff import account_actions, accounts, audit, passwords
 from shared.identity import Role
 from shared.migrations import migrate
 from shared.settings import load
@@ -152,11 +154,12 @@ async def _run(args: argparse.Namespace, settings: GatewaySettings) -> str:
 
 async def _change(conn: asyncpg.Connection, args: argparse.Namespace, password: str) -> str:
     cmd = args.users_command
-    actor = {"actor_login": _actor(), "address": audit.CLI_ADDRESS}
+    actor = account_actions.Actor(_actor(), audit.CLI_ADDRESS)
     if cmd == "create":
         try:
-            account = await accounts.provision(
+            account = await account_actions.create(
                 conn,
+                actor,
                 role=args.role,
                 login=args.login,
                 password=password,
@@ -165,14 +168,6 @@ async def _change(conn: asyncpg.Connection, args: argparse.Namespace, password: 
             )
         except accounts.AccountRefused as exc:
             raise Refused(" ".join(exc.errors.values())) from None
-        await audit.record(
-            conn,
-            "account_created",
-            target=account.login,
-            detail=f"rôle : {account.role_label}"
-            + (f", organisme : {account.body_id}" if account.body_id else ""),
-            **actor,
-        )
         return f"Compte {account.login} créé ({account.role_label})."
     if cmd == "list":
         _, rows = await accounts.search(conn, limit=100_000)
@@ -183,30 +178,14 @@ async def _change(conn: asyncpg.Connection, args: argparse.Namespace, password: 
         return "\n".join(lines) if rows else "Aucun compte."
     account = await _account(conn, args.login)
     if cmd == "disable":
-        await accounts.set_active(conn, account.id, False)
-        ended = await sessions.close_all(conn, account.id)
-        await audit.record(
-            conn,
-            "account_disabled",
-            target=account.login,
-            detail=f"{ended} session(s) fermée(s)",
-            **actor,
-        )
+        ended = await account_actions.disable(conn, actor, account)
         return f"Compte {account.login} désactivé ; {ended} session(s) fermée(s)."
     if cmd == "enable":
-        await accounts.set_active(conn, account.id, True)
-        await audit.record(conn, "account_enabled", target=account.login, **actor)
+        await account_actions.enable(conn, actor, account)
         return f"Compte {account.login} réactivé."
     if cmd == "reset-password":
-        await accounts.set_password_hash(conn, account.id, await passwords.hash_password(password))
-        ended = await sessions.close_all(conn, account.id)
-        await audit.record(
-            conn,
-            "password_reset",
-            target=account.login,
-            detail=f"{ended} session(s) fermée(s)",
-            **actor,
-        )
+        password_hash = await passwords.hash_password(password)
+        ended = await account_actions.reset_password(conn, actor, account, password_hash)
         return f"Mot de passe de {account.login} réinitialisé ; {ended} session(s) fermée(s)."
     raise Refused(f"commande inconnue : {cmd}")
 

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from pydantic import ValidationError
 
-from gateway.open311 import to_xml
+from gateway.public_api.open311 import to_xml
 from gateway.settings import GatewaySettings
 from shared.codes import is_well_formed
 from tests.channels.conftest import BODY, OPEN311_KEY, OPEN311_KEYS, OTHER_KEY, PLACE, THEME

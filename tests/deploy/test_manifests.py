@@ -204,7 +204,7 @@ def _size(value: str) -> int:
 
 
 def test_the_ingress_lets_a_full_submission_through() -> None:
-    from gateway.uploads import MAX_BODY
+    from gateway.citizen.uploads import MAX_BODY
 
     (ingress,) = _objects("Ingress").values()
     limit = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]

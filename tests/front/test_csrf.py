@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from gateway import csrf
+from gateway.web import csrf
 
 
 @pytest.mark.parametrize(

@@ -330,8 +330,8 @@ async def test_metrics_are_served_apart_from_the_public_address(settings_for):
     address answers /metrics like any unknown page."""
     from deploy.local.platform import GATEWAY_METRICS_PORT
     from gateway.app import create_app
-    from gateway.keys import METRICS_URL
     from gateway.settings import GatewaySettings
+    from gateway.web.keys import METRICS_URL
 
     defaults = GatewaySettings()
     assert (defaults.metrics_host, defaults.metrics_port) == ("127.0.0.1", GATEWAY_METRICS_PORT)

@@ -11,8 +11,8 @@ from aiohttp import BodyPartReader
 from aiohttp.multipart import content_disposition_filename
 from multidict import CIMultiDict
 
-from gateway import form_parts, forms
-from gateway.catalogue_client import Kept
+from gateway.clients.catalogue import Kept
+from gateway.web import form_parts, forms
 from services.intake.catalogue.files import search_key, slug
 from shared import attachments as files
 from tests.front.conftest import JPEG, PDF, PNG, zip_bytes
@@ -187,7 +187,7 @@ async def test_the_stylesheets_served_from_memory_answer_as_files_do(tmp_path):
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
 
-    from gateway import static_files
+    from gateway.web import static_files
 
     (tmp_path / "milie.css").write_text("body { color: #123; }")
     (tmp_path / "sub").mkdir()

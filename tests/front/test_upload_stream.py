@@ -11,7 +11,7 @@ import re
 import aiohttp
 import asyncpg
 
-from gateway import uploads
+from gateway.citizen import uploads
 from shared import attachments as files
 from tests.front.conftest import PDF, PNG, big_pdf, running_front
 from tests.support import RunningApp, eventually, signed_session
@@ -221,7 +221,7 @@ async def _send_then(base: str, token: str, sent: bytes, declared: int, then: st
 async def test_a_stalled_or_dropped_upload_is_the_citizens_connection_not_the_service(
     settings_for, database_url, caplog
 ):
-    caplog.set_level(logging.INFO, logger="gateway.uploads")
+    caplog.set_level(logging.INFO, logger="gateway.citizen.uploads")
     async with running_front(settings_for, upload_idle_timeout=1.0) as base:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             token = await _token(http, base)

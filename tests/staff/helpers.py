@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from gateway import accounts
+from gateway.staff import accounts
 from shared.identity import Role
 from shared.migrations import migrate
 from tests.support import signed_session

@@ -22,8 +22,8 @@ from typing import NamedTuple
 import aiohttp
 import asyncpg
 
-from gateway.clients import Services
-from gateway.keys import GATEWAY_SETTINGS
+from gateway.clients.transport import Services
+from gateway.web.keys import GATEWAY_SETTINGS
 from shared.identity import Identity, Role
 from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
 from tests.support import signed_session

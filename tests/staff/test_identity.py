@@ -1,6 +1,6 @@
-"""The staff identity the gateway signs into each call (gateway/clients.py, shared/signing.py)
-and a service checks (shared.identity.requires): a small service app, called over HTTP like the
-real ones."""
+"""The staff identity the gateway signs into each call (gateway/clients/transport.py,
+shared/signing.py) and a service checks (shared.identity.requires): a small service app, called
+over HTTP like the real ones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from aiohttp import web
 from pydantic import SecretStr
 
-from gateway.clients import Services
+from gateway.clients.transport import Services
 from shared import signing
 from shared.identity import Identity, Role, identity_of, requires
 from shared.service import ServiceSpec, create_service_app

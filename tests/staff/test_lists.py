@@ -11,7 +11,8 @@ from datetime import datetime
 import asyncpg
 import openpyxl
 
-from gateway import accounts, passwords, xlsx
+from gateway.staff import accounts, passwords
+from gateway.web import xlsx
 from shared.identity import Role
 from tests.staff.helpers import (
     assert_private_answer,

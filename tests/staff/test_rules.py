@@ -7,12 +7,12 @@ from datetime import date
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from gateway import accounts, passwords, throttle
-from gateway.auth import safe_next
-from gateway.backoffice import parse_day, period_of
-from gateway.client_address import resolve
-from gateway.listing import csv_cell
+from gateway.backoffice.shell import parse_day, period_of
 from gateway.settings import GatewaySettings
+from gateway.staff import accounts, passwords, throttle
+from gateway.staff.auth import safe_next
+from gateway.web.client_address import resolve
+from gateway.web.listing import csv_cell
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""gateway/xlsx.py without a server: what a cell of each type becomes."""
+"""gateway/web/xlsx.py without a server: what a cell of each type becomes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import openpyxl
 
-from gateway import xlsx
+from gateway.web import xlsx
 
 
 def _book(header, rows, **options):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.tracking_pages import retry_message
+from gateway.citizen.tracking import retry_message
 from services.intake.throttle import Rule, bucket, client_key
 from services.intake.tracking.view import STATUS_LABELS, Status, status_label, step_of
 

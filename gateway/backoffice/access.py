@@ -1,0 +1,74 @@
+"""Who may open a back-office page: ``staff_required``, and the 403 page it answers with.
+
+For back-office page handlers::
+
+    from gateway.backoffice.access import staff_required
+    from gateway.staff.auth import current_staff
+    from shared.identity import Role
+
+    @routes.get("/admin/traitements", name="bo-traitements")
+    @staff_required(Role.ANALYST)
+    async def queue(request):
+        staff = current_staff(request)  # gateway.staff.sessions.Staff
+        status, body = await request.app[TRIAGE].queue(..., identity=staff.identity)
+
+No session → 303 to the sign-in page with ``next``; another role → 403 page in French, written to
+the audit log. The body of a focal point is the handler's (and the service's) business.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from gateway.backoffice import shell
+from gateway.staff import audit
+from gateway.staff.auth import current_staff, sign_in_url
+from gateway.staff.sessions import Staff
+from gateway.web.client_address import client_address
+from shared.db import run_in_transaction
+from shared.identity import Role
+from shared.service import POOL
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def staff_required(*roles: Role) -> Callable[[Handler], Handler]:
+    """Decorator for a back-office handler: only signed-in staff, of one of ``roles`` if given."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            staff = current_staff(request)
+            if staff is None:
+                raise web.HTTPSeeOther(sign_in_url(request))
+            if roles and staff.role not in roles:
+                return await refuse(request, staff)
+            return await handler(request)
+
+        wrapped.staff_roles = roles  # type: ignore[attr-defined]  # read by the access tests
+        return wrapped
+
+    return decorate
+
+
+async def refuse(request: web.Request, staff: Staff, reason: str = "") -> web.Response:
+    """The 403 page, recorded in the audit log (handlers call it for a body they may not see)."""
+
+    async def work(conn):
+        await audit.record(
+            conn,
+            "access_refused",
+            actor_login=staff.login,
+            actor_id=staff.account_id,
+            address=client_address(request),
+            target=f"{request.method} {request.path}"[:200],
+            detail=reason,
+        )
+
+    await run_in_transaction(request.app[POOL], work)
+    return await shell.render(
+        request, "backoffice/forbidden.html", {"title": "Accès refusé"}, status=403
+    )

@@ -1,0 +1,346 @@
+"""Administrators' account pages: list (search, sort, pages, CSV and .xlsx exports), create,
+disable or enable, reset a password, change role or body. Each change is written to the audit log
+in its own transaction; disabling an account or resetting its password ends its sessions at once
+(the use cases: ``staff.account_actions``, which ``milie users`` calls too).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.backoffice import shell
+from gateway.backoffice.access import staff_required
+from gateway.staff import account_actions, accounts, passwords
+from gateway.staff.auth import current_staff
+from gateway.web import xlsx
+from gateway.web.client_address import client_address
+from gateway.web.listing import EXPORT_LIMIT, csv_response, listing_of
+from shared.db import run_in_transaction
+from shared.identity import Role
+from shared.service import POOL
+
+routes = web.RouteTableDef()
+ADMIN = Role.ADMINISTRATOR
+ID = "{account_id:[0-9a-fA-F-]{36}}"
+LABELS = {
+    "login": "Login",
+    "display_name": "Nom et prénoms",
+    "role": "Rôle",
+    "body_id": "Organisme public",
+    "password": "Mot de passe",
+    "password_confirmation": "Confirmation du mot de passe",
+}
+DONE = {
+    "cree": "Le compte est créé.",
+    "desactive": "Le compte est désactivé ; ses sessions ont pris fin.",
+    "active": "Le compte est réactivé.",
+    "mdp": "Le mot de passe est réinitialisé ; les sessions du compte ont pris fin.",
+    "role": "Le rôle et l'organisme sont enregistrés.",
+}
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _roles() -> list[tuple[str, str]]:
+    return [(r.value, accounts.ROLE_LABELS[r]) for r in Role]
+
+
+async def _bodies(request: web.Request) -> list[tuple[str, str]]:
+    names = await shell.body_names(request)
+    return sorted(names.items(), key=lambda item: item[1])
+
+
+async def _body_problem(request: web.Request, role: str, body_id: str) -> str | None:
+    """A focal point's body must be in intake's catalogue (checked when intake answers)."""
+    if role != Role.FOCAL_POINT.value or not body_id:
+        return None
+    names = await shell.body_names(request)
+    if not names:
+        return "Le catalogue des organismes ne répond pas : réessayez dans un instant."
+    if body_id not in names:
+        return "Cet organisme n'est pas dans le catalogue : choisissez-le dans la liste."
+    return None
+
+
+def _actor(request: web.Request) -> account_actions.Actor:
+    staff = current_staff(request)
+    assert staff is not None
+    return account_actions.Actor(staff.login, client_address(request), staff.account_id)
+
+
+# --- the list ----------------------------------------------------------------------------------
+
+
+def _listing(request: web.Request):
+    listing = listing_of(request, accounts.SORTS, "login")
+    role = request.query.get("role", "")
+    return listing, (role if accounts.parse_role(role) else "")
+
+
+@routes.get("/admin/comptes", name="bo-comptes")
+@staff_required(ADMIN)
+async def account_list(request: web.Request) -> web.Response:
+    listing, role = _listing(request)
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        total, rows = await accounts.search(
+            conn,
+            words=listing.words,
+            role=role,
+            sort=listing.sort,
+            descending=listing.descending,
+            limit=listing.per_page,
+            offset=listing.offset,
+        )
+    return await shell.render(
+        request,
+        "backoffice/accounts.html",
+        {
+            "title": "Comptes",
+            "listing": listing,
+            "role_filter": role,
+            "roles": _roles(),
+            "rows": rows,
+            "total": total,
+            "body_names": await shell.body_names(request),
+        },
+    )
+
+
+HEADER = ["Login", "Nom", "Rôle", "Organisme", "État", "Créé le", "Dernière connexion"]
+
+
+async def _export_rows(request: web.Request) -> list[list[object]]:
+    listing, role = _listing(request)
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        _, rows = await accounts.search(
+            conn,
+            words=listing.words,
+            role=role,
+            sort=listing.sort,
+            descending=listing.descending,
+            limit=EXPORT_LIMIT,
+        )
+    names = await shell.body_names(request)
+    return [
+        [
+            a.login,
+            a.display_name,
+            a.role_label,
+            names.get(a.body_id, a.body_id) if a.body_id else "",
+            "Actif" if a.active else "Désactivé",
+            a.created_at,
+            a.last_sign_in_at,
+        ]
+        for a in rows
+    ]
+
+
+@routes.get("/admin/comptes/export.csv", name="bo-comptes-export")
+@staff_required(ADMIN)
+async def account_export(request: web.Request) -> web.Response:
+    return csv_response("comptes-milie.csv", HEADER, await _export_rows(request))
+
+
+@routes.get("/admin/comptes/export.xlsx", name="bo-comptes-xlsx")
+@staff_required(ADMIN)
+async def account_xlsx(request: web.Request) -> web.StreamResponse:
+    rows = await _export_rows(request)
+    return await xlsx.response(request, "comptes-milie.xlsx", HEADER, rows, "Comptes")
+
+
+# --- creating ----------------------------------------------------------------------------------
+
+
+async def _new_form(
+    request: web.Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> web.Response:
+    return await shell.render(
+        request,
+        "backoffice/account_new.html",
+        {
+            "title": "Nouveau compte",
+            "values": values,
+            "errors": errors,
+            "labels": LABELS,
+            "roles": _roles(),
+            "bodies": await _bodies(request),
+        },
+        status=status,
+    )
+
+
+@routes.get("/admin/comptes/nouveau", name="bo-compte-nouveau")
+@staff_required(ADMIN)
+async def new_account_form(request: web.Request) -> web.Response:
+    return await _new_form(request, {"role": Role.ANALYST.value}, {})
+
+
+@routes.post("/admin/comptes/nouveau")
+@staff_required(ADMIN)
+async def create_account(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = {k: str(form.get(k, ""))[:300].strip() for k in ("login", "display_name", "role")}
+    values["body_id"] = str(form.get("body_id", ""))[:100].strip()
+    password = str(form.get("password", ""))[:1000]
+    confirmation = str(form.get("password_confirmation", ""))[:1000]
+    login = accounts.normalize_login(values["login"])
+    errors = accounts.problems(
+        login=login,
+        role=values["role"],
+        body_id=values["body_id"],
+        password=password,
+        confirmation=confirmation,
+        display_name=values["display_name"],
+    )
+    if "body_id" not in errors and (
+        problem := await _body_problem(request, values["role"], values["body_id"])
+    ):
+        errors["body_id"] = problem
+    if errors:
+        return await _new_form(request, values, errors, 422)
+
+    async def work(conn):
+        return await account_actions.create(
+            conn,
+            _actor(request),
+            role=values["role"],
+            login=login,
+            password=password,
+            body_id=values["body_id"] or None,
+            display_name=values["display_name"],
+        )
+
+    try:
+        account = await run_in_transaction(request.app[POOL], work)
+    except accounts.AccountRefused as exc:
+        return await _new_form(request, values, exc.errors, 422)
+    return _see_other(f"/admin/comptes/{account.id}?fait=cree")
+
+
+# --- one account -------------------------------------------------------------------------------
+
+
+async def _account_or_404(request: web.Request) -> accounts.Account:
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        account = await accounts.by_id(conn, request.match_info["account_id"])
+    if account is None:
+        raise web.HTTPNotFound(text="Ce compte n'existe pas.", content_type="text/plain")
+    return account
+
+
+async def _detail(
+    request: web.Request,
+    account: accounts.Account,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    staff = current_staff(request)
+    assert staff is not None
+    names = await shell.body_names(request)
+    return await shell.render(
+        request,
+        "backoffice/account.html",
+        {
+            "title": f"Compte {account.login}",
+            "account": account,
+            "own": account.id == staff.account_id,
+            "body_label": names.get(account.body_id, account.body_id) if account.body_id else "",
+            "errors": errors or {},
+            "values": values or {"role": account.role.value, "body_id": account.body_id or ""},
+            "labels": LABELS,
+            "roles": _roles(),
+            "bodies": sorted(names.items(), key=lambda item: item[1]),
+            "done": DONE.get(request.query.get("fait", "")),
+        },
+        status=status,
+    )
+
+
+@routes.get(f"/admin/comptes/{ID}", name="bo-compte")
+@staff_required(ADMIN)
+async def account_page(request: web.Request) -> web.Response:
+    return await _detail(request, await _account_or_404(request))
+
+
+def _own_refusal(request: web.Request, account: accounts.Account) -> str | None:
+    staff = current_staff(request)
+    if staff is not None and staff.account_id == account.id:
+        # Keeps at least one administrator: the one acting cannot remove their own rights.
+        return "Vous ne pouvez pas modifier le rôle ni l'état de votre propre compte."
+    return None
+
+
+@routes.post(f"/admin/comptes/{ID}/desactiver", name="bo-compte-desactiver")
+@staff_required(ADMIN)
+async def disable(request: web.Request) -> web.Response:
+    account = await _account_or_404(request)
+    if message := _own_refusal(request, account):
+        return await _detail(request, account, errors={"state": message}, status=409)
+
+    async def work(conn):
+        await account_actions.disable(conn, _actor(request), account)
+
+    await run_in_transaction(request.app[POOL], work)
+    return _see_other(f"/admin/comptes/{account.id}?fait=desactive")
+
+
+@routes.post(f"/admin/comptes/{ID}/activer", name="bo-compte-activer")
+@staff_required(ADMIN)
+async def enable(request: web.Request) -> web.Response:
+    account = await _account_or_404(request)
+
+    async def work(conn):
+        await account_actions.enable(conn, _actor(request), account)
+
+    await run_in_transaction(request.app[POOL], work)
+    return _see_other(f"/admin/comptes/{account.id}?fait=active")
+
+
+@routes.post(f"/admin/comptes/{ID}/mot-de-passe", name="bo-compte-mot-de-passe")
+@staff_required(ADMIN)
+async def reset_password(request: web.Request) -> web.Response:
+    account = await _account_or_404(request)
+    form = await request.post()
+    password = str(form.get("password", ""))[:1000]
+    confirmation = str(form.get("password_confirmation", ""))[:1000]
+    errors = accounts.problems(login=account.login, password=password, confirmation=confirmation)
+    errors.pop("login", None)
+    if errors:
+        return await _detail(request, account, errors=errors, status=422)
+    new_hash = await passwords.hash_password(password)
+
+    async def work(conn):
+        await account_actions.reset_password(conn, _actor(request), account, new_hash)
+
+    await run_in_transaction(request.app[POOL], work)
+    return _see_other(f"/admin/comptes/{account.id}?fait=mdp")
+
+
+@routes.post(f"/admin/comptes/{ID}/role", name="bo-compte-role")
+@staff_required(ADMIN)
+async def change_role(request: web.Request) -> web.Response:
+    account = await _account_or_404(request)
+    form = await request.post()
+    values = {
+        "role": str(form.get("role", ""))[:50].strip(),
+        "body_id": str(form.get("body_id", ""))[:100].strip(),
+    }
+    errors = accounts.problems(role=values["role"], body_id=values["body_id"])
+    if message := _own_refusal(request, account):
+        errors["role"] = message
+    if not errors and (problem := await _body_problem(request, values["role"], values["body_id"])):
+        errors["body_id"] = problem
+    if errors:
+        return await _detail(request, account, errors=errors, values=values, status=422)
+    role = Role(values["role"])
+    body_id = values["body_id"] if role == Role.FOCAL_POINT else None
+
+    async def work(conn):
+        await account_actions.change_role(conn, _actor(request), account, role, body_id)
+
+    await run_in_transaction(request.app[POOL], work)
+    return _see_other(f"/admin/comptes/{account.id}?fait=role")

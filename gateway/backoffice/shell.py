@@ -1,0 +1,232 @@
+"""The back office's shell (after the guide, ../shared/seeds/000_*): layout, menu, period filter,
+the « En attente » count, the dashboard and the « Document d'aide » page.
+
+Every back-office page renders through :func:`render`, which adds what the layout needs::
+
+    return await shell.render(request, "backoffice/queue.html", {"title": "Traitements", ...})
+
+A page template extends ``backoffice/layout.html`` and fills ``{% block content %}``. The menu
+lists route *names*: register a page under one (``name="bo-traitements"``) and its entry becomes
+a link; an entry without a route yet shows as « bientôt disponible ».
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from gateway.clients.intake import INTAKE
+from gateway.clients.transport import ServiceUnavailable
+from gateway.clients.triage import TRIAGE
+from gateway.staff import auth, sessions
+from gateway.staff.accounts import ROLE_LABELS
+from gateway.web import csrf
+from shared import french
+from shared.identity import Role
+
+log = logging.getLogger(__name__)
+
+ALL_ROLES = tuple(Role)
+BODY_NAMES = web.AppKey("body_names", dict)  # {"names": {id: name}, "at": monotonic time}
+BODY_NAMES_TTL = 300.0
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label: str
+    route: str | None  # a route name; None for a heading with children
+    roles: tuple[Role, ...] = ALL_ROLES
+    children: tuple[MenuEntry, ...] = field(default_factory=tuple)
+
+
+# The guide's menu. The part of the platform that builds a page adds its route name here.
+MENU: list[MenuEntry] = [
+    MenuEntry(
+        "Accueil",
+        None,
+        children=(MenuEntry("Tableau de bord", "bo-dashboard"),),
+    ),
+    MenuEntry(
+        "Traitements", "bo-traitements", (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
+    ),
+    MenuEntry("Consultations", "bo-consultations", (Role.ANALYST, Role.ADMINISTRATOR)),
+    # A focal point's « Consultations » (« Sans retour », « Satisfaits »…) come with treatment.
+    MenuEntry("Consultations", "bo-pf-consultations", (Role.FOCAL_POINT,)),
+    MenuEntry(
+        "Statistiques", "bo-statistiques", (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
+    ),
+    MenuEntry("Saisie d'une requête", "bo-appel", (Role.OPERATOR,)),
+    MenuEntry(
+        "Administration",
+        None,
+        (Role.ADMINISTRATOR,),
+        children=(
+            MenuEntry("Comptes", "bo-comptes", (Role.ADMINISTRATOR,)),
+            MenuEntry("Journal d'audit", "bo-journal", (Role.ADMINISTRATOR,)),
+        ),
+    ),
+    MenuEntry("Document d'aide", "bo-aide"),
+]
+
+
+# --- the period filter: « PERIODE DU … au … », GET parameters du/au, kept across pages ---------
+
+_FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    explicit: bool  # given in the address (then links carry it on)
+    errors: dict[str, str]
+    raw: dict[str, str]
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {"du": self.start.isoformat(), "au": self.end.isoformat()} if self.explicit else {}
+
+    @property
+    def label(self) -> str:
+        return f"PERIODE DU {french.day(self.start)} au {french.day(self.end)}"
+
+
+def parse_day(text: str) -> date | None:
+    """A date typed as AAAA-MM-JJ (date fields) or JJ/MM/AAAA (text fields); None if neither."""
+    text = text.strip()
+    try:
+        if m := _FRENCH_DATE.match(text):
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        return None
+    return None
+
+
+def period_of(request: web.Request, today: date | None = None) -> Period:
+    """The period asked for, else from 1 January to today; bad dates get a French message."""
+    today = today or datetime.now(UTC).date()
+    default = (date(today.year, 1, 1), today)
+    raw = {k: request.query.get(k, "")[:20] for k in ("du", "au")}
+    errors: dict[str, str] = {}
+    values: dict[str, date] = {}
+    for name, fallback in zip(("du", "au"), default, strict=True):
+        if not raw[name].strip():
+            values[name] = fallback
+            continue
+        day = parse_day(raw[name])
+        if day is None or day.year < 2000 or day.year > 2100:
+            errors[name] = "Date invalide : écrivez-la JJ/MM/AAAA (par exemple 07/02/2019)."
+            values[name] = fallback
+        else:
+            values[name] = day
+    if not errors and values["du"] > values["au"]:
+        errors["au"] = "La fin de la période doit suivre son début."
+        values["du"], values["au"] = default
+    explicit = not errors and any(v.strip() for v in raw.values())
+    return Period(values["du"], values["au"], explicit, errors, raw)
+
+
+def with_period(url: str, period: Period, **params: Any) -> str:
+    """``url`` with the period (when chosen) and ``params`` in its query string."""
+    query = {**period.query, **{k: v for k, v in params.items() if v not in (None, "")}}
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+# --- what the layout shows ---------------------------------------------------------------------
+
+
+def _url_of(request: web.Request, route: str | None) -> str | None:
+    if route is None:
+        return None
+    resource = request.app.router.named_resources().get(route)
+    return str(resource.url_for()) if resource is not None else None
+
+
+def menu_for(request: web.Request, staff: sessions.Staff, period: Period) -> list[dict]:
+    def entry(item: MenuEntry) -> dict | None:
+        if staff.role not in item.roles:
+            return None
+        url = _url_of(request, item.route)
+        children = [c for c in map(entry, item.children) if c]
+        if item.route is None and not children:
+            return None
+        return {
+            "label": item.label,
+            "url": with_period(url, period) if url else None,
+            "current": url is not None and request.path == url,
+            "pending": item.route is not None and url is None,
+            "children": children,
+        }
+
+    return [e for e in map(entry, MENU) if e]
+
+
+async def body_names(request: web.Request) -> dict[str, str]:
+    """Intake's public bodies, id → name, kept a few minutes; {} if intake does not answer."""
+    cache = request.app[BODY_NAMES]
+    if cache.get("names") and time.monotonic() - cache.get("at", 0) < BODY_NAMES_TTL:
+        return cache["names"]
+    try:
+        status, body = await request.app[INTAKE].bodies()
+    except ServiceUnavailable:
+        return cache.get("names", {})
+    if status != 200:
+        return cache.get("names", {})
+    cache["names"] = {b["id"]: b["name"] for b in body.get("bodies", [])}
+    cache["at"] = time.monotonic()
+    return cache["names"]
+
+
+async def waiting_count(request: web.Request, staff: sessions.Staff) -> int | None:
+    """Requests waiting for the analysts (triage's queue); None when it cannot be known."""
+    if staff.role not in (Role.ANALYST, Role.ADMINISTRATOR):
+        return None
+    try:
+        status, body = await request.app[TRIAGE].queue(None, identity=staff.identity, limit=1)
+    except ServiceUnavailable:
+        return None
+    if status != 200 or not isinstance(body, dict) or not isinstance(body.get("total"), int):
+        return None
+    return body["total"]
+
+
+async def shell_context(request: web.Request) -> dict[str, Any]:
+    staff = auth.current_staff(request)
+    assert staff is not None, "back-office pages are behind staff_required"
+    period = period_of(request)
+    names = await body_names(request) if staff.role == Role.FOCAL_POINT else {}
+    return {
+        "staff": staff,
+        "role_label": _role_label(staff.role),
+        "body_name": names.get(staff.body_id or "", staff.body_id),
+        "menu": menu_for(request, staff, period),
+        "period": period,
+        "period_hidden": {k: v for k, v in request.query.items() if k not in ("du", "au", "page")},
+        "waiting": await waiting_count(request, staff),
+        "waiting_url": _url_of(request, "bo-traitements"),
+        "csrf_token": csrf.token_for(request),
+        "with_period": lambda url, **p: with_period(url, period, **p),
+    }
+
+
+def _role_label(role: Role) -> str:
+    return ROLE_LABELS[role]
+
+
+async def render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    """A back-office page: ``context`` plus the shell's (staff, menu, period, count, token)."""
+    full = await shell_context(request)
+    full.update(context)
+    return aiohttp_jinja2.render_template(template, request, full, status=status)

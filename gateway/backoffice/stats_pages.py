@@ -1,0 +1,169 @@
+"""« Statistiques » (the guide's « Statistique générale ») and « Consultations » for analysts and
+administrators: per public body, the requests submitted over the period (« PERIODE DU … au … »)
+by nature and by present status, from the stats service; searchable, sortable, paged, exported
+as CSV or as a spreadsheet file.
+
+A focal point may open « Statistiques » too: the stats service answers only its own body's
+counts (it reads the body from the signed identity, not from the address).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.backoffice import access, shell
+from gateway.clients.stats import STATS
+from gateway.clients.transport import ServiceUnavailable
+from gateway.staff import auth
+from gateway.web import xlsx
+from gateway.web.listing import Listing, csv_response, listing_of
+from shared import lifecycle
+from shared.identity import Role
+from shared.messages import NATURE_LABELS, Nature
+
+routes = web.RouteTableDef()
+BASE = "/admin/statistiques"
+VIEWERS = (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
+# Present status → the column's heading (the guide's « En attente », « En cours », « Rejet »…).
+STATUS_COLUMNS = {s.value: heading for s, heading in lifecycle.STATS_COLUMNS.items()}
+# The guide's sub-menu of « Consultations » names each nature in the plural.
+PLURALS = {
+    Nature.RECLAMATION: "Réclamations",
+    Nature.SUGGESTION: "Suggestions",
+    Nature.OBSERVATION: "Observations",
+    Nature.MOTION: "Motions de félicitations",
+    Nature.DEMANDE_INFORMATION: "Demandes d'information",
+}
+SORTS = ("organisme", "total", *(n.value for n in Nature), *STATUS_COLUMNS)
+
+
+def _columns() -> list[tuple[str, str]]:
+    natures = [(n.value, NATURE_LABELS[n]) for n in Nature]
+    return [("total", "Total"), *natures, *STATUS_COLUMNS.items()]
+
+
+def _value(entry: dict, key: str) -> int:
+    if key == "total":
+        return entry["total"]
+    if key in STATUS_COLUMNS:
+        return entry["by_status"].get(key, 0)
+    return entry["by_nature"].get(key, 0)
+
+
+async def general(request: web.Request) -> list[dict] | None:
+    """Stats' « statistique générale » of the period, per body; None if stats does not answer."""
+    staff = auth.current_staff(request)
+    assert staff is not None
+    period = shell.period_of(request)
+    try:
+        status, body = await request.app[STATS].general(
+            period.start, period.end, identity=staff.identity
+        )
+    except ServiceUnavailable:
+        return None
+    return body["bodies"] if status == 200 else None
+
+
+def _selected(listing: Listing, bodies: list[dict]) -> list[dict]:
+    words = listing.words.casefold()
+    rows = [b for b in bodies if not words or words in b["body_name"].casefold()]
+    if listing.sort == "organisme":
+        rows.sort(key=lambda b: b["body_name"].casefold(), reverse=listing.descending)
+    else:
+        rows.sort(
+            key=lambda b: (_value(b, listing.sort), b["body_name"]), reverse=listing.descending
+        )
+    return rows
+
+
+def _totals(rows: list[dict]) -> dict[str, int]:
+    return {key: sum(_value(r, key) for r in rows) for key, _ in _columns()}
+
+
+async def _rows_or_unavailable(request: web.Request) -> tuple[Listing, list[dict] | None]:
+    listing = listing_of(request, SORTS, "total", default_descending=True)
+    bodies = await general(request)
+    return listing, (None if bodies is None else _selected(listing, bodies))
+
+
+async def _unavailable(request: web.Request) -> web.Response:
+    return await shell.render(
+        request,
+        "backoffice/triage_unavailable.html",
+        {"title": "Service indisponible", "what": "Les statistiques"},
+        status=503,
+    )
+
+
+@routes.get(BASE, name="bo-statistiques")
+@access.staff_required(*VIEWERS)
+async def statistics_page(request: web.Request) -> web.Response:
+    listing, rows = await _rows_or_unavailable(request)
+    if rows is None:
+        return await _unavailable(request)
+    shown = rows[listing.offset : listing.offset + listing.per_page]
+    return await shell.render(
+        request,
+        "backoffice/statistics.html",
+        {
+            "title": "Statistique générale",
+            "listing": listing,
+            "rows": shown,
+            "total": len(rows),
+            "columns": _columns(),
+            "totals": _totals(rows),
+            "value": _value,
+        },
+    )
+
+
+def _table(rows: list[dict]) -> tuple[list[str], list[list[object]]]:
+    columns = _columns()
+    header = ["Organisme public", *(label for _, label in columns)]
+    body = [[r["body_name"], *(_value(r, key) for key, _ in columns)] for r in rows]
+    totals = _totals(rows)
+    body.append(["TOTAUX", *(totals[key] for key, _ in columns)])
+    return header, body
+
+
+@routes.get(f"{BASE}/export.csv", name="bo-statistiques-csv")
+@access.staff_required(*VIEWERS)
+async def export_csv(request: web.Request) -> web.Response:
+    _, rows = await _rows_or_unavailable(request)
+    if rows is None:
+        return await _unavailable(request)
+    header, body = _table(rows)
+    return csv_response("statistiques-milie.csv", header, body)
+
+
+@routes.get(f"{BASE}/export.xlsx", name="bo-statistiques-xlsx")
+@access.staff_required(*VIEWERS)
+async def export_xlsx(request: web.Request) -> web.StreamResponse:
+    _, rows = await _rows_or_unavailable(request)
+    if rows is None:
+        return await _unavailable(request)
+    header, body = _table(rows)
+    return await xlsx.response(request, "statistiques-milie.xlsx", header, body, "Statistiques")
+
+
+@routes.get("/admin/consultations", name="bo-consultations")
+@access.staff_required(Role.ANALYST, Role.ADMINISTRATOR)
+async def consultations(request: web.Request) -> web.Response:
+    """The guide's « Consultations »: the period's requests by nature, each a link to the list
+    of them in every status (triage's list, read-only unless a request still waits)."""
+    bodies = await general(request)
+    period = shell.period_of(request)
+    natures: list[dict[str, Any]] = []
+    for nature in Nature:
+        count = None if bodies is None else sum(b["by_nature"].get(nature.value, 0) for b in bodies)
+        url = shell.with_period("/admin/traitements", period, statut="all", nature=nature.value)
+        natures.append(
+            {"label": PLURALS.get(nature, NATURE_LABELS[nature]), "count": count, "url": url}
+        )
+    return await shell.render(
+        request,
+        "backoffice/consultations.html",
+        {"title": "Consultations", "natures": natures, "available": bodies is not None},
+    )

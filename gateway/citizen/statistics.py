@@ -1,0 +1,56 @@
+"""« Statistiques »: per public body, the counts the stats service keeps, by nature.
+
+Every active body of the catalogue is listed, with zeros where nothing came yet; a body that
+stats knows and the catalogue no longer lists (deactivated) keeps its line.
+"""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from gateway.clients import catalogue
+from gateway.clients.stats import STATS
+from gateway.clients.transport import ServiceUnavailable
+from gateway.web.errors import unavailable
+from shared.messages import Nature
+
+routes = web.RouteTableDef()
+# The columns, in the order of the back office's « Statistique générale ».
+COLUMNS = [
+    (Nature.MOTION, "Motions de félicitations"),
+    (Nature.OBSERVATION, "Observations"),
+    (Nature.SUGGESTION, "Suggestions"),
+    (Nature.RECLAMATION, "Réclamations"),
+    (Nature.DEMANDE_INFORMATION, "Demandes d'information"),
+]
+
+
+@routes.get("/statistiques")
+async def statistics(request: web.Request) -> web.Response:
+    try:
+        status, counted = await request.app[STATS].bodies()
+        if status != 200:
+            raise ServiceUnavailable("stats")
+        bodies = await catalogue.all_bodies(request)
+    except ServiceUnavailable:
+        return unavailable(request)
+    rows = {
+        b["body_id"]: {"name": b["body_name"], "total": b["total"], "by_nature": b["by_nature"]}
+        for b in counted["bodies"]
+    }
+    for body in bodies:
+        row = rows.setdefault(body["id"], {"name": body["name"], "total": 0, "by_nature": {}})
+        row["name"] = body["name"]  # the catalogue's current name
+    listing = sorted(rows.values(), key=lambda r: (-r["total"], r["name"]))
+    totals = {
+        "total": sum(r["total"] for r in listing),
+        "by_nature": {
+            n.value: sum(r["by_nature"].get(n.value, 0) for r in listing) for n, _ in COLUMNS
+        },
+    }
+    return aiohttp_jinja2.render_template(
+        "statistiques.html",
+        request,
+        {"rows": listing, "totals": totals, "columns": [(n.value, label) for n, label in COLUMNS]},
+    )

@@ -1,0 +1,330 @@
+"""Reading the submission form as a stream, and passing its files to intake's draft as they come.
+
+The form is ``multipart/form-data``. Its parts are read one by one (``request.multipart()``),
+never the whole body at once, one 64 Kio chunk in memory at a time: a text field is kept up to a
+small limit; a file is sent on to intake chunk by chunk and no further than 5 Mo + 1 byte (intake
+refuses it then); a file that does not start like a PDF, JPEG or PNG is not sent at all. What is
+left of a refused file is read and thrown away — the fields after it (« Vos coordonnées », as the
+guide orders the form) must still be read so the form comes back with every typed value.
+
+The whole body may not pass ``MAX_BODY`` (3 files of 5 Mo and the fields): a larger declared
+``Content-Length`` is refused before a byte is read; a body without one is cut where it passes the
+limit (a file being sent to intake then is abandoned halfway, and intake keeps nothing of it).
+Either way the answer is a 413 page. A file part that declares its own ``Content-Length`` over
+5 Mo is refused on its word: nothing of it goes to intake.
+
+No upload is timed as a whole: on mobile data (« Fast 3G », 84 Ko/s up) 5 Mo take a minute. What
+is timed is the wait for the next bytes: ``upload_idle_timeout`` for the citizen's (a stalled or
+broken connection is :class:`Interrupted`, the citizen's problem, told beside the file field),
+``service_timeout`` for intake taking a chunk or answering (intake's problem:
+``ServiceUnavailable``).
+
+The CSRF token must come before any file (the form puts it first): nothing is stored for a
+request that did not prove it comes from our own form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import MultiDict
+
+from gateway.clients.intake import Drafts
+from gateway.clients.transport import ServiceUnavailable
+from gateway.web import csrf
+from gateway.web.keys import GATEWAY_SETTINGS
+from shared import attachments as files
+
+log = logging.getLogger(__name__)
+
+FILE_FIELD = "attachments"
+# Every text field of the form fits (the message: 5000 characters, 4 bytes each at most).
+FIELD_MAX_BYTES = 32 * 1024
+FIELDS_MAX = 60
+# What reading the citizen's body raises when their connection breaks off.
+BROKEN = (ConnectionError, aiohttp.ClientPayloadError, web.RequestPayloadError)
+# The files, each at most 5 Mo, and the text fields around them.
+MAX_BODY = files.MAX_FILES * files.MAX_BYTES + 512 * 1024
+CHUNK = 64 * 1024
+
+
+class TooLarge(Exception):
+    """The body went past ``MAX_BODY``."""
+
+
+class Forbidden(Exception):
+    """No valid CSRF token before the first file (or at all)."""
+
+
+class Malformed(Exception):
+    """Not a multipart body one can read."""
+
+
+class Interrupted(Exception):
+    """The citizen's bytes stopped coming (for ``upload_idle_timeout``) or their connection
+    broke, in the middle of the file ``name`` (None: of a text field). ``upload``: what was read
+    before, to show the form again with it."""
+
+    def __init__(self, name: str | None) -> None:
+        super().__init__(name)
+        self.name = name
+        self.upload = Upload()
+
+
+@dataclass
+class Upload:
+    fields: MultiDict[str] = field(default_factory=MultiDict)
+    draft_id: str | None = None
+    # Why some files were not kept, one French sentence each.
+    file_errors: list[str] = field(default_factory=list)
+    # The draft named by the form had expired: its files are gone.
+    draft_lost: bool = False
+    # Whether the draft the form named was found still there.
+    draft_checked: bool = False
+
+
+def draft_owner(request: web.Request) -> str | None:
+    """Who owns a draft: a keyed hash of the browser's form cookie (None without one)."""
+    cookie = request.cookies.get(csrf.COOKIE, "")
+    if not cookie:
+        return None
+    return hmac.new(
+        request.app[csrf.SECRET], f"draft:{cookie}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def _check_size(request: web.Request) -> None:
+    if request.content.total_bytes > MAX_BODY:
+        raise TooLarge()
+
+
+async def _read(request: web.Request, part: BodyPartReader, name: str | None = None) -> bytes:
+    """The part's next chunk, minding the body's limit and the citizen's pace."""
+    try:
+        async with asyncio.timeout(request.app[GATEWAY_SETTINGS].upload_idle_timeout):
+            chunk = await part.read_chunk(CHUNK)
+    except (TimeoutError, *BROKEN) as exc:
+        log.info("upload interrupted by the citizen: %r", exc)
+        raise Interrupted(name) from exc
+    _check_size(request)
+    return chunk
+
+
+async def _next_part(request: web.Request, reader: aiohttp.MultipartReader) -> Any:
+    """The form's next part (its headers read), minding the citizen's pace."""
+    try:
+        async with asyncio.timeout(request.app[GATEWAY_SETTINGS].upload_idle_timeout):
+            return await reader.next()
+    except (TimeoutError, *BROKEN) as exc:
+        log.info("upload interrupted by the citizen: %r", exc)
+        raise Interrupted(None) from exc
+
+
+async def _drain(request: web.Request, part: BodyPartReader, name: str | None = None) -> None:
+    """Skip the rest of a part without keeping it."""
+    while await _read(request, part, name):
+        pass
+
+
+async def _text(request: web.Request, part: BodyPartReader) -> str:
+    data = bytearray()
+    while chunk := await _read(request, part):
+        if len(data) <= FIELD_MAX_BYTES:
+            data += chunk[: FIELD_MAX_BYTES + 1 - len(data)]
+    # One byte over the limit is kept so that intake reports the text as too long.
+    return bytes(data).decode(part.get_charset("utf-8"), errors="replace")
+
+
+async def _head(request: web.Request, part: BodyPartReader) -> bytes:
+    head = b""
+    while len(head) < files.HEAD_BYTES:
+        chunk = await _read(request, part, part.filename)
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+async def read_form(request: web.Request, drafts: Drafts) -> Upload:
+    """Read the submission form; its files land in a draft of intake's (created when needed).
+
+    Raises TooLarge, Forbidden, Malformed, Interrupted, ServiceUnavailable."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise TooLarge()
+    upload = Upload()
+    token_ok = False
+    try:
+        reader = await request.multipart()
+        while (part := await _next_part(request, reader)) is not None:
+            if not isinstance(part, BodyPartReader):  # a nested multipart: no form sends one
+                raise Malformed()
+            if part.filename is None:
+                if len(upload.fields) >= FIELDS_MAX:
+                    raise Malformed()
+                name = part.name or ""
+                value = await _text(request, part)
+                if name == csrf.FIELD:
+                    token_ok = csrf.verify(request, value)
+                    if not token_ok:
+                        raise Forbidden()
+                elif name == "draft_id" and upload.draft_id is None:
+                    upload.draft_id = as_uuid(value)
+                else:
+                    upload.fields.add(name, value)
+                continue
+            if not token_ok:
+                raise Forbidden()
+            if part.name != FILE_FIELD or not part.filename:
+                await _drain(request, part)  # no file chosen: an empty part
+                continue
+            await _take_file(request, part, drafts, upload)
+        _check_size(request)
+    except Interrupted as exc:
+        exc.upload = upload
+        raise
+    except (TooLarge, Forbidden, ServiceUnavailable, Malformed):
+        raise
+    except (
+        ValueError,
+        RuntimeError,
+        AssertionError,
+        aiohttp.ClientPayloadError,
+        HttpProcessingError,
+    ) as exc:
+        log.info("unreadable form: %r", exc)
+        raise Malformed() from exc
+    if not token_ok:
+        raise Forbidden()
+    return upload
+
+
+def as_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        return None
+
+
+async def _ensure_draft(drafts: Drafts, upload: Upload) -> str:
+    """The draft the files go to: the one the form names if it is still there, else a new one."""
+    if upload.draft_id is not None and not upload.draft_checked:
+        status, body = await drafts.get(upload.draft_id)
+        if status == 404:
+            upload.draft_lost, upload.draft_id = True, None
+        elif status != 200:
+            raise ServiceUnavailable("intake")
+        elif body.get("submitted"):  # the form of a request sent already, posted again
+            upload.draft_id = None
+        upload.draft_checked = True
+    if upload.draft_id is None:
+        status, body = await drafts.create()
+        if status != 201:
+            raise ServiceUnavailable("intake")
+        upload.draft_id, upload.draft_checked = body["draft_id"], True
+    return upload.draft_id
+
+
+def _declared_size(part: BodyPartReader) -> int | None:
+    """The part's own ``Content-Length``, where its sender gave one (browsers do not)."""
+    try:
+        return int(part.headers.get(aiohttp.hdrs.CONTENT_LENGTH, ""))
+    except ValueError:
+        return None
+
+
+async def _take_file(
+    request: web.Request, part: BodyPartReader, drafts: Drafts, upload: Upload
+) -> None:
+    name = part.filename or ""
+    declared = _declared_size(part)
+    if declared is not None and declared > files.MAX_BYTES:
+        upload.file_errors.append(files.problem(files.TOO_LARGE, name))
+        await _drain(request, part, name)  # the fields after it are still to be read
+        return
+    head = await _head(request, part)
+    if not head:
+        upload.file_errors.append(files.problem(files.EMPTY, name))
+        return
+    if files.sniff(head) is None:
+        upload.file_errors.append(files.problem(files.NOT_ALLOWED, name))
+        await _drain(request, part, name)
+        return
+    settings = request.app[GATEWAY_SETTINGS]
+    loop = asyncio.get_running_loop()
+    sent = 0
+    overflow = False
+    citizen_gone = False
+    # Whose bytes the upload waits for: the citizen's, or intake's (taking a chunk, answering).
+    waiting_on_citizen = False
+
+    def idle_wait(citizen: bool) -> float:
+        return settings.upload_idle_timeout if citizen else settings.service_timeout
+
+    draft_id = await _ensure_draft(drafts, upload)
+    try:
+        async with asyncio.timeout(None) as idle:
+
+            def now_waiting_on(citizen: bool) -> None:
+                nonlocal waiting_on_citizen
+                waiting_on_citizen = citizen
+                idle.reschedule(loop.time() + idle_wait(citizen))
+
+            async def chunks() -> AsyncIterator[bytes]:
+                # Stops one byte past the limit: enough for intake to refuse the file.
+                nonlocal sent, overflow, citizen_gone
+                chunk = head
+                while chunk:
+                    allowed = files.MAX_BYTES + 1 - sent
+                    now_waiting_on(citizen=False)
+                    yield chunk[:allowed]
+                    sent += min(len(chunk), allowed)
+                    if sent > files.MAX_BYTES:
+                        break
+                    now_waiting_on(citizen=True)
+                    try:
+                        chunk = await part.read_chunk(CHUNK)
+                    except BROKEN:
+                        citizen_gone = True
+                        raise
+                    if request.content.total_bytes > MAX_BODY:
+                        # Breaks the upload to intake halfway: it stores nothing of a cut file.
+                        overflow = True
+                        raise TooLarge()
+                now_waiting_on(citizen=False)  # for intake's answer
+
+            # No total: the idle timer above, and intake's answer once the file is sent.
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=settings.service_timeout, sock_read=settings.service_timeout
+            )
+            status, body = await drafts.send_file(draft_id, name, chunks(), timeout)
+    except TimeoutError:
+        if waiting_on_citizen:
+            log.info("upload interrupted by the citizen: nothing for %s s", idle_wait(True))
+            raise Interrupted(name) from None
+        log.warning("intake took nothing of the file for %s s", settings.service_timeout)
+        raise ServiceUnavailable("intake") from None
+    except (ServiceUnavailable, TooLarge):
+        if overflow:
+            raise TooLarge() from None
+        if citizen_gone:
+            log.info("upload interrupted by the citizen: connection broken")
+            raise Interrupted(name) from None
+        raise
+    if status == 422:
+        upload.file_errors.extend(e["message"] for e in body.get("errors", []))
+    elif status == 404:  # expired in the instant since it was checked
+        upload.file_errors.append(files.problem(files.LOST, name))
+        upload.draft_lost, upload.draft_id = True, None
+    elif status != 201:
+        raise ServiceUnavailable("intake")
+    await _drain(request, part, name)

@@ -1,0 +1,200 @@
+"""Intake's HTTP API as the gateway calls it: its paths, parameters and JSON field names, here
+only. Every method answers ``(status, JSON body)`` as the service gave it (the page decides what a
+status means) and raises ``ServiceUnavailable`` when intake does not answer."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+
+from gateway.clients.transport import Services, ServiceUnavailable
+from shared.identity import Identity
+
+log = logging.getLogger(__name__)
+
+SERVICE = "intake"
+# The draft's owner (a keyed hash of the browser's form cookie), signed into each draft call.
+OWNER_HEADER = "X-Draft-Owner"
+
+Answer = tuple[int, Any]
+
+
+class Intake:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
+        return await self.services.call(method, SERVICE, path, **kwargs)
+
+    # --- submitting ------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        fields: Any,
+        *,
+        identity: Identity | None = None,
+        channel: str | None = None,
+    ) -> Answer:
+        """A request: the JSON API's body as sent, or the call centre's form's fields
+        (``channel`` phone, on behalf of ``identity``)."""
+        return await self._call(
+            "POST", "/requests", json=fields, identity=identity, channel=channel
+        )
+
+    def drafts(self, owner: str) -> Drafts:
+        """The draft endpoints for the browser whose draft owner is ``owner``."""
+        return Drafts(self.services, owner)
+
+    # --- the catalogue ----------------------------------------------------------------------
+
+    async def bodies(self) -> Answer:
+        """``{"bodies": [{"id", "name", …}]}``: every active public body."""
+        return await self._call("GET", "/catalogue/bodies")
+
+    async def search_bodies(self, q: str, page: int, per_page: int) -> Answer:
+        """``{"bodies", "total"}``: one page of the bodies whose name matches ``q``."""
+        params = {"q": q, "page": str(page), "per_page": str(per_page)}
+        return await self._call("GET", "/catalogue/bodies", params=params)
+
+    async def body(self, body_id: str) -> Answer:
+        """``{"body", "themes"}`` of one active body; 404 when there is none."""
+        return await self._call("GET", f"/catalogue/bodies/{body_id}")
+
+    async def themes(self) -> Answer:
+        """``{"themes": [{"id", "parent_id", …}]}``."""
+        return await self._call("GET", "/catalogue/themes")
+
+    async def places(self) -> Answer:
+        """``{"places": [{"id", "name", "region"}]}``."""
+        return await self._call("GET", "/catalogue/places")
+
+    # --- the citizen's tracking: code and email, throttled by intake --------------------------
+
+    async def track(self, code: str, email: str) -> Answer:
+        return await self.track_as_sent({"code": code, "email": email})
+
+    async def rewrite(self, code: str, email: str, message: str) -> Answer:
+        """The request rewritten after « reformulation demandée »."""
+        return await self.rewrite_as_sent({"code": code, "email": email, "message": message})
+
+    async def remind_codes(self, email: str) -> Answer:
+        """« Code oublié »: the codes sent again to ``email`` (202 whether any or none)."""
+        return await self.remind_codes_as_sent({"email": email})
+
+    # The tracking API's bodies, passed on as the client sent them (intake checks them).
+    async def track_as_sent(self, payload: Any) -> Answer:
+        return await self._call("POST", "/tracking", json=payload)
+
+    async def rewrite_as_sent(self, payload: Any) -> Answer:
+        return await self._call("POST", "/tracking/rewrite", json=payload)
+
+    async def remind_codes_as_sent(self, payload: Any) -> Answer:
+        return await self._call("POST", "/tracking/codes-reminder", json=payload)
+
+    # --- staff ------------------------------------------------------------------------------
+
+    def attachment(
+        self, attachment_id: str, *, identity: Identity
+    ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """A request's file, open for streaming (intake checks the role and the body); aiohttp's
+        errors pass through."""
+        return self.services.request(
+            "GET",
+            SERVICE,
+            f"/attachments/{attachment_id}",
+            identity=identity,
+            # 5 Mo to an agent on mobile data take longer than the calls' 10 s in all: only a
+            # silence of intake is a failure (the wait pauses while the agent's side is slow).
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+        )
+
+    # --- Open311 GeoReport v2 -----------------------------------------------------------------
+
+    async def open311_services(self) -> Answer:
+        return await self._call("GET", "/open311/services")
+
+    async def open311_service(self, service_code: str) -> Answer:
+        return await self._call("GET", f"/open311/services/{quote(service_code, safe='')}")
+
+    async def open311_submit(self, payload: dict[str, Any], *, channel_name: str) -> Answer:
+        return await self._call(
+            "POST", "/open311/requests", json=payload, channel_name=channel_name
+        )
+
+    async def open311_requests(self, params: dict[str, str], *, channel_name: str | None) -> Answer:
+        return await self._call(
+            "GET", "/open311/requests", params=params, channel_name=channel_name
+        )
+
+    async def open311_request(self, code: str, *, channel_name: str | None) -> Answer:
+        path = f"/open311/requests/{quote(code, safe='')}"
+        return await self._call("GET", path, channel_name=channel_name)
+
+
+class Drafts:
+    """Intake's draft endpoints, for one browser. The owner header is signed into each call."""
+
+    def __init__(self, services: Services, owner: str) -> None:
+        self.services = services
+        self.owner = owner
+
+    async def _call(self, method: str, path: str, json: Any = None) -> Answer:
+        try:
+            async with self.services.request(
+                method, SERVICE, path, json=json, signed_headers={OWNER_HEADER: self.owner}
+            ) as resp:
+                if resp.content_type == "application/json":
+                    return resp.status, await resp.json()
+                return resp.status, {"error": "unexpected_answer"}
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("intake unavailable: %r", exc)
+            raise ServiceUnavailable(SERVICE) from exc
+
+    async def create(self, fields: dict | None = None) -> Answer:
+        return await self._call("POST", "/drafts", {"fields": fields} if fields else {})
+
+    async def get(self, draft_id: str) -> Answer:
+        """The draft: its fields, files and summary; 404 when it is gone (or not this owner's)."""
+        return await self._call("GET", f"/drafts/{draft_id}")
+
+    async def save(self, draft_id: str, fields: dict[str, Any], remove_files: list[str]) -> Answer:
+        return await self._call(
+            "PUT", f"/drafts/{draft_id}", {"fields": fields, "remove_files": remove_files}
+        )
+
+    async def submit(self, draft_id: str) -> Answer:
+        """« OK »: the draft becomes a request (once, however many times it is pressed)."""
+        return await self._call("POST", f"/drafts/{draft_id}/submit")
+
+    async def send_file(
+        self,
+        draft_id: str,
+        name: str,
+        chunks: AsyncIterator[bytes],
+        timeout: aiohttp.ClientTimeout,
+    ) -> Answer:
+        try:
+            # Streamed as it comes from the browser: signed UNSIGNED-STREAM (shared/signing.py).
+            async with self.services.request(
+                "POST",
+                SERVICE,
+                f"/drafts/{draft_id}/files",
+                params={"filename": name[:1000]},
+                stream=chunks,
+                signed_headers={OWNER_HEADER: self.owner},
+                headers={"Content-Type": "application/octet-stream"},
+                timeout=timeout,
+            ) as resp:
+                return resp.status, await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.warning("intake unavailable: %r", exc)
+            raise ServiceUnavailable(SERVICE) from exc
+
+
+INTAKE = web.AppKey("intake", Intake)

@@ -1,0 +1,276 @@
+"""Staff accounts: the rules of a valid account and the SQL over the gateway's schema.
+
+Used by the back office (administrators' pages), by sign-in, by the ``milie users`` command and
+by the tests' helpers. Body ids are intake's catalogue ids; checking one exists is the caller's
+job (it needs intake), these functions only require a focal point to have one.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+
+from gateway.staff import passwords
+from shared.identity import Identity, Role
+
+ROLE_LABELS = {
+    Role.ADMINISTRATOR: "Administrateur",
+    Role.ANALYST: "Analyste (OSEP)",
+    Role.FOCAL_POINT: "Point focal",
+    Role.OPERATOR: "Opérateur du centre d'appels",
+}
+_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
+COLUMNS = (
+    "id, login, display_name, role, body_id, password_hash, active, created_at, updated_at, "
+    "password_changed_at, last_sign_in_at"
+)
+# What a list may be sorted by: the form's name → the SQL expression (never user text in SQL).
+SORTS = {
+    "login": "login",
+    "nom": "lower(display_name)",
+    "role": "role",
+    "organisme": "body_id",
+    "etat": "active",
+    "creation": "created_at",
+    "connexion": "last_sign_in_at",
+}
+
+
+@dataclass(frozen=True)
+class Account:
+    id: uuid.UUID
+    login: str
+    display_name: str
+    role: Role
+    body_id: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    password_changed_at: datetime
+    last_sign_in_at: datetime | None
+    password_hash: str = field(repr=False)
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(
+            staff_id=str(self.id), role=self.role, body_id=self.body_id, login=self.login
+        )
+
+
+class AccountRefused(Exception):
+    """The account cannot be created or changed; ``errors`` maps field → French message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _account(row: asyncpg.Record | None) -> Account | None:
+    if row is None:
+        return None
+    values = dict(row)
+    values["role"] = Role(values["role"])
+    return Account(**values)
+
+
+def normalize_login(text: str) -> str:
+    return text.strip().lower()
+
+
+def parse_role(text: str) -> Role | None:
+    try:
+        return Role(text.strip())
+    except ValueError:
+        return None
+
+
+def problems(
+    *,
+    login: str | None = None,
+    role: str | None = None,
+    body_id: str | None = None,
+    password: str | None = None,
+    confirmation: str | None = None,
+    display_name: str | None = None,
+) -> dict[str, str]:
+    """French messages by field for what is given (None: not checked)."""
+    errors: dict[str, str] = {}
+    if login is not None:
+        if not login:
+            errors["login"] = "Saisissez le login."
+        elif not _LOGIN.match(login):
+            errors["login"] = (
+                "Le login compte 3 à 64 caractères : lettres sans accent, chiffres, « . », "
+                "« _ », « - » ou « @ », en commençant par une lettre ou un chiffre."
+            )
+    if display_name is not None and len(display_name) > 120:
+        errors["display_name"] = "Le nom compte au plus 120 caractères."
+    if role is not None:
+        parsed = parse_role(role)
+        if parsed is None:
+            errors["role"] = "Choisissez un rôle."
+        elif parsed == Role.FOCAL_POINT and not body_id:
+            errors["body_id"] = "Un point focal agit pour un organisme public : choisissez-le."
+    if password is not None:
+        if message := passwords.problem(password, login):
+            errors["password"] = message
+        elif confirmation is not None and confirmation != password:
+            errors["password_confirmation"] = "Les deux mots de passe ne sont pas identiques."  # noqa: S105
+    return errors
+
+
+async def provision(
+    conn: asyncpg.Connection,
+    *,
+    role: str,
+    login: str,
+    password: str,
+    body_id: str | None = None,
+    display_name: str | None = None,
+) -> Account:
+    """Check, hash and store a new account; raises AccountRefused with messages by field."""
+    login = normalize_login(login)
+    display_name = (display_name or "").strip() or login
+    errors = problems(
+        login=login, role=role, body_id=body_id, password=password, display_name=display_name
+    )
+    if errors:
+        raise AccountRefused(errors)
+    parsed = Role(role.strip())
+    return await create(
+        conn,
+        login=login,
+        display_name=display_name,
+        role=parsed,
+        body_id=body_id if parsed == Role.FOCAL_POINT else None,
+        password_hash=await passwords.hash_password(password),
+    )
+
+
+async def create(
+    conn: asyncpg.Connection,
+    *,
+    login: str,
+    display_name: str,
+    role: Role,
+    body_id: str | None,
+    password_hash: str,
+) -> Account:
+    try:
+        row = await conn.fetchrow(
+            f"""INSERT INTO staff_accounts (login, display_name, role, body_id, password_hash)
+                VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}""",  # noqa: S608 - constant
+            login,
+            display_name,
+            role.value,
+            body_id,
+            password_hash,
+        )
+    except asyncpg.UniqueViolationError:
+        raise AccountRefused({"login": "Ce login est déjà pris."}) from None
+    account = _account(row)
+    assert account is not None
+    return account
+
+
+async def by_login(conn: asyncpg.Connection, login: str) -> Account | None:
+    row = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM staff_accounts WHERE login = $1",  # noqa: S608 - constant
+        normalize_login(login),
+    )
+    return _account(row)
+
+
+async def by_id(conn: asyncpg.Connection, account_id: uuid.UUID | str) -> Account | None:
+    try:
+        key = uuid.UUID(str(account_id))
+    except ValueError:
+        return None
+    row = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM staff_accounts WHERE id = $1",  # noqa: S608 - constant
+        key,
+    )
+    return _account(row)
+
+
+async def search(
+    conn: asyncpg.Connection,
+    *,
+    words: str = "",
+    role: str = "",
+    sort: str = "login",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Account]]:
+    """(total, one page) of the accounts whose login, name or body contains ``words``."""
+    order = SORTS.get(sort, "login")
+    direction = "DESC NULLS LAST" if descending else "ASC NULLS FIRST"
+    where = """($1 = '' OR login ILIKE '%' || $1 || '%' OR display_name ILIKE '%' || $1 || '%'
+               OR coalesce(body_id, '') ILIKE '%' || $1 || '%')
+               AND ($2 = '' OR role = $2)"""
+    pattern = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    total = await conn.fetchval(
+        f"SELECT count(*) FROM staff_accounts WHERE {where}",  # noqa: S608 - constant
+        pattern,
+        role,
+    )
+    rows = await conn.fetch(
+        f"""SELECT {COLUMNS} FROM staff_accounts WHERE {where}
+            ORDER BY {order} {direction}, login LIMIT $3 OFFSET $4""",  # noqa: S608 - from SORTS
+        pattern,
+        role,
+        limit,
+        offset,
+    )
+    return total, [a for a in map(_account, rows) if a is not None]
+
+
+async def set_active(conn: asyncpg.Connection, account_id: uuid.UUID, active: bool) -> None:
+    await conn.execute(
+        "UPDATE staff_accounts SET active = $2, updated_at = now() WHERE id = $1",
+        account_id,
+        active,
+    )
+
+
+async def set_password_hash(
+    conn: asyncpg.Connection, account_id: uuid.UUID, password_hash: str
+) -> None:
+    await conn.execute(
+        """UPDATE staff_accounts SET password_hash = $2, password_changed_at = now(),
+                  updated_at = now() WHERE id = $1""",
+        account_id,
+        password_hash,
+    )
+
+
+async def set_role(
+    conn: asyncpg.Connection, account_id: uuid.UUID, role: Role, body_id: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE staff_accounts SET role = $2, body_id = $3, updated_at = now() WHERE id = $1",
+        account_id,
+        role.value,
+        body_id if role == Role.FOCAL_POINT else None,
+    )
+
+
+async def mark_signed_in(conn: asyncpg.Connection, account_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE staff_accounts SET last_sign_in_at = now() WHERE id = $1", account_id
+    )
+
+
+async def active_administrators(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM staff_accounts WHERE role = 'administrator' AND active"
+    )

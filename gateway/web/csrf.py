@@ -1,0 +1,119 @@
+"""CSRF protection of the HTML forms: a signed token, in a cookie and in a hidden field.
+
+Every POST to a page (not to /api, which takes no cookies) must carry both, matching; otherwise
+403. The token is an HMAC of a random value, so a forged cookie is refused too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from gateway.web import form_parts
+
+COOKIE = "milie_csrf"
+FIELD = "csrf_token"
+SECRET = web.AppKey("form_secret", bytes)
+SECURE = web.AppKey("secure_cookies", bool)
+_NEW_TOKEN = web.RequestKey("csrf_new", str)  # the token issued during this request
+# /open311/ is an API too (form-encoded, per the spec): it takes no cookies, its api_key is
+# what a forged cross-site request could not know.
+EXEMPT_PREFIXES = ("/api/", "/open311/", "/metrics", "/health/")
+
+
+def _sign(secret: bytes, nonce: str) -> str:
+    return hmac.new(secret, nonce.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _valid(secret: bytes, token: str) -> bool:
+    nonce, _, mac = token.partition(".")
+    # Bytes, not str: compare_digest raises TypeError on a str holding non-ASCII characters,
+    # and a forged cookie or field may hold any.
+    return bool(nonce and mac) and hmac.compare_digest(mac.encode(), _sign(secret, nonce).encode())
+
+
+def token_for(request: web.Request) -> str:
+    """The token to put in a form; reuses the visitor's cookie when it is valid."""
+    secret = request.app[SECRET]
+    existing = request.cookies.get(COOKIE, "")
+    if existing and _valid(secret, existing):
+        return existing
+    if _NEW_TOKEN not in request:
+        nonce = secrets.token_urlsafe(16)
+        request[_NEW_TOKEN] = f"{nonce}.{_sign(secret, nonce)}"
+    return request[_NEW_TOKEN]
+
+
+def verify(request: web.Request, sent: str) -> bool:
+    """Whether ``sent`` (the form's hidden field) is a valid token matching the cookie."""
+    cookie = request.cookies.get(COOKIE, "")
+    secret = request.app[SECRET]
+    return bool(
+        sent
+        and cookie
+        and hmac.compare_digest(sent.encode(), cookie.encode())
+        and _valid(secret, sent)
+    )
+
+
+def reads_own_body(handler: Callable) -> Callable:
+    """Mark a page handler that streams its ``multipart/form-data`` body itself (file uploads):
+    the middleware then leaves the body unread — ``request.post()`` would load it whole — and
+    the handler must call :func:`verify` on the token before it keeps anything."""
+    handler.csrf_checked_by_handler = True  # type: ignore[attr-defined]
+    return handler
+
+
+def _streams_itself(request: web.Request) -> bool:
+    return form_parts.is_form_data(request) and getattr(
+        request.match_info.handler, "csrf_checked_by_handler", False
+    )
+
+
+def _page_before(request: web.Request) -> str:
+    """The path of the page the form was on (a same-site Referer), else the home page."""
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc != request.host or not referer.path.startswith("/"):
+        return "/"
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
+def _refused(request: web.Request) -> web.Response:
+    """403 for a form without its token: a page of the site with the way back. Its token is
+    issued here (the cookie set below), so the form reloaded from that page goes through."""
+    token_for(request)
+    return aiohttp_jinja2.render_template(
+        "form_refused.html", request, {"back": _page_before(request)}, status=403
+    )
+
+
+@web.middleware
+async def protect(request: web.Request, handler: Callable) -> web.StreamResponse:
+    if (
+        request.method == "POST"
+        and not request.path.startswith(EXEMPT_PREFIXES)
+        and not _streams_itself(request)
+    ):
+        form = await request.post()
+        if verify(request, str(form.get(FIELD, ""))):
+            response = await handler(request)
+        else:
+            response = _refused(request)
+    else:
+        response = await handler(request)
+    if _NEW_TOKEN in request:
+        response.set_cookie(
+            COOKIE,
+            request[_NEW_TOKEN],
+            httponly=True,
+            samesite="Strict",
+            secure=request.app[SECURE],
+            path="/",
+        )
+    return response

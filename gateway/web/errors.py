@@ -1,0 +1,118 @@
+"""What the gateway answers when a route goes wrong, instead of aiohttp's English text.
+
+- Pages: a page of the site in French for an unknown address, a form's address opened
+  directly, a form too large, an error of ours (with a reference the support finds in the
+  logs: the correlation id), a database or service that does not answer. Without this, a
+  citizen got "404: Not Found" or the JSON meant for programs (``shared.web.observe``).
+- ``/api/``: aiohttp's own refusals (an unknown route or method, a body over the size limit)
+  get a JSON body like every other API error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from gateway.web import csrf
+from shared import logs
+from shared.db import is_transient
+from shared.web import json_error
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(Exception):
+    """A service did not answer (down, or too slow): raised by the clients' transport, answered
+    here with the « service indisponible » page."""
+
+
+def unavailable(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        "unavailable.html", request, {"csrf_token": csrf.token_for(request)}, status=503
+    )
+
+
+API = "/api/"
+# Routes that answer programs, not people (Open311 words its own errors, in XML or JSON).
+NOT_PAGES = (API, "/open311/", "/metrics", "/health/", "/static/")
+
+NOT_FOUND = (
+    "Page introuvable",
+    "L'adresse demandée n'existe pas sur le portail. Vérifiez-la, ou repartez de l'accueil : "
+    "vous pouvez y soumettre une requête ou suivre une requête avec son code.",
+)
+FORM_ADDRESS = (
+    "Cette page ne s'ouvre pas directement",
+    "Cette adresse reçoit un formulaire envoyé : elle ne s'affiche pas seule, par exemple "
+    "après avoir rechargé la page. Repartez de la page du formulaire.",
+)
+TOO_LARGE = (
+    "Envoi trop volumineux",
+    "Le formulaire envoyé dépasse la taille permise. Revenez à la page et raccourcissez votre "
+    "saisie.",
+)
+OUR_ERROR = (
+    "Une erreur est survenue",
+    "Votre demande n'a pas abouti à cause d'une erreur de notre part. Réessayez dans quelques "
+    "instants. Si l'erreur se reproduit, donnez au support la référence ci-dessous.",
+)
+
+
+def _own_words(exc: web.HTTPException, otherwise: str) -> str:
+    """The text a handler gave its refusal (« Ce compte n'existe pas. »), not aiohttp's."""
+    given = exc.text or ""
+    if exc.content_type == "text/plain" and given and given != f"{exc.status}: {exc.reason}":
+        return given
+    return otherwise
+
+
+def _page(request: web.Request, status: int, title: str, text: str, **extra) -> web.Response:
+    context = {"title": title, "text": text, **extra}
+    return aiohttp_jinja2.render_template("page_error.html", request, context, status=status)
+
+
+async def _api_route(request: web.Request, handler: Callable) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise  # ours, already JSON (shared.web.read_json's refusals)
+        # aiohttp's own, in plain text: no route, wrong method, body over the size limit…
+        response = json_error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or "")
+        for name in ("Allow", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+
+
+@web.middleware
+async def answer_errors(request: web.Request, handler: Callable) -> web.StreamResponse:
+    if request.path.startswith(API):
+        return await _api_route(request, handler)
+    if request.path.startswith(NOT_PAGES):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPNotFound as exc:
+        title, text = NOT_FOUND
+        return _page(request, 404, title, _own_words(exc, text))
+    except web.HTTPRequestEntityTooLarge:
+        return _page(request, 413, *TOO_LARGE)
+    except web.HTTPMethodNotAllowed as exc:
+        response = _page(request, 405, *FORM_ADDRESS)
+        response.headers["Allow"] = exc.headers.get("Allow", "")
+        return response
+    except web.HTTPException:
+        raise  # redirects, and the refusals the pages word themselves
+    except ServiceUnavailable:
+        return unavailable(request)
+    except Exception as exc:
+        if is_transient(exc):
+            log.warning("database unavailable: %r", exc)
+            response = unavailable(request)
+            response.headers["Retry-After"] = "5"
+            return response
+        log.exception("unhandled error on a page")
+        return _page(request, 500, *OUR_ERROR, reference=logs.correlation_id.get() or "")
