@@ -23,7 +23,8 @@ Replays: every copy of a service records the nonces it accepted in its own schem
 to another copy of the service — is refused: an in-memory cache per process would let a replay
 to another copy through during the minute the call is valid. A row is dropped a while after the
 call has expired (:func:`forget_expired`): from then on the expiry alone refuses it. The cost is
-one short insert per call, on the pool the service already has.
+one short insert per call, on the pool the service already has; the table is unlogged, so the
+insert does not wait for a disk flush (shared/sql/0004 says what that gives up).
 
 Streamed bodies (a file passed on to intake as the citizen's browser sends it) cannot be hashed
 before their first byte is sent, and the gateway keeps only a chunk in memory. Such a call signs
