@@ -419,6 +419,20 @@ ANALYST_EVENT_LABELS = {
     Event.REINDEXED: "Réindexée",
     Event.CLARIFICATION_SENT: "Message d'éclaircissement envoyé",
 }
+# The lines of a request's history at the body (treatment's pages).
+BODY_EVENT_LABELS = {
+    Event.VALIDATED: "Transmise par l'analyste",
+    Event.REINDEXED: "Réindexée",
+    Event.ASSIGNED: "Prise en compte",
+    Event.REASSIGNED: "Réassignée",
+    Event.PUT_ON_HOLD: "Mise en attente",
+    Event.RESUMED: "Reprise",
+    Event.TREATED: "Réponse envoyée",
+    Event.CITIZEN_ANSWERED: "Nouvelle réponse à l'usager",
+    Event.OPINION_GIVEN: "Avis de l'usager",
+    Event.REOPENED: "Relancée par l'usager (retraitement)",
+    Event.CLOSED: "Clôturée sans retour",
+}
 # Events of the citizen (their actor is « l'usager » on the analysts' page).
 CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})
 
