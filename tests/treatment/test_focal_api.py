@@ -27,6 +27,10 @@ async def test_another_role_is_forbidden_and_readers_only_read(treatment):
     event = await treatment.validated()
     status, _ = await treatment.api.get("/requests", identity=OPERATOR)
     assert status == 403
+    status, _ = await treatment.api.call(
+        "POST", f"/requests/{event.code}/documents?filename=a.pdf", data=PDF, identity=ANALYST
+    )
+    assert status == 403
     for reader in (ANALYST, ADMIN):
         status, body = await treatment.api.get(f"/requests/{event.code}", identity=reader)
         assert status == 200
