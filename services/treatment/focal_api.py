@@ -4,7 +4,7 @@ Reading: focal points (their own body only), analysts and administrators (every 
 only). Acting: focal points only, on their own body's requests; another body's request is the
 same 404 as one that does not exist. 401 without a signed identity, 403 for another role.
 
-- ``GET /requests?view=en_cours|retraitement|consultations&code=&body_id=&limit=&offset=``:
+- ``GET /requests?view=en_cours|retraitement|insatisfaits|consultations&code=&body_id=&…``:
   a body's requests, oldest validation first, paged ``{"total", "limit", "offset", "items"}``;
   « En cours » is in_treatment, on_hold and reopened.
 - ``GET /requests/{code}``: one request with its history, answers and what may be done.
@@ -33,7 +33,7 @@ from services.treatment.audit import address_of
 from shared import attachments, codes, lifecycle
 from shared.identity import Identity, Role, check, identity_of, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
-from shared.messages import NATURE_LABELS, Nature
+from shared.messages import NATURE_LABELS, Nature, Opinion
 from shared.service import POOL, connection
 from shared.signing import streamed
 from shared.web import FieldErrors, field_error, json_error, read_model
@@ -42,11 +42,20 @@ routes = web.RouteTableDef()
 READERS = (Role.FOCAL_POINT, Role.ANALYST, Role.ADMINISTRATOR)
 MAX_LIMIT = 100
 
-# The focal point's lists, by the statuses they hold.
-VIEWS = {
-    "en_cours": (Status.IN_TREATMENT, Status.ON_HOLD, Status.REOPENED),
-    "retraitement": (Status.REOPENED,),
-    "consultations": (Status.ACKNOWLEDGED,),
+# The focal point's lists: the statuses they hold and, for « Insatisfaits », the opinions of
+# the closed requests the table lets the body answer again.
+VIEWS: dict[str, tuple[tuple[Status, ...], tuple[str, ...] | None]] = {
+    "en_cours": ((Status.IN_TREATMENT, Status.ON_HOLD, Status.REOPENED), None),
+    "retraitement": ((Status.REOPENED,), None),
+    "insatisfaits": (
+        (Status.CLOSED,),
+        tuple(
+            o.value
+            for o in Opinion
+            if lifecycle.allows(Status.CLOSED, Event.CITIZEN_ANSWERED, opinion=o)
+        ),
+    ),
+    "consultations": ((Status.ACKNOWLEDGED,), None),
 }
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=actions.MESSAGE_MAX)]
@@ -153,8 +162,15 @@ async def listing(request: web.Request) -> web.Response:
     if who.role == Role.FOCAL_POINT and body_id is None:
         return json_error(403, "forbidden", "this focal point has no public body")
     async with connection(request) as conn:
+        statuses, opinions = VIEWS[view]
         total, rows = await repository.page(
-            conn, statuses=VIEWS[view], body_id=body_id, code=code, limit=limit, offset=offset
+            conn,
+            statuses=statuses,
+            opinions=opinions,
+            body_id=body_id,
+            code=code,
+            limit=limit,
+            offset=offset,
         )
     return web.json_response(
         {"total": total, "limit": limit, "offset": offset, "items": [_item(r) for r in rows]}

@@ -107,19 +107,22 @@ async def page(
     conn: asyncpg.Connection,
     *,
     statuses: Iterable[str],
+    opinions: Iterable[str] | None = None,
     body_id: str | None,
     code: str | None,
     limit: int,
     offset: int,
 ) -> tuple[int, list[asyncpg.Record]]:
-    """A body's requests (every body's with None) in ``statuses``, oldest validation first."""
+    """A body's requests (every body's with None) in ``statuses`` (with one of ``opinions``
+    when given), oldest validation first."""
     where = """status = ANY($1::text[]) AND ($2::text IS NULL OR body_id = $2)
-               AND ($3::text IS NULL OR code = $3)"""
-    args = (list(statuses), body_id, code)
+               AND ($3::text IS NULL OR code = $3)
+               AND ($4::text[] IS NULL OR opinion = ANY($4::text[]))"""
+    args = (list(statuses), body_id, code, list(opinions) if opinions is not None else None)
     total = await conn.fetchval(f"SELECT count(*) FROM treatments WHERE {where}", *args)  # noqa: S608
     rows = await conn.fetch(
         f"""SELECT {COLUMNS} FROM treatments WHERE {where}
-            ORDER BY validated_at, request_id LIMIT $4 OFFSET $5""",  # noqa: S608
+            ORDER BY validated_at, request_id LIMIT $5 OFFSET $6""",  # noqa: S608
         *args,
         limit,
         offset,

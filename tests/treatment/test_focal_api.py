@@ -1,12 +1,17 @@
 """The focal point's API: who may read and act (signature, role, body), and the answers of the
 actions over HTTP (200, 409 naming who acted, 422 naming the field)."""
 
+from datetime import UTC, datetime
+
 import aiohttp
 import pytest
 
-from services.treatment import focal_api
+from services.treatment import actions, focal_api
 from shared.identity import Role
+from shared.messages import Opinion
+from tests.support import eventually
 from tests.treatment.conftest import ADMIN, AGENT, ANALYST, COLLEAGUE, OPERATOR, STRANGER
+from tests.triage.helpers import of_type, published
 
 PDF = b"%PDF-1.4\n% answer\n"
 
@@ -127,3 +132,40 @@ def test_every_action_is_a_focal_points_alone(route):
 @pytest.mark.parametrize("route", [r for r in focal_api.routes if r.method == "GET"])
 def test_every_view_is_read_by_focal_points_analysts_and_administrators(route):
     assert set(route.handler.required_roles) == set(focal_api.READERS)
+
+
+async def test_the_unsatisfied_and_the_reopened_have_their_lists(treatment):
+    unsatisfied, satisfied, reopened = [await treatment.validated() for _ in range(3)]
+    now = datetime.now(UTC)
+    for event in (unsatisfied, satisfied, reopened):
+        status, _ = await treatment.api.post(f"/requests/{event.code}/answer", {"message": "Ok"})
+        assert status == 200
+    async with treatment.pool.acquire() as conn, conn.transaction():
+        await actions.apply_opinion(conn, unsatisfied.request_id, Opinion.NOT_SATISFIED, None, now)
+        await actions.apply_opinion(conn, satisfied.request_id, Opinion.SATISFIED, None, now)
+        await actions.apply_reopening(conn, reopened.request_id, "Toujours rien", now)
+    for view, expected in (
+        ("insatisfaits", [unsatisfied.code]),
+        ("retraitement", [reopened.code]),
+        ("en_cours", [reopened.code]),
+    ):
+        status, body = await treatment.api.get(f"/requests?view={view}")
+        assert (status, [item["code"] for item in body["items"]]) == (200, expected), view
+    status, body = await treatment.api.get(f"/requests/{unsatisfied.code}")
+    assert body["may"]["answer_again"] and body["opinion_label"] == "Non satisfait"
+
+
+async def test_an_actions_event_leaves_through_the_outbox(treatment):
+    event = await treatment.validated()
+    async with published(treatment.amqp_url, treatment.namespace) as received:
+        status, _ = await treatment.api.post(f"/requests/{event.code}/take", {"version": 1})
+        assert status == 200
+
+        async def assigned() -> list[dict]:
+            return of_type(received, "request.assigned.v1")
+
+        bodies = await eventually(assigned)
+    assert bodies[0]["code"] == event.code
+    assert bodies[0]["body_id"] == event.body_id
+    assert bodies[0]["assignee_id"] == "fp-1"
+    assert "contact" not in bodies[0]
