@@ -130,16 +130,16 @@ def judge(row: Any, event: Event, *, opinion: str | None = None) -> Status:
 
 async def _stale(conn: asyncpg.Connection, row: asyncpg.Record) -> Conflict:
     line = await repository.last_action(conn, row["request_id"])
-    if line is not None and line["actor_login"]:
-        what = BODY_EVENT_LABELS.get(Event.of_kind(line["kind"]), line["kind"]).lower()
-        said = (
-            f"Cette requête a été modifiée entre-temps par {line['actor_login']} le "
-            f"{french.moment(line['occurred_at'])} ({what}) : relisez-la avant d'agir."
-        )
-        by = line["actor_login"]
-    else:
+    if line is None:  # every row starts with its validation's line; kept for safety
         said = "Cette requête a été modifiée entre-temps : relisez-la avant d'agir."
-        by = None
+        return Conflict("modified", said, version=row["version"], by=None)
+    # The citizen's lines have no actor; an analyst's (re-index) no login here.
+    by = line["actor_login"] or ("un analyste" if line["actor_role"] else "l'usager")
+    what = BODY_EVENT_LABELS.get(Event.of_kind(line["kind"]), line["kind"]).lower()
+    said = (
+        f"Cette requête a été modifiée entre-temps par {by} le "
+        f"{french.moment(line['occurred_at'])} ({what}) : relisez-la avant d'agir."
+    )
     return Conflict("modified", said, version=row["version"], by=by)
 
 

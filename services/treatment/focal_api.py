@@ -362,10 +362,13 @@ async def download(request: web.Request) -> web.StreamResponse:
         return json_error(404, "not_found", "Document introuvable.")
     return web.Response(
         body=doc["data"],
-        content_type=doc["content_type"],
         headers={
-            "Content-Disposition": f'attachment; filename="{doc["filename"]}"',
+            "Content-Type": doc["content_type"],  # found in the bytes at upload
+            "Content-Disposition": attachments.content_disposition(
+                doc["filename"], doc["content_type"]
+            ),
             "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
             "Cache-Control": "private, no-store",
         },
     )

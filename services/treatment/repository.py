@@ -168,10 +168,10 @@ async def history_of(conn: asyncpg.Connection, request_id: UUID) -> list[asyncpg
 
 
 async def last_action(conn: asyncpg.Connection, request_id: UUID) -> asyncpg.Record | None:
-    """The latest line written by a staff member (who made a form stale)."""
+    """The latest line that moved the version (who made a form stale): a tag does not."""
     return await conn.fetchrow(
-        """SELECT occurred_at, kind, actor_login FROM history
-           WHERE request_id = $1 AND actor_id IS NOT NULL AND kind <> 'tagged'
+        """SELECT occurred_at, kind, actor_login, actor_role FROM history
+           WHERE request_id = $1 AND kind <> 'tagged'
            ORDER BY occurred_at DESC, id DESC LIMIT 1""",
         request_id,
     )

@@ -242,3 +242,15 @@ async def test_a_document_is_kept_only_when_its_content_is_accepted(treatment):
         "application/pdf",
         len(PDF),
     )
+
+
+async def test_a_form_made_stale_by_the_citizen_says_so(treatment):
+    event = await treatment.validated()
+    await actions.answer(treatment.pool, event.code, who(), message="Réglé.", version=1)
+    await citizen(
+        treatment, actions.apply_reopening, event.request_id, "Rien n'a changé", datetime.now(UTC)
+    )
+    with pytest.raises(actions.Conflict) as stale:
+        await actions.answer(treatment.pool, event.code, who(), message="Encore", version=2)
+    assert stale.value.extra["by"] == "l'usager"
+    assert "par l'usager" in stale.value.message and "retraitement" in stale.value.message

@@ -9,7 +9,7 @@ import pytest
 from services.treatment import actions, focal_api
 from shared.identity import Role
 from shared.messages import Opinion
-from tests.support import eventually
+from tests.support import as_staff, eventually
 from tests.treatment.conftest import ADMIN, AGENT, ANALYST, COLLEAGUE, OPERATOR, STRANGER
 from tests.triage.helpers import of_type, published
 
@@ -98,7 +98,7 @@ async def test_the_actions_over_http(treatment):
     assert (status, body["error"]) == (409, "not_allowed")
 
     status, kept = await treatment.api.call(
-        "POST", f"{path}/documents?filename=reponse.pdf", data=PDF
+        "POST", f"{path}/documents?filename=réponse №1.pdf", data=PDF
     )
     assert status == 201
     status, body = await treatment.api.call(
@@ -114,9 +114,13 @@ async def test_the_actions_over_http(treatment):
     status, body = await treatment.api.get(path, identity=ANALYST)
     assert [line["kind"] for line in body["history"]] == ["validated", "assigned", "treated"]
     assert body["history"][1]["label"] == "Prise en compte"
-    assert body["answers"][0]["documents"][0]["filename"] == "reponse.pdf"
-    status, data = await treatment.api.get(f"/documents/{kept['document_id']}", identity=ANALYST)
-    assert (status, data) == (200, PDF)
+    assert body["answers"][0]["documents"][0]["filename"] == "réponse №1.pdf"
+    async with treatment.api.http.get(
+        f"{treatment.api.base}/documents/{kept['document_id']}", headers=as_staff(ANALYST)
+    ) as response:
+        assert (response.status, await response.read()) == (200, PDF)
+        assert response.content_disposition.filename == "réponse №1.pdf"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
     status, _ = await treatment.api.get(f"/documents/{kept['document_id']}", identity=STRANGER)
     assert status == 404
     async with treatment.pool.acquire() as conn:
