@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
 
 MAX_BYTES = 5 * 1024 * 1024  # « dont la taille ne dépasse pas 5 Mo »
 MAX_FILES = 3
@@ -51,6 +52,14 @@ def safe_filename(name: str, content_type: str) -> str:
     stem = stem.strip(" ._") or FALLBACK_NAME
     extension = EXTENSIONS.get(content_type, "")
     return stem[: NAME_MAX - len(extension)] + extension
+
+
+def content_disposition(filename: str, content_type: str) -> str:
+    """``attachment`` with an ASCII fallback name and the UTF-8 one (RFC 6266 / 8187): the
+    download header of a stored file (intake's attachments, treatment's documents)."""
+    safe = safe_filename(filename, content_type)
+    ascii_name = safe.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(safe, safe='')}"
 
 
 def shown_name(name: str) -> str:

@@ -31,12 +31,22 @@ from pathlib import Path
 from shared.messages import (
     NATURE_LABELS,
     Nature,
+    Opinion,
+    RequestAssignedV1,
+    RequestCitizenAnsweredV1,
     RequestClarificationSentV1,
+    RequestClosedV1,
+    RequestOpinionGivenV1,
+    RequestPutOnHoldV1,
+    RequestReassignedV1,
     RequestReformulationRequestedV1,
     RequestReindexedV1,
     RequestRejectedV1,
+    RequestReopenedV1,
     RequestResubmittedV1,
+    RequestResumedV1,
     RequestSubmittedV1,
+    RequestTreatedV1,
     RequestValidatedV1,
 )
 
@@ -58,13 +68,7 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
-class Opinion(StrEnum):
-    """What the citizen thought of the body's answer; a closed request carries one, or none
-    (« sans retour »)."""
-
-    SATISFIED = "satisfied"
-    PARTLY_SATISFIED = "partly_satisfied"
-    NOT_SATISFIED = "not_satisfied"
+__all__ = ["Opinion"]  # defined with the contracts that carry it; read here with the rest
 
 
 class Event(StrEnum):
@@ -77,18 +81,19 @@ class Event(StrEnum):
     REJECTED = RequestRejectedV1.name
     REINDEXED = RequestReindexedV1.name
     CLARIFICATION_SENT = RequestClarificationSentV1.name
-    # Treatment's and the purge's, named as DESIGN.md names them; no contract yet.
-    ASSIGNED = "request.assigned"
-    PUT_ON_HOLD = "request.put_on_hold"
-    RESUMED = "request.resumed"
-    REASSIGNED = "request.reassigned"
-    TREATED = "request.treated"
-    OPINION_GIVEN = "request.opinion_given"
-    REOPENED = "request.reopened"
-    CLOSED = "request.closed"
+    # Treatment's.
+    ASSIGNED = RequestAssignedV1.name
+    PUT_ON_HOLD = RequestPutOnHoldV1.name
+    RESUMED = RequestResumedV1.name
+    REASSIGNED = RequestReassignedV1.name
+    TREATED = RequestTreatedV1.name
+    OPINION_GIVEN = RequestOpinionGivenV1.name
+    REOPENED = RequestReopenedV1.name
+    CLOSED = RequestClosedV1.name
+    CITIZEN_ANSWERED = RequestCitizenAnsweredV1.name
+    # The clock's and the purge's, named as DESIGN.md names them; no contract yet.
     DEADLINE_WARNING = "request.deadline_warning"
     DEADLINE_MISSED = "request.deadline_missed"
-    CITIZEN_ANSWERED = "request.citizen_answered"
     PERSONAL_DATA_PURGED = "request.personal_data_purged"
 
     @property
@@ -413,6 +418,20 @@ ANALYST_EVENT_LABELS = {
     Event.REJECTED: "Rejetée (non recevable)",
     Event.REINDEXED: "Réindexée",
     Event.CLARIFICATION_SENT: "Message d'éclaircissement envoyé",
+}
+# The lines of a request's history at the body (treatment's pages).
+BODY_EVENT_LABELS = {
+    Event.VALIDATED: "Transmise par l'analyste",
+    Event.REINDEXED: "Réindexée",
+    Event.ASSIGNED: "Prise en compte",
+    Event.REASSIGNED: "Réassignée",
+    Event.PUT_ON_HOLD: "Mise en attente",
+    Event.RESUMED: "Reprise",
+    Event.TREATED: "Réponse envoyée",
+    Event.CITIZEN_ANSWERED: "Nouvelle réponse à l'usager",
+    Event.OPINION_GIVEN: "Avis de l'usager",
+    Event.REOPENED: "Relancée par l'usager (retraitement)",
+    Event.CLOSED: "Clôturée sans retour",
 }
 # Events of the citizen (their actor is « l'usager » on the analysts' page).
 CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})

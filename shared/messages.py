@@ -250,6 +250,162 @@ class RequestClarificationSentV1(Contract):
     sent_at: datetime
 
 
+class Opinion(StrEnum):
+    """What the citizen thought of the body's answer (the life cycle's, re-exported by
+    ``shared.lifecycle``); a closed request carries one, or none (« sans retour »)."""
+
+    SATISFIED = "satisfied"
+    PARTLY_SATISFIED = "partly_satisfied"
+    NOT_SATISFIED = "not_satisfied"
+
+
+Message = Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+
+
+class DocumentRef(BaseModel):
+    """A document the body joined to an answer: treatment keeps its bytes, events name it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    document_id: UUID
+    filename: str
+    content_type: str
+    size: int
+
+
+# The body's events (treatment). Each names the body (stats count per body) and, for a focal
+# point's action, the actor; none carries the citizen's contact: notify reads it from its own
+# recipients (kept from request.submitted), by request_id.
+
+
+class RequestAssignedV1(Contract):
+    """A focal point took the request in charge (« Prendre en compte »)."""
+
+    name: ClassVar[str] = "request.assigned"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    assignee_id: str
+    actor: Actor
+    assigned_at: datetime
+
+
+class RequestReassignedV1(Contract):
+    """The request was handed to another agent of the same body."""
+
+    name: ClassVar[str] = "request.reassigned"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    assignee_id: str
+    previous_assignee_id: str | None = None
+    actor: Actor
+    reassigned_at: datetime
+
+
+class RequestPutOnHoldV1(Contract):
+    """The body put the request on hold, saying why; its answer's deadline is paused."""
+
+    name: ClassVar[str] = "request.put_on_hold"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    reason: Message
+    actor: Actor
+    held_at: datetime
+
+
+class RequestResumedV1(Contract):
+    """The body took the request back from hold; its deadline runs again."""
+
+    name: ClassVar[str] = "request.resumed"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    actor: Actor
+    resumed_at: datetime
+
+
+class RequestTreatedV1(Contract):
+    """The body answered the citizen (« Traité », « avis attendu »), with documents or none."""
+
+    name: ClassVar[str] = "request.treated"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    message: Message
+    documents: list[DocumentRef] = []
+    actor: Actor
+    treated_at: datetime
+
+
+class RequestCitizenAnsweredV1(Contract):
+    """The body wrote again to a citizen who was not (or partly) satisfied; still closed."""
+
+    name: ClassVar[str] = "request.citizen_answered"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    message: Message
+    documents: list[DocumentRef] = []
+    actor: Actor
+    answered_at: datetime
+
+
+class RequestOpinionGivenV1(Contract):
+    """The citizen gave their opinion of the answer: the request is closed with it."""
+
+    name: ClassVar[str] = "request.opinion_given"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    opinion: Opinion
+    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    given_at: datetime
+
+
+class RequestReopenedV1(Contract):
+    """The citizen sent the request back to the body (« Retraitement ») with a message."""
+
+    name: ClassVar[str] = "request.reopened"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    message: Message
+    reopened_at: datetime
+
+
+class RequestClosedV1(Contract):
+    """The request is closed. ``opinion`` None: no opinion came in time (« sans retour »). An
+    opinion given closes the request through request.opinion_given alone (one event per
+    transition of the life cycle); this event then names it for a reader that follows closures."""
+
+    name: ClassVar[str] = "request.closed"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    opinion: Opinion | None = None
+    closed_at: datetime
+
+
 class SubmissionContact(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -334,6 +490,15 @@ CONTRACTS: dict[str, type[Contract]] = {
         RequestRejectedV1,
         RequestReindexedV1,
         RequestClarificationSentV1,
+        RequestAssignedV1,
+        RequestReassignedV1,
+        RequestPutOnHoldV1,
+        RequestResumedV1,
+        RequestTreatedV1,
+        RequestCitizenAnsweredV1,
+        RequestOpinionGivenV1,
+        RequestReopenedV1,
+        RequestClosedV1,
         IntakeSubmitV1,
         IntakeSubmitReplyV1,
         NotificationSentV1,

@@ -61,7 +61,9 @@ def free_port() -> int:
 _SIGNED_APPS: dict[int, tuple[str, bytes]] = {}
 SIGN_AS = "X-Test-Sign-As"  # read and removed by :func:`signer`, never sent
 SIGNED_HEADERS = ("X-Draft-Owner",)  # signed into the envelope when a call has them
-STREAMED_ROUTES = re.compile(r"^/drafts/[^/]+/files$")  # routes marked shared.signing.streamed
+STREAMED_ROUTES = re.compile(
+    r"^/drafts/[^/]+/files$|^/requests/[^/]+/documents$"
+)  # routes marked shared.signing.streamed
 
 
 def as_staff(

@@ -8,7 +8,6 @@ bytes at upload, ``nosniff``, always a download, a sandboxing policy, no caching
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -19,13 +18,6 @@ from shared.service import connection
 from shared.web import json_error, not_found
 
 routes = web.RouteTableDef()
-
-
-def content_disposition(filename: str, content_type: str) -> str:
-    """``attachment`` with an ASCII fallback name and the UTF-8 one (RFC 6266 / 8187)."""
-    safe = files.safe_filename(filename, content_type)
-    ascii_name = safe.encode("ascii", "replace").decode().replace("?", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(safe, safe='')}"
 
 
 @routes.get("/attachments/{attachment_id}")
@@ -50,7 +42,7 @@ async def download(request: web.Request) -> web.Response:
         body=row["data"],
         headers={
             "Content-Type": content_type,
-            "Content-Disposition": content_disposition(row["filename"], content_type),
+            "Content-Disposition": files.content_disposition(row["filename"], content_type),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
             "Cache-Control": "private, no-store",

@@ -1,4 +1,5 @@
-"""The treatment service: a skeleton for now (schema, outbox relay, health and metrics)."""
+"""The treatment service: the bodies' work on validated requests (handlers of the analysts'
+events, the focal point's actions and API, the outbox relay, health and metrics)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.treatment import audit, focal_api
 from services.treatment.handlers import HANDLERS
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared.service import ServiceSpec, create_service_app
@@ -14,8 +16,8 @@ SQL_DIR = Path(__file__).parent / "sql"
 
 
 def create_app(settings: TreatmentSettings) -> web.Application:
-    # Bound to what HANDLERS names; while it is empty the relay runs and no consumer does.
     spec = ServiceSpec(name="treatment", sql_dir=SQL_DIR, handlers=HANDLERS)
-    app = create_service_app(settings, spec)
+    app = create_service_app(settings, spec, middlewares=(audit.record_refusals,))
     app[SETTINGS] = settings
+    app.add_routes(focal_api.routes)
     return app

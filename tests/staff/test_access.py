@@ -116,6 +116,9 @@ def service_staff(*roles: str, status: int = 200) -> dict[str, int]:
     return {**{w: (status if w in roles else 403) for w in STAFF}, "anonymous": 401}
 
 
+READERS = (ADMIN, ANALYST, "focal-point", "other-body")  # of treatment's requests
+
+
 SERVICE_ENDPOINTS: list[Endpoint] = [
     Endpoint("intake", "GET", "/catalogue/admin", service_staff(ADMIN)),
     # triage: analysts and administrators; decisions with a faulty body are refused (422)
@@ -168,6 +171,25 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "stats", "GET", "/stats/general", service_staff(ADMIN, ANALYST, "focal-point", "other-body")
     ),
+    # treatment: analysts and administrators read, focal points read and act, each on its own
+    # body (the table's {code} is still with the analysts: 404 to every reader); a faulty form
+    # is refused (422) before anything is looked up.
+    Endpoint("treatment", "GET", "/requests", service_staff(*READERS)),
+    Endpoint("treatment", "GET", "/requests/{code}", service_staff(*READERS, status=404)),
+    Endpoint("treatment", "GET", "/documents/{request_id}", service_staff(*READERS, status=404)),
+    *(
+        Endpoint(
+            "treatment",
+            "POST",
+            f"/requests/{{code}}/{action}",
+            service_staff("focal-point", "other-body", status=422),
+            {"version": 0},
+        )
+        for action in ("take", "hold", "resume", "reassign", "answer", "answer-again", "tag")
+    ),
+    # A document comes as a stream (shared.signing.streamed): a JSON call is refused whoever
+    # signs it; tests/treatment/test_focal_api.py checks its roles and bodies.
+    Endpoint("treatment", "POST", "/requests/{code}/documents", dict.fromkeys(WHO, 401), {}),
 ]
 
 

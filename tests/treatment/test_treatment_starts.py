@@ -1,7 +1,4 @@
-"""treatment's skeleton starts, migrates its schema and answers its operations routes.
-
-Kept here until tests/treatment/ has an owner.
-"""
+"""treatment starts, migrates its schema and answers its operations routes."""
 
 from services.treatment.app import create_app
 from services.treatment.settings import TreatmentSettings
@@ -21,10 +18,10 @@ async def test_treatment_starts_and_is_ready(settings_for, empty_database_url):
         async with running.app[POOL].acquire() as conn:
             table = await conn.fetchval(
                 """SELECT table_name FROM information_schema.tables
-                   WHERE table_schema = 'treatment' AND table_name = 'assignments'"""
+                   WHERE table_schema = 'treatment' AND table_name = 'treatments'"""
             )
 
     assert ready == (200, {"status": "ready", "checks": {"database": True, "broker": True}})
     assert metrics_status == 200
-    assert table == "assignments"
+    assert table == "treatments"
     assert TreatmentSettings.model_fields["http_port"].default == 8083

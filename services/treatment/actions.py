@@ -1,0 +1,569 @@
+"""The body's actions on a request, and the citizen's answer to the body's.
+
+Each action is one transaction: the row is locked (``FOR UPDATE``), the version the agent's form
+was read at checked, the move judged by the life cycle's table (``shared.lifecycle``), then the
+row, the history line, the event (outbox) and the audit line are written together. Two agents
+acting at once: the second waits for the lock, finds the version moved on, and is told by whom
+(:class:`Conflict`) — nothing is done twice and nothing is written for the loser.
+
+A focal point acts only on its own body's requests; another body's request is :class:`NotFound`
+to them (its existence is not theirs to know). Tagging (« Baliser ») is an internal note: a
+history line, no event, no new version. The citizen's opinion and reopening arrive from intake
+(:func:`apply_opinion`, :func:`apply_reopening`) and run in the caller's transaction (the
+consumer's, with its inbox row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.treatment import repository
+from shared import attachments, french, lifecycle, outbox
+from shared.db import run_in_transaction
+from shared.identity import Identity
+from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
+from shared.messages import (
+    Actor,
+    Contract,
+    DocumentRef,
+    Opinion,
+    RequestAssignedV1,
+    RequestCitizenAnsweredV1,
+    RequestOpinionGivenV1,
+    RequestPutOnHoldV1,
+    RequestReassignedV1,
+    RequestReopenedV1,
+    RequestResumedV1,
+    RequestTreatedV1,
+)
+from shared.web import FieldErrors, field_error
+
+MESSAGE_MAX = 5000
+MAX_DOCUMENTS = attachments.MAX_FILES
+TAGGED = "tagged"  # a history kind that is no event of the life cycle
+
+
+@dataclass(frozen=True)
+class Who:
+    """The agent acting, from the signed identity, and where the gateway says they are."""
+
+    identity: Identity
+    address: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.identity.login or self.identity.staff_id
+
+    @property
+    def actor(self) -> Actor:
+        i = self.identity
+        return Actor(staff_id=i.staff_id, role=i.role.value, body_id=i.body_id)
+
+
+class NotFound(Exception):
+    """No such request, or one of another body (404)."""
+
+
+class Refused(Exception):
+    """The action cannot be done on the request as it stands (409)."""
+
+    def __init__(self, error: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.error, self.message, self.extra = error, message, extra
+
+
+class Conflict(Refused):
+    """The agent's form is older than the request: someone acted in between (named)."""
+
+
+# -- pure rules --------------------------------------------------------------------------------
+
+
+def required(field: str, text: str | None, said: str) -> str:
+    """``text`` stripped, or the 422 naming ``field`` with ``said``."""
+    text = (text or "").strip()
+    if not text:
+        raise FieldErrors([field_error(field, said, "missing")])
+    if len(text) > MESSAGE_MAX:
+        raise FieldErrors(
+            [field_error(field, f"{MESSAGE_MAX} caractères au plus.", "string_too_long")]
+        )
+    return text
+
+
+def checked_document(filename: str, data: bytes) -> tuple[str, str]:
+    """(safe name, content type found in the bytes) of a document joined to an answer: a PDF,
+    JPEG or PNG of 5 Mo at most, judged by its content; 422 on ``document`` otherwise."""
+    if not data:
+        code = attachments.EMPTY
+    elif len(data) > attachments.MAX_BYTES:
+        code = attachments.TOO_LARGE
+    elif (content_type := attachments.sniff(data[: attachments.HEAD_BYTES])) is None:
+        code = attachments.NOT_ALLOWED
+    else:
+        return attachments.safe_filename(filename, content_type), content_type
+    raise FieldErrors([field_error("document", attachments.problem(code, filename), code)])
+
+
+def judge(row: Any, event: Event, *, opinion: str | None = None) -> Status:
+    """The status ``event`` leaves the row in, or :class:`Refused` in French."""
+    try:
+        return lifecycle.next_status(row["status"], event, opinion=opinion or row["opinion"])
+    except lifecycle.Refused:
+        label = lifecycle.CITIZEN_LABELS.get(Status(row["status"]), row["status"]).lower()
+        what = BODY_EVENT_LABELS.get(event, event.kind).lower()
+        raise Refused(
+            "not_allowed",
+            f"Action impossible sur cette requête ({what}) : elle est au statut « {label} ».",
+            current_status=row["status"],
+        ) from None
+
+
+# -- the transaction of an action --------------------------------------------------------------
+
+
+async def _stale(conn: asyncpg.Connection, row: asyncpg.Record) -> Conflict:
+    line = await repository.last_action(conn, row["request_id"])
+    if line is None:  # every row starts with its validation's line; kept for safety
+        said = "Cette requête a été modifiée entre-temps : relisez-la avant d'agir."
+        return Conflict("modified", said, version=row["version"], by=None)
+    # The citizen's lines have no actor; an analyst's (re-index) no login here.
+    by = line["actor_login"] or ("un analyste" if line["actor_role"] else "l'usager")
+    what = BODY_EVENT_LABELS.get(Event.of_kind(line["kind"]), line["kind"]).lower()
+    said = (
+        f"Cette requête a été modifiée entre-temps par {by} le "
+        f"{french.moment(line['occurred_at'])} ({what}) : relisez-la avant d'agir."
+    )
+    return Conflict("modified", said, version=row["version"], by=by)
+
+
+async def locked(
+    conn: asyncpg.Connection, code: str, who: Who, version: int | None
+) -> asyncpg.Record:
+    """The request's row, locked, seen by ``who``, at ``version`` when one is given."""
+    row = await repository.lock_by_code(conn, code)
+    if row is None or not who.identity.can_see_body(row["body_id"]):
+        raise NotFound(code)
+    if version is not None and version != row["version"]:
+        raise await _stale(conn, row)
+    return row
+
+
+async def _record(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    who: Who | None,
+    kind: str,
+    at: datetime,
+    *,
+    event: Contract | None,
+    message: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The event (outbox), the history line and the audit line of an action."""
+    message_id = await outbox.add(conn, event) if event is not None else None
+    i = who.identity if who else None
+    await repository.add_history(
+        conn,
+        request_id=row["request_id"],
+        occurred_at=at,
+        kind=kind,
+        message=message,
+        details=details,
+        message_id=message_id,
+        actor_id=i.staff_id if i else None,
+        actor_login=who.name if who else None,
+        actor_role=i.role.value if i else None,
+    )
+    label = "Balisée" if kind == TAGGED else BODY_EVENT_LABELS[Event.of_kind(kind)]
+    await repository.audit(
+        conn,
+        action=kind,
+        outcome="done",
+        address=who.address if who else "",
+        actor_id=i.staff_id if i else None,
+        actor_login=who.name if who else None,
+        actor_role=i.role.value if i else "citizen",
+        request_code=row["code"],
+        detail=label,
+    )
+
+
+def _done(row: asyncpg.Record, kind: str, status: str, version: int, at: datetime) -> dict:
+    return {
+        "code": row["code"],
+        "action": kind,
+        "status": status,
+        "version": version,
+        "at": at.isoformat(),
+    }
+
+
+Work = Callable[[asyncpg.Connection, asyncpg.Record, datetime], Awaitable[dict[str, Any]]]
+
+
+async def _act(pool: asyncpg.Pool, code: str, who: Who, version: int | None, work: Work) -> dict:
+    async def unit(conn: asyncpg.Connection) -> dict[str, Any]:
+        row = await locked(conn, code, who, version)
+        return await work(conn, row, datetime.now(UTC))
+
+    return await run_in_transaction(pool, unit)
+
+
+def _common(row: asyncpg.Record, who: Who) -> dict[str, Any]:
+    return {
+        "request_id": row["request_id"],
+        "code": row["code"],
+        "body_id": row["body_id"],
+        "actor": who.actor,
+    }
+
+
+# -- the focal point's actions -----------------------------------------------------------------
+
+
+async def take_in_charge(pool: asyncpg.Pool, code: str, who: Who, *, version: int | None) -> dict:
+    """« Prendre en compte »: the agent holds the request. Refused when another holds it
+    already (they are named: reassign it instead)."""
+
+    async def work(conn, row, at):
+        status = judge(row, Event.ASSIGNED)
+        if row["assignee_id"] is not None:
+            holder = row["assignee_login"] or row["assignee_id"]
+            raise Refused(
+                "already_assigned",
+                f"Cette requête est déjà prise en compte par {holder}.",
+                assignee=holder,
+            )
+        event = RequestAssignedV1(
+            **_common(row, who), assignee_id=who.identity.staff_id, assigned_at=at
+        )
+        new = await repository.update(
+            conn,
+            row["request_id"],
+            {"assignee_id": who.identity.staff_id, "assignee_login": who.name},
+        )
+        await _record(conn, row, who, Event.ASSIGNED.kind, at, event=event)
+        return _done(row, Event.ASSIGNED.kind, status, new, at)
+
+    return await _act(pool, code, who, version, work)
+
+
+async def reassign(
+    pool: asyncpg.Pool,
+    code: str,
+    who: Who,
+    *,
+    assignee_id: str,
+    assignee_login: str | None,
+    version: int | None,
+) -> dict:
+    """Hand the request to another agent of the same body. Treatment knows no accounts: the
+    gateway, which does, says the agent is a focal point of this body."""
+    assignee_id = required("assignee_id", assignee_id, "Choisissez l'agent.")
+
+    async def work(conn, row, at):
+        status = judge(row, Event.REASSIGNED)
+        if assignee_id == row["assignee_id"]:
+            raise FieldErrors(
+                [field_error("assignee_id", "Cet agent a déjà la requête.", "unchanged")]
+            )
+        event = RequestReassignedV1(
+            **_common(row, who),
+            assignee_id=assignee_id,
+            previous_assignee_id=row["assignee_id"],
+            reassigned_at=at,
+        )
+        new = await repository.update(
+            conn,
+            row["request_id"],
+            {"assignee_id": assignee_id, "assignee_login": assignee_login or assignee_id},
+        )
+        details = {"assignee_id": assignee_id, "previous_assignee_id": row["assignee_id"]}
+        await _record(conn, row, who, Event.REASSIGNED.kind, at, event=event, details=details)
+        return _done(row, Event.REASSIGNED.kind, status, new, at)
+
+    return await _act(pool, code, who, version, work)
+
+
+async def put_on_hold(
+    pool: asyncpg.Pool, code: str, who: Who, *, reason: str, version: int | None
+) -> dict:
+    """Mise en attente, with the reason (its deadline is paused from now)."""
+    reason = required("reason", reason, "Écrivez le motif de la mise en attente.")
+
+    async def work(conn, row, at):
+        status = judge(row, Event.PUT_ON_HOLD)
+        event = RequestPutOnHoldV1(**_common(row, who), reason=reason, held_at=at)
+        new = await repository.update(
+            conn, row["request_id"], {"status": status.value, "on_hold_since": at}
+        )
+        await _record(conn, row, who, Event.PUT_ON_HOLD.kind, at, event=event, message=reason)
+        return _done(row, Event.PUT_ON_HOLD.kind, status, new, at)
+
+    return await _act(pool, code, who, version, work)
+
+
+async def resume(pool: asyncpg.Pool, code: str, who: Who, *, version: int | None) -> dict:
+    async def work(conn, row, at):
+        status = judge(row, Event.RESUMED)
+        event = RequestResumedV1(**_common(row, who), resumed_at=at)
+        new = await repository.update(
+            conn, row["request_id"], {"status": status.value, "on_hold_since": None}
+        )
+        details = {"on_hold_since": row["on_hold_since"].isoformat()}
+        await _record(conn, row, who, Event.RESUMED.kind, at, event=event, details=details)
+        return _done(row, Event.RESUMED.kind, status, new, at)
+
+    return await _act(pool, code, who, version, work)
+
+
+async def add_document(
+    pool: asyncpg.Pool, code: str, who: Who, *, filename: str, data: bytes
+) -> dict:
+    """Keep a document for the answer the agent is writing; the answer names it by its id."""
+    name, content_type = checked_document(filename, data)
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        row = await repository.by_code(conn, code)
+        if row is None or not who.identity.can_see_body(row["body_id"]):
+            raise NotFound(code)
+        document_id = await repository.add_document(
+            conn,
+            request_id=row["request_id"],
+            filename=name,
+            content_type=content_type,
+            data=data,
+            uploaded_by=who.identity.staff_id,
+        )
+        return {
+            "document_id": str(document_id),
+            "filename": name,
+            "content_type": content_type,
+            "size": len(data),
+        }
+
+    return await run_in_transaction(pool, work)
+
+
+async def _documents(
+    conn: asyncpg.Connection, row: asyncpg.Record, document_ids: list[UUID]
+) -> list[DocumentRef]:
+    if len(set(document_ids)) > MAX_DOCUMENTS:
+        raise FieldErrors(
+            [field_error("document_ids", f"{MAX_DOCUMENTS} documents au plus.", "too_many")]
+        )
+    found = await repository.pending_documents(conn, row["request_id"], list(set(document_ids)))
+    if len(found) != len(set(document_ids)):
+        raise FieldErrors(
+            [
+                field_error(
+                    "document_ids",
+                    "Un document n'est plus disponible : joignez-le à nouveau.",
+                    "unknown_document",
+                )
+            ]
+        )
+    return [
+        DocumentRef(
+            document_id=d["id"],
+            filename=d["filename"],
+            content_type=d["content_type"],
+            size=d["size"],
+        )
+        for d in found
+    ]
+
+
+async def _answer(
+    pool: asyncpg.Pool,
+    code: str,
+    who: Who,
+    event_kind: Event,
+    *,
+    message: str,
+    document_ids: list[UUID],
+    version: int | None,
+) -> dict:
+    message = required("message", message, "Écrivez la réponse à l'usager.")
+
+    async def work(conn, row, at):
+        status = judge(row, event_kind)
+        documents = await _documents(conn, row, document_ids)
+        if event_kind == Event.TREATED:
+            event: Contract = RequestTreatedV1(
+                **_common(row, who), message=message, documents=documents, treated_at=at
+            )
+            changes: dict[str, Any] = {"status": status.value, "treated_at": at}
+        else:
+            event = RequestCitizenAnsweredV1(
+                **_common(row, who), message=message, documents=documents, answered_at=at
+            )
+            changes = {}
+        await repository.add_answer(
+            conn,
+            request_id=row["request_id"],
+            kind=event_kind.kind,
+            message=message,
+            actor_id=who.identity.staff_id,
+            actor_login=who.name,
+            answered_at=at,
+            document_ids=[d.document_id for d in documents],
+        )
+        new = await repository.update(conn, row["request_id"], changes)
+        details = {"documents": [d.model_dump(mode="json") for d in documents]}
+        await _record(
+            conn, row, who, event_kind.kind, at, event=event, message=message, details=details
+        )
+        return _done(row, event_kind.kind, status, new, at)
+
+    return await _act(pool, code, who, version, work)
+
+
+async def answer(
+    pool: asyncpg.Pool,
+    code: str,
+    who: Who,
+    *,
+    message: str,
+    document_ids: Sequence[UUID] = (),
+    version: int | None,
+) -> dict:
+    """The body's answer (« Traité »), with the documents uploaded for it."""
+    return await _answer(
+        pool,
+        code,
+        who,
+        Event.TREATED,
+        message=message,
+        document_ids=list(document_ids),
+        version=version,
+    )
+
+
+async def answer_again(
+    pool: asyncpg.Pool,
+    code: str,
+    who: Who,
+    *,
+    message: str,
+    document_ids: Sequence[UUID] = (),
+    version: int | None,
+) -> dict:
+    """A further answer to a citizen unsatisfied with the first (« Insatisfaits »): the life
+    cycle's table says which closed requests may have one."""
+    return await _answer(
+        pool,
+        code,
+        who,
+        Event.CITIZEN_ANSWERED,
+        message=message,
+        document_ids=list(document_ids),
+        version=version,
+    )
+
+
+async def tag(pool: asyncpg.Pool, code: str, who: Who, *, message: str) -> dict:
+    """« Baliser »: an internal note in the history; nothing sent, no new version (a colleague's
+    open form stays good)."""
+    message = required("message", message, "Écrivez la note.")
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        row = await locked(conn, code, who, None)
+        at = datetime.now(UTC)
+        await _record(conn, row, who, TAGGED, at, event=None, message=message)
+        return _done(row, TAGGED, row["status"], row["version"], at)
+
+    return await run_in_transaction(pool, work)
+
+
+# -- the citizen's, forwarded by intake --------------------------------------------------------
+
+
+async def _citizen_row(conn: asyncpg.Connection, request_id: UUID) -> asyncpg.Record:
+    row = await repository.lock_by_id(conn, request_id)
+    if row is None:
+        raise NotFound(str(request_id))
+    return row
+
+
+async def apply_opinion(
+    conn: asyncpg.Connection,
+    request_id: UUID,
+    opinion: Opinion,
+    comment: str | None,
+    at: datetime,
+) -> dict:
+    """The citizen's opinion closes the treated request. Refused (:class:`Refused`) on a
+    request not treated yet or already closed. Runs in the caller's transaction."""
+    row = await _citizen_row(conn, request_id)
+    status = judge(row, Event.OPINION_GIVEN, opinion=opinion.value)
+    comment = (comment or "").strip()[:MESSAGE_MAX] or None
+    event = RequestOpinionGivenV1(
+        request_id=row["request_id"],
+        code=row["code"],
+        body_id=row["body_id"],
+        opinion=opinion,
+        comment=comment,
+        given_at=at,
+    )
+    await repository.add_opinion(conn, row["request_id"], opinion.value, comment, at)
+    new = await repository.update(
+        conn,
+        row["request_id"],
+        {"status": status.value, "opinion": opinion.value, "closed_at": at},
+    )
+    details = {"opinion": opinion.value}
+    await _record(
+        conn, row, None, Event.OPINION_GIVEN.kind, at, event=event, message=comment, details=details
+    )
+    return _done(row, Event.OPINION_GIVEN.kind, status, new, at)
+
+
+async def apply_reopening(
+    conn: asyncpg.Connection, request_id: UUID, message: str, at: datetime
+) -> dict:
+    """The citizen sends the treated request back (« Retraitement ») with a message. Refused
+    on a request not treated yet or closed. Runs in the caller's transaction."""
+    message = required("message", message, "Écrivez pourquoi vous relancez la requête.")
+    row = await _citizen_row(conn, request_id)
+    status = judge(row, Event.REOPENED)
+    event = RequestReopenedV1(
+        request_id=row["request_id"],
+        code=row["code"],
+        body_id=row["body_id"],
+        message=message,
+        reopened_at=at,
+    )
+    await repository.add_reopening(conn, row["request_id"], message, at)
+    new = await repository.update(conn, row["request_id"], {"status": status.value})
+    await _record(conn, row, None, Event.REOPENED.kind, at, event=event, message=message)
+    return _done(row, Event.REOPENED.kind, status, new, at)
+
+
+async def record_refusal(
+    pool: asyncpg.Pool, who: Who, code: str | None, action: str, outcome: str, detail: str
+) -> None:
+    """An audit line in its own transaction: an action refused (conflict), a call refused."""
+
+    async def work(conn: asyncpg.Connection) -> None:
+        i = who.identity
+        await repository.audit(
+            conn,
+            action=action,
+            outcome=outcome,
+            address=who.address,
+            actor_id=i.staff_id,
+            actor_login=who.name,
+            actor_role=i.role.value,
+            request_code=code,
+            detail=detail,
+        )
+
+    await run_in_transaction(pool, work)

@@ -1,0 +1,314 @@
+"""Treatment's SQL: thin functions over an asyncpg connection."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_label, place_label,
+    message, attachments, analyst_message, submitted_at, validated_at, status, assignee_id,
+    assignee_login, on_hold_since, treated_at, opinion, closed_at, version, updated_at"""
+
+
+async def add_treatment(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
+    """The request's row; False when it exists already (a second request.validated)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO treatments (request_id, code, nature, body_id, body_name, theme_id,
+               theme_label, place_label, message, attachments, analyst_message, submitted_at,
+               validated_at, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14)
+           ON CONFLICT (request_id) DO NOTHING RETURNING true""",
+        row["request_id"],
+        row["code"],
+        row["nature"],
+        row["body_id"],
+        row["body_name"],
+        row["theme_id"],
+        row["theme_label"],
+        row["place_label"],
+        row["message"],
+        json.dumps(row["attachments"]),
+        row["analyst_message"],
+        row["submitted_at"],
+        row["validated_at"],
+        row["status"],
+    )
+    return bool(inserted)
+
+
+async def move_to_body(
+    conn: asyncpg.Connection,
+    request_id: UUID,
+    *,
+    body_id: str,
+    body_name: str,
+    theme_id: str | None,
+    theme_label: str | None,
+) -> asyncpg.Record | None:
+    """Re-index: the row under its new body and theme, nobody holding it; the row before."""
+    return await conn.fetchrow(
+        """UPDATE treatments t SET body_id = $2, body_name = $3, theme_id = $4,
+               theme_label = $5, assignee_id = NULL, assignee_login = NULL,
+               version = t.version + 1, updated_at = now()
+           FROM (SELECT request_id, body_id, assignee_id FROM treatments
+                 WHERE request_id = $1 FOR UPDATE) old
+           WHERE t.request_id = old.request_id
+           RETURNING old.body_id AS previous_body_id, old.assignee_id AS previous_assignee_id""",
+        request_id,
+        body_id,
+        body_name,
+        theme_id,
+        theme_label,
+    )
+
+
+async def lock_by_code(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM treatments WHERE code = $1 FOR UPDATE",  # noqa: S608
+        code,
+    )
+
+
+async def lock_by_id(conn: asyncpg.Connection, request_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM treatments WHERE request_id = $1 FOR UPDATE",  # noqa: S608
+        request_id,
+    )
+
+
+async def by_code(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM treatments WHERE code = $1",  # noqa: S608
+        code,
+    )
+
+
+async def update(conn: asyncpg.Connection, request_id: UUID, changes: dict[str, Any]) -> int:
+    """Apply ``changes`` (column → value, names from this service's code only) and bump the
+    version; the new version."""
+    names = list(changes)
+    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
+    return await conn.fetchval(
+        f"""UPDATE treatments SET {sets}{", " if sets else ""}version = version + 1,
+                updated_at = now()
+            WHERE request_id = $1 RETURNING version""",  # noqa: S608
+        request_id,
+        *(changes[name] for name in names),
+    )
+
+
+async def page(
+    conn: asyncpg.Connection,
+    *,
+    statuses: Iterable[str],
+    opinions: Iterable[str] | None = None,
+    body_id: str | None,
+    code: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[asyncpg.Record]]:
+    """A body's requests (every body's with None) in ``statuses`` (with one of ``opinions``
+    when given), oldest validation first."""
+    where = """status = ANY($1::text[]) AND ($2::text IS NULL OR body_id = $2)
+               AND ($3::text IS NULL OR code = $3)
+               AND ($4::text[] IS NULL OR opinion = ANY($4::text[]))"""
+    args = (list(statuses), body_id, code, list(opinions) if opinions is not None else None)
+    total = await conn.fetchval(f"SELECT count(*) FROM treatments WHERE {where}", *args)  # noqa: S608
+    rows = await conn.fetch(
+        f"""SELECT {COLUMNS} FROM treatments WHERE {where}
+            ORDER BY validated_at, request_id LIMIT $5 OFFSET $6""",  # noqa: S608
+        *args,
+        limit,
+        offset,
+    )
+    return total, rows
+
+
+async def add_history(
+    conn: asyncpg.Connection,
+    *,
+    request_id: UUID,
+    occurred_at: datetime,
+    kind: str,
+    message: str | None = None,
+    details: dict[str, Any] | None = None,
+    message_id: UUID | None = None,
+    actor_id: str | None = None,
+    actor_login: str | None = None,
+    actor_role: str | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO history (request_id, occurred_at, kind, actor_id, actor_login,
+               actor_role, message, details, message_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)""",
+        request_id,
+        occurred_at,
+        kind,
+        actor_id,
+        actor_login,
+        actor_role,
+        message,
+        json.dumps(details or {}),
+        message_id,
+    )
+
+
+async def history_of(conn: asyncpg.Connection, request_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT occurred_at, kind, actor_id, actor_login, actor_role, message, details
+           FROM history WHERE request_id = $1 ORDER BY occurred_at, id""",
+        request_id,
+    )
+
+
+async def last_action(conn: asyncpg.Connection, request_id: UUID) -> asyncpg.Record | None:
+    """The latest line that moved the version (who made a form stale): a tag does not."""
+    return await conn.fetchrow(
+        """SELECT occurred_at, kind, actor_login, actor_role FROM history
+           WHERE request_id = $1 AND kind <> 'tagged'
+           ORDER BY occurred_at DESC, id DESC LIMIT 1""",
+        request_id,
+    )
+
+
+async def add_document(
+    conn: asyncpg.Connection,
+    *,
+    request_id: UUID,
+    filename: str,
+    content_type: str,
+    data: bytes,
+    uploaded_by: str,
+) -> UUID:
+    document_id = uuid.uuid4()
+    await conn.execute(
+        """INSERT INTO documents (id, request_id, filename, content_type, size, data,
+               uploaded_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        document_id,
+        request_id,
+        filename,
+        content_type,
+        len(data),
+        data,
+        uploaded_by,
+    )
+    return document_id
+
+
+async def pending_documents(
+    conn: asyncpg.Connection, request_id: UUID, document_ids: list[UUID]
+) -> list[asyncpg.Record]:
+    """The documents named, uploaded for this request and joined to no answer yet."""
+    return await conn.fetch(
+        """SELECT id, filename, content_type, size FROM documents
+           WHERE request_id = $1 AND id = ANY($2::uuid[]) AND answer_id IS NULL
+           ORDER BY uploaded_at, id FOR UPDATE""",
+        request_id,
+        document_ids,
+    )
+
+
+async def add_answer(
+    conn: asyncpg.Connection,
+    *,
+    request_id: UUID,
+    kind: str,
+    message: str,
+    actor_id: str,
+    actor_login: str,
+    answered_at: datetime,
+    document_ids: list[UUID],
+) -> UUID:
+    answer_id = uuid.uuid4()
+    await conn.execute(
+        """INSERT INTO answers (id, request_id, kind, message, actor_id, actor_login,
+               answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        answer_id,
+        request_id,
+        kind,
+        message,
+        actor_id,
+        actor_login,
+        answered_at,
+    )
+    await conn.execute(
+        "UPDATE documents SET answer_id = $1 WHERE id = ANY($2::uuid[])", answer_id, document_ids
+    )
+    return answer_id
+
+
+async def answers_of(conn: asyncpg.Connection, request_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT a.id, a.kind, a.message, a.actor_login, a.answered_at,
+                  coalesce(jsonb_agg(jsonb_build_object('document_id', d.id,
+                      'filename', d.filename, 'content_type', d.content_type, 'size', d.size)
+                      ORDER BY d.uploaded_at) FILTER (WHERE d.id IS NOT NULL), '[]') AS documents
+           FROM answers a LEFT JOIN documents d ON d.answer_id = a.id
+           WHERE a.request_id = $1 GROUP BY a.id ORDER BY a.answered_at""",
+        request_id,
+    )
+
+
+async def document(conn: asyncpg.Connection, document_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT d.id, d.filename, d.content_type, d.data, t.body_id
+           FROM documents d JOIN treatments t USING (request_id) WHERE d.id = $1""",
+        document_id,
+    )
+
+
+async def add_opinion(
+    conn: asyncpg.Connection, request_id: UUID, opinion: str, comment: str | None, at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO opinions (request_id, opinion, comment, given_at) VALUES ($1, $2, $3, $4)",
+        request_id,
+        opinion,
+        comment,
+        at,
+    )
+
+
+async def add_reopening(
+    conn: asyncpg.Connection, request_id: UUID, message: str, at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO reopenings (request_id, message, reopened_at) VALUES ($1, $2, $3)",
+        request_id,
+        message,
+        at,
+    )
+
+
+async def audit(
+    conn: asyncpg.Connection,
+    *,
+    action: str,
+    outcome: str,
+    address: str = "",
+    actor_id: str | None = None,
+    actor_login: str | None = None,
+    actor_role: str | None = None,
+    request_code: str | None = None,
+    detail: str = "",
+) -> None:
+    await conn.execute(
+        """INSERT INTO audit_log (actor_id, actor_login, actor_role, action, outcome,
+                                  request_code, address, detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        actor_id,
+        actor_login,
+        actor_role,
+        action,
+        outcome,
+        request_code,
+        address[:100],
+        detail[:500],
+    )

@@ -1,0 +1,137 @@
+"""Fixtures of the treatment tests: treatment on real PostgreSQL and RabbitMQ, requests put in
+its hands by applying request.validated as its consumer does, calls signed as a staff member."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from services.treatment import handlers
+from services.treatment.app import create_app
+from services.treatment.settings import TreatmentSettings
+from shared import inbox
+from shared.consumer import Delivery
+from shared.identity import Identity, Role
+from shared.messages import Actor, Contact, Nature, RequestValidatedV1
+from shared.service import POOL
+from tests.support import RunningApp, as_staff, signed_session, submitted_event
+
+BODY = "ministere-budget"
+OTHER_BODY = "ministere-sante"
+AGENT = Identity(staff_id="fp-1", role=Role.FOCAL_POINT, body_id=BODY, login="koffi.yao")
+COLLEAGUE = Identity(staff_id="fp-2", role=Role.FOCAL_POINT, body_id=BODY, login="adjoua.n")
+STRANGER = Identity(staff_id="fp-9", role=Role.FOCAL_POINT, body_id=OTHER_BODY, login="sante.fp")
+ANALYST = Identity(staff_id="a-1", role=Role.ANALYST, login="awa.kone")
+ADMIN = Identity(staff_id="adm-1", role=Role.ADMINISTRATOR, login="admin.osep")
+OPERATOR = Identity(staff_id="op-1", role=Role.OPERATOR, login="operatrice")
+
+
+def validated_event(**overrides: Any) -> RequestValidatedV1:
+    """A valid ``request.validated.v1`` of a réclamation to BODY."""
+    submitted = submitted_event()
+    values: dict[str, Any] = {
+        "request_id": submitted.request_id,
+        "code": submitted.code,
+        "nature": Nature.RECLAMATION,
+        "needs_treatment": True,
+        "body_id": BODY,
+        "body_name": submitted.body_name,
+        "theme_id": submitted.theme_id,
+        "theme_label": submitted.theme_label,
+        "message": submitted.message,
+        "contact": Contact(email="aya@example.ci"),
+        "submitted_at": submitted.submitted_at,
+        "actor": Actor(staff_id=ANALYST.staff_id, role=ANALYST.role.value),
+        "decided_at": datetime.now(UTC),
+    }
+    values.update(overrides)
+    if "nature" in overrides and "needs_treatment" not in overrides:
+        values["needs_treatment"] = values["nature"].needs_treatment
+    return RequestValidatedV1(**values)
+
+
+def delivery_of(event, message_id: uuid.UUID | None = None) -> Delivery:
+    return Delivery(
+        message_id=message_id or uuid.uuid4(),
+        message_type=event.type_name(),
+        routing_key=event.name,
+        correlation_id=None,
+        reply_to=None,
+    )
+
+
+async def deliver(pool: asyncpg.Pool, event, message_id: uuid.UUID | None = None) -> bool:
+    """Apply ``event`` as the consumer does (inbox claim and handler, one transaction); False
+    when the inbox already had it."""
+    delivery = delivery_of(event, message_id)
+    async with pool.acquire() as conn, conn.transaction():
+        if not await inbox.claim(conn, delivery.message_id, delivery.message_type):
+            return False
+        await handlers.HANDLERS[event.type_name()](conn, event, delivery)
+    return True
+
+
+class Api:
+    """Calls to the treatment app, signed for one staff member (or none)."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
+        self.http, self.base = http, base
+
+    async def call(
+        self, method: str, path: str, *, identity: Identity | None = AGENT, **kw: Any
+    ) -> tuple[int, Any]:
+        headers = {**as_staff(identity), **kw.pop("headers", {})} if identity else {}
+        async with self.http.request(method, self.base + path, headers=headers, **kw) as resp:
+            if resp.content_type == "application/json":
+                return resp.status, await resp.json()
+            return resp.status, await resp.read()
+
+    async def get(self, path: str, **kw: Any) -> tuple[int, Any]:
+        return await self.call("GET", path, **kw)
+
+    async def post(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
+        return await self.call("POST", path, json=body if body is not None else {}, **kw)
+
+
+@dataclass
+class Treatment:
+    pool: asyncpg.Pool
+    api: Api
+    amqp_url: str
+    namespace: str
+
+    async def validated(self, **overrides: Any) -> RequestValidatedV1:
+        event = validated_event(**overrides)
+        assert await deliver(self.pool, event)
+        return event
+
+    async def row(self, code: str) -> asyncpg.Record:
+        async with self.pool.acquire() as conn:
+            return await conn.fetchrow("SELECT * FROM treatments WHERE code = $1", code)
+
+    async def count(self, table: str, code: str) -> int:
+        async with self.pool.acquire() as conn:
+            return await conn.fetchval(
+                f"""SELECT count(*) FROM {table} x JOIN treatments t USING (request_id)
+                    WHERE t.code = $1""",
+                code,
+            )
+
+    async def outbox_types(self) -> list[str]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT message_type FROM outbox ORDER BY id")
+        return [r["message_type"] for r in rows]
+
+
+@pytest.fixture
+async def treatment(settings_for, amqp_url, namespace) -> AsyncIterator[Treatment]:
+    settings = settings_for(TreatmentSettings, db_pool_min=1)
+    async with RunningApp(create_app(settings)) as running, signed_session() as http:
+        yield Treatment(running.app[POOL], Api(http, running.url), amqp_url, namespace)

@@ -1,0 +1,256 @@
+"""The body's actions on a real database: each one transaction; two agents at once, one wins
+and the other is told by whom; a refused action writes nothing."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from services.treatment import actions
+from shared.messages import Opinion
+from shared.web import FieldErrors
+from tests.treatment.conftest import AGENT, COLLEAGUE, STRANGER
+
+PDF = b"%PDF-1.7\n% a short answer\n"
+
+
+def who(identity=AGENT) -> actions.Who:
+    return actions.Who(identity, "10.0.0.7")
+
+
+async def footprint(treatment, code: str) -> tuple:
+    """Everything an action writes: the row, history, answers, audit lines, outbox."""
+    row = await treatment.row(code)
+    async with treatment.pool.acquire() as conn:
+        audit = await conn.fetchval("SELECT count(*) FROM audit_log")
+        outbox = await conn.fetchval("SELECT count(*) FROM outbox")
+    return (
+        dict(row),
+        await treatment.count("history", code),
+        await treatment.count("answers", code),
+        await treatment.count("opinions", code),
+        await treatment.count("reopenings", code),
+        audit,
+        outbox,
+    )
+
+
+async def citizen(treatment, apply, *args):
+    async with treatment.pool.acquire() as conn, conn.transaction():
+        return await apply(conn, *args)
+
+
+async def test_a_request_through_its_whole_life_at_the_body(treatment):
+    event = await treatment.validated()
+    pool, code = treatment.pool, event.code
+
+    done = await actions.take_in_charge(pool, code, who(), version=1)
+    assert (done["status"], done["version"]) == ("in_treatment", 2)
+    done = await actions.put_on_hold(pool, code, who(), reason="Pièces demandées", version=2)
+    assert done["status"] == "on_hold"
+    assert (await treatment.row(code))["on_hold_since"] is not None
+    done = await actions.reassign(
+        pool, code, who(), assignee_id=COLLEAGUE.staff_id, assignee_login="adjoua.n", version=3
+    )
+    done = await actions.resume(pool, code, who(COLLEAGUE), version=4)
+    assert done["status"] == "in_treatment"
+    assert (await treatment.row(code))["on_hold_since"] is None
+    await actions.tag(pool, code, who(COLLEAGUE), message="Voir le service des pensions")
+    document = await actions.add_document(pool, code, who(COLLEAGUE), filename="r.pdf", data=PDF)
+    done = await actions.answer(
+        pool,
+        code,
+        who(COLLEAGUE),
+        message="Votre dossier est réglé.",
+        document_ids=[document["document_id"]],
+        version=5,  # the tag did not move the version
+    )
+    assert done["status"] == "treated"
+    done = await citizen(
+        treatment, actions.apply_reopening, event.request_id, "Rien n'a changé", datetime.now(UTC)
+    )
+    assert done["status"] == "reopened"
+    await actions.answer(pool, code, who(COLLEAGUE), message="Corrigé cette fois.", version=7)
+    done = await citizen(
+        treatment,
+        actions.apply_opinion,
+        event.request_id,
+        Opinion.NOT_SATISFIED,
+        "Toujours rien",
+        datetime.now(UTC),
+    )
+    assert done["status"] == "closed"
+    await actions.answer_again(
+        pool, code, who(COLLEAGUE), message="Un agent vous appelle.", version=9
+    )
+
+    row = await treatment.row(code)
+    assert (row["status"], row["opinion"], row["assignee_id"]) == (
+        "closed",
+        "not_satisfied",
+        COLLEAGUE.staff_id,
+    )
+    async with pool.acquire() as conn:
+        kinds = [r["kind"] for r in await conn.fetch("SELECT kind FROM history ORDER BY id")]
+        documents = await conn.fetchval(
+            "SELECT count(*) FROM documents WHERE answer_id IS NOT NULL"
+        )
+        audit = await conn.fetchval("SELECT count(*) FROM audit_log WHERE outcome = 'done'")
+    assert kinds == [
+        "validated",
+        "assigned",
+        "put_on_hold",
+        "reassigned",
+        "resumed",
+        "tagged",
+        "treated",
+        "reopened",
+        "treated",
+        "opinion_given",
+        "citizen_answered",
+    ]
+    assert documents == 1
+    assert audit == len(kinds) - 1  # every action, not the analysts' validation
+    assert await treatment.outbox_types() == [
+        "request.assigned.v1",
+        "request.put_on_hold.v1",
+        "request.reassigned.v1",
+        "request.resumed.v1",
+        "request.treated.v1",
+        "request.reopened.v1",
+        "request.treated.v1",
+        "request.opinion_given.v1",
+        "request.citizen_answered.v1",
+    ]  # the tag sent nothing
+
+
+async def test_two_agents_take_it_at_once_one_wins_the_other_is_told_by_whom(treatment):
+    event = await treatment.validated()
+    results = await asyncio.gather(
+        actions.take_in_charge(treatment.pool, event.code, who(AGENT), version=1),
+        actions.take_in_charge(treatment.pool, event.code, who(COLLEAGUE), version=1),
+        return_exceptions=True,
+    )
+    won = [r for r in results if isinstance(r, dict)]
+    lost = [r for r in results if isinstance(r, Exception)]
+    assert len(won) == 1 and len(lost) == 1
+    assert isinstance(lost[0], actions.Conflict)
+    winner = (await treatment.row(event.code))["assignee_login"]
+    assert lost[0].extra["by"] == winner
+    assert f"modifiée entre-temps par {winner}" in lost[0].message
+    assert await treatment.outbox_types() == ["request.assigned.v1"]
+
+
+async def test_a_stale_form_loses_and_writes_nothing(treatment):
+    event = await treatment.validated()
+    await actions.take_in_charge(treatment.pool, event.code, who(), version=1)
+    before = await footprint(treatment, event.code)
+    with pytest.raises(actions.Conflict) as stale:
+        await actions.put_on_hold(treatment.pool, event.code, who(COLLEAGUE), reason="x", version=1)
+    assert "koffi.yao" in stale.value.message
+    assert await footprint(treatment, event.code) == before
+
+
+async def test_taking_a_request_another_holds_names_them(treatment):
+    event = await treatment.validated()
+    await actions.take_in_charge(treatment.pool, event.code, who(), version=None)
+    with pytest.raises(actions.Refused) as held:
+        await actions.take_in_charge(treatment.pool, event.code, who(COLLEAGUE), version=None)
+    assert held.value.error == "already_assigned"
+    assert "koffi.yao" in held.value.message
+
+
+@pytest.mark.parametrize(
+    ("act", "error"),
+    [
+        (lambda p, c: actions.resume(p, c, who(), version=None), actions.Refused),
+        (lambda p, c: actions.put_on_hold(p, c, who(), reason=" ", version=None), FieldErrors),
+        (lambda p, c: actions.answer(p, c, who(), message="", version=None), FieldErrors),
+        (
+            lambda p, c: actions.answer_again(p, c, who(), message="Encore", version=None),
+            actions.Refused,
+        ),
+        (
+            lambda p, c: actions.answer(
+                p, c, who(), message="Ok", document_ids=[uuid.uuid4()], version=None
+            ),
+            FieldErrors,
+        ),
+        (
+            lambda p, c: actions.reassign(
+                p, c, who(), assignee_id="", assignee_login=None, version=None
+            ),
+            FieldErrors,
+        ),
+        (lambda p, c: actions.take_in_charge(p, c, who(STRANGER), version=None), actions.NotFound),
+        (lambda p, c: actions.tag(p, c, who(STRANGER), message="x"), actions.NotFound),
+    ],
+)
+async def test_every_refused_action_says_why_and_writes_nothing(treatment, act, error):
+    event = await treatment.validated()
+    before = await footprint(treatment, event.code)
+    with pytest.raises(error):
+        await act(treatment.pool, event.code)
+    assert await footprint(treatment, event.code) == before
+
+
+async def test_the_citizen_cannot_give_an_opinion_or_reopen_before_the_answer_or_after_closing(
+    treatment,
+):
+    event = await treatment.validated()
+    now = datetime.now(UTC)
+    before = await footprint(treatment, event.code)
+    with pytest.raises(actions.Refused):
+        await citizen(
+            treatment, actions.apply_opinion, event.request_id, Opinion.SATISFIED, None, now
+        )
+    with pytest.raises(actions.Refused):
+        await citizen(treatment, actions.apply_reopening, event.request_id, "Relance", now)
+    assert await footprint(treatment, event.code) == before
+
+    await actions.answer(treatment.pool, event.code, who(), message="Réglé.", version=None)
+    await citizen(treatment, actions.apply_opinion, event.request_id, Opinion.SATISFIED, "", now)
+    closed = await footprint(treatment, event.code)
+    with pytest.raises(actions.Refused):
+        await citizen(
+            treatment, actions.apply_opinion, event.request_id, Opinion.NOT_SATISFIED, None, now
+        )
+    with pytest.raises(actions.Refused):
+        await citizen(treatment, actions.apply_reopening, event.request_id, "Relance", now)
+    # A satisfied citizen gets no further answer either.
+    with pytest.raises(actions.Refused):
+        await actions.answer_again(treatment.pool, event.code, who(), message="x", version=None)
+    assert await footprint(treatment, event.code) == closed
+
+
+async def test_a_document_is_kept_only_when_its_content_is_accepted(treatment):
+    event = await treatment.validated()
+    with pytest.raises(FieldErrors):
+        await actions.add_document(
+            treatment.pool, event.code, who(), filename="x.pdf", data=b"MZ\x90\x00 not a pdf"
+        )
+    with pytest.raises(actions.NotFound):
+        await actions.add_document(
+            treatment.pool, event.code, who(STRANGER), filename="x.pdf", data=PDF
+        )
+    kept = await actions.add_document(
+        treatment.pool, event.code, who(), filename="../../etc/réponse", data=PDF
+    )
+    assert (kept["filename"], kept["content_type"], kept["size"]) == (
+        "réponse.pdf",
+        "application/pdf",
+        len(PDF),
+    )
+
+
+async def test_a_form_made_stale_by_the_citizen_says_so(treatment):
+    event = await treatment.validated()
+    await actions.answer(treatment.pool, event.code, who(), message="Réglé.", version=1)
+    await citizen(
+        treatment, actions.apply_reopening, event.request_id, "Rien n'a changé", datetime.now(UTC)
+    )
+    with pytest.raises(actions.Conflict) as stale:
+        await actions.answer(treatment.pool, event.code, who(), message="Encore", version=2)
+    assert stale.value.extra["by"] == "l'usager"
+    assert "par l'usager" in stale.value.message and "retraitement" in stale.value.message
