@@ -24,7 +24,7 @@ from uuid import UUID
 import asyncpg
 
 from services.treatment import repository
-from shared import attachments, french, lifecycle, outbox
+from shared import attachments, audit, french, lifecycle, outbox
 from shared.db import run_in_transaction
 from shared.identity import Identity
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
@@ -182,7 +182,7 @@ async def _record(
         actor_role=i.role.value if i else None,
     )
     label = "Balisée" if kind == TAGGED else BODY_EVENT_LABELS[Event.of_kind(kind)]
-    await repository.audit(
+    await audit.write(
         conn,
         action=kind,
         outcome="done",
@@ -554,7 +554,7 @@ async def record_refusal(
 
     async def work(conn: asyncpg.Connection) -> None:
         i = who.identity
-        await repository.audit(
+        await audit.write(
             conn,
             action=action,
             outcome=outcome,

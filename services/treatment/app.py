@@ -7,9 +7,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.treatment import audit, focal_api
+from services.treatment import focal_api
 from services.treatment.handlers import HANDLERS
 from services.treatment.settings import SETTINGS, TreatmentSettings
+from shared import audit
 from shared.service import ServiceSpec, create_service_app
 
 SQL_DIR = Path(__file__).parent / "sql"

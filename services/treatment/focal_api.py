@@ -29,8 +29,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.treatment import actions, repository
-from services.treatment.audit import address_of
 from shared import attachments, codes, lifecycle
+from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
 from shared.messages import NATURE_LABELS, Nature, Opinion

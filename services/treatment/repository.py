@@ -285,30 +285,3 @@ async def add_reopening(
         message,
         at,
     )
-
-
-async def audit(
-    conn: asyncpg.Connection,
-    *,
-    action: str,
-    outcome: str,
-    address: str = "",
-    actor_id: str | None = None,
-    actor_login: str | None = None,
-    actor_role: str | None = None,
-    request_code: str | None = None,
-    detail: str = "",
-) -> None:
-    await conn.execute(
-        """INSERT INTO audit_log (actor_id, actor_login, actor_role, action, outcome,
-                                  request_code, address, detail)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-        actor_id,
-        actor_login,
-        actor_role,
-        action,
-        outcome,
-        request_code,
-        address[:100],
-        detail[:500],
-    )

@@ -26,10 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.triage import catalogue, decisions, domain, export, repository
 from services.triage import search as searching
-from services.triage.audit import address_of
 from services.triage.domain import Kind
 from services.triage.settings import SETTINGS
 from shared import codes
+from shared.audit import address_of
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
 from shared.service import POOL, connection

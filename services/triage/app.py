@@ -9,10 +9,11 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from services.triage import api, audit
+from services.triage import api
 from services.triage.catalogue import Catalogue
 from services.triage.handlers import build_handlers
 from services.triage.settings import SETTINGS, TriageSettings
+from shared import audit
 from shared.service import ServiceSpec, create_service_app
 
 SQL_DIR = Path(__file__).parent / "sql"

@@ -18,7 +18,7 @@ import asyncpg
 from services.triage import domain, repository
 from services.triage.catalogue import Index
 from services.triage.domain import Kind, Status
-from shared import french, outbox
+from shared import audit, french, outbox
 from shared.db import run_in_transaction
 from shared.identity import Identity
 from shared.messages import (
@@ -152,7 +152,7 @@ async def _write(
         actor_login=who.name,
         actor_role=i.role.value,
     )
-    await repository.audit(
+    await audit.write(
         conn,
         action=kind.value,
         outcome="done",
@@ -282,7 +282,7 @@ async def record_audit(
 
     async def work(conn: asyncpg.Connection) -> None:
         i = who.identity
-        await repository.audit(
+        await audit.write(
             conn,
             action=action,
             outcome=outcome,

@@ -1,9 +1,11 @@
-"""Treatment's audit log: who did what, when, from where.
+"""The audit log every service keeps that takes staff decisions (triage, treatment): who did what,
+when, from where — one ``audit_log`` table in the service's own schema, written here.
 
-Actions are written in their own transaction (``actions``); this module adds every call
-refused for want of a valid signature or identity (401) or of the right role (403). The gateway
-says where the staff member is in the signed call (``shared.signing``); a call that did not come
-signed through it is recorded with its peer address.
+A decision or action writes its line in its own transaction (:func:`write`);
+:func:`record_refusals` adds every call refused for want of a valid signature or identity (401)
+or of the right role (403). The gateway says where the staff member is in the signed call
+(``shared.signing``); a call that did not come signed through it is recorded with its peer
+address.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import asyncpg
 from aiohttp import web
 
-from services.treatment import repository
 from shared.identity import identity_of
 from shared.service import transaction
 from shared.signing import CALL
@@ -24,7 +26,36 @@ log = logging.getLogger(__name__)
 _OPEN = ("/metrics", "/health/")
 
 
+async def write(
+    conn: asyncpg.Connection,
+    *,
+    action: str,
+    outcome: str,
+    address: str = "",
+    actor_id: str | None = None,
+    actor_login: str | None = None,
+    actor_role: str | None = None,
+    request_code: str | None = None,
+    detail: str = "",
+) -> None:
+    """One line of the audit log, in ``conn``'s transaction."""
+    await conn.execute(
+        """INSERT INTO audit_log (actor_id, actor_login, actor_role, action, outcome,
+                                  request_code, address, detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        actor_id,
+        actor_login,
+        actor_role,
+        action,
+        outcome,
+        request_code,
+        address[:100],
+        detail[:500],
+    )
+
+
 def address_of(request: web.Request) -> str:
+    """Where the staff member is: the address the gateway signed, and the peer it came from."""
     call = request.get(CALL)
     given = ((call.client_address if call else None) or "").strip()
     peer = request.remote or "inconnue"
@@ -45,8 +76,8 @@ async def _record(request: web.Request, status: int) -> None:
     who = identity_of(request)
     code = request.match_info.get("code")
 
-    async def work(conn) -> None:
-        await repository.audit(
+    async def work(conn: asyncpg.Connection) -> None:
+        await write(
             conn,
             action=f"{request.method} {request.path}"[:200],
             outcome="refused",
