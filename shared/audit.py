@@ -16,6 +16,7 @@ from collections.abc import Callable
 import asyncpg
 from aiohttp import web
 
+from shared.db import run_in_transaction
 from shared.identity import identity_of
 from shared.service import transaction
 from shared.signing import CALL
@@ -52,6 +53,11 @@ async def write(
         address[:100],
         detail[:500],
     )
+
+
+async def write_alone(pool: asyncpg.Pool, **line: str | None) -> None:
+    """One line of the audit log in a transaction of its own (a refusal, an export)."""
+    await run_in_transaction(pool, lambda conn: write(conn, **line))
 
 
 def address_of(request: web.Request) -> str:

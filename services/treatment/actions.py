@@ -551,19 +551,14 @@ async def record_refusal(
     pool: asyncpg.Pool, who: Who, code: str | None, action: str, outcome: str, detail: str
 ) -> None:
     """An audit line in its own transaction: an action refused (conflict), a call refused."""
-
-    async def work(conn: asyncpg.Connection) -> None:
-        i = who.identity
-        await audit.write(
-            conn,
-            action=action,
-            outcome=outcome,
-            address=who.address,
-            actor_id=i.staff_id,
-            actor_login=who.name,
-            actor_role=i.role.value,
-            request_code=code,
-            detail=detail,
-        )
-
-    await run_in_transaction(pool, work)
+    await audit.write_alone(
+        pool,
+        action=action,
+        outcome=outcome,
+        address=who.address,
+        actor_id=who.identity.staff_id,
+        actor_login=who.name,
+        actor_role=who.identity.role.value,
+        request_code=code,
+        detail=detail,
+    )
