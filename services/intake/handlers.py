@@ -24,11 +24,20 @@ from shared import lifecycle
 from shared.consumer import Delivery, Handler
 from shared.messages import (
     IntakeSubmitV1,
+    RequestAssignedV1,
+    RequestCitizenAnsweredV1,
     RequestClarificationSentV1,
+    RequestClosedV1,
+    RequestOpinionGivenV1,
+    RequestPutOnHoldV1,
+    RequestReassignedV1,
     RequestReformulationRequestedV1,
     RequestReindexedV1,
     RequestRejectedV1,
+    RequestReopenedV1,
     RequestResubmittedV1,
+    RequestResumedV1,
+    RequestTreatedV1,
     RequestValidatedV1,
 )
 
@@ -200,6 +209,129 @@ async def on_resubmitted(
         )
 
 
+# -- the body's events (treatment) -------------------------------------------------------------
+
+
+async def on_assigned(
+    conn: asyncpg.Connection, event: RequestAssignedV1, delivery: Delivery
+) -> None:
+    await _record(
+        conn,
+        delivery,
+        event.request_id,
+        event.assigned_at,
+        sentence=tracking_view.assigned_sentence(),
+    )
+
+
+async def on_reassigned(
+    conn: asyncpg.Connection, event: RequestReassignedV1, delivery: Delivery
+) -> None:
+    """Which agent holds the request is the body's affair: the citizen reads « En cours de
+    traitement » either way. Consumed (the inbox keeps its id) so that it is routed, not shown."""
+
+
+async def on_put_on_hold(
+    conn: asyncpg.Connection, event: RequestPutOnHoldV1, delivery: Delivery
+) -> None:
+    await _record(
+        conn,
+        delivery,
+        event.request_id,
+        event.held_at,
+        sentence=tracking_view.put_on_hold_sentence(),
+        detail=event.reason,
+    )
+
+
+async def on_resumed(conn: asyncpg.Connection, event: RequestResumedV1, delivery: Delivery) -> None:
+    await _record(
+        conn,
+        delivery,
+        event.request_id,
+        event.resumed_at,
+        sentence=tracking_view.resumed_sentence(),
+    )
+
+
+async def on_treated(conn: asyncpg.Connection, event: RequestTreatedV1, delivery: Delivery) -> None:
+    # The answer is kept for « LECTURE DU MESSAGE DE TRAITEMENT » by its own date: a late
+    # answer (older than an opinion that arrived first) is still the one to read, a newer one
+    # (after a « Retraitement ») replaces it.
+    current, moved = await _record(
+        conn,
+        delivery,
+        event.request_id,
+        event.treated_at,
+        sentence=tracking_view.treated_sentence(event.treated_at),
+        detail=event.message,
+    )
+    at = aware(event.treated_at)
+    if current is None or (current["treated_at"] is not None and at < current["treated_at"]):
+        return
+    await tracking.upsert_tracking(
+        conn,
+        event.request_id,
+        status_at=at if moved else current["status_at"],
+        ministry_message=event.message,
+        treated_at=at,
+    )
+
+
+async def on_opinion_given(
+    conn: asyncpg.Connection, event: RequestOpinionGivenV1, delivery: Delivery
+) -> None:
+    await _record(
+        conn,
+        delivery,
+        event.request_id,
+        event.given_at,
+        sentence=tracking_view.opinion_sentence(event.opinion),
+        detail=event.comment,
+        citizen_opinion=event.opinion.value,
+    )
+
+
+async def on_reopened(
+    conn: asyncpg.Connection, event: RequestReopenedV1, delivery: Delivery
+) -> None:
+    await _record(
+        conn,
+        delivery,
+        event.request_id,
+        event.reopened_at,
+        sentence=tracking_view.reopened_sentence(),
+        detail=event.message,
+    )
+
+
+async def on_closed(conn: asyncpg.Connection, event: RequestClosedV1, delivery: Delivery) -> None:
+    # Without an opinion: none came in time (« Clôturée sans retour », read from treated_at).
+    opinion = {"citizen_opinion": event.opinion.value} if event.opinion else {}
+    await _record(
+        conn,
+        delivery,
+        event.request_id,
+        event.closed_at,
+        sentence=tracking_view.closed_sentence(event.opinion),
+        **opinion,
+    )
+
+
+async def on_citizen_answered(
+    conn: asyncpg.Connection, event: RequestCitizenAnsweredV1, delivery: Delivery
+) -> None:
+    # The request stays closed (the table); the further message is read in its history line.
+    await _record(
+        conn,
+        delivery,
+        event.request_id,
+        event.answered_at,
+        sentence=tracking_view.citizen_answered_sentence(),
+        detail=event.message,
+    )
+
+
 HANDLERS: dict[str, Handler] = {
     RequestReformulationRequestedV1.type_name(): on_reformulation_requested,
     RequestRejectedV1.type_name(): on_rejected,
@@ -207,6 +339,16 @@ HANDLERS: dict[str, Handler] = {
     RequestReindexedV1.type_name(): on_reindexed,
     RequestClarificationSentV1.type_name(): on_clarification_sent,
     RequestResubmittedV1.type_name(): on_resubmitted,
+    # The body's (treatment's).
+    RequestAssignedV1.type_name(): on_assigned,
+    RequestReassignedV1.type_name(): on_reassigned,
+    RequestPutOnHoldV1.type_name(): on_put_on_hold,
+    RequestResumedV1.type_name(): on_resumed,
+    RequestTreatedV1.type_name(): on_treated,
+    RequestOpinionGivenV1.type_name(): on_opinion_given,
+    RequestReopenedV1.type_name(): on_reopened,
+    RequestClosedV1.type_name(): on_closed,
+    RequestCitizenAnsweredV1.type_name(): on_citizen_answered,
     # Submissions from other government channels (RabbitMQ): see channels/commands.py.
     IntakeSubmitV1.type_name(): commands.on_submit,
 }

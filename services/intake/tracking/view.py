@@ -72,6 +72,46 @@ def resubmitted_sentence() -> str:
     return "Vous avez reformulé votre message ; la requête attend de nouveau l'analyste."
 
 
+# The body's (treatment's) events. A reassignment is the body's own affair: no line.
+
+
+def assigned_sentence() -> str:
+    return "Le point focal de l'organisme a pris en charge la requête."
+
+
+def put_on_hold_sentence() -> str:
+    return "L'organisme a mis la requête en attente (voir le motif)."
+
+
+def resumed_sentence() -> str:
+    return "L'organisme a repris le traitement de la requête."
+
+
+def treated_sentence(treated_at: datetime) -> str:
+    return (
+        f"Traité le {french.day(treated_at)} : le ministère a répondu ; lisez son message de "
+        "traitement et donnez votre avis."
+    )
+
+
+def opinion_sentence(opinion: str) -> str:
+    return f"Vous avez donné votre avis sur le service reçu : {lifecycle.opinion_label(opinion)}."
+
+
+def reopened_sentence() -> str:
+    return "Vous avez relancé la requête pour un nouveau traitement (retraitement)."
+
+
+def closed_sentence(opinion: str | None) -> str:
+    if opinion is None:
+        return "La requête est clôturée sans retour de votre part."
+    return f"La requête est clôturée : {lifecycle.opinion_label(opinion)}."
+
+
+def citizen_answered_sentence() -> str:
+    return "Le ministère vous a envoyé un nouveau message."
+
+
 # Sentences for the lines written before these existed (the submission's first line).
 _SENTENCE_OF_EVENT = {lifecycle.Event.SUBMITTED: submitted_sentence()}
 
