@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from html import escape
 from uuid import UUID
 
 import asyncpg
@@ -28,35 +27,6 @@ from shared.messages import (
 log = logging.getLogger(__name__)
 
 OSEP = "l'Observatoire du Service Public (OSEP)"
-AUTOMATIC = "Ce message vous est envoyé automatiquement, merci de ne pas y répondre."
-
-
-def _greeting(name: str) -> str:
-    return f"Bonjour {name}," if name else "Bonjour,"
-
-
-def _quote_html(text: str) -> str:
-    return "<br>\n".join(escape(line) for line in text.splitlines() or [""])
-
-
-def _email(subject: str, name: str, paragraphs: list[str | tuple[str, str]]) -> emails.Email:
-    """``paragraphs``: plain sentences, or ``("quote", text)`` for the analyst's own words."""
-    text_parts = [_greeting(name), ""]
-    html_parts = [f"<p>{escape(_greeting(name))}</p>"]
-    for p in [*paragraphs, AUTOMATIC]:
-        if isinstance(p, tuple):
-            text_parts += [f"« {p[1]} »", ""]
-            html_parts.append(f"<blockquote><p>{_quote_html(p[1])}</p></blockquote>")
-        else:
-            text_parts += [p, ""]
-            html_parts.append(f"<p>{escape(p)}</p>")
-    html = (
-        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(subject)}</title>\n</head>\n<body>\n"
-        + "\n".join(html_parts)
-        + "\n</body>\n</html>\n"
-    )
-    return emails.Email(subject=subject, text="\n".join(text_parts), html=html)
 
 
 def _link_sentence(link: str, then: str = "") -> str:
@@ -66,7 +36,7 @@ def _link_sentence(link: str, then: str = "") -> str:
 def reformulation(code: str, message: str, name: str, public_url: str) -> emails.Email:
     """« Votre requête doit être reformulée », the analyst's words, where to « Modifier »."""
     link = emails.tracking_link(public_url, code)
-    return _email(
+    return emails.letter(
         f"Miliê — votre requête n° {code} doit être reformulée",
         name,
         [
@@ -81,7 +51,7 @@ def reformulation(code: str, message: str, name: str, public_url: str) -> emails
 
 def rejection(code: str, reason: str, name: str, public_url: str) -> emails.Email:
     link = emails.tracking_link(public_url, code)
-    return _email(
+    return emails.letter(
         f"Miliê — votre requête n° {code} n'a pas été jugée recevable",
         name,
         [
@@ -110,12 +80,12 @@ def validation(event: RequestValidatedV1, name: str, public_url: str) -> emails.
             f"Votre {nature} n° {code} a été lue et transmise à « {body} » pour information. "
             "Merci de votre contribution à l'amélioration du service public."
         )
-    return _email(subject, name, [said, _link_sentence(link, ".")])
+    return emails.letter(subject, name, [said, _link_sentence(link, ".")])
 
 
 def clarification(code: str, message: str, name: str, public_url: str) -> emails.Email:
     link = emails.tracking_link(public_url, code)
-    return _email(
+    return emails.letter(
         f"Miliê — un message de l'OSEP au sujet de votre requête n° {code}",
         name,
         [

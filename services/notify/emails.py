@@ -38,6 +38,43 @@ def full_name(first_names: str, last_name: str) -> str:
     return " ".join(part for part in (first_names.strip(), last_name.strip()) if part)
 
 
+AUTOMATIC = "Ce message vous est envoyé automatiquement, merci de ne pas y répondre."
+
+# A paragraph of :func:`letter`: a sentence; ``("quote", words)`` for someone's own words
+# (an analyst's, a body's, the citizen's); ``("link", sentence, url)`` for a sentence ending
+# with a link (an anchor in the HTML part).
+Paragraph = str | tuple[str, str] | tuple[str, str, str]
+
+
+def letter(subject: str, name: str, paragraphs: list[Paragraph]) -> Email:
+    """An email to ``name`` in the house style: greeting, paragraphs, the automatic notice.
+    Every word is text in the HTML part, never markup."""
+    greeting = f"Bonjour {name}," if name else "Bonjour,"
+    text_parts = [greeting, ""]
+    html_parts = [f"<p>{escape(greeting)}</p>"]
+    for p in [*paragraphs, AUTOMATIC]:
+        if isinstance(p, str):
+            text_parts += [p, ""]
+            html_parts.append(f"<p>{escape(p)}</p>")
+        elif p[0] == "quote":
+            text_parts += [f"« {p[1]} »", ""]
+            quoted = "<br>\n".join(escape(line) for line in p[1].splitlines() or [""])
+            html_parts.append(f"<blockquote><p>{quoted}</p></blockquote>")
+        else:
+            _, sentence, url = p
+            text_parts += [f"{sentence} {url}", ""]
+            html_parts.append(
+                f'<p>{escape(sentence)} <a href="{escape(url)}">{escape(url)}</a></p>'
+            )
+    html = (
+        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(subject)}</title>\n</head>\n<body>\n"
+        + "\n".join(html_parts)
+        + "\n</body>\n</html>\n"
+    )
+    return Email(subject=subject, text="\n".join(text_parts), html=html)
+
+
 def acknowledgement(event: RequestSubmittedV1, public_url: str) -> Email:
     """« Votre Réclamation a bien été enregistrée », with the code and the tracking link."""
     nature = event.nature.label

@@ -6,7 +6,7 @@ import functools
 
 import asyncpg
 
-from services.notify import decisions, emails, reminders, repository, sms
+from services.notify import decisions, emails, reminders, repository, sms, treatment
 from shared.consumer import Batched, Delivery, Entry
 from shared.messages import CodesReminderRequestedV1, RequestSubmittedV1
 
@@ -31,6 +31,8 @@ def make_handlers(public_url: str, *, sms_enabled: bool = False) -> dict[str, En
         ),
         # The analysts' decisions (validation, reformulation, rejection, clarification).
         **decisions.handlers(public_url),
+        # What the body did: its answer, a hold, a further message; a « Retraitement » received.
+        **treatment.handlers(public_url, sms_enabled=sms_enabled),
     }
 
 
@@ -61,17 +63,12 @@ async def requests_submitted(
         if sms_enabled and sms.is_mobile(contact.phone):
             # The code by SMS too, where a mobile number is given (sent by the delivery loop).
             deliveries.append(
-                repository.NewDelivery(
-                    request_id=event.request_id,
-                    about_message_id=delivery.message_id,
-                    about_message_type=delivery.message_type,
-                    correlation_id=delivery.correlation_id,
-                    medium="sms",
-                    recipient=contact.phone or "",
-                    recipient_name=name,
-                    subject="",
-                    body_text=sms.acknowledgement(event, public_url),
-                    body_html=None,
+                repository.NewDelivery.sms(
+                    delivery,
+                    event.request_id,
+                    contact.phone or "",
+                    name,
+                    sms.acknowledgement(event, public_url),
                 )
             )
         if contact.email:

@@ -72,6 +72,24 @@ class NewDelivery:
             body_html=mail.html,
         )
 
+    @classmethod
+    def sms(
+        cls, about: Delivery, request_id: UUID | None, phone: str, name: str, text: str
+    ) -> NewDelivery:
+        """The SMS ``text`` to ``phone``, sent because of the message ``about``."""
+        return cls(
+            request_id=request_id,
+            about_message_id=about.message_id,
+            about_message_type=about.message_type,
+            correlation_id=about.correlation_id,
+            medium="sms",
+            recipient=phone,
+            recipient_name=name,
+            subject="",
+            body_text=text,
+            body_html=None,
+        )
+
     def params(self) -> tuple:
         """A new row's id, then the columns in the order of the INSERTs below."""
         return (

@@ -1,0 +1,207 @@
+"""What the body did with a request, told to the citizen: its answer (with the opinion to give or
+« Relancer »), a hold and its reason, a further message, and a « Retraitement » received — the
+email and the SMS built here (no I/O in the builders) and queued as deliveries.
+
+Treatment's events carry no contact: the address and the mobile number are notify's copy from
+request.submitted (the recipients table), as for the analysts' decisions (decisions.py). One
+delivery per event and medium (``UNIQUE (about_message_id, medium)``): a redelivered event never
+sends a second email or SMS. Unlike the decisions, these go by SMS too, to a mobile number where
+a provider is configured: a citizen who gave no address must still learn that the answer came.
+
+No message for request.assigned, reassigned and resumed (the body's internal steps), nor for
+request.opinion_given and request.closed (the citizen's own act, or the end of a request whose
+answer they were already sent).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.notify import emails, repository, sms
+from shared.consumer import Delivery, Handler
+from shared.lifecycle import OPINION_LABELS
+from shared.messages import (
+    Opinion,
+    RequestCitizenAnsweredV1,
+    RequestPutOnHoldV1,
+    RequestReopenedV1,
+    RequestTreatedV1,
+)
+
+log = logging.getLogger(__name__)
+
+BODY = "l'organisme concerné"
+TRACK = "« Suivre une requête »"
+# An SMS quotes at most this much of a reason; the whole of it is on the tracking page.
+SMS_QUOTE = 160
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One event told to the citizen: the email, and the SMS's text."""
+
+    email: emails.Email
+    sms: str
+
+
+def _opinions() -> str:
+    said = [f"« {OPINION_LABELS[o]} »" for o in Opinion]
+    return ", ".join(said[:-1]) + f" ou {said[-1]}"
+
+
+def _short(words: str) -> str:
+    words = " ".join(words.split())
+    return words if len(words) <= SMS_QUOTE else words[: SMS_QUOTE - 1].rstrip() + "…"
+
+
+def _documents(count: int) -> list[emails.Paragraph]:
+    if not count:
+        return []
+    joined = "Un document est joint" if count == 1 else f"{count} documents sont joints"
+    return [f"{joined} à la réponse : vous le(s) trouverez sur {TRACK}."]
+
+
+def treated(event: RequestTreatedV1, name: str, public_url: str) -> Notice:
+    """« Votre requête a été traitée »: the body's answer, then the opinion to give or
+    « Relancer » on « Suivre une requête », the code filled in."""
+    code = event.code
+    link = emails.tracking_link(public_url, code)
+    mail = emails.letter(
+        f"Miliê — votre requête n° {code} a été traitée",
+        name,
+        [
+            f"Votre requête n° {code} a été traitée par {BODY}, qui vous répond :",
+            ("quote", event.message),
+            *_documents(len(event.documents)),
+            (
+                "link",
+                f"Donnez votre avis sur cette réponse ({_opinions()}), ou choisissez "
+                f"« Relancer » pour demander un nouveau traitement, sur {TRACK} :",
+                link,
+            ),
+        ],
+    )
+    text = (
+        f"Miliê : votre requête n° {code} a été traitée. Lisez la réponse, donnez votre avis "
+        f"ou relancez-la sur {link}"
+    )
+    return Notice(mail, text)
+
+
+def put_on_hold(event: RequestPutOnHoldV1, name: str, public_url: str) -> Notice:
+    code = event.code
+    link = emails.tracking_link(public_url, code)
+    mail = emails.letter(
+        f"Miliê — votre requête n° {code} est mise en attente",
+        name,
+        [
+            f"Le traitement de votre requête n° {code} par {BODY} est mis en attente. Motif :",
+            ("quote", event.reason),
+            "Le délai de réponse est suspendu pendant la mise en attente ; vous serez "
+            "informé(e) de la reprise par la réponse de l'organisme.",
+            ("link", f"Suivez votre requête sur {TRACK} :", link),
+        ],
+    )
+    text = (
+        f"Miliê : votre requête n° {code} est mise en attente. Motif : {_short(event.reason)} "
+        f"Suivez-la sur {link}"
+    )
+    return Notice(mail, text)
+
+
+def citizen_answered(event: RequestCitizenAnsweredV1, name: str, public_url: str) -> Notice:
+    code = event.code
+    link = emails.tracking_link(public_url, code)
+    mail = emails.letter(
+        f"Miliê — un nouveau message au sujet de votre requête n° {code}",
+        name,
+        [
+            f"Au sujet de votre requête n° {code}, {BODY} vous écrit de nouveau :",
+            ("quote", event.message),
+            *_documents(len(event.documents)),
+            ("link", f"Retrouvez ce message sur {TRACK} :", link),
+        ],
+    )
+    text = (
+        f"Miliê : nouveau message de l'organisme au sujet de votre requête n° {code}. "
+        f"Lisez-le sur {link}"
+    )
+    return Notice(mail, text)
+
+
+def reopened(event: RequestReopenedV1, name: str, public_url: str) -> Notice:
+    """« Votre demande de nouveau traitement a été reçue », with the citizen's own words."""
+    code = event.code
+    link = emails.tracking_link(public_url, code)
+    mail = emails.letter(
+        f"Miliê — votre demande de nouveau traitement a été reçue (requête n° {code})",
+        name,
+        [
+            f"Votre demande de nouveau traitement de la requête n° {code} a été reçue et "
+            f"transmise à {BODY}. Votre message :",
+            ("quote", event.message),
+            "Vous serez informé(e) de sa nouvelle réponse.",
+            ("link", f"Suivez votre requête sur {TRACK} :", link),
+        ],
+    )
+    text = (
+        f"Miliê : votre demande de nouveau traitement de la requête n° {code} a été reçue. "
+        f"Suivez-la sur {link}"
+    )
+    return Notice(mail, text)
+
+
+Build = Callable[[object, str, str], Notice]
+
+
+def _handler(build: Build, public_url: str, sms_enabled: bool) -> Callable[..., Awaitable[None]]:
+    """A handler that tells the citizen what ``build`` writes: by email where they gave an
+    address, by SMS where they gave a mobile number and a provider is configured."""
+
+    async def handle(conn: asyncpg.Connection, event, delivery: Delivery) -> None:
+        row = await conn.fetchrow(
+            "SELECT email, phone, first_names, last_name FROM recipients WHERE request_id = $1",
+            event.request_id,
+        )
+        if row is None:
+            log.warning(
+                "no recipient kept for a treatment event",
+                extra={"code": event.code, "type": delivery.message_type},
+            )
+            return
+        name = emails.full_name(row["first_names"], row["last_name"])
+        notice = build(event, name, public_url)
+        if row["email"]:
+            await repository.add_delivery(
+                conn,
+                repository.NewDelivery.email(
+                    delivery, event.request_id, row["email"], name, notice.email
+                ),
+            )
+        if sms_enabled and sms.is_mobile(row["phone"]):
+            await repository.add_delivery(
+                conn,
+                repository.NewDelivery.sms(
+                    delivery, event.request_id, row["phone"], name, notice.sms
+                ),
+            )
+
+    return handle
+
+
+def handlers(public_url: str, *, sms_enabled: bool = False) -> dict[str, Handler]:
+    """Message type → handler, merged into notify's registry (``handlers.make_handlers``)."""
+    builds: dict[type, Build] = {
+        RequestTreatedV1: treated,
+        RequestPutOnHoldV1: put_on_hold,
+        RequestCitizenAnsweredV1: citizen_answered,
+        RequestReopenedV1: reopened,
+    }
+    return {
+        contract.type_name(): _handler(build, public_url, sms_enabled)
+        for contract, build in builds.items()
+    }
