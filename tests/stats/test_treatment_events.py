@@ -15,6 +15,7 @@ from services.stats.app import create_app
 from services.stats.settings import StatsSettings
 from shared import lifecycle
 from shared.codes import new_code
+from shared.identity import Identity, Role
 from shared.messages import (
     Actor,
     Opinion,
@@ -29,7 +30,14 @@ from shared.messages import (
     RequestTreatedV1,
 )
 from shared.service import POOL
-from tests.support import RunningApp, eventually, publish_event, signed_session, submitted_event
+from tests.support import (
+    RunningApp,
+    as_staff,
+    eventually,
+    publish_event,
+    signed_session,
+    submitted_event,
+)
 
 S = lifecycle.Status
 BODY = "ministere-budget"
@@ -205,3 +213,32 @@ async def test_opinions_are_counted_per_body_and_day_once_per_request(
     }
     assert early["bodies"][0]["by_opinion"]["not_satisfied"] == 0
     assert status == 400
+
+
+async def test_the_general_statistics_tell_treated_and_closed_with_an_opinion(
+    settings_for, amqp_url, namespace
+):
+    """« Traités » and « Avis » in the back office: the treated requests, and those closed with
+    the citizen's opinion (one closed « sans retour » is closed, without one)."""
+    admin = as_staff(Identity(staff_id="admin-1", role=Role.ADMINISTRATOR))
+    async with RunningApp(create_app(settings_for(StatsSettings))) as running:
+        async with signed_session() as http:
+            answered, silent, _still_treated = await _submitted_in(
+                running, http, amqp_url, namespace, [S.TREATED] * 3
+            )
+            given = _event(RequestOpinionGivenV1, answered, opinion=Opinion.PARTLY_SATISFIED)
+            await publish_event(amqp_url, namespace, given)
+            await publish_event(amqp_url, namespace, _event(RequestClosedV1, silent))
+
+            async def both_closed():
+                summary = await _json(http, f"{running.url}/stats/summary")
+                return summary["by_status"] == {"closed": 2, "treated": 1}
+
+            await eventually(both_closed)
+            async with http.get(f"{running.url}/stats/general", headers=admin) as response:
+                assert response.status == 200
+                general = await response.json()
+
+    [budget] = general["bodies"]
+    assert budget["by_status"] == {"closed": 2, "treated": 1}
+    assert budget["with_opinion"] == 1
