@@ -27,7 +27,15 @@ routes = web.RouteTableDef()
 BASE = "/admin/statistiques"
 VIEWERS = (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
 # Present status → the column's heading (the guide's « En attente », « En cours », « Rejet »…).
-STATUS_COLUMNS = {s.value: heading for s, heading in lifecycle.STATS_COLUMNS.items()}
+# The body's answers: « Traités » (treated, « avis attendu »), and « Avis », the requests closed
+# with the citizen's opinion (stats' with_opinion: not a status, one closed « sans retour » has
+# none).
+STATUS_COLUMNS = {
+    **{s.value: heading for s, heading in lifecycle.STATS_COLUMNS.items()},
+    lifecycle.Status.TREATED.value: "Traités",
+}
+WITH_OPINION = "with_opinion"
+ANSWER_COLUMNS = {**STATUS_COLUMNS, WITH_OPINION: "Avis"}
 # The guide's sub-menu of « Consultations » names each nature in the plural.
 PLURALS = {
     Nature.RECLAMATION: "Réclamations",
@@ -36,17 +44,19 @@ PLURALS = {
     Nature.MOTION: "Motions de félicitations",
     Nature.DEMANDE_INFORMATION: "Demandes d'information",
 }
-SORTS = ("organisme", "total", *(n.value for n in Nature), *STATUS_COLUMNS)
+SORTS = ("organisme", "total", *(n.value for n in Nature), *ANSWER_COLUMNS)
 
 
 def _columns() -> list[tuple[str, str]]:
     natures = [(n.value, NATURE_LABELS[n]) for n in Nature]
-    return [("total", "Total"), *natures, *STATUS_COLUMNS.items()]
+    return [("total", "Total"), *natures, *ANSWER_COLUMNS.items()]
 
 
 def _value(entry: dict, key: str) -> int:
     if key == "total":
         return entry["total"]
+    if key == WITH_OPINION:
+        return entry.get(WITH_OPINION, 0)
     if key in STATUS_COLUMNS:
         return entry["by_status"].get(key, 0)
     return entry["by_nature"].get(key, 0)

@@ -8,7 +8,7 @@ from datetime import date
 from aiohttp import web
 
 from services.stats import repository
-from shared.messages import Nature
+from shared.messages import Nature, Opinion
 from shared.service import connection
 from shared.web import json_error
 
@@ -83,3 +83,48 @@ async def summary(request: web.Request) -> web.Response:
             "by_status": by_status,
         }
     )
+
+
+@routes.get("/stats/opinions")
+async def opinions(request: web.Request) -> web.Response:
+    """The citizens' opinions given between ``from`` and ``to``, per body (most answered first)
+    and per day: ``{"from", "to", "bodies": [{body_id, body_name, total, by_opinion,
+    by_day: {day: by_opinion}}]}``, every opinion present with 0 when none."""
+    try:
+        start = _parse_day(request, "from")
+        end = _parse_day(request, "to")
+        if start and end and start > end:
+            raise BadQuery("from must not be after to")
+    except BadQuery as exc:
+        return json_error(400, "invalid_period", str(exc))
+    async with connection(request) as conn:
+        rows = await repository.opinions_by_body_and_day(conn, start, end)
+    out: dict[str, dict] = {}
+    for row in rows:
+        entry = out.setdefault(
+            row["body_id"],
+            {
+                "body_id": row["body_id"],
+                "body_name": row["body_name"],
+                "total": 0,
+                "by_opinion": _zero_by_opinion(),
+                "by_day": {},
+            },
+        )
+        day = entry["by_day"].setdefault(row["day"].isoformat(), _zero_by_opinion())
+        day[row["opinion"]] = day.get(row["opinion"], 0) + row["total"]
+        entry["by_opinion"][row["opinion"]] = (
+            entry["by_opinion"].get(row["opinion"], 0) + row["total"]
+        )
+        entry["total"] += row["total"]
+    return web.json_response(
+        {
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "bodies": sorted(out.values(), key=lambda b: (-b["total"], b["body_name"])),
+        }
+    )
+
+
+def _zero_by_opinion() -> dict[str, int]:
+    return {opinion.value: 0 for opinion in Opinion}

@@ -1,5 +1,6 @@
 """« Statistique générale » (the guide's Statistiques page): per public body, the requests
-submitted in a period by nature and by present status.
+submitted in a period by nature and by present status, and how many of them are closed with the
+citizen's opinion (« Avis »).
 
 Staff only, with the gateway's signed identity: analysts and administrators see every body; a
 focal point only its own (the service enforces it, whatever the gateway asks).
@@ -13,6 +14,7 @@ import asyncpg
 from aiohttp import web
 
 from services.stats.api import BadQuery, _parse_day, _zero_by_nature
+from shared import lifecycle
 from shared.identity import Role, identity_of, requires
 from shared.service import connection
 from shared.web import json_error
@@ -28,14 +30,32 @@ QUERY = """
     HAVING sum(c.count) > 0"""
 
 
+# Requests of the period closed with an opinion, under the body they are counted in.
+WITH_OPINION = """
+    SELECT f.body_id, count(*)::bigint AS total
+    FROM request_facts f JOIN request_opinions o USING (request_id)
+    WHERE f.status = $4
+      AND ($1::date IS NULL OR f.submitted_on >= $1) AND ($2::date IS NULL OR f.submitted_on <= $2)
+      AND ($3::text IS NULL OR f.body_id = $3)
+    GROUP BY f.body_id"""
+
+
 async def counts(
     conn: asyncpg.Connection, start: date | None, end: date | None, body_id: str | None
 ) -> list[asyncpg.Record]:
     return await conn.fetch(QUERY, start, end, body_id)
 
 
-def by_body(rows: list[asyncpg.Record]) -> list[dict]:
-    """One entry per body (busiest first): total, by_nature (every nature), by_status."""
+async def with_opinion(
+    conn: asyncpg.Connection, start: date | None, end: date | None, body_id: str | None
+) -> dict[str, int]:
+    rows = await conn.fetch(WITH_OPINION, start, end, body_id, lifecycle.Status.CLOSED.value)
+    return {row["body_id"]: row["total"] for row in rows}
+
+
+def by_body(rows: list[asyncpg.Record], opinions: dict[str, int] | None = None) -> list[dict]:
+    """One entry per body (busiest first): total, by_nature (every nature), by_status,
+    with_opinion (closed with the citizen's opinion)."""
     out: dict[str, dict] = {}
     for row in rows:
         entry = out.setdefault(
@@ -46,6 +66,7 @@ def by_body(rows: list[asyncpg.Record]) -> list[dict]:
                 "total": 0,
                 "by_nature": _zero_by_nature(),
                 "by_status": {},
+                "with_opinion": (opinions or {}).get(row["body_id"], 0),
             },
         )
         entry["total"] += row["total"]
@@ -73,10 +94,11 @@ async def general(request: web.Request) -> web.Response:
         return json_error(403, "forbidden", "a focal point without a body sees no counts")
     async with connection(request) as conn:
         rows = await counts(conn, start, end, only)
+        opinions = await with_opinion(conn, start, end, only)
     return web.json_response(
         {
             "from": start.isoformat() if start else None,
             "to": end.isoformat() if end else None,
-            "bodies": by_body(rows),
+            "bodies": by_body(rows, opinions),
         }
     )

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import asyncpg
 
-from services.stats import repository, triage_events
+from services.stats import repository, treatment_events, triage_events
+from services.stats.repository import day_of
 from shared import lifecycle
 from shared.consumer import Batched, Delivery, Entry
 from shared.messages import RequestSubmittedV1
 
 # The status a request is counted in from its submission until triage decides.
 SUBMITTED = lifecycle.next_status(None, lifecycle.Event.SUBMITTED)
-
-
-def day_of(moment: datetime) -> date:
-    """The calendar day of a moment in Côte d'Ivoire, which keeps UTC all year round."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).date()
 
 
 async def on_submitted(
@@ -47,4 +39,6 @@ HANDLERS: dict[str, Entry] = {
     RequestSubmittedV1.type_name(): Batched(on_submitted),
     # The analysts' decisions and the citizen's rewrites move the status (triage_events.py).
     **triage_events.HANDLERS,
+    # The bodies' treatment and the citizens' opinions (treatment_events.py).
+    **treatment_events.HANDLERS,
 }

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 import asyncpg
 
 from shared.db import json_records
+
+
+def day_of(moment: datetime) -> date:
+    """The calendar day of a moment in Côte d'Ivoire, which keeps UTC all year round."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).date()
+
 
 _BUMP = """
 INSERT INTO daily_counts (day, body_id, nature, theme_id, status, count)
@@ -81,6 +89,46 @@ async def move_status(conn: asyncpg.Connection, request_id: UUID, status: str) -
         status,
     )
     return True
+
+
+async def record_opinion(
+    conn: asyncpg.Connection, request_id: UUID, body_id: str, opinion: str, day: date
+) -> bool:
+    """Count a request's opinion under its body and day; False when the request's opinion is
+    already counted (the same event delivered again, or the closure that names it)."""
+    return await conn.fetchval(
+        """WITH kept AS (
+               INSERT INTO request_opinions (request_id, body_id, opinion, given_on)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (request_id) DO NOTHING
+               RETURNING body_id, opinion, given_on),
+           counted AS (
+               INSERT INTO opinion_counts (day, body_id, opinion, count)
+               SELECT given_on, body_id, opinion, 1 FROM kept
+               ON CONFLICT (day, body_id, opinion)
+               DO UPDATE SET count = opinion_counts.count + 1)
+           SELECT count(*) = 1 FROM kept""",
+        request_id,
+        body_id,
+        opinion,
+        day,
+    )
+
+
+async def opinions_by_body_and_day(
+    conn: asyncpg.Connection, start: date | None, end: date | None
+) -> list[asyncpg.Record]:
+    """``(day, body_id, body_name, opinion, total)`` of the opinions given in [start, end]."""
+    return await conn.fetch(
+        """SELECT o.day, o.body_id, coalesce(b.body_name, o.body_id) AS body_name, o.opinion,
+                  o.count::bigint AS total
+           FROM opinion_counts o LEFT JOIN bodies b USING (body_id)
+           WHERE ($1::date IS NULL OR o.day >= $1) AND ($2::date IS NULL OR o.day <= $2)
+             AND o.count > 0
+           ORDER BY o.day, o.body_id, o.opinion""",
+        start,
+        end,
+    )
 
 
 async def counts_by_body_and_nature(conn: asyncpg.Connection) -> list[asyncpg.Record]:
