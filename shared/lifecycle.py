@@ -444,6 +444,8 @@ STATS_COLUMNS = {
     Status.IN_TREATMENT: "En cours",
     Status.ACKNOWLEDGED: "Lues et transmises",
     Status.REJECTED: "Rejet",
+    # The body's answers, « avis attendu » (the citizen's opinions have a column of their own).
+    Status.TREATED: "Traités",
 }
 
 

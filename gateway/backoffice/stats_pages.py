@@ -30,10 +30,7 @@ VIEWERS = (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
 # The body's answers: « Traités » (treated, « avis attendu »), and « Avis », the requests closed
 # with the citizen's opinion (stats' with_opinion: not a status, one closed « sans retour » has
 # none).
-STATUS_COLUMNS = {
-    **{s.value: heading for s, heading in lifecycle.STATS_COLUMNS.items()},
-    lifecycle.Status.TREATED.value: "Traités",
-}
+STATUS_COLUMNS = {s.value: heading for s, heading in lifecycle.STATS_COLUMNS.items()}
 WITH_OPINION = "with_opinion"
 ANSWER_COLUMNS = {**STATUS_COLUMNS, WITH_OPINION: "Avis"}
 # The guide's sub-menu of « Consultations » names each nature in the plural.
