@@ -14,7 +14,7 @@ import aiosmtplib
 from aiosmtpd.smtp import Envelope, Session
 
 from deploy.local.mailserver import SaveToDirectory
-from tests.support import free_port
+from tests.support import eventually, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,15 +33,16 @@ async def test_each_email_is_a_file_with_its_envelope(tmp_path: Path) -> None:
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        for _ in range(200):
+
+        async def connected() -> aiosmtplib.SMTP | None:
+            client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
             try:
-                client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
                 await client.connect()
-                break
             except aiosmtplib.SMTPConnectError:
-                await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the mail server did not start")
+                return None  # not listening yet
+            return client
+
+        client = await eventually(connected, timeout=10)
         for n in range(3):
             await client.sendmail(
                 "no-reply@milie.ci",

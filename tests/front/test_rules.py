@@ -103,15 +103,25 @@ def test_options_rendered_once_mark_the_choice_and_escape_the_labels():
 
 
 async def test_the_kept_catalogue_asks_once_for_callers_at_once_and_not_again_until_it_expires():
-    calls = []
+    calls, joined = [], []
+    release = asyncio.Event()
 
     async def fetch():
         calls.append(1)
-        await asyncio.sleep(0.01)
+        await release.wait()
         return {"n": len(calls)}
 
     kept = Kept(seconds=60)
-    answers = await asyncio.gather(*(kept.get("places", fetch) for _ in range(5)))
+
+    async def caller():
+        joined.append(1)  # get() runs to its wait without yielding: joined means asking
+        return await kept.get("places", fetch)
+
+    callers = asyncio.gather(*(caller() for _ in range(5)))
+    while len(joined) < 5:  # every caller asking while the first call is still out
+        await asyncio.sleep(0)
+    release.set()
+    answers = await callers
     assert calls == [1] and all(a == {"n": 1} for a in answers)
     assert await kept.get("places", fetch) == {"n": 1} and calls == [1]
 
