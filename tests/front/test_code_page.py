@@ -8,9 +8,6 @@ from http.cookies import SimpleCookie
 
 import aiohttp
 import asyncpg
-import pytest
-
-from tests.support import RunningApp
 
 FORM = "/soumettre/formulaire"
 FIELDS = {
@@ -25,20 +22,6 @@ FIELDS = {
     "email": "awa@example.ci",
     "terms_accepted": "on",
 }
-
-
-@pytest.fixture
-async def front(settings_for):
-    """Intake and the gateway only."""
-    from gateway.app import create_app as gateway_app
-    from gateway.settings import GatewaySettings
-    from services.intake.app import create_app as intake_app
-    from services.intake.settings import IntakeSettings
-
-    async with RunningApp(intake_app(settings_for(IntakeSettings, db_pool_min=1))) as intake:
-        settings = settings_for(GatewaySettings, db_pool_min=1, intake_url=intake.url)
-        async with RunningApp(gateway_app(settings)) as gateway:
-            yield gateway.url
 
 
 async def _ok(http: aiohttp.ClientSession, base: str, token: str, draft_id: str):
