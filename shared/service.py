@@ -23,7 +23,7 @@ from aiohttp import web
 from shared import db, logs, signing
 from shared.broker import Broker
 from shared.consumer import Consumer, Entry
-from shared.messages import IntakeSubmitV1
+from shared.messages import COMMAND_TYPES
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
@@ -41,8 +41,8 @@ BROKER = web.AppKey("broker", Broker)
 CONSUMER = web.AppKey("consumer", Consumer)
 
 
-# Message names sent on ``milie.commands`` rather than ``milie.events``.
-_COMMAND_NAMES = frozenset({IntakeSubmitV1.name})
+# Message names sent on ``milie.commands`` rather than ``milie.events`` (shared.messages' list).
+_COMMAND_NAMES = frozenset(type_name.rpartition(".v")[0] for type_name in COMMAND_TYPES)
 
 
 def bindings_of(handlers: Mapping[str, Entry]) -> list[tuple[str, str]]:
