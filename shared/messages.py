@@ -278,8 +278,19 @@ class DocumentRef(BaseModel):
 # recipients (kept from request.submitted), by request_id.
 
 
+class Acknowledgement(BaseModel):
+    """The acknowledgement email an agent chose to send on « Prendre en compte », with the
+    subject and text as the agent edited them."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    text: Message
+
+
 class RequestAssignedV1(Contract):
-    """A focal point took the request in charge (« Prendre en compte »)."""
+    """A focal point took the request in charge (« Prendre en compte »). ``acknowledgement``:
+    the email the agent asked to send the citizen, or None (none asked, or no email given)."""
 
     name: ClassVar[str] = "request.assigned"
     version: ClassVar[int] = 1
@@ -290,6 +301,7 @@ class RequestAssignedV1(Contract):
     assignee_id: str
     actor: Actor
     assigned_at: datetime
+    acknowledgement: Acknowledgement | None = None
 
 
 class RequestReassignedV1(Contract):
@@ -406,6 +418,39 @@ class RequestClosedV1(Contract):
     closed_at: datetime
 
 
+# The citizen's own replies to an answer. They enter intake, where the code and the email are
+# checked and throttled; intake records them and forwards them through its outbox so that the
+# citizen is told at once and nothing is lost while treatment is down. Treatment judges each one
+# against the life cycle and publishes what follows (request.opinion_given, request.reopened).
+
+
+class CitizenOpinionRecordedV1(Contract):
+    """Intake recorded the citizen's opinion of the answer; treatment has not judged it yet."""
+
+    name: ClassVar[str] = "citizen.opinion_recorded"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    opinion: Opinion
+    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    recorded_at: datetime
+
+
+class CitizenReopeningRecordedV1(Contract):
+    """Intake recorded the citizen's « Relancer » with its message; treatment reopens."""
+
+    name: ClassVar[str] = "citizen.reopening_recorded"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    message: Message
+    recorded_at: datetime
+
+
 class SubmissionContact(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -499,6 +544,8 @@ CONTRACTS: dict[str, type[Contract]] = {
         RequestOpinionGivenV1,
         RequestReopenedV1,
         RequestClosedV1,
+        CitizenOpinionRecordedV1,
+        CitizenReopeningRecordedV1,
         IntakeSubmitV1,
         IntakeSubmitReplyV1,
         NotificationSentV1,
