@@ -109,6 +109,7 @@ def _item(row: asyncpg.Record) -> dict[str, Any]:
         "place_label": row["place_label"],
         "message": row["message"],
         "attachments": json.loads(row["attachments"]),
+        "contact": json.loads(row["contact"]),
         "analyst_message": row["analyst_message"],
         "submitted_at": row["submitted_at"].isoformat(),
         "validated_at": row["validated_at"].isoformat(),

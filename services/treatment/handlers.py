@@ -42,6 +42,7 @@ async def on_validated(
             "submitted_at": event.submitted_at,
             "validated_at": event.decided_at,
             "status": status.value,
+            "contact": event.contact.model_dump(mode="json"),
         },
     )
     if not added:  # the same request validated under another message id: nothing new

@@ -13,7 +13,8 @@ import asyncpg
 
 COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_label, place_label,
     message, attachments, analyst_message, submitted_at, validated_at, status, assignee_id,
-    assignee_login, on_hold_since, treated_at, opinion, closed_at, version, updated_at"""
+    assignee_login, on_hold_since, treated_at, opinion, closed_at, version, updated_at,
+    contact"""
 
 
 async def add_treatment(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
@@ -21,8 +22,8 @@ async def add_treatment(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
     inserted = await conn.fetchval(
         """INSERT INTO treatments (request_id, code, nature, body_id, body_name, theme_id,
                theme_label, place_label, message, attachments, analyst_message, submitted_at,
-               validated_at, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14)
+               validated_at, status, contact)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15::jsonb)
            ON CONFLICT (request_id) DO NOTHING RETURNING true""",
         row["request_id"],
         row["code"],
@@ -38,6 +39,7 @@ async def add_treatment(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
         row["submitted_at"],
         row["validated_at"],
         row["status"],
+        json.dumps(row["contact"]),
     )
     return bool(inserted)
 

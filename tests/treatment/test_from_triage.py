@@ -26,3 +26,5 @@ async def test_a_validated_reclamation_is_in_the_bodys_en_cours(treatment, triag
     assert rows[0]["analyst_message"] == "Transmise à l'organisme."
     status, body = await treatment.api.get("/requests", identity=AGENT)
     assert [item["code"] for item in body["items"]] == [reclamation.code]
+    # The body's agents see the citizen's contact as the analyst passed it on (« Contact »).
+    assert body["items"][0]["contact"]["email"] == reclamation.contact.email
