@@ -26,6 +26,7 @@ from gateway.clients.intake import INTAKE, Intake
 from gateway.clients.notify import NOTIFY, Notify
 from gateway.clients.stats import STATS, Stats
 from gateway.clients.transport import SERVICES, Services
+from gateway.clients.treatment import TREATMENT, Treatment
 from gateway.clients.triage import TRIAGE, Triage
 from gateway.public_api import open311, v1
 from gateway.public_api import tracking as tracking_api
@@ -69,6 +70,7 @@ async def _service_client(app: web.Application) -> AsyncIterator[None]:
     # One typed client per service, on the one transport: pages call these, never a path.
     app[INTAKE] = Intake(services)
     app[TRIAGE] = Triage(services)
+    app[TREATMENT] = Treatment(services)
     app[STATS] = Stats(services)
     app[NOTIFY] = Notify(services)
     yield

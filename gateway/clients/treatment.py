@@ -1,0 +1,79 @@
+"""Treatment's HTTP API as the gateway calls it: the bodies' lists, one request, the focal
+point's actions and documents (on behalf of a staff member, whose role and body treatment checks
+itself), and what a citizen who gave the right code and email may read. Answers are
+``(status, JSON body)``; anything but JSON, or no answer, raises ``ServiceUnavailable``.
+
+Sections below belong to the pages that use them (lists, one request and its actions, the
+citizen's reading); add a call to its section, spell treatment's paths and fields only here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from gateway.clients.transport import Services, ServiceUnavailable
+from shared.identity import Identity
+
+log = logging.getLogger(__name__)
+
+SERVICE = "treatment"
+
+Answer = tuple[int, Any]
+
+
+class Treatment:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        identity: Identity | None,
+        json: Any = None,
+        params: Any = None,
+    ) -> Answer:
+        try:
+            async with self.services.request(
+                method, SERVICE, path, json=json, params=params, identity=identity
+            ) as resp:
+                if resp.content_type != "application/json":
+                    raise ServiceUnavailable(SERVICE)
+                return resp.status, await resp.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("treatment unavailable: %r", exc)
+            raise ServiceUnavailable(SERVICE) from exc
+
+    # -- the bodies' lists (« En cours », « Retraitement », « Insatisfaits », « Consultations ») --
+
+    async def requests(self, view: str, *, identity: Identity, params: dict[str, str]) -> Answer:
+        """``{"total", "limit", "offset", "items"}``: one page of a body's ``view``."""
+        return await self._json(
+            "GET", "/requests", params={"view": view, **params}, identity=identity
+        )
+
+    # -- one request and the focal point's actions on it ------------------------------------------
+
+    async def item(self, code: str, *, identity: Identity) -> Answer:
+        """One request with its history, answers and what the caller may do; 404 if none (or
+        another body's)."""
+        return await self._json("GET", f"/requests/{code}", identity=identity)
+
+    async def act(
+        self, code: str, action: str, fields: dict[str, Any], *, identity: Identity
+    ) -> Answer:
+        """``action`` (treatment's word: take, hold, resume, reassign, answer, answer-again, tag)
+        on ``code``; 409 with ``error`` (modified, not_allowed, already_assigned), 422 with
+        ``errors``."""
+        return await self._json(
+            "POST", f"/requests/{code}/{action}", json=fields, identity=identity
+        )
+
+    # -- what a citizen reads (the gateway checked the code and the email with intake first) ----
+
+
+TREATMENT = web.AppKey("treatment", Treatment)
