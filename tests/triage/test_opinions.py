@@ -142,7 +142,9 @@ async def test_the_request_page_offers_the_clarification_only_when_allowed(
         signed_session() as http,
         http.post(stack.gateway + "/api/v1/requests", json=body) as resp,
     ):
-        code = (await resp.json())["code"]
+        created = await resp.json()
+        assert resp.status == 201, created
+    code = created["code"]
     who = as_staff(Identity(staff_id="t", role=Role.ANALYST))
     triage_url = f"{stack.url('triage')}/queue/{code}"
 
