@@ -210,3 +210,19 @@ def test_the_days_without_opinion_come_from_the_environment(monkeypatch):
     assert TreatmentSettings().no_opinion_days == 30
     with pytest.raises(ValueError):
         TreatmentSettings(no_opinion_days=0)
+
+
+async def test_a_request_held_by_the_citizens_opinion_is_skipped_not_waited_for(treatment):
+    """The opinion's transaction holds the row when the clock comes: the sweep passes it by
+    (SKIP LOCKED) instead of waiting, and the opinion closes it with the citizen's word."""
+    code, answered_at = await answered(treatment)
+    row = await treatment.row(code)
+    now = answered_at + timedelta(days=31)
+    async with treatment.pool.acquire() as conn, conn.transaction():
+        await actions.apply_opinion(conn, row["request_id"], Opinion.SATISFIED, None, now)
+        swept = await asyncio.wait_for(clock.sweep(treatment.pool, SETTINGS, now), timeout=30)
+        assert swept.closed == []
+    kept = await treatment.row(code)
+    assert (kept["status"], kept["opinion"]) == ("closed", "satisfied")
+    assert await closed_events(treatment) == []
+    assert (await clock.sweep(treatment.pool, SETTINGS, now)).closed == []
