@@ -135,6 +135,9 @@ class Transition:
 S, E = Status, Event  # short names for the table
 _EVERY_OPINION = frozenset(Opinion)
 _UNSATISFIED = frozenset({Opinion.NOT_SATISFIED})
+# « Si votre avis est autre que satisfait, l'analyste peut vous envoyer un message de
+# clarification » (the citizen guide), « Non satisfait » or « Partiellement satisfait ».
+_NOT_FULLY_SATISFIED = frozenset({Opinion.NOT_SATISFIED, Opinion.PARTLY_SATISFIED})
 
 
 def _keeps(statuses: Iterable[Status], *events: Event, **kw) -> list[Transition]:
@@ -164,8 +167,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.TREATED, E.OPINION_GIVEN, S.CLOSED, opinions=_EVERY_OPINION),
     Transition(S.TREATED, E.REOPENED, S.REOPENED, note="« Retraitement »"),
     Transition(S.TREATED, E.CLOSED, S.CLOSED, note="no opinion after N days, « sans retour »"),
-    # « Insatisfaits »: the focal point may answer again, the analyst may clarify.
-    *_keeps((S.CLOSED,), E.CITIZEN_ANSWERED, E.CLARIFICATION_SENT, opinions=_UNSATISFIED),
+    # « Insatisfaits »: the focal point may answer again; the analyst may clarify to any citizen
+    # not fully satisfied.
+    *_keeps((S.CLOSED,), E.CITIZEN_ANSWERED, opinions=_UNSATISFIED),
+    *_keeps((S.CLOSED,), E.CLARIFICATION_SENT, opinions=_NOT_FULLY_SATISFIED),
     # Personal data go a while after closure; the code, milestones and counts stay.
     *_keeps((S.REJECTED, S.ACKNOWLEDGED, S.CLOSED), E.PERSONAL_DATA_PURGED),
 )
@@ -260,7 +265,8 @@ def may_rewrite(status: str) -> bool:
 
 
 def may_clarify(status: str, opinion: str | None) -> bool:
-    """An analyst's clarification goes to a citizen not satisfied with the body's answer."""
+    """An analyst's clarification goes to a citizen not (fully) satisfied with the body's
+    answer: a request closed « Non satisfait » or « Partiellement satisfait »."""
     return allows(status, Event.CLARIFICATION_SENT, opinion=opinion)
 
 

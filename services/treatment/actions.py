@@ -128,13 +128,17 @@ def judge(row: Any, event: Event, *, opinion: str | None = None) -> Status:
 # -- the transaction of an action --------------------------------------------------------------
 
 
+_UNNAMED = {None: "l'usager", "system": "la plateforme"}
+
+
 async def _stale(conn: asyncpg.Connection, row: asyncpg.Record) -> Conflict:
     line = await repository.last_action(conn, row["request_id"])
     if line is None:  # every row starts with its validation's line; kept for safety
         said = "Cette requête a été modifiée entre-temps : relisez-la avant d'agir."
         return Conflict("modified", said, version=row["version"], by=None)
-    # The citizen's lines have no actor; an analyst's (re-index) no login here.
-    by = line["actor_login"] or ("un analyste" if line["actor_role"] else "l'usager")
+    # The citizen's lines have no actor; an analyst's (re-index) no login here; the clock's
+    # (« sans retour ») the role "system".
+    by = line["actor_login"] or _UNNAMED.get(line["actor_role"], "un analyste")
     what = BODY_EVENT_LABELS.get(Event.of_kind(line["kind"]), line["kind"]).lower()
     said = (
         f"Cette requête a été modifiée entre-temps par {by} le "

@@ -1,5 +1,5 @@
 """The treatment service: the bodies' work on validated requests (handlers of the analysts'
-events, the focal point's actions and API, the outbox relay, health and metrics)."""
+events, the focal point's actions and API, the clock, the outbox relay, health and metrics)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.treatment import focal_api
+from services.treatment import clock, focal_api
 from services.treatment.handlers import HANDLERS
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit
@@ -21,4 +21,6 @@ def create_app(settings: TreatmentSettings) -> web.Application:
     app = create_service_app(settings, spec, middlewares=(audit.record_refusals,))
     app[SETTINGS] = settings
     app.add_routes(focal_api.routes)
+    # After the database's context: the clock sweeps with the pool, and stops before it closes.
+    app.cleanup_ctx.append(clock.ticking())
     return app

@@ -4,7 +4,10 @@ that makes a redelivered message a no-op (``shared.consumer``).
 - request.validated: the body's row, in_treatment (réclamation, demande d'information) or
   acknowledged (suggestion, observation, motion: kept for « Consultations »), as the life cycle
   says for the nature;
-- request.reindexed: the row moves to the new body, nobody holding it any more.
+- request.reindexed: the row moves to the new body, nobody holding it any more;
+- citizen.opinion_recorded, citizen.reopening_recorded: the citizen's replies, recorded by
+  intake and forwarded through its outbox (so they wait in treatment's queue while treatment is
+  down), judged and applied here (:func:`on_opinion_recorded`, :func:`on_reopening_recorded`).
 """
 
 from __future__ import annotations
@@ -13,10 +16,17 @@ import logging
 
 import asyncpg
 
-from services.treatment import repository
+from services.treatment import actions, repository
+from shared import audit
 from shared.consumer import Delivery, Handler
 from shared.lifecycle import Event, after_validation
-from shared.messages import RequestReindexedV1, RequestValidatedV1
+from shared.messages import (
+    CitizenOpinionRecordedV1,
+    CitizenReopeningRecordedV1,
+    RequestReindexedV1,
+    RequestValidatedV1,
+)
+from shared.web import FieldErrors
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +104,67 @@ async def on_reindexed(
     )
 
 
+async def _refused(
+    conn: asyncpg.Connection, event_kind: Event, code: str, why: str, delivery: Delivery
+) -> None:
+    """The audit line of a citizen's reply the request's state no longer allows; the message is
+    then acknowledged (the handler returns normally)."""
+    log.info(
+        "citizen reply refused",
+        extra={"code": code, "event": event_kind.value, "message_id": str(delivery.message_id)},
+    )
+    await audit.write(
+        conn,
+        action=event_kind.kind,
+        outcome="refused",
+        actor_role="citizen",
+        request_code=code,
+        detail=f"Réponse de l'usager non appliquée : {why}"[:500],
+    )
+
+
+async def on_opinion_recorded(
+    conn: asyncpg.Connection, event: CitizenOpinionRecordedV1, delivery: Delivery
+) -> None:
+    """The citizen's opinion closes the treated request (request.opinion_given).
+
+    Intake records the reply when the request is treated, but the body may act in between: it
+    answered again after a reopening, or a second opinion (two tabs, a double click) follows the
+    first one. Such a reply is no poison message: delivering it again would be refused again,
+    forever. The refusal is kept in the audit log (outcome ``refused``, with the reason in
+    French) and the message acknowledged, so that the consumer moves on; nothing else is
+    written (the request's row, history and outbox are as before). A redelivered opinion is
+    stopped earlier, by the inbox row of its message id."""
+    try:
+        await actions.apply_opinion(
+            conn, event.request_id, event.opinion, event.comment, event.recorded_at
+        )
+    except actions.Refused as refused:
+        await _refused(conn, Event.OPINION_GIVEN, event.code, refused.message, delivery)
+    except actions.NotFound:
+        await _refused(conn, Event.OPINION_GIVEN, event.code, "requête inconnue", delivery)
+
+
+async def on_reopening_recorded(
+    conn: asyncpg.Connection, event: CitizenReopeningRecordedV1, delivery: Delivery
+) -> None:
+    """The citizen's « Relancer » reopens the treated request (request.reopened). As for the
+    opinion (:func:`on_opinion_recorded`), a reopening the state no longer allows (closed by an
+    opinion or the clock meanwhile, reopened already) is kept in the audit log as refused and
+    acknowledged, never retried."""
+    try:
+        await actions.apply_reopening(conn, event.request_id, event.message, event.recorded_at)
+    except actions.Refused as refused:
+        await _refused(conn, Event.REOPENED, event.code, refused.message, delivery)
+    except actions.NotFound:
+        await _refused(conn, Event.REOPENED, event.code, "requête inconnue", delivery)
+    except FieldErrors:  # an empty message: the contract forbids it; kept for safety
+        await _refused(conn, Event.REOPENED, event.code, "message vide", delivery)
+
+
 HANDLERS: dict[str, Handler] = {
     RequestValidatedV1.type_name(): on_validated,
     RequestReindexedV1.type_name(): on_reindexed,
+    CitizenOpinionRecordedV1.type_name(): on_opinion_recorded,
+    CitizenReopeningRecordedV1.type_name(): on_reopening_recorded,
 }

@@ -28,7 +28,7 @@ from services.triage import catalogue, decisions, domain, export, repository
 from services.triage import search as searching
 from services.triage.domain import Kind
 from services.triage.settings import SETTINGS
-from shared import codes
+from shared import codes, lifecycle
 from shared.audit import address_of
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
@@ -99,6 +99,11 @@ def _item(row: asyncpg.Record, now: datetime) -> dict:
         "days_left": domain.days_left(deadline, now),
         # Late only while it still waits: a decided request met or missed it for good.
         "overdue": waiting and domain.is_overdue(deadline, now),
+        # At the body (treatment's events): its status and the citizen's opinion, if any.
+        "body_status": row["body_status"],
+        "opinion": row["opinion"],
+        "opinion_label": lifecycle.opinion_label(row["opinion"]),
+        "opinion_comment": row["opinion_comment"],
     }
 
 
@@ -208,7 +213,7 @@ async def item(request: web.Request) -> web.Response:
         for line in lines
     ]
     body["may_decide"] = domain.may_decide(row["status"])
-    body["may_clarify"] = domain.may_clarify(row["status"], row["opinion"])
+    body["may_clarify"] = domain.may_clarify(row["status"], row["body_status"], row["opinion"])
     return web.json_response(body)
 
 

@@ -190,11 +190,12 @@ async def decide(
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         row = await _locked(conn, code, version)
         if kind == Kind.CLARIFICATION_SENT:
-            if not domain.may_clarify(row["status"], row["opinion"]):
+            if not domain.may_clarify(row["status"], row["body_status"], row["opinion"]):
                 raise Refused(
                     "not_allowed",
-                    "Un message d'éclaircissement ne s'envoie qu'au sujet d'une requête validée "
-                    "dont l'usager n'est pas satisfait.",
+                    "Un message d'éclaircissement ne s'envoie qu'à un usager qui s'est dit "
+                    "« Non satisfait » ou « Partiellement satisfait » de la réponse de "
+                    "l'organisme.",
                     current_status=row["status"],
                 )
         elif not domain.may_decide(row["status"]):

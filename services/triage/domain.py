@@ -72,16 +72,14 @@ def may_decide(status: str) -> bool:
     return lifecycle.may_decide(lifecycle.status_of_queue(status))
 
 
-def may_clarify(status: str, opinion: str | None) -> bool:
-    """A clarification goes to a citizen who was not satisfied with the body's answer.
-
-    The opinion reaches triage with a later issue (request.opinion_given); until then every
-    validated request may get one. Once an opinion is known, the life cycle's table says which
-    allows it (« Non satisfait »).
-    """
-    if status != Status.VALIDATED:
+def may_clarify(status: str, body_status: str | None, opinion: str | None) -> bool:
+    """A clarification goes to a citizen not (fully) satisfied with the body's answer: a request
+    the analysts validated (``status``, the queue's), closed at the body (``body_status``, from
+    treatment's events) with an opinion the life cycle's table allows (« Non satisfait »,
+    « Partiellement satisfait »)."""
+    if status != Status.VALIDATED or body_status is None:
         return False
-    return opinion is None or lifecycle.may_clarify(lifecycle.Status.CLOSED, opinion)
+    return lifecycle.may_clarify(body_status, opinion)
 
 
 def needs_treatment(nature: str) -> bool:

@@ -2,18 +2,31 @@
 
 The handlers need the settings (the admissibility deadlines), so the registry is built from them
 by :func:`build_handlers`; it is still the one place that says which function handles what.
+
+Past the analysts, triage follows the request at the body only as far as its clarification needs
+(:func:`on_body_event`): treated, reopened, closed with the citizen's opinion or « sans retour ».
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import asyncpg
 
 from services.triage import domain, repository
 from services.triage.settings import TriageSettings
+from shared import lifecycle
 from shared.consumer import Batched, Delivery, Entry
-from shared.messages import RequestResubmittedV1, RequestSubmittedV1
+from shared.lifecycle import Event
+from shared.messages import (
+    RequestClosedV1,
+    RequestOpinionGivenV1,
+    RequestReopenedV1,
+    RequestResubmittedV1,
+    RequestSubmittedV1,
+    RequestTreatedV1,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +105,43 @@ async def on_resubmitted(
     )
 
 
+BodyEvent = RequestTreatedV1 | RequestReopenedV1 | RequestOpinionGivenV1 | RequestClosedV1
+
+
+def _moment(event: BodyEvent) -> datetime:
+    match event:
+        case RequestTreatedV1():
+            return event.treated_at
+        case RequestReopenedV1():
+            return event.reopened_at
+        case RequestOpinionGivenV1():
+            return event.given_at
+        case RequestClosedV1():
+            return event.closed_at
+    raise TypeError(type(event).__name__)
+
+
+async def on_body_event(conn: asyncpg.Connection, event: BodyEvent, delivery: Delivery) -> None:
+    """The request's status at the body as the life cycle's table says the event leaves it, and
+    the citizen's opinion (request.opinion_given, or request.closed naming it). Applied in the
+    order the events arrive; once closed, a late event changes nothing. An event twice: the
+    inbox stops the second."""
+    status = lifecycle.status_after(Event(event.name))
+    if status is None:  # every event bound here moves the status; kept for safety
+        return
+    opinion = getattr(event, "opinion", None)
+    moved = await repository.follow_body(
+        conn,
+        event.request_id,
+        status.value,
+        domain.aware(_moment(event)),
+        opinion=opinion.value if opinion else None,
+        comment=getattr(event, "comment", None),
+    )
+    if not moved:
+        log.info("body event left as it stands", extra={"code": event.code, "event": event.name})
+
+
 def build_handlers(settings: TriageSettings) -> dict[str, Entry]:
     """The registry: message type → handler ``(conn, event, delivery)``."""
     deadlines = {
@@ -112,4 +162,13 @@ def build_handlers(settings: TriageSettings) -> dict[str, Entry]:
     return {
         RequestSubmittedV1.type_name(): Batched(submitted),
         RequestResubmittedV1.type_name(): resubmitted,
+        **{
+            contract.type_name(): on_body_event
+            for contract in (
+                RequestTreatedV1,
+                RequestReopenedV1,
+                RequestOpinionGivenV1,
+                RequestClosedV1,
+            )
+        },
     }

@@ -18,7 +18,8 @@ from shared.db import json_records
 _COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_label, place_id,
               place_label, channel, message, contact::text AS contact,
               attachments::text AS attachments, submitted_at, received_at, queued_at, status,
-              admissibility_deadline, version, decided_at, decided_by, opinion"""
+              admissibility_deadline, version, decided_at, decided_by, opinion, body_status,
+              body_status_at, opinion_comment"""
 
 
 async def add_submitted(conn: asyncpg.Connection, requests: list[dict[str, Any]], kind: str) -> int:
@@ -206,6 +207,32 @@ async def set_decided(
         at,
         by,
     )
+
+
+async def follow_body(
+    conn: asyncpg.Connection,
+    request_id: UUID,
+    status: str,
+    at: datetime,
+    *,
+    opinion: str | None = None,
+    comment: str | None = None,
+) -> bool:
+    """The request's status at the body after one of treatment's events, with the citizen's
+    opinion when the event carries one. A closed request stays closed (the table closes for
+    good): an event that arrives after the closing changes nothing; False then, or when triage
+    does not know the request."""
+    done = await conn.execute(
+        """UPDATE queue_items SET body_status = $2, body_status_at = $3,
+                  opinion = coalesce($4, opinion), opinion_comment = coalesce($5, opinion_comment)
+           WHERE request_id = $1 AND body_status IS DISTINCT FROM 'closed'""",
+        request_id,
+        status,
+        at,
+        opinion,
+        comment,
+    )
+    return done != "UPDATE 0"
 
 
 async def set_index(

@@ -44,6 +44,7 @@ ALLOWED = [
     (S.TREATED, E.CLOSED, {}, S.CLOSED),
     (S.CLOSED, E.CITIZEN_ANSWERED, {"opinion": O.NOT_SATISFIED}, S.CLOSED),
     (S.CLOSED, E.CLARIFICATION_SENT, {"opinion": O.NOT_SATISFIED}, S.CLOSED),
+    (S.CLOSED, E.CLARIFICATION_SENT, {"opinion": O.PARTLY_SATISFIED}, S.CLOSED),
     (S.REJECTED, E.PERSONAL_DATA_PURGED, {}, S.REJECTED),
     (S.ACKNOWLEDGED, E.PERSONAL_DATA_PURGED, {}, S.ACKNOWLEDGED),
     (S.CLOSED, E.PERSONAL_DATA_PURGED, {}, S.CLOSED),
@@ -56,10 +57,11 @@ REFUSED = [
 ]
 # Rows that hold only with some opinions: the same pair with any other opinion is refused.
 REFUSED_OPINIONS = [
-    (S.CLOSED, event, opinion)
-    for event in (E.CITIZEN_ANSWERED, E.CLARIFICATION_SENT)
-    for opinion in (None, O.SATISFIED, O.PARTLY_SATISFIED)
-] + [(S.TREATED, E.OPINION_GIVEN, None), (S.TREATED, E.OPINION_GIVEN, "delighted")]
+    *((S.CLOSED, E.CITIZEN_ANSWERED, o) for o in (None, O.SATISFIED, O.PARTLY_SATISFIED)),
+    *((S.CLOSED, E.CLARIFICATION_SENT, o) for o in (None, O.SATISFIED)),
+    (S.TREATED, E.OPINION_GIVEN, None),
+    (S.TREATED, E.OPINION_GIVEN, "delighted"),
+]
 
 
 @pytest.mark.parametrize(("status", "event", "kwargs", "expected"), ALLOWED)
@@ -76,8 +78,10 @@ def test_the_module_holds_no_more_and_no_fewer_transitions_than_here():
     expected = set()
     for status, event, kwargs, target in ALLOWED:
         opinions = {kwargs["opinion"]} if event == E.OPINION_GIVEN else set()
-        if event in (E.CITIZEN_ANSWERED, E.CLARIFICATION_SENT):
+        if event == E.CITIZEN_ANSWERED:
             opinions = {O.NOT_SATISFIED}
+        if event == E.CLARIFICATION_SENT:
+            opinions = {O.NOT_SATISFIED, O.PARTLY_SATISFIED}
         needs = kwargs.get("needs_treatment")
         expected.add((status, event, needs, frozenset(opinions), target))
     # opinion_given is one row for the three opinions.
@@ -161,7 +165,8 @@ def test_what_each_part_may_do():
     assert [s for s in S if lifecycle.may_decide(s)] == [S.SUBMITTED]
     assert [s for s in S if lifecycle.may_rewrite(s)] == [S.REFORMULATION_REQUESTED]
     assert lifecycle.may_clarify(S.CLOSED, O.NOT_SATISFIED)
-    assert not lifecycle.may_clarify(S.CLOSED, O.PARTLY_SATISFIED)
+    assert lifecycle.may_clarify(S.CLOSED, O.PARTLY_SATISFIED)
+    assert not lifecycle.may_clarify(S.CLOSED, O.SATISFIED)
     assert not lifecycle.may_clarify(S.CLOSED, None)
     assert not lifecycle.may_clarify(S.TREATED, O.NOT_SATISFIED)
 

@@ -12,6 +12,7 @@ import asyncpg
 from shared.identity import Identity, Role
 from shared.messages import (
     Nature,
+    Opinion,
     RequestClarificationSentV1,
     RequestReformulationRequestedV1,
     RequestReindexedV1,
@@ -21,6 +22,7 @@ from shared.messages import (
 )
 from tests.support import eventually, publish_event, submitted_event
 from tests.triage.helpers import ADMIN, ANALYST, OTHER_ANALYST, Api, published, wait_events
+from tests.triage.test_opinions import opinion, treated
 
 VALIDATED = RequestValidatedV1.type_name()
 # Published by a test after the events it waits for (no service is bound to its routing key).
@@ -278,12 +280,22 @@ async def test_reindex_checks_the_catalogue_and_a_stale_form_is_refused(triage):
 
 
 async def test_clarification_only_after_validation(triage):
+    """… and once the citizen said « Non satisfait » (tests/triage/test_opinions.py)."""
     event = submitted_event()
     await triage.queued(event)
     api = triage.api
     status, refused = await api.post(f"/queue/{event.code}/clarify", {"message": "Bonjour"})
     assert (status, refused["error"]) == (409, "not_allowed")
     await api.post(f"/queue/{event.code}/validate", {})
+    await publish_event(triage.amqp_url, triage.namespace, treated(event))
+    await publish_event(
+        triage.amqp_url, triage.namespace, opinion(event, Opinion.NOT_SATISFIED, "Rien reçu")
+    )
+
+    async def unsatisfied():
+        return (await api.get(f"/queue/{event.code}"))[1]["may_clarify"]
+
+    await eventually(unsatisfied)
     async with published(triage.amqp_url, triage.namespace) as events:
         status, _ = await api.post(f"/queue/{event.code}/clarify", {"message": ""})
         assert status == 422

@@ -1,0 +1,162 @@
+"""Treatment's clock: what time alone does to the body's requests.
+
+- A request treated and left without the citizen's opinion for ``no_opinion_days`` (counted from
+  its last answer, ``treated_at``: a request reopened and answered again counts from the new
+  answer) is closed « sans retour »: status closed, no opinion, a history line, request.closed
+  (opinion None) in the outbox and an audit line, in one transaction per request.
+- A document a focal point uploaded for an answer and never joined to one (the form left, the
+  browser closed) is deleted after ``unused_document_hours``, so that abandoned uploads do not
+  fill the database.
+
+:func:`sweep` does both once, for the moment ``now`` it is given: the tests call it with the
+time they choose; :func:`ticking` runs it every ``clock_interval_seconds`` in the app. Several
+copies of treatment may sweep at once: each request is taken with ``FOR UPDATE SKIP LOCKED`` and
+judged again under the lock, so a request is closed once, by one copy; a request being answered
+or given an opinion at that moment is skipped, and looked at again by the next sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from aiohttp import web
+
+from services.treatment import repository
+from services.treatment.settings import SETTINGS, TreatmentSettings
+from shared import audit, outbox
+from shared.db import run_in_transaction
+from shared.lifecycle import BODY_EVENT_LABELS, Event, Status, next_status
+from shared.messages import RequestClosedV1
+from shared.service import POOL
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"  # the actor role of what the clock writes (history, audit)
+BATCH = 500  # requests closed by one sweep at most; the next sweep goes on
+
+
+@dataclass
+class Swept:
+    closed: list[str] = field(default_factory=list)  # the codes closed « sans retour »
+    documents_deleted: int = 0
+
+
+async def _close_one(conn: asyncpg.Connection, cutoff: datetime, now: datetime) -> str | None:
+    """Close the oldest request waiting for an opinion since before ``cutoff`` that no other
+    transaction holds; its code, or None when there is none left."""
+    row = await conn.fetchrow(
+        f"""SELECT {repository.COLUMNS} FROM treatments
+            WHERE status = $1 AND treated_at <= $2
+            ORDER BY treated_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608
+        Status.TREATED.value,
+        cutoff,
+    )
+    if row is None:
+        return None
+    # Judged by the table like any action (treated → closed, no opinion).
+    status = next_status(row["status"], Event.CLOSED, opinion=None)
+    event = RequestClosedV1(
+        request_id=row["request_id"],
+        code=row["code"],
+        body_id=row["body_id"],
+        opinion=None,
+        closed_at=now,
+    )
+    await repository.update(
+        conn, row["request_id"], {"status": status.value, "opinion": None, "closed_at": now}
+    )
+    message_id = await outbox.add(conn, event)
+    await repository.add_history(
+        conn,
+        request_id=row["request_id"],
+        occurred_at=now,
+        kind=Event.CLOSED.kind,
+        details={"treated_at": row["treated_at"].isoformat()},
+        message_id=message_id,
+        actor_role=SYSTEM,
+    )
+    await audit.write(
+        conn,
+        action=Event.CLOSED.kind,
+        outcome="done",
+        actor_role=SYSTEM,
+        request_code=row["code"],
+        detail=BODY_EVENT_LABELS[Event.CLOSED],
+    )
+    return row["code"]
+
+
+async def close_without_opinion(
+    pool: asyncpg.Pool, *, now: datetime, days: int, limit: int = BATCH
+) -> list[str]:
+    """Close « sans retour » the requests treated ``days`` or more before ``now`` without an
+    opinion, each in its own transaction; the codes closed by this call."""
+    cutoff = now - timedelta(days=days)
+    closed: list[str] = []
+    while len(closed) < limit:
+        code = await run_in_transaction(pool, lambda conn: _close_one(conn, cutoff, now))
+        if code is None:
+            break
+        closed.append(code)
+    return closed
+
+
+async def delete_unused_documents(pool: asyncpg.Pool, *, now: datetime, hours: float) -> int:
+    """Delete the documents uploaded ``hours`` or more before ``now`` and joined to no answer;
+    how many. An answer naming one at this moment holds it locked (``FOR UPDATE``): the delete
+    waits, then finds it joined and leaves it."""
+    done = await pool.execute(
+        "DELETE FROM documents WHERE answer_id IS NULL AND uploaded_at <= $1",
+        now - timedelta(hours=hours),
+    )
+    return int(done.rsplit(" ", 1)[-1])
+
+
+async def sweep(
+    pool: asyncpg.Pool, settings: TreatmentSettings, now: datetime | None = None
+) -> Swept:
+    """One round of the clock at ``now`` (the present by default)."""
+    now = now or datetime.now(UTC)
+    swept = Swept()
+    swept.closed = await close_without_opinion(pool, now=now, days=settings.no_opinion_days)
+    swept.documents_deleted = await delete_unused_documents(
+        pool, now=now, hours=settings.unused_document_hours
+    )
+    if swept.closed or swept.documents_deleted:
+        log.info(
+            "clock swept",
+            extra={"closed": len(swept.closed), "documents_deleted": swept.documents_deleted},
+        )
+    return swept
+
+
+def ticking(now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    """The app's context (``cleanup_ctx``) that sweeps every ``clock_interval_seconds``, from
+    the start, until the app stops; a failed sweep (the database away) waits for the next."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        interval = settings.clock_interval_seconds
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await sweep(app[POOL], settings, now())
+                except Exception as exc:
+                    log.warning("the clock could not sweep: %r", exc)
+                await asyncio.sleep(interval)
+
+        task = asyncio.create_task(loop(), name="treatment-clock") if interval > 0 else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return ctx

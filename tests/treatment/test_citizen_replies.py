@@ -1,0 +1,178 @@
+"""The citizen's replies, as intake forwards them (citizen.opinion_recorded,
+citizen.reopening_recorded): applied once however often delivered, waiting in treatment's queue
+while treatment is down, and a reply the state no longer allows recorded as refused and
+acknowledged, never retried."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from services.treatment import actions
+from services.treatment.app import create_app
+from services.treatment.settings import TreatmentSettings
+from shared.messages import CitizenOpinionRecordedV1, CitizenReopeningRecordedV1, Opinion
+from shared.service import POOL
+from tests.support import RunningApp, dead_letters, eventually, publish_event
+from tests.treatment.conftest import AGENT, BODY, deliver, validated_event
+
+
+def who() -> actions.Who:
+    return actions.Who(AGENT, "10.0.0.7")
+
+
+def opinion_of(event, opinion=Opinion.NOT_SATISFIED, comment="Toujours rien") -> object:
+    return CitizenOpinionRecordedV1(
+        request_id=event.request_id,
+        code=event.code,
+        body_id=BODY,
+        opinion=opinion,
+        comment=comment,
+        recorded_at=datetime.now(UTC),
+    )
+
+
+def reopening_of(event, message="Rien n'a changé depuis la réponse.") -> object:
+    return CitizenReopeningRecordedV1(
+        request_id=event.request_id,
+        code=event.code,
+        body_id=BODY,
+        message=message,
+        recorded_at=datetime.now(UTC),
+    )
+
+
+async def answered(pool) -> object:
+    """A réclamation validated and answered by the body: it waits for the citizen's opinion."""
+    event = validated_event()
+    assert await deliver(pool, event)
+    await actions.answer(pool, event.code, who(), message="Votre dossier est réglé.", version=1)
+    return event
+
+
+async def kinds(pool, code: str) -> list[str]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT h.kind FROM history h JOIN treatments t USING (request_id)
+               WHERE t.code = $1 ORDER BY h.id""",
+            code,
+        )
+    return [r["kind"] for r in rows]
+
+
+async def refusals(pool, code: str) -> list[str]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT detail FROM audit_log WHERE request_code = $1 AND outcome = 'refused'
+               ORDER BY id""",
+            code,
+        )
+    return [r["detail"] for r in rows]
+
+
+async def test_treatment_stopped_while_a_citizen_gives_an_opinion_gets_it_when_back(
+    settings_for, amqp_url, namespace
+):
+    settings = settings_for(TreatmentSettings, db_pool_min=1)
+    async with RunningApp(create_app(settings)) as running:  # declares treatment's queue
+        event = await answered(running.app[POOL])
+    # Treatment is down: the citizen gives their opinion, intake's relay publishes it.
+    await publish_event(amqp_url, namespace, opinion_of(event))
+
+    async with RunningApp(create_app(settings)) as running:
+        pool = running.app[POOL]
+
+        async def closed():
+            async with pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    "SELECT status, opinion FROM treatments WHERE code = $1", event.code
+                )
+            return row if row["status"] == "closed" else None
+
+        row = await eventually(closed)
+        assert row["opinion"] == "not_satisfied"
+        assert await kinds(pool, event.code) == ["validated", "treated", "opinion_given"]
+        async with pool.acquire() as conn:
+            published = await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE message_type = 'request.opinion_given.v1'"
+            )
+            comment = await conn.fetchval(
+                """SELECT o.comment FROM opinions o JOIN treatments t USING (request_id)
+                   WHERE t.code = $1""",
+                event.code,
+            )
+        assert published == 1
+        assert comment == "Toujours rien"
+
+
+async def test_an_opinion_delivered_twice_is_applied_once(treatment):
+    event = await answered(treatment.pool)
+    message_id = str(uuid.uuid4())
+    recorded = opinion_of(event, Opinion.SATISFIED, None)
+    for _ in range(2):  # a redelivery: the same message id
+        await publish_event(
+            treatment.amqp_url, treatment.namespace, recorded, message_id=message_id
+        )
+
+    async def closed():
+        return (await treatment.row(event.code))["status"] == "closed"
+
+    await eventually(closed)
+    assert not await deliver(treatment.pool, recorded, uuid.UUID(message_id))
+    assert await kinds(treatment.pool, event.code) == ["validated", "treated", "opinion_given"]
+    assert await treatment.count("opinions", event.code) == 1
+    assert (await treatment.outbox_types()).count("request.opinion_given.v1") == 1
+
+
+async def test_a_reopening_delivered_twice_reopens_once(treatment):
+    event = await answered(treatment.pool)
+    recorded = reopening_of(event)
+    message_id = uuid.uuid4()
+    assert await deliver(treatment.pool, recorded, message_id)
+    assert not await deliver(treatment.pool, recorded, message_id)
+    row = await treatment.row(event.code)
+    assert row["status"] == "reopened"
+    assert await kinds(treatment.pool, event.code) == ["validated", "treated", "reopened"]
+    assert await treatment.count("reopenings", event.code) == 1
+    assert (await treatment.outbox_types()).count("request.reopened.v1") == 1
+
+
+async def test_a_second_opinion_is_recorded_as_refused_and_acknowledged_not_retried(treatment):
+    event = await answered(treatment.pool)
+    assert await deliver(treatment.pool, opinion_of(event, Opinion.SATISFIED, None))
+    before = dict(await treatment.row(event.code))
+
+    # Through the broker: the consumer acknowledges it (nothing dead-lettered, no loop).
+    second = opinion_of(event, Opinion.NOT_SATISFIED, "Finalement non")
+    await publish_event(treatment.amqp_url, treatment.namespace, second)
+    said = await eventually(lambda: refusals(treatment.pool, event.code))
+    assert len(said) == 1 and "clôturée" in said[0].lower()
+    assert dict(await treatment.row(event.code)) == before  # still « Satisfait »
+    assert await treatment.count("opinions", event.code) == 1
+    assert await kinds(treatment.pool, event.code) == ["validated", "treated", "opinion_given"]
+    queue = f"{treatment.namespace}.milie.treatment.dead-letter"
+    assert await dead_letters(treatment.amqp_url, queue) == []
+
+
+async def test_a_reply_the_state_no_longer_allows_is_refused_quietly(treatment):
+    """A second « Relancer » while the request is reopened already, an opinion before the body
+    answered the reopening: each is an audit line « refused », the request unchanged."""
+    event = await answered(treatment.pool)
+    assert await deliver(treatment.pool, reopening_of(event))
+    assert await deliver(treatment.pool, reopening_of(event, "Et encore une fois."))
+    assert (await treatment.row(event.code))["status"] == "reopened"
+    assert await treatment.count("reopenings", event.code) == 1
+    assert len(await refusals(treatment.pool, event.code)) == 1
+
+    # An opinion on a request not answered yet: refused too, nothing closed.
+    assert await deliver(treatment.pool, opinion_of(event))
+    assert (await treatment.row(event.code))["status"] == "reopened"
+    assert len(await refusals(treatment.pool, event.code)) == 2
+
+
+async def test_a_reply_to_an_unknown_request_is_refused_not_poison(treatment):
+    stranger = validated_event()  # never delivered to treatment
+    assert await deliver(treatment.pool, opinion_of(stranger))
+    assert await refusals(treatment.pool, stranger.code) == [
+        "Réponse de l'usager non appliquée : requête inconnue"
+    ]
