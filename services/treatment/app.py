@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.treatment import focal_api
+from services.treatment import citizen_api, focal_api
 from services.treatment.handlers import HANDLERS
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit
@@ -21,4 +21,5 @@ def create_app(settings: TreatmentSettings) -> web.Application:
     app = create_service_app(settings, spec, middlewares=(audit.record_refusals,))
     app[SETTINGS] = settings
     app.add_routes(focal_api.routes)
+    app.add_routes(citizen_api.routes)
     return app
