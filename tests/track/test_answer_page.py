@@ -20,7 +20,7 @@ from shared.service import POOL
 from tests.browser import ARTIFACTS
 from tests.staff.helpers import form_token, new_session
 from tests.support import eventually, publish_event
-from tests.track.conftest import submit
+from tests.track.conftest import post_json, submit
 from tests.track.test_tracking_page import _axe_violations, _cell, _history, _open
 from tests.treatment.conftest import AGENT, validated_event
 
@@ -166,3 +166,37 @@ async def test_only_the_right_code_and_email_download_a_document_of_the_answers(
         status, _, data = await fetch(document["document_id"], who="x@example.ci")
         assert status == 404 and PDF not in data
         assert other_code != code
+
+    # The public JSON API: « Relancer » recorded once for this answer.
+    api = stack.gateway + "/api/v1/tracking"
+    status, body, _ = await post_json(
+        api + "/opinion", {"code": code, "email": email, "opinion": "ravi"}
+    )
+    assert (status, body["error"]) == (422, "validation_failed")
+    status, body, _ = await post_json(
+        api + "/reopen", {"code": code, "email": email, "message": "Rien."}
+    )
+    assert status == 202 and body["view"]["pending_reply"]["kind"] == "reopening"
+    status, body, _ = await post_json(
+        api + "/reopen", {"code": code, "email": email, "message": "Encore."}
+    )
+    assert (status, body["error"]) == (409, "already_reopened")
+
+
+async def test_too_many_replies_get_the_french_message_and_retry_after(
+    strict_stack, amqp_url, namespace
+):
+    stack = strict_stack
+    email = "awa.kone@example.ci"
+    code, _ = await _answered(stack, amqp_url, namespace, email)
+    async with new_session() as http:
+        token = await form_token(http, stack.gateway + "/suivre")
+        form = {"csrf_token": token, "code": code, "email": email, "comment": "Sans avis."}
+        for _ in range(3):  # the strict limit per code
+            async with http.post(stack.gateway + "/suivre/avis", data=form) as resp:
+                assert resp.status == 422
+                assert "Choisissez votre avis" in await resp.text()
+        async with http.post(stack.gateway + "/suivre/avis", data=form) as resp:
+            assert resp.status == 429
+            assert int(resp.headers["Retry-After"]) > 0
+            assert "Trop de tentatives. Réessayez dans" in await resp.text()
