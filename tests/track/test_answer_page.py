@@ -200,3 +200,35 @@ async def test_too_many_replies_get_the_french_message_and_retry_after(
             assert resp.status == 429
             assert int(resp.headers["Retry-After"]) > 0
             assert "Trop de tentatives. Réessayez dans" in await resp.text()
+
+
+async def test_relancer_without_a_message_is_refused_beside_the_field_then_recorded(
+    relaxed_stack, amqp_url, namespace
+):
+    stack = relaxed_stack
+    email = "serge.bamba@example.ci"
+    code, _ = await _answered(stack, amqp_url, namespace, email)
+    async with new_session() as http:
+        token = await form_token(http, stack.gateway + "/suivre")
+        form = {"csrf_token": token, "code": code, "email": email, "message": "   "}
+        async with http.post(stack.gateway + "/suivre/relancer", data=form) as resp:
+            assert resp.status == 422
+            page = await resp.text()
+        assert re.search(r'<p class="error" id="err-relance">[^<]*pourquoi vous relancez', page)
+        assert 'aria-invalid="true">   </textarea>' in page  # what was typed, kept
+        form["message"] = "Le virement n'est jamais arrivé sur mon compte."
+        async with http.post(stack.gateway + "/suivre/relancer", data=form) as resp:
+            assert resp.status == 200
+            page = await resp.text()
+        assert "Votre requête a été relancée" in page
+        assert 'action="/suivre/relancer"' not in page and 'action="/suivre/avis"' not in page
+    body = (
+        await stack.apps["intake"]
+        .app[POOL]
+        .fetchval(
+            "SELECT o.body FROM outbox o JOIN citizen_replies c ON c.id = o.message_id "
+            "JOIN requests r ON r.id = c.request_id WHERE r.code = $1",
+            code,
+        )
+    )
+    assert json.loads(body)["message"] == "Le virement n'est jamais arrivé sur mon compte."
