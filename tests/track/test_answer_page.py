@@ -137,6 +137,7 @@ async def test_the_citizen_reads_the_answer_downloads_it_and_gives_an_opinion(
     await expect(page.locator("#reply-recorded")).to_contain_text(
         f"Votre avis a été enregistré le {french.day(recorded.recorded_at)}"
     )
+    assert await _cell(page, "Avis du citoyen") == "Non satisfait (enregistré)"
 
 
 async def test_only_the_right_code_and_email_download_a_document_of_the_answers(

@@ -203,6 +203,7 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
             "kind": row["reply_kind"],
             "recorded_at": row["reply_recorded_at"].isoformat(),
             "sentence": recorded_sentence(row["reply_kind"], row["reply_recorded_at"]),
+            "opinion_label": lifecycle.opinion_label(row["reply_opinion"]),
         }
         if row["reply_kind"] and status == Status.TREATED
         else None
