@@ -132,8 +132,12 @@ async def test_the_citizen_reads_the_answer_downloads_it_and_gives_an_opinion(
         "not_satisfied",
         "Le reçu ne porte pas le bon montant.",
     )
-    # Coming back later, the page says it was recorded (until treatment's event arrives).
-    await _open(page, stack.gateway, code, email)
+    # Coming back later by the answer email's link (services/notify: /suivre?code=…, the code
+    # filled in), the page says it was recorded (until treatment's event arrives).
+    await page.goto(f"{stack.gateway}/suivre?code={code}")
+    assert await page.get_by_label("Code Requête").input_value() == code
+    await page.get_by_label("Adresse électronique utilisée").fill(email)
+    await page.get_by_role("button", name="Valider").click()
     await expect(page.locator("#reply-recorded")).to_contain_text(
         f"Votre avis a été enregistré le {french.day(recorded.recorded_at)}"
     )
