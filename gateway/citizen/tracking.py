@@ -2,6 +2,10 @@
 
 - ``/suivre``: code + email → the request's table, its history and the steps;
 - ``/suivre/modifier``: the rewritten message of a request sent back for reformulation;
+- ``/suivre/avis`` and ``/suivre/relancer``: « DONNER NOTRE AVIS DE FIN OU RELANCER LA REQUETE
+  SVP ! », the citizen's opinion of the body's answer or its reopening;
+- ``/suivre/document``: a document of the body's answers, downloaded by whoever gives the right
+  code and email (checked with intake, throttled like a look-up), the bytes from treatment;
 - ``/suivre/code-oublie``: « Code requête oublié ? », the codes emailed to the address.
 
 Intake does the work (look-up, throttling, rewrite, reminder); the gateway says who is asking
@@ -14,11 +18,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
+from gateway.clients.treatment import TREATMENT
 from gateway.web import csrf, forms
 from shared import lifecycle
 from shared.codes import is_well_formed, normalize
@@ -31,6 +37,11 @@ REWRITTEN = (
     "Votre message a bien été modifié. Votre requête attend de nouveau l'examen de l'analyste."
 )
 TRACK_LABELS = {"code": "Code Requête", "email": "Adresse électronique utilisée"}
+# « Satisfait », « Partiellement satisfait », « Non satisfait »: the radio buttons of the form.
+OPINIONS = [(str(value), label) for value, label in lifecycle.OPINION_LABELS.items()]
+DOCUMENT_MISSING = (
+    "Ce document n'est pas joint aux réponses de votre requête, ou n'est plus disponible."
+)
 
 
 def retry_message(seconds: int) -> str:
@@ -83,6 +94,9 @@ def _tracking_page(
         csrf_token=csrf.token_for(request),
     )
     context.setdefault("rewrite_value", None)
+    context.setdefault("reply_errors", {})
+    context.setdefault("reply_values", {})
+    context.setdefault("opinions", OPINIONS)
     response = aiohttp_jinja2.render_template("tracking.html", request, context, status=status)
     return _private(response)
 
@@ -170,6 +184,137 @@ async def rewrite(request: web.Request) -> web.Response:
     if status == 429:
         return _throttled_form(request, values, body)
     return _unavailable(request)
+
+
+# -- the citizen's reply to the answer: « Donner notre avis » or « Relancer » ------------------
+
+
+def _replied(
+    request: web.Request,
+    values: dict[str, str],
+    status: int,
+    body: Any,
+    *,
+    form: str,
+    typed: dict[str, str],
+) -> web.Response:
+    """The tracking page after intake's answer to an opinion or a reopening: the confirmation,
+    the refusal, or the form again with the error beside the field and what was typed."""
+    email = values["email"]
+    view = body.get("view") if isinstance(body, dict) else None
+    if status == 202 and view:
+        return _tracking_page(request, view, email, notice=body.get("message"))
+    if status == 409 and view:
+        return _tracking_page(request, view, email, 409, problem=body.get("message"))
+    if status == 422 and view:
+        return _tracking_page(
+            request,
+            view,
+            email,
+            422,
+            reply_form=form,
+            reply_errors=forms.errors_by_field(body.get("errors", [])),
+            reply_values=typed,
+        )
+    if status == 404:
+        return _track_form(request, values, 404, not_found=True)
+    if status == 422:
+        return _track_form(
+            request, values, 422, errors=forms.errors_by_field(body.get("errors", []))
+        )
+    if status == 429:
+        return _throttled_form(request, values, body)
+    return _unavailable(request)
+
+
+@routes.post("/suivre/avis")
+async def give_opinion(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = _typed(form, "code", "email")
+    typed = {"opinion": str(form.get("opinion", "")), "comment": str(form.get("comment", ""))}
+    errors = _check_code_and_email(values)
+    if errors:
+        return _track_form(request, values, 422, errors=errors)
+    try:
+        status, body = await request.app[INTAKE].give_opinion(
+            normalize(values["code"]),
+            values["email"],
+            typed["opinion"],
+            typed["comment"].strip() or None,
+        )
+    except ServiceUnavailable:
+        return _unavailable(request)
+    return _replied(request, values, status, body, form="avis", typed=typed)
+
+
+@routes.post("/suivre/relancer")
+async def reopen(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = _typed(form, "code", "email")
+    typed = {"message": str(form.get("message", ""))}
+    errors = _check_code_and_email(values)
+    if errors:
+        return _track_form(request, values, 422, errors=errors)
+    try:
+        status, body = await request.app[INTAKE].reopen(
+            normalize(values["code"]), values["email"], typed["message"]
+        )
+    except ServiceUnavailable:
+        return _unavailable(request)
+    return _replied(request, values, status, body, form="relance", typed=typed)
+
+
+# -- a document of the body's answers -----------------------------------------------------------
+
+_PASSED_ON = ("Content-Type", "Content-Length", "X-Content-Type-Options")
+
+
+@routes.post("/suivre/document")
+async def document(request: web.Request) -> web.StreamResponse:
+    """The code and email checked with intake (the look-up, throttled), the document one of the
+    request's answers' documents, then its bytes from treatment, streamed as a download."""
+    form = await request.post()
+    values = _typed(form, "code", "email", "document_id")
+    errors = _check_code_and_email(values)
+    if errors:
+        return _track_form(request, values, 422, errors=errors)
+    code = normalize(values["code"])
+    try:
+        status, view = await request.app[INTAKE].track(code, values["email"])
+    except ServiceUnavailable:
+        return _unavailable(request)
+    if status == 404:
+        return _track_form(request, values, 404, not_found=True)
+    if status == 429:
+        return _throttled_form(request, values, view)
+    if status != 200:
+        return _track_form(
+            request, values, 422, errors=forms.errors_by_field(view.get("errors", []))
+        )
+    wanted = values["document_id"]
+    if wanted not in {d["document_id"] for d in view.get("documents", [])}:
+        return _tracking_page(request, view, values["email"], 404, problem=DOCUMENT_MISSING)
+    try:
+        async with request.app[TREATMENT].citizen_document(wanted, code) as resp:
+            if resp.status == 404:
+                return _tracking_page(request, view, values["email"], 404, problem=DOCUMENT_MISSING)
+            if resp.status != 200:
+                return _unavailable(request)
+            out = web.StreamResponse(
+                headers={k: resp.headers[k] for k in _PASSED_ON if k in resp.headers}
+            )
+            # Always a download, never shown in the page's origin; never kept by a cache.
+            out.headers["Content-Disposition"] = resp.headers.get(
+                "Content-Disposition", "attachment"
+            )
+            out.headers["Cache-Control"] = "no-store"
+            await out.prepare(request)
+            async for chunk in resp.content.iter_chunked(64 * 1024):
+                await out.write(chunk)
+            await out.write_eof()
+            return out
+    except (aiohttp.ClientError, TimeoutError):
+        return _unavailable(request)
 
 
 def _forgot_form(

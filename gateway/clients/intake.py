@@ -87,12 +87,31 @@ class Intake:
         """« Code oublié »: the codes sent again to ``email`` (202 whether any or none)."""
         return await self.remind_codes_as_sent({"email": email})
 
+    async def give_opinion(
+        self, code: str, email: str, opinion: str, comment: str | None = None
+    ) -> Answer:
+        """The citizen's opinion of the body's answer (satisfied, partly_satisfied,
+        not_satisfied): 202 ``{message, view}``; 409 ``{error, message, view}`` (not_answered,
+        already_given, already_reopened, closed); 422 ``{errors, view}``."""
+        payload = {"code": code, "email": email, "opinion": opinion, "comment": comment}
+        return await self.give_opinion_as_sent(payload)
+
+    async def reopen(self, code: str, email: str, message: str) -> Answer:
+        """« Relancer »: the request reopened for a new treatment; answers as ``give_opinion``."""
+        return await self.reopen_as_sent({"code": code, "email": email, "message": message})
+
     # The tracking API's bodies, passed on as the client sent them (intake checks them).
     async def track_as_sent(self, payload: Any) -> Answer:
         return await self._call("POST", "/tracking", json=payload)
 
     async def rewrite_as_sent(self, payload: Any) -> Answer:
         return await self._call("POST", "/tracking/rewrite", json=payload)
+
+    async def give_opinion_as_sent(self, payload: Any) -> Answer:
+        return await self._call("POST", "/tracking/opinion", json=payload)
+
+    async def reopen_as_sent(self, payload: Any) -> Answer:
+        return await self._call("POST", "/tracking/reopen", json=payload)
 
     async def remind_codes_as_sent(self, payload: Any) -> Answer:
         return await self._call("POST", "/tracking/codes-reminder", json=payload)

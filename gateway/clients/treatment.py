@@ -8,8 +8,10 @@ citizen's reading); add a call to its section, spell treatment's paths and field
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
@@ -74,6 +76,21 @@ class Treatment:
         )
 
     # -- what a citizen reads (the gateway checked the code and the email with intake first) ----
+
+    def citizen_document(
+        self, document_id: str, code: str
+    ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """A document of an answer sent on the request ``code``, open for streaming (no staff
+        identity: the gateway checked the code and the email with intake); 404 otherwise.
+        aiohttp's errors pass through."""
+        return self.services.request(
+            "GET",
+            SERVICE,
+            f"/citizen/documents/{quote(document_id, safe='')}",
+            params={"code": code},
+            # 5 Mo to a citizen on mobile data: only a silence of treatment is a failure.
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+        )
 
 
 TREATMENT = web.AppKey("treatment", Treatment)

@@ -1,8 +1,11 @@
 """The public JSON API for following a request, routed to intake.
 
 ``POST /api/v1/tracking`` ``{code, email}``, ``POST /api/v1/tracking/rewrite``
-``{code, email, message}``, ``POST /api/v1/tracking/codes-reminder`` ``{email}``: intake's answers
-as they are (4xx JSON with the faulty fields), and a throttled answer is a 429 with
+``{code, email, message}``, ``POST /api/v1/tracking/opinion`` ``{code, email, opinion, comment}``
+(opinion: satisfied, partly_satisfied, not_satisfied), ``POST /api/v1/tracking/reopen``
+``{code, email, message}`` (202 recorded; 409 ``not_answered``, ``already_given``,
+``already_reopened``, ``closed``), ``POST /api/v1/tracking/codes-reminder`` ``{email}``:
+intake's answers as they are (4xx JSON with the faulty fields), and a throttled answer is a 429 with
 ``Retry-After``. The client's address is the gateway's to say: it goes in the call's signed
 envelope (``clients.transport``), and a ``client_address`` field sent by the caller is refused
 by intake (422).
@@ -50,6 +53,16 @@ async def track(request: web.Request) -> web.Response:
 @routes.post("/api/v1/tracking/rewrite")
 async def rewrite(request: web.Request) -> web.Response:
     return await _forward(request, request.app[INTAKE].rewrite_as_sent)
+
+
+@routes.post("/api/v1/tracking/opinion")
+async def opinion(request: web.Request) -> web.Response:
+    return await _forward(request, request.app[INTAKE].give_opinion_as_sent)
+
+
+@routes.post("/api/v1/tracking/reopen")
+async def reopen(request: web.Request) -> web.Response:
+    return await _forward(request, request.app[INTAKE].reopen_as_sent)
 
 
 @routes.post("/api/v1/tracking/codes-reminder")

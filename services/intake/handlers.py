@@ -9,6 +9,7 @@ intake does not know (another platform's, a test's) is acknowledged and ignored.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from services.intake.tracking.store import aware
 from shared import lifecycle
 from shared.consumer import Delivery, Handler
 from shared.messages import (
+    DocumentRef,
     IntakeSubmitV1,
     RequestAssignedV1,
     RequestCitizenAnsweredV1,
@@ -44,6 +46,12 @@ from shared.messages import (
 log = logging.getLogger(__name__)
 
 
+def _refs(documents: list[DocumentRef]) -> list[dict[str, Any]]:
+    """An answer's documents as the tracking view keeps them (references; treatment has the
+    bytes)."""
+    return [d.model_dump(mode="json") for d in documents]
+
+
 async def _record(
     conn: asyncpg.Connection,
     delivery: Delivery,
@@ -52,6 +60,7 @@ async def _record(
     *,
     sentence: str,
     detail: str | None = None,
+    documents: list[dict[str, Any]] | None = None,
     needs_treatment: bool | None = None,
     **values: Any,
 ) -> tuple[asyncpg.Record | None, bool]:
@@ -74,6 +83,7 @@ async def _record(
         status=(status if status is not None and fresh else current["status"]),
         message=sentence,
         detail=detail,
+        documents=documents,
         event_key=str(delivery.message_id),
     )
     if status is None or not fresh:
@@ -265,6 +275,7 @@ async def on_treated(conn: asyncpg.Connection, event: RequestTreatedV1, delivery
         event.treated_at,
         sentence=tracking_view.treated_sentence(event.treated_at),
         detail=event.message,
+        documents=_refs(event.documents),
     )
     at = aware(event.treated_at)
     if current is None or (current["treated_at"] is not None and at < current["treated_at"]):
@@ -274,6 +285,7 @@ async def on_treated(conn: asyncpg.Connection, event: RequestTreatedV1, delivery
         event.request_id,
         status_at=at if moved else current["status_at"],
         ministry_message=event.message,
+        ministry_documents=json.dumps(_refs(event.documents)),
         treated_at=at,
     )
 
@@ -329,6 +341,7 @@ async def on_citizen_answered(
         event.answered_at,
         sentence=tracking_view.citizen_answered_sentence(),
         detail=event.message,
+        documents=_refs(event.documents),
     )
 
 

@@ -69,6 +69,18 @@ async def test_every_service_refuses_unsigned_calls_and_answers_signed_ones(plat
                     assert resp.status == 200, (name, open_path)
             async with http.get(url, headers=as_staff(admin)) as resp:
                 assert resp.status == (404 if name == "treatment" else 200), name
+        # The citizen's routes too (no staff identity, but signed): the reply to an answer at
+        # intake, an answer's document at treatment (a signed call for an unknown one: 404).
+        citizen = [
+            ("POST", "intake", "/tracking/opinion"),
+            ("POST", "intake", "/tracking/reopen"),
+            ("GET", "treatment", f"/citizen/documents/{uuid.uuid4()}?code={new_code()}"),
+        ]
+        for method, name, path in citizen:
+            status, body = await _send(raw, method, platform.url(name) + path, {})
+            assert (status, body["error"]) == (401, "unsigned_call"), path
+        async with http.get(platform.url("treatment") + citizen[2][2]) as resp:
+            assert (resp.status, (await resp.json())["error"]) == (404, "not_found")
         # A forged signature, or an envelope without its MAC.
         url = platform.url("intake") + "/catalogue/bodies"
         forged = signing.sign_call(b"guessed", "intake", "GET", "/catalogue/bodies", b"")

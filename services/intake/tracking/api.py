@@ -7,6 +7,13 @@
 - ``POST /tracking/rewrite`` ``{code, email, message}``: the citizen's new
   message after a reformulation request (200 with the view; 409 when the request does not wait
   for one; 422 for the message, with the view), counted like a look-up.
+- ``POST /tracking/opinion`` ``{code, email, opinion, comment?}`` (opinion: satisfied,
+  partly_satisfied, not_satisfied) and ``POST /tracking/reopen`` ``{code, email, message}``: the
+  citizen's reply to the body's answer, counted like a look-up. 202 ``{message, view}``: recorded
+  and forwarded to treatment through the outbox (citizen.opinion_recorded,
+  citizen.reopening_recorded); 409 ``{error, message, view}`` when the request's state does not
+  allow it (``not_answered``, ``already_given``, ``already_reopened``, ``closed``); 422
+  ``validation_failed`` for the fields (with the view); 404 and 429 as the look-up.
 - ``POST /tracking/codes-reminder`` ``{email}``: « Code requête oublié ? »; 202
   with the same message whether the address is known or not; throttled per email and address.
 
@@ -59,6 +66,26 @@ class RewriteIn(LookupIn):
     # Checked for its length after the code and email matched (see tracking.check_message);
     # this bound only keeps a huge body from being parsed.
     message: Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class OpinionIn(LookupIn):
+    # Judged after the code and email matched (tracking.check_opinion), in the citizen's words.
+    opinion: Annotated[str, StringConstraints(max_length=40)] = ""
+    comment: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+
+
+class ReopenIn(LookupIn):
+    message: Annotated[str, StringConstraints(max_length=20_000)] = ""
+
+
+OPINION_RECORDED = (
+    "Votre avis a été enregistré. Merci : il sera transmis à l'organisme et comptera dans ses "
+    "statistiques."
+)
+REOPENING_RECORDED = (
+    "Votre requête a été relancée : votre message a été enregistré et la requête sera traitée "
+    "de nouveau par l'organisme."
+)
 
 
 class ReminderIn(BaseModel):
@@ -179,6 +206,34 @@ async def rewrite(request: web.Request) -> web.Response:
     if outcome.kind == "invalid":
         raise FieldErrors(outcome.errors, view=outcome.view)
     return web.json_response(outcome.view)
+
+
+async def _reply(request: web.Request, query: LookupIn, told: str, **said: str | None):
+    code, email = _code_and_email(query)
+    if (wait := await _count_lookup(request, code, email)) is not None:
+        return _throttled(wait)
+    outcome = await transaction(request, lambda conn: tracking.reply(conn, code, email, **said))
+    if outcome.kind == "not_found":
+        return _not_found()
+    if outcome.kind == "refused":
+        return json_error(409, outcome.error, outcome.message, view=outcome.view)
+    if outcome.kind == "invalid":
+        raise FieldErrors(outcome.errors, view=outcome.view)
+    return web.json_response({"message": told, "view": outcome.view}, status=202)
+
+
+@routes.post("/tracking/opinion")
+async def opinion(request: web.Request) -> web.Response:
+    query = await read_model(request, OpinionIn)
+    return await _reply(
+        request, query, OPINION_RECORDED, opinion=query.opinion, comment=query.comment
+    )
+
+
+@routes.post("/tracking/reopen")
+async def reopen(request: web.Request) -> web.Response:
+    query = await read_model(request, ReopenIn)
+    return await _reply(request, query, REOPENING_RECORDED, message=query.message)
 
 
 @routes.post("/tracking/codes-reminder")

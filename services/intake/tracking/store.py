@@ -8,6 +8,7 @@ comparison of the email (against a stand-in when the code is unknown), and the s
 from __future__ import annotations
 
 import hmac
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,12 @@ from services.intake.domain import MESSAGE_MAX, email_key
 from services.intake.tracking import view as tracking_view
 from shared import lifecycle, outbox
 from shared.lifecycle import Event, Status
-from shared.messages import RequestResubmittedV1
+from shared.messages import (
+    CitizenOpinionRecordedV1,
+    CitizenReopeningRecordedV1,
+    Opinion,
+    RequestResubmittedV1,
+)
 from shared.web import field_error
 
 # Compared against when the code is unknown, so both failures cost the same work.
@@ -31,17 +37,21 @@ _TRACKING_ROW = """
            c.email_key,
            rt.body_name AS tracked_body_name, rt.theme_label AS tracked_theme_label,
            rt.analyst_message, rt.rejection_reason, rt.analyst_answer, rt.ministry_message,
-           rt.treated_at, rt.citizen_opinion
+           rt.treated_at, rt.citizen_opinion, rt.ministry_documents,
+           r.body_id, cr.kind AS reply_kind, cr.opinion AS reply_opinion,
+           cr.recorded_at AS reply_recorded_at
     FROM requests r
     JOIN bodies b ON b.id = r.body_id
     LEFT JOIN themes t ON t.id = r.theme_id
     LEFT JOIN themes pt ON pt.id = t.parent_id
     LEFT JOIN contacts c ON c.request_id = r.id
     LEFT JOIN request_tracking rt ON rt.request_id = r.id
+    -- The citizen's reply (opinion or reopening) to the current answer, if any.
+    LEFT JOIN citizen_replies cr ON cr.request_id = r.id AND cr.answer_at = rt.treated_at
     WHERE r.code = $1"""
 
 _HISTORY = """
-    SELECT occurred_at, event_type, status, message, detail FROM request_history
+    SELECT occurred_at, event_type, status, message, detail, documents FROM request_history
     WHERE request_id = $1 ORDER BY occurred_at, id"""
 
 
@@ -139,6 +149,156 @@ async def rewrite(conn: asyncpg.Connection, code: str, email: str, message: str)
     return RewriteOutcome("rewritten", await _view(conn, fresh))
 
 
+# -- the citizen's reply to the answer: an opinion or a reopening ----------------------------
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """``kind``: ``recorded``, ``not_found`` (code/email do not match), ``refused`` (the request's
+    state does not allow it: ``error`` says why, ``message`` in French) or ``invalid``
+    (``errors`` by field). ``view`` is the tracking view after (or without) the reply."""
+
+    kind: str
+    view: dict[str, Any] | None = None
+    error: str = ""
+    message: str = ""
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+COMMENT_MAX = 5000
+
+
+def check_opinion(opinion: str, comment: str | None) -> list[dict[str, str]]:
+    errors = []
+    if not opinion:
+        errors.append(
+            field_error(
+                "opinion",
+                "Choisissez votre avis : Satisfait, Partiellement satisfait ou Non satisfait.",
+                "missing",
+            )
+        )
+    elif opinion not in {o.value for o in Opinion}:
+        errors.append(
+            field_error(
+                "opinion",
+                "Cet avis n'existe pas : choisissez Satisfait, Partiellement satisfait ou "
+                "Non satisfait.",
+                "enum",
+            )
+        )
+    if comment is not None and len(comment.strip()) > COMMENT_MAX:
+        errors.append(
+            field_error(
+                "comment",
+                f"Votre commentaire dépasse {COMMENT_MAX} caractères : raccourcissez-le.",
+                "string_too_long",
+            )
+        )
+    return errors
+
+
+def check_reopening(message: str) -> list[dict[str, str]]:
+    text = message.strip()
+    if not text:
+        return [
+            field_error(
+                "message", "Dites pourquoi vous relancez la requête (votre message).", "missing"
+            )
+        ]
+    if len(text) > MESSAGE_MAX:
+        return [
+            field_error(
+                "message",
+                f"Votre message dépasse {MESSAGE_MAX} caractères : raccourcissez-le.",
+                "string_too_long",
+            )
+        ]
+    return []
+
+
+def _refusal(row: asyncpg.Record, event: Event) -> tuple[str, str] | None:
+    """Why the citizen may not reply now (machine word, French sentence), or None."""
+    status = row["status"]
+    if row["reply_kind"] == "opinion" or (
+        status == Status.CLOSED and row["citizen_opinion"] is not None
+    ):
+        return "already_given", "Vous avez déjà donné votre avis sur la réponse du ministère."
+    if row["reply_kind"] == "reopening":
+        return (
+            "already_reopened",
+            "Vous avez déjà relancé la requête : elle attend une nouvelle réponse du ministère.",
+        )
+    if tracking_view.may_reply(status, event) and row["treated_at"] is not None:
+        return None
+    if lifecycle.is_closed(status):
+        return "closed", "Cette requête est clôturée : elle n'attend plus votre avis."
+    if status == Status.REOPENED:
+        return (
+            "already_reopened",
+            "Vous avez relancé la requête : elle attend une nouvelle réponse du ministère.",
+        )
+    return (
+        "not_answered",
+        "Le ministère n'a pas encore répondu à cette requête : vous pourrez donner votre avis "
+        "ou la relancer après sa réponse.",
+    )
+
+
+async def reply(
+    conn: asyncpg.Connection,
+    code: str,
+    email: str,
+    *,
+    opinion: str | None = None,
+    comment: str | None = None,
+    message: str | None = None,
+) -> ReplyOutcome:
+    """Record the citizen's opinion (``opinion``, ``comment``) or reopening (``message``) of the
+    current answer (call inside a transaction): the reply row and its event in the outbox, all
+    or nothing. Treatment judges it and publishes request.opinion_given / request.reopened,
+    which the tracking view then shows; until then the view says the reply was recorded."""
+    reopening = message is not None
+    event = Event.REOPENED if reopening else Event.OPINION_GIVEN
+    row = await conn.fetchrow(_TRACKING_ROW + " FOR UPDATE OF r", code)
+    if not _matches(row, email):
+        return ReplyOutcome("not_found")
+    refusal = _refusal(row, event)
+    if refusal is not None:
+        return ReplyOutcome("refused", await _view(conn, row), *refusal)
+    errors = check_reopening(message or "") if reopening else check_opinion(opinion or "", comment)
+    if errors:
+        return ReplyOutcome("invalid", await _view(conn, row), errors=errors)
+    now = datetime.now(UTC)
+    message_id = uuid.uuid4()
+    said = (comment or "").strip() or None
+    text = (message or "").strip() or None
+    await conn.execute(
+        """INSERT INTO citizen_replies (id, request_id, kind, opinion, comment, message,
+                                        answer_at, recorded_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        message_id,
+        row["id"],
+        "reopening" if reopening else "opinion",
+        None if reopening else opinion,
+        None if reopening else said,
+        text,
+        row["treated_at"],
+        now,
+    )
+    ids = {"request_id": row["id"], "code": row["code"].strip(), "body_id": row["body_id"]}
+    recorded: CitizenOpinionRecordedV1 | CitizenReopeningRecordedV1
+    if reopening:
+        recorded = CitizenReopeningRecordedV1(**ids, message=text, recorded_at=now)
+    else:
+        recorded = CitizenOpinionRecordedV1(
+            **ids, opinion=Opinion(opinion), comment=said, recorded_at=now
+        )
+    await outbox.add(conn, recorded, message_id=message_id)
+    fresh = await conn.fetchrow(_TRACKING_ROW, row["code"])
+    return ReplyOutcome("recorded", await _view(conn, fresh))
+
+
 # -- writes shared by the event handlers -----------------------------------------------------
 
 
@@ -168,6 +328,7 @@ _TRACKING_COLUMNS = frozenset(
         "ministry_message",
         "treated_at",
         "citizen_opinion",
+        "ministry_documents",
     }
 )
 
@@ -211,13 +372,15 @@ async def add_line(
     status: str,
     message: str,
     detail: str | None = None,
+    documents: list[dict[str, Any]] | None = None,
     event_key: str,
 ) -> bool:
-    """Append a history line once per ``event_key``; False when it was there already."""
+    """Append a history line once per ``event_key``; False when it was there already.
+    ``documents``: the references of the documents an answer carries."""
     inserted = await conn.fetchval(
         """INSERT INTO request_history (request_id, occurred_at, event_type, status, message,
-                                        detail, event_key)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                        detail, event_key, documents)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
            ON CONFLICT (event_key) DO NOTHING RETURNING true""",
         request_id,
         occurred_at,
@@ -226,5 +389,6 @@ async def add_line(
         message,
         detail,
         event_key,
+        json.dumps(documents or []),
     )
     return bool(inserted)

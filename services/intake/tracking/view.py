@@ -5,6 +5,7 @@ the view built from the stored rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -116,6 +117,44 @@ def citizen_answered_sentence() -> str:
 _SENTENCE_OF_EVENT = {lifecycle.Event.SUBMITTED: submitted_sentence()}
 
 
+def may_reply(status: str, event: str) -> bool:
+    """Whether the table lets the citizen give an opinion (any of them) or reopen now."""
+    return any(lifecycle.allows(status, event, opinion=o) for o in (None, *OPINION_LABELS))
+
+
+def recorded_sentence(kind: str, recorded_at: datetime) -> str:
+    """What the page says between the citizen's reply and treatment's judgement of it."""
+    when = f"le {french.day(recorded_at)} à {french.clock(recorded_at)}"
+    if kind == "reopening":
+        return (
+            f"Votre relance a été enregistrée {when} : la requête va être transmise de nouveau "
+            "à l'organisme pour un nouveau traitement."
+        )
+    return f"Votre avis a été enregistré {when}. Merci."
+
+
+def size_label(size: int) -> str:
+    """« 120 Ko », « 1,4 Mo »: a document's size as the page shows it."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} Ko"
+    return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")
+
+
+def documents_of(raw: Any) -> list[dict[str, Any]]:
+    """The stored references (jsonb, read as text) as the page lists them."""
+    refs = json.loads(raw) if isinstance(raw, str) else (raw or [])
+    return [
+        {
+            "document_id": str(d["document_id"]),
+            "filename": d["filename"],
+            "content_type": d.get("content_type", ""),
+            "size": int(d.get("size", 0)),
+            "size_label": size_label(int(d.get("size", 0))),
+        }
+        for d in refs
+    ]
+
+
 def history_line(row: Mapping[str, Any]) -> dict[str, Any]:
     event = row["event_type"]
     sentence = _SENTENCE_OF_EVENT.get(event) or row["message"] or status_label(row["status"])
@@ -127,6 +166,7 @@ def history_line(row: Mapping[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "label": sentence,
         "detail": row["detail"],
+        "documents": documents_of(row.get("documents")),
     }
 
 
@@ -135,6 +175,40 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
     status = row["status"]
     opinion = row["citizen_opinion"]
     step = step_of(status)
+    lines = [history_line(h) for h in history]
+    treated_at = row["treated_at"]
+    answer = (
+        {
+            "message": row["ministry_message"],
+            "treated_at": treated_at.isoformat() if treated_at else None,
+            "treated_day": french.day(treated_at) if treated_at else None,
+            "documents": documents_of(row["ministry_documents"]),
+        }
+        if row["ministry_message"]
+        else None
+    )
+    # « Répondre à l'usager »: the body's later messages, each with its documents.
+    later = [
+        {"at": h["at"], "day": h["day"], "message": h["detail"], "documents": h["documents"]}
+        for h in lines
+        if h["event"] == lifecycle.Event.CITIZEN_ANSWERED and h["detail"]
+    ]
+    # Every document of every answer: what the citizen may download (the gateway checks it).
+    documents = {d["document_id"]: d for h in lines for d in h["documents"]}
+    for d in answer["documents"] if answer else []:
+        documents.setdefault(d["document_id"], d)
+    # A reply recorded for the current answer and not yet judged by treatment.
+    pending = (
+        {
+            "kind": row["reply_kind"],
+            "recorded_at": row["reply_recorded_at"].isoformat(),
+            "sentence": recorded_sentence(row["reply_kind"], row["reply_recorded_at"]),
+            "opinion_label": lifecycle.opinion_label(row["reply_opinion"]),
+        }
+        if row["reply_kind"] and status == Status.TREATED
+        else None
+    )
+    unanswered = row["reply_kind"] is None and treated_at is not None
     return {
         "code": row["code"].strip(),
         "nature": row["nature"],
@@ -156,5 +230,11 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
         "citizen_opinion": lifecycle.opinion_label(opinion),
         "analyst_answer": row["analyst_answer"],
         "can_rewrite": lifecycle.may_rewrite(status),
-        "history": [history_line(h) for h in history],
+        "answer": answer,
+        "later_messages": later,
+        "documents": list(documents.values()),
+        "pending_reply": pending,
+        "can_give_opinion": unanswered and may_reply(status, lifecycle.Event.OPINION_GIVEN),
+        "can_reopen": unanswered and may_reply(status, lifecycle.Event.REOPENED),
+        "history": lines,
     }
