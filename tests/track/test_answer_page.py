@@ -14,7 +14,6 @@ import re
 from playwright.async_api import expect
 
 from services.treatment import actions
-from shared import french
 from shared.messages import CitizenOpinionRecordedV1
 from shared.service import POOL
 from tests.browser import ARTIFACTS
@@ -132,16 +131,25 @@ async def test_the_citizen_reads_the_answer_downloads_it_and_gives_an_opinion(
         "not_satisfied",
         "Le reçu ne porte pas le bon montant.",
     )
-    # Coming back later by the answer email's link (services/notify: /suivre?code=…, the code
-    # filled in), the page says it was recorded (until treatment's event arrives).
+    # Treatment applies it (citizen.opinion_recorded through intake's outbox) and intake's view
+    # follows request.opinion_given. Coming back later by the answer email's link
+    # (services/notify: /suivre?code=…, the code filled in), the page shows the opinion given
+    # and asks nothing more.
+    await eventually(
+        lambda: intake.fetchval(
+            "SELECT true FROM request_history h JOIN requests r ON r.id = h.request_id "
+            "WHERE r.code = $1 AND h.event_type = 'request.opinion_given'",
+            code,
+        )
+    )
     await page.goto(f"{stack.gateway}/suivre?code={code}")
     assert await page.get_by_label("Code Requête").input_value() == code
     await page.get_by_label("Adresse électronique utilisée").fill(email)
     await page.get_by_role("button", name="Valider").click()
-    await expect(page.locator("#reply-recorded")).to_contain_text(
-        f"Votre avis a été enregistré le {french.day(recorded.recorded_at)}"
-    )
-    assert await _cell(page, "Avis du citoyen") == "Non satisfait (enregistré)"
+    await expect(page.locator("#lecture")).to_be_visible()
+    assert await _cell(page, "Avis du citoyen") == "Non satisfait"
+    assert await page.get_by_role("button", name="Donner mon avis").count() == 0
+    assert await page.locator("#reply-recorded").count() == 0
 
 
 async def test_only_the_right_code_and_email_download_a_document_of_the_answers(
