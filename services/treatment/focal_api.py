@@ -4,7 +4,8 @@ Reading: focal points (their own body only), analysts and administrators (every 
 only). Acting: focal points only, on their own body's requests; another body's request is the
 same 404 as one that does not exist. 401 without a signed identity, 403 for another role.
 
-- ``GET /requests?view=&q=&code=&body_id=&sort=&order=&limit=&offset=``: one page of a list
+- ``GET /requests?view=&q=&code=&body_id=&validated_from=&validated_to=&sort=&order=&limit=
+  &offset=``: one page of a list
   (``LISTS``: en_cours, retraitement, insatisfaits, consultations, sans_retour, satisfaits,
   reclamations, demandes_information, suggestions, observations, motions), oldest validation
   first by default, ``{"total", "limit", "offset", "items"}``; each item carries the last
@@ -29,7 +30,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -210,6 +211,12 @@ def _list_filter(
     order = query.get("order", "asc")
     if order not in LIST_ORDERS:
         errors.append(field_error("order", "Ordre inconnu : asc ou desc.", "unknown_order"))
+    days = {}
+    for name in ("validated_from", "validated_to"):
+        try:
+            days[name] = date.fromisoformat(query[name]) if query.get(name) else None
+        except ValueError:
+            errors.append(field_error(name, "Une date AAAA-MM-JJ.", "invalid_date"))
     if errors:
         return None
     if who.role == Role.FOCAL_POINT:
@@ -231,9 +238,18 @@ def _list_filter(
         body_id=body_id,
         code=code,
         words=words,
+        # Days in Abidjan's time (UTC, all year): from the first's start to the last's end.
+        validated_from=_start_of(days["validated_from"]),
+        validated_before=_start_of(days["validated_to"], 1),
         sort=sort,
         descending=order == "desc",
     )
+
+
+def _start_of(day: date | None, later: int = 0) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=later), time(), tzinfo=UTC)
 
 
 def _invalid_list(errors: list) -> web.Response:

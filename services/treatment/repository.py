@@ -304,6 +304,8 @@ class ListFilter:
     body_id: str | None = None  # None: every body (analysts, administrators)
     code: str | None = None
     words: str | None = None  # in the message or the contact (the ``search`` column, 0030)
+    validated_from: datetime | None = None  # validated at or after
+    validated_before: datetime | None = None  # validated before
     sort: str = "validated_at"  # one of LIST_SORTS
     descending: bool = False
 
@@ -361,6 +363,10 @@ def _list_where(f: ListFilter, words: str | None) -> tuple[str, list[Any]]:
         add("body_id = ?", f.body_id)
     if f.code is not None:
         add("code = ?", f.code)
+    if f.validated_from is not None:
+        add("validated_at >= ?", f.validated_from)
+    if f.validated_before is not None:
+        add("validated_at < ?", f.validated_before)
     if words is not None:
         add("search @@ websearch_to_tsquery('french', fold(?))", words)
     return " AND ".join(conditions) or "true", args

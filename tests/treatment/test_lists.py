@@ -3,6 +3,7 @@ CSV export, and a focal point who never sees another body's row, in any list, ex
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -175,3 +176,19 @@ async def test_each_first_page_and_a_search_can_use_an_index(treatment, view):
                     )
                 )
                 assert "Seq Scan" not in plan, (view, body_id, words, plan)
+
+
+async def test_the_period_filters_on_the_validation_day(treatment, two_bodies):
+    ours, _ = two_bodies
+    today = datetime.now(UTC).date()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    total, _ = await codes_of(
+        treatment, "reclamations", validated_from=yesterday, validated_to=today.isoformat()
+    )
+    assert total == len(ours["reclamations"])
+    total, _ = await codes_of(
+        treatment, "reclamations", validated_from=yesterday, validated_to=yesterday
+    )
+    assert total == 0
+    status, body = await treatment.api.get("/requests?validated_from=31/12/2020")
+    assert (status, body["errors"][0]["field"]) == (400, "validated_from")
