@@ -71,7 +71,7 @@ MENU: list[MenuEntry] = [
         "Suivi des organismes",
         None,
         (Role.ANALYST, Role.ADMINISTRATOR),
-        children=(*_BODY_LISTS, MenuEntry("Consultations des organismes", "bo-pf-consultations")),
+        children=(*_BODY_LISTS, MenuEntry("Avis et natures des requêtes", "bo-pf-consultations")),
     ),
     MenuEntry(
         "Statistiques", "bo-statistiques", (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)

@@ -20,8 +20,11 @@ ALTER TABLE treatments ADD COLUMN search tsvector GENERATED ALWAYS AS (
         || coalesce(contact ->> 'phone', '')))) STORED;
 CREATE INDEX treatments_search ON treatments USING gin (search);
 
--- Every body's lists (analysts, administrators): by status, oldest validation first.
-CREATE INDEX treatments_status ON treatments (status, validated_at, request_id);
+-- « Insatisfaits », « Satisfaits », « Sans retour »: closed rows by the citizen's opinion, for
+-- one body; and every body's lists (analysts, administrators) by status and opinion.
+CREATE INDEX treatments_body_opinion ON treatments (body_id, status, opinion, validated_at,
+    request_id);
+CREATE INDEX treatments_status ON treatments (status, opinion, validated_at, request_id);
 -- « Réclamations », « Suggestions », « Observations », « Motions » (Consultations): by nature,
 -- whatever the status, for one body and for every body.
 CREATE INDEX treatments_body_nature ON treatments (body_id, nature, validated_at, request_id);
