@@ -18,6 +18,7 @@ from gateway.backoffice import (
     operator_pages,
     shell,
     stats_pages,
+    treatment_lists,
     triage_pages,
 )
 from gateway.citizen import directory, home, info, statistics, submission, tracking
@@ -158,6 +159,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(audit_pages.routes)
     app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
+    app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…
     app.add_routes(operator_pages.routes)  # the call centre's form (channel phone)
     if settings.env == "development":
         app.add_routes(dev.routes)

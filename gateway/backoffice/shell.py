@@ -47,6 +47,12 @@ class MenuEntry:
     children: tuple[MenuEntry, ...] = field(default_factory=tuple)
 
 
+_BODY_LISTS = (
+    MenuEntry("En cours", "bo-pf-en-cours"),
+    MenuEntry("Retraitement", "bo-pf-retraitement"),
+    MenuEntry("Insatisfaits", "bo-pf-insatisfaits"),
+)
+
 # The guide's menu. The part of the platform that builds a page adds its route name here.
 MENU: list[MenuEntry] = [
     MenuEntry(
@@ -54,12 +60,19 @@ MENU: list[MenuEntry] = [
         None,
         children=(MenuEntry("Tableau de bord", "bo-dashboard"),),
     ),
-    MenuEntry(
-        "Traitements", "bo-traitements", (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
-    ),
+    MenuEntry("Traitements", "bo-traitements", (Role.ANALYST, Role.ADMINISTRATOR)),
+    # The focal point's « Traitements » (backoffice.treatment_lists).
+    MenuEntry("Traitements", None, (Role.FOCAL_POINT,), children=_BODY_LISTS),
     MenuEntry("Consultations", "bo-consultations", (Role.ANALYST, Role.ADMINISTRATOR)),
-    # A focal point's « Consultations » (« Sans retour », « Satisfaits »…) come with treatment.
+    # A focal point's « Consultations »: « Sans retour », « Satisfaits », each nature.
     MenuEntry("Consultations", "bo-pf-consultations", (Role.FOCAL_POINT,)),
+    # The bodies' same lists, read-only, for analysts and administrators.
+    MenuEntry(
+        "Suivi des organismes",
+        None,
+        (Role.ANALYST, Role.ADMINISTRATOR),
+        children=(*_BODY_LISTS, MenuEntry("Avis et natures des requêtes", "bo-pf-consultations")),
+    ),
     MenuEntry(
         "Statistiques", "bo-statistiques", (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
     ),

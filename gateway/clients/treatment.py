@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -57,6 +58,26 @@ class Treatment:
         return await self._json(
             "GET", "/requests", params={"view": view, **params}, identity=identity
         )
+
+    @contextlib.asynccontextmanager
+    async def requests_csv(
+        self, view: str, *, identity: Identity, params: dict[str, str]
+    ) -> AsyncIterator[aiohttp.ClientResponse | None]:
+        """Every row of a body's ``view`` (the same ``params`` but the page) as treatment's CSV,
+        open for reading; None when treatment refused. Raises ServiceUnavailable."""
+        try:
+            async with self.services.request(
+                "GET",
+                SERVICE,
+                "/requests/export.csv",
+                params={"view": view, **params},
+                identity=identity,
+                # A long export keeps coming: only a silence of a minute is a failure.
+                timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
+            ) as resp:
+                yield resp if resp.status == 200 else None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ServiceUnavailable(SERVICE) from exc
 
     # -- one request and the focal point's actions on it ------------------------------------------
 

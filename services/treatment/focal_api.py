@@ -4,9 +4,14 @@ Reading: focal points (their own body only), analysts and administrators (every 
 only). Acting: focal points only, on their own body's requests; another body's request is the
 same 404 as one that does not exist. 401 without a signed identity, 403 for another role.
 
-- ``GET /requests?view=en_cours|retraitement|insatisfaits|consultations&code=&body_id=&…``:
-  a body's requests, oldest validation first, paged ``{"total", "limit", "offset", "items"}``;
-  « En cours » is in_treatment, on_hold and reopened.
+- ``GET /requests?view=&q=&code=&body_id=&validated_from=&validated_to=&sort=&order=&limit=
+  &offset=``: one page of a list
+  (``LISTS``: en_cours, retraitement, insatisfaits, consultations, sans_retour, satisfaits,
+  reclamations, demandes_information, suggestions, observations, motions), oldest validation
+  first by default, ``{"total", "limit", "offset", "items"}``; each item carries the last
+  answer, the citizen's last opinion with its comment and the last reopening. ``q``: a code, or
+  words of the message or the contact. « En cours » is in_treatment, on_hold and reopened.
+- ``GET /requests/export.csv?`` the same parameters: every row of the list, as CSV (streamed).
 - ``GET /requests/{code}``: one request with its history, answers and what may be done.
 - ``POST /requests/{code}/take|hold|resume|reassign|answer|answer-again|tag`` (JSON):
   200 with the new state ``{code, action, status, version, at}``; 404; 409 ``modified`` (the
@@ -19,9 +24,13 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -29,7 +38,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.treatment import actions, repository
-from shared import attachments, codes, lifecycle
+from shared import attachments, audit, codes, french, lifecycle
 from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
@@ -41,22 +50,6 @@ from shared.web import FieldErrors, field_error, json_error, read_model
 routes = web.RouteTableDef()
 READERS = (Role.FOCAL_POINT, Role.ANALYST, Role.ADMINISTRATOR)
 MAX_LIMIT = 100
-
-# The focal point's lists: the statuses they hold and, for « Insatisfaits », the opinions of
-# the closed requests the table lets the body answer again.
-VIEWS: dict[str, tuple[tuple[Status, ...], tuple[str, ...] | None]] = {
-    "en_cours": ((Status.IN_TREATMENT, Status.ON_HOLD, Status.REOPENED), None),
-    "retraitement": ((Status.REOPENED,), None),
-    "insatisfaits": (
-        (Status.CLOSED,),
-        tuple(
-            o.value
-            for o in Opinion
-            if lifecycle.allows(Status.CLOSED, Event.CITIZEN_ANSWERED, opinion=o)
-        ),
-    ),
-    "consultations": ((Status.ACKNOWLEDGED,), None),
-}
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=actions.MESSAGE_MAX)]
 Version = Annotated[int | None, Field(None, ge=1)]
@@ -143,39 +136,264 @@ def _may(row: asyncpg.Record, who: Identity) -> dict[str, bool]:
     }
 
 
+# --- the lists: « En cours », « Retraitement », « Insatisfaits », « Consultations » -----------
+
+
+@dataclass(frozen=True)
+class ListView:
+    """What one list holds (``repository.ListFilter`` without the caller's criteria)."""
+
+    statuses: tuple[Status, ...] | None = None
+    opinions: tuple[str, ...] | None = None
+    without_opinion: bool = False
+    nature: Nature | None = None
+
+
+# The citizen's opinions that let the body answer again (« Insatisfaits »).
+_UNSATISFIED = tuple(
+    o.value for o in Opinion if lifecycle.allows(Status.CLOSED, Event.CITIZEN_ANSWERED, opinion=o)
+)
+LISTS: dict[str, ListView] = {
+    "en_cours": ListView((Status.IN_TREATMENT, Status.ON_HOLD, Status.REOPENED)),
+    "retraitement": ListView((Status.REOPENED,)),
+    "insatisfaits": ListView((Status.CLOSED,), _UNSATISFIED),
+    # What the body reads: suggestions, observations, motions acknowledged.
+    "consultations": ListView((Status.ACKNOWLEDGED,)),
+    # « Consultations »: « Sans retour », « Satisfaits », then each nature, whatever its status.
+    "sans_retour": ListView((Status.CLOSED,), without_opinion=True),
+    "satisfaits": ListView((Status.CLOSED,), (Opinion.SATISFIED.value,)),
+    "reclamations": ListView(nature=Nature.RECLAMATION),
+    "demandes_information": ListView(nature=Nature.DEMANDE_INFORMATION),
+    "suggestions": ListView(nature=Nature.SUGGESTION),
+    "observations": ListView(nature=Nature.OBSERVATION),
+    "motions": ListView(nature=Nature.MOTION),
+}
+VIEWS = LISTS  # the name the first version of this API used
+LIST_ORDERS = ("asc", "desc")
+EXPORT_LIMIT = 250_000
+EXPORT_HEADER = (
+    "Code",
+    "Nature",
+    "Thème",
+    "Organisme",
+    "Nom et prénoms",
+    "Email",
+    "Téléphone",
+    "Message posté",
+    "Validée le",
+    "Retour Analyste",
+    "Statut",
+    "Pris en compte par",
+    "Mise en attente le",
+    "Message traitement",
+    "Traitée le",
+    "Avis usager",
+    "Commentaire de l'usager",
+    "Avis donné le",
+    "Réouverte le",
+    "Message de relance",
+)
+
+
+def _list_filter(
+    request: web.Request, who: Identity, errors: list
+) -> repository.ListFilter | web.Response | None:
+    """The list the address asks for, for this caller: a focal point gets its own body's rows
+    only, whatever ``body_id`` says. None when a parameter is faulty (added to ``errors``);
+    403 for a focal point without a body."""
+    query = request.query
+    view = query.get("view", "en_cours")
+    if view not in LISTS:
+        errors.append(field_error("view", "Liste inconnue.", "unknown_view"))
+    sort = query.get("sort", "validated_at")
+    if sort not in repository.LIST_SORTS:
+        errors.append(field_error("sort", "Tri inconnu.", "unknown_sort"))
+    order = query.get("order", "asc")
+    if order not in LIST_ORDERS:
+        errors.append(field_error("order", "Ordre inconnu : asc ou desc.", "unknown_order"))
+    days = {}
+    for name in ("validated_from", "validated_to"):
+        try:
+            days[name] = date.fromisoformat(query[name]) if query.get(name) else None
+        except ValueError:
+            errors.append(field_error(name, "Une date AAAA-MM-JJ.", "invalid_date"))
+    if errors:
+        return None
+    if who.role == Role.FOCAL_POINT:
+        if not who.body_id:
+            return json_error(403, "forbidden", "this focal point has no public body")
+        body_id = who.body_id
+    else:
+        body_id = query.get("body_id", "").strip()[:100] or None
+    code = codes.normalize(query["code"]) if query.get("code") else None
+    words = query.get("q", "").strip()[:200] or None
+    if words and codes.is_well_formed(codes.normalize(words)):
+        code, words = codes.normalize(words), None  # a code typed in the search: that request
+    chosen = LISTS[view]
+    return repository.ListFilter(
+        statuses=tuple(s.value for s in chosen.statuses) if chosen.statuses else None,
+        opinions=chosen.opinions,
+        without_opinion=chosen.without_opinion,
+        nature=chosen.nature.value if chosen.nature else None,
+        body_id=body_id,
+        code=code,
+        words=words,
+        # Days in Abidjan's time (UTC, all year): from the first's start to the last's end.
+        validated_from=_start_of(days["validated_from"]),
+        validated_before=_start_of(days["validated_to"], 1),
+        sort=sort,
+        descending=order == "desc",
+    )
+
+
+def _start_of(day: date | None, later: int = 0) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=later), time(), tzinfo=UTC)
+
+
+def _invalid_list(errors: list) -> web.Response:
+    return json_error(400, "invalid_query", "; ".join(e["message"] for e in errors), errors=errors)
+
+
+def _list_item(row: asyncpg.Record) -> dict[str, Any]:
+    """A list's row: the request, its last answer, the citizen's last opinion and reopening."""
+    item = _item(row)
+    item.update(
+        {
+            "answer_message": row["answer_message"],
+            "answer_at": _iso(row["answer_at"]),
+            "opinion_comment": row["opinion_comment"],
+            "opinion_at": _iso(row["opinion_at"]),
+            "reopening_message": row["reopening_message"],
+            "reopened_at": _iso(row["reopened_at"]),
+        }
+    )
+    return item
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 @routes.get("/requests")
 @requires(*READERS)
 async def listing(request: web.Request) -> web.Response:
+    """``?view=&q=&code=&body_id=&sort=&order=&limit=&offset=``: one page of a list."""
     who = check(request)
-    query = request.query
-    errors = []
-    view = query.get("view", "en_cours")
-    if view not in VIEWS:
-        errors.append(field_error("view", "Liste inconnue.", "unknown_view"))
-    limit = _whole(query.get("limit"), 20, 1, MAX_LIMIT, "limit", errors)
-    offset = _whole(query.get("offset"), 0, 0, 10_000_000, "offset", errors)
-    code = codes.normalize(query["code"]) if query.get("code") else None
-    if errors:
-        return json_error(
-            400, "invalid_query", "; ".join(e["message"] for e in errors), errors=errors
-        )
-    body_id = who.body_id if who.role == Role.FOCAL_POINT else (query.get("body_id") or None)
-    if who.role == Role.FOCAL_POINT and body_id is None:
-        return json_error(403, "forbidden", "this focal point has no public body")
+    errors: list = []
+    limit = _whole(request.query.get("limit"), 20, 1, MAX_LIMIT, "limit", errors)
+    offset = _whole(request.query.get("offset"), 0, 0, 10_000_000, "offset", errors)
+    chosen = _list_filter(request, who, errors)
+    if chosen is None:
+        return _invalid_list(errors)
+    if isinstance(chosen, web.Response):
+        return chosen
     async with connection(request) as conn:
-        statuses, opinions = VIEWS[view]
-        total, rows = await repository.page(
-            conn,
-            statuses=statuses,
-            opinions=opinions,
-            body_id=body_id,
-            code=code,
-            limit=limit,
-            offset=offset,
-        )
+        total, rows = await repository.list_page(conn, chosen, limit=limit, offset=offset)
     return web.json_response(
-        {"total": total, "limit": limit, "offset": offset, "items": [_item(r) for r in rows]}
+        {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "items": [_list_item(r) for r in rows],
+        }
     )
+
+
+def _contact_cells(contact: dict[str, Any]) -> list[str]:
+    name = " ".join(p for p in (contact.get("first_names"), contact.get("last_name")) if p)
+    return [name, contact.get("email") or "", contact.get("phone") or ""]
+
+
+def _export_cells(row: asyncpg.Record) -> list[object]:
+    status = Status(row["status"])
+    return [
+        row["code"],
+        NATURE_LABELS.get(Nature(row["nature"]), row["nature"]),
+        row["theme_label"] or "",
+        row["body_name"],
+        *_contact_cells(json.loads(row["contact"])),
+        row["message"],
+        row["validated_at"],
+        row["analyst_message"] or "",
+        lifecycle.CITIZEN_LABELS[status],
+        row["assignee_login"] or "",
+        row["on_hold_since"],
+        row["answer_message"] or "",
+        row["answer_at"],
+        lifecycle.opinion_label(row["opinion"]) or "",
+        row["opinion_comment"] or "",
+        row["opinion_at"],
+        row["reopened_at"],
+        row["reopening_message"] or "",
+    ]
+
+
+def _csv_lines(rows: list[list[object]], first: bool = False) -> bytes:
+    """UTF-8 (with a byte-order mark first), « ; » between cells, moments as « 17/01/2019
+    14:32 » (Abidjan), and a cell a spreadsheet would run as a formula made inert."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return (("\ufeff" if first else "") + out.getvalue()).encode("utf-8")
+
+
+def _csv_cell(value: object) -> str:
+    if isinstance(value, datetime):
+        return french.stamp(value)
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+@routes.get("/requests/export.csv")  # before /requests/{code}, which would take it
+@requires(*READERS)
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    """Every row of the list the address asks for (as ``GET /requests``, without pages), as CSV
+    streamed from a cursor; the audit log says who took it and how many rows."""
+    who = check(request)
+    errors: list = []
+    chosen = _list_filter(request, who, errors)
+    if chosen is None:
+        return _invalid_list(errors)
+    if isinstance(chosen, web.Response):
+        return chosen
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="requetes-organisme.csv"',
+            "Cache-Control": "private, no-store",
+        }
+    )
+    count = 0
+    async with connection(request) as conn, conn.transaction(readonly=True):
+        await response.prepare(request)
+        await response.write(_csv_lines([list(EXPORT_HEADER)], first=True))
+        batch: list[list[object]] = []
+        async for row in repository.list_stream(conn, chosen, EXPORT_LIMIT):
+            batch.append(_export_cells(row))
+            count += 1
+            if len(batch) == 500:
+                await response.write(_csv_lines(batch))
+                batch = []
+        if batch:
+            await response.write(_csv_lines(batch))
+    view = request.query.get("view", "en_cours")
+    # Contacts leave the system in this file: the log says who took it, and how many rows.
+    await audit.write_alone(
+        request.app[POOL],
+        action="export",
+        outcome="done",
+        address=address_of(request),
+        actor_id=who.staff_id,
+        actor_login=who.login,
+        actor_role=who.role.value,
+        request_code=None,
+        detail=f"{count} lignes exportées (CSV, liste {view})",
+    )
+    await response.write_eof()
+    return response
 
 
 def _whole(raw: str | None, default: int, low: int, high: int, name: str, errors: list) -> int:

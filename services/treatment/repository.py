@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -287,3 +288,128 @@ async def add_reopening(
         message,
         at,
     )
+
+
+# --- the focal point's lists (« En cours », « Retraitement », « Insatisfaits », « Consultations »)
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Which rows a list holds: every criterion given narrows it (None: not a criterion)."""
+
+    statuses: tuple[str, ...] | None = None
+    opinions: tuple[str, ...] | None = None
+    without_opinion: bool = False  # « Sans retour »: closed, the citizen said nothing
+    nature: str | None = None
+    body_id: str | None = None  # None: every body (analysts, administrators)
+    code: str | None = None
+    words: str | None = None  # in the message or the contact (the ``search`` column, 0030)
+    validated_from: datetime | None = None  # validated at or after
+    validated_before: datetime | None = None  # validated before
+    sort: str = "validated_at"  # one of LIST_SORTS
+    descending: bool = False
+
+
+# Sort keys → columns; request_id breaks ties so that pages neither repeat nor skip a row.
+LIST_SORTS = {
+    "validated_at": "validated_at",
+    "code": "code",
+    "nature": "nature",
+    "status": "status",
+}
+# Planned for each search's own values (a body of 40 rows and one of 40,000 differ): a
+# millisecond of planning against a generic plan that may be ten times slower.
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+
+# What a list's row carries besides the request: the last answer (« Message traitement »),
+# the last opinion with the citizen's comment (« Avis usager »), the last reopening.
+_LIST_EXTRAS = """la.message AS answer_message, la.answered_at AS answer_at,
+    lo.comment AS opinion_comment, lo.given_at AS opinion_at,
+    lr.message AS reopening_message, lr.reopened_at AS reopened_at
+    FROM {source} t
+    LEFT JOIN LATERAL (SELECT message, answered_at FROM answers a
+        WHERE a.request_id = t.request_id ORDER BY answered_at DESC LIMIT 1) la ON true
+    LEFT JOIN LATERAL (SELECT comment, given_at FROM opinions o
+        WHERE o.request_id = t.request_id ORDER BY given_at DESC, id DESC LIMIT 1) lo ON true
+    LEFT JOIN LATERAL (SELECT message, reopened_at FROM reopenings r
+        WHERE r.request_id = t.request_id ORDER BY reopened_at DESC, id DESC LIMIT 1) lr ON true"""
+
+
+async def _usable_words(conn: asyncpg.Connection, words: str | None) -> str | None:
+    """The words when they make a search (« le la » are only stop words: they do not)."""
+    if not words:
+        return None
+    has = await conn.fetchval("SELECT numnode(websearch_to_tsquery('french', fold($1))) > 0", words)
+    return words if has else None
+
+
+def _list_where(f: ListFilter, words: str | None) -> tuple[str, list[Any]]:
+    conditions: list[str] = []
+    args: list[Any] = []
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        conditions.append(sql.replace("?", f"${len(args)}"))
+
+    if f.statuses is not None:
+        add("status = ANY(?::text[])", list(f.statuses))
+    if f.opinions is not None:
+        add("opinion = ANY(?::text[])", list(f.opinions))
+    if f.without_opinion:
+        conditions.append("opinion IS NULL")
+    if f.nature is not None:
+        add("nature = ?", f.nature)
+    if f.body_id is not None:
+        add("body_id = ?", f.body_id)
+    if f.code is not None:
+        add("code = ?", f.code)
+    if f.validated_from is not None:
+        add("validated_at >= ?", f.validated_from)
+    if f.validated_before is not None:
+        add("validated_at < ?", f.validated_before)
+    if words is not None:
+        add("search @@ websearch_to_tsquery('french', fold(?))", words)
+    return " AND ".join(conditions) or "true", args
+
+
+def _list_order(f: ListFilter, prefix: str = "") -> str:
+    way = "DESC" if f.descending else "ASC"
+    column = LIST_SORTS[f.sort]
+    return f"{prefix}{column} {way}, {prefix}request_id {way}"
+
+
+async def list_page(
+    conn: asyncpg.Connection, f: ListFilter, *, limit: int, offset: int
+) -> tuple[int, list[asyncpg.Record]]:
+    """One page of a list and how many rows it holds in all."""
+    async with conn.transaction(readonly=True):
+        await conn.execute(_CUSTOM_PLANS)
+        words = await _usable_words(conn, f.words)
+        where, args = _list_where(f, words)
+        total = await conn.fetchval(f"SELECT count(*) FROM treatments WHERE {where}", *args)  # noqa: S608
+        n = len(args)
+        # The page first, then its answers and opinions: the joins run for its rows only.
+        source = f"""(SELECT {COLUMNS} FROM treatments WHERE {where}
+                      ORDER BY {_list_order(f)} LIMIT ${n + 1} OFFSET ${n + 2})"""  # noqa: S608
+        rows = await conn.fetch(
+            f"SELECT t.*, {_LIST_EXTRAS.format(source=source)} ORDER BY {_list_order(f, 't.')}",
+            *args,
+            limit,
+            offset,
+        )
+    return total, rows
+
+
+async def list_stream(
+    conn: asyncpg.Connection, f: ListFilter, limit: int
+) -> AsyncIterator[asyncpg.Record]:
+    """Every row of a list (``limit`` at most) read with a cursor: the export. Call inside a
+    transaction."""
+    await conn.execute(_CUSTOM_PLANS)
+    words = await _usable_words(conn, f.words)
+    where, args = _list_where(f, words)
+    source = f"""(SELECT {COLUMNS} FROM treatments WHERE {where}
+                  ORDER BY {_list_order(f)} LIMIT {int(limit)})"""  # noqa: S608
+    query = f"SELECT t.*, {_LIST_EXTRAS.format(source=source)} ORDER BY {_list_order(f, 't.')}"
+    async for row in conn.cursor(query, *args, prefetch=500):
+        yield row

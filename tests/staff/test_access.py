@@ -99,6 +99,18 @@ ROUTES: list[Row] = [
         for suffix in ("", "/export.csv", "/export.xlsx")
     ),
     Row("GET", "/admin/consultations", only(ADMIN, ANALYST)),
+    # The bodies' lists: every focal point (treatment gives each its own body's rows only, see
+    # tests/treatment/test_pages_lists.py), analysts and administrators read-only.
+    *(
+        Row("GET", f"{path}{suffix}", only(ADMIN, ANALYST, "focal-point", "other-body"))
+        for path in (
+            "/admin/traitements/en-cours",
+            "/admin/traitements/retraitement",
+            "/admin/traitements/insatisfaits",
+            "/admin/pf/consultations",
+        )
+        for suffix in ("", "/export.csv", "/export.xlsx")
+    ),
     # Signing out is tried last: it ends the sessions the table uses.
     Row("POST", "/admin/deconnexion", dict.fromkeys(WHO, 303), {}),
 ]
@@ -175,6 +187,7 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
     # body (the table's {code} is still with the analysts: 404 to every reader); a faulty form
     # is refused (422) before anything is looked up.
     Endpoint("treatment", "GET", "/requests", service_staff(*READERS)),
+    Endpoint("treatment", "GET", "/requests/export.csv", service_staff(*READERS)),
     Endpoint("treatment", "GET", "/requests/{code}", service_staff(*READERS, status=404)),
     Endpoint("treatment", "GET", "/documents/{request_id}", service_staff(*READERS, status=404)),
     *(

@@ -192,3 +192,18 @@ async def test_exports_in_production_carry_the_headers_of_private_pages(
     async with new_session() as anonymous, anonymous.get(gw.url + "/") as resp:
         assert resp.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
         assert "Cache-Control" not in resp.headers  # public pages may be cached
+
+
+async def test_the_bodies_lists_say_so_when_treatment_does_not_answer(gateway_alone, database_url):
+    gw = await gateway_alone()  # treatment (and every service) on the discard port
+    await create_account(database_url, Role.FOCAL_POINT, "pf.budget", PASSWORD, "ministere-budget")
+    async with await signed_in_session(gw.url, "pf.budget", PASSWORD) as http:
+        for path in (
+            "/admin/traitements/en-cours",
+            "/admin/traitements/retraitement/export.csv",
+            "/admin/traitements/insatisfaits/export.xlsx",
+            "/admin/pf/consultations?liste=satisfaits",
+        ):
+            async with http.get(gw.url + path) as resp:
+                assert resp.status == 503, path
+                assert "Service momentanément indisponible" in await resp.text()

@@ -1,0 +1,408 @@
+"""The bodies' lists (after the guide, ../shared/seeds/000_*): « Traitements › En cours »,
+« Retraitement », « Insatisfaits », and the focal point's « Consultations » (« Sans retour »,
+« Satisfaits », each nature).
+
+A focal point sees its own body's requests (treatment answers only those, whatever the address
+asks); analysts and administrators read every body's, with an « Organisme » filter. Each list
+has its search (a code, or words of the message or the contact), sorting, pages, the period
+(on the validation date, when chosen) and its « Exportation »: treatment's CSV streamed through,
+or the same rows as a workbook. The request's own page, with its forms, is ``bo-pf-requete``
+(``/admin/requetes/{code}``), built elsewhere: the lists link to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from gateway.backoffice import access, shell
+from gateway.clients import catalogue
+from gateway.clients.transport import ServiceUnavailable
+from gateway.clients.treatment import TREATMENT
+from gateway.staff import auth
+from gateway.web import xlsx
+from gateway.web.listing import Listing, listing_of
+from shared import french
+from shared.identity import Role
+from shared.lifecycle import Status
+
+routes = web.RouteTableDef()
+
+READERS = (Role.FOCAL_POINT, Role.ANALYST, Role.ADMINISTRATOR)
+PER_PAGE = 25
+REQUEST_PAGE = "/admin/requetes/{code}"  # bo-pf-requete
+# The list's sort keys (in the address) → treatment's.
+SORTS = {"validation": "validated_at", "code": "code", "nature": "nature", "statut": "status"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One list: its address, treatment's view, the guide's titles and its table."""
+
+    slug: str  # in the address
+    view: str  # treatment's
+    title: str
+    heading: str
+    columns: str  # which table: en_cours, retraitement, insatisfaits, consultation
+    action: str  # the link to the request's page (a focal point's)
+    empty_note: str = ""
+
+
+TRAITEMENTS = {
+    "en-cours": Page(
+        "en-cours", "en_cours", "En cours", "Requêtes à traiter", "en_cours", "Traiter"
+    ),
+    "retraitement": Page(
+        "retraitement",
+        "retraitement",
+        "Retraitement",
+        "Liste des requêtes réouvertes",
+        "retraitement",
+        "Traiter à nouveau",
+    ),
+    "insatisfaits": Page(
+        "insatisfaits",
+        "insatisfaits",
+        "Insatisfaits",
+        "Liste des requêtes traitées Insatisfaites",
+        "insatisfaits",
+        "Répondre à l'usager",
+    ),
+}
+CONSULTATIONS = {
+    page.slug: page
+    for page in (
+        Page(
+            "sans-retour",
+            "sans_retour",
+            "Sans retour",
+            "Liste des requêtes traitées sans retour",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
+            "satisfaits",
+            "satisfaits",
+            "Satisfaits",
+            "Liste des requêtes traitées satisfaisantes",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
+            "reclamations",
+            "reclamations",
+            "Réclamations",
+            "Listing des Réclamations",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
+            "demandes-information",
+            "demandes_information",
+            "Demandes d'information",
+            "Listing des Demandes d'information",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
+            "suggestions",
+            "suggestions",
+            "Suggestions",
+            "Listing des Suggestions",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
+            "observations",
+            "observations",
+            "Observations",
+            "Listing des Observations",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
+            "motions",
+            "motions",
+            "Motions",
+            "Listing des Motions de félicitations",
+            "consultation",
+            "Consulter",
+        ),
+    )
+}
+CONSULTATIONS_PATH = "/admin/pf/consultations"
+
+
+# --- what the address asks of treatment ----------------------------------------------------------
+
+
+def _listing(request: web.Request) -> Listing:
+    listing = listing_of(request, SORTS, "validation")
+    return Listing(
+        path=listing.path,
+        query=listing.query,
+        words=listing.words,
+        sort=listing.sort,
+        descending=listing.descending,
+        page=listing.page,
+        per_page=PER_PAGE,
+    )
+
+
+def _params(request: web.Request, listing: Listing) -> dict[str, str]:
+    """Treatment's parameters, but the page: the search, the sort, the period when chosen,
+    the body (treatment ignores it for a focal point)."""
+    period = shell.period_of(request)
+    params = {"sort": SORTS[listing.sort], "order": "desc" if listing.descending else "asc"}
+    if listing.words:
+        params["q"] = listing.words
+    if period.explicit:
+        params["validated_from"] = period.start.isoformat()
+        params["validated_to"] = period.end.isoformat()
+    body = request.query.get("organisme", "").strip()[:100]
+    if body and _staff(request).role != Role.FOCAL_POINT:
+        params["body_id"] = body
+    return params
+
+
+def _staff(request: web.Request):
+    staff = auth.current_staff(request)
+    assert staff is not None, "behind staff_required"
+    return staff
+
+
+async def _unavailable(request: web.Request) -> web.Response:
+    return await shell.render(
+        request,
+        "backoffice/treatment_unavailable.html",
+        {"title": "Service indisponible"},
+        status=503,
+    )
+
+
+# --- the rows as the tables write them ---------------------------------------------------------
+
+
+def contact_line(contact: dict) -> str:
+    name = " ".join(p for p in (contact.get("first_names"), contact.get("last_name")) if p)
+    return " / ".join(p for p in (name, contact.get("email"), contact.get("phone")) if p)
+
+
+def _day(moment: str | None) -> str:
+    return french.day(datetime.fromisoformat(moment)) if moment else ""
+
+
+def _status_text(item: dict) -> str:
+    """« En cours de traitement depuis le … », on hold or reopened likewise."""
+    status = item["status"]
+    if status == Status.ON_HOLD and item["on_hold_since"]:
+        return f"Mise en attente depuis le {_day(item['on_hold_since'])}"
+    if status == Status.REOPENED:
+        since = item["reopened_at"] or item["validated_at"]
+        return f"Réouverte pour un nouveau traitement depuis le {_day(since)}"
+    if status == Status.IN_TREATMENT:
+        return f"En cours de traitement depuis le {_day(item['validated_at'])}"
+    return item["status_label"]
+
+
+def _shown(item: dict) -> dict:
+    item["contact_line"] = contact_line(item["contact"])
+    item["validated_day"] = _day(item["validated_at"])
+    item["status_text"] = _status_text(item)
+    item["answer_day"] = _day(item["answer_at"])
+    item["opinion_day"] = _day(item["opinion_at"])
+    item["reopened"] = item["status"] == Status.REOPENED
+    item["url"] = REQUEST_PAGE.format(code=item["code"])
+    return item
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+async def _bodies(request: web.Request) -> list[tuple[str, str]]:
+    """The « Organisme » filter's choices (analysts, administrators); [] if intake is silent."""
+    try:
+        bodies = await catalogue.all_bodies(request)
+    except ServiceUnavailable:
+        return []
+    return sorted(((b["id"], b["name"]) for b in bodies), key=lambda b: b[1])
+
+
+async def _list_page(request: web.Request, page: Page, base: str) -> web.Response:
+    staff = _staff(request)
+    listing = _listing(request)
+    params = {**_params(request, listing), "limit": str(PER_PAGE), "offset": str(listing.offset)}
+    try:
+        status, found = await request.app[TREATMENT].requests(
+            page.view, identity=staff.identity, params=params
+        )
+    except ServiceUnavailable:
+        return await _unavailable(request)
+    if status != 200:
+        return await _unavailable(request)
+    focal = staff.role == Role.FOCAL_POINT
+    bodies = [] if focal else await _bodies(request)
+    chosen = request.query.get("organisme", "")
+    if focal:
+        body_name = (await shell.body_names(request)).get(staff.body_id or "", staff.body_id)
+    else:
+        body_name = dict(bodies).get(chosen, chosen) if chosen else "tous les organismes"
+    return await shell.render(
+        request,
+        "backoffice/treatment_lists.html",
+        {
+            "title": page.title,
+            "page": page,
+            "base": base,
+            "listing": listing,
+            "items": [_shown(i) for i in found["items"]],
+            "total": found["total"],
+            "focal": focal,
+            "for_body": body_name,
+            "bodies": bodies,
+            "chosen_body": chosen,
+            "tabs": CONSULTATIONS.values() if page.slug in CONSULTATIONS else (),
+            "period_applies": shell.period_of(request).explicit,
+        },
+    )
+
+
+def _consultation(request: web.Request) -> Page:
+    return CONSULTATIONS.get(request.query.get("liste", ""), CONSULTATIONS["sans-retour"])
+
+
+def _treatment_routes(page: Page) -> None:
+    base = f"/admin/traitements/{page.slug}"
+
+    @access.staff_required(*READERS)
+    async def show(request: web.Request) -> web.Response:
+        return await _list_page(request, page, base)
+
+    @access.staff_required(*READERS)
+    async def as_csv(request: web.Request) -> web.StreamResponse:
+        return await _export_csv(request, page)
+
+    @access.staff_required(*READERS)
+    async def as_xlsx(request: web.Request) -> web.StreamResponse:
+        return await _export_xlsx(request, page)
+
+    name = f"bo-pf-{page.slug}"
+    routes.get(base, name=name)(show)
+    routes.get(f"{base}/export.csv", name=f"{name}-csv")(as_csv)
+    routes.get(f"{base}/export.xlsx", name=f"{name}-xlsx")(as_xlsx)
+
+
+for _page in TRAITEMENTS.values():
+    _treatment_routes(_page)
+
+
+@routes.get(CONSULTATIONS_PATH, name="bo-pf-consultations")
+@access.staff_required(*READERS)
+async def consultations(request: web.Request) -> web.Response:
+    return await _list_page(request, _consultation(request), CONSULTATIONS_PATH)
+
+
+@routes.get(f"{CONSULTATIONS_PATH}/export.csv", name="bo-pf-consultations-csv")
+@access.staff_required(*READERS)
+async def consultations_csv(request: web.Request) -> web.StreamResponse:
+    return await _export_csv(request, _consultation(request))
+
+
+@routes.get(f"{CONSULTATIONS_PATH}/export.xlsx", name="bo-pf-consultations-xlsx")
+@access.staff_required(*READERS)
+async def consultations_xlsx(request: web.Request) -> web.StreamResponse:
+    return await _export_xlsx(request, _consultation(request))
+
+
+# --- « Exportation »: CSV (treatment's, streamed through) and the workbook -----------------------
+
+
+def _csv_of(
+    request: web.Request, page: Page
+) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse | None]:
+    params = _params(request, _listing(request))
+    return request.app[TREATMENT].requests_csv(
+        page.view, identity=_staff(request).identity, params=params
+    )
+
+
+def _filename(page: Page, extension: str) -> str:
+    return f"requetes-{page.slug}.{extension}"
+
+
+async def _export_csv(request: web.Request, page: Page) -> web.StreamResponse:
+    """Every row of the list, as treatment writes it (formulas made inert), as it comes."""
+    try:
+        async with _csv_of(request, page) as resp:
+            if resp is None:
+                return await _unavailable(request)
+            out = web.StreamResponse(
+                headers={
+                    "Content-Type": "text/csv; charset=utf-8",
+                    "Content-Disposition": f'attachment; filename="{_filename(page, "csv")}"',
+                    "Cache-Control": "private, no-store",
+                }
+            )
+            await out.prepare(request)
+            async for chunk in resp.content.iter_chunked(64 * 1024):
+                await out.write(chunk)
+            await out.write_eof()
+            return out
+    except ServiceUnavailable:
+        return await _unavailable(request)
+
+
+# Columns of treatment's CSV that the workbook holds as dates; the others stay text (a code or a
+# phone number is not a number).
+_DATE_COLUMNS = frozenset(
+    {"Validée le", "Mise en attente le", "Traitée le", "Avis donné le", "Réouverte le"}
+)
+
+
+def _cell(is_date: bool, text: str) -> object:
+    if is_date and text:
+        try:
+            return datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=french.ZONE)
+        except ValueError:
+            return text
+    # The CSV's guard against formulas is not needed here: xlsx text cells never run.
+    return text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
+
+
+def _csv_to_xlsx(source: Any, target: Any) -> int:
+    source.seek(0)
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, delimiter=";")
+    header = next(reader, [])
+    dates = [h in _DATE_COLUMNS for h in header]
+    rows = ([_cell(d, t) for d, t in zip(dates, row, strict=False)] for row in reader)
+    count = xlsx.write(target, header, rows, sheet="Requêtes")
+    text.detach()
+    return count
+
+
+async def _export_xlsx(request: web.Request, page: Page) -> web.StreamResponse:
+    """The same rows as a workbook (built from treatment's CSV, on disk past 8 Mo)."""
+    with (
+        tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as source,
+        tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as target,
+    ):
+        try:
+            async with _csv_of(request, page) as resp:
+                if resp is None:
+                    return await _unavailable(request)
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    source.write(chunk)
+        except ServiceUnavailable:
+            return await _unavailable(request)
+        await asyncio.to_thread(_csv_to_xlsx, source, target)
+        return await xlsx.stream(request, _filename(page, "xlsx"), target)

@@ -1,0 +1,83 @@
+"""The bodies' lists in a real Chromium at 360 px, axe-core clean: a focal point goes from the
+menu to « En cours », « Retraitement », « Insatisfaits » and « Consultations », searches, and
+finds the link to treat a request."""
+
+from __future__ import annotations
+
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import expect
+
+from shared.identity import Role
+from shared.service import POOL
+from tests.staff.helpers import create_account, sign_in
+from tests.treatment.lists_scenario import scenario
+
+PASSWORD = "le point focal du budget"
+
+
+async def _axe(page) -> list[str]:
+    results = await Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
+        for v in results.response["violations"]
+    ]
+
+
+async def _fits(page) -> bool:
+    return await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+
+
+async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page):
+    ours = await scenario(stack.apps["treatment"].app[POOL], "ministere-budget")
+    names = ours["by_name"]
+    await create_account(database_url, Role.FOCAL_POINT, "pf.budget", PASSWORD, "ministere-budget")
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await sign_in(page, stack.gateway, "pf.budget", PASSWORD)
+    menu = page.get_by_role("navigation", name="Menu de l'administration")
+
+    await menu.get_by_role("link", name="En cours").click()
+    await expect(page.get_by_role("heading", name="Requêtes à traiter")).to_be_visible()
+    await expect(
+        page.get_by_role("link", name=f"Traiter la requête {names['held']}")
+    ).to_be_visible()
+    assert await _axe(page) == []
+    assert await _fits(page)
+
+    await page.get_by_label("Rechercher (code de la requête, mots du message ou du contact)").fill(
+        "decevant"
+    )
+    await page.get_by_role("button", name="Rechercher").click()
+    await expect(page.get_by_text("Affichage 1 à 1 sur 1 ligne")).to_be_visible()
+    await expect(
+        page.get_by_role("link", name=f"Traiter la requête {names['fresh']}")
+    ).to_have_attribute("href", f"/admin/requetes/{names['fresh']}")
+
+    await menu.get_by_role("link", name="Retraitement").click()
+    await expect(page.get_by_role("heading", name="Liste des requêtes réouvertes")).to_be_visible()
+    await expect(
+        page.get_by_role("link", name=f"Traiter à nouveau la requête {names['reopened']}")
+    ).to_be_visible()
+    assert await _axe(page) == []
+    assert await _fits(page)
+
+    await menu.get_by_role("link", name="Insatisfaits").click()
+    await expect(
+        page.get_by_role("heading", name="Liste des requêtes traitées Insatisfaites")
+    ).to_be_visible()
+    await expect(page.get_by_text("Trop lent")).to_be_visible()
+    assert await _axe(page) == []
+    assert await _fits(page)
+
+    await menu.get_by_role("link", name="Consultations").click()
+    await expect(
+        page.get_by_role("heading", name="Liste des requêtes traitées sans retour")
+    ).to_be_visible()
+    assert await _axe(page) == []
+    assert await _fits(page)
+    tabs = page.get_by_role("navigation", name="Listes des consultations")
+    await tabs.get_by_role("link", name="Observations").click()
+    await expect(page.get_by_role("cell", name="Pas d'enregistrement")).to_be_visible()
+    await tabs.get_by_role("link", name="Réclamations").click()
+    await expect(page.get_by_role("columnheader", name="Retour Analyste")).to_be_visible()
+    assert await _axe(page) == []
+    assert await _fits(page)

@@ -1,0 +1,164 @@
+"""The bodies' lists in the back office, on the whole platform: « En cours », « Retraitement »,
+« Insatisfaits », « Consultations » for a focal point (its own body only, in every page and
+export), read-only for analysts and administrators with an « Organisme » filter, and refused to
+operators."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import openpyxl
+import pytest
+
+from shared.identity import Role
+from shared.service import POOL
+from tests.staff.helpers import create_account, signed_in_session
+from tests.treatment.lists_scenario import scenario
+
+BODY, OTHER = "ministere-budget", "ministere-justice"
+PASSWORD = "les listes des organismes"
+PAGES = {
+    "en_cours": "/admin/traitements/en-cours",
+    "retraitement": "/admin/traitements/retraitement",
+    "insatisfaits": "/admin/traitements/insatisfaits",
+    **{
+        view: f"/admin/pf/consultations?liste={slug}"
+        for view, slug in (
+            ("sans_retour", "sans-retour"),
+            ("satisfaits", "satisfaits"),
+            ("reclamations", "reclamations"),
+            ("suggestions", "suggestions"),
+            ("observations", "observations"),
+            ("motions", "motions"),
+        )
+    },
+}
+
+
+def export_of(path: str, extension: str) -> str:
+    base, _, query = path.partition("?")
+    return f"{base}/export.{extension}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+async def platform(stack, database_url):
+    pool = stack.apps["treatment"].app[POOL]
+    ours, theirs = await scenario(pool, BODY), await scenario(pool, OTHER)
+    for login, role, body in (
+        ("pf.budget", Role.FOCAL_POINT, BODY),
+        ("pf.justice", Role.FOCAL_POINT, OTHER),
+        ("awa.analyste", Role.ANALYST, None),
+        ("op.appels", Role.OPERATOR, None),
+    ):
+        await create_account(database_url, role, login, PASSWORD, body)
+    return stack, ours, theirs
+
+
+async def get(http, url: str) -> tuple[int, str]:
+    async with http.get(url, allow_redirects=False) as resp:
+        return resp.status, await resp.text()
+
+
+def codes_in(html: str) -> set[str]:
+    return set(re.findall(r"/admin/requetes/(\d{10})", html))
+
+
+async def test_a_focal_point_sees_its_body_in_every_list_and_export(platform):
+    stack, ours, theirs = platform
+    every_ours = {c for v, codes in ours.items() if v != "by_name" for c in codes}
+    every_theirs = {c for v, codes in theirs.items() if v != "by_name" for c in codes}
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        for view, path in PAGES.items():
+            status, html = await get(http, stack.gateway + path)
+            assert status == 200, (view, html[:500])
+            assert codes_in(html) == set(ours[view]), view
+            if not ours[view]:
+                assert "Pas d'enregistrement" in html
+            # The other body asked for by hand: still our own rows only.
+            joiner = "&" if "?" in path else "?"
+            status, html = await get(http, f"{stack.gateway}{path}{joiner}organisme={OTHER}")
+            assert codes_in(html) == set(ours[view]), view
+            status, raw = await get(http, stack.gateway + export_of(path, "csv"))
+            assert status == 200
+            rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+            assert {r[0] for r in rows[1:]} == set(ours[view]), view
+            async with http.get(stack.gateway + export_of(path, "xlsx")) as resp:
+                assert resp.status == 200
+                sheet = openpyxl.load_workbook(io.BytesIO(await resp.read())).active
+                assert {r[0] for r in sheet.iter_rows(min_row=2, values_only=True)} == set(
+                    ours[view]
+                )
+            assert not (codes_in(html) | {r[0] for r in rows[1:]}) & every_theirs
+    assert every_ours.isdisjoint(every_theirs)
+
+
+async def test_the_guide_s_words_on_each_list(platform):
+    stack, ours, _ = platform
+    names = ours["by_name"]
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, stack.gateway + PAGES["en_cours"])
+        assert "Requêtes à traiter" in html and "Traiter<span" in html
+        assert "En cours de traitement depuis le" in html
+        assert f"Pris en compte par pf.{BODY}" in html
+        assert "Aya Kouassi" in html
+        _, html = await get(http, stack.gateway + PAGES["retraitement"])
+        assert "Liste des requêtes réouvertes" in html and "Traiter à nouveau" in html
+        assert "(réouverte pour un nouveau traitement)" in html
+        assert "Réponse à reopened" in html and "Toujours fermé" in html
+        _, html = await get(http, stack.gateway + PAGES["insatisfaits"])
+        assert "Liste des requêtes traitées Insatisfaites" in html
+        assert "Non satisfait" in html and "Trop lent" in html
+        assert "Répondre à l&#39;usager" in html or "Répondre à l'usager" in html
+        _, html = await get(http, stack.gateway + "/admin/pf/consultations")
+        assert "Liste des requêtes traitées sans retour" in html
+        assert codes_in(html) == {names["silent"]}
+        for tab in ("Sans retour", "Satisfaits", "Réclamations", "Suggestions", "Motions"):
+            assert f">{tab}</a>" in html
+        _, html = await get(http, stack.gateway + PAGES["reclamations"])
+        for column in ("Message posté", "Retour Analyste", "Msg traitement", "Retour usager"):
+            assert column in html
+
+
+async def test_search_sort_and_pages(platform):
+    stack, ours, _ = platform
+    names = ours["by_name"]
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        base = stack.gateway + "/admin/pf/consultations?liste=reclamations"
+        _, html = await get(http, base + "&q=decevant")
+        assert codes_in(html) == {names["fresh"]}
+        _, html = await get(http, base + f"&q={names['unsatisfied']}")
+        assert codes_in(html) == {names["unsatisfied"]}
+        _, html = await get(http, base + "&tri=code&ordre=desc")
+        found = list(dict.fromkeys(re.findall(r"/admin/requetes/(\d{10})", html)))
+        assert found == sorted(ours["reclamations"], reverse=True)
+        assert "Affichage 1 à 6 sur 6 lignes" in html
+        _, raw = await get(
+            http, stack.gateway + "/admin/pf/consultations/export.csv?liste=reclamations&q=pension"
+        )
+        assert {r.split(";")[0] for r in raw.lstrip("\ufeff").splitlines()[1:]} == {
+            names["held"],
+            names["unsatisfied"],
+        }
+
+
+async def test_analysts_read_every_body_and_operators_are_refused(platform):
+    stack, ours, theirs = platform
+    async with await signed_in_session(stack.gateway, "awa.analyste", PASSWORD) as http:
+        status, html = await get(http, stack.gateway + PAGES["insatisfaits"])
+        assert status == 200
+        assert codes_in(html) == set(ours["insatisfaits"] + theirs["insatisfaits"])
+        assert "Consulter<span" in html and "Répondre à l" not in html
+        assert 'id="f-organisme"' in html and "Suivi des organismes" in html
+        status, html = await get(http, stack.gateway + PAGES["en_cours"] + f"?organisme={OTHER}")
+        assert codes_in(html) == set(theirs["en_cours"])
+    async with await signed_in_session(stack.gateway, "op.appels", PASSWORD) as http:
+        for path in PAGES.values():
+            status, _ = await get(http, stack.gateway + path)
+            assert status == 403
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, stack.gateway + "/admin/aide")
+        for entry in ("En cours", "Retraitement", "Insatisfaits"):
+            assert f">{entry}</a>" in html
+        assert 'href="/admin/traitements"' not in html  # the analysts' queue is not theirs
