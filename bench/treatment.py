@@ -1,7 +1,7 @@
 """Benchmark of the focal point's work (issue 11): 200,000 requests across 11 bodies.
 
     python -m bench.treatment [--requests 200000] [--agents 8] [--calls 100] [--answers 150]
-                              [--through api|pages] [--explain] [--keep]
+                              [--through api|pages] [--explain] [--drop-index S.I] [--keep]
 
 It starts the six processes (``bench.harness``: the run's own database, broker namespace and SMTP
 server), waits until they have migrated their schemas, then seeds straight into the schemas
@@ -67,6 +67,7 @@ from gateway.clients.stats import Stats
 from gateway.clients.transport import Services
 from gateway.clients.treatment import Treatment
 from gateway.staff import account_actions, audit
+from services.stats import general
 from shared import codes
 from shared.identity import Identity, Role
 from shared.lifecycle import Status
@@ -105,8 +106,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--through", choices=("api", "pages"), default="api")
     parser.add_argument("--explain", action="store_true", help="print the « En cours » plans")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--drop-index",
+        action="append",
+        default=[],
+        metavar="SCHEMA.INDEX",
+        help="drop this index once the services have migrated (repeatable): the figures "
+        "before a migration that adds it, on the same code",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     args = parser.parse_args(argv)
+    for name in args.drop_index:
+        if not re.fullmatch(r"[a-z_]+\.[a-z0-9_]+", name):
+            parser.error(f"--drop-index wants schema.index, got {name!r}")
     args.agents = max(1, min(args.agents, args.bodies))
     return args
 
@@ -380,32 +392,37 @@ async def describe(conn: asyncpg.Connection, agents: list[Agent], args: argparse
 
 
 async def explain(conn: asyncpg.Connection, body_id: str, code: str) -> None:
+    """The plans of what the timed calls run: treatment's « En cours » (repository.page's two
+    queries) and the queries of stats' /stats/general for one body over twelve months."""
+    today = datetime.now(UTC).date()
+    year_ago = today - timedelta(days=365)
+    en_cours = (list(EN_COURS), body_id, None, None)
+    plans = (
+        ("« En cours » count", f"SELECT count(*) FROM treatment.treatments WHERE {WHERE}",
+         en_cours),
+        ("« En cours » first page", f"""SELECT * FROM treatment.treatments WHERE {WHERE}
+             ORDER BY validated_at, request_id LIMIT 20 OFFSET 0""", en_cours),
+        ("« En cours » page 10", f"""SELECT * FROM treatment.treatments WHERE {WHERE}
+             ORDER BY validated_at, request_id LIMIT 20 OFFSET 180""", en_cours),
+        ("« En cours » by code", f"""SELECT * FROM treatment.treatments WHERE {WHERE}
+             ORDER BY validated_at, request_id LIMIT 20 OFFSET 0""",
+         (list(EN_COURS), body_id, code, None)),
+        ("stats general: counts", general.QUERY, (year_ago, today, body_id)),
+        ("stats general: with an opinion", general.WITH_OPINION,
+         (year_ago, today, body_id, Status.CLOSED.value)),
+    )  # fmt: skip
     say()
-    say(f"EXPLAIN ANALYZE of « En cours » for {body_id} (repository.page's queries):")
-    for title, sql, args in (
-        ("count", f"SELECT count(*) FROM treatment.treatments WHERE {WHERE}", ()),
-        (
-            "first page",
-            f"""SELECT * FROM treatment.treatments WHERE {WHERE}
-                ORDER BY validated_at, request_id LIMIT 20 OFFSET 0""",
-            (),
-        ),
-        (
-            "page 10",
-            f"""SELECT * FROM treatment.treatments WHERE {WHERE}
-                ORDER BY validated_at, request_id LIMIT 20 OFFSET 180""",
-            (),
-        ),
-    ):
-        for label, by_code in (("", None), (" by code", code)):
-            if by_code and title != "first page":
-                continue
-            plan = await conn.fetch(
-                f"EXPLAIN (ANALYZE, BUFFERS) {sql}", list(EN_COURS), body_id, by_code, None, *args
-            )
-            say(f"  -- {title}{label}")
+    say(f"EXPLAIN (ANALYZE, BUFFERS) for {body_id}:")
+    await conn.execute("SET search_path TO stats, public")  # stats' queries name no schema
+    try:
+        for title, sql, params in plans:
+            # Prepared, as asyncpg sends the services' queries: the plan of real parameters.
+            plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *params)
+            say(f"  -- {title}")
             for line in plan:
                 say(f"     {line[0]}")
+    finally:
+        await conn.execute("SET search_path TO public")
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -579,7 +596,8 @@ async def page(agent: Agent, url: str) -> str:
     async with agent.session.get(url, allow_redirects=False) as resp:
         text = await resp.text()
         if resp.status == 404:
-            raise Skipped(f"{url.split('/admin', 1)[1]} answers 404 (not built yet)")
+            route = "/admin" + url.split("/admin", 1)[1].split("?", 1)[0]
+            raise Skipped(f"{route} answers 404 (not built yet)")
         if resp.status != 200:
             raise AssertionError(f"{url}: {resp.status}")
         return text
@@ -733,6 +751,9 @@ async def run(args: argparse.Namespace) -> int:
         say("the six processes are up and have migrated their schemas")
         conn = await asyncpg.connect(bench.database_url)
         try:
+            for name in args.drop_index:
+                await conn.execute(f"DROP INDEX {name}")
+                say(f"dropped {name} (--drop-index)")
             agents = await create_agents(conn, args.bodies)
             await seed(conn, args, agents)
             await describe(conn, agents, args)
