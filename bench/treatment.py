@@ -63,6 +63,7 @@ import asyncpg
 
 from bench.harness import BenchRun, bench_run, main_of, percentile, say
 from bench.triage_queue import COMPLAINTS, DETAILS, SUBJECTS, WORDS
+from deploy.local.platform import Platform
 from gateway.clients.stats import Stats
 from gateway.clients.transport import Services
 from gateway.clients.treatment import Treatment
@@ -654,6 +655,7 @@ async def answer_page(gateway: str, agent: Agent, code: str, version: int) -> No
 
 
 async def answers(
+    conn: asyncpg.Connection,
     run: BenchRun,
     agents: list[Agent],
     answer: Callable[[Agent, str, int], Awaitable[None]],
@@ -681,51 +683,45 @@ async def answers(
     report("read the request + answer (one form)", took, wall)
     say(f"  answers per second: {len(took) / wall:.1f} ({len(took)} in {wall:.2f} s)")
     answered = [c for a in agents for c, _ in a.to_answer[:calls]]
-    conn = await asyncpg.connect(run.database_url)
-    try:
-        treated = await conn.fetchval(
-            """SELECT count(*) FROM treatment.treatments
-               WHERE code = ANY($1::text[]) AND status = 'treated'""",
+    treated = await conn.fetchval(
+        """SELECT count(*) FROM treatment.treatments
+           WHERE code = ANY($1::text[]) AND status = 'treated'""",
+        answered,
+    )
+    lines = await conn.fetchval(
+        """SELECT count(*) FROM treatment.answers a JOIN treatment.treatments t
+               USING (request_id)
+           WHERE t.code = ANY($1::text[]) AND a.answered_at > now() - interval '1 hour'""",
+        answered,
+    )
+    emails = {
+        r["email"]
+        for r in await conn.fetch(
+            """SELECT contact ->> 'email' AS email FROM treatment.treatments
+               WHERE code = ANY($1::text[]) AND contact ? 'email'""",
             answered,
         )
-        lines = await conn.fetchval(
-            """SELECT count(*) FROM treatment.answers a JOIN treatment.treatments t
-                   USING (request_id)
-               WHERE t.code = ANY($1::text[]) AND a.answered_at > now() - interval '1 hour'""",
-            answered,
-        )
-        emails = {
-            r["email"]
-            for r in await conn.fetch(
-                """SELECT contact ->> 'email' AS email FROM treatment.treatments
-                   WHERE code = ANY($1::text[]) AND contact ? 'email'""",
-                answered,
-            )
-        }
-        ok = treated == len(answered) and lines == len(answered)
-        say(f"  in the database: {treated}/{len(answered)} treated, {lines} answers written")
-        # Downstream: the events relayed, stats' counters moved, the emails at the SMTP server.
-        deadline = time.perf_counter() + 120
-        relayed = stats_moved = mailed = None
-        while time.perf_counter() < deadline and None in (relayed, stats_moved, mailed):
-            now = time.perf_counter()
-            if relayed is None and not await conn.fetchval(
-                "SELECT count(*) FROM treatment.outbox WHERE sent_at IS NULL"
-            ):
-                relayed = now - done
-            if stats_moved is None and (
-                await conn.fetchval(
-                    "SELECT count(*) FROM stats.request_facts WHERE status = 'treated'"
-                )
-                - stats_before
-                >= len(answered)
-            ):
-                stats_moved = now - done
-            if mailed is None and run.sink.arrived(emails) == len(emails):
-                mailed = now - done
-            await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
+    }
+    ok = treated == len(answered) and lines == len(answered)
+    say(f"  in the database: {treated}/{len(answered)} treated, {lines} answers written")
+    # Downstream: the events relayed, stats' counters moved, the emails at the SMTP server.
+    deadline = time.perf_counter() + 120
+    relayed = stats_moved = mailed = None
+    while time.perf_counter() < deadline and None in (relayed, stats_moved, mailed):
+        now = time.perf_counter()
+        if relayed is None and not await conn.fetchval(
+            "SELECT count(*) FROM treatment.outbox WHERE sent_at IS NULL"
+        ):
+            relayed = now - done
+        if stats_moved is None and (
+            await conn.fetchval("SELECT count(*) FROM stats.request_facts WHERE status = 'treated'")
+            - stats_before
+            >= len(answered)
+        ):
+            stats_moved = now - done
+        if mailed is None and run.sink.arrived(emails) == len(emails):
+            mailed = now - done
+        await asyncio.sleep(0.05)
 
     def after(value: float | None) -> str:
         return f"{value:.2f} s" if value is not None else "not within 120 s"
@@ -737,6 +733,55 @@ async def answers(
 
 
 # -- the run -----------------------------------------------------------------------------------
+
+
+async def measure_all(
+    conn: asyncpg.Connection,
+    bench: BenchRun,
+    platform: Platform,
+    agents: list[Agent],
+    stats_before: int,
+    args: argparse.Namespace,
+) -> bool:
+    """The timed calls and the answers, through the API or the pages; False if one failed."""
+    working = agents[: args.agents]
+    async with aiohttp.ClientSession() as http:
+        services = Services(
+            http,
+            {name: platform.url(name) for name in ("treatment", "stats")},
+            DEVELOPMENT_IDENTITY_SECRET.encode(),
+        )
+        treatment, stats = Treatment(services), Stats(services)
+        answer: Callable[[Agent, str, int], Awaitable[None]]
+        try:
+            if args.through == "api":
+                kinds = api_kinds(treatment, stats, args)
+                if not await words_supported(treatment, working[0]):
+                    say()
+                    say("search by words: treatment's GET /requests ignores q= today: skipped")
+                    kinds.pop("search: words (q=)")
+                header(f"treatment's and stats' APIs, {len(working)} agents at once")
+                ok = await measure(working, args.calls, kinds)
+
+                async def answer(agent: Agent, code: str, version: int) -> None:
+                    await answer_api(treatment, agent, code, version)
+
+            else:
+                gateway = platform.url("gateway")
+                for agent in working:
+                    agent.session = await sign_in(gateway, agent)
+                header(f"the gateway's pages, {len(working)} agents signed in at once")
+                ok = await measure(working, args.calls, page_kinds(gateway, args))
+
+                async def answer(agent: Agent, code: str, version: int) -> None:
+                    await answer_page(gateway, agent, code, version)
+
+            ok = await answers(conn, bench, working, answer, stats_before) and ok
+        finally:
+            for agent in working:
+                if agent.session is not None:
+                    await agent.session.close()
+    return ok
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -762,49 +807,9 @@ async def run(args: argparse.Namespace) -> int:
             stats_before = await conn.fetchval(
                 "SELECT count(*) FROM stats.request_facts WHERE status = 'treated'"
             )
+            ok = await measure_all(conn, bench, platform, agents, stats_before, args)
         finally:
             await conn.close()
-        working = agents[: args.agents]
-        async with aiohttp.ClientSession() as http:
-            services = Services(
-                http,
-                {name: platform.url(name) for name in ("treatment", "stats")},
-                DEVELOPMENT_IDENTITY_SECRET.encode(),
-            )
-            treatment, stats = Treatment(services), Stats(services)
-            if args.through == "api":
-                kinds = api_kinds(treatment, stats, args)
-                if not await words_supported(treatment, working[0]):
-                    say()
-                    say("search by words: treatment's GET /requests ignores q= today: skipped")
-                    kinds.pop("search: words (q=)")
-                header(f"treatment's and stats' APIs, {len(working)} agents at once")
-                ok = await measure(working, args.calls, kinds)
-
-                async def answer(agent: Agent, code: str, version: int) -> None:
-                    await answer_api(treatment, agent, code, version)
-
-            else:
-                gateway = platform.url("gateway")
-                for agent in working:
-                    agent.session = await sign_in(gateway, agent)
-                try:
-                    header(f"the gateway's pages, {len(working)} agents signed in at once")
-                    ok = await measure(working, args.calls, page_kinds(gateway, args))
-                except BaseException:
-                    for agent in working:
-                        await agent.session.close()  # type: ignore[union-attr]
-                    raise
-
-                async def answer(agent: Agent, code: str, version: int) -> None:
-                    await answer_page(gateway, agent, code, version)
-
-            try:
-                ok = await answers(bench, working, answer, stats_before) and ok
-            finally:
-                for agent in working:
-                    if agent.session is not None:
-                        await agent.session.close()
         say()
         say(f"load average at the end {os.getloadavg()}")
         return 0 if ok else 1
