@@ -61,7 +61,16 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from bench.harness import BenchRun, bench_run, main_of, percentile, say
+from bench.harness import (
+    BenchRun,
+    bench_run,
+    cpu_by_pid,
+    cpu_used,
+    machine_cpu,
+    main_of,
+    percentile,
+    say,
+)
 from bench.triage_queue import COMPLAINTS, DETAILS, SUBJECTS, WORDS
 from deploy.local.platform import Platform
 from gateway.clients.stats import Stats
@@ -807,7 +816,21 @@ async def run(args: argparse.Namespace) -> int:
             stats_before = await conn.fetchval(
                 "SELECT count(*) FROM stats.request_facts WHERE status = 'treated'"
             )
+            labels = {proc.pid: name for name, proc in platform.processes.items()}
+            labels[os.getpid()] = "bench (agents + SMTP)"
+            cpu_before, machine_before, started = cpu_by_pid(), machine_cpu(), time.perf_counter()
             ok = await measure_all(conn, bench, platform, agents, stats_before, args)
+            seconds = time.perf_counter() - started
+            busy = machine_cpu()[0] - machine_before[0]
+            say()
+            say(
+                f"CPU while measuring ({seconds:.0f} s), % of one core ({os.cpu_count()} cores = "
+                f"{100 * (os.cpu_count() or 1)} %): the whole machine {100 * busy / seconds:.0f}; "
+                + ", ".join(
+                    f"{g} {100 * used / seconds:.0f}"
+                    for g, used in cpu_used(cpu_before, cpu_by_pid(), labels)
+                )
+            )
         finally:
             await conn.close()
         say()
