@@ -99,6 +99,7 @@ ANSWER = (
     "l'accueil sera amélioré. Merci de votre confiance."
 )
 PAGE_SIZE = "20"
+POOL = 10  # the services' default pool size, opened at start here
 # Mirrors repository.page's queries (services/treatment/repository.py), for EXPLAIN only.
 EN_COURS = (Status.IN_TREATMENT.value, Status.ON_HOLD.value, Status.REOPENED.value)
 WHERE = """status = ANY($1::text[]) AND ($2::text IS NULL OR body_id = $2)
@@ -801,7 +802,12 @@ async def run(args: argparse.Namespace) -> int:
         f"each, {args.answers} answers each; through {args.through}"
     )
     async with bench_run(keep=args.keep) as bench:
-        platform = await bench.start_platform()
+        # The measured processes open their whole pool at start: on a server shared with others'
+        # tests, a connection opened mid-run may find PostgreSQL full (503 from the service).
+        warm = {"MILIE_DB_POOL_MIN": str(POOL), "MILIE_DB_POOL_MAX": str(POOL)}
+        platform = await bench.start_platform(
+            per_process={name: warm for name in ("treatment", "stats", "gateway")}
+        )
         say("the six processes are up and have migrated their schemas")
         conn = await asyncpg.connect(bench.database_url)
         try:
