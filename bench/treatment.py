@@ -373,8 +373,10 @@ async def describe(conn: asyncpg.Connection, agents: list[Agent], args: argparse
         "SELECT pg_size_pretty(pg_total_relation_size('treatment.treatments'))"
     )
     history = await conn.fetchval("SELECT count(*) FROM treatment.history")
-    say(f"treatment.treatments: {sum(r['total'] for r in rows)} rows ({size} with its indexes), ")
-    say(f"treatment.history: {history} rows; per body:")
+    say(
+        f"treatment.treatments: {sum(r['total'] for r in rows)} rows ({size} with its indexes),"
+        f" treatment.history: {history} rows; per body:"
+    )
     say("  body                         total  in_treat on_hold reopened treated  closed  ack.")
     for r in rows:
         say(
