@@ -580,7 +580,7 @@ async def answer_api(treatment: Treatment, agent: Agent, code: str, version: int
 # -- through the gateway's pages ----------------------------------------------------------------
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-_FORM = re.compile(r"<form\b[^>]*action=\"([^\"]*repondre[^\"]*)\"[^>]*>(.*?)</form>", re.S)
+_FORM = re.compile(r"(<form\b[^>]*action=\"([^\"]*repondre[^\"]*)\"[^>]*>)(.*?)</form>", re.S)
 _HIDDEN = re.compile(r"<input\b[^>]*type=\"hidden\"[^>]*>", re.S)
 _ATTR = re.compile(r'(name|value)="([^"]*)"')
 _TEXTAREA = re.compile(r'<textarea\b[^>]*name="([^"]+)"')
@@ -649,16 +649,22 @@ async def answer_page(gateway: str, agent: Agent, code: str, version: int) -> No
     form = _FORM.search(html)
     if form is None:
         raise AssertionError(f"no answer form (action …/repondre) on /admin/requetes/{code}")
-    action, inner = unescape(form.group(1)), form.group(2)
+    tag, action, inner = form.group(1), unescape(form.group(2)), form.group(3)
     fields: dict[str, str] = {}
-    for tag in _HIDDEN.findall(inner):
-        attrs = dict(_ATTR.findall(tag))
+    for hidden in _HIDDEN.findall(inner):
+        attrs = dict(_ATTR.findall(hidden))
         if "name" in attrs:
             fields[attrs["name"]] = unescape(attrs.get("value", ""))
     textarea = _TEXTAREA.search(inner)
     fields[textarea.group(1) if textarea else "message"] = ANSWER
     target = action if action.startswith("http") else gateway + action
-    async with agent.session.post(target, data=fields, allow_redirects=False) as resp:
+    # Sent as the browser sends it: multipart when the form takes a document, no file chosen.
+    data: Any = fields
+    if "multipart/form-data" in tag:
+        data = aiohttp.FormData(default_to_multipart=True)
+        for name, value in fields.items():
+            data.add_field(name, value)
+    async with agent.session.post(target, data=data, allow_redirects=False) as resp:
         if resp.status not in (200, 303):
             raise AssertionError(f"POST {action}: {resp.status} {(await resp.text())[:200]}")
 
