@@ -5,7 +5,7 @@
 
 It starts the six processes (``bench.harness``: the run's own database, broker namespace and SMTP
 server), waits until they have migrated their schemas, then seeds straight into the schemas
-(``INSERT … SELECT`` over ``unnest``/``generate_series``, no event): treatment's requests,
+(``INSERT … SELECT`` over the codes' ``unnest … WITH ORDINALITY``, no event): treatment's requests,
 history, answers, opinions and reopenings; stats' facts and daily counters (what the counters
 read); notify's recipients of the requests that can still be answered (so that an answer's email
 goes out). The mix per body (the catalogue's 11 bodies): 70 % réclamations and demandes
@@ -35,8 +35,11 @@ own calls), ``--calls`` calls of each kind per agent:
 
 It prints p50/p95/p99/max per kind, the answers per second, how long the answers' events took to
 reach stats and the emails the SMTP server (the answers are checked in the database: every one
-treated, once), and with ``--explain`` the plans (EXPLAIN ANALYZE) of the « En cours » queries.
-Exit status 0 when every call succeeded and every answer was recorded, whatever the speed.
+treated, once), the CPU of the machine and of each process while measuring, and with
+``--explain`` the plans (EXPLAIN ANALYZE) of the « En cours » queries and of stats' counts.
+``--drop-index SCHEMA.INDEX`` drops an index once the services have migrated: the figures
+before a migration, on the same code (bench/README.md). Exit status 0 when every call succeeded
+and every answer was recorded, whatever the speed.
 Not a test: nothing here is collected by pytest.
 """
 
