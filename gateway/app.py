@@ -18,6 +18,7 @@ from gateway.backoffice import (
     operator_pages,
     shell,
     stats_pages,
+    treatment_request,
     triage_pages,
 )
 from gateway.citizen import directory, home, info, statistics, submission, tracking
@@ -159,6 +160,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
     app.add_routes(operator_pages.routes)  # the call centre's form (channel phone)
+    app.add_routes(treatment_request.routes)  # « Traiter »: a request and the agent's actions
     if settings.env == "development":
         app.add_routes(dev.routes)
     static_files.add_routes(app, HERE / "static")
