@@ -545,6 +545,8 @@ def _handler(action: Action):
             for e in answer.get("errors", []):
                 field = FIELDS.get(e.get("field", ""), "message")
                 errors[f"{name}-{field}"] = e["message"]
+                if e.get("field") == "document_ids":  # gone: to be joined again
+                    values["document_id"], values["kept_documents"] = [], []
             return await again(422)
         return await _unavailable(request, "L'action n'a pas été enregistrée : le service")
 

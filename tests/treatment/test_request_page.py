@@ -5,13 +5,17 @@ what was typed; 409 naming who acted in between)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from html import unescape
 
 import aiohttp
 import asyncpg
 
+from services.treatment import actions
 from shared.identity import Role
+from shared.messages import Opinion
+from shared.service import POOL
 from tests.staff.helpers import create_account, form_token, signed_in_session
 from tests.treatment.pages import BODY, PDF, validated_reclamation, validated_without_email
 
@@ -249,3 +253,124 @@ async def test_the_agents_actions_from_taking_it_to_answering(
     finally:
         await conn.close()
     assert answers == 1
+
+
+async def _citizen(stack, code: str, act) -> None:
+    """The citizen's reply as treatment applies it when intake forwards it (its consumer's
+    transaction), on treatment's own database."""
+    pool = stack.apps["treatment"].app[POOL]
+    async with pool.acquire() as conn, conn.transaction():
+        request_id = await conn.fetchval("SELECT request_id FROM treatments WHERE code = $1", code)
+        await act(conn, request_id, datetime.now(UTC))
+
+
+async def _multipart(http, url: str, page_url: str, fields: list[tuple[str, str]], document=None):
+    token = await form_token(http, page_url)
+    _, page = await _page(http, page_url)
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", token)
+    form.add_field("version", _VERSION.search(page).group(1))
+    for name, value in fields:
+        form.add_field(name, value)
+    if document is not None:
+        form.add_field(
+            "document", document, filename="quittance.pdf", content_type="application/pdf"
+        )
+    async with http.post(url, data=form, allow_redirects=False) as resp:
+        return resp.status, resp.headers.get("Location", ""), unescape(await resp.text())
+
+
+async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citizen(
+    stack, database_url
+):
+    await _people(database_url)
+    code = await validated_reclamation(stack)
+    page_url = f"{stack.gateway}/admin/requetes/{code}"
+    async with await signed_in_session(stack.gateway, "koffi.yao", PASSWORD) as http:
+        # « Editer »: the message as the citizen will read it; the document kept; nothing sent.
+        status, _, html = await _multipart(
+            http,
+            f"{page_url}/repondre",
+            page_url,
+            [("message", "Votre dossier est complet."), ("bouton", "editer")],
+            PDF,
+        )
+        assert status == 200
+        assert "Aperçu du message à l'usager" in html
+        assert "Déjà joint : quittance.pdf" in html
+        kept = re.findall(r'name="document_id" value="([0-9a-f-]{36})"', html)
+        assert len(kept) == 1
+        _, page = await _page(http, page_url)
+        assert "Réponses de l'organisme" not in page
+        status, location, _ = await _multipart(
+            http,
+            f"{page_url}/repondre",
+            page_url,
+            [
+                ("message", "Votre dossier est complet."),
+                ("bouton", "envoyer"),
+                ("document_id", kept[0]),
+            ],
+        )
+        assert status == 303
+        _, html = await _page(http, stack.gateway + location)
+        assert "Message envoyé à l'usager!" in html
+        assert re.findall(r'href="/admin/documents/([0-9a-f-]{36})"', html) == kept
+
+        # Reopened by the citizen: the « Relance » form with the last answer.
+        await _citizen(
+            stack,
+            code,
+            lambda conn, rid, at: actions.apply_reopening(
+                conn, rid, "Le guichet me renvoie encore au bureau 4.", at
+            ),
+        )
+        _, html = await _page(http, page_url)
+        assert "Formulaire De Traitement Relance" in html
+        assert "Message du dernier traitement" in html
+        assert "Soumettre à nouveau le traitement" in html
+        assert "Demande de nouveau traitement (relance)" in html
+        assert "Le guichet me renvoie encore au bureau 4." in html
+        status, location, _ = await _multipart(
+            http,
+            f"{page_url}/repondre",
+            page_url,
+            [("message", "Le bureau 4 a reçu vos pièces."), ("bouton", "envoyer")],
+        )
+        assert status == 303
+
+        # Closed « Non satisfait »: « Répondre à l'usager » (answer-again) only.
+        await _citizen(
+            stack,
+            code,
+            lambda conn, rid, at: actions.apply_opinion(
+                conn, rid, Opinion.NOT_SATISFIED, "Toujours rien reçu.", at
+            ),
+        )
+        _, html = await _page(http, page_url)
+        assert "Avis : Non satisfait" in html
+        assert "Toujours rien reçu." in html
+        assert "Formulaire De Traitement" not in html
+        assert "Répondre à l'usager" in html
+        assert "Prendre en compte</button>" not in html
+        status, _, html = await _multipart(
+            http, f"{page_url}/repondre-a-nouveau", page_url, [("message", "")]
+        )
+        assert status == 422
+        assert 'id="err-repondre-a-nouveau-message"' in html
+        status, location, _ = await _multipart(
+            http,
+            f"{page_url}/repondre-a-nouveau",
+            page_url,
+            [("message", "Un agent vous appellera demain."), ("bouton", "envoyer")],
+        )
+        assert status == 303
+        _, html = await _page(http, stack.gateway + location)
+        assert "Message envoyé à l'usager!" in html
+        assert "Nouvelle réponse à l'usager" in html
+        # The first form of the page, posted again: the state no longer allows it.
+        status, _, html = await _multipart(
+            http, f"{page_url}/repondre", page_url, [("message", "Encore ?"), ("bouton", "envoyer")]
+        )
+        assert status == 409
+        assert "Action impossible sur cette requête" in html
