@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDict
 
@@ -333,6 +334,10 @@ class Unreadable(Exception):
     """A body that is no form (or a text field far too long)."""
 
 
+class Forged(Exception):
+    """A multipart form without its valid CSRF token (the middleware checks the others)."""
+
+
 async def _read_multipart(request: web.Request) -> Posted:
     """The answer's form, part by part: text fields bounded, the document up to 5 Mo (one byte
     more tells it is too large; the rest is not read)."""
@@ -370,7 +375,7 @@ async def _read(request: web.Request) -> Posted:
     if form_parts.is_form_data(request):
         posted = await _read_multipart(request)
         if not csrf.verify(request, posted.fields.get(csrf.FIELD, "")):
-            raise web.HTTPForbidden(text="Formulaire expiré : rechargez la page.")
+            raise Forged
         return posted
     form = await request.post()  # checked by the CSRF middleware already
     return Posted(MultiDict((k, str(v)) for k, v in form.items() if isinstance(v, str)))
@@ -466,6 +471,13 @@ def _handler(action: Action):
             posted = await _read(request)
         except Unreadable:
             raise web.HTTPBadRequest(text="Formulaire illisible : rechargez la page.") from None
+        except Forged:
+            csrf.token_for(request)  # a fresh token with the page, as the middleware does
+            refused = aiohttp_jinja2.render_template(
+                "form_refused.html", request, {"back": f"{BASE}/{code}"}, status=403
+            )
+            refused.force_close()
+            return refused
         staff = auth.current_staff(request)
         assert staff is not None
         fields, errors, values = _checked(action, posted)

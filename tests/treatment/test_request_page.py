@@ -287,6 +287,16 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
     code = await validated_reclamation(stack)
     page_url = f"{stack.gateway}/admin/requetes/{code}"
     async with await signed_in_session(stack.gateway, "koffi.yao", PASSWORD) as http:
+        # A multipart form without its token: refused, nothing kept.
+        forged = aiohttp.FormData()
+        forged.add_field("csrf_token", "faux.jeton")
+        forged.add_field("version", "1")
+        forged.add_field("message", "Réponse forgée.")
+        forged.add_field("document", PDF, filename="x.pdf", content_type="application/pdf")
+        async with http.post(f"{page_url}/repondre", data=forged) as resp:
+            assert resp.status == 403
+            assert "Formulaire expiré ou invalide" in await resp.text()
+
         # « Editer »: the message as the citizen will read it; the document kept; nothing sent.
         status, _, html = await _multipart(
             http,
