@@ -440,6 +440,7 @@ def _checked(
             if _json(v)
         ]
         fields["document_ids"] = values["document_id"]
+        values["had_document"] = bool(posted.filename)
         if posted.too_large:
             errors[f"{name}-document"] = attachments.problem(attachments.TOO_LARGE, posted.filename)
     return fields, errors, values
