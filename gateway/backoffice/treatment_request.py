@@ -462,6 +462,18 @@ def _json(value: str) -> bool:
     return isinstance(kept, dict) and {"document_id", "filename"} <= set(kept)
 
 
+async def _named(request: web.Request, body_id: str | None, refusal: dict) -> str:
+    """Treatment's refusal, the agent it names (by login: treatment knows no accounts) by
+    their name."""
+    said = str(refusal.get("message", ""))
+    login = refusal.get("by") or refusal.get("assignee")
+    if login:
+        names = {a.login: a.display_name for a in await _agents(request, body_id)}
+        if names.get(login):
+            said = said.replace(f"par {login}", f"par {names[login]}")
+    return said
+
+
 def _handler(action: Action):
     name = action.name
 
@@ -553,7 +565,7 @@ def _handler(action: Action):
         if status == 404:
             return await _not_found(request, code)
         if status == 409:
-            return await again(409, answer.get("message"))
+            return await again(409, await _named(request, staff.body_id, answer))
         if status == 422:
             for e in answer.get("errors", []):
                 field = FIELDS.get(e.get("field", ""), "message")

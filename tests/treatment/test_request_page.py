@@ -163,7 +163,7 @@ async def test_the_agents_actions_from_taking_it_to_answering(
             version=stale_version,
         )
         assert status == 409
-        assert "modifiée entre-temps par koffi.yao" in html
+        assert "modifiée entre-temps par Koffi YAO" in html
         assert "Nous attendons la banque.</textarea>" in html
 
         # « Mettre en attente »: the reason is required; then « Reprendre ».
