@@ -19,6 +19,7 @@ from gateway.backoffice import (
     shell,
     stats_pages,
     treatment_lists,
+    treatment_request,
     triage_pages,
 )
 from gateway.citizen import directory, home, info, statistics, submission, tracking
@@ -161,6 +162,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
     app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…
     app.add_routes(operator_pages.routes)  # the call centre's form (channel phone)
+    app.add_routes(treatment_request.routes)  # « Traiter »: a request and the agent's actions
     if settings.env == "development":
         app.add_routes(dev.routes)
     static_files.add_routes(app, HERE / "static")

@@ -596,7 +596,8 @@ _PASSED_ON = (
 
 
 @routes.get("/admin/pieces-jointes/{attachment_id:[0-9a-fA-F-]{36}}", name="bo-piece-jointe")
-@access.staff_required(*STAFF)
+# A focal point opens the files of its body's requests (« Traiter »); intake refuses the others.
+@access.staff_required(*STAFF, Role.FOCAL_POINT)
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A request's file, from intake (which checks the role and the body), streamed through."""
     intake = request.app[INTAKE]

@@ -96,6 +96,47 @@ class Treatment:
             "POST", f"/requests/{code}/{action}", json=fields, identity=identity
         )
 
+    async def upload_document(
+        self, code: str, filename: str, data: bytes, *, identity: Identity
+    ) -> Answer:
+        """Keep a document (PDF, JPEG, PNG, 5 Mo) for the answer being written: 201
+        ``{document_id, filename, content_type, size}``, named then in the answer's
+        ``document_ids``; 422 ``document`` when treatment refuses the file; 404."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield data
+
+        try:
+            # Sent as a stream (signed UNSIGNED-STREAM, shared/signing.py), as treatment reads it.
+            async with self.services.request(
+                "POST",
+                SERVICE,
+                f"/requests/{code}/documents",
+                params={"filename": filename[:1000]},
+                stream=chunks(),
+                identity=identity,
+                headers={"Content-Type": "application/octet-stream"},
+            ) as resp:
+                if resp.content_type != "application/json":
+                    raise ServiceUnavailable(SERVICE)
+                return resp.status, await resp.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("treatment unavailable: %r", exc)
+            raise ServiceUnavailable(SERVICE) from exc
+
+    def document(
+        self, document_id: str, *, identity: Identity
+    ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """A document of an answer, open for streaming (treatment checks the role and the
+        body: 404 to another body); aiohttp's errors pass through."""
+        return self.services.request(
+            "GET",
+            SERVICE,
+            f"/documents/{document_id}",
+            identity=identity,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+        )
+
     # -- what a citizen reads (the gateway checked the code and the email with intake first) ----
 
     def citizen_document(

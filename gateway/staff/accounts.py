@@ -274,3 +274,16 @@ async def active_administrators(conn: asyncpg.Connection) -> int:
     return await conn.fetchval(
         "SELECT count(*) FROM staff_accounts WHERE role = 'administrator' AND active"
     )
+
+
+async def focal_points_of(conn: asyncpg.Connection, body_id: str) -> list[Account]:
+    """The active focal points of ``body_id``, by name: the agents a request of that body may
+    be handed to (« Réaffecter »)."""
+    rows = await conn.fetch(
+        f"""SELECT {COLUMNS} FROM staff_accounts
+            WHERE role = $1 AND body_id = $2 AND active
+            ORDER BY lower(display_name), login""",  # noqa: S608 - constant
+        Role.FOCAL_POINT.value,
+        body_id,
+    )
+    return [a for a in map(_account, rows) if a is not None]

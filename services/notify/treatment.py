@@ -8,7 +8,10 @@ delivery per event and medium (``UNIQUE (about_message_id, medium)``): a redeliv
 sends a second email or SMS. Unlike the decisions, these go by SMS too, to a mobile number where
 a provider is configured: a citizen who gave no address must still learn that the answer came.
 
-No message for request.assigned, reassigned and resumed (the body's internal steps), nor for
+On request.assigned, only the acknowledgement email the agent chose to send (« Prendre en
+compte »), with the subject and text as they edited them; nothing when they sent none, and no
+SMS (the guide offers it to citizens who gave an address). No message for request.reassigned
+and resumed (the body's internal steps), nor for
 request.opinion_given and request.closed (the citizen's own act, or the end of a request whose
 answer they were already sent).
 """
@@ -26,6 +29,7 @@ from shared.consumer import Delivery, Handler
 from shared.lifecycle import OPINION_LABELS
 from shared.messages import (
     Opinion,
+    RequestAssignedV1,
     RequestCitizenAnsweredV1,
     RequestPutOnHoldV1,
     RequestReopenedV1,
@@ -155,6 +159,47 @@ def reopened(event: RequestReopenedV1, name: str, public_url: str) -> Notice:
     return Notice(mail, text)
 
 
+def acknowledgement(event: RequestAssignedV1, name: str, public_url: str) -> emails.Email | None:
+    """The agent's acknowledgement email: their subject, their text (a paragraph per blank
+    line), then the tracking link; None when the agent sent none."""
+    mail = event.acknowledgement
+    if mail is None:
+        return None
+    paragraphs: list[emails.Paragraph] = [
+        " ".join(p.split()) for p in mail.text.replace("\r\n", "\n").split("\n\n") if p.strip()
+    ]
+    link = emails.tracking_link(public_url, event.code)
+    paragraphs.append(("link", f"Suivez votre requête sur {TRACK} :", link))
+    return emails.letter(mail.subject, name, paragraphs)
+
+
+def _on_assigned(public_url: str) -> Callable[..., Awaitable[None]]:
+    async def handle(
+        conn: asyncpg.Connection, event: RequestAssignedV1, delivery: Delivery
+    ) -> None:
+        if event.acknowledgement is None:
+            return
+        row = await conn.fetchrow(
+            "SELECT email, first_names, last_name FROM recipients WHERE request_id = $1",
+            event.request_id,
+        )
+        if row is None or not row["email"]:
+            log.warning(
+                "no address kept for an acknowledgement",
+                extra={"code": event.code, "type": delivery.message_type},
+            )
+            return
+        name = emails.full_name(row["first_names"], row["last_name"])
+        mail = acknowledgement(event, name, public_url)
+        assert mail is not None
+        await repository.add_delivery(
+            conn,
+            repository.NewDelivery.email(delivery, event.request_id, row["email"], name, mail),
+        )
+
+    return handle
+
+
 Build = Callable[[object, str, str], Notice]
 
 
@@ -202,6 +247,9 @@ def handlers(public_url: str, *, sms_enabled: bool = False) -> dict[str, Handler
         RequestReopenedV1: reopened,
     }
     return {
-        contract.type_name(): _handler(build, public_url, sms_enabled)
-        for contract, build in builds.items()
+        **{
+            contract.type_name(): _handler(build, public_url, sms_enabled)
+            for contract, build in builds.items()
+        },
+        RequestAssignedV1.type_name(): _on_assigned(public_url),
     }

@@ -15,6 +15,7 @@ consumer's, with its inbox row).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from shared.db import run_in_transaction
 from shared.identity import Identity
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
 from shared.messages import (
+    Acknowledgement,
     Actor,
     Contract,
     DocumentRef,
@@ -232,9 +234,56 @@ def _common(row: asyncpg.Record, who: Who) -> dict[str, Any]:
 # -- the focal point's actions -----------------------------------------------------------------
 
 
-async def take_in_charge(pool: asyncpg.Pool, code: str, who: Who, *, version: int | None) -> dict:
+SUBJECT_MAX = 200
+
+
+def acknowledgement_of(row: Any, subject: str | None, text: str | None) -> Acknowledgement:
+    """The acknowledgement email the agent edited, checked: a subject and a text, and a
+    citizen who gave an email address (otherwise the guide does not offer it)."""
+    contact = json.loads(row["contact"]) if isinstance(row["contact"], str) else row["contact"]
+    if not (contact or {}).get("email"):
+        raise FieldErrors(
+            [
+                field_error(
+                    "acknowledgement",
+                    "L'usager n'a pas donné d'adresse électronique : aucun accusé de réception "
+                    "ne peut lui être envoyé.",
+                    "no_email",
+                )
+            ]
+        )
+    errors = []
+    subject = (subject or "").strip()
+    if not subject:
+        errors.append(
+            field_error("acknowledgement_subject", "Écrivez l'objet du courriel.", "missing")
+        )
+    elif len(subject) > SUBJECT_MAX:
+        errors.append(
+            field_error(
+                "acknowledgement_subject", f"{SUBJECT_MAX} caractères au plus.", "string_too_long"
+            )
+        )
+    try:
+        text = required("acknowledgement_text", text, "Écrivez le texte du courriel.")
+    except FieldErrors as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise FieldErrors(errors)
+    return Acknowledgement(subject=subject, text=text)
+
+
+async def take_in_charge(
+    pool: asyncpg.Pool,
+    code: str,
+    who: Who,
+    *,
+    version: int | None,
+    acknowledgement: tuple[str, str] | None = None,
+) -> dict:
     """« Prendre en compte »: the agent holds the request. Refused when another holds it
-    already (they are named: reassign it instead)."""
+    already (they are named: reassign it instead). ``acknowledgement``: (subject, text) of the
+    email the agent asked to send the citizen, carried by request.assigned for notify."""
 
     async def work(conn, row, at):
         status = judge(row, Event.ASSIGNED)
@@ -245,15 +294,20 @@ async def take_in_charge(pool: asyncpg.Pool, code: str, who: Who, *, version: in
                 f"Cette requête est déjà prise en compte par {holder}.",
                 assignee=holder,
             )
+        mail = acknowledgement_of(row, *acknowledgement) if acknowledgement else None
         event = RequestAssignedV1(
-            **_common(row, who), assignee_id=who.identity.staff_id, assigned_at=at
+            **_common(row, who),
+            assignee_id=who.identity.staff_id,
+            assigned_at=at,
+            acknowledgement=mail,
         )
         new = await repository.update(
             conn,
             row["request_id"],
             {"assignee_id": who.identity.staff_id, "assignee_login": who.name},
         )
-        await _record(conn, row, who, Event.ASSIGNED.kind, at, event=event)
+        details = {"acknowledgement": mail.model_dump()} if mail else None
+        await _record(conn, row, who, Event.ASSIGNED.kind, at, event=event, details=details)
         return _done(row, Event.ASSIGNED.kind, status, new, at)
 
     return await _act(pool, code, who, version, work)

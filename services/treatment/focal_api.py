@@ -13,6 +13,8 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
   words of the message or the contact. « En cours » is in_treatment, on_hold and reopened.
 - ``GET /requests/export.csv?`` the same parameters: every row of the list, as CSV (streamed).
 - ``GET /requests/{code}``: one request with its history, answers and what may be done.
+- ``POST /requests/{code}/take`` may carry ``acknowledgement: {subject, text}``, the email the
+  agent edited for the citizen (422 ``acknowledgement`` when the citizen gave no address).
 - ``POST /requests/{code}/take|hold|resume|reassign|answer|answer-again|tag`` (JSON):
   200 with the new state ``{code, action, status, version, at}``; 404; 409 ``modified`` (the
   form's ``version`` is old: « … modifiée entre-temps par X … »), ``not_allowed``,
@@ -58,6 +60,18 @@ Version = Annotated[int | None, Field(None, ge=1)]
 class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: Version = None
+
+
+class AcknowledgementIn(BaseModel):
+    """The acknowledgement email the agent edited on « Prendre en compte »."""
+
+    model_config = ConfigDict(extra="forbid")
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    text: Annotated[str, StringConstraints(max_length=actions.MESSAGE_MAX * 2)] = ""
+
+
+class TakeIn(ActionIn):
+    acknowledgement: AcknowledgementIn | None = None
 
 
 class HoldIn(ActionIn):
@@ -478,8 +492,15 @@ def _action(name: str, model: type[BaseModel], act: Act):
     return handler
 
 
-def _take(pool, code, who, given: ActionIn):
-    return actions.take_in_charge(pool, code, who, version=given.version)
+def _take(pool, code, who, given: TakeIn):
+    mail = given.acknowledgement
+    return actions.take_in_charge(
+        pool,
+        code,
+        who,
+        version=given.version,
+        acknowledgement=(mail.subject, mail.text) if mail is not None else None,
+    )
 
 
 def _hold(pool, code, who, given: HoldIn):
@@ -528,7 +549,7 @@ def _tag(pool, code, who, given: TagIn):
 
 
 for _name, _model, _act in (
-    ("take", ActionIn, _take),
+    ("take", TakeIn, _take),
     ("hold", HoldIn, _hold),
     ("resume", ActionIn, _resume),
     ("reassign", ReassignIn, _reassign),

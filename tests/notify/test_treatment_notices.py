@@ -16,9 +16,11 @@ from services.notify import treatment
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from shared.messages import (
+    Acknowledgement,
     Actor,
     Contact,
     DocumentRef,
+    RequestAssignedV1,
     RequestCitizenAnsweredV1,
     RequestPutOnHoldV1,
     RequestReopenedV1,
@@ -261,4 +263,74 @@ def test_notify_listens_only_to_the_events_that_tell_the_citizen_something():
         RequestPutOnHoldV1.type_name(),
         RequestCitizenAnsweredV1.type_name(),
         RequestReopenedV1.type_name(),
+        # Only for the acknowledgement email an agent chose to send (« Prendre en compte »).
+        RequestAssignedV1.type_name(),
     }
+
+
+def _assigned(citizen, acknowledgement=None) -> RequestAssignedV1:
+    return RequestAssignedV1(
+        request_id=citizen.request_id,
+        code=citizen.code,
+        body_id=BODY_ID,
+        assignee_id=FOCAL.staff_id,
+        actor=FOCAL,
+        assigned_at=datetime.now(UTC),
+        acknowledgement=acknowledgement,
+    )
+
+
+async def test_the_agents_acknowledgement_is_sent_once_as_edited(
+    settings_for, amqp_url, namespace, smtp_server
+):
+    settings = settings_for(NotifySettings, smtp_port=smtp_server.port, public_url=PUBLIC_URL)
+    citizen = submitted_event()
+    silent = submitted_event()
+    address = citizen.contact.email
+    mail = Acknowledgement(
+        subject="Votre requête est entre nos mains",
+        text="Nous avons pris en compte votre requête.\n\nUn agent vous répondra sous 15 jours.",
+    )
+    async with RunningApp(create_app(settings)):
+        for event in (citizen, silent):
+            await publish_event(amqp_url, namespace, event)
+        await smtp_server.wait_for(address)  # the submission's acknowledgement
+        await smtp_server.wait_for(silent.contact.email)
+        # No acknowledgement asked: nothing sent.
+        await publish_event(amqp_url, namespace, _assigned(silent))
+        event = _assigned(citizen, mail)
+        message_id = await publish_event(amqp_url, namespace, event)
+        # Delivered twice: one email.
+        await publish_event(amqp_url, namespace, event, message_id=message_id)
+        mails = await smtp_server.wait_for(address, count=2)
+
+        async def both_handled() -> bool:
+            conn = await asyncpg.connect(settings.database_url)
+            try:
+                return (
+                    await conn.fetchval(
+                        "SELECT count(*) FROM notify.inbox WHERE message_type = $1",
+                        RequestAssignedV1.type_name(),
+                    )
+                    == 2
+                )
+            finally:
+                await conn.close()
+
+        await eventually(both_handled)
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            kinds = await conn.fetch(
+                "SELECT request_id, about_message_type FROM notify.deliveries"
+                " WHERE about_message_type = $1",
+                RequestAssignedV1.type_name(),
+            )
+        finally:
+            await conn.close()
+    assert [r["request_id"] for r in kinds] == [citizen.request_id]
+    [sent] = [m for m in mails if _subject(m) == "Votre requête est entre nos mains"]
+    text = _text(sent)
+    assert "Nous avons pris en compte votre requête." in text
+    assert "Un agent vous répondra sous 15 jours." in text
+    assert f"{PUBLIC_URL}/suivre?code={citizen.code}" in text
+    assert len(smtp_server.to(address)) == 2

@@ -37,6 +37,7 @@ def test_every_service_is_bound_to_what_it_handles() -> None:
         "request.reformulation_requested",
         "request.rejected",
         "request.clarification_sent",
+        "request.assigned",
         "request.put_on_hold",
         "request.treated",
         "request.citizen_answered",

@@ -27,6 +27,7 @@ from gateway.web.keys import GATEWAY_SETTINGS
 from shared.identity import Identity, Role
 from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
 from tests.support import signed_session
+from tests.treatment import pages as treatment_pages
 from tests.triage import access as triage_access
 
 PASSWORD = "mot de passe des tests d'accès"
@@ -88,8 +89,39 @@ ROUTES: list[Row] = [
         Row("POST", f"/admin/traitements/{{code}}/{action}", only(ADMIN, ANALYST, status=422), {})
         for action in ("valider", "reformuler", "rejeter", "reindexer", "clarifier")
     ),
-    # A file sent with a request to the focal point's body.
-    Row("GET", "/admin/pieces-jointes/{attachment_id}", only(ADMIN, ANALYST)),
+    # A file sent with a request to the focal point's body (intake refuses the other body's).
+    Row("GET", "/admin/pieces-jointes/{attachment_id}", only(ADMIN, ANALYST, "focal-point")),
+    # « Traiter » (treatment): everyone but the call centre reads a request of the focal point's
+    # body, its other body's focal point finds no such code (404, as for an unknown one); only
+    # focal points act, and an empty form (no version) is refused (422) before anything is done.
+    Row(
+        "GET",
+        "/admin/requetes/{pf_code}",
+        {**only(ADMIN, ANALYST, "focal-point"), "other-body": 404},
+    ),
+    *(
+        Row(
+            "POST",
+            f"/admin/requetes/{{pf_code}}/{action}",
+            {**only("focal-point", status=422), "other-body": 404},
+            {},
+        )
+        for action in (
+            "prendre-en-compte",
+            "mettre-en-attente",
+            "reprendre",
+            "reaffecter",
+            "baliser",
+            "repondre",
+            "repondre-a-nouveau",
+        )
+    ),
+    # A document kept for the answer of that request.
+    Row(
+        "GET",
+        "/admin/documents/{document_id}",
+        {**only(ADMIN, ANALYST, "focal-point"), "other-body": 404},
+    ),
     # The call centre's form: operators only; an empty form is refused (422).
     Row("GET", "/admin/appel", only(OPERATOR)),
     Row("POST", "/admin/appel", only(OPERATOR, status=422), {}),
@@ -217,6 +249,7 @@ class Context:
 
 PREPARE: list[Callable[[Context], Awaitable[dict[str, str]]]] = [
     triage_access.request_in_queue,  # {code}, {attachment_id}
+    treatment_pages.request_in_treatment,  # {pf_code}, {document_id}
 ]
 
 IDENTITY_ROLES = {
@@ -337,6 +370,9 @@ STATE_TABLES = (
     "intake.requests",
     "intake.outbox",
     "triage.outbox",
+    "treatment.treatments",
+    "treatment.history",
+    "treatment.outbox",
 )
 
 
@@ -373,8 +409,9 @@ def _route_pattern(app, row: Row) -> str:
 
 
 def _matches(canonical: str, path: str) -> bool:
-    # Placeholders are named like the route's ({account_id}); regex suffixes are dropped.
-    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", canonical) == path
+    # Any placeholder stands for any other ({pf_code} for the route's {code}); regex suffixes
+    # are dropped.
+    return re.sub(r"\{\w+(:[^}]*)?\}", "{}", canonical) == re.sub(r"\{\w+\}", "{}", path)
 
 
 async def test_every_staff_endpoint_of_the_services_against_every_role(stack, database_url):

@@ -1,6 +1,7 @@
 """The focal point's API: who may read and act (signature, role, body), and the answers of the
 actions over HTTP (200, 409 naming who acted, 422 naming the field)."""
 
+import json
 from datetime import UTC, datetime
 
 import aiohttp
@@ -8,7 +9,7 @@ import pytest
 
 from services.treatment import actions, focal_api
 from shared.identity import Role
-from shared.messages import Opinion
+from shared.messages import Contact, Opinion
 from tests.support import as_staff, eventually
 from tests.treatment.conftest import ADMIN, AGENT, ANALYST, COLLEAGUE, OPERATOR, STRANGER
 from tests.triage.helpers import of_type, published
@@ -173,3 +174,37 @@ async def test_an_actions_event_leaves_through_the_outbox(treatment):
     assert bodies[0]["body_id"] == event.body_id
     assert bodies[0]["assignee_id"] == "fp-1"
     assert "contact" not in bodies[0]
+
+
+async def test_take_in_charge_carries_the_acknowledgement_the_agent_edited(treatment):
+    event = await treatment.validated()
+    mute = await treatment.validated(contact=Contact(phone="0707123456"))
+    path = f"/requests/{event.code}/take"
+    status, body = await treatment.api.post(
+        path, {"version": 1, "acknowledgement": {"subject": " ", "text": ""}}
+    )
+    assert status == 422
+    assert {e["field"] for e in body["errors"]} == {
+        "acknowledgement_subject",
+        "acknowledgement_text",
+    }
+    # No address: nothing to acknowledge to, said on the field.
+    status, body = await treatment.api.post(
+        f"/requests/{mute.code}/take",
+        {"acknowledgement": {"subject": "Prise en compte", "text": "Bonjour."}},
+    )
+    assert status == 422
+    assert [e["field"] for e in body["errors"]] == ["acknowledgement"]
+    assert (await treatment.row(mute.code))["assignee_id"] is None
+    mail = {"subject": "Votre requête est prise en compte", "text": "Nous la traitons."}
+    status, body = await treatment.api.post(path, {"version": 1, "acknowledgement": mail})
+    assert status == 200, body
+    async with treatment.pool.acquire() as conn:
+        sent = await conn.fetchval(
+            "SELECT body->'acknowledgement' FROM outbox WHERE message_type = $1",
+            "request.assigned.v1",
+        )
+    assert json.loads(sent) == mail
+    status, body = await treatment.api.get(f"/requests/{event.code}")
+    [taken] = [h for h in body["history"] if h["kind"] == "assigned"]
+    assert taken["details"]["acknowledgement"] == mail

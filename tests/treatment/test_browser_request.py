@@ -1,0 +1,159 @@
+"""The focal point's request page in a real Chromium, on the whole platform in this process: a
+réclamation validated by an analyst (triage's API), the body's focal point opens it, takes it in
+charge with an acknowledgement email they edit (it arrives at the SMTP server as edited), puts it
+on hold and resumes it, tries an empty « Message de fin traitement » (the error beside the field,
+nothing written), then answers with a PDF (« Message envoyé à l'usager! », the answer email with
+its text and the tracking link). Checked with axe at each step and at 360 px."""
+
+from __future__ import annotations
+
+from email.header import decode_header, make_header
+
+import asyncpg
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import expect
+
+from shared.identity import Role
+from tests.browser import ARTIFACTS
+from tests.staff.helpers import create_account, sign_in
+from tests.support import eventually
+from tests.treatment.pages import BODY, PDF, validated_reclamation
+
+PASSWORD = "koffi traite les réclamations"
+CITIZEN = "aya.kouassi@example.ci"
+
+
+async def _axe(page) -> list[str]:
+    results = await Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
+        for v in results.response["violations"]
+    ]
+
+
+async def _fits(page, width: int = 360) -> bool:
+    await page.set_viewport_size({"width": width, "height": 740})
+    fits = await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    return fits
+
+
+def _subject(mail) -> str:
+    return str(make_header(decode_header(mail["Subject"])))
+
+
+async def _written(database_url: str, code: str) -> tuple[int, int]:
+    """(answers, history lines) treatment holds for ``code``."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return (
+            await conn.fetchval(
+                "SELECT count(*) FROM treatment.answers JOIN treatment.treatments t"
+                " USING (request_id) WHERE t.code = $1",
+                code,
+            ),
+            await conn.fetchval(
+                "SELECT count(*) FROM treatment.history JOIN treatment.treatments t"
+                " USING (request_id) WHERE t.code = $1",
+                code,
+            ),
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
+    stack, database_url, page, smtp_server
+):
+    gateway = stack.gateway
+    await create_account(database_url, Role.FOCAL_POINT, "koffi.yao", PASSWORD, BODY, "Koffi YAO")
+    code = await validated_reclamation(stack, email=CITIZEN)
+    try:
+        await sign_in(page, gateway, "koffi.yao", PASSWORD)
+        await page.goto(f"{gateway}/admin/requetes/{code}")
+        await page.get_by_role("heading", name="Formulaire De Traitement De Requête").wait_for()
+        assert "Le guichet des passeports est fermé" in await page.locator("main").inner_text()
+        assert await _axe(page) == []
+        assert await _fits(page)
+
+        # « Prendre en compte », with the acknowledgement email as the agent rewrites it.
+        subject = page.get_by_label("Objet du courriel")
+        assert code in await subject.input_value()
+        await subject.fill("Votre réclamation est entre les mains du ministère")
+        await page.get_by_label("Texte du courriel").fill(
+            "Madame, nous avons bien reçu votre réclamation et nous la traitons."
+        )
+        await page.locator("form[action$='/prendre-en-compte'] button").click()
+        await expect(page.locator("#resultat")).to_have_text(
+            "La requête est prise en compte. L'accusé de réception est envoyé à l'usager."
+        )
+        await expect(page.locator("#statut")).to_have_text("En cours de traitement")
+        assert "Prise en compte (Koffi YAO)" in await page.locator("ol.history").inner_text()
+        assert await _axe(page) == []
+
+        async def acknowledged():
+            mails = smtp_server.to(CITIZEN)
+            found = [
+                m
+                for m in mails
+                if _subject(m) == "Votre réclamation est entre les mains du ministère"
+            ]
+            return found or None
+
+        [ack] = await eventually(acknowledged)
+        assert "nous la traitons" in ack.get_body(("plain",)).get_content()
+
+        # « Mettre en attente » with its reason, then « Reprendre ».
+        await page.locator("summary", has_text="Mettre en attente").click()
+        await page.get_by_label("Motif de la mise en attente").fill(
+            "Nous attendons le registre du centre d'état civil."
+        )
+        await page.locator("form[action$='/mettre-en-attente'] button").click()
+        await expect(page.locator("#resultat")).to_have_text("La requête est mise en attente.")
+        await expect(page.locator("#statut")).to_contain_text("Mise en attente depuis le")
+        assert await _axe(page) == []
+        await page.get_by_role("button", name="Reprendre").click()
+        await expect(page.locator("#resultat")).to_have_text("Le traitement de la requête reprend.")
+        await expect(page.locator("#statut")).to_have_text("En cours de traitement")
+
+        # An empty « Message de fin traitement »: said beside the field, nothing written.
+        before = await _written(database_url, code)
+        await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+        error = page.locator("#err-repondre-message")
+        await expect(error).to_have_text("Écrivez le message de fin de traitement.")
+        message = page.get_by_label("Message de fin traitement")
+        assert await message.get_attribute("aria-describedby") == "err-repondre-message"
+        assert await _written(database_url, code) == before
+        assert await _axe(page) == []
+        assert await _fits(page)
+
+        # The answer with a PDF.
+        await message.fill("Votre passeport est prêt : retirez-le au guichet 3 dès lundi.")
+        await page.get_by_label("Joindre un document").set_input_files(
+            files=[{"name": "convocation.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+        )
+        await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+        await expect(page.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+        answers = page.locator("section[aria-labelledby=reponses-titre]")
+        await expect(answers).to_contain_text("retirez-le au guichet 3")
+        await expect(answers.get_by_role("link", name="convocation.pdf")).to_be_visible()
+        await expect(page.locator("#statut")).to_contain_text("avis attendu")
+        assert (
+            await page.get_by_role("heading", name="Formulaire De Traitement De Requête").count()
+            == 0
+        )
+        assert await _axe(page) == []
+        assert await _fits(page)
+
+        async def answered():
+            found = [m for m in smtp_server.to(CITIZEN) if "a été traitée" in _subject(m)]
+            return found or None
+
+        [mail] = await eventually(answered)
+        text = mail.get_body(("plain",)).get_content()
+        assert "Votre passeport est prêt : retirez-le au guichet 3 dès lundi." in text
+        assert f"{gateway}/suivre?code={code}" in text
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "treatment-request.png"), full_page=True)
+        raise
