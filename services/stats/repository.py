@@ -159,3 +159,51 @@ async def period_totals(
         end,
     )
     return by_nature, by_status
+
+
+# How a closed request ended, for the focal point's dashboard (0050_body_dashboard.sql).
+NO_OPINION = "none"  # closed « sans retour »
+
+
+async def record_outcome(conn: asyncpg.Connection, request_id: UUID, outcome: str) -> bool:
+    """Count how a known request ended (its opinion, or :data:`NO_OPINION`) under its body,
+    nature and submission day; once per request: False when it is unknown here or its outcome
+    is already counted (the same closure delivered again, or request.closed naming the opinion
+    request.opinion_given brought)."""
+    return await conn.fetchval(
+        """WITH kept AS (
+               UPDATE request_facts SET outcome = $2, updated_at = now()
+               WHERE request_id = $1 AND outcome IS NULL
+               RETURNING body_id, submitted_on, nature, outcome),
+           counted AS (
+               INSERT INTO outcome_counts (body_id, day, nature, outcome, count)
+               SELECT body_id, submitted_on, nature, outcome, 1 FROM kept
+               ON CONFLICT (body_id, day, nature, outcome)
+               DO UPDATE SET count = outcome_counts.count + 1)
+           SELECT count(*) = 1 FROM kept""",
+        request_id,
+        outcome,
+    )
+
+
+async def answered_by_body(conn: asyncpg.Connection, statuses: list[str]) -> dict[str, int]:
+    """``{body_id: requests now in one of statuses}`` over all time (the public statistics'
+    « Traitées »: the caller passes the answered statuses)."""
+    rows = await conn.fetch(
+        """SELECT body_id, sum(count)::bigint AS total FROM daily_counts
+           WHERE status = ANY($1::text[]) GROUP BY body_id""",
+        statuses,
+    )
+    return {row["body_id"]: row["total"] for row in rows}
+
+
+async def opinions_by_body(conn: asyncpg.Connection) -> dict[str, dict[str, int]]:
+    """``{body_id: {opinion: total}}`` of every opinion given, over all time."""
+    rows = await conn.fetch(
+        """SELECT body_id, opinion, sum(count)::bigint AS total FROM opinion_counts
+           GROUP BY body_id, opinion"""
+    )
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        out.setdefault(row["body_id"], {})[row["opinion"]] = row["total"]
+    return out
