@@ -15,6 +15,7 @@ from axe_playwright_python.async_playwright import Axe
 from services.stats.app import create_app as stats_app
 from services.stats.settings import StatsSettings
 from shared.identity import Identity, Role
+from tests.browser import ARTIFACTS
 from tests.staff.helpers import create_account, sign_in, signed_in_session
 from tests.stats.dashboard_story import BODY, EXPECTED, OTHER, PERIOD, Story, subset
 from tests.support import RunningApp, as_staff, eventually, signed_session
@@ -161,6 +162,8 @@ async def test_the_focal_dashboard_in_a_browser_at_360_px(counted, page):
     assert (await to_treat.inner_text()).startswith("3")
     fits = await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     assert fits, "the dashboard scrolls sideways at 360 px"
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "focal-dashboard-360.png", full_page=True)
     assert await _contrast(page, ".bo-waiting .badge") >= 4.5
     results = await Axe().run(page)
     violations = [
