@@ -22,9 +22,10 @@ CREATE INDEX daily_counts_body_day ON daily_counts (body_id, day);
 CREATE INDEX daily_counts_body_status ON daily_counts (body_id, status) INCLUDE (count);
 
 -- The closures already counted before this migration.
-UPDATE request_facts f SET outcome = coalesce(o.opinion, 'none')
-FROM request_facts g LEFT JOIN request_opinions o USING (request_id)
-WHERE g.request_id = f.request_id AND f.status = 'closed';
+UPDATE request_facts f
+SET outcome = coalesce(
+    (SELECT o.opinion FROM request_opinions o WHERE o.request_id = f.request_id), 'none')
+WHERE f.status = 'closed';
 
 INSERT INTO outcome_counts (body_id, day, nature, outcome, count)
 SELECT body_id, submitted_on, nature, outcome, count(*)
