@@ -67,8 +67,7 @@ async def bodies(request: web.Request) -> web.Response:
     satisfied_percent, partly_satisfied_percent}]}``, busiest body first (public: counts only).
     ``treated``: requests now answered (treated or closed); the rest: :func:`_satisfaction`."""
     async with connection(request) as conn:
-        rows = await repository.counts_by_body_and_nature(conn)
-        answered = await repository.answered_by_body(conn, ANSWERED)
+        rows = await repository.counts_by_body_nature_and_status(conn)
         opinions = await repository.opinions_by_body(conn)
     out: dict[str, dict] = {}
     for row in rows:
@@ -79,10 +78,12 @@ async def bodies(request: web.Request) -> web.Response:
                 "body_name": row["body_name"],
                 "total": 0,
                 "by_nature": _zero_by_nature(),
-                "treated": answered.get(row["body_id"], 0),
+                "treated": 0,
                 **_satisfaction(opinions.get(row["body_id"], {})),
             },
         )
+        if row["status"] in ANSWERED:
+            entry["treated"] += row["total"]
         entry["by_nature"][row["nature"]] = entry["by_nature"].get(row["nature"], 0) + row["total"]
         entry["total"] += row["total"]
     listing = sorted(out.values(), key=lambda b: (-b["total"], b["body_name"]))

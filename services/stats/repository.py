@@ -131,12 +131,13 @@ async def opinions_by_body_and_day(
     )
 
 
-async def counts_by_body_and_nature(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """``(body_id, body_name, nature, total)`` over all time."""
+async def counts_by_body_nature_and_status(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """``(body_id, body_name, nature, status, total)`` over all time (one pass over the
+    counters: the public statistics' totals by nature and their « Traitées »)."""
     return await conn.fetch(
-        """SELECT c.body_id, b.body_name, c.nature, sum(c.count)::bigint AS total
+        """SELECT c.body_id, b.body_name, c.nature, c.status, sum(c.count)::bigint AS total
            FROM daily_counts c JOIN bodies b USING (body_id)
-           GROUP BY c.body_id, b.body_name, c.nature
+           GROUP BY c.body_id, b.body_name, c.nature, c.status
            ORDER BY c.body_id, c.nature"""
     )
 
@@ -184,17 +185,6 @@ async def record_outcome(conn: asyncpg.Connection, request_id: UUID, outcome: st
         request_id,
         outcome,
     )
-
-
-async def answered_by_body(conn: asyncpg.Connection, statuses: list[str]) -> dict[str, int]:
-    """``{body_id: requests now in one of statuses}`` over all time (the public statistics'
-    « Traitées »: the caller passes the answered statuses)."""
-    rows = await conn.fetch(
-        """SELECT body_id, sum(count)::bigint AS total FROM daily_counts
-           WHERE status = ANY($1::text[]) GROUP BY body_id""",
-        statuses,
-    )
-    return {row["body_id"]: row["total"] for row in rows}
 
 
 async def opinions_by_body(conn: asyncpg.Connection) -> dict[str, dict[str, int]]:
