@@ -135,9 +135,12 @@ async def counts_by_body_nature_and_status(conn: asyncpg.Connection) -> list[asy
     """``(body_id, body_name, nature, status, total)`` over all time (one pass over the
     counters: the public statistics' totals by nature and their « Traitées »)."""
     return await conn.fetch(
-        """SELECT c.body_id, b.body_name, c.nature, c.status, sum(c.count)::bigint AS total
-           FROM daily_counts c JOIN bodies b USING (body_id)
-           GROUP BY c.body_id, b.body_name, c.nature, c.status
+        # Grouped before the join: a few hundred groups hashed in memory, where grouping the
+        # joined rows sorted every counter row on disk (measured by bench.body_dashboard).
+        """SELECT c.body_id, b.body_name, c.nature, c.status, c.total
+           FROM (SELECT body_id, nature, status, sum(count)::bigint AS total
+                 FROM daily_counts GROUP BY body_id, nature, status) c
+           JOIN bodies b USING (body_id)
            ORDER BY c.body_id, c.nature"""
     )
 
