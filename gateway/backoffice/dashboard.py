@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.backoffice.access import staff_required
-from gateway.backoffice.shell import period_of, render
+from gateway.backoffice.shell import period_of, render, with_period
 from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
 from gateway.staff import auth
@@ -39,11 +39,83 @@ async def dashboard(request: web.Request) -> web.Response:
         except ServiceUnavailable:
             summary = None
     natures = [(n.value, NATURE_LABELS[n]) for n in Nature]
+    focal = await focal_counters(request, staff, period) if staff.role == Role.FOCAL_POINT else None
     return await render(
         request,
         "backoffice/dashboard.html",
-        {"title": "Tableau de bord", "summary": summary, "natures": natures},
+        {"title": "Tableau de bord", "summary": summary, "natures": natures, **(focal or {})},
     )
+
+
+# --- the focal point's « Tableau de bord » (back-office guide, « 1- Tableau de bord ») ------------
+# The lists each number leads to. Built by the treatment pages (issue 11): named by URL here, so
+# that this page does not depend on their route names.
+EN_COURS = "/admin/traitements/en-cours"
+RETRAITEMENT = "/admin/traitements/retraitement"
+INSATISFAITS = "/admin/traitements/insatisfaits"
+CONSULTATIONS = "/admin/pf/consultations"
+STATISTIQUES = "/admin/statistiques"
+
+
+def _card(label: str, figure: int, url: str, percent: int | None = None) -> dict:
+    return {"label": label, "figure": figure, "url": url, "percent": percent}
+
+
+def focal_cards(counters: dict, period) -> dict[str, list[dict]]:
+    """The guide's counters in its order (stats' body-dashboard fields, see
+    services/stats/body_dashboard.py), each with the list it leads to, the period kept."""
+
+    def consultation(liste: str) -> str:
+        return with_period(CONSULTATIONS, period, liste=liste)
+
+    validated = counters["validated"]
+
+    def nature(value: Nature, label: str, liste: str) -> dict:
+        counted = validated.get(value.value, {"count": 0, "percent": 0})
+        return _card(label, counted["count"], consultation(liste), counted["percent"])
+
+    return {
+        "received": [
+            _card("Total requêtes", counters["total"], with_period(STATISTIQUES, period), 100),
+            nature(Nature.MOTION, "Motions validées", "motions"),
+            nature(Nature.RECLAMATION, "Réclamations validées", "reclamations"),
+            nature(Nature.SUGGESTION, "Suggestions validées", "suggestions"),
+            nature(Nature.OBSERVATION, "Observations validées", "observations"),
+        ],
+        "treatment": [
+            _card("Réclamations à traiter", counters["to_treat"], with_period(EN_COURS, period)),
+            _card("Réclamations traitées", counters["treated"], consultation("reclamations")),
+            _card("Avis attendus", counters["opinions_expected"], consultation("reclamations")),
+            _card("Avis exprimés", counters["opinions_given"], with_period(STATISTIQUES, period)),
+            _card(
+                "Avis d'insatisfaction",
+                counters["not_satisfied"],
+                with_period(INSATISFAITS, period),
+            ),
+            _card("Sans retour", counters["without_opinion"], consultation("sans-retour")),
+        ],
+    }
+
+
+async def focal_counters(request: web.Request, staff, period) -> dict | None:
+    """The focal point's body's counters over the period (stats answers for its own body only,
+    whatever is asked); None when stats does not answer."""
+    try:
+        status, body = await request.app[STATS].body_dashboard(
+            period.start, period.end, identity=staff.identity
+        )
+    except ServiceUnavailable:
+        return None
+    if status != 200 or not isinstance(body, dict):
+        return None
+    return {
+        "focal": body,
+        "cards": focal_cards(body, period),
+        "waiting_links": {
+            "en_cours": with_period(EN_COURS, period),
+            "retraitement": with_period(RETRAITEMENT, period),
+        },
+    }
 
 
 @routes.get("/admin/aide", name="bo-aide")

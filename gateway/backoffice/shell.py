@@ -24,6 +24,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway.clients.intake import INTAKE
+from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE
 from gateway.staff import auth, sessions
@@ -200,8 +201,27 @@ async def body_names(request: web.Request) -> dict[str, str]:
     return cache["names"]
 
 
+# Where a focal point's « En attente » leads: « Traitements › En cours » (treatment's pages).
+FOCAL_WAITING_URL = "/admin/traitements/en-cours"
+
+
+async def focal_waiting_count(request: web.Request, staff: sessions.Staff) -> int | None:
+    """What waits for the focal point's body now (in treatment, on hold, reopened: stats'
+    « En attente », services/stats/body_dashboard.py); None when it cannot be known."""
+    try:
+        status, body = await request.app[STATS].body_waiting(identity=staff.identity)
+    except ServiceUnavailable:
+        return None
+    if status != 200 or not isinstance(body, dict) or not isinstance(body.get("waiting"), int):
+        return None
+    return body["waiting"]
+
+
 async def waiting_count(request: web.Request, staff: sessions.Staff) -> int | None:
-    """Requests waiting for the analysts (triage's queue); None when it cannot be known."""
+    """Requests waiting for the analysts (triage's queue), or for a focal point's body; None
+    when it cannot be known."""
+    if staff.role == Role.FOCAL_POINT and staff.body_id:
+        return await focal_waiting_count(request, staff)
     if staff.role not in (Role.ANALYST, Role.ADMINISTRATOR):
         return None
     try:
@@ -226,7 +246,11 @@ async def shell_context(request: web.Request) -> dict[str, Any]:
         "period": period,
         "period_hidden": {k: v for k, v in request.query.items() if k not in ("du", "au", "page")},
         "waiting": await waiting_count(request, staff),
-        "waiting_url": _url_of(request, "bo-traitements"),
+        "waiting_url": (
+            FOCAL_WAITING_URL
+            if staff.role == Role.FOCAL_POINT
+            else _url_of(request, "bo-traitements")
+        ),
         "csrf_token": csrf.token_for(request),
         "with_period": lambda url, **p: with_period(url, period, **p),
     }

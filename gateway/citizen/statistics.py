@@ -1,4 +1,5 @@
-"""« Statistiques »: per public body, the counts the stats service keeps, by nature.
+"""« Statistiques »: per public body, the counts the stats service keeps, by nature, the requests
+treated and the share of satisfied citizens.
 
 Every active body of the catalogue is listed, with zeros where nothing came yet; a body that
 stats knows and the catalogue no longer lists (deactivated) keeps its line.
@@ -13,7 +14,7 @@ from gateway.clients import catalogue
 from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
 from gateway.web.errors import unavailable
-from shared.messages import Nature
+from shared.messages import Nature, Opinion
 
 routes = web.RouteTableDef()
 # The columns, in the order of the back office's « Statistique générale ».
@@ -26,6 +27,19 @@ COLUMNS = [
 ]
 
 
+def _answers(counted: dict) -> dict:
+    """The body's answers and its citizens' satisfaction, from stats' /stats/bodies: requests
+    treated (answered), opinions given, and the share of « Satisfait » among them (« Partiellement
+    satisfait » counts among the opinions given, not among the satisfied). Counts only."""
+    by_opinion = counted.get("by_opinion") or {}
+    return {
+        "treated": counted.get("treated", 0),
+        "opinions": counted.get("opinions", 0),
+        "satisfied": by_opinion.get(Opinion.SATISFIED.value, 0),
+        "satisfied_percent": counted.get("satisfied_percent"),
+    }
+
+
 @routes.get("/statistiques")
 async def statistics(request: web.Request) -> web.Response:
     try:
@@ -36,18 +50,30 @@ async def statistics(request: web.Request) -> web.Response:
     except ServiceUnavailable:
         return unavailable(request)
     rows = {
-        b["body_id"]: {"name": b["body_name"], "total": b["total"], "by_nature": b["by_nature"]}
+        b["body_id"]: {
+            "name": b["body_name"],
+            "total": b["total"],
+            "by_nature": b["by_nature"],
+            **_answers(b),
+        }
         for b in counted["bodies"]
     }
     for body in bodies:
-        row = rows.setdefault(body["id"], {"name": body["name"], "total": 0, "by_nature": {}})
+        row = rows.setdefault(
+            body["id"], {"name": body["name"], "total": 0, "by_nature": {}, **_answers({})}
+        )
         row["name"] = body["name"]  # the catalogue's current name
     listing = sorted(rows.values(), key=lambda r: (-r["total"], r["name"]))
+    opinions = sum(r["opinions"] for r in listing)
+    satisfied = sum(r["satisfied"] for r in listing)
     totals = {
         "total": sum(r["total"] for r in listing),
         "by_nature": {
             n.value: sum(r["by_nature"].get(n.value, 0) for r in listing) for n, _ in COLUMNS
         },
+        "treated": sum(r["treated"] for r in listing),
+        "opinions": opinions,
+        "satisfied_percent": round(100 * satisfied / opinions) if opinions else None,
     }
     return aiohttp_jinja2.render_template(
         "statistiques.html",

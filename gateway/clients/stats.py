@@ -40,5 +40,22 @@ class Stats:
             "GET", SERVICE, "/stats/general", params=_period(start, end), identity=identity
         )
 
+    async def body_dashboard(
+        self, start: date, end: date, *, identity: Identity, body_id: str | None = None
+    ) -> Answer:
+        """One body's « Tableau de bord » counters over the period (a focal point's own body,
+        whatever ``body_id`` says; analysts and administrators name it)."""
+        params = {**_period(start, end), **({"body_id": body_id} if body_id else {})}
+        return await self.services.call(
+            "GET", SERVICE, "/stats/body-dashboard", params=params, identity=identity
+        )
+
+    async def body_waiting(self, *, identity: Identity, body_id: str | None = None) -> Answer:
+        """« En attente » of one body now: ``{"body_id", "waiting", "by_status"}``."""
+        params = {"body_id": body_id} if body_id else None
+        return await self.services.call(
+            "GET", SERVICE, "/stats/body-waiting", params=params, identity=identity
+        )
+
 
 STATS = web.AppKey("stats", Stats)

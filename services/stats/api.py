@@ -8,6 +8,7 @@ from datetime import date
 from aiohttp import web
 
 from services.stats import repository
+from shared import lifecycle
 from shared.messages import Nature, Opinion
 from shared.service import connection
 from shared.web import json_error
@@ -36,11 +37,38 @@ def _parse_day(request: web.Request, name: str) -> date | None:
         raise BadQuery(f"{name} must be a date written YYYY-MM-DD, got {raw!r}") from None
 
 
+# « Traitées » on the public page: answered by the body, the citizen's opinion awaited or given
+# (a request reopened by the citizen counts again once answered again).
+ANSWERED = [lifecycle.Status.TREATED.value, lifecycle.Status.CLOSED.value]
+
+
+def _satisfaction(by_opinion: dict[str, int]) -> dict:
+    """The public satisfaction of one body: ``satisfied_percent`` = « Satisfait » / every opinion
+    given (« Partiellement satisfait » and « Non satisfait » count among the opinions, not among
+    the satisfied; ``partly_satisfied_percent`` tells the partly satisfied apart); None without
+    any opinion. Counts only: no request, no citizen."""
+    counts = {o.value: by_opinion.get(o.value, 0) for o in Opinion}
+    given = sum(counts.values())
+
+    def share(opinion: Opinion) -> int | None:
+        return round(100 * counts[opinion.value] / given) if given else None
+
+    return {
+        "opinions": given,
+        "by_opinion": counts,
+        "satisfied_percent": share(Opinion.SATISFIED),
+        "partly_satisfied_percent": share(Opinion.PARTLY_SATISFIED),
+    }
+
+
 @routes.get("/stats/bodies")
 async def bodies(request: web.Request) -> web.Response:
-    """``{"bodies": [{body_id, body_name, total, by_nature}]}``, busiest body first."""
+    """``{"bodies": [{body_id, body_name, total, by_nature, treated, opinions, by_opinion,
+    satisfied_percent, partly_satisfied_percent}]}``, busiest body first (public: counts only).
+    ``treated``: requests now answered (treated or closed); the rest: :func:`_satisfaction`."""
     async with connection(request) as conn:
-        rows = await repository.counts_by_body_and_nature(conn)
+        rows = await repository.counts_by_body_nature_and_status(conn)
+        opinions = await repository.opinions_by_body(conn)
     out: dict[str, dict] = {}
     for row in rows:
         entry = out.setdefault(
@@ -50,8 +78,12 @@ async def bodies(request: web.Request) -> web.Response:
                 "body_name": row["body_name"],
                 "total": 0,
                 "by_nature": _zero_by_nature(),
+                "treated": 0,
+                **_satisfaction(opinions.get(row["body_id"], {})),
             },
         )
+        if row["status"] in ANSWERED:
+            entry["treated"] += row["total"]
         entry["by_nature"][row["nature"]] = entry["by_nature"].get(row["nature"], 0) + row["total"]
         entry["total"] += row["total"]
     listing = sorted(out.values(), key=lambda b: (-b["total"], b["body_name"]))

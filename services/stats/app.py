@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.stats import api, deliveries, general
+from services.stats import api, body_dashboard, deliveries, general
 from services.stats.handlers import HANDLERS
 from services.stats.settings import SETTINGS, StatsSettings
 from shared.service import ServiceSpec, create_service_app
@@ -30,4 +30,5 @@ def create_app(settings: StatsSettings) -> web.Application:
     app.add_routes(api.routes)
     app.add_routes(deliveries.routes)
     app.add_routes(general.routes)
+    app.add_routes(body_dashboard.routes)
     return app

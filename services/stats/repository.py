@@ -131,12 +131,16 @@ async def opinions_by_body_and_day(
     )
 
 
-async def counts_by_body_and_nature(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """``(body_id, body_name, nature, total)`` over all time."""
+async def counts_by_body_nature_and_status(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """``(body_id, body_name, nature, status, total)`` over all time (one pass over the
+    counters: the public statistics' totals by nature and their « Traitées »)."""
     return await conn.fetch(
-        """SELECT c.body_id, b.body_name, c.nature, sum(c.count)::bigint AS total
-           FROM daily_counts c JOIN bodies b USING (body_id)
-           GROUP BY c.body_id, b.body_name, c.nature
+        # Grouped before the join: a few hundred groups hashed in memory, where grouping the
+        # joined rows sorted every counter row on disk (measured by bench.body_dashboard).
+        """SELECT c.body_id, b.body_name, c.nature, c.status, c.total
+           FROM (SELECT body_id, nature, status, sum(count)::bigint AS total
+                 FROM daily_counts GROUP BY body_id, nature, status) c
+           JOIN bodies b USING (body_id)
            ORDER BY c.body_id, c.nature"""
     )
 
@@ -159,3 +163,40 @@ async def period_totals(
         end,
     )
     return by_nature, by_status
+
+
+# How a closed request ended, for the focal point's dashboard (0050_body_dashboard.sql).
+NO_OPINION = "none"  # closed « sans retour »
+
+
+async def record_outcome(conn: asyncpg.Connection, request_id: UUID, outcome: str) -> bool:
+    """Count how a known request ended (its opinion, or :data:`NO_OPINION`) under its body,
+    nature and submission day; once per request: False when it is unknown here or its outcome
+    is already counted (the same closure delivered again, or request.closed naming the opinion
+    request.opinion_given brought)."""
+    return await conn.fetchval(
+        """WITH kept AS (
+               UPDATE request_facts SET outcome = $2, updated_at = now()
+               WHERE request_id = $1 AND outcome IS NULL
+               RETURNING body_id, submitted_on, nature, outcome),
+           counted AS (
+               INSERT INTO outcome_counts (body_id, day, nature, outcome, count)
+               SELECT body_id, submitted_on, nature, outcome, 1 FROM kept
+               ON CONFLICT (body_id, day, nature, outcome)
+               DO UPDATE SET count = outcome_counts.count + 1)
+           SELECT count(*) = 1 FROM kept""",
+        request_id,
+        outcome,
+    )
+
+
+async def opinions_by_body(conn: asyncpg.Connection) -> dict[str, dict[str, int]]:
+    """``{body_id: {opinion: total}}`` of every opinion given, over all time."""
+    rows = await conn.fetch(
+        """SELECT body_id, opinion, sum(count)::bigint AS total FROM opinion_counts
+           GROUP BY body_id, opinion"""
+    )
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        out.setdefault(row["body_id"], {})[row["opinion"]] = row["total"]
+    return out

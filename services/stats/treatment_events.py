@@ -5,8 +5,11 @@ life cycle's table gives it (``shared.lifecycle.status_after``): put on hold, re
 opinion given, reopened, closed. An assignment, a reassignment and a further answer to a citizen
 keep the status (who holds a request is not a status): they change no count.
 
-An opinion is also counted per body and day it was given (``repository.record_opinion``), once
-per request, whether it comes with request.opinion_given or on the request.closed that names it.
+How a closed request ended (its opinion, or none: « sans retour ») is counted once per request
+under its body, nature and submission day (``repository.record_outcome``), for the focal point's
+dashboard. An opinion is also counted per body and day it was given
+(``repository.record_opinion``), once per request, whether it comes with request.opinion_given or
+on the request.closed that names it.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ async def _close(
     status = lifecycle.status_after(event.name)
     assert status is not None, f"{event.name} keeps the status: not a closure"
     await repository.move_status(conn, event.request_id, status)
+    # How it ended, for the bodies' dashboards: the opinion, or « sans retour ».
+    outcome = event.opinion.value if event.opinion is not None else repository.NO_OPINION
+    await repository.record_outcome(conn, event.request_id, outcome)
     if event.opinion is not None:
         await repository.record_opinion(
             conn, event.request_id, event.body_id, event.opinion.value, repository.day_of(at)

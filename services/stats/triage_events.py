@@ -44,12 +44,29 @@ async def move_index(
 ) -> bool:
     """Count the request under its new body and theme (its day, nature and status stay)."""
     fact = await conn.fetchrow(
-        """SELECT body_id, nature, theme_id, status, submitted_on
+        """SELECT body_id, nature, theme_id, status, submitted_on, outcome
            FROM request_facts WHERE request_id = $1 FOR UPDATE""",
         request_id,
     )
     if fact is None or (fact["body_id"], fact["theme_id"]) == (body_id, theme_id):
         return False
+    if fact["outcome"] is not None and fact["body_id"] != body_id:
+        # How it ended goes with it to its new body (0050_body_dashboard.sql).
+        key = (fact["submitted_on"], fact["nature"], fact["outcome"])
+        await conn.execute(
+            """UPDATE outcome_counts SET count = count - 1
+               WHERE body_id = $1 AND day = $2 AND nature = $3 AND outcome = $4""",
+            fact["body_id"],
+            *key,
+        )
+        await conn.execute(
+            """INSERT INTO outcome_counts (body_id, day, nature, outcome, count)
+               VALUES ($1, $2, $3, $4, 1)
+               ON CONFLICT (body_id, day, nature, outcome)
+               DO UPDATE SET count = outcome_counts.count + 1""",
+            body_id,
+            *key,
+        )
     await conn.execute(
         """UPDATE daily_counts SET count = count - 1
            WHERE day = $1 AND body_id = $2 AND nature = $3 AND theme_id = COALESCE($4, '')

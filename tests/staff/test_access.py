@@ -215,6 +215,17 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "stats", "GET", "/stats/general", service_staff(ADMIN, ANALYST, "focal-point", "other-body")
     ),
+    # stats: a body's dashboard and « En attente »; a focal point gets its own body whatever it
+    # names (tests/stats/test_body_dashboard.py checks which body answers).
+    *(
+        Endpoint(
+            "stats",
+            "GET",
+            f"/stats/{name}?body_id={{body}}",
+            service_staff(ADMIN, ANALYST, "focal-point", "other-body"),
+        )
+        for name in ("body-dashboard", "body-waiting")
+    ),
     # treatment: analysts and administrators read, focal points read and act, each on its own
     # body (the table's {code} is still with the analysts: 404 to every reader); a faulty form
     # is refused (422) before anything is looked up.
