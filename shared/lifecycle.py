@@ -442,6 +442,15 @@ BODY_EVENT_LABELS = {
 # Events of the citizen (their actor is « l'usager » on the analysts' page).
 CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})
 
+# The focal point's « Traitements » lists, as the guide's menu names them: « En cours » holds
+# in_treatment, on_hold and reopened; « Retraitement » the reopened; « Insatisfaits » the closed
+# that the body may answer again.
+BODY_LISTS = {
+    "en_cours": "En cours",
+    "retraitement": "Retraitement",
+    "insatisfaits": "Insatisfaits",
+}
+
 # « Statistique générale »: the present status → its column's heading, in the columns' order
 # (the guide's « En attente », « En cours », « Rejet »…).
 STATS_COLUMNS = {

@@ -89,7 +89,7 @@ def focal_cards(counters: dict, period) -> dict[str, list[dict]]:
             _card("Avis exprimés", counters["opinions_given"], with_period(STATISTIQUES, period)),
             _card(
                 "Avis d'insatisfaction",
-                counters["not_satisfied"],
+                counters["dissatisfied"],
                 with_period(INSATISFAITS, period),
             ),
             _card("Sans retour", counters["without_opinion"], consultation("sans-retour")),

@@ -32,6 +32,7 @@ from gateway.staff.accounts import ROLE_LABELS
 from gateway.web import csrf
 from shared import french
 from shared.identity import Role
+from shared.lifecycle import BODY_LISTS
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,9 @@ class MenuEntry:
 
 
 _BODY_LISTS = (
-    MenuEntry("En cours", "bo-pf-en-cours"),
-    MenuEntry("Retraitement", "bo-pf-retraitement"),
-    MenuEntry("Insatisfaits", "bo-pf-insatisfaits"),
+    MenuEntry(BODY_LISTS["en_cours"], "bo-pf-en-cours"),
+    MenuEntry(BODY_LISTS["retraitement"], "bo-pf-retraitement"),
+    MenuEntry(BODY_LISTS["insatisfaits"], "bo-pf-insatisfaits"),
 )
 
 # The guide's menu. The part of the platform that builds a page adds its route name here.

@@ -33,7 +33,7 @@ from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import french
 from shared.identity import Role
-from shared.lifecycle import Status
+from shared.lifecycle import BODY_LISTS, Status
 
 routes = web.RouteTableDef()
 
@@ -59,12 +59,12 @@ class Page:
 
 TRAITEMENTS = {
     "en-cours": Page(
-        "en-cours", "en_cours", "En cours", "Requêtes à traiter", "en_cours", "Traiter"
+        "en-cours", "en_cours", BODY_LISTS["en_cours"], "Requêtes à traiter", "en_cours", "Traiter"
     ),
     "retraitement": Page(
         "retraitement",
         "retraitement",
-        "Retraitement",
+        BODY_LISTS["retraitement"],
         "Liste des requêtes réouvertes",
         "retraitement",
         "Traiter à nouveau",
@@ -72,7 +72,7 @@ TRAITEMENTS = {
     "insatisfaits": Page(
         "insatisfaits",
         "insatisfaits",
-        "Insatisfaits",
+        BODY_LISTS["insatisfaits"],
         "Liste des requêtes traitées Insatisfaites",
         "insatisfaits",
         "Répondre à l'usager",

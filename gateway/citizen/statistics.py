@@ -35,7 +35,7 @@ def _answers(counted: dict) -> dict:
     return {
         "treated": counted.get("treated", 0),
         "opinions": counted.get("opinions", 0),
-        "satisfied": by_opinion.get(Opinion.SATISFIED.value, 0),
+        "satisfied_count": by_opinion.get(Opinion.SATISFIED.value, 0),
         "satisfied_percent": counted.get("satisfied_percent"),
     }
 
@@ -65,7 +65,7 @@ async def statistics(request: web.Request) -> web.Response:
         row["name"] = body["name"]  # the catalogue's current name
     listing = sorted(rows.values(), key=lambda r: (-r["total"], r["name"]))
     opinions = sum(r["opinions"] for r in listing)
-    satisfied = sum(r["satisfied"] for r in listing)
+    satisfied = sum(r["satisfied_count"] for r in listing)
     totals = {
         "total": sum(r["total"] for r in listing),
         "by_nature": {

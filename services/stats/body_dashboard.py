@@ -25,12 +25,12 @@ The counters (statuses are ``shared.lifecycle.Status``; « to treat » natures a
 - ``opinions_expected`` « Avis attendus »: now treated (answered, the citizen's opinion awaited).
 - ``opinions_given`` « Avis exprimés »: closed with the citizen's opinion, whatever it is
   (request.opinion_given, or the request.closed naming it); ``by_opinion`` splits it.
-- ``not_satisfied`` « Avis d'insatisfaction »: closed with « Non satisfait » — the requests of
+- ``dissatisfied`` « Avis d'insatisfaction »: closed with « Non satisfait » — the requests of
   « Insatisfaits », the ones the life cycle lets the body answer again (« Partiellement
   satisfait » is in ``by_opinion``, not here).
 - ``without_opinion`` « Sans retour »: closed by the clock with no opinion (request.closed
   without one).
-- ``on_hold``, ``reopened``: now on hold (« Mettre en attente »), now reopened.
+- ``held``, ``reopened``: now on hold (« Mettre en attente »), now reopened.
 - ``waiting`` « En attente » (no period): every request of the body now validated,
   in_treatment, on_hold or reopened, any submission day; ``waiting_by_status`` splits it.
 
@@ -128,9 +128,9 @@ async def counters(
         "opinions_expected": count(statuses=(S.TREATED,)),
         "opinions_given": sum(by_opinion.values()),
         "by_opinion": by_opinion,
-        "not_satisfied": by_opinion[Opinion.NOT_SATISFIED.value],
+        "dissatisfied": by_opinion[Opinion.NOT_SATISFIED.value],
         "without_opinion": outcomes.get(NO_OPINION, 0),
-        "on_hold": count(statuses=(S.ON_HOLD,)),
+        "held": count(statuses=(S.ON_HOLD,)),
         "reopened": count(statuses=(S.REOPENED,)),
         "waiting": sum(now_waiting.values()),
         "waiting_by_status": now_waiting,

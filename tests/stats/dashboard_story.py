@@ -52,9 +52,9 @@ EXPECTED = {
     "opinions_expected": 1,
     "opinions_given": 2,
     "by_opinion": {"satisfied": 1, "partly_satisfied": 0, "not_satisfied": 1},
-    "not_satisfied": 1,
+    "dissatisfied": 1,
     "without_opinion": 1,
-    "on_hold": 1,
+    "held": 1,
     "reopened": 1,
     "waiting": 4,  # the three to treat and the October one
     "waiting_by_status": {"validated": 0, "in_treatment": 2, "on_hold": 1, "reopened": 1},
@@ -62,7 +62,7 @@ EXPECTED = {
 # After the analysts' decisions alone: every réclamation and the demande d'information to treat.
 AFTER_VALIDATION = {"total": 10, "to_treat": 7, "treated": 0, "opinions_given": 0, "waiting": 8}
 # After the answers and the hold, before the citizens' replies.
-AFTER_ANSWERS = {"to_treat": 2, "treated": 5, "opinions_expected": 5, "on_hold": 1, "waiting": 3}
+AFTER_ANSWERS = {"to_treat": 2, "treated": 5, "opinions_expected": 5, "held": 1, "waiting": 3}
 
 
 @dataclass

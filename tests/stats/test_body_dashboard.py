@@ -106,7 +106,7 @@ async def test_each_phase_moves_its_counters_once_and_only_for_its_body(
     assert (final["from"], final["to"]) == PERIOD
 
     assert other["body_id"] == OTHER and other["total"] == 2
-    assert (other["to_treat"], other["treated"], other["not_satisfied"]) == (1, 1, 1)
+    assert (other["to_treat"], other["treated"], other["dissatisfied"]) == (1, 1, 1)
     assert other["waiting"] == 1 and other["without_opinion"] == 0
 
     assert own == final

@@ -54,7 +54,7 @@ async def test_closures_counted_before_0050_are_carried_over(empty_database_url,
         }
     finally:
         await conn.close()
-    assert applied == ["stats/0050_body_dashboard.sql"]
+    assert applied[0] == "stats/0050_body_dashboard.sql"  # and what came after it
     assert [tuple(r) for r in counted] == [
         ("ministere-budget", DAY, "reclamation", "none", 1),
         ("ministere-budget", DAY, "reclamation", "not_satisfied", 1),
