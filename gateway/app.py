@@ -139,6 +139,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     )
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
     app[catalogue.KEPT] = catalogue.Kept()
+    app[submission.BLANK_FORMS] = {}
     app[shell.BODY_NAMES] = {}
     app.cleanup_ctx.append(_service_client)
     app.cleanup_ctx.append(_metrics_listener)

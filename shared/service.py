@@ -129,11 +129,10 @@ def create_service_app(
 
 def _signed_calls(settings: ServiceSettings, spec: ServiceSpec):
     secret = settings.identity_secret.get_secret_value().encode()
+    batcher = signing.NonceBatcher(settings.db_acquire_timeout)
 
     async def claim(request: web.Request, nonce: str, expires: int) -> bool:
-        return await signing.claim_nonce(
-            request.app[POOL], nonce, expires, settings.db_acquire_timeout
-        )
+        return await batcher.claim(request.app[POOL], nonce, expires)
 
     return signing.middleware(secret, spec.name, claim)
 

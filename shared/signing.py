@@ -23,8 +23,9 @@ Replays: every copy of a service records the nonces it accepted in its own schem
 to another copy of the service — is refused: an in-memory cache per process would let a replay
 to another copy through during the minute the call is valid. A row is dropped a while after the
 call has expired (:func:`forget_expired`): from then on the expiry alone refuses it. The cost is
-one short insert per call, on the pool the service already has; the table is unlogged, so the
-insert does not wait for a disk flush (shared/sql/0004 says what that gives up).
+one row per call, on the pool the service already has, the calls that arrive together claimed in
+one insert (:class:`NonceBatcher`); the table is unlogged, so the insert does not wait for a disk
+flush (shared/sql/0004 says what that gives up).
 
 Streamed bodies (a file passed on to intake as the citizen's browser sends it) cannot be hashed
 before their first byte is sent, and the gateway keeps only a chunk in memory. Such a call signs
@@ -38,6 +39,7 @@ protected (TLS, network policies) — and intake still checks the file (type, si
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -267,6 +269,71 @@ async def claim_nonce(pool: asyncpg.Pool, nonce: str, expires: int, timeout: flo
             expires,
         )
     return status.endswith(" 1")
+
+
+async def claim_nonces(
+    pool: asyncpg.Pool, nonces: list[str], expires: list[int], timeout: float
+) -> set[str]:
+    """Record several nonces in one statement; the ones that were not recorded before (each
+    of the others is a replay)."""
+    async with pool.acquire(timeout=timeout) as conn:
+        rows = await conn.fetch(
+            """INSERT INTO seen_calls (nonce, expires_at)
+               SELECT c.nonce, to_timestamp(c.expires)
+               FROM unnest($1::text[], $2::bigint[]) AS c(nonce, expires)
+               ON CONFLICT (nonce) DO NOTHING
+               RETURNING nonce""",
+            nonces,
+            expires,
+        )
+    return {row["nonce"] for row in rows}
+
+
+class NonceBatcher:
+    """Claims the one-time ids of the calls arriving together in one statement: the first call
+    is claimed at once; those that arrive while its insert runs wait for it and then go in the
+    next insert, together (as a database groups commits). Under load a service answers many
+    calls at once, and each one's own insert (a pool connection, a round trip, a statement for
+    PostgreSQL to run) cost more than its row. What each call learns is what its own insert
+    would have told it: a nonce already in ``seen_calls`` — or twice in one batch, after its
+    first — is a replay. The rows are the same, so replays between copies are still refused."""
+
+    def __init__(self, timeout: float) -> None:
+        self._pool: asyncpg.Pool | None = None
+        self._timeout = timeout
+        self._waiting: list[tuple[str, int, asyncio.Future[bool]]] = []
+        self._task: asyncio.Task | None = None
+
+    async def claim(self, pool: asyncpg.Pool, nonce: str, expires: int) -> bool:
+        """Record ``nonce`` as used (in ``pool``: the service's); False when it was already."""
+        self._pool = pool
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((nonce, expires, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._insert(), name="claim-call-ids")
+        return await future
+
+    async def _insert(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    assert self._pool is not None
+                    fresh = await claim_nonces(
+                        self._pool, [b[0] for b in batch], [b[1] for b in batch], self._timeout
+                    )
+                except Exception as exc:  # each call answers the database's fault itself
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for nonce, _, future in batch:
+                    first = nonce in fresh
+                    fresh.discard(nonce)  # the same nonce twice in a batch: once only
+                    if not future.done():
+                        future.set_result(first)
+        finally:
+            self._task = None
 
 
 async def forget_expired(pool: asyncpg.Pool, timeout: float) -> int:

@@ -141,6 +141,23 @@ async def _form(
         places = await catalogue.places(request)
     except ServiceUnavailable:
         return unavailable(request)
+    blank = not errors and draft is None and notice is None and status == 200
+    if blank and values == _blank_values(values.get("nature", ""), values.get("body_id", "")):
+        return _blank_form(request, values, chosen, places)
+    return _render_form(request, values, errors, chosen, places, draft, notice, status)
+
+
+def _render_form(
+    request: web.Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    chosen: dict,
+    places: catalogue.Places,
+    draft: dict | None,
+    notice: str | None,
+    status: int,
+    csrf_token: str | None = None,
+) -> web.Response:
     return _render(
         request,
         "submit.html",
@@ -158,10 +175,43 @@ async def _form(
             "attached": draft["files"] if draft else [],
             "notice": notice,
             "max_files": files.MAX_FILES,
-            "csrf_token": csrf.token_for(request),
+            "csrf_token": csrf_token or csrf.token_for(request),
         },
         status=status,
     )
+
+
+def _blank_values(nature: str, body_id: str) -> dict[str, str]:
+    """What a form opened from « Choix de l'organisme public » holds: nothing typed yet."""
+    return {"nature": nature, "body_id": body_id, "country": "CI"}
+
+
+# The blank form of a body and a nature, rendered once per copy of the catalogue kept (the
+# body's and the places' objects, compared by identity: a fresh copy renders again), with a
+# stand-in for the CSRF token, the one thing that differs from one browser to the next. Every
+# citizen opens one (rendering it was a tenth of the gateway's CPU per code).
+BLANK_FORMS = web.AppKey("blank_forms", dict)
+BLANK_FORMS_KEPT = 500
+_STAND_IN = "\x00csrf-token\x00"
+
+
+def _blank_form(
+    request: web.Request, values: dict[str, str], chosen: dict, places: catalogue.Places
+) -> web.Response:
+    kept = request.app[BLANK_FORMS]
+    key = (values["nature"], values["body_id"])
+    entry = kept.get(key)
+    if entry is None or entry[0] is not chosen or entry[1] is not places:
+        page = _render_form(
+            request, values, {}, chosen, places, None, None, 200, csrf_token=_STAND_IN
+        )
+        if len(kept) >= BLANK_FORMS_KEPT:
+            kept.clear()
+        entry = kept[key] = (chosen, places, page.text)
+    token = csrf.token_for(request)  # also gives the browser its cookie when it has none
+    response = web.Response(text=entry[2].replace(_STAND_IN, token), content_type="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def _draft(request: web.Request, draft_id: str) -> dict | None:

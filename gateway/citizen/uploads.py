@@ -1,7 +1,9 @@
 """Reading the submission form as a stream, and passing its files to intake's draft as they come.
 
-The form is ``multipart/form-data``. Its parts are read one by one (``request.multipart()``),
-never the whole body at once, one 64 Kio chunk in memory at a time: a text field is kept up to a
+The form is ``multipart/form-data``. A body of 64 Kio or less (``form_parts.SMALL_BODY``: the
+text fields, a small file at most) is read whole and split in memory; a larger one is read part
+by part (``request.multipart()``), never the whole body at once, one 64 Kio chunk in memory at a
+time. Either way the parts are taken in order: a text field is kept up to a
 small limit; a file is sent on to intake chunk by chunk and no further than 5 Mo + 1 byte (intake
 refuses it then); a file that does not start like a PDF, JPEG or PNG is not sent at all. What is
 left of a refused file is read and thrown away — the fields after it (« Vos coordonnées », as the
@@ -36,12 +38,13 @@ from typing import Any
 
 import aiohttp
 from aiohttp import BodyPartReader, web
+from aiohttp.hdrs import CONTENT_TYPE
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDict
 
 from gateway.clients.intake import Drafts
 from gateway.clients.transport import ServiceUnavailable
-from gateway.web import csrf
+from gateway.web import csrf, form_parts
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared import attachments as files
 
@@ -56,6 +59,8 @@ BROKEN = (ConnectionError, aiohttp.ClientPayloadError, web.RequestPayloadError)
 # The files, each at most 5 Mo, and the text fields around them.
 MAX_BODY = files.MAX_FILES * files.MAX_BYTES + 512 * 1024
 CHUNK = 64 * 1024
+# A part as aiohttp streams it, or as a small body read whole gives it.
+Part = BodyPartReader | form_parts.Part
 
 
 class TooLarge(Exception):
@@ -108,8 +113,14 @@ def _check_size(request: web.Request) -> None:
         raise TooLarge()
 
 
-async def _read(request: web.Request, part: BodyPartReader, name: str | None = None) -> bytes:
+async def _read(request: web.Request, part: Part, name: str | None = None) -> bytes:
     """The part's next chunk, minding the body's limit and the citizen's pace."""
+    if isinstance(part, form_parts.Part):  # a small body, read whole already
+        try:
+            return part.take(CHUNK)
+        except BROKEN as exc:
+            log.info("upload interrupted by the citizen: %r", exc)
+            raise Interrupted(name) from exc
     try:
         async with asyncio.timeout(request.app[GATEWAY_SETTINGS].upload_idle_timeout):
             chunk = await part.read_chunk(CHUNK)
@@ -120,8 +131,16 @@ async def _read(request: web.Request, part: BodyPartReader, name: str | None = N
     return chunk
 
 
-async def _next_part(request: web.Request, reader: aiohttp.MultipartReader) -> Any:
+async def _next_part(
+    request: web.Request, reader: aiohttp.MultipartReader | form_parts.Parts
+) -> Any:
     """The form's next part (its headers read), minding the citizen's pace."""
+    if isinstance(reader, form_parts.Parts):  # a small body, read whole already
+        try:
+            return await reader.next()
+        except BROKEN as exc:
+            log.info("upload interrupted by the citizen: %r", exc)
+            raise Interrupted(None) from exc
     try:
         async with asyncio.timeout(request.app[GATEWAY_SETTINGS].upload_idle_timeout):
             return await reader.next()
@@ -130,13 +149,13 @@ async def _next_part(request: web.Request, reader: aiohttp.MultipartReader) -> A
         raise Interrupted(None) from exc
 
 
-async def _drain(request: web.Request, part: BodyPartReader, name: str | None = None) -> None:
+async def _drain(request: web.Request, part: Part, name: str | None = None) -> None:
     """Skip the rest of a part without keeping it."""
     while await _read(request, part, name):
         pass
 
 
-async def _text(request: web.Request, part: BodyPartReader) -> str:
+async def _text(request: web.Request, part: Part) -> str:
     data = bytearray()
     while chunk := await _read(request, part):
         if len(data) <= FIELD_MAX_BYTES:
@@ -145,7 +164,7 @@ async def _text(request: web.Request, part: BodyPartReader) -> str:
     return bytes(data).decode(part.get_charset("utf-8"), errors="replace")
 
 
-async def _head(request: web.Request, part: BodyPartReader) -> bytes:
+async def _head(request: web.Request, part: Part) -> bytes:
     head = b""
     while len(head) < files.HEAD_BYTES:
         chunk = await _read(request, part, part.filename)
@@ -153,6 +172,33 @@ async def _head(request: web.Request, part: BodyPartReader) -> bytes:
             break
         head += chunk
     return head
+
+
+async def _whole(request: web.Request, length: int) -> tuple[bytes, bool]:
+    """The body of ``length`` bytes, and whether it all came (the citizen's pace minded: the
+    wait for the next bytes is timed, not the whole)."""
+    body = bytearray()
+    idle = request.app[GATEWAY_SETTINGS].upload_idle_timeout
+    while len(body) < length:
+        try:
+            async with asyncio.timeout(idle):
+                chunk = await request.content.read(length - len(body))
+        except (TimeoutError, *BROKEN):
+            return bytes(body), False
+        if not chunk:
+            return bytes(body), False
+        body += chunk
+    return bytes(body), True
+
+
+async def _reader(request: web.Request) -> aiohttp.MultipartReader | form_parts.Parts:
+    """The form's parts: a small body (``form_parts.SMALL_BODY``) read whole and split in memory,
+    a larger one (files) read part by part as it comes."""
+    length = request.content_length
+    if length is not None and length <= form_parts.SMALL_BODY:
+        body, whole = await _whole(request, length)
+        return form_parts.Parts(request.headers.get(CONTENT_TYPE, ""), body, whole=whole)
+    return await request.multipart()
 
 
 async def read_form(request: web.Request, drafts: Drafts) -> Upload:
@@ -164,9 +210,9 @@ async def read_form(request: web.Request, drafts: Drafts) -> Upload:
     upload = Upload()
     token_ok = False
     try:
-        reader = await request.multipart()
+        reader = await _reader(request)
         while (part := await _next_part(request, reader)) is not None:
-            if not isinstance(part, BodyPartReader):  # a nested multipart: no form sends one
+            if not isinstance(part, Part):  # a nested multipart: no form sends one
                 raise Malformed()
             if part.filename is None:
                 if len(upload.fields) >= FIELDS_MAX:
@@ -234,7 +280,7 @@ async def _ensure_draft(drafts: Drafts, upload: Upload) -> str:
     return upload.draft_id
 
 
-def _declared_size(part: BodyPartReader) -> int | None:
+def _declared_size(part: Part) -> int | None:
     """The part's own ``Content-Length``, where its sender gave one (browsers do not)."""
     try:
         return int(part.headers.get(aiohttp.hdrs.CONTENT_LENGTH, ""))
@@ -242,9 +288,7 @@ def _declared_size(part: BodyPartReader) -> int | None:
         return None
 
 
-async def _take_file(
-    request: web.Request, part: BodyPartReader, drafts: Drafts, upload: Upload
-) -> None:
+async def _take_file(request: web.Request, part: Part, drafts: Drafts, upload: Upload) -> None:
     name = part.filename or ""
     declared = _declared_size(part)
     if declared is not None and declared > files.MAX_BYTES:

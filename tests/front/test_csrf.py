@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 import pytest
 
@@ -24,3 +26,26 @@ async def test_a_forged_token_gets_the_403_page_not_an_error(front, token):
         ) as resp:
             assert resp.status == 403
             assert "Formulaire expiré ou invalide" in await resp.text()
+
+
+async def test_the_blank_form_kept_rendered_carries_each_browsers_own_token(front):
+    """The blank submission form is rendered once and kept (``submission.BLANK_FORMS``): each
+    browser still gets its own token, the one of its cookie, and otherwise the same page; a
+    browser that already has a token gets that one."""
+    form = front + "/soumettre/formulaire?nature=reclamation&organisme=ministere-budget"
+    pages = []
+    for _ in range(2):
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            for _ in range(2):  # the second time with the cookie the first one set
+                async with http.get(form) as resp:
+                    assert resp.status == 200
+                    assert resp.headers["Cache-Control"] == "no-store"
+                    html = await resp.text()
+                token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+                cookie = http.cookie_jar.filter_cookies(front)[csrf.COOKIE].value
+                assert token == cookie
+                pages.append((token, html))
+    (first, page), (again, same), (other, page_other), _ = pages
+    assert first == again and first != other
+    assert page == same and page.replace(first, "") == page_other.replace(other, "")
+    assert "\x00" not in page and 'name="body_id" value="ministere-budget"' in page

@@ -12,6 +12,7 @@ import aiohttp
 import asyncpg
 
 from gateway.citizen import uploads
+from gateway.web import form_parts
 from shared import attachments as files
 from tests.front.conftest import PDF, PNG, big_pdf, running_front
 from tests.support import RunningApp, eventually, signed_session
@@ -330,3 +331,58 @@ async def test_intake_that_stops_taking_a_file_is_the_service_being_down(
     assert resp.status == 503 and "Service momentanément indisponible" in html
     assert any("intake took nothing of the file" in r.getMessage() for r in caplog.records)
     assert (await _counts(database_url))[1] == 0
+
+
+async def test_a_small_form_read_whole_keeps_the_streamed_forms_answers(settings_for, database_url):
+    """A body of ``form_parts.SMALL_BODY`` or less is read whole and split in memory: a small
+    file in it is kept in the draft, and a citizen whose connection stalls in the middle of it
+    gets the same answers as with a larger body (the typed values back and why beside the file
+    field, or « interrompu » before the fields)."""
+    async with running_front(settings_for, upload_idle_timeout=1.0) as base:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            token = await _token(http, base)
+        before, after = _raw_form(token, "scan.pdf")
+        small = big_pdf(8 * 1024)
+        declared = len(before) + len(small) + len(after)
+        assert declared <= form_parts.SMALL_BODY
+
+        # Whole: the file goes to the draft, and the form on to the confirmation.
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            writer.write(
+                (
+                    f"POST {FORM} HTTP/1.1\r\nHost: {host}\r\n"
+                    "Content-Type: multipart/form-data; boundary=b\r\n"
+                    f"Content-Length: {declared}\r\nCookie: milie_csrf={token}\r\n\r\n"
+                ).encode()
+                + before
+                + small
+                + after
+            )
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+        finally:
+            writer.close()
+        assert int(head.split(b" ")[1]) == 303, head
+        assert b"/soumettre/confirmer?brouillon=" in head
+        assert await _counts(database_url) == (1, 1)
+
+        # Stalled in the file: the typed values back, why beside the file field, nothing kept.
+        status, html = await _send_then(base, token, before + small[:4096], declared, "stall")
+        assert status == 422, html
+        message = files.problem(files.INTERRUPTED, "scan.pdf").replace("'", "&#39;")
+        assert re.search(rf'<p class="error" id="[^"]*attachments[^"]*">[^<]*{message}', html)
+        assert "Le guichet ferme avant l&#39;heure." in html
+        assert (await _counts(database_url))[1] == 1
+
+        # Stalled in the message: the fields before it are whole in memory, so the form comes
+        # back with them and says so (a streamed body gives the 400 page there: its reader
+        # holds back the end of what came until it sees more).
+        cut = before.index(b"Le guichet")
+        status, html = await _send_then(base, token, before[:cut], declared, then="stall")
+        assert status == 422 and "L&#39;envoi du formulaire s&#39;est interrompu" in html
+        assert "Service momentanément indisponible" not in html
+        # Stalled before the body named the body: the page saying so, with the way back.
+        status, html = await _send_then(base, token, before[:40], declared, then="stall")
+        assert status == 400 and "L&#39;envoi du formulaire s&#39;est interrompu" in html

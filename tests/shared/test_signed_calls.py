@@ -5,6 +5,7 @@ body or the query say."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -244,3 +245,29 @@ async def test_expired_call_ids_are_dropped(platform):
     await pool.execute("UPDATE seen_calls SET expires_at = now() - interval '1 hour'")
     assert await signing.forget_expired(pool, 5) >= 1
     assert await pool.fetchval("SELECT count(*) FROM seen_calls") == 0
+
+
+async def test_calls_arriving_together_are_each_good_once(platform, settings_for):
+    """The one-time ids of calls that arrive together are claimed in one insert
+    (``signing.NonceBatcher``): sent twenty times at once, to two copies of intake, a captured
+    call is answered once; twenty distinct calls at once are each answered."""
+    intake = platform.url("intake")
+    other_settings = settings_for(IntakeSettings, db_pool_min=1)
+    async with aiohttp.ClientSession() as raw, RunningApp(intake_app(other_settings)) as other:
+        headers = _signed(platform, "intake", "GET", "/catalogue/places")
+        urls = [(intake if i % 2 else other.url) + "/catalogue/places" for i in range(20)]
+        answers = await asyncio.gather(*(_send(raw, "GET", url, headers) for url in urls))
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [200] + [401] * 19, statuses
+        assert {body["error"] for status, body in answers if status == 401} == {"replayed"}
+
+        distinct = [_signed(platform, "intake", "GET", "/catalogue/places") for _ in range(20)]
+        answers = await asyncio.gather(
+            *(_send(raw, "GET", intake + "/catalogue/places", h) for h in distinct)
+        )
+        assert [status for status, _ in answers] == [200] * 20
+        # ... and each of them, sent again, is a replay.
+        again = await asyncio.gather(
+            *(_send(raw, "GET", intake + "/catalogue/places", h) for h in distinct)
+        )
+        assert {(status, body["error"]) for status, body in again} == {(401, "replayed")}
