@@ -246,6 +246,22 @@ def _triage_csv(
     return request.app[TRIAGE].export_csv(query, identity=_identity(request))
 
 
+async def _refused(request: web.Request) -> web.StreamResponse:
+    """Triage gave no export: a filter it refuses (a hand-edited ``statut=tous``) leads back to
+    the queue with the same address, where the message stands beside that filter; otherwise
+    « Service indisponible »."""
+    listing = _listing(request)
+    try:
+        status, _ = await request.app[TRIAGE].queue(
+            _query(request, listing), identity=_identity(request), limit=1
+        )
+    except ServiceUnavailable:
+        return await _unavailable(request)
+    if status == 400:
+        raise web.HTTPSeeOther(listing.url(BASE, page=""))
+    return await _unavailable(request)
+
+
 @routes.get(f"{BASE}/export.csv", name="bo-traitements-csv")
 @access.staff_required(*STAFF)
 async def export_csv(request: web.Request) -> web.StreamResponse:
@@ -253,7 +269,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     try:
         async with _triage_csv(request) as resp:
             if resp is None:
-                return await _unavailable(request)
+                return await _refused(request)
             out = web.StreamResponse(
                 headers={
                     "Content-Type": "text/csv; charset=utf-8",
@@ -318,7 +334,7 @@ async def export_xlsx(request: web.Request) -> web.StreamResponse:
         try:
             async with _triage_csv(request) as resp:
                 if resp is None:
-                    return await _unavailable(request)
+                    return await _refused(request)
                 async for chunk in resp.content.iter_chunked(64 * 1024):
                     source.write(chunk)
         except ServiceUnavailable:

@@ -71,6 +71,15 @@ async def test_a_bad_filter_value_is_said_beside_its_filter(stack, database_url)
             name = query.split("=")[0]
             assert re.search(rf'<p class="error" id="err-{name}">[^<]+</p>', html), query
             assert f'aria-describedby="err-{name}"' in html
+        # The exports of such an address lead back to the queue, which says what is wrong.
+        for export in ("export.csv", "export.xlsx"):
+            async with http.get(
+                f"{base}/{export}?statut=tous&q=guichet", allow_redirects=False
+            ) as resp:
+                assert resp.status == 303
+                assert resp.headers["Location"] == "/admin/traitements?statut=tous&q=guichet"
+            status, html = await _page(http, f"{base}/{export}?statut=tous")
+            assert status == 200 and '<p class="error" id="err-statut">' in html
 
 
 async def test_validate_then_the_next_in_the_queue(stack, database_url):
