@@ -15,6 +15,7 @@ from gateway.backoffice import (
     account_pages,
     audit_pages,
     dashboard,
+    not_found,
     operator_pages,
     shell,
     stats_pages,
@@ -126,6 +127,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         settings, SPEC, middlewares=(answer_errors, know_the_caller, csrf.protect)
     )
     app.middlewares.append(auth.load_staff)  # the signed-in staff member, or None
+    app.middlewares.append(not_found.admin_not_found)  # the back office's own 404 page
     app.on_response_prepare.append(security_headers)
     app.on_response_prepare.append(auth.no_store_for_staff)
     form_parts.install()  # the submission form's part headers parsed once each

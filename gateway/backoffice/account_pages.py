@@ -255,6 +255,8 @@ async def _detail(
             "roles": _roles(),
             "bodies": sorted(names.items(), key=lambda item: item[1]),
             "done": DONE.get(request.query.get("fait", "")),
+            # Disabling asks first: the button opens this question, its form posts « oui ».
+            "confirm_disable": request.query.get("confirmer") == "desactiver",
         },
         status=status,
     )
@@ -280,6 +282,10 @@ async def disable(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     if message := _own_refusal(request, account):
         return await _detail(request, account, errors={"state": message}, status=409)
+    form = await request.post()
+    if form.get("confirm") != "oui":
+        # Not confirmed (an old form, a double click on the first button): ask first.
+        return _see_other(f"/admin/comptes/{account.id}?confirmer=desactiver")
 
     async def work(conn):
         await account_actions.disable(conn, _actor(request), account)

@@ -9,11 +9,13 @@ counts (it reads the body from the signed identity, not from the address).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
 
 from gateway.backoffice import access, shell
+from gateway.clients import catalogue
 from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
 from gateway.staff import auth
@@ -89,10 +91,48 @@ def _totals(rows: list[dict]) -> dict[str, int]:
     return {key: sum(_value(r, key) for r in rows) for key, _ in _columns()}
 
 
+async def every_body(request: web.Request, counted: list[dict]) -> list[dict]:
+    """Stats' lines, and a line of zeros for each body of the catalogue that received nothing
+    over the period — every body is listed, as on the public page (a focal point: its own body
+    only). The catalogue's current name wins; a body stats knows and the catalogue no longer
+    lists keeps its line. Without the catalogue, stats' lines alone."""
+    staff = auth.current_staff(request)
+    assert staff is not None
+    try:
+        bodies = await catalogue.all_bodies(request)
+    except ServiceUnavailable:
+        return counted
+    if staff.role == Role.FOCAL_POINT:
+        bodies = [b for b in bodies if b["id"] == staff.body_id]
+    rows = {r["body_id"]: r for r in counted}
+    for body in bodies:
+        row = rows.setdefault(
+            body["id"],
+            {
+                "body_id": body["id"],
+                "body_name": body["name"],
+                "total": 0,
+                "by_nature": {},
+                "by_status": {},
+                WITH_OPINION: 0,
+            },
+        )
+        row["body_name"] = body["name"]
+    return list(rows.values())
+
+
+# Every body on one page, as on the public page (the catalogue holds some dozens).
+ALL_ON_ONE_PAGE = 1000
+
+
 async def _rows_or_unavailable(request: web.Request) -> tuple[Listing, list[dict] | None]:
-    listing = listing_of(request, SORTS, "total", default_descending=True)
+    listing = dataclasses.replace(
+        listing_of(request, SORTS, "total", default_descending=True), per_page=ALL_ON_ONE_PAGE
+    )
     bodies = await general(request)
-    return listing, (None if bodies is None else _selected(listing, bodies))
+    if bodies is None:
+        return listing, None
+    return listing, _selected(listing, await every_body(request, bodies))
 
 
 async def _unavailable(request: web.Request) -> web.Response:

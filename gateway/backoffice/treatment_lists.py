@@ -31,7 +31,7 @@ from gateway.clients.treatment import TREATMENT
 from gateway.staff import auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
-from shared import french
+from shared import csv_cells, french
 from shared.identity import Role
 from shared.lifecycle import BODY_LISTS, Status
 
@@ -375,7 +375,7 @@ def _cell(is_date: bool, text: str) -> object:
         except ValueError:
             return text
     # The CSV's guard against formulas is not needed here: xlsx text cells never run.
-    return text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
+    return csv_cells.uninert(text)
 
 
 def _csv_to_xlsx(source: Any, target: Any) -> int:

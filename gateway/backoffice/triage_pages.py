@@ -6,6 +6,11 @@ member and their address (for triage's audit log). The forms work without JavaSc
 decision is a POST (CSRF token, the page's version of the request, a message, a box ticked to
 confirm the consequence written beside it); success leads back to the request's page, a fault
 brings the form back with the message next to the field and what was typed.
+
+A day's work (issue 12): the queue's first column is each request's code, the link to its page;
+searching an exact code (« 5030529490 » or « 503 052 9490 ») opens that request; « Valider et
+passer à la suivante » validates, then opens the request heading the queue (``?validee=<code>``
+says which one was validated; ``?fait=valider&suivante=aucune`` when nothing else waits).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from gateway.clients.triage import TRIAGE, QueueQuery
 from gateway.staff import auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
-from shared import french, lifecycle
+from shared import csv_cells, french, lifecycle
 from shared.identity import Identity, Role
 from shared.lifecycle import Event, QueueStatus
 from shared.messages import NATURE_LABELS, Nature
@@ -167,10 +172,25 @@ async def _choices(request: web.Request) -> dict[str, Any]:
     }
 
 
+def _exact_code(words: str) -> str | None:
+    """The search is one request's code (« 5030529490 », « 503 052 9490 »): that code."""
+    digits = "".join(words.split())
+    return digits if len(digits) == 10 and digits.isdigit() and digits.isascii() else None
+
+
 @routes.get(BASE, name="bo-traitements")
 @access.staff_required(*STAFF)
 async def queue_page(request: web.Request) -> web.Response:
     listing = _listing(request)
+    if code := _exact_code(listing.words):
+        # Searching an exact code opens that request, whatever its status and the filters.
+        try:
+            found, _ = await request.app[TRIAGE].item(code, identity=_identity(request))
+        except ServiceUnavailable:
+            return await _unavailable(request)
+        if found == 200:
+            back = listing.url(q="", page="")
+            raise web.HTTPSeeOther(f"{BASE}/{code}?{urlencode({'retour': back})}")
     try:
         status, found = await request.app[TRIAGE].queue(
             _query(request, listing),
@@ -231,6 +251,22 @@ def _triage_csv(
     return request.app[TRIAGE].export_csv(query, identity=_identity(request))
 
 
+async def _refused(request: web.Request) -> web.StreamResponse:
+    """Triage gave no export: a filter it refuses (a hand-edited ``statut=tous``) leads back to
+    the queue with the same address, where the message stands beside that filter; otherwise
+    « Service indisponible »."""
+    listing = _listing(request)
+    try:
+        status, _ = await request.app[TRIAGE].queue(
+            _query(request, listing), identity=_identity(request), limit=1
+        )
+    except ServiceUnavailable:
+        return await _unavailable(request)
+    if status == 400:
+        raise web.HTTPSeeOther(listing.url(BASE, page=""))
+    return await _unavailable(request)
+
+
 @routes.get(f"{BASE}/export.csv", name="bo-traitements-csv")
 @access.staff_required(*STAFF)
 async def export_csv(request: web.Request) -> web.StreamResponse:
@@ -238,7 +274,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     try:
         async with _triage_csv(request) as resp:
             if resp is None:
-                return await _unavailable(request)
+                return await _refused(request)
             out = web.StreamResponse(
                 headers={
                     "Content-Type": "text/csv; charset=utf-8",
@@ -273,9 +309,7 @@ def _typed(kinds: list[str], row: list[str]) -> list[object]:
         except ValueError:
             pass  # not what the column usually holds: kept as text
         # The CSV's guard against formulas is not needed here: xlsx text cells never run.
-        cells.append(
-            text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
-        )
+        cells.append(csv_cells.uninert(text))
     cells.extend(row[len(kinds) :])
     return cells
 
@@ -305,7 +339,7 @@ async def export_xlsx(request: web.Request) -> web.StreamResponse:
         try:
             async with _triage_csv(request) as resp:
                 if resp is None:
-                    return await _unavailable(request)
+                    return await _refused(request)
                 async for chunk in resp.content.iter_chunked(64 * 1024):
                     source.write(chunk)
         except ServiceUnavailable:
@@ -496,11 +530,23 @@ async def _request_page(
             "problem": problem,
             "open_form": open_form,
             "done": done.done if done and not errors and not problem else None,
+            "validated": _validated_notice(request),
             "back": _back_url(request),
             **choices,
         },
         status=status,
     )
+
+
+def _validated_notice(request: web.Request) -> str | None:
+    """After « Valider et passer à la suivante »: which request was validated, or that the
+    queue is now empty."""
+    previous = request.query.get("validee", "")
+    if len(previous) == 10 and previous.isdigit():
+        return f"La requête n° {previous} est validée. Voici la suivante dans la file."
+    if request.query.get("suivante") == "aucune" and request.query.get("fait") == "valider":
+        return "Aucune autre requête n'attend dans la file."
+    return None
 
 
 def _back_url(request: web.Request) -> str:
@@ -512,6 +558,23 @@ def _back_url(request: web.Request) -> str:
 @access.staff_required(*STAFF)
 async def request_page(request: web.Request) -> web.Response:
     return await _request_page(request, request.match_info["code"])
+
+
+async def _next_after(request: web.Request, validated: str) -> str:
+    """« Valider et passer à la suivante »: the page of the request that now heads the queue
+    (waiting, oldest first, as the queue lists them), saying the previous one is validated; the
+    validated request's own page when nothing else waits (or triage does not answer)."""
+    done = f"{BASE}/{validated}?{urlencode({'fait': 'valider', 'suivante': 'aucune'})}"
+    try:
+        status, found = await request.app[TRIAGE].queue(None, identity=_identity(request), limit=2)
+    except ServiceUnavailable:
+        return done
+    if status != 200:
+        return done
+    for item in found.get("items", []):
+        if item["code"] != validated:
+            return f"{BASE}/{item['code']}?{urlencode({'validee': validated})}"
+    return done
 
 
 def _decision(name: str):
@@ -556,6 +619,8 @@ def _decision(name: str):
         except ServiceUnavailable:
             return await _unavailable(request, "La décision n'a pas été enregistrée : le service")
         if status == 200:
+            if name == "valider" and posted.get("suivante") == "1":
+                raise web.HTTPSeeOther(await _next_after(request, code))
             raise web.HTTPSeeOther(f"{BASE}/{code}?{urlencode({'fait': name})}")
         if status == 409:
             return await _request_page(

@@ -17,12 +17,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from shared import french
+from shared import csv_cells, french
 
 PER_PAGE = 25
 EXPORT_LIMIT = 100_000
-# A cell starting with one of these is a formula to Excel or LibreOffice ("=HYPERLINK(...)").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -93,24 +91,23 @@ def listing_of(
 
 
 def csv_cell(value: object) -> str:
-    """A cell as text that a spreadsheet shows and never runs (formula injection); a moment as
-    « 17/01/2019 14:32 », a day as « 17/01/2019 »."""
+    """A cell as text that a spreadsheet shows and never runs (formula injection, see
+    :mod:`shared.csv_cells`: a phone number keeps no apostrophe); a moment as « 17/01/2019
+    14:32 », a day as « 17/01/2019 »."""
     if isinstance(value, datetime):
         return french.stamp(value)
     if isinstance(value, date):
         return french.day(value)
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_STARTS):
-        return "'" + text
-    return text
+    return csv_cells.inert("" if value is None else str(value))
 
 
 def csv_response(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> web.Response:
-    """UTF-8 with a byte-order mark and « ; » between cells: what French Excel opens cleanly."""
+    """UTF-8 with a byte-order mark, « ; » between cells, every field quoted: what French Excel
+    opens cleanly."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=";", quoting=csv_cells.QUOTING, lineterminator="\r\n")
     writer.writerow([csv_cell(h) for h in header])
     for row in rows:
         writer.writerow([csv_cell(v) for v in row])

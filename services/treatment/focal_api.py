@@ -40,7 +40,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.treatment import actions, repository
-from shared import attachments, audit, codes, french, lifecycle
+from shared import attachments, audit, codes, csv_cells, french, lifecycle
 from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
@@ -348,7 +348,7 @@ def _csv_lines(rows: list[list[object]], first: bool = False) -> bytes:
     """UTF-8 (with a byte-order mark first), « ; » between cells, moments as « 17/01/2019
     14:32 » (Abidjan), and a cell a spreadsheet would run as a formula made inert."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=";", quoting=csv_cells.QUOTING, lineterminator="\r\n")
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
     return (("\ufeff" if first else "") + out.getvalue()).encode("utf-8")
@@ -357,8 +357,7 @@ def _csv_lines(rows: list[list[object]], first: bool = False) -> bytes:
 def _csv_cell(value: object) -> str:
     if isinstance(value, datetime):
         return french.stamp(value)
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+    return csv_cells.inert("" if value is None else str(value))
 
 
 @routes.get("/requests/export.csv")  # before /requests/{code}, which would take it

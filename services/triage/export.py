@@ -12,7 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from services.triage import domain
-from shared import french
+from shared import csv_cells, french
 from shared.messages import NATURE_LABELS, Nature
 
 HEADER = (
@@ -33,13 +33,11 @@ HEADER = (
     "Statut",
     "Décidée par",
 )
-# A cell starting with one of these is a formula to Excel or LibreOffice ("=HYPERLINK(...)").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    """Never run by a spreadsheet; a phone number keeps no apostrophe (shared.csv_cells)."""
+    return csv_cells.inert("" if value is None else str(value))
 
 
 def row_cells(row: asyncpg.Record, now: datetime) -> list[object]:
@@ -71,7 +69,7 @@ def row_cells(row: asyncpg.Record, now: datetime) -> list[object]:
 
 def encode(rows: Sequence[Sequence[object]], *, first: bool = False) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=";", quoting=csv_cells.QUOTING, lineterminator="\r\n")
     for row in rows:
         writer.writerow([cell(v) for v in row])
     return (("\ufeff" if first else "") + out.getvalue()).encode("utf-8")

@@ -74,7 +74,9 @@ async def test_an_administrator_changes_role_resets_password_and_disables(
         awa_http = await signed_in_session(gateway, "awa.kone", NEW_PASSWORD)
 
         # Disabled: the session she just opened ends at once, and she cannot sign in again.
-        await page.get_by_role("button", name="Désactiver le compte").click()
+        # The button asks first (issue 12); only « Oui, désactiver le compte » disables.
+        await page.get_by_role("button", name="Désactiver le compte…").click()
+        await page.get_by_role("button", name="Oui, désactiver le compte").click()
         await page.get_by_text("Le compte est désactivé").wait_for()
         assert not await _still_in(awa_http, gateway)
         assert await _refused(gateway, NEW_PASSWORD)

@@ -93,8 +93,14 @@ async def test_verifying_against_no_hash_fails_like_a_wrong_password():
     ("value", "cell"),
     [
         ("=1+1", "'=1+1"),
-        ("+33 1 23", "'+33 1 23"),
-        ("-2", "'-2"),
+        # A phone number or a number runs nothing: no apostrophe for the reader to see.
+        ("+2250707123456", "+2250707123456"),
+        ("+225 07 07 12 34 56", "+225 07 07 12 34 56"),
+        ("-2", "-2"),
+        ("+2250707123456+HYPERLINK(1)", "'+2250707123456+HYPERLINK(1)"),
+        ("-2+3", "'-2+3"),
+        ("=2250707123456", "'=2250707123456"),
+        ("+1 (A1)", "'+1 (A1)"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=cmd", "'\t=cmd"),
         ("Awa KONÉ", "Awa KONÉ"),

@@ -255,7 +255,9 @@ async def test_disabling_an_account_ends_its_sessions_at_once(gateway_alone, dat
         page = f"{gw.url}/admin/comptes/{analyst.id}"
         token = await form_token(admin, page)
         async with admin.post(
-            f"{page}/desactiver", data={"csrf_token": token}, allow_redirects=False
+            f"{page}/desactiver",
+            data={"csrf_token": token, "confirm": "oui"},
+            allow_redirects=False,
         ) as resp:
             assert resp.status == 303
         async with agent.get(f"{gw.url}/admin/", allow_redirects=False) as resp:

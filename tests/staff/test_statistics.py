@@ -5,12 +5,14 @@ body's counts only; the « En attente » count is shown to an administrator too.
 from __future__ import annotations
 
 import csv
+import html as markup
 import io
 import re
 import zipfile
 from datetime import UTC, datetime
 
 import aiohttp
+import openpyxl
 from markupsafe import escape
 
 from shared.identity import Role
@@ -43,6 +45,15 @@ def _cells(html: str, body_name: str) -> list[str]:
     return re.findall(r"<td>(\d+)</td>", row[1]) if row else []
 
 
+async def _catalogue_names(stack) -> list[str]:
+    async with (
+        signed_session() as http,
+        http.get(stack.url("intake") + "/catalogue/bodies") as resp,
+    ):
+        assert resp.status == 200
+        return [b["name"] for b in (await resp.json())["bodies"]]
+
+
 async def test_statistics_and_consultations_follow_the_period_and_the_body(stack, database_url):
     await create_account(database_url, Role.ADMINISTRATOR, "stats.admin", PASSWORD)
     await create_account(database_url, Role.FOCAL_POINT, "stats.pf", PASSWORD, BUDGET)
@@ -67,10 +78,16 @@ async def test_statistics_and_consultations_follow_the_period_and_the_body(stack
         # « En attente »: the count is in the shell for an administrator too.
         assert re.search(r'class="badge[^"]*">3<', html)
 
-        # A period without requests: nothing; the period of today: the same rows.
+        # Every body of the catalogue is listed, on one page, as on the public page.
+        catalogue = await _catalogue_names(stack)
+        listed = re.findall(r'<th scope="row">([^<]+)</th>', html)
+        assert set(catalogue) <= {str(markup.unescape(n)) for n in listed}
+        assert "TOTAUX" in listed and 'aria-label="Pagination"' not in html
+
+        # A period without requests: every body with zeros; the period of today: the same rows.
         html = await _page(admin, f"{base}?du=2019-01-01&au=2019-12-31")
         assert "PERIODE DU 01/01/2019 au 31/12/2019" in html
-        assert "Pas d&#39;enregistrement" in html and not _cells(html, budget_name)
+        assert _cells(html, budget_name)[:1] == ["0"]
         html = await _page(admin, f"{base}?du={today}&au={today}&q=budget")
         assert _cells(html, budget_name) and "Justice" not in html
 
@@ -83,8 +100,18 @@ async def test_statistics_and_consultations_follow_the_period_and_the_body(stack
         assert [r[:2] for r in rows[1:]] == [[budget_name, "2"], ["TOTAUX", "2"]]
         async with admin.get(f"{base}/export.xlsx") as resp:
             assert resp.status == 200
-            book = zipfile.ZipFile(io.BytesIO(await resp.read()))
+            data = await resp.read()
+        book = zipfile.ZipFile(io.BytesIO(data))
         assert "TOTAUX" in book.read("xl/worksheets/sheet1.xml").decode()
+        # Read back: the counts are numbers Excel can add, the header frozen and filtered.
+        sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+        table = [list(r) for r in sheet.iter_rows(values_only=True)]
+        budget_row = next(r for r in table if r[0] == budget_name)
+        assert budget_row[1] == 2 and isinstance(budget_row[1], int)
+        assert all(isinstance(v, int) for r in table[1:] for v in r[1:])
+        assert len(table) - 2 >= len(catalogue)  # every body, then TOTAUX
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+        assert sheet.column_dimensions["A"].width > len("Organisme public")
 
         # « Consultations »: the period's requests by nature, each a link to their list.
         html = await _page(admin, stack.gateway + f"/admin/consultations?du={today}&au={today}")
