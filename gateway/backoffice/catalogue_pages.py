@@ -578,24 +578,32 @@ class Kind:
     service: str  # intake's
     word: str  # in the audit log's target
     anchor: str  # a row's id on its list, before its identifier
+    route: str  # in the route names
     missing: str
     back: str  # where to go after
 
 
 KINDS = {
     "organismes": Kind(
-        "organismes", "bodies", "organisme", "o", "Cet organisme n'est pas dans le catalogue.", ""
+        "organismes",
+        "bodies",
+        "organisme",
+        "o",
+        "organisme",
+        "Cet organisme n'est pas dans le catalogue.",
+        "",
     ),
     "themes": Kind(
-        "themes", "themes", "thème", "t", "Ce thème n'est pas dans le catalogue.", "themes"
+        "themes", "themes", "thème", "t", "theme", "Ce thème n'est pas dans le catalogue.", "themes"
     ),
-    "lieux": Kind("lieux", "places", "lieu", "l", "Ce lieu n'est pas dans le catalogue.", "lieux"),
+    "lieux": Kind(
+        "lieux", "places", "lieu", "l", "lieu", "Ce lieu n'est pas dans le catalogue.", "lieux"
+    ),
 }
-KIND = "{kind:organismes|themes|lieux}"
 
 
 async def _set_active(request: web.Request, active: bool) -> web.Response:
-    kind = KINDS[request.match_info["kind"]]
+    kind = KINDS[request.path.split("/")[3]]  # /admin/catalogue/<kind>/<id>/retirer
     row_id = request.match_info["row_id"]
     if kind.service == "themes" and row_id == OTHER_THEME and not active:
         data = await _everything(request)
@@ -623,16 +631,22 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
     return _see_other(f"{BASE}/organismes/{row_id}?fait={done}")
 
 
-@routes.post(f"{BASE}/{KIND}/{ID}/retirer", name="bo-catalogue-retirer")
 @guarded
 async def retire(request: web.Request) -> web.Response:
     return await _set_active(request, False)
 
 
-@routes.post(f"{BASE}/{KIND}/{ID}/retablir", name="bo-catalogue-retablir")
 @guarded
 async def restore(request: web.Request) -> web.Response:
     return await _set_active(request, True)
+
+
+# /admin/catalogue/organismes/{id}/retirer, …: bo-catalogue-organisme-retirer, -theme-, -lieu-.
+for _path, _kind in KINDS.items():
+    routes.post(f"{BASE}/{_path}/{ID}/retirer", name=f"bo-catalogue-{_kind.route}-retirer")(retire)
+    routes.post(f"{BASE}/{_path}/{ID}/retablir", name=f"bo-catalogue-{_kind.route}-retablir")(
+        restore
+    )
 
 
 # --- the themes --------------------------------------------------------------------------------
