@@ -145,6 +145,11 @@ async def test_administrators_edit_and_the_files_do_not_undo_it(
     fields = submission_fields(body_id=created["id"], theme_id=sub["id"])
     async with http.post(base + "/drafts", json={"fields": fields}, headers=headers) as resp:
         assert resp.status == 201
+    # « Autre » fits a body whatever its list; it cannot be retired.
+    fields = submission_fields(body_id=created["id"], theme_id="autre")
+    async with http.post(base + "/drafts", json={"fields": fields}, headers=headers) as resp:
+        assert resp.status == 201
+    assert (await send("PATCH", "/catalogue/themes/autre", {"active": False}))[0] == 422
 
     # An administrator edits a body from the files, deactivates a place; then a new version of
     # the data files is loaded (as at the next start): the edits stay, the rest follows the files.

@@ -81,6 +81,15 @@ async def test_an_administrator_keeps_the_catalogue(stack, database_url):
         assert 'href="tel:2720210871"' in raw
         # Every theme is offered (no list yet), « Autre » too.
         assert "Absence de renseignements" in page and "Autre" in page
+        # Citizens find it by its acronym too; the back office's list as well.
+        async with http.get(
+            stack.url("intake") + "/catalogue/bodies", params={"q": "mshp"}
+        ) as resp:
+            found = await resp.json()
+        assert [b["id"] for b in found["bodies"]] == [SANTE_ID]
+        assert found["bodies"][0]["hours"] == "8 h – 16 h"
+        async with http.get(gw + "/admin/catalogue", params={"q": "mshp"}) as resp:
+            assert SANTE in html.unescape(await resp.text())
         # The same name again: refused beside the name.
         async with http.post(gw + "/admin/catalogue/organismes/nouveau", data=good) as resp:
             assert resp.status == 422
