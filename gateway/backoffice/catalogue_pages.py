@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,15 +138,17 @@ def _forget(request: web.Request) -> None:
     request.app[shell.BODY_NAMES].clear()
 
 
-def _intake_errors(body: Any, fields: set[str]) -> dict[str, str]:
-    """Intake's 422 field errors, by the form's field (``phones.0`` → ``phones``)."""
+def _intake_errors(body: Any, fields: Iterable[str]) -> dict[str, str]:
+    """Intake's 422 field errors, by the form's field (``phones.0`` → ``phones``); one it does
+    not name goes to the first of ``fields``."""
+    names = list(fields)
     errors: dict[str, str] = {}
     for error in (body or {}).get("errors", []) if isinstance(body, dict) else []:
         name = str(error.get("field", "")).split(".")[0]
-        if name not in fields:
-            name = next(iter(fields))
-        errors.setdefault(name, str(error.get("message", "Valeur invalide.")))
-    return errors or {next(iter(fields)): "Valeur refusée par le catalogue."}
+        errors.setdefault(
+            name if name in names else names[0], str(error.get("message") or "Valeur invalide.")
+        )
+    return errors or {names[0]: "Valeur refusée par le catalogue."}
 
 
 async def _audit(request: web.Request, action: str, target: str, detail: str) -> None:
@@ -364,7 +366,7 @@ async def create_body(request: web.Request) -> web.Response:
         errors = {"name": f"Un organisme porte déjà ce nom (identifiant « {answer.get('id')} »)."}
         return await _body_form(request, values, errors, status=422)
     if status != 201:
-        return await _body_form(request, values, _intake_errors(answer, set(values)), status=422)
+        return await _body_form(request, values, _intake_errors(answer, values), status=422)
     _forget(request)
     await _audit(
         request,
@@ -466,7 +468,7 @@ async def edit_body(request: web.Request) -> web.Response:
     if status == 404:
         raise _not_found("Cet organisme n'est pas dans le catalogue.")
     if status != 200:
-        errors = _intake_errors(answer, set(values))
+        errors = _intake_errors(answer, values)
         return await _body_form(request, values, errors, body, status=422)
     _forget(request)
     await _audit(
@@ -505,7 +507,7 @@ async def body_themes(request: web.Request) -> web.Response:
 
 
 def _children(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
 
 
 @routes.post(f"{BASE}/organismes/{ID}/nouveau-theme", name="bo-catalogue-organisme-nouveau-theme")
@@ -530,7 +532,7 @@ async def body_new_theme(request: web.Request) -> web.Response:
         errors = {"label": "Un thème porte déjà cet intitulé : cochez-le dans la liste ci-dessus."}
         return await _body_page(request, body, data, errors, values, status=422)
     if status != 201:
-        errors = _intake_errors(theme, {"label"})
+        errors = _intake_errors(theme, ["label"])
         return await _body_page(request, body, data, errors, values, status=422)
     created = [theme["id"]]
     await _audit(
@@ -782,7 +784,7 @@ async def create_theme(request: web.Request) -> web.Response:
         errors = {"label": "Un thème porte déjà cet intitulé (au même niveau)."}
         return await _theme_form(request, data, values, errors, status=422)
     if status != 201:
-        errors = _intake_errors(theme, set(values))
+        errors = _intake_errors(theme, values)
         return await _theme_form(request, data, values, errors, status=422)
     _forget(request)
     parent = _row(data["themes"], values["parent_id"]) if values["parent_id"] else None
@@ -836,7 +838,7 @@ async def edit_theme(request: web.Request) -> web.Response:
     if status == 404:
         raise _not_found("Ce thème n'est pas dans le catalogue.")
     if status != 200:
-        errors = _intake_errors(answer, {"label", "position"})
+        errors = _intake_errors(answer, ["label", "position"])
         return await _theme_form(request, data, values, errors, theme, status=422)
     _forget(request)
     await _audit(
@@ -932,9 +934,7 @@ async def create_place(request: web.Request) -> web.Response:
         errors = {"name": "Ce lieu existe déjà dans cette région."}
         return await _place_form(request, data, values, errors, status=422)
     if status != 201:
-        return await _place_form(
-            request, data, values, _intake_errors(place, set(values)), status=422
-        )
+        return await _place_form(request, data, values, _intake_errors(place, values), status=422)
     _forget(request)
     await _audit(
         request, "catalogue_created", f"lieu {place['id']}", _described(values, PLACE_LABELS)
@@ -972,7 +972,7 @@ async def edit_place(request: web.Request) -> web.Response:
     if status == 404:
         raise _not_found("Ce lieu n'est pas dans le catalogue.")
     if status != 200:
-        errors = _intake_errors(answer, set(values))
+        errors = _intake_errors(answer, values)
         return await _place_form(request, data, values, errors, place, status=422)
     _forget(request)
     await _audit(
