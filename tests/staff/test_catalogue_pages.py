@@ -263,3 +263,24 @@ async def test_an_administrator_keeps_the_catalogue(stack, database_url):
         "Intitulé : « Horaires » → « Horaires d'ouverture » ; Ordre d'affichage : « 0 » → « 9 »"
     )
     assert log[13]["detail"] == "Type : « commune » → « sous-prefecture »"
+
+
+async def test_the_catalogue_says_when_intake_does_not_answer(gateway_alone, database_url):
+    gw = await gateway_alone()
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.catalogue", PASSWORD)
+    http = await signed_in_session(gw.url, "admin.catalogue", PASSWORD)
+    try:
+        for path in ("", "/organismes/ministere-budget", "/themes", "/lieux/nouveau"):
+            async with http.get(gw.url + "/admin/catalogue" + path) as resp:
+                page = html.unescape(await resp.text())
+            assert resp.status == 503, path
+            assert "Le catalogue ne répond pas pour le moment." in page
+        token = await form_token(http, gw.url + "/admin/aide")
+        async with http.post(
+            gw.url + "/admin/catalogue/organismes/nouveau",
+            data={"csrf_token": token, "name": "Ministère des Sports"},
+        ) as resp:
+            assert resp.status == 503
+    finally:
+        await http.close()
+    assert await _audit(database_url) == []
