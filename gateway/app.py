@@ -14,6 +14,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from gateway.backoffice import (
     account_pages,
     audit_pages,
+    catalogue_pages,
     dashboard,
     not_found,
     operator_pages,
@@ -161,6 +162,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(dashboard.routes)
     app.add_routes(account_pages.routes)
     app.add_routes(audit_pages.routes)
+    app.add_routes(catalogue_pages.routes)  # « Administration › Catalogue »
     app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
     app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…

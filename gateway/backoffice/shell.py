@@ -86,6 +86,7 @@ MENU: list[MenuEntry] = [
         children=(
             MenuEntry("Comptes", "bo-comptes", (Role.ADMINISTRATOR,)),
             MenuEntry("Journal d'audit", "bo-journal", (Role.ADMINISTRATOR,)),
+            MenuEntry("Catalogue", "bo-catalogue", (Role.ADMINISTRATOR,)),
         ),
     ),
     MenuEntry("Document d'aide", "bo-aide"),

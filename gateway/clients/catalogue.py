@@ -52,6 +52,10 @@ class Kept:
         # Shielded: a browser that leaves does not cancel the call the others wait for.
         return await asyncio.shield(pending)
 
+    def forget(self) -> None:
+        """Drop every kept answer (this copy's catalogue just changed)."""
+        self._answers.clear()
+
     async def _fetch(self, key: str, fetch: Callable[[], Awaitable[Any]]) -> Any:
         try:
             answer = await fetch()

@@ -74,6 +74,26 @@ class Intake:
         """``{"places": [{"id", "name", "region"}]}``."""
         return await self._call("GET", "/catalogue/places")
 
+    # --- the catalogue's administration (administrators' identity) ---------------------------
+    # ``kind`` is "bodies", "themes" or "places"; ``row_id`` one of the catalogue's identifiers
+    # (the caller checks it against gateway.clients.catalogue.CATALOGUE_ID first).
+
+    async def catalogue_everything(self, *, identity: Identity) -> Answer:
+        """``{"bodies", "themes", "places", "body_themes"}``, the retired rows too."""
+        return await self._call("GET", "/catalogue/admin", identity=identity)
+
+    async def catalogue_create(self, kind: str, fields: dict, *, identity: Identity) -> Answer:
+        """201 with the row; 409 when its id is taken; 422 with field errors."""
+        return await self._call("POST", f"/catalogue/{kind}", json=fields, identity=identity)
+
+    async def catalogue_update(
+        self, kind: str, row_id: str, fields: dict, *, identity: Identity
+    ) -> Answer:
+        """200 with the row (only ``fields`` change); 404; 422 with field errors."""
+        return await self._call(
+            "PATCH", f"/catalogue/{kind}/{quote(row_id)}", json=fields, identity=identity
+        )
+
     # --- the citizen's tracking: code and email, throttled by intake --------------------------
 
     async def track(self, code: str, email: str) -> Answer:

@@ -26,6 +26,12 @@ ACTIONS = {
     "password_reset": "Mot de passe réinitialisé",
     "password_rehashed": "Empreinte du mot de passe renouvelée",
     "role_changed": "Rôle ou organisme modifié",
+    # The catalogue (backoffice.catalogue_pages): target « organisme|thème|lieu <id> », detail
+    # what changed, « Champ : « avant » → « après » ».
+    "catalogue_created": "Catalogue : ajout",
+    "catalogue_changed": "Catalogue : modification",
+    "catalogue_retired": "Catalogue : retrait",
+    "catalogue_restored": "Catalogue : rétablissement",
 }
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}
 CLI_ADDRESS = "ligne de commande"

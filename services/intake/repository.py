@@ -44,13 +44,14 @@ async def catalogue_facts(
 ) -> asyncpg.Record:
     """In one round trip, what a submission's check needs: the active body, theme (with its
     parent's label) and place it names (NULL columns when not found), and whether the theme may
-    be chosen for the body: the body lists no themes, or lists the theme or its parent; and the
-    parent, if any, is active."""
+    be chosen for the body: the body lists no themes, or lists the theme or its parent, or it is
+    « Autre » (offered for every body); and the parent, if any, is active."""
     return await conn.fetchrow(
         """SELECT b.id AS body_id, b.name AS body_name, b.phones AS body_phones,
                   b.location AS body_location,
                   t.id AS theme_id, t.label AS theme_label, tp.label AS theme_parent_label,
-                  (NOT EXISTS (SELECT 1 FROM body_themes WHERE body_id = b.id)
+                  (t.id IS NOT DISTINCT FROM 'autre'  -- « Autre »: offered for every body
+                   OR NOT EXISTS (SELECT 1 FROM body_themes WHERE body_id = b.id)
                    OR EXISTS (SELECT 1 FROM body_themes bt
                               WHERE bt.body_id = b.id AND bt.theme_id IN (t.id, t.parent_id)))
                   AND (tp.id IS NULL OR tp.active) AS theme_offered,

@@ -46,6 +46,7 @@ async def test_the_data_files_are_loaded_and_searched(intake, http):
         "Problème avec agent d'accueil",
         "Espace d'accueil",
         "Absence de renseignements",
+        "Autre",  # offered for every body
     ]
 
     status, everything = await _get(http, intake.url + "/catalogue/bodies")
@@ -126,7 +127,8 @@ async def test_administrators_edit_and_the_files_do_not_undo_it(
     )
     assert status == 200 and edited["themes"] == ["delais"]
     status, shown = await _get(http, f"{base}/catalogue/bodies/{created['id']}")
-    assert [t["id"] for t in shown["themes"]] == ["delais", sub["id"]]
+    # « Autre » is offered for every body, last, whatever its list.
+    assert [t["id"] for t in shown["themes"]] == ["delais", sub["id"], "autre"]
 
     headers = {"X-Draft-Owner": OWNER}
     fields = submission_fields(body_id=created["id"], theme_id="accueil-espace")
@@ -143,6 +145,11 @@ async def test_administrators_edit_and_the_files_do_not_undo_it(
     fields = submission_fields(body_id=created["id"], theme_id=sub["id"])
     async with http.post(base + "/drafts", json={"fields": fields}, headers=headers) as resp:
         assert resp.status == 201
+    # « Autre » fits a body whatever its list; it cannot be retired.
+    fields = submission_fields(body_id=created["id"], theme_id="autre")
+    async with http.post(base + "/drafts", json={"fields": fields}, headers=headers) as resp:
+        assert resp.status == 201
+    assert (await send("PATCH", "/catalogue/themes/autre", {"active": False}))[0] == 422
 
     # An administrator edits a body from the files, deactivates a place; then a new version of
     # the data files is loaded (as at the next start): the edits stay, the rest follows the files.
@@ -267,7 +274,7 @@ async def test_the_kept_catalogue_answers_as_the_database_does(intake, database_
         bodies = [r["id"] for r in await conn.fetch("SELECT id FROM bodies")] + ["nulle-part"]
         themes = [r["id"] for r in await conn.fetch("SELECT id FROM themes")] + [None, "inconnu"]
         places = ["abidjan-plateau", "abidjan-yopougon", None, "nulle-part"]
-        assert len(bodies) == 12 and len(themes) == 9
+        assert len(bodies) == 12 and len(themes) == 10  # « autre » among them
         for body in bodies:
             for theme in themes:
                 for place in places:

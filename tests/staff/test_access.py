@@ -79,6 +79,46 @@ ROUTES: list[Row] = [
     Row("GET", "/admin/journal", only(ADMIN)),
     Row("GET", "/admin/journal/export.csv", only(ADMIN)),
     Row("GET", "/admin/journal/export.xlsx", only(ADMIN)),
+    # « Administration › Catalogue »: administrators only. Empty forms are refused (422) before
+    # intake is asked; an empty list of themes for a body without one changes nothing (303);
+    # retiring then restoring a body, a theme and a place of no other row (303 each).
+    *(
+        Row("GET", f"/admin/catalogue{path}", only(ADMIN))
+        for path in (
+            "",
+            "/organismes/nouveau",
+            "/organismes/{cat_body}",
+            "/organismes/{cat_body}/modifier",
+            "/themes",
+            "/themes/nouveau",
+            "/themes/{cat_theme}/modifier",
+            "/lieux",
+            "/lieux/nouveau",
+            "/lieux/{cat_place}/modifier",
+        )
+    ),
+    *(
+        Row("POST", f"/admin/catalogue{path}", only(ADMIN, status=422), {})
+        for path in (
+            "/organismes/nouveau",
+            "/organismes/{cat_body}/modifier",
+            "/organismes/{cat_body}/nouveau-theme",
+            "/themes/nouveau",
+            "/themes/{cat_theme}/modifier",
+            "/lieux/nouveau",
+            "/lieux/{cat_place}/modifier",
+        )
+    ),
+    Row("POST", "/admin/catalogue/organismes/{cat_body}/themes", only(ADMIN, status=303), {}),
+    *(
+        Row("POST", f"/admin/catalogue/{kind}/{{{key}}}/{action}", only(ADMIN, status=303), {})
+        for kind, key in (
+            ("organismes", "cat_body"),
+            ("themes", "cat_theme"),
+            ("lieux", "cat_place"),
+        )
+        for action in ("retirer", "retablir")
+    ),
     # « Traitements » (triage): analysts and administrators. An empty decision form is refused
     # (422: the box confirming the consequence is not ticked), so the table decides nothing.
     Row("GET", "/admin/traitements", only(ADMIN, ANALYST)),
@@ -258,7 +298,17 @@ class Context:
     accounts: dict[str, object] = field(default_factory=dict)  # WHO → gateway Account
 
 
+async def catalogue_rows(ctx: Context) -> dict[str, str]:
+    """A body, a theme and a place of the data files that no other row of the table uses."""
+    return {
+        "cat_body": "ministere-eaux-forets",
+        "cat_theme": "accueil-agent",
+        "cat_place": "abidjan-yopougon",
+    }
+
+
 PREPARE: list[Callable[[Context], Awaitable[dict[str, str]]]] = [
+    catalogue_rows,  # {cat_body}, {cat_theme}, {cat_place}
     triage_access.request_in_queue,  # {code}, {attachment_id}
     treatment_pages.request_in_treatment,  # {pf_code}, {document_id}
 ]

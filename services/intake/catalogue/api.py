@@ -26,9 +26,11 @@ def body_json(row: asyncpg.Record) -> dict:
     return {
         "id": row["id"],
         "name": row["name"],
+        "acronym": row["acronym"],
         "phones": list(row["phones"]),
         "location": row["location"],
         "email": row["email"],
+        "hours": row["hours"],
     }
 
 
@@ -109,6 +111,8 @@ class _Edit(BaseModel):
 
 class BodyPatch(_Edit):
     name: Label | None = None
+    acronym: Annotated[str, StringConstraints(max_length=30)] | None = None
+    hours: Annotated[str, StringConstraints(max_length=300)] | None = None
     phones: Annotated[list[Phone], Field(max_length=10)] | None = None
     location: Annotated[str, StringConstraints(max_length=300)] | None = None
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
@@ -133,6 +137,8 @@ class BodyIn(BodyPatch):
     phones: Annotated[list[Phone], Field(max_length=10)] = []
     location: Annotated[str, StringConstraints(max_length=300)] = ""
     email: Annotated[str, StringConstraints(max_length=254)] = ""
+    acronym: Annotated[str, StringConstraints(max_length=30)] = ""
+    hours: Annotated[str, StringConstraints(max_length=300)] = ""
     active: bool = True
 
 
@@ -214,12 +220,14 @@ async def create_body(request: web.Request) -> web.Response:
             {
                 "id": body_id,
                 "name": new.name,
+                "acronym": new.acronym,
                 "phones": new.phones,
                 "location": new.location,
                 "email": new.email,
+                "hours": new.hours,
                 "active": new.active,
                 "search_text": catalogue.body_search_text(
-                    new.name, new.location, new.phones, new.email
+                    new.name, new.location, new.phones, new.email, new.acronym
                 ),
             },
         )
@@ -267,6 +275,7 @@ async def update_body(request: web.Request) -> web.Response:
             "location": changes.get("location", current["location"]),
             "phones": changes.get("phones", list(current["phones"])),
             "email": changes.get("email", current["email"]),
+            "acronym": changes.get("acronym", current["acronym"]),
         }
         changes["search_text"] = catalogue.body_search_text(**merged)
         await cat.update_row(conn, "bodies", body_id, changes)
@@ -322,6 +331,11 @@ async def create_theme(request: web.Request) -> web.Response:
 async def update_theme(request: web.Request) -> web.Response:
     theme_id = request.match_info["theme_id"]
     patch = await read_model(request, ThemePatch)
+
+    if theme_id == cat.OTHER_THEME and patch.active is False:
+        raise FieldErrors(
+            [field_error("active", "« Autre » est proposé pour tout organisme : gardez-le.")]
+        )
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         if not await cat.update_row(conn, "themes", theme_id, _set(patch)):

@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 
 from services.intake import repository
+from services.intake.catalogue.repository import OTHER_THEME
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,13 @@ class Catalogue:
         parent = self.themes.get(theme["parent_id"]) if theme and theme["parent_id"] else None
         place = self.places.get(place_id) if place_id is not None else None
         restricted = self.offered.get(body_id) if body is not None else None
-        offered = not restricted or (
-            theme is not None and (theme["id"] in restricted or theme["parent_id"] in restricted)
+        offered = (
+            (theme is not None and theme["id"] == OTHER_THEME)
+            or not restricted
+            or (
+                theme is not None
+                and (theme["id"] in restricted or theme["parent_id"] in restricted)
+            )
         )
         return {
             "body_id": body["id"] if body else None,

@@ -26,8 +26,10 @@ def search_key(text: str) -> str:
     return " ".join(re.split(r"[^a-z0-9]+", plain)).strip()
 
 
-def body_search_text(name: str, location: str, phones: list[str], email: str = "") -> str:
-    return search_key(" ".join([name, location, email, *phones]))
+def body_search_text(
+    name: str, location: str, phones: list[str], email: str = "", acronym: str = ""
+) -> str:
+    return search_key(" ".join([name, acronym, location, email, *phones]))
 
 
 def slug(text: str) -> str:

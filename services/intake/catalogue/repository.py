@@ -6,7 +6,10 @@ from typing import Any
 
 import asyncpg
 
-BODY_COLUMNS = "id, name, phones, location, email, active"
+BODY_COLUMNS = "id, name, acronym, phones, location, email, hours, active"
+# « Autre »: the theme offered for every body whatever its mapping (a request that fits none of
+# the body's themes still has one); administrators may rename it, not retire it.
+OTHER_THEME = "autre"
 
 
 async def search_bodies(
@@ -30,13 +33,15 @@ async def search_bodies(
 
 async def themes_for_body(conn: asyncpg.Connection, body_id: str) -> list[asyncpg.Record]:
     """The active themes offered for the body, parents first, in their order. A body with no
-    mapping is offered every theme; a mapped parent theme brings its sub-themes."""
+    mapping is offered every theme; a mapped parent theme brings its sub-themes; « Autre »
+    (:data:`OTHER_THEME`) is offered for every body, last."""
     return await conn.fetch(
         """WITH mapped AS (SELECT theme_id FROM body_themes WHERE body_id = $1),
                 offered AS (
                     SELECT t.* FROM themes t
                     WHERE t.active AND (
-                        NOT EXISTS (SELECT 1 FROM mapped)
+                        t.id = 'autre'  -- OTHER_THEME: offered for every body
+                        OR NOT EXISTS (SELECT 1 FROM mapped)
                         OR t.id IN (SELECT theme_id FROM mapped)
                         OR t.parent_id IN (SELECT theme_id FROM mapped)
                         -- the parent of a mapped sub-theme heads its group
@@ -46,7 +51,8 @@ async def themes_for_body(conn: asyncpg.Connection, body_id: str) -> list[asyncp
            SELECT o.id, o.parent_id, o.label, p.label AS parent_label
            FROM offered o LEFT JOIN themes p ON p.id = o.parent_id
            WHERE o.parent_id IS NULL OR p.active
-           ORDER BY COALESCE(p.position, o.position), COALESCE(p.id, o.id),
+           ORDER BY COALESCE(p.id, o.id) = 'autre', COALESCE(p.position, o.position),
+                    COALESCE(p.id, o.id),
                     o.parent_id NULLS FIRST, o.position, o.id""",
         body_id,
     )
