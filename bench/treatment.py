@@ -682,7 +682,7 @@ async def answer_page(gateway: str, agent: Agent, code: str, version: int) -> No
     """« Traiter » then « Répondre avec envoi de mail »: the request's page read, its answer
     form's hidden fields (CSRF token, version) sent back with the message, as a browser sends
     it (multipart, the file input empty, the button's name and value); the 303 to the page's
-    notice (``?fait=repondre``)."""
+    notice (``?fait=repondre``), followed as the browser follows it."""
     assert agent.session is not None
     html = await page(agent, f"{gateway}/admin/requetes/{code}")
     form = _FORM.search(html)
@@ -710,6 +710,10 @@ async def answer_page(gateway: str, agent: Agent, code: str, version: int) -> No
         if resp.status != 303 or "fait=repondre" not in where:
             text = await resp.text()
             raise AssertionError(f"POST {action}: {resp.status} {where} {text[:300]}")
+    # The page the browser follows the 303 to, with « Message envoyé à l'usager! ».
+    notice = await page(agent, where if where.startswith("http") else gateway + where)
+    if "Message envoyé à l" not in notice:
+        raise AssertionError(f"{where}: no « Message envoyé à l'usager! »")
 
 
 # -- the answers -----------------------------------------------------------------------------
