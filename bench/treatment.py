@@ -18,25 +18,27 @@ schema (``gateway.staff.account_actions.create``, as ``milie users create`` does
 Then, with ``--agents`` agents of different bodies at once (each one after the other in its
 own calls), ``--calls`` calls of each kind per agent:
 
-- ``--through api`` (what exists today): treatment's ``GET /requests?view=en_cours`` first page
-  and page 10, a search by code (``code=``), a search by words (``q=``, skipped with a message
-  while treatment ignores it), and the dashboard's figures stats gives today for one body
-  (``GET /stats/general?from=&to=`` signed as the body's focal point), each signed as the gateway
-  signs it (``gateway.clients.treatment.Treatment``, ``gateway.clients.stats.Stats`` on a
-  ``gateway.clients.transport.Services`` with the development identity secret); then answers
-  through ``POST /requests/{code}/answer``, each agent answering ``--answers`` distinct requests
-  of its body in treatment, each after reading the request as the form does (``GET
-  /requests/{code}``);
+- ``--through api``: treatment's ``GET /requests?view=en_cours`` first page and page 10, a
+  search by code (``code=``) and by words (``q=``), stats' ``GET /stats/body-dashboard`` (the
+  focal point's counters, the last twelve months or two) and ``/stats/body-waiting`` (the
+  « En attente » badge), each signed as the gateway signs it (``gateway.clients.treatment``,
+  ``gateway.clients.stats`` on a ``gateway.clients.transport.Services`` with the development
+  identity secret); then answers through ``POST /requests/{code}/answer``, each agent answering
+  ``--answers`` distinct requests of its body in treatment, each after reading the request as
+  the form does (``GET /requests/{code}``);
 - ``--through pages``: the same through the gateway like a browser, each agent signed in on
-  « Connectez-vous » (CSRF token and session cookie): ``GET /admin/traitements/en-cours``,
-  ``…?q=<code>``, ``…?q=<word>``, the dashboard ``GET /admin/``, and the answer form (``GET
-  /admin/requetes/{code}`` then ``POST /admin/requetes/{code}/repondre`` with the form's hidden
-  fields). A page that answers 404 (not built yet) is skipped with a message.
+  « Connectez-vous » (CSRF token and session cookie): ``GET /admin/traitements/en-cours`` (25
+  rows), ``…?q=<code>``, ``…?q=<word>``, the dashboard ``GET /admin/`` (its counters), and the
+  answer form: ``GET /admin/requetes/{code}``, ``POST /admin/requetes/{code}/repondre``
+  (multipart, the form's CSRF token and version, the file input empty, « Répondre avec envoi
+  de mail »), then the 303 followed to « Message envoyé à l'usager! ». Every page is checked
+  (rows, the code found or not, the counters shown).
 
 It prints p50/p95/p99/max per kind, the answers per second, how long the answers' events took to
 reach stats and the emails the SMTP server (the answers are checked in the database: every one
 treated, once), the CPU of the machine and of each process while measuring, and with
-``--explain`` the plans (EXPLAIN ANALYZE) of the « En cours » queries and of stats' counts.
+``--explain`` the plans (EXPLAIN ANALYZE) of « En cours » and its searches (built by treatment's
+repository) and of ``/stats/body-dashboard``'s queries.
 ``--drop-index SCHEMA.INDEX`` drops an index once the services have migrated: the figures
 before a migration, on the same code (bench/README.md). Exit status 0 when every call succeeded
 and every answer was recorded, whatever the speed.
