@@ -18,25 +18,27 @@ schema (``gateway.staff.account_actions.create``, as ``milie users create`` does
 Then, with ``--agents`` agents of different bodies at once (each one after the other in its
 own calls), ``--calls`` calls of each kind per agent:
 
-- ``--through api`` (what exists today): treatment's ``GET /requests?view=en_cours`` first page
-  and page 10, a search by code (``code=``), a search by words (``q=``, skipped with a message
-  while treatment ignores it), and the dashboard's figures stats gives today for one body
-  (``GET /stats/general?from=&to=`` signed as the body's focal point), each signed as the gateway
-  signs it (``gateway.clients.treatment.Treatment``, ``gateway.clients.stats.Stats`` on a
-  ``gateway.clients.transport.Services`` with the development identity secret); then answers
-  through ``POST /requests/{code}/answer``, each agent answering ``--answers`` distinct requests
-  of its body in treatment, each after reading the request as the form does (``GET
-  /requests/{code}``);
+- ``--through api``: treatment's ``GET /requests?view=en_cours`` first page and page 10, a
+  search by code (``code=``) and by words (``q=``), stats' ``GET /stats/body-dashboard`` (the
+  focal point's counters, the last twelve months or two) and ``/stats/body-waiting`` (the
+  « En attente » badge), each signed as the gateway signs it (``gateway.clients.treatment``,
+  ``gateway.clients.stats`` on a ``gateway.clients.transport.Services`` with the development
+  identity secret); then answers through ``POST /requests/{code}/answer``, each agent answering
+  ``--answers`` distinct requests of its body in treatment, each after reading the request as
+  the form does (``GET /requests/{code}``);
 - ``--through pages``: the same through the gateway like a browser, each agent signed in on
-  « Connectez-vous » (CSRF token and session cookie): ``GET /admin/traitements/en-cours``,
-  ``…?q=<code>``, ``…?q=<word>``, the dashboard ``GET /admin/``, and the answer form (``GET
-  /admin/requetes/{code}`` then ``POST /admin/requetes/{code}/repondre`` with the form's hidden
-  fields). A page that answers 404 (not built yet) is skipped with a message.
+  « Connectez-vous » (CSRF token and session cookie): ``GET /admin/traitements/en-cours`` (25
+  rows), ``…?q=<code>``, ``…?q=<word>``, the dashboard ``GET /admin/`` (its counters), and the
+  answer form: ``GET /admin/requetes/{code}``, ``POST /admin/requetes/{code}/repondre``
+  (multipart, the form's CSRF token and version, the file input empty, « Répondre avec envoi
+  de mail »), then the 303 followed to « Message envoyé à l'usager! ». Every page is checked
+  (rows, the code found or not, the counters shown).
 
 It prints p50/p95/p99/max per kind, the answers per second, how long the answers' events took to
 reach stats and the emails the SMTP server (the answers are checked in the database: every one
 treated, once), the CPU of the machine and of each process while measuring, and with
-``--explain`` the plans (EXPLAIN ANALYZE) of the « En cours » queries and of stats' counts.
+``--explain`` the plans (EXPLAIN ANALYZE) of « En cours » and its searches (built by treatment's
+repository) and of ``/stats/body-dashboard``'s queries.
 ``--drop-index SCHEMA.INDEX`` drops an index once the services have migrated: the figures
 before a migration, on the same code (bench/README.md). Exit status 0 when every call succeeded
 and every answer was recorded, whatever the speed.
@@ -80,10 +82,10 @@ from gateway.clients.stats import Stats
 from gateway.clients.transport import Services
 from gateway.clients.treatment import Treatment
 from gateway.staff import account_actions, audit
-from services.stats import general
+from services.stats import body_dashboard
+from services.treatment import focal_api, repository
 from shared import codes
 from shared.identity import Identity, Role
-from shared.lifecycle import Status
 from shared.settings import DEVELOPMENT_IDENTITY_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,11 +105,6 @@ ANSWER = (
 )
 PAGE_SIZE = "20"
 POOL = 10  # the services' default pool size, opened at start here
-# Mirrors repository.page's queries (services/treatment/repository.py), for EXPLAIN only.
-EN_COURS = (Status.IN_TREATMENT.value, Status.ON_HOLD.value, Status.REOPENED.value)
-WHERE = """status = ANY($1::text[]) AND ($2::text IS NULL OR body_id = $2)
-           AND ($3::text IS NULL OR code = $3)
-           AND ($4::text[] IS NULL OR opinion = ANY($4::text[]))"""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -258,12 +255,17 @@ HISTORY = [
 STATS = [
     """INSERT INTO stats.bodies (body_id, body_name)
        SELECT DISTINCT body_id, body_name FROM treatment.treatments""",
+    # outcome (stats 0050): how a closed request ended, its opinion or 'none' (« sans retour »).
     """INSERT INTO stats.request_facts (request_id, body_id, body_name, nature, theme_id, channel,
-           status, submitted_on)
+           status, submitted_on, outcome)
        SELECT request_id, body_id, body_name, nature, theme_id,
               (ARRAY['web', 'web', 'web', 'phone', 'api', 'broker'])[1 + abs(hashtext(code)) % 6],
-              status, submitted_at::date
+              status, submitted_at::date,
+              CASE WHEN status = 'closed' THEN coalesce(opinion, 'none') END
        FROM treatment.treatments""",
+    """INSERT INTO stats.outcome_counts (body_id, day, nature, outcome, count)
+       SELECT body_id, submitted_on, nature, outcome, count(*)
+       FROM stats.request_facts WHERE outcome IS NOT NULL GROUP BY 1, 2, 3, 4""",
     """INSERT INTO stats.daily_counts (day, body_id, nature, theme_id, status, count)
        SELECT submitted_on, body_id, nature, coalesce(theme_id, ''), status, count(*)
        FROM stats.request_facts GROUP BY 1, 2, 3, 4, 5""",
@@ -354,6 +356,9 @@ async def seed(conn: asyncpg.Connection, args: argparse.Namespace, agents: list[
         "treatment.answers",
         "stats.request_facts",
         "stats.daily_counts",
+        "stats.outcome_counts",
+        "stats.request_opinions",
+        "stats.opinion_counts",
         "notify.recipients",
     ):
         await conn.execute(f"VACUUM ANALYZE {table}")
@@ -407,38 +412,57 @@ async def describe(conn: asyncpg.Connection, agents: list[Agent], args: argparse
         ]
 
 
-async def explain(conn: asyncpg.Connection, body_id: str, code: str) -> None:
-    """The plans of what the timed calls run: treatment's « En cours » (repository.page's two
-    queries) and the queries of stats' /stats/general for one body over twelve months."""
+async def explain(conn: asyncpg.Connection, body_id: str, code: str, word: str) -> None:
+    """The plans of what the timed calls run: treatment's « En cours » (``repository.list_page``'s
+    count and page, built by its own functions), without and with a code or words, and stats'
+    ``/stats/body-dashboard`` (``services.stats.body_dashboard``'s queries) over twelve months."""
     today = datetime.now(UTC).date()
     year_ago = today - timedelta(days=365)
-    en_cours = (list(EN_COURS), body_id, None, None)
-    plans = (
-        ("« En cours » count", f"SELECT count(*) FROM treatment.treatments WHERE {WHERE}",
-         en_cours),
-        ("« En cours » first page", f"""SELECT * FROM treatment.treatments WHERE {WHERE}
-             ORDER BY validated_at, request_id LIMIT 20 OFFSET 0""", en_cours),
-        ("« En cours » page 10", f"""SELECT * FROM treatment.treatments WHERE {WHERE}
-             ORDER BY validated_at, request_id LIMIT 20 OFFSET 180""", en_cours),
-        ("« En cours » by code", f"""SELECT * FROM treatment.treatments WHERE {WHERE}
-             ORDER BY validated_at, request_id LIMIT 20 OFFSET 0""",
-         (list(EN_COURS), body_id, code, None)),
-        ("stats general: counts", general.QUERY, (year_ago, today, body_id)),
-        ("stats general: with an opinion", general.WITH_OPINION,
-         (year_ago, today, body_id, Status.CLOSED.value)),
-    )  # fmt: skip
+    statuses = tuple(s.value for s in focal_api.LISTS["en_cours"].statuses or ())
+    plans: list[tuple[str, str, tuple]] = []
+    for title, f in (
+        ("« En cours »", repository.ListFilter(statuses=statuses, body_id=body_id)),
+        (
+            "« En cours », a code",
+            repository.ListFilter(statuses=statuses, body_id=body_id, code=code),
+        ),
+        (
+            f"« En cours », q={word}",
+            repository.ListFilter(statuses=statuses, body_id=body_id, words=word),
+        ),
+    ):
+        where, args = repository._list_where(f, f.words)
+        source = f"""(SELECT {repository.COLUMNS} FROM treatments WHERE {where}
+                      ORDER BY {repository._list_order(f)} LIMIT 25 OFFSET 0)"""
+        page_sql = (
+            f"SELECT t.*, {repository._LIST_EXTRAS.format(source=source)} "
+            f"ORDER BY {repository._list_order(f, 't.')}"
+        )
+        plans.append((f"{title}: count", f"SELECT count(*) FROM treatments WHERE {where}", args))
+        plans.append((f"{title}: first page", page_sql, args))
+    period = (body_id, year_ago, today)
+    waiting = [s.value for s in body_dashboard.WAITING]
+    plans += [
+        ("body-dashboard: counts", body_dashboard.PERIOD_COUNTS, period),
+        ("body-dashboard: outcomes", body_dashboard.PERIOD_OUTCOMES, period),
+        ("body-dashboard / body-waiting: waiting", body_dashboard.WAITING_COUNTS,
+         (body_id, waiting)),
+    ]  # fmt: skip
     say()
     say(f"EXPLAIN (ANALYZE, BUFFERS) for {body_id}:")
-    await conn.execute("SET search_path TO stats, public")  # stats' queries name no schema
     try:
         for title, sql, params in plans:
-            # Prepared, as asyncpg sends the services' queries: the plan of real parameters.
+            schema = "stats" if title.startswith("body-") else "treatment"
+            await conn.execute(f"SET search_path TO {schema}, public")  # as each service has it
+            # As treatment plans its lists (a custom plan for each search's own values).
+            await conn.execute("SET plan_cache_mode = force_custom_plan")
             plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *params)
             say(f"  -- {title}")
             for line in plan:
                 say(f"     {line[0]}")
     finally:
         await conn.execute("SET search_path TO public")
+        await conn.execute("RESET plan_cache_mode")
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -537,26 +561,24 @@ def api_kinds(treatment: Treatment, stats: Stats, args: argparse.Namespace) -> d
         expect(status, body, "words")
 
     async def dashboard(agent: Agent, i: int) -> None:
-        # « PERIODE DU … au … »: the last twelve months, or one month among them.
+        # « PERIODE DU … au … »: the last twelve months, or the last two.
         start = today - timedelta(days=365) if i % 2 == 0 else today - timedelta(days=60)
-        status, body = await stats.general(start, today, identity=agent.identity)
-        expect(status, body, "stats general")
-        if [b["body_id"] for b in body["bodies"]] != [agent.body_id]:
-            raise AssertionError(f"stats general: bodies {[b['body_id'] for b in body['bodies']]}")
+        status, body = await stats.body_dashboard(start, today, identity=agent.identity)
+        expect(status, body, "stats body-dashboard")
+        if body["body_id"] != agent.body_id or not body["total"]:
+            raise AssertionError(f"body-dashboard: {str(body)[:200]}")
 
     async def badge(agent: Agent, i: int) -> None:
-        status, body = await treatment.requests(
-            "en_cours", identity=agent.identity, params={"limit": "1"}
-        )
-        expect(status, body, "en_cours count")
+        status, body = await stats.body_waiting(identity=agent.identity)
+        expect(status, body, "stats body-waiting")
 
     return {
         "« En cours » first page (treatment API)": first_page,
         "« En cours » page 10": page_10,
         "search: a code (half in « En cours »)": by_code,
         "search: words (q=)": by_words,
-        "dashboard: stats /stats/general, one body": dashboard,
-        "« En attente » badge (en_cours total)": badge,
+        "dashboard: stats /stats/body-dashboard": dashboard,
+        "« En attente » badge: /stats/body-waiting": badge,
     }
 
 
@@ -619,22 +641,36 @@ async def page(agent: Agent, url: str) -> str:
         return text
 
 
+_ROW = re.compile(r'href="/admin/requetes/([0-9]{10})"')
+_EMPTY = "Pas d'enregistrement"
+
+
 def page_kinds(gateway: str, args: argparse.Namespace) -> dict[str, Call]:
     rnd = random.Random(args.seed + 3)
     en_cours = f"{gateway}/admin/traitements/en-cours"
 
     async def first_page(agent: Agent, i: int) -> None:
-        await page(agent, en_cours)
+        html = await page(agent, en_cours)
+        if len(set(_ROW.findall(html))) != 25:
+            raise AssertionError(f"en-cours: {len(set(_ROW.findall(html)))} rows, not 25")
 
     async def by_code(agent: Agent, i: int) -> None:
-        code = rnd.choice(agent.en_cours_codes if i % 2 == 0 else agent.other_codes)
-        await page(agent, f"{en_cours}?q={code}")
+        # Half the codes typed are in « En cours », half are the body's closed ones (no row).
+        hit = i % 2 == 0
+        code = rnd.choice(agent.en_cours_codes if hit else agent.other_codes)
+        html = await page(agent, f"{en_cours}?q={code}")
+        if set(_ROW.findall(html)) != ({code} if hit else set()):
+            raise AssertionError(f"en-cours?q={code}: {set(_ROW.findall(html))}")
 
     async def by_words(agent: Agent, i: int) -> None:
-        await page(agent, f"{en_cours}?q={rnd.choice(WORDS)}")
+        html = await page(agent, f"{en_cours}?q={rnd.choice(WORDS)}")
+        if not _ROW.search(html) and _EMPTY not in html:
+            raise AssertionError("en-cours?q=<word>: neither rows nor « Pas d'enregistrement »")
 
     async def dashboard(agent: Agent, i: int) -> None:
-        await page(agent, f"{gateway}/admin/")
+        html = await page(agent, f"{gateway}/admin/")
+        if "Réclamations à traiter" not in html:
+            raise AssertionError("/admin/: no « Réclamations à traiter » (stats did not answer?)")
 
     return {
         "GET /admin/traitements/en-cours": first_page,
@@ -646,7 +682,9 @@ def page_kinds(gateway: str, args: argparse.Namespace) -> dict[str, Call]:
 
 async def answer_page(gateway: str, agent: Agent, code: str, version: int) -> None:
     """« Traiter » then « Répondre avec envoi de mail »: the request's page read, its answer
-    form's hidden fields (CSRF token, version) sent back with the message."""
+    form's hidden fields (CSRF token, version) sent back with the message, as a browser sends
+    it (multipart, the file input empty, the button's name and value); the 303 to the page's
+    notice (``?fait=repondre``), followed as the browser follows it."""
     assert agent.session is not None
     html = await page(agent, f"{gateway}/admin/requetes/{code}")
     form = _FORM.search(html)
@@ -660,16 +698,24 @@ async def answer_page(gateway: str, agent: Agent, code: str, version: int) -> No
             fields[attrs["name"]] = unescape(attrs.get("value", ""))
     textarea = _TEXTAREA.search(inner)
     fields[textarea.group(1) if textarea else "message"] = ANSWER
+    fields["bouton"] = "envoyer"  # « Répondre avec envoi de mail », not « Editer »
     target = action if action.startswith("http") else gateway + action
-    # Sent as the browser sends it: multipart when the form takes a document, no file chosen.
     data: Any = fields
     if "multipart/form-data" in tag:
         data = aiohttp.FormData(default_to_multipart=True)
         for name, value in fields.items():
             data.add_field(name, value)
+        # No document chosen: a browser still sends the part, with an empty file name.
+        data.add_field("document", b"", filename="", content_type="application/octet-stream")
     async with agent.session.post(target, data=data, allow_redirects=False) as resp:
-        if resp.status not in (200, 303):
-            raise AssertionError(f"POST {action}: {resp.status} {(await resp.text())[:200]}")
+        where = resp.headers.get("Location", "")
+        if resp.status != 303 or "fait=repondre" not in where:
+            text = await resp.text()
+            raise AssertionError(f"POST {action}: {resp.status} {where} {text[:300]}")
+    # The page the browser follows the 303 to, with « Message envoyé à l'usager! ».
+    notice = await page(agent, where if where.startswith("http") else gateway + where)
+    if "Message envoyé à l" not in notice:
+        raise AssertionError(f"{where}: no « Message envoyé à l'usager! »")
 
 
 # -- the answers -----------------------------------------------------------------------------
@@ -756,6 +802,26 @@ async def answers(
 # -- the run -----------------------------------------------------------------------------------
 
 
+async def show_counters(stats: Stats, agent: Agent) -> None:
+    """One body's dashboard over the last twelve months, as the focal point reads it."""
+    today = datetime.now(UTC).date()
+    status, c = await stats.body_dashboard(
+        today - timedelta(days=365), today, identity=agent.identity
+    )
+    say()
+    if status != 200:
+        say(f"/stats/body-dashboard for {agent.body_id}: {status} {str(c)[:200]}")
+        return
+    say(f"{agent.body_id}'s « Tableau de bord », the last twelve months (/stats/body-dashboard):")
+    say(
+        f"  Total requêtes {c['total']}, Réclamations validées "
+        f"{c['validated']['reclamation']['count']} ({c['validated']['reclamation']['percent']} %),"
+        f" à traiter {c['to_treat']}, traitées {c['treated']}, Avis attendus "
+        f"{c['opinions_expected']}, exprimés {c['opinions_given']}, d'insatisfaction "
+        f"{c['not_satisfied']}, Sans retour {c['without_opinion']}, En attente {c['waiting']}"
+    )
+
+
 async def measure_all(
     conn: asyncpg.Connection,
     bench: BenchRun,
@@ -774,6 +840,7 @@ async def measure_all(
         )
         treatment, stats = Treatment(services), Stats(services)
         answer: Callable[[Agent, str, int], Awaitable[None]]
+        await show_counters(stats, working[0])
         try:
             if args.through == "api":
                 kinds = api_kinds(treatment, stats, args)
@@ -829,7 +896,7 @@ async def run(args: argparse.Namespace) -> int:
             await seed(conn, args, agents)
             await describe(conn, agents, args)
             if args.explain:
-                await explain(conn, agents[0].body_id, agents[0].en_cours_codes[0])
+                await explain(conn, agents[0].body_id, agents[0].en_cours_codes[0], WORDS[0])
             stats_before = await conn.fetchval(
                 "SELECT count(*) FROM stats.request_facts WHERE status = 'treated'"
             )
