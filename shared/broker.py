@@ -11,6 +11,7 @@ refuse rather than grow) raises :class:`Refused` — never taken for sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Iterable, Mapping
@@ -209,4 +210,6 @@ class Broker:
 
     async def close(self) -> None:
         if self.connection is not None:
-            await self.connection.close()
+            # Stopping never waits forever on a broker that does not answer the close.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.connection.close(), 5)

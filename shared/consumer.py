@@ -47,6 +47,9 @@ from shared.messages import COMMAND_MAX_BYTES, COMMAND_TYPES, CONTRACTS, Contrac
 from shared.topology import COMMANDS, DEAD_LETTER, EVENTS
 
 log = logging.getLogger(__name__)
+
+# Seconds a stop waits for the broker to confirm the channel's close.
+CLOSE_TIMEOUT = 5.0
 _TYPE = re.compile(r"(.+)\.v(\d+)")
 
 
@@ -211,7 +214,10 @@ class Consumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
         if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+            # A broker that does not answer the close (overloaded, partitioned) must not keep
+            # the process from stopping: what was not acknowledged is redelivered anyway.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._channel.close(), CLOSE_TIMEOUT)
 
     async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         self._arrived.append(message)
