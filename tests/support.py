@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import re
 import socket
 import uuid
@@ -51,8 +52,23 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+# Ports a test listens on are picked below the kernel's ephemeral range (32768 and up here), out
+# of which every outgoing connection on the machine takes its local port: a port the kernel
+# handed out as free was now and then taken by such a connection before the test's server bound
+# it (« address already in use » in a full run beside other runs).
+_LISTEN_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port nobody listens on now, for a server the test starts next."""
+    for port in random.sample(_LISTEN_PORTS, 50):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # that crowded: let the kernel choose
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
