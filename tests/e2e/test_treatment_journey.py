@@ -54,8 +54,32 @@ async def journey_stack(settings_for, smtp_server) -> AsyncIterator[Stack]:
         yield exits.stack  # type: ignore[attr-defined]
 
 
+# The links already followed (by the context that saw them), so that each is fetched once.
+_FOLLOWED: set[tuple[int, str]] = set()
+
+
+async def _no_dead_link(page: Page) -> None:
+    """Every link of the page to the platform itself answers (fetched with the page's cookies)."""
+    origin = re.match(r"https?://[^/]+", page.url)[0]
+    hrefs = await page.eval_on_selector_all(
+        "a[href]:not([href^='#'])", "els => els.map(a => a.href.split('#')[0])"
+    )
+    dead = []
+    for href in dict.fromkeys(hrefs):
+        key = (id(page.context), href)
+        if not href.startswith(origin) or key in _FOLLOWED:
+            continue
+        _FOLLOWED.add(key)
+        response = await page.context.request.get(href, max_redirects=5)
+        if response.status >= 400:
+            dead.append(f"{href} → {response.status}")
+    assert dead == [], f"dead links on {page.url}"
+
+
 async def _clean(page: Page, *, narrow: bool = False) -> None:
-    """axe-core finds nothing; ``narrow``: the page is at 360 px and nothing scrolls sideways."""
+    """axe-core finds nothing, no link is dead; ``narrow``: the page is at 360 px and nothing
+    scrolls sideways."""
+    await _no_dead_link(page)
     results = await Axe().run(page)
     violations = [
         f"{page.url} {v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
@@ -211,6 +235,7 @@ async def _retreat(page: Page, gateway: str, code: str, reopening: str, message:
     await again.click()
     await page.get_by_role("heading", name="Formulaire De Traitement Relance").wait_for()
     await expect(page.get_by_role("heading", name="Message du dernier traitement")).to_be_visible()
+    await expect(page.locator("section[aria-labelledby=retours-titre]")).to_contain_text(reopening)
     await _clean(page, narrow=True)
     await _answer(page, message, "Soumettre à nouveau le traitement")
 
@@ -298,6 +323,20 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     [ack] = await _mail(smtp_server, CITIZEN, "Votre réclamation est entre les mains du ministère")
     assert "nous la traitons" in await _text(ack)
 
+    # « En cours » says who holds it and since when.
+    menu = focal.get_by_role("navigation", name="Menu de l'administration")
+    await menu.get_by_role("link", name="En cours").click()
+    row = focal.locator("table tbody tr").filter(
+        has=focal.get_by_role("link", name=f"Traiter la requête {code}")
+    )
+    await expect(row).to_contain_text(
+        re.compile(r"En cours de traitement depuis le \d\d/\d\d/\d{4}")
+    )
+    await expect(row).to_contain_text("Pris en compte par koffi.yao")
+    await _clean(focal, narrow=True)
+    await row.get_by_role("link", name=f"Traiter la requête {code}").click()
+    await focal.get_by_role("heading", name="Formulaire De Traitement De Requête").wait_for()
+
     # « Mettre en attente »: the citizen's tracking page says so; then « Reprendre ».
     await focal.locator("summary", has_text="Mettre en attente").click()
     await focal.get_by_label("Motif de la mise en attente").fill(
@@ -314,6 +353,8 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     history = await citizen.locator("ol.history").inner_text()
     assert "Nous attendons le registre du centre d'état civil." in history
     await _clean(citizen, narrow=True)
+    [held] = await _mail(smtp_server, CITIZEN, "est mise en attente")
+    assert "Nous attendons le registre du centre d'état civil." in await _text(held)
 
     await focal.get_by_role("button", name="Reprendre").click()
     await expect(focal.locator("#resultat")).to_have_text("Le traitement de la requête reprend.")
@@ -351,6 +392,14 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     download = await caught.value
     assert download.suggested_filename == "convocation.pdf"
     assert (await download.path()).read_bytes() == PDF
+    history = await citizen.locator("ol.history").inner_text()
+    for said in (
+        "Le point focal de l'organisme a pris en charge la requête.",
+        "L'organisme a mis la requête en attente (voir le motif).",
+        "L'organisme a repris le traitement de la requête.",
+        "le ministère a répondu",
+    ):
+        assert said in history, (said, history)
 
     # « Non satisfait » with a comment.
     await citizen.get_by_role(
@@ -380,6 +429,8 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
 
     await eventually(counted, interval=0.3)
     assert await _card(focal, "Avis exprimés") == 1
+    assert await _card(focal, "Avis attendus") == 0
+    assert await _card(focal, "Réclamations traitées") == 1
     await _clean(focal, narrow=True)
 
     # « Répondre à l'usager » from « Insatisfaits »; the citizen reads it.
@@ -390,6 +441,9 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
         .click()
     )
     await focal.get_by_role("heading", name="Répondre à l'usager").wait_for()
+    replies = focal.locator("section[aria-labelledby=retours-titre]")
+    await expect(replies).to_contain_text("Non satisfait")
+    await expect(replies).to_contain_text(COMMENT)
     await _clean(focal, narrow=True)
     await focal.get_by_label("Message à l'usager").fill(AGAIN)
     await focal.get_by_role("button", name="Répondre avec envoi de mail").click()
@@ -403,6 +457,8 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     await _track_until(citizen, gateway, code, CITIZEN, told_again)
     assert await _status(citizen) == "Clôturée — Non satisfait"
     await _clean(citizen, narrow=True)
+    [again] = await _mail(smtp_server, CITIZEN, "un nouveau message au sujet de votre requête")
+    assert AGAIN in await _text(again)
 
 
 async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server):
@@ -457,4 +513,21 @@ async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server)
         == 3
     )
     mails = await _mail(smtp_server, SECOND, "a été traitée", count=3)
-    assert len(mails) == 3
+    texts = [await _text(m) for m in mails]
+    assert all(any(a in t for t in texts) for a in answers), texts
+    received = await _mail(smtp_server, SECOND, "nouveau traitement a été reçue", count=2)
+    assert len(received) == 2
+
+    # « Consultations › Satisfaits » lists it, « Réclamations » with the citizen's return.
+    menu = focal.get_by_role("navigation", name="Menu de l'administration")
+    await menu.get_by_role("link", name="Consultations").click()
+    tabs = focal.get_by_role("navigation", name="Listes des consultations")
+    await tabs.get_by_role("link", name="Satisfaits").click()
+    await expect(
+        focal.get_by_role("heading", name="Liste des requêtes traitées satisfaisantes")
+    ).to_be_visible()
+    row = focal.locator("table tbody tr", has_text=code)
+    await _until_shown(focal, row)
+    await expect(row).to_contain_text("Satisfait")
+    await expect(row).to_contain_text(answers[-1])
+    await _clean(focal, narrow=True)
