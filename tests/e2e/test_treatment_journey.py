@@ -42,6 +42,10 @@ FOCAL_PASSWORD = "koffi traite les réclamations"
 PDF = b"%PDF-1.7\n% la convocation du ministere\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"
 ANSWER = "Votre passeport est prêt : retirez-le au guichet 3 dès lundi."
 COMMENT = "Le guichet 3 était fermé lundi."
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d4944415478da63f8cfc0f01f0005000201a5f8b1d60000000049454e44ae426082"
+)
 AGAIN = "Le guichet 3 ouvre désormais de 8 h à 16 h, du lundi au vendredi."
 
 
@@ -446,8 +450,19 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     await expect(replies).to_contain_text(COMMENT)
     await _clean(focal, narrow=True)
     await focal.get_by_label("Message à l'usager").fill(AGAIN)
+    await focal.get_by_label("Joindre un document").set_input_files(
+        files=[{"name": "horaires.png", "mimeType": "image/png", "buffer": PNG}]
+    )
+    # « Editer » shows what the citizen will read, the document kept; then it is sent.
+    await focal.get_by_role("button", name="Editer").click()
+    preview = focal.locator("#apercu")
+    await expect(preview).to_contain_text(AGAIN)
+    await expect(preview).to_contain_text("Document joint : horaires.png")
+    await _clean(focal, narrow=True)
     await focal.get_by_role("button", name="Répondre avec envoi de mail").click()
     await expect(focal.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+    answers = focal.locator("section[aria-labelledby=reponses-titre]")
+    await expect(answers.get_by_role("link", name="horaires.png")).to_be_visible()
     await _clean(focal, narrow=True)
 
     async def told_again():
@@ -457,6 +472,12 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     await _track_until(citizen, gateway, code, CITIZEN, told_again)
     assert await _status(citizen) == "Clôturée — Non satisfait"
     await _clean(citizen, narrow=True)
+    later = citizen.locator("ol.later-messages")
+    async with citizen.expect_download() as caught:
+        await later.get_by_role("button", name=re.compile("Télécharger horaires.png")).click()
+    download = await caught.value
+    assert download.suggested_filename == "horaires.png"
+    assert (await download.path()).read_bytes() == PNG
     [again] = await _mail(smtp_server, CITIZEN, "un nouveau message au sujet de votre requête")
     assert AGAIN in await _text(again)
 
@@ -531,3 +552,24 @@ async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server)
     await expect(row).to_contain_text("Satisfait")
     await expect(row).to_contain_text(answers[-1])
     await _clean(focal, narrow=True)
+
+    # Three answers and two reopenings are one request treated, one opinion given.
+    async def counted():
+        await focal.goto(gateway + "/admin/")
+        return await _card(focal, "Avis exprimés") == 2
+
+    await eventually(counted, interval=0.3)
+    assert await _card(focal, "Réclamations traitées") == 2
+    assert await _card(focal, "Avis d'insatisfaction") == 1
+    assert await _card(focal, "Avis attendus") == 0
+    assert await _card(focal, "Réclamations validées") == 2
+    await _clean(focal, narrow=True)
+
+    # The public « Statistiques »: the body's requests treated and its share of satisfied.
+    await citizen.goto(gateway + "/statistiques")
+    line = citizen.get_by_role("row").filter(
+        has=citizen.get_by_role("rowheader", name=BODY_NAME, exact=True)
+    )
+    cells = [c.strip() for c in await line.get_by_role("cell").all_inner_texts()]
+    assert cells[-3:] == ["2", "2", "50 %"], cells
+    await _clean(citizen, narrow=True)
