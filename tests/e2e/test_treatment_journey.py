@@ -150,6 +150,21 @@ async def _card(page: Page, label: str) -> int:
     return int(re.match(r"\s*(\d+)", figure)[1])
 
 
+async def _badge(page: Page) -> str:
+    """« En attente »: what waits for the focal point's body."""
+    return (await page.locator(".bo-waiting .badge").inner_text()).strip()
+
+
+async def _on_dashboard(page: Page, gateway: str, probe) -> None:
+    """The « Tableau de bord » until ``probe`` holds (stats counts what the others publish)."""
+
+    async def reached():
+        await page.goto(gateway + "/admin/")
+        return await probe()
+
+    await eventually(reached, interval=0.3)
+
+
 async def _submit_by_the_web_form(page: Page, gateway: str) -> str:
     await page.goto(gateway + "/")
     await _clean(page, narrow=True)
@@ -290,14 +305,23 @@ async def test_a_reclamation_answered_judged_unsatisfying_then_one_reopened_twic
             await context.close()
 
 
+async def _awaited(focal: Page) -> bool:
+    return await _card(focal, "Avis attendus") == 1
+
+
 async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page, smtp_server):
     gateway = stack.gateway
     code = await _submit_by_the_web_form(citizen, gateway)
     await _validate_in_the_back_office(analyst, gateway, code)
 
-    # The focal point's dashboard before any opinion.
+    # The focal point's dashboard before any opinion: the request waits for the body.
     await sign_in(focal, gateway, "koffi.yao", FOCAL_PASSWORD)
     await focal.get_by_role("heading", name="Tableau de bord").wait_for()
+
+    async def waiting() -> bool:
+        return await _badge(focal) == "1" and await _card(focal, "Réclamations à traiter") == 1
+
+    await _on_dashboard(focal, gateway, waiting)
     await _clean(focal, narrow=True)
     unsatisfied, opinions = (
         await _card(focal, "Avis d'insatisfaction"),
@@ -367,6 +391,11 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
 
     # The answer with a PDF; its email, with the answer and the link.
     await _answer(focal, ANSWER, "Répondre avec envoi de mail", PDF)
+    # « Message de fin traitement » sent: nothing waits for the body; an opinion is awaited.
+    await _on_dashboard(focal, gateway, lambda: _awaited(focal))
+    assert await _badge(focal) == "0"
+    assert await _card(focal, "Réclamations traitées") == 1
+    assert await _card(focal, "Réclamations à traiter") == 0
     [mail] = await _mail(smtp_server, CITIZEN, "a été traitée")
     text = await _text(mail)
     assert ANSWER in text
@@ -563,6 +592,7 @@ async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server)
     assert await _card(focal, "Avis d'insatisfaction") == 1
     assert await _card(focal, "Avis attendus") == 0
     assert await _card(focal, "Réclamations validées") == 2
+    assert await _badge(focal) == "0"
     await _clean(focal, narrow=True)
 
     # The public « Statistiques »: the body's requests treated and its share of satisfied.
