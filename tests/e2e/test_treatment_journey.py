@@ -444,6 +444,18 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     await expect(citizen.locator("#notice")).to_contain_text("Votre avis a été enregistré")
     await _clean(citizen, narrow=True)
 
+    # The analysts may now send their « Message d'éclaircissement », the comment before them.
+    await sign_in(analyst, gateway, "awa.kone", ANALYST_PASSWORD)
+    clarify = analyst.get_by_text("Message d'éclaircissement à l'usager", exact=True)
+
+    async def clarification_offered():
+        await analyst.goto(f"{gateway}/admin/traitements/{code}")
+        return await clarify.count() > 0
+
+    await eventually(clarification_offered, interval=0.3)
+    assert COMMENT in await analyst.locator("main").inner_text()
+    await _clean(analyst)
+
     # « Insatisfaits », the comment beside the opinion.
     menu = focal.get_by_role("navigation", name="Menu de l'administration")
     await menu.get_by_role("link", name="Insatisfaits").click()
