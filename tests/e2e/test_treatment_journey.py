@@ -240,7 +240,9 @@ async def _answer(page: Page, message: str, button: str, document: bytes | None 
     await _clean(page, narrow=True)
 
 
-async def _retreat(page: Page, gateway: str, code: str, reopening: str, message: str) -> None:
+async def _retreat(
+    page: Page, gateway: str, code: str, reopening: str, last: str, message: str
+) -> None:
     """« Traitements › Retraitement », « Traiter à nouveau », « Soumettre à nouveau … »."""
     menu = page.get_by_role("navigation", name="Menu de l'administration")
     await menu.get_by_role("link", name="Retraitement").click()
@@ -254,6 +256,7 @@ async def _retreat(page: Page, gateway: str, code: str, reopening: str, message:
     await again.click()
     await page.get_by_role("heading", name="Formulaire De Traitement Relance").wait_for()
     await expect(page.get_by_role("heading", name="Message du dernier traitement")).to_be_visible()
+    await expect(page.locator("#dernier-titre + p.message")).to_have_text(last)
     await expect(page.locator("section[aria-labelledby=retours-titre]")).to_contain_text(reopening)
     await _clean(page, narrow=True)
     await _answer(page, message, "Soumettre à nouveau le traitement")
@@ -541,7 +544,7 @@ async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server)
     await _answer(focal, answers[0], "Répondre avec envoi de mail")
     for reopening, answer, again in zip(reopenings, answers[:-1], answers[1:], strict=True):
         await _reopen(citizen, gateway, code, SECOND, answer, reopening)
-        await _retreat(focal, gateway, code, reopening, again)
+        await _retreat(focal, gateway, code, reopening, answer, again)
 
     # Closed « Satisfait » after the third answer.
     async def last_answer():
@@ -552,6 +555,8 @@ async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server)
     history = await citizen.locator("ol.history").inner_text()
     for reopening in reopenings:
         assert reopening in history
+    relaunched = "Vous avez relancé la requête pour un nouveau traitement (retraitement)."
+    assert history.count(relaunched) == 2, history
     await citizen.get_by_role(
         "link", name="DONNER NOTRE AVIS DE FIN OU RELANCER LA REQUETE SVP !"
     ).click()
@@ -566,6 +571,16 @@ async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server)
     await _track_until(citizen, gateway, code, SECOND, closed)
     assert await citizen.get_by_role("button", name="Relancer").count() == 0
     await _clean(citizen, narrow=True)
+
+    # The focal point's page of the closed request: its three answers, no form any more.
+    await focal.goto(f"{gateway}/admin/requetes/{code}")
+    answered = focal.locator("section[aria-labelledby=reponses-titre] ol.history > li")
+    await expect(answered).to_have_count(3)
+    await expect(focal.locator("section[aria-labelledby=retours-titre]")).to_contain_text(
+        "Satisfait"
+    )
+    assert await focal.locator("form[action*='/repondre']").count() == 0
+    await _clean(focal, narrow=True)
     treatment = stack.apps["treatment"].app[POOL]
     assert (
         await treatment.fetchval(
