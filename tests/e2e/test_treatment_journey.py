@@ -12,7 +12,12 @@ requests), axe-core clean on every page visited, the citizen's and the focal poi
    again (« Répondre à l'usager ») and the citizen reads that message.
 2. A second réclamation is answered, reopened by the citizen (« Relancer ») twice and answered
    twice through « Retraitement » (« Formulaire De Traitement Relance »), then closed
-   « Satisfait ».
+   « Satisfait » — the citizen's and the focal point's browsers without JavaScript this time;
+   the counters and the public « Statistiques » count one request treated, one opinion.
+
+On every page visited: axe-core clean (for a page shown without JavaScript, on a copy of it in a
+page with JavaScript) and every link to the platform answers; the emails each step sends arrive
+at the SMTP server. Waits are for states (Playwright's expect, tests.support.eventually).
 """
 
 from __future__ import annotations
@@ -309,15 +314,25 @@ async def test_a_reclamation_answered_judged_unsatisfying_then_one_reopened_twic
         await browser.new_context(locale="fr-FR", viewport=narrow, accept_downloads=True),
         await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900}),
         await browser.new_context(locale="fr-FR", viewport=narrow),
-        # The second citizen's browser runs no JavaScript: the pages must work without it.
+        # For the second request, the citizen's and the focal point's browsers run no
+        # JavaScript: the pages must work without it.
+        await browser.new_context(locale="fr-FR", viewport=narrow, java_script_enabled=False),
         await browser.new_context(locale="fr-FR", viewport=narrow, java_script_enabled=False),
     ]
-    citizen, analyst, focal, second = [await c.new_page() for c in contexts]
+    citizen, analyst, focal, second, plain_focal = [await c.new_page() for c in contexts]
     _AXE_STAND_INS[id(contexts[3])] = await contexts[0].new_page()
-    pages = (("citizen", citizen), ("analyst", analyst), ("focal", focal), ("second", second))
+    _AXE_STAND_INS[id(contexts[4])] = await contexts[0].new_page()
+    pages = (
+        ("citizen", citizen),
+        ("analyst", analyst),
+        ("focal", focal),
+        ("second", second),
+        ("plain-focal", plain_focal),
+    )
     try:
         await _first_request(stack, citizen, analyst, focal, smtp_server)
-        await _second_request(stack, second, focal, smtp_server)
+        await sign_in(plain_focal, stack.gateway, "koffi.yao", FOCAL_PASSWORD)
+        await _second_request(stack, second, plain_focal, smtp_server)
     except BaseException:
         ARTIFACTS.mkdir(exist_ok=True)
         for name, page in pages:
