@@ -551,6 +551,12 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
 
     await _track_until(citizen, gateway, code, CITIZEN, told_again)
     assert await _status(citizen) == "Clôturée — Non satisfait"
+    history = await citizen.locator("ol.history").inner_text()
+    for said in (
+        "Vous avez donné votre avis sur le service reçu : Non satisfait.",
+        "Le ministère vous a envoyé un nouveau message.",
+    ):
+        assert said in history, (said, history)
     await _clean(citizen, narrow=True)
     later = citizen.locator("ol.later-messages")
     async with citizen.expect_download() as caught:
