@@ -650,6 +650,13 @@ async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server)
     await expect(row).to_contain_text("Satisfait")
     await expect(row).to_contain_text(answers[-1])
     await _clean(focal, narrow=True)
+    await tabs.get_by_role("link", name="Réclamations").click()
+    row = focal.locator("table tbody tr", has_text=code)
+    await expect(row).to_contain_text("Réclamation recevable : merci de répondre à l'usager.")
+    await expect(row).to_contain_text(answers[-1])
+    await expect(row).to_contain_text("Satisfait")
+    await expect(focal.locator("table tbody tr")).to_have_count(2)
+    await _clean(focal, narrow=True)
 
     # Three answers and two reopenings are one request treated, one opinion given.
     async def counted():
