@@ -105,6 +105,10 @@ async def test_every_citizen_page_passes_axe_and_the_directory_and_statistics_wo
         await eventually(counted)
         assert "TOTAUX" in await page.content()
         await check("statistiques")
+        # Its wide table scrolls inside its region; the page itself never scrolls sideways (the
+        # hidden « aucun avis » of the last column once pushed it wider than 360 px).
+        wide = "document.scrollingElement.scrollWidth <= window.innerWidth"
+        assert await page.evaluate(wide), "« Statistiques » scrolls sideways at 360 px"
         await screenshots(page, "10-statistiques")
 
         # « Organismes »: search, pages, and the way from a body to its form.
