@@ -18,14 +18,14 @@ TREATED = datetime(2019, 1, 17, 10, 30, tzinfo=UTC)
     [
         ("submitted", "En attente de traitement", 1),
         ("reformulation_requested", "Renvoyée pour reformulation", 1),
-        ("rejected", "Clôturée : requête non recevable", 1),
+        ("rejected", "Clôturée : requête non recevable", 4),
         ("validated", "En cours de traitement", 2),
         ("in_treatment", "En cours de traitement", 2),
         ("on_hold", "En cours de traitement (mise en attente)", 2),
-        ("acknowledged", "Lue et transmise à l'organisme", 2),
+        ("acknowledged", "Lue et transmise à l'organisme", 4),
         ("reopened", "Retraitement", 2),
         ("treated", "Traité", 3),
-        ("closed", "Clôturée", 3),
+        ("closed", "Clôturée", 4),
     ],
 )
 def test_every_status_of_the_design_has_its_words_and_step(status, label, step):
