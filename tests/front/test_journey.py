@@ -10,6 +10,7 @@ from email.header import decode_header, make_header
 
 import asyncpg
 
+from shared.codes import grouped
 from tests.front.conftest import PDF
 from tests.front.pages import (
     BUDGET_NAME,
@@ -121,7 +122,7 @@ async def test_submit_with_an_attachment_then_track_it(
         assert await page.get_by_label("Code Requête").input_value() == code
         await page.get_by_label("Adresse électronique utilisée").fill(email)
         await page.get_by_role("button", name="Valider").click()
-        await page.get_by_text(code).first.wait_for()
+        await page.get_by_text(grouped(code)).first.wait_for()
         tracked = await page.content()
         assert "Réclamation" in tracked and "Espace d'accueil" in tracked
         await screenshots(page, "07-suivi")
