@@ -67,3 +67,34 @@ def test_retry_message_in_minutes():
     assert retry_message(1) == "Trop de tentatives. Réessayez dans 1 minute."
     assert retry_message(61) == "Trop de tentatives. Réessayez dans 2 minutes."
     assert retry_message(900) == "Trop de tentatives. Réessayez dans 15 minutes."
+
+
+def test_codes_read_in_groups_and_addresses_masked():
+    from shared.codes import grouped, masked_email, new_code, normalize
+
+    assert grouped("5030529490") == "503 052 9490"
+    code = new_code()
+    assert normalize(grouped(code)) == code  # the form takes it back as shown
+    assert grouped("12345") == "12345"  # not a code: as it is
+    assert masked_email("aya.kouassi@example.ci") == "a***@example.ci"
+    assert masked_email("pas-une-adresse") == "***"
+
+
+def test_the_admissibility_date_runs_from_the_last_entry_in_the_queue():
+    from datetime import timedelta
+
+    from services.intake.tracking.view import ADMISSIBILITY_DAYS, admissibility_deadline
+
+    submitted = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    rewritten = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    lines = [
+        {"event": "request.submitted", "at": submitted.isoformat()},
+        {"event": "request.reformulation_requested", "at": submitted.isoformat()},
+        {"event": "request.resubmitted", "at": rewritten.isoformat()},
+    ]
+    days = timedelta(days=ADMISSIBILITY_DAYS)
+    assert admissibility_deadline("submitted", submitted, lines[:1]) == submitted + days
+    assert admissibility_deadline("submitted", submitted, lines) == rewritten + days
+    # Waiting for nothing of the analysts': no date.
+    assert admissibility_deadline("reformulation_requested", submitted, lines[:2]) is None
+    assert admissibility_deadline("in_treatment", submitted, lines) is None
