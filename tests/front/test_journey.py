@@ -96,6 +96,9 @@ async def test_submit_with_an_attachment_then_track_it(
         await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()
         code = (await page.locator("#code").inner_text()).replace(" ", "")
         assert len(code) == 10 and code.isdigit()
+        # Shown in groups of digits (« 503 052 9490 »), the link naming the nature.
+        assert (await page.locator("#code").inner_text()).strip() == grouped(code)
+        assert await page.get_by_role("link", name="Suivre ma réclamation").count() == 1
         assert "Veuillez noter ce numéro" in await page.content()
         await screenshots(page, "06-enregistree")
 
