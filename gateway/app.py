@@ -40,7 +40,7 @@ from gateway.web import csrf, dev, form_parts, static_files
 from gateway.web.client_address import know_the_caller
 from gateway.web.errors import answer_errors
 from gateway.web.keys import GATEWAY_SETTINGS, METRICS_URL
-from shared import french
+from shared import codes, french
 from shared.service import ServiceSpec, create_service_app
 
 HERE = Path(__file__).parent
@@ -141,6 +141,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
         autoescape=jinja2.select_autoescape(["html"]),
     )
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
+    env.filters["code_groupes"] = codes.grouped  # « 503 052 9490 »
+    env.filters["email_masque"] = codes.masked_email  # « a***@example.ci »
     app[catalogue.KEPT] = catalogue.Kept()
     app[submission.BLANK_FORMS] = {}
     app[shell.BODY_NAMES] = {}

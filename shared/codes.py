@@ -45,3 +45,21 @@ def normalize(typed: str) -> str:
 def is_well_formed(code: str) -> bool:
     """True for 10 digits whose check digit is right."""
     return len(code) == LENGTH and code.isascii() and code.isdigit() and check_digit(code) == "0"
+
+
+def grouped(code: str) -> str:
+    """« 503 052 9490 »: a code as people read it aloud and copy it (3, 3 and 4 digits); what is
+    not a code is returned as it is. The form's field takes it back with its spaces."""
+    code = normalize(str(code))
+    if len(code) != LENGTH or not code.isdigit():
+        return code
+    return f"{code[:3]} {code[3:6]} {code[6:]}"
+
+
+def masked_email(email: str) -> str:
+    """« a***@example.ci »: the address a code was emailed to, recognisable by its owner without
+    showing it whole to whoever looks at the screen."""
+    local, at, domain = email.strip().partition("@")
+    if not at or not local:
+        return "***"
+    return f"{local[0]}***@{domain}"

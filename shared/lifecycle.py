@@ -346,21 +346,64 @@ STEPS = (
         "nouveau traitement. Si votre avis est autre que satisfait, l'analyste peut vous envoyer "
         "un message de clarification : lisez-le dans « Réponse de l'analyste ».",
     ),
+    (
+        4,
+        "Requête clôturée",
+        "Votre requête est terminée : il n'y a plus de réponse à attendre. C'est le cas d'une "
+        "requête jugée non recevable par l'analyste (vous pouvez en soumettre une nouvelle), "
+        "d'une Observation, Suggestion ou Motion de félicitations lue et transmise à "
+        "l'organisme pour prise en compte, et d'une requête clôturée après votre avis.",
+    ),
 )
 
-# The guide's step (1 to 3) of each status. A rejected request never left step 1.
+# The guide's step of each status. A request that waits for nothing more (rejected, read and
+# forwarded, closed) is at the last step, « Requête clôturée », not at the one it left.
 STEP_OF = {
     Status.SUBMITTED: 1,
     Status.REFORMULATION_REQUESTED: 1,
-    Status.REJECTED: 1,
+    Status.REJECTED: 4,
     Status.VALIDATED: 2,
     Status.IN_TREATMENT: 2,
     Status.ON_HOLD: 2,
     Status.REOPENED: 2,
-    Status.ACKNOWLEDGED: 2,
+    Status.ACKNOWLEDGED: 4,
     Status.TREATED: 3,
-    Status.CLOSED: 3,
+    Status.CLOSED: 4,
 }
+
+# The tracking page's banner, above everything: where the request stands, in plain words.
+CITIZEN_BANNERS = {
+    Status.SUBMITTED: (
+        "Votre requête attend l'examen de l'analyste, qui dira si elle est recevable."
+    ),
+    Status.REFORMULATION_REQUESTED: (
+        "L'analyste vous demande de reformuler votre requête : lisez sa question, puis modifiez "
+        "votre message."
+    ),
+    Status.REJECTED: (
+        "Votre requête a été jugée non recevable et elle est clôturée. Vous pouvez soumettre "
+        "une nouvelle requête."
+    ),
+    Status.VALIDATED: "Votre requête est en cours de traitement par l'organisme.",
+    Status.IN_TREATMENT: "Votre requête est en cours de traitement par l'organisme.",
+    Status.ON_HOLD: "Votre requête est en cours de traitement ; l'organisme l'a mise en attente.",
+    Status.REOPENED: "Votre relance est en cours de traitement par l'organisme.",
+    Status.ACKNOWLEDGED: (
+        "Votre requête a été lue et transmise à l'organisme pour prise en compte. Elle est "
+        "terminée : il n'y a pas de réponse à attendre."
+    ),
+    Status.TREATED: (
+        "L'organisme a répondu à votre requête. Donnez votre avis sur sa réponse, ou relancez "
+        "la requête si elle ne règle pas votre problème."
+    ),
+    Status.CLOSED: "Votre requête est clôturée.",
+}
+
+
+def citizen_banner(status: str) -> str:
+    """The banner's sentence; a status this module does not know reads as in treatment."""
+    known = _known(status, Status)
+    return CITIZEN_BANNERS[known] if known else CITIZEN_BANNERS[Status.IN_TREATMENT]
 
 
 def step_of(status: str) -> int | None:

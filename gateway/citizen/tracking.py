@@ -1,6 +1,8 @@
 """« Suivre une requête »: the citizen's tracking pages.
 
-- ``/suivre``: code + email → the request's table, its history and the steps;
+- ``/suivre``: code + email, then (303, so that reloading never asks to resubmit)
+  ``/suivre/requete``: the banner (where it stands, the date due, the action), the request's
+  table, its history and the steps;
 - ``/suivre/modifier``: the rewritten message of a request sent back for reformulation;
 - ``/suivre/avis`` and ``/suivre/relancer``: « DONNER NOTRE AVIS DE FIN OU RELANCER LA REQUETE
   SVP ! », the citizen's opinion of the body's answer or its reopening;
@@ -15,7 +17,12 @@ page works without JavaScript; a result page showing personal data is never cach
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import math
+import time
 from typing import Any
 
 import aiohttp
@@ -118,6 +125,52 @@ def _check_code_and_email(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
+# -- Post/Redirect/Get: the code and email in a short-lived signed cookie ---------------------
+#
+# The POST of the form answers 303 to /suivre/requete, which looks the request up from a cookie:
+# reloading the page or going back never asks to resubmit. The email is never in a URL (nor in
+# the history, the logs or a Referer), and /suivre/requete alone (or with a code) shows nothing.
+# A signed cookie rather than a server-side token: the gateway keeps no state and may run as
+# several instances; the cookie holds only what the citizen typed in this very browser,
+# HttpOnly (no script reads it), SameSite=Strict, scoped to /suivre, for LOOKUP_TTL seconds;
+# its HMAC (the forms' secret, its own prefix) refuses a forged or edited one. Each GET is a
+# look-up of intake's, throttled as the form's.
+
+LOOKUP_COOKIE = "milie_suivi"
+LOOKUP_PATH = "/suivre/requete"
+LOOKUP_TTL = 15 * 60
+
+
+def _lookup_mac(secret: bytes, payload: str) -> str:
+    return hmac.new(secret, b"suivi:" + payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _lookup_cookie(request: web.Request, code: str, email: str) -> str:
+    data = json.dumps({"c": code, "e": email, "x": int(time.time()) + LOOKUP_TTL})
+    payload = base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+    return f"{payload}.{_lookup_mac(request.app[csrf.SECRET], payload)}"
+
+
+def _looked_up(request: web.Request) -> tuple[str, str] | None:
+    """(code, email) of the cookie when it is ours, unaltered and not expired."""
+    payload, _, mac = request.cookies.get(LOOKUP_COOKIE, "").partition(".")
+    if not payload or not mac:
+        return None
+    expected = _lookup_mac(request.app[csrf.SECRET], payload)
+    if not hmac.compare_digest(mac.encode(), expected.encode()):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        code, email, expires = str(data["c"]), str(data["e"]), int(data["x"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return (code, email) if expires > time.time() else None
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
 @routes.get("/suivre")
 async def track_form(request: web.Request) -> web.Response:
     return _track_form(request, {"code": request.query.get("code", "")[:40], "email": ""})
@@ -130,6 +183,26 @@ async def track(request: web.Request) -> web.Response:
     errors = _check_code_and_email(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
+    response = _see_other(LOOKUP_PATH)
+    response.set_cookie(
+        LOOKUP_COOKIE,
+        _lookup_cookie(request, normalize(values["code"]), values["email"]),
+        max_age=LOOKUP_TTL,
+        path="/suivre",
+        httponly=True,
+        samesite="Strict",
+        secure=request.app[csrf.SECURE],
+    )
+    return response
+
+
+@routes.get(LOOKUP_PATH)
+async def tracked(request: web.Request) -> web.StreamResponse:
+    """The request of the code and email the form just posted (see :func:`track`)."""
+    looked_up = _looked_up(request)
+    if looked_up is None:  # expired, another browser, or typed by hand: the form again
+        return _see_other("/suivre")
+    values = {"code": looked_up[0], "email": looked_up[1]}
     try:
         status, body = await request.app[INTAKE].track(normalize(values["code"]), values["email"])
     except ServiceUnavailable:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from gateway.public_api.open311 import to_xml
 from gateway.settings import GatewaySettings
-from shared.codes import is_well_formed
+from shared.codes import grouped, is_well_formed
 from tests.channels.conftest import BODY, OPEN311_KEY, OPEN311_KEYS, OTHER_KEY, PLACE, THEME
 from tests.stack import start_stack
 from tests.support import signed_session
@@ -170,7 +170,7 @@ async def test_a_submission_through_open311_is_followed_by_code_and_email(
         ) as resp:
             page = html.unescape(await resp.text())
             assert resp.status == 200, page
-    assert f"Suivi de la requête {code}" in page
+    assert f"Suivi de la requête {grouped(code)}" in page
     assert MESSAGE in page
 
     # Stored as the web form would: checked phone, theme, place; the location kept aside.

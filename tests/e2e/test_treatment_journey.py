@@ -208,7 +208,7 @@ async def _submit_by_the_web_form(page: Page, gateway: str) -> str:
     await page.get_by_role("button", name="OK").click()  # « Etes-vous sûr… ? »
     await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()
     await _clean(page, narrow=True)
-    code = (await page.locator("#code").inner_text()).strip()
+    code = (await page.locator("#code").inner_text()).replace(" ", "")
     assert re.fullmatch(r"\d{10}", code)
     return code
 

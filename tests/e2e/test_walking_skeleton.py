@@ -47,7 +47,7 @@ async def test_submit_then_email_stats_queue_and_tracking(platform, page, smtp_s
     await page.get_by_role("button", name="OK").click()  # « Etes-vous sûr… ? »
 
     await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()
-    code = (await page.locator("#code").inner_text()).strip()
+    code = (await page.locator("#code").inner_text()).replace(" ", "")
     assert len(code) == 10 and code.isdigit()
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "skeleton-submitted.png", full_page=True)

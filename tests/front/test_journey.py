@@ -10,6 +10,7 @@ from email.header import decode_header, make_header
 
 import asyncpg
 
+from shared.codes import grouped
 from tests.front.conftest import PDF
 from tests.front.pages import (
     BUDGET_NAME,
@@ -93,8 +94,11 @@ async def test_submit_with_an_attachment_then_track_it(
         await page.get_by_role("button", name="OK").click()
 
         await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()
-        code = (await page.locator("#code").inner_text()).strip()
+        code = (await page.locator("#code").inner_text()).replace(" ", "")
         assert len(code) == 10 and code.isdigit()
+        # Shown in groups of digits (« 503 052 9490 »), the link naming the nature.
+        assert (await page.locator("#code").inner_text()).strip() == grouped(code)
+        assert await page.get_by_role("link", name="Suivre ma réclamation").count() == 1
         assert "Veuillez noter ce numéro" in await page.content()
         await screenshots(page, "06-enregistree")
 
@@ -102,7 +106,7 @@ async def test_submit_with_an_attachment_then_track_it(
         # « OK » gets the same code too: test_drafts).
         await page.go_back()
         await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()
-        assert (await page.locator("#code").inner_text()).strip() == code
+        assert (await page.locator("#code").inner_text()).replace(" ", "") == code
         assert await _count(database_url, "intake.requests") == 1
 
         [mail] = await smtp_server.wait_for(email)
@@ -121,7 +125,7 @@ async def test_submit_with_an_attachment_then_track_it(
         assert await page.get_by_label("Code Requête").input_value() == code
         await page.get_by_label("Adresse électronique utilisée").fill(email)
         await page.get_by_role("button", name="Valider").click()
-        await page.get_by_text(code).first.wait_for()
+        await page.get_by_text(grouped(code)).first.wait_for()
         tracked = await page.content()
         assert "Réclamation" in tracked and "Espace d'accueil" in tracked
         await screenshots(page, "07-suivi")

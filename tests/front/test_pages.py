@@ -12,6 +12,7 @@ import uuid
 
 import aiohttp
 
+from shared.codes import grouped
 from tests.browser import ARTIFACTS
 from tests.front.pages import (
     BUDGET_NAME,
@@ -150,7 +151,7 @@ async def test_every_citizen_page_passes_axe_and_the_directory_and_statistics_wo
         await page.get_by_label("Code Requête").fill(code)
         await page.get_by_label("Adresse électronique utilisée").fill(email)
         await page.get_by_role("button", name="Valider").click()
-        await page.get_by_text(code).first.wait_for()
+        await page.get_by_text(grouped(code)).first.wait_for()
         await check("suivi-resultat")
         await page.get_by_role("heading", name="Comprendre les étapes de traitement").wait_for()
 

@@ -18,14 +18,14 @@ TREATED = datetime(2019, 1, 17, 10, 30, tzinfo=UTC)
     [
         ("submitted", "En attente de traitement", 1),
         ("reformulation_requested", "Renvoyée pour reformulation", 1),
-        ("rejected", "Clôturée : requête non recevable", 1),
+        ("rejected", "Clôturée : requête non recevable", 4),
         ("validated", "En cours de traitement", 2),
         ("in_treatment", "En cours de traitement", 2),
         ("on_hold", "En cours de traitement (mise en attente)", 2),
-        ("acknowledged", "Lue et transmise à l'organisme", 2),
+        ("acknowledged", "Lue et transmise à l'organisme", 4),
         ("reopened", "Retraitement", 2),
         ("treated", "Traité", 3),
-        ("closed", "Clôturée", 3),
+        ("closed", "Clôturée", 4),
     ],
 )
 def test_every_status_of_the_design_has_its_words_and_step(status, label, step):
@@ -67,3 +67,34 @@ def test_retry_message_in_minutes():
     assert retry_message(1) == "Trop de tentatives. Réessayez dans 1 minute."
     assert retry_message(61) == "Trop de tentatives. Réessayez dans 2 minutes."
     assert retry_message(900) == "Trop de tentatives. Réessayez dans 15 minutes."
+
+
+def test_codes_read_in_groups_and_addresses_masked():
+    from shared.codes import grouped, masked_email, new_code, normalize
+
+    assert grouped("5030529490") == "503 052 9490"
+    code = new_code()
+    assert normalize(grouped(code)) == code  # the form takes it back as shown
+    assert grouped("12345") == "12345"  # not a code: as it is
+    assert masked_email("aya.kouassi@example.ci") == "a***@example.ci"
+    assert masked_email("pas-une-adresse") == "***"
+
+
+def test_the_admissibility_date_runs_from_the_last_entry_in_the_queue():
+    from datetime import timedelta
+
+    from services.intake.tracking.view import ADMISSIBILITY_DAYS, admissibility_deadline
+
+    submitted = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    rewritten = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    lines = [
+        {"event": "request.submitted", "at": submitted.isoformat()},
+        {"event": "request.reformulation_requested", "at": submitted.isoformat()},
+        {"event": "request.resubmitted", "at": rewritten.isoformat()},
+    ]
+    days = timedelta(days=ADMISSIBILITY_DAYS)
+    assert admissibility_deadline("submitted", submitted, lines[:1]) == submitted + days
+    assert admissibility_deadline("submitted", submitted, lines) == rewritten + days
+    # Waiting for nothing of the analysts': no date.
+    assert admissibility_deadline("reformulation_requested", submitted, lines[:2]) is None
+    assert admissibility_deadline("in_treatment", submitted, lines) is None

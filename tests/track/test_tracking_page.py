@@ -10,6 +10,7 @@ from datetime import timedelta
 import aio_pika
 from axe_playwright_python.async_playwright import Axe
 
+from shared.codes import grouped
 from shared.messages import (
     RequestClarificationSentV1,
     RequestReformulationRequestedV1,
@@ -72,7 +73,7 @@ async def test_tracking_shows_the_table_history_and_steps_and_follows_triage(
     )
 
     await _open(page, stack.gateway, code, email.upper())
-    assert await _cell(page, "Code") == code
+    assert await _cell(page, "Code") == grouped(code)
     assert await _cell(page, "Nature") == "Réclamation"
     assert await _cell(page, "Thème") == "ACCUEIL : Espace d'accueil"
     assert await _cell(page, "Niveau d'avancement") == "En attente de traitement"

@@ -201,7 +201,7 @@ async def test_each_body_event_moves_the_label_adds_its_line_and_counts_once(int
     # The latest answer is the one « LECTURE DU MESSAGE DE TRAITEMENT » reads.
     assert view["ministry_message"] == "Le virement est parti."
     assert view["citizen_opinion"] == "Non satisfait"
-    assert view["closed"] and view["step"] == 3
+    assert view["closed"] and view["step"] == 4
     details = {h["label"]: h["detail"] for h in view["history"]}
     assert details["L'organisme a mis la requête en attente (voir le motif)."] == (
         "Pièces demandées au service"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared import french, lifecycle
@@ -170,6 +170,23 @@ def history_line(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# Triage's admissibility deadline (its setting ``admissibility_days``, 15 by default): the
+# analysts rule within these days of the request's (re)entry in their queue. Triage keeps the
+# deadline itself; the tracking page reckons the same date from the submission or the rewrite.
+ADMISSIBILITY_DAYS = 15
+_QUEUED_BY = (lifecycle.Event.SUBMITTED, lifecycle.Event.RESUBMITTED)
+
+
+def admissibility_deadline(
+    status: str, submitted_at: datetime, lines: list[dict[str, Any]]
+) -> datetime | None:
+    """When the analysts must have ruled on a request waiting for them; None otherwise."""
+    if status != Status.SUBMITTED:
+        return None
+    queued = [datetime.fromisoformat(h["at"]) for h in lines if h["event"] in _QUEUED_BY]
+    return max([submitted_at, *queued]) + timedelta(days=ADMISSIBILITY_DAYS)
+
+
 def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The JSON the gateway renders: one request, the guide's columns, its history, its step."""
     status = row["status"]
@@ -209,6 +226,7 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
         else None
     )
     unanswered = row["reply_kind"] is None and treated_at is not None
+    due = admissibility_deadline(status, row["submitted_at"], lines)
     return {
         "code": row["code"].strip(),
         "nature": row["nature"],
@@ -221,6 +239,10 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
         "status": status,
         "status_label": status_label(status, treated_at=row["treated_at"], opinion=opinion),
         "step": step,
+        # The banner: where it stands in plain words, and the date the next step is due by.
+        "banner": lifecycle.citizen_banner(status),
+        "due_at": due.isoformat() if due else None,
+        "due_day": french.day(due) if due else None,
         "closed": lifecycle.is_closed(status),
         "analyst_message": row["analyst_message"]
         if status == Status.REFORMULATION_REQUESTED
