@@ -214,3 +214,34 @@ def test_a_static_files_versioned_name_follows_its_content(tmp_path):
     second = static_files.add_routes(web.Application(), tmp_path)("milie.css")
     assert re.fullmatch(r"/static/milie\.[0-9a-f]{12}\.css", first)
     assert first != second
+
+
+async def test_chromium_gets_the_form_gzipped_and_keeps_the_stylesheet(front, browser):
+    """What a phone's browser transfers: the form page gzipped, the versioned stylesheet once,
+    then taken from its cache without asking the gateway again."""
+    from tests.front.pages import new_page
+
+    context, page = await new_page(browser)
+    try:
+        await page.goto(front + FORM)
+        sizes = """() => {
+            const nav = performance.getEntriesByType('navigation')[0];
+            const css = performance.getEntriesByType('resource')
+                .filter(r => r.name.includes('/static/milie.'))
+                .map(r => ({name: r.name, transfer: r.transferSize, body: r.encodedBodySize,
+                            whole: r.decodedBodySize}));
+            return {page: {transfer: nav.transferSize, body: nav.encodedBodySize,
+                           whole: nav.decodedBodySize}, css};
+        }"""
+        first = await page.evaluate(sizes)
+        [css] = first["css"]
+        assert VERSIONED.search(await page.content())
+        assert first["page"]["body"] < first["page"]["whole"] / 3, first  # gzipped
+        assert css["body"] < css["whole"] / 2, first
+        await page.goto(front + "/suivre")
+        again = await page.evaluate(sizes)
+        [cached] = again["css"]
+        assert cached["name"] == css["name"] and cached["transfer"] == 0, again
+        print(f"\nChromium, form page: {first}\nthen « Suivre »: {again}")
+    finally:
+        await context.close()
