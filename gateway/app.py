@@ -36,7 +36,7 @@ from gateway.public_api import open311, v1
 from gateway.public_api import tracking as tracking_api
 from gateway.settings import GatewaySettings
 from gateway.staff import auth, signin
-from gateway.web import csrf, dev, form_parts, static_files
+from gateway.web import compression, csrf, dev, form_parts, static_files
 from gateway.web.client_address import know_the_caller
 from gateway.web.errors import answer_errors
 from gateway.web.keys import GATEWAY_SETTINGS, METRICS_URL
@@ -125,7 +125,10 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 def create_app(settings: GatewaySettings) -> web.Application:
     """The whole gateway: every middleware and every route table is listed here."""
     app = create_service_app(
-        settings, SPEC, middlewares=(answer_errors, know_the_caller, csrf.protect)
+        settings,
+        SPEC,
+        # gzip first: it sees every page the others give, error pages included.
+        middlewares=(compression.gzip_pages, answer_errors, know_the_caller, csrf.protect),
     )
     app.middlewares.append(auth.load_staff)  # the signed-in staff member, or None
     app.middlewares.append(not_found.admin_not_found)  # the back office's own 404 page
@@ -172,5 +175,6 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(treatment_request.routes)  # « Traiter »: a request and the agent's actions
     if settings.env == "development":
         app.add_routes(dev.routes)
-    static_files.add_routes(app, HERE / "static")
+    # {{ static_url('milie.css') }}: the stylesheet's versioned address, kept a year by browsers.
+    env.globals["static_url"] = static_files.add_routes(app, HERE / "static")
     return app

@@ -29,7 +29,11 @@ def spec(settings: NotifySettings) -> ServiceSpec:
         name=NAME,
         sql_dir=SQL_DIR,
         # Bound to what the handlers name.
-        handlers=make_handlers(settings.public_url, sms_enabled=settings.sms_enabled),
+        handlers=make_handlers(
+            settings.public_url,
+            sms_enabled=settings.sms_enabled,
+            decision_days=settings.decision_days(),
+        ),
     )
 
 

@@ -11,12 +11,13 @@ import binascii
 import functools
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parseaddr
 from html import escape
 from urllib.parse import urlencode
 from uuid import UUID
 
+from shared import french
 from shared.messages import RequestSubmittedV1
 
 MESSAGE_ID_DOMAIN = "milie.ci"
@@ -68,6 +69,7 @@ def letter(subject: str, name: str, paragraphs: list[Paragraph]) -> Email:
             )
     html = (
         '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(subject)}</title>\n</head>\n<body>\n"
         + "\n".join(html_parts)
         + "\n</body>\n</html>\n"
@@ -75,14 +77,69 @@ def letter(subject: str, name: str, paragraphs: list[Paragraph]) -> Email:
     return Email(subject=subject, text="\n".join(text_parts), html=html)
 
 
-def acknowledgement(event: RequestSubmittedV1, public_url: str) -> Email:
-    """« Votre Réclamation a bien été enregistrée », with the code and the tracking link."""
+def possessive(label: str) -> str:
+    """« ma réclamation », « mon observation », « ma demande d'information »."""
+    word = label[:1].lower() + label[1:]
+    return ("mon " if word[:1] in "aeéèêiouy" else "ma ") + word
+
+
+def decision_deadline(submitted_at: datetime, days: int) -> datetime:
+    """When the analysts must have ruled on admissibility: as triage counts it (calendar days
+    from the submission, a naive moment read as UTC)."""
+    moment = submitted_at if submitted_at.tzinfo else submitted_at.replace(tzinfo=UTC)
+    return moment + timedelta(days=days)
+
+
+# The HTML part of the receipt: one column at most 600 px wide, inline styles only (mail
+# clients drop <style> blocks), long words (a pasted address) broken rather than widening it.
+_BOX = (
+    "max-width:600px;margin:0 auto;padding:16px;background:#ffffff;color:#1b1b1b;"
+    "font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;"
+    "overflow-wrap:anywhere;word-wrap:break-word;word-break:break-word"
+)
+_H1 = "font-size:20px;line-height:1.3;color:#00794a;margin:0 0 16px"
+_H2 = "font-size:18px;line-height:1.3;color:#00794a;margin:24px 0 8px"
+_ITEM = "margin:0 0 8px"
+_QUOTE = "margin:0 0 16px;padding:8px 12px;border-left:4px solid #00794a;background:#f4f4f0"
+_SMALL = "color:#555555;font-size:14px;margin:24px 0 0"
+
+
+def acknowledgement(
+    event: RequestSubmittedV1, public_url: str, *, decision_days: int = 15
+) -> Email:
+    """« Votre Réclamation a bien été enregistrée »: a receipt the citizen can keep — the code,
+    the date, the body, a copy of the message and the attachments' names, and the date by which
+    the analysts rule on its admissibility (``decision_days`` after the submission, triage's
+    deadline) — with the tracking link. Its HTML part reads on a phone: viewport, one column."""
     nature = event.nature.label
     code = event.code
     link = tracking_link(public_url, code)
+    track = f"Suivre {possessive(nature)}"
     name = full_name(event.contact.first_names, event.contact.last_name)
     greeting = f"Bonjour {name}," if name else "Bonjour,"
     subject = f"Miliê — votre {nature} n° {code} a bien été enregistrée"
+    deadline = french.day(decision_deadline(event.submitted_at, decision_days))
+    files = [a.filename for a in event.attachments]
+    summary = [
+        ("Numéro de la demande", code),
+        ("Envoyée le", french.moment(event.submitted_at)),
+        ("Nature", nature),
+        ("Organisme concerné", event.body_name),
+        *([("Thème", event.theme_label)] if event.theme_label else []),
+        *([("Lieu", event.place_label)] if event.place_label else []),
+    ]
+    decision = (
+        f"Les analystes de l'Observatoire du Service Public examinent la recevabilité de votre "
+        f"{nature.lower()} dans un délai de {decision_days} jours : vous recevrez leur décision "
+        f"par email au plus tard le {deadline}."
+    )
+    then = (
+        "Si elle est recevable, elle est transmise à l'organisme concerné, qui vous répondra ; "
+        "vous serez informé(e) par email de chaque étape."
+        if event.nature.needs_treatment
+        else "Si elle est recevable, elle est transmise à l'organisme concerné pour qu'il en "
+        "prenne connaissance."
+    )
     text = "\n".join(
         [
             f"Bienvenue sur le {PORTAL}",
@@ -92,29 +149,57 @@ def acknowledgement(event: RequestSubmittedV1, public_url: str) -> Email:
             f"Votre {nature} a bien été enregistrée. Le numéro de la demande est : {code}",
             "",
             "Veuillez noter ce numéro, il vous servira pour suivre l'état d'avancement du "
-            f"traitement sur Suivre ma réclamation : {link}",
+            f"traitement sur {track} : {link}",
             "",
-            f"Organisme concerné : {event.body_name}",
-            *([f"Thème : {event.theme_label}"] if event.theme_label else []),
+            "RÉCAPITULATIF DE VOTRE REQUÊTE",
+            *(f"{label} : {value}" for label, value in summary),
+            f"Pièces jointes : {', '.join(files) if files else 'aucune'}",
             "",
-            "Ce message vous est envoyé automatiquement, merci de ne pas y répondre.",
+            "Votre message :",
+            f"« {event.message} »",
+            "",
+            "ET ENSUITE ?",
+            decision,
+            then,
+            "",
+            AUTOMATIC,
             "",
         ]
     )
     e = escape
-    theme = f"<li>Thème : {e(event.theme_label)}</li>\n" if event.theme_label else ""
+    items = "".join(
+        f'<p style="{_ITEM}"><strong>{e(label)}</strong><br>{e(value)}</p>\n'
+        for label, value in summary
+    )
+    attached = (
+        '<ul style="margin:0 0 8px;padding-left:20px">'
+        + "".join(f"<li>{e(f)}</li>" for f in files)
+        + "</ul>\n"
+        if files
+        else f'<p style="{_ITEM}">Aucune</p>\n'
+    )
+    message = "<br>\n".join(e(line) for line in event.message.splitlines() or [""])
     html = (
         '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{e(subject)}</title>\n</head>\n<body>\n"
-        f"<h1>Bienvenue sur le {e(PORTAL)}</h1>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{e(subject)}</title>\n</head>\n"
+        '<body style="margin:0;padding:0;background:#f4f4f0">\n'
+        f'<div style="{_BOX}">\n'
+        f'<h1 style="{_H1}">Bienvenue sur le {e(PORTAL)}</h1>\n'
         f"<p>{e(greeting)}</p>\n"
         f"<p>Votre <strong>{e(nature)}</strong> a bien été enregistrée. "
         f"Le numéro de la demande est : <strong>{e(code)}</strong></p>\n"
         "<p>Veuillez noter ce numéro, il vous servira pour suivre l'état d'avancement du "
-        f'traitement sur <a href="{e(link)}">Suivre ma réclamation</a>.</p>\n'
-        f"<ul>\n<li>Organisme concerné : {e(event.body_name)}</li>\n{theme}</ul>\n"
-        "<p>Ce message vous est envoyé automatiquement, merci de ne pas y répondre.</p>\n"
-        "</body>\n</html>\n"
+        f'traitement sur <a href="{e(link)}">{e(track)}</a>.</p>\n'
+        f'<h2 style="{_H2}">Récapitulatif de votre requête</h2>\n'
+        f"{items}"
+        f'<p style="{_ITEM}"><strong>Pièces jointes</strong></p>\n{attached}'
+        f'<p style="{_ITEM}"><strong>Votre message</strong></p>\n'
+        f'<blockquote style="{_QUOTE}"><p style="margin:0">{message}</p></blockquote>\n'
+        f'<h2 style="{_H2}">Et ensuite ?</h2>\n'
+        f"<p>{e(decision)}</p>\n<p>{e(then)}</p>\n"
+        f'<p style="{_SMALL}">{e(AUTOMATIC)}</p>\n'
+        "</div>\n</body>\n</html>\n"
     )
     return Email(subject=subject, text=text, html=html)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import asyncpg
 
@@ -10,19 +11,27 @@ from services.notify import decisions, emails, reminders, repository, sms, treat
 from shared.consumer import Batched, Delivery, Entry
 from shared.messages import CodesReminderRequestedV1, RequestSubmittedV1
 
+# The analysts' admissibility deadline by default (chikaya.ma; triage's MILIE_ADMISSIBILITY_DAYS).
+DECISION_DAYS = 15
 
-def make_handlers(public_url: str, *, sms_enabled: bool = False) -> dict[str, Entry]:
+
+def make_handlers(
+    public_url: str, *, sms_enabled: bool = False, decision_days: Mapping[str, int] | None = None
+) -> dict[str, Entry]:
     """The registry: which function handles which message.
 
     A factory rather than a module-level dict because the emails carry a link built from a
     setting (``public_url``), and settings are passed down, never read here. ``sms_enabled``:
-    an SMS provider is configured (MILIE_SMS_BASE_URL).
+    an SMS provider is configured (MILIE_SMS_BASE_URL). ``decision_days``: the analysts' days
+    to rule on admissibility, by nature (the acknowledgement announces the date; 15 otherwise).
     """
 
     async def on_requests_submitted(
         conn: asyncpg.Connection, run: list[tuple[RequestSubmittedV1, Delivery]]
     ) -> None:
-        await requests_submitted(conn, run, public_url=public_url, sms_enabled=sms_enabled)
+        await requests_submitted(
+            conn, run, public_url=public_url, sms_enabled=sms_enabled, decision_days=decision_days
+        )
 
     return {
         RequestSubmittedV1.type_name(): Batched(on_requests_submitted),
@@ -42,6 +51,7 @@ async def requests_submitted(
     *,
     public_url: str,
     sms_enabled: bool = False,
+    decision_days: Mapping[str, int] | None = None,
 ) -> None:
     """Keep each recipient for later events; queue the acknowledgement email where there is an
     address, and the SMS where there is a mobile number and an SMS provider."""
@@ -72,7 +82,8 @@ async def requests_submitted(
                 )
             )
         if contact.email:
-            mail = emails.acknowledgement(event, public_url)
+            days = (decision_days or {}).get(event.nature.value, DECISION_DAYS)
+            mail = emails.acknowledgement(event, public_url, decision_days=days)
             deliveries.append(
                 repository.NewDelivery.email(delivery, event.request_id, contact.email, name, mail)
             )

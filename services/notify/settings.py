@@ -1,8 +1,9 @@
 from typing import Self
 
 from aiohttp import web
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
+from shared.messages import Nature
 from shared.settings import ServiceSettings, secret_problem
 
 
@@ -43,6 +44,18 @@ class NotifySettings(ServiceSettings):
     sms_timeout: float = 10.0
     # SMS claimed at once by the SMS worker (sent one after the other).
     sms_batch: int = 10
+    # The analysts' admissibility deadline, which the acknowledgement email announces: the same
+    # variables as triage's (MILIE_ADMISSIBILITY_DAYS, MILIE_ADMISSIBILITY_DAYS_BY_NATURE), so
+    # that one setting gives both the deadline and the date the citizen is told.
+    admissibility_days: int = Field(15, ge=1, le=365)
+    admissibility_days_by_nature: dict[Nature, int] = Field(default_factory=dict)
+
+    def decision_days(self) -> dict[str, int]:
+        """Days to the analysts' decision, for each nature."""
+        return {
+            nature.value: self.admissibility_days_by_nature.get(nature, self.admissibility_days)
+            for nature in Nature
+        }
 
     @property
     def sms_enabled(self) -> bool:

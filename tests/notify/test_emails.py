@@ -12,7 +12,7 @@ import pytest
 from services.notify import emails
 from services.notify.delivery import PERMANENT, TEMPORARY, UNAVAILABLE
 from services.notify.smtp import SmtpUnavailable, classify
-from shared.messages import NATURE_LABELS, Contact, Nature
+from shared.messages import NATURE_LABELS, AttachmentRef, Contact, Nature
 from tests.support import submitted_event
 
 
@@ -26,7 +26,7 @@ def test_acknowledgement_names_the_nature_the_code_and_the_tracking_link(nature)
     assert f"Votre {label} a bien été enregistrée." in mail.text
     assert "Le numéro de la demande est : 4148584520" in mail.text
     assert "https://milie.ci/suivre?code=4148584520" in mail.text
-    assert "Suivre ma réclamation" in mail.text
+    assert f"Suivre {emails.possessive(label)} : https://milie.ci/" in mail.text
     assert f"Organisme concerné : {event.body_name}" in mail.text
     assert 'href="https://milie.ci/suivre?code=4148584520"' in mail.html
     assert '<html lang="fr">' in mail.html
@@ -41,6 +41,67 @@ def test_html_is_escaped():
     assert "<script>" not in mail.html
     assert "&lt;script&gt;" in mail.html
     assert "A&amp;B &lt;K&gt;" in mail.html
+
+
+def test_the_tracking_link_names_the_nature():
+    assert emails.possessive("Réclamation") == "ma réclamation"
+    assert emails.possessive("Observation") == "mon observation"
+    assert emails.possessive("Motion de félicitations") == "ma motion de félicitations"
+    assert emails.possessive("Demande d'information") == "ma demande d'information"
+
+
+def test_the_acknowledgement_is_a_receipt():
+    """The code, the date, the body, a copy of the message, the attachments' names and the date
+    of the analysts' decision, in both parts; the HTML part made for a phone."""
+    event = submitted_event(
+        code="4148584520",
+        nature=Nature.OBSERVATION,
+        place_label="Abidjan — Plateau",
+        message="La file d'attente est longue.\nLe guichet 3 était fermé <toute la matinée>.",
+        attachments=[attachment("facture <mars>.pdf"), attachment("photo-guichet.jpg")],
+        submitted_at=datetime(2026, 1, 5, 10, 7, tzinfo=UTC),
+    )
+    mail = emails.acknowledgement(event, "https://milie.ci", decision_days=10)
+    text = mail.text
+    for line in (
+        "Numéro de la demande : 4148584520",
+        "Envoyée le : 05/01/2026 à 10:07",
+        "Nature : Observation",
+        f"Organisme concerné : {event.body_name}",
+        "Thème : ACCUEIL : Espace d'accueil",
+        "Lieu : Abidjan — Plateau",
+        "Pièces jointes : facture <mars>.pdf, photo-guichet.jpg",
+        "« La file d'attente est longue.\nLe guichet 3 était fermé <toute la matinée>. »",
+        "Suivre mon observation : https://milie.ci/suivre?code=4148584520",
+    ):
+        assert line in text, line
+    # Ten days from 5 January: the analysts rule by 15 January.
+    assert "dans un délai de 10 jours" in text and "au plus tard le 15/01/2026" in text
+    assert "pour qu'il en prenne connaissance" in text  # an observation gets no answer
+
+    html = mail.html
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "max-width:600px" in html and "<table" not in html  # one column
+    assert "<li>facture &lt;mars&gt;.pdf</li><li>photo-guichet.jpg</li>" in html
+    assert "La file d&#x27;attente est longue.<br>\nLe guichet 3 était fermé &lt;toute" in html
+    assert "<strong>Envoyée le</strong><br>05/01/2026 à 10:07" in html
+    assert "au plus tard le 15/01/2026" in html
+    assert '<a href="https://milie.ci/suivre?code=4148584520">Suivre mon observation</a>' in html
+
+
+def test_a_receipt_without_attachment_says_so_and_a_complaint_awaits_an_answer():
+    event = submitted_event(submitted_at=datetime(2026, 12, 20, 23, 30, tzinfo=UTC))
+    mail = emails.acknowledgement(event, "https://milie.ci")
+    assert "Pièces jointes : aucune" in mail.text
+    assert "au plus tard le 04/01/2027" in mail.text  # 15 days by default
+    assert "qui vous répondra" in mail.text
+    assert "Lieu :" not in mail.text  # no place given
+
+
+def attachment(filename: str):
+    return AttachmentRef(
+        attachment_id=uuid.uuid4(), filename=filename, content_type="application/pdf", size=1024
+    )
 
 
 @pytest.mark.parametrize("eight_bit", [False, True])

@@ -121,6 +121,63 @@ async def test_submitted_event_sends_one_acknowledgement(
         assert recipient["phone"] == "+2250707123456"
 
 
+async def test_the_acknowledgement_reaches_the_citizen_as_a_receipt_readable_on_a_phone(
+    notify_settings, smtp_server, amqp_url, namespace, browser
+):
+    """At the SMTP server: the code, the date, the body, the message, the attachments' names and
+    the analysts' deadline (from MILIE_ADMISSIBILITY_DAYS_BY_NATURE, as triage reads it); the
+    HTML part, opened in Chromium at 360 px, fits the screen."""
+    from datetime import UTC, datetime
+
+    from shared.messages import AttachmentRef
+
+    settings = notify_settings(admissibility_days_by_nature={"reclamation": 5})
+    event = submitted_event(
+        submitted_at=datetime(2026, 3, 2, 8, 15, tzinfo=UTC),
+        place_label="Abidjan — Plateau",
+        message="Le guichet était fermé.\nVoir https://exemple.ci/" + "trèsLongChemin" * 12,
+        attachments=[
+            AttachmentRef(
+                attachment_id=uuid.uuid4(),
+                filename=name,
+                content_type="application/pdf",
+                size=2048,
+            )
+            for name in ("facture-mars.pdf", "reçu guichet.pdf")
+        ],
+    )
+    async with RunningApp(create_app(settings)):
+        await publish_event(amqp_url, namespace, event)
+        [message] = await smtp_server.wait_for(event.contact.email)
+    parts = {p.get_content_type(): p for p in message.walk() if not p.is_multipart()}
+    # Parsed from the wire, the lines end with CRLF.
+    text = parts["text/plain"].get_payload(decode=True).decode().replace("\r\n", "\n")
+    html = parts["text/html"].get_payload(decode=True).decode()
+    for words in (
+        f"Numéro de la demande : {event.code}",
+        "Envoyée le : 02/03/2026 à 08:15",
+        f"Organisme concerné : {event.body_name}",
+        "Lieu : Abidjan — Plateau",
+        "Pièces jointes : facture-mars.pdf, reçu guichet.pdf",
+        "« Le guichet était fermé.\nVoir https://exemple.ci/trèsLongChemin",
+        "dans un délai de 5 jours : vous recevrez leur décision par email au plus tard le "
+        "07/03/2026.",
+    ):
+        assert words in text, words
+    assert 'name="viewport"' in html
+
+    context = await browser.new_context(viewport={"width": 360, "height": 740})
+    try:
+        page = await context.new_page()
+        await page.set_content(html)
+        assert await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+        body = await page.inner_text("body")
+        for words in (event.code, "reçu guichet.pdf", "07/03/2026", "Le guichet était fermé."):
+            assert words in body, words
+    finally:
+        await context.close()
+
+
 async def test_same_message_twice_sends_one_email(
     notify_settings, smtp_server, amqp_url, namespace
 ):
