@@ -9,8 +9,9 @@ connection to the gateway) that opens « Exprimez votre préoccupation » for a 
 gives), fetches the stylesheet the page names (a fresh browser's cache is empty), reads the form
 out of the HTML (the CSRF token, the draft field, the options offered for the place, the theme,
 the nature, the country), fills it and posts it as a browser does (``multipart/form-data``, every
-field in the page's order, the empty file part of « Pièces jointes »), follows the 303 to « Etes-
-vous sûr de vouloir soumettre ces informations ? », posts its « OK » form, follows the 303 to the
+field in the page's order, the empty file part of « Pièces jointes »), follows the 303 to « Êtes-
+vous sûr de vouloir soumettre ces informations ? », posts its « Envoyer ma requête » form (found
+by that button's words), follows the 303 to the
 page with the code and reads the code there. Redirections are followed by hand so that each
 request is timed as a step of its own. With ``--from-start`` the citizen first goes through
 « Soumettre une requête » (the nature) and « Choix de l'organisme public » (paging to the body)
@@ -61,7 +62,7 @@ from deploy.local.platform import PROCESSES
 GOAL_RATE = 150.0
 FORM = "/soumettre/formulaire"
 SUBMIT_BUTTON = "Soumettre votre requête"
-OK_BUTTON = "OK"
+OK_BUTTON = "Envoyer ma requête"
 # The steps of one citizen's path, in order: (name, the gateway's route it hits).
 STEPS = (
     ("nature page", ("GET", "/soumettre")),  # with --from-start
@@ -393,7 +394,9 @@ async def one_citizen(
             raise Failed("confirmation page: no email", f"{email} not in the recap")
         ok = page.form_with(OK_BUTTON)
         if ok.method != "post":
-            raise Failed("confirmation page: « OK » not a POST", f"« OK » form: {ok.method}")
+            raise Failed(
+                "confirmation page: « Envoyer ma requête » not a POST", f"form: {ok.method}"
+            )
         _, code_url = await browser.go("OK", "POST", ok.action, expect=303, data=ok.data({}, set()))
         phase.stored[email] = time.perf_counter()  # the request is stored: its email may leave
         if urlsplit(code_url).path != "/soumettre/enregistree":

@@ -23,6 +23,10 @@ class GatewaySettings(ServiceSettings):
     stats_url: str = "http://127.0.0.1:8085"
     # The address citizens use, for links in pages.
     public_url: str = "http://127.0.0.1:8080"
+    # The call centre's number, shown in every citizen page's footer (« Besoin d'aide ? »); empty:
+    # not shown. The source documents name none: the deployment gives it
+    # (MILIE_CALL_CENTRE_PHONE).
+    call_centre_phone: str = ""
     # Prometheus scrapes the gateway here, never on its public address (where /metrics is 404).
     # Port 0: any free port (tests).
     metrics_host: str = "127.0.0.1"

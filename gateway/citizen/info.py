@@ -1,4 +1,5 @@
-"""The citizen's reading pages, from the guide's menu: « À propos », « Informations », « Le guide ».
+"""The citizen's reading pages, from the guide's menu: « À propos », « Informations », « Le guide »;
+and the full text of the terms (« Conditions d'utilisation »), linked from the form.
 
 They hold no data of their own: the natures and their hints come from the submission pages, the
 steps of treatment from the tracking pages, so that a word changed there is changed here too.
@@ -37,3 +38,10 @@ async def informations(request: web.Request) -> dict[str, Any]:
 @aiohttp_jinja2.template("guide.html")
 async def guide(request: web.Request) -> dict[str, Any]:
     return {"natures": _natures(), "steps": STEPS}
+
+
+@routes.get("/conditions-utilisation")
+@aiohttp_jinja2.template("conditions.html")
+async def conditions(request: web.Request) -> dict[str, Any]:
+    """The full text of the terms the form's one sentence accepts."""
+    return {}

@@ -7,12 +7,13 @@ every step is a plain GET or POST rendered by the server.
    the message, the attachments, « Vos coordonnées », the terms. The POST streams the form
    (``citizen.uploads``) into a draft of intake's; faults bring the form back with every typed
    value (and the files already kept).
-4. ``GET|POST /soumettre/confirmer``: « Etes-vous sûr de vouloir soumettre ces informations ? »
-   — OK stores the request (one transaction in intake), Annuler goes back to the form.
+4. ``GET|POST /soumettre/confirmer``: « Êtes-vous sûr de vouloir soumettre ces informations ? »
+   — « Envoyer ma requête » stores it (one transaction in intake), « Modifier » goes back to
+   the form.
 5. ``GET /soumettre/enregistree``: « Votre Réclamation a bien été enregistrée. Le numéro de la
-   demande est … ». « OK »'s answer (given once the request is stored) carries the code to it in
-   a short-lived signed cookie (never in the URL), so this page need not ask intake again;
-   without the cookie it asks intake, as before.
+   demande est … ». « Envoyer ma requête »'s answer (given once the request is stored) carries
+   the code to it in a short-lived signed cookie (never in the URL), so this page need not ask
+   intake again; without the cookie it asks intake, as before.
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ def _expired(request: web.Request) -> web.Response:
 @routes.get("/soumettre/formulaire")
 async def show_form(request: web.Request) -> web.Response:
     draft_id = request.query.get("brouillon", "")
-    if draft_id:  # « Annuler » on the confirmation page: the form again, as it was filled
+    if draft_id:  # « Modifier » on the confirmation page: the form again, as it was filled
         try:
             draft = await _draft(request, draft_id)
         except ServiceUnavailable:

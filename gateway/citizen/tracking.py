@@ -34,7 +34,7 @@ from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.web import csrf, forms
 from shared import lifecycle
-from shared.codes import is_well_formed, normalize
+from shared.codes import LENGTH, is_well_formed, normalize
 
 routes = web.RouteTableDef()
 
@@ -118,8 +118,15 @@ def _check_code_and_email(values: dict[str, str]) -> dict[str, str]:
     code = normalize(values["code"])
     if not code:
         errors["code"] = "Saisissez le code de votre requête."
-    elif not is_well_formed(code):
-        errors["code"] = "Ce code est mal saisi : il compte 10 chiffres, vérifiez-les."
+    elif is_well_formed(code):
+        pass
+    elif len(code) == LENGTH and code.isascii() and code.isdigit():  # its check digit is wrong
+        errors["code"] = (
+            "Un chiffre de ce code semble erroné : comparez-le chiffre par chiffre avec le code "
+            "reçu par email."
+        )
+    else:
+        errors["code"] = "Ce code est mal saisi : un code compte 10 chiffres."
     if not values["email"]:
         errors["email"] = "Saisissez l'adresse électronique utilisée."
     return errors

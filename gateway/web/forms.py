@@ -116,11 +116,12 @@ class Options:
 
 COUNTRY_OPTIONS = Options.of([(None, [(iso, COUNTRY_LABELS[iso]) for iso, _, _ in COUNTRIES])])
 
+# In the form's order: the error summary lists the errors in this order.
 FIELD_LABELS = {
-    "nature": "Nature",
     "body_id": "Organisme public",
-    "theme_id": "Thème",
     "place_id": "Commune ou S/Préfecture",
+    "nature": "Nature",
+    "theme_id": "Thème",
     "message": "Message",
     "attachments": "Pièces jointes",
     "last_name": "Nom",

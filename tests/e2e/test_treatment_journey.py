@@ -205,7 +205,7 @@ async def _submit_by_the_web_form(page: Page, gateway: str) -> str:
     await page.get_by_label("Email").fill(CITIZEN)
     await page.get_by_label("J'accepte").check()
     await page.get_by_role("button", name="Soumettre votre requête").click()
-    await page.get_by_role("button", name="OK").click()  # « Etes-vous sûr… ? »
+    await page.get_by_role("button", name="Envoyer ma requête").click()  # « Êtes-vous sûr… ? »
     await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()
     await _clean(page, narrow=True)
     code = (await page.locator("#code").inner_text()).replace(" ", "")

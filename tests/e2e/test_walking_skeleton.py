@@ -44,7 +44,7 @@ async def test_submit_then_email_stats_queue_and_tracking(platform, page, smtp_s
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("J'accepte").check()
     await page.get_by_role("button", name="Soumettre votre requête").click()
-    await page.get_by_role("button", name="OK").click()  # « Etes-vous sûr… ? »
+    await page.get_by_role("button", name="Envoyer ma requête").click()  # « Êtes-vous sûr… ? »
 
     await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()
     code = (await page.locator("#code").inner_text()).replace(" ", "")

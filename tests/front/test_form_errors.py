@@ -123,12 +123,12 @@ async def test_each_fault_gets_its_french_message_and_the_typed_values_stay(
         await page.get_by_label("Retirer « attestation.pdf »").check()
         await submit_form(page)
         await page.get_by_role(
-            "heading", name="Etes-vous sûr de vouloir soumettre ces informations ?"
+            "heading", name="Êtes-vous sûr de vouloir soumettre ces informations ?"
         ).wait_for()
         recap = await page.locator(".recap").inner_text()
         assert "guichet.png" in recap and "attestation.pdf" not in recap
         assert "KONÉ" in recap and "Suggestion" in recap
-        await page.get_by_role("button", name="OK").click()
+        await page.get_by_role("button", name="Envoyer ma requête").click()
         await page.get_by_text("Votre Suggestion a bien été enregistrée.").wait_for()
     finally:
         await context.close()

@@ -1,8 +1,9 @@
 """The citizen guide's journey in a real Chromium with JavaScript OFF, at 360 px wide: nature →
-body found by a search → the form with an attachment → « Etes-vous sûr… » → OK → the code; the
-email at a real SMTP server carries it, and so does the SMS to the mobile number given (through a
-local fake of Orange's SMS API); tracking with code + email finds the request; the file is
-stored with the request. Every page is kept as a screenshot at 360 px and 1280 px."""
+body found by a search → the form with an attachment → « Êtes-vous sûr… » → « Envoyer ma
+requête » → the code; the email at a real SMTP server carries it, and so does the SMS to the
+mobile number given (through a local fake of Orange's SMS API); tracking with code + email finds
+the request; the file is stored with the request. Every page is kept as a screenshot at 360 px
+and 1280 px."""
 
 from __future__ import annotations
 
@@ -63,9 +64,9 @@ async def test_submit_with_an_attachment_then_track_it(
         await fill_form(page, email=email, files=[scan])
         await submit_form(page)
 
-        # The server's own confirmation step: nothing is stored before « OK ».
+        # The server's own confirmation step: nothing is stored before « Envoyer ma requête ».
         await page.get_by_role(
-            "heading", name="Etes-vous sûr de vouloir soumettre ces informations ?"
+            "heading", name="Êtes-vous sûr de vouloir soumettre ces informations ?"
         ).wait_for()
         recap = await page.locator(".recap").inner_text()
         for expected in (
@@ -81,8 +82,8 @@ async def test_submit_with_an_attachment_then_track_it(
         await screenshots(page, "05-confirmation")
         assert await _count(database_url, "intake.requests") == 0
 
-        # « Annuler » brings the form back as it was, the file still attached.
-        await page.get_by_role("button", name="Annuler").click()
+        # « Modifier » brings the form back as it was, the file still attached.
+        await page.get_by_role("button", name="Modifier").click()
         await page.get_by_role("heading", name="Exprimez votre préoccupation").wait_for()
         assert await page.get_by_label("Message").input_value() == (
             "L'accueil est décevant, la file d'attente est longue."
@@ -91,7 +92,7 @@ async def test_submit_with_an_attachment_then_track_it(
         assert await page.get_by_label("J'accepte").is_checked()
         assert await page.get_by_text("Relevé de compte.pdf").count() == 1
         await submit_form(page)
-        await page.get_by_role("button", name="OK").click()
+        await page.get_by_role("button", name="Envoyer ma requête").click()
 
         await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()
         code = (await page.locator("#code").inner_text()).replace(" ", "")
@@ -102,7 +103,7 @@ async def test_submit_with_an_attachment_then_track_it(
         assert "Veuillez noter ce numéro" in await page.content()
         await screenshots(page, "06-enregistree")
 
-        # Sent once: back to « Etes-vous sûr… ? » (never cached) shows the code again (a second
+        # Sent once: back to « Êtes-vous sûr… ? » (never cached) shows the code again (a second
         # « OK » gets the same code too: test_drafts).
         await page.go_back()
         await page.get_by_text("Votre Réclamation a bien été enregistrée.").wait_for()

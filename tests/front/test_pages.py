@@ -140,9 +140,9 @@ async def test_every_citizen_page_passes_axe_and_the_directory_and_statistics_wo
         await check("formulaire-erreurs")
         await fill_form(page, email=email)
         await submit_form(page)
-        await page.get_by_role("button", name="OK").wait_for()
+        await page.get_by_role("button", name="Envoyer ma requête").wait_for()
         await check("confirmation")
-        await page.get_by_role("button", name="OK").click()
+        await page.get_by_role("button", name="Envoyer ma requête").click()
         await page.locator("#code").wait_for()
         await check("enregistree")
 

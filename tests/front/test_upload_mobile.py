@@ -39,11 +39,11 @@ async def test_a_2_mo_file_goes_through_on_fast_3g(front, browser, database_url,
         async with page.expect_navigation():
             await submit_form(page)
         heading = await page.locator("h1").inner_text()
-        assert heading == "Etes-vous sûr de vouloir soumettre ces informations ?", heading
+        assert heading == "Êtes-vous sûr de vouloir soumettre ces informations ?", heading
         # The recap lists the files the draft holds.
         assert "Facture scannée.pdf (2048 Ko)" in await page.locator(".recap").inner_text()
         async with page.expect_navigation():
-            await page.get_by_role("button", name="OK").click()
+            await page.get_by_role("button", name="Envoyer ma requête").click()
         await page.get_by_text("Le numéro de la demande est").wait_for()
     finally:
         await context.close()

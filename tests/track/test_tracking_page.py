@@ -245,7 +245,7 @@ async def test_rejected_and_acknowledged_requests_and_rewriting_only_when_asked(
     await page.get_by_label("Adresse électronique utilisée").fill(email)
     await page.get_by_role("button", name="Valider").click()
     error = page.locator("#err-code")
-    assert "mal saisi" in await error.inner_text()
+    assert "semble erroné" in await error.inner_text()  # the check digit: one digit is wrong
     code_field = page.get_by_label("Code Requête")
     assert await code_field.input_value() == mistyped
     assert "err-code" in (await code_field.get_attribute("aria-describedby") or "")
