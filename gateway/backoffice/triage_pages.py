@@ -362,6 +362,12 @@ class Form:
     message_label: str
     message_required: bool
     done: str  # the notice after it worked
+    # The box « Je confirme » only where it prevents a real mistake: « Rejeter » closes the
+    # request for good. The others are undone by the next step (a rewrite comes back to the
+    # queue, a re-index stays in it, a message is only a message) or are the day's routine
+    # (« Valider », whose consequence is still written beside its button).
+    confirm: bool = False
+    reasons: str | None = None  # the ready-made reasons offered (triage's kind), if any
 
 
 FORMS = {
@@ -384,6 +390,7 @@ FORMS = {
             "Message à l'usager : ce qu'il doit reformuler",
             True,
             "La requête est renvoyée à l'usager pour reformulation.",
+            reasons="reformulate",
         ),
         Form(
             "rejeter",
@@ -393,6 +400,8 @@ FORMS = {
             "Motif du rejet (envoyé à l'usager)",
             True,
             "La requête est rejetée ; l'usager en reçoit le motif.",
+            confirm=True,
+            reasons="reject",
         ),
         Form(
             "reindexer",
@@ -415,6 +424,30 @@ FORMS = {
     )
 }
 CONFIRM = "Cochez la case pour confirmer."
+STALE = "La page n'est plus à jour : rechargez-la avant de décider."
+REASON_GONE = "Ce motif n'est plus proposé : choisissez-en un autre."
+
+
+async def _reasons(request: web.Request) -> dict[str, list[dict]]:
+    """The ready-made reasons still offered, by triage's kind; empty when triage does not
+    answer (the analyst then writes the whole message)."""
+    try:
+        status, body = await request.app[TRIAGE].reasons(
+            identity=_identity(request), only_active=True
+        )
+    except ServiceUnavailable:
+        return {}
+    if status != 200:
+        return {}
+    out: dict[str, list[dict]] = {}
+    for r in body.get("items", []):
+        out.setdefault(r["kind"], []).append(r)
+    return out
+
+
+def with_reason(reason_text: str, typed: str) -> str:
+    """The message sent: the chosen reason's text first, then what the analyst added."""
+    return f"{reason_text}\n\n{typed}" if typed else reason_text
 
 
 def consequences(item: dict) -> dict[str, str]:
@@ -508,6 +541,7 @@ async def _request_page(
     if item["may_clarify"]:
         forms.append(FORMS["clarifier"])
     choices = await _choices(request) if item["may_decide"] else {}
+    reasons = await _reasons(request) if item["may_decide"] else {}
     item["waiting"] = item["status"] == QueueStatus.WAITING
     item["deadline_text"] = _deadline(item) if item["waiting"] else ""
     return await shell.render(
@@ -532,6 +566,7 @@ async def _request_page(
             "done": done.done if done and not errors and not problem else None,
             "validated": _validated_notice(request),
             "back": _back_url(request),
+            "reasons": reasons,
             **choices,
         },
         status=status,
@@ -586,24 +621,39 @@ def _decision(name: str):
         posted = await request.post()
         values = {
             k: str(posted.get(k, "")).strip()
-            for k in ("message", "body_id", "theme_id", "version", "confirm")
+            for k in ("message", "body_id", "theme_id", "version", "confirm", "reason")
         }
         errors: dict[str, str] = {}
-        if form.message_required and not values["message"]:
-            errors[f"{name}-message"] = "Ce champ est obligatoire."
-        if len(values["message"]) > 5000:
+        message = values["message"]
+        if form.reasons and values["reason"]:
+            offered = (await _reasons(request)).get(form.reasons, [])
+            chosen = next((r for r in offered if str(r["id"]) == values["reason"]), None)
+            if chosen is None:
+                errors[f"{name}-reason"] = REASON_GONE
+            else:
+                message = with_reason(chosen["text"], message)
+        elif form.message_required and not message:
+            errors[f"{name}-message"] = (
+                "Choisissez un motif ou écrivez le message."
+                if form.reasons
+                else "Ce champ est obligatoire."
+            )
+        if len(message) > 5000:
             errors[f"{name}-message"] = "5000 caractères au plus."
         if name == "reindexer" and not values["body_id"]:
             errors[f"{name}-body_id"] = "Choisissez l'organisme public."
-        if values["confirm"] != "oui":
+        if form.confirm and values["confirm"] != "oui":
             errors[f"{name}-confirm"] = CONFIRM
+        version = None
+        if values["version"].isdigit() and 0 < int(values["version"]) < 2**31:
+            version = int(values["version"])
+        if version is None and not errors:
+            # Every form sends the version the analyst saw: without it, no decision.
+            return await _request_page(request, code, problem=STALE, values=values, status=422)
         if errors:
             return await _request_page(
                 request, code, errors=errors, values=values, open_form=name, status=422
             )
-        version = None
-        if values["version"].isdigit() and 0 < int(values["version"]) < 2**31:
-            version = int(values["version"])
         reindex_to = None
         if name == "reindexer":
             reindex_to = (values["body_id"], values["theme_id"] or None)
@@ -611,7 +661,7 @@ def _decision(name: str):
             status, answer = await request.app[TRIAGE].decide(
                 code,
                 form.action,
-                values["message"],
+                message,
                 identity=_identity(request),
                 version=version,
                 reindex_to=reindex_to,

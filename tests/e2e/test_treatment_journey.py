@@ -228,7 +228,6 @@ async def _validate_in_the_back_office(page: Page, gateway: str, code: str) -> N
     await eventually(queued, interval=0.3)
     await _clean(page)
     await page.get_by_text("Valider la requête", exact=True).click()
-    await page.locator("#f-valider-confirm").check()
     await page.get_by_role("button", name="Valider", exact=True).click()
     await page.get_by_text("La requête est validée.").wait_for()
     await _clean(page)
