@@ -83,8 +83,8 @@ ROUTES: list[Row] = [
     # triage is asked.
     Row("GET", "/admin/motifs", only(ADMIN)),
     Row("POST", "/admin/motifs", only(ADMIN, status=422), {}),
-    Row("GET", "/admin/motifs/1", only(ADMIN)),
-    Row("POST", "/admin/motifs/1", only(ADMIN, status=422), {}),
+    Row("GET", "/admin/motifs/{reason_id}", only(ADMIN)),
+    Row("POST", "/admin/motifs/{reason_id}", only(ADMIN, status=422), {}),
     # « Administration › Catalogue »: administrators only. Empty forms are refused (422) before
     # intake is asked; an empty list of themes for a body without one changes nothing (303);
     # retiring then restoring a body, a theme and a place of no other row (303 each).
@@ -237,7 +237,7 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
     # Ready-made reasons: analysts read them, administrators keep them (a faulty body: 422).
     Endpoint("triage", "GET", "/reasons", service_staff(ADMIN, ANALYST)),
     Endpoint("triage", "POST", "/reasons", service_staff(ADMIN, status=422), {}),
-    Endpoint("triage", "PUT", "/reasons/1", service_staff(ADMIN, status=422), {}),
+    Endpoint("triage", "PUT", "/reasons/{reason_id}", service_staff(ADMIN, status=422), {}),
     # intake: a file sent to the focal point's body, which the other body's may not read; the
     # catalogue's administration.
     Endpoint(
@@ -317,8 +317,14 @@ async def catalogue_rows(ctx: Context) -> dict[str, str]:
     }
 
 
+async def seeded_reason(ctx: Context) -> dict[str, str]:
+    """A ready-made reason of triage's migration (0060_reasons.sql seeds them)."""
+    return {"reason_id": "1"}
+
+
 PREPARE: list[Callable[[Context], Awaitable[dict[str, str]]]] = [
-    catalogue_rows,  # {cat_body}, {cat_theme}, {cat_place}
+    catalogue_rows,
+    seeded_reason,  # {reason_id}  # {cat_body}, {cat_theme}, {cat_place}
     triage_access.request_in_queue,  # {code}, {attachment_id}
     treatment_pages.request_in_treatment,  # {pf_code}, {document_id}
 ]
