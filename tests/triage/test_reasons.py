@@ -70,8 +70,8 @@ async def test_an_administrator_keeps_the_reasons_an_analyst_uses(stack, databas
     conn = await asyncpg.connect(database_url)
     try:
         audited = await conn.fetch(
-            "SELECT action, target, detail FROM gateway.audit_log WHERE actor_login = 'admin.motifs'"
-            " AND action LIKE 'reason_%' ORDER BY id"
+            """SELECT action, target, detail FROM gateway.audit_log
+               WHERE actor_login = 'admin.motifs' AND action LIKE 'reason_%' ORDER BY id"""
         )
     finally:
         await conn.close()
