@@ -34,13 +34,14 @@ from gateway.clients import catalogue
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE, QueueQuery
-from gateway.staff import auth
+from gateway.staff import accounts, auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import csv_cells, french, lifecycle
 from shared.identity import Identity, Role
 from shared.lifecycle import Event, QueueStatus
 from shared.messages import NATURE_LABELS, Nature
+from shared.service import POOL
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -483,7 +484,15 @@ def consequences(item: dict) -> dict[str, str]:
 _CITIZENS = frozenset(e.kind for e in lifecycle.CITIZEN_EVENTS)
 
 
-def _history(item: dict) -> list[dict]:
+async def _staff_names(request: web.Request, item: dict) -> dict[str, str]:
+    """login → name of the analysts in the request's history: people by name, never by login."""
+    logins = [item.get("decided_by") or "", *(h.get("actor_login") or "" for h in item["history"])]
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        return await accounts.display_names(conn, logins)
+
+
+def _history(item: dict, names: dict[str, str] | None = None) -> list[dict]:
+    names = names or {}
     lines = []
     for h in item.get("history", []):
         details = h.get("details") or {}
@@ -503,7 +512,8 @@ def _history(item: dict) -> list[dict]:
             {
                 "when": french.moment(h["at"]),
                 "label": h["label"],
-                "who": h.get("actor_login") or ("l'usager" if h["kind"] in _CITIZENS else ""),
+                "who": names.get(h.get("actor_login") or "", h.get("actor_login"))
+                or ("l'usager" if h["kind"] in _CITIZENS else ""),
                 "message": h.get("message") or "",
                 "extra": extra,
             }
@@ -544,13 +554,16 @@ async def _request_page(
     reasons = await _reasons(request) if item["may_decide"] else {}
     item["waiting"] = item["status"] == QueueStatus.WAITING
     item["deadline_text"] = _deadline(item) if item["waiting"] else ""
+    item.setdefault("history", [])
+    names = await _staff_names(request, item)
     return await shell.render(
         request,
         "backoffice/triage_request.html",
         {
             "title": f"Requête n° {code}",
             "item": item,
-            "history": _history(item),
+            "history": _history(item, names),
+            "decided_by": names.get(item.get("decided_by") or "", item.get("decided_by")),
             # The emails and SMS the citizen was sent (notify's log), beside triage's history.
             "deliveries": await deliveries.of_request(request, item["request_id"]),
             "submitted": french.moment(item["submitted_at"]),

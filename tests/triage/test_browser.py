@@ -142,7 +142,7 @@ async def test_an_analyst_decides_in_the_back_office(stack, database_url, page, 
         await page.get_by_text("La requête est renvoyée à l'usager pour reformulation.").wait_for()
         assert "Renvoyée pour reformulation" in await page.locator("dl.facts").first.inner_text()
         history = await page.locator("ol.history > li").all_inner_texts()
-        assert "Renvoyée pour reformulation (awa.kone)" in history[-1]
+        assert "Renvoyée pour reformulation (Awa KONÉ)" in history[-1]  # by name
         assert "Précisez le bureau des passeports" in history[-1]
         mails = await smtp_server.wait_for(emails[0], count=2)
         [asked] = [

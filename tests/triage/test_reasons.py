@@ -19,7 +19,7 @@ PASSWORD = "un mot de passe des motifs"
 
 async def test_an_administrator_keeps_the_reasons_an_analyst_uses(stack, database_url):
     await create_account(database_url, Role.ADMINISTRATOR, "admin.motifs", PASSWORD)
-    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD, display_name="Awa Koné")
     code = await _submit(stack, "motif@example.ci")
     await _in_queue(stack, code)
     motifs = stack.gateway + "/admin/motifs"
@@ -107,6 +107,8 @@ async def test_an_administrator_keeps_the_reasons_an_analyst_uses(stack, databas
         )
         assert status == 303 and location.endswith("?fait=rejeter")
         status, html = await _page(analyst, base)
+        # The analyst is shown by name, never by login.
+        assert "par Awa Koné le" in html and "(Awa Koné)" in html and "awa.kone" not in html
         assert (
             "Vous avez déjà déposé cette requête : suivez-la avec son code.\n\n"
             "Code : 503 052 9490." in html
