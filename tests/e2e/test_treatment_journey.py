@@ -397,7 +397,7 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     await expect(row).to_contain_text(
         re.compile(r"En cours de traitement depuis le \d\d/\d\d/\d{4}")
     )
-    await expect(row).to_contain_text("Pris en compte par koffi.yao")
+    await expect(row).to_contain_text("Pris en compte par Koffi YAO")  # by name (issue 12)
     await _clean(focal, narrow=True)
     await row.get_by_role("link", name=f"Traiter la requête {code}").click()
     await focal.get_by_role("heading", name="Formulaire De Traitement De Requête").wait_for()
