@@ -686,9 +686,14 @@ def _decision(name: str):
                 raise web.HTTPSeeOther(await _next_after(request, code))
             raise web.HTTPSeeOther(f"{BASE}/{code}?{urlencode({'fait': name})}")
         if status == 409:
-            return await _request_page(
-                request, code, problem=answer.get("message"), values=values, status=409
-            )
+            problem = answer.get("message") or ""
+            if who := answer.get("decided_by") or answer.get("modified_by"):
+                # « … déjà traitée par <login> » : the analyst by name.
+                async with request.app[POOL].acquire(timeout=10) as conn:
+                    shown = (await accounts.display_names(conn, [who])).get(who)
+                if shown:
+                    problem = problem.replace(f"par {who}", f"par {shown}")
+            return await _request_page(request, code, problem=problem, values=values, status=409)
         if status == 422:
             for e in answer.get("errors", []):
                 errors[f"{name}-{e['field']}"] = e["message"]
