@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from aiohttp import web
 
 from gateway.backoffice.access import staff_required
 from gateway.backoffice.shell import period_of, render, with_period
 from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
+from gateway.clients.triage import TRIAGE, QueueQuery
 from gateway.staff import auth
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared.identity import Role
@@ -40,11 +43,64 @@ async def dashboard(request: web.Request) -> web.Response:
             summary = None
     natures = [(n.value, NATURE_LABELS[n]) for n in Nature]
     focal = await focal_counters(request, staff, period) if staff.role == Role.FOCAL_POINT else None
+    analyst = None
+    if staff.role in (Role.ANALYST, Role.ADMINISTRATOR):
+        analyst = {
+            "received": analyst_cards(summary, period) if summary else None,
+            "queue_cards": await queue_cards(request, staff),
+        }
     return await render(
         request,
         "backoffice/dashboard.html",
-        {"title": "Tableau de bord", "summary": summary, "natures": natures, **(focal or {})},
+        {
+            "title": "Tableau de bord",
+            "summary": summary,
+            "natures": natures,
+            **(analyst or {}),
+            **(focal or {}),
+        },
     )
+
+
+# --- the analysts' « Tableau de bord »: every number a link to its list (issue 12) -------------
+QUEUE = "/admin/traitements"
+
+
+def _queue_url(period, **params: str) -> str:
+    """The analysts' queue, every status, submitted over the dashboard's period (always written
+    in the address, so that the list counts what the card counts)."""
+    query = {"statut": "all", "du": period.start.isoformat(), "au": period.end.isoformat()}
+    query.update({k: v for k, v in params.items() if v})
+    return f"{QUEUE}?{urlencode(query)}"
+
+
+def analyst_cards(summary: dict, period) -> list[dict]:
+    """Stats' summary (requests submitted over the period, every body), each figure with the
+    queue's list of the same requests."""
+    cards = [_card("Total requêtes", summary["total"], _queue_url(period))]
+    for nature in Nature:
+        count = summary["by_nature"].get(nature.value, 0)
+        cards.append(_card(NATURE_LABELS[nature], count, _queue_url(period, nature=nature.value)))
+    return cards
+
+
+async def queue_cards(request: web.Request, staff) -> list[dict] | None:
+    """What waits for the analysts today, whatever the period: « En attente d'examen » and
+    « En retard » (past the admissibility deadline), each leading to the queue so filtered.
+    None when triage does not answer."""
+    cards = []
+    for label, query, url in (
+        ("En attente d'examen", QueueQuery(), QUEUE),
+        ("En retard", QueueQuery(overdue=True), f"{QUEUE}?retard=1"),
+    ):
+        try:
+            status, body = await request.app[TRIAGE].queue(query, identity=staff.identity, limit=1)
+        except ServiceUnavailable:
+            return None
+        if status != 200:
+            return None
+        cards.append(_card(label, body["total"], url))
+    return cards
 
 
 # --- the focal point's « Tableau de bord » (back-office guide, « 1- Tableau de bord ») ------------

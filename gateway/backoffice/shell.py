@@ -87,6 +87,7 @@ MENU: list[MenuEntry] = [
             MenuEntry("Comptes", "bo-comptes", (Role.ADMINISTRATOR,)),
             MenuEntry("Journal d'audit", "bo-journal", (Role.ADMINISTRATOR,)),
             MenuEntry("Catalogue", "bo-catalogue", (Role.ADMINISTRATOR,)),
+            MenuEntry("Motifs", "bo-motifs", (Role.ADMINISTRATOR,)),
         ),
     ),
     MenuEntry("Document d'aide", "bo-aide"),

@@ -28,12 +28,13 @@ from gateway.backoffice import access, shell
 from gateway.clients import catalogue
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
-from gateway.staff import auth
+from gateway.staff import accounts, auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import csv_cells, french
 from shared.identity import Role
 from shared.lifecycle import BODY_LISTS, Status
+from shared.service import POOL
 
 routes = web.RouteTableDef()
 
@@ -228,6 +229,12 @@ def _shown(item: dict) -> dict:
 # --- the pages ----------------------------------------------------------------------------------
 
 
+async def _agent_names(request: web.Request, items: list[dict]) -> dict[str, str]:
+    """The agents' names (« Pris en compte par … »): people by name, never by login."""
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        return await accounts.display_names(conn, (i.get("assignee_login") or "" for i in items))
+
+
 async def _bodies(request: web.Request) -> list[tuple[str, str]]:
     """The « Organisme » filter's choices (analysts, administrators); [] if intake is silent."""
     try:
@@ -265,6 +272,7 @@ async def _list_page(request: web.Request, page: Page, base: str) -> web.Respons
             "base": base,
             "listing": listing,
             "items": [_shown(i) for i in found["items"]],
+            "names": await _agent_names(request, found["items"]),
             "total": found["total"],
             "focal": focal,
             "for_body": body_name,

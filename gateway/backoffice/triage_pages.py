@@ -34,13 +34,14 @@ from gateway.clients import catalogue
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE, QueueQuery
-from gateway.staff import auth
+from gateway.staff import accounts, auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import csv_cells, french, lifecycle
 from shared.identity import Identity, Role
 from shared.lifecycle import Event, QueueStatus
 from shared.messages import NATURE_LABELS, Nature
+from shared.service import POOL
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -362,6 +363,12 @@ class Form:
     message_label: str
     message_required: bool
     done: str  # the notice after it worked
+    # The box « Je confirme » only where it prevents a real mistake: « Rejeter » closes the
+    # request for good. The others are undone by the next step (a rewrite comes back to the
+    # queue, a re-index stays in it, a message is only a message) or are the day's routine
+    # (« Valider », whose consequence is still written beside its button).
+    confirm: bool = False
+    reasons: str | None = None  # the ready-made reasons offered (triage's kind), if any
 
 
 FORMS = {
@@ -384,6 +391,7 @@ FORMS = {
             "Message à l'usager : ce qu'il doit reformuler",
             True,
             "La requête est renvoyée à l'usager pour reformulation.",
+            reasons="reformulate",
         ),
         Form(
             "rejeter",
@@ -393,6 +401,8 @@ FORMS = {
             "Motif du rejet (envoyé à l'usager)",
             True,
             "La requête est rejetée ; l'usager en reçoit le motif.",
+            confirm=True,
+            reasons="reject",
         ),
         Form(
             "reindexer",
@@ -415,6 +425,30 @@ FORMS = {
     )
 }
 CONFIRM = "Cochez la case pour confirmer."
+STALE = "La page n'est plus à jour : rechargez-la avant de décider."
+REASON_GONE = "Ce motif n'est plus proposé : choisissez-en un autre."
+
+
+async def _reasons(request: web.Request) -> dict[str, list[dict]]:
+    """The ready-made reasons still offered, by triage's kind; empty when triage does not
+    answer (the analyst then writes the whole message)."""
+    try:
+        status, body = await request.app[TRIAGE].reasons(
+            identity=_identity(request), only_active=True
+        )
+    except ServiceUnavailable:
+        return {}
+    if status != 200:
+        return {}
+    out: dict[str, list[dict]] = {}
+    for r in body.get("items", []):
+        out.setdefault(r["kind"], []).append(r)
+    return out
+
+
+def with_reason(reason_text: str, typed: str) -> str:
+    """The message sent: the chosen reason's text first, then what the analyst added."""
+    return f"{reason_text}\n\n{typed}" if typed else reason_text
 
 
 def consequences(item: dict) -> dict[str, str]:
@@ -450,7 +484,15 @@ def consequences(item: dict) -> dict[str, str]:
 _CITIZENS = frozenset(e.kind for e in lifecycle.CITIZEN_EVENTS)
 
 
-def _history(item: dict) -> list[dict]:
+async def _staff_names(request: web.Request, item: dict) -> dict[str, str]:
+    """login → name of the analysts in the request's history: people by name, never by login."""
+    logins = [item.get("decided_by") or "", *(h.get("actor_login") or "" for h in item["history"])]
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        return await accounts.display_names(conn, logins)
+
+
+def _history(item: dict, names: dict[str, str] | None = None) -> list[dict]:
+    names = names or {}
     lines = []
     for h in item.get("history", []):
         details = h.get("details") or {}
@@ -470,7 +512,8 @@ def _history(item: dict) -> list[dict]:
             {
                 "when": french.moment(h["at"]),
                 "label": h["label"],
-                "who": h.get("actor_login") or ("l'usager" if h["kind"] in _CITIZENS else ""),
+                "who": names.get(h.get("actor_login") or "", h.get("actor_login"))
+                or ("l'usager" if h["kind"] in _CITIZENS else ""),
                 "message": h.get("message") or "",
                 "extra": extra,
             }
@@ -508,15 +551,19 @@ async def _request_page(
     if item["may_clarify"]:
         forms.append(FORMS["clarifier"])
     choices = await _choices(request) if item["may_decide"] else {}
+    reasons = await _reasons(request) if item["may_decide"] else {}
     item["waiting"] = item["status"] == QueueStatus.WAITING
     item["deadline_text"] = _deadline(item) if item["waiting"] else ""
+    item.setdefault("history", [])
+    names = await _staff_names(request, item)
     return await shell.render(
         request,
         "backoffice/triage_request.html",
         {
             "title": f"Requête n° {code}",
             "item": item,
-            "history": _history(item),
+            "history": _history(item, names),
+            "decided_by": names.get(item.get("decided_by") or "", item.get("decided_by")),
             # The emails and SMS the citizen was sent (notify's log), beside triage's history.
             "deliveries": await deliveries.of_request(request, item["request_id"]),
             "submitted": french.moment(item["submitted_at"]),
@@ -532,6 +579,7 @@ async def _request_page(
             "done": done.done if done and not errors and not problem else None,
             "validated": _validated_notice(request),
             "back": _back_url(request),
+            "reasons": reasons,
             **choices,
         },
         status=status,
@@ -586,24 +634,39 @@ def _decision(name: str):
         posted = await request.post()
         values = {
             k: str(posted.get(k, "")).strip()
-            for k in ("message", "body_id", "theme_id", "version", "confirm")
+            for k in ("message", "body_id", "theme_id", "version", "confirm", "reason")
         }
         errors: dict[str, str] = {}
-        if form.message_required and not values["message"]:
-            errors[f"{name}-message"] = "Ce champ est obligatoire."
-        if len(values["message"]) > 5000:
+        message = values["message"]
+        if form.reasons and values["reason"]:
+            offered = (await _reasons(request)).get(form.reasons, [])
+            chosen = next((r for r in offered if str(r["id"]) == values["reason"]), None)
+            if chosen is None:
+                errors[f"{name}-reason"] = REASON_GONE
+            else:
+                message = with_reason(chosen["text"], message)
+        elif form.message_required and not message:
+            errors[f"{name}-message"] = (
+                "Choisissez un motif ou écrivez le message."
+                if form.reasons
+                else "Ce champ est obligatoire."
+            )
+        if len(message) > 5000:
             errors[f"{name}-message"] = "5000 caractères au plus."
         if name == "reindexer" and not values["body_id"]:
             errors[f"{name}-body_id"] = "Choisissez l'organisme public."
-        if values["confirm"] != "oui":
+        if form.confirm and values["confirm"] != "oui":
             errors[f"{name}-confirm"] = CONFIRM
+        version = None
+        if values["version"].isdigit() and 0 < int(values["version"]) < 2**31:
+            version = int(values["version"])
+        if version is None and not errors:
+            # Every form sends the version the analyst saw: without it, no decision.
+            return await _request_page(request, code, problem=STALE, values=values, status=422)
         if errors:
             return await _request_page(
                 request, code, errors=errors, values=values, open_form=name, status=422
             )
-        version = None
-        if values["version"].isdigit() and 0 < int(values["version"]) < 2**31:
-            version = int(values["version"])
         reindex_to = None
         if name == "reindexer":
             reindex_to = (values["body_id"], values["theme_id"] or None)
@@ -611,7 +674,7 @@ def _decision(name: str):
             status, answer = await request.app[TRIAGE].decide(
                 code,
                 form.action,
-                values["message"],
+                message,
                 identity=_identity(request),
                 version=version,
                 reindex_to=reindex_to,
@@ -623,9 +686,14 @@ def _decision(name: str):
                 raise web.HTTPSeeOther(await _next_after(request, code))
             raise web.HTTPSeeOther(f"{BASE}/{code}?{urlencode({'fait': name})}")
         if status == 409:
-            return await _request_page(
-                request, code, problem=answer.get("message"), values=values, status=409
-            )
+            problem = answer.get("message") or ""
+            if who := answer.get("decided_by") or answer.get("modified_by"):
+                # « … déjà traitée par <login> » : the analyst by name.
+                async with request.app[POOL].acquire(timeout=10) as conn:
+                    shown = (await accounts.display_names(conn, [who])).get(who)
+                if shown:
+                    problem = problem.replace(f"par {who}", f"par {shown}")
+            return await _request_page(request, code, problem=problem, values=values, status=409)
         if status == 422:
             for e in answer.get("errors", []):
                 errors[f"{name}-{e['field']}"] = e["message"]

@@ -151,5 +151,26 @@ class Triage:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ServiceUnavailable(SERVICE) from exc
 
+    # --- ready-made reasons (issue 12) ---------------------------------------------------------
+
+    async def reasons(
+        self, *, identity: Identity, kind: str = "", only_active: bool = False
+    ) -> Answer:
+        """``{"items": [{id, kind, label, text, position, active, ...}]}``."""
+        params = {
+            k: v for k, v in {"kind": kind, "active": "1" if only_active else ""}.items() if v
+        }
+        return await self._json("GET", "/reasons", params=params, identity=identity)
+
+    async def create_reason(self, fields: dict[str, Any], *, identity: Identity) -> Answer:
+        """201 with the new reason; 422 with the faulty fields (administrators)."""
+        return await self._json("POST", "/reasons", json=fields, identity=identity)
+
+    async def edit_reason(
+        self, reason_id: int, fields: dict[str, Any], *, identity: Identity
+    ) -> Answer:
+        """200 with the reason; 404; 422 with the faulty fields (administrators)."""
+        return await self._json("PUT", f"/reasons/{reason_id}", json=fields, identity=identity)
+
 
 TRIAGE = web.AppKey("triage", Triage)

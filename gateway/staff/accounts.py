@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -287,3 +288,15 @@ async def focal_points_of(conn: asyncpg.Connection, body_id: str) -> list[Accoun
         body_id,
     )
     return [a for a in map(_account, rows) if a is not None]
+
+
+async def display_names(conn: asyncpg.Connection, logins: Iterable[str]) -> dict[str, str]:
+    """login → the name the back office shows (issue 12: people by name, never by login); a
+    login without an account, or an account without a name, is left out."""
+    wanted = sorted({x for x in logins if x})
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        "SELECT login, display_name FROM staff_accounts WHERE login = ANY($1::text[])", wanted
+    )
+    return {r["login"]: r["display_name"] for r in rows if r["display_name"]}

@@ -32,6 +32,9 @@ ACTIONS = {
     "catalogue_changed": "Catalogue : modification",
     "catalogue_retired": "Catalogue : retrait",
     "catalogue_restored": "Catalogue : rétablissement",
+    # Ready-made reasons (backoffice.reason_pages): target « motif <id> », detail what changed.
+    "reason_created": "Motifs : ajout",
+    "reason_changed": "Motifs : modification",
 }
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}
 CLI_ADDRESS = "ligne de commande"

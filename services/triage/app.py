@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from services.triage import api
+from services.triage import api, reasons
 from services.triage.catalogue import Catalogue
 from services.triage.handlers import build_handlers
 from services.triage.settings import SETTINGS, TriageSettings
@@ -42,4 +42,5 @@ def create_app(settings: TriageSettings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_catalogue(settings))
     app.add_routes(api.routes)
+    app.add_routes(reasons.routes)  # ready-made reasons (issue 12)
     return app

@@ -93,6 +93,8 @@ async def _stale(conn: asyncpg.Connection, row: asyncpg.Record) -> Refused:
             f"Cette requête a été modifiée entre-temps par {line['actor_login']} le "
             f"{french.moment(line['occurred_at'])} ({what}) : relisez-la avant de décider."
         )
+        # Who changed it, for the back office to show by name (issue 12).
+        return Refused("modified", said, version=row["version"], modified_by=line["actor_login"])
     else:
         said = "Cette requête a été modifiée entre-temps : relisez-la avant de décider."
     return Refused("modified", said, version=row["version"])

@@ -228,7 +228,6 @@ async def _validate_in_the_back_office(page: Page, gateway: str, code: str) -> N
     await eventually(queued, interval=0.3)
     await _clean(page)
     await page.get_by_text("Valider la requête", exact=True).click()
-    await page.locator("#f-valider-confirm").check()
     await page.get_by_role("button", name="Valider", exact=True).click()
     await page.get_by_text("La requête est validée.").wait_for()
     await _clean(page)
@@ -398,7 +397,7 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     await expect(row).to_contain_text(
         re.compile(r"En cours de traitement depuis le \d\d/\d\d/\d{4}")
     )
-    await expect(row).to_contain_text("Pris en compte par koffi.yao")
+    await expect(row).to_contain_text("Pris en compte par Koffi YAO")  # by name (issue 12)
     await _clean(focal, narrow=True)
     await row.get_by_role("link", name=f"Traiter la requête {code}").click()
     await focal.get_by_role("heading", name="Formulaire De Traitement De Requête").wait_for()

@@ -79,6 +79,12 @@ ROUTES: list[Row] = [
     Row("GET", "/admin/journal", only(ADMIN)),
     Row("GET", "/admin/journal/export.csv", only(ADMIN)),
     Row("GET", "/admin/journal/export.xlsx", only(ADMIN)),
+    # « Administration › Motifs »: administrators only; empty forms are refused (422) before
+    # triage is asked.
+    Row("GET", "/admin/motifs", only(ADMIN)),
+    Row("POST", "/admin/motifs", only(ADMIN, status=422), {}),
+    Row("GET", "/admin/motifs/{reason_id}", only(ADMIN)),
+    Row("POST", "/admin/motifs/{reason_id}", only(ADMIN, status=422), {}),
     # « Administration › Catalogue »: administrators only. Empty forms are refused (422) before
     # intake is asked; an empty list of themes for a body without one changes nothing (303);
     # retiring then restoring a body, a theme and a place of no other row (303 each).
@@ -120,7 +126,7 @@ ROUTES: list[Row] = [
         for action in ("retirer", "retablir")
     ),
     # « Traitements » (triage): analysts and administrators. An empty decision form is refused
-    # (422: the box confirming the consequence is not ticked), so the table decides nothing.
+    # (422: no version of the request, no message, no body), so the table decides nothing.
     Row("GET", "/admin/traitements", only(ADMIN, ANALYST)),
     Row("GET", "/admin/traitements/export.csv", only(ADMIN, ANALYST)),
     Row("GET", "/admin/traitements/export.xlsx", only(ADMIN, ANALYST)),
@@ -228,6 +234,10 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
         for action in ("reformulate", "reject", "clarify", "reindex")
     ),
     Endpoint("triage", "GET", "/audit", service_staff(ADMIN)),
+    # Ready-made reasons: analysts read them, administrators keep them (a faulty body: 422).
+    Endpoint("triage", "GET", "/reasons", service_staff(ADMIN, ANALYST)),
+    Endpoint("triage", "POST", "/reasons", service_staff(ADMIN, status=422), {}),
+    Endpoint("triage", "PUT", "/reasons/{reason_id}", service_staff(ADMIN, status=422), {}),
     # intake: a file sent to the focal point's body, which the other body's may not read; the
     # catalogue's administration.
     Endpoint(
@@ -307,8 +317,14 @@ async def catalogue_rows(ctx: Context) -> dict[str, str]:
     }
 
 
+async def seeded_reason(ctx: Context) -> dict[str, str]:
+    """A ready-made reason of triage's migration (0060_reasons.sql seeds them)."""
+    return {"reason_id": "1"}
+
+
 PREPARE: list[Callable[[Context], Awaitable[dict[str, str]]]] = [
-    catalogue_rows,  # {cat_body}, {cat_theme}, {cat_place}
+    catalogue_rows,
+    seeded_reason,  # {reason_id}  # {cat_body}, {cat_theme}, {cat_place}
     triage_access.request_in_queue,  # {code}, {attachment_id}
     treatment_pages.request_in_treatment,  # {pf_code}, {document_id}
 ]

@@ -121,7 +121,11 @@ async def test_another_body_focal_point_never_sees_these_counts(counted):
     # The analysts keep their own dashboard (every body's submissions) and their queue's count.
     async with await signed_in_session(gateway, "an.tableau", PASSWORD) as analyst:
         page = await _page(analyst, f"{gateway}/admin/?{QUERY}")
-    assert _cards(page) == {}
+    # Theirs lead to their queue (tests/staff/test_analyst_dashboard.py), none to a body's lists.
+    assert _cards(page) and all(
+        href.startswith("/admin/traitements?") for _, href in _cards(page).values()
+    )
+    assert "Réclamations à traiter" not in page and "Avis exprimés" not in page
 
 
 async def test_the_focal_dashboard_without_stats_says_so(gateway_alone, database_url):

@@ -42,6 +42,15 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
     ).to_be_visible()
     assert await _axe(page) == []
     assert await _fits(page)
+    # A card per request (issue 12): the code's link in sight, the columns under their names.
+    row = page.locator("table tbody tr").first
+    assert await row.evaluate("r => getComputedStyle(r).display") == "block"
+    code_link = row.locator("td.card-head a").first
+    await expect(code_link).to_be_visible()
+    box = await code_link.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    await expect(row.locator("td[data-label=Organisme]")).to_be_visible()
+    await expect(row.locator("td.row-number")).to_be_hidden()
 
     await page.get_by_label("Rechercher (code de la requête, mots du message ou du contact)").fill(
         "decevant"
@@ -78,6 +87,10 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
     await tabs.get_by_role("link", name="Observations").click()
     await expect(page.get_by_role("cell", name="Pas d'enregistrement")).to_be_visible()
     await tabs.get_by_role("link", name="Réclamations").click()
-    await expect(page.get_by_role("columnheader", name="Retour Analyste")).to_be_visible()
+    # At 360 px the column's name stands in each card; the header stays for screen readers.
+    await expect(page.get_by_role("columnheader", name="Retour Analyste")).to_have_count(1)
+    await expect(
+        page.locator("table tbody tr").first.locator("td[data-label='Retour Analyste']")
+    ).to_be_visible()
     assert await _axe(page) == []
     assert await _fits(page)

@@ -138,12 +138,11 @@ async def test_an_analyst_decides_in_the_back_office(stack, database_url, page, 
         await page.get_by_label("Message à l'usager : ce qu'il doit reformuler").fill(
             "Précisez le bureau des passeports et la date de votre passage."
         )
-        await page.locator("#f-reformuler-confirm").check()
         await page.get_by_role("button", name="Renvoyer à l'usager").click()
         await page.get_by_text("La requête est renvoyée à l'usager pour reformulation.").wait_for()
         assert "Renvoyée pour reformulation" in await page.locator("dl.facts").first.inner_text()
         history = await page.locator("ol.history > li").all_inner_texts()
-        assert "Renvoyée pour reformulation (awa.kone)" in history[-1]
+        assert "Renvoyée pour reformulation (Awa KONÉ)" in history[-1]  # by name
         assert "Précisez le bureau des passeports" in history[-1]
         mails = await smtp_server.wait_for(emails[0], count=2)
         [asked] = [
@@ -155,19 +154,14 @@ async def test_an_analyst_decides_in_the_back_office(stack, database_url, page, 
         assert "Précisez le bureau des passeports et la date de votre passage." in text
         assert f"/suivre?code={codes[0]}" in text
 
-        # 2. Validated — first without ticking the box: told so next to it.
+        # 2. Validated: no box to tick (issue 12: only « Rejeter » asks for one), the
+        # consequence written beside the button.
         await _open_by_code(page, gateway, codes[1])
         await page.get_by_text("Valider la requête", exact=True).click()
-        consequence = page.locator("label[for=f-valider-confirm]")
+        consequence = page.locator("#consequence-valider")
         assert "transmise à « Ministère du budget" in await consequence.inner_text()
         assert "pour traitement" in await consequence.inner_text()
-        await page.get_by_role("button", name="Valider", exact=True).click()
-        error = page.locator("#err-valider-confirm")
-        assert await error.inner_text() == "Cochez la case pour confirmer."
-        box = page.locator("#f-valider-confirm")
-        assert await box.get_attribute("aria-describedby") == "err-valider-confirm"
-        assert await _axe(page) == []
-        await box.check()
+        assert await page.locator("#f-valider-confirm").count() == 0
         await page.get_by_role("button", name="Valider", exact=True).click()
         await page.get_by_text("La requête est validée.").wait_for()
 
@@ -176,6 +170,7 @@ async def test_an_analyst_decides_in_the_back_office(stack, database_url, page, 
         summary = page.get_by_text("Rejeter (non recevable)", exact=True)
         await summary.focus()
         await page.keyboard.press("Enter")
+        await page.keyboard.press("Tab")  # the ready-made reasons: none chosen
         await page.keyboard.press("Tab")  # the reason
         await page.keyboard.type("Une suggestion d'achat ne relève pas du portail.")
         await page.keyboard.press("Tab")  # the box

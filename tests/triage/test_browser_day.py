@@ -42,10 +42,27 @@ async def test_a_day_in_the_back_office(stack, database_url, page):
         first
     )
     assert await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    # Each request is a card: its columns one under the other, each under its name, the
+    # organisme's in sight (no column off screen); the criteria folded behind « Filtres ».
+    assert await rows.first.evaluate("r => getComputedStyle(r).display") == "block"
+    body_cell = rows.first.locator("td[data-label=Organisme]")
+    await expect(body_cell).to_be_visible()
+    cell = await body_cell.bounding_box()
+    assert cell is not None and cell["x"] >= 0 and cell["x"] + cell["width"] <= 360
+    assert (
+        await body_cell.evaluate("c => getComputedStyle(c, '::before').content") == '"Organisme : "'
+    )
+    await expect(page.get_by_label("Statut", exact=True)).to_be_hidden()
+    await page.locator("details.filters-fold > summary").click()
+    await expect(page.get_by_label("Statut", exact=True)).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "file-des-requetes-360.png", full_page=True)
     assert await _axe(page) == []
     await page.set_viewport_size({"width": 1280, "height": 900})
+    # On a wide screen the criteria stay in sight, folded or not.
+    await page.goto(gateway + "/admin/traitements")
+    await expect(page.get_by_label("Statut", exact=True)).to_be_visible()
+    await expect(page.locator("details.filters-fold > summary")).to_be_hidden()
 
     # The code's link opens the request; « Rejeter » does not look like « Valider ».
     await page.get_by_role("link", name=first, exact=True).click()
@@ -60,7 +77,6 @@ async def test_a_day_in_the_back_office(stack, database_url, page):
     assert await _fits(page)
 
     # « Valider et passer à la suivante »: the first validated, the second opened.
-    await page.locator("#f-valider-confirm").check()
     await page.get_by_role("button", name="Valider et passer à la suivante").click()
     await page.get_by_role("heading", name=re.compile(second)).wait_for()
     await expect(page.get_by_role("status").first).to_have_text(
@@ -69,7 +85,6 @@ async def test_a_day_in_the_back_office(stack, database_url, page):
     assert await _axe(page) == []
     # The last one: nothing else waits.
     await page.get_by_text("Valider la requête", exact=True).click()
-    await page.locator("#f-valider-confirm").check()
     await page.get_by_role("button", name="Valider et passer à la suivante").click()
     await page.get_by_text("Aucune autre requête n'attend dans la file.").wait_for()
     assert second in page.url

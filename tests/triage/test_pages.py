@@ -66,8 +66,8 @@ def _form_values(html: str) -> dict[str, str]:
 
 
 async def test_two_analysts_one_request_and_a_stale_page(stack, database_url):
-    for login in ("awa.kone", "yao.kouame"):
-        await create_account(database_url, Role.ANALYST, login, PASSWORD)
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD, display_name="Awa Koné")
+    await create_account(database_url, Role.ANALYST, "yao.kouame", PASSWORD)
     first = await _submit(stack, "un@example.ci")
     second = await _submit(stack, "deux@example.ci")
     await _in_queue(stack, first)
@@ -89,7 +89,8 @@ async def test_two_analysts_one_request_and_a_stale_page(stack, database_url):
             {**_form_values(yao_page), "message": "Hors sujet", "confirm": "oui"},
         )
         assert status == 409
-        assert "Cette requête a déjà été traitée par awa.kone le " in html
+        # The one who decided, by name (issue 12).
+        assert "Cette requête a déjà été traitée par Awa Koné le " in html
         assert 'role="alert" id="probleme"' in html
         assert "Rejeter la requête" not in html  # no decision form on a decided request
 
@@ -130,7 +131,7 @@ async def test_two_analysts_one_request_and_a_stale_page(stack, database_url):
             yao, f"{base}/{second}/valider", {**_form_values(yao_page), "confirm": "oui"}
         )
         assert status == 409
-        assert "modifiée entre-temps par awa.kone" in html
+        assert "modifiée entre-temps par Awa Koné" in html
 
         # A form without its CSRF token changes nothing.
         status, _, _ = await _post(yao, f"{base}/{second}/valider", {"confirm": "oui"})
