@@ -14,6 +14,7 @@ from gateway.clients.triage import TRIAGE, QueueQuery
 from gateway.staff import auth
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared.identity import Role
+from shared.lifecycle import ANALYST_FILTERS, QueueStatus
 from shared.messages import NATURE_LABELS, Nature
 
 routes = web.RouteTableDef()
@@ -90,7 +91,7 @@ async def queue_cards(request: web.Request, staff) -> list[dict] | None:
     None when triage does not answer."""
     cards = []
     for label, query, url in (
-        ("En attente d'examen", QueueQuery(), QUEUE),
+        (ANALYST_FILTERS[QueueStatus.WAITING], QueueQuery(), QUEUE),
         ("En retard", QueueQuery(overdue=True), f"{QUEUE}?retard=1"),
     ):
         try:

@@ -28,7 +28,8 @@ from shared.service import POOL
 routes = web.RouteTableDef()
 BASE = "/admin/motifs"
 KINDS = {"reject": "Motifs de rejet", "reformulate": "Motifs de reformulation"}
-KIND_CHOICES = [("reject", "Rejet"), ("reformulate", "Reformulation")]
+# The decisions a reason serves, named as the analysts' page names them.
+KIND_CHOICES = [("reject", "Rejeter"), ("reformulate", "Renvoyer pour reformulation")]
 LABELS = {
     "kind": "Usage",
     "label": "Intitulé",

@@ -29,7 +29,7 @@ async def test_an_administrator_adds_then_edits_a_reason_at_360_px(stack, databa
         await _checked(page, "the reasons")
 
         # The text left out: said beside it, the rest kept.
-        await page.get_by_role("radio", name="Reformulation").check()
+        await page.get_by_role("radio", name="Renvoyer pour reformulation").check()
         await page.get_by_label("Intitulé").fill("Pièce illisible")
         await page.get_by_role("button", name="Ajouter le motif").click()
         await expect(page.locator("#err-text")).to_have_text("Ce champ est obligatoire.")
