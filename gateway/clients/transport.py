@@ -133,13 +133,16 @@ class Services:
         identity: Identity | None = None,
         channel: str | None = None,
         channel_name: str | None = None,
+        json_only: bool = False,
     ) -> tuple[int, Any]:
         """(status, JSON body) of the service's answer; raises ServiceUnavailable.
 
         ``identity``: the staff member on whose behalf the gateway calls (``current_staff(request)
         .identity``); the service checks its signature and enforces role and body itself.
         ``channel`` overrides the one of the page or API the client came by (``phone`` for the
-        call centre's form); ``channel_name``: the partner behind it (an Open311 key's)."""
+        call centre's form); ``channel_name``: the partner behind it (an Open311 key's).
+        ``json_only``: an answer that is not JSON (a proxy's HTML error page) is the service being
+        unavailable, for the back office's clients, whose every answer is JSON."""
         try:
             async with self.request(
                 method,
@@ -153,6 +156,8 @@ class Services:
             ) as resp:
                 if resp.content_type == "application/json":
                     return resp.status, await resp.json()
+                if json_only:
+                    raise ServiceUnavailable(service)
                 # Not JSON (a file, an HTML error page): never decoded as text, it may be bytes.
                 kind = resp.content_type
                 return resp.status, {"error": "unexpected_answer", "content_type": kind}

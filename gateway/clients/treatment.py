@@ -40,16 +40,9 @@ class Treatment:
         json: Any = None,
         params: Any = None,
     ) -> Answer:
-        try:
-            async with self.services.request(
-                method, SERVICE, path, json=json, params=params, identity=identity
-            ) as resp:
-                if resp.content_type != "application/json":
-                    raise ServiceUnavailable(SERVICE)
-                return resp.status, await resp.json()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("treatment unavailable: %r", exc)
-            raise ServiceUnavailable(SERVICE) from exc
+        return await self.services.call(
+            method, SERVICE, path, json=json, params=params, identity=identity, json_only=True
+        )
 
     # -- the bodies' lists (« En cours », « Retraitement », « Insatisfaits », « Consultations ») --
 

@@ -81,16 +81,9 @@ class Triage:
         json: Any = None,
         params: Any = None,
     ) -> Answer:
-        try:
-            async with self.services.request(
-                method, SERVICE, path, json=json, params=params, identity=identity
-            ) as resp:
-                if resp.content_type != "application/json":
-                    raise ServiceUnavailable(SERVICE)
-                return resp.status, await resp.json()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("triage unavailable: %r", exc)
-            raise ServiceUnavailable(SERVICE) from exc
+        return await self.services.call(
+            method, SERVICE, path, json=json, params=params, identity=identity, json_only=True
+        )
 
     async def queue(
         self,
