@@ -104,7 +104,7 @@ def test_options_rendered_once_mark_the_choice_and_escape_the_labels():
 
 async def test_the_kept_catalogue_asks_once_for_callers_at_once_and_not_again_until_it_expires():
     calls, joined = [], []
-    release = asyncio.Event()
+    release, all_asking = asyncio.Event(), asyncio.Event()
 
     async def fetch():
         calls.append(1)
@@ -115,11 +115,12 @@ async def test_the_kept_catalogue_asks_once_for_callers_at_once_and_not_again_un
 
     async def caller():
         joined.append(1)  # get() runs to its wait without yielding: joined means asking
+        if len(joined) == 5:
+            all_asking.set()
         return await kept.get("places", fetch)
 
     callers = asyncio.gather(*(caller() for _ in range(5)))
-    while len(joined) < 5:  # every caller asking while the first call is still out
-        await asyncio.sleep(0)
+    await all_asking.wait()  # every caller asking while the first call is still out
     release.set()
     answers = await callers
     assert calls == [1] and all(a == {"n": 1} for a in answers)
