@@ -203,6 +203,22 @@ async def track(request: web.Request) -> web.Response:
     return response
 
 
+def _refused_look_up(
+    request: web.Request, values: dict[str, str], status: int, body: Any
+) -> web.Response:
+    """The code and email found nothing (404), were refused (422) or asked too often (429): the
+    tracking form again with what was typed; anything else, « service indisponible »."""
+    if status == 404:
+        return _track_form(request, values, 404, not_found=True)
+    if status == 422:
+        return _track_form(
+            request, values, 422, errors=forms.errors_by_field(body.get("errors", []))
+        )
+    if status == 429:
+        return _throttled_form(request, values, body)
+    return _unavailable(request)
+
+
 @routes.get(LOOKUP_PATH)
 async def tracked(request: web.Request) -> web.StreamResponse:
     """The request of the code and email the form just posted (see :func:`track`)."""
@@ -216,15 +232,7 @@ async def tracked(request: web.Request) -> web.StreamResponse:
         return _unavailable(request)
     if status == 200:
         return _tracking_page(request, body, values["email"])
-    if status == 404:
-        return _track_form(request, values, 404, not_found=True)
-    if status == 422:
-        return _track_form(
-            request, values, 422, errors=forms.errors_by_field(body.get("errors", []))
-        )
-    if status == 429:
-        return _throttled_form(request, values, body)
-    return _unavailable(request)
+    return _refused_look_up(request, values, status, body)
 
 
 @routes.post("/suivre/modifier")
@@ -255,15 +263,7 @@ async def rewrite(request: web.Request) -> web.Response:
             rewrite_errors=forms.errors_by_field(body.get("errors", [])),
             rewrite_value=message,
         )
-    if status == 404:
-        return _track_form(request, values, 404, not_found=True)
-    if status == 422:
-        return _track_form(
-            request, values, 422, errors=forms.errors_by_field(body.get("errors", []))
-        )
-    if status == 429:
-        return _throttled_form(request, values, body)
-    return _unavailable(request)
+    return _refused_look_up(request, values, status, body)
 
 
 # -- the citizen's reply to the answer: « Donner notre avis » or « Relancer » ------------------
@@ -296,15 +296,7 @@ def _replied(
             reply_errors=forms.errors_by_field(body.get("errors", [])),
             reply_values=typed,
         )
-    if status == 404:
-        return _track_form(request, values, 404, not_found=True)
-    if status == 422:
-        return _track_form(
-            request, values, 422, errors=forms.errors_by_field(body.get("errors", []))
-        )
-    if status == 429:
-        return _throttled_form(request, values, body)
-    return _unavailable(request)
+    return _refused_look_up(request, values, status, body)
 
 
 @routes.post("/suivre/avis")
