@@ -4,7 +4,7 @@ For back-office page handlers::
 
     from gateway.backoffice.access import staff_required
     from gateway.staff.auth import current_staff
-    from shared.identity import Role
+    from shared.identity import Identity, Role
 
     @routes.get("/admin/traitements", name="bo-traitements")
     @staff_required(Role.ANALYST)
@@ -29,7 +29,7 @@ from gateway.staff.auth import current_staff, sign_in_url
 from gateway.staff.sessions import Staff
 from gateway.web.client_address import client_address
 from shared.db import run_in_transaction
-from shared.identity import Role
+from shared.identity import Identity, Role
 from shared.service import POOL
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,6 +52,13 @@ def staff_required(*roles: Role) -> Callable[[Handler], Handler]:
         return wrapped
 
     return decorate
+
+
+def staff_identity(request: web.Request) -> Identity:
+    """The signed-in staff member's identity, for a handler behind :func:`staff_required`."""
+    staff = current_staff(request)
+    assert staff is not None, "behind staff_required"
+    return staff.identity
 
 
 async def refuse(request: web.Request, staff: Staff, reason: str = "") -> web.Response:

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.backoffice import shell
+from gateway.backoffice import access, shell
 from gateway.backoffice.access import staff_required
 from gateway.clients.catalogue import KEPT
 from gateway.clients.intake import INTAKE
@@ -88,12 +88,6 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def _identity(request: web.Request):
-    staff = current_staff(request)
-    assert staff is not None
-    return staff.identity
-
-
 def _plain(text: str) -> str:
     """Lower-cased, without accents: what the bodies' search compares."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
@@ -105,7 +99,9 @@ def _plain(text: str) -> str:
 
 async def _everything(request: web.Request) -> dict[str, list[dict[str, Any]]]:
     try:
-        status, body = await request.app[INTAKE].catalogue_everything(identity=_identity(request))
+        status, body = await request.app[INTAKE].catalogue_everything(
+            identity=access.staff_identity(request)
+        )
     except ServiceUnavailable as exc:
         raise Unavailable from exc
     if status != 200 or not isinstance(body, dict):
@@ -120,10 +116,12 @@ async def _send(
     client = request.app[INTAKE]
     try:
         if row_id is None:
-            answer = await client.catalogue_create(kind, fields, identity=_identity(request))
+            answer = await client.catalogue_create(
+                kind, fields, identity=access.staff_identity(request)
+            )
         else:
             answer = await client.catalogue_update(
-                kind, row_id, fields, identity=_identity(request)
+                kind, row_id, fields, identity=access.staff_identity(request)
             )
     except ServiceUnavailable as exc:
         raise Unavailable from exc

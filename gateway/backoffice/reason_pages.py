@@ -68,12 +68,7 @@ async def _audit(request: web.Request, action: str, target: str, detail: str) ->
 
 
 async def _unavailable(request: web.Request) -> web.Response:
-    return await shell.render(
-        request,
-        "backoffice/triage_unavailable.html",
-        {"title": "Service indisponible", "what": "La liste des motifs"},
-        status=503,
-    )
+    return await shell.unavailable(request, "La liste des motifs")
 
 
 def _values(posted: Any) -> dict[str, str]:

@@ -270,3 +270,13 @@ async def render(
     full = await shell_context(request)
     full.update(context)
     return aiohttp_jinja2.render_template(template, request, full, status=status)
+
+
+async def unavailable(request: web.Request, what: str) -> web.Response:
+    """The back office's « Service indisponible » page (503): ``what`` does not answer."""
+    return await render(
+        request,
+        "backoffice/triage_unavailable.html",
+        {"title": "Service indisponible", "what": what},
+        status=503,
+    )

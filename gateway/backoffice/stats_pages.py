@@ -136,12 +136,7 @@ async def _rows_or_unavailable(request: web.Request) -> tuple[Listing, list[dict
 
 
 async def _unavailable(request: web.Request) -> web.Response:
-    return await shell.render(
-        request,
-        "backoffice/triage_unavailable.html",
-        {"title": "Service indisponible", "what": "Les statistiques"},
-        status=503,
-    )
+    return await shell.unavailable(request, "Les statistiques")
 
 
 @routes.get(BASE, name="bo-statistiques")

@@ -36,7 +36,7 @@ from gateway.clients.treatment import TREATMENT
 from gateway.staff import accounts, auth
 from gateway.web import csrf, form_parts
 from shared import attachments, french, lifecycle
-from shared.identity import Identity, Role
+from shared.identity import Role
 from shared.lifecycle import Event, Status
 from shared.service import POOL
 
@@ -96,19 +96,8 @@ STALE_FORM = "Ce formulaire est incomplet ou ancien : la page est rechargée, re
 # --- on whose behalf ---------------------------------------------------------------------------
 
 
-def _identity(request: web.Request) -> Identity:
-    staff = auth.current_staff(request)
-    assert staff is not None, "behind staff_required"
-    return staff.identity
-
-
 async def _unavailable(request: web.Request, what: str = "La requête") -> web.Response:
-    return await shell.render(
-        request,
-        "backoffice/triage_unavailable.html",
-        {"title": "Service indisponible", "what": what},
-        status=503,
-    )
+    return await shell.unavailable(request, what)
 
 
 async def _not_found(request: web.Request, code: str | None) -> web.Response:
@@ -250,7 +239,7 @@ async def _request_page(
     preview: bool = False,
     status: int = 200,
 ) -> web.Response:
-    identity = _identity(request)
+    identity = access.staff_identity(request)
     try:
         found, item = await request.app[TREATMENT].item(code, identity=identity)
     except ServiceUnavailable:
@@ -604,7 +593,7 @@ async def document(request: web.Request) -> web.StreamResponse:
     another body's is not found), streamed through."""
     try:
         async with request.app[TREATMENT].document(
-            request.match_info["document_id"], identity=_identity(request)
+            request.match_info["document_id"], identity=access.staff_identity(request)
         ) as resp:
             if resp.status == 404:
                 return await shell.render(

@@ -38,7 +38,7 @@ from gateway.staff import accounts, auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import csv_cells, french, lifecycle
-from shared.identity import Identity, Role
+from shared.identity import Role
 from shared.lifecycle import Event, QueueStatus
 from shared.messages import NATURE_LABELS, Nature
 from shared.service import POOL
@@ -93,19 +93,8 @@ FILTERS = {
 # --- on whose behalf ---------------------------------------------------------------------------
 
 
-def _identity(request: web.Request) -> Identity:
-    staff = auth.current_staff(request)
-    assert staff is not None, "behind staff_required"
-    return staff.identity
-
-
 async def _unavailable(request: web.Request, what: str = "La file des requêtes") -> web.Response:
-    return await shell.render(
-        request,
-        "backoffice/triage_unavailable.html",
-        {"title": "Service indisponible", "what": what},
-        status=503,
-    )
+    return await shell.unavailable(request, what)
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -186,7 +175,7 @@ async def queue_page(request: web.Request) -> web.Response:
     if code := _exact_code(listing.words):
         # Searching an exact code opens that request, whatever its status and the filters.
         try:
-            found, _ = await request.app[TRIAGE].item(code, identity=_identity(request))
+            found, _ = await request.app[TRIAGE].item(code, identity=access.staff_identity(request))
         except ServiceUnavailable:
             return await _unavailable(request)
         if found == 200:
@@ -195,7 +184,7 @@ async def queue_page(request: web.Request) -> web.Response:
     try:
         status, found = await request.app[TRIAGE].queue(
             _query(request, listing),
-            identity=_identity(request),
+            identity=access.staff_identity(request),
             limit=PER_PAGE,
             offset=listing.offset,
         )
@@ -211,7 +200,7 @@ async def queue_page(request: web.Request) -> web.Response:
             )
         try:
             status, found = await request.app[TRIAGE].queue(
-                None, identity=_identity(request), limit=PER_PAGE
+                None, identity=access.staff_identity(request), limit=PER_PAGE
             )
         except ServiceUnavailable:
             return await _unavailable(request)
@@ -249,7 +238,7 @@ def _triage_csv(
     """Triage's CSV of what the address asks, open for reading; None when triage refused.
     Raises ServiceUnavailable."""
     query = _query(request, _listing(request))
-    return request.app[TRIAGE].export_csv(query, identity=_identity(request))
+    return request.app[TRIAGE].export_csv(query, identity=access.staff_identity(request))
 
 
 async def _refused(request: web.Request) -> web.StreamResponse:
@@ -259,7 +248,7 @@ async def _refused(request: web.Request) -> web.StreamResponse:
     listing = _listing(request)
     try:
         status, _ = await request.app[TRIAGE].queue(
-            _query(request, listing), identity=_identity(request), limit=1
+            _query(request, listing), identity=access.staff_identity(request), limit=1
         )
     except ServiceUnavailable:
         return await _unavailable(request)
@@ -434,7 +423,7 @@ async def _reasons(request: web.Request) -> dict[str, list[dict]]:
     answer (the analyst then writes the whole message)."""
     try:
         status, body = await request.app[TRIAGE].reasons(
-            identity=_identity(request), only_active=True
+            identity=access.staff_identity(request), only_active=True
         )
     except ServiceUnavailable:
         return {}
@@ -532,7 +521,7 @@ async def _request_page(
     status: int = 200,
 ) -> web.Response:
     try:
-        found, item = await request.app[TRIAGE].item(code, identity=_identity(request))
+        found, item = await request.app[TRIAGE].item(code, identity=access.staff_identity(request))
     except ServiceUnavailable:
         return await _unavailable(request, "La requête")
     if found == 404:
@@ -614,7 +603,9 @@ async def _next_after(request: web.Request, validated: str) -> str:
     validated request's own page when nothing else waits (or triage does not answer)."""
     done = f"{BASE}/{validated}?{urlencode({'fait': 'valider', 'suivante': 'aucune'})}"
     try:
-        status, found = await request.app[TRIAGE].queue(None, identity=_identity(request), limit=2)
+        status, found = await request.app[TRIAGE].queue(
+            None, identity=access.staff_identity(request), limit=2
+        )
     except ServiceUnavailable:
         return done
     if status != 200:
@@ -675,7 +666,7 @@ def _decision(name: str):
                 code,
                 form.action,
                 message,
-                identity=_identity(request),
+                identity=access.staff_identity(request),
                 version=version,
                 reindex_to=reindex_to,
             )
@@ -736,7 +727,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     intake = request.app[INTAKE]
     try:
         async with intake.attachment(
-            request.match_info["attachment_id"], identity=_identity(request)
+            request.match_info["attachment_id"], identity=access.staff_identity(request)
         ) as resp:
             if resp.status == 404:
                 return await shell.render(
