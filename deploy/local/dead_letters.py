@@ -1,0 +1,279 @@
+"""``milie dead-letters list|show|replay``: why a message was dead-lettered, and replaying it once
+the cause is fixed.
+
+The services' dead-letter queues (``milie.<service>.dead-letter``) are read by nobody else: each
+command first **collects** what waits there into the table ``ops.dead_letters`` (a row committed,
+then the message acknowledged: a crash in between leaves the message in the queue and the row is
+written once, by ``(service, message_id)``), so an operator can list and read them as often as
+needed without the broker's redelivery counts or reordering.
+
+``replay`` publishes the message as it was (body, type, message id, correlation id) straight to
+the service's own queue through the default exchange, persistent and confirmed, and marks the
+row. Only the service that refused it sees it again; if it had applied it after all, its inbox
+ignores the copy. If the cause is not fixed the service dead-letters it again and the next
+collect shows the row waiting again with its new reason, ``times`` counting the attempts.
+A command from another channel (``intake.submit``) is not replayed: it is trusted by the RabbitMQ
+user that published it, which the operator cannot be; that channel sends it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+
+from shared.messages import COMMAND_TYPES
+from shared.migrations import migrate
+from shared.settings import ServiceSettings, load
+from shared.topology import Topology
+
+SCHEMA = "ops"
+SQL = Path(__file__).parent / "sql"
+SERVICES = ("intake", "triage", "treatment", "notify", "stats")
+# Headers the consumer adds when it dead-letters a message, and the broker's own: not replayed.
+_OWN_HEADERS = (
+    "x-milie-reason",
+    "x-milie-service",
+    "x-milie-original-routing-key",
+    "x-milie-user-id",
+    "x-death",
+    "x-delivery-count",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+)
+
+
+class Refused(Exception):
+    """Said to the operator on stderr; exit status 1."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the dead letters are: the database (schema ``ops``) and the broker's queues."""
+
+    database_url: str
+    amqp_url: str
+    topology: Topology
+
+
+def _json_safe(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+async def _connect_db(place: Place) -> asyncpg.Connection:
+    conn = await asyncpg.connect(place.database_url)
+    await migrate(conn, SCHEMA, SQL)
+    await conn.execute(f"SET search_path TO {SCHEMA}")
+    return conn
+
+
+async def collect(place: Place, services: tuple[str, ...] = SERVICES) -> int:
+    """Move what waits in the services' dead-letter queues into the table; how many moved."""
+    moved = 0
+    conn = await _connect_db(place)
+    connection = await aio_pika.connect(place.amqp_url)
+    try:
+        channel = await connection.channel()
+        for service in services:
+            try:
+                queue = await channel.get_queue(place.topology.dead_letter_queue(service))
+            except aio_pika.exceptions.ChannelClosed:
+                # The service never started here: no queue, nothing to collect.
+                channel = await connection.channel()
+                continue
+            while (message := await queue.get(fail=False, no_ack=False)) is not None:
+                headers = dict(message.headers or {})
+                await conn.execute(
+                    """INSERT INTO dead_letters (service, message_id, type, routing_key,
+                           correlation_id, reply_to, headers, body, reason, publisher)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)
+                       ON CONFLICT (service, message_id) DO UPDATE
+                           SET reason = EXCLUDED.reason, headers = EXCLUDED.headers,
+                               body = EXCLUDED.body, collected_at = now(),
+                               replayed_at = NULL, times = dead_letters.times + 1
+                           WHERE dead_letters.replayed_at IS NOT NULL""",
+                    service,
+                    message.message_id or "",
+                    message.type or "",
+                    _text(headers.get("x-milie-original-routing-key")) or "",
+                    message.correlation_id,
+                    message.reply_to,
+                    json.dumps(_json_safe(headers)),
+                    message.body,
+                    _text(headers.get("x-milie-reason")) or "(no reason recorded)",
+                    _text(headers.get("x-milie-user-id")) or "",
+                )
+                await message.ack()
+                moved += 1
+    finally:
+        await connection.close()
+        await conn.close()
+    return moved
+
+
+def _text(value) -> str | None:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+async def waiting(place: Place, service: str | None = None, every: bool = False) -> list[dict]:
+    """The collected dead letters, oldest first: those not replayed, or ``every`` one."""
+    conn = await _connect_db(place)
+    try:
+        rows = await conn.fetch(
+            """SELECT id, service, message_id, type, reason, times, collected_at, replayed_at
+               FROM dead_letters
+               WHERE ($1::text IS NULL OR service = $1) AND ($2 OR replayed_at IS NULL)
+               ORDER BY collected_at, id""",
+            service,
+            every,
+        )
+    finally:
+        await conn.close()
+    return [dict(r) for r in rows]
+
+
+async def one(place: Place, letter_id: int) -> dict:
+    conn = await _connect_db(place)
+    try:
+        row = await conn.fetchrow("SELECT * FROM dead_letters WHERE id = $1", letter_id)
+    finally:
+        await conn.close()
+    if row is None:
+        raise Refused(f"No dead letter {letter_id} (run `milie dead-letters list`).")
+    return dict(row)
+
+
+async def replay(place: Place, letter_ids: list[int]) -> list[int]:
+    """Publish each letter again to its service's queue; the ids replayed. A letter already
+    replayed, or a command, is refused with the reason and nothing is published for it."""
+    conn = await _connect_db(place)
+    connection = await aio_pika.connect(place.amqp_url)
+    done: list[int] = []
+    try:
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        for letter_id in letter_ids:
+            row = await conn.fetchrow("SELECT * FROM dead_letters WHERE id = $1", letter_id)
+            if row is None:
+                raise Refused(f"No dead letter {letter_id}.")
+            if row["replayed_at"] is not None:
+                raise Refused(
+                    f"Dead letter {letter_id} was already replayed on "
+                    f"{row['replayed_at']:%Y-%m-%d %H:%M:%S}."
+                )
+            if row["type"] in COMMAND_TYPES:
+                raise Refused(
+                    f"Dead letter {letter_id} is a command ({row['type']}): the channel that "
+                    "sent it must send it again (its RabbitMQ user is what makes it trusted)."
+                )
+            headers = {k: v for k, v in json.loads(row["headers"]).items() if k not in _OWN_HEADERS}
+            headers["x-milie-replayed-from"] = letter_id
+            await channel.default_exchange.publish(
+                aio_pika.Message(
+                    bytes(row["body"]),
+                    message_id=row["message_id"] or None,
+                    type=row["type"] or None,
+                    correlation_id=row["correlation_id"],
+                    reply_to=row["reply_to"],
+                    headers=headers,
+                    content_type="application/json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    app_id="milie-dead-letters",
+                ),
+                routing_key=place.topology.queue(row["service"]),
+                mandatory=True,
+            )
+            await conn.execute(
+                "UPDATE dead_letters SET replayed_at = now() WHERE id = $1", letter_id
+            )
+            done.append(letter_id)
+    finally:
+        await connection.close()
+        await conn.close()
+    return done
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    letters = sub.add_parser(
+        "dead-letters",
+        help="dead-lettered messages: list, show, replay",
+        description="The services' dead letters (needs DATABASE_URL and AMQP_URL).",
+    )
+    cmds = letters.add_subparsers(dest="letters_command", required=True)
+    listing = cmds.add_parser("list", help="collect and list the dead letters not replayed")
+    listing.add_argument("--service", choices=SERVICES)
+    listing.add_argument("--all", action="store_true", help="the replayed ones too")
+    show = cmds.add_parser("show", help="one dead letter: reason, headers, body")
+    show.add_argument("id", type=int)
+    again = cmds.add_parser("replay", help="send dead letters again to their service")
+    again.add_argument("ids", type=int, nargs="*")
+    again.add_argument("--service", choices=SERVICES, help="every waiting letter of a service")
+
+
+def _place() -> Place:
+    settings = load(ServiceSettings, "milie dead-letters")
+    return Place(settings.database_url, settings.amqp_url, Topology(settings.broker_namespace))
+
+
+async def _run(args: argparse.Namespace, place: Place) -> int:
+    await collect(place)
+    if args.letters_command == "list":
+        rows = await waiting(place, args.service, args.all)
+        if not rows:
+            print("No dead letters." if args.all else "No dead letters waiting.")
+        for r in rows:
+            state = f"replayed {r['replayed_at']:%Y-%m-%d %H:%M}" if r["replayed_at"] else "waiting"
+            print(
+                f"{r['id']:>6}  {r['collected_at']:%Y-%m-%d %H:%M:%S}  {r['service']:<9}  "
+                f"{r['type'] or '(no type)':<36}  x{r['times']}  {state}\n        {r['reason']}"
+            )
+        return 0
+    if args.letters_command == "show":
+        row = await one(place, args.id)
+        body = bytes(row["body"])
+        try:
+            text = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+        except ValueError:
+            text = body[:4000].decode("utf-8", "replace")
+        print(
+            f"id:             {row['id']}\nservice:        {row['service']}\n"
+            f"type:           {row['type']}\nmessage id:     {row['message_id']}\n"
+            f"routing key:    {row['routing_key']}\npublisher:      {row['publisher']}\n"
+            f"correlation id: {row['correlation_id']}\ntimes:          {row['times']}\n"
+            f"collected at:   {row['collected_at']}\nreplayed at:    {row['replayed_at']}\n"
+            f"reason:         {row['reason']}\nbody ({len(body)} bytes):\n{text[:20000]}"
+        )
+        return 0
+    ids = list(args.ids)
+    if args.service:
+        ids += [r["id"] for r in await waiting(place, args.service)]
+    if not ids:
+        raise Refused("Nothing to replay: give ids or --service.")
+    for letter_id in await replay(place, ids):
+        print(f"replayed {letter_id}")
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_run(args, _place()))
+    except Refused as exc:
+        print(exc, file=sys.stderr)
+        return 1

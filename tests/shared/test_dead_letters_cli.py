@@ -1,0 +1,157 @@
+"""``milie dead-letters``: an operator sees why a message was dead-lettered and replays it once the
+cause is fixed; the effect happens once, a replayed letter is not replayed twice, a command is
+left to its channel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from deploy.local import dead_letters
+from deploy.local.dead_letters import Place, Refused
+from shared.broker import Broker
+from shared.consumer import Consumer, Poison
+from shared.db import create_pool
+from shared.messages import IntakeSubmitV1, RequestSubmittedV1
+from shared.migrations import migrate
+from shared.topology import EVENTS, Topology
+from tests.support import eventually, publish_event, submitted_event
+
+SERVICE = "probe"
+
+
+class Cause:
+    fixed = False
+
+
+@pytest.fixture
+async def pool(database_url):
+    pool = await create_pool(database_url, SERVICE, min_size=1, max_size=5)
+    async with pool.acquire() as conn:
+        await migrate(conn, SERVICE, None)
+        await conn.execute("CREATE TABLE effects (request_id uuid, code text)")
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def consumer(pool, amqp_url, namespace):
+    cause = Cause()
+
+    async def record(conn, event: RequestSubmittedV1, delivery) -> None:
+        if not cause.fixed:
+            raise Poison("the body's catalogue entry is missing")
+        await conn.execute("INSERT INTO effects VALUES ($1, $2)", event.request_id, event.code)
+
+    broker = Broker(amqp_url, Topology(namespace), SERVICE)
+    await broker.connect()
+    consumer = Consumer(
+        service=SERVICE,
+        pool=pool,
+        broker=broker,
+        handlers={RequestSubmittedV1.type_name(): record},
+        bindings=[(EVENTS, "request.submitted")],
+        handler_attempts=3,
+    )
+    await consumer.start()
+    yield cause
+    await consumer.stop()
+    await broker.close()
+
+
+async def test_a_dead_letter_is_listed_with_its_reason_and_replayed_once_fixed(
+    pool, consumer, database_url, amqp_url, namespace
+):
+    place = Place(database_url, amqp_url, Topology(namespace))
+    event = submitted_event()
+    message_id = str(uuid.uuid4())
+    await publish_event(amqp_url, namespace, event, message_id=message_id)
+
+    async def collected():
+        await dead_letters.collect(place, (SERVICE,))
+        return await dead_letters.waiting(place, SERVICE) or None
+
+    [letter] = await eventually(collected)
+    assert letter["message_id"] == message_id
+    assert letter["type"] == RequestSubmittedV1.type_name()
+    assert letter["reason"] == "the body's catalogue entry is missing"
+    shown = await dead_letters.one(place, letter["id"])
+    assert event.code in bytes(shown["body"]).decode()
+    # Collecting again finds nothing new: the letter is kept once.
+    assert await dead_letters.collect(place, (SERVICE,)) == 0
+
+    consumer.fixed = True
+    assert await dead_letters.replay(place, [letter["id"]]) == [letter["id"]]
+
+    async def applied():
+        return await pool.fetchval("SELECT count(*) FROM effects WHERE code = $1", event.code)
+
+    assert await eventually(applied) == 1
+    assert await dead_letters.waiting(place, SERVICE) == []
+    with pytest.raises(Refused, match="already replayed"):
+        await dead_letters.replay(place, [letter["id"]])
+    assert await applied() == 1
+
+
+async def test_a_letter_that_fails_again_waits_again_with_its_count(
+    pool, consumer, database_url, amqp_url, namespace
+):
+    place = Place(database_url, amqp_url, Topology(namespace))
+    await publish_event(amqp_url, namespace, submitted_event())
+
+    async def collected():
+        await dead_letters.collect(place, (SERVICE,))
+        return await dead_letters.waiting(place, SERVICE) or None
+
+    [letter] = await eventually(collected)
+    await dead_letters.replay(place, [letter["id"]])  # the cause is not fixed
+    [again] = await eventually(collected)
+    assert again["id"] == letter["id"]
+    assert again["times"] == 2
+
+
+async def test_a_command_is_not_replayed_by_the_operator(database_url, amqp_url, namespace):
+    place = Place(database_url, amqp_url, Topology(namespace))
+    conn = await dead_letters._connect_db(place)
+    try:
+        letter_id = await conn.fetchval(
+            """INSERT INTO dead_letters (service, message_id, type, body, reason)
+               VALUES ('intake', $1, $2, '{}', 'user not allowed') RETURNING id""",
+            str(uuid.uuid4()),
+            IntakeSubmitV1.type_name(),
+        )
+    finally:
+        await conn.close()
+    with pytest.raises(Refused, match="command"):
+        await dead_letters.replay(place, [letter_id])
+
+
+def test_the_command_line_lists_and_refuses_clearly(database_url, amqp_url, namespace):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "AMQP_URL": amqp_url,
+        "MILIE_BROKER_NAMESPACE": namespace,
+    }
+    listed = subprocess.run(
+        [sys.executable, "-m", "deploy.local.cli", "dead-letters", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "No dead letters waiting." in listed.stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "deploy.local.cli", "dead-letters", "show", "999999"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 1
+    assert "No dead letter 999999" in shown.stderr
