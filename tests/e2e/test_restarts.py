@@ -2,8 +2,8 @@
 
 Each test runs the six real processes (as `make up` does) on a server of its own that it stops and
 starts again: a private RabbitMQ node, or a private PostgreSQL cluster, from the installed server
-programs (tests/e2e/servers.py), never the shared ones. The other server is the suite's usual one,
-isolated by this test's database or broker namespace.
+programs (deploy/local/private_servers.py), never the shared ones. The other server is the
+suite's usual one, isolated by this test's database or broker namespace.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from deploy.local.private_servers import Missing, PrivatePostgres, PrivateRabbitMQ
 from shared import db
 from shared.broker import Broker
 from shared.consumer import Consumer
@@ -23,7 +24,6 @@ from shared.messages import RequestSubmittedV1
 from shared.migrations import migrate
 from shared.topology import EVENTS, Topology
 from tests.e2e.conftest import BODY, analyst_headers, running_platform, submission
-from tests.e2e.servers import PrivatePostgres, PrivateRabbitMQ
 from tests.support import eventually, publish_event, signed_session, submitted_event
 
 # Every answer comes back well within this, or the test fails: an outage must not hang a client.
@@ -34,7 +34,10 @@ CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=30)
 async def private_rabbitmq() -> AsyncIterator[PrivateRabbitMQ]:
     """One node for the module (a start costs seconds); each test restarts it and uses its own
     namespace."""
-    server = PrivateRabbitMQ()
+    try:
+        server = PrivateRabbitMQ()
+    except Missing as exc:
+        pytest.skip(str(exc))
     try:
         await server.start()
         yield server
@@ -44,7 +47,10 @@ async def private_rabbitmq() -> AsyncIterator[PrivateRabbitMQ]:
 
 @pytest.fixture
 async def private_postgres() -> AsyncIterator[PrivatePostgres]:
-    server = PrivatePostgres()
+    try:
+        server = PrivatePostgres()
+    except Missing as exc:
+        pytest.skip(str(exc))
     try:
         await server.init()
         await server.start()

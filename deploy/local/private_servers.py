@@ -1,8 +1,10 @@
-"""Private PostgreSQL and RabbitMQ servers that a test may stop and start at will.
+"""Private PostgreSQL and RabbitMQ servers that a test or the fault campaign may stop, kill and
+start at will.
 
-The shared servers (127.0.0.1:5432 and :5672) serve other engineers and CI at the same time: a
-test that restarts a server runs its own, from the installed server programs, on free ports, with
-its data in a temporary directory that is removed afterwards. A missing program skips the test.
+The shared servers (127.0.0.1:5432 and :5672) serve other engineers and CI at the same time: what
+restarts a server runs its own, from the installed server programs, on free ports, with its data
+in a temporary directory that is removed afterwards. A missing program raises :class:`Missing`
+(the tests skip on it).
 """
 
 from __future__ import annotations
@@ -12,18 +14,45 @@ import contextlib
 import glob
 import os
 import pwd
+import random
 import secrets
 import shutil
 import signal
+import socket
 import tempfile
 import uuid
 from pathlib import Path
 
 import aio_pika
 import asyncpg
-import pytest
 
-from tests.support import eventually, free_port
+
+class Missing(Exception):
+    """The server programs are not installed here."""
+
+
+def free_port() -> int:
+    """A port nobody listens on now, below the kernel's ephemeral range (32768 and up), where
+    outgoing connections would take it between the check and the bind."""
+    for port in random.sample(range(20000, 32000), 50):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _until(probe, timeout: float, interval: float = 0.3) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await probe():
+        if loop.time() > deadline:
+            raise TimeoutError("the server did not answer in time")
+        await asyncio.sleep(interval)
 
 
 def _as_user(user: str | None, *command: str) -> list[str]:
@@ -48,6 +77,16 @@ async def _run(*command: str, timeout: float = 60.0) -> None:
         raise RuntimeError(f"{command[0]} … failed ({process.returncode}): {out.decode()[-2000:]}")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _private_dir(prefix: str, owner: str | None) -> Path:
     base = Path(tempfile.mkdtemp(prefix=prefix))
     base.chmod(0o755)  # the server's own user must reach it
@@ -66,7 +105,9 @@ class PrivatePostgres:
         )
         bins = [b for b in candidates if os.access(f"{b}/initdb", os.X_OK)]
         if not bins or not os.access(f"{bins[-1]}/pg_ctl", os.X_OK):
-            pytest.skip("no PostgreSQL server programs (/usr/lib/postgresql/*/bin/initdb, pg_ctl)")
+            raise Missing(
+                "no PostgreSQL server programs (/usr/lib/postgresql/*/bin/initdb, pg_ctl)"
+            )
         self.bin = bins[-1]
         self.user = "postgres" if os.geteuid() == 0 else None
         self.port = free_port()
@@ -94,12 +135,21 @@ class PrivatePostgres:
                 "fsync = off\nfull_page_writes = off\nmax_connections = 200\n"
             )
 
-    async def start(self) -> None:
+    async def start(self, attempts: int = 20) -> None:
+        """Start the cluster. After a kill its orphaned backends may hold the shared memory a
+        moment longer (they exit as soon as they notice): the start is tried again."""
         log = self.base / "server.log"
-        await _run(
-            *_as_user(self.user, f"{self.bin}/pg_ctl", "-D", str(self.data)),
-            *("-l", str(log), "-w", "-t", "60", "start"),
-        )
+        for attempt in range(attempts):
+            try:
+                await _run(
+                    *_as_user(self.user, f"{self.bin}/pg_ctl", "-D", str(self.data)),
+                    *("-l", str(log), "-w", "-t", "60", "start"),
+                )
+                break
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.5)
         self.started = True
 
     async def stop(self, mode: str = "fast") -> None:
@@ -107,6 +157,21 @@ class PrivatePostgres:
             *_as_user(self.user, f"{self.bin}/pg_ctl", "-D", str(self.data)),
             *("-m", mode, "-w", "-t", "60", "stop"),
         )
+        self.started = False
+
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    async def kill(self) -> None:
+        """SIGKILL the postmaster, as a crash would: its backends exit on their own, and the next
+        :meth:`start` recovers from the write-ahead log."""
+        pid = self.postmaster_pid()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        for _ in range(600):
+            if not _alive(pid):
+                break
+            await asyncio.sleep(0.05)
         self.started = False
 
     async def create_database(self, name: str) -> str:
@@ -132,12 +197,15 @@ class PrivateRabbitMQ:
     so its Erlang cookie) is its own directory, so the system node's cookie is never touched.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, extra_addresses: tuple[str, ...] = ()) -> None:
+        """``extra_addresses``: other loopback addresses (127.0.0.3) the node listens on too, on
+        the same port, so that one client's traffic can be told apart (the fault campaign cuts
+        one service off the broker that way)."""
         server = "/usr/lib/rabbitmq/bin/rabbitmq-server"
         if not os.access(server, os.X_OK):
             server = shutil.which("rabbitmq-server") or ""
         if not server:
-            pytest.skip("no RabbitMQ server program (rabbitmq-server)")
+            raise Missing("no RabbitMQ server program (rabbitmq-server)")
         self.server = server
         self.port = free_port()
         self.dist_port = free_port()
@@ -145,8 +213,14 @@ class PrivateRabbitMQ:
         self.base = _private_dir("milie-rmq-", None)
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
         self.process: asyncio.subprocess.Process | None = None
+        extra = "".join(
+            f"listeners.tcp.extra{i} = {address}:{self.port}\n"
+            for i, address in enumerate(extra_addresses)
+        )
         (self.base / "rabbitmq.conf").write_text(
             f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
+            + extra
+            +
             # A shared test machine may be short of disk; the node must not block publishers.
             "disk_free_limit.absolute = 1MB\n"
         )
@@ -200,7 +274,7 @@ class PrivateRabbitMQ:
             await connection.close()
             return True
 
-        await eventually(answers, timeout=timeout, interval=0.3)
+        await _until(answers, timeout)
 
     async def stop(self, timeout: float = 60.0) -> None:
         """Stop the node gracefully (the script turns SIGTERM into ``rabbitmqctl stop``)."""
@@ -216,6 +290,15 @@ class PrivateRabbitMQ:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
+
+    async def kill(self) -> None:
+        """SIGKILL the node's whole process group (the script and its Erlang VM), as a crash."""
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
 
     async def destroy(self) -> None:
         try:
