@@ -1,4 +1,4 @@
-# Miliê: make install | up | test | lint | format | bench | browser | clean
+# Miliê: make install | up | test | lint | format | bench | faults | browser | clean
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 # A recipe is one bash script: the test recipe's trap must outlive its lines.
@@ -20,7 +20,7 @@ infra=$$(MILIE_INFRA_STARTED="$$started" deploy/local/ensure-infra.sh)
 while IFS= read -r line; do export "$$line"; done <<<"$$infra"
 endef
 
-.PHONY: install browser up test lint format bench clean
+.PHONY: install browser up test lint format bench faults clean
 
 install: $(STAMP)
 
@@ -43,6 +43,15 @@ browser:
 	fi
 	$(APT) update
 	$(APT) install -y chromium
+
+# The fault campaign (bench/faults.py) on private PostgreSQL and RabbitMQ servers it starts, kills
+# and restarts itself; nftables cuts one service off the broker (installed here when missing).
+faults: $(STAMP)
+	if ! command -v nft >/dev/null && (( EUID == 0 )); then
+		$(APT) update
+		$(APT) install -y nftables
+	fi
+	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
 
 up: $(STAMP)
 	$(BIN)/python -m deploy.local.up

@@ -286,11 +286,16 @@ class Consumer:
                 return False
             channel = self.command_senders[message.user_id or ""]
         versioned = _TYPE.fullmatch(type_name)
-        if (
-            versioned is not None
-            and versioned.group(1) not in self._names_handled
-            and message.exchange == self.broker.topology.exchange(EVENTS)
-        ):
+        on_events = message.exchange == self.broker.topology.exchange(EVENTS)
+        if on_events and versioned is not None and versioned.group(1) != message.routing_key:
+            # The routing key is the event's name: a type that says otherwise is a publisher's
+            # mistake (or a lie), never an event to apply or to ignore unseen.
+            await self.dead_letter(
+                message,
+                f"type {type_name!r} does not match routing key {message.routing_key!r}",
+            )
+            return False
+        if versioned is not None and versioned.group(1) not in self._names_handled and on_events:
             # An event bound by a wider routing key (request.#) but not for us, maybe newer than
             # this copy of the service: nothing to do. A command is never ignored this way.
             return True

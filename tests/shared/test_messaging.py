@@ -540,3 +540,23 @@ async def test_a_binding_the_service_no_longer_wants_is_removed_at_start(broker)
     )
     await publish("request.submitted")
     await channel.close()
+
+
+async def test_a_type_that_is_not_its_routing_key_is_dead_lettered_not_ignored(
+    pool, consumer, amqp_url, namespace
+):
+    """On milie.events the routing key is the event's name: a message routed as
+    request.submitted but typed as another event is neither applied nor silently dropped."""
+    await publish_event(
+        amqp_url,
+        namespace,
+        submitted_event(),
+        message_type="request.teleported.v1",
+        routing_key="request.submitted",
+    )
+    dlq = f"{namespace}.milie.{SERVICE}.dead-letter"
+    [letter] = await eventually(lambda: _letters(amqp_url, dlq, 1))
+    assert letter.headers["x-milie-reason"] == (
+        "type 'request.teleported.v1' does not match routing key 'request.submitted'"
+    )
+    assert await effects(pool) == 0
