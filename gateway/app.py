@@ -19,6 +19,7 @@ from gateway.backoffice import (
     not_found,
     operator_pages,
     reason_pages,
+    second_factor_pages,
     shell,
     stats_pages,
     treatment_lists,
@@ -167,6 +168,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(open311.routes)  # Open311 GeoReport v2 under /open311/v2/
     # The back office (/admin).
     app.add_routes(signin.routes)
+    app.add_routes(second_factor_pages.routes)  # « Double authentification » (issue 14)
     app.add_routes(dashboard.routes)
     app.add_routes(account_pages.routes)
     app.add_routes(audit_pages.routes)

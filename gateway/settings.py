@@ -46,6 +46,9 @@ class GatewaySettings(ServiceSettings):
     # Staff sessions: ended after this long without a request, and this long after sign-in.
     staff_idle_timeout_seconds: float = 30 * 60
     staff_absolute_timeout_seconds: float = 12 * 3600
+    # Every staff account gives a TOTP code (or a recovery code) after its password. Off only
+    # for tests of other things; production refuses to start without it.
+    second_factor_required: bool = True
     # Failed sign-ins: free tries per (login, address) before a growing wait, the longest wait;
     # the same per address over every login; failures on one login (from anywhere) after which
     # each try on it is answered more slowly (never refused: real staff are not locked out).
@@ -113,6 +116,8 @@ class GatewaySettings(ServiceSettings):
         elif self.form_secret == self.identity_secret:
             # One key for one use: what is signed for one must never pass for the other.
             problems.append("MILIE_FORM_SECRET: the same as MILIE_IDENTITY_SECRET; use two keys")
+        if not self.second_factor_required:
+            problems.append("MILIE_SECOND_FACTOR_REQUIRED: staff must give a second factor")
         # The keys' length is the Open311 rule above (24): channels already hold theirs.
         if any(PLACEHOLDER.lower() in key.lower() for key in self.open311_keys):
             problems.append(f"MILIE_OPEN311_KEYS: a key still holds the {PLACEHOLDER} placeholder")

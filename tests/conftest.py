@@ -20,6 +20,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from shared.settings import ServiceSettings
+
+# The platforms the tests start as processes (tests/stack.py, tests/e2e) read their settings from
+# the environment: staff there sign in with the password alone too (see settings_for below).
+os.environ.setdefault("MILIE_SECOND_FACTOR_REQUIRED", "false")
 from tests.databases import Copies, create_database, create_template, drop_database
 from tests.support import delete_namespace, eventually, free_port
 
@@ -114,6 +118,9 @@ def settings_for(database_url: str, amqp_url: str, namespace: str):
             "env": "test",
             "outbox_poll_seconds": 0.2,
             "metrics_port": 0,  # the gateway's metrics listener: any free port
+            # The staff's second factor has its own tests (tests/staff/test_second_factor.py);
+            # the others sign in with the password alone. Ignored by the services' settings.
+            "second_factor_required": False,
             **overrides,
         }
         return cls.model_validate(values)

@@ -30,6 +30,7 @@ SERVICES = ("intake", "triage", "treatment", "notify", "stats")
 PRODUCTION_SECRETS = {
     "identity_secret": "test-identity-secret-of-at-least-32-bytes",
     "form_secret": "test-form-secret-of-at-least-32-bytes-too",
+    "second_factor_required": True,  # the gateway's; production refuses it off
 }
 
 

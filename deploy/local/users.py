@@ -38,7 +38,7 @@ class Refused(Exception):
 def add_parser(sub: argparse._SubParsersAction) -> None:
     users = sub.add_parser(
         "users",
-        help="staff accounts: create, list, disable, enable, reset-password",
+        help="staff accounts: create, list, disable, enable, reset-password, reset-second-factor",
         description="Staff accounts (needs DATABASE_URL; applies the gateway's migrations).",
     )
     cmds = users.add_subparsers(dest="users_command", required=True)
@@ -60,6 +60,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     reset = cmds.add_parser("reset-password", help="set a new password, ending the sessions")
     reset.add_argument("login")
     reset.add_argument("--password-file", help="file whose first line is the password")
+    second = cmds.add_parser(
+        "reset-second-factor",
+        help="remove the account's second factor (a lost phone), ending its sessions; "
+        "the agent enrols again at the next sign-in",
+    )
+    second.add_argument("login")
 
 
 def _read_password(path: str | None, login: str) -> str:
@@ -187,6 +193,12 @@ async def _change(conn: asyncpg.Connection, args: argparse.Namespace, password: 
         password_hash = await passwords.hash_password(password)
         ended = await account_actions.reset_password(conn, actor, account, password_hash)
         return f"Mot de passe de {account.login} réinitialisé ; {ended} session(s) fermée(s)."
+    if cmd == "reset-second-factor":
+        ended = await account_actions.reset_second_factor(conn, actor, account)
+        return (
+            f"Double authentification de {account.login} réinitialisée ; "
+            f"{ended} session(s) fermée(s)."
+        )
     raise Refused(f"commande inconnue : {cmd}")
 
 

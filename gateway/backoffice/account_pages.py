@@ -36,6 +36,8 @@ DONE = {
     "active": "Le compte est réactivé.",
     "mdp": "Le mot de passe est réinitialisé ; les sessions du compte ont pris fin.",
     "role": "Le rôle et l'organisme sont enregistrés.",
+    "double-authentification": "La double authentification est réinitialisée : l'agent "
+    "l'activera de nouveau à sa prochaine connexion ; ses sessions ont pris fin.",
 }
 
 
@@ -324,6 +326,19 @@ async def reset_password(request: web.Request) -> web.Response:
 
     await run_in_transaction(request.app[POOL], work)
     return _see_other(f"/admin/comptes/{account.id}?fait=mdp")
+
+
+@routes.post(f"/admin/comptes/{ID}/double-authentification", name="bo-compte-double-authentification")
+@staff_required(ADMIN)
+async def reset_second_factor(request: web.Request) -> web.Response:
+    """A lost phone: the agent enrols a new one at the next sign-in (recovery codes spent)."""
+    account = await _account_or_404(request)
+
+    async def work(conn):
+        await account_actions.reset_second_factor(conn, _actor(request), account)
+
+    await run_in_transaction(request.app[POOL], work)
+    return _see_other(f"/admin/comptes/{account.id}?fait=double-authentification")
 
 
 @routes.post(f"/admin/comptes/{ID}/role", name="bo-compte-role")

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.staff import accounts, audit, sessions
+from gateway.staff import accounts, audit, second_factor, sessions
 from shared.identity import Role
 
 
@@ -111,3 +111,21 @@ async def change_role(
     await audit.record(
         conn, "role_changed", target=account.login, detail=f"{before} → {after}", **actor.audited()
     )
+
+
+async def reset_second_factor(
+    conn: asyncpg.Connection, actor: Actor, account: accounts.Account
+) -> int:
+    """Remove the account's second factor and recovery codes (a lost phone) and end its
+    sessions: the agent enrols again at the next sign-in. Answers how many sessions ended."""
+    had = await second_factor.reset(conn, account.id)
+    ended = await sessions.close_all(conn, account.id)
+    await audit.record(
+        conn,
+        "second_factor_reset",
+        target=account.login,
+        detail=("facteur retiré" if had else "aucun facteur enregistré")
+        + f", {ended} session(s) fermée(s)",
+        **actor.audited(),
+    )
+    return ended

@@ -35,6 +35,12 @@ ACTIONS = {
     # Ready-made reasons (backoffice.reason_pages): target « motif <id> », detail what changed.
     "reason_created": "Motifs : ajout",
     "reason_changed": "Motifs : modification",
+    # The second factor (staff.second_factor): enrolment, a recovery code used, wrong codes,
+    # an administrator's reset.
+    "second_factor_enrolled": "Double authentification : activée",
+    "second_factor_recovery_used": "Double authentification : code de secours utilisé",
+    "second_factor_failed": "Double authentification : code refusé",
+    "second_factor_reset": "Double authentification : réinitialisée",
 }
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}
 CLI_ADDRESS = "ligne de commande"

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 # The signed-in staff member, or None; handlers read it through current_staff().
 STAFF = web.RequestKey("staff", object)
 SESSION_ENDED = web.RequestKey("staff_session_ended", bool)  # a cookie came, its session is over
+# Signed in by password, the second factor not yet given: no back-office page but that one.
+PENDING_STAFF = web.RequestKey("staff_pending_second_factor", object)
+SECOND_FACTOR_PATH = "/admin/double-authentification"
 SIGN_IN_PATH = "/admin/connexion"
 HOME_PATH = "/admin/"
 WRONG_CREDENTIALS = "Login ou mot de passe incorrect."
@@ -36,6 +39,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def current_staff(request: web.Request) -> Staff | None:
     return request.get(STAFF)
+
+
+def pending_staff(request: web.Request) -> Staff | None:
+    """The agent who gave the password but not yet the second factor, in this session."""
+    return request.get(PENDING_STAFF)
 
 
 def secure_cookies(request: web.Request) -> bool:
@@ -63,14 +71,19 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
 async def load_staff(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Put the signed-in staff member (or None) in ``request[STAFF]``; drop a dead cookie."""
     request[STAFF] = None
+    request[PENDING_STAFF] = None
     token = request.cookies.get(sessions.COOKIE, "")
     ended = False
     if token:
         settings = request.app[GATEWAY_SETTINGS]
         async with request.app[POOL].acquire(timeout=settings.db_acquire_timeout) as conn:
-            request[STAFF] = await sessions.load(conn, token, settings.staff_idle_timeout_seconds)
-        ended = request[STAFF] is None
+            staff = await sessions.load(conn, token, settings.staff_idle_timeout_seconds)
+        ended = staff is None
         request[SESSION_ENDED] = ended
+        if staff is not None and settings.second_factor_required and not staff.second_factor_done:
+            request[PENDING_STAFF] = staff
+        else:
+            request[STAFF] = staff
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -101,7 +114,11 @@ def safe_next(target: str | None) -> str:
 
 
 def sign_in_url(request: web.Request) -> str:
+    """Where a page sends who is not signed in: the sign-in form, or the second factor's page
+    for a session that gave only the password; back to this page afterwards."""
     target = request.path_qs if request.method == "GET" else HOME_PATH
+    if pending_staff(request) is not None:
+        return f"{SECOND_FACTOR_PATH}?next={quote(target, safe='/')}"
     url = f"{SIGN_IN_PATH}?next={quote(target, safe='/')}"
     if request.get(SESSION_ENDED):
         url += "&fin=1"

@@ -32,6 +32,9 @@ class Staff:
     role: Role
     body_id: str | None
     session_hash: bytes
+    # The second factor was given in this session (gateway.staff.second_factor); until then the
+    # back office treats the session as pending.
+    second_factor_done: bool = True
 
     @property
     def identity(self) -> Identity:
@@ -74,8 +77,9 @@ async def load(conn: asyncpg.Connection, token: str, idle_seconds: float) -> Sta
                UPDATE staff_sessions SET last_seen_at = now()
                WHERE id_hash = $1 AND expires_at > now()
                  AND last_seen_at > now() - make_interval(secs => $2)
-               RETURNING id_hash, account_id)
-           SELECT a.id, a.login, a.display_name, a.role, a.body_id, live.id_hash
+               RETURNING id_hash, account_id, second_factor_at)
+           SELECT a.id, a.login, a.display_name, a.role, a.body_id, live.id_hash,
+                  live.second_factor_at IS NOT NULL AS second_factor_done
            FROM live JOIN staff_accounts a ON a.id = live.account_id
            WHERE a.active""",
         _hash(token),
@@ -90,6 +94,25 @@ async def load(conn: asyncpg.Connection, token: str, idle_seconds: float) -> Sta
         role=Role(row["role"]),
         body_id=row["body_id"],
         session_hash=row["id_hash"],
+        second_factor_done=row["second_factor_done"],
+    )
+
+
+async def mark_second_factor(conn: asyncpg.Connection, session_hash: bytes) -> None:
+    await conn.execute(
+        "UPDATE staff_sessions SET second_factor_at = now() WHERE id_hash = $1", session_hash
+    )
+
+
+async def second_factor_failed(conn: asyncpg.Connection, session_hash: bytes) -> int:
+    """Count a wrong code in this session; how many so far."""
+    return (
+        await conn.fetchval(
+            """UPDATE staff_sessions SET second_factor_failures = second_factor_failures + 1
+           WHERE id_hash = $1 RETURNING second_factor_failures""",
+            session_hash,
+        )
+        or 0
     )
 
 

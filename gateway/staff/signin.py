@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import aiohttp_jinja2
 from aiohttp import web
 
 from gateway.staff import auth
 from gateway.web import csrf
+from gateway.web.keys import GATEWAY_SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -71,6 +74,9 @@ async def sign_in(request: web.Request) -> web.Response:
             next_=target,
             status=429 if result.throttled else 401,
         )
+    if request.app[GATEWAY_SETTINGS].second_factor_required:
+        # The password opened a pending session: the code comes next, then the page asked for.
+        target = f"{auth.SECOND_FACTOR_PATH}?next={quote(target, safe='/')}"
     response = _see_other(target)
     auth.set_session_cookie(request, response, result.token)
     return response

@@ -9,11 +9,13 @@ async with await signed_in_session(stack.gateway, "awa.analyste", "…") as http
 
 from __future__ import annotations
 
+import html as html_text
 import re
 from pathlib import Path
 
 import aiohttp
 import asyncpg
+import pyotp
 
 from gateway.staff import accounts
 from shared.identity import Role
@@ -22,6 +24,9 @@ from tests.support import signed_session
 
 GATEWAY_SQL = Path(__file__).resolve().parents[2] / "gateway" / "sql"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+_SECRET = re.compile(r'<code id="secret">([^<]+)</code>')
+# The TOTP secrets of the accounts enrolled by complete_second_factor, by login.
+ENROLLED: dict[str, str] = {}
 
 
 async def create_account(
@@ -96,10 +101,36 @@ async def signed_in_session(
                 raise AssertionError(
                     f"sign-in of {login} refused: {resp.status} {await resp.text()}"
                 )
+            location = resp.headers["Location"]
+        if location.startswith("/admin/double-authentification"):
+            await complete_second_factor(session, gateway_url + location, login)
     except BaseException:
         await session.close()
         raise
     return session
+
+
+async def complete_second_factor(
+    session: aiohttp.ClientSession, page_url: str, login: str
+) -> list[str]:
+    """Give the second factor on its page: enrol (reading the key the page shows) or give the
+    code of the secret enrolled before; the recovery codes shown at enrolment, else []."""
+    async with session.get(page_url) as resp:
+        page = await resp.text()
+    shown = _SECRET.search(page)
+    if shown:
+        ENROLLED[login] = html_text.unescape(shown.group(1)).replace(" ", "")
+    token = _TOKEN.search(page).group(1)
+    code = pyotp.TOTP(ENROLLED[login]).now()
+    async with session.post(
+        page_url, data={"csrf_token": token, "code": code}, allow_redirects=False
+    ) as resp:
+        answer = await resp.text()
+        if resp.status == 200 and "Vos codes de secours" in answer:
+            return re.findall(r"<li><code>([a-z0-9-]+)</code></li>", answer)
+        if resp.status != 303:
+            raise AssertionError(f"second factor of {login} refused: {resp.status} {answer}")
+    return []
 
 
 def assert_private_answer(resp: aiohttp.ClientResponse, *, hsts: bool) -> None:

@@ -76,6 +76,11 @@ ROUTES: list[Row] = [
     Row("POST", "/admin/comptes/{account_id}/activer", only(ADMIN, status=303), {}),
     Row("POST", "/admin/comptes/{account_id}/mot-de-passe", only(ADMIN, status=422), {}),
     Row("POST", "/admin/comptes/{account_id}/role", only(ADMIN, status=422), {}),
+    Row("POST", "/admin/comptes/{account_id}/double-authentification", only(ADMIN, status=303), {}),
+    # The second factor's page is for a session that gave only the password: a session that
+    # gave both is sent on, nobody else reaches it (its own tests: test_second_factor.py).
+    Row("GET", "/admin/double-authentification", dict.fromkeys(WHO, 303)),
+    Row("POST", "/admin/double-authentification", dict.fromkeys(WHO, 303), {"code": "1"}),
     Row("GET", "/admin/journal", only(ADMIN)),
     Row("GET", "/admin/journal/export.csv", only(ADMIN)),
     Row("GET", "/admin/journal/export.xlsx", only(ADMIN)),
