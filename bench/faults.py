@@ -55,7 +55,7 @@ import aiohttp
 import asyncpg
 from aiosmtpd.smtp import SMTP
 
-from bench.harness import MailSink, percentile, say
+from bench.harness import MailSink, percentile, queue_depths, say
 from deploy.local import dead_letters
 from deploy.local.platform import PROCESSES, Platform
 from deploy.local.private_servers import PrivatePostgres, PrivateRabbitMQ, free_port
@@ -124,6 +124,7 @@ class Results:
     poison_dead_lettered: int = 0
     poison_not_dead_lettered: list[str] = field(default_factory=list)
     duplicate_ids_ignored: int = 0
+    cut_backlog: tuple[int, int] = (0, 0)  # triage's unsent events, its queue, as the cut ended
     unknown_body_answered: int = 0
     recovery: dict[str, list[float]] = field(default_factory=dict)
     processes_ready: bool = False
@@ -189,6 +190,7 @@ class Campaign:
         self.accepted: dict[str, str] = {}  # email → code
         self.decided: dict[str, str] = {}  # code → validate | reject
         self.poison_ids: dict[str, str] = {}  # message id → kind
+        self.duplicate_requests: list[uuid.UUID] = []  # in bodies sent under applied ids
         self.stopping = asyncio.Event()
         self.refused: Counter[str] = Counter()
         self.recovery: dict[str, list[float]] = defaultdict(list)
@@ -367,13 +369,31 @@ class Campaign:
                 await asyncio.sleep(self.plan.cut_seconds)
             finally:
                 self._uncut()
-            back = time.perf_counter()
+            back, ended_at = time.perf_counter(), await self._db_now()
+            # What the cut held back: triage's events not yet published, its queue not read.
+            self.results.cut_backlog = await self._cut_backlog(ended_at)
+
+            async def caught_up() -> bool:
+                return sum(await self._cut_backlog(ended_at)) == 0
+
             await self._all_ready([target])
-            self.recovery["network cut (after it ends)"].append(time.perf_counter() - back)
+            await _until(caught_up, self.plan.settle_timeout)
+            self.recovery["network cut (backlog drained after it ends)"].append(
+                time.perf_counter() - back
+            )
         elif kind == "poison":
             await self.poison()
             return
         self.results.faults[kind] = self.results.faults.get(kind, 0) + 1
+
+    async def _cut_backlog(self, before) -> tuple[int, int]:
+        """(triage's outbox rows written before ``before`` and still unsent, messages waiting
+        in triage's queue)."""
+        unsent = await self._fetchval(
+            "SELECT count(*) FROM triage.outbox WHERE sent_at IS NULL AND created_at < $1", before
+        )
+        depths = await queue_depths(self.mq.url, "", (CUT_SERVICE,))
+        return unsent, depths.get(CUT_SERVICE, 0)
 
     def _nft(self, script: str) -> None:
         subprocess.run(["nft", "-f", "-"], input=script, text=True, check=True)
@@ -420,11 +440,19 @@ class Campaign:
         """Bad messages among the valid ones, published as another channel would."""
         topology = Topology("")
         connection = await aio_pika.connect(self.mq.url)
-        applied_id = await self._fetchval(
-            "SELECT message_id FROM intake.outbox WHERE message_type = $1 AND sent_at IS NOT NULL"
-            " LIMIT 1",
-            RequestSubmittedV1.type_name(),
-        )
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            applied_ids = [
+                str(row["message_id"])
+                for row in await conn.fetch(
+                    """SELECT message_id FROM intake.outbox
+                       WHERE message_type = $1 AND sent_at IS NOT NULL LIMIT $2""",
+                    RequestSubmittedV1.type_name(),
+                    self.plan.poison,
+                )
+            ]
+        finally:
+            await conn.close()
         try:
             channel = await connection.channel(publisher_confirms=True)
             events = await channel.get_exchange(topology.exchange(EVENTS))
@@ -432,7 +460,7 @@ class Campaign:
             # The channel's own reply queue: intake answers nowhere else.
             reply = await channel.declare_queue("guichet-unique.replies.faults", exclusive=True)
             kinds = ["wrong type", "missing fields", "bad UTF-8", "1 MiB", "unknown body"]
-            kinds += ["duplicate message id"] if applied_id else []
+            kinds += ["duplicate message id"] if applied_ids else []
             for i in range(self.plan.poison):
                 kind = kinds[i % len(kinds)]
                 message_id = str(uuid.uuid4())
@@ -469,7 +497,9 @@ class Campaign:
                         .encode()
                     )
                 elif kind == "duplicate message id":
-                    message_id = str(applied_id)
+                    # An event already applied everywhere, its id on another body: ignored.
+                    message_id = applied_ids[(i // len(kinds)) % len(applied_ids)]
+                    self.duplicate_requests.append(good.request_id)
                 self.poison_ids[message_id] = kind
                 await exchange.publish(
                     aio_pika.Message(
@@ -592,6 +622,16 @@ class Campaign:
             )
             r.lost["decision in the tracking view"] = sum(1 for c in decided if not tracked[c])
             r.duplicated["decision"] = sum(1 for c in decided if by_code[c] > 1)
+            # A body sent under an id already applied must have no effect anywhere.
+            r.duplicated["poison under a duplicate id"] = sum(
+                [
+                    await conn.fetchval(
+                        f"SELECT count(*) FROM {table} WHERE request_id = ANY($1)",
+                        self.duplicate_requests,
+                    )
+                    for table in ("stats.request_facts", "triage.queue_items")
+                ]
+            )
             validated = [c for c, k in self.decided.items() if k == "validate"]
             treated = Counter(
                 {
@@ -636,7 +676,7 @@ class Campaign:
             1
             for mid, kind in self.poison_ids.items()
             if kind == "duplicate message id" and mid not in lettered
-        )
+        ) and len(self.duplicate_requests)
         unknown = sum(1 for k in self.poison_ids.values() if k == "unknown body")
         if r.unknown_body_answered < unknown:
             r.poison_not_dead_lettered.append(
@@ -713,10 +753,13 @@ def table(r: Results) -> str:
         f"({', '.join(f'{k} {v}' for k, v in r.duplicated.items())}) |",
         f"| emails received twice (same Message-ID) | {r.emails_sent_twice} |",
         f"| valid messages dead-lettered | {r.valid_dead_lettered} |",
-        f"| poison sent / dead-lettered with reason | {r.poison_sent} / {r.poison_dead_lettered} |",
+        f"| poison sent / dead-lettered with reason | {r.poison_sent} / {r.poison_dead_lettered}"
+        " (the others: duplicate ids and unknown bodies, below) |",
         f"| duplicate ids ignored by the inboxes | {r.duplicate_ids_ignored} |",
         f"| unknown-body commands answered with an error | {r.unknown_body_answered} |",
         f"| every process ready at the end | {'yes' if r.processes_ready else 'NO'} |",
+        f"| held back by the network cut as it ended (triage's unsent events, queued messages)"
+        f" | {r.cut_backlog[0]}, {r.cut_backlog[1]} |",
     ]
     if r.poison_not_dead_lettered:
         lines.append(f"| poison NOT handled | {'; '.join(r.poison_not_dead_lettered[:10])} |")
