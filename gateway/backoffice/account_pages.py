@@ -328,7 +328,9 @@ async def reset_password(request: web.Request) -> web.Response:
     return _see_other(f"/admin/comptes/{account.id}?fait=mdp")
 
 
-@routes.post(f"/admin/comptes/{ID}/double-authentification", name="bo-compte-double-authentification")
+@routes.post(
+    f"/admin/comptes/{ID}/double-authentification", name="bo-compte-double-authentification"
+)
 @staff_required(ADMIN)
 async def reset_second_factor(request: web.Request) -> web.Response:
     """A lost phone: the agent enrols a new one at the next sign-in (recovery codes spent)."""

@@ -6,12 +6,16 @@ Three counters of failed sign-ins, each forgotten an hour after its last failure
 - per login, from anywhere: never refused (an attacker could then lock an agent out from afar),
   but each try on that login is answered more slowly, up to a few seconds.
 A right password from another address therefore always gets in. A try counts as a failure
-before its password is checked (so parallel guesses cannot slip past the limit) and is taken back
-when it succeeds; success also clears the (login, address) counter.
+before its password is checked and is taken back when it succeeds; success also clears the
+(login, address) counter. The counting is one transaction holding the counters' rows: a hundred
+guesses sent at once are counted one after the other, and those past the allowance are refused
+without their password being checked, so parallel requests cannot slip past the limit. An IPv6
+client is counted by its /64, the block a single subscriber gets.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,8 +41,22 @@ class Verdict:
     delay_seconds: float  # answer this much later (the login is being guessed at)
 
 
+def counted_address(address: str) -> str:
+    """The address as counted: an IPv6 address by its /64, any other as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _keys(login: str, address: str) -> dict[str, str]:
     login = login.strip().lower()[:64]
+    address = counted_address(address)
     return {"pair": f"{login}|{address}", "address": address, "login": login}
 
 
@@ -54,40 +72,58 @@ async def before_attempt(
 ) -> Verdict:
     """Whether this try may go ahead; if so, it is counted as a failure until ``succeeded``."""
     keys = _keys(login, address)
-    blocked = await conn.fetchval(
-        """SELECT max(blocked_until) FROM sign_in_failures
-           WHERE ((scope = 'pair' AND key = $1) OR (scope = 'address' AND key = $2))
-             AND blocked_until > now()""",
-        keys["pair"],
-        keys["address"],
-    )
-    if blocked is not None:
-        return Verdict(blocked_until=blocked, delay_seconds=0.0)
-    rows = await conn.fetch(
-        """INSERT INTO sign_in_failures AS f (scope, key, failures)
-           VALUES ('pair', $1, 1), ('address', $2, 1), ('login', $3, 1)
-           ON CONFLICT (scope, key) DO UPDATE SET
-               failures = CASE WHEN f.last_failure_at < now() - make_interval(secs => $4)
-                               THEN 1 ELSE f.failures + 1 END,
-               last_failure_at = now()
-           RETURNING scope, failures""",
-        keys["pair"],
-        keys["address"],
-        keys["login"],
-        FORGET_SECONDS,
-    )
-    counts = {r["scope"]: r["failures"] for r in rows}
-    for scope, free in (("pair", policy.free_failures), ("address", policy.address_free_failures)):
-        wait = wait_seconds(counts[scope], free, policy.max_wait_seconds)
-        if wait:
-            # This try goes ahead; the next ones from here wait.
-            await conn.execute(
-                """UPDATE sign_in_failures SET blocked_until = now() + make_interval(secs => $3)
-                   WHERE scope = $1 AND key = $2""",
-                scope,
-                keys[scope],
-                wait,
-            )
+    async with conn.transaction():
+        # The three rows, created if need be, then locked in one order (no deadlock between
+        # two tries): every try on this pair or address waits for the one before it.
+        await conn.execute(
+            """INSERT INTO sign_in_failures (scope, key, failures)
+               VALUES ('pair', $1, 0), ('address', $2, 0), ('login', $3, 0)
+               ON CONFLICT (scope, key) DO NOTHING""",
+            keys["pair"],
+            keys["address"],
+            keys["login"],
+        )
+        rows = await conn.fetch(
+            """SELECT scope, blocked_until FROM sign_in_failures
+               WHERE (scope, key) IN (('address', $2), ('login', $3), ('pair', $1))
+               ORDER BY scope, key FOR UPDATE""",
+            keys["pair"],
+            keys["address"],
+            keys["login"],
+        )
+        blocked = max(
+            (r["blocked_until"] for r in rows if r["blocked_until"] is not None), default=None
+        )
+        if blocked is not None and blocked > await conn.fetchval("SELECT now()"):
+            return Verdict(blocked_until=blocked, delay_seconds=0.0)
+        rows = await conn.fetch(
+            """UPDATE sign_in_failures AS f SET
+                   failures = CASE WHEN f.last_failure_at < now() - make_interval(secs => $4)
+                                   THEN 1 ELSE f.failures + 1 END,
+                   last_failure_at = now()
+               WHERE (scope, key) IN (('pair', $1), ('address', $2), ('login', $3))
+               RETURNING scope, failures""",
+            keys["pair"],
+            keys["address"],
+            keys["login"],
+            FORGET_SECONDS,
+        )
+        counts = {r["scope"]: r["failures"] for r in rows}
+        for scope, free in (
+            ("pair", policy.free_failures),
+            ("address", policy.address_free_failures),
+        ):
+            wait = wait_seconds(counts[scope], free, policy.max_wait_seconds)
+            if wait:
+                # This try goes ahead; the next ones from here wait.
+                await conn.execute(
+                    """UPDATE sign_in_failures
+                       SET blocked_until = now() + make_interval(secs => $3)
+                       WHERE scope = $1 AND key = $2""",
+                    scope,
+                    keys[scope],
+                    wait,
+                )
     over = counts["login"] - policy.account_slow_after
     delay = min(0.25 * over, policy.account_max_delay_seconds) if over > 0 else 0.0
     return Verdict(blocked_until=None, delay_seconds=delay)

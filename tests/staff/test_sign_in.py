@@ -380,3 +380,37 @@ async def test_a_too_short_password_is_refused_in_french(gateway_alone, database
     assert 'aria-describedby="hint-password err-password"' in html
     assert 'value="Awa.Kone"' in html and 'value="Awa KONÉ"' in html  # typed values kept
     assert 'value="short pass"' not in html  # a password is never sent back
+
+
+async def test_parallel_guesses_cannot_slip_past_the_limit_and_ipv6_counts_by_its_64(
+    gateway_alone, database_url
+):
+    """Forty guesses sent at once from one IPv6 /64 (each from its own address in it): the
+    counting holds the counters' rows, so only the allowance and the try that crosses it have
+    their password checked; the others are refused at once. The agent elsewhere gets in."""
+    import asyncio
+
+    gw = await gateway_alone(trusted_proxies=["127.0.0.1/32"], sign_in_free_failures=3)
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+
+    async def guess(n: int) -> int:
+        async with new_session() as http:
+            answer = await _attempt(
+                http,
+                gw.url,
+                "awa.kone",
+                "guess guess guess",
+                **{"X-Forwarded-For": f"2001:db8:5:7::{n + 1:x}"},
+            )
+            return answer.status
+
+    statuses = await asyncio.gather(*(guess(n) for n in range(40)))
+    assert statuses.count(401) == 4, statuses  # three free, the fourth sets the wait
+    assert statuses.count(429) == 36
+    checked = await _audit(database_url, "sign_in_failed")
+    assert {r["address"] for r in checked} <= {f"2001:db8:5:7::{n + 1:x}" for n in range(40)}
+    async with new_session() as http:
+        answer = await _attempt(
+            http, gw.url, "awa.kone", PASSWORD, **{"X-Forwarded-For": "2001:db8:99::1"}
+        )
+    assert answer.status == 303
