@@ -115,6 +115,8 @@ async def send_new_link(
         )
     await accounts.set_password_hash(conn, account.id, None)
     ended = await sessions.close_all(conn, account.id)
+    # The directory first (an account older than it may be missing there): the email names it.
+    account = await _tell_notify(conn, account.id)
     sent = await _send_link(conn, account, public_url)
     await audit.record(
         conn,

@@ -152,5 +152,5 @@ async def test_the_cli_creates_lists_disables_and_sends_links(database_url, gate
         ("sign_in_link_sent", "pf.budget"),
     ]
     # What notify must be told waits for it: a directory row and a link per creation, the
-    # disable, the address, two links.
-    assert waiting == 2 * 2 + 1 + 1 + 2
+    # disable, the address, and two links, each after a directory row.
+    assert waiting == 2 * 2 + 1 + 1 + 2 * 2
