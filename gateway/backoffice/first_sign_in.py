@@ -20,6 +20,8 @@ from shared.service import POOL
 
 routes = web.RouteTableDef()
 PATH = sign_in_links.PATH + "{token}"
+# The address holds the token: no cache keeps the page, no other site learns the address.
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 State = sign_in_links.State
 REFUSALS = {
     State.EXPIRED: (
@@ -43,18 +45,20 @@ REFUSALS = {
 
 def _refused(request: web.Request, state: State) -> web.Response:
     status, title, why = REFUSALS[state]
-    return aiohttp_jinja2.render_template(
+    response = aiohttp_jinja2.render_template(
         "backoffice/first_sign_in.html",
         request,
         {"refused": True, "title": title, "why": why},
         status=status,
     )
+    response.headers.update(PRIVATE)
+    return response
 
 
 def _form(
     request: web.Request, account: accounts.Account, errors: dict[str, str], status: int = 200
 ) -> web.Response:
-    return aiohttp_jinja2.render_template(
+    response = aiohttp_jinja2.render_template(
         "backoffice/first_sign_in.html",
         request,
         {
@@ -68,6 +72,8 @@ def _form(
         },
         status=status,
     )
+    response.headers.update(PRIVATE)
+    return response
 
 
 async def _valid_account(

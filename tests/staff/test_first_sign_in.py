@@ -51,6 +51,9 @@ async def _page(gateway: str, link: str) -> tuple[int, str]:
     """The link's page as the agent opens it: (status, text)."""
     path = "/admin/premiere-connexion/" + link.rsplit("/", 1)[-1]
     async with new_session() as http, http.get(gateway + path) as resp:
+        # The address holds the token: kept by no cache, sent to no other site.
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
         return resp.status, html.unescape(await resp.text())
 
 
@@ -231,6 +234,8 @@ async def test_notify_s_directory_follows_the_account_changes(stack, database_ur
         status, http = await password_through_link(gateway, link, PASSWORD)
         async with http:
             assert status == 303
+            async with http.get(gateway + "/admin/") as resp:  # in her menu
+                assert 'href="/admin/mes-alertes"' in await resp.text()
             assert await _post(http, gateway, "/admin/mes-alertes", {"alerts": "digest"}) == 303
             async with http.get(gateway + "/admin/mes-alertes?fait=1") as resp:
                 text = html.unescape(await resp.text())
