@@ -266,11 +266,12 @@ async def _detail(
             "own": account.id == staff.account_id,
             "body_label": names.get(account.body_id, account.body_id) if account.body_id else "",
             "errors": errors or {},
-            "values": values
-            or {
+            # What the agent typed in the form that failed; the account's own values elsewhere.
+            "values": {
                 "role": account.role.value,
                 "body_id": account.body_id or "",
                 "email": account.email or "",
+                **(values or {}),
             },
             "labels": LABELS,
             "roles": _roles(),
