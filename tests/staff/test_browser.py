@@ -209,3 +209,25 @@ async def test_the_sign_in_helper_works_for_other_tests(stack, database_url, pag
 
 
 BODY = "ministere-budget"
+
+
+async def test_a_focal_point_chooses_one_digest_a_day_under_mes_alertes(stack, database_url, page):
+    """« Mes alertes » from the menu, at 360 px and with axe: the choice kept and shown again."""
+    from shared.identity import Role
+    from tests.staff.helpers import create_account
+
+    await create_account(database_url, Role.FOCAL_POINT, "pf.budget", ANALYST_PASSWORD, BODY)
+    await sign_in(page, stack.gateway, "pf.budget", ANALYST_PASSWORD)
+    await (
+        page.get_by_role("navigation", name="Menu de l'administration")
+        .get_by_role("link", name="Mes alertes")
+        .click()
+    )
+    await page.get_by_role("heading", name="Mes alertes").wait_for()
+    assert await page.get_by_label("Immédiatement").is_checked()
+    assert await _axe(page) == []
+    assert await _fits(page)
+    await page.get_by_label("Un résumé par jour").check()
+    await page.get_by_role("button", name="Enregistrer").click()
+    await page.get_by_text("Votre choix est enregistré.").wait_for()
+    assert await page.get_by_label("Un résumé par jour").is_checked()
