@@ -81,7 +81,7 @@ from deploy.local.platform import Platform
 from gateway.clients.stats import Stats
 from gateway.clients.transport import Services
 from gateway.clients.treatment import Treatment
-from gateway.staff import account_actions, audit
+from gateway.staff import account_actions, accounts, audit, passwords
 from services.stats import body_dashboard
 from services.treatment import focal_api, repository
 from shared import codes
@@ -298,21 +298,24 @@ class Agent:
 
 
 async def create_agents(conn: asyncpg.Connection, count: int) -> list[Agent]:
-    """One focal-point account per body, as ``milie users create`` makes it."""
+    """One focal-point account per body, as ``milie users create`` makes it, with its password
+    set as if the agent had followed the first sign-in link."""
     await conn.execute("SET search_path TO gateway, public")
     actor = account_actions.Actor(login="bench", address=audit.CLI_ADDRESS)
     agents = []
     for i, body in enumerate(BODIES[:count]):
         login = f"pf.bench{i:02d}"
-        account = await account_actions.create(
+        account, _ = await account_actions.create(
             conn,
             actor,
             role=Role.FOCAL_POINT.value,
             login=login,
-            password=PASSWORD,
+            email=f"{login}@bench.milie.ci",
+            public_url="http://127.0.0.1:8080",
             body_id=body["id"],
             display_name=f"Point focal {i}",
         )
+        await accounts.set_password_hash(conn, account.id, await passwords.hash_password(PASSWORD))
         identity = Identity(
             staff_id=str(account.id), role=Role.FOCAL_POINT, body_id=body["id"], login=login
         )

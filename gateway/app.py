@@ -13,9 +13,11 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 
 from gateway.backoffice import (
     account_pages,
+    alert_pages,
     audit_pages,
     catalogue_pages,
     dashboard,
+    first_sign_in,
     not_found,
     operator_pages,
     reason_pages,
@@ -37,7 +39,7 @@ from gateway.clients.triage import TRIAGE, Triage
 from gateway.public_api import open311, v1
 from gateway.public_api import tracking as tracking_api
 from gateway.settings import GatewaySettings
-from gateway.staff import auth, signin
+from gateway.staff import auth, notify_outbox, signin
 from gateway.web import compression, csrf, dev, form_parts, static_files
 from gateway.web.client_address import know_the_caller
 from gateway.web.errors import answer_errors
@@ -155,6 +157,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app[shell.BODY_NAMES] = {}
     app.cleanup_ctx.append(_service_client)
     app.cleanup_ctx.append(_metrics_listener)
+    # Account changes for notify's staff directory and the staff emails (issue 13).
+    app.cleanup_ctx.append(notify_outbox.relay_task)
     # The citizen's pages.
     app.add_routes(home.routes)
     app.add_routes(submission.routes)
@@ -171,6 +175,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(second_factor_pages.routes)  # « Double authentification » (issue 14)
     app.add_routes(dashboard.routes)
     app.add_routes(account_pages.routes)
+    app.add_routes(first_sign_in.routes)  # the first sign-in link's page (issue 13)
+    app.add_routes(alert_pages.routes)  # « Mes alertes » (issue 13)
     app.add_routes(audit_pages.routes)
     app.add_routes(catalogue_pages.routes)  # « Administration › Catalogue »
     app.add_routes(reason_pages.routes)  # « Administration › Motifs » (issue 12)

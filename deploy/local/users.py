@@ -5,24 +5,34 @@ can run before the gateway ever started. A focal point's body is checked against
 catalogue (``MILIE_INTAKE_URL``) unless ``--no-body-check``. Every change is written to the
 gateway's audit log with the address « ligne de commande ». The changes themselves are the back
 office's use cases (``gateway.staff.account_actions``): disabling an account ends its sessions here
-as on the page.
+as on the page, and every change goes to notify's staff directory through the gateway's outbox.
+
+No password is typed here: ``create`` and ``send-link`` give the account a first sign-in link
+(48 h, once), emailed by notify (``MILIE_NOTIFY_URL``). When notify cannot take the email now (a
+fresh install where it does not run yet), the link is printed on the terminal — the only way in
+for the very first administrator without a mail server — and the email still leaves once the
+gateway runs and notify answers. ``--print-link`` prints it in any case.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import asyncpg
 from yarl import URL
 
+from gateway.clients.notify import Notify
+from gateway.clients.transport import Services
 from gateway.settings import GatewaySettings
-from gateway.staff import account_actions, accounts, audit, passwords
+from gateway.staff import account_actions, accounts, audit, notify_outbox
 from shared.identity import Role
 from shared.migrations import migrate
 from shared.settings import load
@@ -38,52 +48,47 @@ class Refused(Exception):
 def add_parser(sub: argparse._SubParsersAction) -> None:
     users = sub.add_parser(
         "users",
-        help="staff accounts: create, list, disable, enable, reset-password, reset-second-factor",
+        help="staff accounts: create, list, set-email, disable, enable, send-link, "
+        "reset-second-factor",
         description="Staff accounts (needs DATABASE_URL; applies the gateway's migrations).",
     )
     cmds = users.add_subparsers(dest="users_command", required=True)
-    create = cmds.add_parser("create", help="create an account")
+    create = cmds.add_parser(
+        "create", help="create an account; it gets a first sign-in link by email"
+    )
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--login", required=True)
+    create.add_argument("--email", required=True, help="where the sign-in link is sent")
     create.add_argument("--body", help="the public body of a focal point (intake catalogue id)")
     create.add_argument("--name", help="display name (default: the login)")
     create.add_argument(
-        "--password-file", help="file whose first line is the password ('-' for stdin)"
+        "--no-body-check", action="store_true", help="do not ask intake whether --body exists"
     )
     create.add_argument(
-        "--no-body-check", action="store_true", help="do not ask intake whether --body exists"
+        "--print-link", action="store_true", help="print the sign-in link even if it is emailed"
     )
     cmds.add_parser("list", help="list the accounts")
     for name, text in (("disable", "disable an account and end its sessions"), ("enable", "")):
         cmd = cmds.add_parser(name, help=text or "enable a disabled account")
         cmd.add_argument("login")
-    reset = cmds.add_parser("reset-password", help="set a new password, ending the sessions")
-    reset.add_argument("login")
-    reset.add_argument("--password-file", help="file whose first line is the password")
+    email = cmds.add_parser("set-email", help="change an account's email address")
+    email.add_argument("login")
+    email.add_argument("email")
+    link = cmds.add_parser(
+        "send-link",
+        aliases=["reset-password"],
+        help="send a new sign-in link: the password stops working, the sessions end",
+    )
+    link.add_argument("login")
+    link.add_argument(
+        "--print-link", action="store_true", help="print the sign-in link even if it is emailed"
+    )
     second = cmds.add_parser(
         "reset-second-factor",
         help="remove the account's second factor (a lost phone), ending its sessions; "
         "the agent enrols again at the next sign-in",
     )
     second.add_argument("login")
-
-
-def _read_password(path: str | None, login: str) -> str:
-    if path:
-        try:
-            text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise Refused(f"Impossible de lire {path} : {exc.strerror}") from None
-        password = text.splitlines()[0] if text else ""
-    else:
-        if not sys.stdin.isatty():
-            raise Refused("Donnez --password-file (pas de terminal pour saisir le mot de passe).")
-        password = getpass.getpass(f"Mot de passe pour {login} : ")
-        if getpass.getpass("Confirmez le mot de passe : ") != password:
-            raise Refused("Les deux mots de passe ne sont pas identiques.")
-    if problem := passwords.problem(password, login):
-        raise Refused(problem)
-    return password
 
 
 async def _check_body(settings: GatewaySettings, body_id: str) -> None:
@@ -136,68 +141,117 @@ async def _account(conn: asyncpg.Connection, login: str) -> accounts.Account:
 
 async def _run(args: argparse.Namespace, settings: GatewaySettings) -> str:
     cmd = args.users_command
-    password = ""
     if cmd == "create":
         if args.role == Role.FOCAL_POINT.value and not args.body:
             raise Refused("Un point focal agit pour un organisme : donnez --body.")
         if args.role != Role.FOCAL_POINT.value and args.body:
             raise Refused("--body ne vaut que pour --role focal-point.")
         login = accounts.normalize_login(args.login)
-        if problems := accounts.problems(login=login):
-            raise Refused(problems["login"])
-        password = _read_password(args.password_file, login)
+        if problems := accounts.problems(login=login, email=args.email):
+            raise Refused(" ".join(problems.values()))
         if args.body and not args.no_body_check:
             await _check_body(settings, args.body)
-    elif cmd == "reset-password":
-        password = _read_password(args.password_file, accounts.normalize_login(args.login))
     conn = await _connect(settings)
     try:
         async with conn.transaction():
-            return await _change(conn, args, password)
+            said, sent = await _change(conn, args, settings.public_url)
+        # After the commit: hand the rows to notify now if it answers.
+        if await _relay(settings, conn, sent) and sent is not None:
+            said += "\n" + (
+                f"notify ne répond pas ({settings.notify_url}) : l'email partira quand le "
+                "portail tournera. Lien de connexion (valable 48 heures, une seule fois) :\n"
+                + sent.link
+            )
+        return said
     finally:
         await conn.close()
 
 
-async def _change(conn: asyncpg.Connection, args: argparse.Namespace, password: str) -> str:
+async def _relay(
+    settings: GatewaySettings, conn: asyncpg.Connection, sent: account_actions.LinkSent | None
+) -> bool:
+    """Push the outbox to notify; True when a link was made and its email is still waiting."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        services = Services(
+            http,
+            {"notify": settings.notify_url},
+            identity_secret=settings.identity_secret.get_secret_value().encode(),
+        )
+        await notify_outbox.relay(_OneConnection(conn), Notify(services))  # type: ignore[arg-type]
+    return sent is not None and await notify_outbox.waiting_message(conn, sent.message_id)
+
+
+class _OneConnection:
+    """What ``notify_outbox.relay`` needs of a pool, over the command's one connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+        yield self.conn
+
+
+async def _change(
+    conn: asyncpg.Connection, args: argparse.Namespace, public_url: str
+) -> tuple[str, account_actions.LinkSent | None]:
     cmd = args.users_command
     actor = account_actions.Actor(_actor(), audit.CLI_ADDRESS)
     if cmd == "create":
         try:
-            account = await account_actions.create(
+            account, sent = await account_actions.create(
                 conn,
                 actor,
                 role=args.role,
                 login=args.login,
-                password=password,
+                email=args.email,
+                public_url=public_url,
                 body_id=args.body,
                 display_name=args.name,
             )
         except accounts.AccountRefused as exc:
             raise Refused(" ".join(exc.errors.values())) from None
-        return f"Compte {account.login} créé ({account.role_label})."
+        said = (
+            f"Compte {account.login} créé ({account.role_label}) ; lien de connexion envoyé à "
+            f"{account.email}."
+        )
+        return (said + "\n" + sent.link if args.print_link else said), sent
     if cmd == "list":
         _, rows = await accounts.search(conn, limit=100_000)
-        lines = [f"{'LOGIN':<28} {'RÔLE':<13} {'ORGANISME':<34} ÉTAT"]
+        lines = [f"{'LOGIN':<28} {'RÔLE':<13} {'ORGANISME':<34} {'ADRESSE':<40} ÉTAT"]
         for a in rows:
             state = "actif" if a.active else "désactivé"
-            lines.append(f"{a.login:<28} {a.role.value:<13} {a.body_id or '-':<34} {state}")
-        return "\n".join(lines) if rows else "Aucun compte."
+            lines.append(
+                f"{a.login:<28} {a.role.value:<13} {a.body_id or '-':<34} {a.email or '-':<40} "
+                f"{state}"
+            )
+        return ("\n".join(lines) if rows else "Aucun compte."), None
     account = await _account(conn, args.login)
     if cmd == "disable":
         ended = await account_actions.disable(conn, actor, account)
-        return f"Compte {account.login} désactivé ; {ended} session(s) fermée(s)."
+        return f"Compte {account.login} désactivé ; {ended} session(s) fermée(s).", None
     if cmd == "enable":
         await account_actions.enable(conn, actor, account)
-        return f"Compte {account.login} réactivé."
-    if cmd == "reset-password":
-        password_hash = await passwords.hash_password(password)
-        ended = await account_actions.reset_password(conn, actor, account, password_hash)
-        return f"Mot de passe de {account.login} réinitialisé ; {ended} session(s) fermée(s)."
+        return f"Compte {account.login} réactivé.", None
+    if cmd == "set-email":
+        try:
+            changed = await account_actions.change_email(conn, actor, account, args.email)
+        except accounts.AccountRefused as exc:
+            raise Refused(" ".join(exc.errors.values())) from None
+        return f"Adresse de {account.login} : {changed.email}.", None
+    if cmd in ("send-link", "reset-password"):
+        try:
+            ended, sent = await account_actions.send_new_link(conn, actor, account, public_url)
+        except accounts.AccountRefused as exc:
+            raise Refused(" ".join(exc.errors.values())) from None
+        said = f"Nouveau lien de connexion envoyé à {account.email} ; {ended} session(s) fermée(s)."
+        return (said + "\n" + sent.link if args.print_link else said), sent
     if cmd == "reset-second-factor":
         ended = await account_actions.reset_second_factor(conn, actor, account)
         return (
             f"Double authentification de {account.login} réinitialisée ; "
-            f"{ended} session(s) fermée(s)."
+            f"{ended} session(s) fermée(s).",
+            None,
         )
     raise Refused(f"commande inconnue : {cmd}")
 

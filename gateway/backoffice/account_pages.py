@@ -1,7 +1,9 @@
 """Administrators' account pages: list (search, sort, pages, CSV and .xlsx exports), create,
-disable or enable, reset a password, change role or body. Each change is written to the audit log
-in its own transaction; disabling an account or resetting its password ends its sessions at once
-(the use cases: ``staff.account_actions``, which ``milie users`` calls too).
+change the email address, disable or enable, send a new sign-in link, change role or body. Each
+change is written to the audit log and to notify's outbox in its own transaction; disabling an
+account or sending it a new link ends its sessions at once (the use cases:
+``staff.account_actions``, which ``milie users`` calls too). A new account has no password: the
+agent gets an email with a first sign-in link (``backoffice.first_sign_in``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from aiohttp import web
 
 from gateway.backoffice import shell
 from gateway.backoffice.access import staff_required
-from gateway.staff import account_actions, accounts, passwords
+from gateway.staff import account_actions, accounts, notify_outbox
 from gateway.staff.auth import current_staff
 from gateway.web import xlsx
 from gateway.web.client_address import client_address
+from gateway.web.keys import GATEWAY_SETTINGS
 from gateway.web.listing import EXPORT_LIMIT, csv_response, listing_of
 from shared.db import run_in_transaction
 from shared.identity import Role
@@ -25,16 +28,18 @@ ID = "{account_id:[0-9a-fA-F-]{36}}"
 LABELS = {
     "login": "Login",
     "display_name": "Nom et prénoms",
+    "email": "Adresse électronique",
     "role": "Rôle",
     "body_id": "Organisme public",
-    "password": "Mot de passe",
-    "password_confirmation": "Confirmation du mot de passe",
 }
 DONE = {
-    "cree": "Le compte est créé.",
+    "cree": "Le compte est créé. Un email avec le lien pour choisir son mot de passe part vers "
+    "l'adresse de l'agent (valable 48 heures).",
     "desactive": "Le compte est désactivé ; ses sessions ont pris fin.",
     "active": "Le compte est réactivé.",
-    "mdp": "Le mot de passe est réinitialisé ; les sessions du compte ont pris fin.",
+    "lien": "Un nouveau lien de connexion part vers l'adresse de l'agent (valable 48 heures) ; "
+    "son ancien mot de passe ne vaut plus et ses sessions ont pris fin.",
+    "email": "L'adresse électronique est enregistrée.",
     "role": "Le rôle et l'organisme sont enregistrés.",
     "double-authentification": "La double authentification est réinitialisée : l'agent "
     "l'activera de nouveau à sa prochaine connexion ; ses sessions ont pris fin.",
@@ -110,7 +115,16 @@ async def account_list(request: web.Request) -> web.Response:
     )
 
 
-HEADER = ["Login", "Nom", "Rôle", "Organisme", "État", "Créé le", "Dernière connexion"]
+HEADER = [
+    "Login",
+    "Nom",
+    "Adresse électronique",
+    "Rôle",
+    "Organisme",
+    "État",
+    "Créé le",
+    "Dernière connexion",
+]
 
 
 async def _export_rows(request: web.Request) -> list[list[object]]:
@@ -129,6 +143,7 @@ async def _export_rows(request: web.Request) -> list[list[object]]:
         [
             a.login,
             a.display_name,
+            a.email or "",
             a.role_label,
             names.get(a.body_id, a.body_id) if a.body_id else "",
             "Actif" if a.active else "Désactivé",
@@ -183,18 +198,17 @@ async def new_account_form(request: web.Request) -> web.Response:
 @staff_required(ADMIN)
 async def create_account(request: web.Request) -> web.Response:
     form = await request.post()
-    values = {k: str(form.get(k, ""))[:300].strip() for k in ("login", "display_name", "role")}
+    values = {
+        k: str(form.get(k, ""))[:300].strip() for k in ("login", "display_name", "email", "role")
+    }
     values["body_id"] = str(form.get("body_id", ""))[:100].strip()
-    password = str(form.get("password", ""))[:1000]
-    confirmation = str(form.get("password_confirmation", ""))[:1000]
     login = accounts.normalize_login(values["login"])
     errors = accounts.problems(
         login=login,
         role=values["role"],
         body_id=values["body_id"],
-        password=password,
-        confirmation=confirmation,
         display_name=values["display_name"],
+        email=values["email"],
     )
     if "body_id" not in errors and (
         problem := await _body_problem(request, values["role"], values["body_id"])
@@ -209,15 +223,17 @@ async def create_account(request: web.Request) -> web.Response:
             _actor(request),
             role=values["role"],
             login=login,
-            password=password,
+            email=values["email"],
+            public_url=request.app[GATEWAY_SETTINGS].public_url,
             body_id=values["body_id"] or None,
             display_name=values["display_name"],
         )
 
     try:
-        account = await run_in_transaction(request.app[POOL], work)
+        account, _ = await run_in_transaction(request.app[POOL], work)
     except accounts.AccountRefused as exc:
         return await _new_form(request, values, exc.errors, 422)
+    notify_outbox.wake(request.app)
     return _see_other(f"/admin/comptes/{account.id}?fait=cree")
 
 
@@ -252,7 +268,13 @@ async def _detail(
             "own": account.id == staff.account_id,
             "body_label": names.get(account.body_id, account.body_id) if account.body_id else "",
             "errors": errors or {},
-            "values": values or {"role": account.role.value, "body_id": account.body_id or ""},
+            # What the agent typed in the form that failed; the account's own values elsewhere.
+            "values": {
+                "role": account.role.value,
+                "body_id": account.body_id or "",
+                "email": account.email or "",
+                **(values or {}),
+            },
             "labels": LABELS,
             "roles": _roles(),
             "bodies": sorted(names.items(), key=lambda item: item[1]),
@@ -293,6 +315,7 @@ async def disable(request: web.Request) -> web.Response:
         await account_actions.disable(conn, _actor(request), account)
 
     await run_in_transaction(request.app[POOL], work)
+    notify_outbox.wake(request.app)
     return _see_other(f"/admin/comptes/{account.id}?fait=desactive")
 
 
@@ -305,27 +328,47 @@ async def enable(request: web.Request) -> web.Response:
         await account_actions.enable(conn, _actor(request), account)
 
     await run_in_transaction(request.app[POOL], work)
+    notify_outbox.wake(request.app)
     return _see_other(f"/admin/comptes/{account.id}?fait=active")
 
 
-@routes.post(f"/admin/comptes/{ID}/mot-de-passe", name="bo-compte-mot-de-passe")
+@routes.post(f"/admin/comptes/{ID}/nouveau-lien", name="bo-compte-nouveau-lien")
 @staff_required(ADMIN)
-async def reset_password(request: web.Request) -> web.Response:
+async def send_new_link(request: web.Request) -> web.Response:
+    """« Envoyer un nouveau lien de connexion » (what « Réinitialiser le mot de passe » was):
+    the old password stops working, the sessions end, a link goes to the agent's address."""
     account = await _account_or_404(request)
-    form = await request.post()
-    password = str(form.get("password", ""))[:1000]
-    confirmation = str(form.get("password_confirmation", ""))[:1000]
-    errors = accounts.problems(login=account.login, password=password, confirmation=confirmation)
-    errors.pop("login", None)
-    if errors:
-        return await _detail(request, account, errors=errors, status=422)
-    new_hash = await passwords.hash_password(password)
 
     async def work(conn):
-        await account_actions.reset_password(conn, _actor(request), account, new_hash)
+        return await account_actions.send_new_link(
+            conn, _actor(request), account, request.app[GATEWAY_SETTINGS].public_url
+        )
 
-    await run_in_transaction(request.app[POOL], work)
-    return _see_other(f"/admin/comptes/{account.id}?fait=mdp")
+    try:
+        await run_in_transaction(request.app[POOL], work)
+    except accounts.AccountRefused as exc:
+        return await _detail(request, account, errors=exc.errors, status=422)
+    notify_outbox.wake(request.app)
+    return _see_other(f"/admin/comptes/{account.id}?fait=lien")
+
+
+@routes.post(f"/admin/comptes/{ID}/email", name="bo-compte-email")
+@staff_required(ADMIN)
+async def change_email(request: web.Request) -> web.Response:
+    account = await _account_or_404(request)
+    form = await request.post()
+    email = str(form.get("email", ""))[:300].strip()
+    values = {"role": account.role.value, "body_id": account.body_id or "", "email": email}
+
+    async def work(conn):
+        return await account_actions.change_email(conn, _actor(request), account, email)
+
+    try:
+        await run_in_transaction(request.app[POOL], work)
+    except accounts.AccountRefused as exc:
+        return await _detail(request, account, errors=exc.errors, values=values, status=422)
+    notify_outbox.wake(request.app)
+    return _see_other(f"/admin/comptes/{account.id}?fait=email")
 
 
 @routes.post(
@@ -366,4 +409,5 @@ async def change_role(request: web.Request) -> web.Response:
         await account_actions.change_role(conn, _actor(request), account, role, body_id)
 
     await run_in_transaction(request.app[POOL], work)
+    notify_outbox.wake(request.app)
     return _see_other(f"/admin/comptes/{account.id}?fait=role")

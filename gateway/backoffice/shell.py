@@ -90,6 +90,8 @@ MENU: list[MenuEntry] = [
             MenuEntry("Motifs", "bo-motifs", (Role.ADMINISTRATOR,)),
         ),
     ),
+    # How a focal point is told of new requests by email (issue 13).
+    MenuEntry("Mes alertes", "bo-mes-alertes", (Role.FOCAL_POINT,)),
     MenuEntry("Document d'aide", "bo-aide"),
 ]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
+from email_validator import EmailNotValidError, validate_email
 
 from gateway.staff import passwords
 from shared.identity import Identity, Role
@@ -26,9 +27,11 @@ ROLE_LABELS = {
 }
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
 COLUMNS = (
-    "id, login, display_name, role, body_id, password_hash, active, created_at, updated_at, "
-    "password_changed_at, last_sign_in_at"
+    "id, login, display_name, email, role, body_id, alerts, password_hash, active, created_at, "
+    "updated_at, password_changed_at, last_sign_in_at"
 )
+# How a focal point wants the new-request alerts (notify's staff_recipients.alerts).
+ALERTS = {"immediate": "Immédiatement", "digest": "Un résumé par jour"}
 # What a list may be sorted by: the form's name → the SQL expression (never user text in SQL).
 SORTS = {
     "login": "login",
@@ -38,6 +41,7 @@ SORTS = {
     "etat": "active",
     "creation": "created_at",
     "connexion": "last_sign_in_at",
+    "email": "lower(email)",
 }
 
 
@@ -53,7 +57,9 @@ class Account:
     updated_at: datetime
     password_changed_at: datetime
     last_sign_in_at: datetime | None
-    password_hash: str = field(repr=False)
+    password_hash: str | None = field(repr=False)  # None: no password chosen yet
+    email: str | None = None  # None only for accounts made before issue 13
+    alerts: str = "immediate"
 
     @property
     def role_label(self) -> str:
@@ -86,6 +92,17 @@ def normalize_login(text: str) -> str:
     return text.strip().lower()
 
 
+def normalize_email(text: str) -> str:
+    """The address as stored (syntax checked, no DNS look-up); ValueError with a French
+    message when it is not one."""
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError(
+            "Saisissez une adresse électronique valide, par exemple prenom.nom@budget.gouv.ci."
+        ) from None
+
+
 def parse_role(text: str) -> Role | None:
     try:
         return Role(text.strip())
@@ -101,9 +118,18 @@ def problems(
     password: str | None = None,
     confirmation: str | None = None,
     display_name: str | None = None,
+    email: str | None = None,
 ) -> dict[str, str]:
     """French messages by field for what is given (None: not checked)."""
     errors: dict[str, str] = {}
+    if email is not None:
+        if not email.strip():
+            errors["email"] = "Saisissez l'adresse électronique de l'agent."
+        else:
+            try:
+                normalize_email(email)
+            except ValueError as exc:
+                errors["email"] = str(exc)
     if login is not None:
         if not login:
             errors["login"] = "Saisissez le login."
@@ -133,15 +159,16 @@ async def provision(
     *,
     role: str,
     login: str,
-    password: str,
+    email: str,
     body_id: str | None = None,
     display_name: str | None = None,
 ) -> Account:
-    """Check, hash and store a new account; raises AccountRefused with messages by field."""
+    """Check and store a new account, without a password: the agent chooses it through the
+    first sign-in link (``sign_in_links``). Raises AccountRefused with messages by field."""
     login = normalize_login(login)
     display_name = (display_name or "").strip() or login
     errors = problems(
-        login=login, role=role, body_id=body_id, password=password, display_name=display_name
+        login=login, role=role, body_id=body_id, display_name=display_name, email=email
     )
     if errors:
         raise AccountRefused(errors)
@@ -150,10 +177,14 @@ async def provision(
         conn,
         login=login,
         display_name=display_name,
+        email=normalize_email(email),
         role=parsed,
         body_id=body_id if parsed == Role.FOCAL_POINT else None,
-        password_hash=await passwords.hash_password(password),
+        password_hash=None,
     )
+
+
+EMAIL_TAKEN = "Cette adresse électronique est déjà celle d'un autre compte."
 
 
 async def create(
@@ -161,21 +192,26 @@ async def create(
     *,
     login: str,
     display_name: str,
+    email: str | None,
     role: Role,
     body_id: str | None,
-    password_hash: str,
+    password_hash: str | None,
 ) -> Account:
     try:
         row = await conn.fetchrow(
-            f"""INSERT INTO staff_accounts (login, display_name, role, body_id, password_hash)
-                VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}""",  # noqa: S608 - constant
+            f"""INSERT INTO staff_accounts (login, display_name, email, role, body_id,
+                                            password_hash)
+                VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}""",  # noqa: S608 - constant
             login,
             display_name,
+            email,
             role.value,
             body_id,
             password_hash,
         )
-    except asyncpg.UniqueViolationError:
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "staff_accounts_email":
+            raise AccountRefused({"email": EMAIL_TAKEN}) from None
         raise AccountRefused({"login": "Ce login est déjà pris."}) from None
     account = _account(row)
     assert account is not None
@@ -216,7 +252,8 @@ async def search(
     order = SORTS.get(sort, "login")
     direction = "DESC NULLS LAST" if descending else "ASC NULLS FIRST"
     where = """($1 = '' OR login ILIKE '%' || $1 || '%' OR display_name ILIKE '%' || $1 || '%'
-               OR coalesce(body_id, '') ILIKE '%' || $1 || '%')
+               OR coalesce(body_id, '') ILIKE '%' || $1 || '%'
+               OR coalesce(email, '') ILIKE '%' || $1 || '%')
                AND ($2 = '' OR role = $2)"""
     pattern = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     total = await conn.fetchval(
@@ -244,8 +281,9 @@ async def set_active(conn: asyncpg.Connection, account_id: uuid.UUID, active: bo
 
 
 async def set_password_hash(
-    conn: asyncpg.Connection, account_id: uuid.UUID, password_hash: str
+    conn: asyncpg.Connection, account_id: uuid.UUID, password_hash: str | None
 ) -> None:
+    """The new hash; None: no password until the agent chooses one through a link."""
     await conn.execute(
         """UPDATE staff_accounts SET password_hash = $2, password_changed_at = now(),
                   updated_at = now() WHERE id = $1""",
@@ -262,6 +300,26 @@ async def set_role(
         account_id,
         role.value,
         body_id if role == Role.FOCAL_POINT else None,
+    )
+
+
+async def set_email(conn: asyncpg.Connection, account_id: uuid.UUID, email: str) -> None:
+    """``email`` as :func:`normalize_email` gives it; AccountRefused when another account has it."""
+    try:
+        await conn.execute(
+            "UPDATE staff_accounts SET email = $2, updated_at = now() WHERE id = $1",
+            account_id,
+            email,
+        )
+    except asyncpg.UniqueViolationError:
+        raise AccountRefused({"email": EMAIL_TAKEN}) from None
+
+
+async def set_alerts(conn: asyncpg.Connection, account_id: uuid.UUID, alerts: str) -> None:
+    await conn.execute(
+        "UPDATE staff_accounts SET alerts = $2, updated_at = now() WHERE id = $1",
+        account_id,
+        alerts,
     )
 
 

@@ -26,6 +26,11 @@ ACTIONS = {
     "password_reset": "Mot de passe réinitialisé",
     "password_rehashed": "Empreinte du mot de passe renouvelée",
     "role_changed": "Rôle ou organisme modifié",
+    # Issue 13: the address, the first sign-in link, the agent's alerts.
+    "email_changed": "Adresse électronique modifiée",
+    "sign_in_link_sent": "Nouveau lien de connexion envoyé",
+    "password_chosen": "Mot de passe choisi (lien de première connexion)",
+    "alerts_changed": "Alertes modifiées",
     # The catalogue (backoffice.catalogue_pages): target « organisme|thème|lieu <id> », detail
     # what changed, « Champ : « avant » → « après » ».
     "catalogue_created": "Catalogue : ajout",

@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from services.notify import staff
 from services.notify.api import routes
 from services.notify.delivery import DeliveryLoop, Medium
 from services.notify.handlers import make_handlers
@@ -75,4 +76,5 @@ def create_app(settings: NotifySettings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_deliveries)
     app.add_routes(routes)
+    app.add_routes(staff.routes)  # the staff directory and staff emails (issue 13)
     return app

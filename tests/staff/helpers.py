@@ -17,7 +17,7 @@ import aiohttp
 import asyncpg
 import pyotp
 
-from gateway.staff import accounts
+from gateway.staff import accounts, passwords
 from shared.identity import Role
 from shared.migrations import migrate
 from tests.support import signed_session
@@ -36,23 +36,38 @@ async def create_account(
     password: str,
     body_id: str | None = None,
     display_name: str | None = None,
+    email: str | None = None,
 ) -> accounts.Account:
     """An account in the gateway's schema, made as `milie users create` makes it (migrations
-    applied first if the gateway has not started yet). No check of the body against intake."""
+    applied first if the gateway has not started yet), with ``password`` already chosen — as if
+    the agent had followed the first sign-in link: a shortcut of the tests only, which production
+    code does not offer (tests/staff/test_first_sign_in.py goes through the link). No check of
+    the body against intake; notify's directory is not told."""
     conn = await asyncpg.connect(database_url)
     try:
         await migrate(conn, "gateway", GATEWAY_SQL)
         await conn.execute("SET search_path TO gateway, public")
-        return await accounts.provision(
+        if problem := passwords.problem(password, login):
+            raise accounts.AccountRefused({"password": problem})
+        account = await accounts.provision(
             conn,
             role=Role(role).value,
             login=login,
-            password=password,
+            email=email or agent_email(login),
             body_id=body_id,
             display_name=display_name,
         )
+        await accounts.set_password_hash(conn, account.id, await passwords.hash_password(password))
+        found = await accounts.by_id(conn, account.id)
+        assert found is not None
+        return found
     finally:
         await conn.close()
+
+
+def agent_email(login: str) -> str:
+    """The address the tests give an agent: one per login."""
+    return login.strip().lower().replace("@", ".") + "@agents.milie.ci"
 
 
 async def sign_in(page, gateway_url: str, login: str, password: str) -> None:
@@ -142,3 +157,61 @@ def assert_private_answer(resp: aiohttp.ClientResponse, *, hsts: bool) -> None:
         assert resp.headers.get(name) == value, (resp.url, name)
     assert resp.headers.get("Cache-Control") == "no-store", resp.url
     assert resp.headers.get("Strict-Transport-Security") == (HSTS if hsts else None), resp.url
+
+
+_LINK = re.compile(r"https?://\S+/admin/premiere-connexion/[A-Za-z0-9_-]+")
+
+
+async def sign_in_link(smtp_server, address: str, count: int = 1) -> str:
+    """The first sign-in link of the ``count``-th email that reached ``address`` at the test's
+    SMTP server (tests.conftest.SmtpInbox), taken from its text part."""
+    messages = await smtp_server.wait_for(address, count)
+    message = messages[count - 1]
+    text = message.get_body(("plain",)).get_content()
+    match = _LINK.search(text)
+    if match is None:
+        raise AssertionError(f"no sign-in link in the email to {address}: {text}")
+    return match.group(0)
+
+
+async def choose_password(page, link: str, password: str) -> None:
+    """Follow a first sign-in link in the browser and choose ``password``: signed in after."""
+    await page.goto(link)
+    await page.get_by_role("heading", name="Choisissez votre mot de passe").wait_for()
+    await page.get_by_label("Nouveau mot de passe").fill(password)
+    await page.get_by_label("Confirmation du mot de passe").fill(password)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+    if "/admin/premiere-connexion" in page.url:
+        raise AssertionError(f"password refused: {await page.inner_text('main')}")
+
+
+async def password_through_link(
+    gateway_url: str, link: str, password: str
+) -> tuple[int, aiohttp.ClientSession]:
+    """Choose ``password`` through a first sign-in link over HTTP (at ``gateway_url``, whatever
+    public address the link names): (status of the POST, the session, signed in when 303; the
+    caller closes it)."""
+    path = "/admin/premiere-connexion/" + link.rsplit("/", 1)[-1]
+    session = new_session()
+    try:
+        async with session.get(gateway_url + path) as resp:
+            html = await resp.text()
+            if resp.status != 200:
+                return resp.status, session
+        match = _TOKEN.search(html)
+        assert match is not None, html
+        async with session.post(
+            gateway_url + path,
+            data={
+                "csrf_token": match.group(1),
+                "password": password,
+                "password_confirmation": password,
+            },
+            allow_redirects=False,
+        ) as resp:
+            await resp.read()
+            return resp.status, session
+    except BaseException:
+        await session.close()
+        raise

@@ -74,7 +74,15 @@ ROUTES: list[Row] = [
     Row("GET", "/admin/comptes/{account_id}", only(ADMIN)),
     Row("POST", "/admin/comptes/{account_id}/desactiver", only(ADMIN, status=303), {}),
     Row("POST", "/admin/comptes/{account_id}/activer", only(ADMIN, status=303), {}),
-    Row("POST", "/admin/comptes/{account_id}/mot-de-passe", only(ADMIN, status=422), {}),
+    # Issue 13: a new sign-in link (the old « reset password »), the address.
+    Row("POST", "/admin/comptes/{account_id}/nouveau-lien", only(ADMIN, status=303), {}),
+    Row("POST", "/admin/comptes/{account_id}/email", only(ADMIN, status=422), {}),
+    # The first sign-in link's page is open to anyone; a link that does not exist: 404.
+    Row("GET", "/admin/premiere-connexion/{link_token}", dict.fromkeys(WHO, 404)),
+    Row("POST", "/admin/premiere-connexion/{link_token}", dict.fromkeys(WHO, 404), {}),
+    # « Mes alertes »: focal points only; an empty choice is refused.
+    Row("GET", "/admin/mes-alertes", only("focal-point", "other-body")),
+    Row("POST", "/admin/mes-alertes", only("focal-point", "other-body", status=422), {}),
     Row("POST", "/admin/comptes/{account_id}/role", only(ADMIN, status=422), {}),
     Row("POST", "/admin/comptes/{account_id}/double-authentification", only(ADMIN, status=303), {}),
     # The second factor's page is for a session that gave only the password: a session that
@@ -354,7 +362,7 @@ async def test_every_back_office_route_against_every_role(stack, database_url):
     ctx = Context(stack, database_url)
     ctx.accounts = await _people(database_url)
     target = await create_account(database_url, Role.ANALYST, "acces.cible", PASSWORD)
-    values = {"account_id": str(target.id)}
+    values = {"account_id": str(target.id), "link_token": "lien-qui-n-existe-pas-0123456789"}
     for prepare in PREPARE:
         values.update(await prepare(ctx))
 

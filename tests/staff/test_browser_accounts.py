@@ -1,6 +1,7 @@
 """An administrator manages an account in a real Chromium, each change a form with its CSRF
-token: changes the role and body, resets the password, disables and re-enables the account. The
-account's sessions end at once where they must, and each change is in the audit log."""
+token: changes the role and body, sends a new sign-in link (the password stops working), disables
+and re-enables the account. The account's sessions end at once where they must, the agent
+chooses a new password through the emailed link, and each change is in the audit log."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ import aiohttp
 
 from shared.identity import Role
 from tests.browser import ARTIFACTS
-from tests.staff.helpers import create_account, sign_in, signed_in_session
+from tests.staff.helpers import (
+    agent_email,
+    create_account,
+    password_through_link,
+    sign_in,
+    sign_in_link,
+    signed_in_session,
+)
 
 ADMIN_PASSWORD = "l'administrateur veille"
 OLD_PASSWORD = "ancien mot de passe d'awa"
@@ -33,8 +41,8 @@ async def _refused(gateway: str, password: str) -> bool:
     return False
 
 
-async def test_an_administrator_changes_role_resets_password_and_disables(
-    stack, database_url, page
+async def test_an_administrator_changes_role_sends_a_new_link_and_disables(
+    stack, database_url, page, smtp_server
 ):
     gateway = stack.gateway
     await create_account(database_url, Role.ADMINISTRATOR, "admin.comptes", ADMIN_PASSWORD)
@@ -63,15 +71,17 @@ async def test_an_administrator_changes_role_resets_password_and_disables(
         async with awa_http.get(gateway + "/admin/traitements", allow_redirects=False) as resp:
             assert resp.status == 403
 
-        # A new password: her session ends at once; the old password no longer opens one.
-        await page.get_by_label("Nouveau mot de passe").fill(NEW_PASSWORD)
-        await page.locator("#f-reset-password_confirmation").fill(NEW_PASSWORD)
-        await page.get_by_role("button", name="Réinitialiser le mot de passe").click()
-        await page.get_by_text("Le mot de passe est réinitialisé").wait_for()
+        # A new sign-in link: her session ends at once; the old password no longer opens one;
+        # she chooses a new one through the link that came by email.
+        await page.get_by_role("button", name="Envoyer un nouveau lien de connexion").click()
+        await page.get_by_text("Un nouveau lien de connexion part").wait_for()
         assert not await _still_in(awa_http, gateway)
         assert await _refused(gateway, OLD_PASSWORD)
         await awa_http.close()
-        awa_http = await signed_in_session(gateway, "awa.kone", NEW_PASSWORD)
+        link = await sign_in_link(smtp_server, agent_email("awa.kone"))
+        status, awa_http = await password_through_link(gateway, link, NEW_PASSWORD)
+        assert status == 303
+        assert await _still_in(awa_http, gateway)
 
         # Disabled: the session she just opened ends at once, and she cannot sign in again.
         # The button asks first (issue 12); only « Oui, désactiver le compte » disables.
@@ -91,7 +101,8 @@ async def test_an_administrator_changes_role_resets_password_and_disables(
         log = await page.locator("table tbody").inner_text()
         for action in (
             "Rôle ou organisme modifié",
-            "Mot de passe réinitialisé",
+            "Nouveau lien de connexion envoyé",
+            "Mot de passe choisi (lien de première connexion)",
             "Compte désactivé",
             "Compte réactivé",
         ):

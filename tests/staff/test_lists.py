@@ -47,6 +47,7 @@ async def test_the_account_list_searches_sorts_pages_and_exports(gateway_alone, 
                 conn,
                 login=f"analyste.{n:02d}",
                 display_name=f"Agent {n}",
+                email=f"analyste.{n:02d}@osep.gouv.ci",
                 role=Role.ANALYST,
                 body_id=None,
                 password_hash=some_hash,
@@ -56,6 +57,7 @@ async def test_the_account_list_searches_sorts_pages_and_exports(gateway_alone, 
             conn,
             login="operateur.x",
             display_name='=HYPERLINK("http://evil.example","clic")',
+            email=None,  # an account made before issue 13: no address yet
             role=Role.OPERATOR,
             body_id=None,
             password_hash=some_hash,
@@ -97,18 +99,28 @@ async def test_the_account_list_searches_sorts_pages_and_exports(gateway_alone, 
             assert resp.headers["Content-Type"] == xlsx.CONTENT_TYPE
             data = await resp.read()
             sheet = _sheet_text(data)
-    assert rows[0] == ["Login", "Nom", "Rôle", "Organisme", "État", "Créé le", "Dernière connexion"]
+    assert rows[0] == [
+        "Login",
+        "Nom",
+        "Adresse électronique",
+        "Rôle",
+        "Organisme",
+        "État",
+        "Créé le",
+        "Dernière connexion",
+    ]
     # The creation date is a date cell (Abidjan's time), the same moment the CSV writes.
     book = openpyxl.load_workbook(io.BytesIO(data)).active
-    created = book["F2"]
+    created = book["G2"]
     assert isinstance(created.value, datetime) and created.number_format == "dd/mm/yyyy hh:mm"
-    assert created.value.strftime("%d/%m/%Y %H:%M") == rows[1][5]
-    assert book["G2"].value is None and book.freeze_panes == "A2"
+    assert created.value.strftime("%d/%m/%Y %H:%M") == rows[1][6]
+    assert book["H2"].value is None and book.freeze_panes == "A2"
     # The spreadsheet holds the same rows; a formula stays text (inline strings never run).
     assert "operateur.x" in sheet and "HYPERLINK" in sheet and sheet.count("<row ") == 2
-    assert rows[1][:5] == [
+    assert rows[1][:6] == [
         "operateur.x",
         '\'=HYPERLINK("http://evil.example","clic")',
+        "",  # made before issue 13: no address
         "Opérateur du centre d'appels",
         "",
         "Actif",

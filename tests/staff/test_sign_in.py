@@ -336,12 +336,7 @@ async def test_a_post_without_its_csrf_token_is_refused(gateway_alone, database_
     gw = await gateway_alone()
     await create_account(database_url, Role.ADMINISTRATOR, "admin.kouassi", PASSWORD)
     async with await signed_in_session(gw.url, "admin.kouassi", PASSWORD) as http:
-        form = {
-            "login": "new.agent",
-            "role": "analyst",
-            "password": PASSWORD,
-            "password_confirmation": PASSWORD,
-        }
+        form = {"login": "new.agent", "role": "analyst", "email": "new.agent@osep.gouv.ci"}
         for path, data in (
             ("/admin/comptes/nouveau", form),
             ("/admin/deconnexion", {}),
@@ -358,7 +353,9 @@ async def test_a_post_without_its_csrf_token_is_refused(gateway_alone, database_
             assert "Pas d'enregistrement" in await resp.text()
 
 
-async def test_a_too_short_password_is_refused_in_french(gateway_alone, database_url):
+async def test_a_new_account_without_a_valid_email_is_refused_in_french(
+    gateway_alone, database_url
+):
     gw = await gateway_alone()
     await create_account(database_url, Role.ADMINISTRATOR, "admin.kouassi", PASSWORD)
     async with await signed_in_session(gw.url, "admin.kouassi", PASSWORD) as http:
@@ -370,16 +367,15 @@ async def test_a_too_short_password_is_refused_in_french(gateway_alone, database
                 "login": "Awa.Kone",
                 "display_name": "Awa KONÉ",
                 "role": "analyst",
-                "password": "short pass",
-                "password_confirmation": "short pass",
+                "email": "awa.kone@@osep",
             },
         ) as resp:
             html = await resp.text()
             assert resp.status == 422
-    assert "Le mot de passe doit compter au moins 12 caractères." in html
-    assert 'aria-describedby="hint-password err-password"' in html
+    assert "Saisissez une adresse électronique valide" in html
+    assert 'aria-describedby="hint-email err-email"' in html
     assert 'value="Awa.Kone"' in html and 'value="Awa KONÉ"' in html  # typed values kept
-    assert 'value="short pass"' not in html  # a password is never sent back
+    assert 'type="password"' not in html  # no password passed by hand any more
 
 
 async def test_parallel_guesses_cannot_slip_past_the_limit_and_ipv6_counts_by_its_64(

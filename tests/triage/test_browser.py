@@ -15,7 +15,7 @@ from axe_playwright_python.async_playwright import Axe
 
 from shared.identity import Role
 from tests.browser import ARTIFACTS
-from tests.staff.helpers import create_account, sign_in
+from tests.staff.helpers import choose_password, create_account, sign_in, sign_in_link
 from tests.support import eventually, signed_session
 
 ADMIN_PASSWORD = "le mot de passe de l'admin"
@@ -106,15 +106,16 @@ async def test_an_analyst_decides_in_the_back_office(stack, database_url, page, 
         await page.goto(gateway + "/admin/comptes/nouveau")
         await page.get_by_label("Login").fill("awa.kone")
         await page.get_by_label("Nom et prénoms").fill("Awa KONÉ")
+        await page.get_by_label("Adresse électronique").fill("awa.kone@osep.gouv.ci")
         await page.get_by_label("Analyste (OSEP)").check()
-        await page.locator("#f-password").fill(ANALYST_PASSWORD)
-        await page.locator("#f-password_confirmation").fill(ANALYST_PASSWORD)
         await page.get_by_role("button", name="Créer le compte").click()
         await page.get_by_text("Le compte est créé.").wait_for()
         await page.get_by_role("button", name="Se déconnecter").click()
 
-        # The analyst: « Traitements » lists the three, oldest first.
-        await sign_in(page, gateway, "awa.kone", ANALYST_PASSWORD)
+        # The analyst chooses her password through the emailed link, and is signed in.
+        link = await sign_in_link(smtp_server, "awa.kone@osep.gouv.ci")
+        await choose_password(page, link, ANALYST_PASSWORD)
+        # « Traitements » lists the three, oldest first.
         menu = page.get_by_role("navigation", name="Menu de l'administration")
         await menu.get_by_role("link", name="Traitements").click()
         await page.get_by_role("heading", name="Requêtes à examiner").wait_for()

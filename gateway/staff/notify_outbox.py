@@ -1,0 +1,175 @@
+"""What notify must be told about staff accounts, kept in the gateway's schema until notify has it.
+
+The gateway has no broker. An account change (``staff.account_actions``) writes, in its own
+transaction, a ``directory`` row (the account as notify's ``staff_recipients`` keeps it) and,
+when there is one, a ``message`` row (a staff email: the first sign-in link). The relay pushes
+the rows to notify in id order over signed HTTP (``clients.notify``): ``PUT
+/staff/recipients/<id>`` (idempotent; notify keeps the newest ``changed_at``) and ``POST
+/staff/messages`` (keyed by ``message_id``: sent once however many times it is posted). A row is
+deleted once notify said yes, so the link a message row holds lives no longer than needed.
+
+While notify is down nothing is lost: the rows wait, the relay stops at the first one that fails
+(a message must not reach notify before the directory row that names its address) and tries
+again later — at once after each change in this process, and every ``POLL_SECONDS`` otherwise.
+One relay at a time over the whole database (an advisory lock), whatever the number of gateways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+from aiohttp import web
+
+from gateway.clients.notify import NOTIFY, Notify
+from gateway.staff.accounts import Account
+from gateway.web.errors import ServiceUnavailable
+from shared.service import POOL
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x6E6F746966790001  # "notify" 1: one relay at a time
+POLL_SECONDS = 5.0
+RETRY_CAP_SECONDS = 300.0
+WAKE = web.AppKey("notify_outbox_wake", asyncio.Event)
+
+
+def recipient(account: Account, changed_at: datetime | None = None) -> dict:
+    """The account as notify's directory keeps it (``staff_recipients``)."""
+    return {
+        "login": account.login,
+        "display_name": account.display_name,
+        "email": account.email,
+        "role": account.role.value,
+        "body_id": account.body_id,
+        "alerts": account.alerts,
+        "active": account.active,
+        "changed_at": (changed_at or datetime.now(UTC)).isoformat(),
+    }
+
+
+async def add_directory(conn: asyncpg.Connection, account: Account) -> None:
+    """Tell notify the account as it now is (read again inside the caller's transaction). An
+    account without an email (made before issue 13) is not in notify's directory yet."""
+    if not account.email:
+        return
+    now = await conn.fetchval("SELECT clock_timestamp()")
+    await conn.execute(
+        "INSERT INTO notify_outbox (kind, account_id, payload) VALUES ('directory', $1, $2)",
+        account.id,
+        json.dumps(recipient(account, now)),
+    )
+
+
+async def add_message(
+    conn: asyncpg.Connection, account: Account, kind: str, **fields: str
+) -> uuid.UUID:
+    """A staff email for notify to send (``kind``: ``first_sign_in``…); its id."""
+    message_id = uuid.uuid4()
+    payload = {"message_id": str(message_id), "account_id": str(account.id), "kind": kind}
+    await conn.execute(
+        "INSERT INTO notify_outbox (kind, account_id, payload) VALUES ('message', $1, $2)",
+        account.id,
+        json.dumps({**payload, **fields}),
+    )
+    return message_id
+
+
+async def waiting_message(conn: asyncpg.Connection, message_id: uuid.UUID) -> bool:
+    """Whether that message is still waiting for notify."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM notify_outbox "
+            "WHERE kind = 'message' AND payload->>'message_id' = $1)",
+            str(message_id),
+        )
+    )
+
+
+async def _push(notify: Notify, row: asyncpg.Record) -> str | None:
+    """Hand one row to notify; None when notify has it, else why not."""
+    payload = json.loads(row["payload"])
+    try:
+        if row["kind"] == "directory":
+            status, body = await notify.put_staff_recipient(str(row["account_id"]), payload)
+        else:
+            status, body = await notify.send_staff_message(payload)
+    except ServiceUnavailable:
+        return "notify unavailable"
+    if status in (200, 201, 202, 204):
+        return None
+    return f"{status} {body.get('error') if isinstance(body, dict) else ''}".strip()
+
+
+async def relay(pool: asyncpg.Pool, notify: Notify, *, limit: int = 100) -> int:
+    """Push what is due, in order; answers how many rows notify took. Safe to call from several
+    processes at once: only one pushes, the others return 0."""
+    done = 0
+    async with pool.acquire(timeout=10) as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+            return 0
+        try:
+            rows = await conn.fetch(
+                """SELECT id, kind, account_id, payload, next_attempt_at <= now() AS due
+                   FROM notify_outbox ORDER BY id LIMIT $1""",
+                limit,
+            )
+            for row in rows:
+                if not row["due"]:
+                    break  # an earlier failure waits: keep the order
+                problem = await _push(notify, row)
+                if problem is None:
+                    await conn.execute("DELETE FROM notify_outbox WHERE id = $1", row["id"])
+                    done += 1
+                    continue
+                await conn.execute(
+                    """UPDATE notify_outbox SET attempts = attempts + 1, last_error = $2,
+                              next_attempt_at = now() + make_interval(
+                                  secs => LEAST($3::float8, power(2, attempts)))
+                       WHERE id = $1""",
+                    row["id"],
+                    problem,
+                    RETRY_CAP_SECONDS,
+                )
+                log.warning("notify outbox: %s row %s waits (%s)", row["kind"], row["id"], problem)
+                break
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+    return done
+
+
+def wake(app: web.Application) -> None:
+    """After a commit that added rows: push them now rather than at the next poll."""
+    if (event := app.get(WAKE)) is not None:
+        event.set()
+
+
+async def relay_task(app: web.Application) -> AsyncIterator[None]:
+    """The gateway's relay (a ``cleanup_ctx``): pushes at each wake and every POLL_SECONDS."""
+    event = asyncio.Event()
+    app[WAKE] = event
+
+    async def loop() -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), POLL_SECONDS)
+            event.clear()
+            try:
+                while await relay(app[POOL], app[NOTIFY]) == 100:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database away: the next round tries again
+                log.warning("notify outbox relay: %r", exc)
+
+    task = asyncio.create_task(loop(), name="notify-outbox")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
