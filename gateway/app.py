@@ -132,9 +132,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
         settings,
         SPEC,
         # gzip first: it sees every page the others give, error pages included.
-        middlewares=(compression.gzip_pages, answer_errors, know_the_caller, csrf.protect),
+        middlewares=(compression.gzip_pages, answer_errors, know_the_caller),
     )
     app.middlewares.append(auth.load_staff)  # the signed-in staff member, or None
+    # After load_staff: a staff form's token is checked against the session it was issued in.
+    app.middlewares.append(csrf.protect)
     app.middlewares.append(not_found.admin_not_found)  # the back office's own 404 page
     app.on_response_prepare.append(security_headers)
     app.on_response_prepare.append(auth.no_store_for_staff)
@@ -142,6 +144,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
     app[csrf.SECURE] = settings.env == "production"
+    app[csrf.BOUND_TO] = auth.session_binding  # staff forms' tokens hold their session
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -114,7 +114,7 @@ async def second_factor_check(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(target)
     if failures >= second_factor.MAX_FAILURES:
         response = web.HTTPSeeOther(f"{auth.SIGN_IN_PATH}?fin=1")
-        auth.clear_session_cookie(response)
+        auth.clear_session_cookie(request, response)
         raise response
     secret = None
     if enrolling:

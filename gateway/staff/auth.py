@@ -50,11 +50,31 @@ def secure_cookies(request: web.Request) -> bool:
     return request.app[GATEWAY_SETTINGS].env not in ("development", "test")
 
 
+def _cookie(request: web.Request) -> tuple[str, str]:
+    """The session cookie's (name, path): ``__Host-`` prefixed outside development and tests."""
+    if secure_cookies(request):
+        return sessions.HOST_COOKIE, "/"
+    return sessions.COOKIE, sessions.COOKIE_PATH
+
+
+def session_binding(request: web.Request) -> str:
+    """What a staff form's CSRF token is bound to: the live session (signed in, or pending its
+    second factor) that ``load_staff`` found; "" without one."""
+    staff = request.get(STAFF) or request.get(PENDING_STAFF)
+    return staff.session_hash.hex() if staff is not None else ""
+
+
+def session_token(request: web.Request) -> str:
+    """The session cookie's value as the browser sent it ("" for none)."""
+    return request.cookies.get(_cookie(request)[0], "")
+
+
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    name, path = _cookie(request)
     response.set_cookie(
-        sessions.COOKIE,
+        name,
         token,
-        path=sessions.COOKIE_PATH,
+        path=path,
         httponly=True,
         # Lax: a link from an agent's webmail opens the page signed in, while a form posted from
         # another site arrives without the session (and without the CSRF cookie, which is Strict).
@@ -63,8 +83,9 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, token
     )
 
 
-def clear_session_cookie(response: web.StreamResponse) -> None:
-    response.del_cookie(sessions.COOKIE, path=sessions.COOKIE_PATH)
+def clear_session_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    name, path = _cookie(request)
+    response.del_cookie(name, path=path)
 
 
 @web.middleware
@@ -72,7 +93,7 @@ async def load_staff(request: web.Request, handler: Handler) -> web.StreamRespon
     """Put the signed-in staff member (or None) in ``request[STAFF]``; drop a dead cookie."""
     request[STAFF] = None
     request[PENDING_STAFF] = None
-    token = request.cookies.get(sessions.COOKIE, "")
+    token = session_token(request)
     ended = False
     if token:
         settings = request.app[GATEWAY_SETTINGS]
@@ -88,10 +109,10 @@ async def load_staff(request: web.Request, handler: Handler) -> web.StreamRespon
         response = await handler(request)
     except web.HTTPException as exc:
         if ended:
-            clear_session_cookie(exc)
+            clear_session_cookie(request, exc)
         raise
-    if ended and sessions.COOKIE not in response.cookies:
-        clear_session_cookie(response)
+    if ended and _cookie(request)[0] not in response.cookies:
+        clear_session_cookie(request, response)
     return response
 
 
@@ -197,7 +218,7 @@ async def sign_in(request: web.Request, login: str, password: str) -> SignInResu
         if passwords.needs_rehash(account.password_hash)
         else None
     )
-    old_token = request.cookies.get(sessions.COOKIE, "")
+    old_token = session_token(request)
 
     async def succeeded(conn) -> str:
         await throttle.succeeded(conn, login, address, policy)
@@ -231,7 +252,7 @@ async def sign_in(request: web.Request, login: str, password: str) -> SignInResu
 
 async def sign_out(request: web.Request) -> None:
     staff = current_staff(request)
-    token = request.cookies.get(sessions.COOKIE, "")
+    token = session_token(request)
 
     async def work(conn):
         if token:

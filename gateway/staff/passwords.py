@@ -8,7 +8,9 @@ tell a wrong password from an unknown login by the answer or by its delay.
 from __future__ import annotations
 
 import asyncio
+import gzip
 from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -22,6 +24,14 @@ _hasher = PasswordHasher()
 # Each hash takes 64 MiB and a core for a moment: a flood of sign-ins queues here instead of
 # exhausting the machine's memory.
 _slots = asyncio.Semaphore(4)
+# Breached and common passwords, offline (data/README.md says which and why only ≥ 12 chars).
+COMMON = Path(__file__).parent / "data" / "common_passwords.txt.gz"
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    with gzip.open(COMMON, "rt", encoding="utf-8", errors="ignore") as lines:
+        return frozenset(line.rstrip("\n") for line in lines)
 
 
 def problem(password: str, login: str | None = None) -> str | None:
@@ -34,6 +44,11 @@ def problem(password: str, login: str | None = None) -> str | None:
         return "Le mot de passe ne peut pas être fait que d'espaces."
     if login and password.strip().lower() == login.strip().lower():
         return "Le mot de passe doit être différent du login."
+    if password.strip().lower() in common_passwords():
+        return (
+            "Ce mot de passe figure dans les listes de mots de passe divulgués ou trop courants : "
+            "choisissez-en un autre, par exemple une phrase de plusieurs mots."
+        )
     return None
 
 

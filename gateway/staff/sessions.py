@@ -18,8 +18,12 @@ import asyncpg
 from shared.identity import Identity, Role
 
 COOKIE = "milie_staff"
-# The back office lives under /admin: the browser sends the cookie nowhere else.
+# The back office lives under /admin: in development the browser sends the cookie nowhere else.
 COOKIE_PATH = "/admin"
+# Outside development and tests: a ``__Host-`` cookie, which the browser accepts only Secure,
+# for the whole site and without Domain, so that no sub-domain and no plain-http page can set or
+# shadow it (the prefix requires Path=/).
+HOST_COOKIE = "__Host-milie_staff"
 
 
 @dataclass(frozen=True)

@@ -86,5 +86,5 @@ async def sign_in(request: web.Request) -> web.Response:
 async def sign_out(request: web.Request) -> web.Response:
     await auth.sign_out(request)
     response = _see_other(f"{auth.SIGN_IN_PATH}?sortie=1")
-    auth.clear_session_cookie(response)
+    auth.clear_session_cookie(request, response)
     return response

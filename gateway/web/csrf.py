@@ -2,6 +2,11 @@
 
 Every POST to a page (not to /api, which takes no cookies) must carry both, matching; otherwise
 403. The token is an HMAC of a random value, so a forged cookie is refused too.
+
+For staff, the HMAC also covers their live session (what the function the app puts in
+``BOUND_TO`` answers, after the session middleware ran): a token obtained before sign-in, or in
+another session, is worth nothing in this one, and a new token is issued at sign-in, when the
+session changes.
 """
 
 from __future__ import annotations
@@ -21,32 +26,43 @@ COOKIE = "milie_csrf"
 FIELD = "csrf_token"
 SECRET = web.AppKey("form_secret", bytes)
 SECURE = web.AppKey("secure_cookies", bool)
+# The staff session of a request ("" for none): what a token is bound to.
+BOUND_TO = web.AppKey("csrf_bound_to", Callable[[web.Request], str])
 _NEW_TOKEN = web.RequestKey("csrf_new", str)  # the token issued during this request
 # /open311/ is an API too (form-encoded, per the spec): it takes no cookies, its api_key is
 # what a forged cross-site request could not know.
 EXEMPT_PREFIXES = ("/api/", "/open311/", "/metrics", "/health/")
 
 
-def _sign(secret: bytes, nonce: str) -> str:
-    return hmac.new(secret, nonce.encode(), hashlib.sha256).hexdigest()[:32]
+def _binding(request: web.Request) -> str:
+    session = request.app[BOUND_TO](request) if BOUND_TO in request.app else ""
+    return hashlib.sha256(session.encode()).hexdigest() if session else ""
 
 
-def _valid(secret: bytes, token: str) -> bool:
+def _sign(secret: bytes, nonce: str, binding: str) -> str:
+    message = f"{nonce}|{binding}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _valid(secret: bytes, token: str, binding: str) -> bool:
     nonce, _, mac = token.partition(".")
     # Bytes, not str: compare_digest raises TypeError on a str holding non-ASCII characters,
     # and a forged cookie or field may hold any.
-    return bool(nonce and mac) and hmac.compare_digest(mac.encode(), _sign(secret, nonce).encode())
+    return bool(nonce and mac) and hmac.compare_digest(
+        mac.encode(), _sign(secret, nonce, binding).encode()
+    )
 
 
 def token_for(request: web.Request) -> str:
-    """The token to put in a form; reuses the visitor's cookie when it is valid."""
+    """The token to put in a form; reuses the visitor's cookie when it is valid for this
+    session (none, or the staff member's)."""
     secret = request.app[SECRET]
     existing = request.cookies.get(COOKIE, "")
-    if existing and _valid(secret, existing):
+    if existing and _valid(secret, existing, _binding(request)):
         return existing
     if _NEW_TOKEN not in request:
         nonce = secrets.token_urlsafe(16)
-        request[_NEW_TOKEN] = f"{nonce}.{_sign(secret, nonce)}"
+        request[_NEW_TOKEN] = f"{nonce}.{_sign(secret, nonce, _binding(request))}"
     return request[_NEW_TOKEN]
 
 
@@ -58,7 +74,7 @@ def verify(request: web.Request, sent: str) -> bool:
         sent
         and cookie
         and hmac.compare_digest(sent.encode(), cookie.encode())
-        and _valid(secret, sent)
+        and _valid(secret, sent, _binding(request))
     )
 
 

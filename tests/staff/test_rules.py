@@ -149,3 +149,12 @@ def test_the_period_reads_french_and_iso_dates_and_says_what_is_wrong():
     period = period_of(make_mocked_request("GET", "/admin/?du=2020-05-01&au=2020-04-01"), today)
     assert period.errors == {"au": "La fin de la période doit suivre son début."}
     assert parse_day("1/2/2019") == date(2019, 2, 1) and parse_day("hier") is None
+
+
+def test_a_breached_or_common_password_is_refused():
+    from gateway.staff import passwords
+
+    assert len(passwords.common_passwords()) > 40_000
+    for common in ("password1234", "Qwertyuiop123", "iloveyou1234"):
+        assert "divulgués ou trop courants" in (passwords.problem(common) or ""), common
+    assert passwords.problem("le baobab de Treichville fleurit") is None

@@ -217,9 +217,11 @@ async def test_cookies_are_secure_in_production(gateway_alone, database_url):
         ) as resp:
             assert resp.status == 303
             (set_cookie,) = [
-                c for c in resp.headers.getall("Set-Cookie") if c.startswith(f"{COOKIE}=")
+                c for c in resp.headers.getall("Set-Cookie") if c.startswith("__Host-milie_staff=")
             ]
-    assert "Secure" in set_cookie and "HttpOnly" in set_cookie
+    # __Host-: Secure, the whole site, no Domain (the browser refuses it otherwise).
+    assert "Secure" in set_cookie and "HttpOnly" in set_cookie and "Path=/;" in set_cookie
+    assert "Domain" not in set_cookie
 
 
 async def test_signing_out_ends_the_session_at_once(gateway_alone, database_url):
@@ -410,3 +412,44 @@ async def test_parallel_guesses_cannot_slip_past_the_limit_and_ipv6_counts_by_it
             http, gw.url, "awa.kone", PASSWORD, **{"X-Forwarded-For": "2001:db8:99::1"}
         )
     assert answer.status == 303
+
+
+async def test_a_form_token_from_before_the_sign_in_or_another_session_is_refused(
+    gateway_alone, database_url
+):
+    """Staff forms' CSRF tokens are bound to the session: renewed at sign-in, worthless in
+    another session even with its cookie copied."""
+    gw = await gateway_alone()
+    await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    async with new_session() as http:
+        before = await form_token(http, f"{gw.url}/admin/connexion")
+        async with http.post(
+            f"{gw.url}/admin/connexion",
+            data={"csrf_token": before, "login": "awa.kone", "password": PASSWORD},
+            allow_redirects=False,
+        ) as resp:
+            assert resp.status == 303
+        # The cookie still holds the token of before the sign-in: refused now.
+        async with http.post(
+            f"{gw.url}/admin/deconnexion", data={"csrf_token": before}, allow_redirects=False
+        ) as resp:
+            assert resp.status == 403
+        after = await form_token(http, f"{gw.url}/admin/")
+        assert after != before
+        async with await signed_in_session(gw.url, "awa.kone", PASSWORD) as other:
+            theirs = await form_token(other, f"{gw.url}/admin/")
+        ours = _session_cookie(http, gw.url)
+        async with (
+            signed_session(cookie_jar=aiohttp.DummyCookieJar()) as raw,
+            raw.post(
+                f"{gw.url}/admin/deconnexion",
+                data={"csrf_token": theirs},
+                headers={"Cookie": f"milie_csrf={theirs}; {COOKIE}={ours}"},
+                allow_redirects=False,
+            ) as resp,
+        ):
+            assert resp.status == 403
+        async with http.post(
+            f"{gw.url}/admin/deconnexion", data={"csrf_token": after}, allow_redirects=False
+        ) as resp:
+            assert resp.status == 303
