@@ -16,13 +16,14 @@ import logging
 
 import asyncpg
 
-from services.treatment import actions, repository
+from services.treatment import actions, purge, repository
 from shared import audit
 from shared.consumer import Delivery, Handler
 from shared.lifecycle import Event, after_validation
 from shared.messages import (
     CitizenOpinionRecordedV1,
     CitizenReopeningRecordedV1,
+    RequestPersonalDataPurgedV1,
     RequestReindexedV1,
     RequestValidatedV1,
 )
@@ -167,4 +168,6 @@ HANDLERS: dict[str, Handler] = {
     RequestReindexedV1.type_name(): on_reindexed,
     CitizenOpinionRecordedV1.type_name(): on_opinion_recorded,
     CitizenReopeningRecordedV1.type_name(): on_reopening_recorded,
+    # The citizen's personal data, a while after closure (intake decides when).
+    RequestPersonalDataPurgedV1.type_name(): purge.on_personal_data_purged,
 }
