@@ -7,13 +7,15 @@ dates, medium, type, status and attempts (the staff's « emails et SMS envoyés 
 statistics' counts), without its recipient, names, subject, bodies or last error (an SMTP
 error quotes the address). The reminders of forgotten codes sent to the citizen's address (not
 tied to one request) are forgotten the same way. A delivery still waiting is given up.
+Intake purges in batches, so the events come in runs: a run is applied in three statements
+(:class:`shared.consumer.Batched`), whatever its length.
 """
 
 from __future__ import annotations
 
 import asyncpg
 
-from shared.consumer import Delivery
+from shared.consumer import Batched, Delivery
 from shared.messages import RequestPersonalDataPurgedV1
 from shared.purge import forget_sent_events, phone_forms
 
@@ -22,20 +24,29 @@ _FORGET = """
            body_html = NULL, last_error = NULL,
            status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END,
            failed_at = CASE WHEN status = 'pending' THEN now() ELSE failed_at END
-    WHERE request_id = $1
+    WHERE request_id = ANY($1::uuid[])
        OR (request_id IS NULL AND recipient <> '' AND lower(recipient) = ANY($2::text[]))"""
 
 
-async def on_personal_data_purged(
-    conn: asyncpg.Connection, event: RequestPersonalDataPurgedV1, delivery: Delivery
-) -> None:
-    person = await conn.fetchrow(
-        "DELETE FROM recipients WHERE request_id = $1 RETURNING email, phone", event.request_id
+async def purge_requests(conn: asyncpg.Connection, events: list[RequestPersonalDataPurgedV1]):
+    """Forget the recipients of these requests and what was sent them (inside a transaction)."""
+    ids = sorted({e.request_id for e in events})
+    people = await conn.fetch(
+        "DELETE FROM recipients WHERE request_id = ANY($1::uuid[]) RETURNING email, phone", ids
     )
-    addresses = []
-    if person is not None:
+    addresses = set()
+    for person in people:
         if person["email"]:
-            addresses.append(person["email"].strip().lower())
-        addresses += phone_forms(person["phone"])
-    await conn.execute(_FORGET, event.request_id, addresses)
-    await forget_sent_events(conn, [event.request_id])
+            addresses.add(person["email"].strip().lower())
+        addresses.update(phone_forms(person["phone"]))
+    await conn.execute(_FORGET, ids, sorted(addresses))
+    await forget_sent_events(conn, ids)
+
+
+async def _run(
+    conn: asyncpg.Connection, run: list[tuple[RequestPersonalDataPurgedV1, Delivery]]
+) -> None:
+    await purge_requests(conn, [event for event, _ in run])
+
+
+on_personal_data_purged = Batched(_run)

@@ -18,7 +18,7 @@ import asyncpg
 
 from services.treatment import actions, purge, repository
 from shared import audit
-from shared.consumer import Delivery, Handler
+from shared.consumer import Delivery, Entry
 from shared.lifecycle import Event, after_validation
 from shared.messages import (
     CitizenOpinionRecordedV1,
@@ -163,7 +163,7 @@ async def on_reopening_recorded(
         await _refused(conn, Event.REOPENED, event.code, "message vide", delivery)
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Entry] = {
     RequestValidatedV1.type_name(): on_validated,
     RequestReindexedV1.type_name(): on_reindexed,
     CitizenOpinionRecordedV1.type_name(): on_opinion_recorded,

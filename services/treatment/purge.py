@@ -13,16 +13,20 @@ contested answer, « Insatisfaits », the statistics' « délais respectés »),
 rather than given by the citizen; what names the citizen in them goes. The documents a body
 joined to its answers stay too: the body's own papers, not the citizen's (a letter addressed to
 the citizen by name is the body's to keep or not, as its archives say).
+
+Intake purges in batches, so the events come in runs: a run is applied in a few statements
+(:class:`shared.consumer.Batched`), whatever its length.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import asyncpg
 
-from shared.consumer import Delivery
+from shared.consumer import Batched, Delivery
 from shared.lifecycle import Event
 from shared.messages import RequestPersonalDataPurgedV1
 from shared.purge import forget_sent_events, identifiers, redact, redact_json
@@ -33,52 +37,76 @@ log = logging.getLogger(__name__)
 CITIZEN_KINDS = [Event.OPINION_GIVEN.kind, Event.REOPENED.kind]
 
 
-def _json(value):
+def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-async def on_personal_data_purged(
-    conn: asyncpg.Connection, event: RequestPersonalDataPurgedV1, delivery: Delivery
-) -> None:
-    row = await conn.fetchrow(
-        "SELECT contact, analyst_message FROM treatments WHERE request_id = $1 FOR UPDATE",
-        event.request_id,
+async def purge_requests(conn: asyncpg.Connection, events: list[RequestPersonalDataPurgedV1]):
+    """Erase the citizen's data of these requests (call inside a transaction)."""
+    ids = sorted({e.request_id for e in events})
+    rows = await conn.fetch(
+        """SELECT request_id, contact, analyst_message FROM treatments
+           WHERE request_id = ANY($1::uuid[]) ORDER BY request_id FOR UPDATE""",
+        ids,
     )
-    await forget_sent_events(conn, [event.request_id])
-    if row is None:
-        log.info("purge of a request treatment does not know", extra={"code": event.code})
+    await forget_sent_events(conn, ids)
+    if len(rows) < len(ids):
+        log.info("purge of requests treatment does not know", extra={"count": len(ids) - len(rows)})
+    if not rows:
         return
-    names = identifiers(_json(row["contact"]))
-    rid = event.request_id
+    names = {r["request_id"]: identifiers(_json(r["contact"])) for r in rows}
+    known = list(names)
     await conn.execute(
-        """UPDATE treatments SET message = '', contact = '{}', attachments = '[]',
-                  analyst_message = $2
-           WHERE request_id = $1""",
-        rid,
-        redact(row["analyst_message"], names),
+        """UPDATE treatments t SET message = '', contact = '{}', attachments = '[]',
+                  analyst_message = a.text
+           FROM unnest($1::uuid[], $2::text[]) AS a(id, text) WHERE t.request_id = a.id""",
+        known,
+        [redact(r["analyst_message"], names[r["request_id"]]) for r in rows],
     )
-    await conn.execute("UPDATE opinions SET comment = NULL WHERE request_id = $1", rid)
-    await conn.execute("UPDATE reopenings SET message = '' WHERE request_id = $1", rid)
+    for statement in (
+        "UPDATE opinions SET comment = NULL WHERE request_id = ANY($1::uuid[])",
+        "UPDATE reopenings SET message = '' WHERE request_id = ANY($1::uuid[])",
+    ):
+        await conn.execute(statement, known)
     await conn.execute(
-        "UPDATE history SET message = NULL WHERE request_id = $1 AND kind = ANY($2::text[])",
-        rid,
+        """UPDATE history SET message = NULL
+           WHERE request_id = ANY($1::uuid[]) AND kind = ANY($2::text[])""",
+        known,
         CITIZEN_KINDS,
     )
     lines = await conn.fetch(
-        "SELECT id, message, details::text AS details FROM history WHERE request_id = $1", rid
+        """SELECT id, request_id, message, details::text AS details FROM history
+           WHERE request_id = ANY($1::uuid[])""",
+        known,
     )
     changed = []
     for line in lines:
-        message = redact(line["message"], names)
-        details = json.dumps(redact_json(json.loads(line["details"]), names), ensure_ascii=False)
-        if message != line["message"] or json.loads(details) != json.loads(line["details"]):
-            changed.append((line["id"], message, details))
+        who = names[line["request_id"]]
+        message = redact(line["message"], who)
+        before = json.loads(line["details"])
+        details = redact_json(before, who)
+        if message != line["message"] or details != before:
+            changed.append((line["id"], message, json.dumps(details, ensure_ascii=False)))
     if changed:
         await conn.executemany(
             "UPDATE history SET message = $2, details = $3::jsonb WHERE id = $1", changed
         )
-    answers = await conn.fetch("SELECT id, message FROM answers WHERE request_id = $1", rid)
-    redacted = [(a["id"], redact(a["message"], names)) for a in answers]
-    redacted = [(i, m) for (i, m), a in zip(redacted, answers, strict=True) if m != a["message"]]
+    answers = await conn.fetch(
+        "SELECT id, request_id, message FROM answers WHERE request_id = ANY($1::uuid[])", known
+    )
+    redacted = []
+    for answer in answers:
+        message = redact(answer["message"], names[answer["request_id"]])
+        if message != answer["message"]:
+            redacted.append((answer["id"], message))
     if redacted:
         await conn.executemany("UPDATE answers SET message = $2 WHERE id = $1", redacted)
+
+
+async def _run(
+    conn: asyncpg.Connection, run: list[tuple[RequestPersonalDataPurgedV1, Delivery]]
+) -> None:
+    await purge_requests(conn, [event for event, _ in run])
+
+
+on_personal_data_purged = Batched(_run)

@@ -7,6 +7,9 @@ citizen's opinion comment go, and with the message the words of the search colum
 from it). History lines of the citizen's own texts (submission, rewrite) lose their text; the
 analysts' texts (reformulation, rejection, clarification messages) stay, with the citizen's
 name, email and telephone replaced (shared.purge.redact).
+
+Intake purges in batches, so the events come in runs: a run is applied in a few statements
+(:class:`shared.consumer.Batched`), whatever its length.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 import asyncpg
 
 from services.triage.domain import Kind
-from shared.consumer import Delivery
+from shared.consumer import Batched, Delivery
 from shared.messages import RequestPersonalDataPurgedV1
 from shared.purge import forget_sent_events, identifiers, redact
 
@@ -26,33 +29,51 @@ log = logging.getLogger(__name__)
 CITIZEN_KINDS = [Kind.SUBMITTED.value, Kind.RESUBMITTED.value]
 
 
-async def on_personal_data_purged(
-    conn: asyncpg.Connection, event: RequestPersonalDataPurgedV1, delivery: Delivery
-) -> None:
-    contact = await conn.fetchval(
-        "SELECT contact FROM queue_items WHERE request_id = $1 FOR UPDATE", event.request_id
+async def purge_requests(conn: asyncpg.Connection, events: list[RequestPersonalDataPurgedV1]):
+    """Erase the citizen's data of these requests (call inside a transaction)."""
+    ids = sorted({e.request_id for e in events})
+    rows = await conn.fetch(
+        """SELECT request_id, contact FROM queue_items WHERE request_id = ANY($1::uuid[])
+           ORDER BY request_id FOR UPDATE""",
+        ids,
     )
-    await forget_sent_events(conn, [event.request_id])
-    if contact is None:
-        log.info("purge of a request triage does not know", extra={"code": event.code})
+    await forget_sent_events(conn, ids)
+    if len(rows) < len(ids):
+        log.info("purge of requests triage does not know", extra={"count": len(ids) - len(rows)})
+    if not rows:
         return
-    names = identifiers(json.loads(contact) if isinstance(contact, str) else contact)
+    names = {r["request_id"]: identifiers(json.loads(r["contact"])) for r in rows}
+    known = list(names)
     await conn.execute(
         """UPDATE queue_items SET message = '', contact = '{}', attachments = '[]',
                   opinion_comment = NULL
-           WHERE request_id = $1""",
-        event.request_id,
+           WHERE request_id = ANY($1::uuid[])""",
+        known,
     )
     await conn.execute(
-        "UPDATE history SET message = NULL WHERE request_id = $1 AND kind = ANY($2::text[])",
-        event.request_id,
+        """UPDATE history SET message = NULL
+           WHERE request_id = ANY($1::uuid[]) AND kind = ANY($2::text[])""",
+        known,
         CITIZEN_KINDS,
     )
     lines = await conn.fetch(
-        "SELECT id, message FROM history WHERE request_id = $1 AND message IS NOT NULL",
-        event.request_id,
+        """SELECT id, request_id, message FROM history
+           WHERE request_id = ANY($1::uuid[]) AND message IS NOT NULL""",
+        known,
     )
-    changed = [(r["id"], redact(r["message"], names)) for r in lines]
-    changed = [(i, m) for (i, m), r in zip(changed, lines, strict=True) if m != r["message"]]
+    changed = []
+    for line in lines:
+        message = redact(line["message"], names[line["request_id"]])
+        if message != line["message"]:
+            changed.append((line["id"], message))
     if changed:
         await conn.executemany("UPDATE history SET message = $2 WHERE id = $1", changed)
+
+
+async def _run(
+    conn: asyncpg.Connection, run: list[tuple[RequestPersonalDataPurgedV1, Delivery]]
+) -> None:
+    await purge_requests(conn, [event for event, _ in run])
+
+
+on_personal_data_purged = Batched(_run)
