@@ -12,8 +12,11 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 from yarl import URL
 
-from shared import french
+from shared import french, topology
+from shared.messages import RequestPersonalDataPurgedV1
 from tests.purge.conftest import (
+    AGENT,
+    ANALYST,
     EMAIL,
     FIRST_NAMES,
     LAST_NAME,
@@ -21,6 +24,8 @@ from tests.purge.conftest import (
     PHONE_FORMS,
     PHRASE,
     applied_everywhere,
+    closed,
+    decide,
     pool_of,
     purge_events,
     quiet,
@@ -29,7 +34,7 @@ from tests.purge.conftest import (
     sweep,
     treated_and_closed,
 )
-from tests.support import eventually, signed_session
+from tests.support import as_staff, dead_letters, eventually, publish_event, signed_session
 
 NEEDLES = [EMAIL, LAST_NAME, FIRST_NAMES, PHRASE, *PHONE_FORMS, *LEXEMES]
 
@@ -46,7 +51,7 @@ async def _tracking_page(gateway: str, code: str, email: str) -> tuple[int, str]
 
 
 async def test_after_the_purge_no_table_of_any_schema_holds_the_citizen(
-    stack, smtp_server, database_url
+    stack, smtp_server, database_url, amqp_url, namespace
 ):
     request_id, code = await submitted(stack)
     await treated_and_closed(stack, code)
@@ -105,6 +110,20 @@ async def test_after_the_purge_no_table_of_any_schema_holds_the_citizen(
     )
     assert counted == 1
 
+    # The staff's views of it still answer, without the citizen.
+    async with signed_session() as http:
+        for url, who in (
+            (f"{stack.url('triage')}/queue/{code}", ANALYST),
+            (f"{stack.url('treatment')}/requests/{code}", AGENT),
+            (f"{stack.url('notify')}/deliveries?request_id={request_id}", ANALYST),
+        ):
+            async with http.get(url, headers=as_staff(who)) as r:
+                assert r.status == 200, url
+                text = await r.text()
+            assert EMAIL not in text and LAST_NAME not in text and PHRASE not in text
+            if "deliveries" in url:
+                assert len(await r.json()) >= 4  # the log keeps each delivery, dated
+
     # The citizen still looks it up with code + email: the milestones and the purge's date.
     status, html = await _tracking_page(stack.gateway, code, EMAIL)
     assert status == 200, html
@@ -117,14 +136,26 @@ async def test_after_the_purge_no_table_of_any_schema_holds_the_citizen(
     status, _ = await _tracking_page(stack.gateway, code, "quelqu.un@example.ci")
     assert status == 404
 
+    # The purge once more (a copy under a new id, as a republished event): nothing changes.
+    async def treatment_rows():
+        pool = pool_of(stack, "treatment")
+        return [
+            await pool.fetch(f"SELECT * FROM {t} WHERE request_id = $1 ORDER BY 1", request_id)
+            for t in ("treatments", "history", "answers", "opinions")
+        ]
+
+    kept = await treatment_rows()
+    again = RequestPersonalDataPurgedV1(
+        request_id=request_id, code=code, purged_at=row["purged_at"]
+    )
+    await applied_everywhere(stack, await publish_event(amqp_url, namespace, again))
+    assert await treatment_rows() == kept
+    assert await search_everywhere(database_url, NEEDLES) == []
+
 
 async def test_a_redelivered_purge_changes_nothing_and_fails_nothing(stack, amqp_url, namespace):
-    from shared import topology
-    from shared.messages import RequestPersonalDataPurgedV1
-    from tests.support import dead_letters, publish_event
 
     request_id, code = await submitted(stack, email="redelivery@example.ci")
-    from tests.purge.conftest import closed, decide
 
     await decide(stack, code, "reject", f"Hors du champ de Miliê, {LAST_NAME}.")
     await closed(stack, code)
