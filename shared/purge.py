@@ -4,6 +4,8 @@
   answer) stay, since they are the staff's record of their own work, but the citizen's name,
   email and telephone written in them (« Bonjour Madame KOUASSI… ») are replaced by
   :data:`REDACTED` before the contact that names them is forgotten.
+- :func:`no_more_messages`: what a staff member is told who writes to the citizen of a purged
+  request (refused: nobody to send it to, and it would name the citizen again).
 - :func:`forget_sent_events`: the outbox keeps a sent event a week (shared/outbox.py), and an
   event may carry the contact and the message (request.submitted, request.validated…); the
   purge deletes the sent ones of the purged requests. An unsent one stays: its consumers still
@@ -14,10 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from shared import french
 
 REDACTED = "[supprimé]"
 
@@ -87,3 +92,11 @@ def redact_json(value: Any, names: Iterable[str]) -> Any:
     if isinstance(value, dict):
         return {k: redact_json(v, names) for k, v in value.items()}
     return value
+
+
+def no_more_messages(purged_at: datetime) -> str:
+    """Why a staff member's message to the citizen is refused once the request is purged."""
+    return (
+        f"Les données personnelles de l'usager ont été supprimées le {french.day(purged_at)} : "
+        "il ne peut plus recevoir de message au sujet de cette requête."
+    )

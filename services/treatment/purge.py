@@ -56,12 +56,15 @@ async def purge_requests(conn: asyncpg.Connection, events: list[RequestPersonalD
         return
     names = {r["request_id"]: identifiers(_json(r["contact"])) for r in rows}
     known = list(names)
+    when = {e.request_id: e.purged_at for e in events}
     await conn.execute(
         """UPDATE treatments t SET message = '', contact = '{}', attachments = '[]',
-                  analyst_message = a.text
-           FROM unnest($1::uuid[], $2::text[]) AS a(id, text) WHERE t.request_id = a.id""",
-        known,
+                  analyst_message = a.text, purged_at = coalesce(t.purged_at, a.at)
+           FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS a(id, text, at)
+           WHERE t.request_id = a.id""",
+        [r["request_id"] for r in rows],
         [redact(r["analyst_message"], names[r["request_id"]]) for r in rows],
+        [when[r["request_id"]] for r in rows],
     )
     for statement in (
         "UPDATE opinions SET comment = NULL WHERE request_id = ANY($1::uuid[])",

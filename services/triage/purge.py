@@ -44,11 +44,13 @@ async def purge_requests(conn: asyncpg.Connection, events: list[RequestPersonalD
         return
     names = {r["request_id"]: identifiers(json.loads(r["contact"])) for r in rows}
     known = list(names)
+    when = {e.request_id: e.purged_at for e in events}
     await conn.execute(
-        """UPDATE queue_items SET message = '', contact = '{}', attachments = '[]',
-                  opinion_comment = NULL
-           WHERE request_id = ANY($1::uuid[])""",
+        """UPDATE queue_items q SET message = '', contact = '{}', attachments = '[]',
+                  opinion_comment = NULL, purged_at = coalesce(q.purged_at, p.at)
+           FROM unnest($1::uuid[], $2::timestamptz[]) AS p(id, at) WHERE q.request_id = p.id""",
         known,
+        [when[i] for i in known],
     )
     await conn.execute(
         """UPDATE history SET message = NULL

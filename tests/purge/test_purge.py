@@ -124,6 +124,23 @@ async def test_after_the_purge_no_table_of_any_schema_holds_the_citizen(
             if "deliveries" in url:
                 assert len(await r.json()) >= 4  # the log keeps each delivery, dated
 
+        # Nobody writes to the citizen any more: it would name them again, for no one to read.
+        greeting = f"Bonjour {FIRST_NAMES} {LAST_NAME}"
+        for url, who, body in (
+            (f"{stack.url('triage')}/queue/{code}/clarify", ANALYST, {"message": greeting}),
+            (
+                f"{stack.url('treatment')}/requests/{code}/answer-again",
+                AGENT,
+                {"message": greeting},
+            ),
+        ):
+            async with http.post(url, json=body, headers=as_staff(who)) as r:
+                refused = await r.json()
+            assert (r.status, refused["error"]) == (409, "purged"), refused
+            assert (
+                "Les données personnelles de l'usager ont été supprimées le" in refused["message"]
+            )
+
     # The citizen still looks it up with code + email: the milestones and the purge's date.
     status, html = await _tracking_page(stack.gateway, code, EMAIL)
     assert status == 200, html

@@ -317,7 +317,7 @@ async def lock_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> async
     (several copies of intake may apply events of one request at once)."""
     return await conn.fetchrow(
         """SELECT r.id, r.status, COALESCE(rt.status_at, r.submitted_at) AS status_at,
-                  rt.indexed_at, rt.analyst_answer_at, rt.treated_at
+                  rt.indexed_at, rt.analyst_answer_at, rt.treated_at, r.purged_at
            FROM requests r LEFT JOIN request_tracking rt ON rt.request_id = r.id
            WHERE r.id = $1
            FOR UPDATE OF r""",
