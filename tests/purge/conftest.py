@@ -71,6 +71,7 @@ async def submitted(
     first_names: str = FIRST_NAMES,
     phone: str = PHONE,
     message: str = MESSAGE,
+    nature: str = "reclamation",
 ) -> tuple[uuid.UUID, str]:
     """A réclamation with a photo, through intake's draft API as the citizen's form sends it;
     (request id, code), once triage queues it."""
@@ -81,7 +82,7 @@ async def submitted(
         "phone": phone,
         "email": email,
     }
-    fields = submission_fields(message=message, contact=contact, body_id=BODY)
+    fields = submission_fields(message=message, contact=contact, body_id=BODY, nature=nature)
     intake = stack.url("intake")
     headers = {"X-Draft-Owner": OWNER}
     async with signed_session() as http:

@@ -4,6 +4,7 @@
   history (a trigger injects a temporary failure, as a database going away would); the queue
   row still holds everything, the message is retried, never dead-lettered, and once the
   database answers again the purge is applied, whole.
+- Only what was closed long enough ago is purged; an open request never.
 - In intake: the sweep stops in its second batch (one request per batch); the first request is
   purged with its event, the second untouched and without event; the next sweep purges the
   second only, one event each.
@@ -11,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -159,3 +160,20 @@ async def test_an_interrupted_purge_resumes_where_it_stopped(stack, database_url
     assert not await pool_of(stack, "intake").fetchval(
         "SELECT count(*) FROM contacts WHERE request_id = ANY($1::uuid[])", [first_id, second_id]
     )
+
+
+async def test_only_requests_closed_long_enough_ago_are_purged(stack):
+    """The delay runs from the closure whatever closed it (here a suggestion read and forwarded:
+    « acknowledged »); a request still open, however old, is never purged."""
+    _, read = await submitted(stack, email="suggestion@example.ci", nature="suggestion")
+    await decide(stack, read, "validate", "Suggestion transmise.")
+    await closed(stack, read)
+    open_id, _ = await submitted(stack, email="ouverte@example.ci")
+    intake = pool_of(stack, "intake")
+    closed_at = await intake.fetchval("SELECT closed_at FROM requests WHERE code = $1", read)
+    assert await sweep(stack, closed_at + LATER - timedelta(days=2)) == []
+    assert await sweep(stack, closed_at + LATER + LATER) == [read]
+    row = await intake.fetchrow(
+        "SELECT purged_at, closed_at, message FROM requests WHERE id = $1", open_id
+    )
+    assert row["purged_at"] is None and row["closed_at"] is None and row["message"]
