@@ -37,6 +37,7 @@ from shared.messages import (
     RequestClarificationSentV1,
     RequestClosedV1,
     RequestOpinionGivenV1,
+    RequestPersonalDataPurgedV1,
     RequestPutOnHoldV1,
     RequestReassignedV1,
     RequestReformulationRequestedV1,
@@ -91,10 +92,11 @@ class Event(StrEnum):
     REOPENED = RequestReopenedV1.name
     CLOSED = RequestClosedV1.name
     CITIZEN_ANSWERED = RequestCitizenAnsweredV1.name
-    # The clock's and the purge's, named as DESIGN.md names them; no contract yet.
+    # The clock's, named as DESIGN.md names them; no contract yet.
     DEADLINE_WARNING = "request.deadline_warning"
     DEADLINE_MISSED = "request.deadline_missed"
-    PERSONAL_DATA_PURGED = "request.personal_data_purged"
+    # Intake's purge of the citizen's personal data, a while after closure.
+    PERSONAL_DATA_PURGED = RequestPersonalDataPurgedV1.name
 
     @property
     def kind(self) -> str:

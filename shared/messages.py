@@ -451,6 +451,20 @@ class CitizenReopeningRecordedV1(Contract):
     recorded_at: datetime
 
 
+class RequestPersonalDataPurgedV1(Contract):
+    """Intake erased the citizen's personal data of a request closed long enough ago (name,
+    phone, email, message, attachments, the citizen's replies): every service that copied any
+    erases its own copy. The code, the body, the nature, the theme, the agents, the dated
+    milestones and the statistics stay. Applying it twice changes nothing."""
+
+    name: ClassVar[str] = "request.personal_data_purged"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    purged_at: datetime
+
+
 class SubmissionContact(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -544,6 +558,7 @@ CONTRACTS: dict[str, type[Contract]] = {
         RequestOpinionGivenV1,
         RequestReopenedV1,
         RequestClosedV1,
+        RequestPersonalDataPurgedV1,
         CitizenOpinionRecordedV1,
         CitizenReopeningRecordedV1,
         IntakeSubmitV1,

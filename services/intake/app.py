@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.intake import attachments_api
+from services.intake import attachments_api, purge
 from services.intake.api import routes
 from services.intake.catalogue import api as catalogue_api
 from services.intake.catalogue import cache as catalogue_cache
@@ -20,7 +20,7 @@ from services.intake.channels import commands, open311_api
 from services.intake.drafts import api as drafts_api
 from services.intake.drafts import store as drafts
 from services.intake.handlers import HANDLERS
-from services.intake.keys import CATALOGUE_CACHE
+from services.intake.keys import CATALOGUE_CACHE, PURGE_KEY
 from services.intake.settings import SETTINGS, IntakeSettings
 from services.intake.tracking import api as tracking_api
 from shared.broker import Broker
@@ -94,9 +94,11 @@ def create_app(settings: IntakeSettings) -> web.Application:
     )
     app = create_service_app(settings, spec)
     app[SETTINGS] = settings
+    app[PURGE_KEY] = purge.hash_key(settings)
     app.cleanup_ctx.append(_load_catalogue)
     app.cleanup_ctx.append(_catalogue_cache)
     app.cleanup_ctx.append(_purge_drafts)
+    app.cleanup_ctx.append(purge.ticking())
     app.add_routes(routes)
     app.add_routes(catalogue_api.routes)
     app.add_routes(drafts_api.routes)

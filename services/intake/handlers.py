@@ -75,6 +75,9 @@ async def _record(
         return None, False
     at = aware(at)
     fresh = at >= current["status_at"]
+    purged = current["purged_at"] is not None
+    if purged:  # services/intake/purge.py: a later milestone is kept, without its text
+        detail = None
     await tracking.add_line(
         conn,
         request_id,
@@ -86,6 +89,8 @@ async def _record(
         documents=documents,
         event_key=str(delivery.message_id),
     )
+    if purged:
+        return None, False
     if status is None or not fresh:
         return current, False
     await tracking.set_status(conn, request_id, status, at, **values)

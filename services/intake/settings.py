@@ -48,6 +48,14 @@ class IntakeSettings(ServiceSettings):
                 )
         return self
 
+    # The purge (services/intake/purge.py): a request closed this many days ago loses the
+    # citizen's personal data, here and, through request.personal_data_purged, everywhere.
+    purge_after_days: int = Field(default=365, ge=1)
+    # How often intake looks for requests to purge; 0: never (a test calls purge.sweep).
+    purge_interval_seconds: float = Field(default=3600, ge=0)
+    # Requests purged per transaction: a crash loses at most one batch's work, done again.
+    purge_batch: int = Field(default=100, ge=1, le=10000)
+
     # A file comes from the gateway at the citizen's pace: given up after this long without a
     # byte (longer than the gateway's own wait for the citizen, so that it is the gateway that
     # tells the citizen their connection stalled).

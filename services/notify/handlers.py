@@ -7,9 +7,13 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from services.notify import decisions, emails, reminders, repository, sms, treatment
+from services.notify import decisions, emails, purge, reminders, repository, sms, treatment
 from shared.consumer import Batched, Delivery, Entry
-from shared.messages import CodesReminderRequestedV1, RequestSubmittedV1
+from shared.messages import (
+    CodesReminderRequestedV1,
+    RequestPersonalDataPurgedV1,
+    RequestSubmittedV1,
+)
 
 # The analysts' admissibility deadline by default (chikaya.ma; triage's MILIE_ADMISSIBILITY_DAYS).
 DECISION_DAYS = 15
@@ -42,6 +46,8 @@ def make_handlers(
         **decisions.handlers(public_url),
         # What the body did: its answer, a hold, a further message; a « Retraitement » received.
         **treatment.handlers(public_url, sms_enabled=sms_enabled),
+        # The citizen's personal data, a while after closure (services/notify/purge.py).
+        RequestPersonalDataPurgedV1.type_name(): purge.on_personal_data_purged,
     }
 
 

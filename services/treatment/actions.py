@@ -44,6 +44,7 @@ from shared.messages import (
     RequestResumedV1,
     RequestTreatedV1,
 )
+from shared.purge import no_more_messages
 from shared.web import FieldErrors, field_error
 
 MESSAGE_MAX = 5000
@@ -453,6 +454,11 @@ async def _answer(
 
     async def work(conn, row, at):
         status = judge(row, event_kind)
+        purged_at = await conn.fetchval(
+            "SELECT purged_at FROM treatments WHERE request_id = $1", row["request_id"]
+        )
+        if purged_at is not None:
+            raise Refused("purged", no_more_messages(purged_at), current_status=row["status"])
         documents = await _documents(conn, row, document_ids)
         if event_kind == Event.TREATED:
             event: Contract = RequestTreatedV1(

@@ -16,13 +16,14 @@ import logging
 
 import asyncpg
 
-from services.treatment import actions, repository
+from services.treatment import actions, purge, repository
 from shared import audit
-from shared.consumer import Delivery, Handler
+from shared.consumer import Delivery, Entry
 from shared.lifecycle import Event, after_validation
 from shared.messages import (
     CitizenOpinionRecordedV1,
     CitizenReopeningRecordedV1,
+    RequestPersonalDataPurgedV1,
     RequestReindexedV1,
     RequestValidatedV1,
 )
@@ -162,9 +163,11 @@ async def on_reopening_recorded(
         await _refused(conn, Event.REOPENED, event.code, "message vide", delivery)
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Entry] = {
     RequestValidatedV1.type_name(): on_validated,
     RequestReindexedV1.type_name(): on_reindexed,
     CitizenOpinionRecordedV1.type_name(): on_opinion_recorded,
     CitizenReopeningRecordedV1.type_name(): on_reopening_recorded,
+    # The citizen's personal data, a while after closure (intake decides when).
+    RequestPersonalDataPurgedV1.type_name(): purge.on_personal_data_purged,
 }

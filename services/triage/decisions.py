@@ -33,6 +33,7 @@ from shared.messages import (
     RequestRejectedV1,
     RequestValidatedV1,
 )
+from shared.purge import no_more_messages
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,11 @@ async def decide(
                     "l'organisme.",
                     current_status=row["status"],
                 )
+            purged_at = await conn.fetchval(
+                "SELECT purged_at FROM queue_items WHERE request_id = $1", row["request_id"]
+            )
+            if purged_at is not None:
+                raise Refused("purged", no_more_messages(purged_at), current_status=row["status"])
         elif not domain.may_decide(row["status"]):
             raise _already_decided(row)
         at = datetime.now(UTC)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.triage import domain, repository
+from services.triage import domain, purge, repository
 from services.triage.settings import TriageSettings
 from shared import lifecycle
 from shared.consumer import Batched, Delivery, Entry
@@ -22,6 +22,7 @@ from shared.lifecycle import Event
 from shared.messages import (
     RequestClosedV1,
     RequestOpinionGivenV1,
+    RequestPersonalDataPurgedV1,
     RequestReopenedV1,
     RequestResubmittedV1,
     RequestSubmittedV1,
@@ -161,6 +162,7 @@ def build_handlers(settings: TriageSettings) -> dict[str, Entry]:
 
     return {
         RequestSubmittedV1.type_name(): Batched(submitted),
+        RequestPersonalDataPurgedV1.type_name(): purge.on_personal_data_purged,
         RequestResubmittedV1.type_name(): resubmitted,
         **{
             contract.type_name(): on_body_event

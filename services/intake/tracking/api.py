@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.intake import throttle
 from services.intake.domain import normalize_email
+from services.intake.keys import PURGE_KEY
 from services.intake.settings import SETTINGS
 from services.intake.throttle import Rule
 from services.intake.tracking import reminders
@@ -179,7 +180,7 @@ async def track(request: web.Request) -> web.Response:
     if (wait := await _count_lookup(request, code, email)) is not None:
         return _throttled(wait)
     async with connection(request) as conn:
-        view = await tracking.find(conn, code, email)
+        view = await tracking.find(conn, code, email, purge_key=request.app[PURGE_KEY])
     if view is None:
         return _not_found()
     return web.json_response(view)

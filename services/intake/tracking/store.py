@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from services.intake import purge
 from services.intake.domain import MESSAGE_MAX, email_key
 from services.intake.tracking import view as tracking_view
 from shared import lifecycle, outbox
@@ -34,7 +35,7 @@ _NO_EMAIL = "\x00" * 32
 _TRACKING_ROW = """
     SELECT r.id, r.code, r.nature, r.status, r.submitted_at, r.message,
            b.name AS body_name, t.label AS theme_label, pt.label AS theme_parent,
-           c.email_key,
+           c.email_key, r.email_hash, r.purged_at,
            rt.body_name AS tracked_body_name, rt.theme_label AS tracked_theme_label,
            rt.analyst_message, rt.rejection_reason, rt.analyst_answer, rt.ministry_message,
            rt.treated_at, rt.citizen_opinion, rt.ministry_documents,
@@ -60,7 +61,13 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _matches(row: asyncpg.Record | None, email: str) -> bool:
+def _matches(row: asyncpg.Record | None, email: str, purge_key: bytes | None = None) -> bool:
+    """Whether ``email`` is the request's. A purged request kept only an HMAC of it
+    (services/intake/purge.py), compared when ``purge_key`` is given (the look-up); the
+    citizen's actions (rewrite, reply) are closed to a purged request anyway."""
+    if row is not None and row["purged_at"] is not None and purge_key is not None:
+        given = purge.email_hash(purge_key, email)
+        return hmac.compare_digest((row["email_hash"] or _NO_EMAIL).encode(), given.encode())
     expected = (row["email_key"] if row is not None else None) or _NO_EMAIL
     return hmac.compare_digest(expected.encode(), email_key(email).encode()) and row is not None
 
@@ -69,10 +76,13 @@ async def _view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]
     return tracking_view.build(row, await conn.fetch(_HISTORY, row["id"]))
 
 
-async def find(conn: asyncpg.Connection, code: str, email: str) -> dict[str, Any] | None:
-    """The tracking view of the request, or None when the code and email do not match."""
+async def find(
+    conn: asyncpg.Connection, code: str, email: str, *, purge_key: bytes | None = None
+) -> dict[str, Any] | None:
+    """The tracking view of the request, or None when the code and email do not match;
+    ``purge_key``: the key of the purged requests' email HMAC (services/intake/purge.py)."""
     row = await conn.fetchrow(_TRACKING_ROW, code)
-    if not _matches(row, email):
+    if not _matches(row, email, purge_key):
         return None
     return await _view(conn, row)
 
@@ -307,7 +317,7 @@ async def lock_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> async
     (several copies of intake may apply events of one request at once)."""
     return await conn.fetchrow(
         """SELECT r.id, r.status, COALESCE(rt.status_at, r.submitted_at) AS status_at,
-                  rt.indexed_at, rt.analyst_answer_at, rt.treated_at
+                  rt.indexed_at, rt.analyst_answer_at, rt.treated_at, r.purged_at
            FROM requests r LEFT JOIN request_tracking rt ON rt.request_id = r.id
            WHERE r.id = $1
            FOR UPDATE OF r""",
@@ -355,10 +365,12 @@ async def upsert_tracking(
 async def set_status(
     conn: asyncpg.Connection, request_id: uuid.UUID, status: Status, at: datetime, **values: Any
 ) -> None:
+    # closed_at: when the purge's delay starts (services/intake/purge.py).
     await conn.execute(
-        "UPDATE requests SET status = $2, updated_at = now() WHERE id = $1",
+        "UPDATE requests SET status = $2, updated_at = now(), closed_at = $3 WHERE id = $1",
         request_id,
         status.value,
+        at if lifecycle.is_closed(status) else None,
     )
     await upsert_tracking(conn, request_id, status_at=at, **values)
 

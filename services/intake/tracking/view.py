@@ -227,7 +227,11 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
     )
     unanswered = row["reply_kind"] is None and treated_at is not None
     due = admissibility_deadline(status, row["submitted_at"], lines)
+    # After the purge (services/intake/purge.py): the milestones, and when the data went.
+    purged_at = row.get("purged_at")
     return {
+        "purged_at": purged_at.isoformat() if purged_at else None,
+        "purged_day": french.day(purged_at) if purged_at else None,
         "code": row["code"].strip(),
         "nature": row["nature"],
         "nature_label": Nature(row["nature"]).label,
