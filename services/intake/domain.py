@@ -21,10 +21,7 @@ from shared.web import field_error
 MESSAGE_MAX = 5000
 # A submission gives a mobile number or an email, at least one.
 CONTACT_FIELDS = ("contact.phone", "contact.email")
-CONTACT_MISSING = (
-    "Indiquez votre numéro de mobile ou votre adresse e-mail (au moins l'un des deux) : "
-    "le code de votre requête vous y sera envoyé."
-)
+CONTACT_MISSING = "Indiquez votre numéro de mobile ou votre email : au moins l'un des deux."
 CONTACT_MISSING_CODE = "phone_or_email_required"
 
 

@@ -325,7 +325,7 @@ async def test_errors_in_the_spec_format(channels_stack, intake_db):
     assert status == 400
     said = dict(d.split(" : ", 1) for _, d in found)
     assert set(said) == {"email", "phone"}
-    assert said["email"].startswith("Indiquez votre numéro de mobile ou votre adresse e-mail")
+    assert said["email"].startswith("Indiquez votre numéro de mobile ou votre email")
     status, found = await errors(
         await post(f"{base}/requests.xml", form(service_code="ministere-inconnu.reclamation"))
     )

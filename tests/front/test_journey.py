@@ -124,7 +124,7 @@ async def test_submit_with_an_attachment_then_track_it(
         # « Suivre une requête » from the SMS's link: the code is typed already; the email.
         await page.goto(sms.message.rsplit(" ", 1)[-1])
         assert await page.get_by_label("Code Requête").input_value() == code
-        await page.get_by_label("Adresse électronique utilisée").fill(email)
+        await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
         await page.get_by_role("button", name="Valider").click()
         await page.get_by_text(grouped(code)).first.wait_for()
         tracked = await page.content()
