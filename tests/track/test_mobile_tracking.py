@@ -231,6 +231,15 @@ async def test_a_citizen_without_email_submits_on_the_web_and_tracks_with_the_mo
         await page.locator("#code").wait_for()
         assert (await page.locator("#code").inner_text()).strip() == grouped(caller_code)
         assert await no_horizontal_scroll(page)
+
+        # « Code requête oublié ? » with the number: said on the page, the codes by SMS.
+        await page.goto(gateway + "/suivre")
+        await page.get_by_role("link", name="Code requête oublié ?").click()
+        await page.get_by_label(CONTACT).fill(typed)
+        await page.get_by_role("button", name="Recevoir mes codes").click()
+        await page.get_by_text("vous allez recevoir leurs codes par SMS").wait_for()
+        _, reminder = await fake_sms.wait_for(e164, count=2)
+        assert f"code(s) de vos demandes : {code}." in reminder.message
     finally:
         await context.close()
     assert smtp_server.messages == []  # nobody gave an email
