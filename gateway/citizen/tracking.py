@@ -123,7 +123,7 @@ def _typed(form: Any, *names: str) -> dict[str, str]:
     return {name: str(form.get(name, "")).strip() for name in names}
 
 
-def _check_code_and_email(values: dict[str, str]) -> dict[str, str]:
+def _check_code_and_contact(values: dict[str, str]) -> dict[str, str]:
     """The errors said before asking intake: a missing field, a mistyped code."""
     errors: dict[str, str] = {}
     code = normalize(values["code"])
@@ -206,7 +206,7 @@ async def track_form(request: web.Request) -> web.Response:
 async def track(request: web.Request) -> web.Response:
     form = await request.post()
     values = _typed(form, "code", "email")
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     response = _see_other(LOOKUP_PATH)
@@ -257,7 +257,7 @@ async def rewrite(request: web.Request) -> web.Response:
     form = await request.post()
     values = _typed(form, "code", "email")
     message = str(form.get("message", ""))
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     try:
@@ -321,7 +321,7 @@ async def give_opinion(request: web.Request) -> web.Response:
     form = await request.post()
     values = _typed(form, "code", "email")
     typed = {"opinion": str(form.get("opinion", "")), "comment": str(form.get("comment", ""))}
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     try:
@@ -341,7 +341,7 @@ async def reopen(request: web.Request) -> web.Response:
     form = await request.post()
     values = _typed(form, "code", "email")
     typed = {"message": str(form.get("message", ""))}
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     try:
@@ -364,7 +364,7 @@ async def document(request: web.Request) -> web.StreamResponse:
     request's answers' documents, then its bytes from treatment, streamed as a download."""
     form = await request.post()
     values = _typed(form, "code", "email", "document_id")
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     code = normalize(values["code"])
