@@ -155,6 +155,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
     env.filters["code_groupes"] = codes.grouped  # « 503 052 9490 »
     env.filters["email_masque"] = codes.masked_email  # « a***@example.ci »
+    env.filters["contact_masque"] = codes.masked_contact  # the email, or « 07 ** ** ** 56 »
     app[catalogue.KEPT] = catalogue.Kept()
     app[submission.BLANK_FORMS] = {}
     app[shell.BODY_NAMES] = {}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
@@ -539,6 +539,26 @@ class CodesReminderRequestedV1(Contract):
     requested_at: datetime
 
 
+class CodesReminderRequestedV2(Contract):
+    """A citizen asked for the codes of the requests sent with an email address or a mobile
+    number (« Code requête oublié ? »). Published only when that address or number sent some;
+    notify sends them to it, by email or by SMS. Exactly one of ``email`` and ``phone`` (E.164)."""
+
+    name: ClassVar[str] = "citizen.codes_reminder_requested"
+    version: ClassVar[int] = 2
+
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
+    requests: Annotated[list[RemindedRequest], Field(min_length=1, max_length=100)]
+    requested_at: datetime
+
+    @model_validator(mode="after")
+    def _one_way(self) -> CodesReminderRequestedV2:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give exactly one of email and phone")
+        return self
+
+
 CONTRACTS: dict[str, type[Contract]] = {
     c.type_name(): c
     for c in (
@@ -566,6 +586,7 @@ CONTRACTS: dict[str, type[Contract]] = {
         NotificationSentV1,
         NotificationFailedV1,
         CodesReminderRequestedV1,
+        CodesReminderRequestedV2,
     )
 }
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -419,9 +420,10 @@ async def confirm(request: web.Request) -> web.Response:
     done = _see_other(DONE_PATH, brouillon=str(draft_id))
     nature = _nature(str(body.get("nature", "")))
     if nature is not None and str(body.get("code", "")).isdigit():
+        told = _told(body.get("told_by"))
         done.set_cookie(
             RECEIPT_COOKIE,
-            _receipt(request, owner, str(draft_id), body["code"], nature),
+            _receipt(request, owner, str(draft_id), body["code"], nature, told),
             max_age=RECEIPT_SECONDS,
             path=DONE_PATH,
             httponly=True,
@@ -443,29 +445,43 @@ def _receipt_mac(request: web.Request, owner: str, rest: str) -> str:
     return hmac.new(request.app[csrf.SECRET], message, hashlib.sha256).hexdigest()[:32]
 
 
-def _receipt(request: web.Request, owner: str, draft_id: str, code: str, nature: Nature) -> str:
-    """``draft.code.nature.expiry.mac``, bound to this browser's draft owner."""
-    rest = f"{draft_id}.{code}.{nature.value}.{int(time.time()) + RECEIPT_SECONDS}"
+# How the code reaches the citizen (intake's ``told_by``): by email, by SMS, both, or neither.
+MEDIA = ("email", "sms")
+
+
+def _told(value: object) -> list[str]:
+    said = value if isinstance(value, list) else []
+    return [m for m in MEDIA if m in said]
+
+
+def _receipt(
+    request: web.Request, owner: str, draft_id: str, code: str, nature: Nature, told: list[str]
+) -> str:
+    """``draft.code.nature.told.expiry.mac`` (``told``: "email-sms", "sms"…), bound to this
+    browser's draft owner."""
+    media = "-".join(told)
+    rest = f"{draft_id}.{code}.{nature.value}.{media}.{int(time.time()) + RECEIPT_SECONDS}"
     return f"{rest}.{_receipt_mac(request, owner, rest)}"
 
 
-def _from_receipt(request: web.Request, draft_id: str) -> dict[str, str] | None:
-    """The code and nature label « OK » left for this draft, if the cookie is ours and fresh."""
+def _from_receipt(request: web.Request, draft_id: str) -> dict[str, Any] | None:
+    """The code, nature label and media « OK » left for this draft, if the cookie is ours and
+    fresh."""
     owner = uploads.draft_owner(request)
     rest, _, mac = request.cookies.get(RECEIPT_COOKIE, "").rpartition(".")
     parts = rest.split(".")
-    if owner is None or len(parts) != 4 or not draft_id:
+    if owner is None or len(parts) != 5 or not draft_id:
         return None
     # As bytes: compare_digest refuses a str with other than ASCII in it (a forged cookie).
     if not hmac.compare_digest(mac.encode(), _receipt_mac(request, owner, rest).encode()):
         return None
-    kept_for, code, nature_value, expiry = parts
+    kept_for, code, nature_value, media, expiry = parts
     nature = _nature(nature_value)
     if kept_for != draft_id or nature is None or not expiry.isdigit():
         return None
     if int(expiry) < time.time():
         return None
-    return {"code": code, "nature_label": nature.label}
+    return {"code": code, "nature_label": nature.label, "told_by": _told(media.split("-"))}
 
 
 @routes.get(DONE_PATH)
@@ -483,5 +499,9 @@ async def submitted(request: web.Request) -> web.Response:
     return _render(
         request,
         "submitted.html",
-        {"code": done["code"], "nature_label": done["nature_label"]},
+        {
+            "code": done["code"],
+            "nature_label": done["nature_label"],
+            "told_by": _told(done.get("told_by")),
+        },
     )

@@ -1,6 +1,8 @@
 """« Suivre une requête »: the citizen's tracking pages.
 
-- ``/suivre``: code + email, then (303, so that reloading never asks to resubmit)
+- ``/suivre``: code + email or mobile number (one field, « Adresse e-mail ou numéro de
+  mobile »: a citizen who gave no email, such as a call-centre caller, tracks with the number;
+  see :data:`CONTACT_LABEL`), then (303, so that reloading never asks to resubmit)
   ``/suivre/requete``: the banner (where it stands, the date due, the action), the request's
   table, its history and the steps;
 - ``/suivre/modifier``: the rewritten message of a request sent back for reformulation;
@@ -8,7 +10,11 @@
   SVP ! », the citizen's opinion of the body's answer or its reopening;
 - ``/suivre/document``: a document of the body's answers, downloaded by whoever gives the right
   code and email (checked with intake, throttled like a look-up), the bytes from treatment;
-- ``/suivre/code-oublie``: « Code requête oublié ? », the codes emailed to the address.
+- ``/suivre/code-oublie``: « Code requête oublié ? », the codes emailed to the address, or sent
+  by SMS to the mobile number.
+
+The form field keeps the name ``email`` (the pages' hidden fields, the forms open in browsers),
+whatever it holds; intake is sent an ``email`` or a ``phone`` (``clients.intake.contact_fields``).
 
 Intake does the work (look-up, throttling, rewrite, reminder); the gateway says who is asking
 (the client address, from ``X-Forwarded-For`` only behind a trusted proxy) and renders. Every
@@ -43,7 +49,12 @@ STEPS = lifecycle.STEPS
 REWRITTEN = (
     "Votre message a bien été modifié. Votre requête attend de nouveau l'examen de l'analyste."
 )
-TRACK_LABELS = {"code": "Code Requête", "email": "Adresse électronique utilisée"}
+# One field rather than two: a citizen on a small phone types the one thing they gave, with no
+# « fill one of the two » rule to understand, and the refusal stays the same sentence whichever
+# it was; the page says which the request knows (« Adresse électronique », « Numéro de mobile »).
+CONTACT_LABEL = "Adresse e-mail ou numéro de mobile"
+TRACK_LABELS = {"code": "Code Requête", "email": CONTACT_LABEL}
+CONTACT_MISSING = "Saisissez l'adresse e-mail ou le numéro de mobile utilisé."
 # « Satisfait », « Partiellement satisfait », « Non satisfait »: the radio buttons of the form.
 OPINIONS = [(str(value), label) for value, label in lifecycle.OPINION_LABELS.items()]
 DOCUMENT_MISSING = (
@@ -112,7 +123,7 @@ def _typed(form: Any, *names: str) -> dict[str, str]:
     return {name: str(form.get(name, "")).strip() for name in names}
 
 
-def _check_code_and_email(values: dict[str, str]) -> dict[str, str]:
+def _check_code_and_contact(values: dict[str, str]) -> dict[str, str]:
     """The errors said before asking intake: a missing field, a mistyped code."""
     errors: dict[str, str] = {}
     code = normalize(values["code"])
@@ -123,12 +134,20 @@ def _check_code_and_email(values: dict[str, str]) -> dict[str, str]:
     elif len(code) == LENGTH and code.isascii() and code.isdigit():  # its check digit is wrong
         errors["code"] = (
             "Un chiffre de ce code semble erroné : comparez-le chiffre par chiffre avec le code "
-            "reçu par email."
+            "reçu par email ou par SMS."
         )
     else:
         errors["code"] = "Ce code est mal saisi : un code compte 10 chiffres."
     if not values["email"]:
-        errors["email"] = "Saisissez l'adresse électronique utilisée."
+        errors["email"] = CONTACT_MISSING
+    return errors
+
+
+def _errors(body: Any) -> dict[str, str]:
+    """Intake's field errors in the form's fields: its ``phone`` is the form's one field."""
+    errors = forms.errors_by_field(body.get("errors", []) if isinstance(body, dict) else [])
+    if "phone" in errors:
+        errors.setdefault("email", errors.pop("phone"))
     return errors
 
 
@@ -187,7 +206,7 @@ async def track_form(request: web.Request) -> web.Response:
 async def track(request: web.Request) -> web.Response:
     form = await request.post()
     values = _typed(form, "code", "email")
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     response = _see_other(LOOKUP_PATH)
@@ -211,9 +230,7 @@ def _refused_look_up(
     if status == 404:
         return _track_form(request, values, 404, not_found=True)
     if status == 422:
-        return _track_form(
-            request, values, 422, errors=forms.errors_by_field(body.get("errors", []))
-        )
+        return _track_form(request, values, 422, errors=_errors(body))
     if status == 429:
         return _throttled_form(request, values, body)
     return _unavailable(request)
@@ -240,7 +257,7 @@ async def rewrite(request: web.Request) -> web.Response:
     form = await request.post()
     values = _typed(form, "code", "email")
     message = str(form.get("message", ""))
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     try:
@@ -304,7 +321,7 @@ async def give_opinion(request: web.Request) -> web.Response:
     form = await request.post()
     values = _typed(form, "code", "email")
     typed = {"opinion": str(form.get("opinion", "")), "comment": str(form.get("comment", ""))}
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     try:
@@ -324,7 +341,7 @@ async def reopen(request: web.Request) -> web.Response:
     form = await request.post()
     values = _typed(form, "code", "email")
     typed = {"message": str(form.get("message", ""))}
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     try:
@@ -347,7 +364,7 @@ async def document(request: web.Request) -> web.StreamResponse:
     request's answers' documents, then its bytes from treatment, streamed as a download."""
     form = await request.post()
     values = _typed(form, "code", "email", "document_id")
-    errors = _check_code_and_email(values)
+    errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     code = normalize(values["code"])
@@ -360,9 +377,7 @@ async def document(request: web.Request) -> web.StreamResponse:
     if status == 429:
         return _throttled_form(request, values, view)
     if status != 200:
-        return _track_form(
-            request, values, 422, errors=forms.errors_by_field(view.get("errors", []))
-        )
+        return _track_form(request, values, 422, errors=_errors(view))
     wanted = values["document_id"]
     if wanted not in {d["document_id"] for d in view.get("documents", [])}:
         return _tracking_page(request, view, values["email"], 404, problem=DOCUMENT_MISSING)
@@ -408,7 +423,10 @@ async def forgot(request: web.Request) -> web.Response:
     values = _typed(form, "email")
     if not values["email"]:
         return _forgot_form(
-            request, values, 422, errors={"email": "Saisissez votre adresse électronique."}
+            request,
+            values,
+            422,
+            errors={"email": "Saisissez votre adresse e-mail ou votre numéro de mobile."},
         )
     try:
         status, body = await request.app[INTAKE].remind_codes(values["email"])
@@ -417,9 +435,7 @@ async def forgot(request: web.Request) -> web.Response:
     if status == 202:
         return _forgot_form(request, values, sent=body.get("message"))
     if status == 422:
-        return _forgot_form(
-            request, values, 422, errors=forms.errors_by_field(body.get("errors", []))
-        )
+        return _forgot_form(request, values, 422, errors=_errors(body))
     if status == 429:
         seconds = _retry_after(body)
         response = _forgot_form(request, values, 429, throttled=retry_message(seconds))

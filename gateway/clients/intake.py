@@ -19,6 +19,14 @@ from shared.identity import Identity
 log = logging.getLogger(__name__)
 
 SERVICE = "intake"
+
+
+def contact_fields(contact: str) -> dict[str, str]:
+    """The tracking look-up's ``email`` or ``phone`` field for what the citizen typed: an
+    address has an "@", a mobile number never does."""
+    return {"email": contact} if "@" in contact else {"phone": contact}
+
+
 # The draft's owner (a keyed hash of the browser's form cookie), signed into each draft call.
 OWNER_HEADER = "X-Draft-Owner"
 
@@ -94,18 +102,23 @@ class Intake:
             "PATCH", f"/catalogue/{kind}/{quote(row_id)}", json=fields, identity=identity
         )
 
-    # --- the citizen's tracking: code and email, throttled by intake --------------------------
+    # --- the citizen's tracking: code and email or mobile number, throttled by intake --------
+    #
+    # ``contact``: what the citizen typed in « Adresse e-mail ou numéro de mobile »: sent to
+    # intake as ``email`` when it holds an "@", as ``phone`` otherwise (see contact_fields).
 
-    async def track(self, code: str, email: str) -> Answer:
-        return await self.track_as_sent({"code": code, "email": email})
+    async def track(self, code: str, contact: str) -> Answer:
+        return await self.track_as_sent({"code": code, **contact_fields(contact)})
 
-    async def rewrite(self, code: str, email: str, message: str) -> Answer:
+    async def rewrite(self, code: str, contact: str, message: str) -> Answer:
         """The request rewritten after « reformulation demandée »."""
-        return await self.rewrite_as_sent({"code": code, "email": email, "message": message})
+        payload = {"code": code, **contact_fields(contact), "message": message}
+        return await self.rewrite_as_sent(payload)
 
-    async def remind_codes(self, email: str) -> Answer:
-        """« Code oublié »: the codes sent again to ``email`` (202 whether any or none)."""
-        return await self.remind_codes_as_sent({"email": email})
+    async def remind_codes(self, contact: str) -> Answer:
+        """« Code oublié »: the codes sent again to ``contact``, by email or by SMS (202 whether
+        any or none)."""
+        return await self.remind_codes_as_sent(contact_fields(contact))
 
     async def give_opinion(
         self, code: str, email: str, opinion: str, comment: str | None = None
@@ -113,12 +126,13 @@ class Intake:
         """The citizen's opinion of the body's answer (satisfied, partly_satisfied,
         not_satisfied): 202 ``{message, view}``; 409 ``{error, message, view}`` (not_answered,
         already_given, already_reopened, closed); 422 ``{errors, view}``."""
-        payload = {"code": code, "email": email, "opinion": opinion, "comment": comment}
+        payload = {"code": code, **contact_fields(email), "opinion": opinion, "comment": comment}
         return await self.give_opinion_as_sent(payload)
 
     async def reopen(self, code: str, email: str, message: str) -> Answer:
         """« Relancer »: the request reopened for a new treatment; answers as ``give_opinion``."""
-        return await self.reopen_as_sent({"code": code, "email": email, "message": message})
+        payload = {"code": code, **contact_fields(email), "message": message}
+        return await self.reopen_as_sent(payload)
 
     # The tracking API's bodies, passed on as the client sent them (intake checks them).
     async def track_as_sent(self, payload: Any) -> Answer:

@@ -1,14 +1,18 @@
 """The public JSON API for following a request, routed to intake.
 
+Each route takes the citizen's ``email`` or, for a citizen who gave none (a call-centre caller),
+their mobile number as ``phone`` (« 07 07 12 34 56 » or « +2250707123456 »), never both; the
+same throttling and refusals either way.
+
 ``POST /api/v1/tracking`` ``{code, email}``, ``POST /api/v1/tracking/rewrite``
 ``{code, email, message}``, ``POST /api/v1/tracking/opinion`` ``{code, email, opinion, comment}``
 (opinion: satisfied, partly_satisfied, not_satisfied), ``POST /api/v1/tracking/reopen``
 ``{code, email, message}`` (202 recorded; 409 ``not_answered``, ``already_given``,
-``already_reopened``, ``closed``), ``POST /api/v1/tracking/codes-reminder`` ``{email}``:
-intake's answers as they are (4xx JSON with the faulty fields), and a throttled answer is a 429 with
-``Retry-After``. The client's address is the gateway's to say: it goes in the call's signed
-envelope (``clients.transport``), and a ``client_address`` field sent by the caller is refused
-by intake (422).
+``already_reopened``, ``closed``), ``POST /api/v1/tracking/codes-reminder`` ``{email}`` or
+``{phone}`` (the codes by SMS): intake's answers as they are (4xx JSON with the faulty fields),
+and a throttled answer is a 429 with ``Retry-After``. The client's address is the gateway's to
+say: it goes in the call's signed envelope (``clients.transport``), and a ``client_address``
+field sent by the caller is refused by intake (422).
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ from shared.messages import Channel, Nature
 from shared.web import field_error
 
 MESSAGE_MAX = 5000
+# A submission gives a mobile number or an email, at least one.
+CONTACT_FIELDS = ("contact.phone", "contact.email")
+CONTACT_MISSING = "Indiquez votre numéro de mobile ou votre email : au moins l'un des deux."
+CONTACT_MISSING_CODE = "phone_or_email_required"
 
 
 def normalize_email(email: str) -> str:
@@ -40,6 +44,20 @@ def normalize_phone(number: str, country: str) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"Ce numéro n'est pas un numéro valide pour le pays choisi ({country}).")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_mobile(e164: str | None) -> bool:
+    """Whether ``e164`` is a number that takes an SMS (notify sends the code to it)."""
+    if not e164:
+        return False
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
 
 
 class ContactIn(BaseModel):
@@ -99,18 +117,21 @@ class SubmissionIn(BaseModel):
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    def told_by(self) -> list[str]:
+        """How the citizen is sent their code: "email", "sms" (a mobile number), both, none."""
+        return [
+            medium
+            for medium, given in (
+                ("email", bool(self.contact.email)),
+                ("sms", is_mobile(self.contact.phone)),
+            )
+            if given
+        ]
+
     def missing_contact_fields(self) -> list[str]:
-        """The citizen's form needs a mobile number and an email; a call-centre one needs one."""
-        missing = []
-        if self.channel == Channel.PHONE:
-            if not self.contact.phone and not self.contact.email:
-                missing.append("contact.phone")
-        else:
-            if not self.contact.phone:
-                missing.append("contact.phone")
-            if not self.contact.email:
-                missing.append("contact.email")
-        return missing
+        """Every channel needs a way to reach the citizen: a mobile number or an email, at
+        least one (the code goes by SMS to a citizen without email)."""
+        return [] if self.contact.phone or self.contact.email else list(CONTACT_FIELDS)
 
 
 def presence_errors(raw: object) -> list[dict[str, str]]:
@@ -124,12 +145,16 @@ def presence_errors(raw: object) -> list[dict[str, str]]:
             field_error("terms_accepted", "Vous devez accepter les conditions d'utilisation.")
         )
     contact = raw.get("contact") if isinstance(raw.get("contact"), dict) else {}
-    phone, email = contact.get("phone"), contact.get("email")
-    missing = []
-    if raw.get("channel") == Channel.PHONE:
-        if not phone and not email:
-            missing.append("contact.phone")
-    else:
-        missing += [f"contact.{n}" for n, v in (("phone", phone), ("email", email)) if not v]
-    errors += [field_error(f, "Ce champ est obligatoire.", "missing") for f in missing]
+    if not _given(contact.get("phone")) and not _given(contact.get("email")):
+        errors += contact_missing()
     return errors
+
+
+def _given(value: object) -> bool:
+    return not (value is None or (isinstance(value, str) and not value.strip()))
+
+
+def contact_missing() -> list[dict[str, str]]:
+    """The errors of a submission with neither a mobile number nor an email: said beside both
+    fields, with one machine-readable code."""
+    return [field_error(f, CONTACT_MISSING, CONTACT_MISSING_CODE) for f in CONTACT_FIELDS]

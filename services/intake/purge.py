@@ -40,7 +40,11 @@ from services.intake.domain import email_key
 from services.intake.settings import SETTINGS, IntakeSettings
 from shared import outbox
 from shared.db import is_transient, run_in_transaction
-from shared.messages import CodesReminderRequestedV1, RequestPersonalDataPurgedV1
+from shared.messages import (
+    CodesReminderRequestedV1,
+    CodesReminderRequestedV2,
+    RequestPersonalDataPurgedV1,
+)
 from shared.purge import forget_sent_events
 from shared.service import POOL
 
@@ -59,7 +63,7 @@ def email_hash(key: bytes, email: str) -> str:
 
 
 _DUE = """
-    SELECT r.id, r.code, c.email, c.email_key
+    SELECT r.id, r.code, c.email, c.email_key, c.phone
     FROM requests r LEFT JOIN contacts c ON c.request_id = r.id
     WHERE r.closed_at <= $1 AND r.purged_at IS NULL
     ORDER BY r.closed_at, r.id
@@ -67,11 +71,17 @@ _DUE = """
     FOR UPDATE OF r SKIP LOCKED"""
 
 
-# The type is written out (not a parameter) so that the partial index of migration 0081 serves.
+# The types are written out (not parameters) so that the partial indexes of migrations 0081 and
+# 0092 serve: the reminders of v1 went to an email, those of v2 to an email or a mobile number.
 _FORGET_REMINDERS = f"""
     DELETE FROM outbox
-    WHERE sent_at IS NOT NULL AND message_type = '{CodesReminderRequestedV1.type_name()}'
-      AND lower(body ->> 'email') = ANY($1::text[])"""  # noqa: S608 - a contract's constant
+    WHERE sent_at IS NOT NULL AND (
+        (message_type = '{CodesReminderRequestedV1.type_name()}'
+         AND lower(body ->> 'email') = ANY($1::text[]))
+        OR (message_type = '{CodesReminderRequestedV2.type_name()}'
+            AND lower(body ->> 'email') = ANY($1::text[]))
+        OR (message_type = '{CodesReminderRequestedV2.type_name()}'
+            AND body ->> 'phone' = ANY($2::text[])))"""  # noqa: S608 - contracts' constants
 
 
 async def purge_batch(
@@ -85,6 +95,7 @@ async def purge_batch(
     ids = [r["id"] for r in rows]
     hashes = [email_hash(key, r["email"]) if r["email"] else None for r in rows]
     emails = sorted({r["email_key"] for r in rows if r["email_key"]})
+    phones = sorted({r["phone"] for r in rows if r["phone"]})
     await conn.execute(
         """UPDATE requests r SET message = '', purged_at = $3, email_hash = h.hash
            FROM unnest($1::uuid[], $2::text[]) AS h(id, hash) WHERE r.id = h.id""",
@@ -107,8 +118,8 @@ async def purge_batch(
     ):
         await conn.execute(statement, ids)
     await forget_sent_events(conn, ids)
-    if emails:
-        await conn.execute(_FORGET_REMINDERS, emails)
+    if emails or phones:
+        await conn.execute(_FORGET_REMINDERS, emails, phones)
     await outbox.add_many(
         conn,
         (

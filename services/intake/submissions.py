@@ -24,7 +24,7 @@ import asyncpg
 from services.intake import attachments
 from services.intake import repository as repo
 from services.intake.catalogue.cache import CatalogueCache
-from services.intake.domain import SubmissionIn, email_key
+from services.intake.domain import SubmissionIn, contact_missing, email_key
 from shared import lifecycle, outbox
 from shared.codes import new_code
 from shared.messages import Contact, RequestSubmittedV1
@@ -96,9 +96,7 @@ async def check(
     """The catalogue rows ``sub`` names; raises :class:`Refused` with every field error.
 
     ``catalogue``: the process's cache of those rows, where the caller has it."""
-    errors = [
-        _error(f, "Ce champ est obligatoire.", "missing") for f in sub.missing_contact_fields()
-    ]
+    errors = contact_missing() if sub.missing_contact_fields() else []
     if not sub.terms_accepted:
         errors.append(_error("terms_accepted", "Vous devez accepter les conditions d'utilisation."))
     read = catalogue.facts if catalogue is not None else repo.catalogue_facts

@@ -1,10 +1,12 @@
-"""The emails that tell citizens what the analysts decided: validation, reformulation asked,
-rejection, clarification — built here (no I/O in the builders) and queued as deliveries.
+"""The messages that tell citizens what the analysts decided: validation, reformulation asked,
+rejection, clarification — the emails built here (no I/O in the builders), the SMS's texts in
+sms_texts.py, both queued as deliveries.
 
-The address comes from the recipients table (filled from request.submitted); a validation also
-carries the contact itself. One delivery per event and medium (``UNIQUE (about_message_id,
-medium)``): a redelivered event never sends a second email. A citizen who gave no email (a
-call-centre request with a mobile number only) gets none here; SMS is the SMS handlers' work.
+The address and the mobile number come from the recipients table (filled from
+request.submitted); a validation also carries the contact itself. One delivery per event and
+medium (``UNIQUE (about_message_id, medium)``): a redelivered event never sends a second email
+nor a second SMS. The email goes where an address was given, the SMS where a mobile number was
+and an SMS provider is configured: a call-centre caller without email learns it by SMS.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notify import emails, repository
+from services.notify import emails, repository, sms, sms_texts
 from shared.consumer import Delivery, Handler
 from shared.messages import (
     RequestClarificationSentV1,
@@ -98,60 +100,72 @@ def clarification(code: str, message: str, name: str, public_url: str) -> emails
 
 async def _recipient(conn: asyncpg.Connection, request_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT email, first_names, last_name FROM recipients WHERE request_id = $1", request_id
-    )
-
-
-async def _queue(
-    conn: asyncpg.Connection,
-    delivery: Delivery,
-    request_id: UUID,
-    address: str,
-    name: str,
-    mail: emails.Email,
-) -> None:
-    await repository.add_delivery(
-        conn, repository.NewDelivery.email(delivery, request_id, address, name, mail)
+        "SELECT email, phone, first_names, last_name FROM recipients WHERE request_id = $1",
+        request_id,
     )
 
 
 Build = Callable[[object, str], emails.Email]
+Text = Callable[[object, str], str]
 
 
-def _handler(build: Build) -> Callable[..., Awaitable[None]]:
-    """A handler that emails the citizen what ``build(event, name)`` writes, if they have an
-    address."""
+def _handler(
+    build: Build, text: Text, public_url: str, sms_enabled: bool
+) -> Callable[..., Awaitable[None]]:
+    """A handler that tells the citizen what ``build(event, name)`` writes by email, if they have
+    an address, and ``text(event, link)`` by SMS, if they have a mobile number."""
 
     async def handle(conn: asyncpg.Connection, event, delivery: Delivery) -> None:
         row = await _recipient(conn, event.request_id)
-        address = row["email"] if row else None
+        address, phone = (row["email"], row["phone"]) if row else (None, None)
         first, last = (row["first_names"], row["last_name"]) if row else ("", "")
         contact = getattr(event, "contact", None)
-        if not address and contact is not None:  # a validation carries the contact itself
-            address, first, last = contact.email, contact.first_names, contact.last_name
-        if not address:
+        if row is None and contact is not None:  # a validation carries the contact itself
+            address, phone = contact.email, contact.phone
+            first, last = contact.first_names, contact.last_name
+        name = emails.full_name(first, last)
+        if address:
+            mail = build(event, name)
+            await repository.add_delivery(
+                conn, repository.NewDelivery.email(delivery, event.request_id, address, name, mail)
+            )
+        if sms_enabled and sms.is_mobile(phone):
+            said = text(event, emails.tracking_link(public_url, event.code))
+            await repository.add_delivery(
+                conn, repository.NewDelivery.sms(delivery, event.request_id, phone, name, said)
+            )
+        if not address and not (sms_enabled and sms.is_mobile(phone)):
             log.info(
-                "no email address for a decision",
+                "no address nor mobile number for a decision",
                 extra={"code": event.code, "type": delivery.message_type},
             )
-            return
-        name = emails.full_name(first, last)
-        await _queue(conn, delivery, event.request_id, address, name, build(event, name))
 
     return handle
 
 
-def handlers(public_url: str) -> dict[str, Handler]:
+def handlers(public_url: str, *, sms_enabled: bool = False) -> dict[str, Handler]:
     """Message type → handler, merged into notify's registry (``handlers.make_handlers``)."""
+    url, on = public_url, sms_enabled
     return {
-        RequestValidatedV1.type_name(): _handler(lambda e, name: validation(e, name, public_url)),
+        RequestValidatedV1.type_name(): _handler(
+            lambda e, name: validation(e, name, url), sms_texts.validated, url, on
+        ),
         RequestReformulationRequestedV1.type_name(): _handler(
-            lambda e, name: reformulation(e.code, e.analyst_message, name, public_url)
+            lambda e, name: reformulation(e.code, e.analyst_message, name, url),
+            lambda e, link: sms_texts.reformulation(e.code, link),
+            url,
+            on,
         ),
         RequestRejectedV1.type_name(): _handler(
-            lambda e, name: rejection(e.code, e.reason, name, public_url)
+            lambda e, name: rejection(e.code, e.reason, name, url),
+            lambda e, link: sms_texts.rejected(e.code, link),
+            url,
+            on,
         ),
         RequestClarificationSentV1.type_name(): _handler(
-            lambda e, name: clarification(e.code, e.message, name, public_url)
+            lambda e, name: clarification(e.code, e.message, name, url),
+            lambda e, link: sms_texts.clarification(e.code, link),
+            url,
+            on,
         ),
     }

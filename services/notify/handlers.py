@@ -7,10 +7,20 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from services.notify import decisions, emails, purge, reminders, repository, sms, treatment
+from services.notify import (
+    decisions,
+    emails,
+    purge,
+    reminders,
+    repository,
+    sms,
+    sms_texts,
+    treatment,
+)
 from shared.consumer import Batched, Delivery, Entry
 from shared.messages import (
     CodesReminderRequestedV1,
+    CodesReminderRequestedV2,
     RequestPersonalDataPurgedV1,
     RequestSubmittedV1,
 )
@@ -39,11 +49,15 @@ def make_handlers(
 
     return {
         RequestSubmittedV1.type_name(): Batched(on_requests_submitted),
+        # « Code requête oublié ? »: v1 (an email address) until no intake publishes it.
         CodesReminderRequestedV1.type_name(): functools.partial(
             reminders.on_codes_reminder_requested, public_url=public_url
         ),
+        CodesReminderRequestedV2.type_name(): functools.partial(
+            reminders.on_codes_reminder_requested, public_url=public_url, sms_enabled=sms_enabled
+        ),
         # The analysts' decisions (validation, reformulation, rejection, clarification).
-        **decisions.handlers(public_url),
+        **decisions.handlers(public_url, sms_enabled=sms_enabled),
         # What the body did: its answer, a hold, a further message; a « Retraitement » received.
         **treatment.handlers(public_url, sms_enabled=sms_enabled),
         # The citizen's personal data, a while after closure (services/notify/purge.py).
@@ -84,7 +98,7 @@ async def requests_submitted(
                     event.request_id,
                     contact.phone or "",
                     name,
-                    sms.acknowledgement(event, public_url),
+                    sms_texts.acknowledgement(event, emails.tracking_link(public_url, event.code)),
                 )
             )
         if contact.email:

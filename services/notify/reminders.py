@@ -1,7 +1,9 @@
-"""« Code requête oublié ? »: the email listing the codes of the requests sent from an address.
+"""« Code requête oublié ? »: the email listing the codes of the requests sent from an address,
+or the SMS with the codes of the requests sent with a mobile number (v2 of the event).
 
-The email and its delivery row are built here; the sender sends it like any other. The delivery
-is keyed by the event's message id, so a redelivered event never sends a second email.
+The email and its delivery row are built here (the SMS's text in sms_texts.py); the sender sends
+it like any other. The delivery is keyed by the event's message id, so a redelivered event never
+sends a second email or SMS.
 """
 
 from __future__ import annotations
@@ -10,13 +12,19 @@ from html import escape
 
 import asyncpg
 
-from services.notify import emails, repository
+from services.notify import emails, repository, sms, sms_texts
 from shared import french
 from shared.consumer import Delivery
-from shared.messages import CodesReminderRequestedV1
+from shared.messages import CodesReminderRequestedV1, CodesReminderRequestedV2
 
 
-def codes_reminder(event: CodesReminderRequestedV1, public_url: str) -> emails.Email:
+def tracking_page(public_url: str) -> str:
+    return f"{public_url.rstrip('/')}/suivre"
+
+
+def codes_reminder(
+    event: CodesReminderRequestedV1 | CodesReminderRequestedV2, public_url: str
+) -> emails.Email:
     """The French email: each request's code, nature, date and body, with its tracking link."""
     count = len(event.requests)
     subject = (
@@ -77,12 +85,21 @@ def codes_reminder(event: CodesReminderRequestedV1, public_url: str) -> emails.E
 
 async def on_codes_reminder_requested(
     conn: asyncpg.Connection,
-    event: CodesReminderRequestedV1,
+    event: CodesReminderRequestedV1 | CodesReminderRequestedV2,
     delivery: Delivery,
     *,
     public_url: str,
+    sms_enabled: bool = False,
 ) -> None:
-    mail = codes_reminder(event, public_url)
-    await repository.add_delivery(
-        conn, repository.NewDelivery.email(delivery, None, event.email, "", mail)
-    )
+    if event.email:
+        mail = codes_reminder(event, public_url)
+        await repository.add_delivery(
+            conn, repository.NewDelivery.email(delivery, None, event.email, "", mail)
+        )
+        return
+    phone = getattr(event, "phone", None)
+    if sms_enabled and sms.is_mobile(phone):
+        text = sms_texts.codes_reminder(event.requests, tracking_page(public_url))
+        await repository.add_delivery(
+            conn, repository.NewDelivery.sms(delivery, None, phone or "", "", text)
+        )

@@ -1,5 +1,5 @@
-"""SMS: the text sent when a request is registered, and a client of Orange's SMS API as used in
-Côte d'Ivoire (Orange Developer « SMS Côte d'Ivoire »).
+"""SMS: a client of Orange's SMS API as used in Côte d'Ivoire (Orange Developer « SMS Côte
+d'Ivoire »), and which numbers take an SMS. The texts are in sms_texts.py.
 
 The API: an OAuth2 client-credentials token (``POST {base}/oauth/v3/token``, Basic auth), then
 ``POST {base}/smsmessaging/v1/outbound/tel%3A%2B{sender}/requests`` with the bearer token and
@@ -33,8 +33,6 @@ import phonenumbers
 import yarl
 
 from services.notify.delivery import PERMANENT, TEMPORARY, UNAVAILABLE
-from services.notify.emails import tracking_link
-from shared.messages import RequestSubmittedV1
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +42,6 @@ _MOBILE_TYPES = (
     phonenumbers.PhoneNumberType.MOBILE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
 )
-
-
-def acknowledgement(event: RequestSubmittedV1, public_url: str) -> str:
-    """« Miliê : votre Réclamation est enregistrée sous le n° 1234567890. Suivez-la sur … »,
-    the link opening « Suivre une requête » with the code already typed, as the email's does."""
-    return (
-        f"Miliê : votre {event.nature.label} est enregistrée sous le n° {event.code}. "
-        f"Suivez-la sur {tracking_link(public_url, event.code)}"
-    )
 
 
 def is_mobile(phone: str | None) -> bool:

@@ -1,6 +1,7 @@
 """What the body did with a request, told to the citizen: its answer (with the opinion to give or
-« Relancer »), a hold and its reason, a further message, and a « Retraitement » received — the
-email and the SMS built here (no I/O in the builders) and queued as deliveries.
+« Relancer »), a hold and its reason, a further message, a « Retraitement » received, and the
+request closed « sans retour » — the email built here (no I/O in the builders), the SMS's text
+from sms_texts.py, both queued as deliveries.
 
 Treatment's events carry no contact: the address and the mobile number are notify's copy from
 request.submitted (the recipients table), as for the analysts' decisions (decisions.py). One
@@ -11,9 +12,9 @@ a provider is configured: a citizen who gave no address must still learn that th
 On request.assigned, only the acknowledgement email the agent chose to send (« Prendre en
 compte »), with the subject and text as they edited them; nothing when they sent none, and no
 SMS (the guide offers it to citizens who gave an address). No message for request.reassigned
-and resumed (the body's internal steps), nor for
-request.opinion_given and request.closed (the citizen's own act, or the end of a request whose
-answer they were already sent).
+and resumed (the body's internal steps), nor for request.opinion_given and request.closed with
+an opinion (the citizen's own act). A request closed without an opinion (« sans retour ») is
+told: the citizen learns the window for their opinion has passed.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.notify import emails, repository, sms
+from services.notify import emails, repository, sms, sms_texts
 from shared.consumer import Delivery, Handler
 from shared.lifecycle import OPINION_LABELS
 from shared.messages import (
     Opinion,
     RequestAssignedV1,
     RequestCitizenAnsweredV1,
+    RequestClosedV1,
     RequestPutOnHoldV1,
     RequestReopenedV1,
     RequestTreatedV1,
@@ -40,8 +42,6 @@ log = logging.getLogger(__name__)
 
 BODY = "l'organisme concerné"
 TRACK = "« Suivre une requête »"
-# An SMS quotes at most this much of a reason; the whole of it is on the tracking page.
-SMS_QUOTE = 160
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,6 @@ class Notice:
 def _opinions() -> str:
     said = [f"« {OPINION_LABELS[o]} »" for o in Opinion]
     return ", ".join(said[:-1]) + f" ou {said[-1]}"
-
-
-def _short(words: str) -> str:
-    words = " ".join(words.split())
-    return words if len(words) <= SMS_QUOTE else words[: SMS_QUOTE - 1].rstrip() + "…"
 
 
 def _documents(count: int) -> list[emails.Paragraph]:
@@ -89,11 +84,7 @@ def treated(event: RequestTreatedV1, name: str, public_url: str) -> Notice:
             ),
         ],
     )
-    text = (
-        f"Miliê : votre requête n° {code} a été traitée. Lisez la réponse, donnez votre avis "
-        f"ou relancez-la sur {link}"
-    )
-    return Notice(mail, text)
+    return Notice(mail, sms_texts.treated(code, link))
 
 
 def put_on_hold(event: RequestPutOnHoldV1, name: str, public_url: str) -> Notice:
@@ -110,11 +101,7 @@ def put_on_hold(event: RequestPutOnHoldV1, name: str, public_url: str) -> Notice
             ("link", f"Suivez votre requête sur {TRACK} :", link),
         ],
     )
-    text = (
-        f"Miliê : votre requête n° {code} est mise en attente. Motif : {_short(event.reason)} "
-        f"Suivez-la sur {link}"
-    )
-    return Notice(mail, text)
+    return Notice(mail, sms_texts.put_on_hold(event, link))
 
 
 def citizen_answered(event: RequestCitizenAnsweredV1, name: str, public_url: str) -> Notice:
@@ -130,11 +117,7 @@ def citizen_answered(event: RequestCitizenAnsweredV1, name: str, public_url: str
             ("link", f"Retrouvez ce message sur {TRACK} :", link),
         ],
     )
-    text = (
-        f"Miliê : nouveau message de l'organisme au sujet de votre requête n° {code}. "
-        f"Lisez-le sur {link}"
-    )
-    return Notice(mail, text)
+    return Notice(mail, sms_texts.citizen_answered(code, link))
 
 
 def reopened(event: RequestReopenedV1, name: str, public_url: str) -> Notice:
@@ -152,11 +135,25 @@ def reopened(event: RequestReopenedV1, name: str, public_url: str) -> Notice:
             ("link", f"Suivez votre requête sur {TRACK} :", link),
         ],
     )
-    text = (
-        f"Miliê : votre demande de nouveau traitement de la requête n° {code} a été reçue. "
-        f"Suivez-la sur {link}"
+    return Notice(mail, sms_texts.reopened(code, link))
+
+
+def closed_without_return(event: RequestClosedV1, name: str, public_url: str) -> Notice:
+    """« Clôturée sans retour »: no opinion came in time; the request stays on the tracking page."""
+    code = event.code
+    link = emails.tracking_link(public_url, code)
+    mail = emails.letter(
+        f"Miliê — votre requête n° {code} est clôturée sans retour",
+        name,
+        [
+            f"Votre requête n° {code} a reçu la réponse de {BODY}, et le délai pour donner votre "
+            "avis sur cette réponse est passé sans que nous l'ayons reçu : elle est clôturée "
+            "sans retour.",
+            "Vous pouvez soumettre une nouvelle requête sur le Portail du citoyen Miliê.",
+            ("link", f"Son historique reste consultable sur {TRACK} :", link),
+        ],
     )
-    return Notice(mail, text)
+    return Notice(mail, sms_texts.closed_without_return(code, link))
 
 
 def acknowledgement(event: RequestAssignedV1, name: str, public_url: str) -> emails.Email | None:
@@ -208,6 +205,8 @@ def _handler(build: Build, public_url: str, sms_enabled: bool) -> Callable[..., 
     address, by SMS where they gave a mobile number and a provider is configured."""
 
     async def handle(conn: asyncpg.Connection, event, delivery: Delivery) -> None:
+        if getattr(event, "opinion", None) is not None:
+            return  # closed by the citizen's opinion: their own act, nothing to tell
         row = await conn.fetchrow(
             "SELECT email, phone, first_names, last_name FROM recipients WHERE request_id = $1",
             event.request_id,
@@ -245,6 +244,7 @@ def handlers(public_url: str, *, sms_enabled: bool = False) -> dict[str, Handler
         RequestPutOnHoldV1: put_on_hold,
         RequestCitizenAnsweredV1: citizen_answered,
         RequestReopenedV1: reopened,
+        RequestClosedV1: closed_without_return,
     }
     return {
         **{

@@ -191,8 +191,8 @@ async def test_a_submission_through_open311_is_followed_by_code_and_email(
     [sms] = await fake_sms.wait_for(PHONE)
     public_url = channels_stack.gateway
     assert sms.message == (
-        f"Miliê : votre Réclamation est enregistrée sous le n° {code}. "
-        f"Suivez-la sur {public_url}/suivre?code={code}"
+        f"Milie : votre réclamation est enregistrée. Son code : {code}. "
+        f"Gardez-le pour la suivre sur {public_url}/suivre?code={code}"
     )
     assert (sms.sender_address, sms.sender_name) == (f"tel:+{fake_sms.sender}", "Milie")
 
@@ -318,7 +318,14 @@ async def test_errors_in_the_spec_format(channels_stack, intake_db):
     )
     assert status == 400
     described = {d.split(" : ")[0] for _, d in found}
-    assert described == {"lat/long", "email", "phone", "description"}
+    # A number was given (a faulty one): no email is asked for besides.
+    assert described == {"lat/long", "phone", "description"}
+    # Neither a number nor an email: both named, with the same sentence.
+    status, found = await errors(await post(f"{base}/requests.json", form(email=None, phone=None)))
+    assert status == 400
+    said = dict(d.split(" : ", 1) for _, d in found)
+    assert set(said) == {"email", "phone"}
+    assert said["email"].startswith("Indiquez votre numéro de mobile ou votre email")
     status, found = await errors(
         await post(f"{base}/requests.xml", form(service_code="ministere-inconnu.reclamation"))
     )

@@ -80,8 +80,8 @@ async def test_the_code_by_sms_once_even_after_a_provider_failure(
 
     [sms] = await fake_sms.wait_for(MOBILE)
     assert sms.message == (
-        f"Miliê : votre Réclamation est enregistrée sous le n° {event.code}. "
-        f"Suivez-la sur {PUBLIC_URL}/suivre?code={event.code}"
+        f"Milie : votre réclamation est enregistrée. Son code : {event.code}. "
+        f"Gardez-le pour la suivre sur {PUBLIC_URL}/suivre?code={event.code}"
     )
     assert sms.sender_address == f"tel:+{fake_sms.sender}"
     assert "/outbound/tel%3A%2B2250700000000/requests" in sms.raw_path

@@ -147,7 +147,7 @@ async def _track(page: Page, gateway: str, code: str, email: str) -> None:
     """« Suivre une requête » with the code and the email."""
     await page.goto(gateway + "/suivre")
     await page.get_by_label("Code Requête").fill(code)
-    await page.get_by_label("Adresse électronique utilisée").fill(email)
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
     await page.get_by_role("button", name="Valider").click()
     await page.locator("#status").wait_for()
 
@@ -443,7 +443,7 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     async def treated():
         await citizen.goto(link)
         assert await citizen.get_by_label("Code Requête").input_value() == code
-        await citizen.get_by_label("Adresse électronique utilisée").fill(CITIZEN)
+        await citizen.get_by_label("Adresse e-mail ou numéro de mobile").fill(CITIZEN)
         await citizen.get_by_role("button", name="Valider").click()
         return await citizen.locator("#lecture").count() > 0
 

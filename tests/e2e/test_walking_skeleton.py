@@ -68,13 +68,13 @@ async def test_submit_then_email_stats_queue_and_tracking(platform, page, smtp_s
     # The tracking page shows the status for the right pair, nothing for a wrong one.
     await page.goto(gateway + "/suivre")
     await page.get_by_label("Code Requête").fill(code)
-    await page.get_by_label("Adresse électronique utilisée").fill(email.upper())
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email.upper())
     await page.get_by_role("button", name="Valider").click()
     assert (await page.locator("#status").inner_text()).strip() == "En attente de traitement"
 
     await page.goto(gateway + "/suivre")
     await page.get_by_label("Code Requête").fill(code)
-    await page.get_by_label("Adresse électronique utilisée").fill("someone.else@example.ci")
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill("someone.else@example.ci")
     await page.get_by_role("button", name="Valider").click()
     await page.get_by_text("Aucune requête ne correspond").wait_for()
     assert await page.locator("#status").count() == 0

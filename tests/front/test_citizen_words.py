@@ -90,7 +90,7 @@ async def test_tracking_form_check_digit_and_wrong_email(helped_stack, browser):
         code = new_code()
         mistyped = code[:4] + str((int(code[4]) + 1) % 10) + code[5:]
         await page.get_by_label("Code Requête").fill(mistyped)
-        await page.get_by_label("Adresse électronique utilisée").fill("aya@example.ci")
+        await page.get_by_label("Adresse e-mail ou numéro de mobile").fill("aya@example.ci")
         await page.get_by_role("button", name="Valider").click()
         error = page.locator("#err-code")
         await expect(error).to_contain_text("Un chiffre de ce code semble erroné")
@@ -105,7 +105,7 @@ async def test_tracking_form_check_digit_and_wrong_email(helped_stack, browser):
 
         # A well-formed code with an email that is not the request's: « Code requête oublié ? ».
         await page.get_by_label("Code Requête").fill(code)
-        await page.get_by_label("Adresse électronique utilisée").fill("autre@example.ci")
+        await page.get_by_label("Adresse e-mail ou numéro de mobile").fill("autre@example.ci")
         await page.get_by_role("button", name="Valider").click()
         result = page.locator("#resultat")
         await expect(result).to_contain_text("Aucune requête ne correspond")

@@ -58,7 +58,8 @@ async def test_each_fault_gets_its_french_message_and_the_typed_values_stay(
     try:
         await choose_nature_and_body(page, stack.gateway, "Suggestion", "budget", BUDGET_NAME)
 
-        # Missing fields: message, telephone, email, terms — all said at once, in French.
+        # Missing fields: message, a mobile number or an email, terms — all said at once, in
+        # French; the rule for the number and the email beside each of them.
         await page.get_by_label("Nom", exact=True).fill("KONÉ")
         await page.get_by_label("Prénoms").fill("Mamadou")
         await submit_form(page)
@@ -66,8 +67,9 @@ async def test_each_fault_gets_its_french_message_and_the_typed_values_stay(
             "heading", name="Veuillez corriger les erreurs ci-dessous"
         ).wait_for()
         assert await _error_of(page, "message") == "Ce champ est obligatoire."
-        assert await _error_of(page, "phone") == "Ce champ est obligatoire."
-        assert await _error_of(page, "email") == "Ce champ est obligatoire."
+        either = "Indiquez votre numéro de mobile ou votre email : au moins l'un des deux."
+        assert await _error_of(page, "phone") == either
+        assert await _error_of(page, "email") == either
         assert "conditions d'utilisation" in await _error_of(page, "terms_accepted")
         await _kept(page, last_name="KONÉ", first_names="Mamadou", nature="suggestion")
         await screenshots(page, "08-formulaire-erreurs")

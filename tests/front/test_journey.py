@@ -117,14 +117,14 @@ async def test_submit_with_an_attachment_then_track_it(
         # The mobile number typed as « 07 07 12 34 56 » with Côte d'Ivoire: the SMS, once.
         [sms] = await fake_sms.wait_for("+2250707123456")
         assert sms.message == (
-            f"Miliê : votre Réclamation est enregistrée sous le n° {code}. "
-            f"Suivez-la sur {gateway}/suivre?code={code}"
+            f"Milie : votre réclamation est enregistrée. Son code : {code}. "
+            f"Gardez-le pour la suivre sur {gateway}/suivre?code={code}"
         )
 
         # « Suivre une requête » from the SMS's link: the code is typed already; the email.
         await page.goto(sms.message.rsplit(" ", 1)[-1])
         assert await page.get_by_label("Code Requête").input_value() == code
-        await page.get_by_label("Adresse électronique utilisée").fill(email)
+        await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
         await page.get_by_role("button", name="Valider").click()
         await page.get_by_text(grouped(code)).first.wait_for()
         tracked = await page.content()

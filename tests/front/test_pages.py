@@ -149,7 +149,7 @@ async def test_every_citizen_page_passes_axe_and_the_directory_and_statistics_wo
         # « Suivre une requête » and its result as they are now (another engineer's pages).
         await page.goto(gateway + "/suivre")
         await page.get_by_label("Code Requête").fill(code)
-        await page.get_by_label("Adresse électronique utilisée").fill(email)
+        await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
         await page.get_by_role("button", name="Valider").click()
         await page.get_by_text(grouped(code)).first.wait_for()
         await check("suivi-resultat")
@@ -162,7 +162,7 @@ async def test_every_citizen_page_passes_axe_and_the_directory_and_statistics_wo
         assert await unlinked_errors(page) == []
         await check("suivre-erreurs")
         await page.get_by_label("Code Requête").fill(code)
-        await page.get_by_label("Adresse électronique utilisée").fill("personne@example.ci")
+        await page.get_by_label("Adresse e-mail ou numéro de mobile").fill("personne@example.ci")
         await page.get_by_role("button", name="Valider").click()
         await page.get_by_text("Aucune requête ne correspond").wait_for()
         await check("suivre-inconnue")
@@ -174,7 +174,7 @@ async def test_every_citizen_page_passes_axe_and_the_directory_and_statistics_wo
         await page.locator("#err-email").wait_for()
         assert await unlinked_errors(page) == []
         await check("code-oublie-erreur")
-        await page.get_by_label("Adresse électronique utilisée").fill(email)
+        await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
         await page.get_by_role("button", name="Recevoir mes codes").click()
         await page.locator("#resultat").wait_for()
         await check("code-oublie-envoye")

@@ -1,56 +1,71 @@
-"""A request closed « sans retour » (request.closed from treatment's clock, no opinion) tells the
-citizen nothing: they were sent the answer and asked for their opinion already; their tracking
-page says « Clôturée sans retour » (tests/track)."""
+"""A request closed « sans retour » (request.closed from treatment's clock, no opinion) is told to
+the citizen — the window for their opinion has passed, the history stays on the tracking page —
+once; a request closed by the citizen's own opinion is told nothing (their tracking page says
+« Clôturée sans retour » or their opinion: tests/track)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 
 import asyncpg
-import pytest
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from shared.broker import Unroutable
-from shared.messages import RequestClosedV1, RequestPutOnHoldV1, RequestSubmittedV1
+from shared.messages import Opinion, RequestClosedV1, RequestPutOnHoldV1, RequestSubmittedV1
 from tests.notify.test_treatment_notices import BODY_ID, FOCAL, PUBLIC_URL
 from tests.support import RunningApp, publish_event, submitted_event
 
 
-async def test_a_request_closed_without_return_sends_no_email(
+async def test_a_request_closed_without_return_is_told_once(
     settings_for, amqp_url, namespace, smtp_server
 ):
     settings = settings_for(NotifySettings, smtp_port=smtp_server.port, public_url=PUBLIC_URL)
-    citizen = submitted_event()
-    address, ids = (
-        citizen.contact.email,
-        {"request_id": citizen.request_id, "code": citizen.code, "body_id": BODY_ID},
-    )
+    citizen, satisfied = submitted_event(), submitted_event()
+    address = citizen.contact.email
+
+    def ids(event):
+        return {"request_id": event.request_id, "code": event.code, "body_id": BODY_ID}
+
     now = datetime.now(UTC)
     async with RunningApp(create_app(settings)):
-        await publish_event(amqp_url, namespace, citizen)
+        for event in (citizen, satisfied):
+            await publish_event(amqp_url, namespace, event)
         await smtp_server.wait_for(address)  # the acknowledgement
-        # Only notify runs in this namespace: its queue is not bound to request.closed, so the
-        # broker finds no queue for it (treatment's relay keeps it for intake and stats).
-        with pytest.raises(Unroutable):
-            await publish_event(amqp_url, namespace, RequestClosedV1(**ids, closed_at=now))
-        # An event that does send one, after it.
+        await smtp_server.wait_for(satisfied.contact.email)
+        closed = RequestClosedV1(**ids(citizen), closed_at=now)
+        message_id = await publish_event(amqp_url, namespace, closed)
+        await publish_event(amqp_url, namespace, closed, message_id=message_id)
         await publish_event(
             amqp_url,
             namespace,
-            RequestPutOnHoldV1(**ids, reason="Pièces demandées", actor=FOCAL, held_at=now),
+            RequestClosedV1(**ids(satisfied), opinion=Opinion.SATISFIED, closed_at=now),
+        )
+        # An event that does send one, after them.
+        await publish_event(
+            amqp_url,
+            namespace,
+            RequestPutOnHoldV1(**ids(satisfied), reason="Pièces", actor=FOCAL, held_at=now),
         )
         mails = await smtp_server.wait_for(address, count=2)
+        await smtp_server.wait_for(satisfied.contact.email, count=2)
         conn = await asyncpg.connect(settings.database_url)
         try:
             logged = await conn.fetch(
-                "SELECT about_message_type FROM notify.deliveries WHERE request_id = $1",
-                citizen.request_id,
+                "SELECT request_id, about_message_type FROM notify.deliveries"
+                " WHERE request_id = ANY($1::uuid[])",
+                [citizen.request_id, satisfied.request_id],
             )
         finally:
             await conn.close()
 
     assert len(mails) == 2 and len(smtp_server.to(address)) == 2
-    assert sorted(r["about_message_type"] for r in logged) == sorted(
-        [RequestSubmittedV1.type_name(), RequestPutOnHoldV1.type_name()]
-    )
+    subject = str(make_header(decode_header(mails[1]["Subject"])))
+    assert subject == f"Miliê — votre requête n° {citizen.code} est clôturée sans retour"
+    assert f"{PUBLIC_URL}/suivre?code={citizen.code}" in mails[1].get_body(("plain",)).get_content()
+    assert sorted(
+        r["about_message_type"] for r in logged if r["request_id"] == citizen.request_id
+    ) == sorted([RequestSubmittedV1.type_name(), RequestClosedV1.type_name()])
+    assert sorted(
+        r["about_message_type"] for r in logged if r["request_id"] == satisfied.request_id
+    ) == sorted([RequestSubmittedV1.type_name(), RequestPutOnHoldV1.type_name()])

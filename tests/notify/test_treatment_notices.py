@@ -12,7 +12,7 @@ from email.header import decode_header, make_header
 import asyncpg
 import pytest
 
-from services.notify import treatment
+from services.notify import sms_texts, treatment
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from shared.messages import (
@@ -22,6 +22,7 @@ from shared.messages import (
     DocumentRef,
     RequestAssignedV1,
     RequestCitizenAnsweredV1,
+    RequestClosedV1,
     RequestPutOnHoldV1,
     RequestReopenedV1,
     RequestSubmittedV1,
@@ -94,7 +95,7 @@ def test_the_answer_email_quotes_the_body_and_asks_for_an_opinion_in_french():
     assert "Remboursé &lt;le&gt; 3 mars.<br>" in mail.html
     assert "<le>" not in mail.html
     assert f'<a href="{link}">{link}</a>' in mail.html
-    assert notice.sms.startswith("Miliê : votre requête n° 2029392357 a été traitée.")
+    assert notice.sms.startswith("Milie : l'organisme a répondu à votre demande 2029392357.")
     assert notice.sms.endswith(link)
 
     held = treatment.put_on_hold(
@@ -111,9 +112,9 @@ def test_the_answer_email_quotes_the_body_and_asks_for_an_opinion_in_french():
     )
     assert held.email.text.startswith("Bonjour,")
     assert "x" * 400 in held.email.text
-    # The SMS quotes a long reason shortened; the email has all of it.
-    assert "x" * 159 + "…" in held.sms
-    assert "x" * 160 not in held.sms
+    # The SMS quotes a long reason shortened to two segments; the email has all of it.
+    assert "xxx..." in held.sms
+    assert sms_texts.segments(held.sms) == 2
 
 
 async def test_each_treatment_event_reaches_the_citizen_once_by_email_and_sms(
@@ -238,10 +239,10 @@ async def test_each_treatment_event_reaches_the_citizen_once_by_email_and_sms(
 
     # The same by SMS to the mobile number: acknowledgement and the four, the answer once.
     assert len(fake_sms.to(MOBILE)) == 5
-    assert sum("a été traitée" in s.message for s in texts) == 1
+    assert sum("l'organisme a répondu" in s.message for s in texts) == 1
     assert all(s.message.endswith(link) for s in texts)
     # A citizen with a mobile number only: the answer by SMS, no email.
-    assert any("a été traitée" in s.message for s in phone_texts)
+    assert any("l'organisme a répondu" in s.message for s in phone_texts)
     assert phone_emails == 0
     assert sorted((r["medium"], r["about_message_type"]) for r in logged) == sorted(
         (medium, kind)
@@ -263,6 +264,8 @@ def test_notify_listens_only_to_the_events_that_tell_the_citizen_something():
         RequestPutOnHoldV1.type_name(),
         RequestCitizenAnsweredV1.type_name(),
         RequestReopenedV1.type_name(),
+        # Only a closing « sans retour » (no opinion came in time) is told.
+        RequestClosedV1.type_name(),
         # Only for the acknowledgement email an agent chose to send (« Prendre en compte »).
         RequestAssignedV1.type_name(),
     }

@@ -43,4 +43,6 @@ def test_every_service_is_bound_to_what_it_handles() -> None:
         "request.citizen_answered",
         "request.reopened",
         "request.personal_data_purged",
+        # A closing « sans retour » is told (one by the citizen's own opinion is not).
+        "request.closed",
     }

@@ -144,7 +144,7 @@ async def test_the_citizen_reads_the_answer_downloads_it_and_gives_an_opinion(
     )
     await page.goto(f"{stack.gateway}/suivre?code={code}")
     assert await page.get_by_label("Code Requête").input_value() == code
-    await page.get_by_label("Adresse électronique utilisée").fill(email)
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
     await page.get_by_role("button", name="Valider").click()
     await expect(page.locator("#lecture")).to_be_visible()
     assert await _cell(page, "Avis du citoyen") == "Non satisfait"

@@ -27,7 +27,7 @@ def _text_of(mail) -> str:
 async def _ask(page, gateway: str, email: str) -> str:
     await page.goto(gateway + "/suivre")
     await page.get_by_role("link", name="Code requête oublié ?").click()
-    await page.get_by_label("Adresse électronique utilisée").fill(email)
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
     await page.get_by_role("button", name="Recevoir mes codes").click()
     return (await page.locator("main").inner_text()).replace(email, "<adresse>")
 
@@ -61,7 +61,7 @@ async def test_forgotten_codes_are_emailed_and_the_page_says_the_same_for_any_ad
     # Only the known address got a reminder: one event in intake's outbox (both answers were
     # given after their transactions committed), none for the unknown address.
     rows = await intake_db.fetch(
-        "SELECT body FROM outbox WHERE message_type = 'citizen.codes_reminder_requested.v1'"
+        "SELECT body FROM outbox WHERE message_type = 'citizen.codes_reminder_requested.v2'"
     )
     assert [json.loads(r["body"])["email"] for r in rows] == [email]
     assert not smtp_server.to("jamais.vu@example.ci")

@@ -161,7 +161,7 @@ async def test_lookups_are_throttled_per_code_per_email_and_per_client(strict_st
     # The same answer in a browser (this peer is throttled): the values kept, axe satisfied.
     await page.goto(stack.gateway + "/suivre")
     await page.get_by_label("Code Requête").fill(code)
-    await page.get_by_label("Adresse électronique utilisée").fill(email)
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
     await page.get_by_role("button", name="Valider").click()
     assert RETRY_PAGE.search(await page.locator("#resultat").inner_text())
     assert await page.get_by_label("Code Requête").input_value() == code

@@ -28,7 +28,7 @@ from tests.track.conftest import ANALYST, applied, now, submit
 async def _open(page, gateway: str, code: str, email: str) -> None:
     await page.goto(gateway + "/suivre")
     await page.get_by_label("Code Requête").fill(code)
-    await page.get_by_label("Adresse électronique utilisée").fill(email)
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
     await page.get_by_role("button", name="Valider").click()
     await page.locator("#status").wait_for()
 
@@ -242,14 +242,14 @@ async def test_rejected_and_acknowledged_requests_and_rewriting_only_when_asked(
     assert await _axe_violations(page) == []
     mistyped = rejected_code[:-1] + str((int(rejected_code[-1]) + 1) % 10)
     await page.get_by_label("Code Requête").fill(mistyped)
-    await page.get_by_label("Adresse électronique utilisée").fill(email)
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
     await page.get_by_role("button", name="Valider").click()
     error = page.locator("#err-code")
     assert "semble erroné" in await error.inner_text()  # the check digit: one digit is wrong
     code_field = page.get_by_label("Code Requête")
     assert await code_field.input_value() == mistyped
     assert "err-code" in (await code_field.get_attribute("aria-describedby") or "")
-    assert await page.get_by_label("Adresse électronique utilisée").input_value() == email
+    assert await page.get_by_label("Adresse e-mail ou numéro de mobile").input_value() == email
     assert await _axe_violations(page) == []
     token = await page.locator("input[name=csrf_token]").first.input_value()
     response = await page.request.post(

@@ -82,7 +82,7 @@ class Intake:
 
     async def view(self, code: str, email: str) -> dict[str, Any]:
         async with self.pool.acquire() as conn:
-            found = await store.find(conn, code, email)
+            found = await store.find(conn, code, store.Who.by_email(email))
         assert found is not None
         return found
 

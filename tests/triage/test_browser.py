@@ -84,7 +84,7 @@ async def _open_by_code(page, gateway: str, code: str) -> None:
 async def _tracking_status(page, gateway: str, code: str, email: str) -> str:
     await page.goto(gateway + "/suivre")
     await page.get_by_label("Code Requête").fill(code)
-    await page.get_by_label("Adresse électronique utilisée").fill(email)
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
     await page.get_by_role("button", name="Valider").click()
     return (await page.locator("#status").inner_text()).strip()
 

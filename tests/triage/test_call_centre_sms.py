@@ -63,7 +63,7 @@ async def test_the_caller_gets_by_sms_the_code_the_operator_reads_out(
     assert "Lisez ce code à l'appelant" in page
 
     [sms] = await fake_sms.wait_for(MOBILE)
-    assert f"n° {code}" in sms.message
+    assert f"Son code : {code}" in sms.message
     conn = await asyncpg.connect(database_url)
     try:
         channel = await conn.fetchval("SELECT channel FROM intake.requests WHERE code = $1", code)

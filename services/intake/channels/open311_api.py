@@ -184,7 +184,7 @@ def _notice(nature: Nature, code: str, media_ignored: bool) -> str:
     notice = (
         f"Votre {nature.label} a bien été enregistrée. Le numéro de la demande est {code} : "
         "gardez-le, il sert à suivre la requête (« Suivre une requête ») avec votre adresse "
-        "électronique."
+        "électronique ou votre numéro de mobile."
     )
     if media_ignored:
         notice += " Le document indiqué par media_url n'a pas été repris."

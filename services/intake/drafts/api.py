@@ -7,7 +7,8 @@ expired, does not exist or belongs to another browser is the same 404.
 - ``POST /drafts/{id}/files?filename=`` raw bytes → 201 the file, or 422 why it was refused
 - ``PUT /drafts/{id}`` ``{fields, remove_files}`` → 200 when it may be submitted, else 422
 - ``GET /drafts/{id}`` → the values, files and summary (or the code once submitted)
-- ``POST /drafts/{id}/submit`` → 201 ``{code, …}`` (200 the same code again), 422, 404
+- ``POST /drafts/{id}/submit`` → 201 ``{code, nature, told_by, …}`` (200 the same code again;
+  ``told_by``: how the code is sent to the citizen, ``["email", "sms"]`` or fewer), 422, 404
 """
 
 from __future__ import annotations
@@ -205,12 +206,13 @@ async def submit(request: web.Request) -> web.Response:
     )
     if result is None:
         return not_found(GONE)
-    accepted, nature = result
+    accepted, nature, told = result
     return web.json_response(
         {
             "code": accepted.code,
             "nature": nature.value,
             "nature_label": nature.label,
+            "told_by": told,
             "submitted_at": accepted.submitted_at.isoformat(),
             "replayed": accepted.replayed,
         },

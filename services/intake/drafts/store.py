@@ -79,7 +79,7 @@ async def locked(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> d
     """The live draft, locked for this transaction; None when it expired, does not exist, or
     belongs to another browser (the three look alike)."""
     row = await conn.fetchrow(
-        """SELECT id, fields, ready, request_id, code, nature, expires_at FROM drafts
+        """SELECT id, fields, ready, request_id, code, nature, told_by, expires_at FROM drafts
            WHERE id = $1 AND owner = $2 AND expires_at > now() FOR UPDATE""",
         draft_id,
         owner,
@@ -237,7 +237,7 @@ async def view(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dic
 
     One statement, no lock: the draft and its files as they were at one instant."""
     row = await conn.fetchrow(
-        """SELECT d.id, d.fields, d.ready, d.summary, d.code, d.nature, d.expires_at,
+        """SELECT d.id, d.fields, d.ready, d.summary, d.code, d.nature, d.told_by, d.expires_at,
                   (SELECT coalesce(json_agg(json_build_object(
                               'id', f.id, 'filename', f.filename,
                               'content_type', f.content_type, 'size', f.size)
@@ -265,6 +265,7 @@ async def view(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dic
             "code": row["code"].strip(),
             "nature": row["nature"],
             "nature_label": Nature(row["nature"]).label,
+            "told_by": (row["told_by"] or "").split(),
         }
         out["ready"], out["summary"] = False, None
     return out
@@ -275,9 +276,10 @@ async def submit(
     draft_id: uuid.UUID,
     owner: str,
     catalogue: CatalogueCache | None = None,
-) -> tuple[submissions.Accepted, Nature] | None:
-    """Turn the draft into the request (call in one transaction); the request's code and nature,
-    or None when the draft is gone.
+) -> tuple[submissions.Accepted, Nature, list[str]] | None:
+    """Turn the draft into the request (call in one transaction); the request's code, nature and
+    how the code is sent to the citizen (``SubmissionIn.told_by``), or None when the draft is
+    gone.
 
     A second call answers the first one's code. Raises ``submissions.Refused`` when the values no
     longer pass (the catalogue changed since, or the draft was never valid)."""
@@ -291,23 +293,25 @@ async def submit(
         accepted = submissions.Accepted(
             row["request_id"], row["code"].strip(), submitted_at or datetime.now(UTC), True
         )
-        return accepted, Nature(row["nature"])
+        return accepted, Nature(row["nature"]), (row["told_by"] or "").split()
     sub, errors = _parsed(row["fields"], draft_id)
     if sub is None:
         raise submissions.Refused(errors)
     # Checks the catalogue once (raises Refused): the values may name what went since saved.
     accepted = await submissions.submit(conn, sub, draft_id=draft_id, catalogue=catalogue)
     # Only the code stays, to answer a second « OK »; the typed values leave with the request.
+    told = sub.told_by()
     await conn.execute(
         """UPDATE drafts SET request_id = $2, code = $3, nature = $4, fields = NULL, ready = false,
-                             summary = NULL
+                             summary = NULL, told_by = $5
            WHERE id = $1""",
         draft_id,
         accepted.request_id,
         accepted.code,
         sub.nature.value,
+        " ".join(told),
     )
-    return accepted, sub.nature
+    return accepted, sub.nature, told
 
 
 async def purge(conn: asyncpg.Connection) -> int:

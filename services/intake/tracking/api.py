@@ -1,9 +1,14 @@
 """Intake's HTTP API for following a request (internal: the gateway calls it).
 
-- ``POST /tracking`` ``{code, email}``: the tracking view (200); a mistyped code
-  is refused before any look-up or count (422); a wrong code and a wrong email get one identical
-  answer (404); too many attempts per code, per email or per client address get 429 with
-  ``retry_after`` (seconds) in the body and the ``Retry-After`` header.
+Every route below takes the citizen's ``email`` *or* their mobile ``phone`` (a citizen who gave
+no email, such as a call-centre caller, tracks with code + mobile number): the number is compared
+in E.164 (read with Côte d'Ivoire's plan unless it starts with ``+``), throttled as an email is
+(its own counter per number, the same limits), and refused with the same messages.
+
+- ``POST /tracking`` ``{code, email | phone}``: the tracking view (200); a mistyped code
+  is refused before any look-up or count (422); a wrong code and a wrong email or number get one
+  identical answer (404); too many attempts per code, per email or number or per client address
+  get 429 with ``retry_after`` (seconds) in the body and the ``Retry-After`` header.
 - ``POST /tracking/rewrite`` ``{code, email, message}``: the citizen's new
   message after a reformulation request (200 with the view; 409 when the request does not wait
   for one; 422 for the message, with the view), counted like a look-up.
@@ -14,8 +19,9 @@
   citizen.reopening_recorded); 409 ``{error, message, view}`` when the request's state does not
   allow it (``not_answered``, ``already_given``, ``already_reopened``, ``closed``); 422
   ``validation_failed`` for the fields (with the view); 404 and 429 as the look-up.
-- ``POST /tracking/codes-reminder`` ``{email}``: « Code requête oublié ? »; 202
-  with the same message whether the address is known or not; throttled per email and address.
+- ``POST /tracking/codes-reminder`` ``{email | phone}``: « Code requête oublié ? »; 202
+  with the same message whether the address or number is known or not (the codes go by email,
+  or by SMS to the number); throttled per email or number and per client address.
 
 The client's address is the one the gateway resolved (peer, or ``X-Forwarded-For`` from a
 trusted proxy) and signed into the call (``shared.signing``); a body that carries a
@@ -32,12 +38,13 @@ from email_validator import EmailNotValidError
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.intake import throttle
-from services.intake.domain import normalize_email
+from services.intake.domain import normalize_email, normalize_phone
 from services.intake.keys import PURGE_KEY
 from services.intake.settings import SETTINGS
 from services.intake.throttle import Rule
 from services.intake.tracking import reminders
 from services.intake.tracking import store as tracking
+from services.intake.tracking.store import Who
 from shared.codes import is_well_formed, normalize
 from shared.service import connection, transaction
 from shared.signing import call_of
@@ -47,20 +54,32 @@ routes = web.RouteTableDef()
 
 NOT_FOUND = {
     "error": "not_found",
-    "message": "Aucune requête ne correspond à ce code et à cette adresse électronique.",
+    "message": (
+        "Aucune requête ne correspond à ce code et à cette adresse électronique ou ce numéro "
+        "de mobile."
+    ),
 }
 REMINDER_SENT = (
     "Si cette adresse a servi à soumettre des requêtes, vous allez recevoir leurs codes par email."
 )
+REMINDER_SENT_BY_SMS = (
+    "Si ce numéro a servi à soumettre des requêtes, vous allez recevoir leurs codes par SMS."
+)
+CONTACT_MISSING = "Saisissez l'adresse électronique ou le numéro de mobile utilisé."
+BOTH_GIVEN = "Saisissez l'adresse électronique ou le numéro de mobile, pas les deux."
+BAD_EMAIL = "Cette adresse électronique n'est pas valide."
+BAD_PHONE = "Ce numéro de mobile n'est pas valide."
 
 Text40 = Annotated[str, StringConstraints(max_length=40)]
 Email = Annotated[str, StringConstraints(max_length=254)]
+Phone = Annotated[str, StringConstraints(max_length=40)]
 
 
 class LookupIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
     code: Text40
-    email: Email
+    email: Email = ""
+    phone: Phone = ""
 
 
 class RewriteIn(LookupIn):
@@ -91,7 +110,8 @@ REOPENING_RECORDED = (
 
 class ReminderIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-    email: Email
+    email: Email = ""
+    phone: Phone = ""
 
 
 def _not_found() -> web.Response:
@@ -117,11 +137,35 @@ def _checked_email(email: str) -> str | None:
         return None
 
 
-def _code_and_email(query: LookupIn) -> tuple[str, str]:
-    """The code and email to look up; :class:`FieldErrors` says what is wrong with them. Said
-    before any look-up and not counted: a mistyped code cannot match a request."""
+def _checked_phone(phone: str) -> str | None:
+    try:
+        # A number without "+" is read as Ivorian (10 digits since 2021: 07 07 12 34 56).
+        return normalize_phone(phone, "CI")
+    except ValueError:
+        return None
+
+
+def _who_errors(email: str, phone: str) -> tuple[Who | None, list]:
+    """The citizen's email or mobile number, or what is wrong with them."""
+    if email and phone:
+        return None, [field_error("phone", BOTH_GIVEN)]
+    if not email and not phone:
+        return None, [field_error("email", CONTACT_MISSING, "missing")]
+    if email:
+        checked = _checked_email(email)
+        if checked is None:
+            return None, [field_error("email", BAD_EMAIL)]
+        return Who.by_email(checked), []
+    e164 = _checked_phone(phone)
+    if e164 is None:
+        return None, [field_error("phone", BAD_PHONE)]
+    return Who.by_phone(e164), []
+
+
+def _code_and_who(query: LookupIn) -> tuple[str, Who]:
+    """The code and the email or number to look up; :class:`FieldErrors` says what is wrong with
+    them. Said before any look-up and not counted: a mistyped code cannot match a request."""
     code = normalize(query.code)
-    email = _checked_email(query.email) if query.email else None
     errors = []
     if not code:
         errors.append(field_error("code", "Saisissez le code de votre requête.", "missing"))
@@ -133,40 +177,40 @@ def _code_and_email(query: LookupIn) -> tuple[str, str]:
                 "code_mistyped",
             )
         )
-    if not query.email:
-        errors.append(field_error("email", "Saisissez l'adresse électronique utilisée.", "missing"))
-    elif email is None:
-        errors.append(field_error("email", "Cette adresse électronique n'est pas valide."))
+    who, contact_errors = _who_errors(query.email, query.phone)
+    errors += contact_errors
     if errors:
         raise FieldErrors(errors)
-    assert email is not None
-    return code, email
+    assert who is not None
+    return code, who
 
 
-def lookup_rules(request: web.Request) -> tuple[Rule, Rule, Rule]:
+def lookup_rules(request: web.Request, kind: str = "email") -> tuple[Rule, Rule, Rule]:
+    """Per code, per email or mobile number (``kind``: a counter of its own, the same limit),
+    per client address."""
     s = request.app[SETTINGS]
     window = s.tracking_window_seconds
     return (
         Rule("lookup:code", s.tracking_per_code, window),
-        Rule("lookup:email", s.tracking_per_email, window),
+        Rule(f"lookup:{kind}", s.tracking_per_email, window),
         Rule("lookup:client", s.tracking_per_client, window),
     )
 
 
-def reminder_rules(request: web.Request) -> tuple[Rule, Rule]:
+def reminder_rules(request: web.Request, kind: str = "email") -> tuple[Rule, Rule]:
     s = request.app[SETTINGS]
     window = s.reminder_window_seconds
     return (
-        Rule("reminder:email", s.reminder_per_email, window),
+        Rule(f"reminder:{kind}", s.reminder_per_email, window),
         Rule("reminder:client", s.reminder_per_client, window),
     )
 
 
-async def _count_lookup(request: web.Request, code: str, email: str) -> int | None:
-    by_code, by_email, by_client = lookup_rules(request)
+async def _count_lookup(request: web.Request, code: str, who: Who) -> int | None:
+    by_code, by_contact, by_client = lookup_rules(request, who.kind)
     attempts = [
         (by_code, code),
-        (by_email, email.lower()),
+        (by_contact, who.key),
         (by_client, throttle.client_key(call_of(request).client_address)),
     ]
     async with connection(request) as conn:
@@ -176,11 +220,11 @@ async def _count_lookup(request: web.Request, code: str, email: str) -> int | No
 @routes.post("/tracking")
 async def track(request: web.Request) -> web.Response:
     query = await read_model(request, LookupIn)
-    code, email = _code_and_email(query)
-    if (wait := await _count_lookup(request, code, email)) is not None:
+    code, who = _code_and_who(query)
+    if (wait := await _count_lookup(request, code, who)) is not None:
         return _throttled(wait)
     async with connection(request) as conn:
-        view = await tracking.find(conn, code, email, purge_key=request.app[PURGE_KEY])
+        view = await tracking.find(conn, code, who, purge_key=request.app[PURGE_KEY])
     if view is None:
         return _not_found()
     return web.json_response(view)
@@ -189,11 +233,11 @@ async def track(request: web.Request) -> web.Response:
 @routes.post("/tracking/rewrite")
 async def rewrite(request: web.Request) -> web.Response:
     query = await read_model(request, RewriteIn)
-    code, email = _code_and_email(query)
-    if (wait := await _count_lookup(request, code, email)) is not None:
+    code, who = _code_and_who(query)
+    if (wait := await _count_lookup(request, code, who)) is not None:
         return _throttled(wait)
     outcome = await transaction(
-        request, lambda conn: tracking.rewrite(conn, code, email, query.message)
+        request, lambda conn: tracking.rewrite(conn, code, who, query.message)
     )
     if outcome.kind == "not_found":
         return _not_found()
@@ -210,10 +254,10 @@ async def rewrite(request: web.Request) -> web.Response:
 
 
 async def _reply(request: web.Request, query: LookupIn, told: str, **said: str | None):
-    code, email = _code_and_email(query)
-    if (wait := await _count_lookup(request, code, email)) is not None:
+    code, who = _code_and_who(query)
+    if (wait := await _count_lookup(request, code, who)) is not None:
         return _throttled(wait)
-    outcome = await transaction(request, lambda conn: tracking.reply(conn, code, email, **said))
+    outcome = await transaction(request, lambda conn: tracking.reply(conn, code, who, **said))
     if outcome.kind == "not_found":
         return _not_found()
     if outcome.kind == "refused":
@@ -240,19 +284,17 @@ async def reopen(request: web.Request) -> web.Response:
 @routes.post("/tracking/codes-reminder")
 async def codes_reminder(request: web.Request) -> web.Response:
     query = await read_model(request, ReminderIn)
-    if not query.email:
-        raise FieldErrors(
-            [field_error("email", "Saisissez votre adresse électronique.", "missing")]
-        )
-    email = _checked_email(query.email)
-    if email is None:
-        raise FieldErrors([field_error("email", "Cette adresse électronique n'est pas valide.")])
-    by_email, by_client = reminder_rules(request)
+    who, errors = _who_errors(query.email, query.phone)
+    if errors:
+        raise FieldErrors(errors)
+    assert who is not None
+    by_contact, by_client = reminder_rules(request, who.kind)
     client = throttle.client_key(call_of(request).client_address)
-    attempts = [(by_email, email.lower()), (by_client, client)]
+    attempts = [(by_contact, who.key), (by_client, client)]
     async with connection(request) as conn:
         wait = await throttle.hit(conn, attempts)
     if wait is not None:
         return _throttled(wait)
-    await transaction(request, lambda conn: reminders.request_reminder(conn, email))
-    return web.json_response({"message": REMINDER_SENT}, status=202)
+    await transaction(request, lambda conn: reminders.request_reminder(conn, who))
+    told = REMINDER_SENT if who.kind == "email" else REMINDER_SENT_BY_SMS
+    return web.json_response({"message": told}, status=202)

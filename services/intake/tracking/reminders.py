@@ -1,8 +1,9 @@
-"""« Code requête oublié ? »: the codes of the requests sent from an address, emailed to it.
+"""« Code requête oublié ? »: the codes of the requests sent with an email address, emailed to
+it, or with a mobile number, sent to it by SMS.
 
-Intake publishes ``citizen.codes_reminder_requested`` when the address sent requests; notify
-writes the email. The citizen is told the same thing either way, so the page reveals nothing
-about the address.
+Intake publishes ``citizen.codes_reminder_requested`` (v2) when the address or number sent
+requests; notify writes the email or the SMS. The citizen is told the same thing either way, so
+the page reveals nothing about the address or number.
 """
 
 from __future__ import annotations
@@ -11,36 +12,43 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.intake.domain import email_key
+from services.intake.tracking.store import Who
 from shared import outbox
-from shared.messages import CodesReminderRequestedV1, RemindedRequest
+from shared.messages import CodesReminderRequestedV2, RemindedRequest
 
 # The most recent requests listed in one reminder.
 MOST = 50
 
 
-async def request_reminder(conn: asyncpg.Connection, email: str) -> bool:
-    """Queue the reminder when ``email`` sent requests (call inside a transaction); True then.
+# The contact column each kind of look-up compares (names never taken from input).
+_COLUMN = {"email": "c.email_key", "phone": "c.phone"}
+
+
+async def request_reminder(conn: asyncpg.Connection, who: Who) -> bool:
+    """Queue the reminder when ``who`` (an address or a mobile number) sent requests (call
+    inside a transaction); True then.
 
     The email goes to the address as the citizen typed it at submission, not as typed now.
     """
     rows = await conn.fetch(
-        """SELECT r.code, r.nature, r.submitted_at, b.name AS body_name, c.email
+        f"""SELECT r.code, r.nature, r.submitted_at, b.name AS body_name, c.email, c.phone
            FROM contacts c
            JOIN requests r ON r.id = c.request_id
            JOIN bodies b ON b.id = r.body_id
-           WHERE c.email_key = $1
+           WHERE {_COLUMN[who.kind]} = $1
            ORDER BY r.submitted_at DESC
-           LIMIT $2""",
-        email_key(email),
+           LIMIT $2""",  # noqa: S608 - a fixed column name
+        who.key,
         MOST,
     )
     if not rows:
         return False
+    by_email = who.kind == "email"
     await outbox.add(
         conn,
-        CodesReminderRequestedV1(
-            email=rows[0]["email"],
+        CodesReminderRequestedV2(
+            email=rows[0]["email"] if by_email else None,
+            phone=None if by_email else rows[0]["phone"],
             requests=[
                 RemindedRequest(
                     code=r["code"].strip(),

@@ -1,8 +1,9 @@
-"""The citizen's tracking view in intake's tables: the look-up by code + email, the rewrite after
-a reformulation request, and the writes the event handlers share.
+"""The citizen's tracking view in intake's tables: the look-up by code + email or code + mobile
+number (:class:`Who`), the rewrite after a reformulation request, and the writes the event
+handlers share.
 
-A wrong code and a wrong email cost the same work: one query by code, then one constant-time
-comparison of the email (against a stand-in when the code is unknown), and the same answer.
+A wrong code and a wrong email or number cost the same work: one query by code, then one
+constant-time comparison (against a stand-in when the code is unknown), and the same answer.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _NO_EMAIL = "\x00" * 32
 _TRACKING_ROW = """
     SELECT r.id, r.code, r.nature, r.status, r.submitted_at, r.message,
            b.name AS body_name, t.label AS theme_label, pt.label AS theme_parent,
-           c.email_key, r.email_hash, r.purged_at,
+           c.email_key, c.phone AS contact_phone, r.email_hash, r.purged_at,
            rt.body_name AS tracked_body_name, rt.theme_label AS tracked_theme_label,
            rt.analyst_message, rt.rejection_reason, rt.analyst_answer, rt.ministry_message,
            rt.treated_at, rt.citizen_opinion, rt.ministry_documents,
@@ -61,15 +62,42 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _matches(row: asyncpg.Record | None, email: str, purge_key: bytes | None = None) -> bool:
-    """Whether ``email`` is the request's. A purged request kept only an HMAC of it
-    (services/intake/purge.py), compared when ``purge_key`` is given (the look-up); the
-    citizen's actions (rewrite, reply) are closed to a purged request anyway."""
+@dataclass(frozen=True)
+class Who:
+    """The citizen asking: by the email address they gave, or by their mobile number."""
+
+    kind: str  # "email" or "phone"
+    value: str  # the normalized address, or the number in E.164
+
+    @classmethod
+    def by_email(cls, email: str) -> Who:
+        return cls("email", email)
+
+    @classmethod
+    def by_phone(cls, e164: str) -> Who:
+        return cls("phone", e164)
+
+    @property
+    def key(self) -> str:
+        """The form compared with the contact's: the lower-cased address, or E.164 (as stored)."""
+        return email_key(self.value) if self.kind == "email" else self.value
+
+
+def _matches(row: asyncpg.Record | None, who: Who, purge_key: bytes | None = None) -> bool:
+    """Whether ``who`` is the request's citizen. A purged request kept only an HMAC of the
+    email (services/intake/purge.py), compared when ``purge_key`` is given (the look-up): a
+    purged request is found by its email only; the citizen's actions (rewrite, reply) are closed
+    to a purged request anyway."""
     if row is not None and row["purged_at"] is not None and purge_key is not None:
-        given = purge.email_hash(purge_key, email)
+        if who.kind != "email":
+            return False
+        given = purge.email_hash(purge_key, who.value)
         return hmac.compare_digest((row["email_hash"] or _NO_EMAIL).encode(), given.encode())
-    expected = (row["email_key"] if row is not None else None) or _NO_EMAIL
-    return hmac.compare_digest(expected.encode(), email_key(email).encode()) and row is not None
+    kept = None
+    if row is not None:
+        kept = row["email_key"] if who.kind == "email" else row["contact_phone"]
+    expected = kept or _NO_EMAIL
+    return hmac.compare_digest(expected.encode(), who.key.encode()) and row is not None
 
 
 async def _view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
@@ -77,12 +105,12 @@ async def _view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]
 
 
 async def find(
-    conn: asyncpg.Connection, code: str, email: str, *, purge_key: bytes | None = None
+    conn: asyncpg.Connection, code: str, who: Who, *, purge_key: bytes | None = None
 ) -> dict[str, Any] | None:
-    """The tracking view of the request, or None when the code and email do not match;
-    ``purge_key``: the key of the purged requests' email HMAC (services/intake/purge.py)."""
+    """The tracking view of the request, or None when the code and the email or number do not
+    match; ``purge_key``: the key of the purged requests' email HMAC (services/intake/purge.py)."""
     row = await conn.fetchrow(_TRACKING_ROW, code)
-    if not _matches(row, email, purge_key):
+    if not _matches(row, who, purge_key):
         return None
     return await _view(conn, row)
 
@@ -115,12 +143,12 @@ def check_message(message: str) -> list[dict[str, str]]:
     return []
 
 
-async def rewrite(conn: asyncpg.Connection, code: str, email: str, message: str) -> RewriteOutcome:
+async def rewrite(conn: asyncpg.Connection, code: str, who: Who, message: str) -> RewriteOutcome:
     """Store the citizen's new message (call inside a transaction): the request returns to the
     analysts (status submitted), a history line is written and ``request.resubmitted`` goes to
     the outbox, all or nothing."""
     row = await conn.fetchrow(_TRACKING_ROW + " FOR UPDATE OF r", code)
-    if not _matches(row, email):
+    if not _matches(row, who):
         return RewriteOutcome("not_found")
     if not lifecycle.may_rewrite(row["status"]):
         return RewriteOutcome("not_allowed", await _view(conn, row))
@@ -258,7 +286,7 @@ def _refusal(row: asyncpg.Record, event: Event) -> tuple[str, str] | None:
 async def reply(
     conn: asyncpg.Connection,
     code: str,
-    email: str,
+    who: Who,
     *,
     opinion: str | None = None,
     comment: str | None = None,
@@ -271,7 +299,7 @@ async def reply(
     reopening = message is not None
     event = Event.REOPENED if reopening else Event.OPINION_GIVEN
     row = await conn.fetchrow(_TRACKING_ROW + " FOR UPDATE OF r", code)
-    if not _matches(row, email):
+    if not _matches(row, who):
         return ReplyOutcome("not_found")
     refusal = _refusal(row, event)
     if refusal is not None:
