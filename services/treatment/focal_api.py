@@ -15,7 +15,6 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
 - ``GET /requests/{code}``: one request with its history, answers and what may be done; the
   contact in it, « Consultation des données personnelles » goes to the audit log (as for every
   row of an export).
-- ``GET /audit``: the audit log, newest first, filtered (administrators; ``shared.audit``).
 - ``POST /requests/{code}/take`` may carry ``acknowledgement: {subject, text}``, the email the
   agent edited for the citizen (422 ``acknowledgement`` when the citizen gave no address).
 - ``POST /requests/{code}/take|hold|resume|reassign|answer|answer-again|tag`` (JSON):
@@ -425,10 +424,6 @@ def _whole(raw: str | None, default: int, low: int, high: int, name: str, errors
         errors.append(field_error(name, f"Un nombre entier de {low} à {high}.", "out_of_range"))
         return default
     return int(raw)
-
-
-# The audit log, for administrators: filters and paging in shared.audit.listing.
-routes.get("/audit")(requires(Role.ADMINISTRATOR)(audit.listing))
 
 
 @routes.get("/requests/{code}")
