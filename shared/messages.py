@@ -465,6 +465,19 @@ class RequestPersonalDataPurgedV1(Contract):
     purged_at: datetime
 
 
+class CitizenDocumentsAddedV1(Contract):
+    """The citizen added documents when rewriting a request sent back for reformulation (issue
+    12); triage lists them with the request, and passes them on when it validates it."""
+
+    name: ClassVar[str] = "citizen.documents_added"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    attachments: Annotated[list[AttachmentRef], Field(min_length=1)]
+    added_at: datetime
+
+
 class SubmissionContact(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -581,6 +594,7 @@ CONTRACTS: dict[str, type[Contract]] = {
         RequestPersonalDataPurgedV1,
         CitizenOpinionRecordedV1,
         CitizenReopeningRecordedV1,
+        CitizenDocumentsAddedV1,
         IntakeSubmitV1,
         IntakeSubmitReplyV1,
         NotificationSentV1,

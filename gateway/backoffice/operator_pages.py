@@ -19,10 +19,12 @@ from gateway.backoffice import access, shell
 from gateway.clients import catalogue
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
-from gateway.staff import auth
+from gateway.staff import audit, auth
 from gateway.web import forms
+from gateway.web.client_address import client_address
 from shared.identity import Role
 from shared.messages import NATURE_LABELS, Channel, Nature
+from shared.service import POOL
 
 routes = web.RouteTableDef()
 PATH = "/admin/appel"
@@ -117,6 +119,18 @@ async def submit(request: web.Request) -> web.Response:
         return await _form(request, values, errors, status=409)
     if status not in (200, 201):
         return await _unavailable(request)
+    # The page shows the citizen's telephone and email with the code: a reading of personal
+    # data, in the journal as the request pages' are.
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        await audit.record(
+            conn,
+            "personal_data_read",
+            actor_login=staff.login,
+            actor_id=staff.account_id,
+            address=client_address(request),
+            target=audit.REQUEST_TARGET.format(code=body["code"]),
+            detail="Requête saisie au téléphone : coordonnées de l'usager affichées",
+        )
     return await shell.render(
         request,
         "backoffice/operator_done.html",

@@ -175,7 +175,9 @@ async def queue_page(request: web.Request) -> web.Response:
     if code := _exact_code(listing.words):
         # Searching an exact code opens that request, whatever its status and the filters.
         try:
-            found, _ = await request.app[TRIAGE].item(code, identity=access.staff_identity(request))
+            found, _ = await request.app[TRIAGE].item(
+                code, identity=access.staff_identity(request), contact=False
+            )
         except ServiceUnavailable:
             return await _unavailable(request)
         if found == 200:

@@ -35,10 +35,12 @@ import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
+from gateway.citizen import uploads
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
-from gateway.web import csrf, forms
+from gateway.web import csrf, form_parts, forms
+from shared import attachments as files
 from shared import lifecycle
 from shared.codes import LENGTH, is_well_formed, normalize
 
@@ -115,6 +117,8 @@ def _tracking_page(
     context.setdefault("reply_errors", {})
     context.setdefault("reply_values", {})
     context.setdefault("opinions", OPINIONS)
+    context.setdefault("rewrite_files", [])
+    context.setdefault("max_files", files.MAX_FILES)
     response = aiohttp_jinja2.render_template("tracking.html", request, context, status=status)
     return _private(response)
 
@@ -171,14 +175,18 @@ def _lookup_mac(secret: bytes, payload: str) -> str:
     return hmac.new(secret, b"suivi:" + payload.encode(), hashlib.sha256).hexdigest()
 
 
-def _lookup_cookie(request: web.Request, code: str, email: str) -> str:
-    data = json.dumps({"c": code, "e": email, "x": int(time.time()) + LOOKUP_TTL})
-    payload = base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+def _lookup_cookie(request: web.Request, code: str, email: str, notice: str = "") -> str:
+    data = {"c": code, "e": email, "x": int(time.time()) + LOOKUP_TTL}
+    if notice:
+        data["n"] = notice
+    text = json.dumps(data)
+    payload = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
     return f"{payload}.{_lookup_mac(request.app[csrf.SECRET], payload)}"
 
 
-def _looked_up(request: web.Request) -> tuple[str, str] | None:
-    """(code, email) of the cookie when it is ours, unaltered and not expired."""
+def _looked_up(request: web.Request) -> tuple[str, str, str] | None:
+    """(code, email, notice) of the cookie when it is ours, unaltered and not expired; the
+    notice is the confirmation an action's redirect carries, to be shown once."""
     payload, _, mac = request.cookies.get(LOOKUP_COOKIE, "").partition(".")
     if not payload or not mac:
         return None
@@ -188,9 +196,33 @@ def _looked_up(request: web.Request) -> tuple[str, str] | None:
     try:
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         code, email, expires = str(data["c"]), str(data["e"]), int(data["x"])
-    except (ValueError, KeyError, TypeError):
+        notice = str(data.get("n", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return (code, email) if expires > time.time() else None
+    return (code, email, notice) if expires > time.time() else None
+
+
+def _remember(
+    request: web.Request, response: web.StreamResponse, code: str, email: str, notice: str = ""
+) -> None:
+    response.set_cookie(
+        LOOKUP_COOKIE,
+        _lookup_cookie(request, code, email, notice),
+        max_age=LOOKUP_TTL,
+        path="/suivre",
+        httponly=True,
+        samesite="Strict",
+        secure=request.app[csrf.SECURE],
+    )
+
+
+def _done(request: web.Request, values: dict[str, str], notice: str) -> web.Response:
+    """Post/Redirect/Get after a rewrite, an opinion or a reopening that intake recorded: 303 to
+    the request's page, which says ``notice`` once (the cookie carries it, signed, and the page
+    takes it out); reloading that page looks the request up again and never resubmits."""
+    response = _see_other(LOOKUP_PATH)
+    _remember(request, response, normalize(values["code"]), values["email"], notice)
+    return response
 
 
 def _see_other(location: str) -> web.Response:
@@ -210,15 +242,7 @@ async def track(request: web.Request) -> web.Response:
     if errors:
         return _track_form(request, values, 422, errors=errors)
     response = _see_other(LOOKUP_PATH)
-    response.set_cookie(
-        LOOKUP_COOKIE,
-        _lookup_cookie(request, normalize(values["code"]), values["email"]),
-        max_age=LOOKUP_TTL,
-        path="/suivre",
-        httponly=True,
-        samesite="Strict",
-        secure=request.app[csrf.SECURE],
-    )
+    _remember(request, response, normalize(values["code"]), values["email"])
     return response
 
 
@@ -243,44 +267,125 @@ async def tracked(request: web.Request) -> web.StreamResponse:
     if looked_up is None:  # expired, another browser, or typed by hand: the form again
         return _see_other("/suivre")
     values = {"code": looked_up[0], "email": looked_up[1]}
+    notice = looked_up[2]
     try:
         status, body = await request.app[INTAKE].track(normalize(values["code"]), values["email"])
     except ServiceUnavailable:
         return _unavailable(request)
-    if status == 200:
-        return _tracking_page(request, body, values["email"])
-    return _refused_look_up(request, values, status, body)
+    if status != 200:
+        return _refused_look_up(request, values, status, body)
+    response = _tracking_page(request, body, values["email"], notice=notice or None)
+    if notice:  # said once: the cookie again without it
+        _remember(request, response, values["code"], values["email"])
+    return response
+
+
+async def _rewrite_form(request: web.Request) -> tuple[Any, str | None, list[str], Any]:
+    """The rewrite form's fields, the draft holding its documents (None: none added), why some
+    documents were refused, and the drafts' client (None without a form cookie).
+
+    The form is ``multipart/form-data`` (its documents streamed into an intake draft as the
+    submission form's are, with the same checks); a plain urlencoded one (no document) is read
+    as such, its CSRF token checked by the middleware. Raises what ``uploads.read_form`` raises."""
+    owner = uploads.draft_owner(request)
+    drafts = request.app[INTAKE].drafts(owner) if owner else None
+    if not form_parts.is_form_data(request):
+        form = await request.post()
+        return form, uploads.as_uuid(str(form.get("draft_id", ""))), [], drafts
+    if drafts is None:
+        raise uploads.Forbidden()
+    upload = await uploads.read_form(request, drafts)
+    return upload.fields, upload.draft_id, upload.file_errors, drafts
+
+
+def _upload_refused(request: web.Request, status: int, title: str, text: str) -> web.Response:
+    response = aiohttp_jinja2.render_template(
+        "submit_refused.html",
+        request,
+        {"status": status, "title": title, "text": text, "back": "/suivre"},
+        status=status,
+    )
+    response.force_close()  # the rest of the body will not be read
+    return response
+
+
+async def _kept_files(drafts: Any, draft_id: str | None) -> list[dict[str, Any]]:
+    """The documents the draft holds (listed with the form shown again), none when it is gone."""
+    if drafts is None or draft_id is None:
+        return []
+    status, body = await drafts.get(draft_id)
+    return body.get("files", []) if status == 200 else []
 
 
 @routes.post("/suivre/modifier")
+@csrf.reads_own_body
 async def rewrite(request: web.Request) -> web.Response:
-    form = await request.post()
+    """« Modifier »: the rewritten message, with documents added if the citizen chose some."""
+    try:
+        form, draft_id, file_errors, drafts = await _rewrite_form(request)
+    except uploads.Forbidden:
+        return _upload_refused(
+            request, 403, "Formulaire expiré ou invalide", "Rechargez la page et recommencez."
+        )
+    except uploads.TooLarge:
+        return _upload_refused(
+            request,
+            413,
+            "Envoi trop volumineux",
+            f"Vous pouvez joindre {files.MAX_FILES} documents au plus, de 5 Mo chacun au plus.",
+        )
+    except uploads.Malformed:
+        return _upload_refused(request, 400, "Formulaire illisible", "Recommencez.")
+    except uploads.Interrupted as exc:
+        upload = exc.upload
+        form, draft_id, drafts = upload.fields, upload.draft_id, None
+        name = exc.name or ""
+        file_errors = [*upload.file_errors, files.problem(files.INTERRUPTED, name)]
+        if owner := uploads.draft_owner(request):
+            drafts = request.app[INTAKE].drafts(owner)
+    except ServiceUnavailable:
+        return _unavailable(request)
     values = _typed(form, "code", "email")
     message = str(form.get("message", ""))
     errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
+    code, email = normalize(values["code"]), values["email"]
     try:
-        status, body = await request.app[INTAKE].rewrite(
-            normalize(values["code"]), values["email"], message
-        )
+        if file_errors:  # nothing rewritten: the page again, the refused documents said
+            status, body = await request.app[INTAKE].track(code, email)
+            if status != 200:
+                return _refused_look_up(request, values, status, body)
+            view, problems = body, {"attachments": " ".join(file_errors)}
+        else:
+            if drafts is not None:
+                status, body = await drafts.rewrite(code, email, message, draft_id)
+            else:
+                status, body = await request.app[INTAKE].rewrite(code, email, message)
+            if status == 200:
+                return _done(request, values, REWRITTEN)
+            if status == 409 and body.get("view"):
+                return _tracking_page(
+                    request, body["view"], email, 409, problem=body.get("message")
+                )
+            if status != 422 or not body.get("view"):
+                return _refused_look_up(request, values, status, body)
+            view, problems = body["view"], forms.errors_by_field(body.get("errors", []))
+            if "attachments" in problems:  # the draft expired: its documents are gone
+                draft_id = None
+        kept = await _kept_files(drafts, draft_id)
     except ServiceUnavailable:
         return _unavailable(request)
-    email = values["email"]
-    if status == 200:
-        return _tracking_page(request, body, email, notice=REWRITTEN)
-    if status == 409 and body.get("view"):
-        return _tracking_page(request, body["view"], email, 409, problem=body.get("message"))
-    if status == 422 and body.get("view"):
-        return _tracking_page(
-            request,
-            body["view"],
-            email,
-            422,
-            rewrite_errors=forms.errors_by_field(body.get("errors", [])),
-            rewrite_value=message,
-        )
-    return _refused_look_up(request, values, status, body)
+    return _tracking_page(
+        request,
+        view,
+        email,
+        422,
+        rewrite_errors=problems,
+        rewrite_value=message,
+        rewrite_draft=draft_id if kept else None,
+        rewrite_files=kept,
+    )
 
 
 # -- the citizen's reply to the answer: « Donner notre avis » or « Relancer » ------------------
@@ -300,7 +405,7 @@ def _replied(
     email = values["email"]
     view = body.get("view") if isinstance(body, dict) else None
     if status == 202 and view:
-        return _tracking_page(request, view, email, notice=body.get("message"))
+        return _done(request, values, str(body.get("message") or ""))
     if status == 409 and view:
         return _tracking_page(request, view, email, 409, problem=body.get("message"))
     if status == 422 and view:

@@ -20,9 +20,11 @@ from aiohttp import web
 
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
-from gateway.web import forms
+from gateway.web import forms, phones
 
-PER_PAGE = 10  # « Afficher 10 Résultats par page »
+# Every body on one page (issue 12: ten a page hid most ministries two taps away on a phone);
+# intake's most a page, so a catalogue grown past it still pages.
+PER_PAGE = 100
 # The catalogue's identifiers (intake refuses others); checked before one goes into a URL.
 CATALOGUE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 KEPT_SECONDS = 60.0
@@ -95,11 +97,14 @@ def search_text(request: web.Request) -> str:
 
 
 async def search_bodies(request: web.Request, q: str, number: int) -> Page:
-    """Raises ServiceUnavailable."""
+    """Active bodies matching ``q``, by subject (« Affaires étrangères », « Agriculture »…),
+    each with ``tels``: its telephones as shown and linked (``phones.ivorian``).
+    Raises ServiceUnavailable."""
     status, body = await request.app[INTAKE].search_bodies(q, number, PER_PAGE)
     if status != 200:
         raise ServiceUnavailable("intake")
-    return Page(body["bodies"], body["total"], number, PER_PAGE)
+    bodies = [{**b, "tels": [phones.ivorian(p) for p in b["phones"]]} for b in body["bodies"]]
+    return Page(bodies, body["total"], number, PER_PAGE)
 
 
 async def all_bodies(request: web.Request) -> list[dict[str, Any]]:

@@ -225,6 +225,14 @@ class Drafts:
         """« OK »: the draft becomes a request (once, however many times it is pressed)."""
         return await self._call("POST", f"/drafts/{draft_id}/submit")
 
+    async def rewrite(self, code: str, contact: str, message: str, draft_id: str | None) -> Answer:
+        """« Modifier » after a reformulation request, with the documents kept in ``draft_id``
+        (this owner's): as :meth:`Intake.rewrite`, the documents added to the request."""
+        payload = {"code": code, **contact_fields(contact), "message": message}
+        if draft_id:
+            payload["draft_id"] = draft_id
+        return await self._call("POST", "/tracking/rewrite", payload)
+
     async def send_file(
         self,
         draft_id: str,

@@ -74,6 +74,10 @@ class Treatment:
 
     # -- one request and the focal point's actions on it ------------------------------------------
 
+    async def audit(self, params: dict[str, str], *, identity: Identity) -> Answer:
+        """``{"total", "items"}``: treatment's audit lines (``shared.audit.listing``'s filters)."""
+        return await self._json("GET", "/audit", params=params, identity=identity)
+
     async def item(self, code: str, *, identity: Identity) -> Answer:
         """One request with its history, answers and what the caller may do; 404 if none (or
         another body's)."""

@@ -101,9 +101,16 @@ class Triage:
             params["offset"] = str(offset)
         return await self._json("GET", "/queue", params=params, identity=identity)
 
-    async def item(self, code: str, *, identity: Identity) -> Answer:
-        """One request as the analysts see it (contact, history, ``version``); 404 if none."""
-        return await self._json("GET", f"/queue/{code}", identity=identity)
+    async def item(self, code: str, *, identity: Identity, contact: bool = True) -> Answer:
+        """One request as the analysts see it (contact, history, ``version``); 404 if none.
+        Its reading is in triage's audit log, unless ``contact`` is False (left out: only
+        whether the request is there)."""
+        params = None if contact else {"contact": "0"}
+        return await self._json("GET", f"/queue/{code}", identity=identity, params=params)
+
+    async def audit(self, params: dict[str, str], *, identity: Identity) -> Answer:
+        """``{"total", "items"}``: triage's audit lines (``shared.audit.listing``'s filters)."""
+        return await self._json("GET", "/audit", params=params, identity=identity)
 
     async def decide(
         self,

@@ -46,7 +46,11 @@ ACTIONS = {
     "second_factor_recovery_used": "Double authentification : code de secours utilisé",
     "second_factor_failed": "Double authentification : code refusé",
     "second_factor_reset": "Double authentification : réinitialisée",
+    # A page of the gateway's own showing a citizen's contact (the call centre's « Requête
+    # enregistrée »): target « requête <code> » (REQUEST_TARGET).
+    "personal_data_read": "Consultation des données personnelles",
 }
+REQUEST_TARGET = "requête {code}"
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}
 CLI_ADDRESS = "ligne de commande"
 
@@ -103,8 +107,11 @@ async def search(
     descending: bool = True,
     limit: int = 50,
     offset: int = 0,
+    person: str = "",
+    code: str = "",
 ) -> tuple[int, list[Entry]]:
-    """(total, one page) of the log; ``words`` is searched in login, target, address, detail."""
+    """(total, one page) of the log; ``words`` is searched in login, target, address, detail;
+    ``person``: part of the login; ``code``: a request's (its line's target)."""
     order = SORTS.get(sort, "at")
     direction = "DESC" if descending else "ASC"
     pattern = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -114,8 +121,12 @@ async def search(
                '%' || $1 || '%' OR address ILIKE '%' || $1 || '%' OR detail ILIKE '%' || $1 || '%')
                AND ($2 = '' OR action = $2)
                AND ($3::date IS NULL OR at >= $3::date)
-               AND ($4::date IS NULL OR at < $4::date)"""
-    args = (pattern, action, start, end_at)
+               AND ($4::date IS NULL OR at < $4::date)
+               AND ($5 = '' OR actor_login ILIKE '%' || $5 || '%')
+               AND ($6 = '' OR target = $6)"""
+    who = person.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    target = REQUEST_TARGET.format(code=code) if code else ""
+    args = (pattern, action, start, end_at, who, target)
     total = await conn.fetchval(
         f"SELECT count(*) FROM audit_log WHERE {where}",  # noqa: S608 - constant
         *args,
@@ -123,7 +134,7 @@ async def search(
     rows = await conn.fetch(
         f"""SELECT id, at, actor_id, actor_login, action, target, address, detail
             FROM audit_log WHERE {where}
-            ORDER BY {order} {direction}, id {direction} LIMIT $5 OFFSET $6""",  # noqa: S608
+            ORDER BY {order} {direction}, id {direction} LIMIT $7 OFFSET $8""",  # noqa: S608
         *args,
         limit,
         offset,

@@ -11,6 +11,7 @@ from services.treatment import citizen_api, clock, focal_api
 from services.treatment.handlers import HANDLERS
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit
+from shared.identity import Role, requires
 from shared.service import ServiceSpec, create_service_app
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -22,6 +23,8 @@ def create_app(settings: TreatmentSettings) -> web.Application:
     app[SETTINGS] = settings
     app.add_routes(focal_api.routes)
     app.add_routes(citizen_api.routes)
+    # « Journal d'audit »: this service's lines, for administrators (filters: shared.audit).
+    app.router.add_get("/audit", requires(Role.ADMINISTRATOR)(audit.listing))
     # After the database's context: the clock sweeps with the pool, and stops before it closes.
     app.cleanup_ctx.append(clock.ticking())
     return app

@@ -12,7 +12,9 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
   answer, the citizen's last opinion with its comment and the last reopening. ``q``: a code, or
   words of the message or the contact. « En cours » is in_treatment, on_hold and reopened.
 - ``GET /requests/export.csv?`` the same parameters: every row of the list, as CSV (streamed).
-- ``GET /requests/{code}``: one request with its history, answers and what may be done.
+- ``GET /requests/{code}``: one request with its history, answers and what may be done; the
+  contact in it, « Consultation des données personnelles » goes to the audit log (as for every
+  row of an export).
 - ``POST /requests/{code}/take`` may carry ``acknowledgement: {subject, text}``, the email the
   agent edited for the citizen (422 ``acknowledgement`` when the citizen gave no address).
 - ``POST /requests/{code}/take|hold|resume|reassign|answer|answer-again|tag`` (JSON):
@@ -380,12 +382,14 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         }
     )
     count = 0
+    exported: list[str] = []
     async with connection(request) as conn, conn.transaction(readonly=True):
         await response.prepare(request)
         await response.write(_csv_lines([list(EXPORT_HEADER)], first=True))
         batch: list[list[object]] = []
         async for row in repository.list_stream(conn, chosen, EXPORT_LIMIT):
             batch.append(_export_cells(row))
+            exported.append(row["code"].strip())
             count += 1
             if len(batch) == 500:
                 await response.write(_csv_lines(batch))
@@ -393,7 +397,11 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         if batch:
             await response.write(_csv_lines(batch))
     view = request.query.get("view", "en_cours")
-    # Contacts leave the system in this file: the log says who took it, and how many rows.
+    # Contacts leave the system in this file: the log says who took it, how many rows, and whose
+    # personal data (one line per request, as when its page is opened).
+    await audit.personal_data_read(
+        request, exported, f"{audit.PERSONAL_DATA_READ_LABEL} (export CSV, liste {view})"
+    )
     await audit.write_alone(
         request.app[POOL],
         action="export",
@@ -432,6 +440,7 @@ async def one(request: web.Request) -> web.Response:
         lines = await repository.history_of(conn, row["request_id"])
         answers = await repository.answers_of(conn, row["request_id"])
     body = _item(row)
+    await audit.personal_data_read(request, [code])  # the contact is in it
     body["history"] = [
         {
             "at": line["occurred_at"].isoformat(),

@@ -11,7 +11,9 @@ Analysts and administrators only (``requires``): 401 without a valid identity, 4
   200 with the new state; 404; 409 ``already_decided`` (« Cette requête a déjà été traitée
   par … »), ``modified`` (changed since ``version``) or ``not_allowed``; 422 with the faulty
   fields; 503 when intake's catalogue does not answer (re-index).
-- ``GET /audit``: the audit log, newest first (administrators).
+- ``GET /audit``: the audit log, newest first, filtered (administrators; ``shared.audit.listing``).
+- ``GET /queue/{code}`` writes « Consultation des données personnelles » (the contact is in it),
+  unless ``?contact=0`` (the contact left out: is the request there?).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from services.triage import catalogue, decisions, domain, export, repository
 from services.triage import search as searching
 from services.triage.domain import Kind
 from services.triage.settings import SETTINGS
-from shared import codes, lifecycle
+from shared import audit, codes, lifecycle
 from shared.audit import address_of
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
@@ -155,19 +157,25 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     )
     now = datetime.now(UTC)
     count = 0
+    exported: list[str] = []
     async with connection(request) as conn, conn.transaction(readonly=True):
         await response.prepare(request)
         await response.write(export.encode([export.HEADER], first=True))
         batch: list[list[object]] = []
         async for row in repository.stream(conn, search, settings.export_limit):
             batch.append(export.row_cells(row, now))
+            exported.append(row["code"].strip())
             count += 1
             if len(batch) == 500:
                 await response.write(export.encode(batch))
                 batch = []
         if batch:
             await response.write(export.encode(batch))
-    # Contacts leave the system in this file: the log says who took it, and how many rows.
+    # Contacts leave the system in this file: the log says who took it, how many rows, and whose
+    # personal data (one line per request, as when its page is opened).
+    await audit.personal_data_read(
+        request, exported, f"{audit.PERSONAL_DATA_READ_LABEL} (export CSV)"
+    )
     await decisions.record_audit(
         request.app[POOL], who, None, "export", "done", f"{count} lignes exportées (CSV)"
     )
@@ -200,6 +208,10 @@ async def item(request: web.Request) -> web.Response:
     async with connection(request) as conn:
         lines = await repository.history_of(conn, row["request_id"])
     body = _item(row, datetime.now(UTC))
+    if request.query.get("contact") == "0":
+        del body["contact"]  # only whether the request is there (a search by its code)
+    else:
+        await audit.personal_data_read(request, [code])
     body["history"] = [
         {
             "at": line["occurred_at"].isoformat(),
@@ -312,20 +324,5 @@ async def reindex(request: web.Request) -> web.Response:
     return web.json_response(done)
 
 
-@routes.get("/audit")
-@requires(Role.ADMINISTRATOR)
-async def audit_log(request: web.Request) -> web.Response:
-    query = request.query
-    errors: list[dict[str, str]] = []
-    limit = searching.whole_number(query.get("limit", ""), "limit", 50, 1, 500, errors)
-    offset = searching.whole_number(query.get("offset", ""), "offset", 0, 0, 10_000_000, errors)
-    if errors:
-        return _invalid_query(searching.Invalid(errors))
-    async with connection(request) as conn:
-        total, rows = await repository.audit_page(conn, limit, offset)
-    return web.json_response(
-        {
-            "total": total,
-            "items": [{**dict(r), "at": r["at"].isoformat()} for r in rows],
-        }
-    )
+# The audit log, for administrators: filters and paging in shared.audit.listing.
+routes.get("/audit")(requires(Role.ADMINISTRATOR)(audit.listing))

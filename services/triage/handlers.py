@@ -9,6 +9,7 @@ Past the analysts, triage follows the request at the body only as far as its cla
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from shared import lifecycle
 from shared.consumer import Batched, Delivery, Entry
 from shared.lifecycle import Event
 from shared.messages import (
+    CitizenDocumentsAddedV1,
     RequestClosedV1,
     RequestOpinionGivenV1,
     RequestPersonalDataPurgedV1,
@@ -106,6 +108,24 @@ async def on_resubmitted(
     )
 
 
+async def on_documents_added(
+    conn: asyncpg.Connection, event: CitizenDocumentsAddedV1, delivery: Delivery
+) -> None:
+    """Documents the citizen added when rewriting: listed with the request's, passed on with it
+    when it is validated. Each file once, whatever the order beside request.resubmitted."""
+    added = await conn.execute(
+        """UPDATE queue_items SET attachments = attachments || (
+               SELECT COALESCE(jsonb_agg(a), '[]'::jsonb) FROM jsonb_array_elements($2::jsonb) a
+               WHERE NOT attachments @> jsonb_build_array(
+                   jsonb_build_object('attachment_id', a->>'attachment_id')))
+           WHERE request_id = $1""",
+        event.request_id,
+        json.dumps([a.model_dump(mode="json") for a in event.attachments]),
+    )
+    if added == "UPDATE 0":
+        log.info("documents of a request triage does not know", extra={"code": event.code})
+
+
 BodyEvent = RequestTreatedV1 | RequestReopenedV1 | RequestOpinionGivenV1 | RequestClosedV1
 
 
@@ -164,6 +184,7 @@ def build_handlers(settings: TriageSettings) -> dict[str, Entry]:
         RequestSubmittedV1.type_name(): Batched(submitted),
         RequestPersonalDataPurgedV1.type_name(): purge.on_personal_data_purged,
         RequestResubmittedV1.type_name(): resubmitted,
+        CitizenDocumentsAddedV1.type_name(): on_documents_added,
         **{
             contract.type_name(): on_body_event
             for contract in (

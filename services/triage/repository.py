@@ -275,17 +275,3 @@ async def last_line(
         request_id,
         list(kinds),
     )
-
-
-async def audit_page(
-    conn: asyncpg.Connection, limit: int, offset: int
-) -> tuple[int, list[asyncpg.Record]]:
-    total = await conn.fetchval("SELECT count(*) FROM audit_log")
-    rows = await conn.fetch(
-        """SELECT at, actor_id, actor_login, actor_role, action, outcome, request_code, address,
-                  detail
-           FROM audit_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2""",
-        limit,
-        offset,
-    )
-    return total, rows

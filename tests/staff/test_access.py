@@ -293,6 +293,7 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
     # body (the table's {code} is still with the analysts: 404 to every reader); a faulty form
     # is refused (422) before anything is looked up.
     Endpoint("treatment", "GET", "/requests", service_staff(*READERS)),
+    Endpoint("treatment", "GET", "/audit", service_staff(ADMIN)),
     Endpoint("treatment", "GET", "/requests/export.csv", service_staff(*READERS)),
     Endpoint("treatment", "GET", "/requests/{code}", service_staff(*READERS, status=404)),
     Endpoint("treatment", "GET", "/documents/{request_id}", service_staff(*READERS, status=404)),

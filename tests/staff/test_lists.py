@@ -156,7 +156,16 @@ async def test_the_audit_log_lists_sign_ins_and_failures_with_their_address(
         # A period in the past holds nothing.
         async with admin.get(f"{gw.url}/admin/journal?du=2019-01-01&au=2019-12-31") as resp:
             assert "Pas d'enregistrement" in await resp.text()
-    assert rows[0] == ["Date (UTC)", "Login", "Action", "Compte visé", "Adresse", "Détail"]
+    assert rows[0] == [
+        "Date (UTC)",
+        "Login",
+        "Action",
+        "Compte visé",
+        "Adresse",
+        "Détail",
+        "Requête",
+        "Origine",
+    ]
     assert [(r[1], r[2], r[4], r[5]) for r in rows[1:]] == [
         ("awa.kone", "Échec de connexion", "198.51.100.4", "mot de passe incorrect"),
         ("'-@=cmd|' /c calc'!a0", "Échec de connexion", "198.51.100.4", "login inconnu"),

@@ -29,7 +29,11 @@ def search_key(text: str) -> str:
 def body_search_text(
     name: str, location: str, phones: list[str], email: str = "", acronym: str = ""
 ) -> str:
-    return search_key(" ".join([name, acronym, location, email, *phones]))
+    # A telephone is found as written (« 27 20 32 08 88 »), in one piece, and by its last eight
+    # digits: the number citizens knew before 2021 (« 20320888 »).
+    numbers = [re.sub(r"\D", "", p) for p in phones]
+    numbers = [n for number in numbers for n in (number, number[-8:]) if n]
+    return search_key(" ".join([name, acronym, location, email, *phones, *numbers]))
 
 
 def slug(text: str) -> str:
@@ -40,11 +44,12 @@ def slug(text: str) -> str:
 async def load(conn: asyncpg.Connection, folder: Path = DATA) -> None:
     bodies = json.loads((folder / "bodies.json").read_text())
     await conn.executemany(
-        """INSERT INTO bodies (id, name, phones, location, email, search_text)
-           VALUES ($1, $2, $3, $4, $5, $6)
+        """INSERT INTO bodies (id, name, phones, location, email, search_text, acronym, hours)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (id) DO UPDATE
            SET name = EXCLUDED.name, phones = EXCLUDED.phones, location = EXCLUDED.location,
-               email = EXCLUDED.email, search_text = EXCLUDED.search_text
+               email = EXCLUDED.email, search_text = EXCLUDED.search_text,
+               acronym = EXCLUDED.acronym, hours = EXCLUDED.hours
            WHERE bodies.edited_at IS NULL""",
         [
             (
@@ -53,7 +58,11 @@ async def load(conn: asyncpg.Connection, folder: Path = DATA) -> None:
                 b["phones"],
                 b["location"],
                 b.get("email", ""),
-                body_search_text(b["name"], b["location"], b["phones"], b.get("email", "")),
+                body_search_text(
+                    b["name"], b["location"], b["phones"], b.get("email", ""), b.get("acronym", "")
+                ),
+                b.get("acronym", ""),
+                b.get("hours", ""),
             )
             for b in bodies
         ],

@@ -16,14 +16,15 @@ async def search_bodies(
     conn: asyncpg.Connection, words: list[str], limit: int | None, offset: int
 ) -> tuple[list[asyncpg.Record], int]:
     """Active bodies whose name, location, telephones or email have a word starting with each
-    of ``words`` (already passed through ``catalogue.search_key``), by name; and how many there
+    of ``words`` (already passed through ``catalogue.search_key``), by subject (``sort_key``:
+    « Affaires étrangères » before « Agriculture »); and how many there
     are in all."""
     patterns = [f"% {w}%" for w in words]  # search_key leaves only [a-z0-9 ]: no LIKE wildcard
     where = "active AND (' ' || search_text) LIKE ALL($1::text[])"
     total = await conn.fetchval(f"SELECT count(*) FROM bodies WHERE {where}", patterns)  # noqa: S608
     rows = await conn.fetch(
         f"""SELECT {BODY_COLUMNS} FROM bodies WHERE {where}
-            ORDER BY search_text, id LIMIT $2 OFFSET $3""",  # noqa: S608
+            ORDER BY sort_key, id LIMIT $2 OFFSET $3""",  # noqa: S608
         patterns,
         limit,
         offset,

@@ -41,6 +41,11 @@ class DraftIn(BaseModel):
     remove_files: Annotated[list[uuid.UUID], Field(max_length=20)] = []
 
 
+def owner_of(request: web.Request) -> str:
+    """The signed ``X-Draft-Owner`` of the call (400 without one)."""
+    return _owner(request)
+
+
 def _owner(request: web.Request) -> str:
     # Only a signed owner header counts (the middleware checked it arrived as signed).
     owner = call_of(request).headers.get(OWNER_HEADER, "")

@@ -9,9 +9,10 @@ in E.164 (read with Côte d'Ivoire's plan unless it starts with ``+``), throttle
   is refused before any look-up or count (422); a wrong code and a wrong email or number get one
   identical answer (404); too many attempts per code, per email or number or per client address
   get 429 with ``retry_after`` (seconds) in the body and the ``Retry-After`` header.
-- ``POST /tracking/rewrite`` ``{code, email, message}``: the citizen's new
-  message after a reformulation request (200 with the view; 409 when the request does not wait
-  for one; 422 for the message, with the view), counted like a look-up.
+- ``POST /tracking/rewrite`` ``{code, email | phone, message, draft_id?}``: the citizen's new
+  message after a reformulation request, with the documents kept in the draft ``draft_id`` (its
+  owner in the signed ``X-Draft-Owner``) (200 with the view; 409 when the request does not wait
+  for one; 422 for the message or a draft gone, with the view), counted like a look-up.
 - ``POST /tracking/opinion`` ``{code, email, opinion, comment?}`` (opinion: satisfied,
   partly_satisfied, not_satisfied) and ``POST /tracking/reopen`` ``{code, email, message}``: the
   citizen's reply to the body's answer, counted like a look-up. 202 ``{message, view}``: recorded
@@ -31,6 +32,7 @@ trusted proxy) and signed into the call (``shared.signing``); a body that carrie
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Annotated
 
 from aiohttp import web
@@ -39,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.intake import throttle
 from services.intake.domain import normalize_email, normalize_phone
+from services.intake.drafts import api as drafts_api
 from services.intake.keys import PURGE_KEY
 from services.intake.settings import SETTINGS
 from services.intake.throttle import Rule
@@ -86,6 +89,9 @@ class RewriteIn(LookupIn):
     # Checked for its length after the code and email matched (see tracking.check_message);
     # this bound only keeps a huge body from being parsed.
     message: Annotated[str, StringConstraints(max_length=20_000)]
+    # The draft holding the documents added with the rewrite (the submission form's checks:
+    # ``POST /drafts/{id}/files``), owned by the signed ``X-Draft-Owner``.
+    draft_id: uuid.UUID | None = None
 
 
 class OpinionIn(LookupIn):
@@ -236,8 +242,9 @@ async def rewrite(request: web.Request) -> web.Response:
     code, who = _code_and_who(query)
     if (wait := await _count_lookup(request, code, who)) is not None:
         return _throttled(wait)
+    draft = (query.draft_id, drafts_api.owner_of(request)) if query.draft_id else None
     outcome = await transaction(
-        request, lambda conn: tracking.rewrite(conn, code, who, query.message)
+        request, lambda conn: tracking.rewrite(conn, code, who, query.message, draft)
     )
     if outcome.kind == "not_found":
         return _not_found()

@@ -17,12 +17,15 @@ from typing import Any
 
 import asyncpg
 
-from services.intake import purge
+from services.intake import attachments, purge
 from services.intake.domain import MESSAGE_MAX, email_key
+from services.intake.drafts import store as drafts
 from services.intake.tracking import view as tracking_view
+from shared import attachments as files
 from shared import lifecycle, outbox
 from shared.lifecycle import Event, Status
 from shared.messages import (
+    CitizenDocumentsAddedV1,
     CitizenOpinionRecordedV1,
     CitizenReopeningRecordedV1,
     Opinion,
@@ -128,6 +131,11 @@ class RewriteOutcome:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
+DOCUMENTS_LOST = (
+    "Les documents joints n'ont pas été gardés : votre saisie a expiré. Joignez-les à nouveau."
+)
+
+
 def check_message(message: str) -> list[dict[str, str]]:
     text = message.strip()
     if not text:
@@ -143,16 +151,30 @@ def check_message(message: str) -> list[dict[str, str]]:
     return []
 
 
-async def rewrite(conn: asyncpg.Connection, code: str, who: Who, message: str) -> RewriteOutcome:
+async def rewrite(
+    conn: asyncpg.Connection,
+    code: str,
+    who: Who,
+    message: str,
+    draft: tuple[uuid.UUID, str] | None = None,
+) -> RewriteOutcome:
     """Store the citizen's new message (call inside a transaction): the request returns to the
     analysts (status submitted), a history line is written and ``request.resubmitted`` goes to
-    the outbox, all or nothing."""
+    the outbox, all or nothing.
+
+    ``draft`` (its id, its owner): the documents added with the rewrite, kept there by the
+    submission form's checks (``drafts.store.add_file``); they become the request's attachments
+    in this transaction, and ``citizen.documents_added`` tells triage."""
     row = await conn.fetchrow(_TRACKING_ROW + " FOR UPDATE OF r", code)
     if not _matches(row, who):
         return RewriteOutcome("not_found")
     if not lifecycle.may_rewrite(row["status"]):
         return RewriteOutcome("not_allowed", await _view(conn, row))
     errors = check_message(message)
+    if draft is not None:
+        held = await drafts.locked(conn, *draft)
+        if held is None or held["code"]:  # expired (purged with its files), or submitted
+            errors.append(field_error("attachments", DOCUMENTS_LOST, files.LOST))
     if errors:
         return RewriteOutcome("invalid", await _view(conn, row), errors)
     text = message.strip()
@@ -167,13 +189,17 @@ async def rewrite(conn: asyncpg.Connection, code: str, who: Who, message: str) -
         now,
     )
     await upsert_tracking(conn, row["id"], status_at=now)
+    added = []
+    if draft is not None:
+        added = await attachments.adopt_draft_files(conn, draft[0], row["id"])
+        await conn.execute("DELETE FROM drafts WHERE id = $1", draft[0])
     await add_line(
         conn,
         row["id"],
         occurred_at=now,
         event_type=Event.RESUBMITTED,
         status=back,
-        message=tracking_view.resubmitted_sentence(),
+        message=tracking_view.resubmitted_sentence([a.filename for a in added]),
         event_key=str(message_id),
     )
     await outbox.add(
@@ -183,6 +209,13 @@ async def rewrite(conn: asyncpg.Connection, code: str, who: Who, message: str) -
         ),
         message_id=message_id,
     )
+    if added:
+        await outbox.add(
+            conn,
+            CitizenDocumentsAddedV1(
+                request_id=row["id"], code=row["code"].strip(), attachments=added, added_at=now
+            ),
+        )
     fresh = await conn.fetchrow(_TRACKING_ROW, row["code"])
     return RewriteOutcome("rewritten", await _view(conn, fresh))
 

@@ -69,8 +69,12 @@ def clarification_sentence() -> str:
     return "L'analyste vous a envoyé une réponse."
 
 
-def resubmitted_sentence() -> str:
-    return "Vous avez reformulé votre message ; la requête attend de nouveau l'analyste."
+def resubmitted_sentence(added: list[str] | tuple[str, ...] = ()) -> str:
+    said = "Vous avez reformulé votre message ; la requête attend de nouveau l'analyste."
+    if added:
+        said += f" Document{'s' if len(added) > 1 else ''} ajouté{'s' if len(added) > 1 else ''} : "
+        said += ", ".join(added) + "."
+    return said
 
 
 # The body's (treatment's) events. A reassignment is the body's own affair: no line.

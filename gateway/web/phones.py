@@ -1,0 +1,47 @@
+"""Ivorian telephone numbers as citizens dial them today: ten digits since 31 January 2021
+(« 07 07 12 34 56 »), linked as ``tel:+2250707123456``.
+
+The catalogue may still hold a number written the old way (eight digits, « 20 21 11 00 »):
+ARTCI's rule of 2021 gives its ten-digit form — fixed lines (starting with 2 or 3) take « 27 »
+(the historic operator's prefix, which the administration's lines have), mobiles take their
+operator's prefix from their second digit (0–3 « 01 », 4–6 « 05 », 7–9 « 07 »).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import phonenumbers
+
+COUNTRY = "225"
+
+
+class Phone(NamedTuple):
+    shown: str  # « 27 20 21 11 00 », or the number as written when it is not an Ivorian one
+    href: str  # « tel:+2252720211100 »
+
+
+def _ten_digits(eight: str) -> str:
+    if eight[0] in "23":
+        return "27" + eight
+    return {"0": "01", "1": "01", "2": "01", "3": "01", "4": "05", "5": "05", "6": "05"}.get(
+        eight[1], "07"
+    ) + eight
+
+
+def ivorian(raw: str) -> Phone:
+    """``raw`` as shown and linked; a number that is not Ivorian keeps its own digits."""
+    digits = re.sub(r"\D", "", raw)
+    international = raw.strip().startswith("+") or digits.startswith("00")
+    if international:
+        digits = digits.removeprefix("00")
+        if not digits.startswith(COUNTRY):
+            return Phone(raw.strip(), "tel:+" + digits)
+        digits = digits.removeprefix(COUNTRY)
+    if len(digits) == 8:
+        digits = _ten_digits(digits)
+    number = phonenumbers.parse("+" + COUNTRY + digits, None) if digits else None
+    if number is None or len(digits) != 10 or not phonenumbers.is_valid_number(number):
+        return Phone(raw.strip(), "tel:" + ("+" if international else "") + digits)
+    return Phone(" ".join(digits[i : i + 2] for i in range(0, 10, 2)), f"tel:+{COUNTRY}{digits}")
