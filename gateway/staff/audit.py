@@ -35,6 +35,9 @@ ACTIONS = {
     # Ready-made reasons (backoffice.reason_pages): target « motif <id> », detail what changed.
     "reason_created": "Motifs : ajout",
     "reason_changed": "Motifs : modification",
+    # The ministries' systems' keys (backoffice.api_key_pages): target « clé d'API <id> ».
+    "api_key_created": "Clé d'API créée",
+    "api_key_revoked": "Clé d'API révoquée",
 }
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}
 CLI_ADDRESS = "ligne de commande"

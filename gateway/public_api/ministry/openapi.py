@@ -1,0 +1,504 @@
+"""The ministry API's OpenAPI 3.1 document, generated from the models of ``models.py`` (their
+JSON Schemas, ``$defs`` moved to ``components.schemas``) and the table :data:`OPERATIONS`; served
+at ``/api/ministeres/v1/openapi.json``, and as a page for people at ``/api/ministeres/v1/``
+(rendered here, no script, nothing fetched from elsewhere). ``tests/ministry`` checks the
+running API against it with schemathesis."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from pydantic import BaseModel
+
+from gateway.public_api.ministry import models
+from gateway.public_api.ministry.api import BASE, PROBLEM
+from shared import attachments
+
+routes = web.RouteTableDef()
+REF = "#/components/schemas/{model}"
+LISTS = (
+    "en_cours",
+    "retraitement",
+    "insatisfaits",
+    "consultations",
+    "sans_retour",
+    "satisfaits",
+    "reclamations",
+    "demandes_information",
+    "suggestions",
+    "observations",
+    "motions",
+)
+FILES = [*attachments.EXTENSIONS, "application/octet-stream"]
+
+CODE = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "description": "The request's 10-digit code.",
+    "schema": {"type": "string", "maxLength": 20},
+    "example": "5030529490",
+}
+LIST_PARAMETERS = [
+    {
+        "name": "list",
+        "in": "query",
+        "description": "Which list, as in the back office: « En cours » (en_cours, the "
+        "default: in treatment, on hold, reopened), « Retraitement », « Insatisfaits », "
+        "« Consultations » and its sub-lists.",
+        "schema": {"type": "string", "enum": list(LISTS), "default": "en_cours"},
+    },
+    {
+        "name": "q",
+        "in": "query",
+        "description": "A code, or words of the message or the citizen's contact.",
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    {
+        "name": "sort",
+        "in": "query",
+        "schema": {
+            "type": "string",
+            "enum": ["validated_at", "code", "nature", "status"],
+            "default": "validated_at",
+        },
+    },
+    {
+        "name": "order",
+        "in": "query",
+        "schema": {"type": "string", "enum": ["asc", "desc"], "default": "asc"},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    },
+    {
+        "name": "offset",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
+    },
+    {
+        "name": "validated_from",
+        "in": "query",
+        "description": "Validated on or after this day (AAAA-MM-JJ).",
+        "schema": {"type": "string", "format": "date"},
+    },
+    {
+        "name": "validated_to",
+        "in": "query",
+        "description": "Validated on or before this day (AAAA-MM-JJ).",
+        "schema": {"type": "string", "format": "date"},
+    },
+]
+CHANGES_PARAMETERS = [
+    {
+        "name": "after",
+        "in": "query",
+        "description": "The ``next`` of the previous answer; none: from the start.",
+        "schema": {"type": "string", "maxLength": 100},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+    },
+]
+ERRORS = {
+    400: "The key was put in the address (``key_in_url``), or the body is not JSON.",
+    401: "No key, a wrong one or a revoked one (``missing_key``, ``invalid_key``, "
+    "``revoked_key``).",
+    404: "No request of the key's body has this code (another body's is the same 404).",
+    409: "The request moved on: ``modified`` (send the new ``version``), ``not_allowed`` "
+    "(not in this status), ``already_assigned``.",
+    413: "Over 5 Mo.",
+    415: "The body is not ``application/json``.",
+    422: "Faulty fields or parameters, field by field in ``errors``.",
+    429: "Too many calls for this key this minute: wait ``Retry-After`` seconds.",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    description: str
+    answer: type[BaseModel] | None  # None: a file
+    status: int = 200
+    body: type[BaseModel] | str | None = None  # "file": raw bytes
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    errors: tuple[int, ...] = ()
+
+
+ACTION_ERRORS = (400, 404, 409, 415, 422)
+OPERATIONS = [
+    Operation(
+        "get",
+        "/requests",
+        "listRequests",
+        "Lister les requêtes de l'organisme",
+        "One page of a list of the key's body, oldest validation first by default.",
+        models.RequestPage,
+        parameters=LIST_PARAMETERS,
+        errors=(422,),
+    ),
+    Operation(
+        "get",
+        "/requests/{code}",
+        "getRequest",
+        "Lire une requête",
+        "Its content, the citizen's files, its history, the body's answers, the citizen's "
+        "opinions and reopenings, and what may be done now.",
+        models.RequestDetail,
+        parameters=[CODE],
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/requests/{code}/opinions",
+        "listOpinions",
+        "Lire les avis de l'usager",
+        "The citizen's opinions on the body's answers.",
+        models.OpinionList,
+        parameters=[CODE],
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/requests/{code}/reopenings",
+        "listReopenings",
+        "Lire les relances (retraitement)",
+        "Each time the citizen sent the answered request back, with their message.",
+        models.ReopeningList,
+        parameters=[CODE],
+        errors=(404,),
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/take",
+        "takeInCharge",
+        "Prendre en compte",
+        "The system takes the request in charge for its body.",
+        models.ActionDone,
+        body=models.TakeIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/hold",
+        "putOnHold",
+        "Mettre en attente",
+        "With the reason; the answer's deadline is paused until « Reprendre ».",
+        models.ActionDone,
+        body=models.HoldIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/resume",
+        "resume",
+        "Reprendre",
+        "A request on hold goes back to « En cours ».",
+        models.ActionDone,
+        body=models.ResumeIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/documents",
+        "uploadDocument",
+        "Déposer un document pour la réponse",
+        "The file's bytes as the body (PDF, JPEG or PNG, 5 Mo at most, judged by its content); "
+        "then name its ``document_id`` in the answer's ``document_ids``.",
+        models.Document,
+        status=201,
+        body="file",
+        parameters=[
+            CODE,
+            {
+                "name": "filename",
+                "in": "query",
+                "description": "The file's name, as the citizen will see it.",
+                "schema": {"type": "string", "maxLength": 200},
+                "example": "quittance.pdf",
+            },
+        ],
+        errors=(404, 413, 422),
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/answer",
+        "answer",
+        "Répondre à l'usager",
+        "The body's answer (« Traité »), with the documents deposited for it; the citizen is "
+        "told and reads it on their tracking page.",
+        models.ActionDone,
+        body=models.AnswerIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "get",
+        "/documents/{document_id}",
+        "downloadDocument",
+        "Télécharger un document d'une réponse",
+        "A document of one of the body's answers.",
+        None,
+        parameters=[
+            {
+                "name": "document_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "format": "uuid"},
+            }
+        ],
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/attachments/{attachment_id}",
+        "downloadAttachment",
+        "Télécharger une pièce jointe de l'usager",
+        "A file the citizen sent with one of the body's requests.",
+        None,
+        parameters=[
+            {
+                "name": "attachment_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "format": "uuid"},
+            }
+        ],
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/changes",
+        "listChanges",
+        "Suivre les changements",
+        "What happened to the body's requests after a cursor, oldest first: poll it with the "
+        "``next`` of the previous answer. A line that commits late still comes after the "
+        "cursors given before it: nothing is skipped.",
+        models.ChangePage,
+        parameters=CHANGES_PARAMETERS,
+        errors=(422,),
+    ),
+]
+
+DESCRIPTION = """L'API des systèmes d'information des ministères : ce que font les points focaux
+dans l'espace agents, pour les requêtes de l'organisme de la clé.
+
+**Authentification** : une clé d'API par organisme, créée par un administrateur (« Clés
+d'API »), envoyée dans l'en-tête `Authorization: Bearer <clé>` (ou `X-Api-Key: <clé>`), jamais
+dans l'adresse (refusée : 400 `key_in_url`). Chaque appel est journalisé. Une clé a un nombre
+d'appels par minute : au-delà, 429 avec `Retry-After`.
+
+**Erreurs** : `application/problem+json` (RFC 9457) avec `code` lisible par un programme."""
+
+
+def _schemas() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for model in models.SCHEMAS:
+        mode = "validation" if issubclass(model, models.Input) else "serialization"
+        schema = model.model_json_schema(ref_template=REF, mode=mode)
+        for name, sub in schema.pop("$defs", {}).items():
+            found.setdefault(name, sub)
+        found[model.__name__] = schema
+    return found
+
+
+def _problem(status: int) -> dict[str, Any]:
+    content = {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}
+    answer: dict[str, Any] = {"description": ERRORS[status], "content": content}
+    if status == 429:
+        answer["headers"] = {
+            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+        }
+    if status == 401:
+        answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+    return answer
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    if op.answer is None:
+        ok = {
+            "description": "The file.",
+            "content": {kind: {"schema": {"type": "string"}} for kind in FILES},
+        }
+    else:
+        ok = {
+            "description": "Done.",
+            "content": {
+                "application/json": {"schema": {"$ref": REF.format(model=op.answer.__name__)}}
+            },
+        }
+    responses: dict[str, Any] = {str(op.status): ok}
+    for status in sorted({400, 401, 429, *op.errors}):
+        responses[str(status)] = _problem(status)
+    spec: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "description": op.description,
+        "parameters": op.parameters,
+        "responses": responses,
+    }
+    if op.body == "file":
+        spec["requestBody"] = {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in FILES
+            },
+        }
+    elif op.body is not None:
+        spec["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}
+            },
+        }
+    return spec
+
+
+@cache
+def _document() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        paths.setdefault(BASE + op.path, {})[op.method] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Miliê — API des ministères",
+            "version": "1.0.0",
+            "description": DESCRIPTION,
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"cle": []}, {"cleEnTete": []}],
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "cle": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "La clé d'API de l'organisme : Authorization: Bearer <clé>.",
+                },
+                "cleEnTete": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            },
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a copy: callers may change it)."""
+    return copy.deepcopy(_document())
+
+
+@routes.get(f"{BASE}/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(
+        _document(), headers={"Cache-Control": "max-age=300", "Access-Control-Allow-Origin": "*"}
+    )
+
+
+def _schema_rows(name: str, schema: dict[str, Any]) -> list[dict[str, str]]:
+    required = set(schema.get("required", []))
+    rows = []
+    for prop, sub in schema.get("properties", {}).items():
+        rows.append(
+            {
+                "name": prop,
+                "type": _type_of(sub),
+                "required": "oui" if prop in required else "",
+                "description": sub.get("description", ""),
+            }
+        )
+    return rows
+
+
+def _type_of(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rpartition("/")[2]
+    if "anyOf" in schema:
+        return " | ".join(_type_of(s) for s in schema["anyOf"])
+    if "enum" in schema:
+        return " | ".join(json.dumps(v) for v in schema["enum"])
+    kind = schema.get("type", "objet")
+    if kind == "array":
+        return f"liste de {_type_of(schema.get('items', {}))}"
+    if "format" in schema:
+        return f"{kind} ({schema['format']})"
+    return str(kind)
+
+
+@routes.get(f"{BASE}/")
+async def documentation(request: web.Request) -> web.Response:
+    doc = _document()
+    operations = []
+    for path, methods in doc["paths"].items():
+        for method, spec in methods.items():
+            body = spec.get("requestBody", {}).get("content", {})
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "spec": spec,
+                    "anchor": spec["operationId"],
+                    "parameters": [
+                        {**p, "type": _type_of(p.get("schema", {}))} for p in spec["parameters"]
+                    ],
+                    "body": [(kind, _type_of(value["schema"])) for kind, value in body.items()],
+                    "responses": [
+                        (
+                            status,
+                            answer["description"],
+                            ", ".join(
+                                f"{kind} {_type_of(v['schema'])}"
+                                for kind, v in answer.get("content", {}).items()
+                            ),
+                        )
+                        for status, answer in spec["responses"].items()
+                    ],
+                }
+            )
+    schemas = [
+        (name, _schema_rows(name, schema), json.dumps(schema, ensure_ascii=False, indent=2))
+        for name, schema in doc["components"]["schemas"].items()
+    ]
+    problems = [
+        ("missing_key", 401, "Aucune clé dans l'en-tête Authorization ni X-Api-Key."),
+        ("invalid_key", 401, "Clé inconnue ou mal formée."),
+        ("revoked_key", 401, "Clé révoquée par un administrateur."),
+        ("key_in_url", 400, "Clé mise dans l'adresse : refusée, faites-la révoquer."),
+        ("invalid_json", 400, "Corps illisible."),
+        ("rate_limited", 429, "Trop d'appels dans la minute pour cette clé (Retry-After)."),
+        ("not_found", 404, "Aucune requête de l'organisme ne porte ce code."),
+        ("validation_failed", 422, "Champs invalides, détaillés dans errors."),
+        ("modified", 409, "La requête a changé depuis la version envoyée : relisez-la."),
+        ("not_allowed", 409, "Action impossible au statut actuel de la requête."),
+        ("already_assigned", 409, "Déjà prise en compte par un agent."),
+        ("unsupported_media_type", 415, "Envoyez du JSON."),
+        ("too_large", 413, "Document de plus de 5 Mo."),
+        ("service_unavailable", 503, "Service momentanément indisponible (Retry-After)."),
+    ]
+    return aiohttp_jinja2.render_template(
+        "ministry_api.html",
+        request,
+        {
+            "base": BASE,
+            "info": doc["info"],
+            "operations": operations,
+            "schemas": schemas,
+            "problems": problems,
+        },
+    )
