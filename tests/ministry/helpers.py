@@ -57,3 +57,9 @@ class Api:
 
     async def post(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any, Any]:
         return await self.call("POST", path, json=body if body is not None else {}, **kw)
+
+
+async def key_for_the_table(ctx) -> dict[str, str]:
+    """For the access table (tests/staff/test_access.py): ``{api_key_id}``, a key's id."""
+    whole = await new_key(ctx.stack, label="Clé du tableau des accès")
+    return {"api_key_id": whole.split("_")[1]}
