@@ -27,7 +27,7 @@ from shared.service import connection
 from shared.web import field_error, json_error
 
 routes = web.RouteTableDef()
-CURSOR = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+CURSOR = re.compile(r"^(\d{1,18})-(\d{1,18})$")  # within xid8 and bigint
 MAX_LIMIT = 500
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from shared.lifecycle import Status
 from shared.messages import Nature, Opinion
@@ -16,8 +16,24 @@ from shared.messages import Nature, Opinion
 MESSAGE_MAX = 5000  # treatment's (services/treatment/actions.py)
 MAX_DOCUMENTS = 3  # shared.attachments.MAX_FILES, checked by treatment too
 
+# Text PostgreSQL can keep (no NUL, no lone surrogate from a JSON « \\ud800 ») and not blank;
+# the pattern says it in the schema (lone surrogates are no JSON text a client means to send),
+# the validator refuses them at once, without the pattern's backtracking over a long text.
+KEEPABLE = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def _keepable(value: object) -> object:
+    if isinstance(value, str) and any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("Caractère interdit (NUL ou substitut isolé).")
+    return value
+
+
 Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX)
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX, pattern=KEEPABLE
+    ),
+    BeforeValidator(_keepable),
 ]
 Version = Annotated[
     int | None,

@@ -101,8 +101,9 @@ CHANGES_PARAMETERS = [
     {
         "name": "after",
         "in": "query",
-        "description": "The ``next`` of the previous answer; none: from the start.",
-        "schema": {"type": "string", "maxLength": 100},
+        "description": "The ``next`` of the previous answer (opaque: send it as given); none: "
+        "from the start.",
+        "schema": {"type": "string", "pattern": r"^[0-9]{1,18}-[0-9]{1,18}$"},
     },
     {
         "name": "limit",
