@@ -4,7 +4,7 @@ are the OpenAPI document's schemas (``openapi.py``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -143,6 +143,9 @@ class RequestSummary(Answer):
     opinion_at: datetime | None = None
     reopening_message: str | None = None
     reopened_at: datetime | None = None
+    answer_due: date | None = Field(
+        None, description="The day the answer is due by (working days; a hold moves it)."
+    )
 
 
 class RequestPage(Answer):
