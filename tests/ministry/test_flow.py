@@ -4,20 +4,24 @@ tells the system what happened, without skipping."""
 
 from __future__ import annotations
 
+import html
 import json
 
 import aiohttp
 
-from tests.ministry.helpers import PDF, Api, new_key, validated_reclamation
+from shared.identity import Role
+from tests.ministry.helpers import BODY, PDF, Api, new_key, validated_reclamation
+from tests.staff.helpers import create_account, signed_in_session
 from tests.support import eventually
 
 EMAIL = "awa.diallo@example.ci"
+PASSWORD = "mot de passe du point focal"
 ANSWER = "Votre passeport est disponible au guichet 3 de la préfecture."
 
 
-async def test_list_take_answer_with_a_document_and_the_citizen_reads_it(stack):
+async def test_list_take_answer_with_a_document_and_the_citizen_reads_it(stack, database_url):
     code = await validated_reclamation(stack, email=EMAIL)
-    key = await new_key(stack)
+    key = await new_key(stack, label="SIGFIP Budget")
     async with aiohttp.ClientSession() as http:
         api = Api(http, stack.gateway, key)
         status, page, _ = await api.get("/requests?list=en_cours")
@@ -63,6 +67,14 @@ async def test_list_take_answer_with_a_document_and_the_citizen_reads_it(stack):
         assert [c["kind"] for c in feed["items"]] == ["assigned", "treated"]
         status, again, _ = await api.get(f"/changes?after={feed['next']}")
         assert (again["items"], again["next"]) == ([], feed["next"])
+
+        # The body's agents read in the back office what the system did, under the key's name.
+        await create_account(database_url, Role.FOCAL_POINT, "pf.flux", PASSWORD, BODY)
+        async with await signed_in_session(stack.gateway, "pf.flux", PASSWORD) as agent:
+            async with agent.get(f"{stack.gateway}/admin/requetes/{code}") as resp:
+                page = await resp.text()
+                assert resp.status == 200
+                assert "SIGFIP Budget" in html.unescape(page) and ANSWER in html.unescape(page)
 
         # The citizen reads the answer on the tracking API.
         async def answered():
