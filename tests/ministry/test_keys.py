@@ -105,6 +105,11 @@ async def test_no_call_is_answered_without_a_valid_key_in_a_header(stack):
             f"{stack.gateway}/api/ministeres/v1/requests", headers={"X-Api-Key": key}
         ) as resp:
             assert resp.status == 200
+        # Anything else under the API is a problem too.
+        status, body, headers = await Api(http, stack.gateway, key).call("DELETE", "/requests")
+        assert (status, body["code"], headers["Allow"]) == (405, "method_not_allowed", "GET")
+        status, body, _ = await Api(http, stack.gateway, None).get("/nulle-part")
+        assert (status, body["code"]) == (404, "unknown_endpoint")
         # A key in the address is refused, even with a good one in the header: it ends up in logs.
         api = Api(http, stack.gateway, key)
         for query in (f"api_key={key}", f"q={key}", "token=x"):

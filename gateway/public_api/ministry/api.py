@@ -51,6 +51,7 @@ TITLES = {
     404: "Introuvable",
     409: "Conflit",
     413: "Trop volumineux",
+    405: "Méthode non permise",
     415: "Type de contenu non pris en charge",
     422: "Champs invalides",
     429: "Trop d'appels",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -17,7 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from gateway.public_api.ministry import models
-from gateway.public_api.ministry.api import BASE, PROBLEM
+from gateway.public_api.ministry.api import BASE, PROBLEM, problem
 from shared import attachments
 
 routes = web.RouteTableDef()
@@ -491,6 +492,8 @@ async def documentation(request: web.Request) -> web.Response:
         ("unsupported_media_type", 415, "Envoyez du JSON."),
         ("too_large", 413, "Document de plus de 5 Mo."),
         ("service_unavailable", 503, "Service momentanément indisponible (Retry-After)."),
+        ("unknown_endpoint", 404, "Adresse inconnue sous /api/ministeres/v1/."),
+        ("method_not_allowed", 405, "Méthode non permise à cette adresse (en-tête Allow)."),
     ]
     return aiohttp_jinja2.render_template(
         "ministry_api.html",
@@ -503,3 +506,31 @@ async def documentation(request: web.Request) -> web.Response:
             "problems": problems,
         },
     )
+
+
+_PATHS = [
+    (
+        op.method.upper(),
+        re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(BASE + op.path)) + "$"),
+    )
+    for op in OPERATIONS
+]
+
+
+@routes.get(BASE)
+async def to_the_page(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently(f"{BASE}/")
+
+
+@routes.route("*", BASE + "/{tail:.*}")
+async def unknown(request: web.Request) -> web.Response:
+    """Anything else under the API: a problem too (405 with ``Allow`` for a known address asked
+    with another method, else 404), never aiohttp's own words."""
+    allowed = sorted({method for method, path in _PATHS if path.match(request.path)})
+    if allowed:
+        response = problem(
+            405, "method_not_allowed", f"Méthodes permises ici : {', '.join(allowed)}."
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return problem(404, "unknown_endpoint", f"Point d'accès inconnu : voir {BASE}/.")
