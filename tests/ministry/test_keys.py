@@ -105,6 +105,10 @@ async def test_no_call_is_answered_without_a_valid_key_in_a_header(stack):
             f"{stack.gateway}/api/ministeres/v1/requests", headers={"X-Api-Key": key}
         ) as resp:
             assert resp.status == 200
+        status, body, _ = await Api(http, stack.gateway, key).post(
+            "/requests/0000000000/hold", {"reason": "x" * 3_000_000}
+        )
+        assert (status, body["code"]) == (413, "too_large")
         # Anything else under the API is a problem too.
         status, body, headers = await Api(http, stack.gateway, key).call("DELETE", "/requests")
         assert (status, body["code"], headers["Allow"]) == (405, "method_not_allowed", "GET")

@@ -218,6 +218,8 @@ async def _read(request: web.Request, model: type[BaseModel]) -> BaseModel | web
         return problem(415, "unsupported_media_type", "Envoyez du JSON (application/json).")
     try:
         raw = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        return problem(413, "too_large", "Corps trop volumineux.")
     except (ValueError, UnicodeDecodeError):
         return problem(400, "invalid_json", "Le corps n'est pas du JSON valide.")
     try:

@@ -119,7 +119,7 @@ ERRORS = {
     404: "No request of the key's body has this code (another body's is the same 404).",
     409: "The request moved on: ``modified`` (send the new ``version``), ``not_allowed`` "
     "(not in this status), ``already_assigned``.",
-    413: "Over 5 Mo.",
+    413: "Over 5 Mo (a document), over 2 Mo (a JSON body).",
     415: "The body is not ``application/json``.",
     422: "Faulty fields or parameters, field by field in ``errors``.",
     429: "Too many calls for this key this minute: wait ``Retry-After`` seconds.",
@@ -140,7 +140,7 @@ class Operation:
     errors: tuple[int, ...] = ()
 
 
-ACTION_ERRORS = (400, 404, 409, 415, 422)
+ACTION_ERRORS = (400, 404, 409, 413, 415, 422)
 OPERATIONS = [
     Operation(
         "get",
