@@ -4,6 +4,8 @@ cursor a poller was given in between."""
 
 from __future__ import annotations
 
+import asyncpg
+
 from tests.support import eventually
 from tests.treatment.conftest import AGENT, STRANGER
 
@@ -20,7 +22,20 @@ async def _feed(treatment, after: str, count: int, identity=AGENT) -> dict:
     return await eventually(enough)
 
 
-async def test_a_line_that_commits_late_is_not_skipped(treatment):
+async def test_a_line_that_commits_late_is_not_skipped(treatment, infrastructure):
+    # A long write in another database of the cluster (another engineer's load) stalls nothing.
+    elsewhere = await asyncpg.connect(infrastructure[0])
+    busy = elsewhere.transaction()
+    await busy.start()
+    await elsewhere.fetchval("SELECT pg_current_xact_id()")
+    try:
+        await _late_line_comes_after(treatment)
+    finally:
+        await busy.rollback()
+        await elsewhere.close()
+
+
+async def _late_line_comes_after(treatment):
     first = await treatment.validated()
     second = await treatment.validated()
     await treatment.validated(body_id=STRANGER.body_id)  # another body's: never in ours
