@@ -41,8 +41,8 @@ Version = Annotated[
         None,
         ge=1,
         le=2_147_483_647,
-        description="The version of the request the system read (``version`` of the request). "
-        "Given: the action is refused (409 ``modified``) if somebody acted in between.",
+        description="La version de la requête lue par le système (son champ version). "
+        "Donnée : l'action est refusée (409 modified) si quelqu'un a agi entre-temps.",
     ),
 ]
 
@@ -61,26 +61,28 @@ class Input(BaseModel):
 
 
 class FieldProblem(Answer):
-    field: str = Field(description="The faulty field or parameter.")
-    code: str = Field(description="Machine-readable reason (missing, string_too_long…).")
-    message: str = Field(description="In French, for a person.")
+    field: str = Field(description="Le champ ou paramètre fautif.")
+    code: str = Field(description="La raison, pour un programme (missing, string_too_long…).")
+    message: str = Field(description="En français, pour une personne.")
 
 
 class Problem(Answer):
-    """An error, as ``application/problem+json`` (RFC 9457)."""
+    """Une erreur, en application/problem+json (RFC 9457)."""
 
-    type: str = Field(description="A URI naming the kind of problem.")
+    type: str = Field(description="Une URI qui nomme le genre de problème.")
     title: str
     status: int
-    detail: str = Field(description="In French, for a person.")
+    detail: str = Field(description="En français, pour une personne.")
     code: str = Field(
-        description="Machine-readable: missing_key, invalid_key, revoked_key, key_in_url, "
+        description="Pour un programme : missing_key, invalid_key, revoked_key, key_in_url, "
         "rate_limited, not_found, validation_failed, modified, not_allowed, already_assigned, "
         "unsupported_media_type, too_large, service_unavailable."
     )
-    errors: list[FieldProblem] | None = Field(None, description="422: field by field.")
-    retry_after: int | None = Field(None, description="429: seconds to wait (as Retry-After).")
-    current_version: int | None = Field(None, description="409 modified: the request's version.")
+    errors: list[FieldProblem] | None = Field(None, description="422 : champ par champ.")
+    retry_after: int | None = Field(
+        None, description="429 : secondes à attendre (comme Retry-After)."
+    )
+    current_version: int | None = Field(None, description="409 modified : la version actuelle.")
     correlation_id: str | None = None
 
 
@@ -95,7 +97,7 @@ class Contact(Answer):
 
 
 class Attachment(Answer):
-    """A file the citizen sent: ``GET /attachments/{attachment_id}``."""
+    """Un fichier joint par l'usager : GET /attachments/{attachment_id}."""
 
     attachment_id: UUID
     filename: str
@@ -104,7 +106,7 @@ class Attachment(Answer):
 
 
 class Document(Answer):
-    """A document of an answer: ``GET /documents/{document_id}``."""
+    """Un document d'une réponse : GET /documents/{document_id}."""
 
     document_id: UUID
     filename: str
@@ -113,9 +115,10 @@ class Document(Answer):
 
 
 class RequestSummary(Answer):
-    """A request as the lists give it, with its last answer, opinion and reopening."""
+    """Une requête comme les listes la donnent, avec sa dernière réponse, son dernier avis et
+    sa dernière relance."""
 
-    code: str = Field(description="The request's 10-digit code.", examples=["5030529490"])
+    code: str = Field(description="Le code de la requête (10 chiffres).", examples=["5030529490"])
     nature: Nature
     nature_label: str
     body_id: str
@@ -123,7 +126,7 @@ class RequestSummary(Answer):
     theme_id: str | None = None
     theme_label: str | None = None
     place_label: str | None = None
-    message: str = Field(description="What the citizen wrote.")
+    message: str = Field(description="Ce que l'usager a écrit.")
     attachments: list[Attachment] = []
     contact: Contact = Contact()
     analyst_message: str | None = None
@@ -131,12 +134,12 @@ class RequestSummary(Answer):
     validated_at: datetime
     status: Status
     status_label: str
-    assignee_login: str | None = Field(None, description="Who took it in charge.")
+    assignee_login: str | None = Field(None, description="Qui l'a prise en compte.")
     on_hold_since: datetime | None = None
     treated_at: datetime | None = None
     opinion: Opinion | None = None
     opinion_label: str | None = None
-    version: int = Field(description="Moves with every action: send it back to act safely.")
+    version: int = Field(description="Change à chaque action : renvoyez-la pour agir sans écraser.")
     answer_message: str | None = None
     answer_at: datetime | None = None
     opinion_comment: str | None = None
@@ -144,7 +147,9 @@ class RequestSummary(Answer):
     reopening_message: str | None = None
     reopened_at: datetime | None = None
     answer_due: date | None = Field(
-        None, description="The day the answer is due by (working days; a hold moves it)."
+        None,
+        description="Réponse attendue au plus tard ce jour (jours ouvrés ; une mise en attente "
+        "le repousse).",
     )
 
 
@@ -167,7 +172,7 @@ class HistoryLine(Answer):
 
 class BodyAnswer(Answer):
     answer_id: UUID
-    kind: str = Field(description="treated (the answer) or citizen_answered (a further one).")
+    kind: str = Field(description="treated (la réponse) ou citizen_answered (une réponse de plus).")
     message: str
     actor_login: str | None = None
     at: datetime
@@ -187,7 +192,7 @@ class Reopening(Answer):
 
 
 class Allowed(Answer):
-    """What the system may do on the request now."""
+    """Ce que le système peut faire maintenant sur la requête."""
 
     take: bool
     hold: bool
@@ -196,7 +201,7 @@ class Allowed(Answer):
 
 
 class RequestDetail(RequestSummary):
-    """One request: its content, files, history, answers, opinions and reopenings."""
+    """Une requête : contenu, pièces, historique, réponses, avis et relances."""
 
     history: list[HistoryLine] = []
     answers: list[BodyAnswer] = []
@@ -217,12 +222,12 @@ class ActionDone(Answer):
     code: str
     action: str = Field(description="assigned, put_on_hold, resumed, treated")
     status: Status
-    version: int = Field(description="The request's new version.")
+    version: int = Field(description="La nouvelle version de la requête.")
     at: datetime
 
 
 class Change(Answer):
-    cursor: str = Field(description="This line's place in the feed.")
+    cursor: str = Field(description="La place de cette ligne dans le fil.")
     code: str
     kind: str
     label: str
@@ -230,15 +235,18 @@ class Change(Answer):
     actor_login: str | None = None
     message: str | None = None
     details: dict[str, Any] = {}
-    status: Status = Field(description="The request's status now.")
-    version: int = Field(description="The request's version now.")
+    status: Status = Field(description="Le statut de la requête maintenant.")
+    version: int = Field(description="La version de la requête maintenant.")
 
 
 class ChangePage(Answer):
-    """Lines of the history of the body's requests after the cursor, oldest first."""
+    """Les lignes d'historique des requêtes de l'organisme après le curseur, les plus anciennes
+    d'abord."""
 
     items: list[Change]
-    next: str = Field(description="Send it as ``after`` next time (the same when nothing new).")
+    next: str = Field(
+        description="À renvoyer comme after la prochaine fois (le même quand rien de neuf)."
+    )
 
 
 # -- what a system sends -----------------------------------------------------------------------
@@ -251,21 +259,21 @@ class TakeIn(Input):
 
 
 class HoldIn(Input):
-    """« Mettre en attente », with the reason the citizen is told."""
+    """« Mettre en attente », avec le motif dit à l'usager."""
 
     reason: Text = Field(examples=["Pièce justificative demandée au service des passeports."])
     version: Version = None
 
 
 class ResumeIn(Input):
-    """« Reprendre » a request on hold."""
+    """« Reprendre » une requête en attente."""
 
     version: Version = None
 
 
 class AnswerIn(Input):
-    """The body's answer to the citizen (« Traité »), with documents uploaded first
-    (``POST /requests/{code}/documents``)."""
+    """La réponse de l'organisme à l'usager (« Traité »), avec les documents déposés avant
+    (POST /requests/{code}/documents)."""
 
     message: Text = Field(examples=["Votre passeport est disponible au guichet 3."])
     document_ids: list[UUID] = Field([], max_length=MAX_DOCUMENTS)

@@ -42,7 +42,7 @@ CODE = {
     "name": "code",
     "in": "path",
     "required": True,
-    "description": "The request's 10-digit code.",
+    "description": "Le code de la requête (10 chiffres).",
     "schema": {"type": "string", "maxLength": 20},
     "example": "5030529490",
 }
@@ -50,15 +50,15 @@ LIST_PARAMETERS = [
     {
         "name": "list",
         "in": "query",
-        "description": "Which list, as in the back office: « En cours » (en_cours, the "
-        "default: in treatment, on hold, reopened), « Retraitement », « Insatisfaits », "
-        "« Consultations » and its sub-lists.",
+        "description": "La liste, comme dans l'espace agents : en_cours (par défaut : en "
+        "traitement, en attente, relancées), retraitement, insatisfaits, consultations et ses "
+        "sous-listes.",
         "schema": {"type": "string", "enum": list(LISTS), "default": "en_cours"},
     },
     {
         "name": "q",
         "in": "query",
-        "description": "A code, or words of the message or the citizen's contact.",
+        "description": "Un code, ou des mots du message ou du contact de l'usager.",
         "schema": {"type": "string", "maxLength": 200},
     },
     {
@@ -88,13 +88,13 @@ LIST_PARAMETERS = [
     {
         "name": "validated_from",
         "in": "query",
-        "description": "Validated on or after this day (AAAA-MM-JJ).",
+        "description": "Validées ce jour ou après (AAAA-MM-JJ).",
         "schema": {"type": "string", "format": "date"},
     },
     {
         "name": "validated_to",
         "in": "query",
-        "description": "Validated on or before this day (AAAA-MM-JJ).",
+        "description": "Validées ce jour ou avant (AAAA-MM-JJ).",
         "schema": {"type": "string", "format": "date"},
     },
 ]
@@ -102,8 +102,8 @@ CHANGES_PARAMETERS = [
     {
         "name": "after",
         "in": "query",
-        "description": "The ``next`` of the previous answer (opaque: send it as given); none: "
-        "from the start.",
+        "description": "Le next de la réponse précédente (opaque : renvoyez-le tel quel) ; "
+        "absent : depuis le début.",
         "schema": {"type": "string", "pattern": r"^[0-9]{1,18}-[0-9]{1,18}$"},
     },
     {
@@ -113,16 +113,16 @@ CHANGES_PARAMETERS = [
     },
 ]
 ERRORS = {
-    400: "The key was put in the address (``key_in_url``), or the body is not JSON.",
-    401: "No key, a wrong one or a revoked one (``missing_key``, ``invalid_key``, "
-    "``revoked_key``).",
-    404: "No request of the key's body has this code (another body's is the same 404).",
-    409: "The request moved on: ``modified`` (send the new ``version``), ``not_allowed`` "
-    "(not in this status), ``already_assigned``.",
-    413: "Over 5 Mo (a document), over 2 Mo (a JSON body).",
-    415: "The body is not ``application/json``.",
-    422: "Faulty fields or parameters, field by field in ``errors``.",
-    429: "Too many calls for this key this minute: wait ``Retry-After`` seconds.",
+    400: "Clé mise dans l'adresse (key_in_url), ou corps qui n'est pas du JSON.",
+    401: "Pas de clé, une clé inconnue ou révoquée (missing_key, invalid_key, revoked_key).",
+    404: "Aucune requête de l'organisme de la clé ne porte ce code (celle d'un autre "
+    "organisme : le même 404).",
+    409: "La requête a changé : modified (relisez-la, renvoyez la nouvelle version), "
+    "not_allowed (pas à ce statut), already_assigned.",
+    413: "Plus de 5 Mo (un document), de 2 Mo (un corps JSON).",
+    415: "Le corps n'est pas en application/json.",
+    422: "Champs ou paramètres invalides, un par un dans errors.",
+    429: "Trop d'appels de cette clé dans la minute : attendez Retry-After secondes.",
 }
 
 
@@ -147,7 +147,8 @@ OPERATIONS = [
         "/requests",
         "listRequests",
         "Lister les requêtes de l'organisme",
-        "One page of a list of the key's body, oldest validation first by default.",
+        "Une page d'une liste de l'organisme de la clé, la plus ancienne validation d'abord "
+        "par défaut.",
         models.RequestPage,
         parameters=LIST_PARAMETERS,
         errors=(422,),
@@ -157,8 +158,8 @@ OPERATIONS = [
         "/requests/{code}",
         "getRequest",
         "Lire une requête",
-        "Its content, the citizen's files, its history, the body's answers, the citizen's "
-        "opinions and reopenings, and what may be done now.",
+        "Son contenu, les pièces de l'usager, son historique, les réponses de l'organisme, "
+        "les avis et relances de l'usager, et ce qui peut être fait maintenant.",
         models.RequestDetail,
         parameters=[CODE],
         errors=(404,),
@@ -168,7 +169,7 @@ OPERATIONS = [
         "/requests/{code}/opinions",
         "listOpinions",
         "Lire les avis de l'usager",
-        "The citizen's opinions on the body's answers.",
+        "Les avis de l'usager sur les réponses de l'organisme.",
         models.OpinionList,
         parameters=[CODE],
         errors=(404,),
@@ -178,7 +179,7 @@ OPERATIONS = [
         "/requests/{code}/reopenings",
         "listReopenings",
         "Lire les relances (retraitement)",
-        "Each time the citizen sent the answered request back, with their message.",
+        "Chaque relance de la requête répondue par l'usager, avec son message.",
         models.ReopeningList,
         parameters=[CODE],
         errors=(404,),
@@ -188,7 +189,7 @@ OPERATIONS = [
         "/requests/{code}/take",
         "takeInCharge",
         "Prendre en compte",
-        "The system takes the request in charge for its body.",
+        "Le système prend la requête en compte pour son organisme.",
         models.ActionDone,
         body=models.TakeIn,
         parameters=[CODE],
@@ -199,7 +200,7 @@ OPERATIONS = [
         "/requests/{code}/hold",
         "putOnHold",
         "Mettre en attente",
-        "With the reason; the answer's deadline is paused until « Reprendre ».",
+        "Avec le motif, dit à l'usager ; le délai de réponse est suspendu jusqu'à « Reprendre ».",
         models.ActionDone,
         body=models.HoldIn,
         parameters=[CODE],
@@ -210,7 +211,7 @@ OPERATIONS = [
         "/requests/{code}/resume",
         "resume",
         "Reprendre",
-        "A request on hold goes back to « En cours ».",
+        "La requête en attente revient « En cours ».",
         models.ActionDone,
         body=models.ResumeIn,
         parameters=[CODE],
@@ -221,8 +222,8 @@ OPERATIONS = [
         "/requests/{code}/documents",
         "uploadDocument",
         "Déposer un document pour la réponse",
-        "The file's bytes as the body (PDF, JPEG or PNG, 5 Mo at most, judged by its content); "
-        "then name its ``document_id`` in the answer's ``document_ids``.",
+        "Les octets du fichier pour corps (PDF, JPEG ou PNG, 5 Mo au plus, jugé sur son "
+        "contenu) ; nommez ensuite son document_id dans les document_ids de la réponse.",
         models.Document,
         status=201,
         body="file",
@@ -231,7 +232,7 @@ OPERATIONS = [
             {
                 "name": "filename",
                 "in": "query",
-                "description": "The file's name, as the citizen will see it.",
+                "description": "Le nom du fichier, tel que l'usager le verra.",
                 "schema": {"type": "string", "maxLength": 200},
                 "example": "quittance.pdf",
             },
@@ -243,8 +244,8 @@ OPERATIONS = [
         "/requests/{code}/answer",
         "answer",
         "Répondre à l'usager",
-        "The body's answer (« Traité »), with the documents deposited for it; the citizen is "
-        "told and reads it on their tracking page.",
+        "La réponse de l'organisme (« Traité »), avec les documents déposés pour elle ; "
+        "l'usager est prévenu et la lit sur sa page de suivi.",
         models.ActionDone,
         body=models.AnswerIn,
         parameters=[CODE],
@@ -255,7 +256,7 @@ OPERATIONS = [
         "/documents/{document_id}",
         "downloadDocument",
         "Télécharger un document d'une réponse",
-        "A document of one of the body's answers.",
+        "Un document d'une réponse de l'organisme.",
         None,
         parameters=[
             {
@@ -272,7 +273,7 @@ OPERATIONS = [
         "/attachments/{attachment_id}",
         "downloadAttachment",
         "Télécharger une pièce jointe de l'usager",
-        "A file the citizen sent with one of the body's requests.",
+        "Un fichier joint par l'usager à une requête de l'organisme.",
         None,
         parameters=[
             {
@@ -289,9 +290,9 @@ OPERATIONS = [
         "/changes",
         "listChanges",
         "Suivre les changements",
-        "What happened to the body's requests after a cursor, oldest first: poll it with the "
-        "``next`` of the previous answer. A line that commits late still comes after the "
-        "cursors given before it: nothing is skipped.",
+        "Ce qui est arrivé aux requêtes de l'organisme après un curseur, du plus ancien au "
+        "plus récent : interrogez-le avec le next de la réponse précédente. Une ligne écrite "
+        "tard vient quand même après les curseurs déjà donnés : rien n'est sauté.",
         models.ChangePage,
         parameters=CHANGES_PARAMETERS,
         errors=(422,),
@@ -325,7 +326,7 @@ def _problem(status: int) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": ERRORS[status], "content": content}
     if status == 429:
         answer["headers"] = {
-            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+            "Retry-After": {"description": "Secondes à attendre.", "schema": {"type": "integer"}}
         }
     if status == 401:
         answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
@@ -335,12 +336,12 @@ def _problem(status: int) -> dict[str, Any]:
 def _operation(op: Operation) -> dict[str, Any]:
     if op.answer is None:
         ok = {
-            "description": "The file.",
+            "description": "Le fichier.",
             "content": {kind: {"schema": {"type": "string"}} for kind in FILES},
         }
     else:
         ok = {
-            "description": "Done.",
+            "description": "Fait.",
             "content": {
                 "application/json": {"schema": {"$ref": REF.format(model=op.answer.__name__)}}
             },
@@ -428,6 +429,20 @@ def _schema_rows(name: str, schema: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
+def _bounds(schema: dict[str, Any]) -> str:
+    """What a parameter's schema allows besides its type, in words."""
+    said = []
+    if "minimum" in schema and "maximum" in schema:
+        said.append(f"de {schema['minimum']} à {schema['maximum']}")
+    if "maxLength" in schema:
+        said.append(f"{schema['maxLength']} caractères au plus")
+    if "pattern" in schema:
+        said.append(f"forme {schema['pattern']}")
+    if "default" in schema:
+        said.append(f"par défaut {schema['default']}")
+    return ", ".join(said)
+
+
 def _type_of(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
         return schema["$ref"].rpartition("/")[2]
@@ -457,7 +472,12 @@ async def documentation(request: web.Request) -> web.Response:
                     "spec": spec,
                     "anchor": spec["operationId"],
                     "parameters": [
-                        {**p, "type": _type_of(p.get("schema", {}))} for p in spec["parameters"]
+                        {
+                            **p,
+                            "type": _type_of(p.get("schema", {})),
+                            "bounds": _bounds(p.get("schema", {})),
+                        }
+                        for p in spec["parameters"]
                     ],
                     "body": [(kind, _type_of(value["schema"])) for kind, value in body.items()],
                     "responses": [
