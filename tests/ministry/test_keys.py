@@ -11,8 +11,11 @@ import aiohttp
 import asyncpg
 
 from shared.identity import Role
+from tests.front.conftest import PNG
 from tests.ministry.helpers import OTHER_BODY, PDF, Api, new_key, validated_reclamation
 from tests.staff.helpers import create_account, form_token, signed_in_session
+from tests.support import signed_session
+from tests.triage.access import _file_of_a_request
 
 PASSWORD = "mot de passe des clés d'API"
 KEY = re.compile(r"milie_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
@@ -129,7 +132,10 @@ async def test_a_key_of_one_body_reaches_nothing_of_another(stack):
         api = Api(http, stack.gateway, ours)
         status, one, _ = await api.get(f"/requests/{code}")
         assert status == 200
-        attachment = one["attachments"][0]["attachment_id"] if one["attachments"] else None
+        async with signed_session() as signed:  # a file a citizen sent to the key's body
+            attachment = await _file_of_a_request(signed, stack.url("intake"))
+        status, data, headers = await api.get(f"/attachments/{attachment}")
+        assert (status, headers["Content-Type"], data) == (200, "image/png", PNG)
         status, doc, _ = await api.call(
             "POST",
             f"/requests/{code}/documents?filename=a.pdf",
@@ -157,9 +163,8 @@ async def test_a_key_of_one_body_reaches_nothing_of_another(stack):
         assert status == 404
         status, body, _ = await stranger.get(f"/documents/{doc['document_id']}")
         assert status == 404
-        if attachment:
-            status, body, _ = await stranger.get(f"/attachments/{attachment}")
-            assert status == 404
+        status, body, _ = await stranger.get(f"/attachments/{attachment}")
+        assert (status, body["code"]) == (404, "not_found")
         status, feed, _ = await stranger.get("/changes")
         assert (status, feed["items"]) == (200, [])
         status, one, _ = await api.get(f"/requests/{code}")
