@@ -14,6 +14,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from gateway.backoffice import (
     account_pages,
     alert_pages,
+    api_key_pages,
     audit_pages,
     catalogue_pages,
     dashboard,
@@ -38,6 +39,8 @@ from gateway.clients.treatment import TREATMENT, Treatment
 from gateway.clients.triage import TRIAGE, Triage
 from gateway.public_api import open311, v1
 from gateway.public_api import tracking as tracking_api
+from gateway.public_api.ministry import api as ministry_api
+from gateway.public_api.ministry import openapi as ministry_openapi
 from gateway.settings import GatewaySettings
 from gateway.staff import auth, notify_outbox, signin
 from gateway.web import compression, csrf, dev, form_parts, static_files
@@ -174,6 +177,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(tracking_api.routes)
     app.add_routes(v1.routes)
     app.add_routes(open311.routes)  # Open311 GeoReport v2 under /open311/v2/
+    app.add_routes(ministry_api.routes)  # the ministries' systems, per-body API keys
+    app.add_routes(ministry_openapi.routes)  # its OpenAPI document and page
     # The back office (/admin).
     app.add_routes(signin.routes)
     app.add_routes(second_factor_pages.routes)  # « Double authentification » (issue 14)
@@ -184,6 +189,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(audit_pages.routes)
     app.add_routes(catalogue_pages.routes)  # « Administration › Catalogue »
     app.add_routes(reason_pages.routes)  # « Administration › Motifs » (issue 12)
+    app.add_routes(api_key_pages.routes)  # « Administration › Clés d'API » (issue 13)
     app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
     app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…

@@ -61,6 +61,9 @@ class GatewaySettings(ServiceSettings):
     # follow its requests. MILIE_OPEN311_KEYS="key1=channel-one,key2=channel-two" (or a JSON
     # object); keys of 24 characters at least, channel names of letters, digits, . _ -.
     open311_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, repr=False)
+    # The ministry API (/api/ministeres/v1/): calls a minute a new key is given unless the
+    # administrator says otherwise (each key keeps its own, « Clés d'API »).
+    ministry_api_calls_per_minute: int = Field(600, ge=1, le=1_000_000)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -88,6 +88,7 @@ MENU: list[MenuEntry] = [
             MenuEntry("Journal d'audit", "bo-journal", (Role.ADMINISTRATOR,)),
             MenuEntry("Catalogue", "bo-catalogue", (Role.ADMINISTRATOR,)),
             MenuEntry("Motifs", "bo-motifs", (Role.ADMINISTRATOR,)),
+            MenuEntry("Clés d'API", "bo-cles-api", (Role.ADMINISTRATOR,)),
         ),
     ),
     # How a focal point is told of new requests by email (issue 13).

@@ -134,6 +134,14 @@ class Treatment:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
         )
 
+    # -- the ministry API's feed (gateway.public_api.ministry) ------------------------------------
+
+    async def changes(self, *, identity: Identity, after: str, limit: int) -> Answer:
+        """``{"items", "next"}``: history lines of the caller's body after the cursor ``after``
+        (empty: from the start); 400 ``invalid_query`` for a cursor treatment did not give."""
+        params = {"limit": str(limit), **({"after": after} if after else {})}
+        return await self._json("GET", "/changes", params=params, identity=identity)
+
     # -- what a citizen reads (the gateway checked the code and the email with intake first) ----
 
     def citizen_document(

@@ -49,6 +49,9 @@ ACTIONS = {
     # A page of the gateway's own showing a citizen's contact (the call centre's « Requête
     # enregistrée »): target « requête <code> » (REQUEST_TARGET).
     "personal_data_read": "Consultation des données personnelles",
+    # The ministries' systems' keys (backoffice.api_key_pages): target « clé d'API <id> ».
+    "api_key_created": "Clé d'API créée",
+    "api_key_revoked": "Clé d'API révoquée",
 }
 REQUEST_TARGET = "requête {code}"
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}

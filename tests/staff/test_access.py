@@ -25,6 +25,7 @@ import asyncpg
 from gateway.clients.transport import Services
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared.identity import Identity, Role
+from tests.ministry import helpers as ministry_helpers
 from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
 from tests.support import signed_session
 from tests.treatment import pages as treatment_pages
@@ -98,6 +99,12 @@ ROUTES: list[Row] = [
     Row("POST", "/admin/motifs", only(ADMIN, status=422), {}),
     Row("GET", "/admin/motifs/{reason_id}", only(ADMIN)),
     Row("POST", "/admin/motifs/{reason_id}", only(ADMIN, status=422), {}),
+    # « Administration › Clés d'API » (the ministry API): administrators only; an empty form is
+    # refused (422); revoking a key of the table (303).
+    Row("GET", "/admin/cles-api", only(ADMIN)),
+    Row("POST", "/admin/cles-api", only(ADMIN, status=422), {}),
+    Row("GET", "/admin/cles-api/{api_key_id}", only(ADMIN)),
+    Row("POST", "/admin/cles-api/{api_key_id}/revoquer", only(ADMIN, status=303), {}),
     # « Administration › Catalogue »: administrators only. Empty forms are refused (422) before
     # intake is asked; an empty list of themes for a body without one changes nothing (303);
     # retiring then restoring a body, a theme and a place of no other row (303 each).
@@ -307,6 +314,8 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
         )
         for action in ("take", "hold", "resume", "reassign", "answer", "answer-again", "tag")
     ),
+    # The body's feed of changes (the ministry API's polling): focal points, their own body.
+    Endpoint("treatment", "GET", "/changes", service_staff("focal-point", "other-body")),
     # A document comes as a stream (shared.signing.streamed): a JSON call is refused whoever
     # signs it; tests/treatment/test_focal_api.py checks its roles and bodies.
     Endpoint("treatment", "POST", "/requests/{code}/documents", dict.fromkeys(WHO, 401), {}),
@@ -341,6 +350,7 @@ PREPARE: list[Callable[[Context], Awaitable[dict[str, str]]]] = [
     seeded_reason,  # {reason_id}  # {cat_body}, {cat_theme}, {cat_place}
     triage_access.request_in_queue,  # {code}, {attachment_id}
     treatment_pages.request_in_treatment,  # {pf_code}, {document_id}
+    ministry_helpers.key_for_the_table,  # {api_key_id}
 ]
 
 IDENTITY_ROLES = {

@@ -1,0 +1,177 @@
+"""« Administration › Clés d'API »: the keys of the ministries' systems (the ministry API,
+``gateway.public_api.ministry``). Administrators only.
+
+- ``GET /admin/cles-api``: every key (label, body, created, last used, revoked) and the form to
+  make one; ``POST /admin/cles-api`` makes it and shows the whole key, that once only (it is
+  kept hashed: nobody can show it again).
+- ``GET /admin/cles-api/{id}``: one key and its last calls; ``POST /admin/cles-api/{id}/revoquer``
+  revokes it: the next call with it is refused.
+
+Creations and revocations are lines of the « Journal d'audit » (``api_key_created``,
+``api_key_revoked``; target « clé d'API <id> »), in the transaction that makes the change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.backoffice import shell
+from gateway.backoffice.access import staff_required
+from gateway.staff import api_keys as keys
+from gateway.staff import audit
+from gateway.staff.auth import current_staff
+from gateway.web.client_address import client_address
+from gateway.web.keys import GATEWAY_SETTINGS
+from shared.db import run_in_transaction
+from shared.identity import Role
+from shared.service import POOL
+
+routes = web.RouteTableDef()
+BASE = "/admin/cles-api"
+ID = r"{key_id:[0-9a-f]{12}}"
+LABELS = {"body_id": "Organisme", "label": "Libellé", "calls_per_minute": "Appels par minute"}
+MOST_CALLS = 1_000_000
+
+
+def _staff(request: web.Request):
+    staff = current_staff(request)
+    assert staff is not None, "behind staff_required"
+    return staff
+
+
+async def _list_page(
+    request: web.Request,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    created: tuple[keys.ApiKey, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    async with request.app[POOL].acquire() as conn:
+        rows = await keys.listing(conn)
+    names = await shell.body_names(request)
+    default = request.app[GATEWAY_SETTINGS].ministry_api_calls_per_minute
+    done = {"revoquee": "La clé est révoquée : tout appel avec elle est refusé."}
+    return await shell.render(
+        request,
+        "backoffice/api_keys.html",
+        {
+            "title": "Clés d'API",
+            "rows": rows,
+            "bodies": sorted(names.items(), key=lambda item: item[1]),
+            "body_names": names,
+            "values": values or {"calls_per_minute": str(default)},
+            "errors": errors or {},
+            "labels": LABELS,
+            "created": created,
+            "done": None if errors or created else done.get(request.query.get("fait", "")),
+        },
+        status=status,
+    )
+
+
+@routes.get(BASE, name="bo-cles-api")
+@staff_required(Role.ADMINISTRATOR)
+async def key_list(request: web.Request) -> web.Response:
+    return await _list_page(request)
+
+
+def _problems(values: dict[str, str], bodies: dict[str, str]) -> dict[str, str]:
+    errors = {}
+    if not values["body_id"]:
+        errors["body_id"] = "Choisissez l'organisme de la clé."
+    elif bodies and values["body_id"] not in bodies:
+        errors["body_id"] = "Organisme inconnu."
+    if not values["label"]:
+        errors["label"] = "Ce champ est obligatoire."
+    elif len(values["label"]) > keys.LABEL_MAX:
+        errors["label"] = f"{keys.LABEL_MAX} caractères au plus."
+    calls = values["calls_per_minute"]
+    if not (calls.isascii() and calls.isdigit() and 1 <= int(calls) <= MOST_CALLS):
+        errors["calls_per_minute"] = f"Un nombre entier de 1 à {MOST_CALLS}."
+    return errors
+
+
+@routes.post(BASE)
+@staff_required(Role.ADMINISTRATOR)
+async def create_key(request: web.Request) -> web.Response:
+    posted = await request.post()
+    values = {name: str(posted.get(name, "")).strip() for name in LABELS}
+    bodies = await shell.body_names(request)
+    if not bodies:
+        return await shell.unavailable(request, "La liste des organismes")
+    errors = _problems(values, bodies)
+    if errors:
+        return await _list_page(request, values=values, errors=errors, status=422)
+    staff = _staff(request)
+
+    async def work(conn: Any) -> tuple[keys.ApiKey, str]:
+        made = await keys.create(
+            conn,
+            body_id=values["body_id"],
+            label=values["label"],
+            calls_per_minute=int(values["calls_per_minute"]),
+            created_by=staff.login,
+        )
+        await audit.record(
+            conn,
+            "api_key_created",
+            actor_login=staff.login,
+            actor_id=staff.account_id,
+            address=client_address(request),
+            target=f"clé d'API {made[0].id}",
+            detail=f"« {values['label']} » pour {bodies[values['body_id']]}",
+        )
+        return made
+
+    created = await run_in_transaction(request.app[POOL], work)
+    # The whole key is in this answer only (and the answer is not kept: no-store for staff).
+    return await _list_page(request, created=created, status=201)
+
+
+@routes.get(f"{BASE}/{ID}", name="bo-cle-api")
+@staff_required(Role.ADMINISTRATOR)
+async def key_page(request: web.Request) -> web.Response:
+    key_id = request.match_info["key_id"]
+    async with request.app[POOL].acquire() as conn:
+        key = await keys.one(conn, key_id)
+        calls = await keys.recent_calls(conn, key_id) if key else []
+    if key is None:
+        raise web.HTTPNotFound()
+    names = await shell.body_names(request)
+    return await shell.render(
+        request,
+        "backoffice/api_key.html",
+        {
+            "title": f"Clé d'API « {key.label} »",
+            "key": key,
+            "body_name": names.get(key.body_id, key.body_id),
+            "calls": calls,
+        },
+    )
+
+
+@routes.post(f"{BASE}/{ID}/revoquer")
+@staff_required(Role.ADMINISTRATOR)
+async def revoke_key(request: web.Request) -> web.Response:
+    key_id = request.match_info["key_id"]
+    staff = _staff(request)
+
+    async def work(conn: Any) -> keys.ApiKey | None:
+        revoked = await keys.revoke(conn, key_id, by=staff.login)
+        if revoked is not None:
+            await audit.record(
+                conn,
+                "api_key_revoked",
+                actor_login=staff.login,
+                actor_id=staff.account_id,
+                address=client_address(request),
+                target=f"clé d'API {key_id}",
+                detail=f"« {revoked.label} » ({revoked.body_id})",
+            )
+        return revoked
+
+    await run_in_transaction(request.app[POOL], work)
+    raise web.HTTPSeeOther(f"{BASE}?fait=revoquee")

@@ -1,0 +1,296 @@
+"""What the ministry API takes and gives, as pydantic models: they validate every input, shape
+every answer (treatment's JSON passes through them, so nothing leaves outside the schema), and
+are the OpenAPI document's schemas (``openapi.py``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from shared.lifecycle import Status
+from shared.messages import Nature, Opinion
+
+MESSAGE_MAX = 5000  # treatment's (services/treatment/actions.py)
+MAX_DOCUMENTS = 3  # shared.attachments.MAX_FILES, checked by treatment too
+
+# Text PostgreSQL can keep (no NUL, no lone surrogate from a JSON « \\ud800 ») and not blank;
+# the pattern says it in the schema (lone surrogates are no JSON text a client means to send),
+# the validator refuses them at once, without the pattern's backtracking over a long text.
+KEEPABLE = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def _keepable(value: object) -> object:
+    if isinstance(value, str) and any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("Caractère interdit (NUL ou substitut isolé).")
+    return value
+
+
+Text = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX, pattern=KEEPABLE
+    ),
+    BeforeValidator(_keepable),
+]
+Version = Annotated[
+    int | None,
+    Field(
+        None,
+        ge=1,
+        le=2_147_483_647,
+        description="La version de la requête lue par le système (son champ version). "
+        "Donnée : l'action est refusée (409 modified) si quelqu'un a agi entre-temps.",
+    ),
+]
+
+
+class Answer(BaseModel):
+    """An answer of the API (unknown fields of treatment are dropped)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- errors (RFC 9457) -------------------------------------------------------------------------
+
+
+class FieldProblem(Answer):
+    field: str = Field(description="Le champ ou paramètre fautif.")
+    code: str = Field(description="La raison, pour un programme (missing, string_too_long…).")
+    message: str = Field(description="En français, pour une personne.")
+
+
+class Problem(Answer):
+    """Une erreur, en application/problem+json (RFC 9457)."""
+
+    type: str = Field(description="Une URI qui nomme le genre de problème.")
+    title: str
+    status: int
+    detail: str = Field(description="En français, pour une personne.")
+    code: str = Field(
+        description="Pour un programme : missing_key, invalid_key, revoked_key, key_in_url, "
+        "rate_limited, not_found, validation_failed, modified, not_allowed, already_assigned, "
+        "unsupported_media_type, too_large, service_unavailable."
+    )
+    errors: list[FieldProblem] | None = Field(None, description="422 : champ par champ.")
+    retry_after: int | None = Field(
+        None, description="429 : secondes à attendre (comme Retry-After)."
+    )
+    current_version: int | None = Field(None, description="409 modified : la version actuelle.")
+    correlation_id: str | None = None
+
+
+# -- a request ---------------------------------------------------------------------------------
+
+
+class Contact(Answer):
+    last_name: str | None = None
+    first_names: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class Attachment(Answer):
+    """Un fichier joint par l'usager : GET /attachments/{attachment_id}."""
+
+    attachment_id: UUID
+    filename: str
+    content_type: str
+    size: int
+
+
+class Document(Answer):
+    """Un document d'une réponse : GET /documents/{document_id}."""
+
+    document_id: UUID
+    filename: str
+    content_type: str
+    size: int
+
+
+class RequestSummary(Answer):
+    """Une requête comme les listes la donnent, avec sa dernière réponse, son dernier avis et
+    sa dernière relance."""
+
+    code: str = Field(description="Le code de la requête (10 chiffres).", examples=["5030529490"])
+    nature: Nature
+    nature_label: str
+    body_id: str
+    body_name: str
+    theme_id: str | None = None
+    theme_label: str | None = None
+    place_label: str | None = None
+    message: str = Field(description="Ce que l'usager a écrit.")
+    attachments: list[Attachment] = []
+    contact: Contact = Contact()
+    analyst_message: str | None = None
+    submitted_at: datetime
+    validated_at: datetime
+    status: Status
+    status_label: str
+    assignee_login: str | None = Field(None, description="Qui l'a prise en compte.")
+    on_hold_since: datetime | None = None
+    treated_at: datetime | None = None
+    opinion: Opinion | None = None
+    opinion_label: str | None = None
+    version: int = Field(description="Change à chaque action : renvoyez-la pour agir sans écraser.")
+    answer_message: str | None = None
+    answer_at: datetime | None = None
+    opinion_comment: str | None = None
+    opinion_at: datetime | None = None
+    reopening_message: str | None = None
+    reopened_at: datetime | None = None
+    answer_due: date | None = Field(
+        None,
+        description="Réponse attendue au plus tard ce jour (jours ouvrés ; une mise en attente "
+        "le repousse).",
+    )
+
+
+class RequestPage(Answer):
+    total: int
+    limit: int
+    offset: int
+    items: list[RequestSummary]
+
+
+class HistoryLine(Answer):
+    at: datetime
+    kind: str = Field(description="assigned, put_on_hold, resumed, treated, opinion_given…")
+    label: str
+    actor_login: str | None = None
+    actor_role: str | None = None
+    message: str | None = None
+    details: dict[str, Any] = {}
+
+
+class BodyAnswer(Answer):
+    answer_id: UUID
+    kind: str = Field(description="treated (la réponse) ou citizen_answered (une réponse de plus).")
+    message: str
+    actor_login: str | None = None
+    at: datetime
+    documents: list[Document] = []
+
+
+class OpinionGiven(Answer):
+    opinion: Opinion
+    opinion_label: str
+    comment: str | None = None
+    at: datetime
+
+
+class Reopening(Answer):
+    message: str | None = None
+    at: datetime
+
+
+class Allowed(Answer):
+    """Ce que le système peut faire maintenant sur la requête."""
+
+    take: bool
+    hold: bool
+    resume: bool
+    answer: bool
+
+
+class RequestDetail(RequestSummary):
+    """Une requête : contenu, pièces, historique, réponses, avis et relances."""
+
+    history: list[HistoryLine] = []
+    answers: list[BodyAnswer] = []
+    opinions: list[OpinionGiven] = []
+    reopenings: list[Reopening] = []
+    may: Allowed
+
+
+class OpinionList(Answer):
+    items: list[OpinionGiven]
+
+
+class ReopeningList(Answer):
+    items: list[Reopening]
+
+
+class ActionDone(Answer):
+    code: str
+    action: str = Field(description="assigned, put_on_hold, resumed, treated")
+    status: Status
+    version: int = Field(description="La nouvelle version de la requête.")
+    at: datetime
+
+
+class Change(Answer):
+    cursor: str = Field(description="La place de cette ligne dans le fil.")
+    code: str
+    kind: str
+    label: str
+    at: datetime
+    actor_login: str | None = None
+    message: str | None = None
+    details: dict[str, Any] = {}
+    status: Status = Field(description="Le statut de la requête maintenant.")
+    version: int = Field(description="La version de la requête maintenant.")
+
+
+class ChangePage(Answer):
+    """Les lignes d'historique des requêtes de l'organisme après le curseur, les plus anciennes
+    d'abord."""
+
+    items: list[Change]
+    next: str = Field(
+        description="À renvoyer comme after la prochaine fois (le même quand rien de neuf)."
+    )
+
+
+# -- what a system sends -----------------------------------------------------------------------
+
+
+class TakeIn(Input):
+    """« Prendre en compte »."""
+
+    version: Version = None
+
+
+class HoldIn(Input):
+    """« Mettre en attente », avec le motif dit à l'usager."""
+
+    reason: Text = Field(examples=["Pièce justificative demandée au service des passeports."])
+    version: Version = None
+
+
+class ResumeIn(Input):
+    """« Reprendre » une requête en attente."""
+
+    version: Version = None
+
+
+class AnswerIn(Input):
+    """La réponse de l'organisme à l'usager (« Traité »), avec les documents déposés avant
+    (POST /requests/{code}/documents)."""
+
+    message: Text = Field(examples=["Votre passeport est disponible au guichet 3."])
+    document_ids: list[UUID] = Field([], max_length=MAX_DOCUMENTS)
+    version: Version = None
+
+
+SCHEMAS: tuple[type[BaseModel], ...] = (
+    Problem,
+    RequestPage,
+    RequestDetail,
+    OpinionList,
+    ReopeningList,
+    ActionDone,
+    Document,
+    ChangePage,
+    TakeIn,
+    HoldIn,
+    ResumeIn,
+    AnswerIn,
+)

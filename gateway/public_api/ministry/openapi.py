@@ -1,0 +1,556 @@
+"""The ministry API's OpenAPI 3.1 document, generated from the models of ``models.py`` (their
+JSON Schemas, ``$defs`` moved to ``components.schemas``) and the table :data:`OPERATIONS`; served
+at ``/api/ministeres/v1/openapi.json``, and as a page for people at ``/api/ministeres/v1/``
+(rendered here, no script, nothing fetched from elsewhere). ``tests/ministry`` checks the
+running API against it with schemathesis."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from pydantic import BaseModel
+
+from gateway.public_api.ministry import models
+from gateway.public_api.ministry.api import BASE, PROBLEM, problem
+from shared import attachments
+
+routes = web.RouteTableDef()
+REF = "#/components/schemas/{model}"
+LISTS = (
+    "en_cours",
+    "retraitement",
+    "insatisfaits",
+    "consultations",
+    "sans_retour",
+    "satisfaits",
+    "reclamations",
+    "demandes_information",
+    "suggestions",
+    "observations",
+    "motions",
+)
+FILES = [*attachments.EXTENSIONS, "application/octet-stream"]
+
+CODE = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "description": "Le code de la requête (10 chiffres).",
+    "schema": {"type": "string", "maxLength": 20},
+    "example": "5030529490",
+}
+LIST_PARAMETERS = [
+    {
+        "name": "list",
+        "in": "query",
+        "description": "La liste, comme dans l'espace agents : en_cours (par défaut : en "
+        "traitement, en attente, relancées), retraitement, insatisfaits, consultations et ses "
+        "sous-listes.",
+        "schema": {"type": "string", "enum": list(LISTS), "default": "en_cours"},
+    },
+    {
+        "name": "q",
+        "in": "query",
+        "description": "Un code, ou des mots du message ou du contact de l'usager.",
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    {
+        "name": "sort",
+        "in": "query",
+        "schema": {
+            "type": "string",
+            "enum": ["validated_at", "code", "nature", "status"],
+            "default": "validated_at",
+        },
+    },
+    {
+        "name": "order",
+        "in": "query",
+        "schema": {"type": "string", "enum": ["asc", "desc"], "default": "asc"},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    },
+    {
+        "name": "offset",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
+    },
+    {
+        "name": "validated_from",
+        "in": "query",
+        "description": "Validées ce jour ou après (AAAA-MM-JJ).",
+        "schema": {"type": "string", "format": "date"},
+    },
+    {
+        "name": "validated_to",
+        "in": "query",
+        "description": "Validées ce jour ou avant (AAAA-MM-JJ).",
+        "schema": {"type": "string", "format": "date"},
+    },
+]
+CHANGES_PARAMETERS = [
+    {
+        "name": "after",
+        "in": "query",
+        "description": "Le next de la réponse précédente (opaque : renvoyez-le tel quel) ; "
+        "absent : depuis le début.",
+        "schema": {"type": "string", "pattern": r"^[0-9]{1,18}-[0-9]{1,18}$"},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+    },
+]
+ERRORS = {
+    400: "Clé mise dans l'adresse (key_in_url), ou corps qui n'est pas du JSON.",
+    401: "Pas de clé, une clé inconnue ou révoquée (missing_key, invalid_key, revoked_key).",
+    404: "Aucune requête de l'organisme de la clé ne porte ce code (celle d'un autre "
+    "organisme : le même 404).",
+    409: "La requête a changé : modified (relisez-la, renvoyez la nouvelle version), "
+    "not_allowed (pas à ce statut), already_assigned.",
+    413: "Plus de 5 Mo (un document), de 2 Mo (un corps JSON).",
+    415: "Le corps n'est pas en application/json.",
+    422: "Champs ou paramètres invalides, un par un dans errors.",
+    429: "Trop d'appels de cette clé dans la minute : attendez Retry-After secondes.",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    description: str
+    answer: type[BaseModel] | None  # None: a file
+    status: int = 200
+    body: type[BaseModel] | str | None = None  # "file": raw bytes
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    errors: tuple[int, ...] = ()
+
+
+ACTION_ERRORS = (400, 404, 409, 413, 415, 422)
+OPERATIONS = [
+    Operation(
+        "get",
+        "/requests",
+        "listRequests",
+        "Lister les requêtes de l'organisme",
+        "Une page d'une liste de l'organisme de la clé, la plus ancienne validation d'abord "
+        "par défaut.",
+        models.RequestPage,
+        parameters=LIST_PARAMETERS,
+        errors=(422,),
+    ),
+    Operation(
+        "get",
+        "/requests/{code}",
+        "getRequest",
+        "Lire une requête",
+        "Son contenu, les pièces de l'usager, son historique, les réponses de l'organisme, "
+        "les avis et relances de l'usager, et ce qui peut être fait maintenant.",
+        models.RequestDetail,
+        parameters=[CODE],
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/requests/{code}/opinions",
+        "listOpinions",
+        "Lire les avis de l'usager",
+        "Les avis de l'usager sur les réponses de l'organisme.",
+        models.OpinionList,
+        parameters=[CODE],
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/requests/{code}/reopenings",
+        "listReopenings",
+        "Lire les relances (retraitement)",
+        "Chaque relance de la requête répondue par l'usager, avec son message.",
+        models.ReopeningList,
+        parameters=[CODE],
+        errors=(404,),
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/take",
+        "takeInCharge",
+        "Prendre en compte",
+        "Le système prend la requête en compte pour son organisme.",
+        models.ActionDone,
+        body=models.TakeIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/hold",
+        "putOnHold",
+        "Mettre en attente",
+        "Avec le motif, dit à l'usager ; le délai de réponse est suspendu jusqu'à « Reprendre ».",
+        models.ActionDone,
+        body=models.HoldIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/resume",
+        "resume",
+        "Reprendre",
+        "La requête en attente revient « En cours ».",
+        models.ActionDone,
+        body=models.ResumeIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/documents",
+        "uploadDocument",
+        "Déposer un document pour la réponse",
+        "Les octets du fichier pour corps (PDF, JPEG ou PNG, 5 Mo au plus, jugé sur son "
+        "contenu) ; nommez ensuite son document_id dans les document_ids de la réponse.",
+        models.Document,
+        status=201,
+        body="file",
+        parameters=[
+            CODE,
+            {
+                "name": "filename",
+                "in": "query",
+                "description": "Le nom du fichier, tel que l'usager le verra.",
+                "schema": {"type": "string", "maxLength": 200},
+                "example": "quittance.pdf",
+            },
+        ],
+        errors=(404, 413, 422),
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/answer",
+        "answer",
+        "Répondre à l'usager",
+        "La réponse de l'organisme (« Traité »), avec les documents déposés pour elle ; "
+        "l'usager est prévenu et la lit sur sa page de suivi.",
+        models.ActionDone,
+        body=models.AnswerIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "get",
+        "/documents/{document_id}",
+        "downloadDocument",
+        "Télécharger un document d'une réponse",
+        "Un document d'une réponse de l'organisme.",
+        None,
+        parameters=[
+            {
+                "name": "document_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "format": "uuid"},
+            }
+        ],
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/attachments/{attachment_id}",
+        "downloadAttachment",
+        "Télécharger une pièce jointe de l'usager",
+        "Un fichier joint par l'usager à une requête de l'organisme.",
+        None,
+        parameters=[
+            {
+                "name": "attachment_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "format": "uuid"},
+            }
+        ],
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/changes",
+        "listChanges",
+        "Suivre les changements",
+        "Ce qui est arrivé aux requêtes de l'organisme après un curseur, du plus ancien au "
+        "plus récent : interrogez-le avec le next de la réponse précédente. Une ligne écrite "
+        "tard vient quand même après les curseurs déjà donnés : rien n'est sauté.",
+        models.ChangePage,
+        parameters=CHANGES_PARAMETERS,
+        errors=(422,),
+    ),
+]
+
+DESCRIPTION = """L'API des systèmes d'information des ministères : ce que font les points focaux
+dans l'espace agents, pour les requêtes de l'organisme de la clé.
+
+**Authentification** : une clé d'API par organisme, créée par un administrateur (« Clés
+d'API »), envoyée dans l'en-tête `Authorization: Bearer <clé>` (ou `X-Api-Key: <clé>`), jamais
+dans l'adresse (refusée : 400 `key_in_url`). Chaque appel est journalisé. Une clé a un nombre
+d'appels par minute : au-delà, 429 avec `Retry-After`.
+
+**Erreurs** : `application/problem+json` (RFC 9457) avec `code` lisible par un programme."""
+
+
+def _schemas() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for model in models.SCHEMAS:
+        mode = "validation" if issubclass(model, models.Input) else "serialization"
+        schema = model.model_json_schema(ref_template=REF, mode=mode)
+        for name, sub in schema.pop("$defs", {}).items():
+            found.setdefault(name, sub)
+        found[model.__name__] = schema
+    return found
+
+
+def _problem(status: int) -> dict[str, Any]:
+    content = {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}
+    answer: dict[str, Any] = {"description": ERRORS[status], "content": content}
+    if status == 429:
+        answer["headers"] = {
+            "Retry-After": {"description": "Secondes à attendre.", "schema": {"type": "integer"}}
+        }
+    if status == 401:
+        answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+    return answer
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    if op.answer is None:
+        ok = {
+            "description": "Le fichier.",
+            "content": {kind: {"schema": {"type": "string"}} for kind in FILES},
+        }
+    else:
+        ok = {
+            "description": "Fait.",
+            "content": {
+                "application/json": {"schema": {"$ref": REF.format(model=op.answer.__name__)}}
+            },
+        }
+    responses: dict[str, Any] = {str(op.status): ok}
+    for status in sorted({400, 401, 429, *op.errors}):
+        responses[str(status)] = _problem(status)
+    spec: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "description": op.description,
+        "parameters": op.parameters,
+        "responses": responses,
+    }
+    if op.body == "file":
+        spec["requestBody"] = {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in FILES
+            },
+        }
+    elif op.body is not None:
+        spec["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}
+            },
+        }
+    return spec
+
+
+@cache
+def _document() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        paths.setdefault(BASE + op.path, {})[op.method] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Miliê — API des ministères",
+            "version": "1.0.0",
+            "description": DESCRIPTION,
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"cle": []}, {"cleEnTete": []}],
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "cle": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "La clé d'API de l'organisme : Authorization: Bearer <clé>.",
+                },
+                "cleEnTete": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            },
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a copy: callers may change it)."""
+    return copy.deepcopy(_document())
+
+
+@routes.get(f"{BASE}/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(
+        _document(), headers={"Cache-Control": "max-age=300", "Access-Control-Allow-Origin": "*"}
+    )
+
+
+def _schema_rows(name: str, schema: dict[str, Any]) -> list[dict[str, str]]:
+    required = set(schema.get("required", []))
+    rows = []
+    for prop, sub in schema.get("properties", {}).items():
+        rows.append(
+            {
+                "name": prop,
+                "type": _type_of(sub),
+                "required": "oui" if prop in required else "",
+                "description": sub.get("description", ""),
+            }
+        )
+    return rows
+
+
+def _bounds(schema: dict[str, Any]) -> str:
+    """What a parameter's schema allows besides its type, in words."""
+    said = []
+    if "minimum" in schema and "maximum" in schema:
+        said.append(f"de {schema['minimum']} à {schema['maximum']}")
+    if "maxLength" in schema:
+        said.append(f"{schema['maxLength']} caractères au plus")
+    if "pattern" in schema:
+        said.append(f"forme {schema['pattern']}")
+    if "default" in schema:
+        said.append(f"par défaut {schema['default']}")
+    return ", ".join(said)
+
+
+def _type_of(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rpartition("/")[2]
+    if "anyOf" in schema:
+        return " | ".join(_type_of(s) for s in schema["anyOf"])
+    if "enum" in schema:
+        return " | ".join(json.dumps(v) for v in schema["enum"])
+    kind = schema.get("type", "objet")
+    if kind == "array":
+        return f"liste de {_type_of(schema.get('items', {}))}"
+    if "format" in schema:
+        return f"{kind} ({schema['format']})"
+    return str(kind)
+
+
+@routes.get(f"{BASE}/")
+async def documentation(request: web.Request) -> web.Response:
+    doc = _document()
+    operations = []
+    for path, methods in doc["paths"].items():
+        for method, spec in methods.items():
+            body = spec.get("requestBody", {}).get("content", {})
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "spec": spec,
+                    "anchor": spec["operationId"],
+                    "parameters": [
+                        {
+                            **p,
+                            "type": _type_of(p.get("schema", {})),
+                            "bounds": _bounds(p.get("schema", {})),
+                        }
+                        for p in spec["parameters"]
+                    ],
+                    "body": [(kind, _type_of(value["schema"])) for kind, value in body.items()],
+                    "responses": [
+                        (
+                            status,
+                            answer["description"],
+                            ", ".join(
+                                f"{kind} {_type_of(v['schema'])}"
+                                for kind, v in answer.get("content", {}).items()
+                            ),
+                        )
+                        for status, answer in spec["responses"].items()
+                    ],
+                }
+            )
+    schemas = [
+        (name, _schema_rows(name, schema), json.dumps(schema, ensure_ascii=False, indent=2))
+        for name, schema in doc["components"]["schemas"].items()
+    ]
+    problems = [
+        ("missing_key", 401, "Aucune clé dans l'en-tête Authorization ni X-Api-Key."),
+        ("invalid_key", 401, "Clé inconnue ou mal formée."),
+        ("revoked_key", 401, "Clé révoquée par un administrateur."),
+        ("key_in_url", 400, "Clé mise dans l'adresse : refusée, faites-la révoquer."),
+        ("invalid_json", 400, "Corps illisible."),
+        ("rate_limited", 429, "Trop d'appels dans la minute pour cette clé (Retry-After)."),
+        ("not_found", 404, "Aucune requête de l'organisme ne porte ce code."),
+        ("validation_failed", 422, "Champs invalides, détaillés dans errors."),
+        ("modified", 409, "La requête a changé depuis la version envoyée : relisez-la."),
+        ("not_allowed", 409, "Action impossible au statut actuel de la requête."),
+        ("already_assigned", 409, "Déjà prise en compte par un agent."),
+        ("unsupported_media_type", 415, "Envoyez du JSON."),
+        ("too_large", 413, "Document de plus de 5 Mo."),
+        ("service_unavailable", 503, "Service momentanément indisponible (Retry-After)."),
+        ("unknown_endpoint", 404, "Adresse inconnue sous /api/ministeres/v1/."),
+        ("method_not_allowed", 405, "Méthode non permise à cette adresse (en-tête Allow)."),
+    ]
+    return aiohttp_jinja2.render_template(
+        "ministry_api.html",
+        request,
+        {
+            "base": BASE,
+            "info": doc["info"],
+            "operations": operations,
+            "schemas": schemas,
+            "problems": problems,
+        },
+    )
+
+
+_PATHS = [
+    (
+        op.method.upper(),
+        re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(BASE + op.path)) + "$"),
+    )
+    for op in OPERATIONS
+]
+
+
+@routes.get(BASE)
+async def to_the_page(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently(f"{BASE}/")
+
+
+@routes.route("*", BASE + "/{tail:.*}")
+async def unknown(request: web.Request) -> web.Response:
+    """Anything else under the API: a problem too (405 with ``Allow`` for a known address asked
+    with another method, else 404), never aiohttp's own words."""
+    allowed = sorted({method for method, path in _PATHS if path.match(request.path)})
+    if allowed:
+        response = problem(
+            405, "method_not_allowed", f"Méthodes permises ici : {', '.join(allowed)}."
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return problem(404, "unknown_endpoint", f"Point d'accès inconnu : voir {BASE}/.")

@@ -1,0 +1,200 @@
+"""The ministries' systems' API keys: made and revoked by administrators (« Clés d'API »,
+``gateway.backoffice.api_key_pages``), checked on every call of the ministry API.
+
+A key reads ``milie_<id>_<secret>``: ``id`` (12 hex digits) finds the row and may be shown
+anywhere (lists, the call log); ``secret`` is 32 random bytes, shown once at creation and kept
+only as its SHA-256. A secret that random cannot be guessed from its digest, so a slow password
+hash would only slow every call; comparing digests in SQL tells a timing observer nothing about
+the secret. One statement per call checks the key and counts the call in the minute's window of
+that key (``api_key_windows``, in PostgreSQL: every copy of the gateway shares it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+PREFIX = "milie_"
+KEY = re.compile(r"^milie_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+# Anywhere in a text (a query string): a key where it must never be.
+KEY_ANYWHERE = re.compile(r"milie_[0-9a-f]{12}_")
+LABEL_MAX = 120
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    body_id: str
+    label: str
+    calls_per_minute: int
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+    last_used_at: datetime | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+def digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def new_key() -> tuple[str, str, bytes]:
+    """(id, the whole key to show once, the digest to keep)."""
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return key_id, f"{PREFIX}{key_id}_{secret}", digest(secret)
+
+
+def parse(presented: str) -> tuple[str, str] | None:
+    """(id, secret) of a well-formed key, else None."""
+    m = KEY.match(presented.strip())
+    return (m[1], m[2]) if m else None
+
+
+_COLUMNS = """k.id, k.body_id, k.label, k.calls_per_minute, k.created_at, k.created_by,
+    k.revoked_at, k.revoked_by"""
+
+
+async def create(
+    conn: asyncpg.Connection, *, body_id: str, label: str, calls_per_minute: int, created_by: str
+) -> tuple[ApiKey, str]:
+    """A new key of ``body_id``: (its row, the whole key — the only time it is known)."""
+    key_id, whole, kept = new_key()
+    row = await conn.fetchrow(
+        f"""INSERT INTO api_keys AS k (id, body_id, label, secret_hash, calls_per_minute,
+                created_by)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}""",  # noqa: S608 - constant
+        key_id,
+        body_id,
+        label,
+        kept,
+        calls_per_minute,
+        created_by,
+    )
+    return ApiKey(**dict(row)), whole
+
+
+async def revoke(conn: asyncpg.Connection, key_id: str, *, by: str) -> ApiKey | None:
+    """Revoke the key at once (the next call with it is refused); None when there is no such
+    key or it was revoked already."""
+    row = await conn.fetchrow(
+        f"""UPDATE api_keys AS k SET revoked_at = now(), revoked_by = $2
+            WHERE id = $1 AND revoked_at IS NULL RETURNING {_COLUMNS}""",  # noqa: S608
+        key_id,
+        by,
+    )
+    return ApiKey(**dict(row)) if row else None
+
+
+async def one(conn: asyncpg.Connection, key_id: str) -> ApiKey | None:
+    row = await conn.fetchrow(
+        f"""SELECT {_COLUMNS}, (SELECT max(at) FROM api_calls c WHERE c.key_id = k.id)
+                AS last_used_at
+            FROM api_keys k WHERE k.id = $1""",  # noqa: S608 - constant
+        key_id,
+    )
+    return ApiKey(**dict(row)) if row else None
+
+
+async def listing(conn: asyncpg.Connection) -> list[ApiKey]:
+    """Every key, newest first, with its last call."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS}, (SELECT max(at) FROM api_calls c WHERE c.key_id = k.id)
+                AS last_used_at
+            FROM api_keys k ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC"""  # noqa: S608
+    )
+    return [ApiKey(**dict(r)) for r in rows]
+
+
+async def recent_calls(conn: asyncpg.Connection, key_id: str, limit: int = 50) -> list:
+    return await conn.fetch(
+        """SELECT at, method, operation, request_code, status, address FROM api_calls
+           WHERE key_id = $1 ORDER BY at DESC, id DESC LIMIT $2""",
+        key_id,
+        limit,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a presented key is worth: ``key`` when it may call now; else ``refusal`` (missing,
+    invalid, revoked, rate_limited) with ``retry_after`` seconds for the last."""
+
+    key: ApiKey | None = None
+    refusal: str | None = None
+    retry_after: int = 0
+    key_id: str | None = None  # the id named, even by a refused key (for the call log)
+
+
+async def check(pool: asyncpg.Pool, presented: str | None, timeout: float = 10.0) -> Verdict:
+    """Check ``presented`` and count the call against its key's limit, in one statement."""
+    if not presented:
+        return Verdict(refusal="missing_key")
+    parsed = parse(presented)
+    if parsed is None:
+        return Verdict(refusal="invalid_key")
+    key_id, secret = parsed
+    async with pool.acquire(timeout=timeout) as conn:
+        row = await conn.fetchrow(
+            f"""WITH k AS (SELECT {_COLUMNS} FROM api_keys k WHERE id = $1 AND secret_hash = $2),
+                w AS (INSERT INTO api_key_windows AS w (key_id, window_start, calls)
+                      SELECT id, date_trunc('minute', now()), 1 FROM k WHERE revoked_at IS NULL
+                      ON CONFLICT (key_id) DO UPDATE SET
+                          calls = CASE WHEN w.window_start = EXCLUDED.window_start
+                                       THEN w.calls + 1 ELSE 1 END,
+                          window_start = EXCLUDED.window_start
+                      RETURNING calls)
+                SELECT k.*, (SELECT calls FROM w) AS calls,
+                       ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute'
+                           - now()))::int AS retry_after
+                FROM k""",  # noqa: S608 - constant
+            key_id,
+            digest(secret),
+        )
+    if row is None:
+        return Verdict(refusal="invalid_key", key_id=key_id)
+    values = dict(row)
+    calls, retry_after = values.pop("calls"), values.pop("retry_after")
+    key = ApiKey(**values)
+    if key.revoked:
+        return Verdict(refusal="revoked_key", key_id=key_id)
+    if calls > key.calls_per_minute:
+        return Verdict(refusal="rate_limited", retry_after=max(1, retry_after), key_id=key_id)
+    return Verdict(key=key, key_id=key_id)
+
+
+async def record_call(
+    pool: asyncpg.Pool,
+    *,
+    key_id: str | None,
+    body_id: str | None,
+    method: str,
+    operation: str,
+    request_code: str | None,
+    status: int,
+    address: str,
+    timeout: float = 10.0,
+) -> None:
+    """One line of the call log (every call, accepted or refused)."""
+    async with pool.acquire(timeout=timeout) as conn:
+        await conn.execute(
+            """INSERT INTO api_calls (key_id, body_id, method, operation, request_code, status,
+                   address)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            key_id,
+            body_id,
+            method,
+            operation[:100],
+            (request_code or None) and request_code[:40],
+            status,
+            address[:64],
+        )
