@@ -130,7 +130,30 @@ async def read_model(request: web.Request, model: type[M]) -> M:
     body that names the signed call's fields or that ``model`` refuses."""
     raw = await read_json(request)
     refuse_envelope(raw)
+    refuse_nul(raw)
     return validate(model, raw)
+
+
+def _nul_paths(raw: object, path: str = "") -> list[str]:
+    if isinstance(raw, str):
+        return [path or "body"] if "\x00" in raw else []
+    if isinstance(raw, dict):
+        return [p for k, v in raw.items() for p in _nul_paths(v, f"{path}.{k}" if path else k)]
+    if isinstance(raw, list):
+        return [p for i, v in enumerate(raw) for p in _nul_paths(v, f"{path}.{i}")]
+    return []
+
+
+def refuse_nul(raw: object) -> None:
+    """Raise :class:`FieldErrors` for a text holding a NUL character: PostgreSQL stores none, so
+    it would fail as a 500 far from here (schemathesis found it on the ministry API)."""
+    if paths := _nul_paths(raw):
+        raise FieldErrors(
+            [
+                field_error(p, "Ce texte contient un caractère nul, refusé.", "string_pattern")
+                for p in paths[:20]
+            ]
+        )
 
 
 def error_body(error: str, message: str, **extra: Any) -> dict[str, Any]:

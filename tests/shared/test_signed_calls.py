@@ -271,3 +271,14 @@ async def test_calls_arriving_together_are_each_good_once(platform, settings_for
             *(_send(raw, "GET", intake + "/catalogue/places", h) for h in distinct)
         )
         assert {(status, body["error"]) for status, body in again} == {(401, "replayed")}
+
+
+def test_a_nul_character_in_any_text_is_a_422_not_a_database_error():
+    import pytest
+
+    from shared.web import FieldErrors, refuse_nul
+
+    refuse_nul({"message": "bonjour", "n": 3, "list": ["a"]})
+    with pytest.raises(FieldErrors) as refused:
+        refuse_nul({"message": "bon\x00jour", "contact": {"names": ["a", "b\x00"]}})
+    assert [e["field"] for e in refused.value.errors] == ["message", "contact.names.1"]
