@@ -159,12 +159,18 @@ async def add_file(request: web.Request) -> web.Response:
         data = await _read_capped(request, files.MAX_BYTES)
     except BrokenUpload:
         return json_error(400, "broken_upload", "the file did not arrive whole; nothing kept")
+    try:
+        # Opening a PDF or decoding an image is CPU work: off the event loop, outside the
+        # transaction (no row is locked while it runs).
+        inspected = await asyncio.to_thread(files.inspect, name, data)
+    except files.Refused as exc:
+        raise FieldErrors([field_error("attachments", exc.message, exc.code)]) from None
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         if not await _editable(conn, draft_id, owner):
             return not_found(GONE)
         try:
-            stored = await drafts.add_file(conn, draft_id, name, data)
+            stored = await drafts.add_file(conn, draft_id, name, inspected)
         except drafts.FileRefused as exc:
             raise FieldErrors([field_error("attachments", exc.message, exc.code)]) from None
         await conn.execute(

@@ -3,7 +3,8 @@
 The form's values and its files wait here, bound to the browser that filled them (``owner``),
 until the citizen confirms — then :func:`submit` turns them into the request in one transaction —
 or until they expire and :func:`purge` removes them with their files. Files are checked by their
-first bytes (``shared.attachments.sniff``), never by their name or declared type.
+content (``shared.attachments.inspect``: type by the first bytes, PDFs opened, images
+re-encoded), never by their name or declared type.
 
 The values are validated once, when they are saved, and the confirmation page's summary is
 stored with them: showing a draft is one plain read (no transaction, no lock, no validation).
@@ -90,16 +91,11 @@ async def locked(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> d
 
 
 async def add_file(
-    conn: asyncpg.Connection, draft_id: uuid.UUID, name: str, data: bytes
+    conn: asyncpg.Connection, draft_id: uuid.UUID, name: str, inspected: files.Inspected
 ) -> dict[str, Any]:
-    """Keep one file in the (locked) draft; raises :class:`FileRefused`."""
-    if not data:
-        raise FileRefused(files.EMPTY, name)
-    if len(data) > files.MAX_BYTES:
-        raise FileRefused(files.TOO_LARGE, name)
-    content_type = files.sniff(data[: files.HEAD_BYTES])
-    if content_type is None:
-        raise FileRefused(files.NOT_ALLOWED, name)
+    """Keep one file, inspected already (``files.inspect``), in the (locked) draft; raises
+    :class:`FileRefused` when the draft has its files already."""
+    content_type, data = inspected.content_type, inspected.data
     count = await conn.fetchval("SELECT count(*) FROM draft_files WHERE draft_id = $1", draft_id)
     if count >= files.MAX_FILES:
         raise FileRefused(files.TOO_MANY, name)
