@@ -313,6 +313,15 @@ async def post_form(request: web.Request) -> web.Response:
             f"Vous pouvez joindre {files.MAX_FILES} fichiers au plus, de 5 Mo chacun au plus. "
             "Revenez au formulaire et joignez des fichiers plus légers.",
         )
+    except uploads.TooManyParts:
+        return _refused(
+            request,
+            413,
+            "Formulaire trop long",
+            f"Le formulaire envoyé compte trop de parties : {uploads.MAX_FILE_PARTS} fichiers et "
+            f"{uploads.MAX_PARTS} parties au plus (vous pouvez joindre {files.MAX_FILES} "
+            "fichiers). Revenez au formulaire et recommencez.",
+        )
     except uploads.Malformed:
         return _refused(
             request, 400, "Formulaire illisible", "Revenez au formulaire et recommencez."
