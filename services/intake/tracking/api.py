@@ -2,8 +2,11 @@
 
 - ``POST /tracking`` ``{code, email}``: the tracking view (200); a mistyped code
   is refused before any look-up or count (422); a wrong code and a wrong email get one identical
-  answer (404); too many attempts per code, per email or per client address get 429 with
-  ``retry_after`` (seconds) in the body and the ``Retry-After`` header.
+  answer (404); too many failures for one code, or for one email, from one client address, or
+  too many attempts from one client address, get 429 with ``retry_after`` (seconds) in the body
+  and the ``Retry-After`` header. Only failures count toward a code's and an email's limit, and
+  only from the address that made them: a stranger who knows a code and guesses emails locks
+  out himself, never the owner, who still gets in with the right email.
 - ``POST /tracking/rewrite`` ``{code, email, message}``: the citizen's new
   message after a reformulation request (200 with the view; 409 when the request does not wait
   for one; 422 for the message, with the view), counted like a look-up.
@@ -143,11 +146,13 @@ def _code_and_email(query: LookupIn) -> tuple[str, str]:
 
 
 def lookup_rules(request: web.Request) -> tuple[Rule, Rule, Rule]:
+    """Failures per (code, client address), failures per (email, client address), and every
+    attempt per client address."""
     s = request.app[SETTINGS]
     window = s.tracking_window_seconds
     return (
-        Rule("lookup:code", s.tracking_per_code, window),
-        Rule("lookup:email", s.tracking_per_email, window),
+        Rule("lookup:code-failures", s.tracking_per_code, window),
+        Rule("lookup:email-failures", s.tracking_per_email, window),
         Rule("lookup:client", s.tracking_per_client, window),
     )
 
@@ -161,27 +166,47 @@ def reminder_rules(request: web.Request) -> tuple[Rule, Rule]:
     )
 
 
-async def _count_lookup(request: web.Request, code: str, email: str) -> int | None:
-    by_code, by_email, by_client = lookup_rules(request)
-    attempts = [
-        (by_code, code),
-        (by_email, email.lower()),
-        (by_client, throttle.client_key(call_of(request).client_address)),
-    ]
-    async with connection(request) as conn:
-        return await throttle.hit(conn, attempts)
+class Counted:
+    """A look-up counted as a failure until it succeeds (:meth:`succeeded` takes it back)."""
+
+    def __init__(self, request: web.Request, code: str, email: str) -> None:
+        by_code, by_email, by_client = lookup_rules(request)
+        client = throttle.client_key(call_of(request).client_address)
+        self.request = request
+        self.failures = [
+            (by_code, f"{code}\x00{client}"),
+            (by_email, f"{email.lower()}\x00{client}"),
+        ]
+        self.attempts = [*self.failures, (by_client, client)]
+
+    async def wait(self) -> int | None:
+        async with connection(self.request) as conn:
+            return await throttle.hit(conn, self.attempts)
+
+    async def succeeded(self) -> None:
+        async with connection(self.request) as conn:
+            await throttle.refund(conn, self.failures)
+
+
+async def _count_lookup(request: web.Request, code: str, email: str) -> tuple[int | None, Counted]:
+    """Count the look-up as a failure beforehand (so parallel guesses cannot all pass); the
+    seconds to wait when a limit is passed."""
+    counted = Counted(request, code, email)
+    return await counted.wait(), counted
 
 
 @routes.post("/tracking")
 async def track(request: web.Request) -> web.Response:
     query = await read_model(request, LookupIn)
     code, email = _code_and_email(query)
-    if (wait := await _count_lookup(request, code, email)) is not None:
+    wait, counted = await _count_lookup(request, code, email)
+    if wait is not None:
         return _throttled(wait)
     async with connection(request) as conn:
         view = await tracking.find(conn, code, email)
     if view is None:
         return _not_found()
+    await counted.succeeded()
     return web.json_response(view)
 
 
@@ -189,13 +214,15 @@ async def track(request: web.Request) -> web.Response:
 async def rewrite(request: web.Request) -> web.Response:
     query = await read_model(request, RewriteIn)
     code, email = _code_and_email(query)
-    if (wait := await _count_lookup(request, code, email)) is not None:
+    wait, counted = await _count_lookup(request, code, email)
+    if wait is not None:
         return _throttled(wait)
     outcome = await transaction(
         request, lambda conn: tracking.rewrite(conn, code, email, query.message)
     )
     if outcome.kind == "not_found":
         return _not_found()
+    await counted.succeeded()
     if outcome.kind == "not_allowed":
         return json_error(
             409,
@@ -210,11 +237,13 @@ async def rewrite(request: web.Request) -> web.Response:
 
 async def _reply(request: web.Request, query: LookupIn, told: str, **said: str | None):
     code, email = _code_and_email(query)
-    if (wait := await _count_lookup(request, code, email)) is not None:
+    wait, counted = await _count_lookup(request, code, email)
+    if wait is not None:
         return _throttled(wait)
     outcome = await transaction(request, lambda conn: tracking.reply(conn, code, email, **said))
     if outcome.kind == "not_found":
         return _not_found()
+    await counted.succeeded()
     if outcome.kind == "refused":
         return json_error(409, outcome.error, outcome.message, view=outcome.view)
     if outcome.kind == "invalid":
