@@ -207,9 +207,17 @@ class Drafts:
             "PUT", f"/drafts/{draft_id}", {"fields": fields, "remove_files": remove_files}
         )
 
-    async def submit(self, draft_id: str) -> Answer:
-        """« OK »: the draft becomes a request (once, however many times it is pressed)."""
-        return await self._call("POST", f"/drafts/{draft_id}/submit")
+    async def submit(
+        self, draft_id: str, challenge: str | None = None, nonce: str | None = None
+    ) -> Answer:
+        """« OK »: the draft becomes a request (once, however many times it is pressed).
+
+        ``challenge``/``nonce``: the proof of work the page asked for (a 428 answer, past the
+        suspicion threshold of the citizen's address); a 429 is a submission limit passed."""
+        if challenge is None:
+            return await self._call("POST", f"/drafts/{draft_id}/submit")
+        proof = {"challenge": challenge[:200], "nonce": (nonce or "")[:32]}
+        return await self._call("POST", f"/drafts/{draft_id}/submit", {"proof": proof})
 
     async def send_file(
         self,

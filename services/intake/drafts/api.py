@@ -7,12 +7,16 @@ expired, does not exist or belongs to another browser is the same 404.
 - ``POST /drafts/{id}/files?filename=`` raw bytes → 201 the file, or 422 why it was refused
 - ``PUT /drafts/{id}`` ``{fields, remove_files}`` → 200 when it may be submitted, else 422
 - ``GET /drafts/{id}`` → the values, files and summary (or the code once submitted)
-- ``POST /drafts/{id}/submit`` → 201 ``{code, …}`` (200 the same code again), 422, 404
+- ``POST /drafts/{id}/submit`` ``{proof?: {challenge, nonce}}`` → 201 ``{code, …}`` (200 the
+  same code again), 422, 404; 429 past a submission limit (``limits``); 428 ``{challenge,
+  difficulty_bits, wait_seconds, reason}`` when the address passed the suspicion threshold and
+  no good proof of work came with it (``proof``)
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -21,6 +25,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake import limits, proof
 from services.intake.drafts import store as drafts
 from services.intake.keys import CATALOGUE_CACHE
 from services.intake.settings import SETTINGS
@@ -198,17 +203,58 @@ async def show(request: web.Request) -> web.Response:
     return not_found(GONE) if view is None else web.json_response(view)
 
 
+class ProofIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    challenge: Annotated[str, Field(max_length=200)] = ""
+    nonce: Annotated[str, Field(max_length=proof.NONCE_MAX)] = ""
+
+
+class SubmitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    proof: ProofIn | None = None
+
+
+def _proof_required(exc: proof.ProofRequired) -> web.Response:
+    challenge = exc.challenge
+    return web.json_response(
+        {
+            "error": "proof_required",
+            "reason": exc.reason,
+            "challenge": challenge.token,
+            "difficulty_bits": challenge.bits,
+            "wait_seconds": exc.wait_left,
+            "expires_in": max(0, challenge.expires - int(time.time())),
+        },
+        status=428,
+    )
+
+
 @routes.post("/drafts/{draft_id}/submit")
 async def submit(request: web.Request) -> web.Response:
     owner = _owner(request)
     draft_id = _draft_id(request)
     if draft_id is None:
         return not_found(GONE)
-    # submissions.Refused: the 422 that lists the fields.
-    result = await transaction(
+    sent = await read_model(request, SubmitIn) if request.can_read_body else SubmitIn()
+    key = proof.key_of(request.app[SETTINGS].identity_secret.get_secret_value())
+    guard = await limits.guard_of(
         request,
-        lambda conn: drafts.submit(conn, draft_id, owner, request.app[CATALOGUE_CACHE]),
+        proof_key=key,
+        challenge=sent.proof.challenge if sent.proof else None,
+        nonce=sent.proof.nonce if sent.proof else None,
     )
+    # submissions.Refused: the 422 that lists the fields.
+    try:
+        result = await transaction(
+            request,
+            lambda conn: drafts.submit(
+                conn, draft_id, owner, request.app[CATALOGUE_CACHE], guard=guard
+            ),
+        )
+    except limits.Throttled as exc:
+        return limits.throttled_response(exc)
+    except proof.ProofRequired as exc:
+        return _proof_required(exc)
     if result is None:
         return not_found(GONE)
     accepted, nature = result

@@ -24,7 +24,7 @@ import asyncpg
 import phonenumbers
 from pydantic import ValidationError
 
-from services.intake import submissions
+from services.intake import limits, submissions
 from services.intake.catalogue.cache import CatalogueCache
 from services.intake.domain import SubmissionIn, presence_errors
 from shared import attachments as files
@@ -271,6 +271,7 @@ async def submit(
     draft_id: uuid.UUID,
     owner: str,
     catalogue: CatalogueCache | None = None,
+    guard: limits.Guard | None = None,
 ) -> tuple[submissions.Accepted, Nature] | None:
     """Turn the draft into the request (call in one transaction); the request's code and nature,
     or None when the draft is gone.
@@ -292,7 +293,9 @@ async def submit(
     if sub is None:
         raise submissions.Refused(errors)
     # Checks the catalogue once (raises Refused): the values may name what went since saved.
-    accepted = await submissions.submit(conn, sub, draft_id=draft_id, catalogue=catalogue)
+    accepted = await submissions.submit(
+        conn, sub, draft_id=draft_id, catalogue=catalogue, guard=guard
+    )
     # Only the code stays, to answer a second « OK »; the typed values leave with the request.
     await conn.execute(
         """UPDATE drafts SET request_id = $2, code = $3, nature = $4, fields = NULL, ready = false,
