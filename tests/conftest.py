@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 
 from shared.settings import ServiceSettings
 from tests.databases import Copies, create_database, create_template, drop_database
-from tests.support import delete_namespace, eventually, free_port
+from tests.support import RELAXED_SUBMISSION_LIMITS, delete_namespace, eventually, free_port
 
 
 def _docker_answers() -> bool:
@@ -114,6 +114,9 @@ def settings_for(database_url: str, amqp_url: str, namespace: str):
             "env": "test",
             "outbox_poll_seconds": 0.2,
             "metrics_port": 0,  # the gateway's metrics listener: any free port
+            # intake: tests submit many requests from one address and email; the limits' own
+            # tests (tests/abuse) set theirs in the configuration table.
+            "submission_limits": RELAXED_SUBMISSION_LIMITS,
             **overrides,
         }
         return cls.model_validate(values)

@@ -60,7 +60,8 @@ async def _catalogue_cache(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _config_cache(app: web.Application) -> AsyncIterator[None]:
-    app[limits.CONFIG_CACHE] = limits.ConfigCache(app[POOL])
+    defaults = limits.parse(app[SETTINGS].submission_limits)
+    app[limits.CONFIG_CACHE] = limits.ConfigCache(app[POOL], defaults)
     yield
 
 

@@ -31,16 +31,17 @@ async def change(request: web.Request) -> web.Response:
     values = await read_json(request)
     if not isinstance(values, dict) or not values:
         raise FieldErrors([field_error("config", "Indiquez les réglages à changer.")])
+    cache = request.app[limits.CONFIG_CACHE]
     identity = identity_of(request)
     by = identity.staff_id if identity is not None else None
 
     async def work(conn) -> limits.Config:
         try:
-            return await limits.store(conn, values, by or "")
+            return await limits.store(conn, values, by or "", cache.defaults)
         except ValueError as exc:
             key = str(exc).split(":", 1)[0]
             raise FieldErrors([field_error(key, str(exc), "invalid_setting")]) from None
 
     config = await transaction(request, work)
-    request.app[limits.CONFIG_CACHE].forget()
+    cache.forget()
     return web.json_response(limits.as_json(config))

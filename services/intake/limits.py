@@ -58,8 +58,9 @@ _BOUNDS = {
 }
 
 
-def parse(values: dict[str, Any]) -> Config:
-    """A Config from the table's values (unknown keys refused); ValueError says what is wrong."""
+def parse(values: dict[str, Any], defaults: Config = DEFAULTS) -> Config:
+    """A Config from the table's values over ``defaults`` (unknown keys refused); ValueError
+    says what is wrong."""
     known = {f.name: f for f in fields(Config)}
     changes: dict[str, Any] = {}
     for key, value in values.items():
@@ -78,7 +79,7 @@ def parse(values: dict[str, Any]) -> Config:
         if not low <= value <= high:
             raise ValueError(f"{key}: between {low} and {high}")
         changes[key] = value
-    return replace(DEFAULTS, **changes)
+    return replace(defaults, **changes)
 
 
 def as_json(config: Config) -> dict[str, Any]:
@@ -87,20 +88,23 @@ def as_json(config: Config) -> dict[str, Any]:
     return out
 
 
-async def load(conn: asyncpg.Connection) -> Config:
+async def load(conn: asyncpg.Connection, defaults: Config = DEFAULTS) -> Config:
+    """The configuration: the table's rows over ``defaults`` (the process's settings)."""
     rows = await conn.fetch("SELECT key, value FROM config")
     values = {r["key"]: json.loads(r["value"]) for r in rows}
     known = {f.name for f in fields(Config)}
     try:
-        return parse({k: v for k, v in values.items() if k in known})
+        return parse({k: v for k, v in values.items() if k in known}, defaults)
     except ValueError:
-        return DEFAULTS  # a row written by hand wrongly: the defaults rather than no limits
+        return defaults  # a row written by hand wrongly: the defaults rather than no limits
 
 
-async def store(conn: asyncpg.Connection, values: dict[str, Any], by: str) -> Config:
+async def store(
+    conn: asyncpg.Connection, values: dict[str, Any], by: str, defaults: Config = DEFAULTS
+) -> Config:
     """Change some settings (validated together with the others); the new configuration."""
-    current = as_json(await load(conn))
-    config = parse({**current, **values})
+    current = as_json(await load(conn, defaults))
+    config = parse({**current, **values}, defaults)
     await conn.executemany(
         """INSERT INTO config (key, value, updated_at, updated_by) VALUES ($1, $2::jsonb, now(), $3)
            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(),
@@ -114,8 +118,9 @@ class ConfigCache:
     """The configuration as this process last read it: read again after ``ttl`` seconds, so a
     change reaches every copy within that time without a query per submission."""
 
-    def __init__(self, pool: asyncpg.Pool, ttl: float = 5.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, defaults: Config = DEFAULTS, ttl: float = 5.0) -> None:
         self.pool = pool
+        self.defaults = defaults
         self.ttl = ttl
         self._config: Config | None = None
         self._read_at = 0.0
@@ -124,9 +129,9 @@ class ConfigCache:
         if self._config is None or time.monotonic() - self._read_at > self.ttl:
             if conn is None:
                 async with self.pool.acquire() as own:
-                    self._config = await load(own)
+                    self._config = await load(own, self.defaults)
             else:
-                self._config = await load(conn)
+                self._config = await load(conn, self.defaults)
             self._read_at = time.monotonic()
         return self._config
 

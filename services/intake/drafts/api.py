@@ -87,9 +87,10 @@ async def create(request: web.Request) -> web.Response:
     data = await read_model(request, DraftIn)
     lifetime = _lifetime(request)
     catalogue = request.app[CATALOGUE_CACHE]
+    config = await request.app[limits.CONFIG_CACHE].get()
 
     async def work(conn: asyncpg.Connection) -> web.Response:
-        draft = await drafts.create(conn, owner, lifetime, data.fields, catalogue)
+        draft = await drafts.create(conn, owner, lifetime, data.fields, catalogue, config)
         if data.fields is None:
             return web.json_response(
                 {"draft_id": str(draft.id), "ready": False, "errors": []}, status=201
@@ -106,6 +107,7 @@ async def update(request: web.Request) -> web.Response:
     draft_id = _draft_id(request)
     data = await read_model(request, DraftIn)
     lifetime = _lifetime(request)
+    config = await request.app[limits.CONFIG_CACHE].get()
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         if not await _editable(conn, draft_id, owner):
@@ -114,7 +116,7 @@ async def update(request: web.Request) -> web.Response:
             await drafts.remove_files(conn, draft_id, data.remove_files)
         return _answer(
             await drafts.save_fields(
-                conn, draft_id, data.fields or {}, lifetime, request.app[CATALOGUE_CACHE]
+                conn, draft_id, data.fields or {}, lifetime, request.app[CATALOGUE_CACHE], config
             )
         )
 

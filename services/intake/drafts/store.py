@@ -56,13 +56,14 @@ async def create(
     lifetime_seconds: int,
     fields: dict[str, Any] | None = None,
     catalogue: CatalogueCache | None = None,
+    config: limits.Config | None = None,
 ) -> Draft:
     """A new draft, with ``fields`` saved in it when given: one statement."""
     draft_id = uuid.uuid4()
     if fields is None:
         ready, errors, summary = False, [], None
     else:
-        ready, errors, summary = await _judged(conn, fields, draft_id, catalogue)
+        ready, errors, summary = await _judged(conn, fields, draft_id, catalogue, config)
     await conn.execute(
         """INSERT INTO drafts (id, owner, expires_at, fields, ready, summary)
            VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb)""",
@@ -147,6 +148,7 @@ async def validate(
     fields: dict[str, Any],
     draft_id: uuid.UUID,
     catalogue: CatalogueCache | None = None,
+    config: limits.Config | None = None,
 ) -> tuple[SubmissionIn | None, submissions.Checked | None, list[dict[str, str]]]:
     """Every error of the form at once: syntax, required fields, then the catalogue
     (``catalogue``: the process's kept copy, where the caller has it)."""
@@ -154,7 +156,7 @@ async def validate(
     if sub is None:
         return None, None, errors
     try:
-        return sub, await submissions.check(conn, sub, catalogue), []
+        return sub, await submissions.check(conn, sub, catalogue, config), []
     except submissions.Refused as exc:
         return sub, None, exc.errors
 
@@ -164,9 +166,10 @@ async def _judged(
     fields: dict[str, Any],
     draft_id: uuid.UUID,
     catalogue: CatalogueCache | None,
+    config: limits.Config | None = None,
 ) -> tuple[bool, list[dict[str, str]], str | None]:
     """(ready, errors, the confirmation page's summary as JSON) of the values."""
-    sub, checked, errors = await validate(conn, fields, draft_id, catalogue)
+    sub, checked, errors = await validate(conn, fields, draft_id, catalogue, config)
     if errors or sub is None or checked is None:
         return False, errors, None
     return True, [], json.dumps(_summary(sub, checked))
@@ -178,10 +181,11 @@ async def save_fields(
     fields: dict[str, Any],
     lifetime_seconds: int,
     catalogue: CatalogueCache | None = None,
+    config: limits.Config | None = None,
 ) -> Draft:
     """Store the typed values (valid or not: the citizen may come back to them) and say whether
     the draft may be submitted."""
-    ready, errors, summary = await _judged(conn, fields, draft_id, catalogue)
+    ready, errors, summary = await _judged(conn, fields, draft_id, catalogue, config)
     await conn.execute(
         """UPDATE drafts SET fields = $2::jsonb, ready = $3, summary = $4::jsonb, expires_at = $5
            WHERE id = $1""",

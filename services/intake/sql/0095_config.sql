@@ -1,7 +1,7 @@
 -- Intake's configuration table: the anonymous channels' limits (submissions per client address,
 -- per email, per mobile number; the suspicion threshold and its proof of work) and the country
 -- calling codes SMS may go to. One row a setting, its value as JSON; a missing row is the
--- default of services/intake/limits.py. Changed by an administrator (PUT /config, audited by
+-- default (services/intake/limits.py, or MILIE_SUBMISSION_LIMITS). Changed by an administrator (PUT /config, audited by
 -- updated_by); every copy of intake reads it again within a few seconds.
 CREATE TABLE config (
     key        text PRIMARY KEY,
@@ -9,18 +9,6 @@ CREATE TABLE config (
     updated_at timestamptz NOT NULL DEFAULT now(),
     updated_by text
 );
-INSERT INTO config (key, value) VALUES
-    ('submission_window_seconds', '3600'),
-    ('submissions_per_client', '60'),
-    ('submissions_per_email', '5'),
-    ('submissions_per_phone', '5'),
-    ('suspicion_window_seconds', '600'),
-    ('suspicion_per_client', '5'),
-    ('proof_difficulty_bits', '16'),
-    ('proof_wait_seconds', '30'),
-    ('proof_lifetime_seconds', '900'),
-    ('sms_country_codes', '[225]');
-
 -- Proofs of work already used (single use): kept until their challenge expires.
 CREATE TABLE used_proofs (
     challenge_id uuid PRIMARY KEY,
