@@ -237,7 +237,7 @@ async def submit(request: web.Request) -> web.Response:
     draft_id = _draft_id(request)
     if draft_id is None:
         return not_found(GONE)
-    sent = await read_model(request, SubmitIn) if request.can_read_body else SubmitIn()
+    sent = await read_model(request, SubmitIn) if request.body_exists else SubmitIn()
     key = proof.key_of(request.app[SETTINGS].identity_secret.get_secret_value())
     guard = await limits.guard_of(
         request,
