@@ -157,6 +157,7 @@ async def submit(
     draft_id: uuid.UUID | None = None,
     catalogue: CatalogueCache | None = None,
     guard: limits.Guard | None = None,
+    config: limits.Config | None = None,
 ) -> Accepted:
     """Store ``sub``; raises :class:`Refused` with field errors. Call inside a transaction when
     ``sub`` has a submission key or ``draft_id`` is given; otherwise the request, its contact,
@@ -184,7 +185,7 @@ async def submit(
             return Accepted(
                 existing["id"], existing["code"].strip(), existing["submitted_at"], True
             )
-    checked = await check(conn, sub, catalogue, guard.config if guard else None)
+    checked = await check(conn, sub, catalogue, guard.config if guard else config)
     body, theme, place = checked.body, checked.theme, checked.place
     if guard is not None:
         contact = sub.contact

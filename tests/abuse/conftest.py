@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from tests.channels.conftest import OPEN311_KEYS
+from tests.front.conftest import intake  # noqa: F401  (the fixture: intake alone)
 from tests.stack import Stack, start_stack
 from tests.support import signed_session
 from tests.track.conftest import PROXY_ADDRESS, http_session
