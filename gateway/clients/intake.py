@@ -78,6 +78,16 @@ class Intake:
     # ``kind`` is "bodies", "themes" or "places"; ``row_id`` one of the catalogue's identifiers
     # (the caller checks it against gateway.clients.catalogue.CATALOGUE_ID first).
 
+    # --- the configuration table (administrators) --------------------------------------------
+
+    async def config(self, *, identity: Identity) -> Answer:
+        """Every setting of intake's configuration table (``services/intake/limits.py``)."""
+        return await self._call("GET", "/config", identity=identity)
+
+    async def change_config(self, values: dict[str, Any], *, identity: Identity) -> Answer:
+        """200 with every setting; 422 naming the refused one."""
+        return await self._call("PUT", "/config", json=values, identity=identity)
+
     async def catalogue_everything(self, *, identity: Identity) -> Answer:
         """``{"bodies", "themes", "places", "body_themes"}``, the retired rows too."""
         return await self._call("GET", "/catalogue/admin", identity=identity)

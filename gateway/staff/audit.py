@@ -35,6 +35,9 @@ ACTIONS = {
     # Ready-made reasons (backoffice.reason_pages): target « motif <id> », detail what changed.
     "reason_created": "Motifs : ajout",
     "reason_changed": "Motifs : modification",
+    # Intake's configuration table (backoffice.limit_pages): target « configuration », detail
+    # « réglage : avant → après ».
+    "config_changed": "Limites et SMS : modification",
 }
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}
 CLI_ADDRESS = "ligne de commande"

@@ -4,12 +4,17 @@ is what the next submission is judged by."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import asyncpg
 import pytest
 
 from services.intake import limits
 from shared.identity import Identity, Role
-from tests.support import as_staff, signed_session
+from tests.abuse.conftest import api_request, api_submit
+from tests.staff.helpers import create_account, signed_in_session
+from tests.support import as_staff, eventually, signed_session
 
 ADMIN = Identity(staff_id="admin-1", role=Role.ADMINISTRATOR, login="admin")
 ANALYST = Identity(staff_id="analyste-1", role=Role.ANALYST, login="analyste")
@@ -71,3 +76,61 @@ async def test_administrators_change_the_configuration(intake, database_url):
         ("sms_country_codes", "admin-1"),
         ("submissions_per_email", "admin-1"),
     ]
+
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "un mot de passe des limites"
+
+
+async def test_the_back_office_page_changes_them_and_the_audit_says_so(strict_stack, database_url):
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.limites", PASSWORD)
+    page_url = strict_stack.gateway + "/admin/limites"
+    payload = api_request(phone="06 12 34 56 78", country="FR")
+    assert (await api_submit(strict_stack, payload))[0] == 422  # France: no SMS there yet
+
+    async with await signed_in_session(strict_stack.gateway, "admin.limites", PASSWORD) as admin:
+        async with admin.get(page_url) as resp:
+            assert resp.status == 200
+            text = html.unescape(await resp.text())
+        assert "Limites et SMS" in text and 'value="+225"' in text
+        values = {
+            name: re.search(rf'name="{name}" value="([^"]*)"', text).group(1)
+            for name in (
+                "submission_window_seconds",
+                "submissions_per_client",
+                "submissions_per_email",
+                "submissions_per_phone",
+                "suspicion_window_seconds",
+                "suspicion_per_client",
+                "proof_difficulty_bits",
+                "proof_wait_seconds",
+                "proof_lifetime_seconds",
+            )
+        }
+        form = {"csrf_token": TOKEN.search(text).group(1), **values}
+
+        # A wrong value: said beside its field, nothing changed.
+        wrong = {**form, "sms_country_codes": "France", "submissions_per_email": "-3"}
+        async with admin.post(page_url, data=wrong, allow_redirects=False) as resp:
+            assert resp.status == 422
+            text = html.unescape(await resp.text())
+        assert 'id="err-sms_country_codes"' in text and 'id="err-submissions_per_email"' in text
+
+        changed = {**form, "sms_country_codes": "+225, +33"}
+        async with admin.post(page_url, data=changed, allow_redirects=False) as resp:
+            assert resp.status == 303
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        detail = await conn.fetchval(
+            "SELECT detail FROM gateway.audit_log WHERE action = 'config_changed'"
+        )
+    finally:
+        await conn.close()
+    assert detail == "sms_country_codes : [225] → [225, 33]"
+
+    async def accepted():
+        answer = await api_submit(strict_stack, payload)
+        return answer if answer[0] == 201 else None
+
+    await eventually(accepted, timeout=15)  # every copy of intake reads it within seconds
