@@ -321,6 +321,10 @@ async def _take_file(request: web.Request, part: Part, drafts: Drafts, upload: U
         upload.file_errors.append(files.problem(files.TOO_LARGE, name))
         await _drain(request, part, name)  # the fields after it are still to be read
         return
+    if files.hostile_name(name):  # « ../ », a line break: refused here, intake says the same
+        upload.file_errors.append(files.problem(files.BAD_NAME, name))
+        await _drain(request, part, name)
+        return
     head = await _head(request, part)
     if not head:
         upload.file_errors.append(files.problem(files.EMPTY, name))

@@ -182,28 +182,54 @@ async def test_the_corpus_through_intakes_upload(intake, http, database_url):
 FORM = "/soumettre/formulaire"
 
 
+def _raw_form(token: str, files_: list[tuple[str, bytes]]) -> bytes:
+    """The form as a browser writes it (file names as given, not percent-encoded)."""
+    fields = {
+        "csrf_token": token,
+        "draft_id": "",
+        "body_id": "ministere-budget",
+        "nature": "reclamation",
+        "message": "Le guichet ferme avant l'heure.",
+    }
+    out = [
+        f'--b\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    for disposition, data in files_:
+        out.append(
+            f'--b\r\nContent-Disposition: form-data; name="attachments"; {disposition}\r\n'
+            "Content-Type: application/pdf\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
+    return b"".join([*out, b"--b--\r\n"])
+
+
 async def test_the_citizens_form_says_why_a_file_was_refused(front, database_url):
     async with signed_session(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.get(front + FORM + "?nature=reclamation&organisme=ministere-budget") as r:
             token = re.search(r'name="csrf_token" value="([^"]+)"', await r.text()).group(1)
-        form = aiohttp.FormData()
-        form.add_field("csrf_token", token)
-        form.add_field("draft_id", "")
-        form.add_field("body_id", "ministere-budget")
-        form.add_field("nature", "reclamation")
-        form.add_field("message", "Le guichet ferme avant l'heure.")
-        for name, data in (
-            ("script.pdf", pdf_bytes(_js_open_action)),
-            ("lancer.pdf", pdf_bytes(_launch)),
-            ("joint.pdf", pdf_bytes(_embedded)),
-        ):
-            form.add_field("attachments", data, filename=name, content_type="application/pdf")
-        async with http.post(front + FORM, data=form) as resp:
+        body = _raw_form(
+            token,
+            [
+                ('filename="script.pdf"', pdf_bytes(_js_open_action)),
+                ('filename="lancer.pdf"', pdf_bytes(_launch)),
+                ('filename="joint.pdf"', pdf_bytes(_embedded)),
+                ('filename="../../releve.pdf"', pdf_bytes()),
+                # A line break in a name can only come encoded (RFC 5987).
+                ("filename*=UTF-8''avis%0D%0ABcc%3A%20x.pdf", pdf_bytes()),
+            ],
+        )
+        async with http.post(
+            front + FORM, data=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+        ) as resp:
             page = html.unescape(await resp.text())
     for code, name in (
         (files.PDF_JAVASCRIPT, "script.pdf"),
         (files.PDF_LAUNCH, "lancer.pdf"),
         (files.PDF_EMBEDDED, "joint.pdf"),
+        (files.BAD_NAME, "../../releve.pdf"),
+        (files.BAD_NAME, "avis\r\nBcc: x.pdf"),
     ):
         assert files.problem(code, name) in page, code
     conn = await asyncpg.connect(database_url)
