@@ -45,11 +45,10 @@ async def submit(request: web.Request) -> web.Response:
         # Only a call-centre operator submits on a caller's behalf (where an email is optional):
         # the gateway signs the operator's identity, and intake checks it itself.
         check(request, Role.OPERATOR)
-    # The call centre's operators are staff: only the anonymous channels are counted.
     guard = await limits.guard_of(request)
-    config = guard.config  # the SMS countries hold for the call centre's callers too
+    config = guard.config  # its SMS countries hold for the call centre's callers too
     if sub.channel is Channel.PHONE:
-        guard = None
+        guard = None  # the call centre's operators are staff: only anonymous channels count
     # Without a submission key, submit writes in one statement: no transaction needed.
     run = transaction if sub.submission_key else without_transaction
     try:

@@ -27,6 +27,7 @@ from aiohttp import web
 
 from services.intake import throttle
 from services.intake.throttle import Rule
+from shared.signing import call_of
 from shared.web import field_error
 
 
@@ -238,8 +239,9 @@ async def count(
 ) -> bool:
     """Count one submission against its address, email and mobile number; raises
     :class:`Throttled` past a limit. Whether the address is past the suspicion threshold (the
-    caller then wants a proof of work). Call in the submission's transaction: a submission
-    refused later (or rolled back) is not counted."""
+    caller then wants a proof of work). Each count is one atomic upsert, so parallel
+    submissions cannot all pass; in the submission's transaction (where it has one), a
+    submission refused later or rolled back is not counted."""
     by_client, by_email, by_phone = submission_rules(guard.config)
     attempts = [(by_client, guard.client)]
     if email:
@@ -263,8 +265,6 @@ async def guard_of(
     nonce: str | None = None,
 ) -> Guard:
     """The guard of a submission made through ``request`` (its client address as signed)."""
-    from shared.signing import call_of
-
     config = await request.app[CONFIG_CACHE].get(conn)
     client = throttle.client_key(call_of(request).client_address)
     return Guard(config, client, proof_key, challenge, nonce)
