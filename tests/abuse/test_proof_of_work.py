@@ -23,7 +23,7 @@ from tests.abuse.conftest import (
     web_fill,
     web_session,
 )
-from tests.front.pages import fill_form, submit_form
+from tests.front.pages import axe_violations, fill_form, submit_form
 from tests.support import eventually
 
 KEY = proof.key_of("a-test-secret")
@@ -168,6 +168,7 @@ async def test_the_pages_script_solves_it_in_a_real_browser(strict_stack, databa
     status = page.locator("#proof-status[data-state=done]")
     await status.wait_for()
     assert "Vérification terminée" in await status.inner_text()
+    assert await axe_violations(page) == []
     nonce = await page.locator("input[name=proof_nonce]").input_value()
     token = await page.locator("input[name=proof_challenge]").input_value()
     assert proof.zero_bits(hashlib.sha256(f"{token}:{nonce}".encode()).digest()) >= 16
