@@ -55,7 +55,7 @@ import aiohttp
 import asyncpg
 from aiosmtpd.smtp import SMTP
 
-from bench.harness import MailSink, percentile, queue_depths, say
+from bench.harness import UNLIMITED_SUBMISSIONS, MailSink, percentile, queue_depths, say
 from deploy.local import dead_letters
 from deploy.local.platform import PROCESSES, Platform
 from deploy.local.private_servers import PrivatePostgres, PrivateRabbitMQ, free_port
@@ -222,6 +222,8 @@ class Campaign:
             "MILIE_OUTBOX_POLL_SECONDS": "0.2",
             "MILIE_DB_POOL_MIN": "1",
             "MILIE_IDENTITY_SECRET": self.secret,
+            # The campaign measures faults, not the anonymous channels' limits (tests/abuse).
+            "MILIE_SUBMISSION_LIMITS": json.dumps(UNLIMITED_SUBMISSIONS),
         }
         self.extra_env[CUT_SERVICE] = {"AMQP_URL": self.mq.url.replace("127.0.0.1", CUT_ADDRESS)}
         self.platform = Platform(

@@ -25,7 +25,7 @@ from shared.settings import ServiceSettings
 # the environment: staff there sign in with the password alone too (see settings_for below).
 os.environ.setdefault("MILIE_SECOND_FACTOR_REQUIRED", "false")
 from tests.databases import Copies, create_database, create_template, drop_database
-from tests.support import delete_namespace, eventually, free_port
+from tests.support import RELAXED_SUBMISSION_LIMITS, delete_namespace, eventually, free_port
 
 
 def _docker_answers() -> bool:
@@ -121,6 +121,9 @@ def settings_for(database_url: str, amqp_url: str, namespace: str):
             # The staff's second factor has its own tests (tests/staff/test_second_factor.py);
             # the others sign in with the password alone. Ignored by the services' settings.
             "second_factor_required": False,
+            # intake: tests submit many requests from one address and email; the limits' own
+            # tests (tests/abuse) set theirs in the configuration table.
+            "submission_limits": RELAXED_SUBMISSION_LIMITS,
             **overrides,
         }
         return cls.model_validate(values)

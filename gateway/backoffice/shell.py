@@ -89,6 +89,7 @@ MENU: list[MenuEntry] = [
             MenuEntry("Catalogue", "bo-catalogue", (Role.ADMINISTRATOR,)),
             MenuEntry("Motifs", "bo-motifs", (Role.ADMINISTRATOR,)),
             MenuEntry("Clés d'API", "bo-cles-api", (Role.ADMINISTRATOR,)),
+            MenuEntry("Limites et SMS", "bo-limites", (Role.ADMINISTRATOR,)),
         ),
     ),
     # How a focal point is told of new requests by email (issue 13).

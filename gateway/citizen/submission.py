@@ -314,6 +314,15 @@ async def post_form(request: web.Request) -> web.Response:
             f"Vous pouvez joindre {files.MAX_FILES} fichiers au plus, de 5 Mo chacun au plus. "
             "Revenez au formulaire et joignez des fichiers plus légers.",
         )
+    except uploads.TooManyParts:
+        return _refused(
+            request,
+            413,
+            "Formulaire trop long",
+            f"Le formulaire envoyé compte trop de parties : {uploads.MAX_FILE_PARTS} fichiers et "
+            f"{uploads.MAX_PARTS} parties au plus (vous pouvez joindre {files.MAX_FILES} "
+            "fichiers). Revenez au formulaire et recommencez.",
+        )
     except uploads.Malformed:
         return _refused(
             request, 400, "Formulaire illisible", "Revenez au formulaire et recommencez."
@@ -379,6 +388,14 @@ async def confirm_page(request: web.Request) -> web.Response:
         raise _see_other("/soumettre/enregistree", brouillon=draft["draft_id"])
     if not draft["ready"] or draft["summary"] is None:
         raise _see_other("/soumettre/formulaire", brouillon=draft["draft_id"])
+    return _confirm_page(request, draft)
+
+
+def _confirm_page(
+    request: web.Request, draft: dict, proof: dict | None = None, status: int = 200
+) -> web.Response:
+    """The summary with « Modifier » and « Envoyer ma requête »; ``proof``: the proof of work
+    asked (intake's 428), solved by ``static/proof.js`` or, without JavaScript, by waiting."""
     summary = draft["summary"]
     return _render(
         request,
@@ -389,7 +406,9 @@ async def confirm_page(request: web.Request) -> web.Response:
             "s": summary,
             "country": forms.COUNTRY_LABELS.get(summary["country"], summary["country"]),
             "csrf_token": csrf.token_for(request),
+            "proof": proof,
         },
+        status,
     )
 
 
@@ -401,8 +420,23 @@ async def confirm(request: web.Request) -> web.Response:
     if draft_id is None or owner is None:
         return _expired(request)
     drafts = request.app[INTAKE].drafts(owner)
+    challenge = str(form.get("proof_challenge", "")) or None
+    nonce = str(form.get("proof_nonce", "")) or None
     try:
-        status, body = await drafts.submit(draft_id)
+        status, body = await drafts.submit(draft_id, challenge, nonce)
+        if status == 428:  # many submissions from this address: a proof of work first
+            draft = await _draft(request, draft_id)
+            if draft is None:
+                return _expired(request)
+            if draft["summary"] is None:
+                raise _see_other("/soumettre/formulaire", brouillon=draft_id)
+            proof = {
+                "challenge": body["challenge"],
+                "bits": body["difficulty_bits"],
+                "wait_seconds": body["wait_seconds"],
+                "reason": body["reason"],
+            }
+            return _confirm_page(request, draft, proof)
         if status == 422:  # the catalogue changed since: the form again, with the reasons
             draft = await _draft(request, draft_id)
             if draft is None:
@@ -414,6 +448,10 @@ async def confirm(request: web.Request) -> web.Response:
         return unavailable(request)
     if status == 404:
         return _expired(request)
+    if status == 429:  # a limit passed: nothing stored, nothing sent
+        refused = _refused(request, 429, "Trop de requêtes", body.get("message", ""))
+        refused.headers["Retry-After"] = str(body.get("retry_after", 60))
+        return refused
     if status not in (200, 201):
         return unavailable(request)
     # The request is stored (intake answered after its commit): its code goes to the next page.

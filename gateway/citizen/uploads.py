@@ -21,6 +21,11 @@ broken connection is :class:`Interrupted`, the citizen's problem, told beside th
 ``service_timeout`` for intake taking a chunk or answering (intake's problem:
 ``ServiceUnavailable``).
 
+The form's parts are counted as they come: past ``MAX_PARTS`` parts, or ``MAX_FILE_PARTS`` file
+parts, reading stops (:class:`TooManyParts`, a 413 page saying the limits); files past
+``files.MAX_FILES`` are not sent to intake, only named as refused. So a crafted body of
+thousands of parts costs a few intake calls at most, never one per part.
+
 The CSRF token must come before any file (the form puts it first): nothing is stored for a
 request that did not prove it comes from our own form.
 """
@@ -54,6 +59,10 @@ FILE_FIELD = "attachments"
 # Every text field of the form fits (the message: 5000 characters, 4 bytes each at most).
 FIELD_MAX_BYTES = 32 * 1024
 FIELDS_MAX = 60
+# File parts read at most (a citizen choosing a few files too many is told which were not kept;
+# a body of more is refused whole), and parts of any kind.
+MAX_FILE_PARTS = 10
+MAX_PARTS = FIELDS_MAX + MAX_FILE_PARTS
 # What reading the citizen's body raises when their connection breaks off.
 BROKEN = (ConnectionError, aiohttp.ClientPayloadError, web.RequestPayloadError)
 # The files, each at most 5 Mo, and the text fields around them.
@@ -65,6 +74,11 @@ Part = BodyPartReader | form_parts.Part
 
 class TooLarge(Exception):
     """The body went past ``MAX_BODY``."""
+
+
+class TooManyParts(Exception):
+    """The form has more than ``MAX_PARTS`` parts or ``MAX_FILE_PARTS`` file parts: reading
+    stopped there."""
 
 
 class Forbidden(Exception):
@@ -96,6 +110,9 @@ class Upload:
     draft_lost: bool = False
     # Whether the draft the form named was found still there.
     draft_checked: bool = False
+    # Files the draft holds (as intake said when the draft was checked) and files sent to it.
+    files_in_draft: int = 0
+    files_sent: int = 0
 
 
 def draft_owner(request: web.Request) -> str | None:
@@ -204,19 +221,23 @@ async def _reader(request: web.Request) -> aiohttp.MultipartReader | form_parts.
 async def read_form(request: web.Request, drafts: Drafts) -> Upload:
     """Read the submission form; its files land in a draft of intake's (created when needed).
 
-    Raises TooLarge, Forbidden, Malformed, Interrupted, ServiceUnavailable."""
+    Raises TooLarge, TooManyParts, Forbidden, Malformed, Interrupted, ServiceUnavailable."""
     if (request.content_length or 0) > MAX_BODY:
         raise TooLarge()
     upload = Upload()
     token_ok = False
+    parts = file_parts = 0
     try:
         reader = await _reader(request)
         while (part := await _next_part(request, reader)) is not None:
             if not isinstance(part, Part):  # a nested multipart: no form sends one
                 raise Malformed()
+            parts += 1
+            if parts > MAX_PARTS:
+                raise TooManyParts()
             if part.filename is None:
                 if len(upload.fields) >= FIELDS_MAX:
-                    raise Malformed()
+                    raise TooManyParts()
                 name = part.name or ""
                 value = await _text(request, part)
                 if name == csrf.FIELD:
@@ -230,6 +251,9 @@ async def read_form(request: web.Request, drafts: Drafts) -> Upload:
                 continue
             if not token_ok:
                 raise Forbidden()
+            file_parts += 1
+            if file_parts > MAX_FILE_PARTS:
+                raise TooManyParts()
             if part.name != FILE_FIELD or not part.filename:
                 await _drain(request, part)  # no file chosen: an empty part
                 continue
@@ -238,7 +262,7 @@ async def read_form(request: web.Request, drafts: Drafts) -> Upload:
     except Interrupted as exc:
         exc.upload = upload
         raise
-    except (TooLarge, Forbidden, ServiceUnavailable, Malformed):
+    except (TooLarge, TooManyParts, Forbidden, ServiceUnavailable, Malformed):
         raise
     except (
         ValueError,
@@ -271,6 +295,8 @@ async def _ensure_draft(drafts: Drafts, upload: Upload) -> str:
             raise ServiceUnavailable("intake")
         elif body.get("submitted"):  # the form of a request sent already, posted again
             upload.draft_id = None
+        else:
+            upload.files_in_draft = len(body.get("files") or [])
         upload.draft_checked = True
     if upload.draft_id is None:
         status, body = await drafts.create()
@@ -295,6 +321,10 @@ async def _take_file(request: web.Request, part: Part, drafts: Drafts, upload: U
         upload.file_errors.append(files.problem(files.TOO_LARGE, name))
         await _drain(request, part, name)  # the fields after it are still to be read
         return
+    if files.hostile_name(name):  # « ../ », a line break: refused here, intake says the same
+        upload.file_errors.append(files.problem(files.BAD_NAME, name))
+        await _drain(request, part, name)
+        return
     head = await _head(request, part)
     if not head:
         upload.file_errors.append(files.problem(files.EMPTY, name))
@@ -315,6 +345,12 @@ async def _take_file(request: web.Request, part: Part, drafts: Drafts, upload: U
         return settings.upload_idle_timeout if citizen else settings.service_timeout
 
     draft_id = await _ensure_draft(drafts, upload)
+    if upload.files_in_draft + upload.files_sent >= files.MAX_FILES:
+        # Intake would refuse it: not sent, so that more files never mean more calls.
+        upload.file_errors.append(files.problem(files.TOO_MANY, name))
+        await _drain(request, part, name)
+        return
+    upload.files_sent += 1
     try:
         async with asyncio.timeout(None) as idle:
 

@@ -86,6 +86,16 @@ class Intake:
     # ``kind`` is "bodies", "themes" or "places"; ``row_id`` one of the catalogue's identifiers
     # (the caller checks it against gateway.clients.catalogue.CATALOGUE_ID first).
 
+    # --- the configuration table (administrators) --------------------------------------------
+
+    async def config(self, *, identity: Identity) -> Answer:
+        """Every setting of intake's configuration table (``services/intake/limits.py``)."""
+        return await self._call("GET", "/config", identity=identity)
+
+    async def change_config(self, values: dict[str, Any], *, identity: Identity) -> Answer:
+        """200 with every setting; 422 naming the refused one."""
+        return await self._call("PUT", "/config", json=values, identity=identity)
+
     async def catalogue_everything(self, *, identity: Identity) -> Answer:
         """``{"bodies", "themes", "places", "body_themes"}``, the retired rows too."""
         return await self._call("GET", "/catalogue/admin", identity=identity)
@@ -221,9 +231,17 @@ class Drafts:
             "PUT", f"/drafts/{draft_id}", {"fields": fields, "remove_files": remove_files}
         )
 
-    async def submit(self, draft_id: str) -> Answer:
-        """« OK »: the draft becomes a request (once, however many times it is pressed)."""
-        return await self._call("POST", f"/drafts/{draft_id}/submit")
+    async def submit(
+        self, draft_id: str, challenge: str | None = None, nonce: str | None = None
+    ) -> Answer:
+        """« OK »: the draft becomes a request (once, however many times it is pressed).
+
+        ``challenge``/``nonce``: the proof of work the page asked for (a 428 answer, past the
+        suspicion threshold of the citizen's address); a 429 is a submission limit passed."""
+        if challenge is None:
+            return await self._call("POST", f"/drafts/{draft_id}/submit")
+        proof = {"challenge": challenge[:200], "nonce": (nonce or "")[:32]}
+        return await self._call("POST", f"/drafts/{draft_id}/submit", {"proof": proof})
 
     async def rewrite(self, code: str, contact: str, message: str, draft_id: str | None) -> Answer:
         """« Modifier » after a reformulation request, with the documents kept in ``draft_id``

@@ -141,7 +141,10 @@ async def _intake(
     if status >= 400:
         described = body.get("errors") if isinstance(body, dict) else None
         if 400 <= status < 500 and isinstance(described, list):
-            return answer(fmt, "errors", described, status)
+            refused = answer(fmt, "errors", described, status)
+            if status == 429 and isinstance(body.get("retry_after"), int):
+                refused.headers["Retry-After"] = str(body["retry_after"])
+            return refused
         return errors(fmt, 500, "Erreur interne : réessayez plus tard.")
     return status, body
 

@@ -21,7 +21,11 @@ async def _forward(service: str, asked: Awaitable[tuple[int, Any]]) -> web.Respo
         status, body = await asked
     except ServiceUnavailable:
         return json_error(503, "service_unavailable", f"{service} is not answering; retry later")
-    return web.json_response(body, status=status)
+    response = web.json_response(body, status=status)
+    if status == 429 and isinstance(body, dict) and isinstance(body.get("retry_after"), int):
+        # A limit passed (per address, email or mobile number): when to come back, as HTTP says.
+        response.headers["Retry-After"] = str(body["retry_after"])
+    return response
 
 
 @routes.post("/api/v1/requests")

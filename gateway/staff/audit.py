@@ -52,6 +52,9 @@ ACTIONS = {
     # The ministries' systems' keys (backoffice.api_key_pages): target « clé d'API <id> ».
     "api_key_created": "Clé d'API créée",
     "api_key_revoked": "Clé d'API révoquée",
+    # Intake's configuration table (backoffice.limit_pages): target « configuration », detail
+    # « réglage : avant → après ».
+    "config_changed": "Limites et SMS : modification",
 }
 REQUEST_TARGET = "requête {code}"
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.intake import submissions
+from services.intake import limits, submissions
 from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
 from shared.identity import Role, check
@@ -45,13 +45,21 @@ async def submit(request: web.Request) -> web.Response:
         # Only a call-centre operator submits on a caller's behalf (where an email is optional):
         # the gateway signs the operator's identity, and intake checks it itself.
         check(request, Role.OPERATOR)
+    guard = await limits.guard_of(request)
+    config = guard.config  # its SMS countries hold for the call centre's callers too
+    if sub.channel is Channel.PHONE:
+        guard = None  # the call centre's operators are staff: only anonymous channels count
     # Without a submission key, submit writes in one statement: no transaction needed.
     run = transaction if sub.submission_key else without_transaction
     try:
         accepted = await run(
             request,
-            lambda conn: submissions.submit(conn, sub, catalogue=request.app[CATALOGUE_CACHE]),
+            lambda conn: submissions.submit(
+                conn, sub, catalogue=request.app[CATALOGUE_CACHE], guard=guard, config=config
+            ),
         )
+    except limits.Throttled as exc:
+        return limits.throttled_response(exc)
     except submissions.KeyReused:
         return json_error(
             409,

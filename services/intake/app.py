@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.intake import attachments_api, purge
+from services.intake import attachments_api, config_api, limits, purge
 from services.intake.api import routes
 from services.intake.catalogue import api as catalogue_api
 from services.intake.catalogue import cache as catalogue_cache
@@ -59,6 +59,12 @@ async def _catalogue_cache(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _config_cache(app: web.Application) -> AsyncIterator[None]:
+    defaults = limits.parse(app[SETTINGS].submission_limits)
+    app[limits.CONFIG_CACHE] = limits.ConfigCache(app[POOL], defaults)
+    yield
+
+
 async def _purge_drafts(app: web.Application) -> AsyncIterator[None]:
     """Remove expired drafts and their files now and then (every copy may: deletes commute)."""
     every = app[SETTINGS].draft_purge_seconds
@@ -97,6 +103,7 @@ def create_app(settings: IntakeSettings) -> web.Application:
     app[PURGE_KEY] = purge.hash_key(settings)
     app.cleanup_ctx.append(_load_catalogue)
     app.cleanup_ctx.append(_catalogue_cache)
+    app.cleanup_ctx.append(_config_cache)
     app.cleanup_ctx.append(_purge_drafts)
     app.cleanup_ctx.append(purge.ticking())
     app.add_routes(routes)
@@ -105,4 +112,5 @@ def create_app(settings: IntakeSettings) -> web.Application:
     app.add_routes(attachments_api.routes)
     app.add_routes(tracking_api.routes)
     app.add_routes(open311_api.routes)
+    app.add_routes(config_api.routes)
     return app

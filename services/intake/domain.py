@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
 import phonenumbers
@@ -33,6 +34,29 @@ def normalize_email(email: str) -> str:
 def email_key(email: str) -> str:
     """The form under which emails are compared: normalized and lower-cased."""
     return email.strip().lower()
+
+
+NAME_PUNCTUATION = frozenset(" -'’.")
+NAME_REFUSED = (
+    "Un nom ne peut contenir que des lettres (accentuées ou non), des espaces, des traits "
+    "d'union, des apostrophes et des points."
+)
+
+
+def check_name(value: str) -> str:
+    """A person's name as a name holds it: letters (with their accents, any alphabet), spaces,
+    hyphens, apostrophes and dots — no digits, no line breaks or other controls, no ``<>@``
+    (a name goes in an email's header and on pages); ValueError otherwise. Runs of spaces are
+    made one."""
+    value = unicodedata.normalize("NFC", value)
+    for ch in value:
+        category = unicodedata.category(ch)
+        if ch in NAME_PUNCTUATION or category.startswith("L") or category.startswith("M"):
+            continue
+        raise ValueError(NAME_REFUSED)
+    if value and not any(unicodedata.category(ch).startswith("L") for ch in value):
+        raise ValueError(NAME_REFUSED)
+    return " ".join(value.split())
 
 
 def normalize_phone(number: str, country: str) -> str:
@@ -78,6 +102,11 @@ class ContactIn(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("last_name", "first_names")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value)
 
     @field_validator("email")
     @classmethod

@@ -19,6 +19,11 @@ class IntakeSettings(ServiceSettings):
     tracking_per_code: int = 10
     tracking_per_email: int = 10
     tracking_per_client: int = 100
+    # The defaults of the configuration table's settings (services/intake/limits.py: the
+    # anonymous channels' submission limits, the proof of work, the SMS countries), as JSON in
+    # MILIE_SUBMISSION_LIMITS ('{"submissions_per_email": 10}'); an administrator's value in the
+    # table (PUT /config) wins over it.
+    submission_limits: dict[str, int | list[int]] = Field(default_factory=dict)
     # « Code requête oublié ? » requests allowed per window, per email and per client address.
     reminder_window_seconds: int = 3600
     reminder_per_email: int = 3

@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-from services.intake import attachments
+from services.intake import attachments, limits, proof
 from services.intake import repository as repo
 from services.intake.catalogue.cache import CatalogueCache
 from services.intake.domain import SubmissionIn, contact_missing, email_key
@@ -91,11 +91,16 @@ class Checked:
 
 
 async def check(
-    conn: asyncpg.Connection, sub: SubmissionIn, catalogue: CatalogueCache | None = None
+    conn: asyncpg.Connection,
+    sub: SubmissionIn,
+    catalogue: CatalogueCache | None = None,
+    config: limits.Config | None = None,
 ) -> Checked:
-    """The catalogue rows ``sub`` names; raises :class:`Refused` with every field error.
+    """The catalogue rows ``sub`` names; raises :class:`Refused` with every field error (a
+    mobile number of a country SMS may not go to among them).
 
-    ``catalogue``: the process's cache of those rows, where the caller has it."""
+    ``catalogue``, ``config``: the process's cache of those rows and of the configuration table,
+    where the caller has them (else they are read)."""
     errors = contact_missing() if sub.missing_contact_fields() else []
     if not sub.terms_accepted:
         errors.append(_error("terms_accepted", "Vous devez accepter les conditions d'utilisation."))
@@ -132,6 +137,11 @@ async def check(
             "name": facts["place_name"],
             "kind": facts["place_kind"],
         }
+    if sub.contact.phone:
+        if config is None:
+            config = await limits.load(conn)
+        if (refused := limits.sms_country_error(sub.contact.phone, config)) is not None:
+            errors.append(refused)
     if errors:
         raise Refused(errors)
     assert body is not None
@@ -144,13 +154,19 @@ async def submit(
     *,
     draft_id: uuid.UUID | None = None,
     catalogue: CatalogueCache | None = None,
+    guard: limits.Guard | None = None,
+    config: limits.Config | None = None,
 ) -> Accepted:
     """Store ``sub``; raises :class:`Refused` with field errors. Call inside a transaction when
     ``sub`` has a submission key or ``draft_id`` is given; otherwise the request, its contact,
     history and event are written in one statement and a transaction is not needed.
 
     ``draft_id``: the citizen's draft whose files become the request's, in this transaction;
-    the caller holds its row lock and answers a second « OK » from it."""
+    the caller holds its row lock and answers a second « OK » from it.
+
+    ``guard``: an anonymous channel's limits (``limits.Guard``): the submission is counted once
+    checked, and refused past a limit (``limits.Throttled``) or, past the suspicion threshold,
+    without a good proof of work (``proof.ProofRequired``) — before anything is written."""
     assert conn.is_in_transaction() or not (sub.submission_key or draft_id)
     if sub.submission_key and draft_id is None:
         # The same form posted twice, or a channel publishing the same request again: answered
@@ -167,8 +183,15 @@ async def submit(
             return Accepted(
                 existing["id"], existing["code"].strip(), existing["submitted_at"], True
             )
-    checked = await check(conn, sub, catalogue)
+    checked = await check(conn, sub, catalogue, guard.config if guard else config)
     body, theme, place = checked.body, checked.theme, checked.place
+    if guard is not None:
+        contact = sub.contact
+        if await limits.count(conn, guard, contact.email, contact.phone):
+            assert guard.proof_key is not None
+            await proof.check(
+                conn, guard.proof_key, guard.client, guard.config, guard.challenge, guard.nonce
+            )
 
     request_id = uuid.uuid4()
     now = datetime.now(UTC)

@@ -6,6 +6,11 @@ Fixed windows opened by a bucket's first attempt: an attempt adds one to each of
 went over its limit; the answer says when that bucket's window ends. Bucket names are hashes:
 the table holds no email address nor client address. Expired rows are removed now and then by
 whichever copy passes by.
+
+A limit on failures only (a tracking look-up's code and email: the right pair must never be
+locked out by someone else's wrong guesses) counts the attempt beforehand like any other — so
+parallel attempts each take their place and cannot all pass together — and :func:`refund`
+gives the place back once the attempt succeeded.
 """
 
 from __future__ import annotations
@@ -87,3 +92,13 @@ async def hit(conn: asyncpg.Connection, attempts: list[tuple[Rule, str]]) -> int
         _last_cleanup = now
         await conn.execute("DELETE FROM throttle_hits WHERE expires_at < now()")
     return None if retry_after is None else max(1, retry_after)
+
+
+_REFUND = """
+    UPDATE throttle_hits SET hits = greatest(hits - 1, 0)
+    WHERE bucket = ANY($1::text[]) AND expires_at > now()"""
+
+
+async def refund(conn: asyncpg.Connection, attempts: list[tuple[Rule, str]]) -> None:
+    """Take back one attempt counted by :func:`hit` (it succeeded: only failures count)."""
+    await conn.execute(_REFUND, sorted(bucket(rule, key) for rule, key in attempts))

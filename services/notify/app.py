@@ -52,6 +52,7 @@ async def _deliveries(app: web.Application) -> AsyncIterator[None]:
             client_secret=settings.sms_client_secret.get_secret_value(),
             sender=settings.sms_sender,
             sender_name=settings.sms_sender_name,
+            countries=frozenset(settings.sms_country_codes),
         )
         media.append(SmsMedium(client, settings.sms_batch))
         log.info("SMS enabled", extra={"sms_base_url": settings.sms_base_url})

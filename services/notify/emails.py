@@ -12,7 +12,8 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parseaddr
+from email.headerregistry import Address
+from email.utils import format_datetime, formataddr, parseaddr
 from html import escape
 from urllib.parse import urlencode
 from uuid import UUID
@@ -300,9 +301,17 @@ def _from_header(mail_from: str) -> str:
     return _encode_address(address, name)
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
 def _encode_address(address: str, name: str) -> str:
-    if not name:
-        return f"<{address}>"
-    if name.isascii() and re.fullmatch(r"[A-Za-z0-9 !#$%&'*+/=?^_`{|}~.-]*", name):
-        return f'"{name}" <{address}>' if "." in name else f"{name} <{address}>"
-    return f"{_encode_words(name)} <{address}>"
+    """An address header's value, built by the standard library: ``formataddr`` quotes a name
+    holding ``,`` ``@`` ``"`` or ``<`` and encodes a non-ASCII one (RFC 2047), so no name can
+    add a recipient; line breaks and other controls in a name (never accepted by intake) become
+    spaces first, so none can add a header. A non-ASCII address (SMTPUTF8, RFC 6532) goes
+    through ``email.headerregistry.Address``, which checks it."""
+    name = " ".join(_CONTROLS.sub(" ", name or "").split())
+    if address.isascii():
+        return formataddr((name, address), charset="utf-8") if name else f"<{address}>"
+    username, _, domain = address.rpartition("@")
+    return str(Address(display_name=name, username=username, domain=domain))

@@ -41,6 +41,11 @@ class NotifySettings(ServiceSettings):
     sms_client_secret: SecretStr = SecretStr("")
     sms_sender: str = ""
     sms_sender_name: str = "Milie"
+    # Country calling codes an SMS may go to (MILIE_SMS_COUNTRY_CODES='[225]'): the second
+    # guard behind intake's, which refuses other numbers at submission (its configuration
+    # table's sms_country_codes, which an administrator sets within these). Any other number's
+    # SMS fails for good, unsent: the form cannot be used to send paid SMS abroad.
+    sms_country_codes: list[int] = Field(default_factory=lambda: [225])
     sms_timeout: float = 10.0
     # SMS claimed at once by the SMS worker (sent one after the other).
     sms_batch: int = 10

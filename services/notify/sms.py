@@ -57,6 +57,14 @@ def is_mobile(phone: str | None) -> bool:
     )
 
 
+def country_code(phone: str | None) -> int | None:
+    """The country calling code of an E.164 number (None when unreadable)."""
+    try:
+        return phonenumbers.parse(phone or "", None).country_code
+    except phonenumbers.NumberParseException:
+        return None
+
+
 class SmsRefused(Exception):
     """The provider refused this message for good (4xx)."""
 
@@ -82,6 +90,7 @@ class OrangeSms:
         client_secret: str,
         sender: str,
         sender_name: str,
+        countries: frozenset[int] = frozenset({225}),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
@@ -90,6 +99,7 @@ class OrangeSms:
         self.basic_auth = f"Basic {credentials}"
         self.sender = sender
         self.sender_name = sender_name
+        self.countries = countries
         self.clock = clock
         self._token: str | None = None
         self._expires_at = 0.0
@@ -101,7 +111,10 @@ class OrangeSms:
         )
 
     async def send(self, phone: str, text: str) -> str | None:
-        """Send ``text`` to ``phone`` (E.164); returns the provider's ``resourceURL``."""
+        """Send ``text`` to ``phone`` (E.164); returns the provider's ``resourceURL``. A number
+        of a country not allowed is refused for good, before the provider is asked."""
+        if country_code(phone) not in self.countries:
+            raise SmsRefused(f"country code of {phone[:5]}… not allowed for SMS")
         token = await self.token()
         status, body = await self._post(token, phone, text)
         if status == 401:

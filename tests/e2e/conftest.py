@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from deploy.local.platform import PROCESSES, Platform
 from tests.browser import ARTIFACTS
-from tests.support import as_staff, free_port, signing_for
+from tests.support import RELAXED_SUBMISSION_LIMITS, as_staff, free_port, signing_for
 
 IDENTITY_SECRET = "e2e-identity-secret"
 BODY = "ministere-education-nationale"
@@ -41,6 +42,7 @@ def platform_for(database_url, amqp_url, namespace, smtp_port, log_dir: Path) ->
         "AMQP_URL": amqp_url,
         "MILIE_BROKER_NAMESPACE": namespace,
         "MILIE_ENV": "test",
+        "MILIE_SUBMISSION_LIMITS": json.dumps(RELAXED_SUBMISSION_LIMITS),
         "MILIE_SMTP_HOST": "127.0.0.1",
         "MILIE_SMTP_PORT": str(smtp_port),
         "MILIE_OUTBOX_POLL_SECONDS": "0.2",

@@ -7,7 +7,9 @@ import zipfile
 from contextlib import asynccontextmanager
 from io import BytesIO
 
+import pikepdf
 import pytest
+from PIL import Image
 
 from tests.channels.conftest import sms_settings
 from tests.fakes.orange_sms import FakeOrangeSms
@@ -15,14 +17,33 @@ from tests.stack import start_stack
 from tests.support import RunningApp, signed_session
 
 OWNER = "o" * 32
-# The smallest files of each accepted kind: the magic bytes and a little content.
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84"
-    b"\x00\x00\x00\x00IEND\xaeB`\x82"
-)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+
+def pdf_bytes(change=None, padding: int = 0) -> bytes:
+    """A real one-page PDF (pikepdf), ``change(pdf)`` applied before it is saved; ``padding``
+    bytes of an unused stream make it larger."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    if padding:
+        pdf.Root.Padding = pdf.make_stream(b"0" * padding)
+    if change is not None:
+        change(pdf)
+    out = BytesIO()
+    pdf.save(out, compress_streams=False, deterministic_id=True)
+    return out.getvalue()
+
+
+def image_bytes(fmt: str, size: tuple[int, int] = (8, 6), **save) -> bytes:
+    """A real image (Pillow) in ``fmt`` (``JPEG``, ``PNG``)."""
+    out = BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(out, fmt, **save)
+    return out.getvalue()
+
+
+# Small files of each accepted kind, whole and readable (intake opens and decodes them).
+PDF = pdf_bytes()
+PNG = image_bytes("PNG")
+JPEG = image_bytes("JPEG")
 
 
 def zip_bytes() -> bytes:
@@ -34,7 +55,14 @@ def zip_bytes() -> bytes:
 
 
 def big_pdf(size: int) -> bytes:
-    return PDF + b"%" + b"0" * (size - len(PDF) - 1)
+    """A readable PDF of exactly ``size`` bytes."""
+    padding = max(size - len(PDF) - 64, 1)
+    for _ in range(4):
+        data = pdf_bytes(padding=padding)
+        if len(data) == size:
+            return data
+        padding += size - len(data)
+    raise AssertionError(f"no PDF of {size} bytes")
 
 
 def submission_fields(email: str | None = None, **overrides) -> dict:

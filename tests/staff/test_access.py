@@ -105,6 +105,9 @@ ROUTES: list[Row] = [
     Row("POST", "/admin/cles-api", only(ADMIN, status=422), {}),
     Row("GET", "/admin/cles-api/{api_key_id}", only(ADMIN)),
     Row("POST", "/admin/cles-api/{api_key_id}/revoquer", only(ADMIN, status=303), {}),
+    # « Administration › Limites et SMS » (issue 14): an empty form is refused (422).
+    Row("GET", "/admin/limites", only(ADMIN)),
+    Row("POST", "/admin/limites", only(ADMIN, status=422), {}),
     # « Administration › Catalogue »: administrators only. Empty forms are refused (422) before
     # intake is asked; an empty list of themes for a body without one changes nothing (303);
     # retiring then restoring a body, a theme and a place of no other row (303 each).
@@ -231,6 +234,9 @@ READERS = (ADMIN, ANALYST, "focal-point", "other-body")  # of treatment's reques
 
 SERVICE_ENDPOINTS: list[Endpoint] = [
     Endpoint("intake", "GET", "/catalogue/admin", service_staff(ADMIN)),
+    # intake's configuration table (issue 14): an empty change is refused (422).
+    Endpoint("intake", "GET", "/config", service_staff(ADMIN)),
+    Endpoint("intake", "PUT", "/config", service_staff(ADMIN, status=422), {}),
     # triage: analysts and administrators; decisions with a faulty body are refused (422)
     # before anything is decided.
     Endpoint("triage", "GET", "/queue", service_staff(ADMIN, ANALYST)),

@@ -265,11 +265,12 @@ async def test_replies_are_throttled_like_a_look_up(settings_for):
     settings = settings_for(IntakeSettings, db_pool_min=1, tracking_per_code=2)
     async with RunningApp(intake_app(settings)) as running:
         intake = Intake(running)
-        _, code, email, _ = await _treated(intake)
-        payload = {"code": code, "email": email, "opinion": "ravi"}
+        _, code, _, _ = await _treated(intake)
+        # Failures count (a wrong email for the code), as for a look-up.
+        payload = {"code": code, "email": "pas.moi@example.ci", "opinion": "satisfied"}
         for _ in range(2):
             status, _, _ = await _post(intake, "/tracking/opinion", payload)
-            assert status == 422
+            assert status == 404
         status, body, headers = await _post(intake, "/tracking/opinion", payload)
         assert (status, body["error"]) == (429, "throttled")
         assert int(headers["Retry-After"]) == body["retry_after"] > 0

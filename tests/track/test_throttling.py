@@ -1,9 +1,11 @@
-"""Enumeration: a wrong code and a wrong email get the same answer; look-ups are throttled per
-code, per email and per client address (``X-Forwarded-For`` believed from a trusted proxy
-only), and a throttled answer says when to try again."""
+"""Enumeration: a wrong code and a wrong email get the same answer; look-ups are throttled on
+their failures per code and per email from one client address, and on every attempt per client
+address (``X-Forwarded-For`` believed from a trusted proxy only); a stranger who knows a code
+cannot lock its owner out; a throttled answer says when to try again."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import uuid
@@ -105,19 +107,43 @@ async def test_lookups_are_throttled_per_code_per_email_and_per_client(strict_st
     email = "awa.traore@example.ci"
     _, code = await submit(stack, email)
 
-    # Per code: wrong emails from everywhere; then even the right pair waits.
+    # Per code: a stranger who knows the code guesses emails from one address, and is stopped
+    # there; the owner, from another address, still gets in with the right email.
+    stranger = _client()
     for _ in range(STRICT["tracking_per_code"]):
-        status, _, _ = await _lookup(stack, code, _email(), via_proxy_for=_client())
+        status, _, _ = await _lookup(stack, code, _email(), via_proxy_for=stranger)
         assert status == 404
-    _assert_throttled(*await _lookup(stack, code, _email(), via_proxy_for=_client()))
-    _assert_throttled(*await _lookup(stack, code, email, via_proxy_for=_client()))
+    _assert_throttled(*await _lookup(stack, code, _email(), via_proxy_for=stranger))
+    owner = _client()
+    for _ in range(STRICT["tracking_per_code"] + 1):  # successes never count toward the limit
+        assert (await _lookup(stack, code, email, via_proxy_for=owner))[0] == 200
+    # The owner's own slips (from a phone this time) count against that address only, and the
+    # right pair after them is still let in.
+    owner = _client()
+    for _ in range(STRICT["tracking_per_code"] - 1):
+        assert (await _lookup(stack, code, _email(), via_proxy_for=owner))[0] == 404
+    assert (await _lookup(stack, code, email, via_proxy_for=owner))[0] == 200
 
-    # Per email: wrong codes from everywhere.
+    # Guesses sent together cannot pass the limit: each takes its place before the look-up.
+    racer, guessed = _client(), new_code()
+    answers = await asyncio.gather(
+        *(
+            _lookup(stack, guessed, _email(), via_proxy_for=racer)
+            for _ in range(3 * STRICT["tracking_per_code"])
+        )
+    )
+    statuses = sorted(a[0] for a in answers)
+    assert statuses.count(404) == STRICT["tracking_per_code"], statuses
+    assert set(statuses) == {404, 429}
+
+    # Per email: wrong codes from one address.
     target = _email()
+    guesser = _client()
     for _ in range(STRICT["tracking_per_email"]):
-        status, _, _ = await _lookup(stack, new_code(), target, via_proxy_for=_client())
+        status, _, _ = await _lookup(stack, new_code(), target, via_proxy_for=guesser)
         assert status == 404
-    _assert_throttled(*await _lookup(stack, new_code(), target, via_proxy_for=_client()))
+    _assert_throttled(*await _lookup(stack, new_code(), target, via_proxy_for=guesser))
+    assert (await _lookup(stack, new_code(), target, via_proxy_for=_client()))[0] == 404
 
     # Per client address, behind the trusted proxy: the rightmost untrusted hop is the client,
     # whatever the client wrote to its left.

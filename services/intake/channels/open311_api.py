@@ -33,8 +33,8 @@ import phonenumbers
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
+from services.intake import limits, submissions, throttle
 from services.intake import repository as repo
-from services.intake import submissions, throttle
 from services.intake.catalogue import repository as cat
 from services.intake.channels import metrics as channel_metrics
 from services.intake.channels import open311_rules as rules
@@ -226,8 +226,12 @@ async def submit(request: web.Request) -> web.Response:
     if location_errors:
         return _refused(location_errors)
 
+    guard = await limits.guard_of(request)
+
     async def work(conn: asyncpg.Connection) -> submissions.Accepted:
-        accepted = await submissions.submit(conn, sub, catalogue=request.app[CATALOGUE_CACHE])
+        accepted = await submissions.submit(
+            conn, sub, catalogue=request.app[CATALOGUE_CACHE], guard=guard
+        )
         await conn.execute(
             """INSERT INTO open311_requests (request_id, channel, lat, long, address_string,
                                              submitted_at)
@@ -245,6 +249,16 @@ async def submit(request: web.Request) -> web.Response:
         accepted = await transaction(request, work)
     except submissions.Refused as exc:
         return _refused(_described(exc.errors))
+    except limits.Throttled as exc:
+        response = web.json_response(
+            {
+                "errors": [{"code": 429, "description": limits.retry_text(exc.retry_after)}],
+                "retry_after": exc.retry_after,
+            },
+            status=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     channel_metrics.SUBMISSIONS.labels(Channel.OPEN311.value, "accepted").inc()
     return web.json_response(
         {

@@ -7,13 +7,17 @@ expired, does not exist or belongs to another browser is the same 404.
 - ``POST /drafts/{id}/files?filename=`` raw bytes → 201 the file, or 422 why it was refused
 - ``PUT /drafts/{id}`` ``{fields, remove_files}`` → 200 when it may be submitted, else 422
 - ``GET /drafts/{id}`` → the values, files and summary (or the code once submitted)
-- ``POST /drafts/{id}/submit`` → 201 ``{code, nature, told_by, …}`` (200 the same code again;
-  ``told_by``: how the code is sent to the citizen, ``["email", "sms"]`` or fewer), 422, 404
+- ``POST /drafts/{id}/submit`` ``{proof?: {challenge, nonce}}`` → 201 ``{code, nature, told_by,
+  …}`` (200 the same code again; ``told_by``: how the code is sent to the citizen, ``["email",
+  "sms"]`` or fewer), 422, 404; 429 past a submission limit (``limits``); 428 ``{challenge,
+  difficulty_bits, wait_seconds, reason}`` when the address passed the suspicion threshold and
+  no good proof of work came with it (``proof``)
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -22,6 +26,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake import limits, proof
 from services.intake.drafts import store as drafts
 from services.intake.keys import CATALOGUE_CACHE
 from services.intake.settings import SETTINGS
@@ -88,9 +93,10 @@ async def create(request: web.Request) -> web.Response:
     data = await read_model(request, DraftIn)
     lifetime = _lifetime(request)
     catalogue = request.app[CATALOGUE_CACHE]
+    config = await request.app[limits.CONFIG_CACHE].get()
 
     async def work(conn: asyncpg.Connection) -> web.Response:
-        draft = await drafts.create(conn, owner, lifetime, data.fields, catalogue)
+        draft = await drafts.create(conn, owner, lifetime, data.fields, catalogue, config)
         if data.fields is None:
             return web.json_response(
                 {"draft_id": str(draft.id), "ready": False, "errors": []}, status=201
@@ -107,6 +113,7 @@ async def update(request: web.Request) -> web.Response:
     draft_id = _draft_id(request)
     data = await read_model(request, DraftIn)
     lifetime = _lifetime(request)
+    config = await request.app[limits.CONFIG_CACHE].get()
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         if not await _editable(conn, draft_id, owner):
@@ -115,7 +122,7 @@ async def update(request: web.Request) -> web.Response:
             await drafts.remove_files(conn, draft_id, data.remove_files)
         return _answer(
             await drafts.save_fields(
-                conn, draft_id, data.fields or {}, lifetime, request.app[CATALOGUE_CACHE]
+                conn, draft_id, data.fields or {}, lifetime, request.app[CATALOGUE_CACHE], config
             )
         )
 
@@ -165,12 +172,18 @@ async def add_file(request: web.Request) -> web.Response:
         data = await _read_capped(request, files.MAX_BYTES)
     except BrokenUpload:
         return json_error(400, "broken_upload", "the file did not arrive whole; nothing kept")
+    try:
+        # Opening a PDF or decoding an image is CPU work: off the event loop, outside the
+        # transaction (no row is locked while it runs).
+        inspected = await asyncio.to_thread(files.inspect, name, data)
+    except files.Refused as exc:
+        raise FieldErrors([field_error("attachments", exc.message, exc.code)]) from None
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         if not await _editable(conn, draft_id, owner):
             return not_found(GONE)
         try:
-            stored = await drafts.add_file(conn, draft_id, name, data)
+            stored = await drafts.add_file(conn, draft_id, name, inspected)
         except drafts.FileRefused as exc:
             raise FieldErrors([field_error("attachments", exc.message, exc.code)]) from None
         await conn.execute(
@@ -198,17 +211,58 @@ async def show(request: web.Request) -> web.Response:
     return not_found(GONE) if view is None else web.json_response(view)
 
 
+class ProofIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    challenge: Annotated[str, Field(max_length=200)] = ""
+    nonce: Annotated[str, Field(max_length=proof.NONCE_MAX)] = ""
+
+
+class SubmitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    proof: ProofIn | None = None
+
+
+def _proof_required(exc: proof.ProofRequired) -> web.Response:
+    challenge = exc.challenge
+    return web.json_response(
+        {
+            "error": "proof_required",
+            "reason": exc.reason,
+            "challenge": challenge.token,
+            "difficulty_bits": challenge.bits,
+            "wait_seconds": exc.wait_left,
+            "expires_in": max(0, challenge.expires - int(time.time())),
+        },
+        status=428,
+    )
+
+
 @routes.post("/drafts/{draft_id}/submit")
 async def submit(request: web.Request) -> web.Response:
     owner = _owner(request)
     draft_id = _draft_id(request)
     if draft_id is None:
         return not_found(GONE)
-    # submissions.Refused: the 422 that lists the fields.
-    result = await transaction(
+    sent = await read_model(request, SubmitIn) if request.body_exists else SubmitIn()
+    key = proof.key_of(request.app[SETTINGS].identity_secret.get_secret_value())
+    guard = await limits.guard_of(
         request,
-        lambda conn: drafts.submit(conn, draft_id, owner, request.app[CATALOGUE_CACHE]),
+        proof_key=key,
+        challenge=sent.proof.challenge if sent.proof else None,
+        nonce=sent.proof.nonce if sent.proof else None,
     )
+    # submissions.Refused: the 422 that lists the fields.
+    try:
+        result = await transaction(
+            request,
+            lambda conn: drafts.submit(
+                conn, draft_id, owner, request.app[CATALOGUE_CACHE], guard=guard
+            ),
+        )
+    except limits.Throttled as exc:
+        return limits.throttled_response(exc)
+    except proof.ProofRequired as exc:
+        return _proof_required(exc)
     if result is None:
         return not_found(GONE)
     accepted, nature, told = result

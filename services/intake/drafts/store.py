@@ -3,7 +3,8 @@
 The form's values and its files wait here, bound to the browser that filled them (``owner``),
 until the citizen confirms — then :func:`submit` turns them into the request in one transaction —
 or until they expire and :func:`purge` removes them with their files. Files are checked by their
-first bytes (``shared.attachments.sniff``), never by their name or declared type.
+content (``shared.attachments.inspect``: type by the first bytes, PDFs opened, images
+re-encoded), never by their name or declared type.
 
 The values are validated once, when they are saved, and the confirmation page's summary is
 stored with them: showing a draft is one plain read (no transaction, no lock, no validation).
@@ -23,7 +24,7 @@ import asyncpg
 import phonenumbers
 from pydantic import ValidationError
 
-from services.intake import submissions
+from services.intake import limits, submissions
 from services.intake.catalogue.cache import CatalogueCache
 from services.intake.domain import SubmissionIn, presence_errors
 from shared import attachments as files
@@ -55,13 +56,14 @@ async def create(
     lifetime_seconds: int,
     fields: dict[str, Any] | None = None,
     catalogue: CatalogueCache | None = None,
+    config: limits.Config | None = None,
 ) -> Draft:
     """A new draft, with ``fields`` saved in it when given: one statement."""
     draft_id = uuid.uuid4()
     if fields is None:
         ready, errors, summary = False, [], None
     else:
-        ready, errors, summary = await _judged(conn, fields, draft_id, catalogue)
+        ready, errors, summary = await _judged(conn, fields, draft_id, catalogue, config)
     await conn.execute(
         """INSERT INTO drafts (id, owner, expires_at, fields, ready, summary)
            VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb)""",
@@ -90,16 +92,11 @@ async def locked(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> d
 
 
 async def add_file(
-    conn: asyncpg.Connection, draft_id: uuid.UUID, name: str, data: bytes
+    conn: asyncpg.Connection, draft_id: uuid.UUID, name: str, inspected: files.Inspected
 ) -> dict[str, Any]:
-    """Keep one file in the (locked) draft; raises :class:`FileRefused`."""
-    if not data:
-        raise FileRefused(files.EMPTY, name)
-    if len(data) > files.MAX_BYTES:
-        raise FileRefused(files.TOO_LARGE, name)
-    content_type = files.sniff(data[: files.HEAD_BYTES])
-    if content_type is None:
-        raise FileRefused(files.NOT_ALLOWED, name)
+    """Keep one file, inspected already (``files.inspect``), in the (locked) draft; raises
+    :class:`FileRefused` when the draft has its files already."""
+    content_type, data = inspected.content_type, inspected.data
     count = await conn.fetchval("SELECT count(*) FROM draft_files WHERE draft_id = $1", draft_id)
     if count >= files.MAX_FILES:
         raise FileRefused(files.TOO_MANY, name)
@@ -151,6 +148,7 @@ async def validate(
     fields: dict[str, Any],
     draft_id: uuid.UUID,
     catalogue: CatalogueCache | None = None,
+    config: limits.Config | None = None,
 ) -> tuple[SubmissionIn | None, submissions.Checked | None, list[dict[str, str]]]:
     """Every error of the form at once: syntax, required fields, then the catalogue
     (``catalogue``: the process's kept copy, where the caller has it)."""
@@ -158,7 +156,7 @@ async def validate(
     if sub is None:
         return None, None, errors
     try:
-        return sub, await submissions.check(conn, sub, catalogue), []
+        return sub, await submissions.check(conn, sub, catalogue, config), []
     except submissions.Refused as exc:
         return sub, None, exc.errors
 
@@ -168,9 +166,10 @@ async def _judged(
     fields: dict[str, Any],
     draft_id: uuid.UUID,
     catalogue: CatalogueCache | None,
+    config: limits.Config | None = None,
 ) -> tuple[bool, list[dict[str, str]], str | None]:
     """(ready, errors, the confirmation page's summary as JSON) of the values."""
-    sub, checked, errors = await validate(conn, fields, draft_id, catalogue)
+    sub, checked, errors = await validate(conn, fields, draft_id, catalogue, config)
     if errors or sub is None or checked is None:
         return False, errors, None
     return True, [], json.dumps(_summary(sub, checked))
@@ -182,10 +181,11 @@ async def save_fields(
     fields: dict[str, Any],
     lifetime_seconds: int,
     catalogue: CatalogueCache | None = None,
+    config: limits.Config | None = None,
 ) -> Draft:
     """Store the typed values (valid or not: the citizen may come back to them) and say whether
     the draft may be submitted."""
-    ready, errors, summary = await _judged(conn, fields, draft_id, catalogue)
+    ready, errors, summary = await _judged(conn, fields, draft_id, catalogue, config)
     await conn.execute(
         """UPDATE drafts SET fields = $2::jsonb, ready = $3, summary = $4::jsonb, expires_at = $5
            WHERE id = $1""",
@@ -276,10 +276,11 @@ async def submit(
     draft_id: uuid.UUID,
     owner: str,
     catalogue: CatalogueCache | None = None,
+    guard: limits.Guard | None = None,
 ) -> tuple[submissions.Accepted, Nature, list[str]] | None:
     """Turn the draft into the request (call in one transaction); the request's code, nature and
     how the code is sent to the citizen (``SubmissionIn.told_by``), or None when the draft is
-    gone.
+    gone; ``guard``: the submission limits (``limits``).
 
     A second call answers the first one's code. Raises ``submissions.Refused`` when the values no
     longer pass (the catalogue changed since, or the draft was never valid)."""
@@ -298,7 +299,9 @@ async def submit(
     if sub is None:
         raise submissions.Refused(errors)
     # Checks the catalogue once (raises Refused): the values may name what went since saved.
-    accepted = await submissions.submit(conn, sub, draft_id=draft_id, catalogue=catalogue)
+    accepted = await submissions.submit(
+        conn, sub, draft_id=draft_id, catalogue=catalogue, guard=guard
+    )
     # Only the code stays, to answer a second « OK »; the typed values leave with the request.
     told = sub.told_by()
     await conn.execute(

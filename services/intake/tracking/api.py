@@ -7,8 +7,11 @@ in E.164 (read with Côte d'Ivoire's plan unless it starts with ``+``), throttle
 
 - ``POST /tracking`` ``{code, email | phone}``: the tracking view (200); a mistyped code
   is refused before any look-up or count (422); a wrong code and a wrong email or number get one
-  identical answer (404); too many attempts per code, per email or number or per client address
-  get 429 with ``retry_after`` (seconds) in the body and the ``Retry-After`` header.
+  identical answer (404); too many failures for one code, or for one email or number, from one
+  client address, or too many attempts from one client address, get 429 with ``retry_after``
+  (seconds) in the body and the ``Retry-After`` header. Only failures count toward a code's and
+  an email's limit, and only from the address that made them: a stranger who knows a code and
+  guesses emails locks out himself, never the owner, who still gets in with the right email.
 - ``POST /tracking/rewrite`` ``{code, email | phone, message, draft_id?}``: the citizen's new
   message after a reformulation request, with the documents kept in the draft ``draft_id`` (its
   owner in the signed ``X-Draft-Owner``) (200 with the view; 409 when the request does not wait
@@ -192,13 +195,14 @@ def _code_and_who(query: LookupIn) -> tuple[str, Who]:
 
 
 def lookup_rules(request: web.Request, kind: str = "email") -> tuple[Rule, Rule, Rule]:
-    """Per code, per email or mobile number (``kind``: a counter of its own, the same limit),
-    per client address."""
+    """Failures per (code, client address), failures per (email or mobile number, client
+    address) (``kind``: a counter of its own, the same limit), and every attempt per client
+    address."""
     s = request.app[SETTINGS]
     window = s.tracking_window_seconds
     return (
-        Rule("lookup:code", s.tracking_per_code, window),
-        Rule(f"lookup:{kind}", s.tracking_per_email, window),
+        Rule("lookup:code-failures", s.tracking_per_code, window),
+        Rule(f"lookup:{kind}-failures", s.tracking_per_email, window),
         Rule("lookup:client", s.tracking_per_client, window),
     )
 
@@ -212,27 +216,47 @@ def reminder_rules(request: web.Request, kind: str = "email") -> tuple[Rule, Rul
     )
 
 
-async def _count_lookup(request: web.Request, code: str, who: Who) -> int | None:
-    by_code, by_contact, by_client = lookup_rules(request, who.kind)
-    attempts = [
-        (by_code, code),
-        (by_contact, who.key),
-        (by_client, throttle.client_key(call_of(request).client_address)),
-    ]
-    async with connection(request) as conn:
-        return await throttle.hit(conn, attempts)
+class Counted:
+    """A look-up counted as a failure until it succeeds (:meth:`succeeded` takes it back)."""
+
+    def __init__(self, request: web.Request, code: str, who: Who) -> None:
+        by_code, by_contact, by_client = lookup_rules(request, who.kind)
+        client = throttle.client_key(call_of(request).client_address)
+        self.request = request
+        self.failures = [
+            (by_code, f"{code}\x00{client}"),
+            (by_contact, f"{who.key}\x00{client}"),
+        ]
+        self.attempts = [*self.failures, (by_client, client)]
+
+    async def wait(self) -> int | None:
+        async with connection(self.request) as conn:
+            return await throttle.hit(conn, self.attempts)
+
+    async def succeeded(self) -> None:
+        async with connection(self.request) as conn:
+            await throttle.refund(conn, self.failures)
+
+
+async def _count_lookup(request: web.Request, code: str, who: Who) -> tuple[int | None, Counted]:
+    """Count the look-up as a failure beforehand (so parallel guesses cannot all pass); the
+    seconds to wait when a limit is passed."""
+    counted = Counted(request, code, who)
+    return await counted.wait(), counted
 
 
 @routes.post("/tracking")
 async def track(request: web.Request) -> web.Response:
     query = await read_model(request, LookupIn)
     code, who = _code_and_who(query)
-    if (wait := await _count_lookup(request, code, who)) is not None:
+    wait, counted = await _count_lookup(request, code, who)
+    if wait is not None:
         return _throttled(wait)
     async with connection(request) as conn:
         view = await tracking.find(conn, code, who, purge_key=request.app[PURGE_KEY])
     if view is None:
         return _not_found()
+    await counted.succeeded()
     return web.json_response(view)
 
 
@@ -240,7 +264,8 @@ async def track(request: web.Request) -> web.Response:
 async def rewrite(request: web.Request) -> web.Response:
     query = await read_model(request, RewriteIn)
     code, who = _code_and_who(query)
-    if (wait := await _count_lookup(request, code, who)) is not None:
+    wait, counted = await _count_lookup(request, code, who)
+    if wait is not None:
         return _throttled(wait)
     draft = (query.draft_id, drafts_api.owner_of(request)) if query.draft_id else None
     outcome = await transaction(
@@ -248,6 +273,7 @@ async def rewrite(request: web.Request) -> web.Response:
     )
     if outcome.kind == "not_found":
         return _not_found()
+    await counted.succeeded()
     if outcome.kind == "not_allowed":
         return json_error(
             409,
@@ -262,11 +288,13 @@ async def rewrite(request: web.Request) -> web.Response:
 
 async def _reply(request: web.Request, query: LookupIn, told: str, **said: str | None):
     code, who = _code_and_who(query)
-    if (wait := await _count_lookup(request, code, who)) is not None:
+    wait, counted = await _count_lookup(request, code, who)
+    if wait is not None:
         return _throttled(wait)
     outcome = await transaction(request, lambda conn: tracking.reply(conn, code, who, **said))
     if outcome.kind == "not_found":
         return _not_found()
+    await counted.succeeded()
     if outcome.kind == "refused":
         return json_error(409, outcome.error, outcome.message, view=outcome.view)
     if outcome.kind == "invalid":
