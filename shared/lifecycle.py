@@ -36,6 +36,8 @@ from shared.messages import (
     RequestCitizenAnsweredV1,
     RequestClarificationSentV1,
     RequestClosedV1,
+    RequestDeadlineMissedV1,
+    RequestDeadlineWarningV1,
     RequestOpinionGivenV1,
     RequestPutOnHoldV1,
     RequestReassignedV1,
@@ -91,9 +93,10 @@ class Event(StrEnum):
     REOPENED = RequestReopenedV1.name
     CLOSED = RequestClosedV1.name
     CITIZEN_ANSWERED = RequestCitizenAnsweredV1.name
-    # The clock's and the purge's, named as DESIGN.md names them; no contract yet.
-    DEADLINE_WARNING = "request.deadline_warning"
-    DEADLINE_MISSED = "request.deadline_missed"
+    # The clock's.
+    DEADLINE_WARNING = RequestDeadlineWarningV1.name
+    DEADLINE_MISSED = RequestDeadlineMissedV1.name
+    # The purge's, named as DESIGN.md names it; no contract yet.
     PERSONAL_DATA_PURGED = "request.personal_data_purged"
 
     @property
