@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from services.notify import staff_digests
 from services.notify.api import routes
 from services.notify.delivery import DeliveryLoop, Medium
 from services.notify.handlers import make_handlers
@@ -74,5 +75,6 @@ def create_app(settings: NotifySettings) -> web.Application:
     app = create_service_app(settings, spec(settings))
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_deliveries)
+    app.cleanup_ctx.append(staff_digests.ticking())
     app.add_routes(routes)
     return app

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from services.notify import decisions, emails, reminders, repository, sms, treatment
+from services.notify import decisions, emails, reminders, repository, sms, staff_mail, treatment
 from shared.consumer import Batched, Delivery, Entry
 from shared.messages import CodesReminderRequestedV1, RequestSubmittedV1
 
@@ -33,7 +33,7 @@ def make_handlers(
             conn, run, public_url=public_url, sms_enabled=sms_enabled, decision_days=decision_days
         )
 
-    return {
+    registry: dict[str, Entry] = {
         RequestSubmittedV1.type_name(): Batched(on_requests_submitted),
         CodesReminderRequestedV1.type_name(): functools.partial(
             reminders.on_codes_reminder_requested, public_url=public_url
@@ -43,6 +43,11 @@ def make_handlers(
         # What the body did: its answer, a hold, a further message; a « Retraitement » received.
         **treatment.handlers(public_url, sms_enabled=sms_enabled),
     }
+    # The staff's: alerts of new requests, reminders, late requests (after the citizen's).
+    for name, handler in staff_mail.handlers(public_url).items():
+        told = registry.get(name)
+        registry[name] = staff_mail.both(told, handler) if told else handler  # type: ignore[arg-type]
+    return registry
 
 
 async def requests_submitted(

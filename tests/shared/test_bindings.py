@@ -42,4 +42,6 @@ def test_every_service_is_bound_to_what_it_handles() -> None:
         "request.treated",
         "request.citizen_answered",
         "request.reopened",
+        "request.deadline_warning",
+        "request.deadline_missed",
     }
