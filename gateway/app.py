@@ -19,6 +19,7 @@ from gateway.backoffice import (
     not_found,
     operator_pages,
     reason_pages,
+    reminder_pages,
     shell,
     stats_pages,
     treatment_lists,
@@ -172,6 +173,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(audit_pages.routes)
     app.add_routes(catalogue_pages.routes)  # « Administration › Catalogue »
     app.add_routes(reason_pages.routes)  # « Administration › Motifs » (issue 12)
+    app.add_routes(reminder_pages.routes)  # « Administration › Rappels » (issue 13)
     app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
     app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…

@@ -495,6 +495,9 @@ BODY_LISTS = {
     "en_cours": "En cours",
     "retraitement": "Retraitement",
     "insatisfaits": "Insatisfaits",
+    # The analysts' (and the body's): waiting for the answer past the deadline the clock
+    # escalated (request.deadline_missed).
+    "en_retard": "En retard",
 }
 
 # « Statistique générale »: the present status → its column's heading, in the columns' order

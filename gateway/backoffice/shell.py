@@ -53,6 +53,7 @@ _BODY_LISTS = (
     MenuEntry(BODY_LISTS["en_cours"], "bo-pf-en-cours"),
     MenuEntry(BODY_LISTS["retraitement"], "bo-pf-retraitement"),
     MenuEntry(BODY_LISTS["insatisfaits"], "bo-pf-insatisfaits"),
+    MenuEntry(BODY_LISTS["en_retard"], "bo-pf-en-retard"),
 )
 
 # The guide's menu. The part of the platform that builds a page adds its route name here.
@@ -88,6 +89,7 @@ MENU: list[MenuEntry] = [
             MenuEntry("Journal d'audit", "bo-journal", (Role.ADMINISTRATOR,)),
             MenuEntry("Catalogue", "bo-catalogue", (Role.ADMINISTRATOR,)),
             MenuEntry("Motifs", "bo-motifs", (Role.ADMINISTRATOR,)),
+            MenuEntry("Rappels", "bo-rappels", (Role.ADMINISTRATOR,)),
         ),
     ),
     MenuEntry("Document d'aide", "bo-aide"),
