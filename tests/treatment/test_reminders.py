@@ -64,7 +64,7 @@ async def both(one, two, now: datetime) -> None:
 
 
 async def test_two_copies_send_each_reminder_once_and_escalate_once(copies):
-    one, two, _ = copies
+    one, two, api = copies
     taken = {"assignee_id": AGENT.staff_id, "assignee_login": AGENT.login}
     not_taken = await request(one, date(2026, 6, 5))
     held = await request(one, date(2026, 6, 5), status=Status.ON_HOLD.value)
@@ -117,6 +117,20 @@ async def test_two_copies_send_each_reminder_once_and_escalate_once(copies):
     await both(one, two, week)
     missed = await events(one, RequestDeadlineMissedV1)
     assert sorted(m.code for m in missed) == sorted([late, soon, held_late])
+
+    # The analysts' « En retard »: every body's requests past the deadline the clock escalated.
+    status, body = await api.get("/requests?view=en_retard&limit=100", identity=ANALYST)
+    assert status == 200, body
+    assert sorted(i["code"] for i in body["items"]) == sorted([late, soon, held_late])
+    # Put on hold while late, it stays late; its deadline moved (resumed), it is no longer.
+    await one.execute(
+        "UPDATE treatments SET status = $2 WHERE code = $1", late, Status.ON_HOLD.value
+    )
+    await one.execute(
+        "UPDATE treatments SET answer_due = $2 WHERE code = $1", soon, date(2026, 7, 20)
+    )
+    _, body = await api.get("/requests?view=en_retard&limit=100", identity=ANALYST)
+    assert sorted(i["code"] for i in body["items"]) == sorted([late, held_late])
 
 
 async def test_a_moved_deadline_missed_again_is_a_new_escalation(copies):
