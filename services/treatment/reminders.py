@@ -22,7 +22,10 @@ deadline. A deadline moved and missed again is a new escalation.
 Each reminder is one row keyed (request, kind, due day), written with ``INSERT … ON CONFLICT DO
 NOTHING`` in the transaction of its outbox event, the request's row locked ``FOR UPDATE SKIP
 LOCKED``: two copies of treatment sweeping at once, or a restart, send each reminder once. The
-scans walk partial indexes (0077) in pages (keyset), one transaction a page.
+scans walk partial indexes (0077) in pages (keyset), one transaction a page. What was sent is
+looked up with a scalar subquery per row (an index probe), never ``NOT EXISTS``: planned as an
+anti-join from stale statistics (a reminders table just filled), that became a nested loop over
+a materialized scan, 2.8 s instead of 20 ms for 3,750 rows (bench/reminders.py).
 """
 
 from __future__ import annotations
@@ -247,7 +250,8 @@ async def _record(
 # Before every key of a scan: (validated_at or answer_due, request_id).
 _NIL = UUID(int=0)
 _FROM_DAY = (date.min, _NIL)
-_FROM_MOMENT = (datetime.min.replace(tzinfo=UTC), _NIL)
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_FROM_MOMENT = (_FIRST, _NIL)
 
 
 async def _page(
@@ -274,12 +278,13 @@ async def _repeating(
     # Validated on or before this day: its first reminder is due. Reminded after this day:
     # not yet again (0 repeat: never again).
     validated_before = _start(latest_start(cal, today, days) + timedelta(days=1))
-    recent = _start(latest_start(cal, today, repeat) + timedelta(days=1)) if repeat > 0 else None
+    recent = _start(latest_start(cal, today, repeat) + timedelta(days=1)) if repeat > 0 else _FIRST
     sql = f"""SELECT {_ROW} FROM treatments t
               WHERE {where} AND validated_at < $4
                 AND (validated_at, request_id) > ($1, $2)
-                AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.request_id = t.request_id
-                                AND r.kind = $3 AND ($5::timestamptz IS NULL OR r.sent_at >= $5))
+                AND NOT coalesce((SELECT max(r.sent_at) FROM reminders r
+                                  WHERE r.request_id = t.request_id AND r.kind = $3) >= $5,
+                                 false)
               ORDER BY validated_at, request_id LIMIT $6
               FOR UPDATE OF t SKIP LOCKED"""  # noqa: S608
 
@@ -311,9 +316,9 @@ async def _answer_due(
     sql = f"""SELECT {_ROW} FROM treatments t
               WHERE {_ANSWER_WAITING} AND answer_due >= $3 AND answer_due <= $4
                 AND (answer_due, request_id) > ($1, $2)
-                AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.request_id = t.request_id
-                                AND r.kind = '{ReminderKind.ANSWER_DUE.value}'
-                                AND r.answer_due = t.answer_due)
+                AND (SELECT true FROM reminders r WHERE r.request_id = t.request_id
+                     AND r.kind = '{ReminderKind.ANSWER_DUE.value}'
+                     AND r.answer_due = t.answer_due LIMIT 1) IS NULL
               ORDER BY answer_due, request_id LIMIT $5
               FOR UPDATE OF t SKIP LOCKED"""  # noqa: S608
 
@@ -334,8 +339,8 @@ async def _escalate(pool: asyncpg.Pool, today: date, now: datetime, out: Reminde
     sql = f"""SELECT {_ROW} FROM treatments t
               WHERE {_ANSWER_WAITING} AND answer_due < $3
                 AND (answer_due, request_id) > ($1, $2)
-                AND NOT EXISTS (SELECT 1 FROM missed_deadlines m
-                                WHERE m.request_id = t.request_id AND m.answer_due = t.answer_due)
+                AND (SELECT true FROM missed_deadlines m
+                     WHERE m.request_id = t.request_id AND m.answer_due = t.answer_due) IS NULL
               ORDER BY answer_due, request_id LIMIT $4
               FOR UPDATE OF t SKIP LOCKED"""  # noqa: S608
 
