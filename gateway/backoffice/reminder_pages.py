@@ -2,7 +2,7 @@
 the requests waiting for them (services/treatment/reminders.py), in working days. Kept in
 treatment, which checks the values again and writes the change in its audit log.
 
-- ``GET /admin/rappels``: the form with the present values (administrators; analysts read it);
+- ``GET /admin/rappels``: the form with the present values (administrators);
 - ``POST /admin/rappels`` (administrators): saves, or 422 with the faulty fields.
 """
 
@@ -84,7 +84,6 @@ async def _page(
             "errors": errors or {},
             "labels": LABELS,
             "fields": FIELDS,
-            "may_change": staff.role == Role.ADMINISTRATOR,
             "updated_by": kept.get("updated_by"),
             "updated_on": french.moment(kept["updated_at"]) if kept.get("updated_at") else None,
             "done": DONE if request.query.get("fait") == "enregistre" and not errors else None,
@@ -94,7 +93,7 @@ async def _page(
 
 
 @routes.get(BASE, name="bo-rappels")
-@staff_required(Role.ADMINISTRATOR, Role.ANALYST)
+@staff_required(Role.ADMINISTRATOR)
 async def reminders_page(request: web.Request) -> web.Response:
     return await _page(request)
 

@@ -1,6 +1,6 @@
 """The administrator's « Rappels »: how treatment's clock reminds the bodies (reminders.py).
 
-- ``GET /reminders/settings``: the policy, who set it and when (administrators and analysts).
+- ``GET /reminders/settings``: the policy, who set it and when (administrators).
 - ``PUT /reminders/settings`` (administrators): ``{not_taken_days, in_progress_days,
   before_due_days, repeat_days}`` in working days; 200 with the policy kept; 422
   ``validation_failed`` with each faulty field's machine-readable ``code`` (``missing``,
@@ -24,7 +24,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/reminders/settings")
-@requires(Role.ADMINISTRATOR, Role.ANALYST)
+@requires(Role.ADMINISTRATOR)
 async def show(request: web.Request) -> web.Response:
     return web.json_response(await reminders.policy_record(request.app[POOL]))
 

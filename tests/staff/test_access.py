@@ -177,8 +177,8 @@ ROUTES: list[Row] = [
         for suffix in ("", "/export.csv", "/export.xlsx")
     ),
     Row("GET", "/admin/consultations", only(ADMIN, ANALYST)),
-    # « Rappels »: administrators set them (an empty form: 422), analysts read them.
-    Row("GET", "/admin/rappels", only(ADMIN, ANALYST)),
+    # « Rappels »: administrators only (an empty form: 422).
+    Row("GET", "/admin/rappels", only(ADMIN)),
     Row("POST", "/admin/rappels", only(ADMIN, status=422), {}),
     # The bodies' lists: every focal point (treatment gives each its own body's rows only, see
     # tests/treatment/test_pages_lists.py), analysts and administrators read-only.
@@ -285,7 +285,7 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
     # is refused (422) before anything is looked up.
     Endpoint("treatment", "GET", "/requests", service_staff(*READERS)),
     # The clock's reminders (« Rappels »): administrators set them, nonsense refused (422).
-    Endpoint("treatment", "GET", "/reminders/settings", service_staff(ADMIN, ANALYST)),
+    Endpoint("treatment", "GET", "/reminders/settings", service_staff(ADMIN)),
     Endpoint("treatment", "PUT", "/reminders/settings", service_staff(ADMIN, status=422), {}),
     Endpoint("treatment", "GET", "/requests/export.csv", service_staff(*READERS)),
     Endpoint("treatment", "GET", "/requests/{code}", service_staff(*READERS, status=404)),

@@ -1,6 +1,6 @@
 """« Administration › Rappels » and the analysts' « En retard », on the whole platform: an
 administrator sets the clock's reminders through the page (nonsense refused beside its field,
-nothing kept), an analyst reads them; a request whose deadline the clock escalated is listed
+nothing kept), nobody else reaches it; a request whose deadline the clock escalated is listed
 « En retard »."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def value_of(html: str, name: str) -> str:
     return found.group(1)
 
 
-async def test_an_administrator_sets_the_reminders_and_an_analyst_reads_them(stack, database_url):
+async def test_an_administrator_sets_the_reminders_and_nobody_else(stack, database_url):
     await create_account(database_url, Role.ADMINISTRATOR, "admin.rappels", PASSWORD)
     await create_account(database_url, Role.ANALYST, "awa.retard", PASSWORD)
     url = stack.gateway + RAPPELS
@@ -69,9 +69,8 @@ async def test_an_administrator_sets_the_reminders_and_an_analyst_reads_them(sta
         assert "Dernière modification par admin.rappels" in html
 
     async with await signed_in_session(stack.gateway, "awa.retard", PASSWORD) as analyst:
-        status, html = await page(analyst, url)
-        assert status == 200 and "<form" not in html.split("<main", 1)[-1].split("</main>")[0]
-        assert "<dd>12</dd>" in html
+        status, _ = await page(analyst, url)
+        assert status == 403
         status, _, _ = await post(analyst, url, {**good})
         assert status in (403, 400)  # no token, no role
 

@@ -189,7 +189,7 @@ async def test_a_policy_that_makes_no_sense_is_refused_and_nothing_changes(
     assert body["error"] == "validation_failed"
     [error] = [e for e in body["errors"] if e["field"] == field]
     assert error["code"] == (code or "in_progress_before_not_taken")
-    _, kept = await api.get("/reminders/settings", identity=ANALYST)
+    _, kept = await api.get("/reminders/settings", identity=ADMIN)
     assert {k: kept[k] for k in good} == reminders.Policy().as_dict()
 
 
@@ -198,6 +198,8 @@ async def test_only_an_administrator_sets_the_reminders(copies):
     good = {"not_taken_days": 3, "in_progress_days": 20, "before_due_days": 5, "repeat_days": 5}
     for who in (AGENT, ANALYST):
         status, _ = await api.call("PUT", "/reminders/settings", identity=who, json=good)
+        assert status == 403
+        status, _ = await api.get("/reminders/settings", identity=who)
         assert status == 403
     status, _ = await api.call("PUT", "/reminders/settings", identity=None, json=good)
     assert status == 401
