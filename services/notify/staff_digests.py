@@ -149,9 +149,12 @@ async def sweep(pool: asyncpg.Pool, public_url: str, now: datetime, digest_hour:
             _start(yesterday),
             _start(today),
         )
+        # A request whose moved deadline was missed again: once, with its latest deadline.
         late = await conn.fetch(
-            """SELECT code, nature, body_name, answer_due FROM staff_late_requests
-               WHERE answered_at IS NULL ORDER BY body_name, answer_due, code"""
+            """SELECT * FROM (SELECT DISTINCT ON (request_id) code, nature, body_name, answer_due
+                              FROM staff_late_requests WHERE answered_at IS NULL
+                              ORDER BY request_id, answer_due DESC) latest
+               ORDER BY body_name, answer_due, code"""
         )
     by_body = {body: list(rows) for body, rows in groupby(new, key=lambda r: r["body_id"])}
     for person in digesters:
