@@ -23,6 +23,7 @@ from gateway.backoffice import (
     not_found,
     operator_pages,
     reason_pages,
+    reminder_pages,
     second_factor_pages,
     shell,
     stats_pages,
@@ -192,6 +193,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(reason_pages.routes)  # « Administration › Motifs » (issue 12)
     app.add_routes(api_key_pages.routes)  # « Administration › Clés d'API » (issue 13)
     app.add_routes(limit_pages.routes)  # « Administration › Limites et SMS » (issue 14)
+    app.add_routes(reminder_pages.routes)  # « Administration › Rappels » (issue 13)
     app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
     app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…

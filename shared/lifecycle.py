@@ -36,6 +36,8 @@ from shared.messages import (
     RequestCitizenAnsweredV1,
     RequestClarificationSentV1,
     RequestClosedV1,
+    RequestDeadlineMissedV1,
+    RequestDeadlineWarningV1,
     RequestOpinionGivenV1,
     RequestPersonalDataPurgedV1,
     RequestPutOnHoldV1,
@@ -92,9 +94,9 @@ class Event(StrEnum):
     REOPENED = RequestReopenedV1.name
     CLOSED = RequestClosedV1.name
     CITIZEN_ANSWERED = RequestCitizenAnsweredV1.name
-    # The clock's, named as DESIGN.md names them; no contract yet.
-    DEADLINE_WARNING = "request.deadline_warning"
-    DEADLINE_MISSED = "request.deadline_missed"
+    # The clock's.
+    DEADLINE_WARNING = RequestDeadlineWarningV1.name
+    DEADLINE_MISSED = RequestDeadlineMissedV1.name
     # Intake's purge of the citizen's personal data, a while after closure.
     PERSONAL_DATA_PURGED = RequestPersonalDataPurgedV1.name
 
@@ -494,6 +496,9 @@ BODY_LISTS = {
     "en_cours": "En cours",
     "retraitement": "Retraitement",
     "insatisfaits": "Insatisfaits",
+    # The analysts' (and the body's): waiting for the answer past the deadline the clock
+    # escalated (request.deadline_missed).
+    "en_retard": "En retard",
 }
 
 # « Statistique générale »: the present status → its column's heading, in the columns' order

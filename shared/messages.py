@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, ClassVar
@@ -418,6 +418,55 @@ class RequestClosedV1(Contract):
     closed_at: datetime
 
 
+class ReminderKind(StrEnum):
+    """Why treatment's clock reminds a body's focal points of a request."""
+
+    # In treatment, nobody took it in charge N working days after it reached the body.
+    NOT_TAKEN = "not_taken"
+    # Taken in charge (« En cours ») and still unanswered past the set delay.
+    IN_PROGRESS = "in_progress"
+    # K working days or fewer before its answer is due.
+    ANSWER_DUE = "answer_due"
+
+
+class RequestDeadlineWarningV1(Contract):
+    """Treatment's clock reminds the body of a request waiting for it (never one on hold): one
+    event per request, kind and ``due_date`` (the day the reminder fell due), whatever the
+    number of copies of treatment or restarts."""
+
+    name: ClassVar[str] = "request.deadline_warning"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    nature: Nature
+    body_id: ShortText
+    body_name: ShortText
+    kind: ReminderKind
+    due_date: date
+    answer_due: date | None = None
+    validated_at: datetime
+    warned_at: datetime
+
+
+class RequestDeadlineMissedV1(Contract):
+    """The answer's deadline passed and the body has not answered: the request is late (the
+    analysts' « En retard »). Once per request and ``answer_due``; a deadline moved by a hold
+    and missed again is a new one."""
+
+    name: ClassVar[str] = "request.deadline_missed"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    nature: Nature
+    body_id: ShortText
+    body_name: ShortText
+    answer_due: date
+    validated_at: datetime
+    missed_at: datetime
+
+
 # The citizen's own replies to an answer. They enter intake, where the code and the email are
 # checked and throttled; intake records them and forwards them through its outbox so that the
 # citizen is told at once and nothing is lost while treatment is down. Treatment judges each one
@@ -592,6 +641,8 @@ CONTRACTS: dict[str, type[Contract]] = {
         RequestReopenedV1,
         RequestClosedV1,
         RequestPersonalDataPurgedV1,
+        RequestDeadlineWarningV1,
+        RequestDeadlineMissedV1,
         CitizenOpinionRecordedV1,
         CitizenReopeningRecordedV1,
         CitizenDocumentsAddedV1,

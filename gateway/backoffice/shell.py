@@ -53,6 +53,7 @@ _BODY_LISTS = (
     MenuEntry(BODY_LISTS["en_cours"], "bo-pf-en-cours"),
     MenuEntry(BODY_LISTS["retraitement"], "bo-pf-retraitement"),
     MenuEntry(BODY_LISTS["insatisfaits"], "bo-pf-insatisfaits"),
+    MenuEntry(BODY_LISTS["en_retard"], "bo-pf-en-retard"),
 )
 
 # The guide's menu. The part of the platform that builds a page adds its route name here.
@@ -90,6 +91,7 @@ MENU: list[MenuEntry] = [
             MenuEntry("Motifs", "bo-motifs", (Role.ADMINISTRATOR,)),
             MenuEntry("Clés d'API", "bo-cles-api", (Role.ADMINISTRATOR,)),
             MenuEntry("Limites et SMS", "bo-limites", (Role.ADMINISTRATOR,)),
+            MenuEntry("Rappels", "bo-rappels", (Role.ADMINISTRATOR,)),
         ),
     ),
     # How a focal point is told of new requests by email (issue 13).

@@ -1,7 +1,8 @@
 """« Statistiques » (the guide's « Statistique générale ») and « Consultations » for analysts and
 administrators: per public body, the requests submitted over the period (« PERIODE DU … au … »)
 by nature and by present status, from the stats service; searchable, sortable, paged, exported
-as CSV or as a spreadsheet file.
+as CSV or as a spreadsheet file; under it, « Délais respectés »: per body, the answers given in
+and out of time and the requests late without an answer over the period (stats' ``deadlines``).
 
 A focal point may open « Statistiques » too: the stats service answers only its own body's
 counts (it reads the body from the signed identity, not from the address).
@@ -87,6 +88,22 @@ def _selected(listing: Listing, bodies: list[dict]) -> list[dict]:
     return rows
 
 
+DEADLINE_KEYS = ("answered", "on_time", "late_waiting")
+
+
+def deadlines(rows: list[dict]) -> tuple[list[dict], dict]:
+    """« Délais respectés »: the bodies with something to count, and the totals."""
+    shown = []
+    for row in rows:
+        counted = row.get("deadlines") or {}
+        if counted.get("answered") or counted.get("late_waiting"):
+            shown.append({"body_name": row["body_name"], **counted})
+    totals: dict = {key: sum(r[key] for r in shown) for key in DEADLINE_KEYS}
+    counted = totals["answered"] + totals["late_waiting"]
+    totals["met_percent"] = round(100 * totals["on_time"] / counted) if counted else None
+    return shown, totals
+
+
 def _totals(rows: list[dict]) -> dict[str, int]:
     return {key: sum(_value(r, key) for r in rows) for key, _ in _columns()}
 
@@ -146,6 +163,7 @@ async def statistics_page(request: web.Request) -> web.Response:
     if rows is None:
         return await _unavailable(request)
     shown = rows[listing.offset : listing.offset + listing.per_page]
+    met, met_totals = deadlines(rows)
     return await shell.render(
         request,
         "backoffice/statistics.html",
@@ -157,6 +175,8 @@ async def statistics_page(request: web.Request) -> web.Response:
             "columns": _columns(),
             "totals": _totals(rows),
             "value": _value,
+            "deadlines": met,
+            "deadline_totals": met_totals,
         },
     )
 

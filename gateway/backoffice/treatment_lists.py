@@ -70,6 +70,15 @@ TRAITEMENTS = {
         "retraitement",
         "Traiter à nouveau",
     ),
+    "en-retard": Page(
+        "en-retard",
+        "en_retard",
+        BODY_LISTS["en_retard"],
+        "Requêtes dont le délai de réponse est dépassé",
+        "en_cours",
+        "Consulter",
+        "Aucune requête en retard : chaque réponse attendue est encore dans son délai.",
+    ),
     "insatisfaits": Page(
         "insatisfaits",
         "insatisfaits",

@@ -1,5 +1,6 @@
 """« Statistiques »: per public body, the counts the stats service keeps, by nature, the requests
-treated and the share of satisfied citizens.
+treated, the share of satisfied citizens and « Délais respectés » (the share of answers given on
+time).
 
 Every active body of the catalogue is listed, with zeros where nothing came yet; a body that
 stats knows and the catalogue no longer lists (deactivated) keeps its line.
@@ -32,7 +33,11 @@ def _answers(counted: dict) -> dict:
     treated (answered), opinions given, and the share of « Satisfait » among them (« Partiellement
     satisfait » counts among the opinions given, not among the satisfied). Counts only."""
     by_opinion = counted.get("by_opinion") or {}
+    deadlines = counted.get("deadlines") or {}
     return {
+        "on_time": deadlines.get("on_time", 0),
+        "deadlines_counted": deadlines.get("answered", 0) + deadlines.get("late_waiting", 0),
+        "deadlines_percent": deadlines.get("met_percent"),
         "treated": counted.get("treated", 0),
         "opinions": counted.get("opinions", 0),
         "satisfied_count": by_opinion.get(Opinion.SATISFIED.value, 0),
@@ -66,6 +71,8 @@ async def statistics(request: web.Request) -> web.Response:
     listing = sorted(rows.values(), key=lambda r: (-r["total"], r["name"]))
     opinions = sum(r["opinions"] for r in listing)
     satisfied = sum(r["satisfied_count"] for r in listing)
+    on_time = sum(r["on_time"] for r in listing)
+    counted_deadlines = sum(r["deadlines_counted"] for r in listing)
     totals = {
         "total": sum(r["total"] for r in listing),
         "by_nature": {
@@ -74,6 +81,9 @@ async def statistics(request: web.Request) -> web.Response:
         "treated": sum(r["treated"] for r in listing),
         "opinions": opinions,
         "satisfied_percent": round(100 * satisfied / opinions) if opinions else None,
+        "deadlines_percent": (
+            round(100 * on_time / counted_deadlines) if counted_deadlines else None
+        ),
     }
     return aiohttp_jinja2.render_template(
         "statistiques.html",

@@ -44,6 +44,17 @@ class Treatment:
             method, SERVICE, path, json=json, params=params, identity=identity, json_only=True
         )
 
+    # -- « Rappels »: the administrator's policy of the clock's reminders (reminder_pages) --------
+
+    async def reminder_settings(self, *, identity: Identity) -> Answer:
+        """``{not_taken_days, in_progress_days, before_due_days, repeat_days, updated_by,
+        updated_at}``."""
+        return await self._json("GET", "/reminders/settings", identity=identity)
+
+    async def set_reminder_settings(self, values: dict[str, Any], *, identity: Identity) -> Answer:
+        """200 with the policy kept; 422 with ``errors: [{field, code, message}]``."""
+        return await self._json("PUT", "/reminders/settings", json=values, identity=identity)
+
     # -- the bodies' lists (« En cours », « Retraitement », « Insatisfaits », « Consultations ») --
 
     async def requests(self, view: str, *, identity: Identity, params: dict[str, str]) -> Answer:

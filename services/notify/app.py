@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from services.notify import staff
+from services.notify import staff, staff_digests
 from services.notify.api import routes
 from services.notify.delivery import DeliveryLoop, Medium
 from services.notify.handlers import make_handlers
@@ -76,6 +76,7 @@ def create_app(settings: NotifySettings) -> web.Application:
     app = create_service_app(settings, spec(settings))
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_deliveries)
+    app.cleanup_ctx.append(staff_digests.ticking())
     app.add_routes(routes)
     app.add_routes(staff.routes)  # the staff directory and staff emails (issue 13)
     return app

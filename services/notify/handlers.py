@@ -15,6 +15,7 @@ from services.notify import (
     repository,
     sms,
     sms_texts,
+    staff_mail,
     treatment,
 )
 from shared.consumer import Batched, Delivery, Entry
@@ -47,7 +48,7 @@ def make_handlers(
             conn, run, public_url=public_url, sms_enabled=sms_enabled, decision_days=decision_days
         )
 
-    return {
+    registry: dict[str, Entry] = {
         RequestSubmittedV1.type_name(): Batched(on_requests_submitted),
         # « Code requête oublié ? »: v1 (an email address) until no intake publishes it.
         CodesReminderRequestedV1.type_name(): functools.partial(
@@ -63,6 +64,11 @@ def make_handlers(
         # The citizen's personal data, a while after closure (services/notify/purge.py).
         RequestPersonalDataPurgedV1.type_name(): purge.on_personal_data_purged,
     }
+    # The staff's: alerts of new requests, reminders, late requests (after the citizen's).
+    for name, handler in staff_mail.handlers(public_url).items():
+        told = registry.get(name)
+        registry[name] = staff_mail.both(told, handler) if told else handler  # type: ignore[arg-type]
+    return registry
 
 
 async def requests_submitted(

@@ -53,6 +53,10 @@ class NotifySettings(ServiceSettings):
     # variables as triage's (MILIE_ADMISSIBILITY_DAYS, MILIE_ADMISSIBILITY_DAYS_BY_NATURE), so
     # that one setting gives both the deadline and the date the citizen is told.
     admissibility_days: int = Field(15, ge=1, le=365)
+    # The staff's daily mails (staff_digests.py): sent once a day from this hour (UTC, Abidjan's
+    # time); the clock looks every so many seconds (0: never, a test sweeps itself).
+    staff_digest_hour: int = Field(7, ge=0, le=23)
+    staff_clock_interval_seconds: float = Field(300, ge=0)
     admissibility_days_by_nature: dict[Nature, int] = Field(default_factory=dict)
 
     def decision_days(self) -> dict[str, int]:

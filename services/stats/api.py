@@ -7,7 +7,7 @@ from datetime import date
 
 from aiohttp import web
 
-from services.stats import repository
+from services.stats import deadlines, repository
 from shared import lifecycle
 from shared.messages import Nature, Opinion
 from shared.service import connection
@@ -64,11 +64,13 @@ def _satisfaction(by_opinion: dict[str, int]) -> dict:
 @routes.get("/stats/bodies")
 async def bodies(request: web.Request) -> web.Response:
     """``{"bodies": [{body_id, body_name, total, by_nature, treated, opinions, by_opinion,
-    satisfied_percent, partly_satisfied_percent}]}``, busiest body first (public: counts only).
+    satisfied_percent, partly_satisfied_percent, deadlines}]}``, busiest body first (public:
+    counts only). ``deadlines``: « délais respectés » (deadlines.by_body, every day).
     ``treated``: requests now answered (treated or closed); the rest: :func:`_satisfaction`."""
     async with connection(request) as conn:
         rows = await repository.counts_by_body_nature_and_status(conn)
         opinions = await repository.opinions_by_body(conn)
+        met = await deadlines.by_body(conn, None, None)
     out: dict[str, dict] = {}
     for row in rows:
         entry = out.setdefault(
@@ -80,6 +82,7 @@ async def bodies(request: web.Request) -> web.Response:
                 "by_nature": _zero_by_nature(),
                 "treated": 0,
                 **_satisfaction(opinions.get(row["body_id"], {})),
+                "deadlines": met.get(row["body_id"]) or deadlines.zero(),
             },
         )
         if row["status"] in ANSWERED:

@@ -13,6 +13,7 @@ from datetime import date
 import asyncpg
 from aiohttp import web
 
+from services.stats import deadlines
 from services.stats.api import BadQuery, _parse_day, _zero_by_nature
 from services.stats.repository import NO_OPINION
 from shared.identity import Role, identity_of, requires
@@ -58,9 +59,14 @@ async def with_opinion(
     return {row["body_id"]: row["total"] for row in rows}
 
 
-def by_body(rows: list[asyncpg.Record], opinions: dict[str, int] | None = None) -> list[dict]:
+def by_body(
+    rows: list[asyncpg.Record],
+    opinions: dict[str, int] | None = None,
+    met: dict[str, dict] | None = None,
+) -> list[dict]:
     """One entry per body (busiest first): total, by_nature (every nature), by_status,
-    with_opinion (closed with the citizen's opinion)."""
+    with_opinion (closed with the citizen's opinion), deadlines (« délais respectés »:
+    deadlines.by_body)."""
     out: dict[str, dict] = {}
     for row in rows:
         entry = out.setdefault(
@@ -72,6 +78,7 @@ def by_body(rows: list[asyncpg.Record], opinions: dict[str, int] | None = None) 
                 "by_nature": _zero_by_nature(),
                 "by_status": {},
                 "with_opinion": (opinions or {}).get(row["body_id"], 0),
+                "deadlines": (met or {}).get(row["body_id"]) or deadlines.zero(),
             },
         )
         entry["total"] += row["total"]
@@ -100,10 +107,11 @@ async def general(request: web.Request) -> web.Response:
     async with connection(request) as conn:
         rows = await counts(conn, start, end, only)
         opinions = await with_opinion(conn, start, end, only)
+        met = await deadlines.by_body(conn, start, end, only)
     return web.json_response(
         {
             "from": start.isoformat() if start else None,
             "to": end.isoformat() if end else None,
-            "bodies": by_body(rows, opinions),
+            "bodies": by_body(rows, opinions, met),
         }
     )

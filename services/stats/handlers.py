@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.stats import repository, treatment_events, triage_events
+from services.stats import deadlines, repository, treatment_events, triage_events
 from services.stats.repository import day_of
 from shared import lifecycle
 from shared.consumer import Batched, Delivery, Entry
@@ -42,3 +42,7 @@ HANDLERS: dict[str, Entry] = {
     # The bodies' treatment and the citizens' opinions (treatment_events.py).
     **treatment_events.HANDLERS,
 }
+# « Délais respectés » (deadlines.py): request.treated counted there too, after the status.
+for _name, _handler in deadlines.HANDLERS.items():
+    _told = HANDLERS.get(_name)
+    HANDLERS[_name] = deadlines.both(_told, _handler) if _told else _handler  # type: ignore[arg-type]

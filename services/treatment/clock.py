@@ -4,6 +4,8 @@
   its last answer, ``treated_at``: a request reopened and answered again counts from the new
   answer) is closed « sans retour »: status closed, no opinion, a history line, request.closed
   (opinion None) in the outbox and an audit line, in one transaction per request.
+- The reminders to the body and the escalation of a missed answer deadline
+  (:mod:`services.treatment.reminders`), each once per request, kind and due day.
 - A document a focal point uploaded for an answer and never joined to one (the form left, the
   browser closed) is deleted after ``unused_document_hours``, so that abandoned uploads do not
   fill the database.
@@ -27,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from aiohttp import web
 
-from services.treatment import repository
+from services.treatment import reminders, repository
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit, outbox
 from shared.db import run_in_transaction
@@ -45,6 +47,7 @@ BATCH = 500  # requests closed by one sweep at most; the next sweep goes on
 class Swept:
     closed: list[str] = field(default_factory=list)  # the codes closed « sans retour »
     documents_deleted: int = 0
+    reminded: reminders.Reminded = field(default_factory=reminders.Reminded)
 
 
 async def _close_one(conn: asyncpg.Connection, cutoff: datetime, now: datetime) -> str | None:
@@ -125,6 +128,7 @@ async def sweep(
     now = now or datetime.now(UTC)
     swept = Swept()
     swept.closed = await close_without_opinion(pool, now=now, days=settings.no_opinion_days)
+    swept.reminded = await reminders.sweep(pool, now)
     swept.documents_deleted = await delete_unused_documents(
         pool, now=now, hours=settings.unused_document_hours
     )

@@ -6,9 +6,9 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
 
 - ``GET /requests?view=&q=&code=&body_id=&validated_from=&validated_to=&sort=&order=&limit=
   &offset=``: one page of a list
-  (``LISTS``: en_cours, retraitement, insatisfaits, consultations, sans_retour, satisfaits,
-  reclamations, demandes_information, suggestions, observations, motions), oldest validation
-  first by default, ``{"total", "limit", "offset", "items"}``; each item carries the last
+  (``LISTS``: en_cours, retraitement, en_retard, insatisfaits, consultations, sans_retour,
+  satisfaits, reclamations, demandes_information, suggestions, observations, motions), oldest
+  validation first by default, ``{"total", "limit", "offset", "items"}``; each item carries the last
   answer, the citizen's last opinion with its comment and the last reopening. ``q``: a code, or
   words of the message or the contact. « En cours » is in_treatment, on_hold and reopened.
 - ``GET /requests/export.csv?`` the same parameters: every row of the list, as CSV (streamed).
@@ -41,7 +41,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.treatment import actions, repository
+from services.treatment import actions, reminders, repository
 from shared import attachments, audit, codes, csv_cells, french, lifecycle
 from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
@@ -163,6 +163,7 @@ class ListView:
     opinions: tuple[str, ...] | None = None
     without_opinion: bool = False
     nature: Nature | None = None
+    late: bool = False
 
 
 # The citizen's opinions that let the body answer again (« Insatisfaits »).
@@ -172,6 +173,8 @@ _UNSATISFIED = tuple(
 LISTS: dict[str, ListView] = {
     "en_cours": ListView((Status.IN_TREATMENT, Status.ON_HOLD, Status.REOPENED)),
     "retraitement": ListView((Status.REOPENED,)),
+    # Past the deadline the clock escalated (reminders.py), on hold included.
+    "en_retard": ListView(reminders.LATE_STATUSES, late=True),
     "insatisfaits": ListView((Status.CLOSED,), _UNSATISFIED),
     # What the body reads: suggestions, observations, motions acknowledged.
     "consultations": ListView((Status.ACKNOWLEDGED,)),
@@ -251,6 +254,7 @@ def _list_filter(
         opinions=chosen.opinions,
         without_opinion=chosen.without_opinion,
         nature=chosen.nature.value if chosen.nature else None,
+        late=chosen.late,
         body_id=body_id,
         code=code,
         words=words,

@@ -306,8 +306,15 @@ class ListFilter:
     words: str | None = None  # in the message or the contact (the ``search`` column, 0030)
     validated_from: datetime | None = None  # validated at or after
     validated_before: datetime | None = None  # validated before
+    late: bool = False  # « En retard »: its present deadline missed (missed_deadlines, 0077)
     sort: str = "validated_at"  # one of LIST_SORTS
     descending: bool = False
+
+
+# « En retard »: the deadline the row has now was missed and escalated by the clock
+# (services.treatment.reminders); a hold that moves the deadline ends it.
+LATE = """EXISTS (SELECT 1 FROM missed_deadlines m WHERE m.request_id = treatments.request_id
+    AND m.answer_due = treatments.answer_due)"""
 
 
 # Sort keys → columns; request_id breaks ties so that pages neither repeat nor skip a row.
@@ -357,6 +364,8 @@ def _list_where(f: ListFilter, words: str | None) -> tuple[str, list[Any]]:
         add("opinion = ANY(?::text[])", list(f.opinions))
     if f.without_opinion:
         conditions.append("opinion IS NULL")
+    if f.late:
+        conditions.append(LATE)
     if f.nature is not None:
         add("nature = ?", f.nature)
     if f.body_id is not None:

@@ -45,4 +45,6 @@ def test_every_service_is_bound_to_what_it_handles() -> None:
         "request.personal_data_purged",
         # A closing « sans retour » is told (one by the citizen's own opinion is not).
         "request.closed",
+        "request.deadline_warning",
+        "request.deadline_missed",
     }

@@ -200,6 +200,9 @@ ROUTES: list[Row] = [
         for suffix in ("", "/export.csv", "/export.xlsx")
     ),
     Row("GET", "/admin/consultations", only(ADMIN, ANALYST)),
+    # « Rappels »: administrators only (an empty form: 422).
+    Row("GET", "/admin/rappels", only(ADMIN)),
+    Row("POST", "/admin/rappels", only(ADMIN, status=422), {}),
     # The bodies' lists: every focal point (treatment gives each its own body's rows only, see
     # tests/treatment/test_pages_lists.py), analysts and administrators read-only.
     *(
@@ -208,6 +211,7 @@ ROUTES: list[Row] = [
             "/admin/traitements/en-cours",
             "/admin/traitements/retraitement",
             "/admin/traitements/insatisfaits",
+            "/admin/traitements/en-retard",
             "/admin/pf/consultations",
         )
         for suffix in ("", "/export.csv", "/export.xlsx")
@@ -307,6 +311,9 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
     # is refused (422) before anything is looked up.
     Endpoint("treatment", "GET", "/requests", service_staff(*READERS)),
     Endpoint("treatment", "GET", "/audit", service_staff(ADMIN)),
+    # The clock's reminders (« Rappels »): administrators set them, nonsense refused (422).
+    Endpoint("treatment", "GET", "/reminders/settings", service_staff(ADMIN)),
+    Endpoint("treatment", "PUT", "/reminders/settings", service_staff(ADMIN, status=422), {}),
     Endpoint("treatment", "GET", "/requests/export.csv", service_staff(*READERS)),
     Endpoint("treatment", "GET", "/requests/{code}", service_staff(*READERS, status=404)),
     Endpoint("treatment", "GET", "/documents/{request_id}", service_staff(*READERS, status=404)),

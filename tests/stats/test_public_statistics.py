@@ -73,12 +73,17 @@ async def test_the_public_page_tells_treated_and_satisfied_per_body(
         "by_opinion",
         "satisfied_percent",
         "partly_satisfied_percent",
+        "deadlines",
     }
+    # « Délais respectés »: no deadline missed in the story, every answer on time.
+    assert budget["deadlines"]["late_waiting"] == 0
+    assert budget["deadlines"]["met_percent"] == 100
 
-    # Total, the five natures, then « Traitées », « Avis exprimés », « Usagers satisfaits ».
-    assert _row(page, "budget")[-3:] == ["4", "2", "50 %"]
-    assert _row(page, "Justice")[-3:] == ["1", "1", "0 %"]
+    # Total, the five natures, then « Traitées », « Avis exprimés », « Usagers satisfaits »,
+    # « Délais respectés ».
+    assert _row(page, "budget")[-4:] == ["4", "2", "50 %", "100 %"]
+    assert _row(page, "Justice")[-4:] == ["1", "1", "0 %", "100 %"]
     # A body without any opinion: no share, said for screen readers.
     assert "> aucun avis</span>" in page
-    assert _row(page, "TOTAUX")[-3:] == ["5", "3", "33 %"]
+    assert _row(page, "TOTAUX")[-4:] == ["5", "3", "33 %", "100 %"]
     assert "Partiellement satisfait" in page and "@example.ci" not in page

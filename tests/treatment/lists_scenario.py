@@ -82,6 +82,7 @@ async def scenario(pool: asyncpg.Pool, body_id: str) -> dict[str, list[str]]:
     return {
         "en_cours": [c["fresh"], c["held"], c["reopened"]],
         "retraitement": [c["reopened"]],
+        "en_retard": [],  # no deadline escalated here: tests/treatment/test_reminders.py
         "insatisfaits": [c["unsatisfied"]],
         "consultations": [c["suggestion"], c["motion"]],
         "sans_retour": [c["silent"]],
