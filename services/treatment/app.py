@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.treatment import citizen_api, clock, focal_api
+from services.treatment import citizen_api, clock, focal_api, policy_api
 from services.treatment.handlers import HANDLERS
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit
@@ -22,6 +22,7 @@ def create_app(settings: TreatmentSettings) -> web.Application:
     app[SETTINGS] = settings
     app.add_routes(focal_api.routes)
     app.add_routes(citizen_api.routes)
+    app.add_routes(policy_api.routes)  # « Délais » (issue 13)
     # After the database's context: the clock sweeps with the pool, and stops before it closes.
     app.cleanup_ctx.append(clock.ticking())
     return app

@@ -16,7 +16,7 @@ import logging
 
 import asyncpg
 
-from services.treatment import actions, repository
+from services.treatment import actions, policy, repository
 from shared import audit
 from shared.consumer import Delivery, Handler
 from shared.lifecycle import Event, after_validation
@@ -69,6 +69,9 @@ async def on_validated(
         actor_id=event.actor.staff_id,
         actor_role=event.actor.role,
     )
+    # The answer's deadline, counted from the validation (deadlines.answer_due_set).
+    row = await repository.lock_by_id(conn, event.request_id)
+    await policy.set_answer_due(conn, row, held_days=0, at=event.decided_at)
 
 
 async def on_reindexed(
