@@ -47,13 +47,30 @@ class Policy:
     def of(cls, rules: Iterable[DeadlineRule]) -> Policy:
         return cls({(r.kind, r.nature, r.body_id or None): r.days for r in rules})
 
-    def days(self, kind: DeadlineKind | str, nature: Nature | str, body_id: str | None) -> int:
-        """Working days of the deadline ``kind`` for a request of ``nature`` at ``body_id``."""
+    def value(
+        self, kind: DeadlineKind | str, nature: Nature | str, body_id: str | None
+    ) -> int | None:
+        """The value an administrator set for a request of ``nature`` at ``body_id`` (the
+        body's, else the nature's); None when neither is set."""
         kind, nature = DeadlineKind(kind), Nature(nature)
         for key in ((kind, nature, body_id or None), (kind, nature, None)):
             if key in self.values:
                 return self.values[key]
-        return DEFAULTS[kind]
+        return None
+
+    def days(
+        self,
+        kind: DeadlineKind | str,
+        nature: Nature | str,
+        body_id: str | None,
+        default: int | None = None,
+    ) -> int:
+        """Working days of the deadline ``kind`` for a request of ``nature`` at ``body_id``:
+        the value set, else ``default``, else chikaya.ma's (:data:`DEFAULTS`)."""
+        value = self.value(kind, nature, body_id)
+        if value is not None:
+            return value
+        return default if default is not None else DEFAULTS[DeadlineKind(kind)]
 
     def rules(self) -> list[DeadlineRule]:
         return [

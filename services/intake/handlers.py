@@ -24,6 +24,7 @@ from services.intake.tracking.store import aware
 from shared import lifecycle
 from shared.consumer import Delivery, Handler
 from shared.messages import (
+    AnswerDueSetV1,
     DocumentRef,
     IntakeSubmitV1,
     RequestAssignedV1,
@@ -345,6 +346,16 @@ async def on_citizen_answered(
     )
 
 
+async def on_answer_due_set(
+    conn: asyncpg.Connection, event: AnswerDueSetV1, delivery: Delivery
+) -> None:
+    """« Réponse attendue au plus tard le … »: treatment set or moved the answer's deadline."""
+    if not await tracking.set_answer_due(
+        conn, event.request_id, event.answer_due, aware(event.set_at)
+    ):
+        log.info("answer deadline left as it stands", extra={"code": event.code})
+
+
 HANDLERS: dict[str, Handler] = {
     RequestReformulationRequestedV1.type_name(): on_reformulation_requested,
     RequestRejectedV1.type_name(): on_rejected,
@@ -362,6 +373,8 @@ HANDLERS: dict[str, Handler] = {
     RequestReopenedV1.type_name(): on_reopened,
     RequestClosedV1.type_name(): on_closed,
     RequestCitizenAnsweredV1.type_name(): on_citizen_answered,
+    # Treatment's deadlines (issue 13).
+    AnswerDueSetV1.type_name(): on_answer_due_set,
     # Submissions from other government channels (RabbitMQ): see channels/commands.py.
     IntakeSubmitV1.type_name(): commands.on_submit,
 }

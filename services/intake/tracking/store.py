@@ -11,7 +11,7 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -37,7 +37,7 @@ _TRACKING_ROW = """
            c.email_key,
            rt.body_name AS tracked_body_name, rt.theme_label AS tracked_theme_label,
            rt.analyst_message, rt.rejection_reason, rt.analyst_answer, rt.ministry_message,
-           rt.treated_at, rt.citizen_opinion, rt.ministry_documents,
+           rt.treated_at, rt.citizen_opinion, rt.ministry_documents, rt.answer_due,
            r.body_id, cr.kind AS reply_kind, cr.opinion AS reply_opinion,
            cr.recorded_at AS reply_recorded_at
     FROM requests r
@@ -350,6 +350,26 @@ async def upsert_tracking(
         request_id,
         *params,
     )
+
+
+async def set_answer_due(
+    conn: asyncpg.Connection, request_id: uuid.UUID, answer_due: date, set_at: datetime
+) -> bool:
+    """The body's answer deadline, unless a newer one is stored; False when the request is
+    unknown or the stored one is newer."""
+    done = await conn.fetchval(
+        """INSERT INTO request_tracking (request_id, status_at, answer_due, answer_due_at)
+           SELECT id, submitted_at, $2, $3 FROM requests WHERE id = $1
+           ON CONFLICT (request_id) DO UPDATE
+           SET answer_due = EXCLUDED.answer_due, answer_due_at = EXCLUDED.answer_due_at
+           WHERE request_tracking.answer_due_at IS NULL
+              OR request_tracking.answer_due_at <= EXCLUDED.answer_due_at
+           RETURNING true""",
+        request_id,
+        answer_due,
+        set_at,
+    )
+    return bool(done)
 
 
 async def set_status(

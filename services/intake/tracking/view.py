@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared import french, lifecycle
@@ -187,6 +187,17 @@ def admissibility_deadline(
     return max([submitted_at, *queued]) + timedelta(days=ADMISSIBILITY_DAYS)
 
 
+# The statuses in which the body's answer is awaited: its deadline is shown (paused on hold).
+_ANSWER_AWAITED = (Status.IN_TREATMENT, Status.ON_HOLD, Status.REOPENED)
+
+
+def answer_due(status: str, due: date | None) -> dict[str, Any] | None:
+    """« Réponse attendue au plus tard le … » while the body's answer is awaited."""
+    if due is None or status not in _ANSWER_AWAITED:
+        return None
+    return {"at": due.isoformat(), "day": french.day(due), "paused": status == Status.ON_HOLD}
+
+
 def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The JSON the gateway renders: one request, the guide's columns, its history, its step."""
     status = row["status"]
@@ -243,6 +254,7 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
         "banner": lifecycle.citizen_banner(status),
         "due_at": due.isoformat() if due else None,
         "due_day": french.day(due) if due else None,
+        "answer_due": answer_due(status, row.get("answer_due")),
         "closed": lifecycle.is_closed(status),
         "analyst_message": row["analyst_message"]
         if status == Status.REFORMULATION_REQUESTED
