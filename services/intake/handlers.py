@@ -21,10 +21,11 @@ from services.intake.channels import commands
 from services.intake.tracking import store as tracking
 from services.intake.tracking import view as tracking_view
 from services.intake.tracking.store import aware
-from shared import lifecycle
+from shared import deadline_copy, lifecycle
 from shared.consumer import Delivery, Handler
 from shared.messages import (
     AnswerDueSetV1,
+    DeadlinesPolicyChangedV1,
     DocumentRef,
     IntakeSubmitV1,
     RequestAssignedV1,
@@ -356,6 +357,15 @@ async def on_answer_due_set(
         log.info("answer deadline left as it stands", extra={"code": event.code})
 
 
+async def on_policy_changed(
+    conn: asyncpg.Connection, event: DeadlinesPolicyChangedV1, delivery: Delivery
+) -> None:
+    """The administrators changed the deadlines or the days off: intake's copy, which dates the
+    analysts' decision on the tracking page, is replaced (an older revision changes nothing)."""
+    if not await deadline_copy.replace(conn, event):
+        log.info("older deadline policy ignored", extra={"revision": event.revision})
+
+
 HANDLERS: dict[str, Handler] = {
     RequestReformulationRequestedV1.type_name(): on_reformulation_requested,
     RequestRejectedV1.type_name(): on_rejected,
@@ -375,6 +385,7 @@ HANDLERS: dict[str, Handler] = {
     RequestCitizenAnsweredV1.type_name(): on_citizen_answered,
     # Treatment's deadlines (issue 13).
     AnswerDueSetV1.type_name(): on_answer_due_set,
+    DeadlinesPolicyChangedV1.type_name(): on_policy_changed,
     # Submissions from other government channels (RabbitMQ): see channels/commands.py.
     IntakeSubmitV1.type_name(): commands.on_submit,
 }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 
 from playwright.async_api import expect
 
@@ -62,7 +61,7 @@ async def test_the_banner_in_each_state_at_360_px(
     submitted_at = await intake_db.fetchval(
         "SELECT submitted_at FROM requests WHERE id = $1", request_id
     )
-    due = french.day(submitted_at + timedelta(days=ADMISSIBILITY_DAYS))
+    due = french.day(calendar().add(day_of(submitted_at), ADMISSIBILITY_DAYS))
     assert f"au plus tard le {due}" in await page.locator("#banner-due").inner_text()
     assert await page.locator("#banner-action").count() == 0
     assert "Etape 1 : Attente de traitement" in await _current_step(page)

@@ -18,7 +18,7 @@ import asyncpg
 
 from services.intake.domain import MESSAGE_MAX, email_key
 from services.intake.tracking import view as tracking_view
-from shared import lifecycle, outbox
+from shared import deadline_copy, lifecycle, outbox
 from shared.lifecycle import Event, Status
 from shared.messages import (
     CitizenOpinionRecordedV1,
@@ -66,7 +66,8 @@ def _matches(row: asyncpg.Record | None, email: str) -> bool:
 
 
 async def _view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
-    return tracking_view.build(row, await conn.fetch(_HISTORY, row["id"]))
+    policy, calendar = await deadline_copy.load(conn)
+    return tracking_view.build(row, await conn.fetch(_HISTORY, row["id"]), policy, calendar)
 
 
 async def find(conn: asyncpg.Connection, code: str, email: str) -> dict[str, Any] | None:
