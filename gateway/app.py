@@ -16,6 +16,7 @@ from gateway.backoffice import (
     audit_pages,
     catalogue_pages,
     dashboard,
+    deadline_pages,
     not_found,
     operator_pages,
     reason_pages,
@@ -172,6 +173,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(audit_pages.routes)
     app.add_routes(catalogue_pages.routes)  # « Administration › Catalogue »
     app.add_routes(reason_pages.routes)  # « Administration › Motifs » (issue 12)
+    app.add_routes(deadline_pages.routes)  # « Administration › Délais » (issue 13)
     app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
     app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…

@@ -88,6 +88,7 @@ MENU: list[MenuEntry] = [
             MenuEntry("Journal d'audit", "bo-journal", (Role.ADMINISTRATOR,)),
             MenuEntry("Catalogue", "bo-catalogue", (Role.ADMINISTRATOR,)),
             MenuEntry("Motifs", "bo-motifs", (Role.ADMINISTRATOR,)),
+            MenuEntry("Délais", "bo-delais", (Role.ADMINISTRATOR,)),
         ),
     ),
     MenuEntry("Document d'aide", "bo-aide"),

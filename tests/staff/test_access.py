@@ -85,6 +85,13 @@ ROUTES: list[Row] = [
     Row("POST", "/admin/motifs", only(ADMIN, status=422), {}),
     Row("GET", "/admin/motifs/{reason_id}", only(ADMIN)),
     Row("POST", "/admin/motifs/{reason_id}", only(ADMIN, status=422), {}),
+    # « Administration › Délais »: administrators only; empty forms are refused (422) before
+    # treatment is asked.
+    Row("GET", "/admin/delais", only(ADMIN)),
+    *(
+        Row("POST", f"/admin/delais{path}", only(ADMIN, status=422), {})
+        for path in ("", "/supprimer", "/jours", "/jours/supprimer")
+    ),
     # « Administration › Catalogue »: administrators only. Empty forms are refused (422) before
     # intake is asked; an empty list of themes for a body without one changes nothing (303);
     # retiring then restoring a body, a theme and a place of no other row (303 each).
@@ -293,6 +300,12 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
         )
         for action in ("take", "hold", "resume", "reassign", "answer", "answer-again", "tag")
     ),
+    # The deadline policy (« Délais »): administrators only; faulty bodies are refused (422)
+    # before anything is written.
+    Endpoint("treatment", "GET", "/deadlines", service_staff(ADMIN)),
+    Endpoint("treatment", "PUT", "/deadlines/rules", service_staff(ADMIN, status=422), {}),
+    Endpoint("treatment", "POST", "/deadlines/days-off", service_staff(ADMIN, status=422), {}),
+    Endpoint("treatment", "DELETE", "/deadlines/days-off/jamais", service_staff(ADMIN, status=422)),
     # A document comes as a stream (shared.signing.streamed): a JSON call is refused whoever
     # signs it; tests/treatment/test_focal_api.py checks its roles and bodies.
     Endpoint("treatment", "POST", "/requests/{code}/documents", dict.fromkeys(WHO, 401), {}),
