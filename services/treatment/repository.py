@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -308,6 +308,10 @@ class ListFilter:
     validated_before: datetime | None = None  # validated before
     sort: str = "validated_at"  # one of LIST_SORTS
     descending: bool = False
+    # « En retard »: still awaiting the answer (one of ``awaiting``) past its day (before
+    # ``late_on``, today).
+    late_on: date | None = None
+    awaiting: tuple[str, ...] = ()
 
 
 # Sort keys → columns; request_id breaks ties so that pages neither repeat nor skip a row.
@@ -316,6 +320,7 @@ LIST_SORTS = {
     "code": "code",
     "nature": "nature",
     "status": "status",
+    "answer_due": "answer_due",  # « Échéance »: the answer's deadline (none last)
 }
 # Planned for each search's own values (a body of 40 rows and one of 40,000 differ): a
 # millisecond of planning against a generic plan that may be ten times slower.
@@ -369,6 +374,9 @@ def _list_where(f: ListFilter, words: str | None) -> tuple[str, list[Any]]:
         add("validated_at < ?", f.validated_before)
     if words is not None:
         add("search @@ websearch_to_tsquery('french', fold(?))", words)
+    if f.late_on is not None:
+        add("answer_due < ?", f.late_on)
+        add("status = ANY(?::text[])", list(f.awaiting))
     return " AND ".join(conditions) or "true", args
 
 

@@ -263,3 +263,41 @@ async def test_only_administrators_reach_the_policy(treatment):
     for identity in (AGENT, ANALYST, OPERATOR):
         assert (await treatment.api.get("/deadlines", identity=identity))[0] == 403
     assert (await treatment.api.get("/deadlines", identity=None))[0] == 401
+
+
+async def test_the_lists_show_the_days_left_filter_the_late_and_sort_by_due_date(treatment):
+    today = datetime.now(UTC).date()
+    late = await treatment.validated(decided_at=at("2026-01-05"))  # 60 working days: long past
+    soon = await treatment.validated(decided_at=datetime.now(UTC))
+    later = await treatment.validated(decided_at=datetime.now(UTC))
+    status, body = await treatment.api.call(
+        "PUT",
+        "/deadlines/rules",
+        identity=ADMIN,
+        json={"kind": "answer", "nature": "reclamation", "body_id": later.body_id, "days": 30},
+    )  # 30 working days at this body; ``later`` then given a later day by hand
+    assert status == 200, body
+    async with treatment.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE treatments SET answer_due = $2 WHERE code = $1",
+            later.code,
+            CAL.add(today, 40),
+        )
+    status, listing = await treatment.api.get("/requests?view=en_cours&sort=answer_due")
+    assert status == 200, listing
+    items = {i["code"]: i for i in listing["items"]}
+    assert [i["code"] for i in listing["items"]] == [late.code, soon.code, later.code]
+    assert items[late.code]["late"] is True and items[late.code]["days_left"] < 0
+    assert items[soon.code]["late"] is False
+    assert items[soon.code]["days_left"] == 30
+    assert items[later.code]["days_left"] == 40
+    status, listing = await treatment.api.get("/requests?view=en_cours&late=true")
+    assert [i["code"] for i in listing["items"]] == [late.code]
+    status, listing = await treatment.api.get("/requests?view=en_cours&sort=answer_due&order=desc")
+    assert [i["code"] for i in listing["items"]] == [later.code, soon.code, late.code]
+    status, bad = await treatment.api.get("/requests?late=peut-etre")
+    assert status == 400 and bad["errors"][0]["field"] == "late"
+    # Answered: nothing awaited, no longer late.
+    await actions.answer(treatment.pool, late.code, Who(AGENT), message="Réglé.", version=None)
+    status, listing = await treatment.api.get("/requests?view=en_cours&late=true")
+    assert listing["items"] == []
