@@ -103,21 +103,42 @@ async def set_answer_due(
 
 
 async def _recompute(conn: asyncpg.Connection, at: datetime) -> int:
-    """Every request awaiting its answer gets its deadline again; how many moved."""
+    """Every request awaiting its answer gets its deadline again; how many moved. The moves
+    are written in one statement and their events in another, whatever their number."""
     calendar, policy = await load_calendar(conn), await load_policy(conn)
     rows = await conn.fetch(
         """SELECT request_id, code, nature, body_id, validated_at, held_days, answer_due
            FROM treatments WHERE status = ANY($1::text[]) FOR UPDATE""",
         [s.value for s in deadlines.OPEN],
     )
-    moved = 0
+    moved: list[tuple[Any, date]] = []
+    events: list[tuple[AnswerDueSetV1, str | None]] = []
     for row in rows:
-        before = row["answer_due"]
-        due = await set_answer_due(
-            conn, row, held_days=row["held_days"], at=at, calendar=calendar, policy=policy
+        if not Nature(row["nature"]).needs_treatment:
+            continue
+        days = policy.days(DeadlineKind.ANSWER, row["nature"], row["body_id"])
+        due = deadlines.answer_due(calendar, row["validated_at"], days, row["held_days"])
+        if due == row["answer_due"]:
+            continue
+        moved.append((row["request_id"], due))
+        event = AnswerDueSetV1(
+            request_id=row["request_id"],
+            code=row["code"],
+            body_id=row["body_id"],
+            answer_due=due,
+            set_at=at,
         )
-        moved += due is not None and due != before
-    return moved
+        events.append((event, None))
+    if moved:
+        await conn.execute(
+            """UPDATE treatments t SET answer_due = m.due
+               FROM unnest($1::uuid[], $2::date[]) AS m(request_id, due)
+               WHERE t.request_id = m.request_id""",
+            [r for r, _ in moved],
+            [d for _, d in moved],
+        )
+        await outbox.add_many(conn, events)
+    return len(moved)
 
 
 # -- changes ------------------------------------------------------------------------------------
