@@ -8,8 +8,14 @@ from collections.abc import Mapping
 import asyncpg
 
 from services.notify import decisions, emails, reminders, repository, sms, treatment
+from shared import deadline_copy
 from shared.consumer import Batched, Delivery, Entry
-from shared.messages import CodesReminderRequestedV1, RequestSubmittedV1
+from shared.messages import (
+    CodesReminderRequestedV1,
+    DeadlineKind,
+    DeadlinesPolicyChangedV1,
+    RequestSubmittedV1,
+)
 
 # The analysts' admissibility deadline by default (chikaya.ma; triage's MILIE_ADMISSIBILITY_DAYS).
 DECISION_DAYS = 15
@@ -35,6 +41,8 @@ def make_handlers(
 
     return {
         RequestSubmittedV1.type_name(): Batched(on_requests_submitted),
+        # The administrators' « Délais »: the copy the acknowledgement dates the decision with.
+        DeadlinesPolicyChangedV1.type_name(): on_policy_changed,
         CodesReminderRequestedV1.type_name(): functools.partial(
             reminders.on_codes_reminder_requested, public_url=public_url
         ),
@@ -43,6 +51,13 @@ def make_handlers(
         # What the body did: its answer, a hold, a further message; a « Retraitement » received.
         **treatment.handlers(public_url, sms_enabled=sms_enabled),
     }
+
+
+async def on_policy_changed(
+    conn: asyncpg.Connection, event: DeadlinesPolicyChangedV1, delivery: Delivery
+) -> None:
+    """Notify's copy of the deadline policy replaced (an older revision changes nothing)."""
+    await deadline_copy.replace(conn, event)
 
 
 async def requests_submitted(
@@ -57,6 +72,7 @@ async def requests_submitted(
     address, and the SMS where there is a mobile number and an SMS provider."""
     recipients: list[repository.Recipient] = []
     deliveries: list[repository.NewDelivery] = []
+    policy, calendar = await deadline_copy.load(conn)
     for event, delivery in run:
         contact = event.contact
         recipients.append(
@@ -82,8 +98,11 @@ async def requests_submitted(
                 )
             )
         if contact.email:
-            days = (decision_days or {}).get(event.nature.value, DECISION_DAYS)
-            mail = emails.acknowledgement(event, public_url, decision_days=days)
+            # The administrators' value (per nature and body), else this service's settings.
+            days = policy.value(DeadlineKind.ADMISSIBILITY, event.nature, event.body_id) or (
+                decision_days or {}
+            ).get(event.nature.value, DECISION_DAYS)
+            mail = emails.acknowledgement(event, public_url, decision_days=days, calendar=calendar)
             deliveries.append(
                 repository.NewDelivery.email(delivery, event.request_id, contact.email, name, mail)
             )

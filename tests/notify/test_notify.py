@@ -160,8 +160,8 @@ async def test_the_acknowledgement_reaches_the_citizen_as_a_receipt_readable_on_
         "Lieu : Abidjan — Plateau",
         "Pièces jointes : facture-mars.pdf, reçu guichet.pdf",
         "« Le guichet était fermé.\nVoir https://exemple.ci/trèsLongChemin",
-        "dans un délai de 5 jours : vous recevrez leur décision par email au plus tard le "
-        "07/03/2026.",
+        "dans un délai de 5 jours ouvrés : vous recevrez leur décision par email au plus tard "
+        "le 09/03/2026.",
     ):
         assert words in text, words
     assert 'name="viewport"' in html
@@ -172,7 +172,7 @@ async def test_the_acknowledgement_reaches_the_citizen_as_a_receipt_readable_on_
         await page.set_content(html)
         assert await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
         body = await page.inner_text("body")
-        for words in (event.code, "reçu guichet.pdf", "07/03/2026", "Le guichet était fermé."):
+        for words in (event.code, "reçu guichet.pdf", "09/03/2026", "Le guichet était fermé."):
             assert words in body, words
     finally:
         await context.close()
