@@ -465,7 +465,12 @@ async def _answer(
             event: Contract = RequestTreatedV1(
                 **_common(row, who), message=message, documents=documents, treated_at=at
             )
-            changes: dict[str, Any] = {"status": status.value, "treated_at": at}
+            # The citizen's opinion window runs from this answer (« Délais »).
+            changes: dict[str, Any] = {
+                "status": status.value,
+                "treated_at": at,
+                "opinion_due": await policy.opinion_due(conn, row, at),
+            }
         else:
             event = RequestCitizenAnsweredV1(
                 **_common(row, who), message=message, documents=documents, answered_at=at

@@ -34,6 +34,7 @@ from shared.db import run_in_transaction
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status, next_status
 from shared.messages import RequestClosedV1
 from shared.service import POOL
+from shared.working_days import day_of
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,18 @@ class Swept:
 
 
 async def _close_one(conn: asyncpg.Connection, cutoff: datetime, now: datetime) -> str | None:
-    """Close the oldest request waiting for an opinion since before ``cutoff`` that no other
-    transaction holds; its code, or None when there is none left."""
+    """Close the oldest request waiting for an opinion past its window that no other
+    transaction holds: its ``opinion_due`` day (the administrators' « Délais », working days)
+    is over, or it has none and was answered before ``cutoff``; its code, or None when there is
+    none left."""
     row = await conn.fetchrow(
         f"""SELECT {repository.COLUMNS} FROM treatments
-            WHERE status = $1 AND treated_at <= $2
+            WHERE status = $1 AND CASE WHEN opinion_due IS NULL THEN treated_at <= $2
+                                       ELSE opinion_due < $3 END
             ORDER BY treated_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608
         Status.TREATED.value,
         cutoff,
+        day_of(now),
     )
     if row is None:
         return None

@@ -23,6 +23,7 @@ from services.treatment.calendar import load_calendar
 from shared import audit, outbox
 from shared.deadline_policy import Policy, applies, problems
 from shared.identity import Identity
+from shared.lifecycle import Status
 from shared.messages import (
     AnswerDueSetV1,
     DeadlineKind,
@@ -32,7 +33,7 @@ from shared.messages import (
     Nature,
 )
 from shared.web import FieldErrors, field_error
-from shared.working_days import Calendar
+from shared.working_days import Calendar, day_of
 
 LABEL_MAX = 200
 
@@ -102,6 +103,46 @@ async def set_answer_due(
     return due
 
 
+async def opinion_due(
+    conn: asyncpg.Connection,
+    row: Any,
+    answered_at: datetime,
+    *,
+    calendar: Calendar | None = None,
+    policy: Policy | None = None,
+) -> date | None:
+    """The last day of the citizen's opinion window after an answer given at ``answered_at``:
+    the administrators' value in working days, or None (the clock's ``no_opinion_days``)."""
+    policy = policy or await load_policy(conn)
+    days = policy.value(DeadlineKind.OPINION, row["nature"], row["body_id"])
+    if days is None:
+        return None
+    calendar = calendar or await load_calendar(conn)
+    return calendar.add(day_of(answered_at), days)
+
+
+async def _recompute_opinions(conn: asyncpg.Connection, calendar: Calendar, policy: Policy) -> None:
+    """The opinion window of every request waiting for the citizen's opinion, again."""
+    rows = await conn.fetch(
+        """SELECT request_id, nature, body_id, treated_at, opinion_due FROM treatments
+           WHERE status = $1 FOR UPDATE""",
+        Status.TREATED.value,
+    )
+    moved = []
+    for row in rows:
+        due = await opinion_due(conn, row, row["treated_at"], calendar=calendar, policy=policy)
+        if due != row["opinion_due"]:
+            moved.append((row["request_id"], due))
+    if moved:
+        await conn.execute(
+            """UPDATE treatments t SET opinion_due = m.due
+               FROM unnest($1::uuid[], $2::date[]) AS m(request_id, due)
+               WHERE t.request_id = m.request_id""",
+            [r for r, _ in moved],
+            [d for _, d in moved],
+        )
+
+
 async def _recompute(conn: asyncpg.Connection, at: datetime) -> int:
     """Every request awaiting its answer gets its deadline again; how many moved. The moves
     are written in one statement and their events in another, whatever their number."""
@@ -138,6 +179,7 @@ async def _recompute(conn: asyncpg.Connection, at: datetime) -> int:
             [d for _, d in moved],
         )
         await outbox.add_many(conn, events)
+    await _recompute_opinions(conn, calendar, policy)
     return len(moved)
 
 

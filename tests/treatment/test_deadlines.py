@@ -301,3 +301,30 @@ async def test_the_lists_show_the_days_left_filter_the_late_and_sort_by_due_date
     await actions.answer(treatment.pool, late.code, Who(AGENT), message="Réglé.", version=None)
     status, listing = await treatment.api.get("/requests?view=en_cours&late=true")
     assert listing["items"] == []
+
+
+async def test_the_opinion_window_set_by_an_administrator_closes_in_working_days(treatment):
+    from services.treatment import clock
+    from services.treatment.settings import TreatmentSettings
+
+    settings = TreatmentSettings(no_opinion_days=30, unused_document_hours=24)
+    untouched = await treatment.validated(nature=Nature.DEMANDE_INFORMATION)
+    event = await treatment.validated()
+    for e in (event, untouched):
+        await actions.answer(treatment.pool, e.code, Who(AGENT), message="Réglé.", version=None)
+    assert (await treatment.row(event.code))["opinion_due"] is None  # no value: the setting's
+    status, body = await treatment.api.call(
+        "PUT",
+        "/deadlines/rules",
+        identity=ADMIN,
+        json={"kind": "opinion", "nature": "reclamation", "days": 2},
+    )
+    assert status == 200, body
+    row = await treatment.row(event.code)
+    answered = row["treated_at"].date()
+    assert row["opinion_due"] == CAL.add(answered, 2)
+    assert (await treatment.row(untouched.code))["opinion_due"] is None
+    last_day = datetime.combine(CAL.add(answered, 2), datetime.min.time(), UTC).replace(hour=18)
+    assert (await clock.sweep(treatment.pool, settings, last_day)).closed == []
+    after = datetime.combine(CAL.add(answered, 3), datetime.min.time(), UTC).replace(hour=8)
+    assert (await clock.sweep(treatment.pool, settings, after)).closed == [event.code]

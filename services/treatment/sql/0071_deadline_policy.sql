@@ -23,3 +23,8 @@ INSERT INTO deadline_policy_revision DEFAULT VALUES;
 -- Working days a request spent on hold, given back to its answer deadline on each resumption:
 -- answer_due = validation day + answer days + held_days (services/treatment/deadlines.py).
 ALTER TABLE treatments ADD COLUMN held_days integer NOT NULL DEFAULT 0;
+
+-- The last day of the citizen's opinion window, when an administrator set one for the request's
+-- nature or body (working days after the answer's day); NULL: the clock's no_opinion_days
+-- (calendar days after treated_at), as before « Délais » existed.
+ALTER TABLE treatments ADD COLUMN opinion_due date;
