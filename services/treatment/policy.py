@@ -154,11 +154,16 @@ async def _recompute(conn: asyncpg.Connection, at: datetime) -> int:
     )
     moved: list[tuple[Any, date]] = []
     events: list[tuple[AnswerDueSetV1, str | None]] = []
+    # Many requests share a validation day and a number of days: each sum is counted once.
+    known: dict[tuple[date, int], date] = {}
     for row in rows:
         if not Nature(row["nature"]).needs_treatment:
             continue
         days = policy.days(DeadlineKind.ANSWER, row["nature"], row["body_id"])
-        due = deadlines.answer_due(calendar, row["validated_at"], days, row["held_days"])
+        key = (day_of(row["validated_at"]), days + row["held_days"])
+        if key not in known:
+            known[key] = deadlines.answer_due(calendar, row["validated_at"], days, row["held_days"])
+        due = known[key]
         if due == row["answer_due"]:
             continue
         moved.append((row["request_id"], due))

@@ -28,6 +28,7 @@ from shared.messages import (
     RequestSubmittedV1,
     RequestTreatedV1,
 )
+from shared.working_days import day_of
 
 log = logging.getLogger(__name__)
 
@@ -176,9 +177,13 @@ async def on_policy_changed(
         domain.WAITING,
     )
     moved = []
+    known: dict[tuple, datetime] = {}  # many requests share an entry day and a number of days
     for row in rows:
         days = domain.days_for(row["nature"], default_days, days_by_nature, policy, row["body_id"])
-        deadline = domain.admissibility_deadline(row["queued_at"], days, calendar)
+        key = (day_of(row["queued_at"]), days)
+        if key not in known:
+            known[key] = domain.admissibility_deadline(row["queued_at"], days, calendar)
+        deadline = known[key]
         if deadline != row["admissibility_deadline"]:
             moved.append((row["request_id"], deadline))
     await repository.set_deadlines(conn, moved)
