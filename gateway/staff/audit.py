@@ -35,6 +35,11 @@ ACTIONS = {
     # Ready-made reasons (backoffice.reason_pages): target « motif <id> », detail what changed.
     "reason_created": "Motifs : ajout",
     "reason_changed": "Motifs : modification",
+    # « Délais » (backoffice.deadline_pages): target « délai <nature> » or « jour <date> »;
+    # treatment keeps its own line of each change too.
+    "deadline_set": "Délais : modification",
+    "day_off_declared": "Délais : jour chômé déclaré",
+    "day_off_removed": "Délais : jour chômé retiré",
 }
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}
 CLI_ADDRESS = "ligne de commande"

@@ -104,6 +104,23 @@ async def test_an_administrator_sets_a_deadline_and_a_day_off_and_the_citizens_d
         moved = calendar([off]).add(start, 20)
         assert moved > calendar().add(start, 20)
         await _citizen_sees(citizen, gateway, code, moved)
+
+        # Both changes in the « Journal d'audit » (and in treatment's own log).
+        conn = await asyncpg.connect(database_url)
+        try:
+            actions = await conn.fetch(
+                "SELECT action, detail FROM gateway.audit_log WHERE actor_login = 'admin.delais'"
+                " AND action <> 'sign_in' ORDER BY id"
+            )
+            kept = await conn.fetchval(
+                "SELECT count(*) FROM treatment.audit_log WHERE actor_login = 'admin.delais'"
+                " AND outcome = 'done'"
+            )
+        finally:
+            await conn.close()
+        assert [a["action"] for a in actions] == ["deadline_set", "day_off_declared"]
+        assert actions[0]["detail"] == "Réclamation, Réponse de l'organisme : 20 jours ouvrés"
+        assert kept == 2
     finally:
         await context.close()
         await citizen.context.close()
