@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from aiohttp import web
 
-from services.treatment import repository
+from services.treatment import policy, repository
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit, outbox
 from shared.db import run_in_transaction
@@ -46,6 +46,7 @@ BATCH = 500  # requests closed by one sweep at most; the next sweep goes on
 class Swept:
     closed: list[str] = field(default_factory=list)  # the codes closed « sans retour »
     documents_deleted: int = 0
+    deadlines_set: int = 0  # answer deadlines set to requests that had none
 
 
 async def _close_one(conn: asyncpg.Connection, cutoff: datetime, now: datetime) -> str | None:
@@ -132,6 +133,10 @@ async def sweep(
     swept.closed = await close_without_opinion(pool, now=now, days=settings.no_opinion_days)
     swept.documents_deleted = await delete_unused_documents(
         pool, now=now, hours=settings.unused_document_hours
+    )
+    # The answer deadline of requests validated before deadlines existed (issue 13).
+    swept.deadlines_set = await run_in_transaction(
+        pool, lambda conn: policy.fill_missing(conn, now)
     )
     if swept.closed or swept.documents_deleted:
         log.info(

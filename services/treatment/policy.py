@@ -103,6 +103,29 @@ async def set_answer_due(
     return due
 
 
+async def fill_missing(conn: asyncpg.Connection, at: datetime, limit: int = 500) -> int:
+    """Set the answer deadline of up to ``limit`` open requests that have none (validated before
+    deadlines existed); how many. Run by the clock until none is left; rows another transaction
+    holds are left for the next round."""
+    rows = await conn.fetch(
+        """SELECT request_id, code, nature, body_id, validated_at, held_days, answer_due
+           FROM treatments
+           WHERE answer_due IS NULL AND status = ANY($1::text[]) AND nature = ANY($2::text[])
+           LIMIT $3 FOR UPDATE SKIP LOCKED""",
+        [s.value for s in deadlines.OPEN],
+        [n.value for n in Nature if n.needs_treatment],
+        limit,
+    )
+    if not rows:
+        return 0
+    calendar, policy = await load_calendar(conn), await load_policy(conn)
+    for row in rows:
+        await set_answer_due(
+            conn, row, held_days=row["held_days"], at=at, calendar=calendar, policy=policy
+        )
+    return len(rows)
+
+
 async def opinion_due(
     conn: asyncpg.Connection,
     row: Any,

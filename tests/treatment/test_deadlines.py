@@ -328,3 +328,19 @@ async def test_the_opinion_window_set_by_an_administrator_closes_in_working_days
     assert (await clock.sweep(treatment.pool, settings, last_day)).closed == []
     after = datetime.combine(CAL.add(answered, 3), datetime.min.time(), UTC).replace(hour=8)
     assert (await clock.sweep(treatment.pool, settings, after)).closed == [event.code]
+
+
+async def test_the_clock_sets_the_deadline_of_requests_validated_before_deadlines_existed(
+    treatment,
+):
+    from services.treatment import clock
+    from services.treatment.settings import TreatmentSettings
+
+    event = await treatment.validated(decided_at=at("2026-08-03"))
+    async with treatment.pool.acquire() as conn:
+        await conn.execute("UPDATE treatments SET answer_due = NULL WHERE code = $1", event.code)
+    settings = TreatmentSettings(no_opinion_days=30, unused_document_hours=24)
+    swept = await clock.sweep(treatment.pool, settings, datetime.now(UTC))
+    assert swept.deadlines_set == 1
+    assert (await treatment.row(event.code))["answer_due"] == CAL.add(date(2026, 8, 3), 60)
+    assert (await clock.sweep(treatment.pool, settings, datetime.now(UTC))).deadlines_set == 0
