@@ -16,7 +16,7 @@ import logging
 
 import asyncpg
 
-from services.treatment import actions, policy, repository
+from services.treatment import actions, deadlines, policy, repository
 from shared import audit
 from shared.consumer import Delivery, Handler
 from shared.lifecycle import Event, after_validation
@@ -105,6 +105,10 @@ async def on_reindexed(
         actor_id=event.actor.staff_id,
         actor_role=event.actor.role,
     )
+    # The new body may have its own answer deadline (« Délais »).
+    row = await repository.lock_by_id(conn, event.request_id)
+    if row["status"] in deadlines.OPEN:
+        await policy.set_answer_due(conn, row, held_days=row["held_days"], at=event.decided_at)
 
 
 async def _refused(

@@ -344,3 +344,29 @@ async def test_the_clock_sets_the_deadline_of_requests_validated_before_deadline
     assert swept.deadlines_set == 1
     assert (await treatment.row(event.code))["answer_due"] == CAL.add(date(2026, 8, 3), 60)
     assert (await clock.sweep(treatment.pool, settings, datetime.now(UTC))).deadlines_set == 0
+
+
+async def test_a_request_moved_to_a_body_with_its_own_deadline_takes_it(treatment):
+    from shared.messages import Actor, RequestReindexedV1
+    from tests.treatment.conftest import OTHER_BODY, deliver
+
+    event = await treatment.validated(decided_at=at("2026-08-03"))
+    status, body = await treatment.api.call(
+        "PUT",
+        "/deadlines/rules",
+        identity=ADMIN,
+        json={"kind": "answer", "nature": "reclamation", "body_id": OTHER_BODY, "days": 20},
+    )
+    assert status == 200, body
+    assert (await treatment.row(event.code))["answer_due"] == CAL.add(date(2026, 8, 3), 60)
+    moved = RequestReindexedV1(
+        request_id=event.request_id,
+        code=event.code,
+        body_id=OTHER_BODY,
+        body_name="Ministère de la santé",
+        previous_body_id=event.body_id,
+        actor=Actor(staff_id=ANALYST.staff_id, role=ANALYST.role.value),
+        decided_at=datetime.now(UTC),
+    )
+    assert await deliver(treatment.pool, moved)
+    assert (await treatment.row(event.code))["answer_due"] == CAL.add(date(2026, 8, 3), 20)
