@@ -18,6 +18,7 @@ from gateway.backoffice import (
     audit_pages,
     catalogue_pages,
     dashboard,
+    deadline_pages,
     first_sign_in,
     limit_pages,
     not_found,
@@ -194,6 +195,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(api_key_pages.routes)  # « Administration › Clés d'API » (issue 13)
     app.add_routes(limit_pages.routes)  # « Administration › Limites et SMS » (issue 14)
     app.add_routes(reminder_pages.routes)  # « Administration › Rappels » (issue 13)
+    app.add_routes(deadline_pages.routes)  # « Administration › Délais » (issue 13)
     app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
     app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
     app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…

@@ -501,6 +501,22 @@ BODY_LISTS = {
     "en_retard": "En retard",
 }
 
+# A deadline in the lists (the analysts' queue, the bodies' « En cours » and « Retraitement »),
+# counted in working days (shared.working_days): the filter's word and the cell's text.
+LATE_LABEL = "En retard"
+
+
+def deadline_text(days_left: int, late: bool) -> str:
+    """« 3 jours ouvrés restants », « Dernier jour », « En retard de 2 jours ouvrés »."""
+    if late:
+        n = max(1, -days_left)
+        return f"{LATE_LABEL} de {n} jour{'s' if n > 1 else ''} ouvré{'s' if n > 1 else ''}"
+    if days_left <= 0:
+        return "Dernier jour"
+    s = "s" if days_left > 1 else ""
+    return f"{days_left} jour{s} ouvré{s} restant{s}"
+
+
 # « Statistique générale »: the present status → its column's heading, in the columns' order
 # (the guide's « En attente », « En cours », « Rejet »…).
 STATS_COLUMNS = {

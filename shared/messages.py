@@ -621,6 +621,64 @@ class CodesReminderRequestedV2(Contract):
         return self
 
 
+class DeadlineKind(StrEnum):
+    """The three deadlines an administrator sets (« Délais »), counted in working days."""
+
+    ADMISSIBILITY = "admissibility"  # the analysts rule on the request's admissibility
+    ANSWER = "answer"  # the body answers the citizen
+    OPINION = "opinion"  # the citizen gives an opinion on the answer
+
+
+class DeadlineRule(BaseModel):
+    """One value of the deadline policy: for a nature, and for one body when ``body_id`` is
+    given (it then overrides the nature's value for that body)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: DeadlineKind
+    nature: Nature
+    body_id: str | None = None
+    days: Annotated[int, Field(ge=1, le=365)]
+
+
+class DeclaredDayOff(BaseModel):
+    """A day an administrator declared off (« jour chômé » decreed at short notice)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    day: date
+    label: ShortText
+
+
+class DeadlinesPolicyChangedV1(Contract):
+    """Treatment's deadline policy as it stands after a change: every rule and every declared
+    day off (the whole of it, so a consumer replaces its copy). ``revision`` grows with each
+    change: a consumer keeps the highest it saw and ignores older ones."""
+
+    name: ClassVar[str] = "deadlines.policy_changed"
+    version: ClassVar[int] = 1
+
+    revision: Annotated[int, Field(ge=1)]
+    rules: list[DeadlineRule]
+    days_off: list[DeclaredDayOff]
+    changed_at: datetime
+
+
+class AnswerDueSetV1(Contract):
+    """The day by which the body must answer the request (the last working day on time): set
+    when the request reaches the body, moved by a resumption after a hold or by a change of the
+    policy or of the declared days off. ``set_at`` orders the moves of one request."""
+
+    name: ClassVar[str] = "deadlines.answer_due_set"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    answer_due: date
+    set_at: datetime
+
+
 CONTRACTS: dict[str, type[Contract]] = {
     c.type_name(): c
     for c in (
@@ -652,6 +710,8 @@ CONTRACTS: dict[str, type[Contract]] = {
         NotificationFailedV1,
         CodesReminderRequestedV1,
         CodesReminderRequestedV2,
+        DeadlinesPolicyChangedV1,
+        AnswerDueSetV1,
     )
 }
 

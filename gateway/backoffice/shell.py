@@ -89,6 +89,7 @@ MENU: list[MenuEntry] = [
             MenuEntry("Journal d'audit", "bo-journal", (Role.ADMINISTRATOR,)),
             MenuEntry("Catalogue", "bo-catalogue", (Role.ADMINISTRATOR,)),
             MenuEntry("Motifs", "bo-motifs", (Role.ADMINISTRATOR,)),
+            MenuEntry("Délais", "bo-delais", (Role.ADMINISTRATOR,)),
             MenuEntry("Clés d'API", "bo-cles-api", (Role.ADMINISTRATOR,)),
             MenuEntry("Limites et SMS", "bo-limites", (Role.ADMINISTRATOR,)),
             MenuEntry("Rappels", "bo-rappels", (Role.ADMINISTRATOR,)),

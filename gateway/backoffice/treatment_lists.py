@@ -18,7 +18,7 @@ import csv
 import io
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import aiohttp
@@ -33,7 +33,7 @@ from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import csv_cells, french
 from shared.identity import Role
-from shared.lifecycle import BODY_LISTS, Status
+from shared.lifecycle import BODY_LISTS, LATE_LABEL, Status, deadline_text
 from shared.service import POOL
 
 routes = web.RouteTableDef()
@@ -42,7 +42,15 @@ READERS = (Role.FOCAL_POINT, Role.ANALYST, Role.ADMINISTRATOR)
 PER_PAGE = 25
 REQUEST_PAGE = "/admin/requetes/{code}"  # bo-pf-requete
 # The list's sort keys (in the address) → treatment's.
-SORTS = {"validation": "validated_at", "code": "code", "nature": "nature", "statut": "status"}
+SORTS = {
+    "validation": "validated_at",
+    "code": "code",
+    "nature": "nature",
+    "statut": "status",
+    "echeance": "answer_due",  # « Échéance »: the answer's deadline
+}
+# The lists whose answer is awaited: an « Échéance » column and the « En retard » filter.
+WITH_DEADLINE = ("en_cours", "retraitement")
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,8 @@ def _params(request: web.Request, listing: Listing) -> dict[str, str]:
     if period.explicit:
         params["validated_from"] = period.start.isoformat()
         params["validated_to"] = period.end.isoformat()
+    if request.query.get("retard") == "1":
+        params["late"] = "true"
     body = request.query.get("organisme", "").strip()[:100]
     if body and _staff(request).role != Role.FOCAL_POINT:
         params["body_id"] = body
@@ -232,6 +242,9 @@ def _shown(item: dict) -> dict:
     item["opinion_day"] = _day(item["opinion_at"])
     item["reopened"] = item["status"] == Status.REOPENED
     item["url"] = REQUEST_PAGE.format(code=item["code"])
+    due = item.get("answer_due")
+    item["due_day"] = french.day(date.fromisoformat(due)) if due else ""
+    item["deadline_text"] = deadline_text(item["days_left"], item["late"]) if due else ""
     return item
 
 
@@ -289,6 +302,9 @@ async def _list_page(request: web.Request, page: Page, base: str) -> web.Respons
             "chosen_body": chosen,
             "tabs": CONSULTATIONS.values() if page.slug in CONSULTATIONS else (),
             "period_applies": shell.period_of(request).explicit,
+            "with_deadline": page.columns in WITH_DEADLINE,
+            "late_only": request.query.get("retard") == "1",
+            "late_label": LATE_LABEL,
         },
     )
 

@@ -22,6 +22,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -280,6 +281,16 @@ async def _request_page(
             "last_answer": next((a for a in reversed(answers) if not a["again"]), None),
             "submitted": french.moment(item["submitted_at"]),
             "validated": french.moment(item["validated_at"]),
+            # « Échéance de la réponse » while the answer is awaited (working days).
+            "due": (
+                {
+                    "day": french.day(date.fromisoformat(item["answer_due"])),
+                    "text": lifecycle.deadline_text(item["days_left"], item["late"]),
+                    "late": item["late"],
+                }
+                if item.get("answer_due")
+                else None
+            ),
             "colleagues": [
                 (str(a.id), a.display_name or a.login)
                 for a in agents

@@ -39,7 +39,7 @@ from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import csv_cells, french, lifecycle
 from shared.identity import Role
-from shared.lifecycle import Event, QueueStatus
+from shared.lifecycle import Event, QueueStatus, deadline_text
 from shared.messages import NATURE_LABELS, Nature
 from shared.service import POOL
 
@@ -131,14 +131,9 @@ def _query(request: web.Request, listing: Listing) -> QueueQuery:
 
 
 def _deadline(item: dict) -> str:
-    """« 3 jours restants », « Dernier jour », « En retard de 2 jours » (waiting requests)."""
-    left = item["days_left"]
-    if item["overdue"]:
-        late = max(1, -left)
-        return f"En retard de {late} jour{'s' if late > 1 else ''}"
-    if left <= 0:
-        return "Dernier jour"
-    return f"{left} jour{'s' if left > 1 else ''} restant{'s' if left > 1 else ''}"
+    """« 3 jours ouvrés restants », « Dernier jour », « En retard de 2 jours ouvrés » (waiting
+    requests)."""
+    return deadline_text(item["days_left"], item["overdue"])
 
 
 def _contact_line(contact: dict) -> str:

@@ -153,6 +153,40 @@ class Treatment:
         params = {"limit": str(limit), **({"after": after} if after else {})}
         return await self._json("GET", "/changes", params=params, identity=identity)
 
+    # -- the deadline policy (« Délais », administrators only) -----------------------------------
+
+    async def deadlines(self, *, identity: Identity) -> Answer:
+        """``{revision, defaults, rules, days_off, holidays}``: the values set per kind
+        (admissibility, answer, opinion) and nature, and per body; the days declared off; the
+        next public holidays."""
+        return await self._json("GET", "/deadlines", identity=identity)
+
+    async def set_deadline(
+        self,
+        *,
+        kind: str,
+        nature: str,
+        body_id: str | None,
+        days: Any,
+        identity: Identity,
+    ) -> Answer:
+        """Set a value (``days`` None: remove it); 422 ``errors`` on ``days`` (not_an_integer,
+        too_small, negative, too_large, answer_shorter_than_admissibility) or ``kind``."""
+        fields = {"kind": kind, "nature": nature, "body_id": body_id, "days": days}
+        return await self._json("PUT", "/deadlines/rules", json=fields, identity=identity)
+
+    async def declare_day_off(self, day: str, label: str, *, identity: Identity) -> Answer:
+        """201; 422 ``errors`` on ``day`` (invalid_date, already_declared) or ``label``."""
+        return await self._json(
+            "POST", "/deadlines/days-off", json={"day": day, "label": label}, identity=identity
+        )
+
+    async def remove_day_off(self, day: str, *, identity: Identity) -> Answer:
+        """200; 404 when that day was not declared; 422 for a day that is no date."""
+        return await self._json(
+            "DELETE", f"/deadlines/days-off/{quote(day, safe='')}", identity=identity
+        )
+
     # -- what a citizen reads (the gateway checked the code and the email with intake first) ----
 
     def citizen_document(

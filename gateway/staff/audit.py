@@ -55,6 +55,11 @@ ACTIONS = {
     # Intake's configuration table (backoffice.limit_pages): target « configuration », detail
     # « réglage : avant → après ».
     "config_changed": "Limites et SMS : modification",
+    # « Délais » (backoffice.deadline_pages): target « délai <nature> » or « jour <date> »;
+    # treatment keeps its own line of each change too.
+    "deadline_set": "Délais : modification",
+    "day_off_declared": "Délais : jour chômé déclaré",
+    "day_off_removed": "Délais : jour chômé retiré",
 }
 REQUEST_TARGET = "requête {code}"
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}

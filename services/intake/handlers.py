@@ -21,9 +21,11 @@ from services.intake.channels import commands
 from services.intake.tracking import store as tracking
 from services.intake.tracking import view as tracking_view
 from services.intake.tracking.store import aware
-from shared import lifecycle
+from shared import deadline_copy, lifecycle
 from shared.consumer import Delivery, Handler
 from shared.messages import (
+    AnswerDueSetV1,
+    DeadlinesPolicyChangedV1,
     DocumentRef,
     IntakeSubmitV1,
     RequestAssignedV1,
@@ -350,6 +352,25 @@ async def on_citizen_answered(
     )
 
 
+async def on_answer_due_set(
+    conn: asyncpg.Connection, event: AnswerDueSetV1, delivery: Delivery
+) -> None:
+    """« Réponse attendue au plus tard le … »: treatment set or moved the answer's deadline."""
+    if not await tracking.set_answer_due(
+        conn, event.request_id, event.answer_due, aware(event.set_at)
+    ):
+        log.info("answer deadline left as it stands", extra={"code": event.code})
+
+
+async def on_policy_changed(
+    conn: asyncpg.Connection, event: DeadlinesPolicyChangedV1, delivery: Delivery
+) -> None:
+    """The administrators changed the deadlines or the days off: intake's copy, which dates the
+    analysts' decision on the tracking page, is replaced (an older revision changes nothing)."""
+    if not await deadline_copy.replace(conn, event):
+        log.info("older deadline policy ignored", extra={"revision": event.revision})
+
+
 HANDLERS: dict[str, Handler] = {
     RequestReformulationRequestedV1.type_name(): on_reformulation_requested,
     RequestRejectedV1.type_name(): on_rejected,
@@ -367,6 +388,9 @@ HANDLERS: dict[str, Handler] = {
     RequestReopenedV1.type_name(): on_reopened,
     RequestClosedV1.type_name(): on_closed,
     RequestCitizenAnsweredV1.type_name(): on_citizen_answered,
+    # Treatment's deadlines (issue 13).
+    AnswerDueSetV1.type_name(): on_answer_due_set,
+    DeadlinesPolicyChangedV1.type_name(): on_policy_changed,
     # Submissions from other government channels (RabbitMQ): see channels/commands.py.
     IntakeSubmitV1.type_name(): commands.on_submit,
 }

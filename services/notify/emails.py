@@ -11,7 +11,7 @@ import binascii
 import functools
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from email.headerregistry import Address
 from email.utils import format_datetime, formataddr, parseaddr
 from html import escape
@@ -20,6 +20,9 @@ from uuid import UUID
 
 from shared import french
 from shared.messages import RequestSubmittedV1
+from shared.working_days import Calendar, day_of
+
+WORKING_DAYS = Calendar()  # weekends and public holidays, before any day is declared off
 
 MESSAGE_ID_DOMAIN = "milie.ci"
 PORTAL = "Portail du citoyen Miliê"
@@ -84,11 +87,11 @@ def possessive(label: str) -> str:
     return ("mon " if word[:1] in "aeéèêiouy" else "ma ") + word
 
 
-def decision_deadline(submitted_at: datetime, days: int) -> datetime:
-    """When the analysts must have ruled on admissibility: as triage counts it (calendar days
-    from the submission, a naive moment read as UTC)."""
+def decision_deadline(submitted_at: datetime, days: int, calendar: Calendar = WORKING_DAYS) -> date:
+    """The last day the analysts may rule on admissibility: as triage counts it (working days
+    after the submission's day, a naive moment read as UTC)."""
     moment = submitted_at if submitted_at.tzinfo else submitted_at.replace(tzinfo=UTC)
-    return moment + timedelta(days=days)
+    return calendar.add(day_of(moment), days)
 
 
 # The HTML part of the receipt: one column at most 600 px wide, inline styles only (mail
@@ -106,7 +109,11 @@ _SMALL = "color:#555555;font-size:14px;margin:24px 0 0"
 
 
 def acknowledgement(
-    event: RequestSubmittedV1, public_url: str, *, decision_days: int = 15
+    event: RequestSubmittedV1,
+    public_url: str,
+    *,
+    decision_days: int = 15,
+    calendar: Calendar = WORKING_DAYS,
 ) -> Email:
     """« Votre Réclamation a bien été enregistrée »: a receipt the citizen can keep — the code,
     the date, the body, a copy of the message and the attachments' names, and the date by which
@@ -119,7 +126,7 @@ def acknowledgement(
     name = full_name(event.contact.first_names, event.contact.last_name)
     greeting = f"Bonjour {name}," if name else "Bonjour,"
     subject = f"Miliê — votre {nature} n° {code} a bien été enregistrée"
-    deadline = french.day(decision_deadline(event.submitted_at, decision_days))
+    deadline = french.day(decision_deadline(event.submitted_at, decision_days, calendar))
     files = [a.filename for a in event.attachments]
     summary = [
         ("Numéro de la demande", code),
@@ -131,8 +138,8 @@ def acknowledgement(
     ]
     decision = (
         f"Les analystes de l'Observatoire du Service Public examinent la recevabilité de votre "
-        f"{nature.lower()} dans un délai de {decision_days} jours : vous recevrez leur décision "
-        f"par email au plus tard le {deadline}."
+        f"{nature.lower()} dans un délai de {decision_days} jours ouvrés : vous recevrez leur "
+        f"décision par email au plus tard le {deadline}."
     )
     then = (
         "Si elle est recevable, elle est transmise à l'organisme concerné, qui vous répondra ; "

@@ -18,10 +18,13 @@ from services.notify import (
     staff_mail,
     treatment,
 )
+from shared import deadline_copy
 from shared.consumer import Batched, Delivery, Entry
 from shared.messages import (
     CodesReminderRequestedV1,
     CodesReminderRequestedV2,
+    DeadlineKind,
+    DeadlinesPolicyChangedV1,
     RequestPersonalDataPurgedV1,
     RequestSubmittedV1,
 )
@@ -50,6 +53,8 @@ def make_handlers(
 
     registry: dict[str, Entry] = {
         RequestSubmittedV1.type_name(): Batched(on_requests_submitted),
+        # The administrators' « Délais »: the copy the acknowledgement dates the decision with.
+        DeadlinesPolicyChangedV1.type_name(): on_policy_changed,
         # « Code requête oublié ? »: v1 (an email address) until no intake publishes it.
         CodesReminderRequestedV1.type_name(): functools.partial(
             reminders.on_codes_reminder_requested, public_url=public_url
@@ -71,6 +76,13 @@ def make_handlers(
     return registry
 
 
+async def on_policy_changed(
+    conn: asyncpg.Connection, event: DeadlinesPolicyChangedV1, delivery: Delivery
+) -> None:
+    """Notify's copy of the deadline policy replaced (an older revision changes nothing)."""
+    await deadline_copy.replace(conn, event)
+
+
 async def requests_submitted(
     conn: asyncpg.Connection,
     run: list[tuple[RequestSubmittedV1, Delivery]],
@@ -83,6 +95,7 @@ async def requests_submitted(
     address, and the SMS where there is a mobile number and an SMS provider."""
     recipients: list[repository.Recipient] = []
     deliveries: list[repository.NewDelivery] = []
+    policy, calendar = await deadline_copy.load(conn)
     for event, delivery in run:
         contact = event.contact
         recipients.append(
@@ -108,8 +121,11 @@ async def requests_submitted(
                 )
             )
         if contact.email:
-            days = (decision_days or {}).get(event.nature.value, DECISION_DAYS)
-            mail = emails.acknowledgement(event, public_url, decision_days=days)
+            # The administrators' value (per nature and body), else this service's settings.
+            days = policy.value(DeadlineKind.ADMISSIBILITY, event.nature, event.body_id) or (
+                decision_days or {}
+            ).get(event.nature.value, DECISION_DAYS)
+            mail = emails.acknowledgement(event, public_url, decision_days=days, calendar=calendar)
             deliveries.append(
                 repository.NewDelivery.email(delivery, event.request_id, contact.email, name, mail)
             )

@@ -24,7 +24,8 @@ from uuid import UUID
 
 import asyncpg
 
-from services.treatment import repository
+from services.treatment import deadlines, policy, repository
+from services.treatment.calendar import load_calendar
 from shared import attachments, audit, french, lifecycle, outbox
 from shared.db import run_in_transaction
 from shared.identity import Identity
@@ -376,7 +377,13 @@ async def resume(pool: asyncpg.Pool, code: str, who: Who, *, version: int | None
         new = await repository.update(
             conn, row["request_id"], {"status": status.value, "on_hold_since": None}
         )
-        details = {"on_hold_since": row["on_hold_since"].isoformat()}
+        # The clock stopped while on hold: the working days it took are given back.
+        calendar = await load_calendar(conn)
+        held = deadlines.held(calendar, row["on_hold_since"], at)
+        await policy.set_answer_due(
+            conn, row, held_days=row["held_days"] + held, at=at, calendar=calendar
+        )
+        details = {"on_hold_since": row["on_hold_since"].isoformat(), "held_days": held}
         await _record(conn, row, who, Event.RESUMED.kind, at, event=event, details=details)
         return _done(row, Event.RESUMED.kind, status, new, at)
 
@@ -464,7 +471,12 @@ async def _answer(
             event: Contract = RequestTreatedV1(
                 **_common(row, who), message=message, documents=documents, treated_at=at
             )
-            changes: dict[str, Any] = {"status": status.value, "treated_at": at}
+            # The citizen's opinion window runs from this answer (« Délais »).
+            changes: dict[str, Any] = {
+                "status": status.value,
+                "treated_at": at,
+                "opinion_due": await policy.opinion_due(conn, row, at),
+            }
         else:
             event = RequestCitizenAnsweredV1(
                 **_common(row, who), message=message, documents=documents, answered_at=at

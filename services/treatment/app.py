@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.treatment import changes, citizen_api, clock, focal_api, reminders_api
+from services.treatment import changes, citizen_api, clock, focal_api, policy_api, reminders_api
 from services.treatment.handlers import HANDLERS
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit
@@ -27,6 +27,7 @@ def create_app(settings: TreatmentSettings) -> web.Application:
     app.router.add_get("/audit", requires(Role.ADMINISTRATOR)(audit.listing))
     app.add_routes(changes.routes)  # the ministry API's feed (issue 13)
     app.add_routes(reminders_api.routes)
+    app.add_routes(policy_api.routes)  # « Délais » (issue 13)
     # After the database's context: the clock sweeps with the pool, and stops before it closes.
     app.cleanup_ctx.append(clock.ticking())
     return app

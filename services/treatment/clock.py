@@ -29,13 +29,14 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from aiohttp import web
 
-from services.treatment import reminders, repository
+from services.treatment import policy, reminders, repository
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit, outbox
 from shared.db import run_in_transaction
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status, next_status
 from shared.messages import RequestClosedV1
 from shared.service import POOL
+from shared.working_days import day_of
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,22 @@ class Swept:
     closed: list[str] = field(default_factory=list)  # the codes closed « sans retour »
     documents_deleted: int = 0
     reminded: reminders.Reminded = field(default_factory=reminders.Reminded)
+    deadlines_set: int = 0  # answer deadlines set to requests that had none
 
 
 async def _close_one(conn: asyncpg.Connection, cutoff: datetime, now: datetime) -> str | None:
-    """Close the oldest request waiting for an opinion since before ``cutoff`` that no other
-    transaction holds; its code, or None when there is none left."""
+    """Close the oldest request waiting for an opinion past its window that no other
+    transaction holds: its ``opinion_due`` day (the administrators' « Délais », working days)
+    is over, or it has none and was answered before ``cutoff``; its code, or None when there is
+    none left."""
     row = await conn.fetchrow(
         f"""SELECT {repository.COLUMNS} FROM treatments
-            WHERE status = $1 AND treated_at <= $2
+            WHERE status = $1 AND CASE WHEN opinion_due IS NULL THEN treated_at <= $2
+                                       ELSE opinion_due < $3 END
             ORDER BY treated_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608
         Status.TREATED.value,
         cutoff,
+        day_of(now),
     )
     if row is None:
         return None
@@ -128,6 +134,11 @@ async def sweep(
     now = now or datetime.now(UTC)
     swept = Swept()
     swept.closed = await close_without_opinion(pool, now=now, days=settings.no_opinion_days)
+    # The answer deadline of requests validated before deadlines existed (issue 13), before
+    # the reminders that read it.
+    swept.deadlines_set = await run_in_transaction(
+        pool, lambda conn: policy.fill_missing(conn, now)
+    )
     swept.reminded = await reminders.sweep(pool, now)
     swept.documents_deleted = await delete_unused_documents(
         pool, now=now, hours=settings.unused_document_hours

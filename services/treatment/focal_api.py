@@ -4,13 +4,15 @@ Reading: focal points (their own body only), analysts and administrators (every 
 only). Acting: focal points only, on their own body's requests; another body's request is the
 same 404 as one that does not exist. 401 without a signed identity, 403 for another role.
 
-- ``GET /requests?view=&q=&code=&body_id=&validated_from=&validated_to=&sort=&order=&limit=
-  &offset=``: one page of a list
+- ``GET /requests?view=&q=&code=&body_id=&validated_from=&validated_to=&late=&sort=&order=
+  &limit=&offset=``: one page of a list
   (``LISTS``: en_cours, retraitement, en_retard, insatisfaits, consultations, sans_retour,
   satisfaits, reclamations, demandes_information, suggestions, observations, motions), oldest
   validation first by default, ``{"total", "limit", "offset", "items"}``; each item carries the last
   answer, the citizen's last opinion with its comment and the last reopening. ``q``: a code, or
   words of the message or the contact. « En cours » is in_treatment, on_hold and reopened.
+  Each item carries ``answer_due``, ``days_left`` (working days) and ``late`` while the answer
+  is awaited; ``late=true``: only those past their day; ``sort=answer_due``: by « Échéance ».
 - ``GET /requests/export.csv?`` the same parameters: every row of the list, as CSV (streamed).
 - ``GET /requests/{code}``: one request with its history, answers and what may be done; the
   contact in it, « Consultation des données personnelles » goes to the audit log (as for every
@@ -41,7 +43,8 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.treatment import actions, reminders, repository
+from services.treatment import actions, deadlines, reminders, repository
+from services.treatment.calendar import load_calendar
 from shared import attachments, audit, codes, csv_cells, french, lifecycle
 from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
@@ -50,8 +53,10 @@ from shared.messages import NATURE_LABELS, Nature, Opinion
 from shared.service import POOL, connection
 from shared.signing import streamed
 from shared.web import FieldErrors, field_error, json_error, read_model
+from shared.working_days import Calendar
 
 routes = web.RouteTableDef()
+WORKING_DAYS = Calendar()  # weekends and public holidays; the declared days come from the table
 READERS = (Role.FOCAL_POINT, Role.ANALYST, Role.ADMINISTRATOR)
 MAX_LIMIT = 100
 
@@ -104,9 +109,23 @@ def _code(request: web.Request) -> str | None:
     return code if codes.is_well_formed(code) else None
 
 
-def _item(row: asyncpg.Record) -> dict[str, Any]:
+def _deadline(row: asyncpg.Record, calendar: Calendar, today: date) -> dict[str, Any]:
+    """The answer's deadline while the answer is awaited: the day, the working days left
+    (negative: late by so many) and whether it is late (« En retard »)."""
+    due = row["answer_due"]
+    if due is None or row["status"] not in deadlines.OPEN:
+        return {"answer_due": None, "days_left": None, "late": False}
+    return {
+        "answer_due": due.isoformat(),
+        "days_left": deadlines.days_left(calendar, today, due),
+        "late": deadlines.is_late(today, due),
+    }
+
+
+def _item(row: asyncpg.Record, calendar: Calendar = WORKING_DAYS) -> dict[str, Any]:
     status = Status(row["status"])
     return {
+        **_deadline(row, calendar, datetime.now(UTC).date()),
         "request_id": str(row["request_id"]),
         "code": row["code"],
         "nature": row["nature"],
@@ -230,6 +249,9 @@ def _list_filter(
     order = query.get("order", "asc")
     if order not in LIST_ORDERS:
         errors.append(field_error("order", "Ordre inconnu : asc ou desc.", "unknown_order"))
+    late = query.get("late", "")
+    if late not in ("", "true", "false"):
+        errors.append(field_error("late", "En retard : true ou false.", "invalid_late"))
     days = {}
     for name in ("validated_from", "validated_to"):
         try:
@@ -263,6 +285,9 @@ def _list_filter(
         validated_before=_start_of(days["validated_to"], 1),
         sort=sort,
         descending=order == "desc",
+        # « En retard »: the answer awaited past its day.
+        late_on=datetime.now(UTC).date() if late == "true" else None,
+        awaiting=tuple(s.value for s in deadlines.OPEN),
     )
 
 
@@ -276,9 +301,9 @@ def _invalid_list(errors: list) -> web.Response:
     return json_error(400, "invalid_query", "; ".join(e["message"] for e in errors), errors=errors)
 
 
-def _list_item(row: asyncpg.Record) -> dict[str, Any]:
+def _list_item(row: asyncpg.Record, calendar: Calendar = WORKING_DAYS) -> dict[str, Any]:
     """A list's row: the request, its last answer, the citizen's last opinion and reopening."""
-    item = _item(row)
+    item = _item(row, calendar)
     item.update(
         {
             "answer_message": row["answer_message"],
@@ -311,12 +336,13 @@ async def listing(request: web.Request) -> web.Response:
         return chosen
     async with connection(request) as conn:
         total, rows = await repository.list_page(conn, chosen, limit=limit, offset=offset)
+        calendar = await load_calendar(conn)
     return web.json_response(
         {
             "total": total,
             "limit": limit,
             "offset": offset,
-            "items": [_list_item(r) for r in rows],
+            "items": [_list_item(r, calendar) for r in rows],
         }
     )
 
@@ -443,7 +469,8 @@ async def one(request: web.Request) -> web.Response:
             return _not_found()
         lines = await repository.history_of(conn, row["request_id"])
         answers = await repository.answers_of(conn, row["request_id"])
-    body = _item(row)
+        calendar = await load_calendar(conn)
+    body = _item(row, calendar)
     await audit.personal_data_read(request, [code])  # the contact is in it
     body["history"] = [
         {

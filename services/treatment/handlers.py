@@ -16,7 +16,7 @@ import logging
 
 import asyncpg
 
-from services.treatment import actions, purge, repository
+from services.treatment import actions, deadlines, policy, purge, repository
 from shared import audit
 from shared.consumer import Delivery, Entry
 from shared.lifecycle import Event, after_validation
@@ -70,6 +70,9 @@ async def on_validated(
         actor_id=event.actor.staff_id,
         actor_role=event.actor.role,
     )
+    # The answer's deadline, counted from the validation (deadlines.answer_due_set).
+    row = await repository.lock_by_id(conn, event.request_id)
+    await policy.set_answer_due(conn, row, held_days=0, at=event.decided_at)
 
 
 async def on_reindexed(
@@ -103,6 +106,10 @@ async def on_reindexed(
         actor_id=event.actor.staff_id,
         actor_role=event.actor.role,
     )
+    # The new body may have its own answer deadline (« Délais »).
+    row = await repository.lock_by_id(conn, event.request_id)
+    if row["status"] in deadlines.OPEN:
+        await policy.set_answer_due(conn, row, held_days=row["held_days"], at=event.decided_at)
 
 
 async def _refused(

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +15,7 @@ import asyncpg
 COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_label, place_label,
     message, attachments, analyst_message, submitted_at, validated_at, status, assignee_id,
     assignee_login, on_hold_since, treated_at, opinion, closed_at, version, updated_at,
-    contact"""
+    contact, answer_due, held_days, opinion_due"""
 
 
 async def add_treatment(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
@@ -309,6 +309,10 @@ class ListFilter:
     late: bool = False  # « En retard »: its present deadline missed (missed_deadlines, 0077)
     sort: str = "validated_at"  # one of LIST_SORTS
     descending: bool = False
+    # « En retard »: still awaiting the answer (one of ``awaiting``) past its day (before
+    # ``late_on``, today).
+    late_on: date | None = None
+    awaiting: tuple[str, ...] = ()
 
 
 # « En retard »: the deadline the row has now was missed and escalated by the clock
@@ -323,6 +327,7 @@ LIST_SORTS = {
     "code": "code",
     "nature": "nature",
     "status": "status",
+    "answer_due": "answer_due",  # « Échéance »: the answer's deadline (none last)
 }
 # Planned for each search's own values (a body of 40 rows and one of 40,000 differ): a
 # millisecond of planning against a generic plan that may be ten times slower.
@@ -378,6 +383,9 @@ def _list_where(f: ListFilter, words: str | None) -> tuple[str, list[Any]]:
         add("validated_at < ?", f.validated_before)
     if words is not None:
         add("search @@ websearch_to_tsquery('french', fold(?))", words)
+    if f.late_on is not None:
+        add("answer_due < ?", f.late_on)
+        add("status = ANY(?::text[])", list(f.awaiting))
     return " AND ".join(conditions) or "true", args
 
 

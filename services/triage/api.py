@@ -30,13 +30,14 @@ from services.triage import catalogue, decisions, domain, export, repository
 from services.triage import search as searching
 from services.triage.domain import Kind
 from services.triage.settings import SETTINGS
-from shared import audit, codes, lifecycle
+from shared import audit, codes, deadline_copy, lifecycle
 from shared.audit import address_of
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
 from shared.service import POOL, connection
 from shared.signing import call_of
 from shared.web import FieldErrors, field_error, json_error, read_model
+from shared.working_days import Calendar
 
 routes = web.RouteTableDef()
 CATALOGUE = web.AppKey("catalogue", catalogue.Catalogue)
@@ -70,7 +71,7 @@ def _status_label(status: str) -> str:
     return domain.STATUS_LABELS.get(domain.Status(status), status)
 
 
-def _item(row: asyncpg.Record, now: datetime) -> dict:
+def _item(row: asyncpg.Record, now: datetime, calendar: Calendar = domain.WORKING_DAYS) -> dict:
     deadline = row["admissibility_deadline"]
     waiting = row["status"] == domain.Status.WAITING
     return {
@@ -98,7 +99,7 @@ def _item(row: asyncpg.Record, now: datetime) -> dict:
         "decided_at": row["decided_at"].isoformat() if row["decided_at"] else None,
         "decided_by": row["decided_by"],
         "admissibility_deadline": deadline.isoformat(),
-        "days_left": domain.days_left(deadline, now),
+        "days_left": domain.days_left(deadline, now, calendar),
         # Late only while it still waits: a decided request met or missed it for good.
         "overdue": waiting and domain.is_overdue(deadline, now),
         # At the body (treatment's events): its status and the citizen's opinion, if any.
@@ -128,13 +129,14 @@ async def queue(request: web.Request) -> web.Response:
         return _invalid_query(exc)
     async with connection(request) as conn:
         total, rows = await repository.find(conn, search)
+        _, calendar = await deadline_copy.load(conn)
     now = datetime.now(UTC)
     return web.json_response(
         {
             "total": total,
             "limit": search.limit,
             "offset": search.offset,
-            "items": [_item(row, now) for row in rows],
+            "items": [_item(row, now, calendar) for row in rows],
         }
     )
 
@@ -159,11 +161,12 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     count = 0
     exported: list[str] = []
     async with connection(request) as conn, conn.transaction(readonly=True):
+        _, calendar = await deadline_copy.load(conn)
         await response.prepare(request)
         await response.write(export.encode([export.HEADER], first=True))
         batch: list[list[object]] = []
         async for row in repository.stream(conn, search, settings.export_limit):
-            batch.append(export.row_cells(row, now))
+            batch.append(export.row_cells(row, now, calendar))
             exported.append(row["code"].strip())
             count += 1
             if len(batch) == 500:
@@ -207,7 +210,8 @@ async def item(request: web.Request) -> web.Response:
         return _not_found(code)
     async with connection(request) as conn:
         lines = await repository.history_of(conn, row["request_id"])
-    body = _item(row, datetime.now(UTC))
+        _, calendar = await deadline_copy.load(conn)
+    body = _item(row, datetime.now(UTC), calendar)
     if request.query.get("contact") == "0":
         del body["contact"]  # only whether the request is there (a search by its code)
     else:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time
 from enum import StrEnum
 
 from shared import lifecycle
+from shared.deadline_policy import Policy
 from shared.lifecycle import Event
-from shared.messages import Nature
+from shared.messages import DeadlineKind, Nature
+from shared.working_days import Calendar, day_of
+
+WORKING_DAYS = Calendar()  # weekends and public holidays, no day declared off
+END_OF_DAY = time(23, 59, 59)
 
 # Where a request stands in the queue, and how the analysts word it: the life cycle's.
 Status = lifecycle.QueueStatus
@@ -48,19 +53,36 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def days_for(nature: str, default: int, by_nature: Mapping[str, int]) -> int:
-    """Days the analysts have to rule on a request of this nature."""
+def days_for(
+    nature: str,
+    default: int,
+    by_nature: Mapping[str, int],
+    policy: Policy | None = None,
+    body_id: str | None = None,
+) -> int:
+    """Working days the analysts have to rule on a request of this nature at this body: the
+    administrators' value (``policy``, triage's copy of treatment's « Délais »), else this
+    service's settings (per nature, else ``default``)."""
+    if policy is not None:
+        value = policy.value(DeadlineKind.ADMISSIBILITY, nature, body_id)
+        if value is not None:
+            return value
     return by_nature.get(nature, default)
 
 
-def admissibility_deadline(submitted_at: datetime, days: int) -> datetime:
-    """When the analysts must have ruled on a request that entered the queue at ``submitted_at``."""
-    return aware(submitted_at) + timedelta(days=days)
+def admissibility_deadline(
+    queued_at: datetime, days: int, calendar: Calendar = WORKING_DAYS
+) -> datetime:
+    """When the analysts must have ruled on a request that entered the queue at ``queued_at``:
+    the end (UTC, Côte d'Ivoire's time) of its ``days``-th working day after that day."""
+    due = calendar.add(day_of(aware(queued_at)), days)
+    return datetime.combine(due, END_OF_DAY, tzinfo=UTC)
 
 
-def days_left(deadline: datetime, now: datetime) -> int:
-    """Calendar days from today to the deadline's day (UTC, Côte d'Ivoire's time); < 0 when past."""
-    return (aware(deadline).astimezone(UTC).date() - aware(now).astimezone(UTC).date()).days
+def days_left(deadline: datetime, now: datetime, calendar: Calendar = WORKING_DAYS) -> int:
+    """Working days from today to the deadline's day (UTC, Côte d'Ivoire's time): 0 on the day
+    itself, < 0 when past (the working days late)."""
+    return calendar.left(day_of(aware(now)), day_of(aware(deadline)))
 
 
 def is_overdue(deadline: datetime, now: datetime) -> bool:

@@ -14,6 +14,7 @@ import asyncpg
 from services.triage import domain
 from shared import csv_cells, french
 from shared.messages import NATURE_LABELS, Nature
+from shared.working_days import Calendar
 
 HEADER = (
     "N°",
@@ -40,12 +41,14 @@ def cell(value: object) -> str:
     return csv_cells.inert("" if value is None else str(value))
 
 
-def row_cells(row: asyncpg.Record, now: datetime) -> list[object]:
+def row_cells(
+    row: asyncpg.Record, now: datetime, calendar: Calendar = domain.WORKING_DAYS
+) -> list[object]:
     contact = json.loads(row["contact"])
     name = " ".join(p for p in (contact.get("first_names"), contact.get("last_name")) if p)
     waiting = row["status"] == domain.Status.WAITING
     deadline = row["admissibility_deadline"]
-    left = domain.days_left(deadline, now) if waiting else ""
+    left = domain.days_left(deadline, now, calendar) if waiting else ""
     return [
         row["code"],
         NATURE_LABELS.get(Nature(row["nature"]), row["nature"]),

@@ -17,11 +17,12 @@ import asyncpg
 
 from services.triage import domain, purge, repository
 from services.triage.settings import TriageSettings
-from shared import lifecycle
+from shared import deadline_copy, lifecycle
 from shared.consumer import Batched, Delivery, Entry
 from shared.lifecycle import Event
 from shared.messages import (
     CitizenDocumentsAddedV1,
+    DeadlinesPolicyChangedV1,
     RequestClosedV1,
     RequestOpinionGivenV1,
     RequestPersonalDataPurgedV1,
@@ -30,6 +31,7 @@ from shared.messages import (
     RequestSubmittedV1,
     RequestTreatedV1,
 )
+from shared.working_days import day_of
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +43,15 @@ async def on_submitted(
     default_days: int,
     days_by_nature: dict[str, int],
 ) -> None:
-    """Put submitted requests in the analysts' queue, waiting, each with its deadline."""
+    """Put submitted requests in the analysts' queue, waiting, each with its deadline (in working
+    days, with the administrators' policy and days off as triage's copy has them)."""
+    policy, calendar = await deadline_copy.load(conn)
     requests = []
     for event, delivery in run:
         submitted_at = domain.aware(event.submitted_at)
-        days = domain.days_for(event.nature.value, default_days, days_by_nature)
+        days = domain.days_for(
+            event.nature.value, default_days, days_by_nature, policy, event.body_id
+        )
         requests.append(
             {
                 "request_id": str(event.request_id),
@@ -63,7 +69,7 @@ async def on_submitted(
                 "attachments": [a.model_dump(mode="json") for a in event.attachments],
                 "submitted_at": submitted_at.isoformat(),
                 "admissibility_deadline": domain.admissibility_deadline(
-                    submitted_at, days
+                    submitted_at, days, calendar
                 ).isoformat(),
                 "status": domain.WAITING,
                 "message_id": str(delivery.message_id),
@@ -83,13 +89,22 @@ async def on_resubmitted(
     """The citizen rewrote the request: back to the queue with the new message; the old one
     stays in the history."""
     at = domain.aware(event.resubmitted_at)
-    moved = await repository.back_in_queue(
+    policy, calendar = await deadline_copy.load(conn)
+    where = await conn.fetchrow(
+        "SELECT nature, body_id FROM queue_items WHERE request_id = $1", event.request_id
+    )
+    moved = where is not None and await repository.back_in_queue(
         conn,
         event.request_id,
         message=event.message,
         queued_at=at,
-        deadline_days=days_by_nature,
-        default_days=default_days,
+        deadline=domain.admissibility_deadline(
+            at,
+            domain.days_for(
+                where["nature"], default_days, days_by_nature, policy, where["body_id"]
+            ),
+            calendar,
+        ),
     )
     if not moved:
         exists = await conn.fetchval(
@@ -163,6 +178,39 @@ async def on_body_event(conn: asyncpg.Connection, event: BodyEvent, delivery: De
         log.info("body event left as it stands", extra={"code": event.code, "event": event.name})
 
 
+async def on_policy_changed(
+    conn: asyncpg.Connection,
+    event: DeadlinesPolicyChangedV1,
+    delivery: Delivery,
+    *,
+    default_days: int,
+    days_by_nature: dict[str, int],
+) -> None:
+    """The administrators changed the deadlines or the days off (« Délais »): the copy is
+    replaced, and every request still waiting for the analysts gets its deadline again, counted
+    from its entry in the queue (an older revision arriving late changes nothing)."""
+    if not await deadline_copy.replace(conn, event):
+        return
+    policy, calendar = await deadline_copy.load(conn)
+    rows = await conn.fetch(
+        """SELECT request_id, nature, body_id, queued_at, admissibility_deadline
+           FROM queue_items WHERE status = $1 FOR UPDATE""",
+        domain.WAITING,
+    )
+    moved = []
+    known: dict[tuple, datetime] = {}  # many requests share an entry day and a number of days
+    for row in rows:
+        days = domain.days_for(row["nature"], default_days, days_by_nature, policy, row["body_id"])
+        key = (day_of(row["queued_at"]), days)
+        if key not in known:
+            known[key] = domain.admissibility_deadline(row["queued_at"], days, calendar)
+        deadline = known[key]
+        if deadline != row["admissibility_deadline"]:
+            moved.append((row["request_id"], deadline))
+    await repository.set_deadlines(conn, moved)
+    log.info("deadline policy applied", extra={"revision": event.revision, "moved": len(moved)})
+
+
 def build_handlers(settings: TriageSettings) -> dict[str, Entry]:
     """The registry: message type → handler ``(conn, event, delivery)``."""
     deadlines = {
@@ -180,11 +228,17 @@ def build_handlers(settings: TriageSettings) -> dict[str, Entry]:
     ) -> None:
         await on_resubmitted(conn, event, delivery, **deadlines)
 
+    async def policy_changed(
+        conn: asyncpg.Connection, event: DeadlinesPolicyChangedV1, delivery: Delivery
+    ) -> None:
+        await on_policy_changed(conn, event, delivery, **deadlines)
+
     return {
         RequestSubmittedV1.type_name(): Batched(submitted),
         RequestPersonalDataPurgedV1.type_name(): purge.on_personal_data_purged,
         RequestResubmittedV1.type_name(): resubmitted,
         CitizenDocumentsAddedV1.type_name(): on_documents_added,
+        DeadlinesPolicyChangedV1.type_name(): policy_changed,
         **{
             contract.type_name(): on_body_event
             for contract in (

@@ -101,28 +101,38 @@ async def back_in_queue(
     *,
     message: str,
     queued_at: datetime,
-    deadline_days: dict[str, int],
-    default_days: int,
+    deadline: datetime,
 ) -> bool:
     """The citizen rewrote a request sent back for reformulation: it waits again, with the new
     message and a new deadline counted from the rewrite. False when it was not sent back."""
     moved = await conn.fetchval(
         """UPDATE queue_items
-           SET status = $6, message = $2, queued_at = $3::timestamptz,
-               admissibility_deadline = $3::timestamptz + make_interval(
-                   days => COALESCE(($4::jsonb ->> nature)::int, $5)),
+           SET status = $5, message = $2, queued_at = $3::timestamptz,
+               admissibility_deadline = $4,
                version = version + 1, decided_at = NULL, decided_by = NULL
-           WHERE request_id = $1 AND status = $7
+           WHERE request_id = $1 AND status = $6
            RETURNING true""",
         request_id,
         message,
         queued_at,
-        json.dumps(deadline_days),
-        default_days,
+        deadline,
         Status.WAITING.value,
         Status.REFORMULATION_REQUESTED.value,
     )
     return bool(moved)
+
+
+async def set_deadlines(conn: asyncpg.Connection, moved: list[tuple[UUID, datetime]]) -> None:
+    """New admissibility deadlines (a change of the policy), in one statement."""
+    if not moved:
+        return
+    await conn.execute(
+        """UPDATE queue_items q SET admissibility_deadline = m.deadline
+           FROM unnest($1::uuid[], $2::timestamptz[]) AS m(request_id, deadline)
+           WHERE q.request_id = m.request_id""",
+        [r for r, _ in moved],
+        [d for _, d in moved],
+    )
 
 
 async def has_lexemes(conn: asyncpg.Connection, words: str) -> bool:

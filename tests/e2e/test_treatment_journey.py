@@ -669,11 +669,12 @@ async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server)
     assert await _badge(focal) == "0"
     await _clean(focal, narrow=True)
 
-    # The public « Statistiques »: the body's requests treated and its share of satisfied.
+    # The public « Statistiques »: the body's requests treated, its share of satisfied and of
+    # answers given within their deadline (« Délais respectés »).
     await citizen.goto(gateway + "/statistiques")
     line = citizen.get_by_role("row").filter(
         has=citizen.get_by_role("rowheader", name=BODY_NAME, exact=True)
     )
     cells = [c.strip() for c in await line.get_by_role("cell").all_inner_texts()]
-    assert cells[-3:] == ["2", "2", "50 %"], cells
+    assert cells[-4:] == ["2", "2", "50 %", "100 %"], cells
     await _clean(citizen, narrow=True)

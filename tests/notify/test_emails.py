@@ -75,8 +75,8 @@ def test_the_acknowledgement_is_a_receipt():
         "Suivre mon observation : https://milie.ci/suivre?code=4148584520",
     ):
         assert line in text, line
-    # Ten days from 5 January: the analysts rule by 15 January.
-    assert "dans un délai de 10 jours" in text and "au plus tard le 15/01/2026" in text
+    # Ten working days from Monday 5 January: the analysts rule by Monday 19 January.
+    assert "dans un délai de 10 jours ouvrés" in text and "au plus tard le 19/01/2026" in text
     assert "pour qu'il en prenne connaissance" in text  # an observation gets no answer
 
     html = mail.html
@@ -85,7 +85,7 @@ def test_the_acknowledgement_is_a_receipt():
     assert "<li>facture &lt;mars&gt;.pdf</li><li>photo-guichet.jpg</li>" in html
     assert "La file d&#x27;attente est longue.<br>\nLe guichet 3 était fermé &lt;toute" in html
     assert "<strong>Envoyée le</strong><br>05/01/2026 à 10:07" in html
-    assert "au plus tard le 15/01/2026" in html
+    assert "au plus tard le 19/01/2026" in html
     assert '<a href="https://milie.ci/suivre?code=4148584520">Suivre mon observation</a>' in html
 
 
@@ -93,7 +93,8 @@ def test_a_receipt_without_attachment_says_so_and_a_complaint_awaits_an_answer()
     event = submitted_event(submitted_at=datetime(2026, 12, 20, 23, 30, tzinfo=UTC))
     mail = emails.acknowledgement(event, "https://milie.ci")
     assert "Pièces jointes : aucune" in mail.text
-    assert "au plus tard le 04/01/2027" in mail.text  # 15 days by default
+    # 15 working days by default, over Christmas and New Year's Day.
+    assert "au plus tard le 12/01/2027" in mail.text
     assert "qui vous répondra" in mail.text
     assert "Lieu :" not in mail.text  # no place given
 

@@ -160,8 +160,8 @@ async def test_the_acknowledgement_reaches_the_citizen_as_a_receipt_readable_on_
         "Lieu : Abidjan — Plateau",
         "Pièces jointes : facture-mars.pdf, reçu guichet.pdf",
         "« Le guichet était fermé.\nVoir https://exemple.ci/trèsLongChemin",
-        "dans un délai de 5 jours : vous recevrez leur décision par email au plus tard le "
-        "07/03/2026.",
+        "dans un délai de 5 jours ouvrés : vous recevrez leur décision par email au plus tard "
+        "le 09/03/2026.",
     ):
         assert words in text, words
     assert 'name="viewport"' in html
@@ -172,7 +172,7 @@ async def test_the_acknowledgement_reaches_the_citizen_as_a_receipt_readable_on_
         await page.set_content(html)
         assert await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
         body = await page.inner_text("body")
-        for words in (event.code, "reçu guichet.pdf", "07/03/2026", "Le guichet était fermé."):
+        for words in (event.code, "reçu guichet.pdf", "09/03/2026", "Le guichet était fermé."):
             assert words in body, words
     finally:
         await context.close()
@@ -413,3 +413,51 @@ async def test_a_server_we_cannot_talk_to_never_loses_mail(
         assert row["status"] == "pending"
         assert "SmtpUnavailable" in row["last_error"]
     assert smtp_server.messages == []
+
+
+async def test_the_acknowledgement_dates_the_decision_with_the_administrators_deadline(
+    notify_settings, smtp_server, amqp_url, namespace
+):
+    """« Délais »: notify's copy of the policy (deadlines.policy_changed) wins over its settings,
+    the body's own value over the nature's, and a day declared off is not counted."""
+    from datetime import UTC, date, datetime
+
+    from shared.messages import (
+        DeadlineKind,
+        DeadlineRule,
+        DeadlinesPolicyChangedV1,
+        DeclaredDayOff,
+        Nature,
+    )
+
+    settings = notify_settings(admissibility_days_by_nature={"reclamation": 5})
+    event = submitted_event(submitted_at=datetime(2026, 3, 2, 8, 15, tzinfo=UTC))
+    policy = DeadlinesPolicyChangedV1(
+        revision=1,
+        rules=[
+            DeadlineRule(kind=DeadlineKind.ADMISSIBILITY, nature=Nature.RECLAMATION, days=9),
+            DeadlineRule(
+                kind=DeadlineKind.ADMISSIBILITY,
+                nature=Nature.RECLAMATION,
+                body_id=event.body_id,
+                days=3,
+            ),
+        ],
+        days_off=[DeclaredDayOff(day=date(2026, 3, 4), label="Deuil national")],
+        changed_at=datetime.now(UTC),
+    )
+    async with RunningApp(create_app(settings)):
+        await publish_event(amqp_url, namespace, policy)
+        async with database(settings) as conn:
+
+            async def copied():
+                return await conn.fetchval("SELECT revision FROM deadline_revision") == 1
+
+            await eventually(copied)
+        await publish_event(amqp_url, namespace, event)
+        [message] = await smtp_server.wait_for(event.contact.email)
+    parts = {p.get_content_type(): p for p in message.walk() if not p.is_multipart()}
+    text = parts["text/plain"].get_payload(decode=True).decode().replace("\r\n", "\n")
+    # Three working days after Monday 2 March, Wednesday 4 declared off: Friday 6 March.
+    assert "dans un délai de 3 jours ouvrés" in text
+    assert "au plus tard le 06/03/2026." in text

@@ -32,6 +32,7 @@ def test_every_service_is_bound_to_what_it_handles() -> None:
     notify = notify_spec(NotifySettings(_env_file=None))
     assert {key for _, key in notify.bindings} == {
         "request.submitted",
+        "deadlines.policy_changed",
         "citizen.codes_reminder_requested",
         "request.validated",
         "request.reformulation_requested",

@@ -108,6 +108,13 @@ ROUTES: list[Row] = [
     # « Administration › Limites et SMS » (issue 14): an empty form is refused (422).
     Row("GET", "/admin/limites", only(ADMIN)),
     Row("POST", "/admin/limites", only(ADMIN, status=422), {}),
+    # « Administration › Délais »: administrators only; empty forms are refused (422) before
+    # treatment is asked.
+    Row("GET", "/admin/delais", only(ADMIN)),
+    *(
+        Row("POST", f"/admin/delais{path}", only(ADMIN, status=422), {})
+        for path in ("", "/supprimer", "/jours", "/jours/supprimer")
+    ),
     # « Administration › Catalogue »: administrators only. Empty forms are refused (422) before
     # intake is asked; an empty list of themes for a body without one changes nothing (303);
     # retiring then restoring a body, a theme and a place of no other row (303 each).
@@ -329,6 +336,12 @@ SERVICE_ENDPOINTS: list[Endpoint] = [
     ),
     # The body's feed of changes (the ministry API's polling): focal points, their own body.
     Endpoint("treatment", "GET", "/changes", service_staff("focal-point", "other-body")),
+    # The deadline policy (« Délais »): administrators only; faulty bodies are refused (422)
+    # before anything is written.
+    Endpoint("treatment", "GET", "/deadlines", service_staff(ADMIN)),
+    Endpoint("treatment", "PUT", "/deadlines/rules", service_staff(ADMIN, status=422), {}),
+    Endpoint("treatment", "POST", "/deadlines/days-off", service_staff(ADMIN, status=422), {}),
+    Endpoint("treatment", "DELETE", "/deadlines/days-off/jamais", service_staff(ADMIN, status=422)),
     # A document comes as a stream (shared.signing.streamed): a JSON call is refused whoever
     # signs it; tests/treatment/test_focal_api.py checks its roles and bodies.
     Endpoint("treatment", "POST", "/requests/{code}/documents", dict.fromkeys(WHO, 401), {}),

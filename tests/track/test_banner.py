@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 
 from playwright.async_api import expect
 
@@ -21,8 +20,9 @@ from shared.messages import (
     RequestRejectedV1,
     RequestValidatedV1,
 )
+from shared.working_days import calendar, day_of
 from tests.browser import ARTIFACTS
-from tests.support import publish_event
+from tests.support import eventually, publish_event
 from tests.track.conftest import ANALYST, applied, now, submit
 from tests.track.test_answer_page import _answered
 from tests.track.test_tracking_page import _axe_violations, _cell, _open
@@ -61,7 +61,7 @@ async def test_the_banner_in_each_state_at_360_px(
     submitted_at = await intake_db.fetchval(
         "SELECT submitted_at FROM requests WHERE id = $1", request_id
     )
-    due = french.day(submitted_at + timedelta(days=ADMISSIBILITY_DAYS))
+    due = french.day(calendar().add(day_of(submitted_at), ADMISSIBILITY_DAYS))
     assert f"au plus tard le {due}" in await page.locator("#banner-due").inner_text()
     assert await page.locator("#banner-action").count() == 0
     assert "Etape 1 : Attente de traitement" in await _current_step(page)
@@ -149,19 +149,23 @@ async def test_the_banner_in_each_state_at_360_px(
     assert await page.locator("#banner-action").count() == 0
     assert "Etape 4 : Requête clôturée" in await _current_step(page)
 
-    # In treatment: the body's answer has no date announced; step 2.
+    # In treatment: until treatment has counted it, the body's answer has no date announced;
+    # then its deadline, 60 working days from the validation (issue 13); step 2.
     treated_id, treated_code = await submit(stack, email)
-    await applied(
-        intake_db,
-        await publish_event(
-            amqp_url,
-            namespace,
-            validated_event(request_id=treated_id, code=treated_code),
-        ),
-    )
+    validated = validated_event(request_id=treated_id, code=treated_code)
+    await applied(intake_db, await publish_event(amqp_url, namespace, validated))
     await _open(page, stack.gateway, treated_code, email)
     await _banner_first(page, "En cours de traitement")
-    assert "aucune date n'est encore annoncée" in await page.locator("#banner-due").inner_text()
+    due = french.day(calendar().add(day_of(validated.decided_at), 60))
+
+    async def announced() -> str | None:
+        text = await page.locator("#banner-due").inner_text()
+        if "aucune date n'est encore annoncée" in text:
+            await page.reload()
+            return None
+        return text
+
+    assert f"Réponse attendue au plus tard le {due}" in await eventually(announced)
     assert await page.locator("#banner-action").count() == 0
     assert "Etape 2 : En cours de traitement" in await _current_step(page)
 

@@ -81,20 +81,26 @@ def test_codes_read_in_groups_and_addresses_masked():
 
 
 def test_the_admissibility_date_runs_from_the_last_entry_in_the_queue():
-    from datetime import timedelta
+    from datetime import date
 
-    from services.intake.tracking.view import ADMISSIBILITY_DAYS, admissibility_deadline
+    from services.intake.tracking.view import admissibility_deadline
+    from shared.working_days import calendar
 
-    submitted = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    submitted = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
     rewritten = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
     lines = [
         {"event": "request.submitted", "at": submitted.isoformat()},
         {"event": "request.reformulation_requested", "at": submitted.isoformat()},
         {"event": "request.resubmitted", "at": rewritten.isoformat()},
     ]
-    days = timedelta(days=ADMISSIBILITY_DAYS)
-    assert admissibility_deadline("submitted", submitted, lines[:1]) == submitted + days
-    assert admissibility_deadline("submitted", submitted, lines) == rewritten + days
+    # 15 working days: three weeks, and two more for the Lendemain de la Nuit du Destin (Monday
+    # 16 March) and the Fête de fin du Ramadan (Friday 20 March).
+    assert admissibility_deadline("submitted", submitted, lines[:1]) == date(2026, 3, 25)
+    # From the rewrite, over the same two days.
+    assert admissibility_deadline("submitted", submitted, lines) == date(2026, 4, 2)
+    # The administrators' value and a day they declared off.
+    off = calendar([date(2026, 3, 4)])
+    assert admissibility_deadline("submitted", submitted, lines[:1], 5, off) == date(2026, 3, 10)
     # Waiting for nothing of the analysts': no date.
     assert admissibility_deadline("reformulation_requested", submitted, lines[:2]) is None
     assert admissibility_deadline("in_treatment", submitted, lines) is None

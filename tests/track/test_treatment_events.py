@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -23,6 +23,7 @@ from shared.consumer import Delivery
 from shared.lifecycle import CITIZEN_LABELS, Status
 from shared.messages import (
     Actor,
+    AnswerDueSetV1,
     Opinion,
     RequestAssignedV1,
     RequestCitizenAnsweredV1,
@@ -35,6 +36,7 @@ from shared.messages import (
     RequestTreatedV1,
 )
 from shared.service import POOL
+from shared.working_days import calendar, day_of
 from tests.front.conftest import submission_fields
 from tests.support import RunningApp, eventually, publish_event, signed_session
 from tests.treatment.conftest import (
@@ -295,3 +297,49 @@ async def test_the_bodys_events_reach_the_tracking_view_over_the_broker(
         "L'organisme a mis la requête en attente (voir le motif).",
     ]
     assert view["history"][-1]["detail"] == "Pièces demandées"
+
+
+async def test_the_answer_deadline_is_shown_while_awaited_and_a_late_older_move_is_ignored(intake):
+    request_id, code, email = await intake.submit()
+    start = datetime.now(UTC)
+    await intake.deliver(
+        validated_event(request_id=request_id, code=code, decided_at=start), uuid.uuid4()
+    )
+    ids = {"request_id": request_id, "code": code, "body_id": BODY}
+    first = AnswerDueSetV1(**ids, answer_due=date(2027, 3, 1), set_at=start)
+    moved = AnswerDueSetV1(**ids, answer_due=date(2027, 3, 4), set_at=start + timedelta(minutes=2))
+    await intake.deliver(moved, uuid.uuid4())
+    await intake.deliver(first, uuid.uuid4())  # older, arriving late: ignored
+    view = await intake.view(code, email)
+    assert view["answer_due"] == {"at": "2027-03-04", "day": french.day(date(2027, 3, 4)),
+                                  "paused": False}  # fmt: skip
+    hold = RequestPutOnHoldV1(
+        **ids, reason="Pièces", actor=FOCAL_POINT, held_at=start + timedelta(minutes=3)
+    )
+    await intake.deliver(hold, uuid.uuid4())
+    assert (await intake.view(code, email))["answer_due"]["paused"] is True
+    treated = RequestTreatedV1(
+        **ids, message="Réglé.", actor=FOCAL_POINT, treated_at=start + timedelta(minutes=4)
+    )
+    await intake.deliver(treated, uuid.uuid4())
+    assert (await intake.view(code, email))["answer_due"] is None  # answered: nothing awaited
+
+
+async def test_the_answer_deadline_reaches_the_tracking_view_over_the_broker(
+    intake,
+    treatment,  # noqa: F811
+    amqp_url,
+    namespace,
+):
+    """Treatment sets the deadline when the request arrives (its outbox), intake shows it."""
+    request_id, code, email = await intake.submit()
+    validated = validated_event(request_id=request_id, code=code)
+    await publish_event(amqp_url, namespace, validated)
+    row = await eventually(lambda: treatment.row(code))
+
+    async def shown():
+        return (await intake.view(code, email))["answer_due"]
+
+    due = await eventually(shown)
+    assert due["at"] == row["answer_due"].isoformat()
+    assert due["day"] == french.day(calendar().add(day_of(validated.decided_at), 60))

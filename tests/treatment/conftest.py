@@ -3,6 +3,7 @@ its hands by applying request.validated as its consumer does, calls signed as a 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -124,10 +125,21 @@ class Treatment:
                 code,
             )
 
-    async def outbox_types(self) -> list[str]:
+    async def outbox_types(self, prefix: str = "request.") -> list[str]:
+        """The types of the events in the outbox, in order, of those named ``prefix``… (the
+        life cycle's by default; ``deadlines.`` for the deadlines')."""
         async with self.pool.acquire() as conn:
             rows = await conn.fetch("SELECT message_type FROM outbox ORDER BY id")
-        return [r["message_type"] for r in rows]
+        return [r["message_type"] for r in rows if r["message_type"].startswith(prefix)]
+
+    async def outbox(self, message_type: str) -> list[dict]:
+        """The bodies of the outbox's events of ``message_type``, in order."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT body::text FROM outbox WHERE message_type = $1 ORDER BY id",
+                message_type,
+            )
+        return [json.loads(r[0]) for r in rows]
 
 
 @pytest.fixture

@@ -162,3 +162,28 @@ async def test_analysts_read_every_body_and_operators_are_refused(platform):
         for entry in ("En cours", "Retraitement", "Insatisfaits"):
             assert f">{entry}</a>" in html
         assert 'href="/admin/traitements"' not in html  # the analysts' queue is not theirs
+
+
+async def test_en_cours_shows_the_deadline_filters_the_late_and_sorts_by_it(platform):
+    """« Échéance » in working days, « En retard seulement », sorted by « Échéance »."""
+    from datetime import date
+
+    stack, ours, _ = platform
+    pool = stack.apps["treatment"].app[POOL]
+    open_codes = sorted(ours["en_cours"])
+    assert len(open_codes) >= 2
+    late = open_codes[0]
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE treatments SET answer_due = $2 WHERE code = $1", late, date(2026, 1, 5)
+        )
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        status, html = await get(http, stack.gateway + PAGES["en_cours"])
+        assert status == 200
+        assert "Échéance" in html and "En retard seulement" in html
+        assert "En retard de" in html and "jours ouvrés restants" in html
+        status, html = await get(http, stack.gateway + PAGES["en_cours"] + "?retard=1")
+        assert codes_in(html) == {late}
+        status, html = await get(http, stack.gateway + PAGES["en_cours"] + "?tri=echeance")
+        found = re.findall(r"/admin/requetes/(\d{10})", html)
+        assert found[0] == late

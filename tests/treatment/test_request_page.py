@@ -83,6 +83,9 @@ async def test_the_page_shows_the_request_to_its_body_and_read_only_to_analysts(
         "Baliser",
         "Transmise par l'analyste",
         f"Miliê — votre réclamation n° {code} est prise en compte",
+        # The answer's deadline (issue 13): 60 working days from the validation.
+        "Échéance de la réponse",
+        "60 jours ouvrés restants",
     ):
         assert said in html, said
     async with await signed_in_session(stack.gateway, "awa.kone", PASSWORD) as http:

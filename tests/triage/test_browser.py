@@ -127,7 +127,7 @@ async def test_an_analyst_decides_in_the_back_office(stack, database_url, page, 
         await eventually(listed)
         first_column = await page.locator("table tbody tr > :first-child").all_inner_texts()
         assert [next(c for c in codes if c in text) for text in first_column] == codes
-        assert "15 jours restants" in await page.locator("table tbody").inner_text()
+        assert "15 jours ouvrés restants" in await page.locator("table tbody").inner_text()
         assert await _axe(page) == []
         assert await _fits(page)
 

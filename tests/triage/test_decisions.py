@@ -20,6 +20,7 @@ from shared.messages import (
     RequestResubmittedV1,
     RequestValidatedV1,
 )
+from shared.working_days import Calendar, day_of
 from tests.support import eventually, publish_event, submitted_event
 from tests.triage.helpers import ADMIN, ANALYST, OTHER_ANALYST, Api, published, wait_events
 from tests.triage.test_opinions import opinion, treated
@@ -148,15 +149,20 @@ async def test_two_decisions_at_once_make_one(triage):
     assert winner["decision"] in ("validated", "rejected")
 
 
+WORKING_DAYS = Calendar()
+
+
 async def test_reformulation_then_the_rewrite_returns_to_the_queue(triage):
     event = submitted_event(
         nature=Nature.DEMANDE_INFORMATION,
-        submitted_at=datetime.now(UTC) - timedelta(days=8),
+        submitted_at=datetime.now(UTC) - timedelta(days=14),
     )
     api = triage.api
     item = await triage.queued(event)
-    # Five days for a demande d'information (a setting per nature): overdue already.
-    assert item["days_left"] == -3 and item["overdue"] is True
+    # Five working days for a demande d'information (a setting per nature): overdue already.
+    due = WORKING_DAYS.add(day_of(event.submitted_at), 5)
+    assert item["days_left"] == WORKING_DAYS.left(datetime.now(UTC).date(), due) < 0
+    assert item["overdue"] is True
     async with published(triage.amqp_url, triage.namespace) as events:
         status, refused = await api.post(f"/queue/{event.code}/reformulate", {"message": "  "})
         assert status == 422
@@ -187,7 +193,7 @@ async def test_reformulation_then_the_rewrite_returns_to_the_queue(triage):
     again = await eventually(back)
     assert again["message"] == rewrite.message
     assert datetime.fromisoformat(again["queued_at"]) == rewritten_at
-    # A new deadline from the rewrite: five days again.
+    # A new deadline from the rewrite: five working days again.
     assert again["days_left"] == 5 and again["overdue"] is False
     assert again["version"] > after["version"]
     kinds = [(h["kind"], h["message"]) for h in again["history"]]

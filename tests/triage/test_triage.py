@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import aiohttp
 from prometheus_client import REGISTRY
@@ -12,6 +12,7 @@ from services.triage.app import create_app
 from services.triage.settings import TriageSettings
 from shared.messages import RequestSubmittedV1
 from shared.service import POOL
+from shared.working_days import Calendar, day_of
 from tests.support import (
     RunningApp,
     dead_letters,
@@ -40,6 +41,9 @@ async def _in_queue(http: aiohttp.ClientSession, base: str, code: str) -> dict:
     return await eventually(probe)
 
 
+WORKING_DAYS = Calendar()
+
+
 async def test_submitted_request_waits_with_its_deadline(settings_for, amqp_url, namespace):
     submitted_at = datetime.now(UTC).replace(microsecond=0)
     event = submitted_event(submitted_at=submitted_at)
@@ -53,7 +57,9 @@ async def test_submitted_request_waits_with_its_deadline(settings_for, amqp_url,
     assert item["status"] == "waiting"
     assert datetime.fromisoformat(item["submitted_at"]) == submitted_at
     deadline = datetime.fromisoformat(item["admissibility_deadline"])
-    assert deadline == submitted_at + timedelta(days=15)
+    # 15 working days after the day it entered the queue, to that day's end.
+    due = WORKING_DAYS.add(submitted_at.date(), 15)
+    assert deadline == datetime.combine(due, time(23, 59, 59), tzinfo=UTC)
     assert item["days_left"] == 15
     assert item["overdue"] is False
     assert item["body_id"] == event.body_id
@@ -69,8 +75,8 @@ async def test_queue_is_oldest_first_and_the_deadline_is_a_setting(
     settings_for, amqp_url, namespace
 ):
     now = datetime.now(UTC)
-    old = submitted_event(submitted_at=now - timedelta(days=12))
-    older = submitted_event(submitted_at=now - timedelta(days=20))
+    old = submitted_event(submitted_at=now - timedelta(days=20))
+    older = submitted_event(submitted_at=now - timedelta(days=30))
     recent = submitted_event(submitted_at=now - timedelta(hours=1))
     settings = settings_for(TriageSettings, admissibility_days=10)
     async with RunningApp(create_app(settings)) as running:
@@ -93,8 +99,13 @@ async def test_queue_is_oldest_first_and_the_deadline_is_a_setting(
     items = listing["items"]
     assert [i["code"] for i in items] == [older.code, old.code, recent.code]
     assert [i["overdue"] for i in items] == [True, True, False]
-    assert items[0]["days_left"] == -10
-    assert items[2]["days_left"] in (9, 10)  # 10 days after a moment an hour ago
+    today = now.date()
+    assert items[0]["days_left"] == WORKING_DAYS.left(
+        today, WORKING_DAYS.add(day_of(older.submitted_at), 10)
+    )
+    assert items[2]["days_left"] == WORKING_DAYS.left(
+        today, WORKING_DAYS.add(day_of(recent.submitted_at), 10)
+    )  # 10 working days after a moment an hour ago
     assert [i["code"] for i in page["items"]] == [old.code]
     assert all(status == 400 and body["error"] == "invalid_query" for status, body in bad)
     assert missing[0] == 404

@@ -12,7 +12,7 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -22,7 +22,7 @@ from services.intake.domain import MESSAGE_MAX, email_key
 from services.intake.drafts import store as drafts
 from services.intake.tracking import view as tracking_view
 from shared import attachments as files
-from shared import lifecycle, outbox
+from shared import deadline_copy, lifecycle, outbox
 from shared.lifecycle import Event, Status
 from shared.messages import (
     CitizenDocumentsAddedV1,
@@ -42,7 +42,7 @@ _TRACKING_ROW = """
            c.email_key, c.phone AS contact_phone, r.email_hash, r.purged_at,
            rt.body_name AS tracked_body_name, rt.theme_label AS tracked_theme_label,
            rt.analyst_message, rt.rejection_reason, rt.analyst_answer, rt.ministry_message,
-           rt.treated_at, rt.citizen_opinion, rt.ministry_documents,
+           rt.treated_at, rt.citizen_opinion, rt.ministry_documents, rt.answer_due,
            r.body_id, cr.kind AS reply_kind, cr.opinion AS reply_opinion,
            cr.recorded_at AS reply_recorded_at
     FROM requests r
@@ -104,7 +104,8 @@ def _matches(row: asyncpg.Record | None, who: Who, purge_key: bytes | None = Non
 
 
 async def _view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
-    return tracking_view.build(row, await conn.fetch(_HISTORY, row["id"]))
+    policy, calendar = await deadline_copy.load(conn)
+    return tracking_view.build(row, await conn.fetch(_HISTORY, row["id"]), policy, calendar)
 
 
 async def find(
@@ -421,6 +422,26 @@ async def upsert_tracking(
         request_id,
         *params,
     )
+
+
+async def set_answer_due(
+    conn: asyncpg.Connection, request_id: uuid.UUID, answer_due: date, set_at: datetime
+) -> bool:
+    """The body's answer deadline, unless a newer one is stored; False when the request is
+    unknown or the stored one is newer."""
+    done = await conn.fetchval(
+        """INSERT INTO request_tracking (request_id, status_at, answer_due, answer_due_at)
+           SELECT id, submitted_at, $2, $3 FROM requests WHERE id = $1
+           ON CONFLICT (request_id) DO UPDATE
+           SET answer_due = EXCLUDED.answer_due, answer_due_at = EXCLUDED.answer_due_at
+           WHERE request_tracking.answer_due_at IS NULL
+              OR request_tracking.answer_due_at <= EXCLUDED.answer_due_at
+           RETURNING true""",
+        request_id,
+        answer_due,
+        set_at,
+    )
+    return bool(done)
 
 
 async def set_status(

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from shared import french, lifecycle
+from shared.deadline_policy import DEFAULTS, Policy
 from shared.lifecycle import Status
-from shared.messages import Nature
+from shared.messages import DeadlineKind, Nature
+from shared.working_days import Calendar, day_of
+
+WORKING_DAYS = Calendar()  # weekends and public holidays, before any day is declared off
 
 # The citizen's words and steps, from the life cycle (tests and intake's modules read them here).
 STATUS_LABELS = lifecycle.CITIZEN_LABELS
@@ -174,25 +178,48 @@ def history_line(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-# Triage's admissibility deadline (its setting ``admissibility_days``, 15 by default): the
-# analysts rule within these days of the request's (re)entry in their queue. Triage keeps the
-# deadline itself; the tracking page reckons the same date from the submission or the rewrite.
-ADMISSIBILITY_DAYS = 15
+# Triage's admissibility deadline: the analysts rule within these working days of the request's
+# (re)entry in their queue — the administrators' value (« Délais », intake's copy of the policy
+# from deadlines.policy_changed), else chikaya.ma's 15. Triage keeps the deadline itself; the
+# tracking page reckons the same day with the same rule (shared.deadline_policy) and calendar.
+ADMISSIBILITY_DAYS = DEFAULTS[DeadlineKind.ADMISSIBILITY]
 _QUEUED_BY = (lifecycle.Event.SUBMITTED, lifecycle.Event.RESUBMITTED)
 
 
 def admissibility_deadline(
-    status: str, submitted_at: datetime, lines: list[dict[str, Any]]
-) -> datetime | None:
-    """When the analysts must have ruled on a request waiting for them; None otherwise."""
+    status: str,
+    submitted_at: datetime,
+    lines: list[dict[str, Any]],
+    days: int = ADMISSIBILITY_DAYS,
+    calendar: Calendar = WORKING_DAYS,
+) -> date | None:
+    """The last working day the analysts may rule on a request waiting for them; None
+    otherwise."""
     if status != Status.SUBMITTED:
         return None
     queued = [datetime.fromisoformat(h["at"]) for h in lines if h["event"] in _QUEUED_BY]
-    return max([submitted_at, *queued]) + timedelta(days=ADMISSIBILITY_DAYS)
+    return calendar.add(day_of(max([submitted_at, *queued])), days)
 
 
-def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The JSON the gateway renders: one request, the guide's columns, its history, its step."""
+# The statuses in which the body's answer is awaited: its deadline is shown (paused on hold).
+_ANSWER_AWAITED = (Status.IN_TREATMENT, Status.ON_HOLD, Status.REOPENED)
+
+
+def answer_due(status: str, due: date | None) -> dict[str, Any] | None:
+    """« Réponse attendue au plus tard le … » while the body's answer is awaited."""
+    if due is None or status not in _ANSWER_AWAITED:
+        return None
+    return {"at": due.isoformat(), "day": french.day(due), "paused": status == Status.ON_HOLD}
+
+
+def build(
+    row: Mapping[str, Any],
+    history: Iterable[Mapping[str, Any]],
+    policy: Policy | None = None,
+    calendar: Calendar = WORKING_DAYS,
+) -> dict[str, Any]:
+    """The JSON the gateway renders: one request, the guide's columns, its history, its step
+    (``policy`` and ``calendar``: intake's copy of the deadlines, for the admissibility date)."""
     status = row["status"]
     opinion = row["citizen_opinion"]
     step = step_of(status)
@@ -230,7 +257,8 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
         else None
     )
     unanswered = row["reply_kind"] is None and treated_at is not None
-    due = admissibility_deadline(status, row["submitted_at"], lines)
+    days = (policy or Policy({})).days(DeadlineKind.ADMISSIBILITY, row["nature"], row["body_id"])
+    due = admissibility_deadline(status, row["submitted_at"], lines, days, calendar)
     # After the purge (services/intake/purge.py): the milestones, and when the data went.
     purged_at = row.get("purged_at")
     return {
@@ -251,6 +279,7 @@ def build(row: Mapping[str, Any], history: Iterable[Mapping[str, Any]]) -> dict[
         "banner": lifecycle.citizen_banner(status),
         "due_at": due.isoformat() if due else None,
         "due_day": french.day(due) if due else None,
+        "answer_due": answer_due(status, row.get("answer_due")),
         "closed": lifecycle.is_closed(status),
         "analyst_message": row["analyst_message"]
         if status == Status.REFORMULATION_REQUESTED

@@ -1,0 +1,302 @@
+"""« Administration › Délais »: the deadlines in working days (recevabilité by the analysts,
+réponse by the body, avis of the citizen) per nature and per body, and the days declared off.
+Kept by treatment (``services/treatment/policy.py``), which audits every change and tells triage
+and intake; administrators only.
+
+- ``GET /admin/delais``: the table natures × deadlines, the bodies' own values, the days
+  declared off, the next public holidays (for information), and the forms.
+- ``POST /admin/delais``: set a value (nature, deadline, body or none, working days).
+- ``POST /admin/delais/supprimer``: remove a value (back to the nature's, or the default).
+- ``POST /admin/delais/jours``: declare a day off (date, motif).
+- ``POST /admin/delais/jours/supprimer``: remove a declared day off.
+
+A refused form comes back (422) with the error beside its field and what was typed kept.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+
+from gateway.backoffice import shell
+from gateway.backoffice.access import staff_required
+from gateway.clients.transport import ServiceUnavailable
+from gateway.clients.treatment import TREATMENT
+from gateway.staff import audit
+from gateway.staff.auth import current_staff
+from gateway.web.client_address import client_address
+from shared import french
+from shared.db import run_in_transaction
+from shared.deadline_policy import KIND_LABELS, applies
+from shared.identity import Role
+from shared.messages import DeadlineKind, Nature
+from shared.service import POOL
+
+routes = web.RouteTableDef()
+BASE = "/admin/delais"
+RULE_LABELS = {
+    "nature": "Nature",
+    "kind": "Délai",
+    "body_id": "Organisme",
+    "days": "Jours ouvrés",
+}
+DAY_LABELS = {"day": "Date du jour chômé", "label": "Motif"}
+DONE = {
+    "delai": "Le délai est enregistré ; les échéances des requêtes en cours sont recalculées.",
+    "supprime": "La valeur est retirée : la valeur de la nature ou par défaut s'applique.",
+    "jour": "Le jour chômé est déclaré ; les échéances sont reportées.",
+    "jour-retire": "Le jour chômé est retiré ; les échéances sont recalculées.",
+}
+
+
+async def _audit(request: web.Request, action: str, target: str, detail: str) -> None:
+    """The line of the gateway's « Journal d'audit » (treatment keeps its own)."""
+    staff = current_staff(request)
+    assert staff is not None, "behind staff_required"
+
+    async def work(conn):
+        await audit.record(
+            conn,
+            action,
+            actor_login=staff.login,
+            actor_id=staff.account_id,
+            address=client_address(request),
+            target=target,
+            detail=detail,
+        )
+
+    await run_in_transaction(request.app[POOL], work)
+
+
+def _rule_detail(values: dict[str, str], days: str | None) -> str:
+    kind = KIND_LABELS[DeadlineKind(values["kind"])]
+    where = f" ({values['body_id']})" if values["body_id"] else ""
+    now = f"{days} jours ouvrés" if days else "valeur retirée"
+    return f"{Nature(values['nature']).label}{where}, {kind} : {now}"
+
+
+def _identity(request: web.Request):
+    staff = current_staff(request)
+    assert staff is not None, "behind staff_required"
+    return staff.identity
+
+
+def _errors_of(answer: Any, fields: dict[str, str], fallback: str) -> dict[str, str]:
+    """Treatment's 422 as {field: message}, on the page's fields."""
+    errors: dict[str, str] = {}
+    items = answer.get("errors", []) if isinstance(answer, dict) else []
+    for e in items:
+        field = e.get("field", "")
+        errors.setdefault(field if field in fields else fallback, e.get("message", "Refusé."))
+    return errors or {fallback: "Valeur refusée : vérifiez-la."}
+
+
+def _table(state: dict) -> list[dict[str, Any]]:
+    """One row per nature: each deadline's value for every body, and whether it is the
+    default."""
+    set_values = {
+        (r["kind"], r["nature"]): r["days"] for r in state["rules"] if not r.get("body_id")
+    }
+    rows = []
+    for nature in Nature:
+        cells = []
+        for kind in DeadlineKind:
+            if not applies(kind, nature):
+                cells.append({"applies": False})
+                continue
+            value = set_values.get((kind.value, nature.value))
+            cells.append(
+                {
+                    "applies": True,
+                    "days": value if value is not None else state["defaults"][kind.value],
+                    "default": value is None,
+                }
+            )
+        rows.append({"nature": nature.value, "label": nature.label, "cells": cells})
+    return rows
+
+
+async def _page(
+    request: web.Request,
+    *,
+    rule: dict[str, str] | None = None,
+    rule_errors: dict[str, str] | None = None,
+    day: dict[str, str] | None = None,
+    day_errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    try:
+        found, state = await request.app[TREATMENT].deadlines(identity=_identity(request))
+    except ServiceUnavailable:
+        return await shell.unavailable(request, "Les délais")
+    if found != 200:
+        return await shell.unavailable(request, "Les délais")
+    names = await _body_names(request)
+    overrides = [
+        {
+            **r,
+            "body_name": names.get(r["body_id"], r["body_id"]),
+            "nature_label": Nature(r["nature"]).label,
+            "kind_label": KIND_LABELS[DeadlineKind(r["kind"])],
+        }
+        for r in state["rules"]
+        if r.get("body_id")
+    ]
+    return await shell.render(
+        request,
+        "backoffice/deadlines.html",
+        {
+            "title": "Délais",
+            "kinds": [(k.value, KIND_LABELS[k]) for k in DeadlineKind],
+            "natures": [(n.value, n.label) for n in Nature],
+            "bodies": sorted(names.items(), key=lambda item: item[1]),
+            "table": _table(state),
+            "overrides": overrides,
+            "days_off": [
+                {**d, "day_text": french.day(date.fromisoformat(d["day"]))}
+                for d in state["days_off"]
+            ],
+            "holidays": [
+                {**h, "day_text": french.day(date.fromisoformat(h["day"]))}
+                for h in state["holidays"]
+            ],
+            "rule": rule or {},
+            "rule_errors": rule_errors or {},
+            "rule_labels": RULE_LABELS,
+            "day": day or {},
+            "day_errors": day_errors or {},
+            "day_labels": DAY_LABELS,
+            "done": DONE.get(request.query.get("fait", "")) if status == 200 else None,
+        },
+        status=status,
+    )
+
+
+async def _body_names(request: web.Request) -> dict[str, str]:
+    return await shell.body_names(request)
+
+
+@routes.get(BASE, name="bo-delais")
+@staff_required(Role.ADMINISTRATOR)
+async def deadlines_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+def _rule_values(posted: Any) -> dict[str, str]:
+    return {k: str(posted.get(k, "")).strip()[:100] for k in RULE_LABELS}
+
+
+def _rule_problems(values: dict[str, str]) -> dict[str, str]:
+    errors = {}
+    if values["nature"] not in {n.value for n in Nature}:
+        errors["nature"] = "Choisissez la nature."
+    if values["kind"] not in {k.value for k in DeadlineKind}:
+        errors["kind"] = "Choisissez le délai."
+    if not values["days"]:
+        errors["days"] = "Écrivez le nombre de jours ouvrés."
+    return errors
+
+
+@routes.post(BASE)
+@staff_required(Role.ADMINISTRATOR)
+async def set_deadline(request: web.Request) -> web.Response:
+    values = _rule_values(await request.post())
+    if errors := _rule_problems(values):
+        return await _page(request, rule=values, rule_errors=errors, status=422)
+    try:
+        status, answer = await request.app[TREATMENT].set_deadline(
+            kind=values["kind"],
+            nature=values["nature"],
+            body_id=values["body_id"] or None,
+            days=values["days"],  # as typed: treatment says what is wrong with it
+            identity=_identity(request),
+        )
+    except ServiceUnavailable:
+        return await shell.unavailable(request, "Les délais")
+    if status == 422:
+        errors = _errors_of(answer, RULE_LABELS, "days")
+        return await _page(request, rule=values, rule_errors=errors, status=422)
+    if status != 200:
+        return await shell.unavailable(request, "Les délais")
+    await _audit(
+        request, "deadline_set", f"délai {values['nature']}", _rule_detail(values, values["days"])
+    )
+    raise web.HTTPSeeOther(f"{BASE}?fait=delai")
+
+
+@routes.post(f"{BASE}/supprimer")
+@staff_required(Role.ADMINISTRATOR)
+async def remove_deadline(request: web.Request) -> web.Response:
+    values = _rule_values(await request.post())
+    errors = {k: v for k, v in _rule_problems({**values, "days": "-"}).items()}
+    if errors:
+        return await _page(request, rule_errors=errors, status=422)
+    try:
+        status, answer = await request.app[TREATMENT].set_deadline(
+            kind=values["kind"],
+            nature=values["nature"],
+            body_id=values["body_id"] or None,
+            days=None,
+            identity=_identity(request),
+        )
+    except ServiceUnavailable:
+        return await shell.unavailable(request, "Les délais")
+    if status == 422:
+        return await _page(request, rule_errors=_errors_of(answer, RULE_LABELS, "days"), status=422)
+    if status != 200:
+        return await shell.unavailable(request, "Les délais")
+    await _audit(request, "deadline_set", f"délai {values['nature']}", _rule_detail(values, None))
+    raise web.HTTPSeeOther(f"{BASE}?fait=supprime")
+
+
+@routes.post(f"{BASE}/jours")
+@staff_required(Role.ADMINISTRATOR)
+async def declare_day_off(request: web.Request) -> web.Response:
+    posted = await request.post()
+    values = {k: str(posted.get(k, "")).strip()[:200] for k in DAY_LABELS}
+    errors = {}
+    day = shell.parse_day(values["day"]) if values["day"] else None
+    if not values["day"]:
+        errors["day"] = "Écrivez la date du jour chômé."
+    elif day is None:
+        errors["day"] = "Date invalide : écrivez-la JJ/MM/AAAA (par exemple 07/08/2026)."
+    if not values["label"]:
+        errors["label"] = "Écrivez le motif du jour chômé."
+    if errors or day is None:
+        return await _page(request, day=values, day_errors=errors, status=422)
+    try:
+        status, answer = await request.app[TREATMENT].declare_day_off(
+            day.isoformat(), values["label"], identity=_identity(request)
+        )
+    except ServiceUnavailable:
+        return await shell.unavailable(request, "Les délais")
+    if status == 422:
+        errors = _errors_of(answer, DAY_LABELS, "day")
+        return await _page(request, day=values, day_errors=errors, status=422)
+    if status != 201:
+        return await shell.unavailable(request, "Les délais")
+    await _audit(request, "day_off_declared", f"jour {day.isoformat()}", values["label"])
+    raise web.HTTPSeeOther(f"{BASE}?fait=jour")
+
+
+@routes.post(f"{BASE}/jours/supprimer")
+@staff_required(Role.ADMINISTRATOR)
+async def remove_day_off(request: web.Request) -> web.Response:
+    posted = await request.post()
+    day = shell.parse_day(str(posted.get("day", ""))[:20])
+    if day is None:
+        errors = {"day": "Date invalide : choisissez un jour de la liste."}
+        return await _page(request, day_errors=errors, status=422)
+    try:
+        status, _ = await request.app[TREATMENT].remove_day_off(
+            day.isoformat(), identity=_identity(request)
+        )
+    except ServiceUnavailable:
+        return await shell.unavailable(request, "Les délais")
+    if status not in (200, 404):
+        return await shell.unavailable(request, "Les délais")
+    if status == 200:
+        await _audit(request, "day_off_removed", f"jour {day.isoformat()}", "")
+    raise web.HTTPSeeOther(f"{BASE}?fait=jour-retire")
