@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -45,7 +46,7 @@ from gateway.public_api import tracking as tracking_api
 from gateway.public_api.ministry import api as ministry_api
 from gateway.public_api.ministry import openapi as ministry_openapi
 from gateway.settings import GatewaySettings
-from gateway.staff import auth, notify_outbox, signin
+from gateway.staff import auth, notify_outbox, passwords, signin
 from gateway.web import compression, csrf, dev, form_parts, static_files
 from gateway.web.client_address import know_the_caller
 from gateway.web.errors import answer_errors
@@ -61,6 +62,10 @@ SPEC = ServiceSpec(
     signed_calls_only=False,
     metrics_on_http_port=False,
 )
+
+
+async def _read_common_passwords(app: web.Application) -> None:
+    await asyncio.to_thread(passwords.common_passwords)
 
 
 async def _service_client(app: web.Application) -> AsyncIterator[None]:
@@ -147,6 +152,9 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.on_response_prepare.append(security_headers)
     app.on_response_prepare.append(auth.no_store_for_staff)
     form_parts.install()  # the submission form's part headers parsed once each
+    # The breached passwords' list (a second to read) read at start, off the event loop, rather
+    # than by the first request that checks a password.
+    app.on_startup.append(_read_common_passwords)
     app[GATEWAY_SETTINGS] = settings
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
     app[csrf.SECURE] = settings.env == "production"

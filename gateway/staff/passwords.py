@@ -8,8 +8,12 @@ tell a wrong password from an unknown login by the answer or by its delay.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import gzip
+import re
+from array import array
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -24,14 +28,48 @@ _hasher = PasswordHasher()
 # Each hash takes 64 MiB and a core for a moment: a flood of sign-ins queues here instead of
 # exhausting the machine's memory.
 _slots = asyncio.Semaphore(4)
-# Breached and common passwords, offline (data/README.md says which and why only ≥ 12 chars).
+# Breached and common passwords, offline (data/README.md says which).
 COMMON = Path(__file__).parent / "data" / "common_passwords.txt.gz"
+# What people add around a common password to pass a length rule: « password2024! ».
+_AFFIXES = re.compile(r"^[\d\W_]{0,4}(.{8,}?)[\d\W_]{0,4}$")
+
+
+class CommonPasswords:
+    """The list as one sorted block of bytes and the offsets of its lines (a few MB for half a
+    million entries, where a set of strings would take ten times that), searched by bisection."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob.rstrip(b"\n")
+        lengths = (len(line) + 1 for line in self.blob.split(b"\n")[:-1])
+        self.starts = array("I", accumulate(lengths, initial=0))
+
+    def _line(self, start: int) -> bytes:
+        end = self.blob.find(b"\n", start)
+        return self.blob[start : end if end >= 0 else len(self.blob)]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __contains__(self, word: str) -> bool:
+        wanted = word.encode()
+        i = bisect.bisect_left(self.starts, wanted, key=self._line)
+        return i < len(self.starts) and self._line(self.starts[i]) == wanted
 
 
 @lru_cache(maxsize=1)
-def common_passwords() -> frozenset[str]:
-    with gzip.open(COMMON, "rt", encoding="utf-8", errors="ignore") as lines:
-        return frozenset(line.rstrip("\n") for line in lines)
+def common_passwords() -> CommonPasswords:
+    with gzip.open(COMMON, "rb") as data:
+        return CommonPasswords(data.read())
+
+
+def is_common(password: str) -> bool:
+    """The password, or its core once up to four digits or signs are taken off each end, is in
+    the list (compared in lower case)."""
+    word = password.strip().lower()
+    if word in common_passwords():
+        return True
+    core = _AFFIXES.match(word)
+    return core is not None and core.group(1) != word and core.group(1) in common_passwords()
 
 
 def problem(password: str, login: str | None = None) -> str | None:
@@ -44,7 +82,7 @@ def problem(password: str, login: str | None = None) -> str | None:
         return "Le mot de passe ne peut pas être fait que d'espaces."
     if login and password.strip().lower() == login.strip().lower():
         return "Le mot de passe doit être différent du login."
-    if password.strip().lower() in common_passwords():
+    if is_common(password):
         return (
             "Ce mot de passe figure dans les listes de mots de passe divulgués ou trop courants : "
             "choisissez-en un autre, par exemple une phrase de plusieurs mots."
