@@ -25,21 +25,18 @@ milestones and « Données personnelles supprimées le … ».
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from aiohttp import web
 
 from services.intake.domain import email_key
 from services.intake.settings import SETTINGS, IntakeSettings
-from shared import outbox
-from shared.db import is_transient, run_in_transaction
+from shared import outbox, periodic
+from shared.db import run_in_transaction
 from shared.messages import (
     CodesReminderRequestedV1,
     CodesReminderRequestedV2,
@@ -170,27 +167,8 @@ async def sweep(
 
 def ticking(now: Callable[[], datetime] = lambda: datetime.now(UTC)):
     """The app's context that sweeps every ``purge_interval_seconds`` (0: never)."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        settings = app[SETTINGS]
-        interval = settings.purge_interval_seconds
-
-        async def loop() -> None:
-            while True:
-                try:
-                    await sweep(app[POOL], settings, now())
-                except Exception as exc:
-                    if not is_transient(exc):
-                        log.exception("the purge failed; the next sweep takes it again")
-                    else:
-                        log.warning("the purge could not sweep: %r", exc)
-                await asyncio.sleep(interval)
-
-        task = asyncio.create_task(loop(), name="intake-purge") if interval > 0 else None
-        yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return ctx
+    return periodic.every(
+        "intake-purge",
+        lambda app: app[SETTINGS].purge_interval_seconds,
+        lambda app: sweep(app[POOL], app[SETTINGS], now()),
+    )

@@ -14,21 +14,18 @@ app. A day the service does not run at all is not caught up.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 
 import asyncpg
-from aiohttp import web
 
 from services.notify import emails, repository, staff_mail
 from services.notify.settings import SETTINGS
-from shared import french
+from shared import french, periodic
 from shared.consumer import Delivery
 from shared.db import run_in_transaction
 from shared.messages import Nature
@@ -177,24 +174,10 @@ async def sweep(pool: asyncpg.Pool, public_url: str, now: datetime, digest_hour:
 def ticking(now: Callable[[], datetime] = lambda: datetime.now(UTC)):
     """The app's context (``cleanup_ctx``) that sweeps every ``staff_clock_interval_seconds``;
     a failed sweep (the database away) waits for the next."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        settings = app[SETTINGS]
-        interval = settings.staff_clock_interval_seconds
-
-        async def loop() -> None:
-            while True:
-                try:
-                    await sweep(app[POOL], settings.public_url, now(), settings.staff_digest_hour)
-                except Exception as exc:
-                    log.warning("the staff mails could not be swept: %r", exc)
-                await asyncio.sleep(interval)
-
-        task = asyncio.create_task(loop(), name="notify-staff-clock") if interval > 0 else None
-        yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return ctx
+    return periodic.every(
+        "notify-staff-clock",
+        lambda app: app[SETTINGS].staff_clock_interval_seconds,
+        lambda app: sweep(
+            app[POOL], app[SETTINGS].public_url, now(), app[SETTINGS].staff_digest_hour
+        ),
+    )

@@ -19,19 +19,16 @@ or given an opinion at that moment is skipped, and looked at again by the next s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from aiohttp import web
 
 from services.treatment import policy, reminders, repository
 from services.treatment.settings import SETTINGS, TreatmentSettings
-from shared import audit, outbox
+from shared import audit, outbox, periodic
 from shared.db import run_in_transaction
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status, next_status
 from shared.messages import RequestClosedV1
@@ -154,24 +151,8 @@ async def sweep(
 def ticking(now: Callable[[], datetime] = lambda: datetime.now(UTC)):
     """The app's context (``cleanup_ctx``) that sweeps every ``clock_interval_seconds``, from
     the start, until the app stops; a failed sweep (the database away) waits for the next."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        settings = app[SETTINGS]
-        interval = settings.clock_interval_seconds
-
-        async def loop() -> None:
-            while True:
-                try:
-                    await sweep(app[POOL], settings, now())
-                except Exception as exc:
-                    log.warning("the clock could not sweep: %r", exc)
-                await asyncio.sleep(interval)
-
-        task = asyncio.create_task(loop(), name="treatment-clock") if interval > 0 else None
-        yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return ctx
+    return periodic.every(
+        "treatment-clock",
+        lambda app: app[SETTINGS].clock_interval_seconds,
+        lambda app: sweep(app[POOL], app[SETTINGS], now()),
+    )
