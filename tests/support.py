@@ -69,14 +69,23 @@ async def eventually(
 _LISTEN_PORTS = range(20000, 32000)
 
 
+# Ports handed out by this run: a port picked for a server not started yet is free to the
+# kernel, and was once handed out again to another server of the same run (« address already in
+# use » when the second one started).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
     """A port nobody listens on now, for a server the test starts next."""
     for port in random.sample(_LISTEN_PORTS, 50):
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _HANDED_OUT.add(port)
             return port
     with socket.socket() as s:  # that crowded: let the kernel choose
         s.bind(("127.0.0.1", 0))
