@@ -19,8 +19,9 @@ dated history lines.
 After the purge the citizen can still look the request up with code + email: ``email_hash``
 keeps an HMAC-SHA256 of the email under a key derived from intake's identity secret. It is not
 the email: without the key nobody can test a guess, and with it one can only confirm an
-address already known, which is what the look-up does. The tracking page then shows the
-milestones and « Données personnelles supprimées le … ».
+address already known, which is what the look-up does. ``phone_hash`` does the same for the
+mobile number (E.164), so that a citizen who gave no email looks it up with code + number. The
+tracking page then shows the milestones and « Données personnelles supprimées le … ».
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def email_hash(key: bytes, email: str) -> str:
     return hmac.new(key, email_key(email).encode(), hashlib.sha256).hexdigest()
 
 
+def phone_hash(key: bytes, e164: str) -> str:
+    """What a purged request keeps of its mobile number (E.164, as contacts store it)."""
+    return hmac.new(key, b"phone:" + e164.encode(), hashlib.sha256).hexdigest()
+
+
 _DUE = """
     SELECT r.id, r.code, c.email, c.email_key, c.phone
     FROM requests r LEFT JOIN contacts c ON c.request_id = r.id
@@ -94,14 +100,18 @@ async def purge_batch(
         return []
     ids = [r["id"] for r in rows]
     hashes = [email_hash(key, r["email"]) if r["email"] else None for r in rows]
+    phone_hashes = [phone_hash(key, r["phone"]) if r["phone"] else None for r in rows]
     emails = sorted({r["email_key"] for r in rows if r["email_key"]})
     phones = sorted({r["phone"] for r in rows if r["phone"]})
     await conn.execute(
-        """UPDATE requests r SET message = '', purged_at = $3, email_hash = h.hash
-           FROM unnest($1::uuid[], $2::text[]) AS h(id, hash) WHERE r.id = h.id""",
+        """UPDATE requests r SET message = '', purged_at = $3, email_hash = h.hash,
+                  phone_hash = h.phone
+           FROM unnest($1::uuid[], $2::text[], $4::text[]) AS h(id, hash, phone)
+           WHERE r.id = h.id""",
         ids,
         hashes,
         now,
+        phone_hashes,
     )
     for statement in (
         "DELETE FROM contacts WHERE request_id = ANY($1::uuid[])",

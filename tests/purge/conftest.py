@@ -16,6 +16,8 @@ from services.intake.settings import SETTINGS
 from shared.identity import Identity, Role
 from shared.messages import Opinion, RequestPersonalDataPurgedV1
 from shared.service import POOL
+from tests.channels.conftest import sms_settings
+from tests.fakes.orange_sms import FakeOrangeSms
 from tests.front.conftest import OWNER, PNG, submission_fields
 from tests.stack import Stack, start_stack
 from tests.support import as_staff, eventually, signed_session
@@ -34,15 +36,29 @@ MESSAGE = f"Depuis mars, les {PHRASE} toute la nuit devant le lycée moderne."
 LEXEMES = ("lampadair", "flamboi", "clignotent")
 
 ANALYST = Identity(staff_id="purge-analyste", role=Role.ANALYST, login="awa.kone")
+OPERATOR = Identity(staff_id="purge-centre", role=Role.OPERATOR, login="centre")
 AGENT = Identity(staff_id="purge-pf", role=Role.FOCAL_POINT, body_id=BODY, login="koffi.yao")
 # After a year and a day the purge is due (MILIE_PURGE_AFTER_DAYS: 365 by default).
 LATER = timedelta(days=366)
 
 
 @pytest.fixture
-async def stack(settings_for, smtp_server) -> AsyncIterator[Stack]:
-    """The platform; intake's purge runs only when a test sweeps (purge.sweep, its ``now``)."""
-    exits = await start_stack(settings_for, smtp_server.port, purge_interval_seconds=0, **RELAXED)
+async def fake_sms() -> AsyncIterator[FakeOrangeSms]:
+    async with FakeOrangeSms() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def stack(settings_for, smtp_server, fake_sms) -> AsyncIterator[Stack]:
+    """The platform, its SMS going to ``fake_sms``; intake's purge runs only when a test sweeps
+    (purge.sweep, its ``now``)."""
+    exits = await start_stack(
+        settings_for,
+        smtp_server.port,
+        purge_interval_seconds=0,
+        **sms_settings(fake_sms),
+        **RELAXED,
+    )
     async with exits:
         yield exits.stack  # type: ignore[attr-defined]
 
@@ -96,6 +112,33 @@ async def submitted(
         ) as r:
             await _ok(r, 201)
         async with http.post(f"{intake}/drafts/{draft['draft_id']}/submit", headers=headers) as r:
+            code = (await _ok(r, 201))["code"]
+
+        async def queued() -> bool:
+            url = f"{stack.url('triage')}/queue/{code}"
+            async with http.get(url, headers=as_staff(ANALYST)) as r:
+                return r.status == 200
+
+        await eventually(queued)
+    request_id = await pool_of(stack, "intake").fetchval(
+        "SELECT id FROM requests WHERE code = $1", code
+    )
+    return request_id, code
+
+
+async def call_centre_submission(stack: Stack, phone: str, last_name: str) -> tuple[uuid.UUID, str]:
+    """A request an operator submits for a caller who gives a mobile number and no email;
+    (request id, code), once triage queues it."""
+    fields = {
+        "nature": "reclamation",
+        "body_id": BODY,
+        "message": f"{last_name} attend sa pension depuis six mois.",
+        "contact": {"last_name": last_name, "phone": phone, "country": "CI"},
+        "terms_accepted": True,
+    }
+    headers = as_staff(OPERATOR, channel="phone")
+    async with signed_session() as http:
+        async with http.post(stack.url("intake") + "/requests", json=fields, headers=headers) as r:
             code = (await _ok(r, 201))["code"]
 
         async def queued() -> bool:

@@ -14,6 +14,7 @@ from yarl import URL
 
 from shared import french, topology
 from shared.messages import RequestPersonalDataPurgedV1
+from shared.purge import phone_forms
 from tests.purge.conftest import (
     AGENT,
     ANALYST,
@@ -24,6 +25,7 @@ from tests.purge.conftest import (
     PHONE_FORMS,
     PHRASE,
     applied_everywhere,
+    call_centre_submission,
     closed,
     decide,
     pool_of,
@@ -35,6 +37,7 @@ from tests.purge.conftest import (
     treated_and_closed,
 )
 from tests.support import as_staff, dead_letters, eventually, publish_event, signed_session
+from tests.track.conftest import post_json
 
 NEEDLES = [EMAIL, LAST_NAME, FIRST_NAMES, PHRASE, *PHONE_FORMS, *LEXEMES]
 
@@ -221,3 +224,32 @@ async def test_a_redelivered_purge_changes_nothing_and_fails_nothing(stack, amqp
         )
 
     await eventually(nothing_waits)
+
+
+async def test_a_purged_request_without_email_is_found_with_code_and_mobile_number(
+    stack, fake_sms, database_url
+):
+    typed, e164 = "07 59 31 84 26", "+2250759318426"
+    request_id, code = await call_centre_submission(stack, typed, "ASSAMOI")
+    await fake_sms.wait_for(e164)  # the code, by SMS
+    await decide(stack, code, "reject", "Hors du champ de Miliê.")
+    await closed(stack, code)
+    await quiet(stack)
+    assert await sweep(stack) == [code]
+    [event_id] = await purge_events(stack, code)
+    await applied_everywhere(stack, event_id)
+    kept = await pool_of(stack, "intake").fetchrow(
+        "SELECT email_hash, phone_hash FROM requests WHERE id = $1", request_id
+    )
+    assert kept["email_hash"] is None and kept["phone_hash"] not in (None, e164)
+    assert await search_everywhere(database_url, ["ASSAMOI", *phone_forms(e164)]) == []
+
+    url = stack.gateway + "/api/v1/tracking"
+    for phone in (typed, e164):
+        status, view, _ = await post_json(url, {"code": code, "phone": phone})
+        assert status == 200, view
+        assert view["code"] == code and view["purged_at"]
+    # Another number, or an email: nothing, as for any wrong contact.
+    for other in ({"phone": "07 59 31 84 27"}, {"email": "assamoi@example.ci"}):
+        status, body, _ = await post_json(url, {"code": code, **other})
+        assert (status, body["error"]) == (404, "not_found")
