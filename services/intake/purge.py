@@ -11,10 +11,11 @@ are taken ``FOR UPDATE SKIP LOCKED``.
 Erased: the message (left empty), the contact (name, telephone, email), the attachments (bytes
 and names), the drafts that led to it, the citizen's replies (opinion comments, reopening
 messages), the staff's texts addressed to the citizen in the tracking view and the history's
-details (the page then shows the milestones only), the Open311 location, and the sent outbox
-rows about it (request.submitted carried the contact; the reminders of forgotten codes carried
-the email). Kept: the code, body, nature, theme, place, channel, status, opinion given and the
-dated history lines.
+details (the page then shows the milestones only), the names of the documents added at a
+rewrite (its history line keeps its sentence without them), the Open311 location, and the sent
+outbox rows about it (request.submitted carried the contact; the reminders of forgotten codes
+carried the email). Kept: the code, body, nature, theme, place, channel, status, opinion given
+and the dated history lines.
 
 After the purge the citizen can still look the request up with code + email: ``email_hash``
 keeps an HMAC-SHA256 of the email under a key derived from intake's identity secret. It is not
@@ -39,8 +40,10 @@ from aiohttp import web
 
 from services.intake.domain import email_key
 from services.intake.settings import SETTINGS, IntakeSettings
+from services.intake.tracking import view as tracking_view
 from shared import outbox
 from shared.db import is_transient, run_in_transaction
+from shared.lifecycle import Event
 from shared.messages import (
     CodesReminderRequestedV1,
     CodesReminderRequestedV2,
@@ -127,6 +130,14 @@ async def purge_batch(
            WHERE request_id = ANY($1::uuid[])""",
     ):
         await conn.execute(statement, ids)
+    # The rewrite's line names the documents added (their names may name the citizen).
+    await conn.execute(
+        """UPDATE request_history SET message = $2
+           WHERE request_id = ANY($1::uuid[]) AND event_type = $3 AND message <> $2""",
+        ids,
+        tracking_view.resubmitted_sentence(),
+        Event.RESUBMITTED.value,
+    )
     await forget_sent_events(conn, ids)
     if emails or phones:
         await conn.execute(_FORGET_REMINDERS, emails, phones)

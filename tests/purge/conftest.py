@@ -28,10 +28,13 @@ LAST_NAME = "GBADJIRÉ"
 FIRST_NAMES = "Zéphyrine"
 EMAIL = "zephyrine.gbadjire@example.ci"
 PHONE = "07 48 91 26 35"
+MOBILE = "+2250748912635"  # E.164: as notify sends its SMS
 # The telephone as each part stores or writes it.
 PHONE_FORMS = ("+2250748912635", "2250748912635", "0748912635", "07 48 91 26 35")
 PHRASE = "lampadaires de la rue des Flamboyants clignotent"
 MESSAGE = f"Depuis mars, les {PHRASE} toute la nuit devant le lycée moderne."
+# The document added at the rewrite.
+DOCUMENT = f"plan {LAST_NAME}.png"
 # Words of the phrase as the full-text columns keep them (stemmed, without accents).
 LEXEMES = ("lampadair", "flamboi", "clignotent")
 
@@ -174,11 +177,57 @@ async def closed(stack: Stack, code: str) -> None:
     await eventually(probe)
 
 
+async def rewritten(stack: Stack, code: str) -> None:
+    """Sent back for reformulation, then rewritten by the citizen with a document named after
+    them (citizen.documents_added), and back in the analysts' queue."""
+    await decide(stack, code, "reformulate", f"{LAST_NAME}, précisez la rue.")
+    intake = stack.url("intake")
+    headers = {"X-Draft-Owner": OWNER}
+    async with signed_session() as http:
+        async with http.post(intake + "/drafts", json={}, headers=headers) as r:
+            draft = await _ok(r, 201)
+        async with http.post(
+            f"{intake}/drafts/{draft['draft_id']}/files",
+            params={"filename": DOCUMENT},
+            data=PNG,
+            headers=headers,
+        ) as r:
+            await _ok(r, 201)
+        rewrite = {
+            "code": code,
+            "email": EMAIL,
+            "message": f"{FIRST_NAMES} {LAST_NAME} : les {PHRASE}, rue des Flamboyants.",
+            "draft_id": draft["draft_id"],
+        }
+
+        async def done() -> bool:
+            # 409 until intake has the reformulation request.
+            async with http.post(intake + "/tracking/rewrite", json=rewrite, headers=headers) as r:
+                return r.status == 200
+
+        await eventually(done)
+
+
+async def validated(stack: Stack, code: str, message: str) -> None:
+    """Validated once triage has the request back in its queue (409 until then)."""
+    async with signed_session() as http:
+
+        async def done() -> bool:
+            async with http.post(
+                f"{stack.url('triage')}/queue/{code}/validate",
+                json={"message": message},
+                headers=as_staff(ANALYST),
+            ) as r:
+                return r.status == 200
+
+        await eventually(done)
+
+
 async def treated_and_closed(stack: Stack, code: str) -> None:
     """Validated, taken in charge with the acknowledgement email, answered, the citizen « Non
     satisfait » with a comment, an analyst's clarification: staff texts that name the citizen."""
     greeting = f"Bonjour {FIRST_NAMES} {LAST_NAME}"
-    await decide(stack, code, "validate", f"Recevable : {LAST_NAME} joignable au {PHONE}.")
+    await validated(stack, code, f"Recevable : {LAST_NAME} joignable au {PHONE}.")
     treatment = stack.url("treatment")
     async with signed_session() as http:
 
