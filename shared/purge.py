@@ -4,6 +4,7 @@
   answer) stay, since they are the staff's record of their own work, but the citizen's name,
   email and telephone written in them (« Bonjour Madame KOUASSI… ») are replaced by
   :data:`REDACTED` before the contact that names them is forgotten.
+- :func:`purged_on`: what the back office's lists show where a purged request's message was.
 - :func:`no_more_messages`: what a staff member is told who writes to the citizen of a purged
   request (refused: nobody to send it to, and it would name the citizen again).
 - :func:`forget_sent_events`: the outbox keeps a sent event a week (shared/outbox.py), and an
@@ -92,6 +93,11 @@ def redact_json(value: Any, names: Iterable[str]) -> Any:
     if isinstance(value, dict):
         return {k: redact_json(v, names) for k, v in value.items()}
     return value
+
+
+def purged_on(purged_at: datetime | str) -> str:
+    """What the back office's lists show in place of the message of a purged request."""
+    return f"Données personnelles supprimées le {french.day(purged_at)}."
 
 
 def no_more_messages(purged_at: datetime) -> str:

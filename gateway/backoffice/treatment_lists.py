@@ -31,7 +31,7 @@ from gateway.clients.treatment import TREATMENT
 from gateway.staff import accounts, auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
-from shared import csv_cells, french
+from shared import csv_cells, french, purge
 from shared.identity import Role
 from shared.lifecycle import BODY_LISTS, LATE_LABEL, Status, deadline_text
 from shared.service import POOL
@@ -236,6 +236,8 @@ def _status_text(item: dict) -> str:
 
 def _shown(item: dict) -> dict:
     item["contact_line"] = contact_line(item["contact"])
+    if item.get("purged_at"):  # the milestones stay; the message says when it went
+        item["message"] = purge.purged_on(item["purged_at"])
     item["validated_day"] = _day(item["validated_at"])
     item["status_text"] = _status_text(item)
     item["answer_day"] = _day(item["answer_at"])

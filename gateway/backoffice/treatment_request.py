@@ -281,6 +281,8 @@ async def _request_page(
             "last_answer": next((a for a in reversed(answers) if not a["again"]), None),
             "submitted": french.moment(item["submitted_at"]),
             "validated": french.moment(item["validated_at"]),
+            # « Données personnelles supprimées le … » where the message and contact were.
+            "purged": french.day(item["purged_at"]) if item.get("purged_at") else None,
             # « Échéance de la réponse » while the answer is awaited (working days).
             "due": (
                 {

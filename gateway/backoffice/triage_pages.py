@@ -37,7 +37,7 @@ from gateway.clients.triage import TRIAGE, QueueQuery
 from gateway.staff import accounts, auth
 from gateway.web import xlsx
 from gateway.web.listing import Listing, listing_of
-from shared import csv_cells, french, lifecycle
+from shared import csv_cells, french, lifecycle, purge
 from shared.identity import Role
 from shared.lifecycle import Event, QueueStatus, deadline_text
 from shared.messages import NATURE_LABELS, Nature
@@ -208,6 +208,8 @@ async def queue_page(request: web.Request) -> web.Response:
         item["waiting"] = item["status"] == QueueStatus.WAITING
         item["deadline_text"] = _deadline(item)
         item["contact_line"] = _contact_line(item["contact"])
+        if item.get("purged_at"):  # the milestones stay; the message says when it went
+            item["message"] = purge.purged_on(item["purged_at"])
         item["submitted_day"] = french.day(item["submitted_at"])
     period = shell.period_of(request)
     return await shell.render(
@@ -556,6 +558,8 @@ async def _request_page(
             "queued": french.moment(item["queued_at"]),
             "deadline": french.moment(item["admissibility_deadline"]),
             "decided": french.moment(item["decided_at"]),
+            # « Données personnelles supprimées le … » where the message and contact were.
+            "purged": french.day(item["purged_at"]) if item.get("purged_at") else None,
             "forms": forms,
             "consequences": consequences(item),
             "errors": errors or {},

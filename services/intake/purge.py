@@ -11,16 +11,18 @@ are taken ``FOR UPDATE SKIP LOCKED``.
 Erased: the message (left empty), the contact (name, telephone, email), the attachments (bytes
 and names), the drafts that led to it, the citizen's replies (opinion comments, reopening
 messages), the staff's texts addressed to the citizen in the tracking view and the history's
-details (the page then shows the milestones only), the Open311 location, and the sent outbox
-rows about it (request.submitted carried the contact; the reminders of forgotten codes carried
-the email). Kept: the code, body, nature, theme, place, channel, status, opinion given and the
-dated history lines.
+details (the page then shows the milestones only), the names of the documents added at a
+rewrite (its history line keeps its sentence without them), the Open311 location, and the sent
+outbox rows about it (request.submitted carried the contact; the reminders of forgotten codes
+carried the email). Kept: the code, body, nature, theme, place, channel, status, opinion given
+and the dated history lines.
 
 After the purge the citizen can still look the request up with code + email: ``email_hash``
 keeps an HMAC-SHA256 of the email under a key derived from intake's identity secret. It is not
 the email: without the key nobody can test a guess, and with it one can only confirm an
-address already known, which is what the look-up does. The tracking page then shows the
-milestones and « Données personnelles supprimées le … ».
+address already known, which is what the look-up does. ``phone_hash`` does the same for the
+mobile number (E.164), so that a citizen who gave no email looks it up with code + number. The
+tracking page then shows the milestones and « Données personnelles supprimées le … ».
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ import asyncpg
 
 from services.intake.domain import email_key
 from services.intake.settings import SETTINGS, IntakeSettings
+from services.intake.tracking import view as tracking_view
 from shared import outbox, periodic
 from shared.db import run_in_transaction
+from shared.lifecycle import Event
 from shared.messages import (
     CodesReminderRequestedV1,
     CodesReminderRequestedV2,
@@ -57,6 +61,11 @@ def hash_key(settings: IntakeSettings) -> bytes:
 def email_hash(key: bytes, email: str) -> str:
     """What a purged request keeps of its email (compared as ``email_key`` compares)."""
     return hmac.new(key, email_key(email).encode(), hashlib.sha256).hexdigest()
+
+
+def phone_hash(key: bytes, e164: str) -> str:
+    """What a purged request keeps of its mobile number (E.164, as contacts store it)."""
+    return hmac.new(key, b"phone:" + e164.encode(), hashlib.sha256).hexdigest()
 
 
 _DUE = """
@@ -91,14 +100,18 @@ async def purge_batch(
         return []
     ids = [r["id"] for r in rows]
     hashes = [email_hash(key, r["email"]) if r["email"] else None for r in rows]
+    phone_hashes = [phone_hash(key, r["phone"]) if r["phone"] else None for r in rows]
     emails = sorted({r["email_key"] for r in rows if r["email_key"]})
     phones = sorted({r["phone"] for r in rows if r["phone"]})
     await conn.execute(
-        """UPDATE requests r SET message = '', purged_at = $3, email_hash = h.hash
-           FROM unnest($1::uuid[], $2::text[]) AS h(id, hash) WHERE r.id = h.id""",
+        """UPDATE requests r SET message = '', purged_at = $3, email_hash = h.hash,
+                  phone_hash = h.phone
+           FROM unnest($1::uuid[], $2::text[], $4::text[]) AS h(id, hash, phone)
+           WHERE r.id = h.id""",
         ids,
         hashes,
         now,
+        phone_hashes,
     )
     for statement in (
         "DELETE FROM contacts WHERE request_id = ANY($1::uuid[])",
@@ -114,6 +127,14 @@ async def purge_batch(
            WHERE request_id = ANY($1::uuid[])""",
     ):
         await conn.execute(statement, ids)
+    # The rewrite's line names the documents added (their names may name the citizen).
+    await conn.execute(
+        """UPDATE request_history SET message = $2
+           WHERE request_id = ANY($1::uuid[]) AND event_type = $3 AND message <> $2""",
+        ids,
+        tracking_view.resubmitted_sentence(),
+        Event.RESUBMITTED.value,
+    )
     await forget_sent_events(conn, ids)
     if emails or phones:
         await conn.execute(_FORGET_REMINDERS, emails, phones)

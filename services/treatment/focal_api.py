@@ -150,6 +150,8 @@ def _item(row: asyncpg.Record, calendar: Calendar = WORKING_DAYS) -> dict[str, A
         "opinion": row["opinion"],
         "opinion_label": lifecycle.opinion_label(row["opinion"]),
         "version": row["version"],
+        # When the citizen's personal data were purged (the message and contact are empty).
+        "purged_at": row["purged_at"].isoformat() if row["purged_at"] else None,
     }
 
 
@@ -166,7 +168,8 @@ def _may(row: asyncpg.Record, who: Identity) -> dict[str, bool]:
         "resume": allows(Event.RESUMED),
         "reassign": allows(Event.REASSIGNED),
         "answer": allows(Event.TREATED),
-        "answer_again": allows(Event.CITIZEN_ANSWERED),
+        # Nobody to write to once the citizen's data are purged (actions.py refuses it too).
+        "answer_again": allows(Event.CITIZEN_ANSWERED) and row["purged_at"] is None,
         "tag": acts,
     }
 

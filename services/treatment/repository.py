@@ -15,7 +15,7 @@ import asyncpg
 COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_label, place_label,
     message, attachments, analyst_message, submitted_at, validated_at, status, assignee_id,
     assignee_login, on_hold_since, treated_at, opinion, closed_at, version, updated_at,
-    contact, answer_due, held_days, opinion_due"""
+    contact, answer_due, held_days, opinion_due, purged_at"""
 
 
 async def add_treatment(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:

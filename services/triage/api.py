@@ -107,6 +107,8 @@ def _item(row: asyncpg.Record, now: datetime, calendar: Calendar = domain.WORKIN
         "opinion": row["opinion"],
         "opinion_label": lifecycle.opinion_label(row["opinion"]),
         "opinion_comment": row["opinion_comment"],
+        # When the citizen's personal data were purged (the message and contact are empty).
+        "purged_at": row["purged_at"].isoformat() if row["purged_at"] else None,
     }
 
 
@@ -229,7 +231,10 @@ async def item(request: web.Request) -> web.Response:
         for line in lines
     ]
     body["may_decide"] = domain.may_decide(row["status"])
-    body["may_clarify"] = domain.may_clarify(row["status"], row["body_status"], row["opinion"])
+    # Nobody to write to once the citizen's data are purged (decisions.py refuses it too).
+    body["may_clarify"] = row["purged_at"] is None and domain.may_clarify(
+        row["status"], row["body_status"], row["opinion"]
+    )
     return web.json_response(body)
 
 

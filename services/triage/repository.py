@@ -19,7 +19,7 @@ _COLUMNS = """request_id, code, nature, body_id, body_name, theme_id, theme_labe
               place_label, channel, message, contact::text AS contact,
               attachments::text AS attachments, submitted_at, received_at, queued_at, status,
               admissibility_deadline, version, decided_at, decided_by, opinion, body_status,
-              body_status_at, opinion_comment"""
+              body_status_at, opinion_comment, purged_at"""
 
 
 async def add_submitted(conn: asyncpg.Connection, requests: list[dict[str, Any]], kind: str) -> int:

@@ -16,6 +16,8 @@ from services.intake.settings import SETTINGS
 from shared.identity import Identity, Role
 from shared.messages import Opinion, RequestPersonalDataPurgedV1
 from shared.service import POOL
+from tests.channels.conftest import sms_settings
+from tests.fakes.orange_sms import FakeOrangeSms
 from tests.front.conftest import OWNER, PNG, submission_fields
 from tests.stack import Stack, start_stack
 from tests.support import as_staff, eventually, signed_session
@@ -26,23 +28,40 @@ LAST_NAME = "GBADJIRÉ"
 FIRST_NAMES = "Zéphyrine"
 EMAIL = "zephyrine.gbadjire@example.ci"
 PHONE = "07 48 91 26 35"
+MOBILE = "+2250748912635"  # E.164: as notify sends its SMS
 # The telephone as each part stores or writes it.
 PHONE_FORMS = ("+2250748912635", "2250748912635", "0748912635", "07 48 91 26 35")
 PHRASE = "lampadaires de la rue des Flamboyants clignotent"
 MESSAGE = f"Depuis mars, les {PHRASE} toute la nuit devant le lycée moderne."
+# The document added at the rewrite.
+DOCUMENT = f"plan {LAST_NAME}.png"
 # Words of the phrase as the full-text columns keep them (stemmed, without accents).
 LEXEMES = ("lampadair", "flamboi", "clignotent")
 
 ANALYST = Identity(staff_id="purge-analyste", role=Role.ANALYST, login="awa.kone")
+OPERATOR = Identity(staff_id="purge-centre", role=Role.OPERATOR, login="centre")
 AGENT = Identity(staff_id="purge-pf", role=Role.FOCAL_POINT, body_id=BODY, login="koffi.yao")
 # After a year and a day the purge is due (MILIE_PURGE_AFTER_DAYS: 365 by default).
 LATER = timedelta(days=366)
 
 
 @pytest.fixture
-async def stack(settings_for, smtp_server) -> AsyncIterator[Stack]:
-    """The platform; intake's purge runs only when a test sweeps (purge.sweep, its ``now``)."""
-    exits = await start_stack(settings_for, smtp_server.port, purge_interval_seconds=0, **RELAXED)
+async def fake_sms() -> AsyncIterator[FakeOrangeSms]:
+    async with FakeOrangeSms() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def stack(settings_for, smtp_server, fake_sms) -> AsyncIterator[Stack]:
+    """The platform, its SMS going to ``fake_sms``; intake's purge runs only when a test sweeps
+    (purge.sweep, its ``now``)."""
+    exits = await start_stack(
+        settings_for,
+        smtp_server.port,
+        purge_interval_seconds=0,
+        **sms_settings(fake_sms),
+        **RELAXED,
+    )
     async with exits:
         yield exits.stack  # type: ignore[attr-defined]
 
@@ -110,6 +129,33 @@ async def submitted(
     return request_id, code
 
 
+async def call_centre_submission(stack: Stack, phone: str, last_name: str) -> tuple[uuid.UUID, str]:
+    """A request an operator submits for a caller who gives a mobile number and no email;
+    (request id, code), once triage queues it."""
+    fields = {
+        "nature": "reclamation",
+        "body_id": BODY,
+        "message": f"{last_name} attend sa pension depuis six mois.",
+        "contact": {"last_name": last_name, "phone": phone, "country": "CI"},
+        "terms_accepted": True,
+    }
+    headers = as_staff(OPERATOR, channel="phone")
+    async with signed_session() as http:
+        async with http.post(stack.url("intake") + "/requests", json=fields, headers=headers) as r:
+            code = (await _ok(r, 201))["code"]
+
+        async def queued() -> bool:
+            url = f"{stack.url('triage')}/queue/{code}"
+            async with http.get(url, headers=as_staff(ANALYST)) as r:
+                return r.status == 200
+
+        await eventually(queued)
+    request_id = await pool_of(stack, "intake").fetchval(
+        "SELECT id FROM requests WHERE code = $1", code
+    )
+    return request_id, code
+
+
 async def decide(stack: Stack, code: str, decision: str, message: str) -> None:
     async with signed_session() as http:
         async with http.post(
@@ -131,11 +177,57 @@ async def closed(stack: Stack, code: str) -> None:
     await eventually(probe)
 
 
+async def rewritten(stack: Stack, code: str) -> None:
+    """Sent back for reformulation, then rewritten by the citizen with a document named after
+    them (citizen.documents_added), and back in the analysts' queue."""
+    await decide(stack, code, "reformulate", f"{LAST_NAME}, précisez la rue.")
+    intake = stack.url("intake")
+    headers = {"X-Draft-Owner": OWNER}
+    async with signed_session() as http:
+        async with http.post(intake + "/drafts", json={}, headers=headers) as r:
+            draft = await _ok(r, 201)
+        async with http.post(
+            f"{intake}/drafts/{draft['draft_id']}/files",
+            params={"filename": DOCUMENT},
+            data=PNG,
+            headers=headers,
+        ) as r:
+            await _ok(r, 201)
+        rewrite = {
+            "code": code,
+            "email": EMAIL,
+            "message": f"{FIRST_NAMES} {LAST_NAME} : les {PHRASE}, rue des Flamboyants.",
+            "draft_id": draft["draft_id"],
+        }
+
+        async def done() -> bool:
+            # 409 until intake has the reformulation request.
+            async with http.post(intake + "/tracking/rewrite", json=rewrite, headers=headers) as r:
+                return r.status == 200
+
+        await eventually(done)
+
+
+async def validated(stack: Stack, code: str, message: str) -> None:
+    """Validated once triage has the request back in its queue (409 until then)."""
+    async with signed_session() as http:
+
+        async def done() -> bool:
+            async with http.post(
+                f"{stack.url('triage')}/queue/{code}/validate",
+                json={"message": message},
+                headers=as_staff(ANALYST),
+            ) as r:
+                return r.status == 200
+
+        await eventually(done)
+
+
 async def treated_and_closed(stack: Stack, code: str) -> None:
     """Validated, taken in charge with the acknowledgement email, answered, the citizen « Non
     satisfait » with a comment, an analyst's clarification: staff texts that name the citizen."""
     greeting = f"Bonjour {FIRST_NAMES} {LAST_NAME}"
-    await decide(stack, code, "validate", f"Recevable : {LAST_NAME} joignable au {PHONE}.")
+    await validated(stack, code, f"Recevable : {LAST_NAME} joignable au {PHONE}.")
     treatment = stack.url("treatment")
     async with signed_session() as http:
 

@@ -1,7 +1,8 @@
 """Issue 13's purge search: a request run through the whole platform (a citizen with a name,
-telephone, email and sentence nobody else has, a photo, the analysts' decisions, the body's
-acknowledgement and answer, the emails sent, the citizen's opinion, a clarification, a reminder
-of forgotten codes), purged a year and a day after its closure; once every service has applied
+telephone, email and sentence nobody else has, a photo, a reformulation and the rewrite with a
+document, the analysts' decisions, the focal point's alert, the body's acknowledgement and answer,
+the emails and SMS sent, the citizen's opinion, a clarification, a reminder of forgotten codes),
+purged a year and a day after its closure; once every service has applied
 request.personal_data_purged, no table of any schema holds any of them. The citizen still finds
 the request with code + email: its milestones and « Données personnelles supprimées le … »."""
 
@@ -14,29 +15,36 @@ from yarl import URL
 
 from shared import french, topology
 from shared.messages import RequestPersonalDataPurgedV1
+from shared.purge import phone_forms
 from tests.purge.conftest import (
     AGENT,
     ANALYST,
+    DOCUMENT,
     EMAIL,
     FIRST_NAMES,
     LAST_NAME,
     LEXEMES,
+    MOBILE,
     PHONE_FORMS,
     PHRASE,
     applied_everywhere,
+    call_centre_submission,
     closed,
     decide,
     pool_of,
     purge_events,
     quiet,
+    rewritten,
     search_everywhere,
     submitted,
     sweep,
     treated_and_closed,
 )
 from tests.support import as_staff, dead_letters, eventually, publish_event, signed_session
+from tests.track.conftest import post_json
 
-NEEDLES = [EMAIL, LAST_NAME, FIRST_NAMES, PHRASE, *PHONE_FORMS, *LEXEMES]
+NEEDLES = [EMAIL, LAST_NAME, FIRST_NAMES, PHRASE, DOCUMENT, *PHONE_FORMS, *LEXEMES]
+FOCAL_EMAIL = "koffi.yao@budget.ci"
 
 
 async def _tracking_page(gateway: str, code: str, email: str) -> tuple[int, str]:
@@ -51,9 +59,18 @@ async def _tracking_page(gateway: str, code: str, email: str) -> tuple[int, str]
 
 
 async def test_after_the_purge_no_table_of_any_schema_holds_the_citizen(
-    stack, smtp_server, database_url, amqp_url, namespace
+    stack, smtp_server, fake_sms, database_url, amqp_url, namespace
 ):
+    # A focal point of the body who wants the new-request alerts at once (notify's staff list).
+    await pool_of(stack, "notify").execute(
+        """INSERT INTO staff_recipients (account_id, login, display_name, email, role, body_id,
+                                         alerts)
+           VALUES ('purge-pf', 'koffi.yao', 'Koffi Yao', $1, 'focal_point', $2, 'immediate')""",
+        FOCAL_EMAIL,
+        AGENT.body_id,
+    )
     request_id, code = await submitted(stack)
+    await rewritten(stack, code)
     await treated_and_closed(stack, code)
     # « Code requête oublié ? »: an email to the address, tied to no request.
     async with (
@@ -63,7 +80,26 @@ async def test_after_the_purge_no_table_of_any_schema_holds_the_citizen(
         assert r.status == 202
     # The acknowledgement, the agent's acknowledgement, the answer, the clarification, the codes.
     await smtp_server.wait_for(EMAIL, count=5)
+    # The same by SMS to the mobile number.
+    await fake_sms.wait_for(MOBILE, count=5)
+    # The alert of the new request to the focal point: about the request (its request_id, so
+    # that notify's purge finds it), without the citizen's name or words.
+    [alert] = await smtp_server.wait_for(FOCAL_EMAIL)
     await quiet(stack)
+    said = alert.get_body(("plain",)).get_content()
+    assert code in said
+    assert not [n for n in NEEDLES if n.lower() in (said + str(alert["Subject"])).lower()]
+    notify = pool_of(stack, "notify")
+    sent = await notify.fetch(
+        "SELECT medium, recipient FROM deliveries WHERE request_id = $1", request_id
+    )
+    assert {"sms", "email"} <= {d["medium"] for d in sent}
+    assert FOCAL_EMAIL in {d["recipient"] for d in sent}
+    # The document added at the rewrite is the request's, beside the photo.
+    files = await pool_of(stack, "intake").fetch(
+        "SELECT filename FROM attachments WHERE request_id = $1", request_id
+    )
+    assert DOCUMENT in {f["filename"] for f in files}
     before = await search_everywhere(database_url, NEEDLES)
     # The search finds them, in every service's copies, before the purge.
     tables = {f.split('."')[0] for f in before}
@@ -92,6 +128,11 @@ async def test_after_the_purge_no_table_of_any_schema_holds_the_citizen(
     await quiet(stack)
 
     assert await search_everywhere(database_url, NEEDLES) == []
+    # The delivery log keeps each delivery, the SMS and the staff's alert too, without recipient.
+    logged = await notify.fetch(
+        "SELECT medium, recipient FROM deliveries WHERE request_id = $1", request_id
+    )
+    assert len(logged) == len(sent) and {d["recipient"] for d in logged} == {""}
     # Kept: the code, the body, the nature, the dated milestones, the counts.
     intake = pool_of(stack, "intake")
     row = await intake.fetchrow(
@@ -221,3 +262,32 @@ async def test_a_redelivered_purge_changes_nothing_and_fails_nothing(stack, amqp
         )
 
     await eventually(nothing_waits)
+
+
+async def test_a_purged_request_without_email_is_found_with_code_and_mobile_number(
+    stack, fake_sms, database_url
+):
+    typed, e164 = "07 59 31 84 26", "+2250759318426"
+    request_id, code = await call_centre_submission(stack, typed, "ASSAMOI")
+    await fake_sms.wait_for(e164)  # the code, by SMS
+    await decide(stack, code, "reject", "Hors du champ de Miliê.")
+    await closed(stack, code)
+    await quiet(stack)
+    assert await sweep(stack) == [code]
+    [event_id] = await purge_events(stack, code)
+    await applied_everywhere(stack, event_id)
+    kept = await pool_of(stack, "intake").fetchrow(
+        "SELECT email_hash, phone_hash FROM requests WHERE id = $1", request_id
+    )
+    assert kept["email_hash"] is None and kept["phone_hash"] not in (None, e164)
+    assert await search_everywhere(database_url, ["ASSAMOI", *phone_forms(e164)]) == []
+
+    url = stack.gateway + "/api/v1/tracking"
+    for phone in (typed, e164):
+        status, view, _ = await post_json(url, {"code": code, "phone": phone})
+        assert status == 200, view
+        assert view["code"] == code and view["purged_at"]
+    # Another number, or an email: nothing, as for any wrong contact.
+    for other in ({"phone": "07 59 31 84 27"}, {"email": "assamoi@example.ci"}):
+        status, body, _ = await post_json(url, {"code": code, **other})
+        assert (status, body["error"]) == (404, "not_found")

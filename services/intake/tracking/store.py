@@ -39,7 +39,7 @@ _NO_EMAIL = "\x00" * 32
 _TRACKING_ROW = """
     SELECT r.id, r.code, r.nature, r.status, r.submitted_at, r.message,
            b.name AS body_name, t.label AS theme_label, pt.label AS theme_parent,
-           c.email_key, c.phone AS contact_phone, r.email_hash, r.purged_at,
+           c.email_key, c.phone AS contact_phone, r.email_hash, r.phone_hash, r.purged_at,
            rt.body_name AS tracked_body_name, rt.theme_label AS tracked_theme_label,
            rt.analyst_message, rt.rejection_reason, rt.analyst_answer, rt.ministry_message,
            rt.treated_at, rt.citizen_opinion, rt.ministry_documents, rt.answer_due,
@@ -88,14 +88,15 @@ class Who:
 
 def _matches(row: asyncpg.Record | None, who: Who, purge_key: bytes | None = None) -> bool:
     """Whether ``who`` is the request's citizen. A purged request kept only an HMAC of the
-    email (services/intake/purge.py), compared when ``purge_key`` is given (the look-up): a
-    purged request is found by its email only; the citizen's actions (rewrite, reply) are closed
-    to a purged request anyway."""
+    email and one of the mobile number (services/intake/purge.py), compared when ``purge_key``
+    is given (the look-up); the citizen's actions (rewrite, reply) are closed to a purged
+    request anyway."""
     if row is not None and row["purged_at"] is not None and purge_key is not None:
-        if who.kind != "email":
-            return False
-        given = purge.email_hash(purge_key, who.value)
-        return hmac.compare_digest((row["email_hash"] or _NO_EMAIL).encode(), given.encode())
+        if who.kind == "email":
+            kept, given = row["email_hash"], purge.email_hash(purge_key, who.value)
+        else:
+            kept, given = row["phone_hash"], purge.phone_hash(purge_key, who.key)
+        return hmac.compare_digest((kept or _NO_EMAIL).encode(), given.encode())
     kept = None
     if row is not None:
         kept = row["email_key"] if who.kind == "email" else row["contact_phone"]
