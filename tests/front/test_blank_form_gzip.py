@@ -50,3 +50,12 @@ async def test_the_blank_form_is_sent_gzipped_with_each_browsers_own_token(front
             pages.append(html)
     assert _token(pages[0]) != _token(pages[1])
     assert pages[0].replace(_token(pages[0]), "") == pages[1].replace(_token(pages[1]), "")
+
+
+def test_pages_of_every_size_gzip_to_what_they_were():
+    """The window is fitted to the page: every size still reads back whole."""
+    from gateway.web.compression import gzip_bytes
+
+    for size in (0, 1, 511, 512, 513, 1024, 3000, 4096, 4097, 40_000, 70_000):
+        body = (b"<p>Votre requ\xc3\xaate</p>" * (size // 20 + 1))[:size]
+        assert gzip.decompress(gzip_bytes(body)) == body
