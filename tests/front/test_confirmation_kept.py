@@ -62,6 +62,12 @@ async def test_saving_answers_the_summary_and_a_version_that_ok_must_match(
         assert resp.status == 201
     status, view = await _json(http, "GET", f"{base}/drafts/{draft_id}")
     assert view["version"] == 3 and [f["filename"] for f in view["files"]] == ["releve.pdf"]
+    # « Soumettre » again: its answer lists the files the draft holds, for the next page.
+    status, saved = await _json(
+        http, "PUT", f"{base}/drafts/{draft_id}", json={"fields": fields, "remove_files": []}
+    )
+    assert status == 200 and saved["version"] == 4
+    assert [f["filename"] for f in saved["files"]] == ["releve.pdf"]
 
     # « OK » on a page that showed version 2: refused, nothing stored.
     url = f"{base}/drafts/{draft_id}/submit"
@@ -70,7 +76,7 @@ async def test_saving_answers_the_summary_and_a_version_that_ok_must_match(
     conn = await asyncpg.connect(database_url)
     try:
         assert await conn.fetchval("SELECT count(*) FROM intake.requests") == 0
-        status, first = await _json(http, "POST", url, json={"version": 3})
+        status, first = await _json(http, "POST", url, json={"version": 4})
         assert status == 201, first
         # A second « OK », from any page: the same code.
         status, again = await _json(http, "POST", url, json={"version": 2})
