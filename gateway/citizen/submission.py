@@ -369,7 +369,7 @@ async def post_form(request: web.Request) -> web.Response:
             [*upload.file_errors, *([errors["attachments"]] if "attachments" in errors else [])]
         )
     if not errors and body.get("ready"):
-        _keep_shown(request, owner, body)
+        keep_shown(request.app[SHOWN_NEXT], owner, body, time.monotonic())
         raise _see_other("/soumettre/confirmer", brouillon=body["draft_id"])
     try:
         draft = await _draft(request, body["draft_id"])  # the files it holds, to list them
@@ -391,20 +391,24 @@ async def post_form(request: web.Request) -> web.Response:
 # « Soumettre »'s answer (the summary intake computed, the files, the version), kept by this
 # copy of the gateway for the confirmation page the browser asks for next: that page then needs
 # no call to intake. A draft changed since (another tab, another copy) is caught at « OK » by
-# its version. Kept a minute at most, for the owner that sent it; a miss asks intake.
+# its version. Kept a minute at most (the citizen's name and message: not longer than the
+# redirect needs), for the owner that sent it; a miss asks intake.
 SHOWN_NEXT = web.AppKey("shown_next", dict)
 SHOWN_SECONDS = 60.0
 SHOWN_KEPT = 5000
 
 
-def _keep_shown(request: web.Request, owner: str, body: dict) -> None:
+def keep_shown(kept: dict, owner: str, body: dict, now: float) -> None:
+    """Keep « Soumettre »'s answer ``body`` in ``kept`` (oldest first: what went past its minute
+    leaves at each new one, and the oldest when ``SHOWN_KEPT`` are kept)."""
+    while kept:
+        oldest = next(iter(kept))
+        if kept[oldest][1] > now and len(kept) < SHOWN_KEPT:
+            break
+        del kept[oldest]
     if not isinstance(body.get("summary"), dict) or not isinstance(body.get("version"), int):
         return  # an intake that does not answer them: the page will ask
-    kept = request.app[SHOWN_NEXT]
-    now = time.monotonic()
-    if len(kept) >= SHOWN_KEPT:  # the oldest first (a dict keeps its insertion order)
-        for key in [k for k, (_, until, _) in kept.items() if until <= now] or list(kept)[:100]:
-            kept.pop(key, None)
+    kept.pop(body["draft_id"], None)  # at the end again: the order stays the order of expiry
     kept[body["draft_id"]] = (
         owner,
         now + SHOWN_SECONDS,

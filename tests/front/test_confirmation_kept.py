@@ -158,3 +158,25 @@ async def test_the_confirmation_page_comes_from_soumettre_and_ok_refuses_a_chang
             assert [r["message"] for r in stored] == ["Le guichet ferme à midi."]
         finally:
             await conn.close()
+
+
+def test_a_kept_summary_leaves_after_its_minute_or_when_too_many_are_kept(monkeypatch):
+    from gateway.citizen import submission
+
+    def answer(n: int) -> dict:
+        return {"draft_id": f"d{n}", "summary": {"message": "…"}, "version": 1, "files": []}
+
+    kept: dict = {}
+    submission.keep_shown(kept, "o" * 32, answer(1), now=0.0)
+    submission.keep_shown(kept, "o" * 32, answer(2), now=30.0)
+    submission.keep_shown(kept, "o" * 32, answer(1), now=50.0)  # saved again: kept anew
+    assert list(kept) == ["d2", "d1"]
+    submission.keep_shown(kept, "o" * 32, answer(3), now=95.0)  # d2's minute is over
+    assert list(kept) == ["d1", "d3"]
+    submission.keep_shown(kept, "o" * 32, {"draft_id": "d4", "ready": False}, now=200.0)
+    assert kept == {}  # nothing left from before, nothing kept without a summary
+
+    monkeypatch.setattr(submission, "SHOWN_KEPT", 3)
+    for n in range(5):
+        submission.keep_shown(kept, "o" * 32, answer(n), now=300.0)
+    assert list(kept) == ["d2", "d3", "d4"]
