@@ -9,9 +9,10 @@ every step is a plain GET or POST rendered by the server.
    value (and the files already kept).
 4. ``GET|POST /soumettre/confirmer``: « Êtes-vous sûr de vouloir soumettre ces informations ? »
    — « Envoyer ma requête » stores it (one transaction in intake), « Modifier » goes back to
-   the form. The summary shown is the one « Soumettre »'s answer carried, kept a minute by
-   this copy of the gateway for the redirect (else asked of intake); the page posts the
-   draft's version with « Envoyer ma requête », and intake refuses a draft changed since.
+   the form. The summary shown is the one « Soumettre »'s answer carried, kept by this copy
+   of the gateway for the redirect (shown once, within a minute; else asked of intake); the
+   page posts the draft's version with « Envoyer ma requête », and intake refuses a draft
+   changed since.
 5. ``GET /soumettre/enregistree``: « Votre Réclamation a bien été enregistrée. Le numéro de la
    demande est … ». « Envoyer ma requête »'s answer (given once the request is stored) carries
    the code to it in a short-lived signed cookie (never in the URL), so this page need not ask
@@ -424,13 +425,13 @@ def keep_shown(kept: dict, owner: str, body: dict, now: float) -> None:
 
 
 def _shown(request: web.Request, draft_id: str) -> dict | None:
-    entry = request.app[SHOWN_NEXT].get(draft_id)
-    if entry is None:
+    """The kept answer for this browser's draft, once: it has served (a reload asks intake)."""
+    kept = request.app[SHOWN_NEXT]
+    entry = kept.get(draft_id)
+    if entry is None or entry[0] != uploads.draft_owner(request):
         return None
-    owner, until, draft = entry
-    if until <= time.monotonic() or owner != uploads.draft_owner(request):
-        return None
-    return draft
+    del kept[draft_id]
+    return entry[2] if entry[1] > time.monotonic() else None
 
 
 @routes.get("/soumettre/confirmer")

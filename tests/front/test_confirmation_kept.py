@@ -131,6 +131,10 @@ async def test_the_confirmation_page_comes_from_soumettre_and_ok_refuses_a_chang
                 first = await resp.text()
             assert "Le guichet ferme avant l&#39;heure." in first
             assert _hidden(first, "version") == "1"
+            # Shown once from the kept answer: a reload asks intake (the summary wiped above
+            # sends the form back, to be saved again).
+            async with http.get(front + confirm, allow_redirects=False) as resp:
+                assert resp.status == 303 and "/soumettre/formulaire" in resp.headers["Location"]
 
             # Another tab changes the draft (« Modifier », then « Soumettre » again).
             again = await _post_form(
