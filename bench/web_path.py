@@ -198,7 +198,8 @@ class Page:
                 )
                 self.forms.append(form)
             elif a.get("id") == "code":
-                self.code = _text(html, m.end(), tag).strip()
+                # « 503 052 9490 »: grouped as people read it aloud.
+                self.code = "".join(_text(html, m.end(), tag).split())
             if form is None:
                 continue
             name = a.get("name", "")

@@ -172,6 +172,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     env.filters["contact_masque"] = codes.masked_contact  # the email, or « 07 ** ** ** 56 »
     app[catalogue.KEPT] = catalogue.Kept()
     app[submission.BLANK_FORMS] = {}
+    app[submission.SHOWN_NEXT] = {}
     app[shell.BODY_NAMES] = {}
     app.cleanup_ctx.append(_service_client)
     app.cleanup_ctx.append(_metrics_listener)

@@ -9,7 +9,10 @@ every step is a plain GET or POST rendered by the server.
    value (and the files already kept).
 4. ``GET|POST /soumettre/confirmer``: « Êtes-vous sûr de vouloir soumettre ces informations ? »
    — « Envoyer ma requête » stores it (one transaction in intake), « Modifier » goes back to
-   the form.
+   the form. The summary shown is the one « Soumettre »'s answer carried, kept by this copy
+   of the gateway for the redirect (shown once, within a minute; else asked of intake); the
+   page posts the draft's version with « Envoyer ma requête », and intake refuses a draft
+   changed since.
 5. ``GET /soumettre/enregistree``: « Votre Réclamation a bien été enregistrée. Le numéro de la
    demande est … ». « Envoyer ma requête »'s answer (given once the request is stored) carries
    the code to it in a short-lived signed cookie (never in the URL), so this page need not ask
@@ -25,13 +28,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from gateway.citizen import uploads
 from gateway.clients import catalogue
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
-from gateway.web import csrf, form_parts, forms
+from gateway.web import compression, csrf, form_parts, forms
 from gateway.web.errors import unavailable
 from shared import attachments as files
 from shared.messages import NATURE_LABELS, Nature
@@ -209,9 +212,19 @@ def _blank_form(
         )
         if len(kept) >= BLANK_FORMS_KEPT:
             kept.clear()
-        entry = kept[key] = (chosen, places, page.text)
-    token = csrf.token_for(request)  # also gives the browser its cookie when it has none
-    response = web.Response(text=entry[2].replace(_STAND_IN, token), content_type="text/html")
+        # Gzipped once too, around the token (compressing the 20 KB page for each citizen was
+        # a tenth of the gateway's CPU per code).
+        pieces = [piece.encode() for piece in page.text.split(_STAND_IN)]
+        entry = kept[key] = (chosen, places, compression.GzippedAround(pieces))
+    token = csrf.token_for(request).encode()  # also gives the browser its cookie if it has none
+    page = entry[2]
+    response = web.Response(content_type="text/html", charset="utf-8")
+    if compression.accepts_gzip(request):
+        response.body = page.gzip(token)
+        response.headers[hdrs.CONTENT_ENCODING] = "gzip"
+    else:
+        response.body = page.plain(token)
+    response.headers[hdrs.VARY] = "Accept-Encoding"
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -357,6 +370,7 @@ async def post_form(request: web.Request) -> web.Response:
             [*upload.file_errors, *([errors["attachments"]] if "attachments" in errors else [])]
         )
     if not errors and body.get("ready"):
+        keep_shown(request.app[SHOWN_NEXT], owner, body, time.monotonic())
         raise _see_other("/soumettre/confirmer", brouillon=body["draft_id"])
     try:
         draft = await _draft(request, body["draft_id"])  # the files it holds, to list them
@@ -375,9 +389,57 @@ async def post_form(request: web.Request) -> web.Response:
 # -- 4. the confirmation ---------------------------------------------------------------------
 
 
+# « Soumettre »'s answer (the summary intake computed, the files, the version), kept by this
+# copy of the gateway for the confirmation page the browser asks for next: that page then needs
+# no call to intake. A draft changed since (another tab, another copy) is caught at « OK » by
+# its version. Kept a minute at most (the citizen's name and message: not longer than the
+# redirect needs), for the owner that sent it; a miss asks intake.
+SHOWN_NEXT = web.AppKey("shown_next", dict)
+SHOWN_SECONDS = 60.0
+SHOWN_KEPT = 5000
+
+
+def keep_shown(kept: dict, owner: str, body: dict, now: float) -> None:
+    """Keep « Soumettre »'s answer ``body`` in ``kept`` (oldest first: what went past its minute
+    leaves at each new one, and the oldest when ``SHOWN_KEPT`` are kept)."""
+    while kept:
+        oldest = next(iter(kept))
+        if kept[oldest][1] > now and len(kept) < SHOWN_KEPT:
+            break
+        del kept[oldest]
+    if not isinstance(body.get("summary"), dict) or not isinstance(body.get("version"), int):
+        return  # an intake that does not answer them: the page will ask
+    kept.pop(body["draft_id"], None)  # at the end again: the order stays the order of expiry
+    kept[body["draft_id"]] = (
+        owner,
+        now + SHOWN_SECONDS,
+        {
+            "draft_id": body["draft_id"],
+            "ready": True,
+            "submitted": None,
+            "summary": body["summary"],
+            "files": body.get("files") or [],
+            "version": body["version"],
+        },
+    )
+
+
+def _shown(request: web.Request, draft_id: str) -> dict | None:
+    """The kept answer for this browser's draft, once: it has served (a reload asks intake)."""
+    kept = request.app[SHOWN_NEXT]
+    entry = kept.get(draft_id)
+    if entry is None or entry[0] != uploads.draft_owner(request):
+        return None
+    del kept[draft_id]
+    return entry[2] if entry[1] > time.monotonic() else None
+
+
 @routes.get("/soumettre/confirmer")
 async def confirm_page(request: web.Request) -> web.Response:
     draft_id = request.query.get("brouillon", "")
+    kept = _shown(request, draft_id)
+    if kept is not None:
+        return _confirm_page(request, kept)
     try:
         draft = await _draft(request, draft_id)
     except ServiceUnavailable:
@@ -392,10 +454,15 @@ async def confirm_page(request: web.Request) -> web.Response:
 
 
 def _confirm_page(
-    request: web.Request, draft: dict, proof: dict | None = None, status: int = 200
+    request: web.Request,
+    draft: dict,
+    proof: dict | None = None,
+    status: int = 200,
+    changed: bool = False,
 ) -> web.Response:
     """The summary with « Modifier » and « Envoyer ma requête »; ``proof``: the proof of work
-    asked (intake's 428), solved by ``static/proof.js`` or, without JavaScript, by waiting."""
+    asked (intake's 428), solved by ``static/proof.js`` or, without JavaScript, by waiting;
+    ``changed``: « OK » was pressed on a page showing an older version of the draft."""
     summary = draft["summary"]
     return _render(
         request,
@@ -407,6 +474,7 @@ def _confirm_page(
             "country": forms.COUNTRY_LABELS.get(summary["country"], summary["country"]),
             "csrf_token": csrf.token_for(request),
             "proof": proof,
+            "changed": changed,
         },
         status,
     )
@@ -422,8 +490,22 @@ async def confirm(request: web.Request) -> web.Response:
     drafts = request.app[INTAKE].drafts(owner)
     challenge = str(form.get("proof_challenge", "")) or None
     nonce = str(form.get("proof_nonce", "")) or None
+    shown = str(form.get("version", ""))
+    version = int(shown) if shown.isdigit() and 0 < len(shown) < 10 else None
     try:
-        status, body = await drafts.submit(draft_id, challenge, nonce)
+        status, body = await drafts.submit(draft_id, challenge, nonce, version)
+        if status == 409 and body.get("error") == "draft_changed":
+            # Changed since the page was shown (another tab): the summary as it is now, to
+            # read again before « Envoyer ma requête ».
+            request.app[SHOWN_NEXT].pop(str(draft_id), None)
+            draft = await _draft(request, draft_id)
+            if draft is None:
+                return _expired(request)
+            if draft["submitted"]:
+                raise _see_other(DONE_PATH, brouillon=str(draft_id))
+            if not draft["ready"] or draft["summary"] is None:
+                raise _see_other("/soumettre/formulaire", brouillon=str(draft_id))
+            return _confirm_page(request, draft, status=409, changed=True)
         if status == 428:  # many submissions from this address: a proof of work first
             draft = await _draft(request, draft_id)
             if draft is None:
@@ -455,6 +537,7 @@ async def confirm(request: web.Request) -> web.Response:
     if status not in (200, 201):
         return unavailable(request)
     # The request is stored (intake answered after its commit): its code goes to the next page.
+    request.app[SHOWN_NEXT].pop(str(draft_id), None)
     done = _see_other(DONE_PATH, brouillon=str(draft_id))
     nature = _nature(str(body.get("nature", "")))
     if nature is not None and str(body.get("code", "")).isdigit():

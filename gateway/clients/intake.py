@@ -232,16 +232,24 @@ class Drafts:
         )
 
     async def submit(
-        self, draft_id: str, challenge: str | None = None, nonce: str | None = None
+        self,
+        draft_id: str,
+        challenge: str | None = None,
+        nonce: str | None = None,
+        version: int | None = None,
     ) -> Answer:
         """« OK »: the draft becomes a request (once, however many times it is pressed).
 
-        ``challenge``/``nonce``: the proof of work the page asked for (a 428 answer, past the
-        suspicion threshold of the citizen's address); a 429 is a submission limit passed."""
-        if challenge is None:
-            return await self._call("POST", f"/drafts/{draft_id}/submit")
-        proof = {"challenge": challenge[:200], "nonce": (nonce or "")[:32]}
-        return await self._call("POST", f"/drafts/{draft_id}/submit", {"proof": proof})
+        ``version``: the draft's version the confirmation page showed; 409 ``draft_changed``
+        when the draft changed since. ``challenge``/``nonce``: the proof of work the page asked
+        for (a 428 answer, past the suspicion threshold of the citizen's address); a 429 is a
+        submission limit passed."""
+        sent: dict[str, Any] = {}
+        if version is not None:
+            sent["version"] = version
+        if challenge is not None:
+            sent["proof"] = {"challenge": challenge[:200], "nonce": (nonce or "")[:32]}
+        return await self._call("POST", f"/drafts/{draft_id}/submit", sent or None)
 
     async def rewrite(self, code: str, contact: str, message: str, draft_id: str | None) -> Answer:
         """« Modifier » after a reformulation request, with the documents kept in ``draft_id``

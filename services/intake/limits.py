@@ -239,21 +239,20 @@ async def count(
 ) -> bool:
     """Count one submission against its address, email and mobile number; raises
     :class:`Throttled` past a limit. Whether the address is past the suspicion threshold (the
-    caller then wants a proof of work). Each count is one atomic upsert, so parallel
-    submissions cannot all pass; in the submission's transaction (where it has one), a
-    submission refused later or rolled back is not counted."""
+    caller then wants a proof of work). The counts are one atomic upsert (the suspicion
+    threshold's in it too), so parallel submissions cannot all pass; in the submission's
+    transaction (where it has one), a submission refused later or rolled back is not counted."""
     by_client, by_email, by_phone = submission_rules(guard.config)
     attempts = [(by_client, guard.client)]
     if email:
         attempts.append((by_email, email.strip().lower()))
     if phone:
         attempts.append((by_phone, phone))
-    wait = await throttle.hit(conn, attempts)
+    watched = [(suspicion_rule(guard.config), guard.client)] if guard.asks_proof else []
+    wait, suspect = await throttle.hit_watching(conn, attempts, watched)
     if wait is not None:
         raise Throttled(wait)
-    if not guard.asks_proof:
-        return False
-    return await throttle.hit(conn, [(suspicion_rule(guard.config), guard.client)]) is not None
+    return suspect
 
 
 async def guard_of(

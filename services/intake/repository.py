@@ -90,9 +90,11 @@ async def insert_submission(
     contact: dict[str, Any],
     history: tuple[str, str, str],
     event: tuple[Any, ...] | None,
+    draft: tuple[UUID, str] | None = None,
 ) -> bool:
     """The request, its contact, its first history line (event type, status, message) and,
-    when given, its event's outbox row (``outbox.row``), in one statement: one round trip, and
+    when given, its event's outbox row (``outbox.row``) and the submitted draft ``(id,
+    told_by)`` keeping the code instead of its values, in one statement: one round trip, and
     atomic even outside a transaction. False, with nothing written, when the code is taken (the
     caller draws another) or the submission key was used already."""
     return bool(
@@ -115,6 +117,10 @@ async def insert_submission(
                     INSERT INTO outbox ({outbox.COLUMNS})
                     SELECT $21, $22, $23, $24, $25::jsonb, $26::jsonb, $27, $28 FROM req
                     WHERE $21::uuid IS NOT NULL
+                ), draft AS (
+                    UPDATE drafts SET request_id = req.id, code = $2, nature = $3, fields = NULL,
+                                      ready = false, summary = NULL, told_by = $30
+                    FROM req WHERE drafts.id = $29::uuid
                 )
                 SELECT count(*) > 0 FROM req""",  # noqa: S608
             request["id"],
@@ -136,6 +142,7 @@ async def insert_submission(
             contact["email_key"],
             *history,
             *(event or (None,) * 8),
+            *(draft or (None, None)),
         )
     )
 

@@ -153,6 +153,7 @@ async def submit(
     sub: SubmissionIn,
     *,
     draft_id: uuid.UUID | None = None,
+    draft_has_files: bool = True,
     catalogue: CatalogueCache | None = None,
     guard: limits.Guard | None = None,
     config: limits.Config | None = None,
@@ -162,7 +163,9 @@ async def submit(
     history and event are written in one statement and a transaction is not needed.
 
     ``draft_id``: the citizen's draft whose files become the request's, in this transaction;
-    the caller holds its row lock and answers a second « OK » from it.
+    the caller holds its row lock and answers a second « OK » from it (the draft keeps the code,
+    written in the request's statement). ``draft_has_files``: False when the draft holds none
+    (the event then goes in that statement too: no file to adopt first).
 
     ``guard``: an anonymous channel's limits (``limits.Guard``): the submission is counted once
     checked, and refused past a limit (``limits.Throttled``) or, past the suspicion threshold,
@@ -222,10 +225,11 @@ async def submit(
             submitted_at=now,
         )
 
+    # Without files the event is known now and goes in the same statement; a draft's files are
+    # adopted once the request exists, and the event, which lists them, after.
+    event_now = draft_id is None or not draft_has_files
     for _ in range(10):
         code = new_code()
-        # Without a draft the event is known now and goes in the same statement; a draft's
-        # files are adopted once the request exists, and the event, which lists them, after.
         if await repo.insert_submission(
             conn,
             request={
@@ -254,13 +258,15 @@ async def submit(
                 FIRST.value,
                 lifecycle.CITIZEN_LABELS[FIRST],
             ),
-            event=None if draft_id else outbox.row(event(code, [])),
+            event=outbox.row(event(code, [])) if event_now else None,
+            draft=(draft_id, " ".join(sub.told_by())) if draft_id else None,
         ):
             break
     else:  # ten collisions in a row among 900 million codes: something else is wrong
         raise RuntimeError("could not draw a free request code")
 
-    if draft_id:
+    if not event_now:
+        assert draft_id is not None
         files = await attachments.adopt_draft_files(conn, draft_id, request_id)
         await outbox.add(conn, event(code, files))
     return Accepted(request_id, code, now)

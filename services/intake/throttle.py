@@ -57,8 +57,9 @@ def client_key(address: str | None) -> str:
 
 _HIT = """
     WITH attempt AS (
-        SELECT bucket, max_hits, make_interval(secs => window_s) AS span
-        FROM unnest($1::text[], $2::int[], $3::int[]) AS a(bucket, max_hits, window_s)
+        SELECT bucket, max_hits, make_interval(secs => window_s) AS span, watched
+        FROM unnest($1::text[], $2::int[], $3::int[], $4::bool[])
+             AS a(bucket, max_hits, window_s, watched)
         -- One order for every statement, so that two attempts sharing buckets never deadlock.
         ORDER BY bucket
     ), counted AS (
@@ -71,7 +72,9 @@ _HIT = """
                               ELSE h.expires_at END
         RETURNING h.bucket, h.expires_at, h.hits
     )
-    SELECT max(ceil(extract(epoch FROM c.expires_at - now())))::int
+    SELECT (max(ceil(extract(epoch FROM c.expires_at - now())))
+                FILTER (WHERE NOT a.watched))::int AS retry_after,
+           coalesce(bool_or(a.watched), false) AS watched_over
     FROM counted c JOIN attempt a USING (bucket)
     WHERE c.hits > a.max_hits"""
 
@@ -79,19 +82,31 @@ _HIT = """
 async def hit(conn: asyncpg.Connection, attempts: list[tuple[Rule, str]]) -> int | None:
     """Count one attempt against each ``(rule, key)``; None when every limit holds, otherwise
     the seconds until the attempt may be made again (at least 1)."""
+    retry_after, _ = await hit_watching(conn, attempts, [])
+    return retry_after
+
+
+async def hit_watching(
+    conn: asyncpg.Connection, attempts: list[tuple[Rule, str]], watched: list[tuple[Rule, str]]
+) -> tuple[int | None, bool]:
+    """:func:`hit` for ``attempts``, and ``watched`` counted in the same statement without
+    refusing: (the seconds to wait or None, whether a watched count went over its limit)."""
     global _last_cleanup
-    rules = [(bucket(rule, key), rule) for rule, key in attempts]
-    retry_after = await conn.fetchval(
+    rules = [(bucket(rule, key), rule, False) for rule, key in attempts]
+    rules += [(bucket(rule, key), rule, True) for rule, key in watched]
+    row = await conn.fetchrow(
         _HIT,
-        [b for b, _ in rules],
-        [r.limit for _, r in rules],
-        [r.window_seconds for _, r in rules],
+        [b for b, _, _ in rules],
+        [r.limit for _, r, _ in rules],
+        [r.window_seconds for _, r, _ in rules],
+        [w for _, _, w in rules],
     )
     now = time.monotonic()
     if now - _last_cleanup > CLEANUP_EVERY_SECONDS:
         _last_cleanup = now
         await conn.execute("DELETE FROM throttle_hits WHERE expires_at < now()")
-    return None if retry_after is None else max(1, retry_after)
+    retry_after = row["retry_after"]
+    return (None if retry_after is None else max(1, retry_after)), row["watched_over"]
 
 
 _REFUND = """

@@ -3,15 +3,18 @@
 Every call names the browser that owns the draft in the ``X-Draft-Owner`` header; a draft that
 expired, does not exist or belongs to another browser is the same 404.
 
-- ``POST /drafts`` ``{fields?}`` → 201 ``{draft_id, ready, errors}``
+- ``POST /drafts`` ``{fields?}`` → 201 ``{draft_id, ready, errors, version, summary, files}``
+  (``summary``: the confirmation page's, when ready)
 - ``POST /drafts/{id}/files?filename=`` raw bytes → 201 the file, or 422 why it was refused
-- ``PUT /drafts/{id}`` ``{fields, remove_files}`` → 200 when it may be submitted, else 422
-- ``GET /drafts/{id}`` → the values, files and summary (or the code once submitted)
-- ``POST /drafts/{id}/submit`` ``{proof?: {challenge, nonce}}`` → 201 ``{code, nature, told_by,
-  …}`` (200 the same code again; ``told_by``: how the code is sent to the citizen, ``["email",
-  "sms"]`` or fewer), 422, 404; 429 past a submission limit (``limits``); 428 ``{challenge,
-  difficulty_bits, wait_seconds, reason}`` when the address passed the suspicion threshold and
-  no good proof of work came with it (``proof``)
+- ``PUT /drafts/{id}`` ``{fields, remove_files}`` → 200 when it may be submitted, else 422 (the
+  same body as ``POST /drafts``)
+- ``GET /drafts/{id}`` → the values, files, summary and version (or the code once submitted)
+- ``POST /drafts/{id}/submit`` ``{version?, proof?: {challenge, nonce}}`` → 201 ``{code,
+  nature, told_by, …}`` (200 the same code again; ``told_by``: how the code is sent to the
+  citizen, ``["email", "sms"]`` or fewer), 422, 404; 409 ``draft_changed`` when ``version``
+  (the one the confirmation page showed) is no longer the draft's; 429 past a submission limit
+  (``limits``); 428 ``{challenge, difficulty_bits, wait_seconds, reason}`` when the address
+  passed the suspicion threshold and no good proof of work came with it (``proof``)
 """
 
 from __future__ import annotations
@@ -74,7 +77,14 @@ def _lifetime(request: web.Request) -> int:
 
 
 def _answer(draft: drafts.Draft, status_if_ready: int = 200) -> web.Response:
-    body = {"draft_id": str(draft.id), "ready": draft.ready, "errors": draft.errors}
+    body = {
+        "draft_id": str(draft.id),
+        "ready": draft.ready,
+        "errors": draft.errors,
+        "version": draft.version,
+        "summary": draft.summary if draft.ready else None,
+        "files": draft.files,
+    }
     return web.json_response(body, status=status_if_ready if draft.ready else 422)
 
 
@@ -99,7 +109,15 @@ async def create(request: web.Request) -> web.Response:
         draft = await drafts.create(conn, owner, lifetime, data.fields, catalogue, config)
         if data.fields is None:
             return web.json_response(
-                {"draft_id": str(draft.id), "ready": False, "errors": []}, status=201
+                {
+                    "draft_id": str(draft.id),
+                    "ready": False,
+                    "errors": [],
+                    "version": draft.version,
+                    "summary": None,
+                    "files": [],
+                },
+                status=201,
             )
         return _answer(draft, 201)
 
@@ -187,7 +205,9 @@ async def add_file(request: web.Request) -> web.Response:
         except drafts.FileRefused as exc:
             raise FieldErrors([field_error("attachments", exc.message, exc.code)]) from None
         await conn.execute(
-            "UPDATE drafts SET expires_at = now() + make_interval(secs => $2) WHERE id = $1",
+            """UPDATE drafts SET expires_at = now() + make_interval(secs => $2),
+                                 version = version + 1
+               WHERE id = $1""",
             draft_id,
             float(_lifetime(request)),
         )
@@ -219,6 +239,8 @@ class ProofIn(BaseModel):
 
 class SubmitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # The draft's version the confirmation page showed (refused with 409 if it changed since).
+    version: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     proof: ProofIn | None = None
 
 
@@ -256,13 +278,22 @@ async def submit(request: web.Request) -> web.Response:
         result = await transaction(
             request,
             lambda conn: drafts.submit(
-                conn, draft_id, owner, request.app[CATALOGUE_CACHE], guard=guard
+                conn,
+                draft_id,
+                owner,
+                request.app[CATALOGUE_CACHE],
+                guard=guard,
+                version=sent.version,
             ),
         )
     except limits.Throttled as exc:
         return limits.throttled_response(exc)
     except proof.ProofRequired as exc:
         return _proof_required(exc)
+    except drafts.DraftChanged:
+        return json_error(
+            409, "draft_changed", "the draft changed since the confirmation page was shown"
+        )
     if result is None:
         return not_found(GONE)
     accepted, nature, told = result

@@ -39,11 +39,27 @@ class FileRefused(Exception):
         self.message = files.problem(code, name)
 
 
+class DraftChanged(Exception):
+    """« OK » pressed on a confirmation page that showed another version of the draft."""
+
+
+_FILES = """(SELECT coalesce(json_agg(json_build_object(
+                     'id', f.id, 'filename', f.filename,
+                     'content_type', f.content_type, 'size', f.size)
+                 ORDER BY f.added_at, f.id), '[]')
+          FROM draft_files f WHERE f.draft_id = d.id)"""
+
+
 @dataclass(frozen=True)
 class Draft:
     id: uuid.UUID
     ready: bool
     errors: list[dict[str, str]]
+    version: int = 1
+    # The confirmation page's summary when ready, and the files the draft holds: what the
+    # gateway shows next without asking again.
+    summary: dict[str, Any] | None = None
+    files: list[dict[str, Any]] | None = None
 
 
 def _expiry(lifetime_seconds: int) -> datetime:
@@ -74,14 +90,20 @@ async def create(
         ready,
         summary,
     )
-    return Draft(draft_id, ready, errors)
+    return Draft(draft_id, ready, errors, 1, _loaded(summary), [])
+
+
+def _loaded(summary: str | None) -> dict[str, Any] | None:
+    return json.loads(summary) if summary else None
 
 
 async def locked(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dict | None:
     """The live draft, locked for this transaction; None when it expired, does not exist, or
     belongs to another browser (the three look alike)."""
     row = await conn.fetchrow(
-        """SELECT id, fields, ready, request_id, code, nature, told_by, expires_at FROM drafts
+        """SELECT id, fields, ready, request_id, code, nature, told_by, expires_at, version,
+                  EXISTS (SELECT 1 FROM draft_files f WHERE f.draft_id = d.id) AS has_files
+           FROM drafts d
            WHERE id = $1 AND owner = $2 AND expires_at > now() FOR UPDATE""",
         draft_id,
         owner,
@@ -186,16 +208,19 @@ async def save_fields(
     """Store the typed values (valid or not: the citizen may come back to them) and say whether
     the draft may be submitted."""
     ready, errors, summary = await _judged(conn, fields, draft_id, catalogue, config)
-    await conn.execute(
-        """UPDATE drafts SET fields = $2::jsonb, ready = $3, summary = $4::jsonb, expires_at = $5
-           WHERE id = $1""",
+    row = await conn.fetchrow(
+        f"""UPDATE drafts d SET fields = $2::jsonb, ready = $3, summary = $4::jsonb,
+                               expires_at = $5, version = version + 1
+            WHERE id = $1 RETURNING version, {_FILES} AS files""",  # noqa: S608
         draft_id,
         json.dumps(fields),
         ready,
         summary,
         _expiry(lifetime_seconds),
     )
-    return Draft(draft_id, ready, errors)
+    return Draft(
+        draft_id, ready, errors, row["version"], _loaded(summary), json.loads(row["files"])
+    )
 
 
 def _phone_shown(e164: str | None) -> str | None:
@@ -237,13 +262,9 @@ async def view(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dic
 
     One statement, no lock: the draft and its files as they were at one instant."""
     row = await conn.fetchrow(
-        """SELECT d.id, d.fields, d.ready, d.summary, d.code, d.nature, d.told_by, d.expires_at,
-                  (SELECT coalesce(json_agg(json_build_object(
-                              'id', f.id, 'filename', f.filename,
-                              'content_type', f.content_type, 'size', f.size)
-                          ORDER BY f.added_at, f.id), '[]')
-                   FROM draft_files f WHERE f.draft_id = d.id) AS files
-           FROM drafts d WHERE d.id = $1 AND d.owner = $2 AND d.expires_at > now()""",
+        f"""SELECT d.id, d.fields, d.ready, d.summary, d.code, d.nature, d.told_by, d.expires_at,
+                   d.version, {_FILES} AS files
+            FROM drafts d WHERE d.id = $1 AND d.owner = $2 AND d.expires_at > now()""",  # noqa: S608
         draft_id,
         owner,
     )
@@ -257,6 +278,7 @@ async def view(conn: asyncpg.Connection, draft_id: uuid.UUID, owner: str) -> dic
         "ready": row["ready"] and summary is not None,
         "files": json.loads(row["files"]),
         "expires_at": row["expires_at"].isoformat(),
+        "version": row["version"],
         "submitted": None,
         "summary": summary,
     }
@@ -277,13 +299,16 @@ async def submit(
     owner: str,
     catalogue: CatalogueCache | None = None,
     guard: limits.Guard | None = None,
+    version: int | None = None,
 ) -> tuple[submissions.Accepted, Nature, list[str]] | None:
     """Turn the draft into the request (call in one transaction); the request's code, nature and
     how the code is sent to the citizen (``SubmissionIn.told_by``), or None when the draft is
     gone; ``guard``: the submission limits (``limits``).
 
     A second call answers the first one's code. Raises ``submissions.Refused`` when the values no
-    longer pass (the catalogue changed since, or the draft was never valid)."""
+    longer pass (the catalogue changed since, or the draft was never valid), and
+    :class:`DraftChanged` when ``version`` (the one the confirmation page showed) is not the
+    draft's any more."""
     row = await locked(conn, draft_id, owner)
     if row is None:
         return None
@@ -295,26 +320,23 @@ async def submit(
             row["request_id"], row["code"].strip(), submitted_at or datetime.now(UTC), True
         )
         return accepted, Nature(row["nature"]), (row["told_by"] or "").split()
+    if version is not None and version != row["version"]:
+        raise DraftChanged(draft_id)
     sub, errors = _parsed(row["fields"], draft_id)
     if sub is None:
         raise submissions.Refused(errors)
     # Checks the catalogue once (raises Refused): the values may name what went since saved.
+    # The draft keeps only the code (to answer a second « OK »), written with the request; the
+    # typed values leave with it.
     accepted = await submissions.submit(
-        conn, sub, draft_id=draft_id, catalogue=catalogue, guard=guard
+        conn,
+        sub,
+        draft_id=draft_id,
+        draft_has_files=row["has_files"],
+        catalogue=catalogue,
+        guard=guard,
     )
-    # Only the code stays, to answer a second « OK »; the typed values leave with the request.
-    told = sub.told_by()
-    await conn.execute(
-        """UPDATE drafts SET request_id = $2, code = $3, nature = $4, fields = NULL, ready = false,
-                             summary = NULL, told_by = $5
-           WHERE id = $1""",
-        draft_id,
-        accepted.request_id,
-        accepted.code,
-        sub.nature.value,
-        " ".join(told),
-    )
-    return accepted, sub.nature, told
+    return accepted, sub.nature, sub.told_by()
 
 
 async def purge(conn: asyncpg.Connection) -> int:
