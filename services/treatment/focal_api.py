@@ -50,6 +50,7 @@ from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
 from shared.messages import NATURE_LABELS, Nature, Opinion
+from shared.purge import purged_on
 from shared.service import POOL, connection
 from shared.signing import streamed
 from shared.web import FieldErrors, field_error, json_error, read_model
@@ -363,7 +364,7 @@ def _export_cells(row: asyncpg.Record) -> list[object]:
         row["theme_label"] or "",
         row["body_name"],
         *_contact_cells(json.loads(row["contact"])),
-        row["message"],
+        purged_on(row["purged_at"]) if row.get("purged_at") else row["message"],
         row["validated_at"],
         row["analyst_message"] or "",
         lifecycle.CITIZEN_LABELS[status],

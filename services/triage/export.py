@@ -14,6 +14,7 @@ import asyncpg
 from services.triage import domain
 from shared import csv_cells, french
 from shared.messages import NATURE_LABELS, Nature
+from shared.purge import purged_on
 from shared.working_days import Calendar
 
 HEADER = (
@@ -56,7 +57,7 @@ def row_cells(
         row["body_name"],
         domain.CHANNEL_LABELS.get(row["channel"], row["channel"]),
         row["place_label"] or "",
-        row["message"],
+        purged_on(row["purged_at"]) if row.get("purged_at") else row["message"],
         name,
         contact.get("email") or "",
         contact.get("phone") or "",

@@ -69,6 +69,12 @@ async def test_the_staff_pages_of_a_purged_request_say_when_its_data_went(stack,
         assert code in listed
         assert f"Données personnelles supprimées le {day}." in listed
         _nothing_of_the_citizen(listed)
+        exported = await _page(
+            http,
+            f"{stack.gateway}/admin/traitements/export.csv?statut={QueueStatus.VALIDATED.value}",
+        )
+        assert code in exported and f"Données personnelles supprimées le {day}." in exported
+        _nothing_of_the_citizen(exported)
 
     async with await signed_in_session(stack.gateway, "koffi.yao", PASSWORD) as http:
         html = await _page(http, f"{stack.gateway}/admin/requetes/{code}")
@@ -81,3 +87,6 @@ async def test_the_staff_pages_of_a_purged_request_say_when_its_data_went(stack,
         assert code in listed
         assert f"Données personnelles supprimées le {day}." in listed
         _nothing_of_the_citizen(listed)
+        exported = await _page(http, f"{stack.gateway}/admin/traitements/insatisfaits/export.csv")
+        assert code in exported and f"Données personnelles supprimées le {day}." in exported
+        _nothing_of_the_citizen(exported)
