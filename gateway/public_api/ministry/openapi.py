@@ -46,6 +46,17 @@ CODE = {
     "schema": {"type": "string", "maxLength": 20},
     "example": "5030529490",
 }
+
+
+def _uuid_in_path(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "format": "uuid"},
+    }
+
+
 LIST_PARAMETERS = [
     {
         "name": "list",
@@ -258,14 +269,7 @@ OPERATIONS = [
         "Télécharger un document d'une réponse",
         "Un document d'une réponse de l'organisme.",
         None,
-        parameters=[
-            {
-                "name": "document_id",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "format": "uuid"},
-            }
-        ],
+        parameters=[_uuid_in_path("document_id")],
         errors=(404,),
     ),
     Operation(
@@ -275,14 +279,7 @@ OPERATIONS = [
         "Télécharger une pièce jointe de l'usager",
         "Un fichier joint par l'usager à une requête de l'organisme.",
         None,
-        parameters=[
-            {
-                "name": "attachment_id",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "format": "uuid"},
-            }
-        ],
+        parameters=[_uuid_in_path("attachment_id")],
         errors=(404,),
     ),
     Operation(
