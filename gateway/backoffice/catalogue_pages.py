@@ -396,12 +396,21 @@ def _offered(
     return [m for m in mapped if m in by_id], groups
 
 
-async def _body_or_404(request: web.Request) -> tuple[dict[str, Any], dict[str, list]]:
+async def _row_or_404(request: web.Request, table: str) -> tuple[dict[str, Any], dict[str, list]]:
+    """The catalogue's row (``table``: bodies, themes or places) the address names, with the
+    whole catalogue; the back office's 404 when it has no such row."""
     data = await _everything(request)
-    body = _row(data["bodies"], request.match_info["row_id"])
-    if body is None:
-        raise _not_found("Cet organisme n'est pas dans le catalogue.")
-    return body, data
+    row = _row(data[table], request.match_info["row_id"])
+    if row is None:
+        raise _not_found(_NOT_IN_CATALOGUE[table])
+    return row, data
+
+
+_NOT_IN_CATALOGUE = {
+    "bodies": "Cet organisme n'est pas dans le catalogue.",
+    "themes": "Ce thème n'est pas dans le catalogue.",
+    "places": "Ce lieu n'est pas dans le catalogue.",
+}
 
 
 async def _body_page(
@@ -439,21 +448,21 @@ async def _body_page(
 @routes.get(f"{BASE}/organismes/{ID}", name="bo-catalogue-organisme")
 @guarded
 async def body_page(request: web.Request) -> web.Response:
-    body, data = await _body_or_404(request)
+    body, data = await _row_or_404(request, "bodies")
     return await _body_page(request, body, data)
 
 
 @routes.get(f"{BASE}/organismes/{ID}/modifier", name="bo-catalogue-organisme-modifier")
 @guarded
 async def edit_body_form(request: web.Request) -> web.Response:
-    body, _ = await _body_or_404(request)
+    body, _ = await _row_or_404(request, "bodies")
     return await _body_form(request, _body_form_values(body), {}, body)
 
 
 @routes.post(f"{BASE}/organismes/{ID}/modifier")
 @guarded
 async def edit_body(request: web.Request) -> web.Response:
-    body, _ = await _body_or_404(request)
+    body, _ = await _row_or_404(request, "bodies")
     values = _body_values(await request.post())
     if errors := _body_problems(values):
         return await _body_form(request, values, errors, body, status=422)
@@ -482,7 +491,7 @@ async def edit_body(request: web.Request) -> web.Response:
 @guarded
 async def body_themes(request: web.Request) -> web.Response:
     """The body's list of themes (none ticked: every theme is offered)."""
-    body, data = await _body_or_404(request)
+    body, data = await _row_or_404(request, "bodies")
     form = await request.post()
     known = {t["id"] for t in data["themes"] if not t["parent_id"] and t["id"] != OTHER_THEME}
     chosen = sorted({str(v) for v in form.getall("themes", []) if str(v) in known})
@@ -513,7 +522,7 @@ def _children(text: str) -> list[str]:
 async def body_new_theme(request: web.Request) -> web.Response:
     """A new theme (and its sub-themes) offered for this body: added to its list; a body that
     had no list keeps every theme it offered, and the new one."""
-    body, data = await _body_or_404(request)
+    body, data = await _row_or_404(request, "bodies")
     form = await request.post()
     values = {
         "label": str(form.get("label", ""))[:300].strip(),
@@ -802,18 +811,10 @@ async def create_theme(request: web.Request) -> web.Response:
     return _see_other(f"{BASE}/themes?fait=theme-cree#t-{theme['id']}")
 
 
-async def _theme_or_404(request: web.Request) -> tuple[dict[str, Any], dict[str, list]]:
-    data = await _everything(request)
-    theme = _row(data["themes"], request.match_info["row_id"])
-    if theme is None:
-        raise _not_found("Ce thème n'est pas dans le catalogue.")
-    return theme, data
-
-
 @routes.get(f"{BASE}/themes/{ID}/modifier", name="bo-catalogue-theme-modifier")
 @guarded
 async def edit_theme_form(request: web.Request) -> web.Response:
-    theme, data = await _theme_or_404(request)
+    theme, data = await _row_or_404(request, "themes")
     values = {"label": theme["label"], "position": str(theme["position"])}
     return await _theme_form(request, data, values, {}, theme)
 
@@ -821,7 +822,7 @@ async def edit_theme_form(request: web.Request) -> web.Response:
 @routes.post(f"{BASE}/themes/{ID}/modifier")
 @guarded
 async def edit_theme(request: web.Request) -> web.Response:
-    theme, data = await _theme_or_404(request)
+    theme, data = await _row_or_404(request, "themes")
     values = _theme_values(await request.post())
     values["parent_id"] = ""  # a theme keeps its place in the tree
     if errors := _theme_form_problems(values, set()):
@@ -940,18 +941,10 @@ async def create_place(request: web.Request) -> web.Response:
     return _see_other(f"{BASE}/lieux?fait=lieu-cree#l-{place['id']}")
 
 
-async def _place_or_404(request: web.Request) -> tuple[dict[str, Any], dict[str, list]]:
-    data = await _everything(request)
-    place = _row(data["places"], request.match_info["row_id"])
-    if place is None:
-        raise _not_found("Ce lieu n'est pas dans le catalogue.")
-    return place, data
-
-
 @routes.get(f"{BASE}/lieux/{ID}/modifier", name="bo-catalogue-lieu-modifier")
 @guarded
 async def edit_place_form(request: web.Request) -> web.Response:
-    place, data = await _place_or_404(request)
+    place, data = await _row_or_404(request, "places")
     values = {k: place[k] for k in ("region", "name", "kind")}
     return await _place_form(request, data, values, {}, place)
 
@@ -959,7 +952,7 @@ async def edit_place_form(request: web.Request) -> web.Response:
 @routes.post(f"{BASE}/lieux/{ID}/modifier")
 @guarded
 async def edit_place(request: web.Request) -> web.Response:
-    place, data = await _place_or_404(request)
+    place, data = await _row_or_404(request, "places")
     values = _place_values(await request.post())
     if errors := _place_problems(values):
         return await _place_form(request, data, values, errors, place, status=422)
