@@ -61,21 +61,32 @@ def staff_identity(request: web.Request) -> Identity:
     return staff.identity
 
 
-async def refuse(request: web.Request, staff: Staff, reason: str = "") -> web.Response:
-    """The 403 page, recorded in the audit log (handlers call it for a body they may not see)."""
+async def record_action(
+    request: web.Request, action: str, target: str, detail: str = "", staff: Staff | None = None
+) -> None:
+    """One line of the gateway's « Journal d'audit » for what the signed-in staff member (or
+    ``staff``) did, from the client's address, in a transaction of its own."""
+    who = staff or current_staff(request)
+    assert who is not None, "behind staff_required"
 
     async def work(conn):
         await audit.record(
             conn,
-            "access_refused",
-            actor_login=staff.login,
-            actor_id=staff.account_id,
+            action,
+            actor_login=who.login,
+            actor_id=who.account_id,
             address=client_address(request),
-            target=f"{request.method} {request.path}"[:200],
-            detail=reason,
+            target=target,
+            detail=detail,
         )
 
     await run_in_transaction(request.app[POOL], work)
+
+
+async def refuse(request: web.Request, staff: Staff, reason: str = "") -> web.Response:
+    """The 403 page, recorded in the audit log (handlers call it for a body they may not see)."""
+    target = f"{request.method} {request.path}"[:200]
+    await record_action(request, "access_refused", target, reason, staff=staff)
     return await shell.render(
         request, "backoffice/forbidden.html", {"title": "Accès refusé"}, status=403
     )

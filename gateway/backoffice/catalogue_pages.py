@@ -26,13 +26,8 @@ from gateway.backoffice.access import staff_required
 from gateway.clients.catalogue import KEPT
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
-from gateway.staff import audit
-from gateway.staff.auth import current_staff
-from gateway.web.client_address import client_address
 from gateway.web.listing import listing_of
-from shared.db import run_in_transaction
 from shared.identity import Role
-from shared.service import POOL
 
 routes = web.RouteTableDef()
 ADMIN = Role.ADMINISTRATOR
@@ -147,24 +142,6 @@ def _intake_errors(body: Any, fields: Iterable[str]) -> dict[str, str]:
             name if name in names else names[0], str(error.get("message") or "Valeur invalide.")
         )
     return errors or {names[0]: "Valeur refusée par le catalogue."}
-
-
-async def _audit(request: web.Request, action: str, target: str, detail: str) -> None:
-    staff = current_staff(request)
-    assert staff is not None
-
-    async def work(conn):
-        await audit.record(
-            conn,
-            action,
-            actor_login=staff.login,
-            actor_id=staff.account_id,
-            address=client_address(request),
-            target=target,
-            detail=detail,
-        )
-
-    await run_in_transaction(request.app[POOL], work)
 
 
 def _shown(value: Any) -> str:
@@ -366,7 +343,7 @@ async def create_body(request: web.Request) -> web.Response:
     if status != 201:
         return await _body_form(request, values, _intake_errors(answer, values), status=422)
     _forget(request)
-    await _audit(
+    await access.record_action(
         request,
         "catalogue_created",
         f"organisme {answer['id']}",
@@ -478,7 +455,7 @@ async def edit_body(request: web.Request) -> web.Response:
         errors = _intake_errors(answer, values)
         return await _body_form(request, values, errors, body, status=422)
     _forget(request)
-    await _audit(
+    await access.record_action(
         request,
         "catalogue_changed",
         f"organisme {body['id']}",
@@ -504,7 +481,7 @@ async def body_themes(request: web.Request) -> web.Response:
     if status != 200:
         raise Unavailable
     _forget(request)
-    await _audit(
+    await access.record_action(
         request,
         "catalogue_changed",
         f"organisme {body['id']}",
@@ -542,7 +519,7 @@ async def body_new_theme(request: web.Request) -> web.Response:
         errors = _intake_errors(theme, ["label"])
         return await _body_page(request, body, data, errors, values, status=422)
     created = [theme["id"]]
-    await _audit(
+    await access.record_action(
         request, "catalogue_created", f"thème {theme['id']}", f"Intitulé : « {theme['label']} »"
     )
     for label in children:
@@ -551,7 +528,7 @@ async def body_new_theme(request: web.Request) -> web.Response:
         )
         if status == 201:
             created.append(child["id"])
-            await _audit(
+            await access.record_action(
                 request,
                 "catalogue_created",
                 f"thème {child['id']}",
@@ -569,7 +546,7 @@ async def body_new_theme(request: web.Request) -> web.Response:
     if status != 200:
         raise Unavailable
     _forget(request)
-    await _audit(
+    await access.record_action(
         request,
         "catalogue_changed",
         f"organisme {body['id']}",
@@ -628,7 +605,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
     if status != 200:
         raise Unavailable
     _forget(request)
-    await _audit(
+    await access.record_action(
         request,
         "catalogue_restored" if active else "catalogue_retired",
         f"{kind.word} {row_id}",
@@ -795,7 +772,7 @@ async def create_theme(request: web.Request) -> web.Response:
         return await _theme_form(request, data, values, errors, status=422)
     _forget(request)
     parent = _row(data["themes"], values["parent_id"]) if values["parent_id"] else None
-    await _audit(
+    await access.record_action(
         request,
         "catalogue_created",
         f"thème {theme['id']}",
@@ -840,7 +817,7 @@ async def edit_theme(request: web.Request) -> web.Response:
         errors = _intake_errors(answer, ["label", "position"])
         return await _theme_form(request, data, values, errors, theme, status=422)
     _forget(request)
-    await _audit(
+    await access.record_action(
         request,
         "catalogue_changed",
         f"thème {theme['id']}",
@@ -935,7 +912,7 @@ async def create_place(request: web.Request) -> web.Response:
     if status != 201:
         return await _place_form(request, data, values, _intake_errors(place, values), status=422)
     _forget(request)
-    await _audit(
+    await access.record_action(
         request, "catalogue_created", f"lieu {place['id']}", _described(values, PLACE_LABELS)
     )
     return _see_other(f"{BASE}/lieux?fait=lieu-cree#l-{place['id']}")
@@ -966,7 +943,7 @@ async def edit_place(request: web.Request) -> web.Response:
         errors = _intake_errors(answer, values)
         return await _place_form(request, data, values, errors, place, status=422)
     _forget(request)
-    await _audit(
+    await access.record_action(
         request, "catalogue_changed", f"lieu {place['id']}", _changes(place, changed, PLACE_LABELS)
     )
     return _see_other(f"{BASE}/lieux?fait=modifie#l-{place['id']}")

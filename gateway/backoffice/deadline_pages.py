@@ -20,19 +20,15 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.backoffice import shell
+from gateway.backoffice import access, shell
 from gateway.backoffice.access import staff_required
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
-from gateway.staff import audit
 from gateway.staff.auth import current_staff
-from gateway.web.client_address import client_address
 from shared import french
-from shared.db import run_in_transaction
 from shared.deadline_policy import KIND_LABELS, applies
 from shared.identity import Role
 from shared.messages import DeadlineKind, Nature
-from shared.service import POOL
 
 routes = web.RouteTableDef()
 BASE = "/admin/delais"
@@ -49,25 +45,6 @@ DONE = {
     "jour": "Le jour chômé est déclaré ; les échéances sont reportées.",
     "jour-retire": "Le jour chômé est retiré ; les échéances sont recalculées.",
 }
-
-
-async def _audit(request: web.Request, action: str, target: str, detail: str) -> None:
-    """The line of the gateway's « Journal d'audit » (treatment keeps its own)."""
-    staff = current_staff(request)
-    assert staff is not None, "behind staff_required"
-
-    async def work(conn):
-        await audit.record(
-            conn,
-            action,
-            actor_login=staff.login,
-            actor_id=staff.account_id,
-            address=client_address(request),
-            target=target,
-            detail=detail,
-        )
-
-    await run_in_transaction(request.app[POOL], work)
 
 
 def _rule_detail(values: dict[str, str], days: str | None) -> str:
@@ -220,7 +197,7 @@ async def set_deadline(request: web.Request) -> web.Response:
         return await _page(request, rule=values, rule_errors=errors, status=422)
     if status != 200:
         return await shell.unavailable(request, "Les délais")
-    await _audit(
+    await access.record_action(
         request, "deadline_set", f"délai {values['nature']}", _rule_detail(values, values["days"])
     )
     raise web.HTTPSeeOther(f"{BASE}?fait=delai")
@@ -247,7 +224,9 @@ async def remove_deadline(request: web.Request) -> web.Response:
         return await _page(request, rule_errors=_errors_of(answer, RULE_LABELS, "days"), status=422)
     if status != 200:
         return await shell.unavailable(request, "Les délais")
-    await _audit(request, "deadline_set", f"délai {values['nature']}", _rule_detail(values, None))
+    await access.record_action(
+        request, "deadline_set", f"délai {values['nature']}", _rule_detail(values, None)
+    )
     raise web.HTTPSeeOther(f"{BASE}?fait=supprime")
 
 
@@ -277,7 +256,9 @@ async def declare_day_off(request: web.Request) -> web.Response:
         return await _page(request, day=values, day_errors=errors, status=422)
     if status != 201:
         return await shell.unavailable(request, "Les délais")
-    await _audit(request, "day_off_declared", f"jour {day.isoformat()}", values["label"])
+    await access.record_action(
+        request, "day_off_declared", f"jour {day.isoformat()}", values["label"]
+    )
     raise web.HTTPSeeOther(f"{BASE}?fait=jour")
 
 
@@ -298,5 +279,5 @@ async def remove_day_off(request: web.Request) -> web.Response:
     if status not in (200, 404):
         return await shell.unavailable(request, "Les délais")
     if status == 200:
-        await _audit(request, "day_off_removed", f"jour {day.isoformat()}", "")
+        await access.record_action(request, "day_off_removed", f"jour {day.isoformat()}", "")
     raise web.HTTPSeeOther(f"{BASE}?fait=jour-retire")

@@ -14,16 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.backoffice import shell
+from gateway.backoffice import access, shell
 from gateway.backoffice.access import staff_required
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE
-from gateway.staff import audit
 from gateway.staff.auth import current_staff
-from gateway.web.client_address import client_address
-from shared.db import run_in_transaction
 from shared.identity import Role
-from shared.service import POOL
 
 routes = web.RouteTableDef()
 BASE = "/admin/motifs"
@@ -48,23 +44,6 @@ def _staff(request: web.Request):
     staff = current_staff(request)
     assert staff is not None, "behind staff_required"
     return staff
-
-
-async def _audit(request: web.Request, action: str, target: str, detail: str) -> None:
-    staff = _staff(request)
-
-    async def work(conn):
-        await audit.record(
-            conn,
-            action,
-            actor_login=staff.login,
-            actor_id=staff.account_id,
-            address=client_address(request),
-            target=target,
-            detail=detail,
-        )
-
-    await run_in_transaction(request.app[POOL], work)
 
 
 async def _unavailable(request: web.Request) -> web.Response:
@@ -170,7 +149,7 @@ async def create_reason(request: web.Request) -> web.Response:
         return await _list_page(request, values=values, errors=_triage_errors(answer), status=422)
     if status != 201:
         return await _unavailable(request)
-    await _audit(
+    await access.record_action(
         request,
         "reason_created",
         f"motif {answer['id']}",
@@ -278,5 +257,5 @@ async def edit_reason(request: web.Request) -> web.Response:
         )
     if status != 200:
         return await _unavailable(request)
-    await _audit(request, "reason_changed", f"motif {reason_id}", detail)
+    await access.record_action(request, "reason_changed", f"motif {reason_id}", detail)
     raise web.HTTPSeeOther(f"{BASE}?fait=modifie")
