@@ -7,6 +7,8 @@ Reached only with a session that gave the password (``auth.pending_staff``); the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aiohttp_jinja2
 from aiohttp import web
 
@@ -17,6 +19,18 @@ from shared.db import run_in_transaction
 from shared.service import POOL
 
 routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What a code given on the page led to."""
+
+    wrong: bool = False
+    session_ended: bool = False  # too many wrong codes: back to the password
+    enrol_secret: str | None = None  # still enrolling: the key to show again
+    recovery_codes: list[str] | None = None  # just enrolled: shown once
+
+
 WRONG_CODE = (
     "Code incorrect ou déjà utilisé. Saisissez le code affiché maintenant par votre application."
 )
@@ -73,51 +87,56 @@ async def second_factor_check(request: web.Request) -> web.Response:
     target = auth.safe_next(str(form.get("next", "")))
     address = client_address(request)
 
-    async def check(conn):
+    def audited(conn, action: str, detail: str = ""):
+        return audit.record(
+            conn,
+            action,
+            actor_login=staff.login,
+            actor_id=staff.account_id,
+            address=address,
+            detail=detail,
+        )
+
+    async def check(conn) -> Checked:
         factor = await second_factor.factor_of(conn, staff.account_id)
         enrolling = factor is None or not factor.enrolled
-        action = None
         if not enrolling and second_factor.looks_like_recovery_code(code):
-            ok = await second_factor.use_recovery_code(conn, staff.account_id, code)
-            action = "second_factor_recovery_used" if ok else None
-        else:
-            ok = await second_factor.accept_code(conn, staff.account_id, code)
-            action = "second_factor_enrolled" if ok and enrolling else None
-        if not ok:
-            failures = await sessions.second_factor_failed(conn, staff.session_hash)
-            await audit.record(
-                conn,
-                "second_factor_failed",
-                actor_login=staff.login,
-                actor_id=staff.account_id,
-                address=address,
-                detail=f"{failures} dans cette session",
-            )
-            if failures >= second_factor.MAX_FAILURES:
-                await sessions.close_by_hash(conn, staff.session_hash)
-            return ok, enrolling, failures, None
+            if not await second_factor.use_recovery_code(conn, staff.account_id, code):
+                return await refused(conn, enrolling)
+            await audited(conn, "second_factor_recovery_used")
+        elif not await second_factor.accept_code(conn, staff.account_id, code):
+            return await refused(conn, enrolling)
         await sessions.mark_second_factor(conn, staff.session_hash)
-        if action:
-            await audit.record(
-                conn, action, actor_login=staff.login, actor_id=staff.account_id, address=address
-            )
-        codes = None
-        if enrolling:
-            codes = second_factor.new_recovery_codes()
-            await second_factor.store_recovery_codes(conn, staff.account_id, codes)
-        return ok, enrolling, 0, codes
+        if not enrolling:
+            return Checked()
+        await audited(conn, "second_factor_enrolled")
+        codes = second_factor.new_recovery_codes()
+        await second_factor.store_recovery_codes(conn, staff.account_id, codes)
+        return Checked(recovery_codes=codes)
 
-    ok, enrolling, failures, codes = await run_in_transaction(request.app[POOL], check)
-    if ok and codes:
-        return _render(request, staff, codes=codes, next_=target)
-    if ok:
-        raise web.HTTPSeeOther(target)
-    if failures >= second_factor.MAX_FAILURES:
+    async def refused(conn, enrolling: bool) -> Checked:
+        failures = await sessions.second_factor_failed(conn, staff.session_hash)
+        await audited(conn, "second_factor_failed", f"{failures} dans cette session")
+        if failures >= second_factor.MAX_FAILURES:
+            await sessions.close_by_hash(conn, staff.session_hash)
+            return Checked(wrong=True, session_ended=True)
+        secret = await second_factor.pending_secret(conn, staff.account_id) if enrolling else None
+        return Checked(wrong=True, enrol_secret=secret)
+
+    checked = await run_in_transaction(request.app[POOL], check)
+    if checked.session_ended:
         response = web.HTTPSeeOther(f"{auth.SIGN_IN_PATH}?fin=1")
         auth.clear_session_cookie(request, response)
         raise response
-    secret = None
-    if enrolling:
-        async with request.app[POOL].acquire() as conn:
-            secret = await second_factor.pending_secret(conn, staff.account_id)
-    return _render(request, staff, enrol_secret=secret, error=WRONG_CODE, next_=target, status=422)
+    if checked.wrong:
+        return _render(
+            request,
+            staff,
+            enrol_secret=checked.enrol_secret,
+            error=WRONG_CODE,
+            next_=target,
+            status=422,
+        )
+    if checked.recovery_codes:
+        return _render(request, staff, codes=checked.recovery_codes, next_=target)
+    raise web.HTTPSeeOther(target)
