@@ -56,13 +56,13 @@ def _valid(secret: bytes, token: str, binding: str) -> bool:
 def token_for(request: web.Request) -> str:
     """The token to put in a form; reuses the visitor's cookie when it is valid for this
     session (none, or the staff member's)."""
-    secret = request.app[SECRET]
+    secret, binding = request.app[SECRET], _binding(request)
     existing = request.cookies.get(COOKIE, "")
-    if existing and _valid(secret, existing, _binding(request)):
+    if existing and _valid(secret, existing, binding):
         return existing
     if _NEW_TOKEN not in request:
         nonce = secrets.token_urlsafe(16)
-        request[_NEW_TOKEN] = f"{nonce}.{_sign(secret, nonce, _binding(request))}"
+        request[_NEW_TOKEN] = f"{nonce}.{_sign(secret, nonce, binding)}"
     return request[_NEW_TOKEN]
 
 
