@@ -202,6 +202,7 @@ def _messaging(spec: ServiceSpec):
             spec.name,
             batch=settings.outbox_batch,
             poll_seconds=settings.outbox_poll_seconds,
+            linger_seconds=settings.outbox_linger_seconds,
         )
         relay_task = asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay")
         consumer = None

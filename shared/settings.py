@@ -109,6 +109,9 @@ class ServiceSettings(BaseSettings):
     handler_attempts: int = 5
     outbox_batch: int = 200
     outbox_poll_seconds: float = 1.0
+    # How long a busy relay (it published moments ago) lets new rows gather before its next
+    # claim; a row after a quiet spell is published at once (shared.outbox.OutboxRelay).
+    outbox_linger_seconds: float = Field(0.05, ge=0, le=1)
     # Shared by the gateway and the services to sign the staff identity passed along a call.
     identity_secret: SecretStr = SecretStr(DEVELOPMENT_IDENTITY_SECRET)
 

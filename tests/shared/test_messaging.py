@@ -306,6 +306,47 @@ async def test_outbox_rows_are_published_once_by_concurrent_relays(pool, broker,
     assert await pool.fetchval("SELECT count(*) FROM inbox") == 300
 
 
+class CountingRelay(OutboxRelay):
+    """The relay as it runs, with the size of each claim it made."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.claims: list[int] = []
+
+    async def publish_batch(self) -> int:
+        claimed = await super().publish_batch()
+        if claimed:
+            self.claims.append(claimed)
+        return claimed
+
+
+async def _claimed(relay: CountingRelay, rows: int) -> bool:
+    return sum(relay.claims) == rows
+
+
+async def test_a_busy_relay_lets_rows_gather_and_a_quiet_one_publishes_at_once(
+    pool, broker, consumer
+):
+    """After a quiet spell the first row goes out alone, at once; rows committed one by one
+    moments after a publish are claimed together (one claim, one mark) instead of one each."""
+    relay = CountingRelay(pool, broker, SERVICE, linger_seconds=3.0)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with pool.acquire() as conn:
+            await add(conn, submitted_event())
+        await eventually(lambda: _claimed(relay, 1))
+        for _ in range(4):  # four commits, each waking the relay
+            async with pool.acquire() as conn:
+                await add(conn, submitted_event())
+        await eventually(lambda: _claimed(relay, 5))
+        await eventually(lambda: _count_is(pool, 5))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert relay.claims == [1, 4]
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+
+
 async def test_migrations_apply_once_when_copies_start_together(empty_database_url):
     async def one():
         conn = await asyncpg.connect(empty_database_url)
