@@ -33,6 +33,7 @@ from playwright.async_api import Page, expect
 from shared.identity import Role
 from shared.service import POOL
 from tests.browser import ARTIFACTS
+from tests.front.conftest import PDF
 from tests.stack import Stack, start_stack
 from tests.staff.helpers import create_account, sign_in
 from tests.support import eventually
@@ -44,7 +45,6 @@ CITIZEN = "aya.kouassi@example.ci"
 SECOND = "serge.bamba@example.ci"
 ANALYST_PASSWORD = "awa examine la file"
 FOCAL_PASSWORD = "koffi traite les réclamations"
-PDF = b"%PDF-1.7\n% la convocation du ministere\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"
 ANSWER = "Votre passeport est prêt : retirez-le au guichet 3 dès lundi."
 COMMENT = "Le guichet 3 était fermé lundi."
 PNG = bytes.fromhex(
