@@ -251,6 +251,13 @@ async def list_requests(request: web.Request, key: keys.ApiKey) -> web.StreamRes
         for ours, theirs in LIST_PARAMETERS.items()
         if ours in request.query
     }
+    # Treatment reads an empty date as none given (the back office's forms send it so); the API
+    # documents a date, so an empty one is refused as any other malformed date.
+    empty = [n for n in ("validated_from", "validated_to") if n in params and not params[n]]
+    if empty:
+        return invalid(
+            [{"field": n, "code": "invalid_date", "message": "Une date AAAA-MM-JJ."} for n in empty]
+        )
     view = params.pop("view", "en_cours")
     status, body = await request.app[TREATMENT].requests(
         view, identity=identity_of(key), params=params
