@@ -135,6 +135,19 @@ PDF_EMBEDDED = "pdf_embedded_file"
 PDF_UNREADABLE = "pdf_unreadable"
 IMAGE_UNREADABLE = "image_unreadable"
 IMAGE_TOO_BIG = "image_too_many_pixels"
+# Every reason :func:`inspect` may give, for the documentation of an API that uploads a file.
+INSPECTION_REFUSALS = (
+    BAD_NAME,
+    EMPTY,
+    TOO_LARGE,
+    NOT_ALLOWED,
+    PDF_JAVASCRIPT,
+    PDF_LAUNCH,
+    PDF_EMBEDDED,
+    PDF_UNREADABLE,
+    IMAGE_UNREADABLE,
+    IMAGE_TOO_BIG,
+)
 
 
 class Refused(Exception):

@@ -13,7 +13,8 @@ what was done (303); a fault brings the page back with the message beside the fi
 was typed; a form older than the request (someone acted since) names who did.
 
 The answer's form may carry a document: it is read here part by part (never more than 5 Mo),
-sent to treatment, then named in the answer.
+sent to treatment — which inspects it as a citizen's file is (``shared.attachments.inspect``)
+and says why it refuses one, shown beside the field — then named in the answer.
 """
 
 from __future__ import annotations

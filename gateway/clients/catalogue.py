@@ -20,7 +20,7 @@ from aiohttp import web
 
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
-from gateway.web import forms, phones
+from gateway.web import forms
 
 # Every body on one page (issue 12: ten a page hid most ministries two taps away on a phone);
 # intake's most a page, so a catalogue grown past it still pages.
@@ -97,14 +97,12 @@ def search_text(request: web.Request) -> str:
 
 
 async def search_bodies(request: web.Request, q: str, number: int) -> Page:
-    """Active bodies matching ``q``, by subject (« Affaires étrangères », « Agriculture »…),
-    each with ``tels``: its telephones as shown and linked (``phones.ivorian``).
+    """Active bodies matching ``q``, by subject (« Affaires étrangères », « Agriculture »…).
     Raises ServiceUnavailable."""
     status, body = await request.app[INTAKE].search_bodies(q, number, PER_PAGE)
     if status != 200:
         raise ServiceUnavailable("intake")
-    bodies = [{**b, "tels": [phones.ivorian(p) for p in b["phones"]]} for b in body["bodies"]]
-    return Page(bodies, body["total"], number, PER_PAGE)
+    return Page(body["bodies"], body["total"], number, PER_PAGE)
 
 
 async def all_bodies(request: web.Request) -> list[dict[str, Any]]:

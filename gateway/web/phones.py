@@ -5,6 +5,9 @@ The catalogue may still hold a number written the old way (eight digits, « 20 2
 ARTCI's rule of 2021 gives its ten-digit form — fixed lines (starting with 2 or 3) take « 27 »
 (the historic operator's prefix, which the administration's lines have), mobiles take their
 operator's prefix from their second digit (0–3 « 01 », 4–6 « 05 », 7–9 « 07 »).
+
+Every ``tel:`` link of the site is written by the templates' filters (:data:`FILTERS`):
+``{{ number | tel }}`` for the href, ``{{ number | telephone }}`` for the text shown.
 """
 
 from __future__ import annotations
@@ -45,3 +48,18 @@ def ivorian(raw: str) -> Phone:
     if number is None or len(digits) != 10 or not phonenumbers.is_valid_number(number):
         return Phone(raw.strip(), "tel:" + ("+" if international else "") + digits)
     return Phone(" ".join(digits[i : i + 2] for i in range(0, 10, 2)), f"tel:+{COUNTRY}{digits}")
+
+
+def tel(raw: str) -> str:
+    """The ``tel:`` href of ``raw``: ``tel:+225`` and ten digits for an Ivorian number, a number
+    already international kept as it is (its digits)."""
+    return ivorian(raw).href
+
+
+def telephone(raw: str) -> str:
+    """``raw`` as shown beside its link: « 07 07 12 34 56 » for an Ivorian number."""
+    return ivorian(raw).shown
+
+
+# The templates' filters (gateway/app.py installs them).
+FILTERS = {"tel": tel, "telephone": telephone}

@@ -15,6 +15,7 @@ consumer's, with its inbox row).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -101,18 +102,18 @@ def required(field: str, text: str | None, said: str) -> str:
     return text
 
 
-def checked_document(filename: str, data: bytes) -> tuple[str, str]:
-    """(safe name, content type found in the bytes) of a document joined to an answer: a PDF,
-    JPEG or PNG of 5 Mo at most, judged by its content; 422 on ``document`` otherwise."""
-    if not data:
-        code = attachments.EMPTY
-    elif len(data) > attachments.MAX_BYTES:
-        code = attachments.TOO_LARGE
-    elif (content_type := attachments.sniff(data[: attachments.HEAD_BYTES])) is None:
-        code = attachments.NOT_ALLOWED
-    else:
-        return attachments.safe_filename(filename, content_type), content_type
-    raise FieldErrors([field_error("document", attachments.problem(code, filename), code)])
+def checked_document(filename: str, data: bytes) -> tuple[str, attachments.Inspected]:
+    """(safe name, what to keep) of a document joined to an answer, judged as a citizen's
+    attachment is (``shared.attachments.inspect``: its type found in its bytes, a PDF opened and
+    refused with JavaScript, a launch action or an embedded file, an image decoded and
+    re-encoded); 422 on ``document`` with the French reason otherwise.
+
+    CPU-bound: call it in a thread."""
+    try:
+        inspected = attachments.inspect(filename, data)
+    except attachments.Refused as refused:
+        raise FieldErrors([field_error("document", refused.message, refused.code)]) from None
+    return attachments.safe_filename(filename, inspected.content_type), inspected
 
 
 def judge(row: Any, event: Event, *, opinion: str | None = None) -> Status:
@@ -394,7 +395,10 @@ async def add_document(
     pool: asyncpg.Pool, code: str, who: Who, *, filename: str, data: bytes
 ) -> dict:
     """Keep a document for the answer the agent is writing; the answer names it by its id."""
-    name, content_type = checked_document(filename, data)
+    # Opening a PDF or decoding an image is CPU work: off the event loop, before the transaction
+    # (no row is locked while it runs).
+    name, inspected = await asyncio.to_thread(checked_document, filename, data)
+    content_type, data = inspected.content_type, inspected.data
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         row = await repository.by_code(conn, code)

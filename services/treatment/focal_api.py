@@ -24,7 +24,9 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
   form's ``version`` is old: « … modifiée entre-temps par X … »), ``not_allowed``,
   ``already_assigned``; 422 with the faulty fields.
 - ``POST /requests/{code}/documents?filename=`` raw bytes: 201 the document kept for an answer
-  (PDF, JPEG or PNG, 5 Mo at most, judged by content), named then in ``document_ids``.
+  (PDF, JPEG or PNG, 5 Mo at most, inspected as a citizen's attachment is:
+  ``shared.attachments.inspect``), named then in ``document_ids``; 422 on ``document`` with the
+  refusal's code and French reason.
 - ``GET /documents/{id}``: a document of an answer, as a download.
 """
 

@@ -22,17 +22,20 @@ at the SMTP server. Waits are for states (Playwright's expect, tests.support.eve
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
 from email.header import decode_header, make_header
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
+from PIL import Image
 from playwright.async_api import Page, expect
 
 from shared.identity import Role
 from shared.service import POOL
 from tests.browser import ARTIFACTS
+from tests.front.conftest import PDF, PNG
 from tests.stack import Stack, start_stack
 from tests.staff.helpers import create_account, sign_in
 from tests.support import eventually
@@ -44,13 +47,8 @@ CITIZEN = "aya.kouassi@example.ci"
 SECOND = "serge.bamba@example.ci"
 ANALYST_PASSWORD = "awa examine la file"
 FOCAL_PASSWORD = "koffi traite les réclamations"
-PDF = b"%PDF-1.7\n% la convocation du ministere\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"
 ANSWER = "Votre passeport est prêt : retirez-le au guichet 3 dès lundi."
 COMMENT = "Le guichet 3 était fermé lundi."
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-    "0000000d4944415478da63f8cfc0f01f0005000201a5f8b1d60000000049454e44ae426082"
-)
 AGAIN = "Le guichet 3 ouvre désormais de 8 h à 16 h, du lundi au vendredi."
 
 
@@ -561,7 +559,10 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
         await later.get_by_role("button", name=re.compile("Télécharger horaires.png")).click()
     download = await caught.value
     assert download.suggested_filename == "horaires.png"
-    assert (await download.path()).read_bytes() == PNG
+    # The image as the platform keeps it: decoded and written again (its metadata dropped),
+    # the same pixels.
+    kept = Image.open(await download.path())
+    assert (kept.format, kept.tobytes()) == ("PNG", Image.open(io.BytesIO(PNG)).tobytes())
     [again] = await _mail(smtp_server, CITIZEN, "un nouveau message au sujet de votre requête")
     assert AGAIN in await _text(again)
 

@@ -33,6 +33,13 @@ def pdf_bytes(change=None, padding: int = 0) -> bytes:
     return out.getvalue()
 
 
+def with_javascript(pdf: pikepdf.Pdf) -> None:
+    """For :func:`pdf_bytes`: a script run when the document opens (refused by inspection)."""
+    pdf.Root.OpenAction = pikepdf.Dictionary(
+        S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert('bonjour')")
+    )
+
+
 def image_bytes(fmt: str, size: tuple[int, int] = (8, 6), **save) -> bytes:
     """A real image (Pillow) in ``fmt`` (``JPEG``, ``PNG``)."""
     out = BytesIO()

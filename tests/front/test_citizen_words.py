@@ -71,7 +71,7 @@ async def test_header_two_lines_current_page_and_call_centre(helped_stack, brows
         )
         # The call centre's number where a citizen looks for help, as a tel: link.
         phone = page.locator("footer").get_by_role("link", name=CALL_CENTRE)
-        assert await phone.get_attribute("href") == "tel:2720212223"
+        assert await phone.get_attribute("href") == "tel:+2252720212223"
         assert await axe_violations(page) == []
 
         await page.goto(helped_stack.gateway + "/organismes")

@@ -21,16 +21,10 @@ import pikepdf
 from PIL import Image
 
 from shared import attachments as files
-from tests.front.conftest import big_pdf, image_bytes, pdf_bytes
+from tests.front.conftest import big_pdf, image_bytes, pdf_bytes, with_javascript
 from tests.support import signed_session
 
 HEADERS = {"X-Draft-Owner": "o" * 32}
-
-
-def _js_open_action(pdf: pikepdf.Pdf) -> None:
-    pdf.Root.OpenAction = pikepdf.Dictionary(
-        S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert('bonjour')")
-    )
 
 
 def _js_names_tree(pdf: pikepdf.Pdf) -> None:
@@ -100,7 +94,7 @@ def _png_bomb() -> bytes:
 
 
 REFUSED = [
-    ("script.pdf", pdf_bytes(_js_open_action), files.PDF_JAVASCRIPT),
+    ("script.pdf", pdf_bytes(with_javascript), files.PDF_JAVASCRIPT),
     ("noms.pdf", pdf_bytes(_js_names_tree), files.PDF_JAVASCRIPT),
     ("formulaire.pdf", pdf_bytes(_js_field_action), files.PDF_JAVASCRIPT),
     ("lancer.pdf", pdf_bytes(_launch), files.PDF_LAUNCH),
@@ -212,7 +206,7 @@ async def test_the_citizens_form_says_why_a_file_was_refused(front, database_url
         body = _raw_form(
             token,
             [
-                ('filename="script.pdf"', pdf_bytes(_js_open_action)),
+                ('filename="script.pdf"', pdf_bytes(with_javascript)),
                 ('filename="lancer.pdf"', pdf_bytes(_launch)),
                 ('filename="joint.pdf"', pdf_bytes(_embedded)),
                 ('filename="../../releve.pdf"', pdf_bytes()),

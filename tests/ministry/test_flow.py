@@ -1,5 +1,6 @@
 """A ministry's system does what a focal point does, through the API with its body's key: list,
-read, take in charge, answer with a document; the citizen reads the answer; the changes feed
+read, take in charge, answer with a document (one carrying JavaScript refused first, as a
+citizen's would be); the citizen reads the answer and downloads the document; the changes feed
 tells the system what happened, without skipping."""
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ import json
 
 import aiohttp
 
+from gateway.public_api.ministry import openapi
+from shared import attachments
 from shared.identity import Role
+from tests.front.conftest import pdf_bytes, with_javascript
 from tests.ministry.helpers import BODY, PDF, Api, new_key, validated_reclamation
-from tests.staff.helpers import create_account, signed_in_session
+from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
 from tests.support import eventually
 
 EMAIL = "awa.diallo@example.ci"
@@ -38,6 +42,22 @@ async def test_list_take_answer_with_a_document_and_the_citizen_reads_it(stack, 
         assert one["may"] == {"take": True, "hold": True, "resume": False, "answer": True}
         status, done, _ = await api.post(f"/requests/{code}/take", {"version": one["version"]})
         assert (status, done["action"]) == (200, "assigned"), done
+        # A PDF carrying JavaScript: refused as a citizen's would be, the reason in the problem.
+        status, refused, headers = await api.call(
+            "POST",
+            f"/requests/{code}/documents?filename=reponse.pdf",
+            data=pdf_bytes(with_javascript),
+            headers={"Content-Type": "application/pdf"},
+        )
+        assert headers["Content-Type"].startswith("application/problem+json")
+        assert (status, refused["code"]) == (422, "validation_failed"), refused
+        assert refused["errors"] == [
+            {
+                "field": "document",
+                "code": "pdf_javascript",
+                "message": attachments.problem(attachments.PDF_JAVASCRIPT, "reponse.pdf"),
+            }
+        ]
         status, doc, _ = await api.call(
             "POST",
             f"/requests/{code}/documents?filename=reponse.pdf",
@@ -86,6 +106,19 @@ async def test_list_take_answer_with_a_document_and_the_citizen_reads_it(stack, 
 
         await eventually(answered)
 
+        # … and downloads the document from « Suivre une requête », the bytes the system sent.
+        async with new_session() as citizen:
+            token = await form_token(citizen, stack.gateway + "/suivre")
+            form = {
+                "csrf_token": token,
+                "code": code,
+                "email": EMAIL,
+                "document_id": doc["document_id"],
+            }
+            async with citizen.post(stack.gateway + "/suivre/document", data=form) as resp:
+                assert (resp.status, await resp.read()) == (200, PDF)
+                assert resp.headers["Content-Type"] == "application/pdf"
+
 
 async def _changes(api: Api, after: str, count: int) -> dict:
     async def enough():
@@ -94,3 +127,11 @@ async def _changes(api: Api, after: str, count: int) -> dict:
         return feed if len(feed["items"]) >= count else None
 
     return await eventually(enough)
+
+
+def test_the_openapi_document_names_every_reason_a_document_is_refused():
+    upload = openapi.document()["paths"][f"{openapi.BASE}/requests/{{code}}/documents"]["post"]
+    refused = upload["responses"]["422"]
+    assert refused["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    for code in attachments.INSPECTION_REFUSALS:
+        assert code in refused["description"], code

@@ -69,7 +69,7 @@ async def test_an_administrator_adds_a_body_with_a_theme_that_citizens_then_find
         await page.get_by_text("L'organisme est ajouté au catalogue.").wait_for()
         await page.get_by_role("heading", name=NAME).wait_for()
         await expect(page.get_by_role("link", name=PHONE)).to_have_attribute(
-            "href", "tel:2720210871"
+            "href", "tel:+2252720210871"
         )
         await _checked(page, "the body's page")
 

@@ -78,7 +78,7 @@ async def test_an_administrator_keeps_the_catalogue(stack, database_url):
         page = _text(raw)
         assert "L'organisme est ajouté au catalogue." in page
         assert "MSHP" in page and "8 h – 16 h" in page and "contact@sante.gouv.ci" in page
-        assert 'href="tel:2720210871"' in raw
+        assert 'href="tel:+2252720210871"' in raw
         # Every theme is offered (no list yet), « Autre » too.
         assert "Absence de renseignements" in page and "Autre" in page
         # Citizens find it by its acronym too; the back office's list as well.

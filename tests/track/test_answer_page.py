@@ -17,13 +17,13 @@ from services.treatment import actions
 from shared.messages import CitizenOpinionRecordedV1
 from shared.service import POOL
 from tests.browser import ARTIFACTS
+from tests.front.conftest import PDF
 from tests.staff.helpers import form_token, new_session
 from tests.support import eventually, publish_event
 from tests.track.conftest import STRICT, post_json, submit
 from tests.track.test_tracking_page import _axe_violations, _cell, _history, _open
 from tests.treatment.conftest import AGENT, validated_event
 
-PDF = b"%PDF-1.7\n% la reponse du ministere\n" + bytes(range(256)) * 8
 ANSWER = "Votre remboursement a été viré le 3 février.\nLe reçu est joint."
 
 

@@ -5,12 +5,12 @@ waited for in treatment (the services talk over the broker, as in production).""
 from __future__ import annotations
 
 from shared.identity import Identity, Role
+from tests.front.conftest import PDF
 from tests.support import as_staff, eventually, signed_session
 
 BODY = "ministere-budget"
 ANALYST = Identity(staff_id="pages-analyste", role=Role.ANALYST, login="awa.kone")
 READER = Identity(staff_id="pages-lecteur", role=Role.FOCAL_POINT, body_id=BODY, login="lecteur")
-PDF = b"%PDF-1.4\n% la quittance de remboursement\n%%EOF\n"
 
 
 async def validated_reclamation(

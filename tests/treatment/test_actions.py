@@ -10,9 +10,8 @@ import pytest
 from services.treatment import actions
 from shared.messages import Opinion
 from shared.web import FieldErrors
+from tests.front.conftest import PDF
 from tests.treatment.conftest import AGENT, COLLEAGUE, STRANGER
-
-PDF = b"%PDF-1.7\n% a short answer\n"
 
 
 def who(identity=AGENT) -> actions.Who:
@@ -234,8 +233,14 @@ async def test_a_document_is_kept_only_when_its_content_is_accepted(treatment):
         await actions.add_document(
             treatment.pool, event.code, who(STRANGER), filename="x.pdf", data=PDF
         )
+    # A name that climbs out of its folder is refused, as a citizen's would be.
+    with pytest.raises(FieldErrors) as climbing:
+        await actions.add_document(
+            treatment.pool, event.code, who(), filename="../../etc/réponse", data=PDF
+        )
+    assert climbing.value.errors[0]["code"] == "file_name_not_allowed"
     kept = await actions.add_document(
-        treatment.pool, event.code, who(), filename="../../etc/réponse", data=PDF
+        treatment.pool, event.code, who(), filename="C:\\bureau\\réponse", data=PDF
     )
     assert (kept["filename"], kept["content_type"], kept["size"]) == (
         "réponse.pdf",

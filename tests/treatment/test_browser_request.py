@@ -2,8 +2,9 @@
 réclamation validated by an analyst (triage's API), the body's focal point opens it, takes it in
 charge with an acknowledgement email they edit (it arrives at the SMTP server as edited), puts it
 on hold and resumes it, tries an empty « Message de fin traitement » (the error beside the field,
-nothing written), then answers with a PDF (« Message envoyé à l'usager! », the answer email with
-its text and the tracking link). Checked with axe at each step and at 360 px."""
+nothing written), joins a « PDF » that is no PDF (refused beside the field as a citizen's file
+would be, the message kept), then answers with a real PDF (« Message envoyé à l'usager! », the
+answer email with its text and the tracking link). Checked with axe at each step and at 360 px."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import asyncpg
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
+from shared import attachments
 from shared.identity import Role
 from tests.browser import ARTIFACTS
 from tests.staff.helpers import create_account, sign_in
@@ -21,6 +23,8 @@ from tests.treatment.pages import BODY, PDF, validated_reclamation
 
 PASSWORD = "koffi traite les réclamations"
 CITIZEN = "aya.kouassi@example.ci"
+# What a PDF's name and first bytes promise, and a web page after them.
+NOT_A_PDF = b"%PDF-1.7\n<html><script>alert('bonjour')</script></html>\n"
 
 
 async def _axe(page) -> list[str]:
@@ -127,9 +131,26 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
         assert await _axe(page) == []
         assert await _fits(page)
 
-        # The answer with a PDF.
-        await message.fill("Votre passeport est prêt : retirez-le au guichet 3 dès lundi.")
+        # A « PDF » whose bytes are a web page: inspected as a citizen's file is, refused beside
+        # the field, the message typed kept, nothing written.
+        said = "Votre passeport est prêt : retirez-le au guichet 3 dès lundi."
+        await message.fill(said)
         await page.get_by_label("Joindre un document").set_input_files(
+            files=[{"name": "convocation.pdf", "mimeType": "application/pdf", "buffer": NOT_A_PDF}]
+        )
+        await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+        error = page.locator("#err-repondre-document")
+        await expect(error).to_have_text(
+            attachments.problem(attachments.PDF_UNREADABLE, "convocation.pdf")
+        )
+        document = page.get_by_label("Joindre un document")
+        assert "err-repondre-document" in await document.get_attribute("aria-describedby")
+        await expect(message).to_have_value(said)
+        assert await _written(database_url, code) == before
+        assert await _axe(page) == []
+
+        # The answer with a PDF.
+        await document.set_input_files(
             files=[{"name": "convocation.pdf", "mimeType": "application/pdf", "buffer": PDF}]
         )
         await page.get_by_role("button", name="Répondre avec envoi de mail").click()

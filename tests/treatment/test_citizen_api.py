@@ -9,9 +9,8 @@ import uuid
 
 from services.treatment import actions
 from shared.codes import new_code
+from tests.front.conftest import PDF
 from tests.treatment.conftest import AGENT
-
-PDF = b"%PDF-1.7\n% la reponse\n"
 
 
 async def test_only_a_sent_answers_document_with_its_requests_code(treatment):

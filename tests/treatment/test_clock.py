@@ -16,10 +16,10 @@ from services.treatment.settings import TreatmentSettings
 from shared.messages import Opinion, RequestClosedV1
 from shared.service import POOL
 from shared.web import FieldErrors
+from tests.front.conftest import PDF
 from tests.support import RunningApp, eventually
 from tests.treatment.conftest import AGENT, deliver, validated_event
 
-PDF = b"%PDF-1.7\n% a short answer\n"
 SETTINGS = TreatmentSettings(no_opinion_days=30, unused_document_hours=24)
 
 

@@ -10,11 +10,10 @@ import pytest
 from services.treatment import actions, focal_api
 from shared.identity import Role
 from shared.messages import Contact, Opinion
+from tests.front.conftest import PDF
 from tests.support import as_staff, eventually
 from tests.treatment.conftest import ADMIN, AGENT, ANALYST, COLLEAGUE, OPERATOR, STRANGER
 from tests.triage.helpers import of_type, published
-
-PDF = b"%PDF-1.4\n% answer\n"
 
 
 async def test_an_unsigned_call_or_one_without_identity_is_refused(treatment):

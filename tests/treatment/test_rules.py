@@ -4,11 +4,10 @@ documents judged by their content (no database)."""
 import pytest
 
 from services.treatment import actions
+from shared import attachments
 from shared.lifecycle import Event, Status
 from shared.web import FieldErrors
-
-PDF = b"%PDF-1.7\n..."
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 20
+from tests.front.conftest import PDF, PNG, pdf_bytes, with_javascript
 
 
 def row(status: Status, opinion: str | None = None) -> dict:
@@ -80,15 +79,23 @@ def test_a_text_is_asked_for_by_its_field():
         actions.required("message", "x" * (actions.MESSAGE_MAX + 1), "?")
 
 
-def test_a_document_is_judged_by_its_content():
-    assert actions.checked_document("reponse.html", PDF) == ("reponse.pdf", "application/pdf")
-    assert actions.checked_document("C:\\x\\plan", PNG) == ("plan.png", "image/png")
-    for data, code in (
-        (b"", "file_empty"),
-        (b"<html>not a pdf</html>", "file_type_not_allowed"),
-        (PDF + b"\0" * (5 * 1024 * 1024), "file_too_large"),
+def test_a_document_is_judged_by_its_content_as_a_citizens_attachment_is():
+    name, kept = actions.checked_document("reponse.html", PDF)
+    assert (name, kept.content_type, kept.data) == ("reponse.pdf", "application/pdf", PDF)
+    name, kept = actions.checked_document("C:\\x\\plan", PNG)
+    assert (name, kept.content_type) == ("plan.png", "image/png")
+    for filename, data, code in (
+        ("x.pdf", b"", "file_empty"),
+        ("x.pdf", b"<html>not a pdf</html>", "file_type_not_allowed"),
+        ("x.pdf", PDF + b"\0" * (5 * 1024 * 1024), "file_too_large"),
+        # What its first bytes say, but not what it is.
+        ("x.pdf", b"%PDF-1.7\n<script>alert(1)</script>", "pdf_unreadable"),
+        ("x.png", PNG[:8] + b"<html></html>", "image_unreadable"),
+        ("x.pdf", pdf_bytes(with_javascript), "pdf_javascript"),
+        ("../../etc/x.pdf", PDF, "file_name_not_allowed"),
     ):
         with pytest.raises(FieldErrors) as refused:
-            actions.checked_document("x.pdf", data)
+            actions.checked_document(filename, data)
         assert refused.value.errors[0]["field"] == "document"
         assert refused.value.errors[0]["code"] == code
+        assert refused.value.errors[0]["message"] == attachments.problem(code, filename)

@@ -36,14 +36,13 @@ from gateway.clients.treatment import TREATMENT
 from gateway.public_api.ministry import models
 from gateway.staff import api_keys as keys
 from gateway.web.client_address import client_address
-from shared import codes, lifecycle
+from shared import attachments, codes, lifecycle
 from shared.identity import Identity, Role
 from shared.service import POOL
 from shared.web import field_errors, french
 
 BASE = "/api/ministeres/v1"
 PROBLEM = "application/problem+json"
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024  # shared.attachments.MAX_BYTES; treatment checks again
 KEY_PARAMETERS = frozenset({"api_key", "apikey", "key", "cle", "token", "access_token"})
 TITLES = {
     400: "Requête invalide",
@@ -252,6 +251,13 @@ async def list_requests(request: web.Request, key: keys.ApiKey) -> web.StreamRes
         for ours, theirs in LIST_PARAMETERS.items()
         if ours in request.query
     }
+    # Treatment reads an empty date as none given (the back office's forms send it so); the API
+    # documents a date, so an empty one is refused as any other malformed date.
+    empty = [n for n in ("validated_from", "validated_to") if n in params and not params[n]]
+    if empty:
+        return invalid(
+            [{"field": n, "code": "invalid_date", "message": "Une date AAAA-MM-JJ."} for n in empty]
+        )
     view = params.pop("view", "en_cours")
     status, body = await request.app[TREATMENT].requests(
         view, identity=identity_of(key), params=params
@@ -346,20 +352,22 @@ for _path, _name, _action_name, _model in (
 @routes.post(BASE + "/requests/{code}/documents")
 @operation("uploadDocument")
 async def upload_document(request: web.Request, key: keys.ApiKey) -> web.StreamResponse:
-    """The document's bytes as the body (PDF, JPEG or PNG, 5 Mo at most, judged by content)."""
+    """The document's bytes as the body: judged by treatment as a citizen's attachment is
+    (``shared.attachments.inspect``); a refusal is the 422 ``validation_failed`` problem whose
+    ``errors`` name ``document`` with the reason's code (``pdf_javascript``…)."""
     code = _code(request)
     if code is None:
         return problem(404, "not_found", NOT_FOUND)
-    if (request.content_length or 0) > MAX_DOCUMENT_BYTES:
+    if (request.content_length or 0) > attachments.MAX_BYTES:
         return problem(413, "too_large", "5 Mo au plus par document.")
     chunks, size = [], 0
-    while size <= MAX_DOCUMENT_BYTES:
-        chunk = await request.content.read(min(256 * 1024, MAX_DOCUMENT_BYTES + 1 - size))
+    while size <= attachments.MAX_BYTES:
+        chunk = await request.content.read(min(256 * 1024, attachments.MAX_BYTES + 1 - size))
         if not chunk:
             break
         chunks.append(chunk)
         size += len(chunk)
-    if size > MAX_DOCUMENT_BYTES:
+    if size > attachments.MAX_BYTES:
         return problem(413, "too_large", "5 Mo au plus par document.")
     filename = _clean(request.query.get("filename", ""), 200).strip() or "document"
     status, body = await request.app[TREATMENT].upload_document(

@@ -10,11 +10,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from shared import attachments
 from shared.lifecycle import Status
 from shared.messages import Nature, Opinion
 
 MESSAGE_MAX = 5000  # treatment's (services/treatment/actions.py)
-MAX_DOCUMENTS = 3  # shared.attachments.MAX_FILES, checked by treatment too
+MAX_DOCUMENTS = attachments.MAX_FILES  # checked by treatment too
 
 # Text PostgreSQL can keep (no NUL, no lone surrogate from a JSON « \\ud800 ») and not blank;
 # the pattern says it in the schema (lone surrogates are no JSON text a client means to send),

@@ -149,8 +149,20 @@ class Operation:
     body: type[BaseModel] | str | None = None  # "file": raw bytes
     parameters: list[dict[str, Any]] = field(default_factory=list)
     errors: tuple[int, ...] = ()
+    # What an error means for this operation, where :data:`ERRORS` says too little.
+    notes: dict[int, str] = field(default_factory=dict)
 
 
+# A document is inspected as a citizen's attachment is: each reason has its code.
+DOCUMENT_REFUSED = (
+    "Document refusé après examen de son contenu (comme les pièces jointes des usagers) : "
+    "errors[0].field vaut document, errors[0].code dit pourquoi ("
+    + ", ".join(attachments.INSPECTION_REFUSALS)
+    + ") et errors[0].message le dit en français. Le type est reconnu à ses octets, jamais au "
+    "nom : un PDF qui contient du JavaScript, une action de lancement ou des fichiers joints, "
+    "ou qui ne s'ouvre pas (endommagé, chiffré) est refusé ; une image est décodée puis "
+    "réenregistrée sans ses métadonnées."
+)
 ACTION_ERRORS = (400, 404, 409, 413, 415, 422)
 OPERATIONS = [
     Operation(
@@ -249,6 +261,7 @@ OPERATIONS = [
             },
         ],
         errors=(404, 413, 422),
+        notes={422: DOCUMENT_REFUSED},
     ),
     Operation(
         "post",
@@ -318,9 +331,9 @@ def _schemas() -> dict[str, Any]:
     return found
 
 
-def _problem(status: int) -> dict[str, Any]:
+def _problem(status: int, note: str | None = None) -> dict[str, Any]:
     content = {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}
-    answer: dict[str, Any] = {"description": ERRORS[status], "content": content}
+    answer: dict[str, Any] = {"description": note or ERRORS[status], "content": content}
     if status == 429:
         answer["headers"] = {
             "Retry-After": {"description": "Secondes à attendre.", "schema": {"type": "integer"}}
@@ -345,7 +358,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         }
     responses: dict[str, Any] = {str(op.status): ok}
     for status in sorted({400, 401, 429, *op.errors}):
-        responses[str(status)] = _problem(status)
+        responses[str(status)] = _problem(status, op.notes.get(status))
     spec: dict[str, Any] = {
         "operationId": op.operation_id,
         "summary": op.summary,
