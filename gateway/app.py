@@ -46,13 +46,13 @@ from gateway.public_api import tracking as tracking_api
 from gateway.public_api.ministry import api as ministry_api
 from gateway.public_api.ministry import openapi as ministry_openapi
 from gateway.settings import GatewaySettings
-from gateway.staff import auth, notify_outbox, passwords, signin
+from gateway.staff import api_keys, auth, notify_outbox, passwords, signin
 from gateway.web import compression, csrf, dev, form_parts, phones, static_files
 from gateway.web.client_address import know_the_caller
 from gateway.web.errors import answer_errors
 from gateway.web.keys import GATEWAY_SETTINGS, METRICS_URL
-from shared import codes, french
-from shared.service import ServiceSpec, create_service_app
+from shared import codes, french, periodic
+from shared.service import POOL, ServiceSpec, create_service_app
 
 HERE = Path(__file__).parent
 SPEC = ServiceSpec(
@@ -179,6 +179,16 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.append(_metrics_listener)
     # Account changes for notify's staff directory and the staff emails (issue 13).
     app.cleanup_ctx.append(notify_outbox.relay_task)
+    # The ministry API's call log past its keeping time (GatewaySettings.api_calls_kept_days).
+    app.cleanup_ctx.append(
+        periodic.every(
+            "gateway-api-calls",
+            lambda app: app[GATEWAY_SETTINGS].api_calls_sweep_seconds,
+            lambda app: api_keys.forget_old_calls(
+                app[POOL], app[GATEWAY_SETTINGS].api_calls_kept_days
+            ),
+        )
+    )
     # The citizen's pages.
     app.add_routes(home.routes)
     app.add_routes(submission.routes)

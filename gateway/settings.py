@@ -64,6 +64,10 @@ class GatewaySettings(ServiceSettings):
     # The ministry API (/api/ministeres/v1/): calls a minute a new key is given unless the
     # administrator says otherwise (each key keeps its own, « Clés d'API »).
     ministry_api_calls_per_minute: int = Field(600, ge=1, le=1_000_000)
+    # The ministry API's call log (who called what, from which address) is kept this many days,
+    # then removed by the gateway's clock every ``api_calls_sweep_seconds`` (0: never).
+    api_calls_kept_days: int = Field(365, ge=1)
+    api_calls_sweep_seconds: float = Field(3600, ge=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -198,3 +198,23 @@ async def record_call(
             status,
             address[:64],
         )
+
+
+async def forget_old_calls(pool: asyncpg.Pool, kept_days: int, batch: int = 10_000) -> int:
+    """Remove the call log's lines older than ``kept_days`` days, ``batch`` rows a statement (a
+    year's backlog goes without one long lock on the log); how many went. Every copy of the
+    gateway may run it at once: a line taken by one is skipped by the others."""
+    gone = 0
+    while True:
+        count = await pool.fetchval(
+            """WITH old AS (SELECT id FROM api_calls
+                            WHERE at < now() - make_interval(days => $1)
+                            ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED),
+                    removed AS (DELETE FROM api_calls c USING old WHERE c.id = old.id RETURNING 1)
+               SELECT count(*) FROM removed""",
+            kept_days,
+            batch,
+        )
+        gone += count
+        if count < batch:
+            return gone
