@@ -704,6 +704,15 @@ async def run(args: argparse.Namespace) -> int:
             + f" (the whole machine {100 * idle_busy / args.idle:.0f} % busy)"
             + f"; net of the platform's idle: {1000 * net / per:.1f} ms per code"
         )
+        # What the rate would be with the browsers elsewhere, as a real platform's users are:
+        # the platform's CPU per code against every core of this machine (a ceiling: no queue
+        # ever waits), beside the same with the browsers' share on these cores, as measured.
+        browsers = sum(used for g, used in whole if g.startswith("bench"))
+        cores = os.cpu_count() or 1
+        say(
+            f"  ceiling on {cores} free cores: {cores * per / ours:.0f} codes/s for the platform "
+            f"alone, {cores * per / (ours + browsers):.0f} with the browsers on the same cores"
+        )
 
         say("HTTP calls per code (each process's /metrics, the measured citizens):")
         for name in ("gateway", "intake"):
