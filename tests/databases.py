@@ -87,7 +87,13 @@ async def create_database(server_url: str, template: str | None = None) -> str:
     """A new database (a copy of ``template``, else empty); returns its URL."""
     name = _new_name("milie_t")
     source = f' TEMPLATE "{template}"' if template else ""
-    await _admin(server_url, f'CREATE DATABASE "{name}"{source}')
+    await _admin(
+        server_url,
+        f'CREATE DATABASE "{name}"{source}',
+        # A commit need not wait for its WAL to reach the disk: the shared test server is
+        # never crashed (the tests that restart PostgreSQL run their own, tests/e2e).
+        f'ALTER DATABASE "{name}" SET synchronous_commit = off',
+    )
     return with_database(server_url, name)
 
 
