@@ -9,6 +9,7 @@ migrated once per run (tests/databases.py).
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -183,6 +184,17 @@ def smtp_server() -> Iterator[SmtpInbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+def pytest_collection_finish(session):
+    # What exists once the tests are collected (modules, contracts, templates) lives for the whole
+    # run: keep the collector from walking it again and again, and collect the young generation
+    # less often, as the services' processes do (shared.service.run). The GC's time in the run
+    # of tests/treatment/test_actions.py, test_focal_api.py and tests/staff/test_journal.py:
+    # 1.54 -> 0.76 s.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def pytest_collection_modifyitems(items):
