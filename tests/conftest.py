@@ -9,6 +9,7 @@ migrated once per run (tests/databases.py).
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +25,8 @@ from shared.settings import ServiceSettings
 # The platforms the tests start as processes (tests/stack.py, tests/e2e) read their settings from
 # the environment: staff there sign in with the password alone too (see settings_for below).
 os.environ.setdefault("MILIE_SECOND_FACTOR_REQUIRED", "false")
-from tests.databases import Copies, create_database, create_template, drop_database
+from tests.databases import Copies, Drops, create_database, create_template, drop_database
+from tests.later import Later
 from tests.support import RELAXED_SUBMISSION_LIMITS, delete_namespace, eventually, free_port
 
 
@@ -80,14 +82,28 @@ async def template_copies(
     await copies.close()
 
 
+@pytest.fixture(scope="session")
+async def later() -> AsyncIterator[Later]:
+    """Where tests' namespaces are deleted without the next test waiting."""
+    cleanups = Later()
+    yield cleanups
+    await cleanups.close()
+
+
+@pytest.fixture(scope="session")
+async def drops(infrastructure: tuple[str, str]) -> AsyncIterator[Drops]:
+    dropping = Drops(infrastructure[0])
+    yield dropping
+    await dropping.close()
+
+
 @pytest.fixture
-async def database_url(
-    infrastructure: tuple[str, str], template_copies: Copies
-) -> AsyncIterator[str]:
-    """This test's own database, every schema migrated already; dropped afterwards."""
+async def database_url(template_copies: Copies, drops: Drops) -> AsyncIterator[str]:
+    """This test's own database, every schema migrated already; dropped afterwards (in the
+    background, with others: nobody uses its name again)."""
     url = await template_copies.take()
     yield url
-    await drop_database(infrastructure[0], url.rpartition("/")[2])
+    drops.add(url.rpartition("/")[2])
 
 
 @pytest.fixture
@@ -99,11 +115,12 @@ async def empty_database_url(infrastructure: tuple[str, str]) -> AsyncIterator[s
 
 
 @pytest.fixture
-async def namespace(amqp_url: str) -> AsyncIterator[str]:
-    """A broker namespace of this test's own: its exchanges and queues are prefixed with it."""
+async def namespace(amqp_url: str, later: Later) -> AsyncIterator[str]:
+    """A broker namespace of this test's own: its exchanges and queues are prefixed with it;
+    deleted afterwards, in the background."""
     ns = f"t{uuid.uuid4().hex[:10]}"
     yield ns
-    await delete_namespace(amqp_url, ns)
+    later.add(lambda: delete_namespace(amqp_url, ns))
 
 
 @pytest.fixture
@@ -167,6 +184,17 @@ def smtp_server() -> Iterator[SmtpInbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+def pytest_collection_finish(session):
+    # What exists once the tests are collected (modules, contracts, templates) lives for the whole
+    # run: keep the collector from walking it again and again, and collect the young generation
+    # less often, as the services' processes do (shared.service.run). The GC's time in the run
+    # of tests/treatment/test_actions.py, test_focal_api.py and tests/staff/test_journal.py:
+    # 1.54 -> 0.76 s.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def pytest_collection_modifyitems(items):

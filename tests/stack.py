@@ -6,6 +6,7 @@ behaviour; the end-to-end tests under tests/e2e start the real processes instead
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -57,27 +58,38 @@ async def start_stack(settings_for, smtp_port: int, **overrides) -> contextlib.A
         ("notify", notify_app, NotifySettings),
         ("stats", stats_app, StatsSettings),
     ]
+    # Triage asks intake for the catalogue when an analyst re-indexes a request.
+    service_urls = {"triage": {"intake_url": urls["intake"]}}
+    apps = {
+        name: RunningApp(
+            create_app(settings_for(settings_cls, **common, **service_urls.get(name, {})))
+        )
+        for name, create_app, settings_cls in builders
+    }
+    gateway_settings = settings_for(
+        GatewaySettings,
+        **common,
+        **{f"{n}_url": urls[n] for n in ("intake", "triage", "treatment", "notify", "stats")},
+    )
+    apps["gateway"] = RunningApp(gateway_app(gateway_settings))
+    for name, app in apps.items():
+        app.port = ports[name]
+    # The six start at once: each waits mostly for its own database and broker round trips, and
+    # none calls another while it starts (the gateway calls the services once a test asks it).
+    started = await asyncio.gather(
+        *(app.__aenter__() for app in apps.values()), return_exceptions=True
+    )
     exits = contextlib.AsyncExitStack()
     stack = Stack()
-    try:
-        # Triage asks intake for the catalogue when an analyst re-indexes a request.
-        service_urls = {"triage": {"intake_url": urls["intake"]}}
-        for name, create_app, settings_cls in builders:
-            own = {**common, **service_urls.get(name, {})}
-            app = RunningApp(create_app(settings_for(settings_cls, **own)))
-            app.port = ports[name]
-            stack.apps[name] = await exits.enter_async_context(app)
-        gateway_settings = settings_for(
-            GatewaySettings,
-            **common,
-            **{f"{n}_url": urls[n] for n in ("intake", "triage", "treatment", "notify", "stats")},
-        )
-        app = RunningApp(gateway_app(gateway_settings))
-        app.port = ports["gateway"]
-        stack.apps["gateway"] = await exits.enter_async_context(app)
-    except BaseException:
+    # Stopped in the reverse order: the gateway first, intake last.
+    for (name, app), outcome in zip(apps.items(), started, strict=True):
+        if not isinstance(outcome, BaseException):
+            exits.push_async_exit(app)
+            stack.apps[name] = app
+    failed = [outcome for outcome in started if isinstance(outcome, BaseException)]
+    if failed:
         await exits.aclose()
-        raise
+        raise failed[0]
     exits.stack = stack  # type: ignore[attr-defined]
     return exits
 

@@ -215,7 +215,10 @@ class RunningApp:
     def __init__(self, app: web.Application) -> None:
         self.app = app
         self.port = free_port()
-        self.runner = web.AppRunner(app, access_log=None)
+        # At a test's end nothing waits for an answer any more; what a longer timeout waited for
+        # was aiohttp's read of what is left of a body the app answered early (a stalled upload):
+        # it goes on for 10 s even once the client has closed the connection.
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
 
     @property
     def url(self) -> str:
