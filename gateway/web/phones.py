@@ -7,7 +7,8 @@ ARTCI's rule of 2021 gives its ten-digit form — fixed lines (starting with 2 o
 operator's prefix from their second digit (0–3 « 01 », 4–6 « 05 », 7–9 « 07 »).
 
 Every ``tel:`` link of the site is written by the templates' filters (:data:`FILTERS`):
-``{{ number | tel }}`` for the href, ``{{ number | telephone }}`` for the text shown.
+``{{ number | tel }}`` for the href, ``{{ number | telephone }}`` for the text shown, and
+``{% set ph = number | phone %}`` for both from one reading (``ph.href``, ``ph.shown``).
 """
 
 from __future__ import annotations
@@ -62,4 +63,4 @@ def telephone(raw: str) -> str:
 
 
 # The templates' filters (gateway/app.py installs them).
-FILTERS = {"tel": tel, "telephone": telephone}
+FILTERS = {"tel": tel, "telephone": telephone, "phone": ivorian}
