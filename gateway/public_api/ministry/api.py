@@ -39,7 +39,7 @@ from gateway.web.client_address import client_address
 from shared import attachments, codes, lifecycle
 from shared.identity import Identity, Role
 from shared.service import POOL
-from shared.web import field_errors, french
+from shared.web import field_error, field_errors, french
 
 BASE = "/api/ministeres/v1"
 PROBLEM = "application/problem+json"
@@ -255,9 +255,7 @@ async def list_requests(request: web.Request, key: keys.ApiKey) -> web.StreamRes
     # documents a date, so an empty one is refused as any other malformed date.
     empty = [n for n in ("validated_from", "validated_to") if n in params and not params[n]]
     if empty:
-        return invalid(
-            [{"field": n, "code": "invalid_date", "message": "Une date AAAA-MM-JJ."} for n in empty]
-        )
+        return invalid([field_error(n, "Une date AAAA-MM-JJ.", "invalid_date") for n in empty])
     view = params.pop("view", "en_cours")
     status, body = await request.app[TREATMENT].requests(
         view, identity=identity_of(key), params=params
