@@ -21,6 +21,7 @@ from services.stats.settings import StatsSettings
 from services.treatment.settings import TreatmentSettings
 from services.triage.settings import TriageSettings
 from shared.settings import ServiceSettings, describe
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS: dict[str, type[ServiceSettings]] = {
@@ -317,7 +318,9 @@ async def test_make_up_says_why_a_process_refused_to_start(
 
     _environment(monkeypatch, **{var: None for var in GOOD})  # Platform passes os.environ on
     env = {**GOOD, "MILIE_FORM_SECRET": "CHANGE-ME"}
-    ports = {name: port for name, (_, port) in PROCESSES.items()}  # never bound: it stops first
+    # Free ports, not the defaults: a `make up` on this machine would answer on 8080 and be
+    # taken for the gateway that refused to start.
+    ports = {name: free_port() for name in PROCESSES}  # never bound: it stops first
     platform = Platform(env=env, ports=ports, log_dir=tmp_path)
     await platform.start("gateway")
     with pytest.raises(RuntimeError) as refused:
