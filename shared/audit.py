@@ -18,13 +18,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import asyncpg
 from aiohttp import web
 
 from shared.db import run_in_transaction
-from shared.identity import identity_of
+from shared.identity import Identity, identity_of
+from shared.messages import Actor
 from shared.service import POOL, connection, transaction
 from shared.signing import CALL
 from shared.web import json_error
@@ -38,6 +40,28 @@ PERSONAL_DATA_READ = "personal_data_read"
 PERSONAL_DATA_READ_LABEL = "Consultation des données personnelles"
 # The most lines one ``GET /audit`` gives (a journal export merges up to this many per service).
 LISTING_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class Who:
+    """The staff member acting, from the signed identity, and where the gateway says they are."""
+
+    identity: Identity
+    address: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.identity.login or self.identity.staff_id
+
+    @property
+    def actor(self) -> Actor:
+        i = self.identity
+        return Actor(staff_id=i.staff_id, role=i.role.value, body_id=i.body_id)
+
+    def signature(self) -> dict[str, str]:
+        """Who signs a line of the audit log or of a request's history."""
+        i = self.identity
+        return {"actor_id": i.staff_id, "actor_login": self.name, "actor_role": i.role.value}
 
 
 async def write(
@@ -71,6 +95,21 @@ async def write(
 async def write_alone(pool: asyncpg.Pool, **line: str | None) -> None:
     """One line of the audit log in a transaction of its own (a refusal, an export)."""
     await run_in_transaction(pool, lambda conn: write(conn, **line))
+
+
+async def write_alone_by(
+    pool: asyncpg.Pool, who: Who, code: str | None, action: str, outcome: str, detail: str
+) -> None:
+    """An agent's line in a transaction of its own: an action refused (conflict), an export."""
+    await write_alone(
+        pool,
+        action=action,
+        outcome=outcome,
+        address=who.address,
+        request_code=code,
+        detail=detail,
+        **who.signature(),
+    )
 
 
 def address_of(request: web.Request) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -28,12 +27,11 @@ import asyncpg
 from services.treatment import deadlines, policy, repository
 from services.treatment.calendar import load_calendar
 from shared import attachments, audit, french, lifecycle, outbox
+from shared.audit import Who
 from shared.db import run_in_transaction
-from shared.identity import Identity
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
 from shared.messages import (
     Acknowledgement,
-    Actor,
     Contract,
     DocumentRef,
     Opinion,
@@ -52,23 +50,6 @@ from shared.web import FieldErrors, field_error
 MESSAGE_MAX = 5000
 MAX_DOCUMENTS = attachments.MAX_FILES
 TAGGED = "tagged"  # a history kind that is no event of the life cycle
-
-
-@dataclass(frozen=True)
-class Who:
-    """The agent acting, from the signed identity, and where the gateway says they are."""
-
-    identity: Identity
-    address: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.identity.login or self.identity.staff_id
-
-    @property
-    def actor(self) -> Actor:
-        i = self.identity
-        return Actor(staff_id=i.staff_id, role=i.role.value, body_id=i.body_id)
 
 
 class NotFound(Exception):
@@ -177,7 +158,8 @@ async def _record(
 ) -> None:
     """The event (outbox), the history line and the audit line of an action."""
     message_id = await outbox.add(conn, event) if event is not None else None
-    i = who.identity if who else None
+    # Without an agent, the citizen acted (an opinion, a reopening, through intake).
+    signed = who.signature() if who else {}
     await repository.add_history(
         conn,
         request_id=row["request_id"],
@@ -186,9 +168,7 @@ async def _record(
         message=message,
         details=details,
         message_id=message_id,
-        actor_id=i.staff_id if i else None,
-        actor_login=who.name if who else None,
-        actor_role=i.role.value if i else None,
+        **signed,
     )
     label = "Balisée" if kind == TAGGED else BODY_EVENT_LABELS[Event.of_kind(kind)]
     await audit.write(
@@ -196,11 +176,9 @@ async def _record(
         action=kind,
         outcome="done",
         address=who.address if who else "",
-        actor_id=i.staff_id if i else None,
-        actor_login=who.name if who else None,
-        actor_role=i.role.value if i else "citizen",
         request_code=row["code"],
         detail=label,
+        **(signed or {"actor_role": "citizen"}),
     )
 
 
@@ -625,20 +603,3 @@ async def apply_reopening(
     new = await repository.update(conn, row["request_id"], {"status": status.value})
     await _record(conn, row, None, Event.REOPENED.kind, at, event=event, message=message)
     return _done(row, Event.REOPENED.kind, status, new, at)
-
-
-async def record_refusal(
-    pool: asyncpg.Pool, who: Who, code: str | None, action: str, outcome: str, detail: str
-) -> None:
-    """An audit line in its own transaction: an action refused (conflict), a call refused."""
-    await audit.write_alone(
-        pool,
-        action=action,
-        outcome=outcome,
-        address=who.address,
-        actor_id=who.identity.staff_id,
-        actor_login=who.name,
-        actor_role=who.identity.role.value,
-        request_code=code,
-        detail=detail,
-    )

@@ -521,15 +521,13 @@ def _action(name: str, model: type[BaseModel], act: Act):
         if code is None:
             return _not_found()
         given = await read_model(request, model)
-        who = actions.Who(identity_of(request), address_of(request))
+        who = audit.Who(identity_of(request), address_of(request))
         try:
             done = await act(request.app[POOL], code, who, given)
         except actions.NotFound:
             return _not_found()
         except actions.Refused as exc:
-            await actions.record_refusal(
-                request.app[POOL], who, code, name, "conflict", exc.message
-            )
+            await audit.write_alone_by(request.app[POOL], who, code, name, "conflict", exc.message)
             return json_error(409, exc.error, exc.message, **exc.extra)
         return web.json_response(done)
 
@@ -623,7 +621,7 @@ async def upload(request: web.Request) -> web.Response:
             break
         chunks.append(chunk)
         size += len(chunk)
-    who = actions.Who(identity_of(request), address_of(request))
+    who = audit.Who(identity_of(request), address_of(request))
     try:
         kept = await actions.add_document(
             request.app[POOL], code, who, filename=name, data=b"".join(chunks)

@@ -151,7 +151,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     except searching.Invalid as exc:
         return _invalid_query(exc)
     settings = request.app[SETTINGS]
-    who = decisions.Who(identity_of(request), address_of(request))
+    who = audit.Who(identity_of(request), address_of(request))
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
@@ -181,7 +181,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     await audit.personal_data_read(
         request, exported, f"{audit.PERSONAL_DATA_READ_LABEL} (export CSV)"
     )
-    await decisions.record_audit(
+    await audit.write_alone_by(
         request.app[POOL], who, None, "export", "done", f"{count} lignes exportées (CSV)"
     )
     await response.write_eof()
@@ -243,9 +243,9 @@ def _missing(field: str, message: str) -> FieldErrors:
 
 
 async def _refused(
-    request: web.Request, who: decisions.Who, code: str, action: str, exc: decisions.Refused
+    request: web.Request, who: audit.Who, code: str, action: str, exc: decisions.Refused
 ) -> web.Response:
-    await decisions.record_audit(request.app[POOL], who, code, action, "conflict", exc.message)
+    await audit.write_alone_by(request.app[POOL], who, code, action, "conflict", exc.message)
     return json_error(409, exc.error, exc.message, **exc.extra)
 
 
@@ -258,7 +258,7 @@ def _decision(kind: Kind):
         given = await read_model(request, DecisionIn)
         if kind in MESSAGE_REQUIRED and not given.message:
             raise _missing("message", MESSAGE_REQUIRED[kind])
-        who = decisions.Who(identity_of(request), address_of(request))
+        who = audit.Who(identity_of(request), address_of(request))
         try:
             done = await decisions.decide(
                 request.app[POOL],
@@ -306,7 +306,7 @@ async def reindex(request: web.Request) -> web.Response:
             "catalogue_unavailable",
             "Le catalogue des organismes ne répond pas : réessayez dans un instant.",
         )
-    who = decisions.Who(identity_of(request), address_of(request))
+    who = audit.Who(identity_of(request), address_of(request))
     try:
         done = await decisions.reindex(
             request.app[POOL],

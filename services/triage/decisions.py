@@ -9,7 +9,6 @@ request decided, and is told by whom — nothing is decided twice.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +18,9 @@ from services.triage import domain, repository
 from services.triage.catalogue import Index
 from services.triage.domain import Kind, Status
 from shared import audit, french, outbox
+from shared.audit import Who
 from shared.db import run_in_transaction
-from shared.identity import Identity
 from shared.messages import (
-    Actor,
     AttachmentRef,
     Contact,
     Contract,
@@ -34,23 +32,6 @@ from shared.messages import (
     RequestValidatedV1,
 )
 from shared.purge import no_more_messages
-
-
-@dataclass(frozen=True)
-class Who:
-    """The analyst deciding, from the signed identity, and where the gateway says they are."""
-
-    identity: Identity
-    address: str
-
-    @property
-    def name(self) -> str:
-        return self.identity.login or self.identity.staff_id
-
-    @property
-    def actor(self) -> Actor:
-        i = self.identity
-        return Actor(staff_id=i.staff_id, role=i.role.value, body_id=i.body_id)
 
 
 class NotFound(Exception):
@@ -142,7 +123,6 @@ async def _write(
     details: dict[str, Any],
 ) -> None:
     message_id = await outbox.add(conn, event)
-    i = who.identity
     await repository.add_history(
         conn,
         request_id=row["request_id"],
@@ -151,20 +131,16 @@ async def _write(
         message=message,
         details=details,
         message_id=message_id,
-        actor_id=i.staff_id,
-        actor_login=who.name,
-        actor_role=i.role.value,
+        **who.signature(),
     )
     await audit.write(
         conn,
         action=kind.value,
         outcome="done",
         address=who.address,
-        actor_id=i.staff_id,
-        actor_login=who.name,
-        actor_role=i.role.value,
         request_code=row["code"],
         detail=domain.KIND_LABELS[kind],
+        **who.signature(),
     )
 
 
@@ -282,20 +258,3 @@ async def reindex(
         return {"code": code, "decision": Kind.REINDEXED.value, "status": row["status"]}
 
     return await run_in_transaction(pool, work)
-
-
-async def record_audit(
-    pool: asyncpg.Pool, who: Who, code: str | None, action: str, outcome: str, detail: str
-) -> None:
-    """An audit line in its own transaction: a decision refused (conflict), an export."""
-    await audit.write_alone(
-        pool,
-        action=action,
-        outcome=outcome,
-        address=who.address,
-        actor_id=who.identity.staff_id,
-        actor_login=who.name,
-        actor_role=who.identity.role.value,
-        request_code=code,
-        detail=detail,
-    )
