@@ -37,6 +37,18 @@ def _parse_day(request: web.Request, name: str) -> date | None:
         raise BadQuery(f"{name} must be a date written YYYY-MM-DD, got {raw!r}") from None
 
 
+def period(request: web.Request) -> tuple[date | None, date | None] | web.Response:
+    """The query's ``from`` and ``to`` (either may be absent), or the 400 saying what is wrong."""
+    try:
+        start = _parse_day(request, "from")
+        end = _parse_day(request, "to")
+        if start and end and start > end:
+            raise BadQuery("from must not be after to")
+    except BadQuery as exc:
+        return json_error(400, "invalid_period", str(exc))
+    return start, end
+
+
 # « Traitées » on the public page: answered by the body, the citizen's opinion awaited or given
 # (a request reopened by the citizen counts again once answered again).
 ANSWERED = [lifecycle.Status.TREATED.value, lifecycle.Status.CLOSED.value]
@@ -96,13 +108,10 @@ async def bodies(request: web.Request) -> web.Response:
 @routes.get("/stats/summary")
 async def summary(request: web.Request) -> web.Response:
     """Totals by nature and by status of the requests submitted between ``from`` and ``to``."""
-    try:
-        start = _parse_day(request, "from")
-        end = _parse_day(request, "to")
-        if start and end and start > end:
-            raise BadQuery("from must not be after to")
-    except BadQuery as exc:
-        return json_error(400, "invalid_period", str(exc))
+    asked = period(request)
+    if isinstance(asked, web.Response):
+        return asked
+    start, end = asked
     async with connection(request) as conn:
         by_nature_rows, by_status_rows = await repository.period_totals(conn, start, end)
     by_nature = _zero_by_nature()
@@ -125,13 +134,10 @@ async def opinions(request: web.Request) -> web.Response:
     """The citizens' opinions given between ``from`` and ``to``, per body (most answered first)
     and per day: ``{"from", "to", "bodies": [{body_id, body_name, total, by_opinion,
     by_day: {day: by_opinion}}]}``, every opinion present with 0 when none."""
-    try:
-        start = _parse_day(request, "from")
-        end = _parse_day(request, "to")
-        if start and end and start > end:
-            raise BadQuery("from must not be after to")
-    except BadQuery as exc:
-        return json_error(400, "invalid_period", str(exc))
+    asked = period(request)
+    if isinstance(asked, web.Response):
+        return asked
+    start, end = asked
     async with connection(request) as conn:
         rows = await repository.opinions_by_body_and_day(conn, start, end)
     out: dict[str, dict] = {}

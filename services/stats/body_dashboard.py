@@ -49,7 +49,7 @@ from datetime import date
 import asyncpg
 from aiohttp import web
 
-from services.stats.api import BadQuery, _parse_day
+from services.stats.api import period
 from services.stats.repository import NO_OPINION
 from shared import lifecycle
 from shared.identity import Identity, Role, identity_of, requires
@@ -161,13 +161,10 @@ async def body_dashboard(request: web.Request) -> web.Response:
     if isinstance(asked, web.Response):
         return asked
     _, body_id = asked
-    try:
-        start = _parse_day(request, "from")
-        end = _parse_day(request, "to")
-        if start and end and start > end:
-            raise BadQuery("from must not be after to")
-    except BadQuery as exc:
-        return json_error(400, "invalid_period", str(exc))
+    asked = period(request)
+    if isinstance(asked, web.Response):
+        return asked
+    start, end = asked
     async with connection(request) as conn:
         out = await counters(conn, body_id, start, end)
     return web.json_response(out)

@@ -14,7 +14,7 @@ import asyncpg
 from aiohttp import web
 
 from services.stats import deadlines
-from services.stats.api import BadQuery, _parse_day, _zero_by_nature
+from services.stats.api import _zero_by_nature, period
 from services.stats.repository import NO_OPINION
 from shared.identity import Role, identity_of, requires
 from shared.service import connection
@@ -91,13 +91,10 @@ def by_body(
 @requires(Role.ADMINISTRATOR, Role.ANALYST, Role.FOCAL_POINT)
 async def general(request: web.Request) -> web.Response:
     """``GET /stats/general?from=&to=``: ``{"from", "to", "bodies": [...]}``."""
-    try:
-        start = _parse_day(request, "from")
-        end = _parse_day(request, "to")
-        if start and end and start > end:
-            raise BadQuery("from must not be after to")
-    except BadQuery as exc:
-        return json_error(400, "invalid_period", str(exc))
+    asked = period(request)
+    if isinstance(asked, web.Response):
+        return asked
+    start, end = asked
     identity = identity_of(request)
     assert identity is not None
     # A focal point's counts are its body's, never another's.

@@ -11,9 +11,17 @@ from prometheus_client import REGISTRY
 from services.stats import repository
 from services.stats.app import create_app
 from services.stats.settings import StatsSettings
+from shared.identity import Identity, Role
 from shared.messages import Nature, RequestSubmittedV1
 from shared.service import POOL
-from tests.support import RunningApp, eventually, publish_event, signed_session, submitted_event
+from tests.support import (
+    RunningApp,
+    as_staff,
+    eventually,
+    publish_event,
+    signed_session,
+    submitted_event,
+)
 
 SUBMITTED = RequestSubmittedV1.type_name()
 
@@ -23,8 +31,8 @@ def _duplicates() -> float:
     return value or 0.0
 
 
-async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, dict]:
-    async with http.get(url) as response:
+async def _get(http: aiohttp.ClientSession, url: str, headers=None) -> tuple[int, dict]:
+    async with http.get(url, headers=headers) as response:
         return response.status, await response.json()
 
 
@@ -113,15 +121,20 @@ async def test_summary_over_a_period_and_a_status_change(settings_for, amqp_url,
 
 
 async def test_bad_dates_answer_400(settings_for):
+    """Every route that reads a period (public and staff) refuses the same bad dates alike."""
+    admin = as_staff(Identity(staff_id="admin-1", role=Role.ADMINISTRATOR))
+    routes = ("summary?", "opinions?", "general?", "body-dashboard?body_id=b&")
     async with RunningApp(create_app(settings_for(StatsSettings))) as running:
         async with signed_session() as http:
-            for query in (
-                "from=2024-13-01",
-                "to=yesterday",
-                "from=20240301",
-                "from=2024-03-10&to=2024-03-01",
-            ):
-                status, body = await _get(http, f"{running.url}/stats/summary?{query}")
-                assert status == 400, query
-                assert body["error"] == "invalid_period"
-                assert body["message"]
+            for route in routes:
+                for query in (
+                    "from=2024-13-01",
+                    "to=yesterday",
+                    "from=20240301",
+                    "from=2024-03-10&to=2024-03-01",
+                ):
+                    url = f"{running.url}/stats/{route}{query}"
+                    status, body = await _get(http, url, admin)
+                    assert status == 400, url
+                    assert body["error"] == "invalid_period"
+                    assert body["message"]
