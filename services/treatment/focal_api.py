@@ -32,8 +32,6 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -47,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.treatment import actions, deadlines, reminders, repository
 from services.treatment.calendar import load_calendar
-from shared import attachments, audit, codes, csv_cells, french, lifecycle
+from shared import attachments, audit, codes, csv_cells, lifecycle
 from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
@@ -382,22 +380,6 @@ def _export_cells(row: asyncpg.Record) -> list[object]:
     ]
 
 
-def _csv_lines(rows: list[list[object]], first: bool = False) -> bytes:
-    """UTF-8 (with a byte-order mark first), « ; » between cells, moments as « 17/01/2019
-    14:32 » (Abidjan), and a cell a spreadsheet would run as a formula made inert."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", quoting=csv_cells.QUOTING, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
-    return (("\ufeff" if first else "") + out.getvalue()).encode("utf-8")
-
-
-def _csv_cell(value: object) -> str:
-    if isinstance(value, datetime):
-        return french.stamp(value)
-    return csv_cells.inert("" if value is None else str(value))
-
-
 @routes.get("/requests/export.csv")  # before /requests/{code}, which would take it
 @requires(*READERS)
 async def export_csv(request: web.Request) -> web.StreamResponse:
@@ -421,17 +403,17 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     exported: list[str] = []
     async with connection(request) as conn, conn.transaction(readonly=True):
         await response.prepare(request)
-        await response.write(_csv_lines([list(EXPORT_HEADER)], first=True))
+        await response.write(csv_cells.lines([list(EXPORT_HEADER)], first=True))
         batch: list[list[object]] = []
         async for row in repository.list_stream(conn, chosen, EXPORT_LIMIT):
             batch.append(_export_cells(row))
             exported.append(row["code"].strip())
             count += 1
             if len(batch) == 500:
-                await response.write(_csv_lines(batch))
+                await response.write(csv_cells.lines(batch))
                 batch = []
         if batch:
-            await response.write(_csv_lines(batch))
+            await response.write(csv_cells.lines(batch))
     view = request.query.get("view", "en_cours")
     # Contacts leave the system in this file: the log says who took it, how many rows, and whose
     # personal data (one line per request, as when its page is opened).

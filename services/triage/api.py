@@ -30,7 +30,7 @@ from services.triage import catalogue, decisions, domain, export, repository
 from services.triage import search as searching
 from services.triage.domain import Kind
 from services.triage.settings import SETTINGS
-from shared import audit, codes, deadline_copy, lifecycle
+from shared import audit, codes, csv_cells, deadline_copy, lifecycle
 from shared.audit import address_of
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
@@ -165,17 +165,17 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     async with connection(request) as conn, conn.transaction(readonly=True):
         _, calendar = await deadline_copy.load(conn)
         await response.prepare(request)
-        await response.write(export.encode([export.HEADER], first=True))
+        await response.write(csv_cells.lines([export.HEADER], first=True))
         batch: list[list[object]] = []
         async for row in repository.stream(conn, search, settings.export_limit):
             batch.append(export.row_cells(row, now, calendar))
             exported.append(row["code"].strip())
             count += 1
             if len(batch) == 500:
-                await response.write(export.encode(batch))
+                await response.write(csv_cells.lines(batch))
                 batch = []
         if batch:
-            await response.write(export.encode(batch))
+            await response.write(csv_cells.lines(batch))
     # Contacts leave the system in this file: the log says who took it, how many rows, and whose
     # personal data (one line per request, as when its page is opened).
     await audit.personal_data_read(

@@ -3,16 +3,13 @@ that a spreadsheet would run as formulas made inert. Streamed: rows leave as the
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 
 from services.triage import domain
-from shared import csv_cells, french
+from shared import french
 from shared.messages import NATURE_LABELS, Nature
 from shared.purge import purged_on
 from shared.working_days import Calendar
@@ -35,11 +32,6 @@ HEADER = (
     "Statut",
     "Décidée par",
 )
-
-
-def cell(value: object) -> str:
-    """Never run by a spreadsheet; a phone number keeps no apostrophe (shared.csv_cells)."""
-    return csv_cells.inert("" if value is None else str(value))
 
 
 def row_cells(
@@ -69,11 +61,3 @@ def row_cells(
         + (" — en retard" if waiting and domain.is_overdue(deadline, now) else ""),
         row["decided_by"] or "",
     ]
-
-
-def encode(rows: Sequence[Sequence[object]], *, first: bool = False) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", quoting=csv_cells.QUOTING, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([cell(v) for v in row])
-    return (("\ufeff" if first else "") + out.getvalue()).encode("utf-8")

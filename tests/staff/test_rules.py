@@ -12,7 +12,7 @@ from gateway.settings import GatewaySettings
 from gateway.staff import accounts, passwords, throttle
 from gateway.staff.auth import safe_next
 from gateway.web.client_address import resolve
-from gateway.web.listing import csv_cell
+from shared.csv_cells import cell as csv_cell
 
 
 @pytest.mark.parametrize(
