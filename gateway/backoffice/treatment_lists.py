@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -29,9 +26,9 @@ from gateway.clients import catalogue
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.staff import accounts, auth
-from gateway.web import xlsx
+from gateway.web import downloads, xlsx
 from gateway.web.listing import Listing, listing_of
-from shared import csv_cells, french, purge
+from shared import french, purge
 from shared.identity import Role
 from shared.lifecycle import BODY_LISTS, LATE_LABEL, Status, deadline_text
 from shared.service import POOL
@@ -380,18 +377,9 @@ async def _export_csv(request: web.Request, page: Page) -> web.StreamResponse:
         async with _csv_of(request, page) as resp:
             if resp is None:
                 return await _unavailable(request)
-            out = web.StreamResponse(
-                headers={
-                    "Content-Type": "text/csv; charset=utf-8",
-                    "Content-Disposition": f'attachment; filename="{_filename(page, "csv")}"',
-                    "Cache-Control": "private, no-store",
-                }
+            return await downloads.relay(
+                request, resp, downloads.csv_headers(_filename(page, "csv"))
             )
-            await out.prepare(request)
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                await out.write(chunk)
-            await out.write_eof()
-            return out
     except ServiceUnavailable:
         return await _unavailable(request)
 
@@ -401,28 +389,6 @@ async def _export_csv(request: web.Request, page: Page) -> web.StreamResponse:
 _DATE_COLUMNS = frozenset(
     {"Validée le", "Mise en attente le", "Traitée le", "Avis donné le", "Réouverte le"}
 )
-
-
-def _cell(is_date: bool, text: str) -> object:
-    if is_date and text:
-        try:
-            return datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=french.ZONE)
-        except ValueError:
-            return text
-    # The CSV's guard against formulas is not needed here: xlsx text cells never run.
-    return csv_cells.uninert(text)
-
-
-def _csv_to_xlsx(source: Any, target: Any) -> int:
-    source.seek(0)
-    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, delimiter=";")
-    header = next(reader, [])
-    dates = [h in _DATE_COLUMNS for h in header]
-    rows = ([_cell(d, t) for d, t in zip(dates, row, strict=False)] for row in reader)
-    count = xlsx.write(target, header, rows, sheet="Requêtes")
-    text.detach()
-    return count
 
 
 async def _export_xlsx(request: web.Request, page: Page) -> web.StreamResponse:
@@ -435,9 +401,8 @@ async def _export_xlsx(request: web.Request, page: Page) -> web.StreamResponse:
             async with _csv_of(request, page) as resp:
                 if resp is None:
                     return await _unavailable(request)
-                async for chunk in resp.content.iter_chunked(64 * 1024):
-                    source.write(chunk)
+                await downloads.spool(resp, source)
         except ServiceUnavailable:
             return await _unavailable(request)
-        await asyncio.to_thread(_csv_to_xlsx, source, target)
+        await asyncio.to_thread(xlsx.from_csv, source, target, dates=_DATE_COLUMNS)
         return await xlsx.stream(request, _filename(page, "xlsx"), target)

@@ -36,7 +36,7 @@ from gateway.backoffice import access, shell
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.staff import accounts, auth
-from gateway.web import csrf, form_parts
+from gateway.web import csrf, downloads, form_parts
 from shared import attachments, french, lifecycle
 from shared.identity import Role
 from shared.lifecycle import Event, Status
@@ -590,15 +590,6 @@ for _action in ACTIONS.values():
 
 # --- the answers' documents ----------------------------------------------------------------------
 
-_PASSED_ON = (
-    "Content-Type",
-    "Content-Disposition",
-    "Content-Length",
-    "X-Content-Type-Options",
-    "Content-Security-Policy",
-    "Cache-Control",
-)
-
 
 @routes.get("/admin/documents/{document_id:[0-9a-fA-F-]{36}}", name="bo-pf-document")
 @access.staff_required(*READERS)
@@ -618,13 +609,6 @@ async def document(request: web.Request) -> web.StreamResponse:
                 )
             if resp.status != 200:
                 return await _unavailable(request, "Le document")
-            out = web.StreamResponse(
-                headers={k: resp.headers[k] for k in _PASSED_ON if k in resp.headers}
-            )
-            await out.prepare(request)
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                await out.write(chunk)
-            await out.write_eof()
-            return out
+            return await downloads.relay(request, resp, downloads.passed_on(resp))
     except (aiohttp.ClientError, TimeoutError):
         return await _unavailable(request, "Le document")

@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import logging
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,9 +32,9 @@ from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE, QueueQuery
 from gateway.staff import accounts, auth
-from gateway.web import xlsx
+from gateway.web import downloads, xlsx
 from gateway.web.listing import Listing, listing_of
-from shared import csv_cells, french, lifecycle, purge
+from shared import french, lifecycle, purge
 from shared.identity import Role
 from shared.lifecycle import Event, QueueStatus, deadline_text
 from shared.messages import NATURE_LABELS, Nature
@@ -256,6 +253,9 @@ async def _refused(request: web.Request) -> web.StreamResponse:
     return await _unavailable(request)
 
 
+CSV_FILE = "requetes-milie.csv"
+
+
 @routes.get(f"{BASE}/export.csv", name="bo-traitements-csv")
 @access.staff_required(*STAFF)
 async def export_csv(request: web.Request) -> web.StreamResponse:
@@ -264,17 +264,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         async with _triage_csv(request) as resp:
             if resp is None:
                 return await _refused(request)
-            out = web.StreamResponse(
-                headers={
-                    "Content-Type": "text/csv; charset=utf-8",
-                    "Content-Disposition": 'attachment; filename="requetes-milie.csv"',
-                }
-            )
-            await out.prepare(request)
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                await out.write(chunk)
-            await out.write_eof()
-            return out
+            return await downloads.relay(request, resp, downloads.csv_headers(CSV_FILE))
     except ServiceUnavailable:
         return await _unavailable(request)
 
@@ -283,38 +273,6 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
 # the others stay text (a code or a phone number is not a number).
 _DATE_COLUMNS = frozenset({"Soumise le", "Entrée dans la file le", "Échéance"})
 _NUMBER_COLUMNS = frozenset({"Jours restants"})
-
-
-def _typed(kinds: list[str], row: list[str]) -> list[object]:
-    cells: list[object] = []
-    for kind, text in zip(kinds, row, strict=False):
-        try:
-            if kind == "date" and text:
-                cells.append(datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=french.ZONE))
-                continue
-            if kind == "number" and text:
-                cells.append(int(text))
-                continue
-        except ValueError:
-            pass  # not what the column usually holds: kept as text
-        # The CSV's guard against formulas is not needed here: xlsx text cells never run.
-        cells.append(csv_cells.uninert(text))
-    cells.extend(row[len(kinds) :])
-    return cells
-
-
-def _csv_to_xlsx(source: Any, target: Any) -> int:
-    source.seek(0)
-    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, delimiter=";")
-    header = next(reader, [])
-    kinds = [
-        "date" if h in _DATE_COLUMNS else "number" if h in _NUMBER_COLUMNS else "text"
-        for h in header
-    ]
-    count = xlsx.write(target, header, (_typed(kinds, row) for row in reader), sheet="Requêtes")
-    text.detach()
-    return count
 
 
 @routes.get(f"{BASE}/export.xlsx", name="bo-traitements-xlsx")
@@ -329,11 +287,12 @@ async def export_xlsx(request: web.Request) -> web.StreamResponse:
             async with _triage_csv(request) as resp:
                 if resp is None:
                     return await _refused(request)
-                async for chunk in resp.content.iter_chunked(64 * 1024):
-                    source.write(chunk)
+                await downloads.spool(resp, source)
         except ServiceUnavailable:
             return await _unavailable(request)
-        await asyncio.to_thread(_csv_to_xlsx, source, target)
+        await asyncio.to_thread(
+            xlsx.from_csv, source, target, dates=_DATE_COLUMNS, numbers=_NUMBER_COLUMNS
+        )
         return await xlsx.stream(request, "requetes-milie.xlsx", target)
 
 
@@ -710,15 +669,6 @@ for _name in FORMS:
 
 # --- attachments -----------------------------------------------------------------------------
 
-_PASSED_ON = (
-    "Content-Type",
-    "Content-Disposition",
-    "Content-Length",
-    "X-Content-Type-Options",
-    "Content-Security-Policy",
-    "Cache-Control",
-)
-
 
 @routes.get("/admin/pieces-jointes/{attachment_id:[0-9a-fA-F-]{36}}", name="bo-piece-jointe")
 # A focal point opens the files of its body's requests (« Traiter »); intake refuses the others.
@@ -743,13 +693,6 @@ async def attachment(request: web.Request) -> web.StreamResponse:
                 return await access.refuse(request, staff, "pièce jointe d'un autre organisme")
             if resp.status != 200:
                 return await _unavailable(request, "La pièce jointe")
-            out = web.StreamResponse(
-                headers={k: resp.headers[k] for k in _PASSED_ON if k in resp.headers}
-            )
-            await out.prepare(request)
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                await out.write(chunk)
-            await out.write_eof()
-            return out
+            return await downloads.relay(request, resp, downloads.passed_on(resp))
     except (aiohttp.ClientError, TimeoutError):
         return await _unavailable(request, "La pièce jointe")

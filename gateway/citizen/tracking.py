@@ -39,7 +39,7 @@ from gateway.citizen import uploads
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
-from gateway.web import csrf, form_parts, forms
+from gateway.web import csrf, downloads, form_parts, forms
 from shared import attachments as files
 from shared import lifecycle
 from shared.codes import LENGTH, is_well_formed, normalize
@@ -460,7 +460,7 @@ async def reopen(request: web.Request) -> web.Response:
 
 # -- a document of the body's answers -----------------------------------------------------------
 
-_PASSED_ON = ("Content-Type", "Content-Length", "X-Content-Type-Options")
+_PASSED_ON = ("Content-Type", "Content-Length", "X-Content-Type-Options")  # of the document
 
 
 @routes.post("/suivre/document")
@@ -492,19 +492,12 @@ async def document(request: web.Request) -> web.StreamResponse:
                 return _tracking_page(request, view, values["email"], 404, problem=DOCUMENT_MISSING)
             if resp.status != 200:
                 return _unavailable(request)
-            out = web.StreamResponse(
-                headers={k: resp.headers[k] for k in _PASSED_ON if k in resp.headers}
-            )
             # Always a download, never shown in the page's origin; never kept by a cache.
-            out.headers["Content-Disposition"] = resp.headers.get(
-                "Content-Disposition", "attachment"
-            )
-            out.headers["Cache-Control"] = "no-store"
-            await out.prepare(request)
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                await out.write(chunk)
-            await out.write_eof()
-            return out
+            headers = downloads.passed_on(resp, _PASSED_ON) | {
+                "Content-Disposition": resp.headers.get("Content-Disposition", "attachment"),
+                "Cache-Control": "no-store",
+            }
+            return await downloads.relay(request, resp, headers)
     except (aiohttp.ClientError, TimeoutError):
         return _unavailable(request)
 
