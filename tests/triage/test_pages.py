@@ -173,6 +173,8 @@ async def test_exports_and_attachments_through_the_gateway(stack, database_url):
     async with await signed_in_session(stack.gateway, "awa.kone", PASSWORD) as http:
         base = stack.gateway + "/admin/traitements"
         _, html = await _page(http, f"{base}/{code}")
+        # The country as the citizen chose it in the form, not its ISO code.
+        assert "<dt>Pays</dt><dd>COTE D'IVOIRE (+225)</dd>" in html
         link = f"/admin/pieces-jointes/{stored['id']}"
         assert f'href="{link}"' in html
         async with http.get(stack.gateway + link) as resp:
