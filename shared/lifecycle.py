@@ -404,9 +404,25 @@ CITIZEN_BANNERS = {
 }
 
 
-def citizen_banner(status: str) -> str:
-    """The banner's sentence; a status this module does not know reads as in treatment."""
+# Between the citizen's reply to an answer and treatment's judgement of it, the request is still
+# « treated »: its banner must not ask for the opinion or the reopening just given.
+CITIZEN_REPLY_BANNERS = {
+    "opinion": (
+        "Votre avis sur la réponse de l'organisme est enregistré : la requête va être clôturée."
+    ),
+    "reopening": (
+        "Votre relance est enregistrée : la requête va être transmise de nouveau à l'organisme "
+        "pour un nouveau traitement."
+    ),
+}
+
+
+def citizen_banner(status: str, reply_kind: str | None = None) -> str:
+    """The banner's sentence; a status this module does not know reads as in treatment.
+    ``reply_kind`` (« opinion », « reopening »): a reply recorded and not yet judged."""
     known = _known(status, Status)
+    if known == Status.TREATED and reply_kind in CITIZEN_REPLY_BANNERS:
+        return CITIZEN_REPLY_BANNERS[reply_kind]
     return CITIZEN_BANNERS[known] if known else CITIZEN_BANNERS[Status.IN_TREATMENT]
 
 
