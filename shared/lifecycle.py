@@ -544,6 +544,24 @@ STATS_COLUMNS = {
     # The body's answers, « avis attendu » (the citizen's opinions have a column of their own).
     Status.TREATED: "Traités",
 }
+# Present statuses counted in another's column: a request at the body, held or reopened, is
+# « En cours » there (as in the focal point's « Réclamations à traiter »); without this a body's
+# status columns fell short of its total. Closed requests are counted apart (« Avis »).
+STATS_COUNTED_AS = {
+    Status.VALIDATED: Status.IN_TREATMENT,
+    Status.ON_HOLD: Status.IN_TREATMENT,
+    Status.REOPENED: Status.IN_TREATMENT,
+}
+
+
+def stats_column(status: str) -> Status | None:
+    """The « Statistique générale » column (a key of :data:`STATS_COLUMNS`) that counts a
+    request in ``status``; None for a closed request or a status this module does not know."""
+    known = _known(status, Status)
+    if known is None:
+        return None
+    column = STATS_COUNTED_AS.get(known, known)
+    return column if column in STATS_COLUMNS else None
 
 
 # -- the diagram ---------------------------------------------------------------------------------
