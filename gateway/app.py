@@ -47,7 +47,7 @@ from gateway.public_api.ministry import api as ministry_api
 from gateway.public_api.ministry import openapi as ministry_openapi
 from gateway.settings import GatewaySettings
 from gateway.staff import api_keys, auth, notify_outbox, passwords, signin
-from gateway.web import compression, csrf, dev, form_parts, phones, static_files
+from gateway.web import compression, csrf, dev, form_parts, forms, phones, static_files
 from gateway.web.client_address import know_the_caller
 from gateway.web.errors import answer_errors
 from gateway.web.keys import GATEWAY_SETTINGS, METRICS_URL
@@ -170,6 +170,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     env.filters["code_groupes"] = codes.grouped  # « 503 052 9490 »
     env.filters["email_masque"] = codes.masked_email  # « a***@example.ci »
     env.filters["contact_masque"] = codes.masked_contact  # the email, or « 07 ** ** ** 56 »
+    env.filters["pays"] = forms.country_label  # « COTE D'IVOIRE (+225) » for « CI »
     env.filters.update(phones.FILTERS)  # {{ p | tel }} « tel:+2250707123456 », | telephone
     app[catalogue.KEPT] = catalogue.Kept()
     app[submission.BLANK_FORMS] = {}

@@ -67,8 +67,9 @@ def masked_contact(value: str) -> str:
 
 def masked_email(email: str) -> str:
     """« a***@example.ci »: the address a code was emailed to, recognisable by its owner without
-    showing it whole to whoever looks at the screen."""
-    local, at, domain = email.strip().partition("@")
+    showing it whole to whoever looks at the screen. In lower case: the address as the citizen
+    typed it to look the request up (« AYA@EXAMPLE.CI » finds it too) is not shouted back."""
+    local, at, domain = email.strip().lower().partition("@")
     if not at or not local:
         return "***"
     return f"{local[0]}***@{domain}"

@@ -404,9 +404,25 @@ CITIZEN_BANNERS = {
 }
 
 
-def citizen_banner(status: str) -> str:
-    """The banner's sentence; a status this module does not know reads as in treatment."""
+# Between the citizen's reply to an answer and treatment's judgement of it, the request is still
+# « treated »: its banner must not ask for the opinion or the reopening just given.
+CITIZEN_REPLY_BANNERS = {
+    "opinion": (
+        "Votre avis sur la réponse de l'organisme est enregistré : la requête va être clôturée."
+    ),
+    "reopening": (
+        "Votre relance est enregistrée : la requête va être transmise de nouveau à l'organisme "
+        "pour un nouveau traitement."
+    ),
+}
+
+
+def citizen_banner(status: str, reply_kind: str | None = None) -> str:
+    """The banner's sentence; a status this module does not know reads as in treatment.
+    ``reply_kind`` (« opinion », « reopening »): a reply recorded and not yet judged."""
     known = _known(status, Status)
+    if known == Status.TREATED and reply_kind in CITIZEN_REPLY_BANNERS:
+        return CITIZEN_REPLY_BANNERS[reply_kind]
     return CITIZEN_BANNERS[known] if known else CITIZEN_BANNERS[Status.IN_TREATMENT]
 
 
@@ -528,6 +544,24 @@ STATS_COLUMNS = {
     # The body's answers, « avis attendu » (the citizen's opinions have a column of their own).
     Status.TREATED: "Traités",
 }
+# Present statuses counted in another's column: a request at the body, held or reopened, is
+# « En cours » there (as in the focal point's « Réclamations à traiter »); without this a body's
+# status columns fell short of its total. Closed requests are counted apart (« Avis »).
+STATS_COUNTED_AS = {
+    Status.VALIDATED: Status.IN_TREATMENT,
+    Status.ON_HOLD: Status.IN_TREATMENT,
+    Status.REOPENED: Status.IN_TREATMENT,
+}
+
+
+def stats_column(status: str) -> Status | None:
+    """The « Statistique générale » column (a key of :data:`STATS_COLUMNS`) that counts a
+    request in ``status``; None for a closed request or a status this module does not know."""
+    known = _known(status, Status)
+    if known is None:
+        return None
+    column = STATS_COUNTED_AS.get(known, known)
+    return column if column in STATS_COLUMNS else None
 
 
 # -- the diagram ---------------------------------------------------------------------------------

@@ -138,6 +138,13 @@ def focal_cards(counters: dict, period) -> dict[str, list[dict]]:
             nature(Nature.RECLAMATION, "Réclamations validées", "reclamations"),
             nature(Nature.SUGGESTION, "Suggestions validées", "suggestions"),
             nature(Nature.OBSERVATION, "Observations validées", "observations"),
+            # The guide's four cards knew no demande d'information: without this one the
+            # cards fell short of « Total requêtes » and their percentages of 100 %.
+            nature(
+                Nature.DEMANDE_INFORMATION,
+                "Demandes d'information validées",
+                "demandes-information",
+            ),
         ],
         "treatment": [
             _card("Réclamations à traiter", counters["to_treat"], with_period(EN_COURS, period)),

@@ -58,7 +58,7 @@ def _value(entry: dict, key: str) -> int:
     if key == WITH_OPINION:
         return entry.get(WITH_OPINION, 0)
     if key in STATUS_COLUMNS:
-        return entry["by_status"].get(key, 0)
+        return sum(n for s, n in entry["by_status"].items() if lifecycle.stats_column(s) == key)
     return entry["by_nature"].get(key, 0)
 
 

@@ -471,7 +471,6 @@ def _confirm_page(
             "step": 4,
             "draft": draft,
             "s": summary,
-            "country": forms.COUNTRY_LABELS.get(summary["country"], summary["country"]),
             "csrf_token": csrf.token_for(request),
             "proof": proof,
             "changed": changed,

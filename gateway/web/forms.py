@@ -77,6 +77,12 @@ COUNTRIES = [
 COUNTRY_LABELS = {iso: f"{name} ({dial})" for iso, name, dial in COUNTRIES}
 
 
+def country_label(iso: str | None) -> str:
+    """« COTE D'IVOIRE (+225) » for « CI », as the form offered it (``| pays`` in templates);
+    a code the list no longer holds is shown as it is."""
+    return COUNTRY_LABELS.get(iso or "", iso or "")
+
+
 class Options:
     """The ``<option>``s of a long ``<select>``, rendered once: a page only marks its choice
     (the 122 places and 46 countries cost 0.85 ms per form page through the template)."""

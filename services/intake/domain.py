@@ -66,7 +66,11 @@ def normalize_phone(number: str, country: str) -> str:
     except phonenumbers.NumberParseException:
         raise ValueError("Ce numéro de téléphone n'est pas valide.") from None
     if not phonenumbers.is_valid_number(parsed):
-        raise ValueError(f"Ce numéro n'est pas un numéro valide pour le pays choisi ({country}).")
+        # The dialling code, as the form offers the country (« COTE D'IVOIRE (+225) »), never
+        # its ISO code.
+        dial = phonenumbers.country_code_for_region(country)
+        where = f" (indicatif +{dial})" if dial else ""
+        raise ValueError(f"Ce numéro n'est pas un numéro valide pour le pays choisi{where}.")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -60,8 +60,9 @@ def _opinions() -> str:
 def _documents(count: int) -> list[emails.Paragraph]:
     if not count:
         return []
-    joined = "Un document est joint" if count == 1 else f"{count} documents sont joints"
-    return [f"{joined} à la réponse : vous le(s) trouverez sur {TRACK}."]
+    if count == 1:
+        return [f"Un document est joint à la réponse : vous le trouverez sur {TRACK}."]
+    return [f"{count} documents sont joints à la réponse : vous les trouverez sur {TRACK}."]
 
 
 def treated(event: RequestTreatedV1, name: str, public_url: str) -> Notice:

@@ -165,6 +165,10 @@ async def test_the_pages_script_solves_it_in_a_real_browser(strict_stack, databa
     send = page.get_by_role("button", name="Envoyer ma requête")
     await send.click()
     await page.get_by_role("heading", name="Vérification avant l'envoi").wait_for()
+    # The page looks like the one before the click: it says at its top that nothing left yet.
+    told = page.locator("#pas-encore-envoyee")
+    assert "Votre requête n'est pas encore envoyée." in await told.inner_text()
+    assert (await told.bounding_box())["y"] < page.viewport_size["height"]
     status = page.locator("#proof-status[data-state=done]")
     await status.wait_for()
     assert "Vérification terminée" in await status.inner_text()

@@ -86,7 +86,9 @@ async def test_each_fault_gets_its_french_message_and_the_typed_values_stay(
         )
         await submit_form(page)
         await page.locator("#err-phone").wait_for()
-        assert "numéro" in await _error_of(page, "phone")
+        assert await _error_of(page, "phone") == (
+            "Ce numéro n'est pas un numéro valide pour le pays choisi (indicatif +225)."
+        )
         await _kept(
             page,
             phone="12345",

@@ -111,6 +111,9 @@ async def test_every_citizen_page_passes_axe_and_the_directory_and_statistics_wo
         # hidden « aucun avis » of the last column once pushed it wider than 360 px).
         wide = "document.scrollingElement.scrollWidth <= window.innerWidth"
         assert await page.evaluate(wide), "« Statistiques » scrolls sideways at 360 px"
+        # The table's title stays whole on screen: it is not scrolled off with the table.
+        title = await page.get_by_text("Requêtes par organisme public et par nature").bounding_box()
+        assert title["x"] + title["width"] <= await page.evaluate("window.innerWidth")
         await screenshots(page, "10-statistiques")
 
         # « Organismes »: search, pages, and the way from a body to its form.

@@ -11,7 +11,7 @@ from playwright.async_api import expect
 from shared.identity import Role
 from tests.browser import ARTIFACTS
 from tests.staff.helpers import create_account, sign_in
-from tests.staff.test_browser_catalogue import _axe, _checked
+from tests.staff.test_browser_catalogue import _checked
 
 PASSWORD = "les clés de l'administrateur"
 
@@ -56,7 +56,8 @@ async def test_an_administrator_makes_reads_once_and_revokes_a_key_at_360_px(
 
         await page.goto(f"{gateway}/api/ministeres/v1/")
         await page.get_by_role("heading", name="Miliê — API des ministères").wait_for()
-        assert await _axe(page) == [], "the API's page"
+        # Its examples and tables at 360 px: the page itself never scrolls sideways.
+        await _checked(page, "the API's page")
     except BaseException:
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "cles-api-360.png"), full_page=True)

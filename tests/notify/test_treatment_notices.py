@@ -85,7 +85,8 @@ def test_the_answer_email_quotes_the_body_and_asks_for_an_opinion_in_french():
     assert mail.subject == "Miliê — votre requête n° 2029392357 a été traitée"
     assert mail.text.startswith("Bonjour Aya KOUASSI,")
     assert "« Remboursé <le> 3 mars.\nCordialement. »" in mail.text
-    assert "Un document est joint à la réponse" in mail.text
+    assert "Un document est joint à la réponse : vous le trouverez sur « Suivre" in mail.text
+    assert "(s)" not in mail.text
     assert (
         "« Satisfait », « Partiellement satisfait » ou « Non satisfait »), ou choisissez "
         "« Relancer »"

@@ -41,6 +41,7 @@ def test_the_contact_a_citizen_tracks_with_is_masked():
     from shared.codes import masked_contact
 
     assert masked_contact("aya.kouassi@example.ci") == "a***@example.ci"
+    assert masked_contact(" AYA.KOUASSI@Example.CI ") == "a***@example.ci"
     assert masked_contact("07 07 12 34 56") == "07 ** ** ** 56"
     assert masked_contact("+2250707123456") == "22 ** ** ** 56"
     assert masked_contact("12") == "***"

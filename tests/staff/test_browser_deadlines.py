@@ -105,6 +105,12 @@ async def test_an_administrator_sets_a_deadline_and_a_day_off_and_the_citizens_d
         assert moved > calendar().add(start, 20)
         await _citizen_sees(citizen, gateway, code, moved)
 
+        # On a phone the tables are cards: nothing scrolls sideways.
+        await page.set_viewport_size({"width": 360, "height": 740})
+        await page.reload()
+        await expect(page.locator("#jours-chomes")).to_contain_text("Deuil national")
+        assert await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+
         # Both changes in the « Journal d'audit » (and in treatment's own log).
         conn = await asyncpg.connect(database_url)
         try:

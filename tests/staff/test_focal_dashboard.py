@@ -84,6 +84,7 @@ async def test_the_focal_point_sees_its_body_counters_each_a_link(counted):
         "Réclamations validées": "6",
         "Suggestions validées": "1",
         "Observations validées": "2",
+        "Demandes d'information validées": "1",
         "Réclamations à traiter": "3",
         "Réclamations traitées": "4",
         "Avis attendus": "1",
@@ -99,6 +100,12 @@ async def test_the_focal_point_sees_its_body_counters_each_a_link(counted):
     assert links["Sans retour"] == f"/admin/pf/consultations?{QUERY}&liste=sans-retour"
     assert links["Suggestions validées"] == f"/admin/pf/consultations?{QUERY}&liste=suggestions"
     assert links["Motions validées"] == f"/admin/pf/consultations?{QUERY}&liste=motions"
+    assert (
+        links["Demandes d'information validées"]
+        == f"/admin/pf/consultations?{QUERY}&liste=demandes-information"
+    )
+    # The natures' cards add up to « Total requêtes », each with its share.
+    assert sum(int(f) for label, (f, _) in cards.items() if label.endswith(" validées")) == 10
     # « En attente »: what waits for the body now (October's request too), to « En cours ».
     assert _badge(page) == str(EXPECTED["waiting"])
     assert f'href="/admin/traitements/en-cours?{QUERY.replace("&", "&amp;")}">En attente' in page

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
+from gateway.backoffice import stats_pages
 from gateway.backoffice.shell import parse_day, period_of
 from gateway.settings import GatewaySettings
 from gateway.staff import accounts, passwords, throttle
@@ -164,3 +165,26 @@ def test_a_breached_or_common_password_is_refused():
     ):
         assert "divulgués ou trop courants" in (passwords.problem(common) or ""), common
     assert passwords.problem("le baobab de Treichville fleurit") is None
+
+
+def test_the_general_statistics_count_every_request_not_closed_in_one_status_column():
+    """A body's row: held, reopened or just validated requests are « En cours » at the body, so
+    the status columns add up to the total but for the closed requests (« Avis »)."""
+    entry = {
+        "total": 7,
+        "by_nature": {"reclamation": 7},
+        "by_status": {
+            "submitted": 1,
+            "in_treatment": 1,
+            "on_hold": 1,
+            "reopened": 1,
+            "validated": 1,
+            "treated": 1,
+            "closed": 1,
+        },
+        "with_opinion": 1,
+    }
+    values = {key: stats_pages._value(entry, key) for key in stats_pages.STATUS_COLUMNS}
+    assert values["in_treatment"] == 4
+    assert values["submitted"] == 1 and values["treated"] == 1
+    assert sum(values.values()) + stats_pages._value(entry, "with_opinion") == entry["total"]

@@ -110,6 +110,9 @@ async def test_a_wrong_password_is_answered_like_an_unknown_login(gateway_alone,
         assert _session_cookie(http, gw.url) is None
     assert wrong.status == unknown.status == 401
     assert "Login ou mot de passe incorrect." in wrong.text
+    # The agent who forgot the password is told where a new one comes from.
+    assert "Mot de passe oublié ?" in wrong.text
+    assert "un administrateur de Miliê vous envoie un nouveau lien de connexion" in wrong.text
     # The same page, but for the login typed back into its field.
     assert wrong.text.replace("awa.kone", "L") == unknown.text.replace("nobody.here", "L")
     failures = await _audit(database_url, "sign_in_failed")

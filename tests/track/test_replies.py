@@ -16,7 +16,7 @@ import pytest
 
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
-from shared import french
+from shared import french, lifecycle
 from shared.messages import (
     CitizenOpinionRecordedV1,
     CitizenReopeningRecordedV1,
@@ -107,6 +107,9 @@ async def test_an_opinion_is_recorded_with_its_event_and_shown_until_treatment_j
     assert body["view"]["pending_reply"]["kind"] == "opinion"
     assert body["view"]["pending_reply"]["sentence"].startswith("Votre avis a été enregistré le ")
     assert not body["view"]["can_give_opinion"] and not body["view"]["can_reopen"]
+    # The banner no longer asks for the opinion just given.
+    assert body["view"]["banner"] == lifecycle.CITIZEN_REPLY_BANNERS["opinion"]
+    assert "Donnez votre avis" not in body["view"]["banner"]
     [(key, event)] = await _outbox(intake, request_id)
     assert key == CitizenOpinionRecordedV1.name
     recorded = CitizenOpinionRecordedV1.model_validate(event)
@@ -179,6 +182,7 @@ async def test_reopening_is_unlimited_once_per_answer(intake):
         assert body["view"]["pending_reply"]["sentence"].startswith(
             "Votre relance a été enregistrée le "
         )
+        assert body["view"]["banner"] == lifecycle.CITIZEN_REPLY_BANNERS["reopening"]
         status, body, _ = await _post(
             intake, "/tracking/reopen", {"code": code, "email": email, "message": "Encore."}
         )

@@ -59,8 +59,10 @@ async def test_the_caller_gets_by_sms_the_code_the_operator_reads_out(
         async with http.post(url, data=form) as resp:
             page = await resp.text()
             assert resp.status == 200, page
-    code = re.search(r'id="code">(\d{10})<', page)[1]
-    assert "Lisez ce code à l'appelant" in page
+    # Read out in the groups the portal and the tracking page show (« 892 024 6340 »).
+    code = "".join(re.search(r'id="code">(\d{3}) (\d{3}) (\d{4})<', page).groups())
+    assert "Lisez ce code à l'appelant, groupe par groupe" in page
+    assert "Suivre ma réclamation" not in page and "« Suivre une requête »" in page
 
     [sms] = await fake_sms.wait_for(MOBILE)
     assert f"Son code : {code}" in sms.message

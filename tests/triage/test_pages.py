@@ -173,6 +173,8 @@ async def test_exports_and_attachments_through_the_gateway(stack, database_url):
     async with await signed_in_session(stack.gateway, "awa.kone", PASSWORD) as http:
         base = stack.gateway + "/admin/traitements"
         _, html = await _page(http, f"{base}/{code}")
+        # The country as the citizen chose it in the form, not its ISO code.
+        assert "<dt>Pays</dt><dd>COTE D'IVOIRE (+225)</dd>" in html
         link = f"/admin/pieces-jointes/{stored['id']}"
         assert f'href="{link}"' in html
         async with http.get(stack.gateway + link) as resp:
@@ -245,7 +247,10 @@ async def test_the_call_centre_form_twice_makes_one_request(stack, database_url)
         }
         first = await _post(http, url, form)
         again = await _post(http, url, form)
-        codes = [re.search(r'id="code">(\d{10})<', html).group(1) for _, html, _ in (first, again)]
+        codes = [
+            "".join(re.search(r'id="code">(\d{3}) (\d{3}) (\d{4})<', html).groups())
+            for _, html, _ in (first, again)
+        ]
         assert first[0] == again[0] == 200
         assert codes[0] == codes[1]
         # The same form edited after « Retour » (another request, the same key): not the first

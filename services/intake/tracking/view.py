@@ -276,7 +276,7 @@ def build(
         "status_label": status_label(status, treated_at=row["treated_at"], opinion=opinion),
         "step": step,
         # The banner: where it stands in plain words, and the date the next step is due by.
-        "banner": lifecycle.citizen_banner(status),
+        "banner": lifecycle.citizen_banner(status, pending["kind"] if pending else None),
         "due_at": due.isoformat() if due else None,
         "due_day": french.day(due) if due else None,
         "answer_due": answer_due(status, row.get("answer_due")),
