@@ -71,3 +71,17 @@ async def test_every_number_of_the_analysts_dashboard_leads_to_its_list(stack, d
             status, page = await _page(http, stack.gateway + htmllib.unescape(href))
             assert status == 200, href
             assert _rows(page) == figure, (label, href)
+
+
+async def test_the_call_centre_dashboard_leads_to_the_form_and_asks_no_period(
+    gateway_alone, database_url
+):
+    """An operator's dashboard counts nothing: no « PERIODE DU … » to fill in for nothing, and
+    the way to the form in the page, not only in the menu."""
+    gateway = await gateway_alone()
+    await create_account(database_url, Role.OPERATOR, "centre.accueil", PASSWORD)
+    async with await signed_in_session(gateway.url, "centre.accueil", PASSWORD) as operator:
+        async with operator.get(f"{gateway.url}/admin/") as resp:
+            page = await resp.text()
+    assert 'class="bo-period"' not in page and "PERIODE DU" not in page
+    assert '<a class="button" href="/admin/appel">Saisir une requête</a>' in page
