@@ -522,8 +522,15 @@ BODY_LISTS = {
 LATE_LABEL = "En retard"
 
 
-def deadline_text(days_left: int, late: bool) -> str:
-    """« 3 jours ouvrés restants », « Dernier jour », « En retard de 2 jours ouvrés »."""
+# On hold the deadline does not run (treatment's held days move it back at « Reprendre »).
+PAUSED_DEADLINE = "Délai suspendu pendant la mise en attente"
+
+
+def deadline_text(days_left: int, late: bool, paused: bool = False) -> str:
+    """« 3 jours ouvrés restants », « Dernier jour », « En retard de 2 jours ouvrés »;
+    ``paused`` (the request on hold): :data:`PAUSED_DEADLINE`, no days counted."""
+    if paused:
+        return PAUSED_DEADLINE
     if late:
         n = max(1, -days_left)
         return f"{LATE_LABEL} de {n} jour{'s' if n > 1 else ''} ouvré{'s' if n > 1 else ''}"

@@ -243,7 +243,9 @@ def _shown(item: dict) -> dict:
     item["url"] = REQUEST_PAGE.format(code=item["code"])
     due = item.get("answer_due")
     item["due_day"] = french.day(date.fromisoformat(due)) if due else ""
-    item["deadline_text"] = deadline_text(item["days_left"], item["late"]) if due else ""
+    paused = item["status"] == Status.ON_HOLD
+    item["deadline_text"] = deadline_text(item["days_left"], item["late"], paused) if due else ""
+    item["deadline_paused"] = paused
     return item
 
 

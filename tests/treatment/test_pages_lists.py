@@ -187,3 +187,12 @@ async def test_en_cours_shows_the_deadline_filters_the_late_and_sorts_by_it(plat
         status, html = await get(http, stack.gateway + PAGES["en_cours"] + "?tri=echeance")
         found = re.findall(r"/admin/requetes/(\d{10})", html)
         assert found[0] == late
+
+    # On hold, the deadline does not run: no days counted on its row.
+    held = open_codes[1]
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE treatments SET status = 'on_hold' WHERE code = $1", held)
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, stack.gateway + PAGES["en_cours"])
+    row = next(r for r in html.split("<tr") if f"/admin/requetes/{held}" in r)
+    assert "Délai suspendu pendant la mise en attente" in row and "restant" not in row
