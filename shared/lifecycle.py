@@ -493,7 +493,7 @@ BODY_EVENT_LABELS = {
     Event.VALIDATED: "Transmise par l'analyste",
     Event.REINDEXED: "Réindexée",
     Event.ASSIGNED: "Prise en compte",
-    Event.REASSIGNED: "Réassignée",
+    Event.REASSIGNED: "Réaffectée",  # the action is « Réaffecter » (seeds/004)
     Event.PUT_ON_HOLD: "Mise en attente",
     Event.RESUMED: "Reprise",
     Event.TREATED: "Réponse envoyée",

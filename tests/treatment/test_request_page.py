@@ -218,6 +218,8 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         assert status == 303
         _, html = await _page(colleague, page_url)
         assert "À Adjoua N'GUESSAN" in html
+        # The history says it in the button's word (« Réaffecter », the back-office guide's).
+        assert re.search(r"— Réaffectée \([^)]+\)</p>\s*<p[^>]*>À Adjoua N'GUESSAN", html), html
         assert "Appeler la banque jeudi." in html
 
         # « Répondre »: empty, then with a PDF; the document downloads.
