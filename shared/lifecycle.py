@@ -517,6 +517,24 @@ BODY_LISTS = {
     "en_retard": "En retard",
 }
 
+# The body's « Consultations » (the back-office guide's sub-menu), by treatment's list name.
+CONSULTATION_LISTS = {
+    "consultations": "Consultations",
+    "sans_retour": "Sans retour",
+    "satisfaits": "Satisfaits",
+    "reclamations": "Réclamations",
+    "demandes_information": "Demandes d'information",
+    "suggestions": "Suggestions",
+    "observations": "Observations",
+    "motions": "Motions",
+}
+
+
+def list_label(view: str) -> str:
+    """« En cours », « Sans retour »…: a body's list as the back office names it."""
+    return BODY_LISTS.get(view) or CONSULTATION_LISTS.get(view) or view
+
+
 # A deadline in the lists (the analysts' queue, the bodies' « En cours » and « Retraitement »),
 # counted in working days (shared.working_days): the filter's word and the cell's text.
 LATE_LABEL = "En retard"

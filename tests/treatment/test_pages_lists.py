@@ -92,6 +92,15 @@ async def test_a_focal_point_sees_its_body_in_every_list_and_export(platform):
                 )
             assert not (codes_in(html) | {r[0] for r in rows[1:]}) & every_theirs
     assert every_ours.isdisjoint(every_theirs)
+    # The journal names each file as the agent took it: the list's name, CSV or workbook.
+    pool = stack.apps["treatment"].app[POOL]
+    async with pool.acquire() as conn:
+        logged = await conn.fetchval(
+            "SELECT string_agg(detail, ' | ' ORDER BY id) FROM audit_log WHERE action = 'export'"
+        )
+    assert "(CSV, liste « En cours »)" in logged
+    assert "(Excel (.xlsx), liste « Sans retour »)" in logged
+    assert "en_cours" not in logged and "sans_retour" not in logged
 
 
 async def test_the_guide_s_words_on_each_list(platform):
