@@ -423,7 +423,6 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     await audit.personal_data_read(
         request, exported, f"{audit.PERSONAL_DATA_READ_LABEL} (export {kind}, liste « {label} »)"
     )
-    plural = "s" if count > 1 else ""
     await audit.write_alone(
         request.app[POOL],
         action="export",
@@ -433,7 +432,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         actor_login=who.login,
         actor_role=who.role.value,
         request_code=None,
-        detail=f"{count} ligne{plural} exportée{plural} ({kind}, liste « {label} »)",
+        detail=audit.exported(count, kind, label),
     )
     await response.write_eof()
     return response
