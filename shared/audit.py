@@ -38,6 +38,16 @@ _OPEN = ("/metrics", "/health/")
 # « Consultation des données personnelles »: a staff member read a citizen's contact.
 PERSONAL_DATA_READ = "personal_data_read"
 PERSONAL_DATA_READ_LABEL = "Consultation des données personnelles"
+
+
+def exported(count: int, kind: str = "CSV", list_name: str | None = None) -> str:
+    """An export's line in the journal: « 1 ligne exportée (CSV) », « 12 lignes exportées
+    (Excel (.xlsx), liste « En cours ») »."""
+    plural = "s" if count > 1 else ""
+    where = f", liste « {list_name} »" if list_name else ""
+    return f"{count} ligne{plural} exportée{plural} ({kind}{where})"
+
+
 # The most lines one ``GET /audit`` gives (a journal export merges up to this many per service).
 LISTING_MAX = 100_000
 

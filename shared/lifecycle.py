@@ -493,7 +493,7 @@ BODY_EVENT_LABELS = {
     Event.VALIDATED: "Transmise par l'analyste",
     Event.REINDEXED: "Réindexée",
     Event.ASSIGNED: "Prise en compte",
-    Event.REASSIGNED: "Réassignée",
+    Event.REASSIGNED: "Réaffectée",  # the action is « Réaffecter » (seeds/004)
     Event.PUT_ON_HOLD: "Mise en attente",
     Event.RESUMED: "Reprise",
     Event.TREATED: "Réponse envoyée",
@@ -517,13 +517,38 @@ BODY_LISTS = {
     "en_retard": "En retard",
 }
 
+# The body's « Consultations » (the back-office guide's sub-menu), by treatment's list name.
+CONSULTATION_LISTS = {
+    "consultations": "Consultations",
+    "sans_retour": "Sans retour",
+    "satisfaits": "Satisfaits",
+    "reclamations": "Réclamations",
+    "demandes_information": "Demandes d'information",
+    "suggestions": "Suggestions",
+    "observations": "Observations",
+    "motions": "Motions",
+}
+
+
+def list_label(view: str) -> str:
+    """« En cours », « Sans retour »…: a body's list as the back office names it."""
+    return BODY_LISTS.get(view) or CONSULTATION_LISTS.get(view) or view
+
+
 # A deadline in the lists (the analysts' queue, the bodies' « En cours » and « Retraitement »),
 # counted in working days (shared.working_days): the filter's word and the cell's text.
 LATE_LABEL = "En retard"
 
 
-def deadline_text(days_left: int, late: bool) -> str:
-    """« 3 jours ouvrés restants », « Dernier jour », « En retard de 2 jours ouvrés »."""
+# On hold the deadline does not run (treatment's held days move it back at « Reprendre »).
+PAUSED_DEADLINE = "Délai suspendu pendant la mise en attente"
+
+
+def deadline_text(days_left: int, late: bool, paused: bool = False) -> str:
+    """« 3 jours ouvrés restants », « Dernier jour », « En retard de 2 jours ouvrés »;
+    ``paused`` (the request on hold): :data:`PAUSED_DEADLINE`, no days counted."""
+    if paused:
+        return PAUSED_DEADLINE
     if late:
         n = max(1, -days_left)
         return f"{LATE_LABEL} de {n} jour{'s' if n > 1 else ''} ouvré{'s' if n > 1 else ''}"

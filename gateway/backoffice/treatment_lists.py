@@ -30,7 +30,7 @@ from gateway.web import downloads, xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import french, purge
 from shared.identity import Role
-from shared.lifecycle import BODY_LISTS, LATE_LABEL, Status, deadline_text
+from shared.lifecycle import BODY_LISTS, CONSULTATION_LISTS, LATE_LABEL, Status, deadline_text
 from shared.service import POOL
 
 routes = web.RouteTableDef()
@@ -99,7 +99,7 @@ CONSULTATIONS = {
         Page(
             "sans-retour",
             "sans_retour",
-            "Sans retour",
+            CONSULTATION_LISTS["sans_retour"],
             "Liste des requêtes traitées sans retour",
             "consultation",
             "Consulter",
@@ -107,7 +107,7 @@ CONSULTATIONS = {
         Page(
             "satisfaits",
             "satisfaits",
-            "Satisfaits",
+            CONSULTATION_LISTS["satisfaits"],
             "Liste des requêtes traitées satisfaisantes",
             "consultation",
             "Consulter",
@@ -115,7 +115,7 @@ CONSULTATIONS = {
         Page(
             "reclamations",
             "reclamations",
-            "Réclamations",
+            CONSULTATION_LISTS["reclamations"],
             "Listing des Réclamations",
             "consultation",
             "Consulter",
@@ -123,7 +123,7 @@ CONSULTATIONS = {
         Page(
             "demandes-information",
             "demandes_information",
-            "Demandes d'information",
+            CONSULTATION_LISTS["demandes_information"],
             "Listing des Demandes d'information",
             "consultation",
             "Consulter",
@@ -131,7 +131,7 @@ CONSULTATIONS = {
         Page(
             "suggestions",
             "suggestions",
-            "Suggestions",
+            CONSULTATION_LISTS["suggestions"],
             "Listing des Suggestions",
             "consultation",
             "Consulter",
@@ -139,7 +139,7 @@ CONSULTATIONS = {
         Page(
             "observations",
             "observations",
-            "Observations",
+            CONSULTATION_LISTS["observations"],
             "Listing des Observations",
             "consultation",
             "Consulter",
@@ -147,7 +147,7 @@ CONSULTATIONS = {
         Page(
             "motions",
             "motions",
-            "Motions",
+            CONSULTATION_LISTS["motions"],
             "Listing des Motions de félicitations",
             "consultation",
             "Consulter",
@@ -243,7 +243,9 @@ def _shown(item: dict) -> dict:
     item["url"] = REQUEST_PAGE.format(code=item["code"])
     due = item.get("answer_due")
     item["due_day"] = french.day(date.fromisoformat(due)) if due else ""
-    item["deadline_text"] = deadline_text(item["days_left"], item["late"]) if due else ""
+    paused = item["status"] == Status.ON_HOLD
+    item["deadline_text"] = deadline_text(item["days_left"], item["late"], paused) if due else ""
+    item["deadline_paused"] = paused
     return item
 
 
@@ -359,9 +361,12 @@ async def consultations_xlsx(request: web.Request) -> web.StreamResponse:
 
 
 def _csv_of(
-    request: web.Request, page: Page
+    request: web.Request, page: Page, kind: str = "csv"
 ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse | None]:
+    """Treatment's CSV of the list; ``kind``: the file the agent asked for, for the journal."""
     params = _params(request, _listing(request))
+    if kind != "csv":
+        params["format"] = kind
     return request.app[TREATMENT].requests_csv(
         page.view, identity=_staff(request).identity, params=params
     )
@@ -398,7 +403,7 @@ async def _export_xlsx(request: web.Request, page: Page) -> web.StreamResponse:
         tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as target,
     ):
         try:
-            async with _csv_of(request, page) as resp:
+            async with _csv_of(request, page, kind="xlsx") as resp:
                 if resp is None:
                     return await _unavailable(request)
                 await downloads.spool(resp, source)

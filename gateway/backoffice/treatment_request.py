@@ -288,8 +288,11 @@ async def _request_page(
             "due": (
                 {
                     "day": french.day(date.fromisoformat(item["answer_due"])),
-                    "text": lifecycle.deadline_text(item["days_left"], item["late"]),
+                    "text": lifecycle.deadline_text(
+                        item["days_left"], item["late"], paused=item["status"] == Status.ON_HOLD
+                    ),
                     "late": item["late"],
+                    "paused": item["status"] == Status.ON_HOLD,
                 }
                 if item.get("answer_due")
                 else None

@@ -102,7 +102,12 @@ async def search_bodies(request: web.Request, q: str, number: int) -> Page:
     status, body = await request.app[INTAKE].search_bodies(q, number, PER_PAGE)
     if status != 200:
         raise ServiceUnavailable("intake")
-    return Page(body["bodies"], body["total"], number, PER_PAGE)
+    page = Page(body["bodies"], body["total"], number, PER_PAGE)
+    if not page.items and page.total and number > page.count:
+        # A page past the last (an old link, bodies withdrawn since): the last one, rather than
+        # « Aucun organisme ne correspond » to a search nobody made.
+        return await search_bodies(request, q, page.count)
+    return page
 
 
 async def all_bodies(request: web.Request) -> list[dict[str, Any]]:

@@ -57,6 +57,9 @@ class Listing:
         """The guide's line under a table: « Affichage 1 à 25 sur 130 lignes »."""
         if total == 0:
             return "Pas d'enregistrement"
+        if shown == 0:  # a page past the last (the list shrank since, or a typed address)
+            lines = f"{french.number(total)} ligne{'s' if total > 1 else ''}"
+            return f"Aucune ligne sur cette page : la liste compte {lines}."
         first, last = french.number(self.offset + 1), french.number(self.offset + shown)
         return (
             f"Affichage {first} à {last} sur {french.number(total)} ligne{'s' if total > 1 else ''}"

@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 OSEP = "l'Observatoire du Service Public (OSEP)"
 
 
-def _link_sentence(link: str, then: str = "") -> str:
-    return f"Suivez votre requête sur « Suivre ma réclamation » : {link}{then}"
+def _link_sentence(link: str) -> emails.Paragraph:
+    return ("link", f"Suivez votre requête sur {emails.TRACK} :", link)
 
 
 def reformulation(code: str, message: str, name: str, public_url: str) -> emails.Email:
@@ -45,8 +45,9 @@ def reformulation(code: str, message: str, name: str, public_url: str) -> emails
             f"Votre requête n° {code} doit être reformulée avant d'être transmise à l'organisme "
             f"concerné. L'analyste de {OSEP} vous écrit :",
             ("quote", message),
-            f"Pour la reformuler, ouvrez « Suivre ma réclamation » : {link} — saisissez le code "
-            "et votre adresse électronique, puis choisissez « Modifier ».",
+            "Pour la reformuler, saisissez le code et votre adresse électronique sur "
+            f"{emails.TRACK}, puis choisissez « Modifier ».",
+            ("link", f"{emails.TRACK} :", link),
         ],
     )
 
@@ -60,7 +61,7 @@ def rejection(code: str, reason: str, name: str, public_url: str) -> emails.Emai
             f"Votre requête n° {code} a été examinée par {OSEP} : elle n'a pas été jugée "
             "recevable et elle est close. Motif :",
             ("quote", reason),
-            _link_sentence(link, "."),
+            _link_sentence(link),
             "Vous pouvez soumettre une nouvelle requête sur le Portail du citoyen Miliê.",
         ],
     )
@@ -82,7 +83,7 @@ def validation(event: RequestValidatedV1, name: str, public_url: str) -> emails.
             f"Votre {nature} n° {code} a été lue et transmise à « {body} » pour information. "
             "Merci de votre contribution à l'amélioration du service public."
         )
-    return emails.letter(subject, name, [said, _link_sentence(link, ".")])
+    return emails.letter(subject, name, [said, _link_sentence(link)])
 
 
 def clarification(code: str, message: str, name: str, public_url: str) -> emails.Email:
@@ -93,7 +94,7 @@ def clarification(code: str, message: str, name: str, public_url: str) -> emails
         [
             f"Au sujet de votre requête n° {code}, l'analyste de {OSEP} vous écrit :",
             ("quote", message),
-            _link_sentence(link, "."),
+            _link_sentence(link),
         ],
     )
 

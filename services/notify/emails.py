@@ -44,6 +44,8 @@ def full_name(first_names: str, last_name: str) -> str:
 
 
 AUTOMATIC = "Ce message vous est envoyé automatiquement, merci de ne pas y répondre."
+# The citizen's page every email sends to, by the portal menu's name (whatever the nature).
+TRACK = "« Suivre une requête »"
 
 # A paragraph of :func:`letter`: a sentence; ``("quote", words)`` for someone's own words
 # (an analyst's, a body's, the citizen's); ``("link", sentence, url)`` for a sentence ending

@@ -41,7 +41,7 @@ from shared.messages import (
 log = logging.getLogger(__name__)
 
 BODY = "l'organisme concerné"
-TRACK = "« Suivre une requête »"
+TRACK = emails.TRACK
 
 
 @dataclass(frozen=True)

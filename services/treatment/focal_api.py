@@ -414,11 +414,14 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
                 batch = []
         if batch:
             await response.write(csv_cells.lines(batch))
-    view = request.query.get("view", "en_cours")
+    # The list by its name in the back office, the file as the agent asked for it (the gateway
+    # builds the .xlsx from this CSV).
+    label = lifecycle.list_label(request.query.get("view", "en_cours"))
+    kind = "Excel (.xlsx)" if request.query.get("format") == "xlsx" else "CSV"
     # Contacts leave the system in this file: the log says who took it, how many rows, and whose
     # personal data (one line per request, as when its page is opened).
     await audit.personal_data_read(
-        request, exported, f"{audit.PERSONAL_DATA_READ_LABEL} (export CSV, liste {view})"
+        request, exported, f"{audit.PERSONAL_DATA_READ_LABEL} (export {kind}, liste « {label} »)"
     )
     await audit.write_alone(
         request.app[POOL],
@@ -429,7 +432,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         actor_login=who.login,
         actor_role=who.role.value,
         request_code=None,
-        detail=f"{count} lignes exportées (CSV, liste {view})",
+        detail=audit.exported(count, kind, label),
     )
     await response.write_eof()
     return response

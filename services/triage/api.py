@@ -182,7 +182,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         request, exported, f"{audit.PERSONAL_DATA_READ_LABEL} (export CSV)"
     )
     await audit.write_alone_by(
-        request.app[POOL], who, None, "export", "done", f"{count} lignes exportées (CSV)"
+        request.app[POOL], who, None, "export", "done", audit.exported(count)
     )
     await response.write_eof()
     return response

@@ -71,6 +71,10 @@ async def test_every_body_on_one_page_with_its_contacts(front, browser):
             return re.sub(r" \([A-Z]+\)$", "", await item.locator("h2").inner_text())
 
         await _check_bodies(page, heading)
+        # A page past the last (an old link): the bodies still, not « Aucun organisme ».
+        await page.goto(front + "/organismes?page=99")
+        await _check_bodies(page, heading)
+        assert "Aucun organisme ne correspond" not in await page.content()
         budget = page.locator("ul.bodies > li").nth(2)
         await expect(budget.locator("h2")).to_have_text(
             "Ministère du budget et du Portefeuille de l'Etat (MBPE)"

@@ -71,3 +71,32 @@ async def test_every_number_of_the_analysts_dashboard_leads_to_its_list(stack, d
             status, page = await _page(http, stack.gateway + htmllib.unescape(href))
             assert status == 200, href
             assert _rows(page) == figure, (label, href)
+
+
+async def test_the_call_centre_dashboard_leads_to_the_form_and_asks_no_period(
+    gateway_alone, database_url
+):
+    """An operator's dashboard counts nothing: no « PERIODE DU … » to fill in for nothing, and
+    the way to the form in the page, not only in the menu."""
+    gateway = await gateway_alone()
+    await create_account(database_url, Role.OPERATOR, "centre.accueil", PASSWORD)
+    async with await signed_in_session(gateway.url, "centre.accueil", PASSWORD) as operator:
+        async with operator.get(f"{gateway.url}/admin/") as resp:
+            page = await resp.text()
+    assert 'class="bo-period"' not in page and "PERIODE DU" not in page
+    assert '<a class="button" href="/admin/appel">Saisir une requête</a>' in page
+
+
+async def test_the_help_page_tells_how_agents_really_sign_in(gateway_alone, database_url):
+    """« Document d'aide » as the platform works: a password the agent chooses through the
+    emailed link, then the second factor; a new link from an administrator, never a password
+    « notifié au préalable » nor « réinitialisé » by someone else."""
+    gateway = await gateway_alone()
+    await create_account(database_url, Role.FOCAL_POINT, "pf.aide", PASSWORD, "ministere-budget")
+    async with await signed_in_session(gateway.url, "pf.aide", PASSWORD) as focal:
+        async with focal.get(f"{gateway.url}/admin/aide") as resp:
+            page = htmllib.unescape(await resp.text())
+    assert "notifiés au préalable" not in page and "réinitialisent un mot de passe" not in page
+    assert "choisissez votre mot de passe" in page and "code à 6 chiffres" in page
+    assert "un administrateur vous envoie un nouveau lien de connexion" in page
+    assert "demandes d'information" in page and "(.xlsx)" in page

@@ -110,6 +110,8 @@ async def test_the_focal_point_sees_its_body_counters_each_a_link(counted):
     assert _badge(page) == str(EXPECTED["waiting"])
     assert f'href="/admin/traitements/en-cours?{QUERY.replace("&", "&amp;")}">En attente' in page
     assert _cards(asked_other) == cards
+    # « En attente aujourd'hui »: the story's one request on hold, in words.
+    assert ", 1 mise en attente, " in page and "(s)" not in page
 
 
 async def test_another_body_focal_point_never_sees_these_counts(counted):

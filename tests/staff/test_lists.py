@@ -75,6 +75,12 @@ async def test_the_account_list_searches_sorts_pages_and_exports(gateway_alone, 
         async with http.get(f"{gw.url}/admin/comptes?page=2") as resp:
             second = await resp.text()
         assert _logins(second) == [f"analyste.{n}" for n in range(24, 30)] + ["operateur.x"]
+        # Past the last page (the list shrank since): said so, with the way back.
+        async with http.get(f"{gw.url}/admin/comptes?page=9") as resp:
+            past = await resp.text()
+        assert "Aucune ligne sur cette page : la liste compte 32 lignes." in past
+        assert "Affichage" not in past
+        assert '<a href="/admin/comptes?page=2">Aller à la dernière page (2)</a>' in past
 
         async with http.get(f"{gw.url}/admin/comptes?tri=login&ordre=desc") as resp:
             html = await resp.text()

@@ -188,3 +188,22 @@ def test_the_general_statistics_count_every_request_not_closed_in_one_status_col
     assert values["in_treatment"] == 4
     assert values["submitted"] == 1 and values["treated"] == 1
     assert sum(values.values()) + stats_pages._value(entry, "with_opinion") == entry["total"]
+
+
+def test_every_kind_of_text_field_the_pages_use_is_styled():
+    """A field type the stylesheets forget is drawn by the browser's defaults: small, without
+    padding, unlike every other field (« Rappels » had its four number fields so)."""
+    import re
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parents[2] / "gateway"
+    used = {
+        kind
+        for path in (static / "templates").rglob("*.html")
+        for kind in re.findall(r"(?<![a-z])type=[\"']?([a-z]+)", path.read_text())
+    }
+    # Not text fields (« image »: the favicon's <link type="image/svg+xml">).
+    drawn_by_the_browser = {"hidden", "checkbox", "radio", "submit", "file", "image"}
+    css = "".join(p.read_text() for p in (static / "static").glob("*.css"))
+    styled = set(re.findall(r"input\[type=([a-z]+)\]", css))
+    assert used - drawn_by_the_browser - styled == set()

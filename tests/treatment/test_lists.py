@@ -144,7 +144,7 @@ async def test_the_export_holds_every_row_with_formulas_made_inert(treatment, tw
         logged = await conn.fetchval(
             "SELECT detail FROM audit_log WHERE action = 'export' ORDER BY id DESC LIMIT 1"
         )
-    assert logged.startswith("1 lignes exportées")
+    assert logged == "1 ligne exportée (CSV, liste « Insatisfaits »)"
 
 
 @pytest.mark.parametrize("view", VIEWS)

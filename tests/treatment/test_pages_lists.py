@@ -92,6 +92,15 @@ async def test_a_focal_point_sees_its_body_in_every_list_and_export(platform):
                 )
             assert not (codes_in(html) | {r[0] for r in rows[1:]}) & every_theirs
     assert every_ours.isdisjoint(every_theirs)
+    # The journal names each file as the agent took it: the list's name, CSV or workbook.
+    pool = stack.apps["treatment"].app[POOL]
+    async with pool.acquire() as conn:
+        logged = await conn.fetchval(
+            "SELECT string_agg(detail, ' | ' ORDER BY id) FROM audit_log WHERE action = 'export'"
+        )
+    assert "(CSV, liste « En cours »)" in logged
+    assert "(Excel (.xlsx), liste « Sans retour »)" in logged
+    assert "en_cours" not in logged and "sans_retour" not in logged
 
 
 async def test_the_guide_s_words_on_each_list(platform):
@@ -187,3 +196,12 @@ async def test_en_cours_shows_the_deadline_filters_the_late_and_sorts_by_it(plat
         status, html = await get(http, stack.gateway + PAGES["en_cours"] + "?tri=echeance")
         found = re.findall(r"/admin/requetes/(\d{10})", html)
         assert found[0] == late
+
+    # On hold, the deadline does not run: no days counted on its row.
+    held = open_codes[1]
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE treatments SET status = 'on_hold' WHERE code = $1", held)
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, stack.gateway + PAGES["en_cours"])
+    row = next(r for r in html.split("<tr") if f"/admin/requetes/{held}" in r)
+    assert "Délai suspendu pendant la mise en attente" in row and "restant" not in row

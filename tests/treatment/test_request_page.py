@@ -183,6 +183,11 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         _, html = await _page(http, page_url)
         assert "Mise en attente depuis le" in html
         assert "Reprendre" in html
+        # Held, the deadline does not run: the page says so instead of counting days left.
+        echeance = html[html.index('id="echeance"') :]
+        echeance = echeance[: echeance.index("</dd>")]
+        assert "Délai suspendu pendant la mise en attente" in echeance
+        assert "restant" not in echeance
         status, _, _ = await _post(http, act.format("reprendre"), page_url, {})
         assert status == 303
         # Resumed: a second « Reprendre » is refused in French.
@@ -213,6 +218,8 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         assert status == 303
         _, html = await _page(colleague, page_url)
         assert "À Adjoua N'GUESSAN" in html
+        # The history says it in the button's word (« Réaffecter », the back-office guide's).
+        assert re.search(r"— Réaffectée \([^)]+\)</p>\s*<p[^>]*>À Adjoua N'GUESSAN", html), html
         assert "Appeler la banque jeudi." in html
 
         # « Répondre »: empty, then with a PDF; the document downloads.

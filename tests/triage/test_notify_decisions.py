@@ -43,6 +43,11 @@ def test_the_emails_say_what_was_decided_in_french():
     assert "« Précisez <le> service.\nMerci. »" in mail.text
     assert f"{PUBLIC_URL}/suivre?code=2029392357" in mail.text
     assert "« Modifier »" in mail.text
+    # Whatever the nature, the page's name as the portal's menu says it, the link alone.
+    assert f"« Suivre une requête » : {PUBLIC_URL}/suivre?code=2029392357\n" in mail.text
+    clarified = decisions.clarification("2029392357", "Voici.", "Aya KOUASSI", PUBLIC_URL)
+    assert f"« Suivre une requête » : {PUBLIC_URL}/suivre?code=2029392357\n" in clarified.text
+    assert "Suivre ma réclamation" not in mail.text + clarified.text
     # The analyst's words are text in the HTML part, never markup.
     assert "Précisez &lt;le&gt; service.<br>" in mail.html
     assert "<le>" not in mail.html

@@ -11,6 +11,7 @@ import re
 import zipfile
 from datetime import datetime
 
+import asyncpg
 import openpyxl
 
 from shared.identity import Identity, Role
@@ -197,6 +198,14 @@ async def test_exports_and_attachments_through_the_gateway(stack, database_url):
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
         assert [r[0] for r in rows] == ["N°", code]
         assert rows[1][6].startswith("'=HYPERLINK")
+        conn = await asyncpg.connect(database_url)
+        try:
+            logged = await conn.fetchval(
+                "SELECT detail FROM triage.audit_log WHERE action = 'export' ORDER BY id LIMIT 1"
+            )
+        finally:
+            await conn.close()
+        assert logged == "1 ligne exportée (CSV)"
 
         async with http.get(f"{base}/export.xlsx?q={code}") as resp:
             assert resp.status == 200
