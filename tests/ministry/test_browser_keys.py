@@ -45,6 +45,12 @@ async def test_an_administrator_makes_reads_once_and_revokes_a_key_at_360_px(
         await _checked(page, "the key shown once")
         key = await shown.input_value()
 
+        # A reload makes no second key and no longer shows this one.
+        await page.reload()
+        await expect(page.get_by_role("status")).to_contain_text("La clé n'est montrée qu'une fois")
+        await expect(page.get_by_label("Clé d'API", exact=True)).to_have_count(0)
+        await expect(page.get_by_role("row", name=re.compile("SIGFIP"))).to_have_count(1)
+
         # Shown once: the list afterwards names it, never the secret.
         await page.goto(f"{gateway}/admin/cles-api")
         row = page.get_by_role("row", name=re.compile("SIGFIP du ministère du Budget"))
