@@ -17,7 +17,7 @@ from aiohttp import web
 
 from gateway.backoffice import access, shell
 from gateway.clients import catalogue
-from gateway.clients.intake import INTAKE
+from gateway.clients.intake import INTAKE, told_by
 from gateway.clients.transport import ServiceUnavailable
 from gateway.staff import audit, auth
 from gateway.web import forms
@@ -140,5 +140,7 @@ async def submit(request: web.Request) -> web.Response:
             "nature_label": body.get("nature_label", ""),
             "phone": values["phone"].strip(),
             "email": values["email"].strip(),
+            # What intake will send, not what was typed: a landline gets no SMS.
+            "told_by": told_by(body.get("told_by")),
         },
     )

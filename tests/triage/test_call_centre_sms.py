@@ -113,3 +113,41 @@ async def test_intake_takes_a_phone_submission_only_from_a_signed_operator(stack
     assert await submit(None) == 401
     assert await submit(Identity("a1", Role.ANALYST, login="awa.kone")) == 403
     assert await submit(Identity("o1", Role.OPERATOR, login="centre")) == 201
+
+
+async def test_the_page_promises_only_what_intake_will_send(stack, database_url):
+    """An SMS for a mobile number, an email for an email, nothing for a landline alone."""
+    await create_account(database_url, Role.OPERATOR, "centre.promesses", PASSWORD)
+    url = stack.gateway + "/admin/appel"
+    async with await signed_in_session(stack.gateway, "centre.promesses", PASSWORD) as http:
+        token = await form_token(http, url)
+
+        async def said(phone: str, email: str) -> str:
+            async with http.get(url) as resp:
+                key = re.search(r'name="submission_key" value="([^"]+)"', await resp.text())[1]
+            form = {
+                "csrf_token": token,
+                "submission_key": key,
+                "nature": "reclamation",
+                "body_id": "ministere-budget",
+                "message": f"L'appelant ({phone or email}) attend sa pension.",
+                "last_name": "TRAORÉ",
+                "phone": phone,
+                "email": email,
+                "country": "CI",
+                "terms_accepted": "on",
+            }
+            async with http.post(url, data=form) as resp:
+                page = await resp.text()
+                assert resp.status == 200, page
+            return re.sub(r"\s+", " ", page[page.find('id="code"') :])
+
+        mobile = await said("07 07 12 34 56", "")
+        assert "Il lui est aussi envoyé par SMS au 07 07 12 34 56." in mobile
+        assert "email de confirmation" not in mobile
+        landline_and_email = await said("27 22 44 55 66", "awa.traore@example.ci")
+        assert "SMS" not in landline_and_email
+        assert "Un email de confirmation lui est envoyé." in landline_and_email
+        landline = await said("27 22 44 55 66", "")
+        assert "SMS" not in landline and "email de confirmation" not in landline
+        assert "Aucun message ne lui est envoyé : il doit noter ce code." in landline
