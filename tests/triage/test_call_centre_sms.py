@@ -5,6 +5,7 @@ the request's page."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 
@@ -20,6 +21,7 @@ from tests.support import as_staff, eventually, signed_session
 
 PASSWORD = "le centre d'appels répond"
 MOBILE = "+2250707123456"
+LIST_LEFT_EMPTY = "Choisissez une valeur dans la liste."  # the citizen form's « Nature »
 
 
 @pytest.fixture
@@ -151,3 +153,29 @@ async def test_the_page_promises_only_what_intake_will_send(stack, database_url)
         landline = await said("27 22 44 55 66", "")
         assert "SMS" not in landline and "email de confirmation" not in landline
         assert "Aucun message ne lui est envoyé : il doit noter ce code." in landline
+
+
+async def test_the_error_summary_follows_the_page_and_says_one_thing_for_an_empty_list(
+    stack, database_url
+):
+    await create_account(database_url, Role.OPERATOR, "centre.resume", PASSWORD)
+    url = stack.gateway + "/admin/appel"
+    async with await signed_in_session(stack.gateway, "centre.resume", PASSWORD) as http:
+        token = await form_token(http, url)
+        async with http.get(url) as resp:
+            page = await resp.text()
+        fields_order = list(dict.fromkeys(re.findall(r' id="(f-[a-z_]+)"', page)))
+        form = {"csrf_token": token, "nature": "", "body_id": "", "message": "", "phone": ""}
+        async with http.post(url, data=form) as resp:
+            page = html.unescape(await resp.text())
+            assert resp.status == 422, page
+    summary = page[page.find('id="erreurs"') : page.find("</div>", page.find('id="erreurs"'))]
+    lines = re.findall(r'<a href="#(f-[a-z_]+)">([^<]*)</a>', summary)
+    targets = [target for target, _ in lines]
+    # In the order of the fields on the page: « Nature » before « Organisme public ».
+    assert targets == [t for t in fields_order if t in targets], (lines, fields_order)
+    assert targets[:2] == ["f-nature", "f-body_id"], targets
+    said = dict(lines)
+    # An empty list: one message, the citizen form's.
+    assert said["f-nature"] == f"Nature : {LIST_LEFT_EMPTY}", said
+    assert said["f-body_id"] == f"Organisme public : {LIST_LEFT_EMPTY}", said
