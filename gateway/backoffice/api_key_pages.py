@@ -2,8 +2,10 @@
 ``gateway.public_api.ministry``). Administrators only.
 
 - ``GET /admin/cles-api``: every key (label, body, created, last used, revoked) and the form to
-  make one; ``POST /admin/cles-api`` makes it and shows the whole key, that once only (it is
-  kept hashed: nobody can show it again).
+  make one; ``POST /admin/cles-api`` makes it and redirects (303) to ``GET /admin/cles-api/creee``,
+  which shows the whole key once: it waits for that page server-side, tied to the administrator's
+  session, and is forgotten as the page reads it (only its digest is kept), so reloading either
+  page neither makes a second key nor shows the first again.
 - ``GET /admin/cles-api/{id}``: one key and its last calls; ``POST /admin/cles-api/{id}/revoquer``
   revokes it: the next call with it is refused.
 
@@ -47,6 +49,7 @@ async def _list_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     created: tuple[keys.ApiKey, str] | None = None,
+    notice: str | None = None,
     status: int = 200,
 ) -> web.Response:
     async with request.app[POOL].acquire() as conn:
@@ -66,7 +69,8 @@ async def _list_page(
             "errors": errors or {},
             "labels": LABELS,
             "created": created,
-            "done": None if errors or created else done.get(request.query.get("fait", "")),
+            "done": notice
+            or (None if errors or created else done.get(request.query.get("fait", ""))),
         },
         status=status,
     )
@@ -124,11 +128,29 @@ async def create_key(request: web.Request) -> web.Response:
             target=f"clé d'API {made[0].id}",
             detail=f"« {values['label']} » pour {bodies[values['body_id']]}",
         )
+        await keys.keep_to_show(conn, staff.session_hash, made[0].id, made[1])
         return made
 
-    created = await run_in_transaction(request.app[POOL], work)
+    await run_in_transaction(request.app[POOL], work)
+    raise web.HTTPSeeOther(f"{BASE}/creee")
+
+
+@routes.get(f"{BASE}/creee", name="bo-cle-api-creee")
+@staff_required(Role.ADMINISTRATOR)
+async def created_key(request: web.Request) -> web.Response:
+    staff = _staff(request)
+    async with request.app[POOL].acquire() as conn:
+        async with conn.transaction():
+            held = await keys.take_to_show(conn, staff.session_hash)
+            key = await keys.one(conn, held[0]) if held else None
+    if held is None or key is None:
+        return await _list_page(
+            request,
+            notice="La clé n'est montrée qu'une fois : elle n'est plus affichable. "
+            "Si elle n'a pas été copiée, révoquez-la et créez-en une autre.",
+        )
     # The whole key is in this answer only (and the answer is not kept: no-store for staff).
-    return await _list_page(request, created=created, status=201)
+    return await _list_page(request, created=(key, held[1]))
 
 
 @routes.get(f"{BASE}/{ID}", name="bo-cle-api")

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from gateway.backoffice import access, shell
 from gateway.clients import catalogue
-from gateway.clients.intake import INTAKE
+from gateway.clients.intake import INTAKE, told_by
 from gateway.clients.transport import ServiceUnavailable
 from gateway.staff import audit, auth
 from gateway.web import forms
@@ -34,7 +34,23 @@ KEY_REUSED = (
     "Ce formulaire a déjà enregistré une autre requête. Vérifiez la saisie : l'envoyer à nouveau "
     "enregistrera une nouvelle requête."
 )
-LABELS = {**forms.FIELD_LABELS, "terms_accepted": "Conditions d'utilisation"}
+# In the order of the fields on the page: the error summary lists them so.
+FIELDS = (
+    "nature",
+    "body_id",
+    "theme_id",
+    "place_id",
+    "message",
+    "last_name",
+    "first_names",
+    "country",
+    "phone",
+    "email",
+    "terms_accepted",
+)
+LABELS = {name: forms.FIELD_LABELS[name] for name in FIELDS}
+# The lists the operator must choose from (the citizen chooses these on pages of their own).
+REQUIRED_LISTS = ("nature", "body_id")
 
 
 async def _choices(request: web.Request) -> dict[str, Any]:
@@ -108,6 +124,9 @@ async def submit(request: web.Request) -> web.Response:
         return await _unavailable(request)
     if status == 422:
         errors = forms.errors_by_field(body.get("errors", []))
+        for name in REQUIRED_LISTS:
+            if name in errors and not values[name].strip():
+                errors[name] = forms.LIST_LEFT_EMPTY
         if "phone" in errors and not values["phone"].strip() and not values["email"].strip():
             errors["phone"] = PHONE_OR_EMAIL
         return await _form(request, values, errors, status=422)
@@ -140,5 +159,7 @@ async def submit(request: web.Request) -> web.Response:
             "nature_label": body.get("nature_label", ""),
             "phone": values["phone"].strip(),
             "email": values["email"].strip(),
+            # What intake will send, not what was typed: a landline gets no SMS.
+            "told_by": told_by(body.get("told_by")),
         },
     )

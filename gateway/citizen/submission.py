@@ -32,7 +32,7 @@ from aiohttp import hdrs, web
 
 from gateway.citizen import uploads
 from gateway.clients import catalogue
-from gateway.clients.intake import INTAKE
+from gateway.clients.intake import INTAKE, told_by
 from gateway.clients.transport import ServiceUnavailable
 from gateway.web import compression, csrf, form_parts, forms
 from gateway.web.errors import unavailable
@@ -540,7 +540,7 @@ async def confirm(request: web.Request) -> web.Response:
     done = _see_other(DONE_PATH, brouillon=str(draft_id))
     nature = _nature(str(body.get("nature", "")))
     if nature is not None and str(body.get("code", "")).isdigit():
-        told = _told(body.get("told_by"))
+        told = told_by(body.get("told_by"))
         done.set_cookie(
             RECEIPT_COOKIE,
             _receipt(request, owner, str(draft_id), body["code"], nature, told),
@@ -563,15 +563,6 @@ RECEIPT_SECONDS = 600
 def _receipt_mac(request: web.Request, owner: str, rest: str) -> str:
     message = f"receipt:{owner}:{rest}".encode()
     return hmac.new(request.app[csrf.SECRET], message, hashlib.sha256).hexdigest()[:32]
-
-
-# How the code reaches the citizen (intake's ``told_by``): by email, by SMS, both, or neither.
-MEDIA = ("email", "sms")
-
-
-def _told(value: object) -> list[str]:
-    said = value if isinstance(value, list) else []
-    return [m for m in MEDIA if m in said]
 
 
 def _receipt(
@@ -601,7 +592,7 @@ def _from_receipt(request: web.Request, draft_id: str) -> dict[str, Any] | None:
         return None
     if int(expiry) < time.time():
         return None
-    return {"code": code, "nature_label": nature.label, "told_by": _told(media.split("-"))}
+    return {"code": code, "nature_label": nature.label, "told_by": told_by(media.split("-"))}
 
 
 @routes.get(DONE_PATH)
@@ -622,6 +613,6 @@ async def submitted(request: web.Request) -> web.Response:
         {
             "code": done["code"],
             "nature_label": done["nature_label"],
-            "told_by": _told(done.get("told_by")),
+            "told_by": told_by(done.get("told_by")),
         },
     )

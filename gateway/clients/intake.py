@@ -27,6 +27,17 @@ def contact_fields(contact: str) -> dict[str, str]:
     return {"email": contact} if "@" in contact else {"phone": contact}
 
 
+# How the code reaches the citizen (intake's ``told_by``, in the answer to a submission and in a
+# submitted draft): by email, by SMS (a mobile number), both, or neither.
+MEDIA = ("email", "sms")
+
+
+def told_by(value: object) -> list[str]:
+    """Intake's ``told_by`` as a page may trust it: known media only, in ``MEDIA``'s order."""
+    said = value if isinstance(value, list) else []
+    return [m for m in MEDIA if m in said]
+
+
 # The draft's owner (a keyed hash of the browser's form cookie), signed into each draft call.
 OWNER_HEADER = "X-Draft-Owner"
 

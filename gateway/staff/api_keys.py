@@ -83,6 +83,40 @@ async def create(
     return ApiKey(**dict(row)), whole
 
 
+# How long a key just made waits, unread, for the page that shows it once.
+SHOW_WITHIN_SECONDS = 600
+
+
+async def keep_to_show(
+    conn: asyncpg.Connection, session_hash: bytes, key_id: str, whole: str
+) -> None:
+    """Hold the whole key for the one page of this staff session that shows it (and forget
+    keys nobody came to read)."""
+    await conn.execute(
+        "DELETE FROM api_keys_to_show WHERE created_at < now() - make_interval(secs => $1)",
+        float(SHOW_WITHIN_SECONDS),
+    )
+    await conn.execute(
+        """INSERT INTO api_keys_to_show (session_hash, key_id, whole_key) VALUES ($1, $2, $3)
+           ON CONFLICT (session_hash) DO UPDATE
+           SET key_id = EXCLUDED.key_id, whole_key = EXCLUDED.whole_key, created_at = now()""",
+        session_hash,
+        key_id,
+        whole,
+    )
+
+
+async def take_to_show(conn: asyncpg.Connection, session_hash: bytes) -> tuple[str, str] | None:
+    """(key id, whole key) held for this session, forgotten as it is read; None afterwards."""
+    row = await conn.fetchrow(
+        """DELETE FROM api_keys_to_show WHERE session_hash = $1
+           RETURNING key_id, whole_key, created_at > now() - make_interval(secs => $2) AS fresh""",
+        session_hash,
+        float(SHOW_WITHIN_SECONDS),
+    )
+    return (row["key_id"], row["whole_key"]) if row and row["fresh"] else None
+
+
 async def revoke(conn: asyncpg.Connection, key_id: str, *, by: str) -> ApiKey | None:
     """Revoke the key at once (the next call with it is refused); None when there is no such
     key or it was revoked already."""

@@ -8,6 +8,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from shared.web import FRENCH_ERRORS
+
 # The form's field names, as the intake API names them.
 FORM_TO_API = {
     "nature": "nature",
@@ -123,6 +125,9 @@ class Options:
 COUNTRY_OPTIONS = Options.of([(None, [(iso, COUNTRY_LABELS[iso]) for iso, _, _ in COUNTRIES])])
 
 # In the form's order: the error summary lists the errors in this order.
+# A list left on its first option: what the citizen form says of its « Nature ».
+LIST_LEFT_EMPTY = FRENCH_ERRORS["enum"]
+
 FIELD_LABELS = {
     "body_id": "Organisme public",
     "place_id": "Commune ou S/Préfecture",

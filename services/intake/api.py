@@ -75,6 +75,8 @@ async def submit(request: web.Request) -> web.Response:
             "nature_label": sub.nature.label,
             "submitted_at": accepted.submitted_at.isoformat(),
             "replayed": accepted.replayed,
+            # How the citizen is sent the code: "email", "sms" (a mobile number), both, neither.
+            "told_by": sub.told_by(),
         },
         status=200 if accepted.replayed else 201,
     )

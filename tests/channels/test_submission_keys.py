@@ -40,7 +40,9 @@ async def test_a_key_is_the_request_it_came_with_and_answers_no_row_id(channels_
     assert status == 201, text
     first = json.loads(text)
     assert UUID.search(text) is None, text
-    assert set(first) == {"code", "nature", "nature_label", "submitted_at", "replayed"}
+    assert set(first) == {"code", "nature", "nature_label", "submitted_at", "replayed", "told_by"}
+    # An email and a mobile number: the code is sent by both.
+    assert first["told_by"] == ["email", "sms"]
 
     # The same request with the same key (a retry): the same code, nothing new.
     status, text = await post(url, json=payload())

@@ -37,7 +37,7 @@ from shared.service import POOL
 from tests.browser import ARTIFACTS
 from tests.front.conftest import PDF, PNG
 from tests.stack import Stack, start_stack
-from tests.staff.helpers import create_account, sign_in
+from tests.staff.helpers import create_account, follow_menu, sign_in
 from tests.support import eventually
 from tests.track.conftest import RELAXED
 from tests.treatment.pages import BODY, validated_reclamation
@@ -234,8 +234,7 @@ async def _validate_in_the_back_office(page: Page, gateway: str, code: str) -> N
 
 async def _open_from_en_cours(page: Page, gateway: str, code: str) -> None:
     """« Traitements › En cours », the request's « Traiter »."""
-    menu = page.get_by_role("navigation", name="Menu de l'administration")
-    await menu.get_by_role("link", name="En cours").click()
+    await follow_menu(page, "En cours")
     await expect(page.get_by_role("heading", name="Requêtes à traiter")).to_be_visible()
     treat = page.get_by_role("link", name=f"Traiter la requête {code}")
     await _until_shown(page, treat)
@@ -261,8 +260,7 @@ async def _retreat(
     page: Page, gateway: str, code: str, reopening: str, last: str, message: str
 ) -> None:
     """« Traitements › Retraitement », « Traiter à nouveau », « Soumettre à nouveau … »."""
-    menu = page.get_by_role("navigation", name="Menu de l'administration")
-    await menu.get_by_role("link", name="Retraitement").click()
+    await follow_menu(page, "Retraitement")
     await expect(page.get_by_role("heading", name="Liste des requêtes réouvertes")).to_be_visible()
     again = page.get_by_role("link", name=f"Traiter à nouveau la requête {code}")
     await _until_shown(page, again)
@@ -387,8 +385,7 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     assert "nous la traitons" in await _text(ack)
 
     # « En cours » says who holds it and since when.
-    menu = focal.get_by_role("navigation", name="Menu de l'administration")
-    await menu.get_by_role("link", name="En cours").click()
+    await follow_menu(focal, "En cours")
     row = focal.locator("table tbody tr").filter(
         has=focal.get_by_role("link", name=f"Traiter la requête {code}")
     )
@@ -492,8 +489,7 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     await _clean(analyst)
 
     # « Insatisfaits », the comment beside the opinion.
-    menu = focal.get_by_role("navigation", name="Menu de l'administration")
-    await menu.get_by_role("link", name="Insatisfaits").click()
+    await follow_menu(focal, "Insatisfaits")
     await expect(
         focal.get_by_role("heading", name="Liste des requêtes traitées Insatisfaites")
     ).to_be_visible()
@@ -514,7 +510,7 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     await _clean(focal, narrow=True)
 
     # « Répondre à l'usager » from « Insatisfaits »; the citizen reads it.
-    await menu.get_by_role("link", name="Insatisfaits").click()
+    await follow_menu(focal, "Insatisfaits")
     await (
         focal.locator("table tbody tr", has_text=code)
         .get_by_role("link", name=re.compile("Répondre"))
@@ -637,8 +633,7 @@ async def _second_request(stack: Stack, citizen: Page, focal: Page, smtp_server)
     assert len(received) == 2
 
     # « Consultations › Satisfaits » lists it, « Réclamations » with the citizen's return.
-    menu = focal.get_by_role("navigation", name="Menu de l'administration")
-    await menu.get_by_role("link", name="Consultations").click()
+    await follow_menu(focal, "Consultations")
     tabs = focal.get_by_role("navigation", name="Listes des consultations")
     await tabs.get_by_role("link", name="Satisfaits").click()
     await expect(

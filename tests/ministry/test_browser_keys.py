@@ -10,7 +10,7 @@ from playwright.async_api import expect
 
 from shared.identity import Role
 from tests.browser import ARTIFACTS
-from tests.staff.helpers import create_account, sign_in
+from tests.staff.helpers import create_account, follow_menu, sign_in
 from tests.staff.test_browser_catalogue import _checked
 
 PASSWORD = "les clés de l'administrateur"
@@ -25,11 +25,7 @@ async def test_an_administrator_makes_reads_once_and_revokes_a_key_at_360_px(
     page = await context.new_page()
     try:
         await sign_in(page, gateway, "admin.cles", PASSWORD)
-        await (
-            page.get_by_role("navigation", name="Menu de l'administration")
-            .get_by_role("link", name="Clés d'API")
-            .click()
-        )
+        await follow_menu(page, "Clés d'API")
         await page.get_by_role("heading", name="Clés d'API", exact=True).wait_for()
         await _checked(page, "the keys")
 
@@ -44,6 +40,12 @@ async def test_an_administrator_makes_reads_once_and_revokes_a_key_at_360_px(
         await expect(shown).to_have_value(re.compile(r"^milie_[0-9a-f]{12}_\S{43}$"))
         await _checked(page, "the key shown once")
         key = await shown.input_value()
+
+        # A reload makes no second key and no longer shows this one.
+        await page.reload()
+        await expect(page.get_by_role("status")).to_contain_text("La clé n'est montrée qu'une fois")
+        await expect(page.get_by_label("Clé d'API", exact=True)).to_have_count(0)
+        await expect(page.get_by_role("row", name=re.compile("SIGFIP"))).to_have_count(1)
 
         # Shown once: the list afterwards names it, never the secret.
         await page.goto(f"{gateway}/admin/cles-api")

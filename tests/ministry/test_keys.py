@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from html import unescape
 
 import aiohttp
 import asyncpg
@@ -45,7 +46,9 @@ async def test_an_administrator_makes_a_key_sees_it_once_and_revokes_it_at_once(
             assert "Un nombre entier" in await resp.text()
         async with admin.post(pages, data={**form, "calls_per_minute": "120"}) as resp:
             html = await resp.text()
-            assert resp.status == 201, html
+            # Post/redirect/get: the key is on the page the creation redirected to.
+            assert resp.status == 200, html
+            assert [r.status for r in resp.history] == [303]
             assert "no-store" in resp.headers["Cache-Control"]
         shown = KEY.findall(html)
         assert len(set(shown)) == 1
@@ -91,6 +94,44 @@ async def test_an_administrator_makes_a_key_sees_it_once_and_revokes_it_at_once(
         ("api_key_created", f"clé d'API {key_id}", "admin.cles"),
         ("api_key_revoked", f"clé d'API {key_id}", "admin.cles"),
     ]
+
+
+async def test_reloading_the_page_of_a_new_key_makes_no_second_key_and_shows_it_no_more(
+    stack, database_url
+):
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.recharge", PASSWORD)
+    pages = f"{stack.gateway}/admin/cles-api"
+    async with await signed_in_session(stack.gateway, "admin.recharge", PASSWORD) as admin:
+        token = await form_token(admin, pages)
+        form = {
+            "csrf_token": token,
+            "body_id": "ministere-budget",
+            "label": "SIGFIP Budget",
+            "calls_per_minute": "60",
+        }
+        async with admin.post(pages, data=form, allow_redirects=False) as resp:
+            assert resp.status == 303, await resp.text()
+            shown_at = resp.headers["Location"]
+            # The key is in neither the address nor a cookie.
+            assert not KEY.search(shown_at) and not KEY.search(str(resp.headers))
+        async with admin.get(f"{stack.gateway}{shown_at}") as resp:
+            first = await resp.text()
+            assert resp.status == 200 and "no-store" in resp.headers["Cache-Control"]
+        (key,) = set(KEY.findall(first))
+        # The reload: the same address again.
+        async with admin.get(f"{stack.gateway}{shown_at}") as resp:
+            again = await resp.text()
+            assert resp.status == 200
+        assert not KEY.search(again) and key.split("_", 2)[2] not in again
+        assert "La clé n'est montrée qu'une fois" in unescape(again)
+        # Another session of the same administrator never sees it either.
+        async with await signed_in_session(stack.gateway, "admin.recharge", PASSWORD) as other:
+            async with other.get(f"{stack.gateway}{shown_at}") as resp:
+                assert not KEY.search(await resp.text())
+    rows = await _gateway_rows(database_url, "SELECT id FROM gateway.api_keys")
+    assert [r["id"] for r in rows] == [key.split("_")[1]]
+    left = await _gateway_rows(database_url, "SELECT * FROM gateway.api_keys_to_show")
+    assert left == []
 
 
 async def test_no_call_is_answered_without_a_valid_key_in_a_header(stack):

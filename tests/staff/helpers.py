@@ -2,6 +2,7 @@
 
 await create_account(database_url, Role.ANALYST, "awa.analyste", "un mot de passe sûr")
 await sign_in(page, stack.gateway, "awa.analyste", "un mot de passe sûr")
+await follow_menu(page, "Traitements")          # opens « Menu » first where it is folded
 async with await signed_in_session(stack.gateway, "awa.analyste", "…") as http:
     token = await form_token(http, stack.gateway + "/admin/…")   # for a POST
     await http.post(url, data={"csrf_token": token, ...})
@@ -86,6 +87,27 @@ async def sign_in(page, gateway_url: str, login: str, password: str) -> None:
         await page.get_by_role("button", name="Se connecter").click()
     if "/admin/connexion" in page.url:
         raise AssertionError(f"sign-in of {login} failed: {await page.inner_text('main')}")
+
+
+MENU = "Menu de l'administration"
+
+
+async def open_menu(page):
+    """The back office's menu (a Playwright locator), opened first where a small screen folds
+    it behind « Menu » (under 48em); on a wide screen it is in sight already."""
+    menu = page.get_by_role("navigation", name=MENU)
+    await menu.wait_for()
+    fold, toggle = menu.locator("details.menu-fold"), menu.locator("summary")
+    if await toggle.is_visible() and await fold.get_attribute("open") is None:
+        await toggle.click()
+        await fold.and_(page.locator("[open]")).wait_for()
+    return menu
+
+
+async def follow_menu(page, name: str) -> None:
+    """Click the menu's link ``name`` as a user would (« Menu » first on a small screen)."""
+    menu = await open_menu(page)
+    await menu.get_by_role("link", name=name).click()
 
 
 async def form_token(session: aiohttp.ClientSession, url: str) -> str:

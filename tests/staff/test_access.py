@@ -103,6 +103,7 @@ ROUTES: list[Row] = [
     # refused (422); revoking a key of the table (303).
     Row("GET", "/admin/cles-api", only(ADMIN)),
     Row("POST", "/admin/cles-api", only(ADMIN, status=422), {}),
+    Row("GET", "/admin/cles-api/creee", only(ADMIN)),  # the key made, shown once
     Row("GET", "/admin/cles-api/{api_key_id}", only(ADMIN)),
     Row("POST", "/admin/cles-api/{api_key_id}/revoquer", only(ADMIN, status=303), {}),
     # « Administration › Limites et SMS » (issue 14): an empty form is refused (422).

@@ -10,7 +10,7 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
 from tests.browser import ARTIFACTS
-from tests.staff.helpers import sign_in, sign_in_link
+from tests.staff.helpers import follow_menu, open_menu, sign_in, sign_in_link
 from tests.staff.test_cli import milie
 from tests.support import eventually, publish_event, submitted_event
 
@@ -75,11 +75,7 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         assert await page.get_by_text("Koffi ADMIN").is_visible()
 
         # Comptes → Créer un compte: a wrong address first, then a good one.
-        await (
-            page.get_by_role("navigation", name="Menu de l'administration")
-            .get_by_role("link", name="Comptes")
-            .click()
-        )
+        await follow_menu(page, "Comptes")
         await page.get_by_role("link", name="Créer un compte").click()
         await page.get_by_label("Login").fill("awa.kone")
         await page.get_by_label("Nom et prénoms").fill("Awa KONÉ")
@@ -140,7 +136,7 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         await page.keyboard.press("Enter")
         await page.get_by_role("heading", name="Tableau de bord").wait_for()
         assert await page.get_by_text("Interface Analyste").is_visible()
-        menu = page.get_by_role("navigation", name="Menu de l'administration")
+        menu = await open_menu(page)
         labels = [t.strip() for t in await menu.locator("li > a, li > span").all_inner_texts()]
         for label in ("Accueil", "Tableau de bord", "Traitements", "Consultations"):
             assert any(x.startswith(label) for x in labels), labels
@@ -164,10 +160,10 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         await page.get_by_label("Du", exact=True).fill("2019-02-07")
         await page.get_by_role("button", name="Appliquer la période").click()
         await page.get_by_text("PERIODE DU 07/02/2019 au").wait_for()
-        await menu.get_by_role("link", name="Document d'aide").click()
+        await follow_menu(page, "Document d'aide")
         await page.get_by_role("heading", name="Document d'aide").wait_for()
         assert "du=2019-02-07" in page.url
-        await menu.get_by_role("link", name="Tableau de bord").click()
+        await follow_menu(page, "Tableau de bord")
         await page.get_by_text("PERIODE DU 07/02/2019 au").wait_for()
         await page.goto(stack.gateway + "/admin/?du=31/02/2019")
         assert "Date invalide" in await page.locator("#err-du").inner_text()
@@ -176,11 +172,11 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         )
 
         # « Statistiques » and « Consultations » lead to their pages.
-        await menu.get_by_role("link", name="Statistiques").click()
+        await follow_menu(page, "Statistiques")
         await page.get_by_role("heading", name="Statistique générale").wait_for()
         assert await _fits(page)
         assert await _axe(page) == []
-        await menu.get_by_role("link", name="Consultations").click()
+        await follow_menu(page, "Consultations")
         await page.get_by_role("heading", name="Consultations").wait_for()
         await page.get_by_role("link", name="Réclamations").click()
         assert "statut=all" in page.url and "nature=reclamation" in page.url
@@ -218,11 +214,7 @@ async def test_a_focal_point_chooses_one_digest_a_day_under_mes_alertes(stack, d
 
     await create_account(database_url, Role.FOCAL_POINT, "pf.budget", ANALYST_PASSWORD, BODY)
     await sign_in(page, stack.gateway, "pf.budget", ANALYST_PASSWORD)
-    await (
-        page.get_by_role("navigation", name="Menu de l'administration")
-        .get_by_role("link", name="Mes alertes")
-        .click()
-    )
+    await follow_menu(page, "Mes alertes")
     await page.get_by_role("heading", name="Mes alertes").wait_for()
     assert await page.get_by_label("Immédiatement").is_checked()
     assert await _axe(page) == []
@@ -231,3 +223,52 @@ async def test_a_focal_point_chooses_one_digest_a_day_under_mes_alertes(stack, d
     await page.get_by_role("button", name="Enregistrer").click()
     await page.get_by_text("Votre choix est enregistré.").wait_for()
     assert await page.get_by_label("Un résumé par jour").is_checked()
+
+
+async def test_at_360_px_the_menu_folds_behind_one_button_and_the_page_comes_first(
+    stack, database_url, browser
+):
+    """Without JavaScript (so no axe here: it is a script), with the keyboard: « Menu » opens
+    the links, the page starts with its content; a wide screen shows the menu unfolded."""
+    from shared.identity import Role
+    from tests.staff.helpers import create_account
+
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.menu", ADMIN_PASSWORD)
+    context = await browser.new_context(
+        locale="fr-FR", viewport={"width": 360, "height": 740}, java_script_enabled=False
+    )
+    page = await context.new_page()
+    try:
+        await sign_in(page, stack.gateway, "admin.menu", ADMIN_PASSWORD)
+        menu = page.get_by_role("navigation", name="Menu de l'administration")
+        toggle = menu.get_by_text("Menu", exact=True)
+        await expect(toggle).to_be_visible()
+        await expect(menu.get_by_role("link", name="Comptes")).to_be_hidden()
+        # The page's heading within the first screen, not after the menu's links.
+        heading = page.get_by_role("heading", name="Tableau de bord")
+        box = await heading.bounding_box()
+        assert box is not None and box["y"] < 740, box
+        assert await page.get_by_role("link", name="Aller au contenu").get_attribute("href") == (
+            "#contenu"
+        )
+
+        # The keyboard alone: to « Menu », Enter, then the links.
+        await toggle.focus()
+        await page.keyboard.press("Enter")
+        accounts = menu.get_by_role("link", name="Comptes")
+        await expect(accounts).to_be_visible()
+        await accounts.focus()
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Comptes", exact=True).wait_for()
+        await expect(menu.get_by_role("link", name="Comptes")).to_be_hidden()  # folded again
+
+        # A wide screen: no « Menu » button, every link in sight.
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await expect(toggle).to_be_hidden()
+        await expect(menu.get_by_role("link", name="Comptes")).to_be_visible()
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "menu-360.png"), full_page=True)
+        raise
+    finally:
+        await context.close()

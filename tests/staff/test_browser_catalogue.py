@@ -10,7 +10,7 @@ from playwright.async_api import expect
 
 from shared.identity import Role
 from tests.browser import ARTIFACTS
-from tests.staff.helpers import create_account, sign_in
+from tests.staff.helpers import create_account, follow_menu, sign_in
 
 PASSWORD = "le catalogue de l'administrateur"
 NAME = "Ministère de la Santé et de l'Hygiène Publique"
@@ -43,11 +43,7 @@ async def test_an_administrator_adds_a_body_with_a_theme_that_citizens_then_find
     page = await context.new_page()
     try:
         await sign_in(page, gateway, "admin.catalogue", PASSWORD)
-        await (
-            page.get_by_role("navigation", name="Menu de l'administration")
-            .get_by_role("link", name="Catalogue")
-            .click()
-        )
+        await follow_menu(page, "Catalogue")
         await page.get_by_role("heading", name="Catalogue : organismes publics").wait_for()
         await _checked(page, "the list of bodies")
 

@@ -15,7 +15,7 @@ from playwright.async_api import expect
 from shared import french
 from shared.identity import Role
 from shared.working_days import calendar, day_of
-from tests.staff.helpers import create_account, sign_in
+from tests.staff.helpers import create_account, follow_menu, sign_in
 from tests.support import eventually
 from tests.track.test_tracking_page import _open
 from tests.treatment.pages import validated_reclamation
@@ -65,11 +65,7 @@ async def test_an_administrator_sets_a_deadline_and_a_day_off_and_the_citizens_d
         await _citizen_sees(citizen, gateway, code, calendar().add(start, 60))
 
         await sign_in(page, gateway, "admin.delais", PASSWORD)
-        await (
-            page.get_by_role("navigation", name="Menu de l'administration")
-            .get_by_role("link", name="Délais")
-            .click()
-        )
+        await follow_menu(page, "Délais")
         await page.get_by_role("heading", name="Délais", exact=True).wait_for()
         row = page.locator("#delai-reclamation")
         assert "60 jours" in await row.inner_text()

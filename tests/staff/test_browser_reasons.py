@@ -7,7 +7,7 @@ from playwright.async_api import expect
 
 from shared.identity import Role
 from tests.browser import ARTIFACTS
-from tests.staff.helpers import create_account, sign_in
+from tests.staff.helpers import create_account, follow_menu, sign_in
 from tests.staff.test_browser_catalogue import _checked
 
 PASSWORD = "les motifs de l'administrateur"
@@ -20,11 +20,7 @@ async def test_an_administrator_adds_then_edits_a_reason_at_360_px(stack, databa
     page = await context.new_page()
     try:
         await sign_in(page, gateway, "admin.motifs", PASSWORD)
-        await (
-            page.get_by_role("navigation", name="Menu de l'administration")
-            .get_by_role("link", name="Motifs")
-            .click()
-        )
+        await follow_menu(page, "Motifs")
         await page.get_by_role("heading", name="Motifs de rejet et de reformulation").wait_for()
         await _checked(page, "the reasons")
 

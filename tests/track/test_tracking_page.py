@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import aio_pika
 from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import expect
 
 from shared.codes import grouped
 from shared.messages import (
@@ -126,6 +127,13 @@ async def test_tracking_shows_the_table_history_and_steps_and_follows_triage(
         await field.fill("   ")
         await page.get_by_role("button", name="Modifier").click()
         await page.locator("#err-message").wait_for()
+        # The error summary the other forms have: its heading, then a link to the field.
+        errors = page.get_by_role("alert").filter(has_text="Veuillez corriger")
+        await expect(errors.get_by_role("heading")).to_have_text(
+            "Veuillez corriger l’erreur ci-dessous"
+        )
+        await expect(errors.get_by_role("link")).to_have_attribute("href", "#f-message")
+        await expect(errors.get_by_role("link")).to_contain_text("Votre message : ")
         assert await field.get_attribute("aria-invalid") == "true"
         assert "err-message" in (await field.get_attribute("aria-describedby") or "")
         assert await _axe_violations(page) == []

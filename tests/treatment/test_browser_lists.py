@@ -9,7 +9,7 @@ from playwright.async_api import expect
 
 from shared.identity import Role
 from shared.service import POOL
-from tests.staff.helpers import create_account, sign_in
+from tests.staff.helpers import create_account, follow_menu, sign_in
 from tests.treatment.lists_scenario import scenario
 
 PASSWORD = "le point focal du budget"
@@ -33,9 +33,8 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
     await create_account(database_url, Role.FOCAL_POINT, "pf.budget", PASSWORD, "ministere-budget")
     await page.set_viewport_size({"width": 360, "height": 740})
     await sign_in(page, stack.gateway, "pf.budget", PASSWORD)
-    menu = page.get_by_role("navigation", name="Menu de l'administration")
 
-    await menu.get_by_role("link", name="En cours").click()
+    await follow_menu(page, "En cours")
     await expect(page.get_by_role("heading", name="Requêtes à traiter")).to_be_visible()
     await expect(
         page.get_by_role("link", name=f"Traiter la requête {names['held']}")
@@ -61,7 +60,7 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
         page.get_by_role("link", name=f"Traiter la requête {names['fresh']}")
     ).to_have_attribute("href", f"/admin/requetes/{names['fresh']}")
 
-    await menu.get_by_role("link", name="Retraitement").click()
+    await follow_menu(page, "Retraitement")
     await expect(page.get_by_role("heading", name="Liste des requêtes réouvertes")).to_be_visible()
     await expect(
         page.get_by_role("link", name=f"Traiter à nouveau la requête {names['reopened']}")
@@ -69,7 +68,7 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
     assert await _axe(page) == []
     assert await _fits(page)
 
-    await menu.get_by_role("link", name="Insatisfaits").click()
+    await follow_menu(page, "Insatisfaits")
     await expect(
         page.get_by_role("heading", name="Liste des requêtes traitées Insatisfaites")
     ).to_be_visible()
@@ -77,7 +76,7 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
     assert await _axe(page) == []
     assert await _fits(page)
 
-    await menu.get_by_role("link", name="Consultations").click()
+    await follow_menu(page, "Consultations")
     await expect(
         page.get_by_role("heading", name="Liste des requêtes traitées sans retour")
     ).to_be_visible()

@@ -15,7 +15,13 @@ from axe_playwright_python.async_playwright import Axe
 
 from shared.identity import Role
 from tests.browser import ARTIFACTS
-from tests.staff.helpers import choose_password, create_account, sign_in, sign_in_link
+from tests.staff.helpers import (
+    choose_password,
+    create_account,
+    follow_menu,
+    sign_in,
+    sign_in_link,
+)
 from tests.support import eventually, signed_session
 
 ADMIN_PASSWORD = "le mot de passe de l'admin"
@@ -116,8 +122,7 @@ async def test_an_analyst_decides_in_the_back_office(stack, database_url, page, 
         link = await sign_in_link(smtp_server, "awa.kone@osep.gouv.ci")
         await choose_password(page, link, ANALYST_PASSWORD)
         # « Traitements » lists the three, oldest first.
-        menu = page.get_by_role("navigation", name="Menu de l'administration")
-        await menu.get_by_role("link", name="Traitements").click()
+        await follow_menu(page, "Traitements")
         await page.get_by_role("heading", name="Requêtes à examiner").wait_for()
 
         async def listed():
@@ -213,8 +218,7 @@ async def test_the_call_centre_submits_with_a_mobile_number_only(stack, database
     await create_account(database_url, Role.OPERATOR, "centre.appels", OPERATOR_PASSWORD)
     try:
         await sign_in(page, gateway, "centre.appels", OPERATOR_PASSWORD)
-        menu = page.get_by_role("navigation", name="Menu de l'administration")
-        await menu.get_by_role("link", name="Saisie d'une requête").click()
+        await follow_menu(page, "Saisie d'une requête")
         await page.get_by_role("heading", name="Saisie d'une requête par téléphone").wait_for()
         assert await _axe(page) == []
         assert await _fits(page)

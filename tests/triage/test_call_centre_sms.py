@@ -5,6 +5,7 @@ the request's page."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 
@@ -20,6 +21,7 @@ from tests.support import as_staff, eventually, signed_session
 
 PASSWORD = "le centre d'appels répond"
 MOBILE = "+2250707123456"
+LIST_LEFT_EMPTY = "Choisissez une valeur dans la liste."  # the citizen form's « Nature »
 
 
 @pytest.fixture
@@ -113,3 +115,67 @@ async def test_intake_takes_a_phone_submission_only_from_a_signed_operator(stack
     assert await submit(None) == 401
     assert await submit(Identity("a1", Role.ANALYST, login="awa.kone")) == 403
     assert await submit(Identity("o1", Role.OPERATOR, login="centre")) == 201
+
+
+async def test_the_page_promises_only_what_intake_will_send(stack, database_url):
+    """An SMS for a mobile number, an email for an email, nothing for a landline alone."""
+    await create_account(database_url, Role.OPERATOR, "centre.promesses", PASSWORD)
+    url = stack.gateway + "/admin/appel"
+    async with await signed_in_session(stack.gateway, "centre.promesses", PASSWORD) as http:
+        token = await form_token(http, url)
+
+        async def said(phone: str, email: str) -> str:
+            async with http.get(url) as resp:
+                key = re.search(r'name="submission_key" value="([^"]+)"', await resp.text())[1]
+            form = {
+                "csrf_token": token,
+                "submission_key": key,
+                "nature": "reclamation",
+                "body_id": "ministere-budget",
+                "message": f"L'appelant ({phone or email}) attend sa pension.",
+                "last_name": "TRAORÉ",
+                "phone": phone,
+                "email": email,
+                "country": "CI",
+                "terms_accepted": "on",
+            }
+            async with http.post(url, data=form) as resp:
+                page = await resp.text()
+                assert resp.status == 200, page
+            return re.sub(r"\s+", " ", page[page.find('id="code"') :])
+
+        mobile = await said("07 07 12 34 56", "")
+        assert "Il lui est aussi envoyé par SMS au 07 07 12 34 56." in mobile
+        assert "email de confirmation" not in mobile
+        landline_and_email = await said("27 22 44 55 66", "awa.traore@example.ci")
+        assert "SMS" not in landline_and_email
+        assert "Un email de confirmation lui est envoyé." in landline_and_email
+        landline = await said("27 22 44 55 66", "")
+        assert "SMS" not in landline and "email de confirmation" not in landline
+        assert "Aucun message ne lui est envoyé : il doit noter ce code." in landline
+
+
+async def test_the_error_summary_follows_the_page_and_says_one_thing_for_an_empty_list(
+    stack, database_url
+):
+    await create_account(database_url, Role.OPERATOR, "centre.resume", PASSWORD)
+    url = stack.gateway + "/admin/appel"
+    async with await signed_in_session(stack.gateway, "centre.resume", PASSWORD) as http:
+        token = await form_token(http, url)
+        async with http.get(url) as resp:
+            page = await resp.text()
+        fields_order = list(dict.fromkeys(re.findall(r' id="(f-[a-z_]+)"', page)))
+        form = {"csrf_token": token, "nature": "", "body_id": "", "message": "", "phone": ""}
+        async with http.post(url, data=form) as resp:
+            page = html.unescape(await resp.text())
+            assert resp.status == 422, page
+    summary = page[page.find('id="erreurs"') : page.find("</div>", page.find('id="erreurs"'))]
+    lines = re.findall(r'<a href="#(f-[a-z_]+)">([^<]*)</a>', summary)
+    targets = [target for target, _ in lines]
+    # In the order of the fields on the page: « Nature » before « Organisme public ».
+    assert targets == [t for t in fields_order if t in targets], (lines, fields_order)
+    assert targets[:2] == ["f-nature", "f-body_id"], targets
+    said = dict(lines)
+    # An empty list: one message, the citizen form's.
+    assert said["f-nature"] == f"Nature : {LIST_LEFT_EMPTY}", said
+    assert said["f-body_id"] == f"Organisme public : {LIST_LEFT_EMPTY}", said
