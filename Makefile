@@ -8,6 +8,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT := apt-get -o DPkg::Lock::Timeout=600
+# `make test` runs the tests in this many processes (pytest-xdist), each on databases, broker
+# namespaces and ports of its own: most tests wait on the servers or the browser more than they
+# compute. A test file goes to one process whole (--dist loadfile). Two, not three: three held
+# up to 103 PostgreSQL connections at once (max_connections is 100 on a new machine) and were no
+# faster on two cores. PYTEST_WORKERS=0: in one.
+PYTEST_WORKERS ?= 2
 
 # Sets DATABASE_URL and AMQP_URL from ensure-infra.sh for the rest of the recipe, and on exit
 # (failure or Ctrl-C included, exit code kept) stops the private servers that this run started,
@@ -63,7 +69,7 @@ test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/python -m shared.messages --check
 	$(BIN)/python -m shared.lifecycle --check
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

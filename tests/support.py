@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import re
 import socket
@@ -67,6 +68,22 @@ async def eventually(
 # handed out as free was now and then taken by such a connection before the test's server bound
 # it (« address already in use » in a full run beside other runs).
 _LISTEN_PORTS = range(20000, 32000)
+
+
+def _worker_ports(ports: range) -> range:
+    """This pytest-xdist worker's share of ``ports`` (all of them outside xdist): a port handed
+    out by one worker and not bound yet is free to the kernel, and another worker could be handed
+    it too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, …
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or count <= 1:
+        return ports
+    share = len(ports) // count
+    start = ports.start + int(worker[2:]) * share
+    return range(start, start + share)
+
+
+_LISTEN_PORTS = _worker_ports(_LISTEN_PORTS)
 
 
 # Ports handed out by this run: a port picked for a server not started yet is free to the

@@ -10,9 +10,16 @@ from pathlib import Path
 
 import pytest
 
+import bench.faults
+import deploy.local.private_servers
 from deploy.local.platform import PROCESSES, Platform
 from tests.browser import ARTIFACTS
 from tests.support import RELAXED_SUBMISSION_LIMITS, as_staff, free_port, signing_for
+
+# The private servers' ports and the fault campaign's, from this worker's share of the ports
+# (tests.support.free_port) when pytest-xdist runs the tests in several processes.
+deploy.local.private_servers.free_port = free_port
+bench.faults.free_port = free_port
 
 IDENTITY_SECRET = "e2e-identity-secret"
 BODY = "ministere-education-nationale"
