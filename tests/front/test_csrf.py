@@ -6,6 +6,7 @@ import re
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from gateway.web import csrf
 
@@ -42,7 +43,7 @@ async def test_the_blank_form_kept_rendered_carries_each_browsers_own_token(fron
                     assert resp.headers["Cache-Control"] == "no-store"
                     html = await resp.text()
                 token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-                cookie = http.cookie_jar.filter_cookies(front)[csrf.COOKIE].value
+                cookie = http.cookie_jar.filter_cookies(URL(front))[csrf.COOKIE].value
                 assert token == cookie
                 pages.append((token, html))
     (first, page), (again, same), (other, page_other), _ = pages
