@@ -124,10 +124,10 @@ class Options:
 
 COUNTRY_OPTIONS = Options.of([(None, [(iso, COUNTRY_LABELS[iso]) for iso, _, _ in COUNTRIES])])
 
-# In the form's order: the error summary lists the errors in this order.
 # A list left on its first option: what the citizen form says of its « Nature ».
 LIST_LEFT_EMPTY = FRENCH_ERRORS["enum"]
 
+# In the form's order: the error summary lists the errors in this order.
 FIELD_LABELS = {
     "body_id": "Organisme public",
     "place_id": "Commune ou S/Préfecture",

@@ -423,16 +423,13 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     await audit.personal_data_read(
         request, exported, f"{audit.PERSONAL_DATA_READ_LABEL} (export {kind}, liste « {label} »)"
     )
-    await audit.write_alone(
+    await audit.write_alone_by(
         request.app[POOL],
-        action="export",
-        outcome="done",
-        address=address_of(request),
-        actor_id=who.staff_id,
-        actor_login=who.login,
-        actor_role=who.role.value,
-        request_code=None,
-        detail=audit.exported(count, kind, label),
+        audit.Who(who, address_of(request)),
+        None,
+        "export",
+        "done",
+        audit.exported(count, kind, label),
     )
     await response.write_eof()
     return response
