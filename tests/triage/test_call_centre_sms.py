@@ -24,6 +24,29 @@ MOBILE = "+2250707123456"
 LIST_LEFT_EMPTY = "Choisissez une valeur dans la liste."  # the citizen form's « Nature »
 
 
+async def _call(http, url: str, token: str, *, message: str, phone: str, email: str) -> str:
+    """The operator's form for a caller with a réclamation to the budget ministry: the page that
+    answers it (200)."""
+    async with http.get(url) as resp:
+        key = re.search(r'name="submission_key" value="([^"]+)"', await resp.text())[1]
+    form = {
+        "csrf_token": token,
+        "submission_key": key,
+        "nature": "reclamation",
+        "body_id": "ministere-budget",
+        "message": message,
+        "last_name": "TRAORÉ",
+        "phone": phone,
+        "email": email,
+        "country": "CI",
+        "terms_accepted": "on",
+    }
+    async with http.post(url, data=form) as resp:
+        page = await resp.text()
+        assert resp.status == 200, page
+    return page
+
+
 @pytest.fixture
 async def fake_sms() -> AsyncIterator[FakeOrangeSms]:
     async with FakeOrangeSms() as fake:
@@ -44,23 +67,14 @@ async def test_the_caller_gets_by_sms_the_code_the_operator_reads_out(
     url = sms_stack.gateway + "/admin/appel"
     async with await signed_in_session(sms_stack.gateway, "centre.sms", PASSWORD) as http:
         token = await form_token(http, url)
-        async with http.get(url) as resp:
-            key = re.search(r'name="submission_key" value="([^"]+)"', await resp.text())[1]
-        form = {
-            "csrf_token": token,
-            "submission_key": key,
-            "nature": "reclamation",
-            "body_id": "ministere-budget",
-            "message": "L'appelant attend sa pension depuis six mois.",
-            "last_name": "TRAORÉ",
-            "phone": "07 07 12 34 56",
-            "email": "",
-            "country": "CI",
-            "terms_accepted": "on",
-        }
-        async with http.post(url, data=form) as resp:
-            page = await resp.text()
-            assert resp.status == 200, page
+        page = await _call(
+            http,
+            url,
+            token,
+            message="L'appelant attend sa pension depuis six mois.",
+            phone="07 07 12 34 56",
+            email="",
+        )
     # Read out in the groups the portal and the tracking page show (« 892 024 6340 »).
     code = "".join(re.search(r'id="code">(\d{3}) (\d{3}) (\d{4})<', page).groups())
     assert "Lisez ce code à l'appelant, groupe par groupe" in page
@@ -125,23 +139,8 @@ async def test_the_page_promises_only_what_intake_will_send(stack, database_url)
         token = await form_token(http, url)
 
         async def said(phone: str, email: str) -> str:
-            async with http.get(url) as resp:
-                key = re.search(r'name="submission_key" value="([^"]+)"', await resp.text())[1]
-            form = {
-                "csrf_token": token,
-                "submission_key": key,
-                "nature": "reclamation",
-                "body_id": "ministere-budget",
-                "message": f"L'appelant ({phone or email}) attend sa pension.",
-                "last_name": "TRAORÉ",
-                "phone": phone,
-                "email": email,
-                "country": "CI",
-                "terms_accepted": "on",
-            }
-            async with http.post(url, data=form) as resp:
-                page = await resp.text()
-                assert resp.status == 200, page
+            message = f"L'appelant ({phone or email}) attend sa pension."
+            page = await _call(http, url, token, message=message, phone=phone, email=email)
             return re.sub(r"\s+", " ", page[page.find('id="code"') :])
 
         mobile = await said("07 07 12 34 56", "")
