@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.treatment import actions, deadlines, reminders, repository
 from services.treatment.calendar import load_calendar
-from shared import attachments, audit, codes, csv_cells, lifecycle
+from shared import attachments, audit, codes, csv_export, lifecycle
 from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
@@ -392,28 +392,15 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         return _invalid_list(errors)
     if isinstance(chosen, web.Response):
         return chosen
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": 'attachment; filename="requetes-organisme.csv"',
-            "Cache-Control": "private, no-store",
-        }
-    )
-    count = 0
-    exported: list[str] = []
+    response = csv_export.answer("requetes-organisme.csv")
     async with connection(request) as conn, conn.transaction(readonly=True):
-        await response.prepare(request)
-        await response.write(csv_cells.lines([list(EXPORT_HEADER)], first=True))
-        batch: list[list[object]] = []
-        async for row in repository.list_stream(conn, chosen, EXPORT_LIMIT):
-            batch.append(_export_cells(row))
-            exported.append(row["code"].strip())
-            count += 1
-            if len(batch) == 500:
-                await response.write(csv_cells.lines(batch))
-                batch = []
-        if batch:
-            await response.write(csv_cells.lines(batch))
+        exported = await csv_export.write_rows(
+            request,
+            response,
+            EXPORT_HEADER,
+            repository.list_stream(conn, chosen, EXPORT_LIMIT),
+            _export_cells,
+        )
     # The list by its name in the back office, the file as the agent asked for it (the gateway
     # builds the .xlsx from this CSV).
     label = lifecycle.list_label(request.query.get("view", "en_cours"))
@@ -429,7 +416,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         None,
         "export",
         "done",
-        audit.exported(count, kind, label),
+        audit.exported(len(exported), kind, label),
     )
     await response.write_eof()
     return response

@@ -30,7 +30,7 @@ from services.triage import catalogue, decisions, domain, export, repository
 from services.triage import search as searching
 from services.triage.domain import Kind
 from services.triage.settings import SETTINGS
-from shared import audit, codes, csv_cells, deadline_copy, lifecycle
+from shared import audit, codes, csv_export, deadline_copy, lifecycle
 from shared.audit import address_of
 from shared.identity import Role, identity_of, requires
 from shared.messages import NATURE_LABELS, Nature
@@ -152,37 +152,24 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         return _invalid_query(exc)
     settings = request.app[SETTINGS]
     who = audit.Who(identity_of(request), address_of(request))
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": 'attachment; filename="requetes-a-examiner.csv"',
-            "Cache-Control": "private, no-store",
-        }
-    )
+    response = csv_export.answer("requetes-a-examiner.csv")
     now = datetime.now(UTC)
-    count = 0
-    exported: list[str] = []
     async with connection(request) as conn, conn.transaction(readonly=True):
         _, calendar = await deadline_copy.load(conn)
-        await response.prepare(request)
-        await response.write(csv_cells.lines([export.HEADER], first=True))
-        batch: list[list[object]] = []
-        async for row in repository.stream(conn, search, settings.export_limit):
-            batch.append(export.row_cells(row, now, calendar))
-            exported.append(row["code"].strip())
-            count += 1
-            if len(batch) == 500:
-                await response.write(csv_cells.lines(batch))
-                batch = []
-        if batch:
-            await response.write(csv_cells.lines(batch))
+        exported = await csv_export.write_rows(
+            request,
+            response,
+            export.HEADER,
+            repository.stream(conn, search, settings.export_limit),
+            lambda row: export.row_cells(row, now, calendar),
+        )
     # Contacts leave the system in this file: the log says who took it, how many rows, and whose
     # personal data (one line per request, as when its page is opened).
     await audit.personal_data_read(
         request, exported, f"{audit.PERSONAL_DATA_READ_LABEL} (export CSV)"
     )
     await audit.write_alone_by(
-        request.app[POOL], who, None, "export", "done", audit.exported(count)
+        request.app[POOL], who, None, "export", "done", audit.exported(len(exported))
     )
     await response.write_eof()
     return response
