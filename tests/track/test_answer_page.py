@@ -73,7 +73,8 @@ async def test_the_citizen_reads_the_answer_downloads_it_and_gives_an_opinion(
     ).to_be_visible()
     assert "Le reçu est joint." in await reading.locator("#answer-message").inner_text()
     assert re.fullmatch(
-        r"Traité le \d\d/\d\d/\d{4} par .+", await reading.locator("#treated-on").inner_text()
+        r"Traité le \d\d/\d\d/\d{4} par l'organisme : .+",
+        await reading.locator("#treated-on").inner_text(),
     )
     history = await _history(page)
     for said in (
