@@ -17,7 +17,6 @@ from gateway.backoffice import (
     alert_pages,
     api_key_pages,
     audit_pages,
-    catalogue_pages,
     dashboard,
     deadline_pages,
     first_sign_in,
@@ -33,6 +32,10 @@ from gateway.backoffice import (
     treatment_request,
     triage_pages,
 )
+from gateway.backoffice.catalogue import bodies as catalogue_bodies
+from gateway.backoffice.catalogue import places as catalogue_places
+from gateway.backoffice.catalogue import retiring as catalogue_retiring
+from gateway.backoffice.catalogue import themes as catalogue_themes
 from gateway.citizen import directory, home, info, statistics, submission, tracking
 from gateway.clients import catalogue
 from gateway.clients.intake import INTAKE, Intake
@@ -211,7 +214,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(first_sign_in.routes)  # the first sign-in link's page (issue 13)
     app.add_routes(alert_pages.routes)  # « Mes alertes » (issue 13)
     app.add_routes(audit_pages.routes)
-    app.add_routes(catalogue_pages.routes)  # « Administration › Catalogue »
+    # « Administration › Catalogue »: its bodies, themes and places, and retiring any of them.
+    app.add_routes(catalogue_bodies.routes)
+    app.add_routes(catalogue_themes.routes)
+    app.add_routes(catalogue_places.routes)
+    app.add_routes(catalogue_retiring.routes)
     app.add_routes(reason_pages.routes)  # « Administration › Motifs » (issue 12)
     app.add_routes(api_key_pages.routes)  # « Administration › Clés d'API » (issue 13)
     app.add_routes(limit_pages.routes)  # « Administration › Limites et SMS » (issue 14)

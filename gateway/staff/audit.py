@@ -31,7 +31,7 @@ ACTIONS = {
     "sign_in_link_sent": "Nouveau lien de connexion envoyé",
     "password_chosen": "Mot de passe choisi (lien de première connexion)",
     "alerts_changed": "Alertes modifiées",
-    # The catalogue (backoffice.catalogue_pages): target « organisme|thème|lieu <id> », detail
+    # The catalogue (backoffice.catalogue): target « organisme|thème|lieu <id> », detail
     # what changed, « Champ : « avant » → « après » ».
     "catalogue_created": "Catalogue : ajout",
     "catalogue_changed": "Catalogue : modification",

@@ -1,4 +1,4 @@
-"""« Administration › Catalogue » (backoffice.catalogue_pages) on the real gateway and intake: an
+"""« Administration › Catalogue » (backoffice.catalogue) on the real gateway and intake: an
 administrator adds, edits and retires bodies, themes and places; errors come beside the field with
 what was typed kept; retired rows are no longer offered to citizens but stay in intake; every
 change is a line of the audit log (who, what, what changed)."""

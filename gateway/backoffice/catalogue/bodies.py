@@ -1,0 +1,384 @@
+"""« Catalogue » › the public bodies: the list, searchable; a body's page, its form, its themes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from aiohttp import web
+
+from gateway.backoffice import access, shell
+from gateway.backoffice.catalogue.common import (
+    BASE,
+    BODY_LABELS,
+    DONE,
+    ID,
+    OTHER_THEME,
+    THEME_LABELS,
+    Unavailable,
+    changes,
+    described,
+    everything,
+    forget,
+    guarded,
+    intake_errors,
+    not_found,
+    row_or_404,
+    see_other,
+    send,
+)
+from gateway.backoffice.catalogue.themes import theme_problems
+from gateway.web.listing import listing_of
+
+routes = web.RouteTableDef()
+STATES = [("", "Tous"), ("actifs", "Proposés"), ("retires", "Retirés")]
+PHONE = re.compile(r"^\+?[0-9 .]{4,30}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _plain(text: str) -> str:
+    """Lower-cased, without accents: what the bodies' search compares."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.split(r"[^a-z0-9]+", folded)).strip()
+
+
+def _matches(body: dict[str, Any], words: list[str]) -> bool:
+    text = " " + _plain(
+        " ".join(
+            [
+                body["name"],
+                body.get("acronym", ""),
+                body["location"],
+                body["email"],
+                *body["phones"],
+            ]
+        )
+    )
+    return all(f" {w}" in text for w in words)
+
+
+@routes.get(BASE, name="bo-catalogue")
+@guarded
+async def body_list(request: web.Request) -> web.Response:
+    listing = listing_of(request, ("nom",), "nom")
+    state = request.query.get("etat", "")
+    state = state if state in dict(STATES) else ""
+    data = await everything(request)
+    words = _plain(listing.words).split()
+    found = [
+        b
+        for b in data["bodies"]
+        if _matches(b, words) and (not state or b["active"] == (state == "actifs"))
+    ]
+    found.sort(key=lambda b: _plain(b["name"]), reverse=listing.descending)
+    rows = found[listing.offset : listing.offset + listing.per_page]
+    return await shell.render(
+        request,
+        "backoffice/catalogue_bodies.html",
+        {
+            "title": "Catalogue",
+            "listing": listing,
+            "rows": rows,
+            "total": len(found),
+            "state": state,
+            "states": STATES,
+        },
+    )
+
+
+def _body_values(form: Any) -> dict[str, str]:
+    return {
+        name: str(form.get(name, ""))[:400].strip()
+        for name in ("name", "acronym", "phones", "email", "location", "hours")
+    }
+
+
+def _phones(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[,;/\n]+", text) if p.strip()]
+
+
+def _body_problems(values: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not values["name"]:
+        errors["name"] = "Indiquez le nom de l'organisme."
+    elif len(values["name"]) > 200:
+        errors["name"] = "200 caractères au plus."
+    if len(values["acronym"]) > 30:
+        errors["acronym"] = "30 caractères au plus."
+    phones = _phones(values["phones"])
+    if len(phones) > 10:
+        errors["phones"] = "10 numéros au plus."
+    elif bad := [p for p in phones if not PHONE.match(p)]:
+        errors["phones"] = (
+            f"Numéro invalide : « {bad[0]} ». Des chiffres (espaces et points permis), "
+            "séparés par des virgules."
+        )
+    if values["email"] and (len(values["email"]) > 254 or not EMAIL.match(values["email"])):
+        errors["email"] = "Adresse électronique invalide (exemple : contact@budget.gouv.ci)."
+    if len(values["location"]) > 300:
+        errors["location"] = "300 caractères au plus."
+    if len(values["hours"]) > 300:
+        errors["hours"] = "300 caractères au plus."
+    return errors
+
+
+def _body_fields(values: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": values["name"],
+        "acronym": values["acronym"],
+        "phones": _phones(values["phones"]),
+        "email": values["email"],
+        "location": values["location"],
+        "hours": values["hours"],
+    }
+
+
+def _body_form_values(body: dict[str, Any]) -> dict[str, str]:
+    return {
+        "name": body["name"],
+        "acronym": body.get("acronym", ""),
+        "phones": ", ".join(body["phones"]),
+        "email": body["email"],
+        "location": body["location"],
+        "hours": body.get("hours", ""),
+    }
+
+
+async def _body_form(
+    request: web.Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    body: dict[str, Any] | None = None,
+    status: int = 200,
+) -> web.Response:
+    return await shell.render(
+        request,
+        "backoffice/catalogue_body_form.html",
+        {
+            "title": f"Modifier {body['name']}" if body else "Ajouter un organisme",
+            "body": body,
+            "action": f"{BASE}/organismes/{body['id']}/modifier"
+            if body
+            else f"{BASE}/organismes/nouveau",
+            "values": values,
+            "errors": errors,
+            "labels": BODY_LABELS,
+        },
+        status=status,
+    )
+
+
+@routes.get(f"{BASE}/organismes/nouveau", name="bo-catalogue-organisme-nouveau")
+@guarded
+async def new_body_form(request: web.Request) -> web.Response:
+    return await _body_form(request, {}, {})
+
+
+@routes.post(f"{BASE}/organismes/nouveau")
+@guarded
+async def create_body(request: web.Request) -> web.Response:
+    values = _body_values(await request.post())
+    if errors := _body_problems(values):
+        return await _body_form(request, values, errors, status=422)
+    fields = _body_fields(values)
+    status, answer = await send(request, "bodies", None, fields)
+    if status == 409:
+        errors = {"name": f"Un organisme porte déjà ce nom (identifiant « {answer.get('id')} »)."}
+        return await _body_form(request, values, errors, status=422)
+    if status != 201:
+        return await _body_form(request, values, intake_errors(answer, values), status=422)
+    forget(request)
+    await access.record_action(
+        request,
+        "catalogue_created",
+        f"organisme {answer['id']}",
+        described(fields, BODY_LABELS),
+    )
+    return see_other(f"{BASE}/organismes/{answer['id']}?fait=cree")
+
+
+def _offered(
+    body_id: str, themes: list[dict[str, Any]], pairs: list[dict[str, Any]]
+) -> tuple[list[str], list[tuple[dict, list[dict]]]]:
+    """(the body's list of themes, the active themes offered to its citizens as (theme,
+    sub-themes)) — as intake's ``themes_for_body`` chooses them."""
+    mapped = [p["theme_id"] for p in pairs if p["body_id"] == body_id]
+    by_id = {t["id"]: t for t in themes}
+    groups = []
+    for theme in themes:
+        if theme["parent_id"] or not theme["active"]:
+            continue
+        children = [t for t in themes if t["parent_id"] == theme["id"] and t["active"]]
+        if mapped and theme["id"] != OTHER_THEME and theme["id"] not in mapped:
+            children = [c for c in children if c["id"] in mapped]
+            if not children:
+                continue
+        groups.append((theme, children))
+    groups.sort(key=lambda g: (g[0]["id"] == OTHER_THEME, g[0]["position"], g[0]["id"]))
+    return [m for m in mapped if m in by_id], groups
+
+
+async def _body_page(
+    request: web.Request,
+    body: dict[str, Any],
+    data: dict[str, list],
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    mapped, groups = _offered(body["id"], data["themes"], data["body_themes"])
+    choices = [
+        t
+        for t in data["themes"]
+        if not t["parent_id"] and t["id"] != OTHER_THEME and (t["active"] or t["id"] in mapped)
+    ]
+    return await shell.render(
+        request,
+        "backoffice/catalogue_body.html",
+        {
+            "title": body["name"],
+            "body": body,
+            "mapped": mapped,
+            "groups": groups,
+            "choices": choices,
+            "errors": errors or {},
+            "values": values or {},
+            "labels": {**THEME_LABELS, "label": "Intitulé du thème"},
+            "done": DONE.get(request.query.get("fait", "")),
+        },
+        status=status,
+    )
+
+
+@routes.get(f"{BASE}/organismes/{ID}", name="bo-catalogue-organisme")
+@guarded
+async def body_page(request: web.Request) -> web.Response:
+    body, data = await row_or_404(request, "bodies")
+    return await _body_page(request, body, data)
+
+
+@routes.get(f"{BASE}/organismes/{ID}/modifier", name="bo-catalogue-organisme-modifier")
+@guarded
+async def edit_body_form(request: web.Request) -> web.Response:
+    body, _ = await row_or_404(request, "bodies")
+    return await _body_form(request, _body_form_values(body), {}, body)
+
+
+@routes.post(f"{BASE}/organismes/{ID}/modifier")
+@guarded
+async def edit_body(request: web.Request) -> web.Response:
+    body, _ = await row_or_404(request, "bodies")
+    values = _body_values(await request.post())
+    if errors := _body_problems(values):
+        return await _body_form(request, values, errors, body, status=422)
+    fields = _body_fields(values)
+    before = {k: body.get(k, "") for k in fields}
+    changed = {k: v for k, v in fields.items() if before[k] != v}
+    if not changed:
+        return see_other(f"{BASE}/organismes/{body['id']}?fait=inchange")
+    status, answer = await send(request, "bodies", body["id"], changed)
+    if status == 404:
+        raise not_found("Cet organisme n'est pas dans le catalogue.")
+    if status != 200:
+        errors = intake_errors(answer, values)
+        return await _body_form(request, values, errors, body, status=422)
+    forget(request)
+    await access.record_action(
+        request,
+        "catalogue_changed",
+        f"organisme {body['id']}",
+        changes(before, changed, BODY_LABELS),
+    )
+    return see_other(f"{BASE}/organismes/{body['id']}?fait=modifie")
+
+
+@routes.post(f"{BASE}/organismes/{ID}/themes", name="bo-catalogue-organisme-themes")
+@guarded
+async def body_themes(request: web.Request) -> web.Response:
+    """The body's list of themes (none ticked: every theme is offered)."""
+    body, data = await row_or_404(request, "bodies")
+    form = await request.post()
+    known = {t["id"] for t in data["themes"] if not t["parent_id"] and t["id"] != OTHER_THEME}
+    chosen = sorted({str(v) for v in form.getall("themes", []) if str(v) in known})
+    mapped, _ = _offered(body["id"], data["themes"], data["body_themes"])
+    # Sub-themes listed on their own stay listed (this form shows the main themes only).
+    kept = sorted({m for m in mapped if m not in known} | set(chosen))
+    if kept == sorted(mapped):
+        return see_other(f"{BASE}/organismes/{body['id']}?fait=inchange")
+    status, _answer = await send(request, "bodies", body["id"], {"themes": kept})
+    if status != 200:
+        raise Unavailable
+    forget(request)
+    await access.record_action(
+        request,
+        "catalogue_changed",
+        f"organisme {body['id']}",
+        changes({"themes": sorted(mapped)}, {"themes": kept}, BODY_LABELS),
+    )
+    return see_other(f"{BASE}/organismes/{body['id']}?fait=themes")
+
+
+def _children(text: str) -> list[str]:
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
+@routes.post(f"{BASE}/organismes/{ID}/nouveau-theme", name="bo-catalogue-organisme-nouveau-theme")
+@guarded
+async def body_new_theme(request: web.Request) -> web.Response:
+    """A new theme (and its sub-themes) offered for this body: added to its list; a body that
+    had no list keeps every theme it offered, and the new one."""
+    body, data = await row_or_404(request, "bodies")
+    form = await request.post()
+    values = {
+        "label": str(form.get("label", ""))[:300].strip(),
+        "children": str(form.get("children", ""))[:5000],
+    }
+    errors = theme_problems(values["label"])
+    children = _children(values["children"])
+    if len(children) > 50 or any(len(c) > 200 for c in children):
+        errors["children"] = "50 sous-thèmes au plus, de 200 caractères chacun au plus."
+    if errors:
+        return await _body_page(request, body, data, errors, values, status=422)
+    status, theme = await send(request, "themes", None, {"label": values["label"]})
+    if status == 409:
+        errors = {"label": "Un thème porte déjà cet intitulé : cochez-le dans la liste ci-dessus."}
+        return await _body_page(request, body, data, errors, values, status=422)
+    if status != 201:
+        errors = intake_errors(theme, ["label"])
+        return await _body_page(request, body, data, errors, values, status=422)
+    created = [theme["id"]]
+    await access.record_action(
+        request, "catalogue_created", f"thème {theme['id']}", f"Intitulé : « {theme['label']} »"
+    )
+    for label in children:
+        status, child = await send(
+            request, "themes", None, {"label": label, "parent_id": theme["id"]}
+        )
+        if status == 201:
+            created.append(child["id"])
+            await access.record_action(
+                request,
+                "catalogue_created",
+                f"thème {child['id']}",
+                f"Intitulé : « {label} » ; Thème principal : « {theme['label']} »",
+            )
+    mapped, _ = _offered(body["id"], data["themes"], data["body_themes"])
+    if not mapped:
+        mapped = [
+            t["id"]
+            for t in data["themes"]
+            if not t["parent_id"] and t["active"] and t["id"] != OTHER_THEME
+        ]
+    themes = sorted({*mapped, theme["id"]})
+    status, _answer = await send(request, "bodies", body["id"], {"themes": themes})
+    if status != 200:
+        raise Unavailable
+    forget(request)
+    await access.record_action(
+        request,
+        "catalogue_changed",
+        f"organisme {body['id']}",
+        changes({"themes": sorted(mapped)}, {"themes": themes}, BODY_LABELS),
+    )
+    return see_other(f"{BASE}/organismes/{body['id']}?fait=theme")

@@ -1,0 +1,102 @@
+"""Retiring and restoring a body, a theme or a place: never deleted, so that the requests
+naming it keep it; « Autre » is offered for every body and cannot be retired."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway.backoffice import access
+from gateway.backoffice.catalogue.common import (
+    BASE,
+    ID,
+    OTHER_THEME,
+    Unavailable,
+    everything,
+    forget,
+    guarded,
+    not_found,
+    see_other,
+    send,
+)
+from gateway.backoffice.catalogue.themes import render_theme_list
+
+routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class Kind:
+    path: str  # in the back office's addresses
+    service: str  # intake's
+    word: str  # in the audit log's target
+    anchor: str  # a row's id on its list, before its identifier
+    route: str  # in the route names
+    missing: str
+    back: str  # where to go after
+
+
+KINDS = {
+    "organismes": Kind(
+        "organismes",
+        "bodies",
+        "organisme",
+        "o",
+        "organisme",
+        "Cet organisme n'est pas dans le catalogue.",
+        "",
+    ),
+    "themes": Kind(
+        "themes", "themes", "thème", "t", "theme", "Ce thème n'est pas dans le catalogue.", "themes"
+    ),
+    "lieux": Kind(
+        "lieux", "places", "lieu", "l", "lieu", "Ce lieu n'est pas dans le catalogue.", "lieux"
+    ),
+}
+
+
+async def _set_active(request: web.Request, active: bool) -> web.Response:
+    kind = KINDS[request.path.split("/")[3]]  # /admin/catalogue/<kind>/<id>/retirer
+    row_id = request.match_info["row_id"]
+    if kind.service == "themes" and row_id == OTHER_THEME and not active:
+        data = await everything(request)
+        return await render_theme_list(
+            request,
+            data,
+            {"active": "« Autre » est proposé pour tout organisme : il ne peut être retiré."},
+            status=409,
+        )
+    status, answer = await send(request, kind.service, row_id, {"active": active})
+    if status == 404:
+        raise not_found(kind.missing)
+    if status != 200:
+        raise Unavailable
+    forget(request)
+    await access.record_action(
+        request,
+        "catalogue_restored" if active else "catalogue_retired",
+        f"{kind.word} {row_id}",
+        str(answer.get("name") or answer.get("label") or ""),
+    )
+    done = "retabli" if active else "retire"
+    if kind.back:
+        return see_other(f"{BASE}/{kind.back}?fait={done}#{kind.anchor}-{row_id}")
+    return see_other(f"{BASE}/organismes/{row_id}?fait={done}")
+
+
+@guarded
+async def retire(request: web.Request) -> web.Response:
+    return await _set_active(request, False)
+
+
+@guarded
+async def restore(request: web.Request) -> web.Response:
+    return await _set_active(request, True)
+
+
+# /admin/catalogue/organismes/{id}/retirer, …: bo-catalogue-organisme-retirer, -theme-, -lieu-.
+for _path, _kind in KINDS.items():
+    routes.post(f"{BASE}/{_path}/{ID}/retirer", name=f"bo-catalogue-{_kind.route}-retirer")(retire)
+    routes.post(f"{BASE}/{_path}/{ID}/retablir", name=f"bo-catalogue-{_kind.route}-retablir")(
+        restore
+    )

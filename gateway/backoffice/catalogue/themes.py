@@ -1,0 +1,217 @@
+"""« Catalogue » › the themes and sub-themes: the tree, a theme's form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.backoffice import access, shell
+from gateway.backoffice.catalogue.common import (
+    BASE,
+    DONE,
+    ID,
+    OTHER_THEME,
+    THEME_LABELS,
+    changes,
+    described,
+    everything,
+    find_row,
+    forget,
+    guarded,
+    intake_errors,
+    not_found,
+    row_or_404,
+    see_other,
+    send,
+)
+
+routes = web.RouteTableDef()
+
+
+def theme_problems(label: str) -> dict[str, str]:
+    if not label:
+        return {"label": "Indiquez l'intitulé du thème."}
+    if len(label) > 200:
+        return {"label": "200 caractères au plus."}
+    return {}
+
+
+def _tree(themes: list[dict[str, Any]]) -> list[tuple[dict, list[dict]]]:
+    parents = [t for t in themes if not t["parent_id"]]
+    parents.sort(key=lambda t: (t["id"] == OTHER_THEME, t["position"], t["id"]))
+    return [
+        (p, sorted((t for t in themes if t["parent_id"] == p["id"]), key=lambda t: t["position"]))
+        for p in parents
+    ]
+
+
+async def render_theme_list(
+    request: web.Request,
+    data: dict[str, list],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    names = {b["id"]: b["name"] for b in data["bodies"]}
+    offered_by: dict[str, list[str]] = {}
+    for pair in data["body_themes"]:
+        offered_by.setdefault(pair["theme_id"], []).append(names.get(pair["body_id"], ""))
+    return await shell.render(
+        request,
+        "backoffice/catalogue_themes.html",
+        {
+            "title": "Thèmes",
+            "tree": _tree(data["themes"]),
+            "offered_by": offered_by,
+            "other": OTHER_THEME,
+            "errors": errors or {},
+            "done": DONE.get(request.query.get("fait", "")),
+        },
+        status=status,
+    )
+
+
+@routes.get(f"{BASE}/themes", name="bo-catalogue-themes")
+@guarded
+async def theme_list(request: web.Request) -> web.Response:
+    return await render_theme_list(request, await everything(request))
+
+
+def _theme_values(form: Any) -> dict[str, str]:
+    return {
+        "label": str(form.get("label", ""))[:300].strip(),
+        "parent_id": str(form.get("parent_id", ""))[:100].strip(),
+        "position": str(form.get("position", ""))[:10].strip(),
+    }
+
+
+def _theme_form_problems(values: dict[str, str], parents: set[str]) -> dict[str, str]:
+    errors = theme_problems(values["label"])
+    if values["parent_id"] and values["parent_id"] not in parents:
+        errors["parent_id"] = "Choisissez un thème principal de la liste."
+    if values["position"] and not (
+        values["position"].isdigit() and int(values["position"]) <= 10_000
+    ):
+        errors["position"] = "Un nombre entier entre 0 et 10 000."
+    return errors
+
+
+async def _theme_form(
+    request: web.Request,
+    data: dict[str, list],
+    values: dict[str, str],
+    errors: dict[str, str],
+    theme: dict[str, Any] | None = None,
+    status: int = 200,
+) -> web.Response:
+    parents = [
+        t
+        for t in data["themes"]
+        if not t["parent_id"]
+        and t["id"] != OTHER_THEME
+        and (theme is None or t["id"] != theme["id"])
+    ]
+    return await shell.render(
+        request,
+        "backoffice/catalogue_theme_form.html",
+        {
+            "title": f"Modifier le thème {theme['label']}" if theme else "Ajouter un thème",
+            "theme": theme,
+            "action": f"{BASE}/themes/{theme['id']}/modifier"
+            if theme
+            else f"{BASE}/themes/nouveau",
+            "parents": parents,
+            "values": values,
+            "errors": errors,
+            "labels": THEME_LABELS,
+        },
+        status=status,
+    )
+
+
+def _parent_ids(data: dict[str, list]) -> set[str]:
+    return {t["id"] for t in data["themes"] if not t["parent_id"] and t["id"] != OTHER_THEME}
+
+
+@routes.get(f"{BASE}/themes/nouveau", name="bo-catalogue-theme-nouveau")
+@guarded
+async def new_theme_form(request: web.Request) -> web.Response:
+    data = await everything(request)
+    parent = request.query.get("parent", "")
+    values = {"parent_id": parent if parent in _parent_ids(data) else ""}
+    return await _theme_form(request, data, values, {})
+
+
+@routes.post(f"{BASE}/themes/nouveau")
+@guarded
+async def create_theme(request: web.Request) -> web.Response:
+    data = await everything(request)
+    values = _theme_values(await request.post())
+    if errors := _theme_form_problems(values, _parent_ids(data)):
+        return await _theme_form(request, data, values, errors, status=422)
+    fields: dict[str, Any] = {"label": values["label"]}
+    if values["parent_id"]:
+        fields["parent_id"] = values["parent_id"]
+    if values["position"]:
+        fields["position"] = int(values["position"])
+    status, theme = await send(request, "themes", None, fields)
+    if status == 409:
+        errors = {"label": "Un thème porte déjà cet intitulé (au même niveau)."}
+        return await _theme_form(request, data, values, errors, status=422)
+    if status != 201:
+        errors = intake_errors(theme, values)
+        return await _theme_form(request, data, values, errors, status=422)
+    forget(request)
+    parent = find_row(data["themes"], values["parent_id"]) if values["parent_id"] else None
+    await access.record_action(
+        request,
+        "catalogue_created",
+        f"thème {theme['id']}",
+        described(
+            {
+                "label": theme["label"],
+                "parent_id": parent["label"] if parent else "",
+                "position": theme["position"],
+            },
+            THEME_LABELS,
+        ),
+    )
+    return see_other(f"{BASE}/themes?fait=theme-cree#t-{theme['id']}")
+
+
+@routes.get(f"{BASE}/themes/{ID}/modifier", name="bo-catalogue-theme-modifier")
+@guarded
+async def edit_theme_form(request: web.Request) -> web.Response:
+    theme, data = await row_or_404(request, "themes")
+    values = {"label": theme["label"], "position": str(theme["position"])}
+    return await _theme_form(request, data, values, {}, theme)
+
+
+@routes.post(f"{BASE}/themes/{ID}/modifier")
+@guarded
+async def edit_theme(request: web.Request) -> web.Response:
+    theme, data = await row_or_404(request, "themes")
+    values = _theme_values(await request.post())
+    values["parent_id"] = ""  # a theme keeps its place in the tree
+    if errors := _theme_form_problems(values, set()):
+        return await _theme_form(request, data, values, errors, theme, status=422)
+    fields: dict[str, Any] = {"label": values["label"]}
+    if values["position"]:
+        fields["position"] = int(values["position"])
+    changed = {k: v for k, v in fields.items() if theme.get(k) != v}
+    if not changed:
+        return see_other(f"{BASE}/themes?fait=inchange#t-{theme['id']}")
+    status, answer = await send(request, "themes", theme["id"], changed)
+    if status == 404:
+        raise not_found("Ce thème n'est pas dans le catalogue.")
+    if status != 200:
+        errors = intake_errors(answer, ["label", "position"])
+        return await _theme_form(request, data, values, errors, theme, status=422)
+    forget(request)
+    await access.record_action(
+        request,
+        "catalogue_changed",
+        f"thème {theme['id']}",
+        changes(theme, changed, THEME_LABELS),
+    )
+    return see_other(f"{BASE}/themes?fait=modifie#t-{theme['id']}")
