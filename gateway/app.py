@@ -30,12 +30,15 @@ from gateway.backoffice import (
     stats_pages,
     treatment_lists,
     treatment_request,
-    triage_pages,
 )
 from gateway.backoffice.catalogue import bodies as catalogue_bodies
 from gateway.backoffice.catalogue import places as catalogue_places
 from gateway.backoffice.catalogue import retiring as catalogue_retiring
 from gateway.backoffice.catalogue import themes as catalogue_themes
+from gateway.backoffice.triage import attachments as triage_attachments
+from gateway.backoffice.triage import decisions as triage_decisions
+from gateway.backoffice.triage import queue as triage_queue
+from gateway.backoffice.triage import request as triage_request
 from gateway.citizen import directory, home, info, statistics, submission, tracking
 from gateway.clients import catalogue
 from gateway.clients.intake import INTAKE, Intake
@@ -225,7 +228,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(reminder_pages.routes)  # « Administration › Rappels » (issue 13)
     app.add_routes(deadline_pages.routes)  # « Administration › Délais » (issue 13)
     app.add_routes(stats_pages.routes)  # « Statistiques », « Consultations »
-    app.add_routes(triage_pages.routes)  # « Traitements »: the analysts' queue, decisions
+    # « Traitements »: the analysts' queue, a request's page, the decisions, the attachments.
+    app.add_routes(triage_queue.routes)
+    app.add_routes(triage_request.routes)
+    app.add_routes(triage_decisions.routes)
+    app.add_routes(triage_attachments.routes)
     app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…
     app.add_routes(operator_pages.routes)  # the call centre's form (channel phone)
     app.add_routes(treatment_request.routes)  # « Traiter »: a request and the agent's actions

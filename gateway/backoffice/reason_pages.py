@@ -1,5 +1,5 @@
 """« Administration › Motifs »: the ready-made reasons for rejection and reformulation that the
-analysts pick on a request's page (``triage_pages``) and complete. Kept in triage
+analysts pick on a request's page (``backoffice.triage``) and complete. Kept in triage
 (``services/triage/reasons.py``); administrators add, edit and withdraw them here (never delete:
 a withdrawn reason is no longer offered). Every change is a line of the « Journal d'audit »
 (``reason_created``, ``reason_changed``; target « motif <id> »).

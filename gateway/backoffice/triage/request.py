@@ -1,0 +1,287 @@
+"""A request's page for the analysts: what the citizen wrote, the history, the decision forms with
+their consequences written beside them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway.backoffice import access, deliveries, shell
+from gateway.backoffice.triage.common import (
+    BASE,
+    CODE,
+    STAFF,
+    catalogue_choices,
+    deadline_of,
+    unavailable,
+)
+from gateway.clients.transport import ServiceUnavailable
+from gateway.clients.triage import TRIAGE
+from gateway.staff import accounts
+from shared import french, lifecycle
+from shared.lifecycle import Event, QueueStatus
+from shared.messages import Nature
+from shared.service import POOL
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class Form:
+    """A decision form of the request's page."""
+
+    name: str  # in the address and the ids: valider, reformuler, rejeter, reindexer, clarifier
+    action: str  # triage's: validate, reformulate, reject, reindex, clarify
+    title: str
+    button: str
+    message_label: str
+    message_required: bool
+    done: str  # the notice after it worked
+    # The box « Je confirme » only where it prevents a real mistake: « Rejeter » closes the
+    # request for good. The others are undone by the next step (a rewrite comes back to the
+    # queue, a re-index stays in it, a message is only a message) or are the day's routine
+    # (« Valider », whose consequence is still written beside its button).
+    confirm: bool = False
+    reasons: str | None = None  # the ready-made reasons offered (triage's kind), if any
+
+
+FORMS = {
+    f.name: f
+    for f in (
+        Form(
+            "valider",
+            "validate",
+            "Valider la requête",
+            "Valider",
+            "Message à l'organisme (facultatif)",
+            False,
+            "La requête est validée.",
+        ),
+        Form(
+            "reformuler",
+            "reformulate",
+            "Renvoyer pour reformulation",
+            "Renvoyer à l'usager",
+            "Message à l'usager : ce qu'il doit reformuler",
+            True,
+            "La requête est renvoyée à l'usager pour reformulation.",
+            reasons="reformulate",
+        ),
+        Form(
+            "rejeter",
+            "reject",
+            "Rejeter (non recevable)",
+            "Rejeter la requête",
+            "Motif du rejet (envoyé à l'usager)",
+            True,
+            "La requête est rejetée ; l'usager en reçoit le motif.",
+            confirm=True,
+            reasons="reject",
+        ),
+        Form(
+            "reindexer",
+            "reindex",
+            "Réindexer (autre organisme ou thème)",
+            "Réindexer",
+            "Commentaire (facultatif, gardé dans l'historique)",
+            False,
+            "La requête est réindexée ; elle reste dans la file.",
+        ),
+        Form(
+            "clarifier",
+            "clarify",
+            "Message d'éclaircissement à l'usager",
+            "Envoyer le message",
+            "Message à l'usager",
+            True,
+            "Le message d'éclaircissement est envoyé à l'usager.",
+        ),
+    )
+}
+CONFIRM = "Cochez la case pour confirmer."
+STALE = "La page n'est plus à jour : rechargez-la avant de décider."
+REASON_GONE = "Ce motif n'est plus proposé : choisissez-en un autre."
+
+
+async def reasons_offered(request: web.Request) -> dict[str, list[dict]]:
+    """The ready-made reasons still offered, by triage's kind; empty when triage does not
+    answer (the analyst then writes the whole message)."""
+    try:
+        status, body = await request.app[TRIAGE].reasons(
+            identity=access.staff_identity(request), only_active=True
+        )
+    except ServiceUnavailable:
+        return {}
+    if status != 200:
+        return {}
+    out: dict[str, list[dict]] = {}
+    for r in body.get("items", []):
+        out.setdefault(r["kind"], []).append(r)
+    return out
+
+
+def with_reason(reason_text: str, typed: str) -> str:
+    """The message sent: the chosen reason's text first, then what the analyst added."""
+    return f"{reason_text}\n\n{typed}" if typed else reason_text
+
+
+def consequences(item: dict) -> dict[str, str]:
+    """What each decision will do, in words, next to its confirmation box."""
+    body = item["body_name"]
+    if Nature(item["nature"]).needs_treatment:
+        validate = (
+            f"La requête sera transmise à « {body} » pour traitement ; l'usager en est "
+            "informé par email."
+        )
+    else:
+        validate = (
+            f"La requête sera déclarée lue et transmise à « {body} » pour information ; "
+            "l'usager en est informé par email."
+        )
+    return {
+        "valider": validate,
+        "reformuler": (
+            "L'usager recevra ce message par email et pourra modifier sa requête ; elle "
+            "reviendra alors dans la file."
+        ),
+        "rejeter": (
+            "La requête sera close comme non recevable ; l'usager recevra ce motif par email."
+        ),
+        "reindexer": (
+            "La requête restera dans la file, indexée sous l'organisme et le thème choisis."
+        ),
+        "clarifier": "L'usager recevra ce message par email.",
+    }
+
+
+# The history's kinds (event names without « request. ») that the citizen's actions write.
+_CITIZENS = frozenset(e.kind for e in lifecycle.CITIZEN_EVENTS)
+
+
+async def _staff_names(request: web.Request, item: dict) -> dict[str, str]:
+    """login → name of the analysts in the request's history: people by name, never by login."""
+    logins = [item.get("decided_by") or "", *(h.get("actor_login") or "" for h in item["history"])]
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        return await accounts.display_names(conn, logins)
+
+
+def _history(item: dict, names: dict[str, str] | None = None) -> list[dict]:
+    names = names or {}
+    lines = []
+    for h in item.get("history", []):
+        details = h.get("details") or {}
+        extra = ""
+        if h["kind"] == Event.REINDEXED.kind:
+            before = details.get("previous_body_name", "")
+            if details.get("previous_theme_label"):
+                before += f" — {details['previous_theme_label']}"
+            after = details.get("body_name", "")
+            if details.get("theme_label"):
+                after += f" — {details['theme_label']}"
+            extra = f"De « {before} » à « {after} »"
+        elif h["kind"] == Event.VALIDATED.kind:
+            went = lifecycle.after_validation(bool(details.get("needs_treatment")))
+            extra = lifecycle.ANALYST_OUTCOMES[went]
+        lines.append(
+            {
+                "when": french.moment(h["at"]),
+                "label": h["label"],
+                "who": names.get(h.get("actor_login") or "", h.get("actor_login"))
+                or ("l'usager" if h["kind"] in _CITIZENS else ""),
+                "message": h.get("message") or "",
+                "extra": extra,
+            }
+        )
+    return lines
+
+
+async def render_request(
+    request: web.Request,
+    code: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    problem: str | None = None,
+    open_form: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    try:
+        found, item = await request.app[TRIAGE].item(code, identity=access.staff_identity(request))
+    except ServiceUnavailable:
+        return await unavailable(request, "La requête")
+    if found == 404:
+        return await shell.render(
+            request,
+            "backoffice/triage_not_found.html",
+            {"title": "Requête introuvable", "code": code},
+            status=404,
+        )
+    if found != 200:
+        return await unavailable(request, "La requête")
+    done = FORMS.get(request.query.get("fait", ""))
+    forms = []
+    if item["may_decide"]:
+        forms = [FORMS[n] for n in ("valider", "reformuler", "rejeter", "reindexer")]
+    if item["may_clarify"]:
+        forms.append(FORMS["clarifier"])
+    choices = await catalogue_choices(request) if item["may_decide"] else {}
+    reasons = await reasons_offered(request) if item["may_decide"] else {}
+    item["waiting"] = item["status"] == QueueStatus.WAITING
+    item["deadline_text"] = deadline_of(item) if item["waiting"] else ""
+    item.setdefault("history", [])
+    names = await _staff_names(request, item)
+    return await shell.render(
+        request,
+        "backoffice/triage_request.html",
+        {
+            "title": f"Requête n° {code}",
+            "item": item,
+            "history": _history(item, names),
+            "decided_by": names.get(item.get("decided_by") or "", item.get("decided_by")),
+            # The emails and SMS the citizen was sent (notify's log), beside triage's history.
+            "deliveries": await deliveries.of_request(request, item["request_id"]),
+            "submitted": french.moment(item["submitted_at"]),
+            "queued": french.moment(item["queued_at"]),
+            "deadline": french.moment(item["admissibility_deadline"]),
+            "decided": french.moment(item["decided_at"]),
+            # « Données personnelles supprimées le … » where the message and contact were.
+            "purged": french.day(item["purged_at"]) if item.get("purged_at") else None,
+            "forms": forms,
+            "consequences": consequences(item),
+            "errors": errors or {},
+            "values": values or {},
+            "problem": problem,
+            "open_form": open_form,
+            "done": done.done if done and not errors and not problem else None,
+            "validated": _validated_notice(request),
+            "back": _back_url(request),
+            "reasons": reasons,
+            **choices,
+        },
+        status=status,
+    )
+
+
+def _validated_notice(request: web.Request) -> str | None:
+    """After « Valider et passer à la suivante »: which request was validated, or that the
+    queue is now empty."""
+    previous = request.query.get("validee", "")
+    if len(previous) == 10 and previous.isdigit():
+        return f"La requête n° {previous} est validée. Voici la suivante dans la file."
+    if request.query.get("suivante") == "aucune" and request.query.get("fait") == "valider":
+        return "Aucune autre requête n'attend dans la file."
+    return None
+
+
+def _back_url(request: web.Request) -> str:
+    back = request.query.get("retour", "")
+    return back if back.startswith(BASE) and "//" not in back else BASE
+
+
+@routes.get(f"{BASE}/{CODE}", name="bo-traitement")
+@access.staff_required(*STAFF)
+async def request_page(request: web.Request) -> web.Response:
+    return await render_request(request, request.match_info["code"])
