@@ -28,13 +28,13 @@ from gateway.backoffice import (
     second_factor_pages,
     shell,
     stats_pages,
-    treatment_lists,
-    treatment_request,
 )
 from gateway.backoffice.catalogue import bodies as catalogue_bodies
 from gateway.backoffice.catalogue import places as catalogue_places
 from gateway.backoffice.catalogue import retiring as catalogue_retiring
 from gateway.backoffice.catalogue import themes as catalogue_themes
+from gateway.backoffice.treatment import lists as treatment_lists
+from gateway.backoffice.treatment import request as treatment_request
 from gateway.backoffice.triage import attachments as triage_attachments
 from gateway.backoffice.triage import decisions as triage_decisions
 from gateway.backoffice.triage import queue as triage_queue

@@ -64,7 +64,7 @@ MENU: list[MenuEntry] = [
         children=(MenuEntry("Tableau de bord", "bo-dashboard"),),
     ),
     MenuEntry("Traitements", "bo-traitements", (Role.ANALYST, Role.ADMINISTRATOR)),
-    # The focal point's « Traitements » (backoffice.treatment_lists).
+    # The focal point's « Traitements » (backoffice.treatment.lists).
     MenuEntry("Traitements", None, (Role.FOCAL_POINT,), children=_BODY_LISTS),
     MenuEntry("Consultations", "bo-consultations", (Role.ANALYST, Role.ADMINISTRATOR)),
     # A focal point's « Consultations »: « Sans retour », « Satisfaits », each nature.
