@@ -356,3 +356,21 @@ def submitted_event(**overrides):
     }
     values.update(overrides)
     return RequestSubmittedV1(**values)
+
+
+def validated_event(submitted, **overrides):
+    """The ``request.validated.v1`` an analyst's validation of ``submitted`` publishes, with
+    overridable fields."""
+    from datetime import UTC, datetime
+
+    from shared.messages import Actor, RequestValidatedV1
+
+    kept = {"request_id", "code", "nature", "body_id", "body_name", "theme_id", "message"}
+    values = {
+        **submitted.model_dump(include=kept | {"contact", "submitted_at"}),
+        "needs_treatment": submitted.nature.needs_treatment,
+        "actor": Actor(staff_id="an-1", role="analyst"),
+        "decided_at": datetime.now(UTC),
+    }
+    values.update(overrides)
+    return RequestValidatedV1(**values)

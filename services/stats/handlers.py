@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.stats import deadlines, repository, treatment_events, triage_events
+from services.stats import deadlines, early, repository, treatment_events, triage_events
 from services.stats.repository import day_of
 from shared import lifecycle
-from shared.consumer import Batched, Delivery, Entry
+from shared.consumer import Batched, Delivery, Entry, Handler
 from shared.messages import RequestSubmittedV1
 
 # The status a request is counted in from its submission until triage decides.
@@ -33,16 +33,24 @@ async def on_submitted(
             for event, _ in run
         ],
     )
+    # The events that came before their request.submitted (early.py), now that it is counted.
+    await early.apply_parked(conn, FACT_HANDLERS, [event.request_id for event, _ in run])
 
+
+# Events about a request's fact row — the analysts' decisions and the citizen's rewrites
+# (triage_events.py), the bodies' treatment and the citizens' opinions (treatment_events.py) —
+# with « Délais respectés » (deadlines.py) counting request.treated too, after the status.
+FACT_HANDLERS: dict[str, Handler] = {**triage_events.HANDLERS, **treatment_events.HANDLERS}
+_OTHERS: dict[str, Handler] = {}
+for _name, _handler in deadlines.HANDLERS.items():
+    if _name in FACT_HANDLERS:
+        FACT_HANDLERS[_name] = deadlines.both(FACT_HANDLERS[_name], _handler)
+    else:
+        _OTHERS[_name] = _handler
 
 HANDLERS: dict[str, Entry] = {
     RequestSubmittedV1.type_name(): Batched(on_submitted),
-    # The analysts' decisions and the citizen's rewrites move the status (triage_events.py).
-    **triage_events.HANDLERS,
-    # The bodies' treatment and the citizens' opinions (treatment_events.py).
-    **treatment_events.HANDLERS,
+    # One that comes before its request.submitted is parked, then applied with it (early.py).
+    **{name: early.parked_until_known(handler) for name, handler in FACT_HANDLERS.items()},
+    **_OTHERS,
 }
-# « Délais respectés » (deadlines.py): request.treated counted there too, after the status.
-for _name, _handler in deadlines.HANDLERS.items():
-    _told = HANDLERS.get(_name)
-    HANDLERS[_name] = deadlines.both(_told, _handler) if _told else _handler  # type: ignore[arg-type]

@@ -61,17 +61,26 @@ async def record_submitted(conn: asyncpg.Connection, requests: list[dict]) -> in
     )
 
 
-async def move_status(conn: asyncpg.Connection, request_id: UUID, status: str) -> bool:
-    """Move a known request to ``status`` in its fact row and in the counters.
+async def move_status(
+    conn: asyncpg.Connection, request_id: UUID, status: str, at: datetime
+) -> bool:
+    """Move a known request to ``status``, set by an event of moment ``at``, in its fact row and
+    in the counters.
 
-    False when the request is unknown here or already in that status (nothing changes).
+    False when the request is unknown here, already in that status, or when ``at`` is older than
+    the event that set its present status: a late event does not undo what came after it.
     """
     fact = await conn.fetchrow(
-        """SELECT body_id, nature, theme_id, status, submitted_on
+        """SELECT body_id, nature, theme_id, status, status_at, submitted_on
            FROM request_facts WHERE request_id = $1 FOR UPDATE""",
         request_id,
     )
-    if fact is None or fact["status"] == status:
+    if fact is None or (fact["status_at"] is not None and at < fact["status_at"]):
+        return False
+    if fact["status"] == status:
+        await conn.execute(
+            "UPDATE request_facts SET status_at = $2 WHERE request_id = $1", request_id, at
+        )
         return False
     key = (fact["submitted_on"], fact["body_id"], fact["nature"], fact["theme_id"])
     # An UPDATE, not _BUMP: the CHECK (count >= 0) is tested on the row INSERT proposes.
@@ -84,9 +93,11 @@ async def move_status(conn: asyncpg.Connection, request_id: UUID, status: str) -
     )
     await conn.execute(_BUMP, *key, status, 1)
     await conn.execute(
-        "UPDATE request_facts SET status = $2, updated_at = now() WHERE request_id = $1",
+        """UPDATE request_facts SET status = $2, status_at = $3, updated_at = now()
+           WHERE request_id = $1""",
         request_id,
         status,
+        at,
     )
     return True
 

@@ -44,9 +44,19 @@ Treatment = (
 )
 
 
+# When each event that moves the status happened: what orders them (repository.move_status).
+_MOMENT = {
+    RequestPutOnHoldV1: "held_at",
+    RequestResumedV1: "resumed_at",
+    RequestTreatedV1: "treated_at",
+    RequestReopenedV1: "reopened_at",
+}
+
+
 async def on_treatment(conn: asyncpg.Connection, event: Treatment, delivery: Delivery) -> None:
     if (status := lifecycle.status_after(event.name)) is not None:
-        await repository.move_status(conn, event.request_id, status)
+        at = getattr(event, _MOMENT[type(event)])
+        await repository.move_status(conn, event.request_id, status, at)
 
 
 async def on_opinion_given(
@@ -64,7 +74,7 @@ async def _close(
 ) -> None:
     status = lifecycle.status_after(event.name)
     assert status is not None, f"{event.name} keeps the status: not a closure"
-    await repository.move_status(conn, event.request_id, status)
+    await repository.move_status(conn, event.request_id, status, at)
     # How it ended, for the bodies' dashboards: the opinion, or « sans retour ».
     outcome = event.opinion.value if event.opinion is not None else repository.NO_OPINION
     await repository.record_outcome(conn, event.request_id, outcome)

@@ -30,7 +30,8 @@ async def on_moved(conn: asyncpg.Connection, event: Move, delivery: Delivery) ->
     needs_treatment = event.needs_treatment if isinstance(event, RequestValidatedV1) else None
     status = lifecycle.status_after(event.name, needs_treatment=needs_treatment)
     assert status is not None, f"{event.name} keeps the status: not a move"
-    await repository.move_status(conn, event.request_id, status)
+    at = event.resubmitted_at if isinstance(event, RequestResubmittedV1) else event.decided_at
+    await repository.move_status(conn, event.request_id, status, at)
 
 
 async def on_reindexed(

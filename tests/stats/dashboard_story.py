@@ -24,9 +24,8 @@ from shared.messages import (
     RequestRejectedV1,
     RequestReopenedV1,
     RequestTreatedV1,
-    RequestValidatedV1,
 )
-from tests.support import publish_event, submitted_event
+from tests.support import publish_event, submitted_event, validated_event
 
 BODY, BODY_NAME = "ministere-budget", "Ministère du budget et du Portefeuille de l'Etat"
 OTHER, OTHER_NAME = "ministere-justice", "Ministère de la Justice et des Droits de l'Homme"
@@ -132,22 +131,7 @@ class Story:
                     )
                 )
                 continue
-            await self.publish(
-                RequestValidatedV1(
-                    request_id=event.request_id,
-                    code=event.code,
-                    nature=event.nature,
-                    needs_treatment=event.nature.needs_treatment,
-                    body_id=event.body_id,
-                    body_name=event.body_name,
-                    theme_id=event.theme_id,
-                    message=event.message,
-                    contact=event.contact,
-                    submitted_at=event.submitted_at,
-                    actor=ANALYST,
-                    decided_at=DAY,
-                )
-            )
+            await self.publish(validated_event(event, actor=ANALYST, decided_at=DAY))
 
     async def answers(self) -> None:
         """r1…r4 and r6 answered (r1 taken in charge first), r5 put on hold; o2 answered."""

@@ -110,9 +110,10 @@ async def test_summary_over_a_period_and_a_status_change(settings_for, amqp_url,
 
             # A later transition moves the request between statuses, in one transaction.
             async with running.app[POOL].acquire() as conn, conn.transaction():
-                assert await repository.move_status(conn, march_1.request_id, "validated")
-                assert not await repository.move_status(conn, march_1.request_id, "validated")
-                assert not await repository.move_status(conn, uuid.uuid4(), "validated")
+                now = datetime.now(UTC)
+                assert await repository.move_status(conn, march_1.request_id, "validated", now)
+                assert not await repository.move_status(conn, march_1.request_id, "validated", now)
+                assert not await repository.move_status(conn, uuid.uuid4(), "validated", now)
             _, whole = await _get(http, f"{running.url}/stats/summary?from=2024-03-01")
 
     assert whole["total"] == 2

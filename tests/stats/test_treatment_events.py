@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from prometheus_client import REGISTRY
@@ -106,7 +106,8 @@ async def _submitted_in(running: RunningApp, http, amqp_url, namespace, statuses
     await eventually(all_counted)
     async with running.app[POOL].acquire() as conn, conn.transaction():
         for event, status in zip(events, statuses, strict=True):
-            await repository.move_status(conn, event.request_id, status)
+            # Before the events under test: a late event would change nothing.
+            await repository.move_status(conn, event.request_id, status, AT - timedelta(hours=1))
     return [event.request_id for event in events]
 
 
