@@ -112,6 +112,12 @@ class ServiceSettings(BaseSettings):
     # How long a busy relay (it published moments ago) lets new rows gather before its next
     # claim; a row after a quiet spell is published at once (shared.outbox.OutboxRelay).
     outbox_linger_seconds: float = Field(0.05, ge=0, le=1)
+    # An event that comes before its request's submission is parked, then applied with it
+    # (shared.early: stats, notify): how often the sweep looks again at those a copy parked while
+    # another applied the submission (0: never), and after how many days one whose request never
+    # came is dropped.
+    parked_sweep_seconds: float = Field(60, ge=0)
+    parked_days: int = Field(7, ge=1)
     # Shared by the gateway and the services to sign the staff identity passed along a call.
     identity_secret: SecretStr = SecretStr(DEVELOPMENT_IDENTITY_SECRET)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.stats import api, body_dashboard, deliveries, early, general
-from services.stats.handlers import FACT_HANDLERS, HANDLERS
+from services.stats import api, body_dashboard, deliveries, general
+from services.stats.handlers import HANDLERS, PARKING
 from services.stats.settings import SETTINGS, StatsSettings
 from shared.service import ServiceSpec, create_service_app
 from shared.topology import EVENTS
@@ -31,5 +31,5 @@ def create_app(settings: StatsSettings) -> web.Application:
     app.add_routes(deliveries.routes)
     app.add_routes(general.routes)
     app.add_routes(body_dashboard.routes)
-    app.cleanup_ctx.append(early.sweeping(FACT_HANDLERS))
+    app.cleanup_ctx.append(PARKING.sweeping())  # events parked before their request
     return app

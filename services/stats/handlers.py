@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.stats import deadlines, early, repository, treatment_events, triage_events
+from services.stats import deadlines, repository, treatment_events, triage_events
 from services.stats.repository import day_of
-from shared import lifecycle
+from shared import early, lifecycle
 from shared.consumer import Batched, Delivery, Entry, Handler
 from shared.messages import RequestSubmittedV1
 
@@ -33,8 +33,8 @@ async def on_submitted(
             for event, _ in run
         ],
     )
-    # The events that came before their request.submitted (early.py), now that it is counted.
-    await early.apply_parked(conn, FACT_HANDLERS, [event.request_id for event, _ in run])
+    # The events that came before their request.submitted (shared.early), now it is counted.
+    await PARKING.apply(conn, [event.request_id for event, _ in run])
 
 
 # Events about a request's fact row — the analysts' decisions and the citizen's rewrites
@@ -48,9 +48,11 @@ for _name, _handler in deadlines.HANDLERS.items():
     else:
         _OTHERS[_name] = _handler
 
+# One that comes before its request.submitted is parked, then applied with it (shared.early).
+PARKING = early.Parking("request_facts", FACT_HANDLERS)
+
 HANDLERS: dict[str, Entry] = {
     RequestSubmittedV1.type_name(): Batched(on_submitted),
-    # One that comes before its request.submitted is parked, then applied with it (early.py).
-    **{name: early.parked_until_known(handler) for name, handler in FACT_HANDLERS.items()},
+    **PARKING.parked_until_known(),
     **_OTHERS,
 }

@@ -1,5 +1,5 @@
 """stats applies a request's events in their order, whatever the order they arrive in
-(services/stats/early.py): one that comes before its request.submitted is parked and applied with
+(shared.early): one that comes before its request.submitted is parked and applied with
 it, a late one does not undo a later one, and the sweep applies what a copy parked while another
 applied the submission."""
 
@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import asyncpg
 
-from services.stats import early
 from services.stats.app import create_app
-from services.stats.handlers import FACT_HANDLERS
+from services.stats.handlers import PARKING
 from services.stats.settings import StatsSettings
 from shared.consumer import Delivery
 from shared.messages import (
@@ -169,10 +168,8 @@ async def test_applying_parked_events_of_unknown_requests_changes_nothing(settin
     async with RunningApp(create_app(settings_for(StatsSettings))) as running:
         async with running.app[POOL].acquire() as conn, conn.transaction():
             event = _validated(submitted_event(), T0)
-            await early.parked_until_known(FACT_HANDLERS[event.type_name()])(
-                conn, event, _delivery(event)
-            )
-            assert await early.apply_parked(conn, FACT_HANDLERS, None) == 0
+            await PARKING.until_known(event.type_name())(conn, event, _delivery(event))
+            assert await PARKING.apply(conn, None) == 0
             assert await conn.fetchval("SELECT count(*) FROM early_events") == 1
 
 

@@ -1,4 +1,4 @@
--- Events applied in their order, whatever the order they arrive in (services/stats/early.py).
+-- Events applied in their order, whatever the order they arrive in (shared.early).
 -- Several copies of stats, or a message given back to the queue, can apply a request's events
 -- out of order: a late event must not undo a later one, and one that comes before the request
 -- is known here must not be lost.
