@@ -12,7 +12,7 @@ from aiohttp import web
 from services.notify import staff, staff_digests
 from services.notify.api import routes
 from services.notify.delivery import DeliveryLoop, Medium
-from services.notify.handlers import make_handlers
+from services.notify.handlers import citizen_parking, make_handlers
 from services.notify.settings import SETTINGS, NotifySettings
 from services.notify.sms import OrangeSms, SmsMedium
 from services.notify.smtp import EmailMedium
@@ -77,6 +77,9 @@ def create_app(settings: NotifySettings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_deliveries)
     app.cleanup_ctx.append(staff_digests.ticking())
+    # Events parked before their request.submitted: what a racing copy left (shared.early).
+    parking = citizen_parking(settings.public_url, sms_enabled=settings.sms_enabled)
+    app.cleanup_ctx.append(parking.sweeping())
     app.add_routes(routes)
     app.add_routes(staff.routes)  # the staff directory and staff emails (issue 13)
     return app

@@ -18,7 +18,7 @@ from services.notify import (
     staff_mail,
     treatment,
 )
-from shared import deadline_copy
+from shared import deadline_copy, early
 from shared.consumer import Batched, Delivery, Entry
 from shared.messages import (
     CodesReminderRequestedV1,
@@ -27,10 +27,24 @@ from shared.messages import (
     DeadlinesPolicyChangedV1,
     RequestPersonalDataPurgedV1,
     RequestSubmittedV1,
+    RequestValidatedV1,
 )
 
 # The analysts' admissibility deadline by default (chikaya.ma; triage's MILIE_ADMISSIBILITY_DAYS).
 DECISION_DAYS = 15
+
+
+def citizen_parking(public_url: str, *, sms_enabled: bool = False) -> early.Parking:
+    """What tells the citizen about their request — the analysts' decisions, what the body did —
+    needs the address and the mobile number kept from request.submitted: an event that comes
+    before it is parked, then applied with it (shared.early). A validation carries the contact
+    itself and waits for nothing."""
+    told = {
+        **decisions.handlers(public_url, sms_enabled=sms_enabled),
+        **treatment.handlers(public_url, sms_enabled=sms_enabled),
+    }
+    del told[RequestValidatedV1.type_name()]
+    return early.Parking("recipients", told)
 
 
 def make_handlers(
@@ -43,6 +57,7 @@ def make_handlers(
     an SMS provider is configured (MILIE_SMS_BASE_URL). ``decision_days``: the analysts' days
     to rule on admissibility, by nature (the acknowledgement announces the date; 15 otherwise).
     """
+    parking = citizen_parking(public_url, sms_enabled=sms_enabled)
 
     async def on_requests_submitted(
         conn: asyncpg.Connection, run: list[tuple[RequestSubmittedV1, Delivery]]
@@ -50,6 +65,8 @@ def make_handlers(
         await requests_submitted(
             conn, run, public_url=public_url, sms_enabled=sms_enabled, decision_days=decision_days
         )
+        # What came before the submission, now that the citizen's address is kept.
+        await parking.apply(conn, [event.request_id for event, _ in run])
 
     registry: dict[str, Entry] = {
         RequestSubmittedV1.type_name(): Batched(on_requests_submitted),
@@ -62,10 +79,12 @@ def make_handlers(
         CodesReminderRequestedV2.type_name(): functools.partial(
             reminders.on_codes_reminder_requested, public_url=public_url, sms_enabled=sms_enabled
         ),
-        # The analysts' decisions (validation, reformulation, rejection, clarification).
+        # The analysts' decisions (validation, reformulation, rejection, clarification) and what
+        # the body did (its answer, a hold, a further message; a « Retraitement » received): all
+        # but the validation, which carries the contact itself, wait for the citizen's address
+        # (citizen_parking).
         **decisions.handlers(public_url, sms_enabled=sms_enabled),
-        # What the body did: its answer, a hold, a further message; a « Retraitement » received.
-        **treatment.handlers(public_url, sms_enabled=sms_enabled),
+        **parking.parked_until_known(),
         # The citizen's personal data, a while after closure (services/notify/purge.py).
         RequestPersonalDataPurgedV1.type_name(): purge.on_personal_data_purged,
     }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from shared import early
 from shared.consumer import Batched, Delivery
 from shared.messages import RequestPersonalDataPurgedV1
 from shared.purge import forget_sent_events, phone_forms
@@ -41,6 +42,7 @@ async def purge_requests(conn: asyncpg.Connection, events: list[RequestPersonalD
         addresses.update(phone_forms(person["phone"]))
     await conn.execute(_FORGET, ids, sorted(addresses))
     await forget_sent_events(conn, ids)
+    await early.forget(conn, ids)  # an event parked for them holds what it told
 
 
 async def _run(
