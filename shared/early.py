@@ -24,7 +24,7 @@ from uuid import UUID
 import asyncpg
 from aiohttp import web
 
-from shared import periodic
+from shared import metrics, periodic
 from shared.consumer import Delivery, Handler
 from shared.messages import CONTRACTS
 from shared.service import POOL, SETTINGS
@@ -59,6 +59,7 @@ class Parking:
                 delivery.message_type,
                 event.model_dump_json(),
             )
+            metrics.EVENTS_PARKED.labels(delivery.message_type).inc()
             log.info(
                 "event parked until its request is known",
                 extra={"request_id": str(event.request_id), "type": delivery.message_type},
@@ -123,6 +124,7 @@ async def drop_stale(conn: asyncpg.Connection, days: int) -> int:
         days,
     )
     for row in dropped:
+        metrics.PARKED_EVENTS_DROPPED.labels(row["message_type"]).inc()
         log.warning(
             "parked event dropped: its request never came",
             extra={"request_id": str(row["request_id"]), "type": row["message_type"]},

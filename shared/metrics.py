@@ -41,3 +41,13 @@ OUTBOX_ABANDONED = Counter(
     " reply_to queue)",
     ["type"],
 )
+# Events that came before their request's submission (shared.early): parked, and dropped when
+# the request never came within MILIE_PARKED_DAYS (a sign that events are lost upstream).
+EVENTS_PARKED = Counter(
+    "milie_events_parked_total", "Events parked until their request is known here", ["type"]
+)
+PARKED_EVENTS_DROPPED = Counter(
+    "milie_parked_events_dropped_total",
+    "Parked events dropped because their request never came",
+    ["type"],
+)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import asyncpg
+from prometheus_client import REGISTRY
 
 from services.stats.app import create_app
 from services.stats.handlers import PARKING
@@ -133,6 +134,8 @@ async def test_the_sweep_applies_what_a_copy_parked_during_the_submission_and_dr
     submitted = submitted_event(submitted_at=T0)
     never = submitted_event(submitted_at=T0)  # its request.submitted never comes
     settings = settings_for(StatsSettings, parked_sweep_seconds=0.2, parked_days=7)
+    dropped = {"type": RequestValidatedV1.type_name()}
+    before = REGISTRY.get_sample_value("milie_parked_events_dropped_total", dropped) or 0.0
     async with RunningApp(create_app(settings)) as running:
         pool = running.app[POOL]
         await publish_event(amqp_url, namespace, submitted)
@@ -161,6 +164,8 @@ async def test_the_sweep_applies_what_a_copy_parked_during_the_submission_and_dr
             status = await conn.fetchval("SELECT status FROM request_facts")
 
     assert status == "in_treatment"
+    # The stale one is counted for the alert (deploy/prometheus/rules.yml).
+    assert REGISTRY.get_sample_value("milie_parked_events_dropped_total", dropped) == before + 1
 
 
 async def test_applying_parked_events_of_unknown_requests_changes_nothing(settings_for):
