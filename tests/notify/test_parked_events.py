@@ -4,13 +4,16 @@ is sent once it comes (shared.early; real PostgreSQL, RabbitMQ and SMTP server).
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import asyncpg
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
+from shared.broker import Broker
 from shared.messages import Actor, RequestRejectedV1, RequestTreatedV1
+from shared.topology import EVENTS, Topology
 from tests.support import RunningApp, eventually, publish_event, submitted_event
 
 ANALYST = Actor(staff_id="an-1", role="analyst")
@@ -70,3 +73,44 @@ async def test_a_decision_before_the_submission_is_sent_once_the_address_is_know
         "Votre dossier est régularisé." in m.get_body(("plain",)).get_content() for m in to_answered
     )
     assert len(smtp_server.to(rejected.contact.email)) == 2  # the acknowledgement and the decision
+
+
+async def test_two_copies_tell_every_citizen_of_a_rejection_published_with_the_submission(
+    settings_for, amqp_url, namespace, smtp_server
+):
+    """Two copies of notify, as the design runs N of each, take one queue's messages at once: a
+    submission and its rejection, published back to back, reach them in any order; every citizen
+    gets the acknowledgement and the rejection, once each."""
+    settings = settings_for(NotifySettings, smtp_port=smtp_server.port, parked_sweep_seconds=0.2)
+    requests = [submitted_event() for _ in range(40)]
+    async with RunningApp(create_app(settings)), RunningApp(create_app(settings)):
+        broker = Broker(amqp_url, Topology(namespace), "tests")
+        await broker.connect()
+        try:
+            for submitted in requests:
+                rejection = RequestRejectedV1(
+                    request_id=submitted.request_id,
+                    code=submitted.code,
+                    reason="Hors du champ de l'Observatoire.",
+                    actor=ANALYST,
+                    decided_at=datetime.now(UTC),
+                )
+                for event in (submitted, rejection):
+                    await broker.publish(
+                        EVENTS,
+                        event.name,
+                        event.model_dump_json().encode(),
+                        message_id=str(uuid.uuid4()),
+                        message_type=event.type_name(),
+                        correlation_id=None,
+                    )
+        finally:
+            await broker.close()
+        for submitted in requests:
+            await smtp_server.wait_for(submitted.contact.email, count=2)
+
+    for submitted in requests:
+        mails = smtp_server.to(submitted.contact.email)
+        texts = [m.get_body(("plain",)).get_content() for m in mails]
+        assert len(mails) == 2, texts
+        assert sum("Hors du champ de l'Observatoire." in t for t in texts) == 1

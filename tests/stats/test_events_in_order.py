@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from services.stats.app import create_app
 from services.stats.handlers import PARKING
 from services.stats.settings import StatsSettings
+from shared.broker import Broker
 from shared.consumer import Delivery
 from shared.messages import (
     Actor,
@@ -25,6 +26,7 @@ from shared.messages import (
     RequestValidatedV1,
 )
 from shared.service import POOL
+from shared.topology import EVENTS, Topology
 from tests.support import (
     RunningApp,
     eventually,
@@ -186,3 +188,51 @@ def _delivery(event) -> Delivery:
         correlation_id=None,
         reply_to=None,
     )
+
+
+async def test_two_copies_end_with_every_request_in_its_last_status(
+    settings_for, amqp_url, namespace
+):
+    """Two copies of stats, as the design runs N of each, take one queue's messages at once:
+    a request's submission, validation and answer, published back to back, reach them in any
+    order; each request ends counted once, in its last status, nothing left parked."""
+    settings = settings_for(StatsSettings, parked_sweep_seconds=0.2)
+    requests = [submitted_event(submitted_at=T0) for _ in range(120)]
+    async with (
+        RunningApp(create_app(settings)) as first,
+        RunningApp(create_app(settings)),
+    ):
+        broker = Broker(amqp_url, Topology(namespace), "tests")
+        await broker.connect()
+        try:
+            for submitted in requests:
+                for event in (
+                    submitted,
+                    _validated(submitted, T0 + timedelta(days=1)),
+                    _treated(submitted, T0 + timedelta(days=2)),
+                ):
+                    await broker.publish(
+                        EVENTS,
+                        event.name,
+                        event.model_dump_json().encode(),
+                        message_id=str(uuid.uuid4()),
+                        message_type=event.type_name(),
+                        correlation_id=None,
+                    )
+        finally:
+            await broker.close()
+        async with first.app[POOL].acquire() as conn:
+
+            async def settled() -> bool:
+                statuses = await conn.fetch(
+                    "SELECT status, count(*) AS n FROM request_facts GROUP BY status"
+                )
+                parked = await conn.fetchval("SELECT count(*) FROM early_events")
+                return {r["status"]: r["n"] for r in statuses} == {"treated": 120} and not parked
+
+            await eventually(settled)
+            counts = await conn.fetch("SELECT status, count FROM daily_counts WHERE count <> 0")
+            applied = await conn.fetchval("SELECT count(*) FROM inbox")
+
+    assert {r["status"]: r["count"] for r in counts} == {"treated": 120}
+    assert applied == 3 * 120  # every message applied once, by one copy or the other
