@@ -328,6 +328,28 @@ async def publish_event(
     return message_id
 
 
+async def publish_events(amqp_url: str, namespace: str, events) -> None:
+    """Publish ``events`` in their order on the test's ``milie.events``, over one connection (as
+    a busy relay does: back to back)."""
+    from shared.broker import Broker
+    from shared.topology import EVENTS, Topology
+
+    broker = Broker(amqp_url, Topology(namespace), "tests")
+    await broker.connect()
+    try:
+        for event in events:
+            await broker.publish(
+                EVENTS,
+                event.name,
+                event.model_dump_json().encode(),
+                message_id=str(uuid.uuid4()),
+                message_type=event.type_name(),
+                correlation_id=uuid.uuid4().hex,
+            )
+    finally:
+        await broker.close()
+
+
 def submitted_event(**overrides):
     """A valid ``request.submitted.v1`` for tests, with overridable fields."""
     from datetime import UTC, datetime

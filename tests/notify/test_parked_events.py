@@ -4,20 +4,33 @@ is sent once it comes (shared.early; real PostgreSQL, RabbitMQ and SMTP server).
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import asyncpg
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from shared.broker import Broker
 from shared.messages import Actor, RequestRejectedV1, RequestTreatedV1
-from shared.topology import EVENTS, Topology
-from tests.support import RunningApp, eventually, publish_event, submitted_event
+from tests.support import (
+    RunningApp,
+    eventually,
+    publish_event,
+    publish_events,
+    submitted_event,
+)
 
 ANALYST = Actor(staff_id="an-1", role="analyst")
 FOCAL = Actor(staff_id="pf-1", role="focal_point")
+
+
+def _rejection(submitted) -> RequestRejectedV1:
+    return RequestRejectedV1(
+        request_id=submitted.request_id,
+        code=submitted.code,
+        reason="Hors du champ de l'Observatoire.",
+        actor=ANALYST,
+        decided_at=datetime.now(UTC),
+    )
 
 
 async def test_a_decision_before_the_submission_is_sent_once_the_address_is_known(
@@ -28,13 +41,7 @@ async def test_a_decision_before_the_submission_is_sent_once_the_address_is_know
     answered = submitted_event()
     now = datetime.now(UTC)
     early = [
-        RequestRejectedV1(
-            request_id=rejected.request_id,
-            code=rejected.code,
-            reason="Hors du champ de l'Observatoire.",
-            actor=ANALYST,
-            decided_at=now,
-        ),
+        _rejection(rejected),
         RequestTreatedV1(
             request_id=answered.request_id,
             code=answered.code,
@@ -84,28 +91,11 @@ async def test_two_copies_tell_every_citizen_of_a_rejection_published_with_the_s
     settings = settings_for(NotifySettings, smtp_port=smtp_server.port, parked_sweep_seconds=0.2)
     requests = [submitted_event() for _ in range(40)]
     async with RunningApp(create_app(settings)), RunningApp(create_app(settings)):
-        broker = Broker(amqp_url, Topology(namespace), "tests")
-        await broker.connect()
-        try:
-            for submitted in requests:
-                rejection = RequestRejectedV1(
-                    request_id=submitted.request_id,
-                    code=submitted.code,
-                    reason="Hors du champ de l'Observatoire.",
-                    actor=ANALYST,
-                    decided_at=datetime.now(UTC),
-                )
-                for event in (submitted, rejection):
-                    await broker.publish(
-                        EVENTS,
-                        event.name,
-                        event.model_dump_json().encode(),
-                        message_id=str(uuid.uuid4()),
-                        message_type=event.type_name(),
-                        correlation_id=None,
-                    )
-        finally:
-            await broker.close()
+        await publish_events(
+            amqp_url,
+            namespace,
+            [event for submitted in requests for event in (submitted, _rejection(submitted))],
+        )
         for submitted in requests:
             await smtp_server.wait_for(submitted.contact.email, count=2)
 

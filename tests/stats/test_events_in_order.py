@@ -15,7 +15,6 @@ from prometheus_client import REGISTRY
 from services.stats.app import create_app
 from services.stats.handlers import PARKING
 from services.stats.settings import StatsSettings
-from shared.broker import Broker
 from shared.consumer import Delivery
 from shared.messages import (
     Actor,
@@ -26,11 +25,11 @@ from shared.messages import (
     RequestValidatedV1,
 )
 from shared.service import POOL
-from shared.topology import EVENTS, Topology
 from tests.support import (
     RunningApp,
     eventually,
     publish_event,
+    publish_events,
     signed_session,
     submitted_event,
     validated_event,
@@ -202,25 +201,19 @@ async def test_two_copies_end_with_every_request_in_its_last_status(
         RunningApp(create_app(settings)) as first,
         RunningApp(create_app(settings)),
     ):
-        broker = Broker(amqp_url, Topology(namespace), "tests")
-        await broker.connect()
-        try:
-            for submitted in requests:
+        await publish_events(
+            amqp_url,
+            namespace,
+            [
+                event
+                for submitted in requests
                 for event in (
                     submitted,
                     _validated(submitted, T0 + timedelta(days=1)),
                     _treated(submitted, T0 + timedelta(days=2)),
-                ):
-                    await broker.publish(
-                        EVENTS,
-                        event.name,
-                        event.model_dump_json().encode(),
-                        message_id=str(uuid.uuid4()),
-                        message_type=event.type_name(),
-                        correlation_id=None,
-                    )
-        finally:
-            await broker.close()
+                )
+            ],
+        )
         async with first.app[POOL].acquire() as conn:
 
             async def settled() -> bool:
