@@ -42,7 +42,7 @@ async def _open_decisions(page) -> None:
     """Unfold every form of the page's main part (« Valider la requête », « Mettre en
     attente »…) as an agent would: axe-core leaves out what is folded."""
     folded = page.locator("main details:not([open]) > summary")
-    while await folded.count():
+    for _ in range(await folded.count()):
         await folded.first.click()
     await expect(page.locator("main details:not([open])")).to_have_count(0)
 
