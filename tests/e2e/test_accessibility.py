@@ -24,7 +24,7 @@ from tests.front.pages import (
     new_page,
     submit_form,
 )
-from tests.staff.helpers import create_account, follow_menu, sign_in
+from tests.staff.helpers import create_account, follow_menu, open_menu, sign_in
 from tests.support import eventually
 from tests.treatment.pages import BODY, validated_reclamation
 from tests.triage.access import request_in_queue
@@ -38,19 +38,28 @@ async def _clean(page) -> None:
     assert findings == [], "axe-core:\n" + "\n".join(findings)
 
 
-async def _open_decisions(page) -> None:
-    """Unfold every form of the page's main part (« Valider la requête », « Mettre en
-    attente »…) as an agent would: axe-core leaves out what is folded."""
+async def _unfold(page) -> None:
+    """Unfold what the page's main part folds (the forms « Valider la requête », « Mettre en
+    attente »…; « Filtres » at 360 px) as an agent would: axe-core leaves out what is folded."""
     folded = page.locator("main details:not([open]) > summary")
     for _ in range(await folded.count()):
         await folded.first.click()
     await expect(page.locator("main details:not([open])")).to_have_count(0)
 
 
+async def _clean_unfolded(page) -> None:
+    """A back-office page checked with its menu and filters unfolded: under 48em they fold
+    behind « Menu » and « Filtres », in a look of their own."""
+    await page.set_viewport_size({"width": 360, "height": 800})
+    await open_menu(page)
+    await _unfold(page)
+    await _clean(page)
+
+
 async def _open_from_the_list(page, gateway: str, login: str, menu: str, heading: str, link: str):
     """``login`` signs in, follows ``menu`` to the list titled ``heading`` and finds there the
     request's ``link`` (reloading: the request reaches the list through the broker); the list
-    checked, the request opened."""
+    checked unfolded, the request opened."""
     await sign_in(page, gateway, login, PASSWORD)
     await follow_menu(page, menu)
     await page.get_by_role("heading", name=heading).wait_for()
@@ -61,7 +70,7 @@ async def _open_from_the_list(page, gateway: str, login: str, menu: str, heading
         return await request.count() > 0
 
     await eventually(listed, interval=0.3)
-    await _clean(page)
+    await _clean_unfolded(page)
     await request.click()
 
 
@@ -95,6 +104,7 @@ async def test_the_citizen_pages(stack, browser):
         await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(CITIZEN)
         await page.get_by_role("button", name="Valider").click()
         await page.locator("#status").wait_for()
+        await _unfold(page)
         await _clean(page)
     finally:
         await context.close()
@@ -109,7 +119,7 @@ async def test_the_analysts_queue_and_a_request_with_its_decisions(stack, browse
             page, stack.gateway, "awa.kone", "Traitements", "Requêtes à examiner", code
         )
         await page.get_by_role("heading", level=1, name=re.compile(code)).wait_for()
-        await _open_decisions(page)
+        await _unfold(page)
         await _clean(page)
     finally:
         await context.close()
@@ -129,7 +139,7 @@ async def test_the_focal_points_list_and_answer_form(stack, browser, database_ur
             f"Traiter la requête {code}",
         )
         await page.get_by_role("heading", name="Formulaire De Traitement De Requête").wait_for()
-        await _open_decisions(page)
+        await _unfold(page)
         await _clean(page)
     finally:
         await context.close()
@@ -142,6 +152,6 @@ async def test_the_administrators_accounts(stack, browser, database_url):
         await sign_in(page, stack.gateway, "admin.osep", PASSWORD)
         await follow_menu(page, "Comptes")
         await page.get_by_role("heading", level=1, name=re.compile("comptes", re.I)).wait_for()
-        await _clean(page)
+        await _clean_unfolded(page)
     finally:
         await context.close()
