@@ -44,3 +44,15 @@ async def page(browser):
     page = await context.new_page()
     yield page
     await context.close()
+
+
+async def axe_violations(page) -> list[str]:
+    """axe-core's violations on the page as it is (its bundled axe.min.js: no network), one line
+    each: the rule, what it asks, the elements it names. Empty when the page is clean."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
+        for v in results.response["violations"]
+    ]

@@ -23,7 +23,8 @@ from tests.abuse.conftest import (
     web_fill,
     web_session,
 )
-from tests.front.pages import axe_violations, fill_form, submit_form
+from tests.browser import axe_violations
+from tests.front.pages import fill_form, submit_form
 from tests.support import eventually
 
 KEY = proof.key_of("a-test-secret")

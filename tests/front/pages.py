@@ -85,22 +85,6 @@ async def submit_form(page) -> None:
     await page.get_by_role("button", name="Soumettre votre requête").click()
 
 
-async def axe_violations(page) -> list[dict]:
-    """axe-core's violations on the page as it is (the bundled axe.min.js: no network)."""
-    from axe_playwright_python.async_playwright import Axe
-
-    results = await Axe().run(page)
-    return [
-        {
-            "id": v["id"],
-            "impact": v["impact"],
-            "help": v["help"],
-            "nodes": [n["target"] for n in v["nodes"]][:5],
-        }
-        for v in results.response["violations"]
-    ]
-
-
 # What the platform promises (WCAG 2.1, levels A and AA), then axe-core's best practices apart:
 # a finding of the second kind is no breach of the standard, and the report says which it is.
 AXE_RULE_SETS = {

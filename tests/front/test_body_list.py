@@ -10,7 +10,8 @@ import re
 from playwright.async_api import expect
 
 from gateway.web.phones import ivorian
-from tests.front.pages import axe_violations, new_page, no_horizontal_scroll
+from tests.browser import axe_violations
+from tests.front.pages import new_page, no_horizontal_scroll
 
 BY_SUBJECT = [
     "Ministère des affaires étrangères",

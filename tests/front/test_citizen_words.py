@@ -11,9 +11,9 @@ import pytest
 from playwright.async_api import expect
 
 from shared.codes import new_code
+from tests.browser import axe_violations
 from tests.front.pages import (
     BUDGET_NAME,
-    axe_violations,
     choose_nature_and_body,
     fill_form,
     new_page,

@@ -6,24 +6,15 @@ first), then signs in with the keyboard alone and finds the shell of the guide (
 
 from __future__ import annotations
 
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, axe_violations
 from tests.staff.helpers import follow_menu, open_menu, sign_in, sign_in_link
 from tests.staff.test_cli import milie
 from tests.support import eventually, publish_event, submitted_event
 
 ADMIN_PASSWORD = "le premier mot de passe"
 ANALYST_PASSWORD = "awa analyse les requêtes"
-
-
-async def _axe(page) -> list[str]:
-    results = await Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
-        for v in results.response["violations"]
-    ]
 
 
 async def _fits(page, width: int = 360) -> bool:
@@ -52,7 +43,7 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         # administrator is in.
         await page.goto(admin_link)
         await page.get_by_role("heading", name="Choisissez votre mot de passe").wait_for()
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         assert await _fits(page)
         await page.get_by_label("Nouveau mot de passe").fill(ADMIN_PASSWORD)
         await page.get_by_label("Confirmation du mot de passe").fill(ADMIN_PASSWORD)
@@ -65,7 +56,7 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         await page.goto(stack.gateway + "/")
         await page.get_by_role("link", name="Espace agents").click()
         await page.get_by_role("heading", name="Connectez-vous").wait_for()
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         assert await _fits(page)
         await page.get_by_label("Login").fill("admin.osep")
         await page.get_by_label("Mot de passe").fill(ADMIN_PASSWORD)
@@ -88,7 +79,7 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         assert "err-email" in described.split()
         assert await page.get_by_label("Login").input_value() == "awa.kone"
         assert await page.get_by_label("Analyste (OSEP)").is_checked()
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         await page.get_by_label("Adresse électronique").fill("awa.kone@osep.gouv.ci")
         await page.get_by_role("button", name="Créer le compte").click()
         await page.get_by_text("Le compte est créé.").wait_for()
@@ -100,7 +91,7 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         assert await rows.count() == 1
         assert "Analyste (OSEP)" in await rows.first.inner_text()
         assert await _fits(page)
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
 
         await page.get_by_role("button", name="Se déconnecter").click()
         await page.get_by_text("Vous êtes déconnecté.").wait_for()
@@ -113,7 +104,7 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         await page.get_by_role("button", name="Enregistrer mon mot de passe").click()
         error = page.locator("#err-password")
         assert await error.inner_text() == "Le mot de passe doit compter au moins 12 caractères."
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         await page.get_by_label("Nouveau mot de passe").fill(ANALYST_PASSWORD)
         await page.get_by_label("Confirmation du mot de passe").fill(ANALYST_PASSWORD)
         await page.get_by_role("button", name="Enregistrer mon mot de passe").click()
@@ -144,7 +135,7 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         assert any(x.startswith("Document d'aide") for x in labels)
         assert not any(x.startswith("Comptes") for x in labels)
         assert await _fits(page)
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
 
         # « En attente »: the requests waiting in triage's queue, asked with her identity.
         await publish_event(amqp_url, namespace, submitted_event())
@@ -175,7 +166,7 @@ async def test_an_administrator_creates_an_analyst_who_signs_in(
         await follow_menu(page, "Statistiques")
         await page.get_by_role("heading", name="Statistique générale").wait_for()
         assert await _fits(page)
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         await follow_menu(page, "Consultations")
         await page.get_by_role("heading", name="Consultations").wait_for()
         await page.get_by_role("link", name="Réclamations").click()
@@ -217,7 +208,7 @@ async def test_a_focal_point_chooses_one_digest_a_day_under_mes_alertes(stack, d
     await follow_menu(page, "Mes alertes")
     await page.get_by_role("heading", name="Mes alertes").wait_for()
     assert await page.get_by_label("Immédiatement").is_checked()
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     assert await _fits(page)
     await page.get_by_label("Un résumé par jour").check()
     await page.get_by_role("button", name="Enregistrer").click()

@@ -5,11 +5,10 @@ nothing on any of the catalogue's pages, and none is wider than the phone's scre
 
 from __future__ import annotations
 
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
 from shared.identity import Role
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, axe_violations
 from tests.staff.helpers import create_account, follow_menu, sign_in
 
 PASSWORD = "le catalogue de l'administrateur"
@@ -17,20 +16,12 @@ NAME = "Ministère de la Santé et de l'Hygiène Publique"
 PHONE = "27 20 21 08 71"
 
 
-async def _axe(page) -> list[str]:
-    results = await Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
-        for v in results.response["violations"]
-    ]
-
-
 async def _fits(page) -> bool:
     return await page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
 
 
 async def _checked(page, where: str) -> None:
-    assert await _axe(page) == [], where
+    assert await axe_violations(page) == [], where
     assert await _fits(page), f"{where} is wider than 360 px"
 
 

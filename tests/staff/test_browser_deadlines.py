@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import date
 
 import asyncpg
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
 from shared import french
 from shared.identity import Role
 from shared.working_days import calendar, day_of
+from tests.browser import axe_violations
 from tests.staff.helpers import create_account, follow_menu, sign_in
 from tests.support import eventually
 from tests.track.test_tracking_page import _open
@@ -22,11 +22,6 @@ from tests.treatment.pages import validated_reclamation
 
 PASSWORD = "les délais de l'administratrice"
 CITIZEN = "adjoua.delais@example.ci"
-
-
-async def _axe(page) -> list[str]:
-    results = await Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
 
 
 async def _validated_day(database_url: str, code: str) -> date:
@@ -70,7 +65,7 @@ async def test_an_administrator_sets_a_deadline_and_a_day_off_and_the_citizens_d
         row = page.locator("#delai-reclamation")
         assert "60 jours" in await row.inner_text()
         assert await page.locator("#jours-feries li").count() > 0
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
 
         # A value that makes no sense: refused beside its field, what was typed kept.
         await page.get_by_label("Nature", exact=True).select_option(label="Réclamation")
@@ -79,7 +74,7 @@ async def test_an_administrator_sets_a_deadline_and_a_day_off_and_the_citizens_d
         await page.get_by_role("button", name="Enregistrer le délai").click()
         await expect(page.locator("#err-days")).to_contain_text("au moins 1 jour ouvré")
         await expect(page.get_by_role("textbox", name="Jours ouvrés")).to_have_value("0")
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
 
         # 20 working days for the réclamations' answer.
         await page.get_by_label("Nature", exact=True).select_option(label="Réclamation")

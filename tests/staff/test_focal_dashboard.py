@@ -10,12 +10,11 @@ import re
 
 import aiohttp
 import pytest
-from axe_playwright_python.async_playwright import Axe
 
 from services.stats.app import create_app as stats_app
 from services.stats.settings import StatsSettings
 from shared.identity import Identity, Role
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, axe_violations
 from tests.staff.helpers import create_account, sign_in, signed_in_session
 from tests.stats.dashboard_story import BODY, EXPECTED, OTHER, PERIOD, Story, subset
 from tests.support import RunningApp, as_staff, eventually, signed_session
@@ -178,12 +177,7 @@ async def test_the_focal_dashboard_in_a_browser_at_360_px(counted, page):
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "focal-dashboard-360.png", full_page=True)
     assert await _contrast(page, ".bo-waiting .badge") >= 4.5
-    results = await Axe().run(page)
-    violations = [
-        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
-        for v in results.response["violations"]
-    ]
-    assert violations == []
+    assert await axe_violations(page) == []
     # Without JavaScript's help: the period form is a plain GET that keeps the counters' links.
     await page.locator("#f-du").fill("2026-12-01")
     await page.locator("#f-au").fill("2026-12-31")

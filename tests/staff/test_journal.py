@@ -14,7 +14,7 @@ import asyncpg
 from playwright.async_api import expect
 
 from shared.identity import Role
-from tests.front.pages import axe_violations
+from tests.browser import axe_violations
 from tests.staff.helpers import create_account, sign_in
 from tests.support import eventually
 from tests.track.conftest import submit

@@ -12,12 +12,12 @@ import aiohttp
 import asyncpg
 import pyotp
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from pydantic import ValidationError
 
 from gateway.settings import GatewaySettings
 from gateway.staff import second_factor
 from shared.identity import Role
+from tests.browser import axe_violations
 from tests.staff.helpers import (
     ENROLLED,
     complete_second_factor,
@@ -207,8 +207,7 @@ async def test_enrolment_in_a_real_browser_with_its_qr_code(gateway_alone, datab
         await qr.get_attribute("role") == "img" or await page.locator("figure.qr svg title").count()
     )
     secret = re.sub(r"\s", "", await page.locator("#secret").inner_text())
-    violations = (await Axe().run(page)).response["violations"]
-    assert [v["id"] for v in violations] == []
+    assert await axe_violations(page) == []
     await page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
     async with page.expect_navigation():
         await page.get_by_role("button", name="Vérifier").click()

@@ -11,10 +11,10 @@ import re
 import uuid
 
 import aiohttp
-from axe_playwright_python.async_playwright import Axe
 from yarl import URL
 
 from shared.codes import new_code
+from tests.browser import axe_violations
 from tests.support import signed_session
 from tests.track.conftest import PROXY_ADDRESS, STRICT, post_json, submit
 
@@ -191,4 +191,4 @@ async def test_lookups_are_throttled_per_code_per_email_and_per_client(strict_st
     await page.get_by_role("button", name="Valider").click()
     assert RETRY_PAGE.search(await page.locator("#resultat").inner_text())
     assert await page.get_by_label("Code Requête").input_value() == code
-    assert (await Axe().run(page)).response["violations"] == []
+    assert await axe_violations(page) == []

@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 
 import aio_pika
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
 from shared.codes import grouped
@@ -21,7 +20,7 @@ from shared.messages import (
     RequestValidatedV1,
 )
 from shared.topology import EVENTS, Topology
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, axe_violations
 from tests.support import eventually, publish_event
 from tests.track.conftest import ANALYST, applied, now, submit
 
@@ -37,14 +36,6 @@ async def _open(page, gateway: str, code: str, email: str) -> None:
 async def _cell(page, row_header: str) -> str:
     row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=row_header))
     return (await row.get_by_role("cell").inner_text()).strip()
-
-
-async def _axe_violations(page) -> list[str]:
-    results = await Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
-        for v in results.response["violations"]
-    ]
 
 
 async def _history(page) -> list[str]:
@@ -93,7 +84,7 @@ async def test_tracking_shows_the_table_history_and_steps_and_follows_triage(
     assert await page.get_by_role("heading", name="Comprendre les étapes de traitement").count()
     assert await page.locator("#modifier").count() == 0  # nothing to rewrite
     assert await page.evaluate("() => document.documentElement.scrollWidth") <= 1280  # no overflow
-    assert await _axe_violations(page) == []
+    assert await axe_violations(page) == []
 
     # The analyst sends it back: the status, the analyst's message and « Modifier » appear.
     reformulation = RequestReformulationRequestedV1(
@@ -116,7 +107,7 @@ async def test_tracking_shows_the_table_history_and_steps_and_follows_triage(
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=ARTIFACTS / "track-reformulation-360.png", full_page=True)
         assert await page.evaluate("() => document.documentElement.scrollWidth") <= 360
-        assert await _axe_violations(page) == []
+        assert await axe_violations(page) == []
 
         # « Modifier »: an empty message is refused beside the field, the typed value kept…
         field = page.get_by_role("textbox", name="Votre message")
@@ -136,7 +127,7 @@ async def test_tracking_shows_the_table_history_and_steps_and_follows_triage(
         await expect(errors.get_by_role("link")).to_contain_text("Votre message : ")
         assert await field.get_attribute("aria-invalid") == "true"
         assert "err-message" in (await field.get_attribute("aria-describedby") or "")
-        assert await _axe_violations(page) == []
+        assert await axe_violations(page) == []
         # … then the rewritten one goes back to the analysts.
         rewritten = "Au guichet des passeports du Plateau, le 3 février : 4 heures d'attente."
         await field.fill(rewritten)
@@ -219,7 +210,7 @@ async def test_tracking_shows_the_table_history_and_steps_and_follows_triage(
     answer = page.locator("#analyst-answer")
     await answer.get_by_text("Lire le retour").click()
     assert "ouvre désormais à 7 h 30" in await answer.inner_text()
-    assert await _axe_violations(page) == []
+    assert await axe_violations(page) == []
     await page.screenshot(path=ARTIFACTS / "track-in-treatment-1280.png", full_page=True)
 
 
@@ -247,7 +238,7 @@ async def test_rejected_and_acknowledged_requests_and_rewriting_only_when_asked(
     # A rewrite posted for a request that does not wait for one gets a clear message.
     # The form: a mistyped code is said beside the field, linked to it, the values kept.
     await page.goto(stack.gateway + "/suivre")
-    assert await _axe_violations(page) == []
+    assert await axe_violations(page) == []
     mistyped = rejected_code[:-1] + str((int(rejected_code[-1]) + 1) % 10)
     await page.get_by_label("Code Requête").fill(mistyped)
     await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(email)
@@ -258,7 +249,7 @@ async def test_rejected_and_acknowledged_requests_and_rewriting_only_when_asked(
     assert await code_field.input_value() == mistyped
     assert "err-code" in (await code_field.get_attribute("aria-describedby") or "")
     assert await page.get_by_label("Adresse e-mail ou numéro de mobile").input_value() == email
-    assert await _axe_violations(page) == []
+    assert await axe_violations(page) == []
     token = await page.locator("input[name=csrf_token]").first.input_value()
     response = await page.request.post(
         stack.gateway + "/suivre/modifier",

@@ -4,23 +4,15 @@ finds the link to treat a request."""
 
 from __future__ import annotations
 
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
 from shared.identity import Role
 from shared.service import POOL
+from tests.browser import axe_violations
 from tests.staff.helpers import create_account, follow_menu, sign_in
 from tests.treatment.lists_scenario import scenario
 
 PASSWORD = "le point focal du budget"
-
-
-async def _axe(page) -> list[str]:
-    results = await Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
-        for v in results.response["violations"]
-    ]
 
 
 async def _fits(page) -> bool:
@@ -39,7 +31,7 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
     await expect(
         page.get_by_role("link", name=f"Traiter la requête {names['held']}")
     ).to_be_visible()
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     assert await _fits(page)
     # A card per request (issue 12): the code's link in sight, the columns under their names.
     row = page.locator("table tbody tr").first
@@ -65,7 +57,7 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
     await expect(
         page.get_by_role("link", name=f"Traiter à nouveau la requête {names['reopened']}")
     ).to_be_visible()
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     assert await _fits(page)
 
     await follow_menu(page, "Insatisfaits")
@@ -73,14 +65,14 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
         page.get_by_role("heading", name="Liste des requêtes traitées Insatisfaites")
     ).to_be_visible()
     await expect(page.get_by_text("Trop lent")).to_be_visible()
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     assert await _fits(page)
 
     await follow_menu(page, "Consultations")
     await expect(
         page.get_by_role("heading", name="Liste des requêtes traitées sans retour")
     ).to_be_visible()
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     assert await _fits(page)
     tabs = page.get_by_role("navigation", name="Listes des consultations")
     await tabs.get_by_role("link", name="Observations").click()
@@ -91,5 +83,5 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
     await expect(
         page.locator("table tbody tr").first.locator("td[data-label='Retour Analyste']")
     ).to_be_visible()
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     assert await _fits(page)

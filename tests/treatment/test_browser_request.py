@@ -11,12 +11,11 @@ from __future__ import annotations
 from email.header import decode_header, make_header
 
 import asyncpg
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
 from shared import attachments
 from shared.identity import Role
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, axe_violations
 from tests.staff.helpers import create_account, sign_in
 from tests.support import eventually
 from tests.treatment.pages import BODY, PDF, validated_reclamation
@@ -25,14 +24,6 @@ PASSWORD = "koffi traite les réclamations"
 CITIZEN = "aya.kouassi@example.ci"
 # What a PDF's name and first bytes promise, and a web page after them.
 NOT_A_PDF = b"%PDF-1.7\n<html><script>alert('bonjour')</script></html>\n"
-
-
-async def _axe(page) -> list[str]:
-    results = await Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
-        for v in results.response["violations"]
-    ]
 
 
 async def _fits(page, width: int = 360) -> bool:
@@ -77,7 +68,7 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
         await page.goto(f"{gateway}/admin/requetes/{code}")
         await page.get_by_role("heading", name="Formulaire De Traitement De Requête").wait_for()
         assert "Le guichet des passeports est fermé" in await page.locator("main").inner_text()
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         assert await _fits(page)
 
         # « Prendre en compte », with the acknowledgement email as the agent rewrites it.
@@ -93,7 +84,7 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
         )
         await expect(page.locator("#statut")).to_have_text("En cours de traitement")
         assert "Prise en compte (Koffi YAO)" in await page.locator("ol.history").inner_text()
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
 
         async def acknowledged():
             mails = smtp_server.to(CITIZEN)
@@ -115,7 +106,7 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
         await page.locator("form[action$='/mettre-en-attente'] button").click()
         await expect(page.locator("#resultat")).to_have_text("La requête est mise en attente.")
         await expect(page.locator("#statut")).to_contain_text("Mise en attente depuis le")
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         await page.get_by_role("button", name="Reprendre").click()
         await expect(page.locator("#resultat")).to_have_text("Le traitement de la requête reprend.")
         await expect(page.locator("#statut")).to_have_text("En cours de traitement")
@@ -128,7 +119,7 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
         message = page.get_by_label("Message de fin traitement")
         assert await message.get_attribute("aria-describedby") == "err-repondre-message"
         assert await _written(database_url, code) == before
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         assert await _fits(page)
 
         # A « PDF » whose bytes are a web page: inspected as a citizen's file is, refused beside
@@ -147,7 +138,7 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
         assert "err-repondre-document" in await document.get_attribute("aria-describedby")
         await expect(message).to_have_value(said)
         assert await _written(database_url, code) == before
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
 
         # The answer with a PDF.
         await document.set_input_files(
@@ -163,7 +154,7 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
             await page.get_by_role("heading", name="Formulaire De Traitement De Requête").count()
             == 0
         )
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         assert await _fits(page)
 
         async def answered():

@@ -11,10 +11,9 @@ import re
 from email.header import decode_header, make_header
 
 import asyncpg
-from axe_playwright_python.async_playwright import Axe
 
 from shared.identity import Role
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, axe_violations
 from tests.staff.helpers import (
     choose_password,
     create_account,
@@ -27,14 +26,6 @@ from tests.support import eventually, signed_session
 ADMIN_PASSWORD = "le mot de passe de l'admin"
 ANALYST_PASSWORD = "awa examine la file"
 OPERATOR_PASSWORD = "le centre d'appels répond"
-
-
-async def _axe(page) -> list[str]:
-    results = await Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} — " + "; ".join(n["html"][:120] for n in v["nodes"])
-        for v in results.response["violations"]
-    ]
 
 
 async def _fits(page, width: int = 360) -> bool:
@@ -133,12 +124,12 @@ async def test_an_analyst_decides_in_the_back_office(stack, database_url, page, 
         first_column = await page.locator("table tbody tr > :first-child").all_inner_texts()
         assert [next(c for c in codes if c in text) for text in first_column] == codes
         assert "15 jours ouvrés restants" in await page.locator("table tbody").inner_text()
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         assert await _fits(page)
 
         # 1. Sent back for reformulation.
         await _open_by_code(page, gateway, codes[0])
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         assert await _fits(page)
         await page.get_by_text("Renvoyer pour reformulation", exact=True).click()
         await page.get_by_label("Message à l'usager : ce qu'il doit reformuler").fill(
@@ -220,7 +211,7 @@ async def test_the_call_centre_submits_with_a_mobile_number_only(stack, database
         await sign_in(page, gateway, "centre.appels", OPERATOR_PASSWORD)
         await follow_menu(page, "Saisie d'une requête")
         await page.get_by_role("heading", name="Saisie d'une requête par téléphone").wait_for()
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         assert await _fits(page)
 
         await page.get_by_label("Nature").select_option("reclamation")
@@ -237,7 +228,7 @@ async def test_the_call_centre_submits_with_a_mobile_number_only(stack, database
         assert await page.get_by_label("Message").input_value() == (
             "L'appelant attend sa pension depuis six mois."
         )
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
 
         await phone.fill("07 07 12 34 56")
         await page.get_by_role("button", name="Enregistrer la requête").click()
@@ -245,7 +236,7 @@ async def test_the_call_centre_submits_with_a_mobile_number_only(stack, database
         assert re.fullmatch(r"\d{3} \d{3} \d{4}", shown)  # the portal's groups
         code = shown.replace(" ", "")
         assert await page.get_by_text("Lisez ce code à l'appelant").is_visible()
-        assert await _axe(page) == []
+        assert await axe_violations(page) == []
         assert await _fits(page)
     except BaseException:
         ARTIFACTS.mkdir(exist_ok=True)
