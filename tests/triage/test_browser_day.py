@@ -10,9 +10,9 @@ import re
 from playwright.async_api import expect
 
 from shared.identity import Role
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, axe_violations
 from tests.staff.helpers import create_account, sign_in
-from tests.triage.test_browser import _axe, _fits, _submit
+from tests.triage.test_browser import _fits, _submit
 from tests.triage.test_day_work import _in_queue
 
 PASSWORD = "le mot de passe de l'admin"
@@ -57,7 +57,7 @@ async def test_a_day_in_the_back_office(stack, database_url, page):
     await expect(page.get_by_label("Statut", exact=True)).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "file-des-requetes-360.png", full_page=True)
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     await page.set_viewport_size({"width": 1280, "height": 900})
     # On a wide screen the criteria stay in sight, folded or not.
     await page.goto(gateway + "/admin/traitements")
@@ -73,7 +73,7 @@ async def test_a_day_in_the_back_office(stack, database_url, page):
     reject = page.get_by_role("button", name="Rejeter la requête")
     style = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]"
     assert await validate.evaluate(style) != await reject.evaluate(style)
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     assert await _fits(page)
 
     # « Valider et passer à la suivante »: the first validated, the second opened.
@@ -82,7 +82,7 @@ async def test_a_day_in_the_back_office(stack, database_url, page):
     await expect(page.get_by_role("status").first).to_have_text(
         f"La requête n° {first} est validée. Voici la suivante dans la file."
     )
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     # The last one: nothing else waits.
     await page.get_by_text("Valider la requête", exact=True).click()
     await page.get_by_role("button", name="Valider et passer à la suivante").click()
@@ -93,13 +93,13 @@ async def test_a_day_in_the_back_office(stack, database_url, page):
     await page.goto(gateway + "/admin/nulle-part")
     await page.get_by_role("heading", name="Page introuvable").wait_for()
     await expect(page.get_by_role("navigation", name="Menu de l'administration")).to_be_visible()
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
 
     # Disabling an account asks first; « Annuler » leaves it active.
     await page.goto(f"{gateway}/admin/comptes/{analyst.id}")
     await page.get_by_role("button", name="Désactiver le compte…").click()
     await page.get_by_text("Êtes-vous sûr de vouloir désactiver le compte awa.kone ?").wait_for()
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     await page.get_by_role("link", name="Annuler").click()
     await expect(page.locator("dl.facts")).to_contain_text("Actif")
     await page.get_by_role("button", name="Désactiver le compte…").click()
@@ -117,5 +117,5 @@ async def test_a_day_in_the_back_office(stack, database_url, page):
     last = table.locator("thead th").last
     box = await last.bounding_box()
     assert box is not None and box["x"] + box["width"] <= 1280
-    assert await _axe(page) == []
+    assert await axe_violations(page) == []
     assert await _fits(page)
