@@ -16,12 +16,12 @@ from playwright.async_api import expect
 from services.treatment import actions
 from shared.messages import CitizenOpinionRecordedV1
 from shared.service import POOL
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, axe_violations
 from tests.front.conftest import PDF
 from tests.staff.helpers import form_token, new_session
 from tests.support import eventually, publish_event
 from tests.track.conftest import STRICT, post_json, submit
-from tests.track.test_tracking_page import _axe_violations, _cell, _history, _open
+from tests.track.test_tracking_page import _cell, _history, _open
 from tests.treatment.conftest import AGENT, validated_event
 
 ANSWER = "Votre remboursement a été viré le 3 février.\nLe reçu est joint."
@@ -100,7 +100,7 @@ async def test_the_citizen_reads_the_answer_downloads_it_and_gives_an_opinion(
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "track-answer-360.png", full_page=True)
     assert await page.evaluate("() => document.documentElement.scrollWidth") <= 360
-    assert await _axe_violations(page) == []
+    assert await axe_violations(page) == []
 
     # « DONNER NOTRE AVIS … »: no opinion chosen, refused beside the field, the comment kept.
     await page.get_by_role(
@@ -113,14 +113,14 @@ async def test_the_citizen_reads_the_answer_downloads_it_and_gives_an_opinion(
     assert await comment.input_value() == "Le reçu ne porte pas le bon montant."
     radio = page.get_by_role("radio", name="Non satisfait")
     assert await radio.get_attribute("aria-invalid") == "true"
-    assert await _axe_violations(page) == []
+    assert await axe_violations(page) == []
 
     # « Non satisfait » with the comment: recorded, the citizen told so.
     await radio.check()
     await page.get_by_role("button", name="Donner mon avis").click()
     await expect(page.locator("#notice")).to_contain_text("Votre avis a été enregistré")
     assert await page.get_by_role("button", name="Donner mon avis").count() == 0
-    assert await _axe_violations(page) == []
+    assert await axe_violations(page) == []
     intake = stack.apps["intake"].app[POOL]
     body = await intake.fetchval(
         "SELECT o.body FROM outbox o JOIN citizen_replies c ON c.id = o.message_id "

@@ -21,11 +21,11 @@ from shared.messages import (
     RequestValidatedV1,
 )
 from shared.working_days import calendar, day_of
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, axe_violations
 from tests.support import eventually, publish_event
 from tests.track.conftest import ANALYST, applied, now, submit
 from tests.track.test_answer_page import _answered
-from tests.track.test_tracking_page import _axe_violations, _cell, _open
+from tests.track.test_tracking_page import _cell, _open
 from tests.treatment.conftest import validated_event
 
 PHONE = {"width": 360, "height": 800}
@@ -39,7 +39,7 @@ async def _banner_first(page, name: str) -> None:
         await page.locator("table.request").bounding_box()
     )["y"]
     assert await page.evaluate("() => document.documentElement.scrollWidth") <= 360
-    assert await _axe_violations(page) == []
+    assert await axe_violations(page) == []
 
 
 async def _current_step(page) -> str:
@@ -200,7 +200,7 @@ async def test_the_code_is_grouped_the_address_masked_and_reloading_posts_nothin
     assert await _cell(page, "Code") == shown
     assert shown in await page.get_by_role("heading", level=1).inner_text()
     assert await _cell(page, "Adresse électronique") == "a***@example.ci"
-    assert await _axe_violations(page) == []
+    assert await axe_violations(page) == []
 
     # The form's POST answered with a redirect: the URL names neither the code nor the email,
     # and reloading is a GET that shows the same request again.

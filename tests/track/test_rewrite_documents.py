@@ -14,12 +14,13 @@ from playwright.async_api import expect
 
 from shared.identity import Role
 from shared.service import POOL
+from tests.browser import axe_violations
 from tests.front.conftest import PDF, zip_bytes
 from tests.staff.helpers import create_account, sign_in
 from tests.support import eventually
 from tests.track.conftest import submit
 from tests.track.test_answer_page import _answered
-from tests.track.test_tracking_page import _axe_violations, _cell, _history, _open
+from tests.track.test_tracking_page import _cell, _history, _open
 
 ANALYST_PASSWORD = "un mot de passe d'analyste"
 ASKED = "Joignez la copie du reçu et précisez la date de votre visite."
@@ -72,7 +73,7 @@ async def test_a_rewrite_adds_a_document_that_triage_and_treatment_then_have(
         assert await _cell(page, "Niveau d'avancement") == "Renvoyée pour reformulation"
         documents = page.get_by_label("Documents à joindre (facultatif)")
         await expect(documents).to_have_attribute("type", "file")
-        assert await _axe_violations(page) == []
+        assert await axe_violations(page) == []
 
         # A file that is no PDF or image: refused beside the field, nothing rewritten.
         await page.get_by_role("textbox", name="Votre message").fill(REWRITTEN)
@@ -85,7 +86,7 @@ async def test_a_rewrite_adds_a_document_that_triage_and_treatment_then_have(
         await expect(page.locator("ul.kept-files")).to_contain_text("reçu du guichet.pdf")
         assert await page.get_by_role("textbox", name="Votre message").input_value() == REWRITTEN
         assert "err-attachments" in (await documents.get_attribute("aria-describedby") or "")
-        assert await _axe_violations(page) == []
+        assert await axe_violations(page) == []
 
         # « Modifier »: 303 to the request's page, the confirmation said once.
         async with page.expect_navigation():
@@ -158,7 +159,7 @@ async def test_opinion_and_reopening_redirect_and_say_it_once(
             await page.get_by_role("button", name="Relancer").click()
         assert page.url.endswith("/suivre/requete")
         await expect(page.locator("#notice")).to_contain_text("Votre requête a été relancée")
-        assert await _axe_violations(page) == []
+        assert await axe_violations(page) == []
         await page.reload()
         await page.locator("#status").wait_for()
         await expect(page.locator("#notice")).to_have_count(0)
