@@ -387,7 +387,8 @@ def validated_event(submitted, **overrides):
 
     from shared.messages import Actor, RequestValidatedV1
 
-    kept = {"request_id", "code", "nature", "body_id", "body_name", "theme_id", "message"}
+    kept = {"request_id", "code", "nature", "body_id", "body_name", "theme_id", "theme_label"}
+    kept |= {"message"}
     values = {
         **submitted.model_dump(include=kept | {"contact", "submitted_at"}),
         "needs_treatment": submitted.nature.needs_treatment,
@@ -396,3 +397,16 @@ def validated_event(submitted, **overrides):
     }
     values.update(overrides)
     return RequestValidatedV1(**values)
+
+
+def delivery_of(event, message_id: uuid.UUID | None = None):
+    """The consumer's ``Delivery`` of ``event``, to call a handler as the consumer does."""
+    from shared.consumer import Delivery
+
+    return Delivery(
+        message_id=message_id or uuid.uuid4(),
+        message_type=event.type_name(),
+        routing_key=event.name,
+        correlation_id=None,
+        reply_to=None,
+    )

@@ -15,7 +15,6 @@ from prometheus_client import REGISTRY
 from services.stats.app import create_app
 from services.stats.handlers import PARKING
 from services.stats.settings import StatsSettings
-from shared.consumer import Delivery
 from shared.messages import (
     Actor,
     Opinion,
@@ -27,6 +26,7 @@ from shared.messages import (
 from shared.service import POOL
 from tests.support import (
     RunningApp,
+    delivery_of,
     eventually,
     publish_event,
     publish_events,
@@ -174,19 +174,9 @@ async def test_applying_parked_events_of_unknown_requests_changes_nothing(settin
     async with RunningApp(create_app(settings_for(StatsSettings))) as running:
         async with running.app[POOL].acquire() as conn, conn.transaction():
             event = _validated(submitted_event(), T0)
-            await PARKING.until_known(event.type_name())(conn, event, _delivery(event))
+            await PARKING.until_known(event.type_name())(conn, event, delivery_of(event))
             assert await PARKING.apply(conn, None) == 0
             assert await conn.fetchval("SELECT count(*) FROM early_events") == 1
-
-
-def _delivery(event) -> Delivery:
-    return Delivery(
-        message_id=uuid.uuid4(),
-        message_type=event.type_name(),
-        routing_key=event.name,
-        correlation_id=None,
-        reply_to=None,
-    )
 
 
 async def test_two_copies_end_with_every_request_in_its_last_status(

@@ -7,7 +7,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -18,11 +17,11 @@ from services.treatment import handlers
 from services.treatment.app import create_app
 from services.treatment.settings import TreatmentSettings
 from shared import inbox
-from shared.consumer import Delivery
 from shared.identity import Identity, Role
 from shared.messages import Actor, Contact, Nature, RequestValidatedV1
 from shared.service import POOL
-from tests.support import RunningApp, as_staff, signed_session, submitted_event
+from tests.support import RunningApp, as_staff, delivery_of, signed_session, submitted_event
+from tests.support import validated_event as validated_from
 
 BODY = "ministere-budget"
 OTHER_BODY = "ministere-sante"
@@ -36,36 +35,15 @@ OPERATOR = Identity(staff_id="op-1", role=Role.OPERATOR, login="operatrice")
 
 def validated_event(**overrides: Any) -> RequestValidatedV1:
     """A valid ``request.validated.v1`` of a réclamation to BODY."""
-    submitted = submitted_event()
     values: dict[str, Any] = {
-        "request_id": submitted.request_id,
-        "code": submitted.code,
-        "nature": Nature.RECLAMATION,
-        "needs_treatment": True,
         "body_id": BODY,
-        "body_name": submitted.body_name,
-        "theme_id": submitted.theme_id,
-        "theme_label": submitted.theme_label,
-        "message": submitted.message,
         "contact": Contact(email="aya@example.ci"),
-        "submitted_at": submitted.submitted_at,
         "actor": Actor(staff_id=ANALYST.staff_id, role=ANALYST.role.value),
-        "decided_at": datetime.now(UTC),
+        **overrides,
     }
-    values.update(overrides)
     if "nature" in overrides and "needs_treatment" not in overrides:
-        values["needs_treatment"] = values["nature"].needs_treatment
-    return RequestValidatedV1(**values)
-
-
-def delivery_of(event, message_id: uuid.UUID | None = None) -> Delivery:
-    return Delivery(
-        message_id=message_id or uuid.uuid4(),
-        message_type=event.type_name(),
-        routing_key=event.name,
-        correlation_id=None,
-        reply_to=None,
-    )
+        values["needs_treatment"] = overrides["nature"].needs_treatment
+    return validated_from(submitted_event(nature=Nature.RECLAMATION), **values)
 
 
 async def deliver(pool: asyncpg.Pool, event, message_id: uuid.UUID | None = None) -> bool:
