@@ -180,17 +180,6 @@ def _described(errors: list[dict[str, str]]) -> list[str]:
     return list(out.values())
 
 
-def _notice(nature: Nature, code: str, media_ignored: bool) -> str:
-    notice = (
-        f"Votre {nature.label} a bien été enregistrée. Le numéro de la demande est {code} : "
-        "gardez-le, il sert à suivre la requête (« Suivre une requête ») avec votre adresse "
-        "électronique ou votre numéro de mobile."
-    )
-    if media_ignored:
-        notice += " Le document indiqué par media_url n'a pas été repris."
-    return notice
-
-
 @routes.post("/open311/requests")
 async def submit(request: web.Request) -> web.Response:
     channel = _channel(request)
@@ -263,7 +252,7 @@ async def submit(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "service_request_id": accepted.code,
-            "service_notice": _notice(sub.nature, accepted.code, bool(form.media_url)),
+            "service_notice": rules.notice(sub.nature, accepted.code, bool(form.media_url)),
         },
         status=201,
     )
