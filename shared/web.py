@@ -179,13 +179,15 @@ def require_json(request: web.Request) -> None:
     """Raise a 415 JSON answer unless the request says its body is JSON."""
     if request.content_type != "application/json":
         raise _refusal(
-            web.HTTPUnsupportedMediaType, "unsupported_media_type", "send application/json"
+            web.HTTPUnsupportedMediaType,
+            "unsupported_media_type",
+            "Envoyez du JSON (Content-Type: application/json).",
         )
 
 
 def invalid_json() -> web.HTTPException:
     """The 400 JSON answer to a body that is not JSON, to raise."""
-    return _refusal(web.HTTPBadRequest, "invalid_json", "the body is not valid JSON")
+    return _refusal(web.HTTPBadRequest, "invalid_json", "Le corps n'est pas du JSON valide.")
 
 
 async def read_json(request: web.Request) -> object:

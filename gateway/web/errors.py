@@ -60,6 +60,23 @@ OUR_ERROR = (
 )
 
 
+# What an API client is told, in French as every other API message, when aiohttp refuses.
+API_REFUSALS = {
+    404: "Point d'accès inconnu.",
+    405: "Méthode non permise à cette adresse (voir l'en-tête Allow).",
+    413: "Corps trop volumineux.",
+}
+
+
+def api_unavailable() -> web.Response:
+    """503 to an API client when a service does not answer, with when to try again."""
+    response = json_error(
+        503, "service_unavailable", "Le service ne répond pas : réessayez dans un moment."
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def _own_words(exc: web.HTTPException, otherwise: str) -> str:
     """The text a handler gave its refusal (« Ce compte n'existe pas. »), not aiohttp's."""
     given = exc.text or ""
@@ -80,7 +97,12 @@ async def _api_route(request: web.Request, handler: Callable) -> web.StreamRespo
         if exc.status < 400 or exc.content_type == "application/json":
             raise  # ours, already JSON (shared.web.read_json's refusals)
         # aiohttp's own, in plain text: no route, wrong method, body over the size limit…
-        response = json_error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or "")
+        # Its text (« 404: Not Found ») is English among French messages: ours instead.
+        response = json_error(
+            exc.status,
+            exc.reason.lower().replace(" ", "_"),
+            API_REFUSALS.get(exc.status, _own_words(exc, "Requête refusée.")),
+        )
         for name in ("Allow", "Retry-After"):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
