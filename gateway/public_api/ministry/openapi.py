@@ -134,6 +134,8 @@ ERRORS = {
     415: "Le corps n'est pas en application/json.",
     422: "Champs ou paramètres invalides, un par un dans errors.",
     429: "Trop d'appels de cette clé dans la minute : attendez Retry-After secondes.",
+    503: "Un service de Miliê ne répond pas (service_unavailable) : réessayez après "
+    "Retry-After secondes.",
 }
 
 
@@ -334,7 +336,7 @@ def _schemas() -> dict[str, Any]:
 def _problem(status: int, note: str | None = None) -> dict[str, Any]:
     content = {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}
     answer: dict[str, Any] = {"description": note or ERRORS[status], "content": content}
-    if status == 429:
+    if status in (429, 503):
         answer["headers"] = {
             "Retry-After": {"description": "Secondes à attendre.", "schema": {"type": "integer"}}
         }
@@ -357,7 +359,8 @@ def _operation(op: Operation) -> dict[str, Any]:
             },
         }
     responses: dict[str, Any] = {str(op.status): ok}
-    for status in sorted({400, 401, 429, *op.errors}):
+    # Any operation may meet a key refused, its limit passed or a service down.
+    for status in sorted({400, 401, 429, 503, *op.errors}):
         responses[str(status)] = _problem(status, op.notes.get(status))
     spec: dict[str, Any] = {
         "operationId": op.operation_id,

@@ -1,0 +1,57 @@
+"""When treatment does not answer, every operation of the ministry API answers what its OpenAPI
+document says it may: a 503 problem ``service_unavailable`` with ``Retry-After``. The document
+listed 400, 401, 429 and each operation's own errors, not this one, so a client generated from
+it had no branch for the answer it got."""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+
+from gateway.app import create_app as gateway_app
+from gateway.public_api.ministry import openapi
+from gateway.settings import GatewaySettings
+from gateway.staff import api_keys
+from shared.db import run_in_transaction
+from shared.service import POOL
+from tests.ministry.helpers import BASE, BODY, PDF, Api
+from tests.support import RunningApp, free_port
+
+CODE = "5030529490"
+SOME_ID = "0b7f6b43-2a4e-4a3b-9a7e-6c1d2f3e4a5b"
+
+
+def _concrete(path: str) -> str:
+    path = path.replace("{code}", CODE)
+    return re.sub(r"\{\w+\}", SOME_ID, path)
+
+
+async def test_every_operation_answers_and_documents_503_when_a_service_is_down(settings_for):
+    nobody = f"http://127.0.0.1:{free_port()}"
+    settings = settings_for(GatewaySettings, db_pool_min=1, treatment_url=nobody, intake_url=nobody)
+    async with RunningApp(gateway_app(settings)) as gateway, aiohttp.ClientSession() as http:
+
+        async def make_key(conn):
+            _, whole = await api_keys.create(
+                conn, body_id=BODY, label="SI", calls_per_minute=10_000, created_by="tests"
+            )
+            return whole
+
+        api = Api(http, gateway.url, await run_in_transaction(gateway.app[POOL], make_key))
+        document = openapi.document()
+        for op in openapi.OPERATIONS:
+            documented = document["paths"][BASE + op.path][op.method]["responses"]
+            assert "Retry-After" in documented["503"]["headers"], op.operation_id
+            path = _concrete(op.path)
+            if op.body == "file":
+                kw = {"data": PDF, "headers": {"Content-Type": "application/pdf"}}
+            elif op.body is not None:
+                given = {"message": "Réponse.", "reason": "Motif."}
+                kw = {"json": {k: v for k, v in given.items() if k in op.body.model_fields}}
+            else:
+                kw = {}
+            status, body, headers = await api.call(op.method.upper(), path, **kw)
+            assert (status, body["code"]) == (503, "service_unavailable"), (op.operation_id, body)
+            assert headers["Content-Type"].startswith("application/problem+json")
+            assert headers["Retry-After"] == "5"
