@@ -244,6 +244,13 @@ async def observe(request: web.Request, handler: Callable) -> web.StreamResponse
         logs.correlation_id.reset(token)
 
 
+async def correlation_header(request: web.Request, response: web.StreamResponse) -> None:
+    """The correlation id on a response a handler prepares itself (a file streamed as it is
+    read): :func:`observe` sets it on the response returned, too late for one already sent."""
+    if CORRELATION_HEADER not in response.headers and (cid := logs.correlation_id.get()):
+        response.headers[CORRELATION_HEADER] = cid
+
+
 async def live(_: web.Request) -> web.Response:
     return web.json_response({"status": "live"})
 
