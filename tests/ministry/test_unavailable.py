@@ -9,14 +9,8 @@ import re
 
 import aiohttp
 
-from gateway.app import create_app as gateway_app
 from gateway.public_api.ministry import openapi
-from gateway.settings import GatewaySettings
-from gateway.staff import api_keys
-from shared.db import run_in_transaction
-from shared.service import POOL
-from tests.ministry.helpers import BASE, BODY, PDF, Api
-from tests.support import RunningApp, free_port
+from tests.ministry.helpers import BASE, PDF, Api, gateway_alone
 
 CODE = "5030529490"
 SOME_ID = "0b7f6b43-2a4e-4a3b-9a7e-6c1d2f3e4a5b"
@@ -28,17 +22,8 @@ def _concrete(path: str) -> str:
 
 
 async def test_every_operation_answers_and_documents_503_when_a_service_is_down(settings_for):
-    nobody = f"http://127.0.0.1:{free_port()}"
-    settings = settings_for(GatewaySettings, db_pool_min=1, treatment_url=nobody, intake_url=nobody)
-    async with RunningApp(gateway_app(settings)) as gateway, aiohttp.ClientSession() as http:
-
-        async def make_key(conn):
-            _, whole = await api_keys.create(
-                conn, body_id=BODY, label="SI", calls_per_minute=10_000, created_by="tests"
-            )
-            return whole
-
-        api = Api(http, gateway.url, await run_in_transaction(gateway.app[POOL], make_key))
+    async with gateway_alone(settings_for) as (gateway, key), aiohttp.ClientSession() as http:
+        api = Api(http, gateway.url, key)
         document = openapi.document()
         for op in openapi.OPERATIONS:
             documented = document["paths"][BASE + op.path][op.method]["responses"]

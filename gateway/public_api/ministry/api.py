@@ -36,7 +36,7 @@ from gateway.clients.treatment import TREATMENT
 from gateway.public_api.ministry import models
 from gateway.staff import api_keys as keys
 from gateway.web.client_address import client_address
-from shared import attachments, codes, lifecycle
+from shared import attachments, codes, lifecycle, logs
 from shared.identity import Identity, Role
 from shared.service import POOL
 from shared.web import field_error, field_errors, french
@@ -75,6 +75,8 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
         status=status,
         detail=detail,
         code=code,
+        # What the support looks the call up by in the logs, as /api/v1's errors give it.
+        correlation_id=logs.correlation_id.get() or None,
         **extra,
     ).model_dump(mode="json", exclude_none=True)
     response = web.json_response(body, status=status, content_type=PROBLEM)

@@ -84,7 +84,9 @@ class Problem(Answer):
         None, description="429 : secondes à attendre (comme Retry-After)."
     )
     current_version: int | None = Field(None, description="409 modified : la version actuelle.")
-    correlation_id: str | None = None
+    correlation_id: str | None = Field(
+        None, description="L'identifiant de l'appel (l'en-tête X-Correlation-ID), pour le support."
+    )
 
 
 # -- a request ---------------------------------------------------------------------------------
