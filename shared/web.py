@@ -229,12 +229,18 @@ async def observe(request: web.Request, handler: Callable) -> web.StreamResponse
                 # 503 tells the client to come back, where a 500 would say its request is wrong.
                 log.warning("database unavailable: %r", exc, extra={"route": route})
                 response = json_error(
-                    503, "service_unavailable", "temporarily unavailable; retry later"
+                    503,
+                    "service_unavailable",
+                    "Service momentanément indisponible : réessayez dans un moment.",
                 )
                 response.headers["Retry-After"] = "5"
             else:
                 log.exception("unhandled error", extra={"route": route})
-                response = json_error(500, "internal_error", "an unexpected error occurred")
+                response = json_error(
+                    500,
+                    "internal_error",
+                    "Une erreur inattendue est survenue : donnez au support le correlation_id.",
+                )
         status = response.status
         response.headers[CORRELATION_HEADER] = logs.correlation_id.get() or cid
         return response
