@@ -44,7 +44,9 @@ async def bodies(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/themes")
 async def themes(request: web.Request) -> web.Response:
-    return await _forward(request.app[INTAKE].themes())
+    # A channel asks a body's themes before it submits to it: the ones a submission may name.
+    body_id = request.query.get("body_id", "").strip()[:100] or None
+    return await _forward(request.app[INTAKE].themes(body_id))
 
 
 @routes.get("/api/v1/places")
