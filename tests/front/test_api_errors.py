@@ -46,6 +46,28 @@ async def test_refusals_of_the_api_are_json_with_a_french_message(front):
         assert headers["Allow"] == "POST"
 
 
+async def test_a_submission_key_used_for_another_request_is_refused_in_french(front):
+    submission = {
+        "nature": "suggestion",
+        "body_id": "ministere-budget",
+        "message": "Ouvrir le guichet le samedi matin.",
+        "contact": {"email": "kone@example.ci"},
+        "submission_key": "si-sigfip-000123",
+    }
+    async with aiohttp.ClientSession() as http:
+        async with http.post(front + "/api/v1/requests", json=submission) as resp:
+            assert resp.status == 201, await resp.text()
+        other = {**submission, "message": "Une tout autre requête."}
+        status, error, message, _ = await _refusal(
+            http, "POST", front + "/api/v1/requests", json=other
+        )
+    assert (status, error) == (409, "submission_key_reused")
+    assert message == (
+        "Cette clé de soumission a déjà servi pour une autre requête : prenez-en une nouvelle "
+        "pour une nouvelle requête."
+    )
+
+
 async def test_a_service_that_does_not_answer_is_a_503_with_retry_after(settings_for):
     nobody = f"http://127.0.0.1:{free_port()}"
     settings = settings_for(GatewaySettings, db_pool_min=1, intake_url=nobody, stats_url=nobody)
