@@ -10,7 +10,7 @@ from aiohttp import web
 from gateway.clients.intake import INTAKE
 from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
-from gateway.web.errors import api_unavailable
+from gateway.web.errors import api_unavailable, passed_on
 from shared.web import read_json
 
 routes = web.RouteTableDef()
@@ -22,11 +22,7 @@ async def _forward(asked: Awaitable[tuple[int, Any]]) -> web.Response:
         status, body = await asked
     except ServiceUnavailable:
         return api_unavailable()
-    response = web.json_response(body, status=status)
-    if status == 429 and isinstance(body, dict) and isinstance(body.get("retry_after"), int):
-        # A limit passed (per address, email or mobile number): when to come back, as HTTP says.
-        response.headers["Retry-After"] = str(body["retry_after"])
-    return response
+    return passed_on(status, body)
 
 
 @routes.post("/api/v1/requests")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -74,6 +75,18 @@ def api_unavailable() -> web.Response:
         503, "service_unavailable", "Le service ne répond pas : réessayez dans un moment."
     )
     response.headers["Retry-After"] = "5"
+    return response
+
+
+def passed_on(status: int, body: Any) -> web.Response:
+    """A service's answer as an API client gets it: a refusal carries the call's correlation id
+    (intake words some bodies itself, without it) and a limit passed says ``Retry-After``."""
+    if status >= 400 and isinstance(body, dict) and "correlation_id" not in body:
+        if cid := logs.correlation_id.get():
+            body = {**body, "correlation_id": cid}
+    response = web.json_response(body, status=status)
+    if status == 429 and isinstance(body, dict) and isinstance(body.get("retry_after"), int):
+        response.headers["Retry-After"] = str(body["retry_after"])
     return response
 
 

@@ -9,6 +9,8 @@ import aiohttp
 
 from gateway.app import create_app as gateway_app
 from gateway.settings import GatewaySettings
+from services.intake.app import create_app as intake_app
+from services.intake.settings import IntakeSettings
 from tests.support import RunningApp, free_port
 
 
@@ -66,6 +68,38 @@ async def test_a_submission_key_used_for_another_request_is_refused_in_french(fr
         "Cette clé de soumission a déjà servi pour une autre requête : prenez-en une nouvelle "
         "pour une nouvelle requête."
     )
+
+
+async def test_every_refusal_names_the_call_by_its_correlation_id(front):
+    # Intake words the tracking's 404 and the limits' 429 itself: they came without it.
+    async with aiohttp.ClientSession() as http:
+        lookup = {"code": "5030529490", "email": "personne@example.ci"}
+        async with http.post(front + "/api/v1/tracking", json=lookup) as resp:
+            body = await resp.json()
+            assert (resp.status, body["error"]) == (404, "not_found")
+            assert body["correlation_id"] == resp.headers["X-Correlation-ID"]
+
+
+async def test_a_limit_passed_says_when_to_come_back_and_names_the_call(settings_for):
+    intake_settings = settings_for(
+        IntakeSettings, db_pool_min=1, submission_limits={"submissions_per_email": 1}
+    )
+    async with RunningApp(intake_app(intake_settings)) as intake:
+        settings = settings_for(GatewaySettings, db_pool_min=1, intake_url=intake.url)
+        async with RunningApp(gateway_app(settings)) as gateway, aiohttp.ClientSession() as http:
+            submission = {
+                "nature": "suggestion",
+                "body_id": "ministere-budget",
+                "message": "Ouvrir le guichet le samedi matin.",
+                "contact": {"email": "limite@example.ci"},
+            }
+            async with http.post(gateway.url + "/api/v1/requests", json=submission) as resp:
+                assert resp.status == 201, await resp.text()
+            async with http.post(gateway.url + "/api/v1/requests", json=submission) as resp:
+                body = await resp.json()
+                assert (resp.status, body["error"]) == (429, "throttled")
+                assert resp.headers["Retry-After"] == str(body["retry_after"])
+                assert body["correlation_id"] == resp.headers["X-Correlation-ID"]
 
 
 async def test_a_service_that_does_not_answer_is_a_503_with_retry_after(settings_for):
