@@ -33,9 +33,10 @@ from pydantic import BaseModel, ValidationError
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
-from gateway.public_api.ministry import models
+from gateway.public_api.ministry import cursors, models
 from gateway.staff import api_keys as keys
 from gateway.web.client_address import client_address
+from gateway.web.keys import GATEWAY_SETTINGS
 from shared import attachments, codes, lifecycle, logs
 from shared.identity import Identity, Role
 from shared.service import POOL
@@ -436,13 +437,24 @@ async def download_attachment(request: web.Request, key: keys.ApiKey) -> web.Str
 @routes.get(f"{BASE}/changes")
 @operation("listChanges")
 async def list_changes(request: web.Request, key: keys.ApiKey) -> web.StreamResponse:
-    after = _clean(request.query.get("after", ""), 100)
+    secret = request.app[GATEWAY_SETTINGS].identity_secret.get_secret_value().encode()
+    errors = []
+    after = ""
+    if given := request.query.get("after", ""):
+        after = cursors.unseal(given, secret) or ""
+        if not after:
+            errors.append(field_error("after", "Curseur inconnu.", "invalid_cursor"))
     raw = request.query.get("limit", "100")
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 500:
-        return invalid(
-            [{"field": "limit", "code": "out_of_range", "message": "Un nombre de 1 à 500."}]
-        )
+        errors.append(field_error("limit", "Un nombre de 1 à 500.", "out_of_range"))
+    if errors:
+        return invalid(errors)
     status, body = await request.app[TREATMENT].changes(
         identity=identity_of(key), after=after, limit=int(raw)
     )
-    return _from_treatment(status, body) or ok(models.ChangePage, body)
+    if refused := _from_treatment(status, body):
+        return refused
+    for item in body["items"]:
+        item["cursor"] = cursors.seal(item["cursor"], secret)
+    body["next"] = cursors.seal(body["next"], secret)
+    return ok(models.ChangePage, body)

@@ -230,7 +230,9 @@ class ActionDone(Answer):
 
 
 class Change(Answer):
-    cursor: str = Field(description="La place de cette ligne dans le fil.")
+    cursor: str = Field(
+        description="La place de cette ligne dans le fil (opaque : renvoyez-la telle quelle)."
+    )
     code: str
     kind: str
     label: str

@@ -17,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel
 
-from gateway.public_api.ministry import models
+from gateway.public_api.ministry import cursors, models
 from gateway.public_api.ministry.api import BASE, PROBLEM, problem
 from shared import attachments
 
@@ -115,7 +115,7 @@ CHANGES_PARAMETERS = [
         "in": "query",
         "description": "Le next de la réponse précédente (opaque : renvoyez-le tel quel) ; "
         "absent : depuis le début.",
-        "schema": {"type": "string", "pattern": r"^[0-9]{1,18}-[0-9]{1,18}$"},
+        "schema": {"type": "string", "pattern": cursors.PATTERN},
     },
     {
         "name": "limit",
