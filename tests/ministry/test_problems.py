@@ -4,8 +4,12 @@ gives Miliê's support to find the call in the logs (the same as the X-Correlati
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import aiohttp
 
+from gateway.public_api.ministry import models, openapi
 from tests.ministry.helpers import Api, gateway_alone
 
 
@@ -23,3 +27,19 @@ async def test_a_problem_carries_the_correlation_id_of_the_call(settings_for):
             sent = {"X-Correlation-ID": "appel-sigfip-42"}
             _, problem, _ = await api.get(path, headers=sent)
             assert problem["correlation_id"] == "appel-sigfip-42", path
+
+
+def test_every_refusal_of_treatment_is_a_documented_problem_code():
+    # Treatment's 409s reach the system under their own code (_from_treatment): « purged » (an
+    # answer to a request whose citizen's data were erased) was in no list of the document.
+    source = (Path(__file__).resolve().parents[2] / "services/treatment/actions.py").read_text()
+    refused = set(re.findall(r'Refused\(\s*"([a-z_]+)"', source)) | {"modified"}
+    listed = {code for code, _, _ in models.PROBLEMS}
+    assert refused <= listed, refused - listed
+    document = openapi.document()
+    described = document["components"]["schemas"]["Problem"]["properties"]["code"]["description"]
+    for code in listed:
+        assert code in described, code
+    answer = document["paths"][f"{openapi.BASE}/requests/{{code}}/answer"]["post"]
+    for code in refused:
+        assert code in answer["responses"]["409"]["description"], code

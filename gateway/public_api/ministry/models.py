@@ -60,6 +60,28 @@ class Input(BaseModel):
 
 # -- errors (RFC 9457) -------------------------------------------------------------------------
 
+# Every problem code the API answers, its status and meaning: the Problem schema's description
+# and the page's table of errors both say this list.
+PROBLEMS = (
+    ("missing_key", 401, "Aucune clé dans l'en-tête Authorization ni X-Api-Key."),
+    ("invalid_key", 401, "Clé inconnue ou mal formée."),
+    ("revoked_key", 401, "Clé révoquée par un administrateur."),
+    ("key_in_url", 400, "Clé mise dans l'adresse : refusée, faites-la révoquer."),
+    ("invalid_json", 400, "Corps illisible."),
+    ("rate_limited", 429, "Trop d'appels dans la minute pour cette clé (Retry-After)."),
+    ("not_found", 404, "Aucune requête de l'organisme ne porte ce code."),
+    ("validation_failed", 422, "Champs invalides, détaillés dans errors."),
+    ("modified", 409, "La requête a changé depuis la version envoyée : relisez-la."),
+    ("not_allowed", 409, "Action impossible au statut actuel de la requête."),
+    ("already_assigned", 409, "Déjà prise en compte par un agent."),
+    ("purged", 409, "Données personnelles de l'usager effacées : plus de réponse possible."),
+    ("unsupported_media_type", 415, "Envoyez du JSON."),
+    ("too_large", 413, "Document de plus de 5 Mo, ou corps JSON de plus de 2 Mo."),
+    ("service_unavailable", 503, "Service momentanément indisponible (Retry-After)."),
+    ("unknown_endpoint", 404, "Adresse inconnue sous /api/ministeres/v1/."),
+    ("method_not_allowed", 405, "Méthode non permise à cette adresse (en-tête Allow)."),
+)
+
 
 class FieldProblem(Answer):
     field: str = Field(description="Le champ ou paramètre fautif.")
@@ -75,9 +97,7 @@ class Problem(Answer):
     status: int
     detail: str = Field(description="En français, pour une personne.")
     code: str = Field(
-        description="Pour un programme : missing_key, invalid_key, revoked_key, key_in_url, "
-        "rate_limited, not_found, validation_failed, modified, not_allowed, already_assigned, "
-        "unsupported_media_type, too_large, service_unavailable."
+        description="Pour un programme : " + ", ".join(code for code, _, _ in PROBLEMS) + "."
     )
     errors: list[FieldProblem] | None = Field(None, description="422 : champ par champ.")
     retry_after: int | None = Field(

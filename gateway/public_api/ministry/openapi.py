@@ -129,7 +129,7 @@ ERRORS = {
     404: "Aucune requête de l'organisme de la clé ne porte ce code (celle d'un autre "
     "organisme : le même 404).",
     409: "La requête a changé : modified (relisez-la, renvoyez la nouvelle version), "
-    "not_allowed (pas à ce statut), already_assigned.",
+    "not_allowed (pas à ce statut), already_assigned, purged (données de l'usager effacées).",
     413: "Plus de 5 Mo (un document), de 2 Mo (un corps JSON).",
     415: "Le corps n'est pas en application/json.",
     422: "Champs ou paramètres invalides, un par un dans errors.",
@@ -510,24 +510,6 @@ async def documentation(request: web.Request) -> web.Response:
         (name, _schema_rows(name, schema), json.dumps(schema, ensure_ascii=False, indent=2))
         for name, schema in doc["components"]["schemas"].items()
     ]
-    problems = [
-        ("missing_key", 401, "Aucune clé dans l'en-tête Authorization ni X-Api-Key."),
-        ("invalid_key", 401, "Clé inconnue ou mal formée."),
-        ("revoked_key", 401, "Clé révoquée par un administrateur."),
-        ("key_in_url", 400, "Clé mise dans l'adresse : refusée, faites-la révoquer."),
-        ("invalid_json", 400, "Corps illisible."),
-        ("rate_limited", 429, "Trop d'appels dans la minute pour cette clé (Retry-After)."),
-        ("not_found", 404, "Aucune requête de l'organisme ne porte ce code."),
-        ("validation_failed", 422, "Champs invalides, détaillés dans errors."),
-        ("modified", 409, "La requête a changé depuis la version envoyée : relisez-la."),
-        ("not_allowed", 409, "Action impossible au statut actuel de la requête."),
-        ("already_assigned", 409, "Déjà prise en compte par un agent."),
-        ("unsupported_media_type", 415, "Envoyez du JSON."),
-        ("too_large", 413, "Document de plus de 5 Mo."),
-        ("service_unavailable", 503, "Service momentanément indisponible (Retry-After)."),
-        ("unknown_endpoint", 404, "Adresse inconnue sous /api/ministeres/v1/."),
-        ("method_not_allowed", 405, "Méthode non permise à cette adresse (en-tête Allow)."),
-    ]
     return aiohttp_jinja2.render_template(
         "ministry_api.html",
         request,
@@ -536,7 +518,7 @@ async def documentation(request: web.Request) -> web.Response:
             "info": doc["info"],
             "operations": operations,
             "schemas": schemas,
-            "problems": problems,
+            "problems": models.PROBLEMS,
         },
     )
 
