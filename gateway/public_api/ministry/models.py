@@ -8,7 +8,14 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from shared import attachments
 from shared.lifecycle import Status
@@ -45,6 +52,25 @@ Version = Annotated[
         description="La version de la requête lue par le système (son champ version). "
         "Donnée : l'action est refusée (409 modified) si quelqu'un a agi entre-temps.",
     ),
+]
+
+
+def _without_staff_ids(details: dict[str, Any]) -> dict[str, Any]:
+    """A history line's details less the ids of agents and keys (``assignee_id``,
+    ``previous_assignee_id``… : a gateway account's id, ``cle-api:<key id>``): Miliê's own
+    names, which no system outside it needs, and which would name another body's agents on a
+    request reindexed from it."""
+    return {
+        name: value
+        for name, value in details.items()
+        if name != "staff_id" and not name.endswith(("assignee_id", "actor_id"))
+    }
+
+
+Details = Annotated[
+    dict[str, Any],
+    AfterValidator(_without_staff_ids),
+    Field(description="Ce que la ligne dit de plus (documents, motif, statut…)."),
 ]
 
 
@@ -190,7 +216,7 @@ class HistoryLine(Answer):
     actor_login: str | None = None
     actor_role: str | None = None
     message: str | None = None
-    details: dict[str, Any] = {}
+    details: Details = {}
 
 
 class BodyAnswer(Answer):
@@ -259,7 +285,7 @@ class Change(Answer):
     at: datetime
     actor_login: str | None = None
     message: str | None = None
-    details: dict[str, Any] = {}
+    details: Details = {}
     status: Status = Field(description="Le statut de la requête maintenant.")
     version: int = Field(description="La version de la requête maintenant.")
 
