@@ -429,6 +429,26 @@ async def test_another_method_is_refused_in_the_spec_format_with_allow(settings_
             assert [e["code"] for e in await resp.json()] == [404]
 
 
+async def test_a_missing_service_code_is_said_missing_not_unknown(settings_for):
+    async with running_front(settings_for, open311_keys=OPEN311_KEYS) as gateway:
+        base = gateway + "/open311/v2"
+        for code, said in (
+            (
+                None,
+                "service_code : ce champ est obligatoire : choisissez un service dans "
+                "services.json.",
+            ),
+            (
+                "",
+                "service_code : ce champ est obligatoire : choisissez un service dans "
+                "services.json.",
+            ),
+            (BODY, "service_code : ce service n'existe pas : consultez services.json."),
+        ):
+            status, _, text = await post(f"{base}/requests.json", form(service_code=code))
+            assert (status, json.loads(text)) == (400, [{"code": 400, "description": said}]), code
+
+
 async def test_xml_is_escaped_and_keeps_only_what_xml_can_carry():
     text = to_xml(
         "errors",
