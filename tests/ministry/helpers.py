@@ -9,6 +9,8 @@ from typing import Any
 
 import aiohttp
 
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
 from gateway.staff import api_keys
 from shared.db import run_in_transaction
 from shared.service import POOL
@@ -42,9 +44,6 @@ async def new_key(
 async def gateway_alone(settings_for) -> AsyncIterator[tuple[RunningApp, str]]:
     """The gateway with no service answering behind it, and a key of BODY: what the API says
     before (or without) calling treatment."""
-    from gateway.app import create_app
-    from gateway.settings import GatewaySettings
-
     nobody = f"http://127.0.0.1:{free_port()}"
     settings = settings_for(GatewaySettings, db_pool_min=1, treatment_url=nobody, intake_url=nobody)
     async with RunningApp(create_app(settings)) as gateway:
