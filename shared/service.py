@@ -28,7 +28,7 @@ from shared.migrations import migrate
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.topology import COMMANDS, EVENTS, Topology
-from shared.web import READY_CHECKS, add_operations_routes, observe
+from shared.web import READY_CHECKS, add_operations_routes, correlation_header, observe
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -115,6 +115,7 @@ def create_service_app(
     (triage's audit log records it)."""
     checks = (_signed_calls(settings, spec),) if spec.signed_calls_only else ()
     app = web.Application(middlewares=[observe, *middlewares, *checks], client_max_size=2 * 1024**2)
+    app.on_response_prepare.append(correlation_header)
     app[SETTINGS] = settings
     app[READY_CHECKS] = {}
     add_operations_routes(app, metrics=spec.metrics_on_http_port)

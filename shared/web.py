@@ -179,13 +179,15 @@ def require_json(request: web.Request) -> None:
     """Raise a 415 JSON answer unless the request says its body is JSON."""
     if request.content_type != "application/json":
         raise _refusal(
-            web.HTTPUnsupportedMediaType, "unsupported_media_type", "send application/json"
+            web.HTTPUnsupportedMediaType,
+            "unsupported_media_type",
+            "Envoyez du JSON (Content-Type: application/json).",
         )
 
 
 def invalid_json() -> web.HTTPException:
     """The 400 JSON answer to a body that is not JSON, to raise."""
-    return _refusal(web.HTTPBadRequest, "invalid_json", "the body is not valid JSON")
+    return _refusal(web.HTTPBadRequest, "invalid_json", "Le corps n'est pas du JSON valide.")
 
 
 async def read_json(request: web.Request) -> object:
@@ -227,12 +229,18 @@ async def observe(request: web.Request, handler: Callable) -> web.StreamResponse
                 # 503 tells the client to come back, where a 500 would say its request is wrong.
                 log.warning("database unavailable: %r", exc, extra={"route": route})
                 response = json_error(
-                    503, "service_unavailable", "temporarily unavailable; retry later"
+                    503,
+                    "service_unavailable",
+                    "Service momentanément indisponible : réessayez dans un moment.",
                 )
                 response.headers["Retry-After"] = "5"
             else:
                 log.exception("unhandled error", extra={"route": route})
-                response = json_error(500, "internal_error", "an unexpected error occurred")
+                response = json_error(
+                    500,
+                    "internal_error",
+                    "Une erreur inattendue est survenue : donnez au support le correlation_id.",
+                )
         status = response.status
         response.headers[CORRELATION_HEADER] = logs.correlation_id.get() or cid
         return response
@@ -240,6 +248,13 @@ async def observe(request: web.Request, handler: Callable) -> web.StreamResponse
         metrics.HTTP_REQUESTS.labels(route, request.method, str(status)).inc()
         metrics.HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
         logs.correlation_id.reset(token)
+
+
+async def correlation_header(request: web.Request, response: web.StreamResponse) -> None:
+    """The correlation id on a response a handler prepares itself (a file streamed as it is
+    read): :func:`observe` sets it on the response returned, too late for one already sent."""
+    if CORRELATION_HEADER not in response.headers and (cid := logs.correlation_id.get()):
+        response.headers[CORRELATION_HEADER] = cid
 
 
 async def live(_: web.Request) -> web.Response:

@@ -85,9 +85,11 @@ class Intake:
         """``{"body", "themes"}`` of one active body; 404 when there is none."""
         return await self._call("GET", f"/catalogue/bodies/{body_id}")
 
-    async def themes(self) -> Answer:
-        """``{"themes": [{"id", "parent_id", …}]}``."""
-        return await self._call("GET", "/catalogue/themes")
+    async def themes(self, body_id: str | None = None) -> Answer:
+        """``{"themes": [{"id", "parent_id", …}]}``: every active theme, or those offered for
+        ``body_id``."""
+        params = {"body_id": body_id} if body_id else None
+        return await self._call("GET", "/catalogue/themes", params=params)
 
     async def places(self) -> Answer:
         """``{"places": [{"id", "name", "region"}]}``."""

@@ -276,7 +276,36 @@ async def one_request(request: web.Request) -> web.Response:
     return answer(_format(request), "service_requests", body["requests"])
 
 
-@routes.get(PREFIX + "/{tail:.*}")
+def _pattern(path: str) -> re.Pattern[str]:
+    """A route's path as a regular expression: ``{fmt:json|xml}`` keeps its choice, any other
+    ``{name}`` is one segment."""
+    parts = re.split(r"(\{[^}]*\})", path)
+    return re.compile(
+        "^"
+        + "".join(
+            ("(?:" + part[1:-1].partition(":")[2] + ")" if ":" in part else "[^/]+")
+            if part.startswith("{")
+            else re.escape(part)
+            for part in parts
+        )
+        + "$"
+    )
+
+
+# Every route above, as (method, path pattern): what a 405's Allow header names.
+_KNOWN = [
+    (route.method, _pattern(route.path)) for route in routes if isinstance(route, web.RouteDef)
+]
+
+
+@routes.route("*", PREFIX + "/{tail:.*}")
 async def unknown(request: web.Request) -> web.Response:
+    """Anything else under ``/open311/v2/``: the spec's errors too (405 with ``Allow`` for a
+    known address asked with another method, else 404), never aiohttp's plain text."""
     fmt = "xml" if request.path.endswith(".xml") else "json"
+    allowed = sorted({method for method, path in _KNOWN if path.match(request.path)})
+    if allowed:
+        response = errors(fmt, 405, f"Méthodes permises ici : {', '.join(allowed)}.")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     return errors(fmt, 404, "Point d'accès inconnu : voir services.json, requests.json.")

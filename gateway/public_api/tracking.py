@@ -24,6 +24,7 @@ from aiohttp import web
 
 from gateway.clients.intake import INTAKE, Answer
 from gateway.clients.transport import ServiceUnavailable
+from gateway.web.errors import api_unavailable, passed_on
 from shared.web import json_error, read_json
 
 routes = web.RouteTableDef()
@@ -42,11 +43,8 @@ async def _forward(request: web.Request, send: Callable[[Any], Awaitable[Answer]
     try:
         status, body = await send(payload)
     except ServiceUnavailable:
-        return json_error(503, "service_unavailable", "intake is not answering; retry later")
-    response = web.json_response(body, status=status)
-    if status == 429 and isinstance(body, dict) and body.get("retry_after"):
-        response.headers["Retry-After"] = str(body["retry_after"])
-    return response
+        return api_unavailable()
+    return passed_on(status, body)
 
 
 @routes.post("/api/v1/tracking")

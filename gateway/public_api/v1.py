@@ -10,22 +10,19 @@ from aiohttp import web
 from gateway.clients.intake import INTAKE
 from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
-from shared.web import json_error, read_json
+from gateway.web.errors import api_unavailable, passed_on
+from shared.web import read_json
 
 routes = web.RouteTableDef()
 
 
-async def _forward(service: str, asked: Awaitable[tuple[int, Any]]) -> web.Response:
+async def _forward(asked: Awaitable[tuple[int, Any]]) -> web.Response:
     """The service's answer to ``asked`` (a call of its client), as it gave it."""
     try:
         status, body = await asked
     except ServiceUnavailable:
-        return json_error(503, "service_unavailable", f"{service} is not answering; retry later")
-    response = web.json_response(body, status=status)
-    if status == 429 and isinstance(body, dict) and isinstance(body.get("retry_after"), int):
-        # A limit passed (per address, email or mobile number): when to come back, as HTTP says.
-        response.headers["Retry-After"] = str(body["retry_after"])
-    return response
+        return api_unavailable()
+    return passed_on(status, body)
 
 
 @routes.post("/api/v1/requests")
@@ -33,24 +30,26 @@ async def submit(request: web.Request) -> web.Response:
     # The JSON API is its own channel (the signed call says so, see client_address.channel_of);
     # a client can send a submission_key to retry safely.
     payload = await read_json(request)
-    return await _forward("intake", request.app[INTAKE].submit(payload))
+    return await _forward(request.app[INTAKE].submit(payload))
 
 
 @routes.get("/api/v1/bodies")
 async def bodies(request: web.Request) -> web.Response:
-    return await _forward("intake", request.app[INTAKE].bodies())
+    return await _forward(request.app[INTAKE].bodies())
 
 
 @routes.get("/api/v1/themes")
 async def themes(request: web.Request) -> web.Response:
-    return await _forward("intake", request.app[INTAKE].themes())
+    # A channel asks a body's themes before it submits to it: the ones a submission may name.
+    body_id = request.query.get("body_id", "").strip()[:100] or None
+    return await _forward(request.app[INTAKE].themes(body_id))
 
 
 @routes.get("/api/v1/places")
 async def places(request: web.Request) -> web.Response:
-    return await _forward("intake", request.app[INTAKE].places())
+    return await _forward(request.app[INTAKE].places())
 
 
 @routes.get("/api/v1/stats/bodies")
 async def stats_bodies(request: web.Request) -> web.Response:
-    return await _forward("stats", request.app[STATS].bodies())
+    return await _forward(request.app[STATS].bodies())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -60,6 +61,35 @@ OUR_ERROR = (
 )
 
 
+# What an API client is told, in French as every other API message, when aiohttp refuses.
+API_REFUSALS = {
+    404: "Point d'accès inconnu.",
+    405: "Méthode non permise à cette adresse (voir l'en-tête Allow).",
+    413: "Corps trop volumineux.",
+}
+
+
+def api_unavailable() -> web.Response:
+    """503 to an API client when a service does not answer, with when to try again."""
+    response = json_error(
+        503, "service_unavailable", "Le service ne répond pas : réessayez dans un moment."
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def passed_on(status: int, body: Any) -> web.Response:
+    """A service's answer as an API client gets it: a refusal carries the call's correlation id
+    (intake words some bodies itself, without it) and a limit passed says ``Retry-After``."""
+    if status >= 400 and isinstance(body, dict) and "correlation_id" not in body:
+        if cid := logs.correlation_id.get():
+            body = {**body, "correlation_id": cid}
+    response = web.json_response(body, status=status)
+    if status == 429 and isinstance(body, dict) and isinstance(body.get("retry_after"), int):
+        response.headers["Retry-After"] = str(body["retry_after"])
+    return response
+
+
 def _own_words(exc: web.HTTPException, otherwise: str) -> str:
     """The text a handler gave its refusal (« Ce compte n'existe pas. »), not aiohttp's."""
     given = exc.text or ""
@@ -80,7 +110,12 @@ async def _api_route(request: web.Request, handler: Callable) -> web.StreamRespo
         if exc.status < 400 or exc.content_type == "application/json":
             raise  # ours, already JSON (shared.web.read_json's refusals)
         # aiohttp's own, in plain text: no route, wrong method, body over the size limit…
-        response = json_error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or "")
+        # Its text (« 404: Not Found ») is English among French messages: ours instead.
+        response = json_error(
+            exc.status,
+            exc.reason.lower().replace(" ", "_"),
+            API_REFUSALS.get(exc.status, _own_words(exc, "Requête refusée.")),
+        )
         for name in ("Allow", "Retry-After"):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]

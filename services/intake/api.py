@@ -61,12 +61,8 @@ async def submit(request: web.Request) -> web.Response:
     except limits.Throttled as exc:
         return limits.throttled_response(exc)
     except submissions.KeyReused:
-        return json_error(
-            409,
-            "submission_key_reused",
-            "this submission_key was used for another request: send a new one",
-            errors=[submissions.key_reused_error()],
-        )
+        error = submissions.key_reused_error()
+        return json_error(409, "submission_key_reused", error["message"], errors=[error])
     # No row id: the code is the request's only public name (the answer reaches /api/v1).
     return web.json_response(
         {

@@ -17,6 +17,7 @@ from gateway.public_api.open311 import to_xml
 from gateway.settings import GatewaySettings
 from shared.codes import grouped, is_well_formed
 from tests.channels.conftest import BODY, OPEN311_KEY, OPEN311_KEYS, OTHER_KEY, PLACE, THEME
+from tests.front.conftest import running_front
 from tests.stack import start_stack
 from tests.support import signed_session
 
@@ -400,6 +401,52 @@ async def test_reading_by_code_without_a_key_counts_as_tracking_look_ups(setting
         # A channel with its key is not a client address: its own reads go on.
         status, _, text = await get(f"{base}/requests.json", api_key=OPEN311_KEY)
         assert (status, json.loads(text)) == (200, [])
+
+
+async def test_another_method_is_refused_in_the_spec_format_with_allow(settings_for):
+    # A client that POSTs to services.json or DELETEs a request got aiohttp's plain text
+    # « 405: Method Not Allowed », which no Open311 client reads as an error list.
+    async with running_front(settings_for) as gateway, aiohttp.ClientSession() as http:
+        base = gateway + "/open311/v2"
+        for method, path, allowed in (
+            ("POST", "/services.json", "GET"),
+            ("DELETE", "/requests.xml", "GET, POST"),
+            ("PUT", "/requests/1234567890.json", "GET"),
+            ("POST", f"/services/{SERVICE}.xml", "GET"),
+        ):
+            async with http.request(method, base + path) as resp:
+                assert (resp.status, resp.headers["Allow"]) == (405, allowed), path
+                text = await resp.text()
+                if path.endswith(".xml"):
+                    assert resp.content_type == "application/xml"
+                    found = [(int(e["code"]), e["description"]) for e in xml_items(text, "errors")]
+                else:
+                    assert resp.content_type == "application/json"
+                    found = [(e["code"], e["description"]) for e in json.loads(text)]
+                assert found == [(405, f"Méthodes permises ici : {allowed}.")]
+        async with http.put(base + "/discovery.json") as resp:
+            assert resp.status == 404
+            assert [e["code"] for e in await resp.json()] == [404]
+
+
+async def test_a_missing_service_code_is_said_missing_not_unknown(settings_for):
+    async with running_front(settings_for, open311_keys=OPEN311_KEYS) as gateway:
+        base = gateway + "/open311/v2"
+        for code, said in (
+            (
+                None,
+                "service_code : ce champ est obligatoire : choisissez un service dans "
+                "services.json.",
+            ),
+            (
+                "",
+                "service_code : ce champ est obligatoire : choisissez un service dans "
+                "services.json.",
+            ),
+            (BODY, "service_code : ce service n'existe pas : consultez services.json."),
+        ):
+            status, _, text = await post(f"{base}/requests.json", form(service_code=code))
+            assert (status, json.loads(text)) == (400, [{"code": 400, "description": said}]), code
 
 
 async def test_xml_is_escaped_and_keeps_only_what_xml_can_carry():

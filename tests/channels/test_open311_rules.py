@@ -38,6 +38,19 @@ def test_the_search_window():
             rules.window(start_raw, end_raw, NOW)
 
 
+def test_the_notice_names_the_nature_as_a_sentence_does():
+    for nature in Nature:
+        said = rules.notice(nature, "5030529490", media_ignored=False)
+        assert said.startswith(f"Votre {nature.label.lower()} a bien été enregistrée. "), said
+        assert "5030529490" in said and "media_url" not in said
+    assert rules.notice(Nature.MOTION, "5030529490", media_ignored=True).startswith(
+        "Votre motion de félicitations a bien été enregistrée."
+    )
+    assert "media_url n'a pas été repris" in rules.notice(
+        Nature.SUGGESTION, "5030529490", media_ignored=True
+    )
+
+
 def test_statuses():
     assert rules.closed_filter(None) is None
     assert rules.closed_filter("open") is False

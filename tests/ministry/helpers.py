@@ -3,13 +3,18 @@ key in a header, and requests of the key's body put in treatment."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
 from gateway.staff import api_keys
 from shared.db import run_in_transaction
 from shared.service import POOL
+from tests.support import RunningApp, free_port
 from tests.treatment.pages import BODY, PDF, validated_reclamation
 
 OTHER_BODY = "ministere-justice"
@@ -33,6 +38,23 @@ async def new_key(
         return whole
 
     return await run_in_transaction(stack.apps["gateway"].app[POOL], work)
+
+
+@asynccontextmanager
+async def gateway_alone(settings_for) -> AsyncIterator[tuple[RunningApp, str]]:
+    """The gateway with no service answering behind it, and a key of BODY: what the API says
+    before (or without) calling treatment."""
+    nobody = f"http://127.0.0.1:{free_port()}"
+    settings = settings_for(GatewaySettings, db_pool_min=1, treatment_url=nobody, intake_url=nobody)
+    async with RunningApp(create_app(settings)) as gateway:
+
+        async def work(conn):
+            _, whole = await api_keys.create(
+                conn, body_id=BODY, label="SI", calls_per_minute=10_000, created_by="tests"
+            )
+            return whole
+
+        yield gateway, await run_in_transaction(gateway.app[POOL], work)
 
 
 class Api:

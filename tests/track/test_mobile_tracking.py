@@ -100,6 +100,8 @@ async def test_a_caller_without_email_tracks_with_code_and_mobile_through_the_ap
     # A wrong number and an email where none was given: the same refusal as a wrong email.
     wrong_phone = await post_json(url, {"code": code, "phone": "07 07 00 00 01"})
     by_email = await post_json(url, {"code": code, "email": "traore@example.ci"})
+    # Each answer names its own call (correlation_id), nothing else tells them apart.
+    assert wrong_phone[1].pop("correlation_id") != by_email[1].pop("correlation_id")
     assert wrong_phone[:2] == by_email[:2] == (404, {"error": "not_found", "message": NOT_FOUND})
     # Neither, both, or a number that is not one: 422 on the field, before any look-up.
     status, body, _ = await post_json(url, {"code": code})

@@ -33,10 +33,11 @@ from pydantic import BaseModel, ValidationError
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
-from gateway.public_api.ministry import models
+from gateway.public_api.ministry import cursors, models
 from gateway.staff import api_keys as keys
 from gateway.web.client_address import client_address
-from shared import attachments, codes, lifecycle
+from gateway.web.keys import GATEWAY_SETTINGS
+from shared import attachments, codes, lifecycle, logs
 from shared.identity import Identity, Role
 from shared.service import POOL
 from shared.web import field_error, field_errors, french
@@ -75,6 +76,8 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
         status=status,
         detail=detail,
         code=code,
+        # What the support looks the call up by in the logs, as /api/v1's errors give it.
+        correlation_id=logs.correlation_id.get() or None,
         **extra,
     ).model_dump(mode="json", exclude_none=True)
     response = web.json_response(body, status=status, content_type=PROBLEM)
@@ -434,13 +437,24 @@ async def download_attachment(request: web.Request, key: keys.ApiKey) -> web.Str
 @routes.get(f"{BASE}/changes")
 @operation("listChanges")
 async def list_changes(request: web.Request, key: keys.ApiKey) -> web.StreamResponse:
-    after = _clean(request.query.get("after", ""), 100)
+    secret = request.app[GATEWAY_SETTINGS].identity_secret.get_secret_value().encode()
+    errors = []
+    after = ""
+    if given := request.query.get("after", ""):
+        after = cursors.unseal(given, secret) or ""
+        if not after:
+            errors.append(field_error("after", "Curseur inconnu.", "invalid_cursor"))
     raw = request.query.get("limit", "100")
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 500:
-        return invalid(
-            [{"field": "limit", "code": "out_of_range", "message": "Un nombre de 1 à 500."}]
-        )
+        errors.append(field_error("limit", "Un nombre de 1 à 500.", "out_of_range"))
+    if errors:
+        return invalid(errors)
     status, body = await request.app[TREATMENT].changes(
         identity=identity_of(key), after=after, limit=int(raw)
     )
-    return _from_treatment(status, body) or ok(models.ChangePage, body)
+    if refused := _from_treatment(status, body):
+        return refused
+    for item in body["items"]:
+        item["cursor"] = cursors.seal(item["cursor"], secret)
+    body["next"] = cursors.seal(body["next"], secret)
+    return ok(models.ChangePage, body)

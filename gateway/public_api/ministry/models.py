@@ -8,7 +8,14 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from shared import attachments
 from shared.lifecycle import Status
@@ -48,6 +55,25 @@ Version = Annotated[
 ]
 
 
+def _without_staff_ids(details: dict[str, Any]) -> dict[str, Any]:
+    """A history line's details less the ids of agents and keys (``assignee_id``,
+    ``previous_assignee_id``… : a gateway account's id, ``cle-api:<key id>``): Miliê's own
+    names, which no system outside it needs, and which would name another body's agents on a
+    request reindexed from it."""
+    return {
+        name: value
+        for name, value in details.items()
+        if name != "staff_id" and not name.endswith(("assignee_id", "actor_id"))
+    }
+
+
+Details = Annotated[
+    dict[str, Any],
+    AfterValidator(_without_staff_ids),
+    Field(description="Ce que la ligne dit de plus (documents, motif, statut…)."),
+]
+
+
 class Answer(BaseModel):
     """An answer of the API (unknown fields of treatment are dropped)."""
 
@@ -59,6 +85,28 @@ class Input(BaseModel):
 
 
 # -- errors (RFC 9457) -------------------------------------------------------------------------
+
+# Every problem code the API answers, its status and meaning: the Problem schema's description
+# and the page's table of errors both say this list.
+PROBLEMS = (
+    ("missing_key", 401, "Aucune clé dans l'en-tête Authorization ni X-Api-Key."),
+    ("invalid_key", 401, "Clé inconnue ou mal formée."),
+    ("revoked_key", 401, "Clé révoquée par un administrateur."),
+    ("key_in_url", 400, "Clé mise dans l'adresse : refusée, faites-la révoquer."),
+    ("invalid_json", 400, "Corps illisible."),
+    ("rate_limited", 429, "Trop d'appels dans la minute pour cette clé (Retry-After)."),
+    ("not_found", 404, "Aucune requête de l'organisme ne porte ce code."),
+    ("validation_failed", 422, "Champs invalides, détaillés dans errors."),
+    ("modified", 409, "La requête a changé depuis la version envoyée : relisez-la."),
+    ("not_allowed", 409, "Action impossible au statut actuel de la requête."),
+    ("already_assigned", 409, "Déjà prise en compte par un agent."),
+    ("purged", 409, "Données personnelles de l'usager effacées : plus de réponse possible."),
+    ("unsupported_media_type", 415, "Envoyez du JSON."),
+    ("too_large", 413, "Document de plus de 5 Mo, ou corps JSON de plus de 2 Mo."),
+    ("service_unavailable", 503, "Service momentanément indisponible (Retry-After)."),
+    ("unknown_endpoint", 404, "Adresse inconnue sous /api/ministeres/v1/."),
+    ("method_not_allowed", 405, "Méthode non permise à cette adresse (en-tête Allow)."),
+)
 
 
 class FieldProblem(Answer):
@@ -75,16 +123,16 @@ class Problem(Answer):
     status: int
     detail: str = Field(description="En français, pour une personne.")
     code: str = Field(
-        description="Pour un programme : missing_key, invalid_key, revoked_key, key_in_url, "
-        "rate_limited, not_found, validation_failed, modified, not_allowed, already_assigned, "
-        "unsupported_media_type, too_large, service_unavailable."
+        description="Pour un programme : " + ", ".join(code for code, _, _ in PROBLEMS) + "."
     )
     errors: list[FieldProblem] | None = Field(None, description="422 : champ par champ.")
     retry_after: int | None = Field(
         None, description="429 : secondes à attendre (comme Retry-After)."
     )
     current_version: int | None = Field(None, description="409 modified : la version actuelle.")
-    correlation_id: str | None = None
+    correlation_id: str | None = Field(
+        None, description="L'identifiant de l'appel (l'en-tête X-Correlation-ID), pour le support."
+    )
 
 
 # -- a request ---------------------------------------------------------------------------------
@@ -168,7 +216,7 @@ class HistoryLine(Answer):
     actor_login: str | None = None
     actor_role: str | None = None
     message: str | None = None
-    details: dict[str, Any] = {}
+    details: Details = {}
 
 
 class BodyAnswer(Answer):
@@ -228,14 +276,16 @@ class ActionDone(Answer):
 
 
 class Change(Answer):
-    cursor: str = Field(description="La place de cette ligne dans le fil.")
+    cursor: str = Field(
+        description="La place de cette ligne dans le fil (opaque : renvoyez-la telle quelle)."
+    )
     code: str
     kind: str
     label: str
     at: datetime
     actor_login: str | None = None
     message: str | None = None
-    details: dict[str, Any] = {}
+    details: Details = {}
     status: Status = Field(description="Le statut de la requête maintenant.")
     version: int = Field(description="La version de la requête maintenant.")
 

@@ -17,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel
 
-from gateway.public_api.ministry import models
+from gateway.public_api.ministry import cursors, models
 from gateway.public_api.ministry.api import BASE, PROBLEM, problem
 from shared import attachments
 
@@ -115,7 +115,7 @@ CHANGES_PARAMETERS = [
         "in": "query",
         "description": "Le next de la réponse précédente (opaque : renvoyez-le tel quel) ; "
         "absent : depuis le début.",
-        "schema": {"type": "string", "pattern": r"^[0-9]{1,18}-[0-9]{1,18}$"},
+        "schema": {"type": "string", "pattern": cursors.PATTERN},
     },
     {
         "name": "limit",
@@ -129,11 +129,13 @@ ERRORS = {
     404: "Aucune requête de l'organisme de la clé ne porte ce code (celle d'un autre "
     "organisme : le même 404).",
     409: "La requête a changé : modified (relisez-la, renvoyez la nouvelle version), "
-    "not_allowed (pas à ce statut), already_assigned.",
+    "not_allowed (pas à ce statut), already_assigned, purged (données de l'usager effacées).",
     413: "Plus de 5 Mo (un document), de 2 Mo (un corps JSON).",
     415: "Le corps n'est pas en application/json.",
     422: "Champs ou paramètres invalides, un par un dans errors.",
     429: "Trop d'appels de cette clé dans la minute : attendez Retry-After secondes.",
+    503: "Un service de Miliê ne répond pas (service_unavailable) : réessayez après "
+    "Retry-After secondes.",
 }
 
 
@@ -334,7 +336,7 @@ def _schemas() -> dict[str, Any]:
 def _problem(status: int, note: str | None = None) -> dict[str, Any]:
     content = {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}
     answer: dict[str, Any] = {"description": note or ERRORS[status], "content": content}
-    if status == 429:
+    if status in (429, 503):
         answer["headers"] = {
             "Retry-After": {"description": "Secondes à attendre.", "schema": {"type": "integer"}}
         }
@@ -357,7 +359,8 @@ def _operation(op: Operation) -> dict[str, Any]:
             },
         }
     responses: dict[str, Any] = {str(op.status): ok}
-    for status in sorted({400, 401, 429, *op.errors}):
+    # Any operation may meet a key refused, its limit passed or a service down.
+    for status in sorted({400, 401, 429, 503, *op.errors}):
         responses[str(status)] = _problem(status, op.notes.get(status))
     spec: dict[str, Any] = {
         "operationId": op.operation_id,
@@ -507,24 +510,6 @@ async def documentation(request: web.Request) -> web.Response:
         (name, _schema_rows(name, schema), json.dumps(schema, ensure_ascii=False, indent=2))
         for name, schema in doc["components"]["schemas"].items()
     ]
-    problems = [
-        ("missing_key", 401, "Aucune clé dans l'en-tête Authorization ni X-Api-Key."),
-        ("invalid_key", 401, "Clé inconnue ou mal formée."),
-        ("revoked_key", 401, "Clé révoquée par un administrateur."),
-        ("key_in_url", 400, "Clé mise dans l'adresse : refusée, faites-la révoquer."),
-        ("invalid_json", 400, "Corps illisible."),
-        ("rate_limited", 429, "Trop d'appels dans la minute pour cette clé (Retry-After)."),
-        ("not_found", 404, "Aucune requête de l'organisme ne porte ce code."),
-        ("validation_failed", 422, "Champs invalides, détaillés dans errors."),
-        ("modified", 409, "La requête a changé depuis la version envoyée : relisez-la."),
-        ("not_allowed", 409, "Action impossible au statut actuel de la requête."),
-        ("already_assigned", 409, "Déjà prise en compte par un agent."),
-        ("unsupported_media_type", 415, "Envoyez du JSON."),
-        ("too_large", 413, "Document de plus de 5 Mo."),
-        ("service_unavailable", 503, "Service momentanément indisponible (Retry-After)."),
-        ("unknown_endpoint", 404, "Adresse inconnue sous /api/ministeres/v1/."),
-        ("method_not_allowed", 405, "Méthode non permise à cette adresse (en-tête Allow)."),
-    ]
     return aiohttp_jinja2.render_template(
         "ministry_api.html",
         request,
@@ -533,7 +518,7 @@ async def documentation(request: web.Request) -> web.Response:
             "info": doc["info"],
             "operations": operations,
             "schemas": schemas,
-            "problems": problems,
+            "problems": models.PROBLEMS,
         },
     )
 

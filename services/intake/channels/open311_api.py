@@ -52,6 +52,7 @@ routes = web.RouteTableDef()
 
 CHANNEL = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 UNKNOWN_SERVICE = "ce service n'existe pas : consultez services.json."
+MISSING_SERVICE = "ce champ est obligatoire : choisissez un service dans services.json."
 
 
 def errors_response(status: int, *descriptions: str) -> web.Response:
@@ -168,27 +169,17 @@ def _location(form: RequestIn) -> tuple[float | None, float | None, list[str]]:
     return lat, long, []
 
 
-def _described(errors: list[dict[str, str]]) -> list[str]:
-    """``field : message`` in the client's field names, one per field."""
+def _described(errors: list[dict[str, str]], service_given: bool = True) -> list[str]:
+    """``field : message`` in the client's field names, one per field. The body and the nature
+    are one field for the client, service_code: absent, or naming no service of ours."""
     out: dict[str, str] = {}
     for err in errors:
         field = rules.client_field(err["field"])
         message = err["message"]
         if field == "service_code":
-            message = UNKNOWN_SERVICE
+            message = UNKNOWN_SERVICE if service_given else MISSING_SERVICE
         out.setdefault(field, f"{field} : {message}")
     return list(out.values())
-
-
-def _notice(nature: Nature, code: str, media_ignored: bool) -> str:
-    notice = (
-        f"Votre {nature.label} a bien été enregistrée. Le numéro de la demande est {code} : "
-        "gardez-le, il sert à suivre la requête (« Suivre une requête ») avec votre adresse "
-        "électronique ou votre numéro de mobile."
-    )
-    if media_ignored:
-        notice += " Le document indiqué par media_url n'a pas été repris."
-    return notice
 
 
 @routes.post("/open311/requests")
@@ -222,7 +213,7 @@ async def submit(request: web.Request) -> web.Response:
         sub = SubmissionIn.model_validate(raw)
     except ValidationError as exc:
         errors = merge_errors(french(field_errors(exc)), presence_errors(raw))
-        return _refused(location_errors + _described(errors))
+        return _refused(location_errors + _described(errors, bool(form.service_code)))
     if location_errors:
         return _refused(location_errors)
 
@@ -263,7 +254,7 @@ async def submit(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "service_request_id": accepted.code,
-            "service_notice": _notice(sub.nature, accepted.code, bool(form.media_url)),
+            "service_notice": rules.notice(sub.nature, accepted.code, bool(form.media_url)),
         },
         status=201,
     )

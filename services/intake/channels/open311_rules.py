@@ -76,6 +76,19 @@ def service(body_id: str, body_name: str, nature: Nature) -> dict:
     }
 
 
+def notice(nature: Nature, code: str, media_ignored: bool) -> str:
+    """The ``service_notice`` of a submission: a sentence the client shows the citizen, so the
+    nature is a common noun in it (« Votre réclamation »), not the label of a list."""
+    said = (
+        f"Votre {nature.label.lower()} a bien été enregistrée. Le numéro de la demande est "
+        f"{code} : gardez-le, il sert à suivre la requête (« Suivre une requête ») avec votre "
+        "adresse électronique ou votre numéro de mobile."
+    )
+    if media_ignored:
+        said += " Le document indiqué par media_url n'a pas été repris."
+    return said
+
+
 def is_closed(status: str) -> bool:
     return lifecycle.is_closed(status)
 
