@@ -10,7 +10,6 @@ counts (it reads the body from the signed identity, not from the address).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -143,9 +142,7 @@ ALL_ON_ONE_PAGE = 1000
 
 
 async def _rows_or_unavailable(request: web.Request) -> tuple[Listing, list[dict] | None]:
-    listing = dataclasses.replace(
-        listing_of(request, SORTS, "total", default_descending=True), per_page=ALL_ON_ONE_PAGE
-    )
+    listing = listing_of(request, SORTS, "total", default_descending=True, per_page=ALL_ON_ONE_PAGE)
     bodies = await general(request)
     if bodies is None:
         return listing, None

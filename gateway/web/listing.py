@@ -67,9 +67,14 @@ class Listing:
 
 
 def listing_of(
-    request: web.Request, sorts: Iterable[str], default_sort: str, default_descending: bool = False
+    request: web.Request,
+    sorts: Iterable[str],
+    default_sort: str,
+    default_descending: bool = False,
+    per_page: int = PER_PAGE,
 ) -> Listing:
-    """The list parameters of this request; unknown sorts and bad page numbers fall back."""
+    """The list parameters of this request, ``per_page`` rows a page; unknown sorts and bad page
+    numbers fall back."""
     query = {k: v[:200] for k, v in request.query.items()}
     sort = query.get("tri", "")
     if sort not in set(sorts):
@@ -87,6 +92,7 @@ def listing_of(
         sort=sort,
         descending=descending,
         page=page,
+        per_page=per_page,
     )
 
 

@@ -161,16 +161,7 @@ CONSULTATIONS_PATH = "/admin/pf/consultations"
 
 
 def _listing(request: web.Request) -> Listing:
-    listing = listing_of(request, SORTS, "validation")
-    return Listing(
-        path=listing.path,
-        query=listing.query,
-        words=listing.words,
-        sort=listing.sort,
-        descending=listing.descending,
-        page=listing.page,
-        per_page=PER_PAGE,
-    )
+    return listing_of(request, SORTS, "validation", per_page=PER_PAGE)
 
 
 def _params(request: web.Request, listing: Listing) -> dict[str, str]:

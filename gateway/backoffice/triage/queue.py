@@ -73,16 +73,7 @@ FILTERS = {
 
 
 def _listing(request: web.Request) -> Listing:
-    listing = listing_of(request, SORTS, "depot")
-    return Listing(
-        path=listing.path,
-        query=listing.query,
-        words=listing.words,
-        sort=listing.sort,
-        descending=listing.descending,
-        page=listing.page,
-        per_page=PER_PAGE,
-    )
+    return listing_of(request, SORTS, "depot", per_page=PER_PAGE)
 
 
 def _query(request: web.Request, listing: Listing) -> QueueQuery:
