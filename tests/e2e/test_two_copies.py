@@ -75,11 +75,17 @@ class Drive:
         """The call, repeated until it answers ``expected`` (a 404 or a 409 until the service
         that answers has applied the event the step needs)."""
 
+        last: list = []
+
         async def done():
             status, data = await self.call(method, url, headers=headers, body=body)
+            last[:] = [status, data]
             return data if status == expected else None
 
-        return await eventually(done, timeout=WAIT, interval=0.2)
+        try:
+            return await eventually(done, timeout=WAIT, interval=0.2)
+        except AssertionError:
+            raise AssertionError(f"{method} {url} never answered {expected}: {last}") from None
 
 
 async def _drive(drive: Drive, j: Journey) -> None:
@@ -160,7 +166,10 @@ async def _drive(drive: Drive, j: Journey) -> None:
             status, item = await drive.call("GET", at_body(i + 1), headers=FOCAL_POINT)
             return item if status == 200 and item["status"] == "reopened" else None
 
-        item = await eventually(reopened, timeout=WAIT, interval=0.2)
+        try:
+            item = await eventually(reopened, timeout=WAIT, interval=0.2)
+        except AssertionError:
+            raise AssertionError(f"{j.code} never reopened at treatment") from None
         await drive.until(
             200,
             "POST",
@@ -232,21 +241,30 @@ async def _settled(db: asyncpg.Connection) -> None:
         left["notify.pending"] = await db.fetchval(
             "SELECT count(*) FROM notify.deliveries WHERE status <> 'sent'"
         )
+        quiet.left = left
         return not any(left.values()) or None
 
-    await eventually(quiet, timeout=WAIT, interval=0.3)
+    try:
+        await eventually(quiet, timeout=WAIT, interval=0.3)
+    except AssertionError:
+        raise AssertionError(f"not settled: {quiet.left}") from None
 
 
 async def _agree(db: asyncpg.Connection, drive: Drive, journeys: list[Journey]) -> None:
     """Each request's last status, the same at intake, triage, treatment and stats."""
     expected = {j.code: JOURNEYS[j.kind][0] for j in journeys}
+    # Triage: the analysts' decision, and what the body did after it (treatment's events).
+    decided = {j.code: "rejected" if j.kind == "rejected" else "validated" for j in journeys}
+    at_body = {code: s if s in ("treated", "closed") else None for code, s in expected.items()}
 
     async def statuses():
         rows = await db.fetch(
-            """SELECT r.code, r.status AS intake, f.status AS stats, t.status AS treatment
+            """SELECT r.code, r.status AS intake, f.status AS stats, t.status AS treatment,
+                      q.status AS triage, q.body_status AS triage_body
                FROM intake.requests r
                LEFT JOIN stats.request_facts f ON f.request_id = r.id
                LEFT JOIN treatment.treatments t ON t.request_id = r.id
+               LEFT JOIN triage.queue_items q ON q.request_id = r.id
                WHERE r.code = ANY($1::text[])""",
             list(expected),
         )
@@ -257,6 +275,7 @@ async def _agree(db: asyncpg.Connection, drive: Drive, journeys: list[Journey]) 
             if found.get(code, {}).get("intake") != status
             or found[code]["stats"] != status
             or found[code]["treatment"] not in (None, status)
+            or (found[code]["triage"], found[code]["triage_body"]) != (decided[code], at_body[code])
         }
         return found if not wrong else None, wrong
 
@@ -275,15 +294,13 @@ async def _agree(db: asyncpg.Connection, drive: Drive, journeys: list[Journey]) 
     assert await db.fetchval("SELECT count(*) FROM stats.request_facts") == len(journeys)
     _, summary = await drive.call("GET", drive.url(0, "stats") + "/stats/summary")
     assert summary["by_status"] == dict(Counter(expected.values())), summary
-    # Triage's rows: the analysts' decision, and what the body did after it.
     for j in journeys:
         status, item = await drive.call(
             "GET", drive.url(j.index, "triage") + f"/queue/{j.code}", headers=analyst_headers()
         )
         assert status == 200, item
-        decided = "rejected" if j.kind == "rejected" else "validated"
-        at_body = expected[j.code] if expected[j.code] in ("treated", "closed") else None
-        assert (item["status"], item["body_status"]) == (decided, at_body), (j.kind, item)
+        got = (item["status"], item["body_status"])
+        assert got == (decided[j.code], at_body[j.code]), (j.kind, item)
         # The citizen's tracking view says the last status.
         status, view = await drive.call(
             "POST",
