@@ -5,7 +5,8 @@
   digest a day (staff_digests.py);
 - request.deadline_warning: the **reminder** to every active focal point of the body;
 - request.deadline_missed: kept (``staff_late_requests``) for the analysts' daily mail;
-  request.treated marks it answered (no longer late).
+  request.treated marks it answered (no longer late), in whichever order two copies of notify
+  apply them (``staff_answers``).
 
 Recipients are notify's ``staff_recipients`` (the gateway keeps them from its accounts). One
 delivery per event and recipient: its ``about_message_id`` is derived from the event's id and the
@@ -197,10 +198,16 @@ def handlers(public_url: str) -> dict[str, Handler]:
     async def on_missed(
         conn: asyncpg.Connection, event: RequestDeadlineMissedV1, delivery: Delivery
     ) -> None:
+        # Answered already when the answer came after the miss (the clock publishes a miss
+        # only for a request unanswered then), and another copy of notify applied it first; an
+        # answer before the miss (the one a reopening undid) does not count.
         await conn.execute(
             """INSERT INTO staff_late_requests (request_id, answer_due, code, nature, body_id,
-                                                body_name, missed_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
+                                                body_name, missed_at, answered_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7,
+                       (SELECT answered_at FROM staff_answers
+                        WHERE request_id = $1 AND answered_at >= $7))
+               ON CONFLICT DO NOTHING""",
             event.request_id,
             event.answer_due,
             event.code,
@@ -216,6 +223,13 @@ def handlers(public_url: str) -> dict[str, Handler]:
         await conn.execute(
             """UPDATE staff_late_requests SET answered_at = $2
                WHERE request_id = $1 AND answered_at IS NULL""",
+            event.request_id,
+            event.treated_at,
+        )
+        await conn.execute(
+            """INSERT INTO staff_answers (request_id, answered_at) VALUES ($1, $2)
+               ON CONFLICT (request_id) DO UPDATE
+               SET answered_at = GREATEST(staff_answers.answered_at, EXCLUDED.answered_at)""",
             event.request_id,
             event.treated_at,
         )

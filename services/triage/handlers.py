@@ -159,9 +159,9 @@ def _moment(event: BodyEvent) -> datetime:
 
 async def on_body_event(conn: asyncpg.Connection, event: BodyEvent, delivery: Delivery) -> None:
     """The request's status at the body as the life cycle's table says the event leaves it, and
-    the citizen's opinion (request.opinion_given, or request.closed naming it). Applied in the
-    order the events arrive; once closed, a late event changes nothing. An event twice: the
-    inbox stops the second."""
+    the citizen's opinion (request.opinion_given, or request.closed naming it). Ordered by the
+    events' moments, not by their arrival (two copies of triage take them in any order): a late
+    event, or any once closed, changes nothing. An event twice: the inbox stops the second."""
     status = lifecycle.status_after(Event(event.name))
     if status is None:  # every event bound here moves the status; kept for safety
         return

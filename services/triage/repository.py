@@ -228,14 +228,17 @@ async def follow_body(
     opinion: str | None = None,
     comment: str | None = None,
 ) -> bool:
-    """The request's status at the body after one of treatment's events, with the citizen's
-    opinion when the event carries one. A closed request stays closed (the table closes for
-    good): an event that arrives after the closing changes nothing; False then, or when triage
-    does not know the request."""
+    """The request's status at the body after one of treatment's events of moment ``at``, with
+    the citizen's opinion when the event carries one. A closed request stays closed (the table
+    closes for good), and an event older than the one that set the present status changes
+    nothing: several copies of triage take a request's events in any order, and a
+    « Retraitement » applied after the answer that followed it must not undo that answer. False
+    then, or when triage does not know the request."""
     done = await conn.execute(
         """UPDATE queue_items SET body_status = $2, body_status_at = $3,
                   opinion = coalesce($4, opinion), opinion_comment = coalesce($5, opinion_comment)
-           WHERE request_id = $1 AND body_status IS DISTINCT FROM 'closed'""",
+           WHERE request_id = $1 AND body_status IS DISTINCT FROM 'closed'
+             AND (body_status_at IS NULL OR body_status_at <= $3)""",
         request_id,
         status,
         at,

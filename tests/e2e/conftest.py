@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,56 @@ async def platform(database_url, amqp_url, namespace, smtp_server, request):
         database_url, amqp_url, namespace, smtp_server.port, request.node.name
     ) as platform:
         yield platform
+
+
+@dataclass
+class Copies:
+    """Two copies of every process on one database and one broker namespace: each copy's
+    gateway calls its own copy of the services, and each service's two copies consume its one
+    queue."""
+
+    first: Platform
+    second: Platform
+
+    @property
+    def both(self) -> tuple[Platform, Platform]:
+        return (self.first, self.second)
+
+
+# Settings both copies get besides the e2e ones: tracking limits a test driving dozens of
+# citizens from one address never reaches, and a parked-event sweep (shared.early) that picks up
+# within a second what one copy parked while the other applied its request's submission.
+COPIES_ENV = {
+    "MILIE_TRACKING_PER_CODE": "1000",
+    "MILIE_TRACKING_PER_EMAIL": "1000",
+    "MILIE_TRACKING_PER_CLIENT": "100000",
+    "MILIE_PARKED_SWEEP_SECONDS": "1",
+}
+
+
+@pytest.fixture
+async def two_copies_platform(
+    database_url, amqp_url, namespace, smtp_server, request
+) -> AsyncIterator[Copies]:
+    """Every process twice, each copy on its own ports, started as `make up` starts one."""
+    log_dir = ARTIFACTS / "logs" / request.node.name
+    shutil.rmtree(log_dir, ignore_errors=True)
+    copies = Copies(
+        *(
+            platform_for(database_url, amqp_url, namespace, smtp_server.port, log_dir / name)
+            for name in ("copy-1", "copy-2")
+        )
+    )
+    for platform in copies.both:
+        platform.env.update(COPIES_ENV)
+    try:
+        # Side by side, as a scaled deployment starts its replicas.
+        await asyncio.gather(*(p.start_all() for p in copies.both))
+        await asyncio.gather(*(p.wait_ready() for p in copies.both))
+        with contextlib.ExitStack() as signing:
+            for platform in copies.both:
+                urls = {name: platform.url(name) for name in PROCESSES}
+                signing.enter_context(signing_for(urls, IDENTITY_SECRET.encode()))
+            yield copies
+    finally:
+        await asyncio.gather(*(p.stop_all() for p in copies.both))

@@ -71,6 +71,33 @@ def validated(body: str, body_name: str, at: datetime) -> RequestValidatedV1:
     )
 
 
+def deadline_missed(event: RequestValidatedV1, at: datetime) -> RequestDeadlineMissedV1:
+    """The answer deadline of the request ``event`` validated, missed at ``at`` (treatment's
+    clock)."""
+    return RequestDeadlineMissedV1(
+        request_id=event.request_id,
+        code=event.code,
+        nature=event.nature,
+        body_id=event.body_id,
+        body_name=event.body_name,
+        answer_due=date(2026, 6, 11),
+        validated_at=at,
+        missed_at=at,
+    )
+
+
+def answered(event: RequestValidatedV1, at: datetime) -> RequestTreatedV1:
+    """The body's answer to the request ``event`` validated."""
+    return RequestTreatedV1(
+        request_id=event.request_id,
+        code=event.code,
+        body_id=event.body_id,
+        message="Réglé.",
+        actor=Actor(staff_id="fp-now", role="focal_point"),
+        treated_at=at,
+    )
+
+
 @pytest.fixture
 async def notify(settings_for, smtp_server):
     settings = settings_for(
@@ -164,19 +191,7 @@ async def test_one_digest_a_day_and_the_late_requests_to_the_analysts(
     elsewhere = validated(OTHER, OTHER_NAME, day)
     for event in (first, second, elsewhere):
         await publish_event(amqp_url, namespace, event)
-    missed = [
-        RequestDeadlineMissedV1(
-            request_id=e.request_id,
-            code=e.code,
-            nature=e.nature,
-            body_id=e.body_id,
-            body_name=e.body_name,
-            answer_due=date(2026, 6, 11),
-            validated_at=day,
-            missed_at=day,
-        )
-        for e in (first, elsewhere)
-    ]
+    missed = [deadline_missed(e, day) for e in (first, elsewhere)]
     for event in missed:
         await publish_twice(amqp_url, namespace, event)
     await handled(notify, RequestValidatedV1.type_name(), 3)
@@ -208,18 +223,7 @@ async def test_one_digest_a_day_and_the_late_requests_to_the_analysts(
 
     # The body answers one: the next day, the analysts read only the other; no digest (nothing
     # new reached the body the day before).
-    await publish_event(
-        amqp_url,
-        namespace,
-        RequestTreatedV1(
-            request_id=first.request_id,
-            code=first.code,
-            body_id=BODY,
-            message="Réglé.",
-            actor=Actor(staff_id="fp-now", role="focal_point"),
-            treated_at=tomorrow,
-        ),
-    )
+    await publish_event(amqp_url, namespace, answered(first, tomorrow))
     await handled(notify, RequestTreatedV1.type_name(), 1)
     after = at + timedelta(days=1)
     sent = await staff_digests.sweep(notify, PUBLIC_URL, after, 7)
@@ -230,3 +234,22 @@ async def test_one_digest_a_day_and_the_late_requests_to_the_analysts(
     await all_sent(notify)
     assert len(smtp_server.to("pf.day@budget.ci")) == 1
     assert len(smtp_server.to("analyste@osep.ci")) == 2
+
+
+async def test_an_answer_applied_before_its_missed_deadline_leaves_the_request_answered(
+    notify, smtp_server, amqp_url, namespace
+):
+    """Two copies of notify on one queue: one applies the body's answer while the other still
+    holds the deadline missed just before it. The request was answered: the analysts' daily
+    mail does not list it as late, that day or any other."""
+    day = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    new = validated(BODY, BODY_NAME, day)
+    await publish_event(amqp_url, namespace, new)
+    await handled(notify, RequestValidatedV1.type_name(), 1)
+    await publish_event(amqp_url, namespace, answered(new, day + timedelta(minutes=5)))
+    await handled(notify, RequestTreatedV1.type_name(), 1)
+    await publish_event(amqp_url, namespace, deadline_missed(new, day))
+    await handled(notify, RequestDeadlineMissedV1.type_name(), 1)
+
+    sent = await staff_digests.sweep(notify, PUBLIC_URL, day + timedelta(days=1, hours=1), 7)
+    assert sent.late == []

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -177,3 +178,29 @@ async def test_only_requests_closed_long_enough_ago_are_purged(stack):
         "SELECT purged_at, closed_at, message FROM requests WHERE id = $1", open_id
     )
     assert row["purged_at"] is None and row["closed_at"] is None and row["message"]
+
+
+async def test_two_copies_sweeping_at_once_purge_each_request_once(stack, database_url):
+    """Two copies of intake, each with its own pool, tick at the same moment: every request is
+    purged by one of them, with one purge event."""
+    rejected = [
+        await _rejected(stack, f"copie-{n}@example.ci", name)
+        for n, name in enumerate(("AKA", "BONI", "COULIBALY", "DIABATE"))
+    ]
+    await quiet(stack)
+    app = stack.apps["intake"].app
+    one_by_one = app[SETTINGS].model_copy(update={"purge_batch": 1})
+    later = datetime.now(UTC) + LATER
+    second_copy = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=2, server_settings={"search_path": "intake,public"}
+    )
+    try:
+        results = await asyncio.gather(
+            purge.sweep(app[POOL], one_by_one, later), purge.sweep(second_copy, one_by_one, later)
+        )
+    finally:
+        await second_copy.close()
+    purged = [code for codes in results for code in codes]
+    assert sorted(purged) == sorted(code for _, code in rejected)
+    for _, code in rejected:
+        assert len(await purge_events(stack, code)) == 1

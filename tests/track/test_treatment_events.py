@@ -5,6 +5,7 @@ events reach intake over the broker, both services running."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -38,7 +39,7 @@ from shared.messages import (
 from shared.service import POOL
 from shared.working_days import calendar, day_of
 from tests.front.conftest import submission_fields
-from tests.support import RunningApp, eventually, publish_event, signed_session
+from tests.support import RunningApp, delivery_of, eventually, publish_event, signed_session
 from tests.treatment.conftest import (
     AGENT,
     BODY,
@@ -343,3 +344,51 @@ async def test_the_answer_deadline_reaches_the_tracking_view_over_the_broker(
     due = await eventually(shown)
     assert due["at"] == row["answer_due"].isoformat()
     assert due["day"] == french.day(calendar().add(day_of(validated.decided_at), 60))
+
+
+async def test_an_older_event_waiting_for_the_lock_of_a_newer_one_does_not_undo_it(
+    intake, database_url
+):
+    """Two copies of intake apply one request's events at once: the validation waits for the
+    request's lock while the other copy applies the answer that came after it. Once it has the
+    lock it must see that answer, and leave the request answered."""
+    request_id, code, email = await intake.submit()
+    start = datetime.now(UTC)
+    validated = validated_event(request_id=request_id, code=code, decided_at=start)
+    answer = RequestTreatedV1(
+        request_id=request_id,
+        code=code,
+        body_id=BODY,
+        message="Réglé.",
+        actor=FOCAL_POINT,
+        treated_at=start + timedelta(minutes=5),
+    )
+    first, second = [
+        await asyncpg.connect(database_url, server_settings={"search_path": "intake,public"})
+        for _ in range(2)
+    ]
+    try:
+        answering = first.transaction()
+        await answering.start()
+        await handlers.on_treated(first, answer, delivery_of(answer))
+
+        async def late_validation() -> None:
+            async with second.transaction():
+                await handlers.on_validated(second, validated, delivery_of(validated))
+
+        waiting = asyncio.create_task(late_validation())
+
+        async def blocked() -> bool:
+            return await intake.pool.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                                  WHERE pid = $1 AND wait_event_type = 'Lock')""",
+                second.get_server_pid(),
+            )
+
+        await eventually(blocked)
+        await answering.commit()
+        await waiting
+    finally:
+        await first.close()
+        await second.close()
+    assert (await intake.view(code, email))["status"] == Status.TREATED.value

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html as markup
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.identity import Identity, Role
 from shared.messages import (
@@ -198,3 +198,27 @@ async def test_the_request_page_offers_the_clarification_only_when_allowed(
             html = markup.unescape(await resp.text())
         assert CLARIFY in html
         assert "Partiellement satisfait : « Trop lent »" in html
+
+
+async def test_a_late_body_event_does_not_undo_a_later_one(triage):
+    """Two copies of triage on one queue apply a request's body events in any order: the
+    « Retraitement » that one copy applies after the other applied the answer that followed it
+    leaves the request answered, as treatment has it."""
+    url, ns = triage.amqp_url, triage.namespace
+    event = await _validated(triage)
+    first = datetime.now(UTC)
+    reopened_at, answered_at = first + timedelta(minutes=1), first + timedelta(minutes=2)
+    await publish_event(url, ns, treated(event).model_copy(update={"treated_at": first}))
+    await publish_event(url, ns, treated(event).model_copy(update={"treated_at": answered_at}))
+    late = await publish_event(
+        url, ns, RequestReopenedV1(**_ids(event), message="Relance", reopened_at=reopened_at)
+    )
+
+    async def applied():
+        return await triage.pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM inbox WHERE message_id = $1)", uuid.UUID(late)
+        )
+
+    await eventually(applied)
+    item = await _when(triage, event.code, lambda b: True)
+    assert item["body_status"] == "treated"

@@ -167,7 +167,7 @@ async def rewrite(
     ``draft`` (its id, its owner): the documents added with the rewrite, kept there by the
     submission form's checks (``drafts.store.add_file``); they become the request's attachments
     in this transaction, and ``citizen.documents_added`` tells triage."""
-    row = await conn.fetchrow(_TRACKING_ROW + " FOR UPDATE OF r", code)
+    row = await _locked_tracking_row(conn, code)
     if not _matches(row, who):
         return RewriteOutcome("not_found")
     if not lifecycle.may_rewrite(row["status"]):
@@ -333,7 +333,7 @@ async def reply(
     which the tracking view then shows; until then the view says the reply was recorded."""
     reopening = message is not None
     event = Event.REOPENED if reopening else Event.OPINION_GIVEN
-    row = await conn.fetchrow(_TRACKING_ROW + " FOR UPDATE OF r", code)
+    row = await _locked_tracking_row(conn, code)
     if not _matches(row, who):
         return ReplyOutcome("not_found")
     refusal = _refusal(row, event)
@@ -375,15 +375,27 @@ async def reply(
 # -- writes shared by the event handlers -----------------------------------------------------
 
 
+async def _locked_tracking_row(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
+    """:data:`_TRACKING_ROW`, the request locked for this transaction: locked first, then read
+    (see :func:`lock_request`), so that an answer another copy of intake has just applied is
+    the one the citizen's reply is judged against."""
+    await conn.execute("SELECT FROM requests WHERE code = $1 FOR UPDATE", code)
+    return await conn.fetchrow(_TRACKING_ROW, code)
+
+
 async def lock_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record | None:
     """The request's status and the dates that order the events, locked for this transaction
     (several copies of intake may apply events of one request at once)."""
+    # Locked first, read after: a statement that waited for the lock re-reads the locked row
+    # only, and its join would give request_tracking as it was before the other copy's commit
+    # (the validation then undid the answer that followed it).
+    if not await conn.fetchval("SELECT true FROM requests WHERE id = $1 FOR UPDATE", request_id):
+        return None
     return await conn.fetchrow(
         """SELECT r.id, r.status, COALESCE(rt.status_at, r.submitted_at) AS status_at,
                   rt.indexed_at, rt.analyst_answer_at, rt.treated_at, r.purged_at
            FROM requests r LEFT JOIN request_tracking rt ON rt.request_id = r.id
-           WHERE r.id = $1
-           FOR UPDATE OF r""",
+           WHERE r.id = $1""",
         request_id,
     )
 
