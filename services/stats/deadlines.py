@@ -1,9 +1,11 @@
 """« Délais respectés » per body: the share of the body's answers given on time.
 
-- request.deadline_missed (treatment's clock): the deadline missed is kept; the request's answer,
-  if it is already counted (the events may come in either order), is late.
-- request.treated: the body's first answer to the request, late when a deadline of it was
-  missed before (a request reopened and answered again keeps its first answer's count).
+- request.deadline_missed (treatment's clock): the deadline missed is kept; the request's first
+  answer, if it is already counted (the events may come in either order) and came after that
+  deadline, is late.
+- request.treated: the body's first answer to the request, late when it came after a deadline of
+  the request that was missed (a request reopened and answered again keeps its first answer's
+  count; a deadline of the later round, missed, does not make the first answer late).
 
 :func:`by_body` gives, per body over a period: ``answered`` (first answers given), ``on_time``,
 ``late_waiting`` (deadlines missed in the period, the request still unanswered) and
@@ -33,15 +35,20 @@ async def on_missed(
         event.body_id,
         day_of(event.missed_at),
     )
+    # The first answer is late if it came after this deadline; a deadline of a later round (after
+    # a reopening) says nothing of it.
     await conn.execute(
-        "UPDATE deadline_answers SET late = true WHERE request_id = $1", event.request_id
+        "UPDATE deadline_answers SET late = true WHERE request_id = $1 AND answered_on > $2",
+        event.request_id,
+        event.answer_due,
     )
 
 
 async def on_treated(conn: asyncpg.Connection, event: RequestTreatedV1, delivery: Delivery) -> None:
     await conn.execute(
         """INSERT INTO deadline_answers (request_id, body_id, answered_on, late)
-           VALUES ($1, $2, $3, EXISTS (SELECT 1 FROM deadline_misses WHERE request_id = $1))
+           VALUES ($1, $2, $3, EXISTS (SELECT 1 FROM deadline_misses
+                                       WHERE request_id = $1 AND answer_due < $3))
            ON CONFLICT (request_id) DO NOTHING""",
         event.request_id,
         event.body_id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
+from services.stats import deadlines
 from services.stats.app import create_app
 from services.stats.settings import StatsSettings
 from shared.codes import new_code
@@ -16,6 +17,7 @@ from shared.service import POOL
 from tests.support import (
     RunningApp,
     as_staff,
+    delivery_of,
     eventually,
     publish_event,
     signed_session,
@@ -108,3 +110,23 @@ async def test_the_share_of_answers_given_on_time_per_body(settings_for, amqp_ur
     # Nothing answered nor missed in November.
     for body in before["bodies"]:
         assert body["deadlines"]["met_percent"] is None
+
+
+async def test_a_deadline_of_a_later_round_leaves_an_on_time_first_answer_on_time(settings_for):
+    """Answered on time, reopened, the new round's deadline missed: the first answer stays on
+    time, whichever of the two events is applied first (two copies, a redelivery)."""
+    first_answer = treated(uuid.uuid4())  # 3 December
+    later_round = missed(first_answer.request_id).model_copy(
+        update={"answer_due": date(2026, 12, 20), "missed_at": datetime(2026, 12, 21, tzinfo=UTC)}
+    )
+    before = first_answer.model_copy(update={"request_id": uuid.uuid4()})
+    before_missed = missed(before.request_id)  # due 1 December: the answer came after it
+    async with RunningApp(create_app(settings_for(StatsSettings))) as running:
+        async with running.app[POOL].acquire() as conn, conn.transaction():
+            await deadlines.on_treated(conn, first_answer, delivery_of(first_answer))
+            await deadlines.on_missed(conn, later_round, delivery_of(later_round))
+            await deadlines.on_missed(conn, before_missed, delivery_of(before_missed))
+            await deadlines.on_treated(conn, before, delivery_of(before))
+            late = dict(await conn.fetch("SELECT request_id, late FROM deadline_answers"))
+
+    assert late == {first_answer.request_id: False, before.request_id: True}
