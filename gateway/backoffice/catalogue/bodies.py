@@ -306,17 +306,24 @@ async def body_themes(request: web.Request) -> web.Response:
     kept = sorted({m for m in mapped if m not in known} | set(chosen))
     if kept == sorted(mapped):
         return see_other(f"{BASE}/organismes/{body['id']}?fait=inchange")
-    status, _answer = await send(request, "bodies", body["id"], {"themes": kept})
+    await _save_themes(request, body["id"], mapped, kept)
+    return see_other(f"{BASE}/organismes/{body['id']}?fait=themes")
+
+
+async def _save_themes(
+    request: web.Request, body_id: str, before: list[str], after: list[str]
+) -> None:
+    """The body's list of themes, then the journal's line saying what changed."""
+    status, _answer = await send(request, "bodies", body_id, {"themes": after})
     if status != 200:
         raise Unavailable
     forget(request)
     await access.record_action(
         request,
         "catalogue_changed",
-        f"organisme {body['id']}",
-        changes({"themes": sorted(mapped)}, {"themes": kept}, BODY_LABELS),
+        f"organisme {body_id}",
+        changes({"themes": sorted(before)}, {"themes": after}, BODY_LABELS),
     )
-    return see_other(f"{BASE}/organismes/{body['id']}?fait=themes")
 
 
 def _children(text: str) -> list[str]:
@@ -370,15 +377,5 @@ async def body_new_theme(request: web.Request) -> web.Response:
             for t in data["themes"]
             if not t["parent_id"] and t["active"] and t["id"] != OTHER_THEME
         ]
-    themes = sorted({*mapped, theme["id"]})
-    status, _answer = await send(request, "bodies", body["id"], {"themes": themes})
-    if status != 200:
-        raise Unavailable
-    forget(request)
-    await access.record_action(
-        request,
-        "catalogue_changed",
-        f"organisme {body['id']}",
-        changes({"themes": sorted(mapped)}, {"themes": themes}, BODY_LABELS),
-    )
+    await _save_themes(request, body["id"], mapped, sorted({*mapped, theme["id"]}))
     return see_other(f"{BASE}/organismes/{body['id']}?fait=theme")
