@@ -16,6 +16,7 @@ from services.notify.handlers import citizen_parking, make_handlers
 from services.notify.settings import SETTINGS, NotifySettings
 from services.notify.sms import OrangeSms, SmsMedium
 from services.notify.smtp import EmailMedium
+from shared import early
 from shared.service import POOL, ServiceSpec, create_service_app
 from shared.web import READY_CHECKS
 
@@ -25,7 +26,7 @@ SENDER = web.AppKey("sender", DeliveryLoop)
 log = logging.getLogger(__name__)
 
 
-def spec(settings: NotifySettings) -> ServiceSpec:
+def spec(settings: NotifySettings, parking: early.Parking | None = None) -> ServiceSpec:
     return ServiceSpec(
         name=NAME,
         sql_dir=SQL_DIR,
@@ -34,6 +35,7 @@ def spec(settings: NotifySettings) -> ServiceSpec:
             settings.public_url,
             sms_enabled=settings.sms_enabled,
             decision_days=settings.decision_days(),
+            parking=parking,
         ),
     )
 
@@ -73,12 +75,13 @@ async def _deliveries(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: NotifySettings) -> web.Application:
-    app = create_service_app(settings, spec(settings))
+    # Events parked before their request.submitted (shared.early): the handlers park them, the
+    # sweep applies what a racing copy left.
+    parking = citizen_parking(settings.public_url, sms_enabled=settings.sms_enabled)
+    app = create_service_app(settings, spec(settings, parking))
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_deliveries)
     app.cleanup_ctx.append(staff_digests.ticking())
-    # Events parked before their request.submitted: what a racing copy left (shared.early).
-    parking = citizen_parking(settings.public_url, sms_enabled=settings.sms_enabled)
     app.cleanup_ctx.append(parking.sweeping())
     app.add_routes(routes)
     app.add_routes(staff.routes)  # the staff directory and staff emails (issue 13)

@@ -48,7 +48,11 @@ def citizen_parking(public_url: str, *, sms_enabled: bool = False) -> early.Park
 
 
 def make_handlers(
-    public_url: str, *, sms_enabled: bool = False, decision_days: Mapping[str, int] | None = None
+    public_url: str,
+    *,
+    sms_enabled: bool = False,
+    decision_days: Mapping[str, int] | None = None,
+    parking: early.Parking | None = None,
 ) -> dict[str, Entry]:
     """The registry: which function handles which message.
 
@@ -56,8 +60,9 @@ def make_handlers(
     setting (``public_url``), and settings are passed down, never read here. ``sms_enabled``:
     an SMS provider is configured (MILIE_SMS_BASE_URL). ``decision_days``: the analysts' days
     to rule on admissibility, by nature (the acknowledgement announces the date; 15 otherwise).
+    ``parking``: :func:`citizen_parking`'s, when the app's sweep shares it.
     """
-    parking = citizen_parking(public_url, sms_enabled=sms_enabled)
+    parking = parking or citizen_parking(public_url, sms_enabled=sms_enabled)
 
     async def on_requests_submitted(
         conn: asyncpg.Connection, run: list[tuple[RequestSubmittedV1, Delivery]]
