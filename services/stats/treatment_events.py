@@ -31,6 +31,7 @@ from shared.messages import (
     RequestReopenedV1,
     RequestResumedV1,
     RequestTreatedV1,
+    moment,
 )
 
 Treatment = (
@@ -44,19 +45,9 @@ Treatment = (
 )
 
 
-# When each event that moves the status happened: what orders them (repository.move_status).
-_MOMENT = {
-    RequestPutOnHoldV1: "held_at",
-    RequestResumedV1: "resumed_at",
-    RequestTreatedV1: "treated_at",
-    RequestReopenedV1: "reopened_at",
-}
-
-
 async def on_treatment(conn: asyncpg.Connection, event: Treatment, delivery: Delivery) -> None:
     if (status := lifecycle.status_after(event.name)) is not None:
-        at = getattr(event, _MOMENT[type(event)])
-        await repository.move_status(conn, event.request_id, status, at)
+        await repository.move_status(conn, event.request_id, status, moment(event))
 
 
 async def on_opinion_given(

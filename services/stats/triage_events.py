@@ -19,6 +19,7 @@ from shared.messages import (
     RequestRejectedV1,
     RequestResubmittedV1,
     RequestValidatedV1,
+    moment,
 )
 
 Move = (
@@ -30,8 +31,7 @@ async def on_moved(conn: asyncpg.Connection, event: Move, delivery: Delivery) ->
     needs_treatment = event.needs_treatment if isinstance(event, RequestValidatedV1) else None
     status = lifecycle.status_after(event.name, needs_treatment=needs_treatment)
     assert status is not None, f"{event.name} keeps the status: not a move"
-    at = event.resubmitted_at if isinstance(event, RequestResubmittedV1) else event.decided_at
-    await repository.move_status(conn, event.request_id, status, at)
+    await repository.move_status(conn, event.request_id, status, moment(event))
 
 
 async def on_reindexed(

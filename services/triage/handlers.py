@@ -30,6 +30,7 @@ from shared.messages import (
     RequestResubmittedV1,
     RequestSubmittedV1,
     RequestTreatedV1,
+    moment,
 )
 from shared.working_days import day_of
 
@@ -144,19 +145,6 @@ async def on_documents_added(
 BodyEvent = RequestTreatedV1 | RequestReopenedV1 | RequestOpinionGivenV1 | RequestClosedV1
 
 
-def _moment(event: BodyEvent) -> datetime:
-    match event:
-        case RequestTreatedV1():
-            return event.treated_at
-        case RequestReopenedV1():
-            return event.reopened_at
-        case RequestOpinionGivenV1():
-            return event.given_at
-        case RequestClosedV1():
-            return event.closed_at
-    raise TypeError(type(event).__name__)
-
-
 async def on_body_event(conn: asyncpg.Connection, event: BodyEvent, delivery: Delivery) -> None:
     """The request's status at the body as the life cycle's table says the event leaves it, and
     the citizen's opinion (request.opinion_given, or request.closed naming it). Ordered by the
@@ -170,7 +158,7 @@ async def on_body_event(conn: asyncpg.Connection, event: BodyEvent, delivery: De
         conn,
         event.request_id,
         status.value,
-        domain.aware(_moment(event)),
+        domain.aware(moment(event)),
         opinion=opinion.value if opinion else None,
         comment=getattr(event, "comment", None),
     )
