@@ -43,6 +43,7 @@ from pydantic import ValidationError
 from shared import inbox, logs, metrics
 from shared.broker import Broker, Refused
 from shared.db import is_transient
+from shared.lock_order import LockFirst
 from shared.messages import COMMAND_MAX_BYTES, COMMAND_TYPES, CONTRACTS, Contract
 from shared.topology import COMMANDS, DEAD_LETTER, EVENTS
 
@@ -163,6 +164,7 @@ class Consumer:
         on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], Awaitable[None]]
         | None = None,
         command_senders: Mapping[str, str] | None = None,
+        lock_first: LockFirst | None = None,
     ) -> None:
         unknown = set(handlers) - set(CONTRACTS)
         if unknown:
@@ -182,6 +184,8 @@ class Consumer:
         self.on_poison = on_poison
         # RabbitMQ user -> channel: who may send commands (none when not given).
         self.command_senders = dict(command_senders or {})
+        # The locks each transaction takes before anything else (shared.lock_order).
+        self.lock_first = lock_first
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._stopping = False
         # Delivered, not yet taken by the loop, in delivery order.
@@ -343,6 +347,10 @@ class Consumer:
             return f"command from RabbitMQ user {message.user_id!r}, who is no known channel"
         return None
 
+    async def _lock_first(self, conn: asyncpg.Connection, work: list[_Work]) -> None:
+        if self.lock_first is not None:
+            await self.lock_first(conn, [w.body for w in work])
+
     async def _apply_batch(self, work: list[_Work]) -> bool:
         """Apply ``work`` in one transaction; True once committed (the caller acks), False when
         it fell back to one transaction per message (each then settled by :meth:`_apply`)."""
@@ -351,6 +359,8 @@ class Consumer:
             applied: list[_Work] = []
             try:
                 async with self.pool.acquire(timeout=10) as conn, conn.transaction():
+                    # Before the inbox: two copies handed the same message wait here, in order.
+                    await self._lock_first(conn, work)
                     new = await inbox.claim_many(
                         conn, ((w.delivery.message_id, w.delivery.message_type) for w in work)
                     )
@@ -385,6 +395,7 @@ class Consumer:
         while True:
             try:
                 async with self.pool.acquire(timeout=10) as conn, conn.transaction():
+                    await self._lock_first(conn, [w])
                     if await inbox.claim(conn, delivery.message_id, delivery.message_type):
                         await _apply_run(conn, [w])
                         metrics.MESSAGES_CONSUMED.labels(delivery.message_type).inc()

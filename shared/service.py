@@ -23,6 +23,7 @@ from aiohttp import web
 from shared import db, logs, signing
 from shared.broker import Broker
 from shared.consumer import Consumer, Entry
+from shared.lock_order import LockFirst
 from shared.messages import COMMAND_TYPES
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay
@@ -69,6 +70,8 @@ class ServiceSpec:
     on_poison: Callable[[aio_pika.abc.AbstractIncomingMessage, str], object] | None = None
     # RabbitMQ user -> channel: who may send this service commands (see shared.consumer).
     command_senders: Mapping[str, str] = field(default_factory=dict)
+    # The locks the consumer's transactions take first, in a fixed order (shared.lock_order).
+    lock_first: LockFirst | None = None
 
     def __post_init__(self) -> None:
         if self.bindings is None:
@@ -222,6 +225,7 @@ def _messaging(spec: ServiceSpec):
                 handler_attempts=settings.handler_attempts,
                 on_poison=spec.on_poison,
                 command_senders=spec.command_senders,
+                lock_first=spec.lock_first,
             )
             await consumer.start()
             app[CONSUMER] = consumer

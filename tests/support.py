@@ -27,6 +27,8 @@ from shared.service import SETTINGS
 T = TypeVar("T")
 
 SERVICES = ("intake", "triage", "treatment", "notify", "stats")
+# The service of the messaging backbone's own tests (tests/shared).
+PROBE = "probe"
 # Settings a process accepts with env="production" (it refuses the development secrets).
 PRODUCTION_SECRETS = {
     "identity_secret": "test-identity-secret-of-at-least-32-bytes",

@@ -25,6 +25,7 @@ from services.intake.settings import SETTINGS, IntakeSettings
 from services.intake.tracking import api as tracking_api
 from shared.broker import Broker
 from shared.db import is_transient, run_in_transaction
+from shared.lock_order import requests_in_order
 from shared.service import BROKER, POOL, ServiceSpec, create_service_app
 from shared.topology import EVENTS
 
@@ -39,6 +40,8 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     # Until 2026-11 intake took every request.* event; a queue declared then keeps that binding.
     obsolete_bindings=[(EVENTS, "request.#")],
+    # Each event's handler locks its request's row.
+    lock_first=requests_in_order("requests", key="id"),
 )
 
 

@@ -12,13 +12,20 @@ from services.treatment.handlers import HANDLERS
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit
 from shared.identity import Role, requires
+from shared.lock_order import requests_in_order
 from shared.service import ServiceSpec, create_service_app
 
 SQL_DIR = Path(__file__).parent / "sql"
 
 
 def create_app(settings: TreatmentSettings) -> web.Application:
-    spec = ServiceSpec(name="treatment", sql_dir=SQL_DIR, handlers=HANDLERS)
+    spec = ServiceSpec(
+        name="treatment",
+        sql_dir=SQL_DIR,
+        handlers=HANDLERS,
+        # Each event's handler locks its request's row.
+        lock_first=requests_in_order("treatments"),
+    )
     app = create_service_app(settings, spec, middlewares=(audit.record_refusals,))
     app[SETTINGS] = settings
     app.add_routes(focal_api.routes)

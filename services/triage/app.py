@@ -14,6 +14,7 @@ from services.triage.catalogue import Catalogue
 from services.triage.handlers import build_handlers
 from services.triage.settings import SETTINGS, TriageSettings
 from shared import audit
+from shared.lock_order import requests_in_order
 from shared.service import ServiceSpec, create_service_app
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -37,6 +38,8 @@ def create_app(settings: TriageSettings) -> web.Application:
         name="triage",
         sql_dir=SQL_DIR,
         handlers=build_handlers(settings),  # bound to what they handle
+        # Each event's handler locks its request's row.
+        lock_first=requests_in_order("queue_items"),
     )
     app = create_service_app(settings, spec, middlewares=(audit.record_refusals,))
     app[SETTINGS] = settings

@@ -182,7 +182,7 @@ async def on_policy_changed(
     policy, calendar = await deadline_copy.load(conn)
     rows = await conn.fetch(
         """SELECT request_id, nature, body_id, queued_at, admissibility_deadline
-           FROM queue_items WHERE status = $1 FOR UPDATE""",
+           FROM queue_items WHERE status = $1 ORDER BY request_id FOR UPDATE""",
         domain.WAITING,
     )
     moved = []

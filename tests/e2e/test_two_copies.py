@@ -223,6 +223,15 @@ async def test_two_copies_of_every_process_lose_nothing_and_do_nothing_twice(
     for service in SERVICES:
         dead = await dead_letters(amqp_url, f"{namespace}.milie.{service}.dead-letter")
         assert [(m.type, (m.headers or {}).get("x-milie-reason")) for m in dead] == [], service
+    # The copies of a service took their batches' locks in one order (shared.lock_order): none
+    # waited for PostgreSQL to break a cycle and retried (before, one run in two did).
+    deadlocks = [
+        f"{log.parent.name}/{log.name}"
+        for platform in copies.both
+        for log in platform.log_dir.glob("*.log")
+        if "DeadlockDetected" in log.read_text()
+    ]
+    assert deadlocks == []
 
 
 async def _settled(db: asyncpg.Connection) -> None:

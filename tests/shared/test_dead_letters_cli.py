@@ -15,27 +15,15 @@ from deploy.local import dead_letters
 from deploy.local.dead_letters import Place, Refused
 from shared.broker import Broker
 from shared.consumer import Consumer, Poison
-from shared.db import create_pool
 from shared.messages import IntakeSubmitV1, RequestSubmittedV1
-from shared.migrations import migrate
 from shared.topology import EVENTS, Topology
-from tests.support import eventually, publish_event, submitted_event
+from tests.support import PROBE, eventually, publish_event, submitted_event
 
-SERVICE = "probe"
+SERVICE = PROBE
 
 
 class Cause:
     fixed = False
-
-
-@pytest.fixture
-async def pool(database_url):
-    pool = await create_pool(database_url, SERVICE, min_size=1, max_size=5)
-    async with pool.acquire() as conn:
-        await migrate(conn, SERVICE, None)
-        await conn.execute("CREATE TABLE effects (request_id uuid, code text)")
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

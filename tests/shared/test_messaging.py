@@ -18,13 +18,13 @@ import pytest
 
 from shared.broker import Broker, Refused, Unroutable
 from shared.consumer import Consumer
-from shared.db import create_pool
 from shared.messages import RequestSubmittedV1
 from shared.migrations import SHARED_SQL, migrate, migration_files
 from shared.outbox import OutboxRelay, add
 from shared.service import CONSUMER
 from shared.topology import DEAD_LETTER, EVENTS, Topology
 from tests.support import (
+    PROBE,
     RunningApp,
     dead_letters,
     eventually,
@@ -32,17 +32,7 @@ from tests.support import (
     submitted_event,
 )
 
-SERVICE = "probe"
-
-
-@pytest.fixture
-async def pool(database_url):
-    pool = await create_pool(database_url, SERVICE, min_size=1, max_size=5)
-    async with pool.acquire() as conn:
-        await migrate(conn, SERVICE, None)
-        await conn.execute("CREATE TABLE effects (request_id uuid, code text)")
-    yield pool
-    await pool.close()
+SERVICE = PROBE
 
 
 @pytest.fixture
