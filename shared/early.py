@@ -26,6 +26,7 @@ from aiohttp import web
 
 from shared import metrics, periodic
 from shared.consumer import Delivery, Handler
+from shared.lock_order import LockFirst
 from shared.messages import CONTRACTS
 from shared.service import POOL, SETTINGS
 
@@ -39,6 +40,9 @@ class Parking:
 
     known_in: str
     handlers: Mapping[str, Handler]
+    # The locks the service's consumer takes first (shared.lock_order): the sweep, applying
+    # events of several requests in one transaction beside the consumer's, takes them too.
+    lock_first: LockFirst | None = None
 
     def until_known(self, message_type: str) -> Handler:
         """The handler of ``message_type``, applied when the request is known here, parked
@@ -106,6 +110,8 @@ class Parking:
 
         async def sweep(app: web.Application) -> None:
             async with app[POOL].acquire(timeout=10) as conn, conn.transaction():
+                if self.lock_first is not None:
+                    await self.lock_first(conn, [])
                 applied = await self.apply(conn, None)
                 await drop_stale(conn, app[SETTINGS].parked_days)
             if applied:

@@ -7,9 +7,8 @@ from pathlib import Path
 from aiohttp import web
 
 from services.stats import api, body_dashboard, deliveries, general
-from services.stats.handlers import HANDLERS, PARKING
+from services.stats.handlers import COUNTERS_LOCK, HANDLERS, PARKING
 from services.stats.settings import SETTINGS, StatsSettings
-from shared.lock_order import one_at_a_time
 from shared.service import ServiceSpec, create_service_app
 from shared.topology import EVENTS
 
@@ -25,8 +24,7 @@ def create_app(settings: StatsSettings) -> web.Application:
         # Until 2026-12 stats took every request and notification event; a queue declared then
         # keeps those bindings.
         obsolete_bindings=[(EVENTS, "request.#"), (EVENTS, "notification.#")],
-        # Every batch moves the same few counters of the day (daily_counts, opinion_counts…).
-        lock_first=one_at_a_time("milie.stats.counters"),
+        lock_first=COUNTERS_LOCK,
     )
     app = create_service_app(settings, spec)
     app[SETTINGS] = settings

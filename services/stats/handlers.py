@@ -8,6 +8,7 @@ from services.stats import deadlines, repository, treatment_events, triage_event
 from services.stats.repository import day_of
 from shared import early, lifecycle
 from shared.consumer import Batched, Delivery, Entry, Handler
+from shared.lock_order import one_at_a_time
 from shared.messages import RequestSubmittedV1
 
 # The status a request is counted in from its submission until triage decides.
@@ -48,8 +49,12 @@ for _name, _handler in deadlines.HANDLERS.items():
     else:
         _OTHERS[_name] = _handler
 
+# Every batch moves the same few counters of the day (daily_counts, opinion_counts…): the
+# copies of stats take turns rather than lock them in the orders their messages came in.
+COUNTERS_LOCK = one_at_a_time("milie.stats.counters")
+
 # One that comes before its request.submitted is parked, then applied with it (shared.early).
-PARKING = early.Parking("request_facts", FACT_HANDLERS)
+PARKING = early.Parking("request_facts", FACT_HANDLERS, lock_first=COUNTERS_LOCK)
 
 HANDLERS: dict[str, Entry] = {
     RequestSubmittedV1.type_name(): Batched(on_submitted),
