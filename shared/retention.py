@@ -13,6 +13,7 @@ import asyncpg
 
 # Rows a statement: a few hundred milliseconds of work, far from any lock timeout.
 BATCH = 10_000
+ACQUIRE_TIMEOUT = 10.0
 
 
 async def delete_in_batches(
@@ -30,7 +31,10 @@ async def delete_in_batches(
                   LIMIT {limit} FOR UPDATE SKIP LOCKED))"""  # noqa: S608 - constants
     gone = 0
     while True:
-        status = await pool.execute(sql, *args, batch)
+        # A connection per batch, waited for a while only: the sweep gives way to the requests
+        # and the consumer, and a pool exhausted fails this sweep rather than hanging it.
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            status = await conn.execute(sql, *args, batch)
         count = int(status.rpartition(" ")[2] or 0)
         gone += count
         if count < batch:
