@@ -74,6 +74,11 @@ async def _read_common_passwords(app: web.Application) -> None:
     await asyncio.to_thread(passwords.common_passwords)
 
 
+async def _forget_ended_staff(app: web.Application) -> None:
+    async with app[POOL].acquire(timeout=app[GATEWAY_SETTINGS].db_acquire_timeout) as conn:
+        await auth.forget_ended(conn, app[GATEWAY_SETTINGS].staff_idle_timeout_seconds)
+
+
 async def _service_client(app: web.Application) -> AsyncIterator[None]:
     settings = app[GATEWAY_SETTINGS]
     session = aiohttp.ClientSession(
@@ -194,6 +199,14 @@ def create_app(settings: GatewaySettings) -> web.Application:
             lambda app: api_keys.forget_old_calls(
                 app[POOL], app[GATEWAY_SETTINGS].api_calls_kept_days
             ),
+        )
+    )
+    # Ended staff sessions and old failed sign-ins, also forgotten at each sign-in.
+    app.cleanup_ctx.append(
+        periodic.every(
+            "gateway-staff-retention",
+            lambda app: app[GATEWAY_SETTINGS].retention_sweep_seconds,
+            _forget_ended_staff,
         )
     )
     # The citizen's pages.

@@ -1,4 +1,12 @@
-"""Inbox: a message is applied once. Record its id in the same transaction as its effect."""
+"""Inbox: a message is applied once. Record its id in the same transaction as its effect.
+
+A message comes again within minutes (a crash before the ack, a channel closed, the relay
+publishing again after a lost confirm), or within days when an operator replays dead letters once
+their cause is fixed; never years later. So an id is kept ``inbox_kept_days``
+(MILIE_INBOX_KEPT_DAYS, a month by default), then removed (:func:`forget_old`, every
+``retention_sweep_seconds`` by shared.service): the table holds a month of messages, not every
+message since the start.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared import retention
 from shared.db import columns
 
 
@@ -32,3 +41,10 @@ async def claim_many(conn: asyncpg.Connection, messages: Iterable[tuple[UUID, st
         types,
     )
     return {row["message_id"] for row in rows}
+
+
+async def forget_old(pool: asyncpg.Pool, kept_days: int, batch: int = retention.BATCH) -> int:
+    """Remove the ids of messages received more than ``kept_days`` days ago; how many went."""
+    return await retention.delete_in_batches(
+        pool, "inbox", "received_at < now() - make_interval(days => $1)", kept_days, batch=batch
+    )

@@ -20,7 +20,7 @@ import asyncpg
 import uvloop
 from aiohttp import web
 
-from shared import db, logs, signing
+from shared import db, inbox, logs, periodic, signing
 from shared.broker import Broker
 from shared.consumer import Consumer, Entry
 from shared.lock_order import LockFirst
@@ -128,7 +128,16 @@ def create_service_app(
         app.cleanup_ctx.append(_forget_expired_calls)
     if spec.uses_broker:
         app.cleanup_ctx.append(_messaging(spec))
+        app.cleanup_ctx.append(_forget_old_messages)
     return app
+
+
+# The inbox's ids past ``inbox_kept_days`` (shared.inbox), every ``retention_sweep_seconds``.
+_forget_old_messages = periodic.every(
+    "inbox-retention",
+    lambda app: app[SETTINGS].retention_sweep_seconds,
+    lambda app: inbox.forget_old(app[POOL], app[SETTINGS].inbox_kept_days),
+)
 
 
 def _signed_calls(settings: ServiceSettings, spec: ServiceSpec):

@@ -118,6 +118,14 @@ class ServiceSettings(BaseSettings):
     # came is dropped.
     parked_sweep_seconds: float = Field(60, ge=0)
     parked_days: int = Field(7, ge=1)
+    # How often a process removes what is past its keeping time (shared.retention; 0: never):
+    # the inbox in every service that consumes, and each service's own tables (notify's).
+    retention_sweep_seconds: float = Field(3600, ge=0)
+    # A consumed message's id is kept this many days, so that the same message coming again is
+    # dropped (shared.inbox). RabbitMQ gives a message back within minutes and an operator
+    # replays dead letters within days; a month is well past both, and a month of ids (a few
+    # million rows at the design's peak) is a small table.
+    inbox_kept_days: int = Field(30, ge=1)
     # Shared by the gateway and the services to sign the staff identity passed along a call.
     identity_secret: SecretStr = SecretStr(DEVELOPMENT_IDENTITY_SECRET)
 

@@ -64,6 +64,11 @@ class Place:
     database_url: str
     amqp_url: str
     topology: Topology
+    # A replayed letter is kept as long as the services' inboxes keep its id
+    # (MILIE_INBOX_KEPT_DAYS), then removed at the next collect: by then it was applied or
+    # dead-lettered again (collected anew), and its body (a request.submitted carries the
+    # citizen's contact) must not outlive the request's purge.
+    replayed_kept_days: int = 30
 
 
 def _json_safe(value):
@@ -123,6 +128,10 @@ async def collect(place: Place, services: tuple[str, ...] = SERVICES) -> int:
                 )
                 await message.ack()
                 moved += 1
+        await conn.execute(
+            "DELETE FROM dead_letters WHERE replayed_at < now() - make_interval(days => $1)",
+            place.replayed_kept_days,
+        )
     finally:
         await connection.close()
         await conn.close()
@@ -229,7 +238,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _place() -> Place:
     settings = load(ServiceSettings, "milie dead-letters")
-    return Place(settings.database_url, settings.amqp_url, Topology(settings.broker_namespace))
+    return Place(
+        settings.database_url,
+        settings.amqp_url,
+        Topology(settings.broker_namespace),
+        settings.inbox_kept_days,
+    )
 
 
 async def _run(args: argparse.Namespace, place: Place) -> int:

@@ -19,6 +19,8 @@ from datetime import datetime
 
 import asyncpg
 
+from shared import retention
+
 PREFIX = "milie_"
 KEY = re.compile(r"^milie_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 # Anywhere in a text (a query string): a key where it must never be.
@@ -234,21 +236,9 @@ async def record_call(
         )
 
 
-async def forget_old_calls(pool: asyncpg.Pool, kept_days: int, batch: int = 10_000) -> int:
-    """Remove the call log's lines older than ``kept_days`` days, ``batch`` rows a statement (a
-    year's backlog goes without one long lock on the log); how many went. Every copy of the
-    gateway may run it at once: a line taken by one is skipped by the others."""
-    gone = 0
-    while True:
-        count = await pool.fetchval(
-            """WITH old AS (SELECT id FROM api_calls
-                            WHERE at < now() - make_interval(days => $1)
-                            ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED),
-                    removed AS (DELETE FROM api_calls c USING old WHERE c.id = old.id RETURNING 1)
-               SELECT count(*) FROM removed""",
-            kept_days,
-            batch,
-        )
-        gone += count
-        if count < batch:
-            return gone
+async def forget_old_calls(pool: asyncpg.Pool, kept_days: int, batch: int = retention.BATCH) -> int:
+    """Remove the call log's lines older than ``kept_days`` days, in batches (a year's backlog
+    goes without one long lock on the log, shared.retention); how many went."""
+    return await retention.delete_in_batches(
+        pool, "api_calls", "at < now() - make_interval(days => $1)", kept_days, batch=batch
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+import asyncpg
 from aiohttp import web
 
 from gateway.staff import accounts, audit, passwords, sessions, throttle
@@ -242,12 +243,19 @@ async def sign_in(request: web.Request, login: str, password: str) -> SignInResu
                 address=address,
                 target=account.login,
             )
-        await sessions.purge_ended(conn, settings.staff_idle_timeout_seconds)
-        await throttle.purge_old(conn)
+        await forget_ended(conn, settings.staff_idle_timeout_seconds)
         return token
 
     token = await run_in_transaction(pool, succeeded)
     return SignInResult(token, None, account)
+
+
+async def forget_ended(conn: asyncpg.Connection, idle_seconds: float) -> None:
+    """Forget the sessions nobody can use any more and the failed sign-ins past their window:
+    at each sign-in, and on the gateway's clock (days without one, or a run of failed tries
+    from many addresses, would keep them meanwhile; they hold the staff's addresses)."""
+    await sessions.purge_ended(conn, idle_seconds)
+    await throttle.purge_old(conn)
 
 
 async def sign_out(request: web.Request) -> None:

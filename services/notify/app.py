@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from services.notify import staff, staff_digests
+from services.notify import retention, staff, staff_digests
 from services.notify.api import routes
 from services.notify.delivery import DeliveryLoop, Medium
 from services.notify.handlers import citizen_parking, make_handlers
@@ -83,6 +83,7 @@ def create_app(settings: NotifySettings) -> web.Application:
     app.cleanup_ctx.append(_deliveries)
     app.cleanup_ctx.append(staff_digests.ticking())
     app.cleanup_ctx.append(parking.sweeping())
+    app.cleanup_ctx.append(retention.ticking())  # rows past their keeping time
     app.add_routes(routes)
     app.add_routes(staff.routes)  # the staff directory and staff emails (issue 13)
     return app

@@ -58,6 +58,15 @@ class NotifySettings(ServiceSettings):
     staff_digest_hour: int = Field(7, ge=0, le=23)
     staff_clock_interval_seconds: float = Field(300, ge=0)
     admissibility_days_by_nature: dict[Nature, int] = Field(default_factory=dict)
+    # What the staff's mails keep (retention.py): the requests of the digests, the mails sent,
+    # the late requests once answered and the answers. A month: past the inbox's keeping time
+    # (MILIE_INBOX_KEPT_DAYS, refused shorter), so that a deadline missed that comes again or
+    # late still finds its answer; the digest itself reads the day before only.
+    staff_mail_kept_days: int = Field(30, ge=2)
+    # Emails and SMS tied to no request (codes reminders, the staff's daily mails and sign-in
+    # links), once sent or given up: a quarter, to answer « je n'ai pas reçu le message »; they
+    # hold an address and codes or a link that no request's purge reaches.
+    unattached_deliveries_kept_days: int = Field(90, ge=1)
 
     def decision_days(self) -> dict[str, int]:
         """Days to the analysts' decision, for each nature."""
@@ -69,6 +78,16 @@ class NotifySettings(ServiceSettings):
     @property
     def sms_enabled(self) -> bool:
         return bool(self.sms_base_url.strip())
+
+    @model_validator(mode="after")
+    def _answers_outlive_the_inbox(self) -> Self:
+        if self.staff_mail_kept_days < self.inbox_kept_days:
+            raise ValueError(
+                f"staff_mail_kept_days ({self.staff_mail_kept_days}) must be at least "
+                f"inbox_kept_days ({self.inbox_kept_days}): a deadline missed that comes again "
+                "must still find the answer that followed it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _room_in_the_pool(self) -> Self:

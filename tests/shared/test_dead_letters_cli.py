@@ -118,6 +118,38 @@ async def test_a_command_is_not_replayed_by_the_operator(database_url, amqp_url,
         await dead_letters.replay(place, [letter_id])
 
 
+async def test_a_letter_replayed_longer_ago_than_the_inbox_keeps_ids_is_removed(
+    database_url, amqp_url, namespace
+):
+    place = Place(database_url, amqp_url, Topology(namespace), replayed_kept_days=30)
+    conn = await dead_letters._connect_db(place)
+    try:
+        ids = {
+            name: await conn.fetchval(
+                """INSERT INTO dead_letters (service, message_id, type, body, reason, replayed_at)
+                   VALUES ('notify', $1, $2, '{"contact": {"email": "awa@example.ci"}}',
+                           'no recipient', now() - make_interval(days => $3)) RETURNING id""",
+                str(uuid.uuid4()),
+                RequestSubmittedV1.type_name(),
+                days,
+            )
+            for name, days in (("old", 31), ("recent", 29))
+        }
+        waiting_id = await conn.fetchval(
+            """INSERT INTO dead_letters (service, message_id, type, body, reason, collected_at)
+               VALUES ('notify', $1, $2, '{}', 'no recipient', now() - interval '400 days')
+               RETURNING id""",
+            str(uuid.uuid4()),
+            RequestSubmittedV1.type_name(),
+        )
+        await dead_letters.collect(place, ("notify",))
+        left = {r["id"] for r in await conn.fetch("SELECT id FROM dead_letters")}
+    finally:
+        await conn.close()
+    # The one still waiting stays, whatever its age: an operator has to decide.
+    assert left == {ids["recent"], waiting_id}
+
+
 def test_the_command_line_lists_and_refuses_clearly(database_url, amqp_url, namespace):
     env = {
         **os.environ,

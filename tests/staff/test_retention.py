@@ -1,0 +1,52 @@
+"""The gateway's clock forgets the staff sessions nobody can use any more and the failed sign-ins
+past their window, without waiting for someone to sign in (which forgets them too)."""
+
+from __future__ import annotations
+
+import os
+
+import asyncpg
+
+from shared.identity import Role
+from tests.staff.helpers import create_account
+from tests.support import eventually
+
+PASSWORD = "le ménage des sessions"
+
+
+async def test_the_clock_forgets_ended_sessions_and_old_failures(gateway_alone, database_url):
+    account = await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "gateway"})
+    try:
+        sessions = {name: os.urandom(32) for name in ("expired", "idle", "in_use")}
+        await conn.executemany(
+            """INSERT INTO staff_sessions (id_hash, account_id, last_seen_at, expires_at, address)
+               VALUES ($1, $2, now() - make_interval(secs => $3),
+                       now() + make_interval(secs => $4), '192.0.2.7')""",
+            [
+                (sessions["expired"], account.id, 60, -60),  # past its absolute end
+                (sessions["idle"], account.id, 31 * 60, 3600),  # unused past the idle timeout
+                (sessions["in_use"], account.id, 60, 3600),
+            ],
+        )
+        await conn.executemany(
+            """INSERT INTO sign_in_failures (scope, key, failures, last_failure_at, blocked_until)
+               VALUES ('address', $1, 40, now() - make_interval(secs => $2),
+                       now() + make_interval(secs => $3))""",
+            [
+                ("old", 2 * 3600, -3600),  # its window passed, no longer blocked
+                ("recent", 60, -60),
+                ("still-blocked", 2 * 3600, 3600),
+            ],
+        )
+
+        await gateway_alone(retention_sweep_seconds=0.1)
+
+        async def forgotten() -> bool:
+            hashes = {r[0] for r in await conn.fetch("SELECT id_hash FROM staff_sessions")}
+            keys = {r[0] for r in await conn.fetch("SELECT key FROM sign_in_failures")}
+            return (hashes, keys) == ({sessions["in_use"]}, {"recent", "still-blocked"})
+
+        await eventually(forgotten)
+    finally:
+        await conn.close()
