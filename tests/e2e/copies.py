@@ -43,6 +43,12 @@ class Journey:
         return {"code": self.code, "email": self.email}
 
 
+def journeys_of(kinds, per_kind: int, mailbox: str) -> list[Journey]:
+    """``per_kind`` journeys of each kind, each citizen their own address (``mailbox-N@…``)."""
+    every = [kind for kind in kinds for _ in range(per_kind)]
+    return [Journey(i, kind, f"{mailbox}-{i}@example.ci") for i, kind in enumerate(every)]
+
+
 class Drive:
     """Calls through one copy or the other: a journey's steps alternate between them."""
 

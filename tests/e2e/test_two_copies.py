@@ -24,6 +24,7 @@ from tests.e2e.copies import (
     Journey,
     agree,
     emails,
+    journeys_of,
     no_dead_letters,
     no_deadlocks,
     settled,
@@ -93,10 +94,7 @@ async def _drive(drive: Drive, j: Journey) -> None:
 async def test_two_copies_of_every_process_lose_nothing_and_do_nothing_twice(
     two_copies_platform, smtp_server, database_url, amqp_url, namespace
 ):
-    journeys = [
-        Journey(i, kind, f"citoyen-{i}@example.ci")
-        for i, kind in enumerate(kind for kind in JOURNEYS for _ in range(PER_JOURNEY))
-    ]
+    journeys = journeys_of(JOURNEYS, PER_JOURNEY, "citoyen")
     connector = aiohttp.TCPConnector(limit=0)
     async with signed_session(connector=connector) as http:
         drive = Drive(two_copies_platform, http)

@@ -1,0 +1,209 @@
+"""Two copies of every process (tests.e2e.conftest.two_copies_platform), the body's other steps:
+requests put on hold and resumed, handed to a colleague, answered again or clarified after a
+« Non satisfait » — each step through one copy or the other (tests.e2e.copies), dozens at once;
+and a staff session opened on one gateway and used, then ended, on the other.
+
+Once everything has settled, as in test_two_copies.py: every request's last status agrees at
+intake, triage, treatment, stats and on the citizen's tracking view; stats counts each request
+once; each citizen got each email once; no dead letter. And what these steps leave: the tracking
+history tells each step once, in order; the hold's days pushed the answer's deadline, the same at
+treatment and at intake; the colleague holds and answered the reassigned request; the further
+answer and the analysts' clarification are on the citizen's page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import aiohttp
+import asyncpg
+
+from shared.identity import Identity, Role
+from tests.e2e.conftest import BODY
+from tests.e2e.copies import (
+    FOCAL_POINT,
+    Drive,
+    Journey,
+    agree,
+    emails,
+    journeys_of,
+    no_dead_letters,
+    settled,
+)
+from tests.support import as_staff, signed_session
+
+COLLEAGUE_ID, COLLEAGUE_LOGIN = "e2e-focal-2", "adjoua.n"
+COLLEAGUE = as_staff(Identity(COLLEAGUE_ID, Role.FOCAL_POINT, body_id=BODY, login=COLLEAGUE_LOGIN))
+HOLD = "Nous attendons le registre du lycée."
+COMMENT = "Les bulletins ne sont jamais arrivés."
+CLARIFICATION = "L'OSEP a relancé le ministère : il vous écrira sous huit jours."
+AGAIN = "Le lycée renvoie les bulletins par la poste cette semaine."
+# Days the hold lasted, as if it had begun this long ago: enough working days to move the
+# answer's deadline (the clock stops while on hold).
+HELD_DAYS = 14
+
+ANSWERED = ["submitted", "validated", "assigned", "treated"]
+UNSATISFIED = [*ANSWERED, "opinion_given"]
+# Journey → (its last status, the emails its citizen gets, the tracking history's steps).
+JOURNEYS: dict[str, tuple[str, Counter, list[str]]] = {
+    # Put on hold « En attente », resumed, answered.
+    "held": (
+        "treated",
+        Counter(submitted=1, validated=1, taken=1, on_hold=1, treated=1),
+        ["submitted", "validated", "assigned", "put_on_hold", "resumed", "treated"],
+    ),
+    # Handed to a colleague of the body, who answers (the citizen is not told of the hand-over).
+    "reassigned": ("treated", Counter(submitted=1, validated=1, taken=1, treated=1), ANSWERED),
+    # « Non satisfait », then the analysts' « Message d'éclaircissement ».
+    "clarified": (
+        "closed",
+        Counter(submitted=1, validated=1, taken=1, treated=1, clarification=1),
+        [*UNSATISFIED, "clarification_sent"],
+    ),
+    # « Non satisfait », then the focal point answers again from « Insatisfaits ».
+    "answered_again": (
+        "closed",
+        Counter(submitted=1, validated=1, taken=1, treated=1, answered_again=1),
+        [*UNSATISFIED, "citizen_answered"],
+    ),
+}
+PER_JOURNEY = 8  # 32 requests
+
+
+async def _drive(drive: Drive, db: asyncpg.Pool, j: Journey) -> None:
+    i = j.index
+    await drive.submit(j)
+    await drive.decide(i + 1, j, "validate")
+    done = await drive.take(i, j)
+    agent = FOCAL_POINT
+    if j.kind == "held":
+        held = await drive.until(
+            200,
+            "POST",
+            drive.at_body(i, j, "hold"),
+            headers=FOCAL_POINT,
+            body={"reason": HOLD, "version": done["version"]},
+        )
+        # Time passes on hold: the hold began HELD_DAYS ago.
+        await db.execute(
+            """UPDATE treatment.treatments
+               SET on_hold_since = on_hold_since - make_interval(days => $2) WHERE code = $1""",
+            j.code,
+            HELD_DAYS,
+        )
+        done = await drive.until(
+            200,
+            "POST",
+            drive.at_body(i + 1, j, "resume"),
+            headers=FOCAL_POINT,
+            body={"version": held["version"]},
+        )
+    elif j.kind == "reassigned":
+        body = {
+            "assignee_id": COLLEAGUE_ID,
+            "assignee_login": COLLEAGUE_LOGIN,
+            "version": done["version"],
+        }
+        done = await drive.until(
+            200, "POST", drive.at_body(i + 1, j, "reassign"), headers=FOCAL_POINT, body=body
+        )
+        agent = COLLEAGUE
+    await drive.answer(i, j, done["version"], agent=agent)
+    if j.kind in ("clarified", "answered_again"):
+        await drive.opinion(i + 1, j, "not_satisfied", COMMENT)
+    if j.kind == "clarified":
+        # 409 until triage knows the request closed « Non satisfait ».
+        await drive.decide(i, j, "clarify", CLARIFICATION)
+    elif j.kind == "answered_again":
+        item = await drive.at_body_status(i, j, "closed")
+        await drive.until(
+            200,
+            "POST",
+            drive.at_body(i + 1, j, "answer-again"),
+            headers=FOCAL_POINT,
+            body={"message": AGAIN, "version": item["version"]},
+        )
+
+
+async def test_two_copies_hold_reassign_and_answer_the_unsatisfied_once_each(
+    two_copies_platform, smtp_server, database_url, amqp_url, namespace
+):
+    journeys = journeys_of(JOURNEYS, PER_JOURNEY, "usager")
+    connector = aiohttp.TCPConnector(limit=0)
+    async with (
+        asyncpg.create_pool(database_url, min_size=1, max_size=4) as pool,
+        pool.acquire() as db,
+        signed_session(connector=connector) as http,
+    ):
+        drive = Drive(two_copies_platform, http)
+        await asyncio.gather(*(_drive(drive, pool, j) for j in journeys))
+        await settled(db)
+        await agree(db, drive, journeys, {j.code: JOURNEYS[j.kind][0] for j in journeys})
+        await _steps_told(drive, journeys)
+        await _deadlines(db, journeys)
+        await _hands(db, journeys)
+    await emails(smtp_server, journeys, {kind: mails for kind, (_, mails, _) in JOURNEYS.items()})
+    await no_dead_letters(amqp_url, namespace)
+
+
+async def _steps_told(drive: Drive, journeys: list[Journey]) -> None:
+    """The citizen's tracking page: each step once, in the order it happened; the further
+    answer and the clarification to read."""
+    for j in journeys:
+        _, view = await drive.call(
+            "POST", drive.url(j.index, "gateway") + "/api/v1/tracking", body=j.citizen
+        )
+        told = [line["event"].removeprefix("request.") for line in view["history"]]
+        assert told == JOURNEYS[j.kind][2], (j.kind, j.code, told)
+        if j.kind == "held":
+            [line] = [h for h in view["history"] if h["event"] == "request.put_on_hold"]
+            assert line["detail"] == HOLD, line
+        if j.kind in ("clarified", "answered_again"):
+            assert view["citizen_opinion"] == "Non satisfait", view
+        if j.kind == "clarified":
+            assert view["analyst_answer"] == CLARIFICATION, view
+        if j.kind == "answered_again":
+            assert [m["message"] for m in view["later_messages"]] == [AGAIN], view
+
+
+async def _deadlines(db: asyncpg.Connection, journeys: list[Journey]) -> None:
+    """The hold gave its working days back to the answer's deadline; intake shows the latest
+    deadline treatment set, whatever order its copies took the changes in."""
+    rows = await db.fetch(
+        """SELECT t.code, t.held_days, t.answer_due, r.answer_due AS shown
+           FROM treatment.treatments t JOIN intake.request_tracking r USING (request_id)
+           WHERE t.code = ANY($1::text[])""",
+        [j.code for j in journeys],
+    )
+    assert len(rows) == len(journeys)
+    kinds = {j.code: j.kind for j in journeys}
+    wrong = [
+        dict(r)
+        for r in rows
+        if r["shown"] != r["answer_due"] or (r["held_days"] > 0) != (kinds[r["code"]] == "held")
+    ]
+    assert wrong == []
+
+
+async def _hands(db: asyncpg.Connection, journeys: list[Journey]) -> None:
+    """Who holds each request and who answered it: the colleague, for the reassigned ones."""
+    rows = await db.fetch(
+        """SELECT t.code, t.assignee_id, t.assignee_login,
+                  array_agg(a.actor_login ORDER BY a.answered_at) AS answered_by
+           FROM treatment.treatments t JOIN treatment.answers a USING (request_id)
+           WHERE t.code = ANY($1::text[]) GROUP BY t.code, t.assignee_id, t.assignee_login""",
+        [j.code for j in journeys],
+    )
+    got = {r["code"]: (r["assignee_id"], r["assignee_login"], r["answered_by"]) for r in rows}
+    first = ("e2e-focal", "point.focal")
+    expected = {
+        j.code: (
+            (COLLEAGUE_ID, COLLEAGUE_LOGIN, [COLLEAGUE_LOGIN])
+            if j.kind == "reassigned"
+            else (*first, ["point.focal"] * (2 if j.kind == "answered_again" else 1))
+        )
+        for j in journeys
+    }
+    assert {c: g for c, g in got.items() if g != expected[c]} == {}
+    assert len(got) == len(expected)
