@@ -18,11 +18,14 @@ from collections import Counter
 
 import aiohttp
 import asyncpg
+from yarl import URL
 
+from gateway.staff.sessions import COOKIE
 from shared.identity import Identity, Role
 from tests.e2e.conftest import BODY
 from tests.e2e.copies import (
     FOCAL_POINT,
+    WAIT,
     Drive,
     Journey,
     agree,
@@ -31,7 +34,15 @@ from tests.e2e.copies import (
     no_dead_letters,
     settled,
 )
-from tests.support import as_staff, signed_session
+from tests.staff.helpers import (
+    create_account,
+    form_token,
+    new_session,
+    page_of,
+    post_form,
+    signed_in_session,
+)
+from tests.support import as_staff, eventually, signed_session
 
 COLLEAGUE_ID, COLLEAGUE_LOGIN = "e2e-focal-2", "adjoua.n"
 COLLEAGUE = as_staff(Identity(COLLEAGUE_ID, Role.FOCAL_POINT, body_id=BODY, login=COLLEAGUE_LOGIN))
@@ -207,3 +218,69 @@ async def _hands(db: asyncpg.Connection, journeys: list[Journey]) -> None:
     }
     assert {c: g for c, g in got.items() if g != expected[c]} == {}
     assert len(got) == len(expected)
+
+
+PASSWORD = "koffi traite les réclamations"
+
+
+async def test_a_staff_session_opened_on_one_gateway_is_the_same_on_the_other(
+    two_copies_platform, database_url
+):
+    """Sessions live in the database: what copy 1 of the gateway opened, copy 2 knows (the
+    agent, their body, their forms' tokens), and signing out on copy 2 ends it on copy 1 too —
+    for the cookie as any browser tab still holds it."""
+    first, second = (p.url("gateway") for p in two_copies_platform.both)
+    agent = await create_account(
+        database_url, Role.FOCAL_POINT, "koffi.yao", PASSWORD, BODY, "Koffi YAO"
+    )
+    async with signed_session() as http:
+        drive = Drive(two_copies_platform, http)
+        j = Journey(0, "taken", "usager-session@example.ci")
+        await drive.submit(j)
+        await drive.decide(1, j, "validate")
+    # The password on copy 1, the second factor on copy 2.
+    async with await signed_in_session(
+        first, "koffi.yao", PASSWORD, second_factor_at=second
+    ) as staff:
+        status, html = await page_of(staff, second + "/admin/")
+        assert status == 200 and "Koffi YAO" in html, status
+
+        # The request's page read on copy 1 (treatment has it once it applied the validation),
+        # its form posted to copy 2.
+        page = f"{first}/admin/requetes/{j.code}"
+
+        async def shown():
+            status, html = await page_of(staff, page)
+            return status == 200 and "Prendre en compte" in html
+
+        await eventually(shown, timeout=WAIT, interval=0.2)
+        status, location, html = await post_form(
+            staff, f"{second}/admin/requetes/{j.code}/prendre-en-compte", page, {}
+        )
+        assert status == 303, html
+        assert location.startswith(f"/admin/requetes/{j.code}?fait="), location
+        db = await asyncpg.connect(database_url)
+        try:
+            holder = await db.fetchrow(
+                "SELECT assignee_id, assignee_login FROM treatment.treatments WHERE code = $1",
+                j.code,
+            )
+        finally:
+            await db.close()
+        assert tuple(holder) == (str(agent.id), "koffi.yao")
+
+        # Another tab's cookie: the same session, on copy 1.
+        [cookie] = [c for c in staff.cookie_jar if c.key == COOKIE]
+        async with new_session() as tab:
+            tab.cookie_jar.update_cookies({COOKIE: cookie.value}, URL(first + "/admin/"))
+            status, html = await page_of(tab, first + "/admin/")
+            assert status == 200 and "Koffi YAO" in html, status
+
+            token = await form_token(staff, second + "/admin/")
+            async with staff.post(
+                second + "/admin/deconnexion", data={"csrf_token": token}, allow_redirects=False
+            ) as resp:
+                assert resp.status == 303, await resp.text()
+            async with tab.get(first + "/admin/", allow_redirects=False) as resp:
+                assert resp.status in (302, 303), resp.status
+                assert resp.headers["Location"].startswith("/admin/connexion"), resp.headers
