@@ -152,6 +152,7 @@ async def test_two_copies_hold_reassign_and_answer_the_unsatisfied_once_each(
         await settled(db)
         await agree(db, drive, journeys, {j.code: JOURNEYS[j.kind][0] for j in journeys})
         await _steps_told(drive, journeys)
+        await _counted(drive)
         await _deadlines(db, journeys)
         await _hands(db, journeys)
     await emails(smtp_server, journeys, {kind: mails for kind, (_, mails, _) in JOURNEYS.items()})
@@ -176,6 +177,28 @@ async def _steps_told(drive: Drive, journeys: list[Journey]) -> None:
             assert view["analyst_answer"] == CLARIFICATION, view
         if j.kind == "answered_again":
             assert [m["message"] for m in view["later_messages"]] == [AGAIN], view
+
+
+async def _counted(drive: Drive) -> None:
+    """The body's « Tableau de bord »: each request counted once, in its last status, each
+    opinion once, whatever order the copies of stats applied the steps in."""
+    for step in (0, 1):
+        status, board = await drive.call(
+            "GET", drive.url(step, "stats") + "/stats/body-dashboard", headers=FOCAL_POINT
+        )
+        assert status == 200, board
+        unsatisfied = 2 * PER_JOURNEY  # clarified and answered again
+        counters = {k: board[k] for k in ("total", "to_treat", "treated", "held", "reopened")}
+        assert counters == {
+            "total": len(JOURNEYS) * PER_JOURNEY,
+            "to_treat": 0,
+            "treated": len(JOURNEYS) * PER_JOURNEY,
+            "held": 0,
+            "reopened": 0,
+        }, board
+        assert board["opinions_expected"] == len(JOURNEYS) * PER_JOURNEY - unsatisfied, board
+        assert (board["opinions_given"], board["dissatisfied"]) == (unsatisfied,) * 2, board
+        assert board["waiting_by_status"] == dict.fromkeys(board["waiting_by_status"], 0), board
 
 
 async def _deadlines(db: asyncpg.Connection, journeys: list[Journey]) -> None:
