@@ -32,21 +32,32 @@ WAIT = 90.0
 class Journey:
     index: int
     kind: str
-    email: str
+    email: str  # "": the citizen gave their mobile number alone
+    phone: str = "0707123456"
     code: str = ""
     request_id: str = ""
     steps: list[str] = field(default_factory=list)
 
     @property
     def citizen(self) -> dict[str, str]:
-        """What the citizen gives on « Suivre une requête »."""
-        return {"code": self.code, "email": self.email}
+        """What the citizen gives on « Suivre une requête »: the code, with the email address
+        or else the mobile number."""
+        return {
+            "code": self.code,
+            **({"email": self.email} if self.email else {"phone": self.phone}),
+        }
 
 
-def journeys_of(kinds, per_kind: int, mailbox: str) -> list[Journey]:
-    """``per_kind`` journeys of each kind, each citizen their own address (``mailbox-N@…``)."""
+def journeys_of(kinds, per_kind: int, mailbox: str, *, mobiles: bool = False) -> list[Journey]:
+    """``per_kind`` journeys of each kind, each citizen their own address (``mailbox-N@…``);
+    ``mobiles``: each their own mobile number too, which every other one gives alone."""
     every = [kind for kind in kinds for _ in range(per_kind)]
-    return [Journey(i, kind, f"{mailbox}-{i}@example.ci") for i, kind in enumerate(every)]
+    if not mobiles:
+        return [Journey(i, kind, f"{mailbox}-{i}@example.ci") for i, kind in enumerate(every)]
+    return [
+        Journey(i, kind, f"{mailbox}-{i}@example.ci" if i % 2 else "", phone=f"0748{i:06d}")
+        for i, kind in enumerate(every)
+    ]
 
 
 class Drive:
@@ -94,7 +105,9 @@ class Drive:
     async def submit(self, j: Journey) -> None:
         """The citizen submits through the JSON API; the request waits in triage's queue."""
         status, created = await self.call(
-            "POST", self.url(j.index, "gateway") + "/api/v1/requests", body=submission(j.email)
+            "POST",
+            self.url(j.index, "gateway") + "/api/v1/requests",
+            body=submission(j.email or None, j.phone),
         )
         assert status == 201, created
         j.code = created["code"]
@@ -109,11 +122,13 @@ class Drive:
 
     async def take(self, step: int, j: Journey, agent=FOCAL_POINT) -> dict:
         """The focal point takes the validated request in charge, with the acknowledgement
-        email; the new state (its ``version``)."""
+        email where the citizen gave an address; the new state (its ``version``)."""
         item = await self.until(200, "GET", self.at_body(step, j), headers=agent)
         j.request_id = item["request_id"]
-        mail = {"subject": f"Prise en compte de {j.code}", "text": "Nous traitons votre requête."}
-        body = {"version": item["version"], "acknowledgement": mail}
+        body = {"version": item["version"]}
+        if j.email:
+            said = "Nous traitons votre requête."
+            body["acknowledgement"] = {"subject": f"Prise en compte de {j.code}", "text": said}
         return await self.until(
             200, "POST", self.at_body(step + 1, j, "take"), headers=agent, body=body
         )
@@ -145,24 +160,40 @@ def subject(mail) -> str:
     return str(make_header(decode_header(mail["Subject"])))
 
 
+# Words of each message to the citizen → the step it tells of: emails by their subject
+# (services/notify/emails.py, decisions.py, treatment.py), SMS by their text (sms_texts.py).
+EMAIL_KINDS = (
+    ("a bien été enregistrée", "submitted"),
+    ("nouveau traitement a été reçue", "reopened"),
+    ("a été traitée", "treated"),
+    ("doit être reformulée", "reformulation"),
+    ("n'a pas été jugée recevable", "rejected"),
+    ("est transmise à l'organisme concerné", "validated"),
+    ("est mise en attente", "on_hold"),
+    ("un nouveau message au sujet de votre requête", "answered_again"),
+    ("un message de l'OSEP au sujet de votre requête", "clarification"),
+)
+SMS_KINDS = (
+    ("est enregistrée. Son code", "submitted"),
+    ("est recevable et transmise", "validated"),
+    ("est à reformuler", "reformulation"),
+    ("n'a pas été jugée recevable", "rejected"),
+    ("est mise en attente", "on_hold"),
+    ("l'organisme a répondu", "treated"),
+    ("nouveau message de l'organisme", "answered_again"),
+    ("demande de nouveau traitement", "reopened"),
+    ("l'OSEP vous écrit", "clarification"),
+)
+
+
+def _kind(said: str, kinds) -> str:
+    return next((kind for words, kind in kinds if words in said), said)
+
+
 def kind_of_email(said: str, code: str) -> str:
-    """Which step an email to the citizen tells of, from its subject ``said``."""
-    if said == f"Prise en compte de {code}":
-        return "taken"
-    for words, kind in (
-        ("a bien été enregistrée", "submitted"),
-        ("nouveau traitement a été reçue", "reopened"),
-        ("a été traitée", "treated"),
-        ("doit être reformulée", "reformulation"),
-        ("n'a pas été jugée recevable", "rejected"),
-        ("est transmise à l'organisme concerné", "validated"),
-        ("est mise en attente", "on_hold"),
-        ("un nouveau message au sujet de votre requête", "answered_again"),
-        ("un message de l'OSEP au sujet de votre requête", "clarification"),
-    ):
-        if words in said:
-            return kind
-    return said
+    """Which step an email to the citizen tells of, from its subject ``said`` (the agent's
+    acknowledgement of « Prendre en compte » by the subject the drive gave it)."""
+    return "taken" if said == f"Prise en compte de {code}" else _kind(said, EMAIL_KINDS)
 
 
 async def settled(db: asyncpg.Connection) -> None:
@@ -254,6 +285,8 @@ async def emails(smtp_server, journeys: list[Journey], expected: dict[str, Count
     """Each citizen got each email of their journey (``expected``, by kind of journey) once:
     none lost, none twice."""
 
+    journeys = [j for j in journeys if j.email]
+
     def received():
         return {
             j.code: Counter(kind_of_email(subject(m), j.code) for m in smtp_server.to(j.email))
@@ -268,6 +301,24 @@ async def emails(smtp_server, journeys: list[Journey], expected: dict[str, Count
     texts = Counter(
         (m["To"], subject(m), m.get_body(("plain",)).get_content()) for m in smtp_server.messages
     )
+    assert [k for k, n in texts.items() if n > 1] == []
+
+
+def mobile(phone: str) -> str:
+    """A national Ivorian mobile number as notify sends to it (E.164)."""
+    return "+225" + phone.replace(" ", "")
+
+
+async def sms_sent(fake_sms, journeys: list[Journey], expected: dict[str, Counter]) -> None:
+    """Each citizen got each SMS of their journey (``expected``, by kind of journey) once, from
+    whichever copy of notify sent it: none lost, none twice."""
+    got = {
+        j.code: Counter(_kind(m.message, SMS_KINDS) for m in fake_sms.to(mobile(j.phone)))
+        for j in journeys
+    }
+    wanted = {j.code: expected[j.kind] for j in journeys}
+    assert {c: (got[c], wanted[c]) for c in wanted if got[c] != wanted[c]} == {}
+    texts = Counter((m.address, m.message) for m in fake_sms.messages)
     assert [k for k, n in texts.items() if n > 1] == []
 
 

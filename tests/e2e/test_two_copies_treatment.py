@@ -1,23 +1,28 @@
 """Two copies of every process (tests.e2e.conftest.two_copies_platform), the body's other steps:
 requests put on hold and resumed, handed to a colleague, answered again or clarified after a
-« Non satisfait » — each step through one copy or the other (tests.e2e.copies), dozens at once;
-and a staff session opened on one gateway and used, then ended, on the other.
+« Non satisfait » — each step through one copy or the other (tests.e2e.copies), dozens at once,
+half of them for citizens who gave a mobile number alone (both copies of notify send SMS, to a
+local server speaking Orange's API); and a staff session opened on one gateway and used, then
+ended, on the other.
 
 Once everything has settled, as in test_two_copies.py: every request's last status agrees at
 intake, triage, treatment, stats and on the citizen's tracking view; stats counts each request
-once; each citizen got each email once; no dead letter. And what these steps leave: the tracking
-history tells each step once, in order; the hold's days pushed the answer's deadline, the same at
-treatment and at intake; the colleague holds and answered the reassigned request; the further
-answer and the analysts' clarification are on the citizen's page.
+once (its « Tableau de bord » too); each citizen got each email and each SMS once; no dead
+letter. And what these steps leave: the tracking history tells each step once, in order; the
+hold's days pushed the answer's deadline, the same at treatment and at intake; the colleague
+holds and answered the reassigned request; the further answer and the analysts' clarification
+are on the citizen's page.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
+import pytest
 from yarl import URL
 
 from gateway.staff.sessions import COOKIE
@@ -33,7 +38,9 @@ from tests.e2e.copies import (
     journeys_of,
     no_dead_letters,
     settled,
+    sms_sent,
 )
+from tests.fakes.orange_sms import FakeOrangeSms
 from tests.staff.helpers import (
     create_account,
     form_token,
@@ -56,30 +63,45 @@ HELD_DAYS = 14
 
 ANSWERED = ["submitted", "validated", "assigned", "treated"]
 UNSATISFIED = [*ANSWERED, "opinion_given"]
-# Journey → (its last status, the emails its citizen gets, the tracking history's steps).
-JOURNEYS: dict[str, tuple[str, Counter, list[str]]] = {
+TOLD = Counter(submitted=1, validated=1, treated=1)  # by SMS; by email, « taken » too
+# Journey → (its last status, the tracking history's steps, the SMS its citizen gets; by email
+# the same and the acknowledgement of « Prendre en compte », where they gave an address).
+JOURNEYS: dict[str, tuple[str, list[str], Counter]] = {
     # Put on hold « En attente », resumed, answered.
     "held": (
         "treated",
-        Counter(submitted=1, validated=1, taken=1, on_hold=1, treated=1),
         ["submitted", "validated", "assigned", "put_on_hold", "resumed", "treated"],
+        TOLD + Counter(on_hold=1),
     ),
     # Handed to a colleague of the body, who answers (the citizen is not told of the hand-over).
-    "reassigned": ("treated", Counter(submitted=1, validated=1, taken=1, treated=1), ANSWERED),
+    "reassigned": ("treated", ANSWERED, TOLD),
     # « Non satisfait », then the analysts' « Message d'éclaircissement ».
-    "clarified": (
-        "closed",
-        Counter(submitted=1, validated=1, taken=1, treated=1, clarification=1),
-        [*UNSATISFIED, "clarification_sent"],
-    ),
+    "clarified": ("closed", [*UNSATISFIED, "clarification_sent"], TOLD + Counter(clarification=1)),
     # « Non satisfait », then the focal point answers again from « Insatisfaits ».
     "answered_again": (
         "closed",
-        Counter(submitted=1, validated=1, taken=1, treated=1, answered_again=1),
         [*UNSATISFIED, "citizen_answered"],
+        TOLD + Counter(answered_again=1),
     ),
 }
-PER_JOURNEY = 8  # 32 requests
+PER_JOURNEY = 8  # 32 requests, half of them from citizens who gave a mobile number alone
+
+
+@pytest.fixture
+async def fake_sms() -> AsyncIterator[FakeOrangeSms]:
+    async with FakeOrangeSms() as fake:
+        yield fake
+
+
+@pytest.fixture
+def copies_env(fake_sms) -> dict[str, str]:
+    """Both copies of notify send their SMS to ``fake_sms``."""
+    return {
+        "MILIE_SMS_BASE_URL": fake_sms.url,
+        "MILIE_SMS_CLIENT_ID": fake_sms.client_id,
+        "MILIE_SMS_CLIENT_SECRET": fake_sms.client_secret,
+        "MILIE_SMS_SENDER": fake_sms.sender,
+    }
 
 
 async def _drive(drive: Drive, db: asyncpg.Pool, j: Journey) -> None:
@@ -138,9 +160,9 @@ async def _drive(drive: Drive, db: asyncpg.Pool, j: Journey) -> None:
 
 
 async def test_two_copies_hold_reassign_and_answer_the_unsatisfied_once_each(
-    two_copies_platform, smtp_server, database_url, amqp_url, namespace
+    two_copies_platform, smtp_server, fake_sms, database_url, amqp_url, namespace
 ):
-    journeys = journeys_of(JOURNEYS, PER_JOURNEY, "usager")
+    journeys = journeys_of(JOURNEYS, PER_JOURNEY, "usager", mobiles=True)
     connector = aiohttp.TCPConnector(limit=0)
     async with (
         asyncpg.create_pool(database_url, min_size=1, max_size=4) as pool,
@@ -155,7 +177,9 @@ async def test_two_copies_hold_reassign_and_answer_the_unsatisfied_once_each(
         await _counted(drive)
         await _deadlines(db, journeys)
         await _hands(db, journeys)
-    await emails(smtp_server, journeys, {kind: mails for kind, (_, mails, _) in JOURNEYS.items()})
+    told = {kind: sms for kind, (_, _, sms) in JOURNEYS.items()}
+    await emails(smtp_server, journeys, {k: sms + Counter(taken=1) for k, sms in told.items()})
+    await sms_sent(fake_sms, journeys, told)
     await no_dead_letters(amqp_url, namespace)
 
 
@@ -167,7 +191,7 @@ async def _steps_told(drive: Drive, journeys: list[Journey]) -> None:
             "POST", drive.url(j.index, "gateway") + "/api/v1/tracking", body=j.citizen
         )
         told = [line["event"].removeprefix("request.") for line in view["history"]]
-        assert told == JOURNEYS[j.kind][2], (j.kind, j.code, told)
+        assert told == JOURNEYS[j.kind][1], (j.kind, j.code, told)
         if j.kind == "held":
             [line] = [h for h in view["history"] if h["event"] == "request.put_on_hold"]
             assert line["detail"] == HOLD, line
