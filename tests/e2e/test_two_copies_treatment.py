@@ -67,6 +67,18 @@ TOLD = Counter(submitted=1, validated=1, treated=1)  # by SMS; by email, « take
 # Journey → (its last status, the tracking history's steps, the SMS its citizen gets; by email
 # the same and the acknowledgement of « Prendre en compte », where they gave an address).
 JOURNEYS: dict[str, tuple[str, list[str], Counter]] = {
+    # Put on hold, and left so: its deadline shown paused.
+    "on_hold": (
+        "on_hold",
+        ["submitted", "validated", "assigned", "put_on_hold"],
+        Counter(submitted=1, validated=1, on_hold=1),
+    ),
+    # Put on hold, resumed: in treatment again, its deadline moved by the hold's days.
+    "resumed": (
+        "in_treatment",
+        ["submitted", "validated", "assigned", "put_on_hold", "resumed"],
+        Counter(submitted=1, validated=1, on_hold=1),
+    ),
     # Put on hold « En attente », resumed, answered.
     "held": (
         "treated",
@@ -84,7 +96,8 @@ JOURNEYS: dict[str, tuple[str, list[str], Counter]] = {
         TOLD + Counter(answered_again=1),
     ),
 }
-PER_JOURNEY = 8  # 32 requests, half of them from citizens who gave a mobile number alone
+HELD = ("on_hold", "resumed", "held")
+PER_JOURNEY = 8  # 48 requests, half of them from citizens who gave a mobile number alone
 
 
 @pytest.fixture
@@ -110,7 +123,7 @@ async def _drive(drive: Drive, db: asyncpg.Pool, j: Journey) -> None:
     await drive.decide(i + 1, j, "validate")
     done = await drive.take(i, j)
     agent = FOCAL_POINT
-    if j.kind == "held":
+    if j.kind in HELD:
         held = await drive.until(
             200,
             "POST",
@@ -118,6 +131,8 @@ async def _drive(drive: Drive, db: asyncpg.Pool, j: Journey) -> None:
             headers=FOCAL_POINT,
             body={"reason": HOLD, "version": done["version"]},
         )
+        if j.kind == "on_hold":
+            return
         # Time passes on hold: the hold began HELD_DAYS ago.
         await db.execute(
             """UPDATE treatment.treatments
@@ -132,6 +147,8 @@ async def _drive(drive: Drive, db: asyncpg.Pool, j: Journey) -> None:
             headers=FOCAL_POINT,
             body={"version": held["version"]},
         )
+        if j.kind == "resumed":
+            return
     elif j.kind == "reassigned":
         body = {
             "assignee_id": COLLEAGUE_ID,
@@ -192,9 +209,12 @@ async def _steps_told(drive: Drive, journeys: list[Journey]) -> None:
         )
         told = [line["event"].removeprefix("request.") for line in view["history"]]
         assert told == JOURNEYS[j.kind][1], (j.kind, j.code, told)
-        if j.kind == "held":
+        if j.kind in HELD:
             [line] = [h for h in view["history"] if h["event"] == "request.put_on_hold"]
             assert line["detail"] == HOLD, line
+        if j.kind in ("on_hold", "resumed"):
+            # « Réponse attendue au plus tard le … », paused while on hold.
+            assert view["answer_due"]["paused"] == (j.kind == "on_hold"), view
         if j.kind in ("clarified", "answered_again"):
             assert view["citizen_opinion"] == "Non satisfait", view
         if j.kind == "clarified":
@@ -206,28 +226,33 @@ async def _steps_told(drive: Drive, journeys: list[Journey]) -> None:
 async def _counted(drive: Drive) -> None:
     """The body's « Tableau de bord »: each request counted once, in its last status, each
     opinion once, whatever order the copies of stats applied the steps in."""
+    last = Counter(
+        {s: PER_JOURNEY * n for s, n in Counter(v[0] for v in JOURNEYS.values()).items()}
+    )
+    waiting = {s: last[s] for s in ("validated", "in_treatment", "on_hold", "reopened")}
+    unsatisfied = 2 * PER_JOURNEY  # clarified and answered again
+    expected = {
+        "total": last.total(),
+        "to_treat": sum(waiting.values()),
+        "treated": last["treated"] + last["closed"],
+        "held": last["on_hold"],
+        "reopened": 0,
+        "opinions_expected": last["treated"],
+        "opinions_given": unsatisfied,
+        "dissatisfied": unsatisfied,
+        "waiting_by_status": waiting,
+    }
     for step in (0, 1):
         status, board = await drive.call(
             "GET", drive.url(step, "stats") + "/stats/body-dashboard", headers=FOCAL_POINT
         )
         assert status == 200, board
-        unsatisfied = 2 * PER_JOURNEY  # clarified and answered again
-        counters = {k: board[k] for k in ("total", "to_treat", "treated", "held", "reopened")}
-        assert counters == {
-            "total": len(JOURNEYS) * PER_JOURNEY,
-            "to_treat": 0,
-            "treated": len(JOURNEYS) * PER_JOURNEY,
-            "held": 0,
-            "reopened": 0,
-        }, board
-        assert board["opinions_expected"] == len(JOURNEYS) * PER_JOURNEY - unsatisfied, board
-        assert (board["opinions_given"], board["dissatisfied"]) == (unsatisfied,) * 2, board
-        assert board["waiting_by_status"] == dict.fromkeys(board["waiting_by_status"], 0), board
+        assert {k: board[k] for k in expected} == expected, board
 
 
 async def _deadlines(db: asyncpg.Connection, journeys: list[Journey]) -> None:
-    """The hold gave its working days back to the answer's deadline; intake shows the latest
-    deadline treatment set, whatever order its copies took the changes in."""
+    """The hold, once resumed, gave its working days back to the answer's deadline; intake shows
+    the latest deadline treatment set, whatever order its copies took the changes in."""
     rows = await db.fetch(
         """SELECT t.code, t.held_days, t.answer_due, r.answer_due AS shown
            FROM treatment.treatments t JOIN intake.request_tracking r USING (request_id)
@@ -239,7 +264,8 @@ async def _deadlines(db: asyncpg.Connection, journeys: list[Journey]) -> None:
     wrong = [
         dict(r)
         for r in rows
-        if r["shown"] != r["answer_due"] or (r["held_days"] > 0) != (kinds[r["code"]] == "held")
+        if r["shown"] != r["answer_due"]
+        or (r["held_days"] > 0) != (kinds[r["code"]] in ("held", "resumed"))
     ]
     assert wrong == []
 
@@ -249,17 +275,20 @@ async def _hands(db: asyncpg.Connection, journeys: list[Journey]) -> None:
     rows = await db.fetch(
         """SELECT t.code, t.assignee_id, t.assignee_login,
                   array_agg(a.actor_login ORDER BY a.answered_at) AS answered_by
-           FROM treatment.treatments t JOIN treatment.answers a USING (request_id)
+           FROM treatment.treatments t LEFT JOIN treatment.answers a USING (request_id)
            WHERE t.code = ANY($1::text[]) GROUP BY t.code, t.assignee_id, t.assignee_login""",
         [j.code for j in journeys],
     )
-    got = {r["code"]: (r["assignee_id"], r["assignee_login"], r["answered_by"]) for r in rows}
-    first = ("e2e-focal", "point.focal")
+    got = {
+        r["code"]: (r["assignee_id"], r["assignee_login"], [a for a in r["answered_by"] if a])
+        for r in rows
+    }
+    answers = {"on_hold": 0, "resumed": 0, "answered_again": 2}
     expected = {
         j.code: (
             (COLLEAGUE_ID, COLLEAGUE_LOGIN, [COLLEAGUE_LOGIN])
             if j.kind == "reassigned"
-            else (*first, ["point.focal"] * (2 if j.kind == "answered_again" else 1))
+            else ("e2e-focal", "point.focal", ["point.focal"] * answers.get(j.kind, 1))
         )
         for j in journeys
     }
