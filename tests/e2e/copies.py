@@ -226,9 +226,11 @@ async def agree(
 ) -> None:
     """Each request's last status (``expected``, by code), the same at intake, triage,
     treatment and stats and on the citizen's tracking view; stats counts each request once."""
-    # Triage: the analysts' decision, and what the body did after it (treatment's events).
+    # Triage: the analysts' decision, and what the body did after it as far as a clarification
+    # needs (treatment's answer, the citizen's reopening or opinion: triage.handlers).
     decided = {code: "rejected" if s == "rejected" else "validated" for code, s in expected.items()}
-    at_body = {code: s if s in ("treated", "closed") else None for code, s in expected.items()}
+    followed = ("treated", "reopened", "closed")
+    at_body = {code: s if s in followed else None for code, s in expected.items()}
 
     async def statuses():
         rows = await db.fetch(
