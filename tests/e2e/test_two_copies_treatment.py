@@ -22,9 +22,11 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
+import pyotp
 import pytest
 from yarl import URL
 
+from gateway.staff.second_factor import STEP
 from gateway.staff.sessions import COOKIE
 from shared.identity import Identity, Role
 from tests.e2e.conftest import BODY
@@ -42,8 +44,10 @@ from tests.e2e.copies import (
 )
 from tests.fakes.orange_sms import FakeOrangeSms
 from tests.staff.helpers import (
+    ENROLLED,
     create_account,
     form_token,
+    give_password,
     new_session,
     page_of,
     post_form,
@@ -108,8 +112,10 @@ async def fake_sms() -> AsyncIterator[FakeOrangeSms]:
 
 @pytest.fixture
 def copies_env(fake_sms) -> dict[str, str]:
-    """Both copies of notify send their SMS to ``fake_sms``."""
+    """Both copies of notify send their SMS to ``fake_sms``; both gateways ask the staff's
+    second factor, as in production (the tests' default is off)."""
     return {
+        "MILIE_SECOND_FACTOR_REQUIRED": "true",
         "MILIE_SMS_BASE_URL": fake_sms.url,
         "MILIE_SMS_CLIENT_ID": fake_sms.client_id,
         "MILIE_SMS_CLIENT_SECRET": fake_sms.client_secret,
@@ -335,14 +341,11 @@ async def test_a_staff_session_opened_on_one_gateway_is_the_same_on_the_other(
         )
         assert status == 303, html
         assert location.startswith(f"/admin/requetes/{j.code}?fait="), location
-        db = await asyncpg.connect(database_url)
-        try:
-            holder = await db.fetchrow(
-                "SELECT assignee_id, assignee_login FROM treatment.treatments WHERE code = $1",
-                j.code,
-            )
-        finally:
-            await db.close()
+        holder = await _one_row(
+            database_url,
+            "SELECT assignee_id, assignee_login FROM treatment.treatments WHERE code = $1",
+            j.code,
+        )
         assert tuple(holder) == (str(agent.id), "koffi.yao")
 
         # Another tab's cookie: the same session, on copy 1.
@@ -360,3 +363,28 @@ async def test_a_staff_session_opened_on_one_gateway_is_the_same_on_the_other(
             async with tab.get(first + "/admin/", allow_redirects=False) as resp:
                 assert resp.status in (302, 303), resp.status
                 assert resp.headers["Location"].startswith("/admin/connexion"), resp.headers
+
+    # The code given on copy 2 is worth nothing on copy 1: the last step used is the account's.
+    async with new_session() as again:
+        location = await give_password(again, second, "koffi.yao", PASSWORD)
+        assert location.startswith("/admin/double-authentification"), location
+        [step] = await _one_row(
+            database_url,
+            "SELECT last_step FROM gateway.staff_second_factors WHERE account_id = $1",
+            agent.id,
+        )
+        used = pyotp.TOTP(ENROLLED["koffi.yao"]).at(step * STEP)
+        token = await form_token(again, first + location)
+        async with again.post(
+            first + location, data={"csrf_token": token, "code": used}, allow_redirects=False
+        ) as resp:
+            assert resp.status == 422, resp.status
+            assert "Code incorrect ou déjà utilisé." in await resp.text()
+
+
+async def _one_row(database_url: str, query: str, *args) -> asyncpg.Record:
+    db = await asyncpg.connect(database_url)
+    try:
+        return await db.fetchrow(query, *args)
+    finally:
+        await db.close()

@@ -163,17 +163,7 @@ async def signed_in_session(
     the second factor is given to (another copy of it), ``gateway_url`` by default."""
     session = new_session(gateway_url if secure else None, **headers)
     try:
-        token = await form_token(session, f"{gateway_url}/admin/connexion")
-        async with session.post(
-            f"{gateway_url}/admin/connexion",
-            data={"csrf_token": token, "login": login, "password": password, "next": "/admin/"},
-            allow_redirects=False,
-        ) as resp:
-            if resp.status != 303:
-                raise AssertionError(
-                    f"sign-in of {login} refused: {resp.status} {await resp.text()}"
-                )
-            location = resp.headers["Location"]
+        location = await give_password(session, gateway_url, login, password)
         if location.startswith("/admin/double-authentification"):
             await complete_second_factor(
                 session, (second_factor_at or gateway_url) + location, login
@@ -182,6 +172,22 @@ async def signed_in_session(
         await session.close()
         raise
     return session
+
+
+async def give_password(
+    session: aiohttp.ClientSession, gateway_url: str, login: str, password: str
+) -> str:
+    """Sign in with the password on « Connexion »: where the gateway sends the agent next (the
+    second factor's page, until it is given)."""
+    token = await form_token(session, f"{gateway_url}/admin/connexion")
+    async with session.post(
+        f"{gateway_url}/admin/connexion",
+        data={"csrf_token": token, "login": login, "password": password, "next": "/admin/"},
+        allow_redirects=False,
+    ) as resp:
+        if resp.status != 303:
+            raise AssertionError(f"sign-in of {login} refused: {resp.status} {await resp.text()}")
+        return resp.headers["Location"]
 
 
 async def complete_second_factor(
