@@ -39,6 +39,7 @@ from tests.e2e.copies import (
     emails,
     journeys_of,
     no_dead_letters,
+    no_deadlocks,
     settled,
     sms_sent,
 )
@@ -204,6 +205,7 @@ async def test_two_copies_hold_reassign_and_answer_the_unsatisfied_once_each(
     await emails(smtp_server, journeys, {k: sms + Counter(taken=1) for k, sms in told.items()})
     await sms_sent(fake_sms, journeys, told)
     await no_dead_letters(amqp_url, namespace)
+    no_deadlocks(two_copies_platform)
 
 
 async def _steps_told(drive: Drive, journeys: list[Journey]) -> None:
