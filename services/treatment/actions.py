@@ -304,8 +304,11 @@ async def reassign(
     version: int | None,
 ) -> dict:
     """Hand the request to another agent of the same body. Treatment knows no accounts: the
-    gateway, which does, says the agent is a focal point of this body."""
+    gateway, which does, says the agent is a focal point of this body, and names them by id and
+    login. Without the login, 422: the id kept in its place would be shown wherever the holder's
+    login is (« pris en compte par », the ministry API)."""
     assignee_id = required("assignee_id", assignee_id, "Choisissez l'agent.")
+    assignee_login = required("assignee_login", assignee_login, "Indiquez le login de l'agent.")
 
     async def work(conn, row, at):
         status = judge(row, Event.REASSIGNED)
@@ -322,7 +325,7 @@ async def reassign(
         new = await repository.update(
             conn,
             row["request_id"],
-            {"assignee_id": assignee_id, "assignee_login": assignee_login or assignee_id},
+            {"assignee_id": assignee_id, "assignee_login": assignee_login},
         )
         details = {"assignee_id": assignee_id, "previous_assignee_id": row["assignee_id"]}
         await _record(conn, row, who, Event.REASSIGNED.kind, at, event=event, details=details)

@@ -19,6 +19,8 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
   row of an export).
 - ``POST /requests/{code}/take`` may carry ``acknowledgement: {subject, text}``, the email the
   agent edited for the citizen (422 ``acknowledgement`` when the citizen gave no address).
+- ``POST /requests/{code}/reassign`` names the agent by ``assignee_id`` and ``assignee_login``,
+  both required (treatment knows no accounts: the gateway, which does, gives both).
 - ``POST /requests/{code}/take|hold|resume|reassign|answer|answer-again|tag`` (JSON):
   200 with the new state ``{code, action, status, version, at}``; 404; 409 ``modified`` (the
   form's ``version`` is old: « … modifiée entre-temps par X … »), ``not_allowed``,

@@ -27,13 +27,14 @@ IDENTITY_SECRET = "e2e-identity-secret"
 BODY = "ministere-education-nationale"
 
 
-def submission(email: str) -> dict:
-    """A valid JSON API submission to :data:`BODY` from ``email``."""
+def submission(email: str | None, phone: str = "0707123456") -> dict:
+    """A valid JSON API submission to :data:`BODY` from ``email`` (None: the mobile number
+    alone)."""
     return {
         "nature": "reclamation",
         "body_id": BODY,
         "message": "Les bulletins ne sont pas arrivés.",
-        "contact": {"country": "CI", "phone": "0707123456", "email": email},
+        "contact": {"country": "CI", "phone": phone, "email": email},
     }
 
 
@@ -115,8 +116,15 @@ COPIES_ENV = {
 
 
 @pytest.fixture
+def copies_env() -> dict[str, str]:
+    """Settings both copies get besides COPIES_ENV: none here; a module overrides this fixture
+    to give its own (an SMS provider)."""
+    return {}
+
+
+@pytest.fixture
 async def two_copies_platform(
-    database_url, amqp_url, namespace, smtp_server, request
+    database_url, amqp_url, namespace, smtp_server, copies_env, request
 ) -> AsyncIterator[Copies]:
     """Every process twice, each copy on its own ports, started as `make up` starts one."""
     log_dir = ARTIFACTS / "logs" / request.node.name
@@ -128,7 +136,7 @@ async def two_copies_platform(
         )
     )
     for platform in copies.both:
-        platform.env.update(COPIES_ENV)
+        platform.env.update({**COPIES_ENV, **copies_env})
     try:
         # Side by side, as a scaled deployment starts its replicas.
         await asyncio.gather(*(p.start_all() for p in copies.both))

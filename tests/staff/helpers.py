@@ -120,6 +120,29 @@ async def form_token(session: aiohttp.ClientSession, url: str) -> str:
     return match.group(1)
 
 
+FORM_VERSION = re.compile(r'name="version" value="(\d+)"')
+
+
+async def page_of(http: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    """(status, HTML unescaped) of a back-office page."""
+    async with http.get(url) as resp:
+        return resp.status, html_text.unescape(await resp.text())
+
+
+async def post_form(
+    http: aiohttp.ClientSession, url: str, page_url: str, data: dict, *, version: str | None = None
+) -> tuple[int, str, str]:
+    """POST to ``url`` a form of the page at ``page_url`` as the browser would (its token and
+    the request's version, read there): (status, Location, HTML unescaped)."""
+    token = await form_token(http, page_url)
+    if version is None:
+        _, page = await page_of(http, page_url)
+        version = FORM_VERSION.search(page).group(1)
+    form = {"csrf_token": token, "version": version, **data}
+    async with http.post(url, data=form, allow_redirects=False) as resp:
+        return resp.status, resp.headers.get("Location", ""), html_text.unescape(await resp.text())
+
+
 def new_session(secure_origin: str | None = None, **headers: str) -> aiohttp.ClientSession:
     """An HTTP client that keeps cookies for 127.0.0.1 (aiohttp refuses IP cookies by default);
     ``secure_origin``: a gateway in production, whose Secure cookies go back over plain http."""
@@ -128,29 +151,43 @@ def new_session(secure_origin: str | None = None, **headers: str) -> aiohttp.Cli
 
 
 async def signed_in_session(
-    gateway_url: str, login: str, password: str, secure: bool = False, **headers: str
+    gateway_url: str,
+    login: str,
+    password: str,
+    secure: bool = False,
+    second_factor_at: str | None = None,
+    **headers: str,
 ) -> aiohttp.ClientSession:
     """An aiohttp session signed in as ``login`` (the caller closes it: ``async with``);
-    ``secure`` for a gateway in production (Secure cookies)."""
+    ``secure`` for a gateway in production (Secure cookies); ``second_factor_at``: the gateway
+    the second factor is given to (another copy of it), ``gateway_url`` by default."""
     session = new_session(gateway_url if secure else None, **headers)
     try:
-        token = await form_token(session, f"{gateway_url}/admin/connexion")
-        async with session.post(
-            f"{gateway_url}/admin/connexion",
-            data={"csrf_token": token, "login": login, "password": password, "next": "/admin/"},
-            allow_redirects=False,
-        ) as resp:
-            if resp.status != 303:
-                raise AssertionError(
-                    f"sign-in of {login} refused: {resp.status} {await resp.text()}"
-                )
-            location = resp.headers["Location"]
+        location = await give_password(session, gateway_url, login, password)
         if location.startswith("/admin/double-authentification"):
-            await complete_second_factor(session, gateway_url + location, login)
+            await complete_second_factor(
+                session, (second_factor_at or gateway_url) + location, login
+            )
     except BaseException:
         await session.close()
         raise
     return session
+
+
+async def give_password(
+    session: aiohttp.ClientSession, gateway_url: str, login: str, password: str
+) -> str:
+    """Sign in with the password on « Connexion »: where the gateway sends the agent next (the
+    second factor's page, until it is given)."""
+    token = await form_token(session, f"{gateway_url}/admin/connexion")
+    async with session.post(
+        f"{gateway_url}/admin/connexion",
+        data={"csrf_token": token, "login": login, "password": password, "next": "/admin/"},
+        allow_redirects=False,
+    ) as resp:
+        if resp.status != 303:
+            raise AssertionError(f"sign-in of {login} refused: {resp.status} {await resp.text()}")
+        return resp.headers["Location"]
 
 
 async def complete_second_factor(

@@ -23,6 +23,7 @@ from tests.staff.helpers import (
     complete_second_factor,
     create_account,
     form_token,
+    give_password,
     new_session,
 )
 
@@ -33,14 +34,7 @@ PAGE = "/admin/double-authentification"
 async def _password_only(gateway: str, login: str, password: str = PASSWORD):
     """A session that gave the password; (session, where the sign-in sent it)."""
     session = new_session()
-    token = await form_token(session, f"{gateway}/admin/connexion")
-    async with session.post(
-        f"{gateway}/admin/connexion",
-        data={"csrf_token": token, "login": login, "password": password, "next": "/admin/"},
-        allow_redirects=False,
-    ) as resp:
-        assert resp.status == 303, await resp.text()
-        return session, resp.headers["Location"]
+    return session, await give_password(session, gateway, login, password)
 
 
 async def _give(session, gateway: str, code: str) -> aiohttp.ClientResponse:

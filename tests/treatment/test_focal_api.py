@@ -128,6 +128,30 @@ async def test_the_actions_over_http(treatment):
     assert conflicts == 2
 
 
+async def test_a_reassignment_names_the_new_agents_login_or_is_refused(treatment):
+    """Treatment knows no accounts: the caller names the agent by id and login. Without the
+    login the agent's id was kept as their login, and shown as « pris en compte par » (a staff
+    id that the ministry API must never show)."""
+    event = await treatment.validated()
+    path = f"/requests/{event.code}"
+    await treatment.api.post(f"{path}/take", {"version": 1})
+    status, body = await treatment.api.post(
+        f"{path}/reassign", {"assignee_id": COLLEAGUE.staff_id, "version": 2}
+    )
+    assert status == 422, body
+    assert [e["field"] for e in body["errors"]] == ["assignee_login"]
+    row = await treatment.row(event.code)
+    assert (row["assignee_id"], row["assignee_login"], row["version"]) == ("fp-1", "koffi.yao", 2)
+
+    status, done = await treatment.api.post(
+        f"{path}/reassign",
+        {"assignee_id": COLLEAGUE.staff_id, "assignee_login": COLLEAGUE.login, "version": 2},
+    )
+    assert (status, done["version"]) == (200, 3)
+    row = await treatment.row(event.code)
+    assert (row["assignee_id"], row["assignee_login"]) == ("fp-2", "adjoua.n")
+
+
 @pytest.mark.parametrize("route", [r for r in focal_api.routes if r.method == "POST"])
 def test_every_action_is_a_focal_points_alone(route):
     assert route.handler.required_roles == (Role.FOCAL_POINT,)

@@ -16,11 +16,17 @@ from services.treatment import actions
 from shared.identity import Role
 from shared.messages import Opinion
 from shared.service import POOL
-from tests.staff.helpers import create_account, form_token, signed_in_session
+from tests.staff.helpers import (
+    FORM_VERSION,
+    create_account,
+    form_token,
+    page_of,
+    post_form,
+    signed_in_session,
+)
 from tests.treatment.pages import BODY, PDF, validated_reclamation, validated_without_email
 
 PASSWORD = "le point focal traite"
-_VERSION = re.compile(r'name="version" value="(\d+)"')
 
 
 def _subject(mail) -> str:
@@ -43,22 +49,6 @@ async def _people(database_url: str) -> dict[str, object]:
     return made
 
 
-async def _page(http: aiohttp.ClientSession, url: str) -> tuple[int, str]:
-    async with http.get(url) as resp:
-        return resp.status, unescape(await resp.text())
-
-
-async def _post(http, url: str, page_url: str, data: dict, *, version: str | None = None):
-    """POST a form of the page as the browser would (its token and version)."""
-    token = await form_token(http, page_url)
-    if version is None:
-        _, html = await _page(http, page_url)
-        version = _VERSION.search(html).group(1)
-    form = {"csrf_token": token, "version": version, **data}
-    async with http.post(url, data=form, allow_redirects=False) as resp:
-        return resp.status, resp.headers.get("Location", ""), unescape(await resp.text())
-
-
 async def test_the_page_shows_the_request_to_its_body_and_read_only_to_analysts(
     stack, database_url
 ):
@@ -66,7 +56,7 @@ async def test_the_page_shows_the_request_to_its_body_and_read_only_to_analysts(
     code = await validated_reclamation(stack)
     url = f"{stack.gateway}/admin/requetes/{code}"
     async with await signed_in_session(stack.gateway, "koffi.yao", PASSWORD) as http:
-        status, html = await _page(http, url)
+        status, html = await page_of(http, url)
     assert status == 200
     for said in (
         "Le guichet des passeports est fermé depuis lundi",
@@ -89,15 +79,15 @@ async def test_the_page_shows_the_request_to_its_body_and_read_only_to_analysts(
     ):
         assert said in html, said
     async with await signed_in_session(stack.gateway, "awa.kone", PASSWORD) as http:
-        status, html = await _page(http, url)
+        status, html = await page_of(http, url)
     assert status == 200
     assert "Lecture seule" in html
     assert "Répondre avec envoi de mail" not in html
     assert 'action="/admin/requetes/' not in html
     # Another body's focal point: the page of an unknown code.
     async with await signed_in_session(stack.gateway, "sante.pf", PASSWORD) as http:
-        status, html = await _page(http, url)
-        unknown_status, unknown = await _page(http, f"{stack.gateway}/admin/requetes/1234567897")
+        status, html = await page_of(http, url)
+        unknown_status, unknown = await page_of(http, f"{stack.gateway}/admin/requetes/1234567897")
     assert (status, unknown_status) == (404, 404)
     assert html.replace(code, "X") == unknown.replace("1234567897", "X")
 
@@ -115,16 +105,16 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         await signed_in_session(stack.gateway, "adjoua.n", PASSWORD) as colleague,
     ):
         # No address: no acknowledgement offered.
-        _, html = await _page(http, f"{stack.gateway}/admin/requetes/{mute}")
+        _, html = await page_of(http, f"{stack.gateway}/admin/requetes/{mute}")
         assert "Courriel d'accusé de réception" not in html
         assert "aucun accusé de réception ne peut lui être envoyé" in html
 
         # The colleague's form was read before the agent takes it.
-        _, before = await _page(colleague, page_url)
-        stale_version = _VERSION.search(before).group(1)
+        _, before = await page_of(colleague, page_url)
+        stale_version = FORM_VERSION.search(before).group(1)
 
         # « Prendre en compte » with an emptied subject: told beside the field, text kept.
-        status, _, html = await _post(
+        status, _, html = await post_form(
             http,
             act.format("prendre-en-compte"),
             page_url,
@@ -137,7 +127,7 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         assert status == 422
         assert 'id="err-prendre-en-compte-acknowledgement_subject"' in html
         assert "Nous traitons votre requête.</textarea>" in html
-        status, location, _ = await _post(
+        status, location, _ = await post_form(
             http,
             act.format("prendre-en-compte"),
             page_url,
@@ -149,7 +139,7 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         )
         assert status == 303
         assert location == f"/admin/requetes/{code}?fait=accuse#resultat"
-        _, html = await _page(http, stack.gateway + location)
+        _, html = await page_of(http, stack.gateway + location)
         assert "L'accusé de réception est envoyé à l'usager." in html
         assert "Prise en compte (Koffi YAO)" in html
         assert "Accusé de réception envoyé : « Votre réclamation est entre nos mains »" in html
@@ -158,7 +148,7 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         assert "À bientôt." in ack.get_body(("plain",)).get_content()
 
         # The colleague's stale form: who acted is named, what was typed kept.
-        status, _, html = await _post(
+        status, _, html = await post_form(
             colleague,
             act.format("mettre-en-attente"),
             page_url,
@@ -170,17 +160,17 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         assert "Nous attendons la banque.</textarea>" in html
 
         # « Mettre en attente »: the reason is required; then « Reprendre ».
-        status, _, html = await _post(http, act.format("mettre-en-attente"), page_url, {})
+        status, _, html = await post_form(http, act.format("mettre-en-attente"), page_url, {})
         assert status == 422
         assert "Écrivez le motif de la mise en attente." in html
-        status, location, _ = await _post(
+        status, location, _ = await post_form(
             http, act.format("mettre-en-attente"), page_url, {"reason": "Pièce manquante."}
         )
         assert (status, location) == (
             303,
             f"/admin/requetes/{code}?fait=mettre-en-attente#resultat",
         )
-        _, html = await _page(http, page_url)
+        _, html = await page_of(http, page_url)
         assert "Mise en attente depuis le" in html
         assert "Reprendre" in html
         # Held, the deadline does not run: the page says so instead of counting days left.
@@ -188,35 +178,35 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         echeance = echeance[: echeance.index("</dd>")]
         assert "Délai suspendu pendant la mise en attente" in echeance
         assert "restant" not in echeance
-        status, _, _ = await _post(http, act.format("reprendre"), page_url, {})
+        status, _, _ = await post_form(http, act.format("reprendre"), page_url, {})
         assert status == 303
         # Resumed: a second « Reprendre » is refused in French.
-        status, _, html = await _post(http, act.format("reprendre"), page_url, {})
+        status, _, html = await post_form(http, act.format("reprendre"), page_url, {})
         assert status == 409
         assert "Action impossible sur cette requête" in html
 
         # « Baliser »: an internal note in the history.
-        status, _, _ = await _post(
+        status, _, _ = await post_form(
             http, act.format("baliser"), page_url, {"message": "Appeler la banque jeudi."}
         )
         assert status == 303
 
         # « Réaffecter »: to a colleague of the body, not to another body's agent.
         stranger = str(people["stranger"].id)
-        status, _, html = await _post(
+        status, _, html = await post_form(
             http, act.format("reaffecter"), page_url, {"assignee_id": stranger}
         )
         assert status == 422
         assert "Choisissez un agent de votre organisme." in html
         assert "Adjoua N'GUESSAN" in html
-        status, _, _ = await _post(
+        status, _, _ = await post_form(
             http,
             act.format("reaffecter"),
             page_url,
             {"assignee_id": str(people["colleague"].id)},
         )
         assert status == 303
-        _, html = await _page(colleague, page_url)
+        _, html = await page_of(colleague, page_url)
         assert "À Adjoua N'GUESSAN" in html
         # The history says it in the button's word (« Réaffecter », the back-office guide's).
         assert re.search(r"— Réaffectée \([^)]+\)</p>\s*<p[^>]*>À Adjoua N'GUESSAN", html), html
@@ -224,7 +214,7 @@ async def test_the_agents_actions_from_taking_it_to_answering(
 
         # « Répondre »: empty, then with a PDF; the document downloads.
         token = await form_token(colleague, page_url)
-        version = _VERSION.search(html).group(1)
+        version = FORM_VERSION.search(html).group(1)
         form = aiohttp.FormData()
         form.add_field("csrf_token", token)
         form.add_field("version", version)
@@ -243,7 +233,7 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         form.add_field("document", PDF, filename="quittance.pdf", content_type="application/pdf")
         async with colleague.post(act.format("repondre"), data=form, allow_redirects=False) as r:
             assert r.status == 303, await r.text()
-        status, html = await _page(colleague, page_url + "?fait=repondre")
+        status, html = await page_of(colleague, page_url + "?fait=repondre")
         assert "Message envoyé à l'usager!" in html
         assert "Votre passeport est prêt au guichet 3." in html
         [link] = re.findall(r'href="(/admin/documents/[0-9a-f-]{36})"', html)
@@ -276,10 +266,10 @@ async def _citizen(stack, code: str, act) -> None:
 
 async def _multipart(http, url: str, page_url: str, fields: list[tuple[str, str]], document=None):
     token = await form_token(http, page_url)
-    _, page = await _page(http, page_url)
+    _, page = await page_of(http, page_url)
     form = aiohttp.FormData()
     form.add_field("csrf_token", token)
-    form.add_field("version", _VERSION.search(page).group(1))
+    form.add_field("version", FORM_VERSION.search(page).group(1))
     for name, value in fields:
         form.add_field(name, value)
     if document is not None:
@@ -320,7 +310,7 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
         assert "Déjà joint : quittance.pdf" in html
         kept = re.findall(r'name="document_id" value="([0-9a-f-]{36})"', html)
         assert len(kept) == 1
-        _, page = await _page(http, page_url)
+        _, page = await page_of(http, page_url)
         assert "Réponses de l'organisme" not in page
         status, location, _ = await _multipart(
             http,
@@ -333,7 +323,7 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
             ],
         )
         assert status == 303
-        _, html = await _page(http, stack.gateway + location)
+        _, html = await page_of(http, stack.gateway + location)
         assert "Message envoyé à l'usager!" in html
         assert re.findall(r'href="/admin/documents/([0-9a-f-]{36})"', html) == kept
 
@@ -345,7 +335,7 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
                 conn, rid, "Le guichet me renvoie encore au bureau 4.", at
             ),
         )
-        _, html = await _page(http, page_url)
+        _, html = await page_of(http, page_url)
         assert "Formulaire De Traitement Relance" in html
         assert "Message du dernier traitement" in html
         assert "Soumettre à nouveau le traitement" in html
@@ -367,7 +357,7 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
                 conn, rid, Opinion.NOT_SATISFIED, "Toujours rien reçu.", at
             ),
         )
-        _, html = await _page(http, page_url)
+        _, html = await page_of(http, page_url)
         assert "Avis : Non satisfait" in html
         assert "Toujours rien reçu." in html
         assert "Formulaire De Traitement" not in html
@@ -385,7 +375,7 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
             [("message", "Un agent vous appellera demain."), ("bouton", "envoyer")],
         )
         assert status == 303
-        _, html = await _page(http, stack.gateway + location)
+        _, html = await page_of(http, stack.gateway + location)
         assert "Message envoyé à l'usager!" in html
         assert "Nouvelle réponse à l'usager" in html
         # The first form of the page, posted again: the state no longer allows it.
