@@ -169,3 +169,35 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "treatment-request.png"), full_page=True)
         raise
+
+
+async def test_a_document_joined_to_an_answer_without_its_message_stays_joined(
+    stack, database_url, page
+):
+    """The agent chooses the PDF, forgets the « Message de fin traitement » and clicks: the
+    error asks for the message, and the document is still joined (« Déjà joint : … ») — not to
+    be looked for again on their disk; the answer then sent carries it. Seen lost in a trial
+    (« Un document choisi avant doit être choisi à nouveau. »)."""
+    gateway = stack.gateway
+    await create_account(database_url, Role.FOCAL_POINT, "koffi.yao", PASSWORD, BODY, "Koffi YAO")
+    code = await validated_reclamation(stack, email=CITIZEN)
+    await sign_in(page, gateway, "koffi.yao", PASSWORD)
+    await page.goto(f"{gateway}/admin/requetes/{code}")
+    await page.get_by_label("Joindre un document").set_input_files(
+        files=[{"name": "convocation.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+    await expect(page.locator("#err-repondre-message")).to_have_text(
+        "Écrivez le message de fin de traitement."
+    )
+    form = page.locator("form[action$='/repondre']")
+    await expect(form).to_contain_text("Déjà joint : convocation.pdf")
+    await expect(form).not_to_contain_text("doit être choisi à nouveau")
+    assert await _written(database_url, code) == (0, 1)  # the validation's line only
+    assert await axe_violations(page) == []
+
+    await page.get_by_label("Message de fin traitement").fill("Votre convocation est jointe.")
+    await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+    await expect(page.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+    answers = page.locator("section[aria-labelledby=reponses-titre]")
+    await expect(answers.get_by_role("link", name="convocation.pdf")).to_be_visible()

@@ -521,7 +521,10 @@ def _handler(action: Action):
 
         if version is None:
             return await again(422, STALE_FORM)
-        if errors:
+        answering = name in ("repondre", "repondre-a-nouveau")
+        # A document chosen with a faulty message is joined all the same, so that the page
+        # brought back keeps it (« Déjà joint ») and the agent need not look for it again.
+        if errors and not (answering and posted.filename and not posted.too_large):
             return await again(422)
         identity = staff.identity
         treatment = request.app[TREATMENT]
@@ -533,7 +536,7 @@ def _handler(action: Action):
                     errors[f"{name}-assignee_id"] = "Choisissez un agent de votre organisme."
                     return await again(422)
                 fields["assignee_login"] = agent.login
-            if name in ("repondre", "repondre-a-nouveau") and posted.filename and posted.data:
+            if answering and posted.filename and posted.data:
                 status, kept = await treatment.upload_document(
                     code, posted.filename, posted.data, identity=identity
                 )
@@ -552,8 +555,10 @@ def _handler(action: Action):
                     {"document_id": kept["document_id"], "filename": kept["filename"]},
                 ]
                 fields["document_ids"] = values["document_id"]
-            elif name in ("repondre", "repondre-a-nouveau") and posted.filename:
+            elif answering and posted.filename:
                 errors[f"{name}-document"] = attachments.problem(attachments.EMPTY, posted.filename)
+                return await again(422)
+            if errors:
                 return await again(422)
             if posted.fields.get("bouton") == "editer":
                 # « Editer »: the message as the citizen will read it, nothing sent yet.
