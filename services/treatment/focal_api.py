@@ -225,6 +225,7 @@ EXPORT_HEADER = (
     "Validée le",
     "Retour Analyste",
     "Statut",
+    "Échéance de la réponse",
     "Pris en compte par",
     "Mise en attente le",
     "Message traitement",
@@ -368,6 +369,8 @@ def _export_cells(row: asyncpg.Record) -> list[object]:
         row["validated_at"],
         row["analyst_message"] or "",
         lifecycle.CITIZEN_LABELS[status],
+        # The day the lists show in « Échéance », while the answer is awaited.
+        row["answer_due"] if status in deadlines.OPEN else None,
         row["assignee_login"] or "",
         row["on_hold_since"],
         row["answer_message"] or "",

@@ -205,3 +205,36 @@ async def test_en_cours_shows_the_deadline_filters_the_late_and_sorts_by_it(plat
         _, html = await get(http, stack.gateway + PAGES["en_cours"])
     row = next(r for r in html.split("<tr") if f"/admin/requetes/{held}" in r)
     assert "Délai suspendu pendant la mise en attente" in row and "restant" not in row
+
+
+async def test_the_exports_of_the_awaited_lists_carry_the_answer_s_deadline(platform):
+    """« En cours » shows each request's « Échéance »: its export says it too — the day, as the
+    page writes it in the CSV, a date in the workbook — and says nothing for a request whose
+    answer is no longer awaited. Seen missing in a trial: the focal point's spreadsheet of what
+    to do had no deadline in it."""
+    stack, ours, _ = platform
+    pool = stack.apps["treatment"].app[POOL]
+    async with pool.acquire() as conn:
+        due = dict(
+            await conn.fetch(
+                "SELECT code, answer_due FROM treatment.treatments WHERE body_id = $1", BODY
+            )
+        )
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, raw = await get(http, stack.gateway + export_of(PAGES["en_cours"], "csv"))
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        assert "Échéance de la réponse" in rows[0]
+        by_code = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+        assert set(by_code) == set(ours["en_cours"])
+        for code, line in by_code.items():
+            assert line["Échéance de la réponse"] == due[code].strftime("%d/%m/%Y"), code
+        async with http.get(stack.gateway + export_of(PAGES["en_cours"], "xlsx")) as resp:
+            sheet = openpyxl.load_workbook(io.BytesIO(await resp.read())).active
+        header = [c.value for c in sheet[1]]
+        column = header.index("Échéance de la réponse")
+        for row in sheet.iter_rows(min_row=2, values_only=True):
+            assert row[column].date() == due[row[0]], row[0]
+        _, raw = await get(http, stack.gateway + export_of(PAGES["satisfaits"], "csv"))
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        [line] = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+        assert line["Échéance de la réponse"] == ""

@@ -383,7 +383,14 @@ async def _export_csv(request: web.Request, page: Page) -> web.StreamResponse:
 # Columns of treatment's CSV that the workbook holds as dates; the others stay text (a code or a
 # phone number is not a number).
 _DATE_COLUMNS = frozenset(
-    {"Validée le", "Mise en attente le", "Traitée le", "Avis donné le", "Réouverte le"}
+    {
+        "Validée le",
+        "Échéance de la réponse",
+        "Mise en attente le",
+        "Traitée le",
+        "Avis donné le",
+        "Réouverte le",
+    }
 )
 
 
