@@ -201,3 +201,40 @@ async def test_a_document_joined_to_an_answer_without_its_message_stays_joined(
     await expect(page.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
     answers = page.locator("section[aria-labelledby=reponses-titre]")
     await expect(answers.get_by_role("link", name="convocation.pdf")).to_be_visible()
+
+
+async def test_an_answer_posted_after_the_session_ended_is_given_back_not_lost(
+    stack, database_url, page
+):
+    """The agent writes a long answer, slowly: the session ends (30 minutes without a page)
+    before they click. Nothing is sent; the sign-in page says why, gives their text back to
+    copy, and leads back to the request, not to the dashboard. Seen in a trial: the text was
+    gone and the agent landed on « Tableau de bord »."""
+    gateway = stack.gateway
+    await create_account(database_url, Role.FOCAL_POINT, "koffi.yao", PASSWORD, BODY, "Koffi YAO")
+    code = await validated_reclamation(stack, email=CITIZEN)
+    await sign_in(page, gateway, "koffi.yao", PASSWORD)
+    await page.goto(f"{gateway}/admin/requetes/{code}")
+    said = "Madame, après vérification auprès du Trésor, votre virement part ce vendredi."
+    await page.get_by_label("Message de fin traitement").fill(said)
+    conn = await asyncpg.connect(database_url)
+    try:  # the idle clock run out, as 30 minutes on the page would
+        await conn.execute(
+            "UPDATE gateway.staff_sessions SET last_seen_at = now() - interval '2 hours'"
+        )
+    finally:
+        await conn.close()
+    await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+
+    await expect(page.get_by_role("heading", name="Connectez-vous")).to_be_visible()
+    await expect(page.locator("main")).to_contain_text("Votre session a pris fin")
+    kept = page.get_by_label("Votre texte, non envoyé")
+    await expect(kept).to_have_value(said)
+    assert await _written(database_url, code) == (0, 1)
+    assert await axe_violations(page) == []
+    assert await _fits(page)
+    await page.get_by_label("Login").fill("koffi.yao")
+    await page.get_by_label("Mot de passe").fill(PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.get_by_role("heading", name="Formulaire De Traitement De Requête").wait_for()
+    assert page.url.endswith(f"/admin/requetes/{code}")
