@@ -238,3 +238,13 @@ async def test_the_exports_of_the_awaited_lists_carry_the_answer_s_deadline(plat
         rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
         [line] = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
         assert line["Échéance de la réponse"] == ""
+
+
+async def test_an_empty_en_retard_says_every_answer_is_within_its_deadline(platform):
+    """« En retard » with nothing late says so in words (the list's own note), not the bare
+    « Pas d'enregistrement » of any empty table; the note was written but never shown."""
+    stack, _, _ = platform
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        status, html = await get(http, stack.gateway + "/admin/traitements/en-retard")
+    assert status == 200
+    assert "Aucune requête en retard : chaque réponse attendue est encore dans son délai." in html
