@@ -203,6 +203,17 @@ async def test_a_document_joined_to_an_answer_without_its_message_stays_joined(
     await expect(answers.get_by_role("link", name="convocation.pdf")).to_be_visible()
 
 
+async def _idle(database_url: str) -> None:
+    """Every staff session's idle clock run out, as 30 minutes on a page would."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "UPDATE gateway.staff_sessions SET last_seen_at = now() - interval '2 hours'"
+        )
+    finally:
+        await conn.close()
+
+
 async def test_an_answer_posted_after_the_session_ended_is_given_back_not_lost(
     stack, database_url, page
 ):
@@ -217,13 +228,7 @@ async def test_an_answer_posted_after_the_session_ended_is_given_back_not_lost(
     await page.goto(f"{gateway}/admin/requetes/{code}")
     said = "Madame, après vérification auprès du Trésor, votre virement part ce vendredi."
     await page.get_by_label("Message de fin traitement").fill(said)
-    conn = await asyncpg.connect(database_url)
-    try:  # the idle clock run out, as 30 minutes on the page would
-        await conn.execute(
-            "UPDATE gateway.staff_sessions SET last_seen_at = now() - interval '2 hours'"
-        )
-    finally:
-        await conn.close()
+    await _idle(database_url)
     await page.get_by_role("button", name="Répondre avec envoi de mail").click()
 
     await expect(page.get_by_role("heading", name="Connectez-vous")).to_be_visible()
@@ -238,3 +243,12 @@ async def test_an_answer_posted_after_the_session_ended_is_given_back_not_lost(
     await page.get_by_role("button", name="Se connecter").click()
     await page.get_by_role("heading", name="Formulaire De Traitement De Requête").wait_for()
     assert page.url.endswith(f"/admin/requetes/{code}")
+
+    # The reason of « Mettre en attente » (sent to the citizen, maybe long) likewise.
+    await page.locator("summary", has_text="Mettre en attente").click()
+    reason = "Nous attendons le relevé du Trésor, demandé ce jour par courrier officiel."
+    await page.get_by_label("Motif de la mise en attente").fill(reason)
+    await _idle(database_url)
+    await page.locator("form[action$='/mettre-en-attente'] button").click()
+    await expect(page.get_by_label("Votre texte, non envoyé")).to_have_value(reason)
+    assert await _written(database_url, code) == (0, 1)

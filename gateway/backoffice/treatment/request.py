@@ -483,10 +483,11 @@ async def _named(request: web.Request, body_id: str | None, refusal: dict) -> st
 
 
 async def _session_ended(request: web.Request) -> web.Response:
-    """An answer posted after the session ended (30 minutes without a page, as a long answer
-    may take): nothing is done; the sign-in form says so, gives back the text typed, to be
-    copied, and leads back to the request. (The other forms, not multipart, meet the CSRF
-    middleware first: their token was bound to the session that ended.)"""
+    """An answer, a hold's reason or a tag posted after the session ended (30 minutes without
+    a page, as a long answer may take): nothing is done; the sign-in form says so, gives back
+    the text typed, to be copied, and leads back to the request. Their forms are multipart for
+    this: a form the CSRF middleware reads is refused there, its token bound to the session
+    that ended."""
     try:
         posted = await _read(request, auth.ended_session_binding(request))
     except (Unreadable, Forged):
