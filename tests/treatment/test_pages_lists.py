@@ -248,3 +248,28 @@ async def test_an_empty_en_retard_says_every_answer_is_within_its_deadline(platf
         status, html = await get(http, stack.gateway + "/admin/traitements/en-retard")
     assert status == 200
     assert "Aucune requête en retard : chaque réponse attendue est encore dans son délai." in html
+
+
+async def test_the_exports_name_the_agent_as_the_pages_do(platform, database_url):
+    """« Pris en compte par » in the CSV and the workbook: the agent's name, as the lists and
+    the request's page show it (people by name, never by login). Seen in a trial: the pages
+    said « Ama DIALLO », the spreadsheet « ama.diallo »."""
+    stack, ours, _ = platform
+    # The agent who took « held » in the scenario, by login (tests/treatment/lists_scenario.py).
+    await create_account(database_url, Role.FOCAL_POINT, f"pf.{BODY}", PASSWORD, BODY, "=Koffi YAO")
+    held = ours["by_name"]["held"]
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, raw = await get(http, stack.gateway + export_of(PAGES["en_cours"], "csv"))
+        assert raw.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        by_code = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+        assert set(by_code) == set(ours["en_cours"])
+        # A name that looks like a formula stays text, as every cell of the export.
+        assert by_code[held]["Pris en compte par"] == "'=Koffi YAO"
+        assert f"pf.{BODY}" not in raw
+        async with http.get(stack.gateway + export_of(PAGES["en_cours"], "xlsx")) as resp:
+            sheet = openpyxl.load_workbook(io.BytesIO(await resp.read())).active
+        header = [c.value for c in sheet[1]]
+        column = header.index("Pris en compte par")
+        named = {r[0]: r[column] for r in sheet.iter_rows(min_row=2, values_only=True)}
+        assert named[held] == "=Koffi YAO"
