@@ -8,14 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from html import unescape
 
 import openpyxl
 import pytest
 
+from services.treatment import actions
 from shared.identity import Role
 from shared.service import POOL
 from tests.staff.helpers import create_account, signed_in_session
-from tests.treatment.lists_scenario import scenario
+from tests.treatment.conftest import deliver, validated_event
+from tests.treatment.lists_scenario import agent_of, scenario
 
 BODY, OTHER = "ministere-budget", "ministere-justice"
 PASSWORD = "les listes des organismes"
@@ -273,3 +276,25 @@ async def test_the_exports_name_the_agent_as_the_pages_do(platform, database_url
         column = header.index("Pris en compte par")
         named = {r[0]: r[column] for r in sheet.iter_rows(min_row=2, values_only=True)}
         assert named[held] == "=Koffi YAO"
+
+
+async def test_avis_attendus_leads_to_the_answers_awaiting_the_citizen(platform):
+    """The dashboard's « Avis attendus » leads to the requests answered whose citizen has not
+    yet given an opinion nor reopened them — those to follow up — not to every réclamation of
+    the body (closed and in progress ones with them), as it did."""
+    stack, _, _ = platform
+    pool = stack.apps["treatment"].app[POOL]
+    event = validated_event(body_id=BODY, body_name="Organisme budget")
+    assert await deliver(pool, event)
+    who = actions.Who(agent_of(BODY), "10.0.0.9")
+    await actions.answer(pool, event.code, who, message="Votre virement est parti.", version=None)
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, dashboard = await get(http, stack.gateway + "/admin/")
+        card = r'<h3>Avis attendus</h3>\s*<p class="figure"><a href="([^"]+)"'
+        found = re.search(card, dashboard)
+        assert found, dashboard
+        link = unescape(found[1])
+        status, html = await get(http, stack.gateway + link)
+    assert status == 200
+    assert codes_in(html) == {event.code}
+    assert "Liste des requêtes traitées en attente de l'avis de l'usager" in unescape(html)

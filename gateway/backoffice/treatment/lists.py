@@ -110,6 +110,14 @@ CONSULTATIONS = {
             "Consulter",
         ),
         Page(
+            "avis-attendus",
+            "avis_attendus",
+            CONSULTATION_LISTS["avis_attendus"],
+            "Liste des requêtes traitées en attente de l'avis de l'usager",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
             "satisfaits",
             "satisfaits",
             CONSULTATION_LISTS["satisfaits"],
