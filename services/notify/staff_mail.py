@@ -232,6 +232,8 @@ def handlers(public_url: str) -> dict[str, Handler]:
     async def on_reassigned(
         conn: asyncpg.Connection, event: RequestReassignedV1, delivery: Delivery
     ) -> None:
+        if event.assignee_id == event.actor.staff_id:
+            return  # taken back by the agent themselves: they know
         to = await person(conn, event.assignee_id)
         if to is None or to.body_id != event.body_id:
             return  # gone, without an address, or not of the body: nobody to tell

@@ -202,7 +202,11 @@ async def test_the_agent_a_request_is_reassigned_to_is_told_once(
         reassigned_at=now,
     )
     await publish_twice(amqp_url, namespace, handed)
-    await handled(notify, RequestReassignedV1.type_name(), 1)
+    # Handed to oneself (« Réaffecter » offers every other agent, and oneself when another had
+    # it): nothing to tell.
+    kept = handed.model_copy(update={"assignee_id": "fp-now", "previous_assignee_id": "fp-day"})
+    await publish_event(amqp_url, namespace, kept)
+    await handled(notify, RequestReassignedV1.type_name(), 2)
     [mail] = await smtp_server.wait_for("pf.day@budget.ci")
     await all_sent(notify)
     assert subject(mail) == f"Miliê — la requête n° {handed.code} vous est réaffectée"
