@@ -521,6 +521,8 @@ BODY_LISTS = {
 CONSULTATION_LISTS = {
     "consultations": "Consultations",
     "sans_retour": "Sans retour",
+    # Answered, the citizen's opinion awaited: the dashboard's « Avis attendus » leads here.
+    "avis_attendus": "Avis attendus",
     "satisfaits": "Satisfaits",
     "reclamations": "Réclamations",
     "demandes_information": "Demandes d'information",

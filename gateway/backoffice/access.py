@@ -13,7 +13,9 @@ For back-office page handlers::
         status, body = await request.app[TRIAGE].queue(..., identity=staff.identity)
 
 No session → 303 to the sign-in page with ``next``; another role → 403 page in French, written to
-the audit log. The body of a focal point is the handler's (and the service's) business.
+the audit log. The body of a focal point is the handler's (and the service's) business. A form
+handler may give ``ended``: what answers a form posted after its session ended (the text typed
+given back rather than lost).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from aiohttp import web
 
 from gateway.backoffice import shell
 from gateway.staff import audit
-from gateway.staff.auth import current_staff, sign_in_url
+from gateway.staff.auth import current_staff, session_ended, sign_in_url
 from gateway.staff.sessions import Staff
 from gateway.web.client_address import client_address
 from shared.db import run_in_transaction
@@ -35,13 +37,16 @@ from shared.service import POOL
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def staff_required(*roles: Role) -> Callable[[Handler], Handler]:
-    """Decorator for a back-office handler: only signed-in staff, of one of ``roles`` if given."""
+def staff_required(*roles: Role, ended: Handler | None = None) -> Callable[[Handler], Handler]:
+    """Decorator for a back-office handler: only signed-in staff, of one of ``roles`` if given;
+    ``ended`` answers a POST whose session has just ended."""
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def wrapped(request: web.Request) -> web.StreamResponse:
             staff = current_staff(request)
+            if staff is None and ended and request.method == "POST" and session_ended(request):
+                return await ended(request)
             if staff is None:
                 raise web.HTTPSeeOther(sign_in_url(request))
             if roles and staff.role not in roles:

@@ -149,7 +149,7 @@ def focal_cards(counters: dict, period) -> dict[str, list[dict]]:
         "treatment": [
             _card("Réclamations à traiter", counters["to_treat"], with_period(EN_COURS, period)),
             _card("Réclamations traitées", counters["treated"], consultation("reclamations")),
-            _card("Avis attendus", counters["opinions_expected"], consultation("reclamations")),
+            _card("Avis attendus", counters["opinions_expected"], consultation("avis-attendus")),
             _card("Avis exprimés", counters["opinions_given"], with_period(STATISTIQUES, period)),
             _card(
                 "Avis d'insatisfaction",

@@ -348,6 +348,18 @@ async def focal_points_of(conn: asyncpg.Connection, body_id: str) -> list[Accoun
     return [a for a in map(_account, rows) if a is not None]
 
 
+async def focal_point_names(conn: asyncpg.Connection, body_id: str | None) -> dict[str, str]:
+    """login → name of the focal points of ``body_id`` (of every body for None), gone ones too:
+    whom an export's « Pris en compte par » may name."""
+    rows = await conn.fetch(
+        """SELECT login, display_name FROM staff_accounts
+           WHERE role = $1 AND ($2::text IS NULL OR body_id = $2) AND display_name <> ''""",
+        Role.FOCAL_POINT.value,
+        body_id,
+    )
+    return {r["login"]: r["display_name"] for r in rows}
+
+
 async def display_names(conn: asyncpg.Connection, logins: Iterable[str]) -> dict[str, str]:
     """login → the name the back office shows (issue 12: people by name, never by login); a
     login without an account, or an account without a name, is left out."""

@@ -65,6 +65,14 @@ def session_binding(request: web.Request) -> str:
     return staff.session_hash.hex() if staff is not None else ""
 
 
+def ended_session_binding(request: web.Request) -> str:
+    """What :func:`session_binding` said while the session the cookie names was live, once it
+    has ended ("" otherwise): a form posted just after the end is still recognised as this
+    browser's own (its text is given back, nothing is done with it)."""
+    token = session_token(request)
+    return sessions.hash_of(token).hex() if token and request.get(SESSION_ENDED) else ""
+
+
 def session_token(request: web.Request) -> str:
     """The session cookie's value as the browser sent it ("" for none)."""
     return request.cookies.get(_cookie(request)[0], "")
@@ -133,6 +141,11 @@ def safe_next(target: str | None) -> str:
     if any(char < " " or char == "\x7f" for char in target):
         return HOME_PATH
     return target
+
+
+def session_ended(request: web.Request) -> bool:
+    """A session cookie came, and its session is over (idle, too old, signed out elsewhere)."""
+    return bool(request.get(SESSION_ENDED)) and pending_staff(request) is None
 
 
 def sign_in_url(request: web.Request) -> str:

@@ -52,6 +52,11 @@ def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def hash_of(token: str) -> bytes:
+    """The session's id as kept (``Staff.session_hash``) for the cookie's ``token``."""
+    return _hash(token)
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(32)
 

@@ -18,6 +18,9 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+ENDED = "Votre session a pris fin. Connectez-vous à nouveau pour continuer."
+
+
 def _form(
     request: web.Request,
     *,
@@ -25,9 +28,11 @@ def _form(
     errors: dict[str, str] | None = None,
     notice: str | None = None,
     next_: str | None = None,
+    kept: list[str] | None = None,
     status: int = 200,
 ) -> web.Response:
     context = {
+        "kept": kept or [],
         "login": login,
         "errors": errors or {},
         "notice": notice,
@@ -39,13 +44,20 @@ def _form(
     )
 
 
+def session_ended_form(request: web.Request, *, next_: str, kept: list[str]) -> web.Response:
+    """The answer to a form posted after its session ended: the sign-in form, saying so, with
+    the texts typed in that form given back to be copied (nothing was done with them), then
+    back to ``next_``."""
+    return _form(request, notice=ENDED, next_=next_, kept=kept, status=401)
+
+
 @routes.get(auth.SIGN_IN_PATH, name="bo-connexion")
 async def sign_in_form(request: web.Request) -> web.Response:
     if auth.current_staff(request) is not None:
         raise web.HTTPSeeOther(auth.safe_next(request.query.get("next")))
     notice = None
     if request.query.get("fin") or request.get(auth.SESSION_ENDED):
-        notice = "Votre session a pris fin. Connectez-vous à nouveau pour continuer."
+        notice = ENDED
     elif request.query.get("sortie"):
         notice = "Vous êtes déconnecté."
     return _form(request, notice=notice)

@@ -34,8 +34,9 @@ _NEW_TOKEN = web.RequestKey("csrf_new", str)  # the token issued during this req
 EXEMPT_PREFIXES = ("/api/", "/open311/", "/metrics", "/health/")
 
 
-def _binding(request: web.Request) -> str:
-    session = request.app[BOUND_TO](request) if BOUND_TO in request.app else ""
+def _binding(request: web.Request, session: str | None = None) -> str:
+    if session is None:
+        session = request.app[BOUND_TO](request) if BOUND_TO in request.app else ""
     return hashlib.sha256(session.encode()).hexdigest() if session else ""
 
 
@@ -66,15 +67,17 @@ def token_for(request: web.Request) -> str:
     return request[_NEW_TOKEN]
 
 
-def verify(request: web.Request, sent: str) -> bool:
-    """Whether ``sent`` (the form's hidden field) is a valid token matching the cookie."""
+def verify(request: web.Request, sent: str, session: str | None = None) -> bool:
+    """Whether ``sent`` (the form's hidden field) is a valid token matching the cookie;
+    ``session``: the one it must be bound to, when not the live one (a form posted after its
+    session ended)."""
     cookie = request.cookies.get(COOKIE, "")
     secret = request.app[SECRET]
     return bool(
         sent
         and cookie
         and hmac.compare_digest(sent.encode(), cookie.encode())
-        and _valid(secret, sent, _binding(request))
+        and _valid(secret, sent, _binding(request, session))
     )
 
 

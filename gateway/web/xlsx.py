@@ -103,8 +103,9 @@ def from_csv(
     sheet: str = "Requêtes",
 ) -> int:
     """A service's CSV export (shared.csv_cells: BOM, « ; », French moments) as a workbook: the
-    columns named in ``dates`` (« 17/01/2019 14:32 ») as dates, those in ``numbers`` as numbers,
-    every other cell as text (a code or a phone number is not a number). Returns the rows."""
+    columns named in ``dates`` (« 17/01/2019 14:32 » or « 17/01/2019 ») as dates, those in
+    ``numbers`` as numbers, every other cell as text (a code or a phone number is not a
+    number). Returns the rows."""
     source.seek(0)
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
     reader = csv.reader(text, delimiter=";")
@@ -115,12 +116,20 @@ def from_csv(
     return count
 
 
+def _moment_or_day(text: str) -> datetime | date:
+    """« 17/01/2019 14:32 » (a moment, Abidjan's time) or « 17/01/2019 » (a day, as a
+    deadline is); ValueError for anything else."""
+    if " " in text:
+        return datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=french.ZONE)
+    return datetime.strptime(text, "%d/%m/%Y").date()
+
+
 def _typed(kinds: list[str], row: list[str]) -> list[object]:
     cells: list[object] = []
     for kind, text in zip(kinds, row, strict=False):
         try:
             if kind == "date" and text:
-                cells.append(datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=french.ZONE))
+                cells.append(_moment_or_day(text))
                 continue
             if kind == "number" and text:
                 cells.append(int(text))

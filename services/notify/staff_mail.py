@@ -4,6 +4,8 @@
   ``alerts = 'immediate'``; the request is kept (``staff_new_requests``) for those who chose one
   digest a day (staff_digests.py);
 - request.deadline_warning: the **reminder** to every active focal point of the body;
+- request.reassigned: the **handing over** to the agent the request now belongs to (« Réaffecter »:
+  without it the request changes hands in silence);
 - request.deadline_missed: kept (``staff_late_requests``) for the analysts' daily mail;
   request.treated marks it answered (no longer late), in whichever order two copies of notify
   apply them (``staff_answers``).
@@ -28,6 +30,7 @@ from shared.messages import (
     ReminderKind,
     RequestDeadlineMissedV1,
     RequestDeadlineWarningV1,
+    RequestReassignedV1,
     RequestTreatedV1,
     RequestValidatedV1,
 )
@@ -78,6 +81,20 @@ async def people(
         Person(r["account_id"], r["email"], r["display_name"] or r["login"], r["body_id"])
         for r in rows
     ]
+
+
+async def person(conn: asyncpg.Connection, account_id: str) -> Person | None:
+    """The active account ``account_id`` with an address, None otherwise."""
+    row = await conn.fetchrow(
+        """SELECT account_id, email, display_name, login, body_id FROM staff_recipients
+           WHERE account_id = $1 AND active AND email <> ''""",
+        account_id,
+    )
+    if row is None:
+        return None
+    return Person(
+        row["account_id"], row["email"], row["display_name"] or row["login"], row["body_id"]
+    )
 
 
 async def _send(
@@ -157,6 +174,23 @@ def reminder(event: RequestDeadlineWarningV1, name: str, public_url: str) -> ema
     return emails.letter(subject, name, paragraphs)
 
 
+def handed_over(event: RequestReassignedV1, name: str, by: str, public_url: str) -> emails.Email:
+    code = event.code
+    return emails.letter(
+        f"Miliê — la requête n° {code} vous est réaffectée",
+        name,
+        [
+            f"{by} vous a réaffecté la requête n° {code} le {french.day(event.reassigned_at)} : "
+            "elle est désormais la vôtre.",
+            (
+                "link",
+                "Traitez-la dans l'espace de traitement :",
+                back_office(public_url, REQUEST_PAGE.format(code=code)),
+            ),
+        ],
+    )
+
+
 # --- the handlers --------------------------------------------------------------------------------
 
 
@@ -193,6 +227,28 @@ def handlers(public_url: str) -> dict[str, Handler]:
         to = await people(conn, FOCAL_POINT, event.body_id)
         await _send(
             conn, delivery, event.request_id, to, lambda name: reminder(event, name, public_url)
+        )
+
+    async def on_reassigned(
+        conn: asyncpg.Connection, event: RequestReassignedV1, delivery: Delivery
+    ) -> None:
+        if event.assignee_id == event.actor.staff_id:
+            return  # taken back by the agent themselves: they know
+        to = await person(conn, event.assignee_id)
+        if to is None or to.body_id != event.body_id:
+            return  # gone, without an address, or not of the body: nobody to tell
+        giver = await conn.fetchval(
+            "SELECT coalesce(nullif(display_name, ''), login) FROM staff_recipients"
+            " WHERE account_id = $1",
+            event.actor.staff_id,
+        )
+        by = giver or "Un agent de votre organisme"
+        await _send(
+            conn,
+            delivery,
+            event.request_id,
+            [to],
+            lambda name: handed_over(event, name, by, public_url),
         )
 
     async def on_missed(
@@ -237,6 +293,7 @@ def handlers(public_url: str) -> dict[str, Handler]:
     return {
         RequestValidatedV1.type_name(): on_validated,
         RequestDeadlineWarningV1.type_name(): on_warning,
+        RequestReassignedV1.type_name(): on_reassigned,
         RequestDeadlineMissedV1.type_name(): on_missed,
         RequestTreatedV1.type_name(): on_treated,
     }

@@ -12,9 +12,10 @@ a provider is configured: a citizen who gave no address must still learn that th
 On request.assigned, only the acknowledgement email the agent chose to send (« Prendre en
 compte »), with the subject and text as they edited them; nothing when they sent none, and no
 SMS (the guide offers it to citizens who gave an address). No message for request.reassigned
-and resumed (the body's internal steps), nor for request.opinion_given and request.closed with
-an opinion (the citizen's own act). A request closed without an opinion (« sans retour ») is
-told: the citizen learns the window for their opinion has passed.
+(its agent is told: staff_mail.py) and resumed (the body's internal steps), nor for
+request.opinion_given and request.closed with an opinion (the citizen's own act). A request
+closed without an opinion (« sans retour ») is told: the citizen learns the window for their
+opinion has passed.
 """
 
 from __future__ import annotations

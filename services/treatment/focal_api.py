@@ -7,7 +7,8 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
 - ``GET /requests?view=&q=&code=&body_id=&validated_from=&validated_to=&late=&sort=&order=
   &limit=&offset=``: one page of a list
   (``LISTS``: en_cours, retraitement, en_retard, insatisfaits, consultations, sans_retour,
-  satisfaits, reclamations, demandes_information, suggestions, observations, motions), oldest
+  avis_attendus, satisfaits, reclamations, demandes_information, suggestions, observations,
+  motions), oldest
   validation first by default, ``{"total", "limit", "offset", "items"}``; each item carries the last
   answer, the citizen's last opinion with its comment and the last reopening. ``q``: a code, or
   words of the message or the contact. « En cours » is in_treatment, on_hold and reopened.
@@ -205,6 +206,7 @@ LISTS: dict[str, ListView] = {
     "consultations": ListView((Status.ACKNOWLEDGED,)),
     # « Consultations »: « Sans retour », « Satisfaits », then each nature, whatever its status.
     "sans_retour": ListView((Status.CLOSED,), without_opinion=True),
+    "avis_attendus": ListView((Status.TREATED,)),
     "satisfaits": ListView((Status.CLOSED,), (Opinion.SATISFIED.value,)),
     "reclamations": ListView(nature=Nature.RECLAMATION),
     "demandes_information": ListView(nature=Nature.DEMANDE_INFORMATION),
@@ -227,6 +229,7 @@ EXPORT_HEADER = (
     "Validée le",
     "Retour Analyste",
     "Statut",
+    "Échéance de la réponse",
     "Pris en compte par",
     "Mise en attente le",
     "Message traitement",
@@ -370,6 +373,8 @@ def _export_cells(row: asyncpg.Record) -> list[object]:
         row["validated_at"],
         row["analyst_message"] or "",
         lifecycle.CITIZEN_LABELS[status],
+        # The day the lists show in « Échéance », while the answer is awaited.
+        row["answer_due"] if status in deadlines.OPEN else None,
         row["assignee_login"] or "",
         row["on_hold_since"],
         row["answer_message"] or "",

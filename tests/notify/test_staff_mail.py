@@ -22,6 +22,7 @@ from shared.messages import (
     ReminderKind,
     RequestDeadlineMissedV1,
     RequestDeadlineWarningV1,
+    RequestReassignedV1,
     RequestTreatedV1,
     RequestValidatedV1,
 )
@@ -181,6 +182,39 @@ async def test_alerts_and_reminders_reach_the_bodys_focal_points_once(
     assert 'name="viewport"' in html and 'lang="fr"' in html
     for nobody in ("pf.off@budget.ci", "pf@sante.ci", "analyste@osep.ci"):
         assert smtp_server.to(nobody) == []
+
+
+async def test_the_agent_a_request_is_reassigned_to_is_told_once(
+    notify, smtp_server, amqp_url, namespace
+):
+    """« Réaffecter » (seeds/004_*): the colleague learns by email that the request is now
+    theirs, who handed it over and where to treat it — once, whatever the redeliveries; nobody
+    else is written to. Seen in a trial: the request changed hands in silence, the colleague
+    had no way to know it waited for them."""
+    now = datetime.now(UTC)
+    handed = RequestReassignedV1(
+        request_id=uuid.uuid4(),
+        code=code(),
+        body_id=BODY,
+        assignee_id="fp-day",
+        previous_assignee_id="fp-now",
+        actor=Actor(staff_id="fp-now", role="focal_point", body_id=BODY),
+        reassigned_at=now,
+    )
+    await publish_twice(amqp_url, namespace, handed)
+    # Handed to oneself (« Réaffecter » offers every other agent, and oneself when another had
+    # it): nothing to tell.
+    kept = handed.model_copy(update={"assignee_id": "fp-now", "previous_assignee_id": "fp-day"})
+    await publish_event(amqp_url, namespace, kept)
+    await handled(notify, RequestReassignedV1.type_name(), 2)
+    [mail] = await smtp_server.wait_for("pf.day@budget.ci")
+    await all_sent(notify)
+    assert subject(mail) == f"Miliê — la requête n° {handed.code} vous est réaffectée"
+    body = text(mail)
+    assert "Bonjour fp-day," in body
+    assert f"fp-now vous a réaffecté la requête n° {handed.code}" in body
+    assert f"{PUBLIC_URL}/admin/requetes/{handed.code}" in body
+    assert len(smtp_server.messages) == 1
 
 
 async def test_one_digest_a_day_and_the_late_requests_to_the_analysts(

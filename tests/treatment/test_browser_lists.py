@@ -85,3 +85,51 @@ async def test_a_focal_point_walks_its_lists_at_360_px(stack, database_url, page
     ).to_be_visible()
     assert await axe_violations(page) == []
     assert await _fits(page)
+
+
+async def _columns_in_sight(page) -> list[str]:
+    """The list's column headers that lie beyond the right edge of its table's region (the ones a
+    reader finds only by scrolling the table sideways)."""
+    return await page.evaluate(
+        """() => {
+            const region = document.querySelector('.table-wrap').getBoundingClientRect();
+            return [...document.querySelectorAll('.table-wrap thead th')]
+                .filter(th => th.getBoundingClientRect().right > region.right + 1)
+                .map(th => th.innerText.trim());
+        }"""
+    )
+
+
+async def test_every_column_of_the_focal_point_lists_is_in_sight_at_1280_px(
+    stack, database_url, page
+):
+    """On an office screen (1,280 px, the menu beside the page) every column of each list shows
+    without scrolling the table sideways: the last one of « Insatisfaits » is « Répondre à
+    l'usager », the list's reason to be; « Consultations › Réclamations » has nine. Seen cut
+    off in a trial: the « Action » column of « Insatisfaits » lay 100 px beyond the edge."""
+    ours = await scenario(stack.apps["treatment"].app[POOL], "ministere-budget")
+    await create_account(database_url, Role.FOCAL_POINT, "pf.budget", PASSWORD, "ministere-budget")
+    assert page.viewport_size["width"] == 1280
+    await sign_in(page, stack.gateway, "pf.budget", PASSWORD)
+    lists = {
+        "En cours": "Requêtes à traiter",
+        "Retraitement": "Liste des requêtes réouvertes",
+        "Insatisfaits": "Liste des requêtes traitées Insatisfaites",
+    }
+    for link, heading in lists.items():
+        await follow_menu(page, link)
+        await expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        await expect(page.locator("table tbody tr td").first).not_to_have_text(
+            "Pas d'enregistrement"
+        )
+        assert await _columns_in_sight(page) == [], link
+    answer_again = page.get_by_role(
+        "link", name=f"Répondre à l'usager la requête {ours['insatisfaits'][0]}"
+    )
+    await expect(answer_again).to_be_in_viewport()
+    await follow_menu(page, "Consultations")
+    tabs = page.get_by_role("navigation", name="Listes des consultations")
+    for tab in ("Sans retour", "Satisfaits", "Réclamations", "Suggestions", "Motions"):
+        await tabs.get_by_role("link", name=tab).click()
+        await expect(tabs.get_by_role("link", name=tab)).to_have_attribute("aria-current", "page")
+        assert await _columns_in_sight(page) == [], tab

@@ -169,3 +169,86 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "treatment-request.png"), full_page=True)
         raise
+
+
+async def test_a_document_joined_to_an_answer_without_its_message_stays_joined(
+    stack, database_url, page
+):
+    """The agent chooses the PDF, forgets the « Message de fin traitement » and clicks: the
+    error asks for the message, and the document is still joined (« Déjà joint : … ») — not to
+    be looked for again on their disk; the answer then sent carries it. Seen lost in a trial
+    (« Un document choisi avant doit être choisi à nouveau. »)."""
+    gateway = stack.gateway
+    await create_account(database_url, Role.FOCAL_POINT, "koffi.yao", PASSWORD, BODY, "Koffi YAO")
+    code = await validated_reclamation(stack, email=CITIZEN)
+    await sign_in(page, gateway, "koffi.yao", PASSWORD)
+    await page.goto(f"{gateway}/admin/requetes/{code}")
+    await page.get_by_label("Joindre un document").set_input_files(
+        files=[{"name": "convocation.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+    await expect(page.locator("#err-repondre-message")).to_have_text(
+        "Écrivez le message de fin de traitement."
+    )
+    form = page.locator("form[action$='/repondre']")
+    await expect(form).to_contain_text("Déjà joint : convocation.pdf")
+    await expect(form).not_to_contain_text("doit être choisi à nouveau")
+    assert await _written(database_url, code) == (0, 1)  # the validation's line only
+    assert await axe_violations(page) == []
+
+    await page.get_by_label("Message de fin traitement").fill("Votre convocation est jointe.")
+    await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+    await expect(page.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+    answers = page.locator("section[aria-labelledby=reponses-titre]")
+    await expect(answers.get_by_role("link", name="convocation.pdf")).to_be_visible()
+
+
+async def _idle(database_url: str) -> None:
+    """Every staff session's idle clock run out, as 30 minutes on a page would."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "UPDATE gateway.staff_sessions SET last_seen_at = now() - interval '2 hours'"
+        )
+    finally:
+        await conn.close()
+
+
+async def test_an_answer_posted_after_the_session_ended_is_given_back_not_lost(
+    stack, database_url, page
+):
+    """The agent writes a long answer, slowly: the session ends (30 minutes without a page)
+    before they click. Nothing is sent; the sign-in page says why, gives their text back to
+    copy, and leads back to the request, not to the dashboard. Seen in a trial: the text was
+    gone and the agent landed on « Tableau de bord »."""
+    gateway = stack.gateway
+    await create_account(database_url, Role.FOCAL_POINT, "koffi.yao", PASSWORD, BODY, "Koffi YAO")
+    code = await validated_reclamation(stack, email=CITIZEN)
+    await sign_in(page, gateway, "koffi.yao", PASSWORD)
+    await page.goto(f"{gateway}/admin/requetes/{code}")
+    said = "Madame, après vérification auprès du Trésor, votre virement part ce vendredi."
+    await page.get_by_label("Message de fin traitement").fill(said)
+    await _idle(database_url)
+    await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+
+    await expect(page.get_by_role("heading", name="Connectez-vous")).to_be_visible()
+    await expect(page.locator("main")).to_contain_text("Votre session a pris fin")
+    kept = page.get_by_label("Votre texte, non envoyé")
+    await expect(kept).to_have_value(said)
+    assert await _written(database_url, code) == (0, 1)
+    assert await axe_violations(page) == []
+    assert await _fits(page)
+    await page.get_by_label("Login").fill("koffi.yao")
+    await page.get_by_label("Mot de passe").fill(PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.get_by_role("heading", name="Formulaire De Traitement De Requête").wait_for()
+    assert page.url.endswith(f"/admin/requetes/{code}")
+
+    # The reason of « Mettre en attente » (sent to the citizen, maybe long) likewise.
+    await page.locator("summary", has_text="Mettre en attente").click()
+    reason = "Nous attendons le relevé du Trésor, demandé ce jour par courrier officiel."
+    await page.get_by_label("Motif de la mise en attente").fill(reason)
+    await _idle(database_url)
+    await page.locator("form[action$='/mettre-en-attente'] button").click()
+    await expect(page.get_by_label("Votre texte, non envoyé")).to_have_value(reason)
+    assert await _written(database_url, code) == (0, 1)

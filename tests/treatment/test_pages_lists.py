@@ -8,14 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from html import unescape
 
 import openpyxl
 import pytest
 
+from services.treatment import actions
 from shared.identity import Role
 from shared.service import POOL
 from tests.staff.helpers import create_account, signed_in_session
-from tests.treatment.lists_scenario import scenario
+from tests.treatment.conftest import deliver, validated_event
+from tests.treatment.lists_scenario import agent_of, scenario
 
 BODY, OTHER = "ministere-budget", "ministere-justice"
 PASSWORD = "les listes des organismes"
@@ -205,3 +208,93 @@ async def test_en_cours_shows_the_deadline_filters_the_late_and_sorts_by_it(plat
         _, html = await get(http, stack.gateway + PAGES["en_cours"])
     row = next(r for r in html.split("<tr") if f"/admin/requetes/{held}" in r)
     assert "Délai suspendu pendant la mise en attente" in row and "restant" not in row
+
+
+async def test_the_exports_of_the_awaited_lists_carry_the_answer_s_deadline(platform):
+    """« En cours » shows each request's « Échéance »: its export says it too — the day, as the
+    page writes it in the CSV, a date in the workbook — and says nothing for a request whose
+    answer is no longer awaited. Seen missing in a trial: the focal point's spreadsheet of what
+    to do had no deadline in it."""
+    stack, ours, _ = platform
+    pool = stack.apps["treatment"].app[POOL]
+    async with pool.acquire() as conn:
+        due = dict(
+            await conn.fetch(
+                "SELECT code, answer_due FROM treatment.treatments WHERE body_id = $1", BODY
+            )
+        )
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, raw = await get(http, stack.gateway + export_of(PAGES["en_cours"], "csv"))
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        assert "Échéance de la réponse" in rows[0]
+        by_code = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+        assert set(by_code) == set(ours["en_cours"])
+        for code, line in by_code.items():
+            assert line["Échéance de la réponse"] == due[code].strftime("%d/%m/%Y"), code
+        async with http.get(stack.gateway + export_of(PAGES["en_cours"], "xlsx")) as resp:
+            sheet = openpyxl.load_workbook(io.BytesIO(await resp.read())).active
+        header = [c.value for c in sheet[1]]
+        column = header.index("Échéance de la réponse")
+        for row in sheet.iter_rows(min_row=2, values_only=True):
+            assert row[column].date() == due[row[0]], row[0]
+        _, raw = await get(http, stack.gateway + export_of(PAGES["satisfaits"], "csv"))
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        [line] = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+        assert line["Échéance de la réponse"] == ""
+
+
+async def test_an_empty_en_retard_says_every_answer_is_within_its_deadline(platform):
+    """« En retard » with nothing late says so in words (the list's own note), not the bare
+    « Pas d'enregistrement » of any empty table; the note was written but never shown."""
+    stack, _, _ = platform
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        status, html = await get(http, stack.gateway + "/admin/traitements/en-retard")
+    assert status == 200
+    assert "Aucune requête en retard : chaque réponse attendue est encore dans son délai." in html
+
+
+async def test_the_exports_name_the_agent_as_the_pages_do(platform, database_url):
+    """« Pris en compte par » in the CSV and the workbook: the agent's name, as the lists and
+    the request's page show it (people by name, never by login). Seen in a trial: the pages
+    said « Ama DIALLO », the spreadsheet « ama.diallo »."""
+    stack, ours, _ = platform
+    # The agent who took « held » in the scenario, by login (tests/treatment/lists_scenario.py).
+    await create_account(database_url, Role.FOCAL_POINT, f"pf.{BODY}", PASSWORD, BODY, "=Koffi YAO")
+    held = ours["by_name"]["held"]
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, raw = await get(http, stack.gateway + export_of(PAGES["en_cours"], "csv"))
+        assert raw.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        by_code = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+        assert set(by_code) == set(ours["en_cours"])
+        # A name that looks like a formula stays text, as every cell of the export.
+        assert by_code[held]["Pris en compte par"] == "'=Koffi YAO"
+        assert f"pf.{BODY}" not in raw
+        async with http.get(stack.gateway + export_of(PAGES["en_cours"], "xlsx")) as resp:
+            sheet = openpyxl.load_workbook(io.BytesIO(await resp.read())).active
+        header = [c.value for c in sheet[1]]
+        column = header.index("Pris en compte par")
+        named = {r[0]: r[column] for r in sheet.iter_rows(min_row=2, values_only=True)}
+        assert named[held] == "=Koffi YAO"
+
+
+async def test_avis_attendus_leads_to_the_answers_awaiting_the_citizen(platform):
+    """The dashboard's « Avis attendus » leads to the requests answered whose citizen has not
+    yet given an opinion nor reopened them — those to follow up — not to every réclamation of
+    the body (closed and in progress ones with them), as it did."""
+    stack, _, _ = platform
+    pool = stack.apps["treatment"].app[POOL]
+    event = validated_event(body_id=BODY, body_name="Organisme budget")
+    assert await deliver(pool, event)
+    who = actions.Who(agent_of(BODY), "10.0.0.9")
+    await actions.answer(pool, event.code, who, message="Votre virement est parti.", version=None)
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, dashboard = await get(http, stack.gateway + "/admin/")
+        card = r'<h3>Avis attendus</h3>\s*<p class="figure"><a href="([^"]+)"'
+        found = re.search(card, dashboard)
+        assert found, dashboard
+        link = unescape(found[1])
+        status, html = await get(http, stack.gateway + link)
+    assert status == 200
+    assert codes_in(html) == {event.code}
+    assert "Liste des requêtes traitées en attente de l'avis de l'usager" in unescape(html)

@@ -5,18 +5,23 @@
 A focal point sees its own body's requests (treatment answers only those, whatever the address
 asks); analysts and administrators read every body's, with an « Organisme » filter. Each list
 has its search (a code, or words of the message or the contact), sorting, pages, the period
-(on the validation date, when chosen) and its « Exportation »: treatment's CSV streamed through,
-or the same rows as a workbook. The request's own page, with its forms, is ``bo-pf-requete``
-(``/admin/requetes/{code}``), built elsewhere: the lists link to it.
+(on the validation date, when chosen) and its « Exportation »: treatment's CSV with the agents
+named (treatment knows logins), or the same rows as a workbook. The request's own page, with
+its forms, is ``bo-pf-requete`` (``/admin/requetes/{code}``), built elsewhere: the lists link
+to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import io
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import IO
 
 import aiohttp
 from aiohttp import web
@@ -28,7 +33,7 @@ from gateway.clients.treatment import TREATMENT
 from gateway.staff import accounts, auth
 from gateway.web import downloads, xlsx
 from gateway.web.listing import Listing, listing_of
-from shared import french, purge
+from shared import csv_cells, french, purge
 from shared.identity import Role
 from shared.lifecycle import BODY_LISTS, CONSULTATION_LISTS, LATE_LABEL, Status, deadline_text
 from shared.service import POOL
@@ -101,6 +106,14 @@ CONSULTATIONS = {
             "sans_retour",
             CONSULTATION_LISTS["sans_retour"],
             "Liste des requêtes traitées sans retour",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
+            "avis-attendus",
+            "avis_attendus",
+            CONSULTATION_LISTS["avis_attendus"],
+            "Liste des requêtes traitées en attente de l'avis de l'usager",
             "consultation",
             "Consulter",
         ),
@@ -367,38 +380,93 @@ def _filename(page: Page, extension: str) -> str:
     return f"requetes-{page.slug}.{extension}"
 
 
-async def _export_csv(request: web.Request, page: Page) -> web.StreamResponse:
-    """Every row of the list, as treatment writes it (formulas made inert), as it comes."""
+ASSIGNEE = "Pris en compte par"
+
+
+def _named(source: IO[bytes], target: IO[bytes], names: dict[str, str]) -> None:
+    """Treatment's CSV (which knows agents by login) with each agent in « Pris en compte par »
+    by name, as the pages show them; every other cell as it came (inert already)."""
+    source.seek(0)
+    reading = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    writing = io.TextIOWrapper(target, encoding="utf-8-sig", newline="")
+    rows = csv.reader(reading, delimiter=";")
+    out = csv.writer(writing, delimiter=";", quoting=csv_cells.QUOTING, lineterminator="\r\n")
+    header = next(rows, [])
+    out.writerow(header)
+    column = header.index(ASSIGNEE) if ASSIGNEE in header else None
+    for row in rows:
+        if column is not None and column < len(row) and row[column] in names:
+            row[column] = csv_cells.inert(names[row[column]])
+        out.writerow(row)
+    writing.flush()
+    writing.detach()
+    reading.detach()
+
+
+@contextlib.asynccontextmanager
+async def _export(request: web.Request, page: Page, kind: str) -> AsyncIterator[IO[bytes] | None]:
+    """Every row of the list as treatment writes it (formulas made inert), the agents named, in
+    a file (on disk past 8 Mo) read from its start; None when treatment does not answer."""
+    staff = _staff(request)
+    body_id = staff.body_id if staff.role == Role.FOCAL_POINT else None
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        names = await accounts.focal_point_names(conn, body_id)
+    with (
+        tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as source,
+        tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as named,
+    ):
+        if not await _spooled(request, page, kind, source):
+            yield None
+            return
+        await asyncio.to_thread(_named, source, named, names)
+        named.seek(0)
+        yield named
+
+
+async def _spooled(request: web.Request, page: Page, kind: str, into: IO[bytes]) -> bool:
+    """Treatment's CSV of the list written to ``into``; False when treatment does not answer."""
     try:
-        async with _csv_of(request, page) as resp:
+        async with _csv_of(request, page, kind) as resp:
             if resp is None:
-                return await _unavailable(request)
-            return await downloads.relay(
-                request, resp, downloads.csv_headers(_filename(page, "csv"))
-            )
+                return False
+            await downloads.spool(resp, into)
     except ServiceUnavailable:
-        return await _unavailable(request)
+        return False
+    return True
+
+
+async def _export_csv(request: web.Request, page: Page) -> web.StreamResponse:
+    """The list's rows as CSV (BOM, « ; »: Excel opens it as it is)."""
+    async with _export(request, page, "csv") as named:
+        if named is None:
+            return await _unavailable(request)
+        out = web.StreamResponse(headers=downloads.csv_headers(_filename(page, "csv")))
+        await out.prepare(request)
+        while chunk := named.read(downloads.CHUNK):
+            await out.write(chunk)
+        await out.write_eof()
+        return out
 
 
 # Columns of treatment's CSV that the workbook holds as dates; the others stay text (a code or a
 # phone number is not a number).
 _DATE_COLUMNS = frozenset(
-    {"Validée le", "Mise en attente le", "Traitée le", "Avis donné le", "Réouverte le"}
+    {
+        "Validée le",
+        "Échéance de la réponse",
+        "Mise en attente le",
+        "Traitée le",
+        "Avis donné le",
+        "Réouverte le",
+    }
 )
 
 
 async def _export_xlsx(request: web.Request, page: Page) -> web.StreamResponse:
-    """The same rows as a workbook (built from treatment's CSV, on disk past 8 Mo)."""
-    with (
-        tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as source,
-        tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as target,
-    ):
-        try:
-            async with _csv_of(request, page, kind="xlsx") as resp:
-                if resp is None:
-                    return await _unavailable(request)
-                await downloads.spool(resp, source)
-        except ServiceUnavailable:
+    """The same rows as a workbook (on disk past 8 Mo)."""
+    async with _export(request, page, "xlsx") as named:
+        if named is None:
             return await _unavailable(request)
-        await asyncio.to_thread(xlsx.from_csv, source, target, dates=_DATE_COLUMNS)
-        return await xlsx.stream(request, _filename(page, "xlsx"), target)
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as target:
+            await asyncio.to_thread(xlsx.from_csv, named, target, dates=_DATE_COLUMNS)
+            return await xlsx.stream(request, _filename(page, "xlsx"), target)

@@ -35,7 +35,7 @@ from multidict import MultiDict
 from gateway.backoffice import access, shell
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
-from gateway.staff import accounts, auth
+from gateway.staff import accounts, auth, signin
 from gateway.web import csrf, downloads, form_parts
 from shared import attachments, french, lifecycle
 from shared.identity import Role
@@ -377,10 +377,12 @@ async def _read_multipart(request: web.Request) -> Posted:
     return posted
 
 
-async def _read(request: web.Request) -> Posted:
+async def _read(request: web.Request, session: str | None = None) -> Posted:
+    """The form posted; ``session``: the one its token must be bound to, when not the live one
+    (csrf.verify)."""
     if form_parts.is_form_data(request):
         posted = await _read_multipart(request)
-        if not csrf.verify(request, posted.fields.get(csrf.FIELD, "")):
+        if not csrf.verify(request, posted.fields.get(csrf.FIELD, ""), session):
             raise Forged
         return posted
     form = await request.post()  # checked by the CSRF middleware already
@@ -480,10 +482,29 @@ async def _named(request: web.Request, body_id: str | None, refusal: dict) -> st
     return said
 
 
+async def _session_ended(request: web.Request) -> web.Response:
+    """An answer, a hold's reason or a tag posted after the session ended (30 minutes without
+    a page, as a long answer may take): nothing is done; the sign-in form says so, gives back
+    the text typed, to be copied, and leads back to the request. Their forms are multipart for
+    this: a form the CSRF middleware reads is refused there, its token bound to the session
+    that ended."""
+    try:
+        posted = await _read(request, auth.ended_session_binding(request))
+    except (Unreadable, Forged):
+        raise web.HTTPSeeOther(auth.sign_in_url(request)) from None
+    kept = [text for text in (_text(posted, f) for f in ("message", "reason")) if text]
+    page = signin.session_ended_form(
+        request, next_=f"{BASE}/{request.match_info['code']}", kept=kept
+    )
+    if posted.too_large:
+        page.force_close()  # the rest of the body was not read
+    return page
+
+
 def _handler(action: Action):
     name = action.name
 
-    @access.staff_required(Role.FOCAL_POINT)
+    @access.staff_required(Role.FOCAL_POINT, ended=_session_ended)
     async def handler(request: web.Request) -> web.Response:
         code = request.match_info["code"]
         try:
@@ -521,7 +542,10 @@ def _handler(action: Action):
 
         if version is None:
             return await again(422, STALE_FORM)
-        if errors:
+        answering = name in ("repondre", "repondre-a-nouveau")
+        # A document chosen with a faulty message is joined all the same, so that the page
+        # brought back keeps it (« Déjà joint ») and the agent need not look for it again.
+        if errors and not (answering and posted.filename and not posted.too_large):
             return await again(422)
         identity = staff.identity
         treatment = request.app[TREATMENT]
@@ -533,7 +557,7 @@ def _handler(action: Action):
                     errors[f"{name}-assignee_id"] = "Choisissez un agent de votre organisme."
                     return await again(422)
                 fields["assignee_login"] = agent.login
-            if name in ("repondre", "repondre-a-nouveau") and posted.filename and posted.data:
+            if answering and posted.filename and posted.data:
                 status, kept = await treatment.upload_document(
                     code, posted.filename, posted.data, identity=identity
                 )
@@ -552,8 +576,10 @@ def _handler(action: Action):
                     {"document_id": kept["document_id"], "filename": kept["filename"]},
                 ]
                 fields["document_ids"] = values["document_id"]
-            elif name in ("repondre", "repondre-a-nouveau") and posted.filename:
+            elif answering and posted.filename:
                 errors[f"{name}-document"] = attachments.problem(attachments.EMPTY, posted.filename)
+                return await again(422)
+            if errors:
                 return await again(422)
             if posted.fields.get("bouton") == "editer":
                 # « Editer »: the message as the citizen will read it, nothing sent yet.
