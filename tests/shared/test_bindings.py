@@ -39,6 +39,8 @@ def test_every_service_is_bound_to_what_it_handles() -> None:
         "request.rejected",
         "request.clarification_sent",
         "request.assigned",
+        # The agent a request is handed to is told (not the one who handed it over).
+        "request.reassigned",
         "request.put_on_hold",
         "request.treated",
         "request.citizen_answered",
