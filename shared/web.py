@@ -195,7 +195,9 @@ async def read_json(request: web.Request) -> object:
     require_json(request)
     try:
         return await request.json()
-    except ValueError:
+    # Not JSON, bytes that are not text, a charset nobody knows (LookupError), or nested deeper
+    # than the parser goes (10,000 « [ »: RecursionError) — all the client's, none a 500.
+    except (ValueError, LookupError, RecursionError):
         raise invalid_json() from None
 
 
