@@ -503,3 +503,29 @@ async def test_a_body_announced_longer_than_sent_is_answered_not_held(
         assert answer.headers.get("connection") == "close", (path, answer.headers)
         assert refusal_problems(Case(path, kind, raw), answer) == [], (path, answer)
     await assert_still_serving_and_logs_clean(hostile_platform)
+
+
+# Malformed HTTP itself, refused by aiohttp's parser before any middleware of ours: a 400 and
+# the connection closed, but the body is the parser's English sentence, and the gateway's log
+# gets an ERROR with its traceback (aiohttp.server, « Error handling request »). Left to do:
+# aiohttp words these in RequestHandler.handle_error, which no setting changes.
+MALFORMED_HTTP = [
+    ("a 100 KB header line", http("GET", "/", ["X-A: " + "a" * 100_000])),
+    ("a byte not ASCII in the query", http("GET", "/suivre?code=\u00ff")),
+    ("Content-Length: abc", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"),
+    ("a NUL in the method", b"G\x00T / HTTP/1.1\r\nHost: x\r\n\r\n"),
+    (
+        "Content-Length with chunked",
+        http("POST", "/suivre", [FORM, "Transfer-Encoding: chunked"], b"0\r\n\r\n"),
+    ),
+]
+
+
+@pytest.mark.xfail(strict=True, reason="aiohttp's parser answers in English and logs a traceback")
+async def test_malformed_http_is_refused_in_french_without_a_traceback(hostile_platform):
+    base = hostile_platform.url("gateway")
+    for name, raw in MALFORMED_HTTP:
+        answer = await send(base, raw)
+        assert answer.status == 400, name  # holds today
+        assert refusal_problems(Case(name, "page", raw), answer) == [], (name, answer.text)
+    await assert_still_serving_and_logs_clean(hostile_platform)
