@@ -53,7 +53,17 @@ from gateway.public_api.ministry import api as ministry_api
 from gateway.public_api.ministry import openapi as ministry_openapi
 from gateway.settings import GatewaySettings
 from gateway.staff import api_keys, auth, notify_outbox, passwords, signin
-from gateway.web import compression, csrf, dev, form_parts, forms, phones, reading, static_files
+from gateway.web import (
+    compression,
+    csrf,
+    dev,
+    form_parts,
+    forms,
+    malformed_http,
+    phones,
+    reading,
+    static_files,
+)
 from gateway.web.client_address import know_the_caller
 from gateway.web.errors import answer_errors
 from gateway.web.keys import GATEWAY_SETTINGS, METRICS_URL
@@ -160,6 +170,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.on_response_prepare.append(security_headers)
     app.on_response_prepare.append(auth.no_store_for_staff)
     form_parts.install()  # the submission form's part headers parsed once each
+    malformed_http.install()  # aiohttp's parser's refusals in French, without a traceback
     # The breached passwords' list (a second to read) read at start, off the event loop, rather
     # than by the first request that checks a password.
     app.on_startup.append(_read_common_passwords)
