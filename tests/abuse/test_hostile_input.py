@@ -26,7 +26,9 @@ import pytest
 from deploy.local.platform import PROCESSES, Platform
 from gateway.staff import api_keys
 from gateway.web import malformed_http
+from shared.numbers import whole
 from tests.e2e.conftest import running_platform
+from tests.staff.helpers import create_account, signed_in_session
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 # Only a guard: every case is answered (or closed) by the server long before.
@@ -122,6 +124,7 @@ def named(name: bytes, extra: bytes = b"") -> bytes:
 
 
 FORM = "Content-Type: application/x-www-form-urlencoded"
+DRAFT = b"00000000-0000-4000-8000-000000000000"
 MULTIPART = "Content-Type: multipart/form-data; boundary=b"
 JSON = "Content-Type: application/json"
 
@@ -131,7 +134,7 @@ class Case:
     name: str
     kind: str  # page, api, open311, http (malformed HTTP): the form of the refusal expected
     raw: bytes
-    statuses: tuple[int, ...] = field(default=(400, 401, 403, 404, 405, 408, 413, 415, 422))
+    statuses: tuple[int, ...] = field(default=(400, 401, 403, 404, 405, 408, 410, 413, 415, 422))
 
 
 def cases(token: str, key: str) -> list[Case]:
@@ -220,6 +223,11 @@ def cases(token: str, key: str) -> list[Case]:
             "confirmer: not UTF-8",
             "page",
             page_form("/soumettre/confirmer", tok + b"&draft_id=\xff"),
+        ),
+        Case(
+            "confirmer: version=²",
+            "page",
+            page_form("/soumettre/confirmer", tok + b"&draft_id=" + DRAFT + b"&version=%C2%B2"),
         ),
         # The submission form, streamed (gateway.citizen.uploads).
         Case(
@@ -310,6 +318,15 @@ def cases(token: str, key: str) -> list[Case]:
         Case("GET /suivre?code=%00", "page", http("GET", "/suivre?code=%00")),
         Case("GET /organismes?q=%00", "page", http("GET", "/organismes?q=%00")),
         Case("GET /%00", "page", http("GET", "/%00")),
+        # « ² » is a digit to str.isdigit, not to int; int refuses 4,300 digits and more.
+        # A page number that is none: the first page (the list's own rule).
+        Case("GET /organismes?page=²", "page", http("GET", "/organismes?page=%C2%B2"), (200,)),
+        Case(
+            "GET /organismes?page=9…9",
+            "page",
+            http("GET", "/organismes?page=" + "9" * 5000),
+            (200,),
+        ),
         Case("GET /admin/traitements/..%2f", "page", http("GET", "/admin/traitements/..%2f%2e")),
         Case("GET a 7,000-char path", "page", http("GET", "/" + "a" * 7000)),
         Case("TRACE /", "page", http("TRACE", "/")),
@@ -373,6 +390,11 @@ def cases(token: str, key: str) -> list[Case]:
         ),
         Case(
             "ministry: ..%2f without key", "api", http("GET", "/api/ministeres/v1/requests/..%2f")
+        ),
+        Case(
+            "ministry: changes?limit=9…9",
+            "api",
+            http("GET", "/api/ministeres/v1/changes?limit=" + "9" * 5000, [f"X-Api-Key: {key}"]),
         ),
         Case(
             "ministry: 10,000 nested arrays",
@@ -529,4 +551,66 @@ async def test_malformed_http_is_refused_in_french_without_a_traceback(hostile_p
     for name, raw in MALFORMED_HTTP:
         answer = await send(base, raw)
         assert refusal_problems(Case(name, "http", raw), answer) == [], (name, answer.text)
+    await assert_still_serving_and_logs_clean(hostile_platform)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("12", 12),
+        ("0012", 12),
+        ("0", 0),
+        ("1001", None),
+        ("²", None),
+        ("٣", None),
+        ("-1", None),
+        ("1e3", None),
+        (" 1", None),
+        ("", None),
+        ("9" * 5000, None),
+        ("0" * 5000 + "7", 7),
+        (7, None),
+    ],
+)
+def test_a_whole_number_is_ascii_digits_within_bounds(raw, expected):
+    assert whole(raw, 0, 1000) == expected
+
+
+PASSWORD = "Mot-de-passe-solide-2026!"
+
+
+async def test_the_back_office_refuses_numbers_no_int_reads(hostile_platform, database_url):
+    """An administrator's and an analyst's forms given « ² » or 5,000 digits where a number is
+    asked: the form again with the field's French message, never the 500 page."""
+    base = hostile_platform.url("gateway")
+    await create_account(database_url, "administrator", "admin.chiffres", PASSWORD)
+    await create_account(database_url, "analyst", "analyste.chiffres", PASSWORD)
+    forms = {
+        "admin.chiffres": [
+            ("/admin/motifs", {"kind": "rejection", "text": "Hors sujet", "position": "²"}),
+            ("/admin/motifs", {"kind": "rejection", "text": "Hors sujet", "position": "9" * 5000}),
+            (
+                "/admin/cles-api",
+                {"body_id": "ministere-budget", "label": "SI", "calls_per_minute": "9" * 5000},
+            ),
+            ("/admin/limites", {"submissions_per_client": "²"}),
+        ],
+        "analyste.chiffres": [
+            (
+                "/admin/traitements/5030529490/valider",
+                {"version": "9" * 5000, "nature": "reclamation"},
+            ),
+        ],
+    }
+    for login, posts in forms.items():
+        async with await signed_in_session(base, login, PASSWORD) as http:
+            async with http.get(base + "/admin/") as resp:
+                token = TOKEN.search(await resp.text()).group(1)
+            for path, fields in posts:
+                async with http.post(
+                    base + path, data={"csrf_token": token, **fields}, allow_redirects=False
+                ) as resp:
+                    text = await resp.text()
+                    assert 400 <= resp.status < 500, (path, resp.status, text[:300])
+                    assert '<html lang="fr">' in text, path
     await assert_still_serving_and_logs_clean(hostile_platform)

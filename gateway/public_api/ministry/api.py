@@ -41,6 +41,7 @@ from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared import attachments, codes, lifecycle, logs
 from shared.identity import Identity, Role
+from shared.numbers import whole
 from shared.service import POOL
 from shared.web import field_error, field_errors, french
 
@@ -461,7 +462,7 @@ async def list_changes(request: web.Request, key: keys.ApiKey) -> web.StreamResp
         if not after:
             errors.append(field_error("after", "Curseur inconnu.", "invalid_cursor"))
     raw = request.query.get("limit", "100")
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 500:
+    if whole(raw, 1, 500) is None:
         errors.append(field_error("limit", "Un nombre de 1 à 500.", "out_of_range"))
     if errors:
         return invalid(errors)
