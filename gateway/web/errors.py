@@ -127,7 +127,11 @@ async def answer_errors(request: web.Request, handler: Callable) -> web.StreamRe
     if request.path.startswith(API):
         return await _api_route(request, handler)
     if request.path.startswith(NOT_PAGES):
-        return await handler(request)
+        try:
+            return await handler(request)
+        except web.HTTPNotFound as exc:
+            # aiohttp's « 404: Not Found » (a static file we do not have): English otherwise.
+            raise web.HTTPNotFound(text=_own_words(exc, "Introuvable.")) from None
     try:
         return await handler(request)
     except web.HTTPNotFound as exc:

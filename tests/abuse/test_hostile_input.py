@@ -35,6 +35,8 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 GUARD = 120.0
 # The gateway's own timeouts for a body that does not come, short so the test waits little.
 TIMEOUTS = {"MILIE_BODY_TIMEOUT": "2", "MILIE_UPLOAD_IDLE_TIMEOUT": "2"}
+OPEN311_KEY = "cle-open311-hostile-0123456789"
+ENV = {**TIMEOUTS, "MILIE_OPEN311_KEYS": json.dumps({OPEN311_KEY: "canal-hostile"})}
 # What must never reach a client: a traceback, Python's or aiohttp's English exception text.
 LEAKS = ("Traceback", "Error", "Exception", "Got more than", "Invalid", "boundary", "codec")
 
@@ -60,7 +62,7 @@ async def hostile_platform(
     database_url, amqp_url, namespace, smtp_server, request
 ) -> AsyncIterator[Platform]:
     async with running_platform(
-        database_url, amqp_url, namespace, smtp_server.port, request.node.name, TIMEOUTS
+        database_url, amqp_url, namespace, smtp_server.port, request.node.name, ENV
     ) as platform:
         yield platform
 
@@ -418,6 +420,41 @@ def cases(token: str, key: str) -> list[Case]:
         Case(
             "open311: /requests/%00.json", "open311", http("GET", "/open311/v2/requests/%00.json")
         ),
+        Case(
+            "open311: hostile fields, a good key",
+            "open311",
+            api(
+                "/open311/v2/requests.json",
+                f"api_key={OPEN311_KEY}&service_code=%00&description=".encode()
+                + b"d" * 2**20
+                + b"&lat=1e999&long=NaN&email=%ff%fe&email=b&attribute["
+                + b"a" * 10_000
+                + b"]=1&attribute[x]=%00&phone=%C2%B2",
+                FORM,
+            ),
+        ),
+        Case(
+            "open311: 700 ids, dates that are none",
+            "open311",
+            http(
+                "GET",
+                "/open311/v2/requests.json?start_date=x&end_date=9999-99-99&service_request_id="
+                + ",".join(["5030529490"] * 700),
+            ),
+            (200, 400, 404, 422),
+        ),
+        Case(
+            "open311: XML, not UTF-8",
+            "open311-xml",
+            api("/open311/v2/requests.xml", b"api_key=\xff", FORM),
+        ),
+        # Files the site does not have.
+        Case(
+            "GET /static/..%2f..%2fsettings.py",
+            "text",
+            http("GET", "/static/..%2f..%2fsettings.py"),
+        ),
+        Case("GET /static/a/b", "text", http("GET", "/static/a/b")),
     ]
 
 
@@ -442,6 +479,12 @@ def refusal_problems(case: Case, answer: Answer) -> list[str]:
     elif case.kind == "http":
         if (answer.status, answer.text.strip()) != (400, malformed_http.TEXT):
             problems.append(f"not our French refusal: {answer.text[:200]}")
+    elif case.kind == "text":
+        if not kind.startswith("text/plain") or answer.text.strip() != "Introuvable.":
+            problems.append(f"not our French text: {answer.text[:200]}")
+    elif case.kind == "open311-xml":
+        if "xml" not in kind or "<errors>" not in answer.text:
+            problems.append(f"not Open311's XML errors: {answer.text[:200]}")
     elif case.kind == "open311":
         body = json.loads(answer.body)
         if not (isinstance(body, list) and {"code", "description"} <= set(body[0])):
