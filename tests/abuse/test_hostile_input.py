@@ -14,6 +14,7 @@ against a hang."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 from collections.abc import AsyncIterator
@@ -26,9 +27,11 @@ import pytest
 from deploy.local.platform import PROCESSES, Platform
 from gateway.staff import api_keys
 from gateway.web import malformed_http
+from shared.identity import Identity, Role
 from shared.numbers import whole
-from tests.e2e.conftest import running_platform
+from tests.e2e.conftest import BODY, analyst_headers, running_platform, submission
 from tests.staff.helpers import create_account, signed_in_session
+from tests.support import as_staff, eventually, signed_session
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 # Only a guard: every case is answered (or closed) by the server long before.
@@ -620,6 +623,7 @@ def test_a_whole_number_is_ascii_digits_within_bounds(raw, expected):
 
 
 PASSWORD = "Mot-de-passe-solide-2026!"
+FOCAL_POINT = as_staff(Identity("e2e-focal", Role.FOCAL_POINT, body_id=BODY, login="point.focal"))
 
 
 async def test_the_back_office_refuses_numbers_no_int_reads(hostile_platform, database_url):
@@ -656,4 +660,71 @@ async def test_the_back_office_refuses_numbers_no_int_reads(hostile_platform, da
                     text = await resp.text()
                     assert 400 <= resp.status < 500, (path, resp.status, text[:300])
                     assert '<html lang="fr">' in text, path
+    await assert_still_serving_and_logs_clean(hostile_platform)
+
+
+async def _treated_request(platform: Platform, email: str) -> str:
+    """A réclamation submitted, validated and answered (as test_citizen_opinion drives it): the
+    citizen's page offers « Donner mon avis » and « Relancer »."""
+    status, created = await _signed_call(
+        "POST", platform.url("gateway") + "/api/v1/requests", body=submission(email)
+    )
+    assert status == 201, created
+    code = created["code"]
+    queue = platform.url("triage") + f"/queue/{code}"
+
+    async def queued():
+        return (await _signed_call("GET", queue, headers=analyst_headers()))[0] == 200
+
+    await eventually(queued)
+    assert (await _signed_call("POST", queue + "/validate", analyst_headers(), {}))[0] == 200
+    at_body = platform.url("treatment") + f"/requests/{code}"
+
+    async def in_treatment():
+        status, item = await _signed_call("GET", at_body, headers=FOCAL_POINT)
+        return item if status == 200 else None
+
+    item = await eventually(in_treatment)
+    answer = {"message": "Les bulletins sont partis ce matin.", "version": item["version"]}
+    assert (await _signed_call("POST", at_body + "/answer", FOCAL_POINT, answer))[0] == 200
+    return code
+
+
+async def _signed_call(method: str, url: str, headers: dict | None = None, body=None):
+    async with (
+        signed_session() as client,
+        client.request(method, url, headers=headers, json=body) as resp,
+    ):
+        return resp.status, await resp.json(content_type=None)
+
+
+async def test_a_reply_holding_a_nul_is_told_beside_its_field_with_what_was_typed(
+    hostile_platform,
+):
+    """Intake refuses a NUL in the citizen's opinion or reopening before it looks the request
+    up: the page showed the look-up form, « comment : … » in its summary, the text lost."""
+    base = hostile_platform.url("gateway")
+    email = "avis.nul@example.ci"
+    code = await _treated_request(hostile_platform, email)
+    token = await csrf_token(base)
+    cookie = f"Cookie: milie_csrf={token}"
+
+    async def answered():  # intake's view of the request has the answer: the forms are shown
+        lookup = {"code": code, "email": email}
+        status, view = await _signed_call("POST", base + "/api/v1/tracking", body=lookup)
+        return status == 200 and view.get("status") == "treated"
+
+    await eventually(answered)
+    for path, fields, field_id in (
+        ("/suivre/avis", "opinion=satisfied&comment=Merci%00beaucoup", "f-comment"),
+        ("/suivre/relancer", "message=Toujours%00rien", "f-relance"),
+    ):
+        body = f"csrf_token={token}&code={code}&email={email}&{fields}".encode()
+        answer = await send(base, http("POST", path, [cookie, FORM], body))
+        page = html.unescape(answer.text)
+        assert answer.status == 422, page[:500]
+        assert "Ce texte contient un caractère nul, refusé." in page, path
+        assert f'id="{field_id}"' in page, path  # the reply's form, not the look-up form
+        typed = "Merci\x00beaucoup" if "avis" in path else "Toujours\x00rien"
+        assert typed in page or typed.replace("\x00", "\ufffd") in page, path
     await assert_still_serving_and_logs_clean(hostile_platform)
