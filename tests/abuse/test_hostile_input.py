@@ -41,7 +41,16 @@ TIMEOUTS = {"MILIE_BODY_TIMEOUT": "2", "MILIE_UPLOAD_IDLE_TIMEOUT": "2"}
 OPEN311_KEY = "cle-open311-hostile-0123456789"
 ENV = {**TIMEOUTS, "MILIE_OPEN311_KEYS": json.dumps({OPEN311_KEY: "canal-hostile"})}
 # What must never reach a client: a traceback, Python's or aiohttp's English exception text.
-LEAKS = ("Traceback", "Error", "Exception", "Got more than", "Invalid", "boundary", "codec")
+LEAKS = (
+    "Traceback",
+    "Error",
+    "Exception",
+    "Got more than",
+    "Invalid",
+    "boundary",
+    "codec",
+    "should be",  # pydantic's « Input should be a valid string »
+)
 
 
 async def ministry_key(database_url: str) -> str:
