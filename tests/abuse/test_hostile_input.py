@@ -376,6 +376,24 @@ def cases(token: str, key: str) -> list[Case]:
             ),
         ),
         Case("api: a list", "api", api("/api/v1/requests", b"[1,2]")),
+        Case(
+            "api: contacts that are none",
+            "api",
+            api(
+                "/api/v1/requests",
+                json.dumps(
+                    {
+                        "nature": "reclamation",
+                        "body_id": "ministere-budget",
+                        "message": "Bonjour",
+                        "contact": {"email": "a@-.ci", "phone": "+2250707", "country": "ZZ"},
+                    }
+                ).encode(),
+            ),
+        ),
+        Case(
+            "api: tracking email a@", "api", api("/api/v1/tracking", b'{"code":"1","email":"a@"}')
+        ),
         Case("api: bytes not UTF-8", "api", api("/api/v1/tracking", b'{"code":"\xff"}')),
         Case("api: NUL escaped", "api", api("/api/v1/tracking", b'{"code":"\\u0000"}')),
         Case("api: lone surrogate", "api", api("/api/v1/tracking", b'{"code":"\\ud800"}')),
