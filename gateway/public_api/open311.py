@@ -214,10 +214,8 @@ async def submit(request: web.Request) -> web.Response:
     fmt = _format(request)
     if request.content_type not in FORM_TYPES:
         return errors(fmt, 400, "Envoyez les champs en application/x-www-form-urlencoded.")
-    try:
+    try:  # read, in time and within 2 Mo, by gateway.web.reading; parsed here
         form = await request.post()
-    except web.HTTPRequestEntityTooLarge:
-        return errors(fmt, 413, "Requête trop volumineuse.")
     except (ValueError, LookupError):  # bytes that are not UTF-8, a charset nobody knows
         return errors(fmt, 400, "Formulaire illisible.")
 

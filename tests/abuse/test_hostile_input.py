@@ -474,6 +474,12 @@ def cases(token: str, key: str) -> list[Case]:
             (200, 400, 404, 422),
         ),
         Case(
+            "open311: a 3 MB form",
+            "open311",
+            api("/open311/v2/requests.json", b"description=" + b"d" * 3 * 2**20, FORM),
+            (413,),
+        ),
+        Case(
             "open311: XML, not UTF-8",
             "open311-xml",
             api("/open311/v2/requests.xml", b"api_key=\xff", FORM),
