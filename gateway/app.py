@@ -53,7 +53,17 @@ from gateway.public_api.ministry import api as ministry_api
 from gateway.public_api.ministry import openapi as ministry_openapi
 from gateway.settings import GatewaySettings
 from gateway.staff import api_keys, auth, notify_outbox, passwords, signin
-from gateway.web import compression, csrf, dev, form_parts, forms, phones, static_files
+from gateway.web import (
+    compression,
+    csrf,
+    dev,
+    form_parts,
+    forms,
+    malformed_http,
+    phones,
+    reading,
+    static_files,
+)
 from gateway.web.client_address import know_the_caller
 from gateway.web.errors import answer_errors
 from gateway.web.keys import GATEWAY_SETTINGS, METRICS_URL
@@ -156,6 +166,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
         # gzip first: it sees every page the others give, error pages included.
         middlewares=(compression.gzip_pages, answer_errors, know_the_caller),
     )
+    # A NUL in the address refused, a body read in time (and a page's form readable) first.
+    app.middlewares.append(reading.read_first)
     app.middlewares.append(auth.load_staff)  # the signed-in staff member, or None
     # After load_staff: a staff form's token is checked against the session it was issued in.
     app.middlewares.append(csrf.protect)
@@ -163,10 +175,16 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.on_response_prepare.append(security_headers)
     app.on_response_prepare.append(auth.no_store_for_staff)
     form_parts.install()  # the submission form's part headers parsed once each
+    malformed_http.install()  # aiohttp's parser's refusals in French, without a traceback
     # The breached passwords' list (a second to read) read at start, off the event loop, rather
     # than by the first request that checks a password.
     app.on_startup.append(_read_common_passwords)
     app[GATEWAY_SETTINGS] = settings
+    # The APIs that word their refusals their own way: Open311's errors, the ministries' problems.
+    app[reading.REFUSED_BY] = {
+        open311.PREFIX: open311.refused,
+        ministry_api.BASE: ministry_api.refused,
+    }
     app[csrf.SECRET] = settings.form_secret.get_secret_value().encode()
     app[csrf.SECURE] = settings.env == "production"
     app[csrf.BOUND_TO] = auth.session_binding  # staff forms' tokens hold their session

@@ -39,6 +39,9 @@ class GatewaySettings(ServiceSettings):
     # A file on mobile data takes minutes to come up (5 Mo at 84 Ko/s: a minute): an upload is
     # given up only when the citizen sends nothing for this long, never for its total time.
     upload_idle_timeout: float = 30.0
+    # A body read whole (a form without files, an API's JSON: 2 Mo at most) must have come in
+    # this time; a client that announces more than it sends is answered 408 (gateway.web.reading).
+    body_timeout: float = 30.0
     service_connections: int = 200
     # Proxies (CIDRs) whose X-Forwarded-For is believed; empty: the peer address is the client.
     # MILIE_TRUSTED_PROXIES="10.0.0.0/8,192.168.1.10/32".

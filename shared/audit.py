@@ -27,6 +27,7 @@ from aiohttp import web
 from shared.db import run_in_transaction
 from shared.identity import Identity, identity_of
 from shared.messages import Actor
+from shared.numbers import whole
 from shared.service import POOL, connection, transaction
 from shared.signing import CALL
 from shared.web import json_error
@@ -251,10 +252,11 @@ def _like(text: str) -> str:
 def _number(raw: str, name: str, default: int, high: int, errors: list[str]) -> int:
     if raw == "":
         return default
-    if not raw.isdigit() or int(raw) > high:
+    value = whole(raw, 0, high)
+    if value is None:
         errors.append(f"{name} must be a whole number between 0 and {high}")
         return default
-    return int(raw)
+    return value
 
 
 def _day(raw: str, name: str, errors: list[str]) -> date | None:

@@ -267,6 +267,9 @@ def run(app: web.Application, settings: ServiceSettings, service: str) -> None:
         print=None,
         access_log=None,
         shutdown_timeout=5,
+        # A signed call's envelope holds its path and query (shared.signing); the public gateway
+        # keeps aiohttp's 8 KiB.
+        **({"max_field_size": signing.MOST_HEADER_BYTES} if signing.SIGNED_FOR in app else {}),
         # uvloop's C event loop: less CPU in the loop, the transports and the protocol
         # callbacks (bench.load on a 2-core machine: 116 → 134-155 submissions/s).
         loop=uvloop.new_event_loop(),

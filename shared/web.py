@@ -28,8 +28,8 @@ M = TypeVar("M", bound=BaseModel)
 # The one sentence above the list of faulty fields, in every service's 422.
 INVALID_MESSAGE = "Certains champs sont invalides."
 
-# French messages for the errors pydantic reports, by error type; other types keep pydantic's
-# message, and a ``value_error`` keeps ours (validators here write French).
+# French messages for the errors pydantic reports, by error type; other types get
+# ``OTHER_ERROR``, and a ``value_error`` keeps ours (validators here write French).
 FRENCH_ERRORS = {
     "missing": "Ce champ est obligatoire.",
     "string_too_short": "Ce champ est obligatoire.",
@@ -40,7 +40,12 @@ FRENCH_ERRORS = {
     "bool_parsing": "Valeur invalide.",
     "string_type": "Valeur invalide.",
     "model_type": "Valeur invalide.",
+    # A lone surrogate (« \ud800 »), which no text encodes.
+    "string_unicode": "Ce texte contient un caractère invalide.",
 }
+# Any other type pydantic reports: its own message is English (« Input should be a valid
+# dictionary »), never shown.
+OTHER_ERROR = "Valeur invalide."
 
 # What only the signed call says (``shared.signing``): a body that names them is refused.
 ENVELOPE_FIELDS = ("channel", "client_address")
@@ -80,7 +85,7 @@ def french(errors: list[FieldError]) -> list[FieldError]:
     """Replace pydantic's English messages by French ones; custom messages are French already."""
     out = []
     for err in errors:
-        message = FRENCH_ERRORS.get(err["code"], err["message"])
+        message = FRENCH_ERRORS.get(err["code"], OTHER_ERROR)
         if err["code"] == "value_error":
             message = err["message"]
         out.append({**err, "message": message})
@@ -195,7 +200,9 @@ async def read_json(request: web.Request) -> object:
     require_json(request)
     try:
         return await request.json()
-    except ValueError:
+    # Not JSON, bytes that are not text, a charset nobody knows (LookupError), or nested deeper
+    # than the parser goes (10,000 « [ »: RecursionError) — all the client's, none a 500.
+    except (ValueError, LookupError, RecursionError):
         raise invalid_json() from None
 
 

@@ -28,6 +28,7 @@ from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared.db import run_in_transaction
 from shared.identity import Role
+from shared.numbers import whole
 from shared.service import POOL
 
 routes = web.RouteTableDef()
@@ -93,7 +94,7 @@ def _problems(values: dict[str, str], bodies: dict[str, str]) -> dict[str, str]:
     elif len(values["label"]) > keys.LABEL_MAX:
         errors["label"] = f"{keys.LABEL_MAX} caractères au plus."
     calls = values["calls_per_minute"]
-    if not (calls.isascii() and calls.isdigit() and 1 <= int(calls) <= MOST_CALLS):
+    if whole(calls, 1, MOST_CALLS) is None:
         errors["calls_per_minute"] = f"Un nombre entier de 1 à {MOST_CALLS}."
     return errors
 

@@ -23,6 +23,7 @@ from gateway.staff.auth import current_staff
 from gateway.web.client_address import client_address
 from shared.db import run_in_transaction
 from shared.identity import Role
+from shared.numbers import whole
 from shared.service import POOL
 
 routes = web.RouteTableDef()
@@ -71,11 +72,11 @@ def _parsed(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, _, _ in NUMBERS:
-        value = values[name]
-        if not value.isdigit() or len(value) > 9:
+        value = whole(values[name], 0, 999_999_999)
+        if value is None:
             errors[name] = "Un nombre entier, 0 ou plus."
         else:
-            parsed[name] = int(value)
+            parsed[name] = value
     if values[COUNTRIES].strip() == "":
         parsed[COUNTRIES] = []
     elif _CODES.match(values[COUNTRIES]):

@@ -20,6 +20,7 @@ from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE
 from gateway.staff.auth import current_staff
 from shared.identity import Role
+from shared.numbers import whole
 
 routes = web.RouteTableDef()
 BASE = "/admin/motifs"
@@ -68,9 +69,7 @@ def _problems(values: dict[str, str], *, new: bool) -> dict[str, str]:
         errors["text"] = "Ce champ est obligatoire."
     elif len(values["text"]) > 2000:
         errors["text"] = "2000 caractères au plus."
-    if values["position"] and not (
-        values["position"].isdigit() and int(values["position"]) <= 1000
-    ):
+    if values["position"] and whole(values["position"], 0, 1000) is None:
         errors["position"] = "Un nombre entier de 0 à 1000."
     return errors
 

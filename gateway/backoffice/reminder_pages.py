@@ -19,6 +19,7 @@ from gateway.clients.treatment import TREATMENT
 from gateway.staff.auth import current_staff
 from shared import french
 from shared.identity import Role
+from shared.numbers import whole
 
 routes = web.RouteTableDef()
 BASE = "/admin/rappels"
@@ -44,7 +45,7 @@ def _problems(values: dict[str, str]) -> dict[str, str]:
         raw = values[name]
         if not raw:
             errors[name] = "Ce champ est obligatoire."
-        elif not raw.isdigit() or not low <= int(raw) <= MAXIMUM:
+        elif whole(raw, low, MAXIMUM) is None:
             errors[name] = f"Un nombre entier de {low} à {MAXIMUM}."
     return errors
 

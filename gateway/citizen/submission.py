@@ -38,6 +38,7 @@ from gateway.web import compression, csrf, form_parts, forms
 from gateway.web.errors import unavailable
 from shared import attachments as files
 from shared.messages import NATURE_LABELS, Nature
+from shared.numbers import whole
 
 routes = web.RouteTableDef()
 
@@ -490,7 +491,7 @@ async def confirm(request: web.Request) -> web.Response:
     challenge = str(form.get("proof_challenge", "")) or None
     nonce = str(form.get("proof_nonce", "")) or None
     shown = str(form.get("version", ""))
-    version = int(shown) if shown.isdigit() and 0 < len(shown) < 10 else None
+    version = whole(shown, 0, 999_999_999)
     try:
         status, body = await drafts.submit(draft_id, challenge, nonce, version)
         if status == 409 and body.get("error") == "draft_changed":

@@ -391,7 +391,7 @@ async def rewrite(request: web.Request) -> web.Response:
 # -- the citizen's reply to the answer: « Donner notre avis » or « Relancer » ------------------
 
 
-def _replied(
+async def _replied(
     request: web.Request,
     values: dict[str, str],
     status: int,
@@ -408,15 +408,20 @@ def _replied(
         return _done(request, values, str(body.get("message") or ""))
     if status == 409 and view:
         return _tracking_page(request, view, email, 409, problem=body.get("message"))
+    problems = forms.errors_by_field(body.get("errors", [])) if status == 422 else {}
+    if status == 422 and not view and problems and problems.keys() <= typed.keys():
+        # Intake refused the reply's own text before looking the request up (a NUL character):
+        # the request's page all the same, the error beside the field, what was typed kept —
+        # not the look-up form with « comment : … ».
+        try:
+            found, view = await request.app[INTAKE].track(normalize(values["code"]), email)
+        except ServiceUnavailable:
+            return _unavailable(request)
+        if found != 200:
+            return _refused_look_up(request, values, found, view)
     if status == 422 and view:
         return _tracking_page(
-            request,
-            view,
-            email,
-            422,
-            reply_form=form,
-            reply_errors=forms.errors_by_field(body.get("errors", [])),
-            reply_values=typed,
+            request, view, email, 422, reply_form=form, reply_errors=problems, reply_values=typed
         )
     return _refused_look_up(request, values, status, body)
 
@@ -438,7 +443,7 @@ async def give_opinion(request: web.Request) -> web.Response:
         )
     except ServiceUnavailable:
         return _unavailable(request)
-    return _replied(request, values, status, body, form="avis", typed=typed)
+    return await _replied(request, values, status, body, form="avis", typed=typed)
 
 
 @routes.post("/suivre/relancer")
@@ -455,7 +460,7 @@ async def reopen(request: web.Request) -> web.Response:
         )
     except ServiceUnavailable:
         return _unavailable(request)
-    return _replied(request, values, status, body, form="relance", typed=typed)
+    return await _replied(request, values, status, body, form="relance", typed=typed)
 
 
 # -- a document of the body's answers -----------------------------------------------------------

@@ -266,6 +266,7 @@ async def read_form(request: web.Request, drafts: Drafts) -> Upload:
         raise
     except (
         ValueError,
+        LookupError,  # a part's charset (or the form's _charset_) that Python does not know
         RuntimeError,
         AssertionError,
         aiohttp.ClientPayloadError,

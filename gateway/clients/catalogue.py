@@ -21,6 +21,7 @@ from aiohttp import web
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.web import forms
+from shared.numbers import whole
 
 # Every body on one page (issue 12: ten a page hid most ministries two taps away on a phone);
 # intake's most a page, so a catalogue grown past it still pages.
@@ -89,7 +90,7 @@ class Page:
 
 def page_number(request: web.Request) -> int:
     raw = request.query.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
+    return whole(raw, 1, 10_000) or 1
 
 
 def search_text(request: web.Request) -> str:

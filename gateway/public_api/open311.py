@@ -126,6 +126,16 @@ def _format(request: web.Request) -> str:
     return request.match_info.get("fmt", "json")
 
 
+def _format_asked(request: web.Request) -> str:
+    """The format an address asks, whether or not it is a route's (``requests.xml``)."""
+    return "xml" if request.path.endswith(".xml") else "json"
+
+
+def refused(request: web.Request, status: int, _error: str, message: str) -> web.Response:
+    """A refusal worded before any route (``gateway.web.reading``), in Open311's errors."""
+    return errors(_format_asked(request), status, message)
+
+
 # -- calling intake ----------------------------------------------------------------------------
 
 
@@ -204,11 +214,9 @@ async def submit(request: web.Request) -> web.Response:
     fmt = _format(request)
     if request.content_type not in FORM_TYPES:
         return errors(fmt, 400, "Envoyez les champs en application/x-www-form-urlencoded.")
-    try:
+    try:  # read, in time and within 2 Mo, by gateway.web.reading; parsed here
         form = await request.post()
-    except web.HTTPRequestEntityTooLarge:
-        return errors(fmt, 413, "Requête trop volumineuse.")
-    except ValueError:
+    except (ValueError, LookupError):  # bytes that are not UTF-8, a charset nobody knows
         return errors(fmt, 400, "Formulaire illisible.")
 
     def text(name: str) -> str:
@@ -302,7 +310,7 @@ _KNOWN = [
 async def unknown(request: web.Request) -> web.Response:
     """Anything else under ``/open311/v2/``: the spec's errors too (405 with ``Allow`` for a
     known address asked with another method, else 404), never aiohttp's plain text."""
-    fmt = "xml" if request.path.endswith(".xml") else "json"
+    fmt = _format_asked(request)
     allowed = sorted({method for method, path in _KNOWN if path.match(request.path)})
     if allowed:
         response = errors(fmt, 405, f"Méthodes permises ici : {', '.join(allowed)}.")

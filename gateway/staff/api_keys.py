@@ -230,7 +230,8 @@ async def record_call(
             body_id,
             method,
             operation[:100],
-            (request_code or None) and request_code[:40],
+            # As the caller wrote it, less any NUL (PostgreSQL stores none).
+            (request_code or None) and request_code.replace("\x00", "")[:40],
             status,
             address[:64],
         )

@@ -72,6 +72,8 @@ async def sign_in(request: web.Request) -> web.Response:
     errors: dict[str, str] = {}
     if not login:
         errors["login"] = "Saisissez votre login."
+    elif "\x00" in login:  # no login holds one (PostgreSQL stores none): said, not a 500
+        errors["login"] = "Ce login contient un caractère nul : aucun compte ne porte ce login."
     if not password:
         errors["password"] = "Saisissez votre mot de passe."  # noqa: S105 - a message
     if errors:

@@ -89,7 +89,8 @@ def reads_own_body(handler: Callable) -> Callable:
     return handler
 
 
-def _streams_itself(request: web.Request) -> bool:
+def streams_itself(request: web.Request) -> bool:
+    """Whether the handler reads this body itself (see :func:`reads_own_body`)."""
     return form_parts.is_form_data(request) and getattr(
         request.match_info.handler, "csrf_checked_by_handler", False
     )
@@ -117,7 +118,7 @@ async def protect(request: web.Request, handler: Callable) -> web.StreamResponse
     if (
         request.method == "POST"
         and not request.path.startswith(EXEMPT_PREFIXES)
-        and not _streams_itself(request)
+        and not streams_itself(request)
     ):
         form = await request.post()
         if verify(request, str(form.get(FIELD, ""))):

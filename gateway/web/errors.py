@@ -98,7 +98,7 @@ def _own_words(exc: web.HTTPException, otherwise: str) -> str:
     return otherwise
 
 
-def _page(request: web.Request, status: int, title: str, text: str, **extra) -> web.Response:
+def page(request: web.Request, status: int, title: str, text: str, **extra) -> web.Response:
     context = {"title": title, "text": text, **extra}
     return aiohttp_jinja2.render_template("page_error.html", request, context, status=status)
 
@@ -127,16 +127,20 @@ async def answer_errors(request: web.Request, handler: Callable) -> web.StreamRe
     if request.path.startswith(API):
         return await _api_route(request, handler)
     if request.path.startswith(NOT_PAGES):
-        return await handler(request)
+        try:
+            return await handler(request)
+        except web.HTTPNotFound as exc:
+            # aiohttp's « 404: Not Found » (a static file we do not have): English otherwise.
+            raise web.HTTPNotFound(text=_own_words(exc, "Introuvable.")) from None
     try:
         return await handler(request)
     except web.HTTPNotFound as exc:
         title, text = NOT_FOUND
-        return _page(request, 404, title, _own_words(exc, text))
+        return page(request, 404, title, _own_words(exc, text))
     except web.HTTPRequestEntityTooLarge:
-        return _page(request, 413, *TOO_LARGE)
+        return page(request, 413, *TOO_LARGE)
     except web.HTTPMethodNotAllowed as exc:
-        response = _page(request, 405, *FORM_ADDRESS)
+        response = page(request, 405, *FORM_ADDRESS)
         response.headers["Allow"] = exc.headers.get("Allow", "")
         return response
     except web.HTTPException:
@@ -150,4 +154,4 @@ async def answer_errors(request: web.Request, handler: Callable) -> web.StreamRe
             response.headers["Retry-After"] = "5"
             return response
         log.exception("unhandled error on a page")
-        return _page(request, 500, *OUR_ERROR, reference=logs.correlation_id.get() or "")
+        return page(request, 500, *OUR_ERROR, reference=logs.correlation_id.get() or "")

@@ -24,6 +24,7 @@ from aiohttp import web
 from services.treatment import actions
 from shared.identity import Role, check, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event
+from shared.numbers import whole
 from shared.service import connection
 from shared.web import field_error, json_error
 
@@ -65,7 +66,7 @@ async def changes(request: web.Request) -> web.Response:
         else:
             tx, line = int(m[1]), int(m[2])
     raw = request.query.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if whole(raw, 1, MAX_LIMIT) is None:
         errors.append(field_error("limit", f"Un nombre entier de 1 à {MAX_LIMIT}.", "out_of_range"))
     if errors:
         return json_error(

@@ -53,6 +53,7 @@ from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
 from shared.messages import NATURE_LABELS, Nature, Opinion
+from shared.numbers import whole
 from shared.purge import purged_on
 from shared.service import POOL, connection
 from shared.signing import streamed
@@ -432,10 +433,11 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
 def _whole(raw: str | None, default: int, low: int, high: int, name: str, errors: list) -> int:
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = whole(raw, low, high)
+    if value is None:
         errors.append(field_error(name, f"Un nombre entier de {low} à {high}.", "out_of_range"))
         return default
-    return int(raw)
+    return value
 
 
 @routes.get("/requests/{code}")

@@ -19,6 +19,7 @@ from typing import Any
 from services.triage.domain import Status
 from shared import codes
 from shared.messages import Channel, Nature
+from shared.numbers import whole
 from shared.web import FieldError, field_error
 
 CATALOGUE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -74,10 +75,11 @@ def _error(name: str, message: str) -> FieldError:
 def whole_number(raw: str, name: str, default: int, low: int, high: int, errors: list) -> int:
     if raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = whole(raw, low, high)
+    if value is None:
         errors.append(_error(name, f"{name} must be a whole number between {low} and {high}"))
         return default
-    return int(raw)
+    return value
 
 
 def _day(raw: str, name: str, errors: list) -> date | None:

@@ -65,12 +65,14 @@ def platform_for(database_url, amqp_url, namespace, smtp_port, log_dir: Path) ->
 
 @contextlib.asynccontextmanager
 async def running_platform(
-    database_url, amqp_url, namespace, smtp_port: int, name: str
+    database_url, amqp_url, namespace, smtp_port: int, name: str, env: dict | None = None
 ) -> AsyncIterator[Platform]:
-    """All six processes started as `make up` starts them, ready; logs under artifacts/``name``."""
+    """All six processes started as `make up` starts them, ready; logs under artifacts/``name``;
+    ``env``: settings of the test's own, over the e2e ones."""
     log_dir = ARTIFACTS / "logs" / name
     shutil.rmtree(log_dir, ignore_errors=True)
     platform = platform_for(database_url, amqp_url, namespace, smtp_port, log_dir)
+    platform.env.update(env or {})
     try:
         await platform.start_all()
         await platform.wait_ready()

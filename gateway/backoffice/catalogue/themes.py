@@ -25,6 +25,7 @@ from gateway.backoffice.catalogue.common import (
     see_other,
     send,
 )
+from shared.numbers import whole
 
 routes = web.RouteTableDef()
 
@@ -89,9 +90,7 @@ def _theme_form_problems(values: dict[str, str], parents: set[str]) -> dict[str,
     errors = theme_problems(values["label"])
     if values["parent_id"] and values["parent_id"] not in parents:
         errors["parent_id"] = "Choisissez un thème principal de la liste."
-    if values["position"] and not (
-        values["position"].isdigit() and int(values["position"]) <= 10_000
-    ):
+    if values["position"] and whole(values["position"], 0, 10_000) is None:
         errors["position"] = "Un nombre entier entre 0 et 10 000."
     return errors
 

@@ -40,6 +40,7 @@ from gateway.web import csrf, downloads, form_parts
 from shared import attachments, french, lifecycle
 from shared.identity import Role
 from shared.lifecycle import Event, Status
+from shared.numbers import whole
 from shared.service import POOL
 
 log = logging.getLogger(__name__)
@@ -390,10 +391,7 @@ async def _read(request: web.Request, session: str | None = None) -> Posted:
 
 
 def _version(posted: Posted) -> int | None:
-    raw = posted.fields.get("version", "").strip()
-    if raw.isdigit() and 0 < int(raw) < 2**31:
-        return int(raw)
-    return None
+    return whole(posted.fields.get("version", "").strip(), 1, 2**31 - 1)
 
 
 def _text(posted: Posted, name: str) -> str:

@@ -22,6 +22,7 @@ from gateway.backoffice.triage.request import (
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE
 from gateway.staff import accounts
+from shared.numbers import whole
 from shared.service import POOL
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,7 @@ def _decision(name: str):
             errors[f"{name}-body_id"] = "Choisissez l'organisme public."
         if form.confirm and values["confirm"] != "oui":
             errors[f"{name}-confirm"] = CONFIRM
-        version = None
-        if values["version"].isdigit() and 0 < int(values["version"]) < 2**31:
-            version = int(values["version"])
+        version = whole(values["version"], 1, 2**31 - 1)
         if version is None and not errors:
             # Every form sends the version the analyst saw: without it, no decision.
             return await render_request(request, code, problem=STALE, values=values, status=422)

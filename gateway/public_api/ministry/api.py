@@ -20,6 +20,7 @@ the models of ``models.py``, which the OpenAPI document (``openapi.py``) is gene
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable
@@ -35,10 +36,12 @@ from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.public_api.ministry import cursors, models
 from gateway.staff import api_keys as keys
+from gateway.web import reading
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared import attachments, codes, lifecycle, logs
 from shared.identity import Identity, Role
+from shared.numbers import whole
 from shared.service import POOL
 from shared.web import field_error, field_errors, french
 
@@ -86,6 +89,11 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
     if status == 429:
         response.headers["Retry-After"] = str(extra.get("retry_after", 60))
     return response
+
+
+def refused(_request: web.Request, status: int, error: str, message: str) -> web.Response:
+    """A refusal worded before any route (``gateway.web.reading``), as a problem."""
+    return problem(status, error, message)
 
 
 def invalid(errors: list[dict[str, str]]) -> web.Response:
@@ -222,7 +230,7 @@ async def _read(request: web.Request, model: type[BaseModel]) -> BaseModel | web
         raw = await request.json()
     except web.HTTPRequestEntityTooLarge:
         return problem(413, "too_large", "Corps trop volumineux.")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, LookupError, RecursionError):  # a charset nobody knows, 10,000 [[[…
         return problem(400, "invalid_json", "Le corps n'est pas du JSON valide.")
     try:
         return model.model_validate(raw)
@@ -351,6 +359,7 @@ for _path, _name, _action_name, _model in (
 
 
 @routes.post(BASE + "/requests/{code}/documents")
+@reading.reads_own_body
 @operation("uploadDocument")
 async def upload_document(request: web.Request, key: keys.ApiKey) -> web.StreamResponse:
     """The document's bytes as the body: judged by treatment as a citizen's attachment is
@@ -363,7 +372,15 @@ async def upload_document(request: web.Request, key: keys.ApiKey) -> web.StreamR
         return problem(413, "too_large", "5 Mo au plus par document.")
     chunks, size = [], 0
     while size <= attachments.MAX_BYTES:
-        chunk = await request.content.read(min(256 * 1024, attachments.MAX_BYTES + 1 - size))
+        try:  # each wait for the client's bytes timed: a body announced longer than it is
+            async with asyncio.timeout(request.app[GATEWAY_SETTINGS].body_timeout):
+                chunk = await request.content.read(
+                    min(256 * 1024, attachments.MAX_BYTES + 1 - size)
+                )
+        except TimeoutError:
+            response = problem(408, reading.TOO_SLOW.error, reading.TOO_SLOW.message)
+            response.force_close()
+            return response
         if not chunk:
             break
         chunks.append(chunk)
@@ -445,7 +462,7 @@ async def list_changes(request: web.Request, key: keys.ApiKey) -> web.StreamResp
         if not after:
             errors.append(field_error("after", "Curseur inconnu.", "invalid_cursor"))
     raw = request.query.get("limit", "100")
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 500:
+    if whole(raw, 1, 500) is None:
         errors.append(field_error("limit", "Un nombre de 1 à 500.", "out_of_range"))
     if errors:
         return invalid(errors)

@@ -124,7 +124,8 @@ CHANGES_PARAMETERS = [
     },
 ]
 ERRORS = {
-    400: "Clé mise dans l'adresse (key_in_url), ou corps qui n'est pas du JSON.",
+    400: "Clé mise dans l'adresse (key_in_url), corps qui n'est pas du JSON, ou caractère nul "
+    "(%00) dans l'adresse (invalid_address).",
     401: "Pas de clé, une clé inconnue ou révoquée (missing_key, invalid_key, revoked_key).",
     404: "Aucune requête de l'organisme de la clé ne porte ce code (celle d'un autre "
     "organisme : le même 404).",

@@ -15,6 +15,7 @@ from services.intake.catalogue import repository as cat
 from services.intake.domain import normalize_email
 from services.intake.keys import CATALOGUE_CACHE
 from shared.identity import Role, requires
+from shared.numbers import whole
 from shared.service import connection, transaction
 from shared.web import FieldErrors, field_error, json_error, not_found, read_model
 
@@ -38,11 +39,12 @@ def _positive(request: web.Request, name: str, default: int | None, high: int) -
     raw = request.query.get(name, "")
     if raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
+    value = whole(raw, 1, high)
+    if value is None:
         raise FieldErrors(
             [field_error(name, f"Un nombre entier entre 1 et {high} est attendu.", "out_of_range")]
         )
-    return int(raw)
+    return value
 
 
 @routes.get("/catalogue/bodies")
