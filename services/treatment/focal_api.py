@@ -237,6 +237,9 @@ EXPORT_HEADER = (
     "Avis usager",
     "Commentaire de l'usager",
     "Avis donné le",
+    # The body's answer again after that opinion (« Insatisfaits »), empty when none.
+    "Réponse complémentaire",
+    "Réponse complémentaire le",
     "Réouverte le",
     "Message de relance",
 )
@@ -311,7 +314,8 @@ def _invalid_list(errors: list) -> web.Response:
 
 
 def _list_item(row: asyncpg.Record, calendar: Calendar = WORKING_DAYS) -> dict[str, Any]:
-    """A list's row: the request, its last answer, the citizen's last opinion and reopening."""
+    """A list's row: the request, its last answer, the citizen's last opinion and reopening, the
+    body's further answer after that opinion."""
     item = _item(row, calendar)
     item.update(
         {
@@ -321,6 +325,8 @@ def _list_item(row: asyncpg.Record, calendar: Calendar = WORKING_DAYS) -> dict[s
             "opinion_at": _iso(row["opinion_at"]),
             "reopening_message": row["reopening_message"],
             "reopened_at": _iso(row["reopened_at"]),
+            "further_answer_message": row["further_answer_message"],
+            "further_answer_at": _iso(row["further_answer_at"]),
         }
     )
     return item
@@ -382,6 +388,8 @@ def _export_cells(row: asyncpg.Record) -> list[object]:
         lifecycle.opinion_label(row["opinion"]) or "",
         row["opinion_comment"] or "",
         row["opinion_at"],
+        row["further_answer_message"] or "",
+        row["further_answer_at"],
         row["reopened_at"],
         row["reopening_message"] or "",
     ]

@@ -8,12 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 from html import unescape
 
 import openpyxl
 import pytest
 
 from services.treatment import actions
+from shared import french
 from shared.identity import Role
 from shared.service import POOL
 from tests.staff.helpers import create_account, signed_in_session
@@ -298,3 +300,53 @@ async def test_avis_attendus_leads_to_the_answers_awaiting_the_citizen(platform)
     assert status == 200
     assert codes_in(html) == {event.code}
     assert "Liste des requêtes traitées en attente de l'avis de l'usager" in unescape(html)
+
+
+async def test_insatisfaits_says_whether_and_when_the_citizen_was_answered_again(platform):
+    """The trial: after « Répondre à l'usager » the row of « Insatisfaits » looked the same, and
+    the further answer took the first's place in « Message traitement ». Now « Réponse
+    complémentaire » says « — » until the body answers again, then the answer and its day; the
+    exports carry it too."""
+    stack, ours, _ = platform
+    code = ours["by_name"]["unsatisfied"]
+    path = PAGES["insatisfaits"]
+
+    def row_of(html: str) -> str:
+        return next(r for r in html.split("<tr>") if f"/admin/requetes/{code}" in r)
+
+    def cell(row: str) -> str:
+        found = re.search(r'data-label="Réponse complémentaire">(.*?)</td>', row, re.S)
+        assert found, row
+        return unescape(found.group(1))
+
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, stack.gateway + path)
+        assert '<th scope="col">Réponse complémentaire</th>' in html
+        assert cell(row_of(html)).startswith("—")
+
+        await actions.answer_again(
+            stack.apps["treatment"].app[POOL],
+            code,
+            actions.Who(agent_of(BODY), "10.0.0.9"),
+            message="Le virement part ce jour, voici le bordereau.",
+            version=None,
+        )
+        _, html = await get(http, stack.gateway + path)
+        row = row_of(html)
+        today = french.day(datetime.now(UTC))
+        assert "Le virement part ce jour" in cell(row) and f"du {today}" in cell(row)
+        # « Message traitement » is still the answer the citizen judged.
+        assert "Réponse à unsatisfied" in row
+
+        _, raw = await get(http, stack.gateway + export_of(path, "csv"))
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        header, line = rows[0], next(r for r in rows if r[0] == code)
+        said = line[header.index("Réponse complémentaire")]
+        assert said == "Le virement part ce jour, voici le bordereau."
+        assert line[header.index("Réponse complémentaire le")].startswith(today)
+        assert line[header.index("Message traitement")] == "Réponse à unsatisfied"
+        async with http.get(stack.gateway + export_of(path, "xlsx")) as resp:
+            sheet = openpyxl.load_workbook(io.BytesIO(await resp.read())).active
+        cells = list(sheet.iter_rows(values_only=True))
+        at = next(r for r in cells if r[0] == code)[cells[0].index("Réponse complémentaire le")]
+        assert isinstance(at, datetime)

@@ -243,6 +243,7 @@ def _shown(item: dict) -> dict:
     item["status_text"] = _status_text(item)
     item["answer_day"] = _day(item["answer_at"])
     item["opinion_day"] = _day(item["opinion_at"])
+    item["further_answer_day"] = _day(item.get("further_answer_at"))
     item["reopened"] = item["status"] == Status.REOPENED
     item["url"] = REQUEST_PAGE.format(code=item["code"])
     due = item.get("answer_due")
@@ -457,6 +458,7 @@ _DATE_COLUMNS = frozenset(
         "Mise en attente le",
         "Traitée le",
         "Avis donné le",
+        "Réponse complémentaire le",
         "Réouverte le",
     }
 )
