@@ -8,13 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import openpyxl
 import pytest
 
 from services.treatment import actions
+from services.treatment.settings import SETTINGS
 from shared import french
 from shared.identity import Role
 from shared.service import POOL
@@ -350,3 +351,29 @@ async def test_insatisfaits_says_whether_and_when_the_citizen_was_answered_again
         cells = list(sheet.iter_rows(values_only=True))
         at = next(r for r in cells if r[0] == code)[cells[0].index("Réponse complémentaire le")]
         assert isinstance(at, datetime)
+
+
+async def test_the_focal_point_sees_until_when_the_opinion_is_awaited(platform):
+    """The trial: nothing said when a treated request would be closed « sans retour ». The
+    request's page and « Avis attendus » say until when the citizen's opinion is awaited (the
+    clock's setting here, ``no_opinion_days`` after the answer)."""
+    stack, _, _ = platform
+    treatment = stack.apps["treatment"].app
+    event = validated_event(body_id=BODY, body_name="Organisme budget")
+    assert await deliver(treatment[POOL], event)
+    who = actions.Who(agent_of(BODY), "10.0.0.9")
+    await actions.answer(treatment[POOL], event.code, who, message="C'est fait.", version=None)
+    treated_at = await treatment[POOL].fetchval(
+        "SELECT treated_at FROM treatments WHERE code = $1", event.code
+    )
+    until = french.until(treated_at + timedelta(days=treatment[SETTINGS].no_opinion_days))
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, f"{stack.gateway}/admin/requetes/{event.code}")
+        said = unescape(html)
+        found = re.search(r"<dt>Avis attendu jusqu'au</dt><dd id=\"avis-attendu\">([^<]+)", said)
+        assert found and found[1].strip() == until, html
+        _, html = await get(http, stack.gateway + "/admin/pf/consultations?liste=avis-attendus")
+    html = unescape(html)
+    assert """<th scope="col">Avis attendu jusqu'au</th>""" in html
+    row = next(r for r in html.split("<tr>") if f"/admin/requetes/{event.code}" in r)
+    assert f"""data-label="Avis attendu jusqu'au">{until}</td>""" in row

@@ -244,6 +244,7 @@ def _shown(item: dict) -> dict:
     item["answer_day"] = _day(item["answer_at"])
     item["opinion_day"] = _day(item["opinion_at"])
     item["further_answer_day"] = _day(item.get("further_answer_at"))
+    item["opinion_until_text"] = french.until(item.get("opinion_until"))
     item["reopened"] = item["status"] == Status.REOPENED
     item["url"] = REQUEST_PAGE.format(code=item["code"])
     due = item.get("answer_due")
