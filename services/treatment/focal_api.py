@@ -245,8 +245,8 @@ EXPORT_HEADER = (
     "Commentaire de l'usager",
     "Avis donné le",
     # The body's answer again after that opinion (« Insatisfaits »), empty when none.
-    "Réponse complémentaire",
-    "Réponse complémentaire le",
+    "Nouvelle réponse",
+    "Nouvelle réponse le",
     "Réouverte le",
     "Message de relance",
 )

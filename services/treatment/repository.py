@@ -335,10 +335,11 @@ _CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
 
 # What a list's row carries besides the request: the last answer that treated it (« Message
 # traitement »), the last opinion with the citizen's comment (« Avis usager »), the last
-# reopening, and the body's further answer to the citizen after that opinion (« Réponse
-# complémentaire », « Répondre à l'usager » in « Insatisfaits »; none: the citizen was not
-# answered again). The further answer is apart from the first: before, a further answer took the
-# first's place in « Message traitement » and « Traitée le » and said nothing of itself.
+# reopening, and the body's further answer to the citizen after that opinion (« Nouvelle
+# réponse », as the history calls it: « Répondre à l'usager » in « Insatisfaits »; none: the
+# citizen was not answered again). The further answer is apart from the first: before, a
+# further answer took the first's place in « Message traitement » and « Traitée le » and said
+# nothing of itself.
 _LIST_EXTRAS = """la.message AS answer_message, la.answered_at AS answer_at,
     lo.comment AS opinion_comment, lo.given_at AS opinion_at,
     lr.message AS reopening_message, lr.reopened_at AS reopened_at,

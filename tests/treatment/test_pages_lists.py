@@ -305,9 +305,9 @@ async def test_avis_attendus_leads_to_the_answers_awaiting_the_citizen(platform)
 
 async def test_insatisfaits_says_whether_and_when_the_citizen_was_answered_again(platform):
     """The trial: after « Répondre à l'usager » the row of « Insatisfaits » looked the same, and
-    the further answer took the first's place in « Message traitement ». Now « Réponse
-    complémentaire » says « — » until the body answers again, then the answer and its day; the
-    exports carry it too."""
+    the further answer took the first's place in « Message traitement ». Now « Nouvelle
+    réponse » says « — » until the body answers again, then the day it did; the exports carry
+    the answer and its day."""
     stack, ours, _ = platform
     code = ours["by_name"]["unsatisfied"]
     path = PAGES["insatisfaits"]
@@ -316,13 +316,13 @@ async def test_insatisfaits_says_whether_and_when_the_citizen_was_answered_again
         return next(r for r in html.split("<tr>") if f"/admin/requetes/{code}" in r)
 
     def cell(row: str) -> str:
-        found = re.search(r'data-label="Réponse complémentaire">(.*?)</td>', row, re.S)
+        found = re.search(r'data-label="Nouvelle réponse">(.*?)</td>', row, re.S)
         assert found, row
         return unescape(found.group(1))
 
     async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
         _, html = await get(http, stack.gateway + path)
-        assert '<th scope="col">Réponse complémentaire</th>' in html
+        assert '<th scope="col">Nouvelle réponse</th>' in html
         assert cell(row_of(html)).startswith("—")
 
         await actions.answer_again(
@@ -335,21 +335,21 @@ async def test_insatisfaits_says_whether_and_when_the_citizen_was_answered_again
         _, html = await get(http, stack.gateway + path)
         row = row_of(html)
         today = french.day(datetime.now(UTC))
-        assert "Le virement part ce jour" in cell(row) and f"du {today}" in cell(row)
+        assert cell(row) == f"Envoyée le {today}"
         # « Message traitement » is still the answer the citizen judged.
         assert "Réponse à unsatisfied" in row
 
         _, raw = await get(http, stack.gateway + export_of(path, "csv"))
         rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
         header, line = rows[0], next(r for r in rows if r[0] == code)
-        said = line[header.index("Réponse complémentaire")]
+        said = line[header.index("Nouvelle réponse")]
         assert said == "Le virement part ce jour, voici le bordereau."
-        assert line[header.index("Réponse complémentaire le")].startswith(today)
+        assert line[header.index("Nouvelle réponse le")].startswith(today)
         assert line[header.index("Message traitement")] == "Réponse à unsatisfied"
         async with http.get(stack.gateway + export_of(path, "xlsx")) as resp:
             sheet = openpyxl.load_workbook(io.BytesIO(await resp.read())).active
         cells = list(sheet.iter_rows(values_only=True))
-        at = next(r for r in cells if r[0] == code)[cells[0].index("Réponse complémentaire le")]
+        at = next(r for r in cells if r[0] == code)[cells[0].index("Nouvelle réponse le")]
         assert isinstance(at, datetime)
 
 

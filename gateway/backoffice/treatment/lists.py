@@ -459,7 +459,7 @@ _DATE_COLUMNS = frozenset(
         "Mise en attente le",
         "Traitée le",
         "Avis donné le",
-        "Réponse complémentaire le",
+        "Nouvelle réponse le",
         "Réouverte le",
     }
 )
