@@ -377,3 +377,16 @@ async def test_the_focal_point_sees_until_when_the_opinion_is_awaited(platform):
     assert """<th scope="col">Avis attendu jusqu'au</th>""" in html
     row = next(r for r in html.split("<tr>") if f"/admin/requetes/{event.code}" in r)
     assert f"""data-label="Avis attendu jusqu'au">{until}</td>""" in row
+
+
+async def test_an_empty_list_says_pas_d_enregistrement_once(platform):
+    """The trial: an empty list said « Pas d'enregistrement » in its table and again in the line
+    under it. Once, in the table, is enough."""
+    stack, _, _ = platform
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        for path in (PAGES["en_cours"] + "?q=introuvable", PAGES["motions"] + "&q=introuvable"):
+            status, html = await get(http, stack.gateway + path)
+            assert status == 200
+            assert codes_in(html) == set()
+            assert unescape(html).count("Pas d'enregistrement") == 1, path
+            assert "Affichage" not in html
