@@ -256,6 +256,17 @@ async def test_an_empty_en_retard_says_every_answer_is_within_its_deadline(platf
     assert "Aucune requête en retard : chaque réponse attendue est encore dans son délai." in html
 
 
+async def test_en_retard_offers_no_en_retard_seulement(platform):
+    """« En retard seulement » narrows « En cours » and « Retraitement »; in « En retard », late
+    already, it meant nothing and is not offered."""
+    stack, _, _ = platform
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, late = await get(http, stack.gateway + "/admin/traitements/en-retard")
+        _, reopened = await get(http, stack.gateway + PAGES["retraitement"])
+    assert 'name="retard"' not in late and "En retard seulement" not in late
+    assert 'name="retard"' in reopened and "En retard seulement" in reopened
+
+
 async def test_the_exports_name_the_agent_as_the_pages_do(platform, database_url):
     """« Pris en compte par » in the CSV and the workbook: the agent's name, as the lists and
     the request's page show it (people by name, never by login). Seen in a trial: the pages

@@ -66,6 +66,8 @@ class Page:
     columns: str  # which table: en_cours, retraitement, insatisfaits, consultation
     action: str  # the link to the request's page (a focal point's)
     empty_note: str = ""
+    # « En retard seulement » where it narrows the list: not in « En retard », late already.
+    late_filter: bool = True
 
 
 TRAITEMENTS = {
@@ -88,6 +90,7 @@ TRAITEMENTS = {
         "en_cours",
         "Consulter",
         "Aucune requête en retard : chaque réponse attendue est encore dans son délai.",
+        late_filter=False,
     ),
     "insatisfaits": Page(
         "insatisfaits",
@@ -309,7 +312,7 @@ async def _list_page(request: web.Request, page: Page, base: str) -> web.Respons
             "chosen_body": chosen,
             "tabs": CONSULTATIONS.values() if page.slug in CONSULTATIONS else (),
             "period_applies": shell.period_of(request).explicit,
-            "with_deadline": page.columns in WITH_DEADLINE,
+            "late_filter": page.columns in WITH_DEADLINE and page.late_filter,
             "late_only": request.query.get("retard") == "1",
             "late_label": LATE_LABEL,
         },
