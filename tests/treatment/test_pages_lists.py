@@ -401,3 +401,24 @@ async def test_an_empty_list_says_pas_d_enregistrement_once(platform):
             assert codes_in(html) == set()
             assert unescape(html).count("Pas d'enregistrement") == 1, path
             assert "Affichage" not in html
+
+
+async def test_retraitement_says_when_the_citizen_reopened(platform):
+    """The trial: « Retraitement » did not say when the citizen reopened the request. A
+    « Réouverte le » column does, the day in French."""
+    stack, ours, _ = platform
+    code = ours["by_name"]["reopened"]
+    reopened_at = (
+        await stack.apps["treatment"]
+        .app[POOL]
+        .fetchval(
+            """SELECT r.reopened_at FROM reopenings r JOIN treatments t USING (request_id)
+           WHERE t.code = $1""",
+            code,
+        )
+    )
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, stack.gateway + PAGES["retraitement"])
+    assert '<th scope="col">Réouverte le</th>' in html
+    row = next(r for r in html.split("<tr>") if f"/admin/requetes/{code}" in r)
+    assert f'data-label="Réouverte le">{french.day(reopened_at)}</td>' in row

@@ -249,6 +249,7 @@ def _shown(item: dict) -> dict:
     item["further_answer_day"] = _day(item.get("further_answer_at"))
     item["opinion_until_text"] = french.until(item.get("opinion_until"))
     item["reopened"] = item["status"] == Status.REOPENED
+    item["reopened_day"] = _day(item["reopened_at"])
     item["url"] = REQUEST_PAGE.format(code=item["code"])
     due = item.get("answer_due")
     item["due_day"] = french.day(date.fromisoformat(due)) if due else ""
