@@ -7,6 +7,7 @@ services answer in JSON) or None, which gives "" (an empty cell, a date not reac
 
 - :func:`day` « 17/01/2019 » — the guide's dates;
 - :func:`moment` « 17/01/2019 à 14:32 » — a moment in a sentence or a page;
+- :func:`until` either, as the limit was given (a day or a moment);
 - :func:`stamp` « 17/01/2019 14:32 » (``seconds=True``: « 14:32:05 ») — lists and CSV cells;
 - :func:`clock` « 14:32 », :func:`spoken_clock` « 14 h 32 »;
 - :func:`local` the naive Abidjan time a spreadsheet cell takes;
@@ -58,6 +59,14 @@ def day(value: When) -> str:
 def moment(value: When) -> str:
     """« 17/01/2019 à 14:32 »."""
     return _format(value, "dd/MM/y 'à' HH:mm")
+
+
+def until(value: When) -> str:
+    """A limit given as a day (« 17/01/2019 », the day included) or as a moment (« 17/01/2019 à
+    14:32 »), each as it was given: treatment's opinion window is either."""
+    if value is None or value == "":
+        return ""
+    return moment(value) if isinstance(_at(value), datetime) else day(value)
 
 
 def stamp(value: When, *, seconds: bool = False) -> str:

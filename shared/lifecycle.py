@@ -459,16 +459,21 @@ def status_of_queue(status: str) -> Status:
     return Status.SUBMITTED if status == QueueStatus.WAITING else Status(status)
 
 
+# A request not yet examined by the analysts, in every back-office word for it (their queue, the
+# « Statistique générale » column): never a bare « En attente », which the body's pages keep for
+# the focal point's « Mettre en attente » (on_hold) — the trial read the two as one.
+AWAITING_TRIAGE = "En attente d'examen"
+
 # The analysts' words for the queue's statuses (a request's page, the export)…
 ANALYST_LABELS = {
-    QueueStatus.WAITING: "En attente",
+    QueueStatus.WAITING: AWAITING_TRIAGE,
     QueueStatus.VALIDATED: "Validée",
     QueueStatus.REFORMULATION_REQUESTED: "Renvoyée pour reformulation",
     QueueStatus.REJECTED: "Rejetée (non recevable)",
 }
 # … and for the list's filter, in the plural.
 ANALYST_FILTERS = {
-    QueueStatus.WAITING: "En attente d'examen",
+    QueueStatus.WAITING: AWAITING_TRIAGE,
     QueueStatus.VALIDATED: "Validées",
     QueueStatus.REFORMULATION_REQUESTED: "Renvoyées pour reformulation",
     QueueStatus.REJECTED: "Rejetées",
@@ -561,9 +566,10 @@ def deadline_text(days_left: int, late: bool, paused: bool = False) -> str:
 
 
 # « Statistique générale »: the present status → its column's heading, in the columns' order
-# (the guide's « En attente », « En cours », « Rejet »…).
+# (the guide's « En cours », « Rejet »…; its « En attente » said which waiting it meant no more than
+# the badge or « Mettre en attente » did: :data:`AWAITING_TRIAGE`).
 STATS_COLUMNS = {
-    Status.SUBMITTED: "En attente",
+    Status.SUBMITTED: AWAITING_TRIAGE,
     Status.REFORMULATION_REQUESTED: "À reformuler",
     Status.IN_TREATMENT: "En cours",
     Status.ACKNOWLEDGED: "Lues et transmises",

@@ -1,5 +1,6 @@
 """The back office's shell (after the guide, ../shared/seeds/000_*): layout, menu, period filter,
-the « En attente » count, the dashboard and the « Document d'aide » page.
+the count of what waits (« À traiter », « En attente d'examen »), the dashboard and the « Document
+d'aide » page.
 
 Every back-office page renders through :func:`render`, which adds what the layout needs::
 
@@ -32,7 +33,7 @@ from gateway.staff.accounts import ROLE_LABELS
 from gateway.web import csrf
 from shared import french
 from shared.identity import Role
-from shared.lifecycle import BODY_LISTS
+from shared.lifecycle import AWAITING_TRIAGE, BODY_LISTS
 
 log = logging.getLogger(__name__)
 
@@ -211,13 +212,18 @@ async def body_names(request: web.Request) -> dict[str, str]:
     return cache["names"]
 
 
-# Where a focal point's « En attente » leads: « Traitements › En cours » (treatment's pages).
+# The header's count, named for what it counts: a focal point's « À traiter » (the guide's
+# « Requêtes à traiter », the list it leads to), the analysts' « En attente d'examen ». A bare
+# « En attente » also named the focal point's « Mettre en attente » and the analysts' queue.
+FOCAL_WAITING_LABEL = "À traiter"
+
+# Where a focal point's « À traiter » leads: « Traitements › En cours » (treatment's pages).
 FOCAL_WAITING_URL = "/admin/traitements/en-cours"
 
 
 async def focal_waiting_count(request: web.Request, staff: sessions.Staff) -> int | None:
     """What waits for the focal point's body now (in treatment, on hold, reopened: stats'
-    « En attente », services/stats/body_dashboard.py); None when it cannot be known."""
+    body-waiting count, services/stats/body_dashboard.py); None when it cannot be known."""
     try:
         status, body = await request.app[STATS].body_waiting(identity=staff.identity)
     except ServiceUnavailable:
@@ -256,6 +262,9 @@ async def shell_context(request: web.Request) -> dict[str, Any]:
         "period": period,
         "period_hidden": {k: v for k, v in request.query.items() if k not in ("du", "au", "page")},
         "waiting": await waiting_count(request, staff),
+        "waiting_label": (
+            FOCAL_WAITING_LABEL if staff.role == Role.FOCAL_POINT else AWAITING_TRIAGE
+        ),
         "waiting_url": (
             FOCAL_WAITING_URL
             if staff.role == Role.FOCAL_POINT

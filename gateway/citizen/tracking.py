@@ -41,7 +41,7 @@ from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.web import csrf, downloads, form_parts, forms
 from shared import attachments as files
-from shared import lifecycle
+from shared import french, lifecycle
 from shared.codes import LENGTH, is_well_formed, normalize
 
 routes = web.RouteTableDef()
@@ -260,6 +260,21 @@ def _refused_look_up(
     return _unavailable(request)
 
 
+async def _opinion_until(request: web.Request, view: dict) -> str:
+    """« Donnez votre avis jusqu'au … »: treatment's clock says until when (intake's view does
+    not know it); "" when no opinion is asked for or treatment does not answer — the form is
+    there all the same."""
+    if not view.get("can_give_opinion"):
+        return ""
+    try:
+        status, body = await request.app[TREATMENT].opinion_until(view["code"])
+    except ServiceUnavailable:
+        return ""
+    if status != 200 or not isinstance(body, dict):
+        return ""
+    return french.until(body.get("opinion_until"))
+
+
 @routes.get(LOOKUP_PATH)
 async def tracked(request: web.Request) -> web.StreamResponse:
     """The request of the code and email the form just posted (see :func:`track`)."""
@@ -274,7 +289,13 @@ async def tracked(request: web.Request) -> web.StreamResponse:
         return _unavailable(request)
     if status != 200:
         return _refused_look_up(request, values, status, body)
-    response = _tracking_page(request, body, values["email"], notice=notice or None)
+    response = _tracking_page(
+        request,
+        body,
+        values["email"],
+        notice=notice or None,
+        opinion_until=await _opinion_until(request, body),
+    )
     if notice:  # said once: the cookie again without it
         _remember(request, response, values["code"], values["email"])
     return response

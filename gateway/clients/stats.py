@@ -51,7 +51,8 @@ class Stats:
         )
 
     async def body_waiting(self, *, identity: Identity, body_id: str | None = None) -> Answer:
-        """« En attente » of one body now: ``{"body_id", "waiting", "by_status"}``."""
+        """« À traiter » (the header's count) of one body now: ``{"body_id", "waiting",
+        "by_status"}``."""
         params = {"body_id": body_id} if body_id else None
         return await self.services.call(
             "GET", SERVICE, "/stats/body-waiting", params=params, identity=identity

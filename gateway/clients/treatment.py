@@ -189,6 +189,14 @@ class Treatment:
 
     # -- what a citizen reads (the gateway checked the code and the email with intake first) ----
 
+    async def opinion_until(self, code: str) -> Answer:
+        """``{"opinion_until"}``: until when the citizen's opinion on the answer to ``code`` is
+        awaited (an ISO day or moment; None: none awaited); 404 for an unknown code. No staff
+        identity: the gateway checked the code and the email with intake."""
+        return await self._json(
+            "GET", "/citizen/opinion-until", params={"code": code}, identity=None
+        )
+
     def citizen_document(
         self, document_id: str, code: str
     ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:

@@ -54,9 +54,10 @@ class Listing:
         return max(1, math.ceil(total / self.per_page))
 
     def summary(self, total: int, shown: int) -> str:
-        """The guide's line under a table: « Affichage 1 à 25 sur 130 lignes »."""
+        """The guide's line under a table: « Affichage 1 à 25 sur 130 lignes »; "" for an empty
+        list, whose table's one row says « Pas d'enregistrement » (said twice, before)."""
         if total == 0:
-            return "Pas d'enregistrement"
+            return ""
         if shown == 0:  # a page past the last (the list shrank since, or a typed address)
             lines = f"{french.number(total)} ligne{'s' if total > 1 else ''}"
             return f"Aucune ligne sur cette page : la liste compte {lines}."

@@ -1,4 +1,4 @@
-"""The focal point's « Tableau de bord » and « En attente » (back-office guide, seeds/000_*): one
+"""The focal point's « Tableau de bord » and « À traiter » (the guide's header « En attente »): one
 public body's counters, read from the aggregates the events keep (``daily_counts`` per body ×
 day × nature × theme × status, ``outcome_counts`` per body × day × nature × how it ended), never
 from every request: a call reads one body's rows of the period through ``(body_id, day)``.
@@ -6,7 +6,7 @@ from every request: a call reads one body's rows of the period through ``(body_i
 **The period** « PERIODE DU … au … » (``from``, ``to``, inclusive, each optional) applies to the
 day the request was *submitted* (the day the citizen sent it; a resubmission keeps it): the
 counters tell what became of the requests the body received in that period, in their present
-status. « En attente » has no period: it is what waits for the body now.
+status. « À traiter » has no period: it is what waits for the body now.
 
 The counters (statuses are ``shared.lifecycle.Status``; « to treat » natures are those
 ``Nature.needs_treatment``: réclamation and demande d'information):
@@ -31,7 +31,7 @@ The counters (statuses are ``shared.lifecycle.Status``; « to treat » natures a
 - ``without_opinion`` « Sans retour »: closed by the clock with no opinion (request.closed
   without one).
 - ``held``, ``reopened``: now on hold (« Mettre en attente »), now reopened.
-- ``waiting`` « En attente » (no period): every request of the body now validated,
+- ``waiting`` « À traiter » (no period): every request of the body now validated,
   in_treatment, on_hold or reopened, any submission day; ``waiting_by_status`` splits it.
 
 Each counter moves with the event that changes the present status (``repository.move_status``)
@@ -89,7 +89,7 @@ def _percent(part: int, whole: int) -> int:
 
 
 async def waiting(conn: asyncpg.Connection, body_id: str) -> dict[str, int]:
-    """« En attente »: the body's requests now in each waiting status (every one present)."""
+    """« À traiter »: the body's requests now in each waiting status (every one present)."""
     rows = await conn.fetch(WAITING_COUNTS, body_id, [s.value for s in WAITING])
     found = {row["status"]: row["total"] for row in rows}
     return {s.value: found.get(s.value, 0) for s in WAITING}
@@ -173,7 +173,7 @@ async def body_dashboard(request: web.Request) -> web.Response:
 @routes.get("/stats/body-waiting")  # staff: signed identity
 @requires(Role.ADMINISTRATOR, Role.ANALYST, Role.FOCAL_POINT)
 async def body_waiting(request: web.Request) -> web.Response:
-    """``GET /stats/body-waiting?body_id=``: « En attente » alone (the back office's badge, on
+    """``GET /stats/body-waiting?body_id=``: « À traiter » alone (the back office's badge, on
     every page): ``{"body_id", "waiting", "by_status"}``."""
     asked = _body_asked(request)
     if isinstance(asked, web.Response):

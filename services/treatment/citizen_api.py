@@ -4,6 +4,10 @@ identity, once intake has checked the code and the email).
 - ``GET /citizen/documents/{document_id}?code=``: a document of an answer the body sent on the
   request with that code, as a download; 404 for anything else (a document of another request,
   one uploaded for an answer not sent yet, a malformed id or code), the same answer each time.
+- ``GET /citizen/opinion-until?code=``: ``{"opinion_until"}``, until when the citizen may give
+  an opinion on the answer before the clock closes the request « sans retour »
+  (:func:`services.treatment.clock.opinion_until`: a day, a moment, or None when no opinion is
+  awaited); 404 for an unknown or malformed code.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import uuid
 import asyncpg
 from aiohttp import web
 
+from services.treatment import clock, repository
+from services.treatment.settings import SETTINGS
 from shared import attachments, codes
 from shared.service import connection
 from shared.web import json_error
@@ -61,3 +67,16 @@ async def document(request: web.Request) -> web.StreamResponse:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@routes.get("/citizen/opinion-until")
+async def opinion_until(request: web.Request) -> web.Response:
+    code = codes.normalize(request.query.get("code", ""))
+    if not codes.is_well_formed(code):
+        return json_error(404, "not_found", "Requête introuvable.")
+    async with connection(request) as conn:
+        row = await repository.by_code(conn, code)
+    if row is None:
+        return json_error(404, "not_found", "Requête introuvable.")
+    until = clock.opinion_until(row, request.app[SETTINGS].no_opinion_days)
+    return web.json_response({"opinion_until": until.isoformat() if until else None})

@@ -20,9 +20,10 @@ or given an opinion at that moment is skipped, and looked at again by the next s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -49,11 +50,27 @@ class Swept:
     deadlines_set: int = 0  # answer deadlines set to requests that had none
 
 
+def opinion_until(row: Mapping[str, Any], no_opinion_days: int) -> date | datetime | None:
+    """Until when a treated request waits for the citizen's opinion before :func:`_close_one`
+    closes it « sans retour » — the pages show it (« Avis attendu jusqu'au », the citizen's
+    « Donnez votre avis jusqu'au »), so that nobody counts the window again. The last day
+    included (``opinion_due``, the administrators' « Délais », working days); without it the
+    moment ``no_opinion_days`` after the answer (the setting). None unless awaiting the opinion.
+
+    The same rule as :func:`_close_one`'s query (tests/treatment/test_clock.py holds them
+    together): closed once this day is over, or once this moment has come."""
+    if row["status"] != Status.TREATED or row["treated_at"] is None:
+        return None
+    if row["opinion_due"] is not None:
+        return row["opinion_due"]
+    return row["treated_at"] + timedelta(days=no_opinion_days)
+
+
 async def _close_one(conn: asyncpg.Connection, cutoff: datetime, now: datetime) -> str | None:
     """Close the oldest request waiting for an opinion past its window that no other
     transaction holds: its ``opinion_due`` day (the administrators' « Délais », working days)
-    is over, or it has none and was answered before ``cutoff``; its code, or None when there is
-    none left."""
+    is over, or it has none and was answered before ``cutoff`` (:func:`opinion_until`, the rule
+    as the pages show it); its code, or None when there is none left."""
     row = await conn.fetchrow(
         f"""SELECT {repository.COLUMNS} FROM treatments
             WHERE status = $1 AND CASE WHEN opinion_due IS NULL THEN treated_at <= $2

@@ -46,8 +46,9 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.treatment import actions, deadlines, reminders, repository
+from services.treatment import actions, clock, deadlines, reminders, repository
 from services.treatment.calendar import load_calendar
+from services.treatment.settings import SETTINGS
 from shared import attachments, audit, codes, csv_export, lifecycle
 from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
@@ -127,8 +128,11 @@ def _deadline(row: asyncpg.Record, calendar: Calendar, today: date) -> dict[str,
     }
 
 
-def _item(row: asyncpg.Record, calendar: Calendar = WORKING_DAYS) -> dict[str, Any]:
+def _item(
+    row: asyncpg.Record, calendar: Calendar = WORKING_DAYS, no_opinion_days: int | None = None
+) -> dict[str, Any]:
     status = Status(row["status"])
+    until = clock.opinion_until(row, no_opinion_days) if no_opinion_days else None
     return {
         **_deadline(row, calendar, datetime.now(UTC).date()),
         "request_id": str(row["request_id"]),
@@ -154,6 +158,9 @@ def _item(row: asyncpg.Record, calendar: Calendar = WORKING_DAYS) -> dict[str, A
         "treated_at": row["treated_at"].isoformat() if row["treated_at"] else None,
         "opinion": row["opinion"],
         "opinion_label": lifecycle.opinion_label(row["opinion"]),
+        # Answered, the citizen's opinion awaited until then (a day, or a moment: the clock's
+        # rule), then closed « sans retour ».
+        "opinion_until": until.isoformat() if until else None,
         "version": row["version"],
         # When the citizen's personal data were purged (the message and contact are empty).
         "purged_at": row["purged_at"].isoformat() if row["purged_at"] else None,
@@ -238,6 +245,9 @@ EXPORT_HEADER = (
     "Avis usager",
     "Commentaire de l'usager",
     "Avis donné le",
+    # The body's answer again after that opinion (« Insatisfaits »), empty when none.
+    "Nouvelle réponse",
+    "Nouvelle réponse le",
     "Réouverte le",
     "Message de relance",
 )
@@ -311,9 +321,12 @@ def _invalid_list(errors: list) -> web.Response:
     return json_error(400, "invalid_query", "; ".join(e["message"] for e in errors), errors=errors)
 
 
-def _list_item(row: asyncpg.Record, calendar: Calendar = WORKING_DAYS) -> dict[str, Any]:
-    """A list's row: the request, its last answer, the citizen's last opinion and reopening."""
-    item = _item(row, calendar)
+def _list_item(
+    row: asyncpg.Record, calendar: Calendar = WORKING_DAYS, no_opinion_days: int | None = None
+) -> dict[str, Any]:
+    """A list's row: the request, its last answer, the citizen's last opinion and reopening, the
+    body's further answer after that opinion."""
+    item = _item(row, calendar, no_opinion_days)
     item.update(
         {
             "answer_message": row["answer_message"],
@@ -322,9 +335,15 @@ def _list_item(row: asyncpg.Record, calendar: Calendar = WORKING_DAYS) -> dict[s
             "opinion_at": _iso(row["opinion_at"]),
             "reopening_message": row["reopening_message"],
             "reopened_at": _iso(row["reopened_at"]),
+            "further_answer_message": row["further_answer_message"],
+            "further_answer_at": _iso(row["further_answer_at"]),
         }
     )
     return item
+
+
+def _no_opinion_days(request: web.Request) -> int:
+    return request.app[SETTINGS].no_opinion_days
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -352,7 +371,7 @@ async def listing(request: web.Request) -> web.Response:
             "total": total,
             "limit": limit,
             "offset": offset,
-            "items": [_list_item(r, calendar) for r in rows],
+            "items": [_list_item(r, calendar, _no_opinion_days(request)) for r in rows],
         }
     )
 
@@ -383,6 +402,8 @@ def _export_cells(row: asyncpg.Record) -> list[object]:
         lifecycle.opinion_label(row["opinion"]) or "",
         row["opinion_comment"] or "",
         row["opinion_at"],
+        row["further_answer_message"] or "",
+        row["further_answer_at"],
         row["reopened_at"],
         row["reopening_message"] or "",
     ]
@@ -454,7 +475,7 @@ async def one(request: web.Request) -> web.Response:
         lines = await repository.history_of(conn, row["request_id"])
         answers = await repository.answers_of(conn, row["request_id"])
         calendar = await load_calendar(conn)
-    body = _item(row, calendar)
+    body = _item(row, calendar, _no_opinion_days(request))
     await audit.personal_data_read(request, [code])  # the contact is in it
     body["history"] = [
         {

@@ -333,18 +333,29 @@ LIST_SORTS = {
 # millisecond of planning against a generic plan that may be ten times slower.
 _CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
 
-# What a list's row carries besides the request: the last answer (« Message traitement »),
-# the last opinion with the citizen's comment (« Avis usager »), the last reopening.
+# What a list's row carries besides the request: the last answer that treated it (« Message
+# traitement »), the last opinion with the citizen's comment (« Avis usager »), the last
+# reopening, and the body's further answer to the citizen after that opinion (« Nouvelle
+# réponse », as the history calls it: « Répondre à l'usager » in « Insatisfaits »; none: the
+# citizen was not answered again). The further answer is apart from the first: before, a
+# further answer took the first's place in « Message traitement » and « Traitée le » and said
+# nothing of itself.
 _LIST_EXTRAS = """la.message AS answer_message, la.answered_at AS answer_at,
     lo.comment AS opinion_comment, lo.given_at AS opinion_at,
-    lr.message AS reopening_message, lr.reopened_at AS reopened_at
+    lr.message AS reopening_message, lr.reopened_at AS reopened_at,
+    lf.message AS further_answer_message, lf.answered_at AS further_answer_at
     FROM {source} t
     LEFT JOIN LATERAL (SELECT message, answered_at FROM answers a
-        WHERE a.request_id = t.request_id ORDER BY answered_at DESC LIMIT 1) la ON true
+        WHERE a.request_id = t.request_id AND a.kind = 'treated'
+        ORDER BY answered_at DESC LIMIT 1) la ON true
     LEFT JOIN LATERAL (SELECT comment, given_at FROM opinions o
         WHERE o.request_id = t.request_id ORDER BY given_at DESC, id DESC LIMIT 1) lo ON true
     LEFT JOIN LATERAL (SELECT message, reopened_at FROM reopenings r
-        WHERE r.request_id = t.request_id ORDER BY reopened_at DESC, id DESC LIMIT 1) lr ON true"""
+        WHERE r.request_id = t.request_id ORDER BY reopened_at DESC, id DESC LIMIT 1) lr ON true
+    LEFT JOIN LATERAL (SELECT message, answered_at FROM answers f
+        WHERE f.request_id = t.request_id AND f.kind = 'citizen_answered'
+            AND f.answered_at >= lo.given_at
+        ORDER BY answered_at DESC LIMIT 1) lf ON true"""
 
 
 async def _usable_words(conn: asyncpg.Connection, words: str | None) -> str | None:

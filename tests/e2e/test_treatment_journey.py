@@ -170,7 +170,7 @@ async def _card(page: Page, label: str) -> int:
 
 
 async def _badge(page: Page) -> str:
-    """« En attente »: what waits for the focal point's body."""
+    """« À traiter » (the header's count): what waits for the focal point's body."""
     return (await page.locator(".bo-waiting .badge").inner_text()).strip()
 
 

@@ -105,12 +105,16 @@ async def test_the_focal_point_sees_its_body_counters_each_a_link(counted):
     )
     # The natures' cards add up to « Total requêtes », each with its share.
     assert sum(int(f) for label, (f, _) in cards.items() if label.endswith(" validées")) == 10
-    # « En attente »: what waits for the body now (October's request too), to « En cours ».
+    # « À traiter »: what waits for the body now (October's request too), to « En cours ».
     assert _badge(page) == str(EXPECTED["waiting"])
-    assert f'href="/admin/traitements/en-cours?{QUERY.replace("&", "&amp;")}">En attente' in page
+    assert f'href="/admin/traitements/en-cours?{QUERY.replace("&", "&amp;")}">À traiter' in page
     assert _cards(asked_other) == cards
-    # « En attente aujourd'hui »: the story's one request on hold, in words.
+    # « À traiter aujourd'hui »: the story's one request on hold, in words.
+    assert "À traiter aujourd'hui" in page
     assert ", 1 mise en attente, " in page and "(s)" not in page
+    # A bare « En attente » named three things (this count, « mise en attente », the analysts'
+    # queue): the body's pages keep it for the hold alone.
+    assert not re.search(r"En attente(?! d'examen)", page)
 
 
 async def test_another_body_focal_point_never_sees_these_counts(counted):

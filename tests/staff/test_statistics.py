@@ -75,8 +75,13 @@ async def test_statistics_and_consultations_follow_the_period_and_the_body(stack
         # Total 2: one Réclamation, one Suggestion, both « En attente ».
         assert _cells(html, budget_name)[:3] == ["2", "1", "1"]
         assert "TOTAUX" in html and "Justice" in html
-        # « En attente »: the count is in the shell for an administrator too.
-        assert re.search(r'class="badge[^"]*">3<', html)
+        # The analysts' count is in the shell for an administrator too, named « En attente
+        # d'examen » like the column of requests not yet examined: a bare « En attente » also
+        # named the body's count and the focal point's « Mettre en attente ».
+        said = html.replace("&#39;", "'")
+        assert re.search(r"En attente d'examen <span class=\"badge[^\"]*\">3<", said)
+        assert re.search(r">En attente d'examen(<| ▲)", said.split("<thead>", 1)[1])
+        assert not re.search(r"En attente(?! d'examen)", said)
 
         # Every body of the catalogue is listed, on one page, as on the public page.
         catalogue = await _catalogue_names(stack)

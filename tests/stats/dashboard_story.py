@@ -36,7 +36,7 @@ PERIOD = ("2026-11-01", "2026-11-30")
 ANALYST = Actor(staff_id="an-1", role="analyst")
 
 # The counters of BODY over PERIOD once every phase is applied (services/stats/body_dashboard.py
-# says what each one counts), and « En attente » now.
+# says what each one counts), and « À traiter » now.
 EXPECTED = {
     "total": 10,
     "validated": {

@@ -89,7 +89,7 @@ async def test_each_phase_moves_its_counters_once_and_only_for_its_body(
             _, asked_other = await _get(http, dashboard, OTHER_FOCAL)
             _, unnamed = await _get(http, f"{base}/stats/body-dashboard", FOCAL)
             status_unnamed_admin, _ = await _get(http, f"{base}/stats/body-dashboard", ADMIN)
-            # A period without requests: no counters, « En attente » still what waits now.
+            # A period without requests: no counters, « À traiter » still what waits now.
             _, december = await _get(
                 http, f"{base}/stats/body-dashboard?body_id={BODY}&from=2026-12-01", ADMIN
             )

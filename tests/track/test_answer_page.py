@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from playwright.async_api import expect
 
 from services.treatment import actions
+from services.treatment.settings import SETTINGS
+from shared import french
 from shared.messages import CitizenOpinionRecordedV1
 from shared.service import POOL
 from tests.browser import ARTIFACTS, axe_violations
@@ -248,3 +251,26 @@ async def test_relancer_without_a_message_is_refused_beside_the_field_then_recor
         )
     )
     assert json.loads(body)["message"] == "Le virement n'est jamais arrivé sur mon compte."
+
+
+async def test_the_citizen_is_told_until_when_to_give_an_opinion(
+    relaxed_stack, page, amqp_url, namespace
+):
+    """The trial: the tracking page invited the opinion without saying that the request would be
+    closed « sans retour » after a while. Now: « Donnez votre avis jusqu'au … », the day treatment's
+    clock closes it (its setting here: ``no_opinion_days`` after the answer)."""
+    stack = relaxed_stack
+    email = "awa.traore@example.ci"
+    code, _ = await _answered(stack, amqp_url, namespace, email)
+    treatment = stack.apps["treatment"].app
+    treated_at = await treatment[POOL].fetchval(
+        "SELECT treated_at FROM treatments WHERE code = $1", code
+    )
+    until = french.until(treated_at + timedelta(days=treatment[SETTINGS].no_opinion_days))
+
+    await _open(page, stack.gateway, code, email)
+    said = page.locator("#avis-jusqu-au")
+    await expect(said).to_contain_text(f"Donnez votre avis jusqu'au {until}")
+    await page.set_viewport_size({"width": 360, "height": 800})
+    await expect(said).to_be_visible()
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 360

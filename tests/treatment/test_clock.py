@@ -226,3 +226,28 @@ async def test_a_request_held_by_the_citizens_opinion_is_skipped_not_waited_for(
     assert (kept["status"], kept["opinion"]) == ("closed", "satisfied")
     assert await closed_events(treatment) == []
     assert (await clock.sweep(treatment.pool, SETTINGS, now)).closed == []
+
+
+async def test_opinion_until_is_when_the_clock_closes_the_request(treatment):
+    """What the pages show (« Avis attendu jusqu'au », « Donnez votre avis jusqu'au ») is the
+    clock's own rule: without the administrators' value, open until the moment ``no_opinion_days``
+    after the answer and closed from it; with their day, open through that day and closed the
+    next."""
+    code, answered_at = await answered(treatment)
+    row = await treatment.row(code)
+    until = clock.opinion_until(row, SETTINGS.no_opinion_days)
+    assert until == answered_at + timedelta(days=30)
+    assert (await clock.sweep(treatment.pool, SETTINGS, until - timedelta(seconds=1))).closed == []
+    assert (await clock.sweep(treatment.pool, SETTINGS, until)).closed == [code]
+    assert clock.opinion_until(await treatment.row(code), SETTINGS.no_opinion_days) is None
+
+    code, answered_at = await answered(treatment)
+    day = answered_at.date() + timedelta(days=3)
+    async with treatment.pool.acquire() as conn:
+        await conn.execute("UPDATE treatments SET opinion_due = $2 WHERE code = $1", code, day)
+    until = clock.opinion_until(await treatment.row(code), SETTINGS.no_opinion_days)
+    assert until == day
+    last = datetime.combine(day, datetime.max.time(), UTC)
+    assert (await clock.sweep(treatment.pool, SETTINGS, last)).closed == []
+    after = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+    assert (await clock.sweep(treatment.pool, SETTINGS, after)).closed == [code]

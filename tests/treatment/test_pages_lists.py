@@ -8,12 +8,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import openpyxl
 import pytest
 
 from services.treatment import actions
+from services.treatment.settings import SETTINGS
+from shared import french
 from shared.identity import Role
 from shared.service import POOL
 from tests.staff.helpers import create_account, signed_in_session
@@ -253,6 +256,17 @@ async def test_an_empty_en_retard_says_every_answer_is_within_its_deadline(platf
     assert "Aucune requête en retard : chaque réponse attendue est encore dans son délai." in html
 
 
+async def test_en_retard_offers_no_en_retard_seulement(platform):
+    """« En retard seulement » narrows « En cours » and « Retraitement »; in « En retard », late
+    already, it meant nothing and is not offered."""
+    stack, _, _ = platform
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, late = await get(http, stack.gateway + "/admin/traitements/en-retard")
+        _, reopened = await get(http, stack.gateway + PAGES["retraitement"])
+    assert 'name="retard"' not in late and "En retard seulement" not in late
+    assert 'name="retard"' in reopened and "En retard seulement" in reopened
+
+
 async def test_the_exports_name_the_agent_as_the_pages_do(platform, database_url):
     """« Pris en compte par » in the CSV and the workbook: the agent's name, as the lists and
     the request's page show it (people by name, never by login). Seen in a trial: the pages
@@ -298,3 +312,113 @@ async def test_avis_attendus_leads_to_the_answers_awaiting_the_citizen(platform)
     assert status == 200
     assert codes_in(html) == {event.code}
     assert "Liste des requêtes traitées en attente de l'avis de l'usager" in unescape(html)
+
+
+async def test_insatisfaits_says_whether_and_when_the_citizen_was_answered_again(platform):
+    """The trial: after « Répondre à l'usager » the row of « Insatisfaits » looked the same, and
+    the further answer took the first's place in « Message traitement ». Now « Nouvelle
+    réponse » says « — » until the body answers again, then the day it did; the exports carry
+    the answer and its day."""
+    stack, ours, _ = platform
+    code = ours["by_name"]["unsatisfied"]
+    path = PAGES["insatisfaits"]
+
+    def row_of(html: str) -> str:
+        return next(r for r in html.split("<tr>") if f"/admin/requetes/{code}" in r)
+
+    def cell(row: str) -> str:
+        found = re.search(r'data-label="Nouvelle réponse">(.*?)</td>', row, re.S)
+        assert found, row
+        return unescape(found.group(1))
+
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, stack.gateway + path)
+        assert '<th scope="col">Nouvelle réponse</th>' in html
+        assert cell(row_of(html)).startswith("—")
+
+        await actions.answer_again(
+            stack.apps["treatment"].app[POOL],
+            code,
+            actions.Who(agent_of(BODY), "10.0.0.9"),
+            message="Le virement part ce jour, voici le bordereau.",
+            version=None,
+        )
+        _, html = await get(http, stack.gateway + path)
+        row = row_of(html)
+        today = french.day(datetime.now(UTC))
+        assert cell(row) == f"Envoyée le {today}"
+        # « Message traitement » is still the answer the citizen judged.
+        assert "Réponse à unsatisfied" in row
+
+        _, raw = await get(http, stack.gateway + export_of(path, "csv"))
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        header, line = rows[0], next(r for r in rows if r[0] == code)
+        said = line[header.index("Nouvelle réponse")]
+        assert said == "Le virement part ce jour, voici le bordereau."
+        assert line[header.index("Nouvelle réponse le")].startswith(today)
+        assert line[header.index("Message traitement")] == "Réponse à unsatisfied"
+        async with http.get(stack.gateway + export_of(path, "xlsx")) as resp:
+            sheet = openpyxl.load_workbook(io.BytesIO(await resp.read())).active
+        cells = list(sheet.iter_rows(values_only=True))
+        at = next(r for r in cells if r[0] == code)[cells[0].index("Nouvelle réponse le")]
+        assert isinstance(at, datetime)
+
+
+async def test_the_focal_point_sees_until_when_the_opinion_is_awaited(platform):
+    """The trial: nothing said when a treated request would be closed « sans retour ». The
+    request's page and « Avis attendus » say until when the citizen's opinion is awaited (the
+    clock's setting here, ``no_opinion_days`` after the answer)."""
+    stack, _, _ = platform
+    treatment = stack.apps["treatment"].app
+    event = validated_event(body_id=BODY, body_name="Organisme budget")
+    assert await deliver(treatment[POOL], event)
+    who = actions.Who(agent_of(BODY), "10.0.0.9")
+    await actions.answer(treatment[POOL], event.code, who, message="C'est fait.", version=None)
+    treated_at = await treatment[POOL].fetchval(
+        "SELECT treated_at FROM treatments WHERE code = $1", event.code
+    )
+    until = french.until(treated_at + timedelta(days=treatment[SETTINGS].no_opinion_days))
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, f"{stack.gateway}/admin/requetes/{event.code}")
+        said = unescape(html)
+        found = re.search(r"<dt>Avis attendu jusqu'au</dt><dd id=\"avis-attendu\">([^<]+)", said)
+        assert found and found[1].strip() == until, html
+        _, html = await get(http, stack.gateway + "/admin/pf/consultations?liste=avis-attendus")
+    html = unescape(html)
+    assert """<th scope="col">Avis attendu jusqu'au</th>""" in html
+    row = next(r for r in html.split("<tr>") if f"/admin/requetes/{event.code}" in r)
+    assert f"""data-label="Avis attendu jusqu'au">{until}</td>""" in row
+
+
+async def test_an_empty_list_says_pas_d_enregistrement_once(platform):
+    """The trial: an empty list said « Pas d'enregistrement » in its table and again in the line
+    under it. Once, in the table, is enough."""
+    stack, _, _ = platform
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        for path in (PAGES["en_cours"] + "?q=introuvable", PAGES["motions"] + "&q=introuvable"):
+            status, html = await get(http, stack.gateway + path)
+            assert status == 200
+            assert codes_in(html) == set()
+            assert unescape(html).count("Pas d'enregistrement") == 1, path
+            assert "Affichage" not in html
+
+
+async def test_retraitement_says_when_the_citizen_reopened(platform):
+    """The trial: « Retraitement » did not say when the citizen reopened the request. A
+    « Réouverte le » column does, the day in French."""
+    stack, ours, _ = platform
+    code = ours["by_name"]["reopened"]
+    reopened_at = (
+        await stack.apps["treatment"]
+        .app[POOL]
+        .fetchval(
+            """SELECT r.reopened_at FROM reopenings r JOIN treatments t USING (request_id)
+           WHERE t.code = $1""",
+            code,
+        )
+    )
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, html = await get(http, stack.gateway + PAGES["retraitement"])
+    assert '<th scope="col">Réouverte le</th>' in html
+    row = next(r for r in html.split("<tr>") if f"/admin/requetes/{code}" in r)
+    assert f'data-label="Réouverte le">{french.day(reopened_at)}</td>' in row

@@ -178,7 +178,7 @@ async def test_search_by_words_and_criteria_sort_page_and_export(triage):
     assert by_code[codes[2]][6].startswith("'=HYPERLINK(")
     assert by_code[codes[1]][4] == "Téléphone (centre d'appels)"
     assert by_code[codes[1]][7:9] == ["Yao KONAN", "yao@example.ci"]
-    assert by_code[codes[0]][14] == "En attente — en retard"
+    assert by_code[codes[0]][14] == "En attente d'examen — en retard"
     assert by_code[codes[3]][14] == "Validée"
     status, _ = await api.get("/queue/export.csv?nature=plainte")
     assert status == 400

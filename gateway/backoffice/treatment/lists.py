@@ -66,6 +66,8 @@ class Page:
     columns: str  # which table: en_cours, retraitement, insatisfaits, consultation
     action: str  # the link to the request's page (a focal point's)
     empty_note: str = ""
+    # « En retard seulement » where it narrows the list: not in « En retard », late already.
+    late_filter: bool = True
 
 
 TRAITEMENTS = {
@@ -88,6 +90,7 @@ TRAITEMENTS = {
         "en_cours",
         "Consulter",
         "Aucune requête en retard : chaque réponse attendue est encore dans son délai.",
+        late_filter=False,
     ),
     "insatisfaits": Page(
         "insatisfaits",
@@ -243,7 +246,10 @@ def _shown(item: dict) -> dict:
     item["status_text"] = _status_text(item)
     item["answer_day"] = _day(item["answer_at"])
     item["opinion_day"] = _day(item["opinion_at"])
+    item["further_answer_day"] = _day(item.get("further_answer_at"))
+    item["opinion_until_text"] = french.until(item.get("opinion_until"))
     item["reopened"] = item["status"] == Status.REOPENED
+    item["reopened_day"] = _day(item["reopened_at"])
     item["url"] = REQUEST_PAGE.format(code=item["code"])
     due = item.get("answer_due")
     item["due_day"] = french.day(date.fromisoformat(due)) if due else ""
@@ -307,7 +313,7 @@ async def _list_page(request: web.Request, page: Page, base: str) -> web.Respons
             "chosen_body": chosen,
             "tabs": CONSULTATIONS.values() if page.slug in CONSULTATIONS else (),
             "period_applies": shell.period_of(request).explicit,
-            "with_deadline": page.columns in WITH_DEADLINE,
+            "late_filter": page.columns in WITH_DEADLINE and page.late_filter,
             "late_only": request.query.get("retard") == "1",
             "late_label": LATE_LABEL,
         },
@@ -457,6 +463,7 @@ _DATE_COLUMNS = frozenset(
         "Mise en attente le",
         "Traitée le",
         "Avis donné le",
+        "Nouvelle réponse le",
         "Réouverte le",
     }
 )

@@ -298,6 +298,8 @@ async def _request_page(
                 if item.get("answer_due")
                 else None
             ),
+            # « Avis attendu jusqu'au »: then closed « sans retour » (treatment's clock).
+            "opinion_until": french.until(item.get("opinion_until")),
             "colleagues": [
                 (str(a.id), a.display_name or a.login)
                 for a in agents
