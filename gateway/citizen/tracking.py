@@ -428,7 +428,14 @@ async def _replied(
     if status == 202 and view:
         return _done(request, values, str(body.get("message") or ""))
     if status == 409 and view:
-        return _tracking_page(request, view, email, 409, problem=body.get("message"))
+        return _tracking_page(
+            request,
+            view,
+            email,
+            409,
+            problem=body.get("message"),
+            opinion_until=await _opinion_until(request, view),
+        )
     problems = forms.errors_by_field(body.get("errors", [])) if status == 422 else {}
     if status == 422 and not view and problems and problems.keys() <= typed.keys():
         # Intake refused the reply's own text before looking the request up (a NUL character):
@@ -442,7 +449,14 @@ async def _replied(
             return _refused_look_up(request, values, found, view)
     if status == 422 and view:
         return _tracking_page(
-            request, view, email, 422, reply_form=form, reply_errors=problems, reply_values=typed
+            request,
+            view,
+            email,
+            422,
+            reply_form=form,
+            reply_errors=problems,
+            reply_values=typed,
+            opinion_until=await _opinion_until(request, view),
         )
     return _refused_look_up(request, values, status, body)
 

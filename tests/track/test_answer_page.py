@@ -274,3 +274,9 @@ async def test_the_citizen_is_told_until_when_to_give_an_opinion(
     await page.set_viewport_size({"width": 360, "height": 800})
     await expect(said).to_be_visible()
     assert await page.evaluate("() => document.documentElement.scrollWidth") <= 360
+
+    # « Donner mon avis » without an opinion chosen: the page again with the error, and the
+    # date still said.
+    await page.get_by_role("button", name="Donner mon avis").click()
+    await expect(page.locator("#f-opinion-satisfied")).to_have_attribute("aria-invalid", "true")
+    await expect(said).to_contain_text(f"Donnez votre avis jusqu'au {until}")
