@@ -104,11 +104,13 @@ def _throttled_form(request: web.Request, values: dict[str, str], body: Any) -> 
     return response
 
 
-def _tracking_page(
+async def _tracking_page(
     request: web.Request, view: dict, email: str, status: int = 200, **context: Any
 ) -> web.Response:
     context.update(
         request_view=view,
+        # Wherever the page invites the opinion, until when (asked of treatment only then).
+        opinion_until=await _opinion_until(request, view),
         email=email,
         steps=STEPS,
         csrf_token=csrf.token_for(request),
@@ -289,12 +291,11 @@ async def tracked(request: web.Request) -> web.StreamResponse:
         return _unavailable(request)
     if status != 200:
         return _refused_look_up(request, values, status, body)
-    response = _tracking_page(
+    response = await _tracking_page(
         request,
         body,
         values["email"],
         notice=notice or None,
-        opinion_until=await _opinion_until(request, body),
     )
     if notice:  # said once: the cookie again without it
         _remember(request, response, values["code"], values["email"])
@@ -386,7 +387,7 @@ async def rewrite(request: web.Request) -> web.Response:
             if status == 200:
                 return _done(request, values, REWRITTEN)
             if status == 409 and body.get("view"):
-                return _tracking_page(
+                return await _tracking_page(
                     request, body["view"], email, 409, problem=body.get("message")
                 )
             if status != 422 or not body.get("view"):
@@ -397,7 +398,7 @@ async def rewrite(request: web.Request) -> web.Response:
         kept = await _kept_files(drafts, draft_id)
     except ServiceUnavailable:
         return _unavailable(request)
-    return _tracking_page(
+    return await _tracking_page(
         request,
         view,
         email,
@@ -428,13 +429,12 @@ async def _replied(
     if status == 202 and view:
         return _done(request, values, str(body.get("message") or ""))
     if status == 409 and view:
-        return _tracking_page(
+        return await _tracking_page(
             request,
             view,
             email,
             409,
             problem=body.get("message"),
-            opinion_until=await _opinion_until(request, view),
         )
     problems = forms.errors_by_field(body.get("errors", [])) if status == 422 else {}
     if status == 422 and not view and problems and problems.keys() <= typed.keys():
@@ -448,7 +448,7 @@ async def _replied(
         if found != 200:
             return _refused_look_up(request, values, found, view)
     if status == 422 and view:
-        return _tracking_page(
+        return await _tracking_page(
             request,
             view,
             email,
@@ -456,7 +456,6 @@ async def _replied(
             reply_form=form,
             reply_errors=problems,
             reply_values=typed,
-            opinion_until=await _opinion_until(request, view),
         )
     return _refused_look_up(request, values, status, body)
 
@@ -525,11 +524,13 @@ async def document(request: web.Request) -> web.StreamResponse:
         return _track_form(request, values, 422, errors=_errors(view))
     wanted = values["document_id"]
     if wanted not in {d["document_id"] for d in view.get("documents", [])}:
-        return _tracking_page(request, view, values["email"], 404, problem=DOCUMENT_MISSING)
+        return await _tracking_page(request, view, values["email"], 404, problem=DOCUMENT_MISSING)
     try:
         async with request.app[TREATMENT].citizen_document(wanted, code) as resp:
             if resp.status == 404:
-                return _tracking_page(request, view, values["email"], 404, problem=DOCUMENT_MISSING)
+                return await _tracking_page(
+                    request, view, values["email"], 404, problem=DOCUMENT_MISSING
+                )
             if resp.status != 200:
                 return _unavailable(request)
             # Always a download, never shown in the page's origin; never kept by a cache.
