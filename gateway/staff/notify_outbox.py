@@ -164,22 +164,20 @@ async def relay(pool: asyncpg.Pool, notify: Notify, *, limit: int = 100) -> int:
             return 0
         try:
             rows = await conn.fetch(
-                """SELECT id, kind, account_id, payload, next_attempt_at <= now() AS due,
-                          kind = 'message' AND EXISTS (
-                              SELECT 1 FROM notify_outbox r
-                              WHERE r.account_id = o.account_id AND r.id < o.id
-                                AND r.kind = 'directory' AND r.refused_at IS NOT NULL
-                          ) AS behind_refused
-                   FROM notify_outbox o WHERE refused_at IS NULL ORDER BY id LIMIT $1""",
+                """SELECT id, kind, account_id, payload, next_attempt_at <= now() AS due
+                   FROM notify_outbox WHERE refused_at IS NULL ORDER BY id LIMIT $1""",
                 limit,
             )
-            # Accounts whose directory row was refused, or reached notify, in this round.
-            refused, healed = set(), set()
+            # The accounts whose last directory row notify refused: their emails wait aside.
+            refused = set(
+                await conn.fetchval(
+                    """SELECT coalesce(array_agg(DISTINCT account_id), '{}') FROM notify_outbox
+                       WHERE kind = 'directory' AND refused_at IS NOT NULL"""
+                )
+            )
             for row in rows:
                 account = row["account_id"]
-                if row["kind"] == "message" and (
-                    account in refused or (row["behind_refused"] and account not in healed)
-                ):
+                if row["kind"] == "message" and account in refused:
                     await _set_aside(conn, row, "behind a refused directory row of its account")
                     continue
                 if not row["due"]:
@@ -187,9 +185,7 @@ async def relay(pool: asyncpg.Pool, notify: Notify, *, limit: int = 100) -> int:
                 problem = await _push(notify, row)
                 if problem is None:
                     await _done(conn, row)
-                    if row["kind"] == "directory":
-                        refused.discard(account)
-                        healed.add(account)
+                    refused.discard(account)  # a directory row replaced the refused ones
                     done += 1
                     continue
                 why, for_good = problem
@@ -197,7 +193,6 @@ async def relay(pool: asyncpg.Pool, notify: Notify, *, limit: int = 100) -> int:
                     await _set_aside(conn, row, why)
                     if row["kind"] == "directory":
                         refused.add(account)
-                        healed.discard(account)
                     continue
                 await conn.execute(
                     """UPDATE notify_outbox SET attempts = attempts + 1, last_error = $2,
