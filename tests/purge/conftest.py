@@ -266,6 +266,18 @@ async def treated_and_closed(stack: Stack, code: str) -> None:
     await closed(stack, code)
     await decide(stack, code, "clarify", f"{greeting}, la mairie a été prévenue.")
 
+    async def clarified() -> bool:
+        # Until intake has applied the clarification, its consumer may hold the request's row,
+        # which the purge's sweep then skips (FOR UPDATE SKIP LOCKED): the next sweep takes it.
+        return await pool_of(stack, "intake").fetchval(
+            """SELECT t.analyst_answer_at IS NOT NULL
+               FROM request_tracking t JOIN requests r ON r.id = t.request_id
+               WHERE r.code = $1""",
+            code,
+        )
+
+    await eventually(clarified)
+
 
 async def quiet(stack: Stack) -> None:
     """Wait until every outbox has published everything and notify sent every delivery."""
