@@ -256,9 +256,23 @@ class RunningApp:
         await self.runner.cleanup()
 
 
+async def _connect_for_cleanup(amqp_url: str, attempts: int = 3) -> aio_pika.abc.AbstractConnection:
+    """A connection for a test's cleanup. On a machine loaded far past its cores, the broker can
+    close a connection whose client did not finish the handshake within its 10 s (seen: a
+    teardown's « Connection lost », the broker logging ``handshake_timeout``): try again, since
+    a cleanup that fails marks a passed test as an error."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await aio_pika.connect(amqp_url)
+        except (ConnectionError, aio_pika.exceptions.AMQPConnectionError):
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def delete_namespace(amqp_url: str, namespace: str) -> None:
     """Remove the queues and exchanges a test created under its namespace."""
-    connection = await aio_pika.connect(amqp_url)
+    connection = await _connect_for_cleanup(amqp_url)
     try:
         for service in (*SERVICES, "gateway", "probe"):
             for name in (
