@@ -18,13 +18,24 @@ user that published it, which the operator cannot be; that channel sends it agai
 A letter's age counts from its **first dead-lettering** (``first_dead_lettered_at``, kept through
 replays and new failures: the timestamp of the dead-letter copy, which the consumer stamps when it
 dead-letters; a message the broker dead-lettered past its delivery limit keeps its own, earlier),
-and it rules the replay:
+and two rules follow from it:
 
 - **No replay past the inboxes' memory.** A service remembers a message's id
   ``MILIE_INBOX_KEPT_DAYS`` (30); past that, a copy it had applied after all would be applied
   again (a second answer, a second email). ``replay`` refuses such a letter, and publishes
   nothing of the letters given with it, unless the operator, having checked that the effect is
   not there (the request's history), says ``--force``.
+- **No letter outlives the purge.** Intake purges a request's personal data
+  ``MILIE_PURGE_AFTER_DAYS`` (365) after its closure, and triage, treatment and notify follow;
+  a dead letter about it (a ``request.submitted`` carries the contact, a reason may quote a
+  refused field) would keep them. The services never read ``ops`` and this table cannot tell
+  which requests were purged, so each collect removes every letter first dead-lettered longer
+  ago than the purge delay, waiting or replayed, and the messages as old in the queues are
+  removed as they are collected. A message comes about a request before its closure, or soon
+  after (an answer to an unsatisfied citizen): its letter goes no later than the request's
+  purge, or that much after it. The CLI reads ``MILIE_PURGE_AFTER_DAYS`` as intake does: give
+  it intake's value. Letters nobody collects stay in their queue (the alert
+  ``MilieDeadLetters`` said they came) until the next ``milie dead-letters``.
 """
 
 from __future__ import annotations
@@ -39,10 +50,11 @@ from pathlib import Path
 
 import aio_pika
 import asyncpg
+from pydantic import Field
 
 from shared.messages import COMMAND_TYPES
 from shared.migrations import migrate
-from shared.settings import ServiceSettings, load
+from shared.settings import PURGE_AFTER_DAYS, ServiceSettings, load
 from shared.topology import Topology
 
 SCHEMA = "ops"
@@ -82,6 +94,15 @@ class Place:
     # (collected anew), and its body (a request.submitted carries the citizen's contact) must
     # not outlive the request's purge.
     inbox_kept_days: int = 30
+    # Intake's purge delay (MILIE_PURGE_AFTER_DAYS): a letter first dead-lettered longer ago
+    # is removed at the next collect.
+    purge_after_days: int = PURGE_AFTER_DAYS
+
+
+class DeadLetterSettings(ServiceSettings):
+    """The CLI's settings: the services' own, and intake's purge delay."""
+
+    purge_after_days: int = Field(PURGE_AFTER_DAYS, ge=1)
 
 
 def _json_safe(value):
@@ -145,8 +166,11 @@ async def collect(place: Place, services: tuple[str, ...] = SERVICES) -> int:
                 await message.ack()
                 moved += 1
         await conn.execute(
-            "DELETE FROM dead_letters WHERE replayed_at < now() - make_interval(days => $1)",
+            """DELETE FROM dead_letters
+               WHERE replayed_at < now() - make_interval(days => $1)
+                  OR first_dead_lettered_at < now() - make_interval(days => $2)""",
             place.inbox_kept_days,
+            place.purge_after_days,
         )
     finally:
         await connection.close()
@@ -290,12 +314,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _place() -> Place:
-    settings = load(ServiceSettings, "milie dead-letters")
+    settings = load(DeadLetterSettings, "milie dead-letters")
     return Place(
         settings.database_url,
         settings.amqp_url,
         Topology(settings.broker_namespace),
         settings.inbox_kept_days,
+        settings.purge_after_days,
     )
 
 

@@ -1,6 +1,7 @@
 """``milie dead-letters``: an operator sees why a message was dead-lettered and replays it once the
 cause is fixed; the effect happens once, a replayed letter is not replayed twice, a command is
-left to its channel, a letter older than the inboxes' memory is replayed only when forced."""
+left to its channel, a letter older than the inboxes' memory is replayed only when forced, and
+none outlives the purge delay of personal data."""
 
 from __future__ import annotations
 
@@ -162,7 +163,7 @@ async def test_a_letter_replayed_longer_ago_than_the_inbox_keeps_ids_is_removed(
         }
         waiting_id = await conn.fetchval(
             """INSERT INTO dead_letters (service, message_id, type, body, reason, collected_at)
-               VALUES ('notify', $1, $2, '{}', 'no recipient', now() - interval '400 days')
+               VALUES ('notify', $1, $2, '{}', 'no recipient', now() - interval '200 days')
                RETURNING id""",
             str(uuid.uuid4()),
             RequestSubmittedV1.type_name(),
@@ -171,8 +172,48 @@ async def test_a_letter_replayed_longer_ago_than_the_inbox_keeps_ids_is_removed(
         left = {r["id"] for r in await conn.fetch("SELECT id FROM dead_letters")}
     finally:
         await conn.close()
-    # The one still waiting stays, whatever its age: an operator has to decide.
+    # The one still waiting stays, within the purge delay: an operator has to decide.
     assert left == {ids["recent"], waiting_id}
+
+
+async def test_no_letter_outlives_the_purge_delay_of_personal_data(
+    consumer, database_url, amqp_url, namespace
+):
+    """A request's personal data is purged MILIE_PURGE_AFTER_DAYS after its closure; a dead
+    letter about it (a request.submitted carries the contact) goes once it waited that long,
+    whether it waits in the queue or in ``ops``, replayed or not."""
+    place = Place(database_url, amqp_url, Topology(namespace), purge_after_days=365)
+    now = datetime.now(UTC)
+    old, recent = submitted_event(), submitted_event()
+    await dead_lettered_at(amqp_url, namespace, old, now - timedelta(days=366))
+    await dead_lettered_at(amqp_url, namespace, recent, now - timedelta(days=364))
+    conn = await dead_letters._connect_db(place)
+    try:
+        in_ops = await conn.fetchval(
+            """INSERT INTO dead_letters (service, message_id, type, body, reason,
+                   first_dead_lettered_at, collected_at, replayed_at)
+               VALUES ($1, $2, $3, $4, 'no recipient', now() - interval '366 days',
+                       now() - interval '2 days', now() - interval '1 day') RETURNING id""",
+            SERVICE,
+            str(uuid.uuid4()),
+            RequestSubmittedV1.type_name(),
+            submitted_event().model_dump_json().encode(),
+        )
+
+        async def collected():
+            await dead_letters.collect(place, (SERVICE,))
+            return await dead_letters.waiting(place, SERVICE, every=True) or None
+
+        [left] = await eventually(collected)
+        assert (
+            recent.contact.email
+            in bytes((await dead_letters.one(place, left["id"]))["body"]).decode()
+        )
+        assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 1
+        assert await conn.fetchval("SELECT id FROM dead_letters WHERE id = $1", in_ops) is None
+        assert old.contact.email not in str(await conn.fetch("SELECT body FROM dead_letters"))
+    finally:
+        await conn.close()
 
 
 async def test_a_letter_older_than_the_inboxes_memory_is_replayed_only_when_forced(
