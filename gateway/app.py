@@ -219,7 +219,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
             ),
         )
     )
-    # Ended staff sessions and old failed sign-ins, also forgotten at each sign-in.
+    # Ended staff sessions, old failed sign-ins and long-dead first sign-in links, also
+    # forgotten at each sign-in.
     app.cleanup_ctx.append(
         periodic.every(
             "gateway-staff-retention",

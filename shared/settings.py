@@ -22,6 +22,10 @@ PLACEHOLDER = "CHANGE-ME"
 DEVELOPMENT_IDENTITY_SECRET = "development-only-identity-secret"  # noqa: S105 - refused in production
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/milie"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+# A closed request's personal data is purged this many days after its closure
+# (MILIE_PURGE_AFTER_DAYS): by intake (services/intake/purge.py) and by ``milie dead-letters``,
+# which removes the dead letters first dead-lettered longer ago (deploy/local/dead_letters.py).
+PURGE_AFTER_DAYS = 365
 # Passwords of the images' and the compose file's defaults (RabbitMQ's guest, PostgreSQL's
 # postgres, deploy/container/compose.yaml's milie), refused inside a production URL.
 WELL_KNOWN_PASSWORDS = frozenset({"guest", "postgres", "milie", "password", "changeme", "secret"})

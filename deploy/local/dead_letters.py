@@ -14,6 +14,28 @@ ignores the copy. If the cause is not fixed the service dead-letters it again an
 collect shows the row waiting again with its new reason, ``times`` counting the attempts.
 A command from another channel (``intake.submit``) is not replayed: it is trusted by the RabbitMQ
 user that published it, which the operator cannot be; that channel sends it again.
+
+A letter's age counts from its **first dead-lettering** (``first_dead_lettered_at``, kept through
+replays and new failures: the timestamp of the dead-letter copy, which the consumer stamps when it
+dead-letters; a message the broker dead-lettered past its delivery limit keeps its own, earlier),
+and two rules follow from it:
+
+- **No replay past the inboxes' memory.** A service remembers a message's id
+  ``MILIE_INBOX_KEPT_DAYS`` (30); past that, a copy it had applied after all would be applied
+  again (a second answer, a second email). ``replay`` refuses such a letter, and publishes
+  nothing of the letters given with it, unless the operator, having checked that the effect is
+  not there (the request's history), says ``--force``.
+- **No letter outlives the purge.** Intake purges a request's personal data
+  ``MILIE_PURGE_AFTER_DAYS`` (365) after its closure, and triage, treatment and notify follow;
+  a dead letter about it (a ``request.submitted`` carries the contact, a reason may quote a
+  refused field) would keep them. The services never read ``ops`` and this table cannot tell
+  which requests were purged, so each collect removes every letter first dead-lettered longer
+  ago than the purge delay, waiting or replayed, and the messages as old in the queues are
+  removed as they are collected. A message comes about a request before its closure, or soon
+  after (an answer to an unsatisfied citizen): its letter goes no later than the request's
+  purge, or that much after it. The CLI reads ``MILIE_PURGE_AFTER_DAYS`` as intake does: give
+  it intake's value. Letters nobody collects stay in their queue (the alert
+  ``MilieDeadLetters`` said they came) until the next ``milie dead-letters``.
 """
 
 from __future__ import annotations
@@ -23,14 +45,16 @@ import asyncio
 import json
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aio_pika
 import asyncpg
+from pydantic import Field
 
 from shared.messages import COMMAND_TYPES
 from shared.migrations import migrate
-from shared.settings import ServiceSettings, load
+from shared.settings import PURGE_AFTER_DAYS, ServiceSettings, load
 from shared.topology import Topology
 
 SCHEMA = "ops"
@@ -64,11 +88,21 @@ class Place:
     database_url: str
     amqp_url: str
     topology: Topology
-    # A replayed letter is kept as long as the services' inboxes keep its id
-    # (MILIE_INBOX_KEPT_DAYS), then removed at the next collect: by then it was applied or
-    # dead-lettered again (collected anew), and its body (a request.submitted carries the
-    # citizen's contact) must not outlive the request's purge.
-    replayed_kept_days: int = 30
+    # The services' inboxes keep a message's id this long (MILIE_INBOX_KEPT_DAYS): a letter
+    # first dead-lettered longer ago is replayed only when forced, and a replayed letter is
+    # removed this long after its replay: by then it was applied or dead-lettered again
+    # (collected anew), and its body (a request.submitted carries the citizen's contact) must
+    # not outlive the request's purge.
+    inbox_kept_days: int = 30
+    # Intake's purge delay (MILIE_PURGE_AFTER_DAYS): a letter first dead-lettered longer ago
+    # is removed at the next collect.
+    purge_after_days: int = PURGE_AFTER_DAYS
+
+
+class DeadLetterSettings(ServiceSettings):
+    """The CLI's settings: the services' own, and intake's purge delay."""
+
+    purge_after_days: int = Field(PURGE_AFTER_DAYS, ge=1)
 
 
 def _json_safe(value):
@@ -108,8 +142,10 @@ async def collect(place: Place, services: tuple[str, ...] = SERVICES) -> int:
                 headers = dict(message.headers or {})
                 await conn.execute(
                     """INSERT INTO dead_letters (service, message_id, type, routing_key,
-                           correlation_id, reply_to, headers, body, reason, publisher)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)
+                           correlation_id, reply_to, headers, body, reason, publisher,
+                           first_dead_lettered_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10,
+                               least(coalesce($11, now()), now()))
                        ON CONFLICT (service, message_id) DO UPDATE
                            SET reason = EXCLUDED.reason, headers = EXCLUDED.headers,
                                body = EXCLUDED.body, collected_at = now(),
@@ -125,12 +161,16 @@ async def collect(place: Place, services: tuple[str, ...] = SERVICES) -> int:
                     message.body,
                     _text(headers.get("x-milie-reason")) or "(no reason recorded)",
                     _text(headers.get("x-milie-user-id")) or "",
+                    _aware(message.timestamp),
                 )
                 await message.ack()
                 moved += 1
         await conn.execute(
-            "DELETE FROM dead_letters WHERE replayed_at < now() - make_interval(days => $1)",
-            place.replayed_kept_days,
+            """DELETE FROM dead_letters
+               WHERE replayed_at < now() - make_interval(days => $1)
+                  OR first_dead_lettered_at < now() - make_interval(days => $2)""",
+            place.inbox_kept_days,
+            place.purge_after_days,
         )
     finally:
         await connection.close()
@@ -142,12 +182,20 @@ def _text(value) -> str | None:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    # AMQP timestamps are seconds since the epoch, UTC.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
 async def waiting(place: Place, service: str | None = None, every: bool = False) -> list[dict]:
     """The collected dead letters, oldest first: those not replayed, or ``every`` one."""
     conn = await _connect_db(place)
     try:
         rows = await conn.fetch(
-            """SELECT id, service, message_id, type, reason, times, collected_at, replayed_at
+            """SELECT id, service, message_id, type, reason, times, first_dead_lettered_at,
+                      collected_at, replayed_at
                FROM dead_letters
                WHERE ($1::text IS NULL OR service = $1) AND ($2 OR replayed_at IS NULL)
                ORDER BY collected_at, id""",
@@ -170,28 +218,50 @@ async def one(place: Place, letter_id: int) -> dict:
     return dict(row)
 
 
-async def replay(place: Place, letter_ids: list[int]) -> list[int]:
+def _refusal(row: asyncpg.Record, place: Place, force: bool) -> str | None:
+    """Why the letter ``row`` must not be replayed, or None."""
+    letter_id = row["id"]
+    if row["replayed_at"] is not None:
+        return (
+            f"Dead letter {letter_id} was already replayed on "
+            f"{row['replayed_at']:%Y-%m-%d %H:%M:%S}."
+        )
+    if row["type"] in COMMAND_TYPES:
+        return (
+            f"Dead letter {letter_id} is a command ({row['type']}): the channel that "
+            "sent it must send it again (its RabbitMQ user is what makes it trusted)."
+        )
+    first = row["first_dead_lettered_at"]
+    if not force and first < datetime.now(UTC) - timedelta(days=place.inbox_kept_days):
+        return (
+            f"Dead letter {letter_id} was first dead-lettered on {first:%Y-%m-%d %H:%M:%S}, more "
+            f"than {place.inbox_kept_days} days ago (MILIE_INBOX_KEPT_DAYS): {row['service']} no "
+            "longer remembers whether it applied this message, and would apply it twice if it "
+            "had. Check that its effect is not there (the request's history), then replay it "
+            "with --force."
+        )
+    return None
+
+
+async def replay(place: Place, letter_ids: list[int], *, force: bool = False) -> list[int]:
     """Publish each letter again to its service's queue; the ids replayed. A letter already
-    replayed, or a command, is refused with the reason and nothing is published for it."""
+    replayed, a command, or (unless ``force``) a letter first dead-lettered longer ago than the
+    services' inboxes keep ids is refused with the reason, before anything is published."""
     conn = await _connect_db(place)
     connection = await aio_pika.connect(place.amqp_url)
     done: list[int] = []
     try:
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        rows = []
         for letter_id in letter_ids:
             row = await conn.fetchrow("SELECT * FROM dead_letters WHERE id = $1", letter_id)
             if row is None:
                 raise Refused(f"No dead letter {letter_id}.")
-            if row["replayed_at"] is not None:
-                raise Refused(
-                    f"Dead letter {letter_id} was already replayed on "
-                    f"{row['replayed_at']:%Y-%m-%d %H:%M:%S}."
-                )
-            if row["type"] in COMMAND_TYPES:
-                raise Refused(
-                    f"Dead letter {letter_id} is a command ({row['type']}): the channel that "
-                    "sent it must send it again (its RabbitMQ user is what makes it trusted)."
-                )
+            if (refusal := _refusal(row, place, force)) is not None:
+                raise Refused(refusal)
+            rows.append(row)
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        for row in rows:
+            letter_id = row["id"]
             headers = {k: v for k, v in json.loads(row["headers"]).items() if k not in _OWN_HEADERS}
             headers["x-milie-replayed-from"] = letter_id
             await channel.default_exchange.publish(
@@ -234,15 +304,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     again = cmds.add_parser("replay", help="send dead letters again to their service")
     again.add_argument("ids", type=int, nargs="*")
     again.add_argument("--service", choices=SERVICES, help="every waiting letter of a service")
+    again.add_argument(
+        "--force",
+        action="store_true",
+        help="replay letters first dead-lettered longer ago than the services' inboxes keep ids "
+        "(MILIE_INBOX_KEPT_DAYS), after checking that their effect is not there: a service "
+        "would apply again a message it had applied",
+    )
 
 
 def _place() -> Place:
-    settings = load(ServiceSettings, "milie dead-letters")
+    settings = load(DeadLetterSettings, "milie dead-letters")
     return Place(
         settings.database_url,
         settings.amqp_url,
         Topology(settings.broker_namespace),
         settings.inbox_kept_days,
+        settings.purge_after_days,
     )
 
 
@@ -271,6 +349,7 @@ async def _run(args: argparse.Namespace, place: Place) -> int:
             f"type:           {row['type']}\nmessage id:     {row['message_id']}\n"
             f"routing key:    {row['routing_key']}\npublisher:      {row['publisher']}\n"
             f"correlation id: {row['correlation_id']}\ntimes:          {row['times']}\n"
+            f"first failure:  {row['first_dead_lettered_at']}\n"
             f"collected at:   {row['collected_at']}\nreplayed at:    {row['replayed_at']}\n"
             f"reason:         {row['reason']}\nbody ({len(body)} bytes):\n{text[:20000]}"
         )
@@ -280,7 +359,7 @@ async def _run(args: argparse.Namespace, place: Place) -> int:
         ids += [r["id"] for r in await waiting(place, args.service)]
     if not ids:
         raise Refused("Nothing to replay: give ids or --service.")
-    for letter_id in await replay(place, ids):
+    for letter_id in await replay(place, ids, force=args.force):
         print(f"replayed {letter_id}")
     return 0
 

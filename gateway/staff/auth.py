@@ -16,7 +16,7 @@ from urllib.parse import quote
 import asyncpg
 from aiohttp import web
 
-from gateway.staff import accounts, audit, passwords, sessions, throttle
+from gateway.staff import accounts, audit, passwords, sessions, sign_in_links, throttle
 from gateway.staff.sessions import Staff
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
@@ -264,11 +264,13 @@ async def sign_in(request: web.Request, login: str, password: str) -> SignInResu
 
 
 async def forget_ended(conn: asyncpg.Connection, idle_seconds: float) -> None:
-    """Forget the sessions nobody can use any more and the failed sign-ins past their window:
-    at each sign-in, and on the gateway's clock (days without one, or a run of failed tries
-    from many addresses, would keep them meanwhile; they hold the staff's addresses)."""
+    """Forget the sessions nobody can use any more, the failed sign-ins past their window and
+    the first sign-in links long dead: at each sign-in, and on the gateway's clock (days without
+    one, or a run of failed tries from many addresses, would keep them meanwhile; they hold the
+    staff's addresses)."""
     await sessions.purge_ended(conn, idle_seconds)
     await throttle.purge_old(conn)
+    await sign_in_links.forget_dead(conn)
 
 
 async def sign_out(request: web.Request) -> None:

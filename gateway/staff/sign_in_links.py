@@ -5,6 +5,11 @@ The token is 32 random bytes (``secrets``) in the link; the table keeps only its
 copy of it opens nothing, and the token is never logged. A link is valid ``LIFETIME`` (48 h) and
 once; issuing a new one replaces the account's earlier ones. ``now`` is passed in where it
 matters so that tests age a link without waiting.
+
+A link that stopped working (used, replaced or expired) is kept ``KEPT_AFTER_END`` (30 days), so
+that an agent opening an old email still reads « Ce lien a expiré » or « a déjà servi » rather
+than « n'est pas valable »; then :func:`forget_dead` removes it (the gateway's clock and each
+sign-in call it): nothing keeps a link's row for ever.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 LIFETIME = timedelta(hours=48)
+KEPT_AFTER_END = timedelta(days=30)
 PATH = "/admin/premiere-connexion/"
 
 
@@ -101,4 +107,15 @@ async def mark_used(conn: asyncpg.Connection, token: str, now: datetime | None =
         "UPDATE first_sign_in_links SET used_at = $2 WHERE token_hash = $1",
         _hash(token),
         now or datetime.now(UTC),
+    )
+
+
+async def forget_dead(conn: asyncpg.Connection) -> None:
+    """Remove the links that stopped working more than ``KEPT_AFTER_END`` ago (one row per link
+    ever sent: a small table, read whole)."""
+    # least() skips NULLs: the link ended at its use, its replacement or its expiry, the first.
+    await conn.execute(
+        """DELETE FROM first_sign_in_links
+           WHERE least(used_at, replaced_at, expires_at) < now() - $1::interval""",
+        KEPT_AFTER_END,
     )

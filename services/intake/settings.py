@@ -3,7 +3,7 @@ import re
 from aiohttp import web
 from pydantic import Field, model_validator
 
-from shared.settings import ServiceSettings
+from shared.settings import PURGE_AFTER_DAYS, ServiceSettings
 
 # A channel's name: the first part of its requests' keys (no ":", or two channels could share
 # keys: "a:b" + "c" and "a" + "b:c") and of its reply queues' names (no ".", or one channel's
@@ -55,7 +55,7 @@ class IntakeSettings(ServiceSettings):
 
     # The purge (services/intake/purge.py): a request closed this many days ago loses the
     # citizen's personal data, here and, through request.personal_data_purged, everywhere.
-    purge_after_days: int = Field(default=365, ge=1)
+    purge_after_days: int = Field(default=PURGE_AFTER_DAYS, ge=1)
     # How often intake looks for requests to purge; 0: never (a test calls purge.sweep).
     purge_interval_seconds: float = Field(default=3600, ge=0)
     # Requests purged per transaction: a crash loses at most one batch's work, done again.

@@ -1,13 +1,16 @@
 """``milie dead-letters``: an operator sees why a message was dead-lettered and replays it once the
 cause is fixed; the effect happens once, a replayed letter is not replayed twice, a command is
-left to its channel."""
+left to its channel, a letter older than the inboxes' memory is replayed only when forced, and
+none outlives the purge delay of personal data."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +19,7 @@ from deploy.local.dead_letters import Place, Refused
 from shared.broker import Broker
 from shared.consumer import Consumer, Poison
 from shared.messages import IntakeSubmitV1, RequestSubmittedV1
-from shared.topology import EVENTS, Topology
+from shared.topology import DEAD_LETTER, EVENTS, Topology
 from tests.support import PROBE, eventually, publish_event, submitted_event
 
 SERVICE = PROBE
@@ -49,6 +52,27 @@ async def consumer(pool, amqp_url, namespace):
     yield cause
     await consumer.stop()
     await broker.close()
+
+
+async def dead_lettered_at(amqp_url, namespace, event, when: datetime) -> str:
+    """Put ``event`` in the probe's dead-letter queue as its consumer does, dead-lettered at
+    ``when`` (the timestamp of the dead-letter copy); its message id."""
+    broker = Broker(amqp_url, Topology(namespace), "tests")
+    await broker.connect()
+    message_id = str(uuid.uuid4())
+    try:
+        await broker.publish(
+            DEAD_LETTER,
+            SERVICE,
+            event.model_dump_json().encode(),
+            message_id=message_id,
+            message_type=event.type_name(),
+            headers={"x-milie-reason": "the body's catalogue entry is missing"},
+            timestamp=when,
+        )
+    finally:
+        await broker.close()
+    return message_id
 
 
 async def test_a_dead_letter_is_listed_with_its_reason_and_replayed_once_fixed(
@@ -100,6 +124,8 @@ async def test_a_letter_that_fails_again_waits_again_with_its_count(
     [again] = await eventually(collected)
     assert again["id"] == letter["id"]
     assert again["times"] == 2
+    # Its age still counts from its first failure.
+    assert again["first_dead_lettered_at"] == letter["first_dead_lettered_at"]
 
 
 async def test_a_command_is_not_replayed_by_the_operator(database_url, amqp_url, namespace):
@@ -121,7 +147,7 @@ async def test_a_command_is_not_replayed_by_the_operator(database_url, amqp_url,
 async def test_a_letter_replayed_longer_ago_than_the_inbox_keeps_ids_is_removed(
     database_url, amqp_url, namespace
 ):
-    place = Place(database_url, amqp_url, Topology(namespace), replayed_kept_days=30)
+    place = Place(database_url, amqp_url, Topology(namespace), inbox_kept_days=30)
     conn = await dead_letters._connect_db(place)
     try:
         ids = {
@@ -137,7 +163,7 @@ async def test_a_letter_replayed_longer_ago_than_the_inbox_keeps_ids_is_removed(
         }
         waiting_id = await conn.fetchval(
             """INSERT INTO dead_letters (service, message_id, type, body, reason, collected_at)
-               VALUES ('notify', $1, $2, '{}', 'no recipient', now() - interval '400 days')
+               VALUES ('notify', $1, $2, '{}', 'no recipient', now() - interval '200 days')
                RETURNING id""",
             str(uuid.uuid4()),
             RequestSubmittedV1.type_name(),
@@ -146,32 +172,134 @@ async def test_a_letter_replayed_longer_ago_than_the_inbox_keeps_ids_is_removed(
         left = {r["id"] for r in await conn.fetch("SELECT id FROM dead_letters")}
     finally:
         await conn.close()
-    # The one still waiting stays, whatever its age: an operator has to decide.
+    # The one still waiting stays, within the purge delay: an operator has to decide.
     assert left == {ids["recent"], waiting_id}
 
 
-def test_the_command_line_lists_and_refuses_clearly(database_url, amqp_url, namespace):
+async def test_no_letter_outlives_the_purge_delay_of_personal_data(
+    consumer, database_url, amqp_url, namespace
+):
+    """A request's personal data is purged MILIE_PURGE_AFTER_DAYS after its closure; a dead
+    letter about it (a request.submitted carries the contact) goes once it waited that long,
+    whether it waits in the queue or in ``ops``, replayed or not."""
+    place = Place(database_url, amqp_url, Topology(namespace), purge_after_days=365)
+    now = datetime.now(UTC)
+    old, recent = submitted_event(), submitted_event()
+    await dead_lettered_at(amqp_url, namespace, old, now - timedelta(days=366))
+    await dead_lettered_at(amqp_url, namespace, recent, now - timedelta(days=364))
+    conn = await dead_letters._connect_db(place)
+    try:
+        in_ops = await conn.fetchval(
+            """INSERT INTO dead_letters (service, message_id, type, body, reason,
+                   first_dead_lettered_at, collected_at, replayed_at)
+               VALUES ($1, $2, $3, $4, 'no recipient', now() - interval '366 days',
+                       now() - interval '2 days', now() - interval '1 day') RETURNING id""",
+            SERVICE,
+            str(uuid.uuid4()),
+            RequestSubmittedV1.type_name(),
+            submitted_event().model_dump_json().encode(),
+        )
+
+        async def collected():
+            await dead_letters.collect(place, (SERVICE,))
+            return await dead_letters.waiting(place, SERVICE, every=True) or None
+
+        [left] = await eventually(collected)
+        assert (
+            recent.contact.email
+            in bytes((await dead_letters.one(place, left["id"]))["body"]).decode()
+        )
+        assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 1
+        assert await conn.fetchval("SELECT id FROM dead_letters WHERE id = $1", in_ops) is None
+        assert old.contact.email not in str(await conn.fetch("SELECT body FROM dead_letters"))
+    finally:
+        await conn.close()
+
+
+async def test_a_letter_older_than_the_inboxes_memory_is_replayed_only_when_forced(
+    pool, consumer, database_url, amqp_url, namespace
+):
+    """The service's inbox keeps a message's id MILIE_INBOX_KEPT_DAYS: past that, a copy it
+    had applied after all would be applied again. The operator must say they checked."""
+    place = Place(database_url, amqp_url, Topology(namespace), inbox_kept_days=30)
+    now = datetime.now(UTC)
+    old, recent = submitted_event(), submitted_event()
+    old_message = await dead_lettered_at(amqp_url, namespace, old, now - timedelta(days=31))
+    await dead_lettered_at(amqp_url, namespace, recent, now - timedelta(days=29))
+
+    async def collected():
+        await dead_letters.collect(place, (SERVICE,))
+        rows = await dead_letters.waiting(place, SERVICE)
+        return rows if len(rows) == 2 else None
+
+    rows = await eventually(collected)
+    [old_id] = [r["id"] for r in rows if r["message_id"] == old_message]
+    [recent_id] = [r["id"] for r in rows if r["message_id"] != old_message]
+    consumer.fixed = True
+    # Refused before anything is published: the recent one given with it waits too.
+    with pytest.raises(Refused, match=rf"{old_id}.*30 days.*twice.*--force"):
+        await dead_letters.replay(place, [recent_id, old_id])
+    assert {r["id"] for r in await dead_letters.waiting(place, SERVICE)} == {old_id, recent_id}
+    assert await dead_letters.replay(place, [recent_id, old_id], force=True) == [recent_id, old_id]
+
+    async def applied():
+        return await pool.fetchval(
+            "SELECT count(*) FROM effects WHERE code = ANY($1::text[])", [old.code, recent.code]
+        )
+
+    assert await eventually(lambda: _equal(applied, 2)) == 2
+
+
+async def _equal(probe, wanted):
+    value = await probe()
+    return value if value == wanted else None
+
+
+def milie(database_url, amqp_url, namespace, *args: str) -> subprocess.CompletedProcess:
+    """``milie ARGS…`` as an operator runs it, on the test's database and broker namespace."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "AMQP_URL": amqp_url,
         "MILIE_BROKER_NAMESPACE": namespace,
     }
-    listed = subprocess.run(
-        [sys.executable, "-m", "deploy.local.cli", "dead-letters", "list"],
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.local.cli", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_the_command_line_lists_and_refuses_clearly(database_url, amqp_url, namespace):
+    listed = milie(database_url, amqp_url, namespace, "dead-letters", "list")
     assert listed.returncode == 0, listed.stderr
     assert "No dead letters waiting." in listed.stdout
-    shown = subprocess.run(
-        [sys.executable, "-m", "deploy.local.cli", "dead-letters", "show", "999999"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    shown = milie(database_url, amqp_url, namespace, "dead-letters", "show", "999999")
     assert shown.returncode == 1
     assert "No dead letter 999999" in shown.stderr
+
+
+async def test_the_command_line_refuses_a_letter_older_than_the_inboxes_memory(
+    database_url, amqp_url, namespace
+):
+    place = Place(database_url, amqp_url, Topology(namespace))
+    conn = await dead_letters._connect_db(place)
+    try:
+        old = await conn.fetchval(
+            """INSERT INTO dead_letters (service, message_id, type, body, reason,
+                   first_dead_lettered_at)
+               VALUES ('notify', $1, $2, '{}', 'no recipient', now() - interval '31 days')
+               RETURNING id""",
+            str(uuid.uuid4()),
+            RequestSubmittedV1.type_name(),
+        )
+    finally:
+        await conn.close()
+    replayed = await asyncio.to_thread(
+        milie, database_url, amqp_url, namespace, "dead-letters", "replay", str(old)
+    )
+    assert replayed.returncode == 1, replayed.stderr
+    assert "more than 30 days ago (MILIE_INBOX_KEPT_DAYS)" in replayed.stderr
+    assert "--force" in replayed.stderr

@@ -1,5 +1,6 @@
-"""The gateway's clock forgets the staff sessions nobody can use any more and the failed sign-ins
-past their window, without waiting for someone to sign in (which forgets them too)."""
+"""The gateway's clock forgets the staff sessions nobody can use any more, the failed sign-ins
+past their window and the first sign-in links long dead, without waiting for someone to sign in
+(which forgets them too)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from tests.support import eventually
 PASSWORD = "le ménage des sessions"
 
 
-async def test_the_clock_forgets_ended_sessions_and_old_failures(gateway_alone, database_url):
+async def test_the_clock_forgets_ended_sessions_old_failures_and_dead_links(
+    gateway_alone, database_url
+):
     account = await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "gateway"})
     try:
@@ -39,13 +42,36 @@ async def test_the_clock_forgets_ended_sessions_and_old_failures(gateway_alone, 
                 ("still-blocked", 2 * 3600, 3600),
             ],
         )
+        # A link stops working when used, replaced or expired; a month later it is forgotten.
+        links = {
+            name: os.urandom(32) for name in ("used", "replaced", "expired", "recent", "valid")
+        }
+        await conn.executemany(
+            """INSERT INTO first_sign_in_links
+                   (token_hash, account_id, created_at, expires_at, used_at, replaced_at)
+               VALUES ($1, $2, now() - make_interval(days => $3),
+                       now() - make_interval(days => $3) + interval '48 hours',
+                       now() - make_interval(days => $4), now() - make_interval(days => $5))""",
+            [
+                (links["used"], account.id, 40, 39, None),
+                (links["replaced"], account.id, 40, None, 39),
+                (links["expired"], account.id, 40, None, None),
+                (links["recent"], account.id, 5, 4, None),  # used lately: « a déjà servi »
+                (links["valid"], account.id, 0, None, None),
+            ],
+        )
 
         await gateway_alone(retention_sweep_seconds=0.1)
 
         async def forgotten() -> bool:
             hashes = {r[0] for r in await conn.fetch("SELECT id_hash FROM staff_sessions")}
             keys = {r[0] for r in await conn.fetch("SELECT key FROM sign_in_failures")}
-            return (hashes, keys) == ({sessions["in_use"]}, {"recent", "still-blocked"})
+            kept = {r[0] for r in await conn.fetch("SELECT token_hash FROM first_sign_in_links")}
+            return (hashes, keys, kept) == (
+                {sessions["in_use"]},
+                {"recent", "still-blocked"},
+                {links["recent"], links["valid"]},
+            )
 
         await eventually(forgotten)
     finally:
