@@ -51,3 +51,21 @@ PARKED_EVENTS_DROPPED = Counter(
     "Parked events dropped because their request never came",
     ["type"],
 )
+# A service's clock (shared.periodic): deadlines and closings (treatment), the purge (intake),
+# staff digests and retention. A sweep that keeps failing is silent to citizens until a deadline
+# is missed or personal data outlives its purge: counted, and its run of failures shown.
+CLOCK_SWEEPS = Counter(
+    "milie_clock_sweeps_total",
+    "Sweeps of a service's clock, by how they ended",
+    ["task", "outcome"],
+)
+CLOCK_CONSECUTIVE_FAILURES = Gauge(
+    "milie_clock_consecutive_failures",
+    "Sweeps of a clock failed in a row since its last success (0: the last one succeeded)",
+    ["task"],
+)
+CLOCK_LAST_SUCCESS = Gauge(
+    "milie_clock_last_success_timestamp_seconds",
+    "When a clock's last sweep succeeded (Unix time)",
+    ["task"],
+)

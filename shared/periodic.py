@@ -3,7 +3,10 @@ so many seconds from the app's start until it stops.
 
 Several copies of a service may tick at once: each sweep must be safe to run concurrently (rows
 taken with ``FOR UPDATE SKIP LOCKED``, idempotent keys). A failed sweep is logged and the next
-one tries again: a database away is a warning, anything else an error with its trace.
+one tries again: a database away is a warning, anything else an error with its trace. Each
+sweep is counted by how it ended (``milie_clock_sweeps_total``) and a run of failures is shown
+(``milie_clock_consecutive_failures``, alert ``MilieClockFailing``): the log alone would let a
+clock stop doing its work for days.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from shared import metrics
 from shared.db import is_transient
 
 log = logging.getLogger(__name__)
@@ -31,15 +35,23 @@ def every(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         seconds = interval(app)
 
+        failures = metrics.CLOCK_CONSECUTIVE_FAILURES.labels(name)
+
         async def loop() -> None:
             while True:
                 try:
                     await sweep(app)
                 except Exception as exc:
+                    metrics.CLOCK_SWEEPS.labels(name, "failed").inc()
+                    failures.inc()
                     if is_transient(exc):
                         log.warning("%s could not sweep: %r", name, exc)
                     else:
                         log.exception("%s failed; the next sweep tries again", name)
+                else:
+                    metrics.CLOCK_SWEEPS.labels(name, "ok").inc()
+                    failures.set(0)
+                    metrics.CLOCK_LAST_SUCCESS.labels(name).set_to_current_time()
                 await asyncio.sleep(seconds)
 
         task = asyncio.create_task(loop(), name=name) if seconds > 0 else None

@@ -1,5 +1,5 @@
-"""shared.periodic: a clock sweeps again after a failure, stops with the app, and never runs at
-interval 0."""
+"""shared.periodic: a clock sweeps again after a failure, stops with the app, never runs at
+interval 0, and shows a run of failed sweeps to Prometheus until one succeeds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 
 from aiohttp import web
+from prometheus_client import REGISTRY
 
 from shared.periodic import every
 
@@ -55,3 +56,46 @@ async def test_interval_zero_never_sweeps():
 
     await _run(0, sweep, during)
     assert calls == []
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_a_run_of_failed_sweeps_is_shown_until_one_succeeds():
+    """Three sweeps fail (the database answers, a query is wrong), then the fourth succeeds: the
+    alert MilieClockFailing reads the run of failures, the counters say how each sweep ended."""
+    failed_before = _sample("milie_clock_sweeps_total", task="probe-clock", outcome="failed")
+    ok_before = _sample("milie_clock_sweeps_total", task="probe-clock", outcome="ok")
+    calls: list[int] = []
+    failing_three = asyncio.Event()
+    release = asyncio.Event()
+    succeeded = asyncio.Event()
+
+    async def sweep(app) -> None:
+        calls.append(1)
+        if len(calls) <= 3:
+            if len(calls) == 3:
+                failing_three.set()
+            raise RuntimeError("column does not exist")
+        await release.wait()
+        succeeded.set()
+
+    async def during() -> None:
+        await asyncio.wait_for(failing_three.wait(), 10)
+        # The third failure is counted once its sweep has returned: wait for the fourth call.
+        while len(calls) < 4:
+            await asyncio.sleep(0)
+        failures = _sample("milie_clock_consecutive_failures", task="probe-clock")
+        assert failures == 3
+        assert _sample("milie_clock_sweeps_total", task="probe-clock", outcome="failed") == (
+            failed_before + 3
+        )
+        release.set()
+        await asyncio.wait_for(succeeded.wait(), 10)
+        while _sample("milie_clock_consecutive_failures", task="probe-clock") != 0:
+            await asyncio.sleep(0)
+
+    await _run(0.001, sweep, during)
+    assert _sample("milie_clock_sweeps_total", task="probe-clock", outcome="ok") > ok_before
+    assert _sample("milie_clock_last_success_timestamp_seconds", task="probe-clock") > 0
