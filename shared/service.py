@@ -150,23 +150,13 @@ def _signed_calls(settings: ServiceSettings, spec: ServiceSpec):
     return signing.middleware(secret, spec.name, claim)
 
 
-async def _forget_expired_calls(app: web.Application) -> AsyncIterator[None]:
-    """Every half minute, drop the one-time ids of expired calls (in one copy at a time or in
-    several: the delete is idempotent)."""
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(signing.LIFETIME_SECONDS / 2)
-            try:
-                await signing.forget_expired(app[POOL], app[SETTINGS].db_acquire_timeout)
-            except Exception as exc:  # the database is down: next round
-                log.warning("could not drop expired call ids: %r", exc)
-
-    task = asyncio.create_task(loop(), name="forget-expired-calls")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+# The one-time ids of expired signed calls, every half minute (in one copy at a time or in
+# several: the delete is idempotent).
+_forget_expired_calls = periodic.every(
+    "forget-expired-calls",
+    lambda app: signing.LIFETIME_SECONDS / 2,
+    lambda app: signing.forget_expired(app[POOL], app[SETTINGS].db_acquire_timeout),
+)
 
 
 def _database(spec: ServiceSpec):

@@ -23,8 +23,9 @@ from services.intake.handlers import HANDLERS
 from services.intake.keys import CATALOGUE_CACHE, PURGE_KEY
 from services.intake.settings import SETTINGS, IntakeSettings
 from services.intake.tracking import api as tracking_api
+from shared import periodic
 from shared.broker import Broker
-from shared.db import is_transient, run_in_transaction
+from shared.db import run_in_transaction
 from shared.lock_order import requests_in_order
 from shared.service import BROKER, POOL, ServiceSpec, create_service_app
 from shared.topology import EVENTS
@@ -68,26 +69,11 @@ async def _config_cache(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-async def _purge_drafts(app: web.Application) -> AsyncIterator[None]:
-    """Remove expired drafts and their files now and then (every copy may: deletes commute)."""
-    every = app[SETTINGS].draft_purge_seconds
-
-    async def loop() -> None:
-        while True:
-            try:
-                gone = await run_in_transaction(app[POOL], drafts.purge)
-                if gone:
-                    log.info("expired drafts purged", extra={"drafts": gone})
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("purging drafts failed")
-            await asyncio.sleep(every)
-
-    task = asyncio.create_task(loop(), name="intake-draft-purge")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+async def _purge_drafts(app: web.Application) -> None:
+    """Remove expired drafts and their files (every copy may: deletes commute)."""
+    gone = await run_in_transaction(app[POOL], drafts.purge)
+    if gone:
+        log.info("expired drafts purged", extra={"drafts": gone})
 
 
 def create_app(settings: IntakeSettings) -> web.Application:
@@ -107,7 +93,11 @@ def create_app(settings: IntakeSettings) -> web.Application:
     app.cleanup_ctx.append(_load_catalogue)
     app.cleanup_ctx.append(_catalogue_cache)
     app.cleanup_ctx.append(_config_cache)
-    app.cleanup_ctx.append(_purge_drafts)
+    app.cleanup_ctx.append(
+        periodic.every(
+            "intake-draft-purge", lambda app: app[SETTINGS].draft_purge_seconds, _purge_drafts
+        )
+    )
     app.cleanup_ctx.append(purge.ticking())
     app.add_routes(routes)
     app.add_routes(catalogue_api.routes)
