@@ -15,7 +15,8 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
   Each item carries ``answer_due``, ``days_left`` (working days) and ``late`` while the answer
   is awaited; ``late=true``: only those past their day; ``sort=answer_due``: by « Échéance ».
 - ``GET /requests/export.csv?`` the same parameters: every row of the list, as CSV (streamed).
-- ``GET /requests/{code}``: one request with its history, answers and what may be done; the
+- ``GET /requests/{code}``: one request as a list's row gives it (its last answer, opinion,
+  reopening and further answer), with its history, answers and what may be done; the
   contact in it, « Consultation des données personnelles » goes to the audit log (as for every
   row of an export).
 - ``POST /requests/{code}/take`` may carry ``acknowledgement: {subject, text}``, the email the
@@ -469,13 +470,14 @@ async def one(request: web.Request) -> web.Response:
     if code is None:
         return _not_found()
     async with connection(request) as conn:
-        row = await repository.by_code(conn, code)
+        row = await repository.listed_by_code(conn, code)
         if row is None or not who.can_see_body(row["body_id"]):
             return _not_found()
         lines = await repository.history_of(conn, row["request_id"])
         answers = await repository.answers_of(conn, row["request_id"])
         calendar = await load_calendar(conn)
-    body = _item(row, calendar, _no_opinion_days(request))
+    # What a list's row says (the last answer, opinion, further answer…), then the whole story.
+    body = _list_item(row, calendar, _no_opinion_days(request))
     await audit.personal_data_read(request, [code])  # the contact is in it
     body["history"] = [
         {
