@@ -36,6 +36,7 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -243,6 +244,9 @@ EXPORT_HEADER = (
     "Mise en attente le",
     "Message traitement",
     "Traitée le",
+    # Answered, until when the citizen's opinion is awaited (a day, or a moment: the clock's
+    # rule, as the lists show it); empty when none is awaited.
+    "Avis attendu jusqu'au",
     "Avis usager",
     "Commentaire de l'usager",
     "Avis donné le",
@@ -382,7 +386,7 @@ def _contact_cells(contact: dict[str, Any]) -> list[str]:
     return [name, contact.get("email") or "", contact.get("phone") or ""]
 
 
-def _export_cells(row: asyncpg.Record) -> list[object]:
+def _export_cells(row: asyncpg.Record, no_opinion_days: int) -> list[object]:
     status = Status(row["status"])
     return [
         row["code"],
@@ -400,6 +404,7 @@ def _export_cells(row: asyncpg.Record) -> list[object]:
         row["on_hold_since"],
         row["answer_message"] or "",
         row["answer_at"],
+        clock.opinion_until(row, no_opinion_days),
         lifecycle.opinion_label(row["opinion"]) or "",
         row["opinion_comment"] or "",
         row["opinion_at"],
@@ -429,7 +434,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
             response,
             EXPORT_HEADER,
             repository.list_stream(conn, chosen, EXPORT_LIMIT),
-            _export_cells,
+            functools.partial(_export_cells, no_opinion_days=_no_opinion_days(request)),
         )
     # The list by its name in the back office, the file as the agent asked for it (the gateway
     # builds the .xlsx from this CSV).
