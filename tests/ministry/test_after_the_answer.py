@@ -64,6 +64,17 @@ async def _unsatisfied_citizen(stack, http: aiohttp.ClientSession, code: str) ->
         assert resp.status == 202, await resp.text()
 
 
+async def _last_change(api: Api, kind: str) -> dict:
+    """The feed's last line, once it is of ``kind`` (a line comes once older transactions end)."""
+
+    async def arrived() -> dict | None:
+        status, feed, _ = await api.get("/changes?limit=500")
+        assert status == 200, feed
+        return feed["items"][-1] if feed["items"][-1]["kind"] == kind else None
+
+    return await eventually(arrived)
+
+
 async def test_the_opinion_awaited_then_given_then_a_further_answer(stack):
     code = await validated_reclamation(stack, email=EMAIL)
     key = await new_key(stack, label="SI Bourses")
@@ -91,6 +102,9 @@ async def test_the_opinion_awaited_then_given_then_a_further_answer(stack):
         assert status == 200, page
         assert [i["code"] for i in page["items"]] == [code]
         assert _same_limit(page["items"][0]["opinion_until"], until)
+        # The feed's lines say the request as it is now, the window with it.
+        line = await _last_change(api, "treated")
+        assert _same_limit(line["opinion_until"], until) and line["opinion"] is None
 
         # Not closed unsatisfied yet: no further answer.
         status, refused, headers = await api.post(
@@ -140,6 +154,13 @@ async def test_the_opinion_awaited_then_given_then_a_further_answer(stack):
         assert [a["kind"] for a in one["answers"]] == ["treated", "citizen_answered"]
         status, page, _ = await api.get("/requests?list=insatisfaits")
         assert page["items"][0]["further_answer_message"] == AGAIN
+        line = await _last_change(api, "citizen_answered")
+        assert (line["message"], line["at"], line["status"]) == (AGAIN, done["at"], "closed")
+        assert (line["opinion"], line["opinion_label"], line["opinion_until"]) == (
+            "not_satisfied",
+            "Non satisfait",
+            None,
+        )
 
 
 def test_the_openapi_document_says_answer_again_and_what_follows_the_answer():
@@ -155,6 +176,7 @@ def test_the_openapi_document_says_answer_again_and_what_follows_the_answer():
         assert {"opinion_until", "opinion", "further_answer_message", "further_answer_at"} <= set(
             fields
         ), model
+    assert {"opinion_until", "opinion"} <= set(schemas["Change"]["properties"])
     assert "answer_again" in schemas["Allowed"]["properties"]
     lists = next(
         p

@@ -317,6 +317,14 @@ class Change(Answer):
     details: Details = {}
     status: Status = Field(description="Le statut de la requête maintenant.")
     version: int = Field(description="La version de la requête maintenant.")
+    opinion: Opinion | None = Field(None, description="L'avis de l'usager maintenant.")
+    opinion_label: str | None = None
+    opinion_until: DayOrMoment = Field(
+        None,
+        description="Maintenant, l'avis de l'usager attendu jusqu'à ce jour compris ou ce "
+        "moment (« Avis attendu jusqu'au ») ; null quand aucun n'est attendu. Une nouvelle "
+        "réponse à l'usager insatisfait est la ligne citizen_answered (message, at).",
+    )
 
 
 class ChangePage(Answer):
