@@ -70,7 +70,9 @@ async def _last_change(api: Api, kind: str) -> dict:
     async def arrived() -> dict | None:
         status, feed, _ = await api.get("/changes?limit=500")
         assert status == 200, feed
-        return feed["items"][-1] if feed["items"][-1]["kind"] == kind else None
+        # Empty while a transaction older than every line is still running (the horizon).
+        items = feed["items"]
+        return items[-1] if items and items[-1]["kind"] == kind else None
 
     return await eventually(arrived)
 
