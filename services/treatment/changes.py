@@ -3,7 +3,9 @@ systems that poll (the gateway's ministry API; a focal point may read it too).
 
 ``GET /changes?after=&limit=`` (focal points, their own body): ``{"items": [...], "next": …}``,
 the history lines of the body's requests written after the cursor ``after`` (none: from the
-start), oldest first, and the cursor to send next time (the same one when nothing is new).
+start), oldest first, and the cursor to send next time (the same one when nothing is new). Each
+line carries its request as it is now: status, version, the citizen's opinion and until when it
+is awaited (``opinion_until``, the clock's rule).
 
 A cursor is ``<transaction>-<id>`` of the last line given. Ids are taken before their
 transaction commits, so reading ``id > cursor`` could skip a line whose transaction committed
@@ -21,7 +23,9 @@ import re
 
 from aiohttp import web
 
-from services.treatment import actions
+from services.treatment import actions, clock
+from services.treatment.settings import SETTINGS
+from shared import lifecycle
 from shared.identity import Role, check, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event
 from shared.numbers import whole
@@ -76,7 +80,8 @@ async def changes(request: web.Request) -> web.Response:
         rows = await conn.fetch(
             f"""WITH horizon AS ({HORIZON})
                 SELECT h.id, h.tx::text AS tx, h.occurred_at, h.kind, h.actor_login,
-                       h.actor_role, h.message, h.details, t.code, t.status, t.version
+                       h.actor_role, h.message, h.details, t.code, t.status, t.version,
+                       t.opinion, t.treated_at, t.opinion_due
                 FROM history h JOIN treatments t USING (request_id)
                 WHERE (h.tx, h.id) > ($1::text::xid8, $2) AND t.body_id = $3
                   AND h.tx < (SELECT xid FROM horizon)
@@ -86,21 +91,27 @@ async def changes(request: web.Request) -> web.Response:
             who.body_id,
             int(raw),
         )
-    items = [
-        {
-            "cursor": f"{r['tx']}-{r['id']}",
-            "code": r["code"],
-            "kind": r["kind"],
-            "label": _label(r["kind"]),
-            "at": r["occurred_at"].isoformat(),
-            "actor_login": r["actor_login"],
-            "actor_role": r["actor_role"],
-            "message": r["message"],
-            "details": json.loads(r["details"]),
-            "status": r["status"],
-            "version": r["version"],
-        }
-        for r in rows
-    ]
+    days = request.app[SETTINGS].no_opinion_days
+    items = []
+    for r in rows:
+        until = clock.opinion_until(r, days)
+        items.append(
+            {
+                "cursor": f"{r['tx']}-{r['id']}",
+                "code": r["code"],
+                "kind": r["kind"],
+                "label": _label(r["kind"]),
+                "at": r["occurred_at"].isoformat(),
+                "actor_login": r["actor_login"],
+                "actor_role": r["actor_role"],
+                "message": r["message"],
+                "details": json.loads(r["details"]),
+                "status": r["status"],
+                "version": r["version"],
+                "opinion": r["opinion"],
+                "opinion_label": lifecycle.opinion_label(r["opinion"]),
+                "opinion_until": until.isoformat() if until else None,
+            }
+        )
     following = items[-1]["cursor"] if items else (after or "0-0")
     return web.json_response({"items": items, "next": following})

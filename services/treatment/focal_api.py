@@ -15,7 +15,8 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
   Each item carries ``answer_due``, ``days_left`` (working days) and ``late`` while the answer
   is awaited; ``late=true``: only those past their day; ``sort=answer_due``: by « Échéance ».
 - ``GET /requests/export.csv?`` the same parameters: every row of the list, as CSV (streamed).
-- ``GET /requests/{code}``: one request with its history, answers and what may be done; the
+- ``GET /requests/{code}``: one request as a list's row gives it (its last answer, opinion,
+  reopening and further answer), with its history, answers and what may be done; the
   contact in it, « Consultation des données personnelles » goes to the audit log (as for every
   row of an export).
 - ``POST /requests/{code}/take`` may carry ``acknowledgement: {subject, text}``, the email the
@@ -35,6 +36,7 @@ same 404 as one that does not exist. 401 without a signed identity, 403 for anot
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -242,6 +244,9 @@ EXPORT_HEADER = (
     "Mise en attente le",
     "Message traitement",
     "Traitée le",
+    # Answered, until when the citizen's opinion is awaited (a day, or a moment: the clock's
+    # rule, as the lists show it); empty when none is awaited.
+    "Avis attendu jusqu'au",
     "Avis usager",
     "Commentaire de l'usager",
     "Avis donné le",
@@ -381,7 +386,7 @@ def _contact_cells(contact: dict[str, Any]) -> list[str]:
     return [name, contact.get("email") or "", contact.get("phone") or ""]
 
 
-def _export_cells(row: asyncpg.Record) -> list[object]:
+def _export_cells(row: asyncpg.Record, no_opinion_days: int) -> list[object]:
     status = Status(row["status"])
     return [
         row["code"],
@@ -399,6 +404,7 @@ def _export_cells(row: asyncpg.Record) -> list[object]:
         row["on_hold_since"],
         row["answer_message"] or "",
         row["answer_at"],
+        clock.opinion_until(row, no_opinion_days),
         lifecycle.opinion_label(row["opinion"]) or "",
         row["opinion_comment"] or "",
         row["opinion_at"],
@@ -428,7 +434,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
             response,
             EXPORT_HEADER,
             repository.list_stream(conn, chosen, EXPORT_LIMIT),
-            _export_cells,
+            functools.partial(_export_cells, no_opinion_days=_no_opinion_days(request)),
         )
     # The list by its name in the back office, the file as the agent asked for it (the gateway
     # builds the .xlsx from this CSV).
@@ -469,13 +475,14 @@ async def one(request: web.Request) -> web.Response:
     if code is None:
         return _not_found()
     async with connection(request) as conn:
-        row = await repository.by_code(conn, code)
+        row = await repository.listed_by_code(conn, code)
         if row is None or not who.can_see_body(row["body_id"]):
             return _not_found()
         lines = await repository.history_of(conn, row["request_id"])
         answers = await repository.answers_of(conn, row["request_id"])
         calendar = await load_calendar(conn)
-    body = _item(row, calendar, _no_opinion_days(request))
+    # What a list's row says (the last answer, opinion, further answer…), then the whole story.
+    body = _list_item(row, calendar, _no_opinion_days(request))
     await audit.personal_data_read(request, [code])  # the contact is in it
     body["history"] = [
         {

@@ -358,6 +358,14 @@ _LIST_EXTRAS = """la.message AS answer_message, la.answered_at AS answer_at,
         ORDER BY answered_at DESC LIMIT 1) lf ON true"""
 
 
+async def listed_by_code(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
+    """The request's row as a list gives it (:data:`_LIST_EXTRAS`: its last answer, opinion and
+    reopening, the further answer after that opinion): what its page and the ministry API add to
+    the row."""
+    source = f"(SELECT {COLUMNS} FROM treatments WHERE code = $1)"  # noqa: S608
+    return await conn.fetchrow(f"SELECT t.*, {_LIST_EXTRAS.format(source=source)}", code)
+
+
 async def _usable_words(conn: asyncpg.Connection, words: str | None) -> str | None:
     """The words when they make a search (« le la » are only stop words: they do not)."""
     if not words:

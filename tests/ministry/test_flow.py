@@ -39,7 +39,13 @@ async def test_list_take_answer_with_a_document_and_the_citizen_reads_it(stack, 
 
         status, one, _ = await api.get(f"/requests/{code}")
         assert status == 200, one
-        assert one["may"] == {"take": True, "hold": True, "resume": False, "answer": True}
+        assert one["may"] == {
+            "take": True,
+            "hold": True,
+            "resume": False,
+            "answer": True,
+            "answer_again": False,
+        }
         status, done, _ = await api.post(f"/requests/{code}/take", {"version": one["version"]})
         assert (status, done["action"]) == (200, "assigned"), done
         # A PDF carrying JavaScript: refused as a citizen's would be, the reason in the problem.

@@ -364,11 +364,9 @@ async def test_insatisfaits_says_whether_and_when_the_citizen_was_answered_again
         assert isinstance(at, datetime)
 
 
-async def test_the_focal_point_sees_until_when_the_opinion_is_awaited(platform):
-    """The trial: nothing said when a treated request would be closed « sans retour ». The
-    request's page and « Avis attendus » say until when the citizen's opinion is awaited (the
-    clock's setting here, ``no_opinion_days`` after the answer)."""
-    stack, _, _ = platform
+async def _answered(stack) -> tuple[str, datetime]:
+    """A request of BODY answered: its code, and until when the citizen's opinion is awaited
+    (the clock's setting here, ``no_opinion_days`` after the answer)."""
     treatment = stack.apps["treatment"].app
     event = validated_event(body_id=BODY, body_name="Organisme budget")
     assert await deliver(treatment[POOL], event)
@@ -377,17 +375,51 @@ async def test_the_focal_point_sees_until_when_the_opinion_is_awaited(platform):
     treated_at = await treatment[POOL].fetchval(
         "SELECT treated_at FROM treatments WHERE code = $1", event.code
     )
-    until = french.until(treated_at + timedelta(days=treatment[SETTINGS].no_opinion_days))
+    return event.code, treated_at + timedelta(days=treatment[SETTINGS].no_opinion_days)
+
+
+async def test_the_focal_point_sees_until_when_the_opinion_is_awaited(platform):
+    """The trial: nothing said when a treated request would be closed « sans retour ». The
+    request's page and « Avis attendus » say until when the citizen's opinion is awaited."""
+    stack, _, _ = platform
+    code, limit = await _answered(stack)
+    until = french.until(limit)
     async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
-        _, html = await get(http, f"{stack.gateway}/admin/requetes/{event.code}")
+        _, html = await get(http, f"{stack.gateway}/admin/requetes/{code}")
         said = unescape(html)
         found = re.search(r"<dt>Avis attendu jusqu'au</dt><dd id=\"avis-attendu\">([^<]+)", said)
         assert found and found[1].strip() == until, html
         _, html = await get(http, stack.gateway + "/admin/pf/consultations?liste=avis-attendus")
     html = unescape(html)
     assert """<th scope="col">Avis attendu jusqu'au</th>""" in html
-    row = next(r for r in html.split("<tr>") if f"/admin/requetes/{event.code}" in r)
+    row = next(r for r in html.split("<tr>") if f"/admin/requetes/{code}" in r)
     assert f"""data-label="Avis attendu jusqu'au">{until}</td>""" in row
+
+
+async def test_the_exports_say_until_when_the_opinion_is_awaited(platform):
+    """The trial: « Avis attendu jusqu'au » was on the request's page and in « Avis attendus »,
+    not in the exports the focal point takes from them. The CSV says it as it says the other
+    moments, the workbook as a date; empty for a request whose opinion is not awaited."""
+    stack, ours, _ = platform
+    code, until = await _answered(stack)
+    column = "Avis attendu jusqu'au"
+    awaited = "/admin/pf/consultations?liste=avis-attendus"
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        _, raw = await get(http, stack.gateway + export_of(awaited, "csv"))
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        assert column in rows[0], rows[0]
+        by_code = {r[0]: r[rows[0].index(column)] for r in rows[1:]}
+        assert by_code == {code: french.stamp(until)}
+        _, raw = await get(http, stack.gateway + export_of(PAGES["en_cours"], "csv"))
+        rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
+        assert {r[0]: r[rows[0].index(column)] for r in rows[1:]} == dict.fromkeys(
+            ours["en_cours"], ""
+        )
+        async with http.get(stack.gateway + export_of(awaited, "xlsx")) as resp:
+            sheet = openpyxl.load_workbook(io.BytesIO(await resp.read())).active
+        cells = list(sheet.iter_rows(values_only=True))
+        at = next(r for r in cells if r[0] == code)[cells[0].index(column)]
+        assert isinstance(at, datetime), at
 
 
 async def test_an_empty_list_says_pas_d_enregistrement_once(platform):

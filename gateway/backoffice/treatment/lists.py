@@ -462,6 +462,7 @@ _DATE_COLUMNS = frozenset(
         "Échéance de la réponse",
         "Mise en attente le",
         "Traitée le",
+        "Avis attendu jusqu'au",
         "Avis donné le",
         "Nouvelle réponse le",
         "Réouverte le",

@@ -302,7 +302,7 @@ async def _detail(request: web.Request, key: keys.ApiKey) -> dict | web.Response
         if line["kind"] == lifecycle.Event.REOPENED.kind
     ]
     may = body.get("may", {})
-    body["may"] = {name: bool(may.get(name)) for name in ("take", "hold", "resume", "answer")}
+    body["may"] = {name: bool(may.get(name)) for name in models.Allowed.model_fields}
     return body
 
 
@@ -345,7 +345,7 @@ def _action(name: str, treatment_action: str, model: type[BaseModel]):
         )
         return _from_treatment(status, body) or ok(models.ActionDone, body)
 
-    act.__name__ = f"act_{treatment_action}"
+    act.__name__ = f"act_{treatment_action.replace('-', '_')}"
     return operation(name)(act)
 
 
@@ -354,6 +354,8 @@ for _path, _name, _action_name, _model in (
     ("hold", "putOnHold", "hold", models.HoldIn),
     ("resume", "resume", "resume", models.ResumeIn),
     ("answer", "answer", "answer", models.AnswerIn),
+    # The focal point's « Répondre à l'usager » in « Insatisfaits »: treatment's same action.
+    ("answer-again", "answerAgain", "answer-again", models.AnswerAgainIn),
 ):
     routes.post(BASE + "/requests/{code}/" + _path)(_action(_name, _action_name, _model))
 

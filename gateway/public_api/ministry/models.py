@@ -67,6 +67,19 @@ def _without_staff_ids(details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _day_or_moment(value: object) -> object:
+    """Treatment's ISO text as it was written: a day (« 2026-12-20 ») stays a day, a moment stays
+    a moment (pydantic alone reads either as the other: midnight as a day, a day as midnight)."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            return value  # refused by the types below, with their own words
+    return value
+
+
+DayOrMoment = Annotated[date | datetime | None, BeforeValidator(_day_or_moment)]
+
 Details = Annotated[
     dict[str, Any],
     AfterValidator(_without_staff_ids),
@@ -200,6 +213,18 @@ class RequestSummary(Answer):
         description="Réponse attendue au plus tard ce jour (jours ouvrés ; une mise en attente "
         "le repousse).",
     )
+    opinion_until: DayOrMoment = Field(
+        None,
+        description="« Avis attendu jusqu'au » : répondue, la requête attend l'avis de l'usager "
+        "jusqu'à ce jour compris (AAAA-MM-JJ) ou ce moment, puis est clôturée sans retour ; "
+        "null quand aucun avis n'est attendu.",
+    )
+    further_answer_message: str | None = Field(
+        None,
+        description="La nouvelle réponse de l'organisme à l'usager insatisfait, après son "
+        "dernier avis (POST /requests/{code}/answer-again) ; null sans nouvelle réponse.",
+    )
+    further_answer_at: datetime | None = Field(None, description="Quand elle a été envoyée.")
 
 
 class RequestPage(Answer):
@@ -247,6 +272,10 @@ class Allowed(Answer):
     hold: bool
     resume: bool
     answer: bool
+    answer_again: bool = Field(
+        description="Répondre à nouveau (answer-again) : l'usager a clôturé la requête « Non "
+        "satisfait » ou « Partiellement satisfait »."
+    )
 
 
 class RequestDetail(RequestSummary):
@@ -269,7 +298,7 @@ class ReopeningList(Answer):
 
 class ActionDone(Answer):
     code: str
-    action: str = Field(description="assigned, put_on_hold, resumed, treated")
+    action: str = Field(description="assigned, put_on_hold, resumed, treated, citizen_answered")
     status: Status
     version: int = Field(description="La nouvelle version de la requête.")
     at: datetime
@@ -288,6 +317,14 @@ class Change(Answer):
     details: Details = {}
     status: Status = Field(description="Le statut de la requête maintenant.")
     version: int = Field(description="La version de la requête maintenant.")
+    opinion: Opinion | None = Field(None, description="L'avis de l'usager maintenant.")
+    opinion_label: str | None = None
+    opinion_until: DayOrMoment = Field(
+        None,
+        description="Maintenant, l'avis de l'usager attendu jusqu'à ce jour compris ou ce "
+        "moment (« Avis attendu jusqu'au ») ; null quand aucun n'est attendu. Une nouvelle "
+        "réponse à l'usager insatisfait est la ligne citizen_answered (message, at).",
+    )
 
 
 class ChangePage(Answer):
@@ -331,6 +368,12 @@ class AnswerIn(Input):
     version: Version = None
 
 
+class AnswerAgainIn(AnswerIn):
+    """Une nouvelle réponse à l'usager qui a clôturé la requête « Non satisfait » ou
+    « Partiellement satisfait » (« Insatisfaits » : « Répondre à l'usager »), avec les
+    documents déposés avant ; la requête reste clôturée."""
+
+
 SCHEMAS: tuple[type[BaseModel], ...] = (
     Problem,
     RequestPage,
@@ -344,4 +387,5 @@ SCHEMAS: tuple[type[BaseModel], ...] = (
     HoldIn,
     ResumeIn,
     AnswerIn,
+    AnswerAgainIn,
 )

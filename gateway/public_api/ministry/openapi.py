@@ -19,23 +19,12 @@ from pydantic import BaseModel
 
 from gateway.public_api.ministry import cursors, models
 from gateway.public_api.ministry.api import BASE, PROBLEM, problem
-from shared import attachments
+from shared import attachments, lifecycle
 
 routes = web.RouteTableDef()
 REF = "#/components/schemas/{model}"
-LISTS = (
-    "en_cours",
-    "retraitement",
-    "insatisfaits",
-    "consultations",
-    "sans_retour",
-    "satisfaits",
-    "reclamations",
-    "demandes_information",
-    "suggestions",
-    "observations",
-    "motions",
-)
+# The body's lists as treatment and the back office name them (« En cours »… « Avis attendus »).
+LISTS = (*lifecycle.BODY_LISTS, *lifecycle.CONSULTATION_LISTS)
 FILES = [*attachments.EXTENSIONS, "application/octet-stream"]
 
 CODE = {
@@ -62,8 +51,10 @@ LIST_PARAMETERS = [
         "name": "list",
         "in": "query",
         "description": "La liste, comme dans l'espace agents : en_cours (par défaut : en "
-        "traitement, en attente, relancées), retraitement, insatisfaits, consultations et ses "
-        "sous-listes.",
+        "traitement, en attente, relancées), retraitement, insatisfaits (clôturées « Non "
+        "satisfait » ou « Partiellement satisfait » : answer-again), en_retard, consultations et "
+        "ses sous-listes (avis_attendus : répondues, l'avis de l'usager attendu jusqu'à leur "
+        "opinion_until).",
         "schema": {"type": "string", "enum": list(LISTS), "default": "en_cours"},
     },
     {
@@ -277,6 +268,25 @@ OPERATIONS = [
         body=models.AnswerIn,
         parameters=[CODE],
         errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/answer-again",
+        "answerAgain",
+        "Répondre à nouveau à l'usager insatisfait",
+        "« Répondre à l'usager » de la liste « Insatisfaits » : une nouvelle réponse à l'usager "
+        "qui a clôturé la requête « Non satisfait » ou « Partiellement satisfait » (may."
+        "answer_again), avec les documents déposés pour elle ; l'usager est prévenu, la requête "
+        "reste clôturée et la réponse est son further_answer_message.",
+        models.ActionDone,
+        body=models.AnswerAgainIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+        notes={
+            409: "not_allowed : la requête n'est pas clôturée par un avis « Non satisfait » ou "
+            "« Partiellement satisfait » ; purged : données de l'usager effacées, plus personne "
+            "à qui répondre ; modified : la requête a changé depuis la version envoyée.",
+        },
     ),
     Operation(
         "get",
