@@ -16,6 +16,7 @@ import bench.faults
 import deploy.local.private_servers
 from deploy.local.platform import PROCESSES, Platform
 from tests.browser import ARTIFACTS
+from tests.fakes.orange_sms import FakeOrangeSms
 from tests.support import RELAXED_SUBMISSION_LIMITS, as_staff, free_port, signing_for
 
 # The private servers' ports and the fault campaign's, from this worker's share of the ports
@@ -115,6 +116,14 @@ COPIES_ENV = {
     "MILIE_TRACKING_PER_CLIENT": "100000",
     "MILIE_PARKED_SWEEP_SECONDS": "1",
 }
+
+
+@pytest.fixture
+async def fake_sms() -> AsyncIterator[FakeOrangeSms]:
+    """A local server speaking Orange's SMS API (tests.e2e.copies.sms_env sends notify's SMS
+    to it)."""
+    async with FakeOrangeSms() as fake:
+        yield fake
 
 
 @pytest.fixture
