@@ -5,8 +5,11 @@ declared off; the policy's API refusing what makes no sense with nothing written
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import UTC, date, datetime
 
+import asyncpg
 import pytest
 
 from services.treatment import actions, deadlines
@@ -14,6 +17,7 @@ from services.treatment.actions import Who
 from shared.deadline_policy import Policy, parse_days, problems
 from shared.messages import DeadlineKind, Nature
 from shared.working_days import calendar
+from tests.support import eventually
 from tests.treatment.conftest import ADMIN, AGENT, ANALYST, OPERATOR
 
 CAL = calendar()
@@ -370,3 +374,47 @@ async def test_a_request_moved_to_a_body_with_its_own_deadline_takes_it(treatmen
     )
     assert await deliver(treatment.pool, moved)
     assert (await treatment.row(event.code))["answer_due"] == CAL.add(date(2026, 8, 3), 20)
+
+
+async def test_a_policy_change_locks_its_requests_in_the_order_a_consumer_batch_does(
+    treatment, database_url
+):
+    """A change of « Délais » writes the open requests' deadlines and the treated ones' opinion
+    windows. It locks them in the order of their request_id, as a batch of treatment's consumer
+    does (shared.lock_order), so that the two wait for each other, never in a cycle that
+    PostgreSQL breaks by failing one. Before, it locked the open requests, then the treated
+    ones: a batch holding a treated request (an opinion) and then taking an open one (a
+    re-indexing) made that cycle with it."""
+    treated = await treatment.validated(request_id=uuid.UUID(int=1))
+    await actions.answer(treatment.pool, treated.code, Who(AGENT), message="Réglé.", version=None)
+    waiting = await treatment.validated(request_id=uuid.UUID(int=2))
+    lock = "SELECT FROM treatment.treatments WHERE request_id = $1 FOR UPDATE"
+    batch = await asyncpg.connect(database_url)
+    try:
+        # This connection's deadlock check comes first: a cycle fails the batch (the change
+        # would be retried whole, unseen).
+        await batch.execute("SET deadlock_timeout = '50ms'")
+        async with batch.transaction():
+            await batch.execute(lock, treated.request_id)
+            change = asyncio.create_task(
+                treatment.api.call(
+                    "PUT",
+                    "/deadlines/rules",
+                    identity=ADMIN,
+                    json={"kind": "opinion", "nature": "reclamation", "days": 2},
+                )
+            )
+
+            async def change_waits():
+                return await batch.fetchval(
+                    """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                       AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"""
+                )
+
+            await eventually(change_waits)
+            await batch.execute(lock, waiting.request_id)
+        status, body = await change
+        assert status == 200, body
+    finally:
+        await batch.close()
+    assert (await treatment.row(treated.code))["opinion_due"] is not None
