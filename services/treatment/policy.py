@@ -20,7 +20,7 @@ import asyncpg
 
 from services.treatment import deadlines
 from services.treatment.calendar import load_calendar
-from shared import audit, outbox
+from shared import audit, lock_order, outbox
 from shared.deadline_policy import Policy, applies, problems
 from shared.identity import Identity
 from shared.lifecycle import Status
@@ -36,6 +36,8 @@ from shared.web import FieldErrors, field_error
 from shared.working_days import Calendar, day_of
 
 LABEL_MAX = 200
+# The lock a change holds alone and the consumer's transactions share (services.treatment.app).
+CHANGES = "milie.treatment.deadline_policy"
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -262,6 +264,9 @@ Change = Callable[[asyncpg.Connection], Awaitable[str]]
 
 async def _change(conn: asyncpg.Connection, who: Identity, address: str, action: str, work: Change):
     """Lock the revision, do ``work`` (which returns the audit's detail or raises), follow."""
+    # After the consumer's transactions under way, before the next ones: a request being
+    # validated is inserted with the policy it read, and this change would not see its row.
+    await lock_order.alone(conn, CHANGES)
     await conn.execute("SELECT revision FROM deadline_policy_revision FOR UPDATE")
     detail = await work(conn)
     return await _changed(conn, who, address, action, detail)
