@@ -19,6 +19,10 @@ from tests.browser import ARTIFACTS
 from tests.fakes.orange_sms import FakeOrangeSms
 from tests.support import RELAXED_SUBMISSION_LIMITS, as_staff, free_port, signing_for
 
+# The checks the tests of two copies share (tests/e2e/copies.py, imported by the test modules
+# after this file) say what they found when they fail, as the tests' own asserts do.
+pytest.register_assert_rewrite("tests.e2e.copies")
+
 # The private servers' ports and the fault campaign's, from this worker's share of the ports
 # (tests.support.free_port) when pytest-xdist runs the tests in several processes.
 deploy.local.private_servers.free_port = free_port

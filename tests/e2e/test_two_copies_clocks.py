@@ -217,7 +217,7 @@ async def test_two_copies_of_each_clock_do_each_thing_once(
         await _shorten_deadlines(drive)
         expected = Counter({(j.code, what): 1 for j in journeys for what in JOURNEYS[j.kind][2]})
         await _clock_did(db, expected)
-        await settled(db)
+        await _applied(db)
 
         # Days later, the repeating reminders are due again: once more each.
         again = Counter({key: 1 for key in expected if key[1] in REPEATING})
@@ -229,7 +229,7 @@ async def test_two_copies_of_each_clock_do_each_thing_once(
         )
         expected += again
         await _clock_did(db, expected)
-        await settled(db)
+        await _applied(db)
 
         await agree(db, drive, journeys, {j.code: JOURNEYS[j.kind][0] for j in journeys})
         await _deadlines_shown(db, journeys)
@@ -261,6 +261,40 @@ async def _clock_did(db: asyncpg.Connection, expected: Counter) -> None:
         await eventually(done, timeout=WAIT, interval=0.3)
     except AssertionError:
         raise AssertionError(f"the clock has not done: {done.left}") from None
+
+
+# The clock's events each service applies, by its inbox: notify emails the staff and the
+# citizens, stats counts.
+APPLIED_BY = {
+    "notify": ["request.deadline_warning", "request.deadline_missed", "request.closed"],
+    "stats": ["request.deadline_missed", "request.closed"],
+}
+
+
+async def _applied(db: asyncpg.Connection) -> None:
+    """Wait until notify and stats applied every event the clock published, then until
+    everything settled (tests.e2e.copies.settled: once published, an event may still be on its
+    way, and the emails it makes not written yet)."""
+
+    async def left() -> dict[str, int] | None:
+        counts = {
+            service: await db.fetchval(
+                f"""SELECT count(*) FROM treatment.outbox o
+                    WHERE o.routing_key = ANY($1::text[]) AND NOT EXISTS
+                        (SELECT 1 FROM {service}.inbox i WHERE i.message_id = o.message_id)""",
+                types,
+            )
+            for service, types in APPLIED_BY.items()
+        }
+        left.counts = counts
+        return not any(counts.values())
+
+    left.counts = None
+    try:
+        await eventually(left, timeout=WAIT, interval=0.3)
+    except AssertionError:
+        raise AssertionError(f"events not applied yet: {left.counts}") from None
+    await settled(db)
 
 
 async def _deadlines_shown(db: asyncpg.Connection, journeys: list[Journey]) -> None:
