@@ -70,7 +70,7 @@ JOURNEYS: dict[str, tuple[str, Counter, set[str]]] = {
 TAKEN = ("late", "due_soon", "no_opinion", "on_hold")
 BACKDATED = ("not_taken", "late", "on_hold")  # validated DAYS_AGO
 REPEATING = (ReminderKind.NOT_TAKEN.value, ReminderKind.IN_PROGRESS.value)  # every repeat_days
-REPEAT_AGO = 10  # calendar days: past repeat_days (5 working days)
+REPEAT_AGO = 15  # calendar days: past repeat_days (5 working days), holidays included
 PER_JOURNEY = 5  # 25 requests, half of them from citizens who gave a mobile number alone
 DAYS_AGO = 45  # calendar days: past every reminder's working days (not_taken 3, in_progress 20)
 ANSWER_DAYS, OPINION_DAYS = 3, 2  # « Délais » (working days): within « before_due_days » (5)
@@ -133,10 +133,11 @@ async def _time_passes(db: asyncpg.Connection, journeys: list[Journey]) -> None:
             codes["no_opinion"],
             DAYS_AGO,
         )
-        # Yesterday noon (the database's day): the digest reads the day before.
+        # Yesterday noon, UTC (notify's day): the digest reads the day before.
         await db.execute(
             """UPDATE notify.staff_new_requests
-               SET reached_at = date_trunc('day', now()) - interval '12 hours'"""
+               SET reached_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                                - interval '12 hours'"""
         )
 
 
