@@ -39,14 +39,47 @@ def requests_in_order(table: str, key: str = "request_id") -> LockFirst:
     return lock
 
 
+def _key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 def one_at_a_time(name: str) -> LockFirst:
     """One transaction at a time across the copies (a transaction-level advisory lock named
     ``name``): for a service whose handlers all write the same few rows — counters — in an
     order the messages decide. Those rows already make the copies wait on each other; taking
     turns from the start costs that little more and never ends in a cycle."""
-    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    key = _key(name)
 
     async def lock(conn: asyncpg.Connection, messages: Sequence[Any]) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
+
+    return lock
+
+
+def beside_others(name: str) -> LockFirst:
+    """Any number of the consumer's transactions at once, but none while another transaction
+    holds ``name`` alone (:func:`alone`): a transaction-level advisory lock named ``name``,
+    shared. For a change that must see every row the consumer may be inserting, which a lock on
+    rows cannot wait for (they are not there yet)."""
+    key = _key(name)
+
+    async def lock(conn: asyncpg.Connection, messages: Sequence[Any]) -> None:
+        await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", key)
+
+    return lock
+
+
+async def alone(conn: asyncpg.Connection, name: str) -> None:
+    """Hold ``name`` alone until the transaction ends: wait for the consumer's transactions that
+    hold it (:func:`beside_others`), and make the next ones wait. Take it before any row."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _key(name))
+
+
+def in_turn(*locks: LockFirst) -> LockFirst:
+    """``locks`` taken one after the other, in this order."""
+
+    async def lock(conn: asyncpg.Connection, messages: Sequence[Any]) -> None:
+        for each in locks:
+            await each(conn, messages)
 
     return lock

@@ -7,15 +7,27 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.treatment import changes, citizen_api, clock, focal_api, policy_api, reminders_api
+from services.treatment import (
+    changes,
+    citizen_api,
+    clock,
+    focal_api,
+    policy,
+    policy_api,
+    reminders_api,
+)
 from services.treatment.handlers import HANDLERS
 from services.treatment.settings import SETTINGS, TreatmentSettings
 from shared import audit
 from shared.identity import Role, requires
-from shared.lock_order import requests_in_order
+from shared.lock_order import beside_others, in_turn, requests_in_order
 from shared.service import ServiceSpec, create_service_app
 
 SQL_DIR = Path(__file__).parent / "sql"
+# What a transaction of the consumer locks first (shared.lock_order): a change of « Délais »
+# waits for it and it for a change (a validation inserts a request the change must see), then
+# the rows of its requests, which each event's handler locks.
+LOCK_FIRST = in_turn(beside_others(policy.CHANGES), requests_in_order("treatments"))
 
 
 def create_app(settings: TreatmentSettings) -> web.Application:
@@ -23,8 +35,7 @@ def create_app(settings: TreatmentSettings) -> web.Application:
         name="treatment",
         sql_dir=SQL_DIR,
         handlers=HANDLERS,
-        # Each event's handler locks its request's row.
-        lock_first=requests_in_order("treatments"),
+        lock_first=LOCK_FIRST,
     )
     app = create_service_app(settings, spec, middlewares=(audit.record_refusals,))
     app[SETTINGS] = settings

@@ -20,7 +20,7 @@ import asyncpg
 
 from services.treatment import deadlines
 from services.treatment.calendar import load_calendar
-from shared import audit, outbox
+from shared import audit, lock_order, outbox
 from shared.deadline_policy import Policy, applies, problems
 from shared.identity import Identity
 from shared.lifecycle import Status
@@ -36,6 +36,8 @@ from shared.web import FieldErrors, field_error
 from shared.working_days import Calendar, day_of
 
 LABEL_MAX = 200
+# The lock a change holds alone and the consumer's transactions share (services.treatment.app).
+CHANGES = "milie.treatment.deadline_policy"
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -144,13 +146,11 @@ async def opinion_due(
     return calendar.add(day_of(answered_at), days)
 
 
-async def _recompute_opinions(conn: asyncpg.Connection, calendar: Calendar, policy: Policy) -> None:
-    """The opinion window of every request waiting for the citizen's opinion, again."""
-    rows = await conn.fetch(
-        """SELECT request_id, nature, body_id, treated_at, opinion_due FROM treatments
-           WHERE status = $1 FOR UPDATE""",
-        Status.TREATED.value,
-    )
+async def _recompute_opinions(
+    conn: asyncpg.Connection, rows: list[asyncpg.Record], calendar: Calendar, policy: Policy
+) -> None:
+    """The opinion window of the requests ``rows`` (waiting for the citizen's opinion, locked),
+    again."""
     moved = []
     for row in rows:
         due = await opinion_due(conn, row, row["treated_at"], calendar=calendar, policy=policy)
@@ -170,11 +170,18 @@ async def _recompute(conn: asyncpg.Connection, at: datetime) -> int:
     """Every request awaiting its answer gets its deadline again; how many moved. The moves
     are written in one statement and their events in another, whatever their number."""
     calendar, policy = await load_calendar(conn), await load_policy(conn)
-    rows = await conn.fetch(
-        """SELECT request_id, code, nature, body_id, validated_at, held_days, answer_due
-           FROM treatments WHERE status = ANY($1::text[]) FOR UPDATE""",
-        [s.value for s in deadlines.OPEN],
+    # Every row the change may write (the open requests' deadlines, the treated ones' opinion
+    # windows), locked in one statement in the order of request_id: the order a batch of the
+    # consumer locks its requests in (shared.lock_order). Locked open ones first, then treated
+    # ones, a batch holding a treated request (an opinion) and then taking an open one (a
+    # re-indexing) waited for the change while the change waited for it: a deadlock.
+    locked = await conn.fetch(
+        """SELECT request_id, code, status, nature, body_id, validated_at, held_days,
+                  answer_due, treated_at, opinion_due
+           FROM treatments WHERE status = ANY($1::text[]) ORDER BY request_id FOR UPDATE""",
+        [s.value for s in (*deadlines.OPEN, Status.TREATED)],
     )
+    rows = [r for r in locked if r["status"] != Status.TREATED]
     moved: list[tuple[Any, date]] = []
     events: list[tuple[AnswerDueSetV1, str | None]] = []
     # Many requests share a validation day and a number of days: each sum is counted once.
@@ -207,7 +214,8 @@ async def _recompute(conn: asyncpg.Connection, at: datetime) -> int:
             [d for _, d in moved],
         )
         await outbox.add_many(conn, events)
-    await _recompute_opinions(conn, calendar, policy)
+    treated = [r for r in locked if r["status"] == Status.TREATED]
+    await _recompute_opinions(conn, treated, calendar, policy)
     return len(moved)
 
 
@@ -256,6 +264,9 @@ Change = Callable[[asyncpg.Connection], Awaitable[str]]
 
 async def _change(conn: asyncpg.Connection, who: Identity, address: str, action: str, work: Change):
     """Lock the revision, do ``work`` (which returns the audit's detail or raises), follow."""
+    # After the consumer's transactions under way, before the next ones: a request being
+    # validated is inserted with the policy it read, and this change would not see its row.
+    await lock_order.alone(conn, CHANGES)
     await conn.execute("SELECT revision FROM deadline_policy_revision FOR UPDATE")
     detail = await work(conn)
     return await _changed(conn, who, address, action, detail)

@@ -16,7 +16,12 @@ import bench.faults
 import deploy.local.private_servers
 from deploy.local.platform import PROCESSES, Platform
 from tests.browser import ARTIFACTS
+from tests.fakes.orange_sms import FakeOrangeSms
 from tests.support import RELAXED_SUBMISSION_LIMITS, as_staff, free_port, signing_for
+
+# The checks the tests of two copies share (tests/e2e/copies.py, imported by the test modules
+# after this file) say what they found when they fail, as the tests' own asserts do.
+pytest.register_assert_rewrite("tests.e2e.copies")
 
 # The private servers' ports and the fault campaign's, from this worker's share of the ports
 # (tests.support.free_port) when pytest-xdist runs the tests in several processes.
@@ -115,6 +120,14 @@ COPIES_ENV = {
     "MILIE_TRACKING_PER_CLIENT": "100000",
     "MILIE_PARKED_SWEEP_SECONDS": "1",
 }
+
+
+@pytest.fixture
+async def fake_sms() -> AsyncIterator[FakeOrangeSms]:
+    """A local server speaking Orange's SMS API (tests.e2e.copies.sms_env sends notify's SMS
+    to it)."""
+    async with FakeOrangeSms() as fake:
+        yield fake
 
 
 @pytest.fixture

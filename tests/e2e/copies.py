@@ -172,6 +172,7 @@ EMAIL_KINDS = (
     ("est mise en attente", "on_hold"),
     ("un nouveau message au sujet de votre requête", "answered_again"),
     ("un message de l'OSEP au sujet de votre requête", "clarification"),
+    ("est clôturée sans retour", "closed"),
 )
 SMS_KINDS = (
     ("est enregistrée. Son code", "submitted"),
@@ -183,6 +184,7 @@ SMS_KINDS = (
     ("nouveau message de l'organisme", "answered_again"),
     ("demande de nouveau traitement", "reopened"),
     ("l'OSEP vous écrit", "clarification"),
+    ("est close (sans retour)", "closed"),
 )
 
 
@@ -300,10 +302,24 @@ async def emails(smtp_server, journeys: list[Journey], expected: dict[str, Count
     got = received()
     wrong = {code: (got[code], wanted[code]) for code in wanted if got[code] != wanted[code]}
     assert wrong == {}
+    # The citizens' only: a reminder to an agent says again what the one before said.
     texts = Counter(
-        (m["To"], subject(m), m.get_body(("plain",)).get_content()) for m in smtp_server.messages
+        (m["To"], subject(m), m.get_body(("plain",)).get_content())
+        for j in journeys
+        for m in smtp_server.to(j.email)
     )
     assert [k for k, n in texts.items() if n > 1] == []
+
+
+def sms_env(fake_sms) -> dict[str, str]:
+    """Settings that make notify send its SMS to ``fake_sms`` (a tests.fakes.orange_sms
+    server)."""
+    return {
+        "MILIE_SMS_BASE_URL": fake_sms.url,
+        "MILIE_SMS_CLIENT_ID": fake_sms.client_id,
+        "MILIE_SMS_CLIENT_SECRET": fake_sms.client_secret,
+        "MILIE_SMS_SENDER": fake_sms.sender,
+    }
 
 
 def mobile(phone: str) -> str:

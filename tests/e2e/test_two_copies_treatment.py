@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
@@ -41,9 +40,9 @@ from tests.e2e.copies import (
     no_dead_letters,
     no_deadlocks,
     settled,
+    sms_env,
     sms_sent,
 )
-from tests.fakes.orange_sms import FakeOrangeSms
 from tests.staff.helpers import (
     ENROLLED,
     create_account,
@@ -106,22 +105,10 @@ PER_JOURNEY = 8  # 48 requests, half of them from citizens who gave a mobile num
 
 
 @pytest.fixture
-async def fake_sms() -> AsyncIterator[FakeOrangeSms]:
-    async with FakeOrangeSms() as fake:
-        yield fake
-
-
-@pytest.fixture
 def copies_env(fake_sms) -> dict[str, str]:
     """Both copies of notify send their SMS to ``fake_sms``; both gateways ask the staff's
     second factor, as in production (the tests' default is off)."""
-    return {
-        "MILIE_SECOND_FACTOR_REQUIRED": "true",
-        "MILIE_SMS_BASE_URL": fake_sms.url,
-        "MILIE_SMS_CLIENT_ID": fake_sms.client_id,
-        "MILIE_SMS_CLIENT_SECRET": fake_sms.client_secret,
-        "MILIE_SMS_SENDER": fake_sms.sender,
-    }
+    return {"MILIE_SECOND_FACTOR_REQUIRED": "true", **sms_env(fake_sms)}
 
 
 async def _drive(drive: Drive, db: asyncpg.Pool, j: Journey) -> None:

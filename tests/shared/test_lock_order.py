@@ -9,9 +9,10 @@ import uuid
 import asyncpg
 import pytest
 
+from shared import lock_order
 from shared.broker import Broker
 from shared.consumer import Consumer
-from shared.lock_order import one_at_a_time, requests_in_order
+from shared.lock_order import beside_others, in_turn, one_at_a_time, requests_in_order
 from shared.messages import RequestSubmittedV1
 from shared.topology import EVENTS, Topology
 from tests.support import PROBE, eventually, publish_event, submitted_event
@@ -75,6 +76,40 @@ async def test_one_at_a_time_makes_the_second_transaction_wait_for_the_first(poo
             await eventually(lambda: _waiting_on_a_lock(pool, other))
             assert not waiting.done()
         assert await waiting == "done"
+
+
+async def test_batches_side_by_side_and_a_change_alone_wait_for_each_other(pool):
+    name = "milie.probe.policy"
+    shared_first = in_turn(beside_others(name), requests_in_order("cases"))
+    async with (
+        pool.acquire() as one,
+        pool.acquire() as other,
+        pool.acquire() as change,
+        pool.acquire() as late,
+    ):
+        async with one.transaction(), other.transaction():
+            # Two batches at once: neither waits for the other.
+            await shared_first(one, [])
+            await shared_first(other, [])
+
+            async def alone() -> str:
+                async with change.transaction():
+                    await lock_order.alone(change, name)
+                    return "done"
+
+            changing = asyncio.create_task(alone())
+            await eventually(lambda: _waiting_on_a_lock(pool, change))
+
+            async def after() -> str:
+                async with late.transaction():
+                    await shared_first(late, [])
+                    return "done"
+
+            # A batch that comes while the change waits waits behind it.
+            batch = asyncio.create_task(after())
+            await eventually(lambda: _waiting_on_a_lock(pool, late))
+        assert await changing == "done"
+        assert await batch == "done"
 
 
 async def test_the_consumer_takes_them_first_before_the_inbox_and_the_handlers(

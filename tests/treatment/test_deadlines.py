@@ -5,16 +5,21 @@ declared off; the policy's API refusing what makes no sense with nothing written
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import UTC, date, datetime
 
+import asyncpg
 import pytest
 
-from services.treatment import actions, deadlines
+from services.treatment import actions, deadlines, handlers
 from services.treatment.actions import Who
+from services.treatment.app import LOCK_FIRST
 from shared.deadline_policy import Policy, parse_days, problems
 from shared.messages import DeadlineKind, Nature
 from shared.working_days import calendar
-from tests.treatment.conftest import ADMIN, AGENT, ANALYST, OPERATOR
+from tests.support import delivery_of, eventually
+from tests.treatment.conftest import ADMIN, AGENT, ANALYST, OPERATOR, validated_event
 
 CAL = calendar()
 
@@ -370,3 +375,76 @@ async def test_a_request_moved_to_a_body_with_its_own_deadline_takes_it(treatmen
     )
     assert await deliver(treatment.pool, moved)
     assert (await treatment.row(event.code))["answer_due"] == CAL.add(date(2026, 8, 3), 20)
+
+
+async def test_a_policy_change_locks_its_requests_in_the_order_a_consumer_batch_does(
+    treatment, database_url
+):
+    """A change of « Délais » writes the open requests' deadlines and the treated ones' opinion
+    windows. It locks them in the order of their request_id, as a batch of treatment's consumer
+    does (shared.lock_order), so that the two wait for each other, never in a cycle that
+    PostgreSQL breaks by failing one. Before, it locked the open requests, then the treated
+    ones: a batch holding a treated request (an opinion) and then taking an open one (a
+    re-indexing) made that cycle with it."""
+    treated = await treatment.validated(request_id=uuid.UUID(int=1))
+    await actions.answer(treatment.pool, treated.code, Who(AGENT), message="Réglé.", version=None)
+    waiting = await treatment.validated(request_id=uuid.UUID(int=2))
+    lock = "SELECT FROM treatment.treatments WHERE request_id = $1 FOR UPDATE"
+    batch = await asyncpg.connect(database_url)
+    try:
+        # This connection's deadlock check comes first: a cycle fails the batch (the change
+        # would be retried whole, unseen).
+        await batch.execute("SET deadlock_timeout = '50ms'")
+        async with batch.transaction():
+            await batch.execute(lock, treated.request_id)
+            change = _changing(treatment, "opinion", 2)
+            await eventually(lambda: _waits_for_a_lock(batch))
+            await batch.execute(lock, waiting.request_id)
+        status, body = await change
+        assert status == 200, body
+    finally:
+        await batch.close()
+    assert (await treatment.row(treated.code))["opinion_due"] is not None
+
+
+async def test_a_request_validated_while_the_policy_changes_gets_the_new_deadline(
+    treatment, database_url
+):
+    """A change of « Délais » computes again the deadline of every request awaiting its answer,
+    those validated at that very moment too: a batch of the consumer applying a validation
+    (its locks first, LOCK_FIRST, then the handler) and the change wait for each other. Before,
+    the change did not see the row the batch was inserting, and the batch had read the policy
+    before the change: once both committed, the request kept the old deadline."""
+    event = validated_event(decided_at=at("2026-08-03"))
+    batch = await asyncpg.connect(database_url, server_settings={"search_path": "treatment,public"})
+    try:
+        async with batch.transaction():
+            await LOCK_FIRST(batch, [event])
+            await handlers.on_validated(batch, event, delivery_of(event))
+            change = _changing(treatment, "answer", 20)
+
+            async def waits_or_done():
+                return change.done() or await _waits_for_a_lock(batch)
+
+            await eventually(waits_or_done)
+        status, body = await change
+        assert status == 200, body
+    finally:
+        await batch.close()
+    assert (await treatment.row(event.code))["answer_due"] == CAL.add(date(2026, 8, 3), 20)
+
+
+def _changing(treatment, kind: str, days: int) -> asyncio.Task:
+    """An administrator's change of the réclamations' ``kind`` deadline, under way."""
+    rule = {"kind": kind, "nature": "reclamation", "days": days}
+    return asyncio.create_task(
+        treatment.api.call("PUT", "/deadlines/rules", identity=ADMIN, json=rule)
+    )
+
+
+async def _waits_for_a_lock(conn: asyncpg.Connection) -> int:
+    """How many other sessions of the database wait for a lock."""
+    return await conn.fetchval(
+        """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+           AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"""
+    )
