@@ -197,7 +197,7 @@ async def test_exports_in_production_carry_the_headers_of_private_pages(
 ):
     """Streamed answers (CSV, .xlsx) are prepared before a middleware sees them: the headers
     come from on_response_prepare, HSTS included in production."""
-    from gateway.app import SECURITY_HEADERS
+    from gateway.web.security_headers import SECURITY_HEADERS
 
     csp = SECURITY_HEADERS["Content-Security-Policy"]
     for directive in ("frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'"):
