@@ -174,6 +174,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         context_processors=[aiohttp_jinja2.request_processor],  # base.html marks the current page
     )
     env.globals["call_centre_phone"] = settings.call_centre_phone  # the citizen pages' footer
+    env.globals["max_lengths"] = forms.MAX_LENGTHS  # each citizen field's maxlength
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
     env.filters["code_groupes"] = codes.grouped  # « 503 052 9490 »
     env.filters["email_masque"] = codes.masked_email  # « a***@example.ci »

@@ -92,7 +92,7 @@ def _track_form(
     request: web.Request, values: dict[str, str], status: int = 200, **context: Any
 ) -> web.Response:
     context.setdefault("errors", {})
-    context.update(values=values, csrf_token=csrf.token_for(request))
+    context.update(values=forms.cut(values), csrf_token=csrf.token_for(request))
     response = aiohttp_jinja2.render_template("track.html", request, context, status=status)
     return _private(response)
 
@@ -130,10 +130,13 @@ def _typed(form: Any, *names: str) -> dict[str, str]:
 
 
 def _check_code_and_contact(values: dict[str, str]) -> dict[str, str]:
-    """The errors said before asking intake: a missing field, a mistyped code."""
-    errors: dict[str, str] = {}
+    """The errors said before asking intake: a field longer than it takes, a missing field, a
+    mistyped code."""
+    errors = forms.too_long({"code": values["code"], "email": values["email"]})
     code = normalize(values["code"])
-    if not code:
+    if "code" in errors:
+        pass
+    elif not code:
         errors["code"] = "Saisissez le code de votre requête."
     elif is_well_formed(code):
         pass
@@ -147,6 +150,13 @@ def _check_code_and_contact(values: dict[str, str]) -> dict[str, str]:
     if not values["email"]:
         errors["email"] = CONTACT_MISSING
     return errors
+
+
+def _too_long(typed: dict[str, str]) -> dict[str, Any]:
+    """The reply's texts longer than they may be, as intake's 422 would say them (``_replied``
+    then shows them beside their field), or {}."""
+    errors = forms.too_long(typed)
+    return {"errors": [{"field": k, "message": v} for k, v in errors.items()]} if errors else {}
 
 
 def _errors(body: Any) -> dict[str, str]:
@@ -373,12 +383,16 @@ async def rewrite(request: web.Request) -> web.Response:
     if errors:
         return _track_form(request, values, 422, errors=errors)
     code, email = normalize(values["code"]), values["email"]
+    too_long = forms.too_long({"message": message})
+    message = forms.cut({"message": message})["message"]
     try:
-        if file_errors:  # nothing rewritten: the page again, the refused documents said
+        if file_errors or too_long:  # nothing rewritten: the page again, the refusals said
             status, body = await request.app[INTAKE].track(code, email)
             if status != 200:
                 return _refused_look_up(request, values, status, body)
-            view, problems = body, {"attachments": " ".join(file_errors)}
+            view, problems = body, dict(too_long)
+            if file_errors:
+                problems["attachments"] = " ".join(file_errors)
         else:
             if drafts is not None:
                 status, body = await drafts.rewrite(code, email, message, draft_id)
@@ -468,6 +482,8 @@ async def give_opinion(request: web.Request) -> web.Response:
     errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
+    if refused := _too_long(typed):
+        return await _replied(request, values, 422, refused, form="avis", typed=forms.cut(typed))
     try:
         status, body = await request.app[INTAKE].give_opinion(
             normalize(values["code"]),
@@ -488,6 +504,8 @@ async def reopen(request: web.Request) -> web.Response:
     errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
+    if refused := _too_long(typed):
+        return await _replied(request, values, 422, refused, form="relance", typed=forms.cut(typed))
     try:
         status, body = await request.app[INTAKE].reopen(
             normalize(values["code"]), values["email"], typed["message"]
@@ -547,7 +565,7 @@ def _forgot_form(
     request: web.Request, values: dict[str, str], status: int = 200, **context: Any
 ) -> web.Response:
     context.setdefault("errors", {})
-    context.update(values=values, csrf_token=csrf.token_for(request))
+    context.update(values=forms.cut(values), csrf_token=csrf.token_for(request))
     return aiohttp_jinja2.render_template("forgot_code.html", request, context, status=status)
 
 
@@ -567,6 +585,8 @@ async def forgot(request: web.Request) -> web.Response:
             422,
             errors={"email": "Saisissez votre adresse e-mail ou votre numéro de mobile."},
         )
+    if errors := forms.too_long(values):
+        return _forgot_form(request, values, 422, errors=errors)
     try:
         status, body = await request.app[INTAKE].remind_codes(values["email"])
     except ServiceUnavailable:

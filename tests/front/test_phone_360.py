@@ -5,10 +5,13 @@ whatever was typed, however long."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
+import aiohttp
 from playwright.async_api import expect
 
+from shared import french
 from tests.browser import ARTIFACTS
 from tests.front.pages import new_page
 
@@ -78,3 +81,91 @@ async def test_the_keyboard_reaches_every_link_of_the_menu_in_order_at_360_px(fr
             await expect(link).to_be_in_viewport()
     finally:
         await context.close()
+
+
+# -- what each field accepts -------------------------------------------------------------------
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+HUGE = 2**20  # 1 Mo typed (or pasted, or sent by a script) into one field
+
+
+async def _token(http, url: str) -> str:
+    async with http.get(url) as resp:
+        return TOKEN.search(await resp.text()).group(1)
+
+
+def _maxlength(html: str, field: str) -> int | None:
+    tag = re.search(rf'<(?:input|textarea)[^>]*\bid="f-{field}"[^>]*>', html)
+    assert tag, field
+    found = re.search(r'\bmaxlength="(\d+)"', tag.group(0))
+    return int(found.group(1)) if found else None
+
+
+def _error_beside(html: str, field: str) -> str:
+    found = re.search(rf'<p class="error" id="err-{field}">([^<]*)</p>', html)
+    assert found, f"no error beside {field}"
+    return found.group(1)
+
+
+async def test_the_tracking_forms_cap_each_field_and_never_echo_a_huge_value(front):
+    """A 1 Mo code came back in the page in full (the page weighed 1 Mo, on mobile data); now
+    each field says how much it takes (maxlength) and the server refuses more beside the field,
+    what was typed cut to the field's length."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(front + "/suivre") as resp:
+            page = await resp.text()
+        assert (_maxlength(page, "code"), _maxlength(page, "email")) == (40, 254)
+        token = TOKEN.search(page).group(1)
+        for field, other in (("code", ("email", "aya@example.ci")), ("email", ("code", "1"))):
+            form = {"csrf_token": token, field: "7" * HUGE, other[0]: other[1]}
+            async with http.post(front + "/suivre", data=form) as resp:
+                assert resp.status == 422, field
+                page = await resp.text()
+            assert len(page) < 50_000, f"{field}: {len(page)} characters sent back"
+            limit = _maxlength(page, field)
+            assert _error_beside(page, field) == (
+                f"Ce texte compte {french.number(HUGE)} caractères : {limit} au plus."
+            )
+
+        async with http.get(front + "/suivre/code-oublie") as resp:
+            assert _maxlength(await resp.text(), "email") == 254
+        form = {"csrf_token": token, "email": "a" * HUGE}
+        async with http.post(front + "/suivre/code-oublie", data=form) as resp:
+            assert resp.status == 422
+            page = await resp.text()
+        assert len(page) < 50_000
+        assert (
+            _error_beside(page, "email")
+            == f"Ce texte compte {french.number(HUGE)} caractères : 254 au plus."
+        )
+
+
+async def test_the_submission_form_caps_each_field_and_never_echoes_a_huge_value(front):
+    """« Vos coordonnées » took any length (intake refused past 100 characters, but the 32 Kio
+    the gateway read came back in the page); now each field says its limit and the page keeps
+    only that much, the error beside the field."""
+    url = front + "/soumettre/formulaire?nature=reclamation&organisme=ministere-budget"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(url) as resp:
+            page = await resp.text()
+        limits = {f: _maxlength(page, f) for f in ("last_name", "first_names", "phone", "email")}
+        assert limits == {"last_name": 100, "first_names": 150, "phone": 40, "email": 254}
+        assert _maxlength(page, "message") == 5000
+        form = aiohttp.FormData(default_to_multipart=True)  # as the browser sends it
+        form.add_field("csrf_token", TOKEN.search(page).group(1))
+        form.add_field("draft_id", "")
+        form.add_field("body_id", "ministere-budget")
+        form.add_field("nature", "reclamation")
+        form.add_field("message", "Le guichet est fermé.")
+        form.add_field("last_name", "K" * 20_000)
+        form.add_field("first_names", "Aya")
+        form.add_field("country", "CI")
+        form.add_field("email", "aya@example.ci")
+        form.add_field("terms_accepted", "on")
+        async with http.post(front + "/soumettre/formulaire", data=form) as resp:
+            assert resp.status == 422
+            page = await resp.text()
+        assert "K" * 101 not in page
+        assert _error_beside(page, "last_name") == (
+            f"Ce texte compte {french.number(20_000)} caractères : 100 au plus."
+        )
