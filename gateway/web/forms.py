@@ -146,8 +146,8 @@ FIELD_LABELS = {
 
 
 # What each citizen field takes, in characters: intake's limits (contact, message), the code's
-# 10 digits with room for spaces, the tracking field's email or number. One home: the pages'
-# maxlength (``max_lengths`` in templates) and the server's refusal (:func:`too_long`) read it.
+# 10 digits with room for spaces, the tracking field's email or number, a search. One home: the
+# pages' maxlength (``max_lengths`` in templates) and the server's refusal (:func:`too_long`).
 MAX_LENGTHS = {
     "code": 40,
     "email": 254,
@@ -156,6 +156,7 @@ MAX_LENGTHS = {
     "first_names": 150,
     "message": 5000,
     "comment": 5000,
+    "q": 100,  # a search among the public bodies
 }
 
 

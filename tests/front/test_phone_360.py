@@ -169,3 +169,14 @@ async def test_the_submission_form_caps_each_field_and_never_echoes_a_huge_value
         assert _error_beside(page, "last_name") == (
             f"Ce texte compte {french.number(20_000)} caractères : 100 au plus."
         )
+
+
+async def test_the_searches_among_bodies_say_how_long_a_search_may_be(front):
+    """The server searched on the first 100 characters of a longer search without a word; the
+    field now stops there (maxlength) as the search does."""
+    async with aiohttp.ClientSession() as http:
+        for path in ("/organismes", "/soumettre/organisme?nature=reclamation"):
+            async with http.get(front + path) as resp:
+                page = await resp.text()
+            tag = re.search(r'<input type="search"[^>]*>', page).group(0)
+            assert 'maxlength="100"' in tag, path
