@@ -57,6 +57,12 @@ REWRITTEN = (
 CONTACT_LABEL = "Adresse e-mail ou numéro de mobile"
 TRACK_LABELS = {"code": "Code Requête", "email": CONTACT_LABEL}
 CONTACT_MISSING = "Saisissez l'adresse e-mail ou le numéro de mobile utilisé."
+# Letters without an "@": an address whose "@" was forgotten, not a mobile number (intake, sent
+# it as a number, answered « Ce numéro de mobile n'est pas valide. »).
+NO_AT_SIGN = (
+    "Il manque le « @ » de l'adresse e-mail. Pour un numéro de mobile, saisissez ses chiffres, "
+    "par exemple 07 07 12 34 56."
+)
 # « Satisfait », « Partiellement satisfait », « Non satisfait »: the radio buttons of the form.
 OPINIONS = [(str(value), label) for value, label in lifecycle.OPINION_LABELS.items()]
 DOCUMENT_MISSING = (
@@ -147,9 +153,21 @@ def _check_code_and_contact(values: dict[str, str]) -> dict[str, str]:
         )
     else:
         errors["code"] = "Ce code est mal saisi : un code compte 10 chiffres."
-    if not values["email"]:
+    if "email" in errors:
+        pass
+    elif not values["email"]:
         errors["email"] = CONTACT_MISSING
+    elif problem := _contact_problem(values["email"]):
+        errors["email"] = problem
     return errors
+
+
+def _contact_problem(contact: str) -> str | None:
+    """Why ``contact`` can be neither an address nor a number, before asking intake: letters
+    without an "@"."""
+    if "@" not in contact and any(c.isalpha() for c in contact):
+        return NO_AT_SIGN
+    return None
 
 
 def _too_long(typed: dict[str, str]) -> dict[str, Any]:
@@ -587,6 +605,8 @@ async def forgot(request: web.Request) -> web.Response:
         )
     if errors := forms.too_long(values):
         return _forgot_form(request, values, 422, errors=errors)
+    if problem := _contact_problem(values["email"]):
+        return _forgot_form(request, values, 422, errors={"email": problem})
     try:
         status, body = await request.app[INTAKE].remind_codes(values["email"])
     except ServiceUnavailable:

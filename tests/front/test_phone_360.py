@@ -5,6 +5,7 @@ whatever was typed, however long."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 
@@ -180,3 +181,21 @@ async def test_the_searches_among_bodies_say_how_long_a_search_may_be(front):
                 page = await resp.text()
             tag = re.search(r'<input type="search"[^>]*>', page).group(0)
             assert 'maxlength="100"' in tag, path
+
+
+async def test_an_address_without_its_at_sign_is_not_called_a_wrong_mobile_number(front):
+    """« aya.kone.example.ci » (the « @ » forgotten on a phone's keyboard) was answered « Ce
+    numéro de mobile n'est pas valide. »: the citizen never typed a number. Now the page says
+    what is missing, on « Suivre une requête » and « Code requête oublié ? »."""
+    said = (
+        "Il manque le « @ » de l'adresse e-mail. Pour un numéro de mobile, saisissez ses "
+        "chiffres, par exemple 07 07 12 34 56."
+    )
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        token = await _token(http, front + "/suivre")
+        for path in ("/suivre", "/suivre/code-oublie"):
+            form = {"csrf_token": token, "code": "1234567890", "email": "aya.kone.example.ci"}
+            async with http.post(front + path, data=form) as resp:
+                assert resp.status == 422, path
+                page = await resp.text()
+            assert html.unescape(_error_beside(page, "email")) == said, path
