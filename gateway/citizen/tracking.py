@@ -403,7 +403,17 @@ async def rewrite(request: web.Request) -> web.Response:
     code, email = normalize(values["code"]), values["email"]
     too_long = forms.too_long({"message": message})
     message = forms.cut({"message": message})["message"]
+    # « Retirer » ticked beside a document kept from a refused « Modifier »: out of the draft
+    # first, whatever happens next (the list shown again, or the rewrite without it).
+    ticked = form.getall("remove_file", [])[: files.MAX_FILES]
+    removed = [i for i in (uploads.as_uuid(str(v)) for v in ticked) if i]
     try:
+        if removed and drafts is not None and draft_id is not None:
+            status, _ = await drafts.save(draft_id, {}, removed)
+            if status == 404:  # gone: its documents with it
+                draft_id = None
+            elif status not in (200, 422):  # 422: a rewrite's draft holds no form fields
+                return _unavailable(request)
         if file_errors or too_long:  # nothing rewritten: the page again, the refusals said
             status, body = await request.app[INTAKE].track(code, email)
             if status != 200:
