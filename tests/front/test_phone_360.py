@@ -199,3 +199,21 @@ async def test_an_address_without_its_at_sign_is_not_called_a_wrong_mobile_numbe
                 assert resp.status == 422, path
                 page = await resp.text()
             assert html.unescape(_error_beside(page, "email")) == said, path
+
+
+async def test_a_tracking_form_sent_back_with_errors_says_so_in_its_title(front):
+    """The title is what a screen reader says first of a new page: the submission form's began
+    with « Erreurs — » when refused, the tracking forms' did not (the page sounded the same as
+    before sending)."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        token = await _token(http, front + "/suivre")
+        for path, title in (
+            ("/suivre", "Suivre une requête — Miliê"),
+            ("/suivre/code-oublie", "Code requête oublié — Miliê"),
+        ):
+            async with http.get(front + path) as resp:
+                assert f"<title>{title}</title>" in await resp.text()
+            form = {"csrf_token": token, "code": "", "email": ""}
+            async with http.post(front + path, data=form) as resp:
+                assert resp.status == 422
+                assert f"<title>Erreurs — {title}</title>" in await resp.text(), path

@@ -39,6 +39,7 @@ async def test_a_reply_too_long_is_refused_beside_its_field_cut_and_focused(
         assert re.search(r'<p class="error" id="err-relance">([^<]*)</p>', page).group(1) == said
         assert _textarea(page, "f-relance") == "R" * 5000  # cut to what the field takes
         assert SUMMARY in page
+        assert "<title>Erreurs — Suivi de la requête" in page  # what a screen reader says first
 
         form = {**base, "opinion": "satisfied", "comment": "C" * LONG}
         async with http.post(stack.gateway + "/suivre/avis", data=form) as resp:
