@@ -261,7 +261,8 @@ def _see_other(location: str) -> web.Response:
 
 @routes.get("/suivre")
 async def track_form(request: web.Request) -> web.Response:
-    return _track_form(request, {"code": request.query.get("code", "")[:40], "email": ""})
+    code = request.query.get("code", "")[: forms.MAX_LENGTHS["code"]]  # « Suivre ma … »'s link
+    return _track_form(request, {"code": code, "email": ""})
 
 
 @routes.post("/suivre")

@@ -116,6 +116,9 @@ async def test_the_tracking_forms_cap_each_field_and_never_echo_a_huge_value(fro
         async with http.get(front + "/suivre") as resp:
             page = await resp.text()
         assert (_maxlength(page, "code"), _maxlength(page, "email")) == (40, 254)
+        # « Suivre ma réclamation »'s link fills the code in, never more than the field takes.
+        async with http.get(front + "/suivre?code=" + "5030529490" * 10) as resp:
+            assert 'value="' + "5030529490" * 4 + '"' in await resp.text()
         token = TOKEN.search(page).group(1)
         for field, other in (("code", ("email", "aya@example.ci")), ("email", ("code", "1"))):
             form = {"csrf_token": token, field: "7" * HUGE, other[0]: other[1]}
