@@ -220,3 +220,18 @@ async def test_a_tracking_form_sent_back_with_errors_says_so_in_its_title(front)
             async with http.post(front + path, data=form) as resp:
                 assert resp.status == 422
                 assert f"<title>Erreurs — {title}</title>" in await resp.text(), path
+
+
+async def test_the_pages_that_explain_tracking_name_the_mobile_number_too(front):
+    """A citizen who gave only a mobile number (a call-centre caller, many without email) read
+    on the home page, the guide and « Informations » that tracking needs an email address and
+    that forgotten codes come by email: both work with the number (by SMS)."""
+    async with aiohttp.ClientSession() as http:
+        for path in ("/", "/guide", "/informations"):
+            async with http.get(front + path) as resp:
+                text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", await resp.text())))
+            assert "numéro de mobile" in text, path
+            assert "votre adresse électronique." not in text, path
+        async with http.get(front + "/guide") as resp:
+            guide = re.sub(r"\s+", " ", await resp.text())
+        assert "par email, ou par SMS" in guide
