@@ -225,7 +225,8 @@ async def test_a_tracking_form_sent_back_with_errors_says_so_in_its_title(front)
 async def test_the_pages_that_explain_tracking_name_the_mobile_number_too(front):
     """A citizen who gave only a mobile number (a call-centre caller, many without email) read
     on the home page, the guide and « Informations » that tracking needs an email address and
-    that forgotten codes come by email: both work with the number (by SMS)."""
+    that forgotten codes come by email: both work with the number (by SMS); « À propos » said the
+    answer comes by email (an SMS tells of it)."""
     async with aiohttp.ClientSession() as http:
         for path in ("/", "/guide", "/informations"):
             async with http.get(front + path) as resp:
@@ -235,3 +236,5 @@ async def test_the_pages_that_explain_tracking_name_the_mobile_number_too(front)
         async with http.get(front + "/guide") as resp:
             guide = re.sub(r"\s+", " ", await resp.text())
         assert "par email, ou par SMS" in guide
+        async with http.get(front + "/a-propos") as resp:
+            assert "un SMS vous prévient" in re.sub(r"\s+", " ", await resp.text())
