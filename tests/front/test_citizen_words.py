@@ -42,7 +42,7 @@ async def _rows(page, selector: str) -> set[int]:
     return set(tops)
 
 
-async def test_header_two_lines_current_page_and_call_centre(helped_stack, browser):
+async def test_header_menu_in_sight_current_page_and_call_centre(helped_stack, browser):
     context, page = await new_page(browser, width=360)
     try:
         await page.goto(helped_stack.gateway + "/suivre")
