@@ -8,12 +8,14 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from urllib.parse import urlsplit
 
 import aiohttp
 from playwright.async_api import expect
 
 from shared import french
 from tests.browser import ARTIFACTS
+from tests.front.conftest import PNG
 from tests.front.pages import new_page
 
 # Every citizen page a citizen reaches without a request of their own (the tracking page has its
@@ -238,3 +240,45 @@ async def test_the_pages_that_explain_tracking_name_the_mobile_number_too(front)
         assert "par email, ou par SMS" in guide
         async with http.get(front + "/a-propos") as resp:
             assert "un SMS vous prévient" in re.sub(r"\s+", " ", await resp.text())
+
+
+async def test_a_portal_link_opened_from_an_sms_keeps_the_form_and_its_document(
+    front, browser, tmp_path
+):
+    """A citizen whose form was sent back (a document already kept in the draft) opens a link to
+    the portal from an SMS or an email — another site — and comes back to the form: it was
+    refused « Formulaire expiré ou invalide », its document lost. The form cookie was
+    SameSite=Strict: not sent with that link's page, which then set a new one, and the draft
+    belonged to the old one."""
+    photo = tmp_path / "guichet.png"
+    photo.write_bytes(PNG)
+    site = urlsplit(front)
+    elsewhere = f"http://localhost:{site.port}/"  # another site than 127.0.0.1
+    context, page = await new_page(browser, javascript=False)
+    try:
+        form = "/soumettre/formulaire?nature=reclamation&organisme=ministere-budget"
+        await page.goto(front + form)
+        await page.get_by_label("Message").fill("Le guichet ferme avant l'heure affichée.")
+        await page.get_by_label("Pièces jointes").set_input_files([photo])
+        await page.get_by_role("button", name="Soumettre votre requête").press("Enter")
+        await expect(page.locator(".attached")).to_contain_text("guichet.png")
+
+        # Another tab: a link to the portal, followed from another site.
+        other = await context.new_page()
+        await other.goto(elsewhere)
+        await other.set_content(f'<a href="{front}/suivre?code=5030529490">Suivre</a>')
+        await other.get_by_role("link", name="Suivre").press("Enter")
+        await other.get_by_role("heading", name="Suivre une requête").wait_for()
+        await other.close()
+
+        await page.get_by_label("Email").fill("aya.kouassi@example.ci")
+        await page.get_by_label("J'accepte").check()
+        await page.get_by_role("button", name="Soumettre votre requête").press("Enter")
+        await page.get_by_role("heading", name=re.compile("Êtes-vous sûr")).wait_for()
+        await expect(page.locator(".recap")).to_contain_text("guichet.png")
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "form-after-sms-link.png"), full_page=True)
+        raise
+    finally:
+        await context.close()
