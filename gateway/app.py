@@ -62,6 +62,7 @@ from gateway.web import (
     malformed_http,
     phones,
     reading,
+    security_headers,
     static_files,
 )
 from gateway.web.client_address import know_the_caller
@@ -135,29 +136,6 @@ async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
-}
-# Outside development and test (plain http on 127.0.0.1): browsers come back over https only.
-HSTS = "max-age=31536000; includeSubDomains"
-
-
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """On every answer as it is prepared: pages, raised redirects and refusals, error pages, and
-    the streamed exports and attachments (their headers are sent before a middleware sees them).
-    setdefault: a route that needs stricter ones (attachments: a sandbox) sets its own."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.app[GATEWAY_SETTINGS].env == "production":
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-
-
 def create_app(settings: GatewaySettings) -> web.Application:
     """The whole gateway: every middleware and every route table is listed here."""
     app = create_service_app(
@@ -172,10 +150,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
     # After load_staff: a staff form's token is checked against the session it was issued in.
     app.middlewares.append(csrf.protect)
     app.middlewares.append(not_found.admin_not_found)  # the back office's own 404 page
-    app.on_response_prepare.append(security_headers)
+    app.on_response_prepare.append(security_headers.on_prepare)
     app.on_response_prepare.append(auth.no_store_for_staff)
     form_parts.install()  # the submission form's part headers parsed once each
-    malformed_http.install()  # aiohttp's parser's refusals in French, without a traceback
+    # aiohttp's parser's refusals in French, without a traceback, with the security headers.
+    malformed_http.install(production=settings.env == "production")
     # The breached passwords' list (a second to read) read at start, off the event loop, rather
     # than by the first request that checks a password.
     app.on_startup.append(_read_common_passwords)
@@ -195,6 +174,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         context_processors=[aiohttp_jinja2.request_processor],  # base.html marks the current page
     )
     env.globals["call_centre_phone"] = settings.call_centre_phone  # the citizen pages' footer
+    env.globals["max_lengths"] = forms.MAX_LENGTHS  # each citizen field's maxlength
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
     env.filters["code_groupes"] = codes.grouped  # « 503 052 9490 »
     env.filters["email_masque"] = codes.masked_email  # « a***@example.ci »

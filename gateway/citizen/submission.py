@@ -279,7 +279,7 @@ async def _interrupted(request: web.Request, exc: uploads.Interrupted) -> web.Re
     the files the draft kept, and why beside the file field (not « Service indisponible »: the
     service is fine, and a retry on a better connection goes through)."""
     upload = exc.upload
-    values = {name: upload.fields.get(name, "") for name in forms.FORM_TO_API}
+    values = forms.cut({name: upload.fields.get(name, "") for name in forms.FORM_TO_API})
     values["country"] = values["country"] or "CI"
     if not values["body_id"]:  # cut before the form's first fields were read
         return _refused(request, 400, "Envoi interrompu", INTERRUPTED)
@@ -366,6 +366,10 @@ async def post_form(request: web.Request) -> web.Response:
         return unavailable(request)
 
     errors = forms.errors_by_field(body.get("errors", []))
+    # A text past its field's length: how long it is and what it takes, and only that much of
+    # it in the page (intake's « trop long » says neither, and the page sent back 32 Kio).
+    errors.update(forms.too_long(values))
+    values = forms.cut(values)
     if upload.file_errors:
         errors["attachments"] = " ".join(
             [*upload.file_errors, *([errors["attachments"]] if "attachments" in errors else [])]

@@ -57,6 +57,12 @@ REWRITTEN = (
 CONTACT_LABEL = "Adresse e-mail ou numéro de mobile"
 TRACK_LABELS = {"code": "Code Requête", "email": CONTACT_LABEL}
 CONTACT_MISSING = "Saisissez l'adresse e-mail ou le numéro de mobile utilisé."
+# Letters without an "@": an address whose "@" was forgotten, not a mobile number (intake, sent
+# it as a number, answered « Ce numéro de mobile n'est pas valide. »).
+NO_AT_SIGN = (
+    "Il manque le « @ » de l'adresse e-mail. Pour un numéro de mobile, saisissez ses chiffres, "
+    "par exemple 07 07 12 34 56."
+)
 # « Satisfait », « Partiellement satisfait », « Non satisfait »: the radio buttons of the form.
 OPINIONS = [(str(value), label) for value, label in lifecycle.OPINION_LABELS.items()]
 DOCUMENT_MISSING = (
@@ -92,7 +98,7 @@ def _track_form(
     request: web.Request, values: dict[str, str], status: int = 200, **context: Any
 ) -> web.Response:
     context.setdefault("errors", {})
-    context.update(values=values, csrf_token=csrf.token_for(request))
+    context.update(values=forms.cut(values), csrf_token=csrf.token_for(request))
     response = aiohttp_jinja2.render_template("track.html", request, context, status=status)
     return _private(response)
 
@@ -130,10 +136,13 @@ def _typed(form: Any, *names: str) -> dict[str, str]:
 
 
 def _check_code_and_contact(values: dict[str, str]) -> dict[str, str]:
-    """The errors said before asking intake: a missing field, a mistyped code."""
-    errors: dict[str, str] = {}
+    """The errors said before asking intake: a field longer than it takes, a missing field, a
+    mistyped code."""
+    errors = forms.too_long({"code": values["code"], "email": values["email"]})
     code = normalize(values["code"])
-    if not code:
+    if "code" in errors:
+        pass
+    elif not code:
         errors["code"] = "Saisissez le code de votre requête."
     elif is_well_formed(code):
         pass
@@ -144,9 +153,28 @@ def _check_code_and_contact(values: dict[str, str]) -> dict[str, str]:
         )
     else:
         errors["code"] = "Ce code est mal saisi : un code compte 10 chiffres."
-    if not values["email"]:
+    if "email" in errors:
+        pass
+    elif not values["email"]:
         errors["email"] = CONTACT_MISSING
+    elif problem := _contact_problem(values["email"]):
+        errors["email"] = problem
     return errors
+
+
+def _contact_problem(contact: str) -> str | None:
+    """Why ``contact`` can be neither an address nor a number, before asking intake: letters
+    without an "@"."""
+    if "@" not in contact and any(c.isalpha() for c in contact):
+        return NO_AT_SIGN
+    return None
+
+
+def _too_long(typed: dict[str, str]) -> dict[str, Any]:
+    """The reply's texts longer than they may be, as intake's 422 would say them (``_replied``
+    then shows them beside their field), or {}."""
+    errors = forms.too_long(typed)
+    return {"errors": [{"field": k, "message": v} for k, v in errors.items()]} if errors else {}
 
 
 def _errors(body: Any) -> dict[str, str]:
@@ -233,7 +261,8 @@ def _see_other(location: str) -> web.Response:
 
 @routes.get("/suivre")
 async def track_form(request: web.Request) -> web.Response:
-    return _track_form(request, {"code": request.query.get("code", "")[:40], "email": ""})
+    code = request.query.get("code", "")[: forms.MAX_LENGTHS["code"]]  # « Suivre ma … »'s link
+    return _track_form(request, {"code": code, "email": ""})
 
 
 @routes.post("/suivre")
@@ -373,12 +402,26 @@ async def rewrite(request: web.Request) -> web.Response:
     if errors:
         return _track_form(request, values, 422, errors=errors)
     code, email = normalize(values["code"]), values["email"]
+    too_long = forms.too_long({"message": message})
+    message = forms.cut({"message": message})["message"]
+    # « Retirer » ticked beside a document kept from a refused « Modifier »: out of the draft
+    # first, whatever happens next (the list shown again, or the rewrite without it).
+    ticked = form.getall("remove_file", [])[: files.MAX_FILES]
+    removed = [i for i in (uploads.as_uuid(str(v)) for v in ticked) if i]
     try:
-        if file_errors:  # nothing rewritten: the page again, the refused documents said
+        if removed and drafts is not None and draft_id is not None:
+            status, _ = await drafts.save(draft_id, {}, removed)
+            if status == 404:  # gone: its documents with it
+                draft_id = None
+            elif status not in (200, 422):  # 422: a rewrite's draft holds no form fields
+                return _unavailable(request)
+        if file_errors or too_long:  # nothing rewritten: the page again, the refusals said
             status, body = await request.app[INTAKE].track(code, email)
             if status != 200:
                 return _refused_look_up(request, values, status, body)
-            view, problems = body, {"attachments": " ".join(file_errors)}
+            view, problems = body, dict(too_long)
+            if file_errors:
+                problems["attachments"] = " ".join(file_errors)
         else:
             if drafts is not None:
                 status, body = await drafts.rewrite(code, email, message, draft_id)
@@ -468,6 +511,8 @@ async def give_opinion(request: web.Request) -> web.Response:
     errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
+    if refused := _too_long(typed):
+        return await _replied(request, values, 422, refused, form="avis", typed=forms.cut(typed))
     try:
         status, body = await request.app[INTAKE].give_opinion(
             normalize(values["code"]),
@@ -488,6 +533,8 @@ async def reopen(request: web.Request) -> web.Response:
     errors = _check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
+    if refused := _too_long(typed):
+        return await _replied(request, values, 422, refused, form="relance", typed=forms.cut(typed))
     try:
         status, body = await request.app[INTAKE].reopen(
             normalize(values["code"]), values["email"], typed["message"]
@@ -547,7 +594,7 @@ def _forgot_form(
     request: web.Request, values: dict[str, str], status: int = 200, **context: Any
 ) -> web.Response:
     context.setdefault("errors", {})
-    context.update(values=values, csrf_token=csrf.token_for(request))
+    context.update(values=forms.cut(values), csrf_token=csrf.token_for(request))
     return aiohttp_jinja2.render_template("forgot_code.html", request, context, status=status)
 
 
@@ -567,6 +614,10 @@ async def forgot(request: web.Request) -> web.Response:
             422,
             errors={"email": "Saisissez votre adresse e-mail ou votre numéro de mobile."},
         )
+    if errors := forms.too_long(values):
+        return _forgot_form(request, values, 422, errors=errors)
+    if problem := _contact_problem(values["email"]):
+        return _forgot_form(request, values, 422, errors={"email": problem})
     try:
         status, body = await request.app[INTAKE].remind_codes(values["email"])
     except ServiceUnavailable:

@@ -94,7 +94,7 @@ def page_number(request: web.Request) -> int:
 
 
 def search_text(request: web.Request) -> str:
-    return request.query.get("q", "").strip()[:100]
+    return request.query.get("q", "").strip()[: forms.MAX_LENGTHS["q"]]
 
 
 async def search_bodies(request: web.Request, q: str, number: int) -> Page:

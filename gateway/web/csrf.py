@@ -128,11 +128,16 @@ async def protect(request: web.Request, handler: Callable) -> web.StreamResponse
     else:
         response = await handler(request)
     if _NEW_TOKEN in request:
+        # Lax, not Strict: a Strict cookie is not sent with a page opened from a link on another
+        # site (an SMS, an email), which then issued a new one over it — and a citizen's form
+        # open in another tab was refused, its draft (owned through this cookie: see
+        # citizen.uploads.draft_owner) and its documents lost. Lax is still never sent with a
+        # cross-site POST; the token in the form is what proves a form is ours.
         response.set_cookie(
             COOKIE,
             request[_NEW_TOKEN],
             httponly=True,
-            samesite="Strict",
+            samesite="Lax",
             secure=request.app[SECURE],
             path="/",
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from shared import french
 from shared.web import FRENCH_ERRORS
 
 # The form's field names, as the intake API names them.
@@ -142,6 +143,49 @@ FIELD_LABELS = {
     "email": "Email",
     "terms_accepted": "Conditions d'utilisation",
 }
+
+
+# What each citizen field takes, in characters: intake's limits (contact, message), the code's
+# 10 digits with room for spaces, the tracking field's email or number, a search. One home: the
+# pages' maxlength (``max_lengths`` in templates) and the server's refusal (:func:`too_long`).
+MAX_LENGTHS = {
+    "code": 40,
+    "email": 254,
+    "phone": 40,
+    "last_name": 100,
+    "first_names": 150,
+    "message": 5000,
+    "comment": 5000,
+    "q": 100,  # a search among the public bodies
+}
+
+
+def _length(value: str) -> int:
+    # A browser counts a line break of a textarea as one character and sends it as two (CRLF).
+    return len(value.replace("\r\n", "\n"))
+
+
+def too_long(values: Mapping[str, str]) -> dict[str, str]:
+    """The French error of each field of ``values`` longer than it takes (a browser's maxlength
+    stops a citizen there; a script, or a browser without it, does not)."""
+    return {
+        name: f"Ce texte compte {french.number(_length(value))} caractères : "
+        f"{french.number(MAX_LENGTHS[name])} au plus."
+        for name, value in values.items()
+        if name in MAX_LENGTHS and _length(value) > MAX_LENGTHS[name]
+    }
+
+
+def cut(values: Mapping[str, str]) -> dict[str, str]:
+    """``values`` as the page shows them again: a value longer than its field takes cut to that
+    length (:func:`too_long` says so beside it), so that a page never sends back the megabyte
+    someone posted."""
+    return {
+        name: value[: MAX_LENGTHS[name]]
+        if name in MAX_LENGTHS and _length(value) > MAX_LENGTHS[name]
+        else value
+        for name, value in values.items()
+    }
 
 
 def draft_fields(form: Mapping[str, str]) -> dict[str, Any]:

@@ -6,7 +6,10 @@ broken or hostile client, not a fault of ours to look into.
 
 aiohttp words these in ``RequestHandler.handle_error``, which no setting changes: :func:`install`
 wraps it for the whole process, as ``form_parts.install`` does the multipart parser. Every other
-answer of that method (a handler's 500, a 504) stays aiohttp's."""
+answer of that method (a handler's 500, a 504) stays aiohttp's.
+
+The answer carries the security headers every other answer carries (``security_headers``):
+it comes before any route, so the hook that gives them to the others never sees it."""
 
 from __future__ import annotations
 
@@ -15,8 +18,12 @@ from typing import Any
 from aiohttp import web, web_protocol
 from aiohttp.http_exceptions import HttpProcessingError
 
+from gateway.web import security_headers
+
 TEXT = "Requête HTTP mal formée : refusée."
 _aiohttp_handle_error = web_protocol.RequestHandler.handle_error
+# Whether the process serves production (HSTS then): set by :func:`install`.
+_production = False
 
 
 def handle_error(
@@ -32,10 +39,14 @@ def handle_error(
     if request.writer.output_size > 0:  # as aiohttp: nothing more can be sent on it
         raise ConnectionError("Response is sent already, cannot send another response")
     response = web.Response(status=status, text=TEXT + "\n", charset="utf-8")
+    security_headers.add(response.headers, _production)
     response.force_close()
     return response
 
 
-def install() -> None:
-    """Make aiohttp answer malformed HTTP with :data:`TEXT` (for the whole process)."""
+def install(production: bool = False) -> None:
+    """Make aiohttp answer malformed HTTP with :data:`TEXT` and the security headers (for the
+    whole process; ``production``: with HSTS too)."""
+    global _production
+    _production = production
     web_protocol.RequestHandler.handle_error = handle_error  # type: ignore[method-assign]

@@ -5,6 +5,7 @@ counts stats keeps, and each page's weight (HTML + CSS) is measured."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -314,8 +315,9 @@ async def test_error_pages_are_pages_of_the_site_and_the_api_answers_json(settin
 
 async def test_every_answer_carries_the_security_headers(settings_for):
     """A page, an error page, and the redirects a handler raises (they skipped them once)."""
-    from gateway.app import SECURITY_HEADERS, create_app
+    from gateway.app import create_app
     from gateway.settings import GatewaySettings
+    from gateway.web.security_headers import SECURITY_HEADERS
 
     async with (
         RunningApp(create_app(settings_for(GatewaySettings, db_pool_min=1))) as gateway,
@@ -331,6 +333,45 @@ async def test_every_answer_carries_the_security_headers(settings_for):
                 assert resp.status == status, path
                 for name, value in SECURITY_HEADERS.items():
                     assert resp.headers.get(name) == value, (path, name)
+
+
+async def malformed_answer(port: int, raw: bytes) -> tuple[int, dict[str, str], str]:
+    """(status, headers by lower-case name, body) of the gateway on ``port`` for ``raw`` bytes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        answer = await reader.read()
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status.split()[1]), headers, body.decode()
+
+
+MALFORMED = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"
+
+
+async def test_malformed_http_is_answered_with_the_same_security_headers(settings_for):
+    """aiohttp's parser refuses malformed HTTP before any route: its answer skipped the hook that
+    gives every page its security headers (no Content-Security-Policy, no X-Frame-Options…)."""
+    from gateway.app import create_app
+    from gateway.settings import GatewaySettings
+    from gateway.web import malformed_http
+    from gateway.web.security_headers import SECURITY_HEADERS
+
+    async with RunningApp(create_app(settings_for(GatewaySettings, db_pool_min=1))) as gateway:
+        for raw in (
+            MALFORMED,
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 9000 + b"\r\n\r\n",
+        ):
+            status, headers, body = await malformed_answer(gateway.port, raw)
+            assert status == 400
+            assert body.strip() == malformed_http.TEXT
+            for name, value in SECURITY_HEADERS.items():
+                assert headers.get(name.lower()) == value, (raw[:40], name)
+            assert "strict-transport-security" not in headers  # MILIE_ENV=test: no HSTS
 
 
 async def test_metrics_are_served_apart_from_the_public_address(settings_for):

@@ -11,8 +11,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.app import SECURITY_HEADERS
 from gateway.web import compression, static_files
+from gateway.web.security_headers import SECURITY_HEADERS
 from shared.identity import Role
 from tests.staff.helpers import create_account, signed_in_session
 from tests.support import signed_session

@@ -216,7 +216,7 @@ async def complete_second_factor(
 def assert_private_answer(resp: aiohttp.ClientResponse, *, hsts: bool) -> None:
     """The headers of every answer with personal data: the gateway's security headers, not kept
     by a cache, HSTS in production."""
-    from gateway.app import HSTS, SECURITY_HEADERS
+    from gateway.web.security_headers import HSTS, SECURITY_HEADERS
 
     for name, value in SECURITY_HEADERS.items():
         assert resp.headers.get(name) == value, (resp.url, name)

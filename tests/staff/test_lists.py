@@ -197,7 +197,7 @@ async def test_exports_in_production_carry_the_headers_of_private_pages(
 ):
     """Streamed answers (CSV, .xlsx) are prepared before a middleware sees them: the headers
     come from on_response_prepare, HSTS included in production."""
-    from gateway.app import SECURITY_HEADERS
+    from gateway.web.security_headers import SECURITY_HEADERS
 
     csp = SECURITY_HEADERS["Content-Security-Policy"]
     for directive in ("frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'"):
@@ -219,6 +219,12 @@ async def test_exports_in_production_carry_the_headers_of_private_pages(
     async with new_session() as anonymous, anonymous.get(gw.url + "/") as resp:
         assert resp.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
         assert "Cache-Control" not in resp.headers  # public pages may be cached
+    # Malformed HTTP, refused by aiohttp's parser before any route: HSTS all the same.
+    from tests.front.test_pages import MALFORMED, malformed_answer
+
+    status, headers, _ = await malformed_answer(gw.port, MALFORMED)
+    assert status == 400
+    assert headers.get("strict-transport-security") == "max-age=31536000; includeSubDomains"
 
 
 async def test_the_bodies_lists_say_so_when_treatment_does_not_answer(gateway_alone, database_url):
