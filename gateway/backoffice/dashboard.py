@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from gateway.backoffice.access import staff_required
-from gateway.backoffice.shell import period_of, render, with_period
+from gateway.backoffice.shell import period_of, render
 from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE, QueueQuery
@@ -183,10 +183,8 @@ async def focal_counters(request: web.Request, staff, period) -> dict | None:
     return {
         "focal": body,
         "cards": focal_cards(body, period),
-        "waiting_links": {
-            "en_cours": with_period(EN_COURS, period),
-            "retraitement": with_period(RETRAITEMENT, period),
-        },
+        # « À traiter aujourd'hui » counts every submission day: so do the lists it leads to.
+        "waiting_links": {"en_cours": EN_COURS, "retraitement": RETRAITEMENT},
     }
 
 

@@ -83,6 +83,20 @@ def _cards(page: str) -> dict[str, tuple[int, str]]:
     return {label: (int(figure), href) for label, href, figure in found}
 
 
+def _waiting_links(page: str) -> dict[str, tuple[int, str]]:
+    """The figures of what waits today, whatever the period, each with its link: the header's
+    « À traiter » and the dashboard's « À traiter aujourd'hui … en retraitement »."""
+    found = {
+        "badge": re.search(r'<a href="([^"]+)">À traiter <span class="badge">(\d+)<', page),
+        "today": re.search(
+            r'toutes périodes confondues : <a href="([^"]+)">(\d+) requêtes?<', page
+        ),
+        "reopened": re.search(r'<a href="([^"]+)">(\d+) en retraitement</a>', page),
+    }
+    assert all(found.values()), found
+    return {name: (int(m[2]), m[1]) for name, m in found.items()}
+
+
 def _listed(page: str) -> tuple[int, set[str]]:
     """A list page's total (its table's caption) and the codes of its rows."""
     total = re.search(r", (\d+) au total</caption>", page)
@@ -179,19 +193,26 @@ async def test_every_card_leads_to_the_list_of_what_it_counts(
         async def counted():
             status, page = await _page(http, f"{stack.gateway}/admin/?{PERIOD}")
             assert status == 200
-            cards = _cards(page)
-            shown = {label: figure for label, (figure, _) in cards.items()}
-            return cards if shown == expected else None
+            shown = {label: figure for label, (figure, _) in _cards(page).items()}
+            return page if shown == expected else None
 
-        cards = await eventually(counted)
-        for label, (figure, href) in cards.items():
+        dashboard = await eventually(counted)
+        for label, (figure, href) in _cards(dashboard).items():
             # The period in the link, whatever the list.
             assert "du=2020-03-01" in href and "au=2020-03-31" in href, (label, href)
             status, page = await _page(http, stack.gateway + htmllib.unescape(href))
             assert status == 200, (label, href)
-            total, listed = _listed(page)
             wanted = {code[name] for name in CARDS[label]}
-            assert (total, listed) == (figure, wanted), (label, href)
+            assert _listed(page) == (figure, wanted), (label, href)
+
+        # What waits today counts every submission day, and so do the lists it leads to.
+        waiting = _waiting_links(dashboard)
+        every_day = {"waiting", "held", "reopened", "info", "old_waiting"}
+        wanted = {"badge": every_day, "today": every_day, "reopened": {"reopened"}}
+        for name, (figure, href) in waiting.items():
+            assert "du=" not in href, (name, href)
+            _, page = await _page(http, stack.gateway + htmllib.unescape(href))
+            assert _listed(page) == (figure, {code[n] for n in wanted[name]}), (name, href)
 
     # The period is the submission day's: validated today, the requests count in March 2020.
     async with pool.acquire() as conn:
