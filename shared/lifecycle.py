@@ -529,6 +529,10 @@ CONSULTATION_LISTS = {
     # Answered, the citizen's opinion awaited: the dashboard's « Avis attendus » leads here.
     "avis_attendus": "Avis attendus",
     "satisfaits": "Satisfaits",
+    # The dashboard's cards that no other list holds (shared.body_counts), in its words.
+    "traitees": "Réclamations traitées",
+    "avis_exprimes": "Avis exprimés",
+    "recues": "Total requêtes",
     "reclamations": "Réclamations",
     "demandes_information": "Demandes d'information",
     "suggestions": "Suggestions",

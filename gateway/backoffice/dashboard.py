@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from gateway.backoffice.access import staff_required
-from gateway.backoffice.shell import period_of, render, with_period
+from gateway.backoffice.shell import period_of, render
 from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE, QueueQuery
@@ -111,19 +111,27 @@ EN_COURS = "/admin/traitements/en-cours"
 RETRAITEMENT = "/admin/traitements/retraitement"
 INSATISFAITS = "/admin/traitements/insatisfaits"
 CONSULTATIONS = "/admin/pf/consultations"
-STATISTIQUES = "/admin/statistiques"
 
 
 def _card(label: str, figure: int, url: str, percent: int | None = None) -> dict:
     return {"label": label, "figure": figure, "url": url, "percent": percent}
 
 
+def _body_list(url: str, period, **params: str) -> str:
+    """A body's list over the dashboard's period, always written in the address (the default
+    period too: the list would count every day without it), on the submission day as the
+    counters are (``shared.body_counts``)."""
+    query = {"du": period.start.isoformat(), "au": period.end.isoformat(), **params}
+    return f"{url}?{urlencode(query)}"
+
+
 def focal_cards(counters: dict, period) -> dict[str, list[dict]]:
     """The guide's counters in its order (stats' body-dashboard fields, see
-    services/stats/body_dashboard.py), each with the list it leads to, the period kept."""
+    services/stats/body_dashboard.py), each with the list of exactly the requests it counts
+    (treatment builds each from the same ``shared.body_counts`` rule), over the same period."""
 
     def consultation(liste: str) -> str:
-        return with_period(CONSULTATIONS, period, liste=liste)
+        return _body_list(CONSULTATIONS, period, liste=liste)
 
     validated = counters["validated"]
 
@@ -133,7 +141,7 @@ def focal_cards(counters: dict, period) -> dict[str, list[dict]]:
 
     return {
         "received": [
-            _card("Total requêtes", counters["total"], with_period(STATISTIQUES, period), 100),
+            _card("Total requêtes", counters["total"], consultation("toutes"), 100),
             nature(Nature.MOTION, "Motions validées", "motions"),
             nature(Nature.RECLAMATION, "Réclamations validées", "reclamations"),
             nature(Nature.SUGGESTION, "Suggestions validées", "suggestions"),
@@ -147,14 +155,14 @@ def focal_cards(counters: dict, period) -> dict[str, list[dict]]:
             ),
         ],
         "treatment": [
-            _card("Réclamations à traiter", counters["to_treat"], with_period(EN_COURS, period)),
-            _card("Réclamations traitées", counters["treated"], consultation("reclamations")),
+            _card("Réclamations à traiter", counters["to_treat"], _body_list(EN_COURS, period)),
+            _card("Réclamations traitées", counters["treated"], consultation("traitees")),
             _card("Avis attendus", counters["opinions_expected"], consultation("avis-attendus")),
-            _card("Avis exprimés", counters["opinions_given"], with_period(STATISTIQUES, period)),
+            _card("Avis exprimés", counters["opinions_given"], consultation("avis-exprimes")),
             _card(
                 "Avis d'insatisfaction",
                 counters["dissatisfied"],
-                with_period(INSATISFAITS, period),
+                _body_list(INSATISFAITS, period),
             ),
             _card("Sans retour", counters["without_opinion"], consultation("sans-retour")),
         ],
@@ -175,10 +183,8 @@ async def focal_counters(request: web.Request, staff, period) -> dict | None:
     return {
         "focal": body,
         "cards": focal_cards(body, period),
-        "waiting_links": {
-            "en_cours": with_period(EN_COURS, period),
-            "retraitement": with_period(RETRAITEMENT, period),
-        },
+        # « À traiter aujourd'hui » counts every submission day: so do the lists it leads to.
+        "waiting_links": {"en_cours": EN_COURS, "retraitement": RETRAITEMENT},
     }
 
 

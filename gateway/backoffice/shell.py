@@ -218,6 +218,8 @@ async def body_names(request: web.Request) -> dict[str, str]:
 FOCAL_WAITING_LABEL = "À traiter"
 
 # Where a focal point's « À traiter » leads: « Traitements › En cours » (treatment's pages).
+# The header's count has no period (what waits now, whatever the day it came), and neither
+# has the list it leads to (layout.html): with the period, the list held fewer than the badge.
 FOCAL_WAITING_URL = "/admin/traitements/en-cours"
 
 

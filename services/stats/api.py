@@ -8,7 +8,7 @@ from datetime import date
 from aiohttp import web
 
 from services.stats import deadlines, repository
-from shared import lifecycle
+from shared import body_counts
 from shared.messages import Nature, Opinion
 from shared.service import connection
 from shared.web import json_error
@@ -50,8 +50,9 @@ def period(request: web.Request) -> tuple[date | None, date | None] | web.Respon
 
 
 # « Traitées » on the public page: answered by the body, the citizen's opinion awaited or given
-# (a request reopened by the citizen counts again once answered again).
-ANSWERED = [lifecycle.Status.TREATED.value, lifecycle.Status.CLOSED.value]
+# (a request reopened by the citizen counts again once answered again): the focal point's
+# « Réclamations traitées » (shared.body_counts).
+ANSWERED = [s.value for s in body_counts.ANSWERED]
 
 
 def _satisfaction(by_opinion: dict[str, int]) -> dict:

@@ -8,20 +8,20 @@ day the request was *submitted* (the day the citizen sent it; a resubmission kee
 counters tell what became of the requests the body received in that period, in their present
 status. « À traiter » has no period: it is what waits for the body now.
 
-The counters (statuses are ``shared.lifecycle.Status``; « to treat » natures are those
-``Nature.needs_treatment``: réclamation and demande d'information):
+The counters, each as ``shared.body_counts.CARDS`` says (one home: treatment's lists the cards
+lead to are built from it too):
 
-- ``total`` « Total requêtes »: requests past the analysts (validated: every present status
-  whose queue status is « Validée » — validated, in_treatment, acknowledged, on_hold, treated,
-  reopened, closed), any nature. Requests waiting for the analysts, sent back or rejected never
-  reached the body and are not counted.
+- ``total`` « Total requêtes »: requests past the analysts (every present status whose queue
+  status is « Validée »), any nature. Requests waiting for the analysts, sent back or rejected
+  never reached the body and are not counted.
 - ``validated[nature]`` « Réclamations / Suggestions / Observations / Motions validées » (and
   demandes d'information): the part of ``total`` of that nature, with ``percent`` of ``total``
   (rounded to the unit, as the guide shows 25 %, 33 %, 67 %).
-- ``to_treat`` « Réclamations à traiter »: to-treat natures now validated, in_treatment,
-  on_hold or reopened (not answered yet, or reopened by the citizen: « Retraitement »).
-- ``treated`` « Réclamations traitées »: to-treat natures now treated or closed (answered; a
-  reopened request counts as to treat again until answered again).
+- ``to_treat`` « Réclamations à traiter »: now in_treatment, on_hold or reopened (not answered
+  yet, or reopened by the citizen: « Retraitement »); only réclamations and demandes
+  d'information reach these statuses.
+- ``treated`` « Réclamations traitées »: now treated or closed (answered; a reopened request
+  counts as to treat again until answered again); réclamations and demandes d'information.
 - ``opinions_expected`` « Avis attendus »: now treated (answered, the citizen's opinion awaited).
 - ``opinions_given`` « Avis exprimés »: closed with the citizen's opinion, whatever it is
   (request.opinion_given, or the request.closed naming it); ``by_opinion`` splits it.
@@ -30,6 +30,9 @@ The counters (statuses are ``shared.lifecycle.Status``; « to treat » natures a
   satisfait » is in ``by_opinion``, not here).
 - ``without_opinion`` « Sans retour »: closed by the clock with no opinion (request.closed
   without one).
+
+A card with ``outcomes`` is read from ``outcome_counts`` (how the request ended, counted once per
+request): an outcome is recorded when the request closes, and a closed request stays closed.
 - ``held``, ``reopened``: now on hold (« Mettre en attente »), now reopened.
 - ``waiting`` « À traiter » (no period): every request of the body now validated,
   in_treatment, on_hold or reopened, any submission day; ``waiting_by_status`` splits it.
@@ -51,7 +54,7 @@ from aiohttp import web
 
 from services.stats.api import period
 from services.stats.repository import NO_OPINION
-from shared import lifecycle
+from shared import body_counts, lifecycle
 from shared.identity import Identity, Role, identity_of, requires
 from shared.messages import Nature, Opinion
 from shared.service import connection
@@ -60,11 +63,8 @@ from shared.web import json_error
 routes = web.RouteTableDef()
 
 S = lifecycle.Status
-# Past the analysts: what the body received.
-RECEIVED = tuple(s for s in S if lifecycle.queue_status(s) == lifecycle.QueueStatus.VALIDATED)
-WAITING = (S.VALIDATED, S.IN_TREATMENT, S.ON_HOLD, S.REOPENED)
-ANSWERED = (S.TREATED, S.CLOSED)
-TO_TREAT_NATURES = tuple(n for n in Nature if n.needs_treatment)
+# « À traiter » (no period): ``validated`` too, as a key of ``waiting_by_status``.
+WAITING = (S.VALIDATED, *body_counts.AWAITING_ANSWER)
 
 PERIOD_COUNTS = """
     SELECT nature, status, sum(count)::bigint AS total
@@ -73,10 +73,10 @@ PERIOD_COUNTS = """
     GROUP BY nature, status"""
 
 PERIOD_OUTCOMES = """
-    SELECT outcome, sum(count)::bigint AS total
+    SELECT nature, outcome, sum(count)::bigint AS total
     FROM outcome_counts
     WHERE body_id = $1 AND ($2::date IS NULL OR day >= $2) AND ($3::date IS NULL OR day <= $3)
-    GROUP BY outcome"""
+    GROUP BY nature, outcome"""
 
 WAITING_COUNTS = """
     SELECT status, sum(count)::bigint AS total
@@ -100,38 +100,38 @@ async def counters(
 ) -> dict:
     """Every counter of the module's docstring for ``body_id`` over [start, end]."""
     rows = await conn.fetch(PERIOD_COUNTS, body_id, start, end)
-    outcomes = {
-        row["outcome"]: row["total"]
-        for row in await conn.fetch(PERIOD_OUTCOMES, body_id, start, end)
-    }
+    outcomes = await conn.fetch(PERIOD_OUTCOMES, body_id, start, end)
     name = await conn.fetchval("SELECT body_name FROM bodies WHERE body_id = $1", body_id)
 
-    def count(natures=tuple(Nature), statuses=RECEIVED) -> int:
-        wanted_n = {n.value for n in natures}
-        wanted_s = {s.value for s in statuses}
-        return sum(r["total"] for r in rows if r["nature"] in wanted_n and r["status"] in wanted_s)
+    def count(card: body_counts.Counted) -> int:
+        natures = {n.value for n in card.natures or Nature}
+        if card.outcomes is not None:
+            ended = {o.value if o else NO_OPINION for o in card.outcomes}
+            return sum(
+                r["total"] for r in outcomes if r["nature"] in natures and r["outcome"] in ended
+            )
+        statuses = {s.value for s in card.statuses}
+        return sum(r["total"] for r in rows if r["nature"] in natures and r["status"] in statuses)
 
-    total = count()
-    by_opinion = {o.value: outcomes.get(o.value, 0) for o in Opinion}
+    total = count(body_counts.CARDS["total"])
+    by_opinion = {o.value: count(body_counts.Counted((S.CLOSED,), outcomes=(o,))) for o in Opinion}
     now_waiting = await waiting(conn, body_id)
     return {
         "body_id": body_id,
         "body_name": name or body_id,
         "from": start.isoformat() if start else None,
         "to": end.isoformat() if end else None,
-        "total": total,
+        **{field: count(card) for field, card in body_counts.CARDS.items()},
         "validated": {
-            n.value: {"count": (c := count((n,))), "percent": _percent(c, total)} for n in Nature
+            n.value: {
+                "count": (c := count(body_counts.of_nature(n))),
+                "percent": _percent(c, total),
+            }
+            for n in Nature
         },
-        "to_treat": count(TO_TREAT_NATURES, WAITING),
-        "treated": count(TO_TREAT_NATURES, ANSWERED),
-        "opinions_expected": count(statuses=(S.TREATED,)),
-        "opinions_given": sum(by_opinion.values()),
         "by_opinion": by_opinion,
-        "dissatisfied": by_opinion[Opinion.NOT_SATISFIED.value],
-        "without_opinion": outcomes.get(NO_OPINION, 0),
-        "held": count(statuses=(S.ON_HOLD,)),
-        "reopened": count(statuses=(S.REOPENED,)),
+        "held": count(body_counts.Counted((S.ON_HOLD,))),
+        "reopened": count(body_counts.Counted((S.REOPENED,))),
         "waiting": sum(now_waiting.values()),
         "waiting_by_status": now_waiting,
     }

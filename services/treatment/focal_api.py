@@ -4,11 +4,12 @@ Reading: focal points (their own body only), analysts and administrators (every 
 only). Acting: focal points only, on their own body's requests; another body's request is the
 same 404 as one that does not exist. 401 without a signed identity, 403 for another role.
 
-- ``GET /requests?view=&q=&code=&body_id=&validated_from=&validated_to=&late=&sort=&order=
-  &limit=&offset=``: one page of a list
+- ``GET /requests?view=&q=&code=&body_id=&validated_from=&validated_to=&submitted_from=
+  &submitted_to=&late=&sort=&order=&limit=&offset=``: one page of a list
   (``LISTS``: en_cours, retraitement, en_retard, insatisfaits, consultations, sans_retour,
-  avis_attendus, satisfaits, reclamations, demandes_information, suggestions, observations,
-  motions), oldest
+  avis_attendus, satisfaits, traitees, avis_exprimes, recues, reclamations,
+  demandes_information, suggestions, observations, motions; each card of the focal point's
+  dashboard leads to the one built from its ``shared.body_counts`` rule), oldest
   validation first by default, ``{"total", "limit", "offset", "items"}``; each item carries the last
   answer, the citizen's last opinion with its comment and the last reopening. ``q``: a code, or
   words of the message or the contact. « En cours » is in_treatment, on_hold and reopened.
@@ -51,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from services.treatment import actions, clock, deadlines, reminders, repository
 from services.treatment.calendar import load_calendar
 from services.treatment.settings import SETTINGS
-from shared import attachments, audit, codes, csv_export, lifecycle
+from shared import attachments, audit, body_counts, codes, csv_export, lifecycle
 from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
@@ -198,31 +199,49 @@ class ListView:
     statuses: tuple[Status, ...] | None = None
     opinions: tuple[str, ...] | None = None
     without_opinion: bool = False
-    nature: Nature | None = None
+    natures: tuple[Nature, ...] | None = None
     late: bool = False
 
+    @classmethod
+    def counting(cls, card: body_counts.Counted) -> ListView:
+        """The list of the requests a dashboard card counts (``shared.body_counts``)."""
+        outcomes = card.outcomes
+        if outcomes is not None and None in outcomes and len(outcomes) > 1:
+            raise ValueError("a list is either « sans retour » or of opinions, not both")
+        return cls(
+            statuses=card.statuses,
+            opinions=tuple(o.value for o in outcomes)
+            if outcomes and None not in outcomes
+            else None,
+            without_opinion=outcomes == (None,),
+            natures=card.natures,
+        )
 
-# The citizen's opinions that let the body answer again (« Insatisfaits »).
-_UNSATISFIED = tuple(
-    o.value for o in Opinion if lifecycle.allows(Status.CLOSED, Event.CITIZEN_ANSWERED, opinion=o)
-)
+
+CARDS = body_counts.CARDS
 LISTS: dict[str, ListView] = {
-    "en_cours": ListView((Status.IN_TREATMENT, Status.ON_HOLD, Status.REOPENED)),
+    # « Réclamations à traiter » (its statuses are those of the treatments_en_cours index, 0050).
+    "en_cours": ListView.counting(CARDS["to_treat"]),
     "retraitement": ListView((Status.REOPENED,)),
     # Past the deadline the clock escalated (reminders.py), on hold included.
     "en_retard": ListView(reminders.LATE_STATUSES, late=True),
-    "insatisfaits": ListView((Status.CLOSED,), _UNSATISFIED),
+    # « Avis d'insatisfaction »: the opinions that let the body answer again.
+    "insatisfaits": ListView.counting(CARDS["dissatisfied"]),
     # What the body reads: suggestions, observations, motions acknowledged.
     "consultations": ListView((Status.ACKNOWLEDGED,)),
-    # « Consultations »: « Sans retour », « Satisfaits », then each nature, whatever its status.
-    "sans_retour": ListView((Status.CLOSED,), without_opinion=True),
-    "avis_attendus": ListView((Status.TREATED,)),
+    # « Consultations »: « Sans retour », « Satisfaits », then each nature, whatever its status;
+    # and the dashboard's other cards, each the list of what its figure counts.
+    "sans_retour": ListView.counting(CARDS["without_opinion"]),
+    "avis_attendus": ListView.counting(CARDS["opinions_expected"]),
     "satisfaits": ListView((Status.CLOSED,), (Opinion.SATISFIED.value,)),
-    "reclamations": ListView(nature=Nature.RECLAMATION),
-    "demandes_information": ListView(nature=Nature.DEMANDE_INFORMATION),
-    "suggestions": ListView(nature=Nature.SUGGESTION),
-    "observations": ListView(nature=Nature.OBSERVATION),
-    "motions": ListView(nature=Nature.MOTION),
+    "traitees": ListView.counting(CARDS["treated"]),
+    "avis_exprimes": ListView.counting(CARDS["opinions_given"]),
+    "recues": ListView.counting(CARDS["total"]),
+    "reclamations": ListView.counting(body_counts.of_nature(Nature.RECLAMATION)),
+    "demandes_information": ListView.counting(body_counts.of_nature(Nature.DEMANDE_INFORMATION)),
+    "suggestions": ListView.counting(body_counts.of_nature(Nature.SUGGESTION)),
+    "observations": ListView.counting(body_counts.of_nature(Nature.OBSERVATION)),
+    "motions": ListView.counting(body_counts.of_nature(Nature.MOTION)),
 }
 VIEWS = LISTS  # the name the first version of this API used
 LIST_ORDERS = ("asc", "desc")
@@ -278,7 +297,7 @@ def _list_filter(
     if late not in ("", "true", "false"):
         errors.append(field_error("late", "En retard : true ou false.", "invalid_late"))
     days = {}
-    for name in ("validated_from", "validated_to"):
+    for name in ("validated_from", "validated_to", "submitted_from", "submitted_to"):
         try:
             days[name] = date.fromisoformat(query[name]) if query.get(name) else None
         except ValueError:
@@ -300,7 +319,7 @@ def _list_filter(
         statuses=tuple(s.value for s in chosen.statuses) if chosen.statuses else None,
         opinions=chosen.opinions,
         without_opinion=chosen.without_opinion,
-        nature=chosen.nature.value if chosen.nature else None,
+        natures=tuple(n.value for n in chosen.natures) if chosen.natures else None,
         late=chosen.late,
         body_id=body_id,
         code=code,
@@ -308,6 +327,8 @@ def _list_filter(
         # Days in Abidjan's time (UTC, all year): from the first's start to the last's end.
         validated_from=_start_of(days["validated_from"]),
         validated_before=_start_of(days["validated_to"], 1),
+        submitted_from=_start_of(days["submitted_from"]),
+        submitted_before=_start_of(days["submitted_to"], 1),
         sort=sort,
         descending=order == "desc",
         # « En retard »: the answer awaited past its day.

@@ -300,12 +300,16 @@ class ListFilter:
     statuses: tuple[str, ...] | None = None
     opinions: tuple[str, ...] | None = None
     without_opinion: bool = False  # « Sans retour »: closed, the citizen said nothing
-    nature: str | None = None
+    natures: tuple[str, ...] | None = None
     body_id: str | None = None  # None: every body (analysts, administrators)
     code: str | None = None
     words: str | None = None  # in the message or the contact (the ``search`` column, 0030)
     validated_from: datetime | None = None  # validated at or after
     validated_before: datetime | None = None  # validated before
+    # The back office's period « PERIODE DU … au … » is on the day the citizen submitted it, as
+    # the dashboard's counters (shared.body_counts); the ministry API's is on the validation.
+    submitted_from: datetime | None = None  # submitted at or after
+    submitted_before: datetime | None = None  # submitted before
     late: bool = False  # « En retard »: its present deadline missed (missed_deadlines, 0077)
     sort: str = "validated_at"  # one of LIST_SORTS
     descending: bool = False
@@ -390,8 +394,8 @@ def _list_where(f: ListFilter, words: str | None) -> tuple[str, list[Any]]:
         conditions.append("opinion IS NULL")
     if f.late:
         conditions.append(LATE)
-    if f.nature is not None:
-        add("nature = ?", f.nature)
+    if f.natures is not None:
+        add("nature = ANY(?::text[])", list(f.natures))
     if f.body_id is not None:
         add("body_id = ?", f.body_id)
     if f.code is not None:
@@ -400,6 +404,10 @@ def _list_where(f: ListFilter, words: str | None) -> tuple[str, list[Any]]:
         add("validated_at >= ?", f.validated_from)
     if f.validated_before is not None:
         add("validated_at < ?", f.validated_before)
+    if f.submitted_from is not None:
+        add("submitted_at >= ?", f.submitted_from)
+    if f.submitted_before is not None:
+        add("submitted_at < ?", f.submitted_before)
     if words is not None:
         add("search @@ websearch_to_tsquery('french', fold(?))", words)
     if f.late_on is not None:

@@ -88,6 +88,22 @@ async def scenario(pool: asyncpg.Pool, body_id: str) -> dict[str, list[str]]:
         "sans_retour": [c["silent"]],
         "avis_attendus": [],  # every answer here has its reply: the page tests add one
         "satisfaits": [c["satisfied"]],
+        # The dashboard's « Réclamations traitées », « Avis exprimés », « Total requêtes ».
+        "traitees": [c["unsatisfied"], c["satisfied"], c["silent"]],
+        "avis_exprimes": [c["unsatisfied"], c["satisfied"]],
+        "recues": [
+            c[n]
+            for n in (
+                "fresh",
+                "held",
+                "reopened",
+                "unsatisfied",
+                "satisfied",
+                "silent",
+                "suggestion",
+                "motion",
+            )
+        ],
         "reclamations": [
             c[n] for n in ("fresh", "held", "reopened", "unsatisfied", "satisfied", "silent")
         ],

@@ -162,7 +162,7 @@ async def test_each_first_page_and_a_search_can_use_an_index(treatment, view):
                     statuses=tuple(s.value for s in chosen.statuses) if chosen.statuses else None,
                     opinions=chosen.opinions,
                     without_opinion=chosen.without_opinion,
-                    nature=chosen.nature.value if chosen.nature else None,
+                    natures=tuple(n.value for n in chosen.natures) if chosen.natures else None,
                     body_id=body_id,
                     words=words,
                 )
@@ -192,3 +192,19 @@ async def test_the_period_filters_on_the_validation_day(treatment, two_bodies):
     assert total == 0
     status, body = await treatment.api.get("/requests?validated_from=31/12/2020")
     assert (status, body["errors"][0]["field"]) == (400, "validated_from")
+
+
+async def test_the_back_office_s_period_filters_on_the_submission_day(treatment, two_bodies):
+    """The back office's « PERIODE DU … au … » is on the day the citizen submitted the request,
+    as the dashboard counts it (shared.body_counts); the whole of its last day included."""
+    ours, _ = two_bodies
+    march = await treatment.validated(submitted_at=datetime(2020, 3, 31, 23, 59, tzinfo=UTC))
+    april = await treatment.validated(submitted_at=datetime(2020, 4, 1, 0, 1, tzinfo=UTC))
+    period = {"submitted_from": "2020-03-01", "submitted_to": "2020-03-31"}
+    assert await codes_of(treatment, "recues", **period) == (1, [march.code])
+    assert await codes_of(treatment, "reclamations", submitted_from="2020-04-01") == (
+        1 + len(ours["reclamations"]),
+        [*ours["reclamations"], april.code],
+    )
+    status, body = await treatment.api.get("/requests?submitted_to=2020-02-30")
+    assert (status, body["errors"][0]["field"]) == (400, "submitted_to")

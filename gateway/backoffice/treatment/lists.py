@@ -5,8 +5,9 @@
 A focal point sees its own body's requests (treatment answers only those, whatever the address
 asks); analysts and administrators read every body's, with an « Organisme » filter. Each list
 has its search (a code, or words of the message or the contact), sorting, pages, the period
-(on the validation date, when chosen) and its « Exportation »: treatment's CSV with the agents
-named (treatment knows logins), or the same rows as a workbook. The request's own page, with
+(when chosen: on the day the citizen submitted the request, as the dashboard's counters, so
+that each card's figure is its list's total) and its « Exportation »: treatment's CSV with the
+agents named (treatment knows logins), or the same rows as a workbook. The request's own page, with
 its forms, is ``bo-pf-requete`` (``/admin/requetes/{code}``), built elsewhere: the lists link
 to it.
 """
@@ -128,6 +129,32 @@ CONSULTATIONS = {
             "consultation",
             "Consulter",
         ),
+        # The dashboard's cards (« Réclamations traitées », « Avis exprimés », « Total
+        # requêtes »): each the list of the requests its figure counts.
+        Page(
+            "traitees",
+            "traitees",
+            CONSULTATION_LISTS["traitees"],
+            "Liste des réclamations traitées",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
+            "avis-exprimes",
+            "avis_exprimes",
+            CONSULTATION_LISTS["avis_exprimes"],
+            "Liste des requêtes traitées avec l'avis de l'usager",
+            "consultation",
+            "Consulter",
+        ),
+        Page(
+            "toutes",
+            "recues",
+            CONSULTATION_LISTS["recues"],
+            "Listing des requêtes validées",
+            "consultation",
+            "Consulter",
+        ),
         Page(
             "reclamations",
             "reclamations",
@@ -187,9 +214,9 @@ def _params(request: web.Request, listing: Listing) -> dict[str, str]:
     params = {"sort": SORTS[listing.sort], "order": "desc" if listing.descending else "asc"}
     if listing.words:
         params["q"] = listing.words
-    if period.explicit:
-        params["validated_from"] = period.start.isoformat()
-        params["validated_to"] = period.end.isoformat()
+    if period.explicit:  # on the submission day, as every count of the back office
+        params["submitted_from"] = period.start.isoformat()
+        params["submitted_to"] = period.end.isoformat()
     if request.query.get("retard") == "1":
         params["late"] = "true"
     body = request.query.get("organisme", "").strip()[:100]
