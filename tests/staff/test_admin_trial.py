@@ -32,9 +32,7 @@ async def _post(http, page_url: str, action: str, data: dict) -> tuple[int, str,
         return r.status, r.headers.get("Location", ""), await r.text()
 
 
-async def test_a_name_without_a_letter_is_refused_not_made_an_empty_identifier(
-    stack, database_url
-):
+async def test_a_name_without_a_letter_is_refused_not_made_an_empty_identifier(stack, database_url):
     gw = stack.gateway
     async with await _admin(stack, database_url) as http:
         others = ("acronym", "phones", "email", "location", "hours")
