@@ -6,8 +6,10 @@
   which shows the whole key once: it waits for that page server-side, tied to the administrator's
   session, and is forgotten as the page reads it (only its digest is kept), so reloading either
   page neither makes a second key nor shows the first again.
-- ``GET /admin/cles-api/{id}``: one key and its last calls; ``POST /admin/cles-api/{id}/revoquer``
-  revokes it: the next call with it is refused.
+- ``GET /admin/cles-api/{id}``: one key and its last calls; with ``?confirmer=revoquer`` it asks
+  « Êtes-vous sûr… ? » first, and only that question's form (``confirm=oui``) revokes through
+  ``POST /admin/cles-api/{id}/revoquer``: the next call with the key is refused. Revoking cannot
+  be undone (a ministry's system stops until it gets a new key), so no click does it alone.
 
 Creations and revocations are lines of the « Journal d'audit » (``api_key_created``,
 ``api_key_revoked``; target « clé d'API <id> »), in the transaction that makes the change.
@@ -172,6 +174,7 @@ async def key_page(request: web.Request) -> web.Response:
             "key": key,
             "body_name": names.get(key.body_id, key.body_id),
             "calls": calls,
+            "confirm_revoke": request.query.get("confirmer") == "revoquer",
         },
     )
 
@@ -181,6 +184,12 @@ async def key_page(request: web.Request) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     key_id = request.match_info["key_id"]
     staff = _staff(request)
+    async with request.app[POOL].acquire() as conn:
+        if await keys.one(conn, key_id) is None:
+            raise web.HTTPNotFound()
+    if (await request.post()).get("confirm") != "oui":
+        # Not through the question (an old form, a second click): ask it.
+        raise web.HTTPSeeOther(f"{BASE}/{key_id}?confirmer=revoquer")
 
     async def work(conn: Any) -> keys.ApiKey | None:
         revoked = await keys.revoke(conn, key_id, by=staff.login)

@@ -62,3 +62,71 @@ async def test_a_name_without_a_letter_is_refused_not_made_an_empty_identifier(s
             assert await conn.fetchval(f"SELECT count(*) FROM intake.{table} WHERE id = ''") == 0
     finally:
         await conn.close()
+
+
+async def _new_key(database_url: str) -> str:
+    """A key of the budget's system, made as the page makes it; its id."""
+    from gateway.staff import api_keys
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SET search_path TO gateway, public")
+        key, _ = await api_keys.create(
+            conn,
+            body_id="ministere-budget",
+            label="SIGFIP du ministère du Budget",
+            calls_per_minute=60,
+            created_by="admin.essai",
+        )
+        return key.id
+    finally:
+        await conn.close()
+
+
+async def _revoked(database_url: str, key_id: str) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval(
+            "SELECT revoked_at IS NOT NULL FROM gateway.api_keys WHERE id = $1", key_id
+        )
+    finally:
+        await conn.close()
+
+
+async def test_revoking_an_api_key_asks_first(gateway_alone, database_url):
+    gw = (await gateway_alone()).url
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.essai", PASSWORD)
+    key_id = await _new_key(database_url)
+    key_page = f"{gw}/admin/cles-api/{key_id}"
+    async with await signed_in_session(gw, "admin.essai", PASSWORD) as http:
+        # Neither the list's button nor the key page's posts: each leads to the question.
+        for url in (gw + "/admin/cles-api", key_page):
+            async with http.get(url) as resp:
+                page = html.unescape(await resp.text())
+            assert f'action="/admin/cles-api/{key_id}/revoquer"' not in page, url
+            assert '<input type="hidden" name="confirmer" value="revoquer">' in page, url
+        async with http.get(key_page, params={"confirmer": "revoquer"}) as resp:
+            page = html.unescape(await resp.text())
+        assert "Êtes-vous sûr de vouloir révoquer la clé « SIGFIP du ministère du" in page
+        assert f'action="/admin/cles-api/{key_id}/revoquer"' in page
+        assert '<input type="hidden" name="confirm" value="oui">' in page
+
+        # A post that did not go through the question revokes nothing: it leads there.
+        token = await form_token(http, key_page)
+        async with http.post(
+            f"{key_page}/revoquer", data={"csrf_token": token}, allow_redirects=False
+        ) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"] == f"/admin/cles-api/{key_id}?confirmer=revoquer"
+        assert not await _revoked(database_url, key_id)
+
+        async with http.post(
+            f"{key_page}/revoquer", data={"csrf_token": token, "confirm": "oui"}
+        ) as resp:
+            assert "La clé est révoquée" in html.unescape(await resp.text())
+        assert await _revoked(database_url, key_id)
+
+        # A key that does not exist is not « révoquée »: the page says it is not there.
+        unknown = f"{gw}/admin/cles-api/{'0' * 12}/revoquer"
+        async with http.post(unknown, data={"csrf_token": token, "confirm": "oui"}) as resp:
+            assert resp.status == 404
