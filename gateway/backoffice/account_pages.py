@@ -63,12 +63,7 @@ async def _body_problem(request: web.Request, role: str, body_id: str) -> str | 
     """A focal point's body must be in intake's catalogue (checked when intake answers)."""
     if role != Role.FOCAL_POINT.value or not body_id:
         return None
-    names = await shell.body_names(request)
-    if not names:
-        return "Le catalogue des organismes ne répond pas : réessayez dans un instant."
-    if body_id not in names:
-        return "Cet organisme n'est pas dans le catalogue : choisissez-le dans la liste."
-    return None
+    return await shell.body_problem(request, body_id)
 
 
 def _actor(request: web.Request) -> account_actions.Actor:

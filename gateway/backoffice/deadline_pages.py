@@ -180,7 +180,11 @@ def _rule_problems(values: dict[str, str]) -> dict[str, str]:
 @staff_required(Role.ADMINISTRATOR)
 async def set_deadline(request: web.Request) -> web.Response:
     values = _rule_values(await request.post())
-    if errors := _rule_problems(values):
+    errors = _rule_problems(values)
+    # A body's own value for a body that is not in the catalogue would be kept for nobody.
+    if values["body_id"] and (problem := await shell.body_problem(request, values["body_id"])):
+        errors["body_id"] = problem
+    if errors:
         return await _page(request, rule=values, rule_errors=errors, status=422)
     try:
         status, answer = await request.app[TREATMENT].set_deadline(

@@ -130,3 +130,25 @@ async def test_revoking_an_api_key_asks_first(gateway_alone, database_url):
         unknown = f"{gw}/admin/cles-api/{'0' * 12}/revoquer"
         async with http.post(unknown, data={"csrf_token": token, "confirm": "oui"}) as resp:
             assert resp.status == 404
+
+
+async def test_a_deadline_is_kept_only_for_a_body_of_the_catalogue(stack, database_url):
+    gw = stack.gateway
+    url = gw + "/admin/delais"
+    async with await _admin(stack, database_url) as http:
+        rule = {"nature": "reclamation", "kind": "answer", "days": "20"}
+        status, _, page = await _post(http, url, url, {**rule, "body_id": "inconnu-xyz"})
+        assert status == 422
+        assert 'id="err-body_id"' in page
+        assert "Cet organisme n'est pas dans le catalogue" in _text(page)
+        assert 'value="20"' in page  # what was typed, kept
+
+        # A body of the catalogue: kept, and said in the table by its name.
+        status, location, _ = await _post(http, url, url, {**rule, "body_id": "ministere-budget"})
+        assert (status, location) == (303, "/admin/delais?fait=delai")
+    conn = await asyncpg.connect(database_url)
+    try:
+        kept = await conn.fetch("SELECT body_id FROM treatment.deadline_policy")
+    finally:
+        await conn.close()
+    assert [r["body_id"] for r in kept] == ["ministere-budget"]
