@@ -152,3 +152,47 @@ async def test_a_deadline_is_kept_only_for_a_body_of_the_catalogue(stack, databa
     finally:
         await conn.close()
     assert [r["body_id"] for r in kept] == ["ministere-budget"]
+
+
+async def _limits(http, url: str) -> dict[str, str]:
+    """The values the page « Limites et SMS » shows, by field."""
+    async with http.get(url) as resp:
+        page = html.unescape(await resp.text())
+    return dict(re.findall(r'<input type="text" id="f-\w+" name="(\w+)" value="([^"]*)"', page))
+
+
+async def test_a_limit_that_would_close_the_form_to_everybody_is_refused_in_french(
+    stack, database_url
+):
+    url = stack.gateway + "/admin/limites"
+    async with await _admin(stack, database_url) as http:
+        shown = await _limits(http, url)
+        assert len(shown) == 10 and shown["submissions_per_email"] != "8"
+        # 0 requests per email: every citizen refused. Said beside the field, with the bounds.
+        status, _, page = await _post(http, url, url, {**shown, "submissions_per_email": "0"})
+        assert status == 422
+        assert 'id="err-submissions_per_email"' in page
+        assert "un nombre entier de 1 à 10 000 000." in _text(page)  # spaces: any kind
+        assert 'name="submissions_per_email" value="0"' in page  # what was typed, kept
+        # Past intake's bound: its words beside the field, not a word-less « refusée ».
+        status, _, page = await _post(http, url, url, {**shown, "proof_difficulty_bits": "30"})
+        assert status == 422
+        assert 'id="err-proof_difficulty_bits"' in page
+        assert "un nombre entier de 0 à 24." in _text(page)
+
+        status, location, _ = await _post(http, url, url, {**shown, "submissions_per_email": "8"})
+        assert (status, location) == (303, "/admin/limites?fait=1")
+    conn = await asyncpg.connect(database_url)
+    try:
+        value = await conn.fetchval(
+            "SELECT value FROM intake.config WHERE key = 'submissions_per_email'"
+        )
+        detail = await conn.fetchval(
+            "SELECT detail FROM gateway.audit_log WHERE action = 'config_changed'"
+        )
+    finally:
+        await conn.close()
+    assert value == "8"
+    # The log says it in the page's words.
+    before = shown["submissions_per_email"]
+    assert detail == f"Requêtes par adresse électronique : « {before} » → « 8 »"
