@@ -196,3 +196,58 @@ async def test_a_limit_that_would_close_the_form_to_everybody_is_refused_in_fren
     # The log says it in the page's words.
     before = shown["submissions_per_email"]
     assert detail == f"Requêtes par adresse électronique : « {before} » → « 8 »"
+
+
+async def _password_hash(database_url: str, login: str) -> str | None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval(
+            "SELECT password_hash FROM gateway.staff_accounts WHERE login = $1", login
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_new_sign_in_link_and_a_second_factor_reset_ask_first(gateway_alone, database_url):
+    """Both lock the agent out at once (the password or the phone stops working, the sessions
+    end): one click on the account page did it."""
+    gw = (await gateway_alone()).url
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.essai", PASSWORD)
+    agent = await create_account(database_url, Role.ANALYST, "awa.kone", PASSWORD)
+    page_url = f"{gw}/admin/comptes/{agent.id}"
+    async with await signed_in_session(gw, "admin.essai", PASSWORD) as http:
+        async with http.get(page_url) as resp:
+            page = html.unescape(await resp.text())
+        for action in ("nouveau-lien", "double-authentification", "desactiver"):
+            assert f'action="/admin/comptes/{agent.id}/{action}"' not in page, action
+        for question, ask in (
+            ("lien", "Êtes-vous sûr de vouloir envoyer un nouveau lien de connexion à awa.kone ?"),
+            (
+                "double-authentification",
+                "Êtes-vous sûr de vouloir réinitialiser la double authentification de awa.kone ?",
+            ),
+        ):
+            assert f'<input type="hidden" name="confirmer" value="{question}">' in page
+            async with http.get(page_url, params={"confirmer": question}) as resp:
+                asked = html.unescape(await resp.text())
+            assert ask in asked
+            assert '<input type="hidden" name="confirm" value="oui">' in asked
+
+        # A post that did not go through the question changes nothing: it leads there.
+        token = await form_token(http, page_url)
+        for action, question in (
+            ("nouveau-lien", "lien"),
+            ("double-authentification", "double-authentification"),
+        ):
+            async with http.post(
+                f"{page_url}/{action}", data={"csrf_token": token}, allow_redirects=False
+            ) as resp:
+                assert resp.status == 303
+                assert resp.headers["Location"] == f"/admin/comptes/{agent.id}?confirmer={question}"
+        assert await _password_hash(database_url, "awa.kone") is not None
+
+        async with http.post(
+            f"{page_url}/nouveau-lien", data={"csrf_token": token, "confirm": "oui"}
+        ) as resp:
+            assert "Un nouveau lien de connexion part" in html.unescape(await resp.text())
+        assert await _password_hash(database_url, "awa.kone") is None
