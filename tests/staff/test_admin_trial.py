@@ -251,3 +251,39 @@ async def test_a_new_sign_in_link_and_a_second_factor_reset_ask_first(gateway_al
         ) as resp:
             assert "Un nouveau lien de connexion part" in html.unescape(await resp.text())
         assert await _password_hash(database_url, "awa.kone") is None
+
+
+async def test_the_journal_says_the_services_settings_in_french(stack, database_url):
+    """Treatment's lines of « Délais » and « Rappels » showed their internal names
+    (« deadline_set », « reminder_settings », « not_taken_days=4 », « Délai answer »), and the
+    action filter offered « Consultation des données personnelles » twice."""
+    gw = stack.gateway
+    async with await _admin(stack, database_url) as http:
+        rule = {"nature": "reclamation", "kind": "answer", "body_id": "", "days": "45"}
+        assert (await _post(http, gw + "/admin/delais", gw + "/admin/delais", rule))[0] == 303
+        day = {"day": "07/08/2027", "label": "Fête nationale"}
+        url = gw + "/admin/delais"
+        assert (await _post(http, url, url + "/jours", day))[0] == 303
+        reminders = {
+            "not_taken_days": "4",
+            "in_progress_days": "6",
+            "before_due_days": "2",
+            "repeat_days": "3",
+        }
+        url = gw + "/admin/rappels"
+        assert (await _post(http, url, url, reminders))[0] == 303
+
+        async with http.get(gw + "/admin/journal") as resp:
+            page = html.unescape(await resp.text())
+        table = _text(page[page.index("<tbody") :])
+        for raw in ("deadline_set", "day_off_declared", "reminder_settings", "_days", " answer"):
+            assert raw not in table, raw
+        assert "Rappels : modification" in table
+        assert "Réclamation, Réponse de l'organisme : 60 jours ouvrés → 45 jours ouvrés" in table
+        assert "Jour chômé déclaré : 07/08/2027 « Fête nationale »" in table
+        assert "non prise en compte : premier rappel après 4 jours ouvrés" in table
+
+        options = re.findall(r"<option value=\"([^\"]*)\"[^>]*>([^<]*)</option>", page)
+        labels = [label for _, label in options]
+        assert len(labels) == len(set(labels)), labels
+        assert ("reminder_settings", "Rappels : modification") in options
