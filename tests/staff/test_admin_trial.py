@@ -287,3 +287,27 @@ async def test_the_journal_says_the_services_settings_in_french(stack, database_
         labels = [label for _, label in options]
         assert len(labels) == len(set(labels)), labels
         assert ("reminder_settings", "Rappels : modification") in options
+
+
+async def test_two_reasons_of_one_use_cannot_share_a_label(stack, database_url):
+    url = stack.gateway + "/admin/motifs"
+    first = {"kind": "reject", "label": "Hors sujet", "text": "Hors du service public."}
+    async with await _admin(stack, database_url) as http:
+        assert (await _post(http, url, url, {**first, "position": ""}))[0] == 303
+        twin = {**first, "label": "hors sujet", "text": "Doublon.", "position": ""}
+        status, _, page = await _post(http, url, url, twin)
+        assert status == 422
+        assert 'id="err-label"' in page
+        assert "Un motif de même usage porte déjà cet intitulé." in _text(page)
+        assert 'value="hors sujet"' in page  # what was typed, kept
+        # The other use may have its own « Hors sujet ».
+        other = {**twin, "kind": "reformulate"}
+        assert (await _post(http, url, url, other))[0] == 303
+    conn = await asyncpg.connect(database_url)
+    try:
+        labels = await conn.fetch(
+            "SELECT kind FROM triage.reasons WHERE lower(label) = 'hors sujet' ORDER BY kind"
+        )
+    finally:
+        await conn.close()
+    assert [r["kind"] for r in labels] == ["reformulate", "reject"]
