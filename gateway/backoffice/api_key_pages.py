@@ -17,6 +17,7 @@ Creations and revocations are lines of the « Journal d'audit » (``api_key_crea
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +29,7 @@ from gateway.staff import audit
 from gateway.staff.auth import current_staff
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
+from gateway.web.listing import listing_of
 from shared.db import run_in_transaction
 from shared.identity import Role
 from shared.numbers import whole
@@ -55,8 +57,18 @@ async def _list_page(
     notice: str | None = None,
     status: int = 200,
 ) -> web.Response:
+    listing = listing_of(request, keys.SORTS, "etat")
+    if request.path != BASE:  # the key just made, shown once: its list's links lead to the list
+        listing = replace(listing, path=BASE, query={})
     async with request.app[POOL].acquire() as conn:
-        rows = await keys.listing(conn)
+        total, rows = await keys.listing(
+            conn,
+            words=listing.words,
+            sort=listing.sort,
+            descending=listing.descending,
+            limit=listing.per_page,
+            offset=listing.offset,
+        )
     names = await shell.body_names(request)
     default = request.app[GATEWAY_SETTINGS].ministry_api_calls_per_minute
     done = {"revoquee": "La clé est révoquée : tout appel avec elle est refusé."}
@@ -66,6 +78,8 @@ async def _list_page(
         {
             "title": "Clés d'API",
             "rows": rows,
+            "total": total,
+            "listing": listing,
             "bodies": sorted(names.items(), key=lambda item: item[1]),
             "body_names": names,
             "values": values or {"calls_per_minute": str(default)},

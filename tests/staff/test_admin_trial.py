@@ -311,3 +311,47 @@ async def test_two_reasons_of_one_use_cannot_share_a_label(stack, database_url):
     finally:
         await conn.close()
     assert [r["kind"] for r in labels] == ["reformulate", "reject"]
+
+
+async def test_the_api_keys_are_paged_sorted_and_searchable(gateway_alone, database_url):
+    """Keys are never deleted (a revoked one stays, for the log): the list only grows, and it
+    was one table of every key ever made."""
+    from gateway.staff import api_keys
+
+    gw = (await gateway_alone()).url
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.essai", PASSWORD)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SET search_path TO gateway, public")
+        for n in range(30):
+            await api_keys.create(
+                conn,
+                body_id="ministere-budget" if n % 2 else "ministere-defense",
+                label="SIGFIP du Budget" if n == 29 else f"Système {n:02d}",
+                calls_per_minute=60,
+                created_by="admin.essai",
+            )
+    finally:
+        await conn.close()
+    async with await signed_in_session(gw, "admin.essai", PASSWORD) as http:
+        async with http.get(gw + "/admin/cles-api") as resp:
+            page = _text(await resp.text())
+        assert "Affichage 1 à 25 sur 30 lignes" in page
+        async with http.get(gw + "/admin/cles-api", params={"page": "2"}) as resp:
+            assert "Affichage 26 à 30 sur 30 lignes" in _text(await resp.text())
+        async with http.get(gw + "/admin/cles-api", params={"tri": "libelle"}) as resp:
+            labels = KEY_LINK.findall(await resp.text())
+        assert labels[:3] == ["SIGFIP du Budget", "Système 00", "Système 01"]
+        params = {"tri": "libelle", "ordre": "desc"}
+        async with http.get(gw + "/admin/cles-api", params=params) as resp:
+            assert KEY_LINK.findall(await resp.text())[0] == "Système 28"
+        # Words that no key's hexadecimal identifier can hold.
+        async with http.get(gw + "/admin/cles-api", params={"q": "sigfip budget"}) as resp:
+            page = await resp.text()
+        assert KEY_LINK.findall(page) == ["SIGFIP du Budget"]
+        assert "Affichage 1 à 1 sur 1 ligne" in _text(page)
+        async with http.get(gw + "/admin/cles-api", params={"q": "%"}) as resp:
+            assert KEY_LINK.findall(await resp.text()) == []  # a « % » typed is a « % »
+
+
+KEY_LINK = re.compile(r'<a href="/admin/cles-api/[0-9a-f]{12}">([^<]+)</a>')
