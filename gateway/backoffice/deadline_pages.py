@@ -238,7 +238,9 @@ async def remove_deadline(request: web.Request) -> web.Response:
 @staff_required(Role.ADMINISTRATOR)
 async def declare_day_off(request: web.Request) -> web.Response:
     posted = await request.post()
-    values = {k: str(posted.get(k, "")).strip()[:200] for k in DAY_LABELS}
+    # Cut far past treatment's 200 characters: a longer motif is refused beside its field, not
+    # silently shortened.
+    values = {k: str(posted.get(k, "")).strip()[:1000] for k in DAY_LABELS}
     errors = {}
     day = shell.parse_day(values["day"]) if values["day"] else None
     if not values["day"]:

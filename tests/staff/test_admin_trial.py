@@ -355,3 +355,18 @@ async def test_the_api_keys_are_paged_sorted_and_searchable(gateway_alone, datab
 
 
 KEY_LINK = re.compile(r'<a href="/admin/cles-api/[0-9a-f]{12}">([^<]+)</a>')
+
+
+async def test_a_motif_of_a_day_off_too_long_is_refused_not_cut(stack, database_url):
+    url = stack.gateway + "/admin/delais"
+    async with await _admin(stack, database_url) as http:
+        day = {"day": "07/08/2027", "label": "Deuil national " * 20}  # 300 characters
+        status, _, page = await _post(http, url, url + "/jours", day)
+        assert status == 422
+        assert 'id="err-label"' in page
+        assert "200 caractères au plus." in _text(page)
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM treatment.declared_days_off") == 0
+    finally:
+        await conn.close()
