@@ -110,6 +110,8 @@ async def test_revoking_an_api_key_asks_first(gateway_alone, database_url):
         assert "Êtes-vous sûr de vouloir révoquer la clé « SIGFIP du ministère du" in page
         assert f'action="/admin/cles-api/{key_id}/revoquer"' in page
         assert '<input type="hidden" name="confirm" value="oui">' in page
+        # The keyboard lands on the question (then Tab: « Oui, révoquer la clé »).
+        assert '<p id="confirmer-titre" tabindex="-1" autofocus>' in page
 
         # A post that did not go through the question revokes nothing: it leads there.
         token = await form_token(http, key_page)
@@ -232,6 +234,7 @@ async def test_a_new_sign_in_link_and_a_second_factor_reset_ask_first(gateway_al
                 asked = html.unescape(await resp.text())
             assert ask in asked
             assert '<input type="hidden" name="confirm" value="oui">' in asked
+            assert f'<p id="confirmer-{question}" tabindex="-1" autofocus>' in asked
 
         # A post that did not go through the question changes nothing: it leads there.
         token = await form_token(http, page_url)
