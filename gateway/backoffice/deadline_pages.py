@@ -282,8 +282,12 @@ async def remove_day_off(request: web.Request) -> web.Response:
         )
     except ServiceUnavailable:
         return await shell.unavailable(request, "Les délais")
-    if status not in (200, 404):
+    if status == 404:
+        # Not « retiré »: there was nothing to remove (another administrator was first, or an
+        # old page).
+        errors = {"day": "Ce jour n'est pas (ou plus) déclaré chômé : rien n'est retiré."}
+        return await _page(request, day_errors=errors, status=422)
+    if status != 200:
         return await shell.unavailable(request, "Les délais")
-    if status == 200:
-        await access.record_action(request, "day_off_removed", f"jour {day.isoformat()}", "")
+    await access.record_action(request, "day_off_removed", f"jour {day.isoformat()}", "")
     raise web.HTTPSeeOther(f"{BASE}?fait=jour-retire")

@@ -373,3 +373,22 @@ async def test_a_motif_of_a_day_off_too_long_is_refused_not_cut(stack, database_
         assert await conn.fetchval("SELECT count(*) FROM treatment.declared_days_off") == 0
     finally:
         await conn.close()
+
+
+async def test_removing_a_day_off_that_is_not_declared_says_so(stack, database_url):
+    url = stack.gateway + "/admin/delais"
+    async with await _admin(stack, database_url) as http:
+        status, location, page = await _post(
+            http, url, url + "/jours/supprimer", {"day": "2031-08-07"}
+        )
+        assert status == 422, location
+        assert "Le jour chômé est retiré" not in _text(page)
+        assert "Ce jour n'est pas (ou plus) déclaré chômé : rien n'est retiré." in _text(page)
+    conn = await asyncpg.connect(database_url)
+    try:
+        removed = await conn.fetchval(
+            "SELECT count(*) FROM gateway.audit_log WHERE action = 'day_off_removed'"
+        )
+    finally:
+        await conn.close()
+    assert removed == 0
