@@ -392,3 +392,29 @@ async def test_removing_a_day_off_that_is_not_declared_says_so(stack, database_u
     finally:
         await conn.close()
     assert removed == 0
+
+
+async def test_the_places_are_paged_and_searchable(stack, database_url):
+    """The country counts some 700 communes and sous-préfectures: the page listed them all."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.executemany(
+            """INSERT INTO intake.places (id, region, name, kind, region_position)
+               VALUES ($1, 'Région d''essai', $2, 'sous-prefecture', 99)""",
+            [(f"essai-village-{n:03d}", f"Village {n:03d}") for n in range(80)],
+        )
+        total = await conn.fetchval("SELECT count(*) FROM intake.places")
+    finally:
+        await conn.close()
+    url = stack.gateway + "/admin/catalogue/lieux"
+    async with await _admin(stack, database_url) as http:
+        async with http.get(url) as resp:
+            page = _text(await resp.text())
+        assert f"Affichage 1 à 50 sur {total} lignes" in page
+        async with http.get(url, params={"q": "village 042"}) as resp:
+            page = _text(await resp.text())
+        assert "Village 042" in page and "Village 041" not in page
+        assert "Affichage 1 à 1 sur 1 ligne" in page
+        async with http.get(url, params={"q": "region d essai", "page": "2"}) as resp:
+            page = _text(await resp.text())
+        assert "Affichage 51 à 80 sur 80 lignes" in page and "Village 079" in page
