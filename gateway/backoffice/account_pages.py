@@ -63,12 +63,7 @@ async def _body_problem(request: web.Request, role: str, body_id: str) -> str | 
     """A focal point's body must be in intake's catalogue (checked when intake answers)."""
     if role != Role.FOCAL_POINT.value or not body_id:
         return None
-    names = await shell.body_names(request)
-    if not names:
-        return "Le catalogue des organismes ne répond pas : réessayez dans un instant."
-    if body_id not in names:
-        return "Cet organisme n'est pas dans le catalogue : choisissez-le dans la liste."
-    return None
+    return await shell.body_problem(request, body_id)
 
 
 def _actor(request: web.Request) -> account_actions.Actor:
@@ -279,8 +274,9 @@ async def _detail(
             "roles": _roles(),
             "bodies": sorted(names.items(), key=lambda item: item[1]),
             "done": DONE.get(request.query.get("fait", "")),
-            # Disabling asks first: the button opens this question, its form posts « oui ».
-            "confirm_disable": request.query.get("confirmer") == "desactiver",
+            # Disabling, a new link and a reset of the second factor ask first: the button opens
+            # the question (?confirmer=…), whose form posts « oui ».
+            "confirming": request.query.get("confirmer", ""),
         },
         status=status,
     )
@@ -290,6 +286,14 @@ async def _detail(
 @staff_required(ADMIN)
 async def account_page(request: web.Request) -> web.Response:
     return await _detail(request, await _account_or_404(request))
+
+
+def _unconfirmed(form, account: accounts.Account, question: str) -> web.Response | None:
+    """The way to the question ``question`` when ``form`` is not its « oui » (an old form, a
+    double click on the first button): each of these actions locks the agent out at once."""
+    if form.get("confirm") == "oui":
+        return None
+    return _see_other(f"/admin/comptes/{account.id}?confirmer={question}")
 
 
 def _own_refusal(request: web.Request, account: accounts.Account) -> str | None:
@@ -306,10 +310,8 @@ async def disable(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     if message := _own_refusal(request, account):
         return await _detail(request, account, errors={"state": message}, status=409)
-    form = await request.post()
-    if form.get("confirm") != "oui":
-        # Not confirmed (an old form, a double click on the first button): ask first.
-        return _see_other(f"/admin/comptes/{account.id}?confirmer=desactiver")
+    if asking := _unconfirmed(await request.post(), account, "desactiver"):
+        return asking
 
     async def work(conn):
         await account_actions.disable(conn, _actor(request), account)
@@ -338,6 +340,8 @@ async def send_new_link(request: web.Request) -> web.Response:
     """« Envoyer un nouveau lien de connexion » (what « Réinitialiser le mot de passe » was):
     the old password stops working, the sessions end, a link goes to the agent's address."""
     account = await _account_or_404(request)
+    if asking := _unconfirmed(await request.post(), account, "lien"):
+        return asking
 
     async def work(conn):
         return await account_actions.send_new_link(
@@ -378,6 +382,8 @@ async def change_email(request: web.Request) -> web.Response:
 async def reset_second_factor(request: web.Request) -> web.Response:
     """A lost phone: the agent enrols a new one at the next sign-in (recovery codes spent)."""
     account = await _account_or_404(request)
+    if asking := _unconfirmed(await request.post(), account, "double-authentification"):
+        return asking
 
     async def work(conn):
         await account_actions.reset_second_factor(conn, _actor(request), account)

@@ -6,8 +6,10 @@
   which shows the whole key once: it waits for that page server-side, tied to the administrator's
   session, and is forgotten as the page reads it (only its digest is kept), so reloading either
   page neither makes a second key nor shows the first again.
-- ``GET /admin/cles-api/{id}``: one key and its last calls; ``POST /admin/cles-api/{id}/revoquer``
-  revokes it: the next call with it is refused.
+- ``GET /admin/cles-api/{id}``: one key and its last calls; with ``?confirmer=revoquer`` it asks
+  « Êtes-vous sûr… ? » first, and only that question's form (``confirm=oui``) revokes through
+  ``POST /admin/cles-api/{id}/revoquer``: the next call with the key is refused. Revoking cannot
+  be undone (a ministry's system stops until it gets a new key), so no click does it alone.
 
 Creations and revocations are lines of the « Journal d'audit » (``api_key_created``,
 ``api_key_revoked``; target « clé d'API <id> »), in the transaction that makes the change.
@@ -15,6 +17,7 @@ Creations and revocations are lines of the « Journal d'audit » (``api_key_crea
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +29,7 @@ from gateway.staff import audit
 from gateway.staff.auth import current_staff
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
+from gateway.web.listing import listing_of
 from shared.db import run_in_transaction
 from shared.identity import Role
 from shared.numbers import whole
@@ -53,8 +57,18 @@ async def _list_page(
     notice: str | None = None,
     status: int = 200,
 ) -> web.Response:
+    listing = listing_of(request, keys.SORTS, "etat")
+    if request.path != BASE:  # the key just made, shown once: its list's links lead to the list
+        listing = replace(listing, path=BASE, query={})
     async with request.app[POOL].acquire() as conn:
-        rows = await keys.listing(conn)
+        total, rows = await keys.listing(
+            conn,
+            words=listing.words,
+            sort=listing.sort,
+            descending=listing.descending,
+            limit=listing.per_page,
+            offset=listing.offset,
+        )
     names = await shell.body_names(request)
     default = request.app[GATEWAY_SETTINGS].ministry_api_calls_per_minute
     done = {"revoquee": "La clé est révoquée : tout appel avec elle est refusé."}
@@ -64,6 +78,8 @@ async def _list_page(
         {
             "title": "Clés d'API",
             "rows": rows,
+            "total": total,
+            "listing": listing,
             "bodies": sorted(names.items(), key=lambda item: item[1]),
             "body_names": names,
             "values": values or {"calls_per_minute": str(default)},
@@ -172,6 +188,7 @@ async def key_page(request: web.Request) -> web.Response:
             "key": key,
             "body_name": names.get(key.body_id, key.body_id),
             "calls": calls,
+            "confirm_revoke": request.query.get("confirmer") == "revoquer",
         },
     )
 
@@ -181,6 +198,12 @@ async def key_page(request: web.Request) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     key_id = request.match_info["key_id"]
     staff = _staff(request)
+    async with request.app[POOL].acquire() as conn:
+        if await keys.one(conn, key_id) is None:
+            raise web.HTTPNotFound()
+    if (await request.post()).get("confirm") != "oui":
+        # Not through the question (an old form, a second click): ask it.
+        raise web.HTTPSeeOther(f"{BASE}/{key_id}?confirmer=revoquer")
 
     async def work(conn: Any) -> keys.ApiKey | None:
         revoked = await keys.revoke(conn, key_id, by=staff.login)

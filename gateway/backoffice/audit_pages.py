@@ -48,13 +48,21 @@ SERVICE_ACTIONS: dict[str, str] = {
     "tagged": "Balise (note interne)",
     "export": "Exportation d'une liste",
     service_audit.PERSONAL_DATA_READ: service_audit.PERSONAL_DATA_READ_LABEL,
+    # Treatment's lines of the administrators' settings (services/treatment/policy.py and
+    # reminders_api.py), under the gateway's labels where the gateway keeps a line too.
+    **{a: audit.ACTIONS[a] for a in ("deadline_set", "day_off_declared", "day_off_removed")},
+    "reminder_settings": "Rappels : modification",
 }
 SERVICE_ACTIONS[Event.VALIDATED.kind] = lifecycle.ANALYST_EVENT_LABELS[Event.VALIDATED]
 ACTION_GROUPS = [
     ("Connexions, comptes et catalogue", list(audit.ACTIONS.items())),
     (
         "Décisions et actions sur les requêtes",
-        sorted(SERVICE_ACTIONS.items(), key=lambda kv: kv[1]),
+        # An action both logs keep (a reading of personal data, a deadline) is offered once.
+        sorted(
+            ((k, v) for k, v in SERVICE_ACTIONS.items() if k not in audit.ACTIONS),
+            key=lambda kv: kv[1],
+        ),
     ),
 ]
 _CODE = re.compile(r"^\d{10}$")

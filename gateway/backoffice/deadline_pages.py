@@ -180,7 +180,11 @@ def _rule_problems(values: dict[str, str]) -> dict[str, str]:
 @staff_required(Role.ADMINISTRATOR)
 async def set_deadline(request: web.Request) -> web.Response:
     values = _rule_values(await request.post())
-    if errors := _rule_problems(values):
+    errors = _rule_problems(values)
+    # A body's own value for a body that is not in the catalogue would be kept for nobody.
+    if values["body_id"] and (problem := await shell.body_problem(request, values["body_id"])):
+        errors["body_id"] = problem
+    if errors:
         return await _page(request, rule=values, rule_errors=errors, status=422)
     try:
         status, answer = await request.app[TREATMENT].set_deadline(
@@ -234,7 +238,9 @@ async def remove_deadline(request: web.Request) -> web.Response:
 @staff_required(Role.ADMINISTRATOR)
 async def declare_day_off(request: web.Request) -> web.Response:
     posted = await request.post()
-    values = {k: str(posted.get(k, "")).strip()[:200] for k in DAY_LABELS}
+    # Cut far past treatment's 200 characters: a longer motif is refused beside its field, not
+    # silently shortened.
+    values = {k: str(posted.get(k, "")).strip()[:1000] for k in DAY_LABELS}
     errors = {}
     day = shell.parse_day(values["day"]) if values["day"] else None
     if not values["day"]:
@@ -276,8 +282,12 @@ async def remove_day_off(request: web.Request) -> web.Response:
         )
     except ServiceUnavailable:
         return await shell.unavailable(request, "Les délais")
-    if status not in (200, 404):
+    if status == 404:
+        # Not « retiré »: there was nothing to remove (another administrator was first, or an
+        # old page).
+        errors = {"day": "Ce jour n'est pas (ou plus) déclaré chômé : rien n'est retiré."}
+        return await _page(request, day_errors=errors, status=422)
+    if status != 200:
         return await shell.unavailable(request, "Les délais")
-    if status == 200:
-        await access.record_action(request, "day_off_removed", f"jour {day.isoformat()}", "")
+    await access.record_action(request, "day_off_removed", f"jour {day.isoformat()}", "")
     raise web.HTTPSeeOther(f"{BASE}?fait=jour-retire")

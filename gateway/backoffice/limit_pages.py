@@ -136,14 +136,22 @@ async def change(request: web.Request) -> web.Response:
     except ServiceUnavailable:
         return await shell.unavailable(request, "La configuration des limites")
     if status == 422:
-        refused = {e.get("field", ""): e.get("message", "") for e in after.get("errors", [])}
-        errors = {k if k in LABELS else COUNTRIES: "Valeur refusée : vérifiez-la." for k in refused}
+        # Intake's bounds, in its words (« un nombre entier de 1 à 10 000 000. »), beside the
+        # field it names.
+        errors = {
+            (e.get("field") if e.get("field") in LABELS else COUNTRIES): str(
+                e.get("message") or "Valeur refusée : vérifiez-la."
+            )
+            for e in after.get("errors", [])
+        } or {COUNTRIES: "Valeur refusée : vérifiez-la."}
         return await _page(request, values, errors, status=422)
     if status != 200 or found != 200:
         return await shell.unavailable(request, "La configuration des limites")
+    # Said with the page's labels and values, as the administrator reading the log knows them.
+    shown_before, shown_after = _shown(before), _shown(after)
     changed = [
-        f"{name} : {before.get(name)} → {after.get(name)}"
-        for name in LABELS
+        f"{label} : « {shown_before[name]} » → « {shown_after[name]} »"
+        for name, label in LABELS.items()
         if before.get(name) != after.get(name)
     ]
     if changed:

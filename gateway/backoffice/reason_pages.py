@@ -87,7 +87,10 @@ def _triage_errors(answer: Any) -> dict[str, str]:
     errors = {}
     for e in (answer or {}).get("errors", []) if isinstance(answer, dict) else []:
         field = e.get("field", "")
-        errors[field if field in LABELS else "label"] = "Valeur refusée : vérifiez-la."
+        # Triage's own words where it gives them (« Un motif de même usage porte déjà… »).
+        errors[field if field in LABELS else "label"] = str(
+            e.get("message") or "Valeur refusée : vérifiez-la."
+        )
     return errors or {"label": "Valeur refusée : vérifiez-la."}
 
 

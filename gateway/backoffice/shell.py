@@ -212,6 +212,18 @@ async def body_names(request: web.Request) -> dict[str, str]:
     return cache["names"]
 
 
+async def body_problem(request: web.Request, body_id: str) -> str | None:
+    """Why ``body_id``, chosen in a form's list of bodies, cannot be kept (None: it can): it
+    must be in intake's catalogue, and the catalogue must answer to say so. A focal point's
+    body and a body's own deadline are checked here."""
+    names = await body_names(request)
+    if not names:
+        return "Le catalogue des organismes ne répond pas : réessayez dans un instant."
+    if body_id not in names:
+        return "Cet organisme n'est pas dans le catalogue : choisissez-le dans la liste."
+    return None
+
+
 # The header's count, named for what it counts: a focal point's « À traiter » (the guide's
 # « Requêtes à traiter », the list it leads to), the analysts' « En attente d'examen ». A bare
 # « En attente » also named the focal point's « Mettre en attente » and the analysts' queue.

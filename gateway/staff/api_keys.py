@@ -141,14 +141,45 @@ async def one(conn: asyncpg.Connection, key_id: str) -> ApiKey | None:
     return ApiKey(**dict(row)) if row else None
 
 
-async def listing(conn: asyncpg.Connection) -> list[ApiKey]:
-    """Every key, newest first, with its last call."""
+# The list's sorts (« ?tri= »), each an ORDER BY of constant SQL; then the newest first.
+SORTS = {
+    "etat": "k.revoked_at IS NOT NULL",
+    "creee": "k.created_at",
+    "libelle": "lower(k.label)",
+    "organisme": "k.body_id",
+}
+
+
+async def listing(
+    conn: asyncpg.Connection,
+    *,
+    words: str = "",
+    sort: str = "etat",
+    descending: bool = False,
+    limit: int = 25,
+    offset: int = 0,
+) -> tuple[int, list[ApiKey]]:
+    """(how many keys match, one page of them with their last call): ``words`` found in the
+    label, the body's identifier or the key's; sorted by ``sort`` (:data:`SORTS`). Keys are
+    never deleted, so the list only grows: it is paged."""
+    # Each word as typed: « % » and « _ » are not LIKE wildcards here (a backslash escapes them).
+    escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = [f"%{w}%" for w in escaped.split()]
+    where = """WHERE NOT EXISTS (SELECT 1 FROM unnest($1::text[]) AS p(w)
+                                 WHERE lower(k.label || ' ' || k.body_id || ' ' || k.id)
+                                       NOT LIKE p.w)"""
+    order = f"{SORTS.get(sort, SORTS['etat'])} {'DESC' if descending else 'ASC'}"
+    total = await conn.fetchval(f"SELECT count(*) FROM api_keys k {where}", pattern)  # noqa: S608
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS}, (SELECT max(at) FROM api_calls c WHERE c.key_id = k.id)
                 AS last_used_at
-            FROM api_keys k ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC"""  # noqa: S608
+            FROM api_keys k {where}
+            ORDER BY {order}, k.created_at DESC, k.id LIMIT $2 OFFSET $3""",  # noqa: S608
+        pattern,
+        limit,
+        offset,
     )
-    return [ApiKey(**dict(r)) for r in rows]
+    return total, [ApiKey(**dict(r)) for r in rows]
 
 
 async def recent_calls(conn: asyncpg.Connection, key_id: str, limit: int = 50) -> list:

@@ -39,8 +39,8 @@ async def change(request: web.Request) -> web.Response:
         try:
             return await limits.store(conn, values, by or "", cache.defaults)
         except ValueError as exc:
-            key = str(exc).split(":", 1)[0]
-            raise FieldErrors([field_error(key, str(exc), "invalid_setting")]) from None
+            key, _, message = str(exc).partition(": ")
+            raise FieldErrors([field_error(key, message, "invalid_setting")]) from None
 
     config = await transaction(request, work)
     cache.forget()

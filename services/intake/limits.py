@@ -27,6 +27,7 @@ from aiohttp import web
 
 from services.intake import throttle
 from services.intake.throttle import Rule
+from shared import french
 from shared.signing import call_of
 from shared.web import field_error
 
@@ -53,7 +54,15 @@ class Config:
 
 
 DEFAULTS = Config()
+MOST = 10_000_000
+# (lowest, highest) of a setting; (0, MOST) for those not named. A limit of 0 submissions, or a
+# window of 0 seconds, refuses every citizen of every channel: never a value to type by mistake.
 _BOUNDS = {
+    "submission_window_seconds": (1, MOST),
+    "submissions_per_client": (1, MOST),
+    "submissions_per_email": (1, MOST),
+    "submissions_per_phone": (1, MOST),
+    "suspicion_window_seconds": (1, MOST),
     "proof_difficulty_bits": (0, 24),
     "proof_wait_seconds": (0, 600),
 }
@@ -61,24 +70,22 @@ _BOUNDS = {
 
 def parse(values: dict[str, Any], defaults: Config = DEFAULTS) -> Config:
     """A Config from the table's values over ``defaults`` (unknown keys refused); ValueError
-    says what is wrong."""
+    says what is wrong as « setting: message », the message in French for the administrator."""
     known = {f.name: f for f in fields(Config)}
     changes: dict[str, Any] = {}
     for key, value in values.items():
         if key not in known:
-            raise ValueError(f"{key}: no such setting")
+            raise ValueError(f"{key}: réglage inconnu.")
         if key == "sms_country_codes":
             if not isinstance(value, list) or not all(
                 isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 999 for v in value
             ):
-                raise ValueError(f"{key}: a list of country calling codes (225, 33…)")
+                raise ValueError(f"{key}: des indicatifs de pays, de 1 à 999 (225, 33…).")
             changes[key] = tuple(value)
             continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{key}: a whole number, 0 or more")
-        low, high = _BOUNDS.get(key, (0, 10_000_000))
-        if not low <= value <= high:
-            raise ValueError(f"{key}: between {low} and {high}")
+        low, high = _BOUNDS.get(key, (0, MOST))
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ValueError(f"{key}: un nombre entier de {low} à {french.number(high)}.")
         changes[key] = value
     return replace(defaults, **changes)
 

@@ -20,8 +20,8 @@ import asyncpg
 
 from services.treatment import deadlines
 from services.treatment.calendar import load_calendar
-from shared import audit, lock_order, outbox
-from shared.deadline_policy import Policy, applies, problems
+from shared import audit, french, lock_order, outbox
+from shared.deadline_policy import KIND_LABELS, Policy, applies, problems
 from shared.identity import Identity
 from shared.lifecycle import Status
 from shared.messages import (
@@ -315,7 +315,7 @@ async def set_rule(
         where = f" ({body_id})" if body_id else ""
         was = before.days(kind, nature, body_id)
         now = "valeur par défaut" if days is None else f"{days} jours ouvrés"
-        return f"Délai {kind.value} {nature.label}{where} : {was} → {now}"
+        return f"{nature.label}{where}, {KIND_LABELS[kind]} : {was} jours ouvrés → {now}"
 
     return await _change(conn, who, address, "deadline_set", work)
 
@@ -343,7 +343,7 @@ async def declare_day_off(
             raise FieldErrors(
                 [field_error("day", "Ce jour est déjà déclaré chômé.", "already_declared")]
             )
-        return f"Jour chômé déclaré : {day.isoformat()} « {label} »"
+        return f"Jour chômé déclaré : {french.day(day)} « {label} »"
 
     return await _change(conn, who, address, "day_off_declared", work)
 
@@ -361,6 +361,6 @@ async def remove_day_off(
         )
         if label is None:
             raise UnknownDay(day)
-        return f"Jour chômé retiré : {day.isoformat()} « {label} »"
+        return f"Jour chômé retiré : {french.day(day)} « {label} »"
 
     return await _change(conn, who, address, "day_off_removed", work)

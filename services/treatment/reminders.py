@@ -91,6 +91,16 @@ class Policy:
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    def described(self) -> str:
+        """The policy in the words of « Rappels aux points focaux », for the audit log."""
+        repeat = f"tous les {self.repeat_days}" if self.repeat_days else "jamais"
+        return (
+            f"non prise en compte : premier rappel après {self.not_taken_days} jours ouvrés ; "
+            f"prise en compte sans réponse : rappel après {self.in_progress_days} ; "
+            f"avant la date limite : {self.before_due_days} jours ouvrés avant ; "
+            f"rappel répété : {repeat}"
+        )
+
 
 def policy_problems(raw: object) -> tuple[Policy | None, list[FieldError]]:
     """The policy ``raw`` (a JSON object) asks for, or the reasons it makes no sense (each

@@ -49,7 +49,7 @@ async def change(request: web.Request) -> web.Response:
             actor_id=who.staff_id,
             actor_login=who.login,
             actor_role=who.role.value,
-            detail=", ".join(f"{k}={v}" for k, v in policy.as_dict().items()),
+            detail=policy.described(),
         )
 
     await run_in_transaction(request.app[POOL], save)

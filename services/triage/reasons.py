@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.identity import Role, identity_of, requires
 from shared.service import connection, transaction
-from shared.web import json_error, read_model
+from shared.web import FieldErrors, field_error, json_error, read_model
 
 routes = web.RouteTableDef()
 KINDS = ("reject", "reformulate")
@@ -42,6 +42,24 @@ class ReasonNew(ReasonEdit):
 
 def _out(row: asyncpg.Record) -> dict:
     return {**dict(row), "edited_at": row["edited_at"].isoformat()}
+
+
+async def _refuse_a_twin(
+    conn: asyncpg.Connection, kind: str, label: str, reason_id: int | None = None
+) -> None:
+    """Two reasons of one use with one label (« Hors sujet », « hors sujet ») leave the analyst
+    two lines to choose between in the decision's list: refused (422, on ``label``)."""
+    twin = await conn.fetchval(
+        """SELECT id FROM reasons WHERE kind = $1 AND lower(label) = lower($2)
+           AND id IS DISTINCT FROM $3 LIMIT 1""",
+        kind,
+        label,
+        reason_id,
+    )
+    if twin is not None:
+        raise FieldErrors(
+            [field_error("label", "Un motif de même usage porte déjà cet intitulé.", "duplicate")]
+        )
 
 
 def _who(request: web.Request) -> str:
@@ -74,6 +92,7 @@ async def create_reason(request: web.Request) -> web.Response:
     who = _who(request)
 
     async def work(conn: asyncpg.Connection) -> asyncpg.Record:
+        await _refuse_a_twin(conn, new.kind, new.label)
         return await conn.fetchrow(
             """INSERT INTO reasons (kind, label, text, position, active, edited_by)
                VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
@@ -97,6 +116,9 @@ async def edit_reason(request: web.Request) -> web.Response:
     reason_id = int(request.match_info["reason_id"])
 
     async def work(conn: asyncpg.Connection) -> asyncpg.Record | None:
+        kind = await conn.fetchval("SELECT kind FROM reasons WHERE id = $1", reason_id)
+        if kind is not None:
+            await _refuse_a_twin(conn, kind, edit.label, reason_id)
         return await conn.fetchrow(
             """UPDATE reasons SET label = $2, text = $3, position = $4, active = $5,
                       edited_at = now(), edited_by = $6

@@ -127,7 +127,7 @@ async def test_the_back_office_page_changes_them_and_the_audit_says_so(strict_st
         )
     finally:
         await conn.close()
-    assert detail == "sms_country_codes : [225] → [225, 33]"
+    assert detail == "Indicatifs des pays où les SMS sont envoyés : « +225 » → « +225, +33 »"
 
     async def accepted():
         answer = await api_submit(strict_stack, payload)

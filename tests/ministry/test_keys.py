@@ -76,7 +76,9 @@ async def test_an_administrator_makes_a_key_sees_it_once_and_revokes_it_at_once(
                 async with analyst.get(pages, allow_redirects=False) as resp:
                     assert resp.status == 403
             async with admin.post(
-                f"{pages}/{key_id}/revoquer", data={"csrf_token": token}, allow_redirects=False
+                f"{pages}/{key_id}/revoquer",
+                data={"csrf_token": token, "confirm": "oui"},  # « Oui, révoquer la clé »
+                allow_redirects=False,
             ) as resp:
                 assert resp.status == 303
             status, refused, headers = await api.get("/requests")

@@ -73,7 +73,9 @@ async def test_an_administrator_changes_role_sends_a_new_link_and_disables(
 
         # A new sign-in link: her session ends at once; the old password no longer opens one;
         # she chooses a new one through the link that came by email.
-        await page.get_by_role("button", name="Envoyer un nouveau lien de connexion").click()
+        # It asks first (it locks her out): only « Oui, envoyer le lien » sends it.
+        await page.get_by_role("button", name="Envoyer un nouveau lien de connexion…").click()
+        await page.get_by_role("button", name="Oui, envoyer le lien").click()
         await page.get_by_text("Un nouveau lien de connexion part").wait_for()
         assert not await _still_in(awa_http, gateway)
         assert await _refused(gateway, OLD_PASSWORD)

@@ -122,7 +122,7 @@ async def test_a_new_agent_chooses_a_password_through_the_emailed_link_once(
                 admin,
                 gateway,
                 f"/admin/comptes/{account_id}/nouveau-lien",
-                {},
+                {"confirm": "oui"},  # « Oui, envoyer le lien »
                 page=f"/admin/comptes/{account_id}",
             )
             == 303
@@ -156,7 +156,7 @@ async def test_a_new_agent_chooses_a_password_through_the_emailed_link_once(
             admin,
             gateway,
             f"/admin/comptes/{account_id}/nouveau-lien",
-            {},
+            {"confirm": "oui"},
             page=f"/admin/comptes/{account_id}",
         )
         third = await sign_in_link(smtp_server, EMAIL, count=3)

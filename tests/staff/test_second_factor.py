@@ -157,7 +157,9 @@ async def test_an_administrator_resets_a_lost_factor(gateway_alone, database_url
         url = f"{gw.url}/admin/comptes/{account.id}"
         token = await form_token(admin_session, url)
         async with admin_session.post(
-            url + "/double-authentification", data={"csrf_token": token}, allow_redirects=False
+            url + "/double-authentification",
+            data={"csrf_token": token, "confirm": "oui"},  # « Oui, réinitialiser »
+            allow_redirects=False,
         ) as resp:
             assert resp.status == 303
         async with admin_session.get(gw.url + resp.headers["Location"]) as resp:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +23,7 @@ from gateway.backoffice.catalogue.common import (
     guarded,
     intake_errors,
     not_found,
+    plain,
     row_or_404,
     see_other,
     send,
@@ -37,14 +37,8 @@ PHONE = re.compile(r"^\+?[0-9 .]{4,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _plain(text: str) -> str:
-    """Lower-cased, without accents: what the bodies' search compares."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return " ".join(re.split(r"[^a-z0-9]+", folded)).strip()
-
-
 def _matches(body: dict[str, Any], words: list[str]) -> bool:
-    text = " " + _plain(
+    text = " " + plain(
         " ".join(
             [
                 body["name"],
@@ -65,13 +59,13 @@ async def body_list(request: web.Request) -> web.Response:
     state = request.query.get("etat", "")
     state = state if state in dict(STATES) else ""
     data = await everything(request)
-    words = _plain(listing.words).split()
+    words = plain(listing.words).split()
     found = [
         b
         for b in data["bodies"]
         if _matches(b, words) and (not state or b["active"] == (state == "actifs"))
     ]
-    found.sort(key=lambda b: _plain(b["name"]), reverse=listing.descending)
+    found.sort(key=lambda b: plain(b["name"]), reverse=listing.descending)
     rows = found[listing.offset : listing.offset + listing.per_page]
     return await shell.render(
         request,

@@ -4,6 +4,8 @@ fields in the audit log and the pages' notices."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -55,6 +57,13 @@ DONE = {
     "theme-cree": "Le thème est ajouté au catalogue.",
     "lieu-cree": "Le lieu est ajouté au catalogue.",
 }
+
+
+def plain(text: str) -> str:
+    """Lower-cased, without accents or punctuation: what the catalogue's searches compare
+    (« education nationale » finds « Ministère de l'Education Nationale »)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.split(r"[^a-z0-9]+", folded)).strip()
 
 
 class Unavailable(Exception):

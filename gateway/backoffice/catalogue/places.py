@@ -19,21 +19,35 @@ from gateway.backoffice.catalogue.common import (
     guarded,
     intake_errors,
     not_found,
+    plain,
     row_or_404,
     see_other,
     send,
 )
+from gateway.web.listing import listing_of
 
 routes = web.RouteTableDef()
 PLACE_KINDS = [("commune", "Commune"), ("sous-prefecture", "Sous-préfecture")]
 
 
+# The country counts some 700 communes and sous-préfectures: a page of them at a time.
+PLACES_PER_PAGE = 50
+
+
 @routes.get(f"{BASE}/lieux", name="bo-catalogue-lieux")
 @guarded
 async def place_list(request: web.Request) -> web.Response:
-    data = await everything(request)
+    """The places in intake's order (by region), searchable by name or region and paged; each
+    page grouped by region."""
+    listing = listing_of(request, (), "", per_page=PLACES_PER_PAGE)
+    words = plain(listing.words).split()
+    found = [
+        p
+        for p in (await everything(request))["places"]
+        if all(f" {w}" in " " + plain(f"{p['name']} {p['region']}") for w in words)
+    ]
     regions: dict[str, list] = {}
-    for place in data["places"]:
+    for place in found[listing.offset : listing.offset + listing.per_page]:
         regions.setdefault(place["region"], []).append(place)
     return await shell.render(
         request,
@@ -43,6 +57,9 @@ async def place_list(request: web.Request) -> web.Response:
             "regions": list(regions.items()),
             "kinds": dict(PLACE_KINDS),
             "done": DONE.get(request.query.get("fait", "")),
+            "listing": listing,
+            "total": len(found),
+            "shown": sum(len(places) for places in regions.values()),
         },
     )
 

@@ -186,6 +186,19 @@ async def _check_themes(conn: asyncpg.Connection, theme_ids: list[str]) -> None:
         )
 
 
+def _new_id(given: str | None, made_from: str, field: str, named: str) -> str:
+    """A new row's identifier: the one given, else one made from ``made_from`` (its name). A
+    name without a letter or a digit (« !!! ») would make an empty identifier, whose row no page
+    can name: refused on ``field`` (``named``: what the administrator typed there)."""
+    if given:
+        return given
+    if not catalogue.search_key(named):
+        raise FieldErrors(
+            [field_error(field, "Écrivez au moins une lettre ou un chiffre.", "no_identifier")]
+        )
+    return catalogue.slug(made_from)
+
+
 def _conflict(what: str, row_id: str) -> web.Response:
     return json_error(409, "conflict", f"{what} « {row_id} » existe déjà.", id=row_id)
 
@@ -211,7 +224,7 @@ async def everything(request: web.Request) -> web.Response:
 @requires(Role.ADMINISTRATOR)
 async def create_body(request: web.Request) -> web.Response:
     new = await read_model(request, BodyIn)
-    body_id = new.id or catalogue.slug(new.name)
+    body_id = _new_id(new.id, new.name, "name", new.name)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         if new.themes:
@@ -302,9 +315,8 @@ def _theme_view(row: asyncpg.Record) -> dict:
 @requires(Role.ADMINISTRATOR)
 async def create_theme(request: web.Request) -> web.Response:
     new = await read_model(request, ThemeIn)
-    theme_id = new.id or catalogue.slug(
-        f"{new.parent_id}-{new.label}" if new.parent_id else new.label
-    )
+    made_from = f"{new.parent_id}-{new.label}" if new.parent_id else new.label
+    theme_id = _new_id(new.id, made_from, "label", new.label)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         if new.parent_id:
@@ -355,7 +367,7 @@ def _place_view(row: asyncpg.Record) -> dict:
 @requires(Role.ADMINISTRATOR)
 async def create_place(request: web.Request) -> web.Response:
     new = await read_model(request, PlaceIn)
-    place_id = new.id or catalogue.slug(f"{new.region}-{new.name}")
+    place_id = _new_id(new.id, f"{new.region}-{new.name}", "name", new.name)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
         # A new place joins its region where the region is listed; a new region goes last.
