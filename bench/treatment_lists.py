@@ -17,6 +17,7 @@ import os
 import statistics
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -65,15 +66,7 @@ SELECT request_id, opinion, 'Commentaire', validated_at FROM treatments WHERE op
 
 
 def _filter(view: str, body_id: str | None, **more) -> repository.ListFilter:
-    chosen = LISTS[view]
-    return repository.ListFilter(
-        statuses=tuple(s.value for s in chosen.statuses) if chosen.statuses else None,
-        opinions=chosen.opinions,
-        without_opinion=chosen.without_opinion,
-        nature=chosen.nature.value if chosen.nature else None,
-        body_id=body_id,
-        **more,
-    )
+    return LISTS[view].filter(body_id=body_id, **more)
 
 
 async def _time(conn, f: repository.ListFilter, runs: int) -> tuple[float, float, int]:
@@ -117,10 +110,19 @@ async def main(rows: int, runs: int) -> None:
                 ("reclamations", "body-3", {"code": "0000000003"}),
                 ("reclamations", "body-3", {"sort": "code", "descending": True}),
             ]
+            # The dashboard's period (« PERIODE DU … au … »), on the day of submission: a month.
+            month = {
+                "submitted_from": datetime.now(UTC) - timedelta(days=60),
+                "submitted_before": datetime.now(UTC) - timedelta(days=30),
+            }
+            cases += [(view, "body-3", month) for view in ("en_cours", "reclamations", "recues")]
+            cases += [("reclamations", None, month)]
             for view, body, more in cases:
                 p50, p99, total = await _time(conn, _filter(view, body, **more), runs)
                 who = "focal point" if body else "analyst"
-                label = view + (f" q={more}" if more else "")
+                label = view + (
+                    " month" if "submitted_from" in more else f" q={more}" if more else ""
+                )
                 print(f"{label[:40]:40} {who:12} {total:>7} {p50:8.1f} {p99:8.1f}")
             async with conn.transaction():
                 start = time.perf_counter()

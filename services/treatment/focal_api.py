@@ -217,6 +217,17 @@ class ListView:
             natures=card.natures,
         )
 
+    def filter(self, **criteria: Any) -> repository.ListFilter:
+        """This list's rows narrowed by the caller's ``criteria`` (body, words, period…)."""
+        return repository.ListFilter(
+            statuses=tuple(s.value for s in self.statuses) if self.statuses else None,
+            opinions=self.opinions,
+            without_opinion=self.without_opinion,
+            natures=tuple(n.value for n in self.natures) if self.natures else None,
+            late=self.late,
+            **criteria,
+        )
+
 
 CARDS = body_counts.CARDS
 LISTS: dict[str, ListView] = {
@@ -314,13 +325,7 @@ def _list_filter(
     words = query.get("q", "").strip()[:200] or None
     if words and codes.is_well_formed(codes.normalize(words)):
         code, words = codes.normalize(words), None  # a code typed in the search: that request
-    chosen = LISTS[view]
-    return repository.ListFilter(
-        statuses=tuple(s.value for s in chosen.statuses) if chosen.statuses else None,
-        opinions=chosen.opinions,
-        without_opinion=chosen.without_opinion,
-        natures=tuple(n.value for n in chosen.natures) if chosen.natures else None,
-        late=chosen.late,
+    return LISTS[view].filter(
         body_id=body_id,
         code=code,
         words=words,
