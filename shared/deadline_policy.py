@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from shared.messages import DeadlineKind, DeadlineRule, Nature
+from shared.numbers import MOST_DIGITS
 from shared.web import FieldError, field_error
 
 MAX_DAYS = 365
@@ -102,8 +103,14 @@ def parse_days(raw: object, field: str = "days") -> tuple[int | None, list[Field
         raw = None
     if isinstance(raw, str):
         raw = raw.strip()
-        if raw.isdigit() or (raw.startswith("-") and raw[1:].isdigit()):
-            raw = int(raw)
+        digits = raw[1:] if raw.startswith("-") else raw
+        # ASCII digits only: str.isdigit admits « ² », which int refuses, and « ١٢ », which it
+        # reads. Past MOST_DIGITS, int may refuse the string: a number, far too large anyway.
+        if digits.isascii() and digits.isdigit():
+            if len(digits.lstrip("0")) > MOST_DIGITS:
+                raw = -(MAX_DAYS + 1) if raw.startswith("-") else MAX_DAYS + 1
+            else:
+                raw = int(raw)
     if not isinstance(raw, int):
         message = "Un nombre entier de jours ouvrés (par exemple 15)."
         return None, [field_error(field, message, "not_an_integer")]

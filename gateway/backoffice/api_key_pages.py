@@ -30,6 +30,7 @@ from gateway.staff.auth import current_staff
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
 from gateway.web.listing import listing_of
+from shared import french
 from shared.db import run_in_transaction
 from shared.identity import Role
 from shared.numbers import whole
@@ -111,7 +112,7 @@ def _problems(values: dict[str, str], bodies: dict[str, str]) -> dict[str, str]:
         errors["label"] = f"{keys.LABEL_MAX} caractères au plus."
     calls = values["calls_per_minute"]
     if whole(calls, 1, MOST_CALLS) is None:
-        errors["calls_per_minute"] = f"Un nombre entier de 1 à {MOST_CALLS}."
+        errors["calls_per_minute"] = f"Un nombre entier de 1 à {french.number(MOST_CALLS)}."
     return errors
 
 

@@ -99,6 +99,13 @@ def test_the_policy_rule_body_over_nature_over_default():
         (True, "not_an_integer"),
         (None, "not_an_integer"),
         (366, "too_large"),
+        # Digits str.isdigit admits and int refuses (a 500) or reads as another script's.
+        ("²", "not_an_integer"),
+        ("١٢", "not_an_integer"),
+        ("-²", "not_an_integer"),
+        # More digits than int reads from a string (4,300): a number, far too large.
+        ("9" * 5000, "too_large"),
+        ("-" + "9" * 5000, "negative"),
     ]:
         assert parse_days(raw)[1][0]["code"] == code, raw
 
