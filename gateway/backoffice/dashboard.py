@@ -135,13 +135,20 @@ def focal_cards(counters: dict, period) -> dict[str, list[dict]]:
 
     validated = counters["validated"]
 
+    # No request in the period: no share of anything (« Total requêtes 0 — 100 % » said a
+    # whole where there was none); the figures say 0 alone.
+    shares = counters["total"] > 0
+
     def nature(value: Nature, label: str, liste: str) -> dict:
         counted = validated.get(value.value, {"count": 0, "percent": 0})
-        return _card(label, counted["count"], consultation(liste), counted["percent"])
+        percent = counted["percent"] if shares else None
+        return _card(label, counted["count"], consultation(liste), percent)
 
     return {
         "received": [
-            _card("Total requêtes", counters["total"], consultation("toutes"), 100),
+            _card(
+                "Total requêtes", counters["total"], consultation("toutes"), 100 if shares else None
+            ),
             nature(Nature.MOTION, "Motions validées", "motions"),
             nature(Nature.RECLAMATION, "Réclamations validées", "reclamations"),
             nature(Nature.SUGGESTION, "Suggestions validées", "suggestions"),

@@ -129,6 +129,8 @@ async def test_another_body_focal_point_never_sees_these_counts(counted):
     assert figures["Sans retour"] == "0" and figures["Suggestions validées"] == "0"
     assert _badge(page) == "1" and _badge(december) == "1"
     assert _cards(december)["Total requêtes"][0] == "0"
+    # A period without a request has no shares: no « 100 % » of nothing, no « 0 % » beside 0.
+    assert 'class="percent"' in page and 'class="percent"' not in december
     assert "Ministère du budget" not in page
 
     # The analysts keep their own dashboard (every body's submissions) and their queue's count.
