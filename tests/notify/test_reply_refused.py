@@ -46,10 +46,7 @@ async def test_a_refused_opinion_is_told_by_email_and_by_sms_once(
         NotifySettings,
         smtp_port=smtp_server.port,
         public_url=PUBLIC_URL,
-        sms_base_url=fake_sms.url,
-        sms_client_id=fake_sms.client_id,
-        sms_client_secret=fake_sms.client_secret,
-        sms_sender=fake_sms.sender,
+        **fake_sms.settings,
     )
     citizen = submitted_event()
     address = citizen.contact.email
