@@ -20,45 +20,11 @@ import asyncpg
 from services.treatment import clock
 from shared import db, french
 from shared.messages import RequestCitizenReplyRefusedV1, RequestTreatedV1
-from tests.e2e.conftest import analyst_headers, submission
-from tests.e2e.test_citizen_opinion import FOCAL_POINT, _call
+from tests.e2e.test_citizen_opinion import _call, answered
 from tests.support import eventually
 
 EMAIL = "refus@example.ci"
 NO_OPINION_DAYS = 30
-
-
-async def _answered(platform) -> tuple[str, dict]:
-    """A réclamation submitted, validated and answered: its code and treatment's item."""
-    status, created = await _call(
-        "POST", platform.url("gateway") + "/api/v1/requests", body=submission(EMAIL)
-    )
-    assert status == 201, created
-    code = created["code"]
-    queue = platform.url("triage") + f"/queue/{code}"
-
-    async def queued():
-        status, item = await _call("GET", queue, headers=analyst_headers())
-        return item if status == 200 else None
-
-    await eventually(queued)
-    status, _ = await _call("POST", queue + "/validate", headers=analyst_headers(), body={})
-    assert status == 200
-    at_body = platform.url("treatment") + f"/requests/{code}"
-
-    async def in_treatment():
-        status, item = await _call("GET", at_body, headers=FOCAL_POINT)
-        return item if status == 200 else None
-
-    item = await eventually(in_treatment)
-    status, done = await _call(
-        "POST",
-        at_body + "/answer",
-        headers=FOCAL_POINT,
-        body={"message": "Les bulletins sont partis ce matin.", "version": item["version"]},
-    )
-    assert (status, done["status"]) == (200, "treated"), done
-    return code, done
 
 
 async def _intake_lines(database_url: str, code: str, event_type: str) -> list[str]:
@@ -81,7 +47,7 @@ async def _intake_lines(database_url: str, code: str, event_type: str) -> list[s
 async def test_an_opinion_after_the_clock_closed_the_request_is_told_to_the_citizen(
     platform, database_url, smtp_server
 ):
-    code, _ = await _answered(platform)
+    code, _ = await answered(platform, EMAIL)
     tracking = platform.url("intake") + "/tracking"
     await eventually(lambda: _intake_lines(database_url, code, RequestTreatedV1.name))
     await platform.stop("treatment")
