@@ -180,7 +180,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     *_keeps((S.CLOSED,), E.CLARIFICATION_SENT, opinions=_NOT_FULLY_SATISFIED),
     # A reply the citizen sent for an answer that the state no longer takes (closed « sans
     # retour » while it was on its way, reopened meanwhile): told to the citizen, nothing moves.
-    *_keeps((S.IN_TREATMENT, S.ON_HOLD, S.REOPENED, S.TREATED, S.CLOSED), E.CITIZEN_REPLY_REFUSED),
+    *_keeps(
+        (S.IN_TREATMENT, S.ON_HOLD, S.REOPENED, S.TREATED, S.CLOSED),
+        E.CITIZEN_REPLY_REFUSED,
+        note="the citizen's opinion or « Relancer » not applied, told to them",
+    ),
     # Personal data go a while after closure; the code, milestones and counts stay.
     *_keeps((S.REJECTED, S.ACKNOWLEDGED, S.CLOSED), E.PERSONAL_DATA_PURGED),
 )
