@@ -6,9 +6,9 @@ body's focal point; treatment stopped (the broker down for treatment, or the las
 citizen gives their opinion at intake (« Votre avis a été enregistré »), which forwards it
 through its outbox; treatment's clock closes the request « sans retour » before treatment
 reads it (the clock's own code, run here so that it comes first, as it did in production);
-treatment started again refuses the opinion. The tracking view (intake's tracking API, as the
-gateway's page reads it) says so in the request's history, the status still « Clôturée sans
-retour », and the citizen gets the email."""
+treatment started again refuses the opinion. The citizen's tracking page (the gateway's) says
+so in the request's history, the status still « Clôturée sans retour », and the citizen gets
+the email."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ async def _intake_lines(database_url: str, code: str, event_type: str) -> list[s
 
 
 async def test_an_opinion_after_the_clock_closed_the_request_is_told_to_the_citizen(
-    platform, database_url, smtp_server
+    platform, database_url, smtp_server, page
 ):
     code, _ = await answered(platform, EMAIL)
     tracking = platform.url("intake") + "/tracking"
@@ -78,13 +78,14 @@ async def test_an_opinion_after_the_clock_closed_the_request_is_told_to_the_citi
     refused = RequestCitizenReplyRefusedV1.name
     assert await eventually(lambda: _intake_lines(database_url, code, refused)) == [sentence]
 
-    # The citizen's tracking page (the gateway renders this view).
-    status, view = await _call("POST", tracking, body={"code": code, "email": EMAIL})
-    assert status == 200, view
-    assert sentence in [line["label"] for line in view["history"]]
-    assert view["status"] == "closed"
-    assert view["status_label"] == "Clôturée sans retour"
-    assert view["citizen_opinion"] is None
+    # The citizen's tracking page, on the gateway: the line in the history, still « sans retour ».
+    await page.goto(platform.url("gateway") + "/suivre")
+    await page.get_by_label("Code Requête").fill(code)
+    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(EMAIL)
+    await page.get_by_role("button", name="Valider").click()
+    assert (await page.locator("#status").inner_text()).strip() == "Clôturée sans retour"
+    history = " ".join((await page.locator("ol.history").inner_text()).split())
+    assert sentence in history
 
     def subject(mail) -> str:
         return str(make_header(decode_header(mail["Subject"])))
