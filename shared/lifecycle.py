@@ -34,6 +34,7 @@ from shared.messages import (
     Opinion,
     RequestAssignedV1,
     RequestCitizenAnsweredV1,
+    RequestCitizenReplyRefusedV1,
     RequestClarificationSentV1,
     RequestClosedV1,
     RequestDeadlineMissedV1,
@@ -94,6 +95,8 @@ class Event(StrEnum):
     REOPENED = RequestReopenedV1.name
     CLOSED = RequestClosedV1.name
     CITIZEN_ANSWERED = RequestCitizenAnsweredV1.name
+    # A citizen's reply intake recorded and treatment could not apply (the status stays).
+    CITIZEN_REPLY_REFUSED = RequestCitizenReplyRefusedV1.name
     # The clock's.
     DEADLINE_WARNING = RequestDeadlineWarningV1.name
     DEADLINE_MISSED = RequestDeadlineMissedV1.name
@@ -175,6 +178,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     # not fully satisfied.
     *_keeps((S.CLOSED,), E.CITIZEN_ANSWERED, opinions=_UNSATISFIED),
     *_keeps((S.CLOSED,), E.CLARIFICATION_SENT, opinions=_NOT_FULLY_SATISFIED),
+    # A reply the citizen sent for an answer that the state no longer takes (closed « sans
+    # retour » while it was on its way, reopened meanwhile): told to the citizen, nothing moves.
+    *_keeps(
+        (S.IN_TREATMENT, S.ON_HOLD, S.REOPENED, S.TREATED, S.CLOSED),
+        E.CITIZEN_REPLY_REFUSED,
+        note="the citizen's opinion or « Relancer » not applied, told to them",
+    ),
     # Personal data go a while after closure; the code, milestones and counts stay.
     *_keeps((S.REJECTED, S.ACKNOWLEDGED, S.CLOSED), E.PERSONAL_DATA_PURGED),
 )

@@ -500,6 +500,33 @@ class CitizenReopeningRecordedV1(Contract):
     recorded_at: datetime
 
 
+class CitizenReply(StrEnum):
+    """Which of the citizen's replies to an answer: « Donner son avis » or « Relancer »."""
+
+    OPINION = "opinion"
+    REOPENING = "reopening"
+
+
+class RequestCitizenReplyRefusedV1(Contract):
+    """Treatment could not apply a reply intake had recorded and told the citizen was recorded:
+    the request's state no longer allowed it (closed « sans retour » by treatment's clock while
+    the opinion was on its way, closed by an earlier opinion, reopened meanwhile). The status
+    does not change; the citizen is told, on the tracking page (intake) and by email or SMS
+    (notify). ``reason``: why, in the citizen's French, a clause without its final stop
+    (« la requête avait été clôturée sans retour le 11/01/2027 »)."""
+
+    name: ClassVar[str] = "request.citizen_reply_refused"
+    version: ClassVar[int] = 1
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    reply: CitizenReply
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    recorded_at: datetime  # when the citizen sent it (intake recorded it)
+    refused_at: datetime
+
+
 class RequestPersonalDataPurgedV1(Contract):
     """Intake erased the citizen's personal data of a request closed long enough ago (name,
     phone, email, message, attachments, the citizen's replies): every service that copied any
@@ -703,6 +730,7 @@ CONTRACTS: dict[str, type[Contract]] = {
         RequestDeadlineMissedV1,
         CitizenOpinionRecordedV1,
         CitizenReopeningRecordedV1,
+        RequestCitizenReplyRefusedV1,
         CitizenDocumentsAddedV1,
         IntakeSubmitV1,
         IntakeSubmitReplyV1,
@@ -735,6 +763,7 @@ _MOMENTS: dict[type[Contract], str] = {
     RequestOpinionGivenV1: "given_at",
     RequestReopenedV1: "reopened_at",
     RequestClosedV1: "closed_at",
+    RequestCitizenReplyRefusedV1: "refused_at",
 }
 
 

@@ -22,6 +22,7 @@ from services.intake.tracking import store as tracking
 from services.intake.tracking import view as tracking_view
 from services.intake.tracking.store import aware
 from shared import deadline_copy, lifecycle
+from shared.citizen_replies import refused_sentence
 from shared.consumer import Delivery, Handler
 from shared.messages import (
     AnswerDueSetV1,
@@ -30,6 +31,7 @@ from shared.messages import (
     IntakeSubmitV1,
     RequestAssignedV1,
     RequestCitizenAnsweredV1,
+    RequestCitizenReplyRefusedV1,
     RequestClarificationSentV1,
     RequestClosedV1,
     RequestOpinionGivenV1,
@@ -352,6 +354,20 @@ async def on_citizen_answered(
     )
 
 
+async def on_citizen_reply_refused(
+    conn: asyncpg.Connection, event: RequestCitizenReplyRefusedV1, delivery: Delivery
+) -> None:
+    """Treatment could not apply a reply intake recorded (the page said « enregistré »): the
+    history says so and why; the status stays (the table)."""
+    await _record(
+        conn,
+        delivery,
+        event.request_id,
+        event.refused_at,
+        sentence=refused_sentence(event.reply, event.recorded_at, event.reason),
+    )
+
+
 async def on_answer_due_set(
     conn: asyncpg.Connection, event: AnswerDueSetV1, delivery: Delivery
 ) -> None:
@@ -388,6 +404,7 @@ HANDLERS: dict[str, Handler] = {
     RequestReopenedV1.type_name(): on_reopened,
     RequestClosedV1.type_name(): on_closed,
     RequestCitizenAnsweredV1.type_name(): on_citizen_answered,
+    RequestCitizenReplyRefusedV1.type_name(): on_citizen_reply_refused,
     # Treatment's deadlines (issue 13).
     AnswerDueSetV1.type_name(): on_answer_due_set,
     DeadlinesPolicyChangedV1.type_name(): on_policy_changed,

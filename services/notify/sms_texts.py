@@ -16,7 +16,9 @@ import unicodedata
 from collections.abc import Sequence
 
 from shared.messages import (
+    CitizenReply,
     RemindedRequest,
+    RequestCitizenReplyRefusedV1,
     RequestPutOnHoldV1,
     RequestSubmittedV1,
     RequestValidatedV1,
@@ -165,6 +167,17 @@ def closed_without_return(code: str, link: str) -> str:
     return (
         f"{SENDER} : sans avis de votre part, votre demande {code} est close (sans retour). "
         f"Historique sur {link}"
+    )
+
+
+def reply_refused(event: RequestCitizenReplyRefusedV1, link: str) -> str:
+    """The citizen's opinion or « Relancer » not applied, with the reason (cut if need be)."""
+    what = "votre avis" if event.reply == CitizenReply.OPINION else "votre relance"
+    taken = "pris" if event.reply == CitizenReply.OPINION else "prise"
+    return _quoted(
+        f"{SENDER} : {what} sur la demande {event.code} n'a pas pu etre {taken} en compte : ",
+        event.reason,
+        f". Suivi : {link}",
     )
 
 

@@ -15,7 +15,8 @@ SMS (the guide offers it to citizens who gave an address). No message for reques
 (its agent is told: staff_mail.py) and resumed (the body's internal steps), nor for
 request.opinion_given and request.closed with an opinion (the citizen's own act). A request
 closed without an opinion (« sans retour ») is told: the citizen learns the window for their
-opinion has passed.
+opinion has passed. So is a reply of the citizen's the body's service could not apply
+(request.citizen_reply_refused): the portal had told them it was recorded.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.notify import emails, repository, sms, sms_texts
+from shared.citizen_replies import refused_sentence
 from shared.consumer import Delivery, Handler
 from shared.lifecycle import OPINION_LABELS
 from shared.messages import (
+    CitizenReply,
     Opinion,
     RequestAssignedV1,
     RequestCitizenAnsweredV1,
+    RequestCitizenReplyRefusedV1,
     RequestClosedV1,
     RequestPutOnHoldV1,
     RequestReopenedV1,
@@ -158,6 +162,30 @@ def closed_without_return(event: RequestClosedV1, name: str, public_url: str) ->
     return Notice(mail, sms_texts.closed_without_return(code, link))
 
 
+def reply_refused(event: RequestCitizenReplyRefusedV1, name: str, public_url: str) -> Notice:
+    """The citizen's opinion or « Relancer », recorded by the portal, could not be applied by
+    the body's service (the request closed « sans retour » meanwhile…): the citizen was told it
+    was recorded, so they are told it was not taken, and why."""
+    code = event.code
+    link = emails.tracking_link(public_url, code)
+    what = (
+        "votre avis n'a pas pu être pris en compte"
+        if event.reply == CitizenReply.OPINION
+        else "votre relance n'a pas pu être prise en compte"
+    )
+    mail = emails.letter(
+        f"Miliê — requête n° {code} : {what}",
+        name,
+        [
+            f"Au sujet de votre requête n° {code} : "
+            + refused_sentence(event.reply, event.recorded_at, event.reason),
+            "Vous pouvez soumettre une nouvelle requête sur le Portail du citoyen Miliê.",
+            ("link", f"Son historique reste consultable sur {TRACK} :", link),
+        ],
+    )
+    return Notice(mail, sms_texts.reply_refused(event, link))
+
+
 def acknowledgement(event: RequestAssignedV1, name: str, public_url: str) -> emails.Email | None:
     """The agent's acknowledgement email: their subject, their text (a paragraph per blank
     line), then the tracking link; None when the agent sent none."""
@@ -247,6 +275,7 @@ def handlers(public_url: str, *, sms_enabled: bool = False) -> dict[str, Handler
         RequestCitizenAnsweredV1: citizen_answered,
         RequestReopenedV1: reopened,
         RequestClosedV1: closed_without_return,
+        RequestCitizenReplyRefusedV1: reply_refused,
     }
     return {
         **{

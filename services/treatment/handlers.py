@@ -7,22 +7,28 @@ that makes a redelivered message a no-op (``shared.consumer``).
 - request.reindexed: the row moves to the new body, nobody holding it any more;
 - citizen.opinion_recorded, citizen.reopening_recorded: the citizen's replies, recorded by
   intake and forwarded through its outbox (so they wait in treatment's queue while treatment is
-  down), judged and applied here (:func:`on_opinion_recorded`, :func:`on_reopening_recorded`).
+  down), judged and applied here (:func:`on_opinion_recorded`, :func:`on_reopening_recorded`);
+  one the state no longer allows is refused and told to the citizen
+  (request.citizen_reply_refused).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import asyncpg
 
 from services.treatment import actions, deadlines, policy, purge, repository
-from shared import audit
+from shared import audit, outbox
+from shared.citizen_replies import refusal_reason
 from shared.consumer import Delivery, Entry
 from shared.lifecycle import Event, after_validation
 from shared.messages import (
     CitizenOpinionRecordedV1,
     CitizenReopeningRecordedV1,
+    CitizenReply,
+    RequestCitizenReplyRefusedV1,
     RequestPersonalDataPurgedV1,
     RequestReindexedV1,
     RequestValidatedV1,
@@ -113,21 +119,54 @@ async def on_reindexed(
 
 
 async def _refused(
-    conn: asyncpg.Connection, event_kind: Event, code: str, why: str, delivery: Delivery
+    conn: asyncpg.Connection,
+    event: CitizenOpinionRecordedV1 | CitizenReopeningRecordedV1,
+    why: str,
+    delivery: Delivery,
+    *,
+    reason: str | None = None,
 ) -> None:
-    """The audit line of a citizen's reply the request's state no longer allows; the message is
+    """A citizen's reply the request's state no longer allows: the audit line (``why``, the
+    staff's words), and request.citizen_reply_refused in the outbox, in the same transaction,
+    so that the citizen, told by intake that their reply was recorded, learns it was not applied
+    and why (``reason``, the citizen's words; from the request's row when None). The message is
     then acknowledged (the handler returns normally)."""
+    opinion = isinstance(event, CitizenOpinionRecordedV1)
+    event_kind = Event.OPINION_GIVEN if opinion else Event.REOPENED
     log.info(
         "citizen reply refused",
-        extra={"code": code, "event": event_kind.value, "message_id": str(delivery.message_id)},
+        extra={
+            "code": event.code,
+            "event": event_kind.value,
+            "message_id": str(delivery.message_id),
+        },
     )
     await audit.write(
         conn,
         action=event_kind.kind,
         outcome="refused",
         actor_role="citizen",
-        request_code=code,
+        request_code=event.code,
         detail=f"Réponse de l'usager non appliquée : {why}"[:500],
+    )
+    if reason is None:
+        row = await repository.lock_by_id(conn, event.request_id)
+        reason = (
+            refusal_reason(row["status"], row["opinion"], row["closed_at"])
+            if row
+            else refusal_reason(None)
+        )
+    await outbox.add(
+        conn,
+        RequestCitizenReplyRefusedV1(
+            request_id=event.request_id,
+            code=event.code,
+            body_id=event.body_id,
+            reply=CitizenReply.OPINION if opinion else CitizenReply.REOPENING,
+            reason=reason,
+            recorded_at=event.recorded_at,
+            refused_at=datetime.now(UTC),
+        ),
     )
 
 
@@ -136,21 +175,22 @@ async def on_opinion_recorded(
 ) -> None:
     """The citizen's opinion closes the treated request (request.opinion_given).
 
-    Intake records the reply when the request is treated, but the body may act in between: it
-    answered again after a reopening, or a second opinion (two tabs, a double click) follows the
-    first one. Such a reply is no poison message: delivering it again would be refused again,
-    forever. The refusal is kept in the audit log (outcome ``refused``, with the reason in
-    French) and the message acknowledged, so that the consumer moves on; nothing else is
-    written (the request's row, history and outbox are as before). A redelivered opinion is
-    stopped earlier, by the inbox row of its message id."""
+    Intake records the reply when the request is treated, but the state may change in between:
+    treatment's clock closed it « sans retour » while the opinion was on its way, the body
+    answered again after a reopening, or a second opinion (two tabs, a double click) follows
+    the first one. Such a reply is no poison message: delivering it again would be refused
+    again, forever. The refusal is kept in the audit log (outcome ``refused``, with the reason
+    in French), request.citizen_reply_refused tells the citizen (:func:`_refused`), and the
+    message is acknowledged, so that the consumer moves on; the request's row and history are
+    as before. A redelivered opinion is stopped earlier, by the inbox row of its message id."""
     try:
         await actions.apply_opinion(
             conn, event.request_id, event.opinion, event.comment, event.recorded_at
         )
     except actions.Refused as refused:
-        await _refused(conn, Event.OPINION_GIVEN, event.code, refused.message, delivery)
+        await _refused(conn, event, refused.message, delivery)
     except actions.NotFound:
-        await _refused(conn, Event.OPINION_GIVEN, event.code, "requête inconnue", delivery)
+        await _refused(conn, event, "requête inconnue", delivery)
 
 
 async def on_reopening_recorded(
@@ -158,16 +198,16 @@ async def on_reopening_recorded(
 ) -> None:
     """The citizen's « Relancer » reopens the treated request (request.reopened). As for the
     opinion (:func:`on_opinion_recorded`), a reopening the state no longer allows (closed by an
-    opinion or the clock meanwhile, reopened already) is kept in the audit log as refused and
-    acknowledged, never retried."""
+    opinion or the clock meanwhile, reopened already) is kept in the audit log as refused, told
+    to the citizen and acknowledged, never retried."""
     try:
         await actions.apply_reopening(conn, event.request_id, event.message, event.recorded_at)
     except actions.Refused as refused:
-        await _refused(conn, Event.REOPENED, event.code, refused.message, delivery)
+        await _refused(conn, event, refused.message, delivery)
     except actions.NotFound:
-        await _refused(conn, Event.REOPENED, event.code, "requête inconnue", delivery)
+        await _refused(conn, event, "requête inconnue", delivery)
     except FieldErrors:  # an empty message: the contract forbids it; kept for safety
-        await _refused(conn, Event.REOPENED, event.code, "message vide", delivery)
+        await _refused(conn, event, "message vide", delivery, reason="votre message était vide")
 
 
 HANDLERS: dict[str, Entry] = {

@@ -27,9 +27,11 @@ async def _call(method: str, url: str, headers: dict | None = None, body: dict |
         return resp.status, await resp.json(content_type=None)
 
 
-async def test_treatment_stopped_while_a_citizen_gives_an_opinion(platform, amqp_url, namespace):
+async def answered(platform, email: str) -> tuple[str, dict]:
+    """A réclamation from ``email`` submitted through the gateway, validated by an analyst and
+    answered by the focal point: its code and treatment's item as it was before the answer."""
     status, created = await _call(
-        "POST", platform.url("gateway") + "/api/v1/requests", body=submission("avis@example.ci")
+        "POST", platform.url("gateway") + "/api/v1/requests", body=submission(email)
     )
     assert status == 201, created
     code = created["code"]
@@ -57,6 +59,13 @@ async def test_treatment_stopped_while_a_citizen_gives_an_opinion(platform, amqp
         body={"message": "Les bulletins sont partis ce matin.", "version": item["version"]},
     )
     assert (status, done["status"]) == (200, "treated"), done
+    return code, item
+
+
+async def test_treatment_stopped_while_a_citizen_gives_an_opinion(platform, amqp_url, namespace):
+    code, item = await answered(platform, "avis@example.ci")
+    queue = platform.url("triage") + f"/queue/{code}"
+    at_body = platform.url("treatment") + f"/requests/{code}"
 
     await platform.stop("treatment")
     # The citizen says « Non satisfait »; intake's relay publishes it while treatment is down.

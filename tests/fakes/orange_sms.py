@@ -54,6 +54,16 @@ class FakeOrangeSms:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def settings(self) -> dict[str, str]:
+        """Notify's settings (``NotifySettings``) that send its SMS here."""
+        return {
+            "sms_base_url": self.url,
+            "sms_client_id": self.client_id,
+            "sms_client_secret": self.client_secret,
+            "sms_sender": self.sender,
+        }
+
     # -- control -----------------------------------------------------------------------------
 
     def fail_next(self, count: int, status: int = 503) -> None:

@@ -56,10 +56,7 @@ async def test_each_message_reaches_a_caller_without_email_once_by_sms(
         NotifySettings,
         smtp_port=smtp_server.port,
         public_url=PUBLIC_URL,
-        sms_base_url=fake_sms.url,
-        sms_client_id=fake_sms.client_id,
-        sms_client_secret=fake_sms.client_secret,
-        sms_sender=fake_sms.sender,
+        **fake_sms.settings,
     )
     mobile = _mobile()
     caller = submitted_event(

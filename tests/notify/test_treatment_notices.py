@@ -22,6 +22,7 @@ from shared.messages import (
     DocumentRef,
     RequestAssignedV1,
     RequestCitizenAnsweredV1,
+    RequestCitizenReplyRefusedV1,
     RequestClosedV1,
     RequestPutOnHoldV1,
     RequestReopenedV1,
@@ -125,10 +126,7 @@ async def test_each_treatment_event_reaches_the_citizen_once_by_email_and_sms(
         NotifySettings,
         smtp_port=smtp_server.port,
         public_url=PUBLIC_URL,
-        sms_base_url=fake_sms.url,
-        sms_client_id=fake_sms.client_id,
-        sms_client_secret=fake_sms.client_secret,
-        sms_sender=fake_sms.sender,
+        **fake_sms.settings,
     )
     now = datetime.now(UTC)
     citizen = submitted_event()  # an address and a mobile number
@@ -267,6 +265,9 @@ def test_notify_listens_only_to_the_events_that_tell_the_citizen_something():
         RequestReopenedV1.type_name(),
         # Only a closing « sans retour » (no opinion came in time) is told.
         RequestClosedV1.type_name(),
+        # A reply of the citizen's the body's service could not apply (tests/notify/
+        # test_reply_refused.py).
+        RequestCitizenReplyRefusedV1.type_name(),
         # Only for the acknowledgement email an agent chose to send (« Prendre en compte »).
         RequestAssignedV1.type_name(),
     }

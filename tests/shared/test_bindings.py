@@ -48,6 +48,8 @@ def test_every_service_is_bound_to_what_it_handles() -> None:
         "request.personal_data_purged",
         # A closing « sans retour » is told (one by the citizen's own opinion is not).
         "request.closed",
+        # A reply of the citizen's treatment could not apply (the portal said « enregistré »).
+        "request.citizen_reply_refused",
         "request.deadline_warning",
         "request.deadline_missed",
     }

@@ -45,6 +45,11 @@ ALLOWED = [
     (S.CLOSED, E.CITIZEN_ANSWERED, {"opinion": O.NOT_SATISFIED}, S.CLOSED),
     (S.CLOSED, E.CLARIFICATION_SENT, {"opinion": O.NOT_SATISFIED}, S.CLOSED),
     (S.CLOSED, E.CLARIFICATION_SENT, {"opinion": O.PARTLY_SATISFIED}, S.CLOSED),
+    # A citizen's reply treatment could not apply: told, nothing moves.
+    *(
+        (s, E.CITIZEN_REPLY_REFUSED, {}, s)
+        for s in (S.IN_TREATMENT, S.ON_HOLD, S.REOPENED, S.TREATED, S.CLOSED)
+    ),
     (S.REJECTED, E.PERSONAL_DATA_PURGED, {}, S.REJECTED),
     (S.ACKNOWLEDGED, E.PERSONAL_DATA_PURGED, {}, S.ACKNOWLEDGED),
     (S.CLOSED, E.PERSONAL_DATA_PURGED, {}, S.CLOSED),

@@ -20,9 +20,12 @@ from shared import french, lifecycle
 from shared.messages import (
     CitizenOpinionRecordedV1,
     CitizenReopeningRecordedV1,
+    CitizenReply,
     DocumentRef,
     Opinion,
     RequestCitizenAnsweredV1,
+    RequestCitizenReplyRefusedV1,
+    RequestClosedV1,
     RequestOpinionGivenV1,
     RequestReopenedV1,
     RequestTreatedV1,
@@ -279,3 +282,40 @@ async def test_replies_are_throttled_like_a_look_up(settings_for):
         assert (status, body["error"]) == (429, "throttled")
         assert int(headers["Retry-After"]) == body["retry_after"] > 0
         assert body["message"].startswith("Trop de tentatives")
+
+
+async def test_an_opinion_treatment_refused_is_told_in_the_history_status_unchanged(intake):
+    """Treatment's clock closed the request « sans retour » before the opinion reached it:
+    request.citizen_reply_refused adds the sentence to the history; still « sans retour »."""
+    request_id, code, email, treated_at = await _treated(intake)
+    status, body, _ = await _post(
+        intake, "/tracking/opinion", {"code": code, "email": email, "opinion": "satisfied"}
+    )
+    assert status == 202, body
+    recorded_at = datetime.fromisoformat(body["view"]["pending_reply"]["recorded_at"])
+    closed_at = treated_at + timedelta(days=31)
+    await intake.deliver(
+        RequestClosedV1(request_id=request_id, code=code, body_id=BODY, closed_at=closed_at),
+        uuid.uuid4(),
+    )
+    reason = f"la requête avait été clôturée sans retour le {french.day(closed_at)}"
+    refused = RequestCitizenReplyRefusedV1(
+        request_id=request_id,
+        code=code,
+        body_id=BODY,
+        reply=CitizenReply.OPINION,
+        reason=reason,
+        recorded_at=recorded_at,
+        refused_at=closed_at + timedelta(minutes=1),
+    )
+    message_id = uuid.uuid4()
+    await intake.deliver(refused, message_id)
+    await intake.deliver(refused, message_id)  # a redelivery: nothing more
+
+    view = await intake.view(code, email)
+    sentence = f"Votre avis du {french.day(recorded_at)} n'a pas pu être pris en compte : {reason}."
+    assert [line["label"] for line in view["history"]].count(sentence) == 1
+    assert view["history"][-1]["label"] == sentence
+    assert view["history"][-1]["status"] == "closed"
+    assert (view["status"], view["status_label"]) == ("closed", "Clôturée sans retour")
+    assert view["pending_reply"] is None and not view["can_give_opinion"]

@@ -6,12 +6,20 @@ acknowledged, never retried."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from services.treatment import actions
+from services.treatment import actions, clock
 from services.treatment.app import create_app
 from services.treatment.settings import TreatmentSettings
-from shared.messages import CitizenOpinionRecordedV1, CitizenReopeningRecordedV1, Opinion
+from shared import french
+from shared.citizen_replies import refused_sentence
+from shared.messages import (
+    CitizenOpinionRecordedV1,
+    CitizenReopeningRecordedV1,
+    CitizenReply,
+    Opinion,
+    RequestCitizenReplyRefusedV1,
+)
 from shared.service import POOL
 from tests.support import RunningApp, dead_letters, eventually, publish_event
 from tests.treatment.conftest import AGENT, BODY, deliver, validated_event
@@ -176,3 +184,43 @@ async def test_a_reply_to_an_unknown_request_is_refused_not_poison(treatment):
     assert await refusals(treatment.pool, stranger.code) == [
         "Réponse de l'usager non appliquée : requête inconnue"
     ]
+
+
+async def test_an_opinion_arriving_after_the_clock_closed_the_request_is_told_to_the_citizen(
+    treatment,
+):
+    """The broker was down, or it was the last minute: the clock closed the request « sans
+    retour » before the opinion intake recorded reached treatment. The refusal is audited as
+    before and request.citizen_reply_refused (outbox, same transaction) tells the citizen."""
+    event = await answered(treatment.pool)
+    treated_at = (await treatment.row(event.code))["treated_at"]
+    now = treated_at + timedelta(days=31)
+    settings = TreatmentSettings(no_opinion_days=30, unused_document_hours=24)
+    assert (await clock.sweep(treatment.pool, settings, now)).closed == [event.code]
+    recorded = opinion_of(event, Opinion.SATISFIED, None)
+
+    assert await deliver(treatment.pool, recorded)
+
+    assert len(await refusals(treatment.pool, event.code)) == 1
+    assert (await treatment.row(event.code))["status"] == "closed"
+    [told] = await treatment.outbox(RequestCitizenReplyRefusedV1.type_name())
+    refused = RequestCitizenReplyRefusedV1.model_validate(told)
+    assert (refused.request_id, refused.code) == (event.request_id, event.code)
+    assert refused.body_id == BODY
+    assert refused.reply == CitizenReply.OPINION
+    assert refused.recorded_at == recorded.recorded_at
+    assert refused.reason == f"la requête avait été clôturée sans retour le {french.day(now)}"
+    assert refused_sentence(refused.reply, refused.recorded_at, refused.reason) == (
+        f"Votre avis du {french.day(recorded.recorded_at)} n'a pas pu être pris en compte : "
+        f"la requête avait été clôturée sans retour le {french.day(now)}."
+    )
+
+
+async def test_a_reopening_after_an_opinion_is_told_to_the_citizen(treatment):
+    event = await answered(treatment.pool)
+    assert await deliver(treatment.pool, opinion_of(event, Opinion.NOT_SATISFIED, None))
+    assert await deliver(treatment.pool, reopening_of(event))
+    [told] = await treatment.outbox(RequestCitizenReplyRefusedV1.type_name())
+    assert told["reply"] == "reopening"
+    assert told["reason"].startswith("la requête avait déjà été clôturée le ")
+    assert told["reason"].endswith("avec votre avis « Non satisfait »")
