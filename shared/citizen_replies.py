@@ -2,7 +2,8 @@
 in the citizen's words — one home for them, pure (no I/O):
 
 - :func:`refusal_reason`: why, from treatment's row as it stood (treatment writes it into
-  request.citizen_reply_refused);
+  request.citizen_reply_refused); :func:`answered_since_reason` for a reply older than the
+  body's last answer;
 - :func:`refused_sentence`: what the citizen reads, on intake's tracking page and in notify's
   email: « Votre avis du 12/01/2027 n'a pas pu être pris en compte : la requête avait été
   clôturée sans retour le 11/01/2027. »
@@ -34,6 +35,14 @@ def refusal_reason(
     if status in (Status.IN_TREATMENT, Status.ON_HOLD):
         return "la requête était de nouveau en cours de traitement par l'organisme"
     return f"la requête était au statut « {CITIZEN_LABELS.get(status, status)} »"
+
+
+def answered_since_reason(answered_at: datetime) -> str:
+    """The clause for a reply recorded before the body's last answer (it judged an earlier one)."""
+    return (
+        f"l'organisme avait répondu de nouveau le {french.day(answered_at)} : donnez votre avis "
+        "sur cette nouvelle réponse"
+    )
 
 
 def refused_sentence(reply: CitizenReply | str, recorded_at: datetime, reason: str) -> str:

@@ -68,6 +68,15 @@ class Conflict(Refused):
     """The agent's form is older than the request: someone acted in between (named)."""
 
 
+class AnsweredSince(Refused):
+    """A citizen's reply recorded before the body's last answer (two tabs: a « Relancer »
+    applied and answered first): it judged an answer that is no longer the request's."""
+
+    def __init__(self, answered_at: datetime) -> None:
+        super().__init__("answered_since", "réponse de l'usager antérieure à la dernière réponse")
+        self.answered_at = answered_at
+
+
 # -- pure rules --------------------------------------------------------------------------------
 
 
@@ -554,6 +563,21 @@ async def _citizen_row(conn: asyncpg.Connection, request_id: UUID) -> asyncpg.Re
     return row
 
 
+async def _refuse_if_answered_since(
+    conn: asyncpg.Connection, row: asyncpg.Record, at: datetime
+) -> None:
+    """A reply recorded ``at`` judges the answer the citizen read then, not one the body gave
+    after a later reopening. Compared with that reopening's time, not the answer's: both were
+    recorded on intake's clock (treatment's may differ by a little)."""
+    if row["status"] != Status.TREATED:
+        return  # judge() says what the status allows
+    reopened_at = await conn.fetchval(
+        "SELECT max(reopened_at) FROM reopenings WHERE request_id = $1", row["request_id"]
+    )
+    if reopened_at is not None and at < reopened_at:
+        raise AnsweredSince(row["treated_at"])
+
+
 async def apply_opinion(
     conn: asyncpg.Connection,
     request_id: UUID,
@@ -564,6 +588,7 @@ async def apply_opinion(
     """The citizen's opinion closes the treated request. Refused (:class:`Refused`) on a
     request not treated yet or already closed. Runs in the caller's transaction."""
     row = await _citizen_row(conn, request_id)
+    await _refuse_if_answered_since(conn, row, at)
     status = judge(row, Event.OPINION_GIVEN, opinion=opinion.value)
     comment = (comment or "").strip()[:MESSAGE_MAX] or None
     event = RequestOpinionGivenV1(
@@ -594,6 +619,7 @@ async def apply_reopening(
     on a request not treated yet or closed. Runs in the caller's transaction."""
     message = required("message", message, "Écrivez pourquoi vous relancez la requête.")
     row = await _citizen_row(conn, request_id)
+    await _refuse_if_answered_since(conn, row, at)
     status = judge(row, Event.REOPENED)
     event = RequestReopenedV1(
         request_id=row["request_id"],

@@ -21,7 +21,7 @@ import asyncpg
 
 from services.treatment import actions, deadlines, policy, purge, repository
 from shared import audit, outbox
-from shared.citizen_replies import refusal_reason
+from shared.citizen_replies import answered_since_reason, refusal_reason
 from shared.consumer import Delivery, Entry
 from shared.lifecycle import Event, after_validation
 from shared.messages import (
@@ -187,6 +187,9 @@ async def on_opinion_recorded(
         await actions.apply_opinion(
             conn, event.request_id, event.opinion, event.comment, event.recorded_at
         )
+    except actions.AnsweredSince as since:
+        reason = answered_since_reason(since.answered_at)
+        await _refused(conn, event, since.message, delivery, reason=reason)
     except actions.Refused as refused:
         await _refused(conn, event, refused.message, delivery)
     except actions.NotFound:
@@ -202,6 +205,9 @@ async def on_reopening_recorded(
     to the citizen and acknowledged, never retried."""
     try:
         await actions.apply_reopening(conn, event.request_id, event.message, event.recorded_at)
+    except actions.AnsweredSince as since:
+        reason = answered_since_reason(since.answered_at)
+        await _refused(conn, event, since.message, delivery, reason=reason)
     except actions.Refused as refused:
         await _refused(conn, event, refused.message, delivery)
     except actions.NotFound:

@@ -224,3 +224,27 @@ async def test_a_reopening_after_an_opinion_is_told_to_the_citizen(treatment):
     assert told["reply"] == "reopening"
     assert told["reason"].startswith("la requête avait déjà été clôturée le ")
     assert told["reason"].endswith("avec votre avis « Non satisfait »")
+
+
+async def test_an_opinion_given_before_the_last_answer_is_not_applied_to_it(treatment):
+    """Two tabs: the citizen gives an opinion in one and « Relancer » in the other; the
+    reopening comes first, the body answers again, then the opinion arrives. It judged the first
+    answer: applied now, it would close the request on an answer the citizen has not read."""
+    event = await answered(treatment.pool)
+    stale = opinion_of(event, Opinion.SATISFIED, None)  # recorded now, delivered last
+    assert await deliver(treatment.pool, reopening_of(event))
+    version = (await treatment.row(event.code))["version"]
+    await actions.answer(
+        treatment.pool, event.code, who(), message="Voici la nouvelle réponse.", version=version
+    )
+    assert await deliver(treatment.pool, stale)
+    row = await treatment.row(event.code)
+    assert row["status"] == "treated" and row["opinion"] is None
+    [told] = await treatment.outbox(RequestCitizenReplyRefusedV1.type_name())
+    assert told["reply"] == "opinion"
+    answered_again = french.day(row["treated_at"])
+    assert told["reason"] == (
+        f"l'organisme avait répondu de nouveau le {answered_again} : donnez votre avis sur "
+        "cette nouvelle réponse"
+    )
+    assert await refusals(treatment.pool, event.code)
