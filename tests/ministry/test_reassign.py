@@ -118,7 +118,11 @@ async def test_a_system_reassigns_to_an_active_focal_point_of_its_body_who_is_to
         # The new agent is told, as when a focal point reassigns in the back office.
         [mail] = await smtp_server.wait_for(agent_email("adjoua.n"))
         assert _subject(mail) == f"Miliê — la requête n° {code} vous est réaffectée"
-        assert f"/admin/requetes/{code}" in mail.get_body(("plain",)).get_content()
+        text = mail.get_body(("plain",)).get_content()
+        assert f"/admin/requetes/{code}" in text
+        # Handed over by the body's system, not by a person of the body.
+        said = f"Le système d'information de votre organisme vous a réaffecté la requête n° {code}"
+        assert said in " ".join(text.split()), text
 
         # To the agent who has it already: refused on the API's field.
         status, refused, _ = await api.post(

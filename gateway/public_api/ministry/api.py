@@ -42,7 +42,7 @@ from gateway.web import reading
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared import attachments, codes, lifecycle, logs
-from shared.identity import Identity, Role
+from shared.identity import Identity, Role, api_key_staff_id
 from shared.numbers import whole
 from shared.service import POOL
 from shared.web import field_error, field_errors, french
@@ -115,7 +115,7 @@ def ok(model: type[BaseModel], body: Any, status: int = 200) -> web.Response:
 def identity_of(key: keys.ApiKey) -> Identity:
     """Who treatment sees: a focal point of the key's body, named after the key."""
     return Identity(
-        staff_id=f"cle-api:{key.id}",
+        staff_id=api_key_staff_id(key.id),
         role=Role.FOCAL_POINT,
         body_id=key.body_id,
         login=f"clé d'API « {key.label} »"[:120],
