@@ -36,6 +36,19 @@ class Identity:
 
 IDENTITY = web.RequestKey("milie.identity", Identity)  # where services find the caller
 
+# The staff id the gateway signs for a ministry's system (the ministry API): ``cle-api:<key id>``,
+# a focal point of the key's body that is no person.
+API_KEY_PREFIX = "cle-api:"
+
+
+def api_key_staff_id(key_id: str) -> str:
+    return f"{API_KEY_PREFIX}{key_id}"
+
+
+def is_api_key(staff_id: str | None) -> bool:
+    """Whether ``staff_id`` is a body's information system's rather than an agent's."""
+    return staff_id is not None and staff_id.startswith(API_KEY_PREFIX)
+
 
 def identity_of(request: web.Request) -> Identity | None:
     return request.get(IDENTITY)

@@ -348,6 +348,50 @@ async def focal_points_of(conn: asyncpg.Connection, body_id: str) -> list[Accoun
     return [a for a in map(_account, rows) if a is not None]
 
 
+# Why an agent may not be handed a request of a body: code → French (the ministry API gives both).
+NOT_ASSIGNABLE = {
+    "unknown_agent": "Aucun agent de Miliê ne porte ce login.",
+    "inactive_agent": "Le compte de cet agent est désactivé.",
+    "not_focal_point": "Cet agent n'est pas point focal.",
+    "agent_of_another_body": "Cet agent n'est pas point focal de votre organisme.",
+}
+
+
+class NotAssignable(Exception):
+    """The agent named is not one a request of the body may be handed to: ``code``, a key of
+    :data:`NOT_ASSIGNABLE`, for a program; ``message`` in French."""
+
+    def __init__(self, code: str) -> None:
+        self.code, self.message = code, NOT_ASSIGNABLE[code]
+        super().__init__(self.message)
+
+
+async def assignable(
+    conn: asyncpg.Connection,
+    body_id: str | None,
+    *,
+    login: str | None = None,
+    account_id: uuid.UUID | str | None = None,
+) -> Account:
+    """The agent, named by ``login`` or ``account_id``, a request of ``body_id`` may be handed to
+    (« Réaffecter »): an active focal point of that body — the rule :func:`focal_points_of`
+    lists the choices by. Raises :class:`NotAssignable` otherwise. Treatment knows no accounts:
+    the back office's form and the ministry API both ask here before they ask treatment."""
+    if account_id is not None:
+        agent = await by_id(conn, account_id)
+    else:
+        agent = await by_login(conn, login or "")
+    if agent is None:
+        raise NotAssignable("unknown_agent")
+    if not agent.active:
+        raise NotAssignable("inactive_agent")
+    if agent.role != Role.FOCAL_POINT:
+        raise NotAssignable("not_focal_point")
+    if not body_id or agent.body_id != body_id:
+        raise NotAssignable("agent_of_another_body")
+    return agent
+
+
 async def focal_point_names(conn: asyncpg.Connection, body_id: str | None) -> dict[str, str]:
     """login → name of the focal points of ``body_id`` (of every body for None), gone ones too:
     whom an export's « Pris en compte par » may name."""

@@ -26,6 +26,7 @@ import asyncpg
 from services.notify import emails, repository
 from shared import french
 from shared.consumer import Delivery, Handler
+from shared.identity import is_api_key
 from shared.messages import (
     ReminderKind,
     RequestDeadlineMissedV1,
@@ -242,7 +243,12 @@ def handlers(public_url: str) -> dict[str, Handler]:
             " WHERE account_id = $1",
             event.actor.staff_id,
         )
-        by = giver or "Un agent de votre organisme"
+        if giver:
+            by = giver
+        elif is_api_key(event.actor.staff_id):  # the ministry API: no person of the directory
+            by = "Le système d'information de votre organisme"
+        else:
+            by = "Un agent de votre organisme"
         await _send(
             conn,
             delivery,

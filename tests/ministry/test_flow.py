@@ -43,6 +43,7 @@ async def test_list_take_answer_with_a_document_and_the_citizen_reads_it(stack, 
             "take": True,
             "hold": True,
             "resume": False,
+            "reassign": True,
             "answer": True,
             "answer_again": False,
         }

@@ -20,8 +20,9 @@ from tests.ministry.helpers import BASE, OTHER_BODY, new_key, validated_reclamat
 EXAMPLES = 6
 # Inputs the schema cannot fully describe, refused (422) though they fit it: a document is judged
 # by its content (a PDF, JPEG or PNG, not empty), an answer names documents deposited first, a
-# feed's cursor is one the gateway sealed (a made-up one of the right form is no place in it).
-JUDGED_BEYOND_THE_SCHEMA = {"uploadDocument", "answer", "answerAgain", "listChanges"}
+# feed's cursor is one the gateway sealed (a made-up one of the right form is no place in it), a
+# reassignment names by login an agent who is an active focal point of the body.
+JUDGED_BEYOND_THE_SCHEMA = {"uploadDocument", "answer", "answerAgain", "listChanges", "reassign"}
 
 
 def _fuzz(

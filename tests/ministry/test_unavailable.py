@@ -10,7 +10,9 @@ import re
 import aiohttp
 
 from gateway.public_api.ministry import openapi
-from tests.ministry.helpers import BASE, PDF, Api, gateway_alone
+from shared.identity import Role
+from tests.ministry.helpers import BASE, BODY, PDF, Api, gateway_alone
+from tests.staff.helpers import create_account
 
 CODE = "5030529490"
 SOME_ID = "0b7f6b43-2a4e-4a3b-9a7e-6c1d2f3e4a5b"
@@ -21,7 +23,11 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{\w+\}", SOME_ID, path)
 
 
-async def test_every_operation_answers_and_documents_503_when_a_service_is_down(settings_for):
+async def test_every_operation_answers_and_documents_503_when_a_service_is_down(
+    settings_for, database_url
+):
+    # Whom « reassign » names: the gateway judges the agent before it asks treatment.
+    await create_account(database_url, Role.FOCAL_POINT, "adjoua.n", "un agent du budget", BODY)
     async with gateway_alone(settings_for) as (gateway, key), aiohttp.ClientSession() as http:
         api = Api(http, gateway.url, key)
         document = openapi.document()
@@ -32,7 +38,7 @@ async def test_every_operation_answers_and_documents_503_when_a_service_is_down(
             if op.body == "file":
                 kw = {"data": PDF, "headers": {"Content-Type": "application/pdf"}}
             elif op.body is not None:
-                given = {"message": "Réponse.", "reason": "Motif."}
+                given = {"message": "Réponse.", "reason": "Motif.", "agent_login": "adjoua.n"}
                 kw = {"json": {k: v for k, v in given.items() if k in op.body.model_fields}}
             else:
                 kw = {}

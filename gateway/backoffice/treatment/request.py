@@ -551,9 +551,14 @@ def _handler(action: Action):
         treatment = request.app[TREATMENT]
         try:
             if name == "reaffecter":
-                chosen = {str(a.id): a for a in await _agents(request, staff.body_id)}
-                agent = chosen.get(fields["assignee_id"])
-                if agent is None:
+                try:
+                    async with request.app[POOL].acquire(timeout=10) as conn:
+                        agent = await accounts.assignable(
+                            conn, staff.body_id, account_id=fields["assignee_id"]
+                        )
+                except accounts.NotAssignable:
+                    # The form offers only the body's active focal points: whatever the reason,
+                    # the choice is one the list no longer holds.
                     errors[f"{name}-assignee_id"] = "Choisissez un agent de votre organisme."
                     return await again(422)
                 fields["assignee_login"] = agent.login

@@ -28,6 +28,7 @@ from typing import Any
 from uuid import UUID
 
 import aiohttp
+import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -35,12 +36,13 @@ from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.public_api.ministry import cursors, models
+from gateway.staff import accounts
 from gateway.staff import api_keys as keys
 from gateway.web import reading
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared import attachments, codes, lifecycle, logs
-from shared.identity import Identity, Role
+from shared.identity import Identity, Role, api_key_staff_id
 from shared.numbers import whole
 from shared.service import POOL
 from shared.web import field_error, field_errors, french
@@ -113,7 +115,7 @@ def ok(model: type[BaseModel], body: Any, status: int = 200) -> web.Response:
 def identity_of(key: keys.ApiKey) -> Identity:
     """Who treatment sees: a focal point of the key's body, named after the key."""
     return Identity(
-        staff_id=f"cle-api:{key.id}",
+        staff_id=api_key_staff_id(key.id),
         role=Role.FOCAL_POINT,
         body_id=key.body_id,
         login=f"clé d'API « {key.label} »"[:120],
@@ -331,7 +333,21 @@ async def list_reopenings(request: web.Request, key: keys.ApiKey) -> web.StreamR
     return ok(models.ReopeningList, {"items": body["reopenings"]})
 
 
-def _action(name: str, treatment_action: str, model: type[BaseModel]):
+# What the system sends → what treatment takes, given the key (None: the fields as sent); a
+# response refuses the call before treatment is asked.
+Fields = Callable[[web.Request, keys.ApiKey, dict[str, Any]], Awaitable[dict | web.Response]]
+
+
+def _action(
+    name: str,
+    treatment_action: str,
+    model: type[BaseModel],
+    prepare: Fields | None = None,
+    renamed: dict[str, str] | None = None,
+):
+    """An action of treatment's: ``renamed`` gives the API's name of a field treatment refuses
+    under its own."""
+
     async def act(request: web.Request, key: keys.ApiKey) -> web.StreamResponse:
         given = await _read(request, model)
         if isinstance(given, web.Response):
@@ -340,24 +356,55 @@ def _action(name: str, treatment_action: str, model: type[BaseModel]):
         if code is None:
             return problem(404, "not_found", NOT_FOUND)
         fields = given.model_dump(mode="json", exclude_none=True)
+        if prepare is not None:
+            prepared = await prepare(request, key, fields)
+            if isinstance(prepared, web.Response):
+                return prepared
+            fields = prepared
         status, body = await request.app[TREATMENT].act(
             code, treatment_action, fields, identity=identity_of(key)
         )
+        if status == 422 and renamed and isinstance(body, dict):
+            for error in body.get("errors") or []:
+                error["field"] = renamed.get(error.get("field"), error.get("field"))
         return _from_treatment(status, body) or ok(models.ActionDone, body)
 
     act.__name__ = f"act_{treatment_action.replace('-', '_')}"
     return operation(name)(act)
 
 
-for _path, _name, _action_name, _model in (
-    ("take", "takeInCharge", "take", models.TakeIn),
-    ("hold", "putOnHold", "hold", models.HoldIn),
-    ("resume", "resume", "resume", models.ResumeIn),
-    ("answer", "answer", "answer", models.AnswerIn),
+async def _agent(request: web.Request, key: keys.ApiKey, fields: dict[str, Any]) -> Any:
+    """« Réaffecter »: the agent named by login, judged by the back office's rule (an active
+    focal point of the key's body), given to treatment by id and login as the back office
+    gives it — so notify tells them as it tells an agent reassigned there."""
+    try:
+        async with request.app[POOL].acquire(timeout=10) as conn:
+            agent = await accounts.assignable(conn, key.body_id, login=fields["agent_login"])
+    except accounts.NotAssignable as refusal:
+        return invalid([field_error("agent_login", refusal.message, refusal.code)])
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        raise ServiceUnavailable("gateway") from exc
+    return {
+        "assignee_id": str(agent.id),
+        "assignee_login": agent.login,
+        **({"version": fields["version"]} if "version" in fields else {}),
+    }
+
+
+TO_AGENT = {"assignee_id": "agent_login", "assignee_login": "agent_login"}
+
+for _path, _name, _action_name, _model, _prepare, _renamed in (
+    ("take", "takeInCharge", "take", models.TakeIn, None, None),
+    ("hold", "putOnHold", "hold", models.HoldIn, None, None),
+    ("resume", "resume", "resume", models.ResumeIn, None, None),
+    ("reassign", "reassign", "reassign", models.ReassignIn, _agent, TO_AGENT),
+    ("answer", "answer", "answer", models.AnswerIn, None, None),
     # The focal point's « Répondre à l'usager » in « Insatisfaits »: treatment's same action.
-    ("answer-again", "answerAgain", "answer-again", models.AnswerAgainIn),
+    ("answer-again", "answerAgain", "answer-again", models.AnswerAgainIn, None, None),
 ):
-    routes.post(BASE + "/requests/{code}/" + _path)(_action(_name, _action_name, _model))
+    routes.post(BASE + "/requests/{code}/" + _path)(
+        _action(_name, _action_name, _model, _prepare, _renamed)
+    )
 
 
 @routes.post(BASE + "/requests/{code}/documents")

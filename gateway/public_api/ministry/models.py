@@ -271,6 +271,9 @@ class Allowed(Answer):
     take: bool
     hold: bool
     resume: bool
+    reassign: bool = Field(
+        description="Réaffecter (reassign) à un autre point focal de l'organisme."
+    )
     answer: bool
     answer_again: bool = Field(
         description="Répondre à nouveau (answer-again) : l'usager a clôturé la requête « Non "
@@ -298,7 +301,9 @@ class ReopeningList(Answer):
 
 class ActionDone(Answer):
     code: str
-    action: str = Field(description="assigned, put_on_hold, resumed, treated, citizen_answered")
+    action: str = Field(
+        description="assigned, put_on_hold, resumed, reassigned, treated, citizen_answered"
+    )
     status: Status
     version: int = Field(description="La nouvelle version de la requête.")
     at: datetime
@@ -359,6 +364,19 @@ class ResumeIn(Input):
     version: Version = None
 
 
+class ReassignIn(Input):
+    """« Réaffecter » : la requête passe à un autre point focal de l'organisme, nommé par son
+    login ; il en est prévenu par courriel."""
+
+    agent_login: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+    ] = Field(
+        description="Le login de l'agent (un point focal actif de l'organisme de la clé).",
+        examples=["adjoua.n"],
+    )
+    version: Version = None
+
+
 class AnswerIn(Input):
     """La réponse de l'organisme à l'usager (« Traité »), avec les documents déposés avant
     (POST /requests/{code}/documents)."""
@@ -386,6 +404,7 @@ SCHEMAS: tuple[type[BaseModel], ...] = (
     TakeIn,
     HoldIn,
     ResumeIn,
+    ReassignIn,
     AnswerIn,
     AnswerAgainIn,
 )

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from gateway.public_api.ministry import cursors, models
 from gateway.public_api.ministry.api import BASE, PROBLEM, problem
+from gateway.staff import accounts
 from shared import attachments, lifecycle
 
 routes = web.RouteTableDef()
@@ -158,6 +159,8 @@ DOCUMENT_REFUSED = (
     "réenregistrée sans ses métadonnées."
 )
 ACTION_ERRORS = (400, 404, 409, 413, 415, 422)
+# Why an agent is refused, as errors[0].code says it: the gateway's rule, then treatment's.
+AGENT_REFUSALS = (*accounts.NOT_ASSIGNABLE.items(), ("unchanged", "Cet agent a déjà la requête."))
 OPERATIONS = [
     Operation(
         "get",
@@ -233,6 +236,27 @@ OPERATIONS = [
         body=models.ResumeIn,
         parameters=[CODE],
         errors=ACTION_ERRORS,
+    ),
+    Operation(
+        "post",
+        "/requests/{code}/reassign",
+        "reassign",
+        "Réaffecter",
+        "« Réaffecter » de l'espace agents : la requête passe à un autre point focal actif de "
+        "l'organisme de la clé, nommé par son login (may.reassign) ; il en est prévenu par "
+        "courriel et la trouve dans ses requêtes.",
+        models.ActionDone,
+        body=models.ReassignIn,
+        parameters=[CODE],
+        errors=ACTION_ERRORS,
+        notes={
+            409: "not_allowed : la requête n'est plus à traiter (répondue, clôturée) ; "
+            "modified : la requête a changé depuis la version envoyée.",
+            422: "validation_failed ; quand l'agent ne convient pas, errors[0].field vaut "
+            "agent_login et errors[0].code dit pourquoi : "
+            + ", ".join(f"{code} (« {said} »)" for code, said in AGENT_REFUSALS)
+            + ".",
+        },
     ),
     Operation(
         "post",
