@@ -350,10 +350,8 @@ async def focal_points_of(conn: asyncpg.Connection, body_id: str) -> list[Accoun
 
 # Why an agent may not be handed a request of a body: code → French (the ministry API gives both).
 NOT_ASSIGNABLE = {
-    "unknown_agent": "Aucun agent de Miliê ne porte ce login.",
+    "unknown_agent": "Aucun point focal de votre organisme ne porte ce login.",
     "inactive_agent": "Le compte de cet agent est désactivé.",
-    "not_focal_point": "Cet agent n'est pas point focal.",
-    "agent_of_another_body": "Cet agent n'est pas point focal de votre organisme.",
 }
 
 
@@ -381,14 +379,12 @@ async def assignable(
         agent = await by_id(conn, account_id)
     else:
         agent = await by_login(conn, login or "")
-    if agent is None:
+    # Whether a login exists elsewhere (another body, an analyst, an administrator) is not the
+    # body's to learn: all are « unknown » to it. Only its own agent's disabled account is said.
+    if agent is None or agent.role != Role.FOCAL_POINT or not body_id or agent.body_id != body_id:
         raise NotAssignable("unknown_agent")
     if not agent.active:
         raise NotAssignable("inactive_agent")
-    if agent.role != Role.FOCAL_POINT:
-        raise NotAssignable("not_focal_point")
-    if not body_id or agent.body_id != body_id:
-        raise NotAssignable("agent_of_another_body")
     return agent
 
 

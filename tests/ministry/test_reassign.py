@@ -82,8 +82,9 @@ async def test_a_system_reassigns_to_an_active_focal_point_of_its_body_who_is_to
         for login, reason in (
             ("personne.ici", "unknown_agent"),
             ("ancien.pf", "inactive_agent"),
-            ("awa.kone", "not_focal_point"),
-            ("justice.pf", "agent_of_another_body"),
+            # An analyst, another body's focal point: the key's system learns nothing of them.
+            ("awa.kone", "unknown_agent"),
+            ("justice.pf", "unknown_agent"),
         ):
             status, refused, headers = await api.post(
                 f"/requests/{code}/reassign", {"agent_login": login, "version": version}
