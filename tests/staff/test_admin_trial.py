@@ -418,3 +418,77 @@ async def test_the_places_are_paged_and_searchable(stack, database_url):
         async with http.get(url, params={"q": "region d essai", "page": "2"}) as resp:
             page = _text(await resp.text())
         assert "Affichage 51 à 80 sur 80 lignes" in page and "Village 079" in page
+
+
+async def test_over_long_fields_are_refused_as_typed_not_cut(stack, database_url):
+    """A body's name of 400 characters, a theme's label of 300, an agent's name of 300 were cut
+    before they were checked: the form showed the cut text, and sub-themes past 5 000
+    characters were dropped without a word."""
+    gw = stack.gateway
+    async with await _admin(stack, database_url) as http:
+        url = gw + "/admin/catalogue/organismes/nouveau"
+        name = "Agence " + "a" * 393  # 400 characters
+        others = ("acronym", "phones", "email", "location", "hours")
+        status, location, page = await _post(
+            http, url, url, {"name": name, **dict.fromkeys(others, "")}
+        )
+        assert status == 422, location
+        assert 'id="err-name"' in page
+        assert "Ce texte compte 400 caractères : 200 au plus." in _text(page)
+        assert f'value="{name}"' in page  # what was typed, not its first 200 characters
+
+        url = gw + "/admin/catalogue/themes/nouveau"
+        label = "T" * 300
+        status, location, page = await _post(
+            http, url, url, {"label": label, "parent_id": "", "position": ""}
+        )
+        assert status == 422, location
+        assert "Ce texte compte 300 caractères : 200 au plus." in _text(page)
+        assert f'value="{label}"' in page
+
+        # 40 sub-themes of 150 characters, within what the form takes (50 of 200): 6 039
+        # characters, of which only the first 5 000 were read (the last ones lost or cut).
+        body = gw + "/admin/catalogue/organismes/ministere-budget"
+        children = "\n".join(f"{n:02d} " + "s" * 147 for n in range(40))
+        status, location, _ = await _post(
+            http, body, body + "/nouveau-theme", {"label": "LONGUES LISTES", "children": children}
+        )
+        assert status == 303, location
+
+        url = gw + "/admin/comptes/nouveau"
+        typed = {
+            "login": "agent.long",
+            "display_name": "N" * 300,
+            "email": "agent.long@budget.gouv.ci",
+            "role": "analyst",
+            "body_id": "",
+        }
+        status, location, page = await _post(http, url, url, typed)
+        assert status == 422, location
+        assert 'id="err-display_name"' in page
+        assert "Ce texte compte 300 caractères : 120 au plus." in _text(page)
+        assert 'value="' + "N" * 300 + '"' in page
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert (
+            await conn.fetchval("SELECT count(*) FROM intake.themes WHERE label = $1", label[:200])
+            == 0
+        )
+        sub_themes = await conn.fetch(
+            """SELECT t.label FROM intake.themes t JOIN intake.themes p ON p.id = t.parent_id
+               WHERE p.label = 'LONGUES LISTES' ORDER BY t.label"""
+        )
+        assert [r["label"] for r in sub_themes] == children.splitlines()
+        assert (
+            await conn.fetchval("SELECT count(*) FROM intake.bodies WHERE name LIKE 'Agence a%'")
+            == 0
+        )
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM gateway.staff_accounts WHERE login = 'agent.long'"
+            )
+            == 0
+        )
+    finally:
+        await conn.close()

@@ -25,17 +25,19 @@ from gateway.backoffice.catalogue.common import (
     see_other,
     send,
 )
+from gateway.web import forms
 from shared.numbers import whole
 
 routes = web.RouteTableDef()
+# What each field of a theme takes, in characters.
+THEME_MAX = {"label": 200, "parent_id": 100, "position": 10}
 
 
 def theme_problems(label: str) -> dict[str, str]:
+    """The intitulé's refusal, beside it: empty or longer than it takes."""
     if not label:
         return {"label": "Indiquez l'intitulé du thème."}
-    if len(label) > 200:
-        return {"label": "200 caractères au plus."}
-    return {}
+    return forms.too_long({"label": label}, THEME_MAX)
 
 
 def _tree(themes: list[dict[str, Any]]) -> list[tuple[dict, list[dict]]]:
@@ -80,17 +82,21 @@ async def theme_list(request: web.Request) -> web.Response:
 
 def _theme_values(form: Any) -> dict[str, str]:
     return {
-        "label": str(form.get("label", ""))[:300].strip(),
-        "parent_id": str(form.get("parent_id", ""))[:100].strip(),
-        "position": str(form.get("position", ""))[:10].strip(),
+        # Whole: checked as typed, cut only to be shown again (forms.cut).
+        name: str(form.get(name, "")).strip()
+        for name in THEME_MAX
     }
 
 
 def _theme_form_problems(values: dict[str, str], parents: set[str]) -> dict[str, str]:
-    errors = theme_problems(values["label"])
+    errors = {**forms.too_long(values, THEME_MAX), **theme_problems(values["label"])}
     if values["parent_id"] and values["parent_id"] not in parents:
         errors["parent_id"] = "Choisissez un thème principal de la liste."
-    if values["position"] and whole(values["position"], 0, 10_000) is None:
+    if (
+        "position" not in errors
+        and values["position"]
+        and whole(values["position"], 0, 10_000) is None
+    ):
         errors["position"] = "Un nombre entier entre 0 et 10 000."
     return errors
 
@@ -120,7 +126,7 @@ async def _theme_form(
             if theme
             else f"{BASE}/themes/nouveau",
             "parents": parents,
-            "values": values,
+            "values": forms.cut(values, THEME_MAX, forms.TYPED_ROOM),
             "errors": errors,
             "labels": THEME_LABELS,
         },
