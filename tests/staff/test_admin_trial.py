@@ -492,3 +492,28 @@ async def test_over_long_fields_are_refused_as_typed_not_cut(stack, database_url
         )
     finally:
         await conn.close()
+
+
+async def test_sub_themes_that_intake_refuses_are_named_beside_the_field(stack, database_url):
+    """Sub-themes added from a body's page that intake refused (the same name twice, a name
+    without a letter) were skipped: the page said « Le thème est ajouté » and nothing else."""
+    body = stack.gateway + "/admin/catalogue/organismes/ministere-budget"
+    typed = {"label": "PENSIONS D'ESSAI", "children": "Pension de veuve\nPENSION DE VEUVE\n!!!"}
+    async with await _admin(stack, database_url) as http:
+        status, location, page = await _post(http, body, body + "/nouveau-theme", typed)
+        assert status == 422, location
+        assert 'id="err-children"' in page
+        said = _text(page)
+        assert "« PENSION DE VEUVE »" in said and "« !!! »" in said
+        assert "existe déjà" in said  # why, for each
+        assert "Écrivez au moins une lettre ou un chiffre." in said
+        assert "« PENSIONS D'ESSAI » est ajouté" in said
+    conn = await asyncpg.connect(database_url)
+    try:
+        children = await conn.fetch(
+            """SELECT t.label FROM intake.themes t JOIN intake.themes p ON p.id = t.parent_id
+               WHERE p.label = 'PENSIONS D''ESSAI'"""
+        )
+    finally:
+        await conn.close()
+    assert [r["label"] for r in children] == ["Pension de veuve"]

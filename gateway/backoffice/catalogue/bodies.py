@@ -354,22 +354,10 @@ async def body_new_theme(request: web.Request) -> web.Response:
     if status != 201:
         errors = intake_errors(theme, ["label"])
         return await _body_page(request, body, data, errors, values, status=422)
-    created = [theme["id"]]
     await access.record_action(
         request, "catalogue_created", f"thème {theme['id']}", f"Intitulé : « {theme['label']} »"
     )
-    for label in children:
-        status, child = await send(
-            request, "themes", None, {"label": label, "parent_id": theme["id"]}
-        )
-        if status == 201:
-            created.append(child["id"])
-            await access.record_action(
-                request,
-                "catalogue_created",
-                f"thème {child['id']}",
-                f"Intitulé : « {label} » ; Thème principal : « {theme['label']} »",
-            )
+    refused = await _add_children(request, theme, children)
     mapped, _ = _offered(body["id"], data["themes"], data["body_themes"])
     if not mapped:
         mapped = [
@@ -378,4 +366,40 @@ async def body_new_theme(request: web.Request) -> web.Response:
             if not t["parent_id"] and t["active"] and t["id"] != OTHER_THEME
         ]
     await _save_themes(request, body["id"], mapped, sorted({*mapped, theme["id"]}))
+    if refused:
+        # The theme is made and offered; the refused sub-themes are said beside their field,
+        # left in it (and only they) for the administrator to correct.
+        said = " ; ".join(f"« {label} » : {why}" for label, why in refused)
+        errors = {
+            "children": f"Le thème « {theme['label']} » est ajouté, mais le catalogue refuse "
+            f"ces sous-thèmes : {said} Corrigez-les depuis la liste des thèmes."
+        }
+        values = {"children": "\n".join(label for label, _ in refused)}
+        data = await everything(request)
+        return await _body_page(request, body, data, errors, values, status=422)
     return see_other(f"{BASE}/organismes/{body['id']}?fait=theme")
+
+
+async def _add_children(
+    request: web.Request, theme: dict[str, Any], labels: list[str]
+) -> list[tuple[str, str]]:
+    """The sub-themes of the new ``theme``, each made and written in the journal; those intake
+    refuses, as (label, why in French)."""
+    refused: list[tuple[str, str]] = []
+    for label in labels:
+        status, child = await send(
+            request, "themes", None, {"label": label, "parent_id": theme["id"]}
+        )
+        if status == 409:
+            refused.append((label, f"un thème de même nom existe déjà (« {child.get('id')} »)."))
+            continue
+        if status != 201:
+            refused.append((label, intake_errors(child, ["label"])["label"]))
+            continue
+        await access.record_action(
+            request,
+            "catalogue_created",
+            f"thème {child['id']}",
+            f"Intitulé : « {label} » ; Thème principal : « {theme['label']} »",
+        )
+    return refused
