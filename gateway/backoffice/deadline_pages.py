@@ -226,6 +226,15 @@ async def remove_deadline(request: web.Request) -> web.Response:
         return await shell.unavailable(request, "Les délais")
     if status == 422:
         return await _page(request, rule_errors=_errors_of(answer, RULE_LABELS, "days"), status=422)
+    if status == 404:
+        # Not « retirée »: there was nothing to remove (another administrator was first, or an
+        # old page); no journal line.
+        errors = (
+            {"body_id": "Aucune valeur n'est fixée pour cet organisme : rien n'est retiré."}
+            if values["body_id"]
+            else {"nature": "Aucune valeur n'est fixée pour cette nature : rien n'est retiré."}
+        )
+        return await _page(request, rule=values, rule_errors=errors, status=422)
     if status != 200:
         return await shell.unavailable(request, "Les délais")
     await access.record_action(

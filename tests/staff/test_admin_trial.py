@@ -517,3 +517,29 @@ async def test_sub_themes_that_intake_refuses_are_named_beside_the_field(stack, 
     finally:
         await conn.close()
     assert [r["label"] for r in children] == ["Pension de veuve"]
+
+
+async def test_removing_a_deadline_value_that_is_not_set_says_so(stack, database_url):
+    """« Supprimer » on an old page, after another administrator removed the body's value:
+    the page said « La valeur est retirée » and both journals kept a line of a removal."""
+    url = stack.gateway + "/admin/delais"
+    rule = {"nature": "reclamation", "kind": "answer", "body_id": "ministere-budget"}
+    async with await _admin(stack, database_url) as http:
+        status, location, page = await _post(http, url, url + "/supprimer", rule)
+        assert status == 422, location
+        said = _text(page)
+        assert "La valeur est retirée" not in said
+        assert "Aucune valeur n'est fixée pour cet organisme : rien n'est retiré." in said
+        assert 'id="err-body_id"' in page
+    conn = await asyncpg.connect(database_url)
+    try:
+        journal = await conn.fetchval(
+            "SELECT count(*) FROM gateway.audit_log WHERE action = 'deadline_set'"
+        )
+        treatment_journal = await conn.fetchval(
+            "SELECT count(*) FROM treatment.audit_log WHERE action = 'deadline_set'"
+        )
+        revision = await conn.fetchval("SELECT revision FROM treatment.deadline_policy_revision")
+    finally:
+        await conn.close()
+    assert (journal, treatment_journal, revision) == (0, 0, 0)
