@@ -543,3 +543,32 @@ async def test_removing_a_deadline_value_that_is_not_set_says_so(stack, database
     finally:
         await conn.close()
     assert (journal, treatment_journal, revision) == (0, 0, 0)
+
+
+async def test_the_themes_are_paged(stack, database_url):
+    """Every theme and sub-theme on one page, however many the catalogue holds; a theme
+    changed on a later page brings the administrator back to that page."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.executemany(
+            "INSERT INTO intake.themes (id, label, position) VALUES ($1, $2, 9000)",
+            [(f"essai-theme-{n:02d}", f"THÈME D'ESSAI {n:02d}") for n in range(30)],
+        )
+        total = await conn.fetchval("SELECT count(*) FROM intake.themes WHERE parent_id IS NULL")
+    finally:
+        await conn.close()
+    url = stack.gateway + "/admin/catalogue/themes"
+    async with await _admin(stack, database_url) as http:
+        async with http.get(url) as resp:
+            page = _text(await resp.text())
+        assert f"Affichage 1 à 25 sur {total} lignes" in page
+        assert "THÈME D'ESSAI 29" not in page
+        last = (total - 1) // 25 + 1
+        async with http.get(url, params={"page": str(last)}) as resp:
+            assert "THÈME D'ESSAI 29" in _text(await resp.text())
+        edit = f"{url}/essai-theme-29/modifier"
+        status, location, _ = await _post(
+            http, edit, edit, {"label": "THÈME D'ESSAI 29 BIS", "position": "9000"}
+        )
+        assert status == 303
+        assert location == f"/admin/catalogue/themes?fait=modifie&page={last}#t-essai-theme-29"

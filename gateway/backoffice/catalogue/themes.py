@@ -26,9 +26,12 @@ from gateway.backoffice.catalogue.common import (
     send,
 )
 from gateway.web import forms
+from gateway.web.listing import listing_of
 from shared.numbers import whole
 
 routes = web.RouteTableDef()
+# Main themes a page of the list shows, each with its sub-themes.
+THEMES_PER_PAGE = 25
 # What each field of a theme takes, in characters.
 THEME_MAX = {"label": 200, "parent_id": 100, "position": 10}
 
@@ -49,12 +52,24 @@ def _tree(themes: list[dict[str, Any]]) -> list[tuple[dict, list[dict]]]:
     ]
 
 
+def theme_list_at(themes: list[dict[str, Any]], theme_id: str, done: str) -> str:
+    """The list's address at the page that shows ``theme_id`` (a sub-theme: its theme's),
+    saying ``done``, and at the theme itself."""
+    row = find_row(themes, theme_id)
+    top = (row or {}).get("parent_id") or theme_id
+    at = next((n for n, (t, _) in enumerate(_tree(themes)) if t["id"] == top), 0)
+    page = at // THEMES_PER_PAGE + 1
+    return f"{BASE}/themes?fait={done}" + (f"&page={page}" if page > 1 else "") + f"#t-{theme_id}"
+
+
 async def render_theme_list(
     request: web.Request,
     data: dict[str, list],
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
+    listing = listing_of(request, (), "", per_page=THEMES_PER_PAGE)
+    tree = _tree(data["themes"])
     names = {b["id"]: b["name"] for b in data["bodies"]}
     offered_by: dict[str, list[str]] = {}
     for pair in data["body_themes"]:
@@ -64,7 +79,9 @@ async def render_theme_list(
         "backoffice/catalogue_themes.html",
         {
             "title": "Thèmes",
-            "tree": _tree(data["themes"]),
+            "tree": tree[listing.offset : listing.offset + listing.per_page],
+            "listing": listing,
+            "total": len(tree),
             "offered_by": offered_by,
             "other": OTHER_THEME,
             "errors": errors or {},
@@ -181,7 +198,8 @@ async def create_theme(request: web.Request) -> web.Response:
             THEME_LABELS,
         ),
     )
-    return see_other(f"{BASE}/themes?fait=theme-cree#t-{theme['id']}")
+    themes = (await everything(request))["themes"]
+    return see_other(theme_list_at(themes, theme["id"], "theme-cree"))
 
 
 @routes.get(f"{BASE}/themes/{ID}/modifier", name="bo-catalogue-theme-modifier")
@@ -205,7 +223,7 @@ async def edit_theme(request: web.Request) -> web.Response:
         fields["position"] = int(values["position"])
     changed = {k: v for k, v in fields.items() if theme.get(k) != v}
     if not changed:
-        return see_other(f"{BASE}/themes?fait=inchange#t-{theme['id']}")
+        return see_other(theme_list_at(data["themes"], theme["id"], "inchange"))
     status, answer = await send(request, "themes", theme["id"], changed)
     if status == 404:
         raise not_found("Ce thème n'est pas dans le catalogue.")
@@ -219,4 +237,4 @@ async def edit_theme(request: web.Request) -> web.Response:
         f"thème {theme['id']}",
         changes(theme, changed, THEME_LABELS),
     )
-    return see_other(f"{BASE}/themes?fait=modifie#t-{theme['id']}")
+    return see_other(theme_list_at(data["themes"], theme["id"], "modifie"))
