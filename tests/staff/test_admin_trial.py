@@ -572,3 +572,27 @@ async def test_the_themes_are_paged(stack, database_url):
         )
         assert status == 303
         assert location == f"/admin/catalogue/themes?fait=modifie&page={last}#t-essai-theme-29"
+
+
+async def test_the_bodies_own_deadline_values_are_paged(stack, database_url):
+    """Some 200 bodies, two deadlines, five natures: the table of the bodies' own values had
+    every one of them on the page."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.executemany(
+            """INSERT INTO treatment.deadline_policy (kind, nature, body_id, days, changed_by)
+               VALUES ('answer', 'reclamation', $1, 30, 'admin.essai')""",
+            [(f"essai-organisme-{n:02d}",) for n in range(30)],
+        )
+    finally:
+        await conn.close()
+    url = stack.gateway + "/admin/delais"
+    async with await _admin(stack, database_url) as http:
+        async with http.get(url) as resp:
+            page = _text(await resp.text())
+        assert "Affichage 1 à 25 sur 30 lignes" in page
+        assert "essai-organisme-24" in page and "essai-organisme-25" not in page
+        async with http.get(url, params={"page": "2"}) as resp:
+            page = _text(await resp.text())
+        assert "Affichage 26 à 30 sur 30 lignes" in page
+        assert "essai-organisme-29" in page and "essai-organisme-00" not in page
