@@ -14,7 +14,7 @@ from gateway.backoffice import shell
 from gateway.backoffice.access import staff_required
 from gateway.staff import account_actions, accounts, notify_outbox
 from gateway.staff.auth import current_staff
-from gateway.web import xlsx
+from gateway.web import forms, xlsx
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
 from gateway.web.listing import EXPORT_LIMIT, csv_response, listing_of
@@ -173,7 +173,7 @@ async def _new_form(
         "backoffice/account_new.html",
         {
             "title": "Nouveau compte",
-            "values": values,
+            "values": forms.cut(values, accounts.FIELD_MAX, forms.TYPED_ROOM),
             "errors": errors,
             "labels": LABELS,
             "roles": _roles(),
@@ -193,10 +193,8 @@ async def new_account_form(request: web.Request) -> web.Response:
 @staff_required(ADMIN)
 async def create_account(request: web.Request) -> web.Response:
     form = await request.post()
-    values = {
-        k: str(form.get(k, ""))[:300].strip() for k in ("login", "display_name", "email", "role")
-    }
-    values["body_id"] = str(form.get("body_id", ""))[:100].strip()
+    # Whole: checked as typed, cut only to be shown again (forms.cut).
+    values = {k: str(form.get(k, "")).strip() for k in accounts.FIELD_MAX}
     login = accounts.normalize_login(values["login"])
     errors = accounts.problems(
         login=login,
@@ -205,6 +203,7 @@ async def create_account(request: web.Request) -> web.Response:
         display_name=values["display_name"],
         email=values["email"],
     )
+    errors.update(forms.too_long(values, accounts.FIELD_MAX))
     if "body_id" not in errors and (
         problem := await _body_problem(request, values["role"], values["body_id"])
     ):
@@ -268,7 +267,7 @@ async def _detail(
                 "role": account.role.value,
                 "body_id": account.body_id or "",
                 "email": account.email or "",
-                **(values or {}),
+                **forms.cut(values or {}, accounts.FIELD_MAX, forms.TYPED_ROOM),
             },
             "labels": LABELS,
             "roles": _roles(),
@@ -361,8 +360,10 @@ async def send_new_link(request: web.Request) -> web.Response:
 async def change_email(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     form = await request.post()
-    email = str(form.get("email", ""))[:300].strip()
+    email = str(form.get("email", "")).strip()
     values = {"role": account.role.value, "body_id": account.body_id or "", "email": email}
+    if refused := forms.too_long({"email": email}, accounts.FIELD_MAX):
+        return await _detail(request, account, errors=refused, values=values, status=422)
 
     async def work(conn):
         return await account_actions.change_email(conn, _actor(request), account, email)
@@ -398,10 +399,11 @@ async def change_role(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     form = await request.post()
     values = {
-        "role": str(form.get("role", ""))[:50].strip(),
-        "body_id": str(form.get("body_id", ""))[:100].strip(),
+        "role": str(form.get("role", "")).strip(),
+        "body_id": str(form.get("body_id", "")).strip(),
     }
     errors = accounts.problems(role=values["role"], body_id=values["body_id"])
+    errors.update(forms.too_long(values, accounts.FIELD_MAX))
     if message := _own_refusal(request, account):
         errors["role"] = message
     if not errors and (problem := await _body_problem(request, values["role"], values["body_id"])):

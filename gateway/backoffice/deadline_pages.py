@@ -15,6 +15,7 @@ A refused form comes back (422) with the error beside its field and what was typ
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -25,6 +26,7 @@ from gateway.backoffice.access import staff_required
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.staff.auth import current_staff
+from gateway.web.listing import listing_of
 from shared import french
 from shared.deadline_policy import KIND_LABELS, applies
 from shared.identity import Role
@@ -111,6 +113,9 @@ async def _page(
     if found != 200:
         return await shell.unavailable(request, "Les délais")
     names = await _body_names(request)
+    listing = listing_of(request, (), "")
+    if request.path != BASE:  # a refused form: the table's links lead to the page
+        listing = replace(listing, path=BASE, query={})
     overrides = [
         {
             **r,
@@ -121,6 +126,15 @@ async def _page(
         for r in state["rules"]
         if r.get("body_id")
     ]
+    # By body, then nature and deadline, in the pages' order: a page of the table at a time.
+    natures, kinds = list(Nature), list(DeadlineKind)
+    overrides.sort(
+        key=lambda o: (
+            o["body_name"].lower(),
+            natures.index(Nature(o["nature"])),
+            kinds.index(DeadlineKind(o["kind"])),
+        )
+    )
     return await shell.render(
         request,
         "backoffice/deadlines.html",
@@ -130,7 +144,9 @@ async def _page(
             "natures": [(n.value, n.label) for n in Nature],
             "bodies": sorted(names.items(), key=lambda item: item[1]),
             "table": _table(state),
-            "overrides": overrides,
+            "overrides": overrides[listing.offset : listing.offset + listing.per_page],
+            "overrides_total": len(overrides),
+            "listing": listing,
             "days_off": [
                 {**d, "day_text": french.day(date.fromisoformat(d["day"]))}
                 for d in state["days_off"]
@@ -226,6 +242,15 @@ async def remove_deadline(request: web.Request) -> web.Response:
         return await shell.unavailable(request, "Les délais")
     if status == 422:
         return await _page(request, rule_errors=_errors_of(answer, RULE_LABELS, "days"), status=422)
+    if status == 404:
+        # Not « retirée »: there was nothing to remove (another administrator was first, or an
+        # old page); no journal line.
+        errors = (
+            {"body_id": "Aucune valeur n'est fixée pour cet organisme : rien n'est retiré."}
+            if values["body_id"]
+            else {"nature": "Aucune valeur n'est fixée pour cette nature : rien n'est retiré."}
+        )
+        return await _page(request, rule=values, rule_errors=errors, status=422)
     if status != 200:
         return await shell.unavailable(request, "Les délais")
     await access.record_action(

@@ -170,8 +170,9 @@ class Treatment:
         days: Any,
         identity: Identity,
     ) -> Answer:
-        """Set a value (``days`` None: remove it); 422 ``errors`` on ``days`` (not_an_integer,
-        too_small, negative, too_large, answer_shorter_than_admissibility) or ``kind``."""
+        """Set a value (``days`` None: remove it; 404 when no such value is set); 422 ``errors``
+        on ``days`` (not_an_integer, too_small, negative, too_large,
+        answer_shorter_than_admissibility) or ``kind``."""
         fields = {"kind": kind, "nature": nature, "body_id": body_id, "days": days}
         return await self._json("PUT", "/deadlines/rules", json=fields, identity=identity)
 

@@ -26,6 +26,8 @@ ROLE_LABELS = {
     Role.OPERATOR: "Opérateur du centre d'appels",
 }
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
+# What the account's typed fields take, in characters (the back office's forms refuse beyond).
+FIELD_MAX = {"login": 64, "display_name": 120, "email": 254, "role": 50, "body_id": 100}
 COLUMNS = (
     "id, login, display_name, email, role, body_id, alerts, password_hash, active, created_at, "
     "updated_at, password_changed_at, last_sign_in_at"
@@ -138,8 +140,8 @@ def problems(
                 "Le login compte 3 à 64 caractères : lettres sans accent, chiffres, « . », "
                 "« _ », « - » ou « @ », en commençant par une lettre ou un chiffre."
             )
-    if display_name is not None and len(display_name) > 120:
-        errors["display_name"] = "Le nom compte au plus 120 caractères."
+    if display_name is not None and len(display_name) > FIELD_MAX["display_name"]:
+        errors["display_name"] = f"Le nom compte au plus {FIELD_MAX['display_name']} caractères."
     if role is not None:
         parsed = parse_role(role)
         if parsed is None:

@@ -165,24 +165,35 @@ def _length(value: str) -> int:
     return len(value.replace("\r\n", "\n"))
 
 
-def too_long(values: Mapping[str, str]) -> dict[str, str]:
+def too_long(values: Mapping[str, str], limits: Mapping[str, int] = MAX_LENGTHS) -> dict[str, str]:
     """The French error of each field of ``values`` longer than it takes (a browser's maxlength
-    stops a citizen there; a script, or a browser without it, does not)."""
+    stops a citizen there; a script, or a browser without it, does not). ``limits``: the
+    characters each field takes (the citizen's fields unless said; the back office passes its
+    forms' own)."""
     return {
         name: f"Ce texte compte {french.number(_length(value))} caractères : "
-        f"{french.number(MAX_LENGTHS[name])} au plus."
+        f"{french.number(limits[name])} au plus."
         for name, value in values.items()
-        if name in MAX_LENGTHS and _length(value) > MAX_LENGTHS[name]
+        if name in limits and _length(value) > limits[name]
     }
 
 
-def cut(values: Mapping[str, str]) -> dict[str, str]:
-    """``values`` as the page shows them again: a value longer than its field takes cut to that
-    length (:func:`too_long` says so beside it), so that a page never sends back the megabyte
-    someone posted."""
+# How far beyond its limit the back office shows a refused value again (``cut``'s ``room``): the
+# 400 characters of a name that takes 200 shown whole, a megabyte not.
+TYPED_ROOM = 4
+
+
+def cut(
+    values: Mapping[str, str], limits: Mapping[str, int] = MAX_LENGTHS, room: int = 1
+) -> dict[str, str]:
+    """``values`` as the page shows them again: a value longer than ``room`` times what its
+    field takes cut there (:func:`too_long` says so beside it), so that a page never sends back
+    the megabyte someone posted. ``room`` above 1 shows what was typed beyond the limit (the
+    back office: the administrator sees the text refused, not a cut one); cut only the value
+    shown, never one checked or saved."""
     return {
-        name: value[: MAX_LENGTHS[name]]
-        if name in MAX_LENGTHS and _length(value) > MAX_LENGTHS[name]
+        name: value[: limits[name] * room]
+        if name in limits and _length(value) > limits[name] * room
         else value
         for name, value in values.items()
     }

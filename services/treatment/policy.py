@@ -272,6 +272,10 @@ async def _change(conn: asyncpg.Connection, who: Identity, address: str, action:
     return await _changed(conn, who, address, action, detail)
 
 
+class UnknownRule(Exception):
+    """No such value set to remove (404)."""
+
+
 async def set_rule(
     conn: asyncpg.Connection,
     who: Identity,
@@ -283,7 +287,8 @@ async def set_rule(
     days: int | None,
 ) -> dict[str, Any]:
     """Set (``days``) or remove (None) the value of ``kind`` for ``nature`` (at ``body_id``);
-    FieldErrors (422) when the policy would make no sense, with nothing written."""
+    FieldErrors (422) when the policy would make no sense, UnknownRule when there is no such
+    value to remove; with nothing written."""
     if not applies(kind, nature):
         raise FieldErrors(problems(Policy({(kind, nature, None): 1})))
 
@@ -293,12 +298,17 @@ async def set_rule(
         if errors := problems(after):
             raise FieldErrors(errors)
         if days is None:
-            await conn.execute(
-                "DELETE FROM deadline_policy WHERE kind = $1 AND nature = $2 AND body_id = $3",
+            removed = await conn.fetchval(
+                """DELETE FROM deadline_policy WHERE kind = $1 AND nature = $2 AND body_id = $3
+                   RETURNING days""",
                 kind.value,
                 nature.value,
                 body_id or "",
             )
+            if removed is None:
+                # Nothing to remove (another administrator was first, an old page): no revision,
+                # no event, no journal line of a removal that did not happen.
+                raise UnknownRule(kind, nature, body_id)
         else:
             await conn.execute(
                 """INSERT INTO deadline_policy (kind, nature, body_id, days, changed_by)

@@ -4,7 +4,8 @@
   kind and nature, and per body), chikaya.ma's defaults, the declared days off, and the next
   public holidays (for information: they are counted without anyone declaring them).
 - ``PUT /deadlines/rules`` ``{kind, nature, body_id?, days}``: set a value (``days`` null:
-  remove it, back to the nature's value or the default); 200 with what moved.
+  remove it, back to the nature's value or the default); 200 with what moved; 404 when there was
+  no such value to remove.
 - ``POST /deadlines/days-off`` ``{day: "AAAA-MM-JJ", label}``: declare a day off; 201.
 - ``DELETE /deadlines/days-off/{day}``: remove it; 404 when it was not declared.
 
@@ -102,18 +103,21 @@ async def set_rule(request: web.Request) -> web.Response:
         days, errors = parse_days(body.days)
         if errors:
             raise FieldErrors(errors)
-    done = await transaction(
-        request,
-        lambda conn: policy.set_rule(
-            conn,
-            who,
-            address_of(request),
-            kind=body.kind,
-            nature=body.nature,
-            body_id=body.body_id or None,
-            days=days,
-        ),
-    )
+    try:
+        done = await transaction(
+            request,
+            lambda conn: policy.set_rule(
+                conn,
+                who,
+                address_of(request),
+                kind=body.kind,
+                nature=body.nature,
+                body_id=body.body_id or None,
+                days=days,
+            ),
+        )
+    except policy.UnknownRule:
+        return json_error(404, "not_found", "Aucune valeur n'est fixée là : rien n'est retiré.")
     return web.json_response(done)
 
 

@@ -418,3 +418,181 @@ async def test_the_places_are_paged_and_searchable(stack, database_url):
         async with http.get(url, params={"q": "region d essai", "page": "2"}) as resp:
             page = _text(await resp.text())
         assert "Affichage 51 à 80 sur 80 lignes" in page and "Village 079" in page
+
+
+async def test_over_long_fields_are_refused_as_typed_not_cut(stack, database_url):
+    """A body's name of 400 characters, a theme's label of 300, an agent's name of 300 were cut
+    before they were checked: the form showed the cut text, and sub-themes past 5 000
+    characters were dropped without a word."""
+    gw = stack.gateway
+    async with await _admin(stack, database_url) as http:
+        url = gw + "/admin/catalogue/organismes/nouveau"
+        name = "Agence " + "a" * 393  # 400 characters
+        others = ("acronym", "phones", "email", "location", "hours")
+        status, location, page = await _post(
+            http, url, url, {"name": name, **dict.fromkeys(others, "")}
+        )
+        assert status == 422, location
+        assert 'id="err-name"' in page
+        assert "Ce texte compte 400 caractères : 200 au plus." in _text(page)
+        assert f'value="{name}"' in page  # what was typed, not its first 200 characters
+
+        url = gw + "/admin/catalogue/themes/nouveau"
+        label = "T" * 300
+        status, location, page = await _post(
+            http, url, url, {"label": label, "parent_id": "", "position": ""}
+        )
+        assert status == 422, location
+        assert "Ce texte compte 300 caractères : 200 au plus." in _text(page)
+        assert f'value="{label}"' in page
+
+        # 40 sub-themes of 150 characters, within what the form takes (50 of 200): 6 039
+        # characters, of which only the first 5 000 were read (the last ones lost or cut).
+        body = gw + "/admin/catalogue/organismes/ministere-budget"
+        children = "\n".join(f"{n:02d} " + "s" * 147 for n in range(40))
+        status, location, _ = await _post(
+            http, body, body + "/nouveau-theme", {"label": "LONGUES LISTES", "children": children}
+        )
+        assert status == 303, location
+
+        url = gw + "/admin/comptes/nouveau"
+        typed = {
+            "login": "agent.long",
+            "display_name": "N" * 300,
+            "email": "agent.long@budget.gouv.ci",
+            "role": "analyst",
+            "body_id": "",
+        }
+        status, location, page = await _post(http, url, url, typed)
+        assert status == 422, location
+        assert 'id="err-display_name"' in page
+        assert "Ce texte compte 300 caractères : 120 au plus." in _text(page)
+        assert 'value="' + "N" * 300 + '"' in page
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert (
+            await conn.fetchval("SELECT count(*) FROM intake.themes WHERE label = $1", label[:200])
+            == 0
+        )
+        sub_themes = await conn.fetch(
+            """SELECT t.label FROM intake.themes t JOIN intake.themes p ON p.id = t.parent_id
+               WHERE p.label = 'LONGUES LISTES' ORDER BY t.label"""
+        )
+        assert [r["label"] for r in sub_themes] == children.splitlines()
+        assert (
+            await conn.fetchval("SELECT count(*) FROM intake.bodies WHERE name LIKE 'Agence a%'")
+            == 0
+        )
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM gateway.staff_accounts WHERE login = 'agent.long'"
+            )
+            == 0
+        )
+    finally:
+        await conn.close()
+
+
+async def test_sub_themes_that_intake_refuses_are_named_beside_the_field(stack, database_url):
+    """Sub-themes added from a body's page that intake refused (the same name twice, a name
+    without a letter) were skipped: the page said « Le thème est ajouté » and nothing else."""
+    body = stack.gateway + "/admin/catalogue/organismes/ministere-budget"
+    typed = {"label": "PENSIONS D'ESSAI", "children": "Pension de veuve\nPENSION DE VEUVE\n!!!"}
+    async with await _admin(stack, database_url) as http:
+        status, location, page = await _post(http, body, body + "/nouveau-theme", typed)
+        assert status == 422, location
+        assert 'id="err-children"' in page
+        said = _text(page)
+        assert "« PENSION DE VEUVE »" in said and "« !!! »" in said
+        assert "existe déjà" in said  # why, for each
+        assert "Écrivez au moins une lettre ou un chiffre." in said
+        assert "« PENSIONS D'ESSAI » est ajouté" in said
+    conn = await asyncpg.connect(database_url)
+    try:
+        children = await conn.fetch(
+            """SELECT t.label FROM intake.themes t JOIN intake.themes p ON p.id = t.parent_id
+               WHERE p.label = 'PENSIONS D''ESSAI'"""
+        )
+    finally:
+        await conn.close()
+    assert [r["label"] for r in children] == ["Pension de veuve"]
+
+
+async def test_removing_a_deadline_value_that_is_not_set_says_so(stack, database_url):
+    """« Supprimer » on an old page, after another administrator removed the body's value:
+    the page said « La valeur est retirée » and both journals kept a line of a removal."""
+    url = stack.gateway + "/admin/delais"
+    rule = {"nature": "reclamation", "kind": "answer", "body_id": "ministere-budget"}
+    async with await _admin(stack, database_url) as http:
+        status, location, page = await _post(http, url, url + "/supprimer", rule)
+        assert status == 422, location
+        said = _text(page)
+        assert "La valeur est retirée" not in said
+        assert "Aucune valeur n'est fixée pour cet organisme : rien n'est retiré." in said
+        assert 'id="err-body_id"' in page
+    conn = await asyncpg.connect(database_url)
+    try:
+        journal = await conn.fetchval(
+            "SELECT count(*) FROM gateway.audit_log WHERE action = 'deadline_set'"
+        )
+        treatment_journal = await conn.fetchval(
+            "SELECT count(*) FROM treatment.audit_log WHERE action = 'deadline_set'"
+        )
+        revision = await conn.fetchval("SELECT revision FROM treatment.deadline_policy_revision")
+    finally:
+        await conn.close()
+    assert (journal, treatment_journal, revision) == (0, 0, 0)
+
+
+async def test_the_themes_are_paged(stack, database_url):
+    """Every theme and sub-theme on one page, however many the catalogue holds; a theme
+    changed on a later page brings the administrator back to that page."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.executemany(
+            "INSERT INTO intake.themes (id, label, position) VALUES ($1, $2, 9000)",
+            [(f"essai-theme-{n:02d}", f"THÈME D'ESSAI {n:02d}") for n in range(30)],
+        )
+        total = await conn.fetchval("SELECT count(*) FROM intake.themes WHERE parent_id IS NULL")
+    finally:
+        await conn.close()
+    url = stack.gateway + "/admin/catalogue/themes"
+    async with await _admin(stack, database_url) as http:
+        async with http.get(url) as resp:
+            page = _text(await resp.text())
+        assert f"Affichage 1 à 25 sur {total} lignes" in page
+        assert "THÈME D'ESSAI 29" not in page
+        last = (total - 1) // 25 + 1
+        async with http.get(url, params={"page": str(last)}) as resp:
+            assert "THÈME D'ESSAI 29" in _text(await resp.text())
+        edit = f"{url}/essai-theme-29/modifier"
+        status, location, _ = await _post(
+            http, edit, edit, {"label": "THÈME D'ESSAI 29 BIS", "position": "9000"}
+        )
+        assert status == 303
+        assert location == f"/admin/catalogue/themes?fait=modifie&page={last}#t-essai-theme-29"
+
+
+async def test_the_bodies_own_deadline_values_are_paged(stack, database_url):
+    """Some 200 bodies, two deadlines, five natures: the table of the bodies' own values had
+    every one of them on the page."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.executemany(
+            """INSERT INTO treatment.deadline_policy (kind, nature, body_id, days, changed_by)
+               VALUES ('answer', 'reclamation', $1, 30, 'admin.essai')""",
+            [(f"essai-organisme-{n:02d}",) for n in range(30)],
+        )
+    finally:
+        await conn.close()
+    url = stack.gateway + "/admin/delais"
+    async with await _admin(stack, database_url) as http:
+        async with http.get(url) as resp:
+            page = _text(await resp.text())
+        assert "Affichage 1 à 25 sur 30 lignes" in page
+        assert "essai-organisme-24" in page and "essai-organisme-25" not in page
+        async with http.get(url, params={"page": "2"}) as resp:
+            page = _text(await resp.text())
+        assert "Affichage 26 à 30 sur 30 lignes" in page
+        assert "essai-organisme-29" in page and "essai-organisme-00" not in page

@@ -28,13 +28,25 @@ from gateway.backoffice.catalogue.common import (
     see_other,
     send,
 )
-from gateway.backoffice.catalogue.themes import theme_problems
+from gateway.backoffice.catalogue.themes import THEME_MAX, theme_problems
+from gateway.web import forms
 from gateway.web.listing import listing_of
 
 routes = web.RouteTableDef()
 STATES = [("", "Tous"), ("actifs", "Proposés"), ("retires", "Retirés")]
 PHONE = re.compile(r"^\+?[0-9 .]{4,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# What each field of a body takes, in characters; the phones: 10 numbers of 30 and their commas.
+BODY_MAX = {
+    "name": 200,
+    "acronym": 30,
+    "phones": 400,
+    "email": 254,
+    "location": 300,
+    "hours": 300,
+}
+# The new theme on a body's page, and its sub-themes: 50 lines of 200 characters.
+NEW_THEME_MAX = {**THEME_MAX, "children": 50 * 201}
 
 
 def _matches(body: dict[str, Any], words: list[str]) -> bool:
@@ -82,10 +94,8 @@ async def body_list(request: web.Request) -> web.Response:
 
 
 def _body_values(form: Any) -> dict[str, str]:
-    return {
-        name: str(form.get(name, ""))[:400].strip()
-        for name in ("name", "acronym", "phones", "email", "location", "hours")
-    }
+    # Whole: checked against BODY_MAX as typed, cut only to be shown again (forms.cut).
+    return {name: str(form.get(name, "")).strip() for name in BODY_MAX}
 
 
 def _phones(text: str) -> list[str]:
@@ -93,27 +103,21 @@ def _phones(text: str) -> list[str]:
 
 
 def _body_problems(values: dict[str, str]) -> dict[str, str]:
-    errors: dict[str, str] = {}
+    errors = forms.too_long(values, BODY_MAX)
     if not values["name"]:
         errors["name"] = "Indiquez le nom de l'organisme."
-    elif len(values["name"]) > 200:
-        errors["name"] = "200 caractères au plus."
-    if len(values["acronym"]) > 30:
-        errors["acronym"] = "30 caractères au plus."
     phones = _phones(values["phones"])
-    if len(phones) > 10:
+    if "phones" in errors:
+        pass
+    elif len(phones) > 10:
         errors["phones"] = "10 numéros au plus."
     elif bad := [p for p in phones if not PHONE.match(p)]:
         errors["phones"] = (
             f"Numéro invalide : « {bad[0]} ». Des chiffres (espaces et points permis), "
             "séparés par des virgules."
         )
-    if values["email"] and (len(values["email"]) > 254 or not EMAIL.match(values["email"])):
+    if values["email"] and "email" not in errors and not EMAIL.match(values["email"]):
         errors["email"] = "Adresse électronique invalide (exemple : contact@budget.gouv.ci)."
-    if len(values["location"]) > 300:
-        errors["location"] = "300 caractères au plus."
-    if len(values["hours"]) > 300:
-        errors["hours"] = "300 caractères au plus."
     return errors
 
 
@@ -155,7 +159,7 @@ async def _body_form(
             "action": f"{BASE}/organismes/{body['id']}/modifier"
             if body
             else f"{BASE}/organismes/nouveau",
-            "values": values,
+            "values": forms.cut(values, BODY_MAX, forms.TYPED_ROOM),
             "errors": errors,
             "labels": BODY_LABELS,
         },
@@ -237,7 +241,7 @@ async def _body_page(
             "groups": groups,
             "choices": choices,
             "errors": errors or {},
-            "values": values or {},
+            "values": forms.cut(values or {}, NEW_THEME_MAX, forms.TYPED_ROOM),
             "labels": {**THEME_LABELS, "label": "Intitulé du thème"},
             "done": DONE.get(request.query.get("fait", "")),
         },
@@ -332,12 +336,14 @@ async def body_new_theme(request: web.Request) -> web.Response:
     body, data = await row_or_404(request, "bodies")
     form = await request.post()
     values = {
-        "label": str(form.get("label", ""))[:300].strip(),
-        "children": str(form.get("children", ""))[:5000],
+        "label": str(form.get("label", "")).strip(),
+        "children": str(form.get("children", "")),
     }
-    errors = theme_problems(values["label"])
+    errors = {**forms.too_long(values, NEW_THEME_MAX), **theme_problems(values["label"])}
     children = _children(values["children"])
-    if len(children) > 50 or any(len(c) > 200 for c in children):
+    if "children" in errors:
+        pass
+    elif len(children) > 50 or any(len(c) > 200 for c in children):
         errors["children"] = "50 sous-thèmes au plus, de 200 caractères chacun au plus."
     if errors:
         return await _body_page(request, body, data, errors, values, status=422)
@@ -348,22 +354,10 @@ async def body_new_theme(request: web.Request) -> web.Response:
     if status != 201:
         errors = intake_errors(theme, ["label"])
         return await _body_page(request, body, data, errors, values, status=422)
-    created = [theme["id"]]
     await access.record_action(
         request, "catalogue_created", f"thème {theme['id']}", f"Intitulé : « {theme['label']} »"
     )
-    for label in children:
-        status, child = await send(
-            request, "themes", None, {"label": label, "parent_id": theme["id"]}
-        )
-        if status == 201:
-            created.append(child["id"])
-            await access.record_action(
-                request,
-                "catalogue_created",
-                f"thème {child['id']}",
-                f"Intitulé : « {label} » ; Thème principal : « {theme['label']} »",
-            )
+    refused = await _add_children(request, theme, children)
     mapped, _ = _offered(body["id"], data["themes"], data["body_themes"])
     if not mapped:
         mapped = [
@@ -372,4 +366,40 @@ async def body_new_theme(request: web.Request) -> web.Response:
             if not t["parent_id"] and t["active"] and t["id"] != OTHER_THEME
         ]
     await _save_themes(request, body["id"], mapped, sorted({*mapped, theme["id"]}))
+    if refused:
+        # The theme is made and offered; the refused sub-themes are said beside their field,
+        # left in it (and only they) for the administrator to correct.
+        said = " ; ".join(f"« {label} » : {why}" for label, why in refused)
+        errors = {
+            "children": f"Le thème « {theme['label']} » est ajouté, mais le catalogue refuse "
+            f"ces sous-thèmes : {said} Corrigez-les depuis la liste des thèmes."
+        }
+        values = {"children": "\n".join(label for label, _ in refused)}
+        data = await everything(request)
+        return await _body_page(request, body, data, errors, values, status=422)
     return see_other(f"{BASE}/organismes/{body['id']}?fait=theme")
+
+
+async def _add_children(
+    request: web.Request, theme: dict[str, Any], labels: list[str]
+) -> list[tuple[str, str]]:
+    """The sub-themes of the new ``theme``, each made and written in the journal; those intake
+    refuses, as (label, why in French)."""
+    refused: list[tuple[str, str]] = []
+    for label in labels:
+        status, child = await send(
+            request, "themes", None, {"label": label, "parent_id": theme["id"]}
+        )
+        if status == 409:
+            refused.append((label, f"un thème de même nom existe déjà (« {child.get('id')} »)."))
+            continue
+        if status != 201:
+            refused.append((label, intake_errors(child, ["label"])["label"]))
+            continue
+        await access.record_action(
+            request,
+            "catalogue_created",
+            f"thème {child['id']}",
+            f"Intitulé : « {label} » ; Thème principal : « {theme['label']} »",
+        )
+    return refused

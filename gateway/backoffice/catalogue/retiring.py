@@ -20,7 +20,7 @@ from gateway.backoffice.catalogue.common import (
     see_other,
     send,
 )
-from gateway.backoffice.catalogue.themes import render_theme_list
+from gateway.backoffice.catalogue.themes import render_theme_list, theme_list_at
 
 routes = web.RouteTableDef()
 
@@ -79,6 +79,8 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         str(answer.get("name") or answer.get("label") or ""),
     )
     done = "retabli" if active else "retire"
+    if kind.service == "themes":  # the list is paged: back at the theme's page
+        return see_other(theme_list_at((await everything(request))["themes"], row_id, done))
     if kind.back:
         return see_other(f"{BASE}/{kind.back}?fait={done}#{kind.anchor}-{row_id}")
     return see_other(f"{BASE}/organismes/{row_id}?fait={done}")

@@ -25,17 +25,22 @@ from gateway.backoffice.catalogue.common import (
     see_other,
     send,
 )
+from gateway.web import forms
+from gateway.web.listing import listing_of
 from shared.numbers import whole
 
 routes = web.RouteTableDef()
+# Main themes a page of the list shows, each with its sub-themes.
+THEMES_PER_PAGE = 25
+# What each field of a theme takes, in characters.
+THEME_MAX = {"label": 200, "parent_id": 100, "position": 10}
 
 
 def theme_problems(label: str) -> dict[str, str]:
+    """The intitulé's refusal, beside it: empty or longer than it takes."""
     if not label:
         return {"label": "Indiquez l'intitulé du thème."}
-    if len(label) > 200:
-        return {"label": "200 caractères au plus."}
-    return {}
+    return forms.too_long({"label": label}, THEME_MAX)
 
 
 def _tree(themes: list[dict[str, Any]]) -> list[tuple[dict, list[dict]]]:
@@ -47,12 +52,24 @@ def _tree(themes: list[dict[str, Any]]) -> list[tuple[dict, list[dict]]]:
     ]
 
 
+def theme_list_at(themes: list[dict[str, Any]], theme_id: str, done: str) -> str:
+    """The list's address at the page that shows ``theme_id`` (a sub-theme: its theme's),
+    saying ``done``, and at the theme itself."""
+    row = find_row(themes, theme_id)
+    top = (row or {}).get("parent_id") or theme_id
+    at = next((n for n, (t, _) in enumerate(_tree(themes)) if t["id"] == top), 0)
+    page = at // THEMES_PER_PAGE + 1
+    return f"{BASE}/themes?fait={done}" + (f"&page={page}" if page > 1 else "") + f"#t-{theme_id}"
+
+
 async def render_theme_list(
     request: web.Request,
     data: dict[str, list],
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
+    listing = listing_of(request, (), "", per_page=THEMES_PER_PAGE)
+    tree = _tree(data["themes"])
     names = {b["id"]: b["name"] for b in data["bodies"]}
     offered_by: dict[str, list[str]] = {}
     for pair in data["body_themes"]:
@@ -62,7 +79,9 @@ async def render_theme_list(
         "backoffice/catalogue_themes.html",
         {
             "title": "Thèmes",
-            "tree": _tree(data["themes"]),
+            "tree": tree[listing.offset : listing.offset + listing.per_page],
+            "listing": listing,
+            "total": len(tree),
             "offered_by": offered_by,
             "other": OTHER_THEME,
             "errors": errors or {},
@@ -80,17 +99,21 @@ async def theme_list(request: web.Request) -> web.Response:
 
 def _theme_values(form: Any) -> dict[str, str]:
     return {
-        "label": str(form.get("label", ""))[:300].strip(),
-        "parent_id": str(form.get("parent_id", ""))[:100].strip(),
-        "position": str(form.get("position", ""))[:10].strip(),
+        # Whole: checked as typed, cut only to be shown again (forms.cut).
+        name: str(form.get(name, "")).strip()
+        for name in THEME_MAX
     }
 
 
 def _theme_form_problems(values: dict[str, str], parents: set[str]) -> dict[str, str]:
-    errors = theme_problems(values["label"])
+    errors = {**forms.too_long(values, THEME_MAX), **theme_problems(values["label"])}
     if values["parent_id"] and values["parent_id"] not in parents:
         errors["parent_id"] = "Choisissez un thème principal de la liste."
-    if values["position"] and whole(values["position"], 0, 10_000) is None:
+    if (
+        "position" not in errors
+        and values["position"]
+        and whole(values["position"], 0, 10_000) is None
+    ):
         errors["position"] = "Un nombre entier entre 0 et 10 000."
     return errors
 
@@ -120,7 +143,7 @@ async def _theme_form(
             if theme
             else f"{BASE}/themes/nouveau",
             "parents": parents,
-            "values": values,
+            "values": forms.cut(values, THEME_MAX, forms.TYPED_ROOM),
             "errors": errors,
             "labels": THEME_LABELS,
         },
@@ -175,7 +198,8 @@ async def create_theme(request: web.Request) -> web.Response:
             THEME_LABELS,
         ),
     )
-    return see_other(f"{BASE}/themes?fait=theme-cree#t-{theme['id']}")
+    themes = (await everything(request))["themes"]
+    return see_other(theme_list_at(themes, theme["id"], "theme-cree"))
 
 
 @routes.get(f"{BASE}/themes/{ID}/modifier", name="bo-catalogue-theme-modifier")
@@ -199,7 +223,7 @@ async def edit_theme(request: web.Request) -> web.Response:
         fields["position"] = int(values["position"])
     changed = {k: v for k, v in fields.items() if theme.get(k) != v}
     if not changed:
-        return see_other(f"{BASE}/themes?fait=inchange#t-{theme['id']}")
+        return see_other(theme_list_at(data["themes"], theme["id"], "inchange"))
     status, answer = await send(request, "themes", theme["id"], changed)
     if status == 404:
         raise not_found("Ce thème n'est pas dans le catalogue.")
@@ -213,4 +237,4 @@ async def edit_theme(request: web.Request) -> web.Response:
         f"thème {theme['id']}",
         changes(theme, changed, THEME_LABELS),
     )
-    return see_other(f"{BASE}/themes?fait=modifie#t-{theme['id']}")
+    return see_other(theme_list_at(data["themes"], theme["id"], "modifie"))
