@@ -68,33 +68,30 @@ async def test_a_run_of_failed_sweeps_is_shown_until_one_succeeds():
     failed_before = _sample("milie_clock_sweeps_total", task="probe-clock", outcome="failed")
     ok_before = _sample("milie_clock_sweeps_total", task="probe-clock", outcome="ok")
     calls: list[int] = []
-    failing_three = asyncio.Event()
+    # The loop counts a sweep's outcome before it calls the next: the fourth call says the
+    # third failure is counted, the fifth that the fourth's success is.
+    fourth, fifth = asyncio.Event(), asyncio.Event()
     release = asyncio.Event()
-    succeeded = asyncio.Event()
 
     async def sweep(app) -> None:
         calls.append(1)
         if len(calls) <= 3:
-            if len(calls) == 3:
-                failing_three.set()
             raise RuntimeError("column does not exist")
-        await release.wait()
-        succeeded.set()
+        if len(calls) == 4:
+            fourth.set()
+            await release.wait()
+        else:
+            fifth.set()
 
     async def during() -> None:
-        await asyncio.wait_for(failing_three.wait(), 10)
-        # The third failure is counted once its sweep has returned: wait for the fourth call.
-        while len(calls) < 4:
-            await asyncio.sleep(0)
-        failures = _sample("milie_clock_consecutive_failures", task="probe-clock")
-        assert failures == 3
+        await asyncio.wait_for(fourth.wait(), 10)
+        assert _sample("milie_clock_consecutive_failures", task="probe-clock") == 3
         assert _sample("milie_clock_sweeps_total", task="probe-clock", outcome="failed") == (
             failed_before + 3
         )
         release.set()
-        await asyncio.wait_for(succeeded.wait(), 10)
-        while _sample("milie_clock_consecutive_failures", task="probe-clock") != 0:
-            await asyncio.sleep(0)
+        await asyncio.wait_for(fifth.wait(), 10)
+        assert _sample("milie_clock_consecutive_failures", task="probe-clock") == 0
 
     await _run(0.001, sweep, during)
     assert _sample("milie_clock_sweeps_total", task="probe-clock", outcome="ok") > ok_before
