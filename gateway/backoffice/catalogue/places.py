@@ -24,10 +24,13 @@ from gateway.backoffice.catalogue.common import (
     see_other,
     send,
 )
+from gateway.web import forms
 from gateway.web.listing import listing_of
 
 routes = web.RouteTableDef()
 PLACE_KINDS = [("commune", "Commune"), ("sous-prefecture", "Sous-préfecture")]
+# What each field of a place takes, in characters (intake's limits; the type, a choice).
+PLACE_MAX = {"region": 100, "name": 100, "kind": 20}
 
 
 # The country counts some 700 communes and sous-préfectures: a page of them at a time.
@@ -65,19 +68,16 @@ async def place_list(request: web.Request) -> web.Response:
 
 
 def _place_values(form: Any) -> dict[str, str]:
-    return {k: str(form.get(k, ""))[:200].strip() for k in ("region", "name", "kind")}
+    # Whole: checked against PLACE_MAX as typed, cut only to be shown again (forms.cut).
+    return {k: str(form.get(k, "")).strip() for k in PLACE_MAX}
 
 
 def _place_problems(values: dict[str, str]) -> dict[str, str]:
-    errors = {}
+    errors = forms.too_long(values, PLACE_MAX)
     if not values["region"]:
         errors["region"] = "Indiquez la région ou le district."
-    elif len(values["region"]) > 100:
-        errors["region"] = "100 caractères au plus."
     if not values["name"]:
         errors["name"] = "Indiquez le nom de la commune ou de la sous-préfecture."
-    elif len(values["name"]) > 100:
-        errors["name"] = "100 caractères au plus."
     if values["kind"] not in dict(PLACE_KINDS):
         errors["kind"] = "Choisissez Commune ou Sous-préfecture."
     return errors
@@ -100,7 +100,7 @@ async def _place_form(
             "action": f"{BASE}/lieux/{place['id']}/modifier" if place else f"{BASE}/lieux/nouveau",
             "regions": list(dict.fromkeys(p["region"] for p in data["places"])),
             "kinds": PLACE_KINDS,
-            "values": values,
+            "values": forms.cut(values, PLACE_MAX, forms.TYPED_ROOM),
             "errors": errors,
             "labels": PLACE_LABELS,
         },
