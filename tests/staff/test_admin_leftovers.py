@@ -4,6 +4,9 @@ with something after its first 100 or 200 characters was saved as its beginning)
 
 from __future__ import annotations
 
+import html
+import re
+
 import asyncpg
 
 from tests.staff.test_admin_trial import _admin, _post, _text
@@ -94,3 +97,75 @@ async def test_over_long_input_is_refused_as_typed_in_every_admin_form(stack, da
     days_off = "SELECT array_agg(day::text ORDER BY day) FROM treatment.declared_days_off"
     assert await _count(database_url, days_off) == ["2031-08-07"]
     assert await _count(database_url, "SELECT count(*) FROM gateway.api_keys") == 0
+
+
+def _hidden(page: str, action: str) -> dict[str, str]:
+    """The hidden fields of the form of ``page`` that posts to ``action`` (but the token)."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+    assert form, action
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[1])
+    return {name: html.unescape(value) for name, value in fields if name != "csrf_token"}
+
+
+async def test_an_action_on_a_place_comes_back_to_the_search_and_page_it_started_from(
+    stack, database_url
+):
+    """The places are searched and paged 50 at a time: adding, changing, retiring or restoring
+    one brought the administrator back to the first page of every place, the search lost."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.executemany(
+            """INSERT INTO intake.places (id, region, name, kind, region_position)
+               VALUES ($1, 'Région d''essai', $2, 'sous-prefecture', 99)""",
+            [(f"essai-village-{n:03d}", f"Village {n:03d}") for n in range(80)],
+        )
+    finally:
+        await conn.close()
+    gw = stack.gateway
+    url = gw + "/admin/catalogue/lieux"
+    back = "q=region+d+essai&page=2"
+    async with await _admin(stack, database_url) as http:
+        async with http.get(f"{url}?{back}") as resp:
+            page = await resp.text()
+        assert "Village 060" in page
+        # « Retirer », then « Rétablir »: the list's form carries the search and the page.
+        action = "/admin/catalogue/lieux/essai-village-060/retirer"
+        carried = _hidden(page, action)
+        assert carried == {"q": "region d essai", "page": "2"}
+        status, location, _ = await _post(http, f"{url}?{back}", gw + action, carried)
+        assert status == 303
+        assert location == f"/admin/catalogue/lieux?fait=retire&{back}#l-essai-village-060"
+        async with http.get(gw + location) as resp:
+            page = await resp.text()
+        assert "Affichage 51 à 80 sur 80 lignes" in _text(page)
+        action = "/admin/catalogue/lieux/essai-village-060/retablir"
+        status, location, _ = await _post(http, gw + location, gw + action, _hidden(page, action))
+        assert location == f"/admin/catalogue/lieux?fait=retabli&{back}#l-essai-village-060"
+
+        # « Modifier »: the link, then the form, carry them.
+        edit = f"/admin/catalogue/lieux/essai-village-061/modifier?{back}"
+        assert html.escape(edit) in page
+        async with http.get(gw + edit) as resp:
+            form = await resp.text()
+        assert f'href="/admin/catalogue/lieux?{html.escape(back)}">Annuler</a>' in form
+        action = "/admin/catalogue/lieux/essai-village-061/modifier"
+        carried = _hidden(form, action)
+        assert carried == {"q": "region d essai", "page": "2"}
+        typed = {"region": "Région d'essai", "name": "Village 061 bis", "kind": "commune"}
+        status, location, _ = await _post(http, gw + edit, gw + action, {**typed, **carried})
+        assert status == 303
+        assert location == f"/admin/catalogue/lieux?fait=modifie&{back}#l-essai-village-061"
+
+        # « Ajouter un lieu » from that page: back at the search, at the page that shows it.
+        new = f"/admin/catalogue/lieux/nouveau?{back}"
+        assert html.escape(new) in page
+        async with http.get(gw + new) as resp:
+            carried = _hidden(await resp.text(), "/admin/catalogue/lieux/nouveau")
+        typed = {"region": "Région d'essai", "name": "Village 099", "kind": "commune"}
+        status, location, _ = await _post(
+            http, gw + new, gw + "/admin/catalogue/lieux/nouveau", {**typed, **carried}
+        )
+        assert status == 303
+        assert location.startswith(f"/admin/catalogue/lieux?fait=lieu-cree&{back}#l-"), location
+        async with http.get(gw + location) as resp:
+            assert "Village 099" in _text(await resp.text())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -35,6 +37,51 @@ PLACE_MAX = {"region": 100, "name": 100, "kind": 20}
 
 # The country counts some 700 communes and sous-préfectures: a page of them at a time.
 PLACES_PER_PAGE = 50
+# The words of a search the list's address keeps (listing_of reads no more).
+SEARCH_MAX = 200
+
+
+def _found(places: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
+    """The places whose name or region holds each of ``words`` (at a word's start, accents and
+    case aside), in intake's order."""
+    wanted = plain(words).split()
+    return [
+        p
+        for p in places
+        if all(f" {w}" in " " + plain(f"{p['name']} {p['region']}") for w in wanted)
+    ]
+
+
+def back_of(source: Mapping[str, Any]) -> dict[str, str]:
+    """The search and page of the list an action started from (its address, or the hidden
+    fields its form carries): where the action brings the administrator back."""
+    words = str(source.get("q", "")).strip()
+    page = str(source.get("page", ""))
+    back = {}
+    if words and len(words) <= SEARCH_MAX:
+        back["q"] = words
+    if page.isascii() and page.isdigit() and len(page) <= 7 and int(page) > 1:
+        back["page"] = str(int(page))
+    return back
+
+
+def _query(back: Mapping[str, str]) -> str:
+    return f"?{urlencode(back)}" if back else ""
+
+
+def place_list_at(
+    places: list[dict[str, Any]], place_id: str, done: str, back: Mapping[str, str]
+) -> str:
+    """The list's address after an action on ``place_id``, saying ``done``: with the search the
+    administrator was on, at the page of it that shows the place (the page they were on, when
+    the place no longer matches), and at the place itself."""
+    found = _found(places, back.get("q", ""))
+    at = next((n for n, p in enumerate(found) if p["id"] == place_id), None)
+    page = at // PLACES_PER_PAGE + 1 if at is not None else int(back.get("page", "1"))
+    query = {"fait": done, **{k: v for k, v in back.items() if k == "q"}}
+    if page > 1:
+        query["page"] = str(page)
+    return f"{BASE}/lieux?{urlencode(query)}#l-{place_id}"
 
 
 @routes.get(f"{BASE}/lieux", name="bo-catalogue-lieux")
@@ -43,12 +90,8 @@ async def place_list(request: web.Request) -> web.Response:
     """The places in intake's order (by region), searchable by name or region and paged; each
     page grouped by region."""
     listing = listing_of(request, (), "", per_page=PLACES_PER_PAGE)
-    words = plain(listing.words).split()
-    found = [
-        p
-        for p in (await everything(request))["places"]
-        if all(f" {w}" in " " + plain(f"{p['name']} {p['region']}") for w in words)
-    ]
+    found = _found((await everything(request))["places"], listing.words)
+    back = back_of(listing.query)
     regions: dict[str, list] = {}
     for place in found[listing.offset : listing.offset + listing.per_page]:
         regions.setdefault(place["region"], []).append(place)
@@ -63,6 +106,9 @@ async def place_list(request: web.Request) -> web.Response:
             "listing": listing,
             "total": len(found),
             "shown": sum(len(places) for places in regions.values()),
+            # Carried by the actions' links and forms, so that each comes back here.
+            "back": back,
+            "back_query": _query(back),
         },
     )
 
@@ -90,7 +136,9 @@ async def _place_form(
     errors: dict[str, str],
     place: dict[str, Any] | None = None,
     status: int = 200,
+    back: Mapping[str, str] | None = None,
 ) -> web.Response:
+    back = back if back is not None else back_of(request.query)
     return await shell.render(
         request,
         "backoffice/catalogue_place_form.html",
@@ -103,6 +151,8 @@ async def _place_form(
             "values": forms.cut(values, PLACE_MAX, forms.TYPED_ROOM),
             "errors": errors,
             "labels": PLACE_LABELS,
+            "back": back,
+            "back_query": _query(back),
         },
         status=status,
     )
@@ -118,20 +168,23 @@ async def new_place_form(request: web.Request) -> web.Response:
 @guarded
 async def create_place(request: web.Request) -> web.Response:
     data = await everything(request)
-    values = _place_values(await request.post())
+    posted = await request.post()
+    values, back = _place_values(posted), back_of(posted)
     if errors := _place_problems(values):
-        return await _place_form(request, data, values, errors, status=422)
+        return await _place_form(request, data, values, errors, status=422, back=back)
     status, place = await send(request, "places", None, values)
     if status == 409:
         errors = {"name": "Ce lieu existe déjà dans cette région."}
-        return await _place_form(request, data, values, errors, status=422)
+        return await _place_form(request, data, values, errors, status=422, back=back)
     if status != 201:
-        return await _place_form(request, data, values, intake_errors(place, values), status=422)
+        errors = intake_errors(place, values)
+        return await _place_form(request, data, values, errors, status=422, back=back)
     forget(request)
     await access.record_action(
         request, "catalogue_created", f"lieu {place['id']}", described(values, PLACE_LABELS)
     )
-    return see_other(f"{BASE}/lieux?fait=lieu-cree#l-{place['id']}")
+    places = (await everything(request))["places"]
+    return see_other(place_list_at(places, place["id"], "lieu-cree", back))
 
 
 @routes.get(f"{BASE}/lieux/{ID}/modifier", name="bo-catalogue-lieu-modifier")
@@ -146,20 +199,22 @@ async def edit_place_form(request: web.Request) -> web.Response:
 @guarded
 async def edit_place(request: web.Request) -> web.Response:
     place, data = await row_or_404(request, "places")
-    values = _place_values(await request.post())
+    posted = await request.post()
+    values, back = _place_values(posted), back_of(posted)
     if errors := _place_problems(values):
-        return await _place_form(request, data, values, errors, place, status=422)
+        return await _place_form(request, data, values, errors, place, status=422, back=back)
     changed = {k: v for k, v in values.items() if place.get(k) != v}
     if not changed:
-        return see_other(f"{BASE}/lieux?fait=inchange#l-{place['id']}")
+        return see_other(place_list_at(data["places"], place["id"], "inchange", back))
     status, answer = await send(request, "places", place["id"], changed)
     if status == 404:
         raise not_found("Ce lieu n'est pas dans le catalogue.")
     if status != 200:
         errors = intake_errors(answer, values)
-        return await _place_form(request, data, values, errors, place, status=422)
+        return await _place_form(request, data, values, errors, place, status=422, back=back)
     forget(request)
     await access.record_action(
         request, "catalogue_changed", f"lieu {place['id']}", changes(place, changed, PLACE_LABELS)
     )
-    return see_other(f"{BASE}/lieux?fait=modifie#l-{place['id']}")
+    places = (await everything(request))["places"]
+    return see_other(place_list_at(places, place["id"], "modifie", back))
