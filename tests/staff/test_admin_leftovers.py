@@ -4,12 +4,19 @@ with something after its first 100 or 200 characters was saved as its beginning)
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import asyncpg
 
-from tests.staff.test_admin_trial import _admin, _post, _text
+from shared.identity import Role
+from tests.staff.helpers import create_account, form_token, signed_in_session
+from tests.staff.test_admin_trial import PASSWORD, _admin, _post, _text
+
+T = TypeVar("T")
 
 
 async def _count(database_url: str, sql: str, *args: object) -> int:
@@ -169,3 +176,84 @@ async def test_an_action_on_a_place_comes_back_to_the_search_and_page_it_started
         assert location.startswith(f"/admin/catalogue/lieux?fait=lieu-cree&{back}#l-"), location
         async with http.get(gw + location) as resp:
             assert "Village 099" in _text(await resp.text())
+
+
+async def _all_at_once(database_url: str, saves: list[Awaitable[T]]) -> list[T]:
+    """``saves`` run together, each held at its write (the reasons' table locked against writes)
+    until all of them wait there, then let go at once: every check a save makes before writing
+    is made before any of them writes — the race of two administrators, every time."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        held = conn.transaction()
+        await held.start()
+        await conn.execute("LOCK TABLE triage.reasons IN SHARE MODE")
+        running = asyncio.gather(*saves)
+        waiting = """SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                     WHERE c.relname = 'reasons' AND NOT l.granted
+                       AND l.database = (SELECT oid FROM pg_database
+                                         WHERE datname = current_database())"""
+        # Until each save waits at its write (or one ended before writing: its answer says).
+        while not running.done() and await conn.fetchval(waiting) < len(saves):
+            pass
+        await held.rollback()
+        return await running
+    finally:
+        await conn.close()
+
+
+async def test_reasons_saved_at_the_same_moment_keep_one_label(stack, database_url):
+    """Two administrators saving one motif at the same moment both passed the check for a twin
+    (made before the write): the analysts' list then offered it twice. Made or renamed."""
+    url = stack.gateway + "/admin/motifs"
+    await create_account(database_url, Role.ADMINISTRATOR, "admin.deux", PASSWORD)
+    async with (
+        await _admin(stack, database_url) as first,
+        await signed_in_session(stack.gateway, "admin.deux", PASSWORD) as second,
+    ):
+        tokens = {first: await form_token(first, url), second: await form_token(second, url)}
+
+        async def save(http, action: str, data: dict) -> tuple[int, str]:
+            data = {"csrf_token": tokens[http], **data}
+            async with http.post(action, data=data, allow_redirects=False) as resp:
+                return resp.status, _text(await resp.text())
+
+        typed = ["Hors sujet", "hors sujet", "HORS SUJET", "Hors  sujet"]
+        said = await _all_at_once(
+            database_url,
+            [
+                save(
+                    (first, second)[n % 2],
+                    url,
+                    {"kind": "reject", "label": label, "text": "Hors du service public."},
+                )
+                for n, label in enumerate(typed)
+            ],
+        )
+        assert sorted(status for status, _ in said) == [303, 422, 422, 422]
+        for status, page in said:
+            if status == 422:
+                assert "Un motif de même usage porte déjà cet intitulé." in page
+
+        # Two motifs renamed alike at the same moment.
+        ids = await _reason_ids(database_url, "reformulate")
+        renamed = {"label": "À préciser", "text": "Précisez votre demande.", "position": "0"}
+        said = await _all_at_once(
+            database_url,
+            [save(http, f"{url}/{i}", renamed) for http, i in zip((first, second), ids[:2])],
+        )
+        assert sorted(status for status, _ in said) == [303, 422]
+        assert "Un motif de même usage porte déjà cet intitulé." in dict(said)[422]
+
+    twins = """SELECT count(*) FROM triage.reasons
+               WHERE lower(regexp_replace(label, '\\s+', ' ', 'g')) = $1"""
+    assert await _count(database_url, twins, "hors sujet") == 1
+    assert await _count(database_url, twins, "à préciser") == 1
+
+
+async def _reason_ids(database_url: str, kind: str) -> list[int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT id FROM triage.reasons WHERE kind = $1 ORDER BY id", kind)
+    finally:
+        await conn.close()
+    return [r["id"] for r in rows]
