@@ -23,11 +23,12 @@ from aiohttp import web
 
 from gateway.backoffice import access, shell
 from gateway.backoffice.access import staff_required
+from gateway.backoffice.catalogue.common import plain
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.staff.auth import current_staff
 from gateway.web import forms
-from gateway.web.listing import listing_of
+from gateway.web.listing import back_of, back_query, listing_of
 from shared import french
 from shared.deadline_policy import KIND_LABELS, applies
 from shared.identity import Role
@@ -120,7 +121,8 @@ async def _page(
     names = await _body_names(request)
     listing = listing_of(request, (), "")
     if request.path != BASE:  # a refused form: the table's links lead to the page
-        listing = replace(listing, path=BASE, query={})
+        listing = replace(listing, path=BASE, query={}, words="", page=1)
+    words = plain(listing.words).split()
     overrides = [
         {
             **r,
@@ -131,9 +133,19 @@ async def _page(
         for r in state["rules"]
         if r.get("body_id")
     ]
+    # Searched by body (its name or identifier), nature and deadline, accents and case aside.
+    matching = [
+        o
+        for o in overrides
+        if all(
+            f" {w}"
+            in " " + plain(f"{o['body_name']} {o['body_id']} {o['nature_label']} {o['kind_label']}")
+            for w in words
+        )
+    ]
     # By body, then nature and deadline, in the pages' order: a page of the table at a time.
     natures, kinds = list(Nature), list(DeadlineKind)
-    overrides.sort(
+    matching.sort(
         key=lambda o: (
             o["body_name"].lower(),
             natures.index(Nature(o["nature"])),
@@ -149,9 +161,12 @@ async def _page(
             "natures": [(n.value, n.label) for n in Nature],
             "bodies": sorted(names.items(), key=lambda item: item[1]),
             "table": _table(state),
-            "overrides": overrides[listing.offset : listing.offset + listing.per_page],
-            "overrides_total": len(overrides),
+            "overrides": matching[listing.offset : listing.offset + listing.per_page],
+            "overrides_total": len(matching),
+            "overrides_any": bool(overrides),
             "listing": listing,
+            # Carried by the table's « Retirer », so that it comes back to this search and page.
+            "back": listing.back,
             "days_off": [
                 {**d, "day_text": french.day(date.fromisoformat(d["day"]))}
                 for d in state["days_off"]
@@ -266,7 +281,8 @@ async def remove_deadline(request: web.Request) -> web.Response:
     await access.record_action(
         request, "deadline_set", f"délai {values['nature']}", _rule_detail(values, None)
     )
-    raise web.HTTPSeeOther(f"{BASE}?fait=supprime")
+    back = back_of(await request.post())
+    raise web.HTTPSeeOther(f"{BASE}{back_query({'fait': 'supprime', **back})}")
 
 
 @routes.post(f"{BASE}/jours")

@@ -9,6 +9,7 @@ import html
 import re
 from collections.abc import Awaitable
 from typing import TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import asyncpg
 
@@ -114,6 +115,25 @@ def _hidden(page: str, action: str) -> dict[str, str]:
     return {name: html.unescape(value) for name, value in fields if name != "csrf_token"}
 
 
+async def _through_form(http, gw: str, page: str, action: str, back: str, typed: dict) -> str:
+    """Where the form at ``action`` sends the administrator when they follow its link on the
+    list's ``page`` (at the search and page ``back``), then post ``typed`` in it: the link, the
+    form's hidden fields and its « Annuler » carry ``back``."""
+    link = f"{action}?{back}"
+    assert html.escape(link) in page
+    async with http.get(gw + link) as resp:
+        form = await resp.text()
+    list_path = (
+        action.rsplit("/", 2)[0] if action.endswith("/modifier") else action.rsplit("/", 1)[0]
+    )
+    assert f'href="{list_path}?{html.escape(back)}">Annuler</a>' in form
+    carried = _hidden(form, action)
+    assert carried == dict(parse_qsl(back))
+    status, location, _ = await _post(http, gw + link, gw + action, {**typed, **carried})
+    assert status == 303
+    return location
+
+
 async def test_an_action_on_a_place_comes_back_to_the_search_and_page_it_started_from(
     stack, database_url
 ):
@@ -150,29 +170,16 @@ async def test_an_action_on_a_place_comes_back_to_the_search_and_page_it_started
         assert location == f"/admin/catalogue/lieux?fait=retabli&{back}#l-essai-village-060"
 
         # « Modifier »: the link, then the form, carry them.
-        edit = f"/admin/catalogue/lieux/essai-village-061/modifier?{back}"
-        assert html.escape(edit) in page
-        async with http.get(gw + edit) as resp:
-            form = await resp.text()
-        assert f'href="/admin/catalogue/lieux?{html.escape(back)}">Annuler</a>' in form
-        action = "/admin/catalogue/lieux/essai-village-061/modifier"
-        carried = _hidden(form, action)
-        assert carried == {"q": "region d essai", "page": "2"}
         typed = {"region": "Région d'essai", "name": "Village 061 bis", "kind": "commune"}
-        status, location, _ = await _post(http, gw + edit, gw + action, {**typed, **carried})
-        assert status == 303
+        action = "/admin/catalogue/lieux/essai-village-061/modifier"
+        location = await _through_form(http, gw, page, action, back, typed)
         assert location == f"/admin/catalogue/lieux?fait=modifie&{back}#l-essai-village-061"
 
         # « Ajouter un lieu » from that page: back at the search, at the page that shows it.
-        new = f"/admin/catalogue/lieux/nouveau?{back}"
-        assert html.escape(new) in page
-        async with http.get(gw + new) as resp:
-            carried = _hidden(await resp.text(), "/admin/catalogue/lieux/nouveau")
         typed = {"region": "Région d'essai", "name": "Village 099", "kind": "commune"}
-        status, location, _ = await _post(
-            http, gw + new, gw + "/admin/catalogue/lieux/nouveau", {**typed, **carried}
+        location = await _through_form(
+            http, gw, page, "/admin/catalogue/lieux/nouveau", back, typed
         )
-        assert status == 303
         assert location.startswith(f"/admin/catalogue/lieux?fait=lieu-cree&{back}#l-"), location
         async with http.get(gw + location) as resp:
             assert "Village 099" in _text(await resp.text())
@@ -257,3 +264,99 @@ async def _reason_ids(database_url: str, kind: str) -> list[int]:
     finally:
         await conn.close()
     return [r["id"] for r in rows]
+
+
+async def _second_page(http, url: str, words: str) -> tuple[str, str]:
+    """(the address's query, the page) of the second page of 30 rows found by ``words``,
+    reached through the first page's pager: the search kept from page to page."""
+    async with http.get(url, params={"q": words}) as resp:
+        page = await resp.text()
+    assert "Affichage 1 à 25 sur 30 lignes" in _text(page)
+    back = urlencode({"q": words, "page": 2})
+    assert f'href="{urlsplit(url).path}?{html.escape(back)}"' in page
+    async with http.get(f"{url}?{back}") as resp:
+        page = await resp.text()
+    assert "Affichage 26 à 30 sur 30 lignes" in _text(page)
+    return back, page
+
+
+SEARCH_FIELD = re.compile(
+    r'<form method="get" action="([^"]+)"[^>]*role="search"[^>]*>\s*<div class="field">\s*'
+    r'<label for="f-q">([^<]+)</label>\s*<input type="search" id="f-q" name="q" value="([^"]*)">'
+)
+
+
+async def test_the_themes_and_the_bodies_own_deadline_values_are_searchable(stack, database_url):
+    """The lists paged last (themes, the bodies' own deadline values) had no search: finding
+    one body's values meant paging through every body's. A search field (a GET form, no script)
+    kept by the pages and by the actions, as on the lists of places and keys."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.executemany(
+            "INSERT INTO intake.themes (id, label, position) VALUES ($1, $2, 9000)",
+            [(f"essai-theme-{n:02d}", f"THÈME D'ESSAI {n:02d}") for n in range(30)],
+        )
+        await conn.execute(
+            """INSERT INTO intake.themes (id, label, parent_id, position)
+               VALUES ('essai-sous-theme', 'Pension de réversion', 'essai-theme-07', 1)"""
+        )
+        await conn.executemany(
+            """INSERT INTO treatment.deadline_policy (kind, nature, body_id, days, changed_by)
+               VALUES ('answer', 'reclamation', $1, 30, 'admin.essai')""",
+            [(f"essai-organisme-{n:02d}",) for n in range(30)] + [("ministere-budget",)],
+        )
+    finally:
+        await conn.close()
+    gw = stack.gateway
+    async with await _admin(stack, database_url) as http:
+        # Every paged list of the administrator has its field, labelled in French.
+        for path, label in [
+            ("/admin/catalogue/lieux", "Rechercher (commune, sous-préfecture, région)"),
+            ("/admin/cles-api", "Rechercher une clé"),
+            ("/admin/catalogue/themes", "Rechercher (thème, sous-thème)"),
+            ("/admin/delais", "Rechercher (organisme, nature, délai)"),
+        ]:
+            async with http.get(gw + path, params={"q": "essai"}) as resp:
+                field = SEARCH_FIELD.search(await resp.text())
+            assert field, path
+            assert (field[1], html.unescape(field[2]), field[3]) == (path, label, "essai")
+
+        # Thèmes: by a theme's label or a sub-theme's (accents aside), with its theme.
+        url = gw + "/admin/catalogue/themes"
+        async with http.get(url, params={"q": "reversion"}) as resp:
+            page = _text(await resp.text())
+        assert "THÈME D'ESSAI 07" in page and "Pension de réversion" in page
+        assert "THÈME D'ESSAI 08" not in page
+        back, page = await _second_page(http, url, "theme d essai")
+        action = "/admin/catalogue/themes/essai-theme-27/retirer"
+        status, location, _ = await _post(http, f"{url}?{back}", gw + action, _hidden(page, action))
+        assert status == 303
+        assert location == f"/admin/catalogue/themes?fait=retire&{back}#t-essai-theme-27"
+        typed = {"label": "THÈME D'ESSAI 28 BIS", "position": "9000"}
+        action = "/admin/catalogue/themes/essai-theme-28/modifier"
+        location = await _through_form(http, gw, page, action, back, typed)
+        assert location == f"/admin/catalogue/themes?fait=modifie&{back}#t-essai-theme-28"
+
+        # Délais: the bodies' own values, by body (name or identifier), nature or deadline.
+        url = gw + "/admin/delais"
+        async with http.get(url, params={"q": "budget"}) as resp:
+            page = _text(await resp.text())
+        assert "Affichage 1 à 1 sur 1 ligne" in page and "essai-organisme" not in page
+        back, page = await _second_page(http, url, "essai reclamation")
+        assert "ministere-budget" not in re.sub(r"<select.*?</select>", "", page, flags=re.S)
+        # « Retirer » a value of that page: back at the search and the page.
+        form = re.search(
+            r'<form method="post" action="/admin/delais/supprimer">(?:(?!</form>).)*'
+            r'value="essai-organisme-27">.*?</form>',
+            page,
+            re.S,
+        )
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form[0]))
+        assert (fields["q"], fields["page"]) == ("essai reclamation", "2")
+        status, location, _ = await _post(http, f"{url}?{back}", url + "/supprimer", fields)
+        assert status == 303
+        assert location == f"/admin/delais?fait=supprime&{back}"
+        async with http.get(gw + location) as resp:
+            page = _text(await resp.text())
+        assert "Affichage 26 à 29 sur 29 lignes" in page
+        assert "La valeur est retirée" in page

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -27,7 +26,7 @@ from gateway.backoffice.catalogue.common import (
     send,
 )
 from gateway.web import forms
-from gateway.web.listing import listing_of
+from gateway.web.listing import address_after, back_of, back_query, listing_of
 
 routes = web.RouteTableDef()
 PLACE_KINDS = [("commune", "Commune"), ("sous-prefecture", "Sous-préfecture")]
@@ -37,8 +36,6 @@ PLACE_MAX = {"region": 100, "name": 100, "kind": 20}
 
 # The country counts some 700 communes and sous-préfectures: a page of them at a time.
 PLACES_PER_PAGE = 50
-# The words of a search the list's address keeps (listing_of reads no more).
-SEARCH_MAX = 200
 
 
 def _found(places: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
@@ -52,23 +49,6 @@ def _found(places: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
     ]
 
 
-def back_of(source: Mapping[str, Any]) -> dict[str, str]:
-    """The search and page of the list an action started from (its address, or the hidden
-    fields its form carries): where the action brings the administrator back."""
-    words = str(source.get("q", "")).strip()
-    page = str(source.get("page", ""))
-    back = {}
-    if words and len(words) <= SEARCH_MAX:
-        back["q"] = words
-    if page.isascii() and page.isdigit() and len(page) <= 7 and int(page) > 1:
-        back["page"] = str(int(page))
-    return back
-
-
-def _query(back: Mapping[str, str]) -> str:
-    return f"?{urlencode(back)}" if back else ""
-
-
 def place_list_at(
     places: list[dict[str, Any]], place_id: str, done: str, back: Mapping[str, str]
 ) -> str:
@@ -77,11 +57,7 @@ def place_list_at(
     the place no longer matches), and at the place itself."""
     found = _found(places, back.get("q", ""))
     at = next((n for n, p in enumerate(found) if p["id"] == place_id), None)
-    page = at // PLACES_PER_PAGE + 1 if at is not None else int(back.get("page", "1"))
-    query = {"fait": done, **{k: v for k, v in back.items() if k == "q"}}
-    if page > 1:
-        query["page"] = str(page)
-    return f"{BASE}/lieux?{urlencode(query)}#l-{place_id}"
+    return address_after(f"{BASE}/lieux", done, back, at, PLACES_PER_PAGE, f"l-{place_id}")
 
 
 @routes.get(f"{BASE}/lieux", name="bo-catalogue-lieux")
@@ -91,7 +67,7 @@ async def place_list(request: web.Request) -> web.Response:
     page grouped by region."""
     listing = listing_of(request, (), "", per_page=PLACES_PER_PAGE)
     found = _found((await everything(request))["places"], listing.words)
-    back = back_of(listing.query)
+    back = listing.back
     regions: dict[str, list] = {}
     for place in found[listing.offset : listing.offset + listing.per_page]:
         regions.setdefault(place["region"], []).append(place)
@@ -108,7 +84,7 @@ async def place_list(request: web.Request) -> web.Response:
             "shown": sum(len(places) for places in regions.values()),
             # Carried by the actions' links and forms, so that each comes back here.
             "back": back,
-            "back_query": _query(back),
+            "back_query": back_query(back),
         },
     )
 
@@ -152,7 +128,7 @@ async def _place_form(
             "errors": errors,
             "labels": PLACE_LABELS,
             "back": back,
-            "back_query": _query(back),
+            "back_query": back_query(back),
         },
         status=status,
     )

@@ -20,8 +20,9 @@ from gateway.backoffice.catalogue.common import (
     see_other,
     send,
 )
-from gateway.backoffice.catalogue.places import back_of, place_list_at
+from gateway.backoffice.catalogue.places import place_list_at
 from gateway.backoffice.catalogue.themes import render_theme_list, theme_list_at
+from gateway.web.listing import back_of
 
 routes = web.RouteTableDef()
 
@@ -72,10 +73,11 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         str(answer.get("name") or answer.get("label") or ""),
     )
     done = "retabli" if active else "retire"
-    if kind.service == "themes":  # the list is paged: back at the theme's page
-        return see_other(theme_list_at((await everything(request))["themes"], row_id, done))
-    if kind.service == "places":  # paged and searched: back at the search and page it was on
-        back = back_of(await request.post())
+    # The lists are searched and paged: back at the search and the page the action came from.
+    back = back_of(await request.post())
+    if kind.service == "themes":
+        return see_other(theme_list_at((await everything(request))["themes"], row_id, done, back))
+    if kind.service == "places":
         return see_other(place_list_at((await everything(request))["places"], row_id, done, back))
     return see_other(f"{BASE}/organismes/{row_id}?fait={done}")
 
