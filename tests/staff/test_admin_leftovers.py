@@ -286,10 +286,9 @@ SEARCH_FIELD = re.compile(
 )
 
 
-async def test_the_themes_and_the_bodies_own_deadline_values_are_searchable(stack, database_url):
-    """The lists paged last (themes, the bodies' own deadline values) had no search: finding
-    one body's values meant paging through every body's. A search field (a GET form, no script)
-    kept by the pages and by the actions, as on the lists of places and keys."""
+async def thirty_themes_and_deadline_values(database_url: str) -> None:
+    """30 main themes « THÈME D'ESSAI nn » (the 7th with « Pension de réversion »), and 30
+    bodies' own values for the réclamations' answer (essai-organisme-nn), then the budget's."""
     conn = await asyncpg.connect(database_url)
     try:
         await conn.executemany(
@@ -307,6 +306,13 @@ async def test_the_themes_and_the_bodies_own_deadline_values_are_searchable(stac
         )
     finally:
         await conn.close()
+
+
+async def test_the_themes_and_the_bodies_own_deadline_values_are_searchable(stack, database_url):
+    """The lists paged last (themes, the bodies' own deadline values) had no search: finding
+    one body's values meant paging through every body's. A search field (a GET form, no script)
+    kept by the pages and by the actions, as on the lists of places and keys."""
+    await thirty_themes_and_deadline_values(database_url)
     gw = stack.gateway
     async with await _admin(stack, database_url) as http:
         # Every paged list of the administrator has its field, labelled in French.
