@@ -27,6 +27,7 @@ from gateway.backoffice.access import staff_required
 from gateway.staff import api_keys as keys
 from gateway.staff import audit
 from gateway.staff.auth import current_staff
+from gateway.web import forms
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
 from gateway.web.listing import listing_of
@@ -41,6 +42,8 @@ BASE = "/admin/cles-api"
 ID = r"{key_id:[0-9a-f]{12}}"
 LABELS = {"body_id": "Organisme", "label": "Libellé", "calls_per_minute": "Appels par minute"}
 MOST_CALLS = 1_000_000
+# What each field takes, in characters: a body's identifier, the label, a number of calls.
+KEY_MAX = {"body_id": 100, "label": keys.LABEL_MAX, "calls_per_minute": 20}
 
 
 def _staff(request: web.Request):
@@ -83,7 +86,9 @@ async def _list_page(
             "listing": listing,
             "bodies": sorted(names.items(), key=lambda item: item[1]),
             "body_names": names,
-            "values": values or {"calls_per_minute": str(default)},
+            "values": forms.cut(values, KEY_MAX, forms.TYPED_ROOM)
+            if values
+            else {"calls_per_minute": str(default)},
             "errors": errors or {},
             "labels": LABELS,
             "created": created,
@@ -101,17 +106,16 @@ async def key_list(request: web.Request) -> web.Response:
 
 
 def _problems(values: dict[str, str], bodies: dict[str, str]) -> dict[str, str]:
-    errors = {}
+    # As typed (the values are whole): too long is said beside the field, never cut first.
+    errors = forms.too_long(values, KEY_MAX)
     if not values["body_id"]:
         errors["body_id"] = "Choisissez l'organisme de la clé."
-    elif bodies and values["body_id"] not in bodies:
+    elif bodies and "body_id" not in errors and values["body_id"] not in bodies:
         errors["body_id"] = "Organisme inconnu."
     if not values["label"]:
         errors["label"] = "Ce champ est obligatoire."
-    elif len(values["label"]) > keys.LABEL_MAX:
-        errors["label"] = f"{keys.LABEL_MAX} caractères au plus."
     calls = values["calls_per_minute"]
-    if whole(calls, 1, MOST_CALLS) is None:
+    if "calls_per_minute" not in errors and whole(calls, 1, MOST_CALLS) is None:
         errors["calls_per_minute"] = f"Un nombre entier de 1 à {french.number(MOST_CALLS)}."
     return errors
 

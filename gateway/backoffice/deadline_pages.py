@@ -23,10 +23,12 @@ from aiohttp import web
 
 from gateway.backoffice import access, shell
 from gateway.backoffice.access import staff_required
+from gateway.backoffice.catalogue.common import plain
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.staff.auth import current_staff
-from gateway.web.listing import listing_of
+from gateway.web import forms
+from gateway.web.listing import back_of, back_query, listing_of
 from shared import french
 from shared.deadline_policy import KIND_LABELS, applies
 from shared.identity import Role
@@ -41,6 +43,10 @@ RULE_LABELS = {
     "days": "Jours ouvrés",
 }
 DAY_LABELS = {"day": "Date du jour chômé", "label": "Motif"}
+# What each field takes, in characters: the choices' values (a body's identifier, 80), the
+# days (a number up to 365, with room for spaces), the date (JJ/MM/AAAA) and treatment's motif.
+RULE_MAX = {"nature": 40, "kind": 20, "body_id": 100, "days": 20}
+DAY_MAX = {"day": 20, "label": 200}
 DONE = {
     "delai": "Le délai est enregistré ; les échéances des requêtes en cours sont recalculées.",
     "supprime": "La valeur est retirée : la valeur de la nature ou par défaut s'applique.",
@@ -115,7 +121,8 @@ async def _page(
     names = await _body_names(request)
     listing = listing_of(request, (), "")
     if request.path != BASE:  # a refused form: the table's links lead to the page
-        listing = replace(listing, path=BASE, query={})
+        listing = replace(listing, path=BASE, query={}, words="", page=1)
+    words = plain(listing.words).split()
     overrides = [
         {
             **r,
@@ -126,9 +133,19 @@ async def _page(
         for r in state["rules"]
         if r.get("body_id")
     ]
+    # Searched by body (its name or identifier), nature and deadline, accents and case aside.
+    matching = [
+        o
+        for o in overrides
+        if all(
+            f" {w}"
+            in " " + plain(f"{o['body_name']} {o['body_id']} {o['nature_label']} {o['kind_label']}")
+            for w in words
+        )
+    ]
     # By body, then nature and deadline, in the pages' order: a page of the table at a time.
     natures, kinds = list(Nature), list(DeadlineKind)
-    overrides.sort(
+    matching.sort(
         key=lambda o: (
             o["body_name"].lower(),
             natures.index(Nature(o["nature"])),
@@ -144,9 +161,12 @@ async def _page(
             "natures": [(n.value, n.label) for n in Nature],
             "bodies": sorted(names.items(), key=lambda item: item[1]),
             "table": _table(state),
-            "overrides": overrides[listing.offset : listing.offset + listing.per_page],
-            "overrides_total": len(overrides),
+            "overrides": matching[listing.offset : listing.offset + listing.per_page],
+            "overrides_total": len(matching),
+            "overrides_any": bool(overrides),
             "listing": listing,
+            # Carried by the table's « Retirer », so that it comes back to this search and page.
+            "back": listing.back,
             "days_off": [
                 {**d, "day_text": french.day(date.fromisoformat(d["day"]))}
                 for d in state["days_off"]
@@ -155,10 +175,10 @@ async def _page(
                 {**h, "day_text": french.day(date.fromisoformat(h["day"]))}
                 for h in state["holidays"]
             ],
-            "rule": rule or {},
+            "rule": forms.cut(rule or {}, RULE_MAX, forms.TYPED_ROOM),
             "rule_errors": rule_errors or {},
             "rule_labels": RULE_LABELS,
-            "day": day or {},
+            "day": forms.cut(day or {}, DAY_MAX, forms.TYPED_ROOM),
             "day_errors": day_errors or {},
             "day_labels": DAY_LABELS,
             "done": DONE.get(request.query.get("fait", "")) if status == 200 else None,
@@ -178,11 +198,12 @@ async def deadlines_page(request: web.Request) -> web.Response:
 
 
 def _rule_values(posted: Any) -> dict[str, str]:
-    return {k: str(posted.get(k, "")).strip()[:100] for k in RULE_LABELS}
+    # Whole: checked against RULE_MAX as typed, cut only to be shown again (forms.cut).
+    return {k: str(posted.get(k, "")).strip() for k in RULE_LABELS}
 
 
 def _rule_problems(values: dict[str, str]) -> dict[str, str]:
-    errors = {}
+    errors = forms.too_long(values, RULE_MAX)
     if values["nature"] not in {n.value for n in Nature}:
         errors["nature"] = "Choisissez la nature."
     if values["kind"] not in {k.value for k in DeadlineKind}:
@@ -198,7 +219,11 @@ async def set_deadline(request: web.Request) -> web.Response:
     values = _rule_values(await request.post())
     errors = _rule_problems(values)
     # A body's own value for a body that is not in the catalogue would be kept for nobody.
-    if values["body_id"] and (problem := await shell.body_problem(request, values["body_id"])):
+    if (
+        values["body_id"]
+        and "body_id" not in errors
+        and (problem := await shell.body_problem(request, values["body_id"]))
+    ):
         errors["body_id"] = problem
     if errors:
         return await _page(request, rule=values, rule_errors=errors, status=422)
@@ -256,22 +281,22 @@ async def remove_deadline(request: web.Request) -> web.Response:
     await access.record_action(
         request, "deadline_set", f"délai {values['nature']}", _rule_detail(values, None)
     )
-    raise web.HTTPSeeOther(f"{BASE}?fait=supprime")
+    back = back_of(await request.post())
+    raise web.HTTPSeeOther(f"{BASE}{back_query({'fait': 'supprime', **back})}")
 
 
 @routes.post(f"{BASE}/jours")
 @staff_required(Role.ADMINISTRATOR)
 async def declare_day_off(request: web.Request) -> web.Response:
     posted = await request.post()
-    # Cut far past treatment's 200 characters: a longer motif is refused beside its field, not
-    # silently shortened.
-    values = {k: str(posted.get(k, "")).strip()[:1000] for k in DAY_LABELS}
-    errors = {}
+    # Whole: checked against DAY_MAX as typed, cut only to be shown again (forms.cut).
+    values = {k: str(posted.get(k, "")).strip() for k in DAY_LABELS}
+    errors = forms.too_long(values, DAY_MAX)
     day = shell.parse_day(values["day"]) if values["day"] else None
     if not values["day"]:
         errors["day"] = "Écrivez la date du jour chômé."
     elif day is None:
-        errors["day"] = "Date invalide : écrivez-la JJ/MM/AAAA (par exemple 07/08/2026)."
+        errors.setdefault("day", "Date invalide : écrivez-la JJ/MM/AAAA (par exemple 07/08/2026).")
     if not values["label"]:
         errors["label"] = "Écrivez le motif du jour chômé."
     if errors or day is None:
@@ -297,7 +322,9 @@ async def declare_day_off(request: web.Request) -> web.Response:
 @staff_required(Role.ADMINISTRATOR)
 async def remove_day_off(request: web.Request) -> web.Response:
     posted = await request.post()
-    day = shell.parse_day(str(posted.get("day", ""))[:20])
+    typed = str(posted.get("day", ""))
+    # As posted, not cut: « 2031-08-07 » and anything after it is not that day.
+    day = None if forms.too_long({"day": typed}, DAY_MAX) else shell.parse_day(typed)
     if day is None:
         errors = {"day": "Date invalide : choisissez un jour de la liste."}
         return await _page(request, day_errors=errors, status=422)

@@ -8,7 +8,7 @@ and its export gives exactly what is on screen, every page.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -18,6 +18,8 @@ from shared import csv_cells, french
 
 PER_PAGE = 25
 EXPORT_LIMIT = 100_000
+# What listing_of reads of a parameter (the words of a search among them).
+PARAMETER_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class Listing:
 
     def page_url(self, page: int) -> str:
         return self.url(page=page if page > 1 else "")
+
+    @property
+    def back(self) -> dict[str, str]:
+        """This list's search and page, that its actions' links and forms carry (back_of)."""
+        return back_of(self.query)
 
     def export_url(self, path: str) -> str:
         return self.url(path, page="")
@@ -76,7 +83,7 @@ def listing_of(
 ) -> Listing:
     """The list parameters of this request, ``per_page`` rows a page; unknown sorts and bad page
     numbers fall back."""
-    query = {k: v[:200] for k, v in request.query.items()}
+    query = {k: v[:PARAMETER_MAX] for k, v in request.query.items()}
     sort = query.get("tri", "")
     if sort not in set(sorts):
         sort = default_sort
@@ -95,6 +102,38 @@ def listing_of(
         page=page,
         per_page=per_page,
     )
+
+
+def back_of(source: Mapping[str, object]) -> dict[str, str]:
+    """The search (``q``) and page of the list an action started from — its address, or the
+    hidden fields its form carries — where the action brings the administrator back; a page 1,
+    an empty search or a value no list gives are left out."""
+    words = str(source.get("q", "")).strip()
+    page = str(source.get("page", ""))
+    back = {}
+    if words and len(words) <= PARAMETER_MAX:
+        back["q"] = words
+    if page.isascii() and page.isdigit() and len(page) <= 7 and int(page) > 1:
+        back["page"] = str(int(page))
+    return back
+
+
+def back_query(back: Mapping[str, str]) -> str:
+    """``back`` as an address's query (« ?q=…&page=2 »), "" when empty."""
+    return f"?{urlencode(back)}" if back else ""
+
+
+def address_after(
+    path: str, done: str, back: Mapping[str, str], at: int | None, per_page: int, anchor: str
+) -> str:
+    """A list's address after an action (post/redirect/get): saying ``done``, with the search
+    of ``back``, at the page of it that shows the row found ``at`` (counted from 0; None when
+    the row no longer matches the search: the page ``back`` names), and at ``#anchor``."""
+    page = at // per_page + 1 if at is not None else int(back.get("page", "1"))
+    query = {"fait": done, **{k: v for k, v in back.items() if k == "q"}}
+    if page > 1:
+        query["page"] = str(page)
+    return f"{path}?{urlencode(query)}#{anchor}"
 
 
 def csv_response(

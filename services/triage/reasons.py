@@ -44,22 +44,23 @@ def _out(row: asyncpg.Record) -> dict:
     return {**dict(row), "edited_at": row["edited_at"].isoformat()}
 
 
-async def _refuse_a_twin(
-    conn: asyncpg.Connection, kind: str, label: str, reason_id: int | None = None
-) -> None:
-    """Two reasons of one use with one label (« Hors sujet », « hors sujet ») leave the analyst
-    two lines to choose between in the decision's list: refused (422, on ``label``)."""
-    twin = await conn.fetchval(
-        """SELECT id FROM reasons WHERE kind = $1 AND lower(label) = lower($2)
-           AND id IS DISTINCT FROM $3 LIMIT 1""",
-        kind,
-        label,
-        reason_id,
-    )
-    if twin is not None:
-        raise FieldErrors(
-            [field_error("label", "Un motif de même usage porte déjà cet intitulé.", "duplicate")]
-        )
+# Two reasons of one use with one label (« Hors sujet », « hors sujet ») leave the analyst two
+# lines to choose between in the decision's list. The database refuses the second (a unique
+# index, migration 0170): a check before the write let two administrators saving at the same
+# moment both pass it.
+ONE_LABEL = "reasons_one_label"
+TWIN = "Un motif de même usage porte déjà cet intitulé."
+
+
+async def _saved(conn: asyncpg.Connection, sql: str, *args: object) -> asyncpg.Record | None:
+    """``sql``'s row (an INSERT or UPDATE … RETURNING); a twin's label refused (422, on
+    ``label``)."""
+    try:
+        return await conn.fetchrow(sql, *args)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != ONE_LABEL:
+            raise
+        raise FieldErrors([field_error("label", TWIN, "duplicate")]) from None
 
 
 def _who(request: web.Request) -> str:
@@ -91,9 +92,9 @@ async def create_reason(request: web.Request) -> web.Response:
     new = await read_model(request, ReasonNew)
     who = _who(request)
 
-    async def work(conn: asyncpg.Connection) -> asyncpg.Record:
-        await _refuse_a_twin(conn, new.kind, new.label)
-        return await conn.fetchrow(
+    async def work(conn: asyncpg.Connection) -> asyncpg.Record | None:
+        return await _saved(
+            conn,
             """INSERT INTO reasons (kind, label, text, position, active, edited_by)
                VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
             new.kind,
@@ -116,10 +117,8 @@ async def edit_reason(request: web.Request) -> web.Response:
     reason_id = int(request.match_info["reason_id"])
 
     async def work(conn: asyncpg.Connection) -> asyncpg.Record | None:
-        kind = await conn.fetchval("SELECT kind FROM reasons WHERE id = $1", reason_id)
-        if kind is not None:
-            await _refuse_a_twin(conn, kind, edit.label, reason_id)
-        return await conn.fetchrow(
+        return await _saved(
+            conn,
             """UPDATE reasons SET label = $2, text = $3, position = $4, active = $5,
                       edited_at = now(), edited_by = $6
                WHERE id = $1 RETURNING *""",

@@ -367,7 +367,7 @@ async def test_a_motif_of_a_day_off_too_long_is_refused_not_cut(stack, database_
         status, _, page = await _post(http, url, url + "/jours", day)
         assert status == 422
         assert 'id="err-label"' in page
-        assert "200 caractères au plus." in _text(page)
+        assert "caractères : 200 au plus." in _text(page)
     conn = await asyncpg.connect(database_url)
     try:
         assert await conn.fetchval("SELECT count(*) FROM treatment.declared_days_off") == 0

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+import pytest
 
 from services.triage.app import SQL_DIR
 from shared.codes import new_code
@@ -50,3 +51,51 @@ async def test_requests_queued_before_0002_are_carried_over(empty_database_url, 
     assert (line["kind"], line["occurred_at"]) == ("submitted", at)
     assert line["message"] == "Le guichet est fermé depuis lundi."
     assert found == 1
+
+
+async def test_twin_reasons_saved_before_0170_are_told_apart_the_oldest_kept(
+    empty_database_url, tmp_path
+):
+    for path in SQL_DIR.glob("*.sql"):
+        if path.name < "0170":
+            shutil.copy(path, tmp_path / path.name)
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await migrate(conn, "triage", tmp_path)
+        saved = [
+            ("reject", "Hors sujet"),
+            ("reject", "hors  SUJET"),
+            ("reformulate", "Hors sujet"),  # another use: not a twin
+            ("reject", "Doublon " + "d" * 112),  # 120 characters, with the seeds' « Doublon »
+            ("reject", "doublon " + "d" * 112),
+        ]
+        ids = [
+            await conn.fetchval(
+                """INSERT INTO triage.reasons (kind, label, text) VALUES ($1, $2, 'Texte.')
+                   RETURNING id""",
+                kind,
+                label,
+            )
+            for kind, label in saved
+        ]
+        applied = await migrate(conn, "triage", SQL_DIR)
+        labels = {
+            r["id"]: r["label"] for r in await conn.fetch("SELECT id, label FROM triage.reasons")
+        }
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(
+                """INSERT INTO triage.reasons (kind, label, text)
+                   VALUES ('reject', 'HORS SUJET', 'Texte.')"""
+            )
+    finally:
+        await conn.close()
+    assert applied[0] == "triage/0170_reasons_one_label.sql"
+    assert [labels[i] for i in ids] == [
+        "Hors sujet",
+        f"hors  SUJET (doublon n° {ids[1]})",
+        "Hors sujet",
+        "Doublon " + "d" * 112,
+        ("doublon " + "d" * 112)[: 120 - len(f" (doublon n° {ids[4]})")]
+        + f" (doublon n° {ids[4]})",
+    ]
+    assert all(len(label) <= 120 for label in labels.values())

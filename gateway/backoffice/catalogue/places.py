@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -24,14 +25,39 @@ from gateway.backoffice.catalogue.common import (
     see_other,
     send,
 )
-from gateway.web.listing import listing_of
+from gateway.web import forms
+from gateway.web.listing import address_after, back_of, back_query, listing_of
 
 routes = web.RouteTableDef()
 PLACE_KINDS = [("commune", "Commune"), ("sous-prefecture", "Sous-préfecture")]
+# What each field of a place takes, in characters (intake's limits; the type, a choice).
+PLACE_MAX = {"region": 100, "name": 100, "kind": 20}
 
 
 # The country counts some 700 communes and sous-préfectures: a page of them at a time.
 PLACES_PER_PAGE = 50
+
+
+def _found(places: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
+    """The places whose name or region holds each of ``words`` (at a word's start, accents and
+    case aside), in intake's order."""
+    wanted = plain(words).split()
+    return [
+        p
+        for p in places
+        if all(f" {w}" in " " + plain(f"{p['name']} {p['region']}") for w in wanted)
+    ]
+
+
+def place_list_at(
+    places: list[dict[str, Any]], place_id: str, done: str, back: Mapping[str, str]
+) -> str:
+    """The list's address after an action on ``place_id``, saying ``done``: with the search the
+    administrator was on, at the page of it that shows the place (the page they were on, when
+    the place no longer matches), and at the place itself."""
+    found = _found(places, back.get("q", ""))
+    at = next((n for n, p in enumerate(found) if p["id"] == place_id), None)
+    return address_after(f"{BASE}/lieux", done, back, at, PLACES_PER_PAGE, f"l-{place_id}")
 
 
 @routes.get(f"{BASE}/lieux", name="bo-catalogue-lieux")
@@ -40,12 +66,8 @@ async def place_list(request: web.Request) -> web.Response:
     """The places in intake's order (by region), searchable by name or region and paged; each
     page grouped by region."""
     listing = listing_of(request, (), "", per_page=PLACES_PER_PAGE)
-    words = plain(listing.words).split()
-    found = [
-        p
-        for p in (await everything(request))["places"]
-        if all(f" {w}" in " " + plain(f"{p['name']} {p['region']}") for w in words)
-    ]
+    found = _found((await everything(request))["places"], listing.words)
+    back = listing.back
     regions: dict[str, list] = {}
     for place in found[listing.offset : listing.offset + listing.per_page]:
         regions.setdefault(place["region"], []).append(place)
@@ -60,24 +82,24 @@ async def place_list(request: web.Request) -> web.Response:
             "listing": listing,
             "total": len(found),
             "shown": sum(len(places) for places in regions.values()),
+            # Carried by the actions' links and forms, so that each comes back here.
+            "back": back,
+            "back_query": back_query(back),
         },
     )
 
 
 def _place_values(form: Any) -> dict[str, str]:
-    return {k: str(form.get(k, ""))[:200].strip() for k in ("region", "name", "kind")}
+    # Whole: checked against PLACE_MAX as typed, cut only to be shown again (forms.cut).
+    return {k: str(form.get(k, "")).strip() for k in PLACE_MAX}
 
 
 def _place_problems(values: dict[str, str]) -> dict[str, str]:
-    errors = {}
+    errors = forms.too_long(values, PLACE_MAX)
     if not values["region"]:
         errors["region"] = "Indiquez la région ou le district."
-    elif len(values["region"]) > 100:
-        errors["region"] = "100 caractères au plus."
     if not values["name"]:
         errors["name"] = "Indiquez le nom de la commune ou de la sous-préfecture."
-    elif len(values["name"]) > 100:
-        errors["name"] = "100 caractères au plus."
     if values["kind"] not in dict(PLACE_KINDS):
         errors["kind"] = "Choisissez Commune ou Sous-préfecture."
     return errors
@@ -90,7 +112,9 @@ async def _place_form(
     errors: dict[str, str],
     place: dict[str, Any] | None = None,
     status: int = 200,
+    back: Mapping[str, str] | None = None,
 ) -> web.Response:
+    back = back if back is not None else back_of(request.query)
     return await shell.render(
         request,
         "backoffice/catalogue_place_form.html",
@@ -100,9 +124,11 @@ async def _place_form(
             "action": f"{BASE}/lieux/{place['id']}/modifier" if place else f"{BASE}/lieux/nouveau",
             "regions": list(dict.fromkeys(p["region"] for p in data["places"])),
             "kinds": PLACE_KINDS,
-            "values": values,
+            "values": forms.cut(values, PLACE_MAX, forms.TYPED_ROOM),
             "errors": errors,
             "labels": PLACE_LABELS,
+            "back": back,
+            "back_query": back_query(back),
         },
         status=status,
     )
@@ -118,20 +144,23 @@ async def new_place_form(request: web.Request) -> web.Response:
 @guarded
 async def create_place(request: web.Request) -> web.Response:
     data = await everything(request)
-    values = _place_values(await request.post())
+    posted = await request.post()
+    values, back = _place_values(posted), back_of(posted)
     if errors := _place_problems(values):
-        return await _place_form(request, data, values, errors, status=422)
+        return await _place_form(request, data, values, errors, status=422, back=back)
     status, place = await send(request, "places", None, values)
     if status == 409:
         errors = {"name": "Ce lieu existe déjà dans cette région."}
-        return await _place_form(request, data, values, errors, status=422)
+        return await _place_form(request, data, values, errors, status=422, back=back)
     if status != 201:
-        return await _place_form(request, data, values, intake_errors(place, values), status=422)
+        errors = intake_errors(place, values)
+        return await _place_form(request, data, values, errors, status=422, back=back)
     forget(request)
     await access.record_action(
         request, "catalogue_created", f"lieu {place['id']}", described(values, PLACE_LABELS)
     )
-    return see_other(f"{BASE}/lieux?fait=lieu-cree#l-{place['id']}")
+    places = (await everything(request))["places"]
+    return see_other(place_list_at(places, place["id"], "lieu-cree", back))
 
 
 @routes.get(f"{BASE}/lieux/{ID}/modifier", name="bo-catalogue-lieu-modifier")
@@ -146,20 +175,22 @@ async def edit_place_form(request: web.Request) -> web.Response:
 @guarded
 async def edit_place(request: web.Request) -> web.Response:
     place, data = await row_or_404(request, "places")
-    values = _place_values(await request.post())
+    posted = await request.post()
+    values, back = _place_values(posted), back_of(posted)
     if errors := _place_problems(values):
-        return await _place_form(request, data, values, errors, place, status=422)
+        return await _place_form(request, data, values, errors, place, status=422, back=back)
     changed = {k: v for k, v in values.items() if place.get(k) != v}
     if not changed:
-        return see_other(f"{BASE}/lieux?fait=inchange#l-{place['id']}")
+        return see_other(place_list_at(data["places"], place["id"], "inchange", back))
     status, answer = await send(request, "places", place["id"], changed)
     if status == 404:
         raise not_found("Ce lieu n'est pas dans le catalogue.")
     if status != 200:
         errors = intake_errors(answer, values)
-        return await _place_form(request, data, values, errors, place, status=422)
+        return await _place_form(request, data, values, errors, place, status=422, back=back)
     forget(request)
     await access.record_action(
         request, "catalogue_changed", f"lieu {place['id']}", changes(place, changed, PLACE_LABELS)
     )
-    return see_other(f"{BASE}/lieux?fait=modifie#l-{place['id']}")
+    places = (await everything(request))["places"]
+    return see_other(place_list_at(places, place["id"], "modifie", back))

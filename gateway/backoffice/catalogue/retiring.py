@@ -20,7 +20,9 @@ from gateway.backoffice.catalogue.common import (
     see_other,
     send,
 )
+from gateway.backoffice.catalogue.places import place_list_at
 from gateway.backoffice.catalogue.themes import render_theme_list, theme_list_at
+from gateway.web.listing import back_of
 
 routes = web.RouteTableDef()
 
@@ -30,10 +32,8 @@ class Kind:
     path: str  # in the back office's addresses
     service: str  # intake's
     word: str  # in the audit log's target
-    anchor: str  # a row's id on its list, before its identifier
     route: str  # in the route names
     missing: str
-    back: str  # where to go after
 
 
 KINDS = {
@@ -41,17 +41,11 @@ KINDS = {
         "organismes",
         "bodies",
         "organisme",
-        "o",
         "organisme",
         "Cet organisme n'est pas dans le catalogue.",
-        "",
     ),
-    "themes": Kind(
-        "themes", "themes", "thème", "t", "theme", "Ce thème n'est pas dans le catalogue.", "themes"
-    ),
-    "lieux": Kind(
-        "lieux", "places", "lieu", "l", "lieu", "Ce lieu n'est pas dans le catalogue.", "lieux"
-    ),
+    "themes": Kind("themes", "themes", "thème", "theme", "Ce thème n'est pas dans le catalogue."),
+    "lieux": Kind("lieux", "places", "lieu", "lieu", "Ce lieu n'est pas dans le catalogue."),
 }
 
 
@@ -79,10 +73,12 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         str(answer.get("name") or answer.get("label") or ""),
     )
     done = "retabli" if active else "retire"
-    if kind.service == "themes":  # the list is paged: back at the theme's page
-        return see_other(theme_list_at((await everything(request))["themes"], row_id, done))
-    if kind.back:
-        return see_other(f"{BASE}/{kind.back}?fait={done}#{kind.anchor}-{row_id}")
+    # The lists are searched and paged: back at the search and the page the action came from.
+    back = back_of(await request.post())
+    if kind.service == "themes":
+        return see_other(theme_list_at((await everything(request))["themes"], row_id, done, back))
+    if kind.service == "places":
+        return see_other(place_list_at((await everything(request))["places"], row_id, done, back))
     return see_other(f"{BASE}/organismes/{row_id}?fait={done}")
 
 

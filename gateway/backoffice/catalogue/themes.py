@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -21,12 +22,13 @@ from gateway.backoffice.catalogue.common import (
     guarded,
     intake_errors,
     not_found,
+    plain,
     row_or_404,
     see_other,
     send,
 )
 from gateway.web import forms
-from gateway.web.listing import listing_of
+from gateway.web.listing import address_after, back_of, back_query, listing_of
 from shared.numbers import whole
 
 routes = web.RouteTableDef()
@@ -52,14 +54,32 @@ def _tree(themes: list[dict[str, Any]]) -> list[tuple[dict, list[dict]]]:
     ]
 
 
-def theme_list_at(themes: list[dict[str, Any]], theme_id: str, done: str) -> str:
-    """The list's address at the page that shows ``theme_id`` (a sub-theme: its theme's),
-    saying ``done``, and at the theme itself."""
+def _found(tree: list[tuple[dict, list[dict]]], words: str) -> list[tuple[dict, list[dict]]]:
+    """The main themes whose label, or one of whose sub-themes' labels, holds each of ``words``
+    (at a word's start, accents and case aside), each with all its sub-themes."""
+    wanted = plain(words).split()
+    return [
+        (theme, children)
+        for theme, children in tree
+        if any(all(f" {w}" in " " + plain(t["label"]) for w in wanted) for t in [theme, *children])
+    ]
+
+
+def theme_list_at(
+    themes: list[dict[str, Any]],
+    theme_id: str,
+    done: str,
+    back: Mapping[str, str] | None = None,
+) -> str:
+    """The list's address after an action on ``theme_id``, saying ``done``: with the search
+    the administrator was on (``back``), at the page of it that shows the theme (a sub-theme:
+    its theme's; the page they were on when it no longer matches), and at the theme itself."""
+    back = back or {}
     row = find_row(themes, theme_id)
     top = (row or {}).get("parent_id") or theme_id
-    at = next((n for n, (t, _) in enumerate(_tree(themes)) if t["id"] == top), 0)
-    page = at // THEMES_PER_PAGE + 1
-    return f"{BASE}/themes?fait={done}" + (f"&page={page}" if page > 1 else "") + f"#t-{theme_id}"
+    found = _found(_tree(themes), back.get("q", ""))
+    at = next((n for n, (t, _) in enumerate(found) if t["id"] == top), None)
+    return address_after(f"{BASE}/themes", done, back, at, THEMES_PER_PAGE, f"t-{theme_id}")
 
 
 async def render_theme_list(
@@ -69,7 +89,7 @@ async def render_theme_list(
     status: int = 200,
 ) -> web.Response:
     listing = listing_of(request, (), "", per_page=THEMES_PER_PAGE)
-    tree = _tree(data["themes"])
+    tree = _found(_tree(data["themes"]), listing.words)
     names = {b["id"]: b["name"] for b in data["bodies"]}
     offered_by: dict[str, list[str]] = {}
     for pair in data["body_themes"]:
@@ -86,6 +106,9 @@ async def render_theme_list(
             "other": OTHER_THEME,
             "errors": errors or {},
             "done": DONE.get(request.query.get("fait", "")),
+            # Carried by the actions' links and forms, so that each comes back here.
+            "back": listing.back,
+            "back_query": back_query(listing.back),
         },
         status=status,
     )
@@ -125,7 +148,9 @@ async def _theme_form(
     errors: dict[str, str],
     theme: dict[str, Any] | None = None,
     status: int = 200,
+    back: Mapping[str, str] | None = None,
 ) -> web.Response:
+    back = back if back is not None else back_of(request.query)
     parents = [
         t
         for t in data["themes"]
@@ -146,6 +171,8 @@ async def _theme_form(
             "values": forms.cut(values, THEME_MAX, forms.TYPED_ROOM),
             "errors": errors,
             "labels": THEME_LABELS,
+            "back": back,
+            "back_query": back_query(back),
         },
         status=status,
     )
@@ -168,9 +195,10 @@ async def new_theme_form(request: web.Request) -> web.Response:
 @guarded
 async def create_theme(request: web.Request) -> web.Response:
     data = await everything(request)
-    values = _theme_values(await request.post())
+    posted = await request.post()
+    values, back = _theme_values(posted), back_of(posted)
     if errors := _theme_form_problems(values, _parent_ids(data)):
-        return await _theme_form(request, data, values, errors, status=422)
+        return await _theme_form(request, data, values, errors, status=422, back=back)
     fields: dict[str, Any] = {"label": values["label"]}
     if values["parent_id"]:
         fields["parent_id"] = values["parent_id"]
@@ -179,10 +207,10 @@ async def create_theme(request: web.Request) -> web.Response:
     status, theme = await send(request, "themes", None, fields)
     if status == 409:
         errors = {"label": "Un thème porte déjà cet intitulé (au même niveau)."}
-        return await _theme_form(request, data, values, errors, status=422)
+        return await _theme_form(request, data, values, errors, status=422, back=back)
     if status != 201:
         errors = intake_errors(theme, values)
-        return await _theme_form(request, data, values, errors, status=422)
+        return await _theme_form(request, data, values, errors, status=422, back=back)
     forget(request)
     parent = find_row(data["themes"], values["parent_id"]) if values["parent_id"] else None
     await access.record_action(
@@ -199,7 +227,7 @@ async def create_theme(request: web.Request) -> web.Response:
         ),
     )
     themes = (await everything(request))["themes"]
-    return see_other(theme_list_at(themes, theme["id"], "theme-cree"))
+    return see_other(theme_list_at(themes, theme["id"], "theme-cree", back))
 
 
 @routes.get(f"{BASE}/themes/{ID}/modifier", name="bo-catalogue-theme-modifier")
@@ -214,22 +242,23 @@ async def edit_theme_form(request: web.Request) -> web.Response:
 @guarded
 async def edit_theme(request: web.Request) -> web.Response:
     theme, data = await row_or_404(request, "themes")
-    values = _theme_values(await request.post())
+    posted = await request.post()
+    values, back = _theme_values(posted), back_of(posted)
     values["parent_id"] = ""  # a theme keeps its place in the tree
     if errors := _theme_form_problems(values, set()):
-        return await _theme_form(request, data, values, errors, theme, status=422)
+        return await _theme_form(request, data, values, errors, theme, status=422, back=back)
     fields: dict[str, Any] = {"label": values["label"]}
     if values["position"]:
         fields["position"] = int(values["position"])
     changed = {k: v for k, v in fields.items() if theme.get(k) != v}
     if not changed:
-        return see_other(theme_list_at(data["themes"], theme["id"], "inchange"))
+        return see_other(theme_list_at(data["themes"], theme["id"], "inchange", back))
     status, answer = await send(request, "themes", theme["id"], changed)
     if status == 404:
         raise not_found("Ce thème n'est pas dans le catalogue.")
     if status != 200:
         errors = intake_errors(answer, ["label", "position"])
-        return await _theme_form(request, data, values, errors, theme, status=422)
+        return await _theme_form(request, data, values, errors, theme, status=422, back=back)
     forget(request)
     await access.record_action(
         request,
@@ -237,4 +266,4 @@ async def edit_theme(request: web.Request) -> web.Response:
         f"thème {theme['id']}",
         changes(theme, changed, THEME_LABELS),
     )
-    return see_other(theme_list_at(data["themes"], theme["id"], "modifie"))
+    return see_other(theme_list_at(data["themes"], theme["id"], "modifie", back))
