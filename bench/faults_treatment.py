@@ -42,7 +42,13 @@ import aiohttp
 import asyncpg
 
 from gateway.staff import api_keys
-from shared.messages import RequestCitizenReplyRefusedV1
+from shared.messages import (
+    RequestCitizenAnsweredV1,
+    RequestCitizenReplyRefusedV1,
+    RequestClosedV1,
+    RequestReopenedV1,
+    RequestTreatedV1,
+)
 
 if TYPE_CHECKING:
     from bench.faults import Campaign
@@ -67,6 +73,14 @@ UNLIMITED_TRACKING = {
     "MILIE_TRACKING_PER_CLIENT": "10000000",
 }
 CLOCK = {"MILIE_CLOCK_INTERVAL_SECONDS": "2"}
+# Treatment's events that notify tells the citizen (a closure only without an opinion).
+TOLD = (
+    RequestTreatedV1,
+    RequestCitizenAnsweredV1,
+    RequestReopenedV1,
+    RequestClosedV1,
+    RequestCitizenReplyRefusedV1,
+)
 UNSURE = "unsure"  # a call without an answer: the request is driven no further
 ANSWER_UNSURE = "answer?"  # a first answer without a reply from the API: asked again
 REPLY_UNSURE = "reply?"  # a citizen's reply without a reply: sent again
@@ -87,6 +101,8 @@ class TreatmentFigures:
     closed_by_the_clock: int = 0
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # figure → (treatment, stats)
     answer_emails_twice: int = 0
+    told_by_email: dict[str, int] = field(default_factory=dict)  # event → events told
+    told_emails_twice: int = 0
     # call → refusals (by answer); a plain dict: asdict() would turn a Counter's items into keys
     refused: dict[str, int] = field(default_factory=dict)
     no_reply: dict[str, int] = field(default_factory=dict)  # call → 5xx or no answer at all
@@ -555,6 +571,37 @@ class TreatmentHalf:
         )
         f.answer_emails_twice = sum(n - 1 for ids in sent.values() for n in ids.values() if n > 1)
 
+        # Every event of treatment's that tells the citizen something (an answer, a further
+        # answer, a reopening received, a closure « sans retour », a reply not applied): one
+        # email delivery in notify, and that delivery's Message-ID received.
+        received: Counter[str] = Counter()
+        for messages in sink.by_recipient.values():
+            for _, data in messages:
+                mid = message_from_bytes(data).get("Message-ID", "")
+                received[mid.strip().strip("<>").split("@", 1)[0]] += 1
+        told = await conn.fetch(
+            """SELECT o.message_type,
+                      array_agg(d.id::text) FILTER (WHERE d.id IS NOT NULL) AS deliveries
+               FROM treatment.outbox o
+               LEFT JOIN notify.deliveries d
+                 ON d.about_message_id = o.message_id AND d.medium = 'email'
+               WHERE o.message_type = ANY($1) AND o.body->>'opinion' IS NULL
+               GROUP BY o.message_id, o.message_type""",
+            [t.type_name() for t in TOLD],
+        )
+        f.told_by_email = dict(Counter(row["message_type"].rsplit(".", 1)[0] for row in told))
+        lost["citizen told by email (treatment's events)"] = sum(
+            1
+            for row in told
+            if not row["deliveries"] or not all(received[d] for d in row["deliveries"])
+        )
+        duplicated["citizen told by email (treatment's events)"] = sum(
+            1 for row in told if len(row["deliveries"] or ()) > 1
+        )
+        f.told_emails_twice = sum(
+            received[d] - 1 for row in told for d in row["deliveries"] or () if received[d] > 1
+        )
+
 
 def rows(f: TreatmentFigures) -> list[str]:
     """The table's lines of this half (bench.faults.table)."""
@@ -573,6 +620,8 @@ def rows(f: TreatmentFigures) -> list[str]:
         f" {f.late_refused_by_intake} |",
         f"| requests counted in treatment / in stats | {counts} |",
         f"| answer emails received twice (same Message-ID) | {f.answer_emails_twice} |",
+        f"| treatment's events told by email | {f.told_by_email or 'none'} |",
+        f"| those emails received twice (same Message-ID) | {f.told_emails_twice} |",
         f"| answers and replies refused (by answer) | {f.refused or 'none'} |",
         f"| answers and replies with no reply (by answer) | {f.no_reply or 'none'} |",
     ]
