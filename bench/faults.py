@@ -1,14 +1,17 @@
 """The fault campaign: the platform under a steady stream of work while its processes, its broker,
 its database, its mail server and its network fail; then a count of what was lost or done twice.
 
-    python -m bench.faults            # the whole campaign (about a quarter of an hour)
-    python -m bench.faults --short    # a few kills and one broker restart (what CI runs)
+    python -m bench.faults            # the whole campaign (about 8 minutes)
+    python -m bench.faults --short    # four kills and one broker restart (what CI runs)
 
 It runs the six processes as ``make up`` does (``deploy.local.platform``), on a PostgreSQL
 cluster and a RabbitMQ node of its own (``deploy.local.private_servers``: the ones it may stop and
 kill, never the machine's), with an in-process SMTP server it can stop. A submitter posts
 citizens' requests to the gateway's JSON API at a steady rate; an analyst validates or rejects
-them through triage's signed API. Meanwhile it injects, spread over the run:
+them through triage's signed API; the body answers the validated réclamations through the
+ministry API and the citizens give their opinion, reopen (« Relancer ») or let the window pass
+for treatment's clock to close « sans retour » (``bench.faults_treatment``, the ministries'
+half). Meanwhile it injects, spread over the run:
 
 1. ``kill -9`` of service processes, each at least twice (the gateway too), restarted at once;
 2. broker restarts and a ``kill -9`` of the broker node;
@@ -24,11 +27,13 @@ Then it waits until nothing is left to do and checks, from the databases and the
 every accepted submission has exactly one request, one queue entry, one statistics fact and
 count, and at least one acknowledgement email (emails received twice, by Message-ID, are
 counted); every decision has its effect once (one history line, the body's row for a validation,
-the citizen's tracking view); no valid message was dead-lettered;
+the citizen's tracking view); every answer, opinion, reopening and closure has its effect once
+in treatment, intake's tracking view and stats, and each answer its email
+(``bench.faults_treatment``); no valid message was dead-lettered;
 every poison message was dead-lettered with its reason (the duplicate id is ignored by the inboxes
 instead, the unknown body answered with an error); every process is ready. It prints the table and
 the recovery time after each fault, writes them as JSON beside the logs, and exits 1 on any loss
-or duplicated effect.
+or duplicated effect, or when the work has not settled within ``settle_timeout``.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ import aiohttp
 import asyncpg
 from aiosmtpd.smtp import SMTP
 
+from bench import faults_treatment
+from bench.faults_treatment import CLOCK, UNLIMITED_TRACKING, TreatmentHalf
 from bench.harness import UNLIMITED_SUBMISSIONS, MailSink, percentile, queue_depths, say
 from deploy.local import dead_letters
 from deploy.local.platform import PROCESSES, Platform
@@ -87,10 +94,13 @@ class Plan:
     decision_every: float = 0.7  # seconds between an analyst's decisions
     gap: float = 8.0  # seconds of calm between two faults
     settle_timeout: float = 600.0
+    # The ministries' half (bench.faults_treatment): the body's answers, the citizens' opinions
+    # and reopenings, the clock's « sans retour », under the same faults.
+    ministries: bool = True
 
 
 SHORT = Plan(
-    kills=3,
+    kills=4,
     broker_restarts=1,
     broker_kills=0,
     pg_restarts=0,
@@ -129,6 +139,9 @@ class Results:
     recovery: dict[str, list[float]] = field(default_factory=dict)
     processes_ready: bool = False
     seconds: float = 0.0
+    treatment: dict = field(default_factory=dict)  # faults_treatment.TreatmentFigures
+    settled: bool = True  # every outbox, queue and delivery done within settle_timeout
+    drivers_failed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -138,6 +151,8 @@ class Results:
             and self.valid_dead_lettered == 0
             and not self.poison_not_dead_lettered
             and self.processes_ready
+            and self.settled
+            and not self.drivers_failed
         )
 
 
@@ -202,6 +217,7 @@ class Campaign:
         self.database_url = ""
         self.extra_env: dict[str, dict[str, str]] = {}
         self.can_cut = os.geteuid() == 0 and shutil.which("nft") is not None
+        self.treatment = TreatmentHalf(self) if plan.ministries else None
 
     # -- the platform ---------------------------------------------------------------------------
 
@@ -226,6 +242,9 @@ class Campaign:
             "MILIE_SUBMISSION_LIMITS": json.dumps(UNLIMITED_SUBMISSIONS),
         }
         self.extra_env[CUT_SERVICE] = {"AMQP_URL": self.mq.url.replace("127.0.0.1", CUT_ADDRESS)}
+        if self.treatment is not None:
+            self.extra_env["intake"] = dict(UNLIMITED_TRACKING)
+            self.extra_env["treatment"] = dict(CLOCK)
         self.platform = Platform(
             env=env,
             ports={name: free_port() for name in PROCESSES},
@@ -235,6 +254,8 @@ class Campaign:
         for name in PROCESSES:
             await self.platform.start(name, self.extra_env.get(name))
         await self.platform.wait_ready(timeout=180)
+        if self.treatment is not None:
+            await self.treatment.prepare()
 
     async def stop(self) -> None:
         if self.platform is not None:
@@ -325,7 +346,7 @@ class Campaign:
         if plan.kills >= 2 * len(PROCESSES):  # each process twice, then at random
             kills = [name for name in PROCESSES for _ in range(2)]
         else:  # a short campaign: the gateway first, then the services that consume most
-            kills = ["gateway", "intake", "notify", "triage", "stats", "treatment"]
+            kills = ["gateway", "intake", "treatment", "notify", "stats", "triage"]
             kills = kills[: plan.kills]
         while len(kills) < plan.kills:
             kills.append(self.random.choice(list(PROCESSES)))
@@ -561,9 +582,23 @@ class Campaign:
                 return False
             facts = await conn.fetchval("SELECT count(*) FROM stats.request_facts")
             queued = await conn.fetchval("SELECT count(*) FROM triage.queue_items")
-            return facts >= len(self.accepted) and queued >= len(self.accepted)
+            if facts < len(self.accepted) or queued < len(self.accepted):
+                return False
+            if self.treatment is not None and not await self.treatment.settled(conn):
+                return False
         finally:
             await conn.close()
+        depths = await queue_depths(self.mq.url, "", SERVICES)
+        return not any(depths.values())
+
+    async def quiet(self) -> bool:
+        """Settled three probes in a row: a message taken from a queue and not yet applied
+        leaves the queue empty for an instant."""
+        for _ in range(3):
+            if not await self.settled():
+                return False
+            await asyncio.sleep(0.5)
+        return True
 
     async def check(self) -> None:
         r = self.results
@@ -650,6 +685,9 @@ class Campaign:
             r.duplicated["validation reaching the body"] = sum(
                 1 for c in validated if treated[c] > 1
             )
+            if self.treatment is not None:
+                await self.treatment.check(conn, self.sink, r.lost, r.duplicated)
+                r.treatment = asdict(self.treatment.figures)
         finally:
             await conn.close()
 
@@ -694,11 +732,17 @@ class Campaign:
         t0 = time.perf_counter()
         await self.start()
         say(f"platform ready; logs under {self.workdir / 'logs'}")
+        faults = self.schedule()  # drawn before the load draws: the same order for a seed
         load = [asyncio.create_task(self.submitter()), asyncio.create_task(self.decider())]
+        if self.treatment is not None:
+            load += [
+                asyncio.create_task(self.treatment.body()),
+                asyncio.create_task(self.treatment.citizens()),
+            ]
         outage = asyncio.create_task(self.smtp_outage()) if self.plan.smtp_down_seconds else None
         try:
             await asyncio.sleep(self.plan.gap)
-            for kind, target in self.schedule():
+            for kind, target in faults:
                 say(f"  {time.perf_counter() - t0:6.1f} s  {kind} {target or ''}")
                 await self.inject(kind, target)
                 await asyncio.sleep(self.plan.gap)
@@ -706,9 +750,18 @@ class Campaign:
                 await outage
         finally:
             self.stopping.set()
-            await asyncio.gather(*load, return_exceptions=True)
+            for task, outcome in zip(
+                load, await asyncio.gather(*load, return_exceptions=True), strict=True
+            ):
+                if isinstance(outcome, BaseException):  # a driver's own bug: said, and a failure
+                    say(f"{task.get_coro().__qualname__} failed: {outcome!r}")
+                    self.results.drivers_failed.append(repr(outcome))
         say(f"load stopped after {time.perf_counter() - t0:.0f} s; waiting for the work to settle")
-        await _until(self.settled, self.plan.settle_timeout)
+        try:
+            await _until(self.quiet, self.plan.settle_timeout)
+        except TimeoutError:  # checked all the same: the table says what is missing
+            self.results.settled = False
+            say(f"not settled after {self.plan.settle_timeout:.0f} s")
         await self.check()
         r = self.results
         r.submissions_accepted = len(self.accepted)
@@ -760,11 +813,16 @@ def table(r: Results) -> str:
         f"| duplicate ids ignored by the inboxes | {r.duplicate_ids_ignored} |",
         f"| unknown-body commands answered with an error | {r.unknown_body_answered} |",
         f"| every process ready at the end | {'yes' if r.processes_ready else 'NO'} |",
+        f"| all work settled in time | {'yes' if r.settled else 'NO'} |",
         f"| held back by the network cut as it ended (triage's unsent events, queued messages)"
         f" | {r.cut_backlog[0]}, {r.cut_backlog[1]} |",
     ]
+    if r.treatment:
+        lines += faults_treatment.rows(faults_treatment.TreatmentFigures(**r.treatment))
     if r.poison_not_dead_lettered:
         lines.append(f"| poison NOT handled | {'; '.join(r.poison_not_dead_lettered[:10])} |")
+    for failed in r.drivers_failed:
+        lines.append(f"| campaign driver FAILED | {failed} |")
     for skipped in r.skipped:
         lines.append(f"| skipped | {skipped} |")
     lines += ["", "| recovery after | n | p50 s | max s |", "|---|---|---|---|"]
