@@ -669,15 +669,7 @@ async def download(request: web.Request) -> web.StreamResponse:
         doc = await repository.document(conn, document_id)
     if doc is None or not who.can_see_body(doc["body_id"]):
         return json_error(404, "not_found", "Document introuvable.")
+    # The content type was found in the bytes at upload.
     return web.Response(
-        body=doc["data"],
-        headers={
-            "Content-Type": doc["content_type"],  # found in the bytes at upload
-            "Content-Disposition": attachments.content_disposition(
-                doc["filename"], doc["content_type"]
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
-        },
+        body=doc["data"], headers=attachments.download_headers(doc["filename"], doc["content_type"])
     )
