@@ -31,30 +31,16 @@ import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 import asyncpg
-from yarl import URL
 
-from bench.harness import (
-    DEFAULT_AMQP_URL,
-    DEFAULT_DATABASE_URL,
-    create_database,
-    delete_namespace,
-    drop_database,
-    free_port,
-    percentile,
-    say,
-    with_database,
-)
+from bench.harness import say
+from bench.one_service import Call, measure, service_alone
 from shared.identity import Identity, Role
 from shared.lifecycle import Status as S
 from shared.messages import Nature, Opinion
-from shared.signing import sign_call
 
-ROOT = Path(__file__).resolve().parents[1]
-SECRET = "bench-identity-secret"
 THEMES = ("accueil-environnement", "accueil-agent", "accueil-espace", "delais", None)
 # (status, weight) of a request that needs treatment, and of one that is read and forwarded.
 TREATED_PATH = (
@@ -150,42 +136,14 @@ ANALYZE stats.opinion_counts;
 """
 
 
-async def wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            if process.returncode is not None:
-                raise RuntimeError(f"stats exited with {process.returncode}")
-            try:
-                async with http.get(f"{url}/health/ready") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("stats did not become ready")
-
-
-async def timed(http: aiohttp.ClientSession, url: str, calls: list[tuple[str, dict, str]]):
-    took = []
-    for path, params, body_id in calls:
-        who = Identity(staff_id="bench", role=Role.FOCAL_POINT, body_id=body_id, login="bench")
-        target = URL(f"{url}{path}").extend_query(params)
-        headers = sign_call(SECRET.encode(), "stats", "GET", target.raw_path_qs, b"", identity=who)
-        started = time.perf_counter()
-        async with http.get(target, headers=headers) as resp:
-            await resp.read()
-            if resp.status != 200:
-                raise RuntimeError(f"{path} {params}: {resp.status} {await resp.text()}")
-        took.append((time.perf_counter() - started) * 1000)
-    return sorted(took)
-
-
-def kinds(calls: int, bodies: int, seed: int) -> dict[str, list[tuple[str, dict, str]]]:
+def kinds(calls: int, bodies: int, seed: int) -> dict[str, list[Call]]:
     rnd = random.Random(seed + 1)
     today = datetime.now(UTC).date()
 
-    def body() -> str:
-        return f"organisme-{rnd.randrange(bodies):02d}"
+    def body() -> Identity:
+        """A focal point of a body drawn at random."""
+        body_id = f"organisme-{rnd.randrange(bodies):02d}"
+        return Identity(staff_id="bench", role=Role.FOCAL_POINT, body_id=body_id, login="bench")
 
     def month() -> dict:
         start = today - timedelta(days=rnd.randrange(30, 360))
@@ -201,37 +159,11 @@ def kinds(calls: int, bodies: int, seed: int) -> dict[str, list[tuple[str, dict,
 
 
 async def run(args: argparse.Namespace) -> int:
-    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    amqp_url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
-    run_id = uuid.uuid4().hex[:8]
-    name, namespace = f"milie_bench_{run_id}", f"b{run_id}"
-    admin_url = with_database(base_url, "postgres")
-    database_url = with_database(base_url, name)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     say(f"machine: {os.cpu_count()} CPUs, Python {host.python_version()}, load {os.getloadavg()}")
     say(f"requests: {args.requests} over {args.bodies} bodies, {args.calls} calls per kind")
-    await create_database(admin_url, name)
-    process = None
-    try:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "AMQP_URL": amqp_url,
-            "MILIE_BROKER_NAMESPACE": namespace,
-            "MILIE_HTTP_PORT": str(port),
-            "MILIE_ENV": "test",
-            "MILIE_LOG_LEVEL": "WARNING",
-            "MILIE_IDENTITY_SECRET": SECRET,
-            "PYTHONPATH": str(ROOT),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.stats", cwd=ROOT, env=env
-        )
-        await wait_ready(url, process)
-
+    async with service_alone("stats", keep=args.keep) as stats:
         started = time.perf_counter()
-        conn = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(stats.database_url)
         try:
             await conn.copy_records_to_table(
                 "request_facts",
@@ -251,21 +183,8 @@ async def run(args: argparse.Namespace) -> int:
             f"{counters} counter rows (daily_counts and its indexes: {size})"
         )
         async with aiohttp.ClientSession() as http:
-            say()
-            say(f"  {'kind':34} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}   (ms)")
-            for kind, calls in kinds(args.calls, args.bodies, args.seed).items():
-                await timed(http, url, calls[:5])  # warm the plan cache and the pages
-                took = await timed(http, url, calls)
-                p50, p95, p99 = (percentile(took, p) for p in (50, 95, 99))
-                say(f"  {kind:34} {p50:8.1f} {p95:8.1f} {p99:8.1f} {took[-1]:8.1f}")
+            await measure(http, stats, kinds(args.calls, args.bodies, args.seed))
         return 0
-    finally:
-        if process is not None and process.returncode is None:
-            process.terminate()
-            await process.wait()
-        if not args.keep:
-            await drop_database(admin_url, name)
-        await delete_namespace(amqp_url, namespace)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
+from bench.one_service import migrated_database
 from services.treatment import policy
 from shared.identity import Identity, Role
 from shared.messages import DeadlineKind, Nature
-from shared.migrations import migrate
 
-SQL = Path(__file__).resolve().parents[1] / "services" / "treatment" / "sql"
 ADMIN = Identity(staff_id="bench-admin", role=Role.ADMINISTRATOR, login="bench.admin")
 FILL = """
 INSERT INTO treatments (request_id, code, nature, body_id, body_name, message, submitted_at,
@@ -53,65 +49,38 @@ async def _timed(conn: asyncpg.Connection, label: str, work) -> None:
 
 
 async def main(open_requests: int, bodies: int) -> None:
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"milie_bench_delais_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = base.rsplit("/", 1)[0] + "/" + name
-        conn = await asyncpg.connect(url, server_settings={"search_path": "treatment,public"})
-        try:
-            await conn.execute("CREATE SCHEMA treatment")
-            await migrate(conn, "treatment", SQL)
-            await conn.execute("SET search_path TO treatment, public")
-            start = time.perf_counter()
-            await conn.execute(FILL, open_requests, bodies)
-            await conn.execute("VACUUM ANALYZE treatments")
-            print(f"{open_requests} open requests, {bodies} bodies, filled in "
-                  f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+    async with migrated_database("treatment", "delais") as conn:
+        start = time.perf_counter()
+        await conn.execute(FILL, open_requests, bodies)
+        await conn.execute("VACUUM ANALYZE treatments")
+        print(f"{open_requests} open requests, {bodies} bodies, filled in "
+              f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+        # The answer deadline's changes: (what, nature, body or None for every body, days).
+        for label, nature, body_id, days in (
+            ("first computation (every deadline set)", Nature.DEMANDE_INFORMATION, None, 60),
+            ("réclamations: 60 → 45 working days", Nature.RECLAMATION, None, 45),
+            ("one body's own value (réclamations, 30)", Nature.RECLAMATION, "body-4", 30),
+        ):
             await _timed(
                 conn,
-                "first computation (every deadline set)",
-                lambda c: policy.set_rule(
-                    c, ADMIN, "bench", kind=DeadlineKind.ANSWER,
-                    nature=Nature.DEMANDE_INFORMATION, body_id=None, days=60,
+                label,
+                lambda c, nature=nature, body_id=body_id, days=days: policy.set_rule(
+                    c, ADMIN, "bench", kind=DeadlineKind.ANSWER, nature=nature, body_id=body_id,
+                    days=days,
                 ),
             )  # fmt: skip
-            await _timed(
-                conn,
-                "réclamations: 60 → 45 working days",
-                lambda c: policy.set_rule(
-                    c, ADMIN, "bench", kind=DeadlineKind.ANSWER, nature=Nature.RECLAMATION,
-                    body_id=None, days=45,
-                ),
-            )  # fmt: skip
-            await _timed(
-                conn,
-                "one body's own value (réclamations, 30)",
-                lambda c: policy.set_rule(
-                    c, ADMIN, "bench", kind=DeadlineKind.ANSWER, nature=Nature.RECLAMATION,
-                    body_id="body-4", days=30,
-                ),
-            )  # fmt: skip
-            soon = (datetime.now(UTC) + timedelta(days=10)).date()
-            while soon.weekday() >= 5:
-                soon += timedelta(days=1)
-            await _timed(
-                conn,
-                f"a day declared off ({soon.isoformat()})",
-                lambda c: policy.declare_day_off(
-                    c, ADMIN, "bench", day=soon, label="Deuil national"
-                ),
-            )
-            events = await conn.fetchval(
-                "SELECT count(*) FROM outbox WHERE message_type = 'deadlines.answer_due_set.v1'"
-            )
-            print(f"deadlines.answer_due_set events in the outbox: {events}")
-        finally:
-            await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        soon = (datetime.now(UTC) + timedelta(days=10)).date()
+        while soon.weekday() >= 5:
+            soon += timedelta(days=1)
+        await _timed(
+            conn,
+            f"a day declared off ({soon.isoformat()})",
+            lambda c: policy.declare_day_off(c, ADMIN, "bench", day=soon, label="Deuil national"),
+        )
+        events = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE message_type = 'deadlines.answer_due_set.v1'"
+        )
+        print(f"deadlines.answer_due_set events in the outbox: {events}")
 
 
 if __name__ == "__main__":

@@ -13,20 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import asyncpg
-
+from bench.one_service import migrated_database
 from services.treatment import repository
 from services.treatment.focal_api import LISTS
-from shared.migrations import migrate
 
-SQL = Path(__file__).resolve().parents[1] / "services" / "treatment" / "sql"
 BODIES = 11
 # Status shares: most requests are closed, some in treatment, a few reopened or on hold.
 FILL = """
@@ -81,63 +75,44 @@ async def _time(conn, f: repository.ListFilter, runs: int) -> tuple[float, float
 
 
 async def main(rows: int, runs: int) -> None:
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"milie_bench_lists_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = base.rsplit("/", 1)[0] + "/" + name
-        conn = await asyncpg.connect(url, server_settings={"search_path": "treatment,public"})
-        try:
-            await conn.execute("CREATE SCHEMA treatment")
-            await migrate(conn, "treatment", SQL)
-            await conn.execute("SET search_path TO treatment, public")
+    async with migrated_database("treatment", "lists") as conn:
+        start = time.perf_counter()
+        await conn.execute(FILL, rows, BODIES)
+        await conn.execute(ANSWERS)
+        await conn.execute(OPINIONS)
+        await conn.execute("VACUUM ANALYZE")  # as autovacuum leaves it
+        print(f"{rows} requests, {BODIES} bodies, filled in {time.perf_counter() - start:.1f} s")
+        print(f"{'list':24} {'who':12} {'rows':>7} {'p50 ms':>8} {'p99 ms':>8}")
+        cases = [(view, "body-3", {}) for view in LISTS]
+        cases += [(view, None, {}) for view in ("en_cours", "insatisfaits", "reclamations")]
+        cases += [
+            ("en_cours", "body-3", {"words": "pension"}),
+            ("reclamations", "body-3", {"words": "décevant"}),
+            ("reclamations", None, {"words": "pension retard"}),
+            ("reclamations", "body-3", {"code": "0000000003"}),
+            ("reclamations", "body-3", {"sort": "code", "descending": True}),
+        ]
+        # The dashboard's period (« PERIODE DU … au … »), on the day of submission: a month.
+        month = {
+            "submitted_from": datetime.now(UTC) - timedelta(days=60),
+            "submitted_before": datetime.now(UTC) - timedelta(days=30),
+        }
+        cases += [(view, "body-3", month) for view in ("en_cours", "reclamations", "recues")]
+        cases += [("reclamations", None, month)]
+        for view, body, more in cases:
+            p50, p99, total = await _time(conn, _filter(view, body, **more), runs)
+            who = "focal point" if body else "analyst"
+            label = view + (" month" if "submitted_from" in more else f" q={more}" if more else "")
+            print(f"{label[:40]:40} {who:12} {total:>7} {p50:8.1f} {p99:8.1f}")
+        async with conn.transaction():
             start = time.perf_counter()
-            await conn.execute(FILL, rows, BODIES)
-            await conn.execute(ANSWERS)
-            await conn.execute(OPINIONS)
-            await conn.execute("VACUUM ANALYZE")  # as autovacuum leaves it
-            print(
-                f"{rows} requests, {BODIES} bodies, filled in {time.perf_counter() - start:.1f} s"
-            )
-            print(f"{'list':24} {'who':12} {'rows':>7} {'p50 ms':>8} {'p99 ms':>8}")
-            cases = [(view, "body-3", {}) for view in LISTS]
-            cases += [(view, None, {}) for view in ("en_cours", "insatisfaits", "reclamations")]
-            cases += [
-                ("en_cours", "body-3", {"words": "pension"}),
-                ("reclamations", "body-3", {"words": "décevant"}),
-                ("reclamations", None, {"words": "pension retard"}),
-                ("reclamations", "body-3", {"code": "0000000003"}),
-                ("reclamations", "body-3", {"sort": "code", "descending": True}),
-            ]
-            # The dashboard's period (« PERIODE DU … au … »), on the day of submission: a month.
-            month = {
-                "submitted_from": datetime.now(UTC) - timedelta(days=60),
-                "submitted_before": datetime.now(UTC) - timedelta(days=30),
-            }
-            cases += [(view, "body-3", month) for view in ("en_cours", "reclamations", "recues")]
-            cases += [("reclamations", None, month)]
-            for view, body, more in cases:
-                p50, p99, total = await _time(conn, _filter(view, body, **more), runs)
-                who = "focal point" if body else "analyst"
-                label = view + (
-                    " month" if "submitted_from" in more else f" q={more}" if more else ""
-                )
-                print(f"{label[:40]:40} {who:12} {total:>7} {p50:8.1f} {p99:8.1f}")
-            async with conn.transaction():
-                start = time.perf_counter()
-                count = 0
-                async for _row in repository.list_stream(
-                    conn, _filter("reclamations", "body-3"), 250_000
-                ):
-                    count += 1
-                took = time.perf_counter() - start
-            print(f"export read (reclamations, one body): {count} rows in {took:.2f} s")
-        finally:
-            await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+            count = 0
+            async for _row in repository.list_stream(
+                conn, _filter("reclamations", "body-3"), 250_000
+            ):
+                count += 1
+            took = time.perf_counter() - start
+        print(f"export read (reclamations, one body): {count} rows in {took:.2f} s")
 
 
 if __name__ == "__main__":

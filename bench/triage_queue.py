@@ -34,30 +34,17 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 import asyncpg
-from yarl import URL
 
-from bench.harness import (
-    DEFAULT_AMQP_URL,
-    DEFAULT_DATABASE_URL,
-    create_database,
-    delete_namespace,
-    drop_database,
-    free_port,
-    percentile,
-    say,
-    with_database,
-)
+from bench.harness import say
+from bench.one_service import measure, service_alone
 from shared.codes import new_code
 from shared.identity import Identity, Role
 from shared.lifecycle import QueueStatus as Q
-from shared.signing import sign_call
 
-ROOT = Path(__file__).resolve().parents[1]
-SECRET = "bench-identity-secret"
+ANALYST = Identity(staff_id="bench", role=Role.ANALYST, login="bench")
 NATURES = (
     "reclamation",
     "suggestion",
@@ -218,37 +205,6 @@ def rows(count: int, waiting: float, seed: int) -> tuple[list[tuple], list[str]]
     return out, codes
 
 
-async def wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            if process.returncode is not None:
-                raise RuntimeError(f"triage exited with {process.returncode}")
-            try:
-                async with http.get(f"{url}/health/ready") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("triage did not become ready")
-
-
-async def timed(http: aiohttp.ClientSession, url: str, queries: list[dict]) -> list[float]:
-    """Milliseconds of each call, one after the other; fails on any non-200."""
-    who = Identity(staff_id="bench", role=Role.ANALYST, login="bench")
-    took = []
-    for params in queries:
-        target = URL(f"{url}/queue").extend_query(params)
-        headers = sign_call(SECRET.encode(), "triage", "GET", target.raw_path_qs, b"", identity=who)
-        started = time.perf_counter()
-        async with http.get(target, headers=headers) as resp:
-            await resp.read()
-            if resp.status != 200:
-                raise RuntimeError(f"{params}: {resp.status} {await resp.text()}")
-        took.append((time.perf_counter() - started) * 1000)
-    return sorted(took)
-
-
 def kinds(calls: int, codes: list[str], seed: int) -> dict[str, list[dict]]:
     rnd = random.Random(seed + 1)
     now = datetime.now(UTC).date()
@@ -299,52 +255,13 @@ def kinds(calls: int, codes: list[str], seed: int) -> dict[str, list[dict]]:
     }
 
 
-async def measure(
-    http: aiohttp.ClientSession, url: str, queries: dict[str, list[dict]], title: str
-) -> None:
-    say()
-    say(f"{title}:")
-    say(f"  {'kind':34} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}   (ms)")
-    for kind, calls in queries.items():
-        await timed(http, url, calls[:5])  # warm the plan cache and the pages
-        took = await timed(http, url, calls)
-        p50, p95, p99 = (percentile(took, p) for p in (50, 95, 99))
-        say(f"  {kind:34} {p50:8.1f} {p95:8.1f} {p99:8.1f} {took[-1]:8.1f}")
-
-
 async def run(args: argparse.Namespace) -> int:
-    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    amqp_url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
-    run_id = uuid.uuid4().hex[:8]
-    name, namespace = f"milie_bench_{run_id}", f"b{run_id}"
-    admin_url = with_database(base_url, "postgres")
-    database_url = with_database(base_url, name)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     say(f"machine: {os.cpu_count()} CPUs, Python {host.python_version()}, load {os.getloadavg()}")
     say(f"requests: {args.requests} ({args.waiting:.0%} waiting), {args.calls} calls per kind")
-    await create_database(admin_url, name)
-    process = None
-    try:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "AMQP_URL": amqp_url,
-            "MILIE_BROKER_NAMESPACE": namespace,
-            "MILIE_HTTP_PORT": str(port),
-            "MILIE_ENV": "test",
-            "MILIE_LOG_LEVEL": "WARNING",
-            "MILIE_IDENTITY_SECRET": SECRET,
-            "PYTHONPATH": str(ROOT),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.triage", cwd=ROOT, env=env
-        )
-        await wait_ready(url, process)
-
+    async with service_alone("triage", keep=args.keep) as triage:
         started = time.perf_counter()
         records, codes = rows(args.requests, args.waiting, args.seed)
-        conn = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(triage.database_url)
         try:
             await conn.copy_records_to_table(
                 "queue_items", schema_name="triage", records=records, columns=COLUMNS
@@ -363,24 +280,20 @@ async def run(args: argparse.Namespace) -> int:
             f"{waiting} waiting, table and indexes {size}"
         )
         async with aiohttp.ClientSession() as http:
-            queries = kinds(args.calls, codes, args.seed)
-            await measure(http, url, queries, "just after the load (ANALYZE only)")
+            queries = {
+                kind: [("/queue", params, ANALYST) for params in calls]
+                for kind, calls in kinds(args.calls, codes, args.seed).items()
+            }
+            await measure(http, triage, queries, "just after the load (ANALYZE only)")
             # What autovacuum does soon after such a load: the visibility map lets the counts
             # use index-only scans.
-            conn = await asyncpg.connect(database_url)
+            conn = await asyncpg.connect(triage.database_url)
             try:
                 await conn.execute("VACUUM ANALYZE triage.queue_items")
             finally:
                 await conn.close()
-            await measure(http, url, queries, "after VACUUM (as autovacuum leaves it)")
+            await measure(http, triage, queries, "after VACUUM (as autovacuum leaves it)")
         return 0
-    finally:
-        if process is not None and process.returncode is None:
-            process.terminate()
-            await process.wait()
-        if not args.keep:
-            await drop_database(admin_url, name)
-        await delete_namespace(amqp_url, namespace)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,6 +71,19 @@ def content_disposition(filename: str, content_type: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(safe, safe='')}"
 
 
+def download_headers(filename: str, content_type: str) -> dict[str, str]:
+    """The headers a stored file is served with (intake's attachments, treatment's documents):
+    its type, a download under a safe name, never sniffed nor run (a sandbox without any
+    source), and kept by no cache."""
+    return {
+        "Content-Type": content_type,
+        "Content-Disposition": content_disposition(filename, content_type),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, no-store",
+    }
+
+
 def shown_name(name: str) -> str:
     """The file's name as the citizen knows it, for messages: last path segment, no controls."""
     name = unicodedata.normalize("NFC", name or "")

@@ -8,6 +8,9 @@ agent gets an email with a first sign-in link (``backoffice.first_sign_in``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from aiohttp import web
 
 from gateway.backoffice import shell
@@ -295,6 +298,25 @@ def _unconfirmed(form, account: accounts.Account, question: str) -> web.Response
     return _see_other(f"/admin/comptes/{account.id}?confirmer={question}")
 
 
+async def _changed(
+    request: web.Request,
+    account: accounts.Account,
+    act: Callable[..., Awaitable[object]],
+    *args: Any,
+    done: str,
+) -> web.Response:
+    """``act(conn, actor, account, *args)`` (a use case of ``account_actions``) in one
+    transaction, notify's outbox woken for what it queued, then the account's page saying
+    ``done``; ``accounts.AccountRefused`` is the caller's to show."""
+
+    async def work(conn):
+        return await act(conn, _actor(request), account, *args)
+
+    await run_in_transaction(request.app[POOL], work)
+    notify_outbox.wake(request.app)
+    return _see_other(f"/admin/comptes/{account.id}?fait={done}")
+
+
 def _own_refusal(request: web.Request, account: accounts.Account) -> str | None:
     staff = current_staff(request)
     if staff is not None and staff.account_id == account.id:
@@ -311,26 +333,14 @@ async def disable(request: web.Request) -> web.Response:
         return await _detail(request, account, errors={"state": message}, status=409)
     if asking := _unconfirmed(await request.post(), account, "desactiver"):
         return asking
-
-    async def work(conn):
-        await account_actions.disable(conn, _actor(request), account)
-
-    await run_in_transaction(request.app[POOL], work)
-    notify_outbox.wake(request.app)
-    return _see_other(f"/admin/comptes/{account.id}?fait=desactive")
+    return await _changed(request, account, account_actions.disable, done="desactive")
 
 
 @routes.post(f"/admin/comptes/{ID}/activer", name="bo-compte-activer")
 @staff_required(ADMIN)
 async def enable(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
-
-    async def work(conn):
-        await account_actions.enable(conn, _actor(request), account)
-
-    await run_in_transaction(request.app[POOL], work)
-    notify_outbox.wake(request.app)
-    return _see_other(f"/admin/comptes/{account.id}?fait=active")
+    return await _changed(request, account, account_actions.enable, done="active")
 
 
 @routes.post(f"/admin/comptes/{ID}/nouveau-lien", name="bo-compte-nouveau-lien")
@@ -341,18 +351,13 @@ async def send_new_link(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     if asking := _unconfirmed(await request.post(), account, "lien"):
         return asking
-
-    async def work(conn):
-        return await account_actions.send_new_link(
-            conn, _actor(request), account, request.app[GATEWAY_SETTINGS].public_url
-        )
-
+    public_url = request.app[GATEWAY_SETTINGS].public_url
     try:
-        await run_in_transaction(request.app[POOL], work)
+        return await _changed(
+            request, account, account_actions.send_new_link, public_url, done="lien"
+        )
     except accounts.AccountRefused as exc:
         return await _detail(request, account, errors=exc.errors, status=422)
-    notify_outbox.wake(request.app)
-    return _see_other(f"/admin/comptes/{account.id}?fait=lien")
 
 
 @routes.post(f"/admin/comptes/{ID}/email", name="bo-compte-email")
@@ -364,16 +369,10 @@ async def change_email(request: web.Request) -> web.Response:
     values = {"role": account.role.value, "body_id": account.body_id or "", "email": email}
     if refused := forms.too_long({"email": email}, accounts.FIELD_MAX):
         return await _detail(request, account, errors=refused, values=values, status=422)
-
-    async def work(conn):
-        return await account_actions.change_email(conn, _actor(request), account, email)
-
     try:
-        await run_in_transaction(request.app[POOL], work)
+        return await _changed(request, account, account_actions.change_email, email, done="email")
     except accounts.AccountRefused as exc:
         return await _detail(request, account, errors=exc.errors, values=values, status=422)
-    notify_outbox.wake(request.app)
-    return _see_other(f"/admin/comptes/{account.id}?fait=email")
 
 
 @routes.post(
@@ -385,12 +384,9 @@ async def reset_second_factor(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     if asking := _unconfirmed(await request.post(), account, "double-authentification"):
         return asking
-
-    async def work(conn):
-        await account_actions.reset_second_factor(conn, _actor(request), account)
-
-    await run_in_transaction(request.app[POOL], work)
-    return _see_other(f"/admin/comptes/{account.id}?fait=double-authentification")
+    return await _changed(
+        request, account, account_actions.reset_second_factor, done="double-authentification"
+    )
 
 
 @routes.post(f"/admin/comptes/{ID}/role", name="bo-compte-role")
@@ -412,10 +408,4 @@ async def change_role(request: web.Request) -> web.Response:
         return await _detail(request, account, errors=errors, values=values, status=422)
     role = Role(values["role"])
     body_id = values["body_id"] if role == Role.FOCAL_POINT else None
-
-    async def work(conn):
-        await account_actions.change_role(conn, _actor(request), account, role, body_id)
-
-    await run_in_transaction(request.app[POOL], work)
-    notify_outbox.wake(request.app)
-    return _see_other(f"/admin/comptes/{account.id}?fait=role")
+    return await _changed(request, account, account_actions.change_role, role, body_id, done="role")

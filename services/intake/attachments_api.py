@@ -39,12 +39,5 @@ async def download(request: web.Request) -> web.Response:
     if content_type not in files.EXTENSIONS:
         content_type = "application/octet-stream"
     return web.Response(
-        body=row["data"],
-        headers={
-            "Content-Type": content_type,
-            "Content-Disposition": files.content_disposition(row["filename"], content_type),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
-        },
+        body=row["data"], headers=files.download_headers(row["filename"], content_type)
     )

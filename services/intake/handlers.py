@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -101,50 +102,79 @@ async def _record(
     return current, True
 
 
-async def on_reformulation_requested(
-    conn: asyncpg.Connection, event: RequestReformulationRequestedV1, delivery: Delivery
-) -> None:
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.decided_at,
+def _kept_newer(current: asyncpg.Record, column: str, at: datetime) -> bool:
+    """Whether the view already keeps, in ``column``, something dated after ``at``."""
+    return current[column] is not None and at < current[column]
+
+
+def _recording(line: Callable[[Any], dict[str, Any]]) -> Handler:
+    """The handler of an event whose whole effect is ``_record``: ``line`` gives, from the event,
+    its date (``at``), the history line's ``sentence`` and ``detail``, and the view's values."""
+
+    async def handle(conn: asyncpg.Connection, event: Any, delivery: Delivery) -> None:
+        await _record(conn, delivery, event.request_id, **line(event))
+
+    return handle
+
+
+# The events that only add their history line and take the status the life cycle's table gives.
+_RECORDED: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
+    RequestReformulationRequestedV1: lambda e: dict(
+        at=e.decided_at,
         sentence=tracking_view.reformulation_sentence(),
-        detail=event.analyst_message,
-        analyst_message=event.analyst_message,
-    )
-
-
-async def on_rejected(
-    conn: asyncpg.Connection, event: RequestRejectedV1, delivery: Delivery
-) -> None:
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.decided_at,
+        detail=e.analyst_message,
+        analyst_message=e.analyst_message,
+    ),
+    RequestRejectedV1: lambda e: dict(
+        at=e.decided_at,
         sentence=tracking_view.rejected_sentence(),
-        detail=event.reason,
-        rejection_reason=event.reason,
-    )
-
-
-async def on_validated(
-    conn: asyncpg.Connection, event: RequestValidatedV1, delivery: Delivery
-) -> None:
+        detail=e.reason,
+        rejection_reason=e.reason,
+    ),
     # A réclamation or a demande d'information goes to the body for treatment; the other
     # natures are read and forwarded (« déclarées lues et mises à disposition de l'organisme »).
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.decided_at,
-        sentence=tracking_view.validated_sentence(event.needs_treatment, event.body_name),
-        # analyst_message is not shown: the contract does not say it is meant for the citizen.
-        needs_treatment=event.needs_treatment,
-        body_name=event.body_name,
-        theme_label=event.theme_label,
-    )
+    # analyst_message is not shown: the contract does not say it is meant for the citizen.
+    RequestValidatedV1: lambda e: dict(
+        at=e.decided_at,
+        sentence=tracking_view.validated_sentence(e.needs_treatment, e.body_name),
+        needs_treatment=e.needs_treatment,
+        body_name=e.body_name,
+        theme_label=e.theme_label,
+    ),
+    # The body's events (treatment).
+    RequestAssignedV1: lambda e: dict(at=e.assigned_at, sentence=tracking_view.assigned_sentence()),
+    RequestPutOnHoldV1: lambda e: dict(
+        at=e.held_at, sentence=tracking_view.put_on_hold_sentence(), detail=e.reason
+    ),
+    RequestResumedV1: lambda e: dict(at=e.resumed_at, sentence=tracking_view.resumed_sentence()),
+    RequestOpinionGivenV1: lambda e: dict(
+        at=e.given_at,
+        sentence=tracking_view.opinion_sentence(e.opinion),
+        detail=e.comment,
+        citizen_opinion=e.opinion.value,
+    ),
+    RequestReopenedV1: lambda e: dict(
+        at=e.reopened_at, sentence=tracking_view.reopened_sentence(), detail=e.message
+    ),
+    # Without an opinion: none came in time (« Clôturée sans retour », read from treated_at).
+    RequestClosedV1: lambda e: dict(
+        at=e.closed_at,
+        sentence=tracking_view.closed_sentence(e.opinion),
+        **({"citizen_opinion": e.opinion.value} if e.opinion else {}),
+    ),
+    # The request stays closed (the table); the further message is read in its history line.
+    RequestCitizenAnsweredV1: lambda e: dict(
+        at=e.answered_at,
+        sentence=tracking_view.citizen_answered_sentence(),
+        detail=e.message,
+        documents=_refs(e.documents),
+    ),
+    # Treatment could not apply a reply intake recorded (the page said « enregistré »): the
+    # history says so and why; the status stays (the table).
+    RequestCitizenReplyRefusedV1: lambda e: dict(
+        at=e.refused_at, sentence=refused_sentence(e.reply, e.recorded_at, e.reason)
+    ),
+}
 
 
 async def on_reindexed(
@@ -159,7 +189,7 @@ async def on_reindexed(
         sentence=tracking_view.reindexed_sentence(event.body_name, event.theme_label),
     )
     at = aware(event.decided_at)
-    if current is None or (current["indexed_at"] is not None and at < current["indexed_at"]):
+    if current is None or _kept_newer(current, "indexed_at", at):
         return
     await tracking.upsert_tracking(
         conn,
@@ -196,9 +226,7 @@ async def on_clarification_sent(
         detail=event.message,
     )
     at = aware(event.sent_at)
-    if current is None or (
-        current["analyst_answer_at"] is not None and at < current["analyst_answer_at"]
-    ):
+    if current is None or _kept_newer(current, "analyst_answer_at", at):
         return
     await tracking.upsert_tracking(
         conn,
@@ -231,46 +259,11 @@ async def on_resubmitted(
 # -- the body's events (treatment) -------------------------------------------------------------
 
 
-async def on_assigned(
-    conn: asyncpg.Connection, event: RequestAssignedV1, delivery: Delivery
-) -> None:
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.assigned_at,
-        sentence=tracking_view.assigned_sentence(),
-    )
-
-
 async def on_reassigned(
     conn: asyncpg.Connection, event: RequestReassignedV1, delivery: Delivery
 ) -> None:
     """Which agent holds the request is the body's affair: the citizen reads « En cours de
     traitement » either way. Consumed (the inbox keeps its id) so that it is routed, not shown."""
-
-
-async def on_put_on_hold(
-    conn: asyncpg.Connection, event: RequestPutOnHoldV1, delivery: Delivery
-) -> None:
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.held_at,
-        sentence=tracking_view.put_on_hold_sentence(),
-        detail=event.reason,
-    )
-
-
-async def on_resumed(conn: asyncpg.Connection, event: RequestResumedV1, delivery: Delivery) -> None:
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.resumed_at,
-        sentence=tracking_view.resumed_sentence(),
-    )
 
 
 async def on_treated(conn: asyncpg.Connection, event: RequestTreatedV1, delivery: Delivery) -> None:
@@ -287,7 +280,7 @@ async def on_treated(conn: asyncpg.Connection, event: RequestTreatedV1, delivery
         documents=_refs(event.documents),
     )
     at = aware(event.treated_at)
-    if current is None or (current["treated_at"] is not None and at < current["treated_at"]):
+    if current is None or _kept_newer(current, "treated_at", at):
         return
     await tracking.upsert_tracking(
         conn,
@@ -296,75 +289,6 @@ async def on_treated(conn: asyncpg.Connection, event: RequestTreatedV1, delivery
         ministry_message=event.message,
         ministry_documents=json.dumps(_refs(event.documents)),
         treated_at=at,
-    )
-
-
-async def on_opinion_given(
-    conn: asyncpg.Connection, event: RequestOpinionGivenV1, delivery: Delivery
-) -> None:
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.given_at,
-        sentence=tracking_view.opinion_sentence(event.opinion),
-        detail=event.comment,
-        citizen_opinion=event.opinion.value,
-    )
-
-
-async def on_reopened(
-    conn: asyncpg.Connection, event: RequestReopenedV1, delivery: Delivery
-) -> None:
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.reopened_at,
-        sentence=tracking_view.reopened_sentence(),
-        detail=event.message,
-    )
-
-
-async def on_closed(conn: asyncpg.Connection, event: RequestClosedV1, delivery: Delivery) -> None:
-    # Without an opinion: none came in time (« Clôturée sans retour », read from treated_at).
-    opinion = {"citizen_opinion": event.opinion.value} if event.opinion else {}
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.closed_at,
-        sentence=tracking_view.closed_sentence(event.opinion),
-        **opinion,
-    )
-
-
-async def on_citizen_answered(
-    conn: asyncpg.Connection, event: RequestCitizenAnsweredV1, delivery: Delivery
-) -> None:
-    # The request stays closed (the table); the further message is read in its history line.
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.answered_at,
-        sentence=tracking_view.citizen_answered_sentence(),
-        detail=event.message,
-        documents=_refs(event.documents),
-    )
-
-
-async def on_citizen_reply_refused(
-    conn: asyncpg.Connection, event: RequestCitizenReplyRefusedV1, delivery: Delivery
-) -> None:
-    """Treatment could not apply a reply intake recorded (the page said « enregistré »): the
-    history says so and why; the status stays (the table)."""
-    await _record(
-        conn,
-        delivery,
-        event.request_id,
-        event.refused_at,
-        sentence=refused_sentence(event.reply, event.recorded_at, event.reason),
     )
 
 
@@ -388,23 +312,13 @@ async def on_policy_changed(
 
 
 HANDLERS: dict[str, Handler] = {
-    RequestReformulationRequestedV1.type_name(): on_reformulation_requested,
-    RequestRejectedV1.type_name(): on_rejected,
-    RequestValidatedV1.type_name(): on_validated,
+    **{event.type_name(): _recording(line) for event, line in _RECORDED.items()},
     RequestReindexedV1.type_name(): on_reindexed,
     RequestClarificationSentV1.type_name(): on_clarification_sent,
     RequestResubmittedV1.type_name(): on_resubmitted,
     # The body's (treatment's).
-    RequestAssignedV1.type_name(): on_assigned,
     RequestReassignedV1.type_name(): on_reassigned,
-    RequestPutOnHoldV1.type_name(): on_put_on_hold,
-    RequestResumedV1.type_name(): on_resumed,
     RequestTreatedV1.type_name(): on_treated,
-    RequestOpinionGivenV1.type_name(): on_opinion_given,
-    RequestReopenedV1.type_name(): on_reopened,
-    RequestClosedV1.type_name(): on_closed,
-    RequestCitizenAnsweredV1.type_name(): on_citizen_answered,
-    RequestCitizenReplyRefusedV1.type_name(): on_citizen_reply_refused,
     # Treatment's deadlines (issue 13).
     AnswerDueSetV1.type_name(): on_answer_due_set,
     DeadlinesPolicyChangedV1.type_name(): on_policy_changed,

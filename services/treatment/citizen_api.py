@@ -55,17 +55,9 @@ async def document(request: web.Request) -> web.StreamResponse:
         doc = await sent_document(conn, document_id, code)
     if doc is None:
         return _not_found()
+    # The content type was found in the bytes at upload.
     return web.Response(
-        body=doc["data"],
-        headers={
-            "Content-Type": doc["content_type"],  # found in the bytes at upload
-            "Content-Disposition": attachments.content_disposition(
-                doc["filename"], doc["content_type"]
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
-        },
+        body=doc["data"], headers=attachments.download_headers(doc["filename"], doc["content_type"])
     )
 
 

@@ -597,26 +597,20 @@ def _reassign(pool, code, who, given: ReassignIn):
     )
 
 
-def _answer(pool, code, who, given: AnswerIn):
-    return actions.answer(
-        pool,
-        code,
-        who,
-        message=given.message,
-        document_ids=given.document_ids,
-        version=given.version,
-    )
+def _answering(answer: Callable[..., Awaitable[dict]]) -> Act:
+    """``actions.answer`` or ``actions.answer_again``, given the answer's words and documents."""
 
+    def act(pool, code, who, given: AnswerIn):
+        return answer(
+            pool,
+            code,
+            who,
+            message=given.message,
+            document_ids=given.document_ids,
+            version=given.version,
+        )
 
-def _answer_again(pool, code, who, given: AnswerIn):
-    return actions.answer_again(
-        pool,
-        code,
-        who,
-        message=given.message,
-        document_ids=given.document_ids,
-        version=given.version,
-    )
+    return act
 
 
 def _tag(pool, code, who, given: TagIn):
@@ -628,8 +622,8 @@ for _name, _model, _act in (
     ("hold", HoldIn, _hold),
     ("resume", ActionIn, _resume),
     ("reassign", ReassignIn, _reassign),
-    ("answer", AnswerIn, _answer),
-    ("answer-again", AnswerIn, _answer_again),
+    ("answer", AnswerIn, _answering(actions.answer)),
+    ("answer-again", AnswerIn, _answering(actions.answer_again)),
     ("tag", TagIn, _tag),
 ):
     routes.post(f"/requests/{{code}}/{_name}")(_action(_name, _model, _act))
@@ -675,15 +669,7 @@ async def download(request: web.Request) -> web.StreamResponse:
         doc = await repository.document(conn, document_id)
     if doc is None or not who.can_see_body(doc["body_id"]):
         return json_error(404, "not_found", "Document introuvable.")
+    # The content type was found in the bytes at upload.
     return web.Response(
-        body=doc["data"],
-        headers={
-            "Content-Type": doc["content_type"],  # found in the bytes at upload
-            "Content-Disposition": attachments.content_disposition(
-                doc["filename"], doc["content_type"]
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
-        },
+        body=doc["data"], headers=attachments.download_headers(doc["filename"], doc["content_type"])
     )

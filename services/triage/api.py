@@ -19,6 +19,7 @@ Analysts and administrators only (``requires``): 401 without a valid identity, 4
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -229,11 +230,19 @@ def _missing(field: str, message: str) -> FieldErrors:
     return FieldErrors([field_error(field, message, "missing")])
 
 
-async def _refused(
-    request: web.Request, who: audit.Who, code: str, action: str, exc: decisions.Refused
+async def _decided(
+    request: web.Request, who: audit.Who, code: str, action: str, deciding: Awaitable[dict]
 ) -> web.Response:
-    await audit.write_alone_by(request.app[POOL], who, code, action, "conflict", exc.message)
-    return json_error(409, exc.error, exc.message, **exc.extra)
+    """What a decision (``deciding``, awaited here) answers: the request as it left it, the
+    404 of a code the queue does not hold, or its refusal's 409 with the audit's line."""
+    try:
+        done = await deciding
+    except decisions.NotFound:
+        return _not_found(code)
+    except decisions.Refused as exc:
+        await audit.write_alone_by(request.app[POOL], who, code, action, "conflict", exc.message)
+        return json_error(409, exc.error, exc.message, **exc.extra)
+    return web.json_response(done)
 
 
 def _decision(kind: Kind):
@@ -246,20 +255,10 @@ def _decision(kind: Kind):
         if kind in MESSAGE_REQUIRED and not given.message:
             raise _missing("message", MESSAGE_REQUIRED[kind])
         who = audit.Who(identity_of(request), address_of(request))
-        try:
-            done = await decisions.decide(
-                request.app[POOL],
-                code,
-                kind,
-                who,
-                message=given.message or None,
-                version=given.version,
-            )
-        except decisions.NotFound:
-            return _not_found(code)
-        except decisions.Refused as exc:
-            return await _refused(request, who, code, kind.value, exc)
-        return web.json_response(done)
+        deciding = decisions.decide(
+            request.app[POOL], code, kind, who, message=given.message or None, version=given.version
+        )
+        return await _decided(request, who, code, kind.value, deciding)
 
     handler.__name__ = f"decide_{kind.value}"
     return handler
@@ -294,19 +293,11 @@ async def reindex(request: web.Request) -> web.Response:
             "Le catalogue des organismes ne répond pas : réessayez dans un instant.",
         )
     who = audit.Who(identity_of(request), address_of(request))
+    reindexing = decisions.reindex(
+        request.app[POOL], code, index, who, message=given.message or None, version=given.version
+    )
     try:
-        done = await decisions.reindex(
-            request.app[POOL],
-            code,
-            index,
-            who,
-            message=given.message or None,
-            version=given.version,
-        )
-    except decisions.NotFound:
-        return _not_found(code)
-    except decisions.Refused as exc:
-        return await _refused(request, who, code, Kind.REINDEXED.value, exc)
+        return await _decided(request, who, code, Kind.REINDEXED.value, reindexing)
     except decisions.Unchanged:
         raise FieldErrors(
             [
@@ -317,7 +308,6 @@ async def reindex(request: web.Request) -> web.Response:
                 )
             ]
         ) from None
-    return web.json_response(done)
 
 
 # The audit log, for administrators: filters and paging in shared.audit.listing.

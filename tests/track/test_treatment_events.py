@@ -374,7 +374,9 @@ async def test_an_older_event_waiting_for_the_lock_of_a_newer_one_does_not_undo_
 
         async def late_validation() -> None:
             async with second.transaction():
-                await handlers.on_validated(second, validated, delivery_of(validated))
+                await handlers.HANDLERS[validated.type_name()](
+                    second, validated, delivery_of(validated)
+                )
 
         waiting = asyncio.create_task(late_validation())
 

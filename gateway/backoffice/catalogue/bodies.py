@@ -19,12 +19,13 @@ from gateway.backoffice.catalogue.common import (
     changes,
     described,
     everything,
-    forget,
     guarded,
+    holds,
     intake_errors,
-    not_found,
+    journal,
     plain,
     row_or_404,
+    save,
     see_other,
     send,
 )
@@ -50,7 +51,7 @@ NEW_THEME_MAX = {**THEME_MAX, "children": 50 * 201}
 
 
 def _matches(body: dict[str, Any], words: list[str]) -> bool:
-    text = " " + plain(
+    return holds(
         " ".join(
             [
                 body["name"],
@@ -59,9 +60,9 @@ def _matches(body: dict[str, Any], words: list[str]) -> bool:
                 body["email"],
                 *body["phones"],
             ]
-        )
+        ),
+        words,
     )
-    return all(f" {w}" in text for w in words)
 
 
 @routes.get(BASE, name="bo-catalogue")
@@ -180,14 +181,19 @@ async def create_body(request: web.Request) -> web.Response:
     if errors := _body_problems(values):
         return await _body_form(request, values, errors, status=422)
     fields = _body_fields(values)
-    status, answer = await send(request, "bodies", None, fields)
-    if status == 409:
-        errors = {"name": f"Un organisme porte déjà ce nom (identifiant « {answer.get('id')} »)."}
+    errors, answer = await save(
+        request,
+        "bodies",
+        None,
+        fields,
+        values,
+        conflict=lambda there: {
+            "name": f"Un organisme porte déjà ce nom (identifiant « {there.get('id')} »)."
+        },
+    )
+    if errors:
         return await _body_form(request, values, errors, status=422)
-    if status != 201:
-        return await _body_form(request, values, intake_errors(answer, values), status=422)
-    forget(request)
-    await access.record_action(
+    await journal(
         request,
         "catalogue_created",
         f"organisme {answer['id']}",
@@ -275,14 +281,10 @@ async def edit_body(request: web.Request) -> web.Response:
     changed = {k: v for k, v in fields.items() if before[k] != v}
     if not changed:
         return see_other(f"{BASE}/organismes/{body['id']}?fait=inchange")
-    status, answer = await send(request, "bodies", body["id"], changed)
-    if status == 404:
-        raise not_found("Cet organisme n'est pas dans le catalogue.")
-    if status != 200:
-        errors = intake_errors(answer, values)
+    errors, _ = await save(request, "bodies", body["id"], changed, values)
+    if errors:
         return await _body_form(request, values, errors, body, status=422)
-    forget(request)
-    await access.record_action(
+    await journal(
         request,
         "catalogue_changed",
         f"organisme {body['id']}",
@@ -315,8 +317,7 @@ async def _save_themes(
     status, _answer = await send(request, "bodies", body_id, {"themes": after})
     if status != 200:
         raise Unavailable
-    forget(request)
-    await access.record_action(
+    await journal(
         request,
         "catalogue_changed",
         f"organisme {body_id}",
@@ -347,12 +348,17 @@ async def body_new_theme(request: web.Request) -> web.Response:
         errors["children"] = "50 sous-thèmes au plus, de 200 caractères chacun au plus."
     if errors:
         return await _body_page(request, body, data, errors, values, status=422)
-    status, theme = await send(request, "themes", None, {"label": values["label"]})
-    if status == 409:
-        errors = {"label": "Un thème porte déjà cet intitulé : cochez-le dans la liste ci-dessus."}
-        return await _body_page(request, body, data, errors, values, status=422)
-    if status != 201:
-        errors = intake_errors(theme, ["label"])
+    errors, theme = await save(
+        request,
+        "themes",
+        None,
+        {"label": values["label"]},
+        ["label"],
+        conflict=lambda _: {
+            "label": "Un thème porte déjà cet intitulé : cochez-le dans la liste ci-dessus."
+        },
+    )
+    if errors:
         return await _body_page(request, body, data, errors, values, status=422)
     await access.record_action(
         request, "catalogue_created", f"thème {theme['id']}", f"Intitulé : « {theme['label']} »"

@@ -66,6 +66,13 @@ def plain(text: str) -> str:
     return " ".join(re.split(r"[^a-z0-9]+", folded)).strip()
 
 
+def holds(text: str, words: list[str]) -> bool:
+    """Whether ``text`` holds each of ``words`` (already :func:`plain`) at a word's start,
+    accents and case aside: the catalogue lists' search."""
+    text = " " + plain(text)
+    return all(f" {w}" in text for w in words)
+
+
 class Unavailable(Exception):
     """Intake did not answer as it should: the page says so (503)."""
 
@@ -105,6 +112,34 @@ async def send(
     if answer[0] >= 500:
         raise Unavailable
     return answer
+
+
+async def save(
+    request: web.Request,
+    kind: str,
+    row_id: str | None,
+    fields: dict[str, Any],
+    shown: Iterable[str],
+    conflict: Callable[[Any], dict[str, str]] | None = None,
+) -> tuple[dict[str, str], Any]:
+    """``send``, then (the errors to show beside the form's ``shown`` fields, intake's answer):
+    no errors when it made the row (201) or changed it (200); ``conflict``'s, from its answer,
+    for a 409 where given; its own (422) otherwise. A row to change that is gone: the 404."""
+    status, answer = await send(request, kind, row_id, fields)
+    if status == (201 if row_id is None else 200):
+        return {}, answer
+    if row_id is not None and status == 404:
+        raise not_found(NOT_IN_CATALOGUE[kind])
+    if status == 409 and conflict is not None:
+        return conflict(answer), answer
+    return intake_errors(answer, shown), answer
+
+
+async def journal(request: web.Request, action: str, subject: str, text: str) -> None:
+    """After a change intake made: this copy's kept catalogue follows it (:func:`forget`), and
+    the audit log says it."""
+    forget(request)
+    await access.record_action(request, action, subject, text)
 
 
 def forget(request: web.Request) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.backoffice import access, shell
+from gateway.backoffice import shell
 from gateway.backoffice.catalogue.common import (
     BASE,
     DONE,
@@ -16,14 +16,13 @@ from gateway.backoffice.catalogue.common import (
     changes,
     described,
     everything,
-    forget,
     guarded,
-    intake_errors,
-    not_found,
+    holds,
+    journal,
     plain,
     row_or_404,
+    save,
     see_other,
-    send,
 )
 from gateway.web import forms
 from gateway.web.listing import address_after, back_of, back_query, listing_of
@@ -42,11 +41,7 @@ def _found(places: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
     """The places whose name or region holds each of ``words`` (at a word's start, accents and
     case aside), in intake's order."""
     wanted = plain(words).split()
-    return [
-        p
-        for p in places
-        if all(f" {w}" in " " + plain(f"{p['name']} {p['region']}") for w in wanted)
-    ]
+    return [p for p in places if holds(f"{p['name']} {p['region']}", wanted)]
 
 
 def place_list_at(
@@ -148,15 +143,17 @@ async def create_place(request: web.Request) -> web.Response:
     values, back = _place_values(posted), back_of(posted)
     if errors := _place_problems(values):
         return await _place_form(request, data, values, errors, status=422, back=back)
-    status, place = await send(request, "places", None, values)
-    if status == 409:
-        errors = {"name": "Ce lieu existe déjà dans cette région."}
+    errors, place = await save(
+        request,
+        "places",
+        None,
+        values,
+        values,
+        conflict=lambda _: {"name": "Ce lieu existe déjà dans cette région."},
+    )
+    if errors:
         return await _place_form(request, data, values, errors, status=422, back=back)
-    if status != 201:
-        errors = intake_errors(place, values)
-        return await _place_form(request, data, values, errors, status=422, back=back)
-    forget(request)
-    await access.record_action(
+    await journal(
         request, "catalogue_created", f"lieu {place['id']}", described(values, PLACE_LABELS)
     )
     places = (await everything(request))["places"]
@@ -182,14 +179,10 @@ async def edit_place(request: web.Request) -> web.Response:
     changed = {k: v for k, v in values.items() if place.get(k) != v}
     if not changed:
         return see_other(place_list_at(data["places"], place["id"], "inchange", back))
-    status, answer = await send(request, "places", place["id"], changed)
-    if status == 404:
-        raise not_found("Ce lieu n'est pas dans le catalogue.")
-    if status != 200:
-        errors = intake_errors(answer, values)
+    errors, _ = await save(request, "places", place["id"], changed, values)
+    if errors:
         return await _place_form(request, data, values, errors, place, status=422, back=back)
-    forget(request)
-    await access.record_action(
+    await journal(
         request, "catalogue_changed", f"lieu {place['id']}", changes(place, changed, PLACE_LABELS)
     )
     places = (await everything(request))["places"]

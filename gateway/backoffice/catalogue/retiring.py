@@ -7,15 +7,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.backoffice import access
 from gateway.backoffice.catalogue.common import (
     BASE,
     ID,
     OTHER_THEME,
     Unavailable,
     everything,
-    forget,
     guarded,
+    journal,
     not_found,
     see_other,
     send,
@@ -65,8 +64,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         raise not_found(kind.missing)
     if status != 200:
         raise Unavailable
-    forget(request)
-    await access.record_action(
+    await journal(
         request,
         "catalogue_restored" if active else "catalogue_retired",
         f"{kind.word} {row_id}",

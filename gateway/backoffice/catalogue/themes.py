@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.backoffice import access, shell
+from gateway.backoffice import shell
 from gateway.backoffice.catalogue.common import (
     BASE,
     DONE,
@@ -18,14 +18,13 @@ from gateway.backoffice.catalogue.common import (
     described,
     everything,
     find_row,
-    forget,
     guarded,
-    intake_errors,
-    not_found,
+    holds,
+    journal,
     plain,
     row_or_404,
+    save,
     see_other,
-    send,
 )
 from gateway.web import forms
 from gateway.web.listing import address_after, back_of, back_query, listing_of
@@ -61,7 +60,7 @@ def _found(tree: list[tuple[dict, list[dict]]], words: str) -> list[tuple[dict, 
     return [
         (theme, children)
         for theme, children in tree
-        if any(all(f" {w}" in " " + plain(t["label"]) for w in wanted) for t in [theme, *children])
+        if any(holds(t["label"], wanted) for t in [theme, *children])
     ]
 
 
@@ -204,16 +203,18 @@ async def create_theme(request: web.Request) -> web.Response:
         fields["parent_id"] = values["parent_id"]
     if values["position"]:
         fields["position"] = int(values["position"])
-    status, theme = await send(request, "themes", None, fields)
-    if status == 409:
-        errors = {"label": "Un thème porte déjà cet intitulé (au même niveau)."}
+    errors, theme = await save(
+        request,
+        "themes",
+        None,
+        fields,
+        values,
+        conflict=lambda _: {"label": "Un thème porte déjà cet intitulé (au même niveau)."},
+    )
+    if errors:
         return await _theme_form(request, data, values, errors, status=422, back=back)
-    if status != 201:
-        errors = intake_errors(theme, values)
-        return await _theme_form(request, data, values, errors, status=422, back=back)
-    forget(request)
     parent = find_row(data["themes"], values["parent_id"]) if values["parent_id"] else None
-    await access.record_action(
+    await journal(
         request,
         "catalogue_created",
         f"thème {theme['id']}",
@@ -253,14 +254,10 @@ async def edit_theme(request: web.Request) -> web.Response:
     changed = {k: v for k, v in fields.items() if theme.get(k) != v}
     if not changed:
         return see_other(theme_list_at(data["themes"], theme["id"], "inchange", back))
-    status, answer = await send(request, "themes", theme["id"], changed)
-    if status == 404:
-        raise not_found("Ce thème n'est pas dans le catalogue.")
-    if status != 200:
-        errors = intake_errors(answer, ["label", "position"])
+    errors, _ = await save(request, "themes", theme["id"], changed, ["label", "position"])
+    if errors:
         return await _theme_form(request, data, values, errors, theme, status=422, back=back)
-    forget(request)
-    await access.record_action(
+    await journal(
         request,
         "catalogue_changed",
         f"thème {theme['id']}",
