@@ -26,7 +26,7 @@ import asyncpg
 
 from services.treatment import deadlines, policy, repository
 from services.treatment.calendar import load_calendar
-from shared import attachments, audit, french, lifecycle, outbox
+from shared import attachments, audit, citizen_replies, french, lifecycle, outbox
 from shared.audit import Who
 from shared.db import run_in_transaction
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
@@ -50,6 +50,15 @@ from shared.web import FieldErrors, field_error
 MESSAGE_MAX = 5000
 MAX_DOCUMENTS = attachments.MAX_FILES
 TAGGED = "tagged"  # a history kind that is no event of the life cycle
+
+
+def history_label(kind: str, details: dict[str, Any]) -> str:
+    """A history line's title as the body reads it (its page, the ministry API, the feed)."""
+    if kind == TAGGED:
+        return "Balise (note interne)"
+    if kind == Event.CITIZEN_REPLY_REFUSED.kind:
+        return citizen_replies.body_label(details.get("reply", ""))
+    return BODY_EVENT_LABELS.get(Event.of_kind(kind), kind)
 
 
 class NotFound(Exception):

@@ -144,6 +144,8 @@ def _who(line: dict, names: dict[str, str]) -> str:
     login = line.get("actor_login")
     if login:
         return names.get(login, login)
+    if line.get("actor_role") == "system":  # treatment's clock, a citizen's reply refused
+        return "la plateforme"
     if line.get("actor_role"):
         return "un analyste"
     return "l'usager"
@@ -162,6 +164,8 @@ def _history(item: dict, names: dict[str, str]) -> list[dict]:
             extra = f"À {names.get(to, 'un autre agent')}" if to else ""
         elif h["kind"] == Event.OPINION_GIVEN.kind:
             extra = lifecycle.opinion_label(details.get("opinion")) or ""
+        elif h["kind"] == Event.CITIZEN_REPLY_REFUSED.kind:
+            extra = details.get("reason") or ""
         elif h["kind"] in (Event.TREATED.kind, Event.CITIZEN_ANSWERED.kind):
             joined = [d["filename"] for d in details.get("documents", [])]
             extra = f"Document joint : {', '.join(joined)}" if joined else ""
