@@ -29,6 +29,7 @@ from services.treatment.calendar import load_calendar
 from shared import attachments, audit, citizen_replies, french, lifecycle, outbox
 from shared.audit import Who
 from shared.db import run_in_transaction
+from shared.identity import is_api_key
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
 from shared.messages import (
     Acknowledgement,
@@ -339,6 +340,8 @@ async def reassign(
             assignee_id=assignee_id,
             previous_assignee_id=row["assignee_id"],
             reassigned_at=at,
+            # A ministry's system has no account: the agent's email names its key (its label).
+            actor_name=who.name if is_api_key(who.identity.staff_id) else None,
         )
         new = await repository.update(
             conn,
