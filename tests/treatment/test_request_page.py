@@ -342,6 +342,10 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
         assert "Formulaire De Traitement Relance" in html
         assert "Message du dernier traitement" in html
         assert "Soumettre à nouveau le traitement" in html
+        # « Quitter le formulaire » and the breadcrumb: back to « Retraitement », where it is.
+        back = 'href="/admin/traitements/retraitement">Quitter le formulaire</a>'
+        assert back in html
+        assert '<a href="/admin/traitements/retraitement">Traitements / Retraitement</a>' in html
         assert "Demande de nouveau traitement (relance)" in html
         assert "Le guichet me renvoie encore au bureau 4." in html
         status, location, _ = await _multipart(
