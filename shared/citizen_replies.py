@@ -7,6 +7,10 @@ in the citizen's words — one home for them, pure (no I/O):
 - :func:`refused_sentence`: what the citizen reads, on intake's tracking page and in notify's
   email: « Votre avis du 12/01/2027 n'a pas pu être pris en compte : la requête avait été
   clôturée sans retour le 11/01/2027. »
+- :func:`body_label` and :func:`body_sentence`: the same refusal in the body's words, the line
+  treatment adds to the request's history (the focal point's page, the ministry API): « Avis de
+  l'usager non pris en compte », « Avis « Satisfait » du 12/01/2027 reçu après la clôture sans
+  retour du 11/01/2027. »
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared import french
-from shared.lifecycle import CITIZEN_LABELS, Status, opinion_label
+from shared.lifecycle import BODY_EVENT_LABELS, CITIZEN_LABELS, Event, Status, opinion_label
 from shared.messages import CitizenReply
 
 
@@ -51,3 +55,57 @@ def refused_sentence(reply: CitizenReply | str, recorded_at: datetime, reason: s
     if reply == CitizenReply.REOPENING:
         return f"Votre relance du {when} n'a pas pu être prise en compte : {reason}."
     return f"Votre avis du {when} n'a pas pu être pris en compte : {reason}."
+
+
+# -- the body's words (treatment's history line) --------------------------------------------------
+
+BODY_LABELS = {
+    CitizenReply.OPINION: "Avis de l'usager non pris en compte",
+    CitizenReply.REOPENING: "Relance de l'usager non prise en compte",
+}
+
+
+def body_label(reply: CitizenReply | str) -> str:
+    """The history line's title; the life cycle's generic one for an unknown reply."""
+    try:
+        return BODY_LABELS[CitizenReply(reply)]
+    except ValueError:
+        return BODY_EVENT_LABELS[Event.CITIZEN_REPLY_REFUSED]
+
+
+def body_sentence(
+    reply: CitizenReply | str,
+    recorded_at: datetime,
+    *,
+    status: str | None,
+    opinion_given: str | None = None,
+    opinion: str | None = None,
+    closed_at: datetime | None = None,
+    answered_at: datetime | None = None,
+) -> str:
+    """What the body reads under :func:`body_label`: which reply, sent when, and why it was not
+    applied to the request as it stood (``status``, closed at ``closed_at`` with ``opinion``;
+    ``answered_at``: the body answered again after the reply was sent)."""
+    reopening = reply == CitizenReply.REOPENING
+    e = "e" if reopening else ""
+    said = opinion_label(opinion_given)
+    what = "Relance" if reopening else (f"Avis « {said} »" if said else "Avis")
+    if answered_at is not None:
+        why = (
+            f"envoyé{e} avant la nouvelle réponse de l'organisme du {french.day(answered_at)} : "
+            f"{'elle' if reopening else 'il'} portait sur la réponse précédente"
+        )
+    elif status == Status.CLOSED:
+        on = f" du {french.day(closed_at)}" if closed_at else ""
+        if closed_with := opinion_label(opinion):
+            why = f"reçu{e} après la clôture{on} avec l'avis « {closed_with} »"
+        else:
+            why = f"reçu{e} après la clôture sans retour{on}"
+    elif status == Status.REOPENED:
+        why = f"reçu{e} alors que la requête était déjà relancée (retraitement)"
+    elif status in (Status.IN_TREATMENT, Status.ON_HOLD):
+        why = f"reçu{e} alors que la requête était de nouveau en cours de traitement"
+    else:
+        label = CITIZEN_LABELS.get(status, status)
+        why = f"reçu{e} alors que la requête était au statut « {label} »"
+    return f"{what} du {french.day(recorded_at)} {why}."

@@ -516,6 +516,9 @@ BODY_EVENT_LABELS = {
     Event.OPINION_GIVEN: "Avis de l'usager",
     Event.REOPENED: "Relancée par l'usager (retraitement)",
     Event.CLOSED: "Clôturée sans retour",
+    # An opinion or « Relancer » the state no longer took (shared.citizen_replies.body_label
+    # says which; the status stays).
+    Event.CITIZEN_REPLY_REFUSED: "Réponse de l'usager non prise en compte",
 }
 # Events of the citizen (their actor is « l'usager » on the analysts' page).
 CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})

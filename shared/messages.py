@@ -305,7 +305,11 @@ class RequestAssignedV1(Contract):
 
 
 class RequestReassignedV1(Contract):
-    """The request was handed to another agent of the same body."""
+    """The request was handed to another agent of the same body. ``actor_name``: how to name an
+    actor no account names — a ministry's system through the ministry API, by its key's label
+    as the administrator typed it (« clé d'API « SI Passeports » »), never the key itself; None
+    for a person (notify names them from its staff directory). Added as an optional field:
+    consumers ignore unknown fields, and a message without it reads as before."""
 
     name: ClassVar[str] = "request.reassigned"
     version: ClassVar[int] = 1
@@ -317,6 +321,7 @@ class RequestReassignedV1(Contract):
     previous_assignee_id: str | None = None
     actor: Actor
     reassigned_at: datetime
+    actor_name: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 class RequestPutOnHoldV1(Contract):

@@ -17,6 +17,10 @@ from aiohttp import web
 from shared import csv_cells, french
 
 PER_PAGE = 25
+# The largest offset the services take (treatment's lists, triage's queue, the audit log): a page
+# typed past it is the last they can give, empty, not a refusal the page would show as « Service
+# momentanément indisponible ».
+MAX_OFFSET = 10_000_000
 EXPORT_LIMIT = 100_000
 # What listing_of reads of a parameter (the words of a search among them).
 PARAMETER_MAX = 200
@@ -90,7 +94,7 @@ def listing_of(
     order = query.get("ordre", "")
     descending = default_descending if order not in ("asc", "desc") else order == "desc"
     try:
-        page = max(1, min(int(query.get("page", "1")), 1_000_000))
+        page = max(1, min(int(query.get("page", "1")), MAX_OFFSET // per_page + 1))
     except ValueError:
         page = 1
     return Listing(

@@ -246,7 +246,10 @@ def handlers(public_url: str) -> dict[str, Handler]:
         if giver:
             by = giver
         elif is_api_key(event.actor.staff_id):  # the ministry API: no person of the directory
+            # Named by its key's label (« clé d'API « SI Passeports » »), when the event says it.
             by = "Le système d'information de votre organisme"
+            if event.actor_name:
+                by += f" ({event.actor_name})"
         else:
             by = "Un agent de votre organisme"
         await _send(

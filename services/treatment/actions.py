@@ -26,9 +26,10 @@ import asyncpg
 
 from services.treatment import deadlines, policy, repository
 from services.treatment.calendar import load_calendar
-from shared import attachments, audit, french, lifecycle, outbox
+from shared import attachments, audit, citizen_replies, french, lifecycle, outbox
 from shared.audit import Who
 from shared.db import run_in_transaction
+from shared.identity import is_api_key
 from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
 from shared.messages import (
     Acknowledgement,
@@ -50,6 +51,15 @@ from shared.web import FieldErrors, field_error
 MESSAGE_MAX = 5000
 MAX_DOCUMENTS = attachments.MAX_FILES
 TAGGED = "tagged"  # a history kind that is no event of the life cycle
+
+
+def history_label(kind: str, details: dict[str, Any]) -> str:
+    """A history line's title as the body reads it (its page, the ministry API, the feed)."""
+    if kind == TAGGED:
+        return "Balise (note interne)"
+    if kind == Event.CITIZEN_REPLY_REFUSED.kind:
+        return citizen_replies.body_label(details.get("reply", ""))
+    return BODY_EVENT_LABELS.get(Event.of_kind(kind), kind)
 
 
 class NotFound(Exception):
@@ -330,6 +340,8 @@ async def reassign(
             assignee_id=assignee_id,
             previous_assignee_id=row["assignee_id"],
             reassigned_at=at,
+            # A ministry's system has no account: the agent's email names its key (its label).
+            actor_name=who.name if is_api_key(who.identity.staff_id) else None,
         )
         new = await repository.update(
             conn,

@@ -27,7 +27,6 @@ from services.treatment import actions, clock
 from services.treatment.settings import SETTINGS
 from shared import lifecycle
 from shared.identity import Role, check, requires
-from shared.lifecycle import BODY_EVENT_LABELS, Event
 from shared.numbers import whole
 from shared.service import connection
 from shared.web import field_error, json_error
@@ -47,12 +46,6 @@ HORIZON = """
     FROM (SELECT pg_current_snapshot() AS snap) s"""
 CURSOR = re.compile(r"^(\d{1,18})-(\d{1,18})$")  # within xid8 and bigint
 MAX_LIMIT = 500
-
-
-def _label(kind: str) -> str:
-    if kind == actions.TAGGED:
-        return "Balise (note interne)"
-    return BODY_EVENT_LABELS.get(Event.of_kind(kind), kind)
 
 
 @routes.get("/changes")
@@ -95,17 +88,18 @@ async def changes(request: web.Request) -> web.Response:
     items = []
     for r in rows:
         until = clock.opinion_until(r, days)
+        details = json.loads(r["details"])
         items.append(
             {
                 "cursor": f"{r['tx']}-{r['id']}",
                 "code": r["code"],
                 "kind": r["kind"],
-                "label": _label(r["kind"]),
+                "label": actions.history_label(r["kind"], details),
                 "at": r["occurred_at"].isoformat(),
                 "actor_login": r["actor_login"],
                 "actor_role": r["actor_role"],
                 "message": r["message"],
-                "details": json.loads(r["details"]),
+                "details": details,
                 "status": r["status"],
                 "version": r["version"],
                 "opinion": r["opinion"],

@@ -55,7 +55,7 @@ from services.treatment.settings import SETTINGS
 from shared import attachments, audit, body_counts, codes, csv_export, lifecycle
 from shared.audit import address_of
 from shared.identity import Identity, Role, check, identity_of, requires
-from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
+from shared.lifecycle import Event, Status
 from shared.messages import NATURE_LABELS, Nature, Opinion
 from shared.numbers import whole
 from shared.purge import purged_on
@@ -514,13 +514,14 @@ async def one(request: web.Request) -> web.Response:
         {
             "at": line["occurred_at"].isoformat(),
             "kind": line["kind"],
-            "label": _kind_label(line["kind"]),
+            "label": actions.history_label(line["kind"], details),
             "actor_login": line["actor_login"],
             "actor_role": line["actor_role"],
             "message": line["message"],
-            "details": json.loads(line["details"]),
+            "details": details,
         }
         for line in lines
+        for details in (json.loads(line["details"]),)
     ]
     body["answers"] = [
         {
@@ -535,12 +536,6 @@ async def one(request: web.Request) -> web.Response:
     ]
     body["may"] = _may(row, who)
     return web.json_response(body)
-
-
-def _kind_label(kind: str) -> str:
-    if kind == actions.TAGGED:
-        return "Balise (note interne)"
-    return BODY_EVENT_LABELS.get(Event.of_kind(kind), kind)
 
 
 Act = Callable[[asyncpg.Pool, str, actions.Who, Any], Awaitable[dict]]

@@ -8,8 +8,8 @@ that makes a redelivered message a no-op (``shared.consumer``).
 - citizen.opinion_recorded, citizen.reopening_recorded: the citizen's replies, recorded by
   intake and forwarded through its outbox (so they wait in treatment's queue while treatment is
   down), judged and applied here (:func:`on_opinion_recorded`, :func:`on_reopening_recorded`);
-  one the state no longer allows is refused and told to the citizen
-  (request.citizen_reply_refused).
+  one the state no longer allows is refused, told to the citizen
+  (request.citizen_reply_refused) and to the body (a line of the request's history).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.treatment import actions, deadlines, policy, purge, repository
+from services.treatment.clock import SYSTEM
 from shared import audit, outbox
-from shared.citizen_replies import answered_since_reason, refusal_reason
+from shared.citizen_replies import answered_since_reason, body_sentence, refusal_reason
 from shared.consumer import Delivery, Entry
 from shared.lifecycle import Event, after_validation
 from shared.messages import (
@@ -125,12 +126,15 @@ async def _refused(
     delivery: Delivery,
     *,
     reason: str | None = None,
+    answered_at: datetime | None = None,
 ) -> None:
     """A citizen's reply the request's state no longer allows: the audit line (``why``, the
-    staff's words), and request.citizen_reply_refused in the outbox, in the same transaction,
-    so that the citizen, told by intake that their reply was recorded, learns it was not applied
-    and why (``reason``, the citizen's words; from the request's row when None). The message is
-    then acknowledged (the handler returns normally)."""
+    staff's words), request.citizen_reply_refused in the outbox and the request's history line,
+    in the same transaction, so that the citizen, told by intake that their reply was recorded,
+    learns it was not applied and why (``reason``, the citizen's words; from the request's row
+    when None), and the body reads it on the request's page and in the ministry API
+    (« Avis de l'usager non pris en compte »). ``answered_at``: the body answered again after
+    the reply was sent. The message is then acknowledged (the handler returns normally)."""
     opinion = isinstance(event, CitizenOpinionRecordedV1)
     event_kind = Event.OPINION_GIVEN if opinion else Event.REOPENED
     log.info(
@@ -149,24 +153,53 @@ async def _refused(
         request_code=event.code,
         detail=f"Réponse de l'usager non appliquée : {why}"[:500],
     )
+    row = await repository.lock_by_id(conn, event.request_id)
     if reason is None:
-        row = await repository.lock_by_id(conn, event.request_id)
         reason = (
             refusal_reason(row["status"], row["opinion"], row["closed_at"])
             if row
             else refusal_reason(None)
         )
-    await outbox.add(
+    reply = CitizenReply.OPINION if opinion else CitizenReply.REOPENING
+    refused_at = datetime.now(UTC)
+    message_id = await outbox.add(
         conn,
         RequestCitizenReplyRefusedV1(
             request_id=event.request_id,
             code=event.code,
             body_id=event.body_id,
-            reply=CitizenReply.OPINION if opinion else CitizenReply.REOPENING,
+            reply=reply,
             reason=reason,
             recorded_at=event.recorded_at,
-            refused_at=datetime.now(UTC),
+            refused_at=refused_at,
         ),
+    )
+    if row is None:  # a request treatment does not know has no history here
+        return
+    given = event.opinion.value if opinion else None
+    await repository.add_history(
+        conn,
+        request_id=row["request_id"],
+        occurred_at=refused_at,
+        kind=Event.CITIZEN_REPLY_REFUSED.kind,
+        # The citizen's own words (purged with their personal data, as an opinion's).
+        message=(event.comment if opinion else event.message) or None,
+        details={
+            "reply": reply.value,
+            **({"opinion": given} if given else {}),
+            "recorded_at": event.recorded_at.isoformat(),
+            "reason": body_sentence(
+                reply,
+                event.recorded_at,
+                status=row["status"],
+                opinion_given=given,
+                opinion=row["opinion"],
+                closed_at=row["closed_at"],
+                answered_at=answered_at,
+            ),
+        },
+        message_id=message_id,
+        actor_role=SYSTEM,
     )
 
 
@@ -180,16 +213,19 @@ async def on_opinion_recorded(
     answered again after a reopening, or a second opinion (two tabs, a double click) follows
     the first one. Such a reply is no poison message: delivering it again would be refused
     again, forever. The refusal is kept in the audit log (outcome ``refused``, with the reason
-    in French), request.citizen_reply_refused tells the citizen (:func:`_refused`), and the
-    message is acknowledged, so that the consumer moves on; the request's row and history are
-    as before. A redelivered opinion is stopped earlier, by the inbox row of its message id."""
+    in French), request.citizen_reply_refused tells the citizen and a history line the body
+    (:func:`_refused`), and the message is acknowledged, so that the consumer moves on; the
+    request's row is as before. A redelivered opinion is stopped earlier, by the inbox row of
+    its message id."""
     try:
         await actions.apply_opinion(
             conn, event.request_id, event.opinion, event.comment, event.recorded_at
         )
     except actions.AnsweredSince as since:
         reason = answered_since_reason(since.answered_at)
-        await _refused(conn, event, since.message, delivery, reason=reason)
+        await _refused(
+            conn, event, since.message, delivery, reason=reason, answered_at=since.answered_at
+        )
     except actions.Refused as refused:
         await _refused(conn, event, refused.message, delivery)
     except actions.NotFound:
@@ -207,7 +243,9 @@ async def on_reopening_recorded(
         await actions.apply_reopening(conn, event.request_id, event.message, event.recorded_at)
     except actions.AnsweredSince as since:
         reason = answered_since_reason(since.answered_at)
-        await _refused(conn, event, since.message, delivery, reason=reason)
+        await _refused(
+            conn, event, since.message, delivery, reason=reason, answered_at=since.answered_at
+        )
     except actions.Refused as refused:
         await _refused(conn, event, refused.message, delivery)
     except actions.NotFound:

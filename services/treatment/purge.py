@@ -4,7 +4,8 @@ In the consumer's transaction (inbox): all of it or nothing, and a second delive
 (applied again, it would change nothing either). Erased: the citizen's message, contact (and so
 the words of the search column, generated from both), the references of the citizen's
 attachments (their names may name them; intake had the bytes), the comments of the citizen's
-opinions, the messages of their reopenings, and the history lines of both.
+opinions, the messages of their reopenings, and the history lines of both (and of the replies
+refused).
 
 Kept, with the citizen's name, email and telephone replaced (shared.purge.redact): the body's
 answers and the staff's texts (the analyst's message, hold reasons, the acknowledgement email,
@@ -33,8 +34,9 @@ from shared.purge import forget_sent_events, identifiers, redact, redact_json
 
 log = logging.getLogger(__name__)
 
-# The history lines whose message is the citizen's own text.
-CITIZEN_KINDS = [Event.OPINION_GIVEN.kind, Event.REOPENED.kind]
+# The history lines whose message is the citizen's own text (a reply refused keeps its comment
+# or its « Relancer » message).
+CITIZEN_KINDS = [Event.OPINION_GIVEN.kind, Event.REOPENED.kind, Event.CITIZEN_REPLY_REFUSED.kind]
 
 
 def _json(value: Any) -> Any:

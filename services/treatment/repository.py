@@ -171,10 +171,11 @@ async def history_of(conn: asyncpg.Connection, request_id: UUID) -> list[asyncpg
 
 
 async def last_action(conn: asyncpg.Connection, request_id: UUID) -> asyncpg.Record | None:
-    """The latest line that moved the version (who made a form stale): a tag does not."""
+    """The latest line that moved the version (who made a form stale): a tag does not, nor a
+    citizen's reply refused (the request stayed as it was)."""
     return await conn.fetchrow(
         """SELECT occurred_at, kind, actor_login, actor_role FROM history
-           WHERE request_id = $1 AND kind <> 'tagged'
+           WHERE request_id = $1 AND kind NOT IN ('tagged', 'citizen_reply_refused')
            ORDER BY occurred_at DESC, id DESC LIMIT 1""",
         request_id,
     )

@@ -8,7 +8,7 @@ through its outbox; treatment's clock closes the request « sans retour » befor
 reads it (the clock's own code, run here so that it comes first, as it did in production);
 treatment started again refuses the opinion. The citizen's tracking page (the gateway's) says
 so in the request's history, the status still « Clôturée sans retour », and the citizen gets
-the email."""
+the email; the body's focal point reads it in the request's history."""
 
 from __future__ import annotations
 
@@ -19,12 +19,16 @@ import asyncpg
 
 from services.treatment import clock
 from shared import db, french
+from shared.identity import Role
 from shared.messages import RequestCitizenReplyRefusedV1, RequestTreatedV1
+from tests.e2e.conftest import BODY
 from tests.e2e.test_citizen_opinion import _call, answered
+from tests.staff.helpers import create_account, sign_in
 from tests.support import eventually
 
 EMAIL = "refus@example.ci"
 NO_OPINION_DAYS = 30
+PASSWORD = "le point focal lit l'historique"
 
 
 async def _intake_lines(database_url: str, code: str, event_type: str) -> list[str]:
@@ -96,3 +100,15 @@ async def test_an_opinion_after_the_clock_closed_the_request_is_told_to_the_citi
     [mail] = await eventually(emailed)
     assert subject(mail) == f"Miliê — requête n° {code} : votre avis n'a pas pu être pris en compte"
     assert sentence in " ".join(mail.get_body(("plain",)).get_content().split())
+
+    # The body reads it too, in the request's history on the focal point's page.
+    await create_account(database_url, Role.FOCAL_POINT, "pf.education", PASSWORD, BODY, "PF")
+    await sign_in(page, platform.url("gateway"), "pf.education", PASSWORD)
+    await page.goto(platform.url("gateway") + f"/admin/requetes/{code}")
+    history = page.locator("section", has=page.get_by_role("heading", name="Historique"))
+    line = history.locator("li").filter(has_text="Avis de l'usager non pris en compte")
+    said = " ".join((await line.inner_text()).split())
+    assert said.endswith(
+        "Avis de l'usager non pris en compte (la plateforme) Avis « Satisfait » du "
+        f"{recorded_day} reçu après la clôture sans retour du {french.day(now)}. Merci."
+    ), said

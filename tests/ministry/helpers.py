@@ -14,12 +14,12 @@ from gateway.settings import GatewaySettings
 from gateway.staff import api_keys
 from shared.db import run_in_transaction
 from shared.service import POOL
-from tests.support import RunningApp, free_port
+from tests.support import RunningApp, eventually, free_port
 from tests.treatment.pages import BODY, PDF, validated_reclamation
 
 OTHER_BODY = "ministere-justice"
 BASE = "/api/ministeres/v1"
-__all__ = ["BODY", "OTHER_BODY", "PDF", "Api", "new_key", "validated_reclamation"]
+__all__ = ["BODY", "OTHER_BODY", "PDF", "Api", "last_change", "new_key", "validated_reclamation"]
 
 
 async def new_key(
@@ -85,3 +85,16 @@ async def key_for_the_table(ctx) -> dict[str, str]:
     """For the access table (tests/staff/test_access.py): ``{api_key_id}``, a key's id."""
     whole = await new_key(ctx.stack, label="Clé du tableau des accès")
     return {"api_key_id": whole.split("_")[1]}
+
+
+async def last_change(api: Api, kind: str) -> dict:
+    """The feed's last line, once it is of ``kind`` (a line comes once older transactions end)."""
+
+    async def arrived() -> dict | None:
+        status, feed, _ = await api.get("/changes?limit=500")
+        assert status == 200, feed
+        # Empty while a transaction older than every line is still running (the horizon).
+        items = feed["items"]
+        return items[-1] if items and items[-1]["kind"] == kind else None
+
+    return await eventually(arrived)

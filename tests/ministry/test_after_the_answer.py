@@ -12,7 +12,7 @@ import aiohttp
 from gateway.public_api.ministry import openapi
 from shared.messages import Opinion
 from shared.service import POOL
-from tests.ministry.helpers import Api, new_key, validated_reclamation
+from tests.ministry.helpers import Api, last_change, new_key, validated_reclamation
 from tests.support import eventually, signed_session
 
 EMAIL = "kone.mariam@example.ci"
@@ -64,19 +64,6 @@ async def _unsatisfied_citizen(stack, http: aiohttp.ClientSession, code: str) ->
         assert resp.status == 202, await resp.text()
 
 
-async def _last_change(api: Api, kind: str) -> dict:
-    """The feed's last line, once it is of ``kind`` (a line comes once older transactions end)."""
-
-    async def arrived() -> dict | None:
-        status, feed, _ = await api.get("/changes?limit=500")
-        assert status == 200, feed
-        # Empty while a transaction older than every line is still running (the horizon).
-        items = feed["items"]
-        return items[-1] if items and items[-1]["kind"] == kind else None
-
-    return await eventually(arrived)
-
-
 async def test_the_opinion_awaited_then_given_then_a_further_answer(stack):
     code = await validated_reclamation(stack, email=EMAIL)
     key = await new_key(stack, label="SI Bourses")
@@ -105,7 +92,7 @@ async def test_the_opinion_awaited_then_given_then_a_further_answer(stack):
         assert [i["code"] for i in page["items"]] == [code]
         assert _same_limit(page["items"][0]["opinion_until"], until)
         # The feed's lines say the request as it is now, the window with it.
-        line = await _last_change(api, "treated")
+        line = await last_change(api, "treated")
         assert _same_limit(line["opinion_until"], until) and line["opinion"] is None
 
         # Not closed unsatisfied yet: no further answer.
@@ -156,7 +143,7 @@ async def test_the_opinion_awaited_then_given_then_a_further_answer(stack):
         assert [a["kind"] for a in one["answers"]] == ["treated", "citizen_answered"]
         status, page, _ = await api.get("/requests?list=insatisfaits")
         assert page["items"][0]["further_answer_message"] == AGAIN
-        line = await _last_change(api, "citizen_answered")
+        line = await last_change(api, "citizen_answered")
         assert (line["message"], line["at"], line["status"]) == (AGAIN, done["at"], "closed")
         assert (line["opinion"], line["opinion_label"], line["opinion_until"]) == (
             "not_satisfied",

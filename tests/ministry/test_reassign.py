@@ -5,6 +5,7 @@ back office's reassignment sends (notify on request.reassigned)."""
 
 from __future__ import annotations
 
+import re
 from email.header import decode_header, make_header
 
 import aiohttp
@@ -14,7 +15,7 @@ from gateway.public_api.ministry import openapi
 from shared.identity import Role
 from shared.service import POOL
 from tests.ministry.helpers import BODY, OTHER_BODY, Api, new_key, validated_reclamation
-from tests.staff.helpers import agent_email, create_account
+from tests.staff.helpers import agent_email, create_account, page_of, signed_in_session
 
 PASSWORD = "le point focal traite"
 
@@ -121,9 +122,22 @@ async def test_a_system_reassigns_to_an_active_focal_point_of_its_body_who_is_to
         assert _subject(mail) == f"Miliê — la requête n° {code} vous est réaffectée"
         text = mail.get_body(("plain",)).get_content()
         assert f"/admin/requetes/{code}" in text
-        # Handed over by the body's system, not by a person of the body.
-        said = f"Le système d'information de votre organisme vous a réaffecté la requête n° {code}"
+        # Handed over by the body's system, not by a person of the body: the key named by the
+        # label the administrator gave it, never by the key itself.
+        said = (
+            "Le système d'information de votre organisme (clé d'API « SI Passeports ») vous a "
+            f"réaffecté la requête n° {code}"
+        )
         assert said in " ".join(text.split()), text
+        assert key not in text and key.split("_")[-1] not in text
+        # The request's history says which key did it, in the API and on the request's page.
+        line = one["history"][-1]
+        assert (line["label"], line["actor_login"]) == ("Réaffectée", "clé d'API « SI Passeports »")
+        async with await signed_in_session(stack.gateway, "adjoua.n", PASSWORD) as staff:
+            _, html = await page_of(staff, f"{stack.gateway}/admin/requetes/{code}")
+        history = re.sub(r"<[^>]+>", " ", html[html.index('id="historique-titre"') :])
+        history = " ".join(history.split())
+        assert "Réaffectée (clé d'API « SI Passeports ») À Adjoua N'GUESSAN" in history, history
 
         # To the agent who has it already: refused on the API's field.
         status, refused, _ = await api.post(

@@ -124,7 +124,7 @@ async def test_every_column_of_the_focal_point_lists_is_in_sight_at_1280_px(
         )
         assert await _columns_in_sight(page) == [], link
     answer_again = page.get_by_role(
-        "link", name=f"Répondre à l'usager la requête {ours['insatisfaits'][0]}"
+        "link", name=f"Répondre à l'usager de la requête {ours['insatisfaits'][0]}"
     )
     await expect(answer_again).to_be_in_viewport()
     await follow_menu(page, "Consultations")

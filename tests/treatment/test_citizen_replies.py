@@ -5,10 +5,11 @@ acknowledged, never retried."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.treatment import actions, clock
+from services.treatment import actions, clock, purge
 from services.treatment.app import create_app
 from services.treatment.settings import TreatmentSettings
 from shared import french
@@ -19,6 +20,7 @@ from shared.messages import (
     CitizenReply,
     Opinion,
     RequestCitizenReplyRefusedV1,
+    RequestPersonalDataPurgedV1,
 )
 from shared.service import POOL
 from tests.support import RunningApp, dead_letters, eventually, publish_event
@@ -66,6 +68,21 @@ async def kinds(pool, code: str) -> list[str]:
             code,
         )
     return [r["kind"] for r in rows]
+
+
+async def refused_lines(pool, code: str) -> list[dict]:
+    """The request's history lines of the citizen's replies refused: message, details."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT h.message, h.details::text, h.actor_role FROM history h
+               JOIN treatments t USING (request_id)
+               WHERE t.code = $1 AND h.kind = 'citizen_reply_refused' ORDER BY h.id""",
+            code,
+        )
+    return [
+        {"message": r["message"], "details": json.loads(r["details"]), "role": r["actor_role"]}
+        for r in rows
+    ]
 
 
 async def refusals(pool, code: str) -> list[str]:
@@ -157,7 +174,19 @@ async def test_a_second_opinion_is_recorded_as_refused_and_acknowledged_not_retr
     assert len(said) == 1 and "clôturée" in said[0].lower()
     assert dict(await treatment.row(event.code)) == before  # still « Satisfait »
     assert await treatment.count("opinions", event.code) == 1
-    assert await kinds(treatment.pool, event.code) == ["validated", "treated", "opinion_given"]
+    # The body reads it in the request's history; the row and its version are as they were.
+    assert await kinds(treatment.pool, event.code) == [
+        "validated",
+        "treated",
+        "opinion_given",
+        "citizen_reply_refused",
+    ]
+    [line] = await refused_lines(treatment.pool, event.code)
+    assert line["message"] == "Finalement non"
+    assert line["details"]["reason"] == (
+        f"Avis « Non satisfait » du {french.day(second.recorded_at)} reçu après la clôture du "
+        f"{french.day(before['closed_at'])} avec l'avis « Satisfait »."
+    )
     queue = f"{treatment.namespace}.milie.treatment.dead-letter"
     assert await dead_letters(treatment.amqp_url, queue) == []
 
@@ -176,6 +205,23 @@ async def test_a_reply_the_state_no_longer_allows_is_refused_quietly(treatment):
     assert await deliver(treatment.pool, opinion_of(event))
     assert (await treatment.row(event.code))["status"] == "reopened"
     assert len(await refusals(treatment.pool, event.code)) == 2
+    again, late = [
+        line["details"]["reason"] for line in await refused_lines(treatment.pool, event.code)
+    ]
+    assert again.startswith("Relance du ")
+    assert again.endswith(" reçue alors que la requête était déjà relancée (retraitement).")
+    assert late.startswith("Avis « Non satisfait » du ")
+    assert late.endswith(" reçu alors que la requête était déjà relancée (retraitement).")
+
+    # A form read before the reopening: stale, and it names the reopening, not the refusals
+    # (they did not move the request).
+    try:
+        await actions.take_in_charge(treatment.pool, event.code, who(), version=2)
+    except actions.Conflict as conflict:
+        assert conflict.extra["by"] == "l'usager"
+        assert "(relancée par l'usager (retraitement))" in conflict.message
+    else:
+        raise AssertionError("a stale form was taken")
 
 
 async def test_a_reply_to_an_unknown_request_is_refused_not_poison(treatment):
@@ -184,6 +230,7 @@ async def test_a_reply_to_an_unknown_request_is_refused_not_poison(treatment):
     assert await refusals(treatment.pool, stranger.code) == [
         "Réponse de l'usager non appliquée : requête inconnue"
     ]
+    assert await treatment.outbox(RequestCitizenReplyRefusedV1.type_name())  # told, no history
 
 
 async def test_an_opinion_arriving_after_the_clock_closed_the_request_is_told_to_the_citizen(
@@ -214,6 +261,20 @@ async def test_an_opinion_arriving_after_the_clock_closed_the_request_is_told_to
         f"Votre avis du {french.day(recorded.recorded_at)} n'a pas pu être pris en compte : "
         f"la requête avait été clôturée sans retour le {french.day(now)}."
     )
+    # In the same transaction, the line of the body's history, by the platform.
+    assert await refused_lines(treatment.pool, event.code) == [
+        {
+            "message": None,  # no comment given
+            "details": {
+                "reply": "opinion",
+                "opinion": "satisfied",
+                "recorded_at": recorded.recorded_at.isoformat(),
+                "reason": f"Avis « Satisfait » du {french.day(recorded.recorded_at)} reçu après "
+                f"la clôture sans retour du {french.day(now)}.",
+            },
+            "role": "system",
+        }
+    ]
 
 
 async def test_a_reopening_after_an_opinion_is_told_to_the_citizen(treatment):
@@ -224,6 +285,12 @@ async def test_a_reopening_after_an_opinion_is_told_to_the_citizen(treatment):
     assert told["reply"] == "reopening"
     assert told["reason"].startswith("la requête avait déjà été clôturée le ")
     assert told["reason"].endswith("avec votre avis « Non satisfait »")
+    [line] = await refused_lines(treatment.pool, event.code)
+    assert line["message"] == "Rien n'a changé depuis la réponse."
+    assert line["details"]["reply"] == "reopening" and "opinion" not in line["details"]
+    assert line["details"]["reason"].startswith("Relance du ")
+    assert line["details"]["reason"].endswith("avec l'avis « Non satisfait ».")
+    assert "reçue après la clôture du " in line["details"]["reason"]
 
 
 async def test_an_opinion_given_before_the_last_answer_is_not_applied_to_it(treatment):
@@ -248,3 +315,26 @@ async def test_an_opinion_given_before_the_last_answer_is_not_applied_to_it(trea
         "cette nouvelle réponse"
     )
     assert await refusals(treatment.pool, event.code)
+    [line] = await refused_lines(treatment.pool, event.code)
+    assert line["details"]["reason"] == (
+        f"Avis « Satisfait » du {french.day(stale.recorded_at)} envoyé avant la nouvelle réponse "
+        f"de l'organisme du {answered_again} : il portait sur la réponse précédente."
+    )
+
+
+async def test_the_purge_erases_the_citizens_words_of_a_reply_refused(treatment):
+    """The refused reply's line keeps the citizen's comment for the body: their personal data,
+    erased with the rest a while after closure (request.personal_data_purged)."""
+    event = await answered(treatment.pool)
+    assert await deliver(treatment.pool, opinion_of(event, Opinion.SATISFIED, None))
+    assert await deliver(treatment.pool, reopening_of(event, "Mme KOUASSI relance encore."))
+    [line] = await refused_lines(treatment.pool, event.code)
+    assert line["message"] == "Mme KOUASSI relance encore."
+    purged = RequestPersonalDataPurgedV1(
+        request_id=event.request_id, code=event.code, purged_at=datetime.now(UTC)
+    )
+    async with treatment.pool.acquire() as conn, conn.transaction():
+        await purge.purge_requests(conn, [purged])
+    [line] = await refused_lines(treatment.pool, event.code)
+    assert line["message"] is None
+    assert line["details"]["reason"].startswith("Relance du ")  # the body's own words stay

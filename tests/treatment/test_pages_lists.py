@@ -158,6 +158,20 @@ async def test_search_sort_and_pages(platform):
         }
 
 
+async def test_a_page_number_past_every_row_says_the_page_is_empty(platform):
+    """A page typed in the address far past the list (page=400002 and beyond): « Aucune ligne
+    sur cette page », as for any page past the last, not « Service momentanément indisponible »
+    (the trial: the offset it made was past what treatment takes)."""
+    stack, _, _ = platform
+    async with await signed_in_session(stack.gateway, "pf.budget", PASSWORD) as http:
+        for page in ("2", "400002", "99999999999999999999"):
+            status, html = await get(
+                http, f"{stack.gateway}/admin/traitements/en-cours?page={page}"
+            )
+            assert status == 200, (page, html)
+            assert "Aucune ligne sur cette page : la liste compte" in unescape(html), page
+
+
 async def test_analysts_read_every_body_and_operators_are_refused(platform):
     stack, ours, theirs = platform
     async with await signed_in_session(stack.gateway, "awa.analyste", PASSWORD) as http:

@@ -12,10 +12,12 @@ from html import unescape
 import aiohttp
 import asyncpg
 
-from services.treatment import actions
+from services.treatment import actions, clock
+from shared import french
 from shared.identity import Role
-from shared.messages import Opinion
+from shared.messages import CitizenOpinionRecordedV1, Opinion
 from shared.service import POOL
+from tests.ministry.helpers import Api, last_change, new_key
 from tests.staff.helpers import (
     FORM_VERSION,
     create_account,
@@ -24,6 +26,7 @@ from tests.staff.helpers import (
     post_form,
     signed_in_session,
 )
+from tests.support import eventually, publish_event
 from tests.treatment.pages import BODY, PDF, validated_reclamation, validated_without_email
 
 PASSWORD = "le point focal traite"
@@ -339,6 +342,10 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
         assert "Formulaire De Traitement Relance" in html
         assert "Message du dernier traitement" in html
         assert "Soumettre à nouveau le traitement" in html
+        # « Quitter le formulaire » and the breadcrumb: back to « Retraitement », where it is.
+        back = 'href="/admin/traitements/retraitement">Quitter le formulaire</a>'
+        assert back in html
+        assert '<a href="/admin/traitements/retraitement">Traitements / Retraitement</a>' in html
         assert "Demande de nouveau traitement (relance)" in html
         assert "Le guichet me renvoie encore au bureau 4." in html
         status, location, _ = await _multipart(
@@ -384,3 +391,86 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
         )
         assert status == 409
         assert "Action impossible sur cette requête" in html
+
+
+async def test_a_citizen_reply_refused_is_in_the_bodys_history_page_api_and_feed(
+    stack, database_url, amqp_url, namespace
+):
+    """The citizen's opinion reaches treatment after its clock closed the request « sans
+    retour »: refused (the citizen is told by intake and notify), and the body reads it too — a
+    line of the request's history on the focal point's page, in the ministry API's history and in
+    its feed, with the citizen's comment — not only in the audit log. The request as it was."""
+    await _people(database_url)
+    code = await validated_reclamation(stack)
+    key = await new_key(stack, label="SI Passeports")
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, stack.gateway, key)
+        status, done, _ = await api.post(f"/requests/{code}/take")
+        assert status == 200, done
+        status, done, _ = await api.post(f"/requests/{code}/answer", {"message": "C'est réglé."})
+        assert (status, done["status"]) == (200, "treated"), done
+
+    # The answer a month old: the clock closes the request « sans retour » now.
+    pool = stack.apps["treatment"].app[POOL]
+    row = await pool.fetchrow(
+        """UPDATE treatments SET treated_at = treated_at - interval '31 days',
+               opinion_due = opinion_due - 31
+           WHERE code = $1 RETURNING request_id, body_id""",
+        code,
+    )
+    now = datetime.now(UTC)
+    assert await clock.close_without_opinion(pool, now=now, days=30) == [code]
+    version = await pool.fetchval("SELECT version FROM treatments WHERE code = $1", code)
+    recorded = CitizenOpinionRecordedV1(
+        request_id=row["request_id"],
+        code=code,
+        body_id=row["body_id"],
+        opinion=Opinion.SATISFIED,
+        comment="Merci, le guichet a rouvert.",
+        recorded_at=datetime.now(UTC),
+    )
+    await publish_event(amqp_url, namespace, recorded)  # as intake's relay forwards it
+
+    async def refused_line() -> bool:
+        return await pool.fetchval(
+            """SELECT count(*) FROM history h JOIN treatments t USING (request_id)
+               WHERE t.code = $1 AND h.kind = 'citizen_reply_refused'""",
+            code,
+        )
+
+    assert await eventually(refused_line) == 1
+    said = (
+        f"Avis « Satisfait » du {french.day(recorded.recorded_at)} reçu après la clôture sans "
+        f"retour du {french.day(now)}."
+    )
+
+    # The focal point's page (and the analysts', read-only): the line, by the platform.
+    for login in ("koffi.yao", "awa.kone"):
+        async with await signed_in_session(stack.gateway, login, PASSWORD) as http:
+            status, html = await page_of(http, f"{stack.gateway}/admin/requetes/{code}")
+        assert status == 200
+        history = " ".join(html[html.index('id="historique-titre"') :].split())
+        assert "Clôturée sans retour (la plateforme)" in history, login
+        assert "Avis de l'usager non pris en compte (la plateforme)" in history, login
+        assert said in history, login
+        assert "Merci, le guichet a rouvert." in history, login
+        assert 'Statut</dt><dd id="statut">Clôturée' in " ".join(html.split()), login
+
+    # The ministry API: the same line in the history; no opinion applied, the version as it was.
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, stack.gateway, key)
+        status, one, _ = await api.get(f"/requests/{code}")
+        assert status == 200, one
+        assert (one["status"], one["opinion"], one["version"]) == ("closed", None, version)
+        assert one["opinions"] == []
+        line = one["history"][-1]
+        assert line["kind"] == "citizen_reply_refused"
+        assert line["label"] == "Avis de l'usager non pris en compte"
+        assert line["message"] == "Merci, le guichet a rouvert."
+        assert line["details"]["reason"] == said
+        assert (line["details"]["reply"], line["details"]["opinion"]) == ("opinion", "satisfied")
+        assert line["actor_role"] == "system"
+        # The feed of changes the ministry's system polls.
+        change = await last_change(api, "citizen_reply_refused")
+        assert change["label"] == "Avis de l'usager non pris en compte"
+        assert change["details"]["reason"] == said

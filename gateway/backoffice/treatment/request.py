@@ -38,8 +38,10 @@ from gateway.clients.treatment import TREATMENT
 from gateway.staff import accounts, auth, signin
 from gateway.web import csrf, downloads, form_parts
 from shared import attachments, french, lifecycle
+from shared.body_counts import UNSATISFIED
 from shared.identity import Role
 from shared.lifecycle import Event, Status
+from shared.messages import Opinion
 from shared.numbers import whole
 from shared.service import POOL
 
@@ -50,6 +52,7 @@ BASE = "/admin/requetes"
 CODE = "{code:[0-9]{10}}"
 READERS = (Role.FOCAL_POINT, Role.ANALYST, Role.ADMINISTRATOR)
 LISTS = "/admin/traitements/en-cours"  # « Quitter »: back to the body's list
+CONSULTATIONS = "/admin/pf/consultations"
 FIELD_MAX = 5000
 SUBJECT_MAX = 200
 # The form's text fields are small; a document is read apart, up to attachments.MAX_BYTES.
@@ -144,6 +147,8 @@ def _who(line: dict, names: dict[str, str]) -> str:
     login = line.get("actor_login")
     if login:
         return names.get(login, login)
+    if line.get("actor_role") == "system":  # treatment's clock, a citizen's reply refused
+        return "la plateforme"
     if line.get("actor_role"):
         return "un analyste"
     return "l'usager"
@@ -162,6 +167,8 @@ def _history(item: dict, names: dict[str, str]) -> list[dict]:
             extra = f"À {names.get(to, 'un autre agent')}" if to else ""
         elif h["kind"] == Event.OPINION_GIVEN.kind:
             extra = lifecycle.opinion_label(details.get("opinion")) or ""
+        elif h["kind"] == Event.CITIZEN_REPLY_REFUSED.kind:
+            extra = details.get("reason") or ""
         elif h["kind"] in (Event.TREATED.kind, Event.CITIZEN_ANSWERED.kind):
             joined = [d["filename"] for d in details.get("documents", [])]
             extra = f"Document joint : {', '.join(joined)}" if joined else ""
@@ -216,6 +223,58 @@ def _answers(item: dict, names: dict[str, str]) -> list[dict]:
             ],
         }
         for a in item.get("answers", [])
+    ]
+
+
+def _list_of(item: dict) -> tuple[str, str]:
+    """The body's list that holds the request now, (address, the menu's words): where
+    « Quitter », « Retour à la liste » and the breadcrumb lead. « Répondre à l'usager » is
+    opened from « Insatisfaits », « Traiter à nouveau » from « Retraitement »: both led back to
+    « En cours », where the request is not."""
+    status, opinion = item["status"], item.get("opinion")
+    if status == Status.REOPENED:
+        return "/admin/traitements/retraitement", "Traitements / Retraitement"
+    if status == Status.CLOSED and opinion in UNSATISFIED:
+        return "/admin/traitements/insatisfaits", "Traitements / Insatisfaits"
+    if status == Status.CLOSED:
+        slug = "satisfaits" if opinion == Opinion.SATISFIED else "sans-retour"
+        label = "Satisfaits" if opinion == Opinion.SATISFIED else "Sans retour"
+        if opinion not in (None, Opinion.SATISFIED):  # partly satisfied, where no list says it
+            slug, label = "avis-exprimes", "Avis exprimés"
+        return f"{CONSULTATIONS}?liste={slug}", f"Consultations / {label}"
+    if status == Status.TREATED:
+        return f"{CONSULTATIONS}?liste=avis-attendus", "Consultations / Avis attendus"
+    if status == Status.ACKNOWLEDGED:
+        return CONSULTATIONS, "Consultations"
+    return LISTS, "Traitements / En cours"
+
+
+# The fields of the page's forms, as their labels say them (the summary of a refused form).
+FIELD_LABELS = {
+    "repondre-message": "Message de fin traitement",
+    "repondre-a-nouveau-message": "Message à l'usager",
+    "baliser-message": "Commentaire",
+    "mettre-en-attente-reason": "Motif de la mise en attente",
+    "reaffecter-assignee_id": "Agent de votre organisme",
+    "prendre-en-compte-acknowledgement": "Courriel d'accusé de réception",
+    "prendre-en-compte-acknowledgement_subject": "Objet du courriel",
+    "prendre-en-compte-acknowledgement_text": "Texte du courriel",
+}
+# A field whose control has another id than f-<form>-<field>.
+FIELD_IDS = {"prendre-en-compte-acknowledgement": "f-prendre-en-compte-send"}
+
+
+def _error_links(errors: dict[str, str]) -> list[dict[str, str]]:
+    """Each refused field, by its label, linked to its control: at 360 px the form may be a
+    screen or more below the summary."""
+    return [
+        {
+            "href": "#" + FIELD_IDS.get(key, f"f-{key}"),
+            "label": FIELD_LABELS.get(key)
+            or ("Joindre un document" if key.endswith("-document") else key),
+            "message": message,
+        }
+        for key, message in errors.items()
     ]
 
 
@@ -308,12 +367,14 @@ async def _request_page(
             "ack_subject": values.get("acknowledgement_subject", subject),
             "ack_text": values.get("acknowledgement_text", text),
             "errors": errors or {},
+            "error_links": _error_links(errors or {}),
             "values": values,
             "problem": problem,
             "open_form": open_form,
             "preview": preview,
             "done": done if done and not errors and not problem else None,
-            "quit": LISTS,
+            "quit": _list_of(item)[0],
+            "list_name": _list_of(item)[1],
             "max_mo": attachments.MAX_BYTES // (1024 * 1024),
         },
         status=status,

@@ -236,7 +236,12 @@ class RequestPage(Answer):
 
 class HistoryLine(Answer):
     at: datetime
-    kind: str = Field(description="assigned, put_on_hold, resumed, treated, opinion_given…")
+    kind: str = Field(
+        description="assigned, put_on_hold, resumed, treated, opinion_given… ; "
+        "citizen_reply_refused : un avis ou une relance de l'usager arrivé quand l'état de la "
+        "requête ne le permettait plus (après la clôture…), non pris en compte ; "
+        "details.reason dit lequel et pourquoi, message garde le texte de l'usager."
+    )
     label: str
     actor_login: str | None = None
     actor_role: str | None = None
