@@ -367,6 +367,15 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
         _, html = await page_of(http, page_url)
         assert "Avis : Non satisfait" in html
         assert "Toujours rien reçu." in html
+        # The history's labels that name who acted are not followed by the same again.
+        history = " ".join(html[html.index('id="historique-titre"') :].split())
+        for line in (
+            "Transmise par l'analyste",
+            "Relancée par l'usager (retraitement)",
+            "Avis de l'usager",
+        ):
+            assert f"{line} </p>" in history or f"{line}</p>" in history, line
+        assert "(l'usager)" not in history and "(un analyste)" not in history
         assert "Formulaire De Traitement" not in html
         assert "Répondre à l'usager" in html
         assert "Prendre en compte</button>" not in html

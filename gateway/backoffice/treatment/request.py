@@ -143,15 +143,20 @@ def acknowledgement_text(item: dict) -> tuple[str, str]:
     return subject, text
 
 
+# Who acted when no agent is named, and the word by which a line's label may name them already.
+_UNNAMED = {"system": ("la plateforme", "plateforme"), None: ("l'usager", "l'usager")}
+_ANALYST = ("un analyste", "l'analyste")
+
+
 def _who(line: dict, names: dict[str, str]) -> str:
+    """The agent's name; else who acted, unless the label says it already (« Avis de l'usager »,
+    « Transmise par l'analyste »: not followed by « (l'usager) », « (un analyste) »)."""
     login = line.get("actor_login")
     if login:
         return names.get(login, login)
-    if line.get("actor_role") == "system":  # treatment's clock, a citizen's reply refused
-        return "la plateforme"
-    if line.get("actor_role"):
-        return "un analyste"
-    return "l'usager"
+    # treatment's clock and a citizen's reply refused are the system's; the citizen's have no role
+    who, word = _UNNAMED.get(line.get("actor_role"), _ANALYST)
+    return "" if word in line["label"].lower() else who
 
 
 def _history(item: dict, names: dict[str, str]) -> list[dict]:
