@@ -22,6 +22,7 @@ from gateway.backoffice import (
     first_sign_in,
     limit_pages,
     not_found,
+    operator_followup,
     operator_pages,
     reason_pages,
     reminder_pages,
@@ -247,6 +248,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(triage_attachments.routes)
     app.add_routes(treatment_lists.routes)  # the bodies' lists: En cours, Retraitement…
     app.add_routes(operator_pages.routes)  # the call centre's form (channel phone)
+    app.add_routes(operator_followup.routes)  # « Suivi d'un appel »: a caller's request
     app.add_routes(treatment_request.routes)  # « Traiter »: a request and the agent's actions
     if settings.env == "development":
         app.add_routes(dev.routes)

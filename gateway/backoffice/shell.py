@@ -81,6 +81,8 @@ MENU: list[MenuEntry] = [
         "Statistiques", "bo-statistiques", (Role.ANALYST, Role.ADMINISTRATOR, Role.FOCAL_POINT)
     ),
     MenuEntry("Saisie d'une requête", "bo-appel", (Role.OPERATOR,)),
+    # A caller without internet phones back: where their request stands, their opinion.
+    MenuEntry("Suivi d'un appel", "bo-appel-suivi", (Role.OPERATOR,)),
     MenuEntry(
         "Administration",
         None,
@@ -302,11 +304,14 @@ async def render(
     return aiohttp_jinja2.render_template(template, request, full, status=status)
 
 
-async def unavailable(request: web.Request, what: str) -> web.Response:
-    """The back office's « Service indisponible » page (503): ``what`` does not answer."""
+async def unavailable(
+    request: web.Request, what: str, back: tuple[str, str] | None = None
+) -> web.Response:
+    """The back office's « Service indisponible » page (503): ``what`` does not answer;
+    ``back``: the link back (address, words), the analysts' queue when not given."""
     return await render(
         request,
         "backoffice/triage_unavailable.html",
-        {"title": "Service indisponible", "what": what},
+        {"title": "Service indisponible", "what": what, "back": back},
         status=503,
     )

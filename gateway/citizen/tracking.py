@@ -27,7 +27,6 @@ import base64
 import hashlib
 import hmac
 import json
-import math
 import time
 from typing import Any
 
@@ -39,10 +38,12 @@ from gateway.citizen import uploads
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
-from gateway.web import csrf, downloads, form_parts, forms
+from gateway.web import csrf, downloads, form_parts, forms, lookup
+from gateway.web.lookup import retry_after as _retry_after
+from gateway.web.lookup import retry_message
 from shared import attachments as files
-from shared import french, lifecycle
-from shared.codes import LENGTH, is_well_formed, normalize
+from shared import lifecycle
+from shared.codes import normalize
 
 routes = web.RouteTableDef()
 
@@ -56,30 +57,11 @@ REWRITTEN = (
 # it was; the page says which the request knows (« Adresse électronique », « Numéro de mobile »).
 CONTACT_LABEL = "Adresse e-mail ou numéro de mobile"
 TRACK_LABELS = {"code": "Code Requête", "email": CONTACT_LABEL}
-CONTACT_MISSING = "Saisissez l'adresse e-mail ou le numéro de mobile utilisé."
-# Letters without an "@": an address whose "@" was forgotten, not a mobile number (intake, sent
-# it as a number, answered « Ce numéro de mobile n'est pas valide. »).
-NO_AT_SIGN = (
-    "Il manque le « @ » de l'adresse e-mail. Pour un numéro de mobile, saisissez ses chiffres, "
-    "par exemple 07 07 12 34 56."
-)
 # « Satisfait », « Partiellement satisfait », « Non satisfait »: the radio buttons of the form.
 OPINIONS = [(str(value), label) for value, label in lifecycle.OPINION_LABELS.items()]
 DOCUMENT_MISSING = (
     "Ce document n'est pas joint aux réponses de votre requête, ou n'est plus disponible."
 )
-
-
-def retry_message(seconds: int) -> str:
-    minutes = max(1, math.ceil(seconds / 60))
-    return f"Trop de tentatives. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
-
-
-def _retry_after(body: Any) -> int:
-    try:
-        return max(1, int(body.get("retry_after", 60)))
-    except (AttributeError, TypeError, ValueError):
-        return 60
 
 
 def _private(response: web.StreamResponse) -> web.StreamResponse:
@@ -116,7 +98,7 @@ async def _tracking_page(
     context.update(
         request_view=view,
         # Wherever the page invites the opinion, until when (asked of treatment only then).
-        opinion_until=await _opinion_until(request, view),
+        opinion_until=await request.app[TREATMENT].opinion_until_day(view),
         email=email,
         steps=STEPS,
         csrf_token=csrf.token_for(request),
@@ -129,60 +111,6 @@ async def _tracking_page(
     context.setdefault("max_files", files.MAX_FILES)
     response = aiohttp_jinja2.render_template("tracking.html", request, context, status=status)
     return _private(response)
-
-
-def _typed(form: Any, *names: str) -> dict[str, str]:
-    return {name: str(form.get(name, "")).strip() for name in names}
-
-
-def _check_code_and_contact(values: dict[str, str]) -> dict[str, str]:
-    """The errors said before asking intake: a field longer than it takes, a missing field, a
-    mistyped code."""
-    errors = forms.too_long({"code": values["code"], "email": values["email"]})
-    code = normalize(values["code"])
-    if "code" in errors:
-        pass
-    elif not code:
-        errors["code"] = "Saisissez le code de votre requête."
-    elif is_well_formed(code):
-        pass
-    elif len(code) == LENGTH and code.isascii() and code.isdigit():  # its check digit is wrong
-        errors["code"] = (
-            "Un chiffre de ce code semble erroné : comparez-le chiffre par chiffre avec le code "
-            "reçu par email ou par SMS."
-        )
-    else:
-        errors["code"] = "Ce code est mal saisi : un code compte 10 chiffres."
-    if "email" in errors:
-        pass
-    elif not values["email"]:
-        errors["email"] = CONTACT_MISSING
-    elif problem := _contact_problem(values["email"]):
-        errors["email"] = problem
-    return errors
-
-
-def _contact_problem(contact: str) -> str | None:
-    """Why ``contact`` can be neither an address nor a number, before asking intake: letters
-    without an "@"."""
-    if "@" not in contact and any(c.isalpha() for c in contact):
-        return NO_AT_SIGN
-    return None
-
-
-def _too_long(typed: dict[str, str]) -> dict[str, Any]:
-    """The reply's texts longer than they may be, as intake's 422 would say them (``_replied``
-    then shows them beside their field), or {}."""
-    errors = forms.too_long(typed)
-    return {"errors": [{"field": k, "message": v} for k, v in errors.items()]} if errors else {}
-
-
-def _errors(body: Any) -> dict[str, str]:
-    """Intake's field errors in the form's fields: its ``phone`` is the form's one field."""
-    errors = forms.errors_by_field(body.get("errors", []) if isinstance(body, dict) else [])
-    if "phone" in errors:
-        errors.setdefault("email", errors.pop("phone"))
-    return errors
 
 
 # -- Post/Redirect/Get: the code and email in a short-lived signed cookie ---------------------
@@ -268,8 +196,8 @@ async def track_form(request: web.Request) -> web.Response:
 @routes.post("/suivre")
 async def track(request: web.Request) -> web.Response:
     form = await request.post()
-    values = _typed(form, "code", "email")
-    errors = _check_code_and_contact(values)
+    values = lookup.typed(form, "code", "email")
+    errors = lookup.check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     response = _see_other(LOOKUP_PATH)
@@ -285,25 +213,10 @@ def _refused_look_up(
     if status == 404:
         return _track_form(request, values, 404, not_found=True)
     if status == 422:
-        return _track_form(request, values, 422, errors=_errors(body))
+        return _track_form(request, values, 422, errors=lookup.errors_of(body))
     if status == 429:
         return _throttled_form(request, values, body)
     return _unavailable(request)
-
-
-async def _opinion_until(request: web.Request, view: dict) -> str:
-    """« Donnez votre avis jusqu'au … »: treatment's clock says until when (intake's view does
-    not know it); "" when no opinion is asked for or treatment does not answer — the form is
-    there all the same."""
-    if not view.get("can_give_opinion"):
-        return ""
-    try:
-        status, body = await request.app[TREATMENT].opinion_until(view["code"])
-    except ServiceUnavailable:
-        return ""
-    if status != 200 or not isinstance(body, dict):
-        return ""
-    return french.until(body.get("opinion_until"))
 
 
 @routes.get(LOOKUP_PATH)
@@ -396,9 +309,9 @@ async def rewrite(request: web.Request) -> web.Response:
             drafts = request.app[INTAKE].drafts(owner)
     except ServiceUnavailable:
         return _unavailable(request)
-    values = _typed(form, "code", "email")
+    values = lookup.typed(form, "code", "email")
     message = str(form.get("message", ""))
-    errors = _check_code_and_contact(values)
+    errors = lookup.check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     code, email = normalize(values["code"]), values["email"]
@@ -506,12 +419,12 @@ async def _replied(
 @routes.post("/suivre/avis")
 async def give_opinion(request: web.Request) -> web.Response:
     form = await request.post()
-    values = _typed(form, "code", "email")
+    values = lookup.typed(form, "code", "email")
     typed = {"opinion": str(form.get("opinion", "")), "comment": str(form.get("comment", ""))}
-    errors = _check_code_and_contact(values)
+    errors = lookup.check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
-    if refused := _too_long(typed):
+    if refused := lookup.too_long(typed):
         return await _replied(request, values, 422, refused, form="avis", typed=forms.cut(typed))
     try:
         status, body = await request.app[INTAKE].give_opinion(
@@ -528,12 +441,12 @@ async def give_opinion(request: web.Request) -> web.Response:
 @routes.post("/suivre/relancer")
 async def reopen(request: web.Request) -> web.Response:
     form = await request.post()
-    values = _typed(form, "code", "email")
+    values = lookup.typed(form, "code", "email")
     typed = {"message": str(form.get("message", ""))}
-    errors = _check_code_and_contact(values)
+    errors = lookup.check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
-    if refused := _too_long(typed):
+    if refused := lookup.too_long(typed):
         return await _replied(request, values, 422, refused, form="relance", typed=forms.cut(typed))
     try:
         status, body = await request.app[INTAKE].reopen(
@@ -554,8 +467,8 @@ async def document(request: web.Request) -> web.StreamResponse:
     """The code and email checked with intake (the look-up, throttled), the document one of the
     request's answers' documents, then its bytes from treatment, streamed as a download."""
     form = await request.post()
-    values = _typed(form, "code", "email", "document_id")
-    errors = _check_code_and_contact(values)
+    values = lookup.typed(form, "code", "email", "document_id")
+    errors = lookup.check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
     code = normalize(values["code"])
@@ -568,7 +481,7 @@ async def document(request: web.Request) -> web.StreamResponse:
     if status == 429:
         return _throttled_form(request, values, view)
     if status != 200:
-        return _track_form(request, values, 422, errors=_errors(view))
+        return _track_form(request, values, 422, errors=lookup.errors_of(view))
     wanted = values["document_id"]
     if wanted not in {d["document_id"] for d in view.get("documents", [])}:
         return await _tracking_page(request, view, values["email"], 404, problem=DOCUMENT_MISSING)
@@ -606,7 +519,7 @@ async def forgot_form(request: web.Request) -> web.Response:
 @routes.post("/suivre/code-oublie")
 async def forgot(request: web.Request) -> web.Response:
     form = await request.post()
-    values = _typed(form, "email")
+    values = lookup.typed(form, "email")
     if not values["email"]:
         return _forgot_form(
             request,
@@ -616,7 +529,7 @@ async def forgot(request: web.Request) -> web.Response:
         )
     if errors := forms.too_long(values):
         return _forgot_form(request, values, 422, errors=errors)
-    if problem := _contact_problem(values["email"]):
+    if problem := lookup.contact_problem(values["email"]):
         return _forgot_form(request, values, 422, errors={"email": problem})
     try:
         status, body = await request.app[INTAKE].remind_codes(values["email"])
@@ -625,7 +538,7 @@ async def forgot(request: web.Request) -> web.Response:
     if status == 202:
         return _forgot_form(request, values, sent=body.get("message"))
     if status == 422:
-        return _forgot_form(request, values, 422, errors=_errors(body))
+        return _forgot_form(request, values, 422, errors=lookup.errors_of(body))
     if status == 429:
         seconds = _retry_after(body)
         response = _forgot_form(request, values, 429, throttled=retry_message(seconds))

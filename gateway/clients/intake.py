@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.clients.transport import Services, ServiceUnavailable
 from shared.identity import Identity
+from shared.messages import Channel
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,11 @@ def told_by(value: object) -> list[str]:
     """Intake's ``told_by`` as a page may trust it: known media only, in ``MEDIA``'s order."""
     said = value if isinstance(value, list) else []
     return [m for m in MEDIA if m in said]
+
+
+def _on_behalf(operator: Identity | None) -> dict[str, Any]:
+    """The signed call's identity and channel when an operator asks for a caller."""
+    return {"identity": operator, "channel": Channel.PHONE.value} if operator is not None else {}
 
 
 # The draft's owner (a keyed hash of the browser's form cookie), signed into each draft call.
@@ -129,9 +135,13 @@ class Intake:
     #
     # ``contact``: what the citizen typed in « Adresse e-mail ou numéro de mobile »: sent to
     # intake as ``email`` when it holds an "@", as ``phone`` otherwise (see contact_fields).
+    # ``operator``: the call centre's operator who asks for a caller (« Suivi d'un appel »):
+    # signed into the call with the channel ``phone``; intake counts its limits per operator and
+    # records a reply as given by telephone.
 
-    async def track(self, code: str, contact: str) -> Answer:
-        return await self.track_as_sent({"code": code, **contact_fields(contact)})
+    async def track(self, code: str, contact: str, *, operator: Identity | None = None) -> Answer:
+        payload = {"code": code, **contact_fields(contact)}
+        return await self._call("POST", "/tracking", json=payload, **_on_behalf(operator))
 
     async def rewrite(self, code: str, contact: str, message: str) -> Answer:
         """The request rewritten after « reformulation demandée »."""
@@ -144,18 +154,26 @@ class Intake:
         return await self.remind_codes_as_sent(contact_fields(contact))
 
     async def give_opinion(
-        self, code: str, email: str, opinion: str, comment: str | None = None
+        self,
+        code: str,
+        email: str,
+        opinion: str,
+        comment: str | None = None,
+        *,
+        operator: Identity | None = None,
     ) -> Answer:
         """The citizen's opinion of the body's answer (satisfied, partly_satisfied,
         not_satisfied): 202 ``{message, view}``; 409 ``{error, message, view}`` (not_answered,
         already_given, already_reopened, closed); 422 ``{errors, view}``."""
         payload = {"code": code, **contact_fields(email), "opinion": opinion, "comment": comment}
-        return await self.give_opinion_as_sent(payload)
+        return await self._call("POST", "/tracking/opinion", json=payload, **_on_behalf(operator))
 
-    async def reopen(self, code: str, email: str, message: str) -> Answer:
+    async def reopen(
+        self, code: str, email: str, message: str, *, operator: Identity | None = None
+    ) -> Answer:
         """« Relancer »: the request reopened for a new treatment; answers as ``give_opinion``."""
         payload = {"code": code, **contact_fields(email), "message": message}
-        return await self.reopen_as_sent(payload)
+        return await self._call("POST", "/tracking/reopen", json=payload, **_on_behalf(operator))
 
     # The tracking API's bodies, passed on as the client sent them (intake checks them).
     async def track_as_sent(self, payload: Any) -> Answer:

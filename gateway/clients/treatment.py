@@ -18,6 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.clients.transport import Services, ServiceUnavailable
+from shared import french
 from shared.identity import Identity
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,20 @@ class Treatment:
         return await self._json(
             "GET", "/citizen/opinion-until", params={"code": code}, identity=None
         )
+
+    async def opinion_until_day(self, view: dict) -> str:
+        """« jusqu'au … » of intake's tracking ``view``: until when the opinion is awaited
+        (treatment's clock; intake's view does not know it), in French; "" when no opinion is
+        asked for or treatment does not answer — the form is there all the same."""
+        if not view.get("can_give_opinion"):
+            return ""
+        try:
+            status, body = await self.opinion_until(view["code"])
+        except ServiceUnavailable:
+            return ""
+        if status != 200 or not isinstance(body, dict):
+            return ""
+        return french.until(body.get("opinion_until"))
 
     def citizen_document(
         self, document_id: str, code: str

@@ -49,6 +49,11 @@ ACTIONS = {
     # A page of the gateway's own showing a citizen's contact (the call centre's « Requête
     # enregistrée »): target « requête <code> » (REQUEST_TARGET).
     "personal_data_read": "Consultation des données personnelles",
+    # « Suivi d'un appel » (backoffice.operator_followup): an operator reads a caller's request,
+    # records the caller's opinion or « Relancer » on their behalf; target « requête <code> ».
+    "caller_request_read": "Suivi d'un appel : requête consultée",
+    "caller_opinion_recorded": "Suivi d'un appel : avis de l'appelant enregistré",
+    "caller_reopening_recorded": "Suivi d'un appel : relance de l'appelant enregistrée",
     # The ministries' systems' keys (backoffice.api_key_pages): target « clé d'API <id> ».
     "api_key_created": "Clé d'API créée",
     "api_key_revoked": "Clé d'API révoquée",

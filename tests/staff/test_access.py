@@ -202,6 +202,13 @@ ROUTES: list[Row] = [
     # The call centre's form: operators only; an empty form is refused (422).
     Row("GET", "/admin/appel", only(OPERATOR)),
     Row("POST", "/admin/appel", only(OPERATOR, status=422), {}),
+    # « Suivi d'un appel »: operators only; an empty form (no code, no contact) is refused (422)
+    # before intake is asked, so the table records no reply.
+    Row("GET", "/admin/appel/suivi", only(OPERATOR)),
+    *(
+        Row("POST", f"/admin/appel/suivi{path}", only(OPERATOR, status=422), {})
+        for path in ("", "/avis", "/relancer")
+    ),
     # « Statistiques »: every focal point too (stats answers only its own body's counts).
     *(
         Row("GET", f"/admin/statistiques{suffix}", {**staff_only(), OPERATOR: 403})

@@ -30,6 +30,13 @@ in E.164 (read with Côte d'Ivoire's plan unless it starts with ``+``), throttle
 The client's address is the one the gateway resolved (peer, or ``X-Forwarded-For`` from a
 trusted proxy) and signed into the call (``shared.signing``); a body that carries a
 ``client_address`` is refused (422).
+
+The call centre (« Suivi d'un appel ») uses ``/tracking``, ``/tracking/opinion`` and
+``/tracking/reopen`` for a caller with no internet: such a call says the channel ``phone`` and
+must carry an operator's signed identity (401/403 otherwise). Its limits are counted per
+operator rather than per client address (the operators of a call centre share one address:
+one operator's mistypings must not lock the others out), with the same numbers; a reply records
+the channel and the operator.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ from services.intake.tracking import reminders
 from services.intake.tracking import store as tracking
 from services.intake.tracking.store import Who
 from shared.codes import is_well_formed, normalize
+from shared.identity import Identity, Role, check
+from shared.messages import Channel
 from shared.service import connection, transaction
 from shared.signing import call_of
 from shared.web import FieldErrors, field_error, json_error, read_model
@@ -216,12 +225,29 @@ def reminder_rules(request: web.Request, kind: str = "email") -> tuple[Rule, Rul
     )
 
 
+def on_behalf(request: web.Request) -> Identity | None:
+    """The operator who calls for a caller (channel ``phone``: an operator's signed identity
+    required, else 401/403), or None for the citizen's own call."""
+    if call_of(request).channel != Channel.PHONE.value:
+        return None
+    return check(request, Role.OPERATOR)
+
+
+def asker_key(request: web.Request) -> str:
+    """Who the limits count a look-up against: the operator calling for a caller, else the
+    client's address."""
+    operator = on_behalf(request)
+    if operator is not None:
+        return f"operateur:{operator.staff_id}"
+    return throttle.client_key(call_of(request).client_address)
+
+
 class Counted:
     """A look-up counted as a failure until it succeeds (:meth:`succeeded` takes it back)."""
 
     def __init__(self, request: web.Request, code: str, who: Who) -> None:
         by_code, by_contact, by_client = lookup_rules(request, who.kind)
-        client = throttle.client_key(call_of(request).client_address)
+        client = asker_key(request)
         self.request = request
         self.failures = [
             (by_code, f"{code}\x00{client}"),
@@ -291,7 +317,14 @@ async def _reply(request: web.Request, query: LookupIn, told: str, **said: str |
     wait, counted = await _count_lookup(request, code, who)
     if wait is not None:
         return _throttled(wait)
-    outcome = await transaction(request, lambda conn: tracking.reply(conn, code, who, **said))
+    operator = on_behalf(request)
+    by = tracking.ReplyBy(
+        channel=call_of(request).channel or Channel.WEB.value,
+        staff_id=operator.staff_id if operator else None,
+    )
+    outcome = await transaction(
+        request, lambda conn: tracking.reply(conn, code, who, by=by, **said)
+    )
     if outcome.kind == "not_found":
         return _not_found()
     await counted.succeeded()

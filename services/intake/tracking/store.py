@@ -318,11 +318,21 @@ def _refusal(row: asyncpg.Record, event: Event) -> tuple[str, str] | None:
     )
 
 
+@dataclass(frozen=True)
+class ReplyBy:
+    """How a reply came: the signed call's channel, and the call centre's operator who gave it
+    on the caller's behalf (None: the citizen themself)."""
+
+    channel: str = "web"
+    staff_id: str | None = None
+
+
 async def reply(
     conn: asyncpg.Connection,
     code: str,
     who: Who,
     *,
+    by: ReplyBy = ReplyBy(),
     opinion: str | None = None,
     comment: str | None = None,
     message: str | None = None,
@@ -348,8 +358,8 @@ async def reply(
     text = (message or "").strip() or None
     await conn.execute(
         """INSERT INTO citizen_replies (id, request_id, kind, opinion, comment, message,
-                                        answer_at, recorded_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                                        answer_at, recorded_at, channel, staff_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
         message_id,
         row["id"],
         "reopening" if reopening else "opinion",
@@ -358,6 +368,8 @@ async def reply(
         text,
         row["treated_at"],
         now,
+        by.channel,
+        by.staff_id,
     )
     ids = {"request_id": row["id"], "code": row["code"].strip(), "body_id": row["body_id"]}
     recorded: CitizenOpinionRecordedV1 | CitizenReopeningRecordedV1

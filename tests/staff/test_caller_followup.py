@@ -1,0 +1,279 @@
+"""« Suivi d'un appel »: a caller with no internet phones back; the operator looks the request up
+with its code and the caller's mobile number (the citizen's look-up at intake, signed with the
+operator's identity and the channel ``phone``), reads out where it stands and the body's answer,
+and records the caller's opinion or « Relancer » through the citizen's intake routes; treatment
+applies it as it applies the citizen's own. The whole platform in this process."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from gateway.clients.transport import SERVICES
+from shared import lifecycle
+from shared.identity import Identity, Role
+from shared.service import POOL
+from tests.stack import Stack, start_stack
+from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
+from tests.support import eventually
+from tests.track.conftest import STRICT
+from tests.track.test_answer_page import _answered
+
+PASSWORD = "le centre d'appels rappelle"
+EMAIL = "aya.kouassi@example.ci"
+MOBILE = "07 07 12 34 56"  # the caller's number, given with the request (tests/track/conftest)
+URL = "/admin/appel/suivi"
+NOT_FOUND = (
+    "Aucune requête ne correspond à ce code et à cette adresse électronique ou ce numéro de "
+    "mobile. Vérifiez-les et réessayez."
+)
+
+
+async def _operator(stack, database_url: str, login: str = "centre.suivi"):
+    """(the operator's account id, a session signed in as them)."""
+    account = await create_account(database_url, Role.OPERATOR, login, PASSWORD)
+    return str(account.id), await signed_in_session(stack.gateway, login, PASSWORD)
+
+
+async def _post(http, stack, path: str, data: dict) -> tuple[int, str]:
+    token = await form_token(http, stack.gateway + URL)
+    async with http.post(stack.gateway + path, data={"csrf_token": token, **data}) as resp:
+        return resp.status, html.unescape(await resp.text())
+
+
+def _text(page: str) -> str:
+    """The page's words, without tags and with white space folded."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+async def _audit(database_url: str, login: str) -> list[tuple[str, str, str]]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT action, target, detail FROM gateway.audit_log WHERE actor_login = $1 "
+            "AND action LIKE 'caller_%' ORDER BY id",
+            login,
+        )
+    finally:
+        await conn.close()
+    return [(r["action"], r["target"], r["detail"]) for r in rows]
+
+
+async def test_a_wrong_pair_is_refused_as_the_citizen_page_refuses_it(
+    stack, database_url, amqp_url, namespace
+):
+    code, _ = await _answered(stack, amqp_url, namespace, EMAIL)
+    _, http = await _operator(stack, database_url)
+    async with http:
+        async with http.get(stack.gateway + URL) as resp:
+            page = await resp.text()
+            assert resp.status == 200
+            assert resp.headers["Cache-Control"] == "no-store"
+        # The menu leads there, beside « Saisie d'une requête ».
+        assert re.search(r'<a href="/admin/appel/suivi[^"]*"[^>]*>Suivi d&#39;un appel</a>', page)
+        status, page = await _post(http, stack, URL, {"code": code, "email": "07 07 99 99 99"})
+        assert status == 404
+        assert NOT_FOUND in page
+        # What was typed is kept, for the operator to correct.
+        assert f'name="code" value="{code}"' in page
+        assert 'name="email" value="07 07 99 99 99"' in page
+        assert "Traité le" not in page
+        # A mistyped code is said before any look-up, in the citizen page's words.
+        status, page = await _post(http, stack, URL, {"code": "123", "email": MOBILE})
+        assert status == 422
+        assert "Ce code est mal saisi : un code compte 10 chiffres." in page
+    # The citizen's page says the same sentence for the same pair.
+    async with new_session() as citizen:
+        token = await form_token(citizen, stack.gateway + "/suivre")
+        form = {"csrf_token": token, "code": code, "email": "07 07 99 99 99"}
+        async with citizen.post(stack.gateway + "/suivre", data=form) as resp:
+            assert NOT_FOUND in html.unescape(await resp.text())
+
+
+async def test_the_operator_reads_out_the_answer_and_records_the_callers_opinion(
+    stack, database_url, amqp_url, namespace
+):
+    code, _ = await _answered(stack, amqp_url, namespace, EMAIL)
+    operator_id, http = await _operator(stack, database_url)
+    async with http:
+        status, page = await _post(http, stack, URL, {"code": code, "email": MOBILE})
+        assert status == 200, page
+        words = _text(page)
+        # Where it stands, in the life cycle's words and step, and the body's answer to read.
+        assert "Niveau d'avancement : Traité le " in words
+        assert f"Etape 3 sur 4 : {dict((n, t) for n, t, _ in lifecycle.STEPS)[3]}" in words
+        assert lifecycle.CITIZEN_BANNERS[lifecycle.Status.TREATED] in words
+        assert "Votre remboursement a été viré le 3 février. Le reçu est joint." in words
+        assert "reçu de virement.pdf" in words
+        assert "Le point focal de l'organisme a pris en charge la requête." in words
+        assert "Pièces demandées" in words
+        for label in lifecycle.OPINION_LABELS.values():
+            assert f">{label}</label>" in page
+
+        # No opinion chosen: refused beside the field, the comment kept.
+        status, page = await _post(
+            http, stack, URL + "/avis", {"code": code, "email": MOBILE, "comment": "Trop lent."}
+        )
+        assert status == 422
+        assert "Choisissez votre avis" in page and ">Trop lent.</textarea>" in page
+
+        status, page = await _post(
+            http,
+            stack,
+            URL + "/avis",
+            {"code": code, "email": MOBILE, "opinion": "not_satisfied", "comment": "Trop lent."},
+        )
+        assert status == 200, page
+        assert "<h1>Avis enregistré</h1>" in page
+        assert "Votre avis a été enregistré." in page
+        # Once: the same reply again is refused as the citizen's is.
+        status, page = await _post(
+            http, stack, URL + "/avis", {"code": code, "email": MOBILE, "opinion": "satisfied"}
+        )
+        assert status == 409 and "déjà donné votre avis" in page
+
+    # Intake recorded it as given by telephone, by this operator; the audit log names him.
+    intake = stack.apps["intake"].app[POOL]
+    reply = await intake.fetchrow(
+        "SELECT c.opinion, c.comment, c.channel, c.staff_id FROM citizen_replies c "
+        "JOIN requests r ON r.id = c.request_id WHERE r.code = $1",
+        code,
+    )
+    assert dict(reply) == {
+        "opinion": "not_satisfied",
+        "comment": "Trop lent.",
+        "channel": "phone",
+        "staff_id": operator_id,
+    }
+    target = f"requête {code}"
+    assert await _audit(database_url, "centre.suivi") == [
+        ("caller_request_read", target, "Suivi d'un appel : requête consultée"),
+        ("caller_opinion_recorded", target, "Avis de l'appelant : Non satisfait"),
+    ]
+
+    # Treatment applies it (through intake's outbox): the request is closed with that opinion.
+    treatment = stack.apps["treatment"].app[POOL]
+
+    async def closed():
+        return await treatment.fetchrow(
+            "SELECT status, opinion FROM treatments WHERE code = $1 AND status = 'closed'", code
+        )
+
+    assert dict(await eventually(closed)) == {"status": "closed", "opinion": "not_satisfied"}
+    await eventually(
+        lambda: intake.fetchval(
+            "SELECT true FROM request_history h JOIN requests r ON r.id = h.request_id "
+            "WHERE r.code = $1 AND h.event_type = 'request.opinion_given'",
+            code,
+        )
+    )
+    # The citizen's own tracking page shows it.
+    async with new_session() as citizen:
+        token = await form_token(citizen, stack.gateway + "/suivre")
+        form = {"csrf_token": token, "code": code, "email": EMAIL}
+        async with citizen.post(stack.gateway + "/suivre", data=form) as resp:
+            page = html.unescape(await resp.text())
+    assert re.search(r'id="opinion">Non satisfait<', page), page
+    assert re.search(r'id="status">Clôturée — Non satisfait<', page)
+
+
+async def test_relancer_reopens_the_request_for_the_caller(
+    stack, database_url, amqp_url, namespace
+):
+    code, _ = await _answered(stack, amqp_url, namespace, EMAIL)
+    _, http = await _operator(stack, database_url, "centre.relance")
+    async with http:
+        status, page = await _post(
+            http, stack, URL + "/relancer", {"code": code, "email": MOBILE, "message": ""}
+        )
+        assert status == 422 and "Dites pourquoi vous relancez la requête" in page
+        status, page = await _post(
+            http,
+            stack,
+            URL + "/relancer",
+            {"code": code, "email": MOBILE, "message": "Le reçu porte un autre montant."},
+        )
+        assert status == 200, page
+        assert "<h1>Relance enregistrée</h1>" in page
+        assert "Votre requête a été relancée" in page
+    treatment = stack.apps["treatment"].app[POOL]
+    await eventually(
+        lambda: treatment.fetchval(
+            "SELECT true FROM treatments WHERE code = $1 AND status = 'reopened'", code
+        )
+    )
+    intake = stack.apps["intake"].app[POOL]
+    await eventually(
+        lambda: intake.fetchval(
+            "SELECT true FROM requests WHERE code = $1 AND status = 'reopened'", code
+        )
+    )
+    assert [a for a, _, _ in await _audit(database_url, "centre.relance")] == [
+        "caller_reopening_recorded"
+    ]
+
+
+async def test_only_an_operator_follows_a_call(stack, database_url, amqp_url, namespace):
+    code, _ = await _answered(stack, amqp_url, namespace, EMAIL)
+    await create_account(database_url, Role.ANALYST, "analyste.suivi", PASSWORD)
+    async with await signed_in_session(stack.gateway, "analyste.suivi", PASSWORD) as http:
+        async with http.get(stack.gateway + URL) as resp:
+            assert resp.status == 403
+            assert "Accès refusé" in await resp.text()
+        token = await form_token(http, stack.gateway + "/admin/")
+        for path in (URL, URL + "/avis", URL + "/relancer"):
+            form = {"csrf_token": token, "code": code, "email": MOBILE, "opinion": "satisfied"}
+            async with http.post(stack.gateway + path, data=form) as resp:
+                assert resp.status == 403, path
+    # Intake itself refuses the channel ``phone`` without an operator's signed identity.
+    services = stack.apps["gateway"].app[SERVICES]
+    payload = {"code": code, "phone": MOBILE, "opinion": "satisfied"}
+    for identity, expected in (
+        (None, 401),
+        (Identity(staff_id="x", role=Role.ANALYST), 403),
+    ):
+        status, _ = await services.call(
+            "POST", "intake", "/tracking/opinion", json=payload, identity=identity, channel="phone"
+        )
+        assert status == expected
+    intake = stack.apps["intake"].app[POOL]
+    assert not await intake.fetchval(
+        "SELECT count(*) FROM citizen_replies c JOIN requests r ON r.id = c.request_id "
+        "WHERE r.code = $1",
+        code,
+    )
+
+
+@pytest.fixture
+async def strict_stack(settings_for, smtp_server) -> AsyncIterator[Stack]:
+    """The platform with intake's low tracking limits (tests/track/conftest.STRICT)."""
+    exits = await start_stack(settings_for, smtp_server.port, **STRICT)
+    async with exits:
+        yield exits.stack  # type: ignore[attr-defined]
+
+
+async def test_intakes_limits_count_each_operator_apart(
+    strict_stack, database_url, amqp_url, namespace
+):
+    """The operators of a call centre share one address: one operator's wrong tries stop him at
+    intake's limit, in the citizen page's words, and never his colleague."""
+    stack = strict_stack
+    code, _ = await _answered(stack, amqp_url, namespace, EMAIL)
+    _, first = await _operator(stack, database_url, "centre.un")
+    _, second = await _operator(stack, database_url, "centre.deux")
+    async with first, second:
+        wrong = {"code": code, "email": "07 07 99 99 99"}
+        for _ in range(STRICT["tracking_per_code"]):
+            status, _page = await _post(first, stack, URL, wrong)
+            assert status == 404
+        status, page = await _post(first, stack, URL, {"code": code, "email": MOBILE})
+        assert status == 429
+        assert "Trop de tentatives. Réessayez dans 15 minutes." in page
+        assert f'name="code" value="{code}"' in page
+        status, page = await _post(second, stack, URL, {"code": code, "email": MOBILE})
+        assert status == 200, page
+        assert "Votre remboursement a été viré le 3 février." in page
