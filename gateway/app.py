@@ -48,7 +48,7 @@ from gateway.clients.stats import STATS, Stats
 from gateway.clients.transport import SERVICES, Services
 from gateway.clients.treatment import TREATMENT, Treatment
 from gateway.clients.triage import TRIAGE, Triage
-from gateway.public_api import open311, v1
+from gateway.public_api import open311, open311_openapi, v1, v1_openapi
 from gateway.public_api import tracking as tracking_api
 from gateway.public_api.ministry import api as ministry_api
 from gateway.public_api.ministry import openapi as ministry_openapi
@@ -219,6 +219,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
     # The public APIs.
     app.add_routes(tracking_api.routes)
     app.add_routes(v1.routes)
+    app.add_routes(v1_openapi.routes)  # its OpenAPI document
+    app.add_routes(open311_openapi.routes)  # before open311's catch-all of unknown addresses
     app.add_routes(open311.routes)  # Open311 GeoReport v2 under /open311/v2/
     app.add_routes(ministry_api.routes)  # the ministries' systems, per-body API keys
     app.add_routes(ministry_openapi.routes)  # its OpenAPI document and page

@@ -240,6 +240,14 @@ def _messaging(spec: ServiceSpec):
     return ctx
 
 
+def parser_limits(app: web.Application) -> dict[str, int]:
+    """aiohttp's HTTP parser options for ``app`` (its runner's keyword arguments): a signed
+    call's envelope holds its path and query (shared.signing), so a signed service reads longer
+    header lines; the public gateway keeps aiohttp's 8 KiB. The tests serve the apps with them
+    too (``tests.support.RunningApp``)."""
+    return {"max_field_size": signing.MOST_HEADER_BYTES} if signing.SIGNED_FOR in app else {}
+
+
 def run(app: web.Application, settings: ServiceSettings, service: str) -> None:
     """Serve ``app`` until SIGINT/SIGTERM; logs go to stderr as JSON lines."""
     logs.configure(service, settings.log_level, settings.log_format)
@@ -257,9 +265,7 @@ def run(app: web.Application, settings: ServiceSettings, service: str) -> None:
         print=None,
         access_log=None,
         shutdown_timeout=5,
-        # A signed call's envelope holds its path and query (shared.signing); the public gateway
-        # keeps aiohttp's 8 KiB.
-        **({"max_field_size": signing.MOST_HEADER_BYTES} if signing.SIGNED_FOR in app else {}),
+        **parser_limits(app),
         # uvloop's C event loop: less CPU in the loop, the transports and the protocol
         # callbacks (bench.load on a 2-core machine: 116 → 134-155 submissions/s).
         loop=uvloop.new_event_loop(),

@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 
 import aio_pika
 import aiohttp
+import hypothesis
 from aiohttp import web
 from aiohttp.payload import BytesPayload
 from yarl import URL
 
 from shared import signing
 from shared.identity import Identity, Role
-from shared.service import SETTINGS
+from shared.service import SETTINGS, parser_limits
 
 T = TypeVar("T")
 
@@ -237,7 +238,9 @@ class RunningApp:
         # At a test's end nothing waits for an answer any more; what a longer timeout waited for
         # was aiohttp's read of what is left of a body the app answered early (a stalled upload):
         # it goes on for 10 s even once the client has closed the connection.
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        self.runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=1.0, **parser_limits(app)
+        )
 
     @property
     def url(self) -> str:
@@ -425,4 +428,17 @@ def delivery_of(event, message_id: uuid.UUID | None = None):
         routing_key=event.name,
         correlation_id=None,
         reply_to=None,
+    )
+
+
+def fuzzing(examples: int) -> hypothesis.settings:
+    """Hypothesis' settings for a schemathesis run of a test: ``examples`` per operation and
+    mode, the same ones at every run (derandomized, no database of examples), no deadline."""
+    return hypothesis.settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
     )

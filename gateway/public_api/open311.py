@@ -306,7 +306,8 @@ _KNOWN = [
 ]
 
 
-@routes.route("*", PREFIX + "/{tail:.*}")
+# Any character, line breaks too: « .* » alone stops at a line break (%0A in the address).
+@routes.route("*", PREFIX + r"/{tail:[\s\S]*}")
 async def unknown(request: web.Request) -> web.Response:
     """Anything else under ``/open311/v2/``: the spec's errors too (405 with ``Allow`` for a
     known address asked with another method, else 404), never aiohttp's plain text."""

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.web import csrf, errors, form_parts
 from gateway.web.keys import GATEWAY_SETTINGS
@@ -141,7 +142,9 @@ async def read_first(request: web.Request, handler: Callable) -> web.StreamRespo
         if refuse := _own_words(request):  # else answered by gateway.web.errors, in our words
             return refuse(request, 413, "too_large", errors.API_REFUSALS[413])
         raise
-    except (ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
+    # UnicodeDecodeError is a ValueError; a part's header aiohttp's parser refuses (a control
+    # character in a field's name) is an HttpProcessingError (schemathesis found it: a 500).
+    except (ValueError, LookupError, HttpProcessingError) as exc:
         log.info("unreadable form: %r", exc)
         response = _refused(request, UNREADABLE)
         response.force_close()

@@ -9,6 +9,7 @@ from aiohttp import web
 from services.intake import limits, submissions
 from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
+from services.intake.tracking import api as tracking_api
 from shared.identity import Role, check
 from shared.messages import Channel
 from shared.service import transaction, without_transaction
@@ -27,6 +28,16 @@ routes = web.RouteTableDef()
 # The channels that submit through this route (the broker's come as commands, Open311's have
 # their own route): the gateway's web form, its JSON API, and its call centre's form.
 HTTP_CHANNELS = (Channel.WEB, Channel.API, Channel.PHONE)
+# What the gateway's JSON API (/api/v1) takes, as ``GET /api-schemas`` gives it.
+API_MODELS = (
+    SubmissionIn,
+    tracking_api.LookupIn,
+    tracking_api.RewriteIn,
+    tracking_api.OpinionIn,
+    tracking_api.ReopenIn,
+    tracking_api.ReminderIn,
+)
+REF = "#/components/schemas/{model}"
 
 
 @routes.post("/requests")
@@ -76,3 +87,19 @@ async def submit(request: web.Request) -> web.Response:
         },
         status=200 if accepted.replayed else 201,
     )
+
+
+@routes.get("/api-schemas")
+async def api_schemas(request: web.Request) -> web.Response:
+    """The JSON Schemas of what ``/api/v1`` takes, from this service's models (their one home),
+    with their parts beside them and referenced as an OpenAPI document's
+    ``#/components/schemas/…``: the gateway builds its document from them. ``channel`` is the
+    signed call's to say, never the body's: not offered."""
+    schemas: dict = {}
+    for model in API_MODELS:
+        schema = model.model_json_schema(ref_template=REF, mode="validation")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    schemas["SubmissionIn"]["properties"].pop("channel", None)
+    schemas.pop("Channel", None)
+    return web.json_response(schemas, headers={"Cache-Control": "max-age=300"})

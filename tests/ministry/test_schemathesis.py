@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-import hypothesis
 import schemathesis
-from hypothesis import HealthCheck, Phase, given
+from hypothesis import given
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gateway.public_api.ministry.openapi import OPERATIONS
 from tests.ministry.helpers import BASE, OTHER_BODY, new_key, validated_reclamation
+from tests.support import fuzzing
 
 EXAMPLES = 6
 # Inputs the schema cannot fully describe, refused (422) though they fit it: a document is judged
@@ -37,14 +37,7 @@ def _fuzz(
         for mode in modes:
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @hypothesis.settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
+            @fuzzing(EXAMPLES)
             def check(case) -> None:
                 # The key is the run's (or none): never one schemathesis made up.
                 for name in list(case.headers or {}):

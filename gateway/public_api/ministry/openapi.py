@@ -9,16 +9,16 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
-from pydantic import BaseModel
 
+from gateway.public_api import openapi_parts
 from gateway.public_api.ministry import cursors, models
 from gateway.public_api.ministry.api import BASE, PROBLEM, problem
+from gateway.public_api.openapi_parts import RETRY_AFTER, Operation
 from gateway.staff import accounts
 from shared import attachments, lifecycle
 
@@ -130,22 +130,6 @@ ERRORS = {
     503: "Un service de Miliê ne répond pas (service_unavailable) : réessayez après "
     "Retry-After secondes.",
 }
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    description: str
-    answer: type[BaseModel] | None  # None: a file
-    status: int = 200
-    body: type[BaseModel] | str | None = None  # "file": raw bytes
-    parameters: list[dict[str, Any]] = field(default_factory=list)
-    errors: tuple[int, ...] = ()
-    # What an error means for this operation, where :data:`ERRORS` says too little.
-    notes: dict[int, str] = field(default_factory=dict)
 
 
 # A document is inspected as a citizen's attachment is: each reason has its code.
@@ -372,9 +356,7 @@ def _problem(status: int, note: str | None = None) -> dict[str, Any]:
     content = {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}
     answer: dict[str, Any] = {"description": note or ERRORS[status], "content": content}
     if status in (429, 503):
-        answer["headers"] = {
-            "Retry-After": {"description": "Secondes à attendre.", "schema": {"type": "integer"}}
-        }
+        answer["headers"] = RETRY_AFTER
     if status == 401:
         answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
     return answer
@@ -397,13 +379,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     # Any operation may meet a key refused, its limit passed or a service down.
     for status in sorted({400, 401, 429, 503, *op.errors}):
         responses[str(status)] = _problem(status, op.notes.get(status))
-    spec: dict[str, Any] = {
-        "operationId": op.operation_id,
-        "summary": op.summary,
-        "description": op.description,
-        "parameters": op.parameters,
-        "responses": responses,
-    }
+    spec = openapi_parts.spec_of(op, responses)
     if op.body == "file":
         spec["requestBody"] = {
             "required": True,
@@ -423,19 +399,10 @@ def _operation(op: Operation) -> dict[str, Any]:
 
 @cache
 def _document() -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    for op in OPERATIONS:
-        paths.setdefault(BASE + op.path, {})[op.method] = _operation(op)
+    paths = openapi_parts.paths_of(BASE, OPERATIONS, _operation)
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Miliê — API des ministères",
-            "version": "1.0.0",
-            "description": DESCRIPTION,
-        },
-        "servers": [{"url": "/"}],
+        **openapi_parts.document("Miliê — API des ministères", DESCRIPTION, paths),
         "security": [{"cle": []}, {"cleEnTete": []}],
-        "paths": paths,
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {
