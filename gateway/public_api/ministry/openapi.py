@@ -539,7 +539,8 @@ async def to_the_page(request: web.Request) -> web.Response:
     raise web.HTTPMovedPermanently(f"{BASE}/")
 
 
-@routes.route("*", BASE + "/{tail:.*}")
+# ``[\s\S]``, not ``.``: an address holding a line break (%0D%0A) is unknown too.
+@routes.route("*", BASE + r"/{tail:[\s\S]*}")
 async def unknown(request: web.Request) -> web.Response:
     """Anything else under the API: a problem too (405 with ``Allow`` for a known address asked
     with another method, else 404), never aiohttp's own words."""
