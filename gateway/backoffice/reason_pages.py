@@ -19,6 +19,7 @@ from gateway.backoffice.access import staff_required
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE
 from gateway.staff.auth import current_staff
+from gateway.web import forms
 from shared.identity import Role
 from shared.numbers import whole
 
@@ -51,26 +52,30 @@ async def _unavailable(request: web.Request) -> web.Response:
     return await shell.unavailable(request, "La liste des motifs")
 
 
+# What each field takes (triage's own limits for the label and the text).
+REASON_MAX = {"kind": 40, "label": 120, "text": 2000, "position": 20, "active": 10}
+
+
 def _values(posted: Any) -> dict[str, str]:
-    return {
-        k: str(posted.get(k, "")).strip() for k in ("kind", "label", "text", "position", "active")
-    }
+    # Whole: checked against REASON_MAX as typed, cut only to be shown again (_shown).
+    return {k: str(posted.get(k, "")).strip() for k in REASON_MAX}
+
+
+def _shown(values: dict[str, str]) -> dict[str, str]:
+    return forms.cut(values, REASON_MAX, forms.TYPED_ROOM)
 
 
 def _problems(values: dict[str, str], *, new: bool) -> dict[str, str]:
-    errors: dict[str, str] = {}
+    errors = forms.too_long(values, REASON_MAX)
     if new and values["kind"] not in KINDS:
         errors["kind"] = "Choisissez l'usage du motif."
     if not values["label"]:
         errors["label"] = "Ce champ est obligatoire."
-    elif len(values["label"]) > 120:
-        errors["label"] = "120 caractères au plus."
     if not values["text"]:
         errors["text"] = "Ce champ est obligatoire."
-    elif len(values["text"]) > 2000:
-        errors["text"] = "2000 caractères au plus."
-    if values["position"] and whole(values["position"], 0, 1000) is None:
-        errors["position"] = "Un nombre entier de 0 à 1000."
+    if "position" not in errors and values["position"]:
+        if whole(values["position"], 0, 1000) is None:
+            errors["position"] = "Un nombre entier de 0 à 1000."
     return errors
 
 
@@ -118,7 +123,7 @@ async def _list_page(
             "title": "Motifs de rejet et de reformulation",
             "groups": groups,
             "kinds": KIND_CHOICES,
-            "values": values or {"kind": request.query.get("usage", "")},
+            "values": _shown(values) if values else {"kind": request.query.get("usage", "")},
             "errors": errors or {},
             "labels": LABELS,
             "done": DONE.get(request.query.get("fait", "")) if not errors else None,
@@ -176,12 +181,16 @@ async def _edit_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
-    shown = values or {
-        "label": reason["label"],
-        "text": reason["text"],
-        "position": str(reason["position"]),
-        "active": "oui" if reason["active"] else "non",
-    }
+    shown = (
+        _shown(values)
+        if values
+        else {
+            "label": reason["label"],
+            "text": reason["text"],
+            "position": str(reason["position"]),
+            "active": "oui" if reason["active"] else "non",
+        }
+    )
     return await shell.render(
         request,
         "backoffice/reason_form.html",

@@ -90,6 +90,18 @@ async def test_over_long_input_is_refused_as_typed_in_every_admin_form(stack, da
         assert "Ce texte compte 300 caractères : 120 au plus." in _text(page)
         assert f'value="{label}"' in page
 
+        # « Motifs »: its own « 120 caractères au plus. », and a megabyte sent back whole.
+        url = gw + "/admin/motifs"
+        reason = {"kind": "reject", "label": "Hors sujet " + "h" * 139, "text": "Hors sujet."}
+        status, location, page = await _post(http, url, url, reason)
+        assert status == 422, location
+        assert "Ce texte compte 150 caractères : 120 au plus." in _text(page)
+        assert f'value="{reason["label"]}"' in page
+        status, _, page = await _post(http, url, url, {**reason, "label": "x" * 1_000_000})
+        assert status == 422
+        assert "Ce texte compte 1 000 000 caractères : 120 au plus." in _text(page)
+        assert len(page) < 20_000
+
     # Nothing written, not even a cut value.
     assert (
         await _count(database_url, "SELECT count(*) FROM intake.places WHERE name ~ '^Essaiville'")
@@ -105,6 +117,12 @@ async def test_over_long_input_is_refused_as_typed_in_every_admin_form(stack, da
     days_off = "SELECT array_agg(day::text ORDER BY day) FROM treatment.declared_days_off"
     assert await _count(database_url, days_off) == ["2031-08-07"]
     assert await _count(database_url, "SELECT count(*) FROM gateway.api_keys") == 0
+    assert (
+        await _count(
+            database_url, "SELECT count(*) FROM triage.reasons WHERE label ~ '^(Hors sujet h|xx)'"
+        )
+        == 0
+    )
 
 
 def _hidden(page: str, action: str) -> dict[str, str]:
