@@ -147,8 +147,17 @@ async def _replied(
     """Intake's answer to the caller's reply: the confirmation (and the audit line), the
     request's page with the refusal or the errors beside the fields, or the look-up form."""
     code, contact = normalize(values["code"]), values["email"]
-    view = body.get("view") if isinstance(body, dict) else None
-    if status == 202 and view:
+
+    async def look_up() -> tuple[int, Any]:
+        return await request.app[INTAKE].track(
+            code, contact, operator=access.staff_identity(request)
+        )
+
+    try:
+        answer = await lookup.reply_answer(status, body, typed, look_up)
+    except ServiceUnavailable:
+        return await _unavailable(request)
+    if answer.kind == "recorded":
         if form == "avis":
             said = lifecycle.opinion_label(typed["opinion"]) or typed["opinion"]
             action, detail = "caller_opinion_recorded", f"Avis de l'appelant : {said}"
@@ -158,39 +167,22 @@ async def _replied(
         page = await shell.render(
             request,
             "backoffice/operator_followup_done.html",
-            {
-                "title": DONE_TITLES[form],
-                "r": view,
-                "told": str(body.get("message") or ""),
-            },
+            {"title": DONE_TITLES[form], "r": answer.view, "told": answer.message},
         )
         return _private(page)
-    if status == 409 and view:
-        return await _request_page(request, view, contact, 409, problem=body.get("message"))
-    problems = lookup.errors_of(body) if status == 422 else {}
-    if status == 422 and not view and problems and problems.keys() <= typed.keys():
-        # The reply's own text refused before the look-up (too long, a NUL character): the
-        # request's page all the same, the error beside its field.
-        try:
-            status, view = await request.app[INTAKE].track(
-                code, contact, operator=access.staff_identity(request)
-            )
-        except ServiceUnavailable:
-            return await _unavailable(request)
-        if status != 200:
-            return await _refused(request, values, status, view)
-        status = 422
-    if status == 422 and view:
+    if answer.kind == "conflict":
+        return await _request_page(request, answer.view, contact, 409, problem=answer.message)
+    if answer.kind == "field_errors":
         return await _request_page(
             request,
-            view,
+            answer.view,
             contact,
             422,
             reply_form=form,
-            reply_errors=problems,
+            reply_errors=answer.problems,
             reply_values=typed,
         )
-    return await _refused(request, values, status, body)
+    return await _refused(request, values, answer.status, answer.body)
 
 
 async def _reply(request: web.Request, form_kind: str) -> web.Response:

@@ -381,39 +381,29 @@ async def _replied(
     """The tracking page after intake's answer to an opinion or a reopening: the confirmation,
     the refusal, or the form again with the error beside the field and what was typed."""
     email = values["email"]
-    view = body.get("view") if isinstance(body, dict) else None
-    if status == 202 and view:
-        return _done(request, values, str(body.get("message") or ""))
-    if status == 409 and view:
+
+    async def look_up() -> tuple[int, Any]:
+        return await request.app[INTAKE].track(normalize(values["code"]), email)
+
+    try:
+        answer = await lookup.reply_answer(status, body, typed, look_up)
+    except ServiceUnavailable:
+        return _unavailable(request)
+    if answer.kind == "recorded":
+        return _done(request, values, answer.message)
+    if answer.kind == "conflict":
+        return await _tracking_page(request, answer.view, email, 409, problem=answer.message)
+    if answer.kind == "field_errors":
         return await _tracking_page(
             request,
-            view,
-            email,
-            409,
-            problem=body.get("message"),
-        )
-    problems = forms.errors_by_field(body.get("errors", [])) if status == 422 else {}
-    if status == 422 and not view and problems and problems.keys() <= typed.keys():
-        # Intake refused the reply's own text before looking the request up (a NUL character):
-        # the request's page all the same, the error beside the field, what was typed kept —
-        # not the look-up form with « comment : … ».
-        try:
-            found, view = await request.app[INTAKE].track(normalize(values["code"]), email)
-        except ServiceUnavailable:
-            return _unavailable(request)
-        if found != 200:
-            return _refused_look_up(request, values, found, view)
-    if status == 422 and view:
-        return await _tracking_page(
-            request,
-            view,
+            answer.view,
             email,
             422,
             reply_form=form,
-            reply_errors=problems,
+            reply_errors=answer.problems,
             reply_values=typed,
         )
-    return _refused_look_up(request, values, status, body)
+    return _refused_look_up(request, values, answer.status, answer.body)
 
 
 @routes.post("/suivre/avis")

@@ -7,6 +7,8 @@ mistyped code, letters without an "@"), intake's field errors in the form's fiel
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.web import forms
@@ -85,3 +87,50 @@ def too_long(typed: dict[str, str]) -> dict[str, Any]:
     """A reply's texts longer than they may be, as intake's 422 would say them, or {}."""
     errors = forms.too_long(typed)
     return {"errors": [{"field": k, "message": v} for k, v in errors.items()]} if errors else {}
+
+
+@dataclass(frozen=True)
+class ReplyAnswer:
+    """Intake's answer to an opinion or a « Relancer », as a page shows it:
+
+    - ``recorded``: taken (``view`` and intake's ``message``);
+    - ``conflict``: the request's state no longer allows it (``view``, ``message``);
+    - ``field_errors``: the reply's text refused (``view``, ``problems`` beside the fields);
+    - ``refused``: anything else (``status``, ``body``): the look-up form says why.
+    """
+
+    kind: str
+    status: int
+    body: Any
+    view: dict | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return str(self.body.get("message") or "") if isinstance(self.body, dict) else ""
+
+
+async def reply_answer(
+    status: int,
+    body: Any,
+    typed: dict[str, str],
+    look_up: Callable[[], Awaitable[tuple[int, Any]]],
+) -> ReplyAnswer:
+    """Read intake's ``status`` and ``body`` for a reply whose fields were ``typed``.
+    ``look_up()`` tracks the request again (it may raise ServiceUnavailable)."""
+    view = body.get("view") if isinstance(body, dict) else None
+    if status == 202 and view:
+        return ReplyAnswer("recorded", status, body, view)
+    if status == 409 and view:
+        return ReplyAnswer("conflict", status, body, view)
+    problems = errors_of(body) if status == 422 else {}
+    if status == 422 and not view and problems and problems.keys() <= typed.keys():
+        # The reply's own text refused before the look-up (too long, a NUL character): the
+        # request's page all the same, the error beside its field, what was typed kept — not
+        # the look-up form with « comment : … ».
+        found, view = await look_up()
+        if found != 200:
+            return ReplyAnswer("refused", found, view)
+    if status == 422 and view:
+        return ReplyAnswer("field_errors", status, body, view, problems)
+    return ReplyAnswer("refused", status, body)
