@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from services.intake import handlers
+from services.intake.app import SPEC as intake_spec
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import store
@@ -394,3 +395,61 @@ async def test_an_older_event_waiting_for_the_lock_of_a_newer_one_does_not_undo_
         await first.close()
         await second.close()
     assert (await intake.view(code, email))["status"] == Status.TREATED.value
+
+
+async def _waiting_on_a_lock(pool, conn: asyncpg.Connection) -> bool:
+    return await pool.fetchval(
+        "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+        conn.get_server_pid(),
+    )
+
+
+async def _done_or_waiting(task, pool, conn):
+    return task.done() or await _waiting_on_a_lock(pool, conn)
+
+
+async def _apply(conn: asyncpg.Connection, event) -> None:
+    """``event`` applied as the consumer's batch does, inside the caller's transaction."""
+    delivery = delivery_of(event)
+    assert await inbox.claim(conn, delivery.message_id, delivery.message_type)
+    await handlers.HANDLERS[event.type_name()](conn, event, delivery)
+
+
+async def test_two_copies_applying_one_requests_events_at_once_wait_in_turn_not_in_a_cycle(
+    intake,
+):
+    """Two copies of intake, each with a batch about one request: copy 1's sets the answer
+    deadline then applies the answer, copy 2's puts it on hold. Before, copy 1's
+    batch wrote the request's tracking row first (the deadline) and its request row after (the
+    answer), copy 2's the other way round: PostgreSQL broke the cycle by failing one batch,
+    retried (the two-copies test saw « DeadlockDetected » in intake's log)."""
+    request_id, code, email = await intake.submit()
+    start = datetime.now(UTC)
+    await intake.deliver(
+        validated_event(request_id=request_id, code=code, decided_at=start), uuid.uuid4()
+    )
+    ids = {"request_id": request_id, "code": code, "body_id": BODY}
+    due = AnswerDueSetV1(**ids, answer_due=date(2027, 3, 1), set_at=start)
+    treated = RequestTreatedV1(
+        **ids, message="Réglé.", actor=FOCAL_POINT, treated_at=start + timedelta(minutes=2)
+    )
+    held = RequestPutOnHoldV1(
+        **ids, reason="Pièces", actor=FOCAL_POINT, held_at=start + timedelta(minutes=1)
+    )
+    pool = intake.pool
+    async with pool.acquire() as one, pool.acquire() as two:
+        async with one.transaction():
+            await intake_spec.lock_first(one, [due, treated])
+            await _apply(one, due)
+
+            async def other_copy() -> None:
+                async with two.transaction():
+                    await intake_spec.lock_first(two, [held])
+                    await _apply(two, held)
+
+            applying = asyncio.create_task(other_copy())
+            await eventually(lambda: _done_or_waiting(applying, pool, two))
+            await _apply(one, treated)
+        await applying
+    view = await intake.view(code, email)
+    assert view["status"] == Status.TREATED  # the answer came after the hold
