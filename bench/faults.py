@@ -217,7 +217,7 @@ class Campaign:
         self.database_url = ""
         self.extra_env: dict[str, dict[str, str]] = {}
         self.can_cut = os.geteuid() == 0 and shutil.which("nft") is not None
-        self.treatment = TreatmentHalf(self) if plan.ministries else None
+        self.treatment = TreatmentHalf(self, BODY) if plan.ministries else None
 
     # -- the platform ---------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 import asyncpg
@@ -51,7 +51,20 @@ from shared.messages import (
 )
 
 if TYPE_CHECKING:
-    from bench.faults import Campaign
+    from deploy.local.platform import Platform
+
+
+class Campaign(Protocol):
+    """What this half reads of ``bench.faults.Campaign``, which holds it (said here, not
+    imported: the campaign imports this module)."""
+
+    random: random.Random
+    database_url: str
+    platform: Platform | None
+    stopping: asyncio.Event
+    accepted: dict[str, str]  # email → code
+    decided: dict[str, str]  # code → validate | reject
+
 
 MINISTRY_API = "/api/ministeres/v1"
 OPINIONS = ("satisfied", "partly_satisfied", "not_satisfied")
@@ -111,8 +124,9 @@ class TreatmentFigures:
 class TreatmentHalf:
     """The body and its citizens, on the campaign's platform (see the module's docstring)."""
 
-    def __init__(self, campaign: Campaign) -> None:
+    def __init__(self, campaign: Campaign, body: str) -> None:
         self.c = campaign
+        self.body = body  # the campaign's one body, whose key answers
         # Its own draws: the faults' order stays the campaign's, whatever this half does.
         self.random = random.Random(campaign.random.random())
         self.figures = TreatmentFigures()
@@ -129,14 +143,12 @@ class TreatmentHalf:
 
     async def prepare(self) -> None:
         """A key of the campaign's body, as « Clés d'API » makes one."""
-        from bench.faults import BODY
-
         conn = await asyncpg.connect(self.c.database_url)
         try:
             await conn.execute("SET search_path TO gateway, public")
             _, self.key = await api_keys.create(
                 conn,
-                body_id=BODY,
+                body_id=self.body,
                 label="SI de la campagne de pannes",
                 calls_per_minute=1_000_000,
                 created_by="faults",
