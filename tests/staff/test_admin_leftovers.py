@@ -384,3 +384,42 @@ async def test_the_themes_and_the_bodies_own_deadline_values_are_searchable(stac
             page = _text(await resp.text())
         assert "Affichage 26 à 29 sur 29 lignes" in page
         assert "La valeur est retirée" in page
+
+
+def _kept_at(page: str, path: str, words: str, page_number: int) -> None:
+    """``page`` shows the list of ``path`` at the search ``words`` and at ``page_number``: its
+    search field holds the words, its pager's links lead to the list's own address."""
+    field = SEARCH_FIELD.search(page)
+    assert field and (field[1], html.unescape(field[3])) == (path, words)
+    links = re.findall(r'<nav class="pager".*?</nav>', page, re.S)
+    assert links, "no pager"
+    hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]*)"', links[0])]
+    assert hrefs and all(urlsplit(h).path == path for h in hrefs), hrefs
+    assert all(dict(parse_qsl(urlsplit(h).query)).get("q") == words for h in hrefs), hrefs
+    assert f"Page {page_number} sur" in _text(page)
+
+
+async def test_a_refused_removal_of_other_shows_the_themes_list_at_its_address(stack, database_url):
+    """« Autre » cannot be retired: the refusal showed the list with a pager whose links led to
+    the removal's address (``…/autre/retirer?page=2``, a POST address: « Méthode non
+    autorisée »), the search lost."""
+    await thirty_themes_and_deadline_values(database_url)
+    gw = stack.gateway
+    url = gw + "/admin/catalogue/themes"
+    words = "theme d essai"
+    action = url + "/autre/retirer"
+    async with await _admin(stack, database_url) as http:
+        back, _ = await _second_page(http, url, words)
+        status, _, page = await _post(http, f"{url}?{back}", action, {"q": words, "page": "2"})
+        assert status == 409
+        assert "« Autre » est proposé pour tout organisme : il ne peut être retiré." in _text(page)
+        assert "retirer?" not in page
+        _kept_at(page, "/admin/catalogue/themes", words, 2)
+        assert "Affichage 26 à 30 sur 30 lignes" in _text(page)
+        assert "THÈME D'ESSAI 27" in _text(page) and "THÈME D'ESSAI 02" not in _text(page)
+
+        # Without a search (an old page, a script): the whole list, its pager at the list.
+        status, _, page = await _post(http, url, action, {})
+        assert status == 409
+        pager = re.findall(r'<nav class="pager".*?</nav>', page, re.S)[0]
+        assert 'href="/admin/catalogue/themes?page=2"' in pager, pager
