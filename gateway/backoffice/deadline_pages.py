@@ -15,7 +15,6 @@ A refused form comes back (422) with the error beside its field and what was typ
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -28,7 +27,7 @@ from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.staff.auth import current_staff
 from gateway.web import forms
-from gateway.web.listing import back_of, back_query, listing_of
+from gateway.web.listing import back_of, back_query, listing_at, listing_of
 from shared import french
 from shared.deadline_policy import KIND_LABELS, applies
 from shared.identity import Role
@@ -119,9 +118,12 @@ async def _page(
     if found != 200:
         return await shell.unavailable(request, "Les délais")
     names = await _body_names(request)
-    listing = listing_of(request, (), "")
-    if request.path != BASE:  # a refused form: the table's links lead to the page
-        listing = replace(listing, path=BASE, query={}, words="", page=1)
+    if request.method == "POST":
+        # A refused form: the page again at the search and page its form carried, the table's
+        # links leading to the page, not to the form's address.
+        listing = listing_at(BASE, back_of(await request.post()), (), "")
+    else:
+        listing = listing_of(request, (), "")
     words = plain(listing.words).split()
     overrides = [
         {
@@ -165,7 +167,8 @@ async def _page(
             "overrides_total": len(matching),
             "overrides_any": bool(overrides),
             "listing": listing,
-            # Carried by the table's « Retirer », so that it comes back to this search and page.
+            # Carried by every form of the page, so that it comes back to this search and page,
+            # done or refused.
             "back": listing.back,
             "days_off": [
                 {**d, "day_text": french.day(date.fromisoformat(d["day"]))}
@@ -185,6 +188,12 @@ async def _page(
         },
         status=status,
     )
+
+
+def _see_page(done: str, posted: Any) -> web.HTTPSeeOther:
+    """The page after a change (post/redirect/get), saying ``done``, at the search and page of
+    the bodies' own values the form carried (back_of)."""
+    return web.HTTPSeeOther(f"{BASE}{back_query({'fait': done, **back_of(posted)})}")
 
 
 async def _body_names(request: web.Request) -> dict[str, str]:
@@ -245,7 +254,7 @@ async def set_deadline(request: web.Request) -> web.Response:
     await access.record_action(
         request, "deadline_set", f"délai {values['nature']}", _rule_detail(values, values["days"])
     )
-    raise web.HTTPSeeOther(f"{BASE}?fait=delai")
+    raise _see_page("delai", await request.post())
 
 
 @routes.post(f"{BASE}/supprimer")
@@ -281,8 +290,7 @@ async def remove_deadline(request: web.Request) -> web.Response:
     await access.record_action(
         request, "deadline_set", f"délai {values['nature']}", _rule_detail(values, None)
     )
-    back = back_of(await request.post())
-    raise web.HTTPSeeOther(f"{BASE}{back_query({'fait': 'supprime', **back})}")
+    raise _see_page("supprime", await request.post())
 
 
 @routes.post(f"{BASE}/jours")
@@ -315,7 +323,7 @@ async def declare_day_off(request: web.Request) -> web.Response:
     await access.record_action(
         request, "day_off_declared", f"jour {day.isoformat()}", values["label"]
     )
-    raise web.HTTPSeeOther(f"{BASE}?fait=jour")
+    raise _see_page("jour", posted)
 
 
 @routes.post(f"{BASE}/jours/supprimer")
@@ -342,4 +350,4 @@ async def remove_day_off(request: web.Request) -> web.Response:
     if status != 200:
         return await shell.unavailable(request, "Les délais")
     await access.record_action(request, "day_off_removed", f"jour {day.isoformat()}", "")
-    raise web.HTTPSeeOther(f"{BASE}?fait=jour-retire")
+    raise _see_page("jour-retire", posted)

@@ -87,7 +87,24 @@ def listing_of(
 ) -> Listing:
     """The list parameters of this request, ``per_page`` rows a page; unknown sorts and bad page
     numbers fall back."""
-    query = {k: v[:PARAMETER_MAX] for k, v in request.query.items()}
+    return listing_at(
+        request.path, request.query, sorts, default_sort, default_descending, per_page
+    )
+
+
+def listing_at(
+    path: str,
+    parameters: Mapping[str, str],
+    sorts: Iterable[str],
+    default_sort: str,
+    default_descending: bool = False,
+    per_page: int = PER_PAGE,
+) -> Listing:
+    """The list at ``path`` with ``parameters`` (as :func:`listing_of` reads an address's). A
+    refused action, answered at its own POST address, shows its list again with
+    ``listing_at(the list's path, back_of(the posted form), …)``: at the search and page the
+    administrator was on, its pager's and search's links leading to the list, not to the action."""
+    query = {k: v[:PARAMETER_MAX] for k, v in parameters.items()}
     sort = query.get("tri", "")
     if sort not in set(sorts):
         sort = default_sort
@@ -98,7 +115,7 @@ def listing_of(
     except ValueError:
         page = 1
     return Listing(
-        path=request.path,
+        path=path,
         query=query,
         words=query.get("q", "").strip(),
         sort=sort,

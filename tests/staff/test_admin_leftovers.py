@@ -384,3 +384,112 @@ async def test_the_themes_and_the_bodies_own_deadline_values_are_searchable(stac
             page = _text(await resp.text())
         assert "Affichage 26 à 29 sur 29 lignes" in page
         assert "La valeur est retirée" in page
+
+
+def _removal(page: str, body_id: str) -> dict[str, str]:
+    """The fields of the « Retirer » form of ``body_id``'s own value on the Délais page."""
+    form = re.search(
+        r'<form method="post" action="/admin/delais/supprimer">(?:(?!</form>).)*'
+        rf'value="{re.escape(body_id)}">.*?</form>',
+        page,
+        re.S,
+    )
+    assert form, body_id
+    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form[0]))
+
+
+def _kept_at(page: str, path: str, words: str, page_number: int) -> None:
+    """``page`` shows the list of ``path`` at the search ``words`` and at ``page_number``: its
+    search field holds the words, its pager's links lead to the list's own address."""
+    field = SEARCH_FIELD.search(page)
+    assert field and (field[1], html.unescape(field[3])) == (path, words)
+    links = re.findall(r'<nav class="pager".*?</nav>', page, re.S)
+    assert links, "no pager"
+    hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]*)"', links[0])]
+    assert hrefs and all(urlsplit(h).path == path for h in hrefs), hrefs
+    assert all(dict(parse_qsl(urlsplit(h).query)).get("q") == words for h in hrefs), hrefs
+    assert f"Page {page_number} sur" in _text(page)
+
+
+async def test_a_refused_removal_on_delais_keeps_the_search_and_page(stack, database_url):
+    """« Délais »: removing a value or a day off that is no longer there (another administrator
+    was first, an old page) or a value that cannot be removed showed the page again at the first
+    page of every body's values, the search lost, where the lists of places, themes and keys
+    come back to it."""
+    await thirty_themes_and_deadline_values(database_url)
+    gw = stack.gateway
+    url = gw + "/admin/delais"
+    words = "essai reclamation"
+    async with await _admin(stack, database_url) as http:
+        back, page = await _second_page(http, url, words)
+        fields = _removal(page, "essai-organisme-27")
+        assert (fields["q"], fields["page"]) == (words, "2")
+        status, location, _ = await _post(http, f"{url}?{back}", url + "/supprimer", fields)
+        assert (status, location) == (303, f"/admin/delais?fait=supprime&{back}")
+
+        # The same form again (an old tab): nothing to remove, said at the search and page.
+        status, _, page = await _post(http, f"{url}?{back}", url + "/supprimer", fields)
+        assert status == 422
+        assert "Aucune valeur n'est fixée pour cet organisme : rien n'est retiré." in _text(page)
+        assert "Affichage 26 à 29 sur 29 lignes" in _text(page)
+        _kept_at(page, "/admin/delais", words, 2)
+        # Its other forms still carry them.
+        fields_28 = _removal(page, "essai-organisme-28")
+        assert (fields_28["q"], fields_28["page"]) == (words, "2")
+
+        # A value that cannot be removed (no such deadline): refused, at the search and page.
+        status, _, page = await _post(
+            http, f"{url}?{back}", url + "/supprimer", {**fields, "kind": "jamais"}
+        )
+        assert status == 422
+        assert "Choisissez le délai." in _text(page)
+        _kept_at(page, "/admin/delais", words, 2)
+
+        # A day off, declared from that page, then removed twice: the forms carry the search
+        # and the page, the refusal keeps them.
+        async with http.get(f"{url}?{back}") as resp:
+            page = await resp.text()
+        declared = {
+            "day": "07/08/2031",
+            "label": "Deuil national",
+            **_hidden(page, "/admin/delais/jours"),
+        }
+        assert declared["q"] == words and declared["page"] == "2"
+        status, location, _ = await _post(http, f"{url}?{back}", url + "/jours", declared)
+        assert (status, location) == (303, f"/admin/delais?fait=jour&{back}")
+        async with http.get(gw + location) as resp:
+            page = await resp.text()
+        removal = _hidden(page, "/admin/delais/jours/supprimer")
+        assert removal == {"day": "2031-08-07", "q": words, "page": "2"}
+        status, location, _ = await _post(http, gw + location, url + "/jours/supprimer", removal)
+        assert (status, location) == (303, f"/admin/delais?fait=jour-retire&{back}")
+        status, _, page = await _post(http, f"{url}?{back}", url + "/jours/supprimer", removal)
+        assert status == 422
+        assert "Ce jour n'est pas (ou plus) déclaré chômé : rien n'est retiré." in _text(page)
+        _kept_at(page, "/admin/delais", words, 2)
+
+
+async def test_a_refused_removal_of_other_shows_the_themes_list_at_its_address(stack, database_url):
+    """« Autre » cannot be retired: the refusal showed the list with a pager whose links led to
+    the removal's address (``…/autre/retirer?page=2``, a POST address: « Méthode non
+    autorisée »), the search lost."""
+    await thirty_themes_and_deadline_values(database_url)
+    gw = stack.gateway
+    url = gw + "/admin/catalogue/themes"
+    words = "theme d essai"
+    action = url + "/autre/retirer"
+    async with await _admin(stack, database_url) as http:
+        back, _ = await _second_page(http, url, words)
+        status, _, page = await _post(http, f"{url}?{back}", action, {"q": words, "page": "2"})
+        assert status == 409
+        assert "« Autre » est proposé pour tout organisme : il ne peut être retiré." in _text(page)
+        assert "retirer?" not in page
+        _kept_at(page, "/admin/catalogue/themes", words, 2)
+        assert "Affichage 26 à 30 sur 30 lignes" in _text(page)
+        assert "THÈME D'ESSAI 27" in _text(page) and "THÈME D'ESSAI 02" not in _text(page)
+
+        # Without a search (an old page, a script): the whole list, its pager at the list.
+        status, _, page = await _post(http, url, action, {})
+        assert status == 409
+        pager = re.findall(r'<nav class="pager".*?</nav>', page, re.S)[0]
+        assert 'href="/admin/catalogue/themes?page=2"' in pager, pager

@@ -51,6 +51,8 @@ KINDS = {
 async def _set_active(request: web.Request, active: bool) -> web.Response:
     kind = KINDS[request.path.split("/")[3]]  # /admin/catalogue/<kind>/<id>/retirer
     row_id = request.match_info["row_id"]
+    # The lists are searched and paged: back at the search and the page the action came from.
+    back = back_of(await request.post())
     if kind.service == "themes" and row_id == OTHER_THEME and not active:
         data = await everything(request)
         return await render_theme_list(
@@ -58,6 +60,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
             data,
             {"active": "« Autre » est proposé pour tout organisme : il ne peut être retiré."},
             status=409,
+            back=back,
         )
     status, answer = await send(request, kind.service, row_id, {"active": active})
     if status == 404:
@@ -71,8 +74,6 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         str(answer.get("name") or answer.get("label") or ""),
     )
     done = "retabli" if active else "retire"
-    # The lists are searched and paged: back at the search and the page the action came from.
-    back = back_of(await request.post())
     if kind.service == "themes":
         return see_other(theme_list_at((await everything(request))["themes"], row_id, done, back))
     if kind.service == "places":

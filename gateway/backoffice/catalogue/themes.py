@@ -27,7 +27,7 @@ from gateway.backoffice.catalogue.common import (
     see_other,
 )
 from gateway.web import forms
-from gateway.web.listing import address_after, back_of, back_query, listing_of
+from gateway.web.listing import address_after, back_of, back_query, listing_at, listing_of
 from shared.numbers import whole
 
 routes = web.RouteTableDef()
@@ -86,8 +86,14 @@ async def render_theme_list(
     data: dict[str, list],
     errors: dict[str, str] | None = None,
     status: int = 200,
+    back: Mapping[str, str] | None = None,
 ) -> web.Response:
-    listing = listing_of(request, (), "", per_page=THEMES_PER_PAGE)
+    """The themes' list; ``back``: the search and page posted with an action refused at its own
+    address (``…/retirer``), the list shown again there and its links leading to the list."""
+    if back is None:
+        listing = listing_of(request, (), "", per_page=THEMES_PER_PAGE)
+    else:
+        listing = listing_at(f"{BASE}/themes", back, (), "", per_page=THEMES_PER_PAGE)
     tree = _found(_tree(data["themes"]), listing.words)
     names = {b["id"]: b["name"] for b in data["bodies"]}
     offered_by: dict[str, list[str]] = {}
