@@ -520,6 +520,12 @@ BODY_EVENT_LABELS = {
     # says which; the status stays).
     Event.CITIZEN_REPLY_REFUSED: "Réponse de l'usager non prise en compte",
 }
+# The citizen's replies the call centre took on the telephone for a caller (« Suivi d'un appel »):
+# the same lines, saying so (treatment keeps the channel in the line's details).
+BODY_BY_PHONE_LABELS = {
+    Event.OPINION_GIVEN: "Avis de l'usager recueilli par téléphone par le centre d'appels",
+    Event.REOPENED: "Relancée par l'usager par téléphone, via le centre d'appels (retraitement)",
+}
 # Events of the citizen (their actor is « l'usager » on the analysts' page).
 CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})
 
