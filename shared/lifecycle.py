@@ -520,11 +520,12 @@ BODY_EVENT_LABELS = {
     # says which; the status stays).
     Event.CITIZEN_REPLY_REFUSED: "Réponse de l'usager non prise en compte",
 }
-# The citizen's replies the call centre took on the telephone for a caller (« Suivi d'un appel »):
-# the same lines, saying so (treatment keeps the channel in the line's details).
+# A citizen's reply the call centre took on the telephone for a caller (« Suivi d'un appel »):
+# the body's lines of it say so (treatment keeps the channel in the line's details).
+BY_PHONE = "par téléphone, via le centre d'appels"
 BODY_BY_PHONE_LABELS = {
-    Event.OPINION_GIVEN: "Avis de l'usager recueilli par téléphone par le centre d'appels",
-    Event.REOPENED: "Relancée par l'usager par téléphone, via le centre d'appels (retraitement)",
+    Event.OPINION_GIVEN: f"Avis de l'usager recueilli {BY_PHONE}",
+    Event.REOPENED: f"Relancée par l'usager {BY_PHONE} (retraitement)",
 }
 # Events of the citizen (their actor is « l'usager » on the analysts' page).
 CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})

@@ -262,12 +262,25 @@ FOCAL_POINT = "koffi.suivi"  # a focal point of the body that answered (tests/tr
 BY_PHONE = lifecycle.BODY_BY_PHONE_LABELS
 
 
-async def _bodys_history(stack, code: str) -> str:
-    """The « Historique » of the request's page, as the body's focal point reads it."""
+async def _bodys_page(stack, code: str) -> str:
+    """The request's page, as the body's focal point reads it."""
     async with await signed_in_session(stack.gateway, FOCAL_POINT, PASSWORD) as http:
         status, page = await page_of(http, f"{stack.gateway}/admin/requetes/{code}")
     assert status == 200, page
+    return page
+
+
+async def _bodys_history(stack, code: str) -> str:
+    """The page's « Historique »."""
+    page = await _bodys_page(stack, code)
     return _text(page[page.index('id="historique-titre"') :])
+
+
+async def _bodys_replies(stack, code: str) -> str:
+    """The page's « Retours de l'usager »."""
+    page = await _bodys_page(stack, code)
+    start = page.index('id="retours-titre"')
+    return _text(page[start : page.index("</section>", start)])
 
 
 async def _reply_line(stack, code: str, kind: str) -> dict:
@@ -320,6 +333,10 @@ async def test_the_body_reads_in_its_history_that_the_call_centre_took_the_reply
     }
     history = await _bodys_history(stack, reopened)
     assert f"— {BY_PHONE[lifecycle.Event.REOPENED]} Le reçu porte un autre montant." in history
+    assert "Relancée par l'usager par téléphone, via le centre d'appels (retraitement)" in history
+    # « Retours de l'usager » says it too.
+    said = "Demande de nouveau traitement (relance), par téléphone, via le centre d'appels"
+    assert said in await _bodys_replies(stack, reopened)
     # The body's system reads the same line in the ministry API, without the operator's id.
     async with aiohttp.ClientSession() as session:
         status, one, _ = await Api(session, stack.gateway, await new_key(stack)).get(
@@ -335,7 +352,9 @@ async def test_the_body_reads_in_its_history_that_the_call_centre_took_the_reply
     history = await _bodys_history(stack, closed)
     said = f"— {BY_PHONE[lifecycle.Event.OPINION_GIVEN]} Partiellement satisfait Lent."
     assert said in history, history
-    assert "Avis de l'usager recueilli par téléphone par le centre d'appels" in said
+    assert "Avis de l'usager recueilli par téléphone, via le centre d'appels" in said
+    said = "Avis : Partiellement satisfait, par téléphone, via le centre d'appels Lent."
+    assert said in await _bodys_replies(stack, closed)
 
     # The citizen's own reply, on their tracking page: the line as it always read.
     web, _ = await _answered(stack, amqp_url, namespace, EMAIL)
@@ -349,6 +368,8 @@ async def test_the_body_reads_in_its_history_that_the_call_centre_took_the_reply
     history = await _bodys_history(stack, web)
     assert "— Avis de l'usager Satisfait" in history
     assert "téléphone" not in history
+    replies = await _bodys_replies(stack, web)
+    assert "— Avis : Satisfait" in replies and "téléphone" not in replies
 
 
 @pytest.fixture

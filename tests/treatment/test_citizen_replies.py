@@ -394,6 +394,19 @@ async def test_a_v1_reply_queued_before_the_upgrade_still_applies_once(treatment
     assert (await treatment.outbox_types()).count("request.opinion_given.v1") == 1
 
 
+async def test_one_reply_under_both_versions_applies_once(treatment):
+    """The inbox keys on the message id alone: the same reply (intake gives it its row's id)
+    arriving as v1 and as v2 is applied by the first only."""
+    event = await answered(treatment.pool)
+    v1 = reopening_of(event)
+    v2 = CitizenReopeningRecordedV2(**v1.model_dump(), **BY_PHONE)
+    message_id = uuid.uuid4()
+    assert await deliver(treatment.pool, v1, message_id)
+    assert not await deliver(treatment.pool, v2, message_id)
+    assert await treatment.count("reopenings", event.code) == 1
+    assert (await _last_line(treatment, event.code))["details"] == {}
+
+
 async def test_a_reply_taken_by_phone_applies_once_and_the_history_says_so(treatment):
     """v2: the caller's « Relancer » the call centre took (delivered twice) reopens the request
     once; the body's history line says it came by telephone through the call centre and keeps
