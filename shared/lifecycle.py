@@ -520,6 +520,13 @@ BODY_EVENT_LABELS = {
     # says which; the status stays).
     Event.CITIZEN_REPLY_REFUSED: "Réponse de l'usager non prise en compte",
 }
+# A citizen's reply the call centre took on the telephone for a caller (« Suivi d'un appel »):
+# the body's lines of it say so (treatment keeps the channel in the line's details).
+BY_PHONE = "par téléphone, via le centre d'appels"
+BODY_BY_PHONE_LABELS = {
+    Event.OPINION_GIVEN: f"Avis de l'usager recueilli {BY_PHONE}",
+    Event.REOPENED: f"Relancée par l'usager {BY_PHONE} (retraitement)",
+}
 # Events of the citizen (their actor is « l'usager » on the analysts' page).
 CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})
 

@@ -505,6 +505,66 @@ class CitizenReopeningRecordedV1(Contract):
     recorded_at: datetime
 
 
+class CallCentreOperator(BaseModel):
+    """The call centre's operator who took a citizen's reply on the telephone: the staff id the
+    gateway signed, and the login it signed with (names live with the gateway's accounts)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    staff_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    login: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class _RepliedBy(Contract):
+    """How a citizen's reply reached intake (v2 of the replies): ``channel``, the signed call's
+    (``web`` for the citizen's own tracking page), and for ``phone`` the operator who took it
+    on the caller's behalf (« Suivi d'un appel »); a reply by any other channel has none."""
+
+    channel: Channel
+    operator: CallCentreOperator | None = None
+
+    @model_validator(mode="after")
+    def _operator_by_phone(self) -> _RepliedBy:
+        if (self.channel == Channel.PHONE) != (self.operator is not None):
+            raise ValueError("an operator takes a reply by phone, and only by phone")
+        return self
+
+
+class CitizenOpinionRecordedV2(_RepliedBy):
+    """Intake recorded the citizen's opinion of the answer, saying how it came (by the
+    citizen's page, or by telephone through the call centre and which operator took it);
+    treatment has not judged it yet. v1 said nothing of the channel."""
+
+    name: ClassVar[str] = "citizen.opinion_recorded"
+    version: ClassVar[int] = 2
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    opinion: Opinion
+    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    recorded_at: datetime
+
+
+class CitizenReopeningRecordedV2(_RepliedBy):
+    """Intake recorded the citizen's « Relancer » with its message, saying how it came (as
+    :class:`CitizenOpinionRecordedV2`); treatment reopens. v1 said nothing of the channel."""
+
+    name: ClassVar[str] = "citizen.reopening_recorded"
+    version: ClassVar[int] = 2
+
+    request_id: UUID
+    code: RequestCode
+    body_id: ShortText
+    message: Message
+    recorded_at: datetime
+
+
+# Either version of a citizen's reply, as treatment applies it.
+CitizenOpinionRecorded = CitizenOpinionRecordedV1 | CitizenOpinionRecordedV2
+CitizenReopeningRecorded = CitizenReopeningRecordedV1 | CitizenReopeningRecordedV2
+
+
 class CitizenReply(StrEnum):
     """Which of the citizen's replies to an answer: « Donner son avis » or « Relancer »."""
 
@@ -735,6 +795,8 @@ CONTRACTS: dict[str, type[Contract]] = {
         RequestDeadlineMissedV1,
         CitizenOpinionRecordedV1,
         CitizenReopeningRecordedV1,
+        CitizenOpinionRecordedV2,
+        CitizenReopeningRecordedV2,
         RequestCitizenReplyRefusedV1,
         CitizenDocumentsAddedV1,
         IntakeSubmitV1,

@@ -30,9 +30,10 @@ from shared import attachments, audit, citizen_replies, french, lifecycle, outbo
 from shared.audit import Who
 from shared.db import run_in_transaction
 from shared.identity import is_api_key
-from shared.lifecycle import BODY_EVENT_LABELS, Event, Status
+from shared.lifecycle import BODY_BY_PHONE_LABELS, BODY_EVENT_LABELS, Event, Status
 from shared.messages import (
     Acknowledgement,
+    Channel,
     Contract,
     DocumentRef,
     Opinion,
@@ -59,7 +60,27 @@ def history_label(kind: str, details: dict[str, Any]) -> str:
         return "Balise (note interne)"
     if kind == Event.CITIZEN_REPLY_REFUSED.kind:
         return citizen_replies.body_label(details.get("reply", ""))
-    return BODY_EVENT_LABELS.get(Event.of_kind(kind), kind)
+    event = Event.of_kind(kind)
+    if details.get("channel") == Channel.PHONE and event in BODY_BY_PHONE_LABELS:
+        return BODY_BY_PHONE_LABELS[event]
+    return BODY_EVENT_LABELS.get(event, kind)
+
+
+def how_replied(event: Contract) -> dict[str, str]:
+    """What a citizen's reply's history line keeps of how it came: the channel of a v2 reply,
+    and the call centre's operator who took one by phone (:data:`BODY_BY_PHONE_LABELS` then
+    titles the line); nothing for a v1 reply, which did not say (read as the citizen's own, as
+    it always was)."""
+    channel = getattr(event, "channel", None)
+    if channel is None:
+        return {}
+    how = {"channel": Channel(channel).value}
+    operator = getattr(event, "operator", None)
+    if operator is not None:
+        how["operator_id"] = operator.staff_id
+        if operator.login:
+            how["operator_login"] = operator.login
+    return how
 
 
 class NotFound(Exception):
@@ -189,7 +210,7 @@ async def _record(
         message_id=message_id,
         **signed,
     )
-    label = "Balisée" if kind == TAGGED else BODY_EVENT_LABELS[Event.of_kind(kind)]
+    label = "Balisée" if kind == TAGGED else history_label(kind, details or {})
     await audit.write(
         conn,
         action=kind,
@@ -596,9 +617,12 @@ async def apply_opinion(
     opinion: Opinion,
     comment: str | None,
     at: datetime,
+    *,
+    how: dict[str, str] | None = None,
 ) -> dict:
     """The citizen's opinion closes the treated request. Refused (:class:`Refused`) on a
-    request not treated yet or already closed. Runs in the caller's transaction."""
+    request not treated yet or already closed. Runs in the caller's transaction. ``how``: how
+    the reply came (:func:`how_replied`), kept in the history line's details."""
     row = await _citizen_row(conn, request_id)
     await _refuse_if_answered_since(conn, row, at)
     status = judge(row, Event.OPINION_GIVEN, opinion=opinion.value)
@@ -617,7 +641,7 @@ async def apply_opinion(
         row["request_id"],
         {"status": status.value, "opinion": opinion.value, "closed_at": at},
     )
-    details = {"opinion": opinion.value}
+    details = {"opinion": opinion.value, **(how or {})}
     await _record(
         conn, row, None, Event.OPINION_GIVEN.kind, at, event=event, message=comment, details=details
     )
@@ -625,10 +649,16 @@ async def apply_opinion(
 
 
 async def apply_reopening(
-    conn: asyncpg.Connection, request_id: UUID, message: str, at: datetime
+    conn: asyncpg.Connection,
+    request_id: UUID,
+    message: str,
+    at: datetime,
+    *,
+    how: dict[str, str] | None = None,
 ) -> dict:
     """The citizen sends the treated request back (« Retraitement ») with a message. Refused
-    on a request not treated yet or closed. Runs in the caller's transaction."""
+    on a request not treated yet or closed. Runs in the caller's transaction. ``how``: as for
+    :func:`apply_opinion`."""
     message = required("message", message, "Écrivez pourquoi vous relancez la requête.")
     row = await _citizen_row(conn, request_id)
     await _refuse_if_answered_since(conn, row, at)
@@ -642,5 +672,7 @@ async def apply_reopening(
     )
     await repository.add_reopening(conn, row["request_id"], message, at)
     new = await repository.update(conn, row["request_id"], {"status": status.value})
-    await _record(conn, row, None, Event.REOPENED.kind, at, event=event, message=message)
+    await _record(
+        conn, row, None, Event.REOPENED.kind, at, event=event, message=message, details=how
+    )
     return _done(row, Event.REOPENED.kind, status, new, at)

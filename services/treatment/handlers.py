@@ -9,7 +9,11 @@ that makes a redelivered message a no-op (``shared.consumer``).
   intake and forwarded through its outbox (so they wait in treatment's queue while treatment is
   down), judged and applied here (:func:`on_opinion_recorded`, :func:`on_reopening_recorded`);
   one the state no longer allows is refused, told to the citizen
-  (request.citizen_reply_refused) and to the body (a line of the request's history).
+  (request.citizen_reply_refused) and to the body (a line of the request's history). v2 says
+  how the reply came (a caller's, taken by the call centre's operator: the history line says
+  so); v1, as intake published it before, is still applied (queued during an upgrade), read as
+  the citizen's own. Either is applied once: the inbox keys on the message id, which intake
+  gave the reply's row whatever the version.
 """
 
 from __future__ import annotations
@@ -26,8 +30,12 @@ from shared.citizen_replies import answered_since_reason, body_sentence, refusal
 from shared.consumer import Delivery, Entry
 from shared.lifecycle import Event, after_validation
 from shared.messages import (
+    CitizenOpinionRecorded,
     CitizenOpinionRecordedV1,
+    CitizenOpinionRecordedV2,
+    CitizenReopeningRecorded,
     CitizenReopeningRecordedV1,
+    CitizenReopeningRecordedV2,
     CitizenReply,
     RequestCitizenReplyRefusedV1,
     RequestPersonalDataPurgedV1,
@@ -121,7 +129,7 @@ async def on_reindexed(
 
 async def _refused(
     conn: asyncpg.Connection,
-    event: CitizenOpinionRecordedV1 | CitizenReopeningRecordedV1,
+    event: CitizenOpinionRecorded | CitizenReopeningRecorded,
     why: str,
     delivery: Delivery,
     *,
@@ -135,7 +143,7 @@ async def _refused(
     when None), and the body reads it on the request's page and in the ministry API
     (« Avis de l'usager non pris en compte »). ``answered_at``: the body answered again after
     the reply was sent. The message is then acknowledged (the handler returns normally)."""
-    opinion = isinstance(event, CitizenOpinionRecordedV1)
+    opinion = isinstance(event, CitizenOpinionRecorded)
     event_kind = Event.OPINION_GIVEN if opinion else Event.REOPENED
     log.info(
         "citizen reply refused",
@@ -187,6 +195,7 @@ async def _refused(
         details={
             "reply": reply.value,
             **({"opinion": given} if given else {}),
+            **actions.how_replied(event),
             "recorded_at": event.recorded_at.isoformat(),
             "reason": body_sentence(
                 reply,
@@ -204,7 +213,7 @@ async def _refused(
 
 
 async def on_opinion_recorded(
-    conn: asyncpg.Connection, event: CitizenOpinionRecordedV1, delivery: Delivery
+    conn: asyncpg.Connection, event: CitizenOpinionRecorded, delivery: Delivery
 ) -> None:
     """The citizen's opinion closes the treated request (request.opinion_given).
 
@@ -219,7 +228,12 @@ async def on_opinion_recorded(
     its message id."""
     try:
         await actions.apply_opinion(
-            conn, event.request_id, event.opinion, event.comment, event.recorded_at
+            conn,
+            event.request_id,
+            event.opinion,
+            event.comment,
+            event.recorded_at,
+            how=actions.how_replied(event),
         )
     except actions.AnsweredSince as since:
         reason = answered_since_reason(since.answered_at)
@@ -233,14 +247,20 @@ async def on_opinion_recorded(
 
 
 async def on_reopening_recorded(
-    conn: asyncpg.Connection, event: CitizenReopeningRecordedV1, delivery: Delivery
+    conn: asyncpg.Connection, event: CitizenReopeningRecorded, delivery: Delivery
 ) -> None:
     """The citizen's « Relancer » reopens the treated request (request.reopened). As for the
     opinion (:func:`on_opinion_recorded`), a reopening the state no longer allows (closed by an
     opinion or the clock meanwhile, reopened already) is kept in the audit log as refused, told
     to the citizen and acknowledged, never retried."""
     try:
-        await actions.apply_reopening(conn, event.request_id, event.message, event.recorded_at)
+        await actions.apply_reopening(
+            conn,
+            event.request_id,
+            event.message,
+            event.recorded_at,
+            how=actions.how_replied(event),
+        )
     except actions.AnsweredSince as since:
         reason = answered_since_reason(since.answered_at)
         await _refused(
@@ -257,8 +277,11 @@ async def on_reopening_recorded(
 HANDLERS: dict[str, Entry] = {
     RequestValidatedV1.type_name(): on_validated,
     RequestReindexedV1.type_name(): on_reindexed,
+    # The citizen's replies: v2 from intake now, v1 still queued from before an upgrade.
     CitizenOpinionRecordedV1.type_name(): on_opinion_recorded,
+    CitizenOpinionRecordedV2.type_name(): on_opinion_recorded,
     CitizenReopeningRecordedV1.type_name(): on_reopening_recorded,
+    CitizenReopeningRecordedV2.type_name(): on_reopening_recorded,
     # The citizen's personal data, a while after closure (intake decides when).
     RequestPersonalDataPurgedV1.type_name(): purge.on_personal_data_purged,
 }

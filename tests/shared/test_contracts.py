@@ -1,5 +1,8 @@
 import json
 
+import pytest
+from pydantic import ValidationError
+
 from shared import messages
 
 
@@ -25,3 +28,25 @@ def test_consumers_ignore_unknown_fields():
     raw = json.loads(event.model_dump_json())
     raw["added_in_a_later_minor_change"] = 1
     assert messages.RequestSubmittedV1.model_validate(raw) == event
+
+
+def test_a_reply_by_phone_names_its_operator_and_only_by_phone():
+    """citizen.*_recorded.v2: the call centre's operator takes a caller's reply by telephone;
+    the citizen's own reply (web) has none."""
+    fields = {
+        "request_id": "00000000-0000-4000-8000-000000000001",
+        "code": "1234567890",
+        "body_id": "ministere-budget",
+        "opinion": "satisfied",
+        "recorded_at": "2027-01-12T10:00:00+00:00",
+    }
+    operator = messages.CallCentreOperator(staff_id="op-1", login="operatrice")
+    by_phone = messages.CitizenOpinionRecordedV2(**fields, channel="phone", operator=operator)
+    assert by_phone.operator == operator
+    assert messages.CitizenOpinionRecordedV2(**fields, channel="web").operator is None
+    for wrong in ({"channel": "phone"}, {"channel": "web", "operator": operator}):
+        with pytest.raises(ValidationError, match="only by phone"):
+            messages.CitizenOpinionRecordedV2(**fields, **wrong)
+    # Both versions under the one routing key: a consumer bound to it gets either.
+    assert messages.CitizenOpinionRecordedV2.name == messages.CitizenOpinionRecordedV1.name
+    assert messages.CitizenReopeningRecordedV2.name == messages.CitizenReopeningRecordedV1.name

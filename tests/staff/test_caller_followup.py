@@ -7,9 +7,11 @@ applies it as it applies the citizen's own. The whole platform in this process."
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import AsyncIterator
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -17,11 +19,19 @@ from gateway.clients.transport import SERVICES
 from shared import lifecycle
 from shared.identity import Identity, Role
 from shared.service import POOL
+from tests.ministry.helpers import Api, new_key
 from tests.stack import Stack, start_stack
-from tests.staff.helpers import create_account, form_token, new_session, signed_in_session
+from tests.staff.helpers import (
+    create_account,
+    form_token,
+    new_session,
+    page_of,
+    signed_in_session,
+)
 from tests.support import eventually
 from tests.track.conftest import STRICT
 from tests.track.test_answer_page import _answered
+from tests.treatment.pages import BODY
 
 PASSWORD = "le centre d'appels rappelle"
 EMAIL = "aya.kouassi@example.ci"
@@ -246,6 +256,120 @@ async def test_only_an_operator_follows_a_call(stack, database_url, amqp_url, na
         "WHERE r.code = $1",
         code,
     )
+
+
+FOCAL_POINT = "koffi.suivi"  # a focal point of the body that answered (tests/treatment/pages)
+BY_PHONE = lifecycle.BODY_BY_PHONE_LABELS
+
+
+async def _bodys_page(stack, code: str) -> str:
+    """The request's page, as the body's focal point reads it."""
+    async with await signed_in_session(stack.gateway, FOCAL_POINT, PASSWORD) as http:
+        status, page = await page_of(http, f"{stack.gateway}/admin/requetes/{code}")
+    assert status == 200, page
+    return page
+
+
+async def _bodys_history(stack, code: str) -> str:
+    """The page's « Historique »."""
+    page = await _bodys_page(stack, code)
+    return _text(page[page.index('id="historique-titre"') :])
+
+
+async def _bodys_replies(stack, code: str) -> str:
+    """The page's « Retours de l'usager »."""
+    page = await _bodys_page(stack, code)
+    start = page.index('id="retours-titre"')
+    return _text(page[start : page.index("</section>", start)])
+
+
+async def _reply_line(stack, code: str, kind: str) -> dict:
+    """Treatment's history line of the citizen's reply, once applied: its label and details."""
+    treatment = stack.apps["treatment"].app[POOL]
+    row = await eventually(
+        lambda: treatment.fetchrow(
+            """SELECT h.actor_role, h.details::text FROM history h
+               JOIN treatments t USING (request_id) WHERE t.code = $1 AND h.kind = $2""",
+            code,
+            kind,
+        )
+    )
+    return {"role": row["actor_role"], "details": json.loads(row["details"])}
+
+
+async def test_the_body_reads_in_its_history_that_the_call_centre_took_the_reply_by_phone(
+    stack, database_url, amqp_url, namespace
+):
+    """The caller's opinion and « Relancer », recorded by the operator, reach treatment saying
+    they came by telephone and which operator took them (citizen.*_recorded.v2): the body's
+    history says « par téléphone … centre d'appels », where the citizen's own reply reads as
+    before."""
+    await create_account(database_url, Role.FOCAL_POINT, FOCAL_POINT, PASSWORD, BODY, "Koffi YAO")
+    reopened, _ = await _answered(stack, amqp_url, namespace, EMAIL)
+    closed, _ = await _answered(stack, amqp_url, namespace, EMAIL)
+    operator_id, http = await _operator(stack, database_url, "centre.historique")
+    async with http:
+        status, page = await _post(
+            http,
+            stack,
+            URL + "/relancer",
+            {"code": reopened, "email": MOBILE, "message": "Le reçu porte un autre montant."},
+        )
+        assert status == 200, page
+        status, page = await _post(
+            http,
+            stack,
+            URL + "/avis",
+            {"code": closed, "email": MOBILE, "opinion": "partly_satisfied", "comment": "Lent."},
+        )
+        assert status == 200, page
+
+    taken = {"channel": "phone", "operator_id": operator_id, "operator_login": "centre.historique"}
+    # Still the citizen's reply (no agent of the body acted), taken by this operator.
+    assert await _reply_line(stack, reopened, "reopened") == {"role": None, "details": taken}
+    assert await _reply_line(stack, closed, "opinion_given") == {
+        "role": None,
+        "details": {"opinion": "partly_satisfied", **taken},
+    }
+    history = await _bodys_history(stack, reopened)
+    assert f"— {BY_PHONE[lifecycle.Event.REOPENED]} Le reçu porte un autre montant." in history
+    assert "Relancée par l'usager par téléphone, via le centre d'appels (retraitement)" in history
+    # « Retours de l'usager » says it too.
+    said = "Demande de nouveau traitement (relance), par téléphone, via le centre d'appels"
+    assert said in await _bodys_replies(stack, reopened)
+    # The body's system reads the same line in the ministry API, without the operator's id.
+    async with aiohttp.ClientSession() as session:
+        status, one, _ = await Api(session, stack.gateway, await new_key(stack)).get(
+            f"/requests/{reopened}"
+        )
+    assert status == 200, one
+    line = one["history"][-1]
+    assert (line["label"], line["details"]) == (
+        BY_PHONE[lifecycle.Event.REOPENED],
+        {"channel": "phone", "operator_login": "centre.historique"},
+    )
+    assert operator_id not in json.dumps(one)
+    history = await _bodys_history(stack, closed)
+    said = f"— {BY_PHONE[lifecycle.Event.OPINION_GIVEN]} Partiellement satisfait Lent."
+    assert said in history, history
+    assert "Avis de l'usager recueilli par téléphone, via le centre d'appels" in said
+    said = "Avis : Partiellement satisfait, par téléphone, via le centre d'appels Lent."
+    assert said in await _bodys_replies(stack, closed)
+
+    # The citizen's own reply, on their tracking page: the line as it always read.
+    web, _ = await _answered(stack, amqp_url, namespace, EMAIL)
+    async with new_session() as citizen:
+        token = await form_token(citizen, stack.gateway + "/suivre")
+        form = {"csrf_token": token, "code": web, "email": EMAIL, "opinion": "satisfied"}
+        async with citizen.post(stack.gateway + "/suivre/avis", data=form) as resp:
+            assert resp.status in (200, 303), await resp.text()
+    line = await _reply_line(stack, web, "opinion_given")
+    assert line == {"role": None, "details": {"opinion": "satisfied", "channel": "web"}}
+    history = await _bodys_history(stack, web)
+    assert "— Avis de l'usager Satisfait" in history
+    assert "téléphone" not in history
+    replies = await _bodys_replies(stack, web)
+    assert "— Avis : Satisfait" in replies and "téléphone" not in replies
 
 
 @pytest.fixture

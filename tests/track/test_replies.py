@@ -18,8 +18,9 @@ from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from shared import french, lifecycle
 from shared.messages import (
-    CitizenOpinionRecordedV1,
-    CitizenReopeningRecordedV1,
+    Channel,
+    CitizenOpinionRecordedV2,
+    CitizenReopeningRecordedV2,
     CitizenReply,
     DocumentRef,
     Opinion,
@@ -114,9 +115,11 @@ async def test_an_opinion_is_recorded_with_its_event_and_shown_until_treatment_j
     assert body["view"]["banner"] == lifecycle.CITIZEN_REPLY_BANNERS["opinion"]
     assert "Donnez votre avis" not in body["view"]["banner"]
     [(key, event)] = await _outbox(intake, request_id)
-    assert key == CitizenOpinionRecordedV1.name
-    recorded = CitizenOpinionRecordedV1.model_validate(event)
+    assert key == CitizenOpinionRecordedV2.name
+    recorded = CitizenOpinionRecordedV2.model_validate(event)
     assert (recorded.code, recorded.body_id) == (code, BODY)
+    # The citizen's own, on the web: no operator took it (treatment's history reads as ever).
+    assert (recorded.channel, recorded.operator) == (Channel.WEB, None)
     assert (recorded.opinion, recorded.comment) == (Opinion.NOT_SATISFIED, "Trop lent.")
 
     # A second opinion, or a reopening, of the same answer: refused, nothing more written.
@@ -222,7 +225,8 @@ async def test_reopening_is_unlimited_once_per_answer(intake):
         assert view["can_reopen"] and view["pending_reply"] is None
         assert view["answer"]["message"] == f"Réponse n° {round_ + 2}."
     events = await _outbox(intake, request_id)
-    assert [key for key, _ in events] == [CitizenReopeningRecordedV1.name] * 2
+    assert [key for key, _ in events] == [CitizenReopeningRecordedV2.name] * 2
+    assert {CitizenReopeningRecordedV2.model_validate(e).channel for _, e in events} == {"web"}
 
 
 async def test_refusals(intake):

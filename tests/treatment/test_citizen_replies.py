@@ -14,9 +14,14 @@ from services.treatment.app import create_app
 from services.treatment.settings import TreatmentSettings
 from shared import french
 from shared.citizen_replies import refused_sentence
+from shared.lifecycle import BODY_BY_PHONE_LABELS, BODY_EVENT_LABELS, Event
 from shared.messages import (
+    CallCentreOperator,
+    Channel,
     CitizenOpinionRecordedV1,
+    CitizenOpinionRecordedV2,
     CitizenReopeningRecordedV1,
+    CitizenReopeningRecordedV2,
     CitizenReply,
     Opinion,
     RequestCitizenReplyRefusedV1,
@@ -24,7 +29,7 @@ from shared.messages import (
 )
 from shared.service import POOL
 from tests.support import RunningApp, dead_letters, eventually, publish_event
-from tests.treatment.conftest import AGENT, BODY, deliver, validated_event
+from tests.treatment.conftest import AGENT, BODY, OPERATOR, deliver, validated_event
 
 
 def who() -> actions.Who:
@@ -50,6 +55,14 @@ def reopening_of(event, message="Rien n'a changé depuis la réponse.") -> objec
         message=message,
         recorded_at=datetime.now(UTC),
     )
+
+
+# The call centre's operator who took a caller's reply (« Suivi d'un appel »), as intake says it.
+BY_PHONE = {
+    "channel": Channel.PHONE,
+    "operator": CallCentreOperator(staff_id=OPERATOR.staff_id, login=OPERATOR.login),
+}
+TAKEN = {"channel": "phone", "operator_id": OPERATOR.staff_id, "operator_login": OPERATOR.login}
 
 
 async def answered(pool) -> object:
@@ -338,3 +351,116 @@ async def test_the_purge_erases_the_citizens_words_of_a_reply_refused(treatment)
     [line] = await refused_lines(treatment.pool, event.code)
     assert line["message"] is None
     assert line["details"]["reason"].startswith("Relance du ")  # the body's own words stay
+
+
+async def _last_line(treatment, code: str) -> dict:
+    """The last line of the request's history as treatment serves it to the body's pages."""
+    status, item = await treatment.api.get(f"/requests/{code}")
+    assert status == 200, item
+    line = item["history"][-1]
+    return {k: line[k] for k in ("kind", "label", "actor_role", "details")}
+
+
+async def _delivered_twice(treatment, recorded, status: str) -> None:
+    """Publish ``recorded`` twice with one message id (a redelivery), through treatment's
+    queue; wait for the request to reach ``status``; the inbox has the message id then."""
+    message_id = str(uuid.uuid4())
+    for _ in range(2):
+        await publish_event(
+            treatment.amqp_url, treatment.namespace, recorded, message_id=message_id
+        )
+
+    async def reached():
+        return (await treatment.row(recorded.code))["status"] == status
+
+    await eventually(reached)
+    assert not await deliver(treatment.pool, recorded, uuid.UUID(message_id))
+
+
+async def test_a_v1_reply_queued_before_the_upgrade_still_applies_once(treatment):
+    """Intake published v1 before it published v2: a v1 still waiting in treatment's queue
+    (delivered twice) closes the request once, and reads as the citizen's own reply."""
+    event = await answered(treatment.pool)
+    recorded = opinion_of(event, Opinion.PARTLY_SATISFIED, "Un peu lent")
+    assert recorded.type_name() == "citizen.opinion_recorded.v1"
+    await _delivered_twice(treatment, recorded, "closed")
+    assert await _last_line(treatment, event.code) == {
+        "kind": "opinion_given",
+        "label": BODY_EVENT_LABELS[Event.OPINION_GIVEN],
+        "actor_role": None,
+        "details": {"opinion": "partly_satisfied"},
+    }
+    assert await treatment.count("opinions", event.code) == 1
+    assert (await treatment.outbox_types()).count("request.opinion_given.v1") == 1
+
+
+async def test_one_reply_under_both_versions_applies_once(treatment):
+    """The inbox keys on the message id alone: the same reply (intake gives it its row's id)
+    arriving as v1 and as v2 is applied by the first only."""
+    event = await answered(treatment.pool)
+    v1 = reopening_of(event)
+    v2 = CitizenReopeningRecordedV2(**v1.model_dump(), **BY_PHONE)
+    message_id = uuid.uuid4()
+    assert await deliver(treatment.pool, v1, message_id)
+    assert not await deliver(treatment.pool, v2, message_id)
+    assert await treatment.count("reopenings", event.code) == 1
+    assert (await _last_line(treatment, event.code))["details"] == {}
+
+
+async def test_a_reply_taken_by_phone_applies_once_and_the_history_says_so(treatment):
+    """v2: the caller's « Relancer » the call centre took (delivered twice) reopens the request
+    once; the body's history line says it came by telephone through the call centre and keeps
+    the operator; request.reopened is published once, as for the citizen's own."""
+    event = await answered(treatment.pool)
+    recorded = CitizenReopeningRecordedV2(
+        request_id=event.request_id,
+        code=event.code,
+        body_id=BODY,
+        message="Le montant ne correspond pas.",
+        recorded_at=datetime.now(UTC),
+        **BY_PHONE,
+    )
+    await _delivered_twice(treatment, recorded, "reopened")
+    assert await _last_line(treatment, event.code) == {
+        "kind": "reopened",
+        "label": BODY_BY_PHONE_LABELS[Event.REOPENED],
+        "actor_role": None,
+        "details": TAKEN,
+    }
+    assert await treatment.count("reopenings", event.code) == 1
+    assert (await treatment.outbox_types()).count("request.reopened.v1") == 1
+
+    # A caller's opinion the state no longer allows (reopened, not answered): the refused line
+    # keeps how it came too.
+    opinion = CitizenOpinionRecordedV2(
+        request_id=event.request_id,
+        code=event.code,
+        body_id=BODY,
+        opinion=Opinion.SATISFIED,
+        recorded_at=datetime.now(UTC),
+        **BY_PHONE,
+    )
+    assert await deliver(treatment.pool, opinion)
+    [line] = await refused_lines(treatment.pool, event.code)
+    assert {k: line["details"][k] for k in TAKEN} == TAKEN
+    assert line["details"]["reply"] == "opinion"
+    assert (await treatment.row(event.code))["status"] == "reopened"
+
+
+async def test_a_citizens_own_v2_reply_reads_as_before(treatment):
+    event = await answered(treatment.pool)
+    recorded = CitizenOpinionRecordedV2(
+        request_id=event.request_id,
+        code=event.code,
+        body_id=BODY,
+        opinion=Opinion.SATISFIED,
+        recorded_at=datetime.now(UTC),
+        channel=Channel.WEB,
+    )
+    assert await deliver(treatment.pool, recorded)
+    assert await _last_line(treatment, event.code) == {
+        "kind": "opinion_given",
+        "label": BODY_EVENT_LABELS[Event.OPINION_GIVEN],
+        "actor_role": None,
+        "details": {"opinion": "satisfied", "channel": "web"},
+    }

@@ -41,7 +41,7 @@ from shared import attachments, french, lifecycle
 from shared.body_counts import UNSATISFIED
 from shared.identity import Role
 from shared.lifecycle import Event, Status
-from shared.messages import Opinion
+from shared.messages import Channel, Opinion
 from shared.numbers import whole
 from shared.service import POOL
 
@@ -192,26 +192,23 @@ def _history(item: dict, names: dict[str, str]) -> list[dict]:
 
 
 def _replies(item: dict) -> list[dict]:
-    """The citizen's opinions (with their comment) and reopening messages, oldest first."""
+    """The citizen's opinions (with their comment) and reopening messages, oldest first; one
+    the call centre took on the telephone says so."""
     out = []
     for h in item.get("history", []):
+        details = h.get("details") or {}
         if h["kind"] == Event.OPINION_GIVEN.kind:
-            opinion = lifecycle.opinion_label((h.get("details") or {}).get("opinion"))
-            out.append(
-                {
-                    "when": french.moment(h["at"]),
-                    "what": f"Avis : {opinion}" if opinion else "Avis",
-                    "message": h.get("message") or "",
-                }
-            )
+            opinion = lifecycle.opinion_label(details.get("opinion"))
+            what = f"Avis : {opinion}" if opinion else "Avis"
         elif h["kind"] == Event.REOPENED.kind:
-            out.append(
-                {
-                    "when": french.moment(h["at"]),
-                    "what": "Demande de nouveau traitement (relance)",
-                    "message": h.get("message") or "",
-                }
-            )
+            what = "Demande de nouveau traitement (relance)"
+        else:
+            continue
+        if details.get("channel") == Channel.PHONE:
+            what = f"{what}, {lifecycle.BY_PHONE}"
+        out.append(
+            {"when": french.moment(h["at"]), "what": what, "message": h.get("message") or ""}
+        )
     return out
 
 

@@ -321,6 +321,7 @@ async def _reply(request: web.Request, query: LookupIn, told: str, **said: str |
     by = tracking.ReplyBy(
         channel=call_of(request).channel or Channel.WEB.value,
         staff_id=operator.staff_id if operator else None,
+        login=operator.login if operator else None,
     )
     outcome = await transaction(
         request, lambda conn: tracking.reply(conn, code, who, by=by, **said)

@@ -25,9 +25,11 @@ from shared import attachments as files
 from shared import deadline_copy, lifecycle, outbox
 from shared.lifecycle import Event, Status
 from shared.messages import (
+    CallCentreOperator,
+    Channel,
     CitizenDocumentsAddedV1,
-    CitizenOpinionRecordedV1,
-    CitizenReopeningRecordedV1,
+    CitizenOpinionRecordedV2,
+    CitizenReopeningRecordedV2,
     Opinion,
     RequestResubmittedV1,
 )
@@ -325,6 +327,14 @@ class ReplyBy:
 
     channel: str = "web"
     staff_id: str | None = None
+    login: str | None = None  # the operator's, as the gateway signed it
+
+    def contract_fields(self) -> dict:
+        """The v2 replies' ``channel`` and ``operator`` (citizen.*_recorded.v2)."""
+        operator = None
+        if self.staff_id is not None:
+            operator = CallCentreOperator(staff_id=self.staff_id, login=self.login)
+        return {"channel": Channel(self.channel), "operator": operator}
 
 
 async def reply(
@@ -372,11 +382,12 @@ async def reply(
         by.staff_id,
     )
     ids = {"request_id": row["id"], "code": row["code"].strip(), "body_id": row["body_id"]}
-    recorded: CitizenOpinionRecordedV1 | CitizenReopeningRecordedV1
+    ids |= by.contract_fields()  # treatment's history says a reply taken by phone was
+    recorded: CitizenOpinionRecordedV2 | CitizenReopeningRecordedV2
     if reopening:
-        recorded = CitizenReopeningRecordedV1(**ids, message=text, recorded_at=now)
+        recorded = CitizenReopeningRecordedV2(**ids, message=text, recorded_at=now)
     else:
-        recorded = CitizenOpinionRecordedV1(
+        recorded = CitizenOpinionRecordedV2(
             **ids, opinion=Opinion(opinion), comment=said, recorded_at=now
         )
     await outbox.add(conn, recorded, message_id=message_id)
