@@ -176,8 +176,8 @@ class Intake:
         return await self._call("POST", "/tracking/reopen", json=payload, **_on_behalf(operator))
 
     async def api_schemas(self) -> Answer:
-        """The JSON Schemas of what /api/v1 takes (submission, tracking), keyed by model name,
-        referencing each other as ``#/components/schemas/…``."""
+        """The JSON Schemas of what /api/v1 takes (submission, tracking) and what intake answers
+        it, keyed by model name, referencing each other as ``#/components/schemas/…``."""
         return await self._call("GET", "/api-schemas")
 
     # The tracking API's bodies, passed on as the client sent them (intake checks them).
