@@ -180,6 +180,11 @@ class Intake:
         it, keyed by model name, referencing each other as ``#/components/schemas/…``."""
         return await self._call("GET", "/api-schemas")
 
+    async def open311_schemas(self) -> Answer:
+        """The JSON Schemas of what intake answers Open311 (services, a definition, requests),
+        keyed by model name, referencing each other as ``#/components/schemas/…``."""
+        return await self._call("GET", "/api-schemas/open311")
+
     # The tracking API's bodies, passed on as the client sent them (intake checks them).
     async def track_as_sent(self, payload: Any) -> Answer:
         return await self._call("POST", "/tracking", json=payload)

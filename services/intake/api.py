@@ -8,6 +8,7 @@ from aiohttp import web
 
 from services.intake import limits, submissions
 from services.intake.answers import ANSWERS, Submitted
+from services.intake.channels import open311_answers
 from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
 from services.intake.tracking import api as tracking_api
@@ -99,7 +100,16 @@ async def api_schemas(request: web.Request) -> web.Response:
     beside them and referenced as an OpenAPI document's ``#/components/schemas/…``: the gateway
     builds its document from them. ``channel`` is the signed call's to say, never the body's:
     not offered."""
-    schemas = answers.schemas(ANSWERS, "serialization", answers.schemas(API_MODELS, "validation"))
+    schemas = answers.schemas(API_MODELS, "validation")
+    answers.schemas(ANSWERS, "serialization", schemas)
     schemas["SubmissionIn"]["properties"].pop("channel", None)
     schemas.pop("Channel", None)
+    return web.json_response(schemas, headers={"Cache-Control": "max-age=300"})
+
+
+@routes.get("/api-schemas/open311")
+async def open311_schemas(request: web.Request) -> web.Response:
+    """The JSON Schemas of what Open311 answers (``channels.open311_answers``), as
+    :func:`api_schemas` gives /api/v1's, for the gateway's Open311 document."""
+    schemas = answers.schemas(open311_answers.ANSWERS, "serialization")
     return web.json_response(schemas, headers={"Cache-Control": "max-age=300"})
