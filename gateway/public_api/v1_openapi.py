@@ -127,6 +127,11 @@ ERRORS = {
     "Retry-After secondes.",
 }
 SENT = (400, 408, 413, 415, 422, 429)
+REPLY_REFUSED = (
+    "L'état de la requête ne le permet pas (not_answered : pas encore répondue ; "
+    "already_given, already_reopened : déjà fait pour cette réponse ; closed), avec le suivi "
+    "dans view."
+)
 TRACKED = (*SENT, 404)
 
 
@@ -210,6 +215,10 @@ OPERATIONS = [
         "TrackingView",
         body="RewriteIn",
         errors=(*TRACKED, 409),
+        notes={
+            409: "La requête n'attend pas de reformulation (not_awaiting_reformulation), avec "
+            "le suivi dans view."
+        },
     ),
     Operation(
         "post",
@@ -221,6 +230,7 @@ OPERATIONS = [
         status=202,
         body="OpinionIn",
         errors=(*TRACKED, 409),
+        notes={409: REPLY_REFUSED},
     ),
     Operation(
         "post",
@@ -232,6 +242,7 @@ OPERATIONS = [
         status=202,
         body="ReopenIn",
         errors=(*TRACKED, 409),
+        notes={409: REPLY_REFUSED},
     ),
     Operation(
         "post",
