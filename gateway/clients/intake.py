@@ -176,9 +176,14 @@ class Intake:
         return await self._call("POST", "/tracking/reopen", json=payload, **_on_behalf(operator))
 
     async def api_schemas(self) -> Answer:
-        """The JSON Schemas of what /api/v1 takes (submission, tracking), keyed by model name,
-        referencing each other as ``#/components/schemas/…``."""
+        """The JSON Schemas of what /api/v1 takes (submission, tracking) and what intake answers
+        it, keyed by model name, referencing each other as ``#/components/schemas/…``."""
         return await self._call("GET", "/api-schemas")
+
+    async def open311_schemas(self) -> Answer:
+        """The JSON Schemas of what intake answers Open311 (services, a definition, requests),
+        keyed by model name, referencing each other as ``#/components/schemas/…``."""
+        return await self._call("GET", "/api-schemas/open311")
 
     # The tracking API's bodies, passed on as the client sent them (intake checks them).
     async def track_as_sent(self, payload: Any) -> Answer:

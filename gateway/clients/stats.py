@@ -28,6 +28,11 @@ class Stats:
         """The public statistics: counts per public body (no identity needed)."""
         return await self.services.call("GET", SERVICE, "/stats/bodies")
 
+    async def api_schemas(self) -> Answer:
+        """The JSON Schemas of what stats answers /api/v1 (the public statistics), keyed by
+        model name, referencing each other as ``#/components/schemas/…``."""
+        return await self.services.call("GET", SERVICE, "/api-schemas")
+
     async def summary(self, start: date, end: date, *, identity: Identity) -> Answer:
         """The dashboard's figures over the period, every body counted (analysts only)."""
         return await self.services.call(

@@ -138,6 +138,8 @@ def refused(request: web.Request, status: int, _error: str, message: str) -> web
 
 # -- calling intake ----------------------------------------------------------------------------
 
+UNAVAILABLE = "Service momentanément indisponible : réessayez plus tard."
+
 
 async def _intake(
     request: web.Request, asked: Awaitable[tuple[int, Any]]
@@ -147,7 +149,7 @@ async def _intake(
     try:
         status, body = await asked
     except ServiceUnavailable:
-        return errors(fmt, 503, "Service momentanément indisponible : réessayez plus tard.")
+        return errors(fmt, 503, UNAVAILABLE)
     if status >= 400:
         described = body.get("errors") if isinstance(body, dict) else None
         if 400 <= status < 500 and isinstance(described, list):

@@ -1,18 +1,22 @@
 """The OpenAPI 3.1 document of Open311 GeoReport v2 as Miliê serves it (``open311``), served at
 ``/open311/v2/openapi.json``: its routes, the form fields a submission takes (``open311.FIELDS``,
-their one home), the spec's answers and its errors. ``tests/channels`` checks the running API
+their one home), the spec's answers (intake's models, which build them: their JSON Schemas from
+``GET /api-schemas/open311``) and its errors. ``tests/channels`` checks the running API
 against it with schemathesis."""
 
 from __future__ import annotations
 
 import json
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
+from gateway.clients.intake import INTAKE
+from gateway.clients.transport import ServiceUnavailable
 from gateway.public_api import open311, openapi_parts
 from gateway.public_api.open311 import FIELDS, PREFIX, SEARCH_PARAMETERS
+from gateway.public_api.openapi_parts import RETRY_AFTER
 
 routes = web.RouteTableDef()
 TITLE = "Miliê — Open311 GeoReport v2"
@@ -22,9 +26,6 @@ DESCRIPTION = (
     "statut HTTP."
 )
 REF = "#/components/schemas/{model}"
-RETRY_AFTER = {
-    "Retry-After": {"description": "Secondes à attendre.", "schema": {"type": "integer"}}
-}
 ERRORS = {
     400: "Paramètre ou champ refusé (chaque raison dans description), formulaire illisible, ou "
     "recherche sans service_request_id ni api_key ; en text/plain, une adresse de plus de 8 Kio "
@@ -57,39 +58,30 @@ API_KEY = {
 }
 SEARCH = [{"name": name, "in": "query", "schema": {"type": "string"}} for name in SEARCH_PARAMETERS]
 
+
+def _list_of(model: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"$ref": REF.format(model=model)}}
+
+
+# What the routes answer, from intake's models (``GET /api-schemas/open311``): the lists as the
+# spec has them, arrays; the errors, the gateway's and intake's, as the spec words them.
 SCHEMAS: dict[str, Any] = {
     "Errors": {
         "type": "array",
         "items": {
             "type": "object",
             "required": ["code", "description"],
-            "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+            "properties": {
+                "code": {"type": "integer", "description": "Le statut HTTP."},
+                "description": {"type": "string", "description": "La raison, en français."},
+            },
+            "additionalProperties": False,
         },
     },
-    "Services": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "required": ["service_code", "service_name"],
-            "properties": {"service_code": {"type": "string"}, "service_name": {"type": "string"}},
-        },
-    },
-    "ServiceDefinition": {
-        "type": "object",
-        "required": ["service_code", "attributes"],
-        "properties": {
-            "service_code": {"type": "string"},
-            "attributes": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "ServiceRequests": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "required": ["service_request_id"],
-            "properties": {"service_request_id": {"type": "string"}},
-        },
-    },
+    "Services": _list_of("Open311Service"),
+    "ServiceDefinition": {"$ref": REF.format(model="Open311ServiceDefinition")},
+    "ServiceRequests": _list_of("Open311Request"),
+    "SubmittedRequests": _list_of("Open311Submitted"),
     "RequestForm": {
         "type": "object",
         "description": "Les champs du formulaire, selon la spécification ; un attribut de la "
@@ -121,8 +113,10 @@ def _operation(
     responses: dict[str, Any] = {str(status): {"description": "Fait.", "content": _content(answer)}}
     for code in sorted({400, 404, 503, *errors}):
         responses[str(code)] = {"description": ERRORS[code], "content": _content("Errors")}
-        if code in (429, 503):
-            responses[str(code)]["headers"] = RETRY_AFTER
+        if code == 429:  # a limit passed always says when to come back
+            responses[str(code)]["headers"] = {
+                "Retry-After": {**RETRY_AFTER["Retry-After"], "required": True}
+            }
     responses["400"]["content"]["text/plain"] = MALFORMED
     return {
         "operationId": operation_id,
@@ -132,12 +126,12 @@ def _operation(
     }
 
 
-@cache
-def _document() -> dict[str, Any]:
+def document(models: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document, with ``models`` the JSON Schemas of what intake answers."""
     submit = _operation(
         "submitRequest",
         "Soumettre une requête, avec la clé du canal (api_key).",
-        "ServiceRequests",
+        "SubmittedRequests",
         (400, 403, 413, 429),
         [],
         status=201,
@@ -197,14 +191,20 @@ def _document() -> dict[str, Any]:
     }
     return {
         **openapi_parts.document(TITLE, DESCRIPTION, paths, version="2"),
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": {**models, **SCHEMAS}},
     }
 
 
 @routes.get(f"{PREFIX}/openapi.json")
 async def openapi_json(request: web.Request) -> web.Response:
+    try:
+        status, models = await request.app[INTAKE].open311_schemas()
+    except ServiceUnavailable:
+        status, models = 503, None
+    if status != 200 or not isinstance(models, dict):
+        return open311.errors("json", 503, open311.UNAVAILABLE)
     return web.json_response(
-        _document(),
+        document(models),
         dumps=partial(json.dumps, ensure_ascii=False),
         headers={"Cache-Control": "max-age=300", "Access-Control-Allow-Origin": "*"},
     )

@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 document of the citizens' JSON API (``/api/v1``), served at
-``/api/v1/openapi.json``. What a route takes is intake's models (their one home): intake gives
-their JSON Schemas (``GET /api-schemas``), and this module adds the routes, the answers and the
-refusals from the table :data:`OPERATIONS`. ``tests/channels/test_public_apis_schemathesis.py``
-checks the running API against it."""
+``/api/v1/openapi.json``. What a route takes and what it answers are the services' models (their
+one home: intake's and stats' answers are built through them, ``shared.answers``): each gives
+their JSON Schemas (``GET /api-schemas``), and this module adds the routes, the statuses and
+the refusals (:data:`REFUSALS`) from the table :data:`OPERATIONS`.
+``tests/channels/test_public_apis_schemathesis.py`` checks the running API against it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.clients.intake import INTAKE
+from gateway.clients.stats import STATS
 from gateway.clients.transport import ServiceUnavailable
 from gateway.public_api import openapi_parts
 from gateway.public_api.openapi_parts import RETRY_AFTER, Operation
@@ -21,81 +23,102 @@ BASE = "/api/v1"
 REF = "#/components/schemas/{model}"
 
 
-# The refusal every route answers with (``shared.web.error_body``).
-PROBLEM = {
+# The refusals, as ``shared.web.error_body`` words them (intake's, passed on with the call's
+# correlation id by ``gateway.web.errors.passed_on``, and the gateway's own): ``error`` for
+# programs, ``message`` in French, and what each kind adds. Nothing else: a field added to a
+# refusal is added here, or the schemathesis test fails.
+FIELD_ERROR = {
     "type": "object",
-    "required": ["error", "message"],
+    "required": ["field", "code", "message"],
     "properties": {
-        "error": {"type": "string", "description": "Le code de l'erreur, pour les programmes."},
-        "message": {"type": "string", "description": "Le message, en français."},
-        "errors": {
-            "type": "array",
-            "description": "Les champs refusés, un par un (422).",
-            "items": {
-                "type": "object",
-                "required": ["field", "code", "message"],
-                "properties": {
-                    "field": {"type": "string"},
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-        "retry_after": {"type": "integer", "description": "Secondes à attendre (429)."},
-        "correlation_id": {"type": "string", "description": "La référence à donner au support."},
-        "view": {"type": "object", "description": "Le suivi de la requête (409, 422)."},
+        "field": {"type": "string", "description": "Le champ refusé (contact.email…)."},
+        "code": {"type": "string", "description": "La raison, pour un programme (missing…)."},
+        "message": {"type": "string", "description": "La raison, en français."},
     },
+    "additionalProperties": False,
 }
 
 
-def _listing(name: str) -> dict[str, Any]:
+def _refusal(
+    description: str, error: str | list[str] | None = None, **more: dict[str, Any]
+) -> dict[str, Any]:
+    """A refusal's schema: ``error`` (its code or codes, when one kind of refusal says it),
+    ``message``, ``correlation_id``, and ``more`` (the fields it adds, all required except
+    ``view`` on a 422)."""
+    code: dict[str, Any] = {"type": "string", "description": "Le code de l'erreur."}
+    if isinstance(error, str):
+        code["const"] = error
+    elif error:
+        code["enum"] = error
     return {
         "type": "object",
-        "required": [name],
-        "properties": {name: {"type": "array", "items": {"type": "object"}}},
+        "description": description,
+        "required": ["error", "message", *(name for name in more if name != "view")],
+        "properties": {
+            "error": code,
+            "message": {"type": "string", "description": "Le message, en français."},
+            **more,
+            "correlation_id": {
+                "type": "string",
+                "description": "La référence de l'appel, à donner au support.",
+            },
+        },
+        "additionalProperties": False,
     }
 
 
-# What the routes answer when they succeed: intake's and stats' answers, passed on.
-ANSWERS: dict[str, dict[str, Any]] = {
-    "Submitted": {
-        "type": "object",
-        "required": ["code", "nature", "submitted_at", "replayed", "told_by"],
-        "properties": {
-            "code": {"type": "string", "pattern": "^[0-9]{10}$"},
-            "nature": {"type": "string"},
-            "nature_label": {"type": "string"},
-            "submitted_at": {"type": "string", "format": "date-time"},
-            "replayed": {
-                "type": "boolean",
-                "description": "Déjà reçue avec ce submission_key (200) : la même requête.",
-            },
-            "told_by": {
-                "type": "array",
-                "items": {"type": "string", "enum": ["email", "sms"]},
-                "description": "Comment le code est envoyé à l'usager.",
-            },
+VIEW = {"$ref": REF.format(model="TrackingView"), "description": "Le suivi de la requête."}
+# What a reply or a rewrite is refused for, the request's state not allowing it.
+STATE_CONFLICTS = [
+    "not_awaiting_reformulation",
+    "not_answered",
+    "already_given",
+    "already_reopened",
+    "closed",
+]
+REFUSALS: dict[str, dict[str, Any]] = {
+    "Problem": _refusal("Une erreur."),
+    "NotFound": _refusal("Aucune requête ne correspond (404).", "not_found"),
+    "InvalidFields": _refusal(
+        "Des champs refusés, un par un (422) ; avec le suivi quand le code et le contact "
+        "correspondent.",
+        "validation_failed",
+        errors={"type": "array", "items": FIELD_ERROR, "minItems": 1},
+        view=VIEW,
+    ),
+    "KeyReused": _refusal(
+        "Ce submission_key a déjà servi pour une autre requête (409).",
+        "submission_key_reused",
+        errors={"type": "array", "items": FIELD_ERROR, "minItems": 1},
+    ),
+    "StateConflict": _refusal(
+        "L'état de la requête ne le permet pas (409), avec le suivi.", STATE_CONFLICTS, view=VIEW
+    ),
+    "Throttled": _refusal(
+        "Trop de tentatives ou de requêtes (429).",
+        "throttled",
+        retry_after={
+            "type": "integer",
+            "minimum": 0,
+            "description": "Secondes à attendre (comme Retry-After).",
         },
-    },
-    "TrackingView": {"type": "object", "description": "Le suivi de la requête."},
-    "Recorded": {
-        "type": "object",
-        "required": ["message"],
-        "properties": {"message": {"type": "string"}, "view": {"type": "object"}},
-    },
-    "Bodies": _listing("bodies"),
-    "Themes": _listing("themes"),
-    "Places": _listing("places"),
-    "BodyStatistics": _listing("bodies"),
+    ),
+    "Unavailable": _refusal("Un service de Miliê ne répond pas (503).", "service_unavailable"),
 }
+# Each refusal's schema, by status (409: by operation, see OPERATIONS' conflict).
+REFUSAL_OF = {404: "NotFound", 422: "InvalidFields", 429: "Throttled", 503: "Unavailable"}
+# A limit passed always says when to come back.
+THROTTLED_HEADERS = {"Retry-After": {**RETRY_AFTER["Retry-After"], "required": True}}
 
 ERRORS = {
     400: "Corps qui n'est pas du JSON (invalid_json).",
     404: "Aucune requête ne correspond à ce code et à cette adresse électronique ou ce numéro "
     "(not_found) : la même réponse pour un code ou un contact faux.",
-    409: "L'état de la requête ne le permet pas (error : not_answered, already_given, "
-    "already_reopened, closed, not_awaiting_rewrite…), avec le suivi dans view.",
-    413: "Corps trop volumineux.",
+    408: "Le corps annoncé n'est pas arrivé en entier à temps (request_timeout).",
+    409: "L'état de la requête ne le permet pas (error : "
+    + ", ".join(STATE_CONFLICTS)
+    + "), avec le suivi dans view.",
+    413: "Corps trop volumineux (2 Mo au plus).",
     415: "Le corps n'est pas en application/json.",
     422: "Champs invalides, un par un dans errors (validation_failed).",
     429: "Trop de tentatives ou de requêtes de cette adresse, de cet email ou de ce numéro : "
@@ -103,7 +126,12 @@ ERRORS = {
     503: "Un service de Miliê ne répond pas (service_unavailable) : réessayez après "
     "Retry-After secondes.",
 }
-SENT = (400, 413, 415, 422, 429)
+SENT = (400, 408, 413, 415, 422, 429)
+REPLY_REFUSED = (
+    "L'état de la requête ne le permet pas (not_answered : pas encore répondue ; "
+    "already_given, already_reopened : déjà fait pour cette réponse ; closed), avec le suivi "
+    "dans view."
+)
 TRACKED = (*SENT, 404)
 
 
@@ -187,6 +215,10 @@ OPERATIONS = [
         "TrackingView",
         body="RewriteIn",
         errors=(*TRACKED, 409),
+        notes={
+            409: "La requête n'attend pas de reformulation (not_awaiting_reformulation), avec "
+            "le suivi dans view."
+        },
     ),
     Operation(
         "post",
@@ -198,6 +230,7 @@ OPERATIONS = [
         status=202,
         body="OpinionIn",
         errors=(*TRACKED, 409),
+        notes={409: REPLY_REFUSED},
     ),
     Operation(
         "post",
@@ -209,6 +242,7 @@ OPERATIONS = [
         status=202,
         body="ReopenIn",
         errors=(*TRACKED, 409),
+        notes={409: REPLY_REFUSED},
     ),
     Operation(
         "post",
@@ -217,7 +251,7 @@ OPERATIONS = [
         "Code requête oublié ?",
         "« Code requête oublié ? » : les codes envoyés par email ou par SMS ; la même réponse "
         "que l'adresse ou le numéro soit connu ou non.",
-        "Recorded",
+        "ReminderSent",
         status=202,
         body="ReminderIn",
         errors=SENT,
@@ -231,12 +265,15 @@ suivre une requête, donner son avis, la relancer, retrouver ses codes. Sans cl�
 français) et, pour les champs, `errors`. **Limites** : au-delà, 429 avec `Retry-After`."""
 
 
-def _problem(status: int, note: str | None = None) -> dict[str, Any]:
+def _problem(status: int, schema: str, note: str | None = None) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "description": note or ERRORS[status],
-        "content": {"application/json": {"schema": {"$ref": REF.format(model="Problem")}}},
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=schema)}}},
     }
-    if status in (429, 503):
+    if status == 429:
+        answer["headers"] = THROTTLED_HEADERS
+    elif status == 503:
+        # The gateway's own 503 says it; a service's, passed on, may not.
         answer["headers"] = RETRY_AFTER
     return answer
 
@@ -255,6 +292,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         # (``gateway.web.malformed_http``).
         responses["400"] = _problem(
             400,
+            "Problem",
             "Caractère nul (%00) dans l'adresse (invalid_address) ; "
             "en text/plain, une adresse de plus de 8 Kio.",
         )
@@ -266,7 +304,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         }
     # Any route may meet a service that does not answer.
     for status in sorted({503, *op.errors}):
-        responses[str(status)] = _problem(status, op.notes.get(status))
+        schema = REFUSAL_OF.get(status, "Problem")
+        if status == 409:
+            schema = "KeyReused" if op.operation_id == "submit" else "StateConflict"
+        responses[str(status)] = _problem(status, schema, op.notes.get(status))
     spec = openapi_parts.spec_of(op, responses)
     if op.body is not None:
         spec["requestBody"] = {"required": True, "content": _json(op.body)}
@@ -275,24 +316,29 @@ def _operation(op: Operation) -> dict[str, Any]:
     return spec
 
 
-def document(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document, with ``inputs`` the JSON Schemas of intake's models."""
+def document(models: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document, with ``models`` the JSON Schemas of what the services' models
+    take and answer (intake's and stats')."""
     paths = openapi_parts.paths_of(BASE, OPERATIONS, _operation)
     return {
         **openapi_parts.document("Miliê — API des usagers", DESCRIPTION, paths),
-        "components": {"schemas": {**inputs, **ANSWERS, "Problem": PROBLEM}},
+        "components": {"schemas": {**models, **REFUSALS}},
     }
 
 
 @routes.get(f"{BASE}/openapi.json")
 async def openapi_json(request: web.Request) -> web.Response:
-    try:
-        status, inputs = await request.app[INTAKE].api_schemas()
-    except ServiceUnavailable:
-        return api_unavailable()
-    if status != 200 or not isinstance(inputs, dict):
-        return api_unavailable()
+    # What the routes take and answer is the services' to say: their models build the answers.
+    models: dict[str, Any] = {}
+    for service in (request.app[INTAKE], request.app[STATS]):
+        try:
+            status, schemas = await service.api_schemas()
+        except ServiceUnavailable:
+            return api_unavailable()
+        if status != 200 or not isinstance(schemas, dict):
+            return api_unavailable()
+        models.update(schemas)
     return web.json_response(
-        document(inputs),
+        document(models),
         headers={"Cache-Control": "max-age=300", "Access-Control-Allow-Origin": "*"},
     )

@@ -7,9 +7,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.intake import limits, submissions
+from services.intake.answers import ANSWERS, Submitted
+from services.intake.channels import open311_answers
 from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
 from services.intake.tracking import api as tracking_api
+from shared import answers
+from shared.answers import answer
 from shared.identity import Role, check
 from shared.messages import Channel
 from shared.service import transaction, without_transaction
@@ -37,7 +41,6 @@ API_MODELS = (
     tracking_api.ReopenIn,
     tracking_api.ReminderIn,
 )
-REF = "#/components/schemas/{model}"
 
 
 @routes.post("/requests")
@@ -76,30 +79,37 @@ async def submit(request: web.Request) -> web.Response:
         return json_error(409, "submission_key_reused", error["message"], errors=[error])
     # No row id: the code is the request's only public name (the answer reaches /api/v1).
     return web.json_response(
-        {
-            "code": accepted.code,
-            "nature": sub.nature.value,
-            "nature_label": sub.nature.label,
-            "submitted_at": accepted.submitted_at.isoformat(),
-            "replayed": accepted.replayed,
+        answer(
+            Submitted,
+            code=accepted.code,
+            nature=sub.nature,
+            nature_label=sub.nature.label,
+            submitted_at=accepted.submitted_at,
+            replayed=accepted.replayed,
             # How the citizen is sent the code: "email", "sms" (a mobile number), both, neither.
-            "told_by": sub.told_by(),
-        },
+            told_by=sub.told_by(),
+        ),
         status=200 if accepted.replayed else 201,
     )
 
 
 @routes.get("/api-schemas")
 async def api_schemas(request: web.Request) -> web.Response:
-    """The JSON Schemas of what ``/api/v1`` takes, from this service's models (their one home),
-    with their parts beside them and referenced as an OpenAPI document's
-    ``#/components/schemas/…``: the gateway builds its document from them. ``channel`` is the
-    signed call's to say, never the body's: not offered."""
-    schemas: dict = {}
-    for model in API_MODELS:
-        schema = model.model_json_schema(ref_template=REF, mode="validation")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+    """The JSON Schemas of what ``/api/v1`` takes and what it answers, from this service's
+    models (their one home: the answers are built through theirs, ``answers``), with their parts
+    beside them and referenced as an OpenAPI document's ``#/components/schemas/…``: the gateway
+    builds its document from them. ``channel`` is the signed call's to say, never the body's:
+    not offered."""
+    schemas = answers.schemas(API_MODELS, "validation")
+    answers.schemas(ANSWERS, "serialization", schemas)
     schemas["SubmissionIn"]["properties"].pop("channel", None)
     schemas.pop("Channel", None)
+    return web.json_response(schemas, headers={"Cache-Control": "max-age=300"})
+
+
+@routes.get("/api-schemas/open311")
+async def open311_schemas(request: web.Request) -> web.Response:
+    """The JSON Schemas of what Open311 answers (``channels.open311_answers``), as
+    :func:`api_schemas` gives /api/v1's, for the gateway's Open311 document."""
+    schemas = answers.schemas(open311_answers.ANSWERS, "serialization")
     return web.json_response(schemas, headers={"Cache-Control": "max-age=300"})

@@ -8,7 +8,9 @@ from datetime import date
 from aiohttp import web
 
 from services.stats import deadlines, repository
-from shared import body_counts
+from services.stats.answers import ANSWERS, BodyStatistics
+from shared import answers, body_counts
+from shared.answers import answer
 from shared.messages import Nature, Opinion
 from shared.service import connection
 from shared.web import json_error
@@ -103,7 +105,15 @@ async def bodies(request: web.Request) -> web.Response:
         entry["by_nature"][row["nature"]] = entry["by_nature"].get(row["nature"], 0) + row["total"]
         entry["total"] += row["total"]
     listing = sorted(out.values(), key=lambda b: (-b["total"], b["body_name"]))
-    return web.json_response({"bodies": listing})
+    return web.json_response(answer(BodyStatistics, bodies=listing))
+
+
+@routes.get("/api-schemas")
+async def api_schemas(request: web.Request) -> web.Response:
+    """The JSON Schemas of what ``/api/v1`` answers from here (``answers``), for the gateway's
+    OpenAPI document."""
+    schemas = answers.schemas(ANSWERS, "serialization")
+    return web.json_response(schemas, headers={"Cache-Control": "max-age=300"})
 
 
 @routes.get("/stats/summary")

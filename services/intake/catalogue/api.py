@@ -10,10 +10,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from services.intake import repository as repo
+from services.intake.answers import Bodies, Places, Themes
 from services.intake.catalogue import files as catalogue
 from services.intake.catalogue import repository as cat
 from services.intake.domain import normalize_email
 from services.intake.keys import CATALOGUE_CACHE
+from shared.answers import answer
 from shared.identity import Role, requires
 from shared.numbers import whole
 from shared.service import connection, transaction
@@ -58,12 +60,9 @@ async def list_bodies(request: web.Request) -> web.Response:
     async with connection(request) as conn:
         rows, total = await cat.search_bodies(conn, words, per_page, offset)
     return web.json_response(
-        {
-            "bodies": [body_json(r) for r in rows],
-            "total": total,
-            "page": page,
-            "per_page": per_page,
-        }
+        answer(
+            Bodies, bodies=[body_json(r) for r in rows], total=total, page=page, per_page=per_page
+        )
     )
 
 
@@ -90,14 +89,14 @@ async def list_themes(request: web.Request) -> web.Response:
     body_id = request.query.get("body_id")
     async with connection(request) as conn:
         rows = await (cat.themes_for_body(conn, body_id) if body_id else repo.themes(conn))
-    return web.json_response({"themes": [_theme_json(r) for r in rows]})
+    return web.json_response(answer(Themes, themes=[_theme_json(r) for r in rows]))
 
 
 @routes.get("/catalogue/places")
 async def list_places(request: web.Request) -> web.Response:
     async with connection(request) as conn:
         rows = await repo.places(conn)
-    return web.json_response({"places": [dict(r) for r in rows]})
+    return web.json_response(answer(Places, places=[dict(r) for r in rows]))
 
 
 # -- administrators ----------------------------------------------------------------------------

@@ -38,10 +38,17 @@ from services.intake import repository as repo
 from services.intake.catalogue import repository as cat
 from services.intake.channels import metrics as channel_metrics
 from services.intake.channels import open311_rules as rules
+from services.intake.channels.open311_answers import (
+    Open311Requests,
+    Open311ServiceDefinition,
+    Open311Services,
+    Open311Submitted,
+)
 from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
 from services.intake.tracking.api import lookup_rules, retry_message
 from services.intake.tracking.view import theme_text
+from shared.answers import answer
 from shared.codes import is_well_formed
 from shared.messages import Channel, Nature
 from shared.service import connection, transaction
@@ -69,7 +76,10 @@ async def services(request: web.Request) -> web.Response:
     async with connection(request) as conn:
         bodies = await repo.bodies(conn)
     return web.json_response(
-        {"services": [rules.service(b["id"], b["name"], n) for b in bodies for n in Nature]}
+        answer(
+            Open311Services,
+            services=[rules.service(b["id"], b["name"], n) for b in bodies for n in Nature],
+        )
     )
 
 
@@ -103,7 +113,9 @@ async def service_definition(request: web.Request) -> web.Response:
     )
     for order, attribute in enumerate(attributes, start=1):
         attribute["order"] = order
-    return web.json_response({"service_code": code, "attributes": attributes})
+    return web.json_response(
+        answer(Open311ServiceDefinition, service_code=code, attributes=attributes)
+    )
 
 
 def _single_value_list(
@@ -252,10 +264,11 @@ async def submit(request: web.Request) -> web.Response:
         return response
     channel_metrics.SUBMISSIONS.labels(Channel.OPEN311.value, "accepted").inc()
     return web.json_response(
-        {
-            "service_request_id": accepted.code,
-            "service_notice": rules.notice(sub.nature, accepted.code, bool(form.media_url)),
-        },
+        answer(
+            Open311Submitted,
+            service_request_id=accepted.code,
+            service_notice=rules.notice(sub.nature, accepted.code, bool(form.media_url)),
+        ),
         status=201,
     )
 
@@ -356,7 +369,7 @@ async def one_request(request: web.Request) -> web.Response:
         return _throttled(rows)
     if not rows:
         return errors_response(404, "service_request_id : aucune requête ne porte ce numéro.")
-    return web.json_response({"requests": [_request_json(rows[0])]})
+    return web.json_response(answer(Open311Requests, requests=[_request_json(rows[0])]))
 
 
 @routes.get("/open311/requests")
@@ -374,7 +387,7 @@ async def search(request: web.Request) -> web.Response:
         rows = await _by_codes(request, codes)
         if isinstance(rows, int):
             return _throttled(rows)
-        return web.json_response({"requests": [_request_json(r) for r in rows]})
+        return web.json_response(answer(Open311Requests, requests=[_request_json(r) for r in rows]))
     if channel is None:
         return errors_response(400, "channel : nom de canal attendu.")
     try:
@@ -395,4 +408,4 @@ async def search(request: web.Request) -> web.Response:
     params = (span.start, span.end, services, closed, list(rules.CLOSED_STATUSES))
     async with connection(request) as conn:
         rows = await conn.fetch(sql, channel, *params, rules.MAX_RESULTS)
-    return web.json_response({"requests": [_request_json(r) for r in rows]})
+    return web.json_response(answer(Open311Requests, requests=[_request_json(r) for r in rows]))

@@ -50,6 +50,7 @@ from email_validator import EmailNotValidError
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.intake import throttle
+from services.intake.answers import Recorded, ReminderSent
 from services.intake.domain import normalize_email, normalize_phone
 from services.intake.drafts import api as drafts_api
 from services.intake.keys import PURGE_KEY
@@ -58,6 +59,7 @@ from services.intake.throttle import Rule
 from services.intake.tracking import reminders
 from services.intake.tracking import store as tracking
 from services.intake.tracking.store import Who
+from shared.answers import answer
 from shared.codes import is_well_formed, normalize
 from shared.identity import Identity, Role, check
 from shared.messages import Channel
@@ -333,7 +335,7 @@ async def _reply(request: web.Request, query: LookupIn, told: str, **said: str |
         return json_error(409, outcome.error, outcome.message, view=outcome.view)
     if outcome.kind == "invalid":
         raise FieldErrors(outcome.errors, view=outcome.view)
-    return web.json_response({"message": told, "view": outcome.view}, status=202)
+    return web.json_response(answer(Recorded, message=told, view=outcome.view), status=202)
 
 
 @routes.post("/tracking/opinion")
@@ -366,4 +368,4 @@ async def codes_reminder(request: web.Request) -> web.Response:
         return _throttled(wait)
     await transaction(request, lambda conn: reminders.request_reminder(conn, who))
     told = REMINDER_SENT if who.kind == "email" else REMINDER_SENT_BY_SMS
-    return web.json_response({"message": told}, status=202)
+    return web.json_response(answer(ReminderSent, message=told), status=202)

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from shared import french, lifecycle
+from services.intake.answers import TrackingView
+from shared import answers, french, lifecycle
 from shared.deadline_policy import DEFAULTS, Policy
 from shared.lifecycle import Status
 from shared.messages import DeadlineKind, Nature
@@ -261,39 +262,41 @@ def build(
     due = admissibility_deadline(status, row["submitted_at"], lines, days, calendar)
     # After the purge (services/intake/purge.py): the milestones, and when the data went.
     purged_at = row.get("purged_at")
-    return {
-        "purged_at": purged_at.isoformat() if purged_at else None,
-        "purged_day": french.day(purged_at) if purged_at else None,
-        "code": row["code"].strip(),
-        "nature": row["nature"],
-        "nature_label": Nature(row["nature"]).label,
-        "body_name": row["tracked_body_name"] or row["body_name"],
-        "submitted_at": row["submitted_at"].isoformat(),
-        "submitted_day": french.day(row["submitted_at"]),
-        "theme": row["tracked_theme_label"] or theme_text(row["theme_label"], row["theme_parent"]),
-        "message": row["message"],
-        "status": status,
-        "status_label": status_label(status, treated_at=row["treated_at"], opinion=opinion),
-        "step": step,
+    # Written through the model that /api/v1's document shows (services/intake/answers.py).
+    return answers.answer(
+        TrackingView,
+        purged_at=purged_at,
+        purged_day=french.day(purged_at) if purged_at else None,
+        code=row["code"].strip(),
+        nature=row["nature"],
+        nature_label=Nature(row["nature"]).label,
+        body_name=row["tracked_body_name"] or row["body_name"],
+        submitted_at=row["submitted_at"],
+        submitted_day=french.day(row["submitted_at"]),
+        theme=row["tracked_theme_label"] or theme_text(row["theme_label"], row["theme_parent"]),
+        message=row["message"],
+        status=status,
+        status_label=status_label(status, treated_at=row["treated_at"], opinion=opinion),
+        step=step,
         # The banner: where it stands in plain words, and the date the next step is due by.
-        "banner": lifecycle.citizen_banner(status, pending["kind"] if pending else None),
-        "due_at": due.isoformat() if due else None,
-        "due_day": french.day(due) if due else None,
-        "answer_due": answer_due(status, row.get("answer_due")),
-        "closed": lifecycle.is_closed(status),
-        "analyst_message": row["analyst_message"]
+        banner=lifecycle.citizen_banner(status, pending["kind"] if pending else None),
+        due_at=due,
+        due_day=french.day(due) if due else None,
+        answer_due=answer_due(status, row.get("answer_due")),
+        closed=lifecycle.is_closed(status),
+        analyst_message=row["analyst_message"]
         if status == Status.REFORMULATION_REQUESTED
         else None,
-        "rejection_reason": row["rejection_reason"] if status == Status.REJECTED else None,
-        "ministry_message": row["ministry_message"],
-        "citizen_opinion": lifecycle.opinion_label(opinion),
-        "analyst_answer": row["analyst_answer"],
-        "can_rewrite": lifecycle.may_rewrite(status),
-        "answer": answer,
-        "later_messages": later,
-        "documents": list(documents.values()),
-        "pending_reply": pending,
-        "can_give_opinion": unanswered and may_reply(status, lifecycle.Event.OPINION_GIVEN),
-        "can_reopen": unanswered and may_reply(status, lifecycle.Event.REOPENED),
-        "history": lines,
-    }
+        rejection_reason=row["rejection_reason"] if status == Status.REJECTED else None,
+        ministry_message=row["ministry_message"],
+        citizen_opinion=lifecycle.opinion_label(opinion),
+        analyst_answer=row["analyst_answer"],
+        can_rewrite=lifecycle.may_rewrite(status),
+        answer=answer,
+        later_messages=later,
+        documents=list(documents.values()),
+        pending_reply=pending,
+        can_give_opinion=unanswered and may_reply(status, lifecycle.Event.OPINION_GIVEN),
+        can_reopen=unanswered and may_reply(status, lifecycle.Event.REOPENED),
+        history=lines,
+    )
