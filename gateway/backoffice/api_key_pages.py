@@ -11,13 +11,17 @@
   ``POST /admin/cles-api/{id}/revoquer``: the next call with the key is refused. Revoking cannot
   be undone (a ministry's system stops until it gets a new key), so no click does it alone.
 
+The list is searched and paged: its forms, the key's page and the question carry its search and
+page (``back_of``), so that a refused creation shows the list again there, and a key made or
+revoked brings the administrator back there, as every other list of the administrator does.
+
 Creations and revocations are lines of the « Journal d'audit » (``api_key_created``,
 ``api_key_revoked``; target « clé d'API <id> »), in the transaction that makes the change.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -30,7 +34,7 @@ from gateway.staff.auth import current_staff
 from gateway.web import forms
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
-from gateway.web.listing import listing_of
+from gateway.web.listing import back_of, back_query, listing_at, listing_of
 from shared import french
 from shared.db import run_in_transaction
 from shared.identity import Role
@@ -60,10 +64,15 @@ async def _list_page(
     created: tuple[keys.ApiKey, str] | None = None,
     notice: str | None = None,
     status: int = 200,
+    back: Mapping[str, str] | None = None,
 ) -> web.Response:
-    listing = listing_of(request, keys.SORTS, "etat")
-    if request.path != BASE:  # the key just made, shown once: its list's links lead to the list
-        listing = replace(listing, path=BASE, query={})
+    """The list of keys; ``back``: the search and page to show it at when it is answered at
+    another address than its own (a refused creation, the key just made), its pager's and
+    search's links then leading to the list."""
+    if back is None:
+        listing = listing_of(request, keys.SORTS, "etat")
+    else:
+        listing = listing_at(BASE, back, keys.SORTS, "etat")
     async with request.app[POOL].acquire() as conn:
         total, rows = await keys.listing(
             conn,
@@ -84,6 +93,9 @@ async def _list_page(
             "rows": rows,
             "total": total,
             "listing": listing,
+            # Carried by the creation's form and the way to a revocation, so each comes back here.
+            "back": listing.back,
+            "back_query": back_query(listing.back),
             "bodies": sorted(names.items(), key=lambda item: item[1]),
             "body_names": names,
             "values": forms.cut(values, KEY_MAX, forms.TYPED_ROOM)
@@ -125,12 +137,13 @@ def _problems(values: dict[str, str], bodies: dict[str, str]) -> dict[str, str]:
 async def create_key(request: web.Request) -> web.Response:
     posted = await request.post()
     values = {name: str(posted.get(name, "")).strip() for name in LABELS}
+    back = back_of(posted)
     bodies = await shell.body_names(request)
     if not bodies:
         return await shell.unavailable(request, "La liste des organismes")
     errors = _problems(values, bodies)
     if errors:
-        return await _list_page(request, values=values, errors=errors, status=422)
+        return await _list_page(request, values=values, errors=errors, status=422, back=back)
     staff = _staff(request)
 
     async def work(conn: Any) -> tuple[keys.ApiKey, str]:
@@ -154,13 +167,14 @@ async def create_key(request: web.Request) -> web.Response:
         return made
 
     await run_in_transaction(request.app[POOL], work)
-    raise web.HTTPSeeOther(f"{BASE}/creee")
+    raise web.HTTPSeeOther(f"{BASE}/creee{back_query(back)}")
 
 
 @routes.get(f"{BASE}/creee", name="bo-cle-api-creee")
 @staff_required(Role.ADMINISTRATOR)
 async def created_key(request: web.Request) -> web.Response:
     staff = _staff(request)
+    back = back_of(request.query)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
             held = await keys.take_to_show(conn, staff.session_hash)
@@ -168,11 +182,12 @@ async def created_key(request: web.Request) -> web.Response:
     if held is None or key is None:
         return await _list_page(
             request,
+            back=back,
             notice="La clé n'est montrée qu'une fois : elle n'est plus affichable. "
             "Si elle n'a pas été copiée, révoquez-la et créez-en une autre.",
         )
     # The whole key is in this answer only (and the answer is not kept: no-store for staff).
-    return await _list_page(request, created=(key, held[1]))
+    return await _list_page(request, created=(key, held[1]), back=back)
 
 
 @routes.get(f"{BASE}/{ID}", name="bo-cle-api")
@@ -185,6 +200,8 @@ async def key_page(request: web.Request) -> web.Response:
     if key is None:
         raise web.HTTPNotFound()
     names = await shell.body_names(request)
+    # The list's search and page, carried to the question and back to the list.
+    back = back_of(request.query)
     return await shell.render(
         request,
         "backoffice/api_key.html",
@@ -194,6 +211,8 @@ async def key_page(request: web.Request) -> web.Response:
             "body_name": names.get(key.body_id, key.body_id),
             "calls": calls,
             "confirm_revoke": request.query.get("confirmer") == "revoquer",
+            "back": back,
+            "back_query": back_query(back),
         },
     )
 
@@ -206,9 +225,11 @@ async def revoke_key(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         if await keys.one(conn, key_id) is None:
             raise web.HTTPNotFound()
-    if (await request.post()).get("confirm") != "oui":
+    posted = await request.post()
+    back = back_of(posted)
+    if posted.get("confirm") != "oui":
         # Not through the question (an old form, a second click): ask it.
-        raise web.HTTPSeeOther(f"{BASE}/{key_id}?confirmer=revoquer")
+        raise web.HTTPSeeOther(f"{BASE}/{key_id}{back_query({'confirmer': 'revoquer', **back})}")
 
     async def work(conn: Any) -> keys.ApiKey | None:
         revoked = await keys.revoke(conn, key_id, by=staff.login)
@@ -225,4 +246,4 @@ async def revoke_key(request: web.Request) -> web.Response:
         return revoked
 
     await run_in_transaction(request.app[POOL], work)
-    raise web.HTTPSeeOther(f"{BASE}?fait=revoquee")
+    raise web.HTTPSeeOther(f"{BASE}{back_query({'fait': 'revoquee', **back})}")

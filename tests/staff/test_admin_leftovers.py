@@ -125,9 +125,11 @@ async def test_over_long_input_is_refused_as_typed_in_every_admin_form(stack, da
     )
 
 
-def _hidden(page: str, action: str) -> dict[str, str]:
-    """The hidden fields of the form of ``page`` that posts to ``action`` (but the token)."""
-    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+def _hidden(page: str, action: str, method: str = "") -> dict[str, str]:
+    """The hidden fields of the form of ``page`` that posts to ``action`` (but the token); with
+    ``method``, of its form of that method (a list's search and its creation share an address)."""
+    opening = f'<form method="{method}" ' if method else "<form[^>]*"
+    form = re.search(rf'{opening}action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
     assert form, action
     fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[1])
     return {name: html.unescape(value) for name, value in fields if name != "csrf_token"}
@@ -493,3 +495,89 @@ async def test_a_refused_removal_of_other_shows_the_themes_list_at_its_address(s
         assert status == 409
         pager = re.findall(r'<nav class="pager".*?</nav>', page, re.S)[0]
         assert 'href="/admin/catalogue/themes?page=2"' in pager, pager
+
+
+async def thirty_keys(database_url: str) -> None:
+    """30 keys « Système d'essai nn » (words no key's hexadecimal identifier can hold), then one
+    of the budget's that no search for « essai » finds."""
+    from gateway.staff import api_keys
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SET search_path TO gateway, public")
+        for label in [f"Système d'essai {n:02d}" for n in range(30)] + ["SIGFIP du Budget"]:
+            await api_keys.create(
+                conn,
+                body_id="ministere-budget",
+                label=label,
+                calls_per_minute=60,
+                created_by="admin.essai",
+            )
+    finally:
+        await conn.close()
+
+
+async def test_the_api_keys_list_keeps_its_search_and_page_refused_or_done(stack, database_url):
+    """« Clés d'API »: a refused creation (a label too long, no body) showed the list at its
+    first page, the search lost, and revoking a key brought the administrator back to
+    ``?fait=revoquee`` without them, where every other list of the administrator keeps them."""
+    await thirty_keys(database_url)
+    gw = stack.gateway
+    url = gw + "/admin/cles-api"
+    words = "essai"
+    async with await _admin(stack, database_url) as http:
+        back, page = await _second_page(http, url, words)
+        carried = _hidden(page, "/admin/cles-api", "post")
+        assert carried == {"q": words, "page": "2"}
+
+        # Refused, shown again at the search and page, its forms still carrying them.
+        key = {
+            "body_id": "ministere-budget",
+            "label": "SIGFIP " + "s" * 293,
+            "calls_per_minute": "60",
+        }
+        for typed, said in [
+            (key, "Ce texte compte 300 caractères : 120 au plus."),
+            ({**key, "label": "SIGFIP", "body_id": ""}, "Choisissez l'organisme de la clé."),
+        ]:
+            status, _, page = await _post(http, f"{url}?{back}", url, {**typed, **carried})
+            assert status == 422
+            assert said in _text(page)
+            _kept_at(page, "/admin/cles-api", words, 2)
+            assert "Affichage 26 à 30 sur 30 lignes" in _text(page)
+            assert _hidden(page, "/admin/cles-api", "post") == carried
+
+        # Made: the key shown once, above the list at the search and page.
+        typed = {**key, "label": "SIGFIP de la Défense"}
+        status, location, _ = await _post(http, f"{url}?{back}", url, {**typed, **carried})
+        assert (status, location) == (303, f"/admin/cles-api/creee?{back}")
+        async with http.get(gw + location) as resp:
+            page = await resp.text()
+        assert "Clé créée : « SIGFIP de la Défense »" in _text(page)
+        _kept_at(page, "/admin/cles-api", words, 2)
+        assert "Affichage 26 à 30 sur 30 lignes" in _text(page)
+
+        # « Révoquer… » of a key of that page leads to the question with the search and page,
+        # and the question's form, its « Annuler » and the way back to the list carry them.
+        key_id = re.findall(r'<form method="get" action="/admin/cles-api/([0-9a-f]{12})">', page)[0]
+        asked = _hidden(page, f"/admin/cles-api/{key_id}")
+        assert asked == {"confirmer": "revoquer", "q": words, "page": "2"}
+        key_page = f"{url}/{key_id}?{urlencode(asked)}"
+        async with http.get(key_page) as resp:
+            page = await resp.text()
+        assert f'href="/admin/cles-api/{key_id}?{html.escape(back)}">Annuler</a>' in page
+        assert f'href="/admin/cles-api?{html.escape(back)}">' in page
+        confirmed = _hidden(page, f"/admin/cles-api/{key_id}/revoquer")
+        assert confirmed == {"confirm": "oui", "q": words, "page": "2"}
+
+        # Not through the question (an old form): asked, at the search and page.
+        action = f"{url}/{key_id}/revoquer"
+        status, location, _ = await _post(http, key_page, action, {"q": words, "page": "2"})
+        assert (status, location) == (303, f"/admin/cles-api/{key_id}?confirmer=revoquer&{back}")
+
+        status, location, _ = await _post(http, key_page, action, confirmed)
+        assert (status, location) == (303, f"/admin/cles-api?fait=revoquee&{back}")
+        async with http.get(gw + location) as resp:
+            page = await resp.text()
+        assert "La clé est révoquée : tout appel avec elle est refusé." in _text(page)
+        _kept_at(page, "/admin/cles-api", words, 2)
