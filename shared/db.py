@@ -39,6 +39,16 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT_ERRORS)
 
 
+def stop_if_cancelled() -> None:
+    """Raise ``CancelledError`` when the current task was asked to stop. For the loops that
+    retry after any error: asyncpg, connecting to a server that is gone, can let the
+    cancellation out as another error (MagicStack/asyncpg#1309), the loop caught it and slept,
+    and the service never stopped while its database was down (its shutdown waited forever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool reset that sends nothing: asyncpg still rolls back an open transaction and drops the
     client-side listeners; our code sets no session state beyond the pool's own search_path, so

@@ -25,7 +25,7 @@ import asyncpg
 
 from shared import logs, metrics
 from shared.broker import Broker, Refused, Unroutable
-from shared.db import TRANSIENT_ERRORS, columns
+from shared.db import TRANSIENT_ERRORS, columns, stop_if_cancelled
 from shared.messages import Contract
 from shared.topology import EVENTS
 
@@ -165,10 +165,12 @@ class OutboxRelay:
                         last_published = loop.time()
                     await self._update_gauges()
                 except TRANSIENT_ERRORS as exc:
+                    stop_if_cancelled()
                     log.warning("outbox relay: database unavailable (%s)", exc)
                     published = 0
                     await asyncio.sleep(1.0)
                 except Exception:
+                    stop_if_cancelled()
                     log.exception("outbox relay: unexpected error")
                     published = 0
                     await asyncio.sleep(1.0)
@@ -200,6 +202,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled()
                 log.debug("outbox listener lost (%s)", exc)
                 await asyncio.sleep(1.0)
 

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from shared import metrics
-from shared.db import is_transient
+from shared.db import is_transient, stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ def every(
                 try:
                     await sweep(app)
                 except Exception as exc:
+                    stop_if_cancelled()
                     metrics.CLOCK_SWEEPS.labels(name, "failed").inc()
                     failures.inc()
                     if is_transient(exc):

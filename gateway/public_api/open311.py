@@ -34,6 +34,7 @@ from aiohttp import web
 
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
+from gateway.web.errors import UNAVAILABLE_RETRY_AFTER
 from gateway.web.keys import GATEWAY_SETTINGS
 
 routes = web.RouteTableDef()
@@ -141,6 +142,12 @@ def refused(request: web.Request, status: int, _error: str, message: str) -> web
 UNAVAILABLE = "Service momentanément indisponible : réessayez plus tard."
 
 
+def _unavailable(fmt: str) -> web.Response:
+    unavailable = errors(fmt, 503, UNAVAILABLE)
+    unavailable.headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
+    return unavailable
+
+
 async def _intake(
     request: web.Request, asked: Awaitable[tuple[int, Any]]
 ) -> tuple[int, Any] | web.Response:
@@ -149,7 +156,9 @@ async def _intake(
     try:
         status, body = await asked
     except ServiceUnavailable:
-        return errors(fmt, 503, UNAVAILABLE)
+        return _unavailable(fmt)
+    if status == 503:  # intake up, its database not
+        return _unavailable(fmt)
     if status >= 400:
         described = body.get("errors") if isinstance(body, dict) else None
         if 400 <= status < 500 and isinstance(described, list):

@@ -113,7 +113,7 @@ def _operation(
     responses: dict[str, Any] = {str(status): {"description": "Fait.", "content": _content(answer)}}
     for code in sorted({400, 404, 503, *errors}):
         responses[str(code)] = {"description": ERRORS[code], "content": _content("Errors")}
-        if code == 429:  # a limit passed always says when to come back
+        if code in (429, 503):  # a limit passed, a service down: always when to come back
             responses[str(code)]["headers"] = {
                 "Retry-After": {**RETRY_AFTER["Retry-After"], "required": True}
             }

@@ -108,7 +108,7 @@ REFUSALS: dict[str, dict[str, Any]] = {
 # Each refusal's schema, by status (409: by operation, see OPERATIONS' conflict).
 REFUSAL_OF = {404: "NotFound", 422: "InvalidFields", 429: "Throttled", 503: "Unavailable"}
 # A limit passed always says when to come back.
-THROTTLED_HEADERS = {"Retry-After": {**RETRY_AFTER["Retry-After"], "required": True}}
+ALWAYS_RETRY_AFTER = {"Retry-After": {**RETRY_AFTER["Retry-After"], "required": True}}
 
 ERRORS = {
     400: "Corps qui n'est pas du JSON (invalid_json).",
@@ -270,11 +270,9 @@ def _problem(status: int, schema: str, note: str | None = None) -> dict[str, Any
         "description": note or ERRORS[status],
         "content": {"application/json": {"schema": {"$ref": REF.format(model=schema)}}},
     }
-    if status == 429:
-        answer["headers"] = THROTTLED_HEADERS
-    elif status == 503:
-        # The gateway's own 503 says it; a service's, passed on, may not.
-        answer["headers"] = RETRY_AFTER
+    if status in (429, 503):
+        # A service's 503 passed on says it too (gateway.web.errors.passed_on).
+        answer["headers"] = ALWAYS_RETRY_AFTER
     return answer
 
 

@@ -29,10 +29,16 @@ class ServiceUnavailable(Exception):
     here with the « service indisponible » page."""
 
 
+# Seconds to wait before trying again when a service or its database is down.
+UNAVAILABLE_RETRY_AFTER = "5"
+
+
 def unavailable(request: web.Request) -> web.Response:
-    return aiohttp_jinja2.render_template(
+    page = aiohttp_jinja2.render_template(
         "unavailable.html", request, {"csrf_token": csrf.token_for(request)}, status=503
     )
+    page.headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
+    return page
 
 
 API = "/api/"
@@ -74,19 +80,22 @@ def api_unavailable() -> web.Response:
     response = json_error(
         503, "service_unavailable", "Le service ne répond pas : réessayez dans un moment."
     )
-    response.headers["Retry-After"] = "5"
+    response.headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
     return response
 
 
 def passed_on(status: int, body: Any) -> web.Response:
     """A service's answer as an API client gets it: a refusal carries the call's correlation id
-    (intake words some bodies itself, without it) and a limit passed says ``Retry-After``."""
+    (intake words some bodies itself, without it), and a limit passed or a service whose
+    database is down (503) says ``Retry-After``, which the service's own header gave only to us."""
     if status >= 400 and isinstance(body, dict) and "correlation_id" not in body:
         if cid := logs.correlation_id.get():
             body = {**body, "correlation_id": cid}
     response = web.json_response(body, status=status)
     if status == 429 and isinstance(body, dict) and isinstance(body.get("retry_after"), int):
         response.headers["Retry-After"] = str(body["retry_after"])
+    elif status == 503:
+        response.headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
     return response
 
 

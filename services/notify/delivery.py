@@ -37,7 +37,7 @@ import asyncpg
 from services.notify import metrics, repository
 from services.notify.settings import NotifySettings
 from shared import outbox
-from shared.db import TRANSIENT_ERRORS
+from shared.db import TRANSIENT_ERRORS, stop_if_cancelled
 from shared.messages import NotificationFailedV1, NotificationSentV1
 
 log = logging.getLogger(__name__)
@@ -188,9 +188,11 @@ class DeliveryLoop:
                     async with self.pool.acquire(timeout=self.settings.db_acquire_timeout) as conn:
                         await self._serve(conn, medium, way)
                 except TRANSIENT_ERRORS as exc:
+                    stop_if_cancelled()
                     log.warning("%s sender: database unavailable (%r)", medium.name, exc)
                     await asyncio.sleep(1.0)
                 except Exception:
+                    stop_if_cancelled()
                     log.exception("%s sender: unexpected error", medium.name)
                     await asyncio.sleep(1.0)
         finally:
@@ -228,6 +230,7 @@ class DeliveryLoop:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled()
                 log.debug("deliveries listener lost (%s)", exc)
                 await asyncio.sleep(1.0)
 
@@ -241,6 +244,7 @@ class DeliveryLoop:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled()
                 log.debug("delivery gauges: %s", exc)
             await asyncio.sleep(2.0)
 

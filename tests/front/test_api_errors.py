@@ -5,12 +5,15 @@ does not answer is a 503 saying when to try again."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import aiohttp
 
 from gateway.app import create_app as gateway_app
 from gateway.settings import GatewaySettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
+from tests.relay import Relay
 from tests.support import RunningApp, free_port
 
 
@@ -116,3 +119,35 @@ async def test_a_service_that_does_not_answer_is_a_503_with_retry_after(settings
             assert (status, error) == (503, "service_unavailable"), path
             assert message == "Le service ne répond pas : réessayez dans un moment."
             assert headers["Retry-After"] == "5"
+
+
+async def test_a_service_whose_database_is_down_says_when_to_come_back_through_the_gateway(
+    settings_for, database_url
+):
+    """Intake up but its database gone: intake's own 503 reaches the program with its
+    ``Retry-After``, as the gateway's 503 for a service that does not answer does (the gateway
+    passed the body on and dropped the header; Open311 made it a 500). And intake then stops:
+    its catalogue listener, retrying its connection, swallowed the cancellation and its shutdown
+    waited forever."""
+    server = urlsplit(database_url)
+    async with Relay(server.hostname or "127.0.0.1", server.port or 5432) as relay:
+        through = server._replace(netloc=f"{server.username}@127.0.0.1:{relay.port}").geturl()
+        intake_settings = settings_for(IntakeSettings, db_pool_min=1, database_url=through)
+        async with RunningApp(intake_app(intake_settings)) as intake:
+            settings = settings_for(GatewaySettings, db_pool_min=1, intake_url=intake.url)
+            async with (
+                RunningApp(gateway_app(settings)) as gateway,
+                aiohttp.ClientSession() as http,
+            ):
+                await relay.cut()
+                lookup = {"code": "5030529490", "email": "personne@example.ci"}
+                status, error, _, headers = await _refusal(
+                    http, "POST", gateway.url + "/api/v1/tracking", json=lookup
+                )
+                assert (status, error) == (503, "service_unavailable")
+                assert headers["Retry-After"] == "5"
+                # Open311 in its own words: a 503 too, not an « Erreur interne » 500.
+                async with http.get(gateway.url + "/open311/v2/requests/5030529490.json") as r:
+                    assert r.status == 503
+                    assert (await r.json())[0]["code"] == 503
+                    assert r.headers["Retry-After"] == "5"

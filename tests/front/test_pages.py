@@ -232,7 +232,7 @@ async def _tab_through_the_form(page) -> None:
 
 async def test_the_unavailable_page_when_intake_and_stats_do_not_answer(settings_for, browser):
     """Intake or stats down: the citizen's page answers 503 « Service momentanément indisponible »
-    in French, passes axe, and says nothing was lost."""
+    in French, with when to come back (``Retry-After``), passes axe, and says nothing was lost."""
     from gateway.app import create_app
     from gateway.settings import GatewaySettings
 
@@ -244,6 +244,7 @@ async def test_the_unavailable_page_when_intake_and_stats_do_not_answer(settings
             for path in ("/soumettre/organisme?nature=reclamation", "/organismes", "/statistiques"):
                 response = await page.goto(gateway.url + path)
                 assert response.status == 503, path
+                assert await response.header_value("retry-after") == "5", path
                 heading = page.get_by_role("heading", name="Service momentanément indisponible")
                 await heading.wait_for()
                 assert "Rien n'a été perdu" in await page.content()

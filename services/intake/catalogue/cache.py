@@ -21,6 +21,7 @@ import asyncpg
 
 from services.intake import repository
 from services.intake.catalogue.repository import OTHER_THEME
+from shared.db import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -133,5 +134,6 @@ class CatalogueCache:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled()
                 log.debug("catalogue listener lost (%s)", exc)
                 await asyncio.sleep(1.0)
