@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from gateway.backoffice.catalogue.bodies import body_page_at
 from gateway.backoffice.catalogue.common import (
     BASE,
     ID,
@@ -78,7 +79,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         return see_other(theme_list_at((await everything(request))["themes"], row_id, done, back))
     if kind.service == "places":
         return see_other(place_list_at((await everything(request))["places"], row_id, done, back))
-    return see_other(f"{BASE}/organismes/{row_id}?fait={done}")
+    return see_other(body_page_at(row_id, back, done))
 
 
 @guarded
