@@ -1,6 +1,6 @@
-"""The back office's items opened from a searched and paged list (an account, a public body):
-each brings the administrator back to the list at the search and page they were on, as « Clés
-d'API » and « Délais » do."""
+"""The back office's items opened from a searched and paged list (an account, a public body) and
+the refusals of an action on a row gone from the catalogue: each brings the administrator back to
+the list at the search and page they were on, as « Clés d'API » and « Délais » do."""
 
 from __future__ import annotations
 
@@ -187,3 +187,34 @@ async def test_a_body_opened_from_the_catalogue_keeps_its_search_and_page(stack,
         async with http.get(f"{url}?{back}") as resp:
             listed = await resp.text()
         _kept_at(listed, "/admin/catalogue", words, 2)
+
+
+async def test_retiring_a_row_gone_from_the_catalogue_leads_back_to_the_list(stack, database_url):
+    """« Lieux » and « Thèmes » (and a body): retiring or restoring a row intake no longer has
+    (an old page, an old tab) answered « Ce lieu n'est pas dans le catalogue. » on the citizens'
+    error page (« Revenir à l'accueil »), outside the back office, with no way back to the list."""
+    gw = stack.gateway
+    async with await _admin(stack, database_url) as http:
+        for kind, said, label in [
+            ("lieux", "Ce lieu n'est pas dans le catalogue.", "Retour à la liste des lieux"),
+            ("themes", "Ce thème n'est pas dans le catalogue.", "Retour à la liste des thèmes"),
+            (
+                "organismes",
+                "Cet organisme n'est pas dans le catalogue.",
+                "Retour à la liste des organismes",
+            ),
+        ]:
+            list_path = "/admin/catalogue" if kind == "organismes" else f"/admin/catalogue/{kind}"
+            for action in ("retirer", "retablir"):
+                status, _, page = await _post(
+                    http,
+                    gw + list_path,
+                    f"{gw}/admin/catalogue/{kind}/essai-disparu/{action}",
+                    {"q": "essai", "page": "2"},
+                )
+                assert status == 404, (kind, action)
+                assert 'class="bo-menu"' in page  # the back office's own page, its menu
+                assert said in _text(page)
+                assert "Revenir à l'accueil" not in page
+                link = f'href="{list_path}?q=essai&amp;page=2">{label}</a>'
+                assert link in page, (kind, action)

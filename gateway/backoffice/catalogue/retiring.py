@@ -14,9 +14,9 @@ from gateway.backoffice.catalogue.common import (
     OTHER_THEME,
     Unavailable,
     everything,
+    gone_page,
     guarded,
     journal,
-    not_found,
     see_other,
     send,
 )
@@ -33,19 +33,12 @@ class Kind:
     service: str  # intake's
     word: str  # in the audit log's target
     route: str  # in the route names
-    missing: str
 
 
 KINDS = {
-    "organismes": Kind(
-        "organismes",
-        "bodies",
-        "organisme",
-        "organisme",
-        "Cet organisme n'est pas dans le catalogue.",
-    ),
-    "themes": Kind("themes", "themes", "thème", "theme", "Ce thème n'est pas dans le catalogue."),
-    "lieux": Kind("lieux", "places", "lieu", "lieu", "Ce lieu n'est pas dans le catalogue."),
+    "organismes": Kind("organismes", "bodies", "organisme", "organisme"),
+    "themes": Kind("themes", "themes", "thème", "theme"),
+    "lieux": Kind("lieux", "places", "lieu", "lieu"),
 }
 
 
@@ -65,7 +58,8 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         )
     status, answer = await send(request, kind.service, row_id, {"active": active})
     if status == 404:
-        raise not_found(kind.missing)
+        # Gone (an old page): said in the back office, with the way back to the list.
+        return await gone_page(request, kind.service, back)
     if status != 200:
         raise Unavailable
     await journal(
