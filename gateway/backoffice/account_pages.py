@@ -4,11 +4,15 @@ change is written to the audit log and to notify's outbox in its own transaction
 account or sending it a new link ends its sessions at once (the use cases:
 ``staff.account_actions``, which ``milie users`` calls too). A new account has no password: the
 agent gets an email with a first sign-in link (``backoffice.first_sign_in``).
+
+The list is searched and paged: the link to an account carries its search and page
+(``back_of``), and so do the account's page, its questions and its forms, so that its breadcrumb
+leads back to the list there after any action, done or refused, as « Clés d'API » does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +24,7 @@ from gateway.staff.auth import current_staff
 from gateway.web import forms, xlsx
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
-from gateway.web.listing import EXPORT_LIMIT, csv_response, listing_of
+from gateway.web.listing import EXPORT_LIMIT, back_of, back_query, csv_response, listing_of
 from shared.db import run_in_transaction
 from shared.identity import Role
 from shared.service import POOL
@@ -104,6 +108,8 @@ async def account_list(request: web.Request) -> web.Response:
         {
             "title": "Comptes",
             "listing": listing,
+            # Carried by the link to each account, so its page leads back here.
+            "back_query": back_query(listing.back),
             "role_filter": role,
             "roles": _roles(),
             "rows": rows,
@@ -252,7 +258,11 @@ async def _detail(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
+    back: Mapping[str, str] | None = None,
 ) -> web.Response:
+    """The account's page; ``back``: the list's search and page, posted with a refused action
+    (read from the address otherwise), that its breadcrumb, questions and forms carry."""
+    back = back_of(request.query) if back is None else back
     staff = current_staff(request)
     assert staff is not None
     names = await shell.body_names(request)
@@ -279,6 +289,8 @@ async def _detail(
             # Disabling, a new link and a reset of the second factor ask first: the button opens
             # the question (?confirmer=…), whose form posts « oui ».
             "confirming": request.query.get("confirmer", ""),
+            "back": back,
+            "back_query": back_query(back),
         },
         status=status,
     )
@@ -295,7 +307,8 @@ def _unconfirmed(form, account: accounts.Account, question: str) -> web.Response
     double click on the first button): each of these actions locks the agent out at once."""
     if form.get("confirm") == "oui":
         return None
-    return _see_other(f"/admin/comptes/{account.id}?confirmer={question}")
+    asked = {"confirmer": question, **back_of(form)}
+    return _see_other(f"/admin/comptes/{account.id}{back_query(asked)}")
 
 
 async def _changed(
@@ -304,17 +317,19 @@ async def _changed(
     act: Callable[..., Awaitable[object]],
     *args: Any,
     done: str,
+    back: Mapping[str, str],
 ) -> web.Response:
     """``act(conn, actor, account, *args)`` (a use case of ``account_actions``) in one
     transaction, notify's outbox woken for what it queued, then the account's page saying
-    ``done``; ``accounts.AccountRefused`` is the caller's to show."""
+    ``done``, at the list's search and page ``back``; ``accounts.AccountRefused`` is the
+    caller's to show."""
 
     async def work(conn):
         return await act(conn, _actor(request), account, *args)
 
     await run_in_transaction(request.app[POOL], work)
     notify_outbox.wake(request.app)
-    return _see_other(f"/admin/comptes/{account.id}?fait={done}")
+    return _see_other(f"/admin/comptes/{account.id}{back_query({'fait': done, **back})}")
 
 
 def _own_refusal(request: web.Request, account: accounts.Account) -> str | None:
@@ -329,18 +344,21 @@ def _own_refusal(request: web.Request, account: accounts.Account) -> str | None:
 @staff_required(ADMIN)
 async def disable(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
+    form = await request.post()
+    back = back_of(form)
     if message := _own_refusal(request, account):
-        return await _detail(request, account, errors={"state": message}, status=409)
-    if asking := _unconfirmed(await request.post(), account, "desactiver"):
+        return await _detail(request, account, errors={"state": message}, status=409, back=back)
+    if asking := _unconfirmed(form, account, "desactiver"):
         return asking
-    return await _changed(request, account, account_actions.disable, done="desactive")
+    return await _changed(request, account, account_actions.disable, done="desactive", back=back)
 
 
 @routes.post(f"/admin/comptes/{ID}/activer", name="bo-compte-activer")
 @staff_required(ADMIN)
 async def enable(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
-    return await _changed(request, account, account_actions.enable, done="active")
+    back = back_of(await request.post())
+    return await _changed(request, account, account_actions.enable, done="active", back=back)
 
 
 @routes.post(f"/admin/comptes/{ID}/nouveau-lien", name="bo-compte-nouveau-lien")
@@ -349,15 +367,17 @@ async def send_new_link(request: web.Request) -> web.Response:
     """« Envoyer un nouveau lien de connexion » (what « Réinitialiser le mot de passe » was):
     the old password stops working, the sessions end, a link goes to the agent's address."""
     account = await _account_or_404(request)
-    if asking := _unconfirmed(await request.post(), account, "lien"):
+    form = await request.post()
+    back = back_of(form)
+    if asking := _unconfirmed(form, account, "lien"):
         return asking
     public_url = request.app[GATEWAY_SETTINGS].public_url
     try:
         return await _changed(
-            request, account, account_actions.send_new_link, public_url, done="lien"
+            request, account, account_actions.send_new_link, public_url, done="lien", back=back
         )
     except accounts.AccountRefused as exc:
-        return await _detail(request, account, errors=exc.errors, status=422)
+        return await _detail(request, account, errors=exc.errors, status=422, back=back)
 
 
 @routes.post(f"/admin/comptes/{ID}/email", name="bo-compte-email")
@@ -365,14 +385,19 @@ async def send_new_link(request: web.Request) -> web.Response:
 async def change_email(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     form = await request.post()
+    back = back_of(form)
     email = str(form.get("email", "")).strip()
     values = {"role": account.role.value, "body_id": account.body_id or "", "email": email}
     if refused := forms.too_long({"email": email}, accounts.FIELD_MAX):
-        return await _detail(request, account, errors=refused, values=values, status=422)
+        return await _detail(request, account, errors=refused, values=values, status=422, back=back)
     try:
-        return await _changed(request, account, account_actions.change_email, email, done="email")
+        return await _changed(
+            request, account, account_actions.change_email, email, done="email", back=back
+        )
     except accounts.AccountRefused as exc:
-        return await _detail(request, account, errors=exc.errors, values=values, status=422)
+        return await _detail(
+            request, account, errors=exc.errors, values=values, status=422, back=back
+        )
 
 
 @routes.post(
@@ -382,10 +407,15 @@ async def change_email(request: web.Request) -> web.Response:
 async def reset_second_factor(request: web.Request) -> web.Response:
     """A lost phone: the agent enrols a new one at the next sign-in (recovery codes spent)."""
     account = await _account_or_404(request)
-    if asking := _unconfirmed(await request.post(), account, "double-authentification"):
+    form = await request.post()
+    if asking := _unconfirmed(form, account, "double-authentification"):
         return asking
     return await _changed(
-        request, account, account_actions.reset_second_factor, done="double-authentification"
+        request,
+        account,
+        account_actions.reset_second_factor,
+        done="double-authentification",
+        back=back_of(form),
     )
 
 
@@ -394,6 +424,7 @@ async def reset_second_factor(request: web.Request) -> web.Response:
 async def change_role(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     form = await request.post()
+    back = back_of(form)
     values = {
         "role": str(form.get("role", "")).strip(),
         "body_id": str(form.get("body_id", "")).strip(),
@@ -405,7 +436,9 @@ async def change_role(request: web.Request) -> web.Response:
     if not errors and (problem := await _body_problem(request, values["role"], values["body_id"])):
         errors["body_id"] = problem
     if errors:
-        return await _detail(request, account, errors=errors, values=values, status=422)
+        return await _detail(request, account, errors=errors, values=values, status=422, back=back)
     role = Role(values["role"])
     body_id = values["body_id"] if role == Role.FOCAL_POINT else None
-    return await _changed(request, account, account_actions.change_role, role, body_id, done="role")
+    return await _changed(
+        request, account, account_actions.change_role, role, body_id, done="role", back=back
+    )

@@ -1,8 +1,14 @@
-"""« Catalogue » › the public bodies: the list, searchable; a body's page, its form, its themes."""
+"""« Catalogue » › the public bodies: the list, searchable; a body's page, its form, its themes.
+
+The list is searched and paged: the links to a body (and to « Ajouter un organisme ») carry its
+search and page (``back_of``), and so do the body's page, its form and each of their forms, so
+that their breadcrumb leads back to the list there after any action, done or refused, as
+« Clés d'API » does."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -31,7 +37,7 @@ from gateway.backoffice.catalogue.common import (
 )
 from gateway.backoffice.catalogue.themes import THEME_MAX, theme_problems
 from gateway.web import forms
-from gateway.web.listing import listing_of
+from gateway.web.listing import back_of, back_query, listing_of
 
 routes = web.RouteTableDef()
 STATES = [("", "Tous"), ("actifs", "Proposés"), ("retires", "Retirés")]
@@ -48,6 +54,11 @@ BODY_MAX = {
 }
 # The new theme on a body's page, and its sub-themes: 50 lines of 200 characters.
 NEW_THEME_MAX = {**THEME_MAX, "children": 50 * 201}
+
+
+def body_page_at(body_id: str, back: Mapping[str, str], done: str = "") -> str:
+    """The body's page, saying ``done``, at the list's search and page ``back``."""
+    return f"{BASE}/organismes/{body_id}{back_query({'fait': done, **back} if done else back)}"
 
 
 def _matches(body: dict[str, Any], words: list[str]) -> bool:
@@ -86,6 +97,8 @@ async def body_list(request: web.Request) -> web.Response:
         {
             "title": "Catalogue",
             "listing": listing,
+            # Carried by the links to each body and to a new one, so they lead back here.
+            "back_query": back_query(listing.back),
             "rows": rows,
             "total": len(found),
             "state": state,
@@ -150,7 +163,11 @@ async def _body_form(
     errors: dict[str, str],
     body: dict[str, Any] | None = None,
     status: int = 200,
+    back: Mapping[str, str] | None = None,
 ) -> web.Response:
+    """The form of a new body or of ``body``; ``back``: the list's search and page, posted
+    with a refused form (read from the address otherwise)."""
+    back = back_of(request.query) if back is None else back
     return await shell.render(
         request,
         "backoffice/catalogue_body_form.html",
@@ -163,6 +180,8 @@ async def _body_form(
             "values": forms.cut(values, BODY_MAX, forms.TYPED_ROOM),
             "errors": errors,
             "labels": BODY_LABELS,
+            "back": back,
+            "back_query": back_query(back),
         },
         status=status,
     )
@@ -177,9 +196,10 @@ async def new_body_form(request: web.Request) -> web.Response:
 @routes.post(f"{BASE}/organismes/nouveau")
 @guarded
 async def create_body(request: web.Request) -> web.Response:
-    values = _body_values(await request.post())
+    posted = await request.post()
+    values, back = _body_values(posted), back_of(posted)
     if errors := _body_problems(values):
-        return await _body_form(request, values, errors, status=422)
+        return await _body_form(request, values, errors, status=422, back=back)
     fields = _body_fields(values)
     errors, answer = await save(
         request,
@@ -192,14 +212,14 @@ async def create_body(request: web.Request) -> web.Response:
         },
     )
     if errors:
-        return await _body_form(request, values, errors, status=422)
+        return await _body_form(request, values, errors, status=422, back=back)
     await journal(
         request,
         "catalogue_created",
         f"organisme {answer['id']}",
         described(fields, BODY_LABELS),
     )
-    return see_other(f"{BASE}/organismes/{answer['id']}?fait=cree")
+    return see_other(body_page_at(answer["id"], back, "cree"))
 
 
 def _offered(
@@ -230,7 +250,11 @@ async def _body_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
+    back: Mapping[str, str] | None = None,
 ) -> web.Response:
+    """The body's page; ``back``: the list's search and page, posted with a refused action
+    (read from the address otherwise), that its breadcrumb and forms carry."""
+    back = back_of(request.query) if back is None else back
     mapped, groups = _offered(body["id"], data["themes"], data["body_themes"])
     choices = [
         t
@@ -250,6 +274,8 @@ async def _body_page(
             "values": forms.cut(values or {}, NEW_THEME_MAX, forms.TYPED_ROOM),
             "labels": {**THEME_LABELS, "label": "Intitulé du thème"},
             "done": DONE.get(request.query.get("fait", "")),
+            "back": back,
+            "back_query": back_query(back),
         },
         status=status,
     )
@@ -273,24 +299,25 @@ async def edit_body_form(request: web.Request) -> web.Response:
 @guarded
 async def edit_body(request: web.Request) -> web.Response:
     body, _ = await row_or_404(request, "bodies")
-    values = _body_values(await request.post())
+    posted = await request.post()
+    values, back = _body_values(posted), back_of(posted)
     if errors := _body_problems(values):
-        return await _body_form(request, values, errors, body, status=422)
+        return await _body_form(request, values, errors, body, status=422, back=back)
     fields = _body_fields(values)
     before = {k: body.get(k, "") for k in fields}
     changed = {k: v for k, v in fields.items() if before[k] != v}
     if not changed:
-        return see_other(f"{BASE}/organismes/{body['id']}?fait=inchange")
+        return see_other(body_page_at(body["id"], back, "inchange"))
     errors, _ = await save(request, "bodies", body["id"], changed, values)
     if errors:
-        return await _body_form(request, values, errors, body, status=422)
+        return await _body_form(request, values, errors, body, status=422, back=back)
     await journal(
         request,
         "catalogue_changed",
         f"organisme {body['id']}",
         changes(before, changed, BODY_LABELS),
     )
-    return see_other(f"{BASE}/organismes/{body['id']}?fait=modifie")
+    return see_other(body_page_at(body["id"], back, "modifie"))
 
 
 @routes.post(f"{BASE}/organismes/{ID}/themes", name="bo-catalogue-organisme-themes")
@@ -299,15 +326,16 @@ async def body_themes(request: web.Request) -> web.Response:
     """The body's list of themes (none ticked: every theme is offered)."""
     body, data = await row_or_404(request, "bodies")
     form = await request.post()
+    back = back_of(form)
     known = {t["id"] for t in data["themes"] if not t["parent_id"] and t["id"] != OTHER_THEME}
     chosen = sorted({str(v) for v in form.getall("themes", []) if str(v) in known})
     mapped, _ = _offered(body["id"], data["themes"], data["body_themes"])
     # Sub-themes listed on their own stay listed (this form shows the main themes only).
     kept = sorted({m for m in mapped if m not in known} | set(chosen))
     if kept == sorted(mapped):
-        return see_other(f"{BASE}/organismes/{body['id']}?fait=inchange")
+        return see_other(body_page_at(body["id"], back, "inchange"))
     await _save_themes(request, body["id"], mapped, kept)
-    return see_other(f"{BASE}/organismes/{body['id']}?fait=themes")
+    return see_other(body_page_at(body["id"], back, "themes"))
 
 
 async def _save_themes(
@@ -336,6 +364,7 @@ async def body_new_theme(request: web.Request) -> web.Response:
     had no list keeps every theme it offered, and the new one."""
     body, data = await row_or_404(request, "bodies")
     form = await request.post()
+    back = back_of(form)
     values = {
         "label": str(form.get("label", "")).strip(),
         "children": str(form.get("children", "")),
@@ -347,7 +376,7 @@ async def body_new_theme(request: web.Request) -> web.Response:
     elif len(children) > 50 or any(len(c) > 200 for c in children):
         errors["children"] = "50 sous-thèmes au plus, de 200 caractères chacun au plus."
     if errors:
-        return await _body_page(request, body, data, errors, values, status=422)
+        return await _body_page(request, body, data, errors, values, status=422, back=back)
     errors, theme = await save(
         request,
         "themes",
@@ -359,7 +388,7 @@ async def body_new_theme(request: web.Request) -> web.Response:
         },
     )
     if errors:
-        return await _body_page(request, body, data, errors, values, status=422)
+        return await _body_page(request, body, data, errors, values, status=422, back=back)
     await access.record_action(
         request, "catalogue_created", f"thème {theme['id']}", f"Intitulé : « {theme['label']} »"
     )
@@ -382,8 +411,8 @@ async def body_new_theme(request: web.Request) -> web.Response:
         }
         values = {"children": "\n".join(label for label, _ in refused)}
         data = await everything(request)
-        return await _body_page(request, body, data, errors, values, status=422)
-    return see_other(f"{BASE}/organismes/{body['id']}?fait=theme")
+        return await _body_page(request, body, data, errors, values, status=422, back=back)
+    return see_other(body_page_at(body["id"], back, "theme"))
 
 
 async def _add_children(

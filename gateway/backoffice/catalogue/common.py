@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +16,7 @@ from gateway.backoffice.access import staff_required
 from gateway.clients.catalogue import KEPT
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
+from gateway.web.listing import back_query
 from shared.identity import Role
 
 ADMIN = Role.ADMINISTRATOR
@@ -226,3 +227,29 @@ NOT_IN_CATALOGUE = {
     "themes": "Ce thème n'est pas dans le catalogue.",
     "places": "Ce lieu n'est pas dans le catalogue.",
 }
+# Each table's « introuvable » page: its title, its list and the link back to it.
+GONE = {
+    "bodies": ("Organisme introuvable", BASE, "Retour à la liste des organismes"),
+    "themes": ("Thème introuvable", f"{BASE}/themes", "Retour à la liste des thèmes"),
+    "places": ("Lieu introuvable", f"{BASE}/lieux", "Retour à la liste des lieux"),
+}
+
+
+async def gone_page(request: web.Request, table: str, back: Mapping[str, str]) -> web.Response:
+    """An action posted on a row of ``table`` intake no longer has (an old page, an old tab):
+    the back office's « introuvable » page, in French, with the way back to the list at the
+    search and page ``back`` the action came from. (The back office's 404 middleware answers
+    the GETs only: a refused POST says it here.)"""
+    title, path, label = GONE[table]
+    text = f"{NOT_IN_CATALOGUE[table]} Rien n'a été modifié : la page d'où venait l'action "
+    return await shell.render(
+        request,
+        "backoffice/not_found.html",
+        {
+            "title": title,
+            "text": text + "n'était peut-être plus à jour.",
+            "back_url": path + back_query(back),
+            "back_label": label,
+        },
+        status=404,
+    )

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from gateway.backoffice.catalogue.bodies import body_page_at
 from gateway.backoffice.catalogue.common import (
     BASE,
     ID,
     OTHER_THEME,
     Unavailable,
     everything,
+    gone_page,
     guarded,
     journal,
-    not_found,
     see_other,
     send,
 )
@@ -32,19 +33,12 @@ class Kind:
     service: str  # intake's
     word: str  # in the audit log's target
     route: str  # in the route names
-    missing: str
 
 
 KINDS = {
-    "organismes": Kind(
-        "organismes",
-        "bodies",
-        "organisme",
-        "organisme",
-        "Cet organisme n'est pas dans le catalogue.",
-    ),
-    "themes": Kind("themes", "themes", "thème", "theme", "Ce thème n'est pas dans le catalogue."),
-    "lieux": Kind("lieux", "places", "lieu", "lieu", "Ce lieu n'est pas dans le catalogue."),
+    "organismes": Kind("organismes", "bodies", "organisme", "organisme"),
+    "themes": Kind("themes", "themes", "thème", "theme"),
+    "lieux": Kind("lieux", "places", "lieu", "lieu"),
 }
 
 
@@ -64,7 +58,8 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         )
     status, answer = await send(request, kind.service, row_id, {"active": active})
     if status == 404:
-        raise not_found(kind.missing)
+        # Gone (an old page): said in the back office, with the way back to the list.
+        return await gone_page(request, kind.service, back)
     if status != 200:
         raise Unavailable
     await journal(
@@ -78,7 +73,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         return see_other(theme_list_at((await everything(request))["themes"], row_id, done, back))
     if kind.service == "places":
         return see_other(place_list_at((await everything(request))["places"], row_id, done, back))
-    return see_other(f"{BASE}/organismes/{row_id}?fait={done}")
+    return see_other(body_page_at(row_id, back, done))
 
 
 @guarded
