@@ -27,6 +27,7 @@ import aiormq.exceptions
 from aio_pika import DeliveryMode, ExchangeType
 
 from shared import metrics
+from shared.db import stop_if_cancelled
 from shared.topology import COMMANDS, DEAD_LETTER, DEFAULT, EVENTS, Topology
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Broker:
                 )
                 break
             except (OSError, aio_pika.exceptions.AMQPConnectionError) as exc:
+                stop_if_cancelled()  # a process stopped while it starts
                 log.warning("broker not ready (%s), retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

@@ -4,7 +4,8 @@
   the service's dead-letter queue once, with the reason in the ``x-milie-reason`` header, and is
   acknowledged so the queue keeps flowing.
 - A temporary failure (the database is down) is retried here, holding the message, until it
-  succeeds: it never counts toward the delivery limit and is never dead-lettered.
+  succeeds: it never counts toward the delivery limit and is never dead-lettered. A consumer
+  stopped meanwhile leaves the message unsettled, for the broker to deliver again.
 - Any other handler error is requeued; after ``handler_attempts`` deliveries it is dead-lettered
   with the error as reason. The broker's own delivery limit is the last guard (crash loops).
 - A command (a message from ``milie.commands``, or of a command type) comes from another
@@ -42,7 +43,7 @@ from pydantic import ValidationError
 
 from shared import inbox, logs, metrics
 from shared.broker import Broker, Refused
-from shared.db import is_transient
+from shared.db import is_transient, stop_if_cancelled
 from shared.lock_order import LockFirst
 from shared.messages import COMMAND_MAX_BYTES, COMMAND_TYPES, CONTRACTS, Contract
 from shared.topology import COMMANDS, DEAD_LETTER, EVENTS
@@ -90,6 +91,12 @@ Entry = Handler | Batched
 
 class Poison(Exception):
     """Raised by a handler for a message that can never succeed; it is dead-lettered at once."""
+
+
+class _LeftForRedelivery(Exception):
+    """The consumer stops while the database is down: the batch in hand is left unsettled, and
+    the broker redelivers it once the channel closes. A temporary failure is never taken for
+    the handler's (requeued as one of its attempts, or dead-lettered)."""
 
 
 @dataclass
@@ -244,6 +251,9 @@ class Consumer:
             batch = [self._arrived.popleft() for _ in range(count)]
             try:
                 await self._handle_batch(batch)
+            except _LeftForRedelivery as exc:
+                log.warning("stopping, database down (%r): the batch is redelivered", exc.__cause__)
+                return
             except Exception:
                 log.exception("consumer: unexpected error, the batch's messages are requeued")
                 await self._give_back(batch)
@@ -373,12 +383,16 @@ class Consumer:
                         await _apply_run(conn, run)
                 break
             except Exception as exc:
-                if is_transient(exc) and not self._stopping:
+                # Asked to stop: asyncpg may have let the cancellation out as another error.
+                stop_if_cancelled()
+                if is_transient(exc) and self._stopping:
+                    raise _LeftForRedelivery from exc
+                if is_transient(exc):
                     log.warning("temporary failure, retrying the batch in %.1fs: %r", delay, exc)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
                     continue
-                # Poison, a bug, or stopping: each message alone, so only the bad one suffers.
+                # Poison or a bug: each message alone, so only the bad one suffers.
                 log.info("batch of %d failed (%r): applying them one by one", len(work), exc)
                 for w in work:
                     await self._apply(w)
@@ -406,7 +420,10 @@ class Consumer:
                 await self.dead_letter(message, str(exc))
                 return
             except Exception as exc:
-                if is_transient(exc) and not self._stopping:
+                stop_if_cancelled()  # as in _apply_batch
+                if is_transient(exc) and self._stopping:
+                    raise _LeftForRedelivery from exc
+                if is_transient(exc):
                     metrics.MESSAGES_FAILED.labels(delivery.message_type, "temporary").inc()
                     log.warning("temporary failure, retrying in %.1fs: %r", delay, exc)
                     await asyncio.sleep(delay)

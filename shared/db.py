@@ -77,6 +77,7 @@ async def create_pool(
                 server_settings={"search_path": f"{schema},public", "application_name": schema},
             )
         except TRANSIENT_ERRORS as exc:
+            stop_if_cancelled()  # a process stopped while it starts
             log.warning("database not ready (%s), retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
@@ -120,6 +121,7 @@ async def _retried(
                 async with conn.transaction():
                     return await work(conn)
         except TRANSIENT_ERRORS:
+            stop_if_cancelled()
             if attempt == attempts:
                 raise
             await asyncio.sleep(0.1 * attempt)

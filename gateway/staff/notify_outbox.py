@@ -41,6 +41,7 @@ from prometheus_client import Counter
 from gateway.clients.notify import NOTIFY, Notify
 from gateway.staff.accounts import Account
 from gateway.web.errors import ServiceUnavailable
+from shared.db import stop_if_cancelled
 from shared.service import POOL
 
 log = logging.getLogger(__name__)
@@ -232,6 +233,7 @@ async def relay_task(app: web.Application) -> AsyncIterator[None]:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database away: the next round tries again
+                stop_if_cancelled()
                 log.warning("notify outbox relay: %r", exc)
 
     task = asyncio.create_task(loop(), name="notify-outbox")

@@ -152,6 +152,40 @@ async def test_temporary_failure_is_retried_not_dead_lettered(pool, broker, amqp
     assert await dead_letters(amqp_url, f"{namespace}.milie.{SERVICE}.dead-letter") == []
 
 
+async def test_a_consumer_stopped_while_its_database_is_down_leaves_the_message_for_later(
+    pool, broker, amqp_url, namespace
+):
+    """Stopped while it retries a temporary failure, the consumer took the failure for the
+    handler's: the message was requeued as one of its attempts, and dead-lettered at the last
+    one. It is left unsettled instead, for the broker to deliver again (nothing lost)."""
+    tried = []
+
+    async def database_down(conn, event, delivery):
+        tried.append(delivery.message_id)
+        raise asyncpg.exceptions.ConnectionDoesNotExistError("database went away")
+
+    consumer = Consumer(
+        service=SERVICE,
+        pool=pool,
+        broker=broker,
+        handlers={RequestSubmittedV1.type_name(): database_down},
+        bindings=[(EVENTS, "request.submitted")],
+        handler_attempts=1,  # a failure taken for the handler's is dead-lettered at once
+    )
+    await consumer.start()
+    try:
+        await publish_event(amqp_url, namespace, submitted_event())
+
+        async def retrying() -> bool:
+            return len(tried) >= 2
+
+        await eventually(retrying)
+    finally:
+        await consumer.stop()
+    assert await dead_letters(amqp_url, f"{namespace}.milie.{SERVICE}.dead-letter") == []
+    assert len(await dead_letters(amqp_url, f"{namespace}.milie.{SERVICE}")) == 1
+
+
 async def test_a_handler_bug_is_retried_then_dead_lettered_with_the_error(
     pool, broker, amqp_url, namespace
 ):
