@@ -126,7 +126,7 @@ class TreatmentHalf:
 
     def __init__(self, campaign: Campaign, body: str) -> None:
         self.c = campaign
-        self.body = body  # the campaign's one body, whose key answers
+        self.body_id = body  # the campaign's one body, whose key answers
         # Its own draws: the faults' order stays the campaign's, whatever this half does.
         self.random = random.Random(campaign.random.random())
         self.figures = TreatmentFigures()
@@ -148,7 +148,7 @@ class TreatmentHalf:
             await conn.execute("SET search_path TO gateway, public")
             _, self.key = await api_keys.create(
                 conn,
-                body_id=self.body,
+                body_id=self.body_id,
                 label="SI de la campagne de pannes",
                 calls_per_minute=1_000_000,
                 created_by="faults",

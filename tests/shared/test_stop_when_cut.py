@@ -45,7 +45,7 @@ CASES = [(name, "database") for name in PROCESSES] + [
 ]
 # Connections tried after the cut before the process is stopped: several of the database's loops
 # retry every second; aio-pika's robust connection every five.
-RETRIES = {"database": 5, "broker": 2}
+RETRIES = {"database": 5, "broker": 1}
 # A guard against hanging, not an assertion on speed: far below pytest-timeout's, so that a
 # process that does not stop fails its own case and not the whole run.
 STOP_BOUND = 30.0

@@ -27,7 +27,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def _logins(html: str) -> list[str]:
-    return re.findall(r'<td><a href="/admin/comptes/[0-9a-f-]+">([^<]+)</a></td>', html)
+    return re.findall(r'<td><a href="/admin/comptes/[0-9a-f-]+(?:\?[^"]*)?">([^<]+)</a></td>', html)
 
 
 def _csv(body: bytes) -> list[list[str]]:
