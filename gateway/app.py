@@ -172,6 +172,9 @@ def create_app(settings: GatewaySettings) -> web.Application:
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
+        # Only a developer edits templates while the gateway runs: elsewhere, no stat() of each
+        # template file at every page (jinja2's default checks them all, each time).
+        auto_reload=settings.env == "development",
         context_processors=[aiohttp_jinja2.request_processor],  # base.html marks the current page
     )
     env.globals["call_centre_phone"] = settings.call_centre_phone  # the citizen pages' footer
