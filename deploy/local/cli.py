@@ -1,5 +1,5 @@
 """The ``milie`` command: ``milie up`` starts the platform; ``milie users …`` manages staff;
-``milie dead-letters …`` lists, shows and replays dead-lettered messages."""
+``milie dead-letters …`` collects, lists, shows and replays dead-lettered messages."""
 
 from __future__ import annotations
 
@@ -7,15 +7,22 @@ import argparse
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="milie", description="Miliê command-line tool")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start the whole platform for development (as `make up`)")
+def parser() -> argparse.ArgumentParser:
+    """The command line (tests/deploy reads the CronJob's command with it)."""
     from deploy.local import dead_letters, users
 
+    milie = argparse.ArgumentParser(prog="milie", description="Miliê command-line tool")
+    sub = milie.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start the whole platform for development (as `make up`)")
     users.add_parser(sub)
     dead_letters.add_parser(sub)
-    args = parser.parse_args(argv)
+    return milie
+
+
+def main(argv: list[str] | None = None) -> int:
+    from deploy.local import dead_letters, users
+
+    args = parser().parse_args(argv)
     if args.command == "up":
         from deploy.local.up import main as up
 

@@ -34,8 +34,14 @@ and two rules follow from it:
   removed as they are collected. A message comes about a request before its closure, or soon
   after (an answer to an unsatisfied citizen): its letter goes no later than the request's
   purge, or that much after it. The CLI reads ``MILIE_PURGE_AFTER_DAYS`` as intake does: give
-  it intake's value. Letters nobody collects stay in their queue (the alert
-  ``MilieDeadLetters`` said they came) until the next ``milie dead-letters``.
+  it intake's value.
+
+Nobody has to be at the keyboard for either rule: ``collect`` does the collecting and the
+removing alone and prints one line (what came in, what went, what waits), for a schedule
+(deploy/kubernetes/dead-letters.yaml, a CronJob; the compose file's ``dead-letters``). It exits
+with status 2 when the database or the broker does not answer, so that the schedule counts the
+run as failed; deploy/prometheus/rules.yml says when letters wait in a queue uncollected, or when
+the CronJob has not succeeded for a day.
 """
 
 from __future__ import annotations
@@ -54,7 +60,14 @@ from pydantic import Field
 
 from shared.messages import COMMAND_TYPES
 from shared.migrations import migrate
-from shared.settings import PURGE_AFTER_DAYS, ServiceSettings, load
+from shared.settings import (
+    DEFAULT_AMQP_URL,
+    DEFAULT_DATABASE_URL,
+    PURGE_AFTER_DAYS,
+    ServiceSettings,
+    load,
+    url_password_problem,
+)
 from shared.topology import Topology
 
 SCHEMA = "ops"
@@ -81,6 +94,11 @@ class Refused(Exception):
     """Said to the operator on stderr; exit status 1."""
 
 
+class Unreachable(Exception):
+    """The database or the broker did not answer: said on stderr, exit status 2 (a scheduled
+    ``collect`` must count as failed)."""
+
+
 @dataclass(frozen=True)
 class Place:
     """Where the dead letters are: the database (schema ``ops``) and the broker's queues."""
@@ -104,6 +122,42 @@ class DeadLetterSettings(ServiceSettings):
 
     purge_after_days: int = Field(PURGE_AFTER_DAYS, ge=1)
 
+    def production_problems(self) -> list[str]:
+        # It signs no call: the identity secret is not given to it (the CronJob holds only the
+        # two URLs), so only their credentials are checked.
+        problems = [
+            url_password_problem("DATABASE_URL", self.database_url, DEFAULT_DATABASE_URL),
+            url_password_problem("AMQP_URL", self.amqp_url, DEFAULT_AMQP_URL),
+        ]
+        return [problem for problem in problems if problem]
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What one collect did: letters moved from the queues into ``ops``, letters removed from
+    ``ops`` (past the purge delay, or replayed longer ago than the inboxes remember), and the
+    letters left waiting for an operator by service, with the first failure of the oldest."""
+
+    moved: int
+    removed: int
+    waiting: dict[str, int]
+    oldest: datetime | None
+
+    def summary(self, place: Place) -> str:
+        """One line, for a scheduled run's log."""
+        line = (
+            f"dead letters: {self.moved} collected, {self.removed} removed (first dead-lettered "
+            f"more than {place.purge_after_days} days ago, or replayed more than "
+            f"{place.inbox_kept_days} days ago), {sum(self.waiting.values())} waiting"
+        )
+        if self.waiting:
+            by_service = ", ".join(f"{s} {n}" for s, n in sorted(self.waiting.items()))
+            line += (
+                f" ({by_service}; the oldest first dead-lettered {self.oldest:%Y-%m-%d %H:%M} "
+                "UTC): read them with `milie dead-letters list`"
+            )
+        return line
+
 
 def _json_safe(value):
     if isinstance(value, bytes):
@@ -118,17 +172,32 @@ def _json_safe(value):
 
 
 async def _connect_db(place: Place) -> asyncpg.Connection:
-    conn = await asyncpg.connect(place.database_url)
+    try:
+        conn = await asyncpg.connect(place.database_url, timeout=30)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise Unreachable(f"The database (DATABASE_URL) does not answer: {exc}") from exc
     await migrate(conn, SCHEMA, SQL)
     await conn.execute(f"SET search_path TO {SCHEMA}")
     return conn
 
 
-async def collect(place: Place, services: tuple[str, ...] = SERVICES) -> int:
-    """Move what waits in the services' dead-letter queues into the table; how many moved."""
+async def _connect_broker(place: Place) -> aio_pika.abc.AbstractConnection:
+    try:
+        return await aio_pika.connect(place.amqp_url, timeout=30)
+    except (OSError, TimeoutError, aio_pika.exceptions.AMQPError) as exc:
+        raise Unreachable(f"The broker (AMQP_URL) does not answer: {exc}") from exc
+
+
+async def collect(place: Place, services: tuple[str, ...] = SERVICES) -> Collected:
+    """Move what waits in the services' dead-letter queues into the table, then remove the
+    letters past their keeping time; what it did."""
     moved = 0
     conn = await _connect_db(place)
-    connection = await aio_pika.connect(place.amqp_url)
+    try:
+        connection = await _connect_broker(place)
+    except Unreachable:
+        await conn.close()
+        raise
     try:
         channel = await connection.channel()
         for service in services:
@@ -165,17 +234,26 @@ async def collect(place: Place, services: tuple[str, ...] = SERVICES) -> int:
                 )
                 await message.ack()
                 moved += 1
-        await conn.execute(
+        status = await conn.execute(
             """DELETE FROM dead_letters
                WHERE replayed_at < now() - make_interval(days => $1)
                   OR first_dead_lettered_at < now() - make_interval(days => $2)""",
             place.inbox_kept_days,
             place.purge_after_days,
         )
+        rows = await conn.fetch(
+            """SELECT service, count(*) AS letters, min(first_dead_lettered_at) AS oldest
+               FROM dead_letters WHERE replayed_at IS NULL GROUP BY service"""
+        )
     finally:
         await connection.close()
         await conn.close()
-    return moved
+    return Collected(
+        moved=moved,
+        removed=int(status.rpartition(" ")[2]),
+        waiting={r["service"]: r["letters"] for r in rows},
+        oldest=min((r["oldest"] for r in rows), default=None),
+    )
 
 
 def _text(value) -> str | None:
@@ -248,7 +326,11 @@ async def replay(place: Place, letter_ids: list[int], *, force: bool = False) ->
     replayed, a command, or (unless ``force``) a letter first dead-lettered longer ago than the
     services' inboxes keep ids is refused with the reason, before anything is published."""
     conn = await _connect_db(place)
-    connection = await aio_pika.connect(place.amqp_url)
+    try:
+        connection = await _connect_broker(place)
+    except Unreachable:
+        await conn.close()
+        raise
     done: list[int] = []
     try:
         rows = []
@@ -292,10 +374,16 @@ async def replay(place: Place, letter_ids: list[int], *, force: bool = False) ->
 def add_parser(sub: argparse._SubParsersAction) -> None:
     letters = sub.add_parser(
         "dead-letters",
-        help="dead-lettered messages: list, show, replay",
+        help="dead-lettered messages: collect, list, show, replay",
         description="The services' dead letters (needs DATABASE_URL and AMQP_URL).",
     )
     cmds = letters.add_subparsers(dest="letters_command", required=True)
+    cmds.add_parser(
+        "collect",
+        help="take what waits in the queues into ops and remove the letters past the purge "
+        "delay, with one line of summary (for a schedule: exit status 2 when the database or "
+        "the broker does not answer)",
+    )
     listing = cmds.add_parser("list", help="collect and list the dead letters not replayed")
     listing.add_argument("--service", choices=SERVICES)
     listing.add_argument("--all", action="store_true", help="the replayed ones too")
@@ -325,7 +413,10 @@ def _place() -> Place:
 
 
 async def _run(args: argparse.Namespace, place: Place) -> int:
-    await collect(place)
+    collected = await collect(place)
+    if args.letters_command == "collect":
+        print(collected.summary(place))
+        return 0
     if args.letters_command == "list":
         rows = await waiting(place, args.service, args.all)
         if not rows:
@@ -370,3 +461,6 @@ def main(args: argparse.Namespace) -> int:
     except Refused as exc:
         print(exc, file=sys.stderr)
         return 1
+    except Unreachable as exc:
+        print(exc, file=sys.stderr)
+        return 2

@@ -124,6 +124,21 @@ def _dockerfile_uid() -> int:
     return int(re.search(r"--uid (\d+)", text).group(1))
 
 
+def _check_locked_down(pod: dict[str, Any], container: dict[str, Any]) -> None:
+    """The pod runs as the image's user, read-only but /tmp, with its resources said."""
+    pod_security = pod["securityContext"]
+    assert pod_security["runAsNonRoot"] is True
+    assert pod_security["runAsUser"] == _dockerfile_uid()
+    assert pod["automountServiceAccountToken"] is False
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}
+    assert {"cpu", "memory"} <= container["resources"]["requests"].keys()
+    assert "memory" in container["resources"]["limits"]
+
+
 @pytest.mark.parametrize("name", list(PROCESSES))
 def test_every_process_has_a_deployment_with_its_command_port_and_probes(name: str) -> None:
     module, port = PROCESSES[name]
@@ -157,15 +172,7 @@ def test_every_process_has_a_deployment_with_its_command_port_and_probes(name: s
     assert annotations["prometheus.io/port"] == str(METRICS_PORTS[name])
     assert annotations["prometheus.io/path"] == "/metrics"
 
-    pod_security = template["spec"]["securityContext"]
-    assert pod_security["runAsNonRoot"] is True
-    assert pod_security["runAsUser"] == _dockerfile_uid()
-    security = container["securityContext"]
-    assert security["readOnlyRootFilesystem"] is True
-    assert security["allowPrivilegeEscalation"] is False
-    assert "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}
-    assert {"cpu", "memory"} <= container["resources"]["requests"].keys()
-    assert "memory" in container["resources"]["limits"]
+    _check_locked_down(template["spec"], container)
 
     service = _objects("Service")[name]
     assert service["spec"].get("type", "ClusterIP") == "ClusterIP"
@@ -220,6 +227,100 @@ def test_the_gateway_scales_on_cpu() -> None:
     }
     assert hpa["spec"]["minReplicas"] >= 2  # the PodDisruptionBudget lets one go
     assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+
+
+# --- the dead-letter collector: a CronJob of `milie dead-letters collect` ---------------------
+
+COLLECTOR = "dead-letters"
+
+
+def _collector_template() -> dict[str, Any]:
+    return _objects("CronJob")[COLLECTOR]["spec"]["jobTemplate"]["spec"]["template"]
+
+
+def _collector_container() -> dict[str, Any]:
+    (container,) = _collector_template()["spec"]["containers"]
+    return container
+
+
+def test_the_dead_letter_collector_runs_collect_daily_one_run_at_a_time() -> None:
+    import tomllib
+
+    from deploy.local import cli
+
+    assert set(_objects("CronJob")) == {COLLECTOR}
+    spec = _objects("CronJob")[COLLECTOR]["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    minute, hour, *every_day = spec["schedule"].split()
+    assert minute.isdigit() and hour.isdigit() and every_day == ["*", "*", "*"]
+    job = spec["jobTemplate"]["spec"]
+    # Forbid skips a run while one is going: a run that hangs must end well before the next.
+    assert 0 < job["activeDeadlineSeconds"] <= 3600
+    pod = _collector_template()["spec"]
+    assert pod["restartPolicy"] in ("Never", "OnFailure")
+    container = _collector_container()
+    assert container["image"] == "milie"  # the services' image, kustomization.yaml's entry
+    # The image installs the project (Dockerfile: pip install .), whose console script is milie.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["scripts"]["milie"] == "deploy.local.cli:main"
+    assert "COPY deploy/local" in (DEPLOY / "container" / "Dockerfile").read_text(encoding="utf-8")
+    program, *argv = container["command"]
+    assert program == "milie"
+    args = cli.parser().parse_args(argv)
+    assert (args.command, args.letters_command) == ("dead-letters", "collect")
+    _check_locked_down(pod, container)
+    assert "prometheus.io/scrape" not in _collector_template()["metadata"].get("annotations", {})
+
+
+def _collector_env(secret: dict[str, str] | None = None) -> dict[str, str]:
+    return _container_env(_collector_container(), secret)
+
+
+def test_the_collector_reads_the_services_config_and_only_the_urls_of_the_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deploy.local.dead_letters import DeadLetterSettings
+
+    container = _collector_container()
+    assert [e["configMapRef"]["name"] for e in container["envFrom"]] == ["milie-config"]
+    secret = _secret_template()
+    refs = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e]
+    assert {ref["name"] for ref in refs} == {secret["metadata"]["name"]}
+    # It signs no call: no identity secret, only where the letters are.
+    assert sorted(ref["key"] for ref in refs) == ["AMQP_URL", "DATABASE_URL"]
+    assert {e["name"] for e in container["env"]} <= _env_names(DeadLetterSettings)
+    # The purge delay intake purges with, from the one ConfigMap, overridden by neither.
+    assert "MILIE_PURGE_AFTER_DAYS" in _configmap()
+    assert "MILIE_PURGE_AFTER_DAYS" in _env_names(_settings_class("intake"))
+    for env in (container["env"], _container("intake")["env"]):
+        assert "MILIE_PURGE_AFTER_DAYS" not in {e["name"] for e in env}
+
+    _set_environment(monkeypatch, _collector_env(_filled_secret()))
+    settings = DeadLetterSettings()
+    assert settings.env == "production"
+    assert settings.broker_namespace == ""  # the queues of deploy/rabbitmq/definitions.json
+    assert settings.purge_after_days == int(_configmap()["MILIE_PURGE_AFTER_DAYS"])
+
+    from pydantic import ValidationError
+
+    from shared.settings import describe
+
+    _set_environment(monkeypatch, _collector_env())
+    with pytest.raises(ValidationError) as refused:
+        DeadLetterSettings()
+    refusal = describe(refused.value)
+    for var in ("DATABASE_URL", "AMQP_URL"):
+        assert f"{var}: still holds the CHANGE-ME placeholder" in refusal, var
+
+
+def test_the_compose_file_collects_the_dead_letters_too() -> None:
+    compose = yaml.safe_load((DEPLOY / "container" / "compose.yaml").read_text(encoding="utf-8"))
+    collector = compose["services"][COLLECTOR]
+    assert "milie dead-letters collect" in " ".join(collector["command"])
+    assert collector["restart"] == "unless-stopped"  # the loop comes back after a reboot
+    assert collector["healthcheck"] == {"disable": True}  # the image's asks an HTTP port
+    purge = collector["environment"]["MILIE_PURGE_AFTER_DAYS"]
+    assert compose["services"]["intake"]["environment"]["MILIE_PURGE_AFTER_DAYS"] == purge
 
 
 # --- NetworkPolicies: nothing but what the design uses ------------------------------------------
@@ -420,6 +521,22 @@ def test_no_other_pod_reaches_a_process_or_is_reached_by_one() -> None:
         assert not _allowed(pod, STRANGER, 8080), name
 
 
+def test_the_collector_reaches_dns_postgresql_and_rabbitmq_and_nothing_reaches_it() -> None:
+    collector = _pod(COLLECTOR, "milie", _collector_template()["metadata"]["labels"])
+    assert _allowed(collector, DNS, 53, "UDP") and _allowed(collector, DNS, 53, "TCP")
+    assert _allowed(collector, OUTSIDE, 5432)
+    assert _allowed(collector, RABBITMQ_POD, 5672)
+    for port in (80, 443, int(_configmap()["MILIE_SMTP_PORT"])):
+        assert not _allowed(collector, OUTSIDE, port), port
+    for name in PROCESSES:
+        for port in {PROCESSES[name][1], METRICS_PORTS[name]}:
+            assert not _allowed(collector, _process_pod(name), port), (name, port)
+        assert not _allowed(_process_pod(name), collector, 8080), name
+    for other in (INGRESS_CONTROLLER, PROMETHEUS, DEBUG, STRANGER, OUTSIDE, RABBITMQ_POD):
+        assert not _allowed(other, collector, 8080), other.name
+    assert not _allowed(collector, DEBUG, 8080) and not _allowed(collector, STRANGER, 8080)
+
+
 def test_the_policy_reading_catches_an_open_door() -> None:
     """The checks above fail on a policy that lets a stranger in."""
     open_door = {
@@ -534,9 +651,15 @@ def test_the_service_urls_name_the_services() -> None:
 
 def _process_env(name: str, secret: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of the process's container, with the template's values or ``secret``."""
+    return _container_env(_container(name), secret)
+
+
+def _container_env(
+    container: dict[str, Any], secret: dict[str, str] | None = None
+) -> dict[str, str]:
     env = dict(_configmap())
     secret = _secret_template()["stringData"] if secret is None else secret
-    for entry in _container(name)["env"]:
+    for entry in container["env"]:
         if "value" in entry:
             env[entry["name"]] = entry["value"]
         else:
@@ -701,6 +824,11 @@ RABBITMQ_METRICS = {
         "rabbitmq_queue_consumers",
     )
 }
+# kube-state-metrics' CronJob metrics (the prometheus-kubernetes.yml job of that name).
+KUBE_STATE_METRICS = {
+    name: {"namespace", "cronjob"}
+    for name in ("kube_cronjob_status_last_successful_time", "kube_cronjob_created")
+}
 PROMQL_WORDS = {
     "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and",
     "or", "unless", "inf", "nan",
@@ -743,6 +871,7 @@ def _series() -> dict[str, set[str]]:
                 series.setdefault(sample.name, set()).update(sample.labels)
     series["up"] = set()
     series.update(RABBITMQ_METRICS)
+    series.update(KUBE_STATE_METRICS)
     return series
 
 
@@ -855,6 +984,34 @@ def test_the_alert_rules_use_metrics_and_labels_that_exist() -> None:
         _check_promql(expr, f"rules.yml {where}", series, jobs)
 
 
+def test_the_collector_alerts_watch_its_cronjob_and_every_dead_letter_queue() -> None:
+    rules = dict(_rule_exprs())
+    selectors, _ = _parse(rules["MilieDeadLetterCollectorLate"])
+    assert {metric for metric, _ in selectors} == set(KUBE_STATE_METRICS)
+    for _, matchers in selectors:
+        assert {label: value for label, _, value in matchers} == {
+            "namespace": _kustomization(K8S)["namespace"],
+            "cronjob": COLLECTOR,
+        }
+    ((metric, matchers),), _ = _parse(rules["MilieDeadLettersUncollected"])
+    assert metric == "rabbitmq_queue_messages"
+    ((label, op, value),) = matchers
+    assert (label, op) == ("queue", "=~")
+    pattern = value.replace("\\\\", "\\")
+    watched = {q for q in _queue_names() if re.fullmatch(pattern, q)}
+    assert watched == {Topology().dead_letter_queue(s) for s in CONSUMERS}
+    # Both sources are scraped: RabbitMQ's per-object metrics wherever the platform runs,
+    # kube-state-metrics in the cluster.
+    for path, jobs in (
+        ("prometheus.yml", {"rabbitmq"}),
+        ("prometheus-kubernetes.yml", {"rabbitmq", "kube-state-metrics"}),
+    ):
+        (config,) = _docs(DEPLOY / "prometheus" / path)
+        scraped = {j["job_name"]: j for j in config["scrape_configs"]}
+        assert jobs <= scraped.keys(), path
+        assert scraped["rabbitmq"]["metrics_path"] == "/metrics/per-object", path
+
+
 def test_the_dashboard_uses_metrics_and_labels_that_exist() -> None:
     series, jobs = _series(), _scrape_jobs()
     exprs = _dashboard_exprs()
@@ -929,12 +1086,12 @@ def test_the_kustomizations_build(folder: Path) -> None:
     assert built.returncode == 0, built.stderr
     objects = [doc for doc in yaml.safe_load_all(built.stdout) if doc]
     assert objects
-    images = {
-        container["image"]
+    pods = [obj["spec"]["template"] for obj in objects if obj["kind"] == "Deployment"] + [
+        obj["spec"]["jobTemplate"]["spec"]["template"]
         for obj in objects
-        if obj["kind"] == "Deployment"
-        for container in obj["spec"]["template"]["spec"]["containers"]
-    }
+        if obj["kind"] == "CronJob"
+    ]
+    images = {container["image"] for pod in pods for container in pod["spec"]["containers"]}
     assert "milie" not in images  # kustomization.yaml's images: entry applied
 
 

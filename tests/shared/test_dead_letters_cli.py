@@ -1,7 +1,8 @@
 """``milie dead-letters``: an operator sees why a message was dead-lettered and replays it once the
 cause is fixed; the effect happens once, a replayed letter is not replayed twice, a command is
 left to its channel, a letter older than the inboxes' memory is replayed only when forced, and
-none outlives the purge delay of personal data."""
+none outlives the purge delay of personal data; ``collect``, run on a schedule without an
+operator, takes in what waits and removes what is too old."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from shared.broker import Broker
 from shared.consumer import Consumer, Poison
 from shared.messages import IntakeSubmitV1, RequestSubmittedV1
 from shared.topology import DEAD_LETTER, EVENTS, Topology
-from tests.support import PROBE, eventually, publish_event, submitted_event
+from tests.support import PROBE, eventually, free_port, publish_event, submitted_event
+from tests.support import dead_letters as read_queue
 
 SERVICE = PROBE
 
@@ -54,8 +56,10 @@ async def consumer(pool, amqp_url, namespace):
     await broker.close()
 
 
-async def dead_lettered_at(amqp_url, namespace, event, when: datetime) -> str:
-    """Put ``event`` in the probe's dead-letter queue as its consumer does, dead-lettered at
+async def dead_lettered_at(
+    amqp_url, namespace, event, when: datetime, service: str = SERVICE
+) -> str:
+    """Put ``event`` in ``service``'s dead-letter queue as its consumer does, dead-lettered at
     ``when`` (the timestamp of the dead-letter copy); its message id."""
     broker = Broker(amqp_url, Topology(namespace), "tests")
     await broker.connect()
@@ -63,7 +67,7 @@ async def dead_lettered_at(amqp_url, namespace, event, when: datetime) -> str:
     try:
         await broker.publish(
             DEAD_LETTER,
-            SERVICE,
+            service,
             event.model_dump_json().encode(),
             message_id=message_id,
             message_type=event.type_name(),
@@ -94,7 +98,7 @@ async def test_a_dead_letter_is_listed_with_its_reason_and_replayed_once_fixed(
     shown = await dead_letters.one(place, letter["id"])
     assert event.code in bytes(shown["body"]).decode()
     # Collecting again finds nothing new: the letter is kept once.
-    assert await dead_letters.collect(place, (SERVICE,)) == 0
+    assert (await dead_letters.collect(place, (SERVICE,))).moved == 0
 
     consumer.fixed = True
     assert await dead_letters.replay(place, [letter["id"]]) == [letter["id"]]
@@ -255,13 +259,16 @@ async def _equal(probe, wanted):
     return value if value == wanted else None
 
 
-def milie(database_url, amqp_url, namespace, *args: str) -> subprocess.CompletedProcess:
+def milie(
+    database_url, amqp_url, namespace, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """``milie ARGS…`` as an operator runs it, on the test's database and broker namespace."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "AMQP_URL": amqp_url,
         "MILIE_BROKER_NAMESPACE": namespace,
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "deploy.local.cli", *args],
@@ -303,3 +310,72 @@ async def test_the_command_line_refuses_a_letter_older_than_the_inboxes_memory(
     assert replayed.returncode == 1, replayed.stderr
     assert "more than 30 days ago (MILIE_INBOX_KEPT_DAYS)" in replayed.stderr
     assert "--force" in replayed.stderr
+
+
+async def test_collect_takes_in_what_waits_and_removes_what_outlived_the_purge(
+    database_url, amqp_url, namespace
+):
+    """``milie dead-letters collect``, as the CronJob runs it every day with nobody at the
+    keyboard: a letter waiting in a service's dead-letter queue is taken into ``ops`` (and off
+    the queue), one first dead-lettered longer ago than the purge delay is removed, and one
+    line says so."""
+    broker = Broker(amqp_url, Topology(namespace), "tests")
+    await broker.connect()
+    try:
+        # notify's dead-letter queue as notify declares it (collect reads every service's).
+        channel = await broker.connection.channel()
+        await broker.declare_service_queue(channel, "notify", [], delivery_limit=20)
+    finally:
+        await broker.close()
+    now = datetime.now(UTC)
+    old, recent = submitted_event(), submitted_event()
+    await dead_lettered_at(amqp_url, namespace, old, now - timedelta(days=366), "notify")
+    recent_id = await dead_lettered_at(
+        amqp_url, namespace, recent, now - timedelta(days=1), "notify"
+    )
+
+    collected = await asyncio.to_thread(
+        milie,
+        database_url,
+        amqp_url,
+        namespace,
+        "dead-letters",
+        "collect",
+        env={"MILIE_PURGE_AFTER_DAYS": "365"},
+    )
+
+    assert collected.returncode == 0, collected.stderr
+    [line] = collected.stdout.splitlines()
+    assert "2 collected" in line and "1 removed" in line and "1 waiting" in line, line
+    place = Place(database_url, amqp_url, Topology(namespace))
+    [letter] = await dead_letters.waiting(place, every=True)
+    assert (letter["service"], letter["message_id"]) == ("notify", recent_id)
+    body = bytes((await dead_letters.one(place, letter["id"]))["body"]).decode()
+    assert recent.contact.email in body
+    assert await read_queue(amqp_url, Topology(namespace).dead_letter_queue("notify")) == []
+
+
+def test_collect_fails_when_the_database_or_the_broker_does_not_answer(
+    database_url, amqp_url, namespace
+):
+    """A scheduled run that could not collect must count as failed (the CronJob's last success
+    is what the alert MilieDeadLetterCollectorLate reads): a non-zero status and why."""
+    closed = free_port()  # nobody listens there
+    no_database = milie(
+        f"postgresql://postgres@127.0.0.1:{closed}/milie",
+        amqp_url,
+        namespace,
+        "dead-letters",
+        "collect",
+    )
+    assert no_database.returncode == 2, no_database.stderr
+    assert "DATABASE_URL" in no_database.stderr
+    no_broker = milie(
+        database_url,
+        f"amqp://guest:guest@127.0.0.1:{closed}/",
+        namespace,
+        "dead-letters",
+        "collect",
+    )
+    assert no_broker.returncode == 2, no_broker.stderr
+    assert "AMQP_URL" in no_broker.stderr
