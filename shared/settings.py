@@ -137,17 +137,26 @@ class ServiceSettings(BaseSettings):
         """Whether this process connects to RabbitMQ (the gateway does not)."""
         return True
 
+    def signs_calls(self) -> bool:
+        """Whether this process signs or checks calls with the identity secret (the dead-letter
+        command, which calls nobody, does not)."""
+        return True
+
     def production_problems(self) -> list[str]:
         """Each secret that keeps this process from starting with MILIE_ENV=production, with why.
 
         A subclass adds its own secrets to the list.
         """
-        problems = [
-            secret_problem(
-                "MILIE_IDENTITY_SECRET", self.identity_secret, [DEVELOPMENT_IDENTITY_SECRET]
-            ),
-            url_password_problem("DATABASE_URL", self.database_url, DEFAULT_DATABASE_URL),
-        ]
+        problems = []
+        if self.signs_calls():
+            problems.append(
+                secret_problem(
+                    "MILIE_IDENTITY_SECRET", self.identity_secret, [DEVELOPMENT_IDENTITY_SECRET]
+                )
+            )
+        problems.append(
+            url_password_problem("DATABASE_URL", self.database_url, DEFAULT_DATABASE_URL)
+        )
         if self.uses_broker():
             problems.append(url_password_problem("AMQP_URL", self.amqp_url, DEFAULT_AMQP_URL))
         return [problem for problem in problems if problem]

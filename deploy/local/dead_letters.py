@@ -61,12 +61,9 @@ from pydantic import Field
 from shared.messages import COMMAND_TYPES
 from shared.migrations import migrate
 from shared.settings import (
-    DEFAULT_AMQP_URL,
-    DEFAULT_DATABASE_URL,
     PURGE_AFTER_DAYS,
     ServiceSettings,
     load,
-    url_password_problem,
 )
 from shared.topology import Topology
 
@@ -122,14 +119,9 @@ class DeadLetterSettings(ServiceSettings):
 
     purge_after_days: int = Field(PURGE_AFTER_DAYS, ge=1)
 
-    def production_problems(self) -> list[str]:
-        # It signs no call: the identity secret is not given to it (the CronJob holds only the
-        # two URLs), so only their credentials are checked.
-        problems = [
-            url_password_problem("DATABASE_URL", self.database_url, DEFAULT_DATABASE_URL),
-            url_password_problem("AMQP_URL", self.amqp_url, DEFAULT_AMQP_URL),
-        ]
-        return [problem for problem in problems if problem]
+    def signs_calls(self) -> bool:
+        # It calls no service: the CronJob holds only the two URLs, not the identity secret.
+        return False
 
 
 @dataclass(frozen=True)
