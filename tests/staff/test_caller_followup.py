@@ -384,6 +384,20 @@ async def test_the_body_reads_in_its_history_that_the_call_centre_took_the_reply
     for code, kind in ((reopened, "request.reopened"), (closed, "request.opinion_given")):
         page = await _citizens_page(stack, code, kind)
         assert "centre.historique" not in page and "opérateur :" not in page
+    # The call centre's own page (« Suivi d'un appel ») names him too, to a colleague who
+    # looks the request up again, and on the page that refuses a second reply.
+    _, http = await _operator(stack, database_url, "centre.collegue")
+    async with http:
+        status, page = await _post(http, stack, URL, {"code": reopened, "email": MOBILE})
+        assert status == 200, page
+        said = f"Vous avez relancé la requête pour un nouveau traitement (retraitement). {took}"
+        assert said in _text(page[page.index('id="historique"') :]), page
+        status, page = await _post(
+            http, stack, URL + "/avis", {"code": closed, "email": MOBILE, "opinion": "satisfied"}
+        )
+        assert status == 409, page
+        said = f"Vous avez donné votre avis sur le service reçu : Partiellement satisfait. {took}"
+        assert said in _text(page[page.index('id="historique"') :]), page
 
     # The citizen's own reply, on their tracking page: the line as it always read.
     web, _ = await _answered(stack, amqp_url, namespace, EMAIL)
