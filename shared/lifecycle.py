@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from shared.messages import (
     NATURE_LABELS,
+    Channel,
     Nature,
     Opinion,
     RequestAssignedV1,
@@ -527,6 +528,25 @@ BODY_BY_PHONE_LABELS = {
     Event.OPINION_GIVEN: f"Avis de l'usager recueilli {BY_PHONE}",
     Event.REOPENED: f"Relancée par l'usager {BY_PHONE} (retraitement)",
 }
+
+
+def phone_operator(details: Mapping[str, object]) -> str | None:
+    """The login of the call centre's operator who took a citizen's reply by phone, as
+    treatment keeps it in the history line's ``details`` (``operator_login``, from
+    citizen.*_recorded.v2); None for the citizen's own reply, or a v1 one that did not say."""
+    if details.get("channel") != Channel.PHONE:
+        return None
+    login = details.get("operator_login")
+    return str(login) if login else None
+
+
+def taken_by(operator: str) -> str:
+    """« opérateur : Aya Kouassi »: who took a reply by phone, as the staff's history names him,
+    in brackets after the line as an agent is (« Prise en compte (Koffi YAO) »). For staff only:
+    the citizen's pages never name an agent, and the ministry API drops ``operator_*``."""
+    return f"opérateur : {operator}"
+
+
 # Events of the citizen (their actor is « l'usager » on the analysts' page).
 CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})
 

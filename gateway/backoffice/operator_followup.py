@@ -9,7 +9,8 @@ routes through the same client, with the same checks (``web.lookup``) and the sa
 operator's identity is signed into each call with the channel ``phone``, so that intake counts its
 limits per operator and records a reply as given by telephone, then forwards it to treatment
 through its outbox as it does the citizen's. Each page that shows a request, and each reply, is a
-line of the gateway's audit log naming the operator.
+line of the gateway's audit log naming the operator; the history names the operator who took
+each reply by phone (intake says which, to an operator's call only).
 
 The code and the caller's contact travel in the page's forms (hidden fields, POST only): never in
 an address, a log or the browser's history. Every page is private (``no-store``).
@@ -25,11 +26,12 @@ from gateway.backoffice import access, shell
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
-from gateway.staff import audit
+from gateway.staff import accounts, audit
 from gateway.web import forms, lookup
 from shared import lifecycle
 from shared.codes import normalize
 from shared.identity import Role
+from shared.service import POOL
 
 routes = web.RouteTableDef()
 PATH = "/admin/appel/suivi"
@@ -84,9 +86,23 @@ async def _refused(
     return await _unavailable(request)
 
 
+async def _name_operators(request: web.Request, view: dict) -> None:
+    """Each history line of a reply taken by phone (intake's ``operator_id``, given to an
+    operator's call only) says who took it, as the body's history does (« opérateur : … »)."""
+    ids = [h["operator_id"] for h in view.get("history", []) if h.get("operator_id")]
+    if not ids:
+        return
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        names = await accounts.names_by_id(conn, ids)
+    for line in view["history"]:
+        if name := names.get(line.get("operator_id") or ""):
+            line["taken_by"] = lifecycle.taken_by(name)
+
+
 async def _request_page(
     request: web.Request, view: dict, contact: str, status: int = 200, **context: Any
 ) -> web.Response:
+    await _name_operators(request, view)
     context.setdefault("reply_errors", {})
     context.setdefault("reply_values", {})
     page = await shell.render(

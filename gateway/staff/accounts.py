@@ -402,6 +402,24 @@ async def focal_point_names(conn: asyncpg.Connection, body_id: str | None) -> di
     return {r["login"]: r["display_name"] for r in rows}
 
 
+async def names_by_id(conn: asyncpg.Connection, ids: Iterable[str]) -> dict[str, str]:
+    """account id → the name the back office shows, its login for an account without one (a
+    staff id signed into a service's row: « Suivi d'un appel »'s operator); an id without an
+    account is left out."""
+    wanted = []
+    for text in {x for x in ids if x}:
+        try:
+            wanted.append(uuid.UUID(text))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        "SELECT id, login, display_name FROM staff_accounts WHERE id = ANY($1::uuid[])", wanted
+    )
+    return {str(r["id"]): r["display_name"] or r["login"] for r in rows}
+
+
 async def display_names(conn: asyncpg.Connection, logins: Iterable[str]) -> dict[str, str]:
     """login → the name the back office shows (issue 12: people by name, never by login); a
     login without an account, or an account without a name, is left out."""

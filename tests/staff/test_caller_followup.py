@@ -15,6 +15,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from gateway.backoffice.treatment.request import _history, _replies
 from gateway.clients.transport import SERVICES
 from shared import lifecycle
 from shared.identity import Identity, Role
@@ -71,6 +72,26 @@ async def _audit(database_url: str, login: str) -> list[tuple[str, str, str]]:
     finally:
         await conn.close()
     return [(r["action"], r["target"], r["detail"]) for r in rows]
+
+
+async def _citizens_page(stack, code: str, event_type: str) -> str:
+    """The citizen's own tracking page of ``code``, once intake has the history line of
+    ``event_type`` (request.opinion_given…: treatment applied the reply)."""
+    intake = stack.apps["intake"].app[POOL]
+    await eventually(
+        lambda: intake.fetchval(
+            "SELECT true FROM request_history h JOIN requests r ON r.id = h.request_id "
+            "WHERE r.code = $1 AND h.event_type = $2",
+            code,
+            event_type,
+        )
+    )
+    async with new_session() as citizen:
+        token = await form_token(citizen, stack.gateway + "/suivre")
+        form = {"csrf_token": token, "code": code, "email": EMAIL}
+        async with citizen.post(stack.gateway + "/suivre", data=form) as resp:
+            assert resp.status == 200
+            return html.unescape(await resp.text())
 
 
 async def test_a_wrong_pair_is_refused_as_the_citizen_page_refuses_it(
@@ -174,19 +195,8 @@ async def test_the_operator_reads_out_the_answer_and_records_the_callers_opinion
         )
 
     assert dict(await eventually(closed)) == {"status": "closed", "opinion": "not_satisfied"}
-    await eventually(
-        lambda: intake.fetchval(
-            "SELECT true FROM request_history h JOIN requests r ON r.id = h.request_id "
-            "WHERE r.code = $1 AND h.event_type = 'request.opinion_given'",
-            code,
-        )
-    )
     # The citizen's own tracking page shows it.
-    async with new_session() as citizen:
-        token = await form_token(citizen, stack.gateway + "/suivre")
-        form = {"csrf_token": token, "code": code, "email": EMAIL}
-        async with citizen.post(stack.gateway + "/suivre", data=form) as resp:
-            page = html.unescape(await resp.text())
+    page = await _citizens_page(stack, code, "request.opinion_given")
     assert re.search(r'id="opinion">Non satisfait<', page), page
     assert re.search(r'id="status">Clôturée — Non satisfait<', page)
 
@@ -331,30 +341,63 @@ async def test_the_body_reads_in_its_history_that_the_call_centre_took_the_reply
         "role": None,
         "details": {"opinion": "partly_satisfied", **taken},
     }
+    # The staff's history names the operator who took it, as a line names its agent
+    # (« Prise en compte (Koffi YAO) »): an account without a name, by its login.
+    took = "(opérateur : centre.historique)"
     history = await _bodys_history(stack, reopened)
-    assert f"— {BY_PHONE[lifecycle.Event.REOPENED]} Le reçu porte un autre montant." in history
+    said = f"— {BY_PHONE[lifecycle.Event.REOPENED]} {took} Le reçu porte un autre montant."
+    assert said in history, history
     assert "Relancée par l'usager par téléphone, via le centre d'appels (retraitement)" in history
     # « Retours de l'usager » says it too.
-    said = "Demande de nouveau traitement (relance), par téléphone, via le centre d'appels"
+    said = f"Demande de nouveau traitement (relance), par téléphone, via le centre d'appels {took}"
     assert said in await _bodys_replies(stack, reopened)
-    # The body's system reads the same line in the ministry API, without the operator's id.
+    # The body's system reads the same line in the ministry API, naming no operator (neither
+    # his id nor his login: the call centre's staff are no agents of the body), in a request's
+    # history and in the changes feed.
     async with aiohttp.ClientSession() as session:
-        status, one, _ = await Api(session, stack.gateway, await new_key(stack)).get(
-            f"/requests/{reopened}"
-        )
-    assert status == 200, one
+        api = Api(session, stack.gateway, await new_key(stack))
+        status, one, _ = await api.get(f"/requests/{reopened}")
+        assert status == 200, one
+
+        async def fed():
+            status, feed, _ = await api.get("/changes")
+            assert status == 200, feed
+            lines = [i for i in feed["items"] if (i["code"], i["kind"]) == (reopened, "reopened")]
+            return lines or None
+
+        [fed_line] = await eventually(fed)
     line = one["history"][-1]
     assert (line["label"], line["details"]) == (
         BY_PHONE[lifecycle.Event.REOPENED],
-        {"channel": "phone", "operator_login": "centre.historique"},
+        {"channel": "phone"},
     )
-    assert operator_id not in json.dumps(one)
+    assert (fed_line["label"], fed_line["details"]) == (line["label"], line["details"])
+    for said in (json.dumps(one), json.dumps(fed_line)):
+        assert operator_id not in said and "centre.historique" not in said
     history = await _bodys_history(stack, closed)
-    said = f"— {BY_PHONE[lifecycle.Event.OPINION_GIVEN]} Partiellement satisfait Lent."
+    said = f"— {BY_PHONE[lifecycle.Event.OPINION_GIVEN]} {took} Partiellement satisfait Lent."
     assert said in history, history
     assert "Avis de l'usager recueilli par téléphone, via le centre d'appels" in said
-    said = "Avis : Partiellement satisfait, par téléphone, via le centre d'appels Lent."
+    said = f"Avis : Partiellement satisfait, par téléphone, via le centre d'appels {took} Lent."
     assert said in await _bodys_replies(stack, closed)
+    # The citizen's own tracking page, once it shows the reply, never names the operator.
+    for code, kind in ((reopened, "request.reopened"), (closed, "request.opinion_given")):
+        page = await _citizens_page(stack, code, kind)
+        assert "centre.historique" not in page and "opérateur :" not in page
+    # The call centre's own page (« Suivi d'un appel ») names him too, to a colleague who
+    # looks the request up again, and on the page that refuses a second reply.
+    _, http = await _operator(stack, database_url, "centre.collegue")
+    async with http:
+        status, page = await _post(http, stack, URL, {"code": reopened, "email": MOBILE})
+        assert status == 200, page
+        said = f"Vous avez relancé la requête pour un nouveau traitement (retraitement). {took}"
+        assert said in _text(page[page.index('id="historique"') :]), page
+        status, page = await _post(
+            http, stack, URL + "/avis", {"code": closed, "email": MOBILE, "opinion": "satisfied"}
+        )
+        assert status == 409, page
+        said = f"Vous avez donné votre avis sur le service reçu : Partiellement satisfait. {took}"
+        assert said in _text(page[page.index('id="historique"') :]), page
 
     # The citizen's own reply, on their tracking page: the line as it always read.
     web, _ = await _answered(stack, amqp_url, namespace, EMAIL)
@@ -367,7 +410,7 @@ async def test_the_body_reads_in_its_history_that_the_call_centre_took_the_reply
     assert line == {"role": None, "details": {"opinion": "satisfied", "channel": "web"}}
     history = await _bodys_history(stack, web)
     assert "— Avis de l'usager Satisfait" in history
-    assert "téléphone" not in history
+    assert "téléphone" not in history and "opérateur" not in history
     replies = await _bodys_replies(stack, web)
     assert "— Avis : Satisfait" in replies and "téléphone" not in replies
 
@@ -401,3 +444,53 @@ async def test_intakes_limits_count_each_operator_apart(
         status, page = await _post(second, stack, URL, {"code": code, "email": MOBILE})
         assert status == 200, page
         assert "Votre remboursement a été viré le 3 février." in page
+
+
+def _line(kind: str, details: dict, role: str | None = None) -> dict:
+    """A history line as treatment gives it to the gateway (a citizen's reply: no agent)."""
+    label = lifecycle.BODY_EVENT_LABELS[lifecycle.Event.of_kind(kind)]
+    if details.get("channel") == "phone":
+        label = BY_PHONE.get(lifecycle.Event.of_kind(kind), label)
+    return {
+        "at": "2026-12-07T09:30:00+00:00",
+        "kind": kind,
+        "label": label,
+        "actor_login": None,
+        "actor_role": role,
+        "message": "",
+        "details": details,
+    }
+
+
+def test_the_staff_name_the_operator_by_his_name_and_a_v1_reply_reads_as_before():
+    """The operator's account has a name: the lines say it, as they say an agent's (the login
+    stands for an account without one, the test above). A v1 reply (no channel) and the
+    citizen's own read as before; a reply the platform refused says who took it by phone."""
+    taken = {"channel": "phone", "operator_id": "id-1", "operator_login": "aya.k"}
+    refused = {"reply": "opinion", "reason": "La requête était déjà close.", **taken}
+    item = {
+        "history": [
+            _line("opinion_given", {"opinion": "satisfied", **taken}),
+            _line("reopened", {}),  # v1
+            _line("reopened", {"channel": "web"}),
+            _line("citizen_reply_refused", refused, role="system"),
+        ]
+    }
+    names = {"aya.k": "Aya KONAN"}
+    lines = [(x["label"], x["who"], x["extra"]) for x in _history(item, names)]
+    assert lines == [
+        (BY_PHONE[lifecycle.Event.OPINION_GIVEN], "opérateur : Aya KONAN", "Satisfait"),
+        ("Relancée par l'usager (retraitement)", "", ""),
+        ("Relancée par l'usager (retraitement)", "", ""),
+        (
+            lifecycle.BODY_EVENT_LABELS[lifecycle.Event.CITIZEN_REPLY_REFUSED],
+            "la plateforme",
+            "La requête était déjà close. — Recueillie par téléphone, via le centre d'appels "
+            "(opérateur : Aya KONAN)",
+        ),
+    ]
+    assert [r["what"] for r in _replies(item, names)] == [
+        "Avis : Satisfait, par téléphone, via le centre d'appels (opérateur : Aya KONAN)",
+        "Demande de nouveau traitement (relance)",
+        "Demande de nouveau traitement (relance)",
+    ]

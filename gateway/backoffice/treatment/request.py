@@ -122,6 +122,16 @@ async def _agents(request: web.Request, body_id: str | None) -> list[accounts.Ac
         return await accounts.focal_points_of(conn, body_id)
 
 
+async def _operator_names(request: web.Request, item: dict) -> dict[str, str]:
+    """login → name of the call centre's operators who took the citizen's replies by phone
+    (they are no agents of the body): people by name, as the agents are."""
+    logins = [lifecycle.phone_operator(h.get("details") or {}) for h in item.get("history", [])]
+    if not any(logins):
+        return {}
+    async with request.app[POOL].acquire(timeout=10) as conn:
+        return await accounts.display_names(conn, [x for x in logins if x])
+
+
 # --- what the page shows -----------------------------------------------------------------------
 
 
@@ -148,12 +158,24 @@ _UNNAMED = {"system": ("la plateforme", "plateforme"), None: ("l'usager", "l'usa
 _ANALYST = ("un analyste", "l'analyste")
 
 
+def _operator(details: dict, names: dict[str, str]) -> str:
+    """« opérateur : … » for a citizen's reply the call centre took by phone, by the operator's
+    name as an agent is named (his login without one); '' for any other line."""
+    login = lifecycle.phone_operator(details)
+    return lifecycle.taken_by(names.get(login, login)) if login else ""
+
+
 def _who(line: dict, names: dict[str, str]) -> str:
-    """The agent's name; else who acted, unless the label says it already (« Avis de l'usager »,
-    « Transmise par l'analyste »: not followed by « (l'usager) », « (un analyste) »)."""
+    """The agent's name; the call centre's operator who took a citizen's reply by phone; else
+    who acted, unless the label says it already (« Avis de l'usager », « Transmise par
+    l'analyste »: not followed by « (l'usager) », « (un analyste) »)."""
     login = line.get("actor_login")
     if login:
         return names.get(login, login)
+    if line["kind"] != Event.CITIZEN_REPLY_REFUSED.kind and (
+        operator := _operator(line.get("details") or {}, names)
+    ):
+        return operator
     # treatment's clock and a citizen's reply refused are the system's; the citizen's have no role
     who, word = _UNNAMED.get(line.get("actor_role"), _ANALYST)
     return "" if word in line["label"].lower() else who
@@ -173,7 +195,10 @@ def _history(item: dict, names: dict[str, str]) -> list[dict]:
         elif h["kind"] == Event.OPINION_GIVEN.kind:
             extra = lifecycle.opinion_label(details.get("opinion")) or ""
         elif h["kind"] == Event.CITIZEN_REPLY_REFUSED.kind:
-            extra = details.get("reason") or ""
+            # The platform refused it (the line's actor); who took it by phone is said here.
+            taken = _operator(details, names)
+            taken = f"Recueillie {lifecycle.BY_PHONE} ({taken})" if taken else ""
+            extra = " — ".join(x for x in (details.get("reason"), taken) if x)
         elif h["kind"] in (Event.TREATED.kind, Event.CITIZEN_ANSWERED.kind):
             joined = [d["filename"] for d in details.get("documents", [])]
             extra = f"Document joint : {', '.join(joined)}" if joined else ""
@@ -191,9 +216,9 @@ def _history(item: dict, names: dict[str, str]) -> list[dict]:
     return lines
 
 
-def _replies(item: dict) -> list[dict]:
+def _replies(item: dict, names: dict[str, str]) -> list[dict]:
     """The citizen's opinions (with their comment) and reopening messages, oldest first; one
-    the call centre took on the telephone says so."""
+    the call centre took on the telephone says so, and which operator took it."""
     out = []
     for h in item.get("history", []):
         details = h.get("details") or {}
@@ -206,6 +231,8 @@ def _replies(item: dict) -> list[dict]:
             continue
         if details.get("channel") == Channel.PHONE:
             what = f"{what}, {lifecycle.BY_PHONE}"
+            if operator := _operator(details, names):
+                what = f"{what} ({operator})"
         out.append(
             {"when": french.moment(h["at"]), "what": what, "message": h.get("message") or ""}
         )
@@ -317,6 +344,7 @@ async def _request_page(
     names = {a.login: a.display_name or a.login for a in agents}
     by_id = {str(a.id): a.display_name or a.login for a in agents}
     names.update(by_id)
+    names.update(await _operator_names(request, item))
     assignee = None
     if item.get("assignee_id"):
         assignee = by_id.get(item["assignee_id"]) or item.get("assignee_login")
@@ -339,7 +367,7 @@ async def _request_page(
             "contact": contact,
             "contact_name": _name(contact),
             "history": _history(item, names),
-            "replies": _replies(item),
+            "replies": _replies(item, names),
             "answers": answers,
             "last_answer": next((a for a in reversed(answers) if not a["again"]), None),
             "submitted": french.moment(item["submitted_at"]),

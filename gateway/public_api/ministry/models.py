@@ -57,14 +57,17 @@ Version = Annotated[
 
 def _without_staff_ids(details: dict[str, Any]) -> dict[str, Any]:
     """A history line's details less the ids of agents and keys (``assignee_id``,
-    ``previous_assignee_id``… : a gateway account's id, ``cle-api:<key id>``; ``operator_id``,
-    the call centre's operator who took a caller's reply): Miliê's own names, which no system
-    outside it needs, and which would name another body's agents on a request reindexed from
-    it."""
+    ``previous_assignee_id``… : a gateway account's id, ``cle-api:<key id>``) and whatever names
+    the call centre's operator who took a caller's reply (``operator_id``, ``operator_login``):
+    Miliê's own names, which no system outside it needs, and which would name another body's
+    agents on a request reindexed from it, or a call centre's staff who are no agents of the
+    body (the line still says the reply came by phone: ``channel``)."""
     return {
         name: value
         for name, value in details.items()
-        if name != "staff_id" and not name.endswith(("assignee_id", "actor_id", "operator_id"))
+        if name != "staff_id"
+        and not name.startswith("operator_")
+        and not name.endswith(("assignee_id", "actor_id"))
     }
 
 

@@ -122,6 +122,30 @@ async def find(
     return await _view(conn, row)
 
 
+# The history's event of each reply, once treatment applied it (its moment: the reply's).
+_REPLY_EVENTS = {"opinion": Event.OPINION_GIVEN.value, "reopening": Event.REOPENED.value}
+
+
+async def name_operators(conn: asyncpg.Connection, view: dict[str, Any]) -> dict[str, Any]:
+    """``view`` as the call centre's operator reads it (« Suivi d'un appel »): the history line
+    of each reply taken by phone gets ``operator_id``, the staff id of the operator who took it
+    (the gateway names him). Only for a call on an operator's behalf: the citizen's page and
+    the citizens' API never name him."""
+    rows = await conn.fetch(
+        """SELECT c.kind, c.recorded_at, c.staff_id FROM citizen_replies c
+           JOIN requests r ON r.id = c.request_id
+           WHERE r.code = $1 AND c.channel = $2 AND c.staff_id IS NOT NULL""",
+        view["code"],
+        Channel.PHONE.value,
+    )
+    taken = {(_REPLY_EVENTS[r["kind"]], aware(r["recorded_at"])): r["staff_id"] for r in rows}
+    for line in view["history"]:
+        staff_id = taken.get((line["event"], aware(datetime.fromisoformat(line["at"]))))
+        if staff_id:
+            line["operator_id"] = staff_id
+    return view
+
+
 # -- rewriting after a reformulation request -------------------------------------------------
 
 
