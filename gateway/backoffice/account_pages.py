@@ -5,9 +5,11 @@ account or sending it a new link ends its sessions at once (the use cases:
 ``staff.account_actions``, which ``milie users`` calls too). A new account has no password: the
 agent gets an email with a first sign-in link (``backoffice.first_sign_in``).
 
-The list is searched and paged: the link to an account carries its search and page
-(``back_of``), and so do the account's page, its questions and its forms, so that its breadcrumb
-leads back to the list there after any action, done or refused, as « Clés d'API » does.
+The list is searched, filtered by role and paged: the link to an account (and « Créer un
+compte ») carries its search, role and page (``ACCOUNTS.back_of``), and so do the account's page,
+its questions and its forms, so that its breadcrumb leads back to the list there after any
+action, done or refused, as « Clés d'API » does. An account that is not there (an old tab) is
+the back office's « Compte introuvable » (``ACCOUNTS.gone``), whatever the action.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from aiohttp import web
 
 from gateway.backoffice import shell
 from gateway.backoffice.access import staff_required
+from gateway.backoffice.not_found import RowList
 from gateway.staff import account_actions, accounts, notify_outbox
 from gateway.staff.auth import current_staff
 from gateway.web import forms, xlsx
 from gateway.web.client_address import client_address
 from gateway.web.keys import GATEWAY_SETTINGS
-from gateway.web.listing import EXPORT_LIMIT, back_of, back_query, csv_response, listing_of
+from gateway.web.listing import EXPORT_LIMIT, back_query, csv_response, listing_of
 from shared.db import run_in_transaction
 from shared.identity import Role
 from shared.service import POOL
@@ -32,6 +35,16 @@ from shared.service import POOL
 routes = web.RouteTableDef()
 ADMIN = Role.ADMINISTRATOR
 ID = "{account_id:[0-9a-fA-F-]{36}}"
+# The list's role filter is « filtre-role », not « role »: it travels in the account's forms,
+# whose own field « role » is the role to give.
+ROLE_FILTER = "filtre-role"
+ACCOUNTS = RowList(
+    "/admin/comptes",
+    "Compte introuvable",
+    "Ce compte n'existe pas.",
+    "Retour à la liste des comptes",
+    filters=(ROLE_FILTER,),
+)
 LABELS = {
     "login": "Login",
     "display_name": "Nom et prénoms",
@@ -83,8 +96,8 @@ def _actor(request: web.Request) -> account_actions.Actor:
 
 
 def _listing(request: web.Request):
-    listing = listing_of(request, accounts.SORTS, "login")
-    role = request.query.get("role", "")
+    listing = listing_of(request, accounts.SORTS, "login", filters=ACCOUNTS.filters)
+    role = request.query.get(ROLE_FILTER, "")
     return listing, (role if accounts.parse_role(role) else "")
 
 
@@ -175,8 +188,14 @@ async def account_xlsx(request: web.Request) -> web.StreamResponse:
 
 
 async def _new_form(
-    request: web.Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+    request: web.Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    back: Mapping[str, str],
+    status: int = 200,
 ) -> web.Response:
+    """« Créer un compte »; ``back``: the list's search, role and page it was opened from, that
+    its breadcrumb, « Annuler » and form carry."""
     return await shell.render(
         request,
         "backoffice/account_new.html",
@@ -187,6 +206,8 @@ async def _new_form(
             "labels": LABELS,
             "roles": _roles(),
             "bodies": await _bodies(request),
+            "back": back,
+            "back_query": back_query(back),
         },
         status=status,
     )
@@ -195,13 +216,16 @@ async def _new_form(
 @routes.get("/admin/comptes/nouveau", name="bo-compte-nouveau")
 @staff_required(ADMIN)
 async def new_account_form(request: web.Request) -> web.Response:
-    return await _new_form(request, {"role": Role.ANALYST.value}, {})
+    return await _new_form(
+        request, {"role": Role.ANALYST.value}, {}, ACCOUNTS.back_of(request.query)
+    )
 
 
 @routes.post("/admin/comptes/nouveau")
 @staff_required(ADMIN)
 async def create_account(request: web.Request) -> web.Response:
     form = await request.post()
+    back = ACCOUNTS.back_of(form)
     # Whole: checked as typed, cut only to be shown again (forms.cut).
     values = {k: str(form.get(k, "")).strip() for k in accounts.FIELD_MAX}
     login = accounts.normalize_login(values["login"])
@@ -218,7 +242,7 @@ async def create_account(request: web.Request) -> web.Response:
     ):
         errors["body_id"] = problem
     if errors:
-        return await _new_form(request, values, errors, 422)
+        return await _new_form(request, values, errors, back, 422)
 
     async def work(conn):
         return await account_actions.create(
@@ -235,9 +259,9 @@ async def create_account(request: web.Request) -> web.Response:
     try:
         account, _ = await run_in_transaction(request.app[POOL], work)
     except accounts.AccountRefused as exc:
-        return await _new_form(request, values, exc.errors, 422)
+        return await _new_form(request, values, exc.errors, back, 422)
     notify_outbox.wake(request.app)
-    return _see_other(f"/admin/comptes/{account.id}?fait=cree")
+    return _see_other(f"/admin/comptes/{account.id}{back_query({'fait': 'cree', **back})}")
 
 
 # --- one account -------------------------------------------------------------------------------
@@ -247,7 +271,7 @@ async def _account_or_404(request: web.Request) -> accounts.Account:
     async with request.app[POOL].acquire(timeout=10) as conn:
         account = await accounts.by_id(conn, request.match_info["account_id"])
     if account is None:
-        raise web.HTTPNotFound(text="Ce compte n'existe pas.", content_type="text/plain")
+        raise ACCOUNTS.gone()
     return account
 
 
@@ -262,7 +286,7 @@ async def _detail(
 ) -> web.Response:
     """The account's page; ``back``: the list's search and page, posted with a refused action
     (read from the address otherwise), that its breadcrumb, questions and forms carry."""
-    back = back_of(request.query) if back is None else back
+    back = ACCOUNTS.back_of(request.query) if back is None else back
     staff = current_staff(request)
     assert staff is not None
     names = await shell.body_names(request)
@@ -307,7 +331,7 @@ def _unconfirmed(form, account: accounts.Account, question: str) -> web.Response
     double click on the first button): each of these actions locks the agent out at once."""
     if form.get("confirm") == "oui":
         return None
-    asked = {"confirmer": question, **back_of(form)}
+    asked = {"confirmer": question, **ACCOUNTS.back_of(form)}
     return _see_other(f"/admin/comptes/{account.id}{back_query(asked)}")
 
 
@@ -345,7 +369,7 @@ def _own_refusal(request: web.Request, account: accounts.Account) -> str | None:
 async def disable(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     form = await request.post()
-    back = back_of(form)
+    back = ACCOUNTS.back_of(form)
     if message := _own_refusal(request, account):
         return await _detail(request, account, errors={"state": message}, status=409, back=back)
     if asking := _unconfirmed(form, account, "desactiver"):
@@ -357,7 +381,7 @@ async def disable(request: web.Request) -> web.Response:
 @staff_required(ADMIN)
 async def enable(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
-    back = back_of(await request.post())
+    back = ACCOUNTS.back_of(await request.post())
     return await _changed(request, account, account_actions.enable, done="active", back=back)
 
 
@@ -368,7 +392,7 @@ async def send_new_link(request: web.Request) -> web.Response:
     the old password stops working, the sessions end, a link goes to the agent's address."""
     account = await _account_or_404(request)
     form = await request.post()
-    back = back_of(form)
+    back = ACCOUNTS.back_of(form)
     if asking := _unconfirmed(form, account, "lien"):
         return asking
     public_url = request.app[GATEWAY_SETTINGS].public_url
@@ -385,7 +409,7 @@ async def send_new_link(request: web.Request) -> web.Response:
 async def change_email(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     form = await request.post()
-    back = back_of(form)
+    back = ACCOUNTS.back_of(form)
     email = str(form.get("email", "")).strip()
     values = {"role": account.role.value, "body_id": account.body_id or "", "email": email}
     if refused := forms.too_long({"email": email}, accounts.FIELD_MAX):
@@ -415,7 +439,7 @@ async def reset_second_factor(request: web.Request) -> web.Response:
         account,
         account_actions.reset_second_factor,
         done="double-authentification",
-        back=back_of(form),
+        back=ACCOUNTS.back_of(form),
     )
 
 
@@ -424,7 +448,7 @@ async def reset_second_factor(request: web.Request) -> web.Response:
 async def change_role(request: web.Request) -> web.Response:
     account = await _account_or_404(request)
     form = await request.post()
-    back = back_of(form)
+    back = ACCOUNTS.back_of(form)
     values = {
         "role": str(form.get("role", "")).strip(),
         "body_id": str(form.get("body_id", "")).strip(),

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from gateway.backoffice import shell
 from gateway.backoffice.access import staff_required
+from gateway.backoffice.not_found import RowList
 from gateway.staff import api_keys as keys
 from gateway.staff import audit
 from gateway.staff.auth import current_staff
@@ -44,6 +45,12 @@ from shared.service import POOL
 routes = web.RouteTableDef()
 BASE = "/admin/cles-api"
 ID = r"{key_id:[0-9a-f]{12}}"
+KEYS = RowList(
+    BASE,
+    "Clé d'API introuvable",
+    "Cette clé d'API n'existe pas.",
+    "Retour à la liste des clés d'API",
+)
 LABELS = {"body_id": "Organisme", "label": "Libellé", "calls_per_minute": "Appels par minute"}
 MOST_CALLS = 1_000_000
 # What each field takes, in characters: a body's identifier, the label, a number of calls.
@@ -198,7 +205,7 @@ async def key_page(request: web.Request) -> web.Response:
         key = await keys.one(conn, key_id)
         calls = await keys.recent_calls(conn, key_id) if key else []
     if key is None:
-        raise web.HTTPNotFound()
+        raise KEYS.gone()
     names = await shell.body_names(request)
     # The list's search and page, carried to the question and back to the list.
     back = back_of(request.query)
@@ -224,7 +231,7 @@ async def revoke_key(request: web.Request) -> web.Response:
     staff = _staff(request)
     async with request.app[POOL].acquire() as conn:
         if await keys.one(conn, key_id) is None:
-            raise web.HTTPNotFound()
+            raise KEYS.gone()
     posted = await request.post()
     back = back_of(posted)
     if posted.get("confirm") != "oui":

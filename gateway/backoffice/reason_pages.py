@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gateway.backoffice import access, shell
 from gateway.backoffice.access import staff_required
+from gateway.backoffice.not_found import RowList
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE
 from gateway.staff.auth import current_staff
@@ -25,6 +26,9 @@ from shared.numbers import whole
 
 routes = web.RouteTableDef()
 BASE = "/admin/motifs"
+REASONS = RowList(
+    BASE, "Motif introuvable", "Ce motif n'existe pas.", "Retour à la liste des motifs"
+)
 KINDS = {"reject": "Motifs de rejet", "reformulate": "Motifs de reformulation"}
 # The decisions a reason serves, named as the analysts' page names them.
 KIND_CHOICES = [("reject", "Rejeter"), ("reformulate", "Renvoyer pour reformulation")]
@@ -217,7 +221,7 @@ async def edit_form(request: web.Request) -> web.Response:
     except ServiceUnavailable:
         return await _unavailable(request)
     if reason is None:
-        raise web.HTTPNotFound()
+        raise REASONS.gone()
     return await _edit_page(request, reason)
 
 
@@ -245,7 +249,7 @@ async def edit_reason(request: web.Request) -> web.Response:
     except ServiceUnavailable:
         return await _unavailable(request)
     if reason is None:
-        raise web.HTTPNotFound()
+        raise REASONS.gone()
     values = _values(await request.post())
     errors = _problems(values, new=False)
     if errors:
@@ -261,7 +265,7 @@ async def edit_reason(request: web.Request) -> web.Response:
     except ServiceUnavailable:
         return await _unavailable(request)
     if status == 404:
-        raise web.HTTPNotFound()
+        raise REASONS.gone()
     if status == 422:
         return await _edit_page(
             request, reason, values=values, errors=_triage_errors(answer), status=422

@@ -2,12 +2,15 @@
 
 The parameters live in the address (``q``, ``tri``, ``ordre``, ``page`` and the list's own
 filters, beside the period ``du``/``au``), so a list works without JavaScript, can be bookmarked,
-and its export gives exactly what is on screen, every page.
+and its export gives exactly what is on screen, every page. A row opened from the list, and each
+action on it, carries them (:func:`back_of`: those a list gives, and only those) so that the
+administrator comes back to the list as they left it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -24,6 +27,9 @@ MAX_OFFSET = 10_000_000
 EXPORT_LIMIT = 100_000
 # What listing_of reads of a parameter (the words of a search among them).
 PARAMETER_MAX = 200
+# What a list's own filter carries back (a role, a state, a body's identifier: none longer).
+FILTER_MAX = 100
+SORT_KEY = re.compile(r"[a-z][a-z-]{0,29}")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Listing:
     descending: bool
     page: int
     per_page: int = PER_PAGE
+    filters: tuple[str, ...] = ()  # the names of the list's own filters (back_of)
 
     @property
     def offset(self) -> int:
@@ -55,8 +62,9 @@ class Listing:
 
     @property
     def back(self) -> dict[str, str]:
-        """This list's search and page, that its actions' links and forms carry (back_of)."""
-        return back_of(self.query)
+        """This list's search, sort, filters and page, that its actions' links and forms carry
+        (back_of)."""
+        return back_of(self.query, self.filters)
 
     def export_url(self, path: str) -> str:
         return self.url(path, page="")
@@ -84,11 +92,13 @@ def listing_of(
     default_sort: str,
     default_descending: bool = False,
     per_page: int = PER_PAGE,
+    filters: Iterable[str] = (),
 ) -> Listing:
     """The list parameters of this request, ``per_page`` rows a page; unknown sorts and bad page
-    numbers fall back."""
+    numbers fall back. ``filters``: the names of the list's own filters, that its rows' links
+    and forms carry with its search and page (``Listing.back``)."""
     return listing_at(
-        request.path, request.query, sorts, default_sort, default_descending, per_page
+        request.path, request.query, sorts, default_sort, default_descending, per_page, filters
     )
 
 
@@ -99,6 +109,7 @@ def listing_at(
     default_sort: str,
     default_descending: bool = False,
     per_page: int = PER_PAGE,
+    filters: Iterable[str] = (),
 ) -> Listing:
     """The list at ``path`` with ``parameters`` (as :func:`listing_of` reads an address's). A
     refused action, answered at its own POST address, shows its list again with
@@ -122,18 +133,30 @@ def listing_at(
         descending=descending,
         page=page,
         per_page=per_page,
+        filters=tuple(filters),
     )
 
 
-def back_of(source: Mapping[str, object]) -> dict[str, str]:
-    """The search (``q``) and page of the list an action started from — its address, or the
-    hidden fields its form carries — where the action brings the administrator back; a page 1,
-    an empty search or a value no list gives are left out."""
-    words = str(source.get("q", "")).strip()
-    page = str(source.get("page", ""))
+def back_of(source: Mapping[str, object], filters: Iterable[str] = ()) -> dict[str, str]:
+    """The search (``q``), the list's own ``filters`` (their names: the accounts' ``role``, the
+    bodies' ``etat``), the sort (``tri``, ``ordre``) and the page of the list an action started
+    from — its address, or the hidden fields its form carries — where the action brings the
+    administrator back. Only those names, each within what the list gives (a page 1, an empty
+    value, a longer one or an order other than asc/desc left out): nothing else travels."""
     back = {}
+    words = str(source.get("q", "")).strip()
     if words and len(words) <= PARAMETER_MAX:
         back["q"] = words
+    for name in filters:
+        value = str(source.get(name, "")).strip()
+        if value and len(value) <= FILTER_MAX:
+            back[name] = value
+    sort = str(source.get("tri", ""))
+    if SORT_KEY.fullmatch(sort):
+        back["tri"] = sort
+    if (order := str(source.get("ordre", ""))) in ("asc", "desc"):
+        back["ordre"] = order
+    page = str(source.get("page", ""))
     if page.isascii() and page.isdigit() and len(page) <= 7 and int(page) > 1:
         back["page"] = str(int(page))
     return back
@@ -148,10 +171,11 @@ def address_after(
     path: str, done: str, back: Mapping[str, str], at: int | None, per_page: int, anchor: str
 ) -> str:
     """A list's address after an action (post/redirect/get): saying ``done``, with the search
-    of ``back``, at the page of it that shows the row found ``at`` (counted from 0; None when
-    the row no longer matches the search: the page ``back`` names), and at ``#anchor``."""
+    and filters of ``back``, at the page of it that shows the row found ``at`` (counted from 0;
+    None when the row no longer matches the search: the page ``back`` names), and at
+    ``#anchor``."""
     page = at // per_page + 1 if at is not None else int(back.get("page", "1"))
-    query = {"fait": done, **{k: v for k, v in back.items() if k == "q"}}
+    query = {"fait": done, **{k: v for k, v in back.items() if k != "page"}}
     if page > 1:
         query["page"] = str(page)
     return f"{path}?{urlencode(query)}#{anchor}"

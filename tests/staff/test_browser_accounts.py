@@ -57,7 +57,7 @@ async def test_an_administrator_changes_role_sends_a_new_link_and_disables(
         missing = await page.request.get(f"{gateway}/admin/comptes/{uuid.UUID(int=0)}")
         assert missing.status == 404
         assert "Ce compte n'existe pas." in html.unescape(await missing.text())
-        assert "<h1>Page introuvable</h1>" in await missing.text()
+        assert "<h1>Compte introuvable</h1>" in await missing.text()
 
         # Role and body: a focal point without a body is refused, then with one it is kept.
         await page.get_by_label("Point focal").check()

@@ -87,21 +87,23 @@ async def test_the_account_list_searches_sorts_pages_and_exports(gateway_alone, 
         assert _logins(html)[:2] == ["operateur.x", "analyste.29"]
         assert 'aria-sort="descending"' in html
 
-        async with http.get(f"{gw.url}/admin/comptes?q=ANALYSTE.1&role=analyst") as resp:
+        async with http.get(f"{gw.url}/admin/comptes?q=ANALYSTE.1&filtre-role=analyst") as resp:
             found = _logins(await resp.text())
         assert found == [f"analyste.1{n}" for n in range(10)]
         # Words are words, not patterns.
         async with http.get(f"{gw.url}/admin/comptes?q=%25") as resp:
             assert _logins(await resp.text()) == []
         # Nonsense parameters fall back instead of failing.
-        async with http.get(f"{gw.url}/admin/comptes?tri=password_hash&page=-4&role=root") as r:
+        async with http.get(
+            f"{gw.url}/admin/comptes?tri=password_hash&page=-4&filtre-role=root"
+        ) as r:
             assert r.status == 200
 
-        async with http.get(f"{gw.url}/admin/comptes/export.csv?role=operator") as resp:
+        async with http.get(f"{gw.url}/admin/comptes/export.csv?filtre-role=operator") as resp:
             assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
             assert "attachment" in resp.headers["Content-Disposition"]
             rows = _csv(await resp.read())
-        async with http.get(f"{gw.url}/admin/comptes/export.xlsx?role=operator") as resp:
+        async with http.get(f"{gw.url}/admin/comptes/export.xlsx?filtre-role=operator") as resp:
             assert resp.headers["Content-Type"] == xlsx.CONTENT_TYPE
             data = await resp.read()
             sheet = _sheet_text(data)

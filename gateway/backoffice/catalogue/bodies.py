@@ -1,9 +1,9 @@
 """« Catalogue » › the public bodies: the list, searchable; a body's page, its form, its themes.
 
-The list is searched and paged: the links to a body (and to « Ajouter un organisme ») carry its
-search and page (``back_of``), and so do the body's page, its form and each of their forms, so
-that their breadcrumb leads back to the list there after any action, done or refused, as
-« Clés d'API » does."""
+The list is searched, filtered and paged: the links to a body (and to « Ajouter un organisme »)
+carry its search, state and page (``BODIES.back_of``), and so do the body's page, its form and
+each of their forms, so that their breadcrumb leads back to the list there after any action,
+done or refused, as « Clés d'API » does."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from gateway.backoffice.catalogue.common import (
     BODY_LABELS,
     DONE,
     ID,
+    LISTS,
     OTHER_THEME,
     THEME_LABELS,
     Unavailable,
@@ -37,9 +38,10 @@ from gateway.backoffice.catalogue.common import (
 )
 from gateway.backoffice.catalogue.themes import THEME_MAX, theme_problems
 from gateway.web import forms
-from gateway.web.listing import back_of, back_query, listing_of
+from gateway.web.listing import back_query, listing_of
 
 routes = web.RouteTableDef()
+BODIES = LISTS["bodies"]  # the list's address and its own filter (« État »: etat)
 STATES = [("", "Tous"), ("actifs", "Proposés"), ("retires", "Retirés")]
 PHONE = re.compile(r"^\+?[0-9 .]{4,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -79,7 +81,7 @@ def _matches(body: dict[str, Any], words: list[str]) -> bool:
 @routes.get(BASE, name="bo-catalogue")
 @guarded
 async def body_list(request: web.Request) -> web.Response:
-    listing = listing_of(request, ("nom",), "nom")
+    listing = listing_of(request, ("nom",), "nom", filters=BODIES.filters)
     state = request.query.get("etat", "")
     state = state if state in dict(STATES) else ""
     data = await everything(request)
@@ -167,7 +169,7 @@ async def _body_form(
 ) -> web.Response:
     """The form of a new body or of ``body``; ``back``: the list's search and page, posted
     with a refused form (read from the address otherwise)."""
-    back = back_of(request.query) if back is None else back
+    back = BODIES.back_of(request.query) if back is None else back
     return await shell.render(
         request,
         "backoffice/catalogue_body_form.html",
@@ -197,7 +199,7 @@ async def new_body_form(request: web.Request) -> web.Response:
 @guarded
 async def create_body(request: web.Request) -> web.Response:
     posted = await request.post()
-    values, back = _body_values(posted), back_of(posted)
+    values, back = _body_values(posted), BODIES.back_of(posted)
     if errors := _body_problems(values):
         return await _body_form(request, values, errors, status=422, back=back)
     fields = _body_fields(values)
@@ -254,7 +256,7 @@ async def _body_page(
 ) -> web.Response:
     """The body's page; ``back``: the list's search and page, posted with a refused action
     (read from the address otherwise), that its breadcrumb and forms carry."""
-    back = back_of(request.query) if back is None else back
+    back = BODIES.back_of(request.query) if back is None else back
     mapped, groups = _offered(body["id"], data["themes"], data["body_themes"])
     choices = [
         t
@@ -300,7 +302,7 @@ async def edit_body_form(request: web.Request) -> web.Response:
 async def edit_body(request: web.Request) -> web.Response:
     body, _ = await row_or_404(request, "bodies")
     posted = await request.post()
-    values, back = _body_values(posted), back_of(posted)
+    values, back = _body_values(posted), BODIES.back_of(posted)
     if errors := _body_problems(values):
         return await _body_form(request, values, errors, body, status=422, back=back)
     fields = _body_fields(values)
@@ -326,7 +328,7 @@ async def body_themes(request: web.Request) -> web.Response:
     """The body's list of themes (none ticked: every theme is offered)."""
     body, data = await row_or_404(request, "bodies")
     form = await request.post()
-    back = back_of(form)
+    back = BODIES.back_of(form)
     known = {t["id"] for t in data["themes"] if not t["parent_id"] and t["id"] != OTHER_THEME}
     chosen = sorted({str(v) for v in form.getall("themes", []) if str(v) in known})
     mapped, _ = _offered(body["id"], data["themes"], data["body_themes"])
@@ -364,7 +366,7 @@ async def body_new_theme(request: web.Request) -> web.Response:
     had no list keeps every theme it offered, and the new one."""
     body, data = await row_or_404(request, "bodies")
     form = await request.post()
-    back = back_of(form)
+    back = BODIES.back_of(form)
     values = {
         "label": str(form.get("label", "")).strip(),
         "children": str(form.get("children", "")),

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 
 from gateway.backoffice import access, shell
 from gateway.backoffice.access import staff_required
+from gateway.backoffice.not_found import RowList
 from gateway.clients.catalogue import KEPT
 from gateway.clients.intake import INTAKE
 from gateway.clients.transport import ServiceUnavailable
-from gateway.web.listing import back_query
 from shared.identity import Role
 
 ADMIN = Role.ADMINISTRATOR
@@ -125,12 +125,13 @@ async def save(
 ) -> tuple[dict[str, str], Any]:
     """``send``, then (the errors to show beside the form's ``shown`` fields, intake's answer):
     no errors when it made the row (201) or changed it (200); ``conflict``'s, from its answer,
-    for a 409 where given; its own (422) otherwise. A row to change that is gone: the 404."""
+    for a 409 where given; its own (422) otherwise. A row to change that is gone: its
+    « introuvable » page (:data:`LISTS`)."""
     status, answer = await send(request, kind, row_id, fields)
     if status == (201 if row_id is None else 200):
         return {}, answer
     if row_id is not None and status == 404:
-        raise not_found(NOT_IN_CATALOGUE[kind])
+        raise LISTS[kind].gone()
     if status == 409 and conflict is not None:
         return conflict(answer), answer
     return intake_errors(answer, shown), answer
@@ -189,10 +190,6 @@ def _unavailable_page(request: web.Request) -> Awaitable[web.Response]:
     )
 
 
-def not_found(what: str) -> web.HTTPNotFound:
-    return web.HTTPNotFound(text=what, content_type="text/plain")
-
-
 def guarded(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     """Administrators only; intake not answering gives the « indisponible » page."""
 
@@ -214,42 +211,34 @@ def find_row(rows: list[dict[str, Any]], row_id: str) -> dict[str, Any] | None:
 
 async def row_or_404(request: web.Request, table: str) -> tuple[dict[str, Any], dict[str, list]]:
     """The catalogue's row (``table``: bodies, themes or places) the address names, with the
-    whole catalogue; the back office's 404 when it has no such row."""
+    whole catalogue; its « introuvable » page when it has no such row."""
     data = await everything(request)
     row = find_row(data[table], request.match_info["row_id"])
     if row is None:
-        raise not_found(NOT_IN_CATALOGUE[table])
+        raise LISTS[table].gone()
     return row, data
 
 
-NOT_IN_CATALOGUE = {
-    "bodies": "Cet organisme n'est pas dans le catalogue.",
-    "themes": "Ce thème n'est pas dans le catalogue.",
-    "places": "Ce lieu n'est pas dans le catalogue.",
+# Each table's list: where its rows' actions come back to, its « introuvable » page (an action
+# on a row intake no longer has, from an old page or tab), the filters its list carries.
+LISTS = {
+    "bodies": RowList(
+        BASE,
+        "Organisme introuvable",
+        "Cet organisme n'est pas dans le catalogue.",
+        "Retour à la liste des organismes",
+        filters=("etat",),
+    ),
+    "themes": RowList(
+        f"{BASE}/themes",
+        "Thème introuvable",
+        "Ce thème n'est pas dans le catalogue.",
+        "Retour à la liste des thèmes",
+    ),
+    "places": RowList(
+        f"{BASE}/lieux",
+        "Lieu introuvable",
+        "Ce lieu n'est pas dans le catalogue.",
+        "Retour à la liste des lieux",
+    ),
 }
-# Each table's « introuvable » page: its title, its list and the link back to it.
-GONE = {
-    "bodies": ("Organisme introuvable", BASE, "Retour à la liste des organismes"),
-    "themes": ("Thème introuvable", f"{BASE}/themes", "Retour à la liste des thèmes"),
-    "places": ("Lieu introuvable", f"{BASE}/lieux", "Retour à la liste des lieux"),
-}
-
-
-async def gone_page(request: web.Request, table: str, back: Mapping[str, str]) -> web.Response:
-    """An action posted on a row of ``table`` intake no longer has (an old page, an old tab):
-    the back office's « introuvable » page, in French, with the way back to the list at the
-    search and page ``back`` the action came from. (The back office's 404 middleware answers
-    the GETs only: a refused POST says it here.)"""
-    title, path, label = GONE[table]
-    text = f"{NOT_IN_CATALOGUE[table]} Rien n'a été modifié : la page d'où venait l'action "
-    return await shell.render(
-        request,
-        "backoffice/not_found.html",
-        {
-            "title": title,
-            "text": text + "n'était peut-être plus à jour.",
-            "back_url": path + back_query(back),
-            "back_label": label,
-        },
-        status=404,
-    )

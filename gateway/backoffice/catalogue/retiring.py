@@ -11,10 +11,10 @@ from gateway.backoffice.catalogue.bodies import body_page_at
 from gateway.backoffice.catalogue.common import (
     BASE,
     ID,
+    LISTS,
     OTHER_THEME,
     Unavailable,
     everything,
-    gone_page,
     guarded,
     journal,
     see_other,
@@ -22,7 +22,6 @@ from gateway.backoffice.catalogue.common import (
 )
 from gateway.backoffice.catalogue.places import place_list_at
 from gateway.backoffice.catalogue.themes import render_theme_list, theme_list_at
-from gateway.web.listing import back_of
 
 routes = web.RouteTableDef()
 
@@ -46,7 +45,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
     kind = KINDS[request.path.split("/")[3]]  # /admin/catalogue/<kind>/<id>/retirer
     row_id = request.match_info["row_id"]
     # The lists are searched and paged: back at the search and the page the action came from.
-    back = back_of(await request.post())
+    back = LISTS[kind.service].back_of(await request.post())
     if kind.service == "themes" and row_id == OTHER_THEME and not active:
         data = await everything(request)
         return await render_theme_list(
@@ -59,7 +58,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
     status, answer = await send(request, kind.service, row_id, {"active": active})
     if status == 404:
         # Gone (an old page): said in the back office, with the way back to the list.
-        return await gone_page(request, kind.service, back)
+        raise LISTS[kind.service].gone()
     if status != 200:
         raise Unavailable
     await journal(
