@@ -138,11 +138,12 @@ def listing_at(
 
 
 def back_of(source: Mapping[str, object], filters: Iterable[str] = ()) -> dict[str, str]:
-    """The search (``q``), the list's own ``filters`` (their names: the accounts' ``role``, the
-    bodies' ``etat``), the sort (``tri``, ``ordre``) and the page of the list an action started
-    from — its address, or the hidden fields its form carries — where the action brings the
-    administrator back. Only those names, each within what the list gives (a page 1, an empty
-    value, a longer one or an order other than asc/desc left out): nothing else travels."""
+    """The search (``q``), the list's own ``filters`` (their names: the accounts'
+    ``filtre-role``, the bodies' ``etat``), the sort (``tri``, ``ordre``) and the page of the
+    list an action started from — its address, or the hidden fields its form carries — where the
+    action brings the administrator back. Only those names, each within what the list gives (a
+    page 1, an empty value, a longer one or an order other than asc/desc left out): nothing else
+    travels."""
     back = {}
     words = str(source.get("q", "")).strip()
     if words and len(words) <= PARAMETER_MAX:
