@@ -143,14 +143,15 @@ def back_of(source: Mapping[str, object], filters: Iterable[str] = ()) -> dict[s
     list an action started from — its address, or the hidden fields its form carries — where the
     action brings the administrator back. Only those names, each within what the list gives (a
     page 1, an empty value, a longer one or an order other than asc/desc left out): nothing else
-    travels."""
+    travels. A value holding a NUL character is left out too: no list's address holds one
+    (gateway.web.reading refuses it, PostgreSQL stores none), and a posted form could."""
     back = {}
     words = str(source.get("q", "")).strip()
-    if words and len(words) <= PARAMETER_MAX:
+    if words and len(words) <= PARAMETER_MAX and "\x00" not in words:
         back["q"] = words
     for name in filters:
         value = str(source.get(name, "")).strip()
-        if value and len(value) <= FILTER_MAX:
+        if value and len(value) <= FILTER_MAX and "\x00" not in value:
             back[name] = value
     sort = str(source.get("tri", ""))
     if SORT_KEY.fullmatch(sort):

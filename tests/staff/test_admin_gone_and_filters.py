@@ -295,3 +295,38 @@ async def test_creating_an_account_comes_back_to_the_list_it_was_opened_from(sta
         assert f"Rôle {ROLE_LABELS[Role.OPERATOR]} " in _text(page)
         crumb = re.search(r'<p class="breadcrumb"><a href="([^"]*)">Comptes</a>', page)
         assert crumb and _query(crumb[1]) == back
+
+
+async def test_a_nul_character_posted_with_a_list_s_search_or_filter_is_left_out(
+    stack, database_url
+):
+    """A list's address holding a NUL character is refused (400: PostgreSQL stores none), but the
+    same search or filter posted with an action (a hand-made form) was carried back as it was:
+    the keys' list shown again with a refused creation searched PostgreSQL with it (500), and an
+    account's action, or its « Compte introuvable » page, led to an address refused as invalid."""
+    account = await create_account(database_url, Role.ANALYST, "agent.nul", "Motdepasse-1234")
+    gw = stack.gateway
+    nul = "agent\x00nul"
+    async with await _admin(stack, database_url) as http:
+        url = gw + "/admin/cles-api"
+        typed = {"body_id": "", "label": "", "calls_per_minute": "1", "tri": "creee"}
+        status, _, refused = await _post(http, url, url, {**typed, "q": nul, "page": "2"})
+        assert status == 422, refused
+        assert _hidden(refused, "/admin/cles-api", "post") == {"tri": "creee", "page": "2"}
+
+        path = f"/admin/comptes/{account.id}"
+        back = {"q": "agent", "filtre-role": Role.ANALYST.value, "page": "2"}
+        for name in ("q", "filtre-role"):
+            kept = {k: v for k, v in back.items() if k != name}
+            posted = {**back, name: nul}
+            status, location, _ = await _post(http, gw + path, f"{gw}{path}/activer", posted)
+            assert status == 303, location
+            assert _query(location) == {"fait": "active", **kept}, location
+            await _page(http, gw + location)  # 200, not « Adresse invalide »
+
+            gone = f"/admin/comptes/{uuid.uuid4()}/activer"
+            status, _, page = await _post(http, gw + path, gw + gone, posted)
+            assert status == 404
+            _gone(
+                page, "Compte introuvable", "/admin/comptes", "Retour à la liste des comptes", kept
+            )
