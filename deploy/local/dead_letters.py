@@ -60,11 +60,7 @@ from pydantic import Field
 
 from shared.messages import COMMAND_TYPES
 from shared.migrations import migrate
-from shared.settings import (
-    PURGE_AFTER_DAYS,
-    ServiceSettings,
-    load,
-)
+from shared.settings import PURGE_AFTER_DAYS, ServiceSettings, load
 from shared.topology import Topology
 
 SCHEMA = "ops"
