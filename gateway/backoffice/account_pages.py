@@ -284,7 +284,7 @@ async def _detail(
     status: int = 200,
     back: Mapping[str, str] | None = None,
 ) -> web.Response:
-    """The account's page; ``back``: the list's search and page, posted with a refused action
+    """The account's page; ``back``: the list's search, sort and page, posted with a refused action
     (read from the address otherwise), that its breadcrumb, questions and forms carry."""
     back = ACCOUNTS.back_of(request.query) if back is None else back
     staff = current_staff(request)
@@ -345,7 +345,7 @@ async def _changed(
 ) -> web.Response:
     """``act(conn, actor, account, *args)`` (a use case of ``account_actions``) in one
     transaction, notify's outbox woken for what it queued, then the account's page saying
-    ``done``, at the list's search and page ``back``; ``accounts.AccountRefused`` is the
+    ``done``, at the list's search, sort and page ``back``; ``accounts.AccountRefused`` is the
     caller's to show."""
 
     async def work(conn):

@@ -73,7 +73,7 @@ async def _list_page(
     status: int = 200,
     back: Mapping[str, str] | None = None,
 ) -> web.Response:
-    """The list of keys; ``back``: the search and page to show it at when it is answered at
+    """The list of keys; ``back``: the search, sort and page to show it at when it is answered at
     another address than its own (a refused creation, the key just made), its pager's and
     search's links then leading to the list."""
     if back is None:
@@ -207,7 +207,7 @@ async def key_page(request: web.Request) -> web.Response:
     if key is None:
         raise KEYS.gone()
     names = await shell.body_names(request)
-    # The list's search and page, carried to the question and back to the list.
+    # The list's search, sort and page, carried to the question and back to the list.
     back = back_of(request.query)
     return await shell.render(
         request,

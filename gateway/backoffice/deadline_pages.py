@@ -119,7 +119,7 @@ async def _page(
         return await shell.unavailable(request, "Les délais")
     names = await _body_names(request)
     if request.method == "POST":
-        # A refused form: the page again at the search and page its form carried, the table's
+        # A refused form: the page again at the search, sort and page its form carried, the table's
         # links leading to the page, not to the form's address.
         listing = listing_at(BASE, back_of(await request.post()), (), "")
     else:
@@ -167,8 +167,8 @@ async def _page(
             "overrides_total": len(matching),
             "overrides_any": bool(overrides),
             "listing": listing,
-            # Carried by every form of the page, so that it comes back to this search and page,
-            # done or refused.
+            # Carried by every form of the page, so that it comes back to this search, sort and
+            # page, done or refused.
             "back": listing.back,
             "days_off": [
                 {**d, "day_text": french.day(date.fromisoformat(d["day"]))}
@@ -191,7 +191,7 @@ async def _page(
 
 
 def _see_page(done: str, posted: Any) -> web.HTTPSeeOther:
-    """The page after a change (post/redirect/get), saying ``done``, at the search and page of
+    """The page after a change (post/redirect/get), saying ``done``, at the search, sort and page of
     the bodies' own values the form carried (back_of)."""
     return web.HTTPSeeOther(f"{BASE}{back_query({'fait': done, **back_of(posted)})}")
 

@@ -45,7 +45,7 @@ class RowList:
     title: str  # « Compte introuvable »
     text: str  # « Ce compte n'existe pas. »
     back_label: str  # « Retour à la liste des comptes »
-    # The list's own filters, carried with its search and page in its rows' links and forms: a
+    # The list's own filters, carried with its search, sort and page in its rows' links and forms: a
     # filter's name is none of those forms' own fields (the accounts' « filtre-role », not
     # « role », which their forms post as the role to give).
     filters: tuple[str, ...] = ()
@@ -76,7 +76,7 @@ def _own_words(exc: web.HTTPNotFound) -> str:
 
 
 async def _sent(request: web.Request) -> Mapping[str, object]:
-    """What the action posted (its hidden fields carry the list's search and page); nothing
+    """What the action posted (its hidden fields carry the list's search, sort and page); nothing
     from a body its handler streams itself."""
     if request.method in ("GET", "HEAD"):
         return request.query

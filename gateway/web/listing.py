@@ -96,7 +96,7 @@ def listing_of(
 ) -> Listing:
     """The list parameters of this request, ``per_page`` rows a page; unknown sorts and bad page
     numbers fall back. ``filters``: the names of the list's own filters, that its rows' links
-    and forms carry with its search and page (``Listing.back``)."""
+    and forms carry with its search, sort and page (``Listing.back``)."""
     return listing_at(
         request.path, request.query, sorts, default_sort, default_descending, per_page, filters
     )
@@ -113,7 +113,7 @@ def listing_at(
 ) -> Listing:
     """The list at ``path`` with ``parameters`` (as :func:`listing_of` reads an address's). A
     refused action, answered at its own POST address, shows its list again with
-    ``listing_at(the list's path, back_of(the posted form), …)``: at the search and page the
+    ``listing_at(the list's path, back_of(the posted form), …)``: at the search, sort and page the
     administrator was on, its pager's and search's links leading to the list, not to the action."""
     query = {k: v[:PARAMETER_MAX] for k, v in parameters.items()}
     sort = query.get("tri", "")

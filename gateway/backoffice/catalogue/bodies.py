@@ -59,7 +59,7 @@ NEW_THEME_MAX = {**THEME_MAX, "children": 50 * 201}
 
 
 def body_page_at(body_id: str, back: Mapping[str, str], done: str = "") -> str:
-    """The body's page, saying ``done``, at the list's search and page ``back``."""
+    """The body's page, saying ``done``, at the list's search, sort and page ``back``."""
     return f"{BASE}/organismes/{body_id}{back_query({'fait': done, **back} if done else back)}"
 
 
@@ -167,7 +167,7 @@ async def _body_form(
     status: int = 200,
     back: Mapping[str, str] | None = None,
 ) -> web.Response:
-    """The form of a new body or of ``body``; ``back``: the list's search and page, posted
+    """The form of a new body or of ``body``; ``back``: the list's search, sort and page, posted
     with a refused form (read from the address otherwise)."""
     back = BODIES.back_of(request.query) if back is None else back
     return await shell.render(
@@ -254,7 +254,7 @@ async def _body_page(
     status: int = 200,
     back: Mapping[str, str] | None = None,
 ) -> web.Response:
-    """The body's page; ``back``: the list's search and page, posted with a refused action
+    """The body's page; ``back``: the list's search, sort and page, posted with a refused action
     (read from the address otherwise), that its breadcrumb and forms carry."""
     back = BODIES.back_of(request.query) if back is None else back
     mapped, groups = _offered(body["id"], data["themes"], data["body_themes"])

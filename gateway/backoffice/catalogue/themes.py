@@ -88,8 +88,8 @@ async def render_theme_list(
     status: int = 200,
     back: Mapping[str, str] | None = None,
 ) -> web.Response:
-    """The themes' list; ``back``: the search and page posted with an action refused at its own
-    address (``…/retirer``), the list shown again there and its links leading to the list."""
+    """The themes' list; ``back``: the search, sort and page posted with an action refused at its
+    own address (``…/retirer``), the list shown again there and its links leading to the list."""
     if back is None:
         listing = listing_of(request, (), "", per_page=THEMES_PER_PAGE)
     else:
