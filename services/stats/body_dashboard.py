@@ -98,10 +98,15 @@ async def waiting(conn: asyncpg.Connection, body_id: str) -> dict[str, int]:
 async def counters(
     conn: asyncpg.Connection, body_id: str, start: date | None, end: date | None
 ) -> dict:
-    """Every counter of the module's docstring for ``body_id`` over [start, end]."""
-    rows = await conn.fetch(PERIOD_COUNTS, body_id, start, end)
-    outcomes = await conn.fetch(PERIOD_OUTCOMES, body_id, start, end)
-    name = await conn.fetchval("SELECT body_name FROM bodies WHERE body_id = $1", body_id)
+    """Every counter of the module's docstring for ``body_id`` over [start, end], read at one
+    moment: the consumer commits between statements as its batches come, and a request closed
+    between the statuses and the outcomes was counted in « Avis attendus » and « Sans retour »
+    on one page (tests/stats/test_body_dashboard_moment.py)."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        rows = await conn.fetch(PERIOD_COUNTS, body_id, start, end)
+        outcomes = await conn.fetch(PERIOD_OUTCOMES, body_id, start, end)
+        name = await conn.fetchval("SELECT body_name FROM bodies WHERE body_id = $1", body_id)
+        now_waiting = await waiting(conn, body_id)
 
     def count(card: body_counts.Counted) -> int:
         natures = {n.value for n in card.natures or Nature}
@@ -115,7 +120,6 @@ async def counters(
 
     total = count(body_counts.CARDS["total"])
     by_opinion = {o.value: count(body_counts.Counted((S.CLOSED,), outcomes=(o,))) for o in Opinion}
-    now_waiting = await waiting(conn, body_id)
     return {
         "body_id": body_id,
         "body_name": name or body_id,
