@@ -190,6 +190,9 @@ async def focal_counters(request: web.Request, staff, period) -> dict | None:
     return {
         "focal": body,
         "cards": focal_cards(body, period),
+        # The header's « À traiter »: the figure of « À traiter aujourd'hui » below, read in the
+        # same snapshot, not asked of stats a second time (the two could differ for a moment).
+        "waiting": body.get("waiting") if isinstance(body.get("waiting"), int) else None,
         # « À traiter aujourd'hui » counts every submission day: so do the lists it leads to.
         "waiting_links": {"en_cours": EN_COURS, "retraitement": RETRAITEMENT},
     }

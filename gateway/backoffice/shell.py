@@ -265,7 +265,9 @@ async def waiting_count(request: web.Request, staff: sessions.Staff) -> int | No
     return body["total"]
 
 
-async def shell_context(request: web.Request) -> dict[str, Any]:
+async def shell_context(request: web.Request, waiting: int | None = None) -> dict[str, Any]:
+    """The shell's part of a page; ``waiting``: the header's count when the page read it already
+    (the focal point's dashboard, in the same snapshot as its figures), asked otherwise."""
     staff = auth.current_staff(request)
     assert staff is not None, "back-office pages are behind staff_required"
     period = period_of(request)
@@ -277,7 +279,7 @@ async def shell_context(request: web.Request) -> dict[str, Any]:
         "menu": menu_for(request, staff, period),
         "period": period,
         "period_hidden": {k: v for k, v in request.query.items() if k not in ("du", "au", "page")},
-        "waiting": await waiting_count(request, staff),
+        "waiting": waiting if waiting is not None else await waiting_count(request, staff),
         "waiting_label": (
             FOCAL_WAITING_LABEL if staff.role == Role.FOCAL_POINT else AWAITING_TRIAGE
         ),
@@ -298,8 +300,9 @@ def _role_label(role: Role) -> str:
 async def render(
     request: web.Request, template: str, context: dict[str, Any], status: int = 200
 ) -> web.Response:
-    """A back-office page: ``context`` plus the shell's (staff, menu, period, count, token)."""
-    full = await shell_context(request)
+    """A back-office page: ``context`` plus the shell's (staff, menu, period, count, token); a
+    ``waiting`` in ``context`` is the header's count, not asked again."""
+    full = await shell_context(request, context.get("waiting"))
     full.update(context)
     return aiohttp_jinja2.render_template(template, request, full, status=status)
 
