@@ -547,6 +547,14 @@ def taken_by(operator: str) -> str:
     return f"opérateur : {operator}"
 
 
+def by_phone(operator: str) -> str:
+    """« par téléphone, via le centre d'appels (opérateur : Aya KONAN) »: how the staff's pages
+    say who took a citizen's reply by phone where no line's label says the channel already (a
+    reply the call centre recorded and the body has not applied yet: « Suivi d'un appel »'s
+    « Avis du citoyen »). For staff only, as :func:`taken_by`."""
+    return f"{BY_PHONE} ({taken_by(operator)})"
+
+
 # Events of the citizen (their actor is « l'usager » on the analysts' page).
 CITIZEN_EVENTS = frozenset({Event.SUBMITTED, Event.RESUBMITTED})
 

@@ -393,6 +393,10 @@ class RequestOpinionGivenV1(Contract):
     opinion: Opinion
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
     given_at: datetime
+    # The reply this applies (the ``reply_id`` of citizen.opinion_recorded): intake links its
+    # history line to the reply by it. Optional, added without a new version (consumers ignore
+    # it; an event without it, from before, is linked as it was).
+    reply_id: UUID | None = None
 
 
 class RequestReopenedV1(Contract):
@@ -406,6 +410,9 @@ class RequestReopenedV1(Contract):
     body_id: ShortText
     message: Message
     reopened_at: datetime
+    # The reply this applies (citizen.reopening_recorded's ``reply_id``), as for
+    # request.opinion_given.
+    reply_id: UUID | None = None
 
 
 class RequestClosedV1(Contract):
@@ -522,6 +529,10 @@ class _RepliedBy(Contract):
 
     channel: Channel
     operator: CallCentreOperator | None = None
+    # The reply's own id (intake's citizen_replies row), given back in the event treatment
+    # publishes of it (request.opinion_given, request.reopened ``reply_id``). Optional, added
+    # without a new version: consumers ignore it, and a reply queued before it says none.
+    reply_id: UUID | None = None
 
     @model_validator(mode="after")
     def _operator_by_phone(self) -> _RepliedBy:

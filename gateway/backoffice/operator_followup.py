@@ -88,15 +88,21 @@ async def _refused(
 
 async def _name_operators(request: web.Request, view: dict) -> None:
     """Each history line of a reply taken by phone (intake's ``operator_id``, given to an
-    operator's call only) says who took it, as the body's history does (« opérateur : … »)."""
-    ids = [h["operator_id"] for h in view.get("history", []) if h.get("operator_id")]
+    operator's call only) says who took it, as the body's history does (« opérateur : … »); so
+    does a reply taken by phone that waits for treatment (« par téléphone, via le centre
+    d'appels (opérateur : …) »: nothing else on the page says the channel yet)."""
+    pending = view.get("pending_reply") or {}
+    lines = view.get("history", [])
+    ids = [x.get("operator_id") for x in (pending, *lines) if x.get("operator_id")]
     if not ids:
         return
     async with request.app[POOL].acquire(timeout=10) as conn:
         names = await accounts.names_by_id(conn, ids)
-    for line in view["history"]:
+    for line in lines:
         if name := names.get(line.get("operator_id") or ""):
             line["taken_by"] = lifecycle.taken_by(name)
+    if name := names.get(pending.get("operator_id") or ""):
+        pending["taken_by"] = lifecycle.by_phone(name)
 
 
 async def _request_page(

@@ -67,11 +67,12 @@ async def _record(
     detail: str | None = None,
     documents: list[dict[str, Any]] | None = None,
     needs_treatment: bool | None = None,
+    reply_id: UUID | None = None,
     **values: Any,
 ) -> tuple[asyncpg.Record | None, bool]:
     """History line, then the status the life cycle's table gives the event and ``values`` when
     the event is not stale; returns the request as it was (locked; None when unknown) and
-    whether the status moved."""
+    whether the status moved. ``reply_id``: the citizen's reply the line tells of."""
     event_type = delivery.message_type.rpartition(".v")[0]
     status = lifecycle.status_after(event_type, needs_treatment=needs_treatment)
     current = await tracking.lock_request(conn, request_id)
@@ -93,6 +94,7 @@ async def _record(
         detail=detail,
         documents=documents,
         event_key=str(delivery.message_id),
+        reply_id=reply_id,
     )
     if purged:
         return None, False
@@ -147,14 +149,20 @@ _RECORDED: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         at=e.held_at, sentence=tracking_view.put_on_hold_sentence(), detail=e.reason
     ),
     RequestResumedV1: lambda e: dict(at=e.resumed_at, sentence=tracking_view.resumed_sentence()),
+    # The line keeps the reply it applies (``reply_id``; None from before the id travelled):
+    # the call centre's page names by it who took a reply by phone (tracking.store).
     RequestOpinionGivenV1: lambda e: dict(
         at=e.given_at,
         sentence=tracking_view.opinion_sentence(e.opinion),
         detail=e.comment,
+        reply_id=e.reply_id,
         citizen_opinion=e.opinion.value,
     ),
     RequestReopenedV1: lambda e: dict(
-        at=e.reopened_at, sentence=tracking_view.reopened_sentence(), detail=e.message
+        at=e.reopened_at,
+        sentence=tracking_view.reopened_sentence(),
+        detail=e.message,
+        reply_id=e.reply_id,
     ),
     # Without an opinion: none came in time (« Clôturée sans retour », read from treated_at).
     RequestClosedV1: lambda e: dict(

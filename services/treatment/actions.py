@@ -619,10 +619,13 @@ async def apply_opinion(
     at: datetime,
     *,
     how: dict[str, str] | None = None,
+    reply_id: UUID | None = None,
 ) -> dict:
     """The citizen's opinion closes the treated request. Refused (:class:`Refused`) on a
     request not treated yet or already closed. Runs in the caller's transaction. ``how``: how
-    the reply came (:func:`how_replied`), kept in the history line's details."""
+    the reply came (:func:`how_replied`), kept in the history line's details. ``reply_id``: the
+    reply's id at intake, given back in request.opinion_given (intake's history links its line
+    to the reply by it)."""
     row = await _citizen_row(conn, request_id)
     await _refuse_if_answered_since(conn, row, at)
     status = judge(row, Event.OPINION_GIVEN, opinion=opinion.value)
@@ -634,6 +637,7 @@ async def apply_opinion(
         opinion=opinion,
         comment=comment,
         given_at=at,
+        reply_id=reply_id,
     )
     await repository.add_opinion(conn, row["request_id"], opinion.value, comment, at)
     new = await repository.update(
@@ -655,10 +659,11 @@ async def apply_reopening(
     at: datetime,
     *,
     how: dict[str, str] | None = None,
+    reply_id: UUID | None = None,
 ) -> dict:
     """The citizen sends the treated request back (« Retraitement ») with a message. Refused
-    on a request not treated yet or closed. Runs in the caller's transaction. ``how``: as for
-    :func:`apply_opinion`."""
+    on a request not treated yet or closed. Runs in the caller's transaction. ``how`` and
+    ``reply_id``: as for :func:`apply_opinion` (request.reopened)."""
     message = required("message", message, "Écrivez pourquoi vous relancez la requête.")
     row = await _citizen_row(conn, request_id)
     await _refuse_if_answered_since(conn, row, at)
@@ -669,6 +674,7 @@ async def apply_reopening(
         body_id=row["body_id"],
         message=message,
         reopened_at=at,
+        reply_id=reply_id,
     )
     await repository.add_reopening(conn, row["request_id"], message, at)
     new = await repository.update(conn, row["request_id"], {"status": status.value})

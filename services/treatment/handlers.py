@@ -234,6 +234,7 @@ async def on_opinion_recorded(
             event.comment,
             event.recorded_at,
             how=actions.how_replied(event),
+            reply_id=getattr(event, "reply_id", None),  # v2 only; None from before
         )
     except actions.AnsweredSince as since:
         reason = answered_since_reason(since.answered_at)
@@ -260,6 +261,7 @@ async def on_reopening_recorded(
             event.message,
             event.recorded_at,
             how=actions.how_replied(event),
+            reply_id=getattr(event, "reply_id", None),  # v2 only; None from before
         )
     except actions.AnsweredSince as since:
         reason = answered_since_reason(since.answered_at)

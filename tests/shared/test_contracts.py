@@ -50,3 +50,34 @@ def test_a_reply_by_phone_names_its_operator_and_only_by_phone():
     # Both versions under the one routing key: a consumer bound to it gets either.
     assert messages.CitizenOpinionRecordedV2.name == messages.CitizenOpinionRecordedV1.name
     assert messages.CitizenReopeningRecordedV2.name == messages.CitizenReopeningRecordedV1.name
+
+
+def test_a_replys_id_is_an_optional_field_read_both_ways():
+    """``reply_id`` (citizen.*_recorded.v2 to treatment, request.opinion_given.v1 and
+    request.reopened.v1 back to intake) was added without a new version: a message from before
+    reads as a reply that says no id, and a consumer that does not know the field reads the new
+    message as the old one."""
+    reply_id = "00000000-0000-4000-8000-00000000000a"
+    before = {
+        "request_id": "00000000-0000-4000-8000-000000000001",
+        "code": "1234567890",
+        "body_id": "ministere-budget",
+        "opinion": "satisfied",
+        "given_at": "2027-01-12T10:00:00+00:00",
+    }
+    assert messages.RequestOpinionGivenV1.model_validate(before).reply_id is None
+    given = messages.RequestOpinionGivenV1.model_validate({**before, "reply_id": reply_id})
+    assert str(given.reply_id) == reply_id
+
+    class Before(messages.Contract):  # request.opinion_given.v1 as a consumer knew it
+        request_id: str
+        opinion: str
+
+    assert Before.model_validate(json.loads(given.model_dump_json())).opinion == "satisfied"
+    for contract in (
+        messages.CitizenOpinionRecordedV2,
+        messages.CitizenReopeningRecordedV2,
+        messages.RequestOpinionGivenV1,
+        messages.RequestReopenedV1,
+    ):
+        assert "reply_id" not in messages.schema_of(contract).get("required", []), contract

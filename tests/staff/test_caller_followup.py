@@ -384,6 +384,18 @@ async def test_the_body_reads_in_its_history_that_the_call_centre_took_the_reply
     for code, kind in ((reopened, "request.reopened"), (closed, "request.opinion_given")):
         page = await _citizens_page(stack, code, kind)
         assert "centre.historique" not in page and "opérateur :" not in page
+    # Intake's history line of each reply is linked to it by the reply's id, which went to
+    # treatment and came back with its event (never by the moment).
+    intake = stack.apps["intake"].app[POOL]
+    for code, kind in ((reopened, "request.reopened"), (closed, "request.opinion_given")):
+        linked = await intake.fetchval(
+            """SELECT h.reply_id = c.id FROM request_history h
+               JOIN citizen_replies c USING (request_id) JOIN requests r ON r.id = h.request_id
+               WHERE r.code = $1 AND h.event_type = $2""",
+            code,
+            kind,
+        )
+        assert linked, (code, kind)
     # The call centre's own page (« Suivi d'un appel ») names him too, to a colleague who
     # looks the request up again, and on the page that refuses a second reply.
     _, http = await _operator(stack, database_url, "centre.collegue")

@@ -464,3 +464,30 @@ async def test_a_citizens_own_v2_reply_reads_as_before(treatment):
         "actor_role": None,
         "details": {"opinion": "satisfied", "channel": "web"},
     }
+
+
+async def test_the_replys_own_id_comes_back_in_the_event_treatment_publishes(treatment):
+    """Intake forwards a reply with its own id (``reply_id``, its citizen_replies row); the event
+    treatment publishes of it (request.opinion_given, request.reopened) carries it back, so that
+    intake links its history line to the reply by that id, never by a moment. A reply that did
+    not say its id (v1, or v2 from before) publishes none."""
+    reopened = await answered(treatment.pool)
+    reply_id = uuid.uuid4()
+    recorded = CitizenReopeningRecordedV2(
+        **reopening_of(reopened).model_dump(), **BY_PHONE, reply_id=reply_id
+    )
+    assert await deliver(treatment.pool, recorded, reply_id)
+    [published] = await treatment.outbox("request.reopened.v1")
+    assert published["reply_id"] == str(reply_id)
+
+    closed = await answered(treatment.pool)
+    reply_id = uuid.uuid4()
+    opinion = opinion_of(closed, Opinion.SATISFIED, None)
+    recorded = CitizenOpinionRecordedV2(
+        **opinion.model_dump(), channel=Channel.WEB, reply_id=reply_id
+    )
+    assert await deliver(treatment.pool, recorded, reply_id)
+    # Without the id (v1): the event says none.
+    assert await deliver(treatment.pool, opinion_of(await answered(treatment.pool)))
+    given = await treatment.outbox("request.opinion_given.v1")
+    assert [g.get("reply_id") for g in given] == [str(reply_id), None]

@@ -37,8 +37,10 @@ must carry an operator's signed identity (401/403 otherwise). Its limits are cou
 operator rather than per client address (the operators of a call centre share one address:
 one operator's mistypings must not lock the others out), with the same numbers; a reply records
 the channel and the operator. The view such a call gets (200, 409, 422) names, on the history
-line of each reply taken by phone, the operator who took it (``operator_id``): for the staff
-only, never in the citizen's own view.
+line of each reply taken by phone, the operator who took it (``operator_id``), linked to the
+reply by its id (``reply_id``, there and back through treatment), and on a reply waiting for
+treatment (``pending_reply.operator_id``; null for the citizen's own): for the staff only, never
+in the citizen's own view nor in the 202 of a reply (the citizens' API's answer).
 """
 
 from __future__ import annotations
@@ -282,10 +284,11 @@ async def track(request: web.Request) -> web.Response:
     wait, counted = await _count_lookup(request, code, who)
     if wait is not None:
         return _throttled(wait)
+    for_operator = on_behalf(request) is not None
     async with connection(request) as conn:
-        view = await tracking.find(conn, code, who, purge_key=request.app[PURGE_KEY])
-        if view is not None and on_behalf(request) is not None:
-            await tracking.name_operators(conn, view)
+        view = await tracking.find(
+            conn, code, who, purge_key=request.app[PURGE_KEY], for_operator=for_operator
+        )
     if view is None:
         return _not_found()
     await counted.succeeded()
@@ -335,9 +338,6 @@ async def _reply(request: web.Request, query: LookupIn, told: str, **said: str |
     if outcome.kind == "not_found":
         return _not_found()
     await counted.succeeded()
-    if operator is not None and outcome.kind in ("refused", "invalid") and outcome.view:
-        async with connection(request) as conn:
-            await tracking.name_operators(conn, outcome.view)
     if outcome.kind == "refused":
         return json_error(409, outcome.error, outcome.message, view=outcome.view)
     if outcome.kind == "invalid":

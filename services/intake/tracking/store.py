@@ -46,7 +46,8 @@ _TRACKING_ROW = """
            rt.analyst_message, rt.rejection_reason, rt.analyst_answer, rt.ministry_message,
            rt.treated_at, rt.citizen_opinion, rt.ministry_documents, rt.answer_due,
            r.body_id, cr.kind AS reply_kind, cr.opinion AS reply_opinion,
-           cr.recorded_at AS reply_recorded_at
+           cr.recorded_at AS reply_recorded_at, cr.channel AS reply_channel,
+           cr.staff_id AS reply_staff_id
     FROM requests r
     JOIN bodies b ON b.id = r.body_id
     LEFT JOIN themes t ON t.id = r.theme_id
@@ -58,8 +59,8 @@ _TRACKING_ROW = """
     WHERE r.code = $1"""
 
 _HISTORY = """
-    SELECT occurred_at, event_type, status, message, detail, documents FROM request_history
-    WHERE request_id = $1 ORDER BY occurred_at, id"""
+    SELECT occurred_at, event_type, status, message, detail, documents, reply_id
+    FROM request_history WHERE request_id = $1 ORDER BY occurred_at, id"""
 
 
 def aware(moment: datetime) -> datetime:
@@ -106,44 +107,82 @@ def _matches(row: asyncpg.Record | None, who: Who, purge_key: bytes | None = Non
     return hmac.compare_digest(expected.encode(), who.key.encode()) and row is not None
 
 
-async def _view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
+async def _view(
+    conn: asyncpg.Connection, row: asyncpg.Record, *, for_operator: bool = False
+) -> dict[str, Any]:
+    """The tracking view; ``for_operator``: as the call centre's operator reads it
+    (:func:`_name_operators`)."""
     policy, calendar = await deadline_copy.load(conn)
-    return tracking_view.build(row, await conn.fetch(_HISTORY, row["id"]), policy, calendar)
+    history = await conn.fetch(_HISTORY, row["id"])
+    view = tracking_view.build(row, history, policy, calendar)
+    if for_operator:
+        await _name_operators(conn, row, history, view)
+    return view
 
 
 async def find(
-    conn: asyncpg.Connection, code: str, who: Who, *, purge_key: bytes | None = None
+    conn: asyncpg.Connection,
+    code: str,
+    who: Who,
+    *,
+    purge_key: bytes | None = None,
+    for_operator: bool = False,
 ) -> dict[str, Any] | None:
     """The tracking view of the request, or None when the code and the email or number do not
-    match; ``purge_key``: the key of the purged requests' email HMAC (services/intake/purge.py)."""
+    match; ``purge_key``: the key of the purged requests' email HMAC (services/intake/purge.py);
+    ``for_operator``: for a call on a call-centre operator's behalf, the view names who took
+    each reply by phone (:func:`_name_operators`) — never for the citizen's own call."""
     row = await conn.fetchrow(_TRACKING_ROW, code)
     if not _matches(row, who, purge_key):
         return None
-    return await _view(conn, row)
+    return await _view(conn, row, for_operator=for_operator)
 
 
-# The history's event of each reply, once treatment applied it (its moment: the reply's).
+# The history's event of each reply, once treatment applied it.
 _REPLY_EVENTS = {"opinion": Event.OPINION_GIVEN.value, "reopening": Event.REOPENED.value}
 
 
-async def name_operators(conn: asyncpg.Connection, view: dict[str, Any]) -> dict[str, Any]:
+async def _name_operators(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    history: list[asyncpg.Record],
+    view: dict[str, Any],
+) -> None:
     """``view`` as the call centre's operator reads it (« Suivi d'un appel »): the history line
-    of each reply taken by phone gets ``operator_id``, the staff id of the operator who took it
-    (the gateway names him). Only for a call on an operator's behalf: the citizen's page and
-    the citizens' API never name him."""
-    rows = await conn.fetch(
-        """SELECT c.kind, c.recorded_at, c.staff_id FROM citizen_replies c
-           JOIN requests r ON r.id = c.request_id
-           WHERE r.code = $1 AND c.channel = $2 AND c.staff_id IS NOT NULL""",
-        view["code"],
+    of each reply taken by phone gets ``operator_id``, the staff id of the operator who took it,
+    and so does the reply still waiting for treatment (``pending_reply``; None when the citizen
+    gave it themself); the gateway names him. Only for a call on an operator's behalf: the
+    citizen's page and the citizens' API never name him (nor does the 202 of a reply, whose
+    answer is the API's documented one).
+
+    A line is the reply's by the ``reply_id`` treatment gave back with its event. A line from
+    before the id travelled has none: it is matched as it always was, by the reply's kind and
+    moment (treatment applied a reply with the moment intake recorded), among the replies no
+    line names by id."""
+    if view["pending_reply"] is not None:
+        by_phone = row["reply_channel"] == Channel.PHONE
+        view["pending_reply"]["operator_id"] = row["reply_staff_id"] if by_phone else None
+    replies = await conn.fetch(
+        """SELECT id, kind, recorded_at, staff_id FROM citizen_replies
+           WHERE request_id = $1 AND channel = $2 AND staff_id IS NOT NULL""",
+        row["id"],
         Channel.PHONE.value,
     )
-    taken = {(_REPLY_EVENTS[r["kind"]], aware(r["recorded_at"])): r["staff_id"] for r in rows}
-    for line in view["history"]:
-        staff_id = taken.get((line["event"], aware(datetime.fromisoformat(line["at"]))))
+    by_id = {r["id"]: r["staff_id"] for r in replies}
+    linked = {h["reply_id"] for h in history if h["reply_id"] is not None}
+    by_moment = {
+        (_REPLY_EVENTS[r["kind"]], aware(r["recorded_at"])): r["staff_id"]
+        for r in replies
+        if r["id"] not in linked
+    }
+    # build() made one line of each history row, in order.
+    for kept, line in zip(history, view["history"], strict=True):
+        if kept["reply_id"] is not None:
+            staff_id = by_id.get(kept["reply_id"])
+        else:
+            staff_id = by_moment.get((kept["event_type"], aware(kept["occurred_at"])))
         if staff_id:
             line["operator_id"] = staff_id
-    return view
 
 
 # -- rewriting after a reformulation request -------------------------------------------------
@@ -380,12 +419,16 @@ async def reply(
     row = await _locked_tracking_row(conn, code)
     if not _matches(row, who):
         return ReplyOutcome("not_found")
+    # A refusal's view, to an operator's call, names who took each reply (:func:`find`); the
+    # view of a reply recorded is the citizens' API's documented answer, naming nobody.
+    for_operator = by.staff_id is not None
     refusal = _refusal(row, event)
     if refusal is not None:
-        return ReplyOutcome("refused", await _view(conn, row), *refusal)
+        return ReplyOutcome("refused", await _view(conn, row, for_operator=for_operator), *refusal)
     errors = check_reopening(message or "") if reopening else check_opinion(opinion or "", comment)
     if errors:
-        return ReplyOutcome("invalid", await _view(conn, row), errors=errors)
+        view = await _view(conn, row, for_operator=for_operator)
+        return ReplyOutcome("invalid", view, errors=errors)
     now = datetime.now(UTC)
     message_id = uuid.uuid4()
     said = (comment or "").strip() or None
@@ -407,6 +450,9 @@ async def reply(
     )
     ids = {"request_id": row["id"], "code": row["code"].strip(), "body_id": row["body_id"]}
     ids |= by.contract_fields()  # treatment's history says a reply taken by phone was
+    # The reply's own id: treatment gives it back with request.opinion_given / request.reopened,
+    # and the history line keeps it (the link from the line to the reply and who took it).
+    ids["reply_id"] = message_id
     recorded: CitizenOpinionRecordedV2 | CitizenReopeningRecordedV2
     if reopening:
         recorded = CitizenReopeningRecordedV2(**ids, message=text, recorded_at=now)
@@ -528,13 +574,15 @@ async def add_line(
     detail: str | None = None,
     documents: list[dict[str, Any]] | None = None,
     event_key: str,
+    reply_id: uuid.UUID | None = None,
 ) -> bool:
     """Append a history line once per ``event_key``; False when it was there already.
-    ``documents``: the references of the documents an answer carries."""
+    ``documents``: the references of the documents an answer carries; ``reply_id``: the
+    citizen's reply the line tells of (its citizen_replies row), as treatment's event said."""
     inserted = await conn.fetchval(
         """INSERT INTO request_history (request_id, occurred_at, event_type, status, message,
-                                        detail, event_key, documents)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+                                        detail, event_key, documents, reply_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
            ON CONFLICT (event_key) DO NOTHING RETURNING true""",
         request_id,
         occurred_at,
@@ -544,5 +592,6 @@ async def add_line(
         detail,
         event_key,
         json.dumps(documents or []),
+        reply_id,
     )
     return bool(inserted)
