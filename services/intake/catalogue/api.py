@@ -155,6 +155,9 @@ class ThemeIn(ThemePatch):
     parent_id: Id | None = None
     position: Annotated[int, Field(ge=0, le=10_000)] = 0
     active: bool = True
+    # The body the new theme is offered for, added to its list in the same transaction: the
+    # theme is never made for a body that is gone (nor the list saved without the theme).
+    body_id: Id | None = None
 
 
 class PlacePatch(_Edit):
@@ -196,6 +199,11 @@ def _new_id(given: str | None, made_from: str, field: str, named: str) -> str:
             [field_error(field, "Écrivez au moins une lettre ou un chiffre.", "no_identifier")]
         )
     return catalogue.slug(made_from)
+
+
+def _body_gone(body_id: str) -> web.Response:
+    """The body an edit names is not (or no longer) in the catalogue: nothing was written."""
+    return json_error(404, "body_not_found", "Cet organisme public n'existe pas.", body_id=body_id)
 
 
 def _conflict(what: str, row_id: str) -> web.Response:
@@ -279,7 +287,9 @@ async def update_body(request: web.Request) -> web.Response:
     themes = changes.pop("themes", None)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
-        current = await cat.row(conn, "bodies", body_id)
+        # Locked: a body deleted meanwhile is a 404 here, not an UPDATE of nothing followed
+        # by its list written for no body.
+        current = await cat.row(conn, "bodies", body_id, lock=True)
         if current is None:
             return not_found("Cet organisme public n'existe pas.")
         if themes:
@@ -318,6 +328,13 @@ async def create_theme(request: web.Request) -> web.Response:
     theme_id = _new_id(new.id, made_from, "label", new.label)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
+        body = None
+        if new.body_id:
+            # Locked until the end: a body deleted meanwhile is seen gone here, before anything
+            # is written; one retired meanwhile is seen retired, and said so in the answer.
+            body = await cat.row(conn, "bodies", new.body_id, lock=True)
+            if body is None:
+                return _body_gone(new.body_id)
         if new.parent_id:
             parent = await cat.row(conn, "themes", new.parent_id)
             if parent is None or parent["parent_id"] is not None:
@@ -334,7 +351,19 @@ async def create_theme(request: web.Request) -> web.Response:
         }
         if not await cat.insert_row(conn, "themes", values):
             return _conflict("Le thème", theme_id)
-        return web.json_response(_theme_view(await cat.row(conn, "themes", theme_id)), status=201)
+        made = _theme_view(await cat.row(conn, "themes", theme_id))
+        if body is not None:
+            before = await cat.body_theme_ids(conn, body["id"])
+            await cat.offer_theme(conn, body["id"], theme_id)
+            # A retired body keeps its list (its « Thèmes proposés » form works too), ready for
+            # when it is restored; its state tells the administrator it offers nothing yet.
+            made["body"] = {
+                "id": body["id"],
+                "active": body["active"],
+                "themes_before": before,
+                "themes": await cat.body_theme_ids(conn, body["id"]),
+            }
+        return web.json_response(made, status=201)
 
     return await _run(request, work)
 
