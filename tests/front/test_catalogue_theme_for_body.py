@@ -80,10 +80,11 @@ async def test_a_theme_for_a_body_joins_its_list_and_says_when_the_body_is_retir
     assert (await _rows(database_url))[1] == pairs
 
     # Retired: the theme joins its list, ready for when it is restored; the answer says so.
-    status, _ = await _send(
+    status, retired = await _send(
         http, f"{base}/catalogue/bodies/{body['id']}", "PATCH", {"active": False}
     )
-    assert status == 200
+    # An update says what it replaced, as intake found it: what it really changed.
+    assert status == 200 and (retired["before"]["active"], retired["active"]) == (True, False)
     status, made = await _send(
         http, base + "/catalogue/themes", "POST", {"label": "URGENCES", "body_id": body["id"]}
     )

@@ -17,13 +17,14 @@ import pytest
 from tests.staff.helpers import form_token
 from tests.staff.test_admin_gone_and_filters import _counts, _gone
 from tests.staff.test_admin_trial import _admin, _text
+from tests.staff.test_catalogue_pages import _audit
 
 BODY_ID = "essai-partant"
 CATALOGUE = "/admin/catalogue"
 
 
-async def _waiting_on_bodies(database_url: str, posting: asyncio.Task) -> None:
-    """Until a transaction of this database waits for a lock in a statement on ``bodies`` (or the
+async def _waiting_on(database_url: str, table: str, posting: asyncio.Task) -> None:
+    """Until a transaction of this database waits for a lock in a statement on ``table`` (or the
     action is over: its answer then says what it did without waiting)."""
     conn = await asyncpg.connect(database_url)
     try:
@@ -31,22 +32,29 @@ async def _waiting_on_bodies(database_url: str, posting: asyncio.Task) -> None:
             waiting = await conn.fetchval(
                 """SELECT count(*) FROM pg_stat_activity
                    WHERE datname = current_database() AND wait_event_type = 'Lock'
-                     AND query ILIKE '%bodies%'"""
+                     AND query ILIKE '%' || $1 || '%'""",
+                table,
             )
             if waiting or posting.done():
                 return
             await asyncio.sleep(0.05)
-        raise AssertionError("the action never reached the body's row")
+        raise AssertionError(f"the action never reached the row of {table}")
     finally:
         await conn.close()
 
 
 async def _post_while(
-    http, database_url: str, action: str, data: dict, meanwhile: str
+    http,
+    database_url: str,
+    action: str,
+    data: dict,
+    meanwhile: str,
+    row: tuple[str, str] = ("bodies", BODY_ID),
 ) -> tuple[int, str, str]:
-    """(status, Location, text) of ``data`` posted from the body's page to ``action``, the body's
-    row changed by ``meanwhile`` (SQL, $1: the body) at the moment the action uses it."""
-    token = await form_token(http, f"{http.gw}{CATALOGUE}/organismes/{BODY_ID}")
+    """(status, Location, text) of ``data`` posted to ``action``, the ``row`` (intake's table,
+    id) changed by ``meanwhile`` (SQL, $1: the id) at the moment the action uses it."""
+    table, row_id = row
+    token = await form_token(http, f"{http.gw}{CATALOGUE}")
 
     async def post() -> tuple[int, str, str]:
         async with http.post(
@@ -57,16 +65,17 @@ async def _post_while(
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
-            await conn.execute("SELECT 1 FROM intake.bodies WHERE id = $1 FOR UPDATE", BODY_ID)
+            await conn.execute(f"SELECT 1 FROM intake.{table} WHERE id = $1 FOR UPDATE", row_id)
             posting = asyncio.create_task(post())
-            await _waiting_on_bodies(database_url, posting)
-            await conn.execute(meanwhile, BODY_ID)
+            await _waiting_on(database_url, table, posting)
+            await conn.execute(meanwhile, row_id)
         return await posting
     finally:
         await conn.close()
 
 
 async def _with_body(stack, database_url):
+    """The administrator's session (``http.gw``: the gateway), with a body of their own."""
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(
@@ -180,3 +189,49 @@ async def test_intake_failing_after_the_change_says_the_change_is_made(stack, da
         assert active is False
     finally:
         await conn.close()
+
+
+async def test_a_change_made_meanwhile_is_what_the_page_and_the_journal_start_from(
+    stack, database_url
+):
+    """An edit after another administrator's: the journal said the change from the copy the
+    action had read (« Problème avec agent d'accueil » → …), not from what it replaced; the same
+    change made meanwhile, or a theme retired twice (an old page), said « modifié » / « Retiré »
+    and wrote a line of a change the action did not make."""
+    theme = f"{CATALOGUE}/themes/accueil-agent"
+    row = ("themes", "accueil-agent")
+    async with await _with_body(stack, database_url) as http:
+        status, location, _ = await _post_while(
+            http,
+            database_url,
+            f"{theme}/modifier",
+            {"label": "Accueil par un agent", "position": "1"},
+            "UPDATE intake.themes SET label = 'Agent d''accueil' WHERE id = $1",
+            row,
+        )
+        assert status == 303 and "fait=modifie" in location, location
+        status, location, _ = await _post_while(
+            http,
+            database_url,
+            f"{theme}/modifier",
+            {"label": "Agent", "position": "1"},
+            "UPDATE intake.themes SET label = 'Agent' WHERE id = $1",
+            row,
+        )
+        assert status == 303 and "fait=inchange" in location, location
+        token = await form_token(http, f"{http.gw}{CATALOGUE}/themes")
+        for done in ("retire", "inchange"):
+            async with http.post(
+                f"{http.gw}{theme}/retirer", data={"csrf_token": token}, allow_redirects=False
+            ) as resp:
+                assert resp.status == 303
+                assert f"fait={done}" in resp.headers["Location"]
+    journal = [(r["action"], r["target"], r["detail"]) for r in await _audit(database_url)]
+    assert journal == [
+        (
+            "catalogue_changed",
+            "thème accueil-agent",
+            "Intitulé : « Agent d'accueil » → « Accueil par un agent »",
+        ),
+        ("catalogue_retired", "thème accueil-agent", "Agent"),
+    ]

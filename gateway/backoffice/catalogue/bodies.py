@@ -313,15 +313,14 @@ async def edit_body(request: web.Request) -> web.Response:
     changed = {k: v for k, v in fields.items() if before[k] != v}
     if not changed:
         return see_other(body_page_at(body["id"], back, "inchange"))
-    errors, _ = await save(request, "bodies", body["id"], changed, values)
+    errors, answer = await save(request, "bodies", body["id"], changed, values)
     if errors:
         return await _body_form(request, values, errors, body, status=422, back=back)
-    await journal(
-        request,
-        "catalogue_changed",
-        f"organisme {body['id']}",
-        changes(before, changed, BODY_LABELS),
-    )
+    # What intake had when it changed it, not this page's older copy.
+    said = changes(answer["before"], changed, BODY_LABELS)
+    if not said:
+        return see_other(body_page_at(body["id"], back, "inchange"))
+    await journal(request, "catalogue_changed", f"organisme {body['id']}", said)
     return see_other(body_page_at(body["id"], back, "modifie"))
 
 
@@ -341,15 +340,14 @@ async def body_themes(request: web.Request) -> web.Response:
         return see_other(body_page_at(body["id"], back, "inchange"))
     # The body gone meanwhile: its « introuvable » page (``save``); a theme intake no longer
     # has: its refusal on the page, nothing saved.
-    errors, _ = await save(request, "bodies", body["id"], {"themes": kept}, ["themes"])
+    errors, answer = await save(request, "bodies", body["id"], {"themes": kept}, ["themes"])
     if errors:
         return await _body_page(request, body, data, errors, status=422, back=back)
-    await journal(
-        request,
-        "catalogue_changed",
-        f"organisme {body['id']}",
-        changes({"themes": sorted(mapped)}, {"themes": kept}, BODY_LABELS),
-    )
+    # What intake had when it changed it, not this page's older copy.
+    said = changes(answer["before"], {"themes": answer["themes"]}, BODY_LABELS)
+    if not said:
+        return see_other(body_page_at(body["id"], back, "inchange"))
+    await journal(request, "catalogue_changed", f"organisme {body['id']}", said)
     return see_other(body_page_at(body["id"], back, "themes"))
 
 

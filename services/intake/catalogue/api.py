@@ -1,5 +1,9 @@
 """The catalogue over HTTP: what citizens pick from (bodies searchable and paged, the themes
-offered for a body, places), and the administrators' edits (create, update, deactivate)."""
+offered for a body, places), and the administrators' edits (create, update, deactivate).
+
+An update answers the row after it and, under ``before``, the row as it was when the update
+locked it: what the change really changed, for the administrator's page and the audit log (the
+page they edited from may be older than another administrator's change)."""
 
 from __future__ import annotations
 
@@ -302,10 +306,11 @@ async def update_body(request: web.Request) -> web.Response:
             "acronym": changes.get("acronym", current["acronym"]),
         }
         changes["search_text"] = catalogue.body_search_text(**merged)
+        before = await _body_view(conn, body_id)
         await cat.update_row(conn, "bodies", body_id, changes)
         if themes is not None:
             await cat.set_body_themes(conn, body_id, themes)
-        return web.json_response(await _body_view(conn, body_id))
+        return web.json_response({**await _body_view(conn, body_id), "before": before})
 
     return await _run(request, work)
 
@@ -380,9 +385,12 @@ async def update_theme(request: web.Request) -> web.Response:
         )
 
     async def work(conn: asyncpg.Connection) -> web.Response:
-        if not await cat.update_row(conn, "themes", theme_id, _set(patch)):
+        before = await cat.row(conn, "themes", theme_id, lock=True)
+        if before is None:
             return not_found("Ce thème n'existe pas.")
-        return web.json_response(_theme_view(await cat.row(conn, "themes", theme_id)))
+        await cat.update_row(conn, "themes", theme_id, _set(patch))
+        after = await cat.row(conn, "themes", theme_id)
+        return web.json_response({**_theme_view(after), "before": _theme_view(before)})
 
     return await _run(request, work)
 
@@ -421,8 +429,11 @@ async def update_place(request: web.Request) -> web.Response:
     patch = await read_model(request, PlacePatch)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
-        if not await cat.update_row(conn, "places", place_id, _set(patch)):
+        before = await cat.row(conn, "places", place_id, lock=True)
+        if before is None:
             return not_found("Ce lieu n'existe pas.")
-        return web.json_response(_place_view(await cat.row(conn, "places", place_id)))
+        await cat.update_row(conn, "places", place_id, _set(patch))
+        after = await cat.row(conn, "places", place_id)
+        return web.json_response({**_place_view(after), "before": _place_view(before)})
 
     return await _run(request, work)
