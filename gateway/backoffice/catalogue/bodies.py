@@ -316,8 +316,9 @@ async def edit_body(request: web.Request) -> web.Response:
     errors, answer = await save(request, "bodies", body["id"], changed, values)
     if errors:
         return await _body_form(request, values, errors, body, status=422, back=back)
-    # What intake had when it changed it, not this page's older copy.
-    said = changes(answer["before"], changed, BODY_LABELS)
+    # What intake had when it changed it, not this page's older copy (an intake that does not
+    # say it yet, during an upgrade: the copy).
+    said = changes(answer.get("before", before), changed, BODY_LABELS)
     if not said:
         return see_other(body_page_at(body["id"], back, "inchange"))
     await journal(request, "catalogue_changed", f"organisme {body['id']}", said)
@@ -344,7 +345,7 @@ async def body_themes(request: web.Request) -> web.Response:
     if errors:
         return await _body_page(request, body, data, errors, status=422, back=back)
     # What intake had when it changed it, not this page's older copy.
-    said = changes(answer["before"], {"themes": answer["themes"]}, BODY_LABELS)
+    said = changes(answer.get("before", {"themes": sorted(mapped)}), {"themes": kept}, BODY_LABELS)
     if not said:
         return see_other(body_page_at(body["id"], back, "inchange"))
     await journal(request, "catalogue_changed", f"organisme {body['id']}", said)

@@ -183,7 +183,7 @@ async def edit_place(request: web.Request) -> web.Response:
     if errors:
         return await _place_form(request, data, values, errors, place, status=422, back=back)
     # What intake had when it changed it, not this page's older copy.
-    said = changes(answer["before"], changed, PLACE_LABELS)
+    said = changes(answer.get("before", place), changed, PLACE_LABELS)
     if not said:
         return see_other(place_list_at(data["places"], place["id"], "inchange", back))
     await journal(request, "catalogue_changed", f"lieu {place['id']}", said)

@@ -63,7 +63,7 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         raise Unavailable
     # Already so when intake locked it (an old page, another administrator): nothing changed,
     # and neither the page nor the journal says it did.
-    changed = answer["before"]["active"] != active
+    changed = answer.get("before", {}).get("active") != active
     if changed:
         await journal(
             request,

@@ -264,7 +264,7 @@ async def edit_theme(request: web.Request) -> web.Response:
     if errors:
         return await _theme_form(request, data, values, errors, theme, status=422, back=back)
     # What intake had when it changed it, not this page's older copy.
-    said = changes(answer["before"], changed, THEME_LABELS)
+    said = changes(answer.get("before", theme), changed, THEME_LABELS)
     if not said:
         return see_other(theme_list_at(data["themes"], theme["id"], "inchange", back))
     await journal(request, "catalogue_changed", f"thème {theme['id']}", said)
