@@ -49,10 +49,10 @@ async def _post_while(
     action: str,
     data: dict,
     meanwhile: str,
-    row: tuple[str, str] = ("bodies", BODY_ID),
+    row: tuple[str, object] = ("intake.bodies", BODY_ID),
 ) -> tuple[int, str, str]:
-    """(status, Location, text) of ``data`` posted to ``action``, the ``row`` (intake's table,
-    id) changed by ``meanwhile`` (SQL, $1: the id) at the moment the action uses it."""
+    """(status, Location, text) of ``data`` posted to ``action``, the ``row`` (table, id)
+    changed by ``meanwhile`` (SQL, $1: the id) at the moment the action uses it."""
     table, row_id = row
     token = await form_token(http, f"{http.gw}{CATALOGUE}")
 
@@ -65,9 +65,9 @@ async def _post_while(
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
-            await conn.execute(f"SELECT 1 FROM intake.{table} WHERE id = $1 FOR UPDATE", row_id)
+            await conn.execute(f"SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE", row_id)
             posting = asyncio.create_task(post())
-            await _waiting_on(database_url, table, posting)
+            await _waiting_on(database_url, table.rpartition(".")[2], posting)
             await conn.execute(meanwhile, row_id)
         return await posting
     finally:
@@ -199,7 +199,7 @@ async def test_a_change_made_meanwhile_is_what_the_page_and_the_journal_start_fr
     change made meanwhile, or a theme retired twice (an old page), said « modifié » / « Retiré »
     and wrote a line of a change the action did not make."""
     theme = f"{CATALOGUE}/themes/accueil-agent"
-    row = ("themes", "accueil-agent")
+    row = ("intake.themes", "accueil-agent")
     async with await _with_body(stack, database_url) as http:
         status, location, _ = await _post_while(
             http,
@@ -234,4 +234,54 @@ async def test_a_change_made_meanwhile_is_what_the_page_and_the_journal_start_fr
             "Intitulé : « Agent d'accueil » → « Accueil par un agent »",
         ),
         ("catalogue_retired", "thème accueil-agent", "Agent"),
+    ]
+
+
+async def test_a_reason_changed_meanwhile_is_what_the_journal_starts_from(stack, database_url):
+    """« Motifs »: the same as the catalogue's edits — the journal said the change from the copy
+    the action had read, and the same change made meanwhile was said and journaled again (and
+    marked « modifié par » the administrator who changed nothing)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        reason_id = await conn.fetchval("SELECT id FROM triage.reasons WHERE label = 'Doublon'")
+    finally:
+        await conn.close()
+    row = ("triage.reasons", reason_id)
+    typed = {"text": "Votre requête en reprend une autre.", "position": "3", "active": "oui"}
+    async with await _with_body(stack, database_url) as http:
+        status, location, _ = await _post_while(
+            http,
+            database_url,
+            f"/admin/motifs/{reason_id}",
+            {**typed, "label": "Requête en double"},
+            "UPDATE triage.reasons SET label = 'Déjà déposée' WHERE id = $1",
+            row,
+        )
+        assert (status, location) == (303, "/admin/motifs?fait=modifie")
+        status, location, _ = await _post_while(
+            http,
+            database_url,
+            f"/admin/motifs/{reason_id}",
+            {**typed, "label": "Doublon de requête"},
+            "UPDATE triage.reasons SET label = 'Doublon de requête', edited_by = 'autre' "
+            "WHERE id = $1",
+            row,
+        )
+        assert (status, location) == (303, "/admin/motifs?fait=inchange")
+    conn = await asyncpg.connect(database_url)
+    try:
+        edited_by = await conn.fetchval(
+            "SELECT edited_by FROM triage.reasons WHERE id = $1", reason_id
+        )
+        journal = await conn.fetch(
+            """SELECT detail FROM gateway.audit_log WHERE action = 'reason_changed'
+               ORDER BY id"""
+        )
+    finally:
+        await conn.close()
+    assert edited_by == "autre"
+    assert [r["detail"] for r in journal] == [
+        "Intitulé : « Déjà déposée » → « Requête en double » ; Texte envoyé à l'usager : "
+        "« Votre requête reprend une requête déjà déposée, qui est en cours d'examen. » → "
+        "« Votre requête en reprend une autre. »"
     ]
