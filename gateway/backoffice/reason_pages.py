@@ -272,5 +272,10 @@ async def edit_reason(request: web.Request) -> web.Response:
         )
     if status != 200:
         return await _unavailable(request)
+    # What triage had when it changed it, not this page's older copy (one that does not say it
+    # yet, during an upgrade: the copy).
+    detail = _changes(answer.get("before", reason), fields)
+    if not detail:
+        raise web.HTTPSeeOther(f"{BASE}?fait=inchange")
     await access.record_action(request, "reason_changed", f"motif {reason_id}", detail)
     raise web.HTTPSeeOther(f"{BASE}?fait=modifie")

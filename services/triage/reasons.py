@@ -4,8 +4,10 @@
   active, edited_at, edited_by}]}`` ordered by kind, position; ``?kind=reject|reformulate`` and
   ``?active=1`` narrow it.
 - ``POST /reasons`` (administrators) ``{kind, label, text, position?}``: 201 with the new row.
-- ``PUT /reasons/{id}`` (administrators) ``{label, text, position?, active?}``: 200 with the row,
-  404, 422 field by field. The gateway writes the audit line (its « Journal d'audit »).
+- ``PUT /reasons/{id}`` (administrators) ``{label, text, position?, active?}``: 200 with the row
+  and, under ``before``, the row as the edit found it (what it really changed; nothing when it
+  is the same), 404, 422 field by field. The gateway writes the audit line (its « Journal
+  d'audit ») from ``before``.
 """
 
 from __future__ import annotations
@@ -116,12 +118,19 @@ async def edit_reason(request: web.Request) -> web.Response:
     who = _who(request)
     reason_id = int(request.match_info["reason_id"])
 
-    async def work(conn: asyncpg.Connection) -> asyncpg.Record | None:
-        return await _saved(
+    async def work(conn: asyncpg.Connection) -> tuple[asyncpg.Record, asyncpg.Record] | None:
+        # Locked: the reason as this edit replaces it, which the page it came from may predate.
+        before = await conn.fetchrow("SELECT * FROM reasons WHERE id = $1 FOR UPDATE", reason_id)
+        if before is None:
+            return None
+        # The same values already there (another administrator's same edit): nothing written,
+        # not « edited by » someone who changed nothing.
+        row = await _saved(
             conn,
             """UPDATE reasons SET label = $2, text = $3, position = $4, active = $5,
                       edited_at = now(), edited_by = $6
-               WHERE id = $1 RETURNING *""",
+               WHERE id = $1 AND (label, text, position, active) IS DISTINCT FROM ($2, $3, $4, $5)
+               RETURNING *""",
             reason_id,
             edit.label,
             edit.text,
@@ -129,8 +138,10 @@ async def edit_reason(request: web.Request) -> web.Response:
             edit.active,
             who,
         )
+        return before, row or before
 
-    row = await transaction(request, work)
-    if row is None:
+    done = await transaction(request, work)
+    if done is None:
         return json_error(404, "not_found", "Motif introuvable.")
-    return web.json_response(_out(row))
+    before, row = done
+    return web.json_response({**_out(row), "before": _out(before)})

@@ -243,9 +243,10 @@ async def test_an_administrator_keeps_the_catalogue(stack, database_url):
     assert lines == [
         ("catalogue_created", f"organisme {SANTE_ID}"),
         ("catalogue_created", "thème soins"),
+        # Made with the theme, in the same transaction: said before its sub-themes.
+        ("catalogue_changed", f"organisme {SANTE_ID}"),
         ("catalogue_created", "thème soins-attente-aux-urgences"),
         ("catalogue_created", "thème soins-cout-des-soins"),
-        ("catalogue_changed", f"organisme {SANTE_ID}"),
         ("catalogue_changed", f"organisme {SANTE_ID}"),
         ("catalogue_changed", f"organisme {SANTE_ID}"),
         ("catalogue_retired", f"organisme {SANTE_ID}"),

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.backoffice import access, shell
+from gateway.backoffice import shell
 from gateway.backoffice.catalogue.common import (
     BASE,
     BODY_LABELS,
@@ -22,7 +22,6 @@ from gateway.backoffice.catalogue.common import (
     LISTS,
     OTHER_THEME,
     THEME_LABELS,
-    Unavailable,
     changes,
     described,
     everything,
@@ -274,7 +273,11 @@ async def _body_page(
             "choices": choices,
             "errors": errors or {},
             "values": forms.cut(values or {}, NEW_THEME_MAX, forms.TYPED_ROOM),
-            "labels": {**THEME_LABELS, "label": "Intitulé du thème"},
+            "labels": {
+                **THEME_LABELS,
+                "label": "Intitulé du thème",
+                "themes": "Thèmes de cet organisme",
+            },
             "done": DONE.get(request.query.get("fait", "")),
             "back": back,
             "back_query": back_query(back),
@@ -310,15 +313,15 @@ async def edit_body(request: web.Request) -> web.Response:
     changed = {k: v for k, v in fields.items() if before[k] != v}
     if not changed:
         return see_other(body_page_at(body["id"], back, "inchange"))
-    errors, _ = await save(request, "bodies", body["id"], changed, values)
+    errors, answer = await save(request, "bodies", body["id"], changed, values)
     if errors:
         return await _body_form(request, values, errors, body, status=422, back=back)
-    await journal(
-        request,
-        "catalogue_changed",
-        f"organisme {body['id']}",
-        changes(before, changed, BODY_LABELS),
-    )
+    # What intake had when it changed it, not this page's older copy (an intake that does not
+    # say it yet, during an upgrade: the copy).
+    said = changes(answer.get("before", before), changed, BODY_LABELS)
+    if not said:
+        return see_other(body_page_at(body["id"], back, "inchange"))
+    await journal(request, "catalogue_changed", f"organisme {body['id']}", said)
     return see_other(body_page_at(body["id"], back, "modifie"))
 
 
@@ -336,23 +339,17 @@ async def body_themes(request: web.Request) -> web.Response:
     kept = sorted({m for m in mapped if m not in known} | set(chosen))
     if kept == sorted(mapped):
         return see_other(body_page_at(body["id"], back, "inchange"))
-    await _save_themes(request, body["id"], mapped, kept)
+    # The body gone meanwhile: its « introuvable » page (``save``); a theme intake no longer
+    # has: its refusal on the page, nothing saved.
+    errors, answer = await save(request, "bodies", body["id"], {"themes": kept}, ["themes"])
+    if errors:
+        return await _body_page(request, body, data, errors, status=422, back=back)
+    # What intake had when it changed it, not this page's older copy.
+    said = changes(answer.get("before", {"themes": sorted(mapped)}), {"themes": kept}, BODY_LABELS)
+    if not said:
+        return see_other(body_page_at(body["id"], back, "inchange"))
+    await journal(request, "catalogue_changed", f"organisme {body['id']}", said)
     return see_other(body_page_at(body["id"], back, "themes"))
-
-
-async def _save_themes(
-    request: web.Request, body_id: str, before: list[str], after: list[str]
-) -> None:
-    """The body's list of themes, then the journal's line saying what changed."""
-    status, _answer = await send(request, "bodies", body_id, {"themes": after})
-    if status != 200:
-        raise Unavailable
-    await journal(
-        request,
-        "catalogue_changed",
-        f"organisme {body_id}",
-        changes({"themes": sorted(before)}, {"themes": after}, BODY_LABELS),
-    )
 
 
 def _children(text: str) -> list[str]:
@@ -379,11 +376,13 @@ async def body_new_theme(request: web.Request) -> web.Response:
         errors["children"] = "50 sous-thèmes au plus, de 200 caractères chacun au plus."
     if errors:
         return await _body_page(request, body, data, errors, values, status=422, back=back)
+    # One call: intake makes the theme and adds it to the body's list in one transaction, or
+    # does neither (the body gone meanwhile: its « introuvable » page, raised by ``save``).
     errors, theme = await save(
         request,
         "themes",
         None,
-        {"label": values["label"]},
+        {"label": values["label"], "body_id": body["id"]},
         ["label"],
         conflict=lambda _: {
             "label": "Un thème porte déjà cet intitulé : cochez-le dans la liste ci-dessus."
@@ -391,18 +390,19 @@ async def body_new_theme(request: web.Request) -> web.Response:
     )
     if errors:
         return await _body_page(request, body, data, errors, values, status=422, back=back)
-    await access.record_action(
+    offered = theme["body"]
+    await journal(
         request, "catalogue_created", f"thème {theme['id']}", f"Intitulé : « {theme['label']} »"
     )
+    await journal(
+        request,
+        "catalogue_changed",
+        f"organisme {body['id']}",
+        changes({"themes": offered["themes_before"]}, {"themes": offered["themes"]}, BODY_LABELS),
+    )
     refused = await _add_children(request, theme, children)
-    mapped, _ = _offered(body["id"], data["themes"], data["body_themes"])
-    if not mapped:
-        mapped = [
-            t["id"]
-            for t in data["themes"]
-            if not t["parent_id"] and t["active"] and t["id"] != OTHER_THEME
-        ]
-    await _save_themes(request, body["id"], mapped, sorted({*mapped, theme["id"]}))
+    # A body retired meanwhile has the theme in its list, and offers nothing: said so.
+    done = "theme" if offered["active"] else "theme-retire"
     if refused:
         # The theme is made and offered; the refused sub-themes are said beside their field,
         # left in it (and only they) for the administrator to correct.
@@ -414,7 +414,7 @@ async def body_new_theme(request: web.Request) -> web.Response:
         values = {"children": "\n".join(label for label, _ in refused)}
         data = await everything(request)
         return await _body_page(request, body, data, errors, values, status=422, back=back)
-    return see_other(body_page_at(body["id"], back, "theme"))
+    return see_other(body_page_at(body["id"], back, done))
 
 
 async def _add_children(
@@ -433,7 +433,7 @@ async def _add_children(
         if status != 201:
             refused.append((label, intake_errors(child, ["label"])["label"]))
             continue
-        await access.record_action(
+        await journal(
             request,
             "catalogue_created",
             f"thème {child['id']}",

@@ -55,8 +55,19 @@ DONE = {
     "retabli": "Rétabli : il est de nouveau proposé aux usagers.",
     "themes": "Les thèmes proposés pour cet organisme sont enregistrés.",
     "theme": "Le thème est ajouté et proposé pour cet organisme.",
+    "theme-retire": "Le thème est ajouté à la liste de cet organisme, qui est retiré : il ne "
+    "sera proposé aux usagers qu'une fois l'organisme rétabli.",
     "theme-cree": "Le thème est ajouté au catalogue.",
     "lieu-cree": "Le lieu est ajouté au catalogue.",
+}
+
+
+# The journal's actions, as the page says them of its rows (« organisme », « thème », « lieu »).
+DONE_WORDS = {
+    "catalogue_created": "ajouté",
+    "catalogue_changed": "modifié",
+    "catalogue_retired": "retiré",
+    "catalogue_restored": "rétabli",
 }
 
 
@@ -75,7 +86,14 @@ def holds(text: str, words: list[str]) -> bool:
 
 
 class Unavailable(Exception):
-    """Intake did not answer as it should: the page says so (503)."""
+    """Intake did not answer as it should: the page says so (503), or, when intake had already
+    made the action's change, that the change is made (:func:`guarded`)."""
+
+
+# The changes intake made for this request, as the journal wrote them: once there is one,
+# intake not answering (to show the next page) must not say « réessayez » — the change is made,
+# and doing it again would make it twice or be refused.
+CHANGED = "catalogue.changed"
 
 
 def see_other(location: str) -> web.Response:
@@ -125,11 +143,14 @@ async def save(
 ) -> tuple[dict[str, str], Any]:
     """``send``, then (the errors to show beside the form's ``shown`` fields, intake's answer):
     no errors when it made the row (201) or changed it (200); ``conflict``'s, from its answer,
-    for a 409 where given; its own (422) otherwise. A row to change that is gone: its
-    « introuvable » page (:data:`LISTS`)."""
+    for a 409 where given; its own (422) otherwise. A row to change that is gone, or the body
+    a new theme is offered for: its « introuvable » page (:data:`LISTS`); intake changed
+    nothing then."""
     status, answer = await send(request, kind, row_id, fields)
     if status == (201 if row_id is None else 200):
         return {}, answer
+    if status == 404 and isinstance(answer, dict) and answer.get("error") == "body_not_found":
+        raise LISTS["bodies"].gone()
     if row_id is not None and status == 404:
         raise LISTS[kind].gone()
     if status == 409 and conflict is not None:
@@ -138,10 +159,12 @@ async def save(
 
 
 async def journal(request: web.Request, action: str, subject: str, text: str) -> None:
-    """After a change intake made: this copy's kept catalogue follows it (:func:`forget`), and
-    the audit log says it."""
+    """After a change intake made: this copy's kept catalogue follows it (:func:`forget`), the
+    audit log says it, and so does the page if intake stops answering (:func:`guarded`)."""
     forget(request)
     await access.record_action(request, action, subject, text)
+    said = f"{subject[:1].upper()}{subject[1:]} {DONE_WORDS.get(action, 'modifié')}"
+    request.setdefault(CHANGED, []).append(f"{said} — {text}" if text else said)
 
 
 def forget(request: web.Request) -> None:
@@ -185,13 +208,20 @@ def described(values: dict[str, Any], labels: dict[str, str]) -> str:
 
 
 def _unavailable_page(request: web.Request) -> Awaitable[web.Response]:
+    # After a change (CHANGED), the action did it: a 200 that says what, and no « réessayez ».
+    changed = request.get(CHANGED, [])
     return shell.render(
-        request, "backoffice/catalogue_unavailable.html", {"title": "Catalogue"}, status=503
+        request,
+        "backoffice/catalogue_unavailable.html",
+        {"title": "Catalogue", "changed": changed},
+        status=200 if changed else 503,
     )
 
 
 def guarded(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
-    """Administrators only; intake not answering gives the « indisponible » page."""
+    """Administrators only; intake not answering gives the « indisponible » page — or, when it
+    stops answering after the action's change was made (to show the next page), the page saying
+    the change is made."""
 
     @staff_required(ADMIN)
     async def wrapped(request: web.Request) -> web.StreamResponse:

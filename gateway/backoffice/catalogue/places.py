@@ -179,11 +179,13 @@ async def edit_place(request: web.Request) -> web.Response:
     changed = {k: v for k, v in values.items() if place.get(k) != v}
     if not changed:
         return see_other(place_list_at(data["places"], place["id"], "inchange", back))
-    errors, _ = await save(request, "places", place["id"], changed, values)
+    errors, answer = await save(request, "places", place["id"], changed, values)
     if errors:
         return await _place_form(request, data, values, errors, place, status=422, back=back)
-    await journal(
-        request, "catalogue_changed", f"lieu {place['id']}", changes(place, changed, PLACE_LABELS)
-    )
+    # What intake had when it changed it, not this page's older copy.
+    said = changes(answer.get("before", place), changed, PLACE_LABELS)
+    if not said:
+        return see_other(place_list_at(data["places"], place["id"], "inchange", back))
+    await journal(request, "catalogue_changed", f"lieu {place['id']}", said)
     places = (await everything(request))["places"]
     return see_other(place_list_at(places, place["id"], "modifie", back))

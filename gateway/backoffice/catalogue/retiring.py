@@ -61,13 +61,17 @@ async def _set_active(request: web.Request, active: bool) -> web.Response:
         raise LISTS[kind.service].gone()
     if status != 200:
         raise Unavailable
-    await journal(
-        request,
-        "catalogue_restored" if active else "catalogue_retired",
-        f"{kind.word} {row_id}",
-        str(answer.get("name") or answer.get("label") or ""),
-    )
-    done = "retabli" if active else "retire"
+    # Already so when intake locked it (an old page, another administrator): nothing changed,
+    # and neither the page nor the journal says it did.
+    changed = answer.get("before", {}).get("active") != active
+    if changed:
+        await journal(
+            request,
+            "catalogue_restored" if active else "catalogue_retired",
+            f"{kind.word} {row_id}",
+            str(answer.get("name") or answer.get("label") or ""),
+        )
+    done = ("retabli" if active else "retire") if changed else "inchange"
     if kind.service == "themes":
         return see_other(theme_list_at((await everything(request))["themes"], row_id, done, back))
     if kind.service == "places":

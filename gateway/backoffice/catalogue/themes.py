@@ -260,13 +260,12 @@ async def edit_theme(request: web.Request) -> web.Response:
     changed = {k: v for k, v in fields.items() if theme.get(k) != v}
     if not changed:
         return see_other(theme_list_at(data["themes"], theme["id"], "inchange", back))
-    errors, _ = await save(request, "themes", theme["id"], changed, ["label", "position"])
+    errors, answer = await save(request, "themes", theme["id"], changed, ["label", "position"])
     if errors:
         return await _theme_form(request, data, values, errors, theme, status=422, back=back)
-    await journal(
-        request,
-        "catalogue_changed",
-        f"thème {theme['id']}",
-        changes(theme, changed, THEME_LABELS),
-    )
+    # What intake had when it changed it, not this page's older copy.
+    said = changes(answer.get("before", theme), changed, THEME_LABELS)
+    if not said:
+        return see_other(theme_list_at(data["themes"], theme["id"], "inchange", back))
+    await journal(request, "catalogue_changed", f"thème {theme['id']}", said)
     return see_other(theme_list_at(data["themes"], theme["id"], "modifie", back))

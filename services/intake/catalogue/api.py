@@ -1,5 +1,9 @@
 """The catalogue over HTTP: what citizens pick from (bodies searchable and paged, the themes
-offered for a body, places), and the administrators' edits (create, update, deactivate)."""
+offered for a body, places), and the administrators' edits (create, update, deactivate).
+
+An update answers the row after it and, under ``before``, the row as it was when the update
+locked it: what the change really changed, for the administrator's page and the audit log (the
+page they edited from may be older than another administrator's change)."""
 
 from __future__ import annotations
 
@@ -155,6 +159,9 @@ class ThemeIn(ThemePatch):
     parent_id: Id | None = None
     position: Annotated[int, Field(ge=0, le=10_000)] = 0
     active: bool = True
+    # The body the new theme is offered for, added to its list in the same transaction: the
+    # theme is never made for a body that is gone (nor the list saved without the theme).
+    body_id: Id | None = None
 
 
 class PlacePatch(_Edit):
@@ -196,6 +203,11 @@ def _new_id(given: str | None, made_from: str, field: str, named: str) -> str:
             [field_error(field, "Écrivez au moins une lettre ou un chiffre.", "no_identifier")]
         )
     return catalogue.slug(made_from)
+
+
+def _body_gone(body_id: str) -> web.Response:
+    """The body an edit names is not (or no longer) in the catalogue: nothing was written."""
+    return json_error(404, "body_not_found", "Cet organisme public n'existe pas.", body_id=body_id)
 
 
 def _conflict(what: str, row_id: str) -> web.Response:
@@ -279,7 +291,9 @@ async def update_body(request: web.Request) -> web.Response:
     themes = changes.pop("themes", None)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
-        current = await cat.row(conn, "bodies", body_id)
+        # Locked: a body deleted meanwhile is a 404 here, not an UPDATE of nothing followed
+        # by its list written for no body.
+        current = await cat.row(conn, "bodies", body_id, lock=True)
         if current is None:
             return not_found("Cet organisme public n'existe pas.")
         if themes:
@@ -292,10 +306,11 @@ async def update_body(request: web.Request) -> web.Response:
             "acronym": changes.get("acronym", current["acronym"]),
         }
         changes["search_text"] = catalogue.body_search_text(**merged)
+        before = await _body_view(conn, body_id)
         await cat.update_row(conn, "bodies", body_id, changes)
         if themes is not None:
             await cat.set_body_themes(conn, body_id, themes)
-        return web.json_response(await _body_view(conn, body_id))
+        return web.json_response({**await _body_view(conn, body_id), "before": before})
 
     return await _run(request, work)
 
@@ -318,6 +333,13 @@ async def create_theme(request: web.Request) -> web.Response:
     theme_id = _new_id(new.id, made_from, "label", new.label)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
+        body = None
+        if new.body_id:
+            # Locked until the end: a body deleted meanwhile is seen gone here, before anything
+            # is written; one retired meanwhile is seen retired, and said so in the answer.
+            body = await cat.row(conn, "bodies", new.body_id, lock=True)
+            if body is None:
+                return _body_gone(new.body_id)
         if new.parent_id:
             parent = await cat.row(conn, "themes", new.parent_id)
             if parent is None or parent["parent_id"] is not None:
@@ -334,7 +356,19 @@ async def create_theme(request: web.Request) -> web.Response:
         }
         if not await cat.insert_row(conn, "themes", values):
             return _conflict("Le thème", theme_id)
-        return web.json_response(_theme_view(await cat.row(conn, "themes", theme_id)), status=201)
+        made = _theme_view(await cat.row(conn, "themes", theme_id))
+        if body is not None:
+            before = await cat.body_theme_ids(conn, body["id"])
+            await cat.offer_theme(conn, body["id"], theme_id)
+            # A retired body keeps its list (its « Thèmes proposés » form works too), ready for
+            # when it is restored; its state tells the administrator it offers nothing yet.
+            made["body"] = {
+                "id": body["id"],
+                "active": body["active"],
+                "themes_before": before,
+                "themes": await cat.body_theme_ids(conn, body["id"]),
+            }
+        return web.json_response(made, status=201)
 
     return await _run(request, work)
 
@@ -351,9 +385,12 @@ async def update_theme(request: web.Request) -> web.Response:
         )
 
     async def work(conn: asyncpg.Connection) -> web.Response:
-        if not await cat.update_row(conn, "themes", theme_id, _set(patch)):
+        before = await cat.row(conn, "themes", theme_id, lock=True)
+        if before is None:
             return not_found("Ce thème n'existe pas.")
-        return web.json_response(_theme_view(await cat.row(conn, "themes", theme_id)))
+        await cat.update_row(conn, "themes", theme_id, _set(patch))
+        after = await cat.row(conn, "themes", theme_id)
+        return web.json_response({**_theme_view(after), "before": _theme_view(before)})
 
     return await _run(request, work)
 
@@ -392,8 +429,11 @@ async def update_place(request: web.Request) -> web.Response:
     patch = await read_model(request, PlacePatch)
 
     async def work(conn: asyncpg.Connection) -> web.Response:
-        if not await cat.update_row(conn, "places", place_id, _set(patch)):
+        before = await cat.row(conn, "places", place_id, lock=True)
+        if before is None:
             return not_found("Ce lieu n'existe pas.")
-        return web.json_response(_place_view(await cat.row(conn, "places", place_id)))
+        await cat.update_row(conn, "places", place_id, _set(patch))
+        after = await cat.row(conn, "places", place_id)
+        return web.json_response({**_place_view(after), "before": _place_view(before)})
 
     return await _run(request, work)

@@ -103,8 +103,13 @@ async def update_row(
     return bool(updated)
 
 
-async def row(conn: asyncpg.Connection, table: str, row_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT * FROM {table} WHERE id = $1", row_id)  # noqa: S608
+async def row(
+    conn: asyncpg.Connection, table: str, row_id: str, lock: bool = False
+) -> asyncpg.Record | None:
+    """The row, or None; ``lock``: held until the transaction ends (an edit that depends on
+    it sees it deleted or changed by another one committed meanwhile, not a stale copy)."""
+    locking = " FOR UPDATE" if lock else ""
+    return await conn.fetchrow(f"SELECT * FROM {table} WHERE id = $1{locking}", row_id)  # noqa: S608
 
 
 async def set_body_themes(conn: asyncpg.Connection, body_id: str, theme_ids: list[str]) -> None:
@@ -112,6 +117,22 @@ async def set_body_themes(conn: asyncpg.Connection, body_id: str, theme_ids: lis
     await conn.executemany(
         "INSERT INTO body_themes (body_id, theme_id) VALUES ($1, $2)",
         [(body_id, t) for t in theme_ids],
+    )
+
+
+async def offer_theme(conn: asyncpg.Connection, body_id: str, theme_id: str) -> None:
+    """Adds ``theme_id`` to the body's list. A body without a list is offered every theme
+    (:func:`themes_for_body`): it gets the list of the active main themes it offered, so that
+    adding one does not take the others away."""
+    await conn.execute(
+        """INSERT INTO body_themes (body_id, theme_id)
+           SELECT $1, id FROM themes
+           WHERE parent_id IS NULL AND active AND id <> 'autre'  -- OTHER_THEME, always offered
+             AND NOT EXISTS (SELECT 1 FROM body_themes WHERE body_id = $1)
+           UNION SELECT $1, $2
+           ON CONFLICT DO NOTHING""",
+        body_id,
+        theme_id,
     )
 
 
