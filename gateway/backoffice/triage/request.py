@@ -230,6 +230,13 @@ async def render_request(
     choices = await catalogue_choices(request) if item["may_decide"] else {}
     reasons = await reasons_offered(request) if item["may_decide"] else {}
     item["waiting"] = item["status"] == QueueStatus.WAITING
+    # Where the request is now (triage follows the body's answer, reopening and closing), apart
+    # from the analysts' decision: « Validée » stayed as the status of a request long closed.
+    now = lifecycle.status_of_queue_item(
+        item["status"],
+        needs_treatment=Nature(item["nature"]).needs_treatment,
+        body_status=item.get("body_status"),
+    )
     item["deadline_text"] = deadline_of(item) if item["waiting"] else ""
     item.setdefault("history", [])
     names = await _staff_names(request, item)
@@ -239,6 +246,7 @@ async def render_request(
         {
             "title": f"Requête n° {code}",
             "item": item,
+            "status_now": lifecycle.staff_label(now, opinion=item.get("opinion")),
             "history": _history(item, names),
             "decided_by": names.get(item.get("decided_by") or "", item.get("decided_by")),
             # The emails and SMS the citizen was sent (notify's log), beside triage's history.
