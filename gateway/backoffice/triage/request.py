@@ -323,4 +323,8 @@ def _back_url(request: web.Request) -> str:
 @routes.get(f"{BASE}/{CODE}", name="bo-traitement")
 @access.staff_required(*STAFF)
 async def request_page(request: web.Request) -> web.Response:
-    return await render_request(request, request.match_info["code"])
+    # « ?ouvrir=clarifier »: from « Insatisfaits » or the body's page, the form already open.
+    opened = request.query.get("ouvrir", "")
+    return await render_request(
+        request, request.match_info["code"], open_form=opened if opened in FORMS else None
+    )
