@@ -19,14 +19,16 @@ from playwright.async_api import expect
 
 from shared.identity import Identity, Role
 from shared.messages import Opinion
-from tests.purge.conftest import AGENT, BODY, rewritten, submitted, validated
+from tests.purge.conftest import AGENT, rewritten, submitted, validated
 from tests.staff.helpers import create_account, form_token, sign_in, signed_in_session
 from tests.support import as_staff, eventually, signed_session
+from tests.triage.test_call_centre_sms import _call
 
 PASSWORD = "l'analyste relit la réponse"
 ANALYST_NAME = "Awa KONÉ"
 OPERATOR_NAME = "Cécile N'GUESSAN"
 CALLER_EMAIL = "kouame.yeboue@example.ci"
+PHONE = "07 07 12 34 56"
 STAFF = as_staff(Identity(staff_id="t", role=Role.ANALYST, login="awa.kone"))
 
 
@@ -35,24 +37,8 @@ async def _typed_by_the_call_centre(gateway: str) -> str:
     url = gateway + "/admin/appel"
     async with await signed_in_session(gateway, "cc.operateur", PASSWORD) as http:
         token = await form_token(http, url)
-        async with http.get(url) as resp:
-            key = re.search(r'name="submission_key" value="([^"]+)"', await resp.text())[1]
-        form = {
-            "csrf_token": token,
-            "submission_key": key,
-            "nature": "reclamation",
-            "body_id": BODY,
-            "message": "Le bulletin de mon fils n'est pas arrivé au lycée.",
-            "last_name": "YEBOUÉ",
-            "first_names": "Kouamé",
-            "phone": "07 07 12 34 56",
-            "email": CALLER_EMAIL,
-            "country": "CI",
-            "terms_accepted": "on",
-        }
-        async with http.post(url, data=form) as resp:
-            page = await resp.text()
-            assert resp.status == 200, page
+        message = "Le bulletin de mon fils n'est pas arrivé au lycée."
+        page = await _call(http, url, token, message=message, phone=PHONE, email=CALLER_EMAIL)
     return re.sub(r"\D", "", re.search(r'id="code"[^>]*>([^<]*)<', page)[1])
 
 
