@@ -12,6 +12,7 @@ the call centre typed, validated, answered, judged « Non satisfait ».
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 
@@ -133,6 +134,17 @@ async def test_the_analyst_after_the_body_answered(stack, database_url, page):
         async with http.get(f"{stack.gateway}/admin/requetes/{code}") as resp:
             html = unescape(await resp.text())
         assert f'href="/admin/traitements/{code}?ouvrir=clarifier' in html, html
+
+    # The citizen's own view of it names no agent.
+    async with (
+        signed_session() as http,
+        http.post(
+            f"{stack.gateway}/api/v1/tracking", json={"code": code, "email": CALLER_EMAIL}
+        ) as resp,
+    ):
+        tracked = json.dumps(await resp.json(), ensure_ascii=False)
+        assert resp.status == 200, tracked
+    assert "cc.operateur" not in tracked and OPERATOR_NAME not in tracked, tracked
 
     # « Insatisfaits » → the clarification, sent (Chromium, as the analyst works).
     await sign_in(page, stack.gateway, "awa.kone", PASSWORD)
