@@ -330,8 +330,12 @@ def citizen_label(
         if said := opinion_label(opinion):
             return f"Clôturée — {said}"
         if treated_day:
-            return "Clôturée sans retour"
+            return CLOSED_WITHOUT_OPINION
     return CITIZEN_LABELS[known]
+
+
+# Closed at the end of the opinion's window, the citizen silent (request.closed).
+CLOSED_WITHOUT_OPINION = "Clôturée sans retour"
 
 
 # « Comprendre les étapes de traitement », in the citizen guide's words: number, title, text.
@@ -474,6 +478,33 @@ def status_of_queue(status: str) -> Status:
 # « Statistique générale » column): never a bare « En attente », which the body's pages keep for
 # the focal point's « Mettre en attente » (on_hold) — the trial read the two as one.
 AWAITING_TRIAGE = "En attente d'examen"
+
+
+def status_of_queue_item(
+    queue: str, *, needs_treatment: bool, body_status: str | None = None
+) -> Status:
+    """Where a request of the analysts' queue is in its life cycle, from what triage's row
+    holds: its own status while the analysts have it or after they sent it back or rejected it;
+    once validated, where the body's events left it (``body_status``: treated, reopened,
+    closed), else where the validation sent it (in treatment, or read and forwarded)."""
+    if queue != QueueStatus.VALIDATED:
+        return status_of_queue(queue)
+    known = _known(body_status, Status)
+    return known if known is not None else after_validation(needs_treatment)
+
+
+def staff_label(status: str, *, opinion: str | None = None) -> str:
+    """Where a request is, in the back office's words: « En attente d'examen »
+    (:data:`AWAITING_TRIAGE`) for one the analysts have not examined yet, else as the tracking
+    page says it (« Clôturée — Non satisfait », « Clôturée sans retour », « Retraitement »…).
+    Not the analysts' decision: a validated request is wherever the body's work has taken it."""
+    known = _known(status, Status)
+    if known == Status.SUBMITTED:
+        return AWAITING_TRIAGE
+    if known == Status.CLOSED and not opinion_label(opinion):
+        return CLOSED_WITHOUT_OPINION  # closed without an opinion: only by the clock
+    return citizen_label(status, opinion=opinion)
+
 
 # The analysts' words for the queue's statuses (a request's page, the export)…
 ANALYST_LABELS = {

@@ -3,8 +3,9 @@
 The handlers need the settings (the admissibility deadlines), so the registry is built from them
 by :func:`build_handlers`; it is still the one place that says which function handles what.
 
-Past the analysts, triage follows the request at the body only as far as its clarification needs
-(:func:`on_body_event`): treated, reopened, closed with the citizen's opinion or « sans retour ».
+Past the analysts, triage follows where the request is at the body (:func:`on_body_event`): on
+hold and resumed (the analysts' page says where it is), treated, reopened, closed with the
+citizen's opinion or « sans retour » (the clarification needs it).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from shared.messages import (
     RequestClosedV1,
     RequestOpinionGivenV1,
     RequestPersonalDataPurgedV1,
+    RequestPutOnHoldV1,
     RequestReopenedV1,
     RequestResubmittedV1,
+    RequestResumedV1,
     RequestSubmittedV1,
     RequestTreatedV1,
     moment,
@@ -142,7 +145,14 @@ async def on_documents_added(
         log.info("documents of a request triage does not know", extra={"code": event.code})
 
 
-BodyEvent = RequestTreatedV1 | RequestReopenedV1 | RequestOpinionGivenV1 | RequestClosedV1
+BodyEvent = (
+    RequestPutOnHoldV1
+    | RequestResumedV1
+    | RequestTreatedV1
+    | RequestReopenedV1
+    | RequestOpinionGivenV1
+    | RequestClosedV1
+)
 
 
 async def on_body_event(conn: asyncpg.Connection, event: BodyEvent, delivery: Delivery) -> None:
@@ -230,6 +240,8 @@ def build_handlers(settings: TriageSettings) -> dict[str, Entry]:
         **{
             contract.type_name(): on_body_event
             for contract in (
+                RequestPutOnHoldV1,
+                RequestResumedV1,
                 RequestTreatedV1,
                 RequestReopenedV1,
                 RequestOpinionGivenV1,

@@ -211,6 +211,22 @@ def test_the_queue_of_the_analysts():
     }
 
 
+def test_a_queue_item_is_where_the_body_left_it_not_at_the_analysts_decision():
+    """The analysts' request page: « Validée » is the decision, not where the request is."""
+    Q, at = lifecycle.QueueStatus, lifecycle.status_of_queue_item
+    assert at(Q.WAITING, needs_treatment=True) == S.SUBMITTED
+    assert at(Q.REJECTED, needs_treatment=True, body_status=None) == S.REJECTED
+    assert at(Q.VALIDATED, needs_treatment=True) == S.IN_TREATMENT
+    assert at(Q.VALIDATED, needs_treatment=False) == S.ACKNOWLEDGED
+    for body in (S.TREATED, S.REOPENED, S.CLOSED):
+        assert at(Q.VALIDATED, needs_treatment=True, body_status=body) == body
+    said = lifecycle.staff_label
+    assert said(S.SUBMITTED) == lifecycle.AWAITING_TRIAGE
+    assert said(S.CLOSED, opinion=O.NOT_SATISFIED) == "Clôturée — Non satisfait"
+    assert said(S.CLOSED) == lifecycle.CLOSED_WITHOUT_OPINION == "Clôturée sans retour"
+    assert said(S.REOPENED) == lifecycle.CITIZEN_LABELS[S.REOPENED]
+
+
 def test_the_diagram_in_docs_is_the_tables():
     assert lifecycle.check() == [], "run: python -m shared.lifecycle --diagram"
     drawn = lifecycle.diagram()

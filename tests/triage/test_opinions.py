@@ -15,7 +15,9 @@ from shared.messages import (
     Opinion,
     RequestClosedV1,
     RequestOpinionGivenV1,
+    RequestPutOnHoldV1,
     RequestReopenedV1,
+    RequestResumedV1,
     RequestTreatedV1,
 )
 from tests.front.conftest import submission_fields
@@ -222,3 +224,24 @@ async def test_a_late_body_event_does_not_undo_a_later_one(triage):
     await eventually(applied)
     item = await _when(triage, event.code, lambda b: True)
     assert item["body_status"] == "treated"
+
+
+async def test_a_hold_and_its_end_are_followed_as_the_body_has_them(triage):
+    """The analysts' page says where the request is: on hold at the body (« Mettre en attente »),
+    then in treatment again (« Reprendre »), as treatment's events tell it."""
+    url, ns = triage.amqp_url, triage.namespace
+    event = await _validated(triage)
+    held_at = datetime.now(UTC)
+    await publish_event(
+        url,
+        ns,
+        RequestPutOnHoldV1(**_ids(event), reason="Pièce attendue", actor=FOCAL, held_at=held_at),
+    )
+    await _when(triage, event.code, lambda b: b["body_status"] == "on_hold")
+    await publish_event(
+        url,
+        ns,
+        RequestResumedV1(**_ids(event), actor=FOCAL, resumed_at=held_at + timedelta(minutes=1)),
+    )
+    item = await _when(triage, event.code, lambda b: b["body_status"] == "in_treatment")
+    assert item["may_clarify"] is False

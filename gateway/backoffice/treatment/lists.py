@@ -28,6 +28,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.backoffice import access, shell
+from gateway.backoffice.treatment.request import clarify_url
 from gateway.clients import catalogue
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
@@ -265,7 +266,7 @@ def _status_text(item: dict) -> str:
     return item["status_label"]
 
 
-def _shown(item: dict) -> dict:
+def _shown(item: dict, role: str) -> dict:
     item["contact_line"] = contact_line(item["contact"])
     if item.get("purged_at"):  # the milestones stay; the message says when it went
         item["message"] = purge.purged_on(item["purged_at"])
@@ -278,6 +279,8 @@ def _shown(item: dict) -> dict:
     item["reopened"] = item["status"] == Status.REOPENED
     item["reopened_day"] = _day(item["reopened_at"])
     item["url"] = REQUEST_PAGE.format(code=item["code"])
+    # « Insatisfaits » for an analyst: the clarification is on the analysts' page.
+    item["clarify_url"] = clarify_url(item, role)
     due = item.get("answer_due")
     item["due_day"] = french.day(date.fromisoformat(due)) if due else ""
     paused = item["status"] == Status.ON_HOLD
@@ -331,7 +334,7 @@ async def _list_page(request: web.Request, page: Page, base: str) -> web.Respons
             "page": page,
             "base": base,
             "listing": listing,
-            "items": [_shown(i) for i in found["items"]],
+            "items": [_shown(i, staff.role) for i in found["items"]],
             "names": await _agent_names(request, found["items"]),
             "total": found["total"],
             "focal": focal,

@@ -51,6 +51,8 @@ routes = web.RouteTableDef()
 BASE = "/admin/requetes"
 CODE = "{code:[0-9]{10}}"
 READERS = (Role.FOCAL_POINT, Role.ANALYST, Role.ADMINISTRATOR)
+# Who may send the analysts' clarification (their page's readers, triage's STAFF).
+CLARIFIERS = (Role.ANALYST, Role.ADMINISTRATOR)
 LISTS = "/admin/traitements/en-cours"  # « Quitter »: back to the body's list
 CONSULTATIONS = "/admin/pf/consultations"
 FIELD_MAX = 5000
@@ -278,6 +280,19 @@ def _list_of(item: dict) -> tuple[str, str]:
     return LISTS, "Traitements / En cours"
 
 
+def clarify_url(item: dict, role: str) -> str | None:
+    """Where an analyst sends the « Message d'éclaircissement à l'usager » of a request closed
+    « Non satisfait » or « Partiellement satisfait » (the analysts' page of the request, its
+    form open), for those who may send it; None otherwise. The body's page is read-only for
+    them: without this, « Insatisfaits » led an analyst to a page with no way to it."""
+    if role not in CLARIFIERS or item.get("purged_at"):
+        return None
+    if not lifecycle.may_clarify(item["status"], item.get("opinion")):
+        return None
+    back = urlencode({"ouvrir": "clarifier", "retour": "/admin/traitements/insatisfaits"})
+    return f"/admin/traitements/{item['code']}?{back}"
+
+
 # The fields of the page's forms, as their labels say them (the summary of a refused form).
 FIELD_LABELS = {
     "repondre-message": "Message de fin traitement",
@@ -403,6 +418,7 @@ async def _request_page(
             "open_form": open_form,
             "preview": preview,
             "done": done if done and not errors and not problem else None,
+            "clarify_url": clarify_url(item, identity.role),
             "quit": _list_of(item)[0],
             "list_name": _list_of(item)[1],
             "max_mo": attachments.MAX_BYTES // (1024 * 1024),

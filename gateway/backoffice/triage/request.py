@@ -19,10 +19,10 @@ from gateway.backoffice.triage.common import (
 )
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE
-from gateway.staff import accounts
+from gateway.staff import accounts, audit
 from shared import french, lifecycle
 from shared.lifecycle import Event, QueueStatus
-from shared.messages import Nature
+from shared.messages import Channel, Nature
 from shared.service import POOL
 
 log = logging.getLogger(__name__)
@@ -161,14 +161,46 @@ def consequences(item: dict) -> dict[str, str]:
 _CITIZENS = frozenset(e.kind for e in lifecycle.CITIZEN_EVENTS)
 
 
-async def _staff_names(request: web.Request, item: dict) -> dict[str, str]:
-    """login → name of the analysts in the request's history: people by name, never by login."""
+def _by_phone(item: dict) -> bool:
+    """Typed by the call centre for a caller (« Saisir une requête »), not by the citizen."""
+    return any(
+        h["kind"] == Event.SUBMITTED.kind
+        and (h.get("details") or {}).get("channel") == Channel.PHONE
+        for h in item["history"]
+    )
+
+
+async def _staff_names(request: web.Request, item: dict) -> tuple[dict[str, str], str | None]:
+    """login → name of the staff in the request's history: people by name, never by login; and
+    the login of the call centre's operator who typed it by phone, when the journal says."""
     logins = [item.get("decided_by") or "", *(h.get("actor_login") or "" for h in item["history"])]
     async with request.app[POOL].acquire(timeout=10) as conn:
-        return await accounts.display_names(conn, logins)
+        operator = await audit.typed_by_phone(conn, item["code"]) if _by_phone(item) else None
+        return await accounts.display_names(conn, [*logins, operator or ""]), operator
 
 
-def _history(item: dict, names: dict[str, str] | None = None) -> list[dict]:
+def _actor(h: dict, names: dict[str, str], operator: str | None) -> str:
+    """Who acted, in brackets after the line: the analyst by name; for a request typed by phone,
+    the operator (« opérateur : … », as the body's history names the one who took a reply);
+    else « l'usager », unless the line's label says it already (« … reformulée par l'usager »)."""
+    login = h.get("actor_login")
+    if login:
+        return names.get(login, login)
+    if h["kind"] not in _CITIZENS:
+        return ""
+    if (
+        h["kind"] == Event.SUBMITTED.kind
+        and (h.get("details") or {}).get("channel") == Channel.PHONE
+    ):
+        if operator:
+            return lifecycle.taken_by(names.get(operator, operator))
+        return lifecycle.BY_PHONE
+    return "" if "l'usager" in h["label"] else "l'usager"
+
+
+def _history(
+    item: dict, names: dict[str, str] | None = None, operator: str | None = None
+) -> list[dict]:
     names = names or {}
     lines = []
     for h in item.get("history", []):
@@ -189,8 +221,7 @@ def _history(item: dict, names: dict[str, str] | None = None) -> list[dict]:
             {
                 "when": french.moment(h["at"]),
                 "label": h["label"],
-                "who": names.get(h.get("actor_login") or "", h.get("actor_login"))
-                or ("l'usager" if h["kind"] in _CITIZENS else ""),
+                "who": _actor(h, names, operator),
                 "message": h.get("message") or "",
                 "extra": extra,
             }
@@ -230,16 +261,24 @@ async def render_request(
     choices = await catalogue_choices(request) if item["may_decide"] else {}
     reasons = await reasons_offered(request) if item["may_decide"] else {}
     item["waiting"] = item["status"] == QueueStatus.WAITING
+    # Where the request is now (triage follows the body's answer, reopening and closing), apart
+    # from the analysts' decision: « Validée » stayed as the status of a request long closed.
+    now = lifecycle.status_of_queue_item(
+        item["status"],
+        needs_treatment=Nature(item["nature"]).needs_treatment,
+        body_status=item.get("body_status"),
+    )
     item["deadline_text"] = deadline_of(item) if item["waiting"] else ""
     item.setdefault("history", [])
-    names = await _staff_names(request, item)
+    names, operator = await _staff_names(request, item)
     return await shell.render(
         request,
         "backoffice/triage_request.html",
         {
             "title": f"Requête n° {code}",
             "item": item,
-            "history": _history(item, names),
+            "status_now": lifecycle.staff_label(now, opinion=item.get("opinion")),
+            "history": _history(item, names, operator),
             "decided_by": names.get(item.get("decided_by") or "", item.get("decided_by")),
             # The emails and SMS the citizen was sent (notify's log), beside triage's history.
             "deliveries": await deliveries.of_request(request, item["request_id"]),
@@ -284,4 +323,8 @@ def _back_url(request: web.Request) -> str:
 @routes.get(f"{BASE}/{CODE}", name="bo-traitement")
 @access.staff_required(*STAFF)
 async def request_page(request: web.Request) -> web.Response:
-    return await render_request(request, request.match_info["code"])
+    # « ?ouvrir=clarifier »: from « Insatisfaits » or the body's page, the form already open.
+    opened = request.query.get("ouvrir", "")
+    return await render_request(
+        request, request.match_info["code"], open_form=opened if opened in FORMS else None
+    )
