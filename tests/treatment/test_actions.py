@@ -124,6 +124,38 @@ async def test_a_request_through_its_whole_life_at_the_body(treatment):
     ]  # the tag sent nothing
 
 
+async def test_answering_a_request_nobody_took_takes_it_in_charge_for_the_one_answering(
+    treatment,
+):
+    """In Miliê's guide the focal point « traiter » a request and answers it: there is no step
+    before. A request answered without « Prendre en compte » is the answering agent's: the trial
+    read « Pris en compte par : Personne pour le moment » on an answered request."""
+    event = await treatment.validated()
+    done = await actions.answer(
+        treatment.pool, event.code, who(), message="Votre matricule est corrigé.", version=1
+    )
+    assert done["status"] == "treated"
+    row = await treatment.row(event.code)
+    assert (row["assignee_id"], row["assignee_login"]) == (AGENT.staff_id, AGENT.login)
+    async with treatment.pool.acquire() as conn:
+        lines = await conn.fetch("SELECT kind, actor_login FROM history ORDER BY id")
+    assert [(r["kind"], r["actor_login"]) for r in lines] == [
+        ("validated", None),
+        ("assigned", AGENT.login),
+        ("treated", AGENT.login),
+    ]
+    assert await treatment.outbox_types() == ["request.assigned.v1", "request.treated.v1"]
+    (assigned,) = await treatment.outbox("request.assigned.v1")
+    assert assigned["assignee_id"] == AGENT.staff_id and assigned["acknowledgement"] is None
+
+    # A request someone holds stays theirs when a colleague answers it.
+    other = await treatment.validated()
+    await actions.take_in_charge(treatment.pool, other.code, who(COLLEAGUE), version=1)
+    await actions.answer(treatment.pool, other.code, who(), message="Réglé.", version=2)
+    assert (await treatment.row(other.code))["assignee_id"] == COLLEAGUE.staff_id
+    assert await treatment.count("history", other.code) == 3  # validated, assigned, treated
+
+
 async def test_two_agents_take_it_at_once_one_wins_the_other_is_told_by_whom(treatment):
     event = await treatment.validated()
     results = await asyncio.gather(
