@@ -4,6 +4,7 @@ and the other is told by whom; a refused action writes nothing."""
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from shared.messages import Opinion
 from shared.web import FieldErrors
 from tests.front.conftest import PDF
 from tests.treatment.conftest import AGENT, COLLEAGUE, STRANGER
+
+MIGRATION = Path(actions.__file__).parent / "sql" / "0095_answered_requests_held.sql"
 
 
 def who(identity=AGENT) -> actions.Who:
@@ -291,3 +294,29 @@ async def test_a_form_made_stale_by_the_citizen_says_so(treatment):
         await actions.answer(treatment.pool, event.code, who(), message="Encore", version=2)
     assert stale.value.extra["by"] == "l'usager"
     assert "par l'usager" in stale.value.message and "retraitement" in stale.value.message
+
+
+async def test_requests_answered_before_without_a_holder_are_given_to_their_first_answerer(
+    treatment,
+):
+    """The migration that gives the requests answered before the rule (nobody held them) to the
+    agent of their first answer; a request nobody answered, or someone holds, is left alone."""
+    answered = await treatment.validated()
+    await actions.answer(treatment.pool, answered.code, who(), message="Réglé.", version=1)
+    held = await treatment.validated()
+    await actions.take_in_charge(treatment.pool, held.code, who(COLLEAGUE), version=1)
+    await actions.answer(treatment.pool, held.code, who(), message="Réglé.", version=2)
+    waiting = await treatment.validated()
+    async with treatment.pool.acquire() as conn:
+        # As the rule's absence left it.
+        await conn.execute(
+            "UPDATE treatments SET assignee_id = NULL, assignee_login = NULL WHERE code = $1",
+            answered.code,
+        )
+        before = await treatment.row(answered.code)
+        await conn.execute(MIGRATION.read_text())
+    after = await treatment.row(answered.code)
+    assert (after["assignee_id"], after["assignee_login"]) == (AGENT.staff_id, AGENT.login)
+    assert after["version"] == before["version"]
+    assert (await treatment.row(held.code))["assignee_id"] == COLLEAGUE.staff_id
+    assert (await treatment.row(waiting.code))["assignee_id"] is None
