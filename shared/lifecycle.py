@@ -432,13 +432,63 @@ CITIZEN_REPLY_BANNERS = {
 }
 
 
-def citizen_banner(status: str, reply_kind: str | None = None) -> str:
+# The same banners as the call centre's operator reads them (« Suivi d'un appel »): about the
+# caller, in the third person, and what to do with him — not « votre requête », which the trial
+# saw the operator read as if the page spoke to him.
+CALLER_BANNERS = {
+    Status.SUBMITTED: (
+        "La requête de l'appelant attend l'examen de l'analyste, qui dira si elle est recevable."
+    ),
+    Status.REFORMULATION_REQUESTED: (
+        "L'analyste demande à l'appelant de reformuler sa requête : lisez-lui la question de "
+        "l'analyste."
+    ),
+    Status.REJECTED: (
+        "La requête de l'appelant a été jugée non recevable et elle est clôturée. Il peut "
+        "soumettre une nouvelle requête."
+    ),
+    Status.VALIDATED: "La requête de l'appelant est en cours de traitement par l'organisme.",
+    Status.IN_TREATMENT: "La requête de l'appelant est en cours de traitement par l'organisme.",
+    Status.ON_HOLD: (
+        "La requête de l'appelant est en cours de traitement ; l'organisme l'a mise en attente."
+    ),
+    Status.REOPENED: "La relance de l'appelant est en cours de traitement par l'organisme.",
+    Status.ACKNOWLEDGED: (
+        "La requête de l'appelant a été lue et transmise à l'organisme pour prise en compte. "
+        "Elle est terminée : il n'y a pas de réponse à attendre."
+    ),
+    Status.TREATED: (
+        "L'organisme a répondu à la requête de l'appelant : lisez-lui la réponse, puis "
+        "recueillez son avis, ou relancez la requête si elle ne règle pas son problème."
+    ),
+    Status.CLOSED: "La requête de l'appelant est clôturée.",
+}
+# The operator's page says above it that the caller's reply is recorded, and when (intake's
+# recorded_sentence): the banner says only what follows, one sentence for one fact.
+CALLER_REPLY_BANNERS = {
+    "opinion": "La requête va être clôturée avec l'avis de l'appelant.",
+    "reopening": (
+        "La requête va être transmise de nouveau à l'organisme pour un nouveau traitement."
+    ),
+}
+
+
+def citizen_banner(
+    status: str, reply_kind: str | None = None, *, for_operator: bool = False
+) -> str:
     """The banner's sentence; a status this module does not know reads as in treatment.
-    ``reply_kind`` (« opinion », « reopening »): a reply recorded and not yet judged."""
+    ``reply_kind`` (« opinion », « reopening »): a reply recorded and not yet judged.
+    ``for_operator``: the call centre's operator's words about the caller
+    (:data:`CALLER_BANNERS`)."""
+    banners, replies = (
+        (CALLER_BANNERS, CALLER_REPLY_BANNERS)
+        if for_operator
+        else (CITIZEN_BANNERS, CITIZEN_REPLY_BANNERS)
+    )
     known = _known(status, Status)
-    if known == Status.TREATED and reply_kind in CITIZEN_REPLY_BANNERS:
-        return CITIZEN_REPLY_BANNERS[reply_kind]
-    return CITIZEN_BANNERS[known] if known else CITIZEN_BANNERS[Status.IN_TREATMENT]
+    if known == Status.TREATED and reply_kind in replies:
+        return replies[reply_kind]
+    return banners[known] if known else banners[Status.IN_TREATMENT]
 
 
 def step_of(status: str) -> int | None:

@@ -316,22 +316,35 @@ async def take_in_charge(
                 assignee=holder,
             )
         mail = acknowledgement_of(row, *acknowledgement) if acknowledgement else None
-        event = RequestAssignedV1(
-            **_common(row, who),
-            assignee_id=who.identity.staff_id,
-            assigned_at=at,
-            acknowledgement=mail,
-        )
-        new = await repository.update(
-            conn,
-            row["request_id"],
-            {"assignee_id": who.identity.staff_id, "assignee_login": who.name},
-        )
-        details = {"acknowledgement": mail.model_dump()} if mail else None
-        await _record(conn, row, who, Event.ASSIGNED.kind, at, event=event, details=details)
+        new = await _take(conn, row, who, at, mail)
         return _done(row, Event.ASSIGNED.kind, status, new, at)
 
     return await _act(pool, code, who, version, work)
+
+
+async def _take(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    who: Who,
+    at: datetime,
+    mail: Acknowledgement | None = None,
+) -> int:
+    """``who`` holds the request from ``at``: the row, request.assigned, the history line
+    (« Prise en compte ») and the audit line; the row's new version."""
+    event = RequestAssignedV1(
+        **_common(row, who),
+        assignee_id=who.identity.staff_id,
+        assigned_at=at,
+        acknowledgement=mail,
+    )
+    new = await repository.update(
+        conn,
+        row["request_id"],
+        {"assignee_id": who.identity.staff_id, "assignee_login": who.name},
+    )
+    details = {"acknowledgement": mail.model_dump()} if mail else None
+    await _record(conn, row, who, Event.ASSIGNED.kind, at, event=event, details=details)
+    return new
 
 
 async def reassign(
@@ -494,6 +507,12 @@ async def _answer(
         if purged_at is not None:
             raise Refused("purged", no_more_messages(purged_at), current_status=row["status"])
         documents = await _documents(conn, row, document_ids)
+        if event_kind == Event.TREATED and row["assignee_id"] is None:
+            # Miliê's focal point « traite » a request by answering it (the back-office guide
+            # has no step before): whoever answers a request nobody took has taken it. Without
+            # this the page said « Pris en compte par : Personne » of an answered request.
+            judge(row, Event.ASSIGNED)
+            await _take(conn, row, who, at)
         if event_kind == Event.TREATED:
             event: Contract = RequestTreatedV1(
                 **_common(row, who), message=message, documents=documents, treated_at=at
@@ -538,7 +557,9 @@ async def answer(
     document_ids: Sequence[UUID] = (),
     version: int | None,
 ) -> dict:
-    """The body's answer (« Traité »), with the documents uploaded for it."""
+    """The body's answer (« Traité »), with the documents uploaded for it. A request nobody
+    had taken in charge is taken by the one answering, in the same transaction (request.assigned
+    then request.treated, a history line each)."""
     return await _answer(
         pool,
         code,

@@ -127,6 +127,30 @@ async def test_list_take_answer_with_a_document_and_the_citizen_reads_it(stack, 
                 assert resp.headers["Content-Type"] == "application/pdf"
 
 
+async def test_a_system_answering_a_request_nobody_took_takes_it_in_charge(stack):
+    """As in the back office: the one answering a request nobody took has taken it — the API
+    names it in ``assignee_login`` and its history says « Prise en compte » before the answer."""
+    code = await validated_reclamation(stack, email=EMAIL)
+    key = await new_key(stack, label="SIGFIP Réponses")
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, stack.gateway, key)
+        status, one, _ = await api.get(f"/requests/{code}")
+        assert (status, one["assignee_login"]) == (200, None), one
+        status, done, _ = await api.post(
+            f"/requests/{code}/answer", {"message": ANSWER, "version": one["version"]}
+        )
+        assert (status, done["action"]) == (200, "treated"), done
+        status, one, _ = await api.get(f"/requests/{code}")
+        assert one["assignee_login"] == "clé d'API « SIGFIP Réponses »"
+        assert [h["kind"] for h in one["history"]] == ["validated", "assigned", "treated"]
+        feed = await _changes(api, "", 3)
+        assert [c["kind"] for c in feed["items"] if c["code"] == code] == [
+            "validated",
+            "assigned",
+            "treated",
+        ]
+
+
 async def _changes(api: Api, after: str, count: int) -> dict:
     async def enough():
         status, feed, _ = await api.get(f"/changes?after={after}" if after else "/changes")

@@ -137,7 +137,7 @@ async def test_the_operator_reads_out_the_answer_and_records_the_callers_opinion
         # Where it stands, in the life cycle's words and step, and the body's answer to read.
         assert "Niveau d'avancement : Traité le " in words
         assert f"Etape 3 sur 4 : {dict((n, t) for n, t, _ in lifecycle.STEPS)[3]}" in words
-        assert lifecycle.CITIZEN_BANNERS[lifecycle.Status.TREATED] in words
+        assert lifecycle.CALLER_BANNERS[lifecycle.Status.TREATED] in words
         assert "Votre remboursement a été viré le 3 février. Le reçu est joint." in words
         assert "reçu de virement.pdf" in words
         assert "Le point focal de l'organisme a pris en charge la requête." in words
@@ -402,13 +402,13 @@ async def test_the_body_reads_in_its_history_that_the_call_centre_took_the_reply
     async with http:
         status, page = await _post(http, stack, URL, {"code": reopened, "email": MOBILE})
         assert status == 200, page
-        said = f"Vous avez relancé la requête pour un nouveau traitement (retraitement). {took}"
+        said = f"L'appelant a relancé la requête pour un nouveau traitement (retraitement). {took}"
         assert said in _text(page[page.index('id="historique"') :]), page
         status, page = await _post(
             http, stack, URL + "/avis", {"code": closed, "email": MOBILE, "opinion": "satisfied"}
         )
         assert status == 409, page
-        said = f"Vous avez donné votre avis sur le service reçu : Partiellement satisfait. {took}"
+        said = f"L'appelant a donné son avis sur le service reçu : Partiellement satisfait. {took}"
         assert said in _text(page[page.index('id="historique"') :]), page
 
     # The citizen's own reply, on their tracking page: the line as it always read.

@@ -109,14 +109,14 @@ async def test_the_call_centre_reads_who_took_a_reply_waiting_for_treatment(fron
         assert status == 200, page
         assert _opinion_cell(page) == f"Non satisfait (enregistré) — {took}"
         said = _notice(page)
-        assert said.startswith("Votre avis a été enregistré le ")
+        assert said.startswith("L'avis de l'appelant a été enregistré le ")
         assert f"Réponse de l'appelant recueillie {took}." in said
         # A « Relancer » waiting: no opinion in the cell, the notice says who took it.
         status, page = await _post(http, gateway, URL, {"code": reopened, "email": email_2})
         assert status == 200, page
         assert _opinion_cell(page) == "Aucun"
         said = _notice(page)
-        assert said.startswith("Votre relance a été enregistrée le ")
+        assert said.startswith("La relance de l'appelant a été enregistrée le ")
         assert f"Réponse de l'appelant recueillie {took}." in said
 
     assert lifecycle.by_phone("Aya KONAN") == took

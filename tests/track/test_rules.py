@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
 from gateway.citizen.tracking import retry_message
 from services.intake.throttle import Rule, bucket, client_key
+from services.intake.tracking import view
 from services.intake.tracking.view import STATUS_LABELS, Status, status_label, step_of
+from shared import lifecycle
 
 TREATED = datetime(2019, 1, 17, 10, 30, tzinfo=UTC)
 
@@ -104,3 +107,50 @@ def test_the_admissibility_date_runs_from_the_last_entry_in_the_queue():
     # Waiting for nothing of the analysts': no date.
     assert admissibility_deadline("reformulation_requested", submitted, lines[:2]) is None
     assert admissibility_deadline("in_treatment", submitted, lines) is None
+
+
+_SECOND_PERSON = re.compile(r"\b(vous|votre|vos)\b", re.IGNORECASE)
+
+
+def test_the_call_centre_reads_each_sentence_about_the_caller_and_the_citizen_as_before():
+    """« Suivi d'un appel » (for_operator) speaks of « l'appelant », never « vous »; the
+    citizen's own wording is the default and unchanged."""
+    at = datetime(2027, 1, 12, 9, 30, tzinfo=UTC)
+    E = lifecycle.Event
+    request = {"citizen_opinion": "partly_satisfied"}
+    lines = {
+        E.SUBMITTED: None,
+        E.RESUBMITTED: view.resubmitted_sentence(["plan.pdf"]),
+        E.REFORMULATION_REQUESTED: view.reformulation_sentence(),
+        E.CLARIFICATION_SENT: view.clarification_sentence(),
+        E.TREATED: view.treated_sentence(at),
+        E.OPINION_GIVEN: view.opinion_sentence("partly_satisfied"),
+        E.REOPENED: view.reopened_sentence(),
+        E.CLOSED: view.closed_sentence(None),
+        E.CITIZEN_ANSWERED: view.citizen_answered_sentence(),
+    }
+    for event, stored in lines.items():
+        line = {"event_type": event.value, "message": stored, "occurred_at": at}
+        said = view.caller_sentence(line, request)
+        assert said and not _SECOND_PERSON.search(said), (event, said)
+        assert "appelant" in said, (event, said)
+    resubmitted = {"event_type": E.RESUBMITTED.value, "message": lines[E.RESUBMITTED]}
+    assert view.caller_sentence(resubmitted, request).endswith(" Document ajouté : plan.pdf.")
+    # A line that speaks to nobody keeps its sentence.
+    neutral = {"event_type": E.RESUMED.value, "message": view.resumed_sentence()}
+    assert view.caller_sentence(neutral, request) is None
+    # The citizen's words, as they were.
+    assert view.submitted_sentence() == (
+        "Vous avez soumis la requête ; elle attend l'examen de l'analyste."
+    )
+    assert view.recorded_sentence("reopening", at).startswith("Votre relance a été enregistrée")
+    assert view.recorded_sentence("reopening", at, True).startswith("La relance de l'appelant")
+
+    for status in lifecycle.Status:
+        assert lifecycle.citizen_banner(status) == lifecycle.CITIZEN_BANNERS[status]
+        said = lifecycle.citizen_banner(status, for_operator=True)
+        assert said == lifecycle.CALLER_BANNERS[status]
+        assert not _SECOND_PERSON.search(said), (status, said)
+    for kind, said in lifecycle.CALLER_REPLY_BANNERS.items():
+        assert lifecycle.citizen_banner("treated", kind, for_operator=True) == said
+        assert not _SECOND_PERSON.search(said)

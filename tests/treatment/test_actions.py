@@ -4,6 +4,7 @@ and the other is told by whom; a refused action writes nothing."""
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from shared.messages import Opinion
 from shared.web import FieldErrors
 from tests.front.conftest import PDF
 from tests.treatment.conftest import AGENT, COLLEAGUE, STRANGER
+
+MIGRATION = Path(actions.__file__).parent / "sql" / "0095_answered_requests_held.sql"
 
 
 def who(identity=AGENT) -> actions.Who:
@@ -122,6 +125,38 @@ async def test_a_request_through_its_whole_life_at_the_body(treatment):
         "request.opinion_given.v1",
         "request.citizen_answered.v1",
     ]  # the tag sent nothing
+
+
+async def test_answering_a_request_nobody_took_takes_it_in_charge_for_the_one_answering(
+    treatment,
+):
+    """In Miliê's guide the focal point « traiter » a request and answers it: there is no step
+    before. A request answered without « Prendre en compte » is the answering agent's: the trial
+    read « Pris en compte par : Personne pour le moment » on an answered request."""
+    event = await treatment.validated()
+    done = await actions.answer(
+        treatment.pool, event.code, who(), message="Votre matricule est corrigé.", version=1
+    )
+    assert done["status"] == "treated"
+    row = await treatment.row(event.code)
+    assert (row["assignee_id"], row["assignee_login"]) == (AGENT.staff_id, AGENT.login)
+    async with treatment.pool.acquire() as conn:
+        lines = await conn.fetch("SELECT kind, actor_login FROM history ORDER BY id")
+    assert [(r["kind"], r["actor_login"]) for r in lines] == [
+        ("validated", None),
+        ("assigned", AGENT.login),
+        ("treated", AGENT.login),
+    ]
+    assert await treatment.outbox_types() == ["request.assigned.v1", "request.treated.v1"]
+    (assigned,) = await treatment.outbox("request.assigned.v1")
+    assert assigned["assignee_id"] == AGENT.staff_id and assigned["acknowledgement"] is None
+
+    # A request someone holds stays theirs when a colleague answers it.
+    other = await treatment.validated()
+    await actions.take_in_charge(treatment.pool, other.code, who(COLLEAGUE), version=1)
+    await actions.answer(treatment.pool, other.code, who(), message="Réglé.", version=2)
+    assert (await treatment.row(other.code))["assignee_id"] == COLLEAGUE.staff_id
+    assert await treatment.count("history", other.code) == 3  # validated, assigned, treated
 
 
 async def test_two_agents_take_it_at_once_one_wins_the_other_is_told_by_whom(treatment):
@@ -259,3 +294,29 @@ async def test_a_form_made_stale_by_the_citizen_says_so(treatment):
         await actions.answer(treatment.pool, event.code, who(), message="Encore", version=2)
     assert stale.value.extra["by"] == "l'usager"
     assert "par l'usager" in stale.value.message and "retraitement" in stale.value.message
+
+
+async def test_requests_answered_before_without_a_holder_are_given_to_their_first_answerer(
+    treatment,
+):
+    """The migration that gives the requests answered before the rule (nobody held them) to the
+    agent of their first answer; a request nobody answered, or someone holds, is left alone."""
+    answered = await treatment.validated()
+    await actions.answer(treatment.pool, answered.code, who(), message="Réglé.", version=1)
+    held = await treatment.validated()
+    await actions.take_in_charge(treatment.pool, held.code, who(COLLEAGUE), version=1)
+    await actions.answer(treatment.pool, held.code, who(), message="Réglé.", version=2)
+    waiting = await treatment.validated()
+    async with treatment.pool.acquire() as conn:
+        # As the rule's absence left it.
+        await conn.execute(
+            "UPDATE treatments SET assignee_id = NULL, assignee_login = NULL WHERE code = $1",
+            answered.code,
+        )
+        before = await treatment.row(answered.code)
+        await conn.execute(MIGRATION.read_text())
+    after = await treatment.row(answered.code)
+    assert (after["assignee_id"], after["assignee_login"]) == (AGENT.staff_id, AGENT.login)
+    assert after["version"] == before["version"]
+    assert (await treatment.row(held.code))["assignee_id"] == COLLEAGUE.staff_id
+    assert (await treatment.row(waiting.code))["assignee_id"] is None

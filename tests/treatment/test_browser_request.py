@@ -8,6 +8,8 @@ answer email with its text and the tracking link). Checked with axe at each step
 
 from __future__ import annotations
 
+import csv
+import io
 from email.header import decode_header, make_header
 
 import asyncpg
@@ -252,3 +254,35 @@ async def test_an_answer_posted_after_the_session_ended_is_given_back_not_lost(
     await page.locator("form[action$='/mettre-en-attente'] button").click()
     await expect(page.get_by_label("Votre texte, non envoyé")).to_have_value(reason)
     assert await _written(database_url, code) == (0, 1)
+
+
+async def test_a_request_answered_without_prendre_en_compte_names_who_answered_it(
+    stack, database_url, page
+):
+    """The trial's focal point answered straight away, as Miliê's guide shows (« traiter »,
+    then « Répondre avec envoi de mail »): the page then said « Pris en compte par : Personne
+    pour le moment » under « Traité — avis attendu ». Answering takes the request in charge
+    for the one answering: their page, their history and the « Avis attendus » list name them."""
+    gateway = stack.gateway
+    await create_account(database_url, Role.FOCAL_POINT, "koffi.yao", PASSWORD, BODY, "Koffi YAO")
+    code = await validated_reclamation(stack, email=CITIZEN)
+    await sign_in(page, gateway, "koffi.yao", PASSWORD)
+    await page.goto(f"{gateway}/admin/requetes/{code}")
+    await page.get_by_label("Message de fin traitement").fill("Votre passeport est prêt.")
+    await page.get_by_role("button", name="Répondre avec envoi de mail").click()
+    await expect(page.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+    held = page.locator("dt:text-is('Pris en compte par') + dd")
+    await expect(held).to_have_text("Koffi YAO")
+    history = page.locator("section[aria-labelledby=historique-titre]")
+    await expect(history).to_contain_text("Prise en compte")
+    assert await axe_violations(page) == []
+
+    # The « Avis attendus » list's export names them in its « Pris en compte par » column.
+    export = f"{gateway}/admin/pf/consultations/export.csv?liste=avis-attendus"
+    response = await page.request.get(export)
+    assert response.status == 200
+    rows = list(
+        csv.DictReader(io.StringIO((await response.body()).decode("utf-8-sig")), delimiter=";")
+    )
+    (row,) = [r for r in rows if code in "".join(r.values())]
+    assert row["Pris en compte par"] == "Koffi YAO"

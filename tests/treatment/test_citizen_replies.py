@@ -129,7 +129,12 @@ async def test_treatment_stopped_while_a_citizen_gives_an_opinion_gets_it_when_b
 
         row = await eventually(closed)
         assert row["opinion"] == "not_satisfied"
-        assert await kinds(pool, event.code) == ["validated", "treated", "opinion_given"]
+        assert await kinds(pool, event.code) == [
+            "validated",
+            "assigned",
+            "treated",
+            "opinion_given",
+        ]
         async with pool.acquire() as conn:
             published = await conn.fetchval(
                 "SELECT count(*) FROM outbox WHERE message_type = 'request.opinion_given.v1'"
@@ -157,7 +162,12 @@ async def test_an_opinion_delivered_twice_is_applied_once(treatment):
 
     await eventually(closed)
     assert not await deliver(treatment.pool, recorded, uuid.UUID(message_id))
-    assert await kinds(treatment.pool, event.code) == ["validated", "treated", "opinion_given"]
+    assert await kinds(treatment.pool, event.code) == [
+        "validated",
+        "assigned",
+        "treated",
+        "opinion_given",
+    ]
     assert await treatment.count("opinions", event.code) == 1
     assert (await treatment.outbox_types()).count("request.opinion_given.v1") == 1
 
@@ -170,7 +180,12 @@ async def test_a_reopening_delivered_twice_reopens_once(treatment):
     assert not await deliver(treatment.pool, recorded, message_id)
     row = await treatment.row(event.code)
     assert row["status"] == "reopened"
-    assert await kinds(treatment.pool, event.code) == ["validated", "treated", "reopened"]
+    assert await kinds(treatment.pool, event.code) == [
+        "validated",
+        "assigned",
+        "treated",
+        "reopened",
+    ]
     assert await treatment.count("reopenings", event.code) == 1
     assert (await treatment.outbox_types()).count("request.reopened.v1") == 1
 
@@ -190,6 +205,7 @@ async def test_a_second_opinion_is_recorded_as_refused_and_acknowledged_not_retr
     # The body reads it in the request's history; the row and its version are as they were.
     assert await kinds(treatment.pool, event.code) == [
         "validated",
+        "assigned",
         "treated",
         "opinion_given",
         "citizen_reply_refused",

@@ -271,7 +271,9 @@ OPERATIONS = [
         "answer",
         "Répondre à l'usager",
         "La réponse de l'organisme (« Traité »), avec les documents déposés pour elle ; "
-        "l'usager est prévenu et la lit sur sa page de suivi.",
+        "l'usager est prévenu et la lit sur sa page de suivi. Une requête que personne n'avait "
+        "prise en compte l'est alors par le système qui répond (son historique dit « Prise en "
+        "compte », puis « Réponse envoyée » ; assignee_login le nomme).",
         models.ActionDone,
         body=models.AnswerIn,
         parameters=[CODE],

@@ -40,7 +40,9 @@ the channel and the operator. The view such a call gets (200, 409, 422) names, o
 line of each reply taken by phone, the operator who took it (``operator_id``), linked to the
 reply by its id (``reply_id``, there and back through treatment), and on a reply waiting for
 treatment (``pending_reply.operator_id``; null for the citizen's own): for the staff only, never
-in the citizen's own view nor in the 202 of a reply (the citizens' API's answer).
+in the citizen's own view nor in the 202 of a reply (the citizens' API's answer). Its sentences
+(banner, history, a reply waiting) speak of the caller, in the third person, for the operator
+to read (``tracking.view``, ``for_operator``); the citizen's view keeps « vous ».
 """
 
 from __future__ import annotations

@@ -110,11 +110,11 @@ def _matches(row: asyncpg.Record | None, who: Who, purge_key: bytes | None = Non
 async def _view(
     conn: asyncpg.Connection, row: asyncpg.Record, *, for_operator: bool = False
 ) -> dict[str, Any]:
-    """The tracking view; ``for_operator``: as the call centre's operator reads it
-    (:func:`_name_operators`)."""
+    """The tracking view; ``for_operator``: as the call centre's operator reads it, about the
+    caller (``tracking_view.build``), naming who took each reply (:func:`_name_operators`)."""
     policy, calendar = await deadline_copy.load(conn)
     history = await conn.fetch(_HISTORY, row["id"])
-    view = tracking_view.build(row, history, policy, calendar)
+    view = tracking_view.build(row, history, policy, calendar, for_operator=for_operator)
     if for_operator:
         await _name_operators(conn, row, history, view)
     return view

@@ -1,6 +1,11 @@
 """What the citizen's tracking page says, without I/O: the statuses of the design's life of a
 request in the citizen guide's words, the step each one belongs to, the history sentences, and
 the view built from the stored rows.
+
+The call centre's operator (« Suivi d'un appel ») reads the same view about the caller: each
+sentence that speaks to the citizen (« vous ») has its operator's wording beside it, in the third
+person (« l'appelant »), chosen by ``for_operator``. The history keeps the citizen's sentence of
+each line; the operator's is rebuilt from the line (:func:`caller_sentence`).
 """
 
 from __future__ import annotations
@@ -44,11 +49,17 @@ def theme_text(label: str | None, parent_label: str | None) -> str | None:
 # -- the history, in the citizen's words -----------------------------------------------------
 
 
-def submitted_sentence() -> str:
+def submitted_sentence(for_operator: bool = False) -> str:
+    if for_operator:
+        return "L'appelant a soumis la requête ; elle attend l'examen de l'analyste."
     return "Vous avez soumis la requête ; elle attend l'examen de l'analyste."
 
 
-def reformulation_sentence() -> str:
+def reformulation_sentence(for_operator: bool = False) -> str:
+    if for_operator:
+        return (
+            "L'analyste demande à l'appelant de reformuler son message (voir son message retour)."
+        )
     return "L'analyste vous demande de reformuler votre message (voir son message retour)."
 
 
@@ -70,12 +81,22 @@ def reindexed_sentence(body_name: str, theme: str | None) -> str:
     return f"L'analyste a réorienté la requête : {where}."
 
 
-def clarification_sentence() -> str:
+def clarification_sentence(for_operator: bool = False) -> str:
+    if for_operator:
+        return "L'analyste a envoyé une réponse à l'appelant."
     return "L'analyste vous a envoyé une réponse."
 
 
-def resubmitted_sentence(added: list[str] | tuple[str, ...] = ()) -> str:
-    said = "Vous avez reformulé votre message ; la requête attend de nouveau l'analyste."
+_RESUBMITTED = {
+    False: "Vous avez reformulé votre message ; la requête attend de nouveau l'analyste.",
+    True: "L'appelant a reformulé son message ; la requête attend de nouveau l'analyste.",
+}
+
+
+def resubmitted_sentence(
+    added: list[str] | tuple[str, ...] = (), for_operator: bool = False
+) -> str:
+    said = _RESUBMITTED[for_operator]
     if added:
         said += f" Document{'s' if len(added) > 1 else ''} ajouté{'s' if len(added) > 1 else ''} : "
         said += ", ".join(added) + "."
@@ -97,29 +118,73 @@ def resumed_sentence() -> str:
     return "L'organisme a repris le traitement de la requête."
 
 
-def treated_sentence(treated_at: datetime) -> str:
+def treated_sentence(treated_at: datetime, for_operator: bool = False) -> str:
+    if for_operator:
+        return (
+            f"Traité le {french.day(treated_at)} : le ministère a répondu ; lisez son message "
+            "de traitement à l'appelant et recueillez son avis."
+        )
     return (
         f"Traité le {french.day(treated_at)} : le ministère a répondu ; lisez son message de "
         "traitement et donnez votre avis."
     )
 
 
-def opinion_sentence(opinion: str) -> str:
-    return f"Vous avez donné votre avis sur le service reçu : {lifecycle.opinion_label(opinion)}."
+def opinion_sentence(opinion: str, for_operator: bool = False) -> str:
+    said = lifecycle.opinion_label(opinion)
+    if for_operator:
+        return f"L'appelant a donné son avis sur le service reçu : {said}."
+    return f"Vous avez donné votre avis sur le service reçu : {said}."
 
 
-def reopened_sentence() -> str:
+def reopened_sentence(for_operator: bool = False) -> str:
+    if for_operator:
+        return "L'appelant a relancé la requête pour un nouveau traitement (retraitement)."
     return "Vous avez relancé la requête pour un nouveau traitement (retraitement)."
 
 
-def closed_sentence(opinion: str | None) -> str:
+def closed_sentence(opinion: str | None, for_operator: bool = False) -> str:
     if opinion is None:
+        if for_operator:
+            return "La requête est clôturée sans retour de l'appelant."
         return "La requête est clôturée sans retour de votre part."
     return f"La requête est clôturée : {lifecycle.opinion_label(opinion)}."
 
 
-def citizen_answered_sentence() -> str:
+def citizen_answered_sentence(for_operator: bool = False) -> str:
+    if for_operator:
+        return "Le ministère a envoyé un nouveau message à l'appelant."
     return "Le ministère vous a envoyé un nouveau message."
+
+
+def caller_sentence(line: Mapping[str, Any], request: Mapping[str, Any]) -> str | None:
+    """The operator's wording of a history ``line`` of ``request`` (its tracking row), rebuilt
+    from what the line keeps; None where the stored sentence speaks to nobody (« L'analyste a
+    jugé la requête recevable… ») or cannot be rebuilt (a reply refused: its reason is kept in
+    the citizen's words only)."""
+    E, stored = lifecycle.Event, line["message"] or ""
+    match line["event_type"]:
+        case E.SUBMITTED:
+            return submitted_sentence(for_operator=True)
+        case E.RESUBMITTED if stored.startswith(base := resubmitted_sentence()):
+            # The documents' names follow the sentence (gone after the purge).
+            return resubmitted_sentence(for_operator=True) + stored.removeprefix(base)
+        case E.REFORMULATION_REQUESTED:
+            return reformulation_sentence(for_operator=True)
+        case E.CLARIFICATION_SENT:
+            return clarification_sentence(for_operator=True)
+        case E.TREATED:
+            return treated_sentence(line["occurred_at"], for_operator=True)
+        case E.OPINION_GIVEN if request["citizen_opinion"]:
+            # One opinion per request: it closes it (the life cycle's table).
+            return opinion_sentence(request["citizen_opinion"], for_operator=True)
+        case E.REOPENED:
+            return reopened_sentence(for_operator=True)
+        case E.CLOSED if stored == closed_sentence(None):
+            return closed_sentence(None, for_operator=True)
+        case E.CITIZEN_ANSWERED:
+            return citizen_answered_sentence(for_operator=True)
+    return None
 
 
 # Sentences for the lines written before these existed (the submission's first line).
@@ -131,9 +196,14 @@ def may_reply(status: str, event: str) -> bool:
     return any(lifecycle.allows(status, event, opinion=o) for o in (None, *OPINION_LABELS))
 
 
-def recorded_sentence(kind: str, recorded_at: datetime) -> str:
-    """What the page says between the citizen's reply and treatment's judgement of it."""
+def recorded_sentence(kind: str, recorded_at: datetime, for_operator: bool = False) -> str:
+    """What the page says between the citizen's reply and treatment's judgement of it; to the
+    operator, only that it is recorded, and when (the banner says what follows:
+    ``lifecycle.CALLER_REPLY_BANNERS``)."""
     when = f"le {french.day(recorded_at)} à {french.clock(recorded_at)}"
+    if for_operator:
+        what = "La relance" if kind == "reopening" else "L'avis"
+        return f"{what} de l'appelant a été enregistré{'e' if kind == 'reopening' else ''} {when}."
     if kind == "reopening":
         return (
             f"Votre relance a été enregistrée {when} : la requête va être transmise de nouveau "
@@ -164,9 +234,18 @@ def documents_of(raw: Any) -> list[dict[str, Any]]:
     ]
 
 
-def history_line(row: Mapping[str, Any]) -> dict[str, Any]:
+def history_line(
+    row: Mapping[str, Any], request: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A history row as the page shows it; ``request`` given (its tracking row): in the call
+    centre operator's words (:func:`caller_sentence`)."""
     event = row["event_type"]
-    sentence = _SENTENCE_OF_EVENT.get(event) or row["message"] or status_label(row["status"])
+    sentence = (
+        (caller_sentence(row, request) if request is not None else None)
+        or _SENTENCE_OF_EVENT.get(event)
+        or row["message"]
+        or status_label(row["status"])
+    )
     return {
         "at": row["occurred_at"].isoformat(),
         "day": french.day(row["occurred_at"]),
@@ -218,13 +297,17 @@ def build(
     history: Iterable[Mapping[str, Any]],
     policy: Policy | None = None,
     calendar: Calendar = WORKING_DAYS,
+    *,
+    for_operator: bool = False,
 ) -> dict[str, Any]:
     """The JSON the gateway renders: one request, the guide's columns, its history, its step
-    (``policy`` and ``calendar``: intake's copy of the deadlines, for the admissibility date)."""
+    (``policy`` and ``calendar``: intake's copy of the deadlines, for the admissibility date).
+    ``for_operator``: its sentences as the call centre's operator reads them, about the caller
+    (« Suivi d'un appel »); the citizen's page and API keep « vous »."""
     status = row["status"]
     opinion = row["citizen_opinion"]
     step = step_of(status)
-    lines = [history_line(h) for h in history]
+    lines = [history_line(h, row if for_operator else None) for h in history]
     treated_at = row["treated_at"]
     answer = (
         {
@@ -251,7 +334,9 @@ def build(
         {
             "kind": row["reply_kind"],
             "recorded_at": row["reply_recorded_at"].isoformat(),
-            "sentence": recorded_sentence(row["reply_kind"], row["reply_recorded_at"]),
+            "sentence": recorded_sentence(
+                row["reply_kind"], row["reply_recorded_at"], for_operator
+            ),
             "opinion_label": lifecycle.opinion_label(row["reply_opinion"]),
         }
         if row["reply_kind"] and status == Status.TREATED
@@ -279,7 +364,9 @@ def build(
         status_label=status_label(status, treated_at=row["treated_at"], opinion=opinion),
         step=step,
         # The banner: where it stands in plain words, and the date the next step is due by.
-        banner=lifecycle.citizen_banner(status, pending["kind"] if pending else None),
+        banner=lifecycle.citizen_banner(
+            status, pending["kind"] if pending else None, for_operator=for_operator
+        ),
         due_at=due,
         due_day=french.day(due) if due else None,
         answer_due=answer_due(status, row.get("answer_due")),
