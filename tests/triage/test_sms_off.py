@@ -24,7 +24,7 @@ from tests.staff.helpers import (
     page_of,
     signed_in_session,
 )
-from tests.support import eventually
+from tests.support import eventually, signed_session
 from tests.treatment.pages import validated_without_email
 from tests.treatment.test_request_page import _multipart
 from tests.triage.test_call_centre_sms import _call
@@ -70,6 +70,16 @@ async def test_a_caller_with_a_mobile_only_is_promised_nothing_and_the_log_says_
     assert "Aucun message envoyé" not in section
     assert "Non envoyé — pas d'adresse email, et la plateforme n'envoie pas de SMS" in section
     assert smtp_server.messages == []
+
+    # The statistics' deliveries count it failed (its notification.failed).
+    async with signed_session() as http:
+
+        async def counted():
+            async with http.get(stack.url("stats") + "/stats/deliveries") as resp:
+                totals = (await resp.json())["deliveries"]
+            return totals if totals.get("sms", {}).get("failed") else None
+
+        assert await eventually(counted) == {"sms": {"sent": 0, "failed": 1}}
 
 
 async def test_the_focal_points_answer_says_the_citizen_cannot_be_told(
