@@ -36,7 +36,7 @@ from gateway.backoffice import access, shell
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.staff import accounts, auth, signin
-from gateway.web import csrf, downloads, form_parts
+from gateway.web import csrf, downloads, form_parts, phones
 from gateway.web.keys import GATEWAY_SETTINGS
 from shared import attachments, french, lifecycle, reach
 from shared.body_counts import UNSATISFIED
@@ -150,11 +150,12 @@ def answer_words(contact: dict, sms_enabled: bool) -> tuple[str, str]:
     notify sends by)."""
     email, phone = contact.get("email"), contact.get("phone")
     ways = reach.media(email, phone, sms_enabled=sms_enabled)
-    told = [f"par email à {email}" if way == reach.EMAIL else f"par SMS au {phone}" for way in ways]
+    shown = phones.telephone(phone) if phone else ""  # « 05 05 12 34 56 », as the page shows it
+    told = [f"par email à {email}" if way == reach.EMAIL else f"par SMS au {shown}" for way in ways]
     if told:
         button = "Répondre avec envoi de mail" if email else "Répondre avec envoi de SMS"
         return button, f"La réponse est enregistrée. L'usager en est prévenu {' et '.join(told)}."
-    call = f" au {phone}" if phone else ""
+    call = f" au {shown}" if phone else ""
     return "Enregistrer la réponse", (
         "La réponse est enregistrée. L'usager n'a ni email ni SMS possible : il ne sera pas "
         f"prévenu ; rappelez-le{call}."
