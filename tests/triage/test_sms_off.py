@@ -57,7 +57,7 @@ async def test_a_caller_with_a_mobile_only_is_promised_nothing_and_the_log_says_
     assert "SMS au" not in done
     assert UNREACHABLE in done
 
-    # The analysts' « Messages envoyés à l'usager »: the acknowledgement not sent, and why.
+    # The analysts' « Messages à l'usager »: the acknowledgement not sent, and why.
     await create_account(database_url, Role.ANALYST, "analyste.sans.sms", PASSWORD)
     async with await signed_in_session(stack.gateway, "analyste.sans.sms", PASSWORD) as http:
 
