@@ -31,7 +31,7 @@ own calls), ``--calls`` calls of each kind per agent:
   rows), ``…?q=<code>``, ``…?q=<word>``, the dashboard ``GET /admin/`` (its counters), and the
   answer form: ``GET /admin/requetes/{code}``, ``POST /admin/requetes/{code}/repondre``
   (multipart, the form's CSRF token and version, the file input empty, « Répondre avec envoi
-  de mail »), then the 303 followed to « Message envoyé à l'usager! ». Every page is checked
+  de mail »), then the 303 followed to « La réponse est enregistrée. … ». Every page is checked
   (rows, the code found or not, the counters shown).
 
 It prints p50/p95/p99/max per kind, the answers per second, how long the answers' events took to
@@ -715,10 +715,10 @@ async def answer_page(gateway: str, agent: Agent, code: str, version: int) -> No
         if resp.status != 303 or "fait=repondre" not in where:
             text = await resp.text()
             raise AssertionError(f"POST {action}: {resp.status} {where} {text[:300]}")
-    # The page the browser follows the 303 to, with « Message envoyé à l'usager! ».
+    # The page the browser follows the 303 to, with « La réponse est enregistrée. … ».
     notice = await page(agent, where if where.startswith("http") else gateway + where)
-    if "Message envoyé à l" not in notice:
-        raise AssertionError(f"{where}: no « Message envoyé à l'usager! »")
+    if "La réponse est enregistrée" not in notice:
+        raise AssertionError(f"{where}: no « La réponse est enregistrée »")
 
 
 # -- the answers -----------------------------------------------------------------------------

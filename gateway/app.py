@@ -178,6 +178,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
         context_processors=[aiohttp_jinja2.request_processor],  # base.html marks the current page
     )
     env.globals["call_centre_phone"] = settings.call_centre_phone  # the citizen pages' footer
+    # Whether SMS are sent (MILIE_SMS_ENABLED): a page promises an SMS only when they are.
+    env.globals["sms_enabled"] = settings.sms_enabled
     env.globals["max_lengths"] = forms.MAX_LENGTHS  # each citizen field's maxlength
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
     env.filters["code_groupes"] = codes.grouped  # « 503 052 9490 »

@@ -132,6 +132,10 @@ class ServiceSettings(BaseSettings):
     inbox_kept_days: int = Field(30, ge=1)
     # Shared by the gateway and the services to sign the staff identity passed along a call.
     identity_secret: SecretStr = SecretStr(DEVELOPMENT_IDENTITY_SECRET)
+    # Whether the platform sends SMS (MILIE_SMS_ENABLED), one value for every process: intake's
+    # answers and the gateway's pages promise an SMS only when it is on (shared.reach), and
+    # notify, which sends them, refuses to start when it disagrees with MILIE_SMS_BASE_URL.
+    sms_enabled: bool = False
 
     def uses_broker(self) -> bool:
         """Whether this process connects to RabbitMQ (the gateway does not)."""

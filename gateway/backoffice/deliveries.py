@@ -1,5 +1,6 @@
 """The messages sent to the citizen about a request (notify's delivery log), for the request's
-page in the back office: each email or SMS, when, to whom, and whether it went out.
+page in the back office: each email or SMS, when, to whom, and whether it went out — or why it
+could not (« Non envoyé — pas d'adresse email, et la plateforme n'envoie pas de SMS »).
 
 Asked with the staff member's signed identity: notify itself lets only analysts and
 administrators read the log, which names the citizen's email and phone number.
@@ -15,7 +16,20 @@ from gateway.staff import auth
 from shared import french
 
 MEDIA = {"email": "Email", "sms": "SMS"}
-STATUSES = {"pending": "En attente d'envoi", "sent": "Envoyé", "failed": "Échec de l'envoi"}
+STATUSES = {
+    "pending": "En attente d'envoi",
+    "sent": "Envoyé",
+    "failed": "Échec de l'envoi",
+    # Notify could not send it at all (no email, no SMS possible): why follows.
+    "unsent": "Non envoyé",
+}
+
+
+def _status(row: dict) -> str:
+    status = STATUSES.get(row["status"], row["status"])
+    if row["status"] == "unsent" and row.get("last_error"):
+        return f"{status} — {row['last_error']}"
+    return status
 
 
 def lines(rows: list[dict]) -> list[dict[str, str]]:
@@ -26,7 +40,7 @@ def lines(rows: list[dict]) -> list[dict[str, str]]:
             "medium": MEDIA.get(r["medium"], r["medium"]),
             "recipient": r.get("recipient") or "",
             "subject": r.get("subject") or "",
-            "status": STATUSES.get(r["status"], r["status"]),
+            "status": _status(r),
         }
         for r in rows
     ]

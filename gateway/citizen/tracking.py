@@ -497,7 +497,12 @@ def _forgot_form(
     request: web.Request, values: dict[str, str], status: int = 200, **context: Any
 ) -> web.Response:
     context.setdefault("errors", {})
-    context.update(values=forms.cut(values), csrf_token=csrf.token_for(request))
+    context.update(
+        values=forms.cut(values),
+        csrf_token=csrf.token_for(request),
+        # The advice on junk mail is for an address, not a mobile number.
+        by_email="@" in values.get("email", ""),
+    )
     return aiohttp_jinja2.render_template("forgot_code.html", request, context, status=status)
 
 

@@ -11,6 +11,7 @@ from services.intake.answers import ANSWERS, Submitted
 from services.intake.channels import open311_answers
 from services.intake.domain import SubmissionIn, presence_errors
 from services.intake.keys import CATALOGUE_CACHE
+from services.intake.settings import SETTINGS
 from services.intake.tracking import api as tracking_api
 from shared import answers
 from shared.answers import answer
@@ -87,7 +88,7 @@ async def submit(request: web.Request) -> web.Response:
             submitted_at=accepted.submitted_at,
             replayed=accepted.replayed,
             # How the citizen is sent the code: "email", "sms" (a mobile number), both, neither.
-            told_by=sub.told_by(),
+            told_by=sub.told_by(sms_enabled=request.app[SETTINGS].sms_enabled),
         ),
         status=200 if accepted.replayed else 201,
     )

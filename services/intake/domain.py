@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from shared import reach
 from shared.messages import Channel, Nature
 from shared.web import field_error
 
@@ -72,20 +73,6 @@ def normalize_phone(number: str, country: str) -> str:
         where = f" (indicatif +{dial})" if dial else ""
         raise ValueError(f"Ce numéro n'est pas un numéro valide pour le pays choisi{where}.")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def is_mobile(e164: str | None) -> bool:
-    """Whether ``e164`` is a number that takes an SMS (notify sends the code to it)."""
-    if not e164:
-        return False
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(number) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    )
 
 
 class ContactIn(BaseModel):
@@ -150,16 +137,10 @@ class SubmissionIn(BaseModel):
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    def told_by(self) -> list[str]:
-        """How the citizen is sent their code: "email", "sms" (a mobile number), both, none."""
-        return [
-            medium
-            for medium, given in (
-                ("email", bool(self.contact.email)),
-                ("sms", is_mobile(self.contact.phone)),
-            )
-            if given
-        ]
+    def told_by(self, *, sms_enabled: bool) -> list[str]:
+        """How the citizen is sent their code: "email", "sms" (a mobile number, when the
+        platform sends SMS), both, none (shared.reach)."""
+        return reach.media(self.contact.email, self.contact.phone, sms_enabled=sms_enabled)
 
     def missing_contact_fields(self) -> list[str]:
         """Every channel needs a way to reach the citizen: a mobile number or an email, at

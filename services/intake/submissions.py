@@ -157,6 +157,7 @@ async def submit(
     catalogue: CatalogueCache | None = None,
     guard: limits.Guard | None = None,
     config: limits.Config | None = None,
+    sms_enabled: bool = False,
 ) -> Accepted:
     """Store ``sub``; raises :class:`Refused` with field errors. Call inside a transaction when
     ``sub`` has a submission key or ``draft_id`` is given; otherwise the request, its contact,
@@ -259,7 +260,7 @@ async def submit(
                 lifecycle.CITIZEN_LABELS[FIRST],
             ),
             event=outbox.row(event(code, [])) if event_now else None,
-            draft=(draft_id, " ".join(sub.told_by())) if draft_id else None,
+            draft=(draft_id, " ".join(sub.told_by(sms_enabled=sms_enabled))) if draft_id else None,
         ):
             break
     else:  # ten collisions in a row among 900 million codes: something else is wrong

@@ -59,7 +59,7 @@ async def _deliveries(app: web.Application) -> AsyncIterator[None]:
         media.append(SmsMedium(client, settings.sms_batch))
         log.info("SMS enabled", extra={"sms_base_url": settings.sms_base_url})
     else:
-        log.warning("SMS disabled: MILIE_SMS_BASE_URL is empty, no SMS will be sent")
+        log.warning("SMS disabled: MILIE_SMS_ENABLED is off, no SMS will be sent")
     loop = DeliveryLoop(app[POOL], settings, media)
     loop.start(NAME)
     app[SENDER] = loop

@@ -6,18 +6,18 @@ The address and the mobile number come from the recipients table (filled from
 request.submitted); a validation also carries the contact itself. One delivery per event and
 medium (``UNIQUE (about_message_id, medium)``): a redelivered event never sends a second email
 nor a second SMS. The email goes where an address was given, the SMS where a mobile number was
-and an SMS provider is configured: a call-centre caller without email learns it by SMS.
+and SMS are sent (MILIE_SMS_ENABLED): a call-centre caller without email learns it by SMS.
+Where neither can go, the message is written down unsent, with why (tell.py).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import asyncpg
 
-from services.notify import emails, repository, sms, sms_texts
+from services.notify import emails, sms_texts, tell
 from shared.consumer import Delivery, Handler
 from shared.messages import (
     RequestClarificationSentV1,
@@ -25,8 +25,6 @@ from shared.messages import (
     RequestRejectedV1,
     RequestValidatedV1,
 )
-
-log = logging.getLogger(__name__)
 
 OSEP = "l'Observatoire du Service Public (OSEP)"
 
@@ -114,7 +112,8 @@ def _handler(
     build: Build, text: Text, public_url: str, sms_enabled: bool
 ) -> Callable[..., Awaitable[None]]:
     """A handler that tells the citizen what ``build(event, name)`` writes by email, if they have
-    an address, and ``text(event, link)`` by SMS, if they have a mobile number."""
+    an address, and ``text(event, link)`` by SMS, if they have a mobile number and SMS are sent
+    (``tell.citizen``: otherwise written down unsent)."""
 
     async def handle(conn: asyncpg.Connection, event, delivery: Delivery) -> None:
         row = await _recipient(conn, event.request_id)
@@ -125,21 +124,17 @@ def _handler(
             address, phone = contact.email, contact.phone
             first, last = contact.first_names, contact.last_name
         name = emails.full_name(first, last)
-        if address:
-            mail = build(event, name)
-            await repository.add_delivery(
-                conn, repository.NewDelivery.email(delivery, event.request_id, address, name, mail)
-            )
-        if sms_enabled and sms.is_mobile(phone):
-            said = text(event, emails.tracking_link(public_url, event.code))
-            await repository.add_delivery(
-                conn, repository.NewDelivery.sms(delivery, event.request_id, phone, name, said)
-            )
-        if not address and not (sms_enabled and sms.is_mobile(phone)):
-            log.info(
-                "no address nor mobile number for a decision",
-                extra={"code": event.code, "type": delivery.message_type},
-            )
+        await tell.citizen(
+            conn,
+            delivery,
+            event.request_id,
+            name,
+            address,
+            phone,
+            mail=lambda: build(event, name),
+            text=lambda: text(event, emails.tracking_link(public_url, event.code)),
+            sms_enabled=sms_enabled,
+        )
 
     return handle
 

@@ -13,12 +13,12 @@ from services.notify import (
     purge,
     reminders,
     repository,
-    sms,
     sms_texts,
     staff_mail,
+    tell,
     treatment,
 )
-from shared import deadline_copy, early
+from shared import deadline_copy, early, reach
 from shared.consumer import Batched, Delivery, Entry
 from shared.messages import (
     CodesReminderRequestedV1,
@@ -116,9 +116,11 @@ async def requests_submitted(
     decision_days: Mapping[str, int] | None = None,
 ) -> None:
     """Keep each recipient for later events; queue the acknowledgement email where there is an
-    address, and the SMS where there is a mobile number and an SMS provider."""
+    address, and the SMS where there is a mobile number and SMS are sent (shared.reach); write
+    the SMS down unsent, with why, for a citizen neither can reach."""
     recipients: list[repository.Recipient] = []
     deliveries: list[repository.NewDelivery] = []
+    unsent: list[tuple[repository.NewDelivery, str]] = []
     policy, calendar = await deadline_copy.load(conn)
     for event, delivery in run:
         contact = event.contact
@@ -133,17 +135,21 @@ async def requests_submitted(
             )
         )
         name = emails.full_name(contact.first_names, contact.last_name)
-        if sms_enabled and sms.is_mobile(contact.phone):
+        ways = reach.media(contact.email, contact.phone, sms_enabled=sms_enabled)
+        code_by_sms = repository.NewDelivery.sms(
+            delivery,
+            event.request_id,
+            contact.phone or "",
+            name,
+            sms_texts.acknowledgement(event, emails.tracking_link(public_url, event.code)),
+        )
+        if reach.SMS in ways:
             # The code by SMS too, where a mobile number is given (sent by the delivery loop).
-            deliveries.append(
-                repository.NewDelivery.sms(
-                    delivery,
-                    event.request_id,
-                    contact.phone or "",
-                    name,
-                    sms_texts.acknowledgement(event, emails.tracking_link(public_url, event.code)),
-                )
-            )
+            deliveries.append(code_by_sms)
+        elif reason := reach.unreachable_reason(
+            contact.email, contact.phone, sms_enabled=sms_enabled
+        ):
+            unsent.append((code_by_sms, reason))
         if contact.email:
             # The administrators' value (per nature and body), else this service's settings.
             days = policy.value(DeadlineKind.ADMISSIBILITY, event.nature, event.body_id) or (
@@ -154,3 +160,5 @@ async def requests_submitted(
                 repository.NewDelivery.email(delivery, event.request_id, contact.email, name, mail)
             )
     await repository.save_recipients_and_add_deliveries(conn, recipients, deliveries)
+    for delivery_unsent, reason in unsent:
+        await tell.record_unsent(conn, delivery_unsent, reason)

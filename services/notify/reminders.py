@@ -12,8 +12,8 @@ from html import escape
 
 import asyncpg
 
-from services.notify import emails, repository, sms, sms_texts
-from shared import french
+from services.notify import emails, repository, sms_texts
+from shared import french, reach
 from shared.consumer import Delivery
 from shared.messages import CodesReminderRequestedV1, CodesReminderRequestedV2
 
@@ -98,7 +98,7 @@ async def on_codes_reminder_requested(
         )
         return
     phone = getattr(event, "phone", None)
-    if sms_enabled and sms.is_mobile(phone):
+    if reach.SMS in reach.media(None, phone, sms_enabled=sms_enabled):
         text = sms_texts.codes_reminder(event.requests, tracking_page(public_url))
         await repository.add_delivery(
             conn, repository.NewDelivery.sms(delivery, None, phone or "", "", text)

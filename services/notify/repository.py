@@ -228,3 +228,20 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> UUID 
            RETURNING id""",
         *delivery.params(),
     )
+
+
+async def add_unsent(
+    conn: asyncpg.Connection, delivery: NewDelivery, reason: str
+) -> asyncpg.Record | None:
+    """Write down a message that cannot be sent (``reason``: why), never queued; None when this
+    message already has a delivery for this medium."""
+    return await conn.fetchrow(
+        """INSERT INTO deliveries (id, request_id, about_message_id, about_message_type,
+                                   correlation_id, medium, recipient, recipient_name, subject,
+                                   body_text, body_html, status, last_error, failed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'unsent', $12, now())
+           ON CONFLICT (about_message_id, medium) DO NOTHING
+           RETURNING id, failed_at""",
+        *delivery.params(),
+        reason,
+    )

@@ -33,9 +33,10 @@ class NotifySettings(ServiceSettings):
     max_attempts: int = 30
     # Longest wait between two attempts of one delivery.
     retry_cap_seconds: float = 60.0
-    # SMS through Orange's SMS API (Côte d'Ivoire), see sms.py. An empty base URL sends no SMS
-    # (said in the log at start). The sender is the number registered with Orange, with its
-    # country code and without "+" (2250700000000).
+    # SMS through Orange's SMS API (Côte d'Ivoire), see sms.py: sent once MILIE_SMS_ENABLED is
+    # true (shared.settings), which needs the base URL; off, no SMS (said in the log at start).
+    # The sender is the number registered with Orange, with its country code and without "+"
+    # (2250700000000).
     sms_base_url: str = ""
     sms_client_id: str = ""
     sms_client_secret: SecretStr = SecretStr("")
@@ -75,9 +76,24 @@ class NotifySettings(ServiceSettings):
             for nature in Nature
         }
 
-    @property
-    def sms_enabled(self) -> bool:
-        return bool(self.sms_base_url.strip())
+    def sms_switch_problem(self) -> str | None:
+        """Why MILIE_SMS_ENABLED and the provider disagree, or None. The pages promise SMS by
+        the switch alone: a provider without it, or it without a provider, would have them lie."""
+        if self.sms_enabled and not self.sms_base_url.strip():
+            return "MILIE_SMS_ENABLED is true: set MILIE_SMS_BASE_URL (the provider)"
+        if self.sms_base_url.strip() and not self.sms_enabled:
+            return (
+                "MILIE_SMS_BASE_URL is set: set MILIE_SMS_ENABLED=true too (the pages then "
+                "promise the SMS), or empty MILIE_SMS_BASE_URL"
+            )
+        return None
+
+    @model_validator(mode="after")
+    def _sms_switch_agrees_with_the_provider(self) -> Self:
+        # In every environment, not only in production (where production_problems says it too).
+        if problem := self.sms_switch_problem():
+            raise ValueError(problem)
+        return self
 
     @model_validator(mode="after")
     def _answers_outlive_the_inbox(self) -> Self:
@@ -120,6 +136,8 @@ class NotifySettings(ServiceSettings):
         # The provider's credentials are taken as issued (no length rule), but never a
         # placeholder; each is needed only where it is used (a relay without login, no SMS).
         problems = super().production_problems()
+        if problem := self.sms_switch_problem():
+            problems.append(problem)
         credentials = [
             ("MILIE_SMTP_USERNAME", self.smtp_username, self.smtp_username is not None),
             ("MILIE_SMTP_PASSWORD", self.smtp_password, self.smtp_username is not None),

@@ -1,5 +1,5 @@
 """SMS: a client of Orange's SMS API as used in Côte d'Ivoire (Orange Developer « SMS Côte
-d'Ivoire »), and which numbers take an SMS. The texts are in sms_texts.py.
+d'Ivoire »). Which numbers take an SMS: shared.reach. The texts are in sms_texts.py.
 
 The API: an OAuth2 client-credentials token (``POST {base}/oauth/v3/token``, Basic auth), then
 ``POST {base}/smsmessaging/v1/outbound/tel%3A%2B{sender}/requests`` with the bearer token and
@@ -38,23 +38,6 @@ log = logging.getLogger(__name__)
 
 # A token is renewed this long before the provider said it expires (clocks and transit).
 TOKEN_MARGIN_SECONDS = 60.0
-_MOBILE_TYPES = (
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-)
-
-
-def is_mobile(phone: str | None) -> bool:
-    """Whether ``phone`` (E.164) is a valid number that can take an SMS."""
-    if not phone:
-        return False
-    try:
-        number = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(number) and (
-        phonenumbers.number_type(number) in _MOBILE_TYPES
-    )
 
 
 def country_code(phone: str | None) -> int | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.notify import emails, repository, sms, sms_texts
+from services.notify import emails, repository, sms_texts, tell
 from shared.citizen_replies import refused_sentence
 from shared.consumer import Delivery, Handler
 from shared.lifecycle import OPINION_LABELS
@@ -232,7 +232,8 @@ Build = Callable[[object, str, str], Notice]
 
 def _handler(build: Build, public_url: str, sms_enabled: bool) -> Callable[..., Awaitable[None]]:
     """A handler that tells the citizen what ``build`` writes: by email where they gave an
-    address, by SMS where they gave a mobile number and a provider is configured."""
+    address, by SMS where they gave a mobile number and SMS are sent (``tell.citizen``:
+    otherwise written down unsent)."""
 
     async def handle(conn: asyncpg.Connection, event, delivery: Delivery) -> None:
         if getattr(event, "opinion", None) is not None:
@@ -249,20 +250,17 @@ def _handler(build: Build, public_url: str, sms_enabled: bool) -> Callable[..., 
             return
         name = emails.full_name(row["first_names"], row["last_name"])
         notice = build(event, name, public_url)
-        if row["email"]:
-            await repository.add_delivery(
-                conn,
-                repository.NewDelivery.email(
-                    delivery, event.request_id, row["email"], name, notice.email
-                ),
-            )
-        if sms_enabled and sms.is_mobile(row["phone"]):
-            await repository.add_delivery(
-                conn,
-                repository.NewDelivery.sms(
-                    delivery, event.request_id, row["phone"], name, notice.sms
-                ),
-            )
+        await tell.citizen(
+            conn,
+            delivery,
+            event.request_id,
+            name,
+            row["email"],
+            row["phone"],
+            mail=lambda: notice.email,
+            text=lambda: notice.sms,
+            sms_enabled=sms_enabled,
+        )
 
     return handle
 

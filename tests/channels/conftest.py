@@ -34,6 +34,7 @@ PLACE = "abidjan-plateau"
 
 def sms_settings(fake: FakeOrangeSms) -> dict:
     return {
+        "sms_enabled": True,  # every process: intake and the gateway then promise the SMS
         "sms_base_url": fake.url,
         "sms_client_id": fake.client_id,
         "sms_client_secret": fake.client_secret,

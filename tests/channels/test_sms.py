@@ -17,9 +17,9 @@ from services.notify.sms import (
     SmsProviderUnavailable,
     SmsRefused,
     SmsTemporary,
-    is_mobile,
 )
 from shared.messages import Contact
+from shared.reach import is_mobile
 from tests.channels.conftest import sms_settings
 from tests.notify.identity import analyst_headers
 from tests.support import (
@@ -154,7 +154,7 @@ async def test_no_sms_when_no_provider_is_configured(
         await publish_event(amqp_url, namespace, event)
         await settled(app, event.request_id, medium="email")
         assert [r["medium"] for r in await delivery_log(app, event.request_id)] == ["email"]
-    assert "SMS disabled: MILIE_SMS_BASE_URL is empty" in caplog.text
+    assert "SMS disabled: MILIE_SMS_ENABLED is off" in caplog.text
 
 
 async def test_the_client_keeps_its_token_until_it_expires_and_classifies_failures(fake_sms):
@@ -207,9 +207,10 @@ def test_only_mobile_numbers_get_an_sms():
 
 def test_an_sms_provider_needs_its_credentials():
     with pytest.raises(ValueError, match="MILIE_SMS_CLIENT_ID"):
-        NotifySettings(sms_base_url="https://api.orange.com")
+        NotifySettings(sms_enabled=True, sms_base_url="https://api.orange.com")
     with pytest.raises(ValueError, match="digits"):
         NotifySettings(
+            sms_enabled=True,
             sms_base_url="https://api.orange.com",
             sms_client_id="id",
             sms_client_secret="secret",

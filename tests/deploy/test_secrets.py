@@ -186,8 +186,21 @@ def test_the_gateway_refuses_a_bad_form_secret_or_open311_key(
         ),
         # Unused (no MILIE_SMS_BASE_URL) but a placeholder is never a value to keep.
         ({"MILIE_SMS_CLIENT_SECRET": "CHANGE-ME"}, "MILIE_SMS_CLIENT_SECRET: still holds"),
+        # SMS declared on without a provider, or a provider without the switch: the pages
+        # would promise SMS that are never sent, or hide those that are.
+        ({"MILIE_SMS_ENABLED": "true"}, "MILIE_SMS_ENABLED is true: set MILIE_SMS_BASE_URL"),
         (
             {
+                "MILIE_SMS_BASE_URL": "https://api.orange.com",
+                "MILIE_SMS_SENDER": "2250700000000",
+                "MILIE_SMS_CLIENT_ID": "orange-id",
+                "MILIE_SMS_CLIENT_SECRET": "orange-issued",
+            },
+            "MILIE_SMS_BASE_URL is set: set MILIE_SMS_ENABLED=true",
+        ),
+        (
+            {
+                "MILIE_SMS_ENABLED": "true",
                 "MILIE_SMS_BASE_URL": "https://api.orange.com",
                 "MILIE_SMS_SENDER": "2250700000000",
                 "MILIE_SMS_CLIENT_ID": "CHANGE-ME",
@@ -210,6 +223,7 @@ def test_notify_takes_the_providers_credentials_as_issued(monkeypatch: pytest.Mo
         monkeypatch,
         MILIE_SMTP_USERNAME="relay-user",
         MILIE_SMTP_PASSWORD="short-pass",
+        MILIE_SMS_ENABLED="true",
         MILIE_SMS_BASE_URL="https://api.orange.com",
         MILIE_SMS_SENDER="2250700000000",
         MILIE_SMS_CLIENT_ID="orange-id",

@@ -315,6 +315,7 @@ def sms_env(fake_sms) -> dict[str, str]:
     """Settings that make notify send its SMS to ``fake_sms`` (a tests.fakes.orange_sms
     server)."""
     return {
+        "MILIE_SMS_ENABLED": "true",
         "MILIE_SMS_BASE_URL": fake_sms.url,
         "MILIE_SMS_CLIENT_ID": fake_sms.client_id,
         "MILIE_SMS_CLIENT_SECRET": fake_sms.client_secret,

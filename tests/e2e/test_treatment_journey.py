@@ -5,7 +5,7 @@ requests), axe-core clean on every page visited, the citizen's and the focal poi
 1. A citizen submits a réclamation through the web form; an analyst validates it in the back
    office; the body's focal point finds it « En cours », « Traiter », takes it in charge with an
    edited acknowledgement email (it arrives as edited), puts it on hold (the citizen's tracking
-   page says so), resumes, answers with a PDF (« Message envoyé à l'usager! », the answer email
+   page says so), resumes, answers with a PDF (« prévenu par email », the answer email
    with its text and link); the citizen follows the link, reads the answer, downloads the
    document (the same bytes) and says « Non satisfait » with a comment; the request is in
    « Insatisfaits » with the comment and the dashboard's counters move; the focal point answers
@@ -251,7 +251,7 @@ async def _answer(page: Page, message: str, button: str, document: bytes | None 
             files=[{"name": "convocation.pdf", "mimeType": "application/pdf", "buffer": document}]
         )
     await page.get_by_role("button", name=button).click()
-    await expect(page.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+    await expect(page.locator("#resultat")).to_contain_text("L'usager en est prévenu par email à")
     await expect(page.locator("#statut")).to_contain_text("avis attendu")
     await _clean(page, narrow=True)
 
@@ -532,7 +532,7 @@ async def _first_request(stack: Stack, citizen: Page, analyst: Page, focal: Page
     await expect(preview).to_contain_text("Document joint : horaires.png")
     await _clean(focal, narrow=True)
     await focal.get_by_role("button", name="Répondre avec envoi de mail").click()
-    await expect(focal.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+    await expect(focal.locator("#resultat")).to_contain_text("L'usager en est prévenu par email à")
     answers = focal.locator("section[aria-labelledby=reponses-titre]")
     await expect(answers.get_by_role("link", name="horaires.png")).to_be_visible()
     await _clean(focal, narrow=True)

@@ -55,9 +55,10 @@ class FakeOrangeSms:
         return f"http://{self.host}:{self.port}"
 
     @property
-    def settings(self) -> dict[str, str]:
+    def settings(self) -> dict[str, str | bool]:
         """Notify's settings (``NotifySettings``) that send its SMS here."""
         return {
+            "sms_enabled": True,
             "sms_base_url": self.url,
             "sms_client_id": self.client_id,
             "sms_client_secret": self.client_secret,

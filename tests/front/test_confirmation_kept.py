@@ -91,7 +91,7 @@ async def test_saving_answers_the_summary_and_a_version_that_ok_must_match(
             uuid.UUID(draft_id),
         )
         assert kept["fields"] is None and kept["summary"] is None
-        assert kept["code"].strip() == first["code"] and kept["told_by"] == "email sms"
+        assert kept["code"].strip() == first["code"] and kept["told_by"] == "email"
     finally:
         await conn.close()
 

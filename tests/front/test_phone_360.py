@@ -11,11 +11,12 @@ import uuid
 from urllib.parse import urlsplit
 
 import aiohttp
+import pytest
 from playwright.async_api import expect
 
 from shared import french
 from tests.browser import ARTIFACTS
-from tests.front.conftest import PNG
+from tests.front.conftest import PNG, running_front
 from tests.front.pages import new_page
 
 # Every citizen page a citizen reaches without a request of their own (the tracking page has its
@@ -224,22 +225,33 @@ async def test_a_tracking_form_sent_back_with_errors_says_so_in_its_title(front)
                 assert f"<title>Erreurs — {title}</title>" in await resp.text(), path
 
 
-async def test_the_pages_that_explain_tracking_name_the_mobile_number_too(front):
+@pytest.mark.parametrize("sms_enabled", [True, False])
+async def test_the_pages_that_explain_tracking_name_the_mobile_number_too(
+    settings_for, sms_enabled
+):
     """A citizen who gave only a mobile number (a call-centre caller, many without email) read
     on the home page, the guide and « Informations » that tracking needs an email address and
     that forgotten codes come by email: both work with the number (by SMS); « À propos » said the
-    answer comes by email (an SMS tells of it)."""
-    async with aiohttp.ClientSession() as http:
+    answer comes by email (an SMS tells of it). With SMS off (MILIE_SMS_ENABLED), no page
+    promises one."""
+    async with (
+        running_front(settings_for, sms_enabled=sms_enabled) as front,
+        aiohttp.ClientSession() as http,
+    ):
         for path in ("/", "/guide", "/informations"):
             async with http.get(front + path) as resp:
                 text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", await resp.text())))
             assert "numéro de mobile" in text, path
             assert "votre adresse électronique." not in text, path
+            if path != "/":  # the forgotten codes, by SMS too
+                assert ("SMS à votre numéro de mobile" in text) is sms_enabled, path
         async with http.get(front + "/guide") as resp:
-            guide = re.sub(r"\s+", " ", await resp.text())
-        assert "par email, ou par SMS" in guide
+            guide = re.sub(r"\s+", " ", html.unescape(await resp.text()))
+        assert ("par email, ou par SMS" in guide) is sms_enabled
+        assert ("le portail n'envoie pas de SMS pour l'instant" in guide) is not sms_enabled
         async with http.get(front + "/a-propos") as resp:
-            assert "un SMS vous prévient" in re.sub(r"\s+", " ", await resp.text())
+            about = re.sub(r"\s+", " ", await resp.text())
+        assert ("un SMS vous prévient" in about) is sms_enabled
 
 
 async def test_a_portal_link_opened_from_an_sms_keeps_the_form_and_its_document(

@@ -238,7 +238,7 @@ async def test_email_waits_for_a_smtp_server_that_is_down(settings_for, amqp_url
             await asyncio.to_thread(controller.stop)
 
 
-async def test_contact_without_email_gets_no_delivery(
+async def test_contact_without_email_gets_no_email_and_an_unsent_line(
     notify_settings, smtp_server, amqp_url, namespace
 ):
     settings = notify_settings()
@@ -258,14 +258,17 @@ async def test_contact_without_email_gets_no_delivery(
             recipient = await eventually(recorded)
         assert recipient["email"] is None
         assert recipient["phone"] == "+2250505123456"
-        assert await delivery_log(app, silent.request_id) == []
+        # No SMS sent (MILIE_SMS_ENABLED off): written down unsent, with why (test_unsent.py).
+        [unsent] = await delivery_log(app, silent.request_id)
+        assert (unsent["medium"], unsent["status"]) == ("sms", "unsent")
 
         # Still working afterwards, and nothing was dead-lettered.
         await publish_event(amqp_url, namespace, after)
         await smtp_server.wait_for(after.contact.email)
         assert await dead_letters(amqp_url, f"{namespace}.milie.notify.dead-letter") == []
         async with database(settings) as conn:
-            assert await conn.fetchval("SELECT count(*) FROM deliveries") == 1
+            # The unsent line, and the other citizen's email.
+            assert await conn.fetchval("SELECT count(*) FROM deliveries") == 2
 
 
 async def test_health_and_metrics(notify_settings):

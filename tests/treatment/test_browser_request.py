@@ -3,7 +3,7 @@ réclamation validated by an analyst (triage's API), the body's focal point open
 charge with an acknowledgement email they edit (it arrives at the SMTP server as edited), puts it
 on hold and resumes it, tries an empty « Message de fin traitement » (the error beside the field,
 nothing written), joins a « PDF » that is no PDF (refused beside the field as a citizen's file
-would be, the message kept), then answers with a real PDF (« Message envoyé à l'usager! », the
+would be, the message kept), then answers with a real PDF (« prévenu par email à … », the
 answer email with its text and the tracking link). Checked with axe at each step and at 360 px."""
 
 from __future__ import annotations
@@ -147,7 +147,9 @@ async def test_a_focal_point_takes_holds_resumes_and_answers_a_reclamation(
             files=[{"name": "convocation.pdf", "mimeType": "application/pdf", "buffer": PDF}]
         )
         await page.get_by_role("button", name="Répondre avec envoi de mail").click()
-        await expect(page.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+        await expect(page.locator("#resultat")).to_contain_text(
+            "L'usager en est prévenu par email à"
+        )
         answers = page.locator("section[aria-labelledby=reponses-titre]")
         await expect(answers).to_contain_text("retirez-le au guichet 3")
         await expect(answers.get_by_role("link", name="convocation.pdf")).to_be_visible()
@@ -200,7 +202,7 @@ async def test_a_document_joined_to_an_answer_without_its_message_stays_joined(
 
     await page.get_by_label("Message de fin traitement").fill("Votre convocation est jointe.")
     await page.get_by_role("button", name="Répondre avec envoi de mail").click()
-    await expect(page.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+    await expect(page.locator("#resultat")).to_contain_text("L'usager en est prévenu par email à")
     answers = page.locator("section[aria-labelledby=reponses-titre]")
     await expect(answers.get_by_role("link", name="convocation.pdf")).to_be_visible()
 

@@ -237,7 +237,7 @@ async def test_the_agents_actions_from_taking_it_to_answering(
         async with colleague.post(act.format("repondre"), data=form, allow_redirects=False) as r:
             assert r.status == 303, await r.text()
         status, html = await page_of(colleague, page_url + "?fait=repondre")
-        assert "Message envoyé à l'usager!" in html
+        assert "L'usager en est prévenu par email à" in html
         assert "Votre passeport est prêt au guichet 3." in html
         [link] = re.findall(r'href="(/admin/documents/[0-9a-f-]{36})"', html)
         async with http.get(stack.gateway + link) as resp:
@@ -327,7 +327,7 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
         )
         assert status == 303
         _, html = await page_of(http, stack.gateway + location)
-        assert "Message envoyé à l'usager!" in html
+        assert "L'usager en est prévenu par email à" in html
         assert re.findall(r'href="/admin/documents/([0-9a-f-]{36})"', html) == kept
 
         # Reopened by the citizen: the « Relance » form with the last answer.
@@ -392,7 +392,7 @@ async def test_editer_then_relance_then_a_further_answer_to_an_unsatisfied_citiz
         )
         assert status == 303
         _, html = await page_of(http, stack.gateway + location)
-        assert "Message envoyé à l'usager!" in html
+        assert "L'usager en est prévenu par email à" in html
         assert "Nouvelle réponse à l'usager" in html
         # The first form of the page, posted again: the state no longer allows it.
         status, _, html = await _multipart(

@@ -131,11 +131,12 @@ async def test_intake_takes_a_phone_submission_only_from_a_signed_operator(stack
     assert await submit(Identity("o1", Role.OPERATOR, login="centre")) == 201
 
 
-async def test_the_page_promises_only_what_intake_will_send(stack, database_url):
-    """An SMS for a mobile number, an email for an email, nothing for a landline alone."""
+async def test_the_page_promises_only_what_intake_will_send(sms_stack, database_url):
+    """An SMS for a mobile number, an email for an email, nothing for a landline alone (SMS on;
+    off: tests/triage/test_sms_off.py)."""
     await create_account(database_url, Role.OPERATOR, "centre.promesses", PASSWORD)
-    url = stack.gateway + "/admin/appel"
-    async with await signed_in_session(stack.gateway, "centre.promesses", PASSWORD) as http:
+    url = sms_stack.gateway + "/admin/appel"
+    async with await signed_in_session(sms_stack.gateway, "centre.promesses", PASSWORD) as http:
         token = await form_token(http, url)
 
         async def said(phone: str, email: str) -> str:
@@ -148,10 +149,10 @@ async def test_the_page_promises_only_what_intake_will_send(stack, database_url)
         assert "email de confirmation" not in mobile
         landline_and_email = await said("27 22 44 55 66", "awa.traore@example.ci")
         assert "SMS" not in landline_and_email
-        assert "Un email de confirmation lui est envoyé." in landline_and_email
+        assert "Un email de confirmation lui est envoyé à awa.traore@" in landline_and_email
         landline = await said("27 22 44 55 66", "")
-        assert "SMS" not in landline and "email de confirmation" not in landline
-        assert "Aucun message ne lui est envoyé : il doit noter ce code." in landline
+        assert "par SMS" not in landline and "email de confirmation" not in landline
+        assert "L'usager n'a ni email ni SMS possible : il ne sera pas prévenu" in landline
 
 
 async def test_the_error_summary_follows_the_page_and_says_one_thing_for_an_empty_list(

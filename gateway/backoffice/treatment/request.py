@@ -36,8 +36,9 @@ from gateway.backoffice import access, shell
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.staff import accounts, auth, signin
-from gateway.web import csrf, downloads, form_parts
-from shared import attachments, french, lifecycle
+from gateway.web import csrf, downloads, form_parts, phones
+from gateway.web.keys import GATEWAY_SETTINGS
+from shared import attachments, french, lifecycle, reach
 from shared.body_counts import UNSATISFIED
 from shared.identity import Role
 from shared.lifecycle import Event, Status
@@ -78,8 +79,9 @@ ACTIONS = {
         Action("reprendre", "resume", "Le traitement de la requête reprend."),
         Action("reaffecter", "reassign", "La requête est réaffectée."),
         Action("baliser", "tag", "La balise est ajoutée à l'historique."),
-        Action("repondre", "answer", "Message envoyé à l'usager!"),
-        Action("repondre-a-nouveau", "answer-again", "Message envoyé à l'usager!"),
+        # The answers' notices say how the citizen is told (answer_words).
+        Action("repondre", "answer", "La réponse est enregistrée."),
+        Action("repondre-a-nouveau", "answer-again", "La réponse est enregistrée."),
     )
 }
 DONE = {
@@ -139,6 +141,27 @@ async def _operator_names(request: web.Request, item: dict) -> dict[str, str]:
 
 def _name(contact: dict) -> str:
     return " ".join(p for p in (contact.get("first_names"), contact.get("last_name")) if p)
+
+
+ANSWERS = ("repondre", "repondre-a-nouveau")
+
+
+def answer_words(contact: dict, sms_enabled: bool) -> tuple[str, str]:
+    """The answer's button and, once it is recorded, its notice: what is really done — the
+    answer recorded, the citizen told by email, by SMS, or not at all (shared.reach: the rule
+    notify sends by)."""
+    email, phone = contact.get("email"), contact.get("phone")
+    ways = reach.media(email, phone, sms_enabled=sms_enabled)
+    shown = phones.telephone(phone) if phone else ""  # « 05 05 12 34 56 », as the page shows it
+    told = [f"par email à {email}" if way == reach.EMAIL else f"par SMS au {shown}" for way in ways]
+    if told:
+        button = "Répondre avec envoi de mail" if email else "Répondre avec envoi de SMS"
+        return button, f"La réponse est enregistrée. L'usager en est prévenu {' et '.join(told)}."
+    call = f" au {shown}" if phone else ""
+    return "Enregistrer la réponse", (
+        "La réponse est enregistrée. L'usager n'a ni email ni SMS possible : il ne sera pas "
+        f"prévenu ; rappelez-le{call}."
+    )
 
 
 def acknowledgement_text(item: dict) -> tuple[str, str]:
@@ -368,6 +391,9 @@ async def _request_page(
     answers = _answers(item, names)
     values = values or {}
     done = DONE.get(request.query.get("fait", ""))
+    answer_button, answered = answer_words(contact, request.app[GATEWAY_SETTINGS].sms_enabled)
+    if request.query.get("fait") in ANSWERS:
+        done = answered
     return await shell.render(
         request,
         "backoffice/treatment_request.html",
@@ -422,6 +448,7 @@ async def _request_page(
             "quit": _list_of(item)[0],
             "list_name": _list_of(item)[1],
             "max_mo": attachments.MAX_BYTES // (1024 * 1024),
+            "answer_button": answer_button,
         },
         status=status,
     )

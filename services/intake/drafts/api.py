@@ -284,6 +284,7 @@ async def submit(request: web.Request) -> web.Response:
                 request.app[CATALOGUE_CACHE],
                 guard=guard,
                 version=sent.version,
+                sms_enabled=request.app[SETTINGS].sms_enabled,
             ),
         )
     except limits.Throttled as exc:

@@ -300,10 +300,12 @@ async def submit(
     catalogue: CatalogueCache | None = None,
     guard: limits.Guard | None = None,
     version: int | None = None,
+    sms_enabled: bool = False,
 ) -> tuple[submissions.Accepted, Nature, list[str]] | None:
     """Turn the draft into the request (call in one transaction); the request's code, nature and
-    how the code is sent to the citizen (``SubmissionIn.told_by``), or None when the draft is
-    gone; ``guard``: the submission limits (``limits``).
+    how the code is sent to the citizen (``SubmissionIn.told_by``; ``sms_enabled``: the
+    platform sends SMS), or None when the draft is gone; ``guard``: the submission limits
+    (``limits``).
 
     A second call answers the first one's code. Raises ``submissions.Refused`` when the values no
     longer pass (the catalogue changed since, or the draft was never valid), and
@@ -335,8 +337,9 @@ async def submit(
         draft_has_files=row["has_files"],
         catalogue=catalogue,
         guard=guard,
+        sms_enabled=sms_enabled,
     )
-    return accepted, sub.nature, sub.told_by()
+    return accepted, sub.nature, sub.told_by(sms_enabled=sms_enabled)
 
 
 async def purge(conn: asyncpg.Connection) -> int:

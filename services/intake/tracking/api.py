@@ -88,6 +88,13 @@ REMINDER_SENT = (
 REMINDER_SENT_BY_SMS = (
     "Si ce numéro a servi à soumettre des requêtes, vous allez recevoir leurs codes par SMS."
 )
+# A mobile number while the platform sends no SMS (MILIE_SMS_ENABLED off): nothing is sent, and
+# the citizen is told so rather than to wait for an SMS.
+REMINDER_NO_SMS = (
+    "Le portail n'envoie pas de SMS pour l'instant : vos codes ne peuvent pas vous être envoyés "
+    "à ce numéro. Si vous avez donné une adresse e-mail pour vos requêtes, saisissez-la à la "
+    "place."
+)
 CONTACT_MISSING = "Saisissez l'adresse électronique ou le numéro de mobile utilisé."
 BOTH_GIVEN = "Saisissez l'adresse électronique ou le numéro de mobile, pas les deux."
 BAD_EMAIL = "Cette adresse électronique n'est pas valide."
@@ -375,6 +382,8 @@ async def codes_reminder(request: web.Request) -> web.Response:
         wait = await throttle.hit(conn, attempts)
     if wait is not None:
         return _throttled(wait)
+    if who.kind != "email" and not request.app[SETTINGS].sms_enabled:
+        return web.json_response(answer(ReminderSent, message=REMINDER_NO_SMS), status=202)
     await transaction(request, lambda conn: reminders.request_reminder(conn, who))
     told = REMINDER_SENT if who.kind == "email" else REMINDER_SENT_BY_SMS
     return web.json_response(answer(ReminderSent, message=told), status=202)
