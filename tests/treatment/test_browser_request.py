@@ -272,7 +272,9 @@ async def test_a_request_answered_without_prendre_en_compte_names_who_answered_i
     await page.goto(f"{gateway}/admin/requetes/{code}")
     await page.get_by_label("Message de fin traitement").fill("Votre passeport est prêt.")
     await page.get_by_role("button", name="Répondre avec envoi de mail").click()
-    await expect(page.locator("#resultat")).to_have_text("Message envoyé à l'usager!")
+    await expect(page.locator("#resultat")).to_have_text(
+        f"La réponse est enregistrée. L'usager en est prévenu par email à {CITIZEN}."
+    )
     held = page.locator("dt:text-is('Pris en compte par') + dd")
     await expect(held).to_have_text("Koffi YAO")
     history = page.locator("section[aria-labelledby=historique-titre]")
