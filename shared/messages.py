@@ -97,6 +97,18 @@ class AttachmentRef(BaseModel):
     size: int
 
 
+class CallCentreOperator(BaseModel):
+    """The call centre's operator who acted on a caller's behalf: typed their request by phone
+    (request.submitted) or took their reply (citizen.*_recorded.v2). The staff id the gateway
+    signed, and the login it signed with (names live with the gateway's accounts). Staff data,
+    for staff only: no citizen's page or API, and not the ministries', carries it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    staff_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    login: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
 class RequestSubmittedV1(Contract):
     """A citizen's request was accepted and stored; its code was issued."""
 
@@ -117,6 +129,18 @@ class RequestSubmittedV1(Contract):
     contact: Contact
     attachments: list[AttachmentRef] = []
     submitted_at: datetime
+    # The call centre's operator who typed it for a caller (channel ``phone``, « Saisir une
+    # requête »): the staff id and login the gateway signed. Optional, added without a new
+    # version (consumers ignore it; an event without it, from before or by any other channel,
+    # names nobody).
+    operator: CallCentreOperator | None = None
+
+    @model_validator(mode="after")
+    def _operator_by_phone(self) -> RequestSubmittedV1:
+        # Not the reverse (_RepliedBy's): a phone submission from before says no operator.
+        if self.operator is not None and self.channel != Channel.PHONE:
+            raise ValueError("an operator types a request by phone, and only by phone")
+        return self
 
 
 class NotificationSentV1(Contract):
@@ -510,16 +534,6 @@ class CitizenReopeningRecordedV1(Contract):
     body_id: ShortText
     message: Message
     recorded_at: datetime
-
-
-class CallCentreOperator(BaseModel):
-    """The call centre's operator who took a citizen's reply on the telephone: the staff id the
-    gateway signed, and the login it signed with (names live with the gateway's accounts)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    staff_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    login: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 class _RepliedBy(Contract):

@@ -148,7 +148,7 @@ async def submit(request: web.Request) -> web.Response:
             actor_id=staff.account_id,
             address=client_address(request),
             target=audit.REQUEST_TARGET.format(code=body["code"]),
-            detail=audit.PHONE_SUBMISSION,
+            detail="Requête saisie au téléphone : coordonnées de l'usager affichées",
         )
     return await shell.render(
         request,

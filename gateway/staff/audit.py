@@ -67,10 +67,6 @@ ACTIONS = {
     "day_off_removed": "Délais : jour chômé retiré",
 }
 REQUEST_TARGET = "requête {code}"
-# The line the call centre's « Requête enregistrée » writes (personal_data_read): the only record
-# of which operator typed a request by phone (intake and request.submitted.v1 keep the channel,
-# not the operator).
-PHONE_SUBMISSION = "Requête saisie au téléphone : coordonnées de l'usager affichées"
 SORTS = {"date": "at", "login": "actor_login", "action": "action", "adresse": "address"}
 CLI_ADDRESS = "ligne de commande"
 
@@ -160,16 +156,3 @@ async def search(
         offset,
     )
     return total, [Entry(**dict(r)) for r in rows]
-
-
-async def typed_by_phone(conn: asyncpg.Connection, code: str) -> str | None:
-    """The login of the call centre's operator who typed request ``code`` on « Saisir une
-    requête » (the first such line of the log); None when the log does not say (another
-    channel, or its line is gone)."""
-    return await conn.fetchval(
-        """SELECT actor_login FROM audit_log
-           WHERE action = 'personal_data_read' AND target = $1 AND detail = $2
-           ORDER BY at, id LIMIT 1""",
-        REQUEST_TARGET.format(code=code),
-        PHONE_SUBMISSION,
-    )

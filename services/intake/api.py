@@ -16,7 +16,7 @@ from services.intake.tracking import api as tracking_api
 from shared import answers
 from shared.answers import answer
 from shared.identity import Role, check
-from shared.messages import Channel
+from shared.messages import CallCentreOperator, Channel
 from shared.service import transaction, without_transaction
 from shared.signing import call_of
 from shared.web import (
@@ -56,10 +56,13 @@ async def submit(request: web.Request) -> web.Response:
     if isinstance(raw, dict):
         raw = {**raw, "channel": channel}  # the signed call's, never the body's
     sub = validate(SubmissionIn, raw, also=presence_errors)
+    operator = None
     if sub.channel is Channel.PHONE:
         # Only a call-centre operator submits on a caller's behalf (where an email is optional):
-        # the gateway signs the operator's identity, and intake checks it itself.
-        check(request, Role.OPERATOR)
+        # the gateway signs the operator's identity, and intake checks it itself. Who typed it
+        # is kept with the request and told in request.submitted (for the staff's history).
+        staff = check(request, Role.OPERATOR)
+        operator = CallCentreOperator(staff_id=staff.staff_id, login=staff.login)
     guard = await limits.guard_of(request)
     config = guard.config  # its SMS countries hold for the call centre's callers too
     if sub.channel is Channel.PHONE:
@@ -70,7 +73,12 @@ async def submit(request: web.Request) -> web.Response:
         accepted = await run(
             request,
             lambda conn: submissions.submit(
-                conn, sub, catalogue=request.app[CATALOGUE_CACHE], guard=guard, config=config
+                conn,
+                sub,
+                catalogue=request.app[CATALOGUE_CACHE],
+                guard=guard,
+                config=config,
+                operator=operator,
             ),
         )
     except limits.Throttled as exc:

@@ -15,9 +15,11 @@ details (the page then shows the milestones only), the names of the documents ad
 rewrite (its history line keeps its sentence without them), the Open311 location, and the sent
 outbox rows about it (request.submitted carried the contact; the reminders of forgotten codes
 carried the email). Kept: the code, body, nature, theme, place, channel, status, opinion given
-and the dated history lines. The dead letters (which no service reads back) are not touched
-here: ``milie dead-letters`` removes those first dead-lettered ``purge_after_days`` ago
-(deploy/local/dead_letters.py).
+and the dated history lines; and the call centre's operator who typed a request by phone
+(``requests.operator_staff_id``, ``operator_login``): staff data, not the citizen's, kept as
+the agents' names are (triage's history line of the submission keeps them likewise). The
+dead letters (which no service reads back) are not touched here: ``milie dead-letters``
+removes those first dead-lettered ``purge_after_days`` ago (deploy/local/dead_letters.py).
 
 After the purge the citizen can still look the request up with code + email: ``email_hash``
 keeps an HMAC-SHA256 of the email under a key derived from intake's identity secret. It is not

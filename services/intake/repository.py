@@ -92,7 +92,9 @@ async def insert_submission(
     event: tuple[Any, ...] | None,
     draft: tuple[UUID, str] | None = None,
 ) -> bool:
-    """The request, its contact, its first history line (event type, status, message) and,
+    """The request (with the call centre's operator who typed it, ``operator_staff_id`` and
+    ``operator_login``, None but by phone), its contact, its first history line (event type,
+    status, message) and,
     when given, its event's outbox row (``outbox.row``) and the submitted draft ``(id,
     told_by)`` keeping the code instead of its values, in one statement: one round trip, and
     atomic even outside a transaction. False, with nothing written, when the code is taken (the
@@ -102,8 +104,8 @@ async def insert_submission(
             f"""WITH req AS (
                     INSERT INTO requests (id, code, nature, body_id, theme_id, place_id, channel,
                                           submission_key, message, status, submitted_at,
-                                          updated_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+                                          updated_at, operator_staff_id, operator_login)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $31, $32)
                     ON CONFLICT DO NOTHING RETURNING id
                 ), contact AS (
                     INSERT INTO contacts (request_id, last_name, first_names, country, phone,
@@ -143,6 +145,8 @@ async def insert_submission(
             *history,
             *(event or (None,) * 8),
             *(draft or (None, None)),
+            request["operator_staff_id"],
+            request["operator_login"],
         )
     )
 

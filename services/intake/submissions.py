@@ -27,7 +27,7 @@ from services.intake.catalogue.cache import CatalogueCache
 from services.intake.domain import SubmissionIn, contact_missing, email_key
 from shared import lifecycle, outbox
 from shared.codes import new_code
-from shared.messages import Contact, RequestSubmittedV1
+from shared.messages import CallCentreOperator, Channel, Contact, RequestSubmittedV1
 from shared.web import FieldErrors, field_error
 
 # The status a request starts its life in.
@@ -158,6 +158,7 @@ async def submit(
     guard: limits.Guard | None = None,
     config: limits.Config | None = None,
     sms_enabled: bool = False,
+    operator: CallCentreOperator | None = None,
 ) -> Accepted:
     """Store ``sub``; raises :class:`Refused` with field errors. Call inside a transaction when
     ``sub`` has a submission key or ``draft_id`` is given; otherwise the request, its contact,
@@ -170,8 +171,13 @@ async def submit(
 
     ``guard``: an anonymous channel's limits (``limits.Guard``): the submission is counted once
     checked, and refused past a limit (``limits.Throttled``) or, past the suspicion threshold,
-    without a good proof of work (``proof.ProofRequired``) — before anything is written."""
+    without a good proof of work (``proof.ProofRequired``) — before anything is written.
+
+    ``operator``: the call centre's operator who typed it for a caller (channel ``phone``, from
+    the signed identity, never from the body): kept on the request and in its event, for the
+    staff's history; every other channel gives none."""
     assert conn.is_in_transaction() or not (sub.submission_key or draft_id)
+    assert operator is None or sub.channel is Channel.PHONE
     if sub.submission_key and draft_id is None:
         # The same form posted twice, or a channel publishing the same request again: answered
         # before the catalogue is checked again (the same code, even if it changed since). (A draft
@@ -224,6 +230,7 @@ async def submit(
             contact=Contact(**contact.model_dump()),
             attachments=files,
             submitted_at=now,
+            operator=operator,
         )
 
     # Without files the event is known now and goes in the same statement; a draft's files are
@@ -245,6 +252,8 @@ async def submit(
                 "message": sub.message,
                 "status": FIRST.value,
                 "submitted_at": now,
+                "operator_staff_id": operator.staff_id if operator else None,
+                "operator_login": operator.login if operator else None,
             },
             contact={
                 "last_name": contact.last_name,

@@ -77,6 +77,10 @@ async def on_submitted(
                 ).isoformat(),
                 "status": domain.WAITING,
                 "message_id": str(delivery.message_id),
+                # Who typed it for a caller, by phone: the submission's history line keeps it
+                # (the analysts' page names them); None by any other channel, or from before.
+                "operator_id": event.operator.staff_id if event.operator else None,
+                "operator_login": event.operator.login if event.operator else None,
             }
         )
     await repository.add_submitted(conn, requests, domain.Kind.SUBMITTED)

@@ -26,7 +26,10 @@ async def add_submitted(conn: asyncpg.Connection, requests: list[dict[str, Any]]
     """Queue rows, and the « submitted » line of each one's history, for a run of submissions
     in one statement; a request already in the queue gets neither. Returns how many were new.
 
-    ``requests``: dicts of the queue row's columns (JSON-ready) plus ``message_id``, the event's;
+    ``requests``: dicts of the queue row's columns (JSON-ready) plus ``message_id``, the event's,
+    and ``operator_id`` / ``operator_login``, the call centre's operator who typed it by phone
+    (None otherwise): the line's details keep them beside the channel, as treatment's lines of
+    a reply taken by phone do (``lifecycle.phone_operator`` reads them);
     ``kind``: the history line's kind.
     """
     return await conn.fetchval(
@@ -36,7 +39,8 @@ async def add_submitted(conn: asyncpg.Connection, requests: list[dict[str, Any]]
                    body_name text, theme_id text, theme_label text, place_id text,
                    place_label text, channel text, message text, contact jsonb,
                    attachments jsonb, submitted_at timestamptz, status text,
-                   admissibility_deadline timestamptz, message_id uuid)),
+                   admissibility_deadline timestamptz, message_id uuid, operator_id text,
+                   operator_login text)),
            first AS (
                SELECT DISTINCT ON (request_id) * FROM incoming ORDER BY request_id, ord),
            queued AS (
@@ -53,7 +57,9 @@ async def add_submitted(conn: asyncpg.Connection, requests: list[dict[str, Any]]
            noted AS (
                INSERT INTO history (request_id, occurred_at, kind, message, details, message_id)
                SELECT f.request_id, f.submitted_at, $2, f.message,
-                      jsonb_build_object('channel', f.channel), f.message_id
+                      jsonb_strip_nulls(jsonb_build_object(
+                          'channel', f.channel, 'operator_id', f.operator_id,
+                          'operator_login', f.operator_login)), f.message_id
                FROM first f JOIN queued USING (request_id)
                ON CONFLICT (message_id) DO NOTHING)
            SELECT count(*) FROM queued""",

@@ -81,3 +81,37 @@ def test_a_replys_id_is_an_optional_field_read_both_ways():
         messages.RequestReopenedV1,
     ):
         assert "reply_id" not in messages.schema_of(contract).get("required", []), contract
+
+
+def test_the_operator_of_a_phone_submission_is_an_optional_field_read_both_ways():
+    """request.submitted.v1 ``operator`` (the call centre's operator who typed it by phone) was
+    added without a new version: an event from before, by phone or not, reads as naming nobody;
+    a consumer that does not know the field reads the new event as the old one; and only a
+    submission by phone names an operator."""
+    from tests.support import submitted_event
+
+    web = submitted_event()
+    before = json.loads(web.model_dump_json(exclude={"operator"}))
+    assert "operator" not in before
+    for channel in ("web", "phone"):
+        event = messages.RequestSubmittedV1.model_validate({**before, "channel": channel})
+        assert event.operator is None
+    operator = {"staff_id": "op-1", "login": "cecile.ng"}
+    by_phone = messages.RequestSubmittedV1.model_validate(
+        {**before, "channel": "phone", "operator": operator}
+    )
+    assert by_phone.operator == messages.CallCentreOperator(**operator)
+
+    class Before(messages.Contract):  # request.submitted.v1 as a consumer knew it
+        code: str
+        channel: str
+
+    assert Before.model_validate(json.loads(by_phone.model_dump_json())).channel == "phone"
+    schema = messages.schema_of(messages.RequestSubmittedV1)
+    assert "operator" in schema["properties"]
+    assert "operator" not in schema.get("required", [])
+    for channel in ("web", "api", "broker", "open311"):
+        with pytest.raises(ValidationError, match="only by phone"):
+            messages.RequestSubmittedV1.model_validate(
+                {**before, "channel": channel, "operator": operator}
+            )

@@ -18,6 +18,8 @@ from html import unescape
 
 from playwright.async_api import expect
 
+from gateway.backoffice.triage import request as analyst_page
+from shared import lifecycle
 from shared.identity import Identity, Role
 from shared.messages import Opinion
 from tests.purge.conftest import AGENT, rewritten, submitted, validated
@@ -158,3 +160,32 @@ async def test_the_analyst_after_the_body_answered(stack, database_url, page):
     await expect(page.get_by_role("status")).to_contain_text(
         "Le message d'éclaircissement est envoyé à l'usager."
     )
+
+
+def test_the_submission_line_names_the_operator_triage_keeps_or_says_by_phone():
+    """Who typed it is read from triage's line (request.submitted.v1 ``operator``), by the
+    account's id first, else its login; a request typed by phone before the event said who
+    keeps the channel's words; a citizen's own submission is « l'usager »."""
+
+    def line(details: dict) -> dict:
+        at = "2026-12-07T10:00:00+00:00"
+        return {"at": at, "kind": "submitted", "label": "Requête soumise", "details": details}
+
+    phone = {"channel": "phone"}
+    item = {
+        "history": [
+            line({**phone, "operator_id": "id-1", "operator_login": "ancien.login"}),
+            line({**phone, "operator_id": "id-2", "operator_login": "cc.operateur"}),
+            line({**phone, "operator_id": "id-3", "operator_login": "parti"}),
+            line(phone),  # typed before request.submitted named the operator
+            line({"channel": "web"}),
+        ]
+    }
+    names = {"id-1": OPERATOR_NAME, "cc.operateur": "Aya KONAN"}
+    assert [x["who"] for x in analyst_page._history(item, names)] == [
+        f"opérateur : {OPERATOR_NAME}",
+        "opérateur : Aya KONAN",
+        "opérateur : parti",
+        lifecycle.BY_PHONE,
+        "l'usager",
+    ]

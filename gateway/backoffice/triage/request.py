@@ -19,7 +19,7 @@ from gateway.backoffice.triage.common import (
 )
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE
-from gateway.staff import accounts, audit
+from gateway.staff import accounts
 from shared import french, lifecycle
 from shared.lifecycle import Event, QueueStatus
 from shared.messages import Channel, Nature
@@ -161,28 +161,37 @@ def consequences(item: dict) -> dict[str, str]:
 _CITIZENS = frozenset(e.kind for e in lifecycle.CITIZEN_EVENTS)
 
 
-def _by_phone(item: dict) -> bool:
-    """Typed by the call centre for a caller (« Saisir une requête »), not by the citizen."""
-    return any(
-        h["kind"] == Event.SUBMITTED.kind
-        and (h.get("details") or {}).get("channel") == Channel.PHONE
-        for h in item["history"]
-    )
+def _typed_by(h: dict) -> tuple[str, str] | None:
+    """(staff id, login) of the call centre's operator who typed the request for a caller
+    (« Saisir une requête »), as triage keeps them in the submission's history line
+    (``operator_id``, ``operator_login``, from request.submitted.v1 ``operator``); None for a
+    line of another kind or channel, or a phone submission from before the event said who."""
+    details = h.get("details") or {}
+    if h["kind"] != Event.SUBMITTED.kind or details.get("channel") != Channel.PHONE:
+        return None
+    staff_id, login = details.get("operator_id") or "", details.get("operator_login") or ""
+    return (str(staff_id), str(login)) if staff_id or login else None
 
 
-async def _staff_names(request: web.Request, item: dict) -> tuple[dict[str, str], str | None]:
-    """login → name of the staff in the request's history: people by name, never by login; and
-    the login of the call centre's operator who typed it by phone, when the journal says."""
+async def _staff_names(request: web.Request, item: dict) -> dict[str, str]:
+    """login (and, for the call centre's operator who typed it by phone, staff id) → name of
+    the staff in the request's history: people by name, never by login."""
     logins = [item.get("decided_by") or "", *(h.get("actor_login") or "" for h in item["history"])]
+    typed = [t for t in map(_typed_by, item["history"]) if t]
     async with request.app[POOL].acquire(timeout=10) as conn:
-        operator = await audit.typed_by_phone(conn, item["code"]) if _by_phone(item) else None
-        return await accounts.display_names(conn, [*logins, operator or ""]), operator
+        names = await accounts.display_names(conn, [*logins, *(login for _, login in typed)])
+        if typed:
+            # By id first: the account the gateway signed for, whatever its login now.
+            names |= await accounts.names_by_id(conn, [staff_id for staff_id, _ in typed])
+        return names
 
 
-def _actor(h: dict, names: dict[str, str], operator: str | None) -> str:
+def _actor(h: dict, names: dict[str, str]) -> str:
     """Who acted, in brackets after the line: the analyst by name; for a request typed by phone,
-    the operator (« opérateur : … », as the body's history names the one who took a reply);
-    else « l'usager », unless the line's label says it already (« … reformulée par l'usager »)."""
+    the operator (« opérateur : … », as the body's history names the one who took a reply), or
+    « par téléphone, via le centre d'appels » where the line does not say who (typed before
+    request.submitted named the operator); else « l'usager », unless the line's label says it
+    already (« … reformulée par l'usager »)."""
     login = h.get("actor_login")
     if login:
         return names.get(login, login)
@@ -192,15 +201,15 @@ def _actor(h: dict, names: dict[str, str], operator: str | None) -> str:
         h["kind"] == Event.SUBMITTED.kind
         and (h.get("details") or {}).get("channel") == Channel.PHONE
     ):
-        if operator:
-            return lifecycle.taken_by(names.get(operator, operator))
-        return lifecycle.BY_PHONE
+        typed = _typed_by(h)
+        if typed is None:
+            return lifecycle.BY_PHONE
+        staff_id, login = typed
+        return lifecycle.taken_by(names.get(staff_id) or names.get(login) or login or staff_id)
     return "" if "l'usager" in h["label"] else "l'usager"
 
 
-def _history(
-    item: dict, names: dict[str, str] | None = None, operator: str | None = None
-) -> list[dict]:
+def _history(item: dict, names: dict[str, str] | None = None) -> list[dict]:
     names = names or {}
     lines = []
     for h in item.get("history", []):
@@ -221,7 +230,7 @@ def _history(
             {
                 "when": french.moment(h["at"]),
                 "label": h["label"],
-                "who": _actor(h, names, operator),
+                "who": _actor(h, names),
                 "message": h.get("message") or "",
                 "extra": extra,
             }
@@ -270,7 +279,7 @@ async def render_request(
     )
     item["deadline_text"] = deadline_of(item) if item["waiting"] else ""
     item.setdefault("history", [])
-    names, operator = await _staff_names(request, item)
+    names = await _staff_names(request, item)
     return await shell.render(
         request,
         "backoffice/triage_request.html",
@@ -278,7 +287,7 @@ async def render_request(
             "title": f"Requête n° {code}",
             "item": item,
             "status_now": lifecycle.staff_label(now, opinion=item.get("opinion")),
-            "history": _history(item, names, operator),
+            "history": _history(item, names),
             "decided_by": names.get(item.get("decided_by") or "", item.get("decided_by")),
             # The emails and SMS the citizen was sent (notify's log), beside triage's history.
             "deliveries": await deliveries.of_request(request, item["request_id"]),
