@@ -244,9 +244,12 @@ async def tracked(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _rewrite_form(request: web.Request) -> tuple[Any, str | None, list[str], Any]:
+async def _rewrite_form(
+    request: web.Request,
+) -> tuple[Any, str | None, list[str], Any, set[str]]:
     """The rewrite form's fields, the draft holding its documents (None: none added), why some
-    documents were refused, and the drafts' client (None without a form cookie).
+    documents were refused, the drafts' client (None without a form cookie), and the fields cut
+    on reading (``uploads.Upload.cut``).
 
     The form is ``multipart/form-data`` (its documents streamed into an intake draft as the
     submission form's are, with the same checks); a plain urlencoded one (no document) is read
@@ -255,11 +258,11 @@ async def _rewrite_form(request: web.Request) -> tuple[Any, str | None, list[str
     drafts = request.app[INTAKE].drafts(owner) if owner else None
     if not form_parts.is_form_data(request):
         form = await request.post()
-        return form, uploads.as_uuid(str(form.get("draft_id", ""))), [], drafts
+        return form, uploads.as_uuid(str(form.get("draft_id", ""))), [], drafts, set()
     if drafts is None:
         raise uploads.Forbidden()
     upload = await uploads.read_form(request, drafts)
-    return upload.fields, upload.draft_id, upload.file_errors, drafts
+    return upload.fields, upload.draft_id, upload.file_errors, drafts, upload.cut
 
 
 def _upload_refused(request: web.Request, status: int, title: str, text: str) -> web.Response:
@@ -286,7 +289,7 @@ async def _kept_files(drafts: Any, draft_id: str | None) -> list[dict[str, Any]]
 async def rewrite(request: web.Request) -> web.Response:
     """« Modifier »: the rewritten message, with documents added if the citizen chose some."""
     try:
-        form, draft_id, file_errors, drafts = await _rewrite_form(request)
+        form, draft_id, file_errors, drafts, cut = await _rewrite_form(request)
     except uploads.Forbidden:
         return _upload_refused(
             request, 403, "Formulaire expiré ou invalide", "Rechargez la page et recommencez."
@@ -302,7 +305,7 @@ async def rewrite(request: web.Request) -> web.Response:
         return _upload_refused(request, 400, "Formulaire illisible", "Recommencez.")
     except uploads.Interrupted as exc:
         upload = exc.upload
-        form, draft_id, drafts = upload.fields, upload.draft_id, None
+        form, draft_id, drafts, cut = upload.fields, upload.draft_id, None, upload.cut
         name = exc.name or ""
         file_errors = [*upload.file_errors, files.problem(files.INTERRUPTED, name)]
         if owner := uploads.draft_owner(request):
@@ -315,7 +318,7 @@ async def rewrite(request: web.Request) -> web.Response:
     if errors:
         return _track_form(request, values, 422, errors=errors)
     code, email = normalize(values["code"]), values["email"]
-    too_long = forms.too_long({"message": message})
+    too_long = forms.too_long({"message": message}, cut=cut)
     message = forms.cut({"message": message})["message"]
     # « Retirer » ticked beside a document kept from a refused « Modifier »: out of the draft
     # first, whatever happens next (the list shown again, or the rewrite without it).
