@@ -16,7 +16,7 @@ from playwright.async_api import expect
 from shared import french
 from tests.browser import ARTIFACTS
 from tests.front.conftest import PNG
-from tests.front.pages import new_page
+from tests.front.pages import form_fields, new_page
 
 # Every citizen page a citizen reaches without a request of their own (the tracking page has its
 # own test below), and two error pages.
@@ -294,18 +294,7 @@ async def test_a_message_cut_on_reading_is_never_given_a_false_count(front):
         async with http.get(url) as resp:
             token = TOKEN.search(await resp.text()).group(1)
         for typed in ("é" * 20_000, "a" * 100_000, "é" * 5_001):
-            form = aiohttp.FormData(default_to_multipart=True)  # as the browser sends it
-            for name, value in (
-                ("csrf_token", token),
-                ("draft_id", ""),
-                ("body_id", "ministere-budget"),
-                ("nature", "reclamation"),
-                ("message", typed),
-                ("country", "CI"),
-                ("email", "aya@example.ci"),
-                ("terms_accepted", "on"),
-            ):
-                form.add_field(name, value)
+            form = form_fields(token, message=typed, country="CI", email="aya@example.ci")
             async with http.post(front + "/soumettre/formulaire", data=form) as resp:
                 assert resp.status == 422
                 page = await resp.text()
