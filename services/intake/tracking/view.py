@@ -218,9 +218,11 @@ def build(
     history: Iterable[Mapping[str, Any]],
     policy: Policy | None = None,
     calendar: Calendar = WORKING_DAYS,
+    attachments: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The JSON the gateway renders: one request, the guide's columns, its history, its step
-    (``policy`` and ``calendar``: intake's copy of the deadlines, for the admissibility date)."""
+    (``policy`` and ``calendar``: intake's copy of the deadlines, for the admissibility date;
+    ``attachments``: the citizen's files, id, name and size — none once purged)."""
     status = row["status"]
     opinion = row["citizen_opinion"]
     step = step_of(status)
@@ -295,6 +297,17 @@ def build(
         answer=answer,
         later_messages=later,
         documents=list(documents.values()),
+        attachments=[]
+        if purged_at
+        else [
+            {
+                "attachment_id": str(a["id"]),
+                "filename": a["filename"],
+                "size": a["size"],
+                "size_label": size_label(a["size"]),
+            }
+            for a in attachments
+        ],
         pending_reply=pending,
         can_give_opinion=unanswered and may_reply(status, lifecycle.Event.OPINION_GIVEN),
         can_reopen=unanswered and may_reply(status, lifecycle.Event.REOPENED),
