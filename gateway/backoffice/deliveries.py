@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway.clients.notify import NOTIFY
 from gateway.clients.transport import ServiceUnavailable
 from gateway.staff import auth
+from gateway.web import phones
 from shared import french
 
 MEDIA = {"email": "Email", "sms": "SMS"}
@@ -32,13 +33,18 @@ def _status(row: dict) -> str:
     return status
 
 
+def _recipient(row: dict) -> str:
+    recipient = row.get("recipient") or ""
+    return phones.telephone(recipient) if row["medium"] == "sms" and recipient else recipient
+
+
 def lines(rows: list[dict]) -> list[dict[str, str]]:
     """What the page shows of each delivery, oldest first."""
     return [
         {
             "when": french.moment(r.get("sent_at") or r.get("failed_at") or r.get("created_at")),
             "medium": MEDIA.get(r["medium"], r["medium"]),
-            "recipient": r.get("recipient") or "",
+            "recipient": _recipient(r),
             "subject": r.get("subject") or "",
             "status": _status(r),
         }

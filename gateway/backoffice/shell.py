@@ -123,7 +123,14 @@ class Period:
 
     @property
     def label(self) -> str:
+        """The heading, as the seeds' back office writes it: « PERIODE DU 01/01/2026 au … »."""
         return f"PERIODE DU {french.day(self.start)} au {french.day(self.end)}"
+
+    @property
+    def in_sentence(self) -> str:
+        """The period inside a sentence: « période du 01/01/2026 au 07/12/2026 » (the heading's
+        capitals lowered gave « periode », without its accent)."""
+        return f"période du {french.day(self.start)} au {french.day(self.end)}"
 
 
 def parse_day(text: str) -> date | None:

@@ -368,7 +368,7 @@ async def post_form(request: web.Request) -> web.Response:
     errors = forms.errors_by_field(body.get("errors", []))
     # A text past its field's length: how long it is and what it takes, and only that much of
     # it in the page (intake's « trop long » says neither, and the page sent back 32 Kio).
-    errors.update(forms.too_long(values))
+    errors.update(forms.too_long(values, cut=upload.cut))
     values = forms.cut(values)
     if upload.file_errors:
         errors["attachments"] = " ".join(

@@ -10,6 +10,8 @@
   SVP ! », the citizen's opinion of the body's answer or its reopening;
 - ``/suivre/document``: a document of the body's answers, downloaded by whoever gives the right
   code and email (checked with intake, throttled like a look-up), the bytes from treatment;
+- ``/suivre/piece-jointe``: one of the citizen's own attachments, the same way (the bytes from
+  intake), until the personal data is purged;
 - ``/suivre/code-oublie``: « Code requête oublié ? », the codes emailed to the address, or sent
   by SMS to the mobile number.
 
@@ -24,10 +26,12 @@ page works without JavaScript; a result page showing personal data is never cach
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -61,6 +65,9 @@ TRACK_LABELS = {"code": "Code Requête", "email": CONTACT_LABEL}
 OPINIONS = [(str(value), label) for value, label in lifecycle.OPINION_LABELS.items()]
 DOCUMENT_MISSING = (
     "Ce document n'est pas joint aux réponses de votre requête, ou n'est plus disponible."
+)
+ATTACHMENT_MISSING = (
+    "Cette pièce jointe n'est pas l'une de celles de votre requête, ou n'est plus disponible."
 )
 
 
@@ -244,9 +251,12 @@ async def tracked(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _rewrite_form(request: web.Request) -> tuple[Any, str | None, list[str], Any]:
+async def _rewrite_form(
+    request: web.Request,
+) -> tuple[Any, str | None, list[str], Any, set[str]]:
     """The rewrite form's fields, the draft holding its documents (None: none added), why some
-    documents were refused, and the drafts' client (None without a form cookie).
+    documents were refused, the drafts' client (None without a form cookie), and the fields cut
+    on reading (``uploads.Upload.cut``).
 
     The form is ``multipart/form-data`` (its documents streamed into an intake draft as the
     submission form's are, with the same checks); a plain urlencoded one (no document) is read
@@ -255,11 +265,11 @@ async def _rewrite_form(request: web.Request) -> tuple[Any, str | None, list[str
     drafts = request.app[INTAKE].drafts(owner) if owner else None
     if not form_parts.is_form_data(request):
         form = await request.post()
-        return form, uploads.as_uuid(str(form.get("draft_id", ""))), [], drafts
+        return form, uploads.as_uuid(str(form.get("draft_id", ""))), [], drafts, set()
     if drafts is None:
         raise uploads.Forbidden()
     upload = await uploads.read_form(request, drafts)
-    return upload.fields, upload.draft_id, upload.file_errors, drafts
+    return upload.fields, upload.draft_id, upload.file_errors, drafts, upload.cut
 
 
 def _upload_refused(request: web.Request, status: int, title: str, text: str) -> web.Response:
@@ -286,7 +296,7 @@ async def _kept_files(drafts: Any, draft_id: str | None) -> list[dict[str, Any]]
 async def rewrite(request: web.Request) -> web.Response:
     """« Modifier »: the rewritten message, with documents added if the citizen chose some."""
     try:
-        form, draft_id, file_errors, drafts = await _rewrite_form(request)
+        form, draft_id, file_errors, drafts, cut = await _rewrite_form(request)
     except uploads.Forbidden:
         return _upload_refused(
             request, 403, "Formulaire expiré ou invalide", "Rechargez la page et recommencez."
@@ -302,7 +312,7 @@ async def rewrite(request: web.Request) -> web.Response:
         return _upload_refused(request, 400, "Formulaire illisible", "Recommencez.")
     except uploads.Interrupted as exc:
         upload = exc.upload
-        form, draft_id, drafts = upload.fields, upload.draft_id, None
+        form, draft_id, drafts, cut = upload.fields, upload.draft_id, None, upload.cut
         name = exc.name or ""
         file_errors = [*upload.file_errors, files.problem(files.INTERRUPTED, name)]
         if owner := uploads.draft_owner(request):
@@ -315,7 +325,7 @@ async def rewrite(request: web.Request) -> web.Response:
     if errors:
         return _track_form(request, values, 422, errors=errors)
     code, email = normalize(values["code"]), values["email"]
-    too_long = forms.too_long({"message": message})
+    too_long = forms.too_long({"message": message}, cut=cut)
     message = forms.cut({"message": message})["message"]
     # « Retirer » ticked beside a document kept from a refused « Modifier »: out of the draft
     # first, whatever happens next (the list shown again, or the rewrite without it).
@@ -456,8 +466,40 @@ _PASSED_ON = ("Content-Type", "Content-Length", "X-Content-Type-Options")  # of 
 async def document(request: web.Request) -> web.StreamResponse:
     """The code and email checked with intake (the look-up, throttled), the document one of the
     request's answers' documents, then its bytes from treatment, streamed as a download."""
+    return await _download(
+        request,
+        "document_id",
+        "documents",
+        lambda wanted, code: request.app[TREATMENT].citizen_document(wanted, code),
+        DOCUMENT_MISSING,
+    )
+
+
+@routes.post("/suivre/piece-jointe")
+async def attachment(request: web.Request) -> web.StreamResponse:
+    """The citizen's own attachment, as the answer's documents: the code and email checked with
+    intake (the look-up, throttled), the file one the view lists (none once purged), then its
+    bytes from intake, streamed as a download."""
+    return await _download(
+        request,
+        "attachment_id",
+        "attachments",
+        lambda wanted, code: request.app[INTAKE].citizen_attachment(wanted, code),
+        ATTACHMENT_MISSING,
+    )
+
+
+async def _download(
+    request: web.Request,
+    field: str,
+    listed_in: str,
+    open_file: Callable[[str, str], contextlib.AbstractAsyncContextManager[Any]],
+    missing: str,
+) -> web.StreamResponse:
+    """A file the tracking view lists under ``listed_in`` by its ``field`` id, for whoever gives
+    the request's code and email: the look-up first, then ``open_file(id, code)`` streamed."""
     form = await request.post()
-    values = lookup.typed(form, "code", "email", "document_id")
+    values = lookup.typed(form, "code", "email", field)
     errors = lookup.check_code_and_contact(values)
     if errors:
         return _track_form(request, values, 422, errors=errors)
@@ -472,15 +514,13 @@ async def document(request: web.Request) -> web.StreamResponse:
         return _throttled_form(request, values, view)
     if status != 200:
         return _track_form(request, values, 422, errors=lookup.errors_of(view))
-    wanted = values["document_id"]
-    if wanted not in {d["document_id"] for d in view.get("documents", [])}:
-        return await _tracking_page(request, view, values["email"], 404, problem=DOCUMENT_MISSING)
+    wanted = values[field]
+    if wanted not in {d[field] for d in view.get(listed_in, [])}:
+        return await _tracking_page(request, view, values["email"], 404, problem=missing)
     try:
-        async with request.app[TREATMENT].citizen_document(wanted, code) as resp:
+        async with open_file(wanted, code) as resp:
             if resp.status == 404:
-                return await _tracking_page(
-                    request, view, values["email"], 404, problem=DOCUMENT_MISSING
-                )
+                return await _tracking_page(request, view, values["email"], 404, problem=missing)
             if resp.status != 200:
                 return _unavailable(request)
             # Always a download, never shown in the page's origin; never kept by a cache.

@@ -33,6 +33,7 @@ request that did not prove it comes from our own form.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
 import hmac
 import logging
@@ -113,6 +114,9 @@ class Upload:
     # Files the draft holds (as intake said when the draft was checked) and files sent to it.
     files_in_draft: int = 0
     files_sent: int = 0
+    # Text fields longer than ``FIELD_MAX_BYTES``: only their start was kept, so their length
+    # is unknown (``forms.too_long`` says « plus de », never the count of what was kept).
+    cut: set[str] = field(default_factory=set)
 
 
 def draft_owner(request: web.Request) -> str | None:
@@ -172,13 +176,18 @@ async def _drain(request: web.Request, part: Part, name: str | None = None) -> N
         pass
 
 
-async def _text(request: web.Request, part: Part) -> str:
+async def _text(request: web.Request, part: Part) -> tuple[str, bool]:
+    """The field's text, and whether it was cut at ``FIELD_MAX_BYTES`` (then longer than any
+    field takes)."""
     data = bytearray()
+    cut = False
     while chunk := await _read(request, part):
-        if len(data) <= FIELD_MAX_BYTES:
-            data += chunk[: FIELD_MAX_BYTES + 1 - len(data)]
-    # One byte over the limit is kept so that intake reports the text as too long.
-    return bytes(data).decode(part.get_charset("utf-8"), errors="replace")
+        room = FIELD_MAX_BYTES - len(data)
+        cut = cut or len(chunk) > room
+        data += chunk[: max(room, 0)]
+    decoder = codecs.getincrementaldecoder(part.get_charset("utf-8"))(errors="replace")
+    # A character cut in two at the limit is dropped, not shown as « � » (final=False).
+    return decoder.decode(bytes(data), final=not cut), cut
 
 
 async def _head(request: web.Request, part: Part) -> bytes:
@@ -239,7 +248,9 @@ async def read_form(request: web.Request, drafts: Drafts) -> Upload:
                 if len(upload.fields) >= FIELDS_MAX:
                     raise TooManyParts()
                 name = part.name or ""
-                value = await _text(request, part)
+                value, cut = await _text(request, part)
+                if cut:
+                    upload.cut.add(name)
                 if name == csrf.FIELD:
                     token_ok = csrf.verify(request, value)
                     if not token_ok:

@@ -201,6 +201,21 @@ class Intake:
     async def remind_codes_as_sent(self, payload: Any) -> Answer:
         return await self._call("POST", "/tracking/codes-reminder", json=payload)
 
+    def citizen_attachment(
+        self, attachment_id: str, code: str
+    ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """A file the citizen attached to the request ``code``, open for streaming (no staff
+        identity: the gateway checked the code and the email with the look-up first); 404
+        otherwise. aiohttp's errors pass through."""
+        return self.services.request(
+            "GET",
+            SERVICE,
+            f"/citizen/attachments/{quote(attachment_id, safe='')}",
+            params={"code": code},
+            # 5 Mo to a citizen on mobile data: only a silence of intake is a failure.
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+        )
+
     # --- staff ------------------------------------------------------------------------------
 
     def attachment(

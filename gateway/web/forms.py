@@ -3,7 +3,7 @@ offered, and intake's errors turned back into messages by field."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from markupsafe import Markup
@@ -165,14 +165,25 @@ def _length(value: str) -> int:
     return len(value.replace("\r\n", "\n"))
 
 
-def too_long(values: Mapping[str, str], limits: Mapping[str, int] = MAX_LENGTHS) -> dict[str, str]:
+def too_long(
+    values: Mapping[str, str],
+    limits: Mapping[str, int] = MAX_LENGTHS,
+    cut: Collection[str] = (),
+) -> dict[str, str]:
     """The French error of each field of ``values`` longer than it takes (a browser's maxlength
     stops a citizen there; a script, or a browser without it, does not). ``limits``: the
     characters each field takes (the citizen's fields unless said; the back office passes its
-    forms' own)."""
+    forms' own). ``cut``: fields of which only the start was read (``uploads.Upload.cut``):
+    their true length is unknown, so the error says « plus de », never the count of the start."""
+
+    def said(name: str, value: str) -> str:
+        limit = french.number(limits[name])
+        if name in cut:
+            return f"Ce texte compte plus de {limit} caractères : {limit} au plus."
+        return f"Ce texte compte {french.number(_length(value))} caractères : {limit} au plus."
+
     return {
-        name: f"Ce texte compte {french.number(_length(value))} caractères : "
-        f"{french.number(limits[name])} au plus."
+        name: said(name, value)
         for name, value in values.items()
         if name in limits and _length(value) > limits[name]
     }

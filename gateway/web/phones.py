@@ -6,9 +6,12 @@ ARTCI's rule of 2021 gives its ten-digit form — fixed lines (starting with 2 o
 (the historic operator's prefix, which the administration's lines have), mobiles take their
 operator's prefix from their second digit (0–3 « 01 », 4–6 « 05 », 7–9 « 07 »).
 
-Every ``tel:`` link of the site is written by the templates' filters (:data:`FILTERS`):
-``{{ number | tel }}`` for the href, ``{{ number | telephone }}`` for the text shown, and
-``{% set ph = number | phone %}`` for both from one reading (``ph.href``, ``ph.shown``).
+Every telephone number the site shows, and every ``tel:`` link, is written by the templates'
+filters (:data:`FILTERS`): ``{{ number | tel }}`` for the href, ``{{ number | telephone }}`` for
+the text shown, and ``{% set ph = number | phone %}`` for both from one reading (``ph.href``,
+``ph.shown``). Shown one way however it was stored (intake keeps ``+2250707123456``, a draft
+« +225 07 07 12 3456 », the catalogue « 27 20 21 11 00 »): « +225 07 07 12 34 56 », the pairs
+Ivorians write; a foreign number in its international form (« +33 6 12 34 56 78 »).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ COUNTRY = "225"
 
 
 class Phone(NamedTuple):
-    shown: str  # « 27 20 21 11 00 », or the number as written when it is not an Ivorian one
+    shown: str  # « +225 27 20 21 11 00 », « +33 6 12 34 56 78 », or as written if unreadable
     href: str  # « tel:+2252720211100 »
 
 
@@ -41,14 +44,26 @@ def ivorian(raw: str) -> Phone:
     if international:
         digits = digits.removeprefix("00")
         if not digits.startswith(COUNTRY):
-            return Phone(raw.strip(), "tel:+" + digits)
+            return Phone(_foreign(raw.strip(), digits), "tel:+" + digits)
         digits = digits.removeprefix(COUNTRY)
     if len(digits) == 8:
         digits = _ten_digits(digits)
     number = phonenumbers.parse("+" + COUNTRY + digits, None) if digits else None
     if number is None or len(digits) != 10 or not phonenumbers.is_valid_number(number):
         return Phone(raw.strip(), "tel:" + ("+" if international else "") + digits)
-    return Phone(" ".join(digits[i : i + 2] for i in range(0, 10, 2)), f"tel:+{COUNTRY}{digits}")
+    pairs = " ".join(digits[i : i + 2] for i in range(0, 10, 2))
+    return Phone(f"+{COUNTRY} {pairs}", f"tel:+{COUNTRY}{digits}")
+
+
+def _foreign(raw: str, digits: str) -> str:
+    """A number of another country in its international form, as written if unreadable."""
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_valid_number(number):
+        return raw
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def tel(raw: str) -> str:
@@ -58,8 +73,17 @@ def tel(raw: str) -> str:
 
 
 def telephone(raw: str) -> str:
-    """``raw`` as shown beside its link: « 07 07 12 34 56 » for an Ivorian number."""
+    """``raw`` as shown (beside its link or alone): « +225 07 07 12 34 56 » for an Ivorian
+    number, the international form of a foreign one."""
     return ivorian(raw).shown
+
+
+def contact_line(contact: dict) -> str:
+    """A citizen's name, email and number on one line (« Aya KOUASSI / aya@… / +225 07 … »), as
+    the back office's lists show them."""
+    name = " ".join(p for p in (contact.get("first_names"), contact.get("last_name")) if p)
+    phone = telephone(contact["phone"]) if contact.get("phone") else None
+    return " / ".join(p for p in (name, contact.get("email"), phone) if p)
 
 
 # The templates' filters (gateway/app.py installs them).

@@ -93,6 +93,15 @@ class DocumentRef(Answer):
     size_label: str = Field(description="« 120 Ko », « 1,4 Mo ».")
 
 
+class CitizenAttachment(Answer):
+    """Une pièce jointe de l'usager (à la soumission ou à la reformulation)."""
+
+    attachment_id: Uuid
+    filename: str
+    size: int = Field(ge=0, description="En octets.")
+    size_label: str = Field(description="« 120 Ko », « 1,4 Mo ».")
+
+
 class HistoryLine(Answer):
     at: Moment
     day: FrenchDay
@@ -169,6 +178,10 @@ class TrackingView(Answer):
     answer: MinistryAnswer | None
     later_messages: list[LaterMessage]
     documents: list[DocumentRef] = Field(description="Les documents de toutes les réponses.")
+    attachments: list[CitizenAttachment] = Field(
+        default_factory=list,
+        description="Les pièces jointes de l'usager ; aucune après l'effacement des données.",
+    )
     pending_reply: PendingReply | None
     can_give_opinion: bool
     can_reopen: bool

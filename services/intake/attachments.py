@@ -1,5 +1,6 @@
 """A request's attachments: moved from the citizen's draft into the request's transaction, and
-read back for staff."""
+read back for staff and for the citizen (listed on the tracking page, downloaded once the
+gateway has checked the code and the email)."""
 
 from __future__ import annotations
 
@@ -46,4 +47,27 @@ async def for_staff(conn: asyncpg.Connection, attachment_id: UUID) -> asyncpg.Re
            FROM attachments a JOIN requests r ON r.id = a.request_id
            WHERE a.id = $1""",
         attachment_id,
+    )
+
+
+async def of_request(conn: asyncpg.Connection, request_id: UUID) -> list[asyncpg.Record]:
+    """The request's files (id, name, size), in the order they were added; none once purged
+    (the purge deletes them)."""
+    return await conn.fetch(
+        """SELECT id, filename, size FROM attachments WHERE request_id = $1
+           ORDER BY added_at, id""",
+        request_id,
+    )
+
+
+async def for_citizen(
+    conn: asyncpg.Connection, attachment_id: UUID, code: str
+) -> asyncpg.Record | None:
+    """The file if it is one of the request ``code``'s and its data was not purged."""
+    return await conn.fetchrow(
+        """SELECT a.filename, a.content_type, a.data
+           FROM attachments a JOIN requests r ON r.id = a.request_id
+           WHERE a.id = $1 AND r.code = $2 AND r.purged_at IS NULL""",
+        attachment_id,
+        code,
     )

@@ -67,7 +67,7 @@ def rejection(code: str, reason: str, name: str, public_url: str) -> emails.Emai
 
 def validation(event: RequestValidatedV1, name: str, public_url: str) -> emails.Email:
     """Forwarded for treatment (réclamation, demande d'information), or read and forwarded."""
-    code, nature, body = event.code, event.nature.label, event.body_name
+    code, nature, body = event.code, emails.in_sentence(event.nature.label), event.body_name
     link = emails.tracking_link(public_url, code)
     if event.needs_treatment:
         subject = f"Miliê — votre {nature} n° {code} est transmise à l'organisme concerné"

@@ -83,9 +83,16 @@ def letter(subject: str, name: str, paragraphs: list[Paragraph]) -> Email:
     return Email(subject=subject, text="\n".join(text_parts), html=html)
 
 
+def in_sentence(label: str) -> str:
+    """A nature's label inside a sentence, the one way every email and SMS writes it: « votre
+    réclamation n° … », « votre motion de félicitations » (« Réclamation » is a label's own
+    capital: a heading, the « Nature » line of a summary)."""
+    return label.lower()
+
+
 def possessive(label: str) -> str:
     """« ma réclamation », « mon observation », « ma demande d'information »."""
-    word = label[:1].lower() + label[1:]
+    word = in_sentence(label)
     return ("mon " if word[:1] in "aeéèêiouy" else "ma ") + word
 
 
@@ -117,7 +124,7 @@ def acknowledgement(
     decision_days: int = 15,
     calendar: Calendar = WORKING_DAYS,
 ) -> Email:
-    """« Votre Réclamation a bien été enregistrée »: a receipt the citizen can keep — the code,
+    """« Votre réclamation a bien été enregistrée »: a receipt the citizen can keep — the code,
     the date, the body, a copy of the message and the attachments' names, and the date by which
     the analysts rule on its admissibility (``decision_days`` after the submission, triage's
     deadline) — with the tracking link. Its HTML part reads on a phone: viewport, one column."""
@@ -127,7 +134,7 @@ def acknowledgement(
     track = f"Suivre {possessive(nature)}"
     name = full_name(event.contact.first_names, event.contact.last_name)
     greeting = f"Bonjour {name}," if name else "Bonjour,"
-    subject = f"Miliê — votre {nature} n° {code} a bien été enregistrée"
+    subject = f"Miliê — votre {in_sentence(nature)} n° {code} a bien été enregistrée"
     deadline = french.day(decision_deadline(event.submitted_at, decision_days, calendar))
     files = [a.filename for a in event.attachments]
     summary = [
@@ -140,7 +147,7 @@ def acknowledgement(
     ]
     decision = (
         f"Les analystes de l'Observatoire du Service Public examinent la recevabilité de votre "
-        f"{nature.lower()} dans un délai de {decision_days} jours ouvrés : vous recevrez leur "
+        f"{in_sentence(nature)} dans un délai de {decision_days} jours ouvrés : vous recevrez leur "
         f"décision par email au plus tard le {deadline}."
     )
     then = (
@@ -156,7 +163,8 @@ def acknowledgement(
             "",
             greeting,
             "",
-            f"Votre {nature} a bien été enregistrée. Le numéro de la demande est : {code}",
+            f"Votre {in_sentence(nature)} a bien été enregistrée. Le numéro de la demande est : "
+            f"{code}",
             "",
             "Veuillez noter ce numéro, il vous servira pour suivre l'état d'avancement du "
             f"traitement sur {track} : {link}",
@@ -197,7 +205,7 @@ def acknowledgement(
         f'<div style="{_BOX}">\n'
         f'<h1 style="{_H1}">Bienvenue sur le {e(PORTAL)}</h1>\n'
         f"<p>{e(greeting)}</p>\n"
-        f"<p>Votre <strong>{e(nature)}</strong> a bien été enregistrée. "
+        f"<p>Votre <strong>{e(in_sentence(nature))}</strong> a bien été enregistrée. "
         f"Le numéro de la demande est : <strong>{e(code)}</strong></p>\n"
         "<p>Veuillez noter ce numéro, il vous servira pour suivre l'état d'avancement du "
         f'traitement sur <a href="{e(link)}">{e(track)}</a>.</p>\n'

@@ -15,6 +15,7 @@ import math
 import unicodedata
 from collections.abc import Sequence
 
+from services.notify import emails
 from shared.messages import (
     CitizenReply,
     RemindedRequest,
@@ -104,7 +105,8 @@ def _quoted(head: str, words: str, tail: str) -> str:
 def acknowledgement(event: RequestSubmittedV1, link: str) -> str:
     """The code on submission, to keep for the tracking page."""
     return (
-        f"{SENDER} : votre {event.nature.label.lower()} est enregistrée. Son code : {event.code}. "
+        f"{SENDER} : votre {emails.in_sentence(event.nature.label)} est enregistrée. "
+        f"Son code : {event.code}. "
         f"Gardez-le pour la suivre sur {link}"
     )
 

@@ -6,12 +6,24 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import aiohttp
+
 from tests.browser import ARTIFACTS
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
 WIDTHS = (360, 1280)
 BUDGET = "ministere-budget"
 BUDGET_NAME = "Ministère du budget et du Portefeuille de l'Etat"
+
+
+def form_fields(token: str, **fields: str) -> aiohttp.FormData:
+    """The submission form as the browser sends it (multipart), for the body BUDGET: its token,
+    no draft yet, the terms accepted, and ``fields``."""
+    form = aiohttp.FormData(default_to_multipart=True)
+    base = {"csrf_token": token, "draft_id": "", "body_id": BUDGET, "nature": "reclamation"}
+    for name, value in {**base, **fields, "terms_accepted": "on"}.items():
+        form.add_field(name, value)
+    return form
 
 
 async def new_page(browser, *, width: int = 360, javascript: bool = True):

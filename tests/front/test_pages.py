@@ -126,7 +126,7 @@ async def test_every_citizen_page_passes_axe_and_the_directory_and_statistics_wo
         assert await found_bodies.count() == 1
         text = await found_bodies.inner_text()
         assert "Ministère des Eaux et Forêts (MINEF)" in text
-        assert "Téléphone : 27 20 21 72 67 / 27 20 21 94 06" in text
+        assert "Téléphone : +225 27 20 21 72 67 / +225 27 20 21 94 06" in text
         assert "Localisation : Plateau, Cité administrative, Tour D, 19ème étage" in text
         await page.goto(gateway + "/organismes")  # every body on one page: no « Page suivante »
         await expect(page.get_by_role("link", name="Page suivante")).to_have_count(0)

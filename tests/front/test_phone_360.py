@@ -17,7 +17,7 @@ from playwright.async_api import expect
 from shared import french
 from tests.browser import ARTIFACTS
 from tests.front.conftest import PNG, running_front
-from tests.front.pages import new_page
+from tests.front.pages import form_fields, new_page
 
 # Every citizen page a citizen reaches without a request of their own (the tracking page has its
 # own test below), and two error pages.
@@ -294,3 +294,32 @@ async def test_a_portal_link_opened_from_an_sms_keeps_the_form_and_its_document(
         raise
     finally:
         await context.close()
+
+
+async def test_a_message_cut_on_reading_is_never_given_a_false_count(front):
+    """20 000 « é » came back as « Ce texte compte 16 385 caractères » and 100 000 « a » as
+    « 32 769 »: the gateway keeps 32 Kio of a text field, and counted what it kept. A text cut
+    on reading is said to be longer than what was kept; the page shows it as typed (no « � » of a
+    character cut in two), up to what the field takes."""
+    url = front + "/soumettre/formulaire?nature=reclamation&organisme=ministere-budget"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(url) as resp:
+            token = TOKEN.search(await resp.text()).group(1)
+        for typed in ("é" * 20_000, "a" * 100_000, "é" * 5_001):
+            form = form_fields(token, message=typed, country="CI", email="aya@example.ci")
+            async with http.post(front + "/soumettre/formulaire", data=form) as resp:
+                assert resp.status == 422
+                page = await resp.text()
+            said = html.unescape(_error_beside(page, "message"))
+            if len(typed.encode()) > 32 * 1024:
+                assert said == (
+                    f"Ce texte compte plus de {french.number(5000)} caractères : "
+                    f"{french.number(5000)} au plus."
+                ), said
+            else:  # read whole: its true count
+                assert said == (
+                    f"Ce texte compte {french.number(5001)} caractères : "
+                    f"{french.number(5000)} au plus."
+                ), said
+            shown = re.search(r'<textarea[^>]*id="f-message"[^>]*>([^<]*)</textarea>', page)
+            assert html.unescape(shown.group(1)).strip("\n") == typed[:5000]

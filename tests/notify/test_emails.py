@@ -9,11 +9,11 @@ from email import message_from_bytes, policy
 import aiosmtplib
 import pytest
 
-from services.notify import emails
+from services.notify import decisions, emails
 from services.notify.delivery import PERMANENT, TEMPORARY, UNAVAILABLE
 from services.notify.smtp import SmtpUnavailable, classify
 from shared.messages import NATURE_LABELS, AttachmentRef, Contact, Nature
-from tests.support import submitted_event
+from tests.support import submitted_event, validated_event
 
 
 @pytest.mark.parametrize("nature", list(Nature))
@@ -21,9 +21,16 @@ def test_acknowledgement_names_the_nature_the_code_and_the_tracking_link(nature)
     event = submitted_event(nature=nature, code="4148584520")
     mail = emails.acknowledgement(event, "https://milie.ci/")
     label = NATURE_LABELS[nature]
-    assert mail.subject == f"Miliê — votre {label} n° 4148584520 a bien été enregistrée"
+    # The nature inside a sentence in lower case, as every other email writes it (the trial saw
+    # « votre Réclamation n° … a bien été enregistrée » beside « votre réclamation n° … est prise
+    # en compte »).
+    word = label.lower()
+    assert mail.subject == f"Miliê — votre {word} n° 4148584520 a bien été enregistrée"
     assert "Bienvenue sur le Portail du citoyen Miliê" in mail.text
-    assert f"Votre {label} a bien été enregistrée." in mail.text
+    assert f"Votre {word} a bien été enregistrée." in mail.text
+    assert f"Votre <strong>{word}</strong> a bien été enregistrée." in mail.html.replace(
+        "&#x27;", "'"
+    )
     assert "Le numéro de la demande est : 4148584520" in mail.text
     assert "https://milie.ci/suivre?code=4148584520" in mail.text
     assert f"Suivre {emails.possessive(label)} : https://milie.ci/" in mail.text
@@ -195,3 +202,15 @@ def test_smtp_errors_are_classified():
     assert classify(SmtpUnavailable("STARTTLS extension not supported by server")) == UNAVAILABLE
     assert classify(aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported")) == PERMANENT
     assert classify(RuntimeError("bug")) == TEMPORARY
+
+
+@pytest.mark.parametrize("nature", list(Nature))
+def test_every_email_about_a_request_writes_its_nature_in_lower_case(nature):
+    """One way for the nature in a sentence: « votre réclamation n° … », « votre motion de
+    félicitations n° … » (the validation's email wrote « votre Réclamation »)."""
+    event = validated_event(submitted_event(nature=nature, code="4148584520"))
+    mail = decisions.validation(event, "Aya KOUASSI", "https://milie.ci/")
+    word = NATURE_LABELS[nature].lower()
+    assert mail.subject.startswith(f"Miliê — votre {word} n° 4148584520 "), mail.subject
+    assert f"Votre {word} n° 4148584520 a été" in mail.text
+    assert NATURE_LABELS[nature] not in mail.subject + mail.text or word == NATURE_LABELS[nature]

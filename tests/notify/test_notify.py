@@ -85,7 +85,7 @@ async def test_submitted_event_sends_one_acknowledgement(
         assert email in message["To"]
         assert "Aya KOUASSI" in header(message, "To")
         assert header(message, "Subject") == (
-            f"Miliê — votre Réclamation n° {event.code} a bien été enregistrée"
+            f"Miliê — votre réclamation n° {event.code} a bien été enregistrée"
         )
         assert message["Message-ID"].endswith("@milie.ci>")
         assert message.is_multipart()

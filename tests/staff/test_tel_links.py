@@ -44,10 +44,27 @@ def test_the_tel_filter_writes_the_international_form(written, href):
     assert env.from_string("{{ p | tel }}").render(p=written) == href
 
 
-def test_the_telephone_filter_shows_todays_ten_digits():
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        # Written before 2021 (eight digits): today's ten.
+        ("20 21 11 00", "+225 27 20 21 11 00"),
+        # However written, an Ivorian number is shown one way (the trial saw three).
+        ("0707123456", "+225 07 07 12 34 56"),
+        ("+2250707123456", "+225 07 07 12 34 56"),
+        ("+225 07 07 12 3456", "+225 07 07 12 34 56"),
+        ("07 07 12 34 56", "+225 07 07 12 34 56"),
+        # A foreign number: its own international form.
+        ("+33612345678", "+33 6 12 34 56 78"),
+        ("0033 6 12 34 56 78", "+33 6 12 34 56 78"),
+        # Not a number one can read: as written.
+        ("abc", "abc"),
+    ],
+)
+def test_the_telephone_filter_shows_one_form(written, shown):
     env = jinja2.Environment(autoescape=True)
     env.filters.update(phones.FILTERS)
-    assert env.from_string("{{ p | telephone }}").render(p="20 21 11 00") == "27 20 21 11 00"
+    assert env.from_string("{{ p | telephone }}").render(p=written) == shown
 
 
 @pytest.fixture
@@ -62,6 +79,13 @@ async def _hrefs(http, url: str) -> list[str]:
     async with http.get(url) as resp:
         assert resp.status == 200, url
         return [html.unescape(h) for h in HREF.findall(await resp.text())]
+
+
+async def _shown(http, url: str) -> list[str]:
+    """The text of each ``tel:`` link of the page."""
+    async with http.get(url) as resp:
+        page = await resp.text()
+    return [html.unescape(t) for t in re.findall(r'href="tel:[^"]*"[^>]*>([^<]*)<', page)]
 
 
 async def test_every_tel_link_of_the_pages_is_international(helped_stack, database_url):
@@ -81,5 +105,12 @@ async def test_every_tel_link_of_the_pages_is_international(helped_stack, databa
         ]
     async with await signed_in_session(gw, "analyste.tel", PASSWORD) as analyst:
         assert await _hrefs(analyst, f"{gw}/admin/traitements/{code}") == ["tel:+2250707123456"]
+        assert await _shown(analyst, f"{gw}/admin/traitements/{code}") == ["+225 07 07 12 34 56"]
     async with await signed_in_session(gw, "pf.tel", PASSWORD) as focal:
         assert await _hrefs(focal, f"{gw}/admin/requetes/{code}") == ["tel:+2250707123456"]
+        assert await _shown(focal, f"{gw}/admin/requetes/{code}") == ["+225 07 07 12 34 56"]
+        # The line above the answer's form names the citizen by their number the same way.
+        async with focal.get(f"{gw}/admin/requetes/{code}") as resp:
+            page = HREF.sub("", await resp.text())
+        assert "+2250707123456" not in page
+        assert "+225 07 07 12 34 56" in page

@@ -87,3 +87,45 @@ async def test_the_public_page_tells_treated_and_satisfied_per_body(
     assert "> aucun avis</span>" in page
     assert _row(page, "TOTAUX")[-4:] == ["5", "3", "33 %", "100 %"]
     assert "Partiellement satisfait" in page and "@example.ci" not in page
+
+
+async def test_the_whole_table_is_seen_on_a_desktop_and_scrolls_in_its_frame_on_a_phone(
+    settings_for, browser
+):
+    """At 1280 px the table stopped at « Trai… » (« Traitées », « Avis exprimés », « Usagers
+    satisfaits », « Délais respectés » behind a sideways scroll) with 300 px of the screen unused:
+    the page's column was 60rem wide. Now every column is in sight at 1280 px; at 360 px the table
+    still scrolls inside its own region, never the page. Without JavaScript, as a citizen may."""
+    from tests.front.pages import SCREENSHOTS, new_page, no_horizontal_scroll
+
+    async with (
+        RunningApp(stats_app(settings_for(StatsSettings))) as stats,
+        RunningApp(intake_app(settings_for(IntakeSettings))) as intake,
+    ):
+        urls = {f"{s}_url": NOBODY for s in ("triage", "treatment", "notify")}
+        settings = settings_for(
+            GatewaySettings, db_pool_min=1, stats_url=stats.url, intake_url=intake.url, **urls
+        )
+        async with RunningApp(gateway_app(settings)) as gateway:
+            for width in (1280, 360):
+                context, page = await new_page(browser, width=width, javascript=False)
+                try:
+                    await page.goto(gateway.url + "/statistiques")
+                    region = page.get_by_role("region", name="Requêtes par organisme public")
+                    sizes = await region.evaluate("e => [e.scrollWidth, e.clientWidth]")
+                    last = page.get_by_role("columnheader", name="Délais respectés")
+                    box = await last.bounding_box()
+                    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                    await page.screenshot(
+                        path=SCREENSHOTS / f"statistiques-{width}.png", full_page=True
+                    )
+                    if width == 1280:
+                        assert sizes[0] <= sizes[1], f"the table scrolls at 1280 px: {sizes}"
+                        assert box["x"] + box["width"] <= width, box
+                    else:
+                        assert sizes[0] > sizes[1]  # its own frame scrolls
+                        assert await no_horizontal_scroll(page)
+                        # The keyboard reaches the frame to scroll it.
+                        assert await region.get_attribute("tabindex") == "0"
+                finally:
+                    await context.close()

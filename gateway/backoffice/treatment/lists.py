@@ -33,7 +33,7 @@ from gateway.clients import catalogue
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.treatment import TREATMENT
 from gateway.staff import accounts, auth
-from gateway.web import downloads, xlsx
+from gateway.web import downloads, phones, xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import csv_cells, french, purge
 from shared.identity import Role
@@ -244,11 +244,6 @@ async def _unavailable(request: web.Request) -> web.Response:
 # --- the rows as the tables write them ---------------------------------------------------------
 
 
-def contact_line(contact: dict) -> str:
-    name = " ".join(p for p in (contact.get("first_names"), contact.get("last_name")) if p)
-    return " / ".join(p for p in (name, contact.get("email"), contact.get("phone")) if p)
-
-
 def _day(moment: str | None) -> str:
     return french.day(datetime.fromisoformat(moment)) if moment else ""
 
@@ -267,7 +262,7 @@ def _status_text(item: dict) -> str:
 
 
 def _shown(item: dict, role: str) -> dict:
-    item["contact_line"] = contact_line(item["contact"])
+    item["contact_line"] = phones.contact_line(item["contact"])
     if item.get("purged_at"):  # the milestones stay; the message says when it went
         item["message"] = purge.purged_on(item["purged_at"])
     item["validated_day"] = _day(item["validated_at"])

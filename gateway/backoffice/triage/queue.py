@@ -22,7 +22,7 @@ from gateway.backoffice.triage.common import (
 )
 from gateway.clients.transport import ServiceUnavailable
 from gateway.clients.triage import TRIAGE, QueueQuery
-from gateway.web import downloads, xlsx
+from gateway.web import downloads, phones, xlsx
 from gateway.web.listing import Listing, listing_of
 from shared import french, lifecycle, purge
 from shared.lifecycle import QueueStatus
@@ -93,11 +93,6 @@ def _query(request: web.Request, listing: Listing) -> QueueQuery:
     )
 
 
-def _contact_line(contact: dict) -> str:
-    name = " ".join(p for p in (contact.get("first_names"), contact.get("last_name")) if p)
-    return " / ".join(p for p in (name, contact.get("email"), contact.get("phone")) if p)
-
-
 def _exact_code(words: str) -> str | None:
     """The search is one request's code (« 5030529490 », « 503 052 9490 »): that code."""
     digits = "".join(words.split())
@@ -148,7 +143,7 @@ async def queue_page(request: web.Request) -> web.Response:
     for item in items:
         item["waiting"] = item["status"] == QueueStatus.WAITING
         item["deadline_text"] = deadline_of(item)
-        item["contact_line"] = _contact_line(item["contact"])
+        item["contact_line"] = phones.contact_line(item["contact"])
         if item.get("purged_at"):  # the milestones stay; the message says when it went
             item["message"] = purge.purged_on(item["purged_at"])
         item["submitted_day"] = french.day(item["submitted_at"])

@@ -114,7 +114,8 @@ async def _view(
     caller (``tracking_view.build``), naming who took each reply (:func:`_name_operators`)."""
     policy, calendar = await deadline_copy.load(conn)
     history = await conn.fetch(_HISTORY, row["id"])
-    view = tracking_view.build(row, history, policy, calendar, for_operator=for_operator)
+    files = await attachments.of_request(conn, row["id"])
+    view = tracking_view.build(row, history, policy, calendar, files, for_operator=for_operator)
     if for_operator:
         await _name_operators(conn, row, history, view)
     return view

@@ -297,11 +297,13 @@ def build(
     history: Iterable[Mapping[str, Any]],
     policy: Policy | None = None,
     calendar: Calendar = WORKING_DAYS,
+    attachments: Iterable[Mapping[str, Any]] = (),
     *,
     for_operator: bool = False,
 ) -> dict[str, Any]:
     """The JSON the gateway renders: one request, the guide's columns, its history, its step
-    (``policy`` and ``calendar``: intake's copy of the deadlines, for the admissibility date).
+    (``policy`` and ``calendar``: intake's copy of the deadlines, for the admissibility date;
+    ``attachments``: the citizen's files, id, name and size — none once purged).
     ``for_operator``: its sentences as the call centre's operator reads them, about the caller
     (« Suivi d'un appel »); the citizen's page and API keep « vous »."""
     status = row["status"]
@@ -382,6 +384,17 @@ def build(
         answer=answer,
         later_messages=later,
         documents=list(documents.values()),
+        attachments=[]
+        if purged_at
+        else [
+            {
+                "attachment_id": str(a["id"]),
+                "filename": a["filename"],
+                "size": a["size"],
+                "size_label": size_label(a["size"]),
+            }
+            for a in attachments
+        ],
         pending_reply=pending,
         can_give_opinion=unanswered and may_reply(status, lifecycle.Event.OPINION_GIVEN),
         can_reopen=unanswered and may_reply(status, lifecycle.Event.REOPENED),
