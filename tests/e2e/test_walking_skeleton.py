@@ -55,7 +55,7 @@ async def test_submit_then_email_stats_queue_and_tracking(platform, page, smtp_s
     # The acknowledgement email reaches the SMTP server, with the code.
     [mail] = await smtp_server.wait_for(email)
     assert code in str(mail)
-    assert "Réclamation" in str(make_header(decode_header(mail["Subject"])))
+    assert "réclamation" in str(make_header(decode_header(mail["Subject"])))
 
     # stats counted it (and, once notify reported it, the email sent); triage queued it.
     await eventually(lambda: _moved(platform, before))

@@ -114,7 +114,7 @@ async def test_submit_with_an_attachment_then_track_it(
 
         [mail] = await smtp_server.wait_for(email)
         assert code in str(mail)
-        assert "Réclamation" in str(make_header(decode_header(mail["Subject"])))
+        assert "réclamation" in str(make_header(decode_header(mail["Subject"])))
         assert f"{gateway}/suivre?code={code}" in mail.get_body(("plain",)).get_content()
         # The mobile number typed as « 07 07 12 34 56 » with Côte d'Ivoire: the SMS, once.
         [sms] = await fake_sms.wait_for("+2250707123456")

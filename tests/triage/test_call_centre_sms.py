@@ -101,7 +101,7 @@ async def test_the_caller_gets_by_sms_the_code_the_operator_reads_out(
             async with http.get(f"{sms_stack.gateway}/admin/traitements/{code}") as resp:
                 page = await resp.text()
             section = page[page.find('id="envois-titre"') :]
-            return "<td>SMS</td><td>+2250707123456</td>" in section and "Envoyé" in section
+            return "<td>SMS</td><td>+225 07 07 12 34 56</td>" in section and "Envoyé" in section
 
         await eventually(sms_listed)
 
@@ -145,7 +145,7 @@ async def test_the_page_promises_only_what_intake_will_send(sms_stack, database_
             return re.sub(r"\s+", " ", page[page.find('id="code"') :])
 
         mobile = await said("07 07 12 34 56", "")
-        assert "Il lui est aussi envoyé par SMS au 07 07 12 34 56." in mobile
+        assert "Il lui est aussi envoyé par SMS au +225 07 07 12 34 56." in mobile
         assert "email de confirmation" not in mobile
         landline_and_email = await said("27 22 44 55 66", "awa.traore@example.ci")
         assert "SMS" not in landline_and_email

@@ -104,7 +104,7 @@ async def test_the_focal_points_answer_says_the_citizen_cannot_be_told(
     notice = _flat(page[page.find('id="resultat"') :][:600])
     assert "Message envoyé" not in notice
     assert "La réponse est enregistrée" in notice
-    assert f"{UNREACHABLE} ; rappelez-le au 07 07 12 34 56." in notice
+    assert f"{UNREACHABLE} ; rappelez-le au +225 07 07 12 34 56." in notice
 
 
 async def test_forgotten_codes_by_mobile_are_not_promised_by_sms(stack):
