@@ -184,9 +184,9 @@ def create_app(settings: GatewaySettings) -> web.Application:
     env.filters.update(french.FILTERS)  # {{ x | jour }}, | moment, | horodatage, | nombre
     env.filters["code_groupes"] = codes.grouped  # « 503 052 9490 »
     env.filters["email_masque"] = codes.masked_email  # « a***@example.ci »
-    env.filters["contact_masque"] = codes.masked_contact  # the email, or « 07 ** ** ** 56 »
     env.filters["pays"] = forms.country_label  # « COTE D'IVOIRE (+225) » for « CI »
-    env.filters.update(phones.FILTERS)  # {{ p | tel }} « tel:+2250707123456 », | telephone
+    # {{ p | tel }} « tel:+2250707123456 », | telephone, | contact_masque « 07 ** ** ** 56 »
+    env.filters.update(phones.FILTERS)
     app[catalogue.KEPT] = catalogue.Kept()
     app[submission.BLANK_FORMS] = {}
     app[submission.SHOWN_NEXT] = {}

@@ -56,15 +56,6 @@ def grouped(code: str) -> str:
     return f"{code[:3]} {code[3:6]} {code[6:]}"
 
 
-def masked_contact(value: str) -> str:
-    """The address or mobile number a citizen tracks with, masked: « a***@example.ci »,
-    « 07 ** ** ** 56 »."""
-    if "@" in value:
-        return masked_email(value)
-    digits = "".join(ch for ch in value if ch.isdigit())
-    return f"{digits[:2]} ** ** ** {digits[-2:]}" if len(digits) >= 6 else "***"
-
-
 def masked_email(email: str) -> str:
     """« a***@example.ci »: the address a code was emailed to, recognisable by its owner without
     showing it whole to whoever looks at the screen. In lower case: the address as the citizen

@@ -21,6 +21,8 @@ from typing import NamedTuple
 
 import phonenumbers
 
+from shared import codes
+
 COUNTRY = "225"
 
 
@@ -55,13 +57,19 @@ def ivorian(raw: str) -> Phone:
     return Phone(f"+{COUNTRY} {pairs}", f"tel:+{COUNTRY}{digits}")
 
 
-def _foreign(raw: str, digits: str) -> str:
-    """A number of another country in its international form, as written if unreadable."""
+def _valid(digits: str) -> phonenumbers.PhoneNumber | None:
+    """``+digits`` read by phonenumbers, None if unreadable or not a valid number."""
     try:
         number = phonenumbers.parse("+" + digits, None)
     except phonenumbers.NumberParseException:
-        return raw
-    if not phonenumbers.is_valid_number(number):
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def _foreign(raw: str, digits: str) -> str:
+    """A number of another country in its international form, as written if unreadable."""
+    number = _valid(digits)
+    if number is None:
         return raw
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
@@ -78,6 +86,30 @@ def telephone(raw: str) -> str:
     return ivorian(raw).shown
 
 
+def _national(raw: str) -> str | None:
+    """The national significant number of ``raw`` (« 0707123456 » for an Ivorian mobile however
+    written, « 612345678 » for +33 6 12 34 56 78), None if unreadable."""
+    digits = re.sub(r"\D", "", raw)
+    if raw.strip().startswith("+") or digits.startswith("00"):
+        digits = digits.removeprefix("00")
+        if digits.startswith(COUNTRY) and len(digits) == len(COUNTRY) + 8:
+            digits = COUNTRY + _ten_digits(digits.removeprefix(COUNTRY))
+    else:
+        digits = COUNTRY + (_ten_digits(digits) if len(digits) == 8 else digits)
+    number = _valid(digits)
+    return phonenumbers.national_significant_number(number) if number else None
+
+
+def masked_contact(value: str) -> str:
+    """The address or mobile number a citizen tracks with, masked: « a***@example.ci »,
+    « 07 ** ** ** 56 » (the national number's first two and last two digits, never the country
+    code's: « +2250707123456 » is not « 22 … »)."""
+    if "@" in value:
+        return codes.masked_email(value)
+    digits = _national(value) or re.sub(r"\D", "", value)
+    return f"{digits[:2]} ** ** ** {digits[-2:]}" if len(digits) >= 6 else "***"
+
+
 def contact_line(contact: dict) -> str:
     """A citizen's name, email and number on one line (« Aya KOUASSI / aya@… / +225 07 … »), as
     the back office's lists show them."""
@@ -87,4 +119,4 @@ def contact_line(contact: dict) -> str:
 
 
 # The templates' filters (gateway/app.py installs them).
-FILTERS = {"tel": tel, "telephone": telephone, "phone": ivorian}
+FILTERS = {"tel": tel, "telephone": telephone, "phone": ivorian, "contact_masque": masked_contact}

@@ -98,6 +98,12 @@ def _fact(html: str, term: str) -> str:
     return re.sub(r"\s+", " ", found[1]).strip()
 
 
+def _back_link(html: str) -> str:
+    found = re.search(r'<a href="([^"]*)">Retour à la liste</a>', html)
+    assert found, html
+    return found[1]
+
+
 def _history(html: str) -> str:
     part = html[html.find('id="historique-titre"') :]
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", part[: part.find("</section>")]))
@@ -137,6 +143,19 @@ async def test_the_analyst_after_the_body_answered(stack, database_url, page):
             html = unescape(await resp.text())
         assert f'href="/admin/traitements/{code}?ouvrir=clarifier' in html, html
 
+        # « Retour à la liste » leads back only to a list of the back office, whatever
+        # « retour » says.
+        for hostile in (
+            "//evil.example/x",
+            "/admin/traitements/../comptes",
+            "https://evil.example",
+        ):
+            url = f"{stack.gateway}/admin/traitements/{code}"
+            async with http.get(url, params={"retour": hostile}) as resp:
+                html = unescape(await resp.text())
+            assert _back_link(html) == "/admin/traitements", (hostile, _back_link(html))
+            assert 'name="retour"' not in html, hostile
+
     # The citizen's own view of it names no agent.
     async with (
         signed_session() as http,
@@ -160,6 +179,9 @@ async def test_the_analyst_after_the_body_answered(stack, database_url, page):
     await expect(page.get_by_role("status")).to_contain_text(
         "Le message d'éclaircissement est envoyé à l'usager."
     )
+    # Back to « Insatisfaits », where the analyst came from, not to the triage queue.
+    back = page.get_by_role("link", name="Retour à la liste")
+    await expect(back).to_have_attribute("href", "/admin/traitements/insatisfaits")
 
 
 def test_the_submission_line_names_the_operator_triage_keeps_or_says_by_phone():
@@ -189,3 +211,26 @@ def test_the_submission_line_names_the_operator_triage_keeps_or_says_by_phone():
         lifecycle.BY_PHONE,
         "l'usager",
     ]
+
+
+def test_only_a_list_of_the_back_office_is_carried_back():
+    """« retour » kept for the queue (its filters and page) and « Insatisfaits », carried by a
+    decision's redirect unless it is the queue itself."""
+    safe = analyst_page.safe_back
+    assert safe("/admin/traitements/insatisfaits") == "/admin/traitements/insatisfaits"
+    assert safe("/admin/traitements?statut=tous&page=2") == "/admin/traitements?statut=tous&page=2"
+    for hostile in (
+        "",
+        "//evil.example",
+        "https://evil.example/admin/traitements",
+        "/admin/traitements/../comptes",
+        "/admin/traitements/5030529490",
+        "/admin/traitements/insatisfaits#x",
+        "/\\evil.example",
+    ):
+        assert safe(hostile) == "/admin/traitements", hostile
+    done = "/admin/traitements/5030529490?fait=clarifier"
+    assert analyst_page.with_back(done, "/admin/traitements") == done
+    assert analyst_page.with_back(done, "/admin/traitements/insatisfaits") == (
+        done + "&retour=%2Fadmin%2Ftraitements%2Finsatisfaits"
+    )

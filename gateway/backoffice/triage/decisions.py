@@ -17,6 +17,8 @@ from gateway.backoffice.triage.request import (
     STALE,
     reasons_offered,
     render_request,
+    safe_back,
+    with_back,
     with_reason,
 )
 from gateway.clients.transport import ServiceUnavailable
@@ -59,6 +61,8 @@ def _decision(name: str):
             k: str(posted.get(k, "")).strip()
             for k in ("message", "body_id", "theme_id", "version", "confirm", "reason")
         }
+        # The list the analyst came from (« Insatisfaits »…), carried by the form.
+        back = safe_back(str(posted.get("retour", "")))
         errors: dict[str, str] = {}
         message = values["message"]
         if form.reasons and values["reason"]:
@@ -83,10 +87,12 @@ def _decision(name: str):
         version = whole(values["version"], 1, 2**31 - 1)
         if version is None and not errors:
             # Every form sends the version the analyst saw: without it, no decision.
-            return await render_request(request, code, problem=STALE, values=values, status=422)
+            return await render_request(
+                request, code, problem=STALE, values=values, status=422, back=back
+            )
         if errors:
             return await render_request(
-                request, code, errors=errors, values=values, open_form=name, status=422
+                request, code, errors=errors, values=values, open_form=name, status=422, back=back
             )
         reindex_to = None
         if name == "reindexer":
@@ -104,8 +110,8 @@ def _decision(name: str):
             return await unavailable(request, "La décision n'a pas été enregistrée : le service")
         if status == 200:
             if name == "valider" and posted.get("suivante") == "1":
-                raise web.HTTPSeeOther(await _next_after(request, code))
-            raise web.HTTPSeeOther(f"{BASE}/{code}?{urlencode({'fait': name})}")
+                raise web.HTTPSeeOther(with_back(await _next_after(request, code), back))
+            raise web.HTTPSeeOther(with_back(f"{BASE}/{code}?{urlencode({'fait': name})}", back))
         if status == 409:
             problem = answer.get("message") or ""
             if who := answer.get("decided_by") or answer.get("modified_by"):
@@ -114,18 +120,21 @@ def _decision(name: str):
                     shown = (await accounts.display_names(conn, [who])).get(who)
                 if shown:
                     problem = problem.replace(f"par {who}", f"par {shown}")
-            return await render_request(request, code, problem=problem, values=values, status=409)
+            return await render_request(
+                request, code, problem=problem, values=values, status=409, back=back
+            )
         if status == 422:
             for e in answer.get("errors", []):
                 errors[f"{name}-{e['field']}"] = e["message"]
             return await render_request(
-                request, code, errors=errors, values=values, open_form=name, status=422
+                request, code, errors=errors, values=values, open_form=name, status=422, back=back
             )
         if status == 404:
-            return await render_request(request, code)
+            return await render_request(request, code, back=back)
         if status == 503:
+            problem = answer.get("message")
             return await render_request(
-                request, code, problem=answer.get("message"), values=values, status=503
+                request, code, problem=problem, values=values, status=503, back=back
             )
         return await unavailable(request, "La décision n'a pas été enregistrée : le service")
 

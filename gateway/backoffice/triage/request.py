@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import web
 
@@ -247,7 +248,10 @@ async def render_request(
     problem: str | None = None,
     open_form: str | None = None,
     status: int = 200,
+    back: str | None = None,
 ) -> web.Response:
+    """The page; ``back``: where « Retour à la liste » leads, the address's « retour » if not
+    given (a decision refused keeps the one its form carried)."""
     try:
         found, item = await request.app[TRIAGE].item(code, identity=access.staff_identity(request))
     except ServiceUnavailable:
@@ -305,7 +309,7 @@ async def render_request(
             "open_form": open_form,
             "done": done.done if done and not errors and not problem else None,
             "validated": _validated_notice(request),
-            "back": _back_url(request),
+            "back": back or _back_url(request),
             "reasons": reasons,
             **choices,
         },
@@ -324,9 +328,31 @@ def _validated_notice(request: web.Request) -> str | None:
     return None
 
 
+# The lists that open a request's page with « retour »: the queue (its filters and page in the
+# query) and « Insatisfaits » (the clarification).
+BACK_LISTS = (BASE, f"{BASE}/insatisfaits")
+
+
+def safe_back(back: str) -> str:
+    """Where « Retour à la liste » leads: ``back`` if it is one of :data:`BACK_LISTS` (its query
+    kept, re-encoded), the queue otherwise — never another site nor another page of the back
+    office (« /admin/traitements/../comptes »)."""
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or parts.fragment or parts.path not in BACK_LISTS:
+        return BASE
+    query = urlencode(parse_qsl(parts.query))
+    return f"{parts.path}?{query}" if query else parts.path
+
+
+def with_back(url: str, back: str) -> str:
+    """``url`` (a request's page, with its query) carrying ``back`` unless it is the queue."""
+    if back == BASE:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'retour': back})}"
+
+
 def _back_url(request: web.Request) -> str:
-    back = request.query.get("retour", "")
-    return back if back.startswith(BASE) and "//" not in back else BASE
+    return safe_back(request.query.get("retour", ""))
 
 
 @routes.get(f"{BASE}/{CODE}", name="bo-traitement")
