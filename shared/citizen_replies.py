@@ -6,7 +6,9 @@ in the citizen's words — one home for them, pure (no I/O):
   body's last answer;
 - :func:`refused_sentence`: what the citizen reads, on intake's tracking page and in notify's
   email: « Votre avis du 12/01/2027 n'a pas pu être pris en compte : la requête avait été
-  clôturée sans retour le 11/01/2027. »
+  clôturée sans retour le 11/01/2027. »; ``for_operator``: the call centre's operator's words
+  about the caller (« Suivi d'un appel »: « L'avis de l'appelant du 12/01/2027 … »), and
+  :func:`caller_sentence` rebuilds them from the citizen's sentence the history line keeps;
 - :func:`body_label` and :func:`body_sentence`: the same refusal in the body's words, the line
   treatment adds to the request's history (the focal point's page, the ministry API): « Avis de
   l'usager non pris en compte », « Avis « Satisfait » du 12/01/2027 reçu après la clôture sans
@@ -15,6 +17,7 @@ in the citizen's words — one home for them, pure (no I/O):
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from shared import french
@@ -49,12 +52,54 @@ def answered_since_reason(answered_at: datetime) -> str:
     )
 
 
-def refused_sentence(reply: CitizenReply | str, recorded_at: datetime, reason: str) -> str:
-    """« Votre avis du 12/01/2027 n'a pas pu être pris en compte : <reason>. »"""
-    when = french.day(recorded_at)
-    if reply == CitizenReply.REOPENING:
-        return f"Votre relance du {when} n'a pas pu être prise en compte : {reason}."
-    return f"Votre avis du {when} n'a pas pu être pris en compte : {reason}."
+_REPLY_OF = {
+    # (the citizen's, the caller's) « Votre avis du … n'a pas pu être pris en compte »
+    CitizenReply.OPINION: ("Votre avis", "L'avis de l'appelant", "pris"),
+    CitizenReply.REOPENING: ("Votre relance", "La relance de l'appelant", "prise"),
+}
+# The second person of the reasons above, in the caller's words: the event carries the reason
+# in the citizen's (RequestCitizenReplyRefusedV1.reason), the operator's page rewords it.
+_CALLER_CLAUSES = (
+    ("avec votre avis", "avec son avis"),
+    ("donnez votre avis sur", "recueillez son avis sur"),
+)
+
+
+def _sentence(reply: CitizenReply | str, when: str, reason: str, for_operator: bool) -> str:
+    reopening = reply == CitizenReply.REOPENING
+    citizen, caller, taken = _REPLY_OF[
+        CitizenReply.REOPENING if reopening else CitizenReply.OPINION
+    ]
+    if for_operator:
+        for yours, theirs in _CALLER_CLAUSES:
+            reason = reason.replace(yours, theirs)
+    who = caller if for_operator else citizen
+    return f"{who} du {when} n'a pas pu être {taken} en compte : {reason}."
+
+
+def refused_sentence(
+    reply: CitizenReply | str, recorded_at: datetime, reason: str, for_operator: bool = False
+) -> str:
+    """« Votre avis du 12/01/2027 n'a pas pu être pris en compte : <reason>. »; ``for_operator``:
+    « L'avis de l'appelant du 12/01/2027 … », the reason about the caller too."""
+    return _sentence(reply, french.day(recorded_at), reason, for_operator)
+
+
+_STORED = re.compile(
+    r"(?P<who>Votre avis|Votre relance) du (?P<when>\S+) n'a pas pu être prise? en compte : "
+    r"(?P<reason>.+)\.",
+    re.DOTALL,
+)
+
+
+def caller_sentence(stored: str) -> str | None:
+    """The operator's wording of a :func:`refused_sentence` in the citizen's words (what
+    request.citizen_reply_refused's history line keeps); None for any other sentence."""
+    said = _STORED.fullmatch(stored)
+    if said is None:
+        return None
+    reply = CitizenReply.REOPENING if said["who"] == "Votre relance" else CitizenReply.OPINION
+    return _sentence(reply, said["when"], said["reason"], for_operator=True)
 
 
 # -- the body's words (treatment's history line) --------------------------------------------------

@@ -56,6 +56,15 @@ async def test_an_operator_follows_a_call_by_keyboard_at_360_px(
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=ARTIFACTS / "suivi-appel-requete-360.png", full_page=True)
 
+        # No opinion chosen: refused in the operator's words about the caller.
+        button = page.get_by_role("button", name="Enregistrer l'avis")
+        await button.focus()
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#erreurs")).to_contain_text(
+            "Choisissez l'avis de l'appelant : Satisfait, Partiellement satisfait ou Non satisfait."
+        )
+        await expect(page.locator("#erreurs")).not_to_contain_text("votre avis")
+
         # The caller's opinion, by keyboard: the radio, the comment, the button.
         radio = page.get_by_role("radio", name="Partiellement satisfait")
         await radio.focus()

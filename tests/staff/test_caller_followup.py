@@ -10,6 +10,7 @@ import html
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import asyncpg
@@ -17,8 +18,9 @@ import pytest
 
 from gateway.backoffice.treatment.request import _history, _replies
 from gateway.clients.transport import SERVICES
-from shared import lifecycle
+from shared import citizen_replies, lifecycle
 from shared.identity import Identity, Role
+from shared.messages import CitizenReply, RequestCitizenReplyRefusedV1
 from shared.service import POOL
 from tests.ministry.helpers import Api, new_key
 from tests.stack import Stack, start_stack
@@ -29,7 +31,7 @@ from tests.staff.helpers import (
     page_of,
     signed_in_session,
 )
-from tests.support import eventually
+from tests.support import eventually, publish_event
 from tests.track.conftest import STRICT
 from tests.track.test_answer_page import _answered
 from tests.treatment.pages import BODY
@@ -150,7 +152,9 @@ async def test_the_operator_reads_out_the_answer_and_records_the_callers_opinion
             http, stack, URL + "/avis", {"code": code, "email": MOBILE, "comment": "Trop lent."}
         )
         assert status == 422
-        assert "Choisissez votre avis" in page and ">Trop lent.</textarea>" in page
+        # In the operator's words about the caller (the citizen's page keeps « votre avis »).
+        assert "Choisissez l'avis de l'appelant : Satisfait" in page
+        assert ">Trop lent.</textarea>" in page and "Choisissez votre avis" not in page
 
         status, page = await _post(
             http,
@@ -165,7 +169,20 @@ async def test_the_operator_reads_out_the_answer_and_records_the_callers_opinion
         status, page = await _post(
             http, stack, URL + "/avis", {"code": code, "email": MOBILE, "opinion": "satisfied"}
         )
-        assert status == 409 and "déjà donné votre avis" in page
+        assert status == 409 and "L'appelant a déjà donné son avis" in page
+        assert "déjà donné votre avis" not in page
+    # The citizen's page and the citizens' API still speak to the citizen.
+    async with new_session() as citizen:
+        token = await form_token(citizen, stack.gateway + "/suivre")
+        form = {"csrf_token": token, "code": code, "email": EMAIL, "opinion": "satisfied"}
+        async with citizen.post(stack.gateway + "/suivre/avis", data=form) as resp:
+            assert resp.status == 409
+            assert "Vous avez déjà donné votre avis" in html.unescape(await resp.text())
+        form = {"code": code, "email": EMAIL, "opinion": "satisfied"}
+        async with citizen.post(stack.gateway + "/api/v1/tracking/opinion", json=form) as resp:
+            body = await resp.json()
+            assert (resp.status, body["error"]) == (409, "already_given")
+            assert body["message"] == "Vous avez déjà donné votre avis sur la réponse du ministère."
 
     # Intake recorded it as given by telephone, by this operator; the audit log names him.
     intake = stack.apps["intake"].app[POOL]
@@ -201,6 +218,51 @@ async def test_the_operator_reads_out_the_answer_and_records_the_callers_opinion
     assert re.search(r'id="status">Clôturée — Non satisfait<', page)
 
 
+async def test_a_reply_the_platform_refused_reads_about_the_caller_to_the_operator(
+    stack, database_url, amqp_url, namespace
+):
+    """request.citizen_reply_refused's line keeps the citizen's sentence, its reason in the
+    citizen's words: « Suivi d'un appel » reads it about the caller; the citizen's page and the
+    citizens' API as before."""
+    code, _ = await _answered(stack, amqp_url, namespace, EMAIL)
+    intake = stack.apps["intake"].app[POOL]
+    request_id = await intake.fetchval("SELECT id FROM requests WHERE code = $1", code)
+    sent = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
+    closed = datetime(2027, 1, 11, 23, 30, tzinfo=UTC)
+    reason = citizen_replies.refusal_reason(lifecycle.Status.CLOSED, "satisfied", closed)
+    refused = RequestCitizenReplyRefusedV1(
+        request_id=request_id,
+        code=code,
+        body_id=BODY,
+        reply=CitizenReply.OPINION,
+        reason=reason,
+        recorded_at=sent,
+        refused_at=sent + timedelta(minutes=1),
+    )
+    await publish_event(amqp_url, namespace, refused)
+    citizens = await _citizens_page(stack, code, refused.name)
+    assert (
+        "Votre avis du 12/01/2027 n'a pas pu être pris en compte : la requête avait déjà été "
+        "clôturée le 11/01/2027 avec votre avis « Satisfait »."
+    ) in _text(citizens)
+    async with new_session() as citizen:
+        form = {"code": code, "email": EMAIL}
+        async with citizen.post(stack.gateway + "/api/v1/tracking", json=form) as resp:
+            assert resp.status == 200
+            labels = [line["label"] for line in (await resp.json())["history"]]
+    assert labels[-1].startswith("Votre avis du 12/01/2027 n'a pas pu être pris en compte")
+    _, http = await _operator(stack, database_url, "centre.refus")
+    async with http:
+        status, page = await _post(http, stack, URL, {"code": code, "email": MOBILE})
+        assert status == 200, page
+    words = _text(page)
+    assert (
+        "L'avis de l'appelant du 12/01/2027 n'a pas pu être pris en compte : la requête avait "
+        "déjà été clôturée le 11/01/2027 avec son avis « Satisfait »."
+    ) in words
+    assert "Votre avis du" not in words and "votre avis « Satisfait »" not in words
+
+
 async def test_relancer_reopens_the_request_for_the_caller(
     stack, database_url, amqp_url, namespace
 ):
@@ -210,7 +272,7 @@ async def test_relancer_reopens_the_request_for_the_caller(
         status, page = await _post(
             http, stack, URL + "/relancer", {"code": code, "email": MOBILE, "message": ""}
         )
-        assert status == 422 and "Dites pourquoi vous relancez la requête" in page
+        assert status == 422 and "Dites pourquoi l'appelant relance la requête" in page
         status, page = await _post(
             http,
             stack,

@@ -9,9 +9,10 @@ import pytest
 
 from gateway.citizen.tracking import retry_message
 from services.intake.throttle import Rule, bucket, client_key
-from services.intake.tracking import view
+from services.intake.tracking import store, view
 from services.intake.tracking.view import STATUS_LABELS, Status, status_label, step_of
-from shared import lifecycle
+from shared import citizen_replies, lifecycle
+from shared.messages import CitizenReply
 
 TREATED = datetime(2019, 1, 17, 10, 30, tzinfo=UTC)
 
@@ -154,3 +155,128 @@ def test_the_call_centre_reads_each_sentence_about_the_caller_and_the_citizen_as
     for kind, said in lifecycle.CALLER_REPLY_BANNERS.items():
         assert lifecycle.citizen_banner("treated", kind, for_operator=True) == said
         assert not _SECOND_PERSON.search(said)
+
+
+def test_a_reply_treatment_refused_reads_about_the_caller_and_the_citizen_as_before():
+    """request.citizen_reply_refused's line keeps the citizen's sentence (« Votre avis du … »),
+    its reason in the citizen's words; the call centre reads it about the caller, the reason
+    too, for every reason treatment can give."""
+    E, at = lifecycle.Event, datetime(2027, 1, 12, 9, 30, tzinfo=UTC)
+    sent, closed = datetime(2027, 1, 10, 8, 0, tzinfo=UTC), datetime(2027, 1, 11, tzinfo=UTC)
+    reasons = [
+        citizen_replies.refusal_reason(s, o, closed)
+        for s, o in [
+            (Status.CLOSED, None),
+            (Status.CLOSED, "satisfied"),
+            (Status.REOPENED, None),
+            (Status.IN_TREATMENT, None),
+            (Status.SUBMITTED, None),
+            (None, None),
+        ]
+    ] + [citizen_replies.answered_since_reason(closed)]
+    request = {"citizen_opinion": None}
+    for reply in CitizenReply:
+        for reason in reasons:
+            stored = citizen_replies.refused_sentence(reply, sent, reason)
+            assert stored.startswith(f"Votre {'relance' if reply == 'reopening' else 'avis'} du ")
+            line = {"event_type": E.CITIZEN_REPLY_REFUSED.value, "message": stored}
+            said = view.caller_sentence(line, request)
+            assert said and not _SECOND_PERSON.search(said), (reply, said)
+            assert said == citizen_replies.refused_sentence(reply, sent, reason, for_operator=True)
+            # The citizen's own view keeps the stored sentence.
+            row = {**line, "occurred_at": at, "status": "closed", "detail": None}
+            assert view.history_line(row)["label"] == stored
+    said = view.caller_sentence(
+        {
+            "event_type": E.CITIZEN_REPLY_REFUSED.value,
+            "message": citizen_replies.refused_sentence(
+                CitizenReply.OPINION,
+                sent,
+                citizen_replies.refusal_reason(Status.CLOSED, "satisfied", closed),
+            ),
+        },
+        request,
+    )
+    assert said == (
+        "L'avis de l'appelant du 10/01/2027 n'a pas pu être pris en compte : la requête avait "
+        "déjà été clôturée le 11/01/2027 avec son avis « Satisfait »."
+    )
+    reopening = citizen_replies.refused_sentence(
+        CitizenReply.REOPENING, sent, citizen_replies.answered_since_reason(closed), True
+    )
+    assert reopening == (
+        "La relance de l'appelant du 10/01/2027 n'a pas pu être prise en compte : l'organisme "
+        "avait répondu de nouveau le 11/01/2027 : recueillez son avis sur cette nouvelle réponse."
+    )
+    # A sentence that is not one of these (an older wording) is shown as stored.
+    odd = {"event_type": E.CITIZEN_REPLY_REFUSED.value, "message": "Réponse non prise en compte."}
+    assert view.caller_sentence(odd, request) is None
+
+
+def test_a_reply_refused_at_intake_speaks_of_the_caller_to_the_operator_only():
+    """The refusals and field errors of a reply (intake's reply endpoint): the citizen's words
+    by default, the caller's for a reply taken by phone; the same machine words."""
+    for for_operator in (False, True):
+        errors = store.check_opinion("", "x" * (store.COMMENT_MAX + 1), for_operator)
+        errors += store.check_opinion("bof", None, for_operator)
+        errors += store.check_reopening("", for_operator)
+        errors += store.check_reopening("x" * (store.MESSAGE_MAX + 1), for_operator)
+        assert [e["field"] for e in errors] == [
+            "opinion",
+            "comment",
+            "opinion",
+            "message",
+            "message",
+        ]
+        said = [e["message"] for e in errors]
+        rows = [
+            {
+                "status": "treated",
+                "reply_kind": "opinion",
+                "citizen_opinion": None,
+                "treated_at": at,
+            }
+            for at in [TREATED]
+        ] + [
+            {
+                "status": "treated",
+                "reply_kind": "reopening",
+                "citizen_opinion": None,
+                "treated_at": TREATED,
+            },
+            {
+                "status": "closed",
+                "reply_kind": None,
+                "citizen_opinion": None,
+                "treated_at": TREATED,
+            },
+            {
+                "status": "reopened",
+                "reply_kind": None,
+                "citizen_opinion": None,
+                "treated_at": TREATED,
+            },
+            {
+                "status": "in_treatment",
+                "reply_kind": None,
+                "citizen_opinion": None,
+                "treated_at": None,
+            },
+        ]
+        refusals = [store._refusal(r, lifecycle.Event.OPINION_GIVEN, for_operator) for r in rows]
+        assert [r[0] for r in refusals] == [
+            "already_given",
+            "already_reopened",
+            "closed",
+            "already_reopened",
+            "not_answered",
+        ]
+        said += [r[1] for r in refusals]
+        if for_operator:
+            for sentence in said:
+                assert not _SECOND_PERSON.search(sentence), sentence
+            assert said[0].startswith("Choisissez l'avis de l'appelant : Satisfait")
+            assert said[5].startswith("L'appelant a déjà donné son avis")
+        else:
+            assert said[0].startswith("Choisissez votre avis : Satisfait")
+            assert said[5] == "Vous avez déjà donné votre avis sur la réponse du ministère."

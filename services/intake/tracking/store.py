@@ -307,81 +307,103 @@ class ReplyOutcome:
 COMMENT_MAX = 5000
 
 
-def check_opinion(opinion: str, comment: str | None) -> list[dict[str, str]]:
+# A reply's refusals and field errors, each in the citizen's words (« vous ») and, for a reply a
+# call centre's operator takes by phone (« Suivi d'un appel »), in his words about the caller.
+_REPLY_WORDS = {
+    "opinion_missing": (
+        "Choisissez votre avis : Satisfait, Partiellement satisfait ou Non satisfait.",
+        "Choisissez l'avis de l'appelant : Satisfait, Partiellement satisfait ou Non satisfait.",
+    ),
+    "opinion_enum": (
+        "Cet avis n'existe pas : choisissez Satisfait, Partiellement satisfait ou Non satisfait.",
+        "Cet avis n'existe pas : choisissez Satisfait, Partiellement satisfait ou Non satisfait.",
+    ),
+    "comment_too_long": (
+        f"Votre commentaire dépasse {COMMENT_MAX} caractères : raccourcissez-le.",
+        f"Le commentaire de l'appelant dépasse {COMMENT_MAX} caractères : raccourcissez-le.",
+    ),
+    "message_missing": (
+        "Dites pourquoi vous relancez la requête (votre message).",
+        "Dites pourquoi l'appelant relance la requête (son message).",
+    ),
+    "message_too_long": (
+        f"Votre message dépasse {MESSAGE_MAX} caractères : raccourcissez-le.",
+        f"Le message de l'appelant dépasse {MESSAGE_MAX} caractères : raccourcissez-le.",
+    ),
+    "already_given": (
+        "Vous avez déjà donné votre avis sur la réponse du ministère.",
+        "L'appelant a déjà donné son avis sur la réponse du ministère.",
+    ),
+    "already_reopened": (
+        "Vous avez déjà relancé la requête : elle attend une nouvelle réponse du ministère.",
+        "L'appelant a déjà relancé la requête : elle attend une nouvelle réponse du ministère.",
+    ),
+    "closed": (
+        "Cette requête est clôturée : elle n'attend plus votre avis.",
+        "Cette requête est clôturée : elle n'attend plus l'avis de l'appelant.",
+    ),
+    "reopened": (
+        "Vous avez relancé la requête : elle attend une nouvelle réponse du ministère.",
+        "L'appelant a relancé la requête : elle attend une nouvelle réponse du ministère.",
+    ),
+    "not_answered": (
+        "Le ministère n'a pas encore répondu à cette requête : vous pourrez donner votre avis "
+        "ou la relancer après sa réponse.",
+        "Le ministère n'a pas encore répondu à cette requête : l'appelant pourra donner son "
+        "avis ou la relancer après sa réponse.",
+    ),
+}
+
+
+def check_opinion(
+    opinion: str, comment: str | None, for_operator: bool = False
+) -> list[dict[str, str]]:
+    """The opinion's field errors; ``for_operator``: in the call centre's words."""
+    words = {key: said[for_operator] for key, said in _REPLY_WORDS.items()}
     errors = []
     if not opinion:
-        errors.append(
-            field_error(
-                "opinion",
-                "Choisissez votre avis : Satisfait, Partiellement satisfait ou Non satisfait.",
-                "missing",
-            )
-        )
+        errors.append(field_error("opinion", words["opinion_missing"], "missing"))
     elif opinion not in {o.value for o in Opinion}:
-        errors.append(
-            field_error(
-                "opinion",
-                "Cet avis n'existe pas : choisissez Satisfait, Partiellement satisfait ou "
-                "Non satisfait.",
-                "enum",
-            )
-        )
+        errors.append(field_error("opinion", words["opinion_enum"], "enum"))
     if comment is not None and len(comment.strip()) > COMMENT_MAX:
-        errors.append(
-            field_error(
-                "comment",
-                f"Votre commentaire dépasse {COMMENT_MAX} caractères : raccourcissez-le.",
-                "string_too_long",
-            )
-        )
+        errors.append(field_error("comment", words["comment_too_long"], "string_too_long"))
     return errors
 
 
-def check_reopening(message: str) -> list[dict[str, str]]:
+def check_reopening(message: str, for_operator: bool = False) -> list[dict[str, str]]:
+    """The reopening's field errors; ``for_operator``: as :func:`check_opinion`."""
     text = message.strip()
     if not text:
-        return [
-            field_error(
-                "message", "Dites pourquoi vous relancez la requête (votre message).", "missing"
-            )
-        ]
+        return [field_error("message", _REPLY_WORDS["message_missing"][for_operator], "missing")]
     if len(text) > MESSAGE_MAX:
-        return [
-            field_error(
-                "message",
-                f"Votre message dépasse {MESSAGE_MAX} caractères : raccourcissez-le.",
-                "string_too_long",
-            )
-        ]
+        said = _REPLY_WORDS["message_too_long"][for_operator]
+        return [field_error("message", said, "string_too_long")]
     return []
 
 
-def _refusal(row: asyncpg.Record, event: Event) -> tuple[str, str] | None:
-    """Why the citizen may not reply now (machine word, French sentence), or None."""
+def _refusal(
+    row: asyncpg.Record, event: Event, for_operator: bool = False
+) -> tuple[str, str] | None:
+    """Why the citizen may not reply now (machine word, French sentence), or None;
+    ``for_operator``: the sentence about the caller."""
+
+    def refused(error: str, words: str | None = None) -> tuple[str, str]:
+        return error, _REPLY_WORDS[words or error][for_operator]
+
     status = row["status"]
     if row["reply_kind"] == "opinion" or (
         status == Status.CLOSED and row["citizen_opinion"] is not None
     ):
-        return "already_given", "Vous avez déjà donné votre avis sur la réponse du ministère."
+        return refused("already_given")
     if row["reply_kind"] == "reopening":
-        return (
-            "already_reopened",
-            "Vous avez déjà relancé la requête : elle attend une nouvelle réponse du ministère.",
-        )
+        return refused("already_reopened")
     if tracking_view.may_reply(status, event) and row["treated_at"] is not None:
         return None
     if lifecycle.is_closed(status):
-        return "closed", "Cette requête est clôturée : elle n'attend plus votre avis."
+        return refused("closed")
     if status == Status.REOPENED:
-        return (
-            "already_reopened",
-            "Vous avez relancé la requête : elle attend une nouvelle réponse du ministère.",
-        )
-    return (
-        "not_answered",
-        "Le ministère n'a pas encore répondu à cette requête : vous pourrez donner votre avis "
-        "ou la relancer après sa réponse.",
-    )
+        return refused("already_reopened", "reopened")
+    return refused("not_answered")
 
 
 @dataclass(frozen=True)
@@ -423,10 +445,14 @@ async def reply(
     # A refusal's view, to an operator's call, names who took each reply (:func:`find`); the
     # view of a reply recorded is the citizens' API's documented answer, naming nobody.
     for_operator = by.staff_id is not None
-    refusal = _refusal(row, event)
+    refusal = _refusal(row, event, for_operator)
     if refusal is not None:
         return ReplyOutcome("refused", await _view(conn, row, for_operator=for_operator), *refusal)
-    errors = check_reopening(message or "") if reopening else check_opinion(opinion or "", comment)
+    errors = (
+        check_reopening(message or "", for_operator)
+        if reopening
+        else check_opinion(opinion or "", comment, for_operator)
+    )
     if errors:
         view = await _view(conn, row, for_operator=for_operator)
         return ReplyOutcome("invalid", view, errors=errors)

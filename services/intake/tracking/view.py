@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.intake.answers import TrackingView
-from shared import answers, french, lifecycle
+from shared import answers, citizen_replies, french, lifecycle
 from shared.deadline_policy import DEFAULTS, Policy
 from shared.lifecycle import Status
 from shared.messages import DeadlineKind, Nature
@@ -160,8 +160,7 @@ def citizen_answered_sentence(for_operator: bool = False) -> str:
 def caller_sentence(line: Mapping[str, Any], request: Mapping[str, Any]) -> str | None:
     """The operator's wording of a history ``line`` of ``request`` (its tracking row), rebuilt
     from what the line keeps; None where the stored sentence speaks to nobody (« L'analyste a
-    jugé la requête recevable… ») or cannot be rebuilt (a reply refused: its reason is kept in
-    the citizen's words only)."""
+    jugé la requête recevable… ») or cannot be rebuilt (a sentence of an older wording)."""
     E, stored = lifecycle.Event, line["message"] or ""
     match line["event_type"]:
         case E.SUBMITTED:
@@ -184,6 +183,9 @@ def caller_sentence(line: Mapping[str, Any], request: Mapping[str, Any]) -> str 
             return closed_sentence(None, for_operator=True)
         case E.CITIZEN_ANSWERED:
             return citizen_answered_sentence(for_operator=True)
+        case E.CITIZEN_REPLY_REFUSED:
+            # The reason travels in the citizen's words: reworded where they live.
+            return citizen_replies.caller_sentence(stored)
     return None
 
 
