@@ -18,6 +18,7 @@ from tests.staff.helpers import form_token
 from tests.staff.test_admin_gone_and_filters import _counts, _gone
 from tests.staff.test_admin_trial import _admin, _text
 from tests.staff.test_catalogue_pages import _audit
+from tests.support import eventually
 
 BODY_ID = "essai-partant"
 CATALOGUE = "/admin/catalogue"
@@ -27,18 +28,18 @@ async def _waiting_on(database_url: str, table: str, posting: asyncio.Task) -> N
     """Until a transaction of this database waits for a lock in a statement on ``table`` (or the
     action is over: its answer then says what it did without waiting)."""
     conn = await asyncpg.connect(database_url)
+
+    async def blocked() -> bool:
+        waiting = await conn.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock'
+                 AND query ILIKE '%' || $1 || '%'""",
+            table,
+        )
+        return bool(waiting) or posting.done()
+
     try:
-        for _ in range(1200):  # a bound that fails loudly, not a timing: a minute at most
-            waiting = await conn.fetchval(
-                """SELECT count(*) FROM pg_stat_activity
-                   WHERE datname = current_database() AND wait_event_type = 'Lock'
-                     AND query ILIKE '%' || $1 || '%'""",
-                table,
-            )
-            if waiting or posting.done():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"the action never reached the row of {table}")
+        await eventually(blocked, timeout=60, interval=0.05)
     finally:
         await conn.close()
 
