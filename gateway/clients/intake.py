@@ -13,7 +13,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from gateway.clients.transport import Services, ServiceUnavailable
+from gateway.clients.transport import STREAMED_FILE, Services, ServiceUnavailable
 from shared.identity import Identity
 from shared.messages import Channel
 
@@ -212,8 +212,7 @@ class Intake:
             SERVICE,
             f"/citizen/attachments/{quote(attachment_id, safe='')}",
             params={"code": code},
-            # 5 Mo to a citizen on mobile data: only a silence of intake is a failure.
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+            timeout=STREAMED_FILE,
         )
 
     # --- staff ------------------------------------------------------------------------------
@@ -228,9 +227,7 @@ class Intake:
             SERVICE,
             f"/attachments/{attachment_id}",
             identity=identity,
-            # 5 Mo to an agent on mobile data take longer than the calls' 10 s in all: only a
-            # silence of intake is a failure (the wait pauses while the agent's side is slow).
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+            timeout=STREAMED_FILE,
         )
 
     # --- Open311 GeoReport v2 -----------------------------------------------------------------

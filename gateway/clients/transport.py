@@ -166,4 +166,9 @@ class Services:
             raise ServiceUnavailable(service) from exc
 
 
+# A file streamed through the gateway (an attachment, an answer's document): up to 5 Mo to
+# someone on mobile data takes longer than the calls' total timeout, so only a silence of the
+# service (a minute without bytes) is a failure; the wait pauses while the reader's side is slow.
+STREAMED_FILE = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60)
+
 SERVICES = web.AppKey("services", Services)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from gateway.clients.transport import Services, ServiceUnavailable
+from gateway.clients.transport import STREAMED_FILE, Services, ServiceUnavailable
 from shared import french
 from shared.identity import Identity
 
@@ -143,7 +143,7 @@ class Treatment:
             SERVICE,
             f"/documents/{document_id}",
             identity=identity,
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+            timeout=STREAMED_FILE,
         )
 
     # -- the ministry API's feed (gateway.public_api.ministry) ------------------------------------
@@ -224,8 +224,7 @@ class Treatment:
             SERVICE,
             f"/citizen/documents/{quote(document_id, safe='')}",
             params={"code": code},
-            # 5 Mo to a citizen on mobile data: only a silence of treatment is a failure.
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+            timeout=STREAMED_FILE,
         )
 
 
