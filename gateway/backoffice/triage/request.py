@@ -162,14 +162,20 @@ def consequences(item: dict) -> dict[str, str]:
 _CITIZENS = frozenset(e.kind for e in lifecycle.CITIZEN_EVENTS)
 
 
+def _phone_submission(h: dict) -> bool:
+    """The submission's line of a request the call centre typed for a caller."""
+    details = h.get("details") or {}
+    return h["kind"] == Event.SUBMITTED.kind and details.get("channel") == Channel.PHONE
+
+
 def _typed_by(h: dict) -> tuple[str, str] | None:
     """(staff id, login) of the call centre's operator who typed the request for a caller
     (« Saisir une requête »), as triage keeps them in the submission's history line
     (``operator_id``, ``operator_login``, from request.submitted.v1 ``operator``); None for a
     line of another kind or channel, or a phone submission from before the event said who."""
-    details = h.get("details") or {}
-    if h["kind"] != Event.SUBMITTED.kind or details.get("channel") != Channel.PHONE:
+    if not _phone_submission(h):
         return None
+    details = h["details"]
     staff_id, login = details.get("operator_id") or "", details.get("operator_login") or ""
     return (str(staff_id), str(login)) if staff_id or login else None
 
@@ -198,10 +204,7 @@ def _actor(h: dict, names: dict[str, str]) -> str:
         return names.get(login, login)
     if h["kind"] not in _CITIZENS:
         return ""
-    if (
-        h["kind"] == Event.SUBMITTED.kind
-        and (h.get("details") or {}).get("channel") == Channel.PHONE
-    ):
+    if _phone_submission(h):
         typed = _typed_by(h)
         if typed is None:
             return lifecycle.BY_PHONE
